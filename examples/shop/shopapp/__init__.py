@@ -1,0 +1,1 @@
+"""A small shop: the example application used by `sluice demo` and the tests."""

@@ -1,0 +1,498 @@
+"""Sluice configuration: ``[tool.sluice]`` in pyproject.toml, or ``sluice.toml``.
+
+One typed object, :class:`SluiceConfig`, validated against the dataclasses below. Every
+field carries its documentation in ``metadata["doc"]``; ``docs/configuration.md`` is
+generated from it (``python -m sluice.docgen``).
+
+Lookup: starting in the folder of ``alembic.ini`` and walking up to the filesystem root,
+the first folder holding ``sluice.toml`` or a ``pyproject.toml`` with a ``[tool.sluice]``
+table wins (``sluice.toml`` before ``pyproject.toml`` in the same folder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from sluice.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+Severity = Literal["error", "warning", "info"]
+EmptyRevision = Literal["error", "skip", "allow"]
+DangerousOps = Literal["error", "warn"]
+Downgrades = Literal["required", "optional", "none"]
+
+DEFAULT_ENVIRONMENTS = ("dev", "test", "staging", "prod")
+
+
+def _f(default: Any = None, *, doc: str, factory: Any = None) -> Any:
+    """A dataclass field with its documentation attached."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass
+class LintConfig:
+    """``[tool.sluice.lint]``: the rule catalog and how revisions are analysed."""
+
+    enable: list[str] = _f(
+        factory=list,
+        doc="Rule ids or names to enable in addition to the defaults (rules that are off by default).",
+    )
+    disable: list[str] = _f(factory=list, doc="Rule ids or names to turn off.")
+    severity: dict[str, str] = _f(
+        factory=dict,
+        doc='Per-rule severity override, e.g. `{ SL101 = "warning" }`; values: error, warning, info.',
+    )
+    fail_on: Severity = _f("error", doc="Lowest severity that makes `sluice lint` exit 1.")
+    dialects: list[str] = _f(
+        factory=lambda: ["postgresql", "mysql", "sqlite"],
+        doc="Dialects whose SQL is rendered and whose rules apply.",
+    )
+    target_postgres_version: int = _f(
+        14, doc="Oldest PostgreSQL major version the migrations must be safe on."
+    )
+    target_mysql_version: str = _f(
+        "8.0", doc='Oldest MySQL version (e.g. "8.0") or MariaDB version ("mariadb-10.11").'
+    )
+    stub_modules: list[str] = _f(
+        factory=list,
+        doc="Packages replaced by stand-ins while rendering revisions offline (e.g. your app).",
+    )
+    render: bool = _f(True, doc="Render revisions offline to SQL as a second analysis layer.")
+    cache_dir: str = _f(".sluice_cache", doc="Folder for the per-file analysis cache ('' disables).")
+    index_name_pattern: str = _f(
+        r"^ix_[a-z0-9_]+$", doc="Regular expression every new index name must match."
+    )
+    constraint_name_patterns: dict[str, str] = _f(
+        factory=lambda: {
+            "unique": r"^uq_[a-z0-9_]+$",
+            "foreign_key": r"^fk_[a-z0-9_]+$",
+            "check": r"^ck_[a-z0-9_]+$",
+            "primary_key": r"^pk_[a-z0-9_]+$",
+        },
+        doc="Regular expression per constraint kind (unique, foreign_key, check, primary_key).",
+    )
+    large_table_rows: int = _f(
+        1_000_000, doc="Row count above which `plan` marks a table as large."
+    )
+
+
+@dataclass
+class CheckConfig:
+    """``[tool.sluice.check]``: the CI gate."""
+
+    checks: list[str] = _f(
+        factory=lambda: ["graph", "upgrade", "drift", "roundtrip", "checksums"],
+        doc="Checks `sluice check` runs when `--only` is not given.",
+    )
+    url: str | None = _f(
+        None, doc="Database URL for `sluice check` (default: a temporary SQLite file)."
+    )
+    roundtrip_last: int | None = _f(
+        None, doc="Round-trip only the latest N revisions (default: all)."
+    )
+    expected_heads: list[str] = _f(
+        factory=list,
+        doc="Branch labels or revision ids that are heads by design (e.g. an expand/contract pair).",
+    )
+    sum_file: str = _f("sluice.sum", doc="Checksum file, relative to the alembic.ini folder.")
+
+
+@dataclass
+class DataConfig:
+    """``[tool.sluice.data]``: defaults for batched data migrations (`sluice.data`)."""
+
+    batch_size: int = _f(1000, doc="Rows per batch to start with.")
+    target_batch_ms: int = _f(
+        200, doc="Adaptive batch size aims for batches of about this many milliseconds (0: fixed)."
+    )
+    pause_ms: int = _f(0, doc="Pause between batches, in milliseconds.")
+    lock_timeout_ms: int | None = _f(
+        None, doc="Per-batch lock timeout (PostgreSQL lock_timeout, MySQL innodb_lock_wait_timeout)."
+    )
+    max_retries: int = _f(5, doc="Retries of a batch whose lock timeout tripped, with backoff.")
+    progress_table: str = _f("sluice_data_progress", doc="Checkpoint table name.")
+
+
+@dataclass
+class EnvironmentConfig:
+    """``[tool.sluice.environments.NAME]``: one deployment environment.
+
+    Policy keys set here override the top-level ones for this environment.
+    """
+
+    url: str | None = _f(
+        None,
+        doc="Database URL for this environment; `${VAR}` is replaced by the environment variable.",
+    )
+    production: bool | None = _f(
+        None, doc="Treat as production (default: listed in `production_environments`)."
+    )
+    exclude_tables: list[str] | None = _f(None, doc="Overrides the top-level `exclude_tables`.")
+    protected_tables: list[str] | None = _f(
+        None, doc="Overrides the top-level `protected_tables`."
+    )
+    empty_revision: EmptyRevision | None = _f(None, doc="Overrides the top-level `empty_revision`.")
+    dangerous_ops: DangerousOps | None = _f(None, doc="Overrides the top-level `dangerous_ops`.")
+    allow_downgrade: bool | None = _f(
+        None, doc="Allow `sluice downgrade` without `--allow-downgrade` (default: not in production)."
+    )
+    require_backup: bool | None = _f(
+        None, doc="A backup must succeed before upgrading (default: in production)."
+    )
+    confirm: bool | None = _f(
+        None, doc="Ask for confirmation showing the plan unless `--yes` (default: in production)."
+    )
+    block_on_lint_errors: bool | None = _f(
+        None,
+        doc="Refuse revisions with unsuppressed error-level lint findings (default: in production).",
+    )
+    backup_command: str | None = _f(
+        None,
+        doc="Backup command template; placeholders {url}, {timestamp}, {revision}, {env}.",
+    )
+    lock_timeout: str | None = _f(
+        None, doc='Lock timeout for migration statements, e.g. "5s" or "500ms".'
+    )
+    statement_timeout: str | None = _f(None, doc='Statement timeout, e.g. "15min".')
+    migration_lock_timeout: str | None = _f(
+        None, doc='How long to wait for another deploy holding the migration lock, e.g. "10min".'
+    )
+
+
+@dataclass
+class ServiceConfig:
+    """``[tool.sluice.services.NAME]``: tables one service owns in a shared database."""
+
+    tables: list[str] = _f(factory=list, doc="Glob patterns of the tables this service owns.")
+    branch_label: str | None = _f(None, doc="Alembic branch label (default: the service name).")
+    version_location: str | None = _f(
+        None, doc="Folder for this service's revisions, relative to alembic.ini."
+    )
+    version_table: str | None = _f(
+        None, doc="Separate Alembic version table for this service (instead of branches)."
+    )
+
+
+@dataclass
+class SluiceConfig:
+    """``[tool.sluice]``: the whole configuration."""
+
+    exclude_tables: list[str] = _f(
+        factory=list,
+        doc='Glob patterns of tables Alembic must never see (e.g. `"tmp_*"`, `"*_bak"`).',
+    )
+    include_schemas: list[str] = _f(
+        factory=list, doc="Schemas autogenerate compares besides the default one."
+    )
+    protected_tables: list[str] = _f(
+        factory=list, doc="Glob patterns of tables autogenerate may never alter or drop."
+    )
+    empty_revision: EmptyRevision = _f(
+        "error", doc="What an autogenerate run with no changes does: error, skip or allow."
+    )
+    dangerous_ops: DangerousOps = _f(
+        "error", doc="Dangerous autogenerated operations: refuse (error) or only warn."
+    )
+    downgrades: Downgrades = _f(
+        "required",
+        doc="Downgrade policy: required, optional, or none (the project never writes them).",
+    )
+    renames: dict[str, str] = _f(
+        factory=dict,
+        doc='Confirmed renames for autogenerate, e.g. `{ "users.fullname" = "users.full_name" }`.',
+    )
+    environments: dict[str, EnvironmentConfig] = _f(
+        factory=lambda: {name: EnvironmentConfig() for name in DEFAULT_ENVIRONMENTS},
+        doc="Known environments (a list of names, or a table per environment).",
+    )
+    default_environment: str = _f("dev", doc="Environment used when none is given.")
+    production_environments: list[str] = _f(
+        factory=lambda: ["prod"], doc="Environments treated as production."
+    )
+    lint: LintConfig = _f(factory=LintConfig, doc="See `[tool.sluice.lint]`.")
+    check: CheckConfig = _f(factory=CheckConfig, doc="See `[tool.sluice.check]`.")
+    data: DataConfig = _f(factory=DataConfig, doc="See `[tool.sluice.data]`.")
+    services: dict[str, ServiceConfig] = _f(
+        factory=dict, doc="Services sharing the database, each owning some tables."
+    )
+
+    #: Where the configuration was read from (None: defaults only).
+    source: Path | None = field(default=None, metadata={"internal": True}, compare=False)
+    #: Folder holding alembic.ini (paths in the config are relative to it).
+    root: Path = field(default_factory=Path.cwd, metadata={"internal": True}, compare=False)
+
+    def is_production(self, env: str) -> bool:
+        envcfg = self.environments.get(env)
+        if envcfg is not None and envcfg.production is not None:
+            return envcfg.production
+        return env in self.production_environments
+
+    def for_environment(self, env: str | None) -> SluiceConfig:
+        """A copy with the policy overrides of ``env`` applied."""
+        if env is None:
+            return self
+        envcfg = self.environments.get(env)
+        if envcfg is None:
+            return self
+        overrides = {
+            name: getattr(envcfg, name)
+            for name in ("exclude_tables", "protected_tables", "empty_revision", "dangerous_ops")
+            if getattr(envcfg, name) is not None
+        }
+        return dataclasses.replace(self, **overrides) if overrides else self
+
+    def validate_environment(self, env: str, *, origin: str) -> str:
+        if env not in self.environments:
+            valid = ", ".join(sorted(self.environments))
+            raise ConfigError(f"unknown environment '{env}' (from {origin}); valid: {valid}")
+        return env
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
+    if origin is list:
+        return f"list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        return f"table of {_type_name(get_args(tp)[1])}"
+    if dataclasses.is_dataclass(tp):
+        return "table"
+    return {str: "string", int: "integer", bool: "boolean", float: "number"}.get(tp, str(tp))
+
+
+class _Loader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {key}: {message}")
+
+    def convert(self, tp: Any, value: Any, key: str) -> Any:
+        origin = get_origin(tp)
+        if origin in (Union, types.UnionType):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                return self.convert(args[0], value, key)
+            raise TypeError(f"unsupported config type {tp}")  # pragma: no cover
+        if origin is Literal:
+            allowed = get_args(tp)
+            if value not in allowed:
+                close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise self.fail(key, f"expected {_type_name(tp)}, got {value!r}{hint}")
+            return value
+        if origin is list:
+            if not isinstance(value, list):
+                raise self.fail(key, f"expected {_type_name(tp)}, got {_toml_type(value)}")
+            (item,) = get_args(tp)
+            return [self.convert(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        if origin is dict:
+            if not isinstance(value, Mapping):
+                raise self.fail(key, f"expected {_type_name(tp)}, got {_toml_type(value)}")
+            _, item = get_args(tp)
+            return {str(k): self.convert(item, v, f"{key}.{k}") for k, v in value.items()}
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, Mapping):
+                raise self.fail(key, f"expected a table, got {_toml_type(value)}")
+            return self.load(tp, value, key)
+        if tp is bool:
+            if not isinstance(value, bool):
+                raise self.fail(key, f"expected boolean, got {_toml_type(value)}")
+            return value
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(key, f"expected integer, got {_toml_type(value)}")
+            return value
+        if tp is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.fail(key, f"expected number, got {_toml_type(value)}")
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str):
+                raise self.fail(key, f"expected string, got {_toml_type(value)}")
+            return value
+        raise TypeError(f"unsupported config type {tp}")  # pragma: no cover
+
+    def load(self, cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        kwargs: dict[str, Any] = {}
+        for raw_key, value in data.items():
+            key = str(raw_key)
+            name = key.replace("-", "_")
+            full = f"{prefix}.{key}" if prefix else key
+            if name not in fields:
+                close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise self.fail(full, f"unknown key{hint}")
+            tp = hints[name]
+            if cls is SluiceConfig and name == "environments" and isinstance(value, list):
+                value = {str(v): {} for v in value}
+            kwargs[name] = self.convert(tp, value, full)
+        return cls(**kwargs)
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "table"
+    return type(value).__name__
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]") -> SluiceConfig:
+    """Validate a ``[tool.sluice]`` mapping; raises :class:`ConfigError` naming the key."""
+    cfg: SluiceConfig = _Loader(source).load(SluiceConfig, data, "tool.sluice")
+    _check_cross_references(cfg, source)
+    return cfg
+
+
+def _check_cross_references(cfg: SluiceConfig, source: str) -> None:
+    if cfg.default_environment not in cfg.environments:
+        valid = ", ".join(sorted(cfg.environments))
+        raise ConfigError(
+            f"{source}: tool.sluice.default_environment: '{cfg.default_environment}' "
+            f"is not one of the environments ({valid})"
+        )
+    for name in cfg.production_environments:
+        if name not in cfg.environments:
+            valid = ", ".join(sorted(cfg.environments))
+            raise ConfigError(
+                f"{source}: tool.sluice.production_environments: '{name}' "
+                f"is not one of the environments ({valid})"
+            )
+    for key, value in cfg.lint.severity.items():
+        if value not in ("error", "warning", "info"):
+            raise ConfigError(
+                f"{source}: tool.sluice.lint.severity.{key}: expected 'error' | 'warning' | "
+                f"'info', got {value!r}"
+            )
+    for old, new in cfg.renames.items():
+        if old.count(".") != new.count(".") or old.count(".") > 1:
+            raise ConfigError(
+                f"{source}: tool.sluice.renames.{old}: rename both sides the same way, "
+                f"'table' = 'new_table' or 'table.column' = 'table.new_column'"
+            )
+    owners: dict[str, str] = {}
+    for svc, scfg in cfg.services.items():
+        for pattern in scfg.tables:
+            if pattern in owners and owners[pattern] != svc:
+                raise ConfigError(
+                    f"{source}: tool.sluice.services: table pattern '{pattern}' is claimed by "
+                    f"both '{owners[pattern]}' and '{svc}'"
+                )
+            owners[pattern] = svc
+    for pattern in cfg.lint.constraint_name_patterns.values():
+        _check_regex(pattern, source, "tool.sluice.lint.constraint_name_patterns")
+    _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
+
+
+def _check_regex(pattern: str, source: str, key: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{source}: {key}: invalid regular expression: {exc}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f"{path}:{m.group(1)}:{m.group(2)}" if m else str(path)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        raise ConfigError(f"{where}: invalid TOML: {reason}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The file holding Sluice's configuration, searching ``start`` and its parents."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / "sluice.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "sluice" in _read_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def load_config(
+    start: str | Path | None = None, *, path: str | Path | None = None
+) -> SluiceConfig:
+    """Load the configuration for the Alembic project in ``start`` (a folder or alembic.ini).
+
+    ``path`` names the config file explicitly. Without any file, the defaults apply.
+    """
+    base = Path(start) if start is not None else Path.cwd()
+    root = base.parent if base.suffix == ".ini" or base.is_file() else base
+    root = root.resolve()
+    file = Path(path) if path is not None else find_config_file(root)
+    if file is None:
+        return SluiceConfig(root=root)
+    raw = _read_toml(file)
+    data = raw if file.name != "pyproject.toml" else raw.get("tool", {}).get("sluice", {})
+    if file.name == "sluice.toml" and "tool" in data and "sluice" in data["tool"]:
+        data = data["tool"]["sluice"]
+    cfg = parse_config(data, source=str(file))
+    cfg.source = file
+    cfg.root = root
+    return cfg
+
+
+def config_fields(cls: Any = SluiceConfig) -> list[tuple[str, str, str, str]]:
+    """(name, type, default, doc) for every public field of a config dataclass."""
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:  # pragma: no cover
+            default = None
+        if dataclasses.is_dataclass(default):
+            shown = "see section"
+        elif isinstance(default, dict) and default and all(
+            dataclasses.is_dataclass(v) for v in default.values()
+        ):
+            shown = ", ".join(default)
+        else:
+            shown = repr(default)
+        rows.append((f.name, _type_name(hints[f.name]), shown, f.metadata.get("doc", "")))
+    return rows

@@ -1,0 +1,179 @@
+"""What env.py plugs in: one call returns the keyword arguments for ``context.configure``.
+
+::
+
+    from sluice import configure_options
+
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        **configure_options(config, include_object=my_include_object),
+    )
+
+Callbacks you already have are passed in and chained: yours run exactly as before, and
+Sluice's filters and policies run in addition (filters: an object is included only if
+both agree; ``process_revision_directives``: yours first, then Sluice's policies).
+Any other keyword you pass overrides Sluice's default for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sluice.config import SluiceConfig, load_config
+from sluice.environments import resolve_environment
+from sluice.lint.rules._util import matches_any
+from sluice.policy import PolicyContext, apply_policies, parse_allowances
+from sluice.policy.defaults import compare_server_default
+
+IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
+IncludeName = Callable[[str | None, str, Mapping[str, str | None]], bool]
+Directives = Callable[[Any, Any, list[Any]], None]
+
+
+def table_excluded(config: SluiceConfig, name: str | None, schema: str | None = None) -> bool:
+    """True when ``exclude_tables`` matches the table name (or ``schema.name``)."""
+    if name is None:
+        return False
+    patterns = config.exclude_tables
+    if matches_any(name, patterns):
+        return True
+    return bool(schema and matches_any(f"{schema}.{name}", patterns))
+
+
+def make_include_name(config: SluiceConfig, user: IncludeName | None = None) -> IncludeName:
+    """Filter before reflection: excluded tables and unlisted schemas are never read."""
+
+    def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+        if type_ == "table" and table_excluded(config, name, parent_names.get("schema_name")):
+            return False
+        if type_ == "schema" and config.include_schemas and name is not None:
+            if name not in config.include_schemas:
+                return False
+        return user(name, type_, parent_names) if user is not None else True
+
+    return include_name
+
+
+def _owner_table(obj: Any) -> tuple[str | None, str | None]:
+    table = getattr(obj, "table", None)
+    if table is None:
+        return None, None
+    return getattr(table, "name", None), getattr(table, "schema", None)
+
+
+def make_include_object(
+    config: SluiceConfig, user: IncludeObject | None = None
+) -> IncludeObject:
+    """Filter after reflection: excluded tables and everything that belongs to them."""
+
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
+                       compare_to: Any) -> bool:
+        if type_ == "table":
+            if table_excluded(config, name, getattr(obj, "schema", None)):
+                return False
+        else:
+            tname, tschema = _owner_table(obj)
+            if table_excluded(config, tname, tschema):
+                return False
+        return user(obj, name, type_, reflected, compare_to) if user is not None else True
+
+    return include_object
+
+
+def _running_autogenerate() -> bool:
+    """Whether Alembic is generating a revision with --autogenerate right now."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_run_environment" and "autogenerate" in frame.f_locals:
+            return bool(frame.f_locals["autogenerate"])
+        frame = frame.f_back  # type: ignore[assignment]
+    return True
+
+
+def make_process_revision_directives(
+    config: SluiceConfig,
+    environment: str,
+    x_args: list[str],
+    user: Directives | None = None,
+) -> Directives:
+    """Chain the user's hook (first) with Sluice's autogenerate policies."""
+
+    def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+        if user is not None:
+            user(context, revision, directives)
+        ctx = PolicyContext(
+            config=config,
+            environment=environment,
+            allowances=parse_allowances(x_args),
+            autogenerate=_running_autogenerate(),
+            migration_context=context,
+        )
+        apply_policies(ctx, directives)
+
+    return process_revision_directives
+
+
+def _x_args(alembic_config: Any) -> list[str]:
+    opts = getattr(alembic_config, "cmd_opts", None)
+    return list(getattr(opts, "x", None) or [])
+
+
+def configure_options(
+    alembic_config: Any = None,
+    *,
+    include_object: IncludeObject | None = None,
+    include_name: IncludeName | None = None,
+    process_revision_directives: Directives | None = None,
+    environment: str | None = None,
+    sluice_config: SluiceConfig | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Keyword arguments for ``context.configure`` with Sluice wired in.
+
+    ``alembic_config`` is env.py's ``context.config`` (default: the running one). Returns
+    ``include_object``, ``include_name``, ``process_revision_directives``,
+    ``compare_type=True``, ``compare_server_default`` (normalised per dialect, see
+    :mod:`sluice.policy.defaults`), ``include_schemas`` when schemas
+    are configured, ``render_as_batch`` on SQLite, and ``sluice_env`` (the resolved
+    environment, read by :func:`sluice.current_env`).
+    """
+    if alembic_config is None:
+        from alembic import context
+
+        alembic_config = context.config
+    ini = getattr(alembic_config, "config_file_name", None)
+    cfg = sluice_config or load_config(Path(ini) if ini else None)
+    x_args = _x_args(alembic_config)
+    x_dict = dict(a.split("=", 1) for a in x_args if "=" in a)
+    env = (
+        cfg.validate_environment(environment, origin="configure_options(environment=...)")
+        if environment
+        else resolve_environment(cfg, x_dict)
+    )
+    cfg = cfg.for_environment(env)
+    options: dict[str, Any] = {
+        "include_object": make_include_object(cfg, include_object),
+        "include_name": make_include_name(cfg, include_name),
+        "process_revision_directives": make_process_revision_directives(
+            cfg, env, x_args, process_revision_directives
+        ),
+        "compare_type": True,
+        "compare_server_default": compare_server_default,
+        "sluice_env": env,
+        "sluice_config": cfg,
+    }
+    if cfg.include_schemas:
+        options["include_schemas"] = True
+    url = ""
+    try:
+        url = alembic_config.get_main_option("sqlalchemy.url") or ""
+    except Exception:
+        url = ""
+    if url.startswith("sqlite"):
+        options["render_as_batch"] = True
+    options.update(overrides)
+    return options

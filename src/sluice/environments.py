@@ -1,0 +1,170 @@
+"""Environments: which one a migration runs in, and gates for environment-specific steps.
+
+Resolution order: ``-x env=NAME``, then ``SLUICE_ENV``, then ``ALEMBIC_ENV``, then
+``default_environment`` from the config. A name that is not configured is an error that
+lists the valid ones.
+
+Inside a revision script::
+
+    from sluice import current_env, only_in, skip_in
+
+    @only_in("dev", "test")
+    def seed_demo_users():
+        op.bulk_insert(users, [...])
+
+    def upgrade():
+        ...
+        seed_demo_users()              # runs only in dev and test
+        with skip_in("prod"):          # the block is skipped in prod
+            op.execute("INSERT INTO feature_flags ...")
+
+In ``--sql`` mode a skipped step is rendered as a SQL comment saying it was skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Mapping
+from types import FrameType, TracebackType
+from typing import Any, TypeVar
+
+from sluice.config import SluiceConfig, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def resolve_environment(
+    config: SluiceConfig,
+    x_args: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The environment name, validated against the configured environments."""
+    environ = os.environ if environ is None else environ
+    x_args = x_args or {}
+    for origin, value in (
+        ("-x env", x_args.get("env")),
+        ("SLUICE_ENV", environ.get("SLUICE_ENV")),
+        ("ALEMBIC_ENV", environ.get("ALEMBIC_ENV")),
+    ):
+        if value:
+            return config.validate_environment(value, origin=origin)
+    return config.validate_environment(
+        config.default_environment, origin="default_environment"
+    )
+
+
+def _alembic_context() -> Any | None:
+    """The active Alembic MigrationContext, or None outside a migration run."""
+    try:
+        from alembic import context as env_proxy
+
+        return env_proxy.get_context()
+    except Exception:
+        return None
+
+
+def current_env() -> str:
+    """The environment the running migration targets.
+
+    Inside an Alembic run wired with :func:`sluice.configure_options` this is the
+    environment resolved when env.py configured the context; elsewhere it is resolved
+    from ``SLUICE_ENV`` / ``ALEMBIC_ENV`` and the config found from the current folder.
+    """
+    ctx = _alembic_context()
+    if ctx is not None:
+        env = ctx.opts.get("sluice_env")
+        if env:
+            return str(env)
+        try:
+            from alembic import context as env_proxy
+
+            x_args = env_proxy.get_x_argument(as_dictionary=True)
+            ini = env_proxy.config.config_file_name
+        except Exception:
+            x_args, ini = {}, None
+        return resolve_environment(load_config(ini), x_args)
+    return resolve_environment(load_config())
+
+
+class _SkipBlock(Exception):
+    pass
+
+
+class EnvGate:
+    """Runs a step only in some environments; a decorator and a context manager."""
+
+    def __init__(self, envs: tuple[str, ...], *, invert: bool) -> None:
+        if not envs:
+            raise ValueError("name at least one environment")
+        self.envs = envs
+        self.invert = invert
+        self._saved_trace: Any = None
+
+    @property
+    def label(self) -> str:
+        names = ", ".join(repr(e) for e in self.envs)
+        return f"{'skip_in' if self.invert else 'only_in'}({names})"
+
+    def active(self, env: str | None = None) -> bool:
+        env = env or current_env()
+        return (env in self.envs) != self.invert
+
+    def _note_skip(self, what: str, env: str) -> None:
+        message = f"sluice: {what} skipped in environment '{env}' ({self.label})"
+        ctx = _alembic_context()
+        if ctx is not None and ctx.as_sql:
+            ctx.impl.static_output(f"-- {message}")
+        else:
+            print(message, file=sys.stderr)
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            env = current_env()
+            if self.active(env):
+                return fn(*args, **kwargs)
+            self._note_skip(f"step {fn.__name__}", env)
+            return None
+
+        return wrapper  # type: ignore[return-value]
+
+    # Context-manager form: when inactive, the body of the ``with`` block is skipped by
+    # raising from a trace function before its first line runs; __exit__ swallows that.
+    def __enter__(self) -> EnvGate:
+        env = current_env()
+        if self.active(env):
+            return self
+        self._note_skip("block", env)
+        caller = sys._getframe(1)
+        self._saved_trace = sys.gettrace()
+        sys.settrace(lambda *args: None)
+        caller.f_trace = self._skip_trace
+        return self
+
+    def _skip_trace(self, frame: FrameType, event: str, arg: Any) -> Any:
+        raise _SkipBlock()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if exc_type is _SkipBlock:
+            sys.settrace(self._saved_trace)
+            caller = sys._getframe(1)
+            caller.f_trace = None
+            return True
+        return False
+
+
+def only_in(*envs: str) -> EnvGate:
+    """Run the decorated function or ``with`` block only in the named environments."""
+    return EnvGate(envs, invert=False)
+
+
+def skip_in(*envs: str) -> EnvGate:
+    """Skip the decorated function or ``with`` block in the named environments."""
+    return EnvGate(envs, invert=True)

@@ -1,0 +1,6 @@
+"""Rule families. Importing this package registers every rule in ``sluice.lint.registry``.
+
+Add a family by creating a module here and listing it below; nothing else registers rules.
+"""
+
+from sluice.lint.rules import compat, destructive  # noqa: F401

@@ -1,0 +1,64 @@
+"""Locate and open an Alembic project: alembic.ini, its Config and ScriptDirectory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from sluice.config import SluiceConfig, load_config
+from sluice.errors import SluiceError
+
+
+def alembic_config(
+    ini: str | Path,
+    *,
+    url: str | None = None,
+    x_args: Iterable[str] = (),
+    stdout: Any = None,
+) -> Config:
+    """Alembic's Config for ``ini``, as ``alembic -c ini [-x ...]`` would build it.
+
+    ``url`` overrides ``sqlalchemy.url``. Missing files are a one-line error.
+    """
+    path = Path(ini)
+    if not path.is_file():
+        raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
+    cmd_opts = argparse.Namespace(x=list(x_args), autogenerate=False)
+    kwargs: dict[str, Any] = {"cmd_opts": cmd_opts}
+    if stdout is not None:
+        kwargs["stdout"] = stdout
+    cfg = Config(str(path), **kwargs)
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def script_directory(cfg: Config) -> ScriptDirectory:
+    try:
+        return ScriptDirectory.from_config(cfg)
+    except Exception as exc:
+        raise SluiceError(f"{cfg.config_file_name}: {exc}") from None
+
+
+def sluice_config_for(ini: str | Path) -> SluiceConfig:
+    return load_config(Path(ini))
+
+
+def forget_modules(root: str | Path) -> None:
+    """Drop modules imported from files under ``root`` so that edited code is re-imported."""
+    root = Path(root).resolve()
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        try:
+            Path(file).resolve().relative_to(root)
+        except ValueError:
+            continue
+        del sys.modules[name]

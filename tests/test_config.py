@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sluice.config import SluiceConfig, load_config, parse_config
+from sluice.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_any_file(tmp_path: Path) -> None:
+    cfg = load_config(tmp_path)
+    assert cfg.source is None
+    assert cfg.empty_revision == "error"
+    assert set(cfg.environments) == {"dev", "test", "staging", "prod"}
+    assert cfg.is_production("prod") and not cfg.is_production("dev")
+
+
+def test_pyproject_table_is_found_above_alembic_ini(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.sluice]\nexclude_tables = ["tmp_*"]\n')
+    sub = tmp_path / "db"
+    sub.mkdir()
+    write(sub / "alembic.ini", "[alembic]\n")
+    cfg = load_config(sub / "alembic.ini")
+    assert cfg.exclude_tables == ["tmp_*"]
+    assert cfg.source == tmp_path / "pyproject.toml"
+    assert cfg.root == sub.resolve()
+
+
+def test_sluice_toml_wins_over_pyproject_in_same_folder(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[tool.sluice]\nempty_revision = "allow"\n')
+    write(tmp_path / "sluice.toml", 'empty_revision = "skip"\n')
+    assert load_config(tmp_path).empty_revision == "skip"
+
+
+def test_pyproject_without_sluice_table_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.other]\nx = 1\n")
+    assert load_config(tmp_path).source is None
+
+
+def test_unknown_key_suggests_the_near_miss(tmp_path: Path) -> None:
+    write(tmp_path / "sluice.toml", 'exclude_table = ["tmp_*"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    msg = str(err.value)
+    assert "sluice.toml" in msg and "tool.sluice.exclude_table" in msg
+    assert "did you mean 'exclude_tables'" in msg
+
+
+def test_nested_unknown_key_names_the_section(tmp_path: Path) -> None:
+    write(tmp_path / "sluice.toml", "[lint]\nfail_onn = 'warning'\n")
+    with pytest.raises(ConfigError, match=r"tool\.sluice\.lint\.fail_onn: unknown key; did you mean 'fail_on'"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('exclude_tables = "tmp_*"', "tool.sluice.exclude_tables: expected list of string, got string"),
+        ("exclude_tables = [1]", r"tool.sluice.exclude_tables\[0\]: expected string, got integer"),
+        ('empty_revision = "eror"', "expected 'error' | 'skip' | 'allow', got 'eror'; did you mean 'error'"),
+        ("[lint]\ntarget_postgres_version = '14'", "expected integer, got string"),
+        ("[environments.prod]\nconfirm = 'yes'", "tool.sluice.environments.prod.confirm: expected boolean"),
+        ('default_environment = "qa"', "'qa' is not one of the environments"),
+        ('[lint.severity]\nSL001 = "fatal"', "tool.sluice.lint.severity.SL001"),
+    ],
+)
+def test_wrong_types_name_key_and_expected_type(tmp_path: Path, toml: str, expected: str) -> None:
+    write(tmp_path / "sluice.toml", toml + "\n")
+    with pytest.raises(ConfigError, match=expected):
+        load_config(tmp_path)
+
+
+def test_toml_syntax_error_gives_file_and_line(tmp_path: Path) -> None:
+    write(tmp_path / "sluice.toml", 'exclude_tables = ["a"]\n\nempty_revision = \n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert f"{tmp_path / 'sluice.toml'}:3:" in str(err.value)
+    assert "invalid TOML" in str(err.value)
+
+
+def test_environments_as_list_and_overrides() -> None:
+    cfg = parse_config({
+        "environments": ["dev", "prod"],
+        "exclude_tables": ["tmp_*"],
+    })
+    assert set(cfg.environments) == {"dev", "prod"}
+    cfg = parse_config({
+        "dangerous_ops": "error",
+        "environments": {"dev": {"dangerous_ops": "warn"}, "prod": {}},
+    })
+    assert cfg.for_environment("dev").dangerous_ops == "warn"
+    assert cfg.for_environment("prod").dangerous_ops == "error"
+
+
+def test_service_pattern_claimed_twice_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="'invoice\\*' is claimed by both 'billing' and 'shop'"):
+        parse_config({"services": {"billing": {"tables": ["invoice*"]},
+                                   "shop": {"tables": ["invoice*"]}}})
+
+
+def test_config_object_is_typed() -> None:
+    assert isinstance(parse_config({}), SluiceConfig)
