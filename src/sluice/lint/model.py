@@ -3,6 +3,24 @@
 Three producers feed it: the autogenerate policy (Alembic ``ops`` objects, see
 :mod:`sluice.lint.from_ops`), the static layer (``ast`` of a revision file) and the
 render layer (SQL captured offline). A rule never needs to know which one it got.
+
+Conventions every producer follows:
+
+- ``kind`` is the Alembic operation name (``op.add_column`` -> ``add_column``; inside
+  ``batch_alter_table`` the same names with ``in_batch=True`` and ``table`` filled in).
+- ``args`` holds keyword arguments by their Alembic name (``type_``, ``nullable``,
+  ``server_default``, ``existing_type``, ``unique``, ``postgresql_concurrently`` ...):
+  Python literals as values, types as SQLAlchemy-style text without module prefix
+  (``String(length=50)``), SQL expressions (``sa.text("now()")``) as their SQL text.
+- ``execute`` ops carry literal SQL in ``sql`` (None when built at run time).
+- Facts about the script itself are ops whose kind starts with ``script.``:
+  ``script.import`` (``name`` = module imported inside the revision),
+  ``script.create_engine``, ``script.swallow_exception`` (``except Exception``/bare
+  ``except`` that does not re-raise), ``script.dynamic_sql`` (``args["how"]`` one of
+  ``fstring``, ``percent``, ``format``, ``concat``), ``script.get_bind_read``
+  (``.fetchall()``/``.scalar()`` ... on ``op.get_bind()`` results), and one
+  ``script.downgrade`` per revision (phase ``downgrade``, ``args["kind"]`` one of
+  ``ops``, ``pass``, ``missing``, ``raises``, ``empty``).
 """
 
 from __future__ import annotations
