@@ -65,7 +65,7 @@ def _metadata_block(metadata: str | None) -> str:
     if not sep or not module or not attr:
         raise SluiceError(f"--metadata {metadata!r}: expected MODULE:ATTR, e.g. myapp.models:Base.metadata")
     root = attr.split(".")[0]
-    return f"from {module} import {root}\n\ntarget_metadata = {attr}"
+    return f"from {module} import {root}  # noqa: E402\n\ntarget_metadata = {attr}"
 
 
 def create_new(
