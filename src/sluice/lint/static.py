@@ -202,6 +202,8 @@ class _Scope:
     tables: dict[str, str] = field(default_factory=dict)
     autocommit: int = 0
     stack: tuple[str, ...] = ()
+    #: functions defined inside the function being walked.
+    local_funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
 
     def child(self, **changes: Any) -> _Scope:
         new = _Scope(
@@ -216,6 +218,7 @@ class _Scope:
             tables=dict(self.tables),
             autocommit=self.autocommit,
             stack=self.stack,
+            local_funcs=dict(self.local_funcs),
         )
         for k, v in changes.items():
             setattr(new, k, v)
@@ -322,8 +325,11 @@ class _Analyzer:
             self._walk_stmt(stmt, scope)
 
     def _walk_stmt(self, stmt: ast.stmt, scope: _Scope) -> None:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            return  # nested definitions run only when called; too dynamic to follow
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            scope.local_funcs[stmt.name] = stmt  # walked where it is called
+            return
+        if isinstance(stmt, ast.ClassDef):
+            return
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             self._walk_with(stmt, scope)
             return
@@ -342,9 +348,20 @@ class _Analyzer:
             self._visit_expr(stmt.iter, scope)
             if self._is_result_expr(stmt.iter, scope):
                 self._fact("script.get_bind_read", stmt.iter, scope, how="iterate")
-            elif isinstance(stmt.iter, ast.Call) and self._is_session_read(stmt.iter, scope):
-                pass  # already reported as a read
-            self._walk_body(stmt.body, scope)
+            values = _literal(stmt.iter, scope.consts)
+            if isinstance(stmt.target, ast.Name) and isinstance(values, (list, tuple)) \
+                    and 0 < len(values) <= 50:
+                # for table in ("a", "b"): op.drop_table(table) -> one op per table
+                for value in values:
+                    _forget(scope, stmt.target.id)
+                    scope.consts[stmt.target.id] = value
+                    self._walk_body(stmt.body, scope)
+                _forget(scope, stmt.target.id)
+            else:
+                for sub in ast.walk(stmt.target):
+                    if isinstance(sub, ast.Name):
+                        _forget(scope, sub.id)
+                self._walk_body(stmt.body, scope)
             self._walk_body(stmt.orelse, scope)
             return
         if isinstance(stmt, (ast.If, ast.While)):
@@ -475,17 +492,39 @@ class _Analyzer:
         if name == "inspect" and call.args and self._is_bind_expr(call.args[0], scope):
             self._fact("script.get_bind_read", call, scope, how="inspect")
             return
-        if isinstance(func, ast.Name) and func.id in self.functions:
-            self._enter_helper(func.id, call, scope)
+        if isinstance(func, ast.Name) and func.id in scope.local_funcs:
+            self._enter_helper(scope.local_funcs[func.id], call, scope, closure=True)
+        elif isinstance(func, ast.Name) and func.id in self.functions:
+            self._enter_helper(self.functions[func.id], call, scope, closure=False)
 
-    def _enter_helper(self, name: str, call: ast.Call, scope: _Scope) -> None:
+    def _enter_helper(
+        self,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        call: ast.Call,
+        scope: _Scope,
+        *,
+        closure: bool,
+    ) -> None:
+        name = fn.name
         if name in scope.stack or name in ("upgrade", "downgrade") or len(scope.stack) > 20:
             return
-        fn = self.functions[name]
         inner = scope.child(stack=scope.stack + (name,))
-        inner.consts = dict(self.module_consts)
-        inner.tables = dict(self.module_tables)
-        inner.op_names = set(self.op_aliases) | self._op_params(fn)
+        if closure:
+            inner.exprs = dict(scope.exprs)
+            inner.binds = set(scope.binds)
+            inner.sessions = set(scope.sessions)
+            inner.results = set(scope.results)
+            inner.op_names |= self._op_params(fn)
+        else:
+            inner.consts = dict(self.module_consts)
+            inner.tables = dict(self.module_tables)
+            inner.batches = {}
+            inner.local_funcs = {}
+            inner.op_names = set(self.op_aliases) | self._op_params(fn)
+        for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+            if a.arg not in inner.op_names:
+                _forget(inner, a.arg)
+                inner.batches.pop(a.arg, None)
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
         bound: list[tuple[str, ast.expr]] = list(zip(params, call.args, strict=False))
         bound += [(kw.arg, kw.value) for kw in call.keywords if kw.arg]
