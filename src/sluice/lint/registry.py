@@ -141,13 +141,20 @@ def run_rules(
     dialect: str | None = None,
     rules: Iterable[Rule] | None = None,
 ) -> list[Finding]:
-    """Run ``rules`` (default: the active ones) over ``ops``; one finding per hit."""
+    """Run ``rules`` (default: the active ones) over ``ops``; one finding per hit.
+
+    With a ``dialect``, only rules covering it run. Without one (the op model alone, as
+    during autogenerate), rules limited to some dialects are skipped: a PostgreSQL
+    locking rule says nothing about a project that may not run PostgreSQL.
+    """
     ctx = RuleContext(config=config, dialect=dialect, ops=ops)
     selected = list(rules) if rules is not None else active_rules(config)
     findings: list[Finding] = []
     for op in ops:
         for r in selected:
             if dialect is not None and dialect not in r.dialects:
+                continue
+            if dialect is None and set(DIALECTS) - set(r.dialects):
                 continue
             for hit in _hits(r.check(op, ctx)):
                 target = hit.op or op

@@ -646,6 +646,8 @@ class _Analyzer:
                 continue
             if key in _NAME_KEYS:
                 op.name = self._resolve_str(node, scope)
+                if isinstance(node, ast.Constant) and node.value is None:
+                    args["unnamed"] = True
                 continue
             if key == "column_name":
                 op.column = self._resolve_str(node, scope)

@@ -3,4 +3,13 @@
 Add a family by creating a module here and listing it below; nothing else registers rules.
 """
 
-from sluice.lint.rules import compat, destructive  # noqa: F401
+from sluice.lint.rules import (  # noqa: F401
+    compat,
+    data,
+    destructive,
+    mysql,
+    naming,
+    postgres,
+    script,
+    transactions,
+)

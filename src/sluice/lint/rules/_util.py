@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from sluice.lint.model import Op
+from sluice.lint.rules._sql import Stmt, statements
+
+if TYPE_CHECKING:
+    from sluice.lint.registry import RuleContext
 
 
 def matches_any(name: str | None, patterns: Iterable[str]) -> str | None:
@@ -20,3 +28,92 @@ def matches_any(name: str | None, patterns: Iterable[str]) -> str | None:
 def steps(*lines: str) -> str:
     """Numbered steps, one per line."""
     return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+
+
+# --------------------------------------------------------------------------- context helpers
+
+
+def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:
+    """The ops of the same revision file and phase as ``op``, in order."""
+    return [
+        o for o in ctx.ops
+        if o.phase == op.phase and o.revision == op.revision and o.path == op.path
+    ]
+
+
+def _created_by(o: Op, dialect: str | None) -> list[str]:
+    if o.kind == "create_table" and o.table:
+        return [o.table.lower()]
+    if o.kind == "execute" and o.sql:
+        return [s.table for s in statements(o.sql, dialect) if s.kind == "CREATE TABLE" and s.table]
+    return []
+
+
+def new_tables_before(op: Op, ctx: RuleContext) -> set[str]:
+    """Tables created in the same revision and phase before ``op``."""
+    out: set[str] = set()
+    for o in unit_ops(op, ctx):
+        if o is op:
+            break
+        out.update(_created_by(o, ctx.dialect))
+        if o.kind == "rename_table" and o.table and o.table.lower() in out:
+            new = o.args.get("new_table_name")
+            if isinstance(new, str):
+                out.add(new.lower())
+    return out
+
+
+def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
+    """``(statement, on_new_table)`` for the literal SQL of an ``execute`` op."""
+    if op.kind != "execute" or not op.sql:
+        return
+    created = new_tables_before(op, ctx)
+    for stmt in statements(op.sql, ctx.dialect):
+        table = (stmt.table or "").lower()
+        yield stmt, bool(table) and table in created
+        if stmt.kind == "CREATE TABLE" and stmt.table:
+            created.add(stmt.table.lower())
+
+
+def pg_version(ctx: RuleContext) -> int:
+    return int(ctx.config.lint.target_postgres_version)
+
+
+def mysql_target(ctx: RuleContext) -> tuple[str, tuple[int, ...]]:
+    """``("mysql", (8, 0))`` or ``("mariadb", (10, 11))`` from ``target_mysql_version``."""
+    raw = str(ctx.config.lint.target_mysql_version).strip().lower()
+    flavor = "mariadb" if raw.startswith("mariadb") else "mysql"
+    nums = tuple(int(n) for n in re.findall(r"\d+", raw))
+    if flavor == "mysql" and nums and nums[0] >= 10:  # "10.11" without the prefix
+        flavor = "mariadb"
+    nums = nums or (8, 0)
+    if len(nums) == 2:  # "8.0": the series at its current patch level
+        nums = (*nums, 99)
+    return flavor, nums
+
+
+def mysql_label(ctx: RuleContext) -> str:
+    raw = str(ctx.config.lint.target_mysql_version).strip()
+    flavor, _ = mysql_target(ctx)
+    number = re.sub(r"^[A-Za-z]+[-_ ]?", "", raw)
+    return ("MariaDB " if flavor == "mariadb" else "MySQL ") + number
+
+
+def has_default(value: object) -> bool:
+    """A server default is set (an empty string ``''`` default counts)."""
+    return value is not None and value is not False
+
+
+#: Alembic operations that are DDL.
+DDL_KINDS = frozenset({
+    "add_column", "drop_column", "alter_column", "create_table", "drop_table", "rename_table",
+    "create_index", "drop_index", "create_unique_constraint", "create_foreign_key",
+    "create_check_constraint", "create_primary_key", "drop_constraint",
+    "create_table_comment", "drop_table_comment", "create_exclude_constraint",
+})
+#: Statement kinds (see :class:`sluice.lint.rules._sql.Stmt`) that are DDL.
+DDL_SQL = frozenset({
+    "CREATE INDEX", "DROP INDEX", "DROP TABLE", "DROP SCHEMA", "TRUNCATE", "ALTER TABLE",
+    "CREATE TABLE", "RENAME TABLE", "CREATE DATABASE", "DROP DATABASE", "DROP VIEW",
+    "DROP TYPE", "ALTER TYPE",
+})

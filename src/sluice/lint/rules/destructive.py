@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import RuleContext, rule
-from sluice.lint.rules._util import matches_any, steps
+from sluice.lint.rules._util import matches_any, sql_statements, steps
 
 
 @rule("SL001", "drop-table", family="destructive", severity="error", autogenerate=True)
-def drop_table(op: Op, ctx: RuleContext) -> Hit | None:
+def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a table deletes its data for good.
 
     Why it is dangerous: the rows are gone the moment the migration commits; a rollback
@@ -21,21 +23,35 @@ def drop_table(op: Op, ctx: RuleContext) -> Hit | None:
     2. Take a backup of the table (or rename it to ``<name>_bak`` and exclude that pattern).
     3. Drop it in a later, separate revision once nothing uses it.
     """
-    if op.kind != "drop_table" or op.phase != "upgrade" or op.table_is_new:
+    if op.phase != "upgrade":
         return None
+    if op.kind == "execute":
+        for stmt, is_new in sql_statements(op, ctx):
+            if stmt.kind == "DROP TABLE" and not is_new:
+                for table in stmt.tables or ["?"]:
+                    yield _drop_table_hit(table, "DROP TABLE in op.execute")
+        return None
+    if op.kind != "drop_table" or op.table_is_new:
+        return None
+    yield _drop_table_hit(op.table or "?", f"drops table {op.target}", op.target)
+    return None
+
+
+def _drop_table_hit(table: str, what: str, target: str | None = None) -> Hit:
+    target = target or table
     return Hit(
-        f"drops table {op.target} and all its rows",
+        f"{what} deletes {target} and all its rows; code still reading it fails at once",
         steps(
-            f"Remove every use of {op.target} from the code and deploy that first.",
-            f"Back up the data, or rename the table (op.rename_table('{op.table}', "
-            f"'{op.table}_bak')) and add '*_bak' to exclude_tables.",
+            f"Remove every use of {target} from the code and deploy that first.",
+            f"Back up the data, or rename the table (op.rename_table('{table}', "
+            f"'{table}_bak')) and add '*_bak' to exclude_tables.",
             "Drop it in a later revision, after the deploy that stopped using it.",
         ),
     )
 
 
 @rule("SL002", "drop-column", family="destructive", severity="error", autogenerate=True)
-def drop_column(op: Op, ctx: RuleContext) -> Hit | None:
+def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a column deletes its data and breaks code that still selects it.
 
     Why it is dangerous: during a rolling deploy the old version of the application is
@@ -48,13 +64,29 @@ def drop_column(op: Op, ctx: RuleContext) -> Hit | None:
     2. In a later revision, drop the column.
     3. If you want the data, copy it out before the drop.
     """
-    if op.kind != "drop_column" or op.phase != "upgrade" or op.table_is_new:
+    if op.phase != "upgrade":
         return None
+    if op.kind == "execute":
+        for stmt, is_new in sql_statements(op, ctx):
+            if stmt.kind != "ALTER TABLE" or is_new:
+                continue
+            for act in stmt.actions:
+                if act.kind == "drop_column":
+                    yield _drop_column_hit(stmt.table or "?", act.column or "?")
+        return None
+    if op.kind != "drop_column" or op.table_is_new:
+        return None
+    yield _drop_column_hit(op.table or "?", op.column or "?", op.target)
+    return None
+
+
+def _drop_column_hit(table: str, column: str, target: str | None = None) -> Hit:
+    target = target or f"{table}.{column}"
     return Hit(
-        f"drops column {op.target} and its data; running code that still selects it will fail",
+        f"drops column {target} and its data; running code that still selects it will fail",
         steps(
-            f"Stop using {op.target} in code (remove it from the model) and deploy that.",
-            f"Drop the column in a later revision: op.drop_column('{op.table}', '{op.column}').",
+            f"Stop using {target} in code (remove it from the model) and deploy that.",
+            f"Drop the column in a later revision: op.drop_column('{table}', '{column}').",
             "Copy the data out first if anyone may need it.",
         ),
     )
@@ -135,5 +167,118 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
         steps(
             "If this change is intended, move it into a hand-written revision of its own.",
             f"Or allow it for this run: -x allow={op.allow_key}",
+        ),
+    )
+
+
+@rule("SL006", "drop-schema", family="destructive", severity="error")
+def drop_schema(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """Dropping a schema or database deletes every table in it at once.
+
+    Why it is dangerous: ``DROP SCHEMA ... CASCADE`` (or ``DROP DATABASE`` on MySQL, where
+    schema and database are the same thing) removes every table, view, sequence and
+    function inside, including objects no model knows about. There is no undo short of a
+    restore from backup, and a typo in the name is enough to lose the wrong one.
+
+    Safe alternative:
+    1. List what the schema holds and confirm that nothing (no service, no report, no
+       other team's job) still uses any of it.
+    2. Take a backup of the schema (``pg_dump --schema NAME``, ``mysqldump NAME``).
+    3. Drop the objects you own one by one in a reviewed revision, or drop the schema by
+       hand outside the migration history once the backup is verified.
+    """
+    if op.phase != "upgrade":
+        return
+    for stmt, _ in sql_statements(op, ctx):
+        if stmt.kind != "DROP SCHEMA":
+            continue
+        target = "database" if "DATABASE" in stmt.norm[:14] else "schema"
+        cascade = " CASCADE" if " CASCADE" in stmt.norm else ""
+        yield Hit(
+            f"DROP {target.upper()}{cascade} in op.execute deletes every table in the {target} "
+            "and cannot be rolled back by a deploy",
+            steps(
+                f"List the objects in the {target} and confirm nothing still uses any of them.",
+                f"Back up the {target} first (pg_dump --schema / mysqldump) and verify the "
+                "backup restores.",
+                "Drop the objects you own one by one in a reviewed revision instead of the "
+                f"whole {target}.",
+            ),
+        )
+
+
+@rule("SL007", "truncate-table", family="destructive", severity="error")
+def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """``TRUNCATE`` empties a table instantly and for good.
+
+    Why it is dangerous: every row is gone in one statement, without row-level triggers
+    and, on MySQL, outside any transaction (TRUNCATE commits implicitly). On PostgreSQL it
+    takes an ACCESS EXCLUSIVE lock, so every query on the table queues behind it.
+    ``CASCADE`` also empties every table with a foreign key to it.
+
+    Safe alternative:
+    1. If the table holds data anyone may need, back it up or copy it to an archive table.
+    2. Delete in batches (``DELETE ... WHERE id IN (SELECT id ... LIMIT 5000)`` in a loop,
+       in a data migration) so locks stay short and progress is visible.
+    3. If the table really must be emptied at once, do it by hand during a maintenance
+       window rather than in a migration that runs on every environment.
+    """
+    if op.phase != "upgrade":
+        return
+    for stmt, is_new in sql_statements(op, ctx):
+        if stmt.kind != "TRUNCATE" or is_new:
+            continue
+        tables = ", ".join(stmt.tables) or "?"
+        cascade = " (CASCADE also empties tables that reference it)" \
+            if " CASCADE" in stmt.norm else ""
+        yield Hit(
+            f"TRUNCATE {tables} deletes every row{cascade}; on PostgreSQL it blocks all "
+            "reads and writes while it runs",
+            steps(
+                f"Back up {tables} (or copy the rows to an archive table) if anyone may "
+                "need them.",
+                "Delete in batches instead (DELETE ... WHERE id IN (SELECT id ... LIMIT "
+                "5000) in a loop, in a data migration).",
+                "If it must be emptied at once, do it by hand in a maintenance window.",
+            ),
+        )
+
+
+@rule("SL008", "delete-without-where", family="destructive", severity="error")
+def delete_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """A ``DELETE`` with no ``WHERE`` removes every row of the table.
+
+    Why it is dangerous: usually a missing condition, not an intention. Even when intended,
+    deleting a whole table row by row holds row locks on all of it for the duration of the
+    migration transaction, bloats the table (PostgreSQL) or the undo log (InnoDB), and fires
+    every ``ON DELETE CASCADE`` below it.
+
+    Safe alternative:
+    1. Add the ``WHERE`` you meant; review it with a ``SELECT count(*)`` first.
+    2. If every row really must go, delete in batches of a few thousand rows by primary
+       key in a data migration, so locks stay short and a failure does not roll back
+       everything.
+    3. Back the rows up first if anyone may need them.
+    """
+    if op.phase != "upgrade":
+        return
+    if op.kind == "execute" and op.args.get("construct") == "delete" and not op.args.get("where"):
+        if not op.table_is_new:
+            table = op.args.get("construct_table") or "?"
+            yield _delete_hit(table, f"{table}.delete() without .where()")
+        return
+    for stmt, is_new in sql_statements(op, ctx):
+        if stmt.kind == "DELETE" and not stmt.has_where and not stmt.has_limit and not is_new:
+            yield _delete_hit(stmt.table or "?", f"DELETE FROM {stmt.table or '?'} without WHERE")
+
+
+def _delete_hit(table: str, what: str) -> Hit:
+    return Hit(
+        f"{what} deletes every row of {table}, locking them all until the migration commits",
+        steps(
+            f"Add the WHERE you meant; check it first with SELECT count(*) FROM {table} WHERE ....",
+            f"If every row must go, delete in batches: DELETE FROM {table} WHERE id IN "
+            f"(SELECT id FROM {table} LIMIT 5000), repeated until no row is left.",
+            f"Back up {table} first if anyone may need the rows.",
         ),
     )

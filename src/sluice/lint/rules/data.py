@@ -1,0 +1,91 @@
+"""Data changes inside migrations: whole-table updates and unbatched backfills."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from sluice.lint.model import Hit, Op
+from sluice.lint.registry import RuleContext, rule
+from sluice.lint.rules._util import sql_statements, steps
+
+
+@rule("SL501", "update-without-where", family="data", severity="warning")
+def update_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """An ``UPDATE`` with no ``WHERE`` rewrites every row of the table in one transaction.
+
+    Why it is dangerous: every row is locked until the migration commits, so application
+    writes to those rows wait; PostgreSQL writes a new version of every row (the table
+    doubles in size until vacuum catches up), InnoDB fills its undo log, and replicas
+    lag while they replay it. Often the WHERE was simply forgotten.
+
+    Safe alternative:
+    1. Add the ``WHERE`` you meant (e.g. ``WHERE col IS NULL`` for a backfill).
+    2. Run the update in batches by primary key (``sluice.data.batched_update``), in a
+       revision of its own, so each batch is a short transaction.
+    """
+    if op.phase != "upgrade":
+        return
+    if op.kind == "execute" and op.args.get("construct") == "update" and not op.args.get("where"):
+        if not op.table_is_new:
+            table = op.args.get("construct_table") or "?"
+            yield _hit(str(table), f"{table}.update() without .where()")
+        return
+    for stmt, is_new in sql_statements(op, ctx):
+        if stmt.kind == "UPDATE" and not stmt.has_where and not stmt.has_limit and not is_new:
+            yield _hit(stmt.table or "?", f"UPDATE {stmt.table or '?'} without WHERE")
+
+
+def _hit(table: str, what: str) -> Hit:
+    return Hit(
+        f"{what} rewrites every row of {table} in one transaction, locking them all until "
+        "the migration commits",
+        steps(
+            "Add the WHERE you meant (for a backfill: WHERE <col> IS NULL).",
+            f"Run it in batches by primary key: sluice.data.batched_update('{table}', ...), in "
+            "a revision of its own.",
+        ),
+    )
+
+
+#: A WHERE bounded by key (``id = 3``, ``id IN (...)``, ``id BETWEEN``, ``id < :hi``) or by
+#: bind parameters (a batch loop) touches a bounded number of rows.
+_BOUNDED = re.compile(
+    r"\b\w*id\b\s*(=|<|>|<=|>=|\bIN\b|\bBETWEEN\b)|:\w+|%\(\w+\)s|%s|\?|\bLIMIT\b",
+    re.I,
+)
+
+
+@rule("SL502", "unbatched-backfill", family="data", severity="warning")
+def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """A bulk ``UPDATE``/``DELETE`` run as one statement instead of in batches.
+
+    Why it is dangerous: a backfill like ``UPDATE orders SET status = 'new' WHERE status IS
+    NULL`` can touch millions of rows in one transaction: row locks on all of them until
+    commit, a long-running transaction that blocks vacuum (PostgreSQL) or grows the undo
+    log (InnoDB), replica lag, and no progress to watch or resume if it is killed.
+
+    Safe alternative:
+    1. Move the data change into its own revision, after the schema change.
+    2. Run it in batches by primary key with ``sluice.data.batched_update`` (adaptive
+       batch size, resumable, lock timeout per batch).
+    3. If the table is small for sure, suppress the finding with a reason.
+    """
+    if op.phase != "upgrade":
+        return
+    for stmt, is_new in sql_statements(op, ctx):
+        if stmt.kind not in ("UPDATE", "DELETE") or not stmt.has_where or is_new:
+            continue
+        if stmt.has_limit or _BOUNDED.search(stmt.where or ""):
+            continue
+        table = stmt.table or "?"
+        yield Hit(
+            f"{stmt.kind} on {table} WHERE {(stmt.where or '')[:60]} runs as one statement; on "
+            "a large table it locks every matching row in one long transaction",
+            steps(
+                f"Move it into a revision of its own and run it in batches: "
+                f"sluice.data.batched_update('{table}', ...).",
+                "If the table is known to stay small, suppress this with a reason: "
+                "# sluice: ignore[SL502] <why>.",
+            ),
+        )
