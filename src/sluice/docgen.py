@@ -43,8 +43,15 @@ def configuration_page() -> str:
     return "\n".join(out)
 
 
+def rules_page() -> str:
+    from sluice.lint.catalog import rules_page as page
+
+    return page()
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "configuration.md": configuration_page,
+    "rules.md": rules_page,
 }
 
 
