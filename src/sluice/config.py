@@ -126,6 +126,14 @@ class DataConfig:
     )
     max_retries: int = _f(5, doc="Retries of a batch whose lock timeout tripped, with backoff.")
     progress_table: str = _f("sluice_data_progress", doc="Checkpoint table name.")
+    max_batch_size: int = _f(
+        100_000, doc="Upper bound for the adaptive batch size, in rows."
+    )
+    log_interval_s: float = _f(
+        10.0,
+        doc="Seconds between progress lines when stderr is not a terminal (CI logs); "
+        "a terminal gets a live progress bar instead.",
+    )
 
 
 @dataclass

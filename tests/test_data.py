@@ -1,0 +1,557 @@
+"""sluice.data with an explicit connection: correctness, keys, resume, bad input, locks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from rich.console import Console
+
+import sluice.data as data
+from sluice.config import DataConfig
+from sluice.data import (
+    DataMigrationError,
+    LockRetriesExhausted,
+    backfill,
+    batched_delete,
+    batched_update,
+    clear_checkpoints,
+)
+
+ROWS = 53
+
+md = sa.MetaData()
+items = sa.Table(
+    "items", md,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("n", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("label", sa.String(40)),
+    sa.Column("code", sa.String(20), nullable=False, unique=True),
+    sa.Column("maybe", sa.String(20), unique=True),
+    sa.Column("grp", sa.Integer, nullable=False, server_default="0"),
+)
+pairs = sa.Table(
+    "pairs", md,
+    sa.Column("a", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("b", sa.String(10), primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False, server_default="0"),
+)
+nokey = sa.Table(
+    "nokey", md,
+    sa.Column("x", sa.Integer, nullable=False),
+    sa.Column("y", sa.Integer),
+)
+CONFIG = DataConfig(batch_size=5, target_batch_ms=0, log_interval_s=3600)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    eng = sa.create_engine(db_url)
+    md.create_all(eng)
+    with eng.begin() as conn:
+        conn.execute(items.insert(), [
+            {"id": i, "n": 0, "label": f"item {i}", "code": f"c{ROWS - i:04d}",
+             "maybe": None, "grp": i % 3}
+            for i in range(1, ROWS + 1)
+        ])
+        conn.execute(pairs.insert(), [
+            {"a": i // 4, "b": f"b{(7 * i) % 4}", "n": 0} for i in range(ROWS)
+        ])
+        conn.execute(nokey.insert(), [{"x": i, "y": 0} for i in range(5)])
+    yield eng
+    eng.dispose()
+
+
+def rows(engine: sa.Engine, table: sa.Table = items) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        pk = list(table.primary_key.columns)
+        return [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(*pk))]
+
+
+def progress(engine: sa.Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("sluice_data_progress"):
+            return {}
+        res = conn.execute(sa.text("SELECT * FROM sluice_data_progress"))
+        return {r.step: dict(r._mapping) for r in res}
+
+
+def run(fn: Any, engine: sa.Engine, *args: Any, **kw: Any) -> data.StepResult:
+    kw.setdefault("config", CONFIG)
+    kw.setdefault("step", "s")
+    with engine.connect() as conn:
+        return fn(*args, connection=conn, **kw)
+
+
+class Boom(Exception):
+    pass
+
+
+def fail_after(k: int) -> Any:
+    def on_batch(info: data.BatchInfo) -> None:
+        if info.number == k:
+            raise Boom(f"injected after batch {k}")
+    return on_batch
+
+
+# --------------------------------------------------------------------------- correctness
+
+
+def test_batched_update_values_expressions_and_where(engine: sa.Engine) -> None:
+    res = run(batched_update, engine, items, {"n": items.c.n + 1, "label": "even"},
+              where=items.c.id % 2 == 0)
+    got = rows(engine)
+    assert all(r["n"] == (1 if r["id"] % 2 == 0 else 0) for r in got)
+    assert all((r["label"] == "even") == (r["id"] % 2 == 0) for r in got)
+    assert (res.rows_scanned, res.rows_changed) == (ROWS, ROWS // 2)
+    assert res.batches == -(-ROWS // 5)  # fixed size: ceil(53 / 5)
+    cp = progress(engine)["s"]
+    assert cp["finished"] is not None and cp["rows_done"] == ROWS and cp["batches"] == res.batches
+    assert json.loads(cp["last_key"]) == [ROWS]
+
+
+def test_update_by_table_name_with_a_where_from_another_table_object(engine: sa.Engine) -> None:
+    light = sa.table("items", sa.column("grp"))
+    run(batched_update, engine, "items", {"n": 7}, where=light.c.grp == 1)
+    assert {r["id"] for r in rows(engine) if r["n"] == 7} == {
+        i for i in range(1, ROWS + 1) if i % 3 == 1
+    }
+
+
+def test_composite_primary_key(engine: sa.Engine) -> None:
+    res = run(batched_update, engine, pairs, {"n": pairs.c.n + 1}, batch_size=3)
+    got = rows(engine, pairs)
+    assert len(got) == ROWS and all(r["n"] == 1 for r in got)
+    assert res.rows_scanned == ROWS
+    last = json.loads(progress(engine)["s"]["last_key"])
+    assert last == [max((r["a"], r["b"]) for r in got)[0], max((r["a"], r["b"]) for r in got)[1]]
+
+
+def test_composite_key_resume_visits_every_row_once(engine: sa.Engine) -> None:
+    with pytest.raises(DataMigrationError, match="injected after batch 4"):
+        run(batched_update, engine, pairs, {"n": pairs.c.n + 1}, batch_size=3,
+            on_batch=fail_after(4))
+    assert sum(r["n"] for r in rows(engine, pairs)) == 12
+    res = run(batched_update, engine, pairs, {"n": pairs.c.n + 1}, batch_size=4)
+    assert res.resumed and all(r["n"] == 1 for r in rows(engine, pairs))
+
+
+def test_custom_unique_key_walks_in_its_own_order(engine: sa.Engine) -> None:
+    seen: list[tuple[Any, ...]] = []
+    res = run(batched_update, engine, items, {"n": items.c.n + 1}, key="code",
+              on_batch=lambda info: seen.append(info.last_key))
+    assert all(r["n"] == 1 for r in rows(engine))
+    assert res.rows_scanned == ROWS
+    assert seen == sorted(seen) and seen[0] == ("c0004",)  # code order, not id order
+
+
+def test_batched_delete(engine: sa.Engine) -> None:
+    res = run(batched_delete, engine, items, items.c.id % 4 == 0)
+    assert [r["id"] for r in rows(engine)] == [i for i in range(1, ROWS + 1) if i % 4]
+    assert res.rows_changed == ROWS // 4
+
+
+def test_batched_delete_needs_an_explicit_where(engine: sa.Engine) -> None:
+    with pytest.raises(DataMigrationError, match=r"where=sa.true\(\)"):
+        run(batched_delete, engine, items, None)
+    assert len(rows(engine)) == ROWS
+    run(batched_delete, engine, items, sa.true())
+    assert rows(engine) == []
+
+
+def test_backfill_with_python(engine: sa.Engine) -> None:
+    calls: list[int] = []
+
+    def shout(chunk: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+        calls.append(len(chunk))
+        assert set(chunk[0]) == {"id", "label"}
+        return [{"label": r["label"].upper()} if r["id"] % 5 else None for r in chunk]
+
+    res = run(backfill, engine, items, shout, columns=["label"], where=items.c.grp != 2)
+    got = rows(engine)
+    for r in got:
+        expected = f"item {r['id']}"
+        if r["id"] % 5 and r["grp"] != 2:
+            expected = expected.upper()
+        assert r["label"] == expected
+    assert sum(calls) == len([i for i in range(1, ROWS + 1) if i % 3 != 2])
+    assert res.rows_changed == len([i for i in range(1, ROWS + 1) if i % 3 != 2 and i % 5])
+
+
+def test_backfill_default_columns_and_key_columns_ignored_when_unchanged(
+    engine: sa.Engine,
+) -> None:
+    def fn(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert set(chunk[0]) == {c.name for c in items.columns}
+        return [{"id": r["id"], "n": r["id"] * 10} for r in chunk]
+
+    run(backfill, engine, "items", fn)
+    assert all(r["n"] == r["id"] * 10 for r in rows(engine))
+
+
+def test_backfill_keeps_the_types_of_the_table_given(engine: sa.Engine) -> None:
+    class Tagged(sa.types.TypeDecorator[str]):
+        impl = sa.String(40)
+        cache_ok = True
+
+        def process_bind_param(self, value: Any, dialect: Any) -> Any:
+            return None if value is None else f"<{value}>"
+
+    typed = sa.table("items", sa.column("label", Tagged()))
+    run(backfill, engine, typed, lambda chunk: [{"label": "x"} for _ in chunk],
+        columns=["label"])
+    assert {r["label"] for r in rows(engine)} == {"<x>"}
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda chunk: chunk[:-1], "returned 4 entries"),
+    (lambda chunk: {"label": "x"}, "must return a list"),
+    (lambda chunk: ["x" for _ in chunk], "return a dict of new values or None"),
+    (lambda chunk: [{"nope": 1} for _ in chunk], "column 'nope'"),
+    (lambda chunk: [{"id": r["id"] + 1} for r in chunk], "changed key column 'id'"),
+])
+def test_backfill_bad_results_roll_the_batch_back(engine: sa.Engine, bad: Any,
+                                                  message: str) -> None:
+    with pytest.raises(DataMigrationError, match=message):
+        run(backfill, engine, items, bad, columns=["label"])
+    assert rows(engine)[0]["label"] == "item 1"
+    assert progress(engine)["s"]["rows_done"] == 0
+
+
+# --------------------------------------------------------------------------- resume
+
+
+@pytest.mark.parametrize("k", [1, 4, 10])
+def test_resume_after_crash_after_batch_k(engine: sa.Engine, k: int) -> None:
+    with pytest.raises(DataMigrationError, match=f"stopped in on_batch.*checkpoint keeps "
+                                                 f"{5 * k} rows done"):
+        run(batched_update, engine, items, {"n": items.c.n + 1}, on_batch=fail_after(k))
+    got = rows(engine)
+    assert [r["id"] for r in got if r["n"] == 1] == list(range(1, 5 * k + 1))
+    cp = progress(engine)["s"]
+    assert (cp["rows_done"], cp["batches"], cp["finished"]) == (5 * k, k, None)
+    res = run(batched_update, engine, items, {"n": items.c.n + 1})
+    assert res.resumed and res.batches == -(-ROWS // 5)
+    assert all(r["n"] == 1 for r in rows(engine))  # non-idempotent: each row exactly once
+
+
+def test_crash_inside_a_batch_rolls_that_batch_back(engine: sa.Engine) -> None:
+    def fn(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if chunk[0]["id"] > 15:
+            raise Boom("bad row")
+        return [{"n": r["n"] + 1} for r in chunk]
+
+    with pytest.raises(DataMigrationError, match=r"stopped in batch 4: Boom: bad row at .*"
+                                                 r"test_data.py:\d+.*15 rows done"):
+        run(backfill, engine, items, fn, columns=["n"])
+    assert [r["id"] for r in rows(engine) if r["n"]] == list(range(1, 16))
+    res = run(backfill, engine, items, lambda c: [{"n": r["n"] + 1} for r in c], columns=["n"])
+    assert res.resumed and all(r["n"] == 1 for r in rows(engine))
+
+
+def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    real = data._Store.advance
+    calls = {"n": 0}
+
+    def flaky(self: Any, *args: Any, **kw: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise sa.exc.OperationalError("UPDATE sluice_data_progress", {}, Exception("gone"))
+        real(self, *args, **kw)
+
+    monkeypatch.setattr(data._Store, "advance", flaky)
+    with pytest.raises(DataMigrationError, match="stopped in batch 3"):
+        run(batched_update, engine, items, {"n": items.c.n + 1})
+    assert [r["id"] for r in rows(engine) if r["n"]] == list(range(1, 11))
+    assert progress(engine)["s"]["rows_done"] == 10
+
+
+def test_finished_step_is_not_run_again(engine: sa.Engine, capfd: pytest.CaptureFixture[str]
+                                        ) -> None:
+    run(batched_update, engine, items, {"n": items.c.n + 1})
+    res = run(batched_update, engine, items, {"n": items.c.n + 1})
+    assert res.skipped and all(r["n"] == 1 for r in rows(engine))
+    assert "already finished" in capfd.readouterr().err
+    with engine.connect() as conn:
+        assert clear_checkpoints(conn, step="s") == 1
+    run(batched_update, engine, items, {"n": items.c.n + 1})
+    assert all(r["n"] == 2 for r in rows(engine))
+
+
+def test_a_second_runner_on_the_same_step_is_stopped(engine: sa.Engine) -> None:
+    def meddle(info: data.BatchInfo) -> None:
+        if info.number == 2:  # another process records a batch of the same step
+            with engine.begin() as other:
+                other.execute(sa.text(
+                    "UPDATE sluice_data_progress SET batches = batches + 1 WHERE step = 's'"))
+
+    with pytest.raises(DataMigrationError, match="another process is running the same step"):
+        run(batched_update, engine, items, {"n": items.c.n + 1}, on_batch=meddle)
+    assert [r["id"] for r in rows(engine) if r["n"]] == list(range(1, 11))
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def untouched(engine: sa.Engine) -> None:
+    assert all(r["n"] == 0 and r["label"] == f"item {r['id']}" for r in rows(engine))
+    assert all(cp["rows_done"] == 0 for cp in progress(engine).values())
+
+
+U = batched_update
+
+
+@pytest.mark.parametrize("fn, args, kw, message", [
+    (U, (nokey, {"y": 1}), {}, "has no primary key.*key='column'"),
+    (U, (items, {"n": 1}), {"key": "grp"}, "not a unique, indexed"),
+    (U, (items, {"n": 1}), {"key": "maybe"}, "allow NULL"),
+    (U, (items, {"n": 1}), {"key": "nope"}, "not a column"),
+    (U, (items, {"n": 1}, "id > 3"), {}, "got a string"),
+    (U, (items, {"n": 1}, True), {}, r"sa.true\(\)"),
+    (U, (items, {"n": 1}, sa.text("label = 'x'")), {}, "literal value 'x'"),
+    (U, (items, {"n": 1}, sa.text("id > 10")), {}, "literal value '10'"),
+    (U, (items, {"n": 1}, items.c.id > sa.literal_column("3")), {}, "literal value '3'"),
+    (U, (items, {"label": sa.text("'x'")}), {}, r"values\['label'\]"),
+    (U, (items, {"nope": 1}), {}, "sets column 'nope'"),
+    (U, (items, {"id": items.c.id + 100}), {}, "changes key column 'id'"),
+    (U, (items, {}), {}, "at least one column"),
+    (U, (items, {"n": 1}, sa.column("nope") == 1), {}, "column 'nope'"),
+    (U, ("missing", {"n": 1}), {}, "table 'missing' does not exist"),
+    (backfill, (items, lambda c: c, "label"), {}, "columns= must be a list"),
+    (backfill, (items, lambda c: c, ["nope"]), {}, "columns= names 'nope'"),
+    (backfill, (items, "not callable"), {}, "needs a function"),
+])
+def test_bad_input_is_refused_before_any_row_is_touched(
+    engine: sa.Engine, fn: Any, args: tuple[Any, ...], kw: dict[str, Any], message: str,
+) -> None:
+    with pytest.raises(DataMigrationError, match=message):
+        run(fn, engine, *args, **kw)
+    untouched(engine)
+
+
+def test_bound_text_is_accepted(engine: sa.Engine) -> None:
+    run(batched_update, engine, items, {"label": "big"},
+        where=sa.text("id > :cut").bindparams(cut=50))
+    assert [r["id"] for r in rows(engine) if r["label"] == "big"] == [51, 52, 53]
+
+
+def test_outside_alembic_the_step_needs_a_name_and_a_clean_connection(
+    engine: sa.Engine,
+) -> None:
+    with pytest.raises(DataMigrationError, match="name the step"):
+        run(batched_update, engine, items, {"n": 1}, step=None)
+    with pytest.raises(DataMigrationError, match="outside an Alembic migration"):
+        batched_update(items, {"n": 1}, step="s")
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        with pytest.raises(DataMigrationError, match="transaction in progress"):
+            batched_update(items, {"n": 1}, step="s", connection=conn, config=CONFIG)
+    untouched(engine)
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("batch_size", 0), ("pause_ms", -1), ("lock_timeout_ms", 0), ("max_retries", -2),
+])
+def test_bad_settings(engine: sa.Engine, setting: str, value: int) -> None:
+    with pytest.raises(DataMigrationError, match=f"{setting}=: expected an integer"):
+        run(batched_update, engine, items, {"n": 1}, **{setting: value})
+    bad_config = DataConfig(**{setting: value})
+    with pytest.raises(DataMigrationError, match=f"tool.sluice.data.{setting}"):
+        run(batched_update, engine, items, {"n": 1}, config=bad_config)
+
+
+def test_autocommit_connection_still_commits_batch_and_checkpoint_together(
+    engine: sa.Engine,
+) -> None:
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(DataMigrationError):
+            batched_update(items, {"n": items.c.n + 1}, connection=conn, step="s",
+                           config=CONFIG, on_batch=fail_after(2))
+    assert progress(engine)["s"]["rows_done"] == 10
+    assert sum(r["n"] for r in rows(engine)) == 10
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@pytest.mark.parametrize("value", [
+    7, "abc", 1.5, None, decimal.Decimal("12.340"), dt.datetime(2024, 2, 3, 4, 5, 6, 7),
+    dt.date(2024, 2, 3), dt.time(4, 5, 6), uuid.UUID(int=12345), b"\x00\xff",
+])
+def test_key_codec_round_trip(value: Any) -> None:
+    assert data.decode_key(data.encode_key([value, 1])) == (value, 1)
+
+
+def test_key_codec_refuses_unknown_types() -> None:
+    with pytest.raises(DataMigrationError, match="cannot checkpoint a key value"):
+        data.encode_key([object()])
+
+
+def test_string_and_datetime_composite_key(db_url: str) -> None:
+    eng = sa.create_engine(db_url)
+    m = sa.MetaData()
+    ev = sa.Table("events", m,
+                  sa.Column("src", sa.String(20), primary_key=True),
+                  sa.Column("at", sa.DateTime, primary_key=True),
+                  sa.Column("seen", sa.Integer, nullable=False))
+    m.create_all(eng)
+    base = dt.datetime(2024, 1, 1)
+    with eng.begin() as conn:
+        conn.execute(ev.insert(), [
+            {"src": f"s{i % 4}", "at": base + dt.timedelta(minutes=i), "seen": 0}
+            for i in range(30)
+        ])
+    with eng.connect() as conn:
+        with pytest.raises(DataMigrationError):
+            batched_update(ev, {"seen": ev.c.seen + 1}, connection=conn, step="e",
+                           config=CONFIG, on_batch=fail_after(3))
+        batched_update(ev, {"seen": ev.c.seen + 1}, connection=conn, step="e", config=CONFIG)
+        assert conn.execute(sa.select(ev.c.seen).distinct()).scalars().all() == [1]
+    eng.dispose()
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def test_adaptive_batch_size_moves_towards_the_target() -> None:
+    step = data._Step(kind="update", table="t", values={"a": 1}, where=None, key=None,
+                      step="s", schema=None, connection=None, revision=None, config=None,
+                      on_batch=None, settings={})
+    step.opts = data._settings(DataConfig(target_batch_ms=100, max_batch_size=3000), {}, "x")
+    assert step._next_size(1000, 1000, 1000, 50.0) == 2000      # too fast: grow, at most x2
+    assert step._next_size(1000, 1000, 1000, 10.0) == 2000
+    assert step._next_size(1000, 1000, 1000, 400.0) == 500      # too slow: shrink, at most /2
+    assert step._next_size(1000, 1000, 1000, 125.0) == 800
+    assert step._next_size(2500, 2500, 2500, 20.0) == 3000      # capped by max_batch_size
+    assert step._next_size(1000, 1000, 12, 400.0) == 1000       # last partial batch: keep
+    step.opts = data._settings(DataConfig(target_batch_ms=0), {}, "x")
+    assert step._next_size(1000, 1000, 1000, 400.0) == 1000     # fixed size
+
+
+def test_adaptive_run_grows_fast_batches(engine: sa.Engine) -> None:
+    sizes: list[int] = []
+    run(batched_update, engine, items, {"n": items.c.n + 1}, batch_size=2,
+        target_batch_ms=10_000, on_batch=lambda info: sizes.append(info.batch_size))
+    assert sizes[:4] == [2, 4, 8, 16]
+    assert all(r["n"] == 1 for r in rows(engine))
+
+
+def test_pause_between_batches(engine: sa.Engine) -> None:
+    t0 = time.monotonic()
+    res = run(batched_update, engine, items, {"n": 1}, batch_size=20, pause_ms=150)
+    assert res.batches == 3
+    assert time.monotonic() - t0 >= 0.3  # two pauses between three batches
+
+
+# --------------------------------------------------------------------------- locks
+
+
+@pytest.fixture
+def server_engine(db_url: str, engine: sa.Engine) -> sa.Engine:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("row locks need PostgreSQL or MySQL/MariaDB")
+    return engine
+
+
+def hold_row_lock(engine: sa.Engine, row_id: int, release_after: float | None) -> Any:
+    conn = engine.connect()
+    conn.execute(sa.text("SELECT id FROM items WHERE id = :i FOR UPDATE"), {"i": row_id})
+
+    def release() -> None:
+        conn.rollback()
+        conn.close()
+
+    if release_after is not None:
+        threading.Timer(release_after, release).start()
+    return release
+
+
+def test_lock_timeout_retries_then_stops_with_the_checkpoint_kept(
+    server_engine: sa.Engine,
+) -> None:
+    release = hold_row_lock(server_engine, 23, None)
+    try:
+        with pytest.raises(LockRetriesExhausted, match=r"after 1 retries.*checkpoint is kept: "
+                                                       r"(\d+) rows done.*rerun the upgrade"):
+            run(batched_update, server_engine, items, {"n": items.c.n + 1},
+                lock_timeout_ms=100, max_retries=1)
+    finally:
+        release()
+    done = progress(server_engine)["s"]["rows_done"]
+    assert 20 <= done < 23  # up to the locked row; a retried batch is smaller
+    assert [r["id"] for r in rows(server_engine) if r["n"]] == list(range(1, done + 1))
+    res = run(batched_update, server_engine, items, {"n": items.c.n + 1})
+    assert res.resumed and all(r["n"] == 1 for r in rows(server_engine))
+
+
+def test_lock_timeout_retry_succeeds_once_the_lock_is_released(
+    server_engine: sa.Engine,
+) -> None:
+    # MySQL's lock wait timeout has a granularity of a second
+    hold_row_lock(server_engine, 23,
+                  release_after=0.3 if server_engine.dialect.name == "postgresql" else 1.5)
+    sizes: list[int] = []
+    res = run(batched_update, server_engine, items, {"n": items.c.n + 1},
+              lock_timeout_ms=100, max_retries=8, on_batch=lambda i: sizes.append(i.batch_size))
+    assert all(r["n"] == 1 for r in rows(server_engine))
+    assert res.rows_scanned == ROWS
+    assert min(sizes) < 5  # a retried batch is made smaller
+
+
+def test_mysql_session_lock_timeouts_are_restored(server_engine: sa.Engine) -> None:
+    if server_engine.dialect.name != "mysql":
+        pytest.skip("MySQL sets lock wait timeouts per session")
+    with server_engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT @@SESSION.innodb_lock_wait_timeout").scalar()
+        conn.rollback()
+        batched_update(items, {"n": 1}, connection=conn, step="s", config=CONFIG,
+                       lock_timeout_ms=2500)
+        assert conn.exec_driver_sql("SELECT @@SESSION.innodb_lock_wait_timeout").scalar() \
+            == before
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def test_plain_log_lines_and_summary(engine: sa.Engine, capfd: pytest.CaptureFixture[str]
+                                     ) -> None:
+    run(batched_update, engine, items, {"n": 1},
+        config=DataConfig(batch_size=10, target_batch_ms=0, log_interval_s=0))
+    err = capfd.readouterr().err
+    assert f"step 's': starting, ~{ROWS} rows, batches of 10" in err
+    assert f"10 of ~{ROWS} rows (18.9%)" in err and "rows/s" in err and "ETA" in err
+    assert f"done: {ROWS} rows scanned, {ROWS} changed, 6 batches" in err
+    assert "slowest batch" in err
+    assert "\x1b[" not in err  # no terminal control codes in CI logs
+
+
+def test_estimated_total_from_statistics(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE items")
+        elif engine.dialect.name == "mysql":
+            conn.exec_driver_sql("ANALYZE TABLE items")
+        target = sa.table("items")
+        assert data._estimate_rows(conn, target, data._backend(conn)) == ROWS
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=160)
+    rep = data._Reporter("step 'x'", 1000, 0, interval_s=10, console=console)
+    rep.update(500, 250, 100)
+    rep.close()
+    text = out.getvalue()
+    assert "step 'x'" in text and "500/~1,000 rows" in text and "rows/s" in text
+    assert "batch 100" in text
