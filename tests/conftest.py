@@ -20,6 +20,7 @@ from sluice.scratch import check_reachable, scratch_database
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "shop"
+MULTISERVICE = REPO / "examples" / "multiservice"
 SERVERS = {"postgresql": "SLUICE_TEST_POSTGRES_URL", "mysql": "SLUICE_TEST_MYSQL_URL"}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -82,4 +83,15 @@ def shop(tmp_path: Path) -> Iterator[Path]:
     yield dest
     for name in list(sys.modules):
         if name == "shopapp" or name.startswith("shopapp."):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def multiservice(tmp_path: Path) -> Iterator[Path]:
+    """A private copy of examples/multiservice; its app package is forgotten after."""
+    dest = tmp_path / "multiservice"
+    shutil.copytree(MULTISERVICE, dest, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    yield dest
+    for name in list(sys.modules):
+        if name == "msapp" or name.startswith("msapp."):
             del sys.modules[name]

@@ -224,6 +224,12 @@ class SluiceConfig:
         factory=dict,
         doc='Confirmed renames for autogenerate, e.g. `{ "users.fullname" = "users.full_name" }`.',
     )
+    expand_contract: bool = _f(
+        False,
+        doc="Split every autogenerate result into an expand revision (additive changes) and a "
+        "contract revision (drops, NOT NULL tightening) that depends on it; "
+        "`-x split=expand-contract` / `-x split=none` decide per run.",
+    )
     environments: dict[str, EnvironmentConfig] = _f(
         factory=lambda: {name: EnvironmentConfig() for name in DEFAULT_ENVIRONMENTS},
         doc="Known environments (a list of names, or a table per environment).",
@@ -419,9 +425,37 @@ def _check_cross_references(cfg: SluiceConfig, source: str) -> None:
                     f"both '{owners[pattern]}' and '{svc}'"
                 )
             owners[pattern] = svc
+    _check_services(cfg, source)
     for pattern in cfg.lint.constraint_name_patterns.values():
         _check_regex(pattern, source, "tool.sluice.lint.constraint_name_patterns")
     _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
+
+
+def _check_services(cfg: SluiceConfig, source: str) -> None:
+    labels: dict[str, str] = {}
+    tables: dict[str, str] = {}
+    for svc, scfg in cfg.services.items():
+        key = f"{source}: tool.sluice.services.{svc}"
+        label = scfg.branch_label or svc
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", label) or "@" in label:
+            raise ConfigError(
+                f"{key}.branch_label: {label!r} is not usable as an Alembic branch label "
+                "(letters, digits, '_', '-', '.')"
+            )
+        if label in labels:
+            raise ConfigError(
+                f"{key}.branch_label: '{label}' is already the branch label of '{labels[label]}'"
+            )
+        labels[label] = svc
+        if scfg.version_table:
+            if scfg.version_table in tables:
+                raise ConfigError(
+                    f"{key}.version_table: '{scfg.version_table}' is already the version "
+                    f"table of '{tables[scfg.version_table]}'"
+                )
+            tables[scfg.version_table] = svc
+        if not scfg.tables:
+            raise ConfigError(f"{key}.tables: a service must own at least one table pattern")
 
 
 def _check_regex(pattern: str, source: str, key: str) -> None:

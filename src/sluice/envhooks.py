@@ -28,6 +28,14 @@ from sluice.environments import resolve_environment
 from sluice.lint.rules._util import matches_any
 from sluice.policy import PolicyContext, apply_policies, parse_allowances
 from sluice.policy.defaults import compare_server_default
+from sluice.policy.services import (
+    SERVICE_OPTION,
+    check_own_environment,
+    resolve_service,
+    scoped_include_name,
+    scoped_include_object,
+)
+from sluice.policy.split import SPLIT_OPTION, parse_split
 
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
 IncludeName = Callable[[str | None, str, Mapping[str, str | None]], bool]
@@ -139,7 +147,10 @@ def configure_options(
     ``compare_type=True``, ``compare_server_default`` (normalised per dialect, see
     :mod:`sluice.policy.defaults`), ``include_schemas`` when schemas
     are configured, ``render_as_batch`` on SQLite, and ``sluice_env`` (the resolved
-    environment, read by :func:`sluice.current_env`).
+    environment, read by :func:`sluice.current_env`). With services configured,
+    ``-x service=NAME`` (or ``alembic -n NAME``) limits autogenerate to that service's
+    tables and sets ``version_table`` when the service keeps its own; ``-x split=...``
+    chooses the expand/contract split (see :mod:`sluice.policy.split`).
     """
     if alembic_config is None:
         from alembic import context
@@ -155,9 +166,11 @@ def configure_options(
         else resolve_environment(cfg, x_dict)
     )
     cfg = cfg.for_environment(env)
+    service = resolve_service(cfg, x_dict, getattr(alembic_config, "config_ini_section", None))
     options: dict[str, Any] = {
-        "include_object": make_include_object(cfg, include_object),
-        "include_name": make_include_name(cfg, include_name),
+        "include_object": scoped_include_object(
+            cfg, service, make_include_object(cfg, include_object)),
+        "include_name": scoped_include_name(cfg, service, make_include_name(cfg, include_name)),
         "process_revision_directives": make_process_revision_directives(
             cfg, env, x_args, process_revision_directives
         ),
@@ -165,7 +178,12 @@ def configure_options(
         "compare_server_default": compare_server_default,
         "sluice_env": env,
         "sluice_config": cfg,
+        SERVICE_OPTION: service,
+        SPLIT_OPTION: parse_split(x_dict),
     }
+    if service is not None and cfg.services[service].version_table:
+        check_own_environment(cfg, service, alembic_config)
+        options["version_table"] = cfg.services[service].version_table
     if cfg.include_schemas:
         options["include_schemas"] = True
     url = ""

@@ -13,12 +13,23 @@ from alembic.operations import ops as alembic_ops
 from sluice.policy.base import Allowance, CommentOp, PolicyContext, parse_allowances
 from sluice.policy.dangerous import dangerous_ops
 from sluice.policy.empty import empty_revision
+from sluice.policy.renames import renames
 from sluice.policy.review import review_header
+from sluice.policy.services import service_branches
+from sluice.policy.split import expand_contract
 
 PolicyFn = Callable[[PolicyContext, list[alembic_ops.MigrationScript]], None]
 
+#: Order matters. empty-revision first: it judges the whole autogenerate result, before
+#: any split could leave one part empty. renames before the splits (a drop + add pair must
+#: stay together to be recognised) and before dangerous-ops (a confirmed rename is not a
+#: drop). The splits before dangerous-ops and review-header, so that every revision they
+#: produce is judged and gets its own header.
 POLICIES: list[tuple[str, PolicyFn]] = [
     ("empty-revision", empty_revision),
+    ("renames", renames),
+    ("services", service_branches),
+    ("expand-contract", expand_contract),
     ("dangerous-ops", dangerous_ops),
     ("review-header", review_header),
 ]

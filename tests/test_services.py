@@ -1,0 +1,260 @@
+"""Services sharing one database, on the real multi-service example, on every backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.util import CommandError
+
+from sluice.config import parse_config
+from sluice.errors import ConfigError
+from sluice.policy.services import owner_of, resolve_service, table_visible
+from tests.ms_helpers import (
+    columns,
+    edit,
+    module_value,
+    ms_autogenerate,
+    ms_downgrade,
+    ms_upgrade,
+    tables,
+    upgrade_all,
+    versions,
+)
+
+MODELS = Path("msapp") / "models.py"
+
+
+def add_billing_and_catalog_columns(project: Path) -> None:
+    edit(project / MODELS,
+         "    paid_at: Mapped[datetime] = mapped_column(server_default=func.now())\n",
+         "    paid_at: Mapped[datetime] = mapped_column(server_default=func.now())\n"
+         "    reference: Mapped[str | None] = mapped_column(String(64))\n")
+    edit(project / MODELS,
+         "    active: Mapped[bool] = mapped_column(server_default=sa.true())\n",
+         "    active: Mapped[bool] = mapped_column(server_default=sa.true())\n"
+         "    weight_grams: Mapped[int | None]\n")
+
+
+def add_shared_table(project: Path) -> None:
+    edit(project / MODELS, "# --- billing", (
+        'class Team(Base):\n    __tablename__ = "users_teams"\n\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n\n\n"
+        "class PaymentMethod(Base):\n"
+        '    __tablename__ = "payment_methods"\n\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+        '    team_id: Mapped[int] = mapped_column(ForeignKey("users_teams.id"))\n\n\n'
+        "# --- billing"))
+    edit(project / "sluice.toml", 'tables = ["users"]', 'tables = ["users*"]')
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+def test_owner_of_and_visibility() -> None:
+    cfg = parse_config({"services": {
+        "billing": {"tables": ["invoice*", "payment*"]},
+        "catalog": {"tables": ["product*"]},
+        "reporting": {"tables": ["report_*"], "version_table": "reporting_version"},
+    }})
+    assert owner_of(cfg, "invoices") == "billing"
+    assert owner_of(cfg, "products") == "catalog"
+    assert owner_of(cfg, "users") is None
+    assert table_visible(cfg, "billing", "invoices")
+    assert not table_visible(cfg, "billing", "products")
+    assert not table_visible(cfg, "billing", "users")
+    assert table_visible(cfg, None, "users")
+    assert not table_visible(cfg, None, "report_daily")  # another environment's table
+    assert not table_visible(cfg, None, "reporting_version")
+    assert not table_visible(cfg, "reporting", "alembic_version")
+    assert resolve_service(cfg, {}, "reporting") == "reporting"
+    assert resolve_service(cfg, {"service": "billing"}, "reporting") == "billing"
+    assert resolve_service(cfg, {}, "alembic") is None
+
+
+def test_table_matched_by_two_services_is_an_error_naming_both() -> None:
+    cfg = parse_config({"services": {"billing": {"tables": ["invoice*"]},
+                                     "catalog": {"tables": ["*s"]}}})
+    with pytest.raises(ConfigError, match="table 'invoices' is claimed by both 'billing' and "
+                                          "'catalog'"):
+        owner_of(cfg, "invoices")
+
+
+@pytest.mark.parametrize(("services", "message"), [
+    ({"a": {"tables": ["x"], "branch_label": "l"}, "b": {"tables": ["y"], "branch_label": "l"}},
+     "tool.sluice.services.b.branch_label: 'l' is already the branch label of 'a'"),
+    ({"a": {"tables": ["x"], "version_table": "v"}, "b": {"tables": ["y"], "version_table": "v"}},
+     "tool.sluice.services.b.version_table: 'v' is already the version table of 'a'"),
+    ({"a": {"tables": ["x"], "branch_label": "a@b"}}, "is not usable as an Alembic branch label"),
+    ({"a": {}}, "tool.sluice.services.a.tables: a service must own at least one table"),
+])
+def test_service_config_errors(services: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"services": services})
+
+
+def test_real_table_claimed_twice_fails_autogenerate(multiservice: Path) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    edit(multiservice / "sluice.toml", 'tables = ["product*", "categor*"]',
+         'tables = ["product*", "categor*", "inv*"]')
+    with pytest.raises(CommandError, match="table 'invoices' is claimed by both 'billing' "
+                                           "and 'catalog'"):
+        ms_autogenerate(multiservice, url)
+
+
+def test_unowned_model_table_is_a_warning(multiservice: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    edit(multiservice / "sluice.toml", 'tables = ["users"]', 'tables = ["nothing_yet"]')
+    add_billing_and_catalog_columns(multiservice)
+    (path,) = ms_autogenerate(multiservice, url, "service=billing")
+    assert "sluice: warning: tables owned by no service: users" in capsys.readouterr().err
+
+
+def test_unknown_service_lists_the_valid_ones(multiservice: Path) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    with pytest.raises(CommandError, match=r"unknown service 'shipping' \(from -x "
+                                           r"service=shipping\); valid: billing, catalog, "
+                                           r"reporting, shared"):
+        ms_autogenerate(multiservice, url, "service=shipping")
+
+
+# --------------------------------------------------------------------------- scoped runs
+
+
+def test_example_has_no_drift(multiservice: Path, db_url: str) -> None:
+    upgrade_all(multiservice, db_url)
+    with pytest.raises(CommandError, match="no schema changes detected"):
+        ms_autogenerate(multiservice, db_url)
+    with pytest.raises(CommandError, match="no schema changes detected"):
+        ms_autogenerate(multiservice, db_url, name="reporting")
+
+
+def test_scoped_autogenerate_sees_only_the_service(multiservice: Path, db_url: str) -> None:
+    upgrade_all(multiservice, db_url)
+    add_billing_and_catalog_columns(multiservice)
+    (path,) = ms_autogenerate(multiservice, db_url, "service=billing")
+    assert path.parent.name == "billing"
+    text = path.read_text()
+    assert "reference" in text and "weight_grams" not in text
+    assert module_value(path, "down_revision") == "b0001"
+    assert module_value(path, "branch_labels") is None
+    ms_upgrade(multiservice, db_url, "billing@head")
+    assert "reference" in columns(db_url, "payments")
+    assert "weight_grams" not in columns(db_url, "products")
+    # catalog's change is still pending, and lands on catalog's branch.
+    (path2,) = ms_autogenerate(multiservice, db_url, "service=catalog")
+    assert path2.parent.name == "catalog"
+    assert module_value(path2, "down_revision") == "c0001"
+    ms_upgrade(multiservice, db_url)
+    # s0001 is implied by billing's dependency on it, so Alembic does not store it.
+    assert versions(db_url) == {path.name.split("_")[0], path2.name.split("_")[0]}
+
+
+def test_new_service_starts_its_own_branch(multiservice: Path, db_url: str) -> None:
+    upgrade_all(multiservice, db_url)
+    edit(multiservice / "alembic.ini", "%(here)s/migrations/versions/catalog\n",
+         "%(here)s/migrations/versions/catalog %(here)s/migrations/versions/shipping\n")
+    with (multiservice / "sluice.toml").open("a") as fh:
+        fh.write('\n[services.shipping]\ntables = ["shipment*"]\n'
+                 'version_location = "migrations/versions/shipping"\n')
+    with (multiservice / MODELS).open("a") as fh:
+        fh.write('\n\nclass Shipment(Base):\n    __tablename__ = "shipments"\n\n'
+                 "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+                 '    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))\n')
+    (path,) = ms_autogenerate(multiservice, db_url, "service=shipping")
+    assert path.parent.name == "shipping"
+    assert module_value(path, "down_revision") is None
+    assert module_value(path, "branch_labels") == ("shipping",)
+    assert module_value(path, "depends_on") == "s0001"  # shipments.user_id -> users
+    ms_upgrade(multiservice, db_url, "shipping@head")
+    assert "shipments" in tables(db_url)
+    # The new branch applies cleanly on an empty database too, after what it depends on.
+    ms_downgrade(multiservice, db_url, "base")
+    assert tables(db_url) <= {"alembic_version", "report_daily_sales", "reporting_version"}
+    ms_upgrade(multiservice, db_url, "shipping@head")
+    assert {"users", "shipments"} <= tables(db_url)
+    assert "invoices" not in tables(db_url)
+
+
+def test_branch_with_two_heads_is_refused_with_merge_command(multiservice: Path) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    for rev in ("b0002", "b0003"):
+        (multiservice / "migrations" / "versions" / "billing" / f"{rev}.py").write_text(
+            f'revision = "{rev}"\ndown_revision = "b0001"\nbranch_labels = None\n'
+            "depends_on = None\n\ndef upgrade():\n    pass\n\ndef downgrade():\n    pass\n")
+    ms_upgrade(multiservice, url)
+    add_billing_and_catalog_columns(multiservice)
+    with pytest.raises(CommandError) as err:
+        ms_autogenerate(multiservice, url, "service=billing")
+    assert "branch 'billing' has 2 heads (b0002, b0003)" in str(err.value)
+    assert 'alembic merge -m "merge billing heads" b0002 b0003' in str(err.value)
+
+
+# --------------------------------------------------------------------------- separate version table
+
+
+def test_service_with_own_version_table(multiservice: Path, db_url: str) -> None:
+    upgrade_all(multiservice, db_url)
+    assert versions(db_url, "reporting_version") == {"r0001"}
+    assert "r0001" not in versions(db_url)
+    edit(multiservice / MODELS,
+         '    total: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")\n',
+         '    total: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")\n'
+         "    orders: Mapped[int | None]\n")
+    add_billing_and_catalog_columns(multiservice)
+    # The shared environment never sees reporting's tables ...
+    written = ms_autogenerate(multiservice, db_url)
+    assert all("report_daily_sales" not in p.read_text() for p in written)
+    # ... and reporting's own environment sees only them.
+    (path,) = ms_autogenerate(multiservice, db_url, name="reporting")
+    assert path.parent.name == "reporting"
+    assert "orders" in path.read_text() and "weight_grams" not in path.read_text()
+    ms_upgrade(multiservice, db_url, "head", name="reporting")
+    assert versions(db_url, "reporting_version") == {path.name.split("_")[0]}
+    assert "orders" in columns(db_url, "report_daily_sales")
+
+
+def test_own_version_table_needs_its_own_environment(multiservice: Path) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    with pytest.raises(CommandError, match=r"service 'reporting' keeps its own version_table "
+                                           r"'reporting_version'.*add a \[reporting\] section"):
+        ms_upgrade(multiservice, url, "heads", "service=reporting")
+
+
+# --------------------------------------------------------------------------- split by service
+
+
+def test_split_by_service(multiservice: Path, db_url: str) -> None:
+    upgrade_all(multiservice, db_url)
+    add_billing_and_catalog_columns(multiservice)
+    add_shared_table(multiservice)
+    written = ms_autogenerate(multiservice, db_url, message="more")
+    by_folder = {p.parent.name: p for p in written}
+    assert sorted(by_folder) == ["billing", "catalog", "shared"]
+    shared, billing, catalog = by_folder["shared"], by_folder["billing"], by_folder["catalog"]
+    assert "users_teams" in shared.read_text() and "payment" not in shared.read_text()
+    assert "payment_methods" in billing.read_text() and "reference" in billing.read_text()
+    assert "weight_grams" in catalog.read_text() and "payment" not in catalog.read_text()
+    assert module_value(shared, "down_revision") == "s0001"
+    assert module_value(billing, "down_revision") == "b0001"
+    assert module_value(catalog, "down_revision") == "c0001"
+    # payment_methods.team_id -> users_teams: billing's revision depends on shared's new one.
+    assert module_value(billing, "depends_on") == module_value(shared, "revision")
+    assert module_value(billing, "revision") != module_value(catalog, "revision")
+    assert "more [billing]" in billing.read_text()
+    assert billing.read_text().startswith("# Sluice review: 2 operations")
+    # Every split revision upgrades and downgrades cleanly.
+    ms_upgrade(multiservice, db_url)
+    assert {"users_teams", "payment_methods"} <= tables(db_url)
+    with pytest.raises(CommandError, match="no schema changes detected"):
+        ms_autogenerate(multiservice, db_url)
+    ms_downgrade(multiservice, db_url, "billing@-1")
+    ms_downgrade(multiservice, db_url, "catalog@-1")
+    ms_downgrade(multiservice, db_url, "shared@-1")
+    assert "payment_methods" not in tables(db_url)
+    assert "weight_grams" not in columns(db_url, "products")
+    assert versions(db_url) == {"b0001", "c0001"}
