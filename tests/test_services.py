@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,83 @@ def test_split_by_service(multiservice: Path, db_url: str) -> None:
     assert "payment_methods" not in tables(db_url)
     assert "weight_grams" not in columns(db_url, "products")
     assert versions(db_url) == {"b0001", "c0001"}
+
+
+# --------------------------------------------------------------------------- expand / contract
+
+
+def expand_and_contract_changes(project: Path) -> None:
+    """billing: one column added, one dropped; catalog: a column made NOT NULL."""
+    edit(project / MODELS,
+         '    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0")\n',
+         '    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2), server_default="0")\n'
+         "    due_on: Mapped[date | None]\n")
+    edit(project / MODELS,
+         "    paid_at: Mapped[datetime] = mapped_column(server_default=func.now())\n", "")
+    edit(project / MODELS,
+         '    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))\n',
+         '    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))\n')
+
+
+def test_expand_contract_split(multiservice: Path, db_url: str) -> None:
+    upgrade_all(multiservice, db_url)
+    expand_and_contract_changes(multiservice)
+    allow = "allow=drop_column:payments.paid_at,alter_column:products.category_id"
+    written = ms_autogenerate(multiservice, db_url, "split=expand-contract", allow)
+    phases = {(p.parent.name, module_value(p, "sluice_phase")): p for p in written}
+    assert sorted(phases) == [("billing", "contract"), ("billing", "expand"),
+                              ("catalog", "contract")]
+    expand, contract = phases[("billing", "expand")], phases[("billing", "contract")]
+    assert "due_on" in expand.read_text() and "paid_at" not in expand.read_text()
+    assert re.search(r"drop_column\(('payments', )?'paid_at'\)", contract.read_text())
+    assert "due_on" not in contract.read_text()
+    assert module_value(expand, "down_revision") == "b0001"
+    assert module_value(contract, "down_revision") == module_value(expand, "revision")
+    assert "auto [billing, contract]" in contract.read_text()
+    assert "# sluice: contract step: removes what the expand step replaced" in contract.read_text()
+    assert "# sluice: allowed drop_column:payments.paid_at" in contract.read_text()
+    tighten = phases[("catalog", "contract")]
+    assert "nullable=False" in tighten.read_text()
+    assert module_value(tighten, "down_revision") == "c0001"
+    # Deploy 1: the expand step alone; the old column is still there for running code.
+    ms_upgrade(multiservice, db_url, module_value(expand, "revision"))  # type: ignore[arg-type]
+    assert {"due_on"} <= columns(db_url, "invoices")
+    assert "paid_at" in columns(db_url, "payments")
+    # Deploy 2: the contract steps.
+    ms_upgrade(multiservice, db_url)
+    assert "paid_at" not in columns(db_url, "payments")
+    with pytest.raises(CommandError, match="no schema changes detected"):
+        ms_autogenerate(multiservice, db_url)
+    # Both steps downgrade cleanly.
+    ms_downgrade(multiservice, db_url, "billing@-1")
+    assert "paid_at" in columns(db_url, "payments") and "due_on" in columns(db_url, "invoices")
+    ms_downgrade(multiservice, db_url, "billing@-1")
+    ms_downgrade(multiservice, db_url, "catalog@-1")
+    assert "due_on" not in columns(db_url, "invoices")
+    assert versions(db_url) == {"b0001", "c0001"}
+
+
+def test_contract_step_still_needs_explicit_allow(multiservice: Path) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    expand_and_contract_changes(multiservice)
+    with pytest.raises(CommandError, match=r"-x allow=drop_column:payments.paid_at"):
+        ms_autogenerate(multiservice, url, "split=expand-contract", "service=billing")
+    assert not list((multiservice / "migrations" / "versions" / "billing").glob("*auto*"))
+
+
+def test_expand_contract_from_config_and_turned_off_per_run(multiservice: Path) -> None:
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    edit(multiservice / "sluice.toml", 'exclude_tables = ["tmp_*"]',
+         'exclude_tables = ["tmp_*"]\nexpand_contract = true')
+    expand_and_contract_changes(multiservice)
+    allow = "allow=drop_column:payments.paid_at"
+    assert len(ms_autogenerate(multiservice, url, "service=billing", allow, "split=none")) == 1
+    for path in (multiservice / "migrations" / "versions" / "billing").glob("*auto*"):
+        path.unlink()
+    written = ms_autogenerate(multiservice, url, "service=billing", allow)
+    assert sorted(str(module_value(p, "sluice_phase")) for p in written) == ["contract", "expand"]
+    with pytest.raises(CommandError, match=r"-x split=sideways: unknown value; valid: "
+                                           r"expand-contract, none"):
+        ms_autogenerate(multiservice, url, "split=sideways")
