@@ -111,3 +111,220 @@ def init(directory: Path, metadata: str | None, url: str | None, dry_run: bool) 
         click.echo(line)
     if result.diff:
         click.echo(result.diff)
+
+
+@main.command()
+@common_options
+@click.option("--url", default=None, envvar="SLUICE_CHECK_URL", metavar="URL",
+              help="Database for upgrade/drift/roundtrip (default: check.url, else a "
+                   "temporary SQLite file). Without --scratch it must be empty. "
+                   "Env: SLUICE_CHECK_URL.")
+@click.option("--scratch", is_flag=True,
+              help="Create a uniquely named database on the --url server and drop it "
+                   "afterwards (also on failure and Ctrl-C).")
+@click.option("--only", "only", multiple=True, metavar="CHECKS",
+              help="Comma-separated checks to run: graph, upgrade, drift, roundtrip, checksums.")
+@click.option("--last", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Round-trip only the latest N revisions (default: check.roundtrip_last).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]),
+              default="text", show_default=True, help="Output format (machine formats: stdout only).")
+@handle_errors
+def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str | None,
+          scratch: bool, only: tuple[str, ...], last: int | None, fmt: str) -> None:
+    """CI gate: revision graph, upgrade from empty, drift, round trip, checksums.
+
+    Exit 0 when every check passes, 1 when one fails, 2 when one cannot run.
+    """
+    import contextlib
+
+    from sluice.check import CheckOptions, run_checks
+    from sluice.check.render import render
+
+    if scratch and url is None:
+        raise SluiceError("--scratch needs --url naming a PostgreSQL or MySQL/MariaDB server")
+    progress = None
+    if fmt == "text" and sys.stderr.isatty():
+        def progress(message: str) -> None:
+            click.echo(f"sluice: {message}", err=True)
+
+    options = CheckOptions(url=url, scratch=scratch, only=list(only) or None, last=last,
+                           x_args=x_args, env=env, progress=progress)
+    # migrations and env.py may print; keep stdout for the report alone
+    with contextlib.redirect_stdout(sys.stderr):
+        report = run_checks(config_path, options)
+    render(report, fmt, sys.stdout)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@common_options
+@handle_errors
+def lock(config_path: Path, x_args: tuple[str, ...], env: str | None) -> None:
+    """Write sluice.sum: the SHA-256 of every revision file and the current head(s)."""
+    from sluice.check import lock as write_lock
+
+    result = write_lock(config_path, x_args=x_args)
+    heads = " ".join(result.heads) or "none"
+    if not result.changed:
+        click.echo(f"{result.path.name} is up to date ({result.files} revision files; "
+                   f"heads: {heads})")
+        return
+    click.echo(f"wrote {result.path} ({result.files} revision files; heads: {heads})")
+    for label, files in (("added", result.added), ("changed", result.modified),
+                         ("removed", result.removed)):
+        for file in files:
+            click.echo(f"  {label}: {file}")
+
+
+def _split_values(values: tuple[str, ...]) -> list[str]:
+    """``--dialect postgresql,mysql --dialect sqlite`` -> three values."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@main.command()
+@common_options
+@click.option("--all", "scope_all", is_flag=True, help="Lint every revision (the default).")
+@click.option("--since", default=None, metavar="REV",
+              help="Lint the revisions after REV (its descendants).")
+@click.option("--revision", "revisions", multiple=True, metavar="REV",
+              help="Lint this revision (id, unique prefix, head, branch label); repeatable.")
+@click.option("--changed", is_flag=True,
+              help="Lint revision files git sees as changed against --base, untracked included.")
+@click.option("--base", default=None, metavar="REF",
+              help="Base for --changed (default: origin/main, then main).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True,
+              help="Output format (machine formats: stdout only).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Lowest severity that exits 1 (default: lint.fail_on, 'error').")
+@click.option("--dialect", "dialects", multiple=True, metavar="NAME",
+              help="Lint only these dialects: postgresql, mysql, sqlite (repeatable).")
+@click.option("--tree", "trees", multiple=True, metavar="NAME",
+              help="Lint only this tree: a version location or a branch label (repeatable).")
+@click.option("--stub", "stubs", multiple=True, metavar="MODULE",
+              help="Replace MODULE with a stand-in while rendering (adds to lint.stub_modules).")
+@click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not update the lint cache.")
+@handle_errors
+def lint(config_path: Path, x_args: tuple[str, ...], env: str | None, scope_all: bool,
+         since: str | None, revisions: tuple[str, ...], changed: bool, base: str | None,
+         fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
+         stubs: tuple[str, ...], no_render: bool, no_cache: bool) -> None:
+    """Lint revisions for operations that lose data, lock tables or break running code.
+
+    Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the project cannot be
+    linted. The last line is the coverage: how many revisions rendered offline and why
+    the others were analysed from their source only.
+    """
+    from sluice.lint.engine import lint_project
+    from sluice.project import sluice_config_for
+    from sluice.report import render_findings
+
+    scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
+                                    ("--revision", bool(revisions)), ("--changed", changed))
+              if on]
+    if len(scopes) > 1:
+        raise SluiceError(f"choose one scope: {' and '.join(scopes)} cannot be combined")
+    if base is not None and not changed:
+        raise SluiceError("--base only applies with --changed")
+    if not config_path.is_file():
+        raise SluiceError(f"{config_path}: no such file (pass -c/--config PATH to alembic.ini)")
+    cfg = sluice_config_for(config_path)
+    if env is not None:
+        cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
+    result = lint_project(
+        config_path, cfg,
+        revisions=list(revisions) or None,
+        since=since,
+        changed_base=(base or True) if changed else None,
+        dialects=_split_values(dialects) or None,
+        trees=_split_values(trees) or None,
+        stub_modules=_split_values(stubs),
+        x_args=x_args,
+        use_cache=not no_cache,
+        render=False if no_render else None,
+    )
+    threshold = fail_on or cfg.lint.fail_on
+    from sluice.report.text import severity_counts
+
+    counts = severity_counts(result.findings)
+    if result.suppressed:
+        counts += f" ({len(result.suppressed)} suppressed)"
+    render_findings(
+        fmt, result.findings,
+        summary=[counts, result.coverage.line()] if fmt == "text" else [result.coverage.line()],
+        extra={"summary": {**result.counts(), "suppressed": len(result.suppressed),
+                           "fail_on": threshold, "failed": result.failed(threshold)},
+               "coverage": result.coverage.as_dict(),
+               "dialects": result.dialects,
+               "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
+                             for r in result.revisions]},
+    )
+    sys.exit(1 if result.failed(threshold) else 0)
+
+
+@main.command("rules")
+@click.argument("rule", required=False, metavar="[ID|NAME]")
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@handle_errors
+def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
+                  env: str | None, fmt: str) -> None:
+    """List the lint rule catalog, or print one rule's documentation."""
+    import difflib
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from sluice.config import load_config
+    from sluice.lint.registry import active_rules, all_rules, find_rule, severity_for
+
+    cfg = load_config(config_path if config_path.is_file() else Path.cwd())
+    catalog = all_rules()
+    import sluice.lint.rules.meta  # noqa: F401  (registers the meta rules)
+
+    enabled = {r.id for r in active_rules(cfg)}
+    console = Console(highlight=False, soft_wrap=fmt != "text" or rule is not None)
+    if rule is not None:
+        found = find_rule(rule)
+        if found is None:
+            keys = [r.id for r in catalog.values()] + [r.name for r in catalog.values()]
+            close = difflib.get_close_matches(rule.upper() if rule[:2].lower() == "sl"
+                                              else rule.lower(), keys, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise SluiceError(f"unknown rule '{rule}'",
+                              hint=f"{hint}List the catalog with `sluice rules`.")
+        sev = severity_for(found, cfg)
+        if fmt == "json":
+            click.echo(json.dumps(_rule_json(found, sev, found.id in enabled), indent=2))
+            return
+        console.print(Text(f"{found.id} {found.name}", style="bold"))
+        state = "enabled" if found.id in enabled else "disabled (enable it in lint.enable)"
+        console.print(Text(f"family: {found.family} · severity: {sev} · dialects: "
+                           f"{', '.join(found.dialects)} · {state}"))
+        console.print()
+        console.print(Text(found.doc))
+        return
+    ordered = sorted(catalog.values(), key=lambda r: r.id)
+    if fmt == "json":
+        click.echo(json.dumps([_rule_json(r, severity_for(r, cfg), r.id in enabled)
+                               for r in ordered], indent=2))
+        return
+    table = Table(title=None, show_lines=False, header_style="bold")
+    for col in ("ID", "Name", "Family", "Severity", "Dialects", "On", "Summary"):
+        table.add_column(col, overflow="fold")
+    for r in ordered:
+        dialects = "all" if len(r.dialects) >= 3 else ", ".join(r.dialects)
+        table.add_row(r.id, r.name, r.family, severity_for(r, cfg), dialects,
+                      "yes" if r.id in enabled else "no", r.summary)
+    console.print(table)
+    console.print(Text(f"{len(ordered)} rules; `sluice rules ID` prints one rule's docs."))
+
+
+def _rule_json(r: Any, severity: str, enabled: bool) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "family": r.family, "severity": severity,
+            "default_severity": r.severity, "dialects": list(r.dialects),
+            "enabled": enabled, "summary": r.summary, "doc": r.doc}

@@ -1,0 +1,110 @@
+"""``sluice check``: the CI gate that proves models, migrations and database agree.
+
+Every check is a :class:`~sluice.check.model.Check` (a name, a title, one function whose
+docstring documents it) registered in :data:`CHECKS`, the one place checks are listed;
+they run in this order::
+
+    from sluice.check import CheckOptions, run_checks
+
+    report = run_checks("alembic.ini", CheckOptions(only=["graph", "drift"]))
+    report.exit_code     # 0 pass, 1 a check failed, 2 a check could not run
+
+Database checks run on a temporary SQLite file unless ``url`` is given; with
+``scratch=True`` Sluice creates a uniquely named database on that server and drops it
+afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from sluice.check.checksums import LockResult, check_checksums, lock
+from sluice.check.context import CheckContext, CheckOptions
+from sluice.check.drift import check_drift
+from sluice.check.graph import check_graph
+from sluice.check.model import Check, CheckReport, CheckResult, Problem
+from sluice.check.roundtrip import check_roundtrip
+from sluice.check.upgrade import check_upgrade
+from sluice.errors import SluiceError
+
+CHECKS: list[Check] = [
+    Check("graph", "revision graph", check_graph, needs_database=False),
+    Check("upgrade", "upgrade from empty", check_upgrade, needs_database=True),
+    Check("drift", "models match database", check_drift, needs_database=True),
+    Check("roundtrip", "downgrade round trip", check_roundtrip, needs_database=True),
+    Check("checksums", "revision checksums", check_checksums, needs_database=False),
+]
+
+
+def check_names() -> list[str]:
+    return [c.name for c in CHECKS]
+
+
+def select_checks(names: list[str] | None, *, origin: str = "--only") -> list[Check]:
+    """The registered checks named in ``names`` (in registry order); unknown names are an
+    error listing the valid ones."""
+    if names is None:
+        return list(CHECKS)
+    known = {c.name: c for c in CHECKS}
+    wanted: list[str] = []
+    for raw in names:
+        for name in (n.strip() for n in raw.split(",")):
+            if not name:
+                continue
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise SluiceError(f"{origin}: unknown check '{name}'{hint} "
+                                  f"(valid: {', '.join(known)})")
+            wanted.append(name)
+    if not wanted:
+        raise SluiceError(f"{origin}: name at least one check ({', '.join(known)})")
+    return [c for c in CHECKS if c.name in wanted]
+
+
+def run_checks(ini: str | Path = "alembic.ini", options: CheckOptions | None = None
+               ) -> CheckReport:
+    """Run the selected checks on the project of ``ini`` and return the report.
+
+    Raises :class:`~sluice.errors.SluiceError` (exit 2) for unusable input: a missing
+    alembic.ini, a bad config, an unreachable or non-empty database, an env.py that
+    connects somewhere else than it was told.
+    """
+    options = options or CheckOptions()
+    with ExitStack() as stack:
+        ctx = CheckContext.open(ini, options, stack)
+        if options.only is not None:
+            selected = select_checks(options.only)
+        else:
+            source = f"{ctx.config.source or '[tool.sluice]'}: tool.sluice.check.checks"
+            selected = select_checks(ctx.config.check.checks, origin=source)
+        results: list[CheckResult] = []
+        for check in selected:
+            if options.progress is not None:
+                options.progress(f"{check.name}: {check.title}...")
+            started = time.perf_counter()
+            result = check.run(ctx)
+            result.duration = time.perf_counter() - started
+            ctx.results[check.name] = result
+            results.append(result)
+        database = ctx.db.describe() if any(c.needs_database for c in selected) else ""
+        return CheckReport(results=results, config_file=str(ctx.ini), database=database)
+
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckContext",
+    "CheckOptions",
+    "CheckReport",
+    "CheckResult",
+    "LockResult",
+    "Problem",
+    "check_names",
+    "lock",
+    "run_checks",
+    "select_checks",
+]

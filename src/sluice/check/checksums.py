@@ -1,0 +1,163 @@
+"""The checksums check and ``sluice lock``.
+
+A revision that has run somewhere (a teammate's database, staging, production) must not
+change afterwards: those databases will never run it again, so the edit silently never
+reaches them. ``sluice lock`` records every revision file's SHA-256 in ``sluice.sum``;
+the check fails when a recorded file no longer matches, unless the sum file was updated
+in the same change (then the recorded hash matches again).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.util import to_tuple
+
+from sluice.check.context import CheckContext
+from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.sumfile import SumState, current_state, parse_sum, sum_path
+from sluice.config import load_config
+from sluice.errors import SluiceError
+from sluice.project import script_directory
+
+NAME = "checksums"
+TITLE = "revision checksums"
+
+_EDITED_FIX = (
+    "A revision that has run anywhere (a teammate's database, staging, production) must "
+    "never change: those databases will not run it again, so the edit never reaches them. "
+    "Revert the edit and put the change in a new revision (`alembic revision -m ...`). If "
+    "this revision has never left your branch, run `sluice lock` and commit {sum} together "
+    "with the edit."
+)
+
+
+def _disk_state(ctx: CheckContext) -> SumState:
+    script = script_directory(ctx.alembic_config())
+
+    def imported() -> dict[str, tuple[str, ...]]:
+        history = ctx.history()
+        if history.errors:
+            err = history.errors[0]
+            raise SluiceError(f"{ctx.rel(err.path)}: cannot read its revision id: {err.message}")
+        return {s.revision: tuple(to_tuple(s.down_revision, default=()))
+                for s in history.scripts}
+
+    return current_state(script, ctx.root, import_fallback=imported)
+
+
+def check_checksums(ctx: CheckContext) -> CheckResult:
+    """Checksums: every revision file matches the SHA-256 recorded in ``sluice.sum``
+    (written by ``sluice lock``), no recorded file is gone, no revision file is
+    unrecorded, and the recorded heads are the current heads. An edited revision fails
+    unless the sum file was updated in the same change."""
+    path = sum_path(ctx.root, ctx.config.check.sum_file)
+    rel = ctx.rel(path)
+    if not path.is_file():
+        return finish(NAME, TITLE, [Problem(
+            NAME, "no-sum-file", f"{rel} does not exist: the revision files are not locked",
+            f"Run `sluice lock` and commit {rel} with the migrations.", path=rel)],
+            "not locked")
+    recorded = parse_sum(path.read_text(encoding="utf-8", errors="replace"))
+    disk = _disk_state(ctx)
+    problems: list[Problem] = []
+    if recorded.conflict_line is not None:
+        problems.append(Problem(
+            NAME, "merge-conflict",
+            f"unresolved merge conflict in {rel}: two branches changed the revision history "
+            "(usually each added a revision on the same head)",
+            "Put the two revisions in sequence: set down_revision of the newer one to the "
+            "other branch's head (or add a merge revision with `alembic merge heads`), then "
+            f"run `sluice lock` to rewrite {rel} and commit both.",
+            path=rel, line=recorded.conflict_line))
+    for line, message in recorded.errors:
+        problems.append(Problem(NAME, "bad-line", message,
+                                f"Run `sluice lock` to rewrite {rel}.", path=rel, line=line))
+    for file, digest in sorted(recorded.files.items()):
+        if file not in disk.files:
+            problems.append(Problem(
+                NAME, "removed", f"{file} is recorded in {rel} but no longer exists",
+                "Deleting a revision that has run anywhere breaks every database that "
+                "recorded it. Restore it from version control; if it never left your "
+                "branch, run `sluice lock`.", path=rel, line=recorded.lines.get(file)))
+        elif disk.files[file] != digest:
+            problems.append(Problem(
+                NAME, "edited",
+                f"{file} changed after it was locked ({rel}:{recorded.lines.get(file)} "
+                f"records sha256 {digest[:12]}..., the file now hashes to "
+                f"{disk.files[file][:12]}...)",
+                _EDITED_FIX.format(sum=rel), path=file))
+    new = sorted(set(disk.files) - set(recorded.files))
+    for file in new:
+        problems.append(Problem(
+            NAME, "unrecorded", f"{file} is not recorded in {rel}",
+            f"Run `sluice lock` and commit {rel} with the new revision.", path=file))
+    same_files = set(disk.files) == set(recorded.files)
+    if same_files and recorded.conflict_line is None and sorted(recorded.heads) != disk.heads:
+        problems.append(Problem(
+            NAME, "heads-changed",
+            f"{rel} records heads {' '.join(recorded.heads) or '(none)'}, the revision files "
+            f"have {' '.join(disk.heads)}",
+            f"Run `sluice lock` and commit {rel}.", path=rel, line=recorded.heads_line))
+    n = len(disk.files)
+    summary = f"{n} revision file{'s' if n != 1 else ''} match {rel}" if not problems \
+        else f"{rel} out of date"
+    return finish(NAME, TITLE, problems, summary)
+
+
+@dataclass
+class LockResult:
+    """What ``sluice lock`` wrote."""
+
+    path: Path
+    files: int
+    heads: list[str]
+    changed: bool
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+
+
+def lock(ini: str | Path, *, config_file: str | None = None,
+         x_args: tuple[str, ...] = ()) -> LockResult:
+    """Write ``sluice.sum`` for the project of ``ini`` (never imports a revision unless
+    its ids are not literals)."""
+    from sluice.check.context import CheckOptions
+
+    path = Path(ini)
+    if not path.is_file():
+        raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
+    config = load_config(path, path=config_file)
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        ctx = CheckContext(ini=path.resolve(), config=config,
+                           options=CheckOptions(x_args=x_args, config_file=config_file),
+                           stack=stack)
+        disk = _disk_state(ctx)
+    target = sum_path(ctx.root, config.check.sum_file)
+    text = disk.render()
+    previous = parse_sum(target.read_text(encoding="utf-8", errors="replace")) \
+        if target.is_file() else SumState()
+    old_text = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
+    changed = old_text != text
+    if changed:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".sluice_sum_")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return LockResult(
+        path=target, files=len(disk.files), heads=disk.heads, changed=changed,
+        added=sorted(set(disk.files) - set(previous.files)),
+        removed=sorted(set(previous.files) - set(disk.files)),
+        modified=sorted(f for f in disk.files
+                        if f in previous.files and previous.files[f] != disk.files[f]),
+    )

@@ -1,0 +1,268 @@
+"""What every check receives: the project, its configuration, its history and a database.
+
+The context loads the revision history once (see :mod:`sluice.check.revisions`) and runs
+the project's own ``env.py`` for every database step, the way ``alembic upgrade`` does,
+so whatever env.py wires up (``target_metadata``, filters, ``version_table``,
+``include_schemas``) is respected. Before a single migration runs, the connection env.py
+opened is compared with the database Sluice asked for: an env.py that ignores
+``sqlalchemy.url`` stops the run instead of migrating someone's real database.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import traceback
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+
+from sluice.check.database import CheckDatabase, same_database
+from sluice.check.model import CheckResult, Problem
+from sluice.check.revisions import LoadedHistory, adopt, describe_error, display_path, load_history
+from sluice.config import SluiceConfig, load_config
+from sluice.errors import ConfigError, SluiceError, mask_url
+from sluice.project import alembic_config, script_directory
+
+Work = Callable[[tuple[str, ...], MigrationContext], Iterable[Any]]
+
+
+@dataclass
+class CheckOptions:
+    """How ``sluice check`` was asked to run (the CLI flags, as data)."""
+
+    #: Database URL (None: ``check.url`` from the config, else a temporary SQLite file).
+    url: str | None = None
+    #: Create a uniquely named database on the server of ``url`` and drop it afterwards.
+    scratch: bool = False
+    #: Checks to run (None: ``check.checks`` from the config).
+    only: list[str] | None = None
+    #: Round-trip only the latest N revisions (None: ``check.roundtrip_last``).
+    last: int | None = None
+    x_args: tuple[str, ...] = ()
+    env: str | None = None
+    #: Explicit Sluice config file (None: found from alembic.ini's folder).
+    config_file: str | None = None
+    #: Called with a short message as each check starts (e.g. to print progress).
+    progress: Callable[[str], None] | None = None
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: str, key: str, source: str) -> str:
+    """Replace ``${VAR}`` with the environment variable; a missing one names the key."""
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _VAR.sub(repl, value)
+
+
+@dataclass
+class StepTracker:
+    """Which migration step env.py is running, so a failure names its revision."""
+
+    step: Any = None
+    direction: str = "upgrade"
+
+    def revision(self) -> Any:
+        return getattr(self.step, "revision", None) if self.step is not None else None
+
+
+@dataclass
+class CheckContext:
+    """One run of ``sluice check`` on one project."""
+
+    ini: Path
+    config: SluiceConfig
+    options: CheckOptions
+    stack: ExitStack
+    db: CheckDatabase = field(init=False)
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    _history: LoadedHistory | None = field(default=None, init=False)
+    #: Version table name and schema, learnt from env.py's context on the first run.
+    version_table: str = field(default="alembic_version", init=False)
+    version_table_schema: str | None = field(default=None, init=False)
+    #: Problems found while bringing the database to head outside the upgrade check.
+    head_problems: list[Problem] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        url = self.options.url
+        if url is None and self.config.check.url:
+            source = str(self.config.source or "[tool.sluice]")
+            url = expand_env(self.config.check.url, "tool.sluice.check.url", source)
+        self.db = CheckDatabase(self.config, url, scratch=self.options.scratch, stack=self.stack)
+
+    @classmethod
+    def open(cls, ini: str | Path, options: CheckOptions, stack: ExitStack) -> CheckContext:
+        path = Path(ini)
+        if not path.is_file():
+            raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
+        config = load_config(path, path=options.config_file)
+        if options.env:
+            config.validate_environment(options.env, origin="--env")
+        return cls(ini=path.resolve(), config=config, options=options, stack=stack)
+
+    # ------------------------------------------------------------------ project
+
+    @property
+    def root(self) -> Path:
+        return self.ini.parent
+
+    def rel(self, path: str | os.PathLike[str]) -> str:
+        return display_path(path, self.root)
+
+    def x_args(self) -> list[str]:
+        args = list(self.options.x_args)
+        if self.options.env and not any(a.startswith("env=") for a in args):
+            args.append(f"env={self.options.env}")
+        return args
+
+    def alembic_config(self, url: str | None = None) -> Config:
+        cfg = alembic_config(self.ini, url=url, x_args=self.x_args(), stdout=io.StringIO())
+        return cfg
+
+    def history(self) -> LoadedHistory:
+        """The project's revisions, imported once per run."""
+        if self._history is None:
+            script = script_directory(self.alembic_config())
+            self._history = load_history(script, self.root)
+        return self._history
+
+    def graph_blocker(self) -> str | None:
+        """Why migrations cannot run (the history does not load cleanly), or None."""
+        history = self.history()
+        if history.errors:
+            first = history.errors[0]
+            where = self.rel(first.path) + (f":{first.line}" if first.line else "")
+            return f"{where}: {first.message}"
+        from sluice.check.graph import structural_problems
+
+        problems = structural_problems(self)
+        if problems:
+            p = problems[0]
+            return f"{p.where + ': ' if p.where else ''}{p.message}"
+        if not history.adopted:
+            adopt(history)
+            try:
+                history.script.revision_map.heads  # noqa: B018 - builds and validates the map
+            except Exception as exc:
+                history.adopted = False
+                return f"Alembic rejects the revision graph: {describe_error(exc)}"
+        return None
+
+    # ------------------------------------------------------------------ env.py
+
+    def run_env(self, work: Work, *, url: str | None = None) -> None:
+        """Run the project's env.py online against ``url`` with ``work`` as the
+        migration function (what ``alembic upgrade`` passes as ``fn``)."""
+        target = url or self.db.url
+        cfg = self.alembic_config(target)
+        script = self.history().script
+
+        def fn(rev: Any, context: MigrationContext) -> Iterable[Any]:
+            self.version_table = context.version_table
+            self.version_table_schema = context.version_table_schema
+            heads = tuple(rev) if isinstance(rev, (tuple, list)) else ((rev,) if rev else ())
+            return work(heads, context)
+
+        environment = EnvironmentContext(cfg, script, fn=fn, as_sql=False, starting_rev=None,
+                                         destination_rev="heads", tag=None)
+        configure = environment.configure
+
+        def guarded_configure(*args: Any, **kwargs: Any) -> None:
+            # Check the connection as soon as env.py configures it: Alembic creates the
+            # version table before the first migration function is even called.
+            configure(*args, **kwargs)
+            self._guard(environment.get_context(), target)
+
+        environment.configure = guarded_configure  # type: ignore[method-assign]
+        with environment:
+            script.run_env()
+
+    def _guard(self, context: MigrationContext, expected: str) -> None:
+        env_py = self.rel(Path(self.history().script.dir) / "env.py")
+        conn = context.connection
+        if conn is None or context.as_sql:
+            raise SluiceError(
+                f"{env_py}: env.py ran in offline mode; sluice check needs a live connection")
+        actual = conn.engine.url
+        if not same_database(actual, expected):
+            raise SluiceError(
+                f"{env_py}: env.py connected to {mask_url(actual)}, not to the database "
+                f"Sluice passed in sqlalchemy.url ({mask_url(expected)}); stopped before "
+                "running any migration",
+                hint="Make env.py build its engine from config.get_main_option('sqlalchemy.url') "
+                     "(as Alembic's templates do), so checks run on a throwaway database.",
+            )
+
+    def env_failure(self, exc: BaseException, tracker: StepTracker | None = None
+                    ) -> tuple[str | None, int | None, str | None]:
+        """(path, line, revision id) of the project code an exception came from."""
+        rev = tracker.revision() if tracker is not None else None
+        rev_path = Path(rev.path).resolve() if rev is not None and getattr(rev, "path", None) \
+            else None
+        path = line = None
+        for frame in traceback.extract_tb(exc.__traceback__):
+            f = Path(frame.filename)
+            if rev_path is not None and f.resolve() == rev_path:
+                path, line = self.rel(f), frame.lineno
+            elif rev_path is None and _in_project(f, self.root):
+                path, line = self.rel(f), frame.lineno
+        if path is None and rev_path is not None:
+            path = self.rel(rev_path)
+        return path, line, (rev.revision if rev is not None else None)
+
+    # ------------------------------------------------------------------ state
+
+    def read_versions(self) -> set[str]:
+        """Revision ids recorded in the version table of the current database."""
+        import sqlalchemy as sa
+
+        engine = self.db.connect()
+        try:
+            with engine.connect() as conn:
+                insp = sa.inspect(conn)
+                if not insp.has_table(self.version_table, schema=self.version_table_schema):
+                    return set()
+                table = sa.table(self.version_table, sa.column("version_num"),
+                                 schema=self.version_table_schema)
+                return {row[0] for row in conn.execute(sa.select(table.c.version_num))}
+        finally:
+            engine.dispose()
+
+    def ensure_head(self) -> list[Problem]:
+        """Bring the database to head if it is not there yet; the problems that stopped it."""
+        from sluice.check.upgrade import upgrade_to_heads
+
+        if self.db.state == "head":
+            return []
+        if self.head_problems is not None:
+            return self.head_problems
+        if self.db.state != "empty" and not self.db.fresh():
+            return [Problem("upgrade", "not-at-head",
+                            "the database is not at head and cannot be replaced")]
+        self.head_problems = upgrade_to_heads(self)
+        return self.head_problems
+
+
+def _in_project(path: Path, root: Path) -> bool:
+    text = str(path)
+    if "site-packages" in text or text.startswith("<"):
+        return False
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True

@@ -1,0 +1,388 @@
+"""The revision graph check: every file imports, one head, no cycles, no missing parents.
+
+Alembic's own :class:`~alembic.script.revision.RevisionMap` warns about duplicate ids and
+crashes with a ``KeyError`` on a missing parent, so the structure is validated here first,
+from the loaded scripts, with one line per problem naming the file; Alembic's map is built
+afterwards (it is what the upgrade uses) and anything it still rejects is reported too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.util import to_tuple
+
+from sluice.check.context import CheckContext
+from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.revisions import (
+    DowngradeFact,
+    StaticRevision,
+    describe_error,
+    downgrade_fact,
+    read_static,
+)
+
+NAME = "graph"
+TITLE = "revision graph"
+
+
+@dataclass
+class Node:
+    id: str
+    path: Path
+    parents: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+@dataclass
+class Graph:
+    """The revision graph as plain data, built from the loaded scripts."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    duplicates: list[tuple[Node, Node]] = field(default_factory=list)
+    static: dict[Path, StaticRevision] = field(default_factory=dict)
+    downgrades: dict[Path, DowngradeFact] = field(default_factory=dict)
+
+    def info(self, path: Path) -> StaticRevision:
+        if path not in self.static:
+            self.static[path] = read_static(path)
+        return self.static[path]
+
+    def downgrade(self, path: Path) -> DowngradeFact:
+        if path not in self.downgrades:
+            self.downgrades[path] = downgrade_fact(path)
+        return self.downgrades[path]
+
+    def heads(self) -> list[str]:
+        referenced = {p for n in self.nodes.values() for p in n.parents}
+        return sorted(i for i in self.nodes if i not in referenced)
+
+    def ancestors(self, rev: str) -> set[str]:
+        out: set[str] = set()
+        stack = list(self.nodes[rev].parents) if rev in self.nodes else []
+        while stack:
+            cur = stack.pop()
+            if cur in out or cur not in self.nodes:
+                continue
+            out.add(cur)
+            stack.extend(self.nodes[cur].parents)
+        return out
+
+    def labels(self, rev: str) -> set[str]:
+        """Branch labels of ``rev``: its own and those of every ancestor (as Alembic does)."""
+        out = set(self.nodes[rev].labels)
+        for a in self.ancestors(rev):
+            out.update(self.nodes[a].labels)
+        return out
+
+    def cycles(self) -> list[list[str]]:
+        """Every cycle (through down_revision and depends_on), as a list of ids."""
+        edges = {i: [p for p in (*n.parents, *n.depends_on) if p in self.nodes]
+                 for i, n in self.nodes.items()}
+        index: dict[str, int] = {}
+        low: dict[str, int] = {}
+        on_stack: set[str] = set()
+        stack: list[str] = []
+        components: list[list[str]] = []
+        counter = 0
+        for start in sorted(edges):
+            if start in index:
+                continue
+            work: list[tuple[str, int]] = [(start, 0)]
+            while work:
+                node, i = work.pop()
+                if i == 0:
+                    index[node] = low[node] = counter
+                    counter += 1
+                    stack.append(node)
+                    on_stack.add(node)
+                children = edges[node]
+                if i < len(children):
+                    work.append((node, i + 1))
+                    child = children[i]
+                    if child not in index:
+                        work.append((child, 0))
+                    elif child in on_stack:
+                        low[node] = min(low[node], index[child])
+                    continue
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    comp: list[str] = []
+                    while True:
+                        top = stack.pop()
+                        on_stack.discard(top)
+                        comp.append(top)
+                        if top == node:
+                            break
+                    if len(comp) > 1:
+                        components.append(comp)
+        cycles = []
+        for comp in components:
+            members = set(comp)
+            first = min(comp)
+            path = [first]
+            cur = first
+            while True:
+                nxt = next(p for p in edges[cur] if p in members)
+                if nxt in path:
+                    path = path[path.index(nxt):] + [nxt]
+                    break
+                path.append(nxt)
+                cur = nxt
+            cycles.append(path)
+        return cycles
+
+
+def build_graph(ctx: CheckContext) -> Graph:
+    history = ctx.history()
+    cached = getattr(history, "_sluice_graph", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    graph = Graph()
+    for script in history.scripts:
+        own = getattr(script, "_orig_branch_labels", None)
+        if own is None:  # pragma: no cover - older Alembic
+            own = to_tuple(getattr(script.module, "branch_labels", None), default=())
+        node = Node(
+            id=script.revision,
+            path=Path(script.path).resolve(),
+            parents=tuple(to_tuple(script.down_revision, default=())),
+            depends_on=tuple(to_tuple(script.dependencies, default=())),
+            labels=tuple(own or ()),
+        )
+        if node.id in graph.nodes:
+            graph.duplicates.append((graph.nodes[node.id], node))
+            continue
+        graph.nodes[node.id] = node
+    history._sluice_graph = graph  # type: ignore[attr-defined]
+    return graph
+
+
+def _problem(ctx: CheckContext, kind: str, node: Node | None, message: str, fix: str,
+             line: int | None = None) -> Problem:
+    return Problem(NAME, kind, message, fix, path=ctx.rel(node.path) if node else None,
+                   line=line, revision=node.id if node else None)
+
+
+def structural_problems(ctx: CheckContext) -> list[Problem]:
+    """Duplicate ids, missing parents, cycles and conflicting branch labels."""
+    graph = build_graph(ctx)
+    out: list[Problem] = []
+    for first, second in graph.duplicates:
+        out.append(_problem(
+            ctx, "duplicate-revision", second,
+            f"revision id '{second.id}' is also declared by {ctx.rel(first.path)}",
+            "Give one of the two files a new id (copy one from a fresh `alembic revision`), "
+            "point the down_revision of its children at the new id, then run `sluice lock`.",
+            graph.info(second.path).revision_line,
+        ))
+    labels: dict[str, Node] = {}
+    for node in graph.nodes.values():
+        for parent in node.parents:
+            if parent not in graph.nodes:
+                heads = ", ".join(graph.heads()) or "none"
+                out.append(_problem(
+                    ctx, "missing-parent", node,
+                    f"down_revision '{parent}' of revision {node.id} does not exist "
+                    "(no revision file declares it)",
+                    "Point down_revision at the revision this one was written on top of "
+                    f"(current heads: {heads}), or restore the missing file from version "
+                    "control; then run `sluice lock`.",
+                    graph.info(node.path).down_revision_line,
+                ))
+        for label in node.labels:
+            if label in labels:
+                other = labels[label]
+                out.append(_problem(
+                    ctx, "duplicate-branch-label", node,
+                    f"branch label '{label}' of revision {node.id} is already declared by "
+                    f"revision {other.id} ({ctx.rel(other.path)})",
+                    "A branch label names one branch and sits on its first revision only; "
+                    "descendants inherit it. Remove it from this revision.",
+                    graph.info(node.path).branch_labels_line,
+                ))
+            elif label in graph.nodes:
+                out.append(_problem(
+                    ctx, "branch-label-is-revision", node,
+                    f"branch label '{label}' of revision {node.id} is also a revision id",
+                    "Rename the branch label; Alembic could not tell the two apart.",
+                    graph.info(node.path).branch_labels_line,
+                ))
+            else:
+                labels[label] = node
+    known = set(graph.nodes) | set(labels)
+    for node in graph.nodes.values():
+        for dep in node.depends_on:
+            if dep not in known:
+                out.append(_problem(
+                    ctx, "missing-dependency", node,
+                    f"depends_on '{dep}' of revision {node.id} names no revision or branch label",
+                    "Fix the id (full revision ids or branch labels only), or remove it.",
+                ))
+    for cycle in graph.cycles():
+        start = graph.nodes[cycle[0]]
+        chain = " -> ".join(cycle)
+        files = ", ".join(ctx.rel(graph.nodes[r].path) for r in cycle[:-1])
+        out.append(_problem(
+            ctx, "cycle", start,
+            f"revision cycle {chain} (each names the next as its down_revision or "
+            f"depends_on; files: {files})",
+            "One of these down_revision values is wrong: the oldest revision of the cycle "
+            "must point at a revision outside it. `git log -p` on these files shows which "
+            "one changed; fix it, then run `sluice lock`.",
+            graph.info(start.path).down_revision_line,
+        ))
+    return out
+
+
+def _matches(entry: str, head: str, graph: Graph) -> bool:
+    return head == entry or head.startswith(entry) or entry in graph.labels(head)
+
+
+def head_problems(ctx: CheckContext, graph: Graph) -> list[Problem]:
+    heads = graph.heads()
+    expected = ctx.config.check.expected_heads
+    source = str(ctx.config.source) if ctx.config.source else "[tool.sluice]"
+    out: list[Problem] = []
+    all_labels = {lab for n in graph.nodes.values() for lab in n.labels}
+    for entry in expected:
+        if entry not in all_labels and not any(i.startswith(entry) for i in graph.nodes):
+            out.append(Problem(
+                NAME, "unknown-expected-head",
+                f"tool.sluice.check.expected_heads: '{entry}' names no revision or branch label",
+                "List branch labels (or revision ids) of the heads that exist by design.",
+                path=source,
+            ))
+    if not expected:
+        if len(heads) > 1:
+            out.append(_multiple_heads(ctx, graph, heads))
+        return out
+    for entry in expected:
+        matched = [h for h in heads if _matches(entry, h, graph)]
+        if len(matched) > 1:
+            problem = _multiple_heads(ctx, graph, matched)
+            problem.message = f"branch '{entry}': {problem.message}"
+            out.append(problem)
+    unexpected = [h for h in heads if not any(_matches(e, h, graph) for e in expected)]
+    for head in unexpected:
+        node = graph.nodes[head]
+        listed = ", ".join(expected)
+        out.append(_problem(
+            ctx, "unexpected-head", node,
+            f"revision {head} is a head, but not one of the expected heads ({listed})",
+            "If it belongs to an existing branch, re-point its down_revision at that branch's "
+            "head; if it starts a branch by design, give it a branch label and add the label "
+            "to [tool.sluice.check] expected_heads. Then run `sluice lock`.",
+            graph.info(node.path).down_revision_line,
+        ))
+    return out
+
+
+def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Problem:
+    nodes = [graph.nodes[h] for h in heads]
+    common = set.intersection(*(graph.ancestors(h) | {h} for h in heads))
+    # the most recent common ancestor: one that is no ancestor of another common one
+    latest = sorted(c for c in common if not any(c in graph.ancestors(o) for o in common))
+    listed = ", ".join(f"{n.id} ({ctx.rel(n.path)})" for n in nodes)
+    if latest:
+        what = f"{len(heads)} heads: {listed}; they were written on top of {latest[0]} in parallel"
+    else:
+        what = f"{len(heads)} heads with no common ancestor: {listed}"
+    newest = max(nodes, key=lambda n: (os.path.getmtime(n.path) if n.path.exists() else 0, n.id))
+    others = [n.id for n in nodes if n is not newest]
+    fix = (
+        "`alembic upgrade head` refuses to run with more than one head. Either run them in "
+        f"sequence: change down_revision of {newest.id} to {others[0]} (the other head), "
+        "or keep both and add a merge revision: `alembic merge -m \"merge heads\" heads`. "
+        "Then run `sluice lock`. Heads that exist by design (expand/contract, one tree per "
+        "service) go in [tool.sluice.check] expected_heads."
+    )
+    return _problem(ctx, "multiple-heads", newest, what, fix,
+                    graph.info(newest.path).down_revision_line)
+
+
+def downgrade_problems(ctx: CheckContext, graph: Graph) -> tuple[list[Problem], list[str]]:
+    policy = ctx.config.downgrades
+    problems: list[Problem] = []
+    notes: list[str] = []
+    if policy == "none":
+        return problems, notes
+    missing: list[str] = []
+    irreversible: list[str] = []
+    for node in graph.nodes.values():
+        fact = graph.downgrade(node.path)
+        if fact.kind == "raises":
+            irreversible.append(node.id)
+            continue
+        # "empty": code runs that the static layer cannot see operations in (a helper
+        # from the application, say); the round trip finds out whether it works.
+        if fact.kind not in ("pass", "missing") or not fact.upgrade_ops:
+            continue
+        if policy == "optional":
+            missing.append(node.id)
+            continue
+        what = "has no downgrade() function" if fact.kind == "missing" else \
+            "downgrade() does nothing (pass or an empty body)"
+        problems.append(_problem(
+            ctx, "no-downgrade", node,
+            f"revision {node.id}: {what}, although upgrade() runs {fact.upgrade_ops} "
+            "operation(s); `alembic downgrade` would report success and leave the schema "
+            "changed",
+            "Write the reverse of upgrade() in downgrade(), in reverse order. If the change "
+            "cannot be undone on purpose (dropped data is gone), say so explicitly: "
+            "`raise NotImplementedError(\"irreversible: <why>\")`; that passes, and the round "
+            "trip skips it. A project that never writes downgrades sets "
+            "downgrades = \"none\" in [tool.sluice].",
+            fact.line,
+        ))
+    if irreversible:
+        notes.append(f"irreversible on purpose (downgrade raises): {', '.join(sorted(irreversible))}")
+    if missing:
+        notes.append(f"{len(missing)} revision(s) without a working downgrade "
+                     f"(downgrades = 'optional'): {', '.join(sorted(missing))}")
+    return problems, notes
+
+
+def check_graph(ctx: CheckContext) -> CheckResult:
+    """Revision graph: every revision file imports; no duplicate revision ids, missing
+    parents, cycles or conflicting branch labels; one head (or exactly one per branch in
+    ``check.expected_heads``); and, with ``downgrades = "required"``, every revision has a
+    downgrade that does something or raises on purpose to mark itself irreversible."""
+    history = ctx.history()
+    problems: list[Problem] = []
+    for err in history.errors:
+        fix = "Fix the error in the file; Alembic cannot load the history until it imports."
+        if err.message.startswith(("ModuleNotFoundError", "ImportError")):
+            fix = ("Revisions are imported in your project's environment: install the missing "
+                   "package, or make your code importable (prepend_sys_path in alembic.ini).")
+        problems.append(Problem(NAME, err.kind, f"cannot load the revision: {err.message}"
+                                if err.kind == "import-error" else err.message,
+                                fix, path=ctx.rel(err.path), line=err.line))
+    graph = build_graph(ctx)
+    structural = structural_problems(ctx)
+    problems += structural
+    notes: list[str] = []
+    if not structural:
+        problems += head_problems(ctx, graph)
+        if not history.errors:
+            blocker = ctx.graph_blocker()
+            if blocker and blocker.startswith("Alembic rejects"):
+                problems.append(Problem(NAME, "alembic-error", blocker,
+                                        "Fix the revision graph so that Alembic can load it."))
+    down, down_notes = downgrade_problems(ctx, graph)
+    problems += down
+    notes += down_notes
+    heads = graph.heads() if not structural else []
+    summary = f"{len(graph.nodes)} revision{'s' if len(graph.nodes) != 1 else ''}"
+    if heads:
+        summary += f", {len(heads)} head{'s' if len(heads) != 1 else ''} ({', '.join(heads)})"
+    return finish(NAME, TITLE, problems, summary, notes=notes,
+                  data={"revisions": len(graph.nodes), "heads": heads})
+
+
+__all__ = ["check_graph", "build_graph", "structural_problems", "describe_error"]

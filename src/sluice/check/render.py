@@ -1,0 +1,133 @@
+"""``sluice check`` output: text (rich), JSON, JUnit XML and GitHub annotations.
+
+Text is for people (colour only on a terminal; ``NO_COLOR`` respected); the others are
+for machines and contain nothing else, so they can be redirected to a file as is.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from rich.console import Console
+from rich.markup import escape
+
+from sluice.check.model import CheckReport, CheckResult, Problem
+from sluice.report.junit import JUnitCase, JUnitSuite, render_junit
+
+FORMATS = ("text", "json", "junit", "github")
+
+_MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "skip": "[dim]-[/]"}
+_WORD = {"pass": "passed", "fail": "FAILED", "error": "could not run", "skip": "skipped"}
+
+
+def render_text(report: CheckReport, console: Console) -> None:
+    where = f" on {report.database}" if report.database else ""
+    console.print(f"[bold]sluice check[/] {escape(report.config_file)}{escape(where)}",
+                  highlight=False)
+    width = max((len(r.name) for r in report.results), default=0)
+    for result in report.results:
+        summary = escape(result.summary)
+        console.print(
+            f"{_MARK[result.status]} {result.name.ljust(width)}  {summary}"
+            f"  [dim]{result.duration:.2f}s[/]", highlight=False)
+        _problems_text(result, console)
+        for note in result.notes:
+            console.print(f"    [dim]note: {escape(note)}[/]", highlight=False)
+    failed = [r for r in report.results if r.status in ("fail", "error")]
+    if failed:
+        names = ", ".join(f"{r.name} ({_WORD[r.status]})" for r in failed)
+        console.print(f"[red bold]{len(failed)} of {len(report.results)} checks did not pass:"
+                      f"[/] {escape(names)}", highlight=False)
+    else:
+        n = len(report.results)
+        console.print(f"[green bold]{'All ' if n > 1 else ''}{n} check{'s' if n != 1 else ''} "
+                      "passed.[/]", highlight=False)
+
+
+def _problems_text(result: CheckResult, console: Console) -> None:
+    fixes_shown: set[str] = set()
+    for p in result.problems:
+        where = f"{p.where}: " if p.where else ""
+        colour = "red" if p.severity == "error" else "yellow"
+        console.print(f"    [{colour}]{escape(where)}{escape(p.message)}[/]", highlight=False)
+        if p.details:
+            for line in p.details.splitlines():
+                console.print(f"      {escape(line)}" if line.strip() else "",
+                              highlight=False, soft_wrap=True)
+        if p.fix and p.fix not in fixes_shown:
+            fixes_shown.add(p.fix)
+            console.print(f"    [bold]fix:[/] {escape(p.fix)}", highlight=False)
+
+
+def render_json(report: CheckReport) -> str:
+    return json.dumps(report.as_dict(), indent=2, sort_keys=False) + "\n"
+
+
+def _case(result: CheckResult) -> JUnitCase:
+    body = "\n\n".join(_problem_block(p) for p in result.problems)
+    message = result.problems[0].message if result.problems else result.summary
+    return JUnitCase(
+        name=result.name, classname="sluice.check", outcome=result.status, message=message,
+        body=body, seconds=result.duration, stdout="\n".join(result.notes),
+    )
+
+
+def _problem_block(p: Problem) -> str:
+    lines = [f"{p.where + ': ' if p.where else ''}{p.message}"]
+    if p.details:
+        lines.append(p.details)
+    if p.fix:
+        lines.append(f"fix: {p.fix}")
+    return "\n".join(lines)
+
+
+def render_junit_report(report: CheckReport) -> str:
+    return render_junit([JUnitSuite("sluice check", [_case(r) for r in report.results])])
+
+
+def _gh_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(report: CheckReport) -> str:
+    """GitHub Actions workflow commands: one annotation per problem, then a summary."""
+    out: list[str] = []
+    for result in report.results:
+        for p in result.problems:
+            level = {"error": "error", "warning": "warning"}.get(p.severity, "notice")
+            props = [f"title={_gh_escape(f'sluice check: {result.name} ({p.kind})', prop=True)}"]
+            if p.path:
+                props.insert(0, f"file={_gh_escape(p.path, prop=True)}")
+                if p.line:
+                    props.insert(1, f"line={p.line}")
+            body = p.message + (f"\n{p.details}" if p.details else "") + \
+                (f"\nfix: {p.fix}" if p.fix else "")
+            out.append(f"::{level} {','.join(props)}::{_gh_escape(body)}")
+        if result.status == "error" and not result.problems:
+            out.append(f"::error title={_gh_escape('sluice check: ' + result.name, prop=True)}"
+                       f"::{_gh_escape(result.summary)}")
+    failed = [r.name for r in report.results if r.status in ("fail", "error")]
+    summary = (f"sluice check: {len(failed)} of {len(report.results)} checks did not pass "
+               f"({', '.join(failed)})") if failed else \
+        f"sluice check: all {len(report.results)} checks passed"
+    out.append(f"::notice title=sluice check::{_gh_escape(summary)}")
+    return "\n".join(out) + "\n"
+
+
+def render(report: CheckReport, fmt: str, stream: IO[str]) -> None:
+    """Write ``report`` to ``stream`` in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "text":
+        console = Console(file=stream, highlight=False, soft_wrap=True)
+        render_text(report, console)
+    elif fmt == "json":
+        stream.write(render_json(report))
+    elif fmt == "junit":
+        stream.write(render_junit_report(report))
+    elif fmt == "github":
+        stream.write(render_github(report))
+    else:  # pragma: no cover - click validates the choice
+        raise ValueError(fmt)

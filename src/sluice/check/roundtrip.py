@@ -1,0 +1,217 @@
+"""The round-trip check: every revision's downgrade restores the schema exactly.
+
+Walking the history from an empty database in the order ``alembic upgrade heads`` applies
+it, for each revision under test: upgrade to it and snapshot the schema, downgrade one
+step and compare with the snapshot taken before the upgrade, upgrade again and compare
+with the first upgrade. The whole walk runs as one env.py session (steps are fed to
+Alembic one by one), so the history is imported once, not once per revision.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext, MigrationStep
+
+from sluice.check.context import CheckContext, StepTracker
+from sluice.check.graph import build_graph
+from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.revisions import describe_error
+from sluice.check.snapshot import (
+    Difference,
+    Snapshot,
+    describe_difference,
+    diff_snapshots,
+    take_snapshot,
+    undo_hint,
+)
+from sluice.errors import SluiceError
+
+NAME = "roundtrip"
+TITLE = "downgrade round trip"
+
+
+def _lines(diffs: list[Difference], expected: str, actual: str) -> list[str]:
+    return [describe_difference(d, expected_label=expected, actual_label=actual) for d in diffs]
+
+
+def _details(lines: list[str]) -> str:
+    """Every difference as a list, when there is more than the one in the message."""
+    return "\n".join("- " + x for x in lines) if len(lines) > 1 else ""
+
+
+def check_roundtrip(ctx: CheckContext) -> CheckResult:
+    """Round trip: for each revision (or the latest ``check.roundtrip_last`` / ``--last``),
+    upgrade to it, snapshot the schema (tables, columns with type, nullability and default,
+    indexes, unique, check and foreign keys), downgrade one step and compare with the
+    schema before the upgrade, upgrade again and compare with the first upgrade. Reports
+    the first revision whose downgrade does not restore the schema, with the difference.
+    Revisions whose downgrade only raises are irreversible on purpose and are skipped."""
+    blocker = ctx.graph_blocker()
+    if blocker:
+        return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
+    if ctx.config.downgrades == "none":
+        return CheckResult(NAME, TITLE, "skip", "downgrades = 'none': the project writes none")
+    history = ctx.history()
+    script = history.script
+    graph = build_graph(ctx)
+    order = [step.revision for step in script._upgrade_revs("heads", ())]  # type: ignore[arg-type]
+    last = ctx.options.last if ctx.options.last is not None else ctx.config.check.roundtrip_last
+    checked = order[-last:] if last else order
+    checked_ids = {r.revision for r in checked}
+    prepare = False
+    if ctx.db.state != "empty" and not ctx.db.fresh():
+        prepare = True
+
+    rmap = script.revision_map
+    tracker = StepTracker()
+    problems: list[Problem] = []
+    notes: list[str] = []
+    timings: list[dict[str, Any]] = []
+    snap_seconds = [0.0]
+    outcome = {"completed": False, "prepare_error": False}
+
+    def snap(conn: Any) -> Snapshot:
+        t0 = time.perf_counter()
+        s = take_snapshot(conn, schemas=ctx.db.schemas(), skip={ctx.version_table})
+        snap_seconds[0] += time.perf_counter() - t0
+        return s
+
+    def step_for(rev: Any, upgrade: bool, label: str) -> Any:
+        step = (MigrationStep.upgrade_from_script(rmap, rev) if upgrade
+                else MigrationStep.downgrade_from_script(rmap, rev))
+        tracker.step, tracker.direction = step, label
+        return step
+
+    def work(heads: tuple[str, ...], context: MigrationContext) -> Iterator[Any]:
+        conn = context.connection
+        if heads:
+            if not prepare:  # pragma: no cover - a fresh database has no version rows
+                raise SluiceError("round trip: the database is not empty")
+            for step in script._downgrade_revs("base", heads):  # type: ignore[arg-type]
+                tracker.step, tracker.direction = step, "downgrade (bringing the database " \
+                                                        "back to empty for the round trip)"
+                yield step
+            tracker.step = None
+            diffs = diff_snapshots(ctx.db.initial, snap(conn))
+            if diffs:
+                problems.append(Problem(
+                    NAME, "downgrade-to-base-incomplete",
+                    "downgrading from head to base did not give back the empty database: "
+                    + _lines(diffs, "at the start", "after downgrading to base")[0],
+                    "One of the downgrades leaves something behind; run the round trip on a "
+                    "fresh database (--scratch, or the default temporary SQLite) to find which.",
+                    details=_details(_lines(diffs, "at the start", "after downgrading to base")),
+                ))
+                return
+        before: Snapshot | None = None
+        for rev in order:
+            rid = rev.revision
+            tested = rid in checked_ids
+            if tested and before is None:
+                before = snap(conn)
+            record: dict[str, Any] = {"revision": rid, "path": ctx.rel(rev.path)}
+            t0 = time.perf_counter()
+            yield step_for(rev, True, "upgrade")
+            record["upgrade_s"] = round(time.perf_counter() - t0, 4)
+            if not tested:
+                continue
+            timings.append(record)
+            after = snap(conn)
+            info = graph.downgrade(graph.nodes[rid].path) if rid in graph.nodes else None
+            kind = info.kind if info is not None else "ops"
+            if kind == "raises":
+                record["status"] = "irreversible"
+                notes.append(f"{rid} is irreversible on purpose (its downgrade raises): "
+                             "not round-tripped")
+                before = after
+                continue
+            if kind in ("pass", "empty", "missing") and ctx.config.downgrades == "optional":
+                record["status"] = "no downgrade"
+                notes.append(f"{rid} has no downgrade (downgrades = 'optional'): "
+                             "not round-tripped")
+                before = after
+                continue
+            t0 = time.perf_counter()
+            yield step_for(rev, False, "downgrade")
+            record["downgrade_s"] = round(time.perf_counter() - t0, 4)
+            restored = snap(conn)
+            assert before is not None
+            diffs = diff_snapshots(before, restored)
+            if diffs:
+                record["status"] = "failed"
+                lines = _lines(diffs, "before the upgrade", "after the downgrade")
+                hints = [h for h in (undo_hint(d) for d in diffs) if h]
+                fix = "Make downgrade() undo exactly what upgrade() does, in reverse order."
+                if hints:
+                    fix += " Missing here: " + "; ".join(hints) + "."
+                more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+                problems.append(Problem(
+                    NAME, "downgrade-incomplete",
+                    f"downgrade of revision {rid} does not restore the schema: {lines[0]}{more}",
+                    fix, path=ctx.rel(rev.path), line=info.line if info else None,
+                    revision=rid, details=_details(lines),
+                ))
+                return
+            t0 = time.perf_counter()
+            yield step_for(rev, True, "upgrade again")
+            record["upgrade_again_s"] = round(time.perf_counter() - t0, 4)
+            again = snap(conn)
+            diffs = diff_snapshots(after, again)
+            if diffs:
+                record["status"] = "failed"
+                lines = _lines(diffs, "after the first upgrade", "after upgrading again")
+                more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+                problems.append(Problem(
+                    NAME, "upgrade-again-differs",
+                    f"upgrading revision {rid} again after its downgrade gives a different "
+                    f"schema: {lines[0]}{more}",
+                    "downgrade() must leave the schema exactly as it was before upgrade(); "
+                    "what differs above is what it changed beyond that (often an object "
+                    "re-created with another name, type or default).",
+                    path=ctx.rel(rev.path), line=info.line if info else None,
+                    revision=rid, details=_details(lines),
+                ))
+                return
+            record["status"] = "ok"
+            before = again
+        tracker.step = None
+        outcome["completed"] = True
+
+    started = time.perf_counter()
+    try:
+        ctx.run_env(work)
+    except SluiceError:
+        raise
+    except Exception as exc:
+        ctx.db.state = "used"
+        path, line, rid = ctx.env_failure(exc, tracker)
+        direction = tracker.direction
+        if direction.startswith("downgrade (bringing"):
+            return CheckResult(NAME, TITLE, "error", "could not start", problems=[Problem(
+                NAME, "cannot-reset",
+                f"{direction}: revision {rid} failed: {describe_error(exc)}",
+                "With --url (no --scratch) the database is reused and must be downgraded "
+                "back to empty first. Use --scratch, or the default temporary SQLite, so the "
+                "round trip starts from a new empty database.",
+                path=path, line=line, revision=rid)])
+        fix = ("downgrade() must run on the schema upgrade() leaves; run "
+               f"`alembic upgrade {rid}` then `alembic downgrade -1` on an empty database "
+               "to see the full error.") if direction == "downgrade" else (
+            "The upgrade fails on the schema its own downgrade leaves: the downgrade does "
+            "not undo everything the upgrade did (an object is left behind or renamed).")
+        problems.append(Problem(NAME, f"{direction.replace(' ', '-')}-failed",
+                                f"{direction} of revision {rid} failed: {describe_error(exc)}",
+                                fix, path=path, line=line, revision=rid))
+    ctx.db.state = "head" if outcome["completed"] else "used"
+    elapsed = time.perf_counter() - started
+    done = [t for t in timings if t.get("status") == "ok"]
+    summary = (f"{len(done)} of {len(checked)} revision{'s' if len(checked) != 1 else ''} "
+               "upgraded, downgraded and upgraded again")
+    if last:
+        summary += f" (latest {last})"
+    return finish(NAME, TITLE, problems, summary, notes=notes, data={
+        "revisions": timings, "seconds": round(elapsed, 4),
+        "snapshot_seconds": round(snap_seconds[0], 4)})

@@ -1,0 +1,214 @@
+"""A comparable picture of a database schema, read with SQLAlchemy's inspector.
+
+Tables, columns (type, nullable, server default, normalised like the drift check does),
+primary keys, indexes, unique, check and foreign-key constraints. Two snapshots compare
+equal when the schema is the same; :func:`diff_snapshots` says what differs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sluice.policy.defaults import normalize_default
+
+Snapshot = dict[str, dict[str, Any]]
+
+
+def _type_text(type_: Any, dialect: Any) -> str:
+    try:
+        return str(type_.compile(dialect=dialect)).upper()
+    except Exception:
+        return repr(type_)
+
+
+def _sql(text: Any) -> str:
+    return re.sub(r"\s+", " ", str(text or "")).strip()
+
+
+def _multi(insp: Any, method: str, schema: str | None) -> dict[Any, Any]:
+    try:
+        return dict(getattr(insp, method)(schema=schema))
+    except NotImplementedError:
+        return {}
+
+
+def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str]) -> Snapshot:
+    """The schema seen through ``conn``; tables named in ``skip`` (e.g. the version
+    table) are left out."""
+    insp = sa.inspect(conn)
+    dialect = conn.dialect
+    out: Snapshot = {}
+    for schema in schemas:
+        columns = _multi(insp, "get_multi_columns", schema)
+        if not columns:
+            continue
+        pks = _multi(insp, "get_multi_pk_constraint", schema)
+        indexes = _multi(insp, "get_multi_indexes", schema)
+        uniques = _multi(insp, "get_multi_unique_constraints", schema)
+        checks = _multi(insp, "get_multi_check_constraints", schema)
+        fks = _multi(insp, "get_multi_foreign_keys", schema)
+        for key, cols in columns.items():
+            name = key[1]
+            if name in skip:
+                continue
+            full = f"{schema}.{name}" if schema else name
+            pk = pks.get(key) or {}
+            table: dict[str, Any] = {
+                "columns": {
+                    c["name"]: (
+                        _type_text(c["type"], dialect),
+                        "NULL" if c.get("nullable", True) else "NOT NULL",
+                        normalize_default(c["default"]) if c.get("default") is not None
+                        else None,
+                        _sql((c.get("computed") or {}).get("sqltext")) or None,
+                    )
+                    for c in cols
+                },
+                "primary key": tuple(pk.get("constrained_columns") or ()),
+                "indexes": {
+                    i["name"]: (tuple(str(x) for x in (i.get("column_names") or ())
+                                      if x is not None)
+                                + tuple(_sql(e) for e in (i.get("expressions") or ())
+                                        if e is not None),
+                                bool(i.get("unique")))
+                    for i in indexes.get(key, []) if i.get("name")
+                },
+                "unique constraints": {
+                    u.get("name") or "(" + ", ".join(u["column_names"]) + ")":
+                        tuple(u["column_names"])
+                    for u in uniques.get(key, [])
+                },
+                "check constraints": {
+                    c.get("name") or _sql(c.get("sqltext")): _sql(c.get("sqltext"))
+                    for c in checks.get(key, [])
+                },
+                "foreign keys": {
+                    f.get("name") or "(" + ", ".join(f["constrained_columns"]) + ")": (
+                        tuple(f["constrained_columns"]),
+                        f"{f['referred_schema']}.{f['referred_table']}"
+                        if f.get("referred_schema") else f["referred_table"],
+                        tuple(f["referred_columns"]),
+                        tuple(sorted((k, str(v)) for k, v in (f.get("options") or {}).items())),
+                    )
+                    for f in fks.get(key, [])
+                },
+            }
+            out[full] = table
+    return out
+
+
+@dataclass
+class Difference:
+    """One difference between an expected and an actual snapshot."""
+
+    #: "extra" (only in actual), "missing" (only in expected) or "changed".
+    change: str
+    #: e.g. ("column", "users", "nickname")
+    kind: str
+    table: str
+    name: str | None = None
+    expected: Any = None
+    actual: Any = None
+
+    @property
+    def target(self) -> str:
+        if self.kind == "table":
+            return f"table {self.table}"
+        if self.kind == "column":
+            return f"column {self.table}.{self.name}"
+        if self.kind == "primary key":
+            return f"primary key of {self.table}"
+        return f"{self.kind[:-1] if self.kind.endswith('s') else self.kind} {self.name} on {self.table}"
+
+
+_COLUMN_PARTS = ("type", "nullable", "default", "computed")
+
+
+def _describe_value(kind: str, value: Any) -> str:
+    if kind == "column" and isinstance(value, tuple):
+        type_, null, default, computed = value
+        parts = [type_, null]
+        if default is not None:
+            parts.append(f"default {default}")
+        if computed:
+            parts.append(f"computed {computed}")
+        return " ".join(parts)
+    if kind == "indexes" and isinstance(value, tuple):
+        cols, unique = value
+        return f"{'unique ' if unique else ''}({', '.join(cols)})"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+def diff_snapshots(expected: Snapshot, actual: Snapshot) -> list[Difference]:
+    """What ``actual`` has that ``expected`` does not, lacks, or has differently."""
+    out: list[Difference] = []
+    for table in sorted(set(expected) | set(actual)):
+        if table not in actual:
+            out.append(Difference("missing", "table", table))
+            continue
+        if table not in expected:
+            out.append(Difference("extra", "table", table))
+            continue
+        e, a = expected[table], actual[table]
+        if e["primary key"] != a["primary key"]:
+            out.append(Difference("changed", "primary key", table, None,
+                                  e["primary key"], a["primary key"]))
+        for section in ("columns", "indexes", "unique constraints", "check constraints",
+                        "foreign keys"):
+            kind = "column" if section == "columns" else section
+            es, as_ = e[section], a[section]
+            for name in sorted(set(es) | set(as_), key=str):
+                if name not in as_:
+                    out.append(Difference("missing", kind, table, name, es[name], None))
+                elif name not in es:
+                    out.append(Difference("extra", kind, table, name, None, as_[name]))
+                elif es[name] != as_[name]:
+                    out.append(Difference("changed", kind, table, name, es[name], as_[name]))
+    return out
+
+
+def describe_difference(d: Difference, *, expected_label: str, actual_label: str) -> str:
+    """A line such as ``column users.nickname: exists after the downgrade, not before the
+    upgrade``."""
+    if d.change == "extra":
+        shown = f" ({_describe_value(d.kind, d.actual)})" if d.kind != "table" else ""
+        return f"{d.target}{shown}: exists {actual_label}, not {expected_label}"
+    if d.change == "missing":
+        shown = f" ({_describe_value(d.kind, d.expected)})" if d.kind != "table" else ""
+        return f"{d.target}{shown}: existed {expected_label}, missing {actual_label}"
+    if d.kind == "column":
+        parts = []
+        for label, ev, av in zip(_COLUMN_PARTS, d.expected, d.actual, strict=True):
+            if ev != av:
+                parts.append(f"{label} {ev if ev is not None else 'none'} {expected_label}, "
+                             f"{av if av is not None else 'none'} {actual_label}")
+        return f"{d.target}: " + "; ".join(parts)
+    return (f"{d.target}: {_describe_value(d.kind, d.expected)} {expected_label}, "
+            f"{_describe_value(d.kind, d.actual)} {actual_label}")
+
+
+def undo_hint(d: Difference) -> str | None:
+    """The operation that removes something a downgrade left behind, if it is simple."""
+    schema, _, table = d.table.rpartition(".")
+    extra = f", schema={schema!r}" if schema else ""
+    if d.change != "extra":
+        return None
+    if d.kind == "table":
+        return f"op.drop_table({table!r}{extra})"
+    if d.kind == "column":
+        return f"op.drop_column({table!r}, {d.name!r}{extra})"
+    if d.kind == "indexes":
+        return f"op.drop_index({d.name!r}, table_name={table!r}{extra})"
+    if d.kind == "unique constraints" and d.name and not d.name.startswith("("):
+        return f"op.drop_constraint({d.name!r}, {table!r}, type_='unique'{extra})"
+    if d.kind == "foreign keys" and d.name and not d.name.startswith("("):
+        return f"op.drop_constraint({d.name!r}, {table!r}, type_='foreignkey'{extra})"
+    if d.kind == "check constraints" and d.name:
+        return f"op.drop_constraint({d.name!r}, {table!r}, type_='check'{extra})"
+    return None

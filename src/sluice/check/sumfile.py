@@ -1,0 +1,122 @@
+"""``sluice.sum``: the SHA-256 of every revision file, and the current head(s).
+
+Format (one line per revision file, sorted by path, then the heads)::
+
+    # sluice.sum: SHA-256 of every revision file and the current head(s). ...
+    3f0a...e1  migrations/versions/0001_users_and_products.py
+    9b7c...04  migrations/versions/0002_orders_and_demo_data.py
+    heads: 0002
+
+Paths are relative to the folder of alembic.ini, with forward slashes. Line endings are
+normalised to ``\\n`` before hashing, so a Windows checkout hashes like a Linux one.
+
+The final ``heads:`` line is what turns two branches that each add a revision on the
+same head into a merge conflict in this file (both rewrite that line), at merge time,
+instead of a "multiple heads" error after the merge.
+
+Reading never needs to import a revision: ids come from each file's ``ast``; only files
+whose ``revision``/``down_revision`` are not literals fall back to importing the history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sluice.check.revisions import display_path, read_static, revision_files
+from sluice.errors import SluiceError
+
+HEADER = ("# sluice.sum: SHA-256 of every revision file and the current head(s). "
+          "Regenerate with `sluice lock`; commit it with the migrations.")
+_LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |$)")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file's bytes with CRLF/CR line endings normalised to LF."""
+    data = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class SumState:
+    """The checksums and heads of a project, as recorded or as on disk."""
+
+    #: relative path -> sha256
+    files: dict[str, str] = field(default_factory=dict)
+    heads: list[str] = field(default_factory=list)
+    #: line number of each recorded path (parsed files only)
+    lines: dict[str, int] = field(default_factory=dict)
+    heads_line: int | None = None
+    #: (line, message) for lines that are not checksum lines
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    #: first line of an unresolved git merge conflict
+    conflict_line: int | None = None
+
+    def render(self) -> str:
+        lines = [HEADER]
+        lines += [f"{digest}  {path}" for path, digest in sorted(self.files.items())]
+        lines.append("heads: " + " ".join(sorted(self.heads)))
+        return "\n".join(lines) + "\n"
+
+
+def parse_sum(text: str) -> SumState:
+    """Read a sum file; bad lines and merge-conflict markers are recorded, not raised."""
+    state = SumState()
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if not line or line.startswith("#"):
+            continue
+        if _CONFLICT.match(line):
+            if state.conflict_line is None:
+                state.conflict_line = no
+            continue
+        if line.startswith("heads:"):
+            state.heads = line[len("heads:"):].split()
+            state.heads_line = no
+            continue
+        m = _LINE.match(line)
+        if not m:
+            state.errors.append((no, f"not a checksum line: {line[:60]!r}"))
+            continue
+        state.files[m.group(2)] = m.group(1)
+        state.lines[m.group(2)] = no
+    return state
+
+
+def heads_of(ids: dict[str, tuple[str, ...]]) -> list[str]:
+    """Heads of a graph given as {revision: down_revisions}: ids nobody builds on."""
+    referenced = {p for parents in ids.values() for p in parents}
+    return sorted(i for i in ids if i not in referenced)
+
+
+def current_state(script: object, root: Path, *, import_fallback: object = None) -> SumState:
+    """Checksums and heads of the revision files on disk.
+
+    ``script`` is the project's ScriptDirectory; ``import_fallback`` a callable returning
+    ``{revision: down_revisions}`` by importing the history, used only when a file's ids
+    are not literals.
+    """
+    state = SumState()
+    ids: dict[str, tuple[str, ...]] = {}
+    dynamic = False
+    for path in revision_files(script):  # type: ignore[arg-type]
+        state.files[display_path(path, root)] = file_digest(path)
+        info = read_static(path)
+        if info.dynamic or info.revision is None:
+            dynamic = True
+            continue
+        ids[info.revision] = info.down_revisions
+    if dynamic:
+        if import_fallback is None:
+            raise SluiceError("some revision ids are not literals and cannot be read "
+                              "without importing the revisions")
+        ids = import_fallback()  # type: ignore[operator]
+    state.heads = heads_of(ids)
+    return state
+
+
+def sum_path(root: Path, sum_file: str) -> Path:
+    return (root / sum_file).resolve()

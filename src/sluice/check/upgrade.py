@@ -1,0 +1,80 @@
+"""The upgrade check: an empty database upgrades to head through the project's env.py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+
+from sluice.check.context import CheckContext, StepTracker
+from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.revisions import describe_error
+from sluice.errors import SluiceError
+
+NAME = "upgrade"
+TITLE = "upgrade from empty"
+
+
+def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Problem]:
+    """Upgrade the current (empty) database to every head; the problems, if any."""
+    script = ctx.history().script
+    tracker = StepTracker()
+
+    def work(heads: tuple[str, ...], context: MigrationContext) -> Iterator[Any]:
+        for step in script._upgrade_revs("heads", heads):  # type: ignore[arg-type]
+            tracker.step = step
+            yield step
+        tracker.step = None
+
+    try:
+        ctx.run_env(work)
+    except SluiceError:
+        raise
+    except Exception as exc:
+        path, line, rev = ctx.env_failure(exc, tracker)
+        ctx.db.state = "used"
+        if rev is not None:
+            message = f"upgrade of revision {rev} failed: {describe_error(exc)}"
+            fix = ("Run it yourself to see the full error: `alembic upgrade "
+                   f"{rev}` on an empty database (SLUICE_DEBUG=1 shows the traceback here).")
+        else:
+            message = f"env.py failed before any migration ran: {describe_error(exc)}"
+            fix = "Fix env.py; `alembic upgrade head` fails the same way."
+        return [Problem(check, "upgrade-failed", message, fix, path=path, line=line,
+                        revision=rev)]
+    ctx.db.state = "head"
+    expected = set(script.get_heads())
+    recorded = ctx.read_versions()
+    if recorded != expected:
+        ctx.db.state = "used"
+        shown = ", ".join(sorted(recorded)) or "nothing"
+        return [Problem(
+            check, "upgrade-not-committed",
+            f"the upgrade ended without an error, but the database records {shown} instead "
+            f"of {', '.join(sorted(expected))}",
+            "env.py probably never commits (SQLAlchemy 2 rolls back what is not committed): "
+            "run context.run_migrations() inside `with context.begin_transaction():`.",
+            path=ctx.rel(ctx.history().script.dir + "/env.py"),
+        )]
+    return []
+
+
+def check_upgrade(ctx: CheckContext) -> CheckResult:
+    """Upgrade from empty: every migration runs, in order, from an empty database to
+    head (all heads), through the project's env.py, and the version table ends at head."""
+    blocker = ctx.graph_blocker()
+    if blocker:
+        return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
+    if ctx.db.state != "empty":
+        ctx.db.fresh()
+    started = time.perf_counter()
+    problems = upgrade_to_heads(ctx)
+    ctx.head_problems = problems
+    elapsed = time.perf_counter() - started
+    heads = sorted(ctx.history().script.get_heads())
+    count = len(ctx.history().scripts)
+    summary = (f"{count} revision{'s' if count != 1 else ''} applied, now at "
+               f"{', '.join(heads)}") if not problems else "upgrade failed"
+    return finish(NAME, TITLE, problems, summary, data={"seconds": round(elapsed, 4)})

@@ -1,0 +1,201 @@
+"""`sluice check` graph check on deliberately broken projects (no database needed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sluice.check import CheckOptions, CheckReport, run_checks
+from sluice.check.model import Problem
+from sluice.errors import SluiceError
+from sluice.project import forget_modules
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "check"
+
+
+def overlay(project: Path, name: str) -> Path:
+    """Lay the files of tests/fixtures/check/<name> over ``project``."""
+    src = FIXTURES / name
+    for path in src.rglob("*"):
+        if path.is_file():
+            dest = project / path.relative_to(src)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+    return project
+
+
+def fix_shop_downgrade(project: Path) -> None:
+    """examples/shop's 0002 drops an index MySQL needs for a foreign key before dropping
+    the table; the table drop removes the index anyway."""
+    path = project / "migrations" / "versions" / "0002_orders_and_demo_data.py"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(
+        '    op.drop_index("ix_orders_user_id", table_name="orders")\n', ""), encoding="utf-8")
+
+
+def config(project: Path, extra: str) -> None:
+    (project / "sluice.toml").write_text(
+        'exclude_tables = ["tmp_*", "*_bak"]\n' + extra, encoding="utf-8")
+
+
+def run(project: Path, *only: str, **kw: object) -> CheckReport:
+    forget_modules(project)
+    options = CheckOptions(only=list(only) or None, **kw)  # type: ignore[arg-type]
+    return run_checks(project / "alembic.ini", options)
+
+
+def problems(report: CheckReport, name: str) -> list[Problem]:
+    return report.result(name).problems
+
+
+def test_clean_history_passes(shop: Path) -> None:
+    report = run(shop, "graph")
+    result = report.result("graph")
+    assert result.status == "pass", result.problems
+    assert result.summary == "2 revisions, 1 head (0002)"
+    assert report.exit_code == 0
+
+
+def test_two_heads_fail_naming_both_files_and_the_fix(shop: Path) -> None:
+    overlay(shop, "two_heads")
+    report = run(shop, "graph")
+    assert report.exit_code == 1
+    [p] = problems(report, "graph")
+    assert p.kind == "multiple-heads"
+    assert "2 heads: 0003 (migrations/versions/0003_add_tags.py), " \
+           "0004 (migrations/versions/0004_add_coupons.py)" in p.message
+    assert "written on top of 0002 in parallel" in p.message
+    assert p.path in ("migrations/versions/0003_add_tags.py",
+                      "migrations/versions/0004_add_coupons.py")
+    assert p.line == 10  # the down_revision line
+    assert "alembic merge" in p.fix and "expected_heads" in p.fix
+
+
+def test_expected_heads_by_branch_label_pass(shop: Path) -> None:
+    overlay(shop, "labels")
+    assert run(shop, "graph").exit_code == 1
+    config(shop, '[check]\nexpected_heads = ["billing", "search"]\n')
+    report = run(shop, "graph")
+    assert report.result("graph").status == "pass", problems(report, "graph")
+
+
+def test_expected_heads_catch_a_second_head_in_one_branch(shop: Path) -> None:
+    overlay(shop, "labels")
+    root = (shop / "migrations" / "versions" / "0003_billing_root.py").read_text()
+    for rev in ("0005", "0006"):
+        (shop / "migrations" / "versions" / f"{rev}_more_billing.py").write_text(
+            root.replace('revision = "0003"', f'revision = "{rev}"')
+            .replace('down_revision = "0002"', 'down_revision = "0003"')
+            .replace('branch_labels = ("billing",)', "branch_labels = None")
+            .replace('"invoices"', f'"credit_notes_{rev}"'), encoding="utf-8")
+    config(shop, '[check]\nexpected_heads = ["billing", "search"]\n')
+    [p] = problems(run(shop, "graph"), "graph")
+    assert p.kind == "multiple-heads"
+    assert p.message.startswith("branch 'billing': 2 heads: 0005")
+    assert "written on top of 0003 in parallel" in p.message
+
+
+def test_unknown_expected_head_names_the_key(shop: Path) -> None:
+    config(shop, '[check]\nexpected_heads = ["nope"]\n')
+    kinds = {p.kind: p for p in problems(run(shop, "graph"), "graph")}
+    assert "tool.sluice.check.expected_heads: 'nope' names no revision" in \
+        kinds["unknown-expected-head"].message
+    assert kinds["unknown-expected-head"].path == str(shop / "sluice.toml")
+    assert "unexpected-head" in kinds
+
+
+def test_merged_heads_pass(shop: Path) -> None:
+    overlay(shop, "merged")
+    report = run(shop, "graph")
+    assert report.result("graph").status == "pass", problems(report, "graph")
+    assert report.result("graph").data["heads"] == ["0005"]
+
+
+def test_cycle_is_one_line_naming_the_files(shop: Path) -> None:
+    overlay(shop, "cycle")
+    report = run(shop, "graph", "upgrade")
+    [p] = problems(report, "graph")
+    assert p.kind == "cycle"
+    assert "revision cycle 0003 -> 0005 -> 0004 -> 0003" in p.message
+    assert "migrations/versions/0003_a.py" in p.message
+    assert p.path == "migrations/versions/0003_a.py"
+    upgrade = report.result("upgrade")
+    assert upgrade.status == "skip" and "revision cycle" in upgrade.summary
+
+
+def test_missing_parent(shop: Path) -> None:
+    overlay(shop, "missing_parent")
+    [p] = problems(run(shop, "graph"), "graph")
+    assert p.kind == "missing-parent"
+    assert p.message == ("down_revision '0099' of revision 0003 does not exist "
+                         "(no revision file declares it)")
+    assert (p.path, p.line) == ("migrations/versions/0003_orphan.py", 10)
+
+
+def test_duplicate_revision_id(shop: Path) -> None:
+    overlay(shop, "duplicate_id")
+    [p] = problems(run(shop, "graph"), "graph")
+    assert p.kind == "duplicate-revision"
+    assert p.path == "migrations/versions/0003_second.py"
+    assert "also declared by migrations/versions/0003_first.py" in p.message
+
+
+def test_revision_that_fails_to_import_is_one_line_with_file_and_line(shop: Path) -> None:
+    overlay(shop, "import_error")
+    report = run(shop, "graph", "upgrade", "drift")
+    [p] = problems(report, "graph")
+    assert (p.path, p.line) == ("migrations/versions/0003_needs_app_code.py", 9)
+    assert p.message == ("cannot load the revision: ModuleNotFoundError: "
+                         "No module named 'shopapp.not_there'")
+    assert "install the missing package" in p.fix
+    assert report.result("upgrade").status == "skip"
+    assert report.result("drift").status == "skip"
+    assert report.exit_code == 1
+
+
+def test_duplicate_branch_label(shop: Path) -> None:
+    overlay(shop, "merged")
+    for name in ("0003_add_tags.py", "0004_add_coupons.py"):
+        path = shop / "migrations" / "versions" / name
+        path.write_text(path.read_text().replace("branch_labels = None",
+                                                 'branch_labels = ("feature",)'))
+    [p] = problems(run(shop, "graph"), "graph")
+    assert p.kind == "duplicate-branch-label"
+    assert "branch label 'feature' of revision 0004 is already declared by revision 0003" \
+        in p.message
+
+
+def test_pass_downgrade_fails_when_required(shop: Path) -> None:
+    overlay(shop, "no_downgrade")
+    [p] = problems(run(shop, "graph"), "graph")
+    assert p.kind == "no-downgrade"
+    assert (p.path, p.line) == ("migrations/versions/0003_add_tags.py", 19)
+    assert "downgrade() does nothing" in p.message
+    assert 'raise NotImplementedError("irreversible: <why>")' in p.fix
+
+
+@pytest.mark.parametrize("policy", ["optional", "none"])
+def test_pass_downgrade_allowed_by_policy(shop: Path, policy: str) -> None:
+    overlay(shop, "no_downgrade")
+    config(shop, f'downgrades = "{policy}"\n')
+    report = run(shop, "graph")
+    assert report.result("graph").status == "pass"
+
+
+def test_raising_downgrade_is_an_irreversible_marker(shop: Path) -> None:
+    overlay(shop, "irreversible")
+    result = run(shop, "graph").result("graph")
+    assert result.status == "pass", result.problems
+    assert result.notes == ["irreversible on purpose (downgrade raises): 0003"]
+
+
+def test_unknown_check_name_is_an_input_error(shop: Path) -> None:
+    with pytest.raises(SluiceError, match=r"--only: unknown check 'grpah'; did you mean 'graph'"):
+        run(shop, "grpah")
+
+
+def test_missing_alembic_ini(tmp_path: Path) -> None:
+    with pytest.raises(SluiceError, match="no such file"):
+        run_checks(tmp_path / "alembic.ini", CheckOptions(only=["graph"]))
