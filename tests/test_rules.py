@@ -224,3 +224,14 @@ def test_whole_catalog_runs_on_every_fixture_without_error() -> None:
         for dialect in DIALECTS:
             for f in run_rules(ops, cfg, dialect=dialect):
                 assert f.message and f.fix and f.line, (path.name, f)
+
+
+def test_sql_renames_name_both_sides() -> None:
+    ops = analyze_file(FIXTURES / "SL103_bad.py").ops
+    msgs = [f.message for f in run_rules(ops, SluiceConfig(), dialect="postgresql",
+                                         rules=[RULES["SL103"]])]
+    assert any("users.nick to nickname" in m for m in msgs), msgs
+    ops = analyze_file(FIXTURES / "SL104_bad.py").ops
+    msgs = [f.message for f in run_rules(ops, SluiceConfig(), dialect="mysql",
+                                         rules=[RULES["SL104"]])]
+    assert any("orders to purchases" in m for m in msgs), msgs

@@ -162,7 +162,7 @@ def test_batch_alter_table_fills_table_and_in_batch() -> None:
         with op.batch_alter_table("orders", schema="shop") as batch_op:
             batch_op.alter_column("total", type_=sa.String(50))
             batch_op.drop_column("note")
-            batch_op.create_index("ix_orders_total", ["total"])
+            batch_op.create_index(batch_op.f("ix_orders_total"), ["total"])
         op.drop_column("orders", "other")
     '''
     r = analyze(body)

@@ -715,7 +715,10 @@ class _Analyzer:
 
     def _resolve_any(self, node: ast.expr, scope: _Scope) -> Any:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
-            node.func.attr == "f" and self._is_op(node.func.value, scope) and node.args
+            node.func.attr == "f" and node.args and (
+                self._is_op(node.func.value, scope)
+                or (isinstance(node.func.value, ast.Name) and node.func.value.id in scope.batches)
+            )
         ):
             return self._resolve_any(node.args[0], scope)
         if isinstance(node, ast.Call) and _func_name(node.func) in ("text", "literal_column"):
@@ -1058,6 +1061,12 @@ def _table_construct_name(node: ast.expr) -> str | None:
         first = node.args[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             return first.value
+    # meta.tables["users"] (reflected metadata)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+            and node.value.attr == "tables":
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value.split(".")[-1]
     return None
 
 

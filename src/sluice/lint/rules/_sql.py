@@ -316,10 +316,11 @@ def _action(node: exp.Expression, not_valid: bool, dialect: str | None) -> Actio
                     act.constraint = "primary_key"
         return act
     if isinstance(node, exp.RenameColumn):
+        to = node.args.get("to")
         return Action("rename_column", column=_ident(node.this.name if node.this else None),
-                      text=text)
+                      name=_ident(to.name) if to is not None else None, text=text)
     if isinstance(node, exp.AlterRename):
-        return Action("rename_table", text=text)
+        return Action("rename_table", name=_table_name(node.this), text=text)
     if type(node).__name__ == "DropPrimaryKey":
         return Action("drop_primary_key", text=text)
     if type(node).__name__ == "ModifyColumn" or "MODIFY" in text.upper()[:7]:
@@ -399,11 +400,13 @@ def _text_action(clause: str) -> Action:
     m = re.match(r"(?:MODIFY|CHANGE) (?:COLUMN )?" + _IDENT, c)
     if m:
         return Action("alter_type", column=_ident(m.group(1)), text=clause)
-    m = re.match(r"RENAME (?:COLUMN )?(?!TO\b|AS\b)" + _IDENT + r" TO ", c)
+    m = re.match(r"RENAME (?:COLUMN )?(?!TO\b|AS\b)" + _IDENT + r" TO " + _IDENT, c)
     if m:
-        return Action("rename_column", column=_ident(m.group(1)), text=clause)
-    if re.match(r"RENAME (?:TO|AS)\b", c):
-        return Action("rename_table", text=clause)
+        return Action("rename_column", column=_ident(m.group(1)), name=_ident(m.group(2)),
+                      text=clause)
+    m = re.match(r"RENAME (?:TO|AS) " + _IDENT, c)
+    if m:
+        return Action("rename_table", name=_ident(m.group(1)), text=clause)
     if re.match(r"VALIDATE CONSTRAINT\b", c):
         return Action("validate_constraint", text=clause)
     if re.match(r"CONVERT TO CHARACTER SET\b|(?:DEFAULT )?CHARACTER SET\b", c):
@@ -457,6 +460,7 @@ def _from_text(stmt: Stmt) -> None:
         else:
             # sqlglot's structure, refined with what it drops (NOT VALID, USING INDEX).
             for act, txt in zip(stmt.actions, text_actions, strict=True):
+                act.name = act.name or txt.name
                 act.not_valid = act.not_valid or txt.not_valid
                 act.using_index = act.using_index or txt.using_index
                 if act.kind == "other":

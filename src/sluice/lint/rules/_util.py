@@ -33,12 +33,37 @@ def steps(*lines: str) -> str:
 # --------------------------------------------------------------------------- context helpers
 
 
+class _Units:
+    """Per-run index of ``ctx.ops``: ops by (file, revision, phase) and what came before."""
+
+    def __init__(self, ops: list[Op], dialect: str | None) -> None:
+        self.size = len(ops)
+        self.units: dict[tuple[str | None, str | None, str], list[Op]] = {}
+        for o in ops:
+            self.units.setdefault((o.path, o.revision, o.phase), []).append(o)
+        self.created_before: dict[int, frozenset[str]] = {}
+        for unit in self.units.values():
+            created: set[str] = set()
+            for o in unit:
+                self.created_before[id(o)] = frozenset(created)
+                created.update(_created_by(o, dialect))
+                if o.kind == "rename_table" and o.table and o.table.lower() in created:
+                    new = o.args.get("new_table_name")
+                    if isinstance(new, str):
+                        created.add(new.lower())
+
+
+def _units(ctx: RuleContext) -> _Units:
+    cached = getattr(ctx, "_sluice_units", None)
+    if not isinstance(cached, _Units) or cached.size != len(ctx.ops):
+        cached = _Units(ctx.ops, ctx.dialect)
+        setattr(ctx, "_sluice_units", cached)  # noqa: B010 - private cache on the run context
+    return cached
+
+
 def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:
     """The ops of the same revision file and phase as ``op``, in order."""
-    return [
-        o for o in ctx.ops
-        if o.phase == op.phase and o.revision == op.revision and o.path == op.path
-    ]
+    return _units(ctx).units.get((op.path, op.revision, op.phase), [])
 
 
 def _created_by(o: Op, dialect: str | None) -> list[str]:
@@ -51,16 +76,10 @@ def _created_by(o: Op, dialect: str | None) -> list[str]:
 
 def new_tables_before(op: Op, ctx: RuleContext) -> set[str]:
     """Tables created in the same revision and phase before ``op``."""
-    out: set[str] = set()
-    for o in unit_ops(op, ctx):
-        if o is op:
-            break
-        out.update(_created_by(o, ctx.dialect))
-        if o.kind == "rename_table" and o.table and o.table.lower() in out:
-            new = o.args.get("new_table_name")
-            if isinstance(new, str):
-                out.add(new.lower())
-    return out
+    found = _units(ctx).created_before.get(id(op))
+    if found is None:  # an op that is not part of ctx.ops
+        return set()
+    return set(found)
 
 
 def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
@@ -117,3 +136,16 @@ DDL_SQL = frozenset({
     "CREATE TABLE", "RENAME TABLE", "CREATE DATABASE", "DROP DATABASE", "DROP VIEW",
     "DROP TYPE", "ALTER TYPE",
 })
+
+
+#: A WHERE bounded by key (``id = 3``, ``id IN (...)``, ``id BETWEEN``, ``id < :hi``) or by
+#: bind parameters (a batch loop) touches a bounded number of rows.
+_BOUNDED = re.compile(
+    r"\b\w*id\b\s*(=|<|>|<=|>=|\bIN\b|\bBETWEEN\b)|:\w+|%\(\w+\)s|%s|\?|\bLIMIT\b",
+    re.I,
+)
+
+
+def bounded(stmt: Stmt) -> bool:
+    """An UPDATE/DELETE that touches a bounded set of rows (by key, LIMIT or a batch loop)."""
+    return stmt.has_limit or bool(_BOUNDED.search(stmt.where or ""))

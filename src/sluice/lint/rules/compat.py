@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op, TypeInfo
@@ -16,6 +17,11 @@ _WIDENING = {
     ("string", "text"),
     ("integer", "float"),
     ("date", "datetime"),
+    ("json", "text"),
+    ("uuid", "text"),
+    ("uuid", "string"),
+    ("integer", "text"),
+    ("biginteger", "text"),
 }
 
 
@@ -56,6 +62,8 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
     """
     if op.kind != "alter_column" or "type_" not in op.args or op.table_is_new:
         return None
+    if op.phase != "upgrade":
+        return None
     old = TypeInfo.parse(op.args.get("existing_type"))
     new = TypeInfo.parse(op.args.get("type_"))
     reason = type_change_loses_data(old, new)
@@ -88,6 +96,8 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
        CONSTRAINT`` (no long lock), then SET NOT NULL, which then skips the scan.
     """
     if op.kind != "alter_column" or op.args.get("nullable") is not False or op.table_is_new:
+        return None
+    if op.phase != "upgrade":
         return None
     if op.args.get("existing_nullable") is False:
         return None
@@ -134,7 +144,8 @@ def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             continue
         for act in stmt.actions:
             if act.kind == "rename_column":
-                yield _rename_column_hit(stmt.table or "?", act.column or "?", "<new>")
+                yield _rename_column_hit(stmt.table or "?", act.column or "?",
+                                         act.name or "<new>")
 
 
 def _rename_column_hit(table: str, old: str, new: str) -> Hit:
@@ -174,10 +185,14 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     for stmt, is_new in sql_statements(op, ctx):
         if is_new:
             continue
-        if stmt.kind == "RENAME TABLE" or (
-            stmt.kind == "ALTER TABLE" and any(a.kind == "rename_table" for a in stmt.actions)
-        ):
-            yield _rename_table_hit(stmt.table or "?", "<new>")
+        if stmt.kind == "RENAME TABLE":
+            m = re.match(r"RENAME TABLE \S+ TO ([\"`\w.]+)", stmt.norm)
+            new = m.group(1).split(".")[-1].strip('"`').lower() if m else "<new>"
+            yield _rename_table_hit(stmt.table or "?", new)
+        elif stmt.kind == "ALTER TABLE":
+            for act in stmt.actions:
+                if act.kind == "rename_table":
+                    yield _rename_table_hit(stmt.table or "?", act.name or "<new>")
 
 
 def _rename_table_hit(old: str, new: str) -> Hit:

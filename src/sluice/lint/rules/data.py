@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import RuleContext, rule
-from sluice.lint.rules._util import sql_statements, steps
+from sluice.lint.rules._util import bounded, sql_statements, steps
 
 
 @rule("SL501", "update-without-where", family="data", severity="warning")
@@ -48,17 +47,9 @@ def _hit(table: str, what: str) -> Hit:
     )
 
 
-#: A WHERE bounded by key (``id = 3``, ``id IN (...)``, ``id BETWEEN``, ``id < :hi``) or by
-#: bind parameters (a batch loop) touches a bounded number of rows.
-_BOUNDED = re.compile(
-    r"\b\w*id\b\s*(=|<|>|<=|>=|\bIN\b|\bBETWEEN\b)|:\w+|%\(\w+\)s|%s|\?|\bLIMIT\b",
-    re.I,
-)
-
-
 @rule("SL502", "unbatched-backfill", family="data", severity="warning")
 def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
-    """A bulk ``UPDATE``/``DELETE`` run as one statement instead of in batches.
+    """A backfill ``UPDATE`` run as one statement instead of in batches.
 
     Why it is dangerous: a backfill like ``UPDATE orders SET status = 'new' WHERE status IS
     NULL`` can touch millions of rows in one transaction: row locks on all of them until
@@ -74,14 +65,14 @@ def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     for stmt, is_new in sql_statements(op, ctx):
-        if stmt.kind not in ("UPDATE", "DELETE") or not stmt.has_where or is_new:
+        if stmt.kind != "UPDATE" or not stmt.has_where or is_new:
             continue
-        if stmt.has_limit or _BOUNDED.search(stmt.where or ""):
+        if bounded(stmt):
             continue
         table = stmt.table or "?"
         yield Hit(
-            f"{stmt.kind} on {table} WHERE {(stmt.where or '')[:60]} runs as one statement; on "
-            "a large table it locks every matching row in one long transaction",
+            f"UPDATE on {table} WHERE {(stmt.where or '')[:60]} runs as one statement; on a "
+            "large table it locks every matching row in one long transaction",
             steps(
                 f"Move it into a revision of its own and run it in batches: "
                 f"sluice.data.batched_update('{table}', ...).",

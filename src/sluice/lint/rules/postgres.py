@@ -121,9 +121,9 @@ def _not_valid_hits(op: Op, ctx: RuleContext, kind: str) -> Iterator[Hit]:
         else "ACCESS EXCLUSIVE lock (reads and writes blocked)"
     )
     if op.kind == op_kind and not op.table_is_new and not op.args.get("postgresql_not_valid"):
-        name = op.name or "?"
+        name = op.name or "<name>"
         yield Hit(
-            f"adds {label} {name} on {op.target} without NOT VALID; PostgreSQL checks every "
+            f"adds {label} {op.name or '(unnamed)'} on {op.target} without NOT VALID; PostgreSQL checks every "
             f"existing row while holding a {lock}",
             steps(
                 f"Add it with postgresql_not_valid=True in {op_kind}(...): new rows are "

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import RuleContext, rule
@@ -93,6 +96,29 @@ KNOWN_LIBRARIES = frozenset({
 })
 
 
+@lru_cache(maxsize=512)
+def installed_library(top: str) -> bool:
+    """``top`` is a package installed into site-packages (a library, not the project).
+
+    Only the top-level name is looked up, which locates the package without importing
+    it. The project's own code is either not installed (``prepend_sys_path``) or
+    installed in editable mode, so it is found outside site-packages.
+    """
+    if not top or top.startswith("."):
+        return False
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    where = spec.origin or ""
+    if spec.submodule_search_locations:
+        where = next(iter(spec.submodule_search_locations), where)
+    parts = Path(where).parts
+    return "site-packages" in parts or "dist-packages" in parts
+
+
 @rule("SL603", "import-app-code", family="script", severity="warning")
 def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A revision imports application code (models, helpers, settings).
@@ -102,7 +128,8 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     revision's data migration starts selecting a column that does not exist yet at its
     point in history, and a fresh ``alembic upgrade head`` (CI, a new developer, disaster
     recovery) breaks. Imports that need a running app (settings, app factories) also make
-    the revision impossible to render offline.
+    the revision impossible to render offline. Libraries installed in site-packages
+    (column types, drivers) and the standard library are not flagged.
 
     Safe alternative:
     1. Copy what the revision needs into it: a lightweight ``sa.table("users",
@@ -113,7 +140,8 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind != "script.import" or not op.name:
         return
     top = op.name.split(".")[0]
-    if top in KNOWN_LIBRARIES:
+    if top in KNOWN_LIBRARIES or (top not in ctx.config.lint.stub_modules
+                                  and installed_library(top)):
         return
     names = op.args.get("names") or []
     shown = f"{op.name} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" \
@@ -126,7 +154,8 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             "sa.column('<col>'), ...).",
             "Inline helpers the revision needs, or move them to a small module that never "
             "changes.",
-            f"If it is a custom column type package, add '{top}' to lint.stub_modules.",
+            f"If the import must stay (a custom column type), suppress this with a reason and "
+            f"add '{top}' to lint.stub_modules so rendering can stand it in.",
         ),
     )
 

@@ -10,6 +10,7 @@ from sluice.lint.registry import RuleContext, rule
 from sluice.lint.rules._util import (
     DDL_KINDS,
     DDL_SQL,
+    bounded,
     pg_version,
     sql_statements,
     steps,
@@ -64,12 +65,16 @@ def _hit(what: str, op: Op) -> Hit:
 def _dml_tables(op: Op, ctx: RuleContext) -> list[str]:
     """Existing tables that ``op`` updates or deletes from in bulk."""
     if op.kind == "execute" and op.args.get("construct") in ("update", "delete"):
-        return [] if op.table_is_new else [str(op.args.get("construct_table") or "?")]
+        if op.table_is_new or op.args.get("where"):
+            return []  # a Core statement with .where() is usually per-row, in a loop
+        return [str(op.args.get("construct_table") or "?")]
     out = []
     for stmt, is_new in sql_statements(op, ctx):
         if is_new:
             continue
-        if stmt.kind in ("UPDATE", "DELETE") or (stmt.kind == "INSERT" and stmt.insert_select):
+        if (stmt.kind in ("UPDATE", "DELETE") and not bounded(stmt)) or (
+            stmt.kind == "INSERT" and stmt.insert_select
+        ):
             out.append(stmt.table or "?")
     return out
 
