@@ -68,6 +68,8 @@ class Stmt:
     #: INSERT ... SELECT (copies rows from another table).
     insert_select: bool = False
     algorithm: str | None = None
+    #: UPDATE: (column, SQL of the new value) in SET order.
+    sets: list[tuple[str, str]] = field(default_factory=list)
 
 
 _KINDS: list[tuple[str, str]] = [
@@ -228,6 +230,10 @@ def _from_tree(stmt: Stmt, tree: exp.Expression, dialect: str | None) -> None:
         stmt.has_where = where is not None
         stmt.where = where.this.sql() if where is not None else None
         stmt.has_limit = tree.args.get("limit") is not None
+        if isinstance(tree, exp.Update):
+            for eq in tree.expressions:
+                if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                    stmt.sets.append((eq.this.name, eq.expression.sql()))
     elif isinstance(tree, exp.Insert):
         stmt.table = _table_name(tree.this)
         stmt.insert_select = isinstance(tree.expression, (exp.Select, exp.Union))

@@ -149,3 +149,14 @@ _BOUNDED = re.compile(
 def bounded(stmt: Stmt) -> bool:
     """An UPDATE/DELETE that touches a bounded set of rows (by key, LIMIT or a batch loop)."""
     return stmt.has_limit or bool(_BOUNDED.search(stmt.where or ""))
+
+
+def batched_snippet(kind: str, table: str, where: str | None,
+                    sets: list[tuple[str, str]] | None = None) -> str:
+    """A ``sluice.data`` call doing the same change in batches, for a fix."""
+    cond = f"sa.text({where!r})" if where else ("sa.true()" if kind == "delete" else None)
+    if kind == "delete":
+        return f"sluice.data.batched_delete({table!r}, where={cond})"
+    values = ", ".join(f"{col!r}: sa.text({val!r})" for col, val in (sets or [])) or "..."
+    tail = f", where={cond}" if cond else ""
+    return f"sluice.data.batched_update({table!r}, {{{values}}}{tail})"

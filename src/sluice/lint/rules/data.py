@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import RuleContext, rule
-from sluice.lint.rules._util import bounded, sql_statements, steps
+from sluice.lint.rules._util import batched_snippet, bounded, sql_statements, steps
 
 
 @rule("SL501", "update-without-where", family="data", severity="warning")
@@ -27,22 +27,24 @@ def update_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind == "execute" and op.args.get("construct") == "update" and not op.args.get("where"):
         if not op.table_is_new:
-            table = op.args.get("construct_table") or "?"
-            yield _hit(str(table), f"{table}.update() without .where()")
+            table = str(op.args.get("construct_table") or "?")
+            yield _hit(table, f"{table}.update() without .where()",
+                       batched_snippet("update", table, None))
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind == "UPDATE" and not stmt.has_where and not stmt.has_limit and not is_new:
-            yield _hit(stmt.table or "?", f"UPDATE {stmt.table or '?'} without WHERE")
+            table = stmt.table or "?"
+            yield _hit(table, f"UPDATE {table} without WHERE",
+                       batched_snippet("update", table, None, stmt.sets))
 
 
-def _hit(table: str, what: str) -> Hit:
+def _hit(table: str, what: str, snippet: str) -> Hit:
     return Hit(
         f"{what} rewrites every row of {table} in one transaction, locking them all until "
         "the migration commits",
         steps(
             "Add the WHERE you meant (for a backfill: WHERE <col> IS NULL).",
-            f"Run it in batches by primary key: sluice.data.batched_update('{table}', ...), in "
-            "a revision of its own.",
+            f"Run it in batches by primary key, in a revision of its own: {snippet}.",
         ),
     )
 
@@ -74,8 +76,8 @@ def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             f"UPDATE on {table} WHERE {(stmt.where or '')[:60]} runs as one statement; on a "
             "large table it locks every matching row in one long transaction",
             steps(
-                f"Move it into a revision of its own and run it in batches: "
-                f"sluice.data.batched_update('{table}', ...).",
+                "Move it into a revision of its own and run it in batches: "
+                f"{batched_snippet('update', table, stmt.where, stmt.sets)}.",
                 "If the table is known to stay small, suppress this with a reason: "
                 "# sluice: ignore[SL502] <why>.",
             ),

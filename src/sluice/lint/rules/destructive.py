@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import RuleContext, rule
-from sluice.lint.rules._util import matches_any, sql_statements, steps
+from sluice.lint.rules._util import batched_snippet, matches_any, sql_statements, steps
 
 
 @rule("SL001", "drop-table", family="destructive", severity="error", autogenerate=True)
@@ -218,8 +218,8 @@ def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
     Safe alternative:
     1. If the table holds data anyone may need, back it up or copy it to an archive table.
-    2. Delete in batches (``DELETE ... WHERE id IN (SELECT id ... LIMIT 5000)`` in a loop,
-       in a data migration) so locks stay short and progress is visible.
+    2. Delete in batches (``sluice.data.batched_delete``) so locks stay short and progress
+       is visible and resumable.
     3. If the table really must be emptied at once, do it by hand during a maintenance
        window rather than in a migration that runs on every environment.
     """
@@ -237,8 +237,8 @@ def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             steps(
                 f"Back up {tables} (or copy the rows to an archive table) if anyone may "
                 "need them.",
-                "Delete in batches instead (DELETE ... WHERE id IN (SELECT id ... LIMIT "
-                "5000) in a loop, in a data migration).",
+                "Delete in batches instead: "
+                f"{batched_snippet('delete', stmt.tables[0] if stmt.tables else '?', None)}.",
                 "If it must be emptied at once, do it by hand in a maintenance window.",
             ),
         )
@@ -255,16 +255,16 @@ def delete_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
     Safe alternative:
     1. Add the ``WHERE`` you meant; review it with a ``SELECT count(*)`` first.
-    2. If every row really must go, delete in batches of a few thousand rows by primary
-       key in a data migration, so locks stay short and a failure does not roll back
-       everything.
+    2. If every row really must go, delete in batches (``sluice.data.batched_delete(table,
+       where=sa.true())``), in a revision of its own, so locks stay short and a failure
+       does not roll back everything.
     3. Back the rows up first if anyone may need them.
     """
     if op.phase != "upgrade":
         return
     if op.kind == "execute" and op.args.get("construct") == "delete" and not op.args.get("where"):
         if not op.table_is_new:
-            table = op.args.get("construct_table") or "?"
+            table = str(op.args.get("construct_table") or "?")
             yield _delete_hit(table, f"{table}.delete() without .where()")
         return
     for stmt, is_new in sql_statements(op, ctx):
@@ -277,8 +277,8 @@ def _delete_hit(table: str, what: str) -> Hit:
         f"{what} deletes every row of {table}, locking them all until the migration commits",
         steps(
             f"Add the WHERE you meant; check it first with SELECT count(*) FROM {table} WHERE ....",
-            f"If every row must go, delete in batches: DELETE FROM {table} WHERE id IN "
-            f"(SELECT id FROM {table} LIMIT 5000), repeated until no row is left.",
+            "If every row must go, delete in batches, in a revision of its own: "
+            f"{batched_snippet('delete', table, None)}.",
             f"Back up {table} first if anyone may need the rows.",
         ),
     )

@@ -125,7 +125,8 @@ def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             "is held until the data change finishes",
             steps(
                 f"Move the data change on {table} into a separate revision after this one.",
-                "Run it in batches (sluice.data.batched_update) so each transaction is short.",
+                "Run it in batches (sluice.data.batched_update / batched_delete) so each "
+                "transaction is short.",
             ),
         )
 
