@@ -311,12 +311,17 @@ def apply_renames(ctx: PolicyContext, script: alembic_ops.MigrationScript,
         down.update(d)
         ctx.notes.setdefault(script.rev_id or "", []).append(note)
     removed_indexes = _indexes_kept_by_rename(accepted)
+    table_renames = {c.old: c.new for c, _ in accepted if c.kind == "table"}
+    redundant = {id(op) for ops_list in (*script.upgrade_ops_list, *script.downgrade_ops_list)
+                 for op in _redundant_fk_pairs(ops_list.ops, table_renames)}
 
     writer = Rewriter()
 
     def rewrite(context: Any, revision: Any, op: Any) -> Any:
         if id(op) in up:
             return up[id(op)]
+        if id(op) in redundant:
+            return []
         key = _down_key(op, None)
         if key is not None and key in down:
             replacement = down[key]
@@ -324,15 +329,75 @@ def apply_renames(ctx: PolicyContext, script: alembic_ops.MigrationScript,
         name = getattr(op, "index_name", None)
         if name is not None and (op.table_name, name) in removed_indexes:
             return []
+        if isinstance(op, _INDEX_AND_CONSTRAINT_OPS) and _op_table(op) in table_renames:
+            return []  # indexes and constraints of the old table move with rename_table
         return op
 
     for cls in (alembic_ops.AddColumnOp, alembic_ops.DropColumnOp, alembic_ops.CreateTableOp,
-                alembic_ops.DropTableOp, alembic_ops.CreateIndexOp, alembic_ops.DropIndexOp):
+                alembic_ops.DropTableOp, alembic_ops.CreateIndexOp, alembic_ops.DropIndexOp,
+                alembic_ops.DropConstraintOp, alembic_ops.AddConstraintOp,
+                alembic_ops.CreateForeignKeyOp):
         writer.rewrites(cls)(rewrite)
     writer(ctx.migration_context, (), [script])
     for ops_list in (*script.upgrade_ops_list, *script.downgrade_ops_list):
         ops_list.ops = [o for o in ops_list.ops
                         if not (isinstance(o, alembic_ops.ModifyTableOps) and not o.ops)]
+
+
+_INDEX_AND_CONSTRAINT_OPS = (alembic_ops.CreateIndexOp, alembic_ops.DropIndexOp,
+                             alembic_ops.AddConstraintOp, alembic_ops.DropConstraintOp)
+
+
+def _op_table(op: Any) -> str | None:
+    name = getattr(op, "table_name", None) or getattr(op, "source_table", None)
+    return name if isinstance(name, str) else None
+
+
+def _fk_key(op: Any) -> tuple[Any, ...] | None:
+    """(source table, local columns, referent table, remote columns) of a foreign key op."""
+    if isinstance(op, alembic_ops.DropConstraintOp):
+        if op.constraint_type != "foreignkey":
+            return None
+        op = getattr(op, "_reverse", None)
+    if not isinstance(op, alembic_ops.CreateForeignKeyOp):
+        return None
+    return (op.source_table, tuple(op.local_cols), op.referent_table, tuple(op.remote_cols))
+
+
+def _redundant_fk_pairs(ops: list[Any], renamed: dict[str, str]) -> list[Any]:
+    """Foreign keys dropped and re-created only because their target table was renamed.
+
+    Every database moves a foreign key along with ``rename_table``, so the pair
+    autogenerate wrote (drop the key to the old name, create it to the new one) goes.
+    """
+    if not renamed:
+        return []
+    pairs = {**renamed, **{new: old for old, new in renamed.items()}}
+    leaves: list[Any] = []
+
+    def walk(items: list[Any]) -> None:
+        for item in items:
+            if isinstance(item, alembic_ops.OpContainer):
+                walk(item.ops)
+            else:
+                leaves.append(item)
+
+    walk(ops)
+    drops = [(o, k) for o in leaves if isinstance(o, alembic_ops.DropConstraintOp)
+             and (k := _fk_key(o)) is not None and k[2] in pairs]
+    creates = [(o, k) for o in leaves if isinstance(o, alembic_ops.CreateForeignKeyOp)
+               and (k := _fk_key(o)) is not None]
+    out: list[Any] = []
+    used: set[int] = set()
+    for drop, dk in drops:
+        for create, ck in creates:
+            if id(create) in used:
+                continue
+            if (ck[0], ck[1], ck[3]) == (dk[0], dk[1], dk[3]) and ck[2] == pairs[dk[2]]:
+                out += [drop, create]
+                used.add(id(create))
+                break
+    return out
 
 
 def _indexes_kept_by_rename(accepted: list[tuple[Candidate, str]]) -> set[tuple[str, str]]:
@@ -414,12 +479,12 @@ def renames(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -
                                            f"(renames in {where})"))
                 elif ctx.allowed_by(cand.drop_allow_key) is not None:
                     continue
-                elif is_interactive() and ask(
-                    f"sluice: {describe(cand)}. Is this a rename of {cand.old_key} to "
-                    f"{cand.new_key}?"
-                ):
-                    accepted.append((cand, f"sluice: rename {cand.old_key} -> {cand.new_key} "
-                                           "(confirmed at the prompt)"))
+                elif is_interactive():
+                    if ask(f"sluice: {describe(cand)}. Is this a rename of {cand.old_key} to "
+                           f"{cand.new_key}?"):
+                        accepted.append((cand, f"sluice: rename {cand.old_key} -> "
+                                               f"{cand.new_key} (confirmed at the prompt)"))
+                    # "no": a real drop + add, judged by the dangerous-ops policy as usual.
                 else:
                     unresolved.append(cand)
             apply_renames(ctx, script, accepted)
