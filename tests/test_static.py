@@ -481,11 +481,15 @@ def test_get_bind_reads() -> None:
         bind.execute(sa.text("UPDATE users SET a = 1"))
         session = sa.orm.Session(bind=bind)
         users = session.query(User).all()
+        meta = sa.MetaData()
+        meta.reflect(bind)
+        t = sa.Table("users", meta, autoload_with=bind)
     '''
     src = HEADER + textwrap.dedent(body)
     r = analyze_source(src, "g.py")
     hows = [f.args["how"] for f in ops_of(r, "script.get_bind_read")]
-    assert hows == ["fetchall", "iterate", "rowcount", "scalar", "inspect", "session.query"]
+    assert hows == ["fetchall", "iterate", "rowcount", "scalar", "inspect", "session.query",
+                    "reflect", "reflect"]
     executes = ops_of(r, "execute")
     assert all(e.args.get("via") == "bind" for e in executes)
     assert executes[-1].sql == "UPDATE users SET a = 1"

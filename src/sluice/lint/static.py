@@ -492,6 +492,13 @@ class _Analyzer:
         if name == "inspect" and call.args and self._is_bind_expr(call.args[0], scope):
             self._fact("script.get_bind_read", call, scope, how="inspect")
             return
+        if name == "reflect" and any(self._is_bind_expr(a, scope) for a in call.args) or any(
+            kw.arg in ("bind", "autoload_with") and self._is_bind_expr(kw.value, scope)
+            and name in ("reflect", "Table")
+            for kw in call.keywords
+        ):
+            self._fact("script.get_bind_read", call, scope, how="reflect")
+            return
         if isinstance(func, ast.Name) and func.id in scope.local_funcs:
             self._enter_helper(scope.local_funcs[func.id], call, scope, closure=True)
         elif isinstance(func, ast.Name) and func.id in self.functions:
