@@ -73,6 +73,11 @@ class LintConfig:
         doc="Packages replaced by stand-ins while rendering revisions offline (e.g. your app).",
     )
     render: bool = _f(True, doc="Render revisions offline to SQL as a second analysis layer.")
+    trees: list[str] = _f(
+        factory=list,
+        doc="Revision trees `sluice lint` analyses: version locations (folder paths relative "
+        "to alembic.ini) or branch labels; empty: all of them.",
+    )
     cache_dir: str = _f(".sluice_cache", doc="Folder for the per-file analysis cache ('' disables).")
     index_name_pattern: str = _f(
         r"^ix_[a-z0-9_]+$", doc="Regular expression every new index name must match."

@@ -94,26 +94,28 @@ def _gh_escape(text: str, *, prop: bool = False) -> str:
 
 
 def render_github(report: CheckReport) -> str:
-    """GitHub Actions workflow commands: one annotation per problem, then a summary."""
+    """GitHub Actions workflow commands: one annotation per problem (the same shape as
+    ``sluice lint --format github``), then a summary notice."""
     out: list[str] = []
     for result in report.results:
         for p in result.problems:
             level = {"error": "error", "warning": "warning"}.get(p.severity, "notice")
-            props = [f"title={_gh_escape(f'sluice check: {result.name} ({p.kind})', prop=True)}"]
+            props = []
             if p.path:
-                props.insert(0, f"file={_gh_escape(p.path, prop=True)}")
+                props.append(f"file={_gh_escape(p.path, prop=True)}")
                 if p.line:
-                    props.insert(1, f"line={p.line}")
+                    props.append(f"line={p.line}")
+            props.append(f"title={_gh_escape(f'check.{result.name} {p.kind}', prop=True)}")
             body = p.message + (f"\n{p.details}" if p.details else "") + \
-                (f"\nfix: {p.fix}" if p.fix else "")
+                (f"\n\nFix:\n{p.fix}" if p.fix else "")
             out.append(f"::{level} {','.join(props)}::{_gh_escape(body)}")
         if result.status == "error" and not result.problems:
-            out.append(f"::error title={_gh_escape('sluice check: ' + result.name, prop=True)}"
+            out.append(f"::error title={_gh_escape('check.' + result.name, prop=True)}"
                        f"::{_gh_escape(result.summary)}")
     failed = [r.name for r in report.results if r.status in ("fail", "error")]
-    summary = (f"sluice check: {len(failed)} of {len(report.results)} checks did not pass "
+    summary = (f"{len(failed)} of {len(report.results)} checks did not pass "
                f"({', '.join(failed)})") if failed else \
-        f"sluice check: all {len(report.results)} checks passed"
+        f"all {len(report.results)} checks passed"
     out.append(f"::notice title=sluice check::{_gh_escape(summary)}")
     return "\n".join(out) + "\n"
 

@@ -1,0 +1,140 @@
+"""`sluice lock` and the checksums check."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sluice.check import lock
+from sluice.check.sumfile import HEADER, parse_sum
+from sluice.errors import SluiceError
+from tests.helpers import edit
+from tests.test_check_graph import config, overlay, problems, run
+
+V1 = "migrations/versions/0001_users_and_products.py"
+V2 = "migrations/versions/0002_orders_and_demo_data.py"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_lock_writes_sorted_checksums_and_heads(shop: Path) -> None:
+    result = lock(shop / "alembic.ini")
+    assert result.changed and result.files == 2 and result.heads == ["0002"]
+    assert result.added == [V1, V2]
+    text = (shop / "sluice.sum").read_text()
+    assert text == (f"{HEADER}\n{sha(shop / V1)}  {V1}\n{sha(shop / V2)}  {V2}\nheads: 0002\n")
+    again = lock(shop / "alembic.ini")
+    assert not again.changed
+    assert run(shop, "checksums").result("checksums").summary == \
+        "2 revision files match sluice.sum"
+
+
+def test_missing_sum_file_fails_with_the_command(shop: Path) -> None:
+    [p] = problems(run(shop, "checksums"), "checksums")
+    assert p.kind == "no-sum-file"
+    assert p.fix == "Run `sluice lock` and commit sluice.sum with the migrations."
+
+
+def test_edited_revision_fails_naming_the_file(shop: Path) -> None:
+    lock(shop / "alembic.ini")
+    edit(shop / V1, 'sa.Column("sku", sa.String(length=40)', 'sa.Column("sku", sa.String(length=64)')
+    report = run(shop, "checksums")
+    assert report.exit_code == 1
+    [p] = problems(report, "checksums")
+    assert p.kind == "edited" and p.path == V1
+    assert p.message.startswith(f"{V1} changed after it was locked (sluice.sum:2 records sha256 ")
+    assert "put the change in a new revision" in p.fix
+    # updating the sum file in the same change makes it pass
+    result = lock(shop / "alembic.ini")
+    assert result.modified == [V1]
+    assert run(shop, "checksums").exit_code == 0
+
+
+def test_new_and_removed_revision_files(shop: Path) -> None:
+    lock(shop / "alembic.ini")
+    overlay(shop, "merged")
+    (shop / V2).rename(shop / "migrations" / "versions" / "0002_renamed.py")
+    found = {(p.kind, p.path) for p in problems(run(shop, "checksums"), "checksums")}
+    assert found == {
+        ("removed", "sluice.sum"),
+        ("unrecorded", "migrations/versions/0002_renamed.py"),
+        ("unrecorded", "migrations/versions/0003_add_tags.py"),
+        ("unrecorded", "migrations/versions/0004_add_coupons.py"),
+        ("unrecorded", "migrations/versions/0005_merge.py"),
+    }
+    result = lock(shop / "alembic.ini")
+    assert result.heads == ["0005"] and result.removed == [V2]
+    assert run(shop, "checksums").exit_code == 0
+
+
+def test_heads_line_must_match(shop: Path) -> None:
+    lock(shop / "alembic.ini")
+    sum_file = shop / "sluice.sum"
+    sum_file.write_text(sum_file.read_text().replace("heads: 0002", "heads: 0001"))
+    [p] = problems(run(shop, "checksums"), "checksums")
+    assert (p.kind, p.line) == ("heads-changed", 4)
+    assert p.message == "sluice.sum records heads 0001, the revision files have 0002"
+
+
+def test_two_branches_adding_a_revision_conflict_in_the_heads_line(shop: Path) -> None:
+    """What git leaves when two branches each add a revision on 0002 and lock."""
+    lock(shop / "alembic.ini")
+    base = (shop / "sluice.sum").read_text().splitlines()
+    overlay(shop, "two_heads")
+    ours, theirs = "a" * 64, "b" * 64
+    merged = base[:3] + [
+        f"<<<<<<< HEAD\n{ours}  migrations/versions/0003_add_tags.py\nheads: 0003\n=======\n"
+        f"{theirs}  migrations/versions/0004_add_coupons.py\nheads: 0004\n>>>>>>> feature"]
+    (shop / "sluice.sum").write_text("\n".join(merged) + "\n")
+    kinds = {p.kind: p for p in problems(run(shop, "checksums"), "checksums")}
+    conflict = kinds["merge-conflict"]
+    assert (conflict.path, conflict.line) == ("sluice.sum", 4)
+    assert "set down_revision of the newer one" in conflict.fix
+    assert "edited" in kinds  # the conflicting lines do not match the files either
+
+
+def test_bad_line_is_reported_with_its_number(shop: Path) -> None:
+    lock(shop / "alembic.ini")
+    with (shop / "sluice.sum").open("a") as fh:
+        fh.write("garbage\n")
+    [p] = problems(run(shop, "checksums"), "checksums")
+    assert (p.kind, p.line) == ("bad-line", 5)
+
+
+def test_line_endings_do_not_change_the_checksum(shop: Path) -> None:
+    lock(shop / "alembic.ini")
+    path = shop / V1
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert run(shop, "checksums").exit_code == 0
+
+
+def test_lock_never_imports_revisions(shop: Path) -> None:
+    """A pre-commit hook runs without the application installed."""
+    overlay(shop, "import_error")
+    result = lock(shop / "alembic.ini")
+    assert result.heads == ["0003"] and result.files == 3
+    assert run(shop, "checksums").exit_code == 0
+
+
+def test_dynamic_revision_ids_fall_back_to_importing(shop: Path) -> None:
+    overlay(shop, "merged")
+    edit(shop / "migrations" / "versions" / "0005_merge.py",
+         'down_revision = ("0003", "0004")', 'down_revision = tuple(["0003", "0004"])')
+    assert lock(shop / "alembic.ini").heads == ["0005"]
+
+
+def test_sum_file_location_from_config(shop: Path) -> None:
+    config(shop, '[check]\nsum_file = "migrations/sluice.sum"\n')
+    result = lock(shop / "alembic.ini")
+    assert result.path == shop / "migrations" / "sluice.sum"
+    assert parse_sum(result.path.read_text()).heads == ["0002"]
+    assert run(shop, "checksums").exit_code == 0
+
+
+def test_lock_with_missing_ini(tmp_path: Path) -> None:
+    with pytest.raises(SluiceError, match="no such file"):
+        lock(tmp_path / "alembic.ini")

@@ -1,0 +1,158 @@
+"""`sluice check` and `sluice lock` on the command line: formats, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sluice.cli import main
+from sluice.project import forget_modules
+from tests.helpers import edit
+from tests.test_check_graph import fix_shop_downgrade, overlay
+
+
+def sluice(project: Path, *args: str) -> Result:
+    forget_modules(project)
+    return CliRunner().invoke(main, [args[0], "-c", str(project / "alembic.ini"), *args[1:]])
+
+
+@pytest.fixture
+def project(shop: Path) -> Path:
+    fix_shop_downgrade(shop)
+    assert sluice(shop, "lock").exit_code == 0
+    return shop
+
+
+def add_drift(project: Path) -> None:
+    edit(project / "shopapp" / "models.py",
+         "    legacy_field: Mapped[str | None] = mapped_column(String(50))\n",
+         "    legacy_field: Mapped[str | None] = mapped_column(String(50))\n"
+         "    nickname: Mapped[str | None] = mapped_column(String(50))\n")
+
+
+def test_text_report_all_pass(project: Path) -> None:
+    result = sluice(project, "check")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"sluice check {project / 'alembic.ini'} on a temporary SQLite database"
+    assert [line.split()[:2] for line in lines[1:6]] == [
+        ["✓", "graph"], ["✓", "upgrade"], ["✓", "drift"], ["✓", "roundtrip"],
+        ["✓", "checksums"]]
+    assert lines[-1] == "All 5 checks passed."
+    assert "\x1b[" not in result.stdout  # no colour when piped
+
+
+def test_text_report_failure_exit_1(project: Path) -> None:
+    add_drift(project)
+    result = sluice(project, "check", "--only", "graph,drift")
+    assert result.exit_code == 1
+    assert "✗ drift" in result.stdout
+    assert "- column users.nickname: in the models (VARCHAR(50), NULL), missing from the " \
+           "database" in result.stdout
+    assert "fix: If the models are right" in result.stdout
+    assert result.stdout.splitlines()[-1] == "1 of 2 checks did not pass: drift (FAILED)"
+
+
+def test_json_is_the_only_thing_on_stdout(project: Path) -> None:
+    add_drift(project)
+    edit(project / "migrations" / "versions" / "0001_users_and_products.py",
+         "def upgrade() -> None:\n", "def upgrade() -> None:\n    print('creating users')\n")
+    result = sluice(project, "check", "--format", "json", "--only", "upgrade", "--only", "drift")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert "creating users" in result.stderr
+    assert data["exit_code"] == 1 and data["passed"] is False
+    assert [c["name"] for c in data["checks"]] == ["upgrade", "drift"]
+    [problem] = data["checks"][1]["problems"]
+    assert set(problem) >= {"rule", "name", "severity", "message", "fix", "path", "line",
+                            "revision"}
+    assert (problem["rule"], problem["name"], problem["severity"]) == (
+        "check.drift", "drift", "error")
+    assert data["checks"][1]["data"]["differences"][0]["kind"] == "add_column"
+
+
+def test_junit(project: Path) -> None:
+    add_drift(project)
+    result = sluice(project, "check", "--format", "junit")
+    assert result.exit_code == 1
+    root = ET.fromstring(result.stdout)
+    assert root.get("tests") == "5" and root.get("failures") == "1"
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert list(cases) == ["graph", "upgrade", "drift", "roundtrip", "checksums"]
+    failure = cases["drift"].find("failure")
+    assert failure is not None and "users.nickname" in (failure.text or "")
+    assert cases["graph"].find("failure") is None
+
+
+def test_github_annotations(project: Path) -> None:
+    overlay(project, "missing_parent")
+    result = sluice(project, "check", "--format", "github", "--only", "graph")
+    assert result.exit_code == 1
+    first, last = result.stdout.splitlines()
+    assert first.startswith("::error file=migrations/versions/0003_orphan.py,line=10,"
+                            "title=check.graph missing-parent::down_revision '0099'")
+    assert "%0A%0AFix:%0APoint down_revision at" in first
+    assert last == "::notice title=sluice check::1 of 1 checks did not pass (graph)"
+
+
+def test_unknown_check_is_exit_2_one_line(project: Path) -> None:
+    result = sluice(project, "check", "--only", "graph,drfit")
+    assert result.exit_code == 2
+    assert result.stderr == ("sluice: error: --only: unknown check 'drfit'; did you mean "
+                             "'drift'? (valid: graph, upgrade, drift, roundtrip, checksums)\n")
+    assert result.stdout == ""
+
+
+def test_scratch_needs_url(project: Path) -> None:
+    result = sluice(project, "check", "--scratch")
+    assert result.exit_code == 2
+    assert "--scratch needs --url" in result.stderr
+
+
+def test_non_empty_url_is_exit_2_with_what_to_do(project: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    assert sluice(project, "check", "--url", url, "--only", "upgrade").exit_code == 0
+    result = sluice(project, "check", "--url", url, "--only", "upgrade")
+    assert result.exit_code == 2
+    first, hint = result.stderr.splitlines()
+    assert first.startswith(f"sluice: error: {url}: database is not empty (4 tables: ")
+    assert hint.startswith("Pass --scratch")
+
+
+def test_url_from_environment_variable(project: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLUICE_CHECK_URL", f"sqlite:///{tmp_path / 'ci.db'}")
+    result = sluice(project, "check", "--only", "upgrade")
+    assert result.exit_code == 0
+    assert (tmp_path / "ci.db").exists()
+
+
+def test_broken_config_is_exit_2(project: Path) -> None:
+    (project / "sluice.toml").write_text('[check]\nroundtrip_lats = 3\n')
+    result = sluice(project, "check")
+    assert result.exit_code == 2
+    assert "tool.sluice.check.roundtrip_lats: unknown key; did you mean 'roundtrip_last'?" \
+        in result.stderr
+
+
+def test_lock_command_reports_what_changed(project: Path) -> None:
+    result = sluice(project, "lock")
+    assert result.stdout == "sluice.sum is up to date (2 revision files; heads: 0002)\n"
+    overlay(project, "merged")
+    result = sluice(project, "lock")
+    assert result.stdout.splitlines() == [
+        f"wrote {project / 'sluice.sum'} (5 revision files; heads: 0005)",
+        "  added: migrations/versions/0003_add_tags.py",
+        "  added: migrations/versions/0004_add_coupons.py",
+        "  added: migrations/versions/0005_merge.py",
+    ]
+
+
+def test_last_option(project: Path) -> None:
+    result = sluice(project, "check", "--only", "roundtrip", "--last", "1", "--format", "json")
+    data = json.loads(result.stdout)
+    assert [r["revision"] for r in data["checks"][0]["data"]["revisions"]] == ["0002"]
