@@ -284,16 +284,21 @@ def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
 
     cfg = load_config(config_path if config_path.is_file() else Path.cwd())
     catalog = all_rules()
-    import sluice.lint.rules.meta  # noqa: F401  (registers the meta rules)
-
     enabled = {r.id for r in active_rules(cfg)}
-    console = Console(highlight=False, soft_wrap=fmt != "text" or rule is not None)
+    console = Console(highlight=False, soft_wrap=rule is not None)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=rule is not None, width=160)
     if rule is not None:
         found = find_rule(rule)
         if found is None:
+            import re
+
             keys = [r.id for r in catalog.values()] + [r.name for r in catalog.values()]
             close = difflib.get_close_matches(rule.upper() if rule[:2].lower() == "sl"
                                               else rule.lower(), keys, n=3, cutoff=0.5)
+            m = re.fullmatch(r"(?i)s?l?0*(\d+)", rule.strip())
+            same = [r.id for r in catalog.values() if m and int(r.id[2:]) == int(m.group(1))]
+            close = same + [c for c in close if c not in same][: 3 - len(same)]
             hint = f"did you mean {', '.join(close)}? " if close else ""
             raise SluiceError(f"unknown rule '{rule}'",
                               hint=f"{hint}List the catalog with `sluice rules`.")
@@ -314,8 +319,9 @@ def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
                                for r in ordered], indent=2))
         return
     table = Table(title=None, show_lines=False, header_style="bold")
-    for col in ("ID", "Name", "Family", "Severity", "Dialects", "On", "Summary"):
-        table.add_column(col, overflow="fold")
+    for col in ("ID", "Name", "Family", "Severity", "Dialects", "On"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("Summary", overflow="fold")
     for r in ordered:
         dialects = "all" if len(r.dialects) >= 3 else ", ".join(r.dialects)
         table.add_row(r.id, r.name, r.family, severity_for(r, cfg), dialects,

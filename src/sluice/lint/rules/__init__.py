@@ -7,6 +7,7 @@ from sluice.lint.rules import (  # noqa: F401
     compat,
     data,
     destructive,
+    meta,
     mysql,
     naming,
     postgres,

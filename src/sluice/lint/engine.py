@@ -1,0 +1,1053 @@
+"""The lint engine: find revisions, analyse them in two layers, run the rule catalog.
+
+Public API (stable; ``sluice plan`` and ``sluice check`` build on it)::
+
+    from sluice.lint.engine import lint_project
+
+    result = lint_project("alembic.ini", config,            # config: SluiceConfig or None
+                          revisions=["ae1027a6acf"],        # or since="ae10", or
+                          changed_base=True,                # True: origin/main, else a ref
+                          dialects=["postgresql"],          # default: lint.dialects
+                          trees=["expand"])                 # default: lint.trees / all
+    result.findings      # list[Finding], deduplicated, suppressions applied, sorted
+    result.coverage      # Coverage: .line() -> "N revisions: R rendered, S static only ..."
+    result.revisions     # list[RevisionReport]: path, id, status, reason, rendered SQL
+    result.failed("error")  # any finding at or above that severity
+
+How it works, per revision file (never importing a file to discover it):
+
+1. **Discovery** reads alembic.ini like Alembic does (``script_location``,
+   ``version_locations`` split on ``path_separator``, ``recursive_version_locations``,
+   ``prepend_sys_path``) and lists the revision files. The graph (``revision``,
+   ``down_revision``, ``branch_labels``, ``depends_on``) comes from the source text, so a
+   file that cannot be imported is still found and placed.
+2. **Static layer** (:mod:`sluice.lint.static`): the ``ast`` of the file gives every
+   ``op.*`` call with its line. Works for every file that parses; a file that does not is a
+   finding (SL900) and the others go on.
+3. **Render layer** (:mod:`sluice.lint.render`): the revision is run offline in a real
+   Alembic context for the primary dialect (the one of ``sqlalchemy.url`` when it is among
+   the linted dialects), and for every other dialect when its code can depend on the
+   dialect (it mentions the dialect, the bind or the context, or imports project code).
+   Operations the render layer saw on the same line as a static operation enrich it (SQL
+   built at run time, values from imported constants); operations only the render layer
+   saw (issued by helpers in imported code) are added; static operations inside a
+   ``if ... dialect ... == "x"`` branch that rendering shows was not taken are dropped for
+   that dialect. When rendering fails, the revision keeps its static operations and the
+   reason is counted in the coverage line (and reported as an info finding, SL903).
+4. **Rules** run once per dialect over the merged operations of each phase; findings for
+   the same rule, file and line (across dialects and layers) are reported once.
+5. **Suppressions** (:mod:`sluice.lint.suppress`) are applied; misuse of them is reported.
+
+Results are cached per file (:mod:`sluice.lint.cache`).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import difflib
+import hashlib
+import json
+import re
+import subprocess
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sluice.config import SluiceConfig, load_config
+from sluice.errors import SluiceError
+from sluice.lint.cache import LintCache, content_hash
+from sluice.lint.model import DIALECTS, SEVERITY_ORDER, Finding, Op
+from sluice.lint.render import REASON_DISABLED, RenderedStatement, Renderer, RenderOutcome
+from sluice.lint.static import StaticResult, analyze_source, sql_target_table
+from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
+
+__all__ = [
+    "Coverage",
+    "Layout",
+    "LintResult",
+    "RevisionReport",
+    "changed_files",
+    "lint_project",
+    "read_layout",
+    "revision_files",
+]
+
+_DIALECT_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql",
+                    "postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
+_DEFAULT_BASES = ("origin/main", "main", "origin/master", "master")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class RevisionReport:
+    """How one revision file was analysed."""
+
+    path: str
+    revision: str | None
+    down_revision: str | tuple[str, ...] | None = None
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    #: ``rendered``, ``static`` (static layer only) or ``unparsed`` (syntax error).
+    status: str = "static"
+    #: Short reason when not rendered (the key counted in the coverage line).
+    reason: str | None = None
+    detail: str | None = None
+    hint: str | None = None
+    #: Dialects whose upgrade rendered.
+    dialects: list[str] = field(default_factory=list)
+    #: SQL the revision emitted offline, per dialect and phase, with source lines.
+    statements: list[RenderedStatement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: Came from the cache.
+    cached: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "revision": self.revision,
+            "down_revision": self.down_revision,
+            "branch_labels": list(self.branch_labels),
+            "depends_on": list(self.depends_on),
+            "status": self.status,
+            "reason": self.reason,
+            "detail": self.detail,
+            "hint": self.hint,
+            "dialects": self.dialects,
+            "notes": self.notes,
+            "statements": [s.as_dict() for s in self.statements],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RevisionReport:
+        down = data.get("down_revision")
+        return cls(
+            path=data["path"],
+            revision=data.get("revision"),
+            down_revision=tuple(down) if isinstance(down, list) else down,
+            branch_labels=tuple(data.get("branch_labels") or ()),
+            depends_on=tuple(data.get("depends_on") or ()),
+            status=data.get("status", "static"),
+            reason=data.get("reason"),
+            detail=data.get("detail"),
+            hint=data.get("hint"),
+            dialects=list(data.get("dialects") or []),
+            notes=list(data.get("notes") or []),
+            statements=[RenderedStatement.from_dict(s) for s in data.get("statements") or []],
+        )
+
+
+@dataclass
+class Coverage:
+    """How many revisions each layer covered, and why rendering failed where it did."""
+
+    total: int = 0
+    rendered: int = 0
+    static_only: int = 0
+    unparsed: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, report: RevisionReport) -> None:
+        self.total += 1
+        if report.status == "rendered":
+            self.rendered += 1
+        elif report.status == "unparsed":
+            self.unparsed += 1
+        else:
+            self.static_only += 1
+            self.reasons[report.reason or "unknown"] += 1
+
+    def line(self) -> str:
+        """``N revisions: R rendered, S static only (reasons: ImportError myapp 12, ...)``."""
+        noun = "revision" if self.total == 1 else "revisions"
+        text = f"{self.total} {noun}: {self.rendered} rendered, {self.static_only} static only"
+        if self.reasons:
+            parts = ", ".join(f"{k} {v}" for k, v in
+                              sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+            text += f" (reasons: {parts})"
+        if self.unparsed:
+            text += f", {self.unparsed} not parsed (syntax error)"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "revisions": self.total,
+            "rendered": self.rendered,
+            "static_only": self.static_only,
+            "unparsed": self.unparsed,
+            "reasons": dict(sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "line": self.line(),
+        }
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    coverage: Coverage
+    revisions: list[RevisionReport]
+    #: Findings silenced by ``# sluice: ignore[...]`` comments.
+    suppressed: list[Finding] = field(default_factory=list)
+    #: Dialects that were linted, primary first.
+    dialects: list[str] = field(default_factory=list)
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+    def failed(self, fail_on: str) -> bool:
+        """Any finding at or above ``fail_on`` (error, warning or info)."""
+        threshold = SEVERITY_ORDER[fail_on]
+        return any(SEVERITY_ORDER[f.severity] >= threshold for f in self.findings)
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.severity for f in self.findings)
+        return {s: c.get(s, 0) for s in ("error", "warning", "info")}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.as_dict() for f in self.findings],
+            "summary": {**self.counts(), "suppressed": len(self.suppressed)},
+            "coverage": self.coverage.as_dict(),
+            "dialects": self.dialects,
+            "revisions": [r.as_dict() for r in self.revisions],
+        }
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass
+class Layout:
+    """Where an Alembic project keeps its revisions, read from alembic.ini."""
+
+    ini_path: Path
+    root: Path
+    script_location: Path
+    version_locations: list[Path]
+    recursive: bool
+    sys_path: list[str]
+    #: Dialect of ``sqlalchemy.url`` when it names one Sluice lints.
+    url_dialect: str | None
+    alembic_cfg: Any
+
+
+def _resolve_location(value: str, root: Path) -> Path:
+    from alembic.util import coerce_resource_to_filename
+
+    try:
+        path = Path(coerce_resource_to_filename(value))
+    except Exception:
+        path = Path(value)
+    if path.is_absolute():
+        return path
+    cwd_path = path.resolve()
+    if cwd_path.exists():
+        return cwd_path
+    return (root / path).resolve()
+
+
+def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
+    """Read alembic.ini the way Alembic does; one-line :class:`SluiceError` when broken."""
+    from sluice.project import alembic_config
+
+    ini = Path(ini_path)
+    cfg = alembic_config(ini, x_args=list(x_args))
+    root = ini.resolve().parent
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            script_location = cfg.get_alembic_option("script_location")
+            locations = cfg.get_version_locations_list() or []
+            recursive = bool(cfg.get_alembic_boolean_option("recursive_version_locations"))
+            sys_path = cfg.get_prepend_sys_paths_list() or []
+            url = cfg.get_main_option("sqlalchemy.url")
+    except SluiceError:
+        raise
+    except Exception as exc:
+        raise SluiceError(f"{ini}: cannot read: {' '.join(str(exc).split())}") from None
+    if not script_location:
+        raise SluiceError(f"{ini}: [alembic] script_location is not set")
+    script_dir = _resolve_location(str(script_location), root)
+    if not script_dir.is_dir():
+        raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
+    if locations:
+        version_locations = [_resolve_location(str(v), root) for v in locations]
+    else:
+        version_locations = [script_dir / "versions"]
+    paths: list[str] = []
+    for p in sys_path:
+        paths.append(str(Path(p).resolve()))
+        if not Path(p).is_absolute():
+            alt = str((root / p).resolve())
+            if alt not in paths:
+                paths.append(alt)
+    return Layout(
+        ini_path=ini,
+        root=root,
+        script_location=script_dir,
+        version_locations=version_locations,
+        recursive=recursive,
+        sys_path=paths,
+        url_dialect=_url_dialect(url),
+        alembic_cfg=cfg,
+    )
+
+
+def _url_dialect(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).get_backend_name()
+    except Exception:
+        name = url.split(":", 1)[0].split("+", 1)[0]
+    return _DIALECT_ALIASES.get(name.lower())
+
+
+_REV_FILE = re.compile(r"^(?!\.#|__init__)(.*\.py)$")
+
+
+def revision_files(layout: Layout) -> list[Path]:
+    """Every revision file of every version location, as Alembic would list them."""
+    seen: set[Path] = set()
+    out: list[Path] = []
+    for location in layout.version_locations:
+        if not location.is_dir():
+            continue
+        walker: Iterable[Path]
+        if layout.recursive:
+            walker = sorted(p for p in location.rglob("*.py") if "__pycache__" not in p.parts)
+        else:
+            walker = sorted(location.glob("*.py"))
+        for path in walker:
+            if not _REV_FILE.match(path.name) or not path.is_file():
+                continue
+            real = path.resolve()
+            if real in seen:
+                continue
+            seen.add(real)
+            out.append(real)
+    return out
+
+
+# --------------------------------------------------------------------------- graph
+
+
+@dataclass
+class _Node:
+    path: Path
+    raw: bytes
+    digest: str
+    revision: str | None = None
+    down: tuple[str, ...] = ()
+    down_raw: str | tuple[str, ...] | None = None
+    labels: tuple[str, ...] = ()
+    depends: tuple[str, ...] = ()
+    static: StaticResult | None = None
+    location: Path | None = None
+
+
+_HEADER = re.compile(
+    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$",
+    re.M,
+)
+
+
+def _header(source: str) -> dict[str, Any] | None:
+    """Top-level revision identifiers by a quick scan; None when a full parse is needed."""
+    found: dict[str, Any] = {}
+    for m in _HEADER.finditer(source):
+        key, text = m.group(1), m.group(2)
+        if key in found:
+            return None
+        try:
+            found[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return None
+    if not isinstance(found.get("revision"), str):
+        return None
+    return found
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _set_graph(node: _Node, revision: Any, down: Any, labels: Any, depends: Any) -> None:
+    node.revision = revision if isinstance(revision, str) else None
+    node.down = _as_tuple(down)
+    node.down_raw = (down if isinstance(down, str) or down is None
+                     else tuple(str(v) for v in down) if isinstance(down, (list, tuple))
+                     else None)
+    node.labels = _as_tuple(labels)
+    node.depends = _as_tuple(depends)
+
+
+def _decode(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+def _static(node: _Node) -> StaticResult:
+    if node.static is None:
+        source = _decode(node.raw)
+        if source is None:
+            node.static = StaticResult(path=str(node.path),
+                                       error=f"{node.path}:1: syntax error: not UTF-8")
+        else:
+            node.static = analyze_source(source, str(node.path))
+    return node.static
+
+
+class _Graph:
+    def __init__(self, nodes: list[_Node]) -> None:
+        self.nodes = nodes
+        self.by_id: dict[str, _Node] = {}
+        for n in nodes:
+            if n.revision and n.revision not in self.by_id:
+                self.by_id[n.revision] = n
+        self.children: dict[str, list[str]] = {}
+        for n in nodes:
+            if not n.revision:
+                continue
+            for parent in n.down + n.depends:
+                self.children.setdefault(parent, []).append(n.revision)
+
+    def heads(self) -> list[_Node]:
+        return [n for n in self.nodes if n.revision and not any(
+            c in self.by_id for c in self.children.get(n.revision, []))]
+
+    def bases(self) -> list[_Node]:
+        return [n for n in self.nodes if n.revision and not any(d in self.by_id for d in n.down)]
+
+    def labels(self) -> dict[str, list[_Node]]:
+        out: dict[str, list[_Node]] = {}
+        for n in self.nodes:
+            for label in n.labels:
+                out.setdefault(label, []).append(n)
+        return out
+
+    def descendants(self, rev: str) -> set[str]:
+        out: set[str] = set()
+        stack = list(self.children.get(rev, []))
+        while stack:
+            r = stack.pop()
+            if r in out:
+                continue
+            out.add(r)
+            stack.extend(self.children.get(r, []))
+        return out
+
+    def ancestors(self, rev: str) -> set[str]:
+        out: set[str] = set()
+        node = self.by_id.get(rev)
+        stack = list(node.down + node.depends) if node else []
+        while stack:
+            r = stack.pop()
+            if r in out or r not in self.by_id:
+                continue
+            out.add(r)
+            n = self.by_id[r]
+            stack.extend(n.down + n.depends)
+        return out
+
+    def resolve(self, spec: str, what: str) -> list[_Node]:
+        """Nodes named by ``spec``: an id, a unique prefix, head(s), base, a branch label."""
+        s = spec.strip()
+        if s in ("head", "heads"):
+            return self.heads()
+        if s == "base":
+            return self.bases()
+        if s in self.by_id:
+            return [self.by_id[s]]
+        label, _, rest = s.partition("@")
+        labels = self.labels()
+        if label in labels:
+            nodes = labels[label]
+            if rest in ("head", "heads"):
+                tree = self.tree_of(nodes)
+                return [n for n in self.heads() if n.revision in tree]
+            if not rest:
+                return nodes
+        matches = [n for r, n in self.by_id.items() if r.startswith(s)]
+        if len(matches) == 1:
+            return matches
+        if len(matches) > 1:
+            ids = ", ".join(sorted(n.revision or "?" for n in matches)[:5])
+            raise SluiceError(f"{what} '{spec}' is ambiguous: it matches {ids}")
+        close = difflib.get_close_matches(s, list(self.by_id) + list(labels), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise SluiceError(f"{what} '{spec}': no such revision{hint}")
+
+    def tree_of(self, nodes: Iterable[_Node]) -> set[str]:
+        out: set[str] = set()
+        for n in nodes:
+            if not n.revision:
+                continue
+            out.add(n.revision)
+            out |= self.ancestors(n.revision)
+            out |= self.descendants(n.revision)
+        return out
+
+
+# --------------------------------------------------------------------------- git
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                              check=False)
+    except OSError as exc:
+        raise SluiceError(f"--changed needs git: {exc.strerror or exc}") from None
+
+
+def changed_files(folder: str | Path, base: str | None = None) -> set[Path]:
+    """Files git sees as changed against ``base``: committed since the merge base with it,
+    staged, unstaged and untracked. ``base`` defaults to origin/main, then main (then
+    origin/master, master)."""
+    cwd = Path(folder).resolve()
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    if top.returncode != 0:
+        raise SluiceError(f"--changed needs a git repository: {cwd} is not inside one")
+    toplevel = Path(top.stdout.strip())
+    candidates = [base] if base else list(_DEFAULT_BASES)
+    ref = None
+    for cand in candidates:
+        if _git(["rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}"], cwd).returncode == 0:
+            ref = cand
+            break
+    if ref is None:
+        if base:
+            raise SluiceError(f"--base {base}: no such git branch, tag or commit")
+        raise SluiceError("--changed: no base branch found (tried "
+                          + ", ".join(_DEFAULT_BASES) + "); pass --base REF")
+    mb = _git(["merge-base", ref, "HEAD"], cwd)
+    start = mb.stdout.strip() if mb.returncode == 0 and mb.stdout.strip() else ref
+    diff = _git(["diff", "--name-only", "-z", start, "--"], cwd)
+    if diff.returncode != 0:
+        raise SluiceError(f"--changed: git diff against {ref} failed: "
+                          f"{' '.join(diff.stderr.split())}")
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], cwd)
+    names = [n for n in diff.stdout.split("\0") if n]
+    # ls-files prints paths relative to cwd, diff relative to the top level
+    out = {(toplevel / n).resolve() for n in names}
+    out |= {(cwd / n).resolve() for n in untracked.stdout.split("\0") if n}
+    return out
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class _Context:
+    config: SluiceConfig
+    layout: Layout
+    dialects: list[str]
+    render: bool
+    stub_modules: list[str]
+    known_rules: set[str]
+    renderer: Renderer | None = None
+    stack: contextlib.ExitStack | None = None
+
+    def get_renderer(self) -> Renderer:
+        if self.renderer is None:
+            self.stack = contextlib.ExitStack()
+            self.renderer = self.stack.enter_context(Renderer(
+                self.layout.alembic_cfg,
+                script_location=self.layout.script_location,
+                version_locations=[str(v) for v in self.layout.version_locations],
+                dialects=self.dialects,
+                stub_modules=self.stub_modules,
+                sys_path=self.layout.sys_path,
+                project_root=self.layout.root,
+            ))
+        return self.renderer
+
+    def close(self) -> None:
+        if self.stack is not None:
+            self.stack.close()
+            self.stack = None
+            self.renderer = None
+
+
+_DIALECT_LITERAL = re.compile(r"""['"](postgresql|postgres|mysql|mariadb|sqlite)['"]""")
+_DIALECT_SENSITIVE = re.compile(
+    r"dialect|get_bind|get_context|\.engine\b|\bbind\b|connection|context\.config|"
+    r"get_x_argument|environ"
+)
+
+
+def _dialect_branch_lines(source: str) -> set[int]:
+    """Lines inside ``if`` branches whose test names a dialect."""
+    if not _DIALECT_LITERAL.search(source):
+        return set()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _DIALECT_LITERAL.search(ast.unparse(node.test)):
+            for stmt in node.body + node.orelse:
+                lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    return lines
+
+
+def _unresolved(value: Any) -> bool:
+    return value is None or value == "?"
+
+
+def _enrich(s: Op, r: Op) -> Op:
+    """The static op, with what rendering knew and the source did not say."""
+    out = dataclasses.replace(s, args=dict(s.args))
+    if out.sql is None and r.sql:
+        out.sql = r.sql
+        if out.table is None:
+            out.table = sql_target_table(r.sql.split(";\n", 1)[0])
+    for attr in ("table", "column", "schema", "name"):
+        if getattr(out, attr) is None and getattr(r, attr) is not None:
+            setattr(out, attr, getattr(r, attr))
+    for key, value in r.args.items():
+        if key not in out.args and value is not None:
+            out.args[key] = value
+    return out
+
+
+def merge_ops(static_ops: list[Op], render_ops: list[Op], phases: Iterable[str],
+              branch_lines: set[int]) -> list[Op]:
+    """One op list from both layers (see the module docstring)."""
+    rendered_phases = set(phases)
+    pending: dict[tuple[str, int | None, str], list[Op]] = {}
+    for r in render_ops:
+        pending.setdefault((r.phase, r.line, r.kind), []).append(r)
+    out: list[Op] = []
+    for s in static_ops:
+        if s.phase not in rendered_phases:
+            out.append(s)
+            continue
+        cands = pending.get((s.phase, s.line, s.kind))
+        if cands:
+            out.append(_enrich(s, cands.pop(0)))
+            continue
+        if s.line in branch_lines and not s.kind.startswith("script."):
+            continue  # in a dialect branch rendering did not take
+        out.append(s)
+    leftovers = [r for r in render_ops if any(r is c for c in
+                                               pending.get((r.phase, r.line, r.kind), []))]
+    for r in leftovers:
+        if r.kind == "execute" and r.sql and r.table is None:
+            r.table = sql_target_table(r.sql.split(";\n", 1)[0])
+        idx = None
+        for i, o in enumerate(out):
+            if o.phase == r.phase and not o.kind.startswith("script.") \
+                    and (o.line or 0) <= (r.line or 0):
+                idx = i
+        if idx is None:
+            idx = next((i - 1 for i, o in enumerate(out) if o.phase == r.phase), len(out) - 1)
+        out.insert(idx + 1, r)
+    # tables created earlier in the same phase (render-only ops need it computed)
+    created: dict[str, set[str]] = {"upgrade": set(), "downgrade": set()}
+    for o in out:
+        bucket = created.setdefault(o.phase, set())
+        if o.source == "render" and o.table and o.table in bucket:
+            o.table_is_new = True
+        if o.kind == "create_table" and o.table:
+            bucket.add(o.table)
+    return out
+
+
+@dataclass
+class _FileResult:
+    report: RevisionReport
+    findings: list[Finding]
+    suppressed: list[Finding]
+
+
+def _meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
+    from sluice.lint.registry import active_rules, run_rules
+
+    meta = [r for r in active_rules(config) if r.family == "meta"]
+    return run_rules(ops, config, dialect=None, rules=meta) if meta else []
+
+
+def _analyze(node: _Node, ctx: _Context) -> _FileResult:
+    from sluice.lint.registry import run_rules
+
+    path = str(node.path)
+    static = _static(node)
+    report = RevisionReport(path=path, revision=node.revision, down_revision=node.down_raw,
+                            branch_labels=node.labels, depends_on=node.depends)
+    if static.error:
+        report.status = "unparsed"
+        report.reason = "syntax error"
+        m = re.match(r"^.*?:(\d+): (.*)$", static.error)
+        line = int(m.group(1)) if m else 1
+        report.detail = m.group(2) if m else static.error
+        op = Op("lint.parse_error", line=max(line, 1), path=path, revision=node.revision,
+                args={"error": report.detail})
+        return _FileResult(report, _meta_findings([op], ctx.config), [])
+    source = _decode(node.raw) or ""
+
+    outcome: RenderOutcome | None = None
+    if ctx.render:
+        sensitive = bool(_DIALECT_SENSITIVE.search(source)) or any(
+            o.kind == "script.import" for o in static.ops)
+        down_kind = next((o.args.get("kind") for o in static.ops
+                          if o.kind == "script.downgrade"), None)
+        outcome = ctx.get_renderer().render(
+            node.path, source=source,
+            downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
+            all_dialects=sensitive and len(ctx.dialects) > 1,
+        )
+        for ops in outcome.ops.values():
+            for o in ops:
+                o.path, o.revision = path, node.revision
+        report.statements = outcome.statements
+        report.notes = outcome.notes
+        report.dialects = outcome.dialects
+        if outcome.ok:
+            report.status = "rendered"
+        else:
+            report.status = "static"
+            report.reason, report.detail, report.hint = (outcome.reason, outcome.detail,
+                                                         outcome.hint)
+    else:
+        report.status = "static"
+        report.reason = REASON_DISABLED
+
+    branch_lines = _dialect_branch_lines(source) if outcome is not None and outcome.ok else set()
+    raw: list[Finding] = []
+    for dialect in ctx.dialects:
+        ops = static.ops
+        if outcome is not None and outcome.ok:
+            if dialect in outcome.ops:
+                used: str | None = dialect
+            elif dialect in outcome.failed:
+                used = None  # rendered elsewhere, failed here: static ops for this one
+            else:
+                used = outcome.dialects[0]  # code does not depend on the dialect
+            if used is not None:
+                ops = merge_ops(static.ops, outcome.ops[used], outcome.phases.get(used, []),
+                                branch_lines if used == dialect else set())
+        for phase in ("upgrade", "downgrade"):
+            phase_ops = [o for o in ops if o.phase == phase]
+            if phase_ops:
+                raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect))
+    if outcome is not None and not outcome.ok and ctx.render:
+        raw.extend(_meta_findings([Op(
+            "lint.static_only", line=outcome.line or 1, path=path, revision=node.revision,
+            args={"reason": outcome.reason, "detail": outcome.detail, "hint": outcome.hint},
+        )], ctx.config))
+    findings = _dedup(raw, ctx.dialects)
+    suppressions = parse_suppressions(source)
+    kept, silenced = apply_suppressions(findings, suppressions)
+    if suppressions:
+        kept.extend(_meta_findings(
+            suppression_ops(suppressions, path=path, revision=node.revision,
+                            known=ctx.known_rules), ctx.config))
+    return _FileResult(report, kept, silenced)
+
+
+def _dedup(findings: list[Finding], dialects: list[str]) -> list[Finding]:
+    """One finding per rule, file, line and target, across dialects and layers."""
+    groups: dict[tuple[str, str | None, int | None], list[tuple[Finding, set[str]]]] = {}
+    order: list[tuple[str, str | None, int | None]] = []
+    for f in findings:
+        key = (f.rule, f.path, f.line)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        target = f.op.target if f.op is not None else None
+        for i, (existing, seen) in enumerate(groups[key]):
+            etarget = existing.op.target if existing.op is not None else None
+            if etarget == target or _unresolved(target) or _unresolved(etarget):
+                if f.dialect:
+                    seen.add(f.dialect)
+                if _unresolved(etarget) and not _unresolved(target):
+                    groups[key][i] = (f, seen)
+                break
+        else:
+            groups[key].append((f, {f.dialect} if f.dialect else set()))
+    out: list[Finding] = []
+    for key in order:
+        for f, seen in groups[key]:
+            f.dialect = next(iter(seen)) if len(seen) == 1 and len(dialects) > 1 else None
+            out.append(f)
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _normalise_dialects(values: Iterable[str], origin: str) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        d = _DIALECT_ALIASES.get(v.strip().lower())
+        if d is None:
+            raise SluiceError(f"{origin}: unknown dialect '{v}' (valid: "
+                              + ", ".join(DIALECTS) + ")")
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def _rules_fingerprint() -> str:
+    """Changes whenever the lint package's code changes (so the cache never goes stale)."""
+    import sluice
+
+    parts = [getattr(sluice, "__version__", "0")]
+    base = Path(__file__).resolve().parent
+    for p in sorted(base.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            st = p.stat()
+            parts.append(f"{p.name}:{st.st_mtime_ns}:{st.st_size}")
+    return ";".join(parts)
+
+
+def _config_key(config: SluiceConfig, dialects: list[str], stubs: list[str], render: bool,
+                x_args: Sequence[str]) -> str:
+    data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if not f.metadata.get("internal")}
+    payload = json.dumps({
+        "config": _jsonable(data), "dialects": dialects, "stubs": stubs, "render": render,
+        "x": list(x_args), "rules": _rules_fingerprint(),
+    }, sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("internal")}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _select_trees(graph: _Graph, layout: Layout, trees: Sequence[str]) -> set[int]:
+    """Indexes (into graph.nodes) of the revisions in the named trees."""
+    selected: set[int] = set()
+    labels = graph.labels()
+    for tree in trees:
+        name = tree.strip().rstrip("/")
+        loc = _match_location(name, layout)
+        if loc is not None:
+            for i, n in enumerate(graph.nodes):
+                with contextlib.suppress(ValueError):
+                    n.path.relative_to(loc)
+                    selected.add(i)
+            continue
+        if name in labels:
+            ids = graph.tree_of(labels[name])
+            selected |= {i for i, n in enumerate(graph.nodes) if n.revision in ids}
+            continue
+        available = sorted({str(_display(p, layout.root)) for p in layout.version_locations}
+                           | set(labels))
+        close = difflib.get_close_matches(name, available, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise SluiceError(f"tree '{tree}': not a version location or branch label{hint} "
+                          f"(available: {', '.join(available) or 'none'})")
+    return selected
+
+
+def _match_location(name: str, layout: Layout) -> Path | None:
+    for loc in layout.version_locations:
+        candidates = {str(loc), loc.name, str(_display(loc, layout.root))}
+        with contextlib.suppress(OSError):
+            if Path(name).resolve() == loc or (layout.root / name).resolve() == loc:
+                return loc
+        if name in candidates:
+            return loc
+    return None
+
+
+def _display(path: Path, root: Path | None = None) -> Path:
+    """``path`` relative to the working directory when it is inside it."""
+    cwd = Path.cwd()
+    for base in (cwd, root):
+        if base is None:
+            continue
+        with contextlib.suppress(ValueError):
+            return path.relative_to(base)
+    return path
+
+
+def lint_project(
+    ini_path: str | Path,
+    config: SluiceConfig | None = None,
+    *,
+    revisions: Sequence[str] | None = None,
+    since: str | None = None,
+    changed_base: str | bool | None = None,
+    dialects: Sequence[str] | None = None,
+    trees: Sequence[str] | None = None,
+    stub_modules: Sequence[str] = (),
+    x_args: Sequence[str] = (),
+    use_cache: bool = True,
+    render: bool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> LintResult:
+    """Lint the revisions of the Alembic project of ``ini_path``.
+
+    Scope (at most one of ``revisions``, ``since``, ``changed_base``; default: all):
+    ``revisions`` ids, unique prefixes, ``head``/``heads``/``base`` or branch labels;
+    ``since``: revisions after that one (its descendants); ``changed_base``: files git
+    sees as changed against that ref (True: origin/main, then main), untracked included.
+    ``trees`` (default ``lint.trees``; empty: all) restricts to version locations or
+    branch-labelled trees. ``dialects`` (default ``lint.dialects``) filters the dialects.
+    ``stub_modules`` adds to ``lint.stub_modules``; ``render=False`` skips the render layer
+    (default ``lint.render``). ``progress(done, total)`` is called per analysed file.
+
+    Raises :class:`SluiceError` for unusable input (missing alembic.ini, unknown revision,
+    not a git repository for ``changed_base``); a broken revision is a finding, never an
+    exception.
+    """
+    if sum(x is not None and x is not False for x in (revisions, since, changed_base)) > 1:
+        raise SluiceError("choose one scope: revisions, since or changed files")
+    layout = read_layout(ini_path, x_args=x_args)
+    if config is None:
+        config = load_config(layout.ini_path)
+    lint_cfg = config.lint
+    chosen = _normalise_dialects(dialects if dialects else lint_cfg.dialects,
+                                 "--dialect" if dialects else "tool.sluice.lint.dialects")
+    if dialects:
+        allowed = _normalise_dialects(lint_cfg.dialects, "tool.sluice.lint.dialects")
+        chosen = [d for d in chosen if d in allowed] or chosen
+    if layout.url_dialect in chosen:
+        chosen.remove(layout.url_dialect)
+        chosen.insert(0, layout.url_dialect)
+    do_render = lint_cfg.render if render is None else render
+    stubs = list(dict.fromkeys([*lint_cfg.stub_modules, *stub_modules]))
+
+    from sluice.lint.registry import all_rules
+
+    rules = all_rules()
+    known = {r.id.lower() for r in rules.values()} | {r.name for r in rules.values()}
+
+    files = revision_files(layout)
+    cache_dir = None
+    if use_cache and lint_cfg.cache_dir:
+        cache_dir = Path(lint_cfg.cache_dir)
+        if not cache_dir.is_absolute():
+            cache_dir = layout.root / cache_dir
+    cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args))
+
+    nodes: list[_Node] = []
+    for path in files:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        digest = content_hash(raw)
+        node = _Node(path=path, raw=raw, digest=digest)
+        for loc in layout.version_locations:
+            with contextlib.suppress(ValueError):
+                path.relative_to(loc)
+                node.location = loc
+                break
+        entry = cache.peek(str(path), digest)
+        if entry is not None:
+            rep = entry["report"]
+            _set_graph(node, rep.get("revision"), rep.get("down_revision"),
+                       rep.get("branch_labels"), rep.get("depends_on"))
+        else:
+            source = _decode(raw)
+            head = _header(source) if source is not None else None
+            if head is None:
+                st = _static(node)
+                _set_graph(node, st.revision, st.down_revision, st.branch_labels,
+                           st.depends_on)
+                if node.revision is None and source is not None:
+                    m = re.search(r"""^revision\s*(?::[^=\n]*)?=\s*['"]([^'"]+)['"]""",
+                                  source, re.M)
+                    node.revision = m.group(1) if m else None
+            else:
+                _set_graph(node, head.get("revision"), head.get("down_revision"),
+                           head.get("branch_labels"), head.get("depends_on"))
+        nodes.append(node)
+
+    graph = _Graph(nodes)
+    selected = set(range(len(nodes)))
+    tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
+    if tree_names:
+        selected &= _select_trees(graph, layout, tree_names)
+    if revisions:
+        wanted: set[str] = set()
+        for spec in revisions:
+            wanted |= {n.revision for n in graph.resolve(spec, "--revision") if n.revision}
+        selected = {i for i in selected if nodes[i].revision in wanted}
+    elif since is not None:
+        after: set[str] = set()
+        if since.strip() == "base":
+            after = set(graph.by_id)
+        else:
+            for n in graph.resolve(since, "--since"):
+                if n.revision:
+                    after |= graph.descendants(n.revision)
+        selected = {i for i in selected if nodes[i].revision in after
+                    or nodes[i].revision is None}
+    elif changed_base is not None and changed_base is not False:
+        base = None if changed_base is True else str(changed_base)
+        changed = changed_files(layout.root, base)
+        selected = {i for i in selected if nodes[i].path in changed}
+
+    ctx = _Context(config=config, layout=layout, dialects=chosen, render=do_render,
+                   stub_modules=stubs, known_rules=known)
+    findings: list[Finding] = []
+    suppressed: list[Finding] = []
+    reports: list[RevisionReport] = []
+    coverage = Coverage()
+    order = sorted(selected)
+    try:
+        for done, i in enumerate(order, 1):
+            node = nodes[i]
+            entry = cache.get(str(node.path), node.digest)
+            if entry is not None:
+                report = RevisionReport.from_dict(entry["report"])
+                report.cached = True
+                file_findings = [Finding(**f) for f in entry["findings"]]
+                file_suppressed = [Finding(**f) for f in entry["suppressed"]]
+            else:
+                result = _analyze(node, ctx)
+                report, file_findings, file_suppressed = (result.report, result.findings,
+                                                          result.suppressed)
+                cache.put(str(node.path), node.digest, {
+                    "report": report.as_dict(),
+                    "findings": [f.as_dict() for f in file_findings],
+                    "suppressed": [f.as_dict() for f in file_suppressed],
+                })
+            reports.append(report)
+            coverage.add(report)
+            findings.extend(file_findings)
+            suppressed.extend(file_suppressed)
+            if progress is not None:
+                progress(done, len(order))
+    finally:
+        ctx.close()
+    cache.prune({str(n.path) for n in nodes})
+    cache.save()
+
+    for f in findings + suppressed:
+        if f.path:
+            f.path = str(_display(Path(f.path)))
+    for r in reports:
+        r.path = str(_display(Path(r.path)))
+    findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
+    return LintResult(findings=findings, coverage=coverage, revisions=reports,
+                      suppressed=suppressed, dialects=chosen, cache_hits=cache.hits,
+                      cache_misses=cache.misses)

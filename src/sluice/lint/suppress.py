@@ -1,0 +1,143 @@
+"""Inline suppressions: ``# sluice: ignore[SL123] reason``.
+
+A suppression comment silences the listed rules (ids or names, comma separated):
+
+- on the line of the operation (the line a finding points at), or on a comment-only line
+  directly above it;
+- for the whole file when it is a comment-only line before the first ``def``/``class`` of
+  the revision (the header, next to the imports).
+
+Text after the closing bracket is the reason; a suppression without one is itself a
+finding (SL901), and so is a suppression that silenced nothing (SL902) or that names a
+rule that does not exist (SL904). Those meta findings come from rules registered in
+:mod:`sluice.lint.rules.meta`, through synthetic ``lint.*`` operations built here.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field
+
+from sluice.lint.model import Finding, Op
+
+__all__ = ["Suppression", "apply_suppressions", "parse_suppressions", "suppression_ops"]
+
+_COMMENT = re.compile(r"#\s*sluice\s*:\s*ignore\s*\[([^\]]*)\]\s*(.*)$", re.I)
+_TOP_DEF = re.compile(r"^(?:async\s+def|def|class)\s|^@")
+#: Suppressions cannot silence findings about suppressions.
+META_SUPPRESSION_RULES = frozenset({"SL901", "SL902", "SL904"})
+
+
+@dataclass
+class Suppression:
+    line: int
+    #: Rule ids or names as written (compared case-insensitively).
+    rules: tuple[str, ...]
+    reason: str
+    #: Applies to the whole file (comment-only line before the first def/class).
+    file_level: bool = False
+    #: The comment is alone on its line (so it also covers the next line).
+    standalone: bool = False
+    #: Rule ids this suppression silenced at least one finding of.
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, finding: Finding) -> bool:
+        keys = {k.lower() for k in self.rules}
+        if finding.rule.lower() not in keys and finding.name.lower() not in keys:
+            return False
+        if self.file_level:
+            return True
+        if finding.line is None:
+            return False
+        return finding.line == self.line or (self.standalone and finding.line == self.line + 1)
+
+
+def parse_suppressions(source: str) -> list[Suppression]:
+    """Every ``# sluice: ignore[...]`` comment in ``source`` (real comments only)."""
+    if "sluice" not in source:
+        return []
+    lines = source.splitlines()
+    first_def = next((i + 1 for i, text in enumerate(lines) if _TOP_DEF.match(text)),
+                     len(lines) + 1)
+    out: list[Suppression] = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return out
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        m = _COMMENT.search(tok.string)
+        if not m:
+            continue
+        rules = tuple(r.strip() for r in m.group(1).split(",") if r.strip())
+        reason = m.group(2).strip().lstrip("-:—").strip()
+        line = tok.start[0]
+        standalone = lines[line - 1][: tok.start[1]].strip() == ""
+        out.append(Suppression(line=line, rules=rules, reason=reason,
+                               file_level=standalone and line < first_def,
+                               standalone=standalone))
+    return out
+
+
+def apply_suppressions(
+    findings: list[Finding], suppressions: list[Suppression]
+) -> tuple[list[Finding], list[Finding]]:
+    """Split ``findings`` into (kept, suppressed), marking which suppressions were used."""
+    if not suppressions:
+        return findings, []
+    kept: list[Finding] = []
+    silenced: list[Finding] = []
+    for f in findings:
+        if f.rule in META_SUPPRESSION_RULES:
+            kept.append(f)
+            continue
+        hit = False
+        for s in suppressions:
+            if s.covers(f):
+                s.used.add(f.rule)
+                hit = True
+        (silenced if hit else kept).append(f)
+    return kept, silenced
+
+
+def suppression_ops(
+    suppressions: list[Suppression], *, path: str, revision: str | None, known: set[str]
+) -> list[Op]:
+    """Synthetic ``lint.*`` ops describing suppression problems, for the meta rules.
+
+    ``known``: lower-cased ids and names of every registered rule.
+    """
+    ops: list[Op] = []
+    for s in suppressions:
+        where = "file" if s.file_level else "line"
+        common = {"rules": list(s.rules), "scope": where}
+        if not s.rules:
+            ops.append(Op("lint.suppression_unknown_rule", line=s.line, path=path,
+                          revision=revision, source="static",
+                          args={**common, "unknown": ["(empty)"]}))
+            continue
+        unknown = [r for r in s.rules if r.lower() not in known]
+        if unknown:
+            ops.append(Op("lint.suppression_unknown_rule", line=s.line, path=path,
+                          revision=revision, source="static",
+                          args={**common, "unknown": unknown}))
+        if not s.reason:
+            ops.append(Op("lint.suppression_without_reason", line=s.line, path=path,
+                          revision=revision, source="static", args=common))
+        known_rules = [r for r in s.rules if r.lower() in known]
+        unused = [r for r in known_rules if not _used(r, s.used)]
+        if unused:
+            ops.append(Op("lint.unused_suppression", line=s.line, path=path,
+                          revision=revision, source="static",
+                          args={**common, "unused": unused}))
+    return ops
+
+
+def _used(key: str, used: set[str]) -> bool:
+    from sluice.lint.registry import find_rule
+
+    r = find_rule(key)
+    return r is not None and r.id in used
