@@ -218,10 +218,15 @@ def mysql_table_rebuild(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-def _ddl_count(op: Op, ctx: RuleContext) -> int:
+def _ddl_items(op: Op, ctx: RuleContext) -> list[bool]:
+    """One entry per DDL statement in ``op``: True when it works on an existing table."""
     if op.kind in DDL_KINDS:
-        return 1
-    return sum(1 for stmt, _ in sql_statements(op, ctx) if stmt.kind in DDL_SQL)
+        return [op.kind != "create_table" and not op.table_is_new]
+    return [
+        stmt.kind != "CREATE TABLE" and not is_new
+        for stmt, is_new in sql_statements(op, ctx)
+        if stmt.kind in DDL_SQL
+    ]
 
 
 @rule("SL303", "mysql-multiple-ddl", family="mysql", severity="warning", dialects=MYSQL)
@@ -232,30 +237,29 @@ def mysql_multiple_ddl(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     third ALTER of a revision fails, the first two stay applied, but Alembic's version
     table still names the previous revision: re-running the upgrade fails on the first
     statement ("Duplicate column name") and someone has to repair the schema by hand,
-    during the incident.
+    during the incident. Reported when a statement that can fail on live data (an ALTER
+    of an existing table: duplicates, NULLs, lock timeouts) follows another DDL
+    statement; creating new tables and their indexes together is not reported.
 
     Safe alternative:
     1. Put one DDL statement per revision, so a failure leaves a clean state to retry.
     2. Or make each statement safe to re-run (``if_not_exists=True`` / ``if_exists=True`` on
        Alembic 1.13+ ops, ``IF NOT EXISTS`` in raw SQL).
     """
-    if op.phase != "upgrade":
+    if op.phase != "upgrade" or not any(_ddl_items(op, ctx)):
         return
-    mine = _ddl_count(op, ctx)
-    if mine == 0:
-        return
+    # Report once, on the first statement that can fail on live data (an ALTER of an
+    # existing table) while an earlier DDL statement of the revision is already committed.
     before = 0
     total = 0
-    seen = False
+    trigger: Op | None = None
     for other in unit_ops(op, ctx):
-        n = _ddl_count(other, ctx)
-        if other is op:
-            seen = True
-        elif not seen:
-            before += n
-        total += n
-    # report once per revision, on the op that makes it more than one statement
-    if before >= 2 or before + mine < 2:
+        for on_existing in _ddl_items(other, ctx):
+            if on_existing and before >= 1 and trigger is None:
+                trigger = other
+            before += 1
+            total += 1
+    if trigger is not op:
         return
     yield Hit(
         f"this revision runs {total} DDL statements; {mysql_label(ctx)} commits each one on "
