@@ -202,6 +202,7 @@ def _summarise(text: str, dialect: str | None) -> Stmt:
         stmt.parsed = True
         _from_tree(stmt, tree, dialect)
     _from_text(stmt)
+    _no_real_where(stmt)
     return stmt
 
 
@@ -477,6 +478,15 @@ def _from_text(stmt: Stmt) -> None:
         for act in stmt.actions:
             if act.kind == "add_constraint" and act.constraint is None:
                 act.constraint = _text_action(act.text.upper()).constraint
+
+
+_TAUTOLOGY = re.compile(r"^\(?\s*(?:TRUE|1|(\d+|'[^']*')\s*=\s*\1)\s*\)?$", re.I)
+
+
+def _no_real_where(stmt: Stmt) -> None:
+    """``WHERE 1 = 1`` / ``WHERE true`` filters nothing: treat it as no WHERE."""
+    if stmt.has_where and stmt.where is not None and _TAUTOLOGY.match(stmt.where.strip()):
+        stmt.has_where = False
 
 
 def mentions(stmt: Stmt, word: str) -> bool:
