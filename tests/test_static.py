@@ -576,3 +576,12 @@ def test_example_project_revisions() -> None:
         r = analyze_file(path)
         assert r.error is None and r.revision
         assert any(not o.kind.startswith("script.") for o in r.ops)
+
+
+def test_pathologically_nested_source_is_an_error_not_a_crash() -> None:
+    deep = " + ".join(['"a"'] * 5000)
+    r = analyze_source(f"from alembic import op\ndef upgrade():\n    op.execute({deep})\n", "n.py")
+    assert r.error is not None and r.error.startswith("n.py:1: ") and r.ops == []
+    long = " + ".join(['"a"'] * 500)
+    r = analyze_source(f"from alembic import op\ndef upgrade():\n    op.execute({long})\n", "m.py")
+    assert r.error is None and ops_of(r, "execute")[0].sql == "a" * 500

@@ -1171,7 +1171,14 @@ def analyze_source(source: str, path: str) -> StaticResult:
         return StaticResult(path=path, error=f"{path}:{line}: syntax error: {exc.msg}")
     except ValueError as exc:  # null bytes
         return StaticResult(path=path, error=f"{path}:1: syntax error: {exc}")
-    return _Analyzer(tree, path).run()
+    except (RecursionError, MemoryError):
+        return StaticResult(path=path, error=f"{path}:1: syntax error: nested too deeply to parse")
+    try:
+        return _Analyzer(tree, path).run()
+    except RecursionError:
+        return StaticResult(
+            path=path, error=f"{path}:1: syntax error: expressions nested too deeply to analyse"
+        )
 
 
 def analyze_file(path: str | Path) -> StaticResult:
