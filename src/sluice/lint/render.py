@@ -417,6 +417,9 @@ def _register_inspection() -> None:
         pass
 
 
+_register_inspection()
+
+
 # --------------------------------------------------------------------------- stubs
 
 
@@ -720,7 +723,6 @@ class Renderer:
     # ---------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Renderer:
-        _register_inspection()
         self._modules_before = set(sys.modules)
         self._saved_path = list(sys.path)
         sys.path[:0] = [p for p in self.sys_path if p not in sys.path[: len(self.sys_path)]]

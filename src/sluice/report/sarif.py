@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any
 
 from sluice.lint.model import Finding
@@ -16,8 +16,12 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
-def _uri(path: str) -> str:
-    return PurePath(path).as_posix()
+def _artifact(path: str) -> dict[str, str]:
+    """Relative paths are relative to the checkout (%SRCROOT%); absolute ones are file URIs."""
+    p = PurePath(path)
+    if p.is_absolute():
+        return {"uri": Path(p).as_uri()}
+    return {"uri": p.as_posix(), "uriBaseId": "%SRCROOT%"}
 
 
 def sarif_document(
@@ -63,8 +67,7 @@ def sarif_document(
             "message": {"text": text},
         }
         if f.path:
-            loc: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.path),
-                                                        "uriBaseId": "%SRCROOT%"}}
+            loc: dict[str, Any] = {"artifactLocation": _artifact(f.path)}
             if f.line and f.line > 0:
                 loc["region"] = {"startLine": f.line}
             result["locations"] = [{"physicalLocation": loc}]

@@ -1,0 +1,219 @@
+"""``sluice lint`` and ``sluice rules``: exit codes, formats, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sluice.cli import main
+from sluice.lint.registry import all_rules
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"
+
+
+@pytest.fixture(scope="module")
+def rw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("cli") / "realworld"
+    shutil.copytree(FIXTURE, dest, ignore=shutil.ignore_patterns("__pycache__", ".sluice_cache"))
+    return dest
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> Path:
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n")
+    (versions / "a1_users.py").write_text(textwrap.dedent('''
+        """users"""
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision = "a1"
+        down_revision = None
+
+
+        def upgrade():
+            op.create_table("users", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+        def downgrade():
+            op.drop_table("users")
+    ''').lstrip())
+    return tmp_path
+
+
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def test_clean_project_exits_0(clean: Path) -> None:
+    result = run("lint", "-c", str(clean / "alembic.ini"))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines == ["no findings", "1 revision: 1 rendered, 0 static only"]
+
+
+def test_findings_exit_1_with_file_line_rule_message_and_fix(rw: Path) -> None:
+    result = run("lint", "-c", str(rw / "alembic.ini"), "--no-cache")
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "\x1b[" not in out  # no colour when not on a terminal
+    block = re.search(r"^(\S*rw02_app_types\.py:19)  error  SL002 drop-column\n"
+                      r"  drops column users\.legacy.*\n  fix:\n    1\. ", out, re.M)
+    assert block, out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("22 revisions: 18 rendered, 3 static only (reasons: ")
+    assert re.search(r"^\d+ errors, \d+ warnings, \d+ info \(\d+ suppressed\)$", out, re.M)
+
+
+def test_fail_on(rw: Path) -> None:
+    ini = str(rw / "alembic.ini")
+    assert run("lint", "-c", ini, "--revision", "rw11").exit_code == 0  # a warning only
+    assert run("lint", "-c", ini, "--revision", "rw11", "--fail-on", "warning").exit_code == 1
+    assert run("lint", "-c", ini, "--revision", "rw12", "--fail-on", "info").exit_code == 0
+
+
+def test_json_format(rw: Path) -> None:
+    result = run("lint", "-c", str(rw / "alembic.ini"), "--format", "json", "--no-cache")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)  # stdout holds the JSON document and nothing else
+    assert set(data) >= {"findings", "summary", "coverage", "revisions", "dialects"}
+    finding = data["findings"][0]
+    assert set(finding) == {"rule", "name", "severity", "message", "fix", "path", "line",
+                            "revision", "dialect"}
+    assert data["coverage"]["revisions"] == 22
+    assert data["coverage"]["reasons"]["ImportError myapp"] == 1
+    assert data["coverage"]["line"].startswith("22 revisions: 18 rendered")
+    assert data["summary"]["failed"] is True and data["summary"]["fail_on"] == "error"
+    statuses = {Path(r["path"]).stem: r["status"] for r in data["revisions"]}
+    assert statuses["rw14_syntax_error"] == "unparsed"
+    assert statuses["rw07_offline_raise"] == "static"
+
+
+def test_sarif_format(rw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(rw)
+    result = run("lint", "--format", "sarif")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["version"] == "2.1.0" and doc["$schema"].endswith("sarif-2.1.0.json")
+    (run_,) = doc["runs"]
+    driver = run_["tool"]["driver"]
+    assert driver["name"] == "sluice"
+    ids = [r["id"] for r in driver["rules"]]
+    assert set(all_rules()) <= set(ids)
+    for rule in driver["rules"]:
+        assert rule["shortDescription"]["text"]
+        assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
+    assert run_["results"]
+    for res in run_["results"]:
+        assert ids[res["ruleIndex"]] == res["ruleId"]
+        assert res["level"] in ("error", "warning", "note")
+        assert res["message"]["text"]
+        (loc,) = res["locations"]
+        phys = loc["physicalLocation"]
+        assert phys["artifactLocation"]["uri"].startswith("migrations/")
+        assert phys["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        assert phys["region"]["startLine"] >= 1
+    assert run_["properties"]["coverage"]["revisions"] == 22
+    monkeypatch.chdir(Path(__file__).parent)  # outside the project: absolute file URIs
+    doc = json.loads(run("lint", "-c", str(rw / "alembic.ini"), "--format", "sarif",
+                         "--revision", "rw02").stdout)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in doc["runs"][0]["results"]}
+    assert uris == {(rw / "migrations/versions/rw02_app_types.py").as_uri()}
+
+
+def test_github_format(rw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(rw)
+    result = run("lint", "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    pattern = re.compile(r"^::(error|warning|notice) file=[^,:]+,line=\d+,title=SL\d{3} "
+                         r"[a-z0-9-]+::\S.*$")
+    annotations = [line for line in lines if "file=" in line]
+    assert annotations and all(pattern.match(line) for line in annotations), lines[:3]
+    assert any(line.startswith("::error file=migrations/versions/rw02_app_types.py,line=19,"
+                               "title=SL002 drop-column::") for line in annotations)
+    assert "%0A%0AFix:%0A1. " in annotations[0]
+    assert lines[-1].startswith("::notice title=sluice lint::22 revisions: ")
+
+
+def test_stub_flag_and_no_render(rw: Path) -> None:
+    ini = str(rw / "alembic.ini")
+    result = run("lint", "-c", ini, "--revision", "rw02", "--stub", "myapp", "--format",
+                 "json")
+    (rev,) = json.loads(result.stdout)["revisions"]
+    assert rev["status"] == "rendered"
+    result = run("lint", "-c", ini, "--revision", "rw02", "--no-render")
+    assert result.stdout.strip().splitlines()[-1] == (
+        "1 revision: 0 rendered, 1 static only (reasons: rendering disabled 1)")
+
+
+def test_dialect_filter(rw: Path) -> None:
+    result = run("lint", "-c", str(rw / "alembic.ini"), "--revision", "rw04",
+                 "--dialect", "sqlite", "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["dialects"] == ["sqlite"]
+    assert not [f for f in data["findings"] if f["rule"].startswith("SL2")]  # PostgreSQL
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--revision", "nope"], "--revision 'nope': no such revision"),
+    (["--since", "rw01", "--revision", "rw02"], "choose one scope"),
+    (["--base", "main"], "--base only applies with --changed"),
+    (["--changed"], "needs a git repository"),
+    (["--dialect", "oracle"], "unknown dialect 'oracle'"),
+    (["--tree", "nowhere"], "tree 'nowhere': not a version location or branch label"),
+])
+def test_unusable_input_exits_2_with_one_line(rw: Path, args: list[str], message: str
+                                             ) -> None:
+    result = run("lint", "-c", str(rw / "alembic.ini"), *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("sluice: error: ") and message in result.stderr
+
+
+def test_missing_ini_and_broken_config(tmp_path: Path) -> None:
+    result = run("lint", "-c", str(tmp_path / "alembic.ini"))
+    assert result.exit_code == 2 and "no such file" in result.stderr
+    shutil.copytree(FIXTURE, tmp_path / "rw")
+    (tmp_path / "rw" / "sluice.toml").write_text('[lint]\nfail_on = "sometimes"\n')
+    result = run("lint", "-c", str(tmp_path / "rw" / "alembic.ini"))
+    assert result.exit_code == 2 and "tool.sluice.lint.fail_on" in result.stderr
+
+
+def test_rules_lists_the_catalog() -> None:
+    result = run("rules")
+    assert result.exit_code == 0
+    for rule in all_rules().values():
+        assert rule.id in result.stdout and rule.name in result.stdout
+    data = json.loads(run("rules", "--format", "json").stdout)
+    assert {r["id"] for r in data} == set(all_rules())
+    assert {"SL900", "SL901", "SL902", "SL903", "SL904"} <= {r["id"] for r in data}
+
+
+def test_rules_prints_one_rule() -> None:
+    for key in ("SL002", "drop-column", "sl002"):
+        result = run("rules", key)
+        assert result.exit_code == 0
+        assert result.stdout.startswith("SL002 drop-column\nfamily: destructive")
+        assert "Safe alternative:" in result.stdout
+
+
+def test_unknown_rule_exits_2_with_suggestion() -> None:
+    result = run("rules", "SL02")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "sluice: error: unknown rule 'SL02'",
+        "did you mean SL002, SL902, SL702? List the catalog with `sluice rules`."]
+    result = run("rules", "drop-colum")
+    assert "did you mean drop-column" in result.stderr
