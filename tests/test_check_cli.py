@@ -96,7 +96,7 @@ def test_github_annotations(project: Path) -> None:
     assert first.startswith("::error file=migrations/versions/0003_orphan.py,line=10,"
                             "title=check.graph missing-parent::down_revision '0099'")
     assert "%0A%0AFix:%0APoint down_revision at" in first
-    assert last == "::notice title=sluice check::1 of 1 checks did not pass (graph)"
+    assert last == "::notice title=sluice check::1 of 1 check did not pass (graph)"
 
 
 def test_unknown_check_is_exit_2_one_line(project: Path) -> None:

@@ -58,7 +58,7 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
     rel = ctx.rel(path)
     if not path.is_file():
         return finish(NAME, TITLE, [Problem(
-            NAME, "no-sum-file", f"{rel} does not exist: the revision files are not locked",
+            NAME, "no-sum-file", "no checksum file: the revision files are not locked",
             f"Run `sluice lock` and commit {rel} with the migrations.", path=rel)],
             "not locked")
     recorded = parse_sum(path.read_text(encoding="utf-8", errors="replace"))

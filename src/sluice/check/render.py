@@ -37,8 +37,9 @@ def render_text(report: CheckReport, console: Console) -> None:
     failed = [r for r in report.results if r.status in ("fail", "error")]
     if failed:
         names = ", ".join(f"{r.name} ({_WORD[r.status]})" for r in failed)
-        console.print(f"[red bold]{len(failed)} of {len(report.results)} checks did not pass:"
-                      f"[/] {escape(names)}", highlight=False)
+        n = len(report.results)
+        console.print(f"[red bold]{len(failed)} of {n} check{'s' if n != 1 else ''} did not "
+                      f"pass:[/] {escape(names)}", highlight=False)
     else:
         n = len(report.results)
         console.print(f"[green bold]{'All ' if n > 1 else ''}{n} check{'s' if n != 1 else ''} "
@@ -113,7 +114,8 @@ def render_github(report: CheckReport) -> str:
             out.append(f"::error title={_gh_escape('check.' + result.name, prop=True)}"
                        f"::{_gh_escape(result.summary)}")
     failed = [r.name for r in report.results if r.status in ("fail", "error")]
-    summary = (f"{len(failed)} of {len(report.results)} checks did not pass "
+    n = len(report.results)
+    summary = (f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass "
                f"({', '.join(failed)})") if failed else \
         f"all {len(report.results)} checks passed"
     out.append(f"::notice title=sluice check::{_gh_escape(summary)}")

@@ -1,0 +1,230 @@
+"""pytest plugin: Sluice's migration checks as tests in your own test run.
+
+Installed with Sluice (entry point ``pytest11``), but it does nothing until a project
+enables it, in any one of these ways::
+
+    # pyproject.toml
+    [tool.sluice.check]
+    pytest = true
+
+    [tool.pytest.ini_options]     # or pytest.ini / setup.cfg / tox.ini
+    sluice = true                 # or: addopts = "-p sluice"
+
+    pytest --sluice               # one run
+
+Enabled, the run gains six tests, one per check: ``test_sluice_graph``,
+``test_sluice_upgrade``, ``test_sluice_drift``, ``test_sluice_roundtrip``,
+``test_sluice_checksums`` and ``test_sluice_lint``. Each fails with the same readable
+report as ``sluice check`` (or ``sluice lint``). They belong to the first ``testpaths``
+folder (ini ``sluice_tests_path`` to change it), e.g. ``tests/sluice::test_sluice_drift``,
+so fixtures in its ``conftest.py`` apply; they are collected with that folder
+(``pytest tests/test_x.py`` does not get them; ``-k sluice`` selects them).
+
+Fixtures to override in ``conftest.py``:
+
+- ``sluice_alembic_ini``: path of alembic.ini (default: ini ``sluice_alembic_ini``,
+  ``alembic.ini`` in the rootdir).
+- ``sluice_database_url``: database server for upgrade/drift/roundtrip (default:
+  ``[tool.sluice.check] url``, else a temporary SQLite file per test).
+- ``sluice_scratch``: create a scratch database per test on that server (default: True
+  for PostgreSQL/MySQL URLs; set False when the URL is already a fresh, empty database).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHECK_TESTS = ("graph", "upgrade", "drift", "roundtrip", "checksums")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sluice", "Sluice migration checks")
+    group.addoption("--sluice", action="store_true", default=False,
+                    help="Add Sluice's migration checks (test_sluice_*) to this run.")
+    parser.addini("sluice", type="bool", default=False,
+                  help="Add Sluice's migration checks (test_sluice_*) to every run.")
+    parser.addini("sluice_alembic_ini", default="alembic.ini",
+                  help="alembic.ini for Sluice's checks, relative to the rootdir.")
+    parser.addini("sluice_tests_path", default="",
+                  help="Folder Sluice's tests belong to (its conftest fixtures apply); "
+                       "default: the first testpaths entry, else the rootdir.")
+
+
+def _enabled_in_sluice_config(rootpath: Path) -> bool:
+    """``[tool.sluice.check] pytest = true`` in the config found from the rootdir.
+
+    Read as raw TOML: a broken Sluice config must not break an unrelated pytest run; when
+    the plugin is enabled, the tests themselves report config errors."""
+    from sluice.config import _read_toml, find_config_file
+    from sluice.errors import SluiceError
+
+    try:
+        file = find_config_file(rootpath)
+        if file is None:
+            return False
+        raw = _read_toml(file)
+    except (SluiceError, OSError):
+        return False
+    data = raw.get("tool", {}).get("sluice", {}) if file.name == "pyproject.toml" else raw
+    check = data.get("check") if isinstance(data, dict) else None
+    return isinstance(check, dict) and check.get("pytest") is True
+
+
+def enabled(config: pytest.Config) -> bool:
+    """Whether this run enabled Sluice's tests (flag, ``-p sluice``, ini, or config)."""
+    if config.getoption("sluice", default=False):
+        return True
+    if "sluice" in (config.getoption("plugins", default=None) or []):
+        return True
+    if config.getini("sluice"):
+        return True
+    return _enabled_in_sluice_config(config.rootpath)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if enabled(config):
+        config.pluginmanager.register(SluiceTests(config), "sluice-tests")
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def _fail_report(report: Any) -> None:
+    from rich.console import Console
+
+    from sluice.check.render import render_text
+
+    out = io.StringIO()
+    render_text(report, Console(file=out, width=120, no_color=True, highlight=False,
+                                soft_wrap=True))
+    pytest.fail(out.getvalue().rstrip(), pytrace=False)
+
+
+def run_check(name: str, ini: Path, url: str | None, scratch: bool) -> None:
+    """Run one check of ``sluice check`` and turn its result into a pytest outcome."""
+    from sluice.check import CheckOptions, run_checks
+    from sluice.errors import SluiceError
+
+    try:
+        report = run_checks(ini, CheckOptions(only=[name], url=url, scratch=scratch))
+    except SluiceError as exc:
+        pytest.fail(f"sluice: error: {exc}" + (f"\n{exc.hint}" if exc.hint else ""),
+                    pytrace=False)
+    result = report.result(name)
+    if result.status == "skip":
+        pytest.skip(f"sluice check {name}: {result.summary}")
+    if result.status != "pass":
+        _fail_report(report)
+
+
+def _check_test(name: str) -> Callable[..., None]:
+    def test(sluice_alembic_ini: Path, sluice_database_url: str | None,
+             sluice_scratch: bool) -> None:
+        run_check(name, Path(sluice_alembic_ini), sluice_database_url, sluice_scratch)
+
+    test.__name__ = f"test_sluice_{name}"
+    test.__doc__ = f"sluice check --only {name}"
+    return test
+
+
+def test_sluice_lint(sluice_alembic_ini: Path) -> None:
+    """sluice lint: no finding at or above ``lint.fail_on``."""
+    from sluice.config import load_config
+    from sluice.errors import SluiceError
+
+    try:
+        from sluice.lint.engine import lint_project
+        from sluice.report import render_findings
+    except ImportError as exc:  # pragma: no cover - partial installs
+        pytest.skip(f"sluice lint is not available: {exc}")
+    ini = Path(sluice_alembic_ini)
+    try:
+        config = load_config(ini)
+        result = lint_project(ini, config)
+    except SluiceError as exc:
+        pytest.fail(f"sluice: error: {exc}", pytrace=False)
+    if result.failed(config.lint.fail_on):
+        out = io.StringIO()
+        render_findings("text", result.findings, stream=out,
+                        summary=[result.coverage.line()])
+        pytest.fail(out.getvalue().rstrip(), pytrace=False)
+
+
+TESTS: dict[str, Callable[..., None]] = {
+    **{f"test_sluice_{name}": _check_test(name) for name in CHECK_TESTS},
+    "test_sluice_lint": test_sluice_lint,
+}
+
+
+class SluiceTests:
+    """Registered only when the project enabled the plugin: fixtures and collection."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.fixture
+    def sluice_alembic_ini(self, pytestconfig: pytest.Config) -> Path:
+        """alembic.ini the Sluice tests check (ini ``sluice_alembic_ini``)."""
+        return pytestconfig.rootpath / str(pytestconfig.getini("sluice_alembic_ini"))
+
+    @pytest.fixture
+    def sluice_database_url(self, sluice_alembic_ini: Path) -> str | None:
+        """Database server for the Sluice tests (None: a temporary SQLite file)."""
+        from sluice.check.context import expand_env
+        from sluice.config import load_config
+
+        if not Path(sluice_alembic_ini).is_file():
+            return None
+        config = load_config(Path(sluice_alembic_ini))
+        if not config.check.url:
+            return None
+        return expand_env(config.check.url, "tool.sluice.check.url",
+                          str(config.source or "[tool.sluice]"))
+
+    @pytest.fixture
+    def sluice_scratch(self, sluice_database_url: str | None) -> bool:
+        """Create (and drop) a scratch database per test on the server of the URL."""
+        if sluice_database_url is None:
+            return False
+        from sqlalchemy.engine import make_url
+
+        return make_url(sluice_database_url).get_backend_name() != "sqlite"
+
+    def anchor(self) -> Path:
+        configured = str(self.config.getini("sluice_tests_path") or "")
+        if configured:
+            return (self.config.rootpath / configured).resolve()
+        testpaths = self.config.getini("testpaths") or []
+        if testpaths:
+            return (self.config.rootpath / str(testpaths[0])).resolve()
+        return self.config.rootpath.resolve()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector
+                                   ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        """The anchor folder collects as usual, plus a ``sluice`` node with the tests."""
+        report = yield
+        if isinstance(collector, (pytest.Dir, pytest.Package)) and report.passed \
+                and collector.path.resolve() == self.anchor():
+            report.result.append(SluiceFile.from_parent(collector, path=collector.path / "sluice"))
+        return report
+
+
+class SluiceItem(pytest.Function):
+    """One Sluice test; reported by its own name, not a module path."""
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:  # type: ignore[override]
+        return self.path, None, f"sluice: {self.name}"
+
+
+class SluiceFile(pytest.File):
+    """The node Sluice's tests hang from: ``<folder>/sluice::test_sluice_graph`` ..."""
+
+    def collect(self) -> list[pytest.Item]:  # type: ignore[override]
+        return [SluiceItem.from_parent(self, name=name, callobj=fn)
+                for name, fn in TESTS.items()]

@@ -1,0 +1,172 @@
+"""The pytest plugin, exercised with pytester on a copy of examples/shop."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sluice.pytest_plugin import enabled
+from tests.conftest import EXAMPLE
+from tests.test_check_graph import fix_shop_downgrade, overlay
+
+pytest_plugins = ["pytester"]
+
+ALL = ["test_sluice_graph", "test_sluice_upgrade", "test_sluice_drift",
+       "test_sluice_roundtrip", "test_sluice_checksums", "test_sluice_lint"]
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> Iterator[Path]:
+    """examples/shop as the pytester rootdir, with one ordinary test in tests/."""
+    root = pytester.path
+    for item in EXAMPLE.iterdir():
+        if item.name in ("__pycache__",) or item.suffix == ".db":
+            continue
+        if item.is_dir():
+            shutil.copytree(item, root / item.name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.db"))
+        else:
+            shutil.copy2(item, root / item.name)
+    fix_shop_downgrade(root)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_app.py").write_text("def test_app():\n    assert True\n")
+    (root / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")
+    yield root
+    for name in list(sys.modules):
+        if name == "shopapp" or name.startswith("shopapp."):
+            del sys.modules[name]
+
+
+def enable(project: Path) -> None:
+    with (project / "sluice.toml").open("a") as fh:
+        fh.write("\n[check]\npytest = true\n")
+
+
+def collected(result: pytest.RunResult) -> list[str]:
+    return [line.split("::")[-1] for line in result.outlines if "::" in line]
+
+
+def test_this_test_suite_did_not_enable_it(request: pytest.FixtureRequest) -> None:
+    assert not enabled(request.config)
+    assert request.config.pluginmanager.get_plugin("sluice-tests") is None
+
+
+def test_does_nothing_unless_enabled(pytester: pytest.Pytester, project: Path) -> None:
+    result = pytester.runpytest("--co", "-q")
+    assert collected(result) == ["test_app"]
+    fixtures = pytester.runpytest("--fixtures")
+    assert "sluice_alembic_ini" not in fixtures.stdout.str()
+
+
+@pytest.mark.parametrize("how", ["config", "flag", "ini", "-p"])
+def test_enabled_per_project(pytester: pytest.Pytester, project: Path, how: str) -> None:
+    args = ["--co", "-q"]
+    if how == "config":
+        enable(project)
+    elif how == "flag":
+        args.append("--sluice")
+    elif how == "ini":
+        (project / "pytest.ini").write_text("[pytest]\ntestpaths = tests\nsluice = true\n")
+    else:
+        args += ["-p", "sluice"]
+    result = pytester.runpytest(*args)
+    assert collected(result) == ["test_app", *ALL]
+    assert "tests/sluice::test_sluice_graph" in result.stdout.str()
+
+
+def test_not_added_when_running_one_file(pytester: pytest.Pytester, project: Path) -> None:
+    enable(project)
+    result = pytester.runpytest("--co", "-q", "tests/test_app.py")
+    assert collected(result) == ["test_app"]
+    result = pytester.runpytest("--co", "-q", "-k", "sluice_graph")
+    assert collected(result) == ["test_sluice_graph"]
+
+
+def test_all_pass_on_a_healthy_project(pytester: pytest.Pytester, project: Path) -> None:
+    enable(project)
+    from sluice.check import lock
+
+    lock(project / "alembic.ini")
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=7)
+
+
+def test_failures_read_like_the_cli(pytester: pytest.Pytester, project: Path) -> None:
+    enable(project)
+    overlay(project, "db_only_column")
+    result = pytester.runpytest("-k", "sluice and (drift or checksums or graph)")
+    result.assert_outcomes(passed=1, failed=2)
+    out = result.stdout.str()
+    assert "column users.middle_name: in the database (VARCHAR(100), NULL), not in the models" \
+        in out
+    assert "fix: Run `sluice lock` and commit sluice.sum with the migrations." in out
+    assert "Traceback" not in out and "def test(" not in out
+    assert "_ sluice: test_sluice_drift _" in out
+    result = pytester.runpytest("--co", "-q")
+    assert "7 tests collected" in result.stdout.str()
+
+
+def test_skip_when_the_graph_does_not_load(pytester: pytest.Pytester, project: Path) -> None:
+    enable(project)
+    overlay(project, "cycle")
+    result = pytester.runpytest("-k", "sluice_graph or sluice_upgrade", "-rs")
+    result.assert_outcomes(failed=1, skipped=1)
+    assert "revision cycle 0003 -> 0005 -> 0004 -> 0003" in result.stdout.str()
+
+
+def test_fixtures_can_be_overridden(pytester: pytest.Pytester, project: Path,
+                                    tmp_path: Path) -> None:
+    enable(project)
+    moved = project / "db"
+    moved.mkdir()
+    for name in ("alembic.ini", "migrations", "sluice.toml"):
+        shutil.move(str(project / name), moved / name)
+    (moved / "alembic.ini").write_text((moved / "alembic.ini").read_text()
+                                       .replace("prepend_sys_path = %(here)s",
+                                                "prepend_sys_path = %(here)s/.."))
+    (project / "sluice.toml").write_text("[check]\npytest = true\n")
+    given = tmp_path / "given.db"
+    (project / "tests" / "conftest.py").write_text(
+        "import pytest\n\n"
+        "@pytest.fixture\n"
+        "def sluice_alembic_ini(pytestconfig):\n"
+        "    return pytestconfig.rootpath / 'db' / 'alembic.ini'\n\n"
+        "@pytest.fixture\n"
+        "def sluice_database_url():\n"
+        f"    return 'sqlite:///{given}'\n")
+    result = pytester.runpytest("-k", "sluice_upgrade")
+    result.assert_outcomes(passed=1)
+    assert given.exists()  # the given URL was used (not a temporary file)
+    result = pytester.runpytest("-k", "sluice_upgrade")
+    result.assert_outcomes(failed=1)
+    assert "database is not empty" in result.stdout.str()
+
+
+def test_server_url_gets_a_scratch_database_per_test(pytester: pytest.Pytester, project: Path,
+                                                     pg_url: str) -> None:
+    enable(project)
+    (project / "tests" / "conftest.py").write_text(
+        "import pytest\n\n@pytest.fixture\ndef sluice_database_url():\n"
+        f"    return {pg_url!r}\n")
+    result = pytester.runpytest("-k", "sluice_upgrade or sluice_drift or sluice_roundtrip")
+    result.assert_outcomes(passed=3)
+
+
+@pytest.mark.parametrize("layout", ["package", "rootdir"])
+def test_other_layouts(pytester: pytest.Pytester, project: Path, layout: str) -> None:
+    enable(project)
+    if layout == "package":  # (not named "tests": that package is this test suite)
+        (project / "tests").rename(project / "app_tests")
+        (project / "app_tests" / "__init__.py").write_text("")
+        (project / "pytest.ini").write_text("[pytest]\ntestpaths = app_tests\n")
+        expected = "app_tests/sluice::test_sluice_graph"
+    else:
+        (project / "pytest.ini").write_text("[pytest]\n")
+        expected = "sluice::test_sluice_graph"
+    result = pytester.runpytest("--co", "-q")
+    assert expected in result.stdout.str().splitlines()
+    assert "7 tests collected" in result.stdout.str()
