@@ -212,19 +212,19 @@ def test_backfill_keeps_the_types_of_the_table_given(engine: sa.Engine) -> None:
     assert {r["label"] for r in rows(engine)} == {"<x>"}
 
 
-@pytest.mark.parametrize("bad, message", [
-    (lambda chunk: chunk[:-1], "returned 4 entries"),
-    (lambda chunk: {"label": "x"}, "must return a list"),
-    (lambda chunk: ["x" for _ in chunk], "return a dict of new values or None"),
-    (lambda chunk: [{"nope": 1} for _ in chunk], "column 'nope'"),
-    (lambda chunk: [{"id": r["id"] + 1} for r in chunk], "changed key column 'id'"),
-])
-def test_backfill_bad_results_roll_the_batch_back(engine: sa.Engine, bad: Any,
-                                                  message: str) -> None:
-    with pytest.raises(DataMigrationError, match=message):
-        run(backfill, engine, items, bad, columns=["label"])
-    assert rows(engine)[0]["label"] == "item 1"
-    assert progress(engine)["s"]["rows_done"] == 0
+def test_backfill_bad_results_roll_the_batch_back(engine: sa.Engine) -> None:
+    cases: list[tuple[Any, str]] = [
+        (lambda chunk: chunk[:-1], "returned 4 entries"),
+        (lambda chunk: {"label": "x"}, "must return a list"),
+        (lambda chunk: ["x" for _ in chunk], "return a dict of new values or None"),
+        (lambda chunk: [{"nope": 1} for _ in chunk], "column 'nope'"),
+        (lambda chunk: [{"id": r["id"] + 1} for r in chunk], "changed key column 'id'"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(DataMigrationError, match=message):
+            run(backfill, engine, items, bad, columns=["label"])
+        assert rows(engine)[0]["label"] == "item 1"
+        assert progress(engine)["s"]["rows_done"] == 0
 
 
 # --------------------------------------------------------------------------- resume
@@ -258,8 +258,11 @@ def test_crash_inside_a_batch_rolls_that_batch_back(engine: sa.Engine) -> None:
     assert res.resumed and all(r["n"] == 1 for r in rows(engine))
 
 
-def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine,
+@pytest.mark.parametrize("autocommit", [False, True])
+def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine, autocommit: bool,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch and checkpoint share one transaction, also on an AUTOCOMMIT connection (as in
+    Alembic's autocommit_block), where the batch is grouped by explicit BEGIN/COMMIT."""
     real = data._Store.advance
     calls = {"n": 0}
 
@@ -270,8 +273,12 @@ def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine,
         real(self, *args, **kw)
 
     monkeypatch.setattr(data._Store, "advance", flaky)
-    with pytest.raises(DataMigrationError, match="stopped in batch 3"):
-        run(batched_update, engine, items, {"n": items.c.n + 1})
+    with engine.connect() as conn:
+        if autocommit:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(DataMigrationError, match="stopped in batch 3"):
+            batched_update(items, {"n": items.c.n + 1}, connection=conn, step="s",
+                           config=CONFIG)
     assert [r["id"] for r in rows(engine) if r["n"]] == list(range(1, 11))
     assert progress(engine)["s"]["rows_done"] == 10
 
@@ -311,7 +318,7 @@ def untouched(engine: sa.Engine) -> None:
 U = batched_update
 
 
-@pytest.mark.parametrize("fn, args, kw, message", [
+BAD_INPUT: list[tuple[Any, tuple[Any, ...], dict[str, Any], str]] = [
     (U, (nokey, {"y": 1}), {}, "has no primary key.*key='column'"),
     (U, (items, {"n": 1}), {"key": "grp"}, "not a unique, indexed"),
     (U, (items, {"n": 1}), {"key": "maybe"}, "allow NULL"),
@@ -330,13 +337,14 @@ U = batched_update
     (backfill, (items, lambda c: c, "label"), {}, "columns= must be a list"),
     (backfill, (items, lambda c: c, ["nope"]), {}, "columns= names 'nope'"),
     (backfill, (items, "not callable"), {}, "needs a function"),
-])
-def test_bad_input_is_refused_before_any_row_is_touched(
-    engine: sa.Engine, fn: Any, args: tuple[Any, ...], kw: dict[str, Any], message: str,
-) -> None:
-    with pytest.raises(DataMigrationError, match=message):
-        run(fn, engine, *args, **kw)
-    untouched(engine)
+]
+
+
+def test_bad_input_is_refused_before_any_row_is_touched(engine: sa.Engine) -> None:
+    for fn, args, kw, message in BAD_INPUT:
+        with pytest.raises(DataMigrationError, match=message):
+            run(fn, engine, *args, **kw)
+        untouched(engine)
 
 
 def test_bound_text_is_accepted(engine: sa.Engine) -> None:
@@ -359,15 +367,15 @@ def test_outside_alembic_the_step_needs_a_name_and_a_clean_connection(
     untouched(engine)
 
 
-@pytest.mark.parametrize("setting, value", [
-    ("batch_size", 0), ("pause_ms", -1), ("lock_timeout_ms", 0), ("max_retries", -2),
-])
-def test_bad_settings(engine: sa.Engine, setting: str, value: int) -> None:
-    with pytest.raises(DataMigrationError, match=f"{setting}=: expected an integer"):
-        run(batched_update, engine, items, {"n": 1}, **{setting: value})
-    bad_config = DataConfig(**{setting: value})
-    with pytest.raises(DataMigrationError, match=f"tool.sluice.data.{setting}"):
-        run(batched_update, engine, items, {"n": 1}, config=bad_config)
+def test_bad_settings(engine: sa.Engine) -> None:
+    for setting, value in (("batch_size", 0), ("pause_ms", -1), ("lock_timeout_ms", 0),
+                           ("max_retries", -2), ("target_batch_ms", 1.5)):
+        with pytest.raises(DataMigrationError, match=f"{setting}=: expected an integer"):
+            run(batched_update, engine, items, {"n": 1}, **{setting: value})
+        bad_config = DataConfig(**{setting: value})
+        with pytest.raises(DataMigrationError, match=f"tool.sluice.data.{setting}"):
+            run(batched_update, engine, items, {"n": 1}, config=bad_config)
+    untouched(engine)
 
 
 def test_autocommit_connection_still_commits_batch_and_checkpoint_together(

@@ -710,6 +710,14 @@ class _ExplicitTx(_Tx):
             self.conn.exec_driver_sql("ROLLBACK")
 
 
+def _autocommit(conn: Connection) -> bool:
+    """Whether the connection runs in AUTOCOMMIT mode (set on it or on its engine)."""
+    level = conn.get_execution_options().get("isolation_level")
+    if level is None:
+        level = getattr(conn.dialect, "_on_connect_isolation_level", None)
+    return level == "AUTOCOMMIT"
+
+
 @contextmanager
 def _own_transaction(conn: Connection) -> Iterator[None]:
     """A transaction on a plain (non-migration) connection, committed on success."""
@@ -894,12 +902,17 @@ def _seconds(s: float) -> str:
     return f"{s / 3600:.1f} h"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}es" if word.endswith("ch") else \
+        f"{n:,} {word}s"
+
+
 def _summary(label: str, r: StepResult, run_batches: int, run_rows: int) -> str:
     rate = run_rows / r.seconds if r.seconds > 0 else 0.0
     text = (f"sluice.data: {label} done: {r.rows_scanned:,} rows scanned, "
-            f"{r.rows_changed:,} changed, {r.batches:,} batches")
+            f"{r.rows_changed:,} changed, {_plural(r.batches, 'batch')}")
     if r.resumed:
-        text += f" (this run: {run_rows:,} rows in {run_batches:,} batches)"
+        text += f" (this run: {run_rows:,} rows in {_plural(run_batches, 'batch')})"
     text += f", {_seconds(r.seconds)} ({rate:,.0f} rows/s)"
     if run_batches:
         text += f", slowest batch {r.slowest_batch_ms:,.0f} ms (#{r.slowest_batch})"
@@ -1146,11 +1159,7 @@ class _Step:
         if ctx is None:
             if conn.in_transaction():  # reflection autobegan: nothing to keep
                 conn.rollback()
-            try:
-                autocommit = conn.get_isolation_level() == "AUTOCOMMIT"
-            except Exception:
-                autocommit = False
-            tx: _Tx = _ExplicitTx(conn, backend) if autocommit else _Tx(conn, backend)
+            tx: _Tx = _ExplicitTx(conn, backend) if _autocommit(conn) else _Tx(conn, backend)
             block: Any = nullcontext()
         else:
             steps = self.run_steps
@@ -1199,7 +1208,7 @@ class _Step:
         if result.resumed:
             reporter.say(f"sluice.data: {self.label}: resuming from the checkpoint after key "
                          f"{list(last or ())!r} ({result.rows_scanned:,} rows done in "
-                         f"{result.batches:,} batches)")
+                         f"{_plural(result.batches, 'batch')})")
         else:
             about = f"~{total:,}" if total is not None else "an unknown number of"
             reporter.say(f"sluice.data: {self.label}: starting, {about} rows, batches of "
