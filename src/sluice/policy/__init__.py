@@ -13,6 +13,7 @@ from alembic.operations import ops as alembic_ops
 from sluice.policy.base import Allowance, CommentOp, PolicyContext, parse_allowances
 from sluice.policy.dangerous import dangerous_ops
 from sluice.policy.empty import empty_revision
+from sluice.policy.enums import enum_notes
 from sluice.policy.renames import renames
 from sluice.policy.review import review_header
 from sluice.policy.services import service_branches
@@ -31,6 +32,7 @@ POLICIES: list[tuple[str, PolicyFn]] = [
     ("services", service_branches),
     ("expand-contract", expand_contract),
     ("dangerous-ops", dangerous_ops),
+    ("enum-notes", enum_notes),
     ("review-header", review_header),
 ]
 

@@ -1,10 +1,26 @@
 """Server-default comparison without dialect noise.
 
-Databases hand back defaults spelled differently from the models: ``now()`` becomes
-``CURRENT_TIMESTAMP`` or ``current_timestamp()``, ``0`` becomes ``'0'`` or ``'0'::integer``,
-and PostgreSQL adds casts. Alembic reports each of these as a change on every
-autogenerate run. :func:`compare_server_default` normalises both sides per dialect and
-says "equal" when they mean the same; otherwise it defers to Alembic's own comparison.
+Databases hand back defaults spelled differently from the models, and Alembic reports each
+difference as a change on every autogenerate run:
+
+============  =====================================  ==========================
+database      model                                  reflected
+============  =====================================  ==========================
+PostgreSQL    ``server_default="draft"``             ``'draft'::character varying``
+PostgreSQL    ``server_default="-1"``                ``'-1'::integer``
+PostgreSQL    ``func.now()`` / ``CURRENT_TIMESTAMP``  ``now()`` / ``CURRENT_TIMESTAMP``
+MariaDB       ``func.now()``                         ``current_timestamp()``
+MariaDB       ``sa.true()``                          ``1``
+MySQL/SQLite  ``server_default="0"``                 ``0`` / ``'0'``
+SQLite        ``sa.false()`` / ``text("false")``      ``0`` / ``false``
+any           ``server_default="0"`` (Numeric)       ``0.00``
+============  =====================================  ==========================
+
+:func:`compare_server_default` (wired in by ``configure_options``) reduces both sides to a
+canonical value *for the column's type* and says "equal" when they match; otherwise it
+defers to Alembic's own comparison (which on PostgreSQL asks the server). Booleans are only
+folded for boolean columns and numbers only for numeric ones, so ``'1.50'`` and ``'1.5'``
+stay different in a VARCHAR column.
 """
 
 from __future__ import annotations
@@ -12,52 +28,123 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sqlalchemy as sa
+
+#: Expressions meaning "the current timestamp of the transaction". ``statement_timestamp()``
+#: and ``clock_timestamp()`` are deliberately absent: they give different values.
 _TIMESTAMP_SYNONYMS = {
-    "now()", "current_timestamp", "current_timestamp()", "localtimestamp",
-    "localtimestamp()", "transaction_timestamp()", "statement_timestamp()",
-    "datetime('now')", "getdate()",
+    "now()", "current_timestamp", "current_timestamp()", "transaction_timestamp()",
+    "datetime('now')", "localtimestamp", "localtimestamp()",
 }
-_BOOL = {"true": "1", "false": "0", "'t'": "1", "'f'": "0", "b'1'": "1", "b'0'": "0"}
-_CAST = re.compile(r"::[a-z_ ]+(\([\d, ]+\))?(\[\])?", re.I)
+_TRUE = {"true", "'true'", "'t'", "t", "1", "'1'", "b'1'", "'y'", "'yes'", "'on'"}
+_FALSE = {"false", "'false'", "'f'", "f", "0", "'0'", "b'0'", "'n'", "'no'", "'off'"}
+#: ``::type`` casts PostgreSQL adds: ``::integer``, ``::character varying(20)``,
+#: ``::timestamp without time zone``, ``::public.status``, ``::"Mixed"``, ``::integer[]``.
+_CAST = re.compile(r"::\s*(?:\"[^\"]+\"|[a-z_][\w]*)(?:\.(?:\"[^\"]+\"|[a-z_][\w]*))?"
+                   r"(?:\s+(?:varying|precision|without time zone|with time zone))?"
+                   r"(?:\s*\([\d, ]+\))?(?:\[\])*", re.I)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+Canonical = tuple[str, str] | None
 
 
-def normalize_default(text: str | None) -> str | None:
-    """A canonical spelling of a server default expression (None stays None)."""
-    if text is None:
+def type_kind(type_: Any) -> str | None:
+    """``boolean``, ``number``, ``string``, ``datetime`` or None for other types."""
+    if type_ is None:
         return None
-    value = str(text).strip()
-    # Outer parentheses, repeatedly: ((0)) -> 0
+    if isinstance(type_, sa.Boolean):
+        return "boolean"
+    if isinstance(type_, (sa.Integer, sa.Numeric, sa.Float)):
+        return "number"
+    if isinstance(type_, (sa.String, sa.Enum)):
+        return "string"
+    if isinstance(type_, (sa.DateTime, sa.Date, sa.Time)):
+        return "datetime"
+    return None
+
+
+def _strip_parens(value: str) -> str:
     while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
         value = value[1:-1].strip()
-    value = _CAST.sub("", value).strip()
-    while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
-        value = value[1:-1].strip()
-    low = value.lower()
-    low = re.sub(r"current_timestamp\(\d*\)", "current_timestamp", low)
-    low = re.sub(r"now\(\d+\)", "now()", low)
-    if low in _TIMESTAMP_SYNONYMS:
-        return "current_timestamp"
-    if low in _BOOL:
-        return _BOOL[low]
-    # '0' and 0, '1.50' and 1.5
-    unquoted = low[1:-1] if len(low) >= 2 and low[0] == low[-1] == "'" else low
-    try:
-        number = float(unquoted)
-    except ValueError:
-        return value if value.startswith("'") else low
-    return repr(int(number)) if number.is_integer() else repr(number)
+    return value
 
 
 def _balanced(text: str) -> bool:
     depth = 0
+    quoted = False
     for ch in text:
-        if ch == "(":
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
             if depth < 0:
                 return False
     return depth == 0
+
+
+def _unquote(value: str) -> str | None:
+    """The content of a SQL string literal (``'it''s'`` -> ``it's``), None if not one."""
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        inner = value[1:-1]
+        if re.search(r"(?<!['\\])'(?!')", inner.replace("''", "")):
+            return None  # 'a' || 'b' is an expression, not a literal
+        return inner.replace("''", "'").replace("\\'", "'").replace("\\\\", "\\")
+    return None
+
+
+def _number(text: str) -> str | None:
+    if not _NUMBER.match(text):
+        return None
+    number = float(text)
+    return repr(int(number)) if number.is_integer() else repr(number)
+
+
+def canonical_default(text: str | None, kind: str | None = None) -> Canonical:
+    """A canonical ``(category, value)`` for a server default as SQL text; None for no default.
+
+    ``kind`` is the column's :func:`type_kind`; it decides whether ``'1'`` means true, the
+    number one or the string ``1``.
+    """
+    if text is None:
+        return None
+    value = _strip_parens(str(text).strip())
+    value = _strip_parens(_CAST.sub("", value).strip())
+    low = value.lower()
+    if low == "null":
+        return None
+    low = re.sub(r"current_timestamp\s*\(\s*\d*\s*\)", "current_timestamp", low)
+    low = re.sub(r"now\s*\(\s*\d*\s*\)", "now()", low)
+    low = re.sub(r"localtimestamp\s*\(\s*\d*\s*\)", "localtimestamp", low)
+    if low in _TIMESTAMP_SYNONYMS:
+        return ("now", "current_timestamp")
+    if kind == "boolean":
+        if low in _TRUE:
+            return ("bool", "true")
+        if low in _FALSE:
+            return ("bool", "false")
+    literal = _unquote(value)
+    if kind == "number" or (kind is None and literal is None):
+        number = _number(literal if literal is not None else low)
+        if number is not None:
+            return ("number", number)
+    if literal is not None:
+        return ("literal", literal)
+    if kind in ("string", None) and _number(low) is not None:
+        return ("literal", value)  # MySQL hands DEFAULT 0 on a VARCHAR back as 0
+    return ("expression", re.sub(r"\s+", " ", low))
+
+
+def normalize_default(text: str | None, kind: str | None = None) -> str | None:
+    """A canonical spelling of a server default expression (None stays None)."""
+    canon = canonical_default(text, kind)
+    if canon is None:
+        return None
+    category, value = canon
+    return f"'{value}'" if category == "literal" else value
 
 
 def _metadata_default_text(metadata_column: Any, rendered: str | None) -> str | None:
@@ -68,11 +155,13 @@ def _metadata_default_text(metadata_column: Any, rendered: str | None) -> str | 
     if arg is None:
         return rendered
     if isinstance(arg, str):
-        return f"'{arg}'"
+        return "'" + arg.replace("'", "''") + "'"
+    if rendered is not None:
+        return rendered  # compiled for the connection's dialect by Alembic
     try:
-        return str(arg.compile())  # e.g. func.now() -> now(), text("0") -> 0
-    except Exception:
-        return rendered
+        return str(arg.compile())
+    except Exception:  # pragma: no cover - exotic expressions
+        return None
 
 
 def compare_server_default(
@@ -83,12 +172,14 @@ def compare_server_default(
     metadata_default: Any,
     rendered_metadata_default: str | None,
 ) -> bool | None:
-    """``compare_server_default`` hook: False when both sides mean the same default."""
+    """``compare_server_default`` hook: False when both sides mean the same default.
+
+    None (not True) otherwise, so that Alembic's own dialect comparison still decides.
+    """
+    kind = type_kind(getattr(metadata_column, "type", None))
     meta = _metadata_default_text(metadata_column, rendered_metadata_default)
     if inspected_default is None and meta is None:
         return False
-    if inspected_default is None or meta is None:
-        return None
-    if normalize_default(inspected_default) == normalize_default(meta):
+    if canonical_default(inspected_default, kind) == canonical_default(meta, kind):
         return False
     return None
