@@ -259,8 +259,39 @@ class DowngradeFact:
     upgrade_ops: int
 
 
+def _trivial(body: list[ast.stmt]) -> bool:
+    """Only ``pass``, docstrings and ``...``."""
+    return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr)
+               and isinstance(s.value, ast.Constant)) for s in body)
+
+
+def _quick_kind(tree: ast.Module) -> str:
+    """``missing``, ``pass``, ``maybe-raises`` or ``ops`` from the top-level functions."""
+    functions = {n.name: n for n in tree.body
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    fn = functions.get("downgrade")
+    if fn is None:
+        return "missing"
+    if _trivial(fn.body):
+        return "pass"
+    if any(isinstance(n, ast.Raise) for n in ast.walk(fn)):
+        return "maybe-raises"
+    return "ops"
+
+
 def downgrade_fact(path: str | os.PathLike[str]) -> DowngradeFact:
-    """The ``script.downgrade`` fact of :func:`sluice.lint.static.analyze_file`."""
+    """The ``script.downgrade`` fact of :func:`sluice.lint.static.analyze_file`.
+
+    The full static analysis runs only when it can change the answer (the downgrade is
+    missing, does nothing, or raises somewhere); a downgrade with code and no ``raise``
+    is ``ops`` either way, and most revisions are that.
+    """
+    try:
+        tree = ast.parse(Path(path).read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError):
+        return DowngradeFact(kind="ops", line=None, upgrade_ops=0)
+    if _quick_kind(tree) == "ops":
+        return DowngradeFact(kind="ops", line=None, upgrade_ops=0)
     from sluice.lint.static import analyze_file
 
     result = analyze_file(Path(path))
