@@ -156,3 +156,14 @@ def test_last_option(project: Path) -> None:
     result = sluice(project, "check", "--only", "roundtrip", "--last", "1", "--format", "json")
     data = json.loads(result.stdout)
     assert [r["revision"] for r in data["checks"][0]["data"]["revisions"]] == ["0002"]
+
+
+def test_every_check_is_documented() -> None:
+    from sluice.check import CHECKS
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "check.md").read_text()
+    for check in CHECKS:
+        assert f"### `{check.name}`: {check.title}" in page
+        assert len(check.doc) > 100, f"{check.name}: its function's docstring is its documentation"
+    assert "[docs/check.md](docs/check.md)" in (
+        Path(__file__).resolve().parent.parent / "README.md").read_text()

@@ -90,7 +90,7 @@ def test_downgrade_leaving_a_column_behind(project: Path, db_url: str) -> None:
     assert result.status == "fail"
     [p] = result.problems
     assert p.kind == "downgrade-incomplete"
-    assert (p.path, p.revision) == ("migrations/versions/0003_nickname.py", "0003")
+    assert (p.path, p.line, p.revision) == ("migrations/versions/0003_nickname.py", 20, "0003")
     assert p.message == (
         "downgrade of revision 0003 does not restore the schema: column users.nickname "
         "(VARCHAR(50) NULL): exists after the downgrade, not before the upgrade")

@@ -86,14 +86,13 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
         elif disk.files[file] != digest:
             problems.append(Problem(
                 NAME, "edited",
-                f"{file} changed after it was locked ({rel}:{recorded.lines.get(file)} "
-                f"records sha256 {digest[:12]}..., the file now hashes to "
-                f"{disk.files[file][:12]}...)",
+                f"changed after it was locked ({rel}:{recorded.lines.get(file)} records "
+                f"sha256 {digest[:12]}..., the file now hashes to {disk.files[file][:12]}...)",
                 _EDITED_FIX.format(sum=rel), path=file))
     new = sorted(set(disk.files) - set(recorded.files))
     for file in new:
         problems.append(Problem(
-            NAME, "unrecorded", f"{file} is not recorded in {rel}",
+            NAME, "unrecorded", f"new revision file, not recorded in {rel}",
             f"Run `sluice lock` and commit {rel} with the new revision.", path=file))
     same_files = set(disk.files) == set(recorded.files)
     if same_files and recorded.conflict_line is None and sorted(recorded.heads) != disk.heads:

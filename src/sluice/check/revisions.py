@@ -265,18 +265,18 @@ def _trivial(body: list[ast.stmt]) -> bool:
                and isinstance(s.value, ast.Constant)) for s in body)
 
 
-def _quick_kind(tree: ast.Module) -> str:
-    """``missing``, ``pass``, ``maybe-raises`` or ``ops`` from the top-level functions."""
+def _quick_kind(tree: ast.Module) -> tuple[str, int | None]:
+    """(``missing``, ``pass``, ``maybe-raises`` or ``ops``; line of ``def downgrade``)."""
     functions = {n.name: n for n in tree.body
                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     fn = functions.get("downgrade")
     if fn is None:
-        return "missing"
+        return "missing", None
     if _trivial(fn.body):
-        return "pass"
+        return "pass", fn.lineno
     if any(isinstance(n, ast.Raise) for n in ast.walk(fn)):
-        return "maybe-raises"
-    return "ops"
+        return "maybe-raises", fn.lineno
+    return "ops", fn.lineno
 
 
 def downgrade_fact(path: str | os.PathLike[str]) -> DowngradeFact:
@@ -290,8 +290,9 @@ def downgrade_fact(path: str | os.PathLike[str]) -> DowngradeFact:
         tree = ast.parse(Path(path).read_bytes(), filename=str(path))
     except (SyntaxError, ValueError, OSError):
         return DowngradeFact(kind="ops", line=None, upgrade_ops=0)
-    if _quick_kind(tree) == "ops":
-        return DowngradeFact(kind="ops", line=None, upgrade_ops=0)
+    kind, line = _quick_kind(tree)
+    if kind == "ops":
+        return DowngradeFact(kind="ops", line=line, upgrade_ops=0)
     from sluice.lint.static import analyze_file
 
     result = analyze_file(Path(path))
