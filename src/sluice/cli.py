@@ -334,3 +334,127 @@ def _rule_json(r: Any, severity: str, enabled: bool) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "family": r.family, "severity": severity,
             "default_severity": r.severity, "dialects": list(r.dialects),
             "enabled": enabled, "summary": r.summary, "doc": r.doc}
+
+
+# --------------------------------------------------------------------------- revision graph
+
+
+def _graph_name_option(fn: F) -> F:
+    return click.option(
+        "-n", "--name", "ini_section", default="alembic", show_default=True, metavar="SECTION",
+        help="alembic.ini section, like `alembic -n` (a service with its own version table).",
+    )(fn)
+
+
+@main.command("graph")
+@common_options
+@_graph_name_option
+@click.option("--url", default=None, metavar="URL",
+              help="Mark the revisions this database is at (alembic_version and the "
+                   "services' version tables).")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]),
+              default="text", show_default=True,
+              help="text: a tree in the terminal; mermaid/dot for docs and reviews.")
+@handle_errors
+def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
+                  ini_section: str, url: str | None, fmt: str) -> None:
+    """The revision tree: branches, branch labels, merge points, heads, the database."""
+    import json
+    import shutil
+
+    from sluice.graph import graph_json, load_graph, render_dot, render_mermaid, render_text
+
+    graph = load_graph(config_path, name=ini_section, url=url)
+    if fmt == "mermaid":
+        click.echo(render_mermaid(graph), nl=False)
+    elif fmt == "dot":
+        click.echo(render_dot(graph), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(graph_json(graph), indent=2))
+    else:
+        tty = sys.stdout.isatty()
+        color = tty and not os.environ.get("NO_COLOR")
+        width = shutil.get_terminal_size().columns if tty else 100
+        click.echo(render_text(graph, width=width, color=color), nl=False)
+
+
+@main.command("heads")
+@common_options
+@_graph_name_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format (json: stdout only).")
+@handle_errors
+def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
+                  ini_section: str, fmt: str) -> None:
+    """Explain multiple heads and print the `alembic merge` command that joins them.
+
+    Exit 1 when there are heads that [tool.sluice.check] expected_heads does not declare."""
+    import json
+
+    from sluice.config import load_config
+    from sluice.graph import explain_heads, heads_json, load_graph, render_heads
+
+    config = load_config(config_path)
+    graph = load_graph(config_path, name=ini_section, sluice_config=config)
+    from sluice.policy.services import service_labels
+
+    report = explain_heads(graph, config.check.expected_heads,
+                           sorted(service_labels(config)))
+    if fmt == "json":
+        click.echo(json.dumps(heads_json(graph, report), indent=2))
+    else:
+        click.echo(render_heads(graph, report), nl=False)
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("trace")
+@common_options
+@click.argument("revisions", nargs=-1, metavar="[REV...]")
+@click.option("--url", default=None, envvar="SLUICE_TRACE_URL", metavar="URL",
+              help="PostgreSQL or MySQL/MariaDB server; a scratch database is created there "
+                   "and dropped afterwards. Env: SLUICE_TRACE_URL.")
+@click.option("--seed-rows", type=click.IntRange(min=0), default=0, show_default=True,
+              metavar="N", help="Insert N generated rows into every table before each "
+                                "revision, so rewrites and scans take measurable time.")
+@click.option("--fail-on", type=click.Choice(["writes", "reads", "never"]), default="writes",
+              show_default=True,
+              help="Exit 1 on a lock on an existing table that blocks writes (or reads), "
+                   "or never.")
+@click.option("--no-crosscheck", is_flag=True, help="Do not compare with lint's findings.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True, help="Output format (machine formats: stdout only).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Text: also list locks on relations created by the revision.")
+@handle_errors
+def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
+                  revisions: tuple[str, ...], url: str | None, seed_rows: int, fail_on: str,
+                  no_crosscheck: bool, fmt: str, verbose: bool) -> None:
+    """Run revisions on a scratch database and report the locks they really take.
+
+    REV: revision ids, prefixes, head/heads, or ranges LOWER:UPPER (default: all).
+    Exit 1 when a statement took a lock blocking writes (see --fail-on) on a table that
+    existed before its revision, 2 when tracing could not run.
+    """
+    import contextlib
+
+    from sluice.trace import fails, trace
+    from sluice.trace.render import render
+
+    if url is None:
+        raise SluiceError("sluice trace needs a server to run on: pass --url "
+                          "postgresql://user@host/postgres (or mysql+pymysql://...) "
+                          "or set SLUICE_TRACE_URL")
+
+    def log(message: str) -> None:
+        if sys.stderr.isatty() or os.environ.get("SLUICE_VERBOSE"):
+            click.echo(f"sluice: {message}", err=True)
+
+    # migrations and env.py may print; keep stdout for the report alone
+    with contextlib.redirect_stdout(sys.stderr):
+        result = trace(config_path, url, revisions, x_args=x_args, env=env,
+                       seed_rows=seed_rows, crosscheck=not no_crosscheck, log=log)
+    render(fmt, result, result.findings, sys.stdout, verbose=verbose)
+    if result.failure:
+        raise SluiceError(result.failure)
+    sys.exit(1 if fails(result, fail_on) else 0)

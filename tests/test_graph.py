@@ -1,0 +1,296 @@
+"""`sluice graph` and `sluice heads` on branched, merged and diverged histories (golden files).
+
+Regenerate the golden files after an intended output change with
+``SLUICE_UPDATE_GOLDEN=1 python -m pytest tests/test_graph.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from sluice.cli import main
+from sluice.graph import explain_heads, load_graph, render_text
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+INI = """[alembic]
+script_location = %(here)s/migrations
+path_separator = os
+sqlalchemy.url = sqlite:///%(here)s/graph.db
+"""
+
+# (id, down_revision, message, extra module lines)
+BRANCHED_AND_MERGED = [
+    ("a1", None, "initial schema", ""),
+    ("a2", "a1", "add orders", ""),
+    ("b1", "a2", "billing: invoices", ""),
+    ("c1", "a2", "catalog: products", ""),
+    ("m1", ("b1", "c1"), "merge billing and catalog", ""),
+    ("d1", "m1", "add order notes", ""),
+    ("e1", "d1", "order status [expand]", 'sluice_phase = "expand"\n'),
+    ("e2", "e1", "order status [contract]", 'sluice_phase = "contract"\n'),
+    ("x1", None, "reports base", 'branch_labels = ("reports",)\n'),
+    ("x2", "x1", "reports read orders", 'depends_on = "a2"\n'),
+]
+
+DIVERGED = [
+    ("a1", None, "initial schema", ""),
+    ("a2", "a1", "add orders", ""),
+    ("f1", "a2", "add coupons", ""),
+    ("g1", "a2", "add gift cards", ""),
+    ("g2", "g1", "gift card expiry", ""),
+]
+
+
+def write_history(root: Path, revisions: list[tuple[str, object, str, str]],
+                  config: str = "") -> Path:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    (root / "migrations" / "env.py").write_text("")
+    (root / "alembic.ini").write_text(INI)
+    (root / "sluice.toml").write_text(config)
+    for rev, down, message, extra in revisions:
+        lines = [f'"""{message}\n\nRevision ID: {rev}\n"""', f"revision = {rev!r}",
+                 f"down_revision = {down!r}"]
+        if "branch_labels" not in extra:
+            lines.append("branch_labels = None")
+        if "depends_on" not in extra:
+            lines.append("depends_on = None")
+        body = "\n".join(lines) + "\n" + extra + (
+            "\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n")
+        (versions / f"{rev}_{message.split(':')[0].split(' [')[0].replace(' ', '_')}.py"
+         ).write_text(body)
+    return root / "alembic.ini"
+
+
+def golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("SLUICE_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), f"missing golden file {path}; run with SLUICE_UPDATE_GOLDEN=1"
+    assert actual == path.read_text(encoding="utf-8"), f"output differs from {path}"
+
+
+def sluice(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def set_database(root: Path, table: str, revisions: list[str]) -> str:
+    url = f"sqlite:///{root / 'graph.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE TABLE IF NOT EXISTS {table} (version_num VARCHAR(32))"))
+        for rev in revisions:
+            conn.execute(sa.text(f"INSERT INTO {table} VALUES (:r)"), {"r": rev})
+    engine.dispose()
+    return url
+
+
+# --------------------------------------------------------------------------- graph
+
+
+def test_branched_and_merged_history_as_text(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, BRANCHED_AND_MERGED)
+    code, out, _ = sluice("graph", "-c", str(ini))
+    assert code == 0
+    golden("graph_branched.txt", out)
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("mermaid", "graph_branched.mmd"),
+                                           ("dot", "graph_branched.dot")])
+def test_branched_and_merged_history_for_docs(tmp_path: Path, fmt: str, name: str) -> None:
+    ini = write_history(tmp_path, BRANCHED_AND_MERGED)
+    code, out, _ = sluice("graph", "-c", str(ini), "--format", fmt)
+    assert code == 0
+    golden(name, out)
+
+
+def test_graph_marks_where_the_database_is(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, BRANCHED_AND_MERGED)
+    url = set_database(tmp_path, "alembic_version", ["d1", "x1"])
+    code, out, _ = sluice("graph", "-c", str(ini), "--url", url)
+    assert code == 0
+    golden("graph_branched_db.txt", out)
+    code, out, _ = sluice("graph", "-c", str(ini), "--url", url, "--format", "mermaid")
+    assert "    class r_d1,r_x1 current\n" in out
+
+
+def test_graph_json(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, BRANCHED_AND_MERGED)
+    code, out, _ = sluice("graph", "-c", str(ini), "--format", "json")
+    data = json.loads(out)
+    assert data["heads"] == ["e2", "x2"]
+    assert data["bases"] == ["a1", "x1"]
+    by_id = {r["revision"]: r for r in data["revisions"]}
+    assert by_id["m1"]["merge_point"] and by_id["m1"]["down_revisions"] == ["b1", "c1"]
+    assert by_id["a2"]["branch_point"]
+    assert by_id["x2"]["branches"] == ["reports"] and by_id["x2"]["depends_on"] == ["a2"]
+    assert by_id["e2"]["phase"] == "contract"
+    assert [r["revision"] for r in data["revisions"]].index("m1") > \
+        [r["revision"] for r in data["revisions"]].index("c1")
+
+
+def test_graph_of_the_multiservice_example(multiservice: Path, tmp_path: Path) -> None:
+    graph = load_graph(multiservice / "alembic.ini")
+    text = render_text(graph)
+    assert "b0001  billing: invoices and payments  [billing]  depends on s0001  HEAD (billing)" \
+        in text
+    assert "r0001" not in text  # reporting lives in its own environment ...
+    reporting = render_text(load_graph(multiservice / "alembic.ini", name="reporting"))
+    assert "r0001  reporting: daily sales" in reporting  # ... shown with -n reporting
+
+
+def test_graph_reads_service_version_tables(multiservice: Path) -> None:
+    url = set_database(multiservice, "alembic_version", ["b0001"])
+    set_database(multiservice, "reporting_version", ["r0001"])
+    graph = load_graph(multiservice / "alembic.ini", name="reporting", url=url)
+    assert graph.current == {"alembic_version": ["b0001"], "reporting_version": ["r0001"]}
+    assert "r0001  reporting: daily sales  [reporting]  HEAD (reporting)  <- database " \
+           "(reporting_version)" in render_text(graph)
+
+
+# --------------------------------------------------------------------------- heads
+
+
+def test_diverged_heads_are_explained_with_the_merge_command(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, DIVERGED)
+    code, out, _ = sluice("heads", "-c", str(ini))
+    assert code == 1
+    golden("heads_diverged.txt", out)
+    assert 'alembic merge -m "merge heads" f1 g2' in out
+
+
+def test_expected_heads_are_fine(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, BRANCHED_AND_MERGED,
+                        '[check]\nexpected_heads = ["reports", "e2"]\n')
+    code, out, _ = sluice("heads", "-c", str(ini))
+    assert code == 0, out
+    assert "Every head is expected" in out
+
+
+def test_two_heads_on_one_expected_branch(tmp_path: Path) -> None:
+    history = [*BRANCHED_AND_MERGED, ("x3", "x1", "reports: second line", "")]
+    ini = write_history(tmp_path, history, '[check]\nexpected_heads = ["reports", "e2"]\n')
+    code, out, _ = sluice("heads", "-c", str(ini))
+    assert code == 1
+    assert "branch 'reports' has 2 heads; they split after x1 (last common ancestor):" in out
+    assert "  x2: x2\n  x3: x3\n" in out
+    assert 'alembic merge -m "merge reports heads" x2 x3' in out
+    code, out, _ = sluice("heads", "-c", str(ini), "--format", "json")
+    data = json.loads(out)
+    assert data["ok"] is False
+    assert data["merges"] == [{"branch": "reports", "heads": ["x2", "x3"],
+                               "common_ancestors": ["x1"], "since": {"x2": ["x2"], "x3": ["x3"]},
+                               "command": 'alembic merge -m "merge reports heads" x2 x3'}]
+
+
+def test_unexpected_head_next_to_expected_ones(tmp_path: Path) -> None:
+    history = [*BRANCHED_AND_MERGED, ("h1", "d1", "hotfix written on an old head", "")]
+    ini = write_history(tmp_path, history, '[check]\nexpected_heads = ["reports", "e2"]\n')
+    code, out, _ = sluice("heads", "-c", str(ini))
+    assert code == 1
+    assert ("h1 is a head but matches no entry of [tool.sluice.check] expected_heads; it split "
+            "from e2 after d1:") in out
+    assert 'alembic merge -m "merge heads" e2 h1' in out
+
+
+def test_service_branches_are_suggested_for_expected_heads(multiservice: Path) -> None:
+    toml = multiservice / "sluice.toml"
+    toml.write_text(toml.read_text().split("# One head per service")[0])
+    code, out, _ = sluice("heads", "-c", str(multiservice / "alembic.ini"))
+    assert code == 1
+    assert ('declare them with [tool.sluice.check] expected_heads = ["billing", "catalog", '
+            '"shared"] instead of merging') in out
+
+
+def test_heads_report_api(tmp_path: Path) -> None:
+    graph = load_graph(write_history(tmp_path, DIVERGED))
+    report = explain_heads(graph, [])
+    (group,) = report.groups
+    assert group.common_ancestors == ["a2"]
+    assert group.since == {"f1": ["f1"], "g2": ["g2", "g1"]}
+    assert explain_heads(graph, ["f1", "g2"]).ok
+
+
+# --------------------------------------------------------------------------- broken histories
+
+
+def test_import_failure_names_the_file(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, DIVERGED)
+    path = tmp_path / "migrations" / "versions" / "g1_add_gift_cards.py"
+    path.write_text("import not_a_module_anywhere\n" + path.read_text())
+    code, _, err = sluice("graph", "-c", str(ini))
+    assert code == 2
+    assert err == ("sluice: error: migrations/versions/g1_add_gift_cards.py:1: cannot load the "
+                   "revision: ModuleNotFoundError: No module named 'not_a_module_anywhere'\n")
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, DIVERGED)
+    path = tmp_path / "migrations" / "versions" / "f1_add_coupons.py"
+    path.write_text(path.read_text() + "\ndef broken(:\n")
+    code, _, err = sluice("heads", "-c", str(ini))
+    assert code == 2
+    assert err.startswith("sluice: error: migrations/versions/f1_add_coupons.py:")
+    assert "cannot load the revision: SyntaxError" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_cycle_names_the_files(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, [("a1", "a3", "one", ""), ("a2", "a1", "two", ""),
+                                   ("a3", "a2", "three", ""), ("z1", None, "base", "")])
+    code, _, err = sluice("graph", "-c", str(ini))
+    assert code == 2
+    assert "migrations/versions/a1_one.py" in err and "migrations/versions/a3_three.py" in err
+    assert "Cycle is detected in revisions" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_parent_names_the_file(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, [("a1", None, "one", ""), ("a2", "zz", "two", "")])
+    code, _, err = sluice("graph", "-c", str(ini))
+    assert code == 2
+    assert err == ("sluice: error: migrations/versions/a2_two.py: down_revision 'zz' of "
+                   "revision a2 does not exist (no revision file declares it)\n")
+
+
+def test_missing_ini_and_unknown_section(tmp_path: Path) -> None:
+    code, _, err = sluice("graph", "-c", str(tmp_path / "nope.ini"))
+    assert code == 2 and "nope.ini: no such file" in err
+    ini = write_history(tmp_path, DIVERGED)
+    code, _, err = sluice("graph", "-c", str(ini), "-n", "billing")
+    assert code == 2 and "no section [billing]" in err
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, DIVERGED)
+    url = "postgresql+psycopg://sluice:secret@127.0.0.1:1/nothing"
+    code, _, err = sluice("graph", "-c", str(ini), "--url", url)
+    assert code == 2
+    assert "cannot connect to postgresql+psycopg://sluice:***@127.0.0.1:1/nothing" in err
+    assert "secret" not in err
+
+
+def test_long_history_is_drawn_flat_and_heads_found(tmp_path: Path) -> None:
+    history = [(f"r{i:04d}", f"r{i - 1:04d}" if i else None, f"step {i}", "")
+               for i in range(1050)]  # deeper than Python's recursion limit
+    history += [("side1", "r1000", "side line", ""), ("side2", "side1", "side line two", "")]
+    ini = write_history(tmp_path, history)
+    code, out, _ = sluice("graph", "-c", str(ini))
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 1 + 1052  # one line per revision, plus the title
+    assert max(len(line) - len(line.lstrip("│├└─ ")) for line in lines) < 20
+    graph = load_graph(ini)
+    (group,) = explain_heads(graph, []).groups
+    assert group.common_ancestors == ["r1000"]
+    assert group.since["side2"] == ["side2", "side1"]
+    assert len(group.since["r1049"]) == 49
