@@ -96,7 +96,7 @@ def test_missing_project_import_falls_back_and_names_the_module(result: LintResu
 
 def test_stub_modules_make_it_render(project: Path) -> None:
     res = lint_project(project / "alembic.ini", revisions=["rw02"], stub_modules=["myapp"],
-                       use_cache=False)
+                       use_cache=False, sql=True)
     rep = report(res, "rw02_app_types")
     assert rep.status == "rendered", rep.detail
     sql = [s.sql for s in rep.statements if s.dialect == "postgresql"]
@@ -121,7 +121,7 @@ def test_get_bind_reads_fall_back(result: LintResult) -> None:
 
 def test_batch_alter_table_renders_on_sqlite(project: Path) -> None:
     res = lint_project(project / "alembic.ini", revisions=["rw04"], dialects=["sqlite"],
-                       use_cache=False)
+                       use_cache=False, sql=True)
     rep = report(res, "rw04_batch_sqlite")
     assert rep.status == "rendered" and rep.dialects == ["sqlite"]
     assert any("add_constraint has no sqlite SQL" in n for n in rep.notes)
@@ -130,11 +130,28 @@ def test_batch_alter_table_renders_on_sqlite(project: Path) -> None:
     assert lines(found(res, "rw04_batch_sqlite", "SL101")) == [17]
 
 
-def test_unnamed_constraint_drop_renders_with_a_note(result: LintResult) -> None:
-    rep = report(result, "rw05_unnamed_constraint")
+def test_unnamed_constraint_drop_renders_with_a_note(project: Path, result: LintResult
+                                                      ) -> None:
+    assert report(result, "rw05_unnamed_constraint").status == "rendered"
+    assert lines(found(result, "rw05_unnamed_constraint", "SL004")) == [16]
+    res = lint_project(project / "alembic.ini", revisions=["rw05"], use_cache=False, sql=True)
+    rep = report(res, "rw05_unnamed_constraint")
     assert rep.status == "rendered"
     assert any("drop_constraint" in n and "no name" in n for n in rep.notes)
-    assert lines(found(result, "rw05_unnamed_constraint", "SL004")) == [16]
+    assert lines(found(res, "rw05_unnamed_constraint", "SL004")) == [16]
+
+
+def test_sql_mode_compiles_every_operation_and_the_downgrade(project: Path,
+                                                            result: LintResult) -> None:
+    lean = report(result, "rw09a_branch_a")
+    assert lean.status == "rendered" and lean.statements == []  # nothing raw to compile
+    res = lint_project(project / "alembic.ini", revisions=["rw09a"], use_cache=False, sql=True)
+    full = report(res, "rw09a_branch_a")
+    assert [(s.dialect, s.phase, s.line, s.sql) for s in full.statements] == [
+        ("postgresql", "upgrade", 16, "ALTER TABLE orders ADD COLUMN coupon VARCHAR(40)"),
+        ("postgresql", "downgrade", 20, "ALTER TABLE orders DROP COLUMN coupon")]
+    assert [f.as_dict() for f in res.findings] == [
+        f.as_dict() for f in found(result, "rw09a_branch_a")]
 
 
 def test_is_offline_mode_works_and_skipped_data_step_is_still_linted(result: LintResult

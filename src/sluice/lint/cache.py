@@ -97,10 +97,11 @@ class LintCache:
             ignore = self.folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# created by sluice\n*\n", encoding="utf-8")
+            text = json.dumps({"format": _FORMAT, "key": self.key, "entries": self.entries},
+                              separators=(",", ":"))
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".lint-", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"format": _FORMAT, "key": self.key, "entries": self.entries}, fh,
-                          separators=(",", ":"))
+                fh.write(text)
             os.replace(tmp, self.folder / _FILE)
         except OSError:
             if tmp is not None:

@@ -49,6 +49,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import os
 import re
 import subprocess
 import warnings
@@ -314,24 +315,32 @@ _REV_FILE = re.compile(r"^(?!\.#|__init__)(.*\.py)$")
 
 def revision_files(layout: Layout) -> list[Path]:
     """Every revision file of every version location, as Alembic would list them."""
-    seen: set[Path] = set()
+    seen: set[str] = set()
     out: list[Path] = []
     for location in layout.version_locations:
         if not location.is_dir():
             continue
-        walker: Iterable[Path]
-        if layout.recursive:
-            walker = sorted(p for p in location.rglob("*.py") if "__pycache__" not in p.parts)
-        else:
-            walker = sorted(location.glob("*.py"))
-        for path in walker:
-            if not _REV_FILE.match(path.name) or not path.is_file():
+        base = os.path.realpath(location)
+        folders = [base]
+        while folders:
+            folder = folders.pop(0)
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
                 continue
-            real = path.resolve()
-            if real in seen:
-                continue
-            seen.add(real)
-            out.append(real)
+            subdirs = []
+            for entry in entries:
+                if entry.is_dir():
+                    if entry.name != "__pycache__":
+                        subdirs.append(entry.path)
+                    continue
+                if not entry.name.endswith(".py") or not _REV_FILE.match(entry.name) \
+                        or not entry.is_file() or entry.path in seen:
+                    continue
+                seen.add(entry.path)
+                out.append(Path(entry.path))
+            if layout.recursive:
+                folders[:0] = subdirs
     return out
 
 
@@ -559,8 +568,33 @@ class _Context:
     render: bool
     stub_modules: list[str]
     known_rules: set[str]
+    sql: bool = False
     renderer: Renderer | None = None
     stack: contextlib.ExitStack | None = None
+    _active: list[Any] | None = None
+    _split: dict[tuple[str, ...], tuple[list[Any], dict[str, list[Any]]]] = field(
+        default_factory=dict)
+
+    def _rules_for(self, dialects: list[str]) -> tuple[list[Any], dict[str, list[Any]]]:
+        key = tuple(dialects)
+        if key not in self._split:
+            from sluice.lint.registry import active_rules
+
+            if self._active is None:
+                self._active = [r for r in active_rules(self.config) if r.family != "meta"]
+            shared = [r for r in self._active if set(dialects) <= set(r.dialects)]
+            specific = {d: [r for r in self._active if r not in shared and d in r.dialects]
+                        for d in dialects}
+            self._split[key] = (shared, specific)
+        return self._split[key]
+
+    def shared_rules(self, dialects: list[str]) -> list[Any]:
+        """Active rules that cover every dialect in ``dialects``."""
+        return self._rules_for(dialects)[0]
+
+    def specific_rules(self, dialects: list[str], dialect: str) -> list[Any]:
+        """Active rules for ``dialect`` that do not cover all of ``dialects``."""
+        return self._rules_for(dialects)[1][dialect]
 
     def get_renderer(self) -> Renderer:
         if self.renderer is None:
@@ -573,6 +607,7 @@ class _Context:
                 stub_modules=self.stub_modules,
                 sys_path=self.layout.sys_path,
                 project_root=self.layout.root,
+                sql=self.sql,
             ))
         return self.renderer
 
@@ -708,7 +743,7 @@ def _analyze(node: _Node, ctx: _Context) -> _FileResult:
         down_kind = next((o.args.get("kind") for o in static.ops
                           if o.kind == "script.downgrade"), None)
         outcome = ctx.get_renderer().render(
-            node.path, source=source,
+            node.path,
             downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
             all_dialects=sensitive and len(ctx.dialects) > 1,
         )
@@ -729,23 +764,44 @@ def _analyze(node: _Node, ctx: _Context) -> _FileResult:
         report.reason = REASON_DISABLED
 
     branch_lines = _dialect_branch_lines(source) if outcome is not None and outcome.ok else set()
-    raw: list[Finding] = []
+    # the op list each dialect sees; dialects whose render (or lack of it) is the same share it
+    groups: dict[tuple[str | None, bool], tuple[list[Op], list[str]]] = {}
     for dialect in ctx.dialects:
-        ops = static.ops
+        used: str | None = None
         if outcome is not None and outcome.ok:
             if dialect in outcome.ops:
-                used: str | None = dialect
-            elif dialect in outcome.failed:
-                used = None  # rendered elsewhere, failed here: static ops for this one
-            else:
-                used = outcome.dialects[0]  # code does not depend on the dialect
+                used = dialect
+            elif dialect not in outcome.failed:
+                used = outcome.dialects[0]  # the code does not depend on the dialect
+        pruned = used == dialect and bool(branch_lines)
+        key = (used, pruned)
+        if key not in groups:
+            ops = static.ops
             if used is not None:
-                ops = merge_ops(static.ops, outcome.ops[used], outcome.phases.get(used, []),
-                                branch_lines if used == dialect else set())
-        for phase in ("upgrade", "downgrade"):
-            phase_ops = [o for o in ops if o.phase == phase]
-            if phase_ops:
-                raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect))
+                ops = merge_ops(static.ops, outcome.ops[used],  # type: ignore[union-attr]
+                                outcome.phases.get(used, []),  # type: ignore[union-attr]
+                                branch_lines if pruned else set())
+            groups[key] = (ops, [])
+        groups[key][1].append(dialect)
+    raw: list[Finding] = []
+    for ops, dialects in groups.values():
+        phases = [[o for o in ops if o.phase == p] for p in ("upgrade", "downgrade")]
+        # rules that cover every dialect of the group run once for all of them
+        for phase_ops in phases:
+            if not phase_ops:
+                continue
+            shared = ctx.shared_rules(dialects)
+            if shared:
+                found = run_rules(phase_ops, ctx.config, dialect=dialects[0], rules=shared)
+                if len(dialects) > 1:
+                    for f in found:
+                        f.dialect = None
+                raw.extend(found)
+            for dialect in dialects:
+                specific = ctx.specific_rules(dialects, dialect)
+                if specific:
+                    raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect,
+                                         rules=specific))
     if outcome is not None and not outcome.ok and ctx.render:
         raw.extend(_meta_findings([Op(
             "lint.static_only", line=outcome.line or 1, path=path, revision=node.revision,
@@ -774,13 +830,12 @@ def _dedup(findings: list[Finding], dialects: list[str]) -> list[Finding]:
         for i, (existing, seen) in enumerate(groups[key]):
             etarget = existing.op.target if existing.op is not None else None
             if etarget == target or _unresolved(target) or _unresolved(etarget):
-                if f.dialect:
-                    seen.add(f.dialect)
+                seen.update([f.dialect] if f.dialect else dialects)
                 if _unresolved(etarget) and not _unresolved(target):
                     groups[key][i] = (f, seen)
                 break
         else:
-            groups[key].append((f, {f.dialect} if f.dialect else set()))
+            groups[key].append((f, {f.dialect} if f.dialect else set(dialects)))
     out: list[Finding] = []
     for key in order:
         for f, seen in groups[key]:
@@ -818,12 +873,12 @@ def _rules_fingerprint() -> str:
 
 
 def _config_key(config: SluiceConfig, dialects: list[str], stubs: list[str], render: bool,
-                x_args: Sequence[str]) -> str:
+                x_args: Sequence[str], sql: bool) -> str:
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if not f.metadata.get("internal")}
     payload = json.dumps({
         "config": _jsonable(data), "dialects": dialects, "stubs": stubs, "render": render,
-        "x": list(x_args), "rules": _rules_fingerprint(),
+        "x": list(x_args), "sql": sql, "rules": _rules_fingerprint(),
     }, sort_keys=True, default=str)
     return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
 
@@ -877,14 +932,17 @@ def _match_location(name: str, layout: Layout) -> Path | None:
 
 
 def _display(path: Path, root: Path | None = None) -> Path:
-    """``path`` relative to the working directory when it is inside it."""
-    cwd = Path.cwd()
-    for base in (cwd, root):
-        if base is None:
-            continue
-        with contextlib.suppress(ValueError):
-            return path.relative_to(base)
+    """``path`` relative to the working directory (else ``root``) when it is inside it."""
+    text = str(path)
+    for base in (str(Path.cwd()), str(root) if root is not None else None):
+        if base and text.startswith(base.rstrip(os.sep) + os.sep):
+            return Path(text[len(base.rstrip(os.sep)) + 1:])
     return path
+
+
+def _display_str(text: str, cwd: str) -> str:
+    prefix = cwd.rstrip(os.sep) + os.sep
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def lint_project(
@@ -900,6 +958,7 @@ def lint_project(
     x_args: Sequence[str] = (),
     use_cache: bool = True,
     render: bool | None = None,
+    sql: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> LintResult:
     """Lint the revisions of the Alembic project of ``ini_path``.
@@ -911,7 +970,10 @@ def lint_project(
     ``trees`` (default ``lint.trees``; empty: all) restricts to version locations or
     branch-labelled trees. ``dialects`` (default ``lint.dialects``) filters the dialects.
     ``stub_modules`` adds to ``lint.stub_modules``; ``render=False`` skips the render layer
-    (default ``lint.render``). ``progress(done, total)`` is called per analysed file.
+    (default ``lint.render``). ``sql=True`` also compiles every operation to SQL for every
+    rendered dialect and renders downgrades (``RevisionReport.statements``; what ``plan``
+    shows); without it only raw SQL and bind executes are compiled, which is all the rules
+    need. ``progress(done, total)`` is called per analysed file.
 
     Raises :class:`SluiceError` for unusable input (missing alembic.ini, unknown revision,
     not a git repository for ``changed_base``); a broken revision is a finding, never an
@@ -945,7 +1007,7 @@ def lint_project(
         cache_dir = Path(lint_cfg.cache_dir)
         if not cache_dir.is_absolute():
             cache_dir = layout.root / cache_dir
-    cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args))
+    cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args, sql))
 
     nodes: list[_Node] = []
     for path in files:
@@ -955,11 +1017,9 @@ def lint_project(
             raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
         digest = content_hash(raw)
         node = _Node(path=path, raw=raw, digest=digest)
-        for loc in layout.version_locations:
-            with contextlib.suppress(ValueError):
-                path.relative_to(loc)
-                node.location = loc
-                break
+        text = str(path)
+        node.location = next((loc for loc in layout.version_locations
+                              if text.startswith(str(loc).rstrip(os.sep) + os.sep)), None)
         entry = cache.peek(str(path), digest)
         if entry is not None:
             rep = entry["report"]
@@ -1007,7 +1067,7 @@ def lint_project(
         selected = {i for i in selected if nodes[i].path in changed}
 
     ctx = _Context(config=config, layout=layout, dialects=chosen, render=do_render,
-                   stub_modules=stubs, known_rules=known)
+                   stub_modules=stubs, known_rules=known, sql=sql)
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     reports: list[RevisionReport] = []
@@ -1042,11 +1102,12 @@ def lint_project(
     cache.prune({str(n.path) for n in nodes})
     cache.save()
 
+    cwd = str(Path.cwd())
     for f in findings + suppressed:
         if f.path:
-            f.path = str(_display(Path(f.path)))
+            f.path = _display_str(f.path, cwd)
     for r in reports:
-        r.path = str(_display(Path(r.path)))
+        r.path = _display_str(r.path, cwd)
     findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
     return LintResult(findings=findings, coverage=coverage, revisions=reports,
                       suppressed=suppressed, dialects=chosen, cache_hits=cache.hits,

@@ -649,6 +649,14 @@ def _op_kind(operation: Any) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _skip_dispatch(operation: Any) -> bool:
+    """Alembic's own DDL operations need not be compiled for rules (raw SQL always is)."""
+    from alembic.operations.ops import ExecuteSQLOp
+
+    return (not isinstance(operation, ExecuteSQLOp)
+            and type(operation).__module__.startswith("alembic."))
+
+
 def _model(operation: Any, phase: str, in_batch: bool) -> Op:
     """The :class:`Op` for an invoked Alembic operation (generic for unmodelled ones)."""
     from sluice.lint.from_ops import to_model
@@ -705,8 +713,13 @@ class Renderer:
         stub_modules: Sequence[str] = (),
         sys_path: Sequence[str] = (),
         project_root: str | Path | None = None,
+        sql: bool = True,
     ) -> None:
         self.cfg = alembic_cfg
+        #: Compile every operation to SQL. Without it, Alembic's own operations are recorded
+        #: but not compiled (their ``Op`` is what rules need); raw SQL, SQL built from
+        #: SQLAlchemy constructs, bind executes and custom operations are still rendered.
+        self.sql = sql
         self.script_location = str(script_location)
         self.version_locations = [str(v) for v in version_locations]
         self.dialects = list(dialects)
@@ -797,6 +810,7 @@ class Renderer:
     def _instrument(self, ectx: Any, mc: Any, ops: Any) -> None:
         from alembic.operations import BatchOperations, Operations
         from alembic.operations.batch import BatchOperationsImpl
+        from alembic.operations.ops import CreateTableOp
         from alembic.util import immutabledict
 
         renderer = self
@@ -811,6 +825,10 @@ class Renderer:
                 model.line = run.line()
                 model.in_autocommit = run.autocommit > 0
                 run.ops.append(model)
+                if not renderer.sql and _skip_dispatch(operation):
+                    if isinstance(operation, CreateTableOp):
+                        return operation.to_table(mc)  # scripts use the returned Table
+                    return None
                 prev, prev_kind = run.current, run.current_kind
                 run.current, run.current_kind = model, model.kind
                 try:
@@ -942,7 +960,7 @@ class Renderer:
                downgrade: bool = True, all_dialects: bool = True) -> RenderOutcome:
         """Render ``path`` offline. Never raises for a broken revision.
 
-        ``downgrade``: also render ``downgrade()`` (primary dialect only).
+        ``downgrade``: also render ``downgrade()`` (primary dialect only, with ``sql``).
         ``all_dialects``: render every dialect; otherwise only the first, whose ops then
         stand for every dialect (the caller decides when that is safe).
         """
@@ -981,7 +999,7 @@ class Renderer:
                 outcome.phases[dialect] = ["upgrade"]
             outcome.ok = True
             down = getattr(module, "downgrade", None)
-            if downgrade and callable(down):
+            if downgrade and self.sql and callable(down):
                 run = self._call(module, "downgrade", primary, filename)
                 if isinstance(run, _Failure):
                     outcome.notes.append(f"downgrade() did not render: {run.reason}"
