@@ -138,3 +138,33 @@ def test_sum_file_location_from_config(shop: Path) -> None:
 def test_lock_with_missing_ini(tmp_path: Path) -> None:
     with pytest.raises(SluiceError, match="no such file"):
         lock(tmp_path / "alembic.ini")
+
+
+def test_syntax_error_revision_is_locked_with_ids_read_from_its_lines(shop: Path) -> None:
+    overlay(shop, "two_heads")
+    broken = shop / "migrations" / "versions" / "0004_add_coupons.py"
+    broken.write_text(broken.read_text().replace("def upgrade() -> None:",
+                                                 "def upgrade() -> None:\n    op.execute((\n"))
+    result = lock(shop / "alembic.ini")
+    assert result.heads == ["0003", "0004"] and result.unreadable == []
+
+
+def test_unreadable_revision_id_is_left_out_of_the_heads(shop: Path) -> None:
+    from click.testing import CliRunner
+
+    from sluice.cli import main
+
+    overlay(shop, "two_heads")
+    broken = shop / "migrations" / "versions" / "0004_add_coupons.py"
+    broken.write_text(broken.read_text().replace('revision = "0004"', "revision = make_id((")
+                      )
+    result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "sluice: warning: migrations/versions/0004_add_coupons.py: cannot read its revision "
+        "id; the heads line leaves it out (run `sluice check --only graph`)\n")
+    assert (shop / "sluice.sum").read_text().endswith("heads: 0003\n")
+    report = run(shop, "checksums")
+    assert report.exit_code == 0
+    assert report.result("checksums").notes == [
+        "migrations/versions/0004_add_coupons.py: revision id unreadable, heads not compared"]

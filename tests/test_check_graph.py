@@ -144,6 +144,12 @@ def test_duplicate_revision_id(shop: Path) -> None:
 
 def test_revision_that_fails_to_import_is_one_line_with_file_and_line(shop: Path) -> None:
     overlay(shop, "import_error")
+    child = (shop / "migrations" / "versions" / "0003_needs_app_code.py").read_text()
+    (shop / "migrations" / "versions" / "0004_child.py").write_text(
+        child.replace('revision = "0003"', 'revision = "0004"')
+        .replace('down_revision = "0002"', 'down_revision = "0003"')
+        .replace("from shopapp.not_there import CustomType  # noqa: F401", "")
+        .replace('"x"', '"y"'))
     report = run(shop, "graph", "upgrade", "drift")
     [p] = problems(report, "graph")
     assert (p.path, p.line) == ("migrations/versions/0003_needs_app_code.py", 9)
@@ -153,6 +159,7 @@ def test_revision_that_fails_to_import_is_one_line_with_file_and_line(shop: Path
     assert report.result("upgrade").status == "skip"
     assert report.result("drift").status == "skip"
     assert report.exit_code == 1
+    assert report.result("graph").data["heads"] == ["0004"]  # the child is no orphan
 
 
 def test_duplicate_branch_label(shop: Path) -> None:
@@ -199,3 +206,23 @@ def test_unknown_check_name_is_an_input_error(shop: Path) -> None:
 def test_missing_alembic_ini(tmp_path: Path) -> None:
     with pytest.raises(SluiceError, match="no such file"):
         run_checks(tmp_path / "alembic.ini", CheckOptions(only=["graph"]))
+
+
+def test_real_world_history_is_checked_without_crashing(tmp_path: Path) -> None:
+    """tests/fixtures/realworld: several version locations, a recursive one, a file that
+    imports a missing package, a syntax error, merge points, raising and missing
+    downgrades. Every problem is one line; nothing crashes."""
+    from sluice.check import lock
+
+    project = tmp_path / "realworld"
+    shutil.copytree(FIXTURES.parent / "realworld", project)
+    result = lock(project / "alembic.ini")
+    assert result.files == len(list((project / "migrations").rglob("*.py"))) - 1  # env.py
+    report = run(project, "graph", "upgrade", "checksums")
+    assert report.exit_code == 1
+    graph = report.result("graph")
+    assert all("\n" not in p.message and p.path for p in graph.problems)
+    kinds = {p.kind for p in graph.problems}
+    assert "import-error" in kinds and "missing-parent" not in kinds
+    assert report.result("upgrade").status == "skip"
+    assert report.result("checksums").status == "pass"

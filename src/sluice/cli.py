@@ -165,6 +165,9 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None) -> None:
 
     result = write_lock(config_path, x_args=x_args)
     heads = " ".join(result.heads) or "none"
+    for file in result.unreadable:
+        click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
+                   "leaves it out (run `sluice check --only graph`)", err=True)
     if not result.changed:
         click.echo(f"{result.path.name} is up to date ({result.files} revision files; "
                    f"heads: {heads})")
@@ -172,8 +175,10 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None) -> None:
     click.echo(f"wrote {result.path} ({result.files} revision files; heads: {heads})")
     for label, files in (("added", result.added), ("changed", result.modified),
                          ("removed", result.removed)):
-        for file in files:
+        for file in files[:10]:
             click.echo(f"  {label}: {file}")
+        if len(files) > 10:
+            click.echo(f"  ... {len(files) - 10} more {label}")
 
 
 def _split_values(values: tuple[str, ...]) -> list[str]:

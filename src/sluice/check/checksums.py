@@ -38,13 +38,9 @@ _EDITED_FIX = (
 def _disk_state(ctx: CheckContext) -> SumState:
     script = script_directory(ctx.alembic_config())
 
-    def imported() -> dict[str, tuple[str, ...]]:
-        history = ctx.history()
-        if history.errors:
-            err = history.errors[0]
-            raise SluiceError(f"{ctx.rel(err.path)}: cannot read its revision id: {err.message}")
-        return {s.revision: tuple(to_tuple(s.down_revision, default=()))
-                for s in history.scripts}
+    def imported() -> dict[str, tuple[str, tuple[str, ...]]]:
+        return {ctx.rel(s.path): (s.revision, tuple(to_tuple(s.down_revision, default=())))
+                for s in ctx.history().scripts}
 
     return current_state(script, ctx.root, import_fallback=imported)
 
@@ -95,7 +91,9 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
             NAME, "unrecorded", f"new revision file, not recorded in {rel}",
             f"Run `sluice lock` and commit {rel} with the new revision.", path=file))
     same_files = set(disk.files) == set(recorded.files)
-    if same_files and recorded.conflict_line is None and sorted(recorded.heads) != disk.heads:
+    notes = [f"{file}: revision id unreadable, heads not compared" for file in disk.unreadable]
+    if same_files and recorded.conflict_line is None and not disk.unreadable \
+            and sorted(recorded.heads) != disk.heads:
         problems.append(Problem(
             NAME, "heads-changed",
             f"{rel} records heads {' '.join(recorded.heads) or '(none)'}, the revision files "
@@ -104,7 +102,7 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
     n = len(disk.files)
     summary = f"{n} revision file{'s' if n != 1 else ''} match {rel}" if not problems \
         else f"{rel} out of date"
-    return finish(NAME, TITLE, problems, summary)
+    return finish(NAME, TITLE, problems, summary, notes=notes)
 
 
 @dataclass
@@ -118,12 +116,17 @@ class LockResult:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)
+    #: Revision files whose ids could not be read: the heads line leaves them out.
+    unreadable: list[str] = field(default_factory=list)
 
 
 def lock(ini: str | Path, *, config_file: str | None = None,
          x_args: tuple[str, ...] = ()) -> LockResult:
-    """Write ``sluice.sum`` for the project of ``ini`` (never imports a revision unless
-    its ids are not literals)."""
+    """Write ``sluice.sum`` for the project of ``ini``.
+
+    Never imports a revision unless its ids are not literals; a file whose ids cannot be
+    read either way (a syntax error) is still checksummed, left out of the heads line and
+    reported in ``LockResult.unreadable``."""
     from sluice.check.context import CheckOptions
 
     path = Path(ini)
@@ -159,4 +162,5 @@ def lock(ini: str | Path, *, config_file: str | None = None,
         removed=sorted(set(previous.files) - set(disk.files)),
         modified=sorted(f for f in disk.files
                         if f in previous.files and previous.files[f] != disk.files[f]),
+        unreadable=list(disk.unreadable),
     )

@@ -159,6 +159,14 @@ def build_graph(ctx: CheckContext) -> Graph:
             graph.duplicates.append((graph.nodes[node.id], node))
             continue
         graph.nodes[node.id] = node
+    # Files that failed to load still take their place in the graph (ids read from the
+    # source), so their children are not reported as orphans on top of the load error.
+    for err in history.errors:
+        info = graph.info(err.path.resolve())
+        if info.revision and info.revision not in graph.nodes:
+            graph.nodes[info.revision] = Node(id=info.revision, path=err.path.resolve(),
+                                              parents=info.down_revisions, depends_on=(),
+                                              labels=())
     history._sluice_graph = graph  # type: ignore[attr-defined]
     return graph
 

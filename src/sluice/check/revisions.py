@@ -212,10 +212,14 @@ def read_static(path: Path) -> StaticRevision:
     """Revision id and parents of one file, with their lines, from its ``ast``."""
     info = StaticRevision(path=path)
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
+        source = path.read_bytes()
+    except OSError:
         info.dynamic = True
         return info
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except (SyntaxError, ValueError):
+        return _read_lines(info, source.decode("utf-8", errors="replace"))
     for node in tree.body:
         targets: list[ast.expr] = []
         value: ast.AST | None = None
@@ -242,6 +246,27 @@ def read_static(path: Path) -> StaticRevision:
                     info.dynamic = True
                 else:
                     info.down_revisions = tup
+    if info.revision is None:
+        info.dynamic = True
+    return info
+
+
+_ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
+
+
+def _read_lines(info: StaticRevision, text: str) -> StaticRevision:
+    """Ids from single-line module assignments, for a file that does not parse."""
+    for m in _ASSIGN.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        try:
+            value = ast.literal_eval(m.group(2))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            info.dynamic = True
+            continue
+        if m.group(1) == "revision" and isinstance(value, str):
+            info.revision, info.revision_line = value, line
+        elif m.group(1) == "down_revision" and _as_tuple(value) is not None:
+            info.down_revisions, info.down_revision_line = _as_tuple(value) or (), line
     if info.revision is None:
         info.dynamic = True
     return info

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sluice.check.revisions import display_path, read_static, revision_files
-from sluice.errors import SluiceError
 
 HEADER = ("# sluice.sum: SHA-256 of every revision file and the current head(s). "
           "Regenerate with `sluice lock`; commit it with the migrations.")
@@ -54,6 +54,8 @@ class SumState:
     errors: list[tuple[int, str]] = field(default_factory=list)
     #: first line of an unresolved git merge conflict
     conflict_line: int | None = None
+    #: revision files whose ids could not be read (left out of ``heads``)
+    unreadable: list[str] = field(default_factory=list)
 
     def render(self) -> str:
         lines = [HEADER]
@@ -92,28 +94,36 @@ def heads_of(ids: dict[str, tuple[str, ...]]) -> list[str]:
     return sorted(i for i in ids if i not in referenced)
 
 
-def current_state(script: object, root: Path, *, import_fallback: object = None) -> SumState:
+def current_state(script: object, root: Path, *,
+                  import_fallback: Callable[[], dict[str, tuple[str, tuple[str, ...]]]]
+                  | None = None) -> SumState:
     """Checksums and heads of the revision files on disk.
 
-    ``script`` is the project's ScriptDirectory; ``import_fallback`` a callable returning
-    ``{revision: down_revisions}`` by importing the history, used only when a file's ids
-    are not literals.
+    ``script`` is the project's ScriptDirectory. Ids come from each file's source; only
+    for files where that fails (ids computed at import time) ``import_fallback`` is
+    asked: it returns ``{relative path: (revision, down_revisions)}`` for the files that
+    import. Files whose id stays unknown are listed in ``unreadable`` and left out of
+    the heads.
     """
     state = SumState()
     ids: dict[str, tuple[str, ...]] = {}
-    dynamic = False
+    unknown: list[str] = []
     for path in revision_files(script):  # type: ignore[arg-type]
-        state.files[display_path(path, root)] = file_digest(path)
+        rel = display_path(path, root)
+        state.files[rel] = file_digest(path)
         info = read_static(path)
         if info.dynamic or info.revision is None:
-            dynamic = True
+            unknown.append(rel)
             continue
         ids[info.revision] = info.down_revisions
-    if dynamic:
-        if import_fallback is None:
-            raise SluiceError("some revision ids are not literals and cannot be read "
-                              "without importing the revisions")
-        ids = import_fallback()  # type: ignore[operator]
+    if unknown and import_fallback is not None:
+        imported = import_fallback()
+        for rel in list(unknown):
+            if rel in imported:
+                rev, downs = imported[rel]
+                ids[rev] = downs
+                unknown.remove(rel)
+    state.unreadable = unknown
     state.heads = heads_of(ids)
     return state
 
