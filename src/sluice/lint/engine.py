@@ -1009,6 +1009,9 @@ def lint_project(
             cache_dir = layout.root / cache_dir
     cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args, sql))
 
+    tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
+    whole = not (revisions or since is not None or changed_base not in (None, False)
+                 or tree_names)
     nodes: list[_Node] = []
     for path in files:
         try:
@@ -1027,7 +1030,8 @@ def lint_project(
                        rep.get("branch_labels"), rep.get("depends_on"))
         else:
             source = _decode(raw)
-            head = _header(source) if source is not None else None
+            # every file is analysed anyway when linting everything: skip the quick scan
+            head = _header(source) if source is not None and not whole else None
             if head is None:
                 st = _static(node)
                 _set_graph(node, st.revision, st.down_revision, st.branch_labels,
@@ -1043,7 +1047,6 @@ def lint_project(
 
     graph = _Graph(nodes)
     selected = set(range(len(nodes)))
-    tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
     if tree_names:
         selected &= _select_trees(graph, layout, tree_names)
     if revisions:
