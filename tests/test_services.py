@@ -339,3 +339,59 @@ def test_expand_contract_from_config_and_turned_off_per_run(multiservice: Path) 
     with pytest.raises(CommandError, match=r"-x split=sideways: unknown value; valid: "
                                            r"expand-contract, none"):
         ms_autogenerate(multiservice, url, "split=sideways")
+
+
+# --------------------------------------------------------------------------- services next to a trunk
+
+
+def add_accounts_service(shop: Path) -> None:
+    with (shop / "sluice.toml").open("a") as fh:
+        fh.write('\n[services.accounts]\ntables = ["users"]\n')
+
+
+def test_new_branch_depends_on_the_trunk_that_created_its_tables(shop: Path,
+                                                                   db_url: str) -> None:
+    from alembic import command
+
+    from tests.helpers import autogenerate, cfg, upgrade
+
+    upgrade(shop, db_url)
+    add_accounts_service(shop)
+    edit(shop / "shopapp" / "models.py", "    legacy_field: Mapped[str | None]",
+         "    nickname: Mapped[str | None] = mapped_column(String(50))\n"
+         "    legacy_field: Mapped[str | None]")
+    edit(shop / "shopapp" / "models.py", "    price: Mapped[float] = mapped_column(Numeric(10, 2))",
+         "    price: Mapped[float] = mapped_column(Numeric(10, 2))\n"
+         "    weight: Mapped[int | None]")
+    written = autogenerate(shop, db_url)  # users -> accounts branch, products -> trunk
+    by_branch = {module_value(p, "branch_labels"): p for p in written}
+    accounts, trunk = by_branch[("accounts",)], by_branch[None]
+    assert module_value(accounts, "down_revision") is None
+    assert module_value(accounts, "depends_on") == "0002"  # users was created on the trunk
+    assert "nickname" in accounts.read_text() and "weight" not in accounts.read_text()
+    assert module_value(trunk, "down_revision") == "0002"
+    assert "weight" in trunk.read_text()
+    upgrade(shop, db_url, rev="heads")
+    assert {"nickname"} <= columns(db_url, "users") and "weight" in columns(db_url, "products")
+    command.downgrade(cfg(shop, db_url), "accounts@-1")
+    assert "nickname" not in columns(db_url, "users")
+    # On an empty database the accounts branch alone pulls in the trunk it depends on.
+    fresh = f"sqlite:///{shop / 'fresh.db'}"
+    upgrade(shop, fresh, rev="accounts@head")
+    assert "nickname" in columns(fresh, "users") and "orders" in tables(fresh)
+    assert "weight" not in columns(fresh, "products")
+
+
+def test_hand_written_revision_lands_on_the_service_branch(multiservice: Path) -> None:
+    from alembic import command
+
+    from tests.ms_helpers import ms_cfg, revision_files
+
+    ini = multiservice / "alembic.ini"
+    edit(ini, "[alembic]\n", "[alembic]\nrevision_environment = true\n")
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    before = revision_files(multiservice)
+    command.revision(ms_cfg(multiservice, url, "service=catalog"), message="backfill skus")
+    (path,) = revision_files(multiservice) - before
+    assert path.parent.name == "catalog"
+    assert module_value(path, "down_revision") == "c0001"
