@@ -335,3 +335,45 @@ def upgrade():
     assert "myapp" not in sys.modules and "localmod" not in sys.modules
     assert sys.path == path_before
     assert getattr(op_mod, "_proxy", None) is None  # no Alembic context left installed
+
+
+def test_revisions_never_connect_wait_or_hang(project: Path, renderer: Renderer) -> None:
+    path = write(project, "r1.py", HEADER + """
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ.get("DATABASE_URL", "postgresql://nobody@10.255.255.1/x"))
+
+
+def upgrade():
+    with engine.connect() as conn:
+        conn.execute(sa.text("UPDATE users SET active = true WHERE id > 0"))
+    answer = input("really? ")
+""")
+    out = render(renderer, path)
+    assert out.reason == "EOFError"  # input() fails at once instead of waiting
+    assert out.line == line_of(path, "input(")
+    renderer.timeout = 0.2
+    path = write(project, "r2.py", HEADER + """
+import time
+
+
+def upgrade():
+    try:
+        time.sleep(30)
+    except Exception:
+        pass
+""")
+    out = render(renderer, path)
+    assert out.reason == "timed out" and out.line == line_of(path, "time.sleep")
+    path = write(project, "r3.py", HEADER + "def upgrade():\n    op.drop_table('x')\n")
+    assert render(renderer, path).ok  # the renderer is still usable after a timeout
+
+
+def test_create_engine_is_restored(project: Path) -> None:
+    original = sa.create_engine
+    cfg = Config(str(project / "alembic.ini"))
+    with Renderer(cfg, script_location=project / "migrations", dialects=["sqlite"]):
+        assert sa.create_engine is not original
+        assert isinstance(sa.create_engine("postgresql://x@y/z"), StandInBind)
+    assert sa.create_engine is original

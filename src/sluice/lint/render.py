@@ -68,6 +68,14 @@ REASON_BIND_READS = "get_bind reads"
 REASON_SIGNATURE = "non-standard signature"
 REASON_NO_UPGRADE = "no upgrade()"
 REASON_DISABLED = "rendering disabled"
+REASON_TIMEOUT = "timed out"
+
+#: Seconds one revision may take to render before it falls back to the static layer.
+RENDER_TIMEOUT_S = 20.0
+
+
+class _RenderTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that ``except Exception`` cannot swallow it."""
 
 
 # --------------------------------------------------------------------------- records
@@ -720,6 +728,8 @@ class Renderer:
         #: but not compiled (their ``Op`` is what rules need); raw SQL, SQL built from
         #: SQLAlchemy constructs, bind executes and custom operations are still rendered.
         self.sql = sql
+        self.timeout = RENDER_TIMEOUT_S
+        self._patched: list[tuple[Any, str, Any]] = []
         self.script_location = str(script_location)
         self.version_locations = [str(v) for v in version_locations]
         self.dialects = list(dialects)
@@ -736,6 +746,7 @@ class Renderer:
     # ---------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Renderer:
+        self._patch_engines()
         self._modules_before = set(sys.modules)
         self._saved_path = list(sys.path)
         sys.path[:0] = [p for p in self.sys_path if p not in sys.path[: len(self.sys_path)]]
@@ -762,6 +773,51 @@ class Renderer:
             self._saved_path = None
         self._forget_new_modules()
         self._envs.clear()
+        self._unpatch_engines()
+
+    def _patch_engines(self) -> None:
+        """Engines a revision creates are stand-ins: linting never connects anywhere."""
+        import sqlalchemy
+        import sqlalchemy.engine
+
+        def fake_engine(*args: Any, **kw: Any) -> StandInBind:
+            run = self._run
+            return self._env(run.dialect if run is not None else self.dialects[0]).bind
+
+        self._patched = []
+        for mod in (sqlalchemy, sqlalchemy.engine):
+            for name in ("create_engine", "engine_from_config"):
+                original = getattr(mod, name, None)
+                if original is not None:
+                    self._patched.append((mod, name, original))
+                    setattr(mod, name, fake_engine)
+
+    def _unpatch_engines(self) -> None:
+        for mod, name, original in getattr(self, "_patched", []):
+            setattr(mod, name, original)
+        self._patched = []
+
+    @contextlib.contextmanager
+    def _deadline(self, seconds: float) -> Iterator[None]:
+        """Interrupt a revision that runs longer than ``seconds`` (main thread, POSIX)."""
+        import signal
+        import threading
+
+        if not hasattr(signal, "setitimer") or \
+                threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def expire(signum: int, frame: Any) -> None:
+            raise _RenderTimeout(f"rendering took longer than {seconds:g}s")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def _forget_new_modules(self) -> None:
         root = self.project_root
@@ -969,25 +1025,45 @@ class Renderer:
         if not self.dialects:
             outcome.reason = REASON_DISABLED
             return outcome
+        try:
+            with self._deadline(self.timeout):
+                self._render(filename, source, outcome, downgrade, all_dialects)
+        except _RenderTimeout as exc:
+            outcome.ok = False
+            outcome.reason = REASON_TIMEOUT
+            outcome.detail = str(exc)
+            outcome.hint = "the revision waits on something (sleep, network, a lock); it is " \
+                "analysed statically"
+            for frame in traceback.extract_tb(exc.__traceback__):
+                if frame.filename == filename:
+                    outcome.line = frame.lineno
+            outcome.ops.clear()
+            outcome.dialects.clear()
+        return outcome
+
+    def _render(self, filename: str, source: str | None, outcome: RenderOutcome,
+                downgrade: bool, all_dialects: bool) -> None:
         primary = self.dialects[0]
         sink = io.StringIO()
+        stdin = sys.stdin
+        sys.stdin = io.StringIO()  # input() in a revision fails instead of waiting
         with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
-                contextlib.redirect_stderr(sink):
+                contextlib.redirect_stderr(sink), _restore_stdin(stdin):
             warnings.simplefilter("ignore")
             module = self._load(filename, source, outcome, primary)
             if module is None:
-                return outcome
+                return
             upgrade = getattr(module, "upgrade", None)
             if not callable(upgrade):
                 outcome.reason = REASON_NO_UPGRADE
                 outcome.detail = "the file defines no upgrade() function"
-                return outcome
+                return
             for dialect in self.dialects if all_dialects else [primary]:
                 run = self._call(module, "upgrade", dialect, filename)
                 if isinstance(run, _Failure):
                     if dialect == primary:
                         self._fail(outcome, run, filename)
-                        return outcome
+                        return
                     outcome.failed[dialect] = run.reason
                     outcome.notes.append(f"upgrade() failed on {dialect}: {run.reason}"
                                          + (f" ({run.detail})" if run.detail else ""))
@@ -1009,7 +1085,6 @@ class Renderer:
                     outcome.statements.extend(run.statements)
                     outcome.notes.extend(run.notes)
                     outcome.phases[primary].append("downgrade")
-        return outcome
 
     def _load(self, filename: str, source: str | None, outcome: RenderOutcome,
               dialect: str) -> types.ModuleType | None:
@@ -1154,6 +1229,8 @@ class Renderer:
         if len(msg) > 300:
             msg = msg[:297] + "..."
         detail = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+        if isinstance(exc, _RenderTimeout):
+            raise exc
         imported = _importing_module(tb, filename)
         if isinstance(exc, ImportError):
             return self._import_failure(exc, line, detail, imported)
@@ -1203,6 +1280,14 @@ class Renderer:
         outcome.detail = failure.detail
         outcome.hint = failure.hint
         outcome.line = failure.line
+
+
+@contextlib.contextmanager
+def _restore_stdin(stdin: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        sys.stdin = stdin
 
 
 class _SignatureError(Exception):
