@@ -188,6 +188,19 @@ class EnvironmentConfig:
     migration_lock_timeout: str | None = _f(
         None, doc='How long to wait for another deploy holding the migration lock, e.g. "10min".'
     )
+    lock_retries: int | None = _f(
+        None,
+        doc="Retries of an upgrade whose lock timeout tripped, with backoff, where a retry is "
+        "safe (default 3; see docs/production.md).",
+    )
+    lock_retry_backoff: str | None = _f(
+        None, doc='Wait before the first retry, doubled each time, e.g. "2s" (default "1s").'
+    )
+    guard_alembic: bool | None = _f(
+        None,
+        doc="Plain `alembic upgrade`/`downgrade` through a Sluice-wired env.py takes the "
+        "migration lock, applies the timeouts and writes the audit table (default: in production).",
+    )
 
 
 @dataclass

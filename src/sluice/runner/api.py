@@ -1,0 +1,172 @@
+"""What the ``plan``, ``upgrade``, ``downgrade`` and ``history`` commands call."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+
+from sluice.errors import SluiceError, mask_url
+from sluice.runner import audit, guards
+from sluice.runner.audit import ChecksumMismatch, HistoryEntry
+from sluice.runner.database import connect, first_line, make_engine
+from sluice.runner.durations import format_duration
+from sluice.runner.plan import Plan, build_plan
+from sluice.runner.project import RunnerProject, open_project
+from sluice.runner.run import (
+    RunOptions,
+    RunResult,
+    applied_revisions,
+    planned_steps,
+    probe,
+    run,
+)
+from sluice.runner.session import Session
+
+
+def _direction(project: RunnerProject, heads: Sequence[str], target: str) -> str:
+    if target.startswith("-") or target == "base":
+        return "downgrade"
+    if planned_steps(project.script, "upgrade", target, heads):
+        return "upgrade"
+    try:
+        wanted = {sc.revision for sc in project.script.get_revisions(target) if sc is not None}
+    except Exception:
+        return "upgrade"
+    applied = applied_revisions(project.script, heads)
+    if wanted and wanted <= applied and not wanted <= set(heads):
+        return "downgrade"
+    return "upgrade"
+
+
+def make_plan(
+    ini: str | Path,
+    *,
+    target: str = "head",
+    downgrade: bool = False,
+    env: str | None = None,
+    url: str | None = None,
+    x_args: Sequence[str] = (),
+    with_sql: bool = True,
+    allow_downgrade: bool = False,
+) -> Plan:
+    """The plan for upgrading (or downgrading) the environment's database to ``target``."""
+    project = open_project(ini, env=env, url=url, x_args=x_args)
+    state = probe(project)
+    direction = "downgrade" if downgrade else _direction(project, state.heads, target)
+    scripts = planned_steps(project.script, direction, target, state.heads)
+    engine = make_engine(state.url or project.url)
+    conn = connect(engine)
+    try:
+        plan = build_plan(project, state, direction, target, scripts, sizes_conn=conn,
+                          with_sql=with_sql)
+    finally:
+        conn.close()
+        engine.dispose()
+    guards.evaluate(plan, project.policy, allow_downgrade=allow_downgrade)
+    return plan
+
+
+def migrate(ini: str | Path, options: RunOptions, *, env: str | None = None,
+            url: str | None = None, x_args: Sequence[str] = ()) -> RunResult:
+    """``sluice upgrade``/``downgrade``: see :func:`sluice.runner.run.run`."""
+    return run(open_project(ini, env=env, url=url, x_args=x_args), options)
+
+
+def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None = None,
+                url: str | None = None, x_args: Sequence[str] = ()) -> str:
+    """``--sql``: Alembic's offline SQL. Without ``FROM:`` in ``target``, from the revision
+    the database is at now (so it is what ``upgrade`` would run)."""
+    project = open_project(ini, env=env, url=url, x_args=x_args)
+    rng = target
+    if ":" not in target:
+        heads = probe(project).heads
+        if len(heads) > 1:
+            raise SluiceError("the database has several heads; pass FROM:TO explicitly")
+        current = heads[0] if heads else None
+        if direction == "upgrade":
+            rng = f"{current}:{target}" if current else target
+        else:
+            rng = f"{current or 'base'}:{target}"
+    buf = io.StringIO()
+    cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
+    if direction == "upgrade":
+        command.upgrade(cfg, rng, sql=True)
+    else:
+        command.downgrade(cfg, rng, sql=True)
+    return buf.getvalue()
+
+
+@dataclass
+class HistoryReport:
+    url: str
+    entries: list[HistoryEntry]
+    mismatches: list[ChecksumMismatch] = field(default_factory=list)
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "entries": [e.as_dict() for e in self.entries],
+            "checksum_mismatches": [
+                {"revision": m.revision, "path": m.path, "recorded": m.recorded,
+                 "current": m.current, "state": m.state, "message": m.message()}
+                for m in self.mismatches
+            ],
+            "note": self.note,
+        }
+
+    def render(self) -> str:
+        if not self.entries:
+            return f"no upgrades recorded in {audit.HISTORY_TABLE} on {self.url} yet"
+        lines = [f"{audit.HISTORY_TABLE} on {self.url}, newest first:"]
+        for e in self.entries:
+            when = f"{e.started:%Y-%m-%d %H:%M:%S}" if e.started else "-" * 19
+            move = f"{e.from_revision or 'base'} -> {e.to_revision or 'base'}"
+            who = f"{e.user or '?'}@{e.host or '?'}"
+            lines.append(
+                f"  {when}  {e.direction:<9} {e.revision:<14} {move:<30} {e.environment or '-':<8}"
+                f" {who:<24} {format_duration(e.duration_ms):>8}  {e.status}"
+                + (f"  [file {e.checksum_status} since applied]" if e.checksum_status else "")
+            )
+            if e.error:
+                lines.append(f"      {e.error}")
+            if e.statements:
+                applied = len(e.statements.get("applied") or [])
+                missing = e.statements.get("not_applied")
+                rest = "unknown" if missing is None else str(len(missing))
+                lines.append(f"      partially applied: {applied} statement(s) applied, "
+                             f"{rest} not applied (--format json for the statements)")
+        for m in self.mismatches:
+            lines.append(f"warning: {m.message()}")
+        if self.note:
+            lines.append(f"note: {self.note}")
+        return "\n".join(lines)
+
+
+def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
+            x_args: Sequence[str] = (), limit: int | None = None,
+            revision: str | None = None) -> HistoryReport:
+    project = open_project(ini, env=env, url=url, x_args=x_args)
+    engine = make_engine(project.url)
+    conn = connect(engine)
+    try:
+        entries = audit.read_history(conn, revision=revision)
+    finally:
+        conn.close()
+        engine.dispose()
+    report = HistoryReport(mask_url(project.url), entries)
+    try:
+        paths = project.script_paths()
+    except Exception as exc:
+        paths = {}
+        report.note = f"checksums not compared: cannot load the revisions: {first_line(exc)}"
+    if paths:
+        report.mismatches = audit.checksum_mismatches(entries, paths)
+    if limit:
+        report.entries = entries[:limit]
+    return report

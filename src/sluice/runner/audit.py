@@ -1,0 +1,359 @@
+"""The audit table ``sluice_history``: one row per revision per run, kept in the database.
+
+Rows are written on Sluice's own connection (the one holding the migration lock), never in
+the migration transaction, so a row survives the migration being rolled back or the
+process being killed:
+
+1. before the migration starts, one ``pending`` row per planned revision;
+2. on PostgreSQL and MySQL, ``running`` when the revision starts (SQLite allows one writer
+   at a time, so there the progress stays in memory until the migration has committed);
+3. after the run, the final status, decided by what Alembic's version table says, not by
+   what the process believes: ``succeeded`` (it took effect), ``failed`` (the revision that
+   raised, with the error and, where DDL is not transactional, which statements ran),
+   ``rolled_back`` (it ran but its transaction was rolled back) or ``skipped`` (never
+   reached).
+
+A process that dies mid-run leaves ``pending``/``running`` rows. Every writer holds the
+migration lock, so the next process that gets the lock knows their writer is gone and
+reconciles them the same way against the version table (see :func:`reconcile_stale`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    desc,
+    insert,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from sluice.runner.lock import utcnow
+
+HISTORY_TABLE = "sluice_history"
+OPEN_STATUSES = ("pending", "running")
+STATUSES = ("pending", "running", "succeeded", "failed", "rolled_back", "skipped")
+
+_metadata = MetaData()
+history_table = Table(
+    HISTORY_TABLE,
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False, index=True),
+    Column("revision", String(255), nullable=False),
+    Column("from_revision", String(255)),
+    Column("to_revision", String(255)),
+    Column("direction", String(10), nullable=False),
+    Column("environment", String(100)),
+    Column("username", String(255)),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("via", String(100)),
+    Column("started", DateTime),
+    Column("finished", DateTime),
+    Column("duration_ms", Integer),
+    Column("status", String(20), nullable=False),
+    Column("error", Text),
+    Column("statements", Text),
+    Column("checksum", String(64)),
+)
+
+
+def checksum_file(path: str | Path | None) -> str | None:
+    """SHA-256 of a revision file's bytes (None when it cannot be read)."""
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def ensure_table(conn: Connection) -> None:
+    _metadata.create_all(conn, tables=[history_table], checkfirst=True)
+
+
+def table_exists(conn: Connection) -> bool:
+    try:
+        return bool(inspect(conn).has_table(HISTORY_TABLE))
+    except Exception:
+        return False
+
+
+@dataclass
+class StepRecord:
+    """One revision of a run, as the runner tracks it in memory."""
+
+    revision: str
+    direction: str
+    from_revision: str | None
+    to_revision: str | None
+    checksum: str | None
+    row_id: int | None = None
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    duration_ms: int | None = None
+    ran: bool = False
+    error: str | None = None
+    statements: dict[str, Any] | None = None
+    status: str = "pending"
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    environment: str
+    username: str
+    host: str
+    pid: int
+    via: str
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+def insert_pending(conn: Connection, run: RunRecord) -> None:
+    now = utcnow()
+    for step in run.steps:
+        result = conn.execute(insert(history_table).values(
+            run_id=run.run_id, revision=step.revision, from_revision=step.from_revision,
+            to_revision=step.to_revision, direction=step.direction,
+            environment=run.environment, username=run.username[:255], host=run.host[:255],
+            pid=run.pid, via=run.via, started=now, status="pending", checksum=step.checksum,
+        ))
+        pk = result.inserted_primary_key
+        step.row_id = int(pk[0]) if pk and pk[0] is not None else None
+
+
+def mark_running(conn: Connection, step: StepRecord) -> None:
+    if step.row_id is None:
+        return
+    conn.execute(update(history_table).where(history_table.c.id == step.row_id).values(
+        status="running", started=step.started))
+
+
+def took_effect(revision: str, direction: str, applied: set[str]) -> bool:
+    """Whether the version table shows this step's effect."""
+    return (revision in applied) if direction == "upgrade" else (revision not in applied)
+
+
+def decide_statuses(steps: Sequence[StepRecord], applied: set[str]) -> None:
+    """Final statuses of a finished (or failed) run from the version table's truth."""
+    for step in steps:
+        if took_effect(step.revision, step.direction, applied):
+            step.status = "succeeded"
+        elif step.error is not None:
+            step.status = "failed"
+        elif step.ran:
+            step.status = "rolled_back"
+            step.error = step.error or "rolled back with the failed revision's transaction"
+        else:
+            step.status = "skipped"
+
+
+def write_final(conn: Connection, steps: Iterable[StepRecord]) -> None:
+    for step in steps:
+        if step.row_id is None:
+            continue
+        values: dict[str, Any] = {
+            "status": step.status, "finished": step.finished or utcnow(),
+            "duration_ms": step.duration_ms, "error": step.error,
+            "statements": json.dumps(step.statements) if step.statements else None,
+        }
+        if step.started is not None:
+            values["started"] = step.started
+        conn.execute(update(history_table).where(history_table.c.id == step.row_id)
+                     .values(**values))
+
+
+@dataclass
+class Reconciled:
+    """A row of a dead run that the current run closed."""
+
+    revision: str
+    status: str
+    run_id: str
+    who: str
+    started: dt.datetime | None
+
+
+def reconcile_stale(conn: Connection, applied: set[str]) -> list[Reconciled]:
+    """Close ``pending``/``running`` rows left by processes that died mid-run.
+
+    Only call this while holding the migration lock: then no live process owns such rows.
+    Per dead run, in order: rows whose effect the version table shows become
+    ``succeeded``; the last ``running`` row that did not take effect (or, when none was
+    marked running, the first one that did not) becomes ``failed`` (interrupted); other
+    ``running`` rows ``rolled_back``; the rest ``skipped``.
+    """
+    if not table_exists(conn):
+        return []
+    rows = conn.execute(
+        select(history_table).where(history_table.c.status.in_(OPEN_STATUSES))
+        .order_by(history_table.c.id)
+    ).all()
+    runs: dict[str, list[Any]] = {}
+    for row in rows:
+        runs.setdefault(row.run_id, []).append(row)
+    out: list[Reconciled] = []
+    now = utcnow()
+    for run_id, run_rows in runs.items():
+        pending = [r for r in run_rows if not took_effect(r.revision, r.direction, applied)]
+        running = [r for r in pending if r.status == "running"]
+        culprit = running[-1] if running else (pending[0] if pending else None)
+        for row in run_rows:
+            values: dict[str, Any] = {"finished": now}
+            if took_effect(row.revision, row.direction, applied):
+                values.update(status="succeeded",
+                              error="recorded by a later run: the process died after this "
+                              "revision took effect")
+            elif culprit is not None and row.id == culprit.id:
+                values.update(
+                    status="failed",
+                    error="interrupted: the process running it died or lost its database "
+                    "connection, and the version table shows it did not take effect",
+                )
+            elif row.status == "running":
+                values.update(status="rolled_back",
+                              error="interrupted: rolled back with the rest of the run")
+            else:
+                values.update(status="skipped", error="not reached: the run was interrupted")
+            conn.execute(update(history_table).where(history_table.c.id == row.id)
+                         .values(**values))
+            out.append(Reconciled(row.revision, values["status"], run_id,
+                                  f"{row.username}@{row.host} pid {row.pid}", row.started))
+    return out
+
+
+@dataclass
+class HistoryEntry:
+    id: int
+    run_id: str
+    revision: str
+    from_revision: str | None
+    to_revision: str | None
+    direction: str
+    environment: str | None
+    user: str | None
+    host: str | None
+    pid: int | None
+    via: str | None
+    started: dt.datetime | None
+    finished: dt.datetime | None
+    duration_ms: int | None
+    status: str
+    error: str | None
+    statements: dict[str, Any] | None
+    checksum: str | None
+    #: None: the file is unchanged; "changed" or "missing" otherwise (succeeded rows only).
+    checksum_status: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(value: dt.datetime | None) -> str | None:
+            return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+        return {
+            "id": self.id, "run_id": self.run_id, "revision": self.revision,
+            "from_revision": self.from_revision, "to_revision": self.to_revision,
+            "direction": self.direction, "environment": self.environment, "user": self.user,
+            "host": self.host, "pid": self.pid, "via": self.via, "started": iso(self.started),
+            "finished": iso(self.finished), "duration_ms": self.duration_ms,
+            "status": self.status, "error": self.error, "statements": self.statements,
+            "checksum": self.checksum, "checksum_status": self.checksum_status,
+        }
+
+
+def read_history(conn: Connection, *, limit: int | None = None,
+                 revision: str | None = None) -> list[HistoryEntry]:
+    """Rows newest first (empty when the table does not exist yet)."""
+    if not table_exists(conn):
+        return []
+    query = select(history_table).order_by(desc(history_table.c.id))
+    if revision:
+        query = query.where(history_table.c.revision == revision)
+    if limit:
+        query = query.limit(limit)
+    out = []
+    for r in conn.execute(query).all():
+        try:
+            stmts = json.loads(r.statements) if r.statements else None
+        except ValueError:
+            stmts = {"raw": r.statements}
+        out.append(HistoryEntry(
+            id=r.id, run_id=r.run_id, revision=r.revision, from_revision=r.from_revision,
+            to_revision=r.to_revision, direction=r.direction, environment=r.environment,
+            user=r.username, host=r.host, pid=r.pid, via=r.via, started=r.started,
+            finished=r.finished, duration_ms=r.duration_ms, status=r.status, error=r.error,
+            statements=stmts, checksum=r.checksum,
+        ))
+    return out
+
+
+@dataclass
+class ChecksumMismatch:
+    revision: str
+    path: str | None
+    recorded: str
+    current: str | None
+    applied_at: dt.datetime | None
+
+    @property
+    def state(self) -> str:
+        return "missing" if self.current is None else "changed"
+
+    def message(self) -> str:
+        when = f" on {self.applied_at:%Y-%m-%d %H:%M} UTC" if self.applied_at else ""
+        if self.current is None:
+            return (f"revision {self.revision} was applied{when} but its file is gone; the "
+                    "database has changes no script in the repository describes")
+        return (
+            f"{self.path}: revision {self.revision} changed after it was applied{when} "
+            f"(SHA-256 {self.recorded[:12]} then, {self.current[:12]} now). The database has "
+            "the old version: edits to an applied revision never run. Revert the edit and "
+            "put the change in a new revision."
+        )
+
+
+def checksum_mismatches(entries: Iterable[HistoryEntry],
+                        paths: dict[str, str]) -> list[ChecksumMismatch]:
+    """Applied revisions whose file differs from the one recorded when they were applied.
+
+    ``entries`` newest first (as :func:`read_history` returns them); ``paths`` maps
+    revision ids to their current file. The latest successful upgrade of each revision is
+    what counts; also marks those entries' ``checksum_status``.
+    """
+    seen: set[str] = set()
+    out: list[ChecksumMismatch] = []
+    current_cache: dict[str, str | None] = {}
+    for e in entries:
+        if e.status != "succeeded" or e.direction != "upgrade" or not e.checksum:
+            continue
+        path = paths.get(e.revision)
+        if path not in current_cache and path is not None:
+            current_cache[path] = checksum_file(path)
+        current = current_cache.get(path) if path is not None else None
+        if current != e.checksum:
+            e.checksum_status = "missing" if current is None else "changed"
+            if e.revision not in seen:
+                out.append(ChecksumMismatch(e.revision, path, e.checksum, current, e.finished))
+        seen.add(e.revision)
+    return out

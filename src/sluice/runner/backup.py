@@ -1,0 +1,157 @@
+"""The backup taken before an upgrade or downgrade changes anything.
+
+``backup_command`` is a template, split like a shell would (``shlex``) and then formatted
+token by token, so a URL or password with spaces or quotes can never change the command's
+shape; it runs without a shell, in the folder of alembic.ini. Placeholders:
+
+==============  =============================================================
+``{url}``       the database URL without the SQLAlchemy driver part
+                (``postgresql://user:pw@host:5432/db``), as pg_dump/psql take it
+``{host}`` ``{port}`` ``{user}`` ``{password}`` ``{database}``   its parts
+``{timestamp}`` UTC, ``20260110T090000Z``
+``{revision}``  what the database is at when the backup is taken (``base`` when
+                empty): restoring the backup brings the database back to it
+``{target}``    what the run is going to
+``{env}``       the environment
+==============  =============================================================
+
+For SQLite without a command, the built-in backup copies the database with SQLite's
+online backup API (consistent even while others read it) to
+``<database>.<timestamp>-<revision>.backup`` next to it.
+
+Any failure (non-zero exit, missing program, unknown placeholder) aborts the run before
+anything changes, with the tail of the command's stderr.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+
+from sluice.errors import SluiceError, mask_url
+from sluice.runner.database import backend, libpq_url, sqlite_path
+
+
+class BackupFailed(SluiceError):
+    """The backup did not succeed; nothing was changed (exit 2)."""
+
+
+@dataclass
+class BackupResult:
+    description: str
+    path: str | None
+    seconds: float
+
+
+def _values(url: URL, *, timestamp: str, revision: str, target: str, env: str) -> dict[str, str]:
+    return {
+        "url": libpq_url(url) if backend(url) == "postgresql" else
+        url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False),
+        "host": url.host or "",
+        "port": str(url.port or ""),
+        "user": url.username or "",
+        "password": url.password or "",
+        "database": url.database or "",
+        "timestamp": timestamp,
+        "revision": revision,
+        "target": target,
+        "env": env,
+    }
+
+
+def render_command(template: str, values: dict[str, str]) -> list[str]:
+    try:
+        tokens = shlex.split(template)
+    except ValueError as exc:
+        raise BackupFailed(f"backup_command: cannot parse {template!r}: {exc}") from None
+    if not tokens:
+        raise BackupFailed("backup_command is empty")
+    out = []
+    for token in tokens:
+        try:
+            out.append(token.format(**values))
+        except KeyError as exc:
+            valid = ", ".join("{" + k + "}" for k in values)
+            raise BackupFailed(
+                f"backup_command: unknown placeholder {{{exc.args[0]}}}; valid: {valid}"
+            ) from None
+        except (IndexError, ValueError) as exc:
+            raise BackupFailed(f"backup_command: bad placeholder in {token!r}: {exc}") from None
+    return out
+
+
+def _masked(argv: list[str], password: str) -> str:
+    text = shlex.join(argv)
+    return text.replace(password, "***") if password else text
+
+
+def run_backup(
+    url: str | URL,
+    *,
+    command: str | None,
+    cwd: str | Path,
+    revision: str,
+    target: str,
+    env: str,
+) -> BackupResult:
+    """Run the configured backup (or SQLite's built-in one); raise :class:`BackupFailed`."""
+    u = make_url(url)
+    timestamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    start = time.monotonic()
+    if command:
+        values = _values(u, timestamp=timestamp, revision=revision, target=target, env=env)
+        argv = render_command(command, values)
+        shown = _masked(argv, values["password"])
+        try:
+            proc = subprocess.run(argv, cwd=str(cwd), capture_output=True, text=True)
+        except FileNotFoundError:
+            raise BackupFailed(
+                f"backup failed: program not found: {argv[0]} (backup_command = {command!r}); "
+                "nothing was changed"
+            ) from None
+        except OSError as exc:
+            raise BackupFailed(f"backup failed: {shown}: {exc.strerror}; nothing was changed") from None
+        if proc.returncode != 0:
+            tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
+            if values["password"]:
+                tail = tail.replace(values["password"], "***")
+            raise BackupFailed(
+                f"backup failed (exit {proc.returncode}): {shown}: {tail or 'no output'}; "
+                "nothing was changed"
+            )
+        return BackupResult(shown, None, time.monotonic() - start)
+    if backend(u) != "sqlite":
+        raise BackupFailed(
+            f"a backup is required before changing {mask_url(u)} but no backup_command is "
+            "configured; set backup_command in [tool.sluice.environments.NAME] (e.g. "
+            "\"pg_dump -Fc {url} -f backups/{timestamp}-{revision}.dump\"), or "
+            "require_backup = false for this environment"
+        )
+    path = sqlite_path(u)
+    if path is None:
+        raise BackupFailed("an in-memory SQLite database cannot be backed up; "
+                           "set require_backup = false for this environment")
+    src_path = Path(path).resolve()  # relative to the process, as SQLAlchemy opens it
+    dest = src_path.with_name(f"{src_path.name}.{timestamp}-{revision}.backup")
+    if not src_path.exists():
+        return BackupResult("nothing to back up: the database file does not exist yet",
+                            None, time.monotonic() - start)
+    try:
+        src = sqlite3.connect(str(src_path))
+        try:
+            dst = sqlite3.connect(str(dest))
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        raise BackupFailed(f"backup of {src_path} to {dest} failed: {exc}; nothing was changed") from None
+    return BackupResult(f"SQLite backup API: {dest}", str(dest), time.monotonic() - start)

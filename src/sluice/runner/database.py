@@ -1,0 +1,124 @@
+"""Which database a run targets, and small per-dialect helpers.
+
+The URL comes from ``--url``, else the environment's ``url`` in config (``${VAR}`` replaced
+by the environment variable), else ``sqlalchemy.url`` in alembic.ini. The runner passes it
+to env.py as ``sqlalchemy.url``, so env.py, the migration lock and the audit table all talk
+to the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+from sluice.errors import ConfigError, DatabaseUnavailable, SluiceError, mask_url
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_vars(value: str, *, key: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` by the environment variable; a missing one is an error naming it."""
+    environ = os.environ if environ is None else environ
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in environ:
+            raise ConfigError(f"{key}: environment variable {name} is not set")
+        return environ[name]
+
+    return _VAR.sub(repl, value)
+
+
+def resolve_url(
+    *,
+    cli_url: str | None,
+    env_url: str | None,
+    ini_url: str | None,
+    env_key: str,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    if cli_url:
+        return cli_url
+    if env_url:
+        return expand_vars(env_url, key=env_key, environ=environ)
+    if ini_url:
+        return ini_url
+    raise SluiceError(
+        "no database URL: pass --url, set url in [tool.sluice.environments.NAME], "
+        "or sqlalchemy.url in alembic.ini"
+    )
+
+
+def backend(url: str | URL) -> str:
+    """``postgresql``, ``mysql`` (MySQL and MariaDB) or ``sqlite``."""
+    name = make_url(url).get_backend_name()
+    return "mysql" if name == "mariadb" else name
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for Sluice's own connections (lock, audit, sizes): no pool, nothing kept."""
+    try:
+        return create_engine(make_url(url), poolclass=NullPool)
+    except Exception as exc:
+        raise DatabaseUnavailable(f"{mask_url(url)}: {first_line(exc)}") from None
+
+
+def connect(engine: Engine, *, autocommit: bool = True) -> Connection:
+    """A connection, or a one-line :class:`DatabaseUnavailable` naming the masked URL."""
+    try:
+        conn = engine.connect()
+        if autocommit:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+    except Exception as exc:
+        raise DatabaseUnavailable(f"{mask_url(engine.url)}: cannot connect: {first_line(exc)}") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message, first line, without SQLAlchemy's background link."""
+    orig = getattr(exc, "orig", None)
+    text_ = str(orig if orig is not None else exc).strip()
+    line = text_.splitlines()[0] if text_ else type(exc).__name__
+    return re.sub(r"\s*\(Background on this error at: [^)]*\)", "", line)
+
+
+def is_mariadb(conn: Connection) -> bool:
+    return bool(getattr(conn.dialect, "is_mariadb", False))
+
+
+def sqlite_path(url: str | URL) -> str | None:
+    """The file of a SQLite URL (None for in-memory databases)."""
+    u = make_url(url)
+    db = u.database
+    if not db or db == ":memory:" or db.startswith("file::memory:"):
+        return None
+    if db.startswith("file:"):
+        db = db[5:].split("?", 1)[0]
+    return db
+
+
+def libpq_url(url: str | URL) -> str:
+    """``postgresql://user:pw@host:port/db`` (no ``+driver``), as pg_dump and psql take it."""
+    u = make_url(url)
+    name = u.get_backend_name()
+    return u.set(drivername=name).render_as_string(hide_password=False)
+
+
+def current_database(conn: Connection) -> str:
+    name = conn.dialect.name
+    if name == "postgresql":
+        return str(conn.execute(text("SELECT current_database()")).scalar())
+    if name in ("mysql", "mariadb"):
+        return str(conn.execute(text("SELECT DATABASE()")).scalar())
+    return str(conn.engine.url.database or "")
+
+
+def quote(conn_or_dialect: Any, name: str) -> str:
+    dialect = getattr(conn_or_dialect, "dialect", conn_or_dialect)
+    return str(dialect.identifier_preparer.quote(name))

@@ -1,0 +1,224 @@
+"""The runner's guards inside env.py, for ``sluice upgrade`` and for plain ``alembic upgrade``.
+
+``sluice.configure_options(config)`` calls :func:`runner_options`, which returns:
+
+- under ``sluice upgrade``/``downgrade``/``plan`` (a :class:`~sluice.runner.session.Session`
+  in ``config.attributes``): that session's hooks;
+- under plain ``alembic upgrade``/``downgrade`` in an environment with ``guard_alembic``
+  (default: production): a ``fn`` that wraps Alembic's own step function. When there are
+  revisions to run it takes the migration lock (on a connection of its own to the same
+  database), re-reads the version table (another deploy may have migrated while it
+  waited), reconciles audit rows of dead runs, writes the audit rows, applies the
+  timeouts around each revision and, on MySQL/MariaDB, reports a partially applied
+  revision. The lock is released and the audit rows are finalized when env.py hands its
+  connection back (after the commit), or at process exit at the latest.
+
+What plain ``alembic`` cannot get from env.py: the plan, the environment policy
+(downgrade refusal, lint refusal, confirmation), the backup, dry run, and retries after a
+lock timeout. Those need ``sluice upgrade``, which runs before env.py does.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+
+from sluice.config import SluiceConfig
+from sluice.errors import SluiceError, mask_url
+from sluice.runner.project import SESSION_ATTR
+
+
+def _notify(message: str) -> None:
+    print(f"sluice: {message}", file=sys.stderr, flush=True)
+
+
+def runner_options(alembic_config: Any, config: SluiceConfig, environment: str) -> dict[str, Any]:
+    """Extra ``context.configure`` keywords for the runner (empty when nothing applies)."""
+    attributes = getattr(alembic_config, "attributes", None) or {}
+    session = attributes.get(SESSION_ATTR)
+    if session is not None:
+        return dict(session.configure_options())
+    try:
+        from alembic import context
+
+        if context.is_offline_mode():
+            return {}
+        env_ctx = getattr(context, "_proxy", None)
+        original = env_ctx.context_opts.get("fn") if env_ctx is not None else None
+    except Exception:
+        return {}
+    if original is None:
+        return {}
+    from sluice.runner.policy import resolve_policy
+
+    policy = resolve_policy(config, environment)
+    if not policy.guard_alembic:
+        return {}
+    return {"fn": EnvGuard(config, environment, policy, original).fn}
+
+
+class EnvGuard:
+    """Lock, audit and timeouts around Alembic's own steps (plain ``alembic upgrade``)."""
+
+    def __init__(self, config: SluiceConfig, environment: str, policy: Any,
+                 original: Callable[..., Any]) -> None:
+        self.config = config
+        self.environment = environment
+        self.policy = policy
+        self.original = original
+        self.lock: Any = None
+        self.session: Any = None
+        self.state: Any = None
+        self.script: Any = None
+        self._done = threading.Lock()
+        self._finished = False
+
+    def fn(self, heads: Any, ctx: Any) -> Any:
+        steps = list(self.original(heads, ctx))
+        revision_steps = [s for s in steps if hasattr(s, "is_upgrade") and hasattr(s, "revision")
+                          and getattr(s.revision, "revision", None)]
+        if ctx.as_sql or not steps or len(revision_steps) != len(steps):
+            return steps  # nothing to run, or a stamp: no guard
+        from sluice.runner.audit import (
+            RunRecord,
+            StepRecord,
+            checksum_file,
+            ensure_table,
+            insert_pending,
+            new_run_id,
+            reconcile_stale,
+        )
+        from sluice.runner.lock import Holder, MigrationLock
+        from sluice.runner.run import _waiter, applied_revisions, read_heads
+        from sluice.runner.session import DbState, Session
+        from sluice.runner.timeouts import Timeouts
+
+        direction = "upgrade" if steps[0].is_upgrade else "downgrade"
+        target = str(ctx.opts.get("destination_rev") or "")
+        url = ctx.connection.engine.url
+        self.script = ctx.script
+        self.state = DbState(heads=tuple(heads), version_table=ctx.version_table,
+                             version_table_schema=ctx.version_table_schema,
+                             dialect=ctx.dialect.name,
+                             transactional_ddl=bool(ctx.impl.transactional_ddl))
+        holder = Holder(environment=self.environment, command=f"alembic {direction} {target}")
+        self.lock = MigrationLock(
+            url, timeout_ms=self.policy.migration_lock_timeout_ms, holder=holder,
+            version_table=ctx.version_table,
+            on_wait=_waiter(_notify, url.render_as_string(hide_password=False),
+                            self.policy.migration_lock_timeout_ms),
+        )
+        self.lock.acquire()
+        try:
+            conn = self.lock.conn
+            fresh = read_heads(conn, self.state)
+            for r in reconcile_stale(conn, applied_revisions(ctx.script, fresh)):
+                _notify(f"a previous run by {r.who} died before finishing; {r.revision} "
+                        f"recorded as {r.status}")
+            if set(fresh) != set(heads):
+                if not list(self.original(fresh, ctx)):
+                    _notify("another deploy already did this while we waited for the lock")
+                    self.lock.release()
+                    return []
+                raise SluiceError(
+                    f"another process migrated {mask_url(url)} while this one waited for the "
+                    f"migration lock (now at {', '.join(fresh) or 'base'}); nothing was run. "
+                    "Run the command again"
+                )
+            records = [
+                StepRecord(revision=s.revision.revision, direction=direction,
+                           from_revision=",".join(s.from_revisions) or None,
+                           to_revision=",".join(s.to_revisions) or None,
+                           checksum=checksum_file(s.revision.path))
+                for s in steps
+            ]
+            run = RunRecord(run_id=new_run_id(), environment=self.environment,
+                            username=holder.username, host=holder.host, pid=holder.pid,
+                            via=f"alembic {direction}", steps=records)
+            ensure_table(conn)
+            insert_pending(conn, run)
+            self.session = Session(
+                mode="run", direction=direction, target=target,
+                planned=[r.revision for r in records], records=records,
+                env_timeouts=Timeouts(self.policy.lock_timeout_ms,
+                                      self.policy.statement_timeout_ms),
+                audit_conn=conn, mid_run_audit=ctx.dialect.name != "sqlite",
+            )
+            self.session.install(steps, ctx)
+            migration_dbapi = ctx.connection.connection.dbapi_connection
+
+            def on_checkin(dbapi_connection: Any, record: Any) -> None:
+                if dbapi_connection is migration_dbapi:
+                    self.finish()
+
+            event.listen(ctx.connection.engine, "checkin", on_checkin)
+            atexit.register(self.finish)
+        except BaseException:
+            self.lock.release()
+            raise
+        return steps
+
+    def finish(self) -> None:
+        """Finalize the audit rows from the version table and release the lock (once)."""
+        with self._done:
+            if self._finished or self.session is None:
+                return
+            self._finished = True
+        from sluice.runner.audit import decide_statuses, write_final
+        from sluice.runner.capture import partial_failure
+        from sluice.runner.run import applied_revisions, read_heads
+
+        session = self.session
+        try:
+            session.detach()
+            conn = self.lock.conn
+            heads = read_heads(conn, self.state)
+            failure = session.failure
+            transactional = self.state.transactional_ddl or self.state.dialect == "sqlite"
+            if failure is not None and not transactional and failure.capture is not None \
+                    and failure.capture.applied:
+                rec = session.records[failure.index]
+                script = self.script.get_revision(rec.revision)
+                try:
+                    rendered: list[str] | None = render_module_sql(
+                        script, session.direction, self.state.dialect)
+                    err = None
+                except Exception as exc:
+                    rendered, err = None, str(exc).splitlines()[0] if str(exc) else repr(exc)
+                partial = partial_failure(failure.capture, error=rec.error or "",
+                                          from_revision=rec.from_revision, path=script.path,
+                                          rendered=rendered, render_error=err)
+                rec.statements = partial.as_dict()
+                _notify(partial.render(env=self.environment))
+            decide_statuses(session.records, applied_revisions(self.script, heads))
+            write_final(conn, session.records)
+        except Exception as exc:  # the lock must be released whatever happens
+            _notify(f"could not finalize the audit rows: {exc}")
+        finally:
+            self.lock.release()
+
+
+def render_module_sql(script: Any, direction: str, dialect: str) -> list[str]:
+    """One revision's statements rendered offline in an Operations context of its own.
+
+    Used where env.py cannot be run again (inside a running env.py).
+    """
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from sluice.runner.capture import split_offline_sql
+
+    buf = io.StringIO()
+    mc = MigrationContext.configure(
+        dialect_name=dialect,
+        opts={"as_sql": True, "output_buffer": buf, "literal_binds": True},
+    )
+    with Operations.context(mc):
+        getattr(script.module, direction)()
+    return [s for _, s in split_offline_sql(buf.getvalue())]

@@ -1,0 +1,103 @@
+"""Lint findings for the revisions a run is about to apply.
+
+Uses the lint engine (:func:`sluice.lint.engine.lint_project`: both layers, every rule,
+``# sluice: ignore[...]`` suppressions applied, cached per file) on the dialect of the
+target database, and the static layer for the list of operations each revision calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sluice.config import SluiceConfig
+from sluice.errors import SluiceError
+from sluice.lint.model import SEVERITY_ORDER, Finding, Op
+from sluice.lint.static import analyze_file
+
+
+@dataclass
+class RevisionLint:
+    revision: str
+    path: str | None
+    #: Upgrade- or downgrade-phase operations (static layer), ``script.*`` facts left out.
+    ops: list[Op] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    #: Why the findings may be incomplete (e.g. the file could not be parsed).
+    note: str | None = None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:  # pragma: no cover
+        return a == b
+
+
+def lint_revisions(
+    ini: str | Path,
+    config: SluiceConfig,
+    revisions: Sequence[tuple[str, str | None]],
+    *,
+    dialect: str,
+    phase: str = "upgrade",
+    x_args: Sequence[str] = (),
+) -> dict[str, RevisionLint]:
+    """``{revision: RevisionLint}`` for ``(revision, path)`` pairs.
+
+    Findings are those of ``phase`` (the engine lints upgrades; downgrade-phase findings are
+    only the ones it reports against downgrade lines).
+    """
+    out: dict[str, RevisionLint] = {}
+    lines: dict[str, dict[str, set[int]]] = {}
+    for rev, path in revisions:
+        item = RevisionLint(rev, path)
+        lines[rev] = {"upgrade": set(), "downgrade": set()}
+        if path:
+            static = analyze_file(path)
+            if static.error:
+                item.note = static.error
+            item.ops = [o for o in static.ops if o.phase == phase
+                        and not o.kind.startswith("script.")]
+            for o in static.ops:
+                if o.line is not None:
+                    lines[rev][o.phase].add(o.line)
+        out[rev] = item
+    if not revisions:
+        return out
+    from sluice.lint.engine import lint_project
+
+    try:
+        result = lint_project(ini, config, revisions=[r for r, _ in revisions],
+                              dialects=[dialect], x_args=list(x_args))
+    except SluiceError as exc:
+        for item in out.values():
+            item.note = f"lint failed: {exc}"
+        return out
+    for f in result.findings:
+        target = out.get(f.revision or "")
+        if target is None:
+            target = next((t for t in out.values() if _same_file(t.path, f.path)), None)
+        if target is None:
+            continue
+        mine, other = (lines[target.revision][phase],
+                       lines[target.revision]["downgrade" if phase == "upgrade" else "upgrade"])
+        if phase == "downgrade" and f.line not in mine:
+            continue
+        if phase == "upgrade" and f.line in other and f.line not in mine:
+            continue
+        target.findings.append(f)
+    for item in out.values():
+        item.findings.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.line or 0, f.rule))
+    return out
+
+
+def findings_for_op(op: Op, findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.line is not None and f.line == op.line]

@@ -1,0 +1,267 @@
+"""``sluice plan``: what an upgrade or downgrade would do, before it does it.
+
+A plan names the current revision(s) and the target, then each revision to apply in
+order with its operations, their lint findings and risk, the size of the tables they touch
+(so a risky operation on a big table stands out), the effective timeouts, and the SQL
+Alembic would run (rendered offline from the current revision to the target through
+env.py, exactly like ``alembic upgrade CURRENT:TARGET --sql``). It also says what the
+environment's guards would do: refuse, ask, back up.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic import command
+from alembic.script import Script
+from sqlalchemy.engine import Connection
+
+from sluice.errors import mask_url
+from sluice.lint.model import SEVERITY_ORDER, Finding
+from sluice.runner.audit import checksum_file
+from sluice.runner.capture import split_offline_sql
+from sluice.runner.database import first_line
+from sluice.runner.durations import format_duration
+from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
+from sluice.runner.project import RunnerProject
+from sluice.runner.session import DbState, Session
+from sluice.runner.tablesizes import TableSize, table_sizes
+from sluice.runner.timeouts import Timeouts, file_timeouts
+
+RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+@dataclass
+class OpPlan:
+    kind: str
+    target: str
+    line: int | None
+    table: str | None
+    schema: str | None
+    findings: list[Finding] = field(default_factory=list)
+    size: TableSize | None = None
+    large: bool = False
+    risk: str = "low"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "target": self.target, "line": self.line, "table": self.table,
+            "risk": self.risk, "large_table": self.large,
+            "table_size": self.size.as_dict() if self.size else None,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class RevisionPlan:
+    revision: str
+    message: str
+    path: str | None
+    from_revisions: list[str]
+    to_revisions: list[str]
+    checksum: str | None
+    ops: list[OpPlan] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    sql: list[str] | None = None
+    note: str | None = None
+
+    @property
+    def risk(self) -> str:
+        risks = [o.risk for o in self.ops] + [_risk_of(self.findings, False)]
+        return max(risks, key=RISK_ORDER.__getitem__) if risks else "low"
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision, "message": self.message, "path": self.path,
+            "from": self.from_revisions, "to": self.to_revisions, "risk": self.risk,
+            "checksum": self.checksum,
+            "timeouts": {"lock_timeout_ms": self.timeouts.lock_timeout_ms,
+                         "statement_timeout_ms": self.timeouts.statement_timeout_ms},
+            "operations": [o.as_dict() for o in self.ops],
+            "findings": [f.as_dict() for f in self.findings],
+            "sql": self.sql, "note": self.note,
+        }
+
+
+@dataclass
+class Plan:
+    environment: str
+    production: bool
+    url: str
+    dialect: str
+    direction: str
+    current: list[str]
+    target: str
+    revisions: list[RevisionPlan]
+    tables: dict[str, TableSize] = field(default_factory=dict)
+    sql_error: str | None = None
+    #: What this environment's guards will do with this plan (refusals first).
+    guards: list[str] = field(default_factory=list)
+    #: Refusals (a subset of ``guards``): the run would stop here.
+    refusals: list[str] = field(default_factory=list)
+    large_table_rows: int = 1_000_000
+
+    @property
+    def empty(self) -> bool:
+        return not self.revisions
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment, "production": self.production, "url": self.url,
+            "dialect": self.dialect, "direction": self.direction, "current": self.current,
+            "target": self.target, "revisions": [r.as_dict() for r in self.revisions],
+            "tables": {k: v.as_dict() for k, v in self.tables.items()},
+            "sql_error": self.sql_error, "guards": self.guards, "refusals": self.refusals,
+        }
+
+    def render(self, *, sql: bool = True) -> str:
+        cur = ", ".join(self.current) or "base (empty database)"
+        env = f"{self.environment} (production)" if self.production else self.environment
+        lines = [f"{self.direction} plan for {env}: {self.url}",
+                 f"  current: {cur}", f"  target:  {self.target}"]
+        if self.empty:
+            lines.append("  nothing to do: the database is already there")
+            return "\n".join(lines)
+        n = len(self.revisions)
+        lines.append(f"  {n} revision{'s' if n != 1 else ''} to {'apply' if self.direction == 'upgrade' else 'revert'}, in order:")
+        for i, rev in enumerate(self.revisions, 1):
+            lines.append("")
+            arrow = f"{','.join(rev.from_revisions) or 'base'} -> {','.join(rev.to_revisions) or 'base'}"
+            lines.append(f"{i}. {rev.revision}  {rev.message}  [{arrow}]  risk: {rev.risk}")
+            if rev.path:
+                lines.append(f"   {rev.path}")
+            t = rev.timeouts
+            if not t.empty:
+                lines.append(f"   timeouts: lock {format_duration(t.lock_timeout_ms)}, "
+                             f"statement {format_duration(t.statement_timeout_ms)}")
+            if rev.note:
+                lines.append(f"   note: {rev.note}")
+            if not rev.ops:
+                lines.append("   (no operations found)")
+            for op in rev.ops:
+                where = f"  [line {op.line}]" if op.line else ""
+                size = f"  ({op.size.describe()}{', LARGE' if op.large else ''})" if op.size else ""
+                lines.append(f"   - {op.kind} {op.target}{size}  risk: {op.risk}{where}")
+                for f in op.findings:
+                    lines.append(f"       {f.severity} {f.rule} {f.name}: {f.message}")
+            loose = [f for f in rev.findings if not any(f in o.findings for o in rev.ops)]
+            for f in loose:
+                where = f"line {f.line}: " if f.line else ""
+                lines.append(f"   * {f.severity} {f.rule} {f.name}: {where}{f.message}")
+            if sql and rev.sql:
+                lines.append("   SQL:")
+                for stmt in rev.sql:
+                    for j, part in enumerate(stmt.splitlines()):
+                        lines.append(("     " if j == 0 else "       ") + part.rstrip())
+                    lines[-1] += ";"
+        if sql and self.sql_error:
+            lines += ["", f"SQL preview unavailable: {self.sql_error}"]
+        if self.guards:
+            lines += ["", "Guards:"]
+            lines += [f"  - {g}" for g in self.guards]
+        return "\n".join(lines)
+
+
+def _risk_of(findings: Sequence[Finding], large: bool) -> str:
+    worst = max((SEVERITY_ORDER[f.severity] for f in findings), default=-1)
+    if worst >= SEVERITY_ORDER["error"]:
+        return "high"
+    if worst == SEVERITY_ORDER["warning"]:
+        return "high" if large else "medium"
+    return "low"
+
+
+def render_sql(project: RunnerProject, state: DbState, direction: str,
+               target: str) -> tuple[dict[str, list[str]], str | None]:
+    """The offline SQL from the current revision to ``target``, per revision."""
+    if len(state.heads) > 1:
+        return {}, ("the database has several heads; render each branch with "
+                    "`alembic upgrade FROM:TO --sql`")
+    current = state.heads[0] if state.heads else None
+    buf = io.StringIO()
+    cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
+    try:
+        if direction == "upgrade":
+            command.upgrade(cfg, f"{current}:{target}" if current else target, sql=True)
+        else:
+            command.downgrade(cfg, f"{current or 'base'}:{target}", sql=True)
+    except Exception as exc:
+        return {}, first_line(exc)
+    out: dict[str, list[str]] = {}
+    for rev, stmt in split_offline_sql(buf.getvalue(), state.version_table):
+        out.setdefault(rev, []).append(stmt)
+    return out, None
+
+
+def build_plan(
+    project: RunnerProject,
+    state: DbState,
+    direction: str,
+    target: str,
+    scripts: Sequence[tuple[Script, list[str], list[str]]],
+    *,
+    sizes_conn: Connection | None,
+    with_sql: bool = True,
+    with_lint: bool = True,
+) -> Plan:
+    """``scripts``: ``(script, from_revisions, to_revisions)`` in run order."""
+    config = project.config
+    lints: dict[str, RevisionLint] = {}
+    if with_lint and scripts:
+        lints = lint_revisions(project.ini, config,
+                               [(sc.revision, sc.path) for sc, _, _ in scripts],
+                               dialect=state.lint_dialect, phase=direction,
+                               x_args=project.x_args)
+    sql_by_rev: dict[str, list[str]] = {}
+    sql_error = None
+    if with_sql and scripts:
+        sql_by_rev, sql_error = render_sql(project, state, direction, target)
+    revisions: list[RevisionPlan] = []
+    created: set[str] = set()
+    touched: list[tuple[str | None, str]] = []
+    for sc, frm, to in scripts:
+        lint = lints.get(sc.revision) or RevisionLint(sc.revision, sc.path)
+        rp = RevisionPlan(
+            revision=sc.revision,
+            message=(sc.doc or "").strip().splitlines()[0] if sc.doc else "",
+            path=sc.path, from_revisions=list(frm), to_revisions=list(to),
+            checksum=checksum_file(sc.path), findings=list(lint.findings), note=lint.note,
+            timeouts=file_timeouts(sc.path).over(project.env_timeouts) if sc.path
+            else project.env_timeouts,
+            sql=sql_by_rev.get(sc.revision) if with_sql and not sql_error else None,
+        )
+        for op in lint.ops:
+            table = op.table
+            rp.ops.append(OpPlan(kind=op.kind, target=op.target, line=op.line, table=table,
+                                 schema=op.schema, findings=findings_for_op(op, lint.findings)))
+            if table and not op.table_is_new and table not in created:
+                touched.append((op.schema, table))
+            if op.kind == "create_table" and table:
+                created.add(table)
+        revisions.append(rp)
+    sizes: dict[str, TableSize] = {}
+    if sizes_conn is not None and touched:
+        sizes = table_sizes(sizes_conn, touched)
+    limit = config.lint.large_table_rows
+    for rp in revisions:
+        for item in rp.ops:
+            if item.table:
+                key = f"{item.schema}.{item.table}" if item.schema else item.table
+                item.size = sizes.get(key)
+                item.large = bool(item.size and item.size.rows is not None
+                                  and item.size.rows >= limit)
+            item.risk = _risk_of(item.findings, item.large)
+    return Plan(
+        environment=project.environment, production=project.policy.production,
+        url=mask_url(project.url), dialect=state.dialect, direction=direction,
+        current=list(state.heads), target=target, revisions=revisions, tables=sizes,
+        sql_error=sql_error, large_table_rows=limit,
+    )

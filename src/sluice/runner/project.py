@@ -1,0 +1,103 @@
+"""One runner invocation's view of the project: config, environment, URL, Alembic Config."""
+
+from __future__ import annotations
+
+import ast
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from sluice.config import SluiceConfig, load_config
+from sluice.environments import resolve_environment
+from sluice.errors import SluiceError
+from sluice.project import alembic_config, script_directory
+from sluice.runner.database import resolve_url
+from sluice.runner.policy import EnvPolicy, resolve_policy
+from sluice.runner.timeouts import Timeouts
+
+#: ``Config.attributes`` key through which env.py's ``configure_options`` finds the run.
+SESSION_ATTR = "sluice_run"
+
+
+@dataclass
+class RunnerProject:
+    ini: Path
+    config: SluiceConfig
+    environment: str
+    policy: EnvPolicy
+    url: str
+    #: ``-x`` arguments passed to Alembic, ``env=NAME`` included.
+    x_args: list[str]
+    script: ScriptDirectory
+    _stdout: io.StringIO = field(default_factory=io.StringIO)
+
+    @property
+    def env_timeouts(self) -> Timeouts:
+        return Timeouts(self.policy.lock_timeout_ms, self.policy.statement_timeout_ms)
+
+    def alembic_cfg(self, session: Any = None, *, output_buffer: Any = None) -> Config:
+        """A fresh Alembic Config for one command, carrying ``session`` for env.py."""
+        cfg = alembic_config(self.ini, url=self.url, x_args=self.x_args, stdout=self._stdout)
+        if output_buffer is not None:
+            cfg.output_buffer = output_buffer
+        if session is not None:
+            cfg.attributes[SESSION_ATTR] = session
+        return cfg
+
+    def script_paths(self) -> dict[str, str]:
+        return {sc.revision: sc.path for sc in self.script.walk_revisions() if sc.path}
+
+
+def open_project(
+    ini: str | Path,
+    *,
+    env: str | None = None,
+    url: str | None = None,
+    x_args: Sequence[str] = (),
+) -> RunnerProject:
+    """Resolve environment, policy and URL; ``-x env=NAME`` is added for env.py."""
+    ini = Path(ini)
+    x_list = list(x_args)
+    x_dict = dict(a.split("=", 1) for a in x_list if "=" in a)
+    base_cfg = alembic_config(ini, x_args=x_list, stdout=io.StringIO())
+    config = load_config(ini)
+    if env is not None:
+        env = config.validate_environment(env, origin="--env")
+        if x_dict.get("env") and x_dict["env"] != env:
+            raise SluiceError(f"--env {env} and -x env={x_dict['env']} disagree; pass one")
+    else:
+        env = resolve_environment(config, x_dict)
+    x_list = [a for a in x_list if not a.startswith("env=")] + [f"env={env}"]
+    policy = resolve_policy(config, env)
+    try:
+        ini_url = base_cfg.get_main_option("sqlalchemy.url")
+    except Exception as exc:
+        raise SluiceError(f"{ini}: cannot read sqlalchemy.url: {exc}") from None
+    resolved = resolve_url(
+        cli_url=url, env_url=policy.url, ini_url=ini_url,
+        env_key=f"{config.source or 'config'}: tool.sluice.environments.{env}.url",
+    )
+    script = script_directory(base_cfg)
+    return RunnerProject(ini=ini, config=config.for_environment(env), environment=env,
+                         policy=policy, url=resolved, x_args=x_list, script=script)
+
+
+def env_py_calls_configure_options(project: RunnerProject) -> bool:
+    """Whether env.py passes ``configure_options()`` to ``context.configure`` (read, not run)."""
+    path = Path(project.script.dir) / "env.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            fn = node.func
+            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+            if name == "configure_options":
+                return True
+    return False

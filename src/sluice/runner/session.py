@@ -1,0 +1,248 @@
+"""The hooks one runner invocation puts into Alembic's own run of env.py.
+
+The runner calls ``alembic.command.upgrade``/``downgrade``/``current`` itself; env.py's
+``configure_options(config)`` finds the :class:`Session` in ``config.attributes`` and
+returns its ``fn`` (the function Alembic's MigrationContext asks for the steps to run).
+That ``fn`` computes the steps exactly as ``alembic.command.upgrade`` does
+(``ScriptDirectory._upgrade_revs``) and wraps each revision's ``upgrade()``/``downgrade()``
+with the per-revision guards: timeouts, statement capture, timing and audit progress.
+Everything else (connection, transactions, version table) stays Alembic's and env.py's.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from sluice.errors import SluiceError
+from sluice.runner.audit import StepRecord, mark_running
+from sluice.runner.capture import StatementCapture, StepCapture
+from sluice.runner.database import first_line
+from sluice.runner.durations import format_duration
+from sluice.runner.lock import utcnow
+from sluice.runner.timeouts import (
+    TimeoutApplier,
+    Timeouts,
+    is_lock_timeout,
+    is_statement_timeout,
+    module_timeouts,
+)
+
+
+class DryRunRollback(Exception):
+    """Raised after the last revision of a dry run so Alembic rolls everything back."""
+
+
+@dataclass
+class DbState:
+    """What the probe learned from env.py's own connection."""
+
+    heads: tuple[str, ...] = ()
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+    dialect: str = ""
+    mariadb: bool = False
+    transactional_ddl: bool = False
+    version_table_exists: bool = True
+    url: str | None = None
+
+    @property
+    def lint_dialect(self) -> str:
+        return "mysql" if self.dialect in ("mysql", "mariadb") else self.dialect
+
+
+@dataclass
+class Failure:
+    index: int
+    revision: str
+    exc: BaseException
+    capture: StepCapture | None
+    lock_timeout: bool
+    statement_timeout: bool
+
+
+@dataclass
+class Session:
+    """Mode ``probe`` (learn heads and dialect), ``run`` (guarded steps) or ``offline``."""
+
+    mode: str = "probe"
+    direction: str = "upgrade"
+    target: str = "head"
+    planned: list[str] = field(default_factory=list)
+    records: list[StepRecord] = field(default_factory=list)
+    env_timeouts: Timeouts = field(default_factory=Timeouts)
+    dry_run: bool = False
+    audit_conn: Connection | None = None
+    #: Write ``running`` marks while the migration runs (not on SQLite: one writer).
+    mid_run_audit: bool = False
+    on_step: Callable[[StepRecord], None] | None = None
+    state: DbState | None = None
+    hooked: bool = False
+    failure: Failure | None = None
+    capture: StatementCapture | None = None
+    applier: TimeoutApplier | None = None
+    _conn: Connection | None = None
+    _sqlite_listener: Any = None
+
+    # ------------------------------------------------------------- env.py side
+
+    def configure_options(self) -> dict[str, Any]:
+        """What ``configure_options`` in env.py adds for this session."""
+        if self.mode == "probe":
+            return {"fn": self._probe_fn}
+        if self.mode == "run":
+            options: dict[str, Any] = {"fn": self._run_fn}
+            if self.dry_run:
+                options["transactional_ddl"] = True  # one transaction, rolled back at the end
+            return options
+        return {}
+
+    def _probe_fn(self, heads: Any, ctx: Any) -> list[Any]:
+        from sqlalchemy import inspect
+
+        self.hooked = True
+        conn = ctx.connection
+        state = DbState(
+            heads=tuple(heads or ()),
+            version_table=ctx.version_table,
+            version_table_schema=ctx.version_table_schema,
+            dialect=ctx.dialect.name,
+            mariadb=bool(getattr(ctx.dialect, "is_mariadb", False)),
+            transactional_ddl=bool(ctx.impl.transactional_ddl),
+        )
+        if conn is not None and not ctx.as_sql:
+            state.url = conn.engine.url.render_as_string(hide_password=False)
+            try:
+                state.version_table_exists = inspect(conn).has_table(
+                    ctx.version_table, schema=ctx.version_table_schema)
+            except Exception:
+                state.version_table_exists = True
+        self.state = state
+        return []
+
+    def _steps(self, heads: Any, ctx: Any) -> list[Any]:
+        script = ctx.script
+        if self.direction == "upgrade":
+            return list(script._upgrade_revs(self.target, heads))
+        return list(script._downgrade_revs(self.target, heads))
+
+    def _run_fn(self, heads: Any, ctx: Any) -> list[Any]:
+        self.hooked = True
+        if ctx.as_sql:
+            return self._steps(heads, ctx)
+        steps = self._steps(heads, ctx)
+        revs = [s.revision.revision for s in steps]
+        if revs != self.planned:
+            raise SluiceError(
+                "the database changed between planning and running (planned "
+                f"{', '.join(self.planned) or 'nothing'}, now {', '.join(revs) or 'nothing'}): "
+                "something migrated it without taking Sluice's migration lock; nothing was run"
+            )
+        if self.dry_run and ctx.opts.get("transaction_per_migration"):
+            raise SluiceError(
+                "--dry-run needs the whole run in one transaction, but env.py configures "
+                "transaction_per_migration=True; nothing was run"
+            )
+        self.install(steps, ctx)
+        return steps
+
+    def install(self, steps: list[Any], ctx: Any) -> None:
+        """Wrap each step's migration function with the per-revision guards."""
+        conn: Connection = ctx.connection
+        self._conn = conn
+        self.capture = StatementCapture(conn)
+        self.applier = TimeoutApplier(conn, mariadb=bool(getattr(ctx.dialect, "is_mariadb", False)))
+        if conn.dialect.name == "sqlite":
+            self._sqlite_listener = _sqlite_begin
+            event.listen(conn, "begin", _sqlite_begin)
+        for i, step in enumerate(steps):
+            step.migration_fn = self._wrap(step, i, len(steps))
+
+    def _wrap(self, step: Any, index: int, total: int) -> Callable[..., Any]:
+        original = step.migration_fn
+        record = self.records[index]
+        script = step.revision
+
+        @functools.wraps(original)
+        def guarded(**kw: Any) -> Any:
+            assert self.capture is not None and self.applier is not None
+            conn = self._conn
+            assert conn is not None
+            record.started = utcnow()
+            record.ran = True
+            t0 = time.perf_counter()
+            if self.mid_run_audit and self.audit_conn is not None:
+                record.status = "running"
+                mark_running(self.audit_conn, record)
+            if conn.dialect.name == "sqlite":
+                self.capture.run_quietly(lambda: _sqlite_ensure_transaction(conn))
+            timeouts = module_timeouts(script.module, script.path).over(self.env_timeouts)
+            self.capture.run_quietly(lambda: self.applier.apply(timeouts))  # type: ignore[union-attr]
+            cap = self.capture.begin(script.revision)
+            try:
+                result = original(**kw)
+            except BaseException as exc:
+                if not isinstance(exc, DryRunRollback):
+                    lock_to = is_lock_timeout(exc)
+                    stmt_to = is_statement_timeout(exc)
+                    record.error = describe_failure(exc, timeouts, lock_to, stmt_to)
+                    self.failure = Failure(index, script.revision, exc, cap, lock_to, stmt_to)
+                raise
+            finally:
+                self.capture.end()
+                record.finished = utcnow()
+                record.duration_ms = int((time.perf_counter() - t0) * 1000)
+                if self.failure is not None or index == total - 1:
+                    self.capture.run_quietly(self.applier.reset)
+                if self.on_step is not None:
+                    self.on_step(record)
+            if self.dry_run and index == total - 1:
+                raise DryRunRollback()
+            return result
+
+        return guarded
+
+    def detach(self) -> None:
+        if self.capture is not None:
+            self.capture.detach()
+        if self._sqlite_listener is not None and self._conn is not None:
+            try:
+                event.remove(self._conn, "begin", self._sqlite_listener)
+            except Exception:
+                pass
+        self._sqlite_listener = None
+
+
+def _sqlite_ensure_transaction(conn: Connection) -> None:
+    """Open a real SQLite transaction so the revision's DDL is inside it.
+
+    Python's sqlite3 driver only opens transactions before INSERT/UPDATE/DELETE; DDL runs in
+    autocommit and a failed revision would leave half its tables behind. SQLite itself has
+    transactional DDL, so Sluice emits BEGIN (SQLAlchemy's documented recipe for pysqlite).
+    """
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not getattr(dbapi, "in_transaction", True):
+        conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    _sqlite_ensure_transaction(conn)
+
+
+def describe_failure(exc: BaseException, timeouts: Timeouts, lock_timeout: bool,
+                     statement_timeout: bool) -> str:
+    message = first_line(exc)
+    if lock_timeout and timeouts.lock_timeout_ms:
+        return f"lock timeout ({format_duration(timeouts.lock_timeout_ms)}) tripped: {message}"
+    if statement_timeout and timeouts.statement_timeout_ms:
+        return (f"statement timeout ({format_duration(timeouts.statement_timeout_ms)}) "
+                f"tripped: {message}")
+    return f"{type(getattr(exc, 'orig', None) or exc).__name__}: {message}"
