@@ -1,0 +1,222 @@
+"""``sluice trace`` reports: a statement table per revision for people, and findings in
+the formats lint uses (JSON, SARIF, GitHub annotations) with the measurements attached."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sluice.lint.model import Finding
+from sluice.report.render import RuleDoc, render_findings
+from sluice.report.text import render_text
+from sluice.trace.findings import RULES, _compact, _ms
+from sluice.trace.model import CrossCheck, Lock, TraceResult
+from sluice.trace.modes import mode_info
+
+FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
+
+CROSSCHECK_RULES: dict[str, RuleDoc] = {
+    "TR101": RuleDoc(
+        "TR101", "lint-missed-danger", "info",
+        "Lint reported nothing where the database measured a blocking lock.",
+        "Lint reported nothing at warning or error on a statement that, measured on a "
+        "scratch database, took a lock blocking reads or writes of an existing table.\n\n"
+        "Evidence for the rule catalog: either a rule is missing or it is too narrow. "
+        "Check the TR001/TR002 finding on the same line for the lock and the fix.",
+        "trace",
+    ),
+    "TR102": RuleDoc(
+        "TR102", "lint-false-alarm", "info",
+        "A lint locking rule fired where the measured lock was harmless.",
+        "A lint rule that predicts a blocking lock (or a table rewrite) fired on a "
+        "statement that, measured on a scratch database, took no lock blocking reads or "
+        "writes of an existing table (or did not rewrite it).\n\nEvidence for the rule "
+        "catalog: the rule may be too broad for this server version; or the scratch "
+        "database differs from production (table sizes, server version, settings).",
+        "trace",
+    ),
+}
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def crosscheck_findings(cc: CrossCheck | None) -> list[Finding]:
+    if cc is None or not cc.ran:
+        return []
+    out = []
+    for item in cc.items:
+        rid = "TR101" if item.kind == "missed-danger" else "TR102"
+        doc = CROSSCHECK_RULES[rid]
+        lint = ", ".join(item.lint) if item.lint else "no lint finding"
+        if item.kind == "missed-danger":
+            msg = (f"measured {item.measured} at `{_compact(item.sql)}`, but lint reported "
+                   f"nothing at warning or error here ({lint}).")
+        else:
+            msg = f"{lint} fired here, but the database measured {item.measured}."
+        out.append(Finding(rule=rid, name=doc.name, severity="info", message=msg, fix="",
+                           path=display_path(item.path), line=item.line,
+                           revision=item.revision))
+    return out
+
+
+def _backend_name(result: TraceResult) -> str:
+    return {"postgresql": "PostgreSQL", "mariadb": "MariaDB", "mysql": "MySQL"}.get(
+        result.backend, result.backend)
+
+
+def _lock_text(lk: Lock) -> Text:
+    t = Text()
+    hot = lk.flagged and not lk.covered
+    style = "bold red" if hot and lk.blocks == "reads and writes" else ("red" if hot else "")
+    t.append(lk.mode_label, style=style)
+    t.append(f" {lk.relation}")
+    if lk.covered:
+        t.append("  (under a stronger lock already held)", style="dim")
+    elif lk.flagged:
+        t.append(f"  blocks {lk.blocks}", style=style)
+        if lk.held_ms is not None:
+            t.append(f", held {_ms(lk.held_ms)}")
+    if lk.observed == "sampled":
+        t.append(" (sampled)", style="dim")
+    return t
+
+
+def _notable(lk: Lock, backend: str) -> bool:
+    """Shown without -v: blocking locks on existing relations, and the modes just below
+    (SHARE UPDATE EXCLUSIVE, SHARED_UPGRADABLE) that block only other DDL."""
+    if lk.covered:
+        return False
+    return lk.existing and (lk.flagged or mode_info(backend, lk.mode).strength >= 4)
+
+
+def summary_lines(result: TraceResult, findings: Sequence[Finding]) -> list[str]:
+    stmts = result.statements
+    blocking = sum(1 for s in stmts if s.dangerous)
+    lines = [
+        f"{len(result.revisions)} revision(s), {len(stmts)} statement(s) traced on "
+        f"{_backend_name(result)} {result.server_version}; {blocking} statement(s) took a "
+        "lock blocking reads or writes of an existing table."
+    ]
+    if result.failure:
+        lines.append(f"stopped: {result.failure}")
+    return lines
+
+
+def render_text_report(result: TraceResult, findings: Sequence[Finding], stream: IO[str],
+                       *, verbose: bool = False) -> None:
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    console = Console(file=stream, highlight=False, soft_wrap=False, emoji=False,
+                      no_color=bool(os.environ.get("NO_COLOR")) or None,
+                      width=None if tty else 140)
+    console.print(Text(f"sluice trace: {_backend_name(result)} {result.server_version} on "
+                       f"{result.server} (scratch database, dropped afterwards)", style="bold"))
+    if result.seed_rows:
+        console.print(Text(f"tables seeded with {result.seed_rows} rows before each revision"))
+    if not result.lock_tracing:
+        console.print(Text(result.lock_tracing_note or "lock tracing is not available",
+                           style="yellow"))
+    for rt in result.revisions:
+        console.print()
+        head = Text()
+        head.append(rt.revision, style="bold")
+        if rt.message:
+            head.append(f"  {rt.message}")
+        head.append(f"  {display_path(rt.path)}  {_ms(rt.duration_ms)}", style="dim")
+        console.print(head)
+        if rt.seeded:
+            console.print(Text("  seeded: " + ", ".join(f"{t} ({n})" for t, n in rt.seeded.items()),
+                               style="dim"))
+        if not rt.statements:
+            console.print(Text("  no statements" + (f": {rt.error}" if rt.error else ""),
+                               style="dim"))
+            continue
+        table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 1))
+        table.add_column("#", justify="right")
+        table.add_column("line", justify="right")
+        table.add_column("statement", overflow="fold", max_width=56)
+        table.add_column("time", justify="right")
+        table.add_column("locks")
+        for s in rt.statements:
+            cell = Text()
+            shown = [lk for lk in s.locks if verbose or _notable(lk, result.backend)]
+            for i, lk in enumerate(shown):
+                if i:
+                    cell.append("\n")
+                cell.append_text(_lock_text(lk))
+            rest = len(s.locks) - len(shown)
+            if rest:
+                cell.append(("\n" if shown else "") + f"{rest} more (harmless or covered; -v lists them)", style="dim")
+            if s.rewrites:
+                cell.append(("\n" if len(cell) else "") + "rewrote " + ", ".join(s.rewrites),
+                            style="magenta")
+            for h in s.rewrites_under:
+                cell.append(f" under {h.lock.mode_label} from line {h.line}", style="red")
+            if s.autocommit:
+                cell.append(("\n" if len(cell) else "") + "autocommit (outside the transaction)",
+                            style="dim")
+            if s.error:
+                cell.append(("\n" if len(cell) else "") + f"failed: {s.error}", style="bold red")
+            if not len(cell):
+                cell.append("-", style="dim")
+            table.add_row(str(s.index), str(s.line or ""), _compact(s.sql, 100),
+                          _ms(s.duration_ms), cell)
+        console.print(table)
+    main = [f for f in findings if f.rule in RULES]
+    if main:
+        console.print()
+    render_text(main, stream, summary=())
+    cc = result.crosscheck
+    if cc is not None:
+        console.print(Text("cross-check with lint", style="bold"))
+        if not cc.ran:
+            console.print(Text(f"  not run: {cc.note}", style="dim"))
+        else:
+            missed = [i for i in cc.items if i.kind == "missed-danger"]
+            false = [i for i in cc.items if i.kind == "false-alarm"]
+            console.print(Text(f"  {cc.agreed} blocking statement(s) lint also flagged; "
+                               f"{len(missed)} missed danger(s); {len(false)} false alarm(s)"))
+            for item in cc.items:
+                where = f"{display_path(item.path)}:{item.line}"
+                label = "missed danger" if item.kind == "missed-danger" else "false alarm"
+                row = Text("  ")
+                row.append(label, style="red" if item.kind == "missed-danger" else "yellow")
+                row.append(f"  {where}  measured {item.measured}; lint: "
+                           f"{', '.join(item.lint) if item.lint else 'nothing'}")
+                console.print(row)
+        console.print()
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    for line in summary_lines(result, findings):
+        console.print(Text(line))
+
+
+def render(fmt: str, result: TraceResult, findings: Sequence[Finding],
+           stream: IO[str] | None = None, *, verbose: bool = False) -> None:
+    """Write the report in ``fmt`` (text, json, sarif, github)."""
+    import sys
+
+    out = stream if stream is not None else sys.stdout
+    if fmt == "text":
+        render_text_report(result, findings, out, verbose=verbose)
+        return
+    data = result.as_dict()
+    data.pop("findings", None)
+    rules = {**RULES, **CROSSCHECK_RULES}
+    if fmt == "sarif":
+        data = {k: data[k] for k in ("backend", "server_version", "server", "lock_tracing",
+                                     "rewrite_tracing", "seed_rows", "failure", "notes")}
+        data["crosscheck"] = result.crosscheck.as_dict() if result.crosscheck else None
+    render_findings(fmt, findings, stream=out, tool="sluice", command="trace",
+                    summary=summary_lines(result, findings), extra=data, rules=rules)

@@ -1,0 +1,488 @@
+"""Run revisions one by one on a scratch database and record what each statement locked.
+
+For every traced revision: upgrade the scratch database to the revision's parents with
+Alembic's command API (untraced), optionally seed every table, then run
+``alembic upgrade <revision>`` with SQLAlchemy cursor events attached. The events see
+every statement the revision sends, on whatever connection env.py opens; after each one
+the probe reads the backend's locks and the relations' storage ids on that same
+connection (see :mod:`sluice.trace.pg`, :mod:`sluice.trace.mysql`). ``commit`` and
+``rollback`` events close the books: a lock is held from the start of the statement that
+took it until the end of its transaction.
+
+Safety: while Alembic runs, a statement on any database other than the scratch one is
+refused before it reaches the server (an env.py that ignores ``sqlalchemy.url`` must not
+migrate a real database).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+from sluice.errors import SluiceError, mask_url
+from sluice.project import alembic_config, script_directory
+from sluice.scratch import check_reachable, scratch_database
+from sluice.trace.findings import annotate
+from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult
+from sluice.trace.modes import mode_info
+from sluice.trace.probe import Probe, RawLock, Rel, Sampler, now
+
+Log = Callable[[str], None]
+_REWRITABLE = ("table", "materialized view")
+
+#: Backends ``sluice trace`` can run on, and the drivers tried for a bare URL.
+_DRIVERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "postgresql": (("psycopg2", "psycopg2"), ("psycopg", "psycopg")),
+    "mysql": (("MySQLdb", "mysqldb"), ("pymysql", "pymysql")),
+    "mariadb": (("mariadb", "mariadbconnector"), ("pymysql", "pymysql")),
+}
+
+
+def server_url(url: str | URL) -> URL:
+    """Validate ``--url`` and pick an installed driver when it names none."""
+    try:
+        u = make_url(url)
+    except Exception:
+        raise SluiceError(f"--url {mask_url(url)}: not a database URL "
+                          "(expected e.g. postgresql://user@host:5432/postgres)") from None
+    backend = u.get_backend_name()
+    if backend not in _DRIVERS:
+        raise SluiceError(
+            f"{mask_url(u)}: sluice trace measures locks on PostgreSQL or MySQL/MariaDB, "
+            f"not {backend}; pass --url postgresql://... or mysql+pymysql://..."
+        )
+    if "+" not in u.drivername:
+        import importlib.util
+
+        for module, driver in _DRIVERS[backend]:
+            if importlib.util.find_spec(module) is not None:
+                u = u.set(drivername=f"{backend}+{driver}")
+                break
+        else:
+            wanted = " or ".join(m for m, _ in _DRIVERS[backend])
+            raise SluiceError(f"{mask_url(u)}: no driver installed for {backend} "
+                              f"(pip install {wanted})")
+    return u
+
+
+def select_revisions(script: ScriptDirectory, specs: Sequence[str]) -> list[Script]:
+    """Revisions named by ``specs`` (ids, prefixes, ``head``, ``heads``, ranges
+    ``LOWER:UPPER`` inclusive, either side may be empty), in upgrade order. No specs:
+    every revision."""
+    order = [s for s in reversed(list(script.walk_revisions())) if s is not None]
+    if not specs:
+        return order
+    wanted: set[str] = set()
+    for spec in specs:
+        try:
+            if ":" in spec:
+                lower, _, upper = spec.partition(":")
+                revs: Iterable[Any] = script.iterate_revisions(
+                    upper or "heads", lower or "base", inclusive=True, implicit_base=True)
+            else:
+                revs = script.get_revisions(spec)
+            found = {r.revision for r in revs if r is not None}
+        except Exception as exc:
+            raise SluiceError(f"revision {spec!r}: {str(exc).strip().splitlines()[0]}") from None
+        if not found:
+            raise SluiceError(f"revision {spec!r}: no such revision")
+        wanted |= found
+    return [s for s in order if s.revision in wanted]
+
+
+def _ancestors(script: ScriptDirectory, rev: str) -> set[str]:
+    return {s.revision for s in script.iterate_revisions(rev, "base", implicit_base=True)
+            if s is not None}
+
+
+def _one_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
+
+
+def _same_file(a: str, b: str, cache: dict[str, str]) -> bool:
+    if a not in cache:
+        cache[a] = os.path.realpath(a)
+    return cache[a] == b
+
+
+@contextmanager
+def _listening(handlers: dict[str, Callable[..., Any]]) -> Iterator[None]:
+    for name, fn in handlers.items():
+        event.listen(Engine, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in handlers.items():
+            event.remove(Engine, name, fn)
+
+
+@contextmanager
+def guard(database: str | None) -> Iterator[None]:
+    """Refuse statements on any database but the scratch one while Alembic runs."""
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        target = conn.engine.url.database
+        if target != database:
+            raise SluiceError(
+                f"env.py connected to {mask_url(conn.engine.url)} instead of the scratch "
+                "database; sluice trace needs env.py to use config.get_main_option("
+                "'sqlalchemy.url') (or config.attributes['connection'])"
+            )
+
+    with _listening({"before_cursor_execute": before}):
+        yield
+
+
+@dataclass
+class _Pending:
+    sql: str
+    line: int | None
+    start: float
+    autocommit: bool
+    implicit_commit: bool
+    sampler: Sampler | None
+    dbapi: Any
+
+
+class _Recorder:
+    """The cursor and transaction events of one traced revision."""
+
+    def __init__(self, probe: Probe, rt: RevisionTrace, database: str | None,
+                 before: dict[Hashable, Rel]) -> None:
+        self.probe = probe
+        self.rt = rt
+        self.database = database
+        self.path = os.path.realpath(rt.path)
+        self.existing = set(before)
+        self.current = dict(before)
+        self.names = dict(before)
+        self.held: list[Lock] = []
+        self.seen: set[tuple[Hashable, str]] = set()
+        self.pending: _Pending | None = None
+        self.before_statement: set[tuple[Hashable, str]] = set()
+        self._files: dict[str, str] = {}
+        self.last_line: int | None = None
+        #: Shared with the result: problems worth a line in the report.
+        self.notes: list[str] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _ours(self, conn: Any) -> bool:
+        return bool(conn.engine.url.database == self.database)
+
+    def _line(self) -> int | None:
+        frame = sys._getframe(2)
+        while frame is not None:
+            if _same_file(frame.f_code.co_filename, self.path, self._files):
+                return frame.f_lineno
+            frame = frame.f_back  # type: ignore[assignment]
+        return None
+
+    def _release(self, at: float) -> None:
+        for lk in self.held:
+            lk.held_ms = (at - lk.taken_at) * 1000
+        self.held = []
+        self.seen = set()
+
+    def _lock(self, raw: RawLock, observed: str, taken_at: float) -> Lock:
+        info = mode_info(self.probe.backend, raw.mode)
+        rel = self.names.get(raw.key)
+        return Lock(
+            relation=raw.name or (rel.name if rel else str(raw.key)),
+            kind=raw.kind or (rel.kind if rel else "relation"),
+            table=raw.table or (rel.table if rel else None),
+            mode=raw.mode,
+            mode_label=info.label,
+            granted=raw.granted,
+            existing=raw.key in self.existing,
+            blocks=info.blocks,
+            blocks_detail=info.detail,
+            observed=observed,  # type: ignore[arg-type]
+            taken_at=taken_at,
+        )
+
+    # ------------------------------------------------------------------ events
+    def before_cursor_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+                              context: Any, executemany: bool) -> None:
+        if not self._ours(conn):
+            return
+        dbapi = cursor.connection
+        start = now()
+        line = self._line()
+        implicit = self.probe.implicit_commit(statement)
+        self.before_statement = set(self.seen)
+        if implicit:
+            self._release(start)  # MySQL commits the open transaction before DDL
+        autocommit = self.probe.is_autocommit(dbapi)
+        sampler = None
+        if line is not None and (autocommit or self.probe.samples_always()):
+            sampler = self.probe.sampler(self.probe.session_id(dbapi), statement, self.current)
+            sampler.start()
+        self.pending = _Pending(statement, line, now() if sampler else start, autocommit,
+                                implicit, sampler, dbapi)
+
+    def after_cursor_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+                             context: Any, executemany: bool) -> None:
+        p = self.pending
+        if p is None or not self._ours(conn):
+            return
+        self.pending = None
+        end = now()
+        sampled = p.sampler.stop() if p.sampler else []
+        duration = end - p.start - float(getattr(p.sampler, "induced_wait", 0.0))
+        raws = self.probe.held_locks(p.dbapi)
+        rels = self.probe.relations(p.dbapi)
+        # tables only: their indexes are rebuilt with them and say nothing more
+        rewrites = [
+            self.current[k].name for k, rel in rels.items()
+            if k in self.existing and k in self.current and rel.kind in _REWRITABLE
+            and rel.storage is not None and self.current[k].storage is not None
+            and rel.storage != self.current[k].storage
+        ]
+        self.current = rels
+        self.names.update(rels)
+        locks: list[Lock] = []
+        for raw in raws:
+            key = (raw.key, raw.mode)
+            if key in self.seen:
+                continue
+            lk = self._lock(raw, "after statement", p.start)
+            self.seen.add(key)
+            self.held.append(lk)
+            locks.append(lk)
+        taken = {(lk.relation, lk.mode) for lk in locks}
+        for raw in sampled:
+            # a sample can catch locks of the transaction the statement is about to end
+            if (raw.key, raw.mode) in self.seen or (raw.key, raw.mode) in self.before_statement:
+                continue
+            lk = self._lock(raw, "sampled", p.start)
+            if (lk.relation, lk.mode) in taken:
+                continue
+            lk.held_ms = duration * 1000  # released when the statement committed
+            taken.add((lk.relation, lk.mode))
+            locks.append(lk)
+        if p.implicit_commit or p.autocommit:
+            self._release(end)
+        if p.sampler is not None and p.sampler.error:
+            note = f"lock sampling stopped: {p.sampler.error}"
+            if note not in self.notes:
+                self.notes.append(note)
+        if p.line is None:
+            return
+        locks.sort(key=lambda lk: (lk.relation, -mode_info(self.probe.backend, lk.mode).strength))
+        self.rt.statements.append(Statement(
+            index=len(self.rt.statements) + 1,
+            sql=statement.strip(),
+            path=self.rt.path,
+            line=p.line,
+            duration_ms=duration * 1000,
+            autocommit=p.autocommit,
+            implicit_commit=p.implicit_commit,
+            locks=locks,
+            rewrites=rewrites,
+        ))
+
+    def handle_error(self, ctx: Any) -> None:
+        p = self.pending
+        conn = ctx.connection
+        if p is None or conn is None or not self._ours(conn):
+            return
+        self.pending = None
+        end = now()
+        if p.sampler:
+            p.sampler.stop()
+        if p.line is None:
+            return
+        self.last_line = p.line
+        self.rt.statements.append(Statement(
+            index=len(self.rt.statements) + 1,
+            sql=(ctx.statement or "").strip(),
+            path=self.rt.path,
+            line=p.line,
+            duration_ms=(end - p.start) * 1000,
+            autocommit=p.autocommit,
+            implicit_commit=p.implicit_commit,
+            error=_one_line(ctx.original_exception),
+        ))
+
+    def commit(self, conn: Any) -> None:
+        if self._ours(conn):
+            self._release(now())
+
+    def rollback(self, conn: Any) -> None:
+        if self._ours(conn):
+            self._release(now())
+
+    def handlers(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "before_cursor_execute": self.before_cursor_execute,
+            "after_cursor_execute": self.after_cursor_execute,
+            "handle_error": self.handle_error,
+            "commit": self.commit,
+            "rollback": self.rollback,
+        }
+
+
+def _make_probe(url: URL, dbapi_conn: Any) -> Probe:
+    if url.get_backend_name() == "postgresql":
+        from sluice.trace.pg import PgProbe
+
+        return PgProbe(url)
+    from sluice.trace.mysql import MySQLProbe
+
+    return MySQLProbe(url, dbapi_conn)
+
+
+class Tracer:
+    """Traces revisions of one Alembic project on one scratch database."""
+
+    def __init__(self, ini: str | Path, scratch: URL, script: ScriptDirectory, *,
+                 x_args: Sequence[str] = (), seed_rows: int = 0, log: Log | None = None) -> None:
+        self.ini = Path(ini)
+        self.scratch = scratch
+        self.script = script
+        self.x_args = list(x_args)
+        self.seed_rows = seed_rows
+        self.log = log or (lambda _msg: None)
+        self.applied: set[str] = set()
+        self.seeded: set[str] = set()
+        self.engine = create_engine(scratch, poolclass=NullPool)
+        self.scratch_str = scratch.render_as_string(hide_password=False)
+
+    def _cfg(self) -> Any:
+        return alembic_config(self.ini, url=self.scratch_str, x_args=self.x_args,
+                              stdout=io.StringIO())
+
+    def _upgrade(self, rev: str) -> None:
+        with guard(self.scratch.database):
+            command.upgrade(self._cfg(), rev)
+        self.applied |= _ancestors(self.script, rev)
+
+    def run(self, revisions: list[Script], result: TraceResult) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            probe = _make_probe(self.scratch, raw.driver_connection)
+            result.backend = probe.backend
+            result.server_version = probe.server_version(raw.driver_connection)
+        finally:
+            raw.close()
+        result.lock_tracing = probe.locks_available
+        result.lock_tracing_note = probe.unavailable_reason
+        try:
+            for script_rev in revisions:
+                rt = self._trace_one(probe, script_rev, result)
+                result.revisions.append(rt)
+                if rt.error:
+                    result.failure = rt.error
+                    break
+            result.rewrite_tracing = probe.rewrites_available
+        finally:
+            probe.close()
+            self.engine.dispose()
+
+    def _trace_one(self, probe: Probe, script_rev: Script, result: TraceResult) -> RevisionTrace:
+        rev = script_rev.revision
+        rt = RevisionTrace(
+            revision=rev,
+            path=str(script_rev.path),
+            message=script_rev.doc,
+            down_revisions=tuple(script_rev._all_down_revisions),
+        )
+        for parent in rt.down_revisions:
+            if parent not in self.applied:
+                self.log(f"upgrading the scratch database to {parent} (parent of {rev})")
+                try:
+                    self._upgrade(parent)
+                except SluiceError:
+                    raise
+                except Exception as exc:
+                    rt.error = (f"{rt.path}: could not upgrade the scratch database to its "
+                                f"parent {parent}: {_one_line(exc)}")
+                    return rt
+        if self.seed_rows > 0:
+            from sluice.trace.seed import seed_tables
+
+            self.log(f"seeding {self.seed_rows} rows per table before {rev}")
+            seeded, notes = seed_tables(self.engine, self.seed_rows, skip=self.seeded)
+            rt.seeded = seeded
+            self.seeded |= set(seeded)
+            for note in notes:
+                if note not in result.notes:
+                    result.notes.append(note)
+        raw = self.engine.raw_connection()
+        try:
+            before = probe.relations(raw.driver_connection)
+        finally:
+            raw.close()
+        recorder = _Recorder(probe, rt, self.scratch.database, before)
+        recorder.notes = result.notes
+        self.log(f"tracing {rev} ({Path(rt.path).name})")
+        start = now()
+        try:
+            with guard(self.scratch.database), _listening(recorder.handlers()):
+                command.upgrade(self._cfg(), rev)
+        except SluiceError:
+            raise
+        except Exception as exc:
+            line = _line_in(exc, rt.path) or recorder.last_line
+            where = f"{rt.path}:{line}" if line else rt.path
+            rt.error = f"{where}: revision {rev} failed on the scratch database: {_one_line(exc)}"
+        finally:
+            recorder._release(now())
+            rt.duration_ms = (now() - start) * 1000
+            annotate(rt, probe.backend)
+        if not rt.error:
+            self.applied |= _ancestors(self.script, rev)
+        return rt
+
+
+def _line_in(exc: BaseException, path: str) -> int | None:
+    real = os.path.realpath(path)
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.realpath(frame.filename) == real:
+            line = frame.lineno
+    return line
+
+
+def trace_project(
+    ini: str | Path,
+    url: str | URL,
+    revisions: Sequence[str] = (),
+    *,
+    x_args: Sequence[str] = (),
+    seed_rows: int = 0,
+    log: Log | None = None,
+) -> TraceResult:
+    """Trace ``revisions`` (default: all) of the project at ``ini`` on a scratch database
+    created on the server of ``url``, which is dropped afterwards whatever happens."""
+    server = server_url(url)
+    if seed_rows < 0:
+        raise SluiceError(f"--seed-rows {seed_rows}: must be 0 or more")
+    base_cfg = alembic_config(ini, x_args=x_args, stdout=io.StringIO())
+    script = script_directory(base_cfg)
+    selected = select_revisions(script, revisions)
+    if not selected:
+        raise SluiceError(f"{ini}: no revisions to trace")
+    check_reachable(server)
+    result = TraceResult(backend=server.get_backend_name(), server_version="",
+                         server=mask_url(server), lock_tracing=False, seed_rows=seed_rows)
+    with scratch_database(server, prefix="sluice_trace") as scratch:
+        (log or (lambda _m: None))(f"scratch database {scratch.database} on {mask_url(server)}")
+        Tracer(ini, scratch, script, x_args=x_args, seed_rows=seed_rows, log=log).run(
+            selected, result)
+    return result
