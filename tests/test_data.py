@@ -6,7 +6,6 @@ import datetime as dt
 import decimal
 import io
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -432,26 +431,48 @@ def test_string_and_datetime_composite_key(db_url: str) -> None:
 # --------------------------------------------------------------------------- throttling
 
 
-def test_adaptive_batch_size_moves_towards_the_target() -> None:
+def adaptive(target_ms: int, max_batch_size: int = 100_000) -> Any:
     step = data._Step(kind="update", table="t", values={"a": 1}, where=None, key=None,
                       step="s", schema=None, connection=None, revision=None, config=None,
                       on_batch=None, settings={})
-    step.opts = data._settings(DataConfig(target_batch_ms=100, max_batch_size=3000), {}, "x")
-    assert step._next_size(1000, 1000, 1000, 50.0) == 2000      # too fast: grow, at most x2
-    assert step._next_size(1000, 1000, 1000, 10.0) == 2000
-    assert step._next_size(1000, 1000, 1000, 400.0) == 500      # too slow: shrink, at most /2
-    assert step._next_size(1000, 1000, 1000, 125.0) == 800
-    assert step._next_size(2500, 2500, 2500, 20.0) == 3000      # capped by max_batch_size
-    assert step._next_size(1000, 1000, 12, 400.0) == 1000       # last partial batch: keep
-    step.opts = data._settings(DataConfig(target_batch_ms=0), {}, "x")
-    assert step._next_size(1000, 1000, 1000, 400.0) == 1000     # fixed size
+    step.opts = data._settings(
+        DataConfig(target_batch_ms=target_ms, max_batch_size=max_batch_size), {}, "x")
+    return step
+
+
+def test_adaptive_batch_size_moves_towards_the_target() -> None:
+    step = adaptive(100)
+    assert step._next_size(1000, 1000, 1000, 50.0) == 1500     # too fast: grow, at most 1.5x
+    step = adaptive(100)
+    assert step._next_size(1000, 1000, 1000, 80.0) == 1250     # near the target: 100/80
+    step = adaptive(100)
+    assert step._next_size(1000, 1000, 1000, 400.0) == 500     # too slow: shrink, at most /2
+    step = adaptive(100)
+    assert step._next_size(1000, 1000, 1000, 125.0) == 800     # slow: shrink at once
+    assert adaptive(100, 1200)._next_size(1000, 1000, 1000, 20.0) == 1200  # capped
+    assert adaptive(100)._next_size(1000, 1000, 12, 400.0) == 1000  # last partial batch
+    assert adaptive(0)._next_size(1000, 1000, 1000, 400.0) == 1000  # fixed size
+
+
+def test_adaptive_size_is_smoothed_and_converges() -> None:
+    step = adaptive(50)
+    size = 1000
+    for ms in [50.0] * 5:
+        size = step._next_size(size, size, size, ms)
+    assert size == 1000  # on target: stays
+    size = step._next_size(size, size, size, 30.0)  # one lucky fast batch
+    assert size == 1250  # smoothed: halfway to the 1,667 that batch alone suggests
+    # a steady cost of 0.02 ms per row: converges to ~2,500 rows for 50 ms
+    for _ in range(30):
+        size = step._next_size(size, size, size, size * 0.02)
+    assert 2400 <= size <= 2600
 
 
 def test_adaptive_run_grows_fast_batches(engine: sa.Engine) -> None:
     sizes: list[int] = []
     run(batched_update, engine, items, {"n": items.c.n + 1}, batch_size=2,
         target_batch_ms=10_000, on_batch=lambda info: sizes.append(info.batch_size))
-    assert sizes[:4] == [2, 4, 8, 16]
+    assert sizes[:5] == [2, 3, 4, 6, 9]
     assert all(r["n"] == 1 for r in rows(engine))
 
 
@@ -472,23 +493,23 @@ def server_engine(db_url: str, engine: sa.Engine) -> sa.Engine:
     return engine
 
 
-def hold_row_lock(engine: sa.Engine, row_id: int, release_after: float | None) -> Any:
+def hold_row_lock(engine: sa.Engine, row_id: int) -> Any:
+    """Lock one row from another connection; returns the function that releases it."""
     conn = engine.connect()
     conn.execute(sa.text("SELECT id FROM items WHERE id = :i FOR UPDATE"), {"i": row_id})
 
     def release() -> None:
-        conn.rollback()
-        conn.close()
+        if not conn.closed:
+            conn.rollback()
+            conn.close()
 
-    if release_after is not None:
-        threading.Timer(release_after, release).start()
     return release
 
 
 def test_lock_timeout_retries_then_stops_with_the_checkpoint_kept(
     server_engine: sa.Engine,
 ) -> None:
-    release = hold_row_lock(server_engine, 23, None)
+    release = hold_row_lock(server_engine, 23)
     try:
         with pytest.raises(LockRetriesExhausted, match=r"after 1 retries.*checkpoint is kept: "
                                                        r"(\d+) rows done.*rerun the upgrade"):
@@ -506,15 +527,24 @@ def test_lock_timeout_retries_then_stops_with_the_checkpoint_kept(
 def test_lock_timeout_retry_succeeds_once_the_lock_is_released(
     server_engine: sa.Engine,
 ) -> None:
-    # MySQL's lock wait timeout has a granularity of a second
-    hold_row_lock(server_engine, 23,
-                  release_after=0.3 if server_engine.dialect.name == "postgresql" else 1.5)
+    release = hold_row_lock(server_engine, 23)
     sizes: list[int] = []
-    res = run(batched_update, server_engine, items, {"n": items.c.n + 1},
-              lock_timeout_ms=100, max_retries=8, on_batch=lambda i: sizes.append(i.batch_size))
+
+    def on_batch(info: data.BatchInfo) -> None:
+        sizes.append(info.batch_size)
+        if info.batch_size < 5:  # the retried, smaller batch got through
+            release()
+
+    try:
+        res = run(batched_update, server_engine, items, {"n": items.c.n + 1},
+                  lock_timeout_ms=100, max_retries=3, on_batch=on_batch)
+    finally:
+        release()
+    # the batch that hit the lock was retried smaller (InnoDB's next-key locking also
+    # locks the row just after a range, so there it takes one more halving)
+    assert sizes[:4] == [5, 5, 5, 5] and sizes[4] < 5
     assert all(r["n"] == 1 for r in rows(server_engine))
     assert res.rows_scanned == ROWS
-    assert min(sizes) < 5  # a retried batch is made smaller
 
 
 def test_mysql_session_lock_timeouts_are_restored(server_engine: sa.Engine) -> None:
