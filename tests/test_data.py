@@ -282,6 +282,31 @@ def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine, autocomm
     assert progress(engine)["s"]["rows_done"] == 10
 
 
+def test_interrupt_inside_a_batch_leaves_nothing_for_a_later_commit(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C between a batch's UPDATE and its checkpoint: the batch is rolled back, so
+    the COMMIT Alembic sends when leaving autocommit_block has nothing half-done to commit."""
+    real = data._Store.advance
+    calls = {"n": 0}
+
+    def interrupted(self: Any, *args: Any, **kw: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        real(self, *args, **kw)
+
+    monkeypatch.setattr(data._Store, "advance", interrupted)
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        with pytest.raises(KeyboardInterrupt):
+            batched_update(items, {"n": items.c.n + 1}, connection=conn, step="s",
+                           config=CONFIG)
+        conn.commit()
+    assert [r["id"] for r in rows(engine) if r["n"]] == list(range(1, 11))
+    assert progress(engine)["s"]["rows_done"] == 10
+
+
 def test_finished_step_is_not_run_again(engine: sa.Engine, capfd: pytest.CaptureFixture[str]
                                         ) -> None:
     run(batched_update, engine, items, {"n": items.c.n + 1})

@@ -1337,8 +1337,12 @@ class _Step:
                               scanned=scanned, changed=changed)
                 tx.commit()
                 return upper, scanned, changed, (time.perf_counter() - t0) * 1000, size
-            except Exception as exc:
+            except BaseException as exc:
+                # Roll back on anything, Ctrl-C included: whoever commits the connection
+                # next (Alembic, at the end of autocommit_block) must not commit half a batch.
                 _quiet_rollback(tx)
+                if not isinstance(exc, Exception):
+                    raise
                 if not _is_lock_error(exc):
                     if isinstance(exc, DataMigrationError):
                         raise
