@@ -383,3 +383,18 @@ def test_unusable_input(tmp_path: Path) -> None:
 def test_unknown_dialect(project: Path) -> None:
     with pytest.raises(SluiceError, match="unknown dialect 'oracle'"):
         lint_project(project / "alembic.ini", dialects=["oracle"], use_cache=False)
+
+
+def test_a_bug_while_merging_keeps_the_static_findings(project: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import sluice.lint.engine as engine
+
+    def broken(*args: object, **kw: object) -> list[Op]:
+        raise RuntimeError("merge bug")
+
+    monkeypatch.setattr(engine, "merge_ops", broken)
+    res = lint_project(project / "alembic.ini", revisions=["rw18"], use_cache=False)
+    rep = report(res, "rw18_recursive")
+    assert rep.status == "static" and rep.reason == "internal error (RuntimeError)"
+    assert lines(found(res, "rw18_recursive", "SL002")) == [15]
+    assert found(res, "rw18_recursive", "SL903")

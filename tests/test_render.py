@@ -377,3 +377,66 @@ def test_create_engine_is_restored(project: Path) -> None:
         assert sa.create_engine is not original
         assert isinstance(sa.create_engine("postgresql://x@y/z"), StandInBind)
     assert sa.create_engine is original
+
+
+def test_plugins_imported_by_env_py_register_their_operations(
+        project: Path, tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path_factory.mktemp("site")
+    (site / "sluice_test_plugin.py").write_text(textwrap.dedent('''
+        from alembic.operations import MigrateOperation, Operations
+
+
+        @Operations.register_operation("sluice_test_frob")
+        class FrobOp(MigrateOperation):
+            def __init__(self, table_name):
+                self.table_name = table_name
+
+            @classmethod
+            def sluice_test_frob(cls, operations, table_name):
+                return operations.invoke(cls(table_name))
+
+
+        @Operations.implementation_for(FrobOp)
+        def frob(operations, operation):
+            operations.execute(f"VACUUM {operation.table_name}")
+    '''))
+    monkeypatch.syspath_prepend(str(site))
+    (project / "migrations" / "env.py").write_text(
+        "import sluice_test_plugin  # noqa\nfrom alembic import context\nraise SystemExit(1)\n")
+    path = write(project, "r1.py", HEADER + "def upgrade():\n    op.sluice_test_frob('users')\n")
+    cfg = Config(str(project / "alembic.ini"))
+    with Renderer(cfg, script_location=project / "migrations", dialects=["postgresql"],
+                  project_root=project, sql=False) as r:
+        out = r.render(path)
+    assert out.ok, out.detail
+    assert [(o.kind, o.table) for o in out.ops["postgresql"]] == [
+        ("sluice_test_frob", "users"), ("execute", None)]
+    assert out.ops["postgresql"][1].sql == "VACUUM users"  # custom ops are always rendered
+
+
+def test_unknown_plugin_operation_is_named(project: Path, renderer: Renderer) -> None:
+    path = write(project, "r1.py", HEADER + "def upgrade():\n    op.sync_enum_values('x')\n")
+    out = render(renderer, path)
+    assert out.reason == "unknown op.sync_enum_values" and "plugin" in (out.hint or "")
+
+
+def test_values_from_stubs_never_reach_the_rules(project: Path) -> None:
+    path = write(project, "r1.py", HEADER + """
+import myapp
+
+
+def upgrade():
+    op.add_column(myapp.TABLE, sa.Column("c", sa.Integer(), nullable=True))
+    op.execute(myapp.sql.build_update())
+    op.get_bind().execute(myapp.query())
+""")
+    cfg = Config(str(project / "alembic.ini"))
+    with Renderer(cfg, script_location=project / "migrations", dialects=["postgresql"],
+                  stub_modules=["myapp"], project_root=project) as r:
+        out = r.render(path)
+    assert out.ok, out.detail
+    (add, execute) = out.ops["postgresql"]
+    assert add.kind == "add_column" and add.table is None and add.column == "c"
+    assert execute.kind == "execute" and execute.sql is None
+    assert sum("stubbed module" in n for n in out.notes) == 2

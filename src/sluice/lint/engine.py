@@ -271,7 +271,10 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     except Exception as exc:
         raise SluiceError(f"{ini}: cannot read: {' '.join(str(exc).split())}") from None
     if not script_location:
-        raise SluiceError(f"{ini}: [alembic] script_location is not set")
+        if (root / "env.py").is_file():
+            script_location = str(root)  # Flask-Migrate keeps alembic.ini next to env.py
+        else:
+            raise SluiceError(f"{ini}: [alembic] script_location is not set")
     script_dir = _resolve_location(str(script_location), root)
     if not script_dir.is_dir():
         raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
@@ -718,7 +721,9 @@ def _meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
     return run_rules(ops, config, dialect=None, rules=meta) if meta else []
 
 
-def _analyze(node: _Node, ctx: _Context) -> _FileResult:
+def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _FileResult:
+    """Both layers, rules, suppressions for one file. ``failure``: analysing it with the
+    render layer raised (a bug in Sluice); analyse statically and say so."""
     from sluice.lint.registry import run_rules
 
     path = str(node.path)
@@ -737,7 +742,13 @@ def _analyze(node: _Node, ctx: _Context) -> _FileResult:
     source = _decode(node.raw) or ""
 
     outcome: RenderOutcome | None = None
-    if ctx.render:
+    if failure is not None:
+        outcome = RenderOutcome(ok=False, reason=f"internal error ({type(failure).__name__})",
+                                detail=f"{type(failure).__name__}: {failure}",
+                                hint="a bug in Sluice; please report it with this revision")
+        report.status, report.reason = "static", outcome.reason
+        report.detail, report.hint = outcome.detail, outcome.hint
+    elif ctx.render:
         sensitive = bool(_DIALECT_SENSITIVE.search(source)) or any(
             o.kind == "script.import" for o in static.ops)
         down_kind = next((o.args.get("kind") for o in static.ops
@@ -802,7 +813,7 @@ def _analyze(node: _Node, ctx: _Context) -> _FileResult:
                 if specific:
                     raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect,
                                          rules=specific))
-    if outcome is not None and not outcome.ok and ctx.render:
+    if outcome is not None and not outcome.ok and (ctx.render or failure is not None):
         raw.extend(_meta_findings([Op(
             "lint.static_only", line=outcome.line or 1, path=path, revision=node.revision,
             args={"reason": outcome.reason, "detail": outcome.detail, "hint": outcome.hint},
@@ -1086,7 +1097,10 @@ def lint_project(
                 file_findings = [Finding(**f) for f in entry["findings"]]
                 file_suppressed = [Finding(**f) for f in entry["suppressed"]]
             else:
-                result = _analyze(node, ctx)
+                try:
+                    result = _analyze(node, ctx)
+                except Exception as exc:  # a bug of ours must not hide the other files
+                    result = _analyze(node, ctx, failure=exc)
                 report, file_findings, file_suppressed = (result.report, result.findings,
                                                           result.suppressed)
                 cache.put(str(node.path), node.digest, {

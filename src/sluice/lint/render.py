@@ -35,6 +35,7 @@ Nothing here raises for a broken revision.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.abc
 import importlib.machinery
@@ -71,7 +72,7 @@ REASON_DISABLED = "rendering disabled"
 REASON_TIMEOUT = "timed out"
 
 #: Seconds one revision may take to render before it falls back to the static layer.
-RENDER_TIMEOUT_S = 20.0
+RENDER_TIMEOUT_S = 10.0
 
 
 class _RenderTimeout(BaseException):
@@ -360,6 +361,20 @@ class StandInBind:
     def run_callable(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         return fn(self, *args, **kw)
 
+    def schema_for_object(self, obj: Any) -> str | None:
+        return getattr(obj, "schema", None)
+
+    def _run_ddl_visitor(self, visitorcallable: Any, element: Any, **kwargs: Any) -> None:
+        """``Enum(...).create(bind)``, ``metadata.create_all(bind)`` and friends.
+
+        ``checkfirst`` asks the database; offline it is empty, so creating always happens
+        and dropping never does.
+        """
+        if kwargs.get("checkfirst") and "drop" in visitorcallable.__name__.lower():
+            return
+        kwargs["checkfirst"] = False
+        visitorcallable(self.dialect, self, **kwargs).traverse_single(element)
+
     def __enter__(self) -> StandInBind:
         return self
 
@@ -522,6 +537,9 @@ class Stub(_stub_base()):  # type: ignore[misc]
     def __add__(self, other: Any) -> Any:
         return Stub(self._stub_name)
 
+    def __int__(self) -> int:
+        return 0
+
     __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __or__ = __and__ = __add__
 
 
@@ -665,7 +683,7 @@ def _skip_dispatch(operation: Any) -> bool:
             and type(operation).__module__.startswith("alembic."))
 
 
-def _model(operation: Any, phase: str, in_batch: bool) -> Op:
+def _model(operation: Any, phase: str, in_batch: bool, name: str | None = None) -> Op:
     """The :class:`Op` for an invoked Alembic operation (generic for unmodelled ones)."""
     from sluice.lint.from_ops import to_model
 
@@ -674,7 +692,8 @@ def _model(operation: Any, phase: str, in_batch: bool) -> Op:
     except Exception:
         model = None
     if model is None:
-        kind = _op_kind(operation)
+        kind = name if name and name.isidentifier() and name != "invoke" \
+            else _op_kind(operation)
         table = getattr(operation, "table_name", None)
         if table is None:
             tbl = getattr(operation, "table", None)
@@ -690,7 +709,29 @@ def _model(operation: Any, phase: str, in_batch: bool) -> Op:
                    phase=phase,  # type: ignore[arg-type]
                    in_batch=in_batch)
     model.source = "render"
+    for attr in ("table", "column", "schema", "name", "sql"):
+        value = getattr(model, attr)
+        if value is not None and not isinstance(value, str):
+            setattr(model, attr, str(value) if attr != "sql" and _plain(value) else None)
+    model.args = _clean(model.args)
     return model
+
+
+def _plain(value: Any) -> bool:
+    """A value that stands for a name (``quoted_name``, ``conv``), not a stub."""
+    return isinstance(value, str) and not isinstance(value, Stub)
+
+
+def _clean(value: Any) -> Any:
+    """Drop what stubs stood in for: rules get known values or nothing."""
+    if isinstance(value, Stub):
+        return None
+    if isinstance(value, dict):
+        return {(k if isinstance(k, str) else str(k)): _clean(v) for k, v in value.items()
+                if not isinstance(v, Stub)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clean(v) for v in value if not isinstance(v, Stub))
+    return value
 
 
 @dataclass
@@ -756,7 +797,53 @@ class Renderer:
             for name in list(sys.modules):
                 if self._finder.matches(name):
                     self._hidden[name] = sys.modules.pop(name)
+        self._import_env_plugins()
         return self
+
+    def _import_env_plugins(self) -> None:
+        """Import the installed packages env.py imports, so Alembic plugins that register
+        operations on import (``op.sync_enum_values``, ``op.create_entity`` ...) exist.
+
+        Project code and packages that are not installed are left alone; nothing env.py
+        itself does is run.
+        """
+        env_py = Path(self.script_location) / "env.py"
+        try:
+            tree = ast.parse(env_py.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            return
+        names: list[str] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+        sink = io.StringIO()
+        for name in dict.fromkeys(names):
+            top = name.split(".")[0]
+            if _is_trusted(top) or top == "sluice" or (
+                    self._finder is not None and self._finder.matches(name)):
+                continue
+            try:
+                spec = importlib.util.find_spec(top)
+            except (ImportError, ValueError):
+                continue
+            origin = getattr(spec, "origin", None) if spec is not None else None
+            if not origin or self._in_project(origin):
+                continue
+            with contextlib.suppress(BaseException), warnings.catch_warnings(), \
+                    contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                warnings.simplefilter("ignore")
+                importlib.import_module(name)
+
+    def _in_project(self, file: str) -> bool:
+        if self.project_root is None:
+            return False
+        try:
+            Path(file).resolve().relative_to(self.project_root)
+        except (ValueError, OSError):
+            return False
+        return "site-packages" not in file
 
     def __exit__(self, *exc: Any) -> None:
         if self._finder is not None:
@@ -877,10 +964,16 @@ class Renderer:
                 run = renderer._run
                 if run is None:
                     return base(target, operation)
-                model = _model(operation, run.phase, in_batch or run.batch > 0)
+                caller = sys._getframe(1).f_code.co_name  # the op method: its public name
+                model = _model(operation, run.phase, in_batch or run.batch > 0,
+                               caller.removeprefix("batch_"))
                 model.line = run.line()
                 model.in_autocommit = run.autocommit > 0
                 run.ops.append(model)
+                if isinstance(getattr(operation, "sqltext", None), Stub):
+                    run.notes.append(f"line {model.line}: SQL built by a stubbed module is "
+                                     "unknown offline")
+                    return None
                 if not renderer.sql and _skip_dispatch(operation):
                     if isinstance(operation, CreateTableOp):
                         return operation.to_table(mc)  # scripts use the returned Table
@@ -980,6 +1073,10 @@ class Renderer:
 
         if isinstance(statement, str):
             statement = text(statement)
+        if isinstance(statement, Stub):
+            run.notes.append(f"line {run.line()}: SQL built by a stubbed module is unknown "
+                             "offline")
+            return
         model = Op("execute", phase=run.phase,  # type: ignore[arg-type]
                    args={"via": "bind"}, source="render")
         model.line = run.line()
@@ -1238,6 +1335,17 @@ class Renderer:
             top = imported.split(".")[0]
             return _Failure(f"ImportError {top}", f"importing {imported} failed: {detail}",
                             _stub_hint(top), line)
+        missing = re.match(r"module '([\w.]+)' has no attribute '(\w+)'", msg)
+        if isinstance(exc, AttributeError) and missing and missing.group(1) == "alembic.op":
+            name = missing.group(2)
+            return _Failure(f"unknown op.{name}", detail,
+                            f"op.{name} is not an Alembic operation: the plugin that registers "
+                            "it (imported by env.py) is not installed, or it is a typo", line)
+        if isinstance(exc, AttributeError) and missing and not _is_trusted(missing.group(1)):
+            top = missing.group(1).split(".")[0]
+            return _Failure(f"ImportError {top}",
+                            f"{detail} (a submodule of the project that was not imported)",
+                            _stub_hint(top), line)
         if run.offline_checks and innermost_in_file:
             return _Failure(REASON_OFFLINE_RAISE, detail,
                             "the revision refuses to run offline; it is analysed statically",
@@ -1309,6 +1417,12 @@ def _stub_hint(top: str) -> str:
     return (f"'{top}' is not installed or not on sys.path (prepend_sys_path); add it to "
             f"[tool.sluice.lint] stub_modules = [\"{top}\"] (or pass --stub {top}) so the "
             "revision renders with a stand-in")
+
+
+def _is_trusted(module: str) -> bool:
+    """Alembic, SQLAlchemy and the standard library: never the thing to stub."""
+    top = module.split(".")[0]
+    return top in ("alembic", "sqlalchemy") or top in getattr(sys, "stdlib_module_names", ())
 
 
 def _is_installed(top: str) -> bool:
