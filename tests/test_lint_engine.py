@@ -398,3 +398,13 @@ def test_a_bug_while_merging_keeps_the_static_findings(project: Path,
     assert rep.status == "static" and rep.reason == "internal error (RuntimeError)"
     assert lines(found(res, "rw18_recursive", "SL002")) == [15]
     assert found(res, "rw18_recursive", "SL903")
+
+
+def test_flask_migrate_layout_without_script_location(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(FIXTURE / "migrations" / "contract", migrations / "versions")
+    (migrations / "env.py").write_text("from alembic import context\n")
+    (migrations / "alembic.ini").write_text("[alembic]\n\n[loggers]\nkeys = root\n")
+    res = lint_project(migrations / "alembic.ini", use_cache=False)
+    assert [r.revision for r in res.revisions] == ["c01", "c02"]
+    assert lines(found(res, "c02_contract_drop", "SL002")) == [15]
