@@ -9,9 +9,10 @@ models match, so both sides find no drift. env.py passes Sluice's ``configure_op
 (filters, type and server-default comparison) without its autogenerate policies, which
 make plain ``alembic check`` fail on a clean project.
 
-Each timing is on a fresh empty database (a new SQLite file, or a new database on the
-``--url`` server, created outside the timed region); both sides run alternately
-``--repeat`` times after one warm-up each (models imported once, as in a CI process).
+Each timing is on a fresh empty database (a new SQLite file, in ``/dev/shm`` where it
+exists, or a new database on the ``--url`` server, created outside the timed region);
+both sides run alternately ``--repeat`` times after one warm-up each (models imported
+once, as in a CI process).
 
 The round trip is timed separately and reported per revision (upgrade, downgrade,
 upgrade again, schema snapshots), next to the same walk scripted with Alembic's command
@@ -223,11 +224,16 @@ def main() -> int:
     parser.add_argument("--url", default=None,
                         help="PostgreSQL/MySQL server (a fresh database per run); "
                              "default: SQLite files")
+    parser.add_argument("--dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
+                        help="Folder for the SQLite files (default: /dev/shm where it exists, "
+                             "so disk syncs, the same for both sides, do not drown the "
+                             "difference)")
     args = parser.parse_args()
     ini = generate(args.revisions)
     sys.path.insert(0, str(WORK))
-    tmp = WORK / "dbs"
-    tmp.mkdir()
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="sluice_bench_", dir=args.dir))
     counter = [0]
     backend = args.url.split(":", 1)[0] if args.url else "sqlite"
     print(f"project: {args.revisions} revisions, {backend}, best/median of {args.repeat}")
@@ -276,6 +282,7 @@ def main() -> int:
         print(f"  {r['revision']:<18} {float(r['upgrade_s']) * 1000:9.1f} "  # type: ignore[arg-type]
               f"{float(r['downgrade_s']) * 1000:10.1f} "  # type: ignore[arg-type]
               f"{float(r['upgrade_again_s']) * 1000:14.1f}")  # type: ignore[arg-type]
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -325,3 +325,26 @@ def test_temporary_sqlite_is_removed(project: Path, monkeypatch: pytest.MonkeyPa
     report = run(project, *DB_CHECKS)
     assert report.database == "a temporary SQLite database"
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_sqlite_snapshot_cache_rereads_only_changed_tables(tmp_path: Path) -> None:
+    from sluice.check.snapshot import SnapshotCache, diff_snapshots, take_snapshot
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    execute(url, "CREATE TABLE a (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL)",
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id))")
+    engine = sa.create_engine(url)
+    cache: SnapshotCache = {}
+    try:
+        with engine.connect() as conn:
+            first = take_snapshot(conn, schemas=[None], skip=set(), cache=cache)
+            conn.execute(sa.text("ALTER TABLE b ADD COLUMN note VARCHAR(5) DEFAULT 'x'"))
+            conn.execute(sa.text("CREATE UNIQUE INDEX ix_b_note ON b (note)"))
+            cached = take_snapshot(conn, schemas=[None], skip=set(), cache=cache)
+            fresh = take_snapshot(conn, schemas=[None], skip=set())
+    finally:
+        engine.dispose()
+    assert cached == fresh
+    assert cached["a"] is first["a"]  # unchanged: reused, not re-read
+    assert [(d.change, d.target) for d in diff_snapshots(first, cached)] == [
+        ("extra", "column b.note"), ("extra", "index ix_b_note on b")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.util import to_tuple
 
@@ -45,6 +46,8 @@ class Graph:
     duplicates: list[tuple[Node, Node]] = field(default_factory=list)
     static: dict[Path, StaticRevision] = field(default_factory=dict)
     downgrades: dict[Path, DowngradeFact] = field(default_factory=dict)
+    #: The imported module of each loaded revision file.
+    modules: dict[Path, Any] = field(default_factory=dict)
 
     def info(self, path: Path) -> StaticRevision:
         if path not in self.static:
@@ -53,7 +56,7 @@ class Graph:
 
     def downgrade(self, path: Path) -> DowngradeFact:
         if path not in self.downgrades:
-            self.downgrades[path] = downgrade_fact(path)
+            self.downgrades[path] = downgrade_fact(path, self.modules.get(path))
         return self.downgrades[path]
 
     def heads(self) -> list[str]:
@@ -155,6 +158,7 @@ def build_graph(ctx: CheckContext) -> Graph:
             depends_on=tuple(to_tuple(script.dependencies, default=())),
             labels=tuple(own or ()),
         )
+        graph.modules[node.path] = script.module
         if node.id in graph.nodes:
             graph.duplicates.append((graph.nodes[node.id], node))
             continue

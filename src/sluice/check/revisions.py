@@ -13,6 +13,7 @@ Facts that need no import (revision ids, the kind of ``downgrade()``) come from 
 from __future__ import annotations
 
 import ast
+import dis
 import os
 import re
 import traceback
@@ -304,18 +305,43 @@ def _quick_kind(tree: ast.Module) -> tuple[str, int | None]:
     return "ops", fn.lineno
 
 
-def downgrade_fact(path: str | os.PathLike[str]) -> DowngradeFact:
+_NOOP_OPS = {"RESUME", "NOP", "CACHE", "RETURN_VALUE", "RETURN_CONST"}
+
+
+def _code_kind(module: Any) -> tuple[str, int | None] | None:
+    """The same verdict as :func:`_quick_kind`, from the imported ``downgrade`` function's
+    bytecode (no file read); None when it cannot tell."""
+    fn = getattr(module, "downgrade", None)
+    if fn is None:
+        return "missing", None
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    trivial = True
+    for ins in dis.get_instructions(code):
+        if ins.opname == "RAISE_VARARGS":
+            return "maybe-raises", code.co_firstlineno
+        if ins.opname in _NOOP_OPS or (ins.opname == "LOAD_CONST" and ins.argval is None):
+            continue
+        trivial = False
+    return ("pass" if trivial else "ops"), code.co_firstlineno
+
+
+def downgrade_fact(path: str | os.PathLike[str], module: Any = None) -> DowngradeFact:
     """The ``script.downgrade`` fact of :func:`sluice.lint.static.analyze_file`.
 
     The full static analysis runs only when it can change the answer (the downgrade is
     missing, does nothing, or raises somewhere); a downgrade with code and no ``raise``
     is ``ops`` either way, and most revisions are that.
     """
-    try:
-        tree = ast.parse(Path(path).read_bytes(), filename=str(path))
-    except (SyntaxError, ValueError, OSError):
-        return DowngradeFact(kind="ops", line=None, upgrade_ops=0)
-    kind, line = _quick_kind(tree)
+    quick = _code_kind(module) if module is not None else None
+    if quick is None:
+        try:
+            tree = ast.parse(Path(path).read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError, OSError):
+            return DowngradeFact(kind="ops", line=None, upgrade_ops=0)
+        quick = _quick_kind(tree)
+    kind, line = quick
     if kind == "ops":
         return DowngradeFact(kind="ops", line=line, upgrade_ops=0)
     from sluice.lint.static import analyze_file

@@ -22,6 +22,7 @@ from sluice.check.revisions import describe_error
 from sluice.check.snapshot import (
     Difference,
     Snapshot,
+    SnapshotCache,
     describe_difference,
     diff_snapshots,
     take_snapshot,
@@ -71,11 +72,13 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
     notes: list[str] = []
     timings: list[dict[str, Any]] = []
     snap_seconds = [0.0]
+    cache: SnapshotCache = {}
     outcome = {"completed": False, "prepare_error": False}
 
     def snap(conn: Any) -> Snapshot:
         t0 = time.perf_counter()
-        s = take_snapshot(conn, schemas=ctx.db.schemas(), skip={ctx.version_table})
+        s = take_snapshot(conn, schemas=ctx.db.schemas(), skip={ctx.version_table},
+                          cache=cache)
         snap_seconds[0] += time.perf_counter() - t0
         return s
 

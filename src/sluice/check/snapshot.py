@@ -29,28 +29,68 @@ def _sql(text: Any) -> str:
     return re.sub(r"\s+", " ", str(text or "")).strip()
 
 
-def _multi(insp: Any, method: str, schema: str | None) -> dict[Any, Any]:
+def _multi(insp: Any, method: str, schema: str | None,
+           names: list[str] | None = None) -> dict[Any, Any]:
     try:
-        return dict(getattr(insp, method)(schema=schema))
+        return dict(getattr(insp, method)(schema=schema, filter_names=names))
     except NotImplementedError:
         return {}
 
 
-def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str]) -> Snapshot:
+SnapshotCache = dict[str, tuple[Any, dict[str, Any]]]
+
+
+def _sqlite_fingerprints(conn: Any, schema: str | None) -> dict[str, tuple[str, ...]] | None:
+    """SQLite keeps every table's complete definition as text in ``sqlite_master``: the
+    DDL of a table and of its indexes is a fingerprint that changes whenever its schema
+    does, read with one query."""
+    if conn.dialect.name != "sqlite":
+        return None
+    master = f'"{schema}".sqlite_master' if schema else "sqlite_master"
+    rows = conn.execute(sa.text(
+        f"SELECT tbl_name, type, name, sql FROM {master} "  # noqa: S608 - quoted schema
+        "WHERE type IN ('table', 'index') ORDER BY tbl_name, type, name")).fetchall()
+    out: dict[str, tuple[str, ...]] = {}
+    for tbl, type_, name, sql in rows:
+        out[tbl] = (*out.get(tbl, ()), f"{type_}:{name}:{sql}")
+    return out
+
+
+def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
+                  cache: SnapshotCache | None = None) -> Snapshot:
     """The schema seen through ``conn``; tables named in ``skip`` (e.g. the version
-    table) are left out."""
+    table) are left out.
+
+    ``cache`` (a dict kept by the caller across snapshots) lets SQLite re-read only the
+    tables whose definition changed since the previous snapshot.
+    """
     insp = sa.inspect(conn)
     dialect = conn.dialect
     out: Snapshot = {}
     for schema in schemas:
-        columns = _multi(insp, "get_multi_columns", schema)
+        prints = _sqlite_fingerprints(conn, schema) if cache is not None else None
+        names: list[str] | None = None
+        if prints is not None and cache is not None:
+            names = []
+            for tname, fp in prints.items():
+                full = f"{schema}.{tname}" if schema else tname
+                if tname in skip:
+                    continue
+                hit = cache.get(full)
+                if hit is not None and hit[0] == fp:
+                    out[full] = hit[1]
+                else:
+                    names.append(tname)
+            if not names:
+                continue
+        columns = _multi(insp, "get_multi_columns", schema, names)
         if not columns:
             continue
-        pks = _multi(insp, "get_multi_pk_constraint", schema)
-        indexes = _multi(insp, "get_multi_indexes", schema)
-        uniques = _multi(insp, "get_multi_unique_constraints", schema)
-        checks = _multi(insp, "get_multi_check_constraints", schema)
-        fks = _multi(insp, "get_multi_foreign_keys", schema)
+        pks = _multi(insp, "get_multi_pk_constraint", schema, names)
+        indexes = _multi(insp, "get_multi_indexes", schema, names)
+        uniques = _multi(insp, "get_multi_unique_constraints", schema, names)
+        checks = _multi(insp, "get_multi_check_constraints", schema, names)
+        fks = _multi(insp, "get_multi_foreign_keys", schema, names)
         for key, cols in columns.items():
             name = key[1]
             if name in skip:
@@ -98,6 +138,8 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str]) -> Sn
                 },
             }
             out[full] = table
+            if prints is not None and cache is not None:
+                cache[full] = (prints.get(name), table)
     return out
 
 
@@ -122,10 +164,12 @@ class Difference:
             return f"column {self.table}.{self.name}"
         if self.kind == "primary key":
             return f"primary key of {self.table}"
-        return f"{self.kind[:-1] if self.kind.endswith('s') else self.kind} {self.name} on {self.table}"
+        return f"{_SINGULAR.get(self.kind, self.kind)} {self.name} on {self.table}"
 
 
 _COLUMN_PARTS = ("type", "nullable", "default", "computed")
+_SINGULAR = {"indexes": "index", "unique constraints": "unique constraint",
+             "check constraints": "check constraint", "foreign keys": "foreign key"}
 
 
 def _describe_value(kind: str, value: Any) -> str:
