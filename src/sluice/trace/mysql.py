@@ -11,8 +11,8 @@ Three sources, each used when the server offers it:
   third connection opens a transaction reading (``LIMIT 0``) the existing tables the
   statement names. The upgrade then waits for it, shows up as PENDING, and the holder
   commits at once: the exclusive lock is observed every time, for a millisecond of delay.
-- ``information_schema.PROCESSLIST.STATE`` (always there): ``copy to tmp table`` means
-  ALGORITHM=COPY, which on MariaDB (before 11.2) and MySQL blocks writes for the whole
+- ``information_schema.PROCESSLIST.STATE`` (always there): ``copy to tmp table`` and
+  ``Enabling keys`` mean ALGORITHM=COPY, which on MariaDB (before 11.2) and MySQL blocks writes for the whole
   copy with a table lock that ``metadata_locks`` does not show.
 - InnoDB's table id (``INNODB_SYS_TABLES`` on MariaDB, ``INNODB_TABLES`` on MySQL): it
   changes when a table is rebuilt.
@@ -32,7 +32,9 @@ from sqlalchemy.pool import NullPool
 from sluice.trace.probe import RawLock, Rel, Sampler, now, query
 
 MDL_INSTRUMENT = "wait/lock/metadata/sql/mdl"
-COPY_STATE = "copy to tmp table"
+#: Thread states of ALGORITHM=COPY only: copying rows, rebuilding the copy's indexes,
+#: swapping it in (an in-place ALTER shows "altering table" instead).
+COPY_STATES = frozenset({"copy to tmp table", "enabling keys", "rename result table"})
 
 _DDL = re.compile(r"^\s*(?:/\*.*?\*/\s*)*(CREATE|ALTER|DROP|RENAME|TRUNCATE)\b(?!\s+TEMPORARY)",
                   re.I | re.S)
@@ -270,7 +272,7 @@ class _MySQLSampler(Sampler):
                 locks = [RawLock(lk.key, lk.name, lk.kind, lk.table, lk.mode, True)
                          if not lk.granted else lk for lk in locks]
             state = self.probe.state(self.session)
-            if state and state.lower() == COPY_STATE and self.target:
+            if state and state.lower() in COPY_STATES and self.target:
                 locks.append(RawLock(key=self.target, name=self.target, kind="table", table=None,
                                      mode="COPY", granted=True))
             return locks

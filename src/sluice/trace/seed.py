@@ -83,9 +83,11 @@ class _Gen:
             expr = f"decode(md5({n}::text), 'hex')" if pg else f"UNHEX(MD5({n}))"
         elif isinstance(t, sa.String):
             body = f"('s' || {n})" if pg else f"CONCAT('s', {n})"
-            if isinstance(t, sa.Text) and not unique:
+            if not unique and (isinstance(t, sa.Text) or getattr(t, "length", None) is None):
+                # on MariaDB a JSON column is a LONGTEXT with CHECK (json_valid(...)):
+                # a quoted string is valid JSON and still plain text
                 body = (f"('seed row ' || {n} || ' ' || md5({n}::text))" if pg
-                        else f"CONCAT('seed row ', {n}, ' ', MD5({n}))")
+                        else f"CONCAT('\"seed row ', {n}, ' ', MD5({n}), '\"')")
             length = getattr(t, "length", None)
             expr = f"left({body}, {length})" if length else body
         elif pg and type(t).__name__ == "ARRAY":

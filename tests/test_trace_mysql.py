@@ -1,0 +1,144 @@
+"""``sluice trace`` on MariaDB/MySQL (tests/fixtures/trace/mysql).
+
+Statements, durations, table copies (the thread's state) and rebuilds (InnoDB table id)
+are measured on every server. Metadata locks need performance_schema with the MDL
+instrument: on a server without it the trace says so (tested here), and the lock
+assertions skip with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from sluice.cli import main
+from sluice.trace import TraceResult, trace
+from sluice.trace.model import Statement
+from sluice.trace.mysql import MDL_INSTRUMENT, lock_tracing_status
+
+FIXTURE = Path(__file__).parent / "fixtures" / "trace" / "mysql"
+
+
+@pytest.fixture(scope="module")
+def my_server() -> str:
+    from tests.conftest import server_url
+
+    return server_url("mysql")
+
+
+@pytest.fixture(scope="module")
+def server_status(my_server: str) -> str | None:
+    """None when the server exposes metadata locks, else the reason it does not."""
+    engine = create_engine(my_server)
+    try:
+        with engine.connect() as conn:
+            ps = conn.execute(text("SELECT @@performance_schema")).scalar()
+            instrument = None
+            if ps:
+                instrument = conn.execute(text(
+                    "SELECT ENABLED FROM performance_schema.setup_instruments WHERE NAME = :n"),
+                    {"n": MDL_INSTRUMENT}).scalar()
+    finally:
+        engine.dispose()
+    return lock_tracing_status(ps, instrument)
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory: pytest.TempPathFactory, my_server: str) -> TraceResult:
+    project = tmp_path_factory.mktemp("trace") / "mysql"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    return trace(project / "alembic.ini", my_server, seed_rows=3000)
+
+
+@pytest.fixture
+def locks_traced(server_status: str | None) -> None:
+    if server_status is not None:
+        pytest.skip(f"MariaDB/MySQL test server: {server_status}")
+
+
+def only(result: TraceResult, revision: str) -> Statement:
+    (rt,) = [r for r in result.revisions if r.revision == revision]
+    (stmt,) = rt.statements
+    return stmt
+
+
+def test_statements_durations_and_scratch_dropped(traced: TraceResult, my_server: str) -> None:
+    assert traced.backend in ("mariadb", "mysql") and traced.failure is None
+    assert [r.revision for r in traced.revisions] == ["0001", "0002", "0003", "0004", "0005"]
+    for rt in traced.revisions:
+        source = Path(rt.path).read_text().splitlines()
+        for s in rt.statements:
+            assert s.duration_ms > 0 and s.implicit_commit and s.error is None
+            assert "op." in source[(s.line or 0) - 1]
+    engine = create_engine(my_server)
+    try:
+        with engine.connect() as conn:
+            left = conn.execute(text("SHOW DATABASES LIKE :p"),
+                                {"p": f"sluice\\_trace\\_{os.getpid()}\\_%"}).all()
+    finally:
+        engine.dispose()
+    assert left == []
+
+
+def test_lock_tracing_availability_is_reported(traced: TraceResult,
+                                              server_status: str | None) -> None:
+    assert traced.lock_tracing == (server_status is None)
+    assert traced.lock_tracing_note == server_status
+    if server_status is not None:
+        assert "performance_schema" in server_status and "my.cnf" in server_status
+
+
+def test_copy_and_rebuild_seen_without_performance_schema(traced: TraceResult) -> None:
+    instant = only(traced, "0002")
+    assert instant.rewrites == []
+    assert not any(lk.mode == "COPY" for lk in instant.locks)
+    copy = only(traced, "0003")
+    assert "MODIFY amount BIGINT" in copy.sql
+    assert copy.rewrites == ["events"]
+    cp = next(lk for lk in copy.locks if lk.mode == "COPY")
+    assert cp.relation == "events" and cp.flagged and cp.blocks == "writes"
+    assert cp.observed == "sampled" and cp.held_ms == pytest.approx(copy.duration_ms)
+    finding = next(f for f in traced.findings if f.revision == "0003" and f.rule == "TR002")
+    assert "ALGORITHM=INPLACE, LOCK=NONE" in finding.fix and finding.dialect == "mysql"
+    fk = only(traced, "0005")
+    assert fk.rewrites == ["events"]  # foreign_key_checks=1: the table is copied
+
+
+@pytest.mark.usefixtures("locks_traced")
+def test_metadata_locks_measured(traced: TraceResult) -> None:
+    def flagged(stmt: Statement) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for lk in stmt.flagged_locks:
+            out.setdefault(lk.relation, set()).add(lk.mode)
+        return out
+
+    # every ALTER upgrades to EXCLUSIVE to swap the definition in, even an instant one
+    assert "EXCLUSIVE" in flagged(only(traced, "0002"))["events"]
+    assert "EXCLUSIVE" in flagged(only(traced, "0004"))["events"]
+    assert "SHARED_NO_WRITE" in flagged(only(traced, "0003"))["events"]
+    # adding a foreign key blocks writes to the parent table
+    assert "SHARED_NO_WRITE" in flagged(only(traced, "0005"))["accounts"]
+    upgradable = [lk for lk in only(traced, "0004").locks if lk.mode == "SHARED_UPGRADABLE"]
+    assert upgradable and not any(lk.flagged for lk in upgradable)
+
+
+def test_cli_text_says_why_locks_are_missing(tmp_path: Path, my_server: str,
+                                            server_status: str | None) -> None:
+    project = tmp_path / "mysql"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    res = CliRunner().invoke(main, ["trace", "0002", "-c", str(project / "alembic.ini"),
+                                    "--url", my_server, "--no-crosscheck"])
+    assert res.exit_code in (0, 1), res.output
+    out = " ".join(res.stdout.split())
+    assert "ALTER TABLE events ADD COLUMN note" in out
+    if server_status is not None:
+        assert "lock tracing is not available on this server" in out
+        assert "performance_schema=ON" in out
+        assert res.exit_code == 0
+    else:
+        assert res.exit_code == 1 and "EXCLUSIVE events" in out
