@@ -55,6 +55,9 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
     if ctx.config.downgrades == "none":
         return CheckResult(NAME, TITLE, "skip", "downgrades = 'none': the project writes none")
+    upgrade = ctx.results.get("upgrade")
+    if upgrade is not None and upgrade.status != "pass":
+        return CheckResult(NAME, TITLE, "skip", "needs a successful upgrade to head")
     history = ctx.history()
     script = history.script
     graph = build_graph(ctx)

@@ -76,5 +76,5 @@ def check_upgrade(ctx: CheckContext) -> CheckResult:
     heads = sorted(ctx.history().script.get_heads())
     count = len(ctx.history().scripts)
     summary = (f"{count} revision{'s' if count != 1 else ''} applied, now at "
-               f"{', '.join(heads)}") if not problems else "upgrade failed"
+               f"{', '.join(heads) or 'base'}") if not problems else "upgrade failed"
     return finish(NAME, TITLE, problems, summary, data={"seconds": round(elapsed, 4)})
