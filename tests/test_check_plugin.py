@@ -170,3 +170,15 @@ def test_other_layouts(pytester: pytest.Pytester, project: Path, layout: str) ->
     result = pytester.runpytest("--co", "-q")
     assert expected in result.stdout.str().splitlines()
     assert "7 tests collected" in result.stdout.str()
+
+
+def test_lint_test_fails_on_an_error_finding(pytester: pytest.Pytester, project: Path) -> None:
+    enable(project)
+    result = pytester.runpytest("-k", "sluice_lint")
+    result.assert_outcomes(passed=1)
+    overlay(project, "irreversible")  # 0003 drops users.legacy_field
+    result = pytester.runpytest("-k", "sluice_lint")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "migrations/versions/0003_drop_legacy_field.py" in out
+    assert "SL002" in out and "drop-column" in out
