@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sluice.check.model import CheckReport, CheckResult, Problem
+from sluice.lint.model import Finding
 from sluice.report.junit import JUnitCase, JUnitSuite, render_junit
 
 FORMATS = ("text", "json", "junit", "github")
@@ -87,39 +88,32 @@ def render_junit_report(report: CheckReport) -> str:
     return render_junit([JUnitSuite("sluice check", [_case(r) for r in report.results])])
 
 
-def _gh_escape(text: str, *, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
-def render_github(report: CheckReport) -> str:
-    """GitHub Actions workflow commands: one annotation per problem (the same shape as
-    ``sluice lint --format github``), then a summary notice."""
-    out: list[str] = []
+def _findings(report: CheckReport) -> list[Finding]:
+    """Every problem as a lint-style :class:`Finding` (rule ``check.<name>``)."""
+    out: list[Finding] = []
     for result in report.results:
         for p in result.problems:
-            level = {"error": "error", "warning": "warning"}.get(p.severity, "notice")
-            props = []
-            if p.path:
-                props.append(f"file={_gh_escape(p.path, prop=True)}")
-                if p.line:
-                    props.append(f"line={p.line}")
-            props.append(f"title={_gh_escape(f'check.{result.name} {p.kind}', prop=True)}")
-            body = p.message + (f"\n{p.details}" if p.details else "") + \
-                (f"\n\nFix:\n{p.fix}" if p.fix else "")
-            out.append(f"::{level} {','.join(props)}::{_gh_escape(body)}")
+            message = p.message + (f"\n{p.details}" if p.details else "")
+            out.append(Finding(rule=f"check.{result.name}", name=p.kind, severity=p.severity,
+                               message=message, fix=p.fix, path=p.path, line=p.line,
+                               revision=p.revision))
         if result.status == "error" and not result.problems:
-            out.append(f"::error title={_gh_escape('check.' + result.name, prop=True)}"
-                       f"::{_gh_escape(result.summary)}")
+            out.append(Finding(rule=f"check.{result.name}", name="could-not-run",
+                               severity="error", message=result.summary, fix=""))
+    return out
+
+
+def render_github(report: CheckReport, stream: IO[str]) -> None:
+    """GitHub Actions workflow commands: one annotation per problem, exactly as
+    ``sluice lint --format github`` writes them, then a summary notice."""
+    from sluice.report import render_findings
+
     failed = [r.name for r in report.results if r.status in ("fail", "error")]
     n = len(report.results)
     summary = (f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass "
-               f"({', '.join(failed)})") if failed else \
-        f"all {len(report.results)} checks passed"
-    out.append(f"::notice title=sluice check::{_gh_escape(summary)}")
-    return "\n".join(out) + "\n"
+               f"({', '.join(failed)})") if failed else f"all {n} checks passed"
+    render_findings("github", _findings(report), stream=stream, command="check",
+                    summary=[summary])
 
 
 def render(report: CheckReport, fmt: str, stream: IO[str]) -> None:
@@ -132,6 +126,6 @@ def render(report: CheckReport, fmt: str, stream: IO[str]) -> None:
     elif fmt == "junit":
         stream.write(render_junit_report(report))
     elif fmt == "github":
-        stream.write(render_github(report))
+        render_github(report, stream)
     else:  # pragma: no cover - click validates the choice
         raise ValueError(fmt)
