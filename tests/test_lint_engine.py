@@ -408,3 +408,19 @@ def test_flask_migrate_layout_without_script_location(tmp_path: Path) -> None:
     res = lint_project(migrations / "alembic.ini", use_cache=False)
     assert [r.revision for r in res.revisions] == ["c01", "c02"]
     assert lines(found(res, "c02_contract_drop", "SL002")) == [15]
+
+
+def test_one_independent_tree_per_dialect(tmp_path: Path) -> None:
+    proj = tmp_path / "per_dialect"
+    shutil.copytree(FIXTURE / "per_dialect", proj)
+    ini = proj / "alembic.ini"
+    pg = lint_project(ini, trees=["postgresql"], dialects=["postgresql"], use_cache=False)
+    assert [r.revision for r in pg.revisions] == ["pg1", "pg2"]
+    assert lines([f for f in pg.findings if f.rule == "SL201"]) == [17]
+    sq = lint_project(ini, trees=["migrations/sqlite"], dialects=["sqlite"], use_cache=False)
+    assert [r.revision for r in sq.revisions] == ["sq1", "sq2"]
+    assert all(r.status == "rendered" for r in sq.revisions)
+    assert {(f.rule, f.line) for f in sq.findings} >= {("SL002", 19)}
+    assert not [f for f in sq.findings if f.rule.startswith("SL2")]
+    both = lint_project(ini, use_cache=False)
+    assert len(both.revisions) == 4 and both.dialects[0] == "sqlite"  # sqlalchemy.url
