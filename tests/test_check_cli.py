@@ -167,3 +167,12 @@ def test_every_check_is_documented() -> None:
         assert len(check.doc) > 100, f"{check.name}: its function's docstring is its documentation"
     assert "[docs/check.md](docs/check.md)" in (
         Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_env_reaches_env_py(project: Path) -> None:
+    result = sluice(project, "check", "--only", "upgrade", "--env", "prod")
+    assert result.exit_code == 0
+    assert "step seed_demo_products skipped in environment 'prod'" in result.stderr
+    result = sluice(project, "check", "--only", "upgrade", "--env", "nope")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("sluice: error: unknown environment 'nope' (from --env)")
