@@ -395,3 +395,21 @@ def test_hand_written_revision_lands_on_the_service_branch(multiservice: Path) -
     (path,) = revision_files(multiservice) - before
     assert path.parent.name == "catalog"
     assert module_value(path, "down_revision") == "c0001"
+
+
+def test_alembic_check_scoped_to_a_service(multiservice: Path) -> None:
+    from alembic import command
+
+    from tests.ms_helpers import ms_cfg
+
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    command.check(ms_cfg(multiservice, url))  # clean: no policy refuses an empty result
+    edit(multiservice / MODELS,
+         "    paid_at: Mapped[datetime] = mapped_column(server_default=func.now())\n",
+         "    paid_at: Mapped[datetime] = mapped_column(server_default=func.now())\n"
+         "    reference: Mapped[str | None] = mapped_column(String(64))\n")
+    command.check(ms_cfg(multiservice, url, "service=catalog"))  # billing's drift is not seen
+    with pytest.raises(CommandError, match=r"New upgrade operations detected: \[\('add_column', "
+                                           r"None, 'payments'"):
+        command.check(ms_cfg(multiservice, url, "service=billing"))

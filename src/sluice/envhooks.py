@@ -107,6 +107,16 @@ def _running_autogenerate() -> bool:
     return True
 
 
+def _running_alembic_check() -> bool:
+    """Whether this autogenerate run is ``alembic check`` (which only reports drift)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "check" and frame.f_globals.get("__name__") == "alembic.command":
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
 def make_process_revision_directives(
     config: SluiceConfig,
     environment: str,
@@ -118,6 +128,8 @@ def make_process_revision_directives(
     def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
         if user is not None:
             user(context, revision, directives)
+        if _running_alembic_check():
+            return  # `alembic check` writes nothing: the policies judge files to be written
         ctx = PolicyContext(
             config=config,
             environment=environment,
