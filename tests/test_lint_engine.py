@@ -424,3 +424,12 @@ def test_one_independent_tree_per_dialect(tmp_path: Path) -> None:
     assert not [f for f in sq.findings if f.rule.startswith("SL2")]
     both = lint_project(ini, use_cache=False)
     assert len(both.revisions) == 4 and both.dialects[0] == "sqlite"  # sqlalchemy.url
+
+
+def test_paths_scope(project: Path) -> None:
+    versions = project / "migrations" / "versions"
+    res = lint_project(project / "alembic.ini", use_cache=False,
+                       paths=[versions / "rw11_no_downgrade.py", project / "README.md"])
+    assert [r.revision for r in res.revisions] == ["rw11"]
+    with pytest.raises(SluiceError, match="choose one scope"):
+        lint_project(project / "alembic.ini", paths=[], since="rw01")

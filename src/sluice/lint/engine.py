@@ -963,6 +963,7 @@ def lint_project(
     revisions: Sequence[str] | None = None,
     since: str | None = None,
     changed_base: str | bool | None = None,
+    paths: Sequence[str | Path] | None = None,
     dialects: Sequence[str] | None = None,
     trees: Sequence[str] | None = None,
     stub_modules: Sequence[str] = (),
@@ -974,10 +975,12 @@ def lint_project(
 ) -> LintResult:
     """Lint the revisions of the Alembic project of ``ini_path``.
 
-    Scope (at most one of ``revisions``, ``since``, ``changed_base``; default: all):
+    Scope (at most one of ``revisions``, ``since``, ``changed_base``, ``paths``; default:
+    all):
     ``revisions`` ids, unique prefixes, ``head``/``heads``/``base`` or branch labels;
     ``since``: revisions after that one (its descendants); ``changed_base``: files git
-    sees as changed against that ref (True: origin/main, then main), untracked included.
+    sees as changed against that ref (True: origin/main, then main), untracked included;
+    ``paths``: these files (files that are not revisions of the project are ignored).
     ``trees`` (default ``lint.trees``; empty: all) restricts to version locations or
     branch-labelled trees. ``dialects`` (default ``lint.dialects``) filters the dialects.
     ``stub_modules`` adds to ``lint.stub_modules``; ``render=False`` skips the render layer
@@ -990,8 +993,9 @@ def lint_project(
     not a git repository for ``changed_base``); a broken revision is a finding, never an
     exception.
     """
-    if sum(x is not None and x is not False for x in (revisions, since, changed_base)) > 1:
-        raise SluiceError("choose one scope: revisions, since or changed files")
+    if sum(x is not None and x is not False
+           for x in (revisions, since, changed_base, paths)) > 1:
+        raise SluiceError("choose one scope: revisions, since, changed files or paths")
     layout = read_layout(ini_path, x_args=x_args)
     if config is None:
         config = load_config(layout.ini_path)
@@ -1022,7 +1026,7 @@ def lint_project(
 
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
     whole = not (revisions or since is not None or changed_base not in (None, False)
-                 or tree_names)
+                 or tree_names or paths is not None)
     nodes: list[_Node] = []
     for path in files:
         try:
@@ -1075,6 +1079,9 @@ def lint_project(
                     after |= graph.descendants(n.revision)
         selected = {i for i in selected if nodes[i].revision in after
                     or nodes[i].revision is None}
+    elif paths is not None:
+        wanted_paths = {os.path.realpath(p) for p in paths}
+        selected = {i for i in selected if str(nodes[i].path) in wanted_paths}
     elif changed_base is not None and changed_base is not False:
         base = None if changed_base is True else str(changed_base)
         changed = changed_files(layout.root, base)
