@@ -499,8 +499,7 @@ def _graph_name_option(fn: F) -> F:
 @common_options
 @_graph_name_option
 @click.option("--url", default=None, metavar="URL",
-              help="Mark the revisions this database is at (alembic_version and the "
-                   "services' version tables).")
+              help="Mark the revisions this database is at (the section's version table).")
 @click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]),
               default="text", show_default=True,
               help="text: a tree in the terminal; mermaid/dot for docs and reviews.")

@@ -219,7 +219,8 @@ def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
     """The revision graph of the project configured by ``ini`` (section ``name``).
 
     With ``url``, :attr:`RevisionGraph.current` holds the revisions the database is at,
-    read from ``alembic_version`` and the version tables of the configured services.
+    read from the environment's version table (``alembic_version``, or the service's own
+    ``version_table`` for its section).
     """
     cfg = alembic_section_config(ini, name)
     root = Path(ini).resolve().parent
@@ -234,12 +235,12 @@ def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
 
 
 def version_tables(config: SluiceConfig, name: str = "alembic") -> list[str]:
-    """Version tables worth reading: Alembic's default and the services' own."""
-    tables = ["alembic_version"]
-    for svc_name, svc in config.services.items():
-        if svc.version_table and (name in ("alembic", svc_name)):
-            tables.append(svc.version_table)
-    return tables
+    """The version table of the environment in ini section ``name``: a service's own
+    ``version_table`` for its section, ``alembic_version`` otherwise."""
+    svc = config.services.get(name)
+    if svc is not None and svc.version_table:
+        return [svc.version_table]
+    return ["alembic_version"]
 
 
 def database_revisions(url: str, tables: list[str]) -> dict[str, list[str]]:
