@@ -185,6 +185,17 @@ def test_interactive_confirmation(shop: Path, monkeypatch: pytest.MonkeyPatch,
             autogenerate(shop, url)
 
 
+def test_prompt_interrupted_writes_nothing(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{shop / 'dev.db'}"
+    upgrade(shop, url)
+    rename_full_name(shop)
+    monkeypatch.setattr(renames_mod, "is_interactive", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # EOF, like Ctrl-D
+    with pytest.raises(CommandError, match="stopped at the rename prompt; no revision written"):
+        autogenerate(shop, url)
+    assert len(list((shop / "migrations" / "versions").glob("*.py"))) == 2
+
+
 def test_never_interactive_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -432,7 +432,10 @@ def is_interactive() -> bool:
 def ask(question: str) -> bool:
     import click
 
-    return bool(click.confirm(question, default=False, err=True))
+    try:
+        return bool(click.confirm(question, default=False, err=True))
+    except (click.Abort, EOFError, KeyboardInterrupt):
+        raise PolicyViolation("stopped at the rename prompt; no revision written") from None
 
 
 def _config_hint(ctx: PolicyContext, cands: list[Candidate]) -> str:
