@@ -187,6 +187,7 @@ def _split_values(values: tuple[str, ...]) -> list[str]:
 
 
 @main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @common_options
 @click.option("--all", "scope_all", is_flag=True, help="Lint every revision (the default).")
 @click.option("--since", default=None, metavar="REV",
@@ -211,22 +212,24 @@ def _split_values(values: tuple[str, ...]) -> list[str]:
 @click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not update the lint cache.")
 @handle_errors
-def lint(config_path: Path, x_args: tuple[str, ...], env: str | None, scope_all: bool,
-         since: str | None, revisions: tuple[str, ...], changed: bool, base: str | None,
-         fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
+def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
+         scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
+         base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
          stubs: tuple[str, ...], no_render: bool, no_cache: bool) -> None:
     """Lint revisions for operations that lose data, lock tables or break running code.
 
     Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the project cannot be
     linted. The last line is the coverage: how many revisions rendered offline and why
-    the others were analysed from their source only.
+    the others were analysed from their source only. FILES: lint only these revision
+    files; other files are ignored (pre-commit passes every staged file).
     """
     from sluice.lint.engine import lint_project
     from sluice.project import sluice_config_for
     from sluice.report import render_findings
 
     scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
-                                    ("--revision", bool(revisions)), ("--changed", changed))
+                                    ("--revision", bool(revisions)), ("--changed", changed),
+                                    ("FILES", bool(files)))
               if on]
     if len(scopes) > 1:
         raise SluiceError(f"choose one scope: {' and '.join(scopes)} cannot be combined")
@@ -237,6 +240,10 @@ def lint(config_path: Path, x_args: tuple[str, ...], env: str | None, scope_all:
     cfg = sluice_config_for(config_path)
     if env is not None:
         cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
+    if files:
+        from sluice.hooks import lint_files
+
+        lint_project = functools.partial(lint_files, files=files)  # type: ignore[assignment]
     result = lint_project(
         config_path, cfg,
         revisions=list(revisions) or None,

@@ -161,8 +161,10 @@ def configure_options(
 
     ``alembic_config`` is env.py's ``context.config`` (default: the running one). Returns
     ``include_object``, ``include_name``, ``process_revision_directives``,
-    ``compare_type=True``, ``compare_server_default`` (normalised per dialect, see
-    :mod:`sluice.policy.defaults`), ``include_schemas`` when schemas
+    ``compare_type=True``, server defaults compared with dialect noise removed (see
+    :mod:`sluice.policy.defaults`; on Alembic 1.18+ through the ``sluice`` plugin added to
+    ``autogenerate_plugins``, before through ``compare_server_default``; pass your own
+    ``autogenerate_plugins`` here to keep them), ``include_schemas`` when schemas
     are configured, ``render_as_batch`` on SQLite, and ``sluice_env`` (the resolved
     environment, read by :func:`sluice.current_env`). With services configured,
     ``-x service=NAME`` (or ``alembic -n NAME``) limits autogenerate to that service's
@@ -192,7 +194,6 @@ def configure_options(
             cfg, env, x_args, process_revision_directives
         ),
         "compare_type": True,
-        "compare_server_default": compare_server_default,
         "sluice_env": env,
         "sluice_config": cfg,
         SERVICE_OPTION: service,
@@ -213,5 +214,20 @@ def configure_options(
     from sluice.runner.envguard import runner_options
 
     options.update(runner_options(alembic_config, cfg, env))
+    options.update(_comparison_options(overrides.pop("autogenerate_plugins", None)))
     options.update(overrides)
     return options
+
+
+def _comparison_options(plugins: Any) -> dict[str, Any]:
+    """Sluice's comparison additions: the ``sluice`` plugin on Alembic 1.18+, callbacks
+    before (see :mod:`sluice.alembic_plugin`). ``plugins``: the caller's own
+    ``autogenerate_plugins``, kept, with ``sluice`` added."""
+    from sluice.alembic_plugin import ensure_registered, with_sluice
+
+    if ensure_registered():
+        return {"compare_server_default": True, "autogenerate_plugins": with_sluice(plugins)}
+    if plugins is not None:
+        return {"compare_server_default": compare_server_default,
+                "autogenerate_plugins": plugins}
+    return {"compare_server_default": compare_server_default}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,10 +35,27 @@ def alembic_config(
     kwargs: dict[str, Any] = {"cmd_opts": cmd_opts}
     if stdout is not None:
         kwargs["stdout"] = stdout
+    toml = pyproject_for(path)
+    if toml is not None:
+        kwargs["toml_file"] = str(toml)
     cfg = Config(str(path), **kwargs)
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def pyproject_for(ini: Path) -> Path | None:
+    """The pyproject.toml next to ``ini`` when it has a ``[tool.alembic]`` table and the
+    installed Alembic reads one (1.16+): Alembic's CLI reads it too, so settings such as
+    ``script_location`` may live there instead of alembic.ini."""
+    toml = ini.resolve().parent / "pyproject.toml"
+    if not toml.is_file() or "toml_file" not in inspect.signature(Config).parameters:
+        return None
+    try:
+        text = toml.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return toml if re.search(r"^\s*\[+\s*tool\.alembic\b", text, re.M) else None
 
 
 def script_directory(cfg: Config) -> ScriptDirectory:
