@@ -743,7 +743,7 @@ class _Store:
             name,
             sa.MetaData(),
             sa.Column("revision", sa.String(128), primary_key=True),
-            sa.Column("step", sa.String(200), primary_key=True),
+            sa.Column("step", sa.String(255), primary_key=True),
             sa.Column("last_key", sa.Text, nullable=True),
             sa.Column("rows_done", sa.BigInteger, nullable=False),
             sa.Column("rows_changed", sa.BigInteger, nullable=False),
