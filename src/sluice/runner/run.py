@@ -200,12 +200,17 @@ def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
 
 
 def _waiter(notify: Notify, url: str, timeout_ms: int) -> Callable[[Holder | None, float], None]:
+    """Say who holds the lock when waiting starts, when the holder becomes known, and
+    every 15 seconds after that."""
     last = [-1.0]
+    known = [False]
 
     def on_wait(holder: Holder | None, waited_ms: float) -> None:
-        if last[0] >= 0 and waited_ms - last[0] < 15_000:
+        newly_known = holder is not None and not known[0]
+        if last[0] >= 0 and waited_ms - last[0] < 15_000 and not newly_known:
             return
         last[0] = waited_ms
+        known[0] = holder is not None
         who = holder.describe() if holder else "another process (not recorded yet)"
         left = max(0.0, timeout_ms - waited_ms)
         notify(f"waiting for the migration lock on {mask_url(url)}: held by {who}; "
