@@ -8,7 +8,11 @@ dialect, exactly as ``alembic upgrade --sql`` would. What it records:
 - every Alembic operation invoked (``Operations.invoke``), as an :class:`~sluice.lint.model.Op`
   with ``source="render"``, including operations issued by helpers in imported code;
 - every SQL statement emitted, with the line of the revision file that caused it (the
-  innermost frame of the revision file on the stack at emission time).
+  innermost frame of the revision file on the stack at emission time). With ``sql=False``
+  (what ``sluice lint`` uses) Alembic's own DDL operations are recorded but not compiled,
+  and downgrades are not run: the rules need the operation, not its DDL text. Raw SQL,
+  SQLAlchemy constructs given to ``op.execute``, bind executes and custom (plugin)
+  operations are always compiled.
 
 What it tolerates, so that real histories render:
 
@@ -27,6 +31,10 @@ What it tolerates, so that real histories render:
   permissive stand-in for anything else.
 - ``stub_modules`` packages are replaced by stand-in modules whose every attribute is a
   permissive stub (usable as a column type, a callable, a decorator, a context manager).
+- Installed packages env.py imports are imported first (Alembic plugins register their
+  operations on import); env.py itself is never run. ``create_engine`` returns the
+  stand-in bind (linting never connects anywhere), ``input()`` fails at once, and a
+  revision that runs longer than :data:`RENDER_TIMEOUT_S` is interrupted.
 
 When a revision still fails, :class:`RenderOutcome` says why in one short ``reason`` (the
 key counted in the coverage line, e.g. ``ImportError myapp``), a ``detail`` and a ``hint``.
