@@ -123,6 +123,14 @@ def test_graph_marks_where_the_database_is(tmp_path: Path) -> None:
     assert "    class r_d1,r_x1 current\n" in out
 
 
+def test_graph_of_an_empty_database(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, DIVERGED)
+    code, out, _ = sluice("graph", "-c", str(ini), "--url", f"sqlite:///{tmp_path / 'new.db'}")
+    assert code == 0
+    assert out.startswith("Revision graph: 5 revisions, 2 heads, database at base (empty)\n")
+    assert "<- database" not in out
+
+
 def test_graph_json(tmp_path: Path) -> None:
     ini = write_history(tmp_path, BRANCHED_AND_MERGED)
     code, out, _ = sluice("graph", "-c", str(ini), "--format", "json")

@@ -258,6 +258,7 @@ def database_revisions(url: str, tables: list[str]) -> dict[str, list[str]]:
             out: dict[str, list[str]] = {}
             for table in tables:
                 if table not in existing:
+                    out[table] = []  # never migrated: at base
                     continue
                 ctx = MigrationContext.configure(conn, opts={"version_table": table})
                 out[table] = sorted(ctx.get_current_heads())
