@@ -11,6 +11,10 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -265,6 +269,38 @@ def test_interrupt_drops_scratch(tmp_path: Path, pg_server: str) -> None:
     with pytest.raises(KeyboardInterrupt):
         trace(project / "alembic.ini", pg_server, ["0014"], crosscheck=False)
     assert _scratch_left(pg_server) == []
+
+
+def test_sigterm_mid_statement_drops_scratch(tmp_path: Path, pg_server: str) -> None:
+    project = _copy(tmp_path / "pg")
+    _add_revision(project, '    op.execute("SELECT pg_sleep(30)")', down="0001")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "sluice"), "trace", "0014", "--url", pg_server,
+         "--no-crosscheck", "-c", str(project / "alembic.ini")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    engine = create_engine(pg_server)
+    try:
+        deadline = time.monotonic() + 60
+        running: list[object] = []
+        while not running and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            with engine.connect() as conn:
+                running = conn.execute(text(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname LIKE :p "
+                    "AND query = 'SELECT pg_sleep(30)'"),
+                    {"p": f"sluice_trace_{proc.pid}_%"}).all()
+        assert running, proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode != 0 and "Traceback" not in err
+        with engine.connect() as conn:
+            left = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                {"p": f"sluice_trace_{proc.pid}_%"}).all()
+        assert left == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        engine.dispose()
 
 
 def test_env_py_on_another_database_is_refused(tmp_path: Path, pg_server: str,

@@ -160,6 +160,11 @@ class MySQLProbe:
                                  storage=storage.get(str(name)))
         return out
 
+    def after_statement(self, dbapi_conn: Any, with_relations: bool
+                        ) -> tuple[list[RawLock], dict[Hashable, Rel] | None]:
+        return (self.held_locks(dbapi_conn),
+                self.relations(dbapi_conn) if with_relations else None)
+
     def held_locks(self, dbapi_conn: Any) -> list[RawLock]:
         if not self.locks_available:
             return []

@@ -65,6 +65,30 @@ WHERE l.pid = {{pid}} AND l.locktype = 'relation'
 """
 
 
+_BOTH = f"""
+SELECT 'L', l.relation, {_qualified('c', 'n')}, c.relkind, {_qualified('tc', 'tn')}, l.mode,
+       l.granted, NULL::oid
+FROM pg_locks l
+LEFT JOIN pg_class c ON c.oid = l.relation
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indexrelid = c.oid
+LEFT JOIN pg_class tc ON tc.oid = i.indrelid
+LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND (n.nspname IS NULL OR ({_USER_NS}))
+UNION ALL
+SELECT 'R', c.oid, {_qualified('c', 'n')}, c.relkind, {_qualified('tc', 'tn')}, NULL, NULL,
+       c.relfilenode
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indexrelid = c.oid
+LEFT JOIN pg_class tc ON tc.oid = i.indrelid
+LEFT JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+WHERE {_USER_NS} AND c.relkind IN ('r', 'p', 'i', 'I', 'S', 'v', 'm', 'f')
+"""
+
+
 class PgProbe:
     backend = "postgresql"
     locks_available = True
@@ -105,6 +129,23 @@ class PgProbe:
             storage = filenode if filenode else None
             out[int(oid)] = Rel(key=int(oid), name=name, kind=kind, table=table, storage=storage)
         return out
+
+    def after_statement(self, dbapi_conn: Any, with_relations: bool
+                        ) -> tuple[list[RawLock], dict[Hashable, Rel] | None]:
+        """The session's locks and (optionally) the relations, in one round trip."""
+        if not with_relations:
+            return self.held_locks(dbapi_conn), None
+        locks: list[RawLock] = []
+        rels: dict[Hashable, Rel] = {}
+        for tag, oid, name, relkind, table, mode, granted, filenode in query(dbapi_conn, _BOTH):
+            kind = _KINDS.get(relkind, relkind) if relkind else None
+            if tag == "L":
+                locks.append(RawLock(key=int(oid), name=name, kind=kind, table=table,
+                                     mode=str(mode), granted=bool(granted)))
+            else:
+                rels[int(oid)] = Rel(key=int(oid), name=name, kind=kind or "relation",
+                                     table=table, storage=int(filenode) if filenode else None)
+        return locks, rels
 
     def held_locks(self, dbapi_conn: Any) -> list[RawLock]:
         return self._locks(dbapi_conn, "pg_backend_pid()")

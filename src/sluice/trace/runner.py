@@ -244,17 +244,21 @@ class _Recorder:
         end = now()
         sampled = p.sampler.stop() if p.sampler else []
         duration = end - p.start - float(getattr(p.sampler, "induced_wait", 0.0))
-        raws = self.probe.held_locks(p.dbapi)
-        rels = self.probe.relations(p.dbapi)
-        # tables only: their indexes are rebuilt with them and say nothing more
-        rewrites = [
-            self.current[k].name for k, rel in rels.items()
-            if k in self.existing and k in self.current and rel.kind in _REWRITABLE
-            and rel.storage is not None and self.current[k].storage is not None
-            and rel.storage != self.current[k].storage
-        ]
-        self.current = rels
-        self.names.update(rels)
+        # Alembic's own statements (the version table) never rewrite a user table: their
+        # locks are read, so they are not attributed to the next statement, the
+        # relations are not
+        raws, rels = self.probe.after_statement(p.dbapi, with_relations=p.line is not None)
+        rewrites: list[str] = []
+        if rels is not None:
+            # tables only: their indexes are rebuilt with them and say nothing more
+            rewrites = [
+                self.current[k].name for k, rel in rels.items()
+                if k in self.existing and k in self.current and rel.kind in _REWRITABLE
+                and rel.storage is not None and self.current[k].storage is not None
+                and rel.storage != self.current[k].storage
+            ]
+            self.current = rels
+            self.names.update(rels)
         locks: list[Lock] = []
         for raw in raws:
             key = (raw.key, raw.mode)
@@ -361,6 +365,7 @@ class Tracer:
         self.applied: set[str] = set()
         self.seeded: set[str] = set()
         self.engine = create_engine(scratch, poolclass=NullPool)
+        self._catalog: Any = None
         self.scratch_str = scratch.render_as_string(hide_password=False)
 
     def _cfg(self) -> Any:
@@ -373,13 +378,16 @@ class Tracer:
         self.applied |= _ancestors(self.script, rev)
 
     def run(self, revisions: list[Script], result: TraceResult) -> None:
-        raw = self.engine.raw_connection()
+        # one connection outside any transaction for the catalog reads between revisions
+        self._catalog = create_engine(self.scratch, poolclass=NullPool,
+                                      isolation_level="AUTOCOMMIT").raw_connection()
         try:
-            probe = _make_probe(self.scratch, raw.driver_connection)
+            probe = _make_probe(self.scratch, self._catalog.driver_connection)
             result.backend = probe.backend
-            result.server_version = probe.server_version(raw.driver_connection)
-        finally:
-            raw.close()
+            result.server_version = probe.server_version(self._catalog.driver_connection)
+        except BaseException:
+            self._catalog.close()
+            raise
         result.lock_tracing = probe.locks_available
         result.lock_tracing_note = probe.unavailable_reason
         try:
@@ -392,6 +400,7 @@ class Tracer:
             result.rewrite_tracing = probe.rewrites_available
         finally:
             probe.close()
+            self._catalog.close()
             self.engine.dispose()
 
     def _trace_one(self, probe: Probe, script_rev: Script, result: TraceResult) -> RevisionTrace:
@@ -423,11 +432,7 @@ class Tracer:
             for note in notes:
                 if note not in result.notes:
                     result.notes.append(note)
-        raw = self.engine.raw_connection()
-        try:
-            before = probe.relations(raw.driver_connection)
-        finally:
-            raw.close()
+        before = probe.relations(self._catalog.driver_connection)
         recorder = _Recorder(probe, rt, self.scratch.database, before)
         recorder.notes = result.notes
         self.log(f"tracing {rev} ({Path(rt.path).name})")
