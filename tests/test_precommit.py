@@ -1,0 +1,184 @@
+"""The hooks of .pre-commit-hooks.yaml, run by a real pre-commit in a temporary repository.
+
+The hooks repository is a git repository holding this checkout's .pre-commit-hooks.yaml
+(as it is on disk), referenced by path and commit like any remote hooks repository; the
+project is a copy of examples/shop in a git repository of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import EXAMPLE, REPO
+
+BIN = Path(sys.executable).parent
+PRE_COMMIT = BIN / "pre-commit"
+
+pytestmark = pytest.mark.skipif(not PRE_COMMIT.exists(),
+                                reason="pre-commit is not installed (pip install -e '.[test]')")
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
+
+SAFE = '''"""add users.nickname
+
+Revision ID: {rev}
+Revises: {down}
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = "{down}"
+
+
+def upgrade():
+    op.add_column("users", sa.Column("{column}", sa.String(40), nullable=True))
+
+
+def downgrade():
+    op.drop_column("users", "{column}")
+'''
+
+DANGEROUS = '''"""drop users.legacy_field
+
+Revision ID: {rev}
+Revises: {down}
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = "{down}"
+
+
+def upgrade():
+    op.drop_column("users", "legacy_field")
+
+
+def downgrade():
+    op.add_column("users", sa.Column("legacy_field", sa.String(50)))
+'''
+
+
+class Repo:
+    def __init__(self, root: Path, home: Path) -> None:
+        self.root = root
+        self.env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(home),
+                    "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+                    "NO_COLOR": "1", "SLUICE_DEBUG": ""}
+        self.env.pop("VIRTUAL_ENV", None)
+
+    def run(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run([str(a) for a in args], cwd=self.root, env=self.env,
+                             capture_output=True, text=True, check=False)
+        if check and out.returncode != 0:
+            raise AssertionError(f"{args} exited {out.returncode}\n{out.stdout}\n{out.stderr}")
+        return out
+
+    def git(self, *args: str) -> str:
+        return self.run("git", *args).stdout.strip()
+
+    def revision(self, name: str, template: str, **kw: str) -> Path:
+        path = self.root / "migrations" / "versions" / name
+        path.write_text(template.format(**kw))
+        return path
+
+    def pre_commit(self) -> subprocess.CompletedProcess[str]:
+        return self.run(PRE_COMMIT, "run", "--color", "never", check=False)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Repo:
+    hooks = Repo(tmp_path / "hooks", tmp_path / "cache")
+    hooks.root.mkdir()
+    shutil.copy(REPO / ".pre-commit-hooks.yaml", hooks.root)
+    hooks.git("init", "-q")
+    hooks.git("add", ".")
+    hooks.git("commit", "-q", "-m", "hooks")
+    sha = hooks.git("rev-parse", "HEAD")
+
+    repo = Repo(tmp_path / "shop", tmp_path / "cache")
+    shutil.copytree(EXAMPLE, repo.root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    config = {"repos": [{"repo": str(hooks.root), "rev": sha,
+                         "hooks": [{"id": "sluice-lint"}, {"id": "sluice-lock"},
+                                   {"id": "sluice-heads"}]}]}
+    (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    (repo.root / ".gitignore").write_text("__pycache__/\n*.db\n.sluice_cache/\n")
+    repo.git("init", "-q")
+    repo.run(BIN / "sluice", "lock")
+    repo.git("add", ".")
+    repo.git("commit", "-q", "-m", "shop")
+    return repo
+
+
+def test_hooks_yaml_declares_the_three_hooks() -> None:
+    hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert set(hooks) == {"sluice-lint", "sluice-lock", "sluice-heads"}
+    assert hooks["sluice-lint"].get("pass_filenames", True) is True
+    assert hooks["sluice-lock"]["pass_filenames"] is False
+    assert hooks["sluice-heads"]["pass_filenames"] is False
+
+
+def passed(out: subprocess.CompletedProcess[str], hook: str) -> bool:
+    return any(line.startswith(hook) and line.endswith("Passed")
+               for line in out.stdout.splitlines())
+
+
+def failed(out: subprocess.CompletedProcess[str], hook: str) -> bool:
+    return any(line.startswith(hook) and line.endswith("Failed")
+               for line in out.stdout.splitlines())
+
+
+def test_stale_sum_fails_and_is_refreshed_then_the_clean_change_passes(project: Repo) -> None:
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.git("add", ".")  # sluice.sum not refreshed
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice lock"), out.stdout
+    assert "files were modified by this hook" in out.stdout
+    assert passed(out, "sluice lint") and passed(out, "sluice heads"), out.stdout
+    text = (project.root / "sluice.sum").read_text()
+    assert "migrations/versions/0003_nickname.py" in text and text.rstrip().endswith("heads: 0003")
+    # stage the refreshed sum: the clean change goes through every hook
+    project.git("add", "sluice.sum")
+    out = project.pre_commit()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert all(passed(out, h) for h in ("sluice lint", "sluice lock", "sluice heads"))
+
+
+def test_dangerous_revision_fails_and_only_staged_revisions_are_linted(project: Repo) -> None:
+    project.revision("0003_drop.py", DANGEROUS, rev="0003", down="0002")
+    project.run(BIN / "sluice", "lock")
+    project.git("add", ".")
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice lint"), out.stdout
+    assert "SL002 drop-column" in out.stdout and "users.legacy_field" in out.stdout
+    assert passed(out, "sluice lock") and passed(out, "sluice heads"), out.stdout
+    # committed after review: a later clean change does not trip on it
+    project.git("commit", "-q", "--no-verify", "-m", "drop, reviewed")
+    project.revision("0004_nickname.py", SAFE, rev="0004", down="0003", column="nickname")
+    project.run(BIN / "sluice", "lock")
+    project.git("add", ".")
+    out = project.pre_commit()
+    assert out.returncode == 0, out.stdout
+
+
+def test_second_head_fails_the_heads_hook(project: Repo) -> None:
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.revision("0003b_alias.py", SAFE, rev="0003b", down="0002", column="alias")
+    project.run(BIN / "sluice", "lock")
+    project.git("add", ".")
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice heads"), out.stdout
+    assert "alembic merge" in out.stdout
+    assert passed(out, "sluice lint") and passed(out, "sluice lock"), out.stdout
