@@ -20,8 +20,8 @@ from sqlalchemy.engine import URL, make_url
 from sluice.check.snapshot import Snapshot, take_snapshot
 from sluice.config import SluiceConfig
 from sluice.envhooks import table_excluded
-from sluice.errors import SluiceError, mask_url
-from sluice.scratch import check_reachable, scratch_database
+from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.scratch import scratch_database
 
 Kind = Literal["temporary", "scratch", "given"]
 #: What the database holds right now, as far as the run knows.
@@ -122,7 +122,6 @@ class CheckDatabase:
         if self.kind == "scratch":
             return self._new_scratch()
         assert self.requested is not None
-        check_reachable(self.requested)
         self._refuse_non_empty(self.requested)
         return self.requested
 
@@ -142,7 +141,14 @@ class CheckDatabase:
     def _refuse_non_empty(self, url: str) -> None:
         engine = sa.create_engine(url)
         try:
-            with engine.connect() as conn:
+            try:
+                conn = engine.connect()
+            except Exception as exc:
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+                raise DatabaseUnavailable(
+                    f"{mask_url(url)}: cannot connect: "
+                    f"{reason[0] if reason else type(exc).__name__}") from None
+            with conn:
                 insp = sa.inspect(conn)
                 found: list[str] = []
                 excluded: list[str] = []
@@ -153,7 +159,8 @@ class CheckDatabase:
                             excluded.append(full)
                         else:
                             found.append(full)
-                if not found:
+                if excluded and not found:
+                    # what a full downgrade must give back: the tables that were already there
                     self.initial = take_snapshot(conn, schemas=self.schemas(), skip=set())
         finally:
             engine.dispose()
