@@ -261,6 +261,11 @@ def test_failing_revision_reported_and_scratch_dropped(tmp_path: Path, pg_server
     assert bad.error and "no_such_table" in bad.error and bad.line == line
     assert ok.blocking[0].held_ms is not None  # released by the rollback
     assert _scratch_left(pg_server) == []
+    res = CliRunner().invoke(main, ["trace", "0014", "-c", str(project / "alembic.ini"),
+                                    "--url", pg_server, "--no-crosscheck"])
+    assert res.exit_code == 2
+    assert res.stderr.strip().splitlines() == [f"sluice: error: {result.failure}"]
+    assert "failed: " in res.stdout and "TR001" in res.stdout  # the report comes first
 
 
 def test_interrupt_drops_scratch(tmp_path: Path, pg_server: str) -> None:

@@ -259,10 +259,14 @@ def _strength(lk: Lock, backend: str) -> int:
 def _strongest(locks: list[Lock], backend: str, in_force: dict[str, Lock]) -> list[Lock]:
     """The strongest new lock per relation, minus those that add nothing to a lock at
     least as strong already held on the relation (or, for an index, on its table)."""
+    def rank(lk: Lock) -> tuple[int, bool]:
+        # a table copy says more than the metadata lock of the same strength
+        return _strength(lk, backend), lk.mode == "COPY"
+
     best: dict[str, Lock] = {}
     for lk in locks:
         cur = best.get(lk.relation)
-        if cur is None or _strength(lk, backend) > _strength(cur, backend):
+        if cur is None or rank(lk) > rank(cur):
             best[lk.relation] = lk
     out = []
     for lk in best.values():

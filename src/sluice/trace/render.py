@@ -120,13 +120,14 @@ def render_text_report(result: TraceResult, findings: Sequence[Finding], stream:
     console = Console(file=stream, highlight=False, soft_wrap=False, emoji=False,
                       no_color=bool(os.environ.get("NO_COLOR")) or None,
                       width=None if tty else 140)
-    console.print(Text(f"sluice trace: {_backend_name(result)} {result.server_version} on "
-                       f"{result.server} (scratch database, dropped afterwards)", style="bold"))
+    version = result.server_version.split()[0] if result.server_version else ""
+    console.print(Text(f"sluice trace: {_backend_name(result)} {version} on {result.server} "
+                       "(scratch database, dropped afterwards)", style="bold"), soft_wrap=True)
     if result.seed_rows:
         console.print(Text(f"tables seeded with {result.seed_rows} rows before each revision"))
     if not result.lock_tracing:
         console.print(Text(result.lock_tracing_note or "lock tracing is not available",
-                           style="yellow"))
+                           style="yellow"), soft_wrap=True)
     for rt in result.revisions:
         console.print()
         head = Text()
