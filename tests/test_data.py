@@ -25,6 +25,8 @@ from sluice.data import (
     batched_update,
     clear_checkpoints,
 )
+from sluice.scratch import scratch_database
+from tests.conftest import server_url
 
 ROWS = 53
 
@@ -52,9 +54,29 @@ nokey = sa.Table(
 CONFIG = DataConfig(batch_size=5, target_batch_ms=0, log_interval_s=3600)
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql", "mysql"])
+def module_db(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database per backend for this module (tests reset its tables): creating a
+    server database per test would cost more than the tests themselves."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('data') / 'test.db'}"
+        return
+    with scratch_database(server_url(request.param), prefix="sluice_t") as url:
+        yield url.render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[sa.Engine]:
-    eng = sa.create_engine(db_url)
+def engine(module_db: str) -> Iterator[sa.Engine]:
+    """Fresh tables: items, pairs, nokey seeded; no checkpoint table."""
+    eng = sa.create_engine(module_db)
+    if eng.dialect.name == "sqlite":  # no fsync per commit: atomicity is unaffected
+        sa.event.listen(eng, "connect",
+                        lambda dbapi_conn, _: dbapi_conn.execute("PRAGMA synchronous = OFF"))
+    with eng.begin() as conn:
+        old = sa.MetaData()
+        old.reflect(conn)
+        old.drop_all(conn)
     md.create_all(eng)
     with eng.begin() as conn:
         conn.execute(items.insert(), [
@@ -430,8 +452,8 @@ def test_key_codec_refuses_unknown_types() -> None:
         data.encode_key([object()])
 
 
-def test_string_and_datetime_composite_key(db_url: str) -> None:
-    eng = sa.create_engine(db_url)
+def test_string_and_datetime_composite_key(engine: sa.Engine) -> None:
+    eng = engine
     m = sa.MetaData()
     ev = sa.Table("events", m,
                   sa.Column("src", sa.String(20), primary_key=True),
@@ -450,7 +472,6 @@ def test_string_and_datetime_composite_key(db_url: str) -> None:
                            config=CONFIG, on_batch=fail_after(3))
         batched_update(ev, {"seen": ev.c.seen + 1}, connection=conn, step="e", config=CONFIG)
         assert conn.execute(sa.select(ev.c.seen).distinct()).scalars().all() == [1]
-    eng.dispose()
 
 
 # --------------------------------------------------------------------------- throttling
@@ -512,7 +533,7 @@ def test_pause_between_batches(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def server_engine(db_url: str, engine: sa.Engine) -> sa.Engine:
+def server_engine(engine: sa.Engine) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         pytest.skip("row locks need PostgreSQL or MySQL/MariaDB")
     return engine
