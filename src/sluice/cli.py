@@ -158,11 +158,33 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
 
 @main.command()
 @common_options
+@click.option("--rebase", is_flag=True,
+              help="First put branches that each added revisions on the same head in "
+                   "sequence: re-point the newer branch's first revision at the other head "
+                   "(after a merge conflict in sluice.sum).")
+@click.option("--move", default=None, metavar="REV",
+              help="With --rebase: re-point the branch holding REV (default: the one not "
+                   "yet on the base branch, else the newer).")
+@click.option("--base", default=None, metavar="REF",
+              help="With --rebase: revisions on this git ref are never moved (default: "
+                   "origin/main, main, origin/master, master).")
 @handle_errors
-def lock(config_path: Path, x_args: tuple[str, ...], env: str | None) -> None:
+def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bool,
+         move: str | None, base: str | None) -> None:
     """Write sluice.sum: the SHA-256 of every revision file and the current head(s)."""
     from sluice.check import lock as write_lock
 
+    if (move or base) and not rebase:
+        raise SluiceError("--move and --base only apply with --rebase")
+    if rebase:
+        from sluice.check.rebase import rebase_heads
+
+        rebased = rebase_heads(config_path, move=move, base=base)
+        for m in rebased.moves:
+            click.echo(f"re-pointed {m.revision} ({m.path.name}): down_revision "
+                       f"{', '.join(m.old) or 'None'} -> {m.new}")
+        if not rebased.moves:
+            click.echo("nothing to rebase: the revision graph has no heads to join")
     result = write_lock(config_path, x_args=x_args)
     heads = " ".join(result.heads) or "none"
     for file in result.unreadable:

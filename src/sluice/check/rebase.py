@@ -1,0 +1,251 @@
+"""``sluice lock --rebase``: put two branches' new revisions in sequence.
+
+Two branches each add a revision on the same head. Both rewrite the ``heads:`` line of
+``sluice.sum``, so git stops the merge with a conflict there (instead of Alembic failing
+later with "multiple heads"). The fix is almost always the same: the revision that has not
+reached the main branch yet is re-pointed at the other branch's head, so the history is
+one line again. This module does exactly that, in the revision file's text:
+
+1. Load the graph and find the heads that should be one (``check.expected_heads`` and
+   service branch labels are respected, like ``sluice heads``).
+2. Choose the branch to move: the one whose revisions are not yet on the base branch
+   (``origin/main``, ``main``, ``origin/master``, ``master``; ``base=`` to name another);
+   when that does not decide, the newer one (``Create Date:`` of its first revision, then
+   when git first saw the file, then the file's modification time); ``move=`` names it.
+3. Set the first revision of that branch's ``down_revision`` to the other head, and its
+   docstring's ``Revises:`` line too. Nothing else in the file changes; the edit is
+   checked by parsing the file again before it is written (atomically).
+4. Repeat while more than two heads need joining; then ``sluice lock`` rewrites the sum.
+
+A revision that is already on the base branch is never moved: it may have run somewhere.
+When every branch is, the answer is a merge revision (``alembic merge``), and the error
+says so.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sluice.errors import SluiceError
+
+__all__ = ["Move", "RebaseResult", "rebase_heads", "repoint"]
+
+BASES = ("origin/main", "main", "origin/master", "master")
+_CREATE_DATE = re.compile(r"^\s*Create Date:\s*(.+?)\s*$", re.M)
+
+
+@dataclass
+class Move:
+    """One revision re-pointed."""
+
+    revision: str
+    path: Path
+    old: tuple[str, ...]
+    new: str
+
+
+@dataclass
+class RebaseResult:
+    moves: list[Move] = field(default_factory=list)
+    #: The base branch used to tell shared revisions from new ones (None: no git).
+    base: str | None = None
+
+
+# --------------------------------------------------------------------------- editing
+
+
+def _down_revision_node(tree: ast.Module) -> ast.expr:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value  # type: ignore[assignment]
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == "down_revision" and value is not None:
+            return value
+    raise SluiceError("no module-level `down_revision = ...` assignment")
+
+
+def _offset(lines: list[str], line: int, col: int) -> int:
+    """Character offset of (1-based line, UTF-8 byte column) in the text."""
+    before = sum(len(x) for x in lines[: line - 1])
+    return before + len(lines[line - 1].encode("utf-8")[:col].decode("utf-8"))
+
+
+def repoint(path: Path, new_down: str) -> tuple[str, ...]:
+    """Set ``down_revision`` of the revision file ``path`` to ``new_down`` (and its
+    docstring's ``Revises:`` line); returns the old value. The file is rewritten
+    atomically, only after the edited text parses and says what it should."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        raise SluiceError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
+    try:
+        node = _down_revision_node(tree)
+    except SluiceError as exc:
+        raise SluiceError(f"{path}: {exc}") from None
+    try:
+        old_value = ast.literal_eval(node)
+    except ValueError:
+        raise SluiceError(f"{path}:{node.lineno}: down_revision is not a literal; "
+                          "edit it by hand") from None
+    old = (old_value,) if isinstance(old_value, str) else tuple(old_value or ())
+    lines = text.splitlines(keepends=True)
+    start = _offset(lines, node.lineno, node.col_offset)
+    end = _offset(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
+    segment = text[start:end]
+    if segment[:1] in ("'", '"'):
+        quote = segment[0]
+    else:  # None or a tuple: quote like the file's own `revision = ...`
+        m = re.search(r"""^revision\s*(?::[^=\n]*)?=\s*(['"])""", text, re.M)
+        quote = m.group(1) if m else '"'
+    new_text = text[:start] + f"{quote}{new_down}{quote}" + text[end:]
+    doc = ast.get_docstring(tree, clean=False)
+    if doc is not None and old:
+        first = tree.body[0]
+        d_start = _offset(lines, first.lineno, first.col_offset)
+        d_end = _offset(lines, first.end_lineno or first.lineno, first.end_col_offset or 0)
+        if d_end <= start:  # the docstring comes first: edit it in the new text
+            old_doc = new_text[d_start:d_end]
+            revises = re.compile(r"^(\s*Revises:[ \t]*)" + re.escape(", ".join(old))
+                                 + r"[ \t]*$", re.M)
+            new_doc = revises.sub(lambda m: m.group(1) + new_down, old_doc, count=1)
+            new_text = new_text[:d_start] + new_doc + new_text[d_end:]
+    check = ast.literal_eval(_down_revision_node(ast.parse(new_text)))
+    if check != new_down:  # pragma: no cover - the edit above is exact
+        raise SluiceError(f"{path}: could not rewrite down_revision safely; edit it by hand")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(new_text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return old
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                              check=False)
+    except OSError:
+        return None
+
+
+def _base_ref(root: Path, base: str | None) -> str | None:
+    for cand in [base] if base else list(BASES):
+        out = _git(["rev-parse", "--verify", "--quiet", f"{cand}^{{commit}}"], root)
+        if out is not None and out.returncode == 0:
+            return cand
+    if base:
+        raise SluiceError(f"--base {base}: no such git branch, tag or commit")
+    return None
+
+
+def _on_base(path: Path, root: Path, ref: str | None) -> bool:
+    if ref is None:
+        return False
+    top = _git(["rev-parse", "--show-toplevel"], root)
+    if top is None or top.returncode != 0:
+        return False
+    rel = Path(os.path.realpath(path)).relative_to(Path(os.path.realpath(top.stdout.strip())))
+    out = _git(["cat-file", "-e", f"{ref}:{rel.as_posix()}"], root)
+    return out is not None and out.returncode == 0
+
+
+def _created(path: Path, root: Path) -> tuple[float, float, float]:
+    """(Create Date, first git commit time, mtime) as timestamps; 0 when unknown."""
+    created = 0.0
+    m = _CREATE_DATE.search(path.read_text(encoding="utf-8", errors="replace")[:4000])
+    if m:
+        try:
+            created = datetime.fromisoformat(m.group(1)).replace(tzinfo=None).timestamp()
+        except (ValueError, OverflowError, OSError):
+            created = 0.0
+    added = 0.0
+    out = _git(["log", "--diff-filter=A", "--format=%ct", "--", str(path)], root)
+    if out is not None and out.returncode == 0 and out.stdout.split():
+        added = float(out.stdout.split()[-1])
+    else:
+        added = float("inf")  # not committed yet: the newest
+    return created, added, path.stat().st_mtime
+
+
+def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None = None,
+                 max_moves: int = 20) -> RebaseResult:
+    """Re-point revisions until the heads ``sluice heads`` objects to are one line.
+
+    ``move``: a revision id (or unique prefix) on the branch to move; ``base``: the git
+    ref whose revisions must stay. Raises :class:`SluiceError` when there is nothing safe
+    to do (every branch is on the base branch, a branch starts with a merge revision).
+    """
+    from sluice.config import load_config
+    from sluice.graph import explain_heads, load_graph
+    from sluice.policy.services import service_labels
+    from sluice.project import forget_modules
+
+    ini = Path(ini)
+    if not ini.is_file():
+        raise SluiceError(f"{ini}: no such file (pass -c/--config PATH to alembic.ini)")
+    config = load_config(ini)
+    root = ini.resolve().parent
+    result = RebaseResult(base=_base_ref(root, base))
+    for _ in range(max_moves):
+        forget_modules(root)
+        graph = load_graph(ini, sluice_config=config)
+        report = explain_heads(graph, config.check.expected_heads,
+                               sorted(service_labels(config)))
+        group = next((g for g in report.groups if len(g.heads) > 1), None)
+        if group is None:
+            return result
+        common = set(group.common_ancestors)
+        segments: dict[str, str] = {}  # head -> first revision after the fork
+        for head in group.heads:
+            firsts = [r for r in group.since[head]
+                      if any(p in common for p in graph.nodes[r].parents)]
+            if len(firsts) != 1 or len(graph.nodes[firsts[0]].parents) != 1:
+                raise SluiceError(
+                    f"{graph.rel(graph.nodes[head].path)}: the branch of head {head} does not "
+                    "start with one plain revision; join the heads with a merge revision: "
+                    f"{group.merge_command}")
+            segments[head] = firsts[0]
+        shared = {h: any(_on_base(graph.nodes[r].path, root, result.base)
+                         for r in group.since[h]) for h in group.heads}
+        if move is not None:
+            chosen = [h for h in group.heads
+                      if any(r == move or r.startswith(move) for r in group.since[h])]
+            if len(chosen) != 1:
+                raise SluiceError(f"--move {move}: not a revision of exactly one of the "
+                                  f"branches to join (heads: {', '.join(group.heads)})")
+            mover = chosen[0]
+        else:
+            movable = [h for h in group.heads if not shared[h]]
+            if not movable:
+                raise SluiceError(
+                    f"heads {', '.join(group.heads)} are all on {result.base} already: they "
+                    "may have run somewhere, so none is re-pointed; join them with a merge "
+                    f"revision: {group.merge_command}")
+            mover = max(movable, key=lambda h: (_created(graph.nodes[segments[h]].path, root),
+                                                segments[h]))
+        others = [h for h in group.heads if h != mover]
+        target = max(others, key=lambda h: (not shared[h],
+                                            _created(graph.nodes[segments[h]].path, root), h))
+        first = graph.nodes[segments[mover]]
+        old = repoint(first.path, target)
+        result.moves.append(Move(revision=first.id, path=first.path, old=old, new=target))
+        move = None  # only the first choice is the caller's
+    raise SluiceError(f"still more than one head after {max_moves} moves; "
+                      "join the rest with `alembic merge heads`")

@@ -1,0 +1,171 @@
+"""``sluice lock --rebase``: two branches that each added a revision, merged in git."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from sluice.check.rebase import repoint
+from sluice.errors import SluiceError
+from tests.conftest import EXAMPLE
+from tests.helpers import cfg
+
+BIN = Path(sys.executable).parent
+GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
+           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
+
+
+def run(root: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([str(a) for a in args], cwd=root, capture_output=True, text=True,
+                         check=False, env={**os.environ, **GIT_ENV, "NO_COLOR": "1"})
+    if check and out.returncode != 0:
+        raise AssertionError(f"{args}: exit {out.returncode}\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(root, "git", *args, check=check)
+
+
+def sluice(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run(root, BIN / "sluice", *args, check=check)
+
+
+def new_revision(root: Path, rev: str, message: str) -> Path:
+    command.revision(cfg(root, f"sqlite:///{root / 'x.db'}"), message=message, rev_id=rev)
+    (path,) = (root / "migrations" / "versions").glob(f"{rev}_*.py")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    (root / ".gitignore").write_text("__pycache__/\n*.db\n.sluice_cache/\n")
+    git(root, "init", "-q", "-b", "main")
+    sluice(root, "lock")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "shop")
+    return root
+
+
+def branch_with_revision(root: Path, branch: str, rev: str, message: str,
+                         new: bool = True) -> Path:
+    git(root, "checkout", "-q", *(["-b"] if new else []), branch)
+    path = new_revision(root, rev, message)
+    sluice(root, "lock")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", message)
+    return path
+
+
+def test_merge_conflict_in_sum_is_resolved_by_rebase(repo: Path) -> None:
+    feature = branch_with_revision(repo, "feature", "b1b1", "add nickname")
+    # main gets its own revision later (so it is the newer one by date): it stays anyway,
+    # because it is on main already
+    branch_with_revision(repo, "main", "a1a1", "add coupons", new=False)
+    git(repo, "checkout", "-q", "feature")
+    before = feature.read_text()
+    merge = git(repo, "merge", "main", "-m", "merge main", check=False)
+    assert merge.returncode != 0 and "sluice.sum" in merge.stdout
+    summed = (repo / "sluice.sum").read_text()
+    assert "<<<<<<<" in summed and "heads: b1b1" in summed and "heads: a1a1" in summed
+    assert sluice(repo, "heads", check=False).returncode == 1
+
+    out = sluice(repo, "lock", "--rebase")
+    assert "re-pointed b1b1 (b1b1_add_nickname.py): down_revision 0002 -> a1a1" in out.stdout
+    after = feature.read_text()
+    assert "down_revision: Union[str, Sequence[str], None] = 'a1a1'\n" in after
+    assert "Revises: a1a1" in after
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
+               if a != b]
+    assert len(changed) == 2, changed  # the Revises: line and down_revision, nothing else
+    summed = (repo / "sluice.sum").read_text()
+    assert "<<<<<<<" not in summed and summed.rstrip().endswith("heads: b1b1")
+    assert sluice(repo, "heads").returncode == 0
+    assert sluice(repo, "check", "--only", "graph,checksums,upgrade").returncode == 0
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "--no-edit")
+    assert git(repo, "status", "--porcelain").stdout == ""
+
+
+def test_nothing_to_rebase_just_locks(repo: Path) -> None:
+    out = sluice(repo, "lock", "--rebase")
+    assert "nothing to rebase" in out.stdout
+    assert sluice(repo, "lock", "--move", "0002", check=False).returncode == 2
+
+
+def test_heads_already_on_main_are_not_moved(repo: Path) -> None:
+    new_revision(repo, "a1a1", "one")
+    new_revision(repo, "c1c1", "two")
+    (repo / "migrations" / "versions").joinpath("c1c1_two.py").write_text(
+        (repo / "migrations" / "versions" / "c1c1_two.py").read_text()
+        .replace("'a1a1'", "'0002'").replace("Revises: a1a1", "Revises: 0002"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "two heads on main")
+    out = sluice(repo, "lock", "--rebase", check=False)
+    assert out.returncode == 2
+    assert "are all on main already" in out.stderr and "alembic merge" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    # the caller may still choose, knowingly
+    out = sluice(repo, "lock", "--rebase", "--move", "c1c1")
+    assert "re-pointed c1c1 (c1c1_two.py): down_revision 0002 -> a1a1" in out.stdout
+
+
+def test_without_git_the_newer_branch_moves(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    versions = root / "migrations" / "versions"
+    older = new_revision(root, "a1a1", "older")
+    newer = new_revision(root, "b1b1", "newer")
+    for path, date in ((older, "2024-01-01 10:00:00"), (newer, "2024-03-01 10:00:00")):
+        text = path.read_text()
+        if path == newer:
+            text = text.replace("None] = 'a1a1'", "None] = '0002'").replace(
+                "Revises: a1a1", "Revises: 0002")
+        lines = [f"Create Date: {date}" if line.startswith("Create Date:") else line
+                 for line in text.splitlines()]
+        path.write_text("\n".join(lines) + "\n")
+    assert len(list(versions.glob("*.py"))) == 4
+    out = sluice(root, "lock", "--rebase")
+    assert "re-pointed b1b1 (b1b1_newer.py): down_revision 0002 -> a1a1" in out.stdout
+
+
+def test_repoint_keeps_the_file_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "r.py"
+    path.write_text('''"""x
+
+Revises: 0002
+Create Date: 2024-01-01 00:00:00
+"""
+from typing import Union
+
+revision: str = 'b1'
+down_revision: Union[str, None] = (
+    '0002'
+)  # the parent
+
+
+def upgrade(): ...
+''')
+    assert repoint(path, "a1") == ("0002",)
+    text = path.read_text()
+    assert "Revises: a1\n" in text
+    assert "down_revision: Union[str, None] = (\n    'a1'\n)  # the parent\n" in text
+    assert "revision: str = 'b1'" in text
+    bare = tmp_path / "bare.py"
+    bare.write_text("revision = 'b1'\ndown_revision = None\n")
+    assert repoint(bare, "a1") == ()
+    assert bare.read_text() == "revision = 'b1'\ndown_revision = 'a1'\n"
+    broken = tmp_path / "broken.py"
+    broken.write_text("revision = 'b1'\ndown_revision = PARENT\n")
+    with pytest.raises(SluiceError, match="broken.py:2: down_revision is not a literal"):
+        repoint(broken, "a1")
+    assert broken.read_text() == "revision = 'b1'\ndown_revision = PARENT\n"
