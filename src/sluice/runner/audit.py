@@ -37,6 +37,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    bindparam,
     desc,
     insert,
     inspect,
@@ -92,6 +94,7 @@ def new_run_id() -> str:
 
 def ensure_table(conn: Connection) -> None:
     _metadata.create_all(conn, tables=[history_table], checkfirst=True)
+    _commit(conn)
 
 
 def table_exists(conn: Connection) -> bool:
@@ -99,6 +102,14 @@ def table_exists(conn: Connection) -> bool:
         return bool(inspect(conn).has_table(HISTORY_TABLE))
     except Exception:
         return False
+    finally:
+        _end(conn)
+
+
+def _end(conn: Connection) -> None:
+    """End a read-only transaction (no stale MySQL snapshot, no lock kept on SQLite)."""
+    if conn.in_transaction():
+        conn.rollback()
 
 
 @dataclass
@@ -110,7 +121,7 @@ class StepRecord:
     from_revision: str | None
     to_revision: str | None
     checksum: str | None
-    row_id: int | None = None
+    run_id: str | None = None
     started: dt.datetime | None = None
     finished: dt.datetime | None = None
     duration_ms: int | None = None
@@ -129,26 +140,43 @@ class RunRecord:
     pid: int
     via: str
     steps: list[StepRecord] = field(default_factory=list)
+    created: dt.datetime | None = None
+
+
+def _commit(conn: Connection) -> None:
+    if conn.in_transaction():
+        conn.commit()
 
 
 def insert_pending(conn: Connection, run: RunRecord) -> None:
-    now = utcnow()
+    """One ``pending`` row per step, in one transaction."""
+    run.created = utcnow()
     for step in run.steps:
-        result = conn.execute(insert(history_table).values(
-            run_id=run.run_id, revision=step.revision, from_revision=step.from_revision,
-            to_revision=step.to_revision, direction=step.direction,
-            environment=run.environment, username=run.username[:255], host=run.host[:255],
-            pid=run.pid, via=run.via, started=now, status="pending", checksum=step.checksum,
-        ))
-        pk = result.inserted_primary_key
-        step.row_id = int(pk[0]) if pk and pk[0] is not None else None
+        step.run_id = run.run_id
+    if not run.steps:
+        return
+    conn.execute(insert(history_table), [
+        {"run_id": run.run_id, "revision": step.revision, "from_revision": step.from_revision,
+         "to_revision": step.to_revision, "direction": step.direction,
+         "environment": run.environment, "username": run.username[:255],
+         "host": run.host[:255], "pid": run.pid, "via": run.via, "started": run.created,
+         "status": "pending", "checksum": step.checksum}
+        for step in run.steps
+    ])
+    _commit(conn)
+
+
+def _row(step: StepRecord) -> Any:
+    return and_(history_table.c.run_id == step.run_id,
+                history_table.c.revision == step.revision)
 
 
 def mark_running(conn: Connection, step: StepRecord) -> None:
-    if step.row_id is None:
+    if step.run_id is None:
         return
-    conn.execute(update(history_table).where(history_table.c.id == step.row_id).values(
+    conn.execute(update(history_table).where(_row(step)).values(
         status="running", started=step.started))
+    _commit(conn)
 
 
 def took_effect(revision: str, direction: str, applied: set[str]) -> bool:
@@ -171,18 +199,29 @@ def decide_statuses(steps: Sequence[StepRecord], applied: set[str]) -> None:
 
 
 def write_final(conn: Connection, steps: Iterable[StepRecord]) -> None:
-    for step in steps:
-        if step.row_id is None:
-            continue
-        values: dict[str, Any] = {
-            "status": step.status, "finished": step.finished or utcnow(),
-            "duration_ms": step.duration_ms, "error": step.error,
-            "statements": json.dumps(step.statements) if step.statements else None,
-        }
-        if step.started is not None:
-            values["started"] = step.started
-        conn.execute(update(history_table).where(history_table.c.id == step.row_id)
-                     .values(**values))
+    """Final status, times, error and statements of each step, in one transaction."""
+    now = utcnow()
+    params = [
+        {"b_run": step.run_id, "b_rev": step.revision, "b_status": step.status,
+         "b_started": step.started, "b_finished": step.finished or now,
+         "b_duration": step.duration_ms, "b_error": step.error,
+         "b_statements": json.dumps(step.statements) if step.statements else None}
+        for step in steps if step.run_id is not None
+    ]
+    if not params:
+        return
+    t = history_table
+    stmt = update(t).where(t.c.run_id == bindparam("b_run"), t.c.revision == bindparam("b_rev"))
+    with_started = [p for p in params if p["b_started"] is not None]
+    without = [p for p in params if p["b_started"] is None]
+    common: dict[str, Any] = {"status": bindparam("b_status"), "finished": bindparam("b_finished"),
+              "duration_ms": bindparam("b_duration"), "error": bindparam("b_error"),
+              "statements": bindparam("b_statements")}
+    if with_started:
+        conn.execute(stmt.values(started=bindparam("b_started"), **common), with_started)
+    if without:
+        conn.execute(stmt.values(**common), without)
+    _commit(conn)
 
 
 @dataclass
@@ -241,6 +280,7 @@ def reconcile_stale(conn: Connection, applied: set[str]) -> list[Reconciled]:
                          .values(**values))
             out.append(Reconciled(row.revision, values["status"], run_id,
                                   f"{row.username}@{row.host} pid {row.pid}", row.started))
+    _commit(conn)
     return out
 
 
@@ -283,17 +323,24 @@ class HistoryEntry:
 
 
 def read_history(conn: Connection, *, limit: int | None = None,
-                 revision: str | None = None) -> list[HistoryEntry]:
+                 revision: str | None = None, status: str | None = None,
+                 direction: str | None = None) -> list[HistoryEntry]:
     """Rows newest first (empty when the table does not exist yet)."""
     if not table_exists(conn):
         return []
     query = select(history_table).order_by(desc(history_table.c.id))
     if revision:
         query = query.where(history_table.c.revision == revision)
+    if status:
+        query = query.where(history_table.c.status == status)
+    if direction:
+        query = query.where(history_table.c.direction == direction)
     if limit:
         query = query.limit(limit)
     out = []
-    for r in conn.execute(query).all():
+    result = conn.execute(query).all()
+    _end(conn)
+    for r in result:
         try:
             stmts = json.loads(r.statements) if r.statements else None
         except ValueError:

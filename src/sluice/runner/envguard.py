@@ -73,6 +73,7 @@ class EnvGuard:
         self.policy = policy
         self.original = original
         self.lock: Any = None
+        self.audit_conn: Any = None
         self.session: Any = None
         self.state: Any = None
         self.script: Any = None
@@ -94,6 +95,7 @@ class EnvGuard:
             new_run_id,
             reconcile_stale,
         )
+        from sluice.runner.database import connect
         from sluice.runner.lock import Holder, MigrationLock
         from sluice.runner.run import _waiter, applied_revisions, read_heads
         from sluice.runner.session import DbState, Session
@@ -117,14 +119,15 @@ class EnvGuard:
         self.lock.acquire()
         try:
             conn = self.lock.conn
+            self.audit_conn = connect(self.lock.engine, autocommit=False)
             fresh = read_heads(conn, self.state)
-            for r in reconcile_stale(conn, applied_revisions(ctx.script, fresh)):
+            for r in reconcile_stale(self.audit_conn, applied_revisions(ctx.script, fresh)):
                 _notify(f"a previous run by {r.who} died before finishing; {r.revision} "
                         f"recorded as {r.status}")
             if set(fresh) != set(heads):
                 if not list(self.original(fresh, ctx)):
                     _notify("another deploy already did this while we waited for the lock")
-                    self.lock.release()
+                    self._close()
                     return []
                 raise SluiceError(
                     f"another process migrated {mask_url(url)} while this one waited for the "
@@ -141,14 +144,14 @@ class EnvGuard:
             run = RunRecord(run_id=new_run_id(), environment=self.environment,
                             username=holder.username, host=holder.host, pid=holder.pid,
                             via=f"alembic {direction}", steps=records)
-            ensure_table(conn)
-            insert_pending(conn, run)
+            ensure_table(self.audit_conn)
+            insert_pending(self.audit_conn, run)
             self.session = Session(
                 mode="run", direction=direction, target=target,
                 planned=[r.revision for r in records], records=records,
                 env_timeouts=Timeouts(self.policy.lock_timeout_ms,
                                       self.policy.statement_timeout_ms),
-                audit_conn=conn, mid_run_audit=ctx.dialect.name != "sqlite",
+                audit_conn=self.audit_conn, mid_run_audit=ctx.dialect.name != "sqlite",
             )
             self.session.install(steps, ctx)
             migration_dbapi = ctx.connection.connection.dbapi_connection
@@ -160,9 +163,15 @@ class EnvGuard:
             event.listen(ctx.connection.engine, "checkin", on_checkin)
             atexit.register(self.finish)
         except BaseException:
-            self.lock.release()
+            self._close()
             raise
         return steps
+
+    def _close(self) -> None:
+        if self.audit_conn is not None:
+            self.audit_conn.close()
+            self.audit_conn = None
+        self.lock.release()
 
     def finish(self) -> None:
         """Finalize the audit rows from the version table and release the lock (once)."""
@@ -197,11 +206,11 @@ class EnvGuard:
                 rec.statements = partial.as_dict()
                 _notify(partial.render(env=self.environment))
             decide_statuses(session.records, applied_revisions(self.script, heads))
-            write_final(conn, session.records)
+            write_final(self.audit_conn, session.records)
         except Exception as exc:  # the lock must be released whatever happens
             _notify(f"could not finalize the audit rows: {exc}")
         finally:
-            self.lock.release()
+            self._close()
 
 
 def render_module_sql(script: Any, direction: str, dialect: str) -> list[str]:

@@ -49,27 +49,33 @@ def lint_revisions(
     dialect: str,
     phase: str = "upgrade",
     x_args: Sequence[str] = (),
+    with_ops: bool = True,
 ) -> dict[str, RevisionLint]:
     """``{revision: RevisionLint}`` for ``(revision, path)`` pairs.
 
-    Findings are those of ``phase`` (the engine lints upgrades; downgrade-phase findings are
-    only the ones it reports against downgrade lines).
+    Findings are those of ``phase``: the engine lints both phases, and a finding belongs to
+    the phase whose operations are on its line. ``with_ops=False`` (the guard alone)
+    reads operations only for revisions that have findings.
     """
-    out: dict[str, RevisionLint] = {}
+    out: dict[str, RevisionLint] = {rev: RevisionLint(rev, path) for rev, path in revisions}
     lines: dict[str, dict[str, set[int]]] = {}
-    for rev, path in revisions:
-        item = RevisionLint(rev, path)
-        lines[rev] = {"upgrade": set(), "downgrade": set()}
-        if path:
-            static = analyze_file(path)
-            if static.error:
-                item.note = static.error
-            item.ops = [o for o in static.ops if o.phase == phase
-                        and not o.kind.startswith("script.")]
-            for o in static.ops:
-                if o.line is not None:
-                    lines[rev][o.phase].add(o.line)
-        out[rev] = item
+
+    def static_ops(item: RevisionLint) -> None:
+        lines[item.revision] = {"upgrade": set(), "downgrade": set()}
+        if not item.path:
+            return
+        static = analyze_file(item.path)
+        if static.error:
+            item.note = static.error
+        item.ops = [o for o in static.ops if o.phase == phase
+                    and not o.kind.startswith("script.")]
+        for o in static.ops:
+            if o.line is not None:
+                lines[item.revision][o.phase].add(o.line)
+
+    if with_ops:
+        for item in out.values():
+            static_ops(item)
     if not revisions:
         return out
     from sluice.lint.engine import lint_project
@@ -87,6 +93,8 @@ def lint_revisions(
             target = next((t for t in out.values() if _same_file(t.path, f.path)), None)
         if target is None:
             continue
+        if target.revision not in lines:
+            static_ops(target)
         mine, other = (lines[target.revision][phase],
                        lines[target.revision]["downgrade" if phase == "upgrade" else "upgrade"])
         if phase == "downgrade" and f.line not in mine:

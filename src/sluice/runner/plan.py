@@ -211,15 +211,20 @@ def build_plan(
     sizes_conn: Connection | None,
     with_sql: bool = True,
     with_lint: bool = True,
+    with_details: bool = True,
 ) -> Plan:
-    """``scripts``: ``(script, from_revisions, to_revisions)`` in run order."""
+    """``scripts``: ``(script, from_revisions, to_revisions)`` in run order.
+
+    ``with_details=False`` is what a guard needs and nothing more: findings, but no
+    operation list, timeouts or checksums for revisions without findings.
+    """
     config = project.config
     lints: dict[str, RevisionLint] = {}
     if with_lint and scripts:
         lints = lint_revisions(project.ini, config,
                                [(sc.revision, sc.path) for sc, _, _ in scripts],
                                dialect=state.lint_dialect, phase=direction,
-                               x_args=project.x_args)
+                               x_args=project.x_args, with_ops=with_details)
     sql_by_rev: dict[str, list[str]] = {}
     sql_error = None
     if with_sql and scripts:
@@ -233,9 +238,10 @@ def build_plan(
             revision=sc.revision,
             message=(sc.doc or "").strip().splitlines()[0] if sc.doc else "",
             path=sc.path, from_revisions=list(frm), to_revisions=list(to),
-            checksum=checksum_file(sc.path), findings=list(lint.findings), note=lint.note,
-            timeouts=file_timeouts(sc.path).over(project.env_timeouts) if sc.path
-            else project.env_timeouts,
+            checksum=checksum_file(sc.path) if with_details else None,
+            findings=list(lint.findings), note=lint.note,
+            timeouts=file_timeouts(sc.path).over(project.env_timeouts)
+            if sc.path and with_details else project.env_timeouts,
             sql=sql_by_rev.get(sc.revision) if with_sql and not sql_error else None,
         )
         for op in lint.ops:

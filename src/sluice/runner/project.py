@@ -34,6 +34,8 @@ class RunnerProject:
     #: ``-x`` arguments passed to Alembic, ``env=NAME`` included.
     x_args: list[str]
     script: ScriptDirectory
+    #: Migration steps computed for (direction, target, heads), reused by the run.
+    steps: dict[Any, list[Any]] = field(default_factory=dict)
     _stdout: io.StringIO = field(default_factory=io.StringIO)
 
     @property

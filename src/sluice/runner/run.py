@@ -171,17 +171,28 @@ def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]
 
 
 def planned_steps(script: ScriptDirectory, direction: str, target: str,
-                  heads: Sequence[str]) -> list[tuple[Script, list[str], list[str]]]:
-    """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them."""
-    try:
-        if direction == "upgrade":
-            steps = script._upgrade_revs(target, tuple(heads))  # type: ignore[arg-type]
-        else:
-            steps = script._downgrade_revs(target, tuple(heads))  # type: ignore[arg-type]
-    except SluiceError:
-        raise
-    except Exception as exc:
-        raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
+                  heads: Sequence[str], cache: dict[Any, list[Any]] | None = None,
+                  ) -> list[tuple[Script, list[str], list[str]]]:
+    """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them.
+
+    The steps come from the same ``ScriptDirectory._upgrade_revs``/``_downgrade_revs``
+    that ``alembic.command.upgrade``/``downgrade`` use. ``cache`` keeps the step objects
+    for the run (computing them is O(revisions) and the history has hundreds).
+    """
+    key = (direction, target, tuple(heads))
+    steps = cache.get(key) if cache is not None else None
+    if steps is None:
+        try:
+            if direction == "upgrade":
+                steps = list(script._upgrade_revs(target, tuple(heads)))  # type: ignore[arg-type]
+            else:
+                steps = list(script._downgrade_revs(target, tuple(heads)))  # type: ignore[arg-type]
+        except SluiceError:
+            raise
+        except Exception as exc:
+            raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
+        if cache is not None:
+            cache[key] = steps
     return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
 
 
@@ -245,7 +256,7 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
             hint=f"Review the SQL instead: sluice {direction} {target} --sql --env "
             f"{project.environment}; or rehearse on a staging copy of the database.",
         )
-    scripts = planned_steps(project.script, direction, target, state.heads)
+    scripts = planned_steps(project.script, direction, target, state.heads, project.steps)
     if not scripts:
         return result
 
@@ -263,19 +274,24 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
         slice_ms=opts.lock_slice_ms,
     )
     lock.acquire()
+    audit_conn: Connection | None = None
     try:
         result.lock_waited_ms = lock.waited_ms
-        assert lock.conn is not None
+        assert lock.conn is not None and lock.engine is not None
         conn = lock.conn
+        # audit rows go through a transactional connection of their own: one commit for
+        # a batch of rows instead of one per row
+        audit_conn = connect(lock.engine, autocommit=False)
         heads = read_heads(conn, state)
         result.before = result.after = list(heads)
         if not opts.dry_run:
-            for r in audit.reconcile_stale(conn, applied_revisions(project.script, heads)):
+            for r in audit.reconcile_stale(audit_conn,
+                                           applied_revisions(project.script, heads)):
                 msg = (f"a previous run by {r.who} (started {r.started:%Y-%m-%d %H:%M:%S} UTC) "
                        f"died before finishing; {r.revision} recorded as {r.status}")
                 result.warnings.append(msg)
                 notify(msg)
-        scripts = planned_steps(project.script, direction, target, heads)
+        scripts = planned_steps(project.script, direction, target, heads, project.steps)
         revs = [sc.revision for sc, _, _ in scripts]
         if not scripts:
             notify("another deploy already did this while we waited for the lock")
@@ -290,7 +306,7 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
                 )
             if not opts.dry_run and not set(revs) <= set(confirmed):
                 _check_policy(project, state, opts, scripts, notify, ask=False)
-        for w in _checksum_warnings(project, conn, heads):
+        for w in _checksum_warnings(project, audit_conn, heads):
             result.warnings.append(w)
             notify(f"warning: {w}")
         if not opts.dry_run and (policy.require_backup or policy.backup_command):
@@ -299,9 +315,11 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
                 url, command=policy.backup_command, cwd=project.ini.resolve().parent,
                 revision="_".join(heads) or "base", target=target, env=project.environment)
             notify(f"backup done: {result.backup.description}")
-        _run_attempts(project, opts, state, conn, scripts, result, transactional)
+        _run_attempts(project, opts, state, conn, audit_conn, scripts, result, transactional)
         return result
     finally:
+        if audit_conn is not None:
+            audit_conn.close()
         lock.release()
         result.seconds = time.monotonic() - started
 
@@ -323,7 +341,8 @@ def _check_policy(project: RunnerProject, state: DbState, opts: RunOptions,
         sizes_conn = connect(engine)
     try:
         plan = build_plan(project, state, opts.direction, opts.target, scripts,
-                          sizes_conn=sizes_conn, with_sql=confirm, with_lint=lint or confirm)
+                          sizes_conn=sizes_conn, with_sql=confirm, with_lint=lint or confirm,
+                          with_details=confirm)
     finally:
         if sizes_conn is not None:
             sizes_conn.close()
@@ -351,11 +370,13 @@ def _checksum_warnings(project: RunnerProject, conn: Connection,
         return []
     applied = applied_revisions(project.script, heads)
     paths = {sc.revision: sc.path for sc in project.script.walk_revisions() if sc.path}
-    entries = [e for e in audit.read_history(conn) if e.revision in applied]
+    entries = [e for e in audit.read_history(conn, status="succeeded", direction="upgrade")
+               if e.revision in applied]
     return [m.message() for m in audit.checksum_mismatches(entries, paths)]
 
 
 def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn: Connection,
+                  audit_conn: Connection,
                   scripts: list[tuple[Script, list[str], list[str]]], result: RunResult,
                   transactional: bool) -> None:
     policy = project.policy
@@ -376,8 +397,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
                             username=holder.username, host=holder.host, pid=holder.pid,
                             via=f"{opts.via} {opts.direction}", steps=records)
         if write_audit:
-            audit.ensure_table(conn)
-            audit.insert_pending(conn, run_rec)
+            audit.ensure_table(audit_conn)
+            audit.insert_pending(audit_conn, run_rec)
         result.steps = records
 
         def on_step(rec: StepRecord) -> None:
@@ -385,11 +406,13 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
                 notify(f"{rec.revision} {'ran' if opts.dry_run else 'done'} in "
                        f"{format_duration(rec.duration_ms)}")
 
+        key = (opts.direction, opts.target, tuple(result.after))
         session = Session(
             mode="run", direction=opts.direction, target=opts.target,
+            script=project.script, precomputed=(key[2], project.steps.pop(key, None)),
             planned=[sc.revision for sc, _, _ in scripts], records=records,
             env_timeouts=project.env_timeouts, dry_run=opts.dry_run,
-            audit_conn=conn if write_audit else None,
+            audit_conn=audit_conn if write_audit else None,
             mid_run_audit=write_audit and state.dialect != "sqlite", on_step=on_step,
         )
         outcome: BaseException | None = None
@@ -434,7 +457,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
             rec.statements = partial.as_dict()
         if write_audit:
             audit.decide_statuses(records, applied)
-            audit.write_final(conn, records)
+            audit.write_final(audit_conn, records)
         if outcome is None:
             result.status = "applied"
             return
@@ -453,7 +476,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
                 f"Retry {attempt} of {policy.lock_retries} in {delay:.1f}s "
                 "(another session holds a lock on a table it needs)")
             time.sleep(delay)
-            scripts = planned_steps(project.script, opts.direction, opts.target, heads)
+            scripts = planned_steps(project.script, opts.direction, opts.target, heads,
+                                    project.steps)
             if not scripts:
                 result.status = "applied"
                 return

@@ -75,6 +75,10 @@ class Session:
     direction: str = "upgrade"
     target: str = "head"
     planned: list[str] = field(default_factory=list)
+    #: The runner's already loaded ScriptDirectory (None: the command's own).
+    script: Any = None
+    #: ``(heads, steps)`` computed while planning; used when the heads still match.
+    precomputed: tuple[tuple[str, ...], list[Any] | None] | None = None
     records: list[StepRecord] = field(default_factory=list)
     env_timeouts: Timeouts = field(default_factory=Timeouts)
     dry_run: bool = False
@@ -127,7 +131,15 @@ class Session:
         return []
 
     def _steps(self, heads: Any, ctx: Any) -> list[Any]:
-        script = ctx.script
+        if self.precomputed is not None:
+            planned_heads, steps = self.precomputed
+            self.precomputed = None
+            if steps is not None and tuple(heads or ()) == planned_heads:
+                return steps
+        # Same computation as alembic.command.upgrade/downgrade; on the runner's own
+        # ScriptDirectory when it has one (already loaded: loading hundreds of revision
+        # files twice would double the runner's cost).
+        script = self.script if self.script is not None else ctx.script
         if self.direction == "upgrade":
             return list(script._upgrade_revs(self.target, heads))
         return list(script._downgrade_revs(self.target, heads))
