@@ -189,6 +189,13 @@ def test_batched_delete_needs_an_explicit_where(engine: sa.Engine) -> None:
     assert rows(engine) == []
 
 
+def test_empty_table_finishes_at_once(engine: sa.Engine) -> None:
+    run(batched_delete, engine, items, sa.true(), step="purge")
+    res = run(batched_update, engine, items, {"n": 1})
+    assert (res.batches, res.rows_scanned, res.skipped) == (0, 0, False)
+    assert progress(engine)["s"]["finished"] is not None
+
+
 def test_backfill_with_python(engine: sa.Engine) -> None:
     calls: list[int] = []
 

@@ -1362,7 +1362,7 @@ class _Step:
                         "Raise lock_timeout_ms or max_retries only if the blocker is expected."
                     ) from exc
                 size = max(1, size // 2)
-                backoff = min(10.0, 0.05 * (2 ** attempt)) * random.uniform(0.5, 1.5)
+                backoff = min(10.0, 0.05 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
                 time.sleep(backoff)
 
     def _postgres_batch_settings(self, conn: Connection) -> None:
