@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from sluice.cli import main
 from sluice.project import forget_modules
 from tests.helpers import edit
-from tests.test_check_graph import fix_shop_downgrade, overlay
+from tests.test_check_graph import overlay
 
 
 def sluice(project: Path, *args: str) -> Result:
@@ -22,7 +22,6 @@ def sluice(project: Path, *args: str) -> Result:
 
 @pytest.fixture
 def project(shop: Path) -> Path:
-    fix_shop_downgrade(shop)
     assert sluice(shop, "lock").exit_code == 0
     return shop
 

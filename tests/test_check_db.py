@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from sluice.errors import SluiceError
 from tests.helpers import drop_legacy_field, edit
-from tests.test_check_graph import config, fix_shop_downgrade, overlay, problems, run
+from tests.test_check_graph import config, overlay, problems, run
 
 DB_CHECKS = ("upgrade", "drift", "roundtrip")
 
@@ -36,7 +36,6 @@ def tables(url: str) -> set[str]:
 
 @pytest.fixture
 def project(shop: Path) -> Path:
-    fix_shop_downgrade(shop)
     return shop
 
 

@@ -26,15 +26,6 @@ def overlay(project: Path, name: str) -> Path:
     return project
 
 
-def fix_shop_downgrade(project: Path) -> None:
-    """examples/shop's 0002 drops an index MySQL needs for a foreign key before dropping
-    the table; the table drop removes the index anyway."""
-    path = project / "migrations" / "versions" / "0002_orders_and_demo_data.py"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace(
-        '    op.drop_index("ix_orders_user_id", table_name="orders")\n', ""), encoding="utf-8")
-
-
 def config(project: Path, extra: str) -> None:
     (project / "sluice.toml").write_text(
         'exclude_tables = ["tmp_*", "*_bak"]\n' + extra, encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 
 from sluice.pytest_plugin import enabled
 from tests.conftest import EXAMPLE
-from tests.test_check_graph import fix_shop_downgrade, overlay
+from tests.test_check_graph import overlay
 
 pytest_plugins = ["pytester"]
 
@@ -31,7 +31,6 @@ def project(pytester: pytest.Pytester) -> Iterator[Path]:
                             ignore=shutil.ignore_patterns("__pycache__", "*.db"))
         else:
             shutil.copy2(item, root / item.name)
-    fix_shop_downgrade(root)
     (root / "tests").mkdir()
     (root / "tests" / "test_app.py").write_text("def test_app():\n    assert True\n")
     (root / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")

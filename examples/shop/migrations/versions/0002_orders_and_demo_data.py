@@ -52,6 +52,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_orders_user_id", table_name="orders")
     op.drop_table("orders")
     op.execute("DELETE FROM products WHERE sku LIKE 'DEMO-%'")
