@@ -26,6 +26,8 @@ from alembic import command
 
 from tests.helpers import cfg
 
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork() and SIGKILL")
+
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "data" / "project"
 FORKSERVER = HERE / "fixtures" / "data" / "forkserver.py"
