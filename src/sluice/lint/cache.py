@@ -7,6 +7,7 @@ Sluice version, the source of the lint package, the configuration and the option
 change results (dialects, stub modules, ``-x`` arguments). So an incremental run after
 editing one revision re-analyses that revision only.
 
+A file whose size and modification time match its entry is not even read (like git's index).
 What the cache cannot see: helper modules a revision imports. After changing one, run
 ``sluice lint --no-cache`` once (or delete the folder).
 """
@@ -76,8 +77,15 @@ class LintCache:
         entry = self.entries.get(path)
         return entry if entry is not None and entry.get("hash") == digest else None
 
-    def put(self, path: str, digest: str, entry: dict[str, Any]) -> None:
-        self.entries[path] = {**entry, "hash": digest}
+    def peek_stamp(self, path: str, stamp: list[int]) -> dict[str, Any] | None:
+        """The entry for ``path`` if the file's size and mtime are those it was stored with
+        (so the file need not even be read)."""
+        entry = self.entries.get(path)
+        return entry if entry is not None and entry.get("stamp") == stamp else None
+
+    def put(self, path: str, digest: str, stamp: list[int], entry: dict[str, Any]) -> None:
+        """Store ``entry`` for content ``digest``; ``stamp`` is ``[size, mtime_ns]``."""
+        self.entries[path] = {**entry, "hash": digest, "stamp": stamp}
         self._dirty = True
 
     def prune(self, keep: set[str]) -> None:

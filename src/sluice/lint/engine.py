@@ -353,8 +353,10 @@ def revision_files(layout: Layout) -> list[Path]:
 @dataclass
 class _Node:
     path: Path
-    raw: bytes
+    #: File content (None until needed when the cache vouched for it).
+    raw: bytes | None
     digest: str
+    stamp: list[int] = field(default_factory=list)
     revision: str | None = None
     down: tuple[str, ...] = ()
     down_raw: str | tuple[str, ...] | None = None
@@ -362,6 +364,12 @@ class _Node:
     depends: tuple[str, ...] = ()
     static: StaticResult | None = None
     location: Path | None = None
+
+    @property
+    def content(self) -> bytes:
+        if self.raw is None:
+            self.raw = self.path.read_bytes()
+        return self.raw
 
 
 _HEADER = re.compile(
@@ -415,7 +423,7 @@ def _decode(raw: bytes) -> str | None:
 
 def _static(node: _Node) -> StaticResult:
     if node.static is None:
-        source = _decode(node.raw)
+        source = _decode(node.content)
         if source is None:
             node.static = StaticResult(path=str(node.path),
                                        error=f"{node.path}:1: syntax error: not UTF-8")
@@ -739,7 +747,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
         op = Op("lint.parse_error", line=max(line, 1), path=path, revision=node.revision,
                 args={"error": report.detail})
         return _FileResult(report, _meta_findings([op], ctx.config), [])
-    source = _decode(node.raw) or ""
+    source = _decode(node.content) or ""
 
     outcome: RenderOutcome | None = None
     if failure is not None:
@@ -1029,22 +1037,30 @@ def lint_project(
                  or tree_names or paths is not None)
     nodes: list[_Node] = []
     for path in files:
+        text = str(path)
         try:
-            raw = path.read_bytes()
+            info = os.stat(text)
+            stamp = [info.st_size, info.st_mtime_ns]
+            # unchanged size and mtime: the content hash the cache recorded still holds
+            entry = cache.peek_stamp(text, stamp)
+            if entry is not None:
+                raw, digest = None, str(entry["hash"])
+            else:
+                with open(text, "rb") as fh:
+                    raw = fh.read()
+                digest = content_hash(raw)
+                entry = cache.peek(text, digest)
         except OSError as exc:
             raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        digest = content_hash(raw)
-        node = _Node(path=path, raw=raw, digest=digest)
-        text = str(path)
+        node = _Node(path=path, raw=raw, digest=digest, stamp=stamp)
         node.location = next((loc for loc in layout.version_locations
                               if text.startswith(str(loc).rstrip(os.sep) + os.sep)), None)
-        entry = cache.peek(str(path), digest)
         if entry is not None:
             rep = entry["report"]
             _set_graph(node, rep.get("revision"), rep.get("down_revision"),
                        rep.get("branch_labels"), rep.get("depends_on"))
         else:
-            source = _decode(raw)
+            source = _decode(node.content)
             # every file is analysed anyway when linting everything: skip the quick scan
             head = _header(source) if source is not None and not whole else None
             if head is None:
@@ -1110,7 +1126,7 @@ def lint_project(
                     result = _analyze(node, ctx, failure=exc)
                 report, file_findings, file_suppressed = (result.report, result.findings,
                                                           result.suppressed)
-                cache.put(str(node.path), node.digest, {
+                cache.put(str(node.path), node.digest, node.stamp, {
                     "report": report.as_dict(),
                     "findings": [f.as_dict() for f in file_findings],
                     "suppressed": [f.as_dict() for f in file_suppressed],
