@@ -383,7 +383,7 @@ def test_plugins_imported_by_env_py_register_their_operations(
         project: Path, tmp_path_factory: pytest.TempPathFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
     site = tmp_path_factory.mktemp("site")
-    (site / "sluice_test_plugin.py").write_text(textwrap.dedent('''
+    (site / "sluice_test_alembic_plugin.py").write_text(textwrap.dedent('''
         from alembic.operations import MigrateOperation, Operations
 
 
@@ -403,7 +403,7 @@ def test_plugins_imported_by_env_py_register_their_operations(
     '''))
     monkeypatch.syspath_prepend(str(site))
     (project / "migrations" / "env.py").write_text(
-        "import sluice_test_plugin  # noqa\nfrom alembic import context\nraise SystemExit(1)\n")
+        "import sluice_test_alembic_plugin  # noqa\nfrom alembic import context\nraise SystemExit(1)\n")
     path = write(project, "r1.py", HEADER + "def upgrade():\n    op.sluice_test_frob('users')\n")
     cfg = Config(str(project / "alembic.ini"))
     with Renderer(cfg, script_location=project / "migrations", dialects=["postgresql"],

@@ -809,11 +809,13 @@ class Renderer:
         return self
 
     def _import_env_plugins(self) -> None:
-        """Import the installed packages env.py imports, so Alembic plugins that register
-        operations on import (``op.sync_enum_values``, ``op.create_entity`` ...) exist.
+        """Import the Alembic plugins env.py imports (installed modules whose dotted name
+        mentions ``alembic``: ``alembic_postgresql_enum``, ``alembic_utils``,
+        ``geoalchemy2.alembic_helpers`` ...), so the operations they register on import
+        (``op.sync_enum_values``, ``op.create_entity``) exist.
 
-        Project code and packages that are not installed are left alone; nothing env.py
-        itself does is run.
+        Project code, other packages and packages that are not installed are left alone;
+        nothing env.py itself does is run.
         """
         env_py = Path(self.script_location) / "env.py"
         try:
@@ -829,7 +831,7 @@ class Renderer:
         sink = io.StringIO()
         for name in dict.fromkeys(names):
             top = name.split(".")[0]
-            if _is_trusted(top) or top == "sluice" or (
+            if _is_trusted(top) or top == "sluice" or "alembic" not in name.lower() or (
                     self._finder is not None and self._finder.matches(name)):
                 continue
             try:
@@ -839,7 +841,8 @@ class Renderer:
             origin = getattr(spec, "origin", None) if spec is not None else None
             if not origin or self._in_project(origin):
                 continue
-            with contextlib.suppress(BaseException), warnings.catch_warnings(), \
+            with contextlib.suppress(Exception, _RenderTimeout), \
+                    self._deadline(self.timeout), warnings.catch_warnings(), \
                     contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
                 warnings.simplefilter("ignore")
                 importlib.import_module(name)
