@@ -155,7 +155,7 @@ def plain_update(engine: sa.Engine, table: str, rows: int, writer_interval: floa
 
 
 def batched(engine: sa.Engine, table: str, rows: int, writer_interval: float,
-            config: DataConfig) -> dict[str, Any]:
+            config: DataConfig, step: str) -> dict[str, Any]:
     t = sa.table(table, sa.column("n"))
     batch_ms: list[float] = []
     sizes: list[int] = []
@@ -168,7 +168,7 @@ def batched(engine: sa.Engine, table: str, rows: int, writer_interval: float,
                 writer_interval) as writer:
         t0 = time.perf_counter()
         with engine.connect() as conn:
-            res = batched_update(t, {"n": t.c.n + 1}, connection=conn, step="bench",
+            res = batched_update(t, {"n": t.c.n + 1}, connection=conn, step=step,
                                  config=config, on_batch=on_batch)
         seconds = time.perf_counter() - t0
     assert res.rows_changed == rows, (res.rows_changed, rows)
@@ -187,10 +187,20 @@ def idle_writer(engine: sa.Engine, table: str, rows: int, interval: float) -> di
     return writer.stats()
 
 
+def vacuum(engine: sa.Engine, backend: str, *tables: str) -> None:
+    if backend != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
+        conn.exec_driver_sql("CHECKPOINT")
+
+
 def bench(backend: str, url: str, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     config = DataConfig(batch_size=args.batch_size, target_batch_ms=args.target_ms,
                         log_interval_s=30)
     interval = args.writer_interval_ms / 1000
+    reps = []
     with scratch_database(url, prefix="sluice_bench") as scratch:
         engine = sa.create_engine(scratch, pool_size=4)
         try:
@@ -200,18 +210,35 @@ def bench(backend: str, url: str, rows: int, args: argparse.Namespace) -> dict[s
             print(f"[{backend}] loaded 2 x {rows:,} rows in {time.perf_counter() - t0:.1f} s",
                   file=sys.stderr)
             idle = idle_writer(engine, "bench_plain", rows, interval)
-            plain = plain_update(engine, "bench_plain", rows, interval)
-            print(f"[{backend}] plain UPDATE done in {plain['seconds']:.1f} s", file=sys.stderr)
-            batch = batched(engine, "bench_batched", rows, interval, config)
+            for rep in range(args.repeat):
+                # alternate the order so that drift on a shared machine hits both alike
+                order = ["plain", "batched"] if rep % 2 == 0 else ["batched", "plain"]
+                result: dict[str, Any] = {}
+                for which in order:
+                    if which == "plain":
+                        result["plain"] = plain_update(engine, "bench_plain", rows, interval)
+                    else:
+                        result["batched"] = batched(engine, "bench_batched", rows, interval,
+                                                    config, step=f"bench {rep}")
+                print(f"[{backend}] run {rep + 1}/{args.repeat}: plain "
+                      f"{result['plain']['seconds']:.1f} s, batched "
+                      f"{result['batched']['seconds']:.1f} s", file=sys.stderr)
+                reps.append(result)
+                vacuum(engine, backend, "bench_plain", "bench_batched")
         finally:
             engine.dispose()
-    return {"backend": backend, "rows": rows, "idle": idle, "plain": plain, "batched": batch}
+    return {"backend": backend, "rows": rows, "idle": idle, "reps": reps}
 
 
-def report(r: dict[str, Any], target_ms: int) -> None:
-    p, b, idle = r["plain"], r["batched"], r["idle"]
+def report(r: dict[str, Any], args: argparse.Namespace) -> None:
+    reps = r["reps"]
+    ratios = [x["batched"]["rows_s"] / x["plain"]["rows_s"] for x in reps]
+    median = sorted(range(len(reps)), key=lambda i: ratios[i])[len(reps) // 2]
+    p, b, idle = reps[median]["plain"], reps[median]["batched"], r["idle"]
     pw, bw = p["writer"], b["writer"]
-    print(f"\n== {r['backend']}: {r['rows']:,} rows, target_batch_ms={target_ms}")
+    print(f"\n== {r['backend']}: {r['rows']:,} rows, target_batch_ms={args.target_ms}, "
+          f"writer every {args.writer_interval_ms:g} ms; run {median + 1} of {len(reps)} "
+          "(the median rows/s ratio)")
     print(f"{'':28}{'plain UPDATE':>16}{'batched_update':>16}")
     print(f"{'time (s)':28}{p['seconds']:>16.2f}{b['seconds']:>16.2f}")
     print(f"{'rows/s':28}{p['rows_s']:>16,.0f}{b['rows_s']:>16,.0f}")
@@ -225,7 +252,15 @@ def report(r: dict[str, Any], target_ms: int) -> None:
     print(f"{'writer p99 (ms)':28}{pw['p99']:>16.1f}{bw['p99']:>16.1f}")
     print(f"{'writer max = blocked (ms)':28}{pw['max']:>16,.0f}{bw['max']:>16,.0f}")
     print(f"(idle writer: p50 {idle['p50']:.1f} ms, p99 {idle['p99']:.1f} ms)")
-    ratio = b["rows_s"] / p["rows_s"]
+    if len(reps) > 1:
+        print("all runs: rows/s ratio " + ", ".join(f"{x:.2f}" for x in ratios)
+              + "; slowest batch ms " + ", ".join(
+                  f"{x['batched']['slowest_ms']:.0f}" for x in reps)
+              + "; batch p99 ms " + ", ".join(f"{x['batched']['batch_p99']:.0f}" for x in reps)
+              + "; writer p99 ms batched " + ", ".join(
+                  f"{x['batched']['writer']['p99']:.0f}" for x in reps)
+              + " / plain " + ", ".join(f"{x['plain']['writer']['p99']:,.0f}" for x in reps))
+    ratio = ratios[median]
     checks = [
         (f"batched/plain rows/s = {ratio:.2f}x", ratio >= 0.7, ">= 0.70x"),
         (f"slowest batch = {b['slowest_ms']:.0f} ms", b["slowest_ms"] <= 100, "<= 100 ms"),
@@ -253,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target-ms", type=int, default=50,
                     help="target_batch_ms for batched_update (default 50)")
     ap.add_argument("--batch-size", type=int, default=1000, help="first batch size")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of both (alternating order); the median is reported")
     ap.add_argument("--writer-interval-ms", type=float, default=20.0,
                     help="one write due every N ms (default 20: 50 writes/s)")
     args = ap.parse_args(argv)
@@ -263,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = args.rows or DEFAULT_ROWS[backend]
         results.append(bench(backend, url, rows, args))
     for r in results:
-        report(r, args.target_ms)
+        report(r, args)
     return 0
 
 
