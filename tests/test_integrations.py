@@ -455,3 +455,31 @@ entrypoint = "sluice-lint-new-revision"
     assert out.returncode == 0, out.stderr
     (path,) = (tmp_path / "migrations" / "versions").glob("*.py")
     assert f"migrations/versions/{path.name}: no findings" in out.stdout, out.stdout + out.stderr
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def complete(shell: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "sluice")], capture_output=True, text=True, check=False,
+                          env={**os.environ, "_SLUICE_COMPLETE": shell, **env})
+
+
+@pytest.mark.parametrize("shell, marker", [
+    ("bash_source", "complete -o nosort -F _sluice_completion sluice"),
+    ("zsh_source", "compdef _sluice_completion sluice"),
+    ("fish_source", "complete --no-files --command sluice"),
+])
+def test_shell_completion_script(shell: str, marker: str) -> None:
+    out = complete(shell)
+    assert out.returncode == 0, out.stderr
+    assert marker in out.stdout
+
+
+def test_shell_completion_completes_commands_options_and_choices() -> None:
+    words = complete("bash_complete", COMP_WORDS="sluice li", COMP_CWORD="1")
+    assert "plain,lint" in words.stdout.splitlines()
+    options = complete("bash_complete", COMP_WORDS="sluice lock --re", COMP_CWORD="2")
+    assert "plain,--rebase" in options.stdout.splitlines()
+    choices = complete("bash_complete", COMP_WORDS="sluice lint --format ", COMP_CWORD="3")
+    assert {"plain,sarif", "plain,gitlab"} <= set(choices.stdout.splitlines())

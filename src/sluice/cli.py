@@ -220,9 +220,11 @@ def _split_values(values: tuple[str, ...]) -> list[str]:
               help="Lint revision files git sees as changed against --base, untracked included.")
 @click.option("--base", default=None, metavar="REF",
               help="Base for --changed (default: origin/main, then main).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+@click.option("--format", "fmt",
+              type=click.Choice(["text", "json", "sarif", "github", "gitlab"]),
               default="text", show_default=True,
-              help="Output format (machine formats: stdout only).")
+              help="Output format (machine formats: stdout only; gitlab: code quality "
+                   "report).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that exits 1 (default: lint.fail_on, 'error').")
 @click.option("--dialect", "dialects", multiple=True, metavar="NAME",

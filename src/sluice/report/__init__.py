@@ -1,8 +1,9 @@
 """Reports of findings, generic over :class:`sluice.lint.model.Finding`.
 
 ``text`` (rich, for people), ``jsonout`` (stable keys), ``sarif`` (code scanning),
-``github`` (workflow annotations) and ``junit``. ``lint``, ``plan``, ``check`` and
-``trace`` all render their findings through :func:`render_findings`.
+``github`` (workflow annotations), ``gitlab`` (code quality report) and ``junit``.
+``lint``, ``plan``, ``check`` and ``trace`` all render their findings through
+:func:`render_findings`.
 """
 
 from __future__ import annotations

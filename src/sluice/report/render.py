@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from sluice.lint.model import Finding
 
-FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
+FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github", "gitlab")
 
 
 @dataclass(frozen=True)
@@ -67,5 +67,9 @@ def render_findings(
         from sluice.report.github import render_github
 
         render_github(findings, out, summary=summary, title=f"{tool} {command}")
+    elif fmt == "gitlab":
+        from sluice.report.gitlab import render_gitlab
+
+        render_gitlab(findings, out)
     else:
         raise ValueError(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")

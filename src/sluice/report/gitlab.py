@@ -1,0 +1,57 @@
+"""Findings as a GitLab code quality report (the Code Climate JSON subset GitLab reads).
+
+GitLab shows it in merge requests when a job declares it::
+
+    artifacts:
+      reports:
+        codequality: gl-code-quality-report.json
+
+Each issue: ``description``, ``check_name``, ``fingerprint`` (stable across runs, so the
+merge request widget shows new and resolved findings), ``severity`` (error: critical,
+warning: major, info: info) and ``location`` (``path`` relative to the working directory,
+which is the repository root in a GitLab job, and ``lines.begin``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import IO, Any
+
+from sluice.lint.model import Finding
+
+SEVERITY = {"error": "critical", "warning": "major", "info": "info"}
+
+
+def issues(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    seen: Counter[str] = Counter()
+    for f in findings:
+        path = PurePath(f.path).as_posix() if f.path else "alembic.ini"
+        key = "\0".join([f.rule, path, f.message, f.dialect or ""])
+        seen[key] += 1  # the same finding twice in one file stays two issues
+        digest = hashlib.sha256(f"{key}\0{seen[key]}".encode()).hexdigest()
+        description = f"{f.rule} {f.name}: {f.message}"
+        if f.dialect:
+            description += f" [{f.dialect}]"
+        issue: dict[str, Any] = {
+            "type": "issue",
+            "description": description,
+            "check_name": f"{f.rule} {f.name}",
+            "categories": ["Bug Risk"],
+            "fingerprint": digest,
+            "severity": SEVERITY.get(f.severity, "minor"),
+            "location": {"path": path, "lines": {"begin": f.line or 1}},
+        }
+        if f.fix:
+            issue["content"] = {"body": f.fix}
+        out.append(issue)
+    return out
+
+
+def render_gitlab(findings: Sequence[Finding], stream: IO[str]) -> None:
+    json.dump(issues(findings), stream, indent=2)
+    stream.write("\n")
