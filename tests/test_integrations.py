@@ -483,3 +483,16 @@ def test_shell_completion_completes_commands_options_and_choices() -> None:
     assert "plain,--rebase" in options.stdout.splitlines()
     choices = complete("bash_complete", COMP_WORDS="sluice lint --format ", COMP_CWORD="3")
     assert {"plain,sarif", "plain,gitlab"} <= set(choices.stdout.splitlines())
+
+
+def test_init_moves_your_autogenerate_plugins_into_configure_options() -> None:
+    from sluice.scaffold import wire_env_source
+
+    env = ("from alembic import context\nconfig = context.config\n"
+           "context.configure(url='sqlite://', target_metadata=None,\n"
+           "                  autogenerate_plugins=['alembic.autogenerate.*', 'acme'])\n")
+    out = wire_env_source(env)
+    compile(out, "env.py", "exec")
+    assert ("**configure_options(config, autogenerate_plugins=['alembic.autogenerate.*', "
+            "'acme'])") in out
+    assert out.count("autogenerate_plugins=") == 1  # not passed twice to configure()

@@ -26,6 +26,7 @@ _MOVED = (
     "process_revision_directives",
     "compare_type",
     "compare_server_default",
+    "autogenerate_plugins",
     "include_schemas",
     "render_as_batch",
 )
