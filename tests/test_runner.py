@@ -399,3 +399,41 @@ def test_plain_alembic_upgrade_gets_lock_timeouts_and_audit(tmp_path: Path, db_u
     assert failed.revision == "r0004" and failed.status == "failed"
     lock.acquire()
     lock.release()
+
+
+# --------------------------------------------------------------------------- environments
+
+
+def test_environment_url_with_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = with_env(SLUICE_TOML, "staging", 'url = "sqlite:///${SLUICE_T_DIR}/staging.db"')
+    ini = make(tmp_path, toml=toml)
+    res = cli("upgrade", "-c", str(ini), "--env", "staging")
+    assert res.exit_code == 2 and "SLUICE_T_DIR is not set" in res.stderr
+    assert "environments.staging.url" in res.stderr
+    monkeypatch.setenv("SLUICE_T_DIR", str(tmp_path))
+    res = cli("upgrade", "-c", str(ini), "--env", "staging")
+    assert res.exit_code == 0, res.output
+    assert version(f"sqlite:///{tmp_path / 'staging.db'}") == ["r0003"]
+    res = cli("upgrade", "-c", str(ini), "--env", "staging", "-x", "env=prod")
+    assert res.exit_code == 2 and "disagree" in res.stderr
+
+
+def test_environment_reaches_env_py_and_revisions(shop: Path) -> None:
+    """`--env prod` is passed on as `-x env=prod`: the shop's demo data step skips itself."""
+    prod_url = f"sqlite:///{shop / 'prod.db'}"
+    dev_url = f"sqlite:///{shop / 'dev.db'}"
+    ini = shop / "alembic.ini"
+    assert cli("upgrade", "-c", str(ini), "--url", prod_url, "--env", "prod",
+               "--yes").exit_code == 0
+    assert cli("upgrade", "-c", str(ini), "--url", dev_url).exit_code == 0
+
+    def demo_rows(url: str) -> int:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            n = conn.execute(text("SELECT count(*) FROM products WHERE sku LIKE 'DEMO-%'")).scalar()
+        engine.dispose()
+        return int(n or 0)
+
+    assert demo_rows(prod_url) == 0 and demo_rows(dev_url) == 2
+    assert [e.environment for e in rows(prod_url)] == ["prod", "prod"]
+    assert list(shop.glob("prod.db.*-base.backup"))  # the shop's prod requires a backup

@@ -93,8 +93,8 @@ def test_eight_concurrent_upgrades_apply_each_revision_once(tmp_path: Path, db_u
         assert sum(applier in e for e in waited) >= 1
 
 
-def test_killed_upgrade_releases_the_lock_and_is_recorded_failed(tmp_path: Path,
-                                                                 db_url: str) -> None:
+def stuck_in_r0002(tmp_path: Path, url: str) -> tuple[Path, subprocess.Popen[str]]:
+    """A project whose r0002 blocks, and an upgrade process that is inside it."""
     revs = chain(3)
     revs[1].upgrade = (
         "import os, pathlib, time\n"
@@ -105,12 +105,32 @@ def test_killed_upgrade_releases_the_lock_and_is_recorded_failed(tmp_path: Path,
     )
     ini = make_project(tmp_path / "p", revs)
     marker = tmp_path / "marker"
-    proc = start(ini, db_url, SLUICE_TEST_MARKER=str(marker))
+    proc = start(ini, url, SLUICE_TEST_MARKER=str(marker))
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the upgrade never reached r0002"
         time.sleep(0.05)
+    return ini, proc
+
+
+def test_sigterm_stops_cleanly_and_records_the_failure(tmp_path: Path, db_url: str) -> None:
+    ini, proc = stuck_in_r0002(tmp_path, db_url)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=30)
+    _, err = proc.communicate()
+    assert code != 0 and "interrupted in r0002" in err and "lock is released" in err
+    entry = {e.revision: e for e in rows(db_url)}
+    assert entry["r0002"].status == "failed" and "SIGTERM" in (entry["r0002"].error or "")
+    assert entry["r0003"].status == "skipped"
+    lock = MigrationLock(db_url, timeout_ms=0)
+    lock.acquire()
+    lock.release()
+
+
+def test_killed_upgrade_releases_the_lock_and_is_recorded_failed(tmp_path: Path,
+                                                                 db_url: str) -> None:
+    ini, proc = stuck_in_r0002(tmp_path, db_url)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     proc.communicate()

@@ -166,7 +166,11 @@ class Plan:
             lines += ["", f"SQL preview unavailable: {self.sql_error}"]
         if self.guards:
             lines += ["", "Guards:"]
-            lines += [f"  - {g}" for g in self.guards]
+            for g in self.guards:
+                first, *rest = g.splitlines()
+                lines.append(f"  - {first}")
+                lines += [f"    {r.strip() if r.startswith('  ') and not r.startswith('      ') else r}"
+                          for r in rest]
         return "\n".join(lines)
 
 

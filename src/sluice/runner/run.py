@@ -19,9 +19,11 @@ Order of events (each step can stop the run, and nothing changes before the back
 from __future__ import annotations
 
 import random
+import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +232,25 @@ def _waiter(notify: Notify, url: str, timeout_ms: int) -> Callable[[Holder | Non
     return on_wait
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (what a deploy tool sends on timeout) stops the run like Ctrl-C does: the
+    migration transaction rolls back, the audit rows are written, the lock is released."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -273,6 +294,19 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
         on_wait=_waiter(notify, url, policy.migration_lock_timeout_ms),
         slice_ms=opts.lock_slice_ms,
     )
+    with _terminate_as_interrupt():
+        return _locked_run(project, opts, state, lock, result, scripts, confirmed, asked,
+                           transactional, started)
+
+
+def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: MigrationLock,
+                result: RunResult, scripts: list[tuple[Script, list[str], list[str]]],
+                confirmed: list[str], asked: bool, transactional: bool,
+                started: float) -> RunResult:
+    policy = project.policy
+    notify = opts.notify
+    direction, target = opts.direction, opts.target
+    url = state.url or project.url
     lock.acquire()
     audit_conn: Connection | None = None
     try:
@@ -465,6 +499,9 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
         result.status = "failed"
         result.partial = partial
         if isinstance(outcome, (KeyboardInterrupt, SystemExit)):
+            where = f" in {failure.revision}" if failure is not None else ""
+            notify(f"interrupted{where}; the database is at {', '.join(heads) or 'base'} "
+                   f"(recorded in {audit.HISTORY_TABLE}); the migration lock is released")
             raise outcome
         retry_safe = failure is not None and failure.lock_timeout and (
             transactional or failure.capture is None or not failure.capture.applied)

@@ -251,6 +251,8 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def describe_failure(exc: BaseException, timeouts: Timeouts, lock_timeout: bool,
                      statement_timeout: bool) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return f"interrupted ({'SIGTERM' if 'SIGTERM' in str(exc) else 'Ctrl-C'}) while it ran"
     message = first_line(exc)
     if lock_timeout and timeouts.lock_timeout_ms:
         return f"lock timeout ({format_duration(timeouts.lock_timeout_ms)}) tripped: {message}"
