@@ -120,7 +120,9 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
               "postgresql+psycopg://u:hunter2@127.0.0.1:1/nope")
     assert res.exit_code == 2
     assert "hunter2" not in res.stderr and "Traceback" not in res.stderr
-    assert res.stderr.startswith("sluice: error:")
+    assert res.stderr.startswith("sluice: error: postgresql+psycopg://u:***@127.0.0.1:1/nope: "
+                                 "cannot connect:")
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_unwired_env_py_is_refused(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from sluice.errors import PolicyViolation, SluiceError, mask_url
+from sluice.errors import DatabaseUnavailable, PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import RunRecord, StepRecord
 from sluice.runner.backup import BackupResult, run_backup
@@ -141,8 +141,15 @@ class RunResult:
 
 def probe(project: RunnerProject) -> DbState:
     """Current heads, dialect and version table, from env.py's own connection."""
+    from sqlalchemy.exc import DBAPIError
+
     session = Session(mode="probe")
-    command.current(project.alembic_cfg(session))
+    try:
+        command.current(project.alembic_cfg(session))
+    except DBAPIError as exc:
+        # the probe only connects and reads the version table: this is the database
+        raise DatabaseUnavailable(
+            f"{mask_url(project.url)}: cannot connect: {first_line(exc)}") from None
     if not session.hooked or session.state is None:
         raise SluiceError(_not_wired_message(project))
     return session.state
