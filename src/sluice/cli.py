@@ -489,7 +489,7 @@ def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], e
 def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
                       env: str | None, url: str | None, allow_downgrade: bool, yes: bool,
                       dry_run: bool, sql: bool, fmt: str) -> None:
-    """Alembic's downgrade to REVISION (e.g. -1, an id, base) under the guards."""
+    """Alembic's downgrade to REVISION (an id, -1 or base) under the guards."""
     _migrate("downgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt,
              allow_downgrade=allow_downgrade)
 

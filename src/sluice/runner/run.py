@@ -328,8 +328,9 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
         if not opts.dry_run:
             for r in audit.reconcile_stale(audit_conn,
                                            applied_revisions(project.script, heads)):
-                msg = (f"a previous run by {r.who} (started {r.started:%Y-%m-%d %H:%M:%S} UTC) "
-                       f"died before finishing; {r.revision} recorded as {r.status}")
+                when = f" (started {r.started:%Y-%m-%d %H:%M:%S} UTC)" if r.started else ""
+                msg = (f"a previous run by {r.who}{when} died before finishing; "
+                       f"{r.revision} recorded as {r.status}")
                 result.warnings.append(msg)
                 notify(msg)
         scripts = planned_steps(project.script, direction, target, heads, project.steps)
