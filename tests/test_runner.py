@@ -439,3 +439,12 @@ def test_environment_reaches_env_py_and_revisions(shop: Path) -> None:
     assert demo_rows(prod_url) == 0 and demo_rows(dev_url) == 2
     assert [e.environment for e in rows(prod_url)] == ["prod", "prod"]
     assert list(shop.glob("prod.db.*-base.backup"))  # the shop's prod requires a backup
+
+
+def test_lint_guard_that_cannot_lint_stops_the_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ini = make(tmp_path, toml=SLUICE_TOML + '\n[lint]\ntrees = ["no-such-tree"]\n')
+    res = cli("upgrade", "-c", str(ini), "--url", url, "--env", "prod", "--yes")
+    assert res.exit_code == 2 and "cannot lint the revisions to apply" in res.stderr
+    assert version(url) == []
+    assert go(ini, url).status == "applied"  # dev has no lint guard

@@ -50,12 +50,14 @@ def lint_revisions(
     phase: str = "upgrade",
     x_args: Sequence[str] = (),
     with_ops: bool = True,
+    strict: bool = False,
 ) -> dict[str, RevisionLint]:
     """``{revision: RevisionLint}`` for ``(revision, path)`` pairs.
 
     Findings are those of ``phase``: the engine lints both phases, and a finding belongs to
     the phase whose operations are on its line. ``with_ops=False`` (the guard alone)
-    reads operations only for revisions that have findings.
+    reads operations only for revisions that have findings. ``strict``: a lint that
+    cannot run is an error instead of a note (the lint guard relies on it).
     """
     out: dict[str, RevisionLint] = {rev: RevisionLint(rev, path) for rev, path in revisions}
     lines: dict[str, dict[str, set[int]]] = {}
@@ -84,6 +86,9 @@ def lint_revisions(
         result = lint_project(ini, config, revisions=[r for r, _ in revisions],
                               dialects=[dialect], x_args=list(x_args))
     except SluiceError as exc:
+        if strict:  # a guard that cannot look must not let the run through
+            raise SluiceError(f"cannot lint the revisions to apply, which this environment "
+                              f"requires before changing the database: {exc}") from None
         for item in out.values():
             item.note = f"lint failed: {exc}"
         return out

@@ -228,7 +228,9 @@ def build_plan(
         lints = lint_revisions(project.ini, config,
                                [(sc.revision, sc.path) for sc, _, _ in scripts],
                                dialect=state.lint_dialect, phase=direction,
-                               x_args=project.x_args, with_ops=with_details)
+                               x_args=project.x_args, with_ops=with_details,
+                               strict=direction == "upgrade"
+                               and project.policy.block_on_lint_errors)
     sql_by_rev: dict[str, list[str]] = {}
     sql_error = None
     if with_sql and scripts:
