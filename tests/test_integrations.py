@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import inspect
 import json
 import os
 import re
@@ -26,6 +27,12 @@ from sluice.project import forget_modules
 from tests.helpers import cfg, drop_legacy_field, edit, upgrade
 
 BIN = Path(sys.executable).parent
+
+needs_plugins = pytest.mark.skipif(not alembic_plugin.plugin_api_available(),
+                                   reason="Alembic < 1.18 has no plugin system")
+needs_toml = pytest.mark.skipif(
+    "toml_file" not in inspect.signature(Config).parameters,
+    reason="Alembic < 1.16 does not read [tool.alembic]")
 
 # An env.py that does not use configure_options: only the plugin, when named with
 # -x plugin=on, brings Sluice into the autogenerate run.
@@ -118,6 +125,7 @@ def altered_columns(path: Path) -> list[str]:
 # --------------------------------------------------------------------------- the plugin
 
 
+@needs_plugins
 def test_the_plugin_is_published_and_registered_with_alembic() -> None:
     from alembic.runtime import plugins
 
@@ -130,6 +138,7 @@ def test_the_plugin_is_published_and_registered_with_alembic() -> None:
     assert alembic_plugin.ensure_registered() is True
 
 
+@needs_plugins
 def test_alembic_imports_cleanly_with_the_plugin_installed() -> None:
     # Alembic loads the plugin while it is itself being imported: both import orders work
     for first in ("alembic.command", "sluice.envhooks"):
@@ -142,6 +151,7 @@ def test_alembic_imports_cleanly_with_the_plugin_installed() -> None:
         assert out.stdout.strip() == "True"
 
 
+@needs_plugins
 def test_plugin_alone_removes_default_noise_in_a_real_autogenerate(
         shop: Path, tmp_path: Path) -> None:
     (shop / "migrations" / "env.py").write_text(PLAIN_ENV)
@@ -198,6 +208,7 @@ class Ticket(Base):
 '''
 
 
+@needs_plugins
 @pytest.mark.postgres
 def test_plugin_alone_brings_the_enum_comparator_on_postgresql(shop: Path, pg_url: str) -> None:
     (shop / "migrations" / "env.py").write_text(PLAIN_ENV)
@@ -214,6 +225,7 @@ def test_plugin_alone_brings_the_enum_comparator_on_postgresql(shop: Path, pg_ur
     assert "autocommit_block()" in text
 
 
+@needs_plugins
 def test_configure_options_takes_the_plugin_path_on_this_alembic(shop: Path) -> None:
     config = cfg(shop, "sqlite://")
     options = configure_options(config)
@@ -273,6 +285,7 @@ def _compared(monkeypatch: pytest.MonkeyPatch, options: dict[str, Any]) -> tuple
     return len(plugin_calls), len(user_calls), diffs
 
 
+@needs_plugins
 def test_each_default_is_compared_once_whichever_path(monkeypatch: pytest.MonkeyPatch) -> None:
     both = ["alembic.autogenerate.*", "sluice"]
     # plugin path: the plugin normalises
@@ -334,6 +347,7 @@ def test_write_hook_is_quiet_about_a_clean_revision_and_finds_the_ini_from_elsew
     assert "error" not in out
 
 
+@needs_toml
 def test_write_hook_from_pyproject_tool_alembic(
         shop: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     ini = shop / "alembic.ini"
@@ -437,6 +451,7 @@ def test_sluice_lint_takes_files(shop: Path) -> None:
     assert "choose one scope" in result.stderr
 
 
+@needs_toml
 def test_write_hook_in_a_pyproject_only_alembic_project(tmp_path: Path) -> None:
     """`alembic init -t pyproject`: script_location lives in [tool.alembic] only."""
     env = {**os.environ, "NO_COLOR": "1"}
@@ -496,3 +511,29 @@ def test_init_moves_your_autogenerate_plugins_into_configure_options() -> None:
     assert ("**configure_options(config, autogenerate_plugins=['alembic.autogenerate.*', "
             "'acme'])") in out
     assert out.count("autogenerate_plugins=") == 1  # not passed twice to configure()
+
+
+def test_lint_reads_alembic_ini_like_alembic_1_13_to_1_15() -> None:
+    """Before 1.16 Config has no get_alembic_option: the [alembic] section is split the
+    way those versions' ScriptDirectory.from_config splits it."""
+    from sluice.lint.engine import _alembic_options
+
+    class Legacy:
+        def __init__(self, **options: str) -> None:
+            self.options = options
+
+        def get_main_option(self, name: str) -> str | None:
+            return self.options.get(name)
+
+    assert _alembic_options(Legacy(script_location="migrations")) == (
+        "migrations", [], False, [])
+    assert _alembic_options(Legacy(
+        script_location="m", version_locations="a, b c", prepend_sys_path=". src:lib",
+        recursive_version_locations="true")) == ("m", ["a", "b", "c"], True,
+                                                 [".", "src", "lib"])
+    assert _alembic_options(Legacy(
+        script_location="m", version_locations=os.pathsep.join(["my dir", "b"]),
+        version_path_separator="os"))[1] == ["my dir", "b"]
+    with pytest.raises(ValueError, match="version_path_separator"):
+        _alembic_options(Legacy(script_location="m", version_locations="a",
+                                version_path_separator="comma"))

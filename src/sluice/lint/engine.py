@@ -261,10 +261,7 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            script_location = cfg.get_alembic_option("script_location")
-            locations = cfg.get_version_locations_list() or []
-            recursive = bool(cfg.get_alembic_boolean_option("recursive_version_locations"))
-            sys_path = cfg.get_prepend_sys_paths_list() or []
+            script_location, locations, recursive, sys_path = _alembic_options(cfg)
             url = cfg.get_main_option("sqlalchemy.url")
     except SluiceError:
         raise
@@ -299,6 +296,34 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
         url_dialect=_url_dialect(url),
         alembic_cfg=cfg,
     )
+
+
+_LEGACY_SEPARATORS = {None: None, "space": " ", "newline": "\n", "os": os.pathsep,
+                      ":": ":", ";": ";"}
+
+
+def _alembic_options(cfg: Any) -> tuple[str | None, list[str], bool, list[str]]:
+    """(script_location, version_locations, recursive, prepend_sys_path) as the installed
+    Alembic reads them: its own accessors on 1.16+ (which also read ``[tool.alembic]``),
+    the ``[alembic]`` section the way 1.13 to 1.15 split it before that."""
+    if hasattr(cfg, "get_alembic_option"):
+        return (cfg.get_alembic_option("script_location"),
+                list(cfg.get_version_locations_list() or []),
+                bool(cfg.get_alembic_boolean_option("recursive_version_locations")),
+                list(cfg.get_prepend_sys_paths_list() or []))
+    get = cfg.get_main_option
+    raw = get("version_locations")
+    locations: list[str] = []
+    if raw:
+        sep = get("version_path_separator")
+        if sep not in _LEGACY_SEPARATORS:
+            raise ValueError(f"'{sep}' is not a valid value for version_path_separator")
+        split = _LEGACY_SEPARATORS[sep]
+        locations = [x.strip() for x in (re.split(r", *|(?: +)", raw) if split is None
+                                         else raw.split(split)) if x.strip()]
+    sys_path = [x for x in re.split(r", *|(?: +)|\:", get("prepend_sys_path") or "") if x]
+    return (get("script_location"), locations,
+            get("recursive_version_locations") == "true", sys_path)
 
 
 def _url_dialect(url: str | None) -> str | None:
