@@ -24,6 +24,7 @@ from alembic.util import to_tuple
 
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.project import alembic_config, script_directory
 
 
 @dataclass
@@ -101,22 +102,13 @@ class RevisionGraph:
 
 def alembic_section_config(ini: str | os.PathLike[str], name: str = "alembic") -> Config:
     path = Path(ini)
-    if not path.is_file():
-        raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
-    cfg = Config(str(path), ini_section=name, stdout=io.StringIO())
+    cfg = alembic_config(path, ini_section=name, stdout=io.StringIO())
     if name != "alembic" and not cfg.file_config.has_section(name):
         sections = ", ".join(s for s in cfg.file_config.sections()
                              if cfg.file_config.has_option(s, "script_location"))
         raise SluiceError(f"{path}: no section [{name}] (sections with a script_location: "
                           f"{sections or 'none'})")
     return cfg
-
-
-def _script_directory(cfg: Config) -> ScriptDirectory:
-    try:
-        return ScriptDirectory.from_config(cfg)
-    except Exception as exc:
-        raise SluiceError(f"{cfg.config_file_name}: {exc}") from None
 
 
 def _revision_files(script_dir: ScriptDirectory) -> list[Path]:
@@ -224,7 +216,7 @@ def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
     """
     cfg = alembic_section_config(ini, name)
     root = Path(ini).resolve().parent
-    script_dir = _script_directory(cfg)
+    script_dir = script_directory(cfg)
     scripts = [s for s in (_load(script_dir, p, root) for p in _revision_files(script_dir))
                if s is not None]
     graph = build_graph(scripts, root)

@@ -23,8 +23,9 @@ def alembic_config(
     url: str | None = None,
     x_args: Iterable[str] = (),
     stdout: Any = None,
+    ini_section: str = "alembic",
 ) -> Config:
-    """Alembic's Config for ``ini``, as ``alembic -c ini [-x ...]`` would build it.
+    """Alembic's Config for ``ini``, as ``alembic -c ini [-n SECTION] [-x ...]`` would build it.
 
     ``url`` overrides ``sqlalchemy.url``. Missing files are a one-line error.
     """
@@ -32,7 +33,7 @@ def alembic_config(
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
     cmd_opts = argparse.Namespace(x=list(x_args), autogenerate=False)
-    kwargs: dict[str, Any] = {"cmd_opts": cmd_opts}
+    kwargs: dict[str, Any] = {"cmd_opts": cmd_opts, "ini_section": ini_section}
     if stdout is not None:
         kwargs["stdout"] = stdout
     toml = pyproject_for(path)
