@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,9 @@ class StaticResult:
     ops: list[Op] = field(default_factory=list)
     #: ``path:line: syntax error: msg`` when the file cannot be parsed (ops is then empty).
     error: str | None = None
+    #: The parsed module (the render layer compiles it instead of parsing the file again);
+    #: whoever is done with it may drop it.
+    tree: ast.Module | None = field(default=None, repr=False, compare=False)
 
     def phase_ops(self, phase: str) -> list[Op]:
         return [o for o in self.ops if o.phase == phase]
@@ -158,8 +161,88 @@ class _StripModules(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def _stripping_unparser() -> Any:
+    """An ``ast.unparse`` that writes ``a.b.C`` as ``C`` (what :class:`_StripModules` then
+    ``ast.unparse`` produce) without copying the tree; None where Python lacks one."""
+    base: Any = getattr(ast, "_Unparser", None)
+    if base is None:
+        try:
+            from _ast_unparse import Unparser as base  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            return None
+
+    class _Stripping(base):  # type: ignore[misc,valid-type]
+        def visit_Attribute(self, node: ast.Attribute) -> None:
+            root: ast.expr = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name):
+                self.write(node.attr)
+            else:
+                super().visit_Attribute(node)
+
+    try:
+        if _Stripping().visit(ast.parse("a.b(c.d, e().f)", mode="eval").body) != "b(d, e().f)":
+            return None
+    except Exception:
+        return None
+    return _Stripping
+
+
+_UNPARSER = _stripping_unparser()
+_PLAIN_STR = re.compile(r"[\w .,:;()\[\]{}<>=+*/%#@!?&|^~$-]*\Z", re.A)
+
+
+def _bare_name(node: ast.expr) -> str | None:
+    """``C`` for ``C`` and ``a.b.C``; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name):
+            return node.attr
+    return None
+
+
+def _plain_constant(node: ast.expr) -> str | None:
+    """Source text of an int, bool, None or plain string constant (its ``repr``)."""
+    if not isinstance(node, ast.Constant) or node.kind is not None:
+        return None
+    value = node.value
+    if value is None or isinstance(value, (bool, int)):
+        return repr(value)
+    if isinstance(value, str) and _PLAIN_STR.match(value):
+        return repr(value)
+    return None
+
+
 def type_text(node: ast.expr) -> str:
     """SQLAlchemy type text without module prefix; a bare class gets ``()``."""
+    name = _bare_name(node)
+    if name is not None:
+        return name + "()"
+    if isinstance(node, ast.Call):
+        # the usual ``sa.String(50)`` / ``sa.Numeric(10, scale=2)``: no need to unparse
+        func = _bare_name(node.func)
+        if func is not None:
+            parts: list[str] = []
+            for arg in node.args:
+                text = _plain_constant(arg)
+                if text is None:
+                    break
+                parts.append(text)
+            else:
+                for kw in node.keywords:
+                    text = _plain_constant(kw.value) if kw.arg is not None else None
+                    if text is None:
+                        break
+                    parts.append(f"{kw.arg}={text}")
+                else:
+                    return f"{func}({', '.join(parts)})"
+    if _UNPARSER is not None:
+        return str(_UNPARSER().visit(node))
     import copy
 
     stripped = _StripModules().visit(copy.deepcopy(node))
@@ -226,9 +309,10 @@ class _Scope:
 
 
 class _Analyzer:
-    def __init__(self, tree: ast.Module, path: str) -> None:
+    def __init__(self, tree: ast.Module, path: str, source: str | None = None) -> None:
         self.tree = tree
         self.path = path
+        self.source = source
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.module_consts: dict[str, Any] = {}
         self.module_tables: dict[str, str] = {}
@@ -251,10 +335,13 @@ class _Analyzer:
                         self.op_aliases.add(alias.asname or "op")
         roots = [n for n in self.functions if n == "upgrade" or n.startswith("upgrade_")]
         roots += [n for n in self.functions if n == "downgrade" or n.startswith("downgrade_")]
-        called_roots = self._called_from_roots()
+        called_roots: set[str] | None = None
         for name in roots:
-            if name not in ("upgrade", "downgrade") and name in called_roots:
-                continue  # walked through its caller
+            if name not in ("upgrade", "downgrade"):
+                if called_roots is None:
+                    called_roots = self._called_from_roots()
+                if name in called_roots:
+                    continue  # walked through its caller
             phase = "upgrade" if name.startswith("upgrade") else "downgrade"
             fn = self.functions[name]
             scope = _Scope(
@@ -325,6 +412,9 @@ class _Analyzer:
             self._walk_stmt(stmt, scope)
 
     def _walk_stmt(self, stmt: ast.stmt, scope: _Scope) -> None:
+        if type(stmt) is ast.Expr:
+            self._visit_expr(stmt.value, scope)
+            return
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             scope.local_funcs[stmt.name] = stmt  # walked where it is called
             return
@@ -446,24 +536,49 @@ class _Analyzer:
 
     def _visit_expr(self, node: ast.expr, scope: _Scope) -> None:
         """Find operations in ``node``, outer calls before inner ones."""
-        if isinstance(node, (ast.Lambda,)):
-            return
         if isinstance(node, ast.Call):
             self._visit_call(node, scope)
-        elif isinstance(node, ast.Attribute) and node.attr in _READ_ATTRS:
-            if self._is_result_expr(node.value, scope):
+            # the children in ast.iter_child_nodes() order: func, args, keywords
+            self._visit_expr(node.func, scope)
+            for arg in node.args:
+                if type(arg) not in _LEAVES:
+                    self._visit_expr(arg, scope)
+            for kw in node.keywords:
+                if type(kw.value) not in _LEAVES:
+                    self._visit_expr(kw.value, scope)
+            return
+        if isinstance(node, ast.Attribute):
+            value = node.value
+            if node.attr in _READ_ATTRS and self._is_result_expr(value, scope):
                 self._fact("script.get_bind_read", node, scope, how=node.attr)
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
-                self._visit_expr(child, scope)
-            elif isinstance(child, ast.comprehension):
-                self._visit_expr(child.iter, scope)
-                if self._is_result_expr(child.iter, scope):
-                    self._fact("script.get_bind_read", child.iter, scope, how="iterate")
-                for cond in child.ifs:
-                    self._visit_expr(cond, scope)
-            elif isinstance(child, ast.keyword):
-                self._visit_expr(child.value, scope)
+            if type(value) not in _LEAVES:
+                self._visit_expr(value, scope)
+            return
+        if type(node) in _LEAVES or isinstance(node, ast.Lambda):
+            return  # nothing inside (a lambda runs elsewhere)
+        # the children in ast.iter_child_nodes() order, without its generators
+        for name in node._fields:
+            field_value = getattr(node, name, None)
+            if isinstance(field_value, ast.expr):  # one frame per level, as deep as before
+                self._visit_expr(field_value, scope)
+            elif isinstance(field_value, list):
+                for child in field_value:
+                    if isinstance(child, ast.expr):
+                        self._visit_expr(child, scope)
+                    else:
+                        self._visit_child(child, scope)
+            elif isinstance(field_value, ast.AST):
+                self._visit_child(field_value, scope)
+
+    def _visit_child(self, child: Any, scope: _Scope) -> None:
+        if isinstance(child, ast.comprehension):
+            self._visit_expr(child.iter, scope)
+            if self._is_result_expr(child.iter, scope):
+                self._fact("script.get_bind_read", child.iter, scope, how="iterate")
+            for cond in child.ifs:
+                self._visit_expr(cond, scope)
+        elif isinstance(child, ast.keyword):
+            self._visit_expr(child.value, scope)
 
     def _visit_call(self, call: ast.Call, scope: _Scope) -> None:
         func = call.func
@@ -891,7 +1006,14 @@ class _Analyzer:
 
     def _module_facts(self) -> None:
         """Imports and engine creation anywhere in the file (phase by enclosing function)."""
-        for node, phase in _walk_with_phase(self.tree):
+        nodes: Iterable[tuple[ast.AST, str]]
+        source = self.source
+        if source is not None and source.isascii() and not _ENGINE_NAMES.search(source):
+            # no engine factory is named anywhere: only statements can hold what is sought
+            nodes = _imports_with_phase(self.tree)
+        else:
+            nodes = _walk_with_phase(self.tree)
+        for node, phase in nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self._import_fact(alias.name, node, phase, names=[])
@@ -1115,6 +1237,35 @@ def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
         yield from _walk_no_defs(child)
 
 
+#: Expressions with no expression inside.
+_LEAVES = frozenset({ast.Constant, ast.Name})
+_ENGINE_NAMES = re.compile("|".join(sorted(_ENGINE_FACTORIES)))
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
+    """The import statements :func:`_walk_with_phase` would yield, in the same order,
+    visiting statements only."""
+    out: list[tuple[ast.AST, str]] = []
+
+    def visit(node: ast.AST, phase: str) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if not isinstance(value, list) or not value or not isinstance(value[0], _BLOCKS):
+                continue
+            for child in value:
+                kind = type(child)
+                if kind is ast.Import or kind is ast.ImportFrom:
+                    out.append((child, phase))
+                elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                    visit(child, "downgrade" if child.name.startswith("downgrade") else phase)
+                elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return:
+                    visit(child, phase)
+
+    visit(tree, "upgrade")
+    return out
+
+
 def _walk_with_phase(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
     def visit(node: ast.AST, phase: str) -> Iterator[tuple[ast.AST, str]]:
         yield node, phase
@@ -1174,7 +1325,9 @@ def analyze_source(source: str, path: str) -> StaticResult:
     except (RecursionError, MemoryError):
         return StaticResult(path=path, error=f"{path}:1: syntax error: nested too deeply to parse")
     try:
-        return _Analyzer(tree, path).run()
+        result = _Analyzer(tree, path, source).run()
+        result.tree = tree
+        return result
     except RecursionError:
         return StaticResult(
             path=path, error=f"{path}:1: syntax error: expressions nested too deeply to analyse"
