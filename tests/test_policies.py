@@ -177,6 +177,7 @@ def test_excluded_tables_never_appear(shop: Path, db_url: str) -> None:
         conn.execute(sa.text("CREATE TABLE tmp_import (id INTEGER PRIMARY KEY)"))
         conn.execute(sa.text("CREATE TABLE users_bak (id INTEGER PRIMARY KEY, email VARCHAR(20))"))
         conn.execute(sa.text("CREATE INDEX ix_users_bak_email ON users_bak (email)"))
+        conn.execute(sa.text("CREATE TABLE sluice_data_progress (id INTEGER PRIMARY KEY)"))
     engine.dispose()
     # Only excluded tables differ: still an empty revision.
     with pytest.raises(CommandError, match="no schema changes"):
@@ -187,6 +188,7 @@ def test_excluded_tables_never_appear(shop: Path, db_url: str) -> None:
     text = path.read_text()
     assert "nickname" in text
     assert "tmp_import" not in text and "users_bak" not in text
+    assert "sluice_data_progress" not in text
 
 
 USER_ENV = '''

@@ -46,10 +46,11 @@ SLUICE_TABLES = frozenset({"sluice_history", "sluice_lock_holder"})
 
 
 def table_excluded(config: SluiceConfig, name: str | None, schema: str | None = None) -> bool:
-    """True when ``exclude_tables`` matches the table name (or ``schema.name``)."""
+    """True for Sluice's own tables (audit, lock holder, data checkpoints) and when
+    ``exclude_tables`` matches the table name (or ``schema.name``)."""
     if name is None:
         return False
-    if name in SLUICE_TABLES:
+    if name in SLUICE_TABLES or name == config.data.progress_table:
         return True
     patterns = config.exclude_tables
     if matches_any(name, patterns):
