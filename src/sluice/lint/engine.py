@@ -661,14 +661,15 @@ _DIALECT_SENSITIVE = re.compile(
 )
 
 
-def _dialect_branch_lines(source: str) -> set[int]:
-    """Lines inside ``if`` branches whose test names a dialect."""
+def _dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int]:
+    """Lines inside ``if`` branches whose test names a dialect (``tree``: ``source`` parsed)."""
     if not _DIALECT_LITERAL.search(source):
         return set()
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return set()
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return set()
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and _DIALECT_LITERAL.search(ast.unparse(node.test)):
@@ -790,6 +791,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
             node.path,
             downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
             all_dialects=sensitive and len(ctx.dialects) > 1,
+            tree=static.tree,
         )
         for ops in outcome.ops.values():
             for o in ops:
@@ -807,7 +809,9 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
         report.status = "static"
         report.reason = REASON_DISABLED
 
-    branch_lines = _dialect_branch_lines(source) if outcome is not None and outcome.ok else set()
+    branch_lines = (_dialect_branch_lines(source, static.tree)
+                    if outcome is not None and outcome.ok else set())
+    static.tree = None  # done with it; the ops are what is kept
     # the op list each dialect sees; dialects whose render (or lack of it) is the same share it
     groups: dict[tuple[str | None, bool], tuple[list[Op], list[str]]] = {}
     for dialect in ctx.dialects:
@@ -1060,108 +1064,116 @@ def lint_project(
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
     whole = not (revisions or since is not None or changed_base not in (None, False)
                  or tree_names or paths is not None)
-    nodes: list[_Node] = []
-    for path in files:
-        text = str(path)
-        try:
-            info = os.stat(text)
-            stamp = [info.st_size, info.st_mtime_ns]
-            # unchanged size and mtime: the content hash the cache recorded still holds
-            entry = cache.peek_stamp(text, stamp)
-            if entry is not None:
-                raw, digest = None, str(entry["hash"])
-            else:
-                with open(text, "rb") as fh:
-                    raw = fh.read()
-                digest = content_hash(raw)
-                entry = cache.peek(text, digest)
-        except OSError as exc:
-            raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        node = _Node(path=path, raw=raw, digest=digest, stamp=stamp)
-        node.location = next((loc for loc in layout.version_locations
-                              if text.startswith(str(loc).rstrip(os.sep) + os.sep)), None)
-        if entry is not None:
-            rep = entry["report"]
-            _set_graph(node, rep.get("revision"), rep.get("down_revision"),
-                       rep.get("branch_labels"), rep.get("depends_on"))
-        else:
-            source = _decode(node.content)
-            # every file is analysed anyway when linting everything: skip the quick scan
-            head = _header(source) if source is not None and not whole else None
-            if head is None:
-                st = _static(node)
-                _set_graph(node, st.revision, st.down_revision, st.branch_labels,
-                           st.depends_on)
-                if node.revision is None and source is not None:
-                    m = re.search(r"""^revision\s*(?::[^=\n]*)?=\s*['"]([^'"]+)['"]""",
-                                  source, re.M)
-                    node.revision = m.group(1) if m else None
-            else:
-                _set_graph(node, head.get("revision"), head.get("down_revision"),
-                           head.get("branch_labels"), head.get("depends_on"))
-        nodes.append(node)
-
-    graph = _Graph(nodes)
-    selected = set(range(len(nodes)))
-    if tree_names:
-        selected &= _select_trees(graph, layout, tree_names)
-    if revisions:
-        wanted: set[str] = set()
-        for spec in revisions:
-            wanted |= {n.revision for n in graph.resolve(spec, "--revision") if n.revision}
-        selected = {i for i in selected if nodes[i].revision in wanted}
-    elif since is not None:
-        after: set[str] = set()
-        if since.strip() == "base":
-            after = set(graph.by_id)
-        else:
-            for n in graph.resolve(since, "--since"):
-                if n.revision:
-                    after |= graph.descendants(n.revision)
-        selected = {i for i in selected if nodes[i].revision in after
-                    or nodes[i].revision is None}
-    elif paths is not None:
-        wanted_paths = {os.path.realpath(p) for p in paths}
-        selected = {i for i in selected if str(nodes[i].path) in wanted_paths}
-    elif changed_base is not None and changed_base is not False:
-        base = None if changed_base is True else str(changed_base)
-        changed = changed_files(layout.root, base)
-        selected = {i for i in selected if nodes[i].path in changed}
-
     ctx = _Context(config=config, layout=layout, dialects=chosen, render=do_render,
                    stub_modules=stubs, known_rules=known, sql=sql)
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     reports: list[RevisionReport] = []
     coverage = Coverage()
-    order = sorted(selected)
+
+    def analyse(node: _Node, done: int, total: int) -> None:
+        entry = cache.get(str(node.path), node.digest)
+        if entry is not None:
+            report = RevisionReport.from_dict(entry["report"])
+            report.cached = True
+            file_findings = [Finding(**f) for f in entry["findings"]]
+            file_suppressed = [Finding(**f) for f in entry["suppressed"]]
+        else:
+            try:
+                result = _analyze(node, ctx)
+            except Exception as exc:  # a bug of ours must not hide the other files
+                result = _analyze(node, ctx, failure=exc)
+            report, file_findings, file_suppressed = (result.report, result.findings,
+                                                      result.suppressed)
+            cache.put(str(node.path), node.digest, node.stamp, {
+                "report": report.as_dict(),
+                "findings": [f.as_dict() for f in file_findings],
+                "suppressed": [f.as_dict() for f in file_suppressed],
+            })
+        reports.append(report)
+        coverage.add(report)
+        findings.extend(file_findings)
+        suppressed.extend(file_suppressed)
+        if progress is not None:
+            progress(done, total)
+
     try:
-        for done, i in enumerate(order, 1):
-            node = nodes[i]
-            entry = cache.get(str(node.path), node.digest)
+        nodes: list[_Node] = []
+        for path in files:
+            text = str(path)
+            try:
+                info = os.stat(text)
+                stamp = [info.st_size, info.st_mtime_ns]
+                # unchanged size and mtime: the content hash the cache recorded still holds
+                entry = cache.peek_stamp(text, stamp)
+                if entry is not None:
+                    raw, digest = None, str(entry["hash"])
+                else:
+                    with open(text, "rb") as fh:
+                        raw = fh.read()
+                    digest = content_hash(raw)
+                    entry = cache.peek(text, digest)
+            except OSError as exc:
+                raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            node = _Node(path=path, raw=raw, digest=digest, stamp=stamp)
+            node.location = next((loc for loc in layout.version_locations
+                                  if text.startswith(str(loc).rstrip(os.sep) + os.sep)), None)
             if entry is not None:
-                report = RevisionReport.from_dict(entry["report"])
-                report.cached = True
-                file_findings = [Finding(**f) for f in entry["findings"]]
-                file_suppressed = [Finding(**f) for f in entry["suppressed"]]
+                rep = entry["report"]
+                _set_graph(node, rep.get("revision"), rep.get("down_revision"),
+                           rep.get("branch_labels"), rep.get("depends_on"))
             else:
-                try:
-                    result = _analyze(node, ctx)
-                except Exception as exc:  # a bug of ours must not hide the other files
-                    result = _analyze(node, ctx, failure=exc)
-                report, file_findings, file_suppressed = (result.report, result.findings,
-                                                          result.suppressed)
-                cache.put(str(node.path), node.digest, node.stamp, {
-                    "report": report.as_dict(),
-                    "findings": [f.as_dict() for f in file_findings],
-                    "suppressed": [f.as_dict() for f in file_suppressed],
-                })
-            reports.append(report)
-            coverage.add(report)
-            findings.extend(file_findings)
-            suppressed.extend(file_suppressed)
-            if progress is not None:
-                progress(done, len(order))
+                source = _decode(node.content)
+                # every file is analysed anyway when linting everything: skip the quick scan
+                head = _header(source) if source is not None and not whole else None
+                if head is None:
+                    st = _static(node)
+                    _set_graph(node, st.revision, st.down_revision, st.branch_labels,
+                               st.depends_on)
+                    if node.revision is None and source is not None:
+                        m = re.search(r"""^revision\s*(?::[^=\n]*)?=\s*['"]([^'"]+)['"]""",
+                                      source, re.M)
+                        node.revision = m.group(1) if m else None
+                else:
+                    _set_graph(node, head.get("revision"), head.get("down_revision"),
+                               head.get("branch_labels"), head.get("depends_on"))
+            nodes.append(node)
+            if whole:
+                # everything is analysed in file order: analyse each file as it is
+                # read, so that only one parsed module is alive at a time
+                analyse(node, len(nodes), len(files))
+
+        graph = _Graph(nodes)
+        selected = set(range(len(nodes)))
+        if tree_names:
+            selected &= _select_trees(graph, layout, tree_names)
+        if revisions:
+            wanted: set[str] = set()
+            for spec in revisions:
+                wanted |= {n.revision for n in graph.resolve(spec, "--revision") if n.revision}
+            selected = {i for i in selected if nodes[i].revision in wanted}
+        elif since is not None:
+            after: set[str] = set()
+            if since.strip() == "base":
+                after = set(graph.by_id)
+            else:
+                for n in graph.resolve(since, "--since"):
+                    if n.revision:
+                        after |= graph.descendants(n.revision)
+            selected = {i for i in selected if nodes[i].revision in after
+                        or nodes[i].revision is None}
+        elif paths is not None:
+            wanted_paths = {os.path.realpath(p) for p in paths}
+            selected = {i for i in selected if str(nodes[i].path) in wanted_paths}
+        elif changed_base is not None and changed_base is not False:
+            base = None if changed_base is True else str(changed_base)
+            changed = changed_files(layout.root, base)
+            selected = {i for i in selected if nodes[i].path in changed}
+
+        if not whole:
+            order = sorted(selected)
+            for done, i in enumerate(order, 1):
+                analyse(nodes[i], done, len(order))
     finally:
         ctx.close()
     cache.prune({str(n.path) for n in nodes})

@@ -50,8 +50,10 @@ import importlib.machinery
 import importlib.util
 import inspect as pyinspect
 import io
+import os
 import re
 import sys
+import tokenize
 import traceback
 import types
 import warnings
@@ -1121,12 +1123,15 @@ class Renderer:
     # ---------------------------------------------------------------- rendering
 
     def render(self, path: str | Path, *, source: str | None = None,
-               downgrade: bool = True, all_dialects: bool = True) -> RenderOutcome:
+               downgrade: bool = True, all_dialects: bool = True,
+               tree: ast.Module | None = None) -> RenderOutcome:
         """Render ``path`` offline. Never raises for a broken revision.
 
         ``downgrade``: also render ``downgrade()`` (primary dialect only, with ``sql``).
         ``all_dialects``: render every dialect; otherwise only the first, whose ops then
-        stand for every dialect (the caller decides when that is safe).
+        stand for every dialect (the caller decides when that is safe). ``tree``: the
+        file already parsed (``ast.parse`` of its UTF-8 text); it is compiled instead of
+        parsing the file again when the file has no bytecode cache to load.
         """
         filename = str(path)
         outcome = RenderOutcome(ok=False)
@@ -1135,7 +1140,7 @@ class Renderer:
             return outcome
         try:
             with self._deadline(self.timeout):
-                self._render(filename, source, outcome, downgrade, all_dialects)
+                self._render(filename, source, outcome, downgrade, all_dialects, tree)
         except _RenderTimeout as exc:
             outcome.ok = False
             outcome.reason = REASON_TIMEOUT
@@ -1150,7 +1155,7 @@ class Renderer:
         return outcome
 
     def _render(self, filename: str, source: str | None, outcome: RenderOutcome,
-                downgrade: bool, all_dialects: bool) -> None:
+                downgrade: bool, all_dialects: bool, tree: ast.Module | None = None) -> None:
         primary = self.dialects[0]
         sink = io.StringIO()
         stdin = sys.stdin
@@ -1158,7 +1163,7 @@ class Renderer:
         with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
                 contextlib.redirect_stderr(sink), _restore_stdin(stdin):
             warnings.simplefilter("ignore")
-            module = self._load(filename, source, outcome, primary)
+            module = self._load(filename, source, outcome, primary, tree)
             if module is None:
                 return
             upgrade = getattr(module, "upgrade", None)
@@ -1195,13 +1200,14 @@ class Renderer:
                     outcome.phases[primary].append("downgrade")
 
     def _load(self, filename: str, source: str | None, outcome: RenderOutcome,
-              dialect: str) -> types.ModuleType | None:
-        name = re.sub(r"\W", "_", Path(filename).name)
+              dialect: str, tree: ast.Module | None = None) -> types.ModuleType | None:
+        name = _NON_WORD.sub("_", os.path.basename(filename))
         module = types.ModuleType(name)
         module.__file__ = filename
         try:
             if source is None:
-                loader = importlib.machinery.SourceFileLoader(name, filename)
+                loader = (importlib.machinery.SourceFileLoader(name, filename) if tree is None
+                          else _ParsedLoader(name, filename, tree))
                 code = loader.get_code(name)
                 if code is None:
                     raise ImportError(f"cannot read {filename}")
@@ -1290,6 +1296,11 @@ class Renderer:
     def _arguments(self, fn: Callable[..., Any], module: types.ModuleType,
                    env: _DialectEnv) -> list[dict[str, Any]]:
         """Keyword arguments for each call, as ``run_migrations(**kw)`` would pass them."""
+        code = getattr(fn, "__code__", None)
+        if type(fn) is types.FunctionType and code is not None and not (
+                code.co_argcount or code.co_kwonlyargcount or code.co_posonlyargcount) \
+                and not hasattr(fn, "__wrapped__") and not hasattr(fn, "__signature__"):
+            return [{}]  # a plain ``def upgrade():`` (what inspect.signature would say)
         try:
             sig = pyinspect.signature(fn)
         except (TypeError, ValueError):
@@ -1399,6 +1410,30 @@ class Renderer:
         outcome.detail = failure.detail
         outcome.hint = failure.hint
         outcome.line = failure.line
+
+
+_NON_WORD = re.compile(r"\W")
+
+
+class _ParsedLoader(importlib.machinery.SourceFileLoader):
+    """Loads a revision like :class:`~importlib.machinery.SourceFileLoader` (bytecode cache
+    read and written alike), compiling the tree the static layer parsed instead of parsing
+    the source a second time."""
+
+    def __init__(self, fullname: str, path: str, tree: ast.Module) -> None:
+        super().__init__(fullname, path)
+        self._tree = tree
+
+    def source_to_code(self, data: Any, path: Any, *,  # type: ignore[override]
+                       _optimize: int = -1) -> types.CodeType:
+        try:
+            encoding = tokenize.detect_encoding(io.BytesIO(bytes(data)).readline)[0]
+        except SyntaxError:
+            encoding = None
+        if encoding not in ("utf-8", "utf-8-sig"):
+            # the tree was parsed from the UTF-8 text; Python reads this file otherwise
+            return super().source_to_code(data, path, _optimize=_optimize)  # type: ignore[call-arg]
+        return compile(self._tree, path, "exec", dont_inherit=True, optimize=_optimize)
 
 
 @contextlib.contextmanager
