@@ -57,7 +57,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import SluiceError
@@ -66,6 +66,9 @@ from sluice.lint.model import DIALECTS, SEVERITY_ORDER, Finding, Op
 from sluice.lint.render import REASON_DISABLED, RenderedStatement, Renderer, RenderOutcome
 from sluice.lint.static import StaticResult, analyze_source, sql_target_table
 from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
+
+if TYPE_CHECKING:
+    from sluice.lint.registry import RuleIndex
 
 __all__ = [
     "Coverage",
@@ -608,27 +611,28 @@ class _Context:
     renderer: Renderer | None = None
     stack: contextlib.ExitStack | None = None
     _active: list[Any] | None = None
-    _split: dict[tuple[str, ...], tuple[list[Any], dict[str, list[Any]]]] = field(
+    _split: dict[tuple[str, ...], tuple[RuleIndex, dict[str, RuleIndex]]] = field(
         default_factory=dict)
 
-    def _rules_for(self, dialects: list[str]) -> tuple[list[Any], dict[str, list[Any]]]:
+    def _rules_for(self, dialects: list[str]) -> tuple[RuleIndex, dict[str, RuleIndex]]:
         key = tuple(dialects)
         if key not in self._split:
-            from sluice.lint.registry import active_rules
+            from sluice.lint.registry import RuleIndex, active_rules
 
             if self._active is None:
                 self._active = [r for r in active_rules(self.config) if r.family != "meta"]
             shared = [r for r in self._active if set(dialects) <= set(r.dialects)]
-            specific = {d: [r for r in self._active if r not in shared and d in r.dialects]
+            specific = {d: RuleIndex([r for r in self._active
+                                      if r not in shared and d in r.dialects])
                         for d in dialects}
-            self._split[key] = (shared, specific)
+            self._split[key] = (RuleIndex(shared), specific)
         return self._split[key]
 
-    def shared_rules(self, dialects: list[str]) -> list[Any]:
+    def shared_rules(self, dialects: list[str]) -> RuleIndex:
         """Active rules that cover every dialect in ``dialects``."""
         return self._rules_for(dialects)[0]
 
-    def specific_rules(self, dialects: list[str], dialect: str) -> list[Any]:
+    def specific_rules(self, dialects: list[str], dialect: str) -> RuleIndex:
         """Active rules for ``dialect`` that do not cover all of ``dialects``."""
         return self._rules_for(dialects)[1][dialect]
 
@@ -839,7 +843,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
             if not phase_ops:
                 continue
             shared = ctx.shared_rules(dialects)
-            if shared:
+            if shared.rules:
                 found = run_rules(phase_ops, ctx.config, dialect=dialects[0], rules=shared)
                 if len(dialects) > 1:
                     for f in found:
@@ -847,7 +851,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
                 raw.extend(found)
             for dialect in dialects:
                 specific = ctx.specific_rules(dialects, dialect)
-                if specific:
+                if specific.rules:
                     raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect,
                                          rules=specific))
     if outcome is not None and not outcome.ok and (ctx.render or failure is not None):

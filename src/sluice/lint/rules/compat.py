@@ -45,7 +45,8 @@ def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | 
     return f"{old.name} becomes {new.name}; values that do not convert fail or are truncated"
 
 
-@rule("SL101", "lossy-type-change", family="compat", severity="error", autogenerate=True)
+@rule("SL101", "lossy-type-change", family="compat", severity="error", autogenerate=True,
+      kinds=("alter_column",))
 def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
     """A column type change that can truncate, round or reject existing values.
 
@@ -81,7 +82,7 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
 
 
 @rule("SL102", "set-not-null-without-default", family="compat", severity="error",
-      autogenerate=True)
+      autogenerate=True, kinds=("alter_column",))
 def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     """Making an existing column NOT NULL without a server default.
 
@@ -118,7 +119,8 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL103", "rename-column", family="compat", severity="error")
+@rule("SL103", "rename-column", family="compat", severity="error",
+      kinds=("alter_column", "execute"))
 def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Renaming a column breaks every running instance that still uses the old name.
 
@@ -162,7 +164,7 @@ def _rename_column_hit(table: str, old: str, new: str) -> Hit:
     )
 
 
-@rule("SL104", "rename-table", family="compat", severity="error")
+@rule("SL104", "rename-table", family="compat", severity="error", kinds=("rename_table", "execute"))
 def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Renaming a table breaks every running instance that still uses the old name.
 
@@ -213,7 +215,8 @@ def _rename_table_hit(old: str, new: str) -> Hit:
 _SAFE_FOR_CODE = {("integer", "biginteger"), ("string", "text")}
 
 
-@rule("SL105", "column-type-change", family="compat", severity="warning")
+@rule("SL105", "column-type-change", family="compat", severity="warning",
+      kinds=("alter_column", "execute"))
 def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A column type change that running code may not expect, or that cannot be verified.
 
@@ -281,7 +284,8 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 )
 
 
-@rule("SL106", "add-not-null-column-without-default", family="compat", severity="error")
+@rule("SL106", "add-not-null-column-without-default", family="compat", severity="error",
+      kinds=("add_column", "execute"))
 def add_not_null_without_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a NOT NULL column without a server default to an existing table.
 
@@ -335,7 +339,8 @@ def add_not_null_without_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 )
 
 
-@rule("SL107", "drop-server-default", family="compat", severity="warning")
+@rule("SL107", "drop-server-default", family="compat", severity="warning",
+      kinds=("alter_column", "execute"))
 def drop_server_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a column's server default that running code may rely on.
 

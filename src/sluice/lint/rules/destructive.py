@@ -9,7 +9,8 @@ from sluice.lint.registry import RuleContext, rule
 from sluice.lint.rules._util import batched_snippet, matches_any, sql_statements, steps
 
 
-@rule("SL001", "drop-table", family="destructive", severity="error", autogenerate=True)
+@rule("SL001", "drop-table", family="destructive", severity="error", autogenerate=True,
+      kinds=("drop_table", "execute"))
 def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a table deletes its data for good.
 
@@ -50,7 +51,8 @@ def _drop_table_hit(table: str, what: str, target: str | None = None) -> Hit:
     )
 
 
-@rule("SL002", "drop-column", family="destructive", severity="error", autogenerate=True)
+@rule("SL002", "drop-column", family="destructive", severity="error", autogenerate=True,
+      kinds=("drop_column", "execute"))
 def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a column deletes its data and breaks code that still selects it.
 
@@ -92,7 +94,8 @@ def _drop_column_hit(table: str, column: str, target: str | None = None) -> Hit:
     )
 
 
-@rule("SL003", "drop-index", family="destructive", severity="warning", autogenerate=True)
+@rule("SL003", "drop-index", family="destructive", severity="warning", autogenerate=True,
+      kinds=("drop_index",))
 def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     """Dropping an index can turn fast queries into full table scans.
 
@@ -119,7 +122,8 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True)
+@rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True,
+      kinds=("drop_constraint",))
 def drop_constraint(op: Op, ctx: RuleContext) -> Hit | None:
     """Dropping a constraint lets invalid data in from the moment it commits.
 
@@ -171,7 +175,7 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL006", "drop-schema", family="destructive", severity="error")
+@rule("SL006", "drop-schema", family="destructive", severity="error", kinds=("execute",))
 def drop_schema(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a schema or database deletes every table in it at once.
 
@@ -207,7 +211,7 @@ def drop_schema(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-@rule("SL007", "truncate-table", family="destructive", severity="error")
+@rule("SL007", "truncate-table", family="destructive", severity="error", kinds=("execute",))
 def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``TRUNCATE`` empties a table instantly and for good.
 
@@ -244,7 +248,7 @@ def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-@rule("SL008", "delete-without-where", family="destructive", severity="error")
+@rule("SL008", "delete-without-where", family="destructive", severity="error", kinds=("execute",))
 def delete_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A ``DELETE`` with no ``WHERE`` removes every row of the table.
 

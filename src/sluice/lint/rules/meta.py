@@ -14,7 +14,7 @@ from sluice.lint.registry import RuleContext, rule
 from sluice.lint.rules._util import steps
 
 
-@rule("SL900", "parse-error", family="meta", severity="error")
+@rule("SL900", "parse-error", family="meta", severity="error", kinds=("lint.parse_error",))
 def parse_error(op: Op, ctx: RuleContext) -> Hit | None:
     """A revision file is not valid Python, so nothing in it can be checked.
 
@@ -39,7 +39,8 @@ def parse_error(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL901", "suppression-without-reason", family="meta", severity="warning")
+@rule("SL901", "suppression-without-reason", family="meta", severity="warning",
+      kinds=("lint.suppression_without_reason",))
 def suppression_without_reason(op: Op, ctx: RuleContext) -> Hit | None:
     """A ``# sluice: ignore[...]`` comment does not say why.
 
@@ -60,7 +61,8 @@ def suppression_without_reason(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL902", "unused-suppression", family="meta", severity="info")
+@rule("SL902", "unused-suppression", family="meta", severity="info",
+      kinds=("lint.unused_suppression",))
 def unused_suppression(op: Op, ctx: RuleContext) -> Hit | None:
     """A ``# sluice: ignore[...]`` comment silences nothing.
 
@@ -81,7 +83,7 @@ def unused_suppression(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL903", "static-only", family="meta", severity="info")
+@rule("SL903", "static-only", family="meta", severity="info", kinds=("lint.static_only",))
 def static_only(op: Op, ctx: RuleContext) -> Hit | None:
     """A revision could not be rendered offline; it was analysed from its source only.
 
@@ -109,7 +111,8 @@ def static_only(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL904", "unknown-suppression-rule", family="meta", severity="warning")
+@rule("SL904", "unknown-suppression-rule", family="meta", severity="warning",
+      kinds=("lint.suppression_unknown_rule",))
 def unknown_suppression_rule(op: Op, ctx: RuleContext) -> Hit | None:
     """A ``# sluice: ignore[...]`` comment names a rule that does not exist.
 

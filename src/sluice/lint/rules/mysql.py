@@ -65,6 +65,11 @@ def _varchar_in_place(old: TypeInfo | None, new: TypeInfo | None) -> bool:
     return (old.length <= limit) == (new.length <= limit)
 
 
+#: The op kinds :func:`op_costs` can find a cost for.
+COST_KINDS = ("add_column", "drop_column", "alter_column", "create_foreign_key",
+              "create_primary_key", "drop_constraint", "execute")
+
+
 def op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
     """What each ALTER in ``op`` costs on the target MySQL/MariaDB version."""
     costs: list[Cost] = []
@@ -122,7 +127,8 @@ def _action_cost(act: Action, table: str, ctx: RuleContext) -> Cost | None:
     return None
 
 
-@rule("SL301", "mysql-table-copy", family="mysql", severity="error", dialects=MYSQL)
+@rule("SL301", "mysql-table-copy", family="mysql", severity="error", dialects=MYSQL,
+      kinds=COST_KINDS)
 def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An ALTER that MySQL/MariaDB can only run by copying the whole table.
 
@@ -179,7 +185,8 @@ def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-@rule("SL302", "mysql-table-rebuild", family="mysql", severity="warning", dialects=MYSQL)
+@rule("SL302", "mysql-table-rebuild", family="mysql", severity="warning", dialects=MYSQL,
+      kinds=COST_KINDS)
 def mysql_table_rebuild(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An ALTER that rebuilds the table on the target version, where INSTANT is possible.
 
@@ -229,7 +236,8 @@ def _ddl_items(op: Op, ctx: RuleContext) -> list[bool]:
     ]
 
 
-@rule("SL303", "mysql-multiple-ddl", family="mysql", severity="warning", dialects=MYSQL)
+@rule("SL303", "mysql-multiple-ddl", family="mysql", severity="warning", dialects=MYSQL,
+      kinds=(*DDL_KINDS, "execute"))
 def mysql_multiple_ddl(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Several DDL statements in one revision, on a database without transactional DDL.
 
@@ -274,7 +282,7 @@ def mysql_multiple_ddl(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL304", "mysql-alter-column-without-existing", family="mysql", severity="warning",
-      dialects=MYSQL)
+      dialects=MYSQL, kinds=("alter_column",))
 def mysql_alter_without_existing(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``alter_column`` on MySQL without ``existing_type``/``existing_nullable``.
 

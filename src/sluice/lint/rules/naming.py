@@ -25,7 +25,7 @@ def _matches(pattern: str, name: str) -> bool:
 
 
 @rule("SL701", "index-name-convention", family="naming", severity="info",
-      default_enabled=False)
+      default_enabled=False, kinds=("create_index",))
 def index_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A new index whose name does not follow ``lint.index_name_pattern``.
 
@@ -59,7 +59,7 @@ def index_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL702", "constraint-name-convention", family="naming", severity="info",
-      default_enabled=False)
+      default_enabled=False, kinds=tuple(_CONSTRAINT_KINDS))
 def constraint_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A new constraint whose name does not follow ``lint.constraint_name_patterns``.
 
@@ -91,7 +91,8 @@ def constraint_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     )
 
 
-@rule("SL703", "unnamed-constraint", family="naming", severity="warning")
+@rule("SL703", "unnamed-constraint", family="naming", severity="warning",
+      kinds=tuple(_CONSTRAINT_KINDS))
 def unnamed_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A constraint created with ``name=None``: the database invents the name.
 

@@ -12,7 +12,8 @@ from sluice.lint.registry import RuleContext, rule
 from sluice.lint.rules._util import steps
 
 
-@rule("SL601", "missing-downgrade", family="script", severity="warning")
+@rule("SL601", "missing-downgrade", family="script", severity="warning",
+      kinds=("script.downgrade",))
 def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A revision that changes the schema but whose downgrade does nothing.
 
@@ -51,7 +52,7 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     )
 
 
-@rule("SL602", "dynamic-sql", family="script", severity="warning")
+@rule("SL602", "dynamic-sql", family="script", severity="warning", kinds=("script.dynamic_sql",))
 def dynamic_sql(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """SQL built with f-strings, ``%``, ``.format`` or ``+`` and passed to ``execute``.
 
@@ -119,7 +120,7 @@ def installed_library(top: str) -> bool:
     return "site-packages" in parts or "dist-packages" in parts
 
 
-@rule("SL603", "import-app-code", family="script", severity="warning")
+@rule("SL603", "import-app-code", family="script", severity="warning", kinds=("script.import",))
 def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A revision imports application code (models, helpers, settings).
 
@@ -160,7 +161,8 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     )
 
 
-@rule("SL604", "create-engine-in-revision", family="script", severity="error")
+@rule("SL604", "create-engine-in-revision", family="script", severity="error",
+      kinds=("script.create_engine",))
 def create_engine_in_revision(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A revision creates its own database engine instead of using Alembic's connection.
 
@@ -190,7 +192,8 @@ def create_engine_in_revision(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     )
 
 
-@rule("SL605", "swallowed-exception", family="script", severity="error")
+@rule("SL605", "swallowed-exception", family="script", severity="error",
+      kinds=("script.swallow_exception",))
 def swallowed_exception(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An ``except Exception`` (or bare ``except``) in a migration that does not re-raise.
 
@@ -227,7 +230,8 @@ def swallowed_exception(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     )
 
 
-@rule("SL606", "reads-data-in-migration", family="script", severity="info")
+@rule("SL606", "reads-data-in-migration", family="script", severity="info",
+      kinds=("script.get_bind_read",))
 def reads_data_in_migration(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """The revision reads rows through ``op.get_bind()`` and decides in Python.
 

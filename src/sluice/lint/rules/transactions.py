@@ -22,7 +22,7 @@ _AUTOCOMMIT = "with op.get_context().autocommit_block():"
 
 
 @rule("SL401", "concurrently-outside-autocommit", family="transactions", severity="error",
-      dialects=PG)
+      dialects=PG, kinds=("create_index", "drop_index", "execute"))
 def concurrently_outside_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``CONCURRENTLY`` inside the migration transaction fails at run time.
 
@@ -93,7 +93,7 @@ def _locking_ddl(op: Op, ctx: RuleContext) -> str | None:
 
 
 @rule("SL402", "dml-in-ddl-transaction", family="transactions", severity="warning",
-      dialects=PG)
+      dialects=PG, kinds=("execute",))
 def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A bulk UPDATE/DELETE after DDL in the same revision keeps the DDL's lock for its run.
 
@@ -142,7 +142,7 @@ _NEEDS_AUTOCOMMIT = [
 
 
 @rule("SL403", "statement-needs-autocommit", family="transactions", severity="error",
-      dialects=PG)
+      dialects=PG, kinds=("execute",))
 def statement_needs_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A statement PostgreSQL refuses inside a transaction block.
 

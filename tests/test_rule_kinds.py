@@ -1,0 +1,85 @@
+"""Rules that declare ``kinds`` never report on an op of another kind.
+
+``run_rules`` does not call a rule's check for ops outside the kinds it declares (see
+:mod:`sluice.lint.registry`), so a declaration that leaves out a kind the check reports on
+would silently lose findings. Every op the rule fixtures give (static layer) is handed to
+each such rule under every kind some rule declares but this one does not: none may hit.
+And linting the fixtures with the declarations gives the same findings as without them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from sluice.config import SluiceConfig, parse_config
+from sluice.lint.model import Op
+from sluice.lint.registry import Rule, RuleContext, RuleIndex, all_rules, run_rules
+from sluice.lint.static import analyze_file
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
+RULES = all_rules()
+DECLARED = sorted({k for r in RULES.values() if r.kinds for k in r.kinds})
+
+
+def _config(path: Path) -> SluiceConfig:
+    first = path.read_text(encoding="utf-8").splitlines()[:3]
+    for line in first:
+        m = re.match(r"#\s*sluice-test:\s*config\s*=\s*(.*)$", line)
+        if m:
+            return parse_config(json.loads(m.group(1)))
+    return SluiceConfig()
+
+
+def _corpus() -> list[tuple[Path, SluiceConfig, list[Op]]]:
+    out = []
+    for path in sorted(FIXTURES.glob("*.py")):
+        result = analyze_file(path)
+        if result.error is None:
+            out.append((path, _config(path), result.ops))
+    return out
+
+
+CORPUS = _corpus()
+
+
+def test_the_corpus_covers_every_declared_kind_family() -> None:
+    seen = {o.kind for _, _, ops in CORPUS for o in ops}
+    assert {"execute", "add_column", "alter_column", "create_index", "drop_table",
+            "script.downgrade"} <= seen
+    assert sum(1 for r in RULES.values() if r.kinds is not None) >= 40
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES.values() if r.kinds is not None],
+                         ids=lambda r: r.id)
+def test_a_rule_says_nothing_about_kinds_it_does_not_declare(rule: Rule) -> None:
+    assert rule.kinds is not None
+    others = [k for k in DECLARED if k not in rule.kinds]
+    dialect = rule.dialects[0]
+    for path, config, ops in CORPUS:
+        for op in ops:
+            for kind in others:
+                probe = dataclasses.replace(op, kind=kind, args=dict(op.args))
+                ctx = RuleContext(config=config, dialect=dialect, ops=[probe])
+                result = rule.check(probe, ctx)
+                hits = [] if result is None else [result] if not hasattr(
+                    result, "__iter__") else list(result)
+                assert not hits, (f"{rule.id} reports on a {kind} op ({path.name}, line "
+                                  f"{op.line}) but declares kinds {sorted(rule.kinds)}")
+
+
+def test_kinds_change_no_finding_on_the_fixtures() -> None:
+    every = list(RULES.values())
+    undeclared = RuleIndex([dataclasses.replace(r, kinds=None) for r in every])
+    checked = 0
+    for _, config, ops in CORPUS:
+        for dialect in ("postgresql", "mysql", "sqlite"):
+            with_kinds = run_rules(ops, config, dialect=dialect, rules=every)
+            without = run_rules(ops, config, dialect=dialect, rules=undeclared)
+            assert [f.as_dict() for f in with_kinds] == [f.as_dict() for f in without]
+            checked += len(with_kinds)
+    assert checked > 100  # the fixtures do trigger rules
