@@ -688,7 +688,9 @@ def _unresolved(value: Any) -> bool:
 
 def _enrich(s: Op, r: Op) -> Op:
     """The static op, with what rendering knew and the source did not say."""
-    out = dataclasses.replace(s, args=dict(s.args))
+    out = Op.__new__(Op)  # dataclasses.replace(s, args=...) without re-running __init__
+    out.__dict__.update(s.__dict__)
+    out.args = dict(s.args)
     if out.sql is None and r.sql:
         out.sql = r.sql
         if out.table is None:
@@ -796,6 +798,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
             downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
             all_dialects=sensitive and len(ctx.dialects) > 1,
             tree=static.tree,
+            content=node.content if static.tree is not None else None,
         )
         for ops in outcome.ops.values():
             for o in ops:

@@ -900,8 +900,13 @@ class Renderer:
     @contextlib.contextmanager
     def _deadline(self, seconds: float) -> Iterator[None]:
         """Interrupt a revision that runs longer than ``seconds`` (main thread, POSIX)."""
-        import signal
         import threading
+
+        try:
+            # signal.signal() without the enum conversions around it (once per revision)
+            import _signal as signal
+        except ImportError:  # pragma: no cover - not CPython
+            import signal  # type: ignore[no-redef]
 
         if not hasattr(signal, "setitimer") or \
                 threading.current_thread() is not threading.main_thread():
@@ -1124,14 +1129,15 @@ class Renderer:
 
     def render(self, path: str | Path, *, source: str | None = None,
                downgrade: bool = True, all_dialects: bool = True,
-               tree: ast.Module | None = None) -> RenderOutcome:
+               tree: ast.Module | None = None, content: bytes | None = None) -> RenderOutcome:
         """Render ``path`` offline. Never raises for a broken revision.
 
         ``downgrade``: also render ``downgrade()`` (primary dialect only, with ``sql``).
         ``all_dialects``: render every dialect; otherwise only the first, whose ops then
         stand for every dialect (the caller decides when that is safe). ``tree``: the
         file already parsed (``ast.parse`` of its UTF-8 text); it is compiled instead of
-        parsing the file again when the file has no bytecode cache to load.
+        parsing the file again when the file has no bytecode cache to load; ``content``:
+        the bytes ``tree`` was parsed from (the file is then not read again).
         """
         filename = str(path)
         outcome = RenderOutcome(ok=False)
@@ -1140,7 +1146,8 @@ class Renderer:
             return outcome
         try:
             with self._deadline(self.timeout):
-                self._render(filename, source, outcome, downgrade, all_dialects, tree)
+                self._render(filename, source, outcome, downgrade, all_dialects, tree,
+                             content)
         except _RenderTimeout as exc:
             outcome.ok = False
             outcome.reason = REASON_TIMEOUT
@@ -1155,7 +1162,8 @@ class Renderer:
         return outcome
 
     def _render(self, filename: str, source: str | None, outcome: RenderOutcome,
-                downgrade: bool, all_dialects: bool, tree: ast.Module | None = None) -> None:
+                downgrade: bool, all_dialects: bool, tree: ast.Module | None = None,
+                content: bytes | None = None) -> None:
         primary = self.dialects[0]
         sink = io.StringIO()
         stdin = sys.stdin
@@ -1163,7 +1171,7 @@ class Renderer:
         with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
                 contextlib.redirect_stderr(sink), _restore_stdin(stdin):
             warnings.simplefilter("ignore")
-            module = self._load(filename, source, outcome, primary, tree)
+            module = self._load(filename, source, outcome, primary, tree, content)
             if module is None:
                 return
             upgrade = getattr(module, "upgrade", None)
@@ -1200,14 +1208,15 @@ class Renderer:
                     outcome.phases[primary].append("downgrade")
 
     def _load(self, filename: str, source: str | None, outcome: RenderOutcome,
-              dialect: str, tree: ast.Module | None = None) -> types.ModuleType | None:
+              dialect: str, tree: ast.Module | None = None,
+              content: bytes | None = None) -> types.ModuleType | None:
         name = _NON_WORD.sub("_", os.path.basename(filename))
         module = types.ModuleType(name)
         module.__file__ = filename
         try:
             if source is None:
                 loader = (importlib.machinery.SourceFileLoader(name, filename) if tree is None
-                          else _ParsedLoader(name, filename, tree))
+                          else _ParsedLoader(name, filename, tree, content))
                 code = loader.get_code(name)
                 if code is None:
                     raise ImportError(f"cannot read {filename}")
@@ -1420,9 +1429,16 @@ class _ParsedLoader(importlib.machinery.SourceFileLoader):
     read and written alike), compiling the tree the static layer parsed instead of parsing
     the source a second time."""
 
-    def __init__(self, fullname: str, path: str, tree: ast.Module) -> None:
+    def __init__(self, fullname: str, path: str, tree: ast.Module,
+                 content: bytes | None = None) -> None:
         super().__init__(fullname, path)
         self._tree = tree
+        self._content = content
+
+    def get_data(self, path: str) -> bytes:
+        if path == self.path and self._content is not None:
+            return self._content  # the bytes the tree was parsed from: no second read
+        return super().get_data(path)
 
     def source_to_code(self, data: Any, path: Any, *,  # type: ignore[override]
                        _optimize: int = -1) -> types.CodeType:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sluice.lint.model import Op
@@ -100,7 +101,12 @@ def pg_version(ctx: RuleContext) -> int:
 
 def mysql_target(ctx: RuleContext) -> tuple[str, tuple[int, ...]]:
     """``("mysql", (8, 0))`` or ``("mariadb", (10, 11))`` from ``target_mysql_version``."""
-    raw = str(ctx.config.lint.target_mysql_version).strip().lower()
+    return _mysql_target(str(ctx.config.lint.target_mysql_version))
+
+
+@lru_cache(maxsize=64)
+def _mysql_target(version: str) -> tuple[str, tuple[int, ...]]:
+    raw = version.strip().lower()
     flavor = "mariadb" if raw.startswith("mariadb") else "mysql"
     nums = tuple(int(n) for n in re.findall(r"\d+", raw))
     if flavor == "mysql" and nums and nums[0] >= 10:  # "10.11" without the prefix
