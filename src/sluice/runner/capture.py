@@ -54,15 +54,22 @@ class StepCapture:
 class StatementCapture:
     """Records statements on one connection between :meth:`begin` and :meth:`end`."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, active: bool = True) -> None:
+        """``active=False`` records nothing (where DDL is transactional a failed revision
+        leaves nothing behind, so there is nothing to report, and no reason to pay for
+        an event on every statement)."""
         self.conn = conn
         self.current: StepCapture | None = None
         self.paused = False
+        self.active = active
         self._pending: list[Executed] = []
-        event.listen(conn, "before_cursor_execute", self._before)
-        event.listen(conn, "after_cursor_execute", self._after)
+        if active:
+            event.listen(conn, "before_cursor_execute", self._before)
+            event.listen(conn, "after_cursor_execute", self._after)
 
     def detach(self) -> None:
+        if not self.active:
+            return
         for name, fn in (("before_cursor_execute", self._before),
                          ("after_cursor_execute", self._after)):
             try:

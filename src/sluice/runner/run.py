@@ -174,9 +174,27 @@ def read_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
 
 def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]:
     """Every revision the version table's heads imply is applied."""
-    if not heads:
-        return set()
-    return {sc.revision for sc in script.iterate_revisions(tuple(heads), "base")}
+    seen: set[str] = set()
+    stack = list(heads)
+    while stack:  # down the graph from the heads: parents and depends_on alike
+        rev = stack.pop()
+        if rev in seen:
+            continue
+        seen.add(rev)
+        sc = script.get_revision(rev)
+        if sc is None:
+            continue
+        downs = getattr(sc, "_all_down_revisions", None)
+        if downs is None:
+            downs = util_to_tuple(sc.down_revision) + util_to_tuple(sc.dependencies)
+        stack.extend(downs)
+    return seen
+
+
+def util_to_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def planned_steps(script: ScriptDirectory, direction: str, target: str,

@@ -168,7 +168,9 @@ class Session:
         """Wrap each step's migration function with the per-revision guards."""
         conn: Connection = ctx.connection
         self._conn = conn
-        self.capture = StatementCapture(conn)
+        # what ran of a failed revision only matters where DDL is not transactional
+        transactional = bool(ctx.impl.transactional_ddl) or conn.dialect.name == "sqlite"
+        self.capture = StatementCapture(conn, active=not transactional)
         self.applier = TimeoutApplier(conn, mariadb=bool(getattr(ctx.dialect, "is_mariadb", False)))
         if conn.dialect.name == "sqlite":
             self._sqlite_listener = _sqlite_begin
