@@ -622,8 +622,9 @@ class _Context:
             if self._active is None:
                 self._active = [r for r in active_rules(self.config) if r.family != "meta"]
             shared = [r for r in self._active if set(dialects) <= set(r.dialects)]
+            in_shared = {id(r) for r in shared}  # rules are distinct objects
             specific = {d: RuleIndex([r for r in self._active
-                                      if r not in shared and d in r.dialects])
+                                      if id(r) not in in_shared and d in r.dialects])
                         for d in dialects}
             self._split[key] = (RuleIndex(shared), specific)
         return self._split[key]
@@ -663,11 +664,21 @@ _DIALECT_SENSITIVE = re.compile(
     r"dialect|get_bind|get_context|\.engine\b|\bbind\b|connection|context\.config|"
     r"get_x_argument|environ"
 )
+#: Substrings one of which every match of _DIALECT_SENSITIVE / _DIALECT_LITERAL contains
+#: (``in`` is much faster than a regex alternation over the whole file).
+_SENSITIVE_HINTS = ("dialect", "get_bind", "get_context", ".engine", "bind", "connection",
+                    "context.config", "get_x_argument", "environ")
+_DIALECT_HINTS = ("postgres", "mysql", "mariadb", "sqlite")
+
+
+def _dialect_sensitive(source: str) -> bool:
+    """``_DIALECT_SENSITIVE.search(source)``, skipping the regex when it cannot match."""
+    return any(h in source for h in _SENSITIVE_HINTS) and bool(_DIALECT_SENSITIVE.search(source))
 
 
 def _dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int]:
     """Lines inside ``if`` branches whose test names a dialect (``tree``: ``source`` parsed)."""
-    if not _DIALECT_LITERAL.search(source):
+    if not any(h in source for h in _DIALECT_HINTS) or not _DIALECT_LITERAL.search(source):
         return set()
     if tree is None:
         try:
@@ -789,7 +800,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
         report.status, report.reason = "static", outcome.reason
         report.detail, report.hint = outcome.detail, outcome.hint
     elif ctx.render:
-        sensitive = bool(_DIALECT_SENSITIVE.search(source)) or any(
+        sensitive = _dialect_sensitive(source) or any(
             o.kind == "script.import" for o in static.ops)
         down_kind = next((o.args.get("kind") for o in static.ops
                           if o.kind == "script.downgrade"), None)

@@ -1442,10 +1442,12 @@ class _ParsedLoader(importlib.machinery.SourceFileLoader):
 
     def source_to_code(self, data: Any, path: Any, *,  # type: ignore[override]
                        _optimize: int = -1) -> types.CodeType:
-        try:
-            encoding = tokenize.detect_encoding(io.BytesIO(bytes(data)).readline)[0]
-        except SyntaxError:
-            encoding = None
+        encoding: str | None = "utf-8"  # what Python reads a file without a coding cookie as
+        if b"coding" in bytes(data):  # (a cookie is in the first two lines, if anywhere)
+            try:
+                encoding = tokenize.detect_encoding(io.BytesIO(bytes(data)).readline)[0]
+            except SyntaxError:
+                encoding = None
         if encoding not in ("utf-8", "utf-8-sig"):
             # the tree was parsed from the UTF-8 text; Python reads this file otherwise
             return super().source_to_code(data, path, _optimize=_optimize)  # type: ignore[call-arg]

@@ -1008,7 +1008,8 @@ class _Analyzer:
         """Imports and engine creation anywhere in the file (phase by enclosing function)."""
         nodes: Iterable[tuple[ast.AST, str]]
         source = self.source
-        if source is not None and source.isascii() and not _ENGINE_NAMES.search(source):
+        if source is not None and source.isascii() and (
+                "engine" not in source or not _ENGINE_NAMES.search(source)):
             # no engine factory is named anywhere: only statements can hold what is sought
             nodes = _imports_with_phase(self.tree)
         else:
