@@ -1,10 +1,11 @@
-"""Rules that declare ``kinds`` never report on an op of another kind.
+"""Rules that declare ``kinds`` (``phases``) never report on an op of another kind (phase).
 
-``run_rules`` does not call a rule's check for ops outside the kinds it declares (see
-:mod:`sluice.lint.registry`), so a declaration that leaves out a kind the check reports on
-would silently lose findings. Every op the rule fixtures give (static layer) is handed to
-each such rule under every kind some rule declares but this one does not: none may hit.
-And linting the fixtures with the declarations gives the same findings as without them.
+``run_rules`` does not call a rule's check for ops outside the kinds and phases it
+declares (see :mod:`sluice.lint.registry`), so a declaration that leaves out one the
+check reports on would silently lose findings. Every op the rule fixtures give (static
+layer) is handed to each such rule under every kind some rule declares but this one does
+not, and in every phase it does not declare: none may hit. And linting the fixtures with
+the declarations gives the same findings as without them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sluice.lint.static import analyze_file
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
 RULES = all_rules()
 DECLARED = sorted({k for r in RULES.values() if r.kinds for k in r.kinds})
+PHASES = ("upgrade", "downgrade")
 
 
 def _config(path: Path) -> SluiceConfig:
@@ -47,11 +49,20 @@ def _corpus() -> list[tuple[Path, SluiceConfig, list[Op]]]:
 CORPUS = _corpus()
 
 
+def _hits(rule: Rule, op: Op, config: SluiceConfig) -> list[object]:
+    ctx = RuleContext(config=config, dialect=rule.dialects[0], ops=[op])
+    result = rule.check(op, ctx)
+    return [] if result is None else [result] if not hasattr(result, "__iter__") \
+        else list(result)
+
+
 def test_the_corpus_covers_every_declared_kind_family() -> None:
     seen = {o.kind for _, _, ops in CORPUS for o in ops}
     assert {"execute", "add_column", "alter_column", "create_index", "drop_table",
             "script.downgrade"} <= seen
+    assert {o.phase for _, _, ops in CORPUS for o in ops} == set(PHASES)
     assert sum(1 for r in RULES.values() if r.kinds is not None) >= 40
+    assert sum(1 for r in RULES.values() if r.phases is not None) >= 30
 
 
 @pytest.mark.parametrize("rule", [r for r in RULES.values() if r.kinds is not None],
@@ -59,22 +70,32 @@ def test_the_corpus_covers_every_declared_kind_family() -> None:
 def test_a_rule_says_nothing_about_kinds_it_does_not_declare(rule: Rule) -> None:
     assert rule.kinds is not None
     others = [k for k in DECLARED if k not in rule.kinds]
-    dialect = rule.dialects[0]
     for path, config, ops in CORPUS:
         for op in ops:
             for kind in others:
                 probe = dataclasses.replace(op, kind=kind, args=dict(op.args))
-                ctx = RuleContext(config=config, dialect=dialect, ops=[probe])
-                result = rule.check(probe, ctx)
-                hits = [] if result is None else [result] if not hasattr(
-                    result, "__iter__") else list(result)
-                assert not hits, (f"{rule.id} reports on a {kind} op ({path.name}, line "
-                                  f"{op.line}) but declares kinds {sorted(rule.kinds)}")
+                assert not _hits(rule, probe, config), (
+                    f"{rule.id} reports on a {kind} op ({path.name}, line {op.line}) but "
+                    f"declares kinds {sorted(rule.kinds)}")
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES.values() if r.phases is not None],
+                         ids=lambda r: r.id)
+def test_a_rule_says_nothing_about_phases_it_does_not_declare(rule: Rule) -> None:
+    assert rule.phases is not None
+    others = [p for p in PHASES if p not in rule.phases]
+    for path, config, ops in CORPUS:
+        for op in ops:
+            for phase in others:
+                probe = dataclasses.replace(op, phase=phase, args=dict(op.args))
+                assert not _hits(rule, probe, config), (
+                    f"{rule.id} reports on a {phase} op ({path.name}, line {op.line}) but "
+                    f"declares phases {sorted(rule.phases)}")
 
 
 def test_kinds_change_no_finding_on_the_fixtures() -> None:
     every = list(RULES.values())
-    undeclared = RuleIndex([dataclasses.replace(r, kinds=None) for r in every])
+    undeclared = RuleIndex([dataclasses.replace(r, kinds=None, phases=None) for r in every])
     checked = 0
     for _, config, ops in CORPUS:
         for dialect in ("postgresql", "mysql", "sqlite"):

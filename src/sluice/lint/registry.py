@@ -6,9 +6,10 @@ documentation (``sluice rules ID`` and ``docs/rules.md`` are generated from it):
 paragraph the summary, then why it is dangerous, then the safe alternative step by step.
 
 A rule that only ever reports on some op kinds says which (``kinds=("drop_table",
-"execute")``): :func:`run_rules` then never calls its check for ops of other kinds. Most
-rules look at one or two kinds, so this saves most check calls of a lint run. A rule
-without ``kinds`` sees every op.
+"execute")``), and one that only reports on ops of some phases says that
+(``phases=UPGRADE``): :func:`run_rules` then never calls its check for other ops. Most
+rules look at one or two kinds of upgrade ops, so this saves most check calls of a lint
+run. A rule without ``kinds`` (``phases``) sees ops of every kind (phase).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class Rule:
     #: The op kinds the check can report on (None: any). Ops of other kinds are not
     #: passed to it, so it must return nothing for them.
     kinds: frozenset[str] | None = None
+    #: The phases (``upgrade``, ``downgrade``) of the ops the check can report on (None:
+    #: any); the same contract as ``kinds``.
+    phases: frozenset[str] | None = None
 
     @property
     def doc(self) -> str:
@@ -65,6 +69,9 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 
+#: ``phases=`` of a rule about what an upgrade does (most of them).
+UPGRADE = ("upgrade",)
+
 
 def rule(
     id: str,
@@ -76,8 +83,10 @@ def rule(
     autogenerate: bool = False,
     default_enabled: bool = True,
     kinds: Iterable[str] | None = None,
+    phases: Iterable[str] | None = None,
 ) -> Callable[[CheckFn], CheckFn]:
-    """Register the decorated check function as a rule (``kinds``: see the module docs)."""
+    """Register the decorated check function as a rule (``kinds``, ``phases``: see the
+    module docs)."""
 
     def register(fn: CheckFn) -> CheckFn:
         if id in RULES:
@@ -94,6 +103,7 @@ def rule(
             autogenerate=autogenerate,
             default_enabled=default_enabled,
             kinds=frozenset(kinds) if kinds is not None else None,
+            phases=frozenset(phases) if phases is not None else None,
         )
         return fn
 
@@ -144,7 +154,7 @@ def _hits(result: Any) -> Iterable[Hit]:
 
 
 class RuleIndex:
-    """A rule list that knows which of its rules run for each op kind and dialect.
+    """A rule list that knows which of its rules run for each op kind, phase and dialect.
 
     :func:`run_rules` builds one per call; pass one as ``rules`` to share that work
     between calls with the same rules (the lint engine does, per file and phase).
@@ -152,17 +162,18 @@ class RuleIndex:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
-        self._for: dict[tuple[str, str | None], list[Rule]] = {}
+        self._for: dict[tuple[str, str, str | None], list[Rule]] = {}
 
-    def select(self, kind: str, dialect: str | None) -> list[Rule]:
-        """The rules :func:`run_rules` runs for an op of ``kind`` when linting ``dialect``,
-        in catalog order."""
-        key = (kind, dialect)
+    def select(self, kind: str, phase: str, dialect: str | None) -> list[Rule]:
+        """The rules :func:`run_rules` runs for an op of ``kind`` and ``phase`` when linting
+        ``dialect``, in catalog order."""
+        key = (kind, phase, dialect)
         found = self._for.get(key)
         if found is None:
             found = self._for[key] = [
                 r for r in self.rules
                 if (r.kinds is None or kind in r.kinds)
+                and (r.phases is None or phase in r.phases)
                 and (dialect in r.dialects if dialect is not None
                      else not set(DIALECTS) - set(r.dialects))
             ]
@@ -181,14 +192,14 @@ def run_rules(
     With a ``dialect``, only rules covering it run. Without one (the op model alone, as
     during autogenerate), rules limited to some dialects are skipped: a PostgreSQL
     locking rule says nothing about a project that may not run PostgreSQL. A rule with
-    ``kinds`` only sees ops of those kinds.
+    ``kinds`` (``phases``) only sees ops of those kinds (phases).
     """
     ctx = RuleContext(config=config, dialect=dialect, ops=ops)
     index = rules if isinstance(rules, RuleIndex) else RuleIndex(
         rules if rules is not None else active_rules(config))
     findings: list[Finding] = []
     for op in ops:
-        for r in index.select(op.kind, dialect):
+        for r in index.select(op.kind, op.phase, dialect):
             for hit in _hits(r.check(op, ctx)):
                 target = hit.op or op
                 findings.append(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op, TypeInfo
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._util import has_default, sql_statements, steps
 
 #: Type changes that never lose data: (from family, to family).
@@ -46,7 +46,7 @@ def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | 
 
 
 @rule("SL101", "lossy-type-change", family="compat", severity="error", autogenerate=True,
-      kinds=("alter_column",))
+      kinds=("alter_column",), phases=UPGRADE)
 def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
     """A column type change that can truncate, round or reject existing values.
 
@@ -82,7 +82,7 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
 
 
 @rule("SL102", "set-not-null-without-default", family="compat", severity="error",
-      autogenerate=True, kinds=("alter_column",))
+      autogenerate=True, kinds=("alter_column",), phases=UPGRADE)
 def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     """Making an existing column NOT NULL without a server default.
 
@@ -120,7 +120,7 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
 
 
 @rule("SL103", "rename-column", family="compat", severity="error",
-      kinds=("alter_column", "execute"))
+      kinds=("alter_column", "execute"), phases=UPGRADE)
 def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Renaming a column breaks every running instance that still uses the old name.
 
@@ -164,7 +164,8 @@ def _rename_column_hit(table: str, old: str, new: str) -> Hit:
     )
 
 
-@rule("SL104", "rename-table", family="compat", severity="error", kinds=("rename_table", "execute"))
+@rule("SL104", "rename-table", family="compat", severity="error", kinds=("rename_table", "execute"),
+      phases=UPGRADE)
 def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Renaming a table breaks every running instance that still uses the old name.
 
@@ -216,7 +217,7 @@ _SAFE_FOR_CODE = {("integer", "biginteger"), ("string", "text")}
 
 
 @rule("SL105", "column-type-change", family="compat", severity="warning",
-      kinds=("alter_column", "execute"))
+      kinds=("alter_column", "execute"), phases=UPGRADE)
 def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A column type change that running code may not expect, or that cannot be verified.
 
@@ -285,7 +286,7 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL106", "add-not-null-column-without-default", family="compat", severity="error",
-      kinds=("add_column", "execute"))
+      kinds=("add_column", "execute"), phases=UPGRADE)
 def add_not_null_without_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a NOT NULL column without a server default to an existing table.
 
@@ -340,7 +341,7 @@ def add_not_null_without_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL107", "drop-server-default", family="compat", severity="warning",
-      kinds=("alter_column", "execute"))
+      kinds=("alter_column", "execute"), phases=UPGRADE)
 def drop_server_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a column's server default that running code may rely on.
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._util import batched_snippet, bounded, sql_statements, steps
 
 
-@rule("SL501", "update-without-where", family="data", severity="warning", kinds=("execute",))
+@rule("SL501", "update-without-where", family="data", severity="warning", kinds=("execute",),
+      phases=UPGRADE)
 def update_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An ``UPDATE`` with no ``WHERE`` rewrites every row of the table in one transaction.
 
@@ -49,7 +50,8 @@ def _hit(table: str, what: str, snippet: str) -> Hit:
     )
 
 
-@rule("SL502", "unbatched-backfill", family="data", severity="warning", kinds=("execute",))
+@rule("SL502", "unbatched-backfill", family="data", severity="warning", kinds=("execute",),
+      phases=UPGRADE)
 def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A backfill ``UPDATE`` run as one statement instead of in batches.
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._util import batched_snippet, matches_any, sql_statements, steps
 
 
 @rule("SL001", "drop-table", family="destructive", severity="error", autogenerate=True,
-      kinds=("drop_table", "execute"))
+      kinds=("drop_table", "execute"), phases=UPGRADE)
 def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a table deletes its data for good.
 
@@ -52,7 +52,7 @@ def _drop_table_hit(table: str, what: str, target: str | None = None) -> Hit:
 
 
 @rule("SL002", "drop-column", family="destructive", severity="error", autogenerate=True,
-      kinds=("drop_column", "execute"))
+      kinds=("drop_column", "execute"), phases=UPGRADE)
 def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a column deletes its data and breaks code that still selects it.
 
@@ -95,7 +95,7 @@ def _drop_column_hit(table: str, column: str, target: str | None = None) -> Hit:
 
 
 @rule("SL003", "drop-index", family="destructive", severity="warning", autogenerate=True,
-      kinds=("drop_index",))
+      kinds=("drop_index",), phases=UPGRADE)
 def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     """Dropping an index can turn fast queries into full table scans.
 
@@ -123,7 +123,7 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
 
 
 @rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True,
-      kinds=("drop_constraint",))
+      kinds=("drop_constraint",), phases=UPGRADE)
 def drop_constraint(op: Op, ctx: RuleContext) -> Hit | None:
     """Dropping a constraint lets invalid data in from the moment it commits.
 
@@ -148,7 +148,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL005", "protected-table", family="destructive", severity="error", autogenerate=True)
+@rule("SL005", "protected-table", family="destructive", severity="error", autogenerate=True,
+      phases=UPGRADE)
 def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
     """An operation touches a table listed in ``protected_tables``.
 
@@ -175,7 +176,8 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-@rule("SL006", "drop-schema", family="destructive", severity="error", kinds=("execute",))
+@rule("SL006", "drop-schema", family="destructive", severity="error", kinds=("execute",),
+      phases=UPGRADE)
 def drop_schema(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a schema or database deletes every table in it at once.
 
@@ -211,7 +213,8 @@ def drop_schema(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-@rule("SL007", "truncate-table", family="destructive", severity="error", kinds=("execute",))
+@rule("SL007", "truncate-table", family="destructive", severity="error", kinds=("execute",),
+      phases=UPGRADE)
 def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``TRUNCATE`` empties a table instantly and for good.
 
@@ -248,7 +251,8 @@ def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
 
 
-@rule("SL008", "delete-without-where", family="destructive", severity="error", kinds=("execute",))
+@rule("SL008", "delete-without-where", family="destructive", severity="error", kinds=("execute",),
+      phases=UPGRADE)
 def delete_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A ``DELETE`` with no ``WHERE`` removes every row of the table.
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sluice.lint.model import Hit, Op, TypeInfo
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._sql import Action
 from sluice.lint.rules._util import (
     DDL_KINDS,
@@ -128,7 +128,7 @@ def _action_cost(act: Action, table: str, ctx: RuleContext) -> Cost | None:
 
 
 @rule("SL301", "mysql-table-copy", family="mysql", severity="error", dialects=MYSQL,
-      kinds=COST_KINDS)
+      kinds=COST_KINDS, phases=UPGRADE)
 def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An ALTER that MySQL/MariaDB can only run by copying the whole table.
 
@@ -186,7 +186,7 @@ def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL302", "mysql-table-rebuild", family="mysql", severity="warning", dialects=MYSQL,
-      kinds=COST_KINDS)
+      kinds=COST_KINDS, phases=UPGRADE)
 def mysql_table_rebuild(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An ALTER that rebuilds the table on the target version, where INSTANT is possible.
 
@@ -237,7 +237,7 @@ def _ddl_items(op: Op, ctx: RuleContext) -> list[bool]:
 
 
 @rule("SL303", "mysql-multiple-ddl", family="mysql", severity="warning", dialects=MYSQL,
-      kinds=(*DDL_KINDS, "execute"))
+      kinds=(*DDL_KINDS, "execute"), phases=UPGRADE)
 def mysql_multiple_ddl(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Several DDL statements in one revision, on a database without transactional DDL.
 

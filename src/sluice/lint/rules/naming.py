@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._util import steps
 
 _CONSTRAINT_KINDS = {
@@ -25,7 +25,7 @@ def _matches(pattern: str, name: str) -> bool:
 
 
 @rule("SL701", "index-name-convention", family="naming", severity="info",
-      default_enabled=False, kinds=("create_index",))
+      default_enabled=False, kinds=("create_index",), phases=UPGRADE)
 def index_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A new index whose name does not follow ``lint.index_name_pattern``.
 
@@ -59,7 +59,7 @@ def index_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL702", "constraint-name-convention", family="naming", severity="info",
-      default_enabled=False, kinds=tuple(_CONSTRAINT_KINDS))
+      default_enabled=False, kinds=tuple(_CONSTRAINT_KINDS), phases=UPGRADE)
 def constraint_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A new constraint whose name does not follow ``lint.constraint_name_patterns``.
 
@@ -92,7 +92,7 @@ def constraint_name_convention(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL703", "unnamed-constraint", family="naming", severity="warning",
-      kinds=tuple(_CONSTRAINT_KINDS))
+      kinds=tuple(_CONSTRAINT_KINDS), phases=UPGRADE)
 def unnamed_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A constraint created with ``name=None``: the database invents the name.
 

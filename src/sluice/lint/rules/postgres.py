@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op, TypeInfo
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._util import pg_version, sql_statements, steps
 
 PG = ("postgresql",)
@@ -23,7 +23,7 @@ def _concurrently(op: Op) -> bool:
 
 
 @rule("SL201", "create-index-non-concurrently", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("create_index", "execute"))
+      dialects=PG, kinds=("create_index", "execute"), phases=UPGRADE)
 def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Creating an index without ``CONCURRENTLY`` blocks every write to the table.
 
@@ -71,7 +71,7 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL202", "drop-index-non-concurrently", family="postgres-locking", severity="warning",
-      dialects=PG, kinds=("drop_index", "execute"))
+      dialects=PG, kinds=("drop_index", "execute"), phases=UPGRADE)
 def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping an index without ``CONCURRENTLY`` takes an ACCESS EXCLUSIVE lock.
 
@@ -151,7 +151,7 @@ def _not_valid_hits(op: Op, ctx: RuleContext, kind: str) -> Iterator[Hit]:
 
 
 @rule("SL203", "foreign-key-without-not-valid", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("create_foreign_key", "execute"))
+      dialects=PG, kinds=("create_foreign_key", "execute"), phases=UPGRADE)
 def foreign_key_without_not_valid(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a foreign key without ``NOT VALID`` blocks writes on both tables.
 
@@ -171,7 +171,7 @@ def foreign_key_without_not_valid(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL204", "check-constraint-without-not-valid", family="postgres-locking",
-      severity="error", dialects=PG, kinds=("create_check_constraint", "execute"))
+      severity="error", dialects=PG, kinds=("create_check_constraint", "execute"), phases=UPGRADE)
 def check_without_not_valid(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a check constraint without ``NOT VALID`` blocks the table while it scans.
 
@@ -190,7 +190,7 @@ def check_without_not_valid(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 @rule("SL205", "unique-constraint-without-index", family="postgres-locking",
       severity="error", dialects=PG,
-      kinds=("create_unique_constraint", "create_primary_key", "execute"))
+      kinds=("create_unique_constraint", "create_primary_key", "execute"), phases=UPGRADE)
 def unique_without_index(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a unique constraint or primary key directly builds its index under a lock.
 
@@ -243,7 +243,7 @@ def unique_without_index(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL206", "set-not-null", family="postgres-locking", severity="error", dialects=PG,
-      kinds=("alter_column", "execute"))
+      kinds=("alter_column", "execute"), phases=UPGRADE)
 def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``SET NOT NULL`` on an existing column scans the table under an exclusive lock.
 
@@ -307,7 +307,7 @@ _SERIAL = re.compile(r"^\s*(small|big)?serial\b", re.I)
 
 
 @rule("SL207", "add-column-volatile-default", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("add_column", "execute"))
+      dialects=PG, kinds=("add_column", "execute"), phases=UPGRADE)
 def add_column_volatile_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a column whose default must be computed per row rewrites the whole table.
 
@@ -404,7 +404,7 @@ def _pg_rewrites(old: TypeInfo | None, new: TypeInfo | None) -> str | None:
 
 
 @rule("SL208", "type-change-rewrites-table", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("alter_column", "execute"))
+      dialects=PG, kinds=("alter_column", "execute"), phases=UPGRADE)
 def type_change_rewrites(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A column type change that makes PostgreSQL rewrite the table and its indexes.
 
@@ -454,7 +454,7 @@ def _rewrite_hit(table: str, column: str, reason: str) -> Hit:
 
 
 @rule("SL209", "vacuum-full-or-cluster", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("execute",))
+      dialects=PG, kinds=("execute",), phases=UPGRADE)
 def vacuum_full_or_cluster(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``VACUUM FULL`` and ``CLUSTER`` rewrite the table under an exclusive lock.
 
@@ -487,7 +487,7 @@ def vacuum_full_or_cluster(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL210", "lock-table", family="postgres-locking", severity="error", dialects=PG,
-      kinds=("execute",))
+      kinds=("execute",), phases=UPGRADE)
 def lock_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """An explicit ``LOCK TABLE`` in a migration blocks the application until commit.
 
@@ -523,7 +523,7 @@ def lock_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
 
 @rule("SL211", "reindex-non-concurrently", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("execute",))
+      dialects=PG, kinds=("execute",), phases=UPGRADE)
 def reindex_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """``REINDEX`` without ``CONCURRENTLY`` blocks writes and queries using the index.
 

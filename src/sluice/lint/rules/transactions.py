@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
-from sluice.lint.registry import RuleContext, rule
+from sluice.lint.registry import UPGRADE, RuleContext, rule
 from sluice.lint.rules._util import (
     DDL_KINDS,
     DDL_SQL,
@@ -93,7 +93,7 @@ def _locking_ddl(op: Op, ctx: RuleContext) -> str | None:
 
 
 @rule("SL402", "dml-in-ddl-transaction", family="transactions", severity="warning",
-      dialects=PG, kinds=("execute",))
+      dialects=PG, kinds=("execute",), phases=UPGRADE)
 def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A bulk UPDATE/DELETE after DDL in the same revision keeps the DDL's lock for its run.
 
