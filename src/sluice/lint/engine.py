@@ -392,12 +392,21 @@ class _Node:
     depends: tuple[str, ...] = ()
     static: StaticResult | None = None
     location: Path | None = None
+    _text: str | None = None
+    _decoded: bool = False
 
     @property
     def content(self) -> bytes:
         if self.raw is None:
             self.raw = self.path.read_bytes()
         return self.raw
+
+    def text(self) -> str | None:
+        """The content decoded (None: not UTF-8), decoded once."""
+        if not self._decoded:
+            self._text = _decode(self.content)
+            self._decoded = True
+        return self._text
 
 
 _HEADER = re.compile(
@@ -451,7 +460,7 @@ def _decode(raw: bytes) -> str | None:
 
 def _static(node: _Node) -> StaticResult:
     if node.static is None:
-        source = _decode(node.content)
+        source = node.text()
         if source is None:
             node.static = StaticResult(path=str(node.path),
                                        error=f"{node.path}:1: syntax error: not UTF-8")
@@ -790,7 +799,7 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
         op = Op("lint.parse_error", line=max(line, 1), path=path, revision=node.revision,
                 args={"error": report.detail})
         return _FileResult(report, _meta_findings([op], ctx.config), [])
-    source = _decode(node.content) or ""
+    source = node.text() or ""
 
     outcome: RenderOutcome | None = None
     if failure is not None:
@@ -1103,11 +1112,12 @@ def lint_project(
                 result = _analyze(node, ctx, failure=exc)
             report, file_findings, file_suppressed = (result.report, result.findings,
                                                       result.suppressed)
-            cache.put(str(node.path), node.digest, node.stamp, {
-                "report": report.as_dict(),
-                "findings": [f.as_dict() for f in file_findings],
-                "suppressed": [f.as_dict() for f in file_suppressed],
-            })
+            if cache.enabled:
+                cache.put(str(node.path), node.digest, node.stamp, {
+                    "report": report.as_dict(),
+                    "findings": [f.as_dict() for f in file_findings],
+                    "suppressed": [f.as_dict() for f in file_suppressed],
+                })
         reports.append(report)
         coverage.add(report)
         findings.extend(file_findings)
@@ -1141,7 +1151,7 @@ def lint_project(
                 _set_graph(node, rep.get("revision"), rep.get("down_revision"),
                            rep.get("branch_labels"), rep.get("depends_on"))
             else:
-                source = _decode(node.content)
+                source = node.text()
                 # every file is analysed anyway when linting everything: skip the quick scan
                 head = _header(source) if source is not None and not whole else None
                 if head is None:

@@ -53,6 +53,7 @@ import io
 import os
 import re
 import sys
+import threading
 import tokenize
 import traceback
 import types
@@ -63,6 +64,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from sluice.lint.model import Op
+
+try:
+    # signal.signal() without the enum conversions around it (once per revision)
+    import _signal
+except ImportError:  # pragma: no cover - not CPython
+    import signal as _signal  # type: ignore[no-redef]
 
 __all__ = [
     "RenderOutcome",
@@ -897,32 +904,9 @@ class Renderer:
             setattr(mod, name, original)
         self._patched = []
 
-    @contextlib.contextmanager
-    def _deadline(self, seconds: float) -> Iterator[None]:
+    def _deadline(self, seconds: float) -> _Deadline:
         """Interrupt a revision that runs longer than ``seconds`` (main thread, POSIX)."""
-        import threading
-
-        try:
-            # signal.signal() without the enum conversions around it (once per revision)
-            import _signal as signal
-        except ImportError:  # pragma: no cover - not CPython
-            import signal  # type: ignore[no-redef]
-
-        if not hasattr(signal, "setitimer") or \
-                threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def expire(signum: int, frame: Any) -> None:
-            raise _RenderTimeout(f"rendering took longer than {seconds:g}s")
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        return _Deadline(seconds)
 
     def _forget_new_modules(self) -> None:
         root = self.project_root
@@ -1164,48 +1148,57 @@ class Renderer:
     def _render(self, filename: str, source: str | None, outcome: RenderOutcome,
                 downgrade: bool, all_dialects: bool, tree: ast.Module | None = None,
                 content: bytes | None = None) -> None:
-        primary = self.dialects[0]
         sink = io.StringIO()
-        stdin = sys.stdin
+        streams = sys.stdin, sys.stdout, sys.stderr
         sys.stdin = io.StringIO()  # input() in a revision fails instead of waiting
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
-                contextlib.redirect_stderr(sink), _restore_stdin(stdin):
-            warnings.simplefilter("ignore")
-            module = self._load(filename, source, outcome, primary, tree, content)
-            if module is None:
-                return
-            upgrade = getattr(module, "upgrade", None)
-            if not callable(upgrade):
-                outcome.reason = REASON_NO_UPGRADE
-                outcome.detail = "the file defines no upgrade() function"
-                return
-            for dialect in self.dialects if all_dialects else [primary]:
-                run = self._call(module, "upgrade", dialect, filename)
-                if isinstance(run, _Failure):
-                    if dialect == primary:
-                        self._fail(outcome, run, filename)
-                        return
-                    outcome.failed[dialect] = run.reason
-                    outcome.notes.append(f"upgrade() failed on {dialect}: {run.reason}"
-                                         + (f" ({run.detail})" if run.detail else ""))
-                    continue
-                outcome.ops[dialect] = list(run.ops)
+        sys.stdout = sys.stderr = sink
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._render_module(filename, source, outcome, downgrade, all_dialects,
+                                    tree, content)
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = streams
+
+    def _render_module(self, filename: str, source: str | None, outcome: RenderOutcome,
+                       downgrade: bool, all_dialects: bool, tree: ast.Module | None,
+                       content: bytes | None) -> None:
+        primary = self.dialects[0]
+        module = self._load(filename, source, outcome, primary, tree, content)
+        if module is None:
+            return
+        upgrade = getattr(module, "upgrade", None)
+        if not callable(upgrade):
+            outcome.reason = REASON_NO_UPGRADE
+            outcome.detail = "the file defines no upgrade() function"
+            return
+        for dialect in self.dialects if all_dialects else [primary]:
+            run = self._call(module, "upgrade", dialect, filename)
+            if isinstance(run, _Failure):
+                if dialect == primary:
+                    self._fail(outcome, run, filename)
+                    return
+                outcome.failed[dialect] = run.reason
+                outcome.notes.append(f"upgrade() failed on {dialect}: {run.reason}"
+                                     + (f" ({run.detail})" if run.detail else ""))
+                continue
+            outcome.ops[dialect] = list(run.ops)
+            outcome.statements.extend(run.statements)
+            outcome.notes.extend(run.notes)
+            outcome.dialects.append(dialect)
+            outcome.phases[dialect] = ["upgrade"]
+        outcome.ok = True
+        down = getattr(module, "downgrade", None)
+        if downgrade and self.sql and callable(down):
+            run = self._call(module, "downgrade", primary, filename)
+            if isinstance(run, _Failure):
+                outcome.notes.append(f"downgrade() did not render: {run.reason}"
+                                     + (f" ({run.detail})" if run.detail else ""))
+            else:
+                outcome.ops[primary].extend(run.ops)
                 outcome.statements.extend(run.statements)
                 outcome.notes.extend(run.notes)
-                outcome.dialects.append(dialect)
-                outcome.phases[dialect] = ["upgrade"]
-            outcome.ok = True
-            down = getattr(module, "downgrade", None)
-            if downgrade and self.sql and callable(down):
-                run = self._call(module, "downgrade", primary, filename)
-                if isinstance(run, _Failure):
-                    outcome.notes.append(f"downgrade() did not render: {run.reason}"
-                                         + (f" ({run.detail})" if run.detail else ""))
-                else:
-                    outcome.ops[primary].extend(run.ops)
-                    outcome.statements.extend(run.statements)
-                    outcome.notes.extend(run.notes)
-                    outcome.phases[primary].append("downgrade")
+                outcome.phases[primary].append("downgrade")
 
     def _load(self, filename: str, source: str | None, outcome: RenderOutcome,
               dialect: str, tree: ast.Module | None = None,
@@ -1243,28 +1236,9 @@ class Renderer:
             return None
         return module
 
-    @contextlib.contextmanager
-    def _installed(self, env: _DialectEnv, run: _Run) -> Iterator[None]:
-        import alembic.context as ctx_mod
-        import alembic.op as op_mod
-
-        prev_ctx = getattr(ctx_mod, "_proxy", None)
-        prev_op = getattr(op_mod, "_proxy", None)
-        env.env._install_proxy()
-        env.ops._install_proxy()
-        env.capture.run = run
-        self._run = run
-        try:
-            yield
-        finally:
-            self._run = None
-            env.capture.run = None
-            env.ops._remove_proxy()
-            env.env._remove_proxy()
-            if prev_ctx is not None:
-                prev_ctx._install_proxy()
-            if prev_op is not None:
-                prev_op._install_proxy()
+    def _installed(self, env: _DialectEnv, run: _Run) -> _Installed:
+        """``alembic.context`` and ``alembic.op`` point at ``env`` while recording ``run``."""
+        return _Installed(self, env, run)
 
     def _call(self, module: types.ModuleType, phase: str, dialect: str,
               filename: str) -> _Run | _Failure:
@@ -1454,12 +1428,66 @@ class _ParsedLoader(importlib.machinery.SourceFileLoader):
         return compile(self._tree, path, "exec", dont_inherit=True, optimize=_optimize)
 
 
-@contextlib.contextmanager
-def _restore_stdin(stdin: Any) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        sys.stdin = stdin
+class _Deadline:
+    """Raises :class:`_RenderTimeout` in the block it guards once ``seconds`` have passed
+    (main thread, POSIX; elsewhere it does nothing). A class, not a generator: it guards
+    every revision."""
+
+    __slots__ = ("seconds", "previous", "armed")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.armed = False
+
+    def _expire(self, signum: int, frame: Any) -> None:
+        raise _RenderTimeout(f"rendering took longer than {self.seconds:g}s")
+
+    def __enter__(self) -> None:
+        if not hasattr(_signal, "setitimer") or \
+                threading.current_thread() is not threading.main_thread():
+            return
+        self.previous = _signal.signal(_signal.SIGALRM, self._expire)
+        _signal.setitimer(_signal.ITIMER_REAL, self.seconds)
+        self.armed = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.armed:
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
+            _signal.signal(_signal.SIGALRM, self.previous)
+
+
+class _Installed:
+    """What :meth:`Renderer._installed` returns (a class: entered twice per revision)."""
+
+    __slots__ = ("renderer", "env", "run", "prev_ctx", "prev_op")
+
+    def __init__(self, renderer: Renderer, env: _DialectEnv, run: _Run) -> None:
+        self.renderer = renderer
+        self.env = env
+        self.run = run
+
+    def __enter__(self) -> None:
+        import alembic.context as ctx_mod
+        import alembic.op as op_mod
+
+        env = self.env
+        self.prev_ctx = getattr(ctx_mod, "_proxy", None)
+        self.prev_op = getattr(op_mod, "_proxy", None)
+        env.env._install_proxy()
+        env.ops._install_proxy()
+        env.capture.run = self.run
+        self.renderer._run = self.run
+
+    def __exit__(self, *exc: Any) -> None:
+        env = self.env
+        self.renderer._run = None
+        env.capture.run = None
+        env.ops._remove_proxy()
+        env.env._remove_proxy()
+        if self.prev_ctx is not None:
+            self.prev_ctx._install_proxy()
+        if self.prev_op is not None:
+            self.prev_op._install_proxy()
 
 
 class _SignatureError(Exception):
