@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sluice.lint.model import Op
 from sluice.lint.rules._sql import Stmt, statements
@@ -39,6 +39,8 @@ class _Units:
 
     def __init__(self, ops: list[Op], dialect: str | None) -> None:
         self.size = len(ops)
+        #: Results rules computed once per run (keyed by the rule's own key).
+        self.memo: dict[tuple[Any, ...], Any] = {}
         self.units: dict[tuple[str | None, str | None, str], list[Op]] = {}
         for o in ops:
             self.units.setdefault((o.path, o.revision, o.phase), []).append(o)
@@ -60,6 +62,12 @@ def _units(ctx: RuleContext) -> _Units:
         cached = _Units(ctx.ops, ctx.dialect)
         setattr(ctx, "_sluice_units", cached)  # noqa: B010 - private cache on the run context
     return cached
+
+
+def run_memo(ctx: RuleContext) -> dict[tuple[Any, ...], Any]:
+    """A dict that lives as long as ``ctx.ops`` stays the same (one ``run_rules`` call):
+    for results several rules, or several ops, would otherwise compute again."""
+    return _units(ctx).memo
 
 
 def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:

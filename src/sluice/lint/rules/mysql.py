@@ -18,6 +18,7 @@ from sluice.lint.rules._util import (
     DDL_SQL,
     mysql_label,
     mysql_target,
+    run_memo,
     sql_statements,
     steps,
     unit_ops,
@@ -72,6 +73,15 @@ COST_KINDS = ("add_column", "drop_column", "alter_column", "create_foreign_key",
 
 def op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
     """What each ALTER in ``op`` costs on the target MySQL/MariaDB version."""
+    memo = run_memo(ctx)
+    key = ("op_costs", id(op))
+    found = memo.get(key)
+    if found is None or found[0] is not op:  # (the op is kept: its id cannot be reused)
+        found = memo[key] = (op, _op_costs(op, ctx))
+    return list(found[1])
+
+
+def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
     costs: list[Cost] = []
     if op.table_is_new:
         return costs
@@ -236,6 +246,27 @@ def _ddl_items(op: Op, ctx: RuleContext) -> list[bool]:
     ]
 
 
+def _ddl_trigger(op: Op, ctx: RuleContext) -> tuple[Op | None, int]:
+    """For the revision and phase of ``op``: the first op with a statement that can fail on
+    live data (an ALTER of an existing table) while an earlier DDL statement of the
+    revision is already committed, and how many DDL statements the revision runs.
+    Computed once per unit, not once per op."""
+    memo = run_memo(ctx)
+    key = ("ddl_trigger", op.path, op.revision, op.phase)
+    if key not in memo:
+        before = 0
+        total = 0
+        trigger: Op | None = None
+        for other in unit_ops(op, ctx):
+            for on_existing in _ddl_items(other, ctx):
+                if on_existing and before >= 1 and trigger is None:
+                    trigger = other
+                before += 1
+                total += 1
+        memo[key] = (trigger, total)
+    return memo[key]  # type: ignore[no-any-return]
+
+
 @rule("SL303", "mysql-multiple-ddl", family="mysql", severity="warning", dialects=MYSQL,
       kinds=(*DDL_KINDS, "execute"), phases=UPGRADE)
 def mysql_multiple_ddl(op: Op, ctx: RuleContext) -> Iterator[Hit]:
@@ -256,17 +287,7 @@ def mysql_multiple_ddl(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """
     if op.phase != "upgrade" or not any(_ddl_items(op, ctx)):
         return
-    # Report once, on the first statement that can fail on live data (an ALTER of an
-    # existing table) while an earlier DDL statement of the revision is already committed.
-    before = 0
-    total = 0
-    trigger: Op | None = None
-    for other in unit_ops(op, ctx):
-        for on_existing in _ddl_items(other, ctx):
-            if on_existing and before >= 1 and trigger is None:
-                trigger = other
-            before += 1
-            total += 1
+    trigger, total = _ddl_trigger(op, ctx)
     if trigger is not op:
         return
     yield Hit(
