@@ -1086,7 +1086,8 @@ def lint_project(
         cache_dir = Path(lint_cfg.cache_dir)
         if not cache_dir.is_absolute():
             cache_dir = layout.root / cache_dir
-    cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args, sql))
+    cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args, sql)
+                      if cache_dir is not None else "")
 
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
     whole = not (revisions or since is not None or changed_base not in (None, False)
@@ -1139,7 +1140,8 @@ def lint_project(
                 else:
                     with open(text, "rb") as fh:
                         raw = fh.read()
-                    digest = content_hash(raw)
+                    # (nothing to look up or store without a cache folder)
+                    digest = content_hash(raw) if cache.enabled else ""
                     entry = cache.peek(text, digest)
             except OSError as exc:
                 raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
