@@ -19,10 +19,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner, Result
 
 import sluice.policy.defaults as defaults
 from sluice import alembic_plugin
+from sluice.cli import main
 from sluice.envhooks import configure_options
+from sluice.hooks import new_revision_main
 from sluice.project import forget_modules
 from tests.helpers import cfg, drop_legacy_field, edit, upgrade
 
@@ -373,10 +376,16 @@ def test_write_hook_from_pyproject_tool_alembic(
     assert f"{path.name}:" in out and "SL002 drop-column" in out
 
 
-def run_hook(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "sluice-lint-new-revision"), *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, check=False,
-                          env={**os.environ, "NO_COLOR": "1"})
+def run_hook(*args: str | Path, cwd: Path) -> Result:
+    """`sluice-lint-new-revision ARGS` in ``cwd``, in-process (the real post-write hook
+    runs as a console script in the tests below)."""
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(new_revision_main, [str(a) for a in args],
+                                  env={"NO_COLOR": "1"})
+    finally:
+        os.chdir(before)
 
 
 DANGEROUS = '''"""drop and index
@@ -404,36 +413,32 @@ def test_hook_exit_status(shop: Path, tmp_path: Path) -> None:
     bad = versions / "0003_drop.py"
     bad.write_text(DANGEROUS)
     out = run_hook(bad, cwd=shop)
-    assert out.returncode == 1, out.stderr
+    assert out.exit_code == 1, out.stderr
     assert "SL002 drop-column" in out.stdout
     # json: stdout only, stable keys
     out = run_hook(bad, "--format", "json", cwd=tmp_path)
-    assert out.returncode == 1
+    assert out.exit_code == 1
     data = json.loads(out.stdout)
     assert {f["rule"] for f in data["findings"]} >= {"SL002"}
     assert data["summary"]["failed"] is True
     # a finding accepted on purpose
     edit(bad, 'op.drop_column("users", "legacy_field")',
          'op.drop_column("users", "legacy_field")  # sluice: ignore[SL002] unused since v3')
-    assert run_hook(bad, cwd=shop).returncode == 0
+    assert run_hook(bad, cwd=shop).exit_code == 0
     # not a revision file: nothing to lint
     out = run_hook(shop / "shopapp" / "models.py", "-c", shop / "alembic.ini", cwd=tmp_path)
-    assert out.returncode == 0 and "no revision file" in out.stdout
+    assert out.exit_code == 0 and "no revision file" in out.stdout
     # cannot lint: one line, exit 2
     out = run_hook(versions / "missing.py", "-c", shop / "alembic.ini", cwd=tmp_path)
-    assert out.returncode == 2
+    assert out.exit_code == 2
     assert out.stderr.strip().splitlines() == [f"sluice: error: {versions / 'missing.py'}: "
                                                "no such file"]
     out = run_hook(bad, "-c", tmp_path / "nope.ini", cwd=tmp_path)
-    assert out.returncode == 2 and "nope.ini: no such file" in out.stderr
+    assert out.exit_code == 2 and "nope.ini: no such file" in out.stderr
     assert "Traceback" not in out.stderr
 
 
 def test_sluice_lint_takes_files(shop: Path) -> None:
-    from click.testing import CliRunner
-
-    from sluice.cli import main
-
     versions = shop / "migrations" / "versions"
     (versions / "0003_drop.py").write_text(DANGEROUS)
     runner = CliRunner()
@@ -475,9 +480,10 @@ entrypoint = "sluice-lint-new-revision"
 # --------------------------------------------------------------------------- completion
 
 
-def complete(shell: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "sluice")], capture_output=True, text=True, check=False,
-                          env={**os.environ, "_SLUICE_COMPLETE": shell, **env})
+def complete(shell: str, **env: str) -> Result:
+    """What `sluice` answers to the shell's completion request, run in-process."""
+    return CliRunner().invoke(main, [], prog_name="sluice",
+                              env={"_SLUICE_COMPLETE": shell, **env})
 
 
 @pytest.mark.parametrize("shell, marker", [
@@ -487,8 +493,17 @@ def complete(shell: str, **env: str) -> subprocess.CompletedProcess[str]:
 ])
 def test_shell_completion_script(shell: str, marker: str) -> None:
     out = complete(shell)
-    assert out.returncode == 0, out.stderr
+    assert out.exit_code == 0, out.output
     assert marker in out.stdout
+
+
+def test_installed_sluice_script_answers_completion_requests() -> None:
+    """The console script itself (prog name from argv[0]) reads _SLUICE_COMPLETE."""
+    out = subprocess.run([str(BIN / "sluice")], capture_output=True, text=True, check=False,
+                         env={**os.environ, "_SLUICE_COMPLETE": "bash_complete",
+                              "COMP_WORDS": "sluice li", "COMP_CWORD": "1"})
+    assert out.returncode == 0, out.stderr
+    assert "plain,lint" in out.stdout.splitlines()
 
 
 def test_shell_completion_completes_commands_options_and_choices() -> None:
