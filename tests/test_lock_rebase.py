@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from alembic import command
+from click.testing import CliRunner
 
 from sluice.check.rebase import repoint
+from sluice.cli import main
 from sluice.errors import SluiceError
 from tests.conftest import EXAMPLE
 from tests.helpers import cfg
 
-BIN = Path(sys.executable).parent
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
@@ -35,7 +35,18 @@ def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 
 def sluice(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return run(root, BIN / "sluice", *args, check=check)
+    """`sluice ARGS` in ``root``, run in-process with click's test runner."""
+    before = os.getcwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(main, list(args), env={"NO_COLOR": "1"})
+    finally:
+        os.chdir(before)
+    out = subprocess.CompletedProcess(["sluice", *args], result.exit_code, result.stdout,
+                                      result.stderr)
+    if check and out.returncode != 0:
+        raise AssertionError(f"{args}: exit {out.returncode}\n{out.stdout}\n{out.stderr}")
+    return out
 
 
 def new_revision(root: Path, rev: str, message: str) -> Path:
