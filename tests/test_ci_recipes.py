@@ -18,6 +18,7 @@ from typing import Any
 import click
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from sluice.cli import main
 from tests.conftest import EXAMPLE, REPO, server_url
@@ -177,16 +178,25 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
     (root / ".gitignore").write_text("__pycache__/\n*.db\n.sluice_cache/\n*.sarif\n*.json\n"
                                      "*.xml\n")
-    setup = ("git init -q -b main && sluice lock && git add . && git commit -q -m shop && "
+    lock(root)
+    setup = ("git init -q -b main && git add . && git commit -q -m shop && "
              "git update-ref refs/remotes/origin/main HEAD && git checkout -q -b feature")
     out = sh(root, setup)
     assert out.returncode == 0, out.stderr
     return root
 
 
+def lock(root: Path) -> None:
+    """`sluice lock` for the project's setup, in-process (the recipes' own sluice lines run
+    as real shell commands)."""
+    result = CliRunner().invoke(main, ["lock", "-c", str(root / "alembic.ini")])
+    assert result.exit_code == 0, result.output
+
+
 def add_dangerous(root: Path) -> None:
     (root / "migrations" / "versions" / "0003_drop.py").write_text(DANGEROUS)
-    assert sh(root, "sluice lock && git add . && git commit -q -m drop").returncode == 0
+    lock(root)
+    assert sh(root, "git add . && git commit -q -m drop").returncode == 0
 
 
 def step(job: str, needle: str) -> str:
