@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from sluice.cli import main
 from tests.conftest import EXAMPLE, REPO
 
 BIN = Path(sys.executable).parent
@@ -91,6 +93,11 @@ class Repo:
         path.write_text(template.format(**kw))
         return path
 
+    def lock(self) -> None:
+        """`sluice lock` before staging, in-process (the hooks run the real command)."""
+        result = CliRunner().invoke(main, ["lock", "-c", str(self.root / "alembic.ini")])
+        assert result.exit_code == 0, result.output
+
     def pre_commit(self) -> subprocess.CompletedProcess[str]:
         return self.run(PRE_COMMIT, "run", "--color", "never", check=False)
 
@@ -113,7 +120,7 @@ def project(tmp_path: Path) -> Repo:
     (repo.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     (repo.root / ".gitignore").write_text("__pycache__/\n*.db\n.sluice_cache/\n")
     repo.git("init", "-q")
-    repo.run(BIN / "sluice", "lock")
+    repo.lock()
     repo.git("add", ".")
     repo.git("commit", "-q", "-m", "shop")
     return repo
@@ -156,7 +163,7 @@ def test_stale_sum_fails_and_is_refreshed_then_the_clean_change_passes(project: 
 
 def test_dangerous_revision_fails_and_only_staged_revisions_are_linted(project: Repo) -> None:
     project.revision("0003_drop.py", DANGEROUS, rev="0003", down="0002")
-    project.run(BIN / "sluice", "lock")
+    project.lock()
     project.git("add", ".")
     out = project.pre_commit()
     assert out.returncode == 1
@@ -166,7 +173,7 @@ def test_dangerous_revision_fails_and_only_staged_revisions_are_linted(project: 
     # committed after review: a later clean change does not trip on it
     project.git("commit", "-q", "--no-verify", "-m", "drop, reviewed")
     project.revision("0004_nickname.py", SAFE, rev="0004", down="0003", column="nickname")
-    project.run(BIN / "sluice", "lock")
+    project.lock()
     project.git("add", ".")
     out = project.pre_commit()
     assert out.returncode == 0, out.stdout
@@ -175,7 +182,7 @@ def test_dangerous_revision_fails_and_only_staged_revisions_are_linted(project: 
 def test_second_head_fails_the_heads_hook(project: Repo) -> None:
     project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
     project.revision("0003b_alias.py", SAFE, rev="0003b", down="0002", column="alias")
-    project.run(BIN / "sluice", "lock")
+    project.lock()
     project.git("add", ".")
     out = project.pre_commit()
     assert out.returncode == 1
