@@ -51,3 +51,12 @@ def test_initialised_project_autogenerates_under_policies(tmp_path: Path) -> Non
     upgrade(proj, url)
     with pytest.raises(CommandError, match="no schema changes"):
         autogenerate(proj, url)
+
+
+def test_demo_is_not_fooled_by_another_copy_already_imported(shop: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(shop))
+    import shopapp.models  # noqa: F401  (a stale copy, as another test would leave it)
+
+    buf = io.StringIO()
+    assert run_demo(console=Console(file=buf, width=120, no_color=True)) == 0, buf.getvalue()

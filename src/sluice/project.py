@@ -71,9 +71,16 @@ def sluice_config_for(ini: str | Path) -> SluiceConfig:
 
 
 def forget_modules(root: str | Path) -> None:
-    """Drop modules imported from files under ``root`` so that edited code is re-imported."""
+    """Drop modules imported from files under ``root`` so that edited code is re-imported,
+    and modules named like a package or module at the top of ``root`` (imported earlier
+    from another copy of the project), which would otherwise shadow this one's."""
     root = Path(root).resolve()
+    local = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()} if root.is_dir() else set()
+    local |= {p.stem for p in root.glob("*.py")} if root.is_dir() else set()
     for name, module in list(sys.modules.items()):
+        if name.split(".", 1)[0] in local:
+            del sys.modules[name]
+            continue
         file = getattr(module, "__file__", None)
         if not file:
             continue
