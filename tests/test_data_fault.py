@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork() an
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "data" / "project"
 FORKSERVER = HERE / "fixtures" / "data" / "forkserver.py"
-ROWS = 240
+ROWS = 600  # 360 batches: enough that 22 kills, each overshooting a little, never finish the run
 KILLS = 22
 
 REVISION = '''\
