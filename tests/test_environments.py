@@ -107,3 +107,81 @@ def test_offline_mode_renders_skip_as_sql_comment(shop: Path, capsys: pytest.Cap
     assert "-- sluice: block skipped in environment 'prod' (skip_in('prod'))" in out
     assert "INSERT INTO env_seen VALUES ('after')" in out
     assert "VALUES ('block')" not in out
+
+
+SCRIPT_PRODUCTION_GATES = '''
+"""production gates
+
+Revision ID: 0003
+Revises: 0002
+"""
+from alembic import op
+from sluice import only_in, skip_in
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+@only_in(production=True)
+def production_only():
+    op.execute("INSERT INTO env_seen VALUES ('only_in production')")
+
+
+@skip_in(production=True)
+def never_in_production():
+    op.execute("INSERT INTO env_seen VALUES ('skip_in production')")
+
+
+def upgrade():
+    op.execute("CREATE TABLE env_seen (name VARCHAR(40))")
+    production_only()
+    never_in_production()
+    with skip_in(production=True):
+        op.execute("INSERT INTO env_seen VALUES ('block skipped in production')")
+    with only_in("staging", production=True):
+        op.execute("INSERT INTO env_seen VALUES ('block staging or production')")
+
+
+def downgrade():
+    op.execute("DROP TABLE env_seen")
+'''
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ("dev", ["skip_in production", "block skipped in production"]),
+        ("staging", ["skip_in production", "block skipped in production",
+                     "block staging or production"]),
+        ("prod", ["only_in production", "block staging or production"]),
+        ("live", ["only_in production", "block staging or production"]),
+    ],
+)
+def test_production_gates_cover_every_production_environment(
+    shop: Path, env: str, expected: list[str]
+) -> None:
+    # "live" is production by its own table, not by name: skip_in("prod") would run there.
+    with (shop / "sluice.toml").open("a") as toml:
+        toml.write("[environments.live]\nproduction = true\n")
+    (shop / "migrations" / "versions" / "0003_gates.py").write_text(SCRIPT_PRODUCTION_GATES)
+    upgrade(shop, f"sqlite:///{shop / 'x.db'}", f"env={env}")
+    assert _seen(shop / "x.db") == expected
+
+
+def test_production_gate_label_in_sql_comment(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (shop / "sluice.toml").open("a") as toml:
+        toml.write("[environments.live]\nproduction = true\n")
+    (shop / "migrations" / "versions" / "0003_gates.py").write_text(SCRIPT_PRODUCTION_GATES)
+    command.upgrade(cfg(shop, f"sqlite:///{shop / 'x.db'}", "env=live"), "head", sql=True)
+    out = capsys.readouterr().out
+    assert "-- sluice: block skipped in environment 'live' (skip_in(production=True))" in out
+    assert "-- sluice: step never_in_production skipped in environment 'live'" in out
+
+
+def test_a_gate_needs_an_environment() -> None:
+    from sluice import only_in
+
+    with pytest.raises(ValueError, match="name at least one environment or pass production=True"):
+        only_in()

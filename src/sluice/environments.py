@@ -17,6 +17,8 @@ Inside a revision script::
         seed_demo_users()              # runs only in dev and test
         with skip_in("prod"):          # the block is skipped in prod
             op.execute("INSERT INTO feature_flags ...")
+        with skip_in(production=True): # ... in every production environment
+            op.execute("INSERT INTO demo_rows ...")
 
 In ``--sql`` mode a skipped step is rendered as a SQL comment saying it was skipped.
 """
@@ -88,6 +90,24 @@ def current_env() -> str:
     return resolve_environment(load_config())
 
 
+def _running_config() -> SluiceConfig:
+    """The configuration of the running migration (as env.py loaded it), else the one
+    found from alembic.ini of the running context or the current folder."""
+    ctx = _alembic_context()
+    if ctx is not None:
+        cfg = ctx.opts.get("sluice_config")
+        if isinstance(cfg, SluiceConfig):
+            return cfg
+        try:
+            from alembic import context as env_proxy
+
+            ini = env_proxy.config.config_file_name
+        except Exception:
+            ini = None
+        return load_config(ini)
+    return load_config()
+
+
 class _SkipBlock(Exception):
     pass
 
@@ -95,21 +115,31 @@ class _SkipBlock(Exception):
 class EnvGate:
     """Runs a step only in some environments; a decorator and a context manager."""
 
-    def __init__(self, envs: tuple[str, ...], *, invert: bool) -> None:
-        if not envs:
-            raise ValueError("name at least one environment")
+    def __init__(self, envs: tuple[str, ...], *, invert: bool, production: bool = False) -> None:
+        if not envs and not production:
+            raise ValueError("name at least one environment or pass production=True")
         self.envs = envs
         self.invert = invert
+        self.production = production
         self._saved_trace: Any = None
 
     @property
     def label(self) -> str:
-        names = ", ".join(repr(e) for e in self.envs)
-        return f"{'skip_in' if self.invert else 'only_in'}({names})"
+        args = [repr(e) for e in self.envs] + (["production=True"] if self.production else [])
+        return f"{'skip_in' if self.invert else 'only_in'}({', '.join(args)})"
 
-    def active(self, env: str | None = None) -> bool:
+    def matches(self, env: str, config: SluiceConfig | None = None) -> bool:
+        """Whether ``env`` is one the gate names: listed, or production when
+        ``production=True`` (``production_environments`` or ``production = true``)."""
+        if env in self.envs:
+            return True
+        if not self.production:
+            return False
+        return (config or _running_config()).is_production(env)
+
+    def active(self, env: str | None = None, config: SluiceConfig | None = None) -> bool:
         env = env or current_env()
-        return (env in self.envs) != self.invert
+        return self.matches(env, config) != self.invert
 
     def _note_skip(self, what: str, env: str) -> None:
         message = f"sluice: {what} skipped in environment '{env}' ({self.label})"
@@ -160,11 +190,14 @@ class EnvGate:
         return False
 
 
-def only_in(*envs: str) -> EnvGate:
-    """Run the decorated function or ``with`` block only in the named environments."""
-    return EnvGate(envs, invert=False)
+def only_in(*envs: str, production: bool = False) -> EnvGate:
+    """Run the decorated function or ``with`` block only in the named environments;
+    ``production=True`` adds every production environment (``production_environments``
+    and each environment with ``production = true``)."""
+    return EnvGate(envs, invert=False, production=production)
 
 
-def skip_in(*envs: str) -> EnvGate:
-    """Skip the decorated function or ``with`` block in the named environments."""
-    return EnvGate(envs, invert=True)
+def skip_in(*envs: str, production: bool = False) -> EnvGate:
+    """Skip the decorated function or ``with`` block in the named environments;
+    ``production=True`` skips it in every production environment as well."""
+    return EnvGate(envs, invert=True, production=production)
