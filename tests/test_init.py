@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,24 @@ def test_init_errors_are_one_line(tmp_path: Path, ini: str, message: str) -> Non
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def alembic_init(directory: Path, template: str) -> None:
+    """``alembic init -t TEMPLATE migrations`` run in ``directory``."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(directory / "alembic.ini"), toml_file=str(directory / "pyproject.toml"),
+                    stdout=io.StringIO())
+    command.init(config, str(directory / "migrations"), template=template)
+
+
+def test_init_reads_script_location_from_pyproject(tmp_path: Path) -> None:
+    from alembic.config import Config
+
+    alembic_init(tmp_path, "pyproject")
+    assert "script_location" not in Config(str(tmp_path / "alembic.ini")).file_config["alembic"]
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "wired to Sluice" in result.output
+    assert "**configure_options(" in (tmp_path / "migrations" / "env.py").read_text()

@@ -113,18 +113,30 @@ def create_new(
 
 
 def _script_location(ini: Path) -> Path:
-    from alembic.config import Config
+    """The folder holding env.py, as Alembic finds it: ``script_location`` from alembic.ini
+    or from ``[tool.alembic]`` in the pyproject.toml next to it (package resources too)."""
+    from sluice.project import alembic_config
 
     try:
-        loc = Config(str(ini)).get_main_option("script_location")
+        cfg = alembic_config(ini)
+        get = getattr(cfg, "get_alembic_option", None) or cfg.get_main_option
+        loc = get("script_location")
+    except SluiceError:
+        raise
     except Exception as exc:
         raise SluiceError(f"{ini}: cannot parse: {exc}") from None
     if not loc:
-        raise SluiceError(f"{ini}: [alembic] script_location is not set")
-    if ":" in loc and not Path(loc).exists() and not loc[1:3] == ":\\":
-        raise SluiceError(f"{ini}: script_location {loc!r} is a package resource; wire env.py by hand")
-    path = Path(loc)
-    return path if path.is_absolute() else (ini.parent / path)
+        where = " or [tool.alembic] in pyproject.toml" if cfg.toml_file_name else ""
+        raise SluiceError(f"{ini}: [alembic] script_location is not set{where}")
+    from alembic.script import ScriptDirectory
+
+    try:
+        return Path(ScriptDirectory.from_config(cfg).dir)
+    except Exception:
+        raise SluiceError(
+            f"{ini}: script_location {loc} has no env.py (the folder does not exist); "
+            "correct script_location, or create a new project with 'sluice init DIRECTORY'"
+        ) from None
 
 
 def wire_env_source(source: str, filename: str = "env.py") -> str:
