@@ -179,7 +179,8 @@ def configure_options(
     ini = getattr(alembic_config, "config_file_name", None)
     cfg = sluice_config or load_config(Path(ini) if ini else None)
     x_args = _x_args(alembic_config)
-    x_dict = dict(a.split("=", 1) for a in x_args if "=" in a)
+    # as Alembic's get_x_argument(as_dictionary=True) reads them: ``-x env`` is ``env=""``
+    x_dict = {k: v for k, _, v in (a.partition("=") for a in x_args)}
     env = (
         cfg.validate_environment(environment, origin="configure_options(environment=...)")
         if environment

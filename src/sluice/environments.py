@@ -1,8 +1,9 @@
 """Environments: which one a migration runs in, and gates for environment-specific steps.
 
 Resolution order: ``-x env=NAME``, then ``SLUICE_ENV``, then ``ALEMBIC_ENV``, then
-``default_environment`` from the config. A name that is not configured is an error that
-lists the valid ones.
+``default_environment`` from the config. A name that is not configured, or one that is
+set but empty (``-x env=`` from an unset variable), is an error that lists the valid ones:
+it never falls back to the default.
 
 Inside a revision script::
 
@@ -33,6 +34,7 @@ from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
 from sluice.config import SluiceConfig, load_config
+from sluice.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,11 +52,29 @@ def resolve_environment(
         ("SLUICE_ENV", environ.get("SLUICE_ENV")),
         ("ALEMBIC_ENV", environ.get("ALEMBIC_ENV")),
     ):
-        if value:
-            return config.validate_environment(value, origin=origin)
+        if value is not None:
+            return validate_name(config, value, origin=origin)
     return config.validate_environment(
         config.default_environment, origin="default_environment"
     )
+
+
+def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:
+    """``value`` as given by ``origin`` (``--env``, ``-x env``, ``SLUICE_ENV`` ...), refused
+    when it is empty or not a configured environment.
+
+    An empty value is what an unset variable gives (``-x env=$DEPLOY_ENV``); falling back
+    to the default environment would run a production deploy without its guards.
+    """
+    if not value.strip():
+        valid = ", ".join(sorted(config.environments))
+        shown = {"-x env": "-x env=", "--env": f"--env {value!r}"}.get(
+            origin, f"{origin}={value!r}")
+        raise ConfigError(
+            f"{shown}: the environment name is empty (an unset variable?); refusing to "
+            f"guess. Pass one of: {valid}"
+        )
+    return config.validate_environment(value, origin=origin)
 
 
 def _alembic_context() -> Any | None:

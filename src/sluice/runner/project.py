@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from sluice.config import SluiceConfig, load_config
-from sluice.environments import resolve_environment
+from sluice.environments import resolve_environment, validate_name
 from sluice.errors import SluiceError
 from sluice.project import alembic_config, script_directory
 from sluice.runner.database import resolve_url
@@ -65,16 +65,17 @@ def open_project(
     """Resolve environment, policy and URL; ``-x env=NAME`` is added for env.py."""
     ini = Path(ini)
     x_list = list(x_args)
-    x_dict = dict(a.split("=", 1) for a in x_list if "=" in a)
+    # as Alembic reads them: ``-x env`` alone is ``env=""``
+    x_dict = {k: v for k, _, v in (a.partition("=") for a in x_list)}
     base_cfg = alembic_config(ini, x_args=x_list, stdout=io.StringIO())
     config = load_config(ini)
     if env is not None:
-        env = config.validate_environment(env, origin="--env")
-        if x_dict.get("env") and x_dict["env"] != env:
+        env = validate_name(config, env, origin="--env")
+        if "env" in x_dict and validate_name(config, x_dict["env"], origin="-x env") != env:
             raise SluiceError(f"--env {env} and -x env={x_dict['env']} disagree; pass one")
     else:
         env = resolve_environment(config, x_dict)
-    x_list = [a for a in x_list if not a.startswith("env=")] + [f"env={env}"]
+    x_list = [a for a in x_list if a.partition("=")[0] != "env"] + [f"env={env}"]
     policy = resolve_policy(config, env)
     try:
         ini_url = base_cfg.get_main_option("sqlalchemy.url")

@@ -1,0 +1,109 @@
+"""An empty or unknown environment name is refused, never replaced by the default.
+
+``-x env=$DEPLOY_ENV`` with the variable unset gives ``-x env=``; a run that fell back to
+``default_environment`` would deploy to production without its lock, backup or lint guard.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sluice.cli import main
+from sluice.config import parse_config
+from sluice.environments import resolve_environment
+from sluice.errors import ConfigError
+from tests.fixtures.runner.project import chain, make_project
+
+CONFIG = parse_config({"environments": ["dev", "staging", "prod"],
+                       "default_environment": "dev"})
+ALEMBIC = str(Path(sys.executable).with_name("alembic"))
+
+
+@pytest.mark.parametrize(
+    ("x", "environ", "shown"),
+    [
+        ({"env": ""}, {}, "-x env="),
+        ({"env": "  "}, {"SLUICE_ENV": "prod"}, "-x env="),
+        ({}, {"SLUICE_ENV": ""}, "SLUICE_ENV=''"),
+        ({}, {"ALEMBIC_ENV": ""}, "ALEMBIC_ENV=''"),
+    ],
+)
+def test_empty_name_is_refused_naming_its_origin(x: dict[str, str], environ: dict[str, str],
+                                                 shown: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_environment(CONFIG, x, environ)
+    message = str(info.value)
+    assert message.startswith(f"{shown}: the environment name is empty")
+    assert message.endswith("Pass one of: dev, prod, staging") and "\n" not in message
+
+
+def test_unknown_name_from_x_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"unknown environment 'prdo' \(from -x env\); "
+                                          r"valid: dev, prod, staging"):
+        resolve_environment(CONFIG, {"env": "prdo"}, {})
+
+
+def project(tmp_path: Path) -> tuple[Path, str]:
+    ini = make_project(tmp_path / "p", chain(2))
+    return ini, f"sqlite:///{tmp_path / 'app.db'}"
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "shown"),
+    [
+        (["-x", "env="], {}, "-x env="),
+        (["-x", "env"], {}, "-x env="),
+        (["--env", ""], {}, "--env ''"),
+        (["--env", "prod", "-x", "env="], {}, "-x env="),
+        ([], {"SLUICE_ENV": ""}, "SLUICE_ENV=''"),
+    ],
+)
+@pytest.mark.parametrize("command", ["upgrade", "plan"])
+def test_cli_refuses_an_empty_environment(tmp_path: Path, command: str, args: list[str],
+                                          environ: dict[str, str], shown: str) -> None:
+    ini, url = project(tmp_path)
+    extra = ["--yes"] if command == "upgrade" else []
+    result = CliRunner().invoke(main, [command, "-c", str(ini), "--url", url, *args, *extra],
+                                env=environ, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert lines == [f"sluice: error: {shown}: the environment name is empty (an unset "
+                     "variable?); refusing to guess. Pass one of: dev, prod, staging, test"]
+    assert not (tmp_path / "app.db").exists()
+
+
+def test_cli_refuses_an_unknown_environment(tmp_path: Path) -> None:
+    ini, url = project(tmp_path)
+    result = CliRunner().invoke(main, ["upgrade", "-c", str(ini), "--url", url, "-x",
+                                       "env=prdo", "--yes"], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == ("sluice: error: unknown environment 'prdo' (from -x env); valid: "
+                             "dev, prod, staging, test\n")
+    assert not (tmp_path / "app.db").exists()
+
+
+@pytest.mark.parametrize(("args", "environ", "shown"), [
+    (["-x", "env="], {}, "-x env="), (["-x", "env"], {}, "-x env="),
+    ([], {"SLUICE_ENV": ""}, "SLUICE_ENV=''"),
+])
+def test_plain_alembic_refuses_an_empty_environment(tmp_path: Path, args: list[str],
+                                                    environ: dict[str, str], shown: str) -> None:
+    ini, url = project(tmp_path)
+    (ini.parent / "alembic.ini").write_text(
+        ini.read_text().replace(f"sqlite:///{ini.parent}/app.db", url))
+    env = {k: v for k, v in os.environ.items() if k not in ("SLUICE_ENV", "ALEMBIC_ENV")}
+    proc = subprocess.run([ALEMBIC, "-c", str(ini), *args, "upgrade", "head"],
+                          capture_output=True, text=True, env={**env, **environ}, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in out
+    # Alembic prints a CommandError as one FAILED line
+    assert [ln for ln in out.splitlines() if ln.strip()] == [
+        f"FAILED: {shown}: the environment name is empty (an unset variable?); refusing to "
+        "guess. Pass one of: dev, prod, staging, test"], out
+    assert not (tmp_path / "app.db").exists()
