@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from sluice.core.sql import statement_spans
+
 _READ = re.compile(r"^\s*(select|show|pragma|describe|explain|with\b[^;]*\bselect)\b", re.I | re.S)
 _SESSION = re.compile(r"^\s*(set\s|savepoint|release\s+savepoint|begin|commit|rollback)", re.I)
 
@@ -112,38 +114,37 @@ class StatementCapture:
 # --------------------------------------------------------------------------- offline SQL
 
 
-def split_offline_sql(text: str, version_table: str = "alembic_version") -> list[tuple[str, str]]:
+_MARKER = re.compile(r"^-- Running (upgrade|downgrade) (.*?) -> (.*?)(?:, .*)?$", re.M)
+_TRANSACTION = ("begin", "commit", "start transaction", "begin transaction")
+_BOOKKEEPING = re.compile(r"^(update|insert|delete|create table|drop table)\b")
+
+
+def split_offline_sql(text: str, version_table: str = "alembic_version",
+                      dialect: str | None = None) -> list[tuple[str, str]]:
     """``(revision, statement)`` pairs from ``alembic upgrade --sql`` output, in order.
 
-    The revision comes from Alembic's ``-- Running upgrade A -> B`` markers; transaction
-    control and version-table bookkeeping are left out.
+    Statements are split by :func:`sluice.core.sql.statement_spans` (quotes, dollar
+    quotes and compound bodies respected); the revision comes from Alembic's ``-- Running
+    upgrade A -> B`` markers between them. Transaction control and version-table
+    bookkeeping are left out.
     """
+    markers = [(m.start(), m.group(3).strip() if m.group(1) == "upgrade" else m.group(2).strip())
+               for m in _MARKER.finditer(text)]
     out: list[tuple[str, str]] = []
     current = ""
-    buf: list[str] = []
-    marker = re.compile(r"^-- Running (?:upgrade|downgrade) (.*?) -> (.*?)(?:, .*)?$")
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        m = marker.match(line)
-        if m and not buf:
-            current = m.group(2).strip() if line.startswith("-- Running upgrade") else m.group(1).strip()
+    k = 0
+    for span in statement_spans(text, dialect):
+        while k < len(markers) and markers[k][0] < span.code:
+            if markers[k][0] >= span.start:  # between statements, not inside one
+                current = markers[k][1]
+            k += 1
+        stmt = text[span.code:span.end].strip()
+        low = stmt.lower()
+        if low in _TRANSACTION:
             continue
-        if not buf and (not line.strip() or line.lstrip().startswith("--")):
+        if version_table in low and _BOOKKEEPING.match(low):
             continue
-        buf.append(line)
-        if line.endswith(";") or line.strip() == "GO" or line.strip() == "/":
-            stmt = "\n".join(buf).rstrip(";").strip()
-            buf = []
-            low = stmt.lower()
-            if low in ("begin", "commit", "start transaction", "begin transaction"):
-                continue
-            if version_table in low and re.match(
-                r"^(update|insert|delete|create table|drop table)\b", low
-            ):
-                continue
-            out.append((current, stmt))
-    if buf:
-        out.append((current, "\n".join(buf).strip()))
+        out.append((current, stmt))
     return out
 
 

@@ -230,4 +230,4 @@ def render_module_sql(script: Any, direction: str, dialect: str) -> list[str]:
     )
     with Operations.context(mc):
         getattr(script.module, direction)()
-    return [s for _, s in split_offline_sql(buf.getvalue())]
+    return [s for _, s in split_offline_sql(buf.getvalue(), dialect=dialect)]

@@ -200,7 +200,7 @@ def render_sql(project: RunnerProject, state: DbState, direction: str,
     except Exception as exc:
         return {}, first_line(exc)
     out: dict[str, list[str]] = {}
-    for rev, stmt in split_offline_sql(buf.getvalue(), state.version_table):
+    for rev, stmt in split_offline_sql(buf.getvalue(), state.version_table, state.dialect):
         out.setdefault(rev, []).append(stmt)
     return out, None
 

@@ -234,7 +234,8 @@ def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
         command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)
     else:
         command.downgrade(cfg, f"{revision}:{to or 'base'}", sql=True)
-    return [s for r, s in split_offline_sql(buf.getvalue(), state.version_table) if r == revision]
+    return [s for r, s in split_offline_sql(buf.getvalue(), state.version_table, state.dialect)
+            if r == revision]
 
 
 def _waiter(notify: Notify, url: str, timeout_ms: int) -> Callable[[Holder | None, float], None]:

@@ -18,6 +18,8 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from sluice.core.sql import split_sql
+
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _SQLGLOT_DIALECT = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
@@ -103,59 +105,6 @@ _KINDS: list[tuple[str, str]] = [
 ]
 
 
-def split_statements(sql: str) -> list[str]:
-    """Split on top-level ``;`` (quotes, dollar quotes and comments respected)."""
-    out: list[str] = []
-    cur: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in ("'", '"', "`"):
-            j = i + 1
-            while j < n:
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                if sql[j] == "\\" and ch == "'":
-                    j += 1
-                j += 1
-            cur.append(sql[i : j + 1])
-            i = j + 1
-            continue
-        if ch == "$":
-            m = re.match(r"\$[A-Za-z_]*\$", sql[i:])
-            if m:
-                tag = m.group(0)
-                end = sql.find(tag, i + len(tag))
-                end = n if end < 0 else end + len(tag)
-                cur.append(sql[i:end])
-                i = end
-                continue
-        if sql.startswith("--", i):
-            end = sql.find("\n", i)
-            end = n if end < 0 else end
-            cur.append(sql[i:end])
-            i = end
-            continue
-        if sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            cur.append(sql[i:end])
-            i = end
-            continue
-        if ch == ";":
-            out.append("".join(cur))
-            cur = []
-            i += 1
-            continue
-        cur.append(ch)
-        i += 1
-    out.append("".join(cur))
-    return [s.strip() for s in out if _normalise(s).strip()]
-
-
 def _normalise(sql: str) -> str:
     """Upper-case, comments removed, string literals blanked, whitespace collapsed."""
     s = re.sub(r"--[^\n]*", " ", sql)
@@ -176,7 +125,7 @@ _IDENT = r"((?:[\"`\w]+\.)?[\"`\w]+)"
 
 @lru_cache(maxsize=4096)
 def _parse_cached(sql: str, dialect: str | None) -> tuple[Stmt, ...]:
-    return tuple(_summarise(piece, dialect) for piece in split_statements(sql))
+    return tuple(_summarise(piece, dialect) for piece in split_sql(sql, dialect))
 
 
 def statements(sql: str | None, dialect: str | None = None) -> list[Stmt]:

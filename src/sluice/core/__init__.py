@@ -1,0 +1,1 @@
+"""Building blocks shared by the linter, the runner and the checks."""

@@ -1,0 +1,202 @@
+"""The one SQL statement splitter of Sluice.
+
+Literal SQL (``op.execute`` text, ``alembic upgrade --sql`` output) is cut into statements
+on top-level ``;`` only. sqlglot's tokenizer for the dialect decides what is top level:
+``'...'`` strings (with the dialect's escapes), ``"..."`` and backtick identifiers, ``--``,
+``#`` and ``/* */`` comments, and PostgreSQL dollar quotes (``$$ ... $$``, ``$tag$ ...
+$tag$``), so a PL/pgSQL body stays one statement. A compound body without ``DELIMITER``
+(``CREATE TRIGGER ... BEGIN ...; ...; END`` on MySQL/MariaDB or SQLite, ``BEGIN ATOMIC``
+on PostgreSQL) stays one statement too, as the server receives it from a driver. A line
+holding only ``GO`` (SQL Server) or ``/`` (Oracle), the batch separators Alembic writes
+offline, also ends a statement.
+
+When the tokenizer rejects the text (an unterminated string, say), a quote-aware regular
+expression splits it instead, so a caller always gets statements, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlglot.dialects.mysql import MySQL
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.dialects.sqlite import SQLite
+from sqlglot.dialects.tsql import TSQL
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, Tokenizer, TokenType
+
+__all__ = ["Span", "split_sql", "statement_spans"]
+
+
+# Commands are tokenized like any other statement (sqlglot would otherwise read the rest
+# of a ``DO``/``REFRESH``/``EXECUTE`` statement as one raw string).
+class _PostgresTokens(Postgres.Tokenizer):
+    COMMANDS = set()
+
+
+class _MySQLTokens(MySQL.Tokenizer):
+    COMMANDS = set()
+
+
+class _SQLiteTokens(SQLite.Tokenizer):
+    COMMANDS = set()
+
+
+class _TSQLTokens(TSQL.Tokenizer):
+    COMMANDS = set()
+
+
+class _AnyTokens(Postgres.Tokenizer):
+    """Unknown dialect: dollar quotes and both identifier quotes."""
+
+    COMMANDS = set()
+    IDENTIFIERS = ['"', "`"]
+
+
+_TOKENIZERS: dict[str, type[Tokenizer]] = {
+    "postgresql": _PostgresTokens, "postgres": _PostgresTokens,
+    "mysql": _MySQLTokens, "mariadb": _MySQLTokens,
+    "sqlite": _SQLiteTokens,
+    "mssql": _TSQLTokens, "tsql": _TSQLTokens,
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where one statement is in the text it was split from."""
+
+    #: Just after the previous separator (leading comments and blank lines included).
+    start: int
+    #: The statement's first token (its leading comments end here).
+    code: int
+    #: The separator (``;``, ``GO``, ``/``) or the end of the text; not included.
+    end: int
+
+
+def split_sql(sql: str, dialect: str | None = None, *, comments: bool = True) -> list[str]:
+    """The statements of ``sql``, stripped, without their separators.
+
+    ``comments=False`` drops the comments that lead a statement (Alembic's ``-- Running
+    upgrade`` markers, say); comments inside a statement always stay. Pieces that hold
+    nothing but comments and whitespace are left out.
+    """
+    return [sql[s.start if comments else s.code : s.end].strip()
+            for s in statement_spans(sql, dialect)]
+
+
+def statement_spans(sql: str, dialect: str | None = None) -> list[Span]:
+    """Where each statement of ``sql`` is (see the module docs for what splits)."""
+    return list(_spans_cached(sql, (dialect or "").lower()))
+
+
+@lru_cache(maxsize=2048)
+def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
+    try:
+        tokens = _TOKENIZERS.get(dialect, _AnyTokens)().tokenize(sql)
+    except TokenError:
+        return tuple(_fallback(sql))
+    spans = _token_spans(sql, tokens, blocks=True)
+    if spans is None:  # a BEGIN never closed: it was not a compound body after all
+        spans = _token_spans(sql, tokens, blocks=False)
+    assert spans is not None
+    return tuple(spans)
+
+
+#: Tokens whose text is data (a string, a quoted name), never a keyword.
+_QUOTED = {TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.IDENTIFIER,
+           TokenType.NATIONAL_STRING, TokenType.RAW_STRING, TokenType.BIT_STRING,
+           TokenType.HEX_STRING, TokenType.BYTE_STRING, TokenType.UNICODE_STRING}
+#: ``BEGIN`` followed by one of these starts a transaction, not a compound body.
+_TRANSACTION_WORDS = {"TRANSACTION", "WORK", "TRAN", "ISOLATION", "READ", "DEFERRED",
+                      "IMMEDIATE", "EXCLUSIVE", "DISTRIBUTED", "DEFERRABLE"}
+#: ``END IF``, ``END LOOP``, ...: closes a construct that was not counted as opening.
+_UNCOUNTED_ENDS = {"IF", "LOOP", "WHILE", "REPEAT", "FOR"}
+
+
+def _token_spans(sql: str, tokens: list[Token], *, blocks: bool) -> list[Span] | None:
+    spans: list[Span] = []
+    start = 0
+    first: Token | None = None
+    stack: list[str] = []
+    for i, tok in enumerate(tokens):
+        word = "" if tok.token_type in _QUOTED else tok.text.upper()
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.token_type == TokenType.SEMICOLON or _batch_separator(sql, tok):
+            if "BEGIN" in stack:
+                continue
+            if first is not None:
+                spans.append(Span(start, first.start, tok.start))
+            start, first, stack = tok.end + 1, None, []
+            continue
+        if blocks and word == "BEGIN":
+            if _opens_block(first is None, nxt):
+                stack.append("BEGIN")
+        elif word == "CASE":
+            stack.append("CASE")
+        elif word == "END" and stack:
+            after = "" if nxt is None or nxt.token_type in _QUOTED else nxt.text.upper()
+            if after not in _UNCOUNTED_ENDS and not (after == "CASE" and stack[-1] != "CASE"):
+                stack.pop()
+        if first is None:
+            first = tok
+    if "BEGIN" in stack:
+        return None
+    if first is not None:
+        spans.append(Span(start, first.start, len(sql)))
+    return spans
+
+
+def _opens_block(leads: bool, nxt: Token | None) -> bool:
+    """Is this ``BEGIN`` the start of a compound body (``BEGIN ... END``)?"""
+    if nxt is None or nxt.token_type == TokenType.SEMICOLON:
+        return False
+    after = nxt.text.upper()
+    if leads:  # a statement starting with BEGIN is a transaction, except MariaDB's block
+        return after == "NOT"
+    return after not in _TRANSACTION_WORDS
+
+
+def _batch_separator(sql: str, tok: Token) -> bool:
+    """``GO`` or ``/`` alone on its line."""
+    if tok.token_type in _QUOTED or tok.text.upper() not in ("GO", "/"):
+        return False
+    line_start = sql.rfind("\n", 0, tok.start) + 1
+    line_end = sql.find("\n", tok.end + 1)
+    line_end = len(sql) if line_end < 0 else line_end
+    return not sql[line_start:tok.start].strip() and not sql[tok.end + 1:line_end].strip()
+
+
+_FALLBACK = re.compile(
+    r"'(?:[^'\\]|\\.|'')*'"            # string literals
+    r"|\"(?:[^\"]|\"\")*\""            # quoted identifiers
+    r"|`[^`]*`"                        # MySQL identifiers
+    r"|--[^\n]*|#[^\n]*|/\*.*?\*/"     # comments
+    r"|\$([A-Za-z_]\w*)?\$.*?\$\1\$"   # dollar quotes
+    r"|;",
+    re.S,
+)
+_COMMENTS = re.compile(r"\s+|--[^\n]*|#[^\n]*|/\*.*?\*/", re.S)
+
+
+def _fallback(sql: str) -> list[Span]:
+    """Split where the tokenizer gave up: top-level ``;`` outside quotes and comments."""
+    spans: list[Span] = []
+    start = 0
+    for m in _FALLBACK.finditer(sql):
+        if m.group(0) == ";":
+            spans.extend(_fallback_span(sql, start, m.start()))
+            start = m.end()
+    spans.extend(_fallback_span(sql, start, len(sql)))
+    return spans
+
+
+def _fallback_span(sql: str, start: int, end: int) -> list[Span]:
+    code = start
+    while code < end:
+        m = _COMMENTS.match(sql, code, end)
+        if not m or not m.group(0):
+            break
+        code = m.end()
+    return [Span(start, code, end)] if code < end else []

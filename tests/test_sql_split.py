@@ -1,0 +1,101 @@
+"""One SQL splitter: offline SQL for plan/partial-failure/env.py guard and op.execute text
+for the linter are cut into statements the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+from sluice.core.sql import split_sql
+from sluice.lint.rules._sql import statements
+from sluice.runner.capture import split_offline_sql
+
+PLPGSQL = """CREATE FUNCTION touch() RETURNS trigger AS $$
+BEGIN
+    NEW.updated_at := now();
+    RAISE NOTICE 'touched; %', NEW.id;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql"""
+
+OFFLINE_PG = f"""BEGIN;
+
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL
+);
+
+-- Running upgrade  -> r1, functions
+
+{PLPGSQL};
+
+DO $body$ BEGIN PERFORM 1; END $body$;
+
+INSERT INTO alembic_version (version_num) VALUES ('r1');
+
+-- Running upgrade r1 -> r2, comments
+
+COMMENT ON TABLE a IS 'one; -- Running upgrade x -> y';
+
+UPDATE alembic_version SET version_num='r2' WHERE alembic_version.version_num = 'r1';
+
+COMMIT;
+"""
+
+
+def test_offline_sql_keeps_a_dollar_quoted_body_whole() -> None:
+    pairs = split_offline_sql(OFFLINE_PG, dialect="postgresql")
+    assert pairs == [
+        ("r1", PLPGSQL),
+        ("r1", "DO $body$ BEGIN PERFORM 1; END $body$"),
+        ("r2", "COMMENT ON TABLE a IS 'one; -- Running upgrade x -> y'"),
+    ]
+    assert split_offline_sql(OFFLINE_PG) == pairs  # dialect unknown: same statements
+
+
+def test_linter_and_offline_sql_split_alike() -> None:
+    text = f"{PLPGSQL};\nUPDATE t SET a = 'x;y' WHERE id = 1"
+    lint = [s.text for s in statements(text, "postgresql")]
+    offline = [s for _, s in split_offline_sql(text, dialect="postgresql")]
+    assert lint == offline == [PLPGSQL, "UPDATE t SET a = 'x;y' WHERE id = 1"]
+
+
+MYSQL_TRIGGER = """CREATE TRIGGER orders_bi BEFORE INSERT ON orders FOR EACH ROW
+BEGIN
+    SET NEW.state = CASE WHEN NEW.paid THEN 'paid' ELSE 'open' END;
+    IF NEW.total < 0 THEN
+        SET NEW.total = 0;
+    END IF;
+END"""
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "mariadb", "sqlite", None])
+def test_compound_body_without_delimiter_is_one_statement(dialect: str | None) -> None:
+    assert split_sql(f"{MYSQL_TRIGGER};\nSELECT 1;", dialect) == [MYSQL_TRIGGER, "SELECT 1"]
+    assert [s.text for s in statements(f"{MYSQL_TRIGGER};\nDROP TABLE x", "mysql")] == \
+        [MYSQL_TRIGGER, "DROP TABLE x"]
+
+
+def test_transactions_are_not_compound_bodies() -> None:
+    sql = "BEGIN; UPDATE a SET b = 1; COMMIT; BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT 1"
+    assert split_sql(sql, "postgresql") == [
+        "BEGIN", "UPDATE a SET b = 1", "COMMIT", "BEGIN ISOLATION LEVEL SERIALIZABLE", "SELECT 1"]
+    assert split_sql("BEGIN NOT ATOMIC SELECT 1; SELECT 2; END; SELECT 3", "mariadb") == [
+        "BEGIN NOT ATOMIC SELECT 1; SELECT 2; END", "SELECT 3"]
+
+
+def test_quotes_and_comments() -> None:
+    sql = ("SELECT `a;b`, \"c;d\", 'e;''f' FROM t -- g;h\n; /* i;j */ SELECT $$k;l$$, $t$m;$t$;"
+           "\n-- only a comment;\n")
+    assert split_sql(sql) == ["SELECT `a;b`, \"c;d\", 'e;''f' FROM t -- g;h",
+                              "/* i;j */ SELECT $$k;l$$, $t$m;$t$"]
+    assert split_sql(sql, comments=False)[1] == "SELECT $$k;l$$, $t$m;$t$"
+    assert split_sql(r"SELECT 'it\'s; fine'; SELECT 2", "mysql") == [
+        r"SELECT 'it\'s; fine'", "SELECT 2"]
+
+
+def test_batch_separators_alembic_writes_offline() -> None:
+    assert split_sql("CREATE TABLE a (id INT);\nGO\nSELECT a / b FROM c\n/\n") == [
+        "CREATE TABLE a (id INT)", "SELECT a / b FROM c"]
+
+
+def test_text_the_tokenizer_rejects_is_still_split() -> None:
+    assert split_sql("SELECT 'a;b'; SELECT 'unterminated") == ["SELECT 'a;b'", "SELECT 'unterminated"]
