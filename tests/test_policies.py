@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic.util import CommandError
 
 from tests.helpers import autogenerate, drop_legacy_field, edit, upgrade
+from tests.test_doc_commands import assert_suggestions_parse
 
 
 def set_config(project: Path, extra: str) -> None:
@@ -56,7 +57,8 @@ def test_dropped_column_refused_with_explanation(shop: Path, db_url: str) -> Non
     assert "refused 1 dangerous operation; no revision written" in msg
     assert "drop_column users.legacy_field [SL002 drop-column]" in msg
     assert "Stop using users.legacy_field in code" in msg
-    assert "-x allow=drop_column:users.legacy_field" in msg
+    assert "alembic -x allow=drop_column:users.legacy_field revision --autogenerate" in msg
+    assert_suggestions_parse(msg)
     assert len(list((shop / "migrations" / "versions").glob("*.py"))) == 2
 
 

@@ -14,6 +14,7 @@ from alembic.util import CommandError
 
 from sluice.policy.renames import find_candidates, name_similarity, types_compatible
 from tests.helpers import autogenerate, cfg, edit, upgrade
+from tests.test_doc_commands import assert_suggestions_parse
 
 MODELS = Path("shopapp") / "models.py"
 renames_mod = importlib.import_module("sluice.policy.renames")
@@ -122,8 +123,9 @@ def test_unconfirmed_column_rename_is_refused_with_both_options(shop: Path, db_u
     assert ("column users.full_name dropped and users.fullname added (String(length=200)): "
             "looks like a rename of users.full_name to users.fullname") in msg
     assert '[renames]\n       "users.full_name" = "users.fullname"' in msg
-    assert "If you really mean drop and add (the data is lost): " \
-           "-x allow=drop_column:users.full_name" in msg
+    assert "If you really mean drop and add (the data is lost):\n" \
+           "     alembic -x allow=drop_column:users.full_name revision --autogenerate" in msg
+    assert_suggestions_parse(msg)
     assert len(list((shop / "migrations" / "versions").glob("*.py"))) == 2
 
 
@@ -220,7 +222,7 @@ def test_unconfirmed_table_rename_is_refused(shop: Path) -> None:
     msg = str(err.value)
     assert "table products dropped and table catalog_items created with the same columns" in msg
     assert '"products" = "catalog_items"' in msg
-    assert "-x allow=drop_table:products" in msg
+    assert "alembic -x allow=drop_table:products revision --autogenerate" in msg
 
 
 def test_configured_table_rename_keeps_data_and_foreign_keys(shop: Path, db_url: str) -> None:

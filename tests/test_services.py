@@ -114,6 +114,22 @@ def test_unowned_model_table_is_a_warning(multiservice: Path,
     assert "sluice: warning: tables owned by no service: users" in capsys.readouterr().err
 
 
+def test_unowned_changes_without_a_trunk_are_refused_with_a_command(multiservice: Path) -> None:
+    from tests.test_doc_commands import assert_suggestions_parse
+
+    url = f"sqlite:///{multiservice / 'dev.db'}"
+    upgrade_all(multiservice, url)
+    edit(multiservice / "sluice.toml", 'tables = ["users"]', 'tables = ["nothing_yet"]')
+    edit(multiservice / MODELS, "    email: Mapped[str]", "    nickname: Mapped[str | None]\n"
+         "    email: Mapped[str]")
+    with pytest.raises(CommandError) as err:
+        ms_autogenerate(multiservice, url)
+    message = str(err.value)
+    assert "every head belongs to a service branch" in message
+    assert 'alembic -x service=NAME revision --autogenerate -m "..."' in message
+    assert_suggestions_parse(message)
+
+
 def test_unknown_service_lists_the_valid_ones(multiservice: Path) -> None:
     url = f"sqlite:///{multiservice / 'dev.db'}"
     with pytest.raises(CommandError, match=r"unknown service 'shipping' \(from -x "

@@ -122,7 +122,8 @@ class Demo:
         self.expect(error is not None and "drop_column users.legacy_field" in str(error)
                     and not self.new_revisions(), "refused with the safe alternative, no file")
 
-        self.step("Allow it explicitly: -x allow=drop_column:users.legacy_field")
+        self.step("Allow it explicitly: alembic -x allow=drop_column:users.legacy_field "
+                  "revision --autogenerate")
         allow = ("allow=drop_column:users.legacy_field",)
         _, _, error = self.alembic(command.revision, autogenerate=True,
                                    message="drop legacy field", x=allow)

@@ -63,7 +63,8 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
                     refusals.append(
                         f"{model.kind} {model.target} [{label}]: {finding.message}\n"
                         f"{_indent(finding.fix)}\n"
-                        f"   To generate it anyway, after review: -x allow={model.allow_key}"
+                        f"   To generate it anyway, after review (-x goes before the subcommand):\n"
+                        f"     alembic -x allow={model.allow_key} revision --autogenerate -m \"...\""
                     )
                 else:
                     text = f"sluice: {finding.severity}: {finding.message} ({label})"

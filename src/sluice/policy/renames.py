@@ -500,7 +500,8 @@ def renames(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -
     allows = ",".join(c.drop_allow_key for c in unresolved)
     options = (
         f"{_config_hint(ctx, unresolved)}\n"
-        f"   If you really mean drop and add (the data is lost): -x allow={allows}"
+        f"   If you really mean drop and add (the data is lost):\n"
+        f"     alembic -x allow={allows} revision --autogenerate -m \"...\""
     )
     if ctx.config.dangerous_ops == "warn":
         ctx.warn(f"possible rename written as drop + add:\n{body}\n{options}")

@@ -4,7 +4,7 @@ Each ``[tool.sluice.services.NAME]`` owns the tables its ``tables`` patterns mat
 its revisions live on an Alembic branch labelled ``branch_label`` (default: the service
 name), in its own ``version_location`` folder when one is configured.
 
-- ``alembic revision --autogenerate -x service=billing``: autogenerate sees only billing's
+- ``alembic -x service=billing revision --autogenerate``: autogenerate sees only billing's
   tables (filtered by ``include_name`` before reflection) and the revision lands on
   ``billing@head``, or starts the ``billing`` branch from base when it has no revision yet.
 - Without ``-x service`` the result is split per owning service (:mod:`sluice.policy.split`).
@@ -446,7 +446,8 @@ def unowned_trunk_head(ctx: PolicyContext, tables: list[str]) -> str:
         f"changes to tables owned by no service ({', '.join(sorted(set(tables)))}) cannot be "
         f"placed: {reason}; no revision written\n"
         f"   1. Add each table to one service's `tables` in {where}, or to exclude_tables.\n"
-        "   2. Or generate them on purpose with -x service=NAME after adding them to NAME."
+        "   2. Or add them to service NAME and generate them on purpose:\n"
+        '      alembic -x service=NAME revision --autogenerate -m "..."'
     )
 
 

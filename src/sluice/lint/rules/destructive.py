@@ -159,7 +159,8 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
 
     Safe alternative:
     1. If the change is intended, write it by hand in a revision of its own.
-    2. Allow it explicitly for that one run: ``-x allow=KIND:TABLE`` (or ``SLUICE_ALLOW``),
+    2. Allow it explicitly when you generate it (``-x`` goes before the subcommand):
+       ``alembic -x allow=KIND:TABLE revision --autogenerate`` (or ``SLUICE_ALLOW``),
        so the review header records who allowed what.
     """
     if op.phase != "upgrade" or op.kind == "create_table":
@@ -171,7 +172,8 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
         f"{op.kind} touches protected table {op.table} (matches protected_tables '{pattern}')",
         steps(
             "If this change is intended, move it into a hand-written revision of its own.",
-            f"Or allow it for this run: -x allow={op.allow_key}",
+            f"Or allow it when you generate the revision: "
+            f'alembic -x allow={op.allow_key} revision --autogenerate -m "..."',
         ),
     )
 
