@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -77,6 +78,26 @@ def describe_exception(exc: BaseException) -> str:
         where = f"{name}:{frame.lineno}: "
         break
     return f"{where}{type(exc).__name__}: {exc} (set SLUICE_DEBUG=1 for the traceback)"
+
+
+class RevisionCommand(click.Command):
+    """A command whose REVISION argument may be relative, as in Alembic: ``-1``, ``-2``.
+
+    Click reads ``-1`` as an option; a bare ``-N`` that is not the value of an option is
+    passed as the revision instead (after ``--``), so ``sluice downgrade -1 --env prod``
+    works like ``alembic downgrade -1``.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            takes_value = {name for p in self.params if isinstance(p, click.Option)
+                           and not p.is_flag and not p.count for name in p.opts}
+            relative = {i for i, a in enumerate(args) if re.fullmatch(r"-\d+", a)
+                        and (i == 0 or args[i - 1] not in takes_value)}
+            if relative:
+                args = [*(a for i, a in enumerate(args) if i not in relative), "--",
+                        *(args[i] for i in sorted(relative))]
+        return super().parse_args(ctx, args)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -389,7 +410,7 @@ def _format_option(fn: F) -> F:
     )(fn)
 
 
-@main.command("plan")
+@main.command("plan", cls=RevisionCommand)
 @click.argument("revision", default="head")
 @common_options
 @_url_option
@@ -456,7 +477,7 @@ def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str
         click.echo(result.render())
 
 
-@main.command("upgrade")
+@main.command("upgrade", cls=RevisionCommand)
 @click.argument("revision", default="head")
 @common_options
 @_url_option
@@ -473,7 +494,7 @@ def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], e
     _migrate("upgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt)
 
 
-@main.command("downgrade")
+@main.command("downgrade", cls=RevisionCommand)
 @click.argument("revision")
 @common_options
 @_url_option

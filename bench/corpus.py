@@ -1,0 +1,310 @@
+"""Precision corpus: ``sluice lint`` on public Alembic histories, and a sample to review.
+
+Each history in ``bench/corpus.toml`` (repository, commit, migrations folder, the dialect
+the project runs on, third-party libraries its revisions import) is materialised under ``bench/_work/corpus/<name>/`` from a local
+copy of its repository with ``git archive <commit>:<path>`` (only the migrations folder;
+nothing is copied into the project). Beside it go a minimal ``alembic.ini``
+(``script_location``, ``version_locations`` for per-dialect trees, a ``sqlalchemy.url``
+of the project's dialect), a ``pyproject.toml`` with ``[tool.sluice.lint] dialects`` and
+``stub_modules`` (the project's own packages), and a ``site-packages`` folder on
+``PYTHONPATH`` where the libraries are stand-in packages, as if installed.
+Then ``sluice lint --format json --no-cache --all`` runs as a whole process, one history
+at a time.
+
+Printed: findings per rule per history (a Markdown table) and the coverage of each
+history. Written to ``bench/_work/corpus/``: ``findings.json`` (every finding) and
+``sample.csv``, a stratified sample for review: ``--sample N`` findings spread over the
+rules in proportion to how often each fires (at least one per rule), drawn with a seeded
+random generator. With ``--labels bench/corpus_review.csv`` the sample keeps the findings
+already labelled there that still occur (with their labels), draws only the rest, and
+the measured precision of the labelled ones is printed: per label, the share of the
+sample and the estimate weighted by each rule's share of all findings.
+
+Repositories are looked up as ``<mirror>/<owner>+<name>/repo`` (a bare mirror) or
+``<mirror>/<owner>+<name>`` (a clone), for each ``--mirror`` folder given, then
+``$SLUICE_CORPUS_MIRROR``, then ``bench/_work/corpus/repos``. When a repository or its
+commit is missing, the one ``git clone`` command that gets it is printed and nothing runs.
+
+Run: ``.venv/bin/python bench/corpus.py --sample 60 --labels bench/corpus_review.csv``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+BENCH = Path(__file__).resolve().parent
+WORK = BENCH / "_work" / "corpus"
+URLS = {
+    "postgresql": "postgresql://corpus@localhost/corpus",
+    "mysql": "mysql+pymysql://corpus@localhost/corpus",
+    "sqlite": "sqlite:///corpus.db",
+}
+# An installed third-party package stood in: every attribute is one of Sluice's stubs.
+LIBRARY_STUB = """import sys
+from sluice.lint.render import StubModule
+sys.modules[__name__].__class__ = StubModule
+"""
+LABELS = ("true", "defensible", "false")
+SAMPLE_FIELDS = ["rule", "history", "revision", "label", "reason", "name", "severity",
+                 "path", "line", "message"]
+
+
+class CorpusError(Exception):
+    """The corpus cannot be built or linted; the message says what to do."""
+
+
+@dataclass
+class History:
+    name: str
+    repo: str
+    commit: str
+    path: str
+    dialect: str
+    versions: str = "versions"
+    stub_modules: list[str] = field(default_factory=list)
+    libraries: list[str] = field(default_factory=list)
+    style: str = ""
+
+
+def load_spec(spec: Path) -> list[History]:
+    try:
+        data = tomllib.loads(spec.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CorpusError(f"{spec}: {exc}") from exc
+    histories = []
+    for index, entry in enumerate(data.get("history", []), 1):
+        missing = {"name", "repo", "commit", "path", "dialect"} - set(entry)
+        if missing:
+            raise CorpusError(f"{spec}: history #{index} lacks {', '.join(sorted(missing))}")
+        if entry["dialect"] not in URLS:
+            raise CorpusError(f"{spec}: history {entry['name']}: dialect "
+                              f"{entry['dialect']!r} is not one of {', '.join(URLS)}")
+        histories.append(History(**entry))
+    if not histories:
+        raise CorpusError(f"{spec}: no [[history]] entries")
+    return histories
+
+
+def find_git_dir(history: History, mirrors: list[Path]) -> Path:
+    key = history.repo.replace("/", "+")
+    for root in mirrors:
+        for candidate in (root / key / "repo", root / key / ".git", root / key):
+            probe = subprocess.run(["git", "--git-dir", str(candidate), "cat-file", "-e",
+                                    f"{history.commit}^{{commit}}"], capture_output=True)
+            if candidate.is_dir() and probe.returncode == 0:
+                return candidate
+    target = mirrors[-1] / key
+    raise CorpusError(
+        f"{history.repo} at {history.commit[:12]} is not in {', '.join(map(str, mirrors))}; "
+        f"get it with: git clone --filter=blob:none https://github.com/{history.repo} {target}")
+
+
+def materialise(history: History, git_dir: Path) -> Path:
+    """The history's migrations folder plus alembic.ini and pyproject.toml; returns the ini."""
+    home = WORK / history.name
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    with tempfile.TemporaryFile() as archive:
+        done = subprocess.run(["git", "--git-dir", str(git_dir), "archive", "--format=tar",
+                               f"--prefix={history.path}/", f"{history.commit}:{history.path}"],
+                              stdout=archive, stderr=subprocess.PIPE, text=False)
+        if done.returncode != 0:
+            raise CorpusError(f"{history.repo}: git archive {history.commit[:12]}:{history.path}"
+                              f" failed: {done.stderr.decode().strip()}")
+        archive.seek(0)
+        with tarfile.open(fileobj=archive) as tar:
+            tar.extractall(home, filter="data")
+    versions = home / history.path / history.versions
+    if not versions.is_dir():
+        raise CorpusError(f"{history.repo}: {history.path}/{history.versions} is not a folder "
+                          f"at {history.commit[:12]}")
+    ini = home / "alembic.ini"
+    ini.write_text("[alembic]\n"
+                   f"script_location = {history.path}\n"
+                   f"version_locations = {history.path}/{history.versions}\n"
+                   f"sqlalchemy.url = {URLS[history.dialect]}\n")
+    stubs = ", ".join(json.dumps(m) for m in history.stub_modules)
+    (home / "pyproject.toml").write_text(
+        "[tool.sluice.lint]\n"
+        f'dialects = ["{history.dialect}"]\n'
+        f"stub_modules = [{stubs}]\n")
+    for library in history.libraries:
+        package = home / "site-packages" / library
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(LIBRARY_STUB)
+    return ini
+
+
+def sluice_command() -> list[str]:
+    script = Path(sys.executable).with_name("sluice")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "sluice.cli"]
+
+
+def lint(history: History, ini: Path) -> dict[str, object]:
+    command = [*sluice_command(), "lint", "-c", str(ini), "--format", "json", "--no-cache",
+               "--all"]
+    env = {**os.environ, "PYTHONPATH": str(ini.parent / "site-packages")}
+    done = subprocess.run(command, cwd=ini.parent, capture_output=True, text=True, env=env)
+    if done.returncode not in (0, 1):
+        raise CorpusError(f"{history.name}: sluice lint exited {done.returncode}: "
+                          f"{done.stderr.strip().splitlines()[-1:] or ''}")
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def rule_table(findings: list[dict[str, str]], names: list[str]) -> str:
+    counts = Counter((f["rule"], f["history"]) for f in findings)
+    rule_names = {f["rule"]: f["name"] for f in findings}
+    totals = Counter(f["rule"] for f in findings)
+    lines = ["| rule | " + " | ".join(names) + " | all |",
+             "|---|" + "---:|" * (len(names) + 1)]
+    for rule in sorted(totals, key=lambda r: (-totals[r], r)):
+        cells = [str(counts[(rule, n)] or "") for n in names]
+        lines.append(f"| {rule} {rule_names[rule]} | " + " | ".join(cells)
+                     + f" | {totals[rule]} |")
+    per_history = Counter(f["history"] for f in findings)
+    lines.append("| **all** | " + " | ".join(str(per_history[n]) for n in names)
+                 + f" | {len(findings)} |")
+    return "\n".join(lines)
+
+
+def allocate(totals: Counter[str], size: int) -> dict[str, int]:
+    """Sample size per rule: proportional to frequency (largest remainder), at least one."""
+    size = max(size, len(totals))
+    whole = sum(totals.values())
+    shares = {rule: 1 + (size - len(totals)) * count / whole for rule, count in totals.items()}
+    quota = {rule: min(int(share), totals[rule]) for rule, share in shares.items()}
+    for rule in sorted(shares, key=lambda r: (quota[r] - shares[r], r)):
+        if sum(quota.values()) >= size:
+            break
+        if quota[rule] < totals[rule]:
+            quota[rule] += 1
+    return quota
+
+
+def finding_key(row: dict[str, str]) -> tuple[str, str, str, str]:
+    return (row["rule"], row["history"], row["path"], str(row["line"]))
+
+
+def read_labels(path: Path | None) -> dict[tuple[str, str, str, str], dict[str, str]]:
+    if path is None or not path.is_file():
+        return {}
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for number, row in enumerate(rows, 2):
+        if row.get("label") not in LABELS:
+            raise CorpusError(f"{path}:{number}: label {row.get('label')!r} is not one of "
+                              f"{', '.join(LABELS)}")
+    return {finding_key(row): row for row in rows}
+
+
+def sample(findings: list[dict[str, str]], size: int, seed: int,
+           labelled: dict[tuple[str, str, str, str], dict[str, str]]) -> list[dict[str, str]]:
+    rng = random.Random(seed)
+    totals = Counter(f["rule"] for f in findings)
+    picked: list[dict[str, str]] = []
+    for rule, quota in sorted(allocate(totals, size).items()):
+        pool = [f for f in findings if f["rule"] == rule]
+        known = [f for f in pool if finding_key(f) in labelled]
+        fresh = [f for f in pool if finding_key(f) not in labelled]
+        rng.shuffle(fresh)
+        chosen = (known + fresh)[:quota]
+        for f in chosen:
+            old = labelled.get(finding_key(f), {})
+            picked.append({**f, "label": old.get("label", ""), "reason": old.get("reason", "")})
+    return picked
+
+
+def precision(picked: list[dict[str, str]], totals: Counter[str]) -> list[str]:
+    done = [p for p in picked if p["label"] in LABELS]
+    if not done:
+        return ["no labelled findings in the sample yet"]
+    raw = Counter(p["label"] for p in done)
+    by_rule: dict[str, Counter[str]] = {}
+    for p in done:
+        by_rule.setdefault(p["rule"], Counter())[p["label"]] += 1
+    covered = sum(totals[r] for r in by_rule)
+    weighted = {label: sum(totals[r] * c[label] / sum(c.values()) for r, c in by_rule.items())
+                / covered for label in LABELS}
+    lines = [f"labelled: {len(done)} of {len(picked)} sampled findings"]
+    for label in LABELS:
+        lines.append(f"  {label:<10} {raw[label]:>3}  {raw[label] / len(done):6.1%} of the sample"
+                     f"   {weighted[label]:6.1%} weighted by rule frequency")
+    return lines
+
+
+def write_sample(picked: list[dict[str, str]], out: Path) -> None:
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=SAMPLE_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(picked)
+
+
+def run(args: argparse.Namespace) -> int:
+    histories = load_spec(args.spec)
+    if args.only:
+        histories = [h for h in histories if h.name in args.only]
+    mirrors = [*args.mirror]
+    if os.environ.get("SLUICE_CORPUS_MIRROR"):
+        mirrors.append(Path(os.environ["SLUICE_CORPUS_MIRROR"]))
+    mirrors.append(WORK / "repos")
+    git_dirs = {h.name: find_git_dir(h, mirrors) for h in histories}
+    findings: list[dict[str, str]] = []
+    for history in histories:
+        ini = materialise(history, git_dirs[history.name])
+        result = lint(history, ini)
+        coverage = result["coverage"]
+        assert isinstance(coverage, dict)
+        print(f"{history.name} ({history.repo}@{history.commit[:12]}): {coverage['line']}",
+              file=sys.stderr)
+        for finding in result["findings"]:  # type: ignore[attr-defined]
+            findings.append({**finding, "history": history.name})
+    names = [h.name for h in histories]
+    print(rule_table(findings, names))
+    (WORK / "findings.json").write_text(json.dumps(findings, indent=1))
+    labelled = read_labels(args.labels)
+    picked = sample(findings, args.sample, args.seed, labelled)
+    write_sample(picked, WORK / "sample.csv")
+    print()
+    print("\n".join(precision(picked, Counter(f["rule"] for f in findings))))
+    print(f"\nsample of {len(picked)} findings: {WORK / 'sample.csv'}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", type=Path, default=BENCH / "corpus.toml")
+    parser.add_argument("--mirror", type=Path, action="append", default=[],
+                        help="folder holding <owner>+<name> repository copies (repeatable)")
+    parser.add_argument("--only", action="append", default=[], help="lint only this history")
+    parser.add_argument("--sample", type=int, default=60, help="findings to sample for review")
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--labels", type=Path, help="labelled sample CSV to carry labels from")
+    args = parser.parse_args()
+    try:
+        return run(args)
+    except CorpusError as exc:
+        print(f"corpus: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
