@@ -276,6 +276,46 @@ def test_downgrade_refused_in_production_unless_allowed(tmp_path: Path) -> None:
     assert go(ini, url, direction="downgrade", target="base").after == []
 
 
+@pytest.mark.parametrize(("start", "command", "spec"), [
+    ("r0004", "downgrade", "-1"),
+    ("r0004", "downgrade", "-2"),
+    ("r0004", "downgrade", "r0004-1"),
+    ("r0004", "downgrade", "head-3"),
+    ("r0004", "downgrade", "base"),
+    ("r0001", "upgrade", "+2"),
+    ("r0001", "upgrade", "r0001+1"),
+    ("r0002", "upgrade", "heads"),
+])
+def test_relative_revisions_resolve_as_in_alembic(tmp_path: Path, start: str, command: str,
+                                                  spec: str) -> None:
+    from alembic import command as alembic_command
+
+    ini = make(tmp_path, chain(4))
+    ours, theirs = (f"sqlite:///{tmp_path / name}" for name in ("ours.db", "alembic.db"))
+    for url in (ours, theirs):
+        go(ini, url, target=start)
+    res = cli(command, spec, "-c", str(ini), "--url", ours, "--yes", "--env", "dev")
+    assert res.exit_code == 0, res.output
+    getattr(alembic_command, command)(alembic_cfg(ini.parent, theirs), spec)
+    assert version(ours) == version(theirs)
+    assert version(ours) != [start]
+
+
+def test_plan_takes_a_relative_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ini = make(tmp_path)
+    go(ini, url)
+    res = cli("plan", "-1", "-c", str(ini), "--url", url, "--format", "json", "--no-sql")
+    assert res.exit_code == 0, res.output
+    plan = json.loads(res.stdout)
+    assert plan["direction"] == "downgrade"
+    assert [r["revision"] for r in plan["revisions"]] == ["r0003"]
+    # an option's value that looks like a relative revision stays the option's value
+    res = cli("downgrade", "-c", str(ini), "--url", url, "--yes", "-1", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert version(url) == ["r0002"]
+
+
 def test_confirmation_in_production(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path)
