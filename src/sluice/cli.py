@@ -189,10 +189,15 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
 @click.option("--base", default=None, metavar="REF",
               help="With --rebase: revisions on this git ref are never moved (default: "
                    "origin/main, main, origin/master, master).")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when sluice.sum was created or changed (pre-commit: stage it "
+                   "and commit again).")
 @handle_errors
 def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bool,
-         move: str | None, base: str | None) -> None:
-    """Write sluice.sum: the SHA-256 of every revision file and the current head(s)."""
+         move: str | None, base: str | None, exit_code: bool) -> None:
+    """Write sluice.sum: the SHA-256 of every revision file and the current head(s).
+
+    Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
     from sluice.check import lock as write_lock
 
     if (move or base) and not rebase:
@@ -215,13 +220,19 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bo
         click.echo(f"{result.path.name} is up to date ({result.files} revision files; "
                    f"heads: {heads})")
         return
-    click.echo(f"wrote {result.path} ({result.files} revision files; heads: {heads})")
+    verb = "created" if result.created else "wrote"
+    click.echo(f"{verb} {result.path} ({result.files} revision files; heads: {heads})")
     for label, files in (("added", result.added), ("changed", result.modified),
                          ("removed", result.removed)):
         for file in files[:10]:
             click.echo(f"  {label}: {file}")
         if len(files) > 10:
             click.echo(f"  ... {len(files) - 10} more {label}")
+    if result.created:
+        click.echo(f"sluice: {result.path.name} is new: commit it with the migrations "
+                   f"(git add {result.path.name})", err=True)
+    if exit_code:
+        sys.exit(1)
 
 
 def _split_values(values: tuple[str, ...]) -> list[str]:

@@ -256,7 +256,7 @@ def _resolve_location(value: str, root: Path) -> Path:
 
 def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     """Read alembic.ini the way Alembic does; one-line :class:`SluiceError` when broken."""
-    from sluice.project import alembic_config
+    from sluice.project import alembic_config, require_version_locations
 
     ini = Path(ini_path)
     cfg = alembic_config(ini, x_args=list(x_args))
@@ -282,6 +282,7 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
         version_locations = [_resolve_location(str(v), root) for v in locations]
     else:
         version_locations = [script_dir / "versions"]
+    require_version_locations(cfg, version_locations)
     paths: list[str] = []
     for p in sys_path:
         paths.append(str(Path(p).resolve()))

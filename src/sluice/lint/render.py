@@ -1260,8 +1260,11 @@ class Renderer:
             if calls and calls[0] and failure.reason not in (REASON_OFFLINE_RAISE,) \
                     and not failure.reason.startswith("ImportError"):
                 sig = f"{phase}({', '.join(calls[0])})"
-                failure.detail = f"{sig}: {failure.reason}: {failure.detail}"
-                failure.reason = REASON_SIGNATURE
+                failure.detail = f"{sig} ran with stand-in arguments: {failure.detail}"
+                if failure.line is None and isinstance(exc, TypeError):
+                    # the call itself failed: the stand-ins do not fit the signature;
+                    # anything raised inside the revision keeps its own reason
+                    failure.reason = REASON_SIGNATURE
             return failure
         # reads seen at run time are script facts like the static layer's
         seen: set[int] = set()

@@ -148,6 +148,17 @@ def split_offline_sql(text: str, version_table: str = "alembic_version",
     return out
 
 
+def running_revision(text: str) -> str | None:
+    """The revision Alembic was rendering when ``--sql`` output stopped (its last
+    ``-- Running upgrade A -> B`` marker), None before the first one."""
+    last = None
+    for m in _MARKER.finditer(text):
+        last = m
+    if last is None:
+        return None
+    return (last.group(3) if last.group(1) == "upgrade" else last.group(2)).strip() or None
+
+
 _LITERAL = re.compile(
     r"'(?:[^']|'')*'"                 # string literals
     r"|%\(\w+\)s|%s|\?|:\w+"          # bound parameter placeholders

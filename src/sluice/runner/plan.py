@@ -11,8 +11,10 @@ environment's guards would do: refuse, ask, back up.
 from __future__ import annotations
 
 import io
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -22,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sluice.errors import mask_url
 from sluice.lint.model import SEVERITY_ORDER, Finding
 from sluice.runner.audit import checksum_file
-from sluice.runner.capture import split_offline_sql
+from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
 from sluice.runner.durations import format_duration
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
@@ -198,11 +200,39 @@ def render_sql(project: RunnerProject, state: DbState, direction: str,
         else:
             command.downgrade(cfg, f"{current or 'base'}:{target}", sql=True)
     except Exception as exc:
-        return {}, first_line(exc)
+        return {}, _render_failure(project, exc, buf.getvalue())
     out: dict[str, list[str]] = {}
     for rev, stmt in split_offline_sql(buf.getvalue(), state.version_table, state.dialect):
         out.setdefault(rev, []).append(stmt)
     return out, None
+
+
+def _render_failure(project: RunnerProject, exc: BaseException, output: str) -> str:
+    """One line: which revision (id, file, line) failed to render offline, and the error
+    (its class and first line) -- or env.py when no revision had started."""
+    error = f"{type(exc).__name__}: {first_line(exc)}"
+    revision = running_revision(output)
+    path = project.script_paths().get(revision) if revision else None
+    if revision is None:
+        env_py = Path(project.script.dir) / "env.py"
+        line = _line_in(exc, env_py)
+        where = f"{env_py}, line {line}" if line else f"{env_py}"
+        return (f"{where}: env.py failed in offline mode (--sql) before any revision was "
+                f"rendered: {error}")
+    line = _line_in(exc, Path(path)) if path else None
+    where = ", ".join(str(p) for p in (path, f"line {line}" if line else None) if p)
+    return (f"revision {revision} ({where or 'file unknown'}) failed to render offline "
+            f"(--sql): {error}; the plan above is complete except for its SQL")
+
+
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    """The innermost line of ``path`` in ``exc``'s traceback."""
+    target = path.resolve()
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == target:
+            line = frame.lineno
+    return line
 
 
 def build_plan(
