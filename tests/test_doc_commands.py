@@ -283,3 +283,58 @@ def test_protected_table_fix_shows_where_x_goes() -> None:
     assert findings
     for finding in findings:
         assert_suggestions_parse(finding.fix)
+
+
+def test_pre_commit_pins_a_revision_that_exists() -> None:
+    """The `rev:` docs/integrations.md pins resolves in this repository and has the hooks."""
+    import subprocess
+
+    import yaml
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    page = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", page, re.S)
+    assert block, "docs/integrations.md: no .pre-commit-config.yaml example"
+    (repo,) = yaml.safe_load(block.group(1))["repos"]
+    rev = str(repo["rev"])
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+
+    found = [r for r in (rev, f"origin/{rev}")
+             if git("rev-parse", "--verify", "--quiet", f"{r}^{{commit}}").returncode == 0]
+    assert found, f"docs/integrations.md pins rev: {rev}, which does not exist"
+    manifest = yaml.safe_load(git("show", f"{found[0]}:.pre-commit-hooks.yaml").stdout)
+    assert {h["id"] for h in repo["hooks"]} <= {h["id"] for h in manifest}
+
+
+def test_pre_commit_autoupdate_pins_the_documented_rev(tmp_path: Path) -> None:
+    """`pre-commit autoupdate`, as the docs say, turns `rev: main` into an immutable pin."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    page = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", page, re.S)
+    assert block
+    config = block.group(1).replace("https://github.com/sluice-migrations/sluice", str(REPO))
+    (tmp_path / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, env=env)
+    out = subprocess.run([str(pre_commit), "autoupdate"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    pinned = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
+    rev = pinned["repos"][0]["rev"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    tags = subprocess.run(["git", "tag", "--merged", "HEAD"], cwd=REPO,
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert rev == head or rev in tags, rev
