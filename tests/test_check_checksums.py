@@ -6,9 +6,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from sluice.check import lock
 from sluice.check.sumfile import HEADER, parse_sum
+from sluice.cli import main
 from sluice.errors import SluiceError
 from tests.helpers import edit
 from tests.test_check_graph import config, overlay, problems, run
@@ -140,24 +142,51 @@ def test_lock_with_missing_ini(tmp_path: Path) -> None:
         lock(tmp_path / "alembic.ini")
 
 
-def test_syntax_error_revision_is_locked_with_ids_read_from_its_lines(shop: Path) -> None:
+def test_lock_refuses_a_syntax_error_naming_file_and_line(shop: Path) -> None:
     overlay(shop, "two_heads")
     broken = shop / "migrations" / "versions" / "0004_add_coupons.py"
     broken.write_text(broken.read_text().replace("def upgrade() -> None:",
                                                  "def upgrade() -> None:\n    op.execute((\n"))
-    result = lock(shop / "alembic.ini")
-    assert result.heads == ["0003", "0004"] and result.unreadable == []
+    result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "sluice: error: migrations/versions/0004_add_coupons.py:16: SyntaxError: '(' was "
+        "never closed; sluice lock records only revisions that Alembic can load, nothing "
+        "was written")
+    assert not (shop / "sluice.sum").exists()
+
+
+@pytest.mark.parametrize("case", ["duplicate", "missing-parent", "cycle"])
+def test_lock_refuses_a_broken_graph_without_writing(shop: Path, case: str) -> None:
+    lock(shop / "alembic.ini")
+    before = (shop / "sluice.sum").read_bytes()
+    versions = shop / "migrations" / "versions"
+    v1 = (shop / V1).read_text()
+    if case == "duplicate":
+        (versions / "0003_copy.py").write_text(
+            (shop / V2).read_text().replace('None] = "0001"', 'None] = "0002"'))
+        expected = ("migrations/versions/0003_copy.py:15: revision id '0002' is also declared "
+                    "by migrations/versions/0002_orders_and_demo_data.py")
+    elif case == "missing-parent":
+        edit(shop / V2, 'None] = "0001"', 'None] = "0abc"')
+        expected = ("migrations/versions/0002_orders_and_demo_data.py:16: down_revision '0abc' "
+                    "of revision 0002 does not exist (no revision file declares it)")
+    else:
+        (shop / V1).write_text(v1.replace("None] = None", 'None] = "0002"', 1))
+        expected = ("migrations/versions/0001_users_and_products.py:14: revision cycle "
+                    "0001 -> 0002 -> 0001")
+    result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"sluice: error: {expected}"), result.stderr
+    assert "sluice lock refuses to record a broken revision graph, nothing was written" \
+        in result.stderr
+    assert (shop / "sluice.sum").read_bytes() == before
 
 
 def test_unreadable_revision_id_is_left_out_of_the_heads(shop: Path) -> None:
-    from click.testing import CliRunner
-
-    from sluice.cli import main
-
     overlay(shop, "two_heads")
     broken = shop / "migrations" / "versions" / "0004_add_coupons.py"
-    broken.write_text(broken.read_text().replace('revision = "0004"', "revision = make_id((")
-                      )
+    broken.write_text(broken.read_text().replace('revision = "0004"', "revision = make_id()"))
     result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
     assert result.exit_code == 0
     assert result.stderr == (

@@ -189,3 +189,19 @@ def test_second_head_fails_the_heads_hook(project: Repo) -> None:
     assert failed(out, "sluice heads"), out.stdout
     assert "alembic merge" in out.stdout
     assert passed(out, "sluice lint") and passed(out, "sluice lock"), out.stdout
+
+
+def test_first_lock_stops_the_commit_so_that_the_new_sum_is_staged(project: Repo) -> None:
+    """pre-commit only notices changes to tracked files: a sluice.sum created by the hook
+    would stay untracked and the commit would go through without it."""
+    project.git("rm", "-q", "sluice.sum")
+    project.git("commit", "-q", "--no-verify", "-m", "no sum yet")
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.git("add", ".")
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice lock"), out.stdout
+    assert "sluice.sum is new: commit it with the migrations (git add sluice.sum)" in out.stdout
+    project.git("add", "sluice.sum")
+    out = project.pre_commit()
+    assert out.returncode == 0, out.stdout + out.stderr

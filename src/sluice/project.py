@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,78 @@ def pyproject_for(ini: Path) -> Path | None:
 
 
 def script_directory(cfg: Config) -> ScriptDirectory:
+    """Alembic's ScriptDirectory for ``cfg``; its version locations must be readable folders
+    (see :func:`require_version_locations`)."""
     try:
-        return ScriptDirectory.from_config(cfg)
+        script = ScriptDirectory.from_config(cfg)
     except Exception as exc:
         raise SluiceError(f"{cfg.config_file_name}: {exc}") from None
+    require_version_locations(cfg, list(getattr(script, "_version_locations", None)
+                                        or [Path(script.dir) / "versions"]))
+    return script
+
+
+def version_locations_key(cfg: Config) -> tuple[str, bool]:
+    """Where the version locations of ``cfg`` come from (``FILE: [SECTION] KEY``), and
+    whether it is Alembic's default (``versions/`` below ``script_location``)."""
+    ini = Path(str(cfg.config_file_name or "alembic.ini")).name
+    section = f"{ini}: [{cfg.config_ini_section}]"
+    toml = getattr(cfg, "toml_file_name", None)
+    toml_section = f"{Path(str(toml)).name}: [tool.alembic]" if toml else section
+    if _option(cfg.get_main_option, "version_locations"):
+        return f"{section} version_locations", False
+    if toml and _option(getattr(cfg, "get_alembic_option", None), "version_locations"):
+        return f"{toml_section} version_locations", False
+    where = section if _option(cfg.get_main_option, "script_location") else toml_section
+    return f"{where} script_location", True
+
+
+def _option(getter: Any, name: str) -> str | None:
+    try:
+        return getter(name) if getter is not None else None  # type: ignore[no-any-return]
+    except Exception:
+        return None
+
+
+def require_version_locations(cfg: Config, locations: Sequence[str | os.PathLike[str]]) -> None:
+    """Fail closed on a version location that is missing or cannot be read.
+
+    Alembic skips such a folder silently, so every command would see zero revisions and
+    pass (lint clean, check green, lock writing an empty sum, upgrade doing nothing). A
+    folder that exists and is empty is a fresh project: zero revisions, and that is fine.
+    Every command that reads the project comes through here (via :func:`script_directory`
+    or the lint engine's layout), so the message is the same everywhere.
+    """
+    for location in locations:
+        path = Path(location)
+        try:
+            with os.scandir(path):
+                pass
+            continue
+        except FileNotFoundError:
+            why = "does not exist"
+        except NotADirectoryError:
+            why = "is not a folder"
+        except PermissionError:
+            why = "cannot be read (permission denied)"
+        except OSError as exc:
+            why = f"cannot be read ({exc.strerror or exc})"
+        key, default = version_locations_key(cfg)
+        what = f"{_shown(path, cfg)} (its versions folder)" if default else _shown(path, cfg)
+        raise SluiceError(
+            f"{key}: {what} {why}; Sluice stops instead of passing on zero revisions",
+            hint="Correct the path (Alembic reads a relative path from the current "
+                 "directory) or create the folder; run Sluice from the folder of alembic.ini "
+                 "or pass -c/--config.")
+
+
+def _shown(path: Path, cfg: Config) -> str:
+    root = Path(str(cfg.config_file_name or ".")).resolve().parent
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix()
 
 
 def sluice_config_for(ini: str | Path) -> SluiceConfig:

@@ -9,8 +9,6 @@ in the same change (then the recorded hash matches again).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +16,11 @@ from alembic.util import to_tuple
 
 from sluice.check.context import CheckContext
 from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.revisions import display_path
 from sluice.check.sumfile import SumState, current_state, parse_sum, sum_path
 from sluice.config import load_config
 from sluice.errors import SluiceError
+from sluice.files import project_file, write_atomic
 from sluice.project import script_directory
 
 NAME = "checksums"
@@ -113,6 +113,8 @@ class LockResult:
     files: int
     heads: list[str]
     changed: bool
+    #: The sum file did not exist before.
+    created: bool = False
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     modified: list[str] = field(default_factory=list)
@@ -125,8 +127,12 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     """Write ``sluice.sum`` for the project of ``ini``.
 
     Never imports a revision unless its ids are not literals; a file whose ids cannot be
-    read either way (a syntax error) is still checksummed, left out of the heads line and
-    reported in ``LockResult.unreadable``."""
+    read either way is still checksummed, left out of the heads line and reported in
+    ``LockResult.unreadable``. A broken history (a syntax error, a duplicate id, a missing
+    parent, a cycle) is refused with a :class:`SluiceError` naming the file and line, and
+    nothing is written: a lock records a history that can run. The sum file must be a
+    regular file inside the project folder (not a symlink); it is replaced atomically and
+    keeps its permissions."""
     from sluice.check.context import CheckOptions
 
     path = Path(ini)
@@ -139,28 +145,61 @@ def lock(ini: str | Path, *, config_file: str | None = None,
         ctx = CheckContext(ini=path.resolve(), config=config,
                            options=CheckOptions(x_args=x_args, config_file=config_file),
                            stack=stack)
+        target = project_file(ctx.root, config.check.sum_file, key="check.sum_file")
         disk = _disk_state(ctx)
-    target = sum_path(ctx.root, config.check.sum_file)
+    _refuse_broken_history(disk, ctx.root)
     text = disk.render()
-    previous = parse_sum(target.read_text(encoding="utf-8", errors="replace")) \
-        if target.is_file() else SumState()
     old_text = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
+    previous = parse_sum(old_text) if old_text is not None else SumState()
     changed = old_text != text
     if changed:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".sluice_sum_")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, text, what="check.sum_file")
     return LockResult(
         path=target, files=len(disk.files), heads=disk.heads, changed=changed,
+        created=old_text is None,
         added=sorted(set(disk.files) - set(previous.files)),
         removed=sorted(set(previous.files) - set(disk.files)),
         modified=sorted(f for f in disk.files
                         if f in previous.files and previous.files[f] != disk.files[f]),
         unreadable=list(disk.unreadable),
     )
+
+
+def _refuse_broken_history(disk: SumState, root: Path) -> None:
+    """Raise for the first file that does not parse or the first structural problem."""
+    for rel, info in sorted(disk.static.items()):
+        if info.syntax_error is not None:
+            line, message = info.syntax_error
+            raise SluiceError(
+                f"{rel}{f':{line}' if line else ''}: {message}; sluice lock records only "
+                "revisions that Alembic can load, nothing was written",
+                hint="Fix the file, then run `sluice lock` again.")
+    from sluice.check.graph import Graph, Node, graph_problems
+
+    graph = Graph()
+    for rel, info in sorted(disk.static.items()):
+        revision, parents = info.revision, info.down_revisions
+        if rel in disk.imported:
+            revision, parents = disk.imported[rel]
+        if revision is None or rel in disk.unreadable:
+            continue
+        file = (root / rel).resolve()
+        graph.static[file] = info
+        node = Node(id=revision, path=file, parents=parents, depends_on=info.depends_on,
+                    labels=info.branch_labels)
+        if revision in graph.nodes:
+            graph.duplicates.append((graph.nodes[revision], node))
+        else:
+            graph.nodes[revision] = node
+    problems = graph_problems(graph, lambda p: display_path(p, root))
+    if disk.unreadable:  # a parent may be one of the files whose id is unknown
+        problems = [p for p in problems if p.kind not in ("missing-parent", "missing-dependency")]
+    if problems:
+        first = problems[0]
+        where = f"{first.path}:{first.line}" if first.line else str(first.path)
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise SluiceError(
+            f"{where}: {first.message}{more}; sluice lock refuses to record a broken "
+            "revision graph, nothing was written",
+            hint=f"{first.fix} `sluice check --only graph` lists every problem.")

@@ -9,6 +9,7 @@ afterwards (it is what the upgrade uses) and anything it still rejects is report
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ def build_graph(ctx: CheckContext) -> Graph:
     return graph
 
 
-def _problem(ctx: CheckContext, kind: str, node: Node | None, message: str, fix: str,
+def _problem(ctx: CheckContext | _Rel, kind: str, node: Node | None, message: str, fix: str,
              line: int | None = None) -> Problem:
     return Problem(NAME, kind, message, fix, path=ctx.rel(node.path) if node else None,
                    line=line, revision=node.id if node else None)
@@ -183,7 +184,13 @@ def _problem(ctx: CheckContext, kind: str, node: Node | None, message: str, fix:
 
 def structural_problems(ctx: CheckContext) -> list[Problem]:
     """Duplicate ids, missing parents, cycles and conflicting branch labels."""
-    graph = build_graph(ctx)
+    return graph_problems(build_graph(ctx), ctx.rel)
+
+
+def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Problem]:
+    """:func:`structural_problems` of any graph (``sluice lock`` builds one from source);
+    ``rel`` shows a path relative to the project."""
+    ctx = _Rel(rel)
     out: list[Problem] = []
     for first, second in graph.duplicates:
         out.append(_problem(
@@ -250,6 +257,13 @@ def structural_problems(ctx: CheckContext) -> list[Problem]:
             graph.info(start.path).down_revision_line,
         ))
     return out
+
+
+@dataclass
+class _Rel:
+    """What :func:`_problem` needs of a CheckContext: ``rel``."""
+
+    rel: Callable[[Path], str]
 
 
 def _matches(entry: str, head: str, graph: Graph) -> bool:

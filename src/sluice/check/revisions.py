@@ -197,6 +197,10 @@ class StaticRevision:
     branch_labels_line: int | None = None
     #: The module-level assignments could not all be read as literals.
     dynamic: bool = False
+    depends_on: tuple[str, ...] = ()
+    branch_labels: tuple[str, ...] = ()
+    #: (line, message) when the file is not valid Python.
+    syntax_error: tuple[int | None, str] | None = None
 
 
 def _as_tuple(value: Any) -> tuple[str, ...] | None:
@@ -219,7 +223,11 @@ def read_static(path: Path) -> StaticRevision:
         return info
     try:
         tree = ast.parse(source, filename=str(path))
-    except (SyntaxError, ValueError):
+    except SyntaxError as exc:
+        info.syntax_error = (exc.lineno, f"{type(exc).__name__}: {exc.msg}")
+        return _read_lines(info, source.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        info.syntax_error = (None, f"{type(exc).__name__}: {exc}")
         return _read_lines(info, source.decode("utf-8", errors="replace"))
     for node in tree.body:
         targets: list[ast.expr] = []
@@ -233,6 +241,9 @@ def read_static(path: Path) -> StaticRevision:
                 continue
             if target.id == "branch_labels":
                 info.branch_labels_line = node.lineno
+                info.branch_labels = _as_tuple(_literal(value)) or ()
+            elif target.id == "depends_on":
+                info.depends_on = _as_tuple(_literal(value)) or ()
             if target.id == "revision":
                 info.revision_line = node.lineno
                 lit = _literal(value)

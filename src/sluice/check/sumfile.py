@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sluice.check.revisions import display_path, read_static, revision_files
+from sluice.check.revisions import StaticRevision, display_path, read_static, revision_files
 
 HEADER = ("# sluice.sum: SHA-256 of every revision file and the current head(s). "
           "Regenerate with `sluice lock`; commit it with the migrations.")
@@ -56,6 +56,10 @@ class SumState:
     conflict_line: int | None = None
     #: revision files whose ids could not be read (left out of ``heads``)
     unreadable: list[str] = field(default_factory=list)
+    #: what each revision file says without importing it (files on disk only)
+    static: dict[str, StaticRevision] = field(default_factory=dict)
+    #: (revision, down_revisions) of files whose ids had to be imported
+    imported: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def render(self) -> str:
         lines = [HEADER]
@@ -112,6 +116,7 @@ def current_state(script: object, root: Path, *,
         rel = display_path(path, root)
         state.files[rel] = file_digest(path)
         info = read_static(path)
+        state.static[rel] = info
         if info.dynamic or info.revision is None:
             unknown.append(rel)
             continue
@@ -122,6 +127,7 @@ def current_state(script: object, root: Path, *,
             if rel in imported:
                 rev, downs = imported[rel]
                 ids[rev] = downs
+                state.imported[rel] = (rev, downs)
                 unknown.remove(rel)
     state.unreadable = unknown
     state.heads = heads_of(ids)

@@ -1,0 +1,101 @@
+"""Writing files: only where the user said, never through a symlink, always atomically.
+
+Every file Sluice writes (``sluice.sum``, the lint cache, backups, the files ``sluice init``
+changes) goes through here:
+
+* :func:`project_file` turns a configured relative path into a path inside the project
+  folder and refuses an absolute path, a path that leads out of the project (``..`` or a
+  symlinked folder), a symlink and anything that is not a regular file (a device node);
+* :func:`write_atomic` writes a temporary file in the same folder and renames it over the
+  target (``os.replace``), so a reader sees the old or the new content, never half, and a
+  special file is never replaced by accident. The new file keeps the permissions of the
+  file it replaces (or gets ``mode``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from sluice.errors import SluiceError
+
+__all__ = ["check_target", "project_file", "write_atomic"]
+
+
+def project_file(root: Path, value: str | os.PathLike[str], *, key: str) -> Path:
+    """``value`` (relative to ``root``, the folder of alembic.ini) as a path Sluice may write.
+
+    ``key`` names the setting it came from, for the message."""
+    raw = Path(value)
+    if raw.is_absolute():
+        raise SluiceError(f"{key} = {str(value)!r} is an absolute path; Sluice writes only "
+                          "inside the project folder: give a path relative to it")
+    base = Path(os.path.realpath(root))
+    path = base / raw
+    parent = Path(os.path.realpath(path.parent))
+    if not _inside(Path(os.path.normpath(path)), base) or not _inside(parent, base):
+        raise SluiceError(f"{key} = {str(value)!r} leads out of the project folder {base}; "
+                          "Sluice writes only inside it: give a path below it")
+    check_target(path, what=f"{key} = {str(value)!r}")
+    return path
+
+
+def check_target(path: Path, *, what: str) -> None:
+    """Refuse to write ``path`` when it is a symlink or not a regular file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise SluiceError(f"{path}: cannot write {what}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(st.st_mode):
+        target = os.readlink(path)
+        raise SluiceError(f"{path} ({what}) is a symlink to {target}; Sluice does not write "
+                          "through symlinks: remove the link or point the setting at a real file")
+    if not stat.S_ISREG(st.st_mode):
+        raise SluiceError(f"{path} ({what}) is not a regular file; Sluice will not replace it: "
+                          "point the setting at a file")
+
+
+def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None,
+                 what: str = "the file") -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    The new file gets ``mode`` when given, else the permissions of the file it replaces,
+    else 0644 less the umask. ``path`` must not be a symlink or a special file."""
+    check_target(path, what=what)
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.relative_to(base)
+    except ValueError:
+        return False
+    return True
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current

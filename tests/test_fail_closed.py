@@ -1,0 +1,134 @@
+"""Fail closed: a missing versions folder, files written only where the user said."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sluice.cli import main
+from sluice.project import forget_modules
+
+MISSING = ("sluice: error: alembic.ini: [alembic] script_location: migrations/versions (its "
+           "versions folder) does not exist; Sluice stops instead of passing on zero revisions")
+
+
+def sluice(project: Path, *args: str) -> tuple[int, str, str]:
+    forget_modules(project)
+    old = Path.cwd()
+    os.chdir(project)  # Alembic reads relative version locations from the current folder
+    try:
+        result = CliRunner().invoke(main, [*args, "-c", "alembic.ini"])
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("args", [["lint"], ["graph"], ["heads"], ["lock"],
+                                  ["check", "--only", "graph"], ["check", "--only", "upgrade"],
+                                  ["plan"], ["upgrade", "-y"]])
+def test_missing_versions_folder_is_exit_2_naming_folder_and_key(shop: Path,
+                                                                  args: list[str]) -> None:
+    (shop / "migrations" / "versions").rename(shop / "migrations" / "old_versions")
+    code, out, err = sluice(shop, *args)
+    assert code == 2, out + err
+    assert err.splitlines()[0] == MISSING
+    assert not (shop / "sluice.sum").exists()
+
+
+def test_version_locations_key_is_named(shop: Path) -> None:
+    ini = shop / "alembic.ini"
+    ini.write_text(ini.read_text().replace(
+        "[alembic]\n", "[alembic]\nversion_locations = %(here)s/migrations/gone\n", 1))
+    (shop / "migrations" / "gone").write_text("a file, not a folder")
+    code, _, err = sluice(shop, "lint")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        "sluice: error: alembic.ini: [alembic] version_locations: migrations/gone is not a "
+        "folder; Sluice stops instead of passing on zero revisions")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_unreadable_versions_folder(shop: Path) -> None:  # pragma: no cover - not as root
+    versions = shop / "migrations" / "versions"
+    versions.chmod(0)
+    try:
+        code, _, err = sluice(shop, "graph")
+    finally:
+        versions.chmod(0o755)
+    assert code == 2 and "cannot be read (permission denied)" in err
+
+
+def test_empty_versions_folder_is_a_fresh_project(shop: Path) -> None:
+    versions = shop / "migrations" / "versions"
+    for f in versions.glob("*.py"):
+        f.unlink()
+    code, out, _ = sluice(shop, "lint")
+    assert code == 0 and "0 revisions" in out
+    code, out, _ = sluice(shop, "graph")
+    assert code == 0 and "0 revisions" in out
+    code, out, _ = sluice(shop, "lock")
+    assert code == 0
+    assert (shop / "sluice.sum").read_text().endswith("\nheads: \n")
+
+
+# --------------------------------------------------------------------------- sluice.sum
+
+
+def test_lock_refuses_a_symlinked_sum_file(shop: Path) -> None:
+    victim = shop.parent / "victim.txt"
+    victim.write_text("precious\n")
+    (shop / "sluice.sum").symlink_to(victim)
+    code, _, err = sluice(shop, "lock")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        f"sluice: error: {shop.resolve() / 'sluice.sum'} (check.sum_file = 'sluice.sum') is a "
+        f"symlink to {victim}; Sluice does not write through symlinks: remove the link or "
+        "point the setting at a real file")
+    assert victim.read_text() == "precious\n"
+    assert (shop / "sluice.sum").is_symlink()
+
+
+def test_lock_never_replaces_a_device_node(shop: Path) -> None:
+    (shop / "sluice.sum").symlink_to("/dev/null")
+    code, _, err = sluice(shop, "lock")
+    assert code == 2 and "is a symlink to /dev/null" in err
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("value, why", [
+    ("/tmp/elsewhere.sum", "is an absolute path"),
+    ("../outside.sum", "leads out of the project folder"),
+])
+def test_lock_refuses_a_sum_file_outside_the_project(shop: Path, value: str, why: str) -> None:
+    (shop / "sluice.toml").write_text(
+        (shop / "sluice.toml").read_text() + f'\n[check]\nsum_file = "{value}"\n')
+    code, _, err = sluice(shop, "lock")
+    assert code == 2, err
+    assert err.startswith(f"sluice: error: check.sum_file = {value!r} {why}")
+    assert not Path("/tmp/elsewhere.sum").exists() and not (shop.parent / "outside.sum").exists()
+
+
+def test_lock_refuses_a_sum_file_in_a_symlinked_folder_outside(shop: Path) -> None:
+    outside = shop.parent / "elsewhere"
+    outside.mkdir()
+    (shop / "locks").symlink_to(outside)
+    (shop / "sluice.toml").write_text(
+        (shop / "sluice.toml").read_text() + '\n[check]\nsum_file = "locks/sluice.sum"\n')
+    code, _, err = sluice(shop, "lock")
+    assert code == 2 and "leads out of the project folder" in err
+    assert not list(outside.iterdir())
+
+
+def test_lock_keeps_the_permissions_of_the_sum_file(shop: Path) -> None:
+    sum_file = shop / "sluice.sum"
+    sum_file.write_text("old\n")
+    sum_file.chmod(0o640)
+    code, _, _ = sluice(shop, "lock")
+    assert code == 0
+    assert stat.S_IMODE(sum_file.stat().st_mode) == 0o640
+    assert sum_file.read_text().startswith("# sluice.sum")
+    assert [p.name for p in shop.iterdir() if p.name.startswith(".sluice")] == []
