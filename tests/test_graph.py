@@ -304,3 +304,32 @@ def test_long_history_is_drawn_flat_and_heads_found(tmp_path: Path) -> None:
     assert group.common_ancestors == ["r1000"]
     assert group.since["side2"] == ["side2", "side1"]
     assert len(group.since["r1049"]) == 49
+
+
+def _edges(fmt: str, out: str) -> list[tuple[str, str, str]]:
+    """(from, label, to) of every edge in Mermaid or dot output; ids as revision ids."""
+    import re
+
+    if fmt == "mermaid":
+        found = re.findall(r"^\s+r_(\w+) (?:-->|-\. (.+?) \.->) r_(\w+)$", out, re.M)
+    else:
+        found = re.findall(r'^\s+"(\w+)" -> "(\w+)"(?: \[.*label="([^"]+)".*\])?;$', out, re.M)
+        found = [(a, label, b) for a, b, label in found]
+    return [(a, label, b) for a, label, b in found]
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "dot"])
+def test_every_edge_points_from_a_revision_to_one_that_needs_it(tmp_path: Path,
+                                                                  fmt: str) -> None:
+    """depends_on edges run the same way as down_revision edges, and their label reads in
+    the arrow's direction (x2 depends on a2: a2 is required by x2)."""
+    ini = write_history(tmp_path, BRANCHED_AND_MERGED)
+    graph = load_graph(ini)
+    code, out, _ = sluice("graph", "-c", str(ini), "--format", fmt)
+    assert code == 0
+    edges = _edges(fmt, out)
+    plain = {(a, b) for a, label, b in edges if not label}
+    assert plain == {(p, rev) for rev, n in graph.nodes.items() for p in n.parents}
+    dashed = [(a, label, b) for a, label, b in edges if label]
+    assert dashed == [("a2", "required by", "x2")]
+    assert graph.nodes["x2"].depends_on == ("a2",)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 from sluice.errors import ConfigError
+from sluice.owned import DATA_PROGRESS_TABLE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,7 +134,7 @@ class DataConfig:
         None, doc="Per-batch lock timeout (PostgreSQL lock_timeout, MySQL innodb_lock_wait_timeout)."
     )
     max_retries: int = _f(5, doc="Retries of a batch whose lock timeout tripped, with backoff.")
-    progress_table: str = _f("sluice_data_progress", doc="Checkpoint table name.")
+    progress_table: str = _f(DATA_PROGRESS_TABLE, doc="Checkpoint table name.")
     max_batch_size: int = _f(
         100_000, doc="Upper bound for the adaptive batch size, in rows."
     )

@@ -68,6 +68,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from sluice.config import DataConfig, SluiceConfig, load_config
 from sluice.errors import SluiceError
+from sluice.owned import DATA_PROGRESS_TABLE
 
 __all__ = [
     "BatchInfo",
@@ -239,7 +240,7 @@ def clear_checkpoints(
     revision: str | None = None,
     step: str | None = None,
     *,
-    table: str = "sluice_data_progress",
+    table: str = DATA_PROGRESS_TABLE,
 ) -> int:
     """Delete checkpoint rows (all, one revision's, or one step's) so steps run afresh.
 
@@ -361,13 +362,16 @@ _RUNS: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], _RevisionSteps]] = 
 )
 
 
-def _register_cleanup(ctx: Any, revision: str, store: _Store) -> None:
+def _register_cleanup(ctx: Any, revision: str, store: _Store,
+                      run: tuple[str, bool]) -> None:
     """Delete the revision's checkpoints in the transaction that stamps it.
 
     Alembic calls ``on_version_apply`` callbacks right after updating ``alembic_version``
     for a step, in the same transaction. Deleting the checkpoints there means a revision
     that is later downgraded and upgraded again runs its steps again, while a crash
-    before the stamp keeps them for the rerun.
+    before the stamp keeps them for the rerun. The run's step names are forgotten too:
+    the same revision may run again on this connection (``sluice check``'s round trip
+    upgrades, downgrades and upgrades it again in one session).
     """
 
     def cleanup(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
@@ -376,6 +380,7 @@ def _register_cleanup(ctx: Any, revision: str, store: _Store) -> None:
         ctx.on_version_apply_callbacks = tuple(
             cb for cb in ctx.on_version_apply_callbacks if cb is not cleanup
         )
+        _RUNS.get(ctx, {}).pop(run, None)
         conn = ctx.connection
         if sa.inspect(conn).has_table(store.name):
             conn.execute(sa.delete(store.table).where(store.table.c.revision == revision))
@@ -1006,6 +1011,7 @@ class _Step:
         revision, is_upgrade = running
         steps = _RUNS.setdefault(ctx, {}).setdefault((revision, is_upgrade), _RevisionSteps())
         self.run_steps = steps
+        self.run_key = (revision, is_upgrade)
         if self.step is not None:
             name = self.step
         else:
@@ -1165,7 +1171,7 @@ class _Step:
         else:
             steps = self.run_steps
             if not steps.cleanup_registered:
-                _register_cleanup(ctx, self.revision_id, store)
+                _register_cleanup(ctx, self.revision_id, store, self.run_key)
                 steps.cleanup_registered = True
             block = ctx.autocommit_block()
             tx = _ExplicitTx(conn, backend)

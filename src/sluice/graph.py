@@ -377,7 +377,8 @@ def _mid(rev: str) -> str:
 
 
 def render_mermaid(graph: RevisionGraph) -> str:
-    """A Mermaid flowchart: base at the top, dashed edges for depends_on."""
+    """A Mermaid flowchart: base at the top, every arrow from a revision to one that needs
+    it (down_revision solid, depends_on dashed and labelled "required by")."""
     lines = ["flowchart TD"]
     current = graph.current_revisions()
     for rev in graph.order():
@@ -397,7 +398,7 @@ def render_mermaid(graph: RevisionGraph) -> str:
         for dep in node.depends_on:
             target = _resolve(graph, dep)
             if target is not None:
-                lines.append(f"    {_mid(target)} -. depends on .-> {_mid(rev)}")
+                lines.append(f"    {_mid(target)} -. required by .-> {_mid(rev)}")
     if graph.heads:
         lines.append("    class " + ",".join(_mid(h) for h in graph.heads) + " head")
     merges = [r for r in graph.order() if graph.nodes[r].is_merge]
@@ -418,7 +419,8 @@ def _dot_text(text: str) -> str:
 
 
 def render_dot(graph: RevisionGraph) -> str:
-    """A Graphviz digraph: base at the top, dashed edges for depends_on."""
+    """A Graphviz digraph: base at the top, every arrow from a revision to one that needs
+    it (down_revision solid, depends_on dashed and labelled "required by")."""
     lines = ["digraph revisions {", "    rankdir=TB;",
              '    node [shape=box, fontname="Helvetica"];']
     current = graph.current_revisions()
@@ -447,7 +449,7 @@ def render_dot(graph: RevisionGraph) -> str:
             target = _resolve(graph, dep)
             if target is not None:
                 lines.append(f'    "{_dot_text(target)}" -> "{_dot_text(rev)}" '
-                             '[style=dashed, label="depends on"];')
+                             '[style=dashed, label="required by"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

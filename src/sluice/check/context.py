@@ -184,6 +184,10 @@ class CheckContext:
         def guarded_configure(*args: Any, **kwargs: Any) -> None:
             # Check the connection as soon as env.py configures it: Alembic creates the
             # version table before the first migration function is even called.
+            # A step function from env.py (Sluice's deploy guard under guard_alembic) would
+            # replace the check's own: no migration lock or audit rows on a throwaway
+            # database, and the check must see each step as it runs.
+            kwargs.pop("fn", None)
             configure(*args, **kwargs)
             self._guard(environment.get_context(), target)
 

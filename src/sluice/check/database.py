@@ -21,6 +21,7 @@ from sluice.check.snapshot import Snapshot, take_snapshot
 from sluice.config import SluiceConfig
 from sluice.envhooks import table_excluded
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.owned import sluice_tables
 from sluice.scratch import scratch_database
 
 Kind = Literal["temporary", "scratch", "given"]
@@ -161,7 +162,8 @@ class CheckDatabase:
                             found.append(full)
                 if excluded and not found:
                     # what a full downgrade must give back: the tables that were already there
-                    self.initial = take_snapshot(conn, schemas=self.schemas(), skip=set())
+                    self.initial = take_snapshot(conn, schemas=self.schemas(),
+                                                 skip=set(sluice_tables(self.config)))
         finally:
             engine.dispose()
         if found:

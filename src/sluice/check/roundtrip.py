@@ -29,6 +29,7 @@ from sluice.check.snapshot import (
     undo_hint,
 )
 from sluice.errors import SluiceError
+from sluice.owned import sluice_tables
 
 NAME = "roundtrip"
 TITLE = "downgrade round trip"
@@ -76,12 +77,12 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
     timings: list[dict[str, Any]] = []
     snap_seconds = [0.0]
     cache: SnapshotCache = {}
+    not_schema = {ctx.version_table, *sluice_tables(ctx.config)}
     outcome = {"completed": False, "prepare_error": False}
 
     def snap(conn: Any) -> Snapshot:
         t0 = time.perf_counter()
-        s = take_snapshot(conn, schemas=ctx.db.schemas(), skip={ctx.version_table},
-                          cache=cache)
+        s = take_snapshot(conn, schemas=ctx.db.schemas(), skip=not_schema, cache=cache)
         snap_seconds[0] += time.perf_counter() - t0
         return s
 

@@ -47,9 +47,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from sluice.owned import HISTORY_TABLE
 from sluice.runner.lock import utcnow
 
-HISTORY_TABLE = "sluice_history"
 OPEN_STATUSES = ("pending", "running")
 STATUSES = ("pending", "running", "succeeded", "failed", "rolled_back", "skipped")
 

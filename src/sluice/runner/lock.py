@@ -37,10 +37,11 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from sluice.errors import SluiceError, mask_url
+from sluice.owned import LOCK_HOLDER_TABLE
 from sluice.runner.database import backend, connect, first_line, make_engine, sqlite_path
 from sluice.runner.durations import format_duration
 
-HOLDER_TABLE = "sluice_lock_holder"
+HOLDER_TABLE = LOCK_HOLDER_TABLE
 
 _metadata = MetaData()
 holder_table = Table(
