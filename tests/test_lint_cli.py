@@ -59,11 +59,16 @@ def test_clean_project_exits_0(clean: Path) -> None:
     result = run("lint", "-c", str(clean / "alembic.ini"))
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert lines == ["no findings", "1 revision: 1 rendered, 0 static only"]
+    assert lines[:2] == ["no findings", "1 revision: 1 rendered, 0 static only; linted for "
+                         "postgresql, mysql, sqlite (no dialect named)"]
+    assert lines[2].startswith("note: nothing names this project's database")
+    assert lines[2].endswith('[tool.sluice.lint] dialects = ["postgresql"]')
+    assert lines[3].startswith("note: no sluice.sum: every revision was linted")
+    assert len(lines) == 4
 
 
 def test_findings_exit_1_with_file_line_rule_message_and_fix(rw: Path) -> None:
-    result = run("lint", "-c", str(rw / "alembic.ini"), "--no-cache")
+    result = run("lint", "-c", str(rw / "alembic.ini"), "--no-cache", "--all")
     assert result.exit_code == 1
     out = result.stdout
     assert "\x1b[" not in out  # no colour when not on a terminal
@@ -134,7 +139,7 @@ def test_sarif_format(rw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_github_format(rw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(rw)
-    result = run("lint", "--format", "github")
+    result = run("lint", "--format", "github", "--all")
     assert result.exit_code == 1
     lines = result.stdout.strip().splitlines()
     pattern = re.compile(r"^::(error|warning|notice) file=[^,:]+,line=\d+,title=SL\d{3} "
@@ -155,7 +160,8 @@ def test_stub_flag_and_no_render(rw: Path) -> None:
     assert rev["status"] == "rendered"
     result = run("lint", "-c", ini, "--revision", "rw02", "--no-render")
     assert result.stdout.strip().splitlines()[-1] == (
-        "1 revision: 0 rendered, 1 static only (reasons: rendering disabled 1)")
+        "1 revision: 0 rendered, 1 static only (reasons: rendering disabled 1); "
+        "linted for postgresql, mysql, sqlite (lint.dialects)")
 
 
 def test_dialect_filter(rw: Path) -> None:

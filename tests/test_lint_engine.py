@@ -73,7 +73,8 @@ def test_every_revision_of_every_location_is_analysed(result: LintResult) -> Non
 def test_coverage_line(result: LintResult) -> None:
     assert result.coverage.line() == (
         "22 revisions: 18 rendered, 3 static only (reasons: ImportError myapp 1, get_bind "
-        "reads 1, raises in offline mode 1), 1 not parsed (syntax error)"
+        "reads 1, raises in offline mode 1), 1 not parsed (syntax error); linted for "
+        "postgresql, mysql, sqlite (lint.dialects)"
     )
     data = result.coverage.as_dict()
     assert data["rendered"] == 18 and data["static_only"] == 3 and data["unparsed"] == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import sys
 import traceback
 from collections.abc import Callable
@@ -243,7 +244,8 @@ def _split_values(values: tuple[str, ...]) -> list[str]:
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @common_options
-@click.option("--all", "scope_all", is_flag=True, help="Lint every revision (the default).")
+@click.option("--all", "scope_all", is_flag=True,
+              help="Lint every revision, the reviewed history recorded in sluice.sum too.")
 @click.option("--since", default=None, metavar="REV",
               help="Lint the revisions after REV (its descendants).")
 @click.option("--revision", "revisions", multiple=True, metavar="REV",
@@ -311,6 +313,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
         x_args=x_args,
         use_cache=not no_cache,
         render=False if no_render else None,
+        baseline=not scopes,
     )
     threshold = fail_on or cfg.lint.fail_on
     from sluice.report.text import severity_counts
@@ -320,15 +323,25 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
         counts += f" ({len(result.suppressed)} suppressed)"
     render_findings(
         fmt, result.findings,
-        summary=[counts, result.coverage.line()] if fmt == "text" else [result.coverage.line()],
+        summary=([counts, result.coverage.line()] if fmt == "text"
+                 else [result.coverage.line()]) + _lint_notes(result.notes, config_path),
         extra={"summary": {**result.counts(), "suppressed": len(result.suppressed),
                            "fail_on": threshold, "failed": result.failed(threshold)},
                "coverage": result.coverage.as_dict(),
                "dialects": result.dialects,
+               "notes": _lint_notes(result.notes, config_path),
                "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
                              for r in result.revisions]},
     )
     sys.exit(1 if result.failed(threshold) else 0)
+
+
+def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
+    """The engine's notes, with ``sluice lock`` spelled for this project's alembic.ini."""
+    if config_path != Path("alembic.ini"):
+        lock = f"`sluice lock -c {shlex.quote(str(config_path))}`"
+        return [n.replace("`sluice lock`", lock) for n in notes]
+    return list(notes)
 
 
 @main.command("rules")

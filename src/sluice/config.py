@@ -60,8 +60,10 @@ class LintConfig:
     )
     fail_on: Severity = _f("error", doc="Lowest severity that makes `sluice lint` exit 1.")
     dialects: list[str] = _f(
-        factory=lambda: ["postgresql", "mysql", "sqlite"],
-        doc="Dialects whose SQL is rendered and whose rules apply.",
+        factory=list,
+        doc="Dialects whose SQL is rendered and whose rules apply (postgresql, mysql, sqlite); "
+        "empty: the dialect of the URL Alembic uses (`sqlalchemy.url`, `-x url=`), a version "
+        "location named after a dialect gets that one, and all three only when nothing names one.",
     )
     target_postgres_version: int = _f(
         14, doc="Oldest PostgreSQL major version the migrations must be safe on."

@@ -147,7 +147,7 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     result.findings = [f for f in result.findings if mine(f.path)]
     result.suppressed = [f for f in result.suppressed if mine(f.path)]
     result.revisions = [r for r in result.revisions if mine(r.path)]
-    coverage = Coverage()
+    coverage = Coverage(dialects=result.coverage.dialects)
     for report in result.revisions:
         coverage.add(report)
     result.coverage = coverage

@@ -62,7 +62,14 @@ from typing import TYPE_CHECKING, Any
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash
-from sluice.lint.model import DIALECTS, SEVERITY_ORDER, Finding, Op
+from sluice.lint.dialects import (
+    ALIASES,
+    choose_dialects,
+    normalise,
+    url_dialect,
+    x_url,
+)
+from sluice.lint.model import SEVERITY_ORDER, Finding, Op
 from sluice.lint.render import REASON_DISABLED, RenderedStatement, Renderer, RenderOutcome
 from sluice.lint.static import StaticResult, analyze_source, sql_target_table
 from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
@@ -81,8 +88,7 @@ __all__ = [
     "revision_files",
 ]
 
-_DIALECT_ALIASES = {"postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql",
-                    "postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
+_DIALECT_ALIASES = ALIASES
 _DEFAULT_BASES = ("origin/main", "main", "origin/master", "master")
 
 
@@ -156,6 +162,8 @@ class Coverage:
     static_only: int = 0
     unparsed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    #: The dialects linted and where they came from ("postgresql (sqlalchemy.url)").
+    dialects: str = ""
 
     def add(self, report: RevisionReport) -> None:
         self.total += 1
@@ -177,6 +185,8 @@ class Coverage:
             text += f" (reasons: {parts})"
         if self.unparsed:
             text += f", {self.unparsed} not parsed (syntax error)"
+        if self.dialects:
+            text += f"; linted for {self.dialects}"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -186,6 +196,7 @@ class Coverage:
             "static_only": self.static_only,
             "unparsed": self.unparsed,
             "reasons": dict(sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "dialects": self.dialects,
             "line": self.line(),
         }
 
@@ -201,6 +212,10 @@ class LintResult:
     dialects: list[str] = field(default_factory=list)
     cache_hits: int = 0
     cache_misses: int = 0
+    #: Lines for people after the coverage line (how to name the dialect, the baseline).
+    notes: list[str] = field(default_factory=list)
+    #: Revisions left out as reviewed history (``baseline=True`` with a sum file), else None.
+    baseline: int | None = None
 
     def failed(self, fail_on: str) -> bool:
         """Any finding at or above ``fail_on`` (error, warning or info)."""
@@ -237,6 +252,9 @@ class Layout:
     #: Dialect of ``sqlalchemy.url`` when it names one Sluice lints.
     url_dialect: str | None
     alembic_cfg: Any
+    #: The URL Alembic would use (``-x url=``, else ``sqlalchemy.url``) and where it is set.
+    url: str | None = None
+    url_origin: str = "sqlalchemy.url"
 
 
 def _resolve_location(value: str, root: Path) -> Path:
@@ -266,10 +284,13 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
             warnings.simplefilter("ignore")
             script_location, locations, recursive, sys_path = _alembic_options(cfg)
             url = cfg.get_main_option("sqlalchemy.url")
+            if not url and hasattr(cfg, "get_alembic_option"):
+                url = cfg.get_alembic_option("sqlalchemy.url")  # [tool.alembic]
     except SluiceError:
         raise
     except Exception as exc:
         raise SluiceError(f"{ini}: cannot read: {' '.join(str(exc).split())}") from None
+    given = x_url(x_args)
     if not script_location:
         if (root / "env.py").is_file():
             script_location = str(root)  # Flask-Migrate keeps alembic.ini next to env.py
@@ -297,8 +318,10 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
         version_locations=version_locations,
         recursive=recursive,
         sys_path=paths,
-        url_dialect=_url_dialect(url),
+        url_dialect=_url_dialect(given or url),
         alembic_cfg=cfg,
+        url=given or url,
+        url_origin="-x url" if given else "sqlalchemy.url",
     )
 
 
@@ -331,15 +354,7 @@ def _alembic_options(cfg: Any) -> tuple[str | None, list[str], bool, list[str]]:
 
 
 def _url_dialect(url: str | None) -> str | None:
-    if not url:
-        return None
-    try:
-        from sqlalchemy.engine import make_url
-
-        name = make_url(url).get_backend_name()
-    except Exception:
-        name = url.split(":", 1)[0].split("+", 1)[0]
-    return _DIALECT_ALIASES.get(name.lower())
+    return url_dialect(url)
 
 
 _REV_FILE = re.compile(r"^(?!\.#|__init__)(.*\.py)$")
@@ -924,14 +939,27 @@ def _dedup(findings: list[Finding], dialects: list[str]) -> list[Finding]:
 
 
 def _normalise_dialects(values: Iterable[str], origin: str) -> list[str]:
-    out: list[str] = []
-    for v in values:
-        d = _DIALECT_ALIASES.get(v.strip().lower())
-        if d is None:
-            raise SluiceError(f"{origin}: unknown dialect '{v}' (valid: "
-                              + ", ".join(DIALECTS) + ")")
-        if d not in out:
-            out.append(d)
+    return normalise(values, origin)
+
+
+def reviewed_files(layout: Layout, config: SluiceConfig) -> set[str] | None:
+    """Real paths of the revision files ``sluice.sum`` records with the checksum they
+    still have (reviewed history); None when the project has no sum file."""
+    from sluice.check.sumfile import file_digest, parse_sum, sum_path
+
+    path = sum_path(layout.root, config.check.sum_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SluiceError(f"{path}: cannot read: {exc}") from None
+    out: set[str] = set()
+    for rel, digest in parse_sum(text).files.items():
+        file = layout.root / rel
+        with contextlib.suppress(OSError):
+            if file_digest(file) == digest:
+                out.add(os.path.realpath(file))
     return out
 
 
@@ -1037,6 +1065,7 @@ def lint_project(
     render: bool | None = None,
     sql: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    baseline: bool = False,
 ) -> LintResult:
     """Lint the revisions of the Alembic project of ``ini_path``.
 
@@ -1052,7 +1081,10 @@ def lint_project(
     (default ``lint.render``). ``sql=True`` also compiles every operation to SQL for every
     rendered dialect and renders downgrades (``RevisionReport.statements``; what ``plan``
     shows); without it only raw SQL and bind executes are compiled, which is all the rules
-    need. ``progress(done, total)`` is called per analysed file.
+    need. ``progress(done, total)`` is called per analysed file. ``baseline=True`` (what
+    ``sluice lint`` without a scope does): revision files recorded in ``sluice.sum`` with
+    an unchanged checksum are reviewed history and are not linted; without a sum file
+    every revision is, and :attr:`LintResult.notes` says how to record one.
 
     Raises :class:`SluiceError` for unusable input (missing alembic.ini, unknown revision,
     not a git repository for ``changed_base``); a broken revision is a finding, never an
@@ -1065,14 +1097,10 @@ def lint_project(
     if config is None:
         config = load_config(layout.ini_path)
     lint_cfg = config.lint
-    chosen = _normalise_dialects(dialects if dialects else lint_cfg.dialects,
-                                 "--dialect" if dialects else "tool.sluice.lint.dialects")
-    if dialects:
-        allowed = _normalise_dialects(lint_cfg.dialects, "tool.sluice.lint.dialects")
-        chosen = [d for d in chosen if d in allowed] or chosen
-    if layout.url_dialect in chosen:
-        chosen.remove(layout.url_dialect)
-        chosen.insert(0, layout.url_dialect)
+    choice = choose_dialects(explicit=dialects, configured=lint_cfg.dialects, url=layout.url,
+                             url_origin=layout.url_origin,
+                             locations=layout.version_locations)
+    chosen = choice.all()
     do_render = lint_cfg.render if render is None else render
     stubs = list(dict.fromkeys([*lint_cfg.stub_modules, *stub_modules]))
 
@@ -1087,20 +1115,42 @@ def lint_project(
         cache_dir = Path(lint_cfg.cache_dir)
         if not cache_dir.is_absolute():
             cache_dir = layout.root / cache_dir
-    cache = LintCache(cache_dir, _config_key(config, chosen, stubs, do_render, x_args, sql)
+    dialect_key = chosen + [f"{loc}={d}" for loc, d in choice.by_location.items()]
+    cache = LintCache(cache_dir, _config_key(config, dialect_key, stubs, do_render, x_args, sql)
                       if cache_dir is not None else "")
 
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
-    whole = not (revisions or since is not None or changed_base not in (None, False)
-                 or tree_names or paths is not None)
-    ctx = _Context(config=config, layout=layout, dialects=chosen, render=do_render,
-                   stub_modules=stubs, known_rules=known, sql=sql)
+    unscoped = not (revisions or since is not None or changed_base not in (None, False)
+                    or paths is not None)
+    whole = unscoped and not tree_names
+    reviewed: set[str] | None = None
+    if baseline and unscoped:
+        reviewed = reviewed_files(layout, config)
+        if reviewed is not None:
+            whole = False
+    contexts: dict[tuple[str, ...], _Context] = {}
+    current: list[_Context] = []
+    used_locations: list[Path | None] = []
+
+    def context_for(node: _Node) -> _Context:
+        wanted = choice.for_location(node.location)
+        ctx = contexts.get(tuple(wanted))
+        if ctx is None:
+            ctx = contexts[tuple(wanted)] = _Context(
+                config=config, layout=layout, dialects=list(wanted), render=do_render,
+                stub_modules=stubs, known_rules=known, sql=sql)
+        if current and current[0] is not ctx:
+            current[0].close()  # one renderer open at a time (each patches Alembic)
+        current[:] = [ctx]
+        return ctx
+
     findings: list[Finding] = []
     suppressed: list[Finding] = []
     reports: list[RevisionReport] = []
     coverage = Coverage()
 
     def analyse(node: _Node, done: int, total: int) -> None:
+        used_locations.append(node.location)
         entry = cache.get(str(node.path), node.digest)
         if entry is not None:
             report = RevisionReport.from_dict(entry["report"])
@@ -1108,6 +1158,7 @@ def lint_project(
             file_findings = [Finding(**f) for f in entry["findings"]]
             file_suppressed = [Finding(**f) for f in entry["suppressed"]]
         else:
+            ctx = context_for(node)
             try:
                 result = _analyze(node, ctx)
             except Exception as exc:  # a bug of ours must not hide the other files
@@ -1200,13 +1251,19 @@ def lint_project(
             base = None if changed_base is True else str(changed_base)
             changed = changed_files(layout.root, base)
             selected = {i for i in selected if nodes[i].path in changed}
+        skipped = 0
+        if reviewed is not None:
+            before = len(selected)
+            selected = {i for i in selected if str(nodes[i].path) not in reviewed}
+            skipped = before - len(selected)
 
         if not whole:
             order = sorted(selected)
             for done, i in enumerate(order, 1):
                 analyse(nodes[i], done, len(order))
     finally:
-        ctx.close()
+        for ctx in contexts.values():
+            ctx.close()
     cache.prune({str(n.path) for n in nodes})
     cache.save()
 
@@ -1217,6 +1274,19 @@ def lint_project(
     for r in reports:
         r.path = _display_str(r.path, cwd)
     findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
+    coverage.dialects = choice.describe(used_locations or None, root=layout.root)
+    notes = [n for n in (choice.note(used_locations),) if n]
+    if baseline and unscoped:
+        if reviewed is None:
+            notes.append(f"note: no {config.check.sum_file}: every revision was linted, old "
+                         "ones included; to count today's history as reviewed and lint only "
+                         "newer revisions from now on, run `sluice lock` and commit "
+                         f"{config.check.sum_file}")
+        elif skipped:
+            notes.append(f"{skipped} revision{'s' if skipped != 1 else ''} recorded in "
+                         f"{config.check.sum_file} not linted (reviewed history; "
+                         "--all lints them too)")
     return LintResult(findings=findings, coverage=coverage, revisions=reports,
                       suppressed=suppressed, dialects=chosen, cache_hits=cache.hits,
-                      cache_misses=cache.misses)
+                      cache_misses=cache.misses, notes=notes,
+                      baseline=skipped if reviewed is not None else None)

@@ -1,0 +1,230 @@
+"""Lint judges the dialects the project runs on, and skips reviewed history (issue 14).
+
+Dialects: ``lint.dialects`` when set, else the dialect of the URL Alembic would use; a
+version location named after a dialect is linted for that dialect; all three only when
+nothing names one (with a note). Baseline: revisions recorded in ``sluice.sum`` are not
+linted by ``sluice lint`` without a scope; ``--all`` lints them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from sluice.cli import main
+from sluice.config import parse_config
+from sluice.lint.engine import lint_project
+from sluice.lint.registry import all_rules
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"
+RULES = all_rules()
+
+#: Creates an index on a live table (SL201, PostgreSQL) and copies a table on MySQL (SL301).
+REVISION = '''
+"""index and type change"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = {down}
+
+
+def upgrade():
+    op.create_index("ix_users_email", "users", ["email"])
+    op.alter_column("users", "zip", type_=sa.String(length=20),
+                    existing_type=sa.Integer(), existing_nullable=True)
+
+
+def downgrade():
+    op.alter_column("users", "zip", type_=sa.Integer(),
+                    existing_type=sa.String(length=20), existing_nullable=True)
+    op.drop_index("ix_users_email", table_name="users")
+'''
+
+
+def make_project(root: Path, url: str | None, *, revisions: int = 1,
+                 folder: str = "versions", pyproject: str = "") -> Path:
+    versions = root / "migrations" / folder
+    versions.mkdir(parents=True)
+    ini = "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
+    if folder != "versions":
+        ini += f"version_locations = %(here)s/migrations/{folder}\n"
+    if url is not None:
+        ini += f"sqlalchemy.url = {url}\n"
+    (root / "alembic.ini").write_text(ini)
+    if pyproject:
+        (root / "pyproject.toml").write_text(pyproject)
+    down = None
+    for i in range(1, revisions + 1):
+        rev = f"r{i}"
+        (versions / f"{rev}_change.py").write_text(
+            REVISION.format(rev=rev, down=repr(down)).lstrip())
+        down = rev
+    return root / "alembic.ini"
+
+
+def families(findings: list) -> set[str]:  # type: ignore[type-arg]
+    """The dialects of the dialect-specific rules that fired."""
+    out: set[str] = set()
+    for f in findings:
+        rule = RULES[f.rule]
+        if len(rule.dialects) < 3:
+            out.update(rule.dialects)
+    return out
+
+
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+# --------------------------------------------------------------------------- dialects
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("postgresql+psycopg://app@db/app", {"postgresql"}),
+    ("postgres://app@db/app", {"postgresql"}),
+    ("mysql+pymysql://root@db/app", {"mysql"}),
+    ("mariadb+mariadbconnector://root@db/app", {"mysql"}),
+    ("sqlite:///app.db", set()),
+])
+def test_url_names_the_only_dialect_linted(tmp_path: Path, url: str,
+                                           expected: set[str]) -> None:
+    res = lint_project(make_project(tmp_path, url), use_cache=False)
+    assert families(res.findings) == expected, [f.rule for f in res.findings]
+    (dialect,) = res.dialects
+    assert dialect in (expected or {"sqlite"})
+    assert res.coverage.line().endswith(f"; linted for {dialect} (sqlalchemy.url)")
+    assert res.notes == []
+
+
+@pytest.mark.parametrize("url", [None, "driver://user:pass@localhost/dbname", ""])
+def test_no_dialect_named_lints_all_three_with_a_note(tmp_path: Path,
+                                                      url: str | None) -> None:
+    res = lint_project(make_project(tmp_path, url), use_cache=False)
+    assert families(res.findings) == {"postgresql", "mysql"}
+    assert res.dialects == ["postgresql", "mysql", "sqlite"]
+    assert res.coverage.line().endswith(
+        "; linted for postgresql, mysql, sqlite (no dialect named)")
+    (note,) = res.notes
+    assert '[tool.sluice.lint] dialects = ["postgresql"]' in note and "\n" not in note
+
+
+def test_lint_dialects_setting_wins_over_the_url(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, "postgresql://app@db/app",
+                       pyproject='[tool.sluice.lint]\ndialects = ["mysql"]\n')
+    res = lint_project(ini, use_cache=False)
+    assert families(res.findings) == {"mysql"} and res.dialects == ["mysql"]
+    assert res.coverage.line().endswith("; linted for mysql (lint.dialects)")
+
+
+def test_x_url_wins_over_sqlalchemy_url(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, "sqlite:///app.db")
+    res = lint_project(ini, use_cache=False, x_args=["url=postgresql://app@db/app"])
+    assert families(res.findings) == {"postgresql"}
+    assert res.coverage.line().endswith("; linted for postgresql (-x url)")
+
+
+def test_dialect_named_folder_is_linted_for_that_dialect(tmp_path: Path) -> None:
+    res = lint_project(make_project(tmp_path, None, folder="pg"), use_cache=False)
+    assert families(res.findings) == {"postgresql"}
+    assert res.notes == []  # every revision's dialect is named by its folder
+    assert res.coverage.line().endswith("; linted for postgresql in migrations/pg (folder name)")
+
+
+def test_per_dialect_trees_get_their_own_dialect(tmp_path: Path) -> None:
+    proj = tmp_path / "per_dialect"
+    shutil.copytree(FIXTURE / "per_dialect", proj)
+    res = lint_project(proj / "alembic.ini", use_cache=False)  # sqlalchemy.url: sqlite
+    by_file = {Path(r.path).stem: r.dialects for r in res.revisions}
+    assert by_file["pg2_index"] == ["postgresql"] and by_file["sq2_batch"] == ["sqlite"]
+    pg = [f for f in res.findings if f.rule == "SL201"]
+    assert [(Path(f.path or "").stem, f.line) for f in pg] == [("pg2_index", 17)]
+    sq = [f for f in res.findings if "sq" in Path(f.path or "").stem]
+    assert sq and not families(sq)
+    assert res.dialects == ["sqlite", "postgresql"]
+
+
+def test_explicit_dialect_argument_applies_everywhere(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, "postgresql://app@db/app", folder="pg")
+    res = lint_project(ini, use_cache=False, dialects=["mysql"])
+    assert families(res.findings) == {"mysql"}
+
+
+def test_dialect_override_in_config_is_validated(tmp_path: Path) -> None:
+    cfg = parse_config({"lint": {"dialects": ["oracle"]}})
+    from sluice.errors import SluiceError
+
+    with pytest.raises(SluiceError, match="unknown dialect 'oracle'"):
+        lint_project(make_project(tmp_path, None), cfg, use_cache=False)
+
+
+# --------------------------------------------------------------------------- baseline
+
+
+def test_without_sum_file_lint_says_how_to_grandfather_history(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, "postgresql://app@db/app", revisions=2)
+    result = run("lint", "-c", str(ini))
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2].startswith("2 revisions: 2 rendered")
+    assert lines[-1].startswith("note: no sluice.sum: every revision was linted")
+    assert f"`sluice lock -c {ini}`" in lines[-1]
+    assert "r1_change.py" in result.stdout and "r2_change.py" in result.stdout
+
+
+def test_revisions_in_sum_file_are_reviewed_history(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(tmp_path, "postgresql://app@db/app", revisions=2)
+    monkeypatch.chdir(tmp_path)
+    assert run("lock").exit_code == 0
+    assert (tmp_path / "sluice.sum").is_file()
+    result = run("lint")
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "no findings"
+    assert lines[1].startswith("0 revisions")
+    assert lines[-1] == ("2 revisions recorded in sluice.sum not linted (reviewed history; "
+                         "--all lints them too)")
+    # a new revision is linted; the old ones are not
+    versions = tmp_path / "migrations" / "versions"
+    (versions / "r3_change.py").write_text(REVISION.format(rev="r3", down="'r2'").lstrip())
+    result = run("lint")
+    assert result.exit_code == 1
+    assert "r3_change.py" in result.stdout and "r1_change.py" not in result.stdout
+    assert result.stdout.strip().splitlines()[-2].startswith("1 revision: 1 rendered")
+    # --all lints everything, and says nothing about the baseline
+    result = run("lint", "--all")
+    assert "r1_change.py" in result.stdout and "r3_change.py" in result.stdout
+    assert "sluice.sum" not in result.stdout
+    # an explicit scope lints what it names, recorded or not
+    assert "r1_change.py" in run("lint", "--revision", "r1").stdout
+
+
+def test_edited_reviewed_revision_is_linted_again(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    make_project(tmp_path, "postgresql://app@db/app", revisions=2)
+    monkeypatch.chdir(tmp_path)
+    assert run("lock").exit_code == 0
+    first = tmp_path / "migrations" / "versions" / "r1_change.py"
+    first.write_text(first.read_text() + "\n# edited after review\n")
+    result = run("lint", "--format", "json")
+    data = json.loads(result.stdout)
+    assert {Path(r["path"]).stem for r in data["revisions"]} == {"r1_change"}
+    assert data["notes"] == ["1 revision recorded in sluice.sum not linted (reviewed history; "
+                             "--all lints them too)"]
+
+
+def test_library_default_lints_everything(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, "postgresql://app@db/app", revisions=2)
+    (tmp_path / "sluice.sum").write_text("heads: r2\n")
+    res = lint_project(ini, use_cache=False)
+    assert len(res.revisions) == 2 and res.baseline is None and res.notes == []
+    res = lint_project(ini, use_cache=False, baseline=True)
+    assert len(res.revisions) == 2 and res.baseline == 0
+
