@@ -251,6 +251,22 @@ def precision(picked: list[dict[str, str]], totals: Counter[str]) -> list[str]:
     return lines
 
 
+def review_table(picked: list[dict[str, str]], totals: Counter[str]) -> str:
+    """Per rule: findings, sampled, and the labels of the sampled ones (Markdown)."""
+    lines = ["| rule | findings | sampled | true | defensible | false |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for rule in sorted(totals, key=lambda r: (-totals[r], r)):
+        mine = [p for p in picked if p["rule"] == rule]
+        labels = Counter(p["label"] for p in mine)
+        name = mine[0]["name"] if mine else ""
+        lines.append(f"| {rule} {name} | {totals[rule]} | {len(mine)} | "
+                     + " | ".join(str(labels[label] or "") for label in LABELS) + " |")
+    labels = Counter(p["label"] for p in picked)
+    lines.append(f"| **all** | {sum(totals.values())} | {len(picked)} | "
+                 + " | ".join(str(labels[label]) for label in LABELS) + " |")
+    return "\n".join(lines)
+
+
 def write_sample(picked: list[dict[str, str]], out: Path) -> None:
     with out.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=SAMPLE_FIELDS, extrasaction="ignore")
@@ -266,7 +282,15 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("SLUICE_CORPUS_MIRROR"):
         mirrors.append(Path(os.environ["SLUICE_CORPUS_MIRROR"]))
     mirrors.append(WORK / "repos")
-    git_dirs = {h.name: find_git_dir(h, mirrors) for h in histories}
+    git_dirs: dict[str, Path] = {}
+    missing: list[str] = []
+    for history in histories:
+        try:
+            git_dirs[history.name] = find_git_dir(history, mirrors)
+        except CorpusError as exc:
+            missing.append(str(exc))
+    if missing:
+        raise CorpusError("\n".join(missing))
     findings: list[dict[str, str]] = []
     for history in histories:
         ini = materialise(history, git_dirs[history.name])
@@ -283,8 +307,11 @@ def run(args: argparse.Namespace) -> int:
     labelled = read_labels(args.labels)
     picked = sample(findings, args.sample, args.seed, labelled)
     write_sample(picked, WORK / "sample.csv")
+    totals = Counter(f["rule"] for f in findings)
     print()
-    print("\n".join(precision(picked, Counter(f["rule"] for f in findings))))
+    print(review_table(picked, totals))
+    print()
+    print("\n".join(precision(picked, totals)))
     print(f"\nsample of {len(picked)} findings: {WORK / 'sample.csv'}")
     return 0
 
