@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +124,232 @@ def test_init_reads_script_location_from_pyproject(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "wired to Sluice" in result.output
     assert "**configure_options(" in (tmp_path / "migrations" / "env.py").read_text()
+
+
+def alembic_templates() -> list[str]:
+    """The templates the installed Alembic ships, as ``alembic list_templates`` prints them."""
+    from alembic import command
+    from alembic.config import Config
+
+    out = io.StringIO()
+    command.list_templates(Config(stdout=out))
+    return sorted(m.group(1) for m in re.finditer(r"^(\w+) - ", out.getvalue(), re.M))
+
+
+def run_alembic(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``alembic`` command line, run in ``project`` in a fresh interpreter."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("SLUICE_ENV", "ALEMBIC_ENV",
+                                                                 "ALEMBIC_CONFIG")}
+    return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=project, env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+def point_at_sqlite(project: Path, template: str) -> None:
+    """Give the template's placeholder URLs SQLite files and its env.py an empty MetaData."""
+    driver = "sqlite+aiosqlite" if "async" in template else "sqlite"
+    ini = project / "alembic.ini"
+    ini.write_text(re.sub(r"driver://user:pass@localhost/(\w+)", rf"{driver}:///\1.db",
+                          ini.read_text()))
+    env_py = project / "migrations" / "env.py"
+    metadata = '__import__("sqlalchemy").MetaData()'
+    env_py.write_text(env_py.read_text()
+                      .replace("target_metadata = None", f"target_metadata = {metadata}")
+                      .replace("target_metadata = {}",
+                               f"target_metadata = {{n: {metadata} for n in ('engine1', 'engine2')}}"))
+
+
+def assert_wired_and_working(project: Path) -> str:
+    """Plain Alembic runs the wired env.py offline and online, and Sluice's policies are on:
+    an autogenerate run that finds nothing is refused (``empty_revision = "error"``)."""
+    for args in (("revision", "-m", "first"), ("upgrade", "head"), ("upgrade", "head", "--sql")):
+        done = run_alembic(project, *args)
+        assert done.returncode == 0, (args, done.stderr)
+    empty = run_alembic(project, "revision", "--autogenerate", "-m", "nothing")
+    assert empty.returncode != 0, empty.stderr
+    assert "no schema changes detected; no revision written" in empty.stdout + empty.stderr
+    assert len(list((project / "migrations" / "versions").glob("*.py"))) == 1
+    return empty.stdout + empty.stderr
+
+
+@pytest.mark.parametrize("template", alembic_templates())
+def test_init_wires_every_alembic_template(tmp_path: Path, template: str) -> None:
+    alembic_init(tmp_path, template)
+    point_at_sqlite(tmp_path, template)
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "wired to Sluice" in result.output
+    assert_wired_and_working(tmp_path)
+
+
+# env.py files as real projects write them (Flask-Migrate, hand-edited templates).
+REAL_PROJECT_ENVS = {
+    "no_config_name": '''
+from alembic import context
+from sqlalchemy import MetaData, engine_from_config, pool
+
+
+def run_migrations_offline():
+    context.configure(url=context.config.get_main_option("sqlalchemy.url"),
+                      target_metadata=MetaData(), literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    engine = engine_from_config(context.config.get_section(context.config.config_ini_section),
+                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=MetaData())
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
+''',
+    "renamed_config_and_alias": '''
+"""Migrations environment."""
+from alembic import context as alembic_context
+from sqlalchemy import MetaData, create_engine
+
+alembic_cfg = alembic_context.config
+URL = alembic_cfg.get_main_option("sqlalchemy.url")
+
+
+def configure_and_run(**extra):
+    def inner():
+        alembic_context.configure(target_metadata=MetaData(), **extra)
+        with alembic_context.begin_transaction():
+            alembic_context.run_migrations()
+    inner()
+
+
+if alembic_context.is_offline_mode():
+    configure_and_run(url=URL, literal_binds=True)
+else:
+    with create_engine(URL).connect() as connection:
+        configure_and_run(connection=connection)
+''',
+    "kwargs_like_flask_migrate": '''
+import sys
+
+from alembic import context
+from sqlalchemy import MetaData, create_engine
+
+config = context.config
+
+
+def process_revision_directives(context, revision, directives):
+    print("user hook ran", file=sys.stderr)
+
+
+conf_args = {"compare_type": True, "compare_server_default": True,
+             "process_revision_directives": process_revision_directives}
+
+
+def run_migrations_online():
+    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=MetaData(), **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+def run_migrations_offline():
+    context.configure(url=config.get_main_option("sqlalchemy.url"),
+                      target_metadata=MetaData(), literal_binds=True, **conf_args)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_PROJECT_ENVS))
+def test_init_wires_env_py_of_real_projects(tmp_path: Path, name: str) -> None:
+    alembic_init(tmp_path, "generic")
+    point_at_sqlite(tmp_path, "generic")
+    (tmp_path / "migrations" / "env.py").write_text(REAL_PROJECT_ENVS[name])
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    output = assert_wired_and_working(tmp_path)
+    assert ("user hook ran" in output) == ("process_revision_directives" in REAL_PROJECT_ENVS[name])
+    again = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert "already wired" in again.output
+
+
+def test_init_removes_compare_server_default_true_and_says_so(tmp_path: Path) -> None:
+    """``compare_server_default=True`` passed through configure_options replaced Sluice's
+    comparison before Alembic 1.18 (spurious default changes on MariaDB)."""
+    alembic_init(tmp_path, "generic")
+    env_py = tmp_path / "migrations" / "env.py"
+    text = env_py.read_text()
+    assert text.count("target_metadata=target_metadata,\n") == 1
+    env_py.write_text(text.replace(
+        "connection=connection, target_metadata=target_metadata\n",
+        "connection=connection, target_metadata=target_metadata,\n"
+        "            compare_server_default=True, compare_type=True\n"))
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    wired = env_py.read_text()
+    assert "compare_server_default" not in wired
+    assert "**configure_options(config, compare_type=True)" in wired
+    assert "-            compare_server_default=True, compare_type=True" in result.output
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "connection=connection" in t) + 1
+    assert (f"{env_py}:{line}: removed compare_server_default=True: Sluice compares server "
+            "defaults itself") in result.output
+
+
+@pytest.mark.parametrize("plugin", [True, False], ids=["alembic>=1.18", "alembic<1.18"])
+def test_configure_options_keeps_its_default_comparison_over_true(
+    monkeypatch: pytest.MonkeyPatch, plugin: bool
+) -> None:
+    """A ``compare_server_default=True`` left in ``**kwargs`` (init cannot see inside them)
+    keeps Sluice's comparison; False and a callable of your own still win. Before Alembic
+    1.18 (no plugin API) Sluice's comparison is the ``compare_server_default`` callback."""
+    from alembic.config import Config
+
+    import sluice.alembic_plugin
+    from sluice import configure_options
+    from sluice.config import SluiceConfig
+    from sluice.policy.defaults import compare_server_default
+
+    if not plugin:
+        monkeypatch.setattr(sluice.alembic_plugin, "ensure_registered", lambda: False)
+    elif not sluice.alembic_plugin.ensure_registered():
+        pytest.skip("the installed Alembic has no autogenerate plugins (before 1.18)")
+
+    def options(**kwargs: object) -> dict[str, object]:
+        return configure_options(Config(), sluice_config=SluiceConfig(), environment="dev",
+                                 **kwargs)
+
+    default = options()["compare_server_default"]
+    assert options(compare_server_default=True)["compare_server_default"] is default
+    assert default is (True if plugin else compare_server_default)
+    assert options(compare_server_default=False)["compare_server_default"] is False
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        "from alembic import context\ncontext.run_migrations()\n",
+        "from alembic import context\nconfigure = context.configure\nconfigure(url='sqlite://')\n",
+        "from alembic import context\nargs = ()\ncontext.configure(*args)\n",
+    ],
+)
+def test_init_refuses_env_py_it_cannot_wire_with_the_line_to_add(tmp_path: Path, env: str) -> None:
+    alembic_init(tmp_path, "generic")
+    (tmp_path / "migrations" / "env.py").write_text(env)
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert "from sluice import configure_options" in result.output
+    assert "**configure_options(context.config)" in result.output
+    assert (tmp_path / "migrations" / "env.py").read_text() == env

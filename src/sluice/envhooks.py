@@ -13,7 +13,9 @@
 Callbacks you already have are passed in and chained: yours run exactly as before, and
 Sluice's filters and policies run in addition (filters: an object is included only if
 both agree; ``process_revision_directives``: yours first, then Sluice's policies).
-Any other keyword you pass overrides Sluice's default for it.
+Any other keyword you pass overrides Sluice's default for it, except
+``compare_server_default=True``, which Sluice's comparison already means (``False`` or a
+comparator of your own do override it).
 """
 
 from __future__ import annotations
@@ -215,6 +217,10 @@ def configure_options(
 
     options.update(runner_options(alembic_config, cfg, env))
     options.update(_comparison_options(overrides.pop("autogenerate_plugins", None)))
+    if overrides.get("compare_server_default") is True:
+        # True asks for server defaults to be compared, which Sluice's comparison does;
+        # passed on, it would replace that with Alembic's plain one before Alembic 1.18.
+        del overrides["compare_server_default"]
     options.update(overrides)
     return options
 

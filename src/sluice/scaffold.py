@@ -1,10 +1,13 @@
 """``sluice init``: create an Alembic project wired to Sluice, or wire an existing one.
 
 Wiring an existing env.py rewrites every ``context.configure(...)`` call so that it ends
-with ``**configure_options(config, ...)``; callbacks and options the call already passed
-that Sluice also sets (``include_object``, ``compare_type`` ...) move into that call, so
-the user's callbacks are chained and their explicit choices still win. The original is
-kept as ``env.py.bak``; running it again changes nothing.
+with ``**configure_options(config, ...)`` (``config``: env.py's name for ``context.config``,
+or ``context.config`` itself); callbacks and options the call already passed that Sluice
+also sets (``include_object``, ``compare_type`` ...) and ``**mappings`` move into that call,
+so the user's callbacks are chained and their explicit choices still win;
+``compare_server_default=True`` is dropped (Sluice compares defaults itself). An env.py that
+reaches ``configure`` another way is refused with the line to add. The original is kept as
+``env.py.bak``; running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -139,62 +142,196 @@ def _script_location(ini: Path) -> Path:
         ) from None
 
 
-def wire_env_source(source: str, filename: str = "env.py") -> str:
-    """env.py source with every ``context.configure(...)`` wired to Sluice."""
+#: How to wire an env.py by hand; part of every refusal.
+WIRE_BY_HAND = (
+    "wire it by hand: add 'from sluice import configure_options' to env.py and pass "
+    "'**configure_options(context.config)' as the last argument of each "
+    "context.configure(...) call"
+)
+
+
+@dataclass
+class WiredEnv:
+    """env.py source after wiring, with one note per change worth telling."""
+
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _context_names(tree: ast.Module) -> set[str]:
+    """How env.py spells Alembic's ``context`` module: ``context``, an alias, or
+    ``alembic.context``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "alembic" and not node.level:
+            names.update(a.asname or a.name for a in node.names if a.name == "context")
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name == "alembic.context":
+                    names.add(a.asname or "alembic.context")
+                elif a.name == "alembic":
+                    names.add(f"{a.asname or 'alembic'}.context")
+    return names or {"context"}
+
+
+def _is_wired(call: ast.Call) -> bool:
+    return any(
+        kw.arg is None and isinstance(kw.value, ast.Call)
+        and ast.unparse(kw.value.func).split(".")[-1] == "configure_options"
+        for kw in call.keywords
+    )
+
+
+def _bound_in(func: ast.AST, name: str) -> bool:
+    """Whether ``func`` (a function) binds ``name`` as a parameter or local."""
+    if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        args = func.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        if any(a is not None and a.arg == name for a in params):
+            return True
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               for n in ast.walk(func))
+
+
+def _config_expr(tree: ast.Module, call: ast.Call, ctx: str,
+                 parents: dict[ast.AST, ast.AST]) -> str:
+    """What to pass as configure_options' first argument at ``call``: the module's own
+    name for ``context.config`` when it is visible there, else ``context.config``."""
+    scopes: list[ast.AST] = []
+    node: ast.AST = call
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            scopes.append(node)
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and ast.unparse(stmt.value) == f"{ctx}.config"
+                and (scopes or stmt.lineno < call.lineno)):
+            name = stmt.targets[0].id
+            if not any(_bound_in(scope, name) for scope in scopes):
+                return name
+    return f"{ctx}.config"
+
+
+def _refuse(filename: str, lineno: int | None, why: str) -> SluiceError:
+    where = f"{filename}:{lineno}" if lineno else filename
+    return SluiceError(f"{where}: {why}; {WIRE_BY_HAND}")
+
+
+def _configure_calls(tree: ast.Module, filename: str) -> list[tuple[ast.Call, str]]:
+    """Every ``context.configure(...)`` call with the spelling of ``context`` it uses;
+    a refusal when env.py reaches ``configure`` some other way or passes ``*args``."""
+    names = _context_names(tree)
+    calls: list[tuple[ast.Call, str]] = []
+    called: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            ctx = ast.unparse(node.func.value)
+            if node.func.attr == "configure" and ctx in names:
+                if any(isinstance(a, ast.Starred) for a in node.args):
+                    raise _refuse(filename, node.lineno,
+                                  "context.configure(*args) hides which options it passes")
+                calls.append((node, ctx))
+                called.add(id(node.func))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr == "configure"
+                and ast.unparse(node.value) in names and id(node) not in called):
+            raise _refuse(filename, node.lineno,
+                          "context.configure is used other than by calling it directly")
+    if not calls:
+        raise _refuse(filename, None, "no context.configure(...) call found")
+    return calls
+
+
+def _rewrite_call(source: str, call: ast.Call, config_expr: str, filename: str,
+                  notes: list[str]) -> str:
+    """The call rewritten to end with ``**configure_options(...)``: Sluice's keywords the
+    call passed and its ``**mappings`` move inside, ``compare_server_default=True`` goes."""
+    moved: list[str] = []
+    kept = [ast.get_source_segment(source, a) or "" for a in call.args]
+    for kw in call.keywords:
+        value = ast.get_source_segment(source, kw.value) or ""
+        if kw.arg == "compare_server_default" and isinstance(kw.value, ast.Constant) \
+                and kw.value.value is True:
+            notes.append(
+                f"{filename}:{kw.lineno}: removed compare_server_default=True: Sluice compares "
+                "server defaults itself, without the dialect noise Alembic's plain comparison "
+                "reports (before Alembic 1.18 the keyword switched Sluice's comparison off)"
+            )
+        elif kw.arg is None:
+            moved.append(f"**{value}")
+        elif kw.arg in _MOVED:
+            moved.append(f"{kw.arg}={value}")
+        else:
+            kept.append(f"{kw.arg}={value}")
+    inner = ", ".join([config_expr, *moved])
+    indent = " " * (call.col_offset + 4)
+    parts = [*kept, f"**configure_options({inner})"]
+    func = ast.get_source_segment(source, call.func)
+    return f"{func}({''.join(f'{chr(10)}{indent}{p},' for p in parts)}\n{' ' * call.col_offset})"
+
+
+def _import_line(tree: ast.Module, ctx_names: set[str]) -> int | None:
+    """Line after which to import configure_options (None: already imported): after the
+    import of Alembic's context, else after the last top-level import or the docstring."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "sluice" and any(
+                a.name == "configure_options" for a in node.names):
+            return None
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    for node in imports:
+        bound = {a.asname or a.name.split(".")[0] for a in node.names}
+        if any(name.split(".")[0] in bound for name in ctx_names):
+            return node.end_lineno or node.lineno
+    if imports:
+        return imports[-1].end_lineno or imports[-1].lineno
+    first = tree.body[0] if tree.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        return first.end_lineno or first.lineno
+    return 0
+
+
+def wire_env(source: str, filename: str = "env.py") -> WiredEnv:
+    """env.py source with every ``context.configure(...)`` call wired to Sluice (calls
+    already wired are left alone), or a :class:`SluiceError` saying what to add by hand."""
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
         raise SluiceError(f"{filename}:{exc.lineno}: syntax error: {exc.msg}") from None
-    calls = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "configure"
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == "context"
-    ]
+    calls = [(c, ctx) for c, ctx in _configure_calls(tree, filename) if not _is_wired(c)]
     if not calls:
-        raise SluiceError(f"{filename}: no context.configure(...) call found; wire it by hand")
+        return WiredEnv(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     lines = source.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
 
-    def pos(lineno: int, col: int) -> int:
+    def pos(lineno: int | None, col: int | None) -> int:
+        assert lineno is not None and col is not None
         return offsets[lineno - 1] + len(lines[lineno - 1].encode()[:col].decode(errors="ignore"))
 
-    edits: list[tuple[int, int, str]] = []
-    for call in calls:
-        moved = [kw for kw in call.keywords if kw.arg in _MOVED]
-        kept = [kw for kw in call.keywords if kw.arg not in _MOVED]
-        moved_src = ", ".join(f"{kw.arg}={ast.get_source_segment(source, kw.value)}" for kw in moved)
-        inner = "config" + (f", {moved_src}" if moved_src else "")
-        args_src = [ast.get_source_segment(source, a) or "" for a in call.args]
-        kw_src = [
-            (f"{kw.arg}=" if kw.arg else "**") + (ast.get_source_segment(source, kw.value) or "")
-            for kw in kept
-        ]
-        indent = " " * (call.col_offset + 4)
-        parts = [*args_src, *kw_src, f"**configure_options({inner})"]
-        body = "".join(f"\n{indent}{p}," for p in parts)
-        new_call = f"context.configure({body}\n{' ' * call.col_offset})"
-        assert call.end_lineno is not None and call.end_col_offset is not None
-        edits.append((pos(call.lineno, call.col_offset), pos(call.end_lineno, call.end_col_offset),
-                      new_call))
+    notes: list[str] = []
+    edits = [
+        (pos(c.lineno, c.col_offset), pos(c.end_lineno, c.end_col_offset),
+         _rewrite_call(source, c, _config_expr(tree, c, ctx, parents), filename, notes))
+        for c, ctx in calls
+    ]
     out = source
     for start, end, text in sorted(edits, reverse=True):
         out = out[:start] + text + out[end:]
-    # Import after the last top-level import.
-    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    import_line = "from sluice import configure_options\n"
-    if imports:
-        last = max(n.end_lineno or n.lineno for n in imports)
+    after = _import_line(tree, {ctx for _, ctx in calls})
+    if after is not None:
         out_lines = out.splitlines(keepends=True)
-        out_lines.insert(last, import_line)
+        out_lines.insert(after, "from sluice import configure_options\n")
         out = "".join(out_lines)
-    else:
-        out = import_line + out
-    return out
+    return WiredEnv(out, sorted(notes))
+
+
+def wire_env_source(source: str, filename: str = "env.py") -> str:
+    """env.py source with every ``context.configure(...)`` wired to Sluice."""
+    return wire_env(source, filename).source
 
 
 def wire_existing(ini: Path, *, dry_run: bool = False) -> InitResult:
@@ -204,15 +341,17 @@ def wire_existing(ini: Path, *, dry_run: bool = False) -> InitResult:
         raise SluiceError(f"{ini}: script_location {script_dir} has no env.py")
     result = InitResult()
     source = env_py.read_text(encoding="utf-8")
-    if "configure_options(" in source:
+    wired = wire_env(source, str(env_py))
+    new = wired.source
+    if new == source:
         result.messages.append(f"{env_py}: already wired to Sluice; nothing to do")
     else:
-        new = wire_env_source(source, str(env_py))
         result.diff = "".join(difflib.unified_diff(
             source.splitlines(keepends=True), new.splitlines(keepends=True),
             fromfile=f"{env_py} (before)", tofile=f"{env_py} (after)",
         ))
         result.changed = True
+        result.messages.extend(wired.notes)
         if dry_run:
             result.messages.append(f"{env_py}: would wire to Sluice (dry run, nothing written)")
         else:
