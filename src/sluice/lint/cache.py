@@ -10,22 +10,34 @@ editing one revision re-analyses that revision only.
 A file whose size and modification time match its entry is not even read (like git's index).
 What the cache cannot see: helper modules a revision imports. After changing one, run
 ``sluice lint --no-cache`` once (or delete the folder).
+
+A cache that says "no findings" must not be forgeable: ``lint.json`` starts with an
+HMAC-SHA256 of the rest, keyed with a random secret in ``key`` beside it. The key file is
+created 0600 and trusted only while it is a regular file (not a symlink) owned by the
+current user and unreadable to others; a committed or copied cache therefore never
+validates (git checks files out 0644), and any edit to an entry invalidates the whole
+file. A cache that does not validate is ignored and rewritten, never an error. Nothing
+in the folder is read or written through a symlink.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import hmac
 import json
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
+from sluice.errors import SluiceError
+
 __all__ = ["LintCache", "content_hash"]
 
-_FORMAT = 1
+_FORMAT = 2
 _FILE = "lint.json"
+_KEY = "key"
 
 
 def content_hash(data: bytes) -> str:
@@ -51,10 +63,21 @@ class LintCache:
 
     def _load(self) -> None:
         assert self.folder is not None
+        if self.folder.is_symlink():
+            return
+        secret = _read_secret(self.folder)
+        if secret is None:
+            return
         try:
-            with (self.folder / _FILE).open("r", encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
+            raw = _read_regular(self.folder / _FILE)
+        except OSError:
+            return
+        mac, sep, body = raw.partition(b"\n")
+        if not sep or not hmac.compare_digest(mac, _mac(secret, body).encode()):
+            return
+        try:
+            data = json.loads(body)
+        except ValueError:
             return
         if not isinstance(data, dict) or data.get("format") != _FORMAT \
                 or data.get("key") != self.key:
@@ -99,21 +122,52 @@ class LintCache:
         """Write atomically; a read-only or missing folder only disables caching."""
         if self.folder is None or not self._dirty:
             return
-        tmp: str | None = None
+        from sluice.files import check_target, write_atomic
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if self.folder.is_symlink() or not self.folder.is_dir():
+                return
             ignore = self.folder / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# created by sluice\n*\n", encoding="utf-8")
-            text = json.dumps({"format": _FORMAT, "key": self.key, "entries": self.entries},
-                              separators=(",", ":"))
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".lint-", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.folder / _FILE)
-        except OSError:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            if not os.path.lexists(ignore):
+                write_atomic(ignore, "# created by sluice\n*\n", what="lint cache")
+            secret = _read_secret(self.folder)
+            if secret is None:
+                secret = secrets.token_bytes(32)
+                write_atomic(self.folder / _KEY, secret.hex(), mode=0o600, what="lint cache key")
+            body = json.dumps({"format": _FORMAT, "key": self.key, "entries": self.entries},
+                              separators=(",", ":")).encode("utf-8")
+            check_target(self.folder / _FILE, what="lint cache")
+            write_atomic(self.folder / _FILE, _mac(secret, body).encode() + b"\n" + body,
+                         mode=0o600, what="lint cache")
+        except (OSError, SluiceError):
             return
         self._dirty = False
+
+
+def _mac(secret: bytes, body: bytes) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of ``path``; OSError when it is a symlink or not a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        return fh.read()
+
+
+def _read_secret(folder: Path) -> bytes | None:
+    """The cache's HMAC key, when it can be trusted: a regular file, not a symlink, owned
+    by this user and not readable or writable by anyone else."""
+    path = folder / _KEY
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077 \
+                or (hasattr(os, "geteuid") and st.st_uid != os.geteuid()):
+            return None
+        secret = bytes.fromhex(_read_regular(path).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
+    return secret if len(secret) >= 16 else None

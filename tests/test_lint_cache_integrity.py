@@ -1,0 +1,74 @@
+"""A forged lint cache entry never hides a finding."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from sluice.lint.engine import lint_project
+from sluice.project import forget_modules
+from tests.test_precommit import DANGEROUS
+
+
+def _project(shop: Path) -> Path:
+    (shop / "migrations" / "versions" / "0003_drop.py").write_text(
+        DANGEROUS.format(rev="0003", down="0002"))
+    return shop / "alembic.ini"
+
+
+def _rules(ini: Path) -> list[str]:
+    forget_modules(ini.parent)
+    return sorted(f.rule for f in lint_project(ini).findings)
+
+
+def _forge(cache: Path, secret: bytes | None = None) -> None:
+    """Empty every entry's findings, as someone editing lint.json by hand would."""
+    import hashlib
+    import hmac
+
+    raw = (cache / "lint.json").read_bytes()
+    mac, _, body = (b"", b"", raw) if raw.startswith(b"{") else raw.partition(b"\n")
+    data = json.loads(body)
+    for entry in data["entries"].values():
+        entry["findings"] = []
+    body = json.dumps(data, separators=(",", ":")).encode()
+    if secret is not None:
+        mac = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+    (cache / "lint.json").write_bytes(mac + b"\n" + body if mac else body)
+
+
+def test_forged_entry_does_not_hide_findings(shop: Path) -> None:
+    ini = _project(shop)
+    first = _rules(ini)
+    assert "SL002" in first
+    cache = shop / ".sluice_cache"
+    _forge(cache)
+    assert _rules(ini) == first
+    assert stat.S_IMODE((cache / "key").stat().st_mode) == 0o600
+
+
+def test_a_cache_with_its_key_copied_from_elsewhere_is_not_trusted(shop: Path,
+                                                                 tmp_path: Path) -> None:
+    """A committed cache checks out 0644: its key is not a secret, so it is ignored."""
+    ini = _project(shop)
+    first = _rules(ini)
+    cache = shop / ".sluice_cache"
+    secret = bytes.fromhex((cache / "key").read_text())
+    (cache / "key").chmod(0o644)
+    _forge(cache, secret)  # a valid MAC under the known key
+    assert _rules(ini) == first
+
+
+def test_symlinked_cache_files_are_neither_read_nor_written(shop: Path, tmp_path: Path) -> None:
+    ini = _project(shop)
+    _rules(ini)
+    cache = shop / ".sluice_cache"
+    victim = tmp_path / "victim.json"
+    victim.write_text("precious")
+    (cache / "lint.json").unlink()
+    (cache / "lint.json").symlink_to(victim)
+    forget_modules(shop)
+    result = lint_project(ini)
+    assert result.cache_hits == 0
+    assert victim.read_text() == "precious"
