@@ -820,7 +820,12 @@ def _utcnow() -> dt.datetime:
 
 
 class _Reporter:
-    """A rich progress bar on a terminal, plain log lines otherwise, and a summary."""
+    """A rich progress display on a terminal, plain log lines otherwise, and a summary.
+
+    The display takes two lines so that it fits an 80-column terminal: the step, its
+    batch size and the time elapsed, then the bar with the share done, rows done of the
+    total, the rate and the ETA.
+    """
 
     def __init__(self, label: str, total: int | None, done: int, *, interval_s: float,
                  console: Any = None) -> None:
@@ -830,44 +835,47 @@ class _Reporter:
         self.label = label
         self.total = total
         self.start_done = done
+        self.done = done
+        self.rate = 0.0
+        self.batch = 0
         self.interval_s = interval_s
         self.started = time.monotonic()
         self.last_log = self.started
         self.progress: Any = None
-        self.task: Any = None
         if self.console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.live import Live
 
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed:,.0f}/{task.fields[total_text]} rows"),
-                TextColumn("{task.fields[rate]}"),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                TimeElapsedColumn(),
-                TextColumn("batch {task.fields[batch]:,}"),
-                console=self.console,
-                transient=False,
-            )
+            self.progress = Live(console=self.console, get_renderable=self._frame,
+                                 refresh_per_second=4, transient=False)
             self.progress.start()
-            self.task = self.progress.add_task(
-                label, total=total, completed=done, total_text=self._total_text(),
-                rate="", batch=0,
-            )
 
     def _total_text(self) -> str:
         return f"~{self.total:,}" if self.total is not None else "?"
 
+    def _frame(self) -> Any:
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        elapsed = _clock(time.monotonic() - self.started)
+        head = Text(f"{self.label}  batch {self.batch:,}  {elapsed} elapsed",
+                    style="bold", no_wrap=True, overflow="ellipsis")
+        left = max(0, self.total - self.done) if self.total is not None else None
+        eta = _seconds(left / self.rate) if left is not None and self.rate > 0 else "?"
+        pct = f"{100 * self.done / self.total:3.0f}%" if self.total else "  ?%"
+        row = Table.grid(padding=(0, 1), expand=True)
+        row.add_column(ratio=1, min_width=10)
+        for _ in range(4):
+            row.add_column(no_wrap=True, justify="right")
+        row.add_row(ProgressBar(total=self.total, completed=self.done), pct,
+                    f"{self.done:,}/{self._total_text()} rows", f"{self.rate:,.0f} rows/s",
+                    f"ETA {eta}")
+        return Group(head, row)
+
     def say(self, message: str) -> None:
         if self.progress is not None:
-            self.progress.console.print(message, markup=False, highlight=False)
+            self.console.print(message, markup=False, highlight=False)
         else:
             print(message, file=sys.stderr, flush=True)
 
@@ -877,12 +885,9 @@ class _Reporter:
         rate = (done - self.start_done) / elapsed
         if self.total is not None and done > self.total:
             self.total = done
+        self.done, self.rate, self.batch = done, rate, batch_size
         if self.progress is not None:
-            self.progress.update(
-                self.task, completed=done, total=self.total, total_text=self._total_text(),
-                rate=f"{rate:,.0f} rows/s", batch=batch_size,
-            )
-            return
+            return  # the display reads these on its next refresh
         if not force and now - self.last_log < self.interval_s:
             return
         self.last_log = now
@@ -897,6 +902,12 @@ class _Reporter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _clock(s: float) -> str:
+    """``h:mm:ss``."""
+    m, sec = divmod(int(s), 60)
+    return f"{m // 60}:{m % 60:02d}:{sec:02d}"
 
 
 def _seconds(s: float) -> str:
