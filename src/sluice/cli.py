@@ -58,8 +58,9 @@ def handle_errors(fn: F) -> F:
         except CommandError as exc:
             click.echo(f"sluice: error: {exc}", err=True)
             sys.exit(2)
-        except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException):
-            raise
+        except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException,
+                BrokenPipeError):
+            raise  # a closed stdout (`sluice ... | head`) is handled once, in SluiceGroup
         except Exception as exc:
             if os.environ.get("SLUICE_DEBUG"):
                 raise
@@ -101,7 +102,32 @@ class RevisionCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SluiceGroup(click.Group):
+    """The ``sluice`` group; a reader that closes the pipe early (``sluice rules | head``)
+    ends the command quietly, without a BrokenPipeError line."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # buffered output fails here, not at interpreter exit
+        except BrokenPipeError:
+            _silence_stdout()
+            sys.exit(1)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so that the interpreter's final flush cannot fail again
+    (the recipe of Python's signal module documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests, embedding)
+        pass
+
+
+@click.group(cls=SluiceGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="alembic-sluice")
 def main() -> None:
     """Sluice: control points for Alembic migrations."""

@@ -1,0 +1,48 @@
+"""The `sluice` console script as a shell runs it: output piped into a reader that stops
+early, and the alembic.ini it picks (-c, then $ALEMBIC_CONFIG, then ./alembic.ini)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE
+
+SLUICE = Path(sys.executable).parent / "sluice"
+
+
+def run_into_closed_pipe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``sluice ARGS`` with stdout a pipe whose reader is already gone: every write fails
+    with EPIPE, as at the end of ``sluice ... | head -1`` (without its timing)."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([str(SLUICE), *args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, cwd=cwd, timeout=300)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("args", [
+    ("rules",),
+    ("rules", "--format", "json"),
+    ("graph", "-c", str(EXAMPLE / "alembic.ini")),
+    ("graph", "-c", str(EXAMPLE / "alembic.ini"), "--format", "json"),
+    ("lint", "-c", str(EXAMPLE / "alembic.ini"), "--format", "json", "--no-cache",
+     "--no-render"),
+], ids=lambda a: " ".join(a[:1] + a[-2:]))
+def test_a_closed_pipe_ends_the_command_quietly(args: tuple[str, ...]) -> None:
+    done = run_into_closed_pipe(*args)
+    assert done.stderr == ""
+    assert done.returncode == 1
+
+
+def test_piping_into_head_prints_no_error() -> None:
+    done = subprocess.run(f"'{SLUICE}' rules --format json | head -1", shell=True,
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout == "[\n"
+    assert "Error" not in done.stderr and "Traceback" not in done.stderr
