@@ -11,8 +11,10 @@ of the project's dialect), a ``pyproject.toml`` with ``[tool.sluice.lint] dialec
 Then ``sluice lint --format json --no-cache --all`` runs as a whole process, one history
 at a time.
 
-Printed: findings per rule per history (a Markdown table) and the coverage of each
-history. Written to ``bench/_work/corpus/``: ``findings.json`` (every finding) and
+Printed (and written to ``bench/_work/corpus/report.md``), as Markdown tables: the
+histories with their revision counts, findings per rule per history, the sample per rule
+with its labels, and the measured precision; each history's coverage line goes to stderr.
+Also written to ``bench/_work/corpus/``: ``findings.json`` (every finding) and
 ``sample.csv``, a stratified sample for review: ``--sample N`` findings spread over the
 rules in proportion to how often each fires (at least one per rule), drawn with a seeded
 random generator. With ``--labels bench/corpus_review.csv`` the sample keeps the findings
@@ -292,27 +294,29 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         raise CorpusError("\n".join(missing))
     findings: list[dict[str, str]] = []
+    sources = ["| history | repository @ commit | migrations | dialect | revisions (rendered) |",
+               "|---|---|---|---|---|"]
     for history in histories:
         ini = materialise(history, git_dirs[history.name])
         result = lint(history, ini)
-        coverage = result["coverage"]
-        assert isinstance(coverage, dict)
-        print(f"{history.name} ({history.repo}@{history.commit[:12]}): {coverage['line']}",
-              file=sys.stderr)
+        coverage: dict[str, object] = result["coverage"]  # type: ignore[assignment]
+        print(f"{history.name}: {coverage['line']}", file=sys.stderr)
+        sources.append(f"| {history.name} | {history.repo} @ {history.commit[:12]} | "
+                       f"{history.path}/{history.versions} | {history.dialect} | "
+                       f"{coverage['revisions']} ({coverage['rendered']}) |")
         for finding in result["findings"]:  # type: ignore[attr-defined]
             findings.append({**finding, "history": history.name})
-    names = [h.name for h in histories]
-    print(rule_table(findings, names))
     (WORK / "findings.json").write_text(json.dumps(findings, indent=1))
     labelled = read_labels(args.labels)
     picked = sample(findings, args.sample, args.seed, labelled)
     write_sample(picked, WORK / "sample.csv")
     totals = Counter(f["rule"] for f in findings)
-    print()
-    print(review_table(picked, totals))
-    print()
-    print("\n".join(precision(picked, totals)))
-    print(f"\nsample of {len(picked)} findings: {WORK / 'sample.csv'}")
+    report = "\n\n".join(["\n".join(sources), rule_table(findings, [h.name for h in histories]),
+                           review_table(picked, totals), "\n".join(precision(picked, totals))])
+    (WORK / "report.md").write_text(report + "\n")
+    print(report)
+    print(f"\nsample of {len(picked)} findings: {WORK / 'sample.csv'}; report: "
+          f"{WORK / 'report.md'}", file=sys.stderr)
     return 0
 
 
