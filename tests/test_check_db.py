@@ -244,6 +244,28 @@ def test_env_py_that_never_commits_is_caught(project: Path, pg_url: str) -> None
     assert "begin_transaction" in p.fix
 
 
+def test_service_head_that_depends_on_another_head(multiservice: Path, db_url: str) -> None:
+    """billing's head depends on shared's: Alembic records only billing's row for both."""
+    report = run(multiservice, *DB_CHECKS, url=db_url)
+    assert [(r.name, r.status) for r in report.results] == [
+        ("upgrade", "pass"), ("drift", "pass"), ("roundtrip", "pass")], [
+        p.message for r in report.results for p in r.problems]
+
+
+def test_depended_on_service_that_moved_on(multiservice: Path) -> None:
+    """shared has a revision after the one billing depends on: both heads are recorded."""
+    (multiservice / "migrations" / "versions" / "shared" / "s0002_nickname.py").write_text(
+        '"""shared: nickname"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        'revision = "s0002"\ndown_revision = "s0001"\nbranch_labels = None\n'
+        'depends_on = None\n\n\ndef upgrade() -> None:\n'
+        '    op.create_index("ix_users_full_name", "users", ["full_name"])\n\n\n'
+        'def downgrade() -> None:\n    op.drop_index("ix_users_full_name", "users")\n')
+    report = run(multiservice, "upgrade", "roundtrip")
+    assert [(r.name, r.status) for r in report.results] == [
+        ("upgrade", "pass"), ("roundtrip", "pass")], [
+        p.message for r in report.results for p in r.problems]
+
+
 def test_only_drift_upgrades_first(project: Path) -> None:
     report = run(project, "drift")
     assert [r.name for r in report.results] == ["drift"]
