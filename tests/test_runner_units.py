@@ -3,6 +3,8 @@ offline SQL splitting, partial-failure alignment, timeout markers."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -242,3 +244,91 @@ def test_sluice_tables_never_seen_by_autogenerate() -> None:
     cfg = parse_config({})
     assert table_excluded(cfg, "sluice_history") and table_excluded(cfg, "sluice_lock_holder")
     assert not table_excluded(cfg, "users")
+
+
+SPECIAL = "p@ss:w/rd%?#"
+
+
+def test_backup_password_never_on_the_command_line_nor_in_output(tmp_path: Path) -> None:
+    """The child gets the password in PGPASSWORD; its argv and Sluice's line carry no form
+    of it (raw or percent-encoded)."""
+    from urllib.parse import quote, quote_plus
+
+    from sqlalchemy.engine import URL
+
+    script = tmp_path / "dump.py"
+    script.write_text("import json, os, sys; json.dump({'argv': sys.argv[1:], "
+                      "'pw': os.environ.get('PGPASSWORD')}, open('seen.json', 'w'))")
+    url = URL.create("postgresql+psycopg", username="u", password=SPECIAL, host="db",
+                     database="shop")
+    result = run_backup(url, command=f"{sys.executable} {script} {{url}} {{user}}",
+                        cwd=tmp_path, revision="base", target="head", env="prod")
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen["pw"] == SPECIAL
+    assert seen["argv"] == ["postgresql://u@db/shop", "u"]
+    for form in (SPECIAL, quote(SPECIAL, safe=""), quote_plus(SPECIAL)):
+        assert form not in result.description
+
+
+def test_backup_failure_masks_the_encoded_password_too(tmp_path: Path) -> None:
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import URL
+
+    script = tmp_path / "fail.py"
+    script.write_text(f"import sys; print('bad url postgresql://u:{quote(SPECIAL, safe='')}@db', "
+                      "file=sys.stderr); sys.exit(1)")
+    url = URL.create("postgresql+psycopg", username="u", password=SPECIAL, host="db",
+                     database="shop")
+    with pytest.raises(BackupFailed) as err:
+        run_backup(url, command=f"{sys.executable} {script}", cwd=tmp_path, revision="base",
+                   target="head", env="prod")
+    assert "postgresql://u:***@db" in str(err.value)
+    assert quote(SPECIAL, safe="") not in str(err.value)
+
+
+def test_backup_template_with_password_is_refused() -> None:
+    with pytest.raises(BackupFailed, match=r"\{password\} would put the database password on "
+                                           r"the command line"):
+        run_backup("mysql+pymysql://root:pw@h/db",
+                   command="mysqldump -u {user} --password={password} {database}", cwd=".",
+                   revision="base", target="head", env="prod")
+
+
+def test_mysql_backup_gets_mysql_pwd(tmp_path: Path) -> None:
+    script = tmp_path / "dump.py"
+    script.write_text("import os; open('pw', 'w').write(os.environ['MYSQL_PWD'])")
+    run_backup("mysql+pymysql://root:s3cret@h/db", command=f"{sys.executable} {script}",
+               cwd=tmp_path, revision="base", target="head", env="prod")
+    assert (tmp_path / "pw").read_text() == "s3cret"
+
+
+def test_sqlite_backup_keeps_the_database_permissions(tmp_path: Path) -> None:
+    import sqlite3
+    import stat
+
+    db = tmp_path / "app.db"
+    sqlite3.connect(db).execute("create table t (x int)").connection.commit()
+    db.chmod(0o600)
+    result = run_backup(f"sqlite:///{db}", command=None, cwd=tmp_path, revision="r1",
+                        target="head", env="prod")
+    assert result.path is not None
+    assert stat.S_IMODE(os.stat(result.path).st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_sqlite_backup_never_writes_through_a_symlink(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+    import time
+
+    db = tmp_path / "app.db"
+    sqlite3.connect(db).execute("create table t (x int)").connection.commit()
+    monkeypatch.setattr(time, "strftime", lambda *a: "T")
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "app.db.T-r1.backup").symlink_to(victim)
+    with pytest.raises(SluiceError, match="is a symlink to"):
+        run_backup(f"sqlite:///{db}", command=None, cwd=tmp_path, revision="r1",
+                   target="head", env="prod")
+    assert victim.read_text() == "precious"

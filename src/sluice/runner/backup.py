@@ -5,9 +5,10 @@ token by token, so a URL or password with spaces or quotes can never change the 
 shape; it runs without a shell, in the folder of alembic.ini. Placeholders:
 
 ==============  =============================================================
-``{url}``       the database URL without the SQLAlchemy driver part
-                (``postgresql://user:pw@host:5432/db``), as pg_dump/psql take it
-``{host}`` ``{port}`` ``{user}`` ``{password}`` ``{database}``   its parts
+``{url}``       the database URL without the SQLAlchemy driver part and without
+                the password (``postgresql://user@host:5432/db``), as pg_dump/psql
+                take it
+``{host}`` ``{port}`` ``{user}`` ``{database}``   its parts
 ``{timestamp}`` UTC, ``20260110T090000Z``
 ``{revision}``  what the database is at when the backup is taken (``base`` when
                 empty): restoring the backup brings the database back to it
@@ -15,9 +16,17 @@ shape; it runs without a shell, in the folder of alembic.ini. Placeholders:
 ``{env}``       the environment
 ==============  =============================================================
 
+The password never appears on the command line, where every local user could read it
+(``ps``, ``/proc/<pid>/cmdline``): the command gets it in its environment, as
+``PGPASSWORD`` (PostgreSQL) or ``MYSQL_PWD`` (MySQL/MariaDB), which the client tools
+read. A template with ``{password}`` is refused. The command line Sluice prints shows
+no password in any encoding.
+
 For SQLite without a command, the built-in backup copies the database with SQLite's
 online backup API (consistent even while others read it) to
-``<database>.<timestamp>-<revision>.backup`` next to it.
+``<database>.<timestamp>-<revision>.backup`` next to it, with the database file's
+permissions (0600 when they cannot be read). It is written to a temporary file and
+renamed, never through a symlink.
 
 Any failure (non-zero exit, missing program, unknown placeholder) aborts the run before
 anything changes, with the tail of the command's stderr.
@@ -25,9 +34,13 @@ anything changes, with the tail of the command's stderr.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import sqlite3
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,14 +62,17 @@ class BackupResult:
     seconds: float
 
 
+_PASSWORD_ENV = {"postgresql": "PGPASSWORD", "mysql": "MYSQL_PWD"}
+
+
 def _values(url: URL, *, timestamp: str, revision: str, target: str, env: str) -> dict[str, str]:
+    no_password = url._replace(password=None)
     return {
-        "url": libpq_url(url) if backend(url) == "postgresql" else
-        url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False),
+        "url": libpq_url(no_password) if backend(url) == "postgresql" else
+        no_password.set(drivername=url.get_backend_name()).render_as_string(hide_password=False),
         "host": url.host or "",
         "port": str(url.port or ""),
         "user": url.username or "",
-        "password": url.password or "",
         "database": url.database or "",
         "timestamp": timestamp,
         "revision": revision,
@@ -77,6 +93,12 @@ def render_command(template: str, values: dict[str, str]) -> list[str]:
         try:
             out.append(token.format(**values))
         except KeyError as exc:
+            if exc.args[0] == "password":
+                raise BackupFailed(
+                    "backup_command: {password} would put the database password on the "
+                    "command line, where every local user can read it (ps, /proc/PID/cmdline); "
+                    "remove it: Sluice passes the password to the command as PGPASSWORD "
+                    "(PostgreSQL) or MYSQL_PWD (MySQL/MariaDB)") from None
             valid = ", ".join("{" + k + "}" for k in values)
             raise BackupFailed(
                 f"backup_command: unknown placeholder {{{exc.args[0]}}}; valid: {valid}"
@@ -86,9 +108,25 @@ def render_command(template: str, values: dict[str, str]) -> list[str]:
     return out
 
 
-def _masked(argv: list[str], password: str) -> str:
-    text = shlex.join(argv)
-    return text.replace(password, "***") if password else text
+def _masked(text: str, password: str) -> str:
+    """``text`` with ``password`` hidden in every form a URL or a shell line may carry."""
+    if not password:
+        return text
+    from urllib.parse import quote, quote_plus
+
+    for form in sorted({password, quote(password, safe=""), quote_plus(password),
+                        quote(password), shlex.quote(password)}, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
+
+
+def _child_env(url: URL) -> dict[str, str]:
+    """The backup command's environment: ours, plus the password where the client reads it."""
+    env = dict(os.environ)
+    name = _PASSWORD_ENV.get(backend(url))
+    if name and url.password:
+        env[name] = str(url.password)
+    return env
 
 
 def run_backup(
@@ -107,9 +145,11 @@ def run_backup(
     if command:
         values = _values(u, timestamp=timestamp, revision=revision, target=target, env=env)
         argv = render_command(command, values)
-        shown = _masked(argv, values["password"])
+        password = str(u.password or "")
+        shown = _masked(shlex.join(argv), password)
         try:
-            proc = subprocess.run(argv, cwd=str(cwd), capture_output=True, text=True)
+            proc = subprocess.run(argv, cwd=str(cwd), capture_output=True, text=True,
+                                  env=_child_env(u))
         except FileNotFoundError:
             raise BackupFailed(
                 f"backup failed: program not found: {argv[0]} (backup_command = {command!r}); "
@@ -118,9 +158,8 @@ def run_backup(
         except OSError as exc:
             raise BackupFailed(f"backup failed: {shown}: {exc.strerror}; nothing was changed") from None
         if proc.returncode != 0:
-            tail = " | ".join((proc.stderr or proc.stdout or "").strip().splitlines()[-3:])
-            if values["password"]:
-                tail = tail.replace(values["password"], "***")
+            tail = _masked(" | ".join((proc.stderr or proc.stdout or "").strip()
+                                      .splitlines()[-3:]), password)
             raise BackupFailed(
                 f"backup failed (exit {proc.returncode}): {shown}: {tail or 'no output'}; "
                 "nothing was changed"
@@ -143,15 +182,41 @@ def run_backup(
         return BackupResult("nothing to back up: the database file does not exist yet",
                             None, time.monotonic() - start)
     try:
+        _sqlite_backup(src_path, dest)
+    except sqlite3.Error as exc:
+        raise BackupFailed(f"backup of {src_path} to {dest} failed: {exc}; nothing was changed") from None
+    except OSError as exc:
+        raise BackupFailed(f"backup of {src_path} to {dest} failed: {exc.strerror or exc}; "
+                           "nothing was changed") from None
+    return BackupResult(f"SQLite backup API: {dest}", str(dest), time.monotonic() - start)
+
+
+def _sqlite_backup(src_path: Path, dest: Path) -> None:
+    """Copy with SQLite's backup API into a 0600 temporary file beside ``dest``, give it
+    the source's permissions and rename it into place (never through a symlink)."""
+    from sluice.files import check_target
+
+    check_target(dest, what="backup")
+    try:
+        mode = stat.S_IMODE(os.stat(src_path).st_mode)
+    except OSError:
+        mode = 0o600
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
         src = sqlite3.connect(str(src_path))
         try:
-            dst = sqlite3.connect(str(dest))
+            dst = sqlite3.connect(tmp)
             try:
                 src.backup(dst)
             finally:
                 dst.close()
         finally:
             src.close()
-    except sqlite3.Error as exc:
-        raise BackupFailed(f"backup of {src_path} to {dest} failed: {exc}; nothing was changed") from None
-    return BackupResult(f"SQLite backup API: {dest}", str(dest), time.monotonic() - start)
+        os.chmod(tmp, mode)
+        check_target(dest, what="backup")
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
