@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -308,8 +309,6 @@ def test_long_history_is_drawn_flat_and_heads_found(tmp_path: Path) -> None:
 
 def _edges(fmt: str, out: str) -> list[tuple[str, str, str]]:
     """(from, label, to) of every edge in Mermaid or dot output; ids as revision ids."""
-    import re
-
     if fmt == "mermaid":
         found = re.findall(r"^\s+r_(\w+) (?:-->|-\. (.+?) \.->) r_(\w+)$", out, re.M)
     else:
@@ -333,3 +332,14 @@ def test_every_edge_points_from_a_revision_to_one_that_needs_it(tmp_path: Path,
     dashed = [(a, label, b) for a, label, b in edges if label]
     assert dashed == [("a2", "required by", "x2")]
     assert graph.nodes["x2"].depends_on == ("a2",)
+
+
+@pytest.mark.parametrize("command", ["graph", "heads"])
+def test_invalid_sluice_toml_is_exit_2_naming_the_line(tmp_path: Path, command: str) -> None:
+    ini = write_history(tmp_path, DIVERGED, config="exclude_tables = []\ncheck = = 2\n")
+    code, out, err = sluice(command, "-c", str(ini))
+    assert code == 2
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(f"sluice: error: {tmp_path / 'sluice.toml'}")
+    assert "invalid TOML" in line and re.search(r"\.toml:2\b|line 2\b", line), line

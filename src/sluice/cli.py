@@ -612,9 +612,11 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     import json
     import shutil
 
+    from sluice.config import load_config
     from sluice.graph import graph_json, load_graph, render_dot, render_mermaid, render_text
 
-    graph = load_graph(config_path, name=ini_section, url=url)
+    config = load_config(config_path)  # a broken sluice.toml is exit 2, as everywhere
+    graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config)
     if fmt == "mermaid":
         click.echo(render_mermaid(graph), nl=False)
     elif fmt == "dot":
