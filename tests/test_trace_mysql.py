@@ -2,8 +2,9 @@
 
 Statements, durations, table copies (the thread's state) and rebuilds (InnoDB table id)
 are measured on every server. Metadata locks need performance_schema with the MDL
-instrument: on a server without it the trace says so (tested here), and the lock
-assertions skip with that reason.
+instrument: on a server without it the trace says so (tested here). The lock assertions
+run on the server ``SLUICE_TEST_MYSQL_PS_URL`` names (``scripts/mariadb-ps`` starts one;
+``.ci/run`` does): they skip without it on a laptop and fail with ``CI=true``.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from sluice.cli import main
+from sluice.errors import DatabaseUnavailable
+from sluice.scratch import check_reachable
 from sluice.trace import TraceResult, trace
 from sluice.trace.model import Statement
 from sluice.trace.mysql import MDL_INSTRUMENT, lock_tracing_status
@@ -33,8 +37,46 @@ def my_server() -> str:
 
 @pytest.fixture(scope="module")
 def server_status(my_server: str) -> str | None:
+    return _status(my_server)
+
+
+PS_VAR = "SLUICE_TEST_MYSQL_PS_URL"
+
+
+@pytest.fixture(scope="module")
+def ps_server() -> str:
+    """A MariaDB/MySQL server that exposes metadata locks (performance_schema on)."""
+    from tests.conftest import IN_CI
+
+    def missing(why: str) -> NoReturn:
+        why = f"lock tracing tests need {PS_VAR}: {why}; start one with `bash scripts/mariadb-ps`"
+        if IN_CI:
+            pytest.fail(f"CI=true: {why}", pytrace=False)
+        pytest.skip(why)
+
+    url = os.environ.get(PS_VAR)
+    if not url:
+        missing("it is not set")
+    try:
+        check_reachable(url)
+    except DatabaseUnavailable as exc:
+        missing(f"the server is unreachable ({exc})")
+    status = _status(url)
+    if status is not None:
+        missing(status)
+    return url
+
+
+@pytest.fixture(scope="module")
+def ps_traced(tmp_path_factory: pytest.TempPathFactory, ps_server: str) -> TraceResult:
+    project = tmp_path_factory.mktemp("trace_ps") / "mysql"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    return trace(project / "alembic.ini", ps_server, seed_rows=3000)
+
+
+def _status(url: str) -> str | None:
     """None when the server exposes metadata locks, else the reason it does not."""
-    engine = create_engine(my_server)
+    engine = create_engine(url)
     try:
         with engine.connect() as conn:
             ps = conn.execute(text("SELECT @@performance_schema")).scalar()
@@ -53,12 +95,6 @@ def traced(tmp_path_factory: pytest.TempPathFactory, my_server: str) -> TraceRes
     project = tmp_path_factory.mktemp("trace") / "mysql"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
     return trace(project / "alembic.ini", my_server, seed_rows=3000)
-
-
-@pytest.fixture
-def locks_traced(server_status: str | None) -> None:
-    if server_status is not None:
-        pytest.skip(f"MariaDB/MySQL test server: {server_status}")
 
 
 def only(result: TraceResult, revision: str) -> Statement:
@@ -109,8 +145,9 @@ def test_copy_and_rebuild_seen_without_performance_schema(traced: TraceResult) -
     assert fk.rewrites == ["events"]  # foreign_key_checks=1: the table is copied
 
 
-@pytest.mark.usefixtures("locks_traced")
-def test_metadata_locks_measured(traced: TraceResult) -> None:
+def test_metadata_locks_measured(ps_traced: TraceResult) -> None:
+    traced = ps_traced
+    assert traced.lock_tracing and traced.lock_tracing_note is None
     def flagged(stmt: Statement) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for lk in stmt.flagged_locks:
@@ -125,6 +162,16 @@ def test_metadata_locks_measured(traced: TraceResult) -> None:
     assert "SHARED_NO_WRITE" in flagged(only(traced, "0005"))["accounts"]
     upgradable = [lk for lk in only(traced, "0004").locks if lk.mode == "SHARED_UPGRADABLE"]
     assert upgradable and not any(lk.flagged for lk in upgradable)
+
+
+def test_cli_text_with_locks(tmp_path: Path, ps_server: str) -> None:
+    project = tmp_path / "mysql"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    res = CliRunner().invoke(main, ["trace", "0002", "-c", str(project / "alembic.ini"),
+                                    "--url", ps_server, "--no-crosscheck"])
+    out = " ".join(res.stdout.split())
+    assert res.exit_code == 1 and "EXCLUSIVE events" in out, res.output
+    assert "lock tracing is not available" not in out
 
 
 def test_cli_text_says_why_locks_are_missing(tmp_path: Path, my_server: str,
