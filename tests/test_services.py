@@ -429,3 +429,65 @@ def test_alembic_check_scoped_to_a_service(multiservice: Path) -> None:
     with pytest.raises(CommandError, match=r"New upgrade operations detected: \[\('add_column', "
                                            r"None, 'payments'"):
         command.check(ms_cfg(multiservice, url, "service=billing"))
+
+
+INVOICES_ON_TRUNK_USERS = (
+    "\n\nclass Invoice(Base):\n"
+    '    __tablename__ = "invoices"\n\n'
+    "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+    '    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))\n'
+)
+
+
+def add_billing_service(shop: Path, models: str) -> None:
+    with (shop / "sluice.toml").open("a") as fh:
+        fh.write('\n[services.billing]\ntables = ["invoices"]\n')
+    with (shop / "shopapp" / "models.py").open("a") as fh:
+        fh.write(models)
+
+
+def test_foreign_key_to_an_existing_trunk_table_depends_on_the_trunk(shop: Path,
+                                                                      db_url: str) -> None:
+    from tests.helpers import autogenerate, upgrade
+
+    add_billing_service(shop, INVOICES_ON_TRUNK_USERS)
+    dev = f"sqlite:///{shop / 'dev.db'}"
+    upgrade(shop, dev)
+    (billing,) = autogenerate(shop, dev, message="invoices")
+    assert module_value(billing, "branch_labels") == ("billing",)
+    assert module_value(billing, "down_revision") is None
+    assert module_value(billing, "depends_on") == "0002"  # the trunk head, which has users
+    # On an empty database the billing branch alone creates users before invoices.
+    upgrade(shop, db_url, rev="billing@head")
+    assert {"users", "invoices"} <= tables(db_url)
+    # The next billing revision already stands on the trunk: no second dependency.
+    upgrade(shop, dev, rev="heads")
+    with (shop / "shopapp" / "models.py").open("a") as fh:
+        fh.write('    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))\n')
+    (second,) = autogenerate(shop, dev, message="approver")
+    assert module_value(second, "down_revision") == module_value(billing, "revision")
+    assert module_value(second, "depends_on") is None
+
+
+def test_foreign_key_to_a_trunk_table_of_the_same_run_depends_on_that_revision(
+    shop: Path, db_url: str
+) -> None:
+    from tests.helpers import autogenerate, upgrade
+
+    add_billing_service(shop, (
+        "\n\nclass Country(Base):\n"
+        '    __tablename__ = "countries"\n\n'
+        "    code: Mapped[str] = mapped_column(String(2), primary_key=True)\n"
+        + INVOICES_ON_TRUNK_USERS +
+        '    country: Mapped[str] = mapped_column(ForeignKey("countries.code"))\n'
+    ))
+    dev = f"sqlite:///{shop / 'dev.db'}"
+    upgrade(shop, dev)
+    written = autogenerate(shop, dev, message="invoices")
+    by_branch = {module_value(p, "branch_labels"): p for p in written}
+    billing, trunk = by_branch[("billing",)], by_branch[None]
+    assert "countries" in trunk.read_text() and "invoices" in billing.read_text()
+    assert module_value(trunk, "down_revision") == "0002"
+    assert module_value(billing, "depends_on") == module_value(trunk, "revision")
+    upgrade(shop, db_url, rev="billing@head")
+    assert {"users", "countries", "invoices"} <= tables(db_url)

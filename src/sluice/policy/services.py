@@ -29,6 +29,8 @@ from sluice.policy.base import PolicyContext
 
 #: Keys of ``context.configure`` options (MigrationContext.opts) that carry the service.
 SERVICE_OPTION = "sluice_service"
+#: Key of the unlabelled trunk among services (never a valid service name).
+TRUNK = "\0trunk"
 
 
 @dataclass(frozen=True)
@@ -373,7 +375,10 @@ def place_on_branch(
     deps: list[str] = []
     for table in sorted(referenced_tables(ops)):
         owner = owner_of(ctx.config, table)
-        if owner is None or owner == service or ctx.config.services[owner].version_table:
+        if owner is None:
+            deps.extend(trunk_dependencies(ctx, script_dir, script, table, pending))
+            continue
+        if owner == service or ctx.config.services[owner].version_table:
             continue
         if pending and owner in pending:
             deps.append(pending[owner])
@@ -383,6 +388,35 @@ def place_on_branch(
             deps.append(head)
     if deps:
         add_depends_on(script, deps)
+
+
+def trunk_dependencies(
+    ctx: PolicyContext,
+    script_dir: Any,
+    script: alembic_ops.MigrationScript,
+    table: str,
+    pending: dict[str, str] | None,
+) -> list[str]:
+    """What a foreign key to ``table``, owned by no service, needs: the trunk revision
+    written in the same run, else the trunk's heads that ``script`` does not already
+    descend from (the trunk head is where every trunk table exists in its latest form).
+    None for excluded tables, which Alembic never creates."""
+    from sluice.envhooks import table_excluded
+
+    if table_excluded(ctx.config, table):
+        return []
+    if pending and TRUNK in pending:
+        return [pending[TRUNK]]
+    below = ancestors(script_dir, script.head)
+    return [head for head in trunk_heads(ctx, script_dir) if head not in below]
+
+
+def ancestors(script_dir: Any, head: str | None) -> set[str]:
+    """Revisions ``head`` (``base``, an id or ``label@head``) stands on, through
+    ``down_revision`` and ``depends_on``, itself included."""
+    if head in (None, "base"):
+        return set()
+    return {rev.revision for rev in script_dir.iterate_revisions(head, "base")}
 
 
 def _labels(value: Any) -> list[str]:
@@ -405,7 +439,9 @@ def service_branches(ctx: PolicyContext, directives: list[alembic_ops.MigrationS
     branch: ``NAME@head``, or a new branch from base labelled with the service's
     ``branch_label`` when it has none yet, written to its ``version_location``. A foreign
     key to another service's table adds that service's head to ``depends_on``, so
-    ``alembic upgrade billing@head`` on an empty database creates the referenced table first.
+    ``alembic upgrade billing@head`` on an empty database creates the referenced table first;
+    a foreign key to a table no service owns adds the trunk's head (or the trunk revision
+    split off in the same run).
 
     Without a service, an autogenerate result touching several services' tables is split
     into one revision per service, each on its own branch (ops on tables no service owns

@@ -21,6 +21,7 @@ from sluice.lint.from_ops import to_model
 from sluice.lint.model import Op, TypeInfo
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.services import (
+    TRUNK,
     op_owner,
     op_tables,
     owner_of,
@@ -34,7 +35,7 @@ SPLIT_OPTION = "sluice_split"
 EXPAND_CONTRACT = "expand-contract"
 PHASE_VARIABLE = "sluice_phase"
 
-_TRUNK = "\0trunk"
+_TRUNK = TRUNK
 
 
 # --------------------------------------------------------------------------- helpers
@@ -143,6 +144,7 @@ def split_by_service(ctx: PolicyContext, directives: list[alembic_ops.MigrationS
                 tables = [t for op in up[bucket] for t, _ in op_tables(op)] or ["(no table)"]
                 if part.head in (None, "head"):
                     part.head = unowned_trunk_head(ctx, tables)
+                pending[_TRUNK] = part.rev_id or ""
             else:
                 place_on_branch(ctx, part, bucket, pending=pending)
                 pending[bucket] = part.rev_id or ""
