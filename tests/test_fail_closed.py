@@ -32,6 +32,7 @@ def sluice(project: Path, *args: str) -> tuple[int, str, str]:
                                   ["plan"], ["upgrade", "-y"]])
 def test_missing_versions_folder_is_exit_2_naming_folder_and_key(shop: Path,
                                                                   args: list[str]) -> None:
+    (shop / "sluice.sum").unlink(missing_ok=True)
     (shop / "migrations" / "versions").rename(shop / "migrations" / "old_versions")
     code, out, err = sluice(shop, *args)
     assert code == 2, out + err
@@ -81,6 +82,7 @@ def test_empty_versions_folder_is_a_fresh_project(shop: Path) -> None:
 def test_lock_refuses_a_symlinked_sum_file(shop: Path) -> None:
     victim = shop.parent / "victim.txt"
     victim.write_text("precious\n")
+    (shop / "sluice.sum").unlink(missing_ok=True)
     (shop / "sluice.sum").symlink_to(victim)
     code, _, err = sluice(shop, "lock")
     assert code == 2
@@ -93,6 +95,7 @@ def test_lock_refuses_a_symlinked_sum_file(shop: Path) -> None:
 
 
 def test_lock_never_replaces_a_device_node(shop: Path) -> None:
+    (shop / "sluice.sum").unlink(missing_ok=True)
     (shop / "sluice.sum").symlink_to("/dev/null")
     code, _, err = sluice(shop, "lock")
     assert code == 2 and "is a symlink to /dev/null" in err
@@ -132,3 +135,26 @@ def test_lock_keeps_the_permissions_of_the_sum_file(shop: Path) -> None:
     assert stat.S_IMODE(sum_file.stat().st_mode) == 0o640
     assert sum_file.read_text().startswith("# sluice.sum")
     assert [p.name for p in shop.iterdir() if p.name.startswith(".sluice")] == []
+
+
+# --------------------------------------------------------------------------- not UTF-8
+
+
+@pytest.mark.parametrize("args", [["plan"], ["upgrade", "--env", "prod", "-y"]])
+def test_non_utf8_byte_names_file_line_and_offset(shop: Path, args: list[str]) -> None:
+    path = shop / "migrations" / "versions" / "0002_orders_and_demo_data.py"
+    data = path.read_bytes() + b"# caf\xe9\n"
+    path.write_bytes(data)
+    code, _, err = sluice(shop, *args)
+    assert code == 2
+    offset = len(data) - 2  # the byte before the final newline
+    line = data.count(b"\n", 0, offset) + 1
+    assert err.splitlines() == [
+        f"sluice: error: migrations/versions/0002_orders_and_demo_data.py:{line}: byte 0xe9 "
+        f"at offset {offset} is not UTF-8; Python and Alembic read revision files as "
+        "UTF-8: save the file as UTF-8"]
+    for db in shop.glob("*.db"):  # nothing was migrated
+        import sqlite3
+
+        tables = sqlite3.connect(db).execute("select name from sqlite_master").fetchall()
+        assert ("alembic_version",) not in tables

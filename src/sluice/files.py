@@ -10,6 +10,9 @@ changes) goes through here:
   target (``os.replace``), so a reader sees the old or the new content, never half, and a
   special file is never replaced by accident. The new file keeps the permissions of the
   file it replaces (or gets ``mode``).
+
+:func:`read_utf8` reads a source file the way Python and Alembic do, and turns a byte
+that is not UTF-8 into one line naming the file, the byte, its offset and line.
 """
 
 from __future__ import annotations
@@ -22,7 +25,25 @@ from pathlib import Path
 
 from sluice.errors import SluiceError
 
-__all__ = ["check_target", "project_file", "write_atomic"]
+__all__ = ["check_target", "project_file", "read_utf8", "write_atomic"]
+
+
+def read_utf8(path: str | os.PathLike[str], *, shown: str | None = None) -> str:
+    """The text of ``path``; a :class:`SluiceError` naming ``shown`` (default: the path),
+    the offending byte, its offset and line when it is not UTF-8 or cannot be read."""
+    name = shown or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SluiceError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SluiceError(
+            f"{name}:{line}: byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+            "Python and Alembic read revision files as UTF-8: save the file as UTF-8"
+        ) from None
 
 
 def project_file(root: Path, value: str | os.PathLike[str], *, key: str) -> Path:

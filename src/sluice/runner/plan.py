@@ -21,7 +21,9 @@ from alembic import command
 from alembic.script import Script
 from sqlalchemy.engine import Connection
 
+from sluice.check.revisions import display_path
 from sluice.errors import mask_url
+from sluice.files import read_utf8
 from sluice.lint.model import SEVERITY_ORDER, Finding
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
@@ -253,6 +255,9 @@ def build_plan(
     operation list, timeouts or checksums for revisions without findings.
     """
     config = project.config
+    for sc, _, _ in scripts:  # a byte that is not UTF-8: one line naming file and offset
+        if sc.path:
+            read_utf8(sc.path, shown=display_path(sc.path, project.ini.resolve().parent))
     lints: dict[str, RevisionLint] = {}
     if with_lint and scripts:
         lints = lint_revisions(project.ini, config,
