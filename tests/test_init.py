@@ -353,3 +353,47 @@ def test_init_refuses_env_py_it_cannot_wire_with_the_line_to_add(tmp_path: Path,
     assert "from sluice import configure_options" in result.output
     assert "**configure_options(context.config)" in result.output
     assert (tmp_path / "migrations" / "env.py").read_text() == env
+
+
+MODELS_WITH_DEFAULTS = '''
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+sa.Table(
+    "items", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("qty", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("price", sa.Numeric(10, 2), nullable=False, server_default="0"),
+    sa.Column("state", sa.String(20), nullable=False, server_default="new"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime, server_default=sa.func.now()),
+)
+'''
+
+
+def test_wired_project_with_server_defaults_has_no_spurious_changes(tmp_path: Path,
+                                                                      db_url: str) -> None:
+    """A project that asked for compare_server_default=True, wired by init, on each database:
+    after upgrading, autogenerate finds nothing (Sluice's comparison, no dialect noise)."""
+    alembic_init(tmp_path, "generic")
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname",
+                                           db_url.replace("%", "%%")))
+    (tmp_path / "models.py").write_text(MODELS_WITH_DEFAULTS)
+    env_py = tmp_path / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text()
+                      .replace("target_metadata = None",
+                               "from models import metadata as target_metadata")
+                      .replace("connection=connection, target_metadata=target_metadata\n",
+                               "connection=connection, target_metadata=target_metadata,\n"
+                               "            compare_server_default=True,\n"))
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "removed compare_server_default=True" in result.output
+    first = run_alembic(tmp_path, "revision", "--autogenerate", "-m", "items")
+    assert first.returncode == 0, first.stderr
+    done = run_alembic(tmp_path, "upgrade", "head")
+    assert done.returncode == 0, done.stderr
+    again = run_alembic(tmp_path, "revision", "--autogenerate", "-m", "nothing")
+    assert again.returncode != 0
+    assert "no schema changes detected" in again.stdout + again.stderr, again.stderr
