@@ -46,3 +46,35 @@ def test_piping_into_head_prints_no_error() -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.stdout == "[\n"
     assert "Error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def _commands_with_config() -> list[str]:
+    from sluice.cli import main
+
+    return sorted(name for name, cmd in main.commands.items()
+                  if any(p.name == "config_path" for p in cmd.params))
+
+
+@pytest.mark.parametrize("name", _commands_with_config())
+def test_config_defaults_to_alembic_config_then_alembic_ini(
+        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sluice.cli import main
+
+    command = main.commands[name]
+    args = {"trace": ["--url", "sqlite://"], "downgrade": ["-1"]}.get(name, [])
+    monkeypatch.delenv("ALEMBIC_CONFIG", raising=False)
+    assert command.make_context(name, list(args)).params["config_path"] == Path("alembic.ini")
+    monkeypatch.setenv("ALEMBIC_CONFIG", str(tmp_path / "svc.ini"))
+    ctx = command.make_context(name, list(args))
+    assert ctx.params["config_path"] == tmp_path / "svc.ini"
+    ctx = command.make_context(name, ["-c", "other.ini", *args])
+    assert ctx.params["config_path"] == Path("other.ini")  # -c wins
+
+
+def test_alembic_config_picks_the_project(tmp_path: Path) -> None:
+    env = {**os.environ, "ALEMBIC_CONFIG": str(EXAMPLE / "alembic.ini")}
+    done = subprocess.run([str(SLUICE), "heads"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("1 head:")
+    assert "0002" in done.stdout

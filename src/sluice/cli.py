@@ -35,8 +35,10 @@ def common_options(fn: F) -> F:
         help="Passed to Alembic like 'alembic -x'.",
     )(fn)
     fn = click.option(
-        "-c", "--config", "config_path", default="alembic.ini", show_default=True,
-        type=click.Path(dir_okay=False, path_type=Path), help="Path to alembic.ini.",
+        "-c", "--config", "config_path", default="alembic.ini", envvar="ALEMBIC_CONFIG",
+        show_default=True, show_envvar=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Path to alembic.ini.",
     )(fn)
     return fn
 
