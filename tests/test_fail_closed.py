@@ -158,3 +158,24 @@ def test_non_utf8_byte_names_file_line_and_offset(shop: Path, args: list[str]) -
 
         tables = sqlite3.connect(db).execute("select name from sqlite_master").fetchall()
         assert ("alembic_version",) not in tables
+
+
+# --------------------------------------------------------------------------- report
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_report_that_cannot_be_written_does_not_fail_a_done_upgrade(shop: Path,
+                                                                    fmt: str) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "sluice"
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([str(exe), "upgrade", "-y", "--format", fmt], cwd=shop,
+                              stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (
+        "sluice: the upgrade succeeded, but its report could not be written to stdout (No "
+        "space left on device); `sluice history` shows what ran")
+    assert "Traceback" not in proc.stderr

@@ -523,10 +523,25 @@ def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str
         if fmt == "json":
             click.echo(json.dumps(exc.result.as_dict(), indent=2))
         raise
-    if fmt == "json":
-        click.echo(json.dumps(result.as_dict(), indent=2))
-    else:
-        click.echo(result.render())
+    _report_after_success(json.dumps(result.as_dict(), indent=2) if fmt == "json"
+                          else result.render(), f"the {direction} succeeded")
+
+
+def _report_after_success(report: str, done: str) -> None:
+    """Print the report of a migration that succeeded. When stdout cannot take it (a full
+    disk, a closed pipe), say on stderr that the migration succeeded and exit 0: the exit
+    code is about the database, and a deploy script must not retry or roll back a
+    migration that was applied."""
+    try:
+        click.echo(report)
+        sys.stdout.flush()
+    except OSError as exc:
+        try:  # the interpreter's final flush must not fail again (exit 120)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        click.echo(f"sluice: {done}, but its report could not be written to stdout "
+                   f"({exc.strerror or exc}); `sluice history` shows what ran", err=True)
 
 
 @main.command("upgrade", cls=RevisionCommand)
