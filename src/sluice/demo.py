@@ -26,17 +26,19 @@ from sluice.project import alembic_config, forget_modules
 
 
 def find_example() -> Path:
-    """examples/shop from the source checkout (the quickstart installs it editable)."""
+    """examples/shop: from the source checkout when Sluice runs from one (the quickstart
+    installs it editable), else the copy an installed wheel carries (``sluice/_examples``)."""
+    here = Path(__file__).resolve().parent
     candidates = [
-        Path(__file__).resolve().parents[2] / "examples" / "shop",
-        Path.cwd() / "examples" / "shop",
+        here.parents[1] / "examples" / "shop",
+        here / "_examples" / "shop",
     ]
     for candidate in candidates:
         if (candidate / "alembic.ini").is_file():
             return candidate
     raise SluiceError(
-        "examples/shop not found; run `sluice demo` from a checkout of Sluice "
-        "(pip install -e .)"
+        f"examples/shop not found (looked in {candidates[0]} and {candidates[1]}); "
+        "reinstall Sluice from a wheel or a checkout (pip install -e .)"
     )
 
 
