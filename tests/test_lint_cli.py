@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import textwrap
@@ -223,3 +224,41 @@ def test_unknown_rule_exits_2_with_suggestion() -> None:
         "did you mean SL002, SL902, SL702? List the catalog with `sluice rules`."]
     result = run("rules", "drop-colum")
     assert "did you mean drop-column" in result.stderr
+
+
+def test_tree_name_shared_by_several_folders_lints_them_all(tmp_path: Path) -> None:
+    """An expand/contract history with one `expand` folder per service: `--tree expand`
+    means every folder named expand, not the first one found."""
+    locations = []
+    for service in ("billing", "catalog", "shared"):
+        down = None
+        for phase in ("expand", "contract"):
+            folder = tmp_path / "migrations" / service / phase
+            folder.mkdir(parents=True)
+            locations.append(f"%(here)s/migrations/{service}/{phase}")
+            rev = f"{service[0]}_{phase}"
+            (folder / f"{rev}.py").write_text(textwrap.dedent(f'''
+                """{service} {phase}"""
+                revision = "{rev}"
+                down_revision = {down!r}
+                branch_labels = {(service,) if down is None else None!r}
+                depends_on = None
+
+
+                def upgrade():
+                    pass
+
+
+                def downgrade():
+                    pass
+            '''))
+            down = rev
+    (tmp_path / "migrations" / "env.py").write_text("")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
+        f"version_locations = {os.pathsep.join(locations)}\n")
+    res = CliRunner().invoke(main, ["lint", "-c", str(tmp_path / "alembic.ini"), "--tree",
+                                    "expand", "--no-render", "--no-cache", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    linted = sorted(Path(r["path"]).stem for r in json.loads(res.stdout)["revisions"])
+    assert linted == ["b_expand", "c_expand", "s_expand"]

@@ -292,7 +292,8 @@ def _split_values(values: tuple[str, ...]) -> list[str]:
 @click.option("--dialect", "dialects", multiple=True, metavar="NAME",
               help="Lint only these dialects: postgresql, mysql, sqlite (repeatable).")
 @click.option("--tree", "trees", multiple=True, metavar="NAME",
-              help="Lint only this tree: a version location or a branch label (repeatable).")
+              help="Lint only this tree: a version location (a folder name: every location "
+                   "with that name) or a branch label (repeatable).")
 @click.option("--stub", "stubs", multiple=True, metavar="MODULE",
               help="Replace MODULE with a stand-in while rendering (adds to lint.stub_modules).")
 @click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")

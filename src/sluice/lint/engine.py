@@ -1004,11 +1004,10 @@ def _select_trees(graph: _Graph, layout: Layout, trees: Sequence[str]) -> set[in
     labels = graph.labels()
     for tree in trees:
         name = tree.strip().rstrip("/")
-        loc = _match_location(name, layout)
-        if loc is not None:
+        locations = _match_locations(name, layout)
+        if locations:
             for i, n in enumerate(graph.nodes):
-                with contextlib.suppress(ValueError):
-                    n.path.relative_to(loc)
+                if any(n.path.is_relative_to(loc) for loc in locations):
                     selected.add(i)
             continue
         if name in labels:
@@ -1024,15 +1023,18 @@ def _select_trees(graph: _Graph, layout: Layout, trees: Sequence[str]) -> set[in
     return selected
 
 
-def _match_location(name: str, layout: Layout) -> Path | None:
+def _match_locations(name: str, layout: Layout) -> list[Path]:
+    """Every version location ``name`` names: its path, or its folder name, which several
+    locations may share (one ``expand`` folder per service: all of them)."""
+    found = []
     for loc in layout.version_locations:
         candidates = {str(loc), loc.name, str(_display(loc, layout.root))}
         with contextlib.suppress(OSError):
             if Path(name).resolve() == loc or (layout.root / name).resolve() == loc:
-                return loc
+                candidates.add(name)
         if name in candidates:
-            return loc
-    return None
+            found.append(loc)
+    return found
 
 
 def _display(path: Path, root: Path | None = None) -> Path:
