@@ -24,6 +24,7 @@ def sha(path: Path) -> str:
 
 
 def test_lock_writes_sorted_checksums_and_heads(shop: Path) -> None:
+    (shop / "sluice.sum").unlink()  # the example ships locked
     result = lock(shop / "alembic.ini")
     assert result.changed and result.files == 2 and result.heads == ["0002"]
     assert result.added == [V1, V2]
@@ -35,9 +36,22 @@ def test_lock_writes_sorted_checksums_and_heads(shop: Path) -> None:
         "2 revision files match sluice.sum"
 
 
-def test_missing_sum_file_fails_with_the_command(shop: Path) -> None:
-    [p] = problems(run(shop, "checksums"), "checksums")
-    assert p.kind == "no-sum-file"
+def test_missing_sum_file_is_skipped_with_the_command(shop: Path) -> None:
+    (shop / "sluice.sum").unlink(missing_ok=True)
+    report = run(shop, "checksums")
+    result = report.result("checksums")
+    assert (result.status, result.problems) == ("skip", [])
+    assert result.summary == ("no sluice.sum: run `sluice lock` to record the revision "
+                              "files' checksums, and commit it")
+    assert report.exit_code == 0
+
+
+def test_missing_sum_file_fails_when_the_lock_is_required(shop: Path) -> None:
+    (shop / "sluice.sum").unlink(missing_ok=True)
+    config(shop, "[check]\nrequire_lock = true\n")
+    report = run(shop, "checksums")
+    [p] = problems(report, "checksums")
+    assert p.kind == "no-sum-file" and report.exit_code == 1
     assert p.fix == "Run `sluice lock` and commit sluice.sum with the migrations."
 
 
@@ -147,13 +161,14 @@ def test_lock_refuses_a_syntax_error_naming_file_and_line(shop: Path) -> None:
     broken = shop / "migrations" / "versions" / "0004_add_coupons.py"
     broken.write_text(broken.read_text().replace("def upgrade() -> None:",
                                                  "def upgrade() -> None:\n    op.execute((\n"))
+    before = (shop / "sluice.sum").read_bytes()
     result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         "sluice: error: migrations/versions/0004_add_coupons.py:16: SyntaxError: '(' was "
         "never closed; sluice lock records only revisions that Alembic can load, nothing "
         "was written")
-    assert not (shop / "sluice.sum").exists()
+    assert (shop / "sluice.sum").read_bytes() == before
 
 
 @pytest.mark.parametrize("case", ["duplicate", "missing-parent", "cycle"])

@@ -111,7 +111,7 @@ def test_failures_read_like_the_cli(pytester: pytest.Pytester, project: Path) ->
     out = result.stdout.str()
     assert "column users.middle_name: in the database (VARCHAR(100), NULL), not in the models" \
         in out
-    assert "fix: Run `sluice lock` and commit sluice.sum with the migrations." in out
+    assert "fix: Run `sluice lock` and commit sluice.sum with the new revision." in out
     assert "Traceback" not in out and "def test(" not in out
     assert "_ sluice: test_sluice_drift _" in out
     result = pytester.runpytest("--co", "-q")

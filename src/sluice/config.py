@@ -118,6 +118,11 @@ class CheckConfig:
         doc="Branch labels or revision ids that are heads by design (e.g. an expand/contract pair).",
     )
     sum_file: str = _f("sluice.sum", doc="Checksum file, relative to the alembic.ini folder.")
+    require_lock: bool = _f(
+        False,
+        doc="A missing checksum file fails the checksums check (default: skipped with a "
+        "hint to run `sluice lock`).",
+    )
     pytest: bool = _f(
         False, doc="Add the `test_sluice_*` tests to this project's pytest runs (the plugin)."
     )

@@ -49,12 +49,17 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
     """Checksums: every revision file matches the SHA-256 recorded in ``sluice.sum``
     (written by ``sluice lock``), no recorded file is gone, no revision file is
     unrecorded, and the recorded heads are the current heads. An edited revision fails
-    unless the sum file was updated in the same change."""
+    unless the sum file was updated in the same change. Without a sum file the check is
+    skipped, or fails with ``check.require_lock = true``."""
     path = sum_path(ctx.root, ctx.config.check.sum_file)
     rel = ctx.rel(path)
     if not path.is_file():
+        if not ctx.config.check.require_lock:
+            return CheckResult(NAME, TITLE, "skip", f"no {rel}: run `sluice lock` to record "
+                               "the revision files' checksums, and commit it")
         return finish(NAME, TITLE, [Problem(
-            NAME, "no-sum-file", "no checksum file: the revision files are not locked",
+            NAME, "no-sum-file", "no checksum file: the revision files are not locked "
+            "(check.require_lock = true)",
             f"Run `sluice lock` and commit {rel} with the migrations.", path=rel)],
             "not locked")
     recorded = parse_sum(path.read_text(encoding="utf-8", errors="replace"))

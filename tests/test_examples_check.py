@@ -1,0 +1,38 @@
+"""Every shipped example passes its own `sluice check`, as a user runs it in its folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sluice.cli import main
+from sluice.project import forget_modules
+from tests.conftest import REPO
+
+EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/alembic.ini"))
+
+
+def test_examples_are_found() -> None:
+    assert {p.name for p in EXAMPLES} >= {"shop", "multiservice"}
+    assert len(EXAMPLES) == len([p for p in (REPO / "examples").iterdir() if p.is_dir()])
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_passes_sluice_check(example: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / example.name
+    shutil.copytree(example, copy, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    monkeypatch.chdir(copy)
+    monkeypatch.delenv("ALEMBIC_CONFIG", raising=False)
+    forget_modules(copy)
+    try:
+        result = CliRunner().invoke(main, ["check"])
+    finally:
+        forget_modules(copy)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "All 5 checks passed.", result.output
+    assert "- checksums" not in result.stdout  # locked: the checksums check ran
