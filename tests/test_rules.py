@@ -235,3 +235,95 @@ def test_sql_renames_name_both_sides() -> None:
     msgs = [f.message for f in run_rules(ops, SluiceConfig(), dialect="mysql",
                                          rules=[RULES["SL104"]])]
     assert any("orders to purchases" in m for m in msgs), msgs
+
+
+# --------------------------------------------------------------------------- messages
+
+
+#: "?" standing for a name, "drops index  on", "creates index on" (the name left out).
+_PLACEHOLDER = re.compile(r"(?:^|[\s(.])\?(?:$|[\s,;:.)])|  |\b(?:drops|creates|adds|ADD|adding) "
+                          r"(?:foreign |check |primary |unique )?(?:index|constraint|key) "
+                          r"(?:on|ON|without)\b")
+
+
+@pytest.mark.parametrize(("rule_id", "path", "dialect"), BAD, ids=_ids(BAD))
+def test_messages_name_what_they_mean(rule_id: str, path: str, dialect: str) -> None:
+    """Never ``?`` or an empty name where a name goes: "an unnamed index on users (email)"."""
+    for f in lint(Path(path), RULES[rule_id], dialect):
+        prose = re.sub(r"`[^`]*`", "`SQL`", f.message)  # quoted SQL may hold a ? operator
+        assert not _PLACEHOLDER.search(prose), f.message
+
+
+def test_unnamed_index_is_described() -> None:
+    messages = [f.message for f in lint(FIXTURES / "SL201_bad_unnamed.py", RULES["SL201"],
+                                        "postgresql")]
+    assert messages[0].startswith("creates an unnamed index on users (email) without "
+                                  "CONCURRENTLY")
+    assert messages[1].startswith("creates an unnamed index on orders (user_id, lower(ref))")
+
+
+def test_citext_change_rebuilds_indexes_not_the_table() -> None:
+    for f in lint(FIXTURES / "SL208_bad_citext.py", RULES["SL208"], "postgresql"):
+        assert "the table is not rewritten" in f.message, f.message
+        assert "rewrites the table" not in f.message
+        assert "index on the column is rebuilt" in f.message
+
+
+def test_raw_drop_constraint_says_what_cascade_drops() -> None:
+    (pkey, unique, fk, primary) = lint(FIXTURES / "SL004_bad_raw.py", RULES["SL004"],
+                                       "postgresql")
+    assert pkey.message.startswith("drops primary key users_pkey on users")
+    assert "CASCADE also drops every foreign key of other tables" in pkey.message
+    assert "pg_constraint" in pkey.fix
+    assert unique.message.startswith("drops constraint uq_orders_ref on orders")
+    assert "CASCADE" not in unique.message
+    assert fk.message.startswith("drops constraint fk_payments_order_id on payments")
+    assert primary.message.startswith("drops an unnamed primary key on ledger")
+
+
+def test_batched_fix_is_accepted_by_sluice_data_as_written() -> None:
+    """The ``sluice.data`` call a data rule suggests runs as written: its arguments bind to
+    the real signature and each SQL fragment compiles as a SQLAlchemy expression."""
+    import inspect
+    import types
+
+    import sqlalchemy as sa
+
+    import sluice.data
+
+    calls: list[inspect.BoundArguments] = []
+
+    def checked(name: str):  # type: ignore[no-untyped-def]
+        real = getattr(sluice.data, name)
+
+        def call(*args: object, **kwargs: object) -> None:
+            bound = inspect.signature(real).bind(*args, **kwargs)
+            kind = "delete" if name == "batched_delete" else "update"
+            where = bound.arguments.get("where")
+            sluice.data._check_where(where, kind)  # what sluice.data checks first
+            for part in [where, *(bound.arguments.get("values") or {}).values()]:
+                if isinstance(part, sa.sql.ClauseElement):
+                    sluice.data._check_text_literals(part, "postgresql", "fix")
+            calls.append(bound)
+        return call
+
+    fake = types.SimpleNamespace(data=types.SimpleNamespace(
+        batched_update=checked("batched_update"), batched_delete=checked("batched_delete")))
+    snippets = []
+    for rule_id, name in (("SL502", "SL502_bad.py"), ("SL502", "SL502_bad_unbounded.py"),
+                          ("SL008", "SL008_bad.py")):
+        for f in lint(FIXTURES / name, RULES[rule_id], "postgresql"):
+            m = re.search(r"(sluice\.data\.batched_\w+\(.*\))\.?$", f.fix, re.M)
+            assert m, f.fix
+            snippets.append(m.group(1))
+    assert len(snippets) >= 8
+    for code in snippets:
+        exec(code, {"sluice": fake, "sa": sa})  # noqa: S102 - the fix text under test
+        bound = calls[-1].arguments
+        assert isinstance(bound["table"], str) and bound["table"] != "TABLE", code
+        where = bound.get("where")
+        if where is not None:
+            str(sa.select(sa.literal(1)).where(where))  # compiles
+        for value in (bound.get("values") or {}).values():
+            if isinstance(value, sa.sql.ClauseElement):
+                str(sa.select(value))

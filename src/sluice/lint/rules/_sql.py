@@ -72,6 +72,8 @@ class Stmt:
     algorithm: str | None = None
     #: UPDATE: (column, SQL of the new value) in SET order.
     sets: list[tuple[str, str]] = field(default_factory=list)
+    #: UPDATE ... FROM, DELETE ... USING, or a WITH clause: values come from other tables.
+    joined: bool = False
 
 
 _KINDS: list[tuple[str, str]] = [
@@ -174,8 +176,12 @@ def _table_name(node: Any) -> str | None:
 
 
 def _from_tree(stmt: Stmt, tree: exp.Expression, dialect: str | None) -> None:
+    if stmt.kind == "WITH":  # WITH ... UPDATE / DELETE / INSERT: what the statement does
+        stmt.kind = {exp.Update: "UPDATE", exp.Delete: "DELETE",
+                     exp.Insert: "INSERT"}.get(type(tree), "WITH")
     if isinstance(tree, (exp.Update, exp.Delete)):
         stmt.table = _table_name(tree.this)
+        stmt.joined = any(tree.args.get(k) for k in ("from", "from_", "with", "with_", "using"))
         where = tree.args.get("where")
         stmt.has_where = where is not None
         stmt.where = where.this.sql() if where is not None else None

@@ -103,6 +103,56 @@ def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
             created.add(stmt.table.lower())
 
 
+def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
+    """Tables the revision of ``op`` drops in the same phase (``op.drop_table`` or raw
+    ``DROP TABLE``), lower-cased: their indexes and constraints go with them."""
+    memo = run_memo(ctx)
+    key = ("dropped_tables", op.path, op.revision, op.phase)
+    found = memo.get(key)
+    if found is None:
+        names: set[str] = set()
+        for o in unit_ops(op, ctx):
+            if o.kind == "drop_table" and o.table:
+                names.add(o.table.lower())
+            elif o.kind == "execute" and o.sql:
+                for stmt in statements(o.sql, ctx.dialect):
+                    if stmt.kind == "DROP TABLE":
+                        names.update(t.lower() for t in stmt.tables)
+        found = memo[key] = frozenset(names)
+    return found  # type: ignore[no-any-return]
+
+
+def index_label(name: str | None, table: str | None, columns: Any = None) -> str:
+    """``index ix_users_email on users``; ``an unnamed index on users (email)``."""
+    cols = ""
+    if isinstance(columns, (list, tuple)) and columns:
+        cols = f" ({', '.join(str(c) for c in columns)})"
+    where = f" on {table}{cols}" if table else ""
+    return f"index {name}{where}" if name else f"an unnamed index{where}"
+
+
+def constraint_label(kind: str, name: str | None, table: str | None) -> str:
+    """``foreign key fk_orders_user on orders``; ``an unnamed foreign key on orders``."""
+    where = f" on {table}" if table else ""
+    return f"{kind} {name}{where}" if name else f"an unnamed {kind}{where}"
+
+
+#: What a message names when the source computes the name at run time.
+RUNTIME_TABLE = "a table named at run time"
+RUNTIME_COLUMN = "a column named at run time"
+
+
+def column_label(table: str | None, column: str | None) -> str:
+    """``users.email``, or what is known of it when the source computes a name at run time."""
+    if table and column:
+        return f"{table}.{column}"
+    if table:
+        return f"a column of {table} named at run time"
+    if column:
+        return f"{column} of {RUNTIME_TABLE}"
+    return RUNTIME_COLUMN
+
+
 def pg_version(ctx: RuleContext) -> int:
     return int(ctx.config.lint.target_postgres_version)
 
@@ -152,25 +202,132 @@ DDL_SQL = frozenset({
 })
 
 
-#: A WHERE bounded by key (``id = 3``, ``id IN (...)``, ``id BETWEEN``, ``id < :hi``) or by
-#: bind parameters (a batch loop) touches a bounded number of rows.
-_BOUNDED = re.compile(
-    r"\b\w*id\b\s*(=|<|>|<=|>=|\bIN\b|\bBETWEEN\b)|:\w+|%\(\w+\)s|%s|\?|\bLIMIT\b",
-    re.I,
-)
+#: A key column: ``id``, ``pk``, ``uuid`` (optionally qualified: ``users.id``). A column
+#: that merely ends in ``_id`` is a foreign key: ``user_id = 5`` can match millions of rows.
+_KEY = r"(?<![\w.])(?:\w+\.)?(?:id|pk|uuid)\b"
+_PARAM = r"(?::\w+|%\(\w+\)s|%s|\?|\$\d+)"
+_VALUE = r"(?:-?\d+(?:\.\d+)?|''|" + _PARAM + r")"
+_KEY_EQ = re.compile(rf"{_KEY}\s*=\s*{_VALUE}(?![\w.])|(?<![\w.]){_VALUE}\s*=\s*{_KEY}", re.I)
+_KEY_IN = re.compile(rf"{_KEY}\s+IN\s*\(\s*({_VALUE}(?:\s*,\s*{_VALUE})*)\s*\)", re.I)
+_KEY_BETWEEN = re.compile(rf"{_KEY}\s+BETWEEN\s+({_VALUE})\s+AND\s+({_VALUE})", re.I)
+_KEY_LOW = re.compile(rf"{_KEY}\s*>=?\s*{_PARAM}", re.I)
+_KEY_HIGH = re.compile(rf"{_KEY}\s*<=?\s*{_PARAM}", re.I)
+#: A literal key list or range up to this many keys is small.
+SMALL_KEY_SET = 1000
 
 
 def bounded(stmt: Stmt) -> bool:
-    """An UPDATE/DELETE that touches a bounded set of rows (by key, LIMIT or a batch loop)."""
-    return stmt.has_limit or bool(_BOUNDED.search(stmt.where or ""))
+    """An UPDATE/DELETE whose WHERE restricts it to a key equality or a small key range
+    (``id = 3``, ``id IN (1, 2)``, ``id BETWEEN 1 AND 500``, ``id >= :lo AND id < :hi`` in a
+    batch loop), or that has a LIMIT. ``user_id = 5``, a jsonb ``?`` or a ``%s`` inside a
+    string literal do not bound anything; nor does a WHERE with OR at its top."""
+    if stmt.has_limit:
+        return True
+    where = re.sub(r"'(?:[^']|'')*'", "''", stmt.where or "")  # no %s or ? inside strings
+    if not where or re.search(r"\bOR\b", _top_level(where), re.I):
+        return False
+    if _KEY_EQ.search(where):
+        return True
+    m = _KEY_IN.search(where)
+    if m and m.group(1).count(",") < SMALL_KEY_SET:
+        return True
+    m = _KEY_BETWEEN.search(where)
+    if m:
+        low, high = m.group(1), m.group(2)
+        if re.fullmatch(_PARAM, low) and re.fullmatch(_PARAM, high):
+            return True
+        try:
+            return 0 <= float(high) - float(low) < SMALL_KEY_SET
+        except ValueError:
+            return False
+    return bool(_KEY_LOW.search(where) and _KEY_HIGH.search(where))
+
+
+def _top_level(text: str) -> str:
+    """``text`` without what is inside parentheses."""
+    out, depth = [], 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
 
 
 def batched_snippet(kind: str, table: str, where: str | None,
                     sets: list[tuple[str, str]] | None = None) -> str:
-    """A ``sluice.data`` call doing the same change in batches, for a fix."""
-    cond = f"sa.text({where!r})" if where else ("sa.true()" if kind == "delete" else None)
+    """A ``sluice.data`` call doing the same change in batches, for a fix. Literal values
+    become Python values or bind parameters: ``sluice.data`` refuses SQL text that carries
+    literals (that is how injection and quoting bugs get in)."""
+    binds = _Binds()
+    cond = binds.clause(where) if where else ("sa.true()" if kind == "delete" else None)
     if kind == "delete":
         return f"sluice.data.batched_delete({table!r}, where={cond})"
-    values = ", ".join(f"{col!r}: sa.text({val!r})" for col, val in (sets or [])) or "..."
+    values = ", ".join(f"{col!r}: {binds.value(val)}" for col, val in (sets or [])) or "..."
     tail = f", where={cond}" if cond else ""
     return f"sluice.data.batched_update({table!r}, {{{values}}}{tail})"
+
+
+class _Binds:
+    """Turns the literals of SQL fragments into bind parameters ``:v1``, ``:v2`` ..."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def value(self, sql: str) -> str:
+        """A SET value: a plain Python value when it is one literal, else an expression."""
+        literal = _python_literal(sql.strip())
+        if literal is not _NOT_LITERAL:
+            return repr(literal)
+        return self.clause(sql)
+
+    def clause(self, sql: str) -> str:
+        text, params = self._bind(sql)
+        if not params:
+            return f"sa.text({text!r})"
+        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"sa.text({text!r}).bindparams({args})"
+
+    def _bind(self, sql: str) -> tuple[str, dict[str, Any]]:
+        from sqlglot.dialects.dialect import Dialect
+        from sqlglot.tokens import TokenType
+
+        try:
+            tokens = Dialect.get_or_raise("postgres").tokenize(sql)
+        except Exception:
+            return sql, {}
+        out, pos, params = [], 0, {}
+        for t in tokens:
+            if t.token_type not in (TokenType.STRING, TokenType.NUMBER):
+                continue
+            self.count += 1
+            name = f"v{self.count}"
+            value: Any = t.text
+            if t.token_type == TokenType.NUMBER:
+                value = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
+            out.append(sql[pos:t.start])
+            out.append(f":{name}")
+            pos = t.end + 1
+            params[name] = value
+        out.append(sql[pos:])
+        return "".join(out), params
+
+
+_NOT_LITERAL = object()
+
+
+def _python_literal(sql: str) -> Any:
+    if re.fullmatch(r"'(?:[^']|'')*'", sql):
+        return sql[1:-1].replace("''", "'")
+    if re.fullmatch(r"-?\d+", sql):
+        return int(sql)
+    if re.fullmatch(r"-?\d+\.\d*", sql):
+        return float(sql)
+    upper = sql.upper()
+    if upper in ("TRUE", "FALSE"):
+        return upper == "TRUE"
+    if upper == "NULL":
+        return None
+    return _NOT_LITERAL

@@ -7,12 +7,22 @@ from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op, TypeInfo
 from sluice.lint.registry import UPGRADE, RuleContext, rule
-from sluice.lint.rules._util import has_default, sql_statements, steps
+from sluice.lint.rules._util import (
+    RUNTIME_TABLE,
+    column_label,
+    has_default,
+    sql_statements,
+    steps,
+    unit_ops,
+)
 
 #: Type changes that never lose data: (from family, to family).
 _WIDENING = {
     ("integer", "biginteger"),
     ("integer", "numeric"),
+    ("string", "citext"),
+    ("text", "citext"),
+    ("citext", "text"),
     ("biginteger", "numeric"),
     ("string", "text"),
     ("integer", "float"),
@@ -32,6 +42,8 @@ def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | 
     if old.family == new.family:
         if old.length is not None and (new.length is None or new.length >= old.length):
             return None
+        if old.family == "string" and old.length is None and new.length is not None:
+            return f"an unbounded {old.name} becomes {new.name}({new.length})"
         if old.length is not None and new.length is not None and new.length < old.length:
             return f"length shrinks from {old.length} to {new.length}"
         if old.precision is not None and new.precision is not None:
@@ -40,8 +52,10 @@ def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | 
         return None
     if (old.family, new.family) in _WIDENING:
         return None
-    if old.family == "text" and new.family == "string":
-        return f"TEXT becomes {new.name}" + (f"({new.length})" if new.length else "")
+    if old.family in ("text", "citext") and new.family == "string":
+        if new.length is None:
+            return None  # VARCHAR without a length holds any text
+        return f"{old.name} becomes {new.name}({new.length})"
     return f"{old.name} becomes {new.name}; values that do not convert fail or are truncated"
 
 
@@ -138,24 +152,44 @@ def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     if op.kind == "alter_column" and op.args.get("new_column_name") and not op.table_is_new:
-        yield _rename_column_hit(op.table or "?", op.column or "?",
-                                 str(op.args["new_column_name"]))
+        if (str(op.table).lower(), str(op.column).lower()) in _added_before(op, ctx):
+            return  # added earlier in this revision: no running code knows it yet
+        yield _rename_column_hit(op.table, op.column, str(op.args["new_column_name"]))
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind != "ALTER TABLE" or is_new:
             continue
         for act in stmt.actions:
             if act.kind == "rename_column":
-                yield _rename_column_hit(stmt.table or "?", act.column or "?",
-                                         act.name or "<new>")
+                if (str(stmt.table).lower(), str(act.column).lower()) in _added_before(op,
+                                                                                      ctx):
+                    continue
+                yield _rename_column_hit(stmt.table, act.column, act.name or "<new>")
 
 
-def _rename_column_hit(table: str, old: str, new: str) -> Hit:
+def _added_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
+    """(table, column), lower-cased, of the columns the revision adds before ``op``."""
+    out: set[tuple[str, str]] = set()
+    for other in unit_ops(op, ctx):
+        if other is op:
+            break
+        if other.kind == "add_column" and other.table and other.column:
+            out.add((other.table.lower(), other.column.lower()))
+        for stmt, _ in sql_statements(other, ctx):
+            for act in stmt.actions if stmt.kind == "ALTER TABLE" and stmt.table else ():
+                if act.kind == "add_column" and act.column:
+                    out.add((str(stmt.table).lower(), act.column.lower()))
+    return out
+
+
+def _rename_column_hit(table: str | None, old: str | None, new: str) -> Hit:
+    target = column_label(table, old)
+    old = old or "the old column"
     return Hit(
-        f"renames {table}.{old} to {new}; the release still running during the deploy "
+        f"renames {target} to {new}; the release still running during the deploy "
         f"queries {old} and fails until it is replaced",
         steps(
-            f"Add {table}.{new} as a new nullable column and make the code write both "
+            f"Add {table or 'the table'}.{new} as a new nullable column and make the code write both "
             f"{old} and {new}; deploy.",
             f"Backfill {new} from {old} in batches (sluice.data.batched_update).",
             f"Switch reads to {new}; deploy.",
@@ -183,7 +217,8 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     if op.kind == "rename_table" and not op.table_is_new:
-        yield _rename_table_hit(op.table or "?", str(op.args.get("new_table_name") or "?"))
+        yield _rename_table_hit(op.table or RUNTIME_TABLE,
+                                str(op.args.get("new_table_name") or "a name computed at run time"))
         return
     for stmt, is_new in sql_statements(op, ctx):
         if is_new:
@@ -191,16 +226,17 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if stmt.kind == "RENAME TABLE":
             m = re.match(r"RENAME TABLE \S+ TO ([\"`\w.]+)", stmt.norm)
             new = m.group(1).split(".")[-1].strip('"`').lower() if m else "<new>"
-            yield _rename_table_hit(stmt.table or "?", new)
+            yield _rename_table_hit(stmt.table or "the table", new)
         elif stmt.kind == "ALTER TABLE":
             for act in stmt.actions:
                 if act.kind == "rename_table":
-                    yield _rename_table_hit(stmt.table or "?", act.name or "<new>")
+                    yield _rename_table_hit(stmt.table or "the table", act.name or "<new>")
 
 
 def _rename_table_hit(old: str, new: str) -> Hit:
+    what = old if old == RUNTIME_TABLE else f"table {old}"
     return Hit(
-        f"renames table {old} to {new}; every query still using {old} (the running "
+        f"renames {what} to {new}; every query still using {old} (the running "
         "release, workers, other services) fails at once",
         steps(
             f"Create {new} (or a view named {new} over {old}) and make the code write to it "
@@ -361,14 +397,14 @@ def drop_server_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             return
         old = op.args.get("existing_server_default")
         was = f" (was {old})" if old else ""
-        yield _drop_default_hit(op.table or "?", op.column or "?", was)
+        yield _drop_default_hit(op.table or "TABLE", op.column or "COLUMN", was)
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind != "ALTER TABLE" or is_new:
             continue
         for act in stmt.actions:
             if act.kind == "drop_default":
-                yield _drop_default_hit(stmt.table or "?", act.column or "?", "")
+                yield _drop_default_hit(stmt.table or "TABLE", act.column or "COLUMN", "")
 
 
 def _drop_default_hit(table: str, column: str, was: str) -> Hit:

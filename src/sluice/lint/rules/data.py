@@ -28,13 +28,13 @@ def update_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind == "execute" and op.args.get("construct") == "update" and not op.args.get("where"):
         if not op.table_is_new:
-            table = str(op.args.get("construct_table") or "?")
+            table = str(op.args.get("construct_table") or "the table")
             yield _hit(table, f"{table}.update() without .where()",
                        batched_snippet("update", table, None))
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind == "UPDATE" and not stmt.has_where and not stmt.has_limit and not is_new:
-            table = stmt.table or "?"
+            table = stmt.table or "the table"
             yield _hit(table, f"UPDATE {table} without WHERE",
                        batched_snippet("update", table, None, stmt.sets))
 
@@ -73,14 +73,19 @@ def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             continue
         if bounded(stmt):
             continue
-        table = stmt.table or "?"
+        table = stmt.table or "the table"
+        where = stmt.where or ""
+        shown = where if len(where) <= 60 else where[:57] + "..."
+        fix = ["Move it into a revision of its own and run it in batches: "
+               f"{batched_snippet('update', stmt.table or 'TABLE', stmt.where, stmt.sets)}."]
+        if stmt.joined:
+            fix.append("It reads other tables (FROM / WITH): write each new value as a "
+                       "correlated subquery in sa.text(), e.g. sa.text('(SELECT s.total FROM "
+                       f"sums s WHERE s.id = {table}.id)'), and the WHERE as EXISTS (...).")
+        fix.append("If the table is known to stay small, suppress this with a reason: "
+                   "# sluice: ignore[SL502] <why>.")
         yield Hit(
-            f"UPDATE on {table} WHERE {(stmt.where or '')[:60]} runs as one statement; on a "
-            "large table it locks every matching row in one long transaction",
-            steps(
-                "Move it into a revision of its own and run it in batches: "
-                f"{batched_snippet('update', table, stmt.where, stmt.sets)}.",
-                "If the table is known to stay small, suppress this with a reason: "
-                "# sluice: ignore[SL502] <why>.",
-            ),
+            f"UPDATE on {table} with `WHERE {shown}` runs as one statement; on a large table it "
+            "locks every matching row in one long transaction",
+            steps(*fix),
         )

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import UPGRADE, RuleContext, rule
-from sluice.lint.rules._util import batched_snippet, matches_any, sql_statements, steps
+from sluice.lint.rules._sql import Action
+from sluice.lint.rules._util import (
+    RUNTIME_TABLE,
+    batched_snippet,
+    column_label,
+    constraint_label,
+    dropped_tables,
+    index_label,
+    matches_any,
+    sql_statements,
+    steps,
+)
 
 
 @rule("SL001", "drop-table", family="destructive", severity="error", autogenerate=True,
@@ -29,23 +41,29 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind == "execute":
         for stmt, is_new in sql_statements(op, ctx):
             if stmt.kind == "DROP TABLE" and not is_new:
-                for table in stmt.tables or ["?"]:
+                tables: list[str | None] = list(stmt.tables) or [None]
+                for table in tables:
                     yield _drop_table_hit(table, "DROP TABLE in op.execute")
         return None
     if op.kind != "drop_table" or op.table_is_new:
         return None
-    yield _drop_table_hit(op.table or "?", f"drops table {op.target}", op.target)
+    if not op.table:
+        yield _drop_table_hit(None, f"drops {RUNTIME_TABLE}")
+        return None
+    yield _drop_table_hit(op.table, f"drops table {op.target}", op.target)
     return None
 
 
-def _drop_table_hit(table: str, what: str, target: str | None = None) -> Hit:
-    target = target or table
+def _drop_table_hit(table: str | None, what: str, target: str | None = None) -> Hit:
+    target = target or table or "the table"
+    name = table or "TABLE"
+    gone = f"deletes {target} and all its rows" if table else "with all its rows"
     return Hit(
-        f"{what} deletes {target} and all its rows; code still reading it fails at once",
+        f"{what} {gone}; code still reading it fails at once",
         steps(
             f"Remove every use of {target} from the code and deploy that first.",
-            f"Back up the data, or rename the table (op.rename_table('{table}', "
-            f"'{table}_bak')) and add '*_bak' to exclude_tables.",
+            f"Back up the data, or rename the table (op.rename_table('{name}', "
+            f"'{name}_bak')) and add '*_bak' to exclude_tables.",
             "Drop it in a later revision, after the deploy that stopped using it.",
         ),
     )
@@ -74,21 +92,24 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 continue
             for act in stmt.actions:
                 if act.kind == "drop_column":
-                    yield _drop_column_hit(stmt.table or "?", act.column or "?")
+                    yield _drop_column_hit(stmt.table, act.column)
         return None
     if op.kind != "drop_column" or op.table_is_new:
         return None
-    yield _drop_column_hit(op.table or "?", op.column or "?", op.target)
+    yield _drop_column_hit(op.table, op.column,
+                           op.target if op.table and op.column else None)
     return None
 
 
-def _drop_column_hit(table: str, column: str, target: str | None = None) -> Hit:
-    target = target or f"{table}.{column}"
+def _drop_column_hit(table: str | None, column: str | None, target: str | None = None) -> Hit:
+    target = target or column_label(table, column)
+    what = f"column {target}" if table and column else target
     return Hit(
-        f"drops column {target} and its data; running code that still selects it will fail",
+        f"drops {what} and its data; running code that still selects it will fail",
         steps(
             f"Stop using {target} in code (remove it from the model) and deploy that.",
-            f"Drop the column in a later revision: op.drop_column('{table}', '{column}').",
+            f"Drop the column in a later revision: op.drop_column('{table or 'TABLE'}', "
+            f"'{column or 'COLUMN'}').",
             "Copy the data out first if anyone may need it.",
         ),
     )
@@ -112,8 +133,11 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     """
     if op.kind != "drop_index" or op.phase != "upgrade" or op.table_is_new:
         return None
+    if op.table and op.table.lower() in dropped_tables(op, ctx):
+        return None  # the table goes too, in the same revision
     return Hit(
-        f"drops index {op.name or '?'} on {op.target}; queries using it fall back to scans",
+        f"drops {index_label(op.name, op.target if op.table else None)}; queries using it "
+        "fall back to scans",
         steps(
             "Confirm the index is unused (pg_stat_user_indexes / sys.schema_unused_indexes).",
             "If it exists only in the database, declare it in the model instead of dropping it.",
@@ -123,8 +147,8 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
 
 
 @rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True,
-      kinds=("drop_constraint",), phases=UPGRADE)
-def drop_constraint(op: Op, ctx: RuleContext) -> Hit | None:
+      kinds=("drop_constraint", "execute"), phases=UPGRADE)
+def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Dropping a constraint lets invalid data in from the moment it commits.
 
     Why it is dangerous: unique, foreign key and check constraints are the last line of
@@ -134,18 +158,60 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Hit | None:
     Safe alternative:
     1. Make sure the application enforces the rule, or that you really want it gone.
     2. Drop it in a revision of its own so it can be reviewed and reverted alone.
+    3. With ``CASCADE`` (raw SQL), list what depends on it first: dropping a primary key
+       or unique constraint that way also drops the foreign keys of other tables that
+       reference it.
     """
-    if op.kind != "drop_constraint" or op.phase != "upgrade" or op.table_is_new:
-        return None
+    if op.phase != "upgrade":
+        return
+    if op.kind == "execute":
+        for stmt, is_new in sql_statements(op, ctx):
+            if stmt.kind != "ALTER TABLE" or is_new or (
+                    stmt.table and stmt.table.lower() in dropped_tables(op, ctx)):
+                continue
+            for act in stmt.actions:
+                if act.kind == "drop_primary_key" or (
+                        act.kind == "drop_constraint"
+                        and not re.match(r"DROP (?:INDEX|KEY)\b", act.text.strip(), re.I)):
+                    yield _drop_constraint_hit(act, stmt.table)
+        return
+    if op.kind != "drop_constraint" or op.table_is_new:
+        return
+    if op.table and op.table.lower() in dropped_tables(op, ctx):
+        return
     kind = op.args.get("type_") or "constraint"
-    return Hit(
-        f"drops {kind} constraint {op.name or '(unnamed)'} on {op.target}; invalid rows can "
-        "be written from then on",
+    label = constraint_label(f"{kind} constraint" if kind != "constraint" else kind, op.name,
+                             op.target if op.table else None)
+    yield Hit(
+        f"drops {label}; invalid rows can be written from then on",
         steps(
             "Confirm nothing relies on the constraint to keep the data valid.",
             "Drop it in a revision of its own so it can be reviewed and reverted alone.",
         ),
     )
+
+
+def _drop_constraint_hit(act: Action, table: str | None) -> Hit:
+    text = act.text.strip()
+    cascade = bool(re.search(r"\bCASCADE\b", text, re.I))
+    primary = act.kind == "drop_primary_key" or bool(act.name and act.name.endswith("_pkey"))
+    kind = "primary key" if primary else "constraint"
+    what = constraint_label(kind, act.name, table)
+    message = f"drops {what} (`{text}`); invalid rows can be written from then on"
+    if primary:
+        message = (f"drops {what} (`{text}`); duplicate rows can be written from then on, and "
+                   "replication, ORMs and upserts that need the key stop working")
+    if cascade:
+        message += ("; CASCADE also drops every foreign key of other tables that references "
+                    "it, without naming them")
+    fix = ["Confirm nothing relies on the constraint to keep the data valid."]
+    if cascade:
+        fix.append("List what depends on it first (on PostgreSQL: SELECT conname, "
+                   "conrelid::regclass FROM pg_constraint WHERE confrelid = "
+                   f"'{table or 'the_table'}'::regclass) and drop those explicitly, "
+                   "without CASCADE.")
+    fix.append("Drop it in a revision of its own so it can be reviewed and reverted alone.")
+    return Hit(message, steps(*fix))
 
 
 @rule("SL005", "protected-table", family="destructive", severity="error", autogenerate=True,
@@ -237,7 +303,7 @@ def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind != "TRUNCATE" or is_new:
             continue
-        tables = ", ".join(stmt.tables) or "?"
+        tables = ", ".join(stmt.tables) or "TABLE"
         cascade = " (CASCADE also empties tables that reference it)" \
             if " CASCADE" in stmt.norm else ""
         yield Hit(
@@ -247,7 +313,7 @@ def truncate_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 f"Back up {tables} (or copy the rows to an archive table) if anyone may "
                 "need them.",
                 "Delete in batches instead: "
-                f"{batched_snippet('delete', stmt.tables[0] if stmt.tables else '?', None)}.",
+                f"{batched_snippet('delete', stmt.tables[0] if stmt.tables else 'TABLE', None)}.",
                 "If it must be emptied at once, do it by hand in a maintenance window.",
             ),
         )
@@ -274,12 +340,12 @@ def delete_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind == "execute" and op.args.get("construct") == "delete" and not op.args.get("where"):
         if not op.table_is_new:
-            table = str(op.args.get("construct_table") or "?")
+            table = str(op.args.get("construct_table") or "TABLE")
             yield _delete_hit(table, f"{table}.delete() without .where()")
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind == "DELETE" and not stmt.has_where and not stmt.has_limit and not is_new:
-            yield _delete_hit(stmt.table or "?", f"DELETE FROM {stmt.table or '?'} without WHERE")
+            yield _delete_hit(stmt.table or "TABLE", f"DELETE FROM {stmt.table or 'TABLE'} without WHERE")
 
 
 def _delete_hit(table: str, what: str) -> Hit:

@@ -16,6 +16,7 @@ from sluice.lint.rules._sql import Action
 from sluice.lint.rules._util import (
     DDL_KINDS,
     DDL_SQL,
+    constraint_label,
     mysql_label,
     mysql_target,
     run_memo,
@@ -66,6 +67,20 @@ def _varchar_in_place(old: TypeInfo | None, new: TypeInfo | None) -> bool:
     return (old.length <= limit) == (new.length <= limit)
 
 
+def _same_type(old: TypeInfo | None, new: TypeInfo | None) -> bool:
+    """``sa.Integer()`` and ``INTEGER()``: the same column type, spelled differently."""
+    if old is None or new is None:
+        return False
+    return (old.family, old.length, old.precision, old.scale) == (
+        new.family, new.length, new.precision, new.scale)
+
+
+def _unsized_varchar(new: TypeInfo | None) -> bool:
+    """``String()`` without a length: MySQL cannot create it (SQLAlchemy refuses to compile
+    VARCHAR without a length for MySQL), so no table is copied; the revision fails."""
+    return new is not None and new.family == "string" and new.length is None
+
+
 #: The op kinds :func:`op_costs` can find a cost for.
 COST_KINDS = ("add_column", "drop_column", "alter_column", "create_foreign_key",
               "create_primary_key", "drop_constraint", "execute")
@@ -94,12 +109,14 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
         if op.args.get("type_"):
             old = TypeInfo.parse(op.args.get("existing_type"))
             new = TypeInfo.parse(op.args.get("type_"))
-            if not _varchar_in_place(old, new) and not (old and new and old == new):
+            if not _varchar_in_place(old, new) and not _same_type(old, new) \
+                    and not _unsized_varchar(new):
                 costs.append(Cost("COPY", f"changing the type of {op.target}"))
         if "nullable" in op.args and op.args.get("nullable") != op.args.get("existing_nullable"):
             costs.append(Cost("REBUILD", f"changing NULL/NOT NULL of {op.target}"))
     elif k == "create_foreign_key":
-        costs.append(Cost("COPY", f"adding foreign key {op.name or ''} on {op.target}"))
+        costs.append(Cost("COPY", "adding " + constraint_label(
+            "foreign key", op.name, op.target if op.table else None)))
     elif k == "create_primary_key":
         costs.append(Cost("REBUILD", f"adding a primary key to {op.target}"))
     elif k == "drop_constraint" and op.args.get("type_") == "primary":
@@ -112,7 +129,7 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
                 continue  # the server refuses the ALTER rather than copy: safe
             forced = stmt.algorithm == "COPY"
             for act in stmt.actions:
-                cost = _action_cost(act, stmt.table or "?", ctx)
+                cost = _action_cost(act, stmt.table or "TABLE", ctx)
                 if cost is not None:
                     costs.append(Cost("COPY", cost.what) if forced else cost)
     return costs

@@ -11,7 +11,14 @@ from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op, TypeInfo
 from sluice.lint.registry import UPGRADE, RuleContext, rule
-from sluice.lint.rules._util import pg_version, sql_statements, steps
+from sluice.lint.rules._util import (
+    constraint_label,
+    dropped_tables,
+    index_label,
+    pg_version,
+    sql_statements,
+    steps,
+)
 
 PG = ("postgresql",)
 
@@ -44,11 +51,12 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind == "create_index" and not op.table_is_new and not _concurrently(op):
         cols = op.args.get("columns")
         cols_txt = f"{list(cols)!r}" if isinstance(cols, (list, tuple)) else "[...]"
+        label = index_label(op.name, op.target if op.table else None, cols)
         yield Hit(
-            f"creates index {op.name or '?'} on {op.target} without CONCURRENTLY; every "
-            "write to the table waits until the index is built",
+            f"creates {label} without CONCURRENTLY; every write to the table waits until "
+            "the index is built",
             steps(
-                f"Pass postgresql_concurrently=True: op.create_index('{op.name}', "
+                f"Pass postgresql_concurrently=True: op.create_index({op.name!r}, "
                 f"'{op.table}', {cols_txt}, postgresql_concurrently=True).",
                 f"Wrap it in `{_AUTOCOMMIT}` (CONCURRENTLY cannot run in a transaction).",
                 "Keep it in a revision of its own; if it fails, drop the INVALID index "
@@ -59,8 +67,10 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind == "CREATE INDEX" and not stmt.concurrently and not is_new:
             yield Hit(
-                f"CREATE INDEX {stmt.index_name or ''} ON {stmt.table} without CONCURRENTLY "
-                "blocks every write to the table until the index is built",
+                f"creates {index_label(stmt.index_name, stmt.table, _index_columns(stmt.text))}"
+                " with CREATE INDEX "
+                "without CONCURRENTLY; every write to the table waits until the index is "
+                "built",
                 steps(
                     "Write CREATE INDEX CONCURRENTLY instead.",
                     f"Run it inside `{_AUTOCOMMIT}`.",
@@ -68,6 +78,26 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                     "concurrently and retry.",
                 ),
             )
+
+
+def _index_columns(sql: str) -> list[str]:
+    """The column list of a raw ``CREATE INDEX ... ON t (a, lower(b))``, as written."""
+    m = re.search(r"\bON\s+(?:ONLY\s+)?[\w.\"`]+\s*(?:USING\s+\w+\s*)?\((.*)\)", sql,
+                  re.I | re.S)
+    if not m:
+        return []
+    depth, cur, out = 0, "", []
+    for ch in m.group(1):
+        if ch == ")" and depth == 0:
+            break
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return [c for c in out if c]
 
 
 @rule("SL202", "drop-index-non-concurrently", family="postgres-locking", severity="warning",
@@ -89,12 +119,15 @@ def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     if op.kind == "drop_index" and not op.table_is_new and not _concurrently(op):
+        if op.table and op.table.lower() in dropped_tables(op, ctx):
+            return  # the table goes too, in the same revision
         table = f", '{op.table}'" if op.table else ""
+        label = index_label(op.name, op.target if op.table else None)
         yield Hit(
-            f"drops index {op.name or '?'} on {op.target} without CONCURRENTLY; the ACCESS "
-            "EXCLUSIVE lock waits behind running queries and blocks every new one",
+            f"drops {label} without CONCURRENTLY; the ACCESS EXCLUSIVE lock waits behind "
+            "running queries and blocks every new one",
             steps(
-                f"op.drop_index('{op.name}'{table}, postgresql_concurrently=True).",
+                f"op.drop_index({op.name!r}{table}, postgresql_concurrently=True).",
                 f"Wrap it in `{_AUTOCOMMIT}`.",
                 "Set lock_timeout for the migration so a lock wait fails fast.",
             ),
@@ -102,6 +135,8 @@ def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind == "DROP INDEX" and not stmt.concurrently and not is_new:
+            if stmt.table and stmt.table.lower() in dropped_tables(op, ctx):
+                continue
             yield Hit(
                 f"DROP INDEX {stmt.index_name or ''} without CONCURRENTLY takes an ACCESS "
                 "EXCLUSIVE lock that blocks every query on the table",
@@ -123,8 +158,8 @@ def _not_valid_hits(op: Op, ctx: RuleContext, kind: str) -> Iterator[Hit]:
     if op.kind == op_kind and not op.table_is_new and not op.args.get("postgresql_not_valid"):
         name = op.name or "<name>"
         yield Hit(
-            f"adds {label} {op.name or '(unnamed)'} on {op.target} without NOT VALID; PostgreSQL checks every "
-            f"existing row while holding a {lock}",
+            f"adds {constraint_label(label, op.name, op.target if op.table else None)} "
+            f"without NOT VALID; PostgreSQL checks every existing row while holding a {lock}",
             steps(
                 f"Add it with postgresql_not_valid=True in {op_kind}(...): new rows are "
                 "checked at once, existing rows are not scanned.",
@@ -141,7 +176,7 @@ def _not_valid_hits(op: Op, ctx: RuleContext, kind: str) -> Iterator[Hit]:
             if act.kind == "add_constraint" and act.constraint == kind and not act.not_valid:
                 name = act.name or "<name>"
                 yield Hit(
-                    f"ALTER TABLE {stmt.table} ADD {label} {act.name or ''} without NOT VALID "
+                    f"adding {constraint_label(label, act.name, stmt.table)} without NOT VALID "
                     f"scans every row while holding a {lock}",
                     steps(
                         "Append NOT VALID to the ADD CONSTRAINT.",
@@ -261,14 +296,14 @@ def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind == "alter_column" and op.args.get("nullable") is False and not op.table_is_new:
         if op.args.get("existing_nullable") is False:
             return
-        yield _set_not_null_hit(op.table or "?", op.column or "?", ctx)
+        yield _set_not_null_hit(op.table or "TABLE", op.column or "COLUMN", ctx)
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind != "ALTER TABLE" or is_new:
             continue
         for act in stmt.actions:
             if act.kind == "set_not_null":
-                yield _set_not_null_hit(stmt.table or "?", act.column or "?", ctx)
+                yield _set_not_null_hit(stmt.table or "TABLE", act.column or "COLUMN", ctx)
 
 
 def _set_not_null_hit(table: str, column: str, ctx: RuleContext) -> Hit:
@@ -333,7 +368,7 @@ def add_column_volatile_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         reason = _rewrite_reason(str(default) if default else None, type_, version,
                                  identity=bool(op.args.get("identity")))
         if reason:
-            yield _volatile_hit(op.table or "?", op.column or "?", reason,
+            yield _volatile_hit(op.table or "TABLE", op.column or "COLUMN", reason,
                                 str(default) if default else None)
         return
     for stmt, is_new in sql_statements(op, ctx):
@@ -345,7 +380,7 @@ def add_column_volatile_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             reason = _rewrite_reason(act.default, act.type_ or "", version,
                                      identity="GENERATED" in act.text.upper())
             if reason:
-                yield _volatile_hit(stmt.table or "?", act.column or "?", reason, act.default)
+                yield _volatile_hit(stmt.table or "TABLE", act.column or "COLUMN", reason, act.default)
 
 
 def _rewrite_reason(default: str | None, type_: str, version: int, *, identity: bool) -> str:
@@ -382,7 +417,7 @@ def _pg_rewrites(old: TypeInfo | None, new: TypeInfo | None) -> str | None:
     if new is None:
         return None
     if old is None:
-        return "the current type is unknown (no existing_type), so it may rewrite"
+        return "the current type is unknown (no existing_type)"
     if old.family in ("string", "text") and new.family == "text":
         return None
     if old.family == "string" and new.family == "string":
@@ -423,10 +458,15 @@ def type_change_rewrites(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     if op.kind == "alter_column" and op.args.get("type_") and not op.table_is_new:
-        reason = _pg_rewrites(TypeInfo.parse(op.args.get("existing_type")),
-                              TypeInfo.parse(op.args.get("type_")))
+        old = TypeInfo.parse(op.args.get("existing_type"))
+        new = TypeInfo.parse(op.args.get("type_"))
+        table, column = op.table or "the table", op.column or "a column"
+        if _to_citext(old, new):
+            yield _citext_hit(table, column)
+            return
+        reason = _pg_rewrites(old, new)
         if reason:
-            yield _rewrite_hit(op.table or "?", op.column or "?", reason)
+            yield _rewrite_hit(table, column, reason, certain=old is not None)
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind != "ALTER TABLE" or is_new:
@@ -436,14 +476,43 @@ def type_change_rewrites(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 new = TypeInfo.parse(act.type_)
                 if new is not None and new.family == "text":
                     continue  # anything textual to TEXT is the common binary-compatible case
-                yield _rewrite_hit(stmt.table or "?", act.column or "?",
-                                   "the old type is unknown in raw SQL, so it may rewrite")
+                table, column = stmt.table or "the table", act.column or "a column"
+                if new is not None and new.family == "citext":
+                    yield _citext_hit(table, column)
+                    continue
+                yield _rewrite_hit(table, column,
+                                   "the old type is unknown in raw SQL", certain=False)
 
 
-def _rewrite_hit(table: str, column: str, reason: str) -> Hit:
+def _to_citext(old: TypeInfo | None, new: TypeInfo | None) -> bool:
+    """VARCHAR/TEXT to CITEXT: binary coercible (no table rewrite), new operator class."""
+    return (new is not None and new.family == "citext"
+            and (old is None or old.family in ("string", "text")))
+
+
+def _citext_hit(table: str, column: str) -> Hit:
     return Hit(
-        f"changes the type of {table}.{column}; {reason}: PostgreSQL rewrites the table and "
-        "rebuilds its indexes under an ACCESS EXCLUSIVE lock",
+        f"changes the type of {table}.{column} to CITEXT: the table is not rewritten (text to "
+        "citext is binary coercible), but every index on the column is rebuilt under an "
+        "ACCESS EXCLUSIVE lock, and a unique index fails on values that differ only in case",
+        steps(
+            f"Find values of {column} that differ only in case first: SELECT lower({column}), "
+            f"count(*) FROM {table} GROUP BY 1 HAVING count(*) > 1.",
+            f"On a large table, drop the indexes on {column} concurrently (DROP INDEX "
+            "CONCURRENTLY in an autocommit_block) before the type change.",
+            "Change the type (quick without indexes), then recreate the indexes with "
+            "CREATE INDEX CONCURRENTLY in a later revision.",
+        ),
+    )
+
+
+def _rewrite_hit(table: str, column: str, reason: str, *, certain: bool = True) -> Hit:
+    effect = ("PostgreSQL rewrites the table and rebuilds its indexes" if certain else
+              "unless the new type is binary compatible with the old one, PostgreSQL "
+              "rewrites the table and rebuilds its indexes")
+    return Hit(
+        f"changes the type of {table}.{column}; {reason}: {effect} under an ACCESS "
+        "EXCLUSIVE lock",
         steps(
             f"Add a new column to {table} with the new type.",
             f"Keep it in sync with {column} for new writes (trigger or application); deploy.",

@@ -11,6 +11,7 @@ from sluice.lint.rules._util import (
     DDL_KINDS,
     DDL_SQL,
     bounded,
+    index_label,
     pg_version,
     sql_statements,
     steps,
@@ -42,7 +43,8 @@ def concurrently_outside_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind in ("create_index", "drop_index") and op.args.get("postgresql_concurrently"):
         verb = "creates" if op.kind == "create_index" else "drops"
-        yield _hit(f"{verb} index {op.name or '?'} on {op.target} CONCURRENTLY", op)
+        label = index_label(op.name, op.target if op.table else None)
+        yield _hit(f"{verb} {label} CONCURRENTLY", op)
         return
     for stmt, _ in sql_statements(op, ctx):
         if stmt.concurrently and stmt.kind in ("CREATE INDEX", "DROP INDEX", "REINDEX"):
@@ -67,7 +69,7 @@ def _dml_tables(op: Op, ctx: RuleContext) -> list[str]:
     if op.kind == "execute" and op.args.get("construct") in ("update", "delete"):
         if op.table_is_new or op.args.get("where"):
             return []  # a Core statement with .where() is usually per-row, in a loop
-        return [str(op.args.get("construct_table") or "?")]
+        return [str(op.args.get("construct_table") or "TABLE")]
     out = []
     for stmt, is_new in sql_statements(op, ctx):
         if is_new:
@@ -75,7 +77,7 @@ def _dml_tables(op: Op, ctx: RuleContext) -> list[str]:
         if (stmt.kind in ("UPDATE", "DELETE") and not bounded(stmt)) or (
             stmt.kind == "INSERT" and stmt.insert_select
         ):
-            out.append(stmt.table or "?")
+            out.append(stmt.table or "TABLE")
     return out
 
 
