@@ -175,3 +175,29 @@ def test_env_reaches_env_py(project: Path) -> None:
     result = sluice(project, "check", "--only", "upgrade", "--env", "nope")
     assert result.exit_code == 2
     assert result.stderr.startswith("sluice: error: unknown environment 'nope' (from --env)")
+
+
+def alembic_logs_at_info(project: Path) -> None:
+    """alembic.ini as `alembic init` writes it: the alembic logger at INFO."""
+    edit(project / "alembic.ini", "[logger_alembic]\nlevel = WARNING\n",
+         "[logger_alembic]\nlevel = INFO\n")
+
+
+def test_alembic_info_lines_stay_out_of_the_report(project: Path) -> None:
+    import logging
+
+    alembic_logs_at_info(project)
+    before = logging.root.manager.disable
+    result = sluice(project, "check")
+    assert result.exit_code == 0, result.output
+    assert "INFO  [alembic" not in result.stdout
+    assert "INFO  [alembic" not in result.stderr
+    assert logging.root.manager.disable == before
+
+
+def test_verbose_shows_alembic_log_lines(project: Path) -> None:
+    alembic_logs_at_info(project)
+    result = sluice(project, "check", "--only", "upgrade", "-v")
+    assert result.exit_code == 0, result.output
+    assert "INFO  [alembic.runtime.migration] Running upgrade  -> 0001" in result.stderr
+    assert "INFO  [alembic" not in result.stdout

@@ -178,9 +178,13 @@ def init(directory: Path, metadata: str | None, url: str | None, dry_run: bool) 
               help="Round-trip only the latest N revisions (default: check.roundtrip_last).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]),
               default="text", show_default=True, help="Output format (machine formats: stdout only).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also show the INFO log lines env.py's logging config asks for "
+                   "(Alembic's 'Running upgrade ...'), on stderr.")
 @handle_errors
 def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str | None,
-          scratch: bool, only: tuple[str, ...], last: int | None, fmt: str) -> None:
+          scratch: bool, only: tuple[str, ...], last: int | None, fmt: str,
+          verbose: bool) -> None:
     """CI gate: revision graph, upgrade from empty, drift, round trip, checksums.
 
     Exit 0 when every check passes, 1 when one fails, 2 when one cannot run.
@@ -198,7 +202,7 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
             click.echo(f"sluice: {message}", err=True)
 
     options = CheckOptions(url=url, scratch=scratch, only=list(only) or None, last=last,
-                           x_args=x_args, env=env, progress=progress)
+                           x_args=x_args, env=env, progress=progress, verbose=verbose)
     # migrations and env.py may print; keep stdout for the report alone
     with contextlib.redirect_stdout(sys.stderr):
         report = run_checks(config_path, options)

@@ -11,11 +11,12 @@ opened is compared with the database Sluice asked for: an env.py that ignores
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ class CheckOptions:
     config_file: str | None = None
     #: Called with a short message as each check starts (e.g. to print progress).
     progress: Callable[[str], None] | None = None
+    #: Let log records below WARNING through while env.py runs (Alembic's
+    #: ``INFO [alembic.runtime.migration] Running upgrade ...`` lines, which the logging
+    #: config in alembic.ini usually enables); by default they are dropped.
+    verbose: bool = False
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -192,7 +197,7 @@ class CheckContext:
             self._guard(environment.get_context(), target)
 
         environment.configure = guarded_configure  # type: ignore[method-assign]
-        with environment:
+        with environment, _quiet_logs(not self.options.verbose):
             script.run_env()
 
     def _guard(self, context: MigrationContext, expected: str) -> None:
@@ -259,6 +264,22 @@ class CheckContext:
                             "the database is not at head and cannot be replaced")]
         self.head_problems = upgrade_to_heads(self)
         return self.head_problems
+
+
+@contextmanager
+def _quiet_logs(quiet: bool) -> Iterator[None]:
+    """Drop log records below WARNING while env.py runs: its ``fileConfig`` (Alembic's
+    template sets the alembic logger to INFO) would put a line per migration step before
+    the report. Warnings and errors still show."""
+    if not quiet:
+        yield
+        return
+    previous = logging.root.manager.disable
+    logging.disable(max(previous, logging.INFO))
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def _in_project(path: Path, root: Path) -> bool:
