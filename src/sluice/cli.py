@@ -619,6 +619,26 @@ def _graph_name_option(fn: F) -> F:
     )(fn)
 
 
+def _graph_stub_option(fn: F) -> F:
+    return click.option(
+        "--stub", "stubs", multiple=True, metavar="MODULE",
+        help="Stand-in for MODULE when a revision whose header is computed must be imported "
+             "(adds to lint.stub_modules).",
+    )(fn)
+
+
+def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
+                url: str | None = None) -> tuple[Any, Any]:
+    """The sluice config (a broken sluice.toml is exit 2, as everywhere) and the graph."""
+    from sluice.config import load_config
+    from sluice.graph import load_graph
+
+    config = load_config(config_path)
+    graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config,
+                       stub_modules=[*config.lint.stub_modules, *_split_values(stubs)])
+    return config, graph
+
+
 @main.command("graph")
 @common_options
 @_graph_name_option
@@ -627,18 +647,17 @@ def _graph_name_option(fn: F) -> F:
 @click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]),
               default="text", show_default=True,
               help="text: a tree in the terminal; mermaid/dot for docs and reviews.")
+@_graph_stub_option
 @handle_errors
 def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
-                  ini_section: str, url: str | None, fmt: str) -> None:
+                  ini_section: str, url: str | None, fmt: str, stubs: tuple[str, ...]) -> None:
     """The revision tree: branches, branch labels, merge points, heads, the database."""
     import json
     import shutil
 
-    from sluice.config import load_config
-    from sluice.graph import graph_json, load_graph, render_dot, render_mermaid, render_text
+    from sluice.graph import graph_json, render_dot, render_mermaid, render_text
 
-    config = load_config(config_path)  # a broken sluice.toml is exit 2, as everywhere
-    graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config)
+    _, graph = _load_graph(config_path, ini_section, stubs, url)
     if fmt == "mermaid":
         click.echo(render_mermaid(graph), nl=False)
     elif fmt == "dot":
@@ -657,19 +676,18 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
 @_graph_name_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format (json: stdout only).")
+@_graph_stub_option
 @handle_errors
 def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
-                  ini_section: str, fmt: str) -> None:
+                  ini_section: str, fmt: str, stubs: tuple[str, ...]) -> None:
     """Explain multiple heads and print the `alembic merge` command that joins them.
 
     Exit 1 when there are heads that [tool.sluice.check] expected_heads does not declare."""
     import json
 
-    from sluice.config import load_config
-    from sluice.graph import explain_heads, heads_json, load_graph, render_heads
+    from sluice.graph import explain_heads, heads_json, render_heads
 
-    config = load_config(config_path)
-    graph = load_graph(config_path, name=ini_section, sluice_config=config)
+    config, graph = _load_graph(config_path, ini_section, stubs)
     from sluice.policy.services import service_labels
 
     report = explain_heads(graph, config.check.expected_heads,

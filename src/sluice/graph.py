@@ -1,27 +1,34 @@
 """The revision graph: a tree in the terminal, Mermaid or Graphviz, and multiple heads explained.
 
-:func:`load_graph` imports every revision file of an Alembic project on its own (a file that
-fails to import is a one-line error naming it), builds Alembic's
-:class:`~alembic.script.revision.RevisionMap` from them (cycles and missing parents are
-one-line errors naming the files) and returns a :class:`RevisionGraph`: plain data that the
-renderers (:func:`render_text`, :func:`render_mermaid`, :func:`render_dot`,
-:func:`graph_json`) and :func:`explain_heads` work on.
+:func:`load_graph` reads each revision file's header (``revision``, ``down_revision``,
+``branch_labels``, ``depends_on``, docstring, ``sluice_phase``) from its source, like lint
+and check do, so a revision whose imports are missing where Sluice runs (the app's
+packages in CI) still takes its place; only a file whose header is computed at import time
+is imported (with ``stub_modules`` standing in for missing packages). Alembic's
+:class:`~alembic.script.revision.RevisionMap` is built from the headers (cycles and missing
+parents are one-line errors naming the files) and the result is a :class:`RevisionGraph`:
+plain data that the renderers (:func:`render_text`, :func:`render_mermaid`,
+:func:`render_dot`, :func:`graph_json`) and :func:`explain_heads` work on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import sys
 import traceback
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
-from alembic.script.revision import CycleDetected, RevisionError, RevisionMap
+from alembic.script.revision import CycleDetected, Revision, RevisionError, RevisionMap
 from alembic.util import to_tuple
 
+from sluice.check.revisions import read_static, revision_files
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.project import alembic_config, script_directory
@@ -111,16 +118,10 @@ def alembic_section_config(ini: str | os.PathLike[str], name: str = "alembic") -
     return cfg
 
 
-def _revision_files(script_dir: ScriptDirectory) -> list[Path]:
-    recursive = bool(getattr(script_dir, "recursive_version_locations", False))
-    files: list[Path] = []
-    for loc in getattr(script_dir, "_version_locations", None) or [script_dir.versions]:
-        folder = Path(loc)
-        if not folder.is_dir():
-            continue
-        found = folder.rglob("*.py") if recursive else folder.glob("*.py")
-        files += sorted(p for p in found if "__pycache__" not in p.parts)
-    return files
+def _message(doc: str | None) -> str:
+    """The first line of the docstring's first paragraph, as Alembic's ``Script.doc``."""
+    text = (doc or "").strip()
+    return text.split("\n\n")[0].splitlines()[0] if text else ""
 
 
 def _error_line(exc: BaseException, path: Path) -> int | None:
@@ -133,16 +134,70 @@ def _error_line(exc: BaseException, path: Path) -> int | None:
     return line
 
 
-def _load(script_dir: ScriptDirectory, path: Path, root: Path) -> Script | None:
+@contextlib.contextmanager
+def _stubbed(modules: Sequence[str]) -> Iterator[None]:
+    """Import with stand-ins for ``modules`` (lint's ``stub_modules``), then forget them."""
+    if not modules:
+        yield
+        return
+    from sluice.lint.render import _StubFinder
+
+    finder = _StubFinder(modules)
+    hidden = {n: m for n, m in sys.modules.items() if finder.matches(n)}
+    for name in hidden:
+        del sys.modules[name]
+    sys.meta_path.insert(0, finder)
     try:
-        return Script._from_path(script_dir, path)
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        for name in [n for n in sys.modules if finder.matches(n)]:
+            del sys.modules[name]
+        sys.modules.update(hidden)
+
+
+def _imported(script_dir: ScriptDirectory, path: Path, root: Path,
+              stub_modules: Sequence[str]) -> RevisionNode:
+    """The node of a revision whose header is computed when it is imported."""
+    try:
+        with _stubbed(stub_modules):
+            script = Script._from_path(script_dir, str(path))
     except Exception as exc:
         line = _error_line(exc, path.resolve())
         where = _rel(path, root) + (f":{line}" if line else "")
-        message = exc.msg if isinstance(exc, SyntaxError) else str(exc).splitlines()[0] \
-            if str(exc) else ""
-        raise SluiceError(f"{where}: cannot load the revision: {type(exc).__name__}: "
-                          f"{message}") from None
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        hint = ""
+        if isinstance(exc, ImportError) and exc.name:
+            top = exc.name.split(".")[0]
+            hint = f" (pass --stub {top}, or add it to [tool.sluice.lint] stub_modules)"
+        raise SluiceError(f"{where}: its revision header is computed at import time and the "
+                          f"import fails: {type(exc).__name__}: {message}{hint}") from None
+    if script is None:
+        raise SluiceError(f"{_rel(path, root)}: not a revision file (no revision id)")
+    phase = getattr(script.module, "sluice_phase", None)
+    return RevisionNode(
+        id=script.revision, path=path.resolve(), message=_message(script.longdoc),
+        parents=tuple(to_tuple(script.down_revision, default=())),
+        depends_on=tuple(to_tuple(script.dependencies, default=())),
+        labels=tuple(sorted(getattr(script, "_orig_branch_labels", ()) or ())),
+        phase=phase if isinstance(phase, str) else None)
+
+
+def read_node(script_dir: ScriptDirectory, path: Path, root: Path,
+              stub_modules: Sequence[str] = ()) -> RevisionNode:
+    """One revision's place in the graph, from its source (imported only when its header is
+    not made of literals)."""
+    info = read_static(path)
+    if info.syntax_error is not None:
+        line, error = info.syntax_error
+        raise SluiceError(f"{_rel(path, root)}{f':{line}' if line else ''}: cannot load the "
+                          f"revision: {error}")
+    if info.dynamic or info.dynamic_links or info.revision is None:
+        return _imported(script_dir, path, root, stub_modules)
+    return RevisionNode(
+        id=info.revision, path=path.resolve(), message=_message(info.doc),
+        parents=info.down_revisions, depends_on=info.depends_on,
+        labels=tuple(sorted(info.branch_labels)), phase=info.phase)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -152,51 +207,40 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _phase(script: Script) -> str | None:
-    value = getattr(script.module, "sluice_phase", None)
-    return value if isinstance(value, str) else None
-
-
-def build_graph(scripts: list[Script], root: Path) -> RevisionGraph:
-    """The graph of ``scripts``; structural errors are one line naming the files."""
-    paths = {s.revision: Path(s.path).resolve() for s in scripts}
-    seen: dict[str, Path] = {}
-    for s in scripts:
-        if s.revision in seen:
+def build_graph(revisions: list[RevisionNode], root: Path) -> RevisionGraph:
+    """The graph of ``revisions``; structural errors are one line naming the files."""
+    seen: dict[str, RevisionNode] = {}
+    for rev in revisions:
+        if rev.id in seen:
             raise SluiceError(
-                f"{_rel(Path(s.path), root)}: revision id '{s.revision}' is also declared by "
-                f"{_rel(seen[s.revision], root)}; give one of them a new id")
-        seen[s.revision] = Path(s.path)
-    for s in scripts:
-        for parent in to_tuple(s.down_revision, default=()):
-            if parent not in paths:
+                f"{_rel(rev.path, root)}: revision id '{rev.id}' is also declared by "
+                f"{_rel(seen[rev.id].path, root)}; give one of them a new id")
+        seen[rev.id] = rev
+    for rev in revisions:
+        for parent in rev.parents:
+            if parent not in seen:
                 raise SluiceError(
-                    f"{_rel(Path(s.path), root)}: down_revision '{parent}' of revision "
-                    f"{s.revision} does not exist (no revision file declares it)")
-    rmap = RevisionMap(lambda: iter(scripts))
+                    f"{_rel(rev.path, root)}: down_revision '{parent}' of revision "
+                    f"{rev.id} does not exist (no revision file declares it)")
+    rmap = RevisionMap(lambda: (
+        Revision(r.id, r.parents or None, dependencies=r.depends_on or None,
+                 branch_labels=r.labels or None) for r in revisions))
     try:
         heads = list(rmap.heads)
         bases = list(rmap.bases)
     except CycleDetected as exc:
-        files = ", ".join(_rel(paths[r], root) for r in exc.revisions if r in paths)
+        files = ", ".join(_rel(seen[r].path, root) for r in exc.revisions if r in seen)
         raise SluiceError(f"{files}: {exc}; one of their down_revision (or depends_on) values "
                           "points back into the cycle") from None
     except (RevisionError, KeyError) as exc:
         raise SluiceError(f"{root}: the revision graph does not load: {exc}") from None
     nodes: dict[str, RevisionNode] = {}
-    for s in scripts:
-        rev = rmap.get_revision(s.revision)
-        assert rev is not None
-        nodes[s.revision] = RevisionNode(
-            id=s.revision,
-            path=paths[s.revision],
-            message=(s.doc or "").splitlines()[0] if s.doc else "",
-            parents=tuple(to_tuple(s.down_revision, default=())),
-            depends_on=tuple(to_tuple(s.dependencies, default=())),
-            labels=tuple(sorted(getattr(s, "_orig_branch_labels", ()) or ())),
-            branches=tuple(sorted(rev.branch_labels)),
-            phase=_phase(s),
-        )
+    for rev in revisions:
+        mapped = rmap.get_revision(rev.id)
+        assert mapped is not None
+        rev.branches = tuple(sorted(mapped.branch_labels))
+        rev.children = []
+        nodes[rev.id] = rev
     for node in nodes.values():
         for parent in node.parents:
             nodes[parent].children.append(node.id)
@@ -206,20 +250,21 @@ def build_graph(scripts: list[Script], root: Path) -> RevisionGraph:
 
 
 def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
-               url: str | None = None, sluice_config: SluiceConfig | None = None
-               ) -> RevisionGraph:
+               url: str | None = None, sluice_config: SluiceConfig | None = None,
+               stub_modules: Sequence[str] = ()) -> RevisionGraph:
     """The revision graph of the project configured by ``ini`` (section ``name``).
 
-    With ``url``, :attr:`RevisionGraph.current` holds the revisions the database is at,
-    read from the environment's version table (``alembic_version``, or the service's own
+    Revision headers are read from the source; ``stub_modules`` stand in for packages a
+    revision whose header is computed at import time needs. With ``url``,
+    :attr:`RevisionGraph.current` holds the revisions the database is at, read from the
+    environment's version table (``alembic_version``, or the service's own
     ``version_table`` for its section).
     """
     cfg = alembic_section_config(ini, name)
     root = Path(ini).resolve().parent
     script_dir = script_directory(cfg)
-    scripts = [s for s in (_load(script_dir, p, root) for p in _revision_files(script_dir))
-               if s is not None]
-    graph = build_graph(scripts, root)
+    graph = build_graph([read_node(script_dir, p, root, stub_modules)
+                         for p in revision_files(script_dir)], root)
     if url is not None:
         config = sluice_config or load_config(Path(ini))
         graph.current = database_revisions(url, version_tables(config, name))

@@ -201,6 +201,11 @@ class StaticRevision:
     branch_labels: tuple[str, ...] = ()
     #: (line, message) when the file is not valid Python.
     syntax_error: tuple[int | None, str] | None = None
+    #: ``branch_labels`` or ``depends_on`` is not a literal (only an import tells).
+    dynamic_links: bool = False
+    #: The module docstring (Alembic's ``Script.longdoc``), and ``sluice_phase``.
+    doc: str | None = None
+    phase: str | None = None
 
 
 def _as_tuple(value: Any) -> tuple[str, ...] | None:
@@ -229,6 +234,7 @@ def read_static(path: Path) -> StaticRevision:
     except ValueError as exc:
         info.syntax_error = (None, f"{type(exc).__name__}: {exc}")
         return _read_lines(info, source.decode("utf-8", errors="replace"))
+    info.doc = ast.get_docstring(tree, clean=False)
     for node in tree.body:
         targets: list[ast.expr] = []
         value: ast.AST | None = None
@@ -239,11 +245,17 @@ def read_static(path: Path) -> StaticRevision:
         for target in targets:
             if not isinstance(target, ast.Name):
                 continue
-            if target.id == "branch_labels":
-                info.branch_labels_line = node.lineno
-                info.branch_labels = _as_tuple(_literal(value)) or ()
-            elif target.id == "depends_on":
-                info.depends_on = _as_tuple(_literal(value)) or ()
+            if target.id in ("branch_labels", "depends_on"):
+                links = _as_tuple(_literal(value))
+                info.dynamic_links = info.dynamic_links or links is None
+                if target.id == "branch_labels":
+                    info.branch_labels_line = node.lineno
+                    info.branch_labels = links or ()
+                else:
+                    info.depends_on = links or ()
+            elif target.id == "sluice_phase":
+                phase = _literal(value)
+                info.phase = phase if isinstance(phase, str) else None
             if target.id == "revision":
                 info.revision_line = node.lineno
                 lit = _literal(value)
