@@ -1,10 +1,12 @@
-"""docs/lock-levels.md says which rule reports each PostgreSQL statement form: check every claim.
+"""docs/lock-levels.md says which rule reports each statement form: check every claim.
 
 Each cell of the form `` `statement` → SL201, SL202 `` (or ``→ none``) becomes a revision
 whose ``upgrade()`` is that one statement (inside ``autocommit_block()`` when the cell says
-``autocommit:``). The whole set is linted for PostgreSQL in one run, as ``sluice lint``
-does, and each revision must get exactly the rules its cell names: when a rule starts or
-stops reporting a form, the table has to change with it.
+``autocommit:``, inside ``batch_alter_table("t")`` when it says ``batch:``). The cells of a
+section headed "MySQL ..." are linted for MySQL, "SQLite ..." for SQLite, the others for
+PostgreSQL, one run per dialect as ``sluice lint`` does, and each revision must get exactly
+the rules its cell names: when a rule starts or stops reporting a form, the table has to
+change with it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,11 @@ from sluice.lint.registry import all_rules
 from tests.conftest import REPO
 
 PAGE = REPO / "docs" / "lock-levels.md"
-CELL = re.compile(r"(autocommit: )?`([^`]+)` → (none|SL\d{3}(?:, SL\d{3})*)")
+CELL = re.compile(r"(?:(autocommit|batch): )?`([^`]+)` → (none|SL\d{3}(?:, SL\d{3})*)")
+URLS = {"postgresql": "postgresql://u@h/d", "mysql": "mysql+pymysql://u@h/d",
+        "sqlite": "sqlite:///lock_table.db"}
+WRAPPERS = {"autocommit": "with op.get_context().autocommit_block():",
+            "batch": 'with op.batch_alter_table("t") as batch_op:'}
 ENV_PY = '''
 from alembic import context
 
@@ -35,37 +41,49 @@ with context.begin_transaction():
 @dataclass(frozen=True)
 class Claim:
     line: int
+    dialect: str
     statement: str
-    autocommit: bool
+    wrapper: str
     rules: frozenset[str]
 
     def body(self) -> str:
-        if self.autocommit:
-            return ("with op.get_context().autocommit_block():\n"
-                    f"    {self.statement}")
+        if self.wrapper:
+            return f"{WRAPPERS[self.wrapper]}\n    {self.statement}"
         return self.statement
+
+
+def section_dialect(heading: str) -> str:
+    if heading.startswith("## MySQL"):
+        return "mysql"
+    if heading.startswith("## SQLite"):
+        return "sqlite"
+    return "postgresql"
 
 
 def claims() -> list[Claim]:
     found = []
+    dialect = "postgresql"
     for number, text in enumerate(PAGE.read_text(encoding="utf-8").splitlines(), 1):
+        if text.startswith("## "):
+            dialect = section_dialect(text)
         if not text.startswith("|"):
             continue
         for match in CELL.finditer(text):
             rules = frozenset() if match.group(3) == "none" else \
                 frozenset(match.group(3).split(", "))
-            found.append(Claim(number, match.group(2), bool(match.group(1)), rules))
+            found.append(Claim(number, dialect, match.group(2), match.group(1) or "", rules))
     return found
 
 
 CLAIMS = claims()
 
 
-def write_project(root: Path, cases: list[Claim]) -> Path:
+def write_project(root: Path, dialect: str, cases: list[Claim]) -> Path:
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text(
-        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql://u@h/d\n")
+        f"[alembic]\nscript_location = migrations\nsqlalchemy.url = {URLS[dialect]}\n")
+    (root / "sluice.toml").write_text('[lint]\ntarget_mysql_version = "8.0"\n')
     (root / "migrations" / "env.py").write_text(ENV_PY)
     previous = None
     for index, claim in enumerate(cases):
@@ -82,9 +100,13 @@ def write_project(root: Path, cases: list[Claim]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def linted(tmp_path_factory: pytest.TempPathFactory) -> LintResult:
-    ini = write_project(tmp_path_factory.mktemp("lock_table"), CLAIMS)
-    return lint_project(str(ini), dialects=["postgresql"], use_cache=False)
+def linted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LintResult]:
+    results = {}
+    for dialect in URLS:
+        cases = [claim for claim in CLAIMS if claim.dialect == dialect]
+        ini = write_project(tmp_path_factory.mktemp(f"lock_table_{dialect}"), dialect, cases)
+        results[dialect] = lint_project(str(ini), dialects=[dialect], use_cache=False)
+    return results
 
 
 def test_the_page_has_a_claim_for_every_form() -> None:
@@ -92,8 +114,9 @@ def test_the_page_has_a_claim_for_every_form() -> None:
     rows = [number for number, line in enumerate(lines, 1)
             if line.startswith("| ") and not line.startswith("| form |")]
     with_claims = {claim.line for claim in CLAIMS}
-    assert len(rows) >= 75
-    assert len(CLAIMS) >= 110
+    assert len(rows) >= 120
+    assert len(CLAIMS) >= 180
+    assert {claim.dialect for claim in CLAIMS} == set(URLS)
     unclaimed = [lines[number - 1][:80] for number in rows if number not in with_claims]
     assert not unclaimed, unclaimed
 
@@ -104,19 +127,24 @@ def test_every_claimed_rule_exists() -> None:
     assert not unknown
 
 
-def test_every_revision_rendered(linted: LintResult) -> None:
-    assert linted.coverage.rendered == len(CLAIMS), linted.coverage.line()
+@pytest.mark.parametrize("dialect", list(URLS))
+def test_every_revision_rendered(linted: dict[str, LintResult], dialect: str) -> None:
+    cases = [claim for claim in CLAIMS if claim.dialect == dialect]
+    assert linted[dialect].coverage.rendered == len(cases), linted[dialect].coverage.line()
 
 
-def test_each_statement_gets_exactly_the_rules_the_table_names(linted: LintResult) -> None:
+@pytest.mark.parametrize("dialect", list(URLS))
+def test_each_statement_gets_exactly_the_rules_the_table_names(
+        linted: dict[str, LintResult], dialect: str) -> None:
     reported: dict[str, set[str]] = {}
-    for finding in linted.findings:
+    for finding in linted[dialect].findings:
         reported.setdefault(finding.revision or "", set()).add(finding.rule)
+    cases = [claim for claim in CLAIMS if claim.dialect == dialect]
     wrong = []
-    for index, claim in enumerate(CLAIMS):
+    for index, claim in enumerate(cases):
         got = reported.get(f"row{index:03d}", set())
         if got != claim.rules:
             wrong.append(f"docs/lock-levels.md:{claim.line}: {claim.statement}\n"
                          f"    table says {sorted(claim.rules) or 'none'}, "
-                         f"sluice lint reports {sorted(got) or 'none'}")
+                         f"sluice lint reports {sorted(got) or 'none'} on {dialect}")
     assert not wrong, "\n".join(wrong)
