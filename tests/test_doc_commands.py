@@ -114,8 +114,8 @@ def _shell_lines(block: list[tuple[int, str]], lang: str) -> list[tuple[int, str
             line = m.group(1) if m else ""
             if re.match(r"^[\w-]+:\s", line):  # another key (name:, uses:)
                 continue
-        elif lang not in SHELL_BLOCKS:  # output: only prompt lines are commands
-            if not line.startswith("$ "):
+        elif lang not in SHELL_BLOCKS:  # output: prompt lines, and the alembic commands
+            if not line.startswith(("$ ", "alembic ")):  # Sluice's messages suggest
                 continue
         line = line[2:] if line.startswith("$ ") else line
         lines.append((number, line))
