@@ -228,3 +228,21 @@ def test_library_default_lints_everything(tmp_path: Path) -> None:
     res = lint_project(ini, use_cache=False, baseline=True)
     assert len(res.revisions) == 2 and res.baseline == 0
 
+
+
+# --------------------------------------------------------------------------- graph
+
+
+def test_duplicate_revision_ids_are_a_finding(tmp_path: Path) -> None:
+    ini = make_project(tmp_path, "sqlite:///app.db", revisions=2)
+    versions = tmp_path / "migrations" / "versions"
+    copy = versions / "r3_copy.py"
+    copy.write_text((versions / "r2_change.py").read_text())  # copied to start a new one
+    res = lint_project(ini, use_cache=False)
+    dupes = sorted((Path(f.path or "").name, f.line) for f in res.findings if f.rule == "SL905")
+    assert dupes == [("r2_change.py", 5), ("r3_copy.py", 5)]
+    (first, *_) = [f for f in res.findings if f.rule == "SL905"]
+    assert first.severity == "error" and "revision id r2 is also declared by" in first.message
+    assert "migrations/versions/r" in first.message
+    scoped = lint_project(ini, use_cache=False, revisions=["r1"])
+    assert not [f for f in scoped.findings if f.rule == "SL905"]

@@ -327,3 +327,12 @@ def test_batched_fix_is_accepted_by_sluice_data_as_written() -> None:
         for value in (bound.get("values") or {}).values():
             if isinstance(value, sa.sql.ClauseElement):
                 str(sa.select(value))
+
+
+def test_missing_downgrade_is_described_as_it_fails() -> None:
+    (hit,) = lint(FIXTURES / "SL601_bad_missing.py", RULES["SL601"], "sqlite")
+    assert "there is no downgrade() function" in hit.message
+    assert "AttributeError" in hit.message
+    assert "raise NotImplementedError" in hit.fix
+    (passes,) = lint(FIXTURES / "SL601_bad.py", RULES["SL601"], "sqlite")
+    assert "changes the schema (1 operation)" in passes.message

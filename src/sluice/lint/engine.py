@@ -908,6 +908,22 @@ def _analyze(node: _Node, ctx: _Context, failure: Exception | None = None) -> _F
     return _FileResult(report, kept, silenced)
 
 
+def _duplicate_findings(node: _Node, nodes: list[_Node], config: SluiceConfig,
+                        root: Path) -> list[Finding]:
+    """SL905 for ``node`` when another revision file declares the same id."""
+    if not node.revision:
+        return []
+    others = [str(_display(n.path, root)) for n in nodes
+              if n is not node and n.revision == node.revision]
+    if not others:
+        return []
+    source = node.text() or ""
+    m = re.search(r"^revision\s*(?::[^=\n]*)?=", source, re.M)
+    line = source.count("\n", 0, m.start()) + 1 if m else 1
+    return _meta_findings([Op("lint.duplicate_revision", line=line, path=str(node.path),
+                              revision=node.revision, args={"others": others})], config)
+
+
 def _dedup(findings: list[Finding], dialects: list[str]) -> list[Finding]:
     """One finding per rule, file, line and target, across dialects and layers."""
     groups: dict[tuple[str, str | None, int | None], list[tuple[Finding, set[str]]]] = {}
@@ -1263,6 +1279,10 @@ def lint_project(
             order = sorted(selected)
             for done, i in enumerate(order, 1):
                 analyse(nodes[i], done, len(order))
+        repeated = {r for r, c in Counter(n.revision for n in nodes).items() if r and c > 1}
+        for i in (range(len(nodes)) if whole else sorted(selected)) if repeated else ():
+            if nodes[i].revision in repeated:
+                findings.extend(_duplicate_findings(nodes[i], nodes, config, layout.root))
     finally:
         for ctx in contexts.values():
             ctx.close()

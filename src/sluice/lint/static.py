@@ -1033,10 +1033,13 @@ class _Analyzer:
 
     def _downgrade_fact(self) -> None:
         fn = self.functions.get("downgrade")
-        upgrade_ops = sum(
-            1 for o in self.ops if o.phase == "upgrade" and not o.kind.startswith("script.")
-        )
-        args: dict[str, Any] = {"upgrade_ops": upgrade_ops}
+        ups = [o for o in self.ops if o.phase == "upgrade" and not o.kind.startswith("script.")]
+        # what upgrade() does, for telling a data-only upgrade from a schema change:
+        # (kind, literal SQL, Core construct) per operation
+        args: dict[str, Any] = {
+            "upgrade_ops": len(ups),
+            "upgrade_detail": [(o.kind, o.sql, o.args.get("construct")) for o in ups],
+        }
         if fn is None:
             up = self.functions.get("upgrade")
             line = up.lineno if up is not None else 1

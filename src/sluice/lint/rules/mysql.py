@@ -7,6 +7,7 @@ table in the background), COPY builds a new copy of the table while writes wait.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -263,6 +264,17 @@ def _ddl_items(op: Op, ctx: RuleContext) -> list[bool]:
     ]
 
 
+def _rerunnable(op: Op, ctx: RuleContext) -> bool:
+    """Every DDL statement of ``op`` is safe to run again (``if_not_exists=True`` /
+    ``if_exists=True``, ``IF [NOT] EXISTS`` in raw SQL)."""
+    if op.kind in DDL_KINDS:
+        return bool(op.args.get("if_not_exists") or op.args.get("if_exists"))
+    return all(
+        re.search(r"\bIF (?:NOT )?EXISTS\b", stmt.norm) is not None
+        for stmt, _ in sql_statements(op, ctx) if stmt.kind in DDL_SQL
+    )
+
+
 def _ddl_trigger(op: Op, ctx: RuleContext) -> tuple[Op | None, int]:
     """For the revision and phase of ``op``: the first op with a statement that can fail on
     live data (an ALTER of an existing table) while an earlier DDL statement of the
@@ -274,13 +286,18 @@ def _ddl_trigger(op: Op, ctx: RuleContext) -> tuple[Op | None, int]:
         before = 0
         total = 0
         trigger: Op | None = None
+        rerunnable = True
         for other in unit_ops(op, ctx):
-            for on_existing in _ddl_items(other, ctx):
+            items = _ddl_items(other, ctx)
+            if items:
+                rerunnable = rerunnable and _rerunnable(other, ctx)
+            for on_existing in items:
                 if on_existing and before >= 1 and trigger is None:
                     trigger = other
                 before += 1
                 total += 1
-        memo[key] = (trigger, total)
+        # every statement re-runnable: a failure half-way is fixed by running it again
+        memo[key] = (None if rerunnable else trigger, total)
     return memo[key]  # type: ignore[no-any-return]
 
 

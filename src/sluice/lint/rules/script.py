@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import RuleContext, rule
+from sluice.lint.rules._sql import Stmt, statements
 from sluice.lint.rules._util import steps
 
 
@@ -34,22 +37,67 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind != "script.downgrade" or ctx.config.downgrades != "required":
         return
     kind = op.args.get("kind")
-    if kind not in ("pass", "missing", "empty") or not op.args.get("upgrade_ops"):
+    count = int(op.args.get("upgrade_ops") or 0)
+    if kind not in ("pass", "missing", "empty") or not count:
         return
-    what = {
-        "pass": "downgrade() only passes",
-        "missing": "there is no downgrade()",
-        "empty": "downgrade() runs no operation",
-    }[str(kind)]
+    ops = f"{count} operation{'s' if count != 1 else ''}"
+    if kind == "missing":
+        yield Hit(
+            f"there is no downgrade() function although upgrade() runs {ops}; `alembic "
+            "downgrade` past this revision stops with AttributeError (module has no attribute "
+            "'downgrade'), in the middle of a rollback",
+            steps(
+                "Write downgrade() with the inverse operations.",
+                "If it cannot be reversed: def downgrade(): raise "
+                "NotImplementedError('irreversible: <why>').",
+                "If the project never writes downgrades: downgrades = \"none\" in "
+                "[tool.sluice].",
+            ),
+        )
+        return
+    if _data_only(op.args.get("upgrade_detail"), ctx):
+        return  # a data change with nothing to undo in the schema: the round trip holds
+    what = "downgrade() only passes" if kind == "pass" else "downgrade() runs no operation"
     yield Hit(
-        f"{what} although upgrade() runs {op.args['upgrade_ops']} operation(s); "
-        "`alembic downgrade` would report success and leave the schema changed",
+        f"{what} although upgrade() changes the schema ({ops}); `alembic downgrade` would "
+        "report success and leave the schema changed",
         steps(
             "Write the inverse operations in downgrade().",
             "If it cannot be reversed: raise NotImplementedError('irreversible: <why>').",
             "If the project never writes downgrades: downgrades = \"none\" in [tool.sluice].",
         ),
     )
+
+
+#: Statements that change data or statistics, not the schema.
+_DATA_KINDS = frozenset({"UPDATE", "INSERT", "DELETE", "SELECT", "SET"})
+
+
+def _data_only(detail: Any, ctx: RuleContext) -> bool:
+    """upgrade() only changes data: UPDATE/INSERT/DELETE, bulk_insert, VALIDATE CONSTRAINT,
+    ANALYZE, a plain VACUUM. Unknown SQL (built at run time) is not."""
+    if not isinstance(detail, (list, tuple)) or not detail:
+        return False
+    for kind, sql, construct in detail:
+        if kind == "bulk_insert" or (kind == "execute" and construct in (
+                "update", "insert", "delete")):
+            continue
+        if kind != "execute" or not sql:
+            return False
+        stmts = statements(sql, ctx.dialect)
+        if not stmts or not all(_data_statement(s) for s in stmts):
+            return False
+    return True
+
+
+def _data_statement(stmt: Stmt) -> bool:
+    if stmt.kind in _DATA_KINDS:
+        return True
+    if stmt.kind == "ALTER TABLE":
+        return bool(stmt.actions) and all(a.kind == "validate_constraint" for a in stmt.actions)
+    if stmt.kind == "VACUUM":
+        return re.search(r"\bFULL\b", stmt.norm) is None
+    return re.match(r"ANALYZE\b", stmt.norm) is not None
 
 
 @rule("SL602", "dynamic-sql", family="script", severity="warning", kinds=("script.dynamic_sql",))
