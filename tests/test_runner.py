@@ -310,6 +310,17 @@ def test_plan_takes_a_relative_revision(tmp_path: Path) -> None:
     plan = json.loads(res.stdout)
     assert plan["direction"] == "downgrade"
     assert [r["revision"] for r in plan["revisions"]] == ["r0003"]
+    # the production refusal's own commands, with -1 in them, run as printed
+    from tests.test_doc_commands import _commands_in, command_error
+
+    res = cli("downgrade", "-1", "-c", str(ini), "--url", url, "--env", "prod", "--yes")
+    assert res.exit_code == 1 and "downgrade refused in prod" in res.stderr
+    suggested = [argv for line in res.stderr.splitlines() if "sluice " in line
+                 for argv in _commands_in(line[line.index("sluice "):])]
+    assert any("-1" in argv for argv in suggested), res.stderr
+    for argv in suggested:
+        assert command_error(tuple(argv)) is None, argv
+    assert version(url) == ["r0003"]
     # an option's value that looks like a relative revision stays the option's value
     res = cli("downgrade", "-c", str(ini), "--url", url, "--yes", "-1", "--format", "json")
     assert res.exit_code == 0, res.output
