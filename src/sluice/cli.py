@@ -113,7 +113,8 @@ class SluiceGroup(click.Group):
             try:
                 return super().main(*args, **kwargs)
             finally:
-                sys.stdout.flush()  # buffered output fails here, not at interpreter exit
+                if sys.stdout is not None:  # buffered output fails here, not at exit
+                    sys.stdout.flush()
         except BrokenPipeError:
             _silence_stdout()
             sys.exit(1)
