@@ -27,6 +27,10 @@ from tests.ms_helpers import ms_autogenerate, ms_downgrade, ms_upgrade, upgrade_
     ("number", "(0)::numeric(10,2)", "0.00"),
     ("number", "'-1'::integer", "-1"),
     ("number", "((0))", "0"),
+    ("number", "1.50", "'1.5'"),
+    ("number", "1e3", "1000"),
+    ("number", "-0", "0"),
+    ("number", "'9007199254740993'::bigint", "9007199254740993.000"),
     ("datetime", "now()", "CURRENT_TIMESTAMP"),
     ("datetime", "current_timestamp()", "now()"),
     ("datetime", "current_timestamp(6)", "CURRENT_TIMESTAMP"),
@@ -60,6 +64,13 @@ def test_equal_defaults(kind: str | None, a: str, b: str | None) -> None:
     ("datetime", "now()", "statement_timestamp()"),
     ("datetime", "now()", "'2020-01-01 00:00:00'"),
     (None, "'a' || 'b'", "'ab'"),
+    # numbers are compared exactly, not as floats (2**53 + 1 and 2**53 are one float)
+    ("number", "9007199254740993", "9007199254740992"),
+    ("number", "'9007199254740993'::bigint", "'9007199254740992'"),
+    ("number", "12345678901234567890123", "12345678901234567890124"),
+    ("number", "1234567890123456789012345678901234567.1", "1234567890123456789012345678901234567.2"),
+    ("number", "0.1", "0.10000000000000001"),
+    (None, "9007199254740993", "9007199254740992"),
 ])
 def test_different_defaults(kind: str | None, a: str, b: str) -> None:
     assert canonical_default(a, kind) != canonical_default(b, kind)
@@ -69,6 +80,26 @@ def test_normalize_default_spelling() -> None:
     assert normalize_default("'draft'::character varying") == "'draft'"
     assert normalize_default("now()") == "current_timestamp"
     assert normalize_default(None) is None
+    assert normalize_default("9007199254740993") == "9007199254740993"
+    assert normalize_default("(0.50)::numeric(10,2)") == "0.5"
+
+
+@pytest.mark.parametrize(("reflected", "model", "same"), [
+    ("'9007199254740993'::bigint", "9007199254740992", False),
+    ("9007199254740993", "9007199254740993", True),
+    ("'12345678901234567890.5'::numeric", "12345678901234567890.50", True),
+    ("'12345678901234567890.5'::numeric", "12345678901234567890.4", False),
+])
+def test_compare_server_default_is_exact_for_large_numbers(reflected: str, model: str,
+                                                           same: bool) -> None:
+    """The autogenerate hook: False means "the same default"; None lets Alembic decide."""
+    from sluice.policy.defaults import compare_server_default
+
+    for type_ in (sa.BigInteger(), sa.Numeric(30, 2)):
+        column = sa.Column("n", type_, server_default=model)
+        verdict = compare_server_default(None, None, column, reflected, column.server_default,
+                                         f"'{model}'")
+        assert verdict is (False if same else None), (type_, reflected, model)
 
 
 # --------------------------------------------------------------------------- no false drift
@@ -156,6 +187,76 @@ def test_a_real_default_change_is_still_detected(shop: Path, db_url: str) -> Non
     text = path.read_text()
     changed = set(re.findall(r"alter_column\((?:'settings', )?'(\w+)'", text))
     assert changed == {"counter", "flag"}
+
+
+BIG_MODEL = '''
+
+class Counter(Base):
+    __tablename__ = "counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticks: Mapped[int] = mapped_column(BigInteger, server_default="9007199254740992")
+    total: Mapped[float] = mapped_column(Numeric(38, 0),
+                                         server_default="12345678901234567890123456789012345678")
+'''
+
+BIG_REVISION = '''"""counters
+
+Revision ID: 0003
+Revises: 0002
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "counters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticks", sa.BigInteger(), server_default="9007199254740993", nullable=False),
+        sa.Column("total", sa.Numeric(38, 0),
+                  server_default="12345678901234567890123456789012345679", nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
+def downgrade():
+    op.drop_table("counters")
+'''
+
+
+def add_counters(project: Path) -> None:
+    """Models and migration disagree on two large defaults, by one in the last digit."""
+    models = project / "shopapp" / "models.py"
+    edit(models, "from sqlalchemy import ForeignKey, Index, Numeric, String, func",
+         "from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, func")
+    models.write_text(models.read_text() + BIG_MODEL)
+    (project / "migrations" / "versions" / "0003_counters.py").write_text(BIG_REVISION)
+
+
+def test_large_number_default_change_is_drift(shop: Path, db_url: str) -> None:
+    from tests.test_check_graph import run
+
+    add_counters(shop)
+    drift = run(shop, "upgrade", "drift", url=db_url).result("drift")
+    assert drift.status == "fail"
+    kinds = sorted((d["kind"], d["message"].split(":")[0]) for d in drift.data["differences"])
+    assert kinds == [("modify_default", "column counters.ticks"),
+                     ("modify_default", "column counters.total")], drift.data["differences"]
+
+
+def test_large_number_default_change_is_autogenerated(shop: Path, db_url: str) -> None:
+    add_counters(shop)
+    upgrade(shop, db_url)
+    (path,) = autogenerate(shop, db_url)
+    text = path.read_text()
+    assert set(re.findall(r"alter_column\((?:'counters', )?'(\w+)'", text)) == {"ticks", "total"}
+    assert "9007199254740992" in text
 
 
 # --------------------------------------------------------------------------- PostgreSQL enums

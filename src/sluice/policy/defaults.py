@@ -20,12 +20,14 @@ any           ``server_default="0"`` (Numeric)       ``0.00``
 canonical value *for the column's type* and says "equal" when they match; otherwise it
 defers to Alembic's own comparison (which on PostgreSQL asks the server). Booleans are only
 folded for boolean columns and numbers only for numeric ones, so ``'1.50'`` and ``'1.5'``
-stay different in a VARCHAR column.
+stay different in a VARCHAR column. Numbers are compared exactly (as decimals, never as
+floats): a BIGINT default of 9007199254740993 changed to 9007199254740992 is a change.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Context, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +48,8 @@ _CAST = re.compile(r"::\s*(?:\"[^\"]+\"|[a-z_][\w]*)(?:\.(?:\"[^\"]+\"|[a-z_][\w
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 Canonical = tuple[str, str] | None
+#: Enough digits for any NUMERIC a database allows (PostgreSQL: 131072 before the point).
+_EXACT = Context(prec=200_000)
 
 
 def type_kind(type_: Any) -> str | None:
@@ -97,10 +101,17 @@ def _unquote(value: str) -> str | None:
 
 
 def _number(text: str) -> str | None:
+    """The exact value of a numeric literal as canonical text (``1.50`` -> ``1.5``,
+    ``1e3`` -> ``1000``). Decimal, not float: a BIGINT or NUMERIC default beyond 2**53
+    must not compare equal to its neighbour."""
     if not _NUMBER.match(text):
         return None
-    number = float(text)
-    return repr(int(number)) if number.is_integer() else repr(number)
+    number = Decimal(text).normalize(_EXACT)
+    if number.is_zero():
+        return "0"
+    if abs(number.adjusted()) > 1000:  # absurd exponents: keep the scientific spelling
+        return str(number)
+    return format(number, "f")
 
 
 def canonical_default(text: str | None, kind: str | None = None) -> Canonical:
