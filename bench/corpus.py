@@ -22,6 +22,10 @@ already labelled there that still occur (with their labels), draws only the rest
 the measured precision of the labelled ones is printed: per label, the share of the
 sample and the estimate weighted by each rule's share of all findings.
 
+``--sluice-rev REV`` lints with Sluice's own ``src`` at that commit (``git archive``, put
+first on ``PYTHONPATH``) instead of the installed working tree, so a measurement names the
+commit it measured.
+
 Repositories are looked up as ``<mirror>/<owner>+<name>/repo`` (a bare mirror) or
 ``<mirror>/<owner>+<name>`` (a clone), for each ``--mirror`` folder given, then
 ``$SLUICE_CORPUS_MIRROR``, then ``bench/_work/corpus/repos``. When a repository or its
@@ -160,10 +164,44 @@ def sluice_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "sluice.cli"]
 
 
-def lint(history: History, ini: Path) -> dict[str, object]:
+def sluice_source(rev: str) -> Path:
+    """Sluice's own ``src`` folder at ``rev`` of this repository, to lint with that code."""
+    home = WORK / "sluice-src"
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    with tempfile.TemporaryFile() as archive:
+        done = subprocess.run(["git", "-C", str(BENCH.parent), "archive", "--format=tar", rev,
+                               "src"], stdout=archive, stderr=subprocess.PIPE)
+        if done.returncode != 0:
+            raise CorpusError(f"--sluice-rev {rev}: {done.stderr.decode().strip()}")
+        archive.seek(0)
+        with tarfile.open(fileobj=archive) as tar:
+            tar.extractall(home, filter="data")
+    return home / "src"
+
+
+def describe_sluice(rev: str | None) -> str:
+    """The commit whose code was measured, or the working tree and whether it has changes."""
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", "-C", str(BENCH.parent), *argv], capture_output=True,
+                              text=True).stdout.strip()
+    if rev:
+        sha = git("rev-parse", "--short", "--verify", "--quiet", f"{rev}^{{commit}}")
+        if not sha:
+            raise CorpusError(f"--sluice-rev {rev}: not a commit of {BENCH.parent}")
+        return sha
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src")
+    return f"working tree at {git('rev-parse', '--short', 'HEAD')}" + \
+        (" with uncommitted changes in src/" if dirty else "")
+
+
+def lint(history: History, ini: Path, source: Path | None) -> dict[str, object]:
     command = [*sluice_command(), "lint", "-c", str(ini), "--format", "json", "--no-cache",
                "--all"]
-    env = {**os.environ, "PYTHONPATH": str(ini.parent / "site-packages")}
+    paths = [str(source)] if source else []
+    paths.append(str(ini.parent / "site-packages"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     done = subprocess.run(command, cwd=ini.parent, capture_output=True, text=True, env=env)
     if done.returncode not in (0, 1):
         raise CorpusError(f"{history.name}: sluice lint exited {done.returncode}: "
@@ -293,12 +331,14 @@ def run(args: argparse.Namespace) -> int:
             missing.append(str(exc))
     if missing:
         raise CorpusError("\n".join(missing))
+    measured = describe_sluice(args.sluice_rev)
+    source = sluice_source(measured) if args.sluice_rev else None
     findings: list[dict[str, str]] = []
     sources = ["| history | repository @ commit | migrations | dialect | revisions (rendered) |",
                "|---|---|---|---|---|"]
     for history in histories:
         ini = materialise(history, git_dirs[history.name])
-        result = lint(history, ini)
+        result = lint(history, ini, source)
         coverage: dict[str, object] = result["coverage"]  # type: ignore[assignment]
         print(f"{history.name}: {coverage['line']}", file=sys.stderr)
         sources.append(f"| {history.name} | {history.repo} @ {history.commit[:12]} | "
@@ -312,7 +352,8 @@ def run(args: argparse.Namespace) -> int:
     write_sample(picked, WORK / "sample.csv")
     totals = Counter(f["rule"] for f in findings)
     report = "\n\n".join(["\n".join(sources), rule_table(findings, [h.name for h in histories]),
-                           review_table(picked, totals), "\n".join(precision(picked, totals))])
+                           review_table(picked, totals), "\n".join(precision(picked, totals)),
+                           f"Sluice measured: {measured}"])
     (WORK / "report.md").write_text(report + "\n")
     print(report)
     print(f"\nsample of {len(picked)} findings: {WORK / 'sample.csv'}; report: "
@@ -329,6 +370,8 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=60, help="findings to sample for review")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--labels", type=Path, help="labelled sample CSV to carry labels from")
+    parser.add_argument("--sluice-rev", metavar="REV",
+                        help="lint with Sluice's code at this commit (default: the installed one)")
     args = parser.parse_args()
     try:
         return run(args)
