@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sluice.cli import main
 from sluice.project import forget_modules
-from tests.conftest import REPO
+from tests.conftest import REPO, server_url
 
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/alembic.ini"))
 
@@ -20,16 +20,21 @@ def test_examples_are_found() -> None:
     assert len(EXAMPLES) == len([p for p in (REPO / "examples").iterdir() if p.is_dir()])
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_example_passes_sluice_check(example: Path, tmp_path: Path,
+def test_example_passes_sluice_check(example: Path, backend: str, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sluice check` in the example's folder; on a server with --scratch."""
+    args = ["check"] if backend == "sqlite" else ["check", "--url", server_url(backend),
+                                                  "--scratch"]
     copy = tmp_path / example.name
     shutil.copytree(example, copy, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
     monkeypatch.chdir(copy)
     monkeypatch.delenv("ALEMBIC_CONFIG", raising=False)
+    monkeypatch.delenv("SLUICE_CHECK_URL", raising=False)
     forget_modules(copy)
     try:
-        result = CliRunner().invoke(main, ["check"])
+        result = CliRunner().invoke(main, args)
     finally:
         forget_modules(copy)
     assert result.exit_code == 0, result.output
