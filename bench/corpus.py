@@ -1,8 +1,8 @@
 """Precision corpus: ``sluice lint`` on public Alembic histories, and a sample to review.
 
 Each history in ``bench/corpus.toml`` (repository, commit, migrations folder, the dialect
-the project runs on, third-party libraries its revisions import) is materialised under ``bench/_work/corpus/<name>/`` from a local
-copy of its repository with ``git archive <commit>:<path>`` (only the migrations folder;
+the project runs on, third-party libraries its revisions import) is materialised under
+``bench/_work/corpus/<name>/`` from a local copy of its repository with ``git archive <commit>:<path>`` (only the migrations folder;
 nothing is copied into the project). Beside it go a minimal ``alembic.ini``
 (``script_location``, ``version_locations`` for per-dialect trees, a ``sqlalchemy.url``
 of the project's dialect), a ``pyproject.toml`` with ``[tool.sluice.lint] dialects`` and
@@ -122,6 +122,14 @@ def find_git_dir(history: History, mirrors: list[Path]) -> Path:
         f"get it with: git clone --filter=blob:none https://github.com/{history.repo} {target}")
 
 
+def extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """``git archive`` output into ``dest``; the "data" filter where Python has it."""
+    try:
+        tar.extractall(dest, filter="data")
+    except TypeError:  # Python before 3.10.12 / 3.11.4: no extraction filters
+        tar.extractall(dest)
+
+
 def materialise(history: History, git_dir: Path) -> Path:
     """The history's migrations folder plus alembic.ini and pyproject.toml; returns the ini."""
     home = WORK / history.name
@@ -137,7 +145,7 @@ def materialise(history: History, git_dir: Path) -> Path:
                               f" failed: {done.stderr.decode().strip()}")
         archive.seek(0)
         with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(home, filter="data")
+            extract(tar, home)
     versions = home / history.path / history.versions
     if not versions.is_dir():
         raise CorpusError(f"{history.repo}: {history.path}/{history.versions} is not a folder "
@@ -177,7 +185,7 @@ def sluice_source(rev: str) -> Path:
             raise CorpusError(f"--sluice-rev {rev}: {done.stderr.decode().strip()}")
         archive.seek(0)
         with tarfile.open(fileobj=archive) as tar:
-            tar.extractall(home, filter="data")
+            extract(tar, home)
     return home / "src"
 
 
