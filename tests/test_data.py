@@ -360,6 +360,45 @@ def test_a_second_runner_on_the_same_step_is_stopped(engine: sa.Engine) -> None:
     assert [r["id"] for r in rows(engine) if r["n"]] == list(range(1, 11))
 
 
+
+def test_two_runs_creating_the_checkpoint_at_once_give_no_traceback(
+        engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window of two runs that start together: this one found no checkpoint row, and
+    the other inserted it before this one could. It looks again and resumes, guarded by
+    the batch count, instead of a raw duplicate-key error."""
+    run(batched_update, engine, items, {"n": items.c.n}, where=items.c.id < 0)  # the table
+    with engine.begin() as other:
+        other.execute(sa.text("DELETE FROM sluice_data_progress"))
+        other.execute(sa.text(
+            "INSERT INTO sluice_data_progress (revision, step, rows_done, rows_changed, "
+            "batches, started, updated) VALUES ('', 's', 0, 0, 0, :t, :t)"),
+            {"t": data._utcnow()})
+    real_load = data._Store.load
+    calls = []
+
+    def load_before_the_other_insert(self: Any, conn: Any, revision: str, step: str) -> Any:
+        calls.append(step)
+        return None if len(calls) == 1 else real_load(self, conn, revision, step)
+
+    monkeypatch.setattr(data._Store, "load", load_before_the_other_insert)
+    result = run(batched_update, engine, items, {"n": items.c.n + 1})
+    assert len(calls) == 2 and result.rows_changed == ROWS
+    assert all(r["n"] == 1 for r in rows(engine))
+
+
+def test_a_checkpoint_that_cannot_be_opened_twice_is_one_line(
+        engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    def duplicate(self: Any, conn: Any, revision: str, step: str) -> None:
+        raise sa.exc.IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(data._Store, "insert", duplicate)
+    with pytest.raises(DataMigrationError, match=r"^sluice\.data: the checkpoint of step 's' "
+                       r"\(revision \) was created by another process at the same moment: "
+                       r"another process is running the same step\. Nothing was changed"):
+        run(batched_update, engine, items, {"n": items.c.n + 1})
+    assert all(r["n"] == 0 for r in rows(engine))
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -1196,16 +1196,7 @@ class _Step:
               backend: str) -> StepResult:
         opts = self.opts
         rev, name = self.revision_id, self.step_name
-        tx.begin()
-        try:
-            store.ensure(conn)
-            row = store.load(conn, rev, name)
-            if row is None:
-                store.insert(conn, rev, name)
-            tx.commit()
-        except BaseException:
-            _quiet_rollback(tx)
-            raise
+        row = self._open_checkpoint(conn, tx, store)
         result = StepResult(rev, name)
         if row is not None and row.finished is not None:
             result.skipped = True
@@ -1277,6 +1268,41 @@ class _Step:
         result.seconds = time.monotonic() - t_start
         reporter.say(_summary(self.label, result, run_batches, run_rows))
         return result
+
+    def _open_checkpoint(self, conn: Connection, tx: _Tx, store: _Store) -> Any:
+        """The step's checkpoint row (None when this run created it).
+
+        Two runs of the same step that start together both find no table or no row and
+        both create it: one of them gets a duplicate (or, on PostgreSQL, an aborted
+        transaction). It looks again once; what it finds then is a resume, which the
+        batch count in the checkpoint guards. A second failure is one line, never a
+        traceback."""
+        rev, name = self.revision_id, self.step_name
+        for attempt in (1, 2):
+            tx.begin()
+            try:
+                store.ensure(conn)
+                row = store.load(conn, rev, name)
+                if row is None:
+                    store.insert(conn, rev, name)
+                tx.commit()
+                return row
+            except sa_exc.DBAPIError as exc:
+                _quiet_rollback(tx)
+                if attempt == 1:
+                    continue
+                if isinstance(exc, sa_exc.IntegrityError):
+                    raise _fail(
+                        f"the checkpoint of step '{name}' (revision {rev}) was created by "
+                        "another process at the same moment: another process is running "
+                        "the same step. Nothing was changed; let the other run finish, or "
+                        "stop it and rerun.") from None
+                raise _fail(f"{self.label}: cannot open its checkpoint in "
+                            f"{store.name}: {_first_line(exc)}") from None
+            except BaseException:
+                _quiet_rollback(tx)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _next_size(self, size: int, used: int, scanned: int, ms: float) -> int:
         """The next batch size, steering batch duration towards ``target_batch_ms``.
