@@ -3,13 +3,26 @@
 Used by ``sluice check --scratch``, ``sluice trace`` and the test suite. Every scratch
 database has a unique name, so concurrent runs on one server never collide, and it is
 dropped on the way out, also when the body fails or is interrupted (Ctrl-C, SIGTERM).
+
+A process killed outright (SIGKILL, a lost CI runner) cannot drop its database, so the
+name says who made it and when: ``<prefix>_<host>_<pid>_<unix time>_<random>``, where
+``<host>`` is a short hash of the host name, boot and PID namespace. Before creating a
+new one, :func:`sweep_stale` drops the databases of the same prefix whose process is
+gone: made on this host by a pid that no longer runs, or older than
+:data:`STALE_AFTER_S` whoever made them. A database of a live process, or of another
+host within that time, is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import re
 import signal
+import socket
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +34,72 @@ from sqlalchemy.engine import URL, make_url
 
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
+#: A scratch database this old is stale whoever made it (no check or trace runs a day).
+STALE_AFTER_S = 24 * 3600
+
+
+def host_id() -> str:
+    """8 hex digits naming this host, boot and PID namespace (pids mean the same there)."""
+    parts = [socket.gethostname()]
+    for path in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        with contextlib.suppress(OSError):
+            parts.append(Path(path).read_text().strip() if "random" in path
+                         else str(os.stat(path).st_ino))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8]
+
 
 def scratch_name(prefix: str = "sluice") -> str:
-    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    return f"{prefix}_{host_id()}_{os.getpid()}_{int(time.time())}_{uuid.uuid4().hex[:6]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def is_stale(name: str, prefix: str, *, now: float | None = None,
+             host: str | None = None) -> bool:
+    """Whether ``name`` is a scratch database of ``prefix`` whose maker is gone."""
+    m = re.fullmatch(re.escape(prefix) + r"_([0-9a-f]{8})_(\d+)_(\d+)_[0-9a-f]{6}", name)
+    if m is None:
+        return False
+    made_by, pid, created = m.group(1), int(m.group(2)), int(m.group(3))
+    if (now if now is not None else time.time()) - created > STALE_AFTER_S:
+        return True
+    return made_by == (host or host_id()) and pid != os.getpid() and not _pid_alive(pid)
+
+
+def list_databases(url: str | URL, prefix: str) -> list[str]:
+    """Databases on the server of ``url`` whose name starts with ``prefix_``."""
+    u = make_url(url)
+    engine = server_engine(u)
+    pattern = prefix.replace("_", "\\_") + "\\_%"
+    try:
+        with engine.connect() as conn:
+            if u.get_backend_name() == "postgresql":
+                rows = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE "
+                                         ":p"), {"p": pattern})
+            else:
+                rows = conn.execute(text("SHOW DATABASES LIKE :p"), {"p": pattern})
+            return sorted(str(r[0]) for r in rows)
+    finally:
+        engine.dispose()
+
+
+def sweep_stale(url: str | URL, prefix: str) -> list[str]:
+    """Drop the stale scratch databases of ``prefix`` (see :func:`is_stale`); their names."""
+    dropped = []
+    for name in list_databases(url, prefix):
+        if is_stale(name, prefix):
+            with contextlib.suppress(Exception):  # another sweeper got there first
+                drop_database(url, name)
+                dropped.append(name)
+    return dropped
 
 
 def server_engine(url: str | URL) -> Any:
@@ -112,6 +188,8 @@ def scratch_database(url: str | URL | None = None, *, prefix: str = "sluice") ->
         with tempfile.TemporaryDirectory(prefix=f"{prefix}_") as tmp:
             yield make_url(f"sqlite:///{Path(tmp) / 'scratch.db'}")
         return
+    with contextlib.suppress(Exception):  # sweeping is a courtesy; creating is the job
+        sweep_stale(url, prefix)
     name = scratch_name(prefix)
     scratch_url = create_database(url, name)
     try:
