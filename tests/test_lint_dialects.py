@@ -246,3 +246,24 @@ def test_duplicate_revision_ids_are_a_finding(tmp_path: Path) -> None:
     assert "migrations/versions/r" in first.message
     scoped = lint_project(ini, use_cache=False, revisions=["r1"])
     assert not [f for f in scoped.findings if f.rule == "SL905"]
+
+
+@pytest.mark.parametrize(("dialect", "risk"), [("postgresql", "HIGH"), ("sqlite", "low"),
+                                               ("mysql", "low")])
+def test_review_header_judges_the_dialect_autogenerate_compares_against(
+        dialect: str, risk: str) -> None:
+    import types
+
+    from alembic.operations import ops
+
+    from sluice.config import SluiceConfig
+    from sluice.policy.base import PolicyContext
+    from sluice.policy.review import header_lines
+
+    script = ops.MigrationScript(
+        rev_id="r9", upgrade_ops=ops.UpgradeOps([ops.CreateIndexOp(
+            "ix_users_email", "users", ["email"])]), downgrade_ops=ops.DowngradeOps([]))
+    ctx = PolicyContext(config=SluiceConfig(), environment="dev", migration_context=types.
+                        SimpleNamespace(dialect=types.SimpleNamespace(name=dialect)))
+    (_, line) = header_lines(ctx, script)
+    assert line.startswith(f"  [{risk:<6}] create_index users (ix_users_email)"), line

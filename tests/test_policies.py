@@ -80,6 +80,37 @@ def test_allowed_drop_is_written_with_comment_and_header(shop: Path, db_url: str
     assert "legacy_field" not in cols
 
 
+def test_allowed_operation_is_a_reviewed_suppression_for_lint(shop: Path) -> None:
+    """What was allowed when the revision was generated is not reported again by
+    `sluice lint`, the pre-commit hook (lint of files) or the upgrade guard (same engine)."""
+    from click.testing import CliRunner
+
+    from sluice.cli import main
+    from sluice.lint.engine import lint_project
+
+    url = f"sqlite:///{shop / 'dev.db'}"
+    upgrade(shop, url)
+    drop_legacy_field(shop)
+    (path,) = autogenerate(shop, url, "allow=drop_column:users.legacy_field")
+    rev = path.name.split("_")[0]
+    res = lint_project(shop / "alembic.ini", revisions=[rev], use_cache=False)
+    assert not [f for f in res.findings if f.rule in ("SL002", "SL902", "SL901")], [
+        (f.rule, f.line, f.message) for f in res.findings]
+    (silenced,) = [f for f in res.suppressed if f.rule == "SL002"]
+    assert "legacy_field" in silenced.message
+    hook = CliRunner().invoke(main, ["lint", "-c", str(shop / "alembic.ini"), str(path),
+                                     "--format", "json"])
+    assert "SL002" not in hook.stdout
+    # a hand-edited second drop in the same revision is still reported
+    text = path.read_text()
+    path.write_text(text.replace("    # ### end Alembic commands ###",
+                                 "    op.drop_column('users', 'email')\n"
+                                 "    # ### end Alembic commands ###", 1))
+    res = lint_project(shop / "alembic.ini", revisions=[rev], use_cache=False)
+    assert [f.message for f in res.findings if f.rule == "SL002"] == [
+        "drops column users.email and its data; running code that still selects it will fail"]
+
+
 def test_allow_from_environment_variable(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{shop / 'dev.db'}"
     upgrade(shop, url)
@@ -140,12 +171,16 @@ def test_widening_type_and_new_column_are_allowed(shop: Path, db_url: str) -> No
     upgrade(shop, db_url)
     edit(shop / "shopapp" / "models.py",
          "legacy_field: Mapped[str | None] = mapped_column(String(50))",
-         "legacy_field: Mapped[str | None] = mapped_column(String(80))\n"
+         # (within 63 characters: MySQL extends the VARCHAR in place; to 64 or more
+         # the utf8mb4 length prefix grows and MySQL copies the table, SL301)
+         "legacy_field: Mapped[str | None] = mapped_column(String(60))\n"
          "    nickname: Mapped[str | None] = mapped_column(String(30))")
     (path,) = autogenerate(shop, db_url)
     text = path.read_text()
     assert "[low   ] add_column users.nickname" in text
-    assert "[low   ] alter_column users.legacy_field" in text
+    # MySQL commits each DDL statement on its own: a second one in the revision is SL303
+    risk = "MEDIUM" if db_url.startswith("mysql") else "low   "
+    assert f"[{risk}] alter_column users.legacy_field" in text
 
 
 PAYMENT = '''
@@ -170,6 +205,18 @@ def test_protected_table_refused(shop: Path) -> None:
     with pytest.raises(CommandError, match=r"touches protected table payments \(matches protected_tables 'payments'\)"):
         autogenerate(shop, url)
     assert len(autogenerate(shop, url, "allow=add_column:payments.note")) == 1
+
+
+def test_new_protected_table_comes_with_its_own_indexes(shop: Path) -> None:
+    url = f"sqlite:///{shop / 'dev.db'}"
+    models = shop / "shopapp" / "models.py"
+    models.write_text(models.read_text() + PAYMENT.replace(
+        "mapped_column(Numeric(10, 2))", "mapped_column(Numeric(10, 2), index=True)"))
+    set_config(shop, "")
+    upgrade(shop, url)
+    (path,) = autogenerate(shop, url, message="payments")  # the table and its index
+    text = path.read_text()
+    assert "create_index" in text and "f('ix_payments_amount')" in text
 
 
 def test_excluded_tables_never_appear(shop: Path, db_url: str) -> None:

@@ -19,7 +19,8 @@ from pathlib import Path
 from sluice.errors import SluiceError
 from sluice.lint.model import DIALECTS
 
-__all__ = ["ALIASES", "DialectChoice", "choose_dialects", "normalise", "url_dialect"]
+__all__ = ["ALIASES", "DialectChoice", "choose_dialects", "context_dialect", "normalise",
+           "url_dialect"]
 
 ALIASES = {"postgres": "postgresql", "pg": "postgresql", "mariadb": "mysql",
            "postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
@@ -155,3 +156,10 @@ def _primary_first(dialects: list[str], primary: str | None) -> list[str]:
     if primary in dialects:
         return [primary, *[d for d in dialects if d != primary]]
     return dialects
+
+
+def context_dialect(migration_context: object) -> str | None:
+    """The Sluice dialect of an Alembic ``MigrationContext`` (autogenerate compares
+    against a real database, so its dialect is the one the project runs on)."""
+    name = getattr(getattr(migration_context, "dialect", None), "name", None)
+    return ALIASES.get(str(name).lower()) if name else None

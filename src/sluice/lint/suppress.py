@@ -11,6 +11,15 @@ Text after the closing bracket is the reason; a suppression without one is itsel
 finding (SL901), and so is a suppression that silenced nothing (SL902) or that names a
 rule that does not exist (SL904). Those meta findings come from rules registered in
 :mod:`sluice.lint.rules.meta`, through synthetic ``lint.*`` operations built here.
+
+The comment the autogenerate policy writes above an operation someone allowed when the
+revision was generated (``-x allow=KIND:TARGET`` or ``SLUICE_ALLOW``)::
+
+    # sluice: allowed drop_column:users.legacy (SL002 drop-column) by -x allow=...
+
+is a reviewed suppression of that rule for the operation below it (past any further
+comment lines), so lint, pre-commit and the upgrade guard agree with the decision made
+at generation time. It never applies to the whole file and is never reported unused.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from sluice.lint.model import Finding, Op
 __all__ = ["Suppression", "apply_suppressions", "parse_suppressions", "suppression_ops"]
 
 _COMMENT = re.compile(r"#\s*sluice\s*:\s*ignore\s*\[([^\]]*)\]\s*(.*)$", re.I)
+#: What :func:`sluice.policy.dangerous.dangerous_ops` writes above an allowed operation.
+_ALLOWED = re.compile(r"#\s*sluice: allowed (\S+) \((SL\d{3})(?: [\w-]+)?\) by (.+?)\s*$")
 _TOP_DEF = re.compile(r"^(?:async\s+def|def|class)\s|^@")
 #: Suppressions cannot silence findings about suppressions.
 META_SUPPRESSION_RULES = frozenset({"SL901", "SL902", "SL904"})
@@ -42,6 +53,10 @@ class Suppression:
     standalone: bool = False
     #: Rule ids this suppression silenced at least one finding of.
     used: set[str] = field(default_factory=set)
+    #: Written by the autogenerate policy for an allowed operation: covers ``target``.
+    generated: bool = False
+    #: The line of the operation a generated suppression covers.
+    target: int | None = None
 
     def covers(self, finding: Finding) -> bool:
         keys = {k.lower() for k in self.rules}
@@ -51,6 +66,8 @@ class Suppression:
             return True
         if finding.line is None:
             return False
+        if self.generated:
+            return finding.line == self.target
         return finding.line == self.line or (self.standalone and finding.line == self.line + 1)
 
 
@@ -71,6 +88,9 @@ def parse_suppressions(source: str) -> list[Suppression]:
             continue
         m = _COMMENT.search(tok.string)
         if not m:
+            allowed = _ALLOWED.search(tok.string)
+            if allowed and lines[tok.start[0] - 1][: tok.start[1]].strip() == "":
+                out.append(_generated(allowed, tok.start[0], lines))
             continue
         rules = tuple(r.strip() for r in m.group(1).split(",") if r.strip())
         reason = m.group(2).strip().lstrip("-:—").strip()
@@ -80,6 +100,17 @@ def parse_suppressions(source: str) -> list[Suppression]:
                                file_level=standalone and line < first_def,
                                standalone=standalone))
     return out
+
+
+def _generated(m: re.Match[str], line: int, lines: list[str]) -> Suppression:
+    """The suppression an allow comment of the autogenerate policy stands for."""
+    target = line + 1
+    while target <= len(lines) and (not lines[target - 1].strip()
+                                    or lines[target - 1].lstrip().startswith("#")):
+        target += 1
+    return Suppression(line=line, rules=(m.group(2),), standalone=True, generated=True,
+                       reason=f"allowed {m.group(1)} by {m.group(3)} when generated",
+                       target=target)
 
 
 def apply_suppressions(
@@ -112,6 +143,8 @@ def suppression_ops(
     """
     ops: list[Op] = []
     for s in suppressions:
+        if s.generated:
+            continue  # written by Sluice itself; the header repeats it, unused on purpose
         where = "file" if s.file_level else "line"
         common = {"rules": list(s.rules), "scope": where}
         if not s.rules:

@@ -16,6 +16,7 @@ from sluice.lint.rules._util import (
     dropped_tables,
     index_label,
     matches_any,
+    new_tables_before,
     sql_statements,
     steps,
 )
@@ -229,7 +230,9 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
        ``alembic -x allow=KIND:TABLE revision --autogenerate`` (or ``SLUICE_ALLOW``),
        so the review header records who allowed what.
     """
-    if op.phase != "upgrade" or op.kind == "create_table":
+    if op.phase != "upgrade" or op.kind == "create_table" or op.table_is_new:
+        return None  # a new protected table comes with its own indexes and constraints
+    if op.table and op.table.lower() in new_tables_before(op, ctx):
         return None
     pattern = matches_any(op.table, ctx.config.protected_tables)
     if pattern is None:
