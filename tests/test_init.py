@@ -397,3 +397,23 @@ def test_wired_project_with_server_defaults_has_no_spurious_changes(tmp_path: Pa
     again = run_alembic(tmp_path, "revision", "--autogenerate", "-m", "nothing")
     assert again.returncode != 0
     assert "no schema changes detected" in again.stdout + again.stderr, again.stderr
+
+
+def test_init_never_writes_its_backup_through_a_symlink(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    env_py = tmp_path / "migrations" / "env.py"
+    env_py.write_text(ALEMBIC_DEFAULT_ENV)
+    env_py.chmod(0o640)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    backup = tmp_path / "migrations" / "env.py.bak"
+    backup.symlink_to(victim)
+    result = runner.invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{backup} (the backup of env.py) is a symlink to {victim}" in result.stderr
+    assert victim.read_text() == "precious" and env_py.read_text() == ALEMBIC_DEFAULT_ENV
+    backup.unlink()
+    assert runner.invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    assert backup.read_text() == ALEMBIC_DEFAULT_ENV
+    assert (backup.stat().st_mode & 0o777) == (env_py.stat().st_mode & 0o777) == 0o640

@@ -355,9 +355,12 @@ def wire_existing(ini: Path, *, dry_run: bool = False) -> InitResult:
         if dry_run:
             result.messages.append(f"{env_py}: would wire to Sluice (dry run, nothing written)")
         else:
-            backup = env_py.with_name("env.py.bak")
-            shutil.copyfile(env_py, backup)
-            env_py.write_text(new, encoding="utf-8")
+            from sluice.files import write_atomic
+
+            backup = env_py.with_name("env.py.bak")  # never through a symlink, same mode
+            write_atomic(backup, env_py.read_bytes(), mode=env_py.stat().st_mode & 0o777,
+                         what="the backup of env.py")
+            write_atomic(env_py, new, what="env.py")
             result.messages.append(f"{env_py}: wired to Sluice (original kept as {backup.name})")
     mako = script_dir / "script.py.mako"
     if mako.is_file():
@@ -366,6 +369,8 @@ def wire_existing(ini: Path, *, dry_run: bool = False) -> InitResult:
             line = '${sluice_header(up_revision) if sluice_header is not UNDEFINED else ""}'
             result.changed = True
             if not dry_run:
-                mako.write_text(line + text, encoding="utf-8")
+                from sluice.files import write_atomic
+
+                write_atomic(mako, line + text, what="script.py.mako")
                 result.messages.append(f"{mako}: review header added at the top of new revisions")
     return result
