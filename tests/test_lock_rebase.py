@@ -180,3 +180,14 @@ def upgrade(): ...
     with pytest.raises(SluiceError, match="broken.py:2: down_revision is not a literal"):
         repoint(broken, "a1")
     assert broken.read_text() == "revision = 'b1'\ndown_revision = PARENT\n"
+
+
+def test_rebase_keeps_the_permissions_of_the_revision_file(tmp_path: Path) -> None:
+
+    path = tmp_path / "0003_x.py"
+    path.write_text('"""x\n\nRevision ID: 0003\nRevises: 0002\n"""\nrevision = "0003"\n'
+                    'down_revision = "0002"\n')
+    path.chmod(0o664)
+    assert repoint(path, "0004") == ("0002",)
+    assert 'down_revision = "0004"' in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o664

@@ -28,7 +28,6 @@ import ast
 import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -123,14 +122,9 @@ def repoint(path: Path, new_down: str) -> tuple[str, ...]:
     check = ast.literal_eval(_down_revision_node(ast.parse(new_text)))
     if check != new_down:  # pragma: no cover - the edit above is exact
         raise SluiceError(f"{path}: could not rewrite down_revision safely; edit it by hand")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(new_text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from sluice.files import write_atomic
+
+    write_atomic(path, new_text, what="a revision file")  # keeps its mode, no symlinks
     return old
 
 
