@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import os
 import re
 import sys
+import sysconfig
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -142,7 +144,11 @@ def sluice_config_for(ini: str | Path) -> SluiceConfig:
 def forget_modules(root: str | Path) -> None:
     """Drop modules imported from files under ``root`` so that edited code is re-imported,
     and modules named like a package or module at the top of ``root`` (imported earlier
-    from another copy of the project), which would otherwise shadow this one's."""
+    from another copy of the project), which would otherwise shadow this one's.
+
+    Installed packages stay, even in a virtualenv inside ``root`` (``project/.venv``):
+    importing them again would re-run their import-time registrations (SQLAlchemy 2.0
+    fails with "Type <class 'object'> is already registered")."""
     root = Path(root).resolve()
     local = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()} if root.is_dir() else set()
     local |= {p.stem for p in root.glob("*.py")} if root.is_dir() else set()
@@ -151,10 +157,25 @@ def forget_modules(root: str | Path) -> None:
             del sys.modules[name]
             continue
         file = getattr(module, "__file__", None)
-        if not file:
-            continue
-        try:
-            Path(file).resolve().relative_to(root)
-        except ValueError:
-            continue
-        del sys.modules[name]
+        if file and is_project_file(file, root):
+            del sys.modules[name]
+
+
+def is_project_file(file: str | Path, root: Path) -> bool:
+    """``file`` is under ``root`` (resolved) and is not part of an installed package
+    (``site-packages``/``dist-packages``) or of the standard library."""
+    try:
+        path = Path(file).resolve()
+        path.relative_to(root)
+    except (ValueError, OSError):
+        return False
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return False
+    return not any(path.is_relative_to(lib) for lib in _library_dirs())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_dirs() -> tuple[Path, ...]:
+    paths = sysconfig.get_paths()
+    return tuple(Path(paths[key]).resolve() for key in ("stdlib", "platstdlib", "purelib",
+                                                        "platlib") if paths.get(key))

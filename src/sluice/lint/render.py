@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sluice.lint.model import Op
+from sluice.project import is_project_file
 
 try:
     # signal.signal() without the enum conversions around it (once per revision)
@@ -918,13 +919,8 @@ class Renderer:
                 del sys.modules[name]
                 continue
             file = getattr(module, "__file__", None)
-            if not file or root is None:
-                continue
-            try:
-                Path(file).resolve().relative_to(root)
-            except (ValueError, OSError):
-                continue
-            del sys.modules[name]
+            if file and root is not None and is_project_file(file, Path(root).resolve()):
+                del sys.modules[name]  # installed packages stay (see forget_modules)
 
     # ---------------------------------------------------------------- contexts
 
