@@ -1,21 +1,26 @@
 """Findings for people: file:line, severity, rule, message and the fix, step by step.
 
-Rendered with rich: colour only on a terminal, none when ``NO_COLOR`` is set or the
-output is piped.
+The report is built as one string and written once. Colour (ANSI SGR codes) only when the
+stream is a terminal, and none when ``NO_COLOR`` is set or ``TERM=dumb``. Piped output is
+plain text: tabs expanded to 8-column stops and the control characters a terminal would
+act on (BEL, BS, VT, FF, CR) removed, as the rich-based renderer printed it.
 """
 
 from __future__ import annotations
 
+import os
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from typing import IO
 
-from rich.console import Console
-from rich.text import Text
-
 from sluice.lint.model import Finding
 
-_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+#: SGR parameters of each style (rich's "bold red", "yellow", "cyan", "green", "dim").
+_BOLD, _DIM, _GREEN = "1", "2", "32"
+_SEVERITY = {"error": "1;31", "warning": "33", "info": "36"}
+_STRIP = dict.fromkeys((7, 8, 11, 12, 13))
+_ZERO_WIDTH = frozenset(("Cc", "Mn", "Me", "Cf", "Zl", "Zp"))
 
 
 def location(f: Finding) -> str:
@@ -37,28 +42,70 @@ def severity_counts(findings: Sequence[Finding]) -> str:
     return ", ".join(parts)
 
 
-def make_console(stream: IO[str]) -> Console:
-    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+def use_colour(stream: IO[str]) -> bool:
+    """Colour only on a terminal; never with ``NO_COLOR`` (any non-empty value) or
+    ``TERM=dumb``. One terminal check per report."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except (OSError, ValueError):
+        return False
+
+
+def _cells(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide characters take two; control,
+    combining, format and line/paragraph separator characters none."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    return sum(0 if unicodedata.category(ch) in _ZERO_WIDTH and ch != "\xad" else
+               2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _expand_tabs(line: str) -> str:
+    out: list[str] = []
+    column = 0
+    for part in line.split("\t")[:-1]:
+        column += _cells(part) + 1
+        pad = -column % 8
+        out.append(part + " " * (1 + pad))
+        column += pad
+    out.append(line.rsplit("\t", 1)[-1])
+    return "".join(out)
+
+
+def clean(text: str) -> str:
+    """``text`` as a terminal shows it: control characters out, tabs expanded."""
+    text = text.translate(_STRIP)
+    if "\t" not in text:
+        return text
+    return "\n".join(_expand_tabs(line) if "\t" in line else line
+                     for line in text.split("\n"))
 
 
 def render_text(findings: Sequence[Finding], stream: IO[str], *,
                 summary: Sequence[str] = ()) -> None:
-    console = make_console(stream)
+    colour = use_colour(stream)
+
+    def paint(text: str, sgr: str) -> str:
+        return f"\x1b[{sgr}m{text}\x1b[0m" if colour and sgr and text else text
+
+    out: list[str] = []
     for f in findings:
-        head = Text()
-        head.append(location(f), style="bold")
-        head.append("  ")
-        head.append(f.severity, style=_STYLE.get(f.severity, ""))
-        head.append("  ")
-        head.append(f"{f.rule} {f.name}", style="bold")
-        if f.dialect:
-            head.append(f"  [{f.dialect}]", style="dim")
-        console.print(head)
-        console.print(Text("  " + f.message))
+        dialect = f"  [{f.dialect}]" if f.dialect else ""
+        if colour:
+            out.append(f"{paint(clean(location(f)), _BOLD)}  "
+                       f"{paint(clean(f.severity), _SEVERITY.get(f.severity, ''))}  "
+                       f"{paint(clean(f'{f.rule} {f.name}'), _BOLD)}"
+                       f"{paint(clean(dialect), _DIM)}")
+        else:
+            out.append(clean(f"{location(f)}  {f.severity}  {f.rule} {f.name}{dialect}"))
+        out.append(clean("  " + f.message))
         if f.fix:
-            console.print(Text("  fix:", style="green"))
-            for line in f.fix.splitlines():
-                console.print(Text("    " + line))
-        console.print()
-    for line in summary:
-        console.print(Text(line))
+            out.append(paint("  fix:", _GREEN))
+            out.extend(clean("    " + line) for line in f.fix.splitlines())
+        out.append("")
+    out.extend(clean(line) for line in summary)
+    if out:
+        stream.write("\n".join(out) + "\n")
