@@ -99,3 +99,10 @@ def test_batch_separators_alembic_writes_offline() -> None:
 
 def test_text_the_tokenizer_rejects_is_still_split() -> None:
     assert split_sql("SELECT 'a;b'; SELECT 'unterminated") == ["SELECT 'a;b'", "SELECT 'unterminated"]
+
+
+def test_semicolons_inside_parentheses() -> None:
+    rule = "CREATE RULE r AS ON INSERT TO a DO INSTEAD (INSERT INTO b VALUES (1); INSERT INTO c VALUES (2))"
+    assert split_sql(f"{rule}; SELECT 1", "postgresql") == [rule, "SELECT 1"]
+    # an unbalanced parenthesis does not swallow the statements after it
+    assert split_sql("SELECT (1; SELECT 2") == ["SELECT (1", "SELECT 2"]

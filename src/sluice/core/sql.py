@@ -6,7 +6,8 @@ on top-level ``;`` only. sqlglot's tokenizer for the dialect decides what is top
 ``#`` and ``/* */`` comments, and PostgreSQL dollar quotes (``$$ ... $$``, ``$tag$ ...
 $tag$``), so a PL/pgSQL body stays one statement. A compound body without ``DELIMITER``
 (``CREATE TRIGGER ... BEGIN ...; ...; END`` on MySQL/MariaDB or SQLite, ``BEGIN ATOMIC``
-on PostgreSQL) stays one statement too, as the server receives it from a driver. A line
+on PostgreSQL) stays one statement too, as the server receives it from a driver, and so
+does a ``;`` inside parentheses (``CREATE RULE ... DO INSTEAD (...; ...)``). A line
 holding only ``GO`` (SQL Server) or ``/`` (Oracle), the batch separators Alembic writes
 offline, also ends a statement.
 
@@ -98,7 +99,7 @@ def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
     except TokenError:
         return tuple(_fallback(sql))
     spans = _token_spans(sql, tokens, blocks=True)
-    if spans is None:  # a BEGIN never closed: it was not a compound body after all
+    if spans is None:  # a BEGIN or "(" never closed: split as if neither were there
         spans = _token_spans(sql, tokens, blocks=False)
     assert spans is not None
     return tuple(spans)
@@ -124,7 +125,7 @@ def _token_spans(sql: str, tokens: list[Token], *, blocks: bool) -> list[Span] |
         word = "" if tok.token_type in _QUOTED else tok.text.upper()
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         if tok.token_type == TokenType.SEMICOLON or _batch_separator(sql, tok):
-            if "BEGIN" in stack:
+            if "BEGIN" in stack or "(" in stack:
                 continue
             if first is not None:
                 spans.append(Span(start, first.start, tok.start))
@@ -133,15 +134,20 @@ def _token_spans(sql: str, tokens: list[Token], *, blocks: bool) -> list[Span] |
         if blocks and word == "BEGIN":
             if _opens_block(first is None, nxt):
                 stack.append("BEGIN")
+        elif blocks and tok.token_type == TokenType.L_PAREN:
+            stack.append("(")
+        elif tok.token_type == TokenType.R_PAREN:
+            if stack and stack[-1] == "(":
+                stack.pop()
         elif word == "CASE":
             stack.append("CASE")
-        elif word == "END" and stack:
+        elif word == "END" and stack and stack[-1] != "(":
             after = "" if nxt is None or nxt.token_type in _QUOTED else nxt.text.upper()
             if after not in _UNCOUNTED_ENDS and not (after == "CASE" and stack[-1] != "CASE"):
                 stack.pop()
         if first is None:
             first = tok
-    if "BEGIN" in stack:
+    if "BEGIN" in stack or "(" in stack:
         return None
     if first is not None:
         spans.append(Span(start, first.start, len(sql)))
