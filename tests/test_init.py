@@ -411,7 +411,7 @@ def test_init_never_writes_its_backup_through_a_symlink(tmp_path: Path) -> None:
     backup.symlink_to(victim)
     result = runner.invoke(main, ["init", str(tmp_path)])
     assert result.exit_code == 2
-    assert f"{backup} (the backup of env.py) is a symlink to {victim}" in result.stderr
+    assert f"{backup} is a symlink to {victim} (the backup of env.py)" in result.stderr
     assert victim.read_text() == "precious" and env_py.read_text() == ALEMBIC_DEFAULT_ENV
     backup.unlink()
     assert runner.invoke(main, ["init", str(tmp_path)]).exit_code == 0

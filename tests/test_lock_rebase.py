@@ -183,7 +183,6 @@ def upgrade(): ...
 
 
 def test_rebase_keeps_the_permissions_of_the_revision_file(tmp_path: Path) -> None:
-
     path = tmp_path / "0003_x.py"
     path.write_text('"""x\n\nRevision ID: 0003\nRevises: 0002\n"""\nrevision = "0003"\n'
                     'down_revision = "0002"\n')

@@ -58,26 +58,29 @@ def project_file(root: Path, value: str | os.PathLike[str], *, key: str) -> Path
     path = base / raw
     parent = Path(os.path.realpath(path.parent))
     if not _inside(Path(os.path.normpath(path)), base) or not _inside(parent, base):
-        raise SluiceError(f"{key} = {str(value)!r} leads out of the project folder {base}; "
-                          "Sluice writes only inside it: give a path below it")
-    check_target(path, what=f"{key} = {str(value)!r}")
+        raise SluiceError(f"{key} = {str(value)!r} leads out of the project folder (the "
+                          "folder of alembic.ini); Sluice writes only inside it: give a path "
+                          "below it")
+    check_target(path, what=key, shown=raw.as_posix())
     return path
 
 
-def check_target(path: Path, *, what: str) -> None:
-    """Refuse to write ``path`` when it is a symlink or not a regular file."""
+def check_target(path: Path, *, what: str, shown: str | None = None) -> None:
+    """Refuse to write ``path`` (shown as ``shown``) when it is a symlink or not a regular
+    file; ``what`` says which file or setting it is."""
+    name = shown or str(path)
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise SluiceError(f"{path}: cannot write {what}: {exc.strerror or exc}") from None
+        raise SluiceError(f"{name}: cannot write {what}: {exc.strerror or exc}") from None
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(path)
-        raise SluiceError(f"{path} ({what}) is a symlink to {target}; Sluice does not write "
+        raise SluiceError(f"{name} is a symlink to {target} ({what}); Sluice does not write "
                           "through symlinks: remove the link or point the setting at a real file")
     if not stat.S_ISREG(st.st_mode):
-        raise SluiceError(f"{path} ({what}) is not a regular file; Sluice will not replace it: "
+        raise SluiceError(f"{name} is not a regular file ({what}); Sluice will not replace it: "
                           "point the setting at a file")
 
 
