@@ -130,6 +130,21 @@ def test_x_url_wins_over_sqlalchemy_url(tmp_path: Path) -> None:
     assert res.coverage.line().endswith("; linted for postgresql (-x url)")
 
 
+def test_url_env_py_reads_from_the_environment(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    ini = make_project(tmp_path, "sqlite:///dev.db")  # a local default env.py replaces
+    (tmp_path / "migrations" / "env.py").write_text(
+        "import os\nfrom alembic import context\n\nconfig = context.config\n"
+        "config.set_main_option('sqlalchemy.url', os.environ['DATABASE_URL'])\n")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    res = lint_project(ini, use_cache=False, render=False)
+    assert res.dialects == ["postgresql", "mysql", "sqlite"] and res.notes
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app@db/app")
+    res = lint_project(ini, use_cache=False, render=False)
+    assert families(res.findings) == {"postgresql"}
+    assert res.coverage.line().endswith("; linted for postgresql ($DATABASE_URL read by env.py)")
+
+
 def test_dialect_named_folder_is_linted_for_that_dialect(tmp_path: Path) -> None:
     res = lint_project(make_project(tmp_path, None, folder="pg"), use_cache=False)
     assert families(res.findings) == {"postgresql"}

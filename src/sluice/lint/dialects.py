@@ -5,14 +5,16 @@ In order: an explicit list (``--dialect``, the ``dialects`` argument of
 folder is named after a dialect (``postgresql``/``postgres``/``pg``, ``mysql``/``mariadb``,
 ``sqlite``) is linted for that dialect, and every other revision for ``lint.dialects``
 when set, else for the dialect of the URL Alembic would use (``-x url=...``, then
-``sqlalchemy.url`` in alembic.ini or ``[tool.alembic]``). A missing URL or Alembic's
+``sqlalchemy.url`` in alembic.ini or ``[tool.alembic]``; when env.py sets the URL from an
+environment variable, that variable). A missing URL, an unset variable or Alembic's
 placeholder (``driver://user:pass@localhost/dbname``) names no dialect. Only when nothing
 names one are all three linted, and :attr:`DialectChoice.note` says how to set it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +70,29 @@ def x_url(x_args: Iterable[str]) -> str | None:
         if sep and key.strip().lower() in ("url", "sqlalchemy.url", "db_url", "database_url"):
             return value.strip()
     return None
+
+
+_SETS_URL = re.compile(r"set_main_option\(\s*['\"]sqlalchemy\.url['\"]|"
+                       r"create_(?:async_)?engine\(\s*(?:os\.)?(?:environ|getenv)")
+_ENV_VAR = re.compile(r"(?:environ\[\s*|environ\.get\(\s*|getenv\(\s*)['\"](\w+)['\"]")
+
+
+def env_py_url(script_dir: Path, environ: Mapping[str, str]) -> tuple[bool, str | None, str]:
+    """Whether env.py takes the URL from an environment variable (so ``sqlalchemy.url``
+    is not the one Alembic uses), the URL when such a variable is set in ``environ``, and
+    where it came from (``$DATABASE_URL``)."""
+    try:
+        text = (script_dir / "env.py").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False, None, ""
+    names = _ENV_VAR.findall(text)
+    if not names or not _SETS_URL.search(text):
+        return False, None, ""
+    for name in names:
+        value = environ.get(name)
+        if value and url_dialect(value) is not None:
+            return True, value, f"${name}"
+    return True, None, f"${names[0]}"
 
 
 @dataclass

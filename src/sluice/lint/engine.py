@@ -65,6 +65,7 @@ from sluice.lint.cache import LintCache, content_hash
 from sluice.lint.dialects import (
     ALIASES,
     choose_dialects,
+    env_py_url,
     normalise,
     url_dialect,
     x_url,
@@ -304,6 +305,11 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     else:
         version_locations = [script_dir / "versions"]
     require_version_locations(cfg, version_locations)
+    origin = "-x url" if given else "sqlalchemy.url"
+    if not given:
+        from_env, env_url, env_name = env_py_url(script_dir, os.environ)
+        if from_env:  # env.py replaces sqlalchemy.url with the variable's value
+            url, origin = env_url, f"{env_name} read by env.py"
     paths: list[str] = []
     for p in sys_path:
         paths.append(str(Path(p).resolve()))
@@ -321,7 +327,7 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
         url_dialect=_url_dialect(given or url),
         alembic_cfg=cfg,
         url=given or url,
-        url_origin="-x url" if given else "sqlalchemy.url",
+        url_origin=origin,
     )
 
 
