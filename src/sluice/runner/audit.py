@@ -189,6 +189,7 @@ def decide_statuses(steps: Sequence[StepRecord], applied: set[str]) -> None:
     for step in steps:
         if took_effect(step.revision, step.direction, applied):
             step.status = "succeeded"
+            step.error = None  # an interrupt that landed after it was stamped
         elif step.error is not None:
             step.status = "failed"
         elif step.ran:
@@ -196,6 +197,23 @@ def decide_statuses(steps: Sequence[StepRecord], applied: set[str]) -> None:
             step.error = step.error or "rolled back with the failed revision's transaction"
         else:
             step.status = "skipped"
+
+
+def lock_lost_statuses(steps: Sequence[StepRecord], reason: str) -> None:
+    """After :func:`decide_statuses`, for a run stopped because its migration lock was lost:
+    nothing of it failed, what ran and did not take effect was rolled back, the rest was
+    not started; each row says why."""
+    for step in steps:
+        if step.status == "succeeded":
+            continue
+        if step.status in ("failed", "rolled_back") and step.ran:
+            step.status = "rolled_back"
+            if not (step.error or "").startswith("rolled back"):
+                step.error = f"rolled back: the run stopped because it {reason}"
+        else:
+            step.status = "skipped"
+            if not (step.error or "").startswith("not started"):
+                step.error = f"not started: the run stopped because it {reason}"
 
 
 def write_final(conn: Connection, steps: Iterable[StepRecord]) -> None:
@@ -282,6 +300,20 @@ def reconcile_stale(conn: Connection, applied: set[str]) -> list[Reconciled]:
                                   f"{row.username}@{row.host} pid {row.pid}", row.started))
     _commit(conn)
     return out
+
+
+def previous_interruption(conn: Connection, revision: str, direction: str,
+                          run_id: str | None) -> HistoryEntry | None:
+    """The latest row of another run that was interrupted inside ``revision`` (signal, or
+    a process that died, reconciled later), when no run applied it since."""
+    for e in read_history(conn, revision=revision, direction=direction):
+        if e.run_id == run_id or e.status in OPEN_STATUSES:
+            continue
+        if e.status == "succeeded":
+            return None
+        if e.status == "failed" and (e.error or "").startswith("interrupted"):
+            return e
+    return None
 
 
 @dataclass

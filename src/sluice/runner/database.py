@@ -61,10 +61,10 @@ def backend(url: str | URL) -> str:
     return "mysql" if name == "mariadb" else name
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, connect_args: dict[str, Any] | None = None) -> Engine:
     """An engine for Sluice's own connections (lock, audit, sizes): no pool, nothing kept."""
     try:
-        return create_engine(make_url(url), poolclass=NullPool)
+        return create_engine(make_url(url), poolclass=NullPool, connect_args=connect_args or {})
     except Exception as exc:
         raise DatabaseUnavailable(f"{mask_url(url)}: {first_line(exc)}") from None
 

@@ -95,9 +95,8 @@ class EnvGuard:
             new_run_id,
             reconcile_stale,
         )
-        from sluice.runner.database import connect
         from sluice.runner.lock import Holder, MigrationLock
-        from sluice.runner.run import _waiter, applied_revisions, read_heads
+        from sluice.runner.run import _waiter, applied_revisions, fresh_heads
         from sluice.runner.session import DbState, Session
         from sluice.runner.timeouts import Timeouts
 
@@ -118,9 +117,8 @@ class EnvGuard:
         )
         self.lock.acquire()
         try:
-            conn = self.lock.conn
-            self.audit_conn = connect(self.lock.engine, autocommit=False)
-            fresh = read_heads(conn, self.state)
+            self.audit_conn = self.lock.audit_conn
+            fresh = fresh_heads(self.audit_conn, self.state)
             for r in reconcile_stale(self.audit_conn, applied_revisions(ctx.script, fresh)):
                 _notify(f"a previous run by {r.who} died before finishing; {r.revision} "
                         f"recorded as {r.status}")
@@ -152,6 +150,7 @@ class EnvGuard:
                 env_timeouts=Timeouts(self.policy.lock_timeout_ms,
                                       self.policy.statement_timeout_ms),
                 audit_conn=self.audit_conn, mid_run_audit=ctx.dialect.name != "sqlite",
+                check_lock=self.lock.verify,
             )
             self.session.install(steps, ctx)
             migration_dbapi = ctx.connection.connection.dbapi_connection
@@ -168,9 +167,7 @@ class EnvGuard:
         return steps
 
     def _close(self) -> None:
-        if self.audit_conn is not None:
-            self.audit_conn.close()
-            self.audit_conn = None
+        self.audit_conn = None  # the lock's own; closed with it
         self.lock.release()
 
     def finish(self) -> None:
@@ -179,15 +176,14 @@ class EnvGuard:
             if self._finished or self.session is None:
                 return
             self._finished = True
-        from sluice.runner.audit import decide_statuses, write_final
+        from sluice.runner.audit import decide_statuses, lock_lost_statuses, write_final
         from sluice.runner.capture import partial_failure
-        from sluice.runner.run import applied_revisions, read_heads
+        from sluice.runner.run import applied_revisions, fresh_heads
 
         session = self.session
         try:
             session.detach()
-            conn = self.lock.conn
-            heads = read_heads(conn, self.state)
+            heads = fresh_heads(self.audit_conn, self.state)
             failure = session.failure
             transactional = self.state.transactional_ddl or self.state.dialect == "sqlite"
             if failure is not None and not transactional and failure.capture is not None \
@@ -206,6 +202,10 @@ class EnvGuard:
                 rec.statements = partial.as_dict()
                 _notify(partial.render(env=self.environment))
             decide_statuses(session.records, applied_revisions(self.script, heads))
+            if session.lock_lost is not None:
+                lock_lost_statuses(session.records, str(session.lock_lost))
+                _notify(f"{session.lock_lost}; the run stopped, the database is at "
+                        f"{', '.join(heads) or 'base'}.\n{session.lock_lost.hint}")
             write_final(self.audit_conn, session.records)
         except Exception as exc:  # the lock must be released whatever happens
             _notify(f"could not finalize the audit rows: {exc}")

@@ -3,19 +3,37 @@
 - PostgreSQL: a session-level ``pg_advisory_lock`` on a dedicated connection held for the
   whole run. Advisory locks are scoped to the database and die with the session, so a
   killed deploy releases the lock the moment its connection drops.
-- MySQL/MariaDB: ``GET_LOCK('sluice:<database>:<version table>')`` on a dedicated
-  connection; also session-scoped and released when the connection closes. Lock names are
-  server-wide, hence the database name inside it.
+- MySQL/MariaDB: ``GET_LOCK('sluice:<database>')`` on a dedicated connection; also
+  session-scoped and released when the connection closes. Lock names are server-wide,
+  hence the database name inside it.
 - SQLite: ``BEGIN EXCLUSIVE`` on a small lock database next to the database file
   (``shop.db`` -> ``shop.db.sluice-lock``). SQLite's own file locks are what the OS releases
   when a process dies, and they work on every platform SQLite runs on. Taking the exclusive
   lock on the database itself would be wrong: it would block the migration's own
   connection and every reader of the application for the whole run.
 
-The holder writes who it is (host, pid, user, environment, since when) into the
-``sluice_lock_holder`` table of the target database right after acquiring the lock, so a
-waiting process can say who it is waiting for. Waiting is done in slices of at most one
-second so the waiter can report progress and give up at ``migration_lock_timeout``.
+There is one lock per database, whatever the version table: services that keep their own
+version table in one database take turns like everyone else.
+
+The holder writes who it is (host, pid, user, environment, since when, and the server
+session of its audit connection) into the ``sluice_lock_holder`` table of the target
+database right after acquiring the lock, so a waiting process can say who it is waiting
+for. Waiting is done in slices of at most one second so the waiter can report progress
+and give up at ``migration_lock_timeout``.
+
+A lock held on a connection can be lost: a server or pooler ends idle sessions
+(PostgreSQL ``idle_session_timeout``, MySQL ``wait_timeout``), a firewall drops an idle
+TCP connection, someone ends the session. So:
+
+- the lock's connections are set up not to look idle to the server (idle timeouts off for
+  the session, TCP keep-alives on PostgreSQL);
+- :meth:`MigrationLock.verify` checks that this session still holds the lock; the runner
+  calls it before each revision (and, where DDL is transactional, before the revision is
+  stamped) and stops with :class:`LockLost` when it does not;
+- a process that gets the lock also checks the previous holder's row: when that run's
+  audit connection is still open on the server, the run lost its lock but may still be
+  migrating, and the new process waits for it as if it still held the lock. A run whose
+  connections are all gone is provably dead; only then are its audit rows reconciled.
 """
 
 from __future__ import annotations
@@ -32,7 +50,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
@@ -54,13 +84,36 @@ holder_table = Table(
     Column("environment", String(100)),
     Column("command", String(255)),
     Column("since", DateTime),
+    # the server session of the holder's audit connection: "pg:<pid>:<start>" or "my:<id>"
+    Column("session", String(100)),
 )
+
+#: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
+KEEPALIVE_IDLE_S = 30
+#: MySQL/MariaDB ``wait_timeout`` for the lock's sessions (one week).
+MYSQL_WAIT_TIMEOUT_S = 7 * 24 * 3600
 
 
 class LockTimeout(SluiceError):
     """Gave up waiting for another process holding the migration lock (exit 1)."""
 
     exit_code = 1
+
+
+class LockLost(SluiceError):
+    """This process no longer holds the migration lock it took (exit 2)."""
+
+    def __init__(self, url: URL, reason: str) -> None:
+        super().__init__(
+            f"lost the migration lock on {mask_url(url)}: {reason}",
+            hint="Another deploy could take the lock and migrate at the same time, so this "
+            "run stopped before its next statement. Check what ends sessions between here "
+            "and the database: PostgreSQL idle_session_timeout, a pooler or proxy "
+            "(PgBouncer server_idle_timeout, a cloud proxy), MySQL wait_timeout, a firewall "
+            "that drops idle TCP connections, or someone ending it (pg_terminate_backend, "
+            "KILL). `sluice history` shows what this run did; then run the upgrade again.",
+        )
+        self.reason = reason
 
 
 def utcnow() -> dt.datetime:
@@ -85,6 +138,9 @@ class Holder:
     environment: str = ""
     command: str = ""
     since: dt.datetime | None = None
+    session: str | None = None
+    #: It lost the lock, but its session is still open: it may still be migrating.
+    lost: bool = False
 
     def describe(self, now: dt.datetime | None = None) -> str:
         who = f"{self.username}@{self.host} pid {self.pid}"
@@ -95,14 +151,18 @@ class Holder:
         if self.since is not None:
             ago = ((now or utcnow()) - self.since).total_seconds() * 1000
             who += f" since {self.since:%Y-%m-%d %H:%M:%S} UTC ({format_duration(max(ago, 0))} ago)"
+        if self.lost:
+            who += (f", which lost its lock connection but still has session {self.session} "
+                    "open and may still be migrating")
         return who
 
 
 WaitCallback = Callable[[Holder | None, float], None]
 
 
-def lock_name(database: str, version_table: str = "alembic_version") -> str:
-    name = f"sluice:{database}:{version_table}"
+def lock_name(database: str) -> str:
+    """One lock per database: services with version tables of their own take turns too."""
+    name = f"sluice:{database}"
     if len(name) > 64:  # MySQL's limit for GET_LOCK names
         name = "sluice:" + hashlib.sha256(name.encode()).hexdigest()[:40]
     return name
@@ -117,7 +177,10 @@ class MigrationLock:
     """Acquire with :meth:`acquire` (or ``with``); :meth:`release` frees it.
 
     ``on_wait(holder, waited_ms)`` is called about once a second while waiting;
-    :class:`LockTimeout` is raised after ``timeout_ms`` (0: try once).
+    :class:`LockTimeout` is raised after ``timeout_ms`` (0: try once). ``version_table``
+    is accepted for callers' convenience; the lock is the database's, whatever the table.
+    While held, :attr:`audit_conn` is a transactional connection of the same holder for
+    the audit rows; its server session is what tells others this run is still alive.
     """
 
     def __init__(
@@ -139,6 +202,8 @@ class MigrationLock:
         self.slice_ms = slice_ms
         self.engine: Engine | None = None
         self.conn: Connection | None = None
+        self.audit_conn: Connection | None = None
+        self._session: str | None = None
         self._sqlite_lock: sqlite3.Connection | None = None
         self.name = ""
         self.acquired = False
@@ -154,7 +219,8 @@ class MigrationLock:
         self.release()
 
     def acquire(self) -> None:
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, connect_args=_keepalive_args(self.url))
+        event.listen(self.engine, "connect", _never_idle_out)
         self.conn = connect(self.engine)
         try:
             self._setup()
@@ -164,28 +230,89 @@ class MigrationLock:
             while not got:
                 self.waited_ms = (time.monotonic() - start) * 1000
                 holder = self.read_holder()
-                if self.on_wait is not None:
-                    self.on_wait(holder, self.waited_ms)
+                self._wait(holder, deadline)
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise self._timeout_error(holder)
                 got = self._try(min(self.slice_ms / 1000, remaining))
-            self.waited_ms = (time.monotonic() - start) * 1000
             self.acquired = True
+            self.audit_conn = connect(self.engine, autocommit=False)
+            if self.backend != "sqlite":
+                self._session = _session_of(self.audit_conn, self.backend)
+                self.audit_conn.rollback()
+            self._admit(start, deadline)
+            self.waited_ms = (time.monotonic() - start) * 1000
             self._write_holder()
         except BaseException:
             self.release()
             raise
 
+    def _wait(self, holder: Holder | None, deadline: float) -> None:
+        if self.on_wait is not None:
+            self.on_wait(holder, self.waited_ms)
+        if deadline - time.monotonic() <= 0:
+            raise self._timeout_error(holder)
+
+    def _admit(self, start: float, deadline: float) -> None:
+        """Wait while the previous holder lost the lock but is still connected.
+
+        Its row stays when it did not release the lock itself; its audit connection's
+        server session still being open means the process is alive and may be in the
+        middle of a revision. It stops at its next check and closes that connection.
+        """
+        while True:
+            holder = self.read_holder()
+            if holder is None or not holder.session or holder.session == self._session \
+                    or not self._session_alive(holder.session):
+                return
+            holder.lost = True
+            self.waited_ms = (time.monotonic() - start) * 1000
+            self._wait(holder, deadline)
+            time.sleep(max(0.0, min(self.slice_ms / 1000, deadline - time.monotonic())))
+
+    def verify(self) -> None:
+        """Raise :class:`LockLost` unless this session still holds the lock (one round trip)."""
+        if not self.acquired or self.conn is None:
+            raise LockLost(self.url, "the lock was released")
+        try:
+            if self.backend == "postgresql":
+                held = self.conn.execute(sql_text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND pid = pg_backend_pid() AND granted AND objsubid = 1 "
+                    "AND ((classid::bigint << 32) | objid::bigint) = :k)"),
+                    {"k": advisory_key(self.name)}).scalar()
+            elif self.backend == "mysql":
+                held = self.conn.execute(sql_text("SELECT IS_USED_LOCK(:n) = CONNECTION_ID()"),
+                                         {"n": self.name}).scalar()
+            else:
+                held = self._sqlite_lock is None or self._sqlite_lock.in_transaction
+        except Exception as exc:
+            raise LockLost(self.url, "its connection is gone (the server or something in "
+                           f"between closed it): {first_line(exc)}") from None
+        if not held:
+            raise LockLost(self.url, "its session no longer holds it")
+
+    def session_id(self) -> str | None:
+        """The server session of :attr:`audit_conn` (None on SQLite or before acquiring)."""
+        return self._session
+
+    def _session_alive(self, session: str) -> bool:
+        assert self.conn is not None
+        kind, _, rest = session.partition(":")
+        if kind == "pg" and self.backend == "postgresql":
+            pid, _, started = rest.partition(":")
+            return bool(self.conn.execute(sql_text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = :p AND "
+                "(extract(epoch FROM backend_start) * 1000000)::bigint = :s"),
+                {"p": int(pid), "s": int(started)}).scalar())
+        if kind == "my" and self.backend == "mysql":
+            return bool(self.conn.execute(sql_text(
+                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = :i "
+                "AND COALESCE(COMMAND, '') <> 'Killed'"), {"i": int(rest)}).scalar())
+        return False
+
     def release(self) -> None:
         try:
             if self.acquired and self.conn is not None:
-                try:
-                    self.conn.execute(
-                        delete(holder_table).where(holder_table.c.lock_name == self.name)
-                    )
-                except Exception:
-                    pass
+                self._delete_holder()
                 try:
                     self._unlock()
                 except Exception:
@@ -195,12 +322,36 @@ class MigrationLock:
             if self._sqlite_lock is not None:
                 self._sqlite_lock.close()
                 self._sqlite_lock = None
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
+            for conn in (self.audit_conn, self.conn):
+                if conn is not None:
+                    try:
+                        conn.close()
+                    except Exception:
+                        pass
+            self.audit_conn = self.conn = None
+            self._session = None
             if self.engine is not None:
                 self.engine.dispose()
                 self.engine = None
+
+    def _delete_holder(self) -> None:
+        """Our row only (a process that took the lock after we lost it writes its own);
+        through the audit connection when the lock connection is gone."""
+        where = holder_table.c.lock_name == self.name
+        if self._session is not None:
+            where = where & (holder_table.c.session == self._session)
+        for conn in (self.conn, self.audit_conn):
+            if conn is None:
+                continue
+            try:
+                if conn.in_transaction() and conn is self.audit_conn:
+                    conn.rollback()
+                conn.execute(delete(holder_table).where(where))
+                if conn.in_transaction():
+                    conn.commit()
+                return
+            except Exception:
+                continue
 
     def read_holder(self) -> Holder | None:
         """The recorded holder of this lock, if any (None when unknown)."""
@@ -215,7 +366,7 @@ class MigrationLock:
             return None
         return Holder(host=row.host or "?", pid=row.pid or 0, username=row.username or "?",
                       environment=row.environment or "", command=row.command or "",
-                      since=row.since)
+                      since=row.since, session=getattr(row, "session", None))
 
     # ------------------------------------------------------------------ backends
 
@@ -223,17 +374,16 @@ class MigrationLock:
         assert self.conn is not None
         if self.backend == "postgresql":
             database = str(self.conn.execute(sql_text("SELECT current_database()")).scalar())
-            self.name = lock_name(database, self.version_table)
+            self.name = lock_name(database)
             app = f"sluice lock {self.holder.host}:{self.holder.pid}"[:63]
             self.conn.execute(sql_text("SELECT set_config('application_name', :a, false)"),
                               {"a": app})
         elif self.backend == "mysql":
             database = str(self.conn.execute(sql_text("SELECT DATABASE()")).scalar())
-            self.name = lock_name(database, self.version_table)
+            self.name = lock_name(database)
         elif self.backend == "sqlite":
             path = sqlite_path(self.url)
-            self.name = lock_name(os.path.abspath(path) if path else ":memory:",
-                                  self.version_table)
+            self.name = lock_name(os.path.abspath(path) if path else ":memory:")
             if path is not None:
                 self._sqlite_lock = sqlite3.connect(
                     f"{path}.sluice-lock", timeout=0, isolation_level=None,
@@ -304,6 +454,7 @@ class MigrationLock:
                 lock_name=self.name, host=self.holder.host[:255], pid=self.holder.pid,
                 username=self.holder.username[:255], environment=self.holder.environment[:100],
                 command=self.holder.command[:255], since=self.holder.since,
+                session=self.session_id(),
             ))
         except Exception as exc:
             raise SluiceError(
@@ -313,6 +464,15 @@ class MigrationLock:
 
     def _timeout_error(self, holder: Holder | None) -> LockTimeout:
         who = holder.describe() if holder else "another process (holder not recorded)"
+        if holder is not None and holder.lost:
+            return LockTimeout(
+                f"gave up waiting for the migration lock on {mask_url(self.url)} after "
+                f"{format_duration(self.timeout_ms)}: it is free, but its last holder "
+                f"{who}",
+                hint="Nothing was changed by this run. That run stops at its next check; "
+                "if its process is gone (a host that vanished), end the session named above "
+                "(PostgreSQL: pg_terminate_backend(<pid>); MySQL: KILL <id>) and run again.",
+            )
         hint = {
             "postgresql": "If no deploy is running, find the session holding it with "
             "`SELECT pid, application_name, backend_start FROM pg_stat_activity WHERE "
@@ -333,3 +493,51 @@ class MigrationLock:
 
 def ensure_holder_table(conn: Connection) -> None:
     _metadata.create_all(conn, tables=[holder_table], checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns(HOLDER_TABLE)}
+    if "session" not in columns:  # created by an older Sluice
+        conn.execute(sql_text(f"ALTER TABLE {HOLDER_TABLE} ADD COLUMN session VARCHAR(100)"))
+
+
+def _session_of(conn: Connection, kind: str) -> str:
+    if kind == "postgresql":
+        pid, started = conn.execute(sql_text(
+            "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint "
+            "FROM pg_stat_activity WHERE pid = pg_backend_pid()")).one()
+        return f"pg:{pid}:{started}"
+    return f"my:{conn.execute(sql_text('SELECT CONNECTION_ID()')).scalar()}"
+
+
+def _keepalive_args(url: URL) -> dict[str, Any]:
+    """TCP keep-alives for libpq-based drivers: a silent lock connection stays known to
+    firewalls and NAT, and a dead peer is noticed."""
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
+        return {"keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+                "keepalives_interval": 10, "keepalives_count": 3}
+    return {}
+
+
+def _never_idle_out(dbapi_connection: Any, record: Any) -> None:
+    """Session settings for the lock's connections: the server must not end them for
+    being idle (they are, between revisions, by design)."""
+    module = type(dbapi_connection).__module__
+    statements: list[str] = []
+    if "psycopg" in module or "pg8000" in module or "asyncpg" in module:
+        statements = ["SET idle_in_transaction_session_timeout = 0"]
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT current_setting('server_version_num')::int")
+            if int(cursor.fetchone()[0]) >= 140000:
+                statements.append("SET idle_session_timeout = 0")
+        finally:
+            cursor.close()
+    elif "mysql" in module.lower() or "maria" in module.lower():
+        statements = [f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"]
+    if not statements:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in statements:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
+    dbapi_connection.commit()

@@ -6,14 +6,18 @@ Order of events (each step can stop the run, and nothing changes before the back
    dialect and version table from env.py's own connection;
 2. plan and policy: downgrade refused, lint errors refused, confirmation asked (production
    defaults), all before waiting on anyone;
-3. migration lock (see :mod:`sluice.runner.lock`); then the heads are read again, stale
-   audit rows of dead runs are reconciled, and the plan is recomputed: another deploy may
-   have done the work meanwhile;
+3. migration lock (see :mod:`sluice.runner.lock`; one per database, checked before each
+   revision); then the heads are read again, stale audit rows of dead runs are reconciled,
+   and the plan is recomputed: another deploy may have done the work meanwhile;
 4. checksum warnings for applied revisions whose file changed;
 5. backup;
 6. ``alembic.command.upgrade``/``downgrade``, with the per-revision hooks of
    :mod:`sluice.runner.session`; a lock timeout is retried with backoff where that is safe;
 7. audit rows finalized from the version table; lock released.
+
+SIGINT and SIGTERM stop the run inside a revision (its transaction is rolled back where
+DDL is transactional); Sluice's own bookkeeping (audit rows, reading the version table,
+releasing the lock) is never cut in half: a signal arriving there is held until it is done.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from sluice.runner.backup import BackupResult, run_backup
 from sluice.runner.capture import PartialFailure, partial_failure, split_offline_sql
 from sluice.runner.database import connect, first_line, make_engine
 from sluice.runner.durations import format_duration
-from sluice.runner.lock import Holder, MigrationLock
+from sluice.runner.lock import Holder, LockLost, MigrationLock
 from sluice.runner.plan import Plan, build_plan
 from sluice.runner.project import RunnerProject, env_py_calls_configure_options
 from sluice.runner.session import DbState, DryRunRollback, Session
@@ -258,23 +262,54 @@ def _waiter(notify: Notify, url: str, timeout_ms: int) -> Callable[[Holder | Non
     return on_wait
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+class Signals:
     """SIGTERM (what a deploy tool sends on timeout) stops the run like Ctrl-C does: the
-    migration transaction rolls back, the audit rows are written, the lock is released."""
+    migration transaction rolls back, the audit rows are written, the lock is released.
 
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("SIGTERM")
+    Inside :meth:`hold` (audit writes, version table reads, the lock) a signal is held
+    and raised when the block ends, so a connection is never left half way through a
+    statement or a commit of Sluice's own.
+    """
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __init__(self) -> None:
+        self.depth = 0
+        self.held: str | None = None
+
+    def handler(self, signum: int, frame: Any) -> None:
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        if self.depth:
+            self.held = self.held or name
+            return
+        raise KeyboardInterrupt(name)
+
+    @contextmanager
+    def hold(self, *, drop: bool = False) -> Iterator[None]:
+        """Hold signals in the block; ``drop``: forget them after (the run is over)."""
+        self.depth += 1
+        try:
+            yield
+        except BaseException:
+            self.depth -= 1
+            raise
+        self.depth -= 1
+        if self.held and not self.depth:
+            name, self.held = self.held, None
+            if not drop:
+                raise KeyboardInterrupt(name)
+
+    @contextmanager
+    def installed(self) -> Iterator[Signals]:
+        try:
+            previous = {sig: signal.signal(sig, self.handler)
+                        for sig in (signal.SIGTERM, signal.SIGINT)}
+        except ValueError:  # not the main thread
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 # --------------------------------------------------------------------------- the run
@@ -320,33 +355,46 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
         on_wait=_waiter(notify, url, policy.migration_lock_timeout_ms),
         slice_ms=opts.lock_slice_ms,
     )
-    with _terminate_as_interrupt():
+    with Signals().installed() as signals:
         return _locked_run(project, opts, state, lock, result, scripts, confirmed, asked,
-                           transactional, started)
+                           transactional, started, signals)
+
+
+def fresh_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
+    """The version table now, read in a transaction of its own (no stale snapshot)."""
+    if conn.in_transaction():
+        conn.rollback()
+    try:
+        return read_heads(conn, state)
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
 
 
 def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: MigrationLock,
                 result: RunResult, scripts: list[tuple[Script, list[str], list[str]]],
                 confirmed: list[str], asked: bool, transactional: bool,
-                started: float) -> RunResult:
+                started: float, signals: Signals) -> RunResult:
     policy = project.policy
     notify = opts.notify
     direction, target = opts.direction, opts.target
     url = state.url or project.url
-    lock.acquire()
-    audit_conn: Connection | None = None
+    with signals.hold():
+        lock.acquire()
     try:
         result.lock_waited_ms = lock.waited_ms
-        assert lock.conn is not None and lock.engine is not None
-        conn = lock.conn
-        # audit rows go through a transactional connection of their own: one commit for
-        # a batch of rows instead of one per row
-        audit_conn = connect(lock.engine, autocommit=False)
-        heads = read_heads(conn, state)
+        # audit rows go through the lock's transactional connection: one commit for a
+        # batch of rows instead of one per row
+        audit_conn = lock.audit_conn
+        assert audit_conn is not None
+        with signals.hold():
+            heads = fresh_heads(audit_conn, state)
         result.before = result.after = list(heads)
         if not opts.dry_run:
-            for r in audit.reconcile_stale(audit_conn,
-                                           applied_revisions(project.script, heads)):
+            with signals.hold():
+                reconciled = audit.reconcile_stale(audit_conn,
+                                                   applied_revisions(project.script, heads))
+            for r in reconciled:
                 when = f" (started {r.started:%Y-%m-%d %H:%M:%S} UTC)" if r.started else ""
                 msg = (f"a previous run by {r.who}{when} died before finishing; "
                        f"{r.revision} recorded as {r.status}")
@@ -376,12 +424,11 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
                 url, command=policy.backup_command, cwd=project.ini.resolve().parent,
                 revision="_".join(heads) or "base", target=target, env=project.environment)
             notify(f"backup done: {result.backup.description}")
-        _run_attempts(project, opts, state, conn, audit_conn, scripts, result, transactional)
+        _run_attempts(project, opts, state, lock, scripts, result, transactional, signals)
         return result
     finally:
-        if audit_conn is not None:
-            audit_conn.close()
-        lock.release()
+        with signals.hold(drop=True):
+            lock.release()
         result.seconds = time.monotonic() - started
 
 
@@ -436,10 +483,11 @@ def _checksum_warnings(project: RunnerProject, conn: Connection,
     return [m.message() for m in audit.checksum_mismatches(entries, paths)]
 
 
-def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn: Connection,
-                  audit_conn: Connection,
+def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock: MigrationLock,
                   scripts: list[tuple[Script, list[str], list[str]]], result: RunResult,
-                  transactional: bool) -> None:
+                  transactional: bool, signals: Signals) -> None:
+    audit_conn = lock.audit_conn
+    assert audit_conn is not None
     policy = project.policy
     notify = opts.notify
     write_audit = not opts.dry_run
@@ -458,8 +506,9 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
                             username=holder.username, host=holder.host, pid=holder.pid,
                             via=f"{opts.via} {opts.direction}", steps=records)
         if write_audit:
-            audit.ensure_table(audit_conn)
-            audit.insert_pending(audit_conn, run_rec)
+            with signals.hold():
+                audit.ensure_table(audit_conn)
+                audit.insert_pending(audit_conn, run_rec)
         result.steps = records
 
         def on_step(rec: StepRecord) -> None:
@@ -475,6 +524,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
             env_timeouts=project.env_timeouts, dry_run=opts.dry_run,
             audit_conn=audit_conn if write_audit else None,
             mid_run_audit=write_audit and state.dialect != "sqlite", on_step=on_step,
+            check_lock=lock.verify, hold=signals.hold,
         )
         outcome: BaseException | None = None
         try:
@@ -488,47 +538,31 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
             outcome = exc
         finally:
             session.detach()
-        heads = read_heads(conn, state)
-        result.after = list(heads)
-        applied = applied_revisions(project.script, heads)
+        if isinstance(outcome, KeyboardInterrupt):
+            session.interrupted_between(outcome)
+        with signals.hold():
+            _finish_attempt(project, opts, state, lock, session, scripts, result, transactional,
+                            write_audit)
+        heads = tuple(result.after)
         if outcome is None and not session.hooked:
             raise SluiceError(_not_wired_message(project))
-        if opts.dry_run:
-            _drop_empty_version_table(conn, state)
-            for r in records:
-                r.status = "failed" if r.error else "rolled_back" if r.ran else "skipped"
-            if outcome is None:
-                result.status = "dry-run"
-                return
-        failure = session.failure
-        partial = None
-        if failure is not None and not transactional and failure.capture is not None \
-                and failure.capture.applied:
-            rec = records[failure.index]
-            try:
-                rendered: list[str] | None = render_revision_sql(
-                    project, state, opts.direction, rec.revision,
-                    rec.from_revision, rec.to_revision)
-                render_error = None
-            except Exception as exc:
-                rendered, render_error = None, first_line(exc)
-            partial = partial_failure(failure.capture, error=rec.error or "",
-                                      from_revision=rec.from_revision, path=scripts[failure.index][0].path,
-                                      rendered=rendered, render_error=render_error)
-            rec.statements = partial.as_dict()
-        if write_audit:
-            audit.decide_statuses(records, applied)
-            audit.write_final(audit_conn, records)
+        if opts.dry_run and outcome is None:
+            result.status = "dry-run"
+            return
         if outcome is None:
             result.status = "applied"
             return
         # ------------------------------------------------------------ failure
         result.status = "failed"
-        result.partial = partial
+        failure = session.failure
+        if session.lock_lost is not None:
+            raise _lock_lost_error(project, opts, result, session.lock_lost, transactional)
         if isinstance(outcome, (KeyboardInterrupt, SystemExit)):
             where = f" in {failure.revision}" if failure is not None else ""
             notify(f"interrupted{where}; the database is at {', '.join(heads) or 'base'} "
                    f"(recorded in {audit.HISTORY_TABLE}); the migration lock is released")
+            if result.partial is not None:
+                notify(result.partial.render(ini=str(project.ini), env=project.environment))
             raise outcome
         retry_safe = failure is not None and failure.lock_timeout and (
             transactional or failure.capture is None or not failure.capture.applied)
@@ -547,7 +581,48 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, conn
                 return
             continue
         raise _failure_error(project, opts, state, result, failure, outcome, transactional,
-                             retry_safe and attempt > policy.lock_retries)
+                             retry_safe and attempt > policy.lock_retries, audit_conn)
+
+
+def _finish_attempt(project: RunnerProject, opts: RunOptions, state: DbState, lock: MigrationLock,
+                    session: Session, scripts: list[tuple[Script, list[str], list[str]]],
+                    result: RunResult, transactional: bool, write_audit: bool) -> None:
+    """The version table's truth into ``result`` and the audit rows (signals held)."""
+    audit_conn = lock.audit_conn
+    assert audit_conn is not None
+    records = session.records
+    heads = fresh_heads(audit_conn, state)
+    result.after = list(heads)
+    applied = applied_revisions(project.script, heads)
+    if opts.dry_run:
+        if lock.conn is not None:
+            _drop_empty_version_table(lock.conn, state)
+        for r in records:
+            r.status = "failed" if r.error else "rolled_back" if r.ran else "skipped"
+        return
+    failure = session.failure
+    partial = None
+    if failure is not None and not transactional and failure.capture is not None \
+            and failure.capture.applied:
+        rec = records[failure.index]
+        try:
+            rendered: list[str] | None = render_revision_sql(
+                project, state, opts.direction, rec.revision,
+                rec.from_revision, rec.to_revision)
+            render_error = None
+        except Exception as exc:
+            rendered, render_error = None, first_line(exc)
+        partial = partial_failure(failure.capture, error=rec.error or "",
+                                  from_revision=rec.from_revision,
+                                  path=scripts[failure.index][0].path,
+                                  rendered=rendered, render_error=render_error)
+        rec.statements = partial.as_dict()
+    result.partial = partial
+    if write_audit:
+        audit.decide_statuses(records, applied)
+        if session.lock_lost is not None:
+            audit.lock_lost_statuses(records, str(session.lock_lost))
+        audit.write_final(audit_conn, records)
 
 
 def _drop_empty_version_table(conn: Connection, state: DbState) -> None:
@@ -566,9 +641,83 @@ def _drop_empty_version_table(conn: Connection, state: DbState) -> None:
         pass
 
 
+def _lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
+                     lost: LockLost, transactional: bool) -> MigrationFailed:
+    """Exit 2: the run stopped because another deploy could have taken its lock."""
+    at = ", ".join(result.after) or "base"
+    done = [s.revision for s in result.steps if s.status == "succeeded"]
+    stopped = next((s.revision for s in result.steps if s.status != "succeeded"), "the end")
+    if done:
+        kept = (f"{', '.join(done)} {'was' if len(done) == 1 else 'were'} applied and "
+                "stamped before that")
+    elif transactional:
+        kept = "its transaction was rolled back, nothing was applied"
+    else:
+        kept = "nothing was applied"
+    message = f"{lost}; stopped before {stopped} ran: {kept}; the database is at {at}"
+    result.error = message
+    error = MigrationFailed(
+        message, result=result,
+        hint=f"{lost.hint}\nRun again: sluice {opts.direction} {opts.target} "
+        f"--env {project.environment}")
+    error.exit_code = 2
+    return error
+
+
+@contextmanager
+def suppress_db_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        pass
+
+
+def _after_interruption(project: RunnerProject, opts: RunOptions, result: RunResult,
+                        rec: StepRecord, earlier: audit.HistoryEntry) -> MigrationFailed:
+    """MySQL/MariaDB: this revision failed, and an earlier run was interrupted inside it.
+    What that run committed before it stopped is still in the database."""
+    at = ", ".join(result.after) or "base"
+    when = f" at {earlier.started:%Y-%m-%d %H:%M:%S} UTC" if earlier.started else ""
+    who = f"{earlier.user}@{earlier.host} pid {earlier.pid}"
+    applied = list((earlier.statements or {}).get("applied") or [])
+    not_applied = (earlier.statements or {}).get("not_applied")
+    lines = [f"What is in the database: MySQL/MariaDB committed each DDL statement of "
+             f"{rec.revision} the moment it ran, but alembic_version still says {at}."]
+    if applied:
+        lines.append(f"Statements of {rec.revision} that run completed (recorded in "
+                     f"{audit.HISTORY_TABLE}, row {earlier.id}):")
+        lines += [f"  {i}. {' '.join(sql.split())}" for i, sql in enumerate(applied, 1)]
+        if not_applied:
+            lines.append("Not applied:")
+            lines += [f"  {i}. {' '.join(sql.split())}"
+                      for i, sql in enumerate(not_applied, len(applied) + 1)]
+    else:
+        lines.append(f"Which of its statements completed is not recorded ({earlier.error}); "
+                     f"compare the schema with upgrade() in {rec.revision}'s file.")
+    envflag = f" --env {project.environment}"
+    lines += [
+        "What to do now:",
+        "  1. Do not re-run the upgrade as it is: it runs the applied statements again and "
+        "fails on them (or applies data changes twice).",
+        "  2. Either finish forward: run the statements that are missing by hand, then record "
+        f"the revision with `alembic -c {project.ini} stamp {rec.revision}`.",
+        "  3. Or go back: undo the applied statements by hand (its downgrade() shows how), "
+        f"check the schema matches {at}, and run `sluice {opts.direction} {opts.target}"
+        f"{envflag}` again.",
+        f"  The record: `sluice history{envflag} --revision {rec.revision} --format json`.",
+    ]
+    message = (f"revision {rec.revision} failed: {rec.error}; an earlier run by {who}{when} "
+               f"was interrupted inside {rec.revision} and left part of it applied "
+               f"({len(applied) if applied else 'an unknown number of'} statements); "
+               f"the database is at {at}")
+    result.error = message
+    return MigrationFailed(message, result=result, hint="\n".join(lines))
+
+
 def _failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
                    result: RunResult, failure: Any, outcome: BaseException,
-                   transactional: bool, retries_exhausted: bool) -> MigrationFailed:
+                   transactional: bool, retries_exhausted: bool,
+                   audit_conn: Connection | None = None) -> MigrationFailed:
     at = ", ".join(result.after) or "base"
     env = project.environment
     if failure is None:
@@ -584,6 +733,13 @@ def _failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
         return MigrationFailed(f"revision {rec.revision} failed part way: {rec.error}",
                                result=result, hint=result.partial.render(
                                    ini=str(project.ini), env=env))
+    earlier = None
+    if not transactional and audit_conn is not None:
+        with suppress_db_errors():
+            earlier = audit.previous_interruption(audit_conn, rec.revision, opts.direction,
+                                                  rec.run_id)
+    if earlier is not None:
+        return _after_interruption(project, opts, result, rec, earlier)
     if transactional:
         state_line = (f"its transaction was rolled back; the database is at {at}, nothing of "
                       f"{rec.revision} was applied")

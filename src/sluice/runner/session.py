@@ -5,8 +5,8 @@ The runner calls ``alembic.command.upgrade``/``downgrade``/``current`` itself; e
 returns its ``fn`` (the function Alembic's MigrationContext asks for the steps to run).
 That ``fn`` computes the steps exactly as ``alembic.command.upgrade`` does
 (``ScriptDirectory._upgrade_revs``) and wraps each revision's ``upgrade()``/``downgrade()``
-with the per-revision guards: timeouts, statement capture, timing and audit progress.
-Everything else (connection, transactions, version table) stays Alembic's and env.py's.
+with the per-revision guards: the migration lock check, timeouts, statement capture,
+timing and audit progress. Everything else (connection, transactions, version table) stays Alembic's and env.py's.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from sluice.runner.audit import StepRecord, mark_running
 from sluice.runner.capture import StatementCapture, StepCapture
 from sluice.runner.database import first_line
 from sluice.runner.durations import format_duration
-from sluice.runner.lock import utcnow
+from sluice.runner.lock import LockLost, utcnow
 from sluice.runner.timeouts import (
     TimeoutApplier,
     Timeouts,
@@ -86,6 +87,13 @@ class Session:
     #: Write ``running`` marks while the migration runs (not on SQLite: one writer).
     mid_run_audit: bool = False
     on_step: Callable[[StepRecord], None] | None = None
+    #: Raises LockLost when this process no longer holds the migration lock; called before
+    #: each revision, and after it (before it is stamped) where DDL is transactional.
+    check_lock: Callable[[], None] | None = None
+    #: Set when ``check_lock`` stopped the run.
+    lock_lost: LockLost | None = None
+    #: A context manager factory holding SIGINT/SIGTERM around Sluice's own writes.
+    hold: Callable[[], AbstractContextManager[Any]] = nullcontext
     state: DbState | None = None
     hooked: bool = False
     failure: Failure | None = None
@@ -93,6 +101,9 @@ class Session:
     applier: TimeoutApplier | None = None
     _conn: Connection | None = None
     _sqlite_listener: Any = None
+    _check_after: bool = False
+    #: ``(index, capture)`` of the last revision that finished running.
+    last_ran: tuple[int, StepCapture | None] | None = None
 
     # ------------------------------------------------------------- env.py side
 
@@ -170,6 +181,7 @@ class Session:
         self._conn = conn
         # what ran of a failed revision only matters where DDL is not transactional
         transactional = bool(ctx.impl.transactional_ddl) or conn.dialect.name == "sqlite"
+        self._check_after = transactional
         self.capture = StatementCapture(conn, active=not transactional)
         self.applier = TimeoutApplier(conn, mariadb=bool(getattr(ctx.dialect, "is_mariadb", False)))
         if conn.dialect.name == "sqlite":
@@ -189,18 +201,25 @@ class Session:
             conn = self._conn
             assert conn is not None
             record.started = utcnow()
+            self._verify_lock(index, record, before=True)
             record.ran = True
             t0 = time.perf_counter()
-            if self.mid_run_audit and self.audit_conn is not None:
-                record.status = "running"
-                mark_running(self.audit_conn, record)
-            if conn.dialect.name == "sqlite":
-                self.capture.run_quietly(lambda: _sqlite_ensure_transaction(conn))
             timeouts = module_timeouts(script.module, script.path).over(self.env_timeouts)
-            self.capture.run_quietly(lambda: self.applier.apply(timeouts))  # type: ignore[union-attr]
-            cap = self.capture.begin(script.revision)
-            try:
+            cap: StepCapture | None = None
+            try:  # an interrupt anywhere from here on is this revision's failure
+                if self.mid_run_audit and self.audit_conn is not None:
+                    record.status = "running"
+                    with self.hold():
+                        mark_running(self.audit_conn, record)
+                if conn.dialect.name == "sqlite":
+                    self.capture.run_quietly(lambda: _sqlite_ensure_transaction(conn))
+                self.capture.run_quietly(lambda: self.applier.apply(timeouts))  # type: ignore[union-attr]
+                cap = self.capture.begin(script.revision)
                 result = original(**kw)
+                if self._check_after:  # before Alembic stamps it (and commits)
+                    self._verify_lock(index, record, before=False)
+            except LockLost:
+                raise
             except BaseException as exc:
                 if not isinstance(exc, DryRunRollback):
                     lock_to = is_lock_timeout(exc)
@@ -210,6 +229,7 @@ class Session:
                 raise
             finally:
                 self.capture.end()
+                self.last_ran = (index, cap)
                 record.finished = utcnow()
                 record.duration_ms = int((time.perf_counter() - t0) * 1000)
                 if self.failure is not None or index == total - 1:
@@ -221,6 +241,37 @@ class Session:
             return result
 
         return guarded
+
+    def interrupted_between(self, exc: BaseException) -> None:
+        """An interrupt that landed outside a revision's body (while Alembic stamped the
+        last one that ran): that revision is the one the run stopped in."""
+        if self.failure is not None or self.last_ran is None:
+            return
+        index, cap = self.last_ran
+        record = self.records[index]
+        kind = "SIGTERM" if "SIGTERM" in str(exc) else "Ctrl-C"
+        record.error = f"interrupted ({kind}) after it ran, before it was stamped"
+        self.failure = Failure(index, record.revision, exc, cap, False, False)
+
+    def _verify_lock(self, index: int, record: StepRecord, *, before: bool) -> None:
+        """Stop before the next statement when the migration lock is gone."""
+        if self.check_lock is None:
+            return
+        try:
+            self.check_lock()
+        except LockLost as exc:
+            self.lock_lost = exc
+            if before:
+                record.error = f"not started: {exc}"
+                record.finished = record.started
+                record.duration_ms = 0
+            else:
+                # it ran; its transaction is rolled back, so nothing is stamped unguarded
+                record.error = f"rolled back, not stamped: {exc}"
+            self.failure = Failure(index, record.revision, exc, None, False, False)
+            if self.on_step is not None and before:
+                self.on_step(record)
+            raise
 
     def detach(self) -> None:
         if self.capture is not None:

@@ -1,0 +1,133 @@
+"""Faults that production meets every week, on real PostgreSQL and MariaDB processes:
+the migration lock's connection killed or timed out mid-run while a second deploy waits,
+two services with their own version tables racing, SIGINT/SIGTERM at random moments.
+
+A few trials each; bench/fault_lock.py runs the same trials 30 (20) times per backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import server_url
+from tests.fixtures.runner import faults
+
+
+@pytest.fixture(params=["postgresql", "mysql"])
+def server_db(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("pg_url" if request.param == "postgresql" else "mysql_url"))
+
+
+def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path,
+                                                                  server_db: str) -> None:
+    out = faults.lock_kill_trial(tmp_path, server_db)
+    assert out.problems == []
+    assert (out.concurrent, out.wrong_credit, out.open_rows, out.tracebacks) == (0, 0, 0, 0)
+    a_err = (tmp_path / "a.err").read_text()
+    assert "stopped before r000" in a_err and "idle_session_timeout" in a_err
+    assert "lost its lock connection but still has session" in (tmp_path / "b.err").read_text()
+
+
+def test_idle_session_timeout_does_not_drop_the_lock(tmp_path: Path, pg_url: str) -> None:
+    """With idle_session_timeout = 1s for every new session of the database, the lock's
+    connection stays (it turns the timeout off for itself) while a revision takes longer."""
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            db = make_url(pg_url).database
+            conn.execute(text(f'ALTER DATABASE "{db}" SET idle_session_timeout = \'1s\''))
+    finally:
+        engine.dispose()
+    ini = faults.make_project(tmp_path / "p", faults.instrumented_chain(3))
+    faults.create_ran_table(pg_url)
+    a = faults.start(ini, pg_url, tmp_path, "a", SLUICE_FAULT_PAUSE="r0002")
+    faults.wait_until(lambda: (tmp_path / "paused").exists(), "A to pause in r0002", [a])
+    b = faults.start(ini, pg_url, tmp_path, "b")
+    faults.wait_until(lambda: "waiting for the migration lock" in (tmp_path / "b.err").read_text(),
+                      "B to wait", [a, b])
+    # A's lock connection now sits idle for longer than the server allows idle sessions
+    faults.wait_until(lambda: (tmp_path / "b.err").read_text().count("waiting for") >= 1
+                      and _idle_long_enough(pg_url), "3 s of idleness", [a, b])
+    (tmp_path / "go_on").write_text("go")
+    assert [p.wait(timeout=120) for p in (a, b)] == [0, 0], [
+        (tmp_path / f"{n}.err").read_text() for n in "ab"]
+    assert faults.overlaps(faults.events(tmp_path)) == 0
+    wrong, problems = faults.credit_problems(pg_url)
+    assert (wrong, problems) == (0, [])
+
+
+def _idle_long_enough(url: str) -> bool:
+    """The lock session has been idle for 3 s (three times the server's idle timeout)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                "'sluice lock%' AND state = 'idle' AND now() - state_change > interval '3s' "
+                "AND datname = current_database()")).scalar())
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def test_services_with_their_own_version_tables_take_turns(tmp_path: Path,
+                                                           server_db: str) -> None:
+    out = faults.services_trial(tmp_path, server_db)
+    assert out.problems == []
+    assert "waiting for the migration lock" in (tmp_path / "b.err").read_text()
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_interrupts_close_every_audit_row_without_a_traceback(tmp_path: Path, backend: str,
+                                                              signame: str) -> None:
+    import signal
+
+    for i, delay in enumerate((0.05, 0.2, 0.45)):
+        with faults.fresh_db(server_url(backend)) as url:
+            out = faults.interrupt_trial(tmp_path / str(i), url, getattr(signal, signame), delay)
+            assert out.problems == [], f"delay {delay}"
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_mariadb_rerun_after_a_stop_past_the_ddl_tells_what_is_in_the_database(
+        tmp_path: Path, mysql_url: str, signame: str) -> None:
+    """The signal lands after r0002's CREATE TABLE and CREATE INDEX were committed, before
+    alembic_version says r0002. The interrupted run shows what ran (SIGTERM); the rerun
+    must not say "nothing of r0002 was applied" but show the record and the way out."""
+    import signal
+
+    ini = faults.make_project(tmp_path / "p", faults.instrumented_chain(3))
+    faults.create_ran_table(mysql_url)
+    a = faults.start(ini, mysql_url, tmp_path, "a", SLUICE_FAULT_PAUSE_AFTER="r0002")
+    faults.wait_until(lambda: (tmp_path / "paused").exists(), "A past r0002's DDL", [a])
+    a.send_signal(getattr(signal, signame))
+    assert a.wait(timeout=60) != 0
+    a.communicate()
+    err = (tmp_path / "a.err").read_text()
+    assert "Traceback" not in err
+    if signame == "SIGTERM":
+        assert "interrupted in r0002" in err
+        assert "revision r0002 failed after 2 of its statements had been applied" in err
+        assert "CREATE TABLE t0002" in err
+    assert {"t0001", "t0002"} <= faults.table_names(mysql_url)
+    rerun = faults.start(ini, mysql_url, tmp_path, "rerun")
+    assert rerun.wait(timeout=60) == 1
+    rerun.communicate()
+    text_ = (tmp_path / "rerun.err").read_text()
+    assert "nothing of r0002 was applied" not in text_ and "Traceback" not in text_
+    assert "was interrupted inside r0002 and left part of it applied" in text_
+    assert "the database is at r0001" in text_
+    assert f"alembic -c {ini} stamp r0002" in text_
+    if signame == "SIGTERM":
+        assert "(2 statements)" in text_ and "  1. CREATE TABLE t0002" in text_
+        assert "  2. CREATE INDEX ix_t0002_name ON t0002 (name)" in text_
+    else:
+        assert "Which of its statements completed is not recorded" in text_
+    assert [e.status for e in faults.history(mysql_url) if e.revision == "r0002"
+            ] == ["failed", "failed"]
