@@ -12,16 +12,30 @@ import os
 import re
 import shlex
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from sluice.errors import SluiceError
+if TYPE_CHECKING:
+    from sluice.errors import SluiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _load_errors() -> type[SluiceError]:
+    """Import :mod:`sluice.errors` when a command runs, not at start-up.
+
+    ``SluiceError`` is an Alembic ``CommandError``, so importing it imports Alembic and
+    SQLAlchemy, which costs more than the rest of start-up: ``sluice --help`` and usage
+    errors do without. Command bodies raise ``SluiceError`` by its module-level name,
+    bound here before any of them runs (every command is wrapped by :func:`handle_errors`).
+    """
+    from sluice.errors import SluiceError as loaded
+
+    globals()["SluiceError"] = loaded
+    return loaded
 
 
 def common_options(fn: F) -> F:
@@ -48,11 +62,12 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        sluice_error = _load_errors()
         from alembic.util import CommandError
 
         try:
             return fn(*args, **kwargs)
-        except SluiceError as exc:
+        except sluice_error as exc:
             click.echo(f"sluice: error: {exc}", err=True)
             if exc.hint:
                 click.echo(exc.hint, err=True)
@@ -74,6 +89,8 @@ def handle_errors(fn: F) -> F:
 
 def describe_exception(exc: BaseException) -> str:
     """``file:line: Type: message`` for the innermost frame outside installed packages."""
+    import traceback
+
     where = ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         name = frame.filename

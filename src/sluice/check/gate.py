@@ -1,17 +1,7 @@
-"""``sluice check``: the CI gate that proves models, migrations and database agree.
+"""The registry of ``sluice check``'s checks (:data:`CHECKS`) and :func:`run_checks`.
 
-Every check is a :class:`~sluice.check.model.Check` (a name, a title, one function whose
-docstring documents it) registered in :data:`CHECKS`, the one place checks are listed;
-they run in this order::
-
-    from sluice.check import CheckOptions, run_checks
-
-    report = run_checks("alembic.ini", CheckOptions(only=["graph", "drift"]))
-    report.exit_code     # 0 pass, 1 a check failed, 2 a check could not run
-
-Database checks run on a temporary SQLite file unless ``url`` is given; with
-``scratch=True`` Sluice creates a uniquely named database on that server and drops it
-afterwards, whatever happens.
+Imported through :mod:`sluice.check` when a name of it is first used, so that commands
+reading only ``sluice.sum`` (``sluice lint``) do not load the database checks.
 """
 
 from __future__ import annotations
@@ -21,11 +11,11 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from sluice.check.checksums import LockResult, check_checksums, lock
+from sluice.check.checksums import check_checksums
 from sluice.check.context import CheckContext, CheckOptions
 from sluice.check.drift import check_drift
 from sluice.check.graph import check_graph
-from sluice.check.model import Check, CheckReport, CheckResult, Problem
+from sluice.check.model import Check, CheckReport, CheckResult
 from sluice.check.roundtrip import check_roundtrip
 from sluice.check.upgrade import check_upgrade
 from sluice.errors import SluiceError
@@ -92,19 +82,3 @@ def run_checks(ini: str | Path = "alembic.ini", options: CheckOptions | None = N
             results.append(result)
         database = ctx.db.describe() if any(c.needs_database for c in selected) else ""
         return CheckReport(results=results, config_file=str(ctx.ini), database=database)
-
-
-__all__ = [
-    "CHECKS",
-    "Check",
-    "CheckContext",
-    "CheckOptions",
-    "CheckReport",
-    "CheckResult",
-    "LockResult",
-    "Problem",
-    "check_names",
-    "lock",
-    "run_checks",
-    "select_checks",
-]
