@@ -9,6 +9,7 @@ checkout, so nothing can be found through the source tree.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -37,9 +38,14 @@ def run(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.Comple
 def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the wheel built from this checkout installed; its bin/."""
     tmp = tmp_path_factory.mktemp("packaging")
+    # built from a copy: no build/ left in the checkout, no stale files from an earlier build
+    source = tmp / "source"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "dist", "site", "*.egg-info", "__pycache__", ".*_cache",
+        "_work", "*.db"))
     dist = tmp / "dist"
     run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-        "-q", "-w", dist, REPO, cwd=tmp)
+        "-q", "-w", dist, source, cwd=tmp)
     (wheel,) = dist.glob("alembic_sluice-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "sluice/_examples/shop/alembic.ini" in names
