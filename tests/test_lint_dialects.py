@@ -282,3 +282,23 @@ def test_review_header_judges_the_dialect_autogenerate_compares_against(
                         SimpleNamespace(dialect=types.SimpleNamespace(name=dialect)))
     (_, line) = header_lines(ctx, script)
     assert line.startswith(f"  [{risk:<6}] create_index users (ix_users_email)"), line
+
+
+def test_review_header_judges_lint_dialects_when_set() -> None:
+    """Autogenerate may compare against a local SQLite stand-in; lint.dialects names
+    production's database."""
+    import types
+
+    from alembic.operations import ops
+
+    from sluice.policy.base import PolicyContext
+    from sluice.policy.review import header_lines
+
+    script = ops.MigrationScript(
+        rev_id="r9", upgrade_ops=ops.UpgradeOps([ops.CreateIndexOp(
+            "ix_users_email", "users", ["email"])]), downgrade_ops=ops.DowngradeOps([]))
+    sqlite = types.SimpleNamespace(dialect=types.SimpleNamespace(name="sqlite"))
+    ctx = PolicyContext(config=parse_config({"lint": {"dialects": ["sqlite", "postgresql"]}}),
+                        environment="dev", migration_context=sqlite)
+    (_, line) = header_lines(ctx, script)
+    assert line.startswith("  [HIGH  ] create_index users (ix_users_email)"), line

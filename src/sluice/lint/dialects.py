@@ -183,6 +183,16 @@ def _primary_first(dialects: list[str], primary: str | None) -> list[str]:
     return dialects
 
 
+def policy_dialects(configured: Sequence[str], migration_context: object) -> list[str | None]:
+    """The dialects the autogenerate policies judge: ``lint.dialects`` when set (the
+    database autogenerate compares against may be a local stand-in for production), else
+    the dialect of that database; ``[None]`` (dialect-neutral rules only) when neither
+    is known."""
+    if configured:
+        return list(normalise(configured, "tool.sluice.lint.dialects"))
+    return [context_dialect(migration_context)]
+
+
 def context_dialect(migration_context: object) -> str | None:
     """The Sluice dialect of an Alembic ``MigrationContext`` (autogenerate compares
     against a real database, so its dialect is the one the project runs on)."""

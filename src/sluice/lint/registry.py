@@ -217,3 +217,24 @@ def run_rules(
                     )
                 )
     return findings
+
+
+def run_rules_for(
+    ops: list[Op],
+    config: SluiceConfig,
+    dialects: Iterable[str | None],
+    *,
+    rules: Iterable[Rule] | None = None,
+) -> list[Finding]:
+    """:func:`run_rules` for each of ``dialects``; one finding per rule and op (the first
+    dialect's), so a rule that fires on several dialects is reported once."""
+    index = RuleIndex(rules if rules is not None else active_rules(config))
+    seen: set[tuple[str, int]] = set()
+    out: list[Finding] = []
+    for dialect in dialects:
+        for f in run_rules(ops, config, dialect=dialect, rules=index):
+            key = (f.rule, id(f.op))
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out

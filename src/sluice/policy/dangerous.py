@@ -7,10 +7,10 @@ from typing import Any
 from alembic.operations import ops as alembic_ops
 
 from sluice.errors import PolicyViolation
-from sluice.lint.dialects import context_dialect
+from sluice.lint.dialects import policy_dialects
 from sluice.lint.from_ops import ops_to_models
 from sluice.lint.model import SEVERITY_ORDER, Finding
-from sluice.lint.registry import active_rules, run_rules
+from sluice.lint.registry import active_rules, run_rules_for
 from sluice.policy.base import CommentOp, PolicyContext
 
 
@@ -20,8 +20,8 @@ def autogenerate_findings(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOp
     pairs = ops_to_models(upgrade_ops.ops)
     by_model = {id(model): raw for raw, model in pairs}
     rules = [r for r in active_rules(ctx.config) if r.autogenerate]
-    findings = run_rules([m for _, m in pairs], ctx.config, rules=rules,
-                         dialect=context_dialect(ctx.migration_context))
+    findings = run_rules_for([m for _, m in pairs], ctx.config, policy_dialects(
+        ctx.config.lint.dialects, ctx.migration_context), rules=rules)
     return [(by_model[id(f.op)], f) for f in findings if f.op is not None]
 
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
-from sluice.lint.dialects import context_dialect
+from sluice.lint.dialects import policy_dialects
 from sluice.lint.from_ops import ops_to_models
 from sluice.lint.model import SEVERITY_ORDER, Op
-from sluice.lint.registry import run_rules
+from sluice.lint.registry import run_rules_for
 from sluice.policy.base import CommentOp, PolicyContext
 
 #: Headers by revision id, read by the ``sluice_header`` template function.
@@ -46,8 +46,8 @@ def header_lines(ctx: PolicyContext, script: alembic_ops.MigrationScript) -> lis
     models: list[Op] = []
     for upgrade_ops in script.upgrade_ops_list:
         models.extend(m for _, m in ops_to_models(upgrade_ops.ops))
-    findings = run_rules(models, ctx.config,
-                         dialect=context_dialect(ctx.migration_context))
+    findings = run_rules_for(models, ctx.config, policy_dialects(
+        ctx.config.lint.dialects, ctx.migration_context))
     worst: dict[int, int] = {}
     for f in findings:
         if f.op is not None:
