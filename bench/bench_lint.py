@@ -1,5 +1,9 @@
 """Benchmark: ``sluice lint --all`` against Alembic rendering the same history offline.
 
+In-process figures, secondary: both sides run as calls inside one warmed-up Python
+process, without start-up or printing. The figures the docs report are whole processes,
+the commands a user types, from ``bench/process.py``.
+
 Two synthetic histories are generated under ``bench/_work`` (ignored by git):
 
 - **issue 3**: 500 revisions with a realistic mix of operations (tables, columns with and

@@ -1,6 +1,9 @@
 """Benchmark: ``sluice upgrade`` against plain ``alembic upgrade head`` on a generated
 200-revision history, in the same process. Goal: at most 1.1x, plus the backup's own time.
 
+In-process figures, secondary: they leave out start-up. The figures the docs report are
+whole processes, the commands a user types, from ``bench/process.py``.
+
 Both sides run the same project and the same Sluice-wired env.py (plain Alembic gets
 Sluice's filters, not the runner's guards: the ``dev`` environment does not guard plain
 ``alembic``). Each timing starts from a fresh empty database (a new SQLite file, in

@@ -1,0 +1,275 @@
+"""Benchmark: the commands a user types, as whole processes, side by side with Alembic.
+
+Each case times one ``sluice`` command line and the plain Alembic command line that does
+the same work (the anchor), as child processes: CPU time (user + system) of the child and
+everything it waited for, from ``getrusage(RUSAGE_CHILDREN)`` before and after. The two
+sides alternate (ABBA order) ``--repeat`` times after one untimed run of each, so load
+from other processes hits both alike; the medians and their ratio are printed. Output
+goes to a pipe that the benchmark reads, as in CI. Children run with bytecode caching on
+(``PYTHONDONTWRITEBYTECODE`` removed), as an installed Sluice and Alembic run for users.
+
+Cases, for each lint history (a synthetic one of ``--revisions`` revisions each, and the
+public history of pypi/warehouse, 288 revisions):
+
+- ``lint-cold``: ``sluice lint --no-cache`` (the project's dialect, PostgreSQL, from
+  ``sqlalchemy.url``) vs ``alembic upgrade head --sql``. Goal: <= 0.5x.
+- ``lint-warm``: ``sluice lint`` with its cache, after editing one revision (a comment
+  appended before each run, outside the timing) vs the same anchor. Goal: <= 0.1x.
+
+And once each:
+
+- ``lint-one``: ``sluice lint`` on a one-revision project vs ``alembic --help``.
+  Goal: <= 1.1x.
+- ``upgrade-sqlite`` / ``upgrade-postgresql``: ``sluice upgrade`` in the ``dev``
+  environment vs ``alembic upgrade head`` on ``--upgrade-revisions`` revisions (a table and
+  an index each), each run on a fresh database created outside the timed part.
+  Goal: <= 1.05x. PostgreSQL from ``--pg-url`` (default ``$SLUICE_TEST_POSTGRES_URL``);
+  skipped when unset or unreachable.
+
+The synthetic history (``bench/bench_lint.py``'s generator: tables, columns with and
+without defaults, indexes, some concurrently, type changes, renames, drops, raw SQL data
+fixes, seeds, batch blocks, constraints) is written under ``bench/_work/process``. The
+public history is extracted from a local mirror of pypi/warehouse at the commit pinned in
+``bench/corpus.toml`` (``git archive``, never committed); when the mirror is missing the
+benchmark prints the ``git clone`` command that gets it and skips that history. Its own
+env.py needs the application, so the benchmark gives it an offline-only env.py; reads
+through ``op.get_bind()`` print their SQL and return no rows, and the three revisions
+Alembic still cannot render offline are skipped with a comment in the SQL. Two packages
+it imports are stood in on ``PYTHONPATH`` for both sides: ``warehouse.utils.db.types``
+and ``alembic_postgresql_enum`` (its ``sync_enum_values`` op emits the ALTER TYPE
+statements).
+
+Run: ``.venv/bin/python bench/process.py`` (``--cases lint-one,upgrade-sqlite``,
+``--revisions 300,3000``, ``--repeat 5``, ``--no-public``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WORK = BENCH / "_work" / "process"
+BIN = Path(sys.executable).parent
+sys.path[:0] = [str(BENCH), str(ROOT)]
+
+import bench_public  # noqa: E402
+
+GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-one": 1.1, "upgrade-sqlite": 1.05,
+         "upgrade-postgresql": 1.05}
+CASES = tuple(GOALS)
+
+
+@dataclass
+class Side:
+    """One command line, how to prepare each run, and its CPU seconds per run."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    ok: tuple[int, ...] = (0,)
+    before: Callable[[], AbstractContextManager[object]] = nullcontext
+    cpu: list[float] = field(default_factory=list)
+
+    def shown(self) -> str:
+        return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(self.argv))
+
+    def run(self, timed: bool = True) -> None:
+        with self.before():
+            start = resource.getrusage(resource.RUSAGE_CHILDREN)
+            done = subprocess.run(self.argv, cwd=self.cwd, env=self.env,
+                                  stdin=subprocess.DEVNULL, capture_output=True)
+            end = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode not in self.ok:
+            raise SystemExit(f"bench: `{self.shown()}` in {self.cwd} exited "
+                             f"{done.returncode}:\n{done.stderr.decode(errors='replace')[-2000:]}")
+        if timed:
+            self.cpu.append(end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.pop("NO_COLOR", None)
+    env.update(extra)
+    return env
+
+
+def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> dict[str, object]:
+    """Untimed run of each, then ABBA-interleaved timed runs; prints one result line."""
+    anchor.run(timed=False)
+    sluice.run(timed=False)
+    for i in range(repeat):
+        for side in ((anchor, sluice) if i % 2 == 0 else (sluice, anchor)):
+            side.run()
+    s, a = statistics.median(sluice.cpu), statistics.median(anchor.cpu)
+    goal = GOALS[case]
+    verdict = "met" if s / a <= goal else "NOT met"
+    print(f"{case:<19} {label:<28} {s * 1000:8.0f} ms {a * 1000:8.0f} ms {s / a:6.2f}x"
+          f"  goal <= {goal}x: {verdict}", flush=True)
+    print(f"{'':<19}   sluice: {sluice.shown()}\n{'':<19}   anchor: {anchor.shown()}",
+          flush=True)
+    return {"case": case, "history": label, "sluice_ms": s * 1000, "anchor_ms": a * 1000,
+            "ratio": s / a, "goal": goal, "sluice": sluice.shown(), "anchor": anchor.shown(),
+            "runs": len(sluice.cpu)}
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
+               env: dict[str, str]) -> list[dict[str, object]]:
+    anchor = [str(BIN / "alembic"), "upgrade", "head", "--sql"]
+    results = []
+    if "lint-cold" in cases:
+        results.append(compare("lint-cold", label,
+                               Side([str(BIN / "sluice"), "lint", "--no-cache"], root, env,
+                                    ok=(0, 1)),
+                               Side(anchor, root, env), repeat))
+    if "lint-warm" in cases:
+        versions = sorted((root / "migrations" / "versions").glob("*.py"))
+        victim = versions[len(versions) // 2]
+        original = victim.read_text()
+        edits = iter(range(1, 10_000))
+
+        @contextmanager
+        def edit_one() -> Iterator[None]:
+            victim.write_text(original + f"\n# edited {next(edits)}\n")
+            yield
+
+        shutil.rmtree(root / ".sluice_cache", ignore_errors=True)
+        warm = Side([str(BIN / "sluice"), "lint"], root, env, ok=(0, 1), before=edit_one)
+        try:
+            warm.run(timed=False)  # fills the cache
+            results.append(compare("lint-warm", label, warm, Side(anchor, root, env), repeat))
+        finally:
+            victim.write_text(original)
+    return results
+
+
+def synthetic(count: int) -> Path:
+    from bench_lint import generate
+
+    root = WORK / f"synthetic{count}"
+    generate(root, count, failures=False)
+    (root / "sluice.toml").unlink()  # the dialect comes from sqlalchemy.url: postgresql
+    return root
+
+
+def one_revision(repeat: int) -> dict[str, object]:
+    root = synthetic(1)
+    env = child_env()
+    return compare("lint-one", "1 revision",
+                   Side([str(BIN / "sluice"), "lint"], root, env, ok=(0, 1)),
+                   Side([str(BIN / "alembic"), "--help"], root, env), repeat)
+
+
+# --------------------------------------------------------------------------- upgrade
+
+
+def upgrade_case(dialect: str, url: str | None, revisions: int,
+                 repeat: int) -> dict[str, object] | None:
+    from tests.fixtures.runner.project import chain, make_project
+
+    root = WORK / f"upgrade-{dialect}"
+    shutil.rmtree(root, ignore_errors=True)
+    ini = make_project(root, chain(revisions))
+    template = ini.read_text()
+    if dialect == "postgresql":
+        from sluice.scratch import check_reachable
+
+        try:
+            check_reachable(url or "")
+        except Exception as exc:
+            print(f"upgrade-postgresql skipped: {exc}", flush=True)
+            return None
+
+    @contextmanager
+    def fresh_database() -> Iterator[None]:
+        if dialect == "sqlite":
+            path = root / "app.db"
+            path.unlink(missing_ok=True)
+            sqlite3.connect(path).close()
+            db_url = f"sqlite:///{path}"
+            ini.write_text(template.replace("sqlite:///%(here)s/app.db", db_url))
+            yield
+            return
+        from sluice.scratch import scratch_database
+
+        with scratch_database(url, prefix="sluice_bench") as u:
+            db_url = u.render_as_string(hide_password=False).replace("%", "%%")
+            ini.write_text(template.replace("sqlite:///%(here)s/app.db", db_url))
+            yield
+
+    env = child_env()
+    return compare(f"upgrade-{dialect}", f"{revisions} revisions, dev",
+                   Side([str(BIN / "sluice"), "upgrade"], root, env, before=fresh_database),
+                   Side([str(BIN / "alembic"), "upgrade", "head"], root, env,
+                        before=fresh_database), repeat)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs of each side (>= 5)")
+    ap.add_argument("--cases", default=",".join(CASES),
+                    help=f"comma-separated, of: {', '.join(CASES)}")
+    ap.add_argument("--revisions", default="300,3000",
+                    help="sizes of the synthetic lint histories (comma-separated)")
+    ap.add_argument("--upgrade-revisions", type=int, default=200)
+    ap.add_argument("--no-public", action="store_true", help="skip pypi/warehouse")
+    ap.add_argument("--mirror", action="append", type=Path, default=[],
+                    help="folder holding <owner>+<name>/repo git mirrors "
+                         "(default: $SLUICE_CORPUS_MIRROR, bench/_work/corpus/repos)")
+    ap.add_argument("--pg-url", default=os.environ.get("SLUICE_TEST_POSTGRES_URL"),
+                    help="PostgreSQL server for upgrade-postgresql")
+    args = ap.parse_args()
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        ap.error(f"unknown case(s) {', '.join(unknown)}; valid: {', '.join(CASES)}")
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
+    WORK.mkdir(parents=True, exist_ok=True)
+    print(f"whole-process CPU (user+sys) medians of {args.repeat} interleaved runs; "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+    print(f"{'case':<19} {'history':<28} {'sluice':>11} {'anchor':>11} {'ratio':>7}")
+    results = []
+    lint = [c for c in cases if c in ("lint-cold", "lint-warm")]
+    if lint:
+        for count in (int(n) for n in args.revisions.split(",") if n.strip()):
+            results += lint_cases(synthetic(count), f"synthetic, {count} revisions", lint,
+                                  args.repeat, child_env())
+        if not args.no_public:
+            public = bench_public.materialise(WORK / "warehouse", args.mirror)
+            if public is not None:
+                root, count = public
+                results += lint_cases(root, f"pypi/warehouse, {count} revisions", lint,
+                                      args.repeat, child_env(PYTHONPATH=str(root / "site")))
+    if "lint-one" in cases:
+        results.append(one_revision(args.repeat))
+    for dialect in ("sqlite", "postgresql"):
+        if f"upgrade-{dialect}" in cases:
+            found = upgrade_case(dialect, args.pg_url, args.upgrade_revisions, args.repeat)
+            if found:
+                results.append(found)
+    failed = [r for r in results if float(r["ratio"]) > float(r["goal"])]  # type: ignore[arg-type]
+    print(f"{len(results) - len(failed)} of {len(results)} goals met", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
