@@ -372,17 +372,20 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     counts = severity_counts(result.findings)
     if result.suppressed:
         counts += f" ({len(result.suppressed)} suppressed)"
+    extra: dict[str, Any] | None = None
+    if fmt in ("json", "sarif"):  # the formats that carry it; text never builds it
+        extra = {"summary": {**result.counts(), "suppressed": len(result.suppressed),
+                             "fail_on": threshold, "failed": result.failed(threshold)},
+                 "coverage": result.coverage.as_dict(),
+                 "dialects": result.dialects,
+                 "notes": _lint_notes(result.notes, config_path),
+                 "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
+                               for r in result.revisions]}
     render_findings(
         fmt, result.findings,
         summary=([counts, result.coverage.line()] if fmt == "text"
                  else [result.coverage.line()]) + _lint_notes(result.notes, config_path),
-        extra={"summary": {**result.counts(), "suppressed": len(result.suppressed),
-                           "fail_on": threshold, "failed": result.failed(threshold)},
-               "coverage": result.coverage.as_dict(),
-               "dialects": result.dialects,
-               "notes": _lint_notes(result.notes, config_path),
-               "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
-                             for r in result.revisions]},
+        extra=extra,
     )
     sys.exit(1 if result.failed(threshold) else 0)
 
