@@ -25,6 +25,11 @@ PG = ("postgresql",)
 _AUTOCOMMIT = "with op.get_context().autocommit_block():"
 
 
+def _sp(name: str | None) -> str:
+    """`` name`` for a message, or nothing when the SQL did not say."""
+    return f" {name}" if name else ""
+
+
 def _concurrently(op: Op) -> bool:
     return bool(op.args.get("postgresql_concurrently"))
 
@@ -138,7 +143,7 @@ def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             if stmt.table and stmt.table.lower() in dropped_tables(op, ctx):
                 continue
             yield Hit(
-                f"DROP INDEX {stmt.index_name or ''} without CONCURRENTLY takes an ACCESS "
+                f"DROP INDEX{_sp(stmt.index_name)} without CONCURRENTLY takes an ACCESS "
                 "EXCLUSIVE lock that blocks every query on the table",
                 steps(
                     "Write DROP INDEX CONCURRENTLY instead.",
@@ -545,7 +550,7 @@ def vacuum_full_or_cluster(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if full or stmt.kind == "CLUSTER":
             what = "VACUUM FULL" if full else "CLUSTER"
             yield Hit(
-                f"{what} {stmt.table or ''} rewrites the table under an ACCESS EXCLUSIVE lock; "
+                f"{what}{_sp(stmt.table)} rewrites the table under an ACCESS EXCLUSIVE lock; "
                 "every query on it waits for the whole copy",
                 steps(
                     "Remove it from the migration; autovacuum or a plain VACUUM reclaims "
@@ -580,7 +585,7 @@ def lock_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             continue  # MySQL syntax, not this dialect's LOCK TABLE
         mode = re.search(r"\bIN (.+?) MODE\b", stmt.norm)
         yield Hit(
-            f"LOCK TABLE {stmt.table or ''} in {mode.group(1) if mode else 'ACCESS EXCLUSIVE'} "
+            f"LOCK TABLE{_sp(stmt.table)} in {mode.group(1) if mode else 'ACCESS EXCLUSIVE'} "
             "mode holds the lock until the migration commits, blocking the application for "
             "every statement after it",
             steps(
@@ -619,7 +624,7 @@ def reindex_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 "DROP INDEX CONCURRENTLY the old one, then rename the new one.",
             )
         yield Hit(
-            f"REINDEX {stmt.table or ''} without CONCURRENTLY blocks writes to the table and "
+            f"REINDEX{_sp(stmt.table)} without CONCURRENTLY blocks writes to the table and "
             "queries that use the index until the rebuild finishes",
             fix,
         )

@@ -48,7 +48,8 @@ def concurrently_outside_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     for stmt, _ in sql_statements(op, ctx):
         if stmt.concurrently and stmt.kind in ("CREATE INDEX", "DROP INDEX", "REINDEX"):
-            yield _hit(f"{stmt.kind} CONCURRENTLY {stmt.index_name or stmt.table or ''}", op)
+            name = stmt.index_name or stmt.table
+            yield _hit(f"{stmt.kind} CONCURRENTLY{' ' + name if name else ''}", op)
 
 
 def _hit(what: str, op: Op) -> Hit:
