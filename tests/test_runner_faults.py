@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.conftest import server_url
 from tests.fixtures.runner import faults
@@ -35,44 +33,9 @@ def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path
 def test_idle_session_timeout_does_not_drop_the_lock(tmp_path: Path, pg_url: str) -> None:
     """With idle_session_timeout = 1s for every new session of the database, the lock's
     connection stays (it turns the timeout off for itself) while a revision takes longer."""
-    engine = create_engine(pg_url)
-    try:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            db = make_url(pg_url).database
-            conn.execute(text(f'ALTER DATABASE "{db}" SET idle_session_timeout = \'1s\''))
-    finally:
-        engine.dispose()
-    ini = faults.make_project(tmp_path / "p", faults.instrumented_chain(3))
-    faults.create_ran_table(pg_url)
-    a = faults.start(ini, pg_url, tmp_path, "a", SLUICE_FAULT_PAUSE="r0002")
-    faults.wait_until(lambda: (tmp_path / "paused").exists(), "A to pause in r0002", [a])
-    b = faults.start(ini, pg_url, tmp_path, "b")
-    faults.wait_until(lambda: "waiting for the migration lock" in (tmp_path / "b.err").read_text(),
-                      "B to wait", [a, b])
-    # A's lock connection now sits idle for longer than the server allows idle sessions
-    faults.wait_until(lambda: (tmp_path / "b.err").read_text().count("waiting for") >= 1
-                      and _idle_long_enough(pg_url), "3 s of idleness", [a, b])
-    (tmp_path / "go_on").write_text("go")
-    assert [p.wait(timeout=120) for p in (a, b)] == [0, 0], [
-        (tmp_path / f"{n}.err").read_text() for n in "ab"]
-    assert faults.overlaps(faults.events(tmp_path)) == 0
-    wrong, problems = faults.credit_problems(pg_url)
-    assert (wrong, problems) == (0, [])
-
-
-def _idle_long_enough(url: str) -> bool:
-    """The lock session has been idle for 3 s (three times the server's idle timeout)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return bool(conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
-                "'sluice lock%' AND state = 'idle' AND now() - state_change > interval '3s' "
-                "AND datname = current_database()")).scalar())
-    except Exception:
-        return False
-    finally:
-        engine.dispose()
+    out = faults.idle_timeout_trial(tmp_path, pg_url)
+    assert out.problems == []
+    assert (out.concurrent, out.wrong_credit, out.tracebacks) == (0, 0, 0)
 
 
 def test_services_with_their_own_version_tables_take_turns(tmp_path: Path,

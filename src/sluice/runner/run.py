@@ -563,6 +563,11 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
                    f"(recorded in {audit.HISTORY_TABLE}); the migration lock is released")
             if result.partial is not None:
                 notify(result.partial.render(ini=str(project.ini), env=project.environment))
+            elif not transactional and failure is not None and failure.capture is not None \
+                    and failure.capture.failed is not None:
+                notify(f"{failure.revision} was running `{' '.join(failure.capture.failed.sql.split())}` "
+                       "when the signal came: MySQL/MariaDB may have committed it. Check the "
+                       "schema before running again; `sluice history` has the record.")
             raise outcome
         retry_safe = failure is not None and failure.lock_timeout and (
             transactional or failure.capture is None or not failure.capture.applied)
