@@ -174,6 +174,27 @@ def test_pass_downgrade_fails_when_required(shop: Path) -> None:
     assert 'raise NotImplementedError("irreversible: <why>")' in p.fix
 
 
+def test_data_only_upgrade_needs_no_downgrade(shop: Path) -> None:
+    """check judges a downgrade() that passes like lint's SL601: an upgrade that only
+    changes data (UPDATE/INSERT/DELETE, ANALYZE, bulk_insert) leaves no schema to undo."""
+    from sluice.lint.engine import lint_project
+
+    overlay(shop, "data_only_downgrade")
+    result = run(shop, "graph").result("graph")
+    assert result.status == "pass", result.problems
+    lint = lint_project(shop / "alembic.ini", revisions=["0003"], use_cache=False)
+    assert not [f for f in lint.findings if f.rule == "SL601"]
+    # the same file with one schema change is flagged by both
+    path = shop / "migrations" / "versions" / "0003_backfill.py"
+    path.write_text(path.read_text().replace(
+        '    op.execute("ANALYZE users")\n',
+        '    op.execute("ANALYZE users")\n    op.add_column("users", sa.Column("nick", sa.String(20)))\n'))
+    [p] = problems(run(shop, "graph"), "graph")
+    assert (p.kind, p.line) == ("no-downgrade", 25)
+    lint = lint_project(shop / "alembic.ini", revisions=["0003"], use_cache=False)
+    assert [f.line for f in lint.findings if f.rule == "SL601"] == [25]
+
+
 @pytest.mark.parametrize("policy", ["optional", "none"])
 def test_pass_downgrade_allowed_by_policy(shop: Path, policy: str) -> None:
     overlay(shop, "no_downgrade")

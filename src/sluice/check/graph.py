@@ -349,6 +349,8 @@ def downgrade_problems(ctx: CheckContext, graph: Graph) -> tuple[list[Problem], 
         # from the application, say); the round trip finds out whether it works.
         if fact.kind not in ("pass", "missing") or not fact.upgrade_ops:
             continue
+        if fact.kind == "pass" and fact.data_only:
+            continue  # only data changed: nothing in the schema to undo (as lint's SL601)
         if policy == "optional":
             missing.append(node.id)
             continue

@@ -306,6 +306,8 @@ class DowngradeFact:
     line: int | None
     #: Operations the static layer sees in ``upgrade()``.
     upgrade_ops: int
+    #: ``upgrade()`` only changes data (nothing in the schema for a downgrade to undo).
+    data_only: bool = False
 
 
 def _trivial(body: list[ast.stmt]) -> bool:
@@ -367,6 +369,7 @@ def downgrade_fact(path: str | os.PathLike[str], module: Any = None) -> Downgrad
     kind, line = quick
     if kind == "ops":
         return DowngradeFact(kind="ops", line=line, upgrade_ops=0)
+    from sluice.lint.rules.script import changes_only_data
     from sluice.lint.static import analyze_file
 
     result = analyze_file(Path(path))
@@ -376,6 +379,7 @@ def downgrade_fact(path: str | os.PathLike[str], module: Any = None) -> Downgrad
             return DowngradeFact(
                 kind=kind if kind in ("ops", "pass", "missing", "raises", "empty")
                 else "ops",  # type: ignore[arg-type]
-                line=op.line, upgrade_ops=int(op.args.get("upgrade_ops") or 0))
+                line=op.line, upgrade_ops=int(op.args.get("upgrade_ops") or 0),
+                data_only=changes_only_data(op.args.get("upgrade_detail")))
     # unparsable: nothing is known, so nothing is claimed
     return DowngradeFact(kind="ops", line=None, upgrade_ops=0)

@@ -55,7 +55,7 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             ),
         )
         return
-    if _data_only(op.args.get("upgrade_detail"), ctx):
+    if changes_only_data(op.args.get("upgrade_detail"), ctx.dialect):
         return  # a data change with nothing to undo in the schema: the round trip holds
     what = "downgrade() only passes" if kind == "pass" else "downgrade() runs no operation"
     yield Hit(
@@ -73,9 +73,11 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 _DATA_KINDS = frozenset({"UPDATE", "INSERT", "DELETE", "SELECT", "SET"})
 
 
-def _data_only(detail: Any, ctx: RuleContext) -> bool:
+def changes_only_data(detail: Any, dialect: str | None = None) -> bool:
     """upgrade() only changes data: UPDATE/INSERT/DELETE, bulk_insert, VALIDATE CONSTRAINT,
-    ANALYZE, a plain VACUUM. Unknown SQL (built at run time) is not."""
+    ANALYZE, a plain VACUUM. Unknown SQL (built at run time) is not. ``detail``: the
+    ``upgrade_detail`` of a ``script.downgrade`` fact. SL601 and ``sluice check``'s
+    no-downgrade check both judge by it."""
     if not isinstance(detail, (list, tuple)) or not detail:
         return False
     for kind, sql, construct in detail:
@@ -84,7 +86,7 @@ def _data_only(detail: Any, ctx: RuleContext) -> bool:
             continue
         if kind != "execute" or not sql:
             return False
-        stmts = statements(sql, ctx.dialect)
+        stmts = statements(sql, dialect)
         if not stmts or not all(_data_statement(s) for s in stmts):
             return False
     return True
