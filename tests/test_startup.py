@@ -47,3 +47,13 @@ def test_lint_of_one_revision_leaves_out_the_database_checks_and_rich(tmp_path: 
     assert {m for m in modules if m.startswith(("sluice.check.", "sluice.policy", "sluice.runner",
                                                 "sluice.scratch"))} <= {
         "sluice.check.revisions", "sluice.check.sumfile"}
+
+
+def test_upgrade_in_dev_loads_neither_sqlglot_nor_the_lint_rules(tmp_path: Path) -> None:
+    ini = make_project(tmp_path / "project", chain(2))
+    code, modules = loaded(tmp_path, "upgrade", "-c", str(ini))
+    assert code in (0, None)
+    assert (tmp_path / "project" / "app.db").is_file()
+    assert packages(modules, "sqlglot", "rich") == set()
+    assert not {m for m in modules if m.startswith(("sluice.lint.rules", "sluice.lint.registry",
+                                                    "sluice.policy.registry"))}

@@ -27,9 +27,7 @@ from typing import Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.environments import resolve_environment
-from sluice.lint.rules._util import matches_any
 from sluice.owned import sluice_tables
-from sluice.policy import PolicyContext, apply_policies, parse_allowances
 from sluice.policy.defaults import compare_server_default
 from sluice.policy.services import (
     SERVICE_OPTION,
@@ -53,6 +51,9 @@ def table_excluded(config: SluiceConfig, name: str | None, schema: str | None = 
     if name in sluice_tables(config):
         return True
     patterns = config.exclude_tables
+    if not patterns:
+        return False
+    from sluice.lint.rules._util import matches_any  # with the rules: autogenerate only
     if matches_any(name, patterns):
         return True
     return bool(schema and matches_any(f"{schema}.{name}", patterns))
@@ -131,6 +132,8 @@ def make_process_revision_directives(
             user(context, revision, directives)
         if _running_alembic_check():
             return  # `alembic check` writes nothing: the policies judge files to be written
+        from sluice.policy import PolicyContext, apply_policies, parse_allowances
+
         ctx = PolicyContext(
             config=config,
             environment=environment,

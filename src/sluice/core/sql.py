@@ -19,49 +19,73 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
-from sqlglot.dialects.mysql import MySQL
-from sqlglot.dialects.postgres import Postgres
-from sqlglot.dialects.sqlite import SQLite
-from sqlglot.dialects.tsql import TSQL
-from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, Tokenizer, TokenType
+if TYPE_CHECKING:
+    from sqlglot.tokens import Token, Tokenizer
 
 __all__ = ["Span", "split_sql", "statement_spans"]
 
 
-# Commands are tokenized like any other statement (sqlglot would otherwise read the rest
-# of a ``DO``/``REFRESH``/``EXECUTE`` statement as one raw string).
-class _PostgresTokens(Postgres.Tokenizer):
-    COMMANDS = set()
+@dataclass(frozen=True)
+class _Lexer:
+    """sqlglot's tokenizers and token types, imported on the first split: importing
+    sqlglot costs more than most commands' own work (``sluice upgrade`` in a development
+    environment never splits SQL)."""
+
+    tokenizers: dict[str, type[Tokenizer]]
+    fallback: type[Tokenizer]
+    token_error: type[Exception]
+    types: Any
+    #: Tokens whose text is data (a string, a quoted name), never a keyword.
+    quoted: frozenset[Any]
 
 
-class _MySQLTokens(MySQL.Tokenizer):
-    COMMANDS = set()
+@cache
+def _lexer() -> _Lexer:
+    from sqlglot.dialects.mysql import MySQL
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.dialects.sqlite import SQLite
+    from sqlglot.dialects.tsql import TSQL
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
 
+    # Commands are tokenized like any other statement (sqlglot would otherwise read the
+    # rest of a ``DO``/``REFRESH``/``EXECUTE`` statement as one raw string).
+    class _PostgresTokens(Postgres.Tokenizer):
+        COMMANDS = set()
 
-class _SQLiteTokens(SQLite.Tokenizer):
-    COMMANDS = set()
+    class _MySQLTokens(MySQL.Tokenizer):
+        COMMANDS = set()
 
+    class _SQLiteTokens(SQLite.Tokenizer):
+        COMMANDS = set()
 
-class _TSQLTokens(TSQL.Tokenizer):
-    COMMANDS = set()
+    class _TSQLTokens(TSQL.Tokenizer):
+        COMMANDS = set()
 
+    class _AnyTokens(Postgres.Tokenizer):
+        """Unknown dialect: dollar quotes and both identifier quotes."""
 
-class _AnyTokens(Postgres.Tokenizer):
-    """Unknown dialect: dollar quotes and both identifier quotes."""
+        COMMANDS = set()
+        IDENTIFIERS = ['"', "`"]
 
-    COMMANDS = set()
-    IDENTIFIERS = ['"', "`"]
-
-
-_TOKENIZERS: dict[str, type[Tokenizer]] = {
-    "postgresql": _PostgresTokens, "postgres": _PostgresTokens,
-    "mysql": _MySQLTokens, "mariadb": _MySQLTokens,
-    "sqlite": _SQLiteTokens,
-    "mssql": _TSQLTokens, "tsql": _TSQLTokens,
-}
+    return _Lexer(
+        tokenizers={
+            "postgresql": _PostgresTokens, "postgres": _PostgresTokens,
+            "mysql": _MySQLTokens, "mariadb": _MySQLTokens,
+            "sqlite": _SQLiteTokens,
+            "mssql": _TSQLTokens, "tsql": _TSQLTokens,
+        },
+        fallback=_AnyTokens,
+        token_error=TokenError,
+        types=TokenType,
+        quoted=frozenset({
+            TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.IDENTIFIER,
+            TokenType.NATIONAL_STRING, TokenType.RAW_STRING, TokenType.BIT_STRING,
+            TokenType.HEX_STRING, TokenType.BYTE_STRING, TokenType.UNICODE_STRING}),
+    )
 
 
 @dataclass(frozen=True)
@@ -94,21 +118,18 @@ def statement_spans(sql: str, dialect: str | None = None) -> list[Span]:
 
 @lru_cache(maxsize=2048)
 def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
+    lex = _lexer()
     try:
-        tokens = _TOKENIZERS.get(dialect, _AnyTokens)().tokenize(sql)
-    except TokenError:
+        tokens = lex.tokenizers.get(dialect, lex.fallback)().tokenize(sql)
+    except lex.token_error:
         return tuple(_fallback(sql))
-    spans = _token_spans(sql, tokens, blocks=True)
+    spans = _token_spans(lex, sql, tokens, blocks=True)
     if spans is None:  # a BEGIN or "(" never closed: split as if neither were there
-        spans = _token_spans(sql, tokens, blocks=False)
+        spans = _token_spans(lex, sql, tokens, blocks=False)
     assert spans is not None
     return tuple(spans)
 
 
-#: Tokens whose text is data (a string, a quoted name), never a keyword.
-_QUOTED = {TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.IDENTIFIER,
-           TokenType.NATIONAL_STRING, TokenType.RAW_STRING, TokenType.BIT_STRING,
-           TokenType.HEX_STRING, TokenType.BYTE_STRING, TokenType.UNICODE_STRING}
 #: ``BEGIN`` followed by one of these starts a transaction, not a compound body.
 _TRANSACTION_WORDS = {"TRANSACTION", "WORK", "TRAN", "ISOLATION", "READ", "DEFERRED",
                       "IMMEDIATE", "EXCLUSIVE", "DISTRIBUTED", "DEFERRABLE"}
@@ -116,15 +137,17 @@ _TRANSACTION_WORDS = {"TRANSACTION", "WORK", "TRAN", "ISOLATION", "READ", "DEFER
 _UNCOUNTED_ENDS = {"IF", "LOOP", "WHILE", "REPEAT", "FOR"}
 
 
-def _token_spans(sql: str, tokens: list[Token], *, blocks: bool) -> list[Span] | None:
+def _token_spans(lex: _Lexer, sql: str, tokens: list[Token], *,
+                 blocks: bool) -> list[Span] | None:
+    types, quoted = lex.types, lex.quoted
     spans: list[Span] = []
     start = 0
     first: Token | None = None
     stack: list[str] = []
     for i, tok in enumerate(tokens):
-        word = "" if tok.token_type in _QUOTED else tok.text.upper()
+        word = "" if tok.token_type in quoted else tok.text.upper()
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.token_type == TokenType.SEMICOLON or _batch_separator(sql, tok):
+        if tok.token_type == types.SEMICOLON or _batch_separator(lex, sql, tok):
             if "BEGIN" in stack or "(" in stack:
                 continue
             if first is not None:
@@ -132,17 +155,17 @@ def _token_spans(sql: str, tokens: list[Token], *, blocks: bool) -> list[Span] |
             start, first, stack = tok.end + 1, None, []
             continue
         if blocks and word == "BEGIN":
-            if _opens_block(first is None, nxt):
+            if _opens_block(lex, first is None, nxt):
                 stack.append("BEGIN")
-        elif blocks and tok.token_type == TokenType.L_PAREN:
+        elif blocks and tok.token_type == types.L_PAREN:
             stack.append("(")
-        elif tok.token_type == TokenType.R_PAREN:
+        elif tok.token_type == types.R_PAREN:
             if stack and stack[-1] == "(":
                 stack.pop()
         elif word == "CASE":
             stack.append("CASE")
         elif word == "END" and stack and stack[-1] != "(":
-            after = "" if nxt is None or nxt.token_type in _QUOTED else nxt.text.upper()
+            after = "" if nxt is None or nxt.token_type in quoted else nxt.text.upper()
             if after not in _UNCOUNTED_ENDS and not (after == "CASE" and stack[-1] != "CASE"):
                 stack.pop()
         if first is None:
@@ -154,9 +177,9 @@ def _token_spans(sql: str, tokens: list[Token], *, blocks: bool) -> list[Span] |
     return spans
 
 
-def _opens_block(leads: bool, nxt: Token | None) -> bool:
+def _opens_block(lex: _Lexer, leads: bool, nxt: Token | None) -> bool:
     """Is this ``BEGIN`` the start of a compound body (``BEGIN ... END``)?"""
-    if nxt is None or nxt.token_type == TokenType.SEMICOLON:
+    if nxt is None or nxt.token_type == lex.types.SEMICOLON:
         return False
     after = nxt.text.upper()
     if leads:  # a statement starting with BEGIN is a transaction, except MariaDB's block
@@ -164,9 +187,9 @@ def _opens_block(leads: bool, nxt: Token | None) -> bool:
     return after not in _TRANSACTION_WORDS
 
 
-def _batch_separator(sql: str, tok: Token) -> bool:
+def _batch_separator(lex: _Lexer, sql: str, tok: Token) -> bool:
     """``GO`` or ``/`` alone on its line."""
-    if tok.token_type in _QUOTED or tok.text.upper() not in ("GO", "/"):
+    if tok.token_type in lex.quoted or tok.text.upper() not in ("GO", "/"):
         return False
     line_start = sql.rfind("\n", 0, tok.start) + 1
     line_end = sql.find("\n", tok.end + 1)

@@ -6,42 +6,29 @@ documentation; :data:`POLICIES` is the one place they are registered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from alembic.operations import ops as alembic_ops
+if TYPE_CHECKING:
+    from sluice.policy.base import Allowance, CommentOp, PolicyContext, parse_allowances
+    from sluice.policy.registry import POLICIES, apply_policies
 
-from sluice.policy.base import Allowance, CommentOp, PolicyContext, parse_allowances
-from sluice.policy.dangerous import dangerous_ops
-from sluice.policy.empty import empty_revision
-from sluice.policy.enums import enum_notes
-from sluice.policy.renames import renames
-from sluice.policy.review import review_header
-from sluice.policy.services import service_branches
-from sluice.policy.split import expand_contract
-
-PolicyFn = Callable[[PolicyContext, list[alembic_ops.MigrationScript]], None]
-
-#: Order matters. empty-revision first: it judges the whole autogenerate result, before
-#: any split could leave one part empty. renames before the splits (a drop + add pair must
-#: stay together to be recognised) and before dangerous-ops (a confirmed rename is not a
-#: drop). The splits before dangerous-ops and review-header, so that every revision they
-#: produce is judged and gets its own header.
-POLICIES: list[tuple[str, PolicyFn]] = [
-    ("empty-revision", empty_revision),
-    ("renames", renames),
-    ("services", service_branches),
-    ("expand-contract", expand_contract),
-    ("dangerous-ops", dangerous_ops),
-    ("enum-notes", enum_notes),
-    ("review-header", review_header),
-]
+#: Where each public name lives; each module is imported on first use (PEP 562), so that
+#: importing ``sluice.policy.defaults`` (every env.py does) does not import every policy.
+_HOME = {
+    "POLICIES": "registry", "apply_policies": "registry",
+    "Allowance": "base", "CommentOp": "base", "PolicyContext": "base",
+    "parse_allowances": "base",
+}
 
 
-def apply_policies(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:
-    for _name, policy in POLICIES:
-        if not directives:
-            return
-        policy(ctx, directives)
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [

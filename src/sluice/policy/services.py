@@ -24,7 +24,6 @@ from alembic.operations import ops as alembic_ops
 
 from sluice.config import ServiceConfig, SluiceConfig
 from sluice.errors import ConfigError, PolicyViolation, SluiceError
-from sluice.lint.rules._util import matches_any
 from sluice.policy.base import PolicyContext
 
 #: Keys of ``context.configure`` options (MigrationContext.opts) that carry the service.
@@ -89,6 +88,8 @@ def owner_of(config: SluiceConfig, table: str | None, schema: str | None = None)
     ``schema.name``), or None. Two services matching the same table is a config error."""
     if not table or not config.services:
         return None
+    from sluice.lint.rules._util import matches_any  # the rules load with the first service
+
     found: list[str] = []
     for name, scfg in config.services.items():
         if matches_any(table, scfg.tables) or (
