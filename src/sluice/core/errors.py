@@ -1,4 +1,5 @@
-"""Exceptions that the CLI turns into one-line messages and exit codes."""
+"""Exceptions that the CLI turns into one-line messages and exit codes (re-exported by
+:mod:`sluice.errors`)."""
 
 from __future__ import annotations
 
