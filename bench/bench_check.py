@@ -177,7 +177,7 @@ def time_sluice(ini: Path, url: str) -> float:
 def time_alembic(ini: Path, url: str) -> float:
     from alembic import command
 
-    from sluice.project import alembic_config
+    from sluice.core.project import alembic_config
 
     out = io.StringIO()
     started = time.perf_counter()
@@ -206,7 +206,7 @@ def roundtrip_alembic(ini: Path, url: str, n: int) -> float:
     """The same walk scripted with Alembic's command API (no schema comparison)."""
     from alembic import command
 
-    from sluice.project import alembic_config
+    from sluice.core.project import alembic_config
 
     started = time.perf_counter()
     cfg = alembic_config(ini, url=url, stdout=io.StringIO())

@@ -112,7 +112,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
     from alembic import command
 
-    from sluice.project import alembic_config
+    from sluice.core.project import alembic_config
     from sluice.scratch import scratch_database
     from sluice.trace import trace
     from sluice.trace.runner import server_url

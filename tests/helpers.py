@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from sluice.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config, forget_modules
 
 
 def cfg(project: Path, url: str, *x: str) -> Config:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from sluice.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config, forget_modules
 
 
 def ms_cfg(project: Path, url: str, *x: str, name: str = "alembic") -> Config:

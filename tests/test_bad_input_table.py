@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from sluice.cli import main
-from sluice.project import forget_modules
+from sluice.core.project import forget_modules
 from tests.conftest import EXAMPLE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "production.md"

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sluice.cli import main
-from sluice.project import forget_modules
+from sluice.core.project import forget_modules
 from tests.helpers import edit
 from tests.test_check_graph import overlay
 

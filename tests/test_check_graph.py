@@ -9,8 +9,8 @@ import pytest
 
 from sluice.check import CheckOptions, CheckReport, run_checks
 from sluice.check.model import Problem
+from sluice.core.project import forget_modules
 from sluice.errors import SluiceError
-from sluice.project import forget_modules
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "check"
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sluice.cli import main
-from sluice.project import forget_modules
+from sluice.core.project import forget_modules
 from tests.conftest import REPO, server_url
 
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/alembic.ini"))

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from sluice.cli import main
-from sluice.project import forget_modules
+from sluice.core.project import forget_modules
 
 MISSING = ("sluice: error: alembic.ini: [alembic] script_location: migrations/versions (its "
            "versions folder) does not exist; Sluice stops instead of passing on zero revisions")

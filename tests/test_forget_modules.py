@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 
+from sluice.core.project import forget_modules
 from sluice.lint.render import Renderer
-from sluice.project import forget_modules
 
 REGISTRY = """\
 registered = set()

@@ -6,8 +6,8 @@ import json
 import stat
 from pathlib import Path
 
+from sluice.core.project import forget_modules
 from sluice.lint.engine import lint_project
-from sluice.project import forget_modules
 from tests.test_precommit import DANGEROUS
 
 

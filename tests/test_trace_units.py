@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from sluice.core.project import alembic_config, script_directory
 from sluice.errors import SluiceError
 from sluice.lint.model import Finding
-from sluice.project import alembic_config, script_directory
 from sluice.trace.crosscheck import Spans, compare
 from sluice.trace.findings import advice, annotate, fails, trace_findings
 from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult

@@ -332,8 +332,8 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     the others were analysed from their source only. FILES: lint only these revision
     files; other files are ignored (pre-commit passes every staged file).
     """
+    from sluice.config import load_config
     from sluice.lint.engine import lint_project
-    from sluice.project import sluice_config_for
     from sluice.report import render_findings
 
     scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
@@ -346,7 +346,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
         raise SluiceError("--base only applies with --changed")
     if not config_path.is_file():
         raise SluiceError(f"{config_path}: no such file (pass -c/--config PATH to alembic.ini)")
-    cfg = sluice_config_for(config_path)
+    cfg = load_config(config_path)
     if env is not None:
         cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
     if files:

@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
+from sluice.core.project import alembic_config, forget_modules
 from sluice.errors import SluiceError
-from sluice.project import alembic_config, forget_modules
 
 
 def find_example() -> Path:

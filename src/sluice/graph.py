@@ -30,8 +30,8 @@ from alembic.util import to_tuple
 
 from sluice.check.revisions import read_static, revision_files
 from sluice.config import SluiceConfig, load_config
+from sluice.core.project import alembic_config, script_directory
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
-from sluice.project import alembic_config, script_directory
 
 
 @dataclass

@@ -118,7 +118,7 @@ def create_new(
 def _script_location(ini: Path) -> Path:
     """The folder holding env.py, as Alembic finds it: ``script_location`` from alembic.ini
     or from ``[tool.alembic]`` in the pyproject.toml next to it (package resources too)."""
-    from sluice.project import alembic_config
+    from sluice.core.project import alembic_config
 
     try:
         cfg = alembic_config(ini)

@@ -19,9 +19,9 @@ from sluice.check.model import CheckResult, Problem, finish
 from sluice.check.revisions import display_path
 from sluice.check.sumfile import SumState, current_state, parse_sum, sum_path
 from sluice.config import load_config
+from sluice.core.project import script_directory
 from sluice.errors import SluiceError
 from sluice.files import project_file, write_atomic
-from sluice.project import script_directory
 
 NAME = "checksums"
 TITLE = "revision checksums"

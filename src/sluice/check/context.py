@@ -29,8 +29,8 @@ from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult, Problem
 from sluice.check.revisions import LoadedHistory, adopt, describe_error, display_path, load_history
 from sluice.config import SluiceConfig, load_config
+from sluice.core.project import alembic_config, script_directory
 from sluice.errors import ConfigError, SluiceError, mask_url
-from sluice.project import alembic_config, script_directory
 
 Work = Callable[[tuple[str, ...], MigrationContext], Iterable[Any]]
 

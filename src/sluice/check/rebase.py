@@ -187,9 +187,9 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
     to do (every branch is on the base branch, a branch starts with a merge revision).
     """
     from sluice.config import load_config
+    from sluice.core.project import forget_modules
     from sluice.graph import explain_heads, load_graph
     from sluice.policy.services import service_labels
-    from sluice.project import forget_modules
 
     ini = Path(ini)
     if not ini.is_file():

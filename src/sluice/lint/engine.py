@@ -275,7 +275,7 @@ def _resolve_location(value: str, root: Path) -> Path:
 
 def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     """Read alembic.ini the way Alembic does; one-line :class:`SluiceError` when broken."""
-    from sluice.project import alembic_config, require_version_locations
+    from sluice.core.project import alembic_config, require_version_locations
 
     ini = Path(ini_path)
     cfg = alembic_config(ini, x_args=list(x_args))

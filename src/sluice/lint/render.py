@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from sluice.core.project import is_project_file
 from sluice.lint.model import Op
-from sluice.project import is_project_file
 
 try:
     # signal.signal() without the enum conversions around it (once per revision)

@@ -13,9 +13,9 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from sluice.config import SluiceConfig, load_config
+from sluice.core.project import alembic_config, script_directory
 from sluice.environments import resolve_environment, validate_name
 from sluice.errors import SluiceError
-from sluice.project import alembic_config, script_directory
 from sluice.runner.database import resolve_url
 from sluice.runner.policy import EnvPolicy, resolve_policy
 from sluice.runner.timeouts import Timeouts

@@ -32,8 +32,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from sluice.core.project import alembic_config, script_directory
 from sluice.errors import SluiceError, mask_url
-from sluice.project import alembic_config, script_directory
 from sluice.scratch import check_reachable, scratch_database
 from sluice.trace.findings import annotate
 from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult

@@ -1,23 +1,30 @@
-"""Locate and open an Alembic project: alembic.ini, its Config and ScriptDirectory."""
+"""Locate and open an Alembic project: alembic.ini and ``[tool.alembic]``, its Config and
+ScriptDirectory, its script and version locations and ``prepend_sys_path``.
+
+The one place that reads them: every command opens the project through here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import inspect
+import io
 import os
 import re
 import sys
 import sysconfig
+import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from sluice.config import SluiceConfig, load_config
-from sluice.errors import SluiceError
+from sluice.core.alembic_compat import script_version_locations
+from sluice.core.errors import SluiceError
 
 
 def alembic_config(
@@ -69,9 +76,132 @@ def script_directory(cfg: Config) -> ScriptDirectory:
         script = ScriptDirectory.from_config(cfg)
     except Exception as exc:
         raise SluiceError(f"{cfg.config_file_name}: {exc}") from None
-    require_version_locations(cfg, list(getattr(script, "_version_locations", None)
-                                        or [Path(script.dir) / "versions"]))
+    require_version_locations(cfg, script_version_locations(script))
     return script
+
+
+def section_config(ini: str | os.PathLike[str], name: str = "alembic") -> Config:
+    """Alembic's Config for section ``name`` of ``ini`` (``alembic -n NAME``); a section
+    that does not exist is a one-line error listing those that have a script_location."""
+    path = Path(ini)
+    cfg = alembic_config(path, ini_section=name, stdout=io.StringIO())
+    if name != "alembic" and not cfg.file_config.has_section(name):
+        sections = ", ".join(s for s in cfg.file_config.sections()
+                             if cfg.file_config.has_option(s, "script_location"))
+        raise SluiceError(f"{path}: no section [{name}] (sections with a script_location: "
+                          f"{sections or 'none'})")
+    return cfg
+
+
+@dataclass
+class Locations:
+    """Where an Alembic project keeps its revisions, read from its Config the way the
+    installed Alembic reads them (without building a ScriptDirectory)."""
+
+    script_location: Path
+    version_locations: list[Path]
+    recursive: bool
+    #: ``prepend_sys_path``, each entry resolved from the working directory and, when
+    #: relative, from the folder of alembic.ini too.
+    sys_path: list[str]
+    sourceless: bool
+    #: ``sqlalchemy.url`` (alembic.ini, else ``[tool.alembic]``).
+    url: str | None
+
+
+def read_locations(cfg: Config, ini: str | os.PathLike[str]) -> Locations:
+    """Script location, version locations (split on ``path_separator``),
+    ``recursive_version_locations``, ``sourceless``, ``prepend_sys_path`` and
+    ``sqlalchemy.url`` of ``cfg``; one-line :class:`SluiceError` when broken, and a version
+    location that cannot be read fails closed (:func:`require_version_locations`).
+
+    A project whose alembic.ini sits next to env.py without a ``script_location``
+    (Flask-Migrate) has its scripts in that folder."""
+    ini = Path(ini)
+    root = ini.resolve().parent
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            script_location, locations, recursive, sys_path = _alembic_options(cfg)
+            sourceless = _boolean_option(cfg, "sourceless")
+            url = cfg.get_main_option("sqlalchemy.url")
+            if not url and hasattr(cfg, "get_alembic_option"):
+                url = cfg.get_alembic_option("sqlalchemy.url")  # [tool.alembic]
+    except SluiceError:
+        raise
+    except Exception as exc:
+        raise SluiceError(f"{ini}: cannot read: {' '.join(str(exc).split())}") from None
+    if not script_location:
+        if (root / "env.py").is_file():
+            script_location = str(root)  # Flask-Migrate keeps alembic.ini next to env.py
+        else:
+            raise SluiceError(f"{ini}: [alembic] script_location is not set")
+    script_dir = _resolve_location(str(script_location), root)
+    if not script_dir.is_dir():
+        raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
+    if locations:
+        version_locations = [_resolve_location(str(v), root) for v in locations]
+    else:
+        version_locations = [script_dir / "versions"]
+    require_version_locations(cfg, version_locations)
+    paths: list[str] = []
+    for p in sys_path:
+        paths.append(str(Path(p).resolve()))
+        if not Path(p).is_absolute():
+            alt = str((root / p).resolve())
+            if alt not in paths:
+                paths.append(alt)
+    return Locations(script_location=script_dir, version_locations=version_locations,
+                     recursive=recursive, sys_path=paths, sourceless=sourceless, url=url)
+
+
+def _resolve_location(value: str, root: Path) -> Path:
+    from alembic.util import coerce_resource_to_filename
+
+    try:
+        path = Path(coerce_resource_to_filename(value))
+    except Exception:
+        path = Path(value)
+    if path.is_absolute():
+        return path
+    cwd_path = path.resolve()
+    if cwd_path.exists():
+        return cwd_path
+    return (root / path).resolve()
+
+
+_LEGACY_SEPARATORS = {None: None, "space": " ", "newline": "\n", "os": os.pathsep,
+                      ":": ":", ";": ";"}
+
+
+def _alembic_options(cfg: Any) -> tuple[str | None, list[str], bool, list[str]]:
+    """(script_location, version_locations, recursive, prepend_sys_path) as the installed
+    Alembic reads them: its own accessors on 1.16+ (which also read ``[tool.alembic]``),
+    the ``[alembic]`` section the way 1.13 to 1.15 split it before that."""
+    if hasattr(cfg, "get_alembic_option"):
+        return (cfg.get_alembic_option("script_location"),
+                list(cfg.get_version_locations_list() or []),
+                bool(cfg.get_alembic_boolean_option("recursive_version_locations")),
+                list(cfg.get_prepend_sys_paths_list() or []))
+    get = cfg.get_main_option
+    raw = get("version_locations")
+    locations: list[str] = []
+    if raw:
+        sep = get("version_path_separator")
+        if sep not in _LEGACY_SEPARATORS:
+            raise ValueError(f"'{sep}' is not a valid value for version_path_separator")
+        split = _LEGACY_SEPARATORS[sep]
+        locations = [x.strip() for x in (re.split(r", *|(?: +)", raw) if split is None
+                                         else raw.split(split)) if x.strip()]
+    sys_path = [x for x in re.split(r", *|(?: +)|\:", get("prepend_sys_path") or "") if x]
+    return (get("script_location"), locations,
+            get("recursive_version_locations") == "true", sys_path)
+
+
+def _boolean_option(cfg: Any, name: str) -> bool:
+    if hasattr(cfg, "get_alembic_boolean_option"):
+        return bool(cfg.get_alembic_boolean_option(name))
+    return str(cfg.get_main_option(name) or "").lower() == "true"  # pragma: no cover
 
 
 def version_locations_key(cfg: Config) -> tuple[str, bool]:
@@ -135,10 +265,6 @@ def _shown(path: Path, cfg: Config) -> str:
         return absolute.relative_to(root).as_posix()
     except ValueError:
         return absolute.as_posix()
-
-
-def sluice_config_for(ini: str | Path) -> SluiceConfig:
-    return load_config(Path(ini))
 
 
 def forget_modules(root: str | Path) -> None:
