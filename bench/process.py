@@ -25,6 +25,10 @@ And once each:
   an index each), each run on a fresh database created outside the timed part.
   Goal: <= 1.05x. PostgreSQL from ``--pg-url`` (default ``$SLUICE_TEST_POSTGRES_URL``);
   skipped when unset or unreachable.
+- ``upgrade-prod-sqlite``: ``sluice upgrade --env prod -y`` (the lint guard over every
+  revision, its cache filled by the untimed run, as in a CI checkout that keeps
+  ``.sluice_cache``; the backup is the no-op command ``true``, so its time is left out)
+  vs the same ``alembic upgrade head``. Goal: <= 1.15x.
 
 The synthetic history (``bench/bench_lint.py``'s generator: tables, columns with and
 without defaults, indexes, some concurrently, type changes, renames, drops, raw SQL data
@@ -67,7 +71,7 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 import bench_public  # noqa: E402
 
 GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-one": 1.1, "upgrade-sqlite": 1.05,
-         "upgrade-postgresql": 1.05}
+         "upgrade-postgresql": 1.05, "upgrade-prod-sqlite": 1.15}
 CASES = tuple(GOALS)
 
 
@@ -177,13 +181,16 @@ def one_revision(repeat: int) -> dict[str, object]:
 # --------------------------------------------------------------------------- upgrade
 
 
-def upgrade_case(dialect: str, url: str | None, revisions: int,
-                 repeat: int) -> dict[str, object] | None:
-    from tests.fixtures.runner.project import chain, make_project
+def upgrade_case(dialect: str, url: str | None, revisions: int, repeat: int,
+                 prod: bool = False) -> dict[str, object] | None:
+    from tests.fixtures.runner.project import SLUICE_TOML, chain, make_project
 
-    root = WORK / f"upgrade-{dialect}"
+    case = f"upgrade-{'prod-' if prod else ''}{dialect}"
+    root = WORK / case
     shutil.rmtree(root, ignore_errors=True)
-    ini = make_project(root, chain(revisions))
+    toml = SLUICE_TOML.replace("[environments.prod]\n",
+                               "[environments.prod]\nbackup_command = 'true'\n")
+    ini = make_project(root, chain(revisions), toml=toml)
     template = ini.read_text()
     if dialect == "postgresql":
         from sluice.scratch import check_reachable
@@ -212,8 +219,9 @@ def upgrade_case(dialect: str, url: str | None, revisions: int,
             yield
 
     env = child_env()
-    return compare(f"upgrade-{dialect}", f"{revisions} revisions, dev",
-                   Side([str(BIN / "sluice"), "upgrade"], root, env, before=fresh_database),
+    command = ["upgrade", "--env", "prod", "-y"] if prod else ["upgrade"]
+    return compare(case, f"{revisions} revisions, {'prod' if prod else 'dev'}",
+                   Side([str(BIN / "sluice"), *command], root, env, before=fresh_database),
                    Side([str(BIN / "alembic"), "upgrade", "head"], root, env,
                         before=fresh_database), repeat)
 
@@ -261,9 +269,10 @@ def main() -> int:
                                       args.repeat, child_env(PYTHONPATH=str(root / "site")))
     if "lint-one" in cases:
         results.append(one_revision(args.repeat))
-    for dialect in ("sqlite", "postgresql"):
-        if f"upgrade-{dialect}" in cases:
-            found = upgrade_case(dialect, args.pg_url, args.upgrade_revisions, args.repeat)
+    for case in ("upgrade-sqlite", "upgrade-postgresql", "upgrade-prod-sqlite"):
+        if case in cases:
+            found = upgrade_case(case.rsplit("-", 1)[1], args.pg_url, args.upgrade_revisions,
+                                 args.repeat, prod="-prod-" in case)
             if found:
                 results.append(found)
     failed = [r for r in results if float(r["ratio"]) > float(r["goal"])]  # type: ignore[arg-type]
