@@ -7,8 +7,16 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+# pytester puts sys.modules back after each in-process run, so a package first imported by
+# an inner run would be dropped and imported again by a later test, re-running its import-
+# time registrations into modules that stayed loaded (SQLAlchemy 2.0 then fails with "Type
+# <class 'object'> is already registered"). Load what the inner runs use before pytester
+# takes its snapshot.
 import pytest
+import sqlalchemy.orm  # noqa: F401
 
+import sluice.check  # noqa: F401
+import sluice.lint.engine  # noqa: F401
 from sluice.pytest_plugin import enabled
 from tests.conftest import EXAMPLE
 from tests.test_check_graph import overlay
@@ -190,3 +198,15 @@ def test_lint_test_fails_on_an_error_finding(pytester: pytest.Pytester, project:
     out = result.stdout.str()
     assert "migrations/versions/0003_drop_legacy_field.py" in out
     assert "SL002" in out and "drop-column" in out
+
+
+def test_inner_runs_leave_installed_packages_loaded(pytester: pytest.Pytester,
+                                                   project: Path) -> None:
+    """pytester puts sys.modules back after an in-process run. SQLAlchemy's ORM, first
+    imported by the inner run (the shop's models), must not be dropped: importing it again
+    later re-runs its registrations (SQLAlchemy 2.0: "Type <class 'object'> is already
+    registered", in whichever test of this process imports it next)."""
+    enable(project)
+    result = pytester.runpytest("-q", "-k", "sluice_drift")
+    result.assert_outcomes(passed=1, deselected=6)
+    assert "sqlalchemy.orm" in sys.modules
