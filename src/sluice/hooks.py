@@ -74,10 +74,11 @@ def revision_id_of(source: str) -> str | None:
 
 
 def _revision_files(ini: Path, x_args: Sequence[str] = ()) -> set[Path]:
-    from sluice.lint.engine import read_layout, revision_files
+    from sluice.core.history import revision_files
+    from sluice.lint.engine import read_layout
 
     layout = read_layout(ini, x_args=x_args)
-    return {Path(os.path.realpath(p)) for p in revision_files(layout)}
+    return set(revision_files(layout.version_locations, recursive=layout.recursive))
 
 
 def find_alembic_ini(files: Sequence[str | Path], explicit: str | Path | None = None,

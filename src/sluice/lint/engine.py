@@ -52,7 +52,6 @@ import json
 import os
 import re
 import subprocess
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +59,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig, load_config
+from sluice.core.history import (
+    History,
+    RevisionHeader,
+    build_history,
+    header_from_source,
+    revision_files,
+)
+from sluice.core.project import alembic_config, read_locations
 from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash
 from sluice.lint.dialects import (
@@ -86,7 +93,6 @@ __all__ = [
     "changed_files",
     "lint_project",
     "read_layout",
-    "revision_files",
 ]
 
 _DIALECT_ALIASES = ALIASES
@@ -258,143 +264,29 @@ class Layout:
     url_origin: str = "sqlalchemy.url"
 
 
-def _resolve_location(value: str, root: Path) -> Path:
-    from alembic.util import coerce_resource_to_filename
-
-    try:
-        path = Path(coerce_resource_to_filename(value))
-    except Exception:
-        path = Path(value)
-    if path.is_absolute():
-        return path
-    cwd_path = path.resolve()
-    if cwd_path.exists():
-        return cwd_path
-    return (root / path).resolve()
-
-
 def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     """Read alembic.ini the way Alembic does; one-line :class:`SluiceError` when broken."""
-    from sluice.core.project import alembic_config, require_version_locations
-
     ini = Path(ini_path)
     cfg = alembic_config(ini, x_args=list(x_args))
-    root = ini.resolve().parent
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            script_location, locations, recursive, sys_path = _alembic_options(cfg)
-            url = cfg.get_main_option("sqlalchemy.url")
-            if not url and hasattr(cfg, "get_alembic_option"):
-                url = cfg.get_alembic_option("sqlalchemy.url")  # [tool.alembic]
-    except SluiceError:
-        raise
-    except Exception as exc:
-        raise SluiceError(f"{ini}: cannot read: {' '.join(str(exc).split())}") from None
+    found = read_locations(cfg, ini)
     given = x_url(x_args)
-    if not script_location:
-        if (root / "env.py").is_file():
-            script_location = str(root)  # Flask-Migrate keeps alembic.ini next to env.py
-        else:
-            raise SluiceError(f"{ini}: [alembic] script_location is not set")
-    script_dir = _resolve_location(str(script_location), root)
-    if not script_dir.is_dir():
-        raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
-    if locations:
-        version_locations = [_resolve_location(str(v), root) for v in locations]
-    else:
-        version_locations = [script_dir / "versions"]
-    require_version_locations(cfg, version_locations)
-    origin = "-x url" if given else "sqlalchemy.url"
+    url, origin = found.url, "-x url" if given else "sqlalchemy.url"
     if not given:
-        from_env, env_url, env_name = env_py_url(script_dir, os.environ)
+        from_env, env_url, env_name = env_py_url(found.script_location, os.environ)
         if from_env:  # env.py replaces sqlalchemy.url with the variable's value
             url, origin = env_url, f"{env_name} read by env.py"
-    paths: list[str] = []
-    for p in sys_path:
-        paths.append(str(Path(p).resolve()))
-        if not Path(p).is_absolute():
-            alt = str((root / p).resolve())
-            if alt not in paths:
-                paths.append(alt)
     return Layout(
         ini_path=ini,
-        root=root,
-        script_location=script_dir,
-        version_locations=version_locations,
-        recursive=recursive,
-        sys_path=paths,
-        url_dialect=_url_dialect(given or url),
+        root=ini.resolve().parent,
+        script_location=found.script_location,
+        version_locations=found.version_locations,
+        recursive=found.recursive,
+        sys_path=found.sys_path,
+        url_dialect=url_dialect(given or url),
         alembic_cfg=cfg,
         url=given or url,
         url_origin=origin,
     )
-
-
-_LEGACY_SEPARATORS = {None: None, "space": " ", "newline": "\n", "os": os.pathsep,
-                      ":": ":", ";": ";"}
-
-
-def _alembic_options(cfg: Any) -> tuple[str | None, list[str], bool, list[str]]:
-    """(script_location, version_locations, recursive, prepend_sys_path) as the installed
-    Alembic reads them: its own accessors on 1.16+ (which also read ``[tool.alembic]``),
-    the ``[alembic]`` section the way 1.13 to 1.15 split it before that."""
-    if hasattr(cfg, "get_alembic_option"):
-        return (cfg.get_alembic_option("script_location"),
-                list(cfg.get_version_locations_list() or []),
-                bool(cfg.get_alembic_boolean_option("recursive_version_locations")),
-                list(cfg.get_prepend_sys_paths_list() or []))
-    get = cfg.get_main_option
-    raw = get("version_locations")
-    locations: list[str] = []
-    if raw:
-        sep = get("version_path_separator")
-        if sep not in _LEGACY_SEPARATORS:
-            raise ValueError(f"'{sep}' is not a valid value for version_path_separator")
-        split = _LEGACY_SEPARATORS[sep]
-        locations = [x.strip() for x in (re.split(r", *|(?: +)", raw) if split is None
-                                         else raw.split(split)) if x.strip()]
-    sys_path = [x for x in re.split(r", *|(?: +)|\:", get("prepend_sys_path") or "") if x]
-    return (get("script_location"), locations,
-            get("recursive_version_locations") == "true", sys_path)
-
-
-def _url_dialect(url: str | None) -> str | None:
-    return url_dialect(url)
-
-
-_REV_FILE = re.compile(r"^(?!\.#|__init__)(.*\.py)$")
-
-
-def revision_files(layout: Layout) -> list[Path]:
-    """Every revision file of every version location, as Alembic would list them."""
-    seen: set[str] = set()
-    out: list[Path] = []
-    for location in layout.version_locations:
-        if not location.is_dir():
-            continue
-        base = os.path.realpath(location)
-        folders = [base]
-        while folders:
-            folder = folders.pop(0)
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                continue
-            subdirs = []
-            for entry in entries:
-                if entry.is_dir():
-                    if entry.name != "__pycache__":
-                        subdirs.append(entry.path)
-                    continue
-                if not entry.name.endswith(".py") or not _REV_FILE.match(entry.name) \
-                        or not entry.is_file() or entry.path in seen:
-                    continue
-                seen.add(entry.path)
-                out.append(Path(entry.path))
-            if layout.recursive:
-                folders[:0] = subdirs
-    return out
 
 
 # --------------------------------------------------------------------------- graph
@@ -429,28 +321,6 @@ class _Node:
             self._text = _decode(self.content)
             self._decoded = True
         return self._text
-
-
-_HEADER = re.compile(
-    r"^(revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$",
-    re.M,
-)
-
-
-def _header(source: str) -> dict[str, Any] | None:
-    """Top-level revision identifiers by a quick scan; None when a full parse is needed."""
-    found: dict[str, Any] = {}
-    for m in _HEADER.finditer(source):
-        key, text = m.group(1), m.group(2)
-        if key in found:
-            return None
-        try:
-            found[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return None
-    if not isinstance(found.get("revision"), str):
-        return None
-    return found
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -489,97 +359,6 @@ def _static(node: _Node) -> StaticResult:
         else:
             node.static = analyze_source(source, str(node.path))
     return node.static
-
-
-class _Graph:
-    def __init__(self, nodes: list[_Node]) -> None:
-        self.nodes = nodes
-        self.by_id: dict[str, _Node] = {}
-        for n in nodes:
-            if n.revision and n.revision not in self.by_id:
-                self.by_id[n.revision] = n
-        self.children: dict[str, list[str]] = {}
-        for n in nodes:
-            if not n.revision:
-                continue
-            for parent in n.down + n.depends:
-                self.children.setdefault(parent, []).append(n.revision)
-
-    def heads(self) -> list[_Node]:
-        return [n for n in self.nodes if n.revision and not any(
-            c in self.by_id for c in self.children.get(n.revision, []))]
-
-    def bases(self) -> list[_Node]:
-        return [n for n in self.nodes if n.revision and not any(d in self.by_id for d in n.down)]
-
-    def labels(self) -> dict[str, list[_Node]]:
-        out: dict[str, list[_Node]] = {}
-        for n in self.nodes:
-            for label in n.labels:
-                out.setdefault(label, []).append(n)
-        return out
-
-    def descendants(self, rev: str) -> set[str]:
-        out: set[str] = set()
-        stack = list(self.children.get(rev, []))
-        while stack:
-            r = stack.pop()
-            if r in out:
-                continue
-            out.add(r)
-            stack.extend(self.children.get(r, []))
-        return out
-
-    def ancestors(self, rev: str) -> set[str]:
-        out: set[str] = set()
-        node = self.by_id.get(rev)
-        stack = list(node.down + node.depends) if node else []
-        while stack:
-            r = stack.pop()
-            if r in out or r not in self.by_id:
-                continue
-            out.add(r)
-            n = self.by_id[r]
-            stack.extend(n.down + n.depends)
-        return out
-
-    def resolve(self, spec: str, what: str) -> list[_Node]:
-        """Nodes named by ``spec``: an id, a unique prefix, head(s), base, a branch label."""
-        s = spec.strip()
-        if s in ("head", "heads"):
-            return self.heads()
-        if s == "base":
-            return self.bases()
-        if s in self.by_id:
-            return [self.by_id[s]]
-        label, _, rest = s.partition("@")
-        labels = self.labels()
-        if label in labels:
-            nodes = labels[label]
-            if rest in ("head", "heads"):
-                tree = self.tree_of(nodes)
-                return [n for n in self.heads() if n.revision in tree]
-            if not rest:
-                return nodes
-        matches = [n for r, n in self.by_id.items() if r.startswith(s)]
-        if len(matches) == 1:
-            return matches
-        if len(matches) > 1:
-            ids = ", ".join(sorted(n.revision or "?" for n in matches)[:5])
-            raise SluiceError(f"{what} '{spec}' is ambiguous: it matches {ids}")
-        close = difflib.get_close_matches(s, list(self.by_id) + list(labels), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise SluiceError(f"{what} '{spec}': no such revision{hint}")
-
-    def tree_of(self, nodes: Iterable[_Node]) -> set[str]:
-        out: set[str] = set()
-        for n in nodes:
-            if not n.revision:
-                continue
-            out.add(n.revision)
-            out |= self.ancestors(n.revision)
-            out |= self.descendants(n.revision)
-        return out
 
 
 # --------------------------------------------------------------------------- git
@@ -1020,21 +799,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _select_trees(graph: _Graph, layout: Layout, trees: Sequence[str]) -> set[int]:
-    """Indexes (into graph.nodes) of the revisions in the named trees."""
+def _select_trees(history: History, nodes: list[_Node], layout: Layout,
+                  trees: Sequence[str]) -> set[int]:
+    """Indexes (into ``nodes``) of the revisions in the named trees."""
     selected: set[int] = set()
-    labels = graph.labels()
+    labels = history.labels()
     for tree in trees:
         name = tree.strip().rstrip("/")
         locations = _match_locations(name, layout)
         if locations:
-            for i, n in enumerate(graph.nodes):
+            for i, n in enumerate(nodes):
                 if any(n.path.is_relative_to(loc) for loc in locations):
                     selected.add(i)
             continue
         if name in labels:
-            ids = graph.tree_of(labels[name])
-            selected |= {i for i, n in enumerate(graph.nodes) if n.revision in ids}
+            rev = labels[name]
+            ids = {rev} | history.ancestors(rev) | history.descendants(rev)
+            selected |= {i for i, n in enumerate(nodes) if n.revision in ids}
             continue
         available = sorted({str(_display(p, layout.root)) for p in layout.version_locations}
                            | set(labels))
@@ -1133,7 +914,7 @@ def lint_project(
     rules = all_rules()
     known = {r.id.lower() for r in rules.values()} | {r.name for r in rules.values()}
 
-    files = revision_files(layout)
+    files = revision_files(layout.version_locations, recursive=layout.recursive)
     cache_dir = None
     if use_cache and lint_cfg.cache_dir:
         cache_dir = Path(lint_cfg.cache_dir)
@@ -1229,43 +1010,44 @@ def lint_project(
                 _set_graph(node, rep.get("revision"), rep.get("down_revision"),
                            rep.get("branch_labels"), rep.get("depends_on"))
             else:
+                # every file is analysed anyway when linting everything: parse it once
                 source = node.text()
-                # every file is analysed anyway when linting everything: skip the quick scan
-                head = _header(source) if source is not None and not whole else None
-                if head is None:
-                    st = _static(node)
-                    _set_graph(node, st.revision, st.down_revision, st.branch_labels,
-                               st.depends_on)
-                    if node.revision is None and source is not None:
-                        m = re.search(r"""^revision\s*(?::[^=\n]*)?=\s*['"]([^'"]+)['"]""",
-                                      source, re.M)
-                        node.revision = m.group(1) if m else None
-                else:
-                    _set_graph(node, head.get("revision"), head.get("down_revision"),
-                               head.get("branch_labels"), head.get("depends_on"))
+                head = (_static(node).header if whole or source is None
+                        else header_from_source(source, node.path))
+                if head is not None:
+                    _set_graph(node, head.revision, head.down_revision, head.branch_labels,
+                               head.depends_on)
+                    if head.syntax_error is not None:
+                        node.down_raw = None  # the report shows what a parse could read
             nodes.append(node)
             if whole:
                 # everything is analysed in file order: analyse each file as it is
                 # read, so that only one parsed module is alive at a time
                 analyse(node, len(nodes), len(files))
 
-        graph = _Graph(nodes)
+        history = None
+        if tree_names or revisions or (since is not None and since.strip() != "base"):
+            history = build_history([
+                RevisionHeader(path=n.path, revision=n.revision, down_revisions=n.down,
+                               branch_labels=n.labels, depends_on=n.depends)
+                for n in nodes], strict=False, root=layout.root)
         selected = set(range(len(nodes)))
         if tree_names:
-            selected &= _select_trees(graph, layout, tree_names)
+            assert history is not None
+            selected &= _select_trees(history, nodes, layout, tree_names)
         if revisions:
+            assert history is not None
             wanted: set[str] = set()
             for spec in revisions:
-                wanted |= {n.revision for n in graph.resolve(spec, "--revision") if n.revision}
+                wanted |= set(history.resolve(spec, "--revision"))
             selected = {i for i in selected if nodes[i].revision in wanted}
         elif since is not None:
             after: set[str] = set()
-            if since.strip() == "base":
-                after = set(graph.by_id)
+            if history is None:  # --since base
+                after = {n.revision for n in nodes if n.revision}
             else:
-                for n in graph.resolve(since, "--since"):
-                    if n.revision:
-                        after |= graph.descendants(n.revision)
+                for rev in history.resolve(since, "--since"):
+                    after |= history.descendants(rev)
             selected = {i for i in selected if nodes[i].revision in after
                         or nodes[i].revision is None}
         elif paths is not None:

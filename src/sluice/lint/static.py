@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sluice.core.history import RevisionHeader, header_from_lines, header_from_tree
 from sluice.lint.model import Op
 
 __all__ = ["StaticResult", "analyze_file", "analyze_source"]
@@ -51,6 +52,8 @@ class StaticResult:
     #: The parsed module (the render layer compiles it instead of parsing the file again);
     #: whoever is done with it may drop it.
     tree: ast.Module | None = field(default=None, repr=False, compare=False)
+    #: Its place in the history (:mod:`sluice.core.history`), also when it does not parse.
+    header: RevisionHeader | None = field(default=None, repr=False, compare=False)
 
     def phase_ops(self, phase: str) -> list[Op]:
         return [o for o in self.ops if o.phase == phase]
@@ -324,6 +327,7 @@ class _Analyzer:
     # ---------------------------------------------------------------- module level
 
     def run(self) -> StaticResult:
+        _set_header(self.result, header_from_tree(self.tree, self.path))
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions[stmt.name] = stmt
@@ -387,18 +391,6 @@ class _Analyzer:
                 continue
             name = target.id
             literal = _literal(value)
-            if name == "revision" and isinstance(literal, str):
-                self.result.revision = literal
-            elif name == "down_revision":
-                if isinstance(literal, str):
-                    self.result.down_revision = literal
-                elif isinstance(literal, (list, tuple)):
-                    self.result.down_revision = tuple(str(x) for x in literal)
-            elif name in ("branch_labels", "depends_on"):
-                if isinstance(literal, str):
-                    setattr(self.result, name, (literal,))
-                elif isinstance(literal, (list, tuple)):
-                    setattr(self.result, name, tuple(str(x) for x in literal))
             if literal is not _UNKNOWN:
                 self.module_consts[name] = literal
             table = _table_construct_name(value)
@@ -1317,17 +1309,32 @@ def _is_noop(stmt: ast.stmt) -> bool:
 # --------------------------------------------------------------------------- entry points
 
 
+def _set_header(result: StaticResult, header: RevisionHeader) -> StaticResult:
+    result.header = header
+    result.revision = header.revision
+    result.down_revision = header.down_revision
+    result.branch_labels = header.branch_labels
+    result.depends_on = header.depends_on
+    return result
+
+
+def _unparsed(source: str, path: str, line: int | None, error: str) -> StaticResult:
+    """A file that does not parse: no operations; its ids from single-line assignments."""
+    result = StaticResult(path=path, error=f"{path}:{line if line is not None else 1}: "
+                                          f"syntax error: {error}")
+    return _set_header(result, header_from_lines(source, path, (line, error)))
+
+
 def analyze_source(source: str, path: str) -> StaticResult:
     """Analyse the text of a revision file; never imports or runs it."""
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
-        line = exc.lineno or 0
-        return StaticResult(path=path, error=f"{path}:{line}: syntax error: {exc.msg}")
+        return _unparsed(source, path, exc.lineno or 0, exc.msg)
     except ValueError as exc:  # null bytes
-        return StaticResult(path=path, error=f"{path}:1: syntax error: {exc}")
+        return _unparsed(source, path, 1, str(exc))
     except (RecursionError, MemoryError):
-        return StaticResult(path=path, error=f"{path}:1: syntax error: nested too deeply to parse")
+        return _unparsed(source, path, 1, "nested too deeply to parse")
     try:
         result = _Analyzer(tree, path, source).run()
         result.tree = tree
