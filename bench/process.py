@@ -44,7 +44,8 @@ and ``alembic_postgresql_enum`` (its ``sync_enum_values`` op emits the ALTER TYP
 statements).
 
 Run: ``.venv/bin/python bench/process.py`` (``--cases lint-one,upgrade-sqlite``,
-``--revisions 300,3000``, ``--repeat 5``, ``--no-public``).
+``--revisions 300,3000``, ``--repeat 5``, ``--no-public``, ``--markdown`` for the table
+the docs show).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
     s, a = statistics.median(sluice.cpu), statistics.median(anchor.cpu)
     goal = GOALS[case]
     verdict = "met" if s / a <= goal else "NOT met"
-    print(f"{case:<19} {label:<28} {s * 1000:8.0f} ms {a * 1000:8.0f} ms {s / a:6.2f}x"
+    print(f"{case:<19} {label:<36} {s * 1000:8.0f} ms {a * 1000:8.0f} ms {s / a:6.2f}x"
           f"  goal <= {goal}x: {verdict}", flush=True)
     print(f"{'':<19}   sluice: {sluice.shown()}\n{'':<19}   anchor: {anchor.shown()}",
           flush=True)
@@ -155,7 +156,8 @@ def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
         warm = Side([str(BIN / "sluice"), "lint"], root, env, ok=(0, 1), before=edit_one)
         try:
             warm.run(timed=False)  # fills the cache
-            results.append(compare("lint-warm", label, warm, Side(anchor, root, env), repeat))
+            results.append(compare("lint-warm", f"{label}, 1 edited", warm,
+                                   Side(anchor, root, env), repeat))
         finally:
             victim.write_text(original)
     return results
@@ -229,6 +231,16 @@ def upgrade_case(dialect: str, url: str | None, revisions: int, repeat: int,
 # --------------------------------------------------------------------------- main
 
 
+def print_markdown(results: list[dict[str, object]]) -> None:
+    print("\n| command | history | Sluice CPU | Alembic command | Alembic CPU | ratio | goal |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        ratio, goal = float(r["ratio"]), float(r["goal"])  # type: ignore[arg-type]
+        print(f"| `{r['sluice']}` | {r['history']} | {float(r['sluice_ms']):.0f} ms "  # type: ignore[arg-type]
+              f"| `{r['anchor']}` | {float(r['anchor_ms']):.0f} ms | {ratio:.2f}x "  # type: ignore[arg-type]
+              f"| <= {goal}x ({'met' if ratio <= goal else 'not met'}) |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each side (>= 5)")
@@ -243,6 +255,8 @@ def main() -> int:
                          "(default: $SLUICE_CORPUS_MIRROR, bench/_work/corpus/repos)")
     ap.add_argument("--pg-url", default=os.environ.get("SLUICE_TEST_POSTGRES_URL"),
                     help="PostgreSQL server for upgrade-postgresql")
+    ap.add_argument("--markdown", action="store_true",
+                    help="also print the results as a Markdown table (for the docs)")
     args = ap.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
@@ -254,7 +268,7 @@ def main() -> int:
     print(f"whole-process CPU (user+sys) medians of {args.repeat} interleaved runs; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    print(f"{'case':<19} {'history':<28} {'sluice':>11} {'anchor':>11} {'ratio':>7}")
+    print(f"{'case':<19} {'history':<36} {'sluice':>11} {'anchor':>11} {'ratio':>7}")
     results = []
     lint = [c for c in cases if c in ("lint-cold", "lint-warm")]
     if lint:
@@ -275,6 +289,8 @@ def main() -> int:
                                  args.repeat, prod="-prod-" in case)
             if found:
                 results.append(found)
+    if args.markdown:
+        print_markdown(results)
     failed = [r for r in results if float(r["ratio"]) > float(r["goal"])]  # type: ignore[arg-type]
     print(f"{len(results) - len(failed)} of {len(results)} goals met", flush=True)
     return 0
