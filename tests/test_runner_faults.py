@@ -26,7 +26,28 @@ def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path
     assert out.problems == []
     assert (out.concurrent, out.wrong_credit, out.open_rows, out.tracebacks) == (0, 0, 0, 0)
     a_err = (tmp_path / "a.err").read_text()
-    assert "stopped before r000" in a_err and "idle_session_timeout" in a_err
+    assert a_err.count("sluice: error: lost the migration lock on ") == 1
+    assert "its connection is gone (the server or something in between closed it)" in a_err
+    if server_db.startswith("postgresql"):  # rolled back before Alembic stamped r0002
+        assert ("; stopped after r0002 ran, before it was stamped: its transaction was rolled "
+                "back, nothing was applied; the database is at base") in a_err
+    else:  # r0002's DDL was committed: it is stamped, and the run stops before r0003
+        assert ("; stopped before r0003 ran: r0001, r0002 were applied and stamped before "
+                "that; the database is at r0002") in a_err
+    assert "idle_session_timeout" in a_err and "Run again: sluice upgrade head --env test" in a_err
+    runs: dict[str, dict[str, tuple[str, str]]] = {}
+    for e in faults.history(server_db):
+        runs.setdefault(e.run_id, {})[e.revision] = (e.status, e.error or "")
+    a_rows = next(r for r in runs.values() if any("lost the migration lock" in x for _, x in
+                                                  r.values()))
+    if server_db.startswith("postgresql"):
+        assert [a_rows[r][0] for r in ("r0001", "r0002", "r0003")] == [
+            "rolled_back", "rolled_back", "skipped"]
+        assert a_rows["r0002"][1].startswith("rolled back, not stamped: lost the migration lock")
+    else:
+        assert [a_rows[r][0] for r in ("r0001", "r0002", "r0003")] == [
+            "succeeded", "succeeded", "skipped"]
+    assert a_rows["r0003"][1].startswith("not started: ")
     assert "lost its lock connection but still has session" in (tmp_path / "b.err").read_text()
 
 
@@ -94,3 +115,31 @@ def test_mariadb_rerun_after_a_stop_past_the_ddl_tells_what_is_in_the_database(
         assert "Which of its statements completed is not recorded" in text_
     assert [e.status for e in faults.history(mysql_url) if e.revision == "r0002"
             ] == ["failed", "failed"]
+
+
+def test_plain_alembic_under_the_env_guard_stops_when_the_lock_is_lost(
+        tmp_path: Path, server_db: str) -> None:
+    import subprocess
+    import sys
+
+    from tests.fixtures.runner.project import SLUICE_TOML
+
+    toml = SLUICE_TOML.replace("[environments.test]\n",
+                               "[environments.test]\nguard_alembic = true\n")
+    ini = faults.make_project(tmp_path / "p", faults.instrumented_chain(3), toml=toml)
+    ini.write_text(ini.read_text().replace("sqlite:///%(here)s/app.db", server_db))
+    faults.create_ran_table(server_db)
+    (tmp_path / "go_kill").write_text("go")
+    (tmp_path / "go_on").write_text("go")
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("alembic")), "-c", str(ini), "-x", "env=test",
+         "upgrade", "head"], capture_output=True, text=True, check=False,
+        env=faults.env_for(tmp_path, SLUICE_FAULT_KILL="r0002"))
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stdout.startswith("FAILED: lost the migration lock on ")
+    assert "sluice: lost the migration lock on " in proc.stderr
+    status = {e.revision: e.status for e in faults.history(server_db)}
+    kept = "rolled_back" if server_db.startswith("postgresql") else "succeeded"
+    assert status == {"r0001": kept, "r0002": kept, "r0003": "skipped"}
+    wrong, problems = faults.credit_problems(server_db)
+    assert (wrong, problems) == (0, [])

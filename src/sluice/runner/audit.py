@@ -208,7 +208,7 @@ def lock_lost_statuses(steps: Sequence[StepRecord], reason: str) -> None:
             continue
         if step.status in ("failed", "rolled_back") and step.ran:
             step.status = "rolled_back"
-            if not (step.error or "").startswith("rolled back"):
+            if not (step.error or "").startswith("rolled back, not stamped"):
                 step.error = f"rolled back: the run stopped because it {reason}"
         else:
             step.status = "skipped"

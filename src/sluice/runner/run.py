@@ -243,17 +243,18 @@ def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
 
 
 def _waiter(notify: Notify, url: str, timeout_ms: int) -> Callable[[Holder | None, float], None]:
-    """Say who holds the lock when waiting starts, when the holder becomes known, and
-    every 15 seconds after that."""
+    """Say who holds the lock when waiting starts, when the holder becomes known (or is
+    found to have lost the lock while still connected), and every 15 seconds after that."""
     last = [-1.0]
-    known = [False]
+    known: list[tuple[bool, bool]] = [(False, False)]
 
     def on_wait(holder: Holder | None, waited_ms: float) -> None:
-        newly_known = holder is not None and not known[0]
-        if last[0] >= 0 and waited_ms - last[0] < 15_000 and not newly_known:
+        state = (holder is not None, holder is not None and holder.lost)
+        changed = state != known[0] and state[0]
+        if last[0] >= 0 and waited_ms - last[0] < 15_000 and not changed:
             return
         last[0] = waited_ms
-        known[0] = holder is not None
+        known[0] = state
         who = holder.describe() if holder else "another process (not recorded yet)"
         left = max(0.0, timeout_ms - waited_ms)
         notify(f"waiting for the migration lock on {mask_url(url)}: held by {who}; "
@@ -556,7 +557,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
         result.status = "failed"
         failure = session.failure
         if session.lock_lost is not None:
-            raise _lock_lost_error(project, opts, result, session.lock_lost, transactional)
+            raise _lock_lost_error(project, opts, result, session.lock_lost, transactional,
+                                   failure)
         if isinstance(outcome, (KeyboardInterrupt, SystemExit)):
             where = f" in {failure.revision}" if failure is not None else ""
             notify(f"interrupted{where}; the database is at {', '.join(heads) or 'base'} "
@@ -647,11 +649,17 @@ def _drop_empty_version_table(conn: Connection, state: DbState) -> None:
 
 
 def _lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
-                     lost: LockLost, transactional: bool) -> MigrationFailed:
+                     lost: LockLost, transactional: bool, failure: Any) -> MigrationFailed:
     """Exit 2: the run stopped because another deploy could have taken its lock."""
     at = ", ".join(result.after) or "base"
     done = [s.revision for s in result.steps if s.status == "succeeded"]
-    stopped = next((s.revision for s in result.steps if s.status != "succeeded"), "the end")
+    rec = result.steps[failure.index] if failure is not None else None
+    if rec is None:
+        where = "stopped"
+    elif rec.ran:
+        where = f"stopped after {rec.revision} ran, before it was stamped"
+    else:
+        where = f"stopped before {rec.revision} ran"
     if done:
         kept = (f"{', '.join(done)} {'was' if len(done) == 1 else 'were'} applied and "
                 "stamped before that")
@@ -659,7 +667,7 @@ def _lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult
         kept = "its transaction was rolled back, nothing was applied"
     else:
         kept = "nothing was applied"
-    message = f"{lost}; stopped before {stopped} ran: {kept}; the database is at {at}"
+    message = f"{lost}; {where}: {kept}; the database is at {at}"
     result.error = message
     error = MigrationFailed(
         message, result=result,
