@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,12 @@ def test_allowed_operation_is_a_reviewed_suppression_for_lint(shop: Path) -> Non
     assert "legacy_field" in silenced.message
     hook = CliRunner().invoke(main, ["lint", "-c", str(shop / "alembic.ini"), str(path),
                                      "--format", "json"])
-    assert "SL002" not in hook.stdout
+    report = json.loads(hook.stdout)
+    assert "SL002" not in {f["rule"] for f in report["findings"]}
+    # listed as reviewed, with the reason, not as harmless
+    assert [(f["rule"], f["severity"], f["suppressed"]) for f in report["suppressed"]] == [
+        ("SL002", "error", "allowed drop_column:users.legacy_field by "
+         "-x allow=drop_column:users.legacy_field when generated")]
     # a hand-edited second drop in the same revision is still reported
     text = path.read_text()
     path.write_text(text.replace("    # ### end Alembic commands ###",

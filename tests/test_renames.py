@@ -151,7 +151,9 @@ def test_configured_column_rename_keeps_the_data(shop: Path, db_url: str) -> Non
 def test_allowed_drop_stays_a_drop_and_add(shop: Path, db_url: str) -> None:
     upgrade(shop, db_url)
     rename_full_name(shop)
-    (path,) = autogenerate(shop, db_url, "allow=drop_column:users.full_name")
+    # the added column is NOT NULL without a default (SL106, refused like the drop)
+    (path,) = autogenerate(shop, db_url,
+                           "allow=drop_column:users.full_name,add_column:users.fullname")
     text = path.read_text()
     assert "new_column_name" not in text
     assert "# sluice: allowed drop_column:users.full_name" in text

@@ -103,9 +103,12 @@ class Finding:
     revision: str | None = None
     dialect: str | None = None
     op: Op | None = field(default=None, repr=False, compare=False)
+    #: Silenced by a reviewed suppression: its reason (``# sluice: ignore[...] <reason>``
+    #: or the allow comment the autogenerate policy wrote). The risk stays.
+    suppressed: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "rule": self.rule,
             "name": self.name,
             "severity": self.severity,
@@ -116,6 +119,9 @@ class Finding:
             "revision": self.revision,
             "dialect": self.dialect,
         }
+        if self.suppressed is not None:
+            data["suppressed"] = self.suppressed
+        return data
 
 
 _TYPE_RE = re.compile(r"^\s*(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)

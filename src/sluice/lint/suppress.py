@@ -129,6 +129,8 @@ def apply_suppressions(
         for s in suppressions:
             if s.covers(f):
                 s.used.add(f.rule)
+                if not hit:
+                    f.suppressed = s.reason or "(no reason given)"
                 hit = True
         (silenced if hit else kept).append(f)
     return kept, silenced

@@ -32,9 +32,9 @@ from alembic.autogenerate.rewriter import Rewriter
 from alembic.operations import ops as alembic_ops
 
 from sluice.errors import PolicyViolation
-from sluice.lint.from_ops import type_text
+from sluice.lint.from_ops import ops_to_models, type_text
 from sluice.lint.model import TypeInfo
-from sluice.policy.base import CommentOp, PolicyContext
+from sluice.policy.base import Allowance, CommentOp, PolicyContext
 from sluice.policy.defaults import normalize_default
 
 SIMILARITY = 0.6
@@ -310,6 +310,11 @@ def apply_renames(ctx: PolicyContext, script: alembic_ops.MigrationScript,
         up.update(u)
         down.update(d)
         ctx.notes.setdefault(script.rev_id or "", []).append(note)
+        # the rename was decided (config or prompt): an override of the rename rules
+        # (SL103/SL104), written into the script as a reviewed suppression
+        origin = note[note.rfind("(") + 1:].rstrip(")")
+        for _, model in ops_to_models([u[id(cand.add)][-1]]):
+            ctx.allowances.append(Allowance(model.allow_key, origin))
     removed_indexes = _indexes_kept_by_rename(accepted)
     table_renames = {c.old: c.new for c, _ in accepted if c.kind == "table"}
     redundant = {id(op) for ops_list in (*script.upgrade_ops_list, *script.downgrade_ops_list)

@@ -7,11 +7,9 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
-from sluice.lint.dialects import policy_dialects
-from sluice.lint.from_ops import ops_to_models
-from sluice.lint.model import SEVERITY_ORDER, Op
-from sluice.lint.registry import run_rules_for
+from sluice.lint.model import SEVERITY_ORDER, Finding, Op
 from sluice.policy.base import CommentOp, PolicyContext
+from sluice.policy.dangerous import judge, refusable
 
 #: Headers by revision id, read by the ``sluice_header`` template function.
 _HEADERS: dict[str, str] = {}
@@ -43,22 +41,28 @@ def describe(op: Op) -> str:
 
 
 def header_lines(ctx: PolicyContext, script: alembic_ops.MigrationScript) -> list[str]:
+    """``Sluice review: N operations``, then one line per operation: its risk, what it
+    does, and the rules that fire on it with their severities (the findings ``sluice
+    lint`` reports for the written file; ``allowed``: the override the policy wrote)."""
     models: list[Op] = []
+    by_op: dict[int, list[Finding]] = {}
     for upgrade_ops in script.upgrade_ops_list:
-        models.extend(m for _, m in ops_to_models(upgrade_ops.ops))
-    findings = run_rules_for(models, ctx.config, policy_dialects(
-        ctx.config.lint.dialects, ctx.migration_context))
-    worst: dict[int, int] = {}
-    for f in findings:
-        if f.op is not None:
-            worst[id(f.op)] = max(worst.get(id(f.op), 0), SEVERITY_ORDER[f.severity])
+        pairs, findings = judge(ctx, upgrade_ops)
+        models.extend(m for _, m in pairs)
+        for f in findings:
+            by_op.setdefault(id(f.op), []).append(f)
     lines = [
         f"Sluice review: {len(models)} operation{'s' if len(models) != 1 else ''} "
         f"(environment: {ctx.environment})",
     ]
     for m in models:
-        risk = RISK_LABEL[worst.get(id(m), 0)] if id(m) in worst else "low"
-        lines.append(f"  [{risk:<6}] {describe(m)}")
+        found = by_op.get(id(m), [])
+        worst = max((SEVERITY_ORDER[f.severity] for f in found), default=0)
+        rules = ", ".join(
+            f"{f.rule} {f.severity}"
+            + (" allowed" if refusable(f) and ctx.allowed_by(m.allow_key) else "")
+            for f in found)
+        lines.append(f"  [{RISK_LABEL[worst]:<6}] {describe(m)}" + (f"  {rules}" if rules else ""))
     for note in ctx.notes.get(script.rev_id or "", []):
         lines.append(f"  {note}")
     return lines
@@ -68,7 +72,7 @@ def review_header(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
     """Start every generated script with a comment block listing its operations and risk.
 
     Risk is the highest lint severity among the rules that fire on the operation (HIGH:
-    error, MEDIUM: warning, low: nothing found). The block goes at the top of the file when
+    error, MEDIUM: warning, low: info or nothing found); the rules are listed with it. The block goes at the top of the file when
     the project's ``script.py.mako`` contains ``sluice_header`` (``sluice init`` installs
     such a template); otherwise at the top of ``upgrade()``.
     """

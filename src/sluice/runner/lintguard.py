@@ -24,6 +24,9 @@ class RevisionLint:
     #: Upgrade- or downgrade-phase operations (static layer), ``script.*`` facts left out.
     ops: list[Op] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: Findings a reviewed suppression silenced (``Finding.suppressed``: the reason); the
+    #: guard lets them through, the plan still counts their risk.
+    suppressed: list[Finding] = field(default_factory=list)
     #: Why the findings may be incomplete (e.g. the file could not be parsed).
     note: str | None = None
 
@@ -92,13 +95,15 @@ def lint_revisions(
         for item in out.values():
             item.note = f"lint failed: {exc}"
         return out
-    for f in result.findings:
+    for f in [*result.findings, *result.suppressed]:
         target = out.get(f.revision or "")
         if target is None:
             target = next((t for t in out.values() if _same_file(t.path, f.path)), None)
         if target is None:
             continue
         if target.revision not in lines:
+            if f.suppressed is not None and not with_ops:
+                continue  # the guard alone: only what it refuses matters
             static_ops(target)
         mine, other = (lines[target.revision][phase],
                        lines[target.revision]["downgrade" if phase == "upgrade" else "upgrade"])
@@ -106,9 +111,10 @@ def lint_revisions(
             continue
         if phase == "upgrade" and f.line in other and f.line not in mine:
             continue
-        target.findings.append(f)
+        (target.findings if f.suppressed is None else target.suppressed).append(f)
     for item in out.values():
-        item.findings.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.line or 0, f.rule))
+        for found in (item.findings, item.suppressed):
+            found.sort(key=lambda f: (-SEVERITY_ORDER[f.severity], f.line or 0, f.rule))
     return out
 
 

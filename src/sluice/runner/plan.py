@@ -69,13 +69,16 @@ class RevisionPlan:
     checksum: str | None
     ops: list[OpPlan] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: Findings a reviewed suppression silenced: the guard lets them through, but their
+    #: risk stays (reviewed is not harmless) and the reviewer's reason is shown.
+    suppressed: list[Finding] = field(default_factory=list)
     timeouts: Timeouts = field(default_factory=Timeouts)
     sql: list[str] | None = None
     note: str | None = None
 
     @property
     def risk(self) -> str:
-        risks = [o.risk for o in self.ops] + [_risk_of(self.findings, False)]
+        risks = [o.risk for o in self.ops] + [_risk_of(self.findings + self.suppressed, False)]
         return max(risks, key=RISK_ORDER.__getitem__) if risks else "low"
 
     @property
@@ -91,6 +94,7 @@ class RevisionPlan:
                          "statement_timeout_ms": self.timeouts.statement_timeout_ms},
             "operations": [o.as_dict() for o in self.ops],
             "findings": [f.as_dict() for f in self.findings],
+            "suppressed": [f.as_dict() for f in self.suppressed],
             "sql": self.sql, "note": self.note,
         }
 
@@ -155,11 +159,14 @@ class Plan:
                 size = f"  ({op.size.describe()}{', LARGE' if op.large else ''})" if op.size else ""
                 lines.append(f"   - {op.kind} {op.target}{size}  risk: {op.risk}{where}")
                 for f in op.findings:
-                    lines.append(f"       {f.severity} {f.rule} {f.name}: {f.message}")
-            loose = [f for f in rev.findings if not any(f in o.findings for o in rev.ops)]
+                    lines.append(f"       {f.severity} {f.rule} {f.name}: {f.message}"
+                                 + _reviewed(f))
+            loose = [f for f in rev.findings + rev.suppressed
+                     if not any(f in o.findings for o in rev.ops)]
             for f in loose:
                 where = f"line {f.line}: " if f.line else ""
-                lines.append(f"   * {f.severity} {f.rule} {f.name}: {where}{f.message}")
+                lines.append(f"   * {f.severity} {f.rule} {f.name}: {where}{f.message}"
+                             + _reviewed(f))
             if sql and rev.sql:
                 lines.append("   SQL:")
                 for stmt in rev.sql:
@@ -176,6 +183,10 @@ class Plan:
                 lines += [f"    {r.strip() if r.startswith('  ') and not r.startswith('      ') else r}"
                           for r in rest]
         return "\n".join(lines)
+
+
+def _reviewed(f: Finding) -> str:
+    return f" (suppressed, reviewed: {f.suppressed})" if f.suppressed is not None else ""
 
 
 def _risk_of(findings: Sequence[Finding], large: bool) -> str:
@@ -280,7 +291,7 @@ def build_plan(
             message=(sc.doc or "").strip().splitlines()[0] if sc.doc else "",
             path=sc.path, from_revisions=list(frm), to_revisions=list(to),
             checksum=checksum_file(sc.path) if with_details else None,
-            findings=list(lint.findings), note=lint.note,
+            findings=list(lint.findings), suppressed=list(lint.suppressed), note=lint.note,
             timeouts=file_timeouts(sc.path).over(project.env_timeouts)
             if sc.path and with_details else project.env_timeouts,
             sql=sql_by_rev.get(sc.revision) if with_sql and not sql_error else None,
@@ -288,7 +299,8 @@ def build_plan(
         for op in lint.ops:
             table = op.table
             rp.ops.append(OpPlan(kind=op.kind, target=op.target, line=op.line, table=table,
-                                 schema=op.schema, findings=findings_for_op(op, lint.findings)))
+                                 schema=op.schema,
+                                 findings=findings_for_op(op, lint.findings + lint.suppressed)))
             if table and not op.table_is_new and table not in created:
                 touched.append((op.schema, table))
             if op.kind == "create_table" and table:
