@@ -107,3 +107,14 @@ def test_plain_alembic_refuses_an_empty_environment(tmp_path: Path, args: list[s
         f"FAILED: {shown}: the environment name is empty (an unset variable?); refusing to "
         "guess. Pass one of: dev, prod, staging, test"], out
     assert not (tmp_path / "app.db").exists()
+
+
+def test_check_refuses_an_empty_env_option(tmp_path: Path) -> None:
+    """`sluice check` gates CI: `--env ""` must not check against the default environment."""
+    ini, url = project(tmp_path)
+    result = CliRunner().invoke(main, ["check", "-c", str(ini), "--env", ""],
+                                catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "sluice: error: --env '': the environment name is empty (an unset variable?); refusing "
+        "to guess. Pass one of: dev, prod, staging, test"]

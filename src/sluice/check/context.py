@@ -115,8 +115,10 @@ class CheckContext:
         if not path.is_file():
             raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
         config = load_config(path, path=options.config_file)
-        if options.env:
-            config.validate_environment(options.env, origin="--env")
+        if options.env is not None:  # "" too: an unset variable never means the default
+            from sluice.environments import validate_name
+
+            validate_name(config, options.env, origin="--env")
         return cls(ini=path.resolve(), config=config, options=options, stack=stack)
 
     # ------------------------------------------------------------------ project
