@@ -22,7 +22,7 @@ from sluice.runner.capture import (
     split_offline_sql,
 )
 from sluice.runner.durations import format_duration, parse_duration
-from sluice.runner.lock import advisory_key, lock_name
+from sluice.runner.lock import MigrationLock, advisory_key, lock_name
 from sluice.runner.policy import resolve_policy
 from sluice.runner.timeouts import TimeoutApplier, Timeouts, file_timeouts, parse_marker
 
@@ -332,3 +332,25 @@ def test_sqlite_backup_never_writes_through_a_symlink(tmp_path: Path,
         run_backup(f"sqlite:///{db}", command=None, cwd=tmp_path, revision="r1",
                    target="head", env="prod")
     assert victim.read_text() == "precious"
+
+
+def test_lock_holder_table_of_an_older_version_gets_the_session_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE sluice_lock_holder (lock_name VARCHAR(190) PRIMARY KEY, "
+                     "host VARCHAR(255), pid INTEGER, username VARCHAR(255), environment "
+                     "VARCHAR(100), command VARCHAR(255), since DATETIME)")
+    lock = MigrationLock(f"sqlite:///{db}", timeout_ms=0)
+    lock.acquire()
+    try:
+        holder = lock.read_holder()
+        assert holder is not None and holder.pid == os.getpid()
+        lock.verify()
+    finally:
+        lock.release()
+    with sqlite3.connect(db) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(sluice_lock_holder)")]
+        assert "session" in columns
+        assert conn.execute("SELECT count(*) FROM sluice_lock_holder").fetchone()[0] == 0
