@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alembic.config import Config
-from alembic.script import Script, ScriptDirectory
-from alembic.script.revision import CycleDetected, Revision, RevisionError, RevisionMap
+from alembic.script import ScriptDirectory
 from alembic.util import to_tuple
 
-from sluice.check.revisions import read_static, revision_files
 from sluice.config import SluiceConfig, load_config
-from sluice.core.project import alembic_config, script_directory
+from sluice.core.alembic_compat import load_script, own_branch_labels
+from sluice.core.history import RevisionHeader, build_map, read_header, script_revision_files
+from sluice.core.project import script_directory, section_config
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
 
@@ -107,23 +106,6 @@ class RevisionGraph:
 # --------------------------------------------------------------------------- loading
 
 
-def alembic_section_config(ini: str | os.PathLike[str], name: str = "alembic") -> Config:
-    path = Path(ini)
-    cfg = alembic_config(path, ini_section=name, stdout=io.StringIO())
-    if name != "alembic" and not cfg.file_config.has_section(name):
-        sections = ", ".join(s for s in cfg.file_config.sections()
-                             if cfg.file_config.has_option(s, "script_location"))
-        raise SluiceError(f"{path}: no section [{name}] (sections with a script_location: "
-                          f"{sections or 'none'})")
-    return cfg
-
-
-def _message(doc: str | None) -> str:
-    """The first line of the docstring's first paragraph, as Alembic's ``Script.doc``."""
-    text = (doc or "").strip()
-    return text.split("\n\n")[0].splitlines()[0] if text else ""
-
-
 def _error_line(exc: BaseException, path: Path) -> int | None:
     if isinstance(exc, SyntaxError) and exc.filename:
         return exc.lineno
@@ -161,7 +143,7 @@ def _imported(script_dir: ScriptDirectory, path: Path, root: Path,
     """The node of a revision whose header is computed when it is imported."""
     try:
         with _stubbed(stub_modules):
-            script = Script._from_path(script_dir, str(path))
+            script = load_script(script_dir, path)
     except Exception as exc:
         line = _error_line(exc, path.resolve())
         where = _rel(path, root) + (f":{line}" if line else "")
@@ -176,10 +158,11 @@ def _imported(script_dir: ScriptDirectory, path: Path, root: Path,
         raise SluiceError(f"{_rel(path, root)}: not a revision file (no revision id)")
     phase = getattr(script.module, "sluice_phase", None)
     return RevisionNode(
-        id=script.revision, path=path.resolve(), message=_message(script.longdoc),
+        id=script.revision, path=path.resolve(),
+        message=RevisionHeader(path=path, doc=script.longdoc).message,
         parents=tuple(to_tuple(script.down_revision, default=())),
         depends_on=tuple(to_tuple(script.dependencies, default=())),
-        labels=tuple(sorted(getattr(script, "_orig_branch_labels", ()) or ())),
+        labels=tuple(sorted(own_branch_labels(script))),
         phase=phase if isinstance(phase, str) else None)
 
 
@@ -187,7 +170,7 @@ def read_node(script_dir: ScriptDirectory, path: Path, root: Path,
               stub_modules: Sequence[str] = ()) -> RevisionNode:
     """One revision's place in the graph, from its source (imported only when its header is
     not made of literals)."""
-    info = read_static(path)
+    info = read_header(path)
     if info.syntax_error is not None:
         line, error = info.syntax_error
         raise SluiceError(f"{_rel(path, root)}{f':{line}' if line else ''}: cannot load the "
@@ -195,7 +178,7 @@ def read_node(script_dir: ScriptDirectory, path: Path, root: Path,
     if info.dynamic or info.dynamic_links or info.revision is None:
         return _imported(script_dir, path, root, stub_modules)
     return RevisionNode(
-        id=info.revision, path=path.resolve(), message=_message(info.doc),
+        id=info.revision, path=path.resolve(), message=info.message,
         parents=info.down_revisions, depends_on=info.depends_on,
         labels=tuple(sorted(info.branch_labels)), phase=info.phase)
 
@@ -209,31 +192,10 @@ def _rel(path: Path, root: Path) -> str:
 
 def build_graph(revisions: list[RevisionNode], root: Path) -> RevisionGraph:
     """The graph of ``revisions``; structural errors are one line naming the files."""
-    seen: dict[str, RevisionNode] = {}
-    for rev in revisions:
-        if rev.id in seen:
-            raise SluiceError(
-                f"{_rel(rev.path, root)}: revision id '{rev.id}' is also declared by "
-                f"{_rel(seen[rev.id].path, root)}; give one of them a new id")
-        seen[rev.id] = rev
-    for rev in revisions:
-        for parent in rev.parents:
-            if parent not in seen:
-                raise SluiceError(
-                    f"{_rel(rev.path, root)}: down_revision '{parent}' of revision "
-                    f"{rev.id} does not exist (no revision file declares it)")
-    rmap = RevisionMap(lambda: (
-        Revision(r.id, r.parents or None, dependencies=r.depends_on or None,
-                 branch_labels=r.labels or None) for r in revisions))
-    try:
-        heads = list(rmap.heads)
-        bases = list(rmap.bases)
-    except CycleDetected as exc:
-        files = ", ".join(_rel(seen[r].path, root) for r in exc.revisions if r in seen)
-        raise SluiceError(f"{files}: {exc}; one of their down_revision (or depends_on) values "
-                          "points back into the cycle") from None
-    except (RevisionError, KeyError) as exc:
-        raise SluiceError(f"{root}: the revision graph does not load: {exc}") from None
+    rmap = build_map([RevisionHeader(path=r.path, revision=r.id, down_revisions=r.parents,
+                                     depends_on=r.depends_on, branch_labels=r.labels)
+                      for r in revisions], root=root)
+    heads, bases = list(rmap.heads), list(rmap.bases)
     nodes: dict[str, RevisionNode] = {}
     for rev in revisions:
         mapped = rmap.get_revision(rev.id)
@@ -260,11 +222,11 @@ def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
     environment's version table (``alembic_version``, or the service's own
     ``version_table`` for its section).
     """
-    cfg = alembic_section_config(ini, name)
+    cfg = section_config(ini, name)
     root = Path(ini).resolve().parent
     script_dir = script_directory(cfg)
     graph = build_graph([read_node(script_dir, p, root, stub_modules)
-                         for p in revision_files(script_dir)], root)
+                         for p in script_revision_files(script_dir)], root)
     if url is not None:
         config = sluice_config or load_config(Path(ini))
         graph.current = database_revisions(url, version_tables(config, name))

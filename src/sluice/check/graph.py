@@ -18,13 +18,10 @@ from alembic.util import to_tuple
 
 from sluice.check.context import CheckContext
 from sluice.check.model import CheckResult, Problem, finish
-from sluice.check.revisions import (
-    DowngradeFact,
-    StaticRevision,
-    describe_error,
-    downgrade_fact,
-    read_static,
-)
+from sluice.check.revisions import DowngradeFact, describe_error, downgrade_fact
+from sluice.core.alembic_compat import own_branch_labels
+from sluice.core.history import History, RevisionHeader, build_history, read_header
+from sluice.errors import SluiceError
 
 NAME = "graph"
 TITLE = "revision graph"
@@ -45,14 +42,15 @@ class Graph:
 
     nodes: dict[str, Node] = field(default_factory=dict)
     duplicates: list[tuple[Node, Node]] = field(default_factory=list)
-    static: dict[Path, StaticRevision] = field(default_factory=dict)
+    static: dict[Path, RevisionHeader] = field(default_factory=dict)
     downgrades: dict[Path, DowngradeFact] = field(default_factory=dict)
     #: The imported module of each loaded revision file.
     modules: dict[Path, Any] = field(default_factory=dict)
+    _history: History | None = field(default=None, repr=False)
 
-    def info(self, path: Path) -> StaticRevision:
+    def info(self, path: Path) -> RevisionHeader:
         if path not in self.static:
-            self.static[path] = read_static(path)
+            self.static[path] = read_header(path)
         return self.static[path]
 
     def downgrade(self, path: Path) -> DowngradeFact:
@@ -60,27 +58,30 @@ class Graph:
             self.downgrades[path] = downgrade_fact(path, self.modules.get(path))
         return self.downgrades[path]
 
+    def history(self) -> History | None:
+        """Alembic's map of the nodes (unknown parents left out); None with a cycle."""
+        if self._history is None:
+            try:
+                self._history = build_history([
+                    RevisionHeader(path=n.path, revision=n.id, down_revisions=n.parents,
+                                   depends_on=n.depends_on, branch_labels=n.labels)
+                    for n in self.nodes.values()], strict=False)
+            except SluiceError:
+                return None
+        return self._history
+
     def heads(self) -> list[str]:
-        referenced = {p for n in self.nodes.values() for p in n.parents}
-        return sorted(i for i in self.nodes if i not in referenced)
+        history = self.history()
+        return sorted(history.heads()) if history is not None else []
 
     def ancestors(self, rev: str) -> set[str]:
-        out: set[str] = set()
-        stack = list(self.nodes[rev].parents) if rev in self.nodes else []
-        while stack:
-            cur = stack.pop()
-            if cur in out or cur not in self.nodes:
-                continue
-            out.add(cur)
-            stack.extend(self.nodes[cur].parents)
-        return out
+        history = self.history()
+        return history.ancestors(rev, dependencies=False) if history is not None else set()
 
     def labels(self, rev: str) -> set[str]:
         """Branch labels of ``rev``: its own and those of every ancestor (as Alembic does)."""
-        out = set(self.nodes[rev].labels)
-        for a in self.ancestors(rev):
-            out.update(self.nodes[a].labels)
-        return out
+        history = self.history()
+        return history.branches(rev) if history is not None else set(self.nodes[rev].labels)
 
     def cycles(self) -> list[list[str]]:
         """Every cycle (through down_revision and depends_on), as a list of ids."""
@@ -149,15 +150,12 @@ def build_graph(ctx: CheckContext) -> Graph:
         return cached  # type: ignore[no-any-return]
     graph = Graph()
     for script in history.scripts:
-        own = getattr(script, "_orig_branch_labels", None)
-        if own is None:  # pragma: no cover - older Alembic
-            own = to_tuple(getattr(script.module, "branch_labels", None), default=())
         node = Node(
             id=script.revision,
             path=Path(script.path).resolve(),
             parents=tuple(to_tuple(script.down_revision, default=())),
             depends_on=tuple(to_tuple(script.dependencies, default=())),
-            labels=tuple(own or ()),
+            labels=own_branch_labels(script),
         )
         graph.modules[node.path] = script.module
         if node.id in graph.nodes:

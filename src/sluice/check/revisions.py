@@ -7,7 +7,9 @@ loaded :class:`~alembic.script.Script` objects are then handed to the project's
 :class:`~alembic.script.ScriptDirectory`, so the upgrade that follows does not import
 every revision a second time.
 
-Facts that need no import (revision ids, the kind of ``downgrade()``) come from ``ast``.
+The files are listed by :func:`sluice.core.history.script_revision_files`; facts that need
+no import (revision ids: :func:`sluice.core.history.read_header`, the kind of
+``downgrade()``) come from ``ast``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import ast
 import dis
 import os
-import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,10 +26,10 @@ from typing import Any, Literal
 from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import RevisionMap
 
+from sluice.core.alembic_compat import load_script
+from sluice.core.history import script_revision_files
+
 DowngradeKind = Literal["ops", "pass", "missing", "raises", "empty"]
-
-_SOURCE_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
-
 
 def display_path(path: str | os.PathLike[str], root: Path) -> str:
     """``path`` relative to ``root`` with forward slashes (absolute when outside it)."""
@@ -37,34 +38,6 @@ def display_path(path: str | os.PathLike[str], root: Path) -> str:
         return p.relative_to(root.resolve()).as_posix()
     except ValueError:
         return p.as_posix()
-
-
-def version_locations(script: ScriptDirectory) -> list[Path]:
-    """The folders Alembic reads revisions from, that exist."""
-    locations = getattr(script, "_version_locations", None)
-    if locations is None:  # pragma: no cover - very old Alembic
-        locations = [Path(script.dir) / "versions"]
-    return [Path(str(p)) for p in locations if Path(str(p)).exists()]
-
-
-def revision_files(script: ScriptDirectory) -> list[Path]:
-    """Every revision source file, in the order and with the rules Alembic uses."""
-    seen: set[Path] = set()
-    out: list[Path] = []
-    recursive = bool(getattr(script, "recursive_version_locations", False))
-    for location in version_locations(script):
-        for root, dirs, files in os.walk(location):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if not _SOURCE_FILE.match(name):
-                    continue
-                real = (Path(root) / name).resolve()
-                if real not in seen:
-                    seen.add(real)
-                    out.append(real)
-            if not recursive:
-                break
-    return out
 
 
 @dataclass
@@ -122,21 +95,14 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {first}" if first else type(inner).__name__
 
 
-def _load_one(script: ScriptDirectory, path: Path) -> Script | None:
-    from_path = getattr(Script, "_from_path", None)
-    if from_path is not None:
-        return from_path(script, path)  # type: ignore[no-any-return]
-    return Script._from_filename(script, str(path.parent), path.name)  # type: ignore[attr-defined]  # pragma: no cover
-
-
 def load_history(script: ScriptDirectory, root: Path) -> LoadedHistory:
     """Import every revision file of ``script`` on its own; collect failures as one-liners."""
     from alembic.script.revision import RevisionError
 
-    history = LoadedHistory(script=script, root=root, files=revision_files(script))
+    history = LoadedHistory(script=script, root=root, files=script_revision_files(script))
     for path in history.files:
         try:
-            loaded = _load_one(script, path)
+            loaded = load_script(script, path)
         except RevisionError as exc:
             history.errors.append(LoadError(path, None, str(exc), kind="bad-revision"))
             continue
@@ -167,133 +133,6 @@ def adopt(history: LoadedHistory) -> None:
 
 
 # --------------------------------------------------------------------------- static facts
-
-
-def _literal(node: ast.AST | None) -> Any:
-    if node is None:
-        return None
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _Unknown
-
-
-class _UnknownType:
-    pass
-
-
-_Unknown: Any = _UnknownType()
-
-
-@dataclass
-class StaticRevision:
-    """What a revision file says without importing it."""
-
-    path: Path
-    revision: str | None = None
-    down_revisions: tuple[str, ...] = ()
-    revision_line: int | None = None
-    down_revision_line: int | None = None
-    branch_labels_line: int | None = None
-    #: The module-level assignments could not all be read as literals.
-    dynamic: bool = False
-    depends_on: tuple[str, ...] = ()
-    branch_labels: tuple[str, ...] = ()
-    #: (line, message) when the file is not valid Python.
-    syntax_error: tuple[int | None, str] | None = None
-    #: ``branch_labels`` or ``depends_on`` is not a literal (only an import tells).
-    dynamic_links: bool = False
-    #: The module docstring (Alembic's ``Script.longdoc``), and ``sluice_phase``.
-    doc: str | None = None
-    phase: str | None = None
-
-
-def _as_tuple(value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    return None
-
-
-def read_static(path: Path) -> StaticRevision:
-    """Revision id and parents of one file, with their lines, from its ``ast``."""
-    info = StaticRevision(path=path)
-    try:
-        source = path.read_bytes()
-    except OSError:
-        info.dynamic = True
-        return info
-    try:
-        tree = ast.parse(source, filename=str(path))
-    except SyntaxError as exc:
-        info.syntax_error = (exc.lineno, f"{type(exc).__name__}: {exc.msg}")
-        return _read_lines(info, source.decode("utf-8", errors="replace"))
-    except ValueError as exc:
-        info.syntax_error = (None, f"{type(exc).__name__}: {exc}")
-        return _read_lines(info, source.decode("utf-8", errors="replace"))
-    info.doc = ast.get_docstring(tree, clean=False)
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.AST | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = list(node.targets), node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        for target in targets:
-            if not isinstance(target, ast.Name):
-                continue
-            if target.id in ("branch_labels", "depends_on"):
-                links = _as_tuple(_literal(value))
-                info.dynamic_links = info.dynamic_links or links is None
-                if target.id == "branch_labels":
-                    info.branch_labels_line = node.lineno
-                    info.branch_labels = links or ()
-                else:
-                    info.depends_on = links or ()
-            elif target.id == "sluice_phase":
-                phase = _literal(value)
-                info.phase = phase if isinstance(phase, str) else None
-            if target.id == "revision":
-                info.revision_line = node.lineno
-                lit = _literal(value)
-                if isinstance(lit, str):
-                    info.revision = lit
-                else:
-                    info.dynamic = True
-            elif target.id == "down_revision":
-                info.down_revision_line = node.lineno
-                tup = _as_tuple(_literal(value))
-                if tup is None:
-                    info.dynamic = True
-                else:
-                    info.down_revisions = tup
-    if info.revision is None:
-        info.dynamic = True
-    return info
-
-
-_ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
-
-
-def _read_lines(info: StaticRevision, text: str) -> StaticRevision:
-    """Ids from single-line module assignments, for a file that does not parse."""
-    for m in _ASSIGN.finditer(text):
-        line = text.count("\n", 0, m.start()) + 1
-        try:
-            value = ast.literal_eval(m.group(2))
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            info.dynamic = True
-            continue
-        if m.group(1) == "revision" and isinstance(value, str):
-            info.revision, info.revision_line = value, line
-        elif m.group(1) == "down_revision" and _as_tuple(value) is not None:
-            info.down_revisions, info.down_revision_line = _as_tuple(value) or (), line
-    if info.revision is None:
-        info.dynamic = True
-    return info
 
 
 @dataclass

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sluice.check.revisions import StaticRevision, display_path, read_static, revision_files
+from sluice.check.revisions import display_path
+from sluice.core.history import RevisionHeader, read_header, script_revision_files
 
 HEADER = ("# sluice.sum: SHA-256 of every revision file and the current head(s). "
           "Regenerate with `sluice lock`; commit it with the migrations.")
@@ -57,7 +58,7 @@ class SumState:
     #: revision files whose ids could not be read (left out of ``heads``)
     unreadable: list[str] = field(default_factory=list)
     #: what each revision file says without importing it (files on disk only)
-    static: dict[str, StaticRevision] = field(default_factory=dict)
+    static: dict[str, RevisionHeader] = field(default_factory=dict)
     #: (revision, down_revisions) of files whose ids had to be imported
     imported: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -112,10 +113,10 @@ def current_state(script: object, root: Path, *,
     state = SumState()
     ids: dict[str, tuple[str, ...]] = {}
     unknown: list[str] = []
-    for path in revision_files(script):  # type: ignore[arg-type]
+    for path in script_revision_files(script):  # type: ignore[arg-type]
         rel = display_path(path, root)
         state.files[rel] = file_digest(path)
-        info = read_static(path)
+        info = read_header(path)
         state.static[rel] = info
         if info.dynamic or info.revision is None:
             unknown.append(rel)

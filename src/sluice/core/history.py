@@ -349,11 +349,19 @@ class History:
                 stack.extend(node.nextrev)
         return out
 
-    def ancestors(self, rev: str) -> set[str]:
-        """Every revision ``rev`` builds on (down_revision or depends_on), not itself."""
+    def ancestors(self, rev: str, *, dependencies: bool = True) -> set[str]:
+        """Every revision ``rev`` builds on (down_revision, and depends_on unless
+        ``dependencies`` is False), not itself."""
+        from alembic.util import to_tuple
+
+        def downs(node: Any) -> tuple[str, ...]:
+            if dependencies:
+                return all_down_revisions(node)
+            return tuple(to_tuple(node.down_revision, default=()))
+
         out: set[str] = set()
         start = self.map.get_revision(rev)
-        stack = list(all_down_revisions(start)) if start is not None else []
+        stack = list(downs(start)) if start is not None else []
         while stack:
             cur = stack.pop()
             if cur in out:
@@ -361,8 +369,14 @@ class History:
             out.add(cur)
             node = self.map.get_revision(cur)
             if node is not None:
-                stack.extend(all_down_revisions(node))
+                stack.extend(downs(node))
         return out
+
+    def branches(self, rev: str) -> set[str]:
+        """The branch labels ``rev`` belongs to, as Alembic sees them (declared on it or
+        on the revisions it builds on, down to the branch point)."""
+        node = self.map.get_revision(rev)
+        return set(node.branch_labels) if node is not None else set()
 
     def resolve(self, spec: str, what: str = "revision", current: Sequence[str] = ()) -> list[str]:
         """The revision ids ``spec`` names, as ``alembic upgrade SPEC`` would end at from
