@@ -76,6 +76,10 @@ GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-one": 1.1, "upgrade-sqlite": 
 CASES = tuple(GOALS)
 
 
+class CaseFailed(Exception):
+    """A command exited with an unexpected code; the case is reported and skipped."""
+
+
 @dataclass
 class Side:
     """One command line, how to prepare each run, and its CPU seconds per run."""
@@ -97,8 +101,8 @@ class Side:
                                   stdin=subprocess.DEVNULL, capture_output=True)
             end = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode not in self.ok:
-            raise SystemExit(f"bench: `{self.shown()}` in {self.cwd} exited "
-                             f"{done.returncode}:\n{done.stderr.decode(errors='replace')[-2000:]}")
+            raise CaseFailed(f"`{self.shown()}` in {self.cwd} exited {done.returncode}:\n"
+                             f"{done.stderr.decode(errors='replace')[-2000:]}")
         if timed:
             self.cpu.append(end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime)
 
@@ -112,11 +116,15 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> dict[str, object]:
     """Untimed run of each, then ABBA-interleaved timed runs; prints one result line."""
-    anchor.run(timed=False)
-    sluice.run(timed=False)
-    for i in range(repeat):
-        for side in ((anchor, sluice) if i % 2 == 0 else (sluice, anchor)):
-            side.run()
+    try:
+        anchor.run(timed=False)
+        sluice.run(timed=False)
+        for i in range(repeat):
+            for side in ((anchor, sluice) if i % 2 == 0 else (sluice, anchor)):
+                side.run()
+    except CaseFailed as exc:
+        print(f"{case:<19} {label:<36} FAILED: {exc}", flush=True)
+        return {"case": case, "history": label, "failed": str(exc)}
     s, a = statistics.median(sluice.cpu), statistics.median(anchor.cpu)
     goal = GOALS[case]
     verdict = "met" if s / a <= goal else "NOT met"
@@ -289,11 +297,14 @@ def main() -> int:
                                  args.repeat, prod="-prod-" in case)
             if found:
                 results.append(found)
+    broken = [r for r in results if "failed" in r]
+    results = [r for r in results if "failed" not in r]
     if args.markdown:
         print_markdown(results)
     failed = [r for r in results if float(r["ratio"]) > float(r["goal"])]  # type: ignore[arg-type]
-    print(f"{len(results) - len(failed)} of {len(results)} goals met", flush=True)
-    return 0
+    print(f"{len(results) - len(failed)} of {len(results)} goals met"
+          + (f"; {len(broken)} case(s) could not run" if broken else ""), flush=True)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
