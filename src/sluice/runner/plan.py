@@ -28,11 +28,12 @@ from sluice.lint.model import SEVERITY_ORDER, Finding
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
+from sluice.runner.datasteps import data_steps
 from sluice.runner.durations import format_duration
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
 from sluice.runner.project import RunnerProject
 from sluice.runner.session import DbState, Session
-from sluice.runner.tablesizes import TableSize, table_sizes
+from sluice.runner.tablesizes import TableSize, human_count, table_sizes
 from sluice.runner.timeouts import Timeouts, file_timeouts
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -60,6 +61,54 @@ class OpPlan:
 
 
 @dataclass
+class DataStepPlan:
+    """A ``sluice.data`` step of a revision: the rows it walks, and whether it runs here."""
+
+    kind: str
+    table: str | None
+    schema: str | None
+    line: int
+    step: str | None = None
+    #: A ``where`` is passed: at most the table's rows are touched.
+    filtered: bool = False
+    size: TableSize | None = None
+    #: The gate (``skip_in(production=True)``) that makes the target environment skip it.
+    skipped_by: str | None = None
+
+    @property
+    def target(self) -> str:
+        name = self.table or "(table not named in the source)"
+        return f"{self.schema}.{name}" if self.schema and self.table else name
+
+    def as_dict(self) -> dict[str, Any]:
+        rows = self.size.rows if self.size else None
+        return {
+            "kind": self.kind, "table": self.table, "schema": self.schema, "line": self.line,
+            "step": self.step, "rows": rows,
+            "rows_kind": self.size.rows_kind if self.size and rows is not None else None,
+            "filtered": self.filtered, "skipped": self.skipped_by is not None,
+            "skipped_by": self.skipped_by,
+        }
+
+    def describe(self) -> str:
+        if self.size is None:
+            size = "size unknown"
+        elif not self.size.exists:
+            size = "new table"
+        elif self.size.rows is None:
+            size = "row count unknown"
+        else:
+            approx = "~" if self.size.rows_kind == "estimate" else ""
+            size = (f"{'at most ' if self.filtered else ''}{approx}"
+                    f"{human_count(self.size.rows)} rows")
+        name = f" '{self.step}'" if self.step else ""
+        text = f"{self.kind}{name} {self.target}  ({size})"
+        if self.skipped_by:
+            text += f"  SKIPPED here: {self.skipped_by}"
+        return text
+
+
+@dataclass
 class RevisionPlan:
     revision: str
     message: str
@@ -68,6 +117,8 @@ class RevisionPlan:
     to_revisions: list[str]
     checksum: str | None
     ops: list[OpPlan] = field(default_factory=list)
+    #: ``sluice.data`` steps (batched_update, batched_delete, backfill), in source order.
+    data_steps: list[DataStepPlan] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     #: Findings a reviewed suppression silenced: the guard lets them through, but their
     #: risk stays (reviewed is not harmless) and the reviewer's reason is shown.
@@ -93,6 +144,7 @@ class RevisionPlan:
             "timeouts": {"lock_timeout_ms": self.timeouts.lock_timeout_ms,
                          "statement_timeout_ms": self.timeouts.statement_timeout_ms},
             "operations": [o.as_dict() for o in self.ops],
+            "data_steps": [d.as_dict() for d in self.data_steps],
             "findings": [f.as_dict() for f in self.findings],
             "suppressed": [f.as_dict() for f in self.suppressed],
             "sql": self.sql, "note": self.note,
@@ -161,6 +213,8 @@ class Plan:
                 for f in op.findings:
                     lines.append(f"       {f.severity} {f.rule} {f.name}: {f.message}"
                                  + _reviewed(f))
+            for step in rev.data_steps:
+                lines.append(f"   - data: {step.describe()}  [line {step.line}]")
             loose = [f for f in rev.findings + rev.suppressed
                      if not any(f in o.findings for o in rev.ops)]
             for f in loose:
@@ -305,6 +359,17 @@ def build_plan(
                 touched.append((op.schema, table))
             if op.kind == "create_table" and table:
                 created.add(table)
+        if with_details and sc.path:
+            for step in data_steps(sc.path, direction):
+                gate = step.skipped_by(project.environment, config)
+                rp.data_steps.append(DataStepPlan(
+                    kind=step.kind, table=step.table, schema=step.schema, line=step.line,
+                    step=step.step, filtered=step.filtered,
+                    skipped_by=gate.label if gate else None,
+                    size=TableSize(step.table, step.schema, exists=False)
+                    if step.table in created else None))
+                if step.table and step.table not in created:
+                    touched.append((step.schema, step.table))
         revisions.append(rp)
     sizes: dict[str, TableSize] = {}
     if sizes_conn is not None and touched:
@@ -318,6 +383,10 @@ def build_plan(
                 item.large = bool(item.size and item.size.rows is not None
                                   and item.size.rows >= limit)
             item.risk = _risk_of(item.findings, item.large)
+        for planned in rp.data_steps:
+            if planned.table and planned.size is None:
+                planned.size = sizes.get(f"{planned.schema}.{planned.table}"
+                                         if planned.schema else planned.table)
     return Plan(
         environment=project.environment, production=project.policy.production,
         url=mask_url(project.url), dialect=state.dialect, direction=direction,
