@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.util import CommandError
@@ -36,6 +37,7 @@ def _project(shop: Path, url: str) -> None:
 
 
 def _header(text: str) -> set[tuple[str, str, str]]:
+    """(op kind, rule, severity) listed in a generated revision's review header."""
     out = set()
     for line in text.splitlines():
         m = re.match(r"#   \[(HIGH|MEDIUM|low)\s*\] (\w+) ", line)
@@ -51,31 +53,28 @@ def _cli(shop: Path, *args: str) -> tuple[int, str, str]:
     return res.exit_code, res.stdout, res.stderr
 
 
-def _lint(shop: Path, rev: str) -> tuple[set[tuple[str, str, str]], list[dict[str, object]]]:
+def _lint(shop: Path, rev: str) -> tuple[set[tuple[str, str, str]], list[dict[str, Any]]]:
+    """(op kind, rule, severity) of every finding `sluice lint --format json` reports,
+    suppressed ones included, and the findings themselves."""
+    from sluice.lint.static import analyze_file
+
     code, out, err = _cli(shop, "lint", "--revision", rev, "--format", "json", "--no-cache")
     assert code in (0, 1), err
     data = json.loads(out)
-    ops = {o.kind: o for o in _static_ops(shop, rev)}
-    found = data["findings"] + data["suppressed"]
-    by_line = {o.line: kind for kind, o in ops.items()}
-    return {(by_line[f["line"]], f["rule"], f["severity"]) for f in found}, found
-
-
-def _static_ops(shop: Path, rev: str) -> list:  # type: ignore[type-arg]
-    from sluice.lint.static import analyze_file
-
+    found: list[dict[str, Any]] = data["findings"] + data["suppressed"]
     (path,) = (shop / "migrations" / "versions").glob(f"{rev}_*.py")
-    return [o for o in analyze_file(path).ops if o.phase == "upgrade"
-            and not o.kind.startswith("script.")]
+    kind_at = {o.line: o.kind for o in analyze_file(path).ops
+               if o.phase == "upgrade" and not o.kind.startswith("script.")}
+    return {(kind_at[f["line"]], f["rule"], f["severity"]) for f in found}, found
 
 
-def _plan(shop: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _plan(shop: Path) -> tuple[int, dict[str, Any]]:
     code, out, err = _cli(shop, "plan", "--env", "prod", "--format", "json", "--no-sql")
     assert code in (0, 1), err
     return code, json.loads(out)
 
 
-def _plan_set(plan: dict) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]
+def _plan_set(plan: dict[str, Any]) -> set[tuple[str, str, str]]:
     (rev,) = plan["revisions"]
     return {(o["kind"], f["rule"], f["severity"]) for o in rev["operations"]
             for f in o["findings"]}
