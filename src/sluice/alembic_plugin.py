@@ -39,6 +39,8 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from sluice.core.alembic_compat import registered_plugins, user_compare_server_default
+
 #: The plugin's name, as listed in ``autogenerate_plugins``.
 PLUGIN_NAME = "sluice"
 #: What Alembic runs when ``autogenerate_plugins`` is not given.
@@ -72,8 +74,8 @@ def ensure_registered() -> bool:
 
     from alembic.runtime import plugins
 
-    registry = getattr(plugins, "_all_plugins", None)
-    if isinstance(registry, dict) and PLUGIN_NAME in registry:
+    registry = registered_plugins()
+    if registry is not None and PLUGIN_NAME in registry:
         return True
     try:
         plugins.Plugin.setup_plugin_from_module(sys.modules[__name__], PLUGIN_NAME)
@@ -127,7 +129,7 @@ def compare_server_default(autogen_context: Any, alter_column_op: Any, schema: s
     from sluice.policy.defaults import compare_server_default as same_default
 
     migration_context = autogen_context.migration_context
-    user = getattr(migration_context, "_user_compare_server_default", False)
+    user = user_compare_server_default(migration_context)
     if user is False or callable(user):
         return _dispatch_result(False)
     metadata_default = metadata_col.server_default

@@ -67,6 +67,7 @@ from sqlalchemy.sql.elements import ClauseElement, ColumnClause, TextClause
 from sqlalchemy.sql.expression import TableClause
 
 from sluice.config import DataConfig, SluiceConfig, load_config
+from sluice.core.alembic_compat import in_external_transaction
 from sluice.errors import SluiceError
 from sluice.owned import DATA_PROGRESS_TABLE
 
@@ -1163,7 +1164,7 @@ class _Step:
                 "commits on its own, which would commit your work half-way: commit or roll "
                 "back first (or call this inside upgrade() without connection=)."
             )
-        if ctx is not None and getattr(ctx, "_in_external_transaction", False):
+        if ctx is not None and in_external_transaction(ctx):
             raise _fail(
                 f"{self.label}: env.py runs the migrations inside a transaction it opened "
                 "itself (connection.begin()), which a batched step cannot commit per batch. "

@@ -28,6 +28,7 @@ from sluice.check.snapshot import (
     take_snapshot,
     undo_hint,
 )
+from sluice.core.alembic_compat import downgrade_steps, upgrade_steps
 from sluice.errors import SluiceError
 from sluice.owned import sluice_tables
 
@@ -62,7 +63,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
     history = ctx.history()
     script = history.script
     graph = build_graph(ctx)
-    order = [step.revision for step in script._upgrade_revs("heads", ())]  # type: ignore[arg-type]
+    order = [step.revision for step in upgrade_steps(script, "heads", ())]
     last = ctx.options.last if ctx.options.last is not None else ctx.config.check.roundtrip_last
     checked = order[-last:] if last else order
     checked_ids = {r.revision for r in checked}
@@ -101,7 +102,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
         if heads:
             if not prepare:  # pragma: no cover - a fresh database has no version rows
                 raise SluiceError("round trip: the database is not empty")
-            for step in script._downgrade_revs("base", heads):  # type: ignore[arg-type]
+            for step in downgrade_steps(script, "base", heads):
                 tracker.step, tracker.direction = step, "downgrade (bringing the database " \
                                                         "back to empty for the round trip)"
                 yield step

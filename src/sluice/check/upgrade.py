@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sluice.check.context import CheckContext, StepTracker
 from sluice.check.model import CheckResult, Problem, finish
 from sluice.check.revisions import describe_error
+from sluice.core.alembic_compat import upgrade_steps
 from sluice.errors import SluiceError
 
 NAME = "upgrade"
@@ -23,7 +24,7 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Problem]:
     tracker = StepTracker()
 
     def work(heads: tuple[str, ...], context: MigrationContext) -> Iterator[Any]:
-        for step in script._upgrade_revs("heads", heads):  # type: ignore[arg-type]
+        for step in upgrade_steps(script, "heads", heads):
             tracker.step = step
             yield step
         tracker.step = None

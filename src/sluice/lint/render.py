@@ -63,6 +63,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from sluice.core.alembic_compat import (
+    environment_context,
+    install_proxy,
+    operations_proxy,
+    remove_proxy,
+)
 from sluice.core.project import is_project_file
 from sluice.lint.model import Op
 
@@ -1466,14 +1472,11 @@ class _Installed:
         self.run = run
 
     def __enter__(self) -> None:
-        import alembic.context as ctx_mod
-        import alembic.op as op_mod
-
         env = self.env
-        self.prev_ctx = getattr(ctx_mod, "_proxy", None)
-        self.prev_op = getattr(op_mod, "_proxy", None)
-        env.env._install_proxy()
-        env.ops._install_proxy()
+        self.prev_ctx = environment_context()
+        self.prev_op = operations_proxy()
+        install_proxy(env.env)
+        install_proxy(env.ops)
         env.capture.run = self.run
         self.renderer._run = self.run
 
@@ -1481,12 +1484,12 @@ class _Installed:
         env = self.env
         self.renderer._run = None
         env.capture.run = None
-        env.ops._remove_proxy()
-        env.env._remove_proxy()
+        remove_proxy(env.ops)
+        remove_proxy(env.env)
         if self.prev_ctx is not None:
-            self.prev_ctx._install_proxy()
+            install_proxy(self.prev_ctx)
         if self.prev_op is not None:
-            self.prev_op._install_proxy()
+            install_proxy(self.prev_op)
 
 
 class _SignatureError(Exception):

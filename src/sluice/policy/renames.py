@@ -31,6 +31,7 @@ from alembic.autogenerate import renderers
 from alembic.autogenerate.rewriter import Rewriter
 from alembic.operations import ops as alembic_ops
 
+from sluice.core.alembic_compat import reverse_op
 from sluice.errors import PolicyViolation
 from sluice.lint.from_ops import ops_to_models, type_text
 from sluice.lint.model import TypeInfo
@@ -363,7 +364,7 @@ def _fk_key(op: Any) -> tuple[Any, ...] | None:
     if isinstance(op, alembic_ops.DropConstraintOp):
         if op.constraint_type != "foreignkey":
             return None
-        op = getattr(op, "_reverse", None)
+        op = reverse_op(op)
     if not isinstance(op, alembic_ops.CreateForeignKeyOp):
         return None
     return (op.source_table, tuple(op.local_cols), op.referent_table, tuple(op.remote_cols))

@@ -23,6 +23,7 @@ from typing import Any
 from alembic.operations import ops as alembic_ops
 
 from sluice.config import ServiceConfig, SluiceConfig
+from sluice.core.alembic_compat import script_version_locations
 from sluice.errors import ConfigError, PolicyViolation, SluiceError
 from sluice.policy.base import PolicyContext
 
@@ -317,10 +318,7 @@ def check_version_location(script_dir: Any, svc: Service, ini: str | None) -> Pa
 
 
 def _version_locations(script_dir: Any) -> list[str]:
-    locs = getattr(script_dir, "_version_locations", None)
-    if locs:
-        return [str(p) for p in locs]
-    return [str(script_dir.versions)]
+    return [str(p) for p in script_version_locations(script_dir)]
 
 
 def add_depends_on(script: alembic_ops.MigrationScript, revs: Iterable[str]) -> None:

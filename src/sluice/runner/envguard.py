@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import event
 
 from sluice.config import SluiceConfig
+from sluice.core.alembic_compat import environment_context
 from sluice.errors import SluiceError, mask_url
 from sluice.runner.project import SESSION_ATTR
 
@@ -49,7 +50,7 @@ def runner_options(alembic_config: Any, config: SluiceConfig, environment: str) 
 
         if context.is_offline_mode():
             return {}
-        env_ctx = getattr(context, "_proxy", None)
+        env_ctx = environment_context()
         original = env_ctx.context_opts.get("fn") if env_ctx is not None else None
     except Exception:
         return {}

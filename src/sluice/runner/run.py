@@ -36,6 +36,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
 from sluice.errors import DatabaseUnavailable, PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import RunRecord, StepRecord
@@ -188,17 +189,8 @@ def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]
         sc = script.get_revision(rev)
         if sc is None:
             continue
-        downs = getattr(sc, "_all_down_revisions", None)
-        if downs is None:
-            downs = util_to_tuple(sc.down_revision) + util_to_tuple(sc.dependencies)
-        stack.extend(downs)
+        stack.extend(all_down_revisions(sc))
     return seen
-
-
-def util_to_tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def planned_steps(script: ScriptDirectory, direction: str, target: str,
@@ -206,7 +198,7 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
                   ) -> list[tuple[Script, list[str], list[str]]]:
     """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them.
 
-    The steps come from the same ``ScriptDirectory._upgrade_revs``/``_downgrade_revs``
+    The steps come from the same ``ScriptDirectory`` walk (:mod:`sluice.core.alembic_compat`)
     that ``alembic.command.upgrade``/``downgrade`` use. ``cache`` keeps the step objects
     for the run (computing them is O(revisions) and the history has hundreds).
     """
@@ -215,9 +207,9 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
     if steps is None:
         try:
             if direction == "upgrade":
-                steps = list(script._upgrade_revs(target, tuple(heads)))  # type: ignore[arg-type]
+                steps = upgrade_steps(script, target, heads)
             else:
-                steps = list(script._downgrade_revs(target, tuple(heads)))  # type: ignore[arg-type]
+                steps = downgrade_steps(script, target, heads)
         except SluiceError:
             raise
         except Exception as exc:

@@ -4,7 +4,7 @@ The runner calls ``alembic.command.upgrade``/``downgrade``/``current`` itself; e
 ``configure_options(config)`` finds the :class:`Session` in ``config.attributes`` and
 returns its ``fn`` (the function Alembic's MigrationContext asks for the steps to run).
 That ``fn`` computes the steps exactly as ``alembic.command.upgrade`` does
-(``ScriptDirectory._upgrade_revs``) and wraps each revision's ``upgrade()``/``downgrade()``
+(``sluice.core.alembic_compat.upgrade_steps``) and wraps each revision's ``upgrade()``/``downgrade()``
 with the per-revision guards: the migration lock check, timeouts, statement capture,
 timing and audit progress. Everything else (connection, transactions, version table) stays Alembic's and env.py's.
 """
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from sluice.core.alembic_compat import downgrade_steps, upgrade_steps
 from sluice.errors import SluiceError
 from sluice.runner.audit import StepRecord, mark_running
 from sluice.runner.capture import StatementCapture, StepCapture
@@ -152,8 +153,8 @@ class Session:
         # files twice would double the runner's cost).
         script = self.script if self.script is not None else ctx.script
         if self.direction == "upgrade":
-            return list(script._upgrade_revs(self.target, heads))
-        return list(script._downgrade_revs(self.target, heads))
+            return upgrade_steps(script, self.target, heads)
+        return downgrade_steps(script, self.target, heads)
 
     def _run_fn(self, heads: Any, ctx: Any) -> list[Any]:
         self.hooked = True

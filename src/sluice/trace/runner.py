@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from sluice.core.alembic_compat import all_down_revisions
 from sluice.core.project import alembic_config, script_directory
 from sluice.errors import SluiceError, mask_url
 from sluice.scratch import check_reachable, scratch_database
@@ -409,7 +410,7 @@ class Tracer:
             revision=rev,
             path=str(script_rev.path),
             message=script_rev.doc,
-            down_revisions=tuple(script_rev._all_down_revisions),
+            down_revisions=all_down_revisions(script_rev),
         )
         for parent in rt.down_revisions:
             if parent not in self.applied:
