@@ -117,3 +117,18 @@ def test_plan_lists_data_steps_with_rows_and_skips(shop: Path, db_url: str) -> N
             "skip_in(production=True)  [line 24]") in text
     assert (f"   - data: backfill 'demo names' users  ({users} rows)  SKIPPED here: "
             "only_in('dev', 'test')  [line 30]") in text
+
+
+def test_plan_marks_operations_the_environment_skips(shop: Path) -> None:
+    """0002 seeds demo products in a function decorated with only_in("dev", "test",
+    "staging"): production skips that bulk_insert, dev runs it."""
+    url = f"sqlite:///{shop / 'plan.db'}"
+    upgrade(shop, url, rev="0001")
+    prod = json.loads(_plan(shop, url, "prod"))
+    ops = {o["kind"]: o["skipped_by"] for o in prod["revisions"][0]["operations"]}
+    assert ops == {"create_table": None, "create_index": None,
+                   "bulk_insert": "only_in('dev', 'test', 'staging')"}
+    assert "  SKIPPED here: only_in('dev', 'test', 'staging')  [line 30]" in _plan(
+        shop, url, "prod", "text")
+    dev = json.loads(_plan(shop, url, "dev"))
+    assert all(o["skipped_by"] is None for o in dev["revisions"][0]["operations"])

@@ -20,7 +20,7 @@ from pathlib import Path
 from sluice.config import SluiceConfig
 from sluice.environments import EnvGate
 
-__all__ = ["DataStep", "Gate", "data_steps"]
+__all__ = ["DataStep", "Gate", "data_steps", "gated_lines"]
 
 STEP_FUNCTIONS = ("batched_update", "batched_delete", "backfill")
 _GATES = ("only_in", "skip_in")
@@ -66,11 +66,26 @@ class DataStep:
 def data_steps(path: str | Path, phase: str = "upgrade") -> list[DataStep]:
     """The data steps ``phase``'s function runs, in source order; [] when the file does
     not parse or has no such function."""
+    reader = _read(path)
+    return reader.steps(phase) if reader is not None else []
+
+
+def gated_lines(path: str | Path, phase: str = "upgrade") -> dict[int, list[Gate]]:
+    """``{line: gates}`` for every call ``phase``'s function makes under ``only_in`` /
+    ``skip_in`` (the line a static operation reports is its call's)."""
+    reader = _read(path)
+    out: dict[int, list[Gate]] = {}
+    for call, gates in reader.calls(phase) if reader is not None else ():
+        if gates:
+            out.setdefault(call.lineno, list(gates))
+    return out
+
+
+def _read(path: str | Path) -> _Reader | None:
     try:
-        tree = ast.parse(Path(path).read_bytes(), filename=str(path))
+        return _Reader(ast.parse(Path(path).read_bytes(), filename=str(path)))
     except (SyntaxError, ValueError, OSError):
-        return []
-    return _Reader(tree).steps(phase)
+        return None
 
 
 class _Reader:
@@ -130,10 +145,19 @@ class _Reader:
         return None
 
     def steps(self, phase: str) -> list[DataStep]:
+        out = []
+        for call, gates in self.calls(phase):
+            meaning = self._meaning(call.func)
+            if meaning in STEP_FUNCTIONS:
+                out.append(self._step(meaning, call, gates))
+        return out
+
+    def calls(self, phase: str) -> Iterator[tuple[ast.Call, list[Gate]]]:
+        """Every call ``phase``'s function makes (through functions of the file too), with
+        the gates around it."""
         fn = self.functions.get(phase)
-        if fn is None:
-            return []
-        return list(self._walk(fn.body, [], {phase}))
+        if fn is not None:
+            yield from self._walk(fn.body, [], {phase})
 
     def _gate(self, node: ast.expr) -> Gate | None:
         if not isinstance(node, ast.Call):
@@ -148,7 +172,7 @@ class _Reader:
         return Gate(envs, invert=meaning == "skip_in", production=production)
 
     def _walk(self, body: list[ast.stmt], gates: list[Gate], seen: set[str]
-              ) -> Iterator[DataStep]:
+              ) -> Iterator[tuple[ast.Call, list[Gate]]]:
         for stmt in body:
             if isinstance(stmt, (ast.With, ast.AsyncWith)):
                 inner = [g for g in (self._gate(i.context_expr) for i in stmt.items) if g]
@@ -157,20 +181,14 @@ class _Reader:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 continue
             for node in _calls_in(stmt):
-                yield from self._call(node, gates, seen)
+                yield node, gates
+                if isinstance(node.func, ast.Name) and node.func.id in self.functions \
+                        and node.func.id not in seen:
+                    fn = self.functions[node.func.id]
+                    own = [g for g in (self._gate(d) for d in fn.decorator_list) if g]
+                    yield from self._walk(fn.body, gates + own, seen | {fn.name})
             for child in _child_bodies(stmt):
                 yield from self._walk(child, gates, seen)
-
-    def _call(self, node: ast.Call, gates: list[Gate], seen: set[str]) -> Iterator[DataStep]:
-        meaning = self._meaning(node.func)
-        if meaning in STEP_FUNCTIONS:
-            yield self._step(meaning, node, gates)
-            return
-        if isinstance(node.func, ast.Name) and node.func.id in self.functions \
-                and node.func.id not in seen:
-            fn = self.functions[node.func.id]
-            own = [g for g in (self._gate(d) for d in fn.decorator_list) if g]
-            yield from self._walk(fn.body, gates + own, seen | {fn.name})
 
     def _step(self, kind: str, node: ast.Call, gates: list[Gate]) -> DataStep:
         kw = {k.arg: k.value for k in node.keywords if k.arg}

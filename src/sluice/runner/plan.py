@@ -28,7 +28,7 @@ from sluice.lint.model import SEVERITY_ORDER, Finding
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
-from sluice.runner.datasteps import data_steps
+from sluice.runner.datasteps import data_steps, gated_lines
 from sluice.runner.durations import format_duration
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
 from sluice.runner.project import RunnerProject
@@ -50,11 +50,13 @@ class OpPlan:
     size: TableSize | None = None
     large: bool = False
     risk: str = "low"
+    #: The gate (``only_in("dev")``) that makes the target environment skip it.
+    skipped_by: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "target": self.target, "line": self.line, "table": self.table,
-            "risk": self.risk, "large_table": self.large,
+            "risk": self.risk, "large_table": self.large, "skipped_by": self.skipped_by,
             "table_size": self.size.as_dict() if self.size else None,
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -209,7 +211,8 @@ class Plan:
             for op in rev.ops:
                 where = f"  [line {op.line}]" if op.line else ""
                 size = f"  ({op.size.describe()}{', LARGE' if op.large else ''})" if op.size else ""
-                lines.append(f"   - {op.kind} {op.target}{size}  risk: {op.risk}{where}")
+                skip = f"  SKIPPED here: {op.skipped_by}" if op.skipped_by else ""
+                lines.append(f"   - {op.kind} {op.target}{size}  risk: {op.risk}{skip}{where}")
                 for f in op.findings:
                     lines.append(f"       {f.severity} {f.rule} {f.name}: {f.message}"
                                  + _reviewed(f))
@@ -350,11 +353,15 @@ def build_plan(
             if sc.path and with_details else project.env_timeouts,
             sql=sql_by_rev.get(sc.revision) if with_sql and not sql_error else None,
         )
+        gated = gated_lines(sc.path, direction) if with_details and sc.path else {}
         for op in lint.ops:
             table = op.table
+            skip = next((g for g in gated.get(op.line or 0, [])
+                         if g.skips(project.environment, config)), None)
             rp.ops.append(OpPlan(kind=op.kind, target=op.target, line=op.line, table=table,
                                  schema=op.schema,
-                                 findings=findings_for_op(op, lint.findings + lint.suppressed)))
+                                 findings=findings_for_op(op, lint.findings + lint.suppressed),
+                                 skipped_by=skip.label if skip else None))
             if table and not op.table_is_new and table not in created:
                 touched.append((op.schema, table))
             if op.kind == "create_table" and table:
