@@ -230,7 +230,8 @@ def upgrade_case(dialect: str, url: str | None, revisions: int, repeat: int,
 
     env = child_env()
     command = ["upgrade", "--env", "prod", "-y"] if prod else ["upgrade"]
-    return compare(case, f"{revisions} revisions, {'prod' if prod else 'dev'}",
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[dialect]
+    return compare(case, f"{revisions} revisions, {name}, {'prod' if prod else 'dev'}",
                    Side([str(BIN / "sluice"), *command], root, env, before=fresh_database),
                    Side([str(BIN / "alembic"), "upgrade", "head"], root, env,
                         before=fresh_database), repeat)
