@@ -1,0 +1,2 @@
+"""The linter: the engine, its static and render layers, the rule catalog and suppressions
+(see :mod:`sluice.lint.engine`)."""

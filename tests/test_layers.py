@@ -1,0 +1,32 @@
+"""The direction rule of docs/architecture.md: sluice.core is the bottom layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grimp
+from importlinter import configuration
+from importlinter.application.use_cases import lint_imports
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_of_pyproject_hold(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The contracts in [tool.importlinter] (also run by `lint-imports`)."""
+    monkeypatch.chdir(ROOT)
+    configuration.configure()
+    ok = lint_imports(config_filename=str(ROOT / "pyproject.toml"), cache_dir=None,
+                      no_logo=True)
+    assert ok, capsys.readouterr().out
+
+
+def test_core_imports_nothing_of_sluice_outside_core() -> None:
+    graph = grimp.build_graph("sluice", cache_dir=None)
+    outside = {
+        (importer, imported)
+        for importer in graph.find_descendants("sluice.core") | {"sluice.core"}
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if imported.startswith("sluice") and not (
+            imported == "sluice.core" or imported.startswith("sluice.core."))
+    }
+    assert not outside, sorted(outside)
