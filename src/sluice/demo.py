@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.syntax import Syntax
 
+from sluice.core.history import revision_files
 from sluice.core.project import alembic_config, forget_modules
 from sluice.errors import SluiceError
 
@@ -92,10 +93,8 @@ class Demo:
         models.write_text(text, encoding="utf-8")
 
     def new_revisions(self) -> list[Path]:
-        return sorted(
-            p for p in (self.root / "migrations" / "versions").glob("*.py")
-            if not p.name.startswith("000")
-        )
+        return sorted(p for p in revision_files([self.root / "migrations" / "versions"])
+                      if not p.name.startswith("000"))
 
     def run(self) -> int:
         c = self.console

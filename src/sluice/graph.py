@@ -28,7 +28,13 @@ from alembic.util import to_tuple
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.alembic_compat import load_script, own_branch_labels
-from sluice.core.history import RevisionHeader, build_map, read_header, script_revision_files
+from sluice.core.history import (
+    History,
+    RevisionHeader,
+    build_map,
+    read_header,
+    script_revision_files,
+)
 from sluice.core.project import script_directory, section_config
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
@@ -64,18 +70,14 @@ class RevisionGraph:
     root: Path
     #: Revisions the database is at, by version table (empty without a database).
     current: dict[str, list[str]] = field(default_factory=dict)
+    #: Alembic's map of the revisions (see :func:`build_graph`).
+    history: History | None = field(default=None, repr=False)
 
     def ancestors(self, rev: str) -> set[str]:
         """Every revision reachable through down_revision from ``rev`` (not ``rev`` itself)."""
-        out: set[str] = set()
-        stack = list(self.nodes[rev].parents) if rev in self.nodes else []
-        while stack:
-            cur = stack.pop()
-            if cur in out or cur not in self.nodes:
-                continue
-            out.add(cur)
-            stack.extend(self.nodes[cur].parents)
-        return out
+        if self.history is None or rev not in self.nodes:
+            return set()
+        return self.history.ancestors(rev, dependencies=False)
 
     def current_revisions(self) -> set[str]:
         return {r for revs in self.current.values() for r in revs}
@@ -208,7 +210,8 @@ def build_graph(revisions: list[RevisionNode], root: Path) -> RevisionGraph:
             nodes[parent].children.append(node.id)
     for node in nodes.values():
         node.children.sort()
-    return RevisionGraph(nodes=nodes, heads=sorted(heads), bases=sorted(bases), root=root)
+    return RevisionGraph(nodes=nodes, heads=sorted(heads), bases=sorted(bases), root=root,
+                         history=History(rmap))
 
 
 def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
