@@ -164,9 +164,11 @@ def alembic_error(argv: list[str]) -> str | None:
 
     err = io.StringIO()
     try:
-        with contextlib.redirect_stderr(err):
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             parser.parse_args(argv)
-    except SystemExit:
+    except SystemExit as exc:
+        if exc.code in (0, None):  # --help, --version
+            return None
         return err.getvalue().strip().splitlines()[-1]
     return None
 
