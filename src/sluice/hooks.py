@@ -34,9 +34,7 @@ file's folder or a folder above it whose revision folders hold the file, else
 
 from __future__ import annotations
 
-import ast
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,36 +43,17 @@ from typing import Any
 import click
 
 from sluice.config import SluiceConfig, load_config
+from sluice.core.history import header_from_source, revision_files
 from sluice.errors import SluiceError
 
 __all__ = ["find_alembic_ini", "lint_files", "new_revision_main", "revision_id_of"]
 
-_REVISION_LINE = re.compile(r"""^revision\s*(?::[^=\n]*)?=\s*['"]([^'"]+)['"]""", re.M)
-
-
 def revision_id_of(source: str) -> str | None:
     """The literal ``revision = "..."`` of a revision file (module level), or None."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        m = _REVISION_LINE.search(source)
-        return m.group(1) if m else None
-    for node in tree.body:
-        target: Any = None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target = node.targets[0]
-        elif isinstance(node, ast.AnnAssign):
-            target = node.target
-        if isinstance(target, ast.Name) and target.id == "revision":
-            value = getattr(node, "value", None)
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                return value.value
-            return None
-    return None
+    return header_from_source(source, "<revision>").revision
 
 
 def _revision_files(ini: Path, x_args: Sequence[str] = ()) -> set[Path]:
-    from sluice.core.history import revision_files
     from sluice.lint.engine import read_layout
 
     layout = read_layout(ini, x_args=x_args)
