@@ -124,9 +124,9 @@ def _stubbed(modules: Sequence[str]) -> Iterator[None]:
     if not modules:
         yield
         return
-    from sluice.lint.render import _StubFinder
+    from sluice.lint.render.stubs import StubFinder
 
-    finder = _StubFinder(modules)
+    finder = StubFinder(modules)
     hidden = {n: m for n, m in sys.modules.items() if finder.matches(n)}
     for name in hidden:
         del sys.modules[name]

@@ -1,0 +1,84 @@
+"""The render layer: run a revision offline inside a real Alembic context and record it.
+
+Each revision is imported (never through ``ScriptDirectory``) and its ``upgrade()`` /
+``downgrade()`` are called inside a real :class:`~alembic.runtime.environment.EnvironmentContext`
+and :class:`~alembic.runtime.migration.MigrationContext` configured ``as_sql=True`` for a
+dialect, exactly as ``alembic upgrade --sql`` would. What it records:
+
+- every Alembic operation invoked (``Operations.invoke``), as an :class:`~sluice.lint.model.Op`
+  with ``source="render"``, including operations issued by helpers in imported code;
+- every SQL statement emitted, with the line of the revision file that caused it (the
+  innermost frame of the revision file on the stack at emission time). With ``sql=False``
+  (what ``sluice lint`` uses) Alembic's own DDL operations are recorded but not compiled,
+  and downgrades are not run: the rules need the operation, not its DDL text. Raw SQL,
+  SQLAlchemy constructs given to ``op.execute``, bind executes and custom (plugin)
+  operations are always compiled.
+
+What it tolerates, so that real histories render:
+
+- ``op.get_bind()`` is a stand-in connection: ``execute()`` renders the statement like the
+  offline mock connection does and returns an empty result (``fetchall()`` is ``[]``,
+  ``scalar()`` is ``None``, ``rowcount`` is 0, iteration stops at once); ``commit``,
+  ``close``, ``begin``, ``url``, ``dialect`` exist and ``sqlalchemy.inspect(bind)`` gives an
+  inspector of an empty database.
+- ``batch_alter_table`` without ``copy_from`` (SQLite would need to reflect the table) is
+  rendered as plain ``ALTER`` statements; a statement that cannot be compiled (dropping an
+  unnamed constraint, constraint DDL SQLite has no syntax for) is noted and skipped while
+  the operation itself is still recorded.
+- ``context.is_offline_mode()`` is true, ``context.config`` / ``get_x_argument()`` work.
+- Non-standard signatures (``upgrade(op, tables, tester)``, fed by ``run_migrations(**kw)``)
+  get the operations object for ``op``, the bind for ``conn``/``bind``/``connection`` and a
+  permissive stand-in for anything else.
+- ``stub_modules`` packages are replaced by stand-in modules whose every attribute is a
+  permissive stub (usable as a column type, a callable, a decorator, a context manager).
+- Installed packages env.py imports are imported first (Alembic plugins register their
+  operations on import); env.py itself is never run. ``create_engine`` returns the
+  stand-in bind (linting never connects anywhere), ``input()`` fails at once, and a
+  revision that runs longer than :data:`RENDER_TIMEOUT_S` is interrupted.
+
+When a revision still fails, :class:`RenderOutcome` says why in one short ``reason`` (the
+key counted in the coverage line, e.g. ``ImportError myapp``), a ``detail`` and a ``hint``.
+Nothing here raises for a broken revision.
+
+The layer is split by concern: :mod:`~sluice.lint.render.sandbox` (isolation, timeouts,
+module cleanup), :mod:`~sluice.lint.render.standins` and :mod:`~sluice.lint.render.stubs`
+(the stand-in bind and stub modules), :mod:`~sluice.lint.render.instrument` (recording
+operations and SQL as they are emitted), :mod:`~sluice.lint.render.failures` (why a
+revision did not render), :mod:`~sluice.lint.render.outcome` (the records) and
+:mod:`~sluice.lint.render.driver` (:class:`Renderer`).
+"""
+
+from __future__ import annotations
+
+from sluice.lint.render.driver import Renderer
+from sluice.lint.render.outcome import (
+    REASON_BIND_READS,
+    REASON_DISABLED,
+    REASON_NO_UPGRADE,
+    REASON_OFFLINE_RAISE,
+    REASON_SIGNATURE,
+    REASON_TIMEOUT,
+    RenderedStatement,
+    RenderOutcome,
+)
+from sluice.lint.render.sandbox import RENDER_TIMEOUT_S
+from sluice.lint.render.standins import StandInBind, StandInResult
+from sluice.lint.render.stubs import Stub, StubFinder, StubModule
+
+__all__ = [
+    "REASON_BIND_READS",
+    "REASON_DISABLED",
+    "REASON_NO_UPGRADE",
+    "REASON_OFFLINE_RAISE",
+    "REASON_SIGNATURE",
+    "REASON_TIMEOUT",
+    "RENDER_TIMEOUT_S",
+    "RenderOutcome",
+    "RenderedStatement",
+    "Renderer",
+    "StandInBind",
+    "StandInResult",
+    "Stub",
+    "StubFinder",
+    "StubModule",
+]
