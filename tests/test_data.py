@@ -23,8 +23,14 @@ from sluice.data import (
     backfill,
     batched_delete,
     batched_update,
+    checkpoints,
     clear_checkpoints,
+    dialects,
+    keys,
 )
+from sluice.data.progress import ConsoleProgress
+from sluice.data.settings import resolve_settings
+from sluice.data.step import Step
 from sluice.scratch import scratch_database
 from tests.conftest import server_url
 
@@ -291,7 +297,7 @@ def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine, autocomm
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Batch and checkpoint share one transaction, also on an AUTOCOMMIT connection (as in
     Alembic's autocommit_block), where the batch is grouped by explicit BEGIN/COMMIT."""
-    real = data._Store.advance
+    real = checkpoints.Store.advance
     calls = {"n": 0}
 
     def flaky(self: Any, *args: Any, **kw: Any) -> None:
@@ -300,7 +306,7 @@ def test_failed_checkpoint_write_rolls_the_data_back(engine: sa.Engine, autocomm
             raise sa.exc.OperationalError("UPDATE sluice_data_progress", {}, Exception("gone"))
         real(self, *args, **kw)
 
-    monkeypatch.setattr(data._Store, "advance", flaky)
+    monkeypatch.setattr(checkpoints.Store, "advance", flaky)
     with engine.connect() as conn:
         if autocommit:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -316,7 +322,7 @@ def test_interrupt_inside_a_batch_leaves_nothing_for_a_later_commit(
 ) -> None:
     """Ctrl-C between a batch's UPDATE and its checkpoint: the batch is rolled back, so
     the COMMIT Alembic sends when leaving autocommit_block has nothing half-done to commit."""
-    real = data._Store.advance
+    real = checkpoints.Store.advance
     calls = {"n": 0}
 
     def interrupted(self: Any, *args: Any, **kw: Any) -> None:
@@ -325,7 +331,7 @@ def test_interrupt_inside_a_batch_leaves_nothing_for_a_later_commit(
             raise KeyboardInterrupt
         real(self, *args, **kw)
 
-    monkeypatch.setattr(data._Store, "advance", interrupted)
+    monkeypatch.setattr(checkpoints.Store, "advance", interrupted)
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         with pytest.raises(KeyboardInterrupt):
@@ -372,15 +378,15 @@ def test_two_runs_creating_the_checkpoint_at_once_give_no_traceback(
         other.execute(sa.text(
             "INSERT INTO sluice_data_progress (revision, step, rows_done, rows_changed, "
             "batches, started, updated) VALUES ('', 's', 0, 0, 0, :t, :t)"),
-            {"t": data._utcnow()})
-    real_load = data._Store.load
+            {"t": checkpoints.utcnow()})
+    real_load = checkpoints.Store.load
     calls = []
 
     def load_before_the_other_insert(self: Any, conn: Any, revision: str, step: str) -> Any:
         calls.append(step)
         return None if len(calls) == 1 else real_load(self, conn, revision, step)
 
-    monkeypatch.setattr(data._Store, "load", load_before_the_other_insert)
+    monkeypatch.setattr(checkpoints.Store, "load", load_before_the_other_insert)
     result = run(batched_update, engine, items, {"n": items.c.n + 1})
     assert len(calls) == 2 and result.rows_changed == ROWS
     assert all(r["n"] == 1 for r in rows(engine))
@@ -391,7 +397,7 @@ def test_a_checkpoint_that_cannot_be_opened_twice_is_one_line(
     def duplicate(self: Any, conn: Any, revision: str, step: str) -> None:
         raise sa.exc.IntegrityError("INSERT ...", {}, Exception("duplicate key"))
 
-    monkeypatch.setattr(data._Store, "insert", duplicate)
+    monkeypatch.setattr(checkpoints.Store, "insert", duplicate)
     with pytest.raises(DataMigrationError, match=r"^sluice\.data: the checkpoint of step 's' "
                        r"\(revision \) was created by another process at the same moment: "
                        r"another process is running the same step\. Nothing was changed"):
@@ -490,12 +496,12 @@ def test_autocommit_connection_still_commits_batch_and_checkpoint_together(
     dt.date(2024, 2, 3), dt.time(4, 5, 6), uuid.UUID(int=12345), b"\x00\xff",
 ])
 def test_key_codec_round_trip(value: Any) -> None:
-    assert data.decode_key(data.encode_key([value, 1])) == (value, 1)
+    assert keys.decode_key(keys.encode_key([value, 1])) == (value, 1)
 
 
 def test_key_codec_refuses_unknown_types() -> None:
     with pytest.raises(DataMigrationError, match="cannot checkpoint a key value"):
-        data.encode_key([object()])
+        keys.encode_key([object()])
 
 
 def test_string_and_datetime_composite_key(engine: sa.Engine) -> None:
@@ -524,10 +530,10 @@ def test_string_and_datetime_composite_key(engine: sa.Engine) -> None:
 
 
 def adaptive(target_ms: int, max_batch_size: int = 100_000) -> Any:
-    step = data._Step(kind="update", table="t", values={"a": 1}, where=None, key=None,
-                      step="s", schema=None, connection=None, revision=None, config=None,
-                      on_batch=None, settings={})
-    step.opts = data._settings(
+    step = Step(kind="update", table="t", values={"a": 1}, where=None, key=None,
+                step="s", schema=None, connection=None, revision=None, config=None,
+                on_batch=None, settings={})
+    step.opts = resolve_settings(
         DataConfig(target_batch_ms=target_ms, max_batch_size=max_batch_size), {}, "x")
     return step
 
@@ -673,13 +679,14 @@ def test_estimated_total_from_statistics(engine: sa.Engine) -> None:
         elif engine.dialect.name == "mysql":
             conn.exec_driver_sql("ANALYZE TABLE items")
         target = sa.table("items")
-        assert data._estimate_rows(conn, target, data._backend(conn)) == ROWS
+        assert dialects.estimate_rows(conn, target, dialects.backend_of(conn)) == ROWS
 
 
 def test_progress_bar_on_a_terminal() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160)
-    rep = data._Reporter("step 'x'", 1000, 0, interval_s=10, console=console)
+    rep = ConsoleProgress(interval_s=10, console=console)
+    rep.start("step 'x'", 1000, 0)
     rep.update(500, 250, 100)
     rep.close()
     text = out.getvalue()

@@ -9,18 +9,18 @@ import types
 import pytest
 from rich.console import Console
 
-from sluice import data
+from sluice.data import progress
 
 
 def frame(monkeypatch: pytest.MonkeyPatch, width: int, total: int | None, done: int) -> str:
     """The display after ``done`` rows in 20 s, as a terminal ``width`` columns wide shows it."""
     now = [1000.0]
-    monkeypatch.setattr(data, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     console = Console(file=io.StringIO(), width=width, force_terminal=True, record=True,
                       color_system=None)
-    rep = data._Reporter("step 'backfill_orders_status' on orders", total, 0, interval_s=10,
-                         console=console)
-    live = rep.progress
+    rep = progress.ConsoleProgress(interval_s=10, console=console)
+    rep.start("step 'backfill_orders_status' on orders", total, 0)
+    live = rep.live
     assert live is not None  # a terminal gets the live display
     now[0] += 20.0
     rep.update(done, done // 2, 5_000)

@@ -290,6 +290,7 @@ def test_batched_fix_is_accepted_by_sluice_data_as_written() -> None:
     import sqlalchemy as sa
 
     import sluice.data
+    from sluice.data.expressions import check_text_literals, check_where
 
     calls: list[inspect.BoundArguments] = []
 
@@ -300,10 +301,10 @@ def test_batched_fix_is_accepted_by_sluice_data_as_written() -> None:
             bound = inspect.signature(real).bind(*args, **kwargs)
             kind = "delete" if name == "batched_delete" else "update"
             where = bound.arguments.get("where")
-            sluice.data._check_where(where, kind)  # what sluice.data checks first
+            check_where(where, kind)  # what sluice.data checks first
             for part in [where, *(bound.arguments.get("values") or {}).values()]:
                 if isinstance(part, sa.sql.ClauseElement):
-                    sluice.data._check_text_literals(part, "postgresql", "fix")
+                    check_text_literals(part, "postgresql", "fix")
             calls.append(bound)
         return call
 

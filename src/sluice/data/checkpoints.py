@@ -1,0 +1,89 @@
+"""The checkpoint table (``[tool.sluice.data] progress_table``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+
+from sluice.data.model import fail
+
+
+class Store:
+    """The checkpoint table (``[tool.sluice.data] progress_table``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.table = sa.Table(
+            name,
+            sa.MetaData(),
+            sa.Column("revision", sa.String(128), primary_key=True),
+            sa.Column("step", sa.String(255), primary_key=True),
+            sa.Column("last_key", sa.Text, nullable=True),
+            sa.Column("rows_done", sa.BigInteger, nullable=False),
+            sa.Column("rows_changed", sa.BigInteger, nullable=False),
+            sa.Column("batches", sa.Integer, nullable=False),
+            sa.Column("started", sa.DateTime, nullable=False),
+            sa.Column("updated", sa.DateTime, nullable=False),
+            sa.Column("finished", sa.DateTime, nullable=True),
+            mysql_engine="InnoDB",
+        )
+
+    def ensure(self, conn: Connection) -> None:
+        if sa.inspect(conn).has_table(self.name):
+            return
+        try:
+            self.table.create(conn, checkfirst=True)
+        except sa_exc.DBAPIError:
+            # another process created it in between: fine if it is there now
+            if not sa.inspect(conn).has_table(self.name):
+                raise
+
+    def load(self, conn: Connection, revision: str, step: str) -> Any:
+        t = self.table
+        return conn.execute(
+            sa.select(t).where(t.c.revision == revision, t.c.step == step)
+        ).first()
+
+    def insert(self, conn: Connection, revision: str, step: str) -> None:
+        now = utcnow()
+        conn.execute(sa.insert(self.table).values(
+            revision=revision, step=step, last_key=None, rows_done=0, rows_changed=0,
+            batches=0, started=now, updated=now, finished=None,
+        ))
+
+    def advance(self, conn: Connection, revision: str, step: str, *, expected_batches: int,
+                last_key: str, scanned: int, changed: int) -> None:
+        """Record a batch; the batch count guards against a concurrent runner."""
+        t = self.table
+        res = conn.execute(
+            sa.update(t)
+            .where(t.c.revision == revision, t.c.step == step, t.c.batches == expected_batches)
+            .values(last_key=last_key, rows_done=t.c.rows_done + scanned,
+                    rows_changed=t.c.rows_changed + changed, batches=t.c.batches + 1,
+                    updated=utcnow())
+        )
+        if res.rowcount != 1:
+            raise fail(
+                f"the checkpoint of step '{step}' (revision {revision}) moved under this "
+                "process: another process is running the same step. This batch was rolled "
+                "back; let the other run finish, or stop it and rerun."
+            )
+
+    def finish(self, conn: Connection, revision: str, step: str, expected_batches: int) -> None:
+        t = self.table
+        res = conn.execute(
+            sa.update(t)
+            .where(t.c.revision == revision, t.c.step == step, t.c.batches == expected_batches)
+            .values(finished=utcnow(), updated=utcnow())
+        )
+        if res.rowcount != 1:
+            raise fail(f"the checkpoint of step '{step}' (revision {revision}) moved under "
+                        "this process: another process is running the same step")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

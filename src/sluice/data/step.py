@@ -1,0 +1,429 @@
+"""One data step: its inputs and identity, then its loop of batches, each in its own
+transaction with its checkpoint, retried on lock timeouts, sized to a target duration."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.expression import TableClause
+
+from sluice.config import DataConfig, SluiceConfig
+from sluice.core.alembic_compat import in_external_transaction
+from sluice.data.batch import BatchSql
+from sluice.data.checkpoints import Store
+from sluice.data.context import (
+    RUNS,
+    RevisionSteps,
+    migration_context,
+    register_cleanup,
+    running_revision,
+)
+from sluice.data.dialects import (
+    ExplicitTx,
+    Tx,
+    backend_of,
+    estimate_rows,
+    is_autocommit,
+    is_lock_error,
+    postgres_batch_settings,
+    quiet_rollback,
+    session_lock_timeout,
+)
+from sluice.data.expressions import check_where
+from sluice.data.keys import decode_key, encode_key
+from sluice.data.model import (
+    BackfillFn,
+    BatchInfo,
+    DataMigrationError,
+    KeyArg,
+    Kind,
+    LockRetriesExhausted,
+    StepResult,
+    TableArg,
+    fail,
+    first_line,
+    table_name,
+)
+from sluice.data.progress import ConsoleProgress, Progress, plural, summary
+from sluice.data.settings import load_data_config, resolve_settings
+from sluice.data.sql import render_backfill, render_statement
+from sluice.data.target import prepare, resolve_target
+
+#: What one committed batch returns: upper key, rows scanned, rows changed, ms, size used.
+Outcome = tuple[tuple[Any, ...], int, int, float, int]
+
+
+@dataclass
+class Step:
+    kind: Kind
+    table: TableArg
+    values: Mapping[Any, Any] | None
+    where: Any
+    key: KeyArg
+    step: str | None
+    schema: str | None
+    connection: Connection | None
+    revision: str | None
+    config: SluiceConfig | DataConfig | None
+    on_batch: Callable[[BatchInfo], None] | None
+    settings: dict[str, Any]
+    fn: BackfillFn | None = None
+    columns: Sequence[str] | None = None
+    progress: Progress | None = None
+    _cost: float | None = field(default=None, init=False)  # smoothed ms per row
+
+    # ---------------------------------------------------------------- entry
+    def run(self) -> StepResult:
+        ctx = migration_context()
+        if self.connection is None and ctx is None:
+            raise fail(
+                f"{self.kind} step called outside an Alembic migration: call it inside a "
+                "revision's upgrade(), or pass connection=... (and step='name')"
+            )
+        in_migration = ctx is not None and (
+            self.connection is None or self.connection is ctx.connection
+        )
+        if not in_migration:
+            ctx = None
+        data, source = load_data_config(ctx, self.config)
+        self.opts = resolve_settings(data, self.settings, source)
+        self._check_inputs()
+        self.revision_id, self.step_name = self._identity(ctx)
+        self.out: Progress = (self.progress if self.progress is not None
+                              else ConsoleProgress(interval_s=self.opts.log_interval_s))
+        if ctx is not None and ctx.as_sql:
+            return self._render_offline(ctx)
+        conn = self.connection if self.connection is not None else ctx.connection  # type: ignore[union-attr]
+        return self._run_online(ctx, conn)
+
+    # ---------------------------------------------------------------- inputs
+    def _check_inputs(self) -> None:
+        if not isinstance(self.table, (str, TableClause)) or isinstance(self.table, sa.Alias):
+            raise fail(f"table must be a table name, sa.Table or sa.table(), got "
+                       f"{type(self.table).__name__}")
+        check_where(self.where, self.kind)
+        if self.kind == "update":
+            if not isinstance(self.values, Mapping) or not self.values:
+                raise fail("batched_update needs values={'column': value, ...} with at "
+                           "least one column")
+            for col in self.values:
+                if not isinstance(col, (str, ColumnClause)):
+                    raise fail(f"values= keys must be column names, got {col!r}")
+        if self.kind == "backfill":
+            if not callable(self.fn):
+                raise fail(f"backfill needs a function fn(rows) -> new values, got {self.fn!r}")
+            if isinstance(self.columns, str):
+                raise fail(f"columns= must be a list of column names, got the string "
+                           f"{self.columns!r}; write columns=[{self.columns!r}]")
+        if self.step is not None and (not isinstance(self.step, str) or not self.step.strip()):
+            raise fail(f"step= must be a non-empty name, got {self.step!r}")
+        if self.step is not None and len(self.step) > 200:
+            raise fail(f"step= name is longer than 200 characters: {self.step[:40]!r}...")
+
+    def _identity(self, ctx: Any) -> tuple[str, str]:
+        base = f"{self.kind} {table_name(self.table)}"
+        if ctx is None:
+            if self.step is None:
+                raise fail(
+                    f"{base}: outside an Alembic migration, name the step (step='...'): the "
+                    "name is how a rerun finds its checkpoint"
+                )
+            return self.revision or "", self.step
+        running = running_revision(ctx)
+        if self.revision is not None:
+            running = (self.revision, running[1] if running else True)
+        if running is None:
+            raise fail(f"{base}: cannot tell which revision is running; pass revision='...'")
+        revision, is_upgrade = running
+        steps = RUNS.setdefault(ctx, {}).setdefault((revision, is_upgrade), RevisionSteps())
+        self.run_steps = steps
+        self.run_key = (revision, is_upgrade)
+        if self.step is not None:
+            name = self.step
+        else:
+            n = steps.counts.get(base, 0) + 1
+            steps.counts[base] = n
+            name = base if n == 1 else f"{base} #{n}"
+        if not is_upgrade:
+            name = f"downgrade: {name}"
+        if name in steps.names:
+            raise fail(f"step name '{name}' is used twice in revision {revision}; give "
+                       "each step its own step='...'")
+        steps.names.add(name)
+        return revision, name
+
+    @property
+    def label(self) -> str:
+        rev = f" (revision {self.revision_id})" if self.revision_id else ""
+        return f"step '{self.step_name}'{rev}"
+
+    def _prepare(self, target: TableClause, backend: str, key: list[str]) -> BatchSql:
+        return prepare(self.kind, self.label, target, backend, key, where=self.where,
+                       values=self.values, columns=self.columns, fn=self.fn)
+
+    # ---------------------------------------------------------------- offline
+    def _render_offline(self, ctx: Any) -> StepResult:
+        result = StepResult(self.revision_id, self.step_name, offline=True, skipped=True)
+        head = f"-- sluice.data {self.kind} {self.label} on table {table_name(self.table)}:"
+        if self.kind == "backfill":
+            render_backfill(ctx, head, self.label, self.fn, self.out.say)
+            return result
+        target, _ = resolve_target(self.table, self.schema, self.key, self.values, self.where,
+                                   None)
+        render_statement(ctx, head, self.label, self.kind,
+                         self._prepare(target, backend_of(ctx), []))
+        return result
+
+    # ---------------------------------------------------------------- online
+    def _run_online(self, ctx: Any, conn: Connection) -> StepResult:
+        backend = backend_of(conn)
+        started_in_tx = conn.in_transaction()
+        if ctx is None and started_in_tx:
+            raise fail(
+                f"{self.label}: the connection has a transaction in progress. Each batch "
+                "commits on its own, which would commit your work half-way: commit or roll "
+                "back first (or call this inside upgrade() without connection=)."
+            )
+        if ctx is not None and in_external_transaction(ctx):
+            raise fail(
+                f"{self.label}: env.py runs the migrations inside a transaction it opened "
+                "itself (connection.begin()), which a batched step cannot commit per batch. "
+                "Use 'with context.begin_transaction():' in env.py instead."
+            )
+        # Everything that can refuse the step happens here, before any row is touched.
+        target, key = resolve_target(self.table, self.schema, self.key, self.values,
+                                     self.where, conn)
+        self.sql = self._prepare(target, backend, key)
+        total = estimate_rows(conn, target, backend)
+        store = Store(self.opts.progress_table)
+        if ctx is None:
+            if conn.in_transaction():  # reflection autobegan: nothing to keep
+                conn.rollback()
+            tx: Tx = ExplicitTx(conn, backend) if is_autocommit(conn) else Tx(conn, backend)
+            block: Any = nullcontext()
+        else:
+            steps = self.run_steps
+            if not steps.cleanup_registered:
+                register_cleanup(ctx, self.revision_id, store, self.run_key)
+                steps.cleanup_registered = True
+            block = ctx.autocommit_block()
+            tx = ExplicitTx(conn, backend)
+        with block:
+            if ctx is not None:
+                conn = ctx.connection  # autocommit_block swaps in an AUTOCOMMIT connection
+                tx.conn = conn
+            return self._walk(conn, tx, store, total, backend)
+
+    def _walk(self, conn: Connection, tx: Tx, store: Store, total: int | None,
+              backend: str) -> StepResult:
+        opts = self.opts
+        rev, name = self.revision_id, self.step_name
+        row = self._open_checkpoint(conn, tx, store)
+        result = StepResult(rev, name)
+        if row is not None and row.finished is not None:
+            result.skipped = True
+            result.rows_scanned, result.rows_changed = row.rows_done, row.rows_changed
+            result.batches = row.batches
+            when = row.finished.strftime("%Y-%m-%d %H:%M:%S")
+            self.out.say(f"sluice.data: {self.label} already finished at {when} UTC "
+                         f"({row.rows_done:,} rows); skipping")
+            return result
+        last: tuple[Any, ...] | None = None
+        if row is not None:
+            result.resumed = row.batches > 0
+            result.rows_scanned, result.rows_changed = row.rows_done, row.rows_changed
+            result.batches = row.batches
+            last = decode_key(row.last_key) if row.last_key else None
+        reporter = self.out
+        reporter.start(self.label, total, result.rows_scanned)
+        if result.resumed:
+            reporter.say(f"sluice.data: {self.label}: resuming from the checkpoint after key "
+                         f"{list(last or ())!r} ({result.rows_scanned:,} rows done in "
+                         f"{plural(result.batches, 'batch')})")
+        else:
+            about = f"~{total:,}" if total is not None else "an unknown number of"
+            reporter.say(f"sluice.data: {self.label}: starting, {about} rows, batches of "
+                         f"{opts.batch_size:,}")
+        size = opts.batch_size
+        t_start = time.monotonic()
+        run_rows = run_batches = 0
+        restore = session_lock_timeout(conn, tx, backend, opts.lock_timeout_ms)
+        try:
+            while True:
+                outcome = self._batch_with_retries(conn, tx, store, backend, last, size, result)
+                if outcome is None:
+                    break
+                last, scanned, changed, ms, size_used = outcome
+                run_rows += scanned
+                run_batches += 1
+                result.rows_scanned += scanned
+                result.rows_changed += changed
+                result.batches += 1
+                if ms > result.slowest_batch_ms:
+                    result.slowest_batch_ms, result.slowest_batch = ms, result.batches
+                size = self._next_size(size, size_used, scanned, ms)
+                reporter.update(result.rows_scanned, result.rows_changed, size)
+                self._after_batch(result, outcome)
+            tx.begin()
+            try:
+                store.finish(conn, rev, name, result.batches)
+                tx.commit()
+            except BaseException:
+                quiet_rollback(tx)
+                raise
+        except KeyboardInterrupt:
+            reporter.close()
+            reporter.say(f"sluice.data: {self.label} interrupted; the checkpoint keeps "
+                         f"{result.rows_scanned:,} rows done. Rerun the upgrade to resume.")
+            raise
+        finally:
+            reporter.close()
+            restore()
+        result.seconds = time.monotonic() - t_start
+        reporter.say(summary(self.label, result, run_batches, run_rows))
+        return result
+
+    def _after_batch(self, result: StepResult, outcome: Outcome) -> None:
+        """``on_batch``, then the pause between batches."""
+        last, scanned, changed, ms, size_used = outcome
+        if self.on_batch is not None:
+            info = BatchInfo(result.batches, scanned, changed, ms, size_used, last)
+            try:
+                self.on_batch(info)
+            except Exception as exc:
+                raise self._stopped(exc, "in on_batch", result, last) from exc
+        if self.opts.pause_ms:
+            time.sleep(self.opts.pause_ms / 1000)
+
+    def _open_checkpoint(self, conn: Connection, tx: Tx, store: Store) -> Any:
+        """The step's checkpoint row (None when this run created it).
+
+        Two runs of the same step that start together both find no table or no row and
+        both create it: one of them gets a duplicate (or, on PostgreSQL, an aborted
+        transaction). It looks again once; what it finds then is a resume, which the
+        batch count in the checkpoint guards. A second failure is one line, never a
+        traceback."""
+        rev, name = self.revision_id, self.step_name
+        for attempt in (1, 2):
+            tx.begin()
+            try:
+                store.ensure(conn)
+                row = store.load(conn, rev, name)
+                if row is None:
+                    store.insert(conn, rev, name)
+                tx.commit()
+                return row
+            except sa_exc.DBAPIError as exc:
+                quiet_rollback(tx)
+                if attempt == 1:
+                    continue
+                if isinstance(exc, sa_exc.IntegrityError):
+                    raise fail(
+                        f"the checkpoint of step '{name}' (revision {rev}) was created by "
+                        "another process at the same moment: another process is running "
+                        "the same step. Nothing was changed; let the other run finish, or "
+                        "stop it and rerun.") from None
+                raise fail(f"{self.label}: cannot open its checkpoint in "
+                           f"{store.name}: {first_line(exc)}") from None
+            except BaseException:
+                quiet_rollback(tx)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _next_size(self, size: int, used: int, scanned: int, ms: float) -> int:
+        """The next batch size, steering batch duration towards ``target_batch_ms``.
+
+        The cost per row is smoothed over batches (an exponential moving average), so one
+        lucky fast batch does not double the next one. Growth is at most 1.5x per batch;
+        a batch slower than the target shrinks the next one at once (down to half), since
+        long batches are what hurt concurrent writers.
+        """
+        target = self.opts.target_batch_ms
+        if not target or scanned < used or scanned == 0:  # fixed, or the last partial batch
+            return size
+        cost = ms / scanned
+        self._cost = cost if self._cost is None else 0.5 * cost + 0.5 * self._cost
+        ideal = target / max(self._cost, 1e-6)
+        if ms > target:
+            ideal = min(ideal, used * target / ms)
+        new = min(max(ideal, used * 0.5), used * 1.5)
+        return int(min(self.opts.max_batch_size, max(1, round(new))))
+
+    # ---------------------------------------------------------------- one batch
+    def _batch_with_retries(
+        self, conn: Connection, tx: Tx, store: Store, backend: str,
+        last: tuple[Any, ...] | None, size: int, result: StepResult,
+    ) -> Outcome | None:
+        attempt = 0
+        while True:
+            t0 = time.perf_counter()
+            tx.begin()
+            try:
+                if backend == "postgresql":
+                    postgres_batch_settings(conn, self.opts.lock_timeout_ms)
+                found = self.sql.next_range(conn, backend, last, size)
+                if found is None:
+                    tx.rollback()
+                    return None
+                upper, scanned = found
+                changed = self.sql.apply(conn, backend, last, upper)
+                store.advance(conn, self.revision_id, self.step_name,
+                              expected_batches=result.batches, last_key=encode_key(upper),
+                              scanned=scanned, changed=changed)
+                tx.commit()
+                return upper, scanned, changed, (time.perf_counter() - t0) * 1000, size
+            except BaseException as exc:
+                # Roll back on anything, Ctrl-C included: whoever commits the connection
+                # next (Alembic, at the end of autocommit_block) must not commit half a batch.
+                quiet_rollback(tx)
+                if not isinstance(exc, Exception):
+                    raise
+                if not is_lock_error(exc):
+                    if isinstance(exc, DataMigrationError):
+                        raise
+                    raise self._stopped(exc, f"in batch {result.batches + 1}", result,
+                                        last) from exc
+                attempt += 1
+                if attempt > self.opts.max_retries:
+                    raise self._retries_exhausted(exc, result, last) from exc
+                size = max(1, size // 2)
+                backoff = min(10.0, 0.05 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                time.sleep(backoff)
+
+    def _retries_exhausted(self, exc: BaseException, result: StepResult,
+                           last: tuple[Any, ...] | None) -> LockRetriesExhausted:
+        return LockRetriesExhausted(
+            f"sluice.data: {self.label}: batch {result.batches + 1} could not get "
+            f"its row locks within {self.opts.lock_timeout_ms or 'the lock'} ms "
+            f"after {self.opts.max_retries} retries ({first_line(exc)}). The "
+            f"checkpoint is kept: {result.rows_scanned:,} rows done, resuming "
+            f"after key {list(last or ())!r}. Find what holds the locks (on "
+            "PostgreSQL: SELECT pid, state, query FROM pg_stat_activity WHERE "
+            "wait_event_type = 'Lock' OR state = 'idle in transaction'; on MySQL: "
+            "SHOW ENGINE INNODB STATUS), let it finish, then rerun the upgrade. "
+            "Raise lock_timeout_ms or max_retries only if the blocker is expected."
+        )
+
+    def _stopped(self, exc: BaseException, where: str, result: StepResult,
+                 last: tuple[Any, ...] | None) -> DataMigrationError:
+        origin = ""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        if tb is not None and not isinstance(exc, sa_exc.DBAPIError):
+            origin = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+        return DataMigrationError(
+            f"sluice.data: {self.label} stopped {where}: {type(exc).__name__}: "
+            f"{first_line(exc)}{origin}. The failed batch was rolled back; the checkpoint "
+            f"keeps {result.rows_scanned:,} rows done (after key {list(last or ())!r}). Fix "
+            "the cause and rerun the upgrade to resume from there."
+        )
