@@ -672,6 +672,42 @@ def test_plain_log_lines_and_summary(engine: sa.Engine, capfd: pytest.CaptureFix
     assert "\x1b[" not in err  # no terminal control codes in CI logs
 
 
+class RecordingProgress:
+    """A caller's own progress object: records what a step reports to it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def start(self, label: str, total: int | None, done: int) -> None:
+        self.calls.append(("start", label, done))
+
+    def say(self, message: str) -> None:
+        self.calls.append(("say", message))
+
+    def update(self, done: int, changed: int, batch_size: int) -> None:
+        self.calls.append(("update", done, changed, batch_size))
+
+    def close(self) -> None:
+        self.calls.append(("close",))
+
+
+def test_a_given_progress_gets_every_message_and_nothing_is_printed(
+        engine: sa.Engine, capfd: pytest.CaptureFixture[str]) -> None:
+    rec = RecordingProgress()
+    config = DataConfig(batch_size=20, target_batch_ms=0, log_interval_s=0)
+    run(batched_update, engine, items, {"n": 1}, config=config, progress=rec)
+    run(batched_update, engine, items, {"n": 1}, config=config, progress=rec)  # finished
+    assert capfd.readouterr() == ("", "")
+    kinds = [c[0] for c in rec.calls]
+    assert kinds == ["start", "say", "update", "update", "update", "close", "say", "say"]
+    assert rec.calls[0] == ("start", "step 's'", 0)
+    assert "step 's': starting" in rec.calls[1][1]
+    assert [c[1:] for c in rec.calls if c[0] == "update"] == [
+        (20, 20, 20), (40, 40, 20), (ROWS, ROWS, 20)]
+    assert f"done: {ROWS} rows scanned, {ROWS} changed, 3 batches" in rec.calls[6][1]
+    assert "step 's' already finished" in rec.calls[7][1]
+
+
 def test_estimated_total_from_statistics(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
