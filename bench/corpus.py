@@ -130,9 +130,9 @@ def extract(tar: tarfile.TarFile, dest: Path) -> None:
         tar.extractall(dest)
 
 
-def materialise(history: History, git_dir: Path) -> Path:
+def materialise(history: History, git_dir: Path, work: Path) -> Path:
     """The history's migrations folder plus alembic.ini and pyproject.toml; returns the ini."""
-    home = WORK / history.name
+    home = work / history.name
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
@@ -172,9 +172,9 @@ def sluice_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "sluice.cli"]
 
 
-def sluice_source(rev: str) -> Path:
+def sluice_source(rev: str, work: Path) -> Path:
     """Sluice's own ``src`` folder at ``rev`` of this repository, to lint with that code."""
-    home = WORK / "sluice-src"
+    home = work / "sluice-src"
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
@@ -253,10 +253,13 @@ def finding_key(row: dict[str, str]) -> tuple[str, str, str, str]:
 
 
 def read_labels(path: Path | None) -> dict[tuple[str, str, str, str], dict[str, str]]:
-    if path is None or not path.is_file():
+    if path is None:
         return {}
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with path.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise CorpusError(f"--labels {path}: {exc.strerror}") from exc
     for number, row in enumerate(rows, 2):
         if row.get("label") not in LABELS:
             raise CorpusError(f"{path}:{number}: label {row.get('label')!r} is not one of "
@@ -329,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
     mirrors = [*args.mirror]
     if os.environ.get("SLUICE_CORPUS_MIRROR"):
         mirrors.append(Path(os.environ["SLUICE_CORPUS_MIRROR"]))
-    mirrors.append(WORK / "repos")
+    mirrors.append(args.work / "repos")
     git_dirs: dict[str, Path] = {}
     missing: list[str] = []
     for history in histories:
@@ -339,13 +342,14 @@ def run(args: argparse.Namespace) -> int:
             missing.append(str(exc))
     if missing:
         raise CorpusError("\n".join(missing))
+    labelled = read_labels(args.labels)
     measured = describe_sluice(args.sluice_rev)
-    source = sluice_source(measured) if args.sluice_rev else None
+    source = sluice_source(measured, args.work) if args.sluice_rev else None
     findings: list[dict[str, str]] = []
     sources = ["| history | repository @ commit | migrations | dialect | revisions (rendered) |",
                "|---|---|---|---|---|"]
     for history in histories:
-        ini = materialise(history, git_dirs[history.name])
+        ini = materialise(history, git_dirs[history.name], args.work)
         result = lint(history, ini, source)
         coverage: dict[str, object] = result["coverage"]  # type: ignore[assignment]
         print(f"{history.name}: {coverage['line']}", file=sys.stderr)
@@ -354,24 +358,25 @@ def run(args: argparse.Namespace) -> int:
                        f"{coverage['revisions']} ({coverage['rendered']}) |")
         for finding in result["findings"]:  # type: ignore[attr-defined]
             findings.append({**finding, "history": history.name})
-    (WORK / "findings.json").write_text(json.dumps(findings, indent=1))
-    labelled = read_labels(args.labels)
+    (args.work / "findings.json").write_text(json.dumps(findings, indent=1))
     picked = sample(findings, args.sample, args.seed, labelled)
-    write_sample(picked, WORK / "sample.csv")
+    write_sample(picked, args.work / "sample.csv")
     totals = Counter(f["rule"] for f in findings)
     report = "\n\n".join(["\n".join(sources), rule_table(findings, [h.name for h in histories]),
                            review_table(picked, totals), "\n".join(precision(picked, totals)),
                            f"Sluice measured: {measured}"])
-    (WORK / "report.md").write_text(report + "\n")
+    (args.work / "report.md").write_text(report + "\n")
     print(report)
-    print(f"\nsample of {len(picked)} findings: {WORK / 'sample.csv'}; report: "
-          f"{WORK / 'report.md'}", file=sys.stderr)
+    print(f"\nsample of {len(picked)} findings: {args.work / 'sample.csv'}; report: "
+          f"{args.work / 'report.md'}", file=sys.stderr)
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=BENCH / "corpus.toml")
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help="folder for the histories, findings and sample (bench/_work/corpus)")
     parser.add_argument("--mirror", type=Path, action="append", default=[],
                         help="folder holding <owner>+<name> repository copies (repeatable)")
     parser.add_argument("--only", action="append", default=[], help="lint only this history")
