@@ -1,0 +1,401 @@
+"""Operations from calls: ``op.<name>(...)`` (or ``batch_op.<name>(...)``) becomes an
+:class:`~sluice.lint.model.Op` with its table, column, name, SQL and arguments resolved
+from the ``ast`` (literals, constants, ``sa.Column(...)``, ``sa.text(...)``)."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from sluice.lint.model import Op
+from sluice.lint.static.scope import Scope
+from sluice.lint.static.values import (
+    CREATE_TABLE_SQL,
+    UNKNOWN,
+    bare_table,
+    dynamic_how,
+    func_name,
+    literal_value,
+    sql_target_table,
+    table_construct_name,
+    type_text,
+)
+
+__all__ = ["OpEmitter"]
+
+#: Positional parameter names of Alembic operations (top level, then inside a batch).
+_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "add_column": ("table_name", "column"),
+    "alter_column": ("table_name", "column_name"),
+    "bulk_insert": ("table", "rows", "multiinsert"),
+    "create_check_constraint": ("constraint_name", "table_name", "condition"),
+    "create_exclude_constraint": ("constraint_name", "table_name"),
+    "create_foreign_key": (
+        "constraint_name", "source_table", "referent_table", "local_cols", "remote_cols",
+    ),
+    "create_index": ("index_name", "table_name", "columns"),
+    "create_primary_key": ("constraint_name", "table_name", "columns"),
+    "create_table": ("table_name",),
+    "create_table_comment": ("table_name", "comment"),
+    "create_unique_constraint": ("constraint_name", "table_name", "columns"),
+    "drop_column": ("table_name", "column_name"),
+    "drop_constraint": ("constraint_name", "table_name", "type_"),
+    "drop_index": ("index_name", "table_name"),
+    "drop_table": ("table_name",),
+    "drop_table_comment": ("table_name",),
+    "execute": ("sqltext",),
+    "rename_table": ("old_table_name", "new_table_name"),
+}
+_BATCH_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "add_column": ("column",),
+    "alter_column": ("column_name",),
+    "create_check_constraint": ("constraint_name", "condition"),
+    "create_exclude_constraint": ("constraint_name",),
+    "create_foreign_key": ("constraint_name", "referent_table", "local_cols", "remote_cols"),
+    "create_index": ("index_name", "columns"),
+    "create_primary_key": ("constraint_name", "columns"),
+    "create_table_comment": ("comment",),
+    "create_unique_constraint": ("constraint_name", "columns"),
+    "drop_column": ("column_name",),
+    "drop_constraint": ("constraint_name", "type_"),
+    "drop_index": ("index_name",),
+    "drop_table_comment": (),
+    "execute": ("sqltext",),
+}
+_TABLE_KEYS = ("table_name", "source_table", "old_table_name", "table")
+_NAME_KEYS = ("constraint_name", "index_name")
+_TYPE_KEYS = {"type_", "existing_type"}
+_DEFAULT_KEYS = {"server_default", "existing_server_default"}
+
+
+class OpEmitter:
+    """Turns calls into operations and facts (``ops``), tracking the tables each phase
+    creates (``created``); the walker (:class:`~sluice.lint.static.walker.Walker`) finds
+    the calls."""
+
+    ops: list[Op]
+    created: dict[str, set[str]]
+
+    def _is_op(self, node: ast.expr, scope: Scope) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in scope.op_names
+        # ``alembic.op.add_column``
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "op"
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "alembic"
+        )
+
+    def _fact(self, kind: str, node: ast.AST, scope: Scope, **args: Any) -> None:
+        line = getattr(node, "lineno", None)
+        for existing in self.ops:
+            if existing.kind == kind and existing.line == line and existing.phase == scope.phase:
+                return
+        self.ops.append(Op(kind, args=dict(args), line=line, phase=scope.phase))  # type: ignore[arg-type]
+
+    def _emit_op(
+        self,
+        kind: str,
+        call: ast.Call,
+        scope: Scope,
+        *,
+        batch: tuple[str | None, str | None] | None,
+        via: str | None = None,
+    ) -> None:
+        sig = (_BATCH_SIGNATURES if batch is not None else _SIGNATURES).get(kind, ())
+        params: dict[str, ast.expr] = {}
+        extra: list[ast.expr] = []
+        for i, node in enumerate(call.args):
+            if isinstance(node, ast.Starred):
+                continue
+            if i < len(sig):
+                params[sig[i]] = node
+            else:
+                extra.append(node)
+        kwnodes = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+        params.update(kwnodes)
+
+        op = Op(kind, line=call.lineno, phase=scope.phase)  # type: ignore[arg-type]
+        op.in_autocommit = scope.autocommit > 0
+        if batch is not None:
+            op.in_batch = True
+            op.table, op.schema = batch
+        args: dict[str, Any] = {}
+        for key, node in params.items():
+            if key in _TABLE_KEYS and key != "table":
+                if op.table is None:
+                    op.table = self._resolve_str(node, scope)
+                continue
+            if key == "table" and kind == "bulk_insert":
+                op.table = self._table_of(node, scope)
+                continue
+            if key in _NAME_KEYS:
+                op.name = self._resolve_str(node, scope)
+                if isinstance(node, ast.Constant) and node.value is None:
+                    args["unnamed"] = True
+                continue
+            if key == "column_name":
+                op.column = self._resolve_str(node, scope)
+                continue
+            if key == "schema":
+                op.schema = self._resolve_str(node, scope) or op.schema
+                continue
+            if key == "column" and kind == "add_column":
+                self._column_args(node, scope, op, args)
+                continue
+            if key == "sqltext":
+                self._sql_arg(node, scope, op, args)
+                continue
+            if key == "rows":
+                literal = literal_value(node, scope.consts)
+                args["rows"] = len(literal) if isinstance(literal, (list, tuple)) else None
+                continue
+            value = self._arg_value(key, node, scope)
+            if value is not UNKNOWN:
+                args[key] = value
+        if kind == "create_table":
+            self._table_columns(extra, scope, args)
+        elif extra:
+            values = [self._resolve_any(n, scope) for n in extra]
+            args["_args"] = [v for v in values if v is not UNKNOWN]
+        if via:
+            args["via"] = via
+        op.args = args
+        self._track_created(kind, op, self.created[scope.phase])
+        self.ops.append(op)
+
+    @staticmethod
+    def _track_created(kind: str, op: Op, created: set[str]) -> None:
+        """Mark ``op`` on a table created earlier in its phase; note the tables it creates."""
+        args = op.args
+        if kind == "execute" and op.sql:
+            target = sql_target_table(op.sql)
+            if target and op.table is None:
+                op.table = target
+            if target and target in created:
+                op.table_is_new = True
+            for m in CREATE_TABLE_SQL.finditer(op.sql):
+                created.add(bare_table(m.group(1)))
+        elif op.table and op.table in created:
+            op.table_is_new = True
+        if kind == "create_table" and op.table:
+            created.add(op.table)
+        if kind == "rename_table" and op.table in created and isinstance(
+            args.get("new_table_name"), str
+        ):
+            created.add(args["new_table_name"])
+
+    def _arg_value(self, key: str, node: ast.expr, scope: Scope) -> Any:
+        if key in _TYPE_KEYS:
+            if isinstance(node, ast.Constant) and node.value is None:
+                return None
+            return type_text(node)
+        if key in _DEFAULT_KEYS:
+            return self._default_text(node, scope)
+        if key in ("columns", "local_cols", "remote_cols"):
+            value = self._resolve_any(node, scope)
+            if value is UNKNOWN and isinstance(node, (ast.List, ast.Tuple)):
+                return [self._expr_text(e, scope) for e in node.elts]
+            return value
+        if key == "condition":
+            text = self._sql_text(node, scope)
+            return text if text is not None else ast.unparse(node)
+        return self._resolve_any(node, scope)
+
+    def _resolve_any(self, node: ast.expr, scope: Scope) -> Any:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
+            node.func.attr == "f" and node.args and (
+                self._is_op(node.func.value, scope)
+                or (isinstance(node.func.value, ast.Name) and node.func.value.id in scope.batches)
+            )
+        ):
+            return self._resolve_any(node.args[0], scope)
+        if isinstance(node, ast.Call) and func_name(node.func) in ("text", "literal_column"):
+            text = self._sql_text(node, scope)
+            return text if text is not None else UNKNOWN
+        return literal_value(node, scope.consts)
+
+    def _resolve_str(self, node: ast.expr | None, scope: Scope) -> str | None:
+        if node is None:
+            return None
+        value = self._resolve_any(node, scope)
+        if isinstance(value, str):
+            return value
+        if isinstance(node, ast.Name) and node.id in scope.tables:
+            return scope.tables[node.id]
+        return None
+
+    def _expr_text(self, node: ast.expr, scope: Scope) -> str:
+        value = self._resolve_any(node, scope)
+        if isinstance(value, str):
+            return value
+        return self._sql_text(node, scope) or ast.unparse(node)
+
+    def _table_of(self, node: ast.expr, scope: Scope) -> str | None:
+        if isinstance(node, ast.Name):
+            return scope.tables.get(node.id)
+        return table_construct_name(node)
+
+    def _default_text(self, node: ast.expr, scope: Scope) -> Any:
+        if isinstance(node, ast.Constant):
+            if node.value is None or node.value is False:
+                return None if node.value is None else False
+            return str(node.value)
+        value = literal_value(node, scope.consts)
+        if isinstance(value, str):
+            return value
+        text = self._sql_text(node, scope)
+        if text is not None:
+            return text
+        if isinstance(node, ast.Call):
+            name = func_name(node.func)
+            if name in ("true", "false", "null"):
+                return name
+            # sa.func.now() -> now()
+            if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Attribute) \
+                    and node.func.value.attr == "func":
+                inner = ", ".join(self._expr_text(a, scope) for a in node.args)
+                return f"{node.func.attr}({inner})"
+        return ast.unparse(node)
+
+    def _sql_text(self, node: ast.expr, scope: Scope) -> str | None:
+        """Literal SQL of ``"..."``, ``text("...")``, ``text(...).bindparams(...)``."""
+        if isinstance(node, ast.Call):
+            name = func_name(node.func)
+            if name in ("text", "literal_column", "DDL") and node.args:
+                return self._sql_text(node.args[0], scope)
+            if isinstance(node.func, ast.Attribute) and node.func.attr in (
+                "bindparams", "columns", "execution_options"
+            ):
+                return self._sql_text(node.func.value, scope)
+            return None
+        value = literal_value(node, scope.consts)
+        return value if isinstance(value, str) else None
+
+    def _sql_arg(self, node: ast.expr, scope: Scope, op: Op, args: dict[str, Any]) -> None:
+        target = node
+        if isinstance(target, ast.Name) and target.id in scope.exprs and target.id not in (
+            scope.consts
+        ):
+            target = scope.exprs[target.id]
+        sql = self._sql_text(target, scope)
+        if sql is not None:
+            op.sql = sql
+            return
+        inner = target
+        while isinstance(inner, ast.Call):
+            name = func_name(inner.func)
+            if name in ("text", "DDL") and inner.args:
+                inner = inner.args[0]
+            elif isinstance(inner.func, ast.Attribute) and inner.func.attr in (
+                "bindparams", "columns", "execution_options"
+            ):
+                inner = inner.func.value
+            else:
+                break
+        if isinstance(inner, ast.Name) and inner.id in scope.exprs:
+            inner = scope.exprs[inner.id]
+        how = dynamic_how(inner)
+        if how is not None:
+            self._fact("script.dynamic_sql", node, scope, how=how)
+            args["dynamic"] = how
+            return
+        construct = core_construct(inner, scope)
+        if construct is not None:
+            args.update(construct)
+
+    def _column_args(self, node: ast.expr, scope: Scope, op: Op, args: dict[str, Any]) -> None:
+        if isinstance(node, ast.Name) and node.id in scope.exprs:
+            node = scope.exprs[node.id]
+        col = self._column(node, scope)
+        if col is None:
+            return
+        name, info = col
+        op.column = name
+        args.update(info)
+
+    def _column(self, node: ast.expr, scope: Scope) -> tuple[str | None, dict[str, Any]] | None:
+        if not (isinstance(node, ast.Call) and func_name(node.func) == "Column"):
+            return None
+        pos = list(node.args)
+        name: str | None = None
+        if pos and isinstance(literal_value(pos[0], scope.consts), str):
+            name = literal_value(pos[0], scope.consts)
+            pos = pos[1:]
+        kws = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        info: dict[str, Any] = {}
+        type_node = kws.get("type_")
+        rest = pos
+        if type_node is None and pos and not (
+            isinstance(pos[0], ast.Call) and func_name(pos[0].func) in (
+                "ForeignKey", "Sequence", "Identity", "Computed", "CheckConstraint"
+            )
+        ):
+            type_node, rest = pos[0], pos[1:]
+        info["type_"] = type_text(type_node) if type_node is not None else None
+        primary = literal_value(kws["primary_key"]) if "primary_key" in kws else False
+        if "nullable" in kws:
+            nullable = literal_value(kws["nullable"], scope.consts)
+            info["nullable"] = None if nullable is UNKNOWN else nullable
+        else:
+            info["nullable"] = primary is not True
+        info["server_default"] = (
+            self._default_text(kws["server_default"], scope) if "server_default" in kws else None
+        )
+        for key in ("primary_key", "unique", "index", "autoincrement", "comment"):
+            if key in kws:
+                value = literal_value(kws[key], scope.consts)
+                if value is not UNKNOWN:
+                    info[key] = value
+        if "default" in kws:
+            info["default"] = ast.unparse(kws["default"])
+        for extra in rest:
+            if isinstance(extra, ast.Call):
+                fname = func_name(extra.func)
+                if fname == "ForeignKey" and extra.args:
+                    info["foreign_key"] = self._resolve_str(extra.args[0], scope)
+                elif fname in ("Identity", "Computed"):
+                    info[fname.lower()] = ast.unparse(extra)
+        return name, info
+
+    def _table_columns(self, extra: list[ast.expr], scope: Scope, args: dict[str, Any]) -> None:
+        columns: dict[str, Any] = {}
+        details: dict[str, dict[str, Any]] = {}
+        for node in extra:
+            col = self._column(node, scope)
+            if col is not None and col[0]:
+                columns[col[0]] = col[1].get("type_")
+                details[col[0]] = col[1]
+        args["columns"] = columns
+        args["column_details"] = details
+
+
+def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
+    """``users.update().where(...).values(...)`` -> construct, where, table."""
+    chain: list[str] = []
+    cur: ast.expr = node
+    while isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute):
+        chain.append(cur.func.attr)
+        cur = cur.func.value
+    if not chain:
+        return None
+    construct = None
+    table = None
+    base = chain[-1]
+    if base in ("update", "delete", "insert") and isinstance(cur, ast.Name):
+        construct = base
+        table = scope.tables.get(cur.id)
+    elif isinstance(node, ast.Call):
+        # sa.update(users).where(...)
+        inner = node
+        while isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Call):
+            inner = inner.func.value
+        fname = func_name(inner.func)
+        if fname in ("update", "delete", "insert", "select") and inner.args:
+            construct = fname
+            first = inner.args[0]
+            table = scope.tables.get(first.id) if isinstance(first, ast.Name) else None
+    if construct is None:
+        return None
+    return {"construct": construct, "where": "where" in chain, "construct_table": table}

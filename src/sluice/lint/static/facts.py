@@ -1,0 +1,137 @@
+"""Script facts of a revision file: what it imports, where it creates an engine, and what
+its ``downgrade()`` is (``script.import``, ``script.create_engine``, ``script.downgrade``).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sluice.lint.model import Op
+from sluice.lint.static.values import func_name
+
+__all__ = ["ENGINE_FACTORIES", "downgrade_fact", "module_facts"]
+
+ENGINE_FACTORIES = {"create_engine", "create_async_engine", "engine_from_config",
+                     "async_engine_from_config", "create_mock_engine"}
+_TRUSTED_TOP = {"alembic", "sqlalchemy", "__future__"}
+_STDLIB: frozenset[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
+    "typing_extensions",
+}
+_ENGINE_NAMES = re.compile("|".join(sorted(ENGINE_FACTORIES)))
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def module_facts(tree: ast.Module, source: str | None) -> list[Op]:
+    """Imports and engine creation anywhere in the file (phase by enclosing function)."""
+    out: list[Op] = []
+    nodes: Iterable[tuple[ast.AST, str]]
+    if source is not None and source.isascii() and (
+            "engine" not in source or not _ENGINE_NAMES.search(source)):
+        # no engine factory is named anywhere: only statements can hold what is sought
+        nodes = _imports_with_phase(tree)
+    else:
+        nodes = _walk_with_phase(tree)
+    for node, phase in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                _import_fact(out, alias.name, node, phase, names=[])
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            _import_fact(out, module, node, phase, names=[a.name for a in node.names])
+        elif isinstance(node, ast.Call) and func_name(node.func) in ENGINE_FACTORIES:
+            out.append(Op("script.create_engine", args={"call": func_name(node.func)},
+                          line=node.lineno, phase=phase))  # type: ignore[arg-type]
+    return out
+
+
+def _import_fact(out: list[Op], module: str, node: ast.stmt, phase: str,
+                 names: list[str]) -> None:
+    top = module.split(".")[0]
+    if module.startswith(".") or (top not in _STDLIB and top not in _TRUSTED_TOP):
+        out.append(Op("script.import", name=module, args={"names": names},
+                      line=node.lineno, phase=phase))  # type: ignore[arg-type]
+
+
+def downgrade_fact(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
+                   ops: list[Op]) -> Op:
+    """The one ``script.downgrade`` fact: missing, raises, pass, empty or ops; with what
+    ``upgrade()`` does (``ops``: the operations found so far)."""
+    fn = functions.get("downgrade")
+    ups = [o for o in ops if o.phase == "upgrade" and not o.kind.startswith("script.")]
+    # what upgrade() does, for telling a data-only upgrade from a schema change:
+    # (kind, literal SQL, Core construct) per operation
+    args: dict[str, Any] = {
+        "upgrade_ops": len(ups),
+        "upgrade_detail": [(o.kind, o.sql, o.args.get("construct")) for o in ups],
+    }
+    if fn is None:
+        up = functions.get("upgrade")
+        line = up.lineno if up is not None else 1
+        return Op("script.downgrade", args={"kind": "missing", **args}, line=line,
+                  phase="downgrade")
+    has_ops = any(o.phase == "downgrade" and not o.kind.startswith("script.") for o in ops)
+    body = [s for s in fn.body if not _is_docstring(s)]
+    if has_ops:
+        kind = "ops"
+    elif any(isinstance(s, ast.Raise) for s in body):
+        kind = "raises"
+    elif all(_is_noop(s) for s in body):
+        kind = "pass"
+    else:
+        kind = "empty"
+    return Op("script.downgrade", args={"kind": kind, **args}, line=fn.lineno,
+              phase="downgrade")
+
+
+def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
+    """The import statements :func:`_walk_with_phase` would yield, in the same order,
+    visiting statements only."""
+    out: list[tuple[ast.AST, str]] = []
+
+    def visit(node: ast.AST, phase: str) -> None:
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if not isinstance(value, list) or not value or not isinstance(value[0], _BLOCKS):
+                continue
+            for child in value:
+                kind = type(child)
+                if kind is ast.Import or kind is ast.ImportFrom:
+                    out.append((child, phase))
+                elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                    visit(child, "downgrade" if child.name.startswith("downgrade") else phase)
+                elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return:
+                    visit(child, phase)
+
+    visit(tree, "upgrade")
+    return out
+
+
+def _walk_with_phase(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
+    def visit(node: ast.AST, phase: str) -> Iterator[tuple[ast.AST, str]]:
+        yield node, phase
+        for child in ast.iter_child_nodes(node):
+            child_phase = phase
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                    child.name.startswith("downgrade"):
+                child_phase = "downgrade"
+            yield from visit(child, child_phase)
+
+    yield from visit(tree, "upgrade")
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def _is_noop(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Pass):
+        return True
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)

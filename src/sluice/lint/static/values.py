@@ -1,0 +1,274 @@
+"""Values read from the ``ast`` without running anything: literals (folding constants and
+string building), SQLAlchemy type text, table names of ``sa.table(...)`` and of SQL
+statements, and how a non-literal SQL string is built."""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+__all__ = [
+    "CREATE_TABLE_SQL",
+    "UNKNOWN",
+    "bare_table",
+    "call_arg",
+    "dynamic_how",
+    "func_name",
+    "literal_value",
+    "sql_target_table",
+    "table_construct_name",
+    "type_text",
+]
+
+CREATE_TABLE_SQL = re.compile(
+    r"\bCREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+"
+    r"(?:IF\s+NOT\s+EXISTS\s+)?((?:[\"`\w]+\.)?[\"`\w]+)",
+    re.I,
+)
+_TARGET_TABLE_SQL = re.compile(
+    r"^\s*(?:ALTER\s+TABLE(?:\s+ONLY)?(?:\s+IF\s+EXISTS)?|UPDATE|DELETE\s+FROM|INSERT\s+INTO|"
+    r"TRUNCATE(?:\s+TABLE)?|CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?"
+    r"(?:\s+IF\s+NOT\s+EXISTS)?(?:\s+[\"`\w]+)?\s+ON(?:\s+ONLY)?)\s+((?:[\"`\w]+\.)?[\"`\w]+)",
+    re.I,
+)
+
+
+def bare_table(name: str) -> str:
+    return name.split(".")[-1].strip('"`')
+
+
+def sql_target_table(sql: str) -> str | None:
+    """The table a single DDL/DML statement works on (best effort, no schema)."""
+    m = _TARGET_TABLE_SQL.match(sql)
+    return bare_table(m.group(1)) if m else None
+
+
+class _StripModules(ast.NodeTransformer):
+    """``sa.String(length=50)`` -> ``String(length=50)``: drop module prefixes."""
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        root: ast.expr = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name):
+            return ast.copy_location(ast.Name(id=node.attr, ctx=ast.Load()), node)
+        return self.generic_visit(node)
+
+
+def _stripping_unparser() -> Any:
+    """An ``ast.unparse`` that writes ``a.b.C`` as ``C`` (what :class:`_StripModules` then
+    ``ast.unparse`` produce) without copying the tree; None where Python lacks one."""
+    base: Any = getattr(ast, "_Unparser", None)
+    if base is None:
+        try:
+            from _ast_unparse import Unparser as base  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            return None
+
+    class _Stripping(base):  # type: ignore[misc,valid-type]
+        def visit_Attribute(self, node: ast.Attribute) -> None:
+            root: ast.expr = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name):
+                self.write(node.attr)
+            else:
+                super().visit_Attribute(node)
+
+    try:
+        if _Stripping().visit(ast.parse("a.b(c.d, e().f)", mode="eval").body) != "b(d, e().f)":
+            return None
+    except Exception:
+        return None
+    return _Stripping
+
+
+_UNPARSER = _stripping_unparser()
+_PLAIN_STR = re.compile(r"[\w .,:;()\[\]{}<>=+*/%#@!?&|^~$-]*\Z", re.A)
+
+
+def _bare_name(node: ast.expr) -> str | None:
+    """``C`` for ``C`` and ``a.b.C``; None for anything else."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name):
+            return node.attr
+    return None
+
+
+def _plain_constant(node: ast.expr) -> str | None:
+    """Source text of an int, bool, None or plain string constant (its ``repr``)."""
+    if not isinstance(node, ast.Constant) or node.kind is not None:
+        return None
+    value = node.value
+    if value is None or isinstance(value, (bool, int)):
+        return repr(value)
+    if isinstance(value, str) and _PLAIN_STR.match(value):
+        return repr(value)
+    return None
+
+
+def type_text(node: ast.expr) -> str:
+    """SQLAlchemy type text without module prefix; a bare class gets ``()``."""
+    name = _bare_name(node)
+    if name is not None:
+        return name + "()"
+    if isinstance(node, ast.Call):
+        # the usual ``sa.String(50)`` / ``sa.Numeric(10, scale=2)``: no need to unparse
+        func = _bare_name(node.func)
+        if func is not None:
+            parts: list[str] = []
+            for arg in node.args:
+                text = _plain_constant(arg)
+                if text is None:
+                    break
+                parts.append(text)
+            else:
+                for kw in node.keywords:
+                    text = _plain_constant(kw.value) if kw.arg is not None else None
+                    if text is None:
+                        break
+                    parts.append(f"{kw.arg}={text}")
+                else:
+                    return f"{func}({', '.join(parts)})"
+    if _UNPARSER is not None:
+        return str(_UNPARSER().visit(node))
+    import copy
+
+    stripped = _StripModules().visit(copy.deepcopy(node))
+    text = ast.unparse(stripped)
+    if isinstance(stripped, ast.Name):
+        text += "()"
+    return text
+
+
+def func_name(node: ast.expr) -> str | None:
+    """Last name of a callee: ``sa.text`` -> ``text``."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+class Unknown:
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = Unknown()
+
+
+def literal_value(node: ast.expr, consts: dict[str, Any] | None = None) -> Any:
+    """The Python value of a literal expression (folding string concatenation), or UNKNOWN."""
+    consts = consts or {}
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return consts.get(node.id, UNKNOWN)
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        values = [literal_value(e, consts) for e in node.elts]
+        if any(v is UNKNOWN for v in values):
+            return UNKNOWN
+        return tuple(values) if isinstance(node, ast.Tuple) else list(values)
+    if isinstance(node, ast.Dict):
+        out = {}
+        for k, v in zip(node.keys, node.values, strict=True):
+            if k is None:
+                return UNKNOWN
+            kv, vv = literal_value(k, consts), literal_value(v, consts)
+            if kv is UNKNOWN or vv is UNKNOWN:
+                return UNKNOWN
+            out[kv] = vv
+        return out
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = literal_value(node.operand, consts)
+        return -value if isinstance(value, (int, float)) else UNKNOWN
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = literal_value(node.left, consts), literal_value(node.right, consts)
+        if isinstance(left, str) and isinstance(right, str):
+            return left + right
+        return UNKNOWN
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue) and value.format_spec is None \
+                    and value.conversion == -1:
+                inner = literal_value(value.value, consts)
+                if not isinstance(inner, (str, int)) or isinstance(inner, bool):
+                    return UNKNOWN
+                parts.append(str(inner))
+            else:
+                return UNKNOWN
+        return "".join(parts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        # "...".format(CONST) and textwrap.dedent("...") with known parts
+        if node.func.attr == "dedent" and len(node.args) == 1:
+            import textwrap
+
+            inner = literal_value(node.args[0], consts)
+            return textwrap.dedent(inner) if isinstance(inner, str) else UNKNOWN
+        if node.func.attr in ("strip", "lstrip", "rstrip") and not node.args:
+            inner = literal_value(node.func.value, consts)
+            return getattr(inner, node.func.attr)() if isinstance(inner, str) else UNKNOWN
+    return UNKNOWN
+
+
+def dynamic_how(node: ast.expr) -> str | None:
+    """How a non-literal SQL string is built: fstring, percent, format or concat."""
+    if isinstance(node, ast.JoinedStr):
+        return "fstring"
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Mod) and _stringish(node.left):
+            return "percent"
+        if isinstance(node.op, ast.Add) and (_stringish(node.left) or _stringish(node.right)):
+            return "concat"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "format" and _stringish(node.func.value):
+            return "format"
+        if node.func.attr == "join" and _stringish(node.func.value):
+            return "concat"
+    return None
+
+
+def _stringish(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp):
+        return _stringish(node.left) or _stringish(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in ("format", "join") and _stringish(node.func.value)
+    return False
+
+
+def table_construct_name(node: ast.expr) -> str | None:
+    """``sa.table("users", ...)`` / ``sa.Table("users", meta, ...)`` -> ``users``."""
+    if isinstance(node, ast.Call) and func_name(node.func) in ("table", "Table") and node.args:
+        first = node.args[0]
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            return first.value
+    # meta.tables["users"] (reflected metadata)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) \
+            and node.value.attr == "tables":
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value.split(".")[-1]
+    return None
+
+
+def call_arg(call: ast.Call, index: int, name: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if 0 <= index < len(call.args):
+        return call.args[index]
+    return None

@@ -1,0 +1,388 @@
+"""Walking ``upgrade()`` / ``downgrade()`` and the helpers they call, statement by
+statement, with a :class:`~sluice.lint.static.scope.Scope` of what each name means:
+``op`` and its aliases, ``batch_alter_table`` targets, binds from ``op.get_bind()``,
+results read from them, constants and ``sa.table(...)`` names."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import Any
+
+from sluice.lint.static.emit import OpEmitter
+from sluice.lint.static.facts import ENGINE_FACTORIES
+from sluice.lint.static.scope import Scope, forget, shared_child
+from sluice.lint.static.values import (
+    UNKNOWN,
+    call_arg,
+    func_name,
+    literal_value,
+    table_construct_name,
+)
+
+__all__ = ["Walker"]
+
+#: Methods of ``op`` that are not operations.
+_NOT_OPS = {
+    "get_bind", "get_context", "batch_alter_table", "f", "inline_literal",
+    "implementation_for", "register_operation", "invoke", "run_async", "migration_context",
+    "impl", "schema_obj",
+}
+
+_READ_METHODS = {
+    "fetchall", "fetchone", "fetchmany", "first", "one", "one_or_none", "scalar",
+    "scalar_one", "scalar_one_or_none", "scalars", "all", "mappings", "keys", "partitions",
+    "columns", "tuples", "unique",
+}
+_READ_ATTRS = {"rowcount", "inserted_primary_key", "lastrowid", "returns_rows"}
+_SESSION_READS = {"query", "get", "scalar", "scalars", "execute", "merge", "refresh"}
+#: Expressions with no expression inside.
+LEAVES = frozenset({ast.Constant, ast.Name})
+
+
+class Walker(OpEmitter):
+    """Finds the operations and script facts of one revision's functions."""
+
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+    module_consts: dict[str, Any]
+    module_tables: dict[str, str]
+    op_aliases: set[str]
+
+    @staticmethod
+    def _op_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        names = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+        return {n for n in names if n == "op" or n.endswith("_op") and n != "batch_op"}
+
+    # ---------------------------------------------------------------- walking
+
+    def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
+        for stmt in body:
+            self._walk_stmt(stmt, scope)
+
+    def _walk_stmt(self, stmt: ast.stmt, scope: Scope) -> None:
+        if type(stmt) is ast.Expr:
+            self._visit_expr(stmt.value, scope)
+            return
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            scope.local_funcs[stmt.name] = stmt  # walked where it is called
+            return
+        if isinstance(stmt, ast.ClassDef):
+            return
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            self._walk_with(stmt, scope)
+            return
+        if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            self._walk_try(stmt, scope)
+            return
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            value = stmt.value
+            if value is not None:
+                self._visit_expr(value, scope)
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    self._bind_name(target, value, scope)
+            return
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self._visit_expr(stmt.iter, scope)
+            if self._is_result_expr(stmt.iter, scope):
+                self._fact("script.get_bind_read", stmt.iter, scope, how="iterate")
+            values = literal_value(stmt.iter, scope.consts)
+            if isinstance(stmt.target, ast.Name) and isinstance(values, (list, tuple)) \
+                    and 0 < len(values) <= 50:
+                # for table in ("a", "b"): op.drop_table(table) -> one op per table
+                for value in values:
+                    forget(scope, stmt.target.id)
+                    scope.consts[stmt.target.id] = value
+                    self._walk_body(stmt.body, scope)
+                forget(scope, stmt.target.id)
+            else:
+                for sub in ast.walk(stmt.target):
+                    if isinstance(sub, ast.Name):
+                        forget(scope, sub.id)
+                self._walk_body(stmt.body, scope)
+            self._walk_body(stmt.orelse, scope)
+            return
+        if isinstance(stmt, (ast.If, ast.While)):
+            self._visit_expr(stmt.test, scope)
+            self._walk_body(stmt.body, scope)
+            self._walk_body(stmt.orelse, scope)
+            return
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self._visit_expr(child, scope)
+            elif isinstance(child, ast.stmt):
+                self._walk_stmt(child, scope)
+            elif isinstance(child, ast.AST):  # match cases, etc.
+                for sub in ast.iter_child_nodes(child):
+                    if isinstance(sub, ast.stmt):
+                        self._walk_stmt(sub, scope)
+                    elif isinstance(sub, ast.expr):
+                        self._visit_expr(sub, scope)
+
+    def _walk_with(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> None:
+        inner = scope
+        for item in stmt.items:
+            expr = item.context_expr
+            var = item.optional_vars
+            if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+                attr = expr.func.attr
+                owner = expr.func.value
+                if attr == "batch_alter_table" and self._is_op(owner, inner):
+                    table = self._resolve_str(call_arg(expr, 0, "table_name"), inner)
+                    schema = self._resolve_str(call_arg(expr, -1, "schema"), inner)
+                    if isinstance(var, ast.Name):
+                        batches = {**inner.batches, var.id: (table, schema)}
+                        inner = shared_child(inner, batches=batches)
+                    continue
+                if attr == "autocommit_block":
+                    inner = shared_child(inner, autocommit=inner.autocommit + 1)
+                    continue
+            if isinstance(expr, ast.Call) and func_name(expr.func) == "suppress":
+                caught = [func_name(a) for a in expr.args]
+                if any(c in ("Exception", "BaseException") for c in caught):
+                    self._fact("script.swallow_exception", expr, inner, catches="suppress")
+            self._visit_expr(expr, inner)
+            if var is not None:
+                self._bind_name(var, expr, inner)
+        self._walk_body(stmt.body, inner)
+
+    def _walk_try(self, stmt: Any, scope: Scope) -> None:
+        self._walk_body(stmt.body, scope)
+        for handler in stmt.handlers:
+            catches = catches_everything(handler.type)
+            if catches and not reraises(handler.body):
+                self._fact("script.swallow_exception", handler, scope, catches=catches)
+            self._walk_body(handler.body, scope)
+        self._walk_body(stmt.orelse, scope)
+        self._walk_body(stmt.finalbody, scope)
+
+    def _bind_name(self, target: ast.expr, value: ast.expr, scope: Scope) -> None:
+        if not isinstance(target, ast.Name):
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    forget(scope, sub.id)
+            return
+        name = target.id
+        forget(scope, name)
+        scope.exprs[name] = value
+        literal = literal_value(value, scope.consts)
+        if literal is not UNKNOWN:
+            scope.consts[name] = literal
+        if self._is_bind_expr(value, scope):
+            scope.binds.add(name)
+        elif self._is_result_expr(value, scope):
+            scope.results.add(name)
+        elif isinstance(value, ast.Call) and func_name(value.func) in ("Session", "sessionmaker"):
+            scope.sessions.add(name)
+        elif isinstance(value, ast.Name) and value.id in scope.op_names:
+            scope.op_names.add(name)
+        table = table_construct_name(value)
+        if table:
+            scope.tables[name] = table
+
+    # ---------------------------------------------------------------- expressions
+
+    def _visit_expr(self, node: ast.expr, scope: Scope) -> None:
+        """Find operations in ``node``, outer calls before inner ones."""
+        if isinstance(node, ast.Call):
+            self._visit_call(node, scope)
+            # the children in ast.iter_child_nodes() order: func, args, keywords
+            self._visit_expr(node.func, scope)
+            for arg in node.args:
+                if type(arg) not in LEAVES:
+                    self._visit_expr(arg, scope)
+            for kw in node.keywords:
+                if type(kw.value) not in LEAVES:
+                    self._visit_expr(kw.value, scope)
+            return
+        if isinstance(node, ast.Attribute):
+            value = node.value
+            if node.attr in _READ_ATTRS and self._is_result_expr(value, scope):
+                self._fact("script.get_bind_read", node, scope, how=node.attr)
+            if type(value) not in LEAVES:
+                self._visit_expr(value, scope)
+            return
+        if type(node) in LEAVES or isinstance(node, ast.Lambda):
+            return  # nothing inside (a lambda runs elsewhere)
+        # the children in ast.iter_child_nodes() order, without its generators
+        for name in node._fields:
+            field_value = getattr(node, name, None)
+            if isinstance(field_value, ast.expr):  # one frame per level, as deep as before
+                self._visit_expr(field_value, scope)
+            elif isinstance(field_value, list):
+                for child in field_value:
+                    if isinstance(child, ast.expr):
+                        self._visit_expr(child, scope)
+                    else:
+                        self._visit_child(child, scope)
+            elif isinstance(field_value, ast.AST):
+                self._visit_child(field_value, scope)
+
+    def _visit_child(self, child: Any, scope: Scope) -> None:
+        if isinstance(child, ast.comprehension):
+            self._visit_expr(child.iter, scope)
+            if self._is_result_expr(child.iter, scope):
+                self._fact("script.get_bind_read", child.iter, scope, how="iterate")
+            for cond in child.ifs:
+                self._visit_expr(cond, scope)
+        elif isinstance(child, ast.keyword):
+            self._visit_expr(child.value, scope)
+
+    def _visit_call(self, call: ast.Call, scope: Scope) -> None:
+        func = call.func
+        if isinstance(func, ast.Attribute):
+            owner, attr = func.value, func.attr
+            if self._is_op(owner, scope):
+                if attr not in _NOT_OPS:
+                    self._emit_op(attr, call, scope, batch=None)
+                return
+            if isinstance(owner, ast.Name) and owner.id in scope.batches:
+                if attr not in _NOT_OPS:
+                    self._emit_op(attr, call, scope, batch=scope.batches[owner.id])
+                return
+            if attr == "execute" and self._is_bind_expr(owner, scope):
+                self._emit_op("execute", call, scope, batch=None, via="bind")
+                return
+            if attr in _READ_METHODS and self._is_result_expr(owner, scope):
+                self._fact("script.get_bind_read", call, scope, how=attr)
+                return
+            if self._is_session_read(call, scope):
+                self._fact("script.get_bind_read", call, scope, how=f"session.{attr}")
+                return
+        name = func_name(func)
+        if name in ENGINE_FACTORIES:
+            return  # reported by the module-wide pass
+        if name == "inspect" and call.args and self._is_bind_expr(call.args[0], scope):
+            self._fact("script.get_bind_read", call, scope, how="inspect")
+            return
+        if name == "reflect" and any(self._is_bind_expr(a, scope) for a in call.args) or any(
+            kw.arg in ("bind", "autoload_with") and self._is_bind_expr(kw.value, scope)
+            and name in ("reflect", "Table")
+            for kw in call.keywords
+        ):
+            self._fact("script.get_bind_read", call, scope, how="reflect")
+            return
+        if isinstance(func, ast.Name) and func.id in scope.local_funcs:
+            self._enter_helper(scope.local_funcs[func.id], call, scope, closure=True)
+        elif isinstance(func, ast.Name) and func.id in self.functions:
+            self._enter_helper(self.functions[func.id], call, scope, closure=False)
+
+    def _enter_helper(
+        self,
+        fn: ast.FunctionDef | ast.AsyncFunctionDef,
+        call: ast.Call,
+        scope: Scope,
+        *,
+        closure: bool,
+    ) -> None:
+        name = fn.name
+        if name in scope.stack or name in ("upgrade", "downgrade") or len(scope.stack) > 20:
+            return
+        inner = scope.child(stack=scope.stack + (name,))
+        if closure:
+            inner.exprs = dict(scope.exprs)
+            inner.binds = set(scope.binds)
+            inner.sessions = set(scope.sessions)
+            inner.results = set(scope.results)
+            inner.op_names |= self._op_params(fn)
+        else:
+            inner.consts = dict(self.module_consts)
+            inner.tables = dict(self.module_tables)
+            inner.batches = {}
+            inner.local_funcs = {}
+            inner.op_names = set(self.op_aliases) | self._op_params(fn)
+        for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+            if a.arg not in inner.op_names:
+                forget(inner, a.arg)
+                inner.batches.pop(a.arg, None)
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        bound: list[tuple[str, ast.expr]] = list(zip(params, call.args, strict=False))
+        bound += [(kw.arg, kw.value) for kw in call.keywords if kw.arg]
+        for pname, value in bound:
+            forget(inner, pname)
+            inner.op_names.discard(pname)
+            if self._is_op(value, scope):
+                inner.op_names.add(pname)
+            elif isinstance(value, ast.Name) and value.id in scope.batches:
+                inner.batches[pname] = scope.batches[value.id]
+            elif self._is_bind_expr(value, scope):
+                inner.binds.add(pname)
+            else:
+                literal = literal_value(value, scope.consts)
+                if literal is not UNKNOWN:
+                    inner.consts[pname] = literal
+                table = table_construct_name(value) or (
+                    scope.tables.get(value.id) if isinstance(value, ast.Name) else None
+                )
+                if table:
+                    inner.tables[pname] = table
+        self._walk_body(fn.body, inner)
+
+    # ---------------------------------------------------------------- predicates
+
+    def _is_bind_expr(self, node: ast.expr, scope: Scope) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in scope.binds
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "get_bind":
+                return True  # op.get_bind(), context.get_bind()
+            if node.func.attr in ("connect", "begin") and self._is_bind_expr(
+                node.func.value, scope
+            ):
+                return True
+        if isinstance(node, ast.Attribute) and node.attr in ("bind", "connection"):
+            value = node.value
+            return isinstance(value, ast.Call) and func_name(value.func) == "get_context"
+        return False
+
+    def _is_result_expr(self, node: ast.expr, scope: Scope) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in scope.results
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("execute", "exec_driver_sql"):
+                owner = node.func.value
+                return self._is_bind_expr(owner, scope) or (
+                    isinstance(owner, ast.Name) and owner.id in scope.sessions
+                )
+            if node.func.attr in ("scalars", "mappings", "partitions", "tuples", "unique"):
+                return self._is_result_expr(node.func.value, scope)
+        return False
+
+    def _is_session_read(self, call: ast.Call, scope: Scope) -> bool:
+        func = call.func
+        return (
+            isinstance(func, ast.Attribute)
+            and func.attr in _SESSION_READS
+            and func.attr != "execute"
+            and isinstance(func.value, ast.Name)
+            and func.value.id in scope.sessions
+        )
+
+
+def catches_everything(node: ast.expr | None) -> str | None:
+    if node is None:
+        return "bare"
+    names = node.elts if isinstance(node, ast.Tuple) else [node]
+    for n in names:
+        name = func_name(n)
+        if name in ("Exception", "BaseException"):
+            return name
+    return None
+
+
+def reraises(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        for node in _walk_no_defs(stmt):
+            if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node, ast.Call) and func_name(node.func) in ("exit", "abort"):
+                return True
+    return False
+
+
+def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield from _walk_no_defs(child)
