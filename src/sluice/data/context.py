@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import op
 
 from sluice.data.checkpoints import Store
 
@@ -16,8 +17,6 @@ from sluice.data.checkpoints import Store
 def migration_context() -> Any | None:
     """The running Alembic MigrationContext, or None outside a migration."""
     try:
-        from alembic import op
-
         return op.get_context()
     except Exception:
         return None

@@ -14,6 +14,7 @@ from sluice.data.model import Kind, fail
 
 def check_text_literals(element: Any, dialect_name: str, where: str) -> None:
     """Refuse raw SQL text carrying literal values (most often interpolated from Python)."""
+    # sqlglot is imported on first use: importing sluice.data in a revision stays cheap.
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.tokens import TokenType
 

@@ -41,6 +41,7 @@ class ConsoleProgress:
     """
 
     def __init__(self, *, interval_s: float = 10.0, console: Any = None) -> None:
+        # rich is imported on first use: importing sluice.data in a revision stays cheap.
         from rich.console import Console
 
         self.console = console or Console(stderr=True)
