@@ -16,11 +16,12 @@ Public API (stable; ``sluice plan`` and ``sluice check`` build on it)::
 
 How it works, per revision file (never importing a file to discover it):
 
-1. **Discovery** reads alembic.ini like Alembic does (``script_location``,
-   ``version_locations`` split on ``path_separator``, ``recursive_version_locations``,
-   ``prepend_sys_path``) and lists the revision files. The graph (``revision``,
-   ``down_revision``, ``branch_labels``, ``depends_on``) comes from the source text, so a
-   file that cannot be imported is still found and placed.
+1. **Discovery** reads alembic.ini like Alembic does (:func:`sluice.core.project.read_locations`)
+   and lists the revision files (:func:`sluice.core.history.revision_files`). The graph
+   (``revision``, ``down_revision``, ``branch_labels``, ``depends_on``) comes from the
+   source text (:mod:`sluice.core.history`), so a file that cannot be imported is still
+   found and placed; a scope (``--revision``, ``--since``, a branch label in ``trees``)
+   is resolved with Alembic's RevisionMap, as ``sluice upgrade`` resolves it.
 2. **Static layer** (:mod:`sluice.lint.static`): the ``ast`` of the file gives every
    ``op.*`` call with its line. Works for every file that parses; a file that does not is a
    finding (SL900) and the others go on.
@@ -876,8 +877,10 @@ def lint_project(
 
     Scope (at most one of ``revisions``, ``since``, ``changed_base``, ``paths``; default:
     all):
-    ``revisions`` ids, unique prefixes, ``head``/``heads``/``base`` or branch labels;
-    ``since``: revisions after that one (its descendants); ``changed_base``: files git
+    ``revisions``: what ``alembic upgrade`` takes (ids, unique prefixes, ``heads``, branch
+    labels, ``label@head``, ``3f2a+1``, ``head-1``; see
+    :meth:`sluice.core.history.History.resolve`); ``since``: revisions after that one
+    (its descendants); ``changed_base``: files git
     sees as changed against that ref (True: origin/main, then main), untracked included;
     ``paths``: these files (files that are not revisions of the project are ignored).
     ``trees`` (default ``lint.trees``; empty: all) restricts to version locations or
