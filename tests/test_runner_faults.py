@@ -28,9 +28,9 @@ def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path
     a_err = (tmp_path / "a.err").read_text()
     assert a_err.count("sluice: error: lost the migration lock on ") == 1
     assert "its connection is gone (the server or something in between closed it)" in a_err
-    if server_db.startswith("postgresql"):  # rolled back before Alembic stamped r0002
-        assert ("; stopped after r0002 ran, before it was stamped: its transaction was rolled "
-                "back, nothing was applied; the database is at base") in a_err
+    if server_db.startswith("postgresql"):  # the whole run is one transaction: rolled back
+        assert ("; stopped before r0003 ran: its transaction was rolled back, nothing was "
+                "applied; the database is at base") in a_err
     else:  # r0002's DDL was committed: it is stamped, and the run stops before r0003
         assert ("; stopped before r0003 ran: r0001, r0002 were applied and stamped before "
                 "that; the database is at r0002") in a_err
@@ -43,12 +43,23 @@ def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path
     if server_db.startswith("postgresql"):
         assert [a_rows[r][0] for r in ("r0001", "r0002", "r0003")] == [
             "rolled_back", "rolled_back", "skipped"]
-        assert a_rows["r0002"][1].startswith("rolled back, not stamped: lost the migration lock")
+        assert a_rows["r0002"][1].startswith(
+            "rolled back: the run stopped because it lost the migration lock")
     else:
         assert [a_rows[r][0] for r in ("r0001", "r0002", "r0003")] == [
             "succeeded", "succeeded", "skipped"]
     assert a_rows["r0003"][1].startswith("not started: ")
     assert "lost its lock connection but still has session" in (tmp_path / "b.err").read_text()
+
+
+def test_lock_lost_in_the_last_revision_is_caught_before_the_commit(tmp_path: Path,
+                                                                     pg_url: str) -> None:
+    out = faults.lock_kill_trial(tmp_path, pg_url, at="r0003")
+    assert out.problems == []
+    assert ("; stopped after r0003 ran, before it was stamped: its transaction was rolled back, "
+            "nothing was applied; the database is at base") in (tmp_path / "a.err").read_text()
+    assert {e.status for e in faults.history(pg_url) if "lost the migration lock" in (e.error or "")
+            } == {"rolled_back"}
 
 
 def test_idle_session_timeout_does_not_drop_the_lock(tmp_path: Path, pg_url: str) -> None:

@@ -89,7 +89,7 @@ class Session:
     mid_run_audit: bool = False
     on_step: Callable[[StepRecord], None] | None = None
     #: Raises LockLost when this process no longer holds the migration lock; called before
-    #: each revision, and after it (before it is stamped) where DDL is transactional.
+    #: each revision and, where DDL is transactional, before the transaction commits.
     check_lock: Callable[[], None] | None = None
     #: Set when ``check_lock`` stopped the run.
     lock_lost: LockLost | None = None
@@ -103,6 +103,7 @@ class Session:
     _conn: Connection | None = None
     _sqlite_listener: Any = None
     _check_after: bool = False
+    _commit_each: bool = False
     #: ``(index, capture)`` of the last revision that finished running.
     last_ran: tuple[int, StepCapture | None] | None = None
 
@@ -182,7 +183,10 @@ class Session:
         self._conn = conn
         # what ran of a failed revision only matters where DDL is not transactional
         transactional = bool(ctx.impl.transactional_ddl) or conn.dialect.name == "sqlite"
+        # where DDL is transactional nothing is kept before the commit: check before each
+        # commit (the end of the run, or of each revision with transaction_per_migration)
         self._check_after = transactional
+        self._commit_each = bool(ctx.opts.get("transaction_per_migration"))
         self.capture = StatementCapture(conn, active=not transactional)
         self.applier = TimeoutApplier(conn, mariadb=bool(getattr(ctx.dialect, "is_mariadb", False)))
         if conn.dialect.name == "sqlite":
@@ -217,8 +221,8 @@ class Session:
                 self.capture.run_quietly(lambda: self.applier.apply(timeouts))  # type: ignore[union-attr]
                 cap = self.capture.begin(script.revision)
                 result = original(**kw)
-                if self._check_after:  # before Alembic stamps it (and commits)
-                    self._verify_lock(index, record, before=False)
+                if self._check_after and (self._commit_each or index == total - 1):
+                    self._verify_lock(index, record, before=False)  # before the commit
             except LockLost:
                 raise
             except BaseException as exc:
