@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from alembic.operations.ops import ExecuteSQLOp
+
 from sluice.core.alembic_compat import (
     environment_context,
     install_proxy,
     operations_proxy,
     remove_proxy,
 )
+from sluice.lint.from_ops import to_model
 from sluice.lint.model import Op
 from sluice.lint.render.outcome import RenderedStatement
 from sluice.lint.render.standins import INSPECT_CALL, StandInBind
@@ -138,16 +141,12 @@ def _op_kind(operation: Any) -> str:
 
 def _skip_dispatch(operation: Any) -> bool:
     """Alembic's own DDL operations need not be compiled for rules (raw SQL always is)."""
-    from alembic.operations.ops import ExecuteSQLOp
-
     return (not isinstance(operation, ExecuteSQLOp)
             and type(operation).__module__.startswith("alembic."))
 
 
 def to_op(operation: Any, phase: str, in_batch: bool, name: str | None = None) -> Op:
     """The :class:`Op` for an invoked Alembic operation (generic for unmodelled ones)."""
-    from sluice.lint.from_ops import to_model
-
     try:
         model = to_model(operation, phase=phase, in_batch=in_batch)
     except Exception:
