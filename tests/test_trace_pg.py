@@ -58,7 +58,7 @@ def _scratch_left(server: str) -> list[str]:
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                {"p": f"sluice_trace_{os.getpid()}_%"}).all()
+                                {"p": f"sluice_trace_%_{os.getpid()}_%"}).all()
     finally:
         engine.dispose()
     return [r[0] for r in rows]
@@ -293,14 +293,14 @@ def test_sigterm_mid_statement_drops_scratch(tmp_path: Path, pg_server: str) -> 
                 running = conn.execute(text(
                     "SELECT 1 FROM pg_stat_activity WHERE datname LIKE :p "
                     "AND query = 'SELECT pg_sleep(30)'"),
-                    {"p": f"sluice_trace_{proc.pid}_%"}).all()
+                    {"p": f"sluice_trace_%_{proc.pid}_%"}).all()
         assert running, proc.communicate(timeout=30)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode != 0 and "Traceback" not in err
         with engine.connect() as conn:
             left = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                {"p": f"sluice_trace_{proc.pid}_%"}).all()
+                                {"p": f"sluice_trace_%_{proc.pid}_%"}).all()
         assert left == []
     finally:
         if proc.poll() is None:
