@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from alembic.operations.ops import ExecuteSQLOp
+from alembic.operations import BatchOperations, Operations
+from alembic.operations.batch import BatchOperationsImpl
+from alembic.operations.ops import CreateTableOp, ExecuteSQLOp
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from alembic.util import immutabledict
+from sqlalchemy import text
+from sqlalchemy.exc import CompileError
+from sqlalchemy.sql.elements import TextClause
 
 from sluice.core.alembic_compat import (
     environment_context,
@@ -229,10 +237,6 @@ class Recorder:
         env = self.envs.get(dialect)
         if env is not None:
             return env
-        from alembic.operations import Operations
-        from alembic.runtime.environment import EnvironmentContext
-        from alembic.script import ScriptDirectory
-
         script = ScriptDirectory(self.script_location,
                                  version_locations=self.version_locations or None)
         capture = Capture()
@@ -250,11 +254,6 @@ class Recorder:
         return env
 
     def _instrument(self, ectx: Any, mc: Any, ops: Any) -> None:
-        from alembic.operations import BatchOperations, Operations
-        from alembic.operations.batch import BatchOperationsImpl
-        from alembic.operations.ops import CreateTableOp
-        from alembic.util import immutabledict
-
         recorder = self
 
         def make_invoke(target: Any, base: Callable[[Any, Any], Any],
@@ -346,8 +345,6 @@ class Recorder:
                 setattr(impl, name, self._tolerant(name, method))
 
     def _tolerant(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        from sqlalchemy.exc import CompileError
-
         def call(*args: Any, **kw: Any) -> Any:
             try:
                 return method(*args, **kw)
@@ -367,9 +364,6 @@ class Recorder:
         if run is None:
             return
         env = self.envs[run.dialect]
-        from sqlalchemy import text
-        from sqlalchemy.sql.elements import TextClause
-
         if isinstance(statement, str):
             statement = text(statement)
         if isinstance(statement, Stub):

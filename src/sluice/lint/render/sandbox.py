@@ -26,6 +26,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
+import sqlalchemy.engine
+
 from sluice.core.project import is_project_file
 from sluice.lint.render.standins import StandInBind
 from sluice.lint.render.stubs import StubFinder, is_trusted
@@ -146,9 +149,6 @@ class Sandbox:
 
     def _patch_engines(self) -> None:
         """Engines a revision creates are stand-ins: linting never connects anywhere."""
-        import sqlalchemy
-        import sqlalchemy.engine
-
         def fake_engine(*args: Any, **kw: Any) -> StandInBind:
             return self.engine()
 

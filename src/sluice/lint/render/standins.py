@@ -13,6 +13,11 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.inspection import _inspects
+
 from sluice.lint.render.stubs import Stub
 
 __all__ = ["INSPECT_CALL", "SignatureError", "StandInBind", "StandInInspector",
@@ -57,8 +62,6 @@ class StandInResult:
 
     def one(self) -> Any:
         self._read("one")
-        from sqlalchemy.exc import NoResultFound
-
         raise NoResultFound("No row was found when one was required (offline: empty result)")
 
     def scalar(self) -> Any:
@@ -159,8 +162,6 @@ class StandInBind:
         emit: Callable[[Any, Any], None],
         on_read: Callable[[str], None],
     ) -> None:
-        from sqlalchemy.engine import make_url
-
         self.dialect = dialect
         self.name = dialect.name
         self.url = make_url(f"{dialect.name}://")
@@ -230,8 +231,6 @@ class StandInBind:
 
     def exec_driver_sql(self, statement: str, parameters: Any = None, *args: Any,
                         **kw: Any) -> StandInResult:
-        from sqlalchemy import text
-
         self._emit(text(statement), parameters)
         return StandInResult(self._on_read)
 
@@ -311,8 +310,6 @@ class StandInInspector:
 
 
 def _register_inspection() -> None:
-    from sqlalchemy.inspection import _inspects
-
     def inspector(bind: StandInBind) -> StandInInspector:
         bind._on_read("inspect")
         return StandInInspector(bind)

@@ -5,7 +5,9 @@ statements, and how a non-literal SQL string is built."""
 from __future__ import annotations
 
 import ast
+import copy
 import re
+import textwrap
 from typing import Any
 
 __all__ = [
@@ -138,8 +140,6 @@ def type_text(node: ast.expr) -> str:
                     return f"{func}({', '.join(parts)})"
     if _UNPARSER is not None:
         return str(_UNPARSER().visit(node))
-    import copy
-
     stripped = _StripModules().visit(copy.deepcopy(node))
     text = ast.unparse(stripped)
     if isinstance(stripped, ast.Name):
@@ -211,8 +211,6 @@ def literal_value(node: ast.expr, consts: dict[str, Any] | None = None) -> Any:
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         # "...".format(CONST) and textwrap.dedent("...") with known parts
         if node.func.attr == "dedent" and len(node.args) == 1:
-            import textwrap
-
             inner = literal_value(node.args[0], consts)
             return textwrap.dedent(inner) if isinstance(inner, str) else UNKNOWN
         if node.func.attr in ("strip", "lstrip", "rstrip") and not node.args:
