@@ -196,8 +196,17 @@ def test_alembic_info_lines_stay_out_of_the_report(project: Path) -> None:
 
 
 def test_verbose_shows_alembic_log_lines(project: Path) -> None:
+    # A process of its own, as a user runs it: logging.config.fileConfig never re-enables
+    # a child logger ("alembic.runtime.migration") that an earlier fileConfig in the same
+    # process disabled, so an in-process run would depend on which tests ran before.
+    import subprocess
+    import sys
+
     alembic_logs_at_info(project)
-    result = sluice(project, "check", "--only", "upgrade", "-v")
-    assert result.exit_code == 0, result.output
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "sluice"), "check", "-c",
+         str(project / "alembic.ini"), "--only", "upgrade", "-v"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "INFO  [alembic.runtime.migration] Running upgrade  -> 0001" in result.stderr
     assert "INFO  [alembic" not in result.stdout
