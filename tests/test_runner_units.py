@@ -354,3 +354,26 @@ def test_lock_holder_table_of_an_older_version_gets_the_session_column(tmp_path:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(sluice_lock_holder)")]
         assert "session" in columns
         assert conn.execute("SELECT count(*) FROM sluice_lock_holder").fetchone()[0] == 0
+
+
+def test_signals_are_held_while_sluice_writes_its_own_rows() -> None:
+    """SIGTERM/SIGINT inside ``hold()`` (audit writes, version table reads, the lock) is
+    raised when the block is done, never in the middle of it; outside it stops at once."""
+    import signal
+
+    from sluice.runner.run import Signals
+
+    done: list[str] = []
+    with Signals().installed() as signals:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            with signals.hold():
+                os.kill(os.getpid(), signal.SIGTERM)
+                done.append("the rest of the block ran")
+        assert done == ["the rest of the block ran"]
+        with signals.hold(drop=True):  # releasing the lock at the end: the run is over
+            os.kill(os.getpid(), signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt, match="SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("not reached")
+    assert done == ["the rest of the block ran"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
