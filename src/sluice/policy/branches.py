@@ -1,0 +1,257 @@
+"""Service branches: where a service's revision goes in the graph.
+
+A revision of service NAME lands on ``NAME@head`` (or starts the branch from base), in the
+service's ``version_location``, and depends on the heads that the tables its foreign keys
+point at come from. See :mod:`sluice.policy.services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic.operations import ops as alembic_ops
+
+from sluice.config import SluiceConfig
+from sluice.core.alembic_compat import script_version_locations
+from sluice.errors import ConfigError, PolicyViolation, SluiceError
+from sluice.policy.base import PolicyContext
+from sluice.policy.ownership import (
+    SERVICE_OPTION,
+    TRUNK,
+    Service,
+    get_service,
+    owner_of,
+    referenced_tables,
+    services,
+    touches_existing_tables,
+    warn_unowned,
+)
+
+
+def script_directory(ctx: PolicyContext) -> Any:
+    mc = ctx.migration_context
+    script = getattr(mc, "script", None) if mc is not None else None
+    if script is None:
+        raise SluiceError("sluice: services need the Alembic script directory (run through alembic)")
+    return script
+
+
+def branch_heads(script_dir: Any, label: str) -> list[str]:
+    """Heads of the branch labelled ``label`` (empty: the branch does not exist yet)."""
+    return sorted(rev.revision for rev in all_heads(script_dir) if label in rev.branch_labels)
+
+
+def all_heads(script_dir: Any) -> list[Any]:
+    """Every head, including a branch head another branch only depends on (Alembic's
+    ``"heads"`` symbol leaves those out)."""
+    return [script_dir.get_revision(rev) for rev in script_dir.get_heads()]
+
+
+def branch_head(script_dir: Any, label: str) -> str | None:
+    """The single head of branch ``label``; several heads are refused with the merge command."""
+    heads = branch_heads(script_dir, label)
+    if len(heads) > 1:
+        raise PolicyViolation(
+            f"branch '{label}' has {len(heads)} heads ({', '.join(heads)}); no revision written\n"
+            f"   Merge them first: alembic merge -m \"merge {label} heads\" {' '.join(heads)}\n"
+            "   (`sluice heads` explains where they split.)"
+        )
+    return heads[0] if heads else None
+
+
+def service_labels(config: SluiceConfig) -> set[str]:
+    return {s.label for s in services(config).values()}
+
+
+def trunk_heads(ctx: PolicyContext, script_dir: Any) -> list[str]:
+    """Heads that carry no service branch label."""
+    labels = service_labels(ctx.config)
+    return sorted(
+        rev.revision for rev in all_heads(script_dir) if not (rev.branch_labels & labels)
+    )
+
+
+def check_version_location(script_dir: Any, svc: Service, ini: str | None) -> Path | None:
+    loc = svc.location
+    if loc is None:
+        return None
+    known = [Path(p).resolve() for p in version_locations(script_dir)]
+    if loc not in known:
+        shown = ", ".join(str(p) for p in known) or script_dir.versions
+        raise ConfigError(
+            f"services.{svc.name}.version_location '{svc.config.version_location}' "
+            f"({loc}) is not one of the version_locations in {ini or 'alembic.ini'} "
+            f"({shown}); add it there, separated like the others"
+        )
+    return loc
+
+
+def version_locations(script_dir: Any) -> list[str]:
+    return [str(p) for p in script_version_locations(script_dir)]
+
+
+def add_depends_on(script: alembic_ops.MigrationScript, revs: Iterable[str]) -> None:
+    current = script.depends_on
+    deps: list[str] = [] if current is None else (
+        [current] if isinstance(current, str) else list(current)
+    )
+    for rev in revs:
+        if rev and rev not in deps:
+            deps.append(rev)
+    script.depends_on = deps or None
+
+
+def place_on_branch(
+    ctx: PolicyContext,
+    script: alembic_ops.MigrationScript,
+    service: str,
+    *,
+    pending: dict[str, str] | None = None,
+) -> None:
+    """Point ``script`` at ``service``'s branch: its head, folder and label.
+
+    ``pending`` maps services to revision ids generated earlier in the same run, so that
+    a foreign key to another service's new table depends on that new revision.
+    """
+    svc = get_service(ctx.config, service)
+    script_dir = script_directory(ctx)
+    ini = getattr(getattr(ctx.migration_context, "config", None), "config_file_name", None)
+    location = check_version_location(script_dir, svc, ini)
+    if location is not None and script.version_path is None:
+        script.version_path = str(location)
+    if svc.config.version_table:
+        # Its own Alembic environment: the graph holds only this service's revisions.
+        return
+    ops = [op for u in script.upgrade_ops_list for op in u.ops]
+    if script.head in (None, "head"):
+        if branch_head(script_dir, svc.label) is not None:
+            script.head = f"{svc.label}@head"
+        else:
+            script.head = "base"
+            labels = _labels(script.branch_label)
+            if svc.label not in labels:
+                labels.append(svc.label)
+            script.branch_label = labels[0] if len(labels) == 1 else labels
+            if location is None and len(version_locations(script_dir)) > 1:
+                raise ConfigError(
+                    f"service '{service}' starts a new branch but has no version_location and "
+                    f"alembic.ini lists several version_locations; set "
+                    f"[tool.sluice.services.{service}] version_location"
+                )
+            if touches_existing_tables(ops):
+                add_depends_on(script, trunk_heads(ctx, script_dir))
+    deps: list[str] = []
+    for table in sorted(referenced_tables(ops)):
+        owner = owner_of(ctx.config, table)
+        if owner is None:
+            deps.extend(trunk_dependencies(ctx, script_dir, script, table, pending))
+            continue
+        if owner == service or ctx.config.services[owner].version_table:
+            continue
+        if pending and owner in pending:
+            deps.append(pending[owner])
+            continue
+        head = branch_head(script_dir, services(ctx.config)[owner].label)
+        if head is not None:
+            deps.append(head)
+    if deps:
+        add_depends_on(script, deps)
+
+
+def trunk_dependencies(
+    ctx: PolicyContext,
+    script_dir: Any,
+    script: alembic_ops.MigrationScript,
+    table: str,
+    pending: dict[str, str] | None,
+) -> list[str]:
+    """What a foreign key to ``table``, owned by no service, needs: the trunk revision
+    written in the same run, else the trunk's heads that ``script`` does not already
+    descend from (the trunk head is where every trunk table exists in its latest form).
+    None for excluded tables, which Alembic never creates."""
+    from sluice.envhooks import table_excluded
+
+    if table_excluded(ctx.config, table):
+        return []
+    if pending and TRUNK in pending:
+        return [pending[TRUNK]]
+    below = ancestors(script_dir, script.head)
+    return [head for head in trunk_heads(ctx, script_dir) if head not in below]
+
+
+def ancestors(script_dir: Any, head: str | None) -> set[str]:
+    """Revisions ``head`` (``base``, an id or ``label@head``) stands on, through
+    ``down_revision`` and ``depends_on``, itself included."""
+    if head in (None, "base"):
+        return set()
+    return {rev.revision for rev in script_dir.iterate_revisions(head, "base")}
+
+
+def _labels(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def active_service(ctx: PolicyContext) -> str | None:
+    mc = ctx.migration_context
+    return mc.opts.get(SERVICE_OPTION) if mc is not None else None
+
+
+def service_branches(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:
+    """Put each revision on the branch of the service that owns its tables.
+
+    With ``-x service=NAME`` (or ``alembic -n NAME``) the revision goes on that service's
+    branch: ``NAME@head``, or a new branch from base labelled with the service's
+    ``branch_label`` when it has none yet, written to its ``version_location``. A foreign
+    key to another service's table adds that service's head to ``depends_on``, so
+    ``alembic upgrade billing@head`` on an empty database creates the referenced table first;
+    a foreign key to a table no service owns adds the trunk's head (or the trunk revision
+    split off in the same run).
+
+    Without a service, an autogenerate result touching several services' tables is split
+    into one revision per service, each on its own branch (ops on tables no service owns
+    stay on the unlabelled trunk). Model tables no service owns are warned about; a table
+    claimed by two services is an error naming both.
+    """
+    if not ctx.config.services:
+        return
+    if ctx.autogenerate:
+        warn_unowned(ctx)
+    service = active_service(ctx)
+    if service is not None:
+        for script in directives:
+            place_on_branch(ctx, script, service)
+        return
+    if not ctx.autogenerate:
+        return
+    from sluice.policy.split import split_by_service
+
+    split_by_service(ctx, directives)
+
+
+def unowned_trunk_head(ctx: PolicyContext, tables: list[str]) -> str:
+    """Where changes to tables owned by no service go: the single unlabelled head."""
+    script_dir = script_directory(ctx)
+    heads = trunk_heads(ctx, script_dir)
+    if len(heads) == 1:
+        return heads[0]
+    all_heads = list(script_dir.get_heads())
+    if not all_heads:
+        return "base"
+    where = ctx.config.source or "[tool.sluice.services]"
+    if not heads:
+        reason = "every head belongs to a service branch"
+    else:
+        reason = f"the unlabelled trunk has {len(heads)} heads ({', '.join(heads)})"
+    raise PolicyViolation(
+        f"changes to tables owned by no service ({', '.join(sorted(set(tables)))}) cannot be "
+        f"placed: {reason}; no revision written\n"
+        f"   1. Add each table to one service's `tables` in {where}, or to exclude_tables.\n"
+        "   2. Or add them to service NAME and generate them on purpose:\n"
+        '      alembic -x service=NAME revision --autogenerate -m "..."'
+    )
