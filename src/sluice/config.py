@@ -12,18 +12,18 @@ table wins (``sluice.toml`` before ``pyproject.toml`` in the same folder).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import sys
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
+from sluice.config_checks import check_cross_references
 from sluice.errors import ConfigError
 from sluice.owned import DATA_PROGRESS_TABLE
+from sluice.typed_toml import Loader, type_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -309,189 +309,14 @@ class SluiceConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def _type_name(tp: Any) -> str:
-    origin = get_origin(tp)
-    if origin is Literal:
-        return " | ".join(repr(a) for a in get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
-    if origin is list:
-        return f"list of {_type_name(get_args(tp)[0])}"
-    if origin is dict:
-        return f"table of {_type_name(get_args(tp)[1])}"
-    if dataclasses.is_dataclass(tp):
-        return "table"
-    return {str: "string", int: "integer", bool: "boolean", float: "number"}.get(tp, str(tp))
-
-
-class _Loader:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {key}: {message}")
-
-    def convert(self, tp: Any, value: Any, key: str) -> Any:
-        origin = get_origin(tp)
-        if origin in (Union, types.UnionType):
-            args = [a for a in get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                return self.convert(args[0], value, key)
-            raise TypeError(f"unsupported config type {tp}")  # pragma: no cover
-        if origin is Literal:
-            allowed = get_args(tp)
-            if value not in allowed:
-                close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise self.fail(key, f"expected {_type_name(tp)}, got {value!r}{hint}")
-            return value
-        if origin is list:
-            if not isinstance(value, list):
-                raise self.fail(key, f"expected {_type_name(tp)}, got {_toml_type(value)}")
-            (item,) = get_args(tp)
-            return [self.convert(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
-        if origin is dict:
-            if not isinstance(value, Mapping):
-                raise self.fail(key, f"expected {_type_name(tp)}, got {_toml_type(value)}")
-            _, item = get_args(tp)
-            return {str(k): self.convert(item, v, f"{key}.{k}") for k, v in value.items()}
-        if dataclasses.is_dataclass(tp):
-            if not isinstance(value, Mapping):
-                raise self.fail(key, f"expected a table, got {_toml_type(value)}")
-            return self.load(tp, value, key)
-        if tp is bool:
-            if not isinstance(value, bool):
-                raise self.fail(key, f"expected boolean, got {_toml_type(value)}")
-            return value
-        if tp is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(key, f"expected integer, got {_toml_type(value)}")
-            return value
-        if tp is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise self.fail(key, f"expected number, got {_toml_type(value)}")
-            return float(value)
-        if tp is str:
-            if not isinstance(value, str):
-                raise self.fail(key, f"expected string, got {_toml_type(value)}")
-            return value
-        raise TypeError(f"unsupported config type {tp}")  # pragma: no cover
-
-    def load(self, cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
-        hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-        kwargs: dict[str, Any] = {}
-        for raw_key, value in data.items():
-            key = str(raw_key)
-            name = key.replace("-", "_")
-            full = f"{prefix}.{key}" if prefix else key
-            if name not in fields:
-                close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise self.fail(full, f"unknown key{hint}")
-            tp = hints[name]
-            if cls is SluiceConfig and name == "environments" and isinstance(value, list):
-                value = {str(v): {} for v in value}
-            kwargs[name] = self.convert(tp, value, full)
-        return cls(**kwargs)
-
-
-def _toml_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, Mapping):
-        return "table"
-    return type(value).__name__
-
-
 def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]") -> SluiceConfig:
     """Validate a ``[tool.sluice]`` mapping; raises :class:`ConfigError` naming the key."""
-    cfg: SluiceConfig = _Loader(source).load(SluiceConfig, data, "tool.sluice")
-    _check_cross_references(cfg, source)
+    environments = data.get("environments")
+    if isinstance(environments, list):  # a list of names: one table per name
+        data = {**data, "environments": {str(v): {} for v in environments}}
+    cfg: SluiceConfig = Loader(source).load(SluiceConfig, data, "tool.sluice")
+    check_cross_references(cfg, source)
     return cfg
-
-
-def _check_cross_references(cfg: SluiceConfig, source: str) -> None:
-    if cfg.default_environment not in cfg.environments:
-        valid = ", ".join(sorted(cfg.environments))
-        raise ConfigError(
-            f"{source}: tool.sluice.default_environment: '{cfg.default_environment}' "
-            f"is not one of the environments ({valid})"
-        )
-    for name in cfg.production_environments:
-        if name not in cfg.environments:
-            valid = ", ".join(sorted(cfg.environments))
-            raise ConfigError(
-                f"{source}: tool.sluice.production_environments: '{name}' "
-                f"is not one of the environments ({valid})"
-            )
-    for key, value in cfg.lint.severity.items():
-        if value not in ("error", "warning", "info"):
-            raise ConfigError(
-                f"{source}: tool.sluice.lint.severity.{key}: expected 'error' | 'warning' | "
-                f"'info', got {value!r}"
-            )
-    for old, new in cfg.renames.items():
-        if old.count(".") != new.count(".") or old.count(".") > 1:
-            raise ConfigError(
-                f"{source}: tool.sluice.renames.{old}: rename both sides the same way, "
-                f"'table' = 'new_table' or 'table.column' = 'table.new_column'"
-            )
-    owners: dict[str, str] = {}
-    for svc, scfg in cfg.services.items():
-        for pattern in scfg.tables:
-            if pattern in owners and owners[pattern] != svc:
-                raise ConfigError(
-                    f"{source}: tool.sluice.services: table pattern '{pattern}' is claimed by "
-                    f"both '{owners[pattern]}' and '{svc}'"
-                )
-            owners[pattern] = svc
-    _check_services(cfg, source)
-    for pattern in cfg.lint.constraint_name_patterns.values():
-        _check_regex(pattern, source, "tool.sluice.lint.constraint_name_patterns")
-    _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
-
-
-def _check_services(cfg: SluiceConfig, source: str) -> None:
-    labels: dict[str, str] = {}
-    tables: dict[str, str] = {}
-    for svc, scfg in cfg.services.items():
-        key = f"{source}: tool.sluice.services.{svc}"
-        label = scfg.branch_label or svc
-        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", label) or "@" in label:
-            raise ConfigError(
-                f"{key}.branch_label: {label!r} is not usable as an Alembic branch label "
-                "(letters, digits, '_', '-', '.')"
-            )
-        if label in labels:
-            raise ConfigError(
-                f"{key}.branch_label: '{label}' is already the branch label of '{labels[label]}'"
-            )
-        labels[label] = svc
-        if scfg.version_table:
-            if scfg.version_table in tables:
-                raise ConfigError(
-                    f"{key}.version_table: '{scfg.version_table}' is already the version "
-                    f"table of '{tables[scfg.version_table]}'"
-                )
-            tables[scfg.version_table] = svc
-        if not scfg.tables:
-            raise ConfigError(f"{key}.tables: a service must own at least one table pattern")
-
-
-def _check_regex(pattern: str, source: str, key: str) -> None:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{source}: {key}: invalid regular expression: {exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -565,5 +390,5 @@ def config_fields(cls: Any = SluiceConfig) -> list[tuple[str, str, str, str]]:
             shown = ", ".join(default)
         else:
             shown = repr(default)
-        rows.append((f.name, _type_name(hints[f.name]), shown, f.metadata.get("doc", "")))
+        rows.append((f.name, type_name(hints[f.name]), shown, f.metadata.get("doc", "")))
     return rows

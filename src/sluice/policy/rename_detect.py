@@ -25,7 +25,6 @@ _WIDENING = {
 }
 
 
-
 def name_similarity(old: str, new: str) -> float:
     a = old.lower().replace("_", "")
     b = new.lower().replace("_", "")

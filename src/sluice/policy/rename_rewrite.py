@@ -61,7 +61,6 @@ def _render_rename_table(autogen_context: Any, op: RenameTableOp) -> str:
     return f"{prefix}rename_table({op.table_name!r}, {op.new_table_name!r}{schema})"
 
 
-
 def rename_column_op(cand: Candidate) -> RenameColumnOp:
     old = cand.drop.to_column()
     new = cand.add.column

@@ -1,0 +1,90 @@
+"""Checks across ``[tool.sluice]`` keys that the types alone cannot express.
+
+Environments named by other keys exist, severities and renames are well formed, each table
+pattern and branch label belongs to one service, and regular expressions compile.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from sluice.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sluice.config import SluiceConfig
+
+
+def check_cross_references(cfg: SluiceConfig, source: str) -> None:
+    if cfg.default_environment not in cfg.environments:
+        valid = ", ".join(sorted(cfg.environments))
+        raise ConfigError(
+            f"{source}: tool.sluice.default_environment: '{cfg.default_environment}' "
+            f"is not one of the environments ({valid})"
+        )
+    for name in cfg.production_environments:
+        if name not in cfg.environments:
+            valid = ", ".join(sorted(cfg.environments))
+            raise ConfigError(
+                f"{source}: tool.sluice.production_environments: '{name}' "
+                f"is not one of the environments ({valid})"
+            )
+    for key, value in cfg.lint.severity.items():
+        if value not in ("error", "warning", "info"):
+            raise ConfigError(
+                f"{source}: tool.sluice.lint.severity.{key}: expected 'error' | 'warning' | "
+                f"'info', got {value!r}"
+            )
+    for old, new in cfg.renames.items():
+        if old.count(".") != new.count(".") or old.count(".") > 1:
+            raise ConfigError(
+                f"{source}: tool.sluice.renames.{old}: rename both sides the same way, "
+                f"'table' = 'new_table' or 'table.column' = 'table.new_column'"
+            )
+    owners: dict[str, str] = {}
+    for svc, scfg in cfg.services.items():
+        for pattern in scfg.tables:
+            if pattern in owners and owners[pattern] != svc:
+                raise ConfigError(
+                    f"{source}: tool.sluice.services: table pattern '{pattern}' is claimed by "
+                    f"both '{owners[pattern]}' and '{svc}'"
+                )
+            owners[pattern] = svc
+    _check_services(cfg, source)
+    for pattern in cfg.lint.constraint_name_patterns.values():
+        _check_regex(pattern, source, "tool.sluice.lint.constraint_name_patterns")
+    _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
+
+
+def _check_services(cfg: SluiceConfig, source: str) -> None:
+    labels: dict[str, str] = {}
+    tables: dict[str, str] = {}
+    for svc, scfg in cfg.services.items():
+        key = f"{source}: tool.sluice.services.{svc}"
+        label = scfg.branch_label or svc
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", label) or "@" in label:
+            raise ConfigError(
+                f"{key}.branch_label: {label!r} is not usable as an Alembic branch label "
+                "(letters, digits, '_', '-', '.')"
+            )
+        if label in labels:
+            raise ConfigError(
+                f"{key}.branch_label: '{label}' is already the branch label of '{labels[label]}'"
+            )
+        labels[label] = svc
+        if scfg.version_table:
+            if scfg.version_table in tables:
+                raise ConfigError(
+                    f"{key}.version_table: '{scfg.version_table}' is already the version "
+                    f"table of '{tables[scfg.version_table]}'"
+                )
+            tables[scfg.version_table] = svc
+        if not scfg.tables:
+            raise ConfigError(f"{key}.tables: a service must own at least one table pattern")
+
+
+def _check_regex(pattern: str, source: str, key: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{source}: {key}: invalid regular expression: {exc}") from None
