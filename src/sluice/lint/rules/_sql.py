@@ -227,56 +227,13 @@ def _from_tree(stmt: Stmt, tree: exp.Expression, dialect: str | None) -> None:
 def _action(node: exp.Expression, not_valid: bool, dialect: str | None) -> Action:
     text = node.sql(dialect=_SQLGLOT_DIALECT.get(dialect or "postgresql", "postgres"))
     if isinstance(node, exp.ColumnDef):
-        act = Action("add_column", column=_ident(node.name), text=text)
-        kind = node.args.get("kind")
-        act.type_ = kind.sql() if kind is not None else None
-        for c in node.args.get("constraints") or []:
-            ck = c.args.get("kind")
-            if isinstance(ck, exp.DefaultColumnConstraint):
-                act.default = ck.this.sql() if ck.this is not None else None
-            elif isinstance(ck, exp.NotNullColumnConstraint) and not ck.args.get("allow_null"):
-                act.not_null = True
-            elif isinstance(ck, exp.PrimaryKeyColumnConstraint):
-                act.not_null = True
-        return act
+        return _add_column_action(node, text)
     if isinstance(node, exp.Drop):
-        kind = str(node.args.get("kind") or "").upper()
-        names = node.args.get("expressions") or node.args.get("tables") or []
-        first = names[0].name if names else None
-        if kind == "COLUMN":
-            return Action("drop_column", column=_ident(first), text=text)
-        if kind == "CONSTRAINT":
-            return Action("drop_constraint", name=_ident(first), text=text)
-        return Action("other", text=text)
+        return _drop_action(node, text)
     if isinstance(node, exp.AlterColumn):
-        col = _ident(node.name)
-        if node.args.get("dtype") is not None:
-            return Action("alter_type", column=col, type_=node.args["dtype"].sql(), text=text)
-        if node.args.get("allow_null") is False:
-            return Action("set_not_null", column=col, text=text)
-        if node.args.get("allow_null") is True and node.args.get("drop"):
-            return Action("drop_not_null", column=col, text=text)
-        if node.args.get("drop"):
-            return Action("drop_default", column=col, text=text)
-        if node.args.get("default") is not None:
-            return Action("set_default", column=col, default=node.args["default"].sql(), text=text)
-        return Action("other", column=col, text=text)
+        return _alter_column_action(node, text)
     if isinstance(node, exp.AddConstraint):
-        act = Action("add_constraint", not_valid=not_valid, text=text)
-        for c in node.expressions:
-            inner = c.expressions if isinstance(c, exp.Constraint) else [c]
-            if isinstance(c, exp.Constraint):
-                act.name = _ident(c.name)
-            for part in inner:
-                if isinstance(part, exp.ForeignKey):
-                    act.constraint = "foreign_key"
-                elif isinstance(part, exp.CheckColumnConstraint):
-                    act.constraint = "check"
-                elif isinstance(part, (exp.UniqueColumnConstraint,)):
-                    act.constraint = "unique"
-                elif isinstance(part, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
-                    act.constraint = "primary_key"
-        return act
+        return _add_constraint_action(node, not_valid, text)
     if isinstance(node, exp.RenameColumn):
         to = node.args.get("to")
         return Action("rename_column", column=_ident(node.this.name if node.this else None),
@@ -289,6 +246,65 @@ def _action(node: exp.Expression, not_valid: bool, dialect: str | None) -> Actio
         col = node.this.name if isinstance(node.this, exp.ColumnDef) else None
         return Action("alter_type", column=_ident(col), text=text)
     return Action("other", text=text)
+
+
+def _add_column_action(node: exp.ColumnDef, text: str) -> Action:
+    act = Action("add_column", column=_ident(node.name), text=text)
+    kind = node.args.get("kind")
+    act.type_ = kind.sql() if kind is not None else None
+    for c in node.args.get("constraints") or []:
+        ck = c.args.get("kind")
+        if isinstance(ck, exp.DefaultColumnConstraint):
+            act.default = ck.this.sql() if ck.this is not None else None
+        elif isinstance(ck, exp.NotNullColumnConstraint) and not ck.args.get("allow_null"):
+            act.not_null = True
+        elif isinstance(ck, exp.PrimaryKeyColumnConstraint):
+            act.not_null = True
+    return act
+
+
+def _drop_action(node: exp.Drop, text: str) -> Action:
+    kind = str(node.args.get("kind") or "").upper()
+    names = node.args.get("expressions") or node.args.get("tables") or []
+    first = names[0].name if names else None
+    if kind == "COLUMN":
+        return Action("drop_column", column=_ident(first), text=text)
+    if kind == "CONSTRAINT":
+        return Action("drop_constraint", name=_ident(first), text=text)
+    return Action("other", text=text)
+
+
+def _alter_column_action(node: exp.AlterColumn, text: str) -> Action:
+    col = _ident(node.name)
+    if node.args.get("dtype") is not None:
+        return Action("alter_type", column=col, type_=node.args["dtype"].sql(), text=text)
+    if node.args.get("allow_null") is False:
+        return Action("set_not_null", column=col, text=text)
+    if node.args.get("allow_null") is True and node.args.get("drop"):
+        return Action("drop_not_null", column=col, text=text)
+    if node.args.get("drop"):
+        return Action("drop_default", column=col, text=text)
+    if node.args.get("default") is not None:
+        return Action("set_default", column=col, default=node.args["default"].sql(), text=text)
+    return Action("other", column=col, text=text)
+
+
+def _add_constraint_action(node: exp.AddConstraint, not_valid: bool, text: str) -> Action:
+    act = Action("add_constraint", not_valid=not_valid, text=text)
+    for c in node.expressions:
+        inner = c.expressions if isinstance(c, exp.Constraint) else [c]
+        if isinstance(c, exp.Constraint):
+            act.name = _ident(c.name)
+        for part in inner:
+            if isinstance(part, exp.ForeignKey):
+                act.constraint = "foreign_key"
+            elif isinstance(part, exp.CheckColumnConstraint):
+                act.constraint = "check"
+            elif isinstance(part, (exp.UniqueColumnConstraint,)):
+                act.constraint = "unique"
+            elif isinstance(part, (exp.PrimaryKey, exp.PrimaryKeyColumnConstraint)):
+                act.constraint = "primary_key"
+    return act
 
 
 # ----------------------------------------------------------------------- text fallback

@@ -1,0 +1,125 @@
+"""What every file of one lint shares: config, layout, dialects, the rules split by the
+dialects they cover, the offline renderer (opened once), and the cache key."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sluice.config import SluiceConfig
+from sluice.lint.model import Finding, Op
+from sluice.lint.render import Renderer
+from sluice.lint.scope import Layout
+
+if TYPE_CHECKING:
+    from sluice.lint.registry import RuleIndex
+
+__all__ = ["RunContext", "config_key", "meta_findings"]
+
+
+@dataclass
+class RunContext:
+    config: SluiceConfig
+    layout: Layout
+    dialects: list[str]
+    render: bool
+    stub_modules: list[str]
+    known_rules: set[str]
+    sql: bool = False
+    renderer: Renderer | None = None
+    stack: contextlib.ExitStack | None = None
+    _active: list[Any] | None = None
+    _split: dict[tuple[str, ...], tuple[RuleIndex, dict[str, RuleIndex]]] = field(
+        default_factory=dict)
+
+    def _rules_for(self, dialects: list[str]) -> tuple[RuleIndex, dict[str, RuleIndex]]:
+        key = tuple(dialects)
+        if key not in self._split:
+            from sluice.lint.registry import RuleIndex, active_rules
+
+            if self._active is None:
+                self._active = [r for r in active_rules(self.config) if r.family != "meta"]
+            shared = [r for r in self._active if set(dialects) <= set(r.dialects)]
+            in_shared = {id(r) for r in shared}  # rules are distinct objects
+            specific = {d: RuleIndex([r for r in self._active
+                                      if id(r) not in in_shared and d in r.dialects])
+                        for d in dialects}
+            self._split[key] = (RuleIndex(shared), specific)
+        return self._split[key]
+
+    def shared_rules(self, dialects: list[str]) -> RuleIndex:
+        """Active rules that cover every dialect in ``dialects``."""
+        return self._rules_for(dialects)[0]
+
+    def specific_rules(self, dialects: list[str], dialect: str) -> RuleIndex:
+        """Active rules for ``dialect`` that do not cover all of ``dialects``."""
+        return self._rules_for(dialects)[1][dialect]
+
+    def get_renderer(self) -> Renderer:
+        if self.renderer is None:
+            self.stack = contextlib.ExitStack()
+            self.renderer = self.stack.enter_context(Renderer(
+                self.layout.alembic_cfg,
+                script_location=self.layout.script_location,
+                version_locations=[str(v) for v in self.layout.version_locations],
+                dialects=self.dialects,
+                stub_modules=self.stub_modules,
+                sys_path=self.layout.sys_path,
+                project_root=self.layout.root,
+                sql=self.sql,
+            ))
+        return self.renderer
+
+    def close(self) -> None:
+        if self.stack is not None:
+            self.stack.close()
+            self.stack = None
+            self.renderer = None
+
+
+def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
+    from sluice.lint.registry import active_rules, run_rules
+
+    meta = [r for r in active_rules(config) if r.family == "meta"]
+    return run_rules(ops, config, dialect=None, rules=meta) if meta else []
+
+
+def _rules_fingerprint() -> str:
+    """Changes whenever the lint package's code changes (so the cache never goes stale)."""
+    import sluice
+
+    parts = [getattr(sluice, "__version__", "0")]
+    base = Path(__file__).resolve().parent
+    for p in sorted(base.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            st = p.stat()
+            parts.append(f"{p.name}:{st.st_mtime_ns}:{st.st_size}")
+    return ";".join(parts)
+
+
+def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str], render: bool,
+                x_args: Sequence[str], sql: bool) -> str:
+    data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if not f.metadata.get("internal")}
+    payload = json.dumps({
+        "config": _jsonable(data), "dialects": dialects, "stubs": stubs, "render": render,
+        "x": list(x_args), "sql": sql, "rules": _rules_fingerprint(),
+    }, sort_keys=True, default=str)
+    return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("internal")}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

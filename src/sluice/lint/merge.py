@@ -1,0 +1,145 @@
+"""One op list from the static and the rendered layer, and one finding per rule and line.
+
+Operations the render layer saw on the same line as a static operation enrich it (SQL
+built at run time, values from imported constants); operations only the render layer saw
+(issued by helpers in imported code) are added; static operations inside a
+``if ... dialect ... == "x"`` branch that rendering shows was not taken are dropped.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from sluice.lint.model import Finding, Op
+from sluice.lint.static import sql_target_table
+
+__all__ = ["dedup_findings", "dialect_branch_lines", "dialect_sensitive", "merge_ops"]
+
+
+_DIALECT_LITERAL = re.compile(r"""['"](postgresql|postgres|mysql|mariadb|sqlite)['"]""")
+_DIALECT_SENSITIVE = re.compile(
+    r"dialect|get_bind|get_context|\.engine\b|\bbind\b|connection|context\.config|"
+    r"get_x_argument|environ"
+)
+#: Substrings one of which every match of _DIALECT_SENSITIVE / _DIALECT_LITERAL contains
+#: (``in`` is much faster than a regex alternation over the whole file).
+_SENSITIVE_HINTS = ("dialect", "get_bind", "get_context", ".engine", "bind", "connection",
+                    "context.config", "get_x_argument", "environ")
+_DIALECT_HINTS = ("postgres", "mysql", "mariadb", "sqlite")
+
+
+def dialect_sensitive(source: str) -> bool:
+    """``_DIALECT_SENSITIVE.search(source)``, skipping the regex when it cannot match."""
+    return any(h in source for h in _SENSITIVE_HINTS) and bool(_DIALECT_SENSITIVE.search(source))
+
+
+def dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int]:
+    """Lines inside ``if`` branches whose test names a dialect (``tree``: ``source`` parsed)."""
+    if not any(h in source for h in _DIALECT_HINTS) or not _DIALECT_LITERAL.search(source):
+        return set()
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return set()
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _DIALECT_LITERAL.search(ast.unparse(node.test)):
+            for stmt in node.body + node.orelse:
+                lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    return lines
+
+
+def _unresolved(value: Any) -> bool:
+    return value is None or value == "?"
+
+
+def _enrich(s: Op, r: Op) -> Op:
+    """The static op, with what rendering knew and the source did not say."""
+    out = Op.__new__(Op)  # dataclasses.replace(s, args=...) without re-running __init__
+    out.__dict__.update(s.__dict__)
+    out.args = dict(s.args)
+    if out.sql is None and r.sql:
+        out.sql = r.sql
+        if out.table is None:
+            out.table = sql_target_table(r.sql.split(";\n", 1)[0])
+    for attr in ("table", "column", "schema", "name"):
+        if getattr(out, attr) is None and getattr(r, attr) is not None:
+            setattr(out, attr, getattr(r, attr))
+    for key, value in r.args.items():
+        if key not in out.args and value is not None:
+            out.args[key] = value
+    return out
+
+
+def merge_ops(static_ops: list[Op], render_ops: list[Op], phases: Iterable[str],
+              branch_lines: set[int]) -> list[Op]:
+    """One op list from both layers (see the module docstring)."""
+    rendered_phases = set(phases)
+    pending: dict[tuple[str, int | None, str], list[Op]] = {}
+    for r in render_ops:
+        pending.setdefault((r.phase, r.line, r.kind), []).append(r)
+    out: list[Op] = []
+    for s in static_ops:
+        if s.phase not in rendered_phases:
+            out.append(s)
+            continue
+        cands = pending.get((s.phase, s.line, s.kind))
+        if cands:
+            out.append(_enrich(s, cands.pop(0)))
+            continue
+        if s.line in branch_lines and not s.kind.startswith("script."):
+            continue  # in a dialect branch rendering did not take
+        out.append(s)
+    leftovers = [r for r in render_ops if any(r is c for c in
+                                               pending.get((r.phase, r.line, r.kind), []))]
+    for r in leftovers:
+        if r.kind == "execute" and r.sql and r.table is None:
+            r.table = sql_target_table(r.sql.split(";\n", 1)[0])
+        idx = None
+        for i, o in enumerate(out):
+            if o.phase == r.phase and not o.kind.startswith("script.") \
+                    and (o.line or 0) <= (r.line or 0):
+                idx = i
+        if idx is None:
+            idx = next((i - 1 for i, o in enumerate(out) if o.phase == r.phase), len(out) - 1)
+        out.insert(idx + 1, r)
+    # tables created earlier in the same phase (render-only ops need it computed)
+    created: dict[str, set[str]] = {"upgrade": set(), "downgrade": set()}
+    for o in out:
+        bucket = created.setdefault(o.phase, set())
+        if o.source == "render" and o.table and o.table in bucket:
+            o.table_is_new = True
+        if o.kind == "create_table" and o.table:
+            bucket.add(o.table)
+    return out
+
+
+def dedup_findings(findings: list[Finding], dialects: list[str]) -> list[Finding]:
+    """One finding per rule, file, line and target, across dialects and layers."""
+    groups: dict[tuple[str, str | None, int | None], list[tuple[Finding, set[str]]]] = {}
+    order: list[tuple[str, str | None, int | None]] = []
+    for f in findings:
+        key = (f.rule, f.path, f.line)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        target = f.op.target if f.op is not None else None
+        for i, (existing, seen) in enumerate(groups[key]):
+            etarget = existing.op.target if existing.op is not None else None
+            if etarget == target or _unresolved(target) or _unresolved(etarget):
+                seen.update([f.dialect] if f.dialect else dialects)
+                if _unresolved(etarget) and not _unresolved(target):
+                    groups[key][i] = (f, seen)
+                break
+        else:
+            groups[key].append((f, {f.dialect} if f.dialect else set(dialects)))
+    out: list[Finding] = []
+    for key in order:
+        for f, seen in groups[key]:
+            f.dialect = next(iter(seen)) if len(seen) == 1 and len(dialects) > 1 else None
+            out.append(f)
+    return out
