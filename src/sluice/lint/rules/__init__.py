@@ -11,6 +11,7 @@ from sluice.lint.rules import (  # noqa: F401
     mysql,
     naming,
     postgres,
+    postgres_rewrites,
     script,
     transactions,
 )
