@@ -1,0 +1,207 @@
+"""Multiple heads explained: where they split, what each adds, and the merge command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluice.graph.load import RevisionGraph
+
+
+@dataclass
+class HeadGroup:
+    """Heads that should be one line of history."""
+
+    #: How the message names them: "" (all heads), "unexpected", "branch 'x' has".
+    what: str
+    heads: list[str]
+    common_ancestors: list[str]
+    since: dict[str, list[str]]
+    #: Used in the merge message: a branch label, "all", "unexpected" or "stray".
+    name: str = "all"
+    #: The head that matches no expected_heads entry (``name == "stray"``).
+    stray: str | None = None
+
+    @property
+    def merge_command(self) -> str | None:
+        if len(self.heads) < 2:
+            return None
+        label = {"all": "heads", "unexpected": "unexpected heads", "stray": "heads"}.get(
+            self.name, f"{self.name} heads")
+        return f'alembic merge -m "merge {label}" {" ".join(self.heads)}'
+
+
+@dataclass
+class HeadsReport:
+    heads: list[str]
+    expected: dict[str, str]  # head -> the expected_heads entry it matches
+    groups: list[HeadGroup]
+    #: Branch labels of configured services that head a branch but are not declared.
+    undeclared_services: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.groups
+
+
+def _matches(graph: RevisionGraph, entry: str, head: str) -> bool:
+    node = graph.nodes[head]
+    return head == entry or head.startswith(entry) or entry in node.branches
+
+
+def last_common_ancestors(graph: RevisionGraph, heads: list[str]) -> list[str]:
+    """The most recent revisions every head descends from (several after criss-crosses)."""
+    lines = [graph.ancestors(h) | {h} for h in heads]
+    common = set.intersection(*lines) if lines else set()
+    # Ancestors of a common ancestor are common too, so the latest ones are exactly those
+    # without a child in the set (linear time, whatever the length of the history).
+    return sorted(c for c in common if not any(k in common for k in graph.nodes[c].children))
+
+
+def explain_heads(graph: RevisionGraph, expected: list[str],
+                  service_labels: list[str] | None = None) -> HeadsReport:
+    """Which heads are by design (``check.expected_heads``) and which need a merge.
+
+    Without ``expected_heads`` more than one head is a problem. With it, each entry (a
+    branch label or revision id) may match one head; a branch with several heads, and a
+    head matching no entry, are problems.
+    """
+    matched: dict[str, str] = {}
+    groups: list[HeadGroup] = []
+    for entry in expected:
+        hits = [h for h in graph.heads if _matches(graph, entry, h)]
+        for h in hits:
+            matched.setdefault(h, entry)
+        if len(hits) > 1:
+            groups.append(_group(graph, f"branch '{entry}' has", hits, entry))
+    loose = [h for h in graph.heads if h not in matched]
+    if not expected and len(loose) > 1:
+        groups.append(_group(graph, "", loose, "all"))
+    elif expected and len(loose) > 1:
+        groups.append(_group(graph, "unexpected", loose, "unexpected"))
+    elif expected and loose:
+        head = loose[0]
+        partner = _closest_head(graph, head)
+        heads = [head] + ([partner] if partner else [])
+        group = _group(graph, "unexpected", heads, "stray")
+        group.stray = head
+        groups.append(group)
+    undeclared = sorted({
+        label for h in graph.heads if h not in matched
+        for label in graph.nodes[h].branches if label in (service_labels or [])
+    })
+    return HeadsReport(heads=graph.heads, expected=matched, groups=groups,
+                       undeclared_services=undeclared)
+
+
+def _closest_head(graph: RevisionGraph, head: str) -> str | None:
+    """The other head sharing the most recent common ancestor with ``head``."""
+    best: tuple[int, str] | None = None
+    for other in graph.heads:
+        if other == head:
+            continue
+        common = last_common_ancestors(graph, [head, other])
+        if common:
+            depth = max(len(graph.ancestors(c)) for c in common)
+            if best is None or depth > best[0]:
+                best = (depth, other)
+    return best[1] if best else None
+
+
+def _group(graph: RevisionGraph, what: str, heads: list[str], name: str) -> HeadGroup:
+    common = last_common_ancestors(graph, heads) if len(heads) > 1 else []
+    stop = set(common)
+    for c in common:
+        stop |= graph.ancestors(c)
+    since = {h: _walk_back(graph, h, stop) for h in heads}
+    return HeadGroup(what=what, heads=sorted(heads), common_ancestors=common, since=since,
+                     name=name)
+
+
+def _walk_back(graph: RevisionGraph, head: str, stop: set[str]) -> list[str]:
+    out: list[str] = []
+    queue = [head]
+    seen: set[str] = set()
+    while queue:
+        cur = queue.pop(0)
+        if cur in seen or cur in stop or cur not in graph.nodes:
+            continue
+        seen.add(cur)
+        out.append(cur)
+        queue.extend(graph.nodes[cur].parents)
+    return out
+
+
+def render_heads(graph: RevisionGraph, report: HeadsReport) -> str:
+    """Plain text: each head, then each group that needs a merge, with its command."""
+    lines: list[str] = []
+    n = len(report.heads)
+    lines.append(f"{n} head{'s' if n != 1 else ''}:")
+    for head in report.heads:
+        node = graph.nodes[head]
+        branch = f" on branch {', '.join(node.branches)}" if node.branches else ""
+        why = f" (expected: {report.expected[head]})" if head in report.expected else ""
+        msg = f"  {node.message}" if node.message else ""
+        lines.append(f"  {head}{branch}{why}{msg}  [{graph.rel(node.path)}]")
+    if report.ok:
+        if n > 1:
+            lines.append("Every head is expected (tool.sluice.check.expected_heads); "
+                         "nothing to merge.")
+        return "\n".join(lines) + "\n"
+    for group in report.groups:
+        lines.append("")
+        if group.name == "stray":
+            split = ""
+            others = [h for h in group.heads if h != group.stray]
+            if others and group.common_ancestors:
+                split = (f"; it split from {others[0]} after "
+                         f"{', '.join(group.common_ancestors)}:")
+            lines.append(f"{group.stray} is a head but matches no entry of "
+                         f"[tool.sluice.check] expected_heads{split or '.'}")
+        else:
+            count = f"{len(group.heads)} heads"
+            what = f"{group.what} {count}" if group.what.startswith("branch") else (
+                f"{len(group.heads)} {group.what} heads" if group.what else count)
+            if group.common_ancestors:
+                lines.append(f"{what}; they split after {', '.join(group.common_ancestors)} "
+                             "(last common ancestor):")
+            else:
+                lines.append(f"{what} with no common ancestor (separate bases):")
+        for head in group.heads:
+            lines.append(f"  {head}: {' <- '.join(group.since[head])}")
+        if group.merge_command is None:
+            lines.append("It shares no history with another head: if it starts a branch by "
+                         "design, give its first revision a branch label and add the label to "
+                         "expected_heads; otherwise point its down_revision at the head it "
+                         "belongs after.")
+            continue
+        lines.append("`alembic upgrade head` refuses to run until they are joined. If the "
+                     "changes belong in one line of history, merge them:")
+        lines.append(f"  {group.merge_command}")
+        lines.append("then review the merge revision (it runs nothing by itself), run "
+                     "`sluice lock` if you keep a sluice.sum, and commit it.")
+    lines.append("")
+    if report.undeclared_services:
+        listed = ", ".join(f'"{label}"' for label in report.undeclared_services)
+        lines.append(f"These heads are service branches by design: declare them with "
+                     f"[tool.sluice.check] expected_heads = [{listed}] instead of merging.")
+    else:
+        lines.append("Heads that exist by design (one branch per service, expand/contract) go "
+                     "in [tool.sluice.check] expected_heads, as branch labels or revision ids.")
+    return "\n".join(lines) + "\n"
+
+
+def heads_json(graph: RevisionGraph, report: HeadsReport) -> dict[str, Any]:
+    return {
+        "heads": [
+            {"revision": h, "branches": list(graph.nodes[h].branches),
+             "path": graph.rel(graph.nodes[h].path), "expected": report.expected.get(h)}
+            for h in report.heads
+        ],
+        "ok": report.ok,
+        "merges": [
+            {"branch": g.name, "heads": g.heads, "common_ancestors": g.common_ancestors,
+             "since": g.since, "command": g.merge_command}
+            for g in report.groups
+        ],
+    }
