@@ -352,7 +352,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     if files:
         from sluice.hooks import lint_files
 
-        lint_project = functools.partial(lint_files, files=files)  # type: ignore[assignment]
+        lint_project = functools.partial(lint_files, files=files)
     result = lint_project(
         config_path, cfg,
         revisions=list(revisions) or None,

@@ -218,13 +218,13 @@ class SluiceTests:
 class SluiceItem(pytest.Function):
     """One Sluice test; reported by its own name, not a module path."""
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:  # type: ignore[override]
+    def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"sluice: {self.name}"
 
 
 class SluiceFile(pytest.File):
     """The node Sluice's tests hang from: ``<folder>/sluice::test_sluice_graph`` ..."""
 
-    def collect(self) -> list[pytest.Item]:  # type: ignore[override]
+    def collect(self) -> list[pytest.Item]:
         return [SluiceItem.from_parent(self, name=name, callobj=fn)
                 for name, fn in TESTS.items()]

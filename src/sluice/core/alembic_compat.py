@@ -81,7 +81,7 @@ def upgrade_targets(rmap: RevisionMap, target: str,
     """The revisions ``alembic upgrade target`` would end at, from ``current``
     (``RevisionMap._parse_upgrade_target``: ids, prefixes, ``head``/``heads``, labels,
     ``label@head``, ``base`` and relative ``+2``/``ae10-1``/``label@+1``)."""
-    return tuple(rmap._parse_upgrade_target(  # type: ignore[arg-type]
+    return tuple(rmap._parse_upgrade_target(
         current_revisions=tuple(current), target=target, assert_relative_length=True))
 
 

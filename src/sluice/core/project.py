@@ -221,7 +221,7 @@ def version_locations_key(cfg: Config) -> tuple[str, bool]:
 
 def _option(getter: Any, name: str) -> str | None:
     try:
-        return getter(name) if getter is not None else None  # type: ignore[no-any-return]
+        return getter(name) if getter is not None else None
     except Exception:
         return None
 

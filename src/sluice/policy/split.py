@@ -76,7 +76,7 @@ def new_script(
         version_path=template.version_path,
         depends_on=template.depends_on,
     )
-    script._needs_render = True  # type: ignore[attr-defined]
+    script._needs_render = True
     return script
 
 
@@ -252,7 +252,7 @@ def split_enabled(ctx: PolicyContext) -> bool:
     value = mc.opts.get(SPLIT_OPTION) if mc is not None else None
     if value is None:
         return ctx.config.expand_contract
-    return value == EXPAND_CONTRACT
+    return bool(value == EXPAND_CONTRACT)
 
 
 def phase_marker(phase: str) -> str:

@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from sluice.owned import HISTORY_TABLE
+from sluice.owned import HISTORY_TABLE as HISTORY_TABLE  # read as audit.HISTORY_TABLE
 from sluice.runner.lock import utcnow
 
 OPEN_STATUSES = ("pending", "running")

@@ -284,7 +284,7 @@ class Recorder:
                     run.current, run.current_kind = prev, prev_kind
             return invoke
 
-        ops.invoke = make_invoke(ops, Operations.invoke, False)  # type: ignore[method-assign,assignment]
+        ops.invoke = make_invoke(ops, Operations.invoke, False)
 
         @contextlib.contextmanager
         def batch_alter_table(

@@ -37,7 +37,7 @@ try:
     # signal.signal() without the enum conversions around it (once per revision)
     import _signal
 except ImportError:  # pragma: no cover - not CPython
-    import signal as _signal  # type: ignore[no-redef]
+    import signal as _signal
 
 __all__ = ["RENDER_TIMEOUT_S", "Deadline", "ParsedLoader", "RenderTimeout", "Sandbox",
            "Silenced", "compile_revision"]
@@ -250,7 +250,7 @@ class ParsedLoader(importlib.machinery.SourceFileLoader):
                 encoding = None
         if encoding not in ("utf-8", "utf-8-sig"):
             # the tree was parsed from the UTF-8 text; Python reads this file otherwise
-            return super().source_to_code(data, path, _optimize=_optimize)  # type: ignore[call-arg]
+            return super().source_to_code(data, path, _optimize=_optimize)
         return compile(self._tree, path, "exec", dont_inherit=True, optimize=_optimize)
 
 

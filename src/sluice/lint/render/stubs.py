@@ -22,7 +22,7 @@ __all__ = ["Stub", "StubFinder", "StubModule", "is_trusted"]
 def _stub_base() -> type:
     from sqlalchemy.types import UserDefinedType
 
-    return UserDefinedType  # type: ignore[no-any-return]
+    return UserDefinedType
 
 
 class _StubMeta(type):

@@ -119,7 +119,7 @@ def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
                     if stmt.kind == "DROP TABLE":
                         names.update(t.lower() for t in stmt.tables)
         found = memo[key] = frozenset(names)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def index_label(name: str | None, table: str | None, columns: Any = None) -> str:

@@ -64,11 +64,12 @@ def _stripping_unparser() -> Any:
     base: Any = getattr(ast, "_Unparser", None)
     if base is None:
         try:
-            from _ast_unparse import Unparser as base  # type: ignore[import-not-found,no-redef]
+            import _ast_unparse
         except ImportError:
             return None
+        base = _ast_unparse.Unparser
 
-    class _Stripping(base):  # type: ignore[misc,valid-type]
+    class _Stripping(base):  # type: ignore[misc]  # the unparser is found at run time
         def visit_Attribute(self, node: ast.Attribute) -> None:
             root: ast.expr = node.value
             while isinstance(root, ast.Attribute):
