@@ -166,6 +166,9 @@ def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
             warm.run(timed=False)  # fills the cache
             results.append(compare("lint-warm", f"{label}, 1 edited", warm,
                                    Side(anchor, root, env), repeat))
+        except CaseFailed as exc:
+            print(f"{'lint-warm':<19} {label:<36} FAILED: {exc}", flush=True)
+            results.append({"case": "lint-warm", "history": label, "failed": str(exc)})
         finally:
             victim.write_text(original)
     return results
