@@ -495,6 +495,22 @@ def test_get_bind_reads() -> None:
     assert executes[-1].sql == "UPDATE users SET a = 1"
 
 
+def test_results_consumed_by_builtins_are_reads() -> None:
+    # next(iter(conn.execute(...))) in a helper the bind is passed to: a read
+    r = analyze('''
+    def _count(conn):
+        return next(iter(conn.execute(sa.text("SELECT count(id) FROM releases"))))[0]
+
+    def upgrade():
+        conn = op.get_bind()
+        ids = list(conn.execute(sa.text("SELECT id FROM users")))
+        while _count(conn) > 0:
+            conn.execute(sa.text("UPDATE releases SET a = 1"))
+    ''')
+    hows = [f.args["how"] for f in ops_of(r, "script.get_bind_read")]
+    assert hows == ["list", "iter"]
+
+
 def test_writes_through_bind_are_not_reads() -> None:
     r = analyze('''
     def upgrade():

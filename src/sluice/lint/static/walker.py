@@ -35,6 +35,8 @@ _READ_METHODS = {
     "columns", "tuples", "unique",
 }
 _READ_ATTRS = {"rowcount", "inserted_primary_key", "lastrowid", "returns_rows"}
+#: Builtins that consume a result (``next(iter(conn.execute(...)))``).
+_CONSUMERS = {"next", "iter", "list", "tuple", "sorted", "set", "dict", "len", "enumerate"}
 _SESSION_READS = {"query", "get", "scalar", "scalars", "execute", "merge", "refresh"}
 #: Expressions with no expression inside.
 LEAVES = frozenset({ast.Constant, ast.Name})
@@ -252,6 +254,10 @@ class Walker(OpEmitter):
         name = func_name(func)
         if name in ENGINE_FACTORIES:
             return  # reported by the module-wide pass
+        if isinstance(func, ast.Name) and name in _CONSUMERS and call.args \
+                and self._is_result_expr(call.args[0], scope):
+            self._fact("script.get_bind_read", call, scope, how=name)
+            return
         if name == "inspect" and call.args and self._is_bind_expr(call.args[0], scope):
             self._fact("script.get_bind_read", call, scope, how="inspect")
             return
