@@ -376,6 +376,8 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     if fmt in ("json", "sarif"):  # the formats that carry it; text never builds it
         extra = {"summary": {**result.counts(), "suppressed": len(result.suppressed),
                              "fail_on": threshold, "failed": result.failed(threshold)},
+                 # reviewed, not harmless: each with its reason ("suppressed")
+                 "suppressed": [f.as_dict() for f in result.suppressed],
                  "coverage": result.coverage.as_dict(),
                  "dialects": result.dialects,
                  "notes": _lint_notes(result.notes, config_path),
