@@ -60,8 +60,8 @@ def test_clean_project_exits_0(clean: Path) -> None:
     result = run("lint", "-c", str(clean / "alembic.ini"))
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
-    assert lines[:2] == ["no findings", "1 revision: 1 rendered, 0 static only; linted for "
-                         "postgresql, mysql, sqlite (no dialect named)"]
+    assert lines[:2] == ["no findings", "1 revision: 1 read statically, 0 rendered offline; "
+                         "linted for postgresql, mysql, sqlite (no dialect named)"]
     assert lines[2].startswith("note: nothing names this project's database")
     assert lines[2].endswith('[tool.sluice.lint] dialects = ["postgresql"]')
     assert lines[3].startswith("note: no sluice.sum: every revision was linted")
@@ -77,7 +77,8 @@ def test_findings_exit_1_with_file_line_rule_message_and_fix(rw: Path) -> None:
                       r"  drops column users\.legacy.*\n  fix:\n    1\. ", out, re.M)
     assert block, out
     last = out.strip().splitlines()[-1]
-    assert last.startswith("22 revisions: 18 rendered, 3 static only (reasons: ")
+    assert last.startswith("22 revisions: 15 read statically, 3 rendered offline (")
+    assert ", 3 static only (reasons: " in last
     assert re.search(r"^\d+ errors, \d+ warnings, \d+ info \(\d+ suppressed\)$", out, re.M)
 
 
@@ -98,7 +99,11 @@ def test_json_format(rw: Path) -> None:
                             "revision", "dialect"}
     assert data["coverage"]["revisions"] == 22
     assert data["coverage"]["reasons"]["ImportError myapp"] == 1
-    assert data["coverage"]["line"].startswith("22 revisions: 18 rendered")
+    assert data["coverage"]["line"].startswith("22 revisions: 15 read statically")
+    statuses = {r["path"].rsplit("/", 1)[-1]: (r["status"], r["render_needs"])
+                for r in data["revisions"]}
+    assert statuses["rw18_recursive.py"] == ("static", [])  # an op-only revision
+    assert statuses["rw19_dialect_branch.py"] == ("rendered", ["dialect branch"])
     assert data["summary"]["failed"] is True and data["summary"]["fail_on"] == "error"
     statuses = {Path(r["path"]).stem: r["status"] for r in data["revisions"]}
     assert statuses["rw14_syntax_error"] == "unparsed"
@@ -161,8 +166,8 @@ def test_stub_flag_and_no_render(rw: Path) -> None:
     assert rev["status"] == "rendered"
     result = run("lint", "-c", ini, "--revision", "rw02", "--no-render")
     assert result.stdout.strip().splitlines()[-1] == (
-        "1 revision: 0 rendered, 1 static only (reasons: rendering disabled 1); "
-        "linted for postgresql, mysql, sqlite (lint.dialects)")
+        "1 revision: 0 read statically, 0 rendered offline, 1 static only (reasons: "
+        "rendering disabled 1); linted for postgresql, mysql, sqlite (lint.dialects)")
 
 
 def test_dialect_filter(rw: Path) -> None:

@@ -72,12 +72,16 @@ def test_every_revision_of_every_location_is_analysed(result: LintResult) -> Non
 
 def test_coverage_line(result: LintResult) -> None:
     assert result.coverage.line() == (
-        "22 revisions: 18 rendered, 3 static only (reasons: ImportError myapp 1, get_bind "
-        "reads 1, raises in offline mode 1), 1 not parsed (syntax error); linted for "
-        "postgresql, mysql, sqlite (lint.dialects)"
+        "22 revisions: 15 read statically, 3 rendered offline (dialect branch: 1, imported "
+        "code: 1, run-time settings: 1), 3 static only (reasons: ImportError myapp 1, "
+        "get_bind reads 1, raises in offline mode 1), 1 not parsed (syntax error); linted "
+        "for postgresql, mysql, sqlite (lint.dialects)"
     )
     data = result.coverage.as_dict()
-    assert data["rendered"] == 18 and data["static_only"] == 3 and data["unparsed"] == 1
+    assert data["read_statically"] == 15 and data["rendered"] == 3
+    assert data["static_only"] == 3 and data["unparsed"] == 1
+    assert data["render_needs"] == {"dialect branch": 1, "imported code": 1,
+                                    "run-time settings": 1}
     assert data["reasons"] == {"ImportError myapp": 1, "get_bind reads": 1,
                                "raises in offline mode": 1}
 
@@ -133,7 +137,8 @@ def test_batch_alter_table_renders_on_sqlite(project: Path) -> None:
 
 def test_unnamed_constraint_drop_renders_with_a_note(project: Path, result: LintResult
                                                       ) -> None:
-    assert report(result, "rw05_unnamed_constraint").status == "rendered"
+    # the source says the constraint has no name: read statically
+    assert report(result, "rw05_unnamed_constraint").status == "static"
     assert lines(found(result, "rw05_unnamed_constraint", "SL004")) == [16]
     res = lint_project(project / "alembic.ini", revisions=["rw05"], use_cache=False, sql=True)
     rep = report(res, "rw05_unnamed_constraint")
@@ -144,7 +149,8 @@ def test_unnamed_constraint_drop_renders_with_a_note(project: Path, result: Lint
 
 def test_sql_mode_compiles_every_operation_and_the_downgrade(project: Path,
                                                             result: LintResult) -> None:
-    lean = report(result, "rw09a_branch_a")
+    lean = report(lint_project(project / "alembic.ini", revisions=["rw09a"], use_cache=False,
+                               render_all=True), "rw09a_branch_a")
     assert lean.status == "rendered" and lean.statements == []  # nothing raw to compile
     res = lint_project(project / "alembic.ini", revisions=["rw09a"], use_cache=False, sql=True)
     full = report(res, "rw09a_branch_a")
@@ -170,14 +176,19 @@ def test_deliberate_raise_in_offline_mode_is_a_reason(result: LintResult) -> Non
     assert lines(found(result, "rw07_offline_raise", "SL001")) == [18]
 
 
-def test_non_standard_signature(result: LintResult) -> None:
+def test_non_standard_signature(project: Path, result: LintResult) -> None:
+    assert lines(found(result, "rw08_signature", "SL103")) == [15]  # read statically
+    result = lint_project(project / "alembic.ini", revisions=["rw08"], use_cache=False,
+                          render_all=True)
     rep = report(result, "rw08_signature")
     assert rep.status == "rendered", rep.detail
     assert lines(found(result, "rw08_signature", "SL103")) == [15]
 
 
 def test_merge_point_and_branches(project: Path, result: LintResult) -> None:
-    assert report(result, "rw10_merge").status == "rendered"
+    merge = lint_project(project / "alembic.ini", revisions=["rw10"], use_cache=False,
+                         render_all=True)
+    assert report(merge, "rw10_merge").status == "rendered"
     res = lint_project(project / "alembic.ini", since="rw08", use_cache=False)
     stems = {Path(r.path).stem for r in res.revisions}
     assert {"rw09a_branch_a", "rw09b_branch_b", "rw10_merge", "rw19_dialect_branch"} <= stems
@@ -204,15 +215,20 @@ def test_no_downgrades_policy(project: Path, result: LintResult) -> None:
     assert not found(res, "rw11_no_downgrade", "SL601")
 
 
-def test_raising_downgrade_is_an_irreversible_marker(result: LintResult) -> None:
-    rep = report(result, "rw12_raising_downgrade")
+def test_raising_downgrade_is_an_irreversible_marker(project: Path,
+                                                     result: LintResult) -> None:
+    rendered = lint_project(project / "alembic.ini", revisions=["rw12"], use_cache=False,
+                            render_all=True)
+    rep = report(rendered, "rw12_raising_downgrade")
     assert rep.status == "rendered" and not rep.notes
+    assert not found(rendered, "rw12_raising_downgrade", "SL601")
     assert not found(result, "rw12_raising_downgrade", "SL601")
 
 
 def test_swallowed_exceptions_render_quietly(project: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    res = lint_project(project / "alembic.ini", revisions=["rw13"], use_cache=False)
+    res = lint_project(project / "alembic.ini", revisions=["rw13"], use_cache=False,
+                       render_all=True)
     out, err = capsys.readouterr()
     assert out == "" and err == ""  # the revision's print() does not leak
     assert report(res, "rw13_swallow").status == "rendered"
@@ -239,7 +255,9 @@ def test_operations_from_imported_helpers_come_from_the_render_layer(project: Pa
     assert report(static_only, "rw15_helper").reason == "rendering disabled"
 
 
-def test_one_finding_per_problem_across_layers_and_dialects(result: LintResult) -> None:
+def test_one_finding_per_problem_across_layers_and_dialects(project: Path) -> None:
+    result = lint_project(project / "alembic.ini", revisions=["rw16"], use_cache=False,
+                          render_all=True)
     rep = report(result, "rw16_dedup")
     assert rep.dialects == ["postgresql", "mysql", "sqlite"]
     assert lines(found(result, "rw16_dedup", "SL002")) == [16]
@@ -388,13 +406,14 @@ def test_unknown_dialect(project: Path) -> None:
 
 def test_a_bug_while_merging_keeps_the_static_findings(project: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import sluice.lint.engine as engine
+    import sluice.lint.analyze as analyze
 
     def broken(*args: object, **kw: object) -> list[Op]:
         raise RuntimeError("merge bug")
 
-    monkeypatch.setattr(engine, "merge_ops", broken)
-    res = lint_project(project / "alembic.ini", revisions=["rw18"], use_cache=False)
+    monkeypatch.setattr(analyze, "merge_ops", broken)
+    res = lint_project(project / "alembic.ini", revisions=["rw18"], use_cache=False,
+                       render_all=True)
     rep = report(res, "rw18_recursive")
     assert rep.status == "static" and rep.reason == "internal error (RuntimeError)"
     assert lines(found(res, "rw18_recursive", "SL002")) == [15]
@@ -418,7 +437,8 @@ def test_one_independent_tree_per_dialect(tmp_path: Path) -> None:
     pg = lint_project(ini, trees=["postgresql"], dialects=["postgresql"], use_cache=False)
     assert [r.revision for r in pg.revisions] == ["pg1", "pg2"]
     assert lines([f for f in pg.findings if f.rule == "SL201"]) == [17]
-    sq = lint_project(ini, trees=["migrations/sqlite"], dialects=["sqlite"], use_cache=False)
+    sq = lint_project(ini, trees=["migrations/sqlite"], dialects=["sqlite"], use_cache=False,
+                      render_all=True)
     assert [r.revision for r in sq.revisions] == ["sq1", "sq2"]
     assert all(r.status == "rendered" for r in sq.revisions)
     assert {(f.rule, f.line) for f in sq.findings} >= {("SL002", 19)}

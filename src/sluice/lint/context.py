@@ -20,7 +20,7 @@ from sluice.lint.scope import Layout
 if TYPE_CHECKING:
     from sluice.lint.registry import RuleIndex
 
-__all__ = ["RunContext", "config_key", "meta_findings"]
+__all__ = ["RunContext", "config_key", "meta_findings", "new_renderer"]
 
 
 @dataclass
@@ -32,6 +32,8 @@ class RunContext:
     stub_modules: list[str]
     known_rules: set[str]
     sql: bool = False
+    #: Render every revision, also those static analysis decides alone.
+    render_all: bool = False
     renderer: Renderer | None = None
     stack: contextlib.ExitStack | None = None
     _active: list[Any] | None = None
@@ -64,16 +66,8 @@ class RunContext:
     def get_renderer(self) -> Renderer:
         if self.renderer is None:
             self.stack = contextlib.ExitStack()
-            self.renderer = self.stack.enter_context(Renderer(
-                self.layout.alembic_cfg,
-                script_location=self.layout.script_location,
-                version_locations=[str(v) for v in self.layout.version_locations],
-                dialects=self.dialects,
-                stub_modules=self.stub_modules,
-                sys_path=self.layout.sys_path,
-                project_root=self.layout.root,
-                sql=self.sql,
-            ))
+            self.renderer = self.stack.enter_context(
+                new_renderer(self.layout, self.dialects, self.stub_modules, self.sql))
         return self.renderer
 
     def close(self) -> None:
@@ -81,6 +75,21 @@ class RunContext:
             self.stack.close()
             self.stack = None
             self.renderer = None
+
+
+def new_renderer(layout: Layout, dialects: Sequence[str], stub_modules: Sequence[str],
+                 sql: bool) -> Renderer:
+    """A renderer for the project of ``layout`` (enter it before rendering)."""
+    return Renderer(
+        layout.alembic_cfg,
+        script_location=layout.script_location,
+        version_locations=[str(v) for v in layout.version_locations],
+        dialects=list(dialects),
+        stub_modules=list(stub_modules),
+        sys_path=layout.sys_path,
+        project_root=layout.root,
+        sql=sql,
+    )
 
 
 def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
@@ -103,8 +112,9 @@ def _rules_fingerprint() -> str:
     return ";".join(parts)
 
 
-def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str], render: bool,
-                x_args: Sequence[str], sql: bool) -> str:
+def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str],
+                render: bool | str, x_args: Sequence[str], sql: bool) -> str:
+    """The cache key of one lint's settings (``render``: False, True or ``"all"``)."""
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if not f.metadata.get("internal")}
     payload = json.dumps({

@@ -25,7 +25,11 @@ How it works, per revision file (never importing a file to discover it):
 2. **Static layer** (:mod:`sluice.lint.static`): the ``ast`` of the file gives every
    ``op.*`` call with its line. Works for every file that parses; a file that does not is a
    finding (SL900) and the others go on.
-3. **Render layer** (:mod:`sluice.lint.render`): the revision is run offline in a real
+3. **Render layer** (:mod:`sluice.lint.render`), only where static analysis cannot decide
+   alone (SQL built at run time, imported code, dialect branches, custom operations ...:
+   :mod:`sluice.lint.needs`; a revision without any is read statically, and the coverage
+   line counts both), one after another or in a process pool when many revisions need it
+   (:mod:`sluice.lint.pool`): the revision is run offline in a real
    Alembic context for the primary dialect (the one of ``sqlalchemy.url`` when it is among
    the linted dialects), and for every other dialect when its code can depend on the
    dialect (it mentions the dialect, the bind or the context, or imports project code).
@@ -40,7 +44,8 @@ How it works, per revision file (never importing a file to discover it):
 5. **Suppressions** (:mod:`sluice.lint.suppress`) are applied; misuse of them is reported.
 
 Results are cached per file (:mod:`sluice.lint.cache`). The pieces: :mod:`sluice.lint.scope`
-(layout, revision files, which of them are linted), :mod:`sluice.lint.context` (what the
+(layout, revision files, which of them are linted), :mod:`sluice.lint.analyze` (one file
+through both layers), :mod:`sluice.lint.context` (what the
 files of one lint share: rules per dialect, the renderer, the cache key),
 :mod:`sluice.lint.merge` (static + rendered ops, one finding per rule and line) and
 :mod:`sluice.lint.results` (what is returned); this module drives them.
@@ -48,27 +53,34 @@ files of one lint share: rules per dialect, the renderer, the cache key),
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_files
 from sluice.errors import SluiceError
+from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
 from sluice.lint.cache import LintCache
-from sluice.lint.context import RunContext, config_key, meta_findings
+from sluice.lint.context import RunContext, config_key
 from sluice.lint.dialects import DialectChoice, choose_dialects
-from sluice.lint.merge import dedup_findings, dialect_branch_lines, dialect_sensitive, merge_ops
-from sluice.lint.model import Finding, Op
-from sluice.lint.render import REASON_DISABLED, RenderOutcome
+from sluice.lint.merge import merge_ops
+from sluice.lint.model import Finding
+from sluice.lint.pool import (
+    POOL_THRESHOLD,
+    Crash,
+    RendererSpec,
+    RenderJob,
+    RenderResult,
+    render_jobs,
+)
+from sluice.lint.render import RenderOutcome
 from sluice.lint.results import Coverage, LintResult, RevisionReport
 from sluice.lint.scope import (
     Layout,
     Node,
     changed_files,
-    display_path,
     display_str,
     read_layout,
     read_node,
@@ -76,7 +88,6 @@ from sluice.lint.scope import (
     select_revisions,
     static_result,
 )
-from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
 
 __all__ = [
     "Coverage",
@@ -90,159 +101,49 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- one file
-
-
-@dataclass
-class _FileResult:
-    report: RevisionReport
-    findings: list[Finding]
-    suppressed: list[Finding]
-
-
-def _analyze(node: Node, ctx: RunContext, failure: Exception | None = None) -> _FileResult:
-    """Both layers, rules, suppressions for one file. ``failure``: analysing it with the
-    render layer raised (a bug in Sluice); analyse statically and say so."""
-    from sluice.lint.registry import run_rules
-
-    path = str(node.path)
-    static = static_result(node)
-    report = RevisionReport(path=path, revision=node.revision, down_revision=node.down_raw,
-                            branch_labels=node.labels, depends_on=node.depends)
-    if static.error:
-        report.status = "unparsed"
-        report.reason = "syntax error"
-        m = re.match(r"^.*?:(\d+): (.*)$", static.error)
-        line = int(m.group(1)) if m else 1
-        report.detail = m.group(2) if m else static.error
-        op = Op("lint.parse_error", line=max(line, 1), path=path, revision=node.revision,
-                args={"error": report.detail})
-        return _FileResult(report, meta_findings([op], ctx.config), [])
-    source = node.text() or ""
-
-    outcome: RenderOutcome | None = None
-    if failure is not None:
-        outcome = RenderOutcome(ok=False, reason=f"internal error ({type(failure).__name__})",
-                                detail=f"{type(failure).__name__}: {failure}",
-                                hint="a bug in Sluice; please report it with this revision")
-        report.status, report.reason = "static", outcome.reason
-        report.detail, report.hint = outcome.detail, outcome.hint
-    elif ctx.render:
-        sensitive = dialect_sensitive(source) or any(
-            o.kind == "script.import" for o in static.ops)
-        down_kind = next((o.args.get("kind") for o in static.ops
-                          if o.kind == "script.downgrade"), None)
-        outcome = ctx.get_renderer().render(
-            node.path,
-            downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
-            all_dialects=sensitive and len(ctx.dialects) > 1,
-            tree=static.tree,
-            content=node.content if static.tree is not None else None,
-        )
-        for ops in outcome.ops.values():
-            for o in ops:
-                o.path, o.revision = path, node.revision
-        report.statements = outcome.statements
-        report.notes = outcome.notes
-        report.dialects = outcome.dialects
-        if outcome.ok:
-            report.status = "rendered"
-        else:
-            report.status = "static"
-            report.reason, report.detail, report.hint = (outcome.reason, outcome.detail,
-                                                         outcome.hint)
-    else:
-        report.status = "static"
-        report.reason = REASON_DISABLED
-
-    branch_lines = (dialect_branch_lines(source, static.tree)
-                    if outcome is not None and outcome.ok else set())
-    static.tree = None  # done with it; the ops are what is kept
-    # the op list each dialect sees; dialects whose render (or lack of it) is the same share it
-    groups: dict[tuple[str | None, bool], tuple[list[Op], list[str]]] = {}
-    for dialect in ctx.dialects:
-        used: str | None = None
-        if outcome is not None and outcome.ok:
-            if dialect in outcome.ops:
-                used = dialect
-            elif dialect not in outcome.failed:
-                used = outcome.dialects[0]  # the code does not depend on the dialect
-        pruned = used == dialect and bool(branch_lines)
-        key = (used, pruned)
-        if key not in groups:
-            ops = static.ops
-            if used is not None:
-                ops = merge_ops(static.ops, outcome.ops[used],  # type: ignore[union-attr]
-                                outcome.phases.get(used, []),  # type: ignore[union-attr]
-                                branch_lines if pruned else set())
-            groups[key] = (ops, [])
-        groups[key][1].append(dialect)
-    raw: list[Finding] = []
-    for ops, dialects in groups.values():
-        phases = [[o for o in ops if o.phase == p] for p in ("upgrade", "downgrade")]
-        # rules that cover every dialect of the group run once for all of them
-        for phase_ops in phases:
-            if not phase_ops:
-                continue
-            shared = ctx.shared_rules(dialects)
-            if shared.rules:
-                found = run_rules(phase_ops, ctx.config, dialect=dialects[0], rules=shared)
-                if len(dialects) > 1:
-                    for f in found:
-                        f.dialect = None
-                raw.extend(found)
-            for dialect in dialects:
-                specific = ctx.specific_rules(dialects, dialect)
-                if specific.rules:
-                    raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect,
-                                         rules=specific))
-    if outcome is not None and not outcome.ok and (ctx.render or failure is not None):
-        raw.extend(meta_findings([Op(
-            "lint.static_only", line=outcome.line or 1, path=path, revision=node.revision,
-            args={"reason": outcome.reason, "detail": outcome.detail, "hint": outcome.hint},
-        )], ctx.config))
-    findings = dedup_findings(raw, ctx.dialects)
-    suppressions = parse_suppressions(source)
-    kept, silenced = apply_suppressions(findings, suppressions)
-    if suppressions:
-        kept.extend(meta_findings(
-            suppression_ops(suppressions, path=path, revision=node.revision,
-                            known=ctx.known_rules), ctx.config))
-    return _FileResult(report, kept, silenced)
-
-
-def _duplicate_findings(node: Node, nodes: list[Node], config: SluiceConfig,
-                        root: Path) -> list[Finding]:
-    """SL905 for ``node`` when another revision file declares the same id."""
-    if not node.revision:
-        return []
-    others = [str(display_path(n.path, root)) for n in nodes
-              if n is not node and n.revision == node.revision]
-    if not others:
-        return []
-    source = node.text() or ""
-    m = re.search(r"^revision\s*(?::[^=\n]*)?=", source, re.M)
-    line = source.count("\n", 0, m.start()) + 1 if m else 1
-    return meta_findings([Op("lint.duplicate_revision", line=line, path=str(node.path),
-                              revision=node.revision, args={"others": others})], config)
-
-
 # --------------------------------------------------------------------------- one lint
 
 
+@dataclass
+class _Pending:
+    """A file to analyse, in report order: from the cache, or with what rendering needs."""
+
+    node: Node
+    done: int
+    total: int
+    entry: dict[str, Any] | None = None
+    ctx: RunContext | None = None
+    needs: list[str] = field(default_factory=list)
+    job: RenderJob | None = None
+
+
+def _drop_tree(item: _Pending) -> None:
+    if item.node.static is not None:
+        item.node.static.tree = None
+
+
 class _Run:
-    """One lint in progress: a context per set of dialects (one renderer open at a time),
-    the cache, and what the analysed files produced, in order."""
+    """One lint in progress: a context per set of dialects, the cache, the files to
+    analyse and what they produced, in order.
+
+    Files are analysed in three passes: :meth:`add` reads each one statically and decides
+    whether it needs rendering; :meth:`finish` renders those (in a process pool when many
+    do, :mod:`sluice.lint.pool`), then runs the rules file by file."""
 
     def __init__(self, config: SluiceConfig, layout: Layout, choice: DialectChoice, *,
                  render: bool, stubs: list[str], known: set[str], sql: bool,
-                 cache: LintCache, progress: Callable[[int, int], None] | None) -> None:
+                 render_all: bool, cache: LintCache,
+                 progress: Callable[[int, int], None] | None, spec: RendererSpec) -> None:
         self.config, self.layout, self.choice = config, layout, choice
         self.render, self.stubs, self.known, self.sql = render, stubs, known, sql
-        self.cache, self.progress = cache, progress
+        self.render_all = render_all
+        self.cache, self.progress, self.spec = cache, progress, spec
         self.contexts: dict[tuple[str, ...], RunContext] = {}
         self.current: RunContext | None = None
         self.used_locations: list[Path | None] = []
+        self.pending: list[_Pending] = []
+        self.jobs: list[RenderJob] = []
+        self.render_processes = 0
         self.findings: list[Finding] = []
         self.suppressed: list[Finding] = []
         self.reports: list[RevisionReport] = []
@@ -255,27 +156,73 @@ class _Run:
             ctx = self.contexts[tuple(wanted)] = RunContext(
                 config=self.config, layout=self.layout, dialects=list(wanted),
                 render=self.render, stub_modules=self.stubs, known_rules=self.known,
-                sql=self.sql)
-        if self.current is not None and self.current is not ctx:
-            self.current.close()  # one renderer open at a time (each patches Alembic)
-        self.current = ctx
+                sql=self.sql, render_all=self.render_all)
         return ctx
 
-    def analyse(self, node: Node, done: int, total: int) -> None:
+    def add(self, node: Node, done: int, total: int) -> None:
+        """Queue ``node``: read it statically and decide whether it needs rendering."""
         self.used_locations.append(node.location)
-        cache = self.cache
-        entry = cache.get(str(node.path), node.digest)
+        item = _Pending(node, done, total, entry=self.cache.get(str(node.path), node.digest))
+        if item.entry is None:
+            item.ctx = self.context_for(node)
+            try:
+                item.needs, item.job = render_job(len(self.pending), node, item.ctx)
+            except Exception:  # a bug of ours: :meth:`_analyse` says so
+                item.needs, item.job = [], None
+            if item.job is not None:
+                self.jobs.append(item.job)
+            # a parsed module is kept only for rendering it in this process; a pool
+            # renders from the files
+            if item.job is None or len(self.jobs) > POOL_THRESHOLD:
+                _drop_tree(item)
+            elif len(self.jobs) == POOL_THRESHOLD:
+                for held in [*self.pending, item]:
+                    _drop_tree(held)
+        self.pending.append(item)
+
+    def finish(self) -> None:
+        """Render what needs it, then run the rules on every queued file, in order."""
+        results: dict[int, RenderResult] = {}
+        if self.jobs:
+            outcomes, self.render_processes = render_jobs(self.jobs, self.spec, self._render)
+            results = {job.index: r for job, r in zip(self.jobs, outcomes, strict=True)}
+        for index, item in enumerate(self.pending):
+            self._analyse(item, results.get(index))
+        self.pending, self.jobs = [], []
+
+    def _render(self, job: RenderJob) -> RenderOutcome:
+        """Render one job in this process (one renderer open at a time: each patches
+        Alembic)."""
+        item = self.pending[job.index]
+        ctx = item.ctx
+        assert ctx is not None
+        if self.current is not None and self.current is not ctx:
+            self.current.close()
+        self.current = ctx
+        static = static_result(item.node)
+        return ctx.get_renderer().render(
+            item.node.path, downgrade=job.downgrade, all_dialects=job.all_dialects,
+            tree=static.tree,
+            content=item.node.content if static.tree is not None else None,
+        )
+
+    def _analyse(self, item: _Pending, rendered: RenderResult | None) -> None:
+        node, entry, cache = item.node, item.entry, self.cache
         if entry is not None:
             report = RevisionReport.from_dict(entry["report"])
             report.cached = True
             file_findings = [Finding(**f) for f in entry["findings"]]
             file_suppressed = [Finding(**f) for f in entry["suppressed"]]
         else:
-            ctx = self.context_for(node)
+            ctx = item.ctx
+            assert ctx is not None
             try:
-                result = _analyze(node, ctx)
+                if isinstance(rendered, Crash):
+                    result = analyze_file(node, ctx, None, item.needs, failure=rendered)
+                else:
+                    result = analyze_file(node, ctx, rendered, item.needs)
             except Exception as exc:  # a bug of ours must not hide the other files
-                result = _analyze(node, ctx, failure=exc)
+                result = analyze_file(node, ctx, None, item.needs, failure=Crash.of(exc))
             report, file_findings, file_suppressed = (result.report, result.findings,
                                                       result.suppressed)
             if cache.enabled:
@@ -289,7 +236,7 @@ class _Run:
         self.findings.extend(file_findings)
         self.suppressed.extend(file_suppressed)
         if self.progress is not None:
-            self.progress(done, total)
+            self.progress(item.done, item.total)
 
     def close(self) -> None:
         for ctx in self.contexts.values():
@@ -297,7 +244,8 @@ class _Run:
 
 
 def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stubs: list[str],
-                render: bool, x_args: Sequence[str], sql: bool, use_cache: bool) -> LintCache:
+                render: bool | str, x_args: Sequence[str], sql: bool,
+                use_cache: bool) -> LintCache:
     cache_dir = None
     if use_cache and config.lint.cache_dir:
         cache_dir = Path(config.lint.cache_dir)
@@ -306,19 +254,6 @@ def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stu
     dialect_key = choice.all() + [f"{loc}={d}" for loc, d in choice.by_location.items()]
     return LintCache(cache_dir, config_key(config, dialect_key, stubs, render, x_args, sql)
                      if cache_dir is not None else "")
-
-
-def _duplicates(nodes: list[Node], indexes: Iterable[int], config: SluiceConfig,
-                root: Path) -> list[Finding]:
-    """SL905 for every revision in ``indexes`` whose id another file declares too."""
-    repeated = {r for r, c in Counter(n.revision for n in nodes).items() if r and c > 1}
-    if not repeated:
-        return []
-    out: list[Finding] = []
-    for i in indexes:
-        if nodes[i].revision in repeated:
-            out.extend(_duplicate_findings(nodes[i], nodes, config, root))
-    return out
 
 
 def _notes(run: _Run, config: SluiceConfig, scoped_baseline: bool,
@@ -353,6 +288,7 @@ def lint_project(
     x_args: Sequence[str] = (),
     use_cache: bool = True,
     render: bool | None = None,
+    render_all: bool = False,
     sql: bool = False,
     progress: Callable[[int, int], None] | None = None,
     baseline: bool = False,
@@ -370,7 +306,10 @@ def lint_project(
     ``trees`` (default ``lint.trees``; empty: all) restricts to version locations or
     branch-labelled trees. ``dialects`` (default ``lint.dialects``) filters the dialects.
     ``stub_modules`` adds to ``lint.stub_modules``; ``render=False`` skips the render layer
-    (default ``lint.render``). ``sql=True`` also compiles every operation to SQL for every
+    (default ``lint.render``); it renders only the revisions static analysis cannot decide
+    alone (:mod:`sluice.lint.needs`), in a process pool when many do
+    (:mod:`sluice.lint.pool`); ``render_all=True`` renders every revision (to cross-check
+    the two layers). ``sql=True`` also compiles every operation to SQL for every
     rendered dialect and renders downgrades (``RevisionReport.statements``; what ``plan``
     shows); without it only raw SQL and bind executes are compiled, which is all the rules
     need. ``progress(done, total)`` is called per analysed file. ``baseline=True`` (what
@@ -402,7 +341,8 @@ def lint_project(
     known = {r.id.lower() for r in rules.values()} | {r.name for r in rules.values()}
 
     files = revision_files(layout.version_locations, recursive=layout.recursive)
-    cache = _open_cache(config, layout, choice, stubs, do_render, x_args, sql, use_cache)
+    cache = _open_cache(config, layout, choice, stubs,
+                        "all" if do_render and render_all else do_render, x_args, sql, use_cache)
 
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
     unscoped = not (revisions or since is not None or changed_base not in (None, False)
@@ -413,17 +353,19 @@ def lint_project(
         reviewed = reviewed_files(layout, config)
         if reviewed is not None:
             whole = False
+    spec = RendererSpec(ini_path=str(layout.ini_path), x_args=tuple(x_args),
+                        stub_modules=tuple(stubs), sql=sql)
     run = _Run(config, layout, choice, render=do_render, stubs=stubs, known=known, sql=sql,
-               cache=cache, progress=progress)
+               render_all=render_all, cache=cache, progress=progress, spec=spec)
     nodes: list[Node] = []
     try:
         for path in files:
             node = read_node(path, layout, cache, whole)
             nodes.append(node)
             if whole:
-                # everything is analysed in file order: analyse each file as it is
-                # read, so that only one parsed module is alive at a time
-                run.analyse(node, len(nodes), len(files))
+                # everything is analysed in file order: read each file statically as it
+                # is read, so that only the parsed modules rendering needs stay alive
+                run.add(node, len(nodes), len(files))
         selected = select_revisions(nodes, layout, trees=tree_names, revisions=revisions,
                                     since=since, paths=paths, changed_base=changed_base)
         skipped = 0
@@ -434,9 +376,10 @@ def lint_project(
         if not whole:
             order = sorted(selected)
             for done, i in enumerate(order, 1):
-                run.analyse(nodes[i], done, len(order))
-        run.findings.extend(_duplicates(nodes, range(len(nodes)) if whole else sorted(selected),
-                                        config, layout.root))
+                run.add(nodes[i], done, len(order))
+        run.finish()
+        analysed = range(len(nodes)) if whole else sorted(selected)
+        run.findings.extend(duplicate_findings(nodes, analysed, config, layout.root))
     finally:
         run.close()
     cache.prune({str(n.path) for n in nodes})
@@ -454,4 +397,5 @@ def lint_project(
     return LintResult(findings=run.findings, coverage=run.coverage, revisions=run.reports,
                       suppressed=run.suppressed, dialects=chosen, cache_hits=cache.hits,
                       cache_misses=cache.misses, notes=notes,
-                      baseline=skipped if reviewed is not None else None)
+                      baseline=skipped if reviewed is not None else None,
+                      render_processes=run.render_processes)

@@ -22,9 +22,14 @@ class RevisionReport:
     down_revision: str | tuple[str, ...] | None = None
     branch_labels: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
-    #: ``rendered``, ``static`` (static layer only) or ``unparsed`` (syntax error).
+    #: ``rendered`` (rendered offline), ``static`` (read from the source only) or
+    #: ``unparsed`` (syntax error).
     status: str = "static"
-    #: Short reason when not rendered (the key counted in the coverage line).
+    #: Why static analysis could not decide and the revision was rendered (see
+    #: :mod:`sluice.lint.needs`); empty: the source says everything, it was read statically.
+    render_needs: list[str] = field(default_factory=list)
+    #: Short reason when it needed rendering and did not render (the key counted in the
+    #: coverage line); None for a revision read statically or rendered.
     reason: str | None = None
     detail: str | None = None
     hint: str | None = None
@@ -44,6 +49,7 @@ class RevisionReport:
             "branch_labels": list(self.branch_labels),
             "depends_on": list(self.depends_on),
             "status": self.status,
+            "render_needs": self.render_needs,
             "reason": self.reason,
             "detail": self.detail,
             "hint": self.hint,
@@ -62,6 +68,7 @@ class RevisionReport:
             branch_labels=tuple(data.get("branch_labels") or ()),
             depends_on=tuple(data.get("depends_on") or ()),
             status=data.get("status", "static"),
+            render_needs=list(data.get("render_needs") or []),
             reason=data.get("reason"),
             detail=data.get("detail"),
             hint=data.get("hint"),
@@ -73,13 +80,20 @@ class RevisionReport:
 
 @dataclass
 class Coverage:
-    """How many revisions each layer covered, and why rendering failed where it did."""
+    """How each revision was read: statically, rendered offline (and why it needed to be),
+    or statically because rendering failed (and why)."""
 
     total: int = 0
+    #: Read from the source: static analysis decided everything.
+    read_statically: int = 0
     rendered: int = 0
+    #: Needed rendering and did not render (``reasons``).
     static_only: int = 0
     unparsed: int = 0
+    #: Why rendering failed (or was disabled), per revision.
     reasons: Counter[str] = field(default_factory=Counter)
+    #: Why the rendered revisions needed it (the first need of each).
+    needs: Counter[str] = field(default_factory=Counter)
     #: The dialects linted and where they came from ("postgresql (sqlalchemy.url)").
     dialects: str = ""
 
@@ -87,20 +101,25 @@ class Coverage:
         self.total += 1
         if report.status == "rendered":
             self.rendered += 1
+            self.needs[report.render_needs[0] if report.render_needs else "unknown"] += 1
         elif report.status == "unparsed":
             self.unparsed += 1
+        elif report.reason is None:
+            self.read_statically += 1
         else:
             self.static_only += 1
-            self.reasons[report.reason or "unknown"] += 1
+            self.reasons[report.reason] += 1
 
     def line(self) -> str:
-        """``N revisions: R rendered, S static only (reasons: ImportError myapp 12, ...)``."""
+        """``N revisions: S read statically, R rendered offline (SQL built at run time: 9,
+        ...), F static only (reasons: ImportError myapp 2, ...)``."""
         noun = "revision" if self.total == 1 else "revisions"
-        text = f"{self.total} {noun}: {self.rendered} rendered, {self.static_only} static only"
-        if self.reasons:
-            parts = ", ".join(f"{k} {v}" for k, v in
-                              sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0])))
-            text += f" (reasons: {parts})"
+        text = (f"{self.total} {noun}: {self.read_statically} read statically, "
+                f"{self.rendered} rendered offline")
+        if self.needs:
+            text += f" ({_counted(self.needs, ': ')})"
+        if self.static_only:
+            text += f", {self.static_only} static only (reasons: {_counted(self.reasons)})"
         if self.unparsed:
             text += f", {self.unparsed} not parsed (syntax error)"
         if self.dialects:
@@ -110,13 +129,23 @@ class Coverage:
     def as_dict(self) -> dict[str, Any]:
         return {
             "revisions": self.total,
+            "read_statically": self.read_statically,
             "rendered": self.rendered,
+            "render_needs": _sorted(self.needs),
             "static_only": self.static_only,
             "unparsed": self.unparsed,
-            "reasons": dict(sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "reasons": _sorted(self.reasons),
             "dialects": self.dialects,
             "line": self.line(),
         }
+
+
+def _sorted(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _counted(counts: Counter[str], sep: str = " ") -> str:
+    return ", ".join(f"{k}{sep}{v}" for k, v in _sorted(counts).items())
 
 
 @dataclass
@@ -134,6 +163,8 @@ class LintResult:
     notes: list[str] = field(default_factory=list)
     #: Revisions left out as reviewed history (``baseline=True`` with a sum file), else None.
     baseline: int | None = None
+    #: Processes that rendered revisions offline: 0 none rendered, 1 this one, more: a pool.
+    render_processes: int = 0
 
     def failed(self, fail_on: str) -> bool:
         """Any finding at or above ``fail_on`` (error, warning or info)."""

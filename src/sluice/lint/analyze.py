@@ -1,0 +1,188 @@
+"""One revision file through both layers: whether it needs rendering
+(:func:`render_job`), then its operations merged and the rules, suppressions and meta
+findings applied (:func:`analyze_file`); SL905 for revision ids declared twice
+(:func:`duplicate_findings`). :mod:`sluice.lint.engine` drives it over a project."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sluice.config import SluiceConfig
+from sluice.lint.context import RunContext, meta_findings
+from sluice.lint.merge import dedup_findings, dialect_branch_lines, dialect_sensitive, merge_ops
+from sluice.lint.model import Finding, Op
+from sluice.lint.needs import NEED_RENDER_REQUESTED, NEED_SQL_REQUESTED, render_needs
+from sluice.lint.pool import Crash, RenderJob
+from sluice.lint.render import REASON_DISABLED, RenderOutcome
+from sluice.lint.results import RevisionReport
+from sluice.lint.scope import Node, display_path, static_result
+from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
+
+__all__ = ["FileResult", "analyze_file", "duplicate_findings", "render_job"]
+
+
+@dataclass
+class FileResult:
+    report: RevisionReport
+    findings: list[Finding]
+    suppressed: list[Finding]
+
+
+def render_job(index: int, node: Node, ctx: RunContext) -> tuple[list[str], RenderJob | None]:
+    """Why ``node`` needs rendering (empty: static analysis decides everything) and the job
+    that renders it (None: not rendered)."""
+    static = static_result(node)
+    if static.error:
+        return [], None
+    source = node.text() or ""
+    needs = render_needs(static.ops, source)
+    if not needs and (ctx.sql or ctx.render_all):
+        needs = [NEED_SQL_REQUESTED if ctx.sql else NEED_RENDER_REQUESTED]
+    if not needs or not ctx.render:
+        return needs, None
+    sensitive = dialect_sensitive(source) or any(o.kind == "script.import" for o in static.ops)
+    down_kind = next((o.args.get("kind") for o in static.ops
+                      if o.kind == "script.downgrade"), None)
+    return needs, RenderJob(
+        index=index, path=str(node.path), dialects=tuple(ctx.dialects),
+        downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
+        all_dialects=sensitive and len(ctx.dialects) > 1)
+
+
+def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
+             needs: list[str], failure: Crash | None = None) -> FileResult:
+    """Both layers, rules, suppressions for one file; ``rendered``: what rendering it gave
+    (None: it was not rendered). ``failure``: rendering or analysing it raised (a bug in
+    Sluice); analyse statically and say so."""
+    from sluice.lint.registry import run_rules
+
+    path = str(node.path)
+    static = static_result(node)
+    report = RevisionReport(path=path, revision=node.revision, down_revision=node.down_raw,
+                            branch_labels=node.labels, depends_on=node.depends,
+                            render_needs=list(needs))
+    if static.error:
+        report.status = "unparsed"
+        report.reason = "syntax error"
+        m = re.match(r"^.*?:(\d+): (.*)$", static.error)
+        line = int(m.group(1)) if m else 1
+        report.detail = m.group(2) if m else static.error
+        op = Op("lint.parse_error", line=max(line, 1), path=path, revision=node.revision,
+                args={"error": report.detail})
+        return FileResult(report, meta_findings([op], ctx.config), [])
+    source = node.text() or ""
+
+    outcome: RenderOutcome | None = None
+    if failure is not None:
+        outcome = RenderOutcome(ok=False, reason=f"internal error ({failure.kind})",
+                                detail=f"{failure.kind}: {failure.message}",
+                                hint="a bug in Sluice; please report it with this revision")
+        report.status, report.reason = "static", outcome.reason
+        report.detail, report.hint = outcome.detail, outcome.hint
+    elif rendered is not None:
+        outcome = rendered
+        for ops in outcome.ops.values():
+            for o in ops:
+                o.path, o.revision = path, node.revision
+        report.statements = outcome.statements
+        report.notes = outcome.notes
+        report.dialects = outcome.dialects
+        if outcome.ok:
+            report.status = "rendered"
+        else:
+            report.status = "static"
+            report.reason, report.detail, report.hint = (outcome.reason, outcome.detail,
+                                                         outcome.hint)
+    elif needs:
+        report.status = "static"
+        report.reason = REASON_DISABLED
+    else:
+        report.status = "static"  # the source says everything: read statically
+
+    branch_lines = (dialect_branch_lines(source, static.tree)
+                    if outcome is not None and outcome.ok else set())
+    static.tree = None  # done with it; the ops are what is kept
+    # the op list each dialect sees; dialects whose render (or lack of it) is the same share it
+    groups: dict[tuple[str | None, bool], tuple[list[Op], list[str]]] = {}
+    for dialect in ctx.dialects:
+        used: str | None = None
+        if outcome is not None and outcome.ok:
+            if dialect in outcome.ops:
+                used = dialect
+            elif dialect not in outcome.failed:
+                used = outcome.dialects[0]  # the code does not depend on the dialect
+        pruned = used == dialect and bool(branch_lines)
+        key = (used, pruned)
+        if key not in groups:
+            ops = static.ops
+            if used is not None:
+                ops = merge_ops(static.ops, outcome.ops[used],  # type: ignore[union-attr]
+                                outcome.phases.get(used, []),  # type: ignore[union-attr]
+                                branch_lines if pruned else set())
+            groups[key] = (ops, [])
+        groups[key][1].append(dialect)
+    raw: list[Finding] = []
+    for ops, dialects in groups.values():
+        phases = [[o for o in ops if o.phase == p] for p in ("upgrade", "downgrade")]
+        # rules that cover every dialect of the group run once for all of them
+        for phase_ops in phases:
+            if not phase_ops:
+                continue
+            shared = ctx.shared_rules(dialects)
+            if shared.rules:
+                found = run_rules(phase_ops, ctx.config, dialect=dialects[0], rules=shared)
+                if len(dialects) > 1:
+                    for f in found:
+                        f.dialect = None
+                raw.extend(found)
+            for dialect in dialects:
+                specific = ctx.specific_rules(dialects, dialect)
+                if specific.rules:
+                    raw.extend(run_rules(phase_ops, ctx.config, dialect=dialect,
+                                         rules=specific))
+    if outcome is not None and not outcome.ok and (ctx.render or failure is not None):
+        raw.extend(meta_findings([Op(
+            "lint.static_only", line=outcome.line or 1, path=path, revision=node.revision,
+            args={"reason": outcome.reason, "detail": outcome.detail, "hint": outcome.hint},
+        )], ctx.config))
+    findings = dedup_findings(raw, ctx.dialects)
+    suppressions = parse_suppressions(source)
+    kept, silenced = apply_suppressions(findings, suppressions)
+    if suppressions:
+        kept.extend(meta_findings(
+            suppression_ops(suppressions, path=path, revision=node.revision,
+                            known=ctx.known_rules), ctx.config))
+    return FileResult(report, kept, silenced)
+
+
+def _duplicate_findings(node: Node, nodes: list[Node], config: SluiceConfig,
+                        root: Path) -> list[Finding]:
+    """SL905 for ``node`` when another revision file declares the same id."""
+    if not node.revision:
+        return []
+    others = [str(display_path(n.path, root)) for n in nodes
+              if n is not node and n.revision == node.revision]
+    if not others:
+        return []
+    source = node.text() or ""
+    m = re.search(r"^revision\s*(?::[^=\n]*)?=", source, re.M)
+    line = source.count("\n", 0, m.start()) + 1 if m else 1
+    return meta_findings([Op("lint.duplicate_revision", line=line, path=str(node.path),
+                              revision=node.revision, args={"others": others})], config)
+
+
+def duplicate_findings(nodes: list[Node], indexes: Iterable[int], config: SluiceConfig,
+                root: Path) -> list[Finding]:
+    """SL905 for every revision in ``indexes`` whose id another file declares too."""
+    repeated = {r for r, c in Counter(n.revision for n in nodes).items() if r and c > 1}
+    if not repeated:
+        return []
+    out: list[Finding] = []
+    for i in indexes:
+        if nodes[i].revision in repeated:
+            out.extend(_duplicate_findings(nodes[i], nodes, config, root))
+    return out

@@ -1,0 +1,156 @@
+"""Where static analysis cannot decide: why a revision is rendered offline.
+
+The static layer (:mod:`sluice.lint.static`) reads every ``op.*`` call from the source.
+Rendering a revision offline adds something only where the source does not say what will
+run; :func:`render_needs` names those places, in the order the coverage line counts them:
+
+- ``SQL built at run time``: ``op.execute`` (or a bind's ``execute``) of anything but
+  literal SQL (an f-string, ``%``, ``.format``, a variable, a SQLAlchemy construct);
+- ``imported code``: the revision imports something other than Alembic, SQLAlchemy and the
+  standard library (project helpers, plugins, custom types);
+- ``dialect branch``: the code reads the dialect or the engine (``op.get_bind().dialect
+  .name``, ``context.get_context().dialect``) or branches on a dialect name;
+- ``run-time settings``: ``context.get_x_argument()``, ``context.config``, the
+  environment, ``context.is_offline_mode()``;
+- ``custom operation``: an ``op.<name>`` that is not one of Alembic's own operations;
+- ``names built at run time``: a table, column or constraint name the source does not
+  spell out (also the table of a ``batch_alter_table`` the static layer cannot follow);
+- ``reads the database``: results read through ``op.get_bind()`` (the render then says
+  what happens offline);
+- ``no upgrade() found``: the source defines no ``upgrade()`` the static layer can walk.
+
+``SQL requested`` and ``render requested`` are not limits of static analysis: the caller
+asked for every operation's SQL (``lint_project(sql=True)``) or for every revision to be
+rendered (``render_all=True``, to cross-check the two layers).
+
+A revision with none of these is read statically and not rendered: its operations are
+exactly what the source says.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from functools import cache
+
+from sluice.lint.model import Op
+
+__all__ = [
+    "NEED_CUSTOM_OP",
+    "NEED_DIALECT",
+    "NEED_IMPORTS",
+    "NEED_NAMES",
+    "NEED_NO_UPGRADE",
+    "NEED_READS",
+    "NEED_RENDER_REQUESTED",
+    "NEED_SETTINGS",
+    "NEED_SQL",
+    "NEED_SQL_REQUESTED",
+    "alembic_operations",
+    "render_needs",
+]
+
+NEED_SQL = "SQL built at run time"
+NEED_IMPORTS = "imported code"
+NEED_DIALECT = "dialect branch"
+NEED_SETTINGS = "run-time settings"
+NEED_CUSTOM_OP = "custom operation"
+NEED_NAMES = "names built at run time"
+NEED_READS = "reads the database"
+NEED_NO_UPGRADE = "no upgrade() found"
+#: Not limits of static analysis: the caller asked for every operation's SQL, or for
+#: every revision to be rendered.
+NEED_SQL_REQUESTED = "SQL requested"
+NEED_RENDER_REQUESTED = "render requested"
+
+_ORDER = (NEED_SQL, NEED_IMPORTS, NEED_DIALECT, NEED_SETTINGS, NEED_CUSTOM_OP, NEED_NAMES,
+          NEED_READS, NEED_NO_UPGRADE)
+
+#: Code that reads the dialect or the engine at run time (text search: a match in a
+#: comment only costs a render).
+_DIALECT = re.compile(r"\.dialect\b|\.engine\b|\bdialect\s*(?:\.|==|!=|\bin\b)|"
+                      r"""\bname\s*(?:==|!=)\s*['"](?:postgresql|mysql|mariadb|sqlite)['"]""")
+_DIALECT_HINTS = ("dialect", "engine", "name")
+_SETTINGS = re.compile(r"\bget_x_argument\b|\benviron\b|\bgetenv\b|\bcontext\.config\b|"
+                       r"\bis_offline_mode\b|\bget_tag_argument\b")
+_SETTINGS_HINTS = ("get_x_argument", "environ", "getenv", "config", "is_offline_mode",
+                   "get_tag_argument")
+
+#: Operations whose table, column or constraint name the rules need, by attribute.
+_TABLE_KINDS = frozenset({
+    "add_column", "alter_column", "drop_column", "create_table", "drop_table",
+    "rename_table", "create_index", "drop_index", "create_foreign_key",
+    "create_unique_constraint", "create_check_constraint", "create_primary_key",
+    "create_exclude_constraint", "drop_constraint", "create_table_comment",
+    "drop_table_comment", "bulk_insert",
+})
+_COLUMN_KINDS = frozenset({"add_column", "alter_column", "drop_column"})
+_NAME_KINDS = frozenset({"create_index", "drop_index", "drop_constraint",
+                         "create_foreign_key", "create_unique_constraint",
+                         "create_check_constraint", "create_primary_key"})
+
+
+@cache
+def alembic_operations() -> frozenset[str]:
+    """Alembic's own operation names (``add_column`` ...), read from the operation classes
+    Alembic defines (so an operation a plugin registers is not among them)."""
+    from alembic.ddl import postgresql
+    from alembic.operations import Operations, ops
+
+    names: set[str] = set()
+    for module in (ops, postgresql):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, ops.MigrateOperation) or cls.__module__ != module.__name__:
+                continue
+            names.update(n for n, v in vars(cls).items()
+                         if isinstance(v, classmethod) and not n.startswith(("_", "batch_"))
+                         and hasattr(Operations, n))
+    return frozenset(names)
+
+
+def render_needs(ops: list[Op], source: str) -> list[str]:
+    """Why rendering ``source`` (whose static operations and facts are ``ops``) adds to
+    what the static layer read, most telling first; empty: it adds nothing."""
+    found: set[str] = set()
+    known = alembic_operations()
+    has_upgrade = False
+    for o in ops:
+        kind = o.kind
+        if kind.startswith("script."):
+            _script_need(o, found)
+            continue
+        if o.phase == "upgrade":
+            has_upgrade = True
+        if kind == "execute":
+            if o.sql is None:
+                found.add(NEED_SQL)
+        elif kind not in known:
+            found.add(NEED_CUSTOM_OP)
+        elif _unresolved_names(o):
+            found.add(NEED_NAMES)
+    if not has_upgrade and "def upgrade" not in source:
+        found.add(NEED_NO_UPGRADE)
+    if any(h in source for h in _DIALECT_HINTS) and _DIALECT.search(source):
+        found.add(NEED_DIALECT)
+    if any(h in source for h in _SETTINGS_HINTS) and _SETTINGS.search(source):
+        found.add(NEED_SETTINGS)
+    return [n for n in _ORDER if n in found]
+
+
+def _script_need(o: Op, found: set[str]) -> None:
+    if o.kind == "script.import":
+        found.add(NEED_IMPORTS)
+    elif o.kind == "script.dynamic_sql":
+        found.add(NEED_SQL)
+    elif o.kind == "script.get_bind_read":
+        found.add(NEED_READS)
+
+
+def _unresolved_names(o: Op) -> bool:
+    """The source does not spell out a name the operation acts on."""
+    kind = o.kind
+    if kind in _TABLE_KINDS and o.table is None:
+        return True
+    if kind in _COLUMN_KINDS and o.column is None:
+        return True
+    return kind in _NAME_KINDS and o.name is None and not o.args.get("unnamed")

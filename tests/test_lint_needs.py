@@ -1,0 +1,192 @@
+"""Rendering only where static analysis cannot decide (issue 17).
+
+A revision whose source says everything is read statically and not rendered; each kind of
+code the static layer cannot follow gets the revision rendered, and the coverage line and
+the JSON report say which. Rendering in a process pool gives the same result as rendering
+in this process.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sluice.lint import pool
+from sluice.lint.engine import LintResult, lint_project
+
+HEADER = """
+import sqlalchemy as sa
+from alembic import context, op
+
+revision = "{rev}"
+down_revision = {down}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = %(here)s\n"
+        "path_separator = os\nsqlalchemy.url = postgresql://u@localhost/db\n"
+    )
+    (tmp_path / "sluice.toml").write_text('[lint]\ndialects = ["postgresql"]\n')
+    helpers = tmp_path / "projhelpers"
+    helpers.mkdir()
+    (helpers / "__init__.py").write_text(
+        "from alembic import op\n\n\ndef drop_legacy():\n"
+        "    op.drop_column('orders', 'legacy')\n")
+    return tmp_path
+
+
+def write(project: Path, rev: str, body: str, down: str | None = None) -> None:
+    text = HEADER.format(rev=rev, down=repr(down)) + textwrap.dedent(body)
+    (project / "migrations" / "versions" / f"{rev}.py").write_text(text)
+
+
+def lint(project: Path, **kw: object) -> LintResult:
+    return lint_project(project / "alembic.ini", use_cache=False, **kw)  # type: ignore[arg-type]
+
+
+PLAIN = """
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.String(40), nullable=True))
+    op.execute("UPDATE orders SET note = 'x' WHERE id = 1")
+    op.drop_column("orders", "coupon")
+
+
+def downgrade():
+    op.drop_column("orders", "note")
+"""
+
+
+def test_a_plain_op_only_revision_is_read_statically(project: Path) -> None:
+    write(project, "a1", PLAIN)
+    result = lint(project)
+    (rep,) = result.revisions
+    assert (rep.status, rep.reason, rep.render_needs) == ("static", None, [])
+    assert rep.as_dict()["render_needs"] == [] and rep.dialects == []
+    assert result.render_processes == 0
+    assert result.coverage.line() == (
+        "1 revision: 1 read statically, 0 rendered offline; linted for postgresql "
+        "(lint.dialects)")
+    assert [f.rule for f in result.findings if f.rule == "SL002"] == ["SL002"]
+
+
+#: One revision per thing static analysis cannot decide: (need, upgrade body, a rule only
+#: rendering finds, or None when the static layer already reports it).
+CASES = [
+    ("SQL built at run time", """
+        def _sql():
+            return "DELETE FROM orders"
+
+        def upgrade():
+            op.execute(_sql())
+        """, "SL008"),
+    ("imported code", """
+        from projhelpers import drop_legacy
+
+        def upgrade():
+            drop_legacy()
+        """, "SL002"),
+    ("dialect branch", """
+        def upgrade():
+            if op.get_bind().dialect.name == "postgresql":
+                op.drop_column("orders", "pg_only")
+        """, None),
+    ("dialect branch", """
+        def upgrade():
+            if context.get_context().dialect.name != "sqlite":
+                op.drop_column("orders", "not_on_sqlite")
+        """, None),
+    ("run-time settings", """
+        def upgrade():
+            if context.get_x_argument(as_dictionary=True).get("data") == "yes":
+                op.execute("DELETE FROM orders")
+        """, None),
+    ("custom operation", """
+        def upgrade():
+            op.create_sequence("order_numbers")
+        """, None),
+    ("names built at run time", """
+        def _table():
+            return "orders"
+
+        def upgrade():
+            with op.batch_alter_table(_table()) as batch:
+                batch.drop_column("coupon")
+        """, None),
+    ("reads the database", """
+        def upgrade():
+            if op.get_bind().execute(sa.text("SELECT count(*) FROM orders")).scalar():
+                op.drop_column("orders", "coupon")
+        """, None),
+    ("no upgrade() found", """
+        def _up():
+            op.drop_column("orders", "coupon")
+
+        upgrade = _up
+        """, "SL002"),
+]
+
+
+@pytest.mark.parametrize(("need", "body", "rule"), CASES,
+                         ids=[f"{i}-{c[0]}" for i, c in enumerate(CASES)])
+def test_what_static_analysis_cannot_decide_is_rendered(project: Path, need: str, body: str,
+                                                        rule: str | None) -> None:
+    write(project, "b1", body)
+    result = lint(project)
+    (rep,) = result.revisions
+    assert rep.render_needs[0] == need
+    # rendered, or tried: a render that fails says why (a custom operation without the
+    # plugin that registers it, reads that are empty offline)
+    assert rep.status == "rendered" or rep.reason, rep
+    assert result.render_processes == 1
+    assert result.coverage.read_statically == 0
+    if rep.status == "rendered":
+        assert f"1 rendered offline ({need}: 1)" in result.coverage.line()
+    if rule is not None:
+        assert rule in {f.rule for f in result.findings}
+        static_only = lint(project, render=False)
+        assert rule not in {f.rule for f in static_only.findings}  # only rendering finds it
+        assert static_only.revisions[0].reason == "rendering disabled"
+
+
+def test_rendering_names_the_table_the_source_does_not(project: Path) -> None:
+    write(project, "c1", CASES[6][1])
+    (rendered,) = [f for f in lint(project).findings if f.rule == "SL002"]
+    (static,) = [f for f in lint(project, render=False).findings if f.rule == "SL002"]
+    assert "orders.coupon" in rendered.message and "orders" not in static.message
+
+
+def test_a_pool_renders_what_this_process_renders(project: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    down = None
+    n = pool.POOL_THRESHOLD + 2
+    for i in range(n):
+        rev = f"p{i:02d}"
+        write(project, rev, f"""
+            def _table():
+                return "orders_{i}"
+
+            def upgrade():
+                op.execute(f"DELETE FROM {{_table()}}")
+                op.drop_column(_table(), "coupon")
+                op.add_column("orders", sa.Column("n{i}", sa.Integer(), nullable=False))
+            """, down)
+        down = rev
+    write(project, "plain", PLAIN, down)
+    monkeypatch.setattr(pool, "usable_cpus", lambda: 2)
+    in_pool = lint(project)
+    assert in_pool.render_processes == 2
+    assert in_pool.coverage.line().startswith(
+        f"{n + 1} revisions: 1 read statically, {n} rendered offline (SQL built at run "
+        f"time: {n})")
+    monkeypatch.setattr(pool, "POOL_THRESHOLD", 10**6)
+    here = lint(project)
+    assert here.render_processes == 1
+    assert in_pool.as_dict() == here.as_dict()
+    rules = {(f.rule, Path(f.path or "").stem) for f in in_pool.findings}
+    assert {("SL008", "p00"), ("SL002", f"p{n - 1:02d}"), ("SL106", "p03")} <= rules
