@@ -12,7 +12,9 @@ b. ``--service-trials`` (default 10) times: two services with their own version 
    on one database; B starts while A is inside a revision. Counted: runs that did not
    take turns, audit rows of A changed by B.
 c. ``--signals`` (default 20) SIGINT and as many SIGTERM, each at a random moment of a
-   6-revision run. Counted: audit rows left pending/running, tracebacks; on MySQL/MariaDB
+   run: every other trial a 6-revision run that sleeps in each revision (the signal lands
+   inside revisions), else a 20-revision run without sleeps (it lands in the audit writes,
+   stamping and commits between them). Counted: audit rows left pending/running, tracebacks; on MySQL/MariaDB
    a rerun after a revision left committed but unstamped must say so and show the way out.
 
 Prints the counts and exits 1 when any guarantee failed (the first problems are shown).
@@ -120,10 +122,13 @@ def main() -> int:
     c = Tally("signals")
     for signame in ("SIGINT", "SIGTERM"):
         for n in range(args.signals):
-            delay = rng.uniform(0.0, 1.5)
+            fast = n % 2 == 1
+            delay = rng.uniform(0.0, 0.8 if fast else 1.5)
 
-            def trial(folder: Path, url: str, s: str = signame, d: float = delay) -> faults.Outcome:
-                return faults.interrupt_trial(folder, url, getattr(signal, s), d)
+            def trial(folder: Path, url: str, s: str = signame, d: float = delay,
+                      f: bool = fast) -> faults.Outcome:
+                return faults.interrupt_trial(folder, url, getattr(signal, s), d,
+                                              revisions=20 if f else 6, sleep=0 if f else None)
 
             run(c, server, f"{signame} {n + 1} after {delay:.2f}s", trial)
     rerun = (f"; revisions left committed but unstamped: {c.unstamped}, each rerun gave the "
