@@ -163,6 +163,7 @@ def test_rendering_names_the_table_the_source_does_not(project: Path) -> None:
 
 def test_a_pool_renders_what_this_process_renders(project: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "POOL_THRESHOLD", 8)  # not the default's hundreds of files
     down = None
     n = pool.POOL_THRESHOLD + 2
     for i in range(n):

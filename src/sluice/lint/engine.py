@@ -61,6 +61,7 @@ from typing import Any
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_files
 from sluice.errors import SluiceError
+from sluice.lint import pool
 from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
 from sluice.lint.cache import LintCache
 from sluice.lint.context import RunContext, config_key
@@ -68,7 +69,6 @@ from sluice.lint.dialects import DialectChoice, choose_dialects
 from sluice.lint.merge import merge_ops
 from sluice.lint.model import Finding
 from sluice.lint.pool import (
-    POOL_THRESHOLD,
     Crash,
     RendererSpec,
     RenderJob,
@@ -173,9 +173,10 @@ class _Run:
                 self.jobs.append(item.job)
             # a parsed module is kept only for rendering it in this process; a pool
             # renders from the files
-            if item.job is None or len(self.jobs) > POOL_THRESHOLD:
+            threshold = pool.POOL_THRESHOLD
+            if item.job is None or len(self.jobs) > threshold:
                 _drop_tree(item)
-            elif len(self.jobs) == POOL_THRESHOLD:
+            elif len(self.jobs) == threshold:
                 for held in [*self.pending, item]:
                     _drop_tree(held)
         self.pending.append(item)
