@@ -355,6 +355,7 @@ def test_write_hook_is_quiet_about_a_clean_revision_and_finds_the_ini_from_elsew
     out = capfd.readouterr().out
     assert f"{path.name}: no findings" in out
     assert "error" not in out
+    assert "1 revision:" not in out  # read in full: no coverage line
 
 
 @needs_toml

@@ -186,7 +186,7 @@ def new_revision_main(files: tuple[Path, ...], config_path: Path | None,
         if result.suppressed:
             counts += f" ({len(result.suppressed)} suppressed)"
         summary = [f"sluice: {names}: {counts}"]
-        if result.coverage.total and result.coverage.rendered < result.coverage.total:
+        if result.coverage.static_only or result.coverage.unparsed:  # not read in full
             summary.append(f"sluice: {result.coverage.line()}")
         if failed:
             summary.append("sluice: fix it before you open the pull request: "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -106,9 +107,9 @@ def _guarded(local: Callable[[RenderJob], RenderOutcome], job: RenderJob) -> Ren
 
 
 def _context() -> Any:
-    """``fork`` where there is one: the worker starts with what this process imported."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else None)
+    """``fork`` on Linux: the worker starts with what this process imported (elsewhere the
+    platform's default; macOS's system libraries are not safe to fork)."""
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
 
 
 # --------------------------------------------------------------------------- worker side
