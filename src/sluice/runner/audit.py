@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from sluice.owned import HISTORY_TABLE as HISTORY_TABLE  # read as audit.HISTORY_TABLE
-from sluice.runner.lock import utcnow
+from sluice.runner.lock_holder import utcnow
 
 OPEN_STATUSES = ("pending", "running")
 STATUSES = ("pending", "running", "succeeded", "failed", "rolled_back", "skipped")

@@ -96,8 +96,9 @@ class EnvGuard:
             new_run_id,
             reconcile_stale,
         )
+        from sluice.runner.heads import applied_revisions, fresh_heads
         from sluice.runner.lock import Holder, MigrationLock
-        from sluice.runner.run import _waiter, applied_revisions, fresh_heads
+        from sluice.runner.lock_holder import waiter
         from sluice.runner.session import DbState, Session
         from sluice.runner.timeouts import Timeouts
 
@@ -113,7 +114,7 @@ class EnvGuard:
         self.lock = MigrationLock(
             url, timeout_ms=self.policy.migration_lock_timeout_ms, holder=holder,
             version_table=ctx.version_table,
-            on_wait=_waiter(_notify, url.render_as_string(hide_password=False),
+            on_wait=waiter(_notify, url.render_as_string(hide_password=False),
                             self.policy.migration_lock_timeout_ms),
         )
         self.lock.acquire()
@@ -179,7 +180,7 @@ class EnvGuard:
             self._finished = True
         from sluice.runner.audit import decide_statuses, lock_lost_statuses, write_final
         from sluice.runner.capture import partial_failure
-        from sluice.runner.run import applied_revisions, fresh_heads
+        from sluice.runner.heads import applied_revisions, fresh_heads
 
         session = self.session
         try:

@@ -36,62 +36,46 @@ TCP connection, someone ends the session. So:
   connections are all gone is provably dead; only then are its audit rows reconciled.
 """
 
+
 from __future__ import annotations
 
-import datetime as dt
-import getpass
-import hashlib
 import math
 import os
-import socket
 import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    delete,
-    event,
-    insert,
-    inspect,
-    select,
-)
+from sqlalchemy import delete, event, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from sluice.errors import SluiceError, mask_url
-from sluice.owned import LOCK_HOLDER_TABLE
 from sluice.runner.database import backend, connect, first_line, make_engine, sqlite_path
 from sluice.runner.durations import format_duration
-
-HOLDER_TABLE = LOCK_HOLDER_TABLE
-
-_metadata = MetaData()
-holder_table = Table(
+from sluice.runner.lock_holder import (
     HOLDER_TABLE,
-    _metadata,
-    Column("lock_name", String(190), primary_key=True),
-    Column("host", String(255)),
-    Column("pid", Integer),
-    Column("username", String(255)),
-    Column("environment", String(100)),
-    Column("command", String(255)),
-    Column("since", DateTime),
-    # the server session of the holder's audit connection: "pg:<pid>:<start>" or "my:<id>"
-    Column("session", String(100)),
+    Holder,
+    WaitCallback,
+    advisory_key,
+    current_user,
+    ensure_holder_table,
+    holder_table,
+    lock_name,
+    utcnow,
+)
+from sluice.runner.lock_session import (
+    KEEPALIVE_IDLE_S,
+    MYSQL_WAIT_TIMEOUT_S,
+    keepalive_args,
+    never_idle_out,
+    session_of,
 )
 
-#: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
-KEEPALIVE_IDLE_S = 30
-#: MySQL/MariaDB ``wait_timeout`` for the lock's sessions (one week).
-MYSQL_WAIT_TIMEOUT_S = 7 * 24 * 3600
+__all__ = [
+    "HOLDER_TABLE", "KEEPALIVE_IDLE_S", "MYSQL_WAIT_TIMEOUT_S", "Holder", "LockLost",
+    "LockTimeout", "MigrationLock", "WaitCallback", "advisory_key", "current_user",
+    "ensure_holder_table", "holder_table", "lock_name", "utcnow",
+]
 
 
 class LockTimeout(SluiceError):
@@ -115,62 +99,6 @@ class LockLost(SluiceError):
         )
         self.reason = reason
 
-
-def utcnow() -> dt.datetime:
-    """Naive UTC, as stored in Sluice's tables."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
-
-
-@dataclass
-class Holder:
-    """Who holds (or wants) the lock."""
-
-    host: str = field(default_factory=socket.gethostname)
-    pid: int = field(default_factory=os.getpid)
-    username: str = field(default_factory=current_user)
-    environment: str = ""
-    command: str = ""
-    since: dt.datetime | None = None
-    session: str | None = None
-    #: It lost the lock, but its session is still open: it may still be migrating.
-    lost: bool = False
-
-    def describe(self, now: dt.datetime | None = None) -> str:
-        who = f"{self.username}@{self.host} pid {self.pid}"
-        extra = ", ".join(x for x in (f"env {self.environment}" if self.environment else "",
-                                      self.command) if x)
-        if extra:
-            who += f" ({extra})"
-        if self.since is not None:
-            ago = ((now or utcnow()) - self.since).total_seconds() * 1000
-            who += f" since {self.since:%Y-%m-%d %H:%M:%S} UTC ({format_duration(max(ago, 0))} ago)"
-        if self.lost:
-            who += (f", which lost its lock connection but still has session {self.session} "
-                    "open and may still be migrating")
-        return who
-
-
-WaitCallback = Callable[[Holder | None, float], None]
-
-
-def lock_name(database: str) -> str:
-    """One lock per database: services with version tables of their own take turns too."""
-    name = f"sluice:{database}"
-    if len(name) > 64:  # MySQL's limit for GET_LOCK names
-        name = "sluice:" + hashlib.sha256(name.encode()).hexdigest()[:40]
-    return name
-
-
-def advisory_key(name: str) -> int:
-    """A signed 64-bit key for ``pg_advisory_lock`` derived from the lock name."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 class MigrationLock:
@@ -219,8 +147,8 @@ class MigrationLock:
         self.release()
 
     def acquire(self) -> None:
-        self.engine = make_engine(self.url, connect_args=_keepalive_args(self.url))
-        event.listen(self.engine, "connect", _never_idle_out)
+        self.engine = make_engine(self.url, connect_args=keepalive_args(self.url))
+        event.listen(self.engine, "connect", never_idle_out)
         self.conn = connect(self.engine)
         try:
             self._setup()
@@ -236,7 +164,7 @@ class MigrationLock:
             self.acquired = True
             self.audit_conn = connect(self.engine, autocommit=False)
             if self.backend != "sqlite":
-                self._session = _session_of(self.audit_conn, self.backend)
+                self._session = session_of(self.audit_conn, self.backend)
                 self.audit_conn.rollback()
             self._admit(start, deadline)
             self.waited_ms = (time.monotonic() - start) * 1000
@@ -490,54 +418,3 @@ class MigrationLock:
             + hint,
         )
 
-
-def ensure_holder_table(conn: Connection) -> None:
-    _metadata.create_all(conn, tables=[holder_table], checkfirst=True)
-    columns = {c["name"] for c in inspect(conn).get_columns(HOLDER_TABLE)}
-    if "session" not in columns:  # created by an older Sluice
-        conn.execute(sql_text(f"ALTER TABLE {HOLDER_TABLE} ADD COLUMN session VARCHAR(100)"))
-
-
-def _session_of(conn: Connection, kind: str) -> str:
-    if kind == "postgresql":
-        pid, started = conn.execute(sql_text(
-            "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint "
-            "FROM pg_stat_activity WHERE pid = pg_backend_pid()")).one()
-        return f"pg:{pid}:{started}"
-    return f"my:{conn.execute(sql_text('SELECT CONNECTION_ID()')).scalar()}"
-
-
-def _keepalive_args(url: URL) -> dict[str, Any]:
-    """TCP keep-alives for libpq-based drivers: a silent lock connection stays known to
-    firewalls and NAT, and a dead peer is noticed."""
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
-        return {"keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
-                "keepalives_interval": 10, "keepalives_count": 3}
-    return {}
-
-
-def _never_idle_out(dbapi_connection: Any, record: Any) -> None:
-    """Session settings for the lock's connections: the server must not end them for
-    being idle (they are, between revisions, by design)."""
-    module = type(dbapi_connection).__module__
-    statements: list[str] = []
-    if "psycopg" in module or "pg8000" in module or "asyncpg" in module:
-        statements = ["SET idle_in_transaction_session_timeout = 0"]
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT current_setting('server_version_num')::int")
-            if int(cursor.fetchone()[0]) >= 140000:
-                statements.append("SET idle_session_timeout = 0")
-        finally:
-            cursor.close()
-    elif "mysql" in module.lower() or "maria" in module.lower():
-        statements = [f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"]
-    if not statements:
-        return
-    cursor = dbapi_connection.cursor()
-    try:
-        for statement in statements:
-            cursor.execute(statement)
-    finally:
-        cursor.close()
-    dbapi_connection.commit()

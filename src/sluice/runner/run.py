@@ -20,292 +20,46 @@ DDL is transactional); Sluice's own bookkeeping (audit rows, reading the version
 releasing the lock) is never cut in half: a signal arriving there is held until it is done.
 """
 
+
 from __future__ import annotations
 
 import random
-import signal
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
 from alembic import command
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
+from alembic.script import Script
 from sqlalchemy.engine import Connection
 
-from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
-from sluice.errors import DatabaseUnavailable, PolicyViolation, SluiceError, mask_url
+from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import RunRecord, StepRecord
-from sluice.runner.backup import BackupResult, run_backup
-from sluice.runner.capture import PartialFailure, partial_failure, split_offline_sql
+from sluice.runner.backup import run_backup
+from sluice.runner.capture import partial_failure
 from sluice.runner.database import connect, first_line, make_engine
 from sluice.runner.durations import format_duration
-from sluice.runner.lock import Holder, LockLost, MigrationLock
-from sluice.runner.plan import Plan, build_plan
+from sluice.runner.failures import failure_error, lock_lost_error
+from sluice.runner.heads import (
+    applied_revisions,
+    fresh_heads,
+    not_wired_message,
+    planned_steps,
+    probe,
+    render_revision_sql,
+)
+from sluice.runner.lock import Holder, MigrationLock
+from sluice.runner.lock_holder import waiter
+from sluice.runner.plan import build_plan
 from sluice.runner.project import RunnerProject, env_py_calls_configure_options
+from sluice.runner.result import MigrationFailed, Notify, RunOptions, RunResult
 from sluice.runner.session import DbState, DryRunRollback, Session
+from sluice.runner.signals import Signals
 
-Notify = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(f"sluice: {message}", file=sys.stderr, flush=True)
-
-
-class MigrationFailed(SluiceError):
-    """A revision failed while running (exit 1); ``result`` has the details."""
-
-    exit_code = 1
-
-    def __init__(self, message: str, *, result: RunResult, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.result = result
-
-
-@dataclass
-class RunOptions:
-    direction: str = "upgrade"
-    target: str = "head"
-    dry_run: bool = False
-    yes: bool = False
-    allow_downgrade: bool = False
-    #: Shows the plan and asks; None when there is no one to ask (no terminal).
-    confirm: Callable[[Plan], bool] | None = None
-    notify: Notify = _stderr
-    via: str = "sluice"
-    lock_slice_ms: int = 1000
-
-
-@dataclass
-class RunResult:
-    status: str  # up-to-date | applied | dry-run | failed
-    environment: str
-    direction: str
-    target: str
-    url: str
-    before: list[str] = field(default_factory=list)
-    after: list[str] = field(default_factory=list)
-    steps: list[StepRecord] = field(default_factory=list)
-    attempts: int = 0
-    backup: BackupResult | None = None
-    lock_waited_ms: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    partial: PartialFailure | None = None
-    error: str | None = None
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status, "environment": self.environment,
-            "direction": self.direction, "target": self.target, "url": self.url,
-            "before": self.before, "after": self.after, "attempts": self.attempts,
-            "seconds": round(self.seconds, 3), "lock_waited_ms": int(self.lock_waited_ms),
-            "backup": ({"description": self.backup.description, "path": self.backup.path,
-                        "seconds": round(self.backup.seconds, 3)} if self.backup else None),
-            "revisions": [
-                {"revision": s.revision, "status": s.status, "from": s.from_revision,
-                 "to": s.to_revision, "duration_ms": s.duration_ms, "error": s.error}
-                for s in self.steps
-            ],
-            "warnings": self.warnings,
-            "partial_failure": self.partial.as_dict() if self.partial else None,
-            "error": self.error,
-        }
-
-    def render(self) -> str:
-        at = ", ".join(self.after) or "base"
-        if self.status == "up-to-date":
-            return f"nothing to do: {self.environment} is at {at} (target {self.target})"
-        ran = [s for s in self.steps if s.ran]
-        lines = []
-        if self.status == "dry-run":
-            total = sum(s.duration_ms or 0 for s in ran)
-            lines.append(f"dry run on {self.environment}: {len(ran)} revision"
-                         f"{'s' if len(ran) != 1 else ''} ran in {format_duration(total)} and "
-                         f"{'were' if len(ran) != 1 else 'was'} rolled back; the database is "
-                         f"still at {at}")
-        else:
-            n = len([s for s in self.steps if s.status == "succeeded"])
-            verb = "applied" if self.direction == "upgrade" else "reverted"
-            lines.append(f"{verb} {n} revision{'s' if n != 1 else ''} on {self.environment} "
-                         f"in {format_duration(self.seconds * 1000)}; now at {at}")
-        for s in ran:
-            lines.append(f"  {s.revision}  {format_duration(s.duration_ms)}")
-        if self.backup:
-            lines.append(f"backup: {self.backup.description} "
-                         f"({format_duration(self.backup.seconds * 1000)})")
-        return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def probe(project: RunnerProject) -> DbState:
-    """Current heads, dialect and version table, from env.py's own connection."""
-    from sqlalchemy.exc import DBAPIError
-
-    session = Session(mode="probe")
-    try:
-        command.current(project.alembic_cfg(session))
-    except DBAPIError as exc:
-        # the probe only connects and reads the version table: this is the database
-        raise DatabaseUnavailable(
-            f"{mask_url(project.url)}: cannot connect: {first_line(exc)}") from None
-    if not session.hooked or session.state is None:
-        raise SluiceError(_not_wired_message(project))
-    return session.state
-
-
-def _not_wired_message(project: RunnerProject) -> str:
-    return (
-        f"{project.script.dir}/env.py does not pass sluice.configure_options() to "
-        "context.configure(); the runner's per-revision guards (timeouts, audit, dry run) "
-        "hook in there. Run `sluice init` to wire it, or add `**configure_options(config)` "
-        "to each context.configure(...) call"
-    )
-
-
-def read_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
-    ctx = MigrationContext.configure(conn, opts={
-        "version_table": state.version_table,
-        "version_table_schema": state.version_table_schema,
-    })
-    return tuple(ctx.get_current_heads())
-
-
-def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]:
-    """Every revision the version table's heads imply is applied."""
-    seen: set[str] = set()
-    stack = list(heads)
-    while stack:  # down the graph from the heads: parents and depends_on alike
-        rev = stack.pop()
-        if rev in seen:
-            continue
-        seen.add(rev)
-        sc = script.get_revision(rev)
-        if sc is None:
-            continue
-        stack.extend(all_down_revisions(sc))
-    return seen
-
-
-def planned_steps(script: ScriptDirectory, direction: str, target: str,
-                  heads: Sequence[str], cache: dict[Any, list[Any]] | None = None,
-                  ) -> list[tuple[Script, list[str], list[str]]]:
-    """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them.
-
-    The steps come from the same ``ScriptDirectory`` walk (:mod:`sluice.core.alembic_compat`)
-    that ``alembic.command.upgrade``/``downgrade`` use. ``cache`` keeps the step objects
-    for the run (computing them is O(revisions) and the history has hundreds).
-    """
-    key = (direction, target, tuple(heads))
-    steps = cache.get(key) if cache is not None else None
-    if steps is None:
-        try:
-            if direction == "upgrade":
-                steps = upgrade_steps(script, target, heads)
-            else:
-                steps = downgrade_steps(script, target, heads)
-        except SluiceError:
-            raise
-        except Exception as exc:
-            raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
-        if cache is not None:
-            cache[key] = steps
-    return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
-
-
-def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
-                        revision: str, frm: str | None, to: str | None) -> list[str]:
-    """One revision's statements, rendered offline through env.py."""
-    import io
-
-    buf = io.StringIO()
-    cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
-    if direction == "upgrade":
-        command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)
-    else:
-        command.downgrade(cfg, f"{revision}:{to or 'base'}", sql=True)
-    return [s for r, s in split_offline_sql(buf.getvalue(), state.version_table, state.dialect)
-            if r == revision]
-
-
-def _waiter(notify: Notify, url: str, timeout_ms: int) -> Callable[[Holder | None, float], None]:
-    """Say who holds the lock when waiting starts, when the holder becomes known (or is
-    found to have lost the lock while still connected), and every 15 seconds after that."""
-    last = [-1.0]
-    known: list[tuple[bool, bool]] = [(False, False)]
-
-    def on_wait(holder: Holder | None, waited_ms: float) -> None:
-        state = (holder is not None, holder is not None and holder.lost)
-        changed = state != known[0] and state[0]
-        if last[0] >= 0 and waited_ms - last[0] < 15_000 and not changed:
-            return
-        last[0] = waited_ms
-        known[0] = state
-        who = holder.describe() if holder else "another process (not recorded yet)"
-        left = max(0.0, timeout_ms - waited_ms)
-        notify(f"waiting for the migration lock on {mask_url(url)}: held by {who}; "
-               f"giving up in {format_duration(left)}")
-
-    return on_wait
-
-
-class Signals:
-    """SIGTERM (what a deploy tool sends on timeout) stops the run like Ctrl-C does: the
-    migration transaction rolls back, the audit rows are written, the lock is released.
-
-    Inside :meth:`hold` (audit writes, version table reads, the lock) a signal is held
-    and raised when the block ends, so a connection is never left half way through a
-    statement or a commit of Sluice's own.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.held: str | None = None
-
-    def handler(self, signum: int, frame: Any) -> None:
-        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
-        if self.depth:
-            self.held = self.held or name
-            return
-        raise KeyboardInterrupt(name)
-
-    @contextmanager
-    def hold(self, *, drop: bool = False) -> Iterator[None]:
-        """Hold signals in the block; ``drop``: forget them after (the run is over)."""
-        self.depth += 1
-        try:
-            yield
-        except BaseException:
-            self.depth -= 1
-            raise
-        self.depth -= 1
-        if self.held and not self.depth:
-            name, self.held = self.held, None
-            if not drop:
-                raise KeyboardInterrupt(name)
-
-    @contextmanager
-    def installed(self) -> Iterator[Signals]:
-        try:
-            previous = {sig: signal.signal(sig, self.handler)
-                        for sig in (signal.SIGTERM, signal.SIGINT)}
-        except ValueError:  # not the main thread
-            yield self
-            return
-        try:
-            yield self
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-# --------------------------------------------------------------------------- the run
+# the names other modules import from here (they live in the modules above)
+__all__ = [
+    "MigrationFailed", "RunOptions", "RunResult", "Signals", "applied_revisions",
+    "fresh_heads", "planned_steps", "probe", "run",
+]
 
 
 def run(project: RunnerProject, opts: RunOptions) -> RunResult:
@@ -316,7 +70,7 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
     notify = opts.notify
     direction, target = opts.direction, opts.target
     if not env_py_calls_configure_options(project):
-        raise SluiceError(_not_wired_message(project))
+        raise SluiceError(not_wired_message(project))
     state = probe(project)
     url = state.url or project.url
     result = RunResult(status="up-to-date", environment=project.environment,
@@ -345,23 +99,12 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
         holder=Holder(environment=project.environment,
                       command=f"{opts.via} {direction} {target}"),
         version_table=state.version_table,
-        on_wait=_waiter(notify, url, policy.migration_lock_timeout_ms),
+        on_wait=waiter(notify, url, policy.migration_lock_timeout_ms),
         slice_ms=opts.lock_slice_ms,
     )
     with Signals().installed() as signals:
         return _locked_run(project, opts, state, lock, result, scripts, confirmed, asked,
                            transactional, started, signals)
-
-
-def fresh_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
-    """The version table now, read in a transaction of its own (no stale snapshot)."""
-    if conn.in_transaction():
-        conn.rollback()
-    try:
-        return read_heads(conn, state)
-    finally:
-        if conn.in_transaction():
-            conn.rollback()
 
 
 def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: MigrationLock,
@@ -538,7 +281,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
                             write_audit)
         heads = tuple(result.after)
         if outcome is None and not session.hooked:
-            raise SluiceError(_not_wired_message(project))
+            raise SluiceError(not_wired_message(project))
         if opts.dry_run and outcome is None:
             result.status = "dry-run"
             return
@@ -549,7 +292,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
         result.status = "failed"
         failure = session.failure
         if session.lock_lost is not None:
-            raise _lock_lost_error(project, opts, result, session.lock_lost, transactional,
+            raise lock_lost_error(project, opts, result, session.lock_lost, transactional,
                                    failure)
         if isinstance(outcome, (KeyboardInterrupt, SystemExit)):
             where = f" in {failure.revision}" if failure is not None else ""
@@ -579,7 +322,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
                 result.status = "applied"
                 return
             continue
-        raise _failure_error(project, opts, state, result, failure, outcome, transactional,
+        raise failure_error(project, opts, state, result, failure, outcome, transactional,
                              retry_safe and attempt > policy.lock_retries, audit_conn)
 
 
@@ -638,136 +381,3 @@ def _drop_empty_version_table(conn: Connection, state: DbState) -> None:
                 conn.execute(text(f'DROP TABLE "{state.version_table}"'))
     except Exception:
         pass
-
-
-def _lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
-                     lost: LockLost, transactional: bool, failure: Any) -> MigrationFailed:
-    """Exit 2: the run stopped because another deploy could have taken its lock."""
-    at = ", ".join(result.after) or "base"
-    done = [s.revision for s in result.steps if s.status == "succeeded"]
-    rec = result.steps[failure.index] if failure is not None else None
-    if rec is None:
-        where = "stopped"
-    elif rec.ran:
-        where = f"stopped after {rec.revision} ran, before it was stamped"
-    else:
-        where = f"stopped before {rec.revision} ran"
-    if done:
-        kept = (f"{', '.join(done)} {'was' if len(done) == 1 else 'were'} applied and "
-                "stamped before that")
-    elif transactional:
-        kept = "its transaction was rolled back, nothing was applied"
-    else:
-        kept = "nothing was applied"
-    message = f"{lost}; {where}: {kept}; the database is at {at}"
-    result.error = message
-    error = MigrationFailed(
-        message, result=result,
-        hint=f"{lost.hint}\nRun again: sluice {opts.direction} {opts.target} "
-        f"--env {project.environment}")
-    error.exit_code = 2
-    return error
-
-
-@contextmanager
-def suppress_db_errors() -> Iterator[None]:
-    try:
-        yield
-    except Exception:
-        pass
-
-
-def _after_interruption(project: RunnerProject, opts: RunOptions, result: RunResult,
-                        rec: StepRecord, earlier: audit.HistoryEntry) -> MigrationFailed:
-    """MySQL/MariaDB: this revision failed, and an earlier run was interrupted inside it.
-    What that run committed before it stopped is still in the database."""
-    at = ", ".join(result.after) or "base"
-    when = f" at {earlier.started:%Y-%m-%d %H:%M:%S} UTC" if earlier.started else ""
-    who = f"{earlier.user}@{earlier.host} pid {earlier.pid}"
-    applied = list((earlier.statements or {}).get("applied") or [])
-    not_applied = (earlier.statements or {}).get("not_applied")
-    lines = [f"What is in the database: MySQL/MariaDB committed each DDL statement of "
-             f"{rec.revision} the moment it ran, but alembic_version still says {at}."]
-    if applied:
-        lines.append(f"Statements of {rec.revision} that run completed (recorded in "
-                     f"{audit.HISTORY_TABLE}, row {earlier.id}):")
-        lines += [f"  {i}. {' '.join(sql.split())}" for i, sql in enumerate(applied, 1)]
-        if not_applied:
-            lines.append("Not applied:")
-            lines += [f"  {i}. {' '.join(sql.split())}"
-                      for i, sql in enumerate(not_applied, len(applied) + 1)]
-    else:
-        lines.append(f"Which of its statements completed is not recorded ({earlier.error}); "
-                     f"compare the schema with upgrade() in {rec.revision}'s file.")
-    envflag = f" --env {project.environment}"
-    lines += [
-        "What to do now:",
-        "  1. Do not re-run the upgrade as it is: it runs the applied statements again and "
-        "fails on them (or applies data changes twice).",
-        "  2. Either finish forward: run the statements that are missing by hand, then record "
-        f"the revision with `alembic -c {project.ini} stamp {rec.revision}`.",
-        "  3. Or go back: undo the applied statements by hand (its downgrade() shows how), "
-        f"check the schema matches {at}, and run `sluice {opts.direction} {opts.target}"
-        f"{envflag}` again.",
-        f"  The record: `sluice history{envflag} --revision {rec.revision} --format json`.",
-    ]
-    message = (f"revision {rec.revision} failed: {rec.error}; an earlier run by {who}{when} "
-               f"was interrupted inside {rec.revision} and left part of it applied "
-               f"({len(applied) if applied else 'an unknown number of'} statements); "
-               f"the database is at {at}")
-    result.error = message
-    return MigrationFailed(message, result=result, hint="\n".join(lines))
-
-
-def _failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
-                   result: RunResult, failure: Any, outcome: BaseException,
-                   transactional: bool, retries_exhausted: bool,
-                   audit_conn: Connection | None = None) -> MigrationFailed:
-    at = ", ".join(result.after) or "base"
-    env = project.environment
-    if failure is None:
-        message = f"{opts.direction} failed before any revision ran: {first_line(outcome)}"
-        if isinstance(outcome, SluiceError):
-            message = str(outcome)
-        result.error = message
-        return MigrationFailed(message, result=result,
-                               hint=getattr(outcome, "hint", None))
-    rec = result.steps[failure.index]
-    result.error = f"{rec.revision}: {rec.error}"
-    if result.partial is not None:
-        return MigrationFailed(f"revision {rec.revision} failed part way: {rec.error}",
-                               result=result, hint=result.partial.render(
-                                   ini=str(project.ini), env=env))
-    earlier = None
-    if not transactional and audit_conn is not None:
-        with suppress_db_errors():
-            earlier = audit.previous_interruption(audit_conn, rec.revision, opts.direction,
-                                                  rec.run_id)
-    if earlier is not None:
-        return _after_interruption(project, opts, result, rec, earlier)
-    if transactional:
-        state_line = (f"its transaction was rolled back; the database is at {at}, nothing of "
-                      f"{rec.revision} was applied")
-    else:
-        state_line = (f"none of its statements had completed, so nothing of {rec.revision} "
-                      f"was applied; the database is at {at}")
-    hint_lines = []
-    if failure.lock_timeout:
-        hint_lines.append(
-            ("The lock timeout tripped on every retry: " if retries_exhausted else
-             "The lock timeout tripped: ")
-            + "a long-running transaction or query holds a lock on a table this revision "
-            "alters. Find it (PostgreSQL: pg_stat_activity joined with pg_locks; MySQL: "
-            "SHOW PROCESSLIST / performance_schema.metadata_locks), let it finish or end it, "
-            "then run again, or run at a quieter time.")
-    elif failure.statement_timeout:
-        hint_lines.append(
-            "The statement timeout tripped: this revision does more work than the timeout "
-            "allows (a table rewrite or a large backfill). Do it in batches "
-            "(sluice.data), or raise statement_timeout for this revision with "
-            "sluice_timeouts = {\"statement_timeout\": \"30min\"} after checking the plan.")
-    else:
-        hint_lines.append(f"Fix {rec.revision} and run `sluice {opts.direction} "
-                          f"{opts.target} --env {env}` again.")
-    return MigrationFailed(f"revision {rec.revision} failed: {rec.error}; {state_line}",
-                           result=result, hint="\n".join(hint_lines))

@@ -27,7 +27,8 @@ from sluice.runner.audit import StepRecord, mark_running
 from sluice.runner.capture import StatementCapture, StepCapture
 from sluice.runner.database import first_line
 from sluice.runner.durations import format_duration
-from sluice.runner.lock import LockLost, utcnow
+from sluice.runner.lock import LockLost
+from sluice.runner.lock_holder import utcnow
 from sluice.runner.timeouts import (
     TimeoutApplier,
     Timeouts,

@@ -1,0 +1,152 @@
+"""What a failed run tells the operator: where it stopped, what is in the database, what
+to do now (lock lost, interrupted earlier run on MySQL/MariaDB, lock or statement timeout)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from sluice.errors import SluiceError
+from sluice.runner import audit
+from sluice.runner.audit import StepRecord
+from sluice.runner.database import first_line
+from sluice.runner.lock import LockLost
+from sluice.runner.project import RunnerProject
+from sluice.runner.result import MigrationFailed, RunOptions, RunResult
+from sluice.runner.session import DbState
+
+
+def lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
+                     lost: LockLost, transactional: bool, failure: Any) -> MigrationFailed:
+    """Exit 2: the run stopped because another deploy could have taken its lock."""
+    at = ", ".join(result.after) or "base"
+    done = [s.revision for s in result.steps if s.status == "succeeded"]
+    rec = result.steps[failure.index] if failure is not None else None
+    if rec is None:
+        where = "stopped"
+    elif rec.ran:
+        where = f"stopped after {rec.revision} ran, before it was stamped"
+    else:
+        where = f"stopped before {rec.revision} ran"
+    if done:
+        kept = (f"{', '.join(done)} {'was' if len(done) == 1 else 'were'} applied and "
+                "stamped before that")
+    elif transactional:
+        kept = "its transaction was rolled back, nothing was applied"
+    else:
+        kept = "nothing was applied"
+    message = f"{lost}; {where}: {kept}; the database is at {at}"
+    result.error = message
+    error = MigrationFailed(
+        message, result=result,
+        hint=f"{lost.hint}\nRun again: sluice {opts.direction} {opts.target} "
+        f"--env {project.environment}")
+    error.exit_code = 2
+    return error
+
+
+@contextmanager
+def suppress_db_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        pass
+
+
+def _after_interruption(project: RunnerProject, opts: RunOptions, result: RunResult,
+                        rec: StepRecord, earlier: audit.HistoryEntry) -> MigrationFailed:
+    """MySQL/MariaDB: this revision failed, and an earlier run was interrupted inside it.
+    What that run committed before it stopped is still in the database."""
+    at = ", ".join(result.after) or "base"
+    when = f" at {earlier.started:%Y-%m-%d %H:%M:%S} UTC" if earlier.started else ""
+    who = f"{earlier.user}@{earlier.host} pid {earlier.pid}"
+    applied = list((earlier.statements or {}).get("applied") or [])
+    not_applied = (earlier.statements or {}).get("not_applied")
+    lines = [f"What is in the database: MySQL/MariaDB committed each DDL statement of "
+             f"{rec.revision} the moment it ran, but alembic_version still says {at}."]
+    if applied:
+        lines.append(f"Statements of {rec.revision} that run completed (recorded in "
+                     f"{audit.HISTORY_TABLE}, row {earlier.id}):")
+        lines += [f"  {i}. {' '.join(sql.split())}" for i, sql in enumerate(applied, 1)]
+        if not_applied:
+            lines.append("Not applied:")
+            lines += [f"  {i}. {' '.join(sql.split())}"
+                      for i, sql in enumerate(not_applied, len(applied) + 1)]
+    else:
+        lines.append(f"Which of its statements completed is not recorded ({earlier.error}); "
+                     f"compare the schema with upgrade() in {rec.revision}'s file.")
+    envflag = f" --env {project.environment}"
+    lines += [
+        "What to do now:",
+        "  1. Do not re-run the upgrade as it is: it runs the applied statements again and "
+        "fails on them (or applies data changes twice).",
+        "  2. Either finish forward: run the statements that are missing by hand, then record "
+        f"the revision with `alembic -c {project.ini} stamp {rec.revision}`.",
+        "  3. Or go back: undo the applied statements by hand (its downgrade() shows how), "
+        f"check the schema matches {at}, and run `sluice {opts.direction} {opts.target}"
+        f"{envflag}` again.",
+        f"  The record: `sluice history{envflag} --revision {rec.revision} --format json`.",
+    ]
+    message = (f"revision {rec.revision} failed: {rec.error}; an earlier run by {who}{when} "
+               f"was interrupted inside {rec.revision} and left part of it applied "
+               f"({len(applied) if applied else 'an unknown number of'} statements); "
+               f"the database is at {at}")
+    result.error = message
+    return MigrationFailed(message, result=result, hint="\n".join(lines))
+
+
+def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
+                   result: RunResult, failure: Any, outcome: BaseException,
+                   transactional: bool, retries_exhausted: bool,
+                   audit_conn: Connection | None = None) -> MigrationFailed:
+    at = ", ".join(result.after) or "base"
+    env = project.environment
+    if failure is None:
+        message = f"{opts.direction} failed before any revision ran: {first_line(outcome)}"
+        if isinstance(outcome, SluiceError):
+            message = str(outcome)
+        result.error = message
+        return MigrationFailed(message, result=result,
+                               hint=getattr(outcome, "hint", None))
+    rec = result.steps[failure.index]
+    result.error = f"{rec.revision}: {rec.error}"
+    if result.partial is not None:
+        return MigrationFailed(f"revision {rec.revision} failed part way: {rec.error}",
+                               result=result, hint=result.partial.render(
+                                   ini=str(project.ini), env=env))
+    earlier = None
+    if not transactional and audit_conn is not None:
+        with suppress_db_errors():
+            earlier = audit.previous_interruption(audit_conn, rec.revision, opts.direction,
+                                                  rec.run_id)
+    if earlier is not None:
+        return _after_interruption(project, opts, result, rec, earlier)
+    if transactional:
+        state_line = (f"its transaction was rolled back; the database is at {at}, nothing of "
+                      f"{rec.revision} was applied")
+    else:
+        state_line = (f"none of its statements had completed, so nothing of {rec.revision} "
+                      f"was applied; the database is at {at}")
+    hint_lines = []
+    if failure.lock_timeout:
+        hint_lines.append(
+            ("The lock timeout tripped on every retry: " if retries_exhausted else
+             "The lock timeout tripped: ")
+            + "a long-running transaction or query holds a lock on a table this revision "
+            "alters. Find it (PostgreSQL: pg_stat_activity joined with pg_locks; MySQL: "
+            "SHOW PROCESSLIST / performance_schema.metadata_locks), let it finish or end it, "
+            "then run again, or run at a quieter time.")
+    elif failure.statement_timeout:
+        hint_lines.append(
+            "The statement timeout tripped: this revision does more work than the timeout "
+            "allows (a table rewrite or a large backfill). Do it in batches "
+            "(sluice.data), or raise statement_timeout for this revision with "
+            "sluice_timeouts = {\"statement_timeout\": \"30min\"} after checking the plan.")
+    else:
+        hint_lines.append(f"Fix {rec.revision} and run `sluice {opts.direction} "
+                          f"{opts.target} --env {env}` again.")
+    return MigrationFailed(f"revision {rec.revision} failed: {rec.error}; {state_line}",
+                           result=result, hint="\n".join(hint_lines))

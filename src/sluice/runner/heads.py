@@ -1,0 +1,120 @@
+"""Where the database is and what would run: the probe through env.py, the version table's
+heads, the revisions they imply, and the steps Alembic's own walk would take from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
+from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.runner.capture import split_offline_sql
+from sluice.runner.database import first_line
+from sluice.runner.project import RunnerProject
+from sluice.runner.session import DbState, Session
+
+
+def probe(project: RunnerProject) -> DbState:
+    """Current heads, dialect and version table, from env.py's own connection."""
+    from sqlalchemy.exc import DBAPIError
+
+    session = Session(mode="probe")
+    try:
+        command.current(project.alembic_cfg(session))
+    except DBAPIError as exc:
+        # the probe only connects and reads the version table: this is the database
+        raise DatabaseUnavailable(
+            f"{mask_url(project.url)}: cannot connect: {first_line(exc)}") from None
+    if not session.hooked or session.state is None:
+        raise SluiceError(not_wired_message(project))
+    return session.state
+
+
+def not_wired_message(project: RunnerProject) -> str:
+    return (
+        f"{project.script.dir}/env.py does not pass sluice.configure_options() to "
+        "context.configure(); the runner's per-revision guards (timeouts, audit, dry run) "
+        "hook in there. Run `sluice init` to wire it, or add `**configure_options(config)` "
+        "to each context.configure(...) call"
+    )
+
+
+def read_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
+    ctx = MigrationContext.configure(conn, opts={
+        "version_table": state.version_table,
+        "version_table_schema": state.version_table_schema,
+    })
+    return tuple(ctx.get_current_heads())
+
+
+def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]:
+    """Every revision the version table's heads imply is applied."""
+    seen: set[str] = set()
+    stack = list(heads)
+    while stack:  # down the graph from the heads: parents and depends_on alike
+        rev = stack.pop()
+        if rev in seen:
+            continue
+        seen.add(rev)
+        sc = script.get_revision(rev)
+        if sc is None:
+            continue
+        stack.extend(all_down_revisions(sc))
+    return seen
+
+
+def planned_steps(script: ScriptDirectory, direction: str, target: str,
+                  heads: Sequence[str], cache: dict[Any, list[Any]] | None = None,
+                  ) -> list[tuple[Script, list[str], list[str]]]:
+    """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them.
+
+    The steps come from the same ``ScriptDirectory`` walk (:mod:`sluice.core.alembic_compat`)
+    that ``alembic.command.upgrade``/``downgrade`` use. ``cache`` keeps the step objects
+    for the run (computing them is O(revisions) and the history has hundreds).
+    """
+    key = (direction, target, tuple(heads))
+    steps = cache.get(key) if cache is not None else None
+    if steps is None:
+        try:
+            if direction == "upgrade":
+                steps = upgrade_steps(script, target, heads)
+            else:
+                steps = downgrade_steps(script, target, heads)
+        except SluiceError:
+            raise
+        except Exception as exc:
+            raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
+        if cache is not None:
+            cache[key] = steps
+    return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
+
+
+def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
+                        revision: str, frm: str | None, to: str | None) -> list[str]:
+    """One revision's statements, rendered offline through env.py."""
+    import io
+
+    buf = io.StringIO()
+    cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
+    if direction == "upgrade":
+        command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)
+    else:
+        command.downgrade(cfg, f"{revision}:{to or 'base'}", sql=True)
+    return [s for r, s in split_offline_sql(buf.getvalue(), state.version_table, state.dialect)
+            if r == revision]
+
+
+def fresh_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
+    """The version table now, read in a transaction of its own (no stale snapshot)."""
+    if conn.in_transaction():
+        conn.rollback()
+    try:
+        return read_heads(conn, state)
+    finally:
+        if conn.in_transaction():
+            conn.rollback()

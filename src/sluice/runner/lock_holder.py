@@ -1,0 +1,128 @@
+"""Who holds the migration lock: the ``sluice_lock_holder`` table, :class:`Holder`, the
+lock's name (one per database) and what a waiting process says about the holder.
+
+The holder writes its row right after acquiring the lock (see :mod:`sluice.runner.lock`),
+including the server session of its audit connection, so a waiting process can say who it
+is waiting for and tell a run that lost its lock but is still connected from a dead one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Connection
+
+from sluice.errors import mask_url
+from sluice.owned import LOCK_HOLDER_TABLE
+from sluice.runner.durations import format_duration
+
+HOLDER_TABLE = LOCK_HOLDER_TABLE
+
+_metadata = MetaData()
+holder_table = Table(
+    HOLDER_TABLE,
+    _metadata,
+    Column("lock_name", String(190), primary_key=True),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("username", String(255)),
+    Column("environment", String(100)),
+    Column("command", String(255)),
+    Column("since", DateTime),
+    # the server session of the holder's audit connection: "pg:<pid>:<start>" or "my:<id>"
+    Column("session", String(100)),
+)
+
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, as stored in Sluice's tables."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
+
+
+@dataclass
+class Holder:
+    """Who holds (or wants) the lock."""
+
+    host: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    username: str = field(default_factory=current_user)
+    environment: str = ""
+    command: str = ""
+    since: dt.datetime | None = None
+    session: str | None = None
+    #: It lost the lock, but its session is still open: it may still be migrating.
+    lost: bool = False
+
+    def describe(self, now: dt.datetime | None = None) -> str:
+        who = f"{self.username}@{self.host} pid {self.pid}"
+        extra = ", ".join(x for x in (f"env {self.environment}" if self.environment else "",
+                                      self.command) if x)
+        if extra:
+            who += f" ({extra})"
+        if self.since is not None:
+            ago = ((now or utcnow()) - self.since).total_seconds() * 1000
+            who += f" since {self.since:%Y-%m-%d %H:%M:%S} UTC ({format_duration(max(ago, 0))} ago)"
+        if self.lost:
+            who += (f", which lost its lock connection but still has session {self.session} "
+                    "open and may still be migrating")
+        return who
+
+
+WaitCallback = Callable[[Holder | None, float], None]
+
+
+def lock_name(database: str) -> str:
+    """One lock per database: services with version tables of their own take turns too."""
+    name = f"sluice:{database}"
+    if len(name) > 64:  # MySQL's limit for GET_LOCK names
+        name = "sluice:" + hashlib.sha256(name.encode()).hexdigest()[:40]
+    return name
+
+
+def advisory_key(name: str) -> int:
+    """A signed 64-bit key for ``pg_advisory_lock`` derived from the lock name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def ensure_holder_table(conn: Connection) -> None:
+    _metadata.create_all(conn, tables=[holder_table], checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns(HOLDER_TABLE)}
+    if "session" not in columns:  # created by an older Sluice
+        conn.execute(sql_text(f"ALTER TABLE {HOLDER_TABLE} ADD COLUMN session VARCHAR(100)"))
+
+
+def waiter(notify: Callable[[str], None], url: str, timeout_ms: int) -> WaitCallback:
+    """Say who holds the lock when waiting starts, when the holder becomes known (or is
+    found to have lost the lock while still connected), and every 15 seconds after that."""
+    last = [-1.0]
+    known: list[tuple[bool, bool]] = [(False, False)]
+
+    def on_wait(holder: Holder | None, waited_ms: float) -> None:
+        state = (holder is not None, holder is not None and holder.lost)
+        changed = state != known[0] and state[0]
+        if last[0] >= 0 and waited_ms - last[0] < 15_000 and not changed:
+            return
+        last[0] = waited_ms
+        known[0] = state
+        who = holder.describe() if holder else "another process (not recorded yet)"
+        left = max(0.0, timeout_ms - waited_ms)
+        notify(f"waiting for the migration lock on {mask_url(url)}: held by {who}; "
+               f"giving up in {format_duration(left)}")
+
+    return on_wait

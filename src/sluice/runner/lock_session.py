@@ -1,0 +1,59 @@
+"""The migration lock's connections: kept from looking idle to the server (idle timeouts off
+for the session, TCP keep-alives on PostgreSQL), and the server session that names them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import URL, Connection
+
+#: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
+KEEPALIVE_IDLE_S = 30
+#: MySQL/MariaDB ``wait_timeout`` for the lock's sessions (one week).
+MYSQL_WAIT_TIMEOUT_S = 7 * 24 * 3600
+
+
+def session_of(conn: Connection, kind: str) -> str:
+    if kind == "postgresql":
+        pid, started = conn.execute(sql_text(
+            "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint "
+            "FROM pg_stat_activity WHERE pid = pg_backend_pid()")).one()
+        return f"pg:{pid}:{started}"
+    return f"my:{conn.execute(sql_text('SELECT CONNECTION_ID()')).scalar()}"
+
+
+def keepalive_args(url: URL) -> dict[str, Any]:
+    """TCP keep-alives for libpq-based drivers: a silent lock connection stays known to
+    firewalls and NAT, and a dead peer is noticed."""
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg", "psycopg2"):
+        return {"keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+                "keepalives_interval": 10, "keepalives_count": 3}
+    return {}
+
+
+def never_idle_out(dbapi_connection: Any, record: Any) -> None:
+    """Session settings for the lock's connections: the server must not end them for
+    being idle (they are, between revisions, by design)."""
+    module = type(dbapi_connection).__module__
+    statements: list[str] = []
+    if "psycopg" in module or "pg8000" in module or "asyncpg" in module:
+        statements = ["SET idle_in_transaction_session_timeout = 0"]
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT current_setting('server_version_num')::int")
+            if int(cursor.fetchone()[0]) >= 140000:
+                statements.append("SET idle_session_timeout = 0")
+        finally:
+            cursor.close()
+    elif "mysql" in module.lower() or "maria" in module.lower():
+        statements = [f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"]
+    if not statements:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in statements:
+            cursor.execute(statement)
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
