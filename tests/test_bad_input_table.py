@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.core.project import forget_modules
+from sluice.integrations.cli import main
 from tests.conftest import EXAMPLE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "production.md"

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from sluice.check import lock
 from sluice.check.sumfile import HEADER, parse_sum
-from sluice.cli import main
 from sluice.errors import SluiceError
+from sluice.integrations.cli import main
 from tests.helpers import edit
 from tests.test_check_graph import config, overlay, problems, run
 

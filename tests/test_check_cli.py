@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sluice.cli import main
 from sluice.core.project import forget_modules
+from sluice.integrations.cli import main
 from tests.helpers import edit
 from tests.test_check_graph import overlay
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sluice.cli import main
+from sluice.integrations.cli import main
 from tests.conftest import EXAMPLE, REPO, server_url
 
 BIN = Path(sys.executable).parent

@@ -49,7 +49,7 @@ def test_piping_into_head_prints_no_error() -> None:
 
 
 def _commands_with_config() -> list[str]:
-    from sluice.cli import main
+    from sluice.integrations.cli import main
 
     return sorted(name for name, cmd in main.commands.items()
                   if any(p.name == "config_path" for p in cmd.params))
@@ -58,7 +58,7 @@ def _commands_with_config() -> list[str]:
 @pytest.mark.parametrize("name", _commands_with_config())
 def test_config_defaults_to_alembic_config_then_alembic_ini(
         name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sluice.cli import main
+    from sluice.integrations.cli import main
 
     command = main.commands[name]
     args = {"trace": ["--url", "sqlite://"], "downgrade": ["-1"]}.get(name, [])

@@ -21,7 +21,7 @@ import click
 import pytest
 from alembic.config import CommandLine
 
-from sluice.cli import main
+from sluice.integrations.cli import main
 from tests.conftest import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.core.project import forget_modules
+from sluice.integrations.cli import main
 from tests.conftest import REPO, server_url
 
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/alembic.ini"))

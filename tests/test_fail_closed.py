@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.core.project import forget_modules
+from sluice.integrations.cli import main
 
 MISSING = ("sluice: error: alembic.ini: [alembic] script_location: migrations/versions (its "
            "versions folder) does not exist; Sluice stops instead of passing on zero revisions")

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.graph import explain_heads, load_graph, render_text
+from sluice.integrations.cli import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.core.history import (
     build_history,
     read_header,
     revision_files,
 )
 from sluice.errors import SluiceError
+from sluice.integrations.cli import main
 from sluice.lint.engine import lint_project
 
 #: (id, down_revision, branch_labels): a main line and a labelled side branch.

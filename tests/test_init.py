@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sluice.cli import main
+from sluice.integrations.cli import main
 from sluice.scaffold import wire_env_source
 
 ALEMBIC_DEFAULT_ENV = '''

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sluice.cli import main
+from sluice.integrations.cli import main
 from sluice.lint.registry import all_rules
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sluice.cli import main
 from sluice.config import parse_config
+from sluice.integrations.cli import main
 from sluice.lint.engine import lint_project
 from sluice.lint.registry import all_rules
 

@@ -12,8 +12,8 @@ from alembic import command
 from click.testing import CliRunner
 
 from sluice.check.rebase import repoint
-from sluice.cli import main
 from sluice.errors import SluiceError
+from sluice.integrations.cli import main
 from tests.conftest import EXAMPLE
 from tests.helpers import cfg
 

@@ -13,8 +13,8 @@ import pytest
 from alembic.util import CommandError
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.core.project import forget_modules
+from sluice.integrations.cli import main
 from tests.helpers import autogenerate, drop_legacy_field, edit, upgrade
 
 #: drop_column (SL002) and a plain CREATE INDEX on a live PostgreSQL table (SL201)

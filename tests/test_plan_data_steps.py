@@ -9,8 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.core.project import forget_modules
+from sluice.integrations.cli import main
 from sluice.runner.datasteps import data_steps
 from tests.helpers import upgrade
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sluice.cli import main
+from sluice.integrations.cli import main
 from tests.fixtures.runner.project import Rev, chain, make_project
 
 # Offline, op.get_bind() is a mock connection: reading from it fails like this.

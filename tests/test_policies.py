@@ -86,7 +86,7 @@ def test_allowed_operation_is_a_reviewed_suppression_for_lint(shop: Path) -> Non
     `sluice lint`, the pre-commit hook (lint of files) or the upgrade guard (same engine)."""
     from click.testing import CliRunner
 
-    from sluice.cli import main
+    from sluice.integrations.cli import main
     from sluice.lint.engine import lint_project
 
     url = f"sqlite:///{shop / 'dev.db'}"

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from sluice.cli import main
+from sluice.integrations.cli import main
 from tests.conftest import EXAMPLE, REPO
 
 BIN = Path(sys.executable).parent

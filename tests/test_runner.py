@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 
-from sluice.cli import main
 from sluice.errors import PolicyViolation, SluiceError
+from sluice.integrations.cli import main
 from sluice.runner import audit
 from sluice.runner.api import history, make_plan, migrate
 from sluice.runner.backup import BackupFailed

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sluice.cli import main
 from sluice.config import parse_config
 from sluice.environments import resolve_environment
 from sluice.errors import ConfigError
+from sluice.integrations.cli import main
 from tests.fixtures.runner.project import chain, make_project
 
 CONFIG = parse_config({"environments": ["dev", "staging", "prod"],

@@ -11,7 +11,7 @@ from tests.fixtures.runner.project import chain, make_project
 
 RUN = """
 import json, sys
-from sluice.cli import main
+from sluice.integrations.cli import main
 try:
     main(sys.argv[2:])
 except SystemExit as exc:

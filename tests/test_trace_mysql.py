@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from sluice.cli import main
 from sluice.errors import DatabaseUnavailable
+from sluice.integrations.cli import main
 from sluice.scratch import check_reachable
 from sluice.trace import TraceResult, trace
 from sluice.trace.model import Statement

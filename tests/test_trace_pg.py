@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from sluice.cli import main
 from sluice.errors import SluiceError
+from sluice.integrations.cli import main
 from sluice.trace import TraceResult, fails, trace
 from sluice.trace.model import RevisionTrace, Statement
 

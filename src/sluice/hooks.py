@@ -155,7 +155,7 @@ def new_revision_main(files: tuple[Path, ...], config_path: Path | None,
     Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the file cannot be
     linted. Alembic does not act on the exit status: the revision is kept either way.
     """
-    from sluice.cli import describe_exception
+    from sluice.integrations.cli.common import describe_exception
     from sluice.report import render_findings
     from sluice.report.text import severity_counts
 

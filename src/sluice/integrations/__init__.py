@@ -1,0 +1,1 @@
+"""Where Sluice meets its callers: the ``sluice`` command (:mod:`sluice.integrations.cli`)."""

@@ -1,0 +1,119 @@
+"""``sluice check`` (the CI gate) and ``sluice lock`` (``sluice.sum``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from sluice.integrations.cli.common import common_options, handle_errors
+
+if TYPE_CHECKING:
+    from sluice.errors import SluiceError
+
+
+@click.command()
+@common_options
+@click.option("--url", default=None, envvar="SLUICE_CHECK_URL", metavar="URL",
+              help="Database for upgrade/drift/roundtrip (default: check.url, else a "
+                   "temporary SQLite file). Without --scratch it must be empty. "
+                   "Env: SLUICE_CHECK_URL.")
+@click.option("--scratch", is_flag=True,
+              help="Create a uniquely named database on the --url server and drop it "
+                   "afterwards (also on failure and Ctrl-C).")
+@click.option("--only", "only", multiple=True, metavar="CHECKS",
+              help="Comma-separated checks to run: graph, upgrade, drift, roundtrip, checksums.")
+@click.option("--last", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Round-trip only the latest N revisions (default: check.roundtrip_last).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]),
+              default="text", show_default=True, help="Output format (machine formats: stdout only).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also show the INFO log lines env.py's logging config asks for "
+                   "(Alembic's 'Running upgrade ...'), on stderr.")
+@handle_errors
+def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str | None,
+          scratch: bool, only: tuple[str, ...], last: int | None, fmt: str,
+          verbose: bool) -> None:
+    """CI gate: revision graph, upgrade from empty, drift, round trip, checksums.
+
+    Exit 0 when every check passes, 1 when one fails, 2 when one cannot run.
+    """
+    import contextlib
+
+    from sluice.check import CheckOptions, run_checks
+    from sluice.check.render import render
+
+    if scratch and url is None:
+        raise SluiceError("--scratch needs --url naming a PostgreSQL or MySQL/MariaDB server")
+    progress = None
+    if fmt == "text" and sys.stderr.isatty():
+        def progress(message: str) -> None:
+            click.echo(f"sluice: {message}", err=True)
+
+    options = CheckOptions(url=url, scratch=scratch, only=list(only) or None, last=last,
+                           x_args=x_args, env=env, progress=progress, verbose=verbose)
+    # migrations and env.py may print; keep stdout for the report alone
+    with contextlib.redirect_stdout(sys.stderr):
+        report = run_checks(config_path, options)
+    render(report, fmt, sys.stdout)
+    sys.exit(report.exit_code)
+
+
+@click.command()
+@common_options
+@click.option("--rebase", is_flag=True,
+              help="First put branches that each added revisions on the same head in "
+                   "sequence: re-point the newer branch's first revision at the other head "
+                   "(after a merge conflict in sluice.sum).")
+@click.option("--move", default=None, metavar="REV",
+              help="With --rebase: re-point the branch holding REV (default: the one not "
+                   "yet on the base branch, else the newer).")
+@click.option("--base", default=None, metavar="REF",
+              help="With --rebase: revisions on this git ref are never moved (default: "
+                   "origin/main, main, origin/master, master).")
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when sluice.sum was created or changed (pre-commit: stage it "
+                   "and commit again).")
+@handle_errors
+def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bool,
+         move: str | None, base: str | None, exit_code: bool) -> None:
+    """Write sluice.sum: the SHA-256 of every revision file and the current head(s).
+
+    Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
+    from sluice.check import lock as write_lock
+
+    if (move or base) and not rebase:
+        raise SluiceError("--move and --base only apply with --rebase")
+    if rebase:
+        from sluice.check.rebase import rebase_heads
+
+        rebased = rebase_heads(config_path, move=move, base=base)
+        for m in rebased.moves:
+            click.echo(f"re-pointed {m.revision} ({m.path.name}): down_revision "
+                       f"{', '.join(m.old) or 'None'} -> {m.new}")
+        if not rebased.moves:
+            click.echo("nothing to rebase: the revision graph has no heads to join")
+    result = write_lock(config_path, x_args=x_args)
+    heads = " ".join(result.heads) or "none"
+    for file in result.unreadable:
+        click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
+                   "leaves it out (run `sluice check --only graph`)", err=True)
+    if not result.changed:
+        click.echo(f"{result.path.name} is up to date ({result.files} revision files; "
+                   f"heads: {heads})")
+        return
+    verb = "created" if result.created else "wrote"
+    click.echo(f"{verb} {result.path} ({result.files} revision files; heads: {heads})")
+    for label, files in (("added", result.added), ("changed", result.modified),
+                         ("removed", result.removed)):
+        for file in files[:10]:
+            click.echo(f"  {label}: {file}")
+        if len(files) > 10:
+            click.echo(f"  ... {len(files) - 10} more {label}")
+    if result.created:
+        click.echo(f"sluice: {result.path.name} is new: commit it with the migrations "
+                   f"(git add {result.path.name})", err=True)
+    if exit_code:
+        sys.exit(1)

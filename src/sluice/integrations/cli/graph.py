@@ -1,0 +1,100 @@
+"""The revision graph: ``sluice graph`` and ``sluice heads``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sluice.integrations.cli.common import F, common_options, handle_errors, split_values
+
+
+def _graph_name_option(fn: F) -> F:
+    return click.option(
+        "-n", "--name", "ini_section", default="alembic", show_default=True, metavar="SECTION",
+        help="alembic.ini section, like `alembic -n` (a service with its own version table).",
+    )(fn)
+
+
+def _graph_stub_option(fn: F) -> F:
+    return click.option(
+        "--stub", "stubs", multiple=True, metavar="MODULE",
+        help="Stand-in for MODULE when a revision whose header is computed must be imported "
+             "(adds to lint.stub_modules).",
+    )(fn)
+
+
+def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
+                url: str | None = None) -> tuple[Any, Any]:
+    """The sluice config (a broken sluice.toml is exit 2, as everywhere) and the graph."""
+    from sluice.config import load_config
+    from sluice.graph import load_graph
+
+    config = load_config(config_path)
+    graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config,
+                       stub_modules=[*config.lint.stub_modules, *split_values(stubs)])
+    return config, graph
+
+
+@click.command("graph")
+@common_options
+@_graph_name_option
+@click.option("--url", default=None, metavar="URL",
+              help="Mark the revisions this database is at (the section's version table).")
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]),
+              default="text", show_default=True,
+              help="text: a tree in the terminal; mermaid/dot for docs and reviews.")
+@_graph_stub_option
+@handle_errors
+def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
+                  ini_section: str, url: str | None, fmt: str, stubs: tuple[str, ...]) -> None:
+    """The revision tree: branches, branch labels, merge points, heads, the database."""
+    import json
+    import shutil
+
+    from sluice.graph import graph_json, render_dot, render_mermaid, render_text
+
+    _, graph = _load_graph(config_path, ini_section, stubs, url)
+    if fmt == "mermaid":
+        click.echo(render_mermaid(graph), nl=False)
+    elif fmt == "dot":
+        click.echo(render_dot(graph), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(graph_json(graph), indent=2))
+    else:
+        tty = sys.stdout.isatty()
+        color = tty and not os.environ.get("NO_COLOR")
+        width = shutil.get_terminal_size().columns if tty else 100
+        click.echo(render_text(graph, width=width, color=color), nl=False)
+
+
+@click.command("heads")
+@common_options
+@_graph_name_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format (json: stdout only).")
+@_graph_stub_option
+@handle_errors
+def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
+                  ini_section: str, fmt: str, stubs: tuple[str, ...]) -> None:
+    """Explain multiple heads and print the `alembic merge` command that joins them.
+
+    Exit 1 when there are heads that [tool.sluice.check] expected_heads does not declare."""
+    import json
+
+    from sluice.graph import explain_heads, heads_json, render_heads
+
+    config, graph = _load_graph(config_path, ini_section, stubs)
+    from sluice.policy.services import service_labels
+
+    report = explain_heads(graph, config.check.expected_heads,
+                           sorted(service_labels(config)))
+    if fmt == "json":
+        click.echo(json.dumps(heads_json(graph, report), indent=2))
+    else:
+        click.echo(render_heads(graph, report), nl=False)
+    if not report.ok:
+        sys.exit(1)

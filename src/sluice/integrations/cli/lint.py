@@ -1,0 +1,198 @@
+"""``sluice lint`` and ``sluice rules`` (the rule catalog)."""
+
+from __future__ import annotations
+
+import functools
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sluice.integrations.cli.common import common_options, handle_errors, split_values
+
+if TYPE_CHECKING:
+    from sluice.errors import SluiceError
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@common_options
+@click.option("--all", "scope_all", is_flag=True,
+              help="Lint every revision, the reviewed history recorded in sluice.sum too.")
+@click.option("--since", default=None, metavar="REV",
+              help="Lint the revisions after REV (its descendants).")
+@click.option("--revision", "revisions", multiple=True, metavar="REV",
+              help="Lint this revision (id, unique prefix, head, branch label); repeatable.")
+@click.option("--changed", is_flag=True,
+              help="Lint revision files git sees as changed against --base, untracked included.")
+@click.option("--base", default=None, metavar="REF",
+              help="Base for --changed (default: origin/main, then main).")
+@click.option("--format", "fmt",
+              type=click.Choice(["text", "json", "sarif", "github", "gitlab"]),
+              default="text", show_default=True,
+              help="Output format (machine formats: stdout only; gitlab: code quality "
+                   "report).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Lowest severity that exits 1 (default: lint.fail_on, 'error').")
+@click.option("--dialect", "dialects", multiple=True, metavar="NAME",
+              help="Lint only these dialects: postgresql, mysql, sqlite (repeatable).")
+@click.option("--tree", "trees", multiple=True, metavar="NAME",
+              help="Lint only this tree: a version location (a folder name: every location "
+                   "with that name) or a branch label (repeatable).")
+@click.option("--stub", "stubs", multiple=True, metavar="MODULE",
+              help="Replace MODULE with a stand-in while rendering (adds to lint.stub_modules).")
+@click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not update the lint cache.")
+@handle_errors
+def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
+         scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
+         base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
+         stubs: tuple[str, ...], no_render: bool, no_cache: bool) -> None:
+    """Lint revisions for operations that lose data, lock tables or break running code.
+
+    Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the project cannot be
+    linted. The last line is the coverage: how many revisions rendered offline and why
+    the others were analysed from their source only. FILES: lint only these revision
+    files; other files are ignored (pre-commit passes every staged file).
+    """
+    from sluice.config import load_config
+    from sluice.lint.engine import lint_project
+    from sluice.report import render_findings
+
+    scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
+                                    ("--revision", bool(revisions)), ("--changed", changed),
+                                    ("FILES", bool(files)))
+              if on]
+    if len(scopes) > 1:
+        raise SluiceError(f"choose one scope: {' and '.join(scopes)} cannot be combined")
+    if base is not None and not changed:
+        raise SluiceError("--base only applies with --changed")
+    if not config_path.is_file():
+        raise SluiceError(f"{config_path}: no such file (pass -c/--config PATH to alembic.ini)")
+    cfg = load_config(config_path)
+    if env is not None:
+        cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
+    if files:
+        from sluice.hooks import lint_files
+
+        lint_project = functools.partial(lint_files, files=files)
+    result = lint_project(
+        config_path, cfg,
+        revisions=list(revisions) or None,
+        since=since,
+        changed_base=(base or True) if changed else None,
+        dialects=split_values(dialects) or None,
+        trees=split_values(trees) or None,
+        stub_modules=split_values(stubs),
+        x_args=x_args,
+        use_cache=not no_cache,
+        render=False if no_render else None,
+        baseline=not scopes,
+    )
+    threshold = fail_on or cfg.lint.fail_on
+    from sluice.report.text import severity_counts
+
+    counts = severity_counts(result.findings)
+    if result.suppressed:
+        counts += f" ({len(result.suppressed)} suppressed)"
+    extra: dict[str, Any] | None = None
+    if fmt in ("json", "sarif"):  # the formats that carry it; text never builds it
+        extra = {"summary": {**result.counts(), "suppressed": len(result.suppressed),
+                             "fail_on": threshold, "failed": result.failed(threshold)},
+                 # reviewed, not harmless: each with its reason ("suppressed")
+                 "suppressed": [f.as_dict() for f in result.suppressed],
+                 "coverage": result.coverage.as_dict(),
+                 "dialects": result.dialects,
+                 "notes": _lint_notes(result.notes, config_path),
+                 "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
+                               for r in result.revisions]}
+    render_findings(
+        fmt, result.findings,
+        summary=([counts, result.coverage.line()] if fmt == "text"
+                 else [result.coverage.line()]) + _lint_notes(result.notes, config_path),
+        extra=extra,
+    )
+    sys.exit(1 if result.failed(threshold) else 0)
+
+
+def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
+    """The engine's notes, with ``sluice lock`` spelled for this project's alembic.ini."""
+    if config_path != Path("alembic.ini"):
+        lock = f"`sluice lock -c {shlex.quote(str(config_path))}`"
+        return [n.replace("`sluice lock`", lock) for n in notes]
+    return list(notes)
+
+
+@click.command("rules")
+@click.argument("rule", required=False, metavar="[ID|NAME]")
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@handle_errors
+def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
+                  env: str | None, fmt: str) -> None:
+    """List the lint rule catalog, or print one rule's documentation."""
+    import difflib
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from sluice.config import load_config
+    from sluice.lint.registry import active_rules, all_rules, find_rule, severity_for
+
+    cfg = load_config(config_path if config_path.is_file() else Path.cwd())
+    catalog = all_rules()
+    enabled = {r.id for r in active_rules(cfg)}
+    console = Console(highlight=False, soft_wrap=rule is not None)
+    if not console.is_terminal:
+        console = Console(highlight=False, soft_wrap=rule is not None, width=160)
+    if rule is not None:
+        found = find_rule(rule)
+        if found is None:
+            import re
+
+            keys = [r.id for r in catalog.values()] + [r.name for r in catalog.values()]
+            close = difflib.get_close_matches(rule.upper() if rule[:2].lower() == "sl"
+                                              else rule.lower(), keys, n=3, cutoff=0.5)
+            m = re.fullmatch(r"(?i)s?l?0*(\d+)", rule.strip())
+            same = [r.id for r in catalog.values() if m and int(r.id[2:]) == int(m.group(1))]
+            close = same + [c for c in close if c not in same][: 3 - len(same)]
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise SluiceError(f"unknown rule '{rule}'",
+                              hint=f"{hint}List the catalog with `sluice rules`.")
+        sev = severity_for(found, cfg)
+        if fmt == "json":
+            click.echo(json.dumps(_rule_json(found, sev, found.id in enabled), indent=2))
+            return
+        console.print(Text(f"{found.id} {found.name}", style="bold"))
+        state = "enabled" if found.id in enabled else "disabled (enable it in lint.enable)"
+        console.print(Text(f"family: {found.family} · severity: {sev} · dialects: "
+                           f"{', '.join(found.dialects)} · {state}"))
+        console.print()
+        console.print(Text(found.doc))
+        return
+    ordered = sorted(catalog.values(), key=lambda r: r.id)
+    if fmt == "json":
+        click.echo(json.dumps([_rule_json(r, severity_for(r, cfg), r.id in enabled)
+                               for r in ordered], indent=2))
+        return
+    table = Table(title=None, show_lines=False, header_style="bold")
+    for col in ("ID", "Name", "Family", "Severity", "Dialects", "On"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("Summary", overflow="fold")
+    for r in ordered:
+        dialects = "all" if len(r.dialects) >= 3 else ", ".join(r.dialects)
+        table.add_row(r.id, r.name, r.family, severity_for(r, cfg), dialects,
+                      "yes" if r.id in enabled else "no", r.summary)
+    console.print(table)
+    console.print(Text(f"{len(ordered)} rules; `sluice rules ID` prints one rule's docs."))
+
+
+def _rule_json(r: Any, severity: str, enabled: bool) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "family": r.family, "severity": severity,
+            "default_severity": r.severity, "dialects": list(r.dialects),
+            "enabled": enabled, "summary": r.summary, "doc": r.doc}

@@ -1,0 +1,171 @@
+"""The guarded runs: ``sluice plan``, ``upgrade``, ``downgrade`` and ``history``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sluice.integrations.cli.common import F, RevisionCommand, common_options, handle_errors
+
+if TYPE_CHECKING:
+    from sluice.errors import SluiceError
+
+
+def _url_option(fn: F) -> F:
+    return click.option(
+        "--url", default=None, metavar="URL",
+        help="Database URL (default: the environment's url, then sqlalchemy.url).",
+    )(fn)
+
+
+def _format_option(fn: F) -> F:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help="Output format (json: stdout only).",
+    )(fn)
+
+
+@click.command("plan", cls=RevisionCommand)
+@click.argument("revision", default="head")
+@common_options
+@_url_option
+@click.option("--downgrade", is_flag=True, help="Plan a downgrade to REVISION.")
+@click.option("--no-sql", is_flag=True, help="Leave out the SQL preview.")
+@_format_option
+@handle_errors
+def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env: str | None,
+                 url: str | None, downgrade: bool, no_sql: bool, fmt: str) -> None:
+    """What `sluice upgrade REVISION` would do: revisions, operations, risk, table sizes, SQL.
+
+    Exit 1 when the environment's guards would refuse the plan."""
+    import json
+
+    from sluice.runner.api import make_plan
+
+    plan = make_plan(config_path, target=revision, downgrade=downgrade, env=env, url=url,
+                     x_args=x_args, with_sql=not no_sql)
+    if fmt == "json":
+        click.echo(json.dumps(plan.as_dict(), indent=2))
+    else:
+        click.echo(plan.render(sql=not no_sql))
+    if plan.refusals:
+        sys.exit(1)
+
+
+def _confirm_plan(plan: Any) -> bool:
+    click.echo(plan.render(), err=True)
+    click.echo("", err=True)
+    verb = "apply" if plan.direction == "upgrade" else "run"
+    return click.confirm(f"{verb} this {plan.direction} on {plan.environment}?",
+                         default=False, err=True)
+
+
+def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
+             env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
+             allow_downgrade: bool = False) -> None:
+    import json
+
+    from sluice.runner.api import migrate, offline_sql
+    from sluice.runner.run import MigrationFailed, RunOptions
+
+    if sql:
+        if dry_run:
+            raise SluiceError("--sql and --dry-run exclude each other")
+        click.echo(offline_sql(config_path, direction=direction, target=revision, env=env,
+                               url=url, x_args=x_args), nl=False)
+        return
+    options = RunOptions(
+        direction=direction, target=revision, dry_run=dry_run, yes=yes,
+        allow_downgrade=allow_downgrade,
+        confirm=_confirm_plan if sys.stdin is not None and sys.stdin.isatty() else None,
+        notify=lambda message: click.echo(f"sluice: {message}", err=True),
+    )
+    try:
+        result = migrate(config_path, options, env=env, url=url, x_args=x_args)
+    except MigrationFailed as exc:
+        if fmt == "json":
+            click.echo(json.dumps(exc.result.as_dict(), indent=2))
+        raise
+    _report_after_success(json.dumps(result.as_dict(), indent=2) if fmt == "json"
+                          else result.render(), f"the {direction} succeeded")
+
+
+def _report_after_success(report: str, done: str) -> None:
+    """Print the report of a migration that succeeded. When stdout cannot take it (a full
+    disk, a closed pipe), say on stderr that the migration succeeded and exit 0: the exit
+    code is about the database, and a deploy script must not retry or roll back a
+    migration that was applied."""
+    try:
+        click.echo(report)
+        sys.stdout.flush()
+    except OSError as exc:
+        try:  # the interpreter's final flush must not fail again (exit 120)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        click.echo(f"sluice: {done}, but its report could not be written to stdout "
+                   f"({exc.strerror or exc}); `sluice history` shows what ran", err=True)
+
+
+@click.command("upgrade", cls=RevisionCommand)
+@click.argument("revision", default="head")
+@common_options
+@_url_option
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (CI, scripts).")
+@click.option("--dry-run", is_flag=True,
+              help="Run it all in one transaction, then roll back (PostgreSQL, SQLite).")
+@click.option("--sql", is_flag=True,
+              help="Print the SQL from the database's current revision instead (FROM:TO works).")
+@_format_option
+@handle_errors
+def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], env: str | None,
+                    url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str) -> None:
+    """Alembic's upgrade to REVISION (default head) under the environment's guards."""
+    _migrate("upgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt)
+
+
+@click.command("downgrade", cls=RevisionCommand)
+@click.argument("revision")
+@common_options
+@_url_option
+@click.option("--allow-downgrade", is_flag=True,
+              help="Allow it where the environment refuses downgrades (production).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (CI, scripts).")
+@click.option("--dry-run", is_flag=True,
+              help="Run it all in one transaction, then roll back (PostgreSQL, SQLite).")
+@click.option("--sql", is_flag=True,
+              help="Print the SQL from the database's current revision instead (FROM:TO works).")
+@_format_option
+@handle_errors
+def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
+                      env: str | None, url: str | None, allow_downgrade: bool, yes: bool,
+                      dry_run: bool, sql: bool, fmt: str) -> None:
+    """Alembic's downgrade to REVISION (an id, -1 or base) under the guards."""
+    _migrate("downgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt,
+             allow_downgrade=allow_downgrade)
+
+
+@click.command("history")
+@common_options
+@_url_option
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show the newest N rows.")
+@click.option("--revision", default=None, help="Only this revision's rows.")
+@_format_option
+@handle_errors
+def history_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
+                    url: str | None, limit: int | None, revision: str | None, fmt: str) -> None:
+    """The audit table (sluice_history), newest first; edited applied revisions flagged."""
+    import json
+
+    from sluice.runner.api import history
+
+    report = history(config_path, env=env, url=url, x_args=x_args, limit=limit,
+                     revision=revision)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(report.render())
