@@ -25,8 +25,8 @@ import sluice.policy.defaults as defaults
 from sluice import alembic_plugin
 from sluice.core.project import forget_modules
 from sluice.envhooks import configure_options
-from sluice.hooks import new_revision_main
 from sluice.integrations.cli import main
+from sluice.integrations.hooks import new_revision_main
 from tests.helpers import cfg, drop_legacy_field, edit, upgrade
 
 BIN = Path(sys.executable).parent

@@ -75,7 +75,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     if env is not None:
         cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
     if files:
-        from sluice.hooks import lint_files
+        from sluice.integrations.hooks import lint_files
 
         lint_project = functools.partial(lint_files, files=files)
     result = lint_project(

@@ -1,0 +1,202 @@
+"""Lint named revision files: the Alembic write hook and ``sluice lint FILE...``.
+
+Alembic's ``post_write_hooks`` run after ``alembic revision`` writes a file. The
+``console_scripts`` hook type runs an installed console script with the new file's path
+(``REVISION_SCRIPT_FILENAME``, put first when the hook's ``options`` do not name it).
+Sluice installs ``sluice-lint-new-revision``::
+
+    # alembic.ini
+    [post_write_hooks]
+    hooks = sluice
+    sluice.type = console_scripts
+    sluice.entrypoint = sluice-lint-new-revision
+
+    # pyproject.toml (Alembic 1.16+, when alembic.ini has no [post_write_hooks] section)
+    [[tool.alembic.post_write_hooks]]
+    name = "sluice"
+    type = "console_scripts"
+    entrypoint = "sluice-lint-new-revision"
+
+It lints the file just written with the full rule catalog (both layers, like
+``sluice lint``) and prints the findings under Alembic's "Running post write hook" line.
+
+Exit status: 0 clean (or only findings below ``--fail-on``, default ``lint.fail_on``),
+1 a finding at or above it, 2 the file could not be linted. Alembic (1.13 to 1.20) does not
+look at a console_scripts hook's exit status: the revision file is always kept and
+``alembic revision`` succeeds; the printed findings are the signal. The status matters
+when the command runs elsewhere (scripts, pre-commit).
+
+alembic.ini is found like this: ``-c PATH`` (add ``options = -c path/to/alembic.ini``
+to the hook), else ``ALEMBIC_CONFIG``, else the nearest alembic.ini in the revision
+file's folder or a folder above it whose revision folders hold the file, else
+``./alembic.ini``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sluice.config import SluiceConfig, load_config
+from sluice.core.history import header_from_source, revision_files
+from sluice.errors import SluiceError
+
+__all__ = ["find_alembic_ini", "lint_files", "new_revision_main", "revision_id_of"]
+
+def revision_id_of(source: str) -> str | None:
+    """The literal ``revision = "..."`` of a revision file (module level), or None."""
+    return header_from_source(source, "<revision>").revision
+
+
+def _revision_files(ini: Path, x_args: Sequence[str] = ()) -> set[Path]:
+    from sluice.lint.engine import read_layout
+
+    layout = read_layout(ini, x_args=x_args)
+    return set(revision_files(layout.version_locations, recursive=layout.recursive))
+
+
+def find_alembic_ini(files: Sequence[str | Path], explicit: str | Path | None = None,
+                     x_args: Sequence[str] = ()) -> Path:
+    """The alembic.ini of the project the revision ``files`` belong to (see module docs)."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
+        return path
+    env = os.environ.get("ALEMBIC_CONFIG")
+    if env and Path(env).name != "pyproject.toml":
+        if not Path(env).is_file():
+            raise SluiceError(f"ALEMBIC_CONFIG={env}: no such file")
+        return Path(env)
+    if files:
+        first = Path(os.path.realpath(files[0]))
+        for folder in first.parents:
+            candidate = folder / "alembic.ini"
+            if candidate.is_file():
+                try:
+                    if first in _revision_files(candidate, x_args):
+                        return candidate
+                except SluiceError:
+                    continue
+    here = Path("alembic.ini")
+    if here.is_file():
+        return here
+    raise SluiceError(f"{files[0] if files else '.'}: no alembic.ini found in its folder, the "
+                      "folders above it or the current folder; pass -c PATH (in the hook: "
+                      "options = -c path/to/alembic.ini)")
+
+
+def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
+               files: Sequence[str | Path], **options: Any) -> Any:
+    """Lint the revision files among ``files`` (others are ignored); a
+    :class:`~sluice.lint.engine.LintResult` holding only their findings.
+
+    ``options`` go to :func:`~sluice.lint.engine.lint_project` (dialects, x_args,
+    use_cache, render, ...); the files are the scope, so ``revisions``, ``since`` and
+    ``changed_base`` must be unset. A named file that does not exist is an error; files
+    that are not revision files of this project (pre-commit passes every staged ``.py``
+    file) are left out, and an empty result says so through its coverage (0 revisions).
+    """
+    from sluice.lint.engine import Coverage, LintResult, lint_project
+
+    for scope in ("revisions", "since", "changed_base"):
+        if options.pop(scope, None) not in (None, False):
+            raise SluiceError(f"choose one scope: files or {scope}")
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise SluiceError(f"{missing[0]}: no such file")
+    known = _revision_files(Path(ini), options.get("x_args", ()))
+    chosen = [p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
+    if not chosen:
+        return LintResult(findings=[], coverage=Coverage(), revisions=[])
+    ids = [revision_id_of(p.read_text(encoding="utf-8", errors="replace")) for p in chosen]
+    known_ids = sorted({i for i in ids if i is not None})
+    # a file whose id cannot be read is still linted: the whole project, then filtered
+    revisions: list[str] | None = None if None in ids else known_ids
+    result = lint_project(ini, config, revisions=revisions, **options)
+    wanted = set(chosen)
+
+    def mine(path: str | None) -> bool:
+        return path is not None and Path(os.path.realpath(path)) in wanted
+
+    result.findings = [f for f in result.findings if mine(f.path)]
+    result.suppressed = [f for f in result.suppressed if mine(f.path)]
+    result.revisions = [r for r in result.revisions if mine(r.path)]
+    coverage = Coverage(dialects=result.coverage.dialects)
+    for report in result.revisions:
+        coverage.add(report)
+    result.coverage = coverage
+    return result
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-c", "--config", "config_path", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Path to alembic.ini (default: found from the revision file).")
+@click.option("-x", "x_args", multiple=True, metavar="KEY=VALUE",
+              help="Passed to Alembic like 'alembic -x'.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Lowest severity that exits 1 (default: lint.fail_on, 'error').")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")
+def new_revision_main(files: tuple[Path, ...], config_path: Path | None,
+                      x_args: tuple[str, ...], fail_on: str | None, fmt: str,
+                      no_render: bool) -> None:
+    """Lint revision FILE(s) just written by `alembic revision` (an Alembic write hook).
+
+    Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the file cannot be
+    linted. Alembic does not act on the exit status: the revision is kept either way.
+    """
+    from sluice.integrations.cli.common import describe_exception
+    from sluice.report import render_findings
+    from sluice.report.text import severity_counts
+
+    try:
+        ini = find_alembic_ini(files, config_path, x_args)
+        cfg = load_config(ini)
+        # the revision's own imports may print; keep stdout for the report
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):
+            result = lint_files(ini, cfg, files=files, x_args=x_args,
+                                render=False if no_render else None)
+    except SluiceError as exc:
+        click.echo(f"sluice: error: {exc}", err=True)
+        if exc.hint:
+            click.echo(exc.hint, err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # never a traceback under `alembic revision`
+        if os.environ.get("SLUICE_DEBUG"):
+            raise
+        click.echo(f"sluice: error: {describe_exception(exc)}", err=True)
+        sys.exit(2)
+    threshold = fail_on or cfg.lint.fail_on
+    failed = result.failed(threshold)
+    if fmt == "text":
+        names = ", ".join(r.path for r in result.revisions) or "no revision file"
+        counts = severity_counts(result.findings)
+        if result.suppressed:
+            counts += f" ({len(result.suppressed)} suppressed)"
+        summary = [f"sluice: {names}: {counts}"]
+        if result.coverage.static_only or result.coverage.unparsed:  # not read in full
+            summary.append(f"sluice: {result.coverage.line()}")
+        if failed:
+            summary.append("sluice: fix it before you open the pull request: "
+                           "`sluice rules ID` explains a rule; `# sluice: ignore[ID] reason` "
+                           "on the line accepts a finding on purpose")
+        render_findings("text", result.findings, summary=summary)
+    else:
+        render_findings(fmt, result.findings, command="lint-new-revision",
+                        summary=[result.coverage.line()],
+                        extra={"summary": {**result.counts(), "fail_on": threshold,
+                                           "failed": failed},
+                               "coverage": result.coverage.as_dict()})
+    sys.exit(1 if failed else 0)
