@@ -17,7 +17,7 @@ import sqlalchemy.orm  # noqa: F401
 
 import sluice.check  # noqa: F401
 import sluice.lint.engine  # noqa: F401
-from sluice.pytest_plugin import enabled
+from sluice.integrations.pytest_plugin import enabled
 from tests.conftest import EXAMPLE
 from tests.test_check_graph import overlay
 
