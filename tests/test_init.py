@@ -316,14 +316,14 @@ def test_configure_options_keeps_its_default_comparison_over_true(
     1.18 (no plugin API) Sluice's comparison is the ``compare_server_default`` callback."""
     from alembic.config import Config
 
-    import sluice.alembic_plugin
+    import sluice.integrations.alembic_plugin
     from sluice import configure_options
     from sluice.config import SluiceConfig
     from sluice.policy.defaults import compare_server_default
 
     if not plugin:
-        monkeypatch.setattr(sluice.alembic_plugin, "ensure_registered", lambda: False)
-    elif not sluice.alembic_plugin.ensure_registered():
+        monkeypatch.setattr(sluice.integrations.alembic_plugin, "ensure_registered", lambda: False)
+    elif not sluice.integrations.alembic_plugin.ensure_registered():
         pytest.skip("the installed Alembic has no autogenerate plugins (before 1.18)")
 
     def options(**kwargs: object) -> dict[str, object]:

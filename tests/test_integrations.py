@@ -22,9 +22,9 @@ from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner, Result
 
 import sluice.policy.defaults as defaults
-from sluice import alembic_plugin
 from sluice.core.project import forget_modules
 from sluice.envhooks import configure_options
+from sluice.integrations import alembic_plugin
 from sluice.integrations.cli import main
 from sluice.integrations.hooks import new_revision_main
 from tests.helpers import cfg, drop_legacy_field, edit, upgrade
@@ -139,7 +139,7 @@ def test_the_plugin_is_published_and_registered_with_alembic() -> None:
     from alembic.runtime import plugins
 
     (ep,) = [e for e in entry_points(group="alembic.plugins") if e.name == "sluice"]
-    assert ep.value == "sluice.alembic_plugin"
+    assert ep.value == "sluice.integrations.alembic_plugin"
     plugin = plugins._all_plugins["sluice"]  # loaded by Alembic at import, not by us
     registry = plugin.autogenerate_comparators._registry
     fns = {fn for entries in registry.values() for fn, _sub in entries}

@@ -1,8 +1,8 @@
 """Sluice: control points for Alembic.
 
-The names below are imported on first use: Alembic imports ``sluice.alembic_plugin``
-(its ``alembic.plugins`` entry point) while Alembic itself is still being imported, so
-importing the package must not import Alembic.
+The names below are imported on first use: Alembic imports
+``sluice.integrations.alembic_plugin`` (its ``alembic.plugins`` entry point) while Alembic
+itself is still being imported, so importing the package must not import Alembic.
 """
 
 from __future__ import annotations

@@ -230,9 +230,9 @@ def configure_options(
 
 def _comparison_options(plugins: Any) -> dict[str, Any]:
     """Sluice's comparison additions: the ``sluice`` plugin on Alembic 1.18+, callbacks
-    before (see :mod:`sluice.alembic_plugin`). ``plugins``: the caller's own
+    before (see :mod:`sluice.integrations.alembic_plugin`). ``plugins``: the caller's own
     ``autogenerate_plugins``, kept, with ``sluice`` added."""
-    from sluice.alembic_plugin import ensure_registered, with_sluice
+    from sluice.integrations.alembic_plugin import ensure_registered, with_sluice
 
     if ensure_registered():
         return {"compare_server_default": True, "autogenerate_plugins": with_sluice(plugins)}
