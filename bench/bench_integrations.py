@@ -6,7 +6,7 @@
    holding the same schema with the defaults spelled the database's way. Plain Alembic
    reports those spellings as changes; with the plugin there are none. Goal: at most 1.2x.
 2. The write hook's work: linting the one revision ``alembic revision`` just wrote
-   (``sluice.hooks.lint_files``) against linting the whole history it belongs to
+   (``sluice.integrations.hooks.lint_files``) against linting the whole history it belongs to
    (``lint_project``), both without the cache, on a generated history of
    ``--revisions`` revisions. The hook must stay independent of the history's length.
 
@@ -64,7 +64,7 @@ def bench_plugin(tables: int, repeat: int) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from sluice.alembic_plugin import ensure_registered
+    from sluice.integrations.alembic_plugin import ensure_registered
 
     if not ensure_registered():
         print("plugin: Alembic < 1.18, no plugin system; skipped")
@@ -129,7 +129,7 @@ def history(revisions: int) -> Path:
 
 
 def bench_hook(revisions: int, repeat: int) -> None:
-    from sluice.hooks import lint_files
+    from sluice.integrations.hooks import lint_files
     from sluice.lint.engine import lint_project
 
     newest = history(revisions)
