@@ -291,6 +291,8 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             return  # SL101
         if old.family == new.family or (old.family, new.family) in _SAFE_FOR_CODE:
             return
+        if old.family == "text" and new.family == "string" and new.length is None:
+            return  # both read back as str; binary-coercible on PostgreSQL
         yield Hit(
             f"changes {op.target} from {old.name} to {new.name}; the application reads "
             "back a different Python type, and the release still running during the deploy "
