@@ -122,6 +122,41 @@ def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
     return found
 
 
+def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[tuple[str, str]]:
+    """``(table, column)`` pairs, lower-cased, that the revision of ``op`` drops in the same
+    phase (``op.drop_column`` or raw ``ALTER TABLE ... DROP COLUMN``)."""
+    memo = run_memo(ctx)
+    key = ("dropped_columns", op.path, op.revision, op.phase)
+    found = memo.get(key)
+    if found is None:
+        pairs: set[tuple[str, str]] = set()
+        for o in unit_ops(op, ctx):
+            if o.kind == "drop_column" and o.table and o.column:
+                pairs.add((o.table.lower(), o.column.lower()))
+            elif o.kind == "execute" and o.sql:
+                for stmt in statements(o.sql, ctx.dialect):
+                    if stmt.kind != "ALTER TABLE" or not stmt.table:
+                        continue
+                    pairs.update((stmt.table.lower(), a.column.lower()) for a in stmt.actions
+                                 if a.kind == "drop_column" and a.column)
+        found = memo[key] = frozenset(pairs)
+    return found
+
+
+def index_columns(name: str | None, ctx: RuleContext) -> list[str] | None:
+    """The columns of index ``name`` as a ``create_index`` of the run declares them (the
+    revision's own downgrade usually re-creates it), or None when no op says."""
+    if not name:
+        return None
+    low = name.lower()
+    for o in ctx.ops:
+        cols = o.args.get("columns")
+        if (o.kind == "create_index" and o.name and o.name.lower() == low
+                and isinstance(cols, (list, tuple)) and all(isinstance(c, str) for c in cols)):
+            return [c.lower() for c in cols]
+    return None
+
+
 def index_label(name: str | None, table: str | None, columns: Any = None) -> str:
     """``index ix_users_email on users``; ``an unnamed index on users (email)``."""
     cols = ""

@@ -13,7 +13,9 @@ from sluice.lint.rules._util import (
     batched_snippet,
     column_label,
     constraint_label,
+    dropped_columns,
     dropped_tables,
+    index_columns,
     index_label,
     matches_any,
     new_tables_before,
@@ -136,6 +138,8 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
         return None
     if op.table and op.table.lower() in dropped_tables(op, ctx):
         return None  # the table goes too, in the same revision
+    if _index_column_dropped(op, ctx):
+        return None  # a column of the index goes too: no query can use the index after
     return Hit(
         f"drops {index_label(op.name, op.target if op.table else None)}; queries using it "
         "fall back to scans",
@@ -145,6 +149,27 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
             "Otherwise drop it in a revision of its own, concurrently on PostgreSQL.",
         ),
     )
+
+
+def _index_column_dropped(op: Op, ctx: RuleContext) -> bool:
+    """The revision drops, in the same phase, a column of the index ``op`` drops.
+
+    PostgreSQL drops every index involving a dropped column, MySQL and SQLite remove the
+    column from it: either way no query on that column is left for the index to serve.
+    The columns come from a ``create_index`` of the same name (the downgrade usually
+    re-creates it); without one, from the index name (``ix_deployment__queue_id``).
+    """
+    if not op.table:
+        return False
+    table = op.table.lower()
+    gone = {col for tbl, col in dropped_columns(op, ctx) if tbl == table}
+    if not gone:
+        return False
+    cols = index_columns(op.name, ctx)
+    if cols is not None:
+        return any(c in gone for c in cols)
+    name = f"_{(op.name or '').lower()}_"
+    return any(f"_{col}_" in name for col in gone)
 
 
 @rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True,
