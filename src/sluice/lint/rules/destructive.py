@@ -21,6 +21,7 @@ from sluice.lint.rules._util import (
     new_tables_before,
     sql_statements,
     steps,
+    unit_ops,
 )
 
 
@@ -196,14 +197,19 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                     stmt.table and stmt.table.lower() in dropped_tables(op, ctx)):
                 continue
             for act in stmt.actions:
-                if act.kind == "drop_primary_key" or (
+                primary = act.kind == "drop_primary_key" or _looks_primary(act.name)
+                if (act.kind == "drop_primary_key" or (
                         act.kind == "drop_constraint"
-                        and not re.match(r"DROP (?:INDEX|KEY)\b", act.text.strip(), re.I)):
+                        and not re.match(r"DROP (?:INDEX|KEY)\b", act.text.strip(), re.I))) \
+                        and not _recreated_later(op, ctx, stmt.table, act.name, primary):
                     yield _drop_constraint_hit(act, stmt.table)
         return
     if op.kind != "drop_constraint" or op.table_is_new:
         return
     if op.table and op.table.lower() in dropped_tables(op, ctx):
+        return
+    primary = op.args.get("type_") == "primary" or _looks_primary(op.name)
+    if _recreated_later(op, ctx, op.table, op.name, primary):
         return
     kind = op.args.get("type_") or "constraint"
     label = constraint_label(f"{kind} constraint" if kind != "constraint" else kind, op.name,
@@ -215,6 +221,44 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             "Drop it in a revision of its own so it can be reviewed and reverted alone.",
         ),
     )
+
+
+#: Dialects whose DDL is transactional: a constraint dropped and re-created in one
+#: revision is never missing for another session.
+_TRANSACTIONAL_DDL = ("postgresql", "sqlite")
+_CREATES_CONSTRAINT = {"create_foreign_key", "create_unique_constraint",
+                       "create_check_constraint", "create_primary_key",
+                       "create_exclude_constraint"}
+
+
+def _looks_primary(name: str | None) -> bool:
+    low = (name or "").lower()
+    return low.endswith("_pkey") or low.startswith("pk_")
+
+
+def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
+                     primary: bool) -> bool:
+    """On a dialect with transactional DDL, the revision creates the constraint again (the
+    same name on the same table, or any primary key for a primary key) after ``op``."""
+    if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
+        return False
+    table, name = table.lower(), (name or "").lower()
+    unit = unit_ops(op, ctx)
+    start = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    for o in unit[start:]:
+        if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
+                (name and (o.name or "").lower() == name)
+                or (primary and o.kind == "create_primary_key")):
+            return True
+        for stmt, _ in sql_statements(o, ctx):
+            if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:
+                continue
+            for act in stmt.actions:
+                if act.kind == "add_constraint" and (
+                        (name and (act.name or "").lower() == name)
+                        or (primary and act.constraint == "primary_key")):
+                    return True
+    return False
 
 
 def _drop_constraint_hit(act: Action, table: str | None) -> Hit:
