@@ -140,6 +140,27 @@ def test_mariadb_partial_failure_is_reported_and_recorded(tmp_path: Path, mysql_
     assert "partially applied: 2 statement(s) applied, 1 not applied" in hist.stdout
 
 
+def test_mariadb_partial_failure_under_plain_alembic_is_recorded(
+        tmp_path: Path, mysql_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The env.py guard of plain ``alembic upgrade`` reports and records a partially
+    applied revision through the same flow as ``sluice upgrade``."""
+    from alembic import command
+
+    from tests.helpers import cfg
+
+    ini = _project(tmp_path, mysql_url, "", [PARTIAL])
+    with pytest.raises(Exception, match="Duplicate column"):
+        command.upgrade(cfg(ini.parent, mysql_url, "env=prod"), "head")
+    err = capsys.readouterr().err
+    assert "CREATE TABLE pf" in err.split("applied:")[1]
+    assert "CREATE INDEX ix_pf_a" in err.split("not applied:")[-1]
+    entry = next(e for e in rows(mysql_url) if e.revision == "r0002")
+    assert entry.status == "failed" and entry.via == "alembic upgrade"
+    assert entry.statements is not None and len(entry.statements["applied"]) == 2
+    assert entry.statements["not_applied"] == ["CREATE INDEX ix_pf_a ON pf (a)"]
+    assert version(mysql_url) == ["r0001"]
+
+
 def test_mariadb_lock_timeout_after_applied_statements_is_not_retried(
         tmp_path: Path, mysql_url: str) -> None:
     rev = Rev("r0002", 'op.create_table("early", sa.Column("id", sa.Integer(), primary_key=True))\n'

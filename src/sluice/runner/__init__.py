@@ -13,6 +13,7 @@ Small modules, one concern each:
 - :mod:`.plan`, :mod:`.guards`, :mod:`.tablesizes`, :mod:`.lintguard`: the plan;
 - :mod:`.run`: the orchestration, with :mod:`.heads` (where the database is, what
   would run), :mod:`.result`, :mod:`.failures` and :mod:`.signals`;
+- :mod:`.flow`: the guarded upgrade flow both of them share;
 - :mod:`.envguard`: the guards for plain ``alembic``;
 - :mod:`.api`: what the CLI calls.
 

@@ -11,7 +11,8 @@
   waited), reconciles audit rows of dead runs, writes the audit rows, applies the
   timeouts around each revision and, on MySQL/MariaDB, reports a partially applied
   revision. The lock is released and the audit rows are finalized when env.py hands its
-  connection back (after the commit), or at process exit at the latest.
+  connection back (after the commit), or at process exit at the latest. These steps are
+  :mod:`sluice.runner.flow`, the same flow ``sluice upgrade`` goes through.
 
 What plain ``alembic`` cannot get from env.py: the plan, the environment policy
 (downgrade refusal, lint refusal, confirmation), the backup, dry run, and retries after a
@@ -87,18 +88,12 @@ class EnvGuard:
                           and getattr(s.revision, "revision", None)]
         if ctx.as_sql or not steps or len(revision_steps) != len(steps):
             return steps  # nothing to run, or a stamp: no guard
-        from sluice.runner.audit import (
-            RunRecord,
-            StepRecord,
-            checksum_file,
-            ensure_table,
-            insert_pending,
-            new_run_id,
-            reconcile_stale,
+        from sluice.runner.flow import (
+            heads_under_lock,
+            insert_run,
+            migration_lock,
+            step_records,
         )
-        from sluice.runner.heads import applied_revisions, fresh_heads
-        from sluice.runner.lock import Holder, MigrationLock
-        from sluice.runner.lock_holder import waiter
         from sluice.runner.session import DbState, Session
         from sluice.runner.timeouts import Timeouts
 
@@ -110,20 +105,17 @@ class EnvGuard:
                              version_table_schema=ctx.version_table_schema,
                              dialect=ctx.dialect.name,
                              transactional_ddl=bool(ctx.impl.transactional_ddl))
-        holder = Holder(environment=self.environment, command=f"alembic {direction} {target}")
-        self.lock = MigrationLock(
-            url, timeout_ms=self.policy.migration_lock_timeout_ms, holder=holder,
-            version_table=ctx.version_table,
-            on_wait=waiter(_notify, url.render_as_string(hide_password=False),
-                            self.policy.migration_lock_timeout_ms),
-        )
+        self.lock = migration_lock(
+            url, policy=self.policy, environment=self.environment,
+            command=f"alembic {direction} {target}", version_table=ctx.version_table,
+            notify=_notify)
         self.lock.acquire()
         try:
             self.audit_conn = self.lock.audit_conn
-            fresh = fresh_heads(self.audit_conn, self.state)
-            for r in reconcile_stale(self.audit_conn, applied_revisions(ctx.script, fresh)):
-                _notify(f"a previous run by {r.who} died before finishing; {r.revision} "
-                        f"recorded as {r.status}")
+            fresh, reconciled = heads_under_lock(self.lock, self.state, ctx.script,
+                                                 reconcile=True)
+            for message in reconciled:
+                _notify(message)
             if set(fresh) != set(heads):
                 if not list(self.original(fresh, ctx)):
                     _notify("another deploy already did this while we waited for the lock")
@@ -134,18 +126,10 @@ class EnvGuard:
                     f"migration lock (now at {', '.join(fresh) or 'base'}); nothing was run. "
                     "Run the command again"
                 )
-            records = [
-                StepRecord(revision=s.revision.revision, direction=direction,
-                           from_revision=",".join(s.from_revisions) or None,
-                           to_revision=",".join(s.to_revisions) or None,
-                           checksum=checksum_file(s.revision.path))
-                for s in steps
-            ]
-            run = RunRecord(run_id=new_run_id(), environment=self.environment,
-                            username=holder.username, host=holder.host, pid=holder.pid,
-                            via=f"alembic {direction}", steps=records)
-            ensure_table(self.audit_conn)
-            insert_pending(self.audit_conn, run)
+            records = step_records(
+                [(s.revision, s.from_revisions, s.to_revisions) for s in steps], direction)
+            insert_run(self.audit_conn, records, environment=self.environment,
+                       holder=self.lock.holder, via=f"alembic {direction}")
             self.session = Session(
                 mode="run", direction=direction, target=target,
                 planned=[r.revision for r in records], records=records,
@@ -178,37 +162,24 @@ class EnvGuard:
             if self._finished or self.session is None:
                 return
             self._finished = True
-        from sluice.runner.audit import decide_statuses, lock_lost_statuses, write_final
-        from sluice.runner.capture import partial_failure
-        from sluice.runner.heads import applied_revisions, fresh_heads
+        from sluice.runner.flow import partial_of, record_outcome
+        from sluice.runner.heads import fresh_heads
 
         session = self.session
         try:
             session.detach()
             heads = fresh_heads(self.audit_conn, self.state)
-            failure = session.failure
             transactional = self.state.transactional_ddl or self.state.dialect == "sqlite"
-            if failure is not None and not transactional and failure.capture is not None \
-                    and failure.capture.applied:
-                rec = session.records[failure.index]
-                script = self.script.get_revision(rec.revision)
-                try:
-                    rendered: list[str] | None = render_module_sql(
-                        script, session.direction, self.state.dialect)
-                    err = None
-                except Exception as exc:
-                    rendered, err = None, str(exc).splitlines()[0] if str(exc) else repr(exc)
-                partial = partial_failure(failure.capture, error=rec.error or "",
-                                          from_revision=rec.from_revision, path=script.path,
-                                          rendered=rendered, render_error=err)
-                rec.statements = partial.as_dict()
+            partial = partial_of(
+                session, self.script, transactional,
+                lambda rec: render_module_sql(self.script.get_revision(rec.revision),
+                                              session.direction, self.state.dialect))
+            if partial is not None:
                 _notify(partial.render(env=self.environment))
-            decide_statuses(session.records, applied_revisions(self.script, heads))
             if session.lock_lost is not None:
-                lock_lost_statuses(session.records, str(session.lock_lost))
                 _notify(f"{session.lock_lost}; the run stopped, the database is at "
                         f"{', '.join(heads) or 'base'}.\n{session.lock_lost.hint}")
-            write_final(self.audit_conn, session.records)
+            record_outcome(self.audit_conn, self.script, session, heads)
         except Exception as exc:  # the lock must be released whatever happens
             _notify(f"could not finalize the audit rows: {exc}")
         finally:

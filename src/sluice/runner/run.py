@@ -15,6 +15,10 @@ Order of events (each step can stop the run, and nothing changes before the back
    :mod:`sluice.runner.session`; a lock timeout is retried with backoff where that is safe;
 7. audit rows finalized from the version table; lock released.
 
+The lock, the heads read again, the reconciliation and the audit rows (steps 3, 6 and 7)
+come from :mod:`sluice.runner.flow`, which the env.py guard of plain ``alembic upgrade``
+(:mod:`sluice.runner.envguard`) goes through too.
+
 SIGINT and SIGTERM stop the run inside a revision (its transaction is rolled back where
 DDL is transactional); Sluice's own bookkeeping (audit rows, reading the version table,
 releasing the lock) is never cut in half: a signal arriving there is held until it is done.
@@ -33,12 +37,19 @@ from sqlalchemy.engine import Connection
 
 from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
-from sluice.runner.audit import RunRecord, StepRecord
+from sluice.runner.audit import StepRecord
 from sluice.runner.backup import run_backup
-from sluice.runner.capture import partial_failure
-from sluice.runner.database import connect, first_line, make_engine
+from sluice.runner.database import connect, make_engine
 from sluice.runner.durations import format_duration
 from sluice.runner.failures import failure_error, lock_lost_error
+from sluice.runner.flow import (
+    heads_under_lock,
+    insert_run,
+    migration_lock,
+    partial_of,
+    record_outcome,
+    step_records,
+)
 from sluice.runner.heads import (
     applied_revisions,
     fresh_heads,
@@ -47,8 +58,7 @@ from sluice.runner.heads import (
     probe,
     render_revision_sql,
 )
-from sluice.runner.lock import Holder, MigrationLock
-from sluice.runner.lock_holder import waiter
+from sluice.runner.lock import MigrationLock
 from sluice.runner.plan import build_plan
 from sluice.runner.project import RunnerProject, env_py_calls_configure_options
 from sluice.runner.result import MigrationFailed, Notify, RunOptions, RunResult
@@ -94,14 +104,10 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
     if not opts.dry_run:
         asked = _check_policy(project, state, opts, scripts, notify)
 
-    lock = MigrationLock(
-        url, timeout_ms=policy.migration_lock_timeout_ms,
-        holder=Holder(environment=project.environment,
-                      command=f"{opts.via} {direction} {target}"),
-        version_table=state.version_table,
-        on_wait=waiter(notify, url, policy.migration_lock_timeout_ms),
-        slice_ms=opts.lock_slice_ms,
-    )
+    lock = migration_lock(url, policy=policy, environment=project.environment,
+                          command=f"{opts.via} {direction} {target}",
+                          version_table=state.version_table, notify=notify,
+                          slice_ms=opts.lock_slice_ms)
     with Signals().installed() as signals:
         return _locked_run(project, opts, state, lock, result, scripts, confirmed, asked,
                            transactional, started, signals)
@@ -123,19 +129,12 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
         # batch of rows instead of one per row
         audit_conn = lock.audit_conn
         assert audit_conn is not None
-        with signals.hold():
-            heads = fresh_heads(audit_conn, state)
+        heads, reconciled = heads_under_lock(lock, state, project.script,
+                                             reconcile=not opts.dry_run, hold=signals.hold)
         result.before = result.after = list(heads)
-        if not opts.dry_run:
-            with signals.hold():
-                reconciled = audit.reconcile_stale(audit_conn,
-                                                   applied_revisions(project.script, heads))
-            for r in reconciled:
-                when = f" (started {r.started:%Y-%m-%d %H:%M:%S} UTC)" if r.started else ""
-                msg = (f"a previous run by {r.who}{when} died before finishing; "
-                       f"{r.revision} recorded as {r.status}")
-                result.warnings.append(msg)
-                notify(msg)
+        for msg in reconciled:
+            result.warnings.append(msg)
+            notify(msg)
         scripts = planned_steps(project.script, direction, target, heads, project.steps)
         revs = [sc.revision for sc, _, _ in scripts]
         if not scripts:
@@ -227,24 +226,16 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
     policy = project.policy
     notify = opts.notify
     write_audit = not opts.dry_run
-    holder = Holder()
+    holder = lock.holder
     attempt = 0
     while True:
         attempt += 1
         result.attempts = attempt
-        records = [
-            StepRecord(revision=sc.revision, direction=opts.direction,
-                       from_revision=",".join(frm) or None, to_revision=",".join(to) or None,
-                       checksum=audit.checksum_file(sc.path))
-            for sc, frm, to in scripts
-        ]
-        run_rec = RunRecord(run_id=audit.new_run_id(), environment=project.environment,
-                            username=holder.username, host=holder.host, pid=holder.pid,
-                            via=f"{opts.via} {opts.direction}", steps=records)
+        records = step_records(scripts, opts.direction)
         if write_audit:
             with signals.hold():
-                audit.ensure_table(audit_conn)
-                audit.insert_pending(audit_conn, run_rec)
+                insert_run(audit_conn, records, environment=project.environment,
+                           holder=holder, via=f"{opts.via} {opts.direction}")
         result.steps = records
 
         def on_step(rec: StepRecord) -> None:
@@ -277,7 +268,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
         if isinstance(outcome, KeyboardInterrupt):
             session.interrupted_between(outcome)
         with signals.hold():
-            _finish_attempt(project, opts, state, lock, session, scripts, result, transactional,
+            _finish_attempt(project, opts, state, lock, session, result, transactional,
                             write_audit)
         heads = tuple(result.after)
         if outcome is None and not session.hooked:
@@ -327,44 +318,26 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
 
 
 def _finish_attempt(project: RunnerProject, opts: RunOptions, state: DbState, lock: MigrationLock,
-                    session: Session, scripts: list[tuple[Script, list[str], list[str]]],
-                    result: RunResult, transactional: bool, write_audit: bool) -> None:
+                    session: Session, result: RunResult, transactional: bool,
+                    write_audit: bool) -> None:
     """The version table's truth into ``result`` and the audit rows (signals held)."""
     audit_conn = lock.audit_conn
     assert audit_conn is not None
     records = session.records
     heads = fresh_heads(audit_conn, state)
     result.after = list(heads)
-    applied = applied_revisions(project.script, heads)
     if opts.dry_run:
         if lock.conn is not None:
             _drop_empty_version_table(lock.conn, state)
         for r in records:
             r.status = "failed" if r.error else "rolled_back" if r.ran else "skipped"
         return
-    failure = session.failure
-    partial = None
-    if failure is not None and not transactional and failure.capture is not None \
-            and failure.capture.applied:
-        rec = records[failure.index]
-        try:
-            rendered: list[str] | None = render_revision_sql(
-                project, state, opts.direction, rec.revision,
-                rec.from_revision, rec.to_revision)
-            render_error = None
-        except Exception as exc:
-            rendered, render_error = None, first_line(exc)
-        partial = partial_failure(failure.capture, error=rec.error or "",
-                                  from_revision=rec.from_revision,
-                                  path=scripts[failure.index][0].path,
-                                  rendered=rendered, render_error=render_error)
-        rec.statements = partial.as_dict()
-    result.partial = partial
+    result.partial = partial_of(
+        session, project.script, transactional,
+        lambda rec: render_revision_sql(project, state, opts.direction, rec.revision,
+                                        rec.from_revision, rec.to_revision))
     if write_audit:
-        audit.decide_statuses(records, applied)
-        if session.lock_lost is not None:
-            audit.lock_lost_statuses(records, str(session.lock_lost))
-        audit.write_final(audit_conn, records)
+        record_outcome(audit_conn, project.script, session, heads)
 
 
 def _drop_empty_version_table(conn: Connection, state: DbState) -> None:

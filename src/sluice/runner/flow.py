@@ -1,0 +1,132 @@
+"""The guarded upgrade flow, shared by ``sluice upgrade``/``downgrade``
+(:mod:`sluice.runner.run`) and the env.py guard of plain ``alembic upgrade``
+(:mod:`sluice.runner.envguard`):
+
+1. the migration lock, one per database (:func:`migration_lock`);
+2. the version table read again under the lock, and the audit rows of runs that provably
+   died reconciled (:func:`heads_under_lock`);
+3. ``pending`` audit rows for the revisions about to run (:func:`step_records`,
+   :func:`insert_run`);
+4. Alembic runs the revisions through a :class:`~sluice.runner.session.Session`;
+5. a partially applied revision reported (:func:`partial_of`) and the audit rows
+   finalized from the version table (:func:`record_outcome`).
+
+Each caller decides for itself what a plan that changed while it waited means, and when
+the lock is released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy.engine import URL, Connection
+
+from sluice.runner import audit
+from sluice.runner.audit import RunRecord, StepRecord
+from sluice.runner.capture import PartialFailure, partial_failure
+from sluice.runner.database import first_line
+from sluice.runner.heads import applied_revisions, fresh_heads
+from sluice.runner.lock import Holder, MigrationLock
+from sluice.runner.lock_holder import waiter
+from sluice.runner.policy import EnvPolicy
+from sluice.runner.session import DbState, Session
+
+#: ``(script, from revisions, to revisions)`` of one revision to run.
+Step = tuple[Script, Sequence[str], Sequence[str]]
+#: Holds SIGINT/SIGTERM for the block (see :class:`sluice.runner.signals.Signals`).
+Hold = Callable[[], AbstractContextManager[None]]
+
+
+def _no_hold() -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+def migration_lock(url: str | URL, *, policy: EnvPolicy, environment: str, command: str,
+                   version_table: str, notify: Callable[[str], None],
+                   slice_ms: int = 1000) -> MigrationLock:
+    """The lock of the database at ``url`` for this run, saying who it waits for."""
+    shown = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    return MigrationLock(
+        url, timeout_ms=policy.migration_lock_timeout_ms,
+        holder=Holder(environment=environment, command=command),
+        version_table=version_table,
+        on_wait=waiter(notify, shown, policy.migration_lock_timeout_ms),
+        slice_ms=slice_ms,
+    )
+
+
+def heads_under_lock(lock: MigrationLock, state: DbState, script: ScriptDirectory, *,
+                     reconcile: bool, hold: Hold = _no_hold) -> tuple[tuple[str, ...], list[str]]:
+    """The version table read again now that the lock is held (another deploy may have
+    migrated meanwhile) and, when ``reconcile``, the audit rows of dead runs closed: only
+    a run whose connections are all gone has rows left here, because the lock admits no
+    one while its previous holder is still connected. Returns the heads and one message
+    per reconciled row."""
+    audit_conn = lock.audit_conn
+    assert audit_conn is not None
+    with hold():
+        heads = fresh_heads(audit_conn, state)
+    messages: list[str] = []
+    if reconcile:
+        with hold():
+            reconciled = audit.reconcile_stale(audit_conn, applied_revisions(script, heads))
+        for r in reconciled:
+            when = f" (started {r.started:%Y-%m-%d %H:%M:%S} UTC)" if r.started else ""
+            messages.append(f"a previous run by {r.who}{when} died before finishing; "
+                            f"{r.revision} recorded as {r.status}")
+    return heads, messages
+
+
+def step_records(steps: Sequence[Step], direction: str) -> list[StepRecord]:
+    """One audit record per revision about to run, with its file's checksum."""
+    return [
+        StepRecord(revision=sc.revision, direction=direction,
+                   from_revision=",".join(frm) or None, to_revision=",".join(to) or None,
+                   checksum=audit.checksum_file(sc.path))
+        for sc, frm, to in steps
+    ]
+
+
+def insert_run(audit_conn: Connection, records: list[StepRecord], *, environment: str,
+               holder: Holder, via: str) -> None:
+    """The ``pending`` rows of this run (one transaction)."""
+    run = RunRecord(run_id=audit.new_run_id(), environment=environment,
+                    username=holder.username, host=holder.host, pid=holder.pid,
+                    via=via, steps=records)
+    audit.ensure_table(audit_conn)
+    audit.insert_pending(audit_conn, run)
+
+
+def partial_of(session: Session, script: ScriptDirectory, transactional: bool,
+               render: Callable[[StepRecord], list[str]]) -> PartialFailure | None:
+    """MySQL/MariaDB: the revision that failed after some of its statements committed,
+    with what was and was not applied (also kept in its audit record); None otherwise.
+    ``render`` gives the revision's statements rendered offline."""
+    failure = session.failure
+    if failure is None or transactional or failure.capture is None \
+            or not failure.capture.applied:
+        return None
+    rec = session.records[failure.index]
+    revision = script.get_revision(rec.revision)
+    try:
+        rendered: list[str] | None = render(rec)
+        render_error = None
+    except Exception as exc:
+        rendered, render_error = None, first_line(exc)
+    partial = partial_failure(failure.capture, error=rec.error or "",
+                              from_revision=rec.from_revision,
+                              path=revision.path if revision is not None else None,
+                              rendered=rendered, render_error=render_error)
+    rec.statements = partial.as_dict()
+    return partial
+
+
+def record_outcome(audit_conn: Connection, script: ScriptDirectory, session: Session,
+                   heads: Sequence[str]) -> None:
+    """Each audit row's final status, decided by the version table's ``heads``."""
+    audit.decide_statuses(session.records, applied_revisions(script, heads))
+    if session.lock_lost is not None:
+        audit.lock_lost_statuses(session.records, str(session.lock_lost))
+    audit.write_final(audit_conn, session.records)
