@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op, TypeInfo
 from sluice.lint.registry import UPGRADE, RuleContext, rule
+from sluice.lint.rules._rebuild import position, renamed_back
 from sluice.lint.rules._util import (
     RUNTIME_TABLE,
     column_label,
@@ -217,10 +218,14 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     if op.kind == "rename_table" and not op.table_is_new:
+        new = op.args.get("new_table_name")
+        if op.table and isinstance(new, str) and renamed_back(op, ctx, op.table, new,
+                                                              position(op, ctx)):
+            return
         yield _rename_table_hit(op.table or RUNTIME_TABLE,
-                                str(op.args.get("new_table_name") or "a name computed at run time"))
+                                str(new or "a name computed at run time"))
         return
-    for stmt, is_new in sql_statements(op, ctx):
+    for j, (stmt, is_new) in enumerate(sql_statements(op, ctx)):
         if is_new:
             continue
         if stmt.kind == "RENAME TABLE":
@@ -229,7 +234,9 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             yield _rename_table_hit(stmt.table or "the table", new)
         elif stmt.kind == "ALTER TABLE":
             for act in stmt.actions:
-                if act.kind == "rename_table":
+                if act.kind == "rename_table" and not (
+                        stmt.table and act.name
+                        and renamed_back(op, ctx, stmt.table, act.name, position(op, ctx, j))):
                     yield _rename_table_hit(stmt.table or "the table", act.name or "<new>")
 
 

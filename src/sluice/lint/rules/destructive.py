@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from sluice.lint.model import Hit, Op
 from sluice.lint.registry import UPGRADE, RuleContext, rule
+from sluice.lint.rules._rebuild import position, rows_copied_back
 from sluice.lint.rules._sql import Action
 from sluice.lint.rules._util import (
     RUNTIME_TABLE,
@@ -43,10 +44,12 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return None
     if op.kind == "execute":
-        for stmt, is_new in sql_statements(op, ctx):
+        for j, (stmt, is_new) in enumerate(sql_statements(op, ctx)):
             if stmt.kind == "DROP TABLE" and not is_new:
                 tables: list[str | None] = list(stmt.tables) or [None]
                 for table in tables:
+                    if table and rows_copied_back(op, ctx, table, position(op, ctx, j)):
+                        continue
                     yield _drop_table_hit(table, "DROP TABLE in op.execute")
         return None
     if op.kind != "drop_table" or op.table_is_new:
@@ -54,6 +57,8 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if not op.table:
         yield _drop_table_hit(None, f"drops {RUNTIME_TABLE}")
         return None
+    if rows_copied_back(op, ctx, op.table, position(op, ctx)):
+        return None  # rebuilt in place: re-created and its rows copied back
     yield _drop_table_hit(op.table, f"drops table {op.target}", op.target)
     return None
 
