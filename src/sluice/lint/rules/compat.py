@@ -121,6 +121,9 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
         op.args.get("existing_server_default")
     ):
         return None
+    if op.table and op.column and (op.table.lower(), op.column.lower()) in \
+            _added_with_default_before(op, ctx):
+        return None  # existing rows got the default when the column was added
     return Hit(
         f"makes {op.target} NOT NULL without a server default; fails on existing NULLs and "
         "breaks code that does not write the column",
@@ -166,6 +169,26 @@ def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                                                                                       ctx):
                     continue
                 yield _rename_column_hit(stmt.table, act.column, act.name or "<new>")
+
+
+def _added_with_default_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
+    """(table, column), lower-cased, of the columns the revision adds with a server default
+    before ``op`` (and does not strip of it again)."""
+    out: set[tuple[str, str]] = set()
+    for other in unit_ops(op, ctx):
+        if other is op:
+            break
+        key = ((other.table or "").lower(), (other.column or "").lower())
+        if other.kind == "add_column" and has_default(other.args.get("server_default")):
+            out.add(key)
+        elif other.kind == "alter_column" and "server_default" in other.args \
+                and not has_default(other.args.get("server_default")):
+            out.discard(key)
+        for stmt, _ in sql_statements(other, ctx):
+            for act in stmt.actions if stmt.kind == "ALTER TABLE" and stmt.table else ():
+                if act.kind == "add_column" and act.column and act.default is not None:
+                    out.add((str(stmt.table).lower(), act.column.lower()))
+    return out
 
 
 def _added_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
