@@ -144,8 +144,8 @@ def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[tuple[str, str]]:
 
 
 def index_columns(name: str | None, ctx: RuleContext) -> list[str] | None:
-    """The columns of index ``name`` as a ``create_index`` of the run declares them (the
-    revision's own downgrade usually re-creates it), or None when no op says."""
+    """The columns of index ``name`` as a ``create_index`` among ``ctx.ops`` declares them,
+    or None when no op says."""
     if not name:
         return None
     low = name.lower()

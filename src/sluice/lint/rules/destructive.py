@@ -162,8 +162,8 @@ def _index_column_dropped(op: Op, ctx: RuleContext) -> bool:
 
     PostgreSQL drops every index involving a dropped column, MySQL and SQLite remove the
     column from it: either way no query on that column is left for the index to serve.
-    The columns come from a ``create_index`` of the same name (the downgrade usually
-    re-creates it); without one, from the index name (``ix_deployment__queue_id``).
+    The columns come from a ``create_index`` of the same name among the ops linted
+    together; without one, from the index name (``ix_deployment__queue_id``).
     """
     if not op.table:
         return False
