@@ -169,7 +169,7 @@ def materialise(history: History, git_dir: Path, work: Path) -> Path:
 
 def sluice_command() -> list[str]:
     script = Path(sys.executable).with_name("sluice")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "sluice.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "sluice"]
 
 
 def sluice_source(rev: str, work: Path) -> Path:

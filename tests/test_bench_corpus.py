@@ -125,3 +125,21 @@ def test_a_missing_repository_prints_the_clone_command(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "git clone --filter=blob:none https://github.com/local/absent " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_without_the_console_script_it_runs_python_m_sluice(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import corpus
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    python = sys.executable
+    monkeypatch.setattr(corpus.sys, "executable", str(tmp_path / "python"))  # no script beside
+    command = corpus.sluice_command()
+    monkeypatch.undo()
+    assert command[1:] == ["-m", "sluice"]
+    done = subprocess.run([python, *command[1:], "rules", "SL001"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "drop-table" in done.stdout
