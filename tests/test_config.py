@@ -106,3 +106,20 @@ def test_service_pattern_claimed_twice_is_an_error() -> None:
 
 def test_config_object_is_typed() -> None:
     assert isinstance(parse_config({}), SluiceConfig)
+
+
+@pytest.mark.parametrize("value", ["-v", "latest", "8.x", ""])
+def test_a_mysql_version_that_is_not_one_names_file_and_key(tmp_path: Path, value: str) -> None:
+    write(tmp_path / "sluice.toml", f'[lint]\ntarget_mysql_version = "{value}"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    msg = str(err.value)
+    assert "sluice.toml" in msg and "tool.sluice.lint.target_mysql_version" in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("value", ["8.0", "5.7", "8.0.35", "mariadb-10.11", "MariaDB 10.6",
+                                   "10.11", "mysql-8.4"])
+def test_mysql_versions_are_accepted(tmp_path: Path, value: str) -> None:
+    write(tmp_path / "sluice.toml", f'[lint]\ntarget_mysql_version = "{value}"\n')
+    assert load_config(tmp_path).lint.target_mysql_version == value

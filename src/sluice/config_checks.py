@@ -54,6 +54,19 @@ def check_cross_references(cfg: SluiceConfig, source: str) -> None:
     for pattern in cfg.lint.constraint_name_patterns.values():
         _check_regex(pattern, source, "tool.sluice.lint.constraint_name_patterns")
     _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
+    _check_mysql_version(cfg.lint.target_mysql_version, source)
+
+
+#: ``8.0``, ``8.0.35``, ``mysql-8.4``, ``mariadb-10.11``, ``MariaDB 10.6``.
+_MYSQL_VERSION = re.compile(r"(?:(?:mysql|mariadb)[-_ ]?)?\d+(?:\.\d+){0,2}", re.I)
+
+
+def _check_mysql_version(value: str, source: str) -> None:
+    if not _MYSQL_VERSION.fullmatch(str(value).strip()):
+        raise ConfigError(
+            f"{source}: tool.sluice.lint.target_mysql_version: {value!r} is not a server "
+            'version; write the oldest one production runs, e.g. "8.0" or "mariadb-10.11"'
+        )
 
 
 def _check_services(cfg: SluiceConfig, source: str) -> None:
