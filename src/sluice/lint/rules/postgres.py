@@ -73,7 +73,8 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         )
         return
     for stmt, is_new in sql_statements(op, ctx):
-        if stmt.kind == "CREATE INDEX" and not stmt.concurrently and not is_new:
+        if stmt.kind == "CREATE INDEX" and not stmt.concurrently and not is_new \
+                and not re.search(r"\bON\s+ONLY\b", stmt.norm):  # ONLY: invalid, nothing built
             yield Hit(
                 f"creates {index_label(stmt.index_name, stmt.table, _index_columns(stmt.text))}"
                 " with CREATE INDEX "
