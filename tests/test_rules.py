@@ -337,3 +337,12 @@ def test_missing_downgrade_is_described_as_it_fails() -> None:
     assert "raise NotImplementedError" in hit.fix
     (passes,) = lint(FIXTURES / "SL601_bad.py", RULES["SL601"], "sqlite")
     assert "changes the schema (1 operation)" in passes.message
+
+
+def test_mysql_drop_partition_and_drop_check_are_named_as_what_they_drop() -> None:
+    path = FIXTURES / "SL002_bad_drop_partition.py"
+    [hit] = lint(path, RULES["SL002"], "mysql")
+    assert hit.message.startswith("drops partition p2023 of events and every row in it")
+    check = FIXTURES / "SL002_ok_drop_check.py"
+    [dropped] = lint(check, RULES["SL004"], "mysql")
+    assert "ck_orders_total on orders" in dropped.message and "column" not in dropped.message

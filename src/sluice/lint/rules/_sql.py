@@ -31,7 +31,7 @@ class Action:
 
     #: add_column, drop_column, alter_type, set_not_null, drop_not_null, set_default,
     #: drop_default, add_constraint, validate_constraint, drop_constraint, rename_column,
-    #: rename_table, drop_primary_key, convert_charset, other
+    #: rename_table, drop_primary_key, drop_partition, convert_charset, other
     kind: str
     column: str | None = None
     #: add_constraint: foreign_key, check, unique, primary_key (None when unknown).
@@ -355,7 +355,11 @@ def _text_action(clause: str) -> Action:
         return act
     if re.match(r"DROP PRIMARY KEY\b", c):
         return Action("drop_primary_key", text=clause)
-    m = re.match(r"DROP (?:COLUMN )?(?:IF EXISTS )?(?!CONSTRAINT|INDEX|KEY|FOREIGN)" + _IDENT, c)
+    m = re.match(r"DROP PARTITION " + _IDENT, c)
+    if m:
+        return Action("drop_partition", name=_ident(m.group(1)), text=clause)
+    m = re.match(r"DROP (?:COLUMN )?(?:IF EXISTS )?(?!CONSTRAINT|INDEX|KEY|FOREIGN|CHECK|"
+                 r"PARTITION)" + _IDENT, c)
     if m:
         return Action("drop_column", column=_ident(m.group(1)), text=clause)
     m = re.match(r"DROP (?:CONSTRAINT|FOREIGN KEY|INDEX|KEY|CHECK) (?:IF EXISTS )?" + _IDENT, c)
@@ -438,6 +442,9 @@ def _from_text(stmt: Stmt) -> None:
         else:
             # sqlglot's structure, refined with what it drops (NOT VALID, USING INDEX).
             for act, txt in zip(stmt.actions, text_actions, strict=True):
+                if act.kind == "drop_column" and txt.kind in ("drop_constraint",
+                                                              "drop_partition"):
+                    act.kind, act.column = txt.kind, None  # DROP CHECK ck, DROP PARTITION p
                 act.name = act.name or txt.name
                 act.not_valid = act.not_valid or txt.not_valid
                 act.using_index = act.using_index or txt.using_index

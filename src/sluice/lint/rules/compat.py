@@ -60,6 +60,10 @@ def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | 
     return f"{old.name} becomes {new.name}; values that do not convert fail or are truncated"
 
 
+#: Type families with TEXT affinity on SQLite, whatever length they declare.
+_SQLITE_TEXT = {"string", "text"}
+
+
 @rule("SL101", "lossy-type-change", family="compat", severity="error", autogenerate=True,
       kinds=("alter_column",), phases=UPGRADE)
 def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
@@ -82,6 +86,9 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
         return None
     old = TypeInfo.parse(op.args.get("existing_type"))
     new = TypeInfo.parse(op.args.get("type_"))
+    if ctx.dialect == "sqlite" and old is not None and new is not None \
+            and {old.family, new.family} <= _SQLITE_TEXT:
+        return None  # SQLite ignores a declared length: TEXT affinity keeps every value
     reason = type_change_loses_data(old, new)
     if reason is None:
         return None

@@ -102,12 +102,26 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             for act in stmt.actions:
                 if act.kind == "drop_column":
                     yield _drop_column_hit(stmt.table, act.column)
+                elif act.kind == "drop_partition":
+                    yield _drop_partition_hit(stmt.table, act.name)
         return None
     if op.kind != "drop_column" or op.table_is_new:
         return None
     yield _drop_column_hit(op.table, op.column,
                            op.target if op.table and op.column else None)
     return None
+
+
+def _drop_partition_hit(table: str | None, partition: str | None) -> Hit:
+    of = table or "the table"
+    what = f"partition {partition} of {of}" if partition else f"a partition of {of}"
+    return Hit(
+        f"drops {what} and every row in it; the rows cannot be recovered by a rollback",
+        steps(
+            f"Confirm nothing needs the rows of {what} any more.",
+            "Copy them out first (or EXCHANGE PARTITION into an archive table) if anyone may.",
+        ),
+    )
 
 
 def _drop_column_hit(table: str | None, column: str | None, target: str | None = None) -> Hit:

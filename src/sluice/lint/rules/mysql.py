@@ -129,7 +129,15 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
             if stmt.algorithm in ("INSTANT", "INPLACE", "NOCOPY"):
                 continue  # the server refuses the ALTER rather than copy: safe
             forced = stmt.algorithm == "COPY"
+            replaces_key = {"drop_primary_key", "add_primary_key"} <= {
+                "add_primary_key" if a.kind == "add_constraint" and a.constraint == "primary_key"
+                else a.kind for a in stmt.actions}
             for act in stmt.actions:
+                if replaces_key and act.kind == "drop_primary_key":
+                    # DROP PRIMARY KEY, ADD PRIMARY KEY in one ALTER: INPLACE, rebuilds
+                    what = f"replacing the primary key of {stmt.table or 'TABLE'}"
+                    costs.append(Cost("COPY" if forced else "REBUILD", what))
+                    continue
                 cost = _action_cost(act, stmt.table or "TABLE", ctx)
                 if cost is not None:
                     costs.append(Cost("COPY", cost.what) if forced else cost)
