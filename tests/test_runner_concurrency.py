@@ -58,9 +58,12 @@ def test_eight_concurrent_upgrades_apply_each_revision_once(tmp_path: Path, db_u
     env = {"SLUICE_TEST_GO": str(gate)} if mode == "gated" else {}
     procs = [start(ini, db_url, log, **env) for log in logs]
     if mode == "gated":
+        # open the gate once all seven wait and one of them has seen the holder's row (the
+        # first look can come before the holder has written it)
         deadline = time.monotonic() + 90
         while sum("waiting for the migration lock" in log.read_text() for log in logs) \
-                < PROCESSES - 1:
+                < PROCESSES - 1 or not any("sluice upgrade head) since " in log.read_text()
+                                           for log in logs):
             assert time.monotonic() < deadline, [log.read_text() for log in logs]
             assert all(p.poll() is None for p in procs), [log.read_text() for log in logs]
             time.sleep(0.05)
