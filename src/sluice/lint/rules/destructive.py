@@ -160,6 +160,8 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
         return None  # the table goes too, in the same revision
     if _index_column_dropped(op, ctx):
         return None  # a column of the index goes too: no query can use the index after
+    if _index_replaced_later(op, ctx):
+        return None  # renamed: an index on the same columns replaces it in the transaction
     return Hit(
         f"drops {index_label(op.name, op.target if op.table else None)}; queries using it "
         "fall back to scans",
@@ -185,11 +187,30 @@ def _index_column_dropped(op: Op, ctx: RuleContext) -> bool:
     gone = {col for tbl, col in dropped_columns(op, ctx) if tbl == table}
     if not gone:
         return False
-    cols = index_columns(op.name, ctx)
+    cols = index_columns(op.name, ctx) if op.kind == "drop_index" else None
     if cols is not None:
         return any(c in gone for c in cols)
     name = f"_{(op.name or '').lower()}_"
     return any(f"_{col}_" in name for col in gone)
+
+
+def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
+    """On a dialect with transactional DDL, the revision creates afterwards an index on the
+    same table whose columns are the ones the dropped index is named after (an index
+    renamed by drop and create): no query is ever without it."""
+    if ctx.dialect not in _TRANSACTIONAL_DDL or not op.table or not op.name:
+        return False
+    name, table = f"_{op.name.lower()}_", op.table.lower()
+    unit = unit_ops(op, ctx)
+    start = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    for o in unit[start + 1:]:
+        cols = o.args.get("columns")
+        if o.kind != "create_index" or (o.table or "").lower() != table \
+                or not isinstance(cols, (list, tuple)) or not cols:
+            continue
+        if all(isinstance(c, str) and f"_{c.lower()}_" in name for c in cols):
+            return True
+    return False
 
 
 @rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True,
@@ -230,6 +251,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     primary = op.args.get("type_") == "primary" or _looks_primary(op.name)
     if _recreated_later(op, ctx, op.table, op.name, primary):
         return
+    if _index_column_dropped(op, ctx):
+        return  # its column is dropped too, and the constraint with it
     kind = op.args.get("type_") or "constraint"
     label = constraint_label(f"{kind} constraint" if kind != "constraint" else kind, op.name,
                              op.target if op.table else None)
@@ -255,6 +278,23 @@ def _looks_primary(name: str | None) -> bool:
     return low.endswith("_pkey") or low.startswith("pk_")
 
 
+#: PostgreSQL's suffix for the name it gives an unnamed constraint.
+_PG_SUFFIX = {"create_foreign_key": "fkey", "create_unique_constraint": "key",
+              "create_primary_key": "pkey", "create_check_constraint": "check"}
+
+
+def _pg_default_name(o: Op, dialect: str | None) -> str:
+    """The name PostgreSQL gives an unnamed constraint: ``accounts_gpgkey_user_id_fkey``."""
+    cols = o.args.get("local_cols") or o.args.get("columns")
+    if dialect != "postgresql" or o.kind not in _PG_SUFFIX or not o.table:
+        return ""
+    if o.kind == "create_primary_key":
+        return f"{o.table}_pkey"
+    if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
+        return ""
+    return "_".join([o.table, *cols, _PG_SUFFIX[o.kind]])
+
+
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
                      primary: bool) -> bool:
     """On a dialect with transactional DDL, the revision creates the constraint again (the
@@ -265,8 +305,9 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
     for o in unit[start:]:
+        made = (o.name or _pg_default_name(o, ctx.dialect)).lower()
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
-                (name and (o.name or "").lower() == name)
+                (name and made == name)
                 or (primary and o.kind == "create_primary_key")):
             return True
         for stmt, _ in sql_statements(o, ctx):
