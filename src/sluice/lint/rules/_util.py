@@ -259,6 +259,7 @@ def bounded(stmt: Stmt) -> bool:
     if stmt.has_limit:
         return True
     where = re.sub(r"'(?:[^']|'')*'", "''", stmt.where or "")  # no %s or ? inside strings
+    where = re.sub(r'[`"]', "", where)  # "id", `users`.`id`: quoted keys are keys
     if not where or re.search(r"\bOR\b", _top_level(where), re.I):
         return False
     if _KEY_EQ.search(where):
