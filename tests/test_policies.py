@@ -169,6 +169,11 @@ def test_not_null_and_narrowing_type_refused(shop: Path, db_url: str) -> None:
     edit(shop / "shopapp" / "models.py",
          "legacy_field: Mapped[str] = mapped_column(String(50))",
          "legacy_field: Mapped[str | None] = mapped_column(String(10))")
+    if db_url.startswith("sqlite"):
+        # SQLite ignores a declared VARCHAR length: narrowing loses nothing there
+        (path,) = autogenerate(shop, db_url)
+        assert "alter_column users.legacy_field" in path.read_text()
+        return
     with pytest.raises(CommandError, match=r"length shrinks from 50 to 10"):
         autogenerate(shop, db_url)
 
