@@ -53,8 +53,9 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     """Lint revisions for operations that lose data, lock tables or break running code.
 
     Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the project cannot be
-    linted. The last line is the coverage: how many revisions rendered offline and why
-    the others were analysed from their source only. FILES: lint only these revision
+    linted. The last line is the coverage: how many revisions were read statically, how
+    many rendered offline and why (static analysis could not decide them), the
+    dialects linted and where they came from. FILES: lint only these revision
     files; other files are ignored (pre-commit passes every staged file).
     """
     from sluice.config import load_config
