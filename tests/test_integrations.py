@@ -23,9 +23,9 @@ from click.testing import CliRunner, Result
 
 import sluice.policy.defaults as defaults
 from sluice.core.project import forget_modules
-from sluice.envhooks import configure_options
 from sluice.integrations import alembic_plugin
 from sluice.integrations.cli import main
+from sluice.integrations.envhooks import configure_options
 from sluice.integrations.hooks import new_revision_main
 from tests.helpers import cfg, drop_legacy_field, edit, upgrade
 
@@ -150,7 +150,7 @@ def test_the_plugin_is_published_and_registered_with_alembic() -> None:
 @needs_plugins
 def test_alembic_imports_cleanly_with_the_plugin_installed() -> None:
     # Alembic loads the plugin while it is itself being imported: both import orders work
-    for first in ("alembic.command", "sluice.envhooks"):
+    for first in ("alembic.command", "sluice.integrations.envhooks"):
         out = subprocess.run(
             [sys.executable, "-c", f"import {first}, sluice, alembic.autogenerate; "
              "from alembic.runtime.plugins import _all_plugins; "

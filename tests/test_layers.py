@@ -1,4 +1,5 @@
-"""The direction rule of docs/architecture.md: sluice.core is the bottom layer."""
+"""The direction rule of docs/architecture.md: integrations -> features -> core; sluice.core
+is the bottom layer and no feature reaches sluice.integrations."""
 
 from __future__ import annotations
 
@@ -30,3 +31,19 @@ def test_core_imports_nothing_of_sluice_outside_core() -> None:
             imported == "sluice.core" or imported.startswith("sluice.core."))
     }
     assert not outside, sorted(outside)
+
+
+FEATURES = ("sluice.lint", "sluice.check", "sluice.runner", "sluice.data", "sluice.trace",
+            "sluice.policy", "sluice.graph", "sluice.report", "sluice.core")
+
+
+def test_no_feature_reaches_the_integrations() -> None:
+    """Not directly, and not through ``import sluice`` (whose lazy names live in
+    sluice.integrations): features read the version from ``sluice._version``."""
+    graph = grimp.build_graph("sluice", cache_dir=None)
+    reached = {
+        feature for feature in FEATURES
+        if graph.chain_exists(importer=feature, imported="sluice.integrations",
+                              as_packages=True)
+    }
+    assert not reached, sorted(reached)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from sluice.config import parse_config
-from sluice.envhooks import table_excluded
 from sluice.errors import ConfigError, SluiceError
+from sluice.filters import table_excluded
 from sluice.runner.backup import BackupFailed, render_command, run_backup
 from sluice.runner.capture import (
     Executed,

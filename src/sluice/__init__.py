@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from sluice._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from sluice.config import SluiceConfig, load_config
-    from sluice.envhooks import configure_options
     from sluice.environments import current_env, only_in, skip_in
     from sluice.errors import ConfigError, PolicyViolation, SluiceError
-
-__version__ = "0.1.0"
+    from sluice.integrations.envhooks import configure_options
 
 __all__ = [
     "ConfigError",
@@ -33,7 +33,7 @@ __all__ = [
 _HOME = {
     "SluiceConfig": "sluice.config",
     "load_config": "sluice.config",
-    "configure_options": "sluice.envhooks",
+    "configure_options": "sluice.integrations.envhooks",
     "current_env": "sluice.environments",
     "only_in": "sluice.environments",
     "skip_in": "sluice.environments",

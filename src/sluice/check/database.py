@@ -19,8 +19,8 @@ from sqlalchemy.engine import URL, make_url
 
 from sluice.check.snapshot import Snapshot, take_snapshot
 from sluice.config import SluiceConfig
-from sluice.envhooks import table_excluded
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.filters import table_excluded
 from sluice.owned import sluice_tables
 from sluice.scratch import scratch_database
 

@@ -20,8 +20,8 @@ from alembic.runtime.migration import MigrationContext
 from sluice.check.context import CheckContext
 from sluice.check.model import CheckResult, Problem, finish
 from sluice.check.revisions import describe_error
-from sluice.envhooks import make_include_name, make_include_object
 from sluice.errors import SluiceError
+from sluice.filters import make_include_name, make_include_object
 from sluice.policy.defaults import compare_server_default
 
 NAME = "drift"

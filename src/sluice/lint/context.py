@@ -101,9 +101,9 @@ def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
 
 def _rules_fingerprint() -> str:
     """Changes whenever the lint package's code changes (so the cache never goes stale)."""
-    import sluice
+    from sluice._version import __version__
 
-    parts = [getattr(sluice, "__version__", "0")]
+    parts = [__version__]
     base = Path(__file__).resolve().parent
     for p in sorted(base.rglob("*.py")):
         with contextlib.suppress(OSError):

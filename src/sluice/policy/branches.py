@@ -171,7 +171,7 @@ def trunk_dependencies(
     written in the same run, else the trunk's heads that ``script`` does not already
     descend from (the trunk head is where every trunk table exists in its latest form).
     None for excluded tables, which Alembic never creates."""
-    from sluice.envhooks import table_excluded
+    from sluice.filters import table_excluded
 
     if table_excluded(ctx.config, table):
         return []

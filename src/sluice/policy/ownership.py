@@ -157,7 +157,7 @@ def metadata_tables(migration_context: Any) -> list[tuple[str, str | None]]:
 
 def warn_unowned(ctx: PolicyContext) -> None:
     """Warn about model tables no service owns (and fail on tables owned twice)."""
-    from sluice.envhooks import table_excluded
+    from sluice.filters import table_excluded
 
     tables = [
         (n, s) for n, s in metadata_tables(ctx.migration_context)

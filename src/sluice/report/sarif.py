@@ -32,7 +32,7 @@ def sarif_document(
     properties: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The SARIF log (one run) for ``findings``."""
-    from sluice import __version__
+    from sluice._version import __version__
 
     ids = sorted({f.rule for f in findings} | set(rules))
     index = {rid: i for i, rid in enumerate(ids)}
