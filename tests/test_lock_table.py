@@ -3,7 +3,8 @@
 Each cell of the form `` `statement` → SL201, SL202 `` (or ``→ none``) becomes a revision
 whose ``upgrade()`` is that one statement (inside ``autocommit_block()`` when the cell says
 ``autocommit:``, inside ``batch_alter_table("t")`` when it says ``batch:``). The cells of a
-section headed "MySQL ..." are linted for MySQL, "SQLite ..." for SQLite, the others for
+section headed "MySQL ..." are linted for MySQL 8.0, "MariaDB ..." for MySQL with
+``target_mysql_version = "mariadb-10.11"``, "SQLite ..." for SQLite, the others for
 PostgreSQL, one run per dialect as ``sluice lint`` does, and each revision must get exactly
 the rules its cell names: when a rule starts or stops reporting a form, the table has to
 change with it.
@@ -25,7 +26,10 @@ from tests.conftest import REPO
 PAGE = REPO / "docs" / "lock-levels.md"
 CELL = re.compile(r"(?:(autocommit|batch): )?`([^`]+)` → (none|SL\d{3}(?:, SL\d{3})*)")
 URLS = {"postgresql": "postgresql://u@h/d", "mysql": "mysql+pymysql://u@h/d",
-        "sqlite": "sqlite:///lock_table.db"}
+        "mariadb": "mysql+pymysql://u@h/d", "sqlite": "sqlite:///lock_table.db"}
+#: the dialect each section is linted for, and the MySQL version it targets
+LINT_DIALECT = {"mariadb": "mysql"}
+TARGET = {"mariadb": "mariadb-10.11"}
 WRAPPERS = {"autocommit": "with op.get_context().autocommit_block():",
             "batch": 'with op.batch_alter_table("t") as batch_op:'}
 ENV_PY = '''
@@ -55,6 +59,8 @@ class Claim:
 def section_dialect(heading: str) -> str:
     if heading.startswith("## MySQL"):
         return "mysql"
+    if heading.startswith("## MariaDB"):
+        return "mariadb"
     if heading.startswith("## SQLite"):
         return "sqlite"
     return "postgresql"
@@ -83,7 +89,8 @@ def write_project(root: Path, dialect: str, cases: list[Claim]) -> Path:
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text(
         f"[alembic]\nscript_location = migrations\nsqlalchemy.url = {URLS[dialect]}\n")
-    (root / "sluice.toml").write_text('[lint]\ntarget_mysql_version = "8.0"\n')
+    (root / "sluice.toml").write_text(
+        f'[lint]\ntarget_mysql_version = "{TARGET.get(dialect, "8.0")}"\n')
     (root / "migrations" / "env.py").write_text(ENV_PY)
     previous = None
     for index, claim in enumerate(cases):
@@ -105,7 +112,8 @@ def linted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LintResult]:
     for dialect in URLS:
         cases = [claim for claim in CLAIMS if claim.dialect == dialect]
         ini = write_project(tmp_path_factory.mktemp(f"lock_table_{dialect}"), dialect, cases)
-        results[dialect] = lint_project(str(ini), dialects=[dialect], use_cache=False)
+        results[dialect] = lint_project(
+            str(ini), dialects=[LINT_DIALECT.get(dialect, dialect)], use_cache=False)
     return results
 
 
