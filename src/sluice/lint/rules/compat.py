@@ -16,6 +16,7 @@ from sluice.lint.rules._util import (
     steps,
     unit_ops,
 )
+from sluice.lint.rules.mysql import mariadb_modify_kind
 
 #: Type changes that never lose data: (from family, to family).
 _WIDENING = {
@@ -347,7 +348,7 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if stmt.kind != "ALTER TABLE" or is_new:
             continue
         for act in stmt.actions:
-            if act.kind == "alter_type":
+            if act.kind == "alter_type" and mariadb_modify_kind(act, ctx) != "reorder":
                 yield Hit(
                     f"changes the type of {stmt.table}.{act.column} in raw SQL; the old type "
                     "is unknown, so lost values and code reading the column cannot be checked",

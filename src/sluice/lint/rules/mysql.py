@@ -59,13 +59,41 @@ def _drop_column_cost(ctx: RuleContext, what: str) -> Cost:
     return Cost("REBUILD", what, instant_from="MySQL 8.0.29 / MariaDB 10.4")
 
 
-def _varchar_in_place(old: TypeInfo | None, new: TypeInfo | None) -> bool:
+#: MariaDB extends a VARCHAR instantly unless it grows from 128-255 bytes to more than 255
+#: (utf8mb4: from 32-63 characters to 64 or more); up to 127 bytes it may grow to any length.
+_MARIADB_ANY_EXTEND_CHARS = 31
+
+
+def _varchar_in_place(old: TypeInfo | None, new: TypeInfo | None,
+                      ctx: RuleContext | None = None) -> bool:
     if old is None or new is None or old.family != "string" or new.family != "string":
         return False
     if old.length is None or new.length is None or new.length < old.length:
         return False
     limit = _ONE_BYTE_PREFIX_CHARS
+    if ctx is not None and mysql_target(ctx)[0] == "mariadb" \
+            and old.length <= _MARIADB_ANY_EXTEND_CHARS:
+        return True
     return (old.length <= limit) == (new.length <= limit)
+
+
+def mariadb_modify_kind(act: Action, ctx: RuleContext) -> str | None:
+    """For a raw ``MODIFY``/``CHANGE`` on a MariaDB target: ``"nullability"`` when it states
+    ``NULL``/``NOT NULL`` (INPLACE, rebuilds the table with concurrent DML), ``"reorder"`` when
+    a ``MODIFY`` only adds ``FIRST``/``AFTER`` (INSTANT from 10.4); None otherwise or on MySQL. The old
+    definition is unknown in raw SQL: the type written is taken to be the column's own."""
+    flavor, nums = mysql_target(ctx)
+    if act.kind != "alter_type" or flavor != "mariadb" or ctx.dialect not in (None, "mysql"):
+        return None
+    text = act.text.upper()
+    if not re.match(r"\s*(?:MODIFY|CHANGE)\b", text):
+        return None
+    if re.search(r"(?<!DEFAULT )\bNULL\b", text):
+        return "nullability"
+    if text.lstrip().startswith("MODIFY") and re.search(r"\b(?:FIRST|AFTER)\b", text) \
+            and nums >= (10, 4):
+        return "reorder"
+    return None
 
 
 def _same_type(old: TypeInfo | None, new: TypeInfo | None) -> bool:
@@ -110,7 +138,7 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
         if op.args.get("type_"):
             old = TypeInfo.parse(op.args.get("existing_type"))
             new = TypeInfo.parse(op.args.get("type_"))
-            if not _varchar_in_place(old, new) and not _same_type(old, new) \
+            if not _varchar_in_place(old, new, ctx) and not _same_type(old, new) \
                     and not _unsized_varchar(new):
                 costs.append(Cost("COPY", f"changing the type of {op.target}"))
         if "nullable" in op.args and op.args.get("nullable") != op.args.get("existing_nullable"):
@@ -151,7 +179,15 @@ def _action_cost(act: Action, table: str, ctx: RuleContext) -> Cost | None:
     if act.kind == "drop_column":
         return _drop_column_cost(ctx, f"dropping column {col}")
     if act.kind == "alter_type":
+        mariadb = mariadb_modify_kind(act, ctx)
+        if mariadb == "reorder":
+            return None
+        if mariadb == "nullability":
+            return Cost("REBUILD", f"changing NULL/NOT NULL of {col} (MODIFY/CHANGE)")
         return Cost("COPY", f"changing the column definition of {col} (MODIFY/CHANGE)")
+    if act.kind == "convert_charset" and mysql_target(ctx)[0] == "mariadb" \
+            and not act.text.upper().lstrip().startswith("CONVERT"):
+        return None  # DEFAULT CHARACTER SET: INSTANT, only new columns get it
     if act.kind == "convert_charset":
         return Cost("COPY", f"converting the character set of {table}")
     if act.kind == "drop_primary_key":
