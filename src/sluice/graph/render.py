@@ -121,29 +121,43 @@ def _mid(rev: str) -> str:
     return "r_" + "".join(ch if ch.isalnum() else "_" for ch in rev)
 
 
+def _label_parts(rev: str, node: RevisionNode) -> list[str]:
+    """What a drawn node shows: id, message, branch labels, phase."""
+    parts = [rev]
+    if node.message:
+        parts.append(node.message)
+    if node.labels:
+        parts.append("[" + ", ".join(node.labels) + "]")
+    if node.phase:
+        parts.append(f"<{node.phase}>")
+    return parts
+
+
+def _edges(graph: RevisionGraph) -> list[tuple[str, str, bool]]:
+    """Every arrow, from a revision to one that needs it: (source, target, depends_on)."""
+    edges: list[tuple[str, str, bool]] = []
+    for rev in graph.order():
+        node = graph.nodes[rev]
+        edges += [(parent, rev, False) for parent in node.parents]
+        for dep in node.depends_on:
+            target = _resolve(graph, dep)
+            if target is not None:
+                edges.append((target, rev, True))
+    return edges
+
+
 def render_mermaid(graph: RevisionGraph) -> str:
     """A Mermaid flowchart: base at the top, every arrow from a revision to one that needs
     it (down_revision solid, depends_on dashed and labelled "required by")."""
     lines = ["flowchart TD"]
     current = graph.current_revisions()
     for rev in graph.order():
-        node = graph.nodes[rev]
-        parts = [f"<b>{_mermaid_text(rev)}</b>"]
-        if node.message:
-            parts.append(_mermaid_text(node.message))
-        if node.labels:
-            parts.append(_mermaid_text("[" + ", ".join(node.labels) + "]"))
-        if node.phase:
-            parts.append(_mermaid_text(f"<{node.phase}>"))
+        first, *rest = (_mermaid_text(p) for p in _label_parts(rev, graph.nodes[rev]))
+        parts = [f"<b>{first}</b>", *rest]
         lines.append(f'    {_mid(rev)}["{"<br/>".join(parts)}"]')
-    for rev in graph.order():
-        node = graph.nodes[rev]
-        for parent in node.parents:
-            lines.append(f"    {_mid(parent)} --> {_mid(rev)}")
-        for dep in node.depends_on:
-            target = _resolve(graph, dep)
-            if target is not None:
-                lines.append(f"    {_mid(target)} -. required by .-> {_mid(rev)}")
+    for source, target, dependency in _edges(graph):
+        arrow = "-. required by .->" if dependency else "-->"
+        lines.append(f"    {_mid(source)} {arrow} {_mid(target)}")
     if graph.heads:
         lines.append("    class " + ",".join(_mid(h) for h in graph.heads) + " head")
     merges = [r for r in graph.order() if graph.nodes[r].is_merge]
@@ -171,13 +185,7 @@ def render_dot(graph: RevisionGraph) -> str:
     current = graph.current_revisions()
     for rev in graph.order():
         node = graph.nodes[rev]
-        parts = [rev]
-        if node.message:
-            parts.append(node.message)
-        if node.labels:
-            parts.append("[" + ", ".join(node.labels) + "]")
-        if node.phase:
-            parts.append(f"<{node.phase}>")
+        parts = _label_parts(rev, node)
         attrs = [f'label="{_dot_text(chr(10).join(parts))}"'.replace("\n", "\\n")]
         if rev in graph.heads:
             attrs.append("peripheries=2")
@@ -186,15 +194,9 @@ def render_dot(graph: RevisionGraph) -> str:
         if rev in current:
             attrs.append('style=filled, fillcolor="#d4f4dd"')
         lines.append(f'    "{_dot_text(rev)}" [{", ".join(attrs)}];')
-    for rev in graph.order():
-        node = graph.nodes[rev]
-        for parent in node.parents:
-            lines.append(f'    "{_dot_text(parent)}" -> "{_dot_text(rev)}";')
-        for dep in node.depends_on:
-            target = _resolve(graph, dep)
-            if target is not None:
-                lines.append(f'    "{_dot_text(target)}" -> "{_dot_text(rev)}" '
-                             '[style=dashed, label="required by"];')
+    for source, target, dependency in _edges(graph):
+        style = ' [style=dashed, label="required by"]' if dependency else ""
+        lines.append(f'    "{_dot_text(source)}" -> "{_dot_text(target)}"{style};')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
