@@ -1,13 +1,12 @@
 """Shared fixtures: throwaway Alembic projects and one database per test.
 
 PostgreSQL and MariaDB/MySQL tests read ``SLUICE_TEST_POSTGRES_URL`` and
-``SLUICE_TEST_MYSQL_URL``. Without them those tests skip with a reason; with ``CI=true``
-a missing or unreachable server fails the whole session instead.
+``SLUICE_TEST_MYSQL_URL`` (see ``tests.support.servers``). Shared code that tests import
+lives in ``tests.support``, not here.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -15,39 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from sluice.errors import DatabaseUnavailable
-from sluice.scratch import check_reachable, scratch_database
+from sluice.scratch import scratch_database
+from tests.support.paths import EXAMPLE, MULTISERVICE, REPO
+from tests.support.servers import IN_CI, check_servers, server_url
 
-REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "examples" / "shop"
-MULTISERVICE = REPO / "examples" / "multiservice"
-SERVERS = {"postgresql": "SLUICE_TEST_POSTGRES_URL", "mysql": "SLUICE_TEST_MYSQL_URL"}
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-_unreachable: dict[str, str] = {}
+__all__ = ["EXAMPLE", "IN_CI", "MULTISERVICE", "REPO", "server_url"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    for backend, var in SERVERS.items():
-        url = os.environ.get(var)
-        if not url:
-            if IN_CI:
-                pytest.exit(f"CI=true but {var} is not set; {backend} tests must run in CI",
-                            returncode=1)
-            _unreachable[backend] = f"{var} is not set"
-            continue
-        try:
-            check_reachable(url)
-        except DatabaseUnavailable as exc:
-            if IN_CI:
-                pytest.exit(f"CI=true and {var} is unreachable: {exc}", returncode=1)
-            _unreachable[backend] = str(exc)
-
-
-def server_url(backend: str) -> str:
-    if backend in _unreachable:
-        pytest.skip(f"{backend} tests need a server: {_unreachable[backend]}")
-    return os.environ[SERVERS[backend]]
+    check_servers()
 
 
 @pytest.fixture

@@ -1,95 +1,18 @@
-"""Helpers for tests on the multi-service example (revisions in one folder per service)."""
+"""Moved to tests.support.multiservice; kept while tests move over."""
 
-from __future__ import annotations
+from tests.support.multiservice import (
+    columns,
+    edit,
+    module_value,
+    ms_autogenerate,
+    ms_cfg,
+    ms_downgrade,
+    ms_upgrade,
+    revision_files,
+    tables,
+    upgrade_all,
+    versions,
+)
 
-import io
-from pathlib import Path
-
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-
-from sluice.core.project import alembic_config, forget_modules
-
-
-def ms_cfg(project: Path, url: str, *x: str, name: str = "alembic") -> Config:
-    """Alembic Config for ``project`` (ini section ``name``) on ``url`` with ``-x`` args."""
-    forget_modules(project)
-    cfg = alembic_config(project / "alembic.ini", x_args=x, stdout=io.StringIO())
-    if name != "alembic":
-        cfg = Config(str(project / "alembic.ini"), ini_section=name, cmd_opts=cfg.cmd_opts,
-                     stdout=io.StringIO())
-    cfg.set_section_option(name, "sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def revision_files(project: Path) -> set[Path]:
-    return set((project / "migrations" / "versions").rglob("*.py"))
-
-
-def ms_autogenerate(project: Path, url: str, *x: str, name: str = "alembic",
-                    message: str = "auto") -> list[Path]:
-    """``alembic [-n name] revision --autogenerate``; the files written, sorted."""
-    before = revision_files(project)
-    command.revision(ms_cfg(project, url, *x, name=name), message=message, autogenerate=True)
-    return sorted(revision_files(project) - before)
-
-
-def ms_upgrade(project: Path, url: str, rev: str = "heads", *x: str,
-               name: str = "alembic") -> None:
-    command.upgrade(ms_cfg(project, url, *x, name=name), rev)
-
-
-def ms_downgrade(project: Path, url: str, rev: str, *x: str, name: str = "alembic") -> None:
-    command.downgrade(ms_cfg(project, url, *x, name=name), rev)
-
-
-def upgrade_all(project: Path, url: str) -> None:
-    """Both environments of the example: the branches and reporting's own."""
-    ms_upgrade(project, url)
-    ms_upgrade(project, url, "head", name="reporting")
-
-
-def columns(url: str, table: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
-    finally:
-        engine.dispose()
-
-
-def tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def versions(url: str, table: str = "alembic_version") -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {r[0] for r in conn.execute(sa.text(f"SELECT version_num FROM {table}"))}
-    finally:
-        engine.dispose()
-
-
-def module_value(path: Path, name: str) -> object:
-    """A module-level assignment of a revision file, read without importing it."""
-    import ast
-
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                assert node.value is not None
-                return ast.literal_eval(node.value)
-    raise KeyError(name)
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+__all__ = ["columns", "edit", "module_value", "ms_autogenerate", "ms_cfg", "ms_downgrade",
+           "ms_upgrade", "revision_files", "tables", "upgrade_all", "versions"]
