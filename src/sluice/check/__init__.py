@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from sluice.check.checksums import LockResult, lock
     from sluice.check.context import CheckContext, CheckOptions
     from sluice.check.gate import CHECKS, check_names, run_checks, select_checks
-    from sluice.check.model import Check, CheckReport, CheckResult, Problem
+    from sluice.check.model import Check, CheckReport, CheckResult
+    from sluice.core.findings import Finding
 
 #: Where each public name lives; each module is imported on first use (PEP 562), so that
 #: importing ``sluice.check.sumfile`` does not import every check and its dependencies.
@@ -31,7 +32,7 @@ _HOME = {
     "CHECKS": "gate", "check_names": "gate", "run_checks": "gate", "select_checks": "gate",
     "LockResult": "checksums", "lock": "checksums",
     "CheckContext": "context", "CheckOptions": "context",
-    "Check": "model", "CheckReport": "model", "CheckResult": "model", "Problem": "model",
+    "Check": "model", "CheckReport": "model", "CheckResult": "model", "Finding": "model",
 }
 
 
@@ -51,8 +52,8 @@ __all__ = [
     "CheckOptions",
     "CheckReport",
     "CheckResult",
+    "Finding",
     "LockResult",
-    "Problem",
     "check_names",
     "lock",
     "run_checks",

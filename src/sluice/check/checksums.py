@@ -15,10 +15,11 @@ from pathlib import Path
 from alembic.util import to_tuple
 
 from sluice.check.context import CheckContext
-from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import display_path
 from sluice.check.sumfile import SumState, current_state, parse_sum, sum_path
 from sluice.config import load_config
+from sluice.core.findings import Finding, check_finding
 from sluice.core.project import script_directory
 from sluice.errors import SluiceError
 from sluice.files import project_file, write_atomic
@@ -57,16 +58,16 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
         if not ctx.config.check.require_lock:
             return CheckResult(NAME, TITLE, "skip", f"no {rel}: run `sluice lock` to record "
                                "the revision files' checksums, and commit it")
-        return finish(NAME, TITLE, [Problem(
+        return finish(NAME, TITLE, [check_finding(
             NAME, "no-sum-file", "no checksum file: the revision files are not locked "
             "(check.require_lock = true)",
             f"Run `sluice lock` and commit {rel} with the migrations.", path=rel)],
             "not locked")
     recorded = parse_sum(path.read_text(encoding="utf-8", errors="replace"))
     disk = _disk_state(ctx)
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     if recorded.conflict_line is not None:
-        problems.append(Problem(
+        problems.append(check_finding(
             NAME, "merge-conflict",
             f"unresolved merge conflict in {rel}: two branches changed the revision history "
             "(usually each added a revision on the same head)",
@@ -75,31 +76,31 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
             f"run `sluice lock` to rewrite {rel} and commit both.",
             path=rel, line=recorded.conflict_line))
     for line, message in recorded.errors:
-        problems.append(Problem(NAME, "bad-line", message,
+        problems.append(check_finding(NAME, "bad-line", message,
                                 f"Run `sluice lock` to rewrite {rel}.", path=rel, line=line))
     for file, digest in sorted(recorded.files.items()):
         if file not in disk.files:
-            problems.append(Problem(
+            problems.append(check_finding(
                 NAME, "removed", f"{file} is recorded in {rel} but no longer exists",
                 "Deleting a revision that has run anywhere breaks every database that "
                 "recorded it. Restore it from version control; if it never left your "
                 "branch, run `sluice lock`.", path=rel, line=recorded.lines.get(file)))
         elif disk.files[file] != digest:
-            problems.append(Problem(
+            problems.append(check_finding(
                 NAME, "edited",
                 f"changed after it was locked ({rel}:{recorded.lines.get(file)} records "
                 f"sha256 {digest[:12]}..., the file now hashes to {disk.files[file][:12]}...)",
                 _EDITED_FIX.format(sum=rel), path=file))
     new = sorted(set(disk.files) - set(recorded.files))
     for file in new:
-        problems.append(Problem(
+        problems.append(check_finding(
             NAME, "unrecorded", f"new revision file, not recorded in {rel}",
             f"Run `sluice lock` and commit {rel} with the new revision.", path=file))
     same_files = set(disk.files) == set(recorded.files)
     notes = [f"{file}: revision id unreadable, heads not compared" for file in disk.unreadable]
     if same_files and recorded.conflict_line is None and not disk.unreadable \
             and sorted(recorded.heads) != disk.heads:
-        problems.append(Problem(
+        problems.append(check_finding(
             NAME, "heads-changed",
             f"{rel} records heads {' '.join(recorded.heads) or '(none)'}, the revision files "
             f"have {' '.join(disk.heads)}",
@@ -199,7 +200,7 @@ def _refuse_broken_history(disk: SumState, root: Path) -> None:
             graph.nodes[revision] = node
     problems = graph_problems(graph, lambda p: display_path(p, root))
     if disk.unreadable:  # a parent may be one of the files whose id is unknown
-        problems = [p for p in problems if p.kind not in ("missing-parent", "missing-dependency")]
+        problems = [p for p in problems if p.name not in ("missing-parent", "missing-dependency")]
     if problems:
         first = problems[0]
         where = f"{first.path}:{first.line}" if first.line else str(first.path)

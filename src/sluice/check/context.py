@@ -26,9 +26,10 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.database import CheckDatabase, same_database
-from sluice.check.model import CheckResult, Problem
+from sluice.check.model import CheckResult
 from sluice.check.revisions import LoadedHistory, adopt, describe_error, display_path, load_history
 from sluice.config import SluiceConfig, load_config
+from sluice.core.findings import Finding, check_finding
 from sluice.core.project import alembic_config, script_directory
 from sluice.errors import ConfigError, SluiceError, mask_url
 
@@ -100,7 +101,7 @@ class CheckContext:
     version_table: str = field(default="alembic_version", init=False)
     version_table_schema: str | None = field(default=None, init=False)
     #: Problems found while bringing the database to head outside the upgrade check.
-    head_problems: list[Problem] | None = field(default=None, init=False)
+    head_problems: list[Finding] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         url = self.options.url
@@ -253,7 +254,7 @@ class CheckContext:
         finally:
             engine.dispose()
 
-    def ensure_head(self) -> list[Problem]:
+    def ensure_head(self) -> list[Finding]:
         """Bring the database to head if it is not there yet; the problems that stopped it."""
         from sluice.check.upgrade import upgrade_to_heads
 
@@ -262,7 +263,7 @@ class CheckContext:
         if self.head_problems is not None:
             return self.head_problems
         if self.db.state != "empty" and not self.db.fresh():
-            return [Problem("upgrade", "not-at-head",
+            return [check_finding("upgrade", "not-at-head",
                             "the database is not at head and cannot be replaced")]
         self.head_problems = upgrade_to_heads(self)
         return self.head_problems

@@ -18,8 +18,9 @@ from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext
-from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
+from sluice.core.findings import check_finding
 from sluice.errors import SluiceError
 from sluice.filters import make_include_name, make_include_object
 from sluice.policy.defaults import compare_server_default
@@ -212,15 +213,16 @@ def check_drift(ctx: CheckContext) -> CheckResult:
     blocked = ctx.ensure_head()
     if blocked:
         first = blocked[0]
-        return finish(NAME, TITLE, [Problem(NAME, first.kind, first.message, first.fix,
-                                            first.path, first.line, first.revision)],
+        return finish(NAME, TITLE, [check_finding(NAME, first.name, first.message, first.fix,
+                                            path=first.path, line=first.line,
+                                            revision=first.revision)],
                       "could not upgrade to head")
     try:
         lines, code, data = compare(ctx)
     except SluiceError:
         raise
     except _NoMetadata as exc:
-        return CheckResult(NAME, TITLE, "error", "no target_metadata", problems=[Problem(
+        return CheckResult(NAME, TITLE, "error", "no target_metadata", problems=[check_finding(
             NAME, "no-target-metadata",
             "env.py passes no target_metadata to context.configure(); there is nothing to "
             "compare the database with",
@@ -229,7 +231,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
             path=exc.env_py)])
     except Exception as exc:
         path, line, _ = ctx.env_failure(exc)
-        return CheckResult(NAME, TITLE, "error", "comparison failed", problems=[Problem(
+        return CheckResult(NAME, TITLE, "error", "comparison failed", problems=[check_finding(
             NAME, "compare-failed", f"comparing models and database failed: "
             f"{describe_error(exc)}", "`alembic check` fails the same way; fix that first.",
             path=path, line=line)])
@@ -239,7 +241,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
     details = "\n".join(f"- {line}" for line in lines)
     command = revision_command(ctx)
     details += "\n\nAutogenerate would write:\n" + code
-    problem = Problem(
+    problem = check_finding(
         NAME, "drift",
         f"the database after `alembic upgrade head` differs from the models in {n} "
         f"place{'s' if n != 1 else ''}",

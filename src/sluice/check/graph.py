@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from alembic.util import to_tuple
 
 from sluice.check.context import CheckContext
-from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import DowngradeFact, describe_error, downgrade_fact
 from sluice.core.alembic_compat import own_branch_labels
+from sluice.core.findings import Finding, check_finding
 from sluice.core.history import History, RevisionHeader, build_history, read_header
 from sluice.errors import SluiceError
 
@@ -175,21 +176,21 @@ def build_graph(ctx: CheckContext) -> Graph:
 
 
 def _problem(ctx: CheckContext | _Rel, kind: str, node: Node | None, message: str, fix: str,
-             line: int | None = None) -> Problem:
-    return Problem(NAME, kind, message, fix, path=ctx.rel(node.path) if node else None,
+             line: int | None = None) -> Finding:
+    return check_finding(NAME, kind, message, fix, path=ctx.rel(node.path) if node else None,
                    line=line, revision=node.id if node else None)
 
 
-def structural_problems(ctx: CheckContext) -> list[Problem]:
+def structural_problems(ctx: CheckContext) -> list[Finding]:
     """Duplicate ids, missing parents, cycles and conflicting branch labels."""
     return graph_problems(build_graph(ctx), ctx.rel)
 
 
-def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Problem]:
+def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Finding]:
     """:func:`structural_problems` of any graph (``sluice lock`` builds one from source);
     ``rel`` shows a path relative to the project."""
     ctx = _Rel(rel)
-    out: list[Problem] = []
+    out: list[Finding] = []
     for first, second in graph.duplicates:
         out.append(_problem(
             ctx, "duplicate-revision", second,
@@ -268,15 +269,15 @@ def _matches(entry: str, head: str, graph: Graph) -> bool:
     return head == entry or head.startswith(entry) or entry in graph.labels(head)
 
 
-def head_problems(ctx: CheckContext, graph: Graph) -> list[Problem]:
+def head_problems(ctx: CheckContext, graph: Graph) -> list[Finding]:
     heads = graph.heads()
     expected = ctx.config.check.expected_heads
     source = str(ctx.config.source) if ctx.config.source else "[tool.sluice]"
-    out: list[Problem] = []
+    out: list[Finding] = []
     all_labels = {lab for n in graph.nodes.values() for lab in n.labels}
     for entry in expected:
         if entry not in all_labels and not any(i.startswith(entry) for i in graph.nodes):
-            out.append(Problem(
+            out.append(check_finding(
                 NAME, "unknown-expected-head",
                 f"tool.sluice.check.expected_heads: '{entry}' names no revision or branch label",
                 "List branch labels (or revision ids) of the heads that exist by design.",
@@ -290,8 +291,7 @@ def head_problems(ctx: CheckContext, graph: Graph) -> list[Problem]:
         matched = [h for h in heads if _matches(entry, h, graph)]
         if len(matched) > 1:
             problem = _multiple_heads(ctx, graph, matched)
-            problem.message = f"branch '{entry}': {problem.message}"
-            out.append(problem)
+            out.append(replace(problem, message=f"branch '{entry}': {problem.message}"))
     unexpected = [h for h in heads if not any(_matches(e, h, graph) for e in expected)]
     for head in unexpected:
         node = graph.nodes[head]
@@ -307,7 +307,7 @@ def head_problems(ctx: CheckContext, graph: Graph) -> list[Problem]:
     return out
 
 
-def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Problem:
+def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Finding:
     nodes = [graph.nodes[h] for h in heads]
     common = set.intersection(*(graph.ancestors(h) | {h} for h in heads))
     # the most recent common ancestor: one that is no ancestor of another common one
@@ -330,9 +330,9 @@ def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Proble
                     graph.info(newest.path).down_revision_line)
 
 
-def downgrade_problems(ctx: CheckContext, graph: Graph) -> tuple[list[Problem], list[str]]:
+def downgrade_problems(ctx: CheckContext, graph: Graph) -> tuple[list[Finding], list[str]]:
     policy = ctx.config.downgrades
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     notes: list[str] = []
     if policy == "none":
         return problems, notes
@@ -380,13 +380,13 @@ def check_graph(ctx: CheckContext) -> CheckResult:
     ``check.expected_heads``); and, with ``downgrades = "required"``, every revision has a
     downgrade that does something or raises on purpose to mark itself irreversible."""
     history = ctx.history()
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for err in history.errors:
         fix = "Fix the error in the file; Alembic cannot load the history until it imports."
         if err.message.startswith(("ModuleNotFoundError", "ImportError")):
             fix = ("Revisions are imported in your project's environment: install the missing "
                    "package, or make your code importable (prepend_sys_path in alembic.ini).")
-        problems.append(Problem(NAME, err.kind, f"cannot load the revision: {err.message}"
+        problems.append(check_finding(NAME, err.kind, f"cannot load the revision: {err.message}"
                                 if err.kind == "import-error" else err.message,
                                 fix, path=ctx.rel(err.path), line=err.line))
     graph = build_graph(ctx)
@@ -398,7 +398,7 @@ def check_graph(ctx: CheckContext) -> CheckResult:
         if not history.errors:
             blocker = ctx.graph_blocker()
             if blocker and blocker.startswith("Alembic rejects"):
-                problems.append(Problem(NAME, "alembic-error", blocker,
+                problems.append(check_finding(NAME, "alembic-error", blocker,
                                         "Fix the revision graph so that Alembic can load it."))
     down, down_notes = downgrade_problems(ctx, graph)
     problems += down

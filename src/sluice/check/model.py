@@ -1,10 +1,11 @@
 """What a check reports: problems, one result per check, and the whole report.
 
-A :class:`Problem` is one thing wrong (a second head, a column the models have and the
-database lacks, a revision file edited after it was locked), with the file and line it
-belongs to and what to do about it. A :class:`CheckResult` collects the problems of one
-check; a :class:`CheckReport` collects the results of one ``sluice check`` run and decides
-the exit code.
+A problem is one thing wrong (a second head, a column the models have and the database
+lacks, a revision file edited after it was locked): a :class:`~sluice.core.findings.Finding`
+made by :func:`~sluice.core.findings.check_finding`, with the file and line it belongs to
+and what to do about it. A :class:`CheckResult` collects the problems of one check; a
+:class:`CheckReport` collects the results of one ``sluice check`` run and decides the exit
+code.
 """
 
 from __future__ import annotations
@@ -13,55 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from sluice.core.findings import Finding
+
 if TYPE_CHECKING:
     from sluice.check.context import CheckContext
 
 Status = Literal["pass", "fail", "error", "skip"]
-Severity = Literal["error", "warning", "info"]
 
 #: Order used when a report lists statuses; also the exit-code precedence.
 STATUSES: tuple[Status, ...] = ("pass", "skip", "fail", "error")
-
-
-@dataclass
-class Problem:
-    """One thing a check found wrong.
-
-    ``kind`` is a stable short name (``multiple-heads``, ``column-left-behind`` ...);
-    ``details`` holds multi-line material shown under the message (a schema diff, the
-    operations autogenerate would write).
-    """
-
-    check: str
-    kind: str
-    message: str
-    fix: str = ""
-    path: str | None = None
-    line: int | None = None
-    revision: str | None = None
-    details: str = ""
-    severity: Severity = "error"
-
-    @property
-    def where(self) -> str:
-        """``path:line`` (or just the path), empty when the problem has no file."""
-        if self.path and self.line:
-            return f"{self.path}:{self.line}"
-        return self.path or ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """The stable JSON shape, with the keys every Sluice command uses."""
-        return {
-            "rule": f"check.{self.check}",
-            "name": self.kind,
-            "severity": self.severity,
-            "message": self.message,
-            "fix": self.fix,
-            "path": self.path,
-            "line": self.line,
-            "revision": self.revision,
-            "details": self.details,
-        }
 
 
 @dataclass
@@ -72,7 +33,7 @@ class CheckResult:
     title: str
     status: Status
     summary: str = ""
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     #: Things worth knowing that are not problems (e.g. a revision skipped as irreversible).
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
@@ -96,7 +57,7 @@ class CheckResult:
         }
 
 
-def finish(name: str, title: str, problems: list[Problem], summary: str, *,
+def finish(name: str, title: str, problems: list[Finding], summary: str, *,
            notes: list[str] | None = None, data: dict[str, Any] | None = None) -> CheckResult:
     """A result that fails when any problem is an error, and passes otherwise."""
     failed = any(p.severity == "error" for p in problems)

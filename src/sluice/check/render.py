@@ -7,13 +7,14 @@ for machines and contain nothing else, so they can be redirected to a file as is
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import IO
 
 from rich.console import Console
 from rich.markup import escape
 
-from sluice.check.model import CheckReport, CheckResult, Problem
-from sluice.lint.model import Finding
+from sluice.check.model import CheckReport, CheckResult
+from sluice.core.findings import Finding
 from sluice.report.junit import JUnitCase, JUnitSuite, render_junit
 
 FORMATS = ("text", "json", "junit", "github")
@@ -75,7 +76,7 @@ def _case(result: CheckResult) -> JUnitCase:
     )
 
 
-def _problem_block(p: Problem) -> str:
+def _problem_block(p: Finding) -> str:
     lines = [f"{p.where + ': ' if p.where else ''}{p.message}"]
     if p.details:
         lines.append(p.details)
@@ -89,14 +90,13 @@ def render_junit_report(report: CheckReport) -> str:
 
 
 def _findings(report: CheckReport) -> list[Finding]:
-    """Every problem as a lint-style :class:`Finding` (rule ``check.<name>``)."""
+    """Every problem under its check's result (rule ``check.<name>``), its details in
+    the message; a check that could not run and found nothing as one finding."""
     out: list[Finding] = []
     for result in report.results:
         for p in result.problems:
             message = p.message + (f"\n{p.details}" if p.details else "")
-            out.append(Finding(rule=f"check.{result.name}", name=p.kind, severity=p.severity,
-                               message=message, fix=p.fix, path=p.path, line=p.line,
-                               revision=p.revision))
+            out.append(replace(p, rule=f"check.{result.name}", message=message, details=""))
         if result.status == "error" and not result.problems:
             out.append(Finding(rule=f"check.{result.name}", name="could-not-run",
                                severity="error", message=result.summary, fix=""))

@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext, MigrationStep
 
 from sluice.check.context import CheckContext, StepTracker
 from sluice.check.graph import build_graph
-from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.check.snapshot import (
     Difference,
@@ -29,6 +29,7 @@ from sluice.check.snapshot import (
     undo_hint,
 )
 from sluice.core.alembic_compat import downgrade_steps, upgrade_steps
+from sluice.core.findings import Finding, check_finding
 from sluice.errors import SluiceError
 from sluice.owned import sluice_tables
 
@@ -73,7 +74,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
 
     rmap = script.revision_map
     tracker = StepTracker()
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     notes: list[str] = []
     timings: list[dict[str, Any]] = []
     snap_seconds = [0.0]
@@ -109,7 +110,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
             tracker.step = None
             diffs = diff_snapshots(ctx.db.initial, snap(conn))
             if diffs:
-                problems.append(Problem(
+                problems.append(check_finding(
                     NAME, "downgrade-to-base-incomplete",
                     "downgrading from head to base did not give back the empty database: "
                     + _lines(diffs, "at the start", "after downgrading to base")[0],
@@ -160,7 +161,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                 if hints:
                     fix += " Missing here: " + "; ".join(hints) + "."
                 more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
-                problems.append(Problem(
+                problems.append(check_finding(
                     NAME, "downgrade-incomplete",
                     f"downgrade of revision {rid} does not restore the schema: {lines[0]}{more}",
                     fix, path=ctx.rel(rev.path), line=info.line if info else None,
@@ -176,7 +177,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                 record["status"] = "failed"
                 lines = _lines(diffs, "after the first upgrade", "after upgrading again")
                 more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
-                problems.append(Problem(
+                problems.append(check_finding(
                     NAME, "upgrade-again-differs",
                     f"upgrading revision {rid} again after its downgrade gives a different "
                     f"schema: {lines[0]}{more}",
@@ -202,7 +203,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
         path, line, rid = ctx.env_failure(exc, tracker)
         direction = tracker.direction
         if direction.startswith("downgrade (bringing"):
-            return CheckResult(NAME, TITLE, "error", "could not start", problems=[Problem(
+            return CheckResult(NAME, TITLE, "error", "could not start", problems=[check_finding(
                 NAME, "cannot-reset",
                 f"{direction}: revision {rid} failed: {describe_error(exc)}",
                 "With --url (no --scratch) the database is reused and must be downgraded "
@@ -214,7 +215,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                "to see the full error.") if direction == "downgrade" else (
             "The upgrade fails on the schema its own downgrade leaves: the downgrade does "
             "not undo everything the upgrade did (an object is left behind or renamed).")
-        problems.append(Problem(NAME, f"{direction.replace(' ', '-')}-failed",
+        problems.append(check_finding(NAME, f"{direction.replace(' ', '-')}-failed",
                                 f"{direction} of revision {rid} failed: {describe_error(exc)}",
                                 fix, path=path, line=line, revision=rid))
     ctx.db.state = "head" if outcome["completed"] else "used"

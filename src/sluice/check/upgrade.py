@@ -9,16 +9,17 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext, StepTracker
-from sluice.check.model import CheckResult, Problem, finish
+from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.core.alembic_compat import upgrade_steps
+from sluice.core.findings import Finding, check_finding
 from sluice.errors import SluiceError
 
 NAME = "upgrade"
 TITLE = "upgrade from empty"
 
 
-def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Problem]:
+def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Finding]:
     """Upgrade the current (empty) database to every head; the problems, if any."""
     script = ctx.history().script
     tracker = StepTracker()
@@ -43,7 +44,7 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Problem]:
         else:
             message = f"env.py failed before any migration ran: {describe_error(exc)}"
             fix = "Fix env.py; `alembic upgrade head` fails the same way."
-        return [Problem(check, "upgrade-failed", message, fix, path=path, line=line,
+        return [check_finding(check, "upgrade-failed", message, fix, path=path, line=line,
                         revision=rev)]
     ctx.db.state = "head"
     # What Alembic records at head (and what `alembic check` compares with): a head that
@@ -53,7 +54,7 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Problem]:
     if recorded != expected:
         ctx.db.state = "used"
         shown = ", ".join(sorted(recorded)) or "nothing"
-        return [Problem(
+        return [check_finding(
             check, "upgrade-not-committed",
             f"the upgrade ended without an error, but the database records {shown} instead "
             f"of {', '.join(sorted(expected))}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sluice.config import SluiceConfig
@@ -136,8 +136,7 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
             if shared.rules:
                 found = run_rules(phase_ops, ctx.config, dialect=dialects[0], rules=shared)
                 if len(dialects) > 1:
-                    for f in found:
-                        f.dialect = None
+                    found = [replace(f, dialect=None) for f in found]
                 raw.extend(found)
             for dialect in dialects:
                 specific = ctx.specific_rules(dialects, dialect)

@@ -54,7 +54,7 @@ files of one lint share: rules per dialect, the renderer, the cache key),
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -387,9 +387,10 @@ def lint_project(
     cache.save()
 
     cwd = str(Path.cwd())
-    for f in run.findings + run.suppressed:
-        if f.path:
-            f.path = display_str(f.path, cwd)
+    run.findings[:] = [replace(f, path=display_str(f.path, cwd)) if f.path else f
+                       for f in run.findings]
+    run.suppressed[:] = [replace(f, path=display_str(f.path, cwd)) if f.path else f
+                         for f in run.suppressed]
     for r in run.reports:
         r.path = display_str(r.path, cwd)
     run.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sluice.lint.model import Finding, Op
@@ -140,6 +141,6 @@ def dedup_findings(findings: list[Finding], dialects: list[str]) -> list[Finding
     out: list[Finding] = []
     for key in order:
         for f, seen in groups[key]:
-            f.dialect = next(iter(seen)) if len(seen) == 1 and len(dialects) > 1 else None
-            out.append(f)
+            dialect = next(iter(seen)) if len(seen) == 1 and len(dialects) > 1 else None
+            out.append(f if f.dialect == dialect else replace(f, dialect=dialect))
     return out

@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sluice.lint.model import Finding, Op
 
@@ -125,14 +125,16 @@ def apply_suppressions(
         if f.rule in META_SUPPRESSION_RULES:
             kept.append(f)
             continue
-        hit = False
+        reason: str | None = None
         for s in suppressions:
             if s.covers(f):
                 s.used.add(f.rule)
-                if not hit:
-                    f.suppressed = s.reason or "(no reason given)"
-                hit = True
-        (silenced if hit else kept).append(f)
+                if reason is None:
+                    reason = s.reason or "(no reason given)"
+        if reason is None:
+            kept.append(f)
+        else:
+            silenced.append(replace(f, suppressed=reason))
     return kept, silenced
 
 
