@@ -1,0 +1,61 @@
+"""Recipes: the mechanical safe alternative to a dangerous operation, as data.
+
+A :class:`Recipe` has an id, the lint rule ids whose finding it answers, a dialect, the
+oldest server version it works on, a title, a doc (the naive op and the safe sequence)
+and one function that rewrites an Alembic op object (``alembic.operations.ops``) into the
+list of ops of its safe sequence: Alembic's own ops, plus the few in
+:mod:`sluice.recipes.steps` (``autocommit_block``, a ``sluice.data`` backfill, the lock
+timeout), each rendered by Alembic's autogenerate renderer as ordinary revision code.
+Where no mechanical recipe exists none is registered, and the rule keeps refusing.
+
+The API, for the CLI, an autogenerate hook and the docs::
+
+    from sluice.recipes import (RecipeContext, all_recipes, apply_recipes, fix_file,
+                                context_for)
+
+    all_recipes()                       # every Recipe (id, rules, dialect, since, title, doc)
+    recipes_for("postgresql", "SL201")  # those of one dialect answering one rule
+    ctx = RecipeContext("postgresql", target_postgres_version=14, lock_timeout="5s")
+    ctx = context_for(config, "postgresql", env="prod")   # from [tool.sluice]
+
+    # a list of ops (autogenerate: directives[0].upgrade_ops.ops, containers kept):
+    result = apply_recipes(ops_list, ctx)  # RecipeResult(ops=[...], applied=[Applied])
+    for a in result.applied:
+        a.recipe.id, a.op, a.ops           # what was rewritten, and into what
+
+    # one revision file (ops evaluated from the source, lines replaced in place):
+    fix = fix_file(path, ctx, write=False)  # FileFix(before, after, fixed); fix.diff()
+
+Rendering the rewritten ops: :func:`sluice.recipes.steps.render_lines` (or Alembic's
+``render_op_text``) with an ``AutogenContext``; :data:`sluice.recipes.steps.BACKFILL_IMPORT`
+is added to ``autogen_context.imports`` when a backfill is rendered.
+
+Lock timeout and retries: every rewritten DDL on an existing table runs under the
+``lock_timeout`` of the context: ``SET LOCAL lock_timeout`` inside the revision's
+transaction (PostgreSQL), ``SET lock_timeout`` at the top of each ``autocommit_block`` and
+``RESET`` at its bottom (the block's commit ends the transaction's setting), ``SET SESSION
+lock_wait_timeout`` on MySQL. :func:`context_for` takes the value from the environment's
+``lock_timeout`` (``--env``), else the shortest one any production environment sets, else
+:data:`~sluice.recipes.model.DEFAULT_LOCK_TIMEOUT`. Retrying is left to the runner:
+``sluice upgrade`` retries a revision whose lock timeout tripped (``lock_retries``), and
+every recipe step is safe to run again (``IF [NOT] EXISTS``, catalog-guarded DO blocks,
+an INVALID index dropped before it is rebuilt, backfills resumed from their checkpoint).
+"""
+
+from __future__ import annotations
+
+from sluice.recipes.apply import Applied, RecipeResult, apply_recipes, rewrite_op
+from sluice.recipes.context import context_for
+from sluice.recipes.model import (
+    DEFAULT_LOCK_TIMEOUT,
+    Recipe,
+    RecipeContext,
+    all_recipes,
+    find_recipe,
+    recipes_for,
+)
+from sluice.recipes.source import FileFix, fix_file, fix_source
+
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "Applied", "FileFix", "Recipe", "RecipeContext",
+           "RecipeResult", "all_recipes", "apply_recipes", "context_for", "find_recipe",
+           "fix_file", "fix_source", "recipes_for", "rewrite_op"]

@@ -1,0 +1,120 @@
+"""MySQL and MariaDB recipes: the ALTER written with an explicit ``ALGORITHM`` (and
+``LOCK=NONE`` where it applies), so that a server that cannot run the change online refuses
+it instead of silently copying the table while writes wait.
+
+Alembic's ``create_index`` and ``add_column`` have no way to say ``ALGORITHM``; the recipe
+writes the same change as one ``ALTER TABLE`` statement. On MariaDB it also says ``IF NOT
+EXISTS``, so a rerun after a kill completes; MySQL has no such clause for these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import ops
+from sqlalchemy.dialects import mysql
+
+from sluice.recipes.model import RecipeContext, recipe
+from sluice.recipes.steps import LockTimeout, SqlStep
+
+MYSQL = "mysql"
+_DIALECT = mysql.dialect()
+
+
+def quote(name: str) -> str:
+    return str(_DIALECT.identifier_preparer.quote(name))
+
+
+def qualified(name: str, schema: str | None) -> str:
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+def _timeout(ctx: RecipeContext) -> LockTimeout:
+    seconds = max(1, -(-ctx.lock_timeout_ms // 1000)) if ctx.lock_timeout_ms else 31_536_000
+    return LockTimeout(MYSQL, ctx.lock_timeout, seconds)
+
+
+#: From these versions adding a column is INSTANT (metadata only).
+INSTANT_ADD_COLUMN = {"mysql": (8, 0, 12), "mariadb": (10, 3, 2)}
+#: MariaDB's NOCOPY (in place, the clustered index is not rebuilt).
+NOCOPY = {"mariadb": (10, 3, 7)}
+
+
+@recipe("mysql-create-index-inplace", rules=(), dialect=MYSQL,
+        since={"mysql": (5, 6), "mariadb": (10, 0)},
+        title="Create an index with ALGORITHM and LOCK=NONE stated")
+def create_index_inplace(op: ops.MigrateOperation,
+                         ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.create_index("ix_orders_user_id", "orders", ["user_id"])` runs INPLACE on
+    a current server, but nothing stops an older one, or an index type it cannot build in
+    place, from copying the table instead.
+
+    Safe form: `SET SESSION lock_wait_timeout`, then `ALTER TABLE orders ADD INDEX
+    ix_orders_user_id (user_id), ALGORITHM=INPLACE, LOCK=NONE` (MariaDB 10.3.7+: `ADD INDEX
+    IF NOT EXISTS ... ALGORITHM=NOCOPY`): the server refuses rather than copy or block writes.
+    FULLTEXT and SPATIAL indexes, and indexes on expressions, are left as written.
+    """
+    if not isinstance(op, ops.CreateIndexOp):
+        return None
+    if any(k != "mysql_length" for k in op.kw):
+        return None
+    cols: list[str] = []
+    lengths = op.kw.get("mysql_length") or {}
+    for c in op.columns:
+        if not isinstance(c, str):
+            return None
+        length = lengths.get(c) if isinstance(lengths, dict) else lengths
+        cols.append(quote(c) + (f"({int(length)})" if length else ""))
+    mariadb = ctx.mysql_flavor[0] == "mariadb"
+    nocopy = ctx.at_least(NOCOPY)
+    kind = "UNIQUE INDEX" if op.unique else "INDEX"
+    guard = " IF NOT EXISTS" if mariadb else ""
+    algorithm = "NOCOPY" if nocopy else "INPLACE"
+    return [_timeout(ctx), SqlStep(
+        f"ALTER TABLE {qualified(str(op.table_name), op.schema)} ADD {kind}{guard} "
+        f"{quote(str(op.index_name))} ({', '.join(cols)}),",
+        f"ALGORITHM={algorithm}, LOCK=NONE")]
+
+
+def _column_ddl(column: sa.Column[Any]) -> str | None:
+    try:
+        return " ".join(str(sa.schema.CreateColumn(column).compile(dialect=_DIALECT)).split())
+    except Exception:
+        return None
+
+
+@recipe("mysql-add-column-instant", rules=("SL302",), dialect=MYSQL,
+        since={"mysql": (5, 6), "mariadb": (10, 0)},
+        title="Add a column with ALGORITHM=INSTANT (or INPLACE, LOCK=NONE) stated")
+def add_column_instant(op: ops.MigrateOperation,
+                       ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.add_column("orders", sa.Column("note", sa.String(200)))` is INSTANT from
+    MySQL 8.0.12 and MariaDB 10.3.2; older servers rebuild the table, and some column
+    definitions make any server copy it.
+
+    Safe form: `SET SESSION lock_wait_timeout`, then `ALTER TABLE orders ADD COLUMN note
+    VARCHAR(200) NULL, ALGORITHM=INSTANT` where the target version has INSTANT, else
+    `ALGORITHM=INPLACE, LOCK=NONE` (the rebuild stays, but writes continue and the server
+    refuses rather than copy). MariaDB adds `IF NOT EXISTS`. Stored generated, identity
+    and auto-increment columns, and NOT NULL columns without a default (SL106), are left
+    as written.
+    """
+    if not isinstance(op, ops.AddColumnOp) or op.kw:
+        return None
+    col: sa.Column[Any] = op.column
+    if col.computed is not None or col.identity is not None or col.primary_key \
+            or col.autoincrement is True or col.foreign_keys or col.constraints:
+        return None
+    if not col.nullable and col.server_default is None:
+        return None
+    ddl = _column_ddl(col)
+    if ddl is None:
+        return None
+    mariadb = ctx.mysql_flavor[0] == "mariadb"
+    guard = " IF NOT EXISTS" if mariadb else ""
+    algorithm = ("ALGORITHM=INSTANT" if ctx.at_least(INSTANT_ADD_COLUMN)
+                 else "ALGORITHM=INPLACE, LOCK=NONE")
+    return [_timeout(ctx), SqlStep(
+        f"ALTER TABLE {qualified(str(op.table_name), op.schema)} ADD COLUMN{guard} {ddl},",
+        algorithm)]

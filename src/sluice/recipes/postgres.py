@@ -1,0 +1,384 @@
+"""PostgreSQL recipes: indexes built and dropped concurrently, constraints added without
+the validating scan under a lock, NOT NULL through a validated check, columns whose default
+would rewrite the table added empty and backfilled in batches.
+
+Every step is safe to run again after a kill at any point: an INVALID index left by a
+failed concurrent build is dropped before the build, ``IF [NOT] EXISTS`` and catalog checks
+guard the rest, ``VALIDATE CONSTRAINT`` and ``SET NOT NULL`` are no-ops when done, and the
+batched backfill resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import ops
+from sqlalchemy.dialects import postgresql
+
+from sluice.recipes.model import RecipeContext, recipe
+from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout, SqlStep, Suppressed
+
+PG = "postgresql"
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_MAX_NAME = 63
+
+#: Defaults computed per row: adding a column with one rewrites the table.
+VOLATILE = re.compile(
+    r"\b(random|gen_random_uuid|uuid_generate_v[14]\w*|uuid_generate_v1mc|clock_timestamp|"
+    r"timeofday|nextval|txid_current|uuid7|gen_random_bytes)\s*\(", re.I)
+
+
+def quote(name: str) -> str:
+    return str(_DIALECT.identifier_preparer.quote(name))
+
+
+def qualified(name: str, schema: str | None) -> str:
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _timeout(ctx: RecipeContext) -> LockTimeout:
+    return LockTimeout(PG, ctx.lock_timeout, 0)
+
+
+def _block(ctx: RecipeContext, *inner: ops.MigrateOperation) -> AutocommitBlock:
+    return AutocommitBlock(list(inner), ctx.lock_timeout)
+
+
+def drop_invalid_index(name: str, schema: str | None) -> SqlStep:
+    """A DO block dropping the index ``name`` only when it is INVALID (what a failed
+    ``CREATE INDEX CONCURRENTLY`` leaves behind); a valid one is kept."""
+    ref = literal(qualified(name, schema))
+    return SqlStep(
+        "DO $$ BEGIN",
+        f"IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({ref})",
+        "AND NOT indisvalid) THEN",
+        f"DROP INDEX {qualified(name, schema)};",
+        "END IF; END $$",
+    )
+
+
+def guarded_add_constraint(name: str, table: str, schema: str | None, ddl: str) -> SqlStep:
+    """``ddl`` (an ``ALTER TABLE ... ADD CONSTRAINT name ...``) run only when the table
+    has no constraint of that name yet."""
+    ref = literal(qualified(table, schema))
+    return SqlStep(
+        "DO $$ BEGIN",
+        f"IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {literal(name)}",
+        f"AND conrelid = to_regclass({ref})) THEN",
+        f"{ddl};",
+        "END IF; END $$",
+    )
+
+
+def _plain_columns(columns: Any) -> list[str] | None:
+    if not isinstance(columns, (list, tuple)) or not columns:
+        return None
+    if not all(isinstance(c, str) for c in columns):
+        return None
+    return [str(c) for c in columns]
+
+
+def _fits(name: str) -> bool:
+    return len(name.encode()) <= _MAX_NAME
+
+
+# ------------------------------------------------------------------------------ indexes
+
+
+@recipe("pg-create-index-concurrently", rules=("SL201",), dialect=PG,
+        since={"postgresql": (11,)}, title="Build an index without blocking writes")
+def create_index_concurrently(op: ops.MigrateOperation,
+                              ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.create_index("ix_orders_user_id", "orders", ["user_id"])` takes a SHARE
+    lock for the whole build: every write to the table waits.
+
+    Safe sequence, outside the revision's transaction (`autocommit_block`):
+
+    1. `SET lock_timeout`, so the build gives up instead of queueing behind a long query.
+    2. Drop an INVALID index of the same name, left by an earlier build that failed or was
+       killed (`IF NOT EXISTS` alone would keep it, and it is never used by queries).
+    3. `CREATE INDEX CONCURRENTLY IF NOT EXISTS`: writes continue during the build; a
+       valid index from an earlier run is kept.
+    """
+    if not isinstance(op, ops.CreateIndexOp) or op.kw.get("postgresql_concurrently"):
+        return None
+    kw = {**op.kw, "postgresql_concurrently": True}
+    build = ops.CreateIndexOp(op.index_name, op.table_name, op.columns, schema=op.schema,
+                              unique=op.unique, if_not_exists=True, **kw)
+    return [_block(ctx, drop_invalid_index(str(op.index_name), op.schema), build)]
+
+
+@recipe("pg-drop-index-concurrently", rules=("SL202",), dialect=PG,
+        since={"postgresql": (11,)}, title="Drop an index without an exclusive lock")
+def drop_index_concurrently(op: ops.MigrateOperation,
+                            ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.drop_index("ix_orders_user_id", table_name="orders")` needs an ACCESS
+    EXCLUSIVE lock: it waits behind every running query and every new query waits behind it.
+
+    Safe sequence, in `autocommit_block`: `SET lock_timeout`, then `DROP INDEX CONCURRENTLY
+    IF EXISTS` (a rerun after the drop finds nothing to do).
+    """
+    if not isinstance(op, ops.DropIndexOp) or op.kw.get("postgresql_concurrently"):
+        return None
+    kw = {**op.kw, "postgresql_concurrently": True}
+    drop = ops.DropIndexOp(op.index_name, table_name=op.table_name, schema=op.schema,
+                           if_exists=True, _reverse=op._reverse, **kw)
+    return [_block(ctx, drop)]
+
+
+# -------------------------------------------------------------------------- constraints
+
+
+def _using_index(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str,
+                 name: str) -> list[ops.MigrateOperation] | None:
+    columns = _plain_columns(op.columns)  # type: ignore[attr-defined]
+    extra = {k: v for k, v in op.kw.items() if v is not None}  # type: ignore[attr-defined]
+    tail = ""
+    if extra.pop("deferrable", None):
+        tail = " DEFERRABLE"
+    initially = extra.pop("initially", None)
+    if initially:
+        tail += f" INITIALLY {str(initially).upper()}"
+    if columns is None or extra or not _fits(name):
+        return None
+    table, schema = str(op.table_name), op.schema  # type: ignore[attr-defined]
+    build = ops.CreateIndexOp(name, table, columns, schema=schema, unique=True,
+                              if_not_exists=True, postgresql_concurrently=True)
+    attach = (f"ALTER TABLE {qualified(table, schema)} ADD CONSTRAINT {quote(name)} "
+              f"{kind} USING INDEX {quote(name)}{tail}")
+    return [_block(ctx, drop_invalid_index(name, schema), build), _timeout(ctx),
+            guarded_add_constraint(name, table, schema, attach)]
+
+
+@recipe("pg-unique-constraint-using-index", rules=("SL205",), dialect=PG,
+        since={"postgresql": (11,)}, title="Add a unique constraint on an index built concurrently")
+def unique_using_index(op: ops.MigrateOperation,
+                       ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.create_unique_constraint("uq_users_email", "users", ["email"])` builds the
+    index under an ACCESS EXCLUSIVE lock: no reads, no writes for the whole build.
+
+    Safe sequence:
+
+    1. In `autocommit_block`: `SET lock_timeout`, drop an INVALID leftover of the same
+       name, `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS` with the constraint's name.
+    2. In the transaction: `SET LOCAL lock_timeout`, then `ALTER TABLE ... ADD CONSTRAINT
+       name UNIQUE USING INDEX name` (instant; skipped when the constraint exists).
+
+    An unnamed constraint gets PostgreSQL's own name (`users_email_key`).
+    """
+    if not isinstance(op, ops.CreateUniqueConstraintOp):
+        return None
+    cols = _plain_columns(op.columns)
+    if cols is None:
+        return None
+    name = str(op.constraint_name or f"{op.table_name}_{'_'.join(cols)}_key")
+    return _using_index(op, ctx, "UNIQUE", name)
+
+
+@recipe("pg-primary-key-using-index", rules=("SL205",), dialect=PG,
+        since={"postgresql": (11,)}, title="Add a primary key on an index built concurrently")
+def primary_key_using_index(op: ops.MigrateOperation,
+                            ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.create_primary_key("pk_events", "events", ["id"])` builds the index under
+    an ACCESS EXCLUSIVE lock.
+
+    Safe sequence: as for a unique constraint, with `PRIMARY KEY USING INDEX`. The key's
+    columns should already be NOT NULL (use the SET NOT NULL recipe first): for a nullable
+    column PostgreSQL sets NOT NULL as part of the ALTER, scanning the table under its lock.
+    An unnamed key gets PostgreSQL's own name (`events_pkey`).
+    """
+    if not isinstance(op, ops.CreatePrimaryKeyOp):
+        return None
+    name = str(op.constraint_name or f"{op.table_name}_pkey")
+    return _using_index(op, ctx, "PRIMARY KEY", name)
+
+
+def _not_valid(op: ops.AddConstraintOp, ctx: RecipeContext,
+               default_name: str | None) -> list[ops.MigrateOperation] | None:
+    if op.kw.get("postgresql_not_valid"):  # type: ignore[attr-defined]
+        return None
+    name = op.constraint_name or default_name  # type: ignore[attr-defined]
+    if not name or not _fits(str(name)):
+        return None
+    table = str(getattr(op, "table_name", None) or getattr(op, "source_table", ""))
+    kw: dict[str, Any] = op.kw  # type: ignore[attr-defined]
+    schema = getattr(op, "schema", None) or kw.get("source_schema")
+    kw["postgresql_not_valid"] = True
+    try:
+        constraint = op.to_constraint()
+    finally:
+        del kw["postgresql_not_valid"]
+    constraint.name = str(name)
+    ddl = str(sa.schema.AddConstraint(constraint).compile(
+        dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    ddl = " ".join(ddl.split())
+    validate = SqlStep(f"ALTER TABLE {qualified(table, schema)} VALIDATE CONSTRAINT "
+                       f"{quote(str(name))}")
+    return [_timeout(ctx), guarded_add_constraint(str(name), table, schema, ddl),
+            _block(ctx, validate)]
+
+
+@recipe("pg-foreign-key-not-valid", rules=("SL203",), dialect=PG,
+        since={"postgresql": (11,)}, title="Add a foreign key NOT VALID, validate it apart")
+def foreign_key_not_valid(op: ops.MigrateOperation,
+                          ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.create_foreign_key("fk_orders_user_id", "orders", "users", ["user_id"],
+    ["id"])` checks every row while holding a SHARE ROW EXCLUSIVE lock on both tables.
+
+    Safe sequence:
+
+    1. In the transaction: `SET LOCAL lock_timeout`, `ADD CONSTRAINT ... NOT VALID`
+       (instant; new rows are checked from now on; skipped when the constraint exists).
+    2. In `autocommit_block`, its own transaction: `SET lock_timeout`, `VALIDATE
+       CONSTRAINT`, which scans under a lock that lets reads and writes continue.
+    """
+    if not isinstance(op, ops.CreateForeignKeyOp):
+        return None
+    cols = _plain_columns(op.local_cols)
+    default = f"{op.source_table}_{'_'.join(cols)}_fkey" if cols else None
+    return _not_valid(op, ctx, default)
+
+
+@recipe("pg-check-not-valid", rules=("SL204",), dialect=PG,
+        since={"postgresql": (11,)}, title="Add a check constraint NOT VALID, validate it apart")
+def check_not_valid(op: ops.MigrateOperation,
+                    ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.create_check_constraint("ck_orders_total", "orders", "total >= 0")` scans
+    every row under an ACCESS EXCLUSIVE lock.
+
+    Safe sequence: `ADD CONSTRAINT ... NOT VALID` in the transaction (guarded, with `SET
+    LOCAL lock_timeout`), then `VALIDATE CONSTRAINT` in `autocommit_block`, which only
+    takes a SHARE UPDATE EXCLUSIVE lock.
+    """
+    if not isinstance(op, ops.CreateCheckConstraintOp):
+        return None
+    return _not_valid(op, ctx, None)
+
+
+# --------------------------------------------------------------------------- NOT NULL
+
+
+def not_null_steps(table: str, column: str, schema: str | None, ctx: RecipeContext,
+                   alter: ops.AlterColumnOp) -> list[ops.MigrateOperation] | None:
+    """CHECK (column IS NOT NULL) NOT VALID, VALIDATE, ``alter`` (SET NOT NULL, no scan
+    on PostgreSQL 12+), drop the check."""
+    check = f"ck_{table}_{column}_not_null"
+    if not _fits(check):
+        return None
+    ref = qualified(table, schema)
+    add = (f"ALTER TABLE {ref} ADD CONSTRAINT {quote(check)} CHECK ({quote(column)} "
+           "IS NOT NULL) NOT VALID")
+    return [
+        _timeout(ctx),
+        guarded_add_constraint(check, table, schema, add),
+        _block(ctx, SqlStep(f"ALTER TABLE {ref} VALIDATE CONSTRAINT {quote(check)}")),
+        _timeout(ctx),
+        Suppressed(alter, "SL206", f"the valid {check} lets PostgreSQL skip the scan"),
+        Suppressed(SqlStep(f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS {quote(check)}"),
+                   "SL004", f"NOT NULL on {column} now enforces what {check} did"),
+    ]
+
+
+@recipe("pg-set-not-null-via-check", rules=("SL206",), dialect=PG,
+        since={"postgresql": (12,)}, title="SET NOT NULL after a validated check")
+def set_not_null_via_check(op: ops.MigrateOperation,
+                           ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.alter_column("users", "email", existing_type=sa.String(), nullable=False)`
+    scans the whole table for NULLs under an ACCESS EXCLUSIVE lock.
+
+    Safe sequence (PostgreSQL 12 and later):
+
+    1. `ADD CONSTRAINT ck_<table>_<column>_not_null CHECK (column IS NOT NULL) NOT VALID`
+       (instant, guarded).
+    2. In `autocommit_block`: `VALIDATE CONSTRAINT` (scans without blocking writes).
+    3. The `alter_column(..., nullable=False)` as written: PostgreSQL finds the valid
+       check and skips the scan. It carries `# sluice: ignore[SL206]` with that reason.
+    4. Drop the check, now redundant.
+    """
+    if not isinstance(op, ops.AlterColumnOp) or op.modify_nullable is not False:
+        return None
+    if op.existing_nullable is False or op.modify_type is not None \
+            or op.modify_server_default is not False or op.modify_name is not None \
+            or op.modify_comment is not False or op.kw:
+        return None
+    if ctx.target_postgres_version < 12:
+        return None
+    return not_null_steps(str(op.table_name), str(op.column_name), op.schema, ctx, op)
+
+
+# ------------------------------------------------------------------------- add column
+
+
+def _default_sql(default: Any) -> str | None:
+    if default is None:
+        return None
+    arg = getattr(default, "arg", default)
+    if isinstance(arg, str):
+        return literal(arg)
+    if isinstance(arg, sa.sql.elements.TextClause):
+        return str(arg.text)
+    if isinstance(arg, sa.sql.ClauseElement):
+        return str(arg.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    return None
+
+
+@recipe("pg-add-column-backfill", rules=("SL207",), dialect=PG,
+        since={"postgresql": (12,)}, title="Add a column empty, backfill it in batches")
+def add_column_backfill(op: ops.MigrateOperation,
+                        ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
+    """Naive: `op.add_column("users", sa.Column("token", postgresql.UUID(),
+    server_default=sa.text("gen_random_uuid()"), nullable=False))` computes the default for
+    every row: PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock (before
+    PostgreSQL 11, every default does).
+
+    Safe sequence:
+
+    1. `SET LOCAL lock_timeout`; add the column nullable, without default, `IF NOT EXISTS`.
+    2. Set the default for new rows (`alter_column(server_default=...)`, instant).
+    3. Backfill the existing rows in batches with `sluice.data.batched_update` (one short
+       transaction per batch, resumable from its checkpoint).
+    4. When the column is NOT NULL: the SET NOT NULL recipe (check NOT VALID, VALIDATE,
+       SET NOT NULL, drop the check).
+
+    A column NOT NULL without any default has no mechanical recipe: nothing says what the
+    existing rows should hold (SL106 still refuses it). Serial and identity columns have
+    none either.
+    """
+    if not isinstance(op, ops.AddColumnOp):
+        return None
+    col: sa.Column[Any] = op.column
+    default = _default_sql(col.server_default)
+    if default is None or col.identity is not None or col.computed is not None \
+            or col.primary_key or op.kw or col.foreign_keys:
+        return None
+    if not VOLATILE.search(default) and ctx.target_postgres_version >= 11:
+        return None
+    if not col.nullable and ctx.target_postgres_version < 12:
+        return None
+    table, schema, name = str(op.table_name), op.schema, str(col.name)
+    empty = col._copy()
+    empty.server_default = None
+    empty.nullable = True
+    out: list[ops.MigrateOperation] = [
+        _timeout(ctx),
+        ops.AddColumnOp(table, empty, schema=schema, if_not_exists=True),
+        ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,
+                          existing_nullable=True, modify_server_default=col.server_default),
+        Backfill(table, name, default, schema),
+    ]
+    if not col.nullable:
+        alter = ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,
+                                  existing_nullable=True,
+                                  existing_server_default=col.server_default,
+                                  modify_nullable=False)
+        steps = not_null_steps(table, name, schema, ctx, alter)
+        if steps is None:
+            return None
+        out += steps
+    return out

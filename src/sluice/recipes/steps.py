@@ -1,0 +1,167 @@
+"""The operations recipes emit besides Alembic's own, and how each renders as revision code.
+
+- :class:`SqlStep`: an ``op.execute`` whose SQL renders over several short lines;
+- :class:`AutocommitBlock`: ``with op.get_context().autocommit_block():`` around ops,
+  with the session's ``lock_timeout`` set first and reset last (PostgreSQL);
+- :class:`Backfill`: a ``sluice.data.batched_update`` call.
+
+Each is an Alembic ``MigrateOperation`` with a renderer registered in Alembic's
+autogenerate dispatch, so an autogenerate hook and ``sluice fix`` render them alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from alembic.autogenerate import render as alembic_render
+from alembic.autogenerate.api import AutogenContext
+from alembic.operations import ops
+
+#: What a module needs to import for a :class:`Backfill` to run.
+BACKFILL_IMPORT = "from sluice.data import batched_update"
+
+_WIDTH = 88
+
+
+class SqlStep(ops.ExecuteSQLOp):
+    """``op.execute(sql)`` built from fragments, rendered one fragment per line."""
+
+    def __init__(self, *fragments: str) -> None:
+        self.fragments = [f for f in fragments if f]
+        super().__init__(" ".join(self.fragments))
+
+    def reverse(self) -> ops.MigrateOperation:
+        raise NotImplementedError("a recipe's SQL step has no automatic reverse")
+
+
+class AutocommitBlock(ops.MigrateOperation):
+    """Ops run outside the revision's transaction, each statement committing on its own.
+
+    ``lock_timeout`` (PostgreSQL syntax, e.g. ``'5s'``) is set for the session at the top
+    of the block and reset at the bottom: the transaction-scoped ``SET LOCAL`` a runner may
+    have issued does not survive the commit the block starts with.
+    """
+
+    def __init__(self, ops_: Sequence[ops.MigrateOperation], lock_timeout: str | None) -> None:
+        self.ops = list(ops_)
+        self.lock_timeout = lock_timeout
+
+
+class Backfill(ops.MigrateOperation):
+    """``batched_update(table, {column: sa.text(expression)}, where=<column> IS NULL)``."""
+
+    def __init__(self, table: str, column: str, expression: str,
+                 schema: str | None = None) -> None:
+        self.table = table
+        self.column = column
+        self.expression = expression
+        self.schema = schema
+
+
+class Suppressed(ops.MigrateOperation):
+    """``op`` with ``# sluice: ignore[RULE] reason`` on the line above it: the recipe made
+    it safe in a way the rule cannot see (a validated check before SET NOT NULL)."""
+
+    def __init__(self, op: ops.MigrateOperation, rule: str, reason: str) -> None:
+        self.op = op
+        self.rule = rule
+        self.reason = reason
+
+
+class LockTimeout(ops.MigrateOperation):
+    """The lock timeout for the DDL that follows: ``SET LOCAL lock_timeout`` inside a
+    PostgreSQL transaction, ``SET SESSION lock_wait_timeout`` on MySQL (whole seconds)."""
+
+    def __init__(self, dialect: str, value: str, seconds: int) -> None:
+        self.dialect = dialect
+        self.value = value
+        self.seconds = seconds
+
+    def sql(self) -> str:
+        if self.dialect == "postgresql":
+            return f"SET LOCAL lock_timeout = '{self.value}'"
+        return f"SET SESSION lock_wait_timeout = {self.seconds}"
+
+
+def _literal(text: str) -> str:
+    return repr(text)
+
+
+def render_sql_call(prefix: str, fragments: Sequence[str]) -> list[str]:
+    """``op.execute("...")`` on one line when it fits, else one fragment per line."""
+    one = f"{prefix}execute({_literal(' '.join(fragments))})"
+    if len(one) <= _WIDTH or len(fragments) < 2:
+        return [one]
+    lines = [f"{prefix}execute("]
+    for i, frag in enumerate(fragments):
+        tail = " " if i < len(fragments) - 1 else ""
+        lines.append(f"    {_literal(frag + tail)}")
+    lines.append(")")
+    return lines
+
+
+def _prefix(ctx: AutogenContext) -> str:
+    return str(ctx.opts.get("alembic_module_prefix", "op."))
+
+
+def _sa_prefix(ctx: AutogenContext) -> str:
+    return str(ctx.opts.get("sqlalchemy_module_prefix", "sa."))
+
+
+@alembic_render.renderers.dispatch_for(SqlStep)
+def _render_sql_step(ctx: AutogenContext, op: SqlStep) -> list[str]:
+    return render_sql_call(_prefix(ctx), op.fragments)
+
+
+@alembic_render.renderers.dispatch_for(LockTimeout)
+def _render_lock_timeout(ctx: AutogenContext, op: LockTimeout) -> list[str]:
+    return render_sql_call(_prefix(ctx), [op.sql()])
+
+
+@alembic_render.renderers.dispatch_for(AutocommitBlock)
+def _render_autocommit(ctx: AutogenContext, op: AutocommitBlock) -> list[str]:
+    prefix = _prefix(ctx)
+    body: list[str] = []
+    if op.lock_timeout:
+        body.append(f"{prefix}execute(\"SET lock_timeout = '{op.lock_timeout}'\")")
+    for inner in op.ops:
+        body += render_lines(ctx, inner)
+    if op.lock_timeout:
+        body.append(f"{prefix}execute('RESET lock_timeout')")
+    return [f"with {prefix}get_context().autocommit_block():",
+            *("    " + line if line else line for line in body)]
+
+
+@alembic_render.renderers.dispatch_for(Suppressed)
+def _render_suppressed(ctx: AutogenContext, op: Suppressed) -> list[str]:
+    return [f"# sluice: ignore[{op.rule}] {op.reason}", *render_lines(ctx, op.op)]
+
+
+@alembic_render.renderers.dispatch_for(Backfill)
+def _render_backfill(ctx: AutogenContext, op: Backfill) -> list[str]:
+    ctx.imports.add(BACKFILL_IMPORT)
+    sa = _sa_prefix(ctx)
+    schema = f", schema={op.schema!r}" if op.schema else ""
+    return [f"batched_update({op.table!r}, {{{op.column!r}: {sa}text({op.expression!r})}}, "
+            f"where={sa}column({op.column!r}).is_(None){schema})"]
+
+
+def render_lines(ctx: AutogenContext, op: ops.MigrateOperation) -> list[str]:
+    """The revision code lines of one op (no indentation of the enclosing function)."""
+    out: list[str] = []
+    for chunk in alembic_render.render_op(ctx, op):
+        out += str(chunk).split("\n")
+    return out
+
+
+def autogen_context(dialect: str | None = None, **opts: Any) -> AutogenContext:
+    """An AutogenContext for rendering outside an autogenerate run (``sluice fix``)."""
+    from alembic.runtime.migration import MigrationContext
+
+    mc = MigrationContext.configure(dialect_name=dialect or "postgresql",
+                                    opts={"as_sql": True})
+    return AutogenContext(mc, opts={"sqlalchemy_module_prefix": "sa.",
+                                    "alembic_module_prefix": "op.",
+                                    "user_module_prefix": None, **opts},
+                          autogenerate=False)

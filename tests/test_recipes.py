@@ -1,0 +1,175 @@
+"""The recipe registry and its rewrites, without a database: what each recipe answers,
+how a list of Alembic ops and a revision file are rewritten, and that a rewrite is stable."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.operations import ops
+
+from sluice.config import SluiceConfig, parse_config
+from sluice.recipes import (
+    RecipeContext,
+    all_recipes,
+    apply_recipes,
+    context_for,
+    find_recipe,
+    fix_source,
+    recipes_for,
+)
+from sluice.recipes.steps import AutocommitBlock, autogen_context, render_lines
+
+PG = RecipeContext("postgresql", target_postgres_version=14, lock_timeout="3s")
+
+
+def _render(operations: list[ops.MigrateOperation]) -> str:
+    actx = autogen_context("postgresql")
+    return "\n".join(line for o in operations for line in render_lines(actx, o))
+
+
+def test_registry_lists_recipes_by_dialect_and_rule() -> None:
+    ids = [r.id for r in all_recipes()]
+    assert len(ids) == len(set(ids))
+    assert {r.id for r in recipes_for("postgresql", "SL205")} == {
+        "pg-unique-constraint-using-index", "pg-primary-key-using-index"}
+    recipe = find_recipe("pg-set-not-null-via-check")
+    assert recipe is not None and recipe.rules == ("SL206",)
+    assert recipe.since_text() == "PostgreSQL 12"
+    assert all(r.doc and r.title for r in all_recipes())
+    assert find_recipe("no-such-recipe") is None
+
+
+def test_create_index_becomes_concurrent_in_autocommit_block() -> None:
+    result = apply_recipes([ops.CreateIndexOp("ix_t_a", "t", ["a"])], PG)
+    assert [a.recipe.id for a in result.applied] == ["pg-create-index-concurrently"]
+    (block,) = result.ops
+    assert isinstance(block, AutocommitBlock)
+    text = _render(result.ops)
+    assert text.splitlines()[0] == "with op.get_context().autocommit_block():"
+    assert "SET lock_timeout = '3s'" in text
+    assert "NOT indisvalid" in text and "DROP INDEX ix_t_a;" in text
+    assert "postgresql_concurrently=True, if_not_exists=True" in text
+
+
+def test_ops_on_a_table_created_in_the_same_list_are_left_alone() -> None:
+    create = ops.CreateTableOp("t", [sa.Column("id", sa.Integer, primary_key=True)])
+    index = ops.CreateIndexOp("ix_t_id", "t", ["id"])
+    result = apply_recipes([create, index], PG)
+    assert result.applied == [] and result.ops == [create, index]
+
+
+def test_containers_are_rewritten_in_place_and_blocks_merged() -> None:
+    modify = ops.ModifyTableOps("t", [ops.CreateIndexOp("ix_a", "t", ["a"]),
+                                      ops.CreateIndexOp("ix_b", "t", ["b"])])
+    upgrade = ops.UpgradeOps([modify])
+    result = apply_recipes(upgrade.ops, PG)
+    assert result.ops == [modify] and len(result.applied) == 2
+    (block,) = modify.ops
+    assert isinstance(block, AutocommitBlock) and len(block.ops) == 4
+
+
+def test_already_safe_ops_are_not_rewritten() -> None:
+    safe = [ops.CreateIndexOp("ix", "t", ["a"], postgresql_concurrently=True),
+            ops.CreateCheckConstraintOp("ck", "t", "a > 0", postgresql_not_valid=True),
+            ops.AlterColumnOp("t", "a", modify_nullable=False, existing_nullable=False),
+            ops.AddColumnOp("t", sa.Column("c", sa.Integer, server_default="0"))]
+    assert apply_recipes(safe, PG).applied == []
+
+
+def test_target_version_decides() -> None:
+    alter = ops.AlterColumnOp("t", "a", modify_nullable=False, existing_type=sa.Integer())
+    old = RecipeContext("postgresql", target_postgres_version=11)
+    assert apply_recipes([alter], old).applied == []
+    assert [a.recipe.id for a in apply_recipes([alter], PG).applied] == [
+        "pg-set-not-null-via-check"]
+    # before PostgreSQL 11 a constant default rewrites the table too
+    add = ops.AddColumnOp("t", sa.Column("c", sa.Integer, server_default="0"))
+    ten = RecipeContext("postgresql", target_postgres_version=10)
+    assert apply_recipes([add], PG).applied == []
+    assert [a.recipe.id for a in apply_recipes([add], ten).applied] == []  # since 12
+
+
+def test_mysql_states_the_algorithm_the_target_supports() -> None:
+    add = ops.AddColumnOp("t", sa.Column("c", sa.String(20), nullable=True))
+    for version, expected in (("8.0", "ALGORITHM=INSTANT"),
+                              ("5.7", "ALGORITHM=INPLACE, LOCK=NONE"),
+                              ("mariadb-10.11", "ADD COLUMN IF NOT EXISTS")):
+        ctx = RecipeContext("mysql", target_mysql_version=version)
+        text = _render(apply_recipes([add], ctx).ops)
+        assert expected in text, (version, text)
+    index = ops.CreateIndexOp("ix", "t", ["a"])
+    ctx = RecipeContext("mysql", target_mysql_version="mariadb-10.11")
+    assert "ALGORITHM=NOCOPY, LOCK=NONE" in _render(apply_recipes([index], ctx).ops)
+    # NOT NULL without a default: SL106 refuses it, no recipe
+    bad = ops.AddColumnOp("t", sa.Column("c", sa.Integer, nullable=False))
+    assert apply_recipes([bad], ctx).applied == []
+
+
+REVISION = textwrap.dedent('''\
+    """x
+
+    Revision ID: a1
+    Revises:
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    revision = "a1"
+    down_revision = None
+
+
+    def upgrade() -> None:
+        op.create_index("ix_orders_user_id", "orders", ["user_id"])  # by user
+        op.alter_column("users", "name", existing_type=sa.String(50), nullable=False)
+        op.create_table("fresh", sa.Column("id", sa.Integer(), primary_key=True))
+        op.create_index("ix_fresh_id", "fresh", ["id"])
+        local = "users"
+        op.create_index("ix_local", local, ["a"])
+
+
+    def downgrade() -> None:
+        op.drop_index("ix_orders_user_id", table_name="orders")
+''')
+
+
+def test_fix_source_rewrites_calls_and_is_idempotent() -> None:
+    first = fix_source(REVISION, PG, path="rev.py")
+    assert [(c.phase, c.line) for c in first.fixed] == [
+        ("upgrade", 14), ("upgrade", 15), ("downgrade", 23)]
+    after = first.after
+    assert 'op.create_index("ix_fresh_id", "fresh", ["id"])' in after  # new table
+    assert 'op.create_index("ix_local", local, ["a"])' in after  # not evaluable
+    assert "# sluice: ignore[SL206]" in after
+    compile(after, "rev.py", "exec")
+    assert "--- a/rev.py" in first.diff()
+    second = fix_source(after, PG, path="rev.py")
+    assert not second.changed and second.fixed == []
+
+
+def test_fix_source_leaves_reviewed_calls() -> None:
+    text = REVISION.replace("  # by user", "  # sluice: ignore[SL201] small table")
+    fixed = fix_source(text, PG)
+    assert [c.line for c in fixed.fixed] == [15, 23]
+
+
+def test_fix_source_bad_file_names_the_line() -> None:
+    from sluice.errors import SluiceError
+
+    with pytest.raises(SluiceError, match=r"rev\.py:2: syntax error"):
+        fix_source("x = 1\ndef (:\n", PG, path="rev.py")
+
+
+def test_context_takes_the_lock_timeout_from_the_environments(tmp_path: Path) -> None:
+    assert context_for(SluiceConfig(), "postgresql").lock_timeout == "5s"
+    cfg = parse_config({"production_environments": ["prod", "eu"],
+                        "default_environment": "prod",
+                        "environments": {"prod": {"lock_timeout": "4s"},
+                                         "eu": {"lock_timeout": "900ms"},
+                                         "staging": {"lock_timeout": "1min"}},
+                        "lint": {"target_postgres_version": 15}})
+    ctx = context_for(cfg, "postgresql")
+    assert (ctx.lock_timeout, ctx.target_postgres_version) == ("900ms", 15)
+    assert context_for(cfg, "postgresql", env="staging").lock_timeout == "1min"
