@@ -1,9 +1,91 @@
 """Exceptions that the CLI turns into one-line messages and exit codes (re-exported by
-:mod:`sluice.errors`)."""
+:mod:`sluice.errors`).
+
+:class:`SluiceError` subclasses Alembic's ``CommandError`` (see its docstring), yet
+importing this module does not import Alembic: ``import alembic`` imports SQLAlchemy and
+Alembic's runtime, which costs more than everything else a static ``sluice lint`` does.
+When Alembic is not imported yet, :func:`_command_error` loads only Alembic's own
+``alembic/util/exc.py`` (a module that imports nothing but ``typing``) under its real name,
+``alembic.util.exc``; when Alembic is imported later, ``alembic.util`` takes the class from
+that very module, so ``CommandError`` is one class in the process and
+``except CommandError`` catches every Sluice error, as with a plain import.
+"""
 
 from __future__ import annotations
 
-from alembic.util import CommandError
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+_EXC = "alembic.util.exc"
+
+
+class _AttachExc:
+    """Sets ``alembic.util.exc`` on the ``alembic.util`` package once it is imported.
+
+    The import system binds a submodule to its parent package only when it loads it; the
+    module loaded alone is already in ``sys.modules``, so this finder binds it when
+    ``alembic.util`` imports its next submodule, then removes itself. It never finds a
+    module itself."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> None:
+        parent = sys.modules.get("alembic.util")
+        if parent is not None and fullname.startswith("alembic."):
+            if not hasattr(parent, "exc") and _EXC in sys.modules:
+                parent.exc = sys.modules[_EXC]  # type: ignore[attr-defined]
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+        return None
+
+
+def _load_exc_alone() -> ModuleType | None:
+    """Alembic's ``alembic/util/exc.py``, executed as ``alembic.util.exc`` without its
+    packages' ``__init__``; None when Alembic is not a plain folder of sources."""
+    try:
+        spec = importlib.util.find_spec("alembic")  # finds, does not import
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], "util", "exc.py")
+    exc_spec = importlib.util.spec_from_file_location(_EXC, path)
+    if exc_spec is None or exc_spec.loader is None or not os.path.isfile(path):
+        return None
+    module = importlib.util.module_from_spec(exc_spec)
+    sys.modules[_EXC] = module
+    try:
+        exc_spec.loader.exec_module(module)
+    except Exception:
+        sys.modules.pop(_EXC, None)
+        return None
+    if not isinstance(getattr(module, "CommandError", None), type):
+        sys.modules.pop(_EXC, None)
+        return None
+    sys.meta_path.insert(0, _AttachExc())
+    return module
+
+
+def _command_error() -> type[Exception]:
+    """Alembic's ``CommandError``, importing as little of Alembic as possible."""
+    module = sys.modules.get(_EXC)
+    if module is None and "alembic.util" not in sys.modules:
+        module = _load_exc_alone()
+    if module is None:
+        from alembic.util import exc as imported
+
+        module = imported
+    error: type[Exception] = module.CommandError
+    return error
+
+
+if TYPE_CHECKING:
+    from alembic.util import CommandError as CommandError
+else:
+    CommandError = _command_error()
 
 
 class SluiceError(CommandError):

@@ -7,6 +7,7 @@ The one place that reads them: every command opens the project through here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import io
@@ -18,13 +19,17 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-
-from sluice.core.alembic_compat import script_version_locations
 from sluice.core.errors import SluiceError
+from sluice.core.ini import IniConfig, light_config
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+#: Alembic's ``Config``, or :class:`~sluice.core.ini.IniConfig` where it reads the same.
+AnyConfig = Union["Config", IniConfig]
 
 
 def alembic_config(
@@ -39,6 +44,8 @@ def alembic_config(
 
     ``url`` overrides ``sqlalchemy.url``. Missing files are a one-line error.
     """
+    from alembic.config import Config
+
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
@@ -59,6 +66,8 @@ def pyproject_for(ini: Path) -> Path | None:
     """The pyproject.toml next to ``ini`` when it has a ``[tool.alembic]`` table and the
     installed Alembic reads one (1.16+): Alembic's CLI reads it too, so settings such as
     ``script_location`` may live there instead of alembic.ini."""
+    from alembic.config import Config
+
     toml = ini.resolve().parent / "pyproject.toml"
     if not toml.is_file() or "toml_file" not in inspect.signature(Config).parameters:
         return None
@@ -72,6 +81,10 @@ def pyproject_for(ini: Path) -> Path | None:
 def script_directory(cfg: Config) -> ScriptDirectory:
     """Alembic's ScriptDirectory for ``cfg``; its version locations must be readable folders
     (see :func:`require_version_locations`)."""
+    from alembic.script import ScriptDirectory
+
+    from sluice.core.alembic_compat import script_version_locations
+
     try:
         script = ScriptDirectory.from_config(cfg)
     except Exception as exc:
@@ -109,7 +122,18 @@ class Locations:
     url: str | None
 
 
-def read_locations(cfg: Config, ini: str | os.PathLike[str]) -> Locations:
+def layout_config(ini: str | os.PathLike[str], *, x_args: Iterable[str] = ()) -> AnyConfig:
+    """What :func:`read_locations` reads ``ini`` with: :class:`~sluice.core.ini.IniConfig`
+    where it reads the file as the installed Alembic would (no Alembic import), else
+    Alembic's own ``Config`` (:func:`alembic_config`). Missing files are a one-line error."""
+    path = Path(ini)
+    if not path.is_file():
+        raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
+    light = light_config(path)
+    return light if light is not None else alembic_config(path, x_args=x_args)
+
+
+def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
     """Script location, version locations (split on ``path_separator``),
     ``recursive_version_locations``, ``sourceless``, ``prepend_sys_path`` and
     ``sqlalchemy.url`` of ``cfg``; one-line :class:`SluiceError` when broken, and a version
@@ -156,12 +180,12 @@ def read_locations(cfg: Config, ini: str | os.PathLike[str]) -> Locations:
 
 
 def _resolve_location(value: str, root: Path) -> Path:
-    from alembic.util import coerce_resource_to_filename
+    path = Path(value)
+    if not os.path.isabs(value) and ":" in value:  # a package resource, ``pkg:folder``
+        from alembic.util import coerce_resource_to_filename
 
-    try:
-        path = Path(coerce_resource_to_filename(value))
-    except Exception:
-        path = Path(value)
+        with contextlib.suppress(Exception):
+            path = Path(coerce_resource_to_filename(value))
     if path.is_absolute():
         return path
     cwd_path = path.resolve()
@@ -204,7 +228,7 @@ def _boolean_option(cfg: Any, name: str) -> bool:
     return str(cfg.get_main_option(name) or "").lower() == "true"  # pragma: no cover
 
 
-def version_locations_key(cfg: Config) -> tuple[str, bool]:
+def version_locations_key(cfg: AnyConfig) -> tuple[str, bool]:
     """Where the version locations of ``cfg`` come from (``FILE: [SECTION] KEY``), and
     whether it is Alembic's default (``versions/`` below ``script_location``)."""
     ini = Path(str(cfg.config_file_name or "alembic.ini")).name
@@ -226,7 +250,7 @@ def _option(getter: Any, name: str) -> str | None:
         return None
 
 
-def require_version_locations(cfg: Config, locations: Sequence[str | os.PathLike[str]]) -> None:
+def require_version_locations(cfg: AnyConfig, locations: Sequence[str | os.PathLike[str]]) -> None:
     """Fail closed on a version location that is missing or cannot be read.
 
     Alembic skips such a folder silently, so every command would see zero revisions and
@@ -258,7 +282,7 @@ def require_version_locations(cfg: Config, locations: Sequence[str | os.PathLike
                  "or pass -c/--config.")
 
 
-def _shown(path: Path, cfg: Config) -> str:
+def _shown(path: Path, cfg: AnyConfig) -> str:
     root = Path(str(cfg.config_file_name or ".")).resolve().parent
     absolute = Path(os.path.abspath(path))
     try:

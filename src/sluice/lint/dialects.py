@@ -41,12 +41,9 @@ def url_dialect(url: str | None) -> str | None:
     """The Sluice dialect of a SQLAlchemy URL; None when it names none (or a placeholder)."""
     if not url or "%(" in url or "${" in url:
         return None
-    try:
-        from sqlalchemy.engine import make_url
-
-        name = make_url(url).get_backend_name()
-    except Exception:
-        name = url.split(":", 1)[0].split("+", 1)[0]
+    # what SQLAlchemy's make_url(url).get_backend_name() gives: the scheme before any
+    # "+driver" (without importing SQLAlchemy)
+    name = url.split(":", 1)[0].split("+", 1)[0]
     return ALIASES.get(name.lower())
 
 

@@ -10,17 +10,16 @@ either way. A worker that cannot start (or dies) leaves its jobs to this process
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sluice.lint.context import new_renderer
-from sluice.lint.render import Renderer, RenderOutcome
-from sluice.lint.scope import read_layout
+from sluice.lint.render.outcome import RenderOutcome
+
+if TYPE_CHECKING:
+    from sluice.lint.render import Renderer
 
 __all__ = ["POOL_THRESHOLD", "Crash", "RenderJob", "RendererSpec", "render_jobs", "usable_cpus"]
 
@@ -85,6 +84,8 @@ def render_jobs(jobs: Sequence[RenderJob], spec: RendererSpec,
     workers = min(usable_cpus(), len(jobs))
     if len(jobs) < POOL_THRESHOLD or workers < 2:
         return [_guarded(local, job) for job in jobs], 1
+    from concurrent.futures import ProcessPoolExecutor  # only a pool needs them
+
     results: list[RenderResult | None] = [None] * len(jobs)
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
@@ -109,6 +110,8 @@ def _guarded(local: Callable[[RenderJob], RenderOutcome], job: RenderJob) -> Ren
 def _context() -> Any:
     """``fork`` on Linux: the worker starts with what this process imported (elsewhere the
     platform's default; macOS's system libraries are not safe to fork)."""
+    import multiprocessing
+
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
 
 
@@ -118,6 +121,8 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(spec: RendererSpec) -> None:
+    from sluice.lint.scope import read_layout
+
     _worker.clear()
     _worker["spec"] = spec
     _worker["layout"] = read_layout(spec.ini_path, x_args=spec.x_args)
@@ -129,6 +134,8 @@ def _renderer(dialects: tuple[str, ...]) -> Renderer:
         stack = _worker.pop("stack", None)
         if stack is not None:
             stack.close()
+        from sluice.lint.context import new_renderer
+
         spec: RendererSpec = _worker["spec"]
         stack = contextlib.ExitStack()
         _worker["renderer"] = stack.enter_context(

@@ -19,7 +19,8 @@ from typing import Any
 
 from sluice.config import SluiceConfig
 from sluice.core.history import History, RevisionHeader, build_history, header_from_source
-from sluice.core.project import alembic_config, read_locations
+from sluice.core.ini import IniConfig
+from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
 from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash
 from sluice.lint.dialects import env_py_url, url_dialect, x_url
@@ -50,16 +51,27 @@ class Layout:
     sys_path: list[str]
     #: Dialect of ``sqlalchemy.url`` when it names one Sluice lints.
     url_dialect: str | None
-    alembic_cfg: Any
+    #: What alembic.ini was read with (:func:`sluice.core.project.layout_config`).
+    ini_cfg: AnyConfig
     #: The URL Alembic would use (``-x url=``, else ``sqlalchemy.url``) and where it is set.
     url: str | None = None
     url_origin: str = "sqlalchemy.url"
+    x_args: tuple[str, ...] = ()
+
+    @property
+    def alembic_cfg(self) -> Any:
+        """Alembic's own ``Config`` (rendering needs it), built on first use: reading the
+        layout does not import Alembic."""
+        if isinstance(self.ini_cfg, IniConfig):
+            self.ini_cfg = alembic_config(self.ini_path, x_args=self.x_args,
+                                          ini_section=self.ini_cfg.config_ini_section)
+        return self.ini_cfg
 
 
 def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
     """Read alembic.ini the way Alembic does; one-line :class:`SluiceError` when broken."""
     ini = Path(ini_path)
-    cfg = alembic_config(ini, x_args=list(x_args))
+    cfg = layout_config(ini, x_args=list(x_args))
     found = read_locations(cfg, ini)
     given = x_url(x_args)
     url, origin = found.url, "-x url" if given else "sqlalchemy.url"
@@ -75,9 +87,10 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
         recursive=found.recursive,
         sys_path=found.sys_path,
         url_dialect=url_dialect(given or url),
-        alembic_cfg=cfg,
+        ini_cfg=cfg,
         url=given or url,
         url_origin=origin,
+        x_args=tuple(x_args),
     )
 
 

@@ -62,7 +62,7 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         sluice_error = _load_errors(fn)
-        from alembic.util import CommandError
+        from sluice.core.errors import CommandError  # Alembic's, without importing Alembic
 
         try:
             return fn(*args, **kwargs)

@@ -50,20 +50,54 @@ revision did not render), :mod:`~sluice.lint.render.outcome` (the records) and
 
 from __future__ import annotations
 
-from sluice.lint.render.driver import Renderer
-from sluice.lint.render.outcome import (
-    REASON_BIND_READS,
-    REASON_DISABLED,
-    REASON_NO_UPGRADE,
-    REASON_OFFLINE_RAISE,
-    REASON_SIGNATURE,
-    REASON_TIMEOUT,
-    RenderedStatement,
-    RenderOutcome,
-)
-from sluice.lint.render.sandbox import RENDER_TIMEOUT_S
-from sluice.lint.render.standins import StandInBind, StandInResult
-from sluice.lint.render.stubs import Stub, StubFinder, StubModule
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sluice.lint.render.driver import Renderer
+    from sluice.lint.render.outcome import (
+        REASON_BIND_READS,
+        REASON_DISABLED,
+        REASON_NO_UPGRADE,
+        REASON_OFFLINE_RAISE,
+        REASON_SIGNATURE,
+        REASON_TIMEOUT,
+        RenderedStatement,
+        RenderOutcome,
+    )
+    from sluice.lint.render.sandbox import RENDER_TIMEOUT_S
+    from sluice.lint.render.standins import StandInBind, StandInResult
+    from sluice.lint.render.stubs import Stub, StubFinder, StubModule
+
+#: Where each name lives. The package imports a module when one of its names is first
+#: used (PEP 562): the renderer imports Alembic and SQLAlchemy, which a lint that reads
+#: every revision statically never needs; the outcome records do not.
+_HOME = {
+    "Renderer": "driver",
+    "REASON_BIND_READS": "outcome",
+    "REASON_DISABLED": "outcome",
+    "REASON_NO_UPGRADE": "outcome",
+    "REASON_OFFLINE_RAISE": "outcome",
+    "REASON_SIGNATURE": "outcome",
+    "REASON_TIMEOUT": "outcome",
+    "RenderedStatement": "outcome",
+    "RenderOutcome": "outcome",
+    "RENDER_TIMEOUT_S": "sandbox",
+    "StandInBind": "standins",
+    "StandInResult": "standins",
+    "Stub": "stubs",
+    "StubFinder": "stubs",
+    "StubModule": "stubs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "REASON_BIND_READS",
