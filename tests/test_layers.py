@@ -1,5 +1,6 @@
-"""The direction rule of docs/architecture.md: integrations -> features -> core; sluice.core
-is the bottom layer and no feature reaches sluice.integrations."""
+"""The direction rule of docs/architecture.md: integrations -> features -> rules -> core;
+sluice.core is the bottom layer, the rules import no feature and no feature reaches
+sluice.integrations."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_core_imports_nothing_of_sluice_outside_core() -> None:
 
 
 FEATURES = ("sluice.lint", "sluice.check", "sluice.runner", "sluice.data", "sluice.trace",
-            "sluice.policy", "sluice.graph", "sluice.report", "sluice.core")
+            "sluice.policy", "sluice.graph", "sluice.output", "sluice.rules", "sluice.core")
 
 
 def test_no_feature_reaches_the_integrations() -> None:
@@ -45,5 +46,17 @@ def test_no_feature_reaches_the_integrations() -> None:
         feature for feature in FEATURES
         if graph.chain_exists(importer=feature, imported="sluice.integrations",
                               as_packages=True)
+    }
+    assert not reached, sorted(reached)
+
+
+def test_rules_reach_no_feature() -> None:
+    """Not directly and not through another module: the rules stand on the core alone."""
+    graph = grimp.build_graph("sluice", cache_dir=None)
+    features = ("sluice.lint", "sluice.check", "sluice.trace", "sluice.runner", "sluice.data",
+                "sluice.policy", "sluice.graph", "sluice.output", "sluice.integrations")
+    reached = {
+        feature for feature in features
+        if graph.chain_exists(importer="sluice.rules", imported=feature, as_packages=True)
     }
     assert not reached, sorted(reached)

@@ -21,8 +21,9 @@ from sluice.config import SluiceConfig, parse_config
 from sluice.lint.model import Op
 from sluice.lint.registry import Rule, RuleContext, RuleIndex, all_rules, run_rules
 from sluice.lint.static import analyze_file
+from sluice.rules import lint as lint_rules
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
+RULE_DIR = Path(lint_rules.__file__).resolve().parent
 RULES = all_rules()
 DECLARED = sorted({k for r in RULES.values() if r.kinds for k in r.kinds})
 PHASES = ("upgrade", "downgrade")
@@ -39,7 +40,7 @@ def _config(path: Path) -> SluiceConfig:
 
 def _corpus() -> list[tuple[Path, SluiceConfig, list[Op]]]:
     out = []
-    for path in sorted(FIXTURES.glob("*.py")):
+    for path in sorted(RULE_DIR.glob("*.fixtures/*.py")):
         result = analyze_file(path)
         if result.error is None:
             out.append((path, _config(path), result.ops))

@@ -1,6 +1,7 @@
 """The rule catalog, rule by rule, on real revision files.
 
-For every rule there are fixture revisions in ``tests/fixtures/rules``:
+For every rule there are fixture revisions beside its file in ``src/sluice/rules/lint``
+(``sl201_create_index_non_concurrently.py`` has ``sl201_create_index_non_concurrently.fixtures/``):
 ``SLxxx_bad*.py`` must trigger the rule on every line marked ``# <-`` (and nowhere else),
 ``SLxxx_ok*.py`` is a close variant that must not trigger it, for every dialect the rule
 covers. A fixture may start with ``# sluice-test: config = {...}`` (a ``[tool.sluice]``
@@ -20,8 +21,9 @@ from sluice.config import SluiceConfig, parse_config
 from sluice.lint.model import DIALECTS, Finding
 from sluice.lint.registry import Rule, active_rules, all_rules, run_rules
 from sluice.lint.static import analyze_file
+from sluice.rules import lint as lint_rules
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rules"
+RULE_DIR = Path(lint_rules.__file__).resolve().parent
 RULES = all_rules()
 MARK = "# <-"
 
@@ -48,7 +50,13 @@ def _dialects(rule: Rule, path: Path) -> list[str]:
 
 
 def _fixtures(kind: str) -> list[Path]:
-    return sorted(FIXTURES.glob(f"SL*_{kind}*.py"))
+    return sorted(RULE_DIR.glob(f"*.fixtures/SL*_{kind}*.py"))
+
+
+def fixture(name: str) -> Path:
+    """The fixture file ``name`` (``SL201_bad.py``), beside its rule."""
+    (path,) = RULE_DIR.glob(f"*.fixtures/{name}")
+    return path
 
 
 def lint(path: Path, rule: Rule, dialect: str) -> list[Finding]:
@@ -145,9 +153,20 @@ def test_every_rule_has_fixtures_for_every_dialect_and_docs() -> None:
 
 
 def test_every_fixture_belongs_to_a_rule() -> None:
-    orphans = [p.name for p in FIXTURES.glob("*.py")
-               if not re.match(r"SL\d{3}_(bad|ok)", p.name) or p.name[:5] not in RULES]
+    orphans = [p.name for p in RULE_DIR.glob("*.fixtures/*")
+               if not re.match(r"SL\d{3}_(bad|ok)\w*\.py$", p.name) or p.name[:5] not in RULES]
     assert not orphans
+
+
+def test_every_fixture_sits_beside_its_rule_and_is_not_a_package() -> None:
+    misplaced = []
+    for path in RULE_DIR.glob("*.fixtures/*"):
+        rule = RULES.get(path.name[:5])
+        module = rule.check.__module__.rsplit(".", 1)[1] if rule and rule.check else None
+        if path.parent.name != f"{module}.fixtures":
+            misplaced.append(str(path.relative_to(RULE_DIR)))
+    assert not misplaced
+    assert not list(RULE_DIR.glob("*.fixtures/__init__.py"))
 
 
 def test_naming_rules_are_off_by_default_and_can_be_enabled() -> None:
@@ -159,7 +178,7 @@ def test_naming_rules_are_off_by_default_and_can_be_enabled() -> None:
 
 
 def test_dialect_specific_rules_skip_when_no_dialect() -> None:
-    result = analyze_file(FIXTURES / "SL201_bad.py")
+    result = analyze_file(fixture("SL201_bad.py"))
     findings = run_rules(result.ops, SluiceConfig())
     assert not [f for f in findings if f.rule == "SL201"]
     assert [f for f in run_rules(result.ops, SluiceConfig(), dialect="postgresql")
@@ -167,20 +186,20 @@ def test_dialect_specific_rules_skip_when_no_dialect() -> None:
 
 
 def test_fix_uses_real_names() -> None:
-    result = analyze_file(FIXTURES / "SL201_bad.py")
+    result = analyze_file(fixture("SL201_bad.py"))
     (first, *_) = run_rules(result.ops, SluiceConfig(), dialect="postgresql",
                             rules=[RULES["SL201"]])
     assert "ix_users_email" in first.message and "users" in first.message
     assert "op.create_index('ix_users_email', 'users', ['email'], " \
            "postgresql_concurrently=True)" in first.fix
-    result = analyze_file(FIXTURES / "SL206_bad.py")
+    result = analyze_file(fixture("SL206_bad.py"))
     (hit, *_) = run_rules(result.ops, SluiceConfig(), dialect="postgresql",
                           rules=[RULES["SL206"]])
     assert "ck_users_email_not_null" in hit.fix and "VALIDATE CONSTRAINT" in hit.fix
 
 
 def test_downgrade_policy_optional_silences_missing_downgrade() -> None:
-    path = FIXTURES / "SL601_bad.py"
+    path = fixture("SL601_bad.py")
     ops = analyze_file(path).ops
     for policy, expected in (("required", 1), ("optional", 0), ("none", 0)):
         cfg = parse_config({"downgrades": policy})
@@ -188,7 +207,7 @@ def test_downgrade_policy_optional_silences_missing_downgrade() -> None:
 
 
 def test_mysql_versions_change_the_verdict() -> None:
-    ops = analyze_file(FIXTURES / "SL302_ok.py").ops
+    ops = analyze_file(fixture("SL302_ok.py")).ops
     rule = RULES["SL302"]
     for version, count in (("8.0", 0), ("8.0.11", 2), ("8.0.20", 1), ("5.7", 2),
                            ("mariadb-10.3", 1), ("mariadb-10.4", 0), ("10.2", 2)):
@@ -219,7 +238,7 @@ def test_unparseable_sql_is_tolerated() -> None:
 
 def test_whole_catalog_runs_on_every_fixture_without_error() -> None:
     cfg = parse_config({"lint": {"enable": ["naming"]}})
-    for path in sorted(FIXTURES.glob("*.py")):
+    for path in sorted(RULE_DIR.glob("*.fixtures/*.py")):
         ops = analyze_file(path).ops
         for dialect in DIALECTS:
             for f in run_rules(ops, cfg, dialect=dialect):
@@ -227,11 +246,11 @@ def test_whole_catalog_runs_on_every_fixture_without_error() -> None:
 
 
 def test_sql_renames_name_both_sides() -> None:
-    ops = analyze_file(FIXTURES / "SL103_bad.py").ops
+    ops = analyze_file(fixture("SL103_bad.py")).ops
     msgs = [f.message for f in run_rules(ops, SluiceConfig(), dialect="postgresql",
                                          rules=[RULES["SL103"]])]
     assert any("users.nick to nickname" in m for m in msgs), msgs
-    ops = analyze_file(FIXTURES / "SL104_bad.py").ops
+    ops = analyze_file(fixture("SL104_bad.py")).ops
     msgs = [f.message for f in run_rules(ops, SluiceConfig(), dialect="mysql",
                                          rules=[RULES["SL104"]])]
     assert any("orders to purchases" in m for m in msgs), msgs
@@ -255,7 +274,7 @@ def test_messages_name_what_they_mean(rule_id: str, path: str, dialect: str) -> 
 
 
 def test_unnamed_index_is_described() -> None:
-    messages = [f.message for f in lint(FIXTURES / "SL201_bad_unnamed.py", RULES["SL201"],
+    messages = [f.message for f in lint(fixture("SL201_bad_unnamed.py"), RULES["SL201"],
                                         "postgresql")]
     assert messages[0].startswith("creates an unnamed index on users (email) without "
                                   "CONCURRENTLY")
@@ -263,14 +282,14 @@ def test_unnamed_index_is_described() -> None:
 
 
 def test_citext_change_rebuilds_indexes_not_the_table() -> None:
-    for f in lint(FIXTURES / "SL208_bad_citext.py", RULES["SL208"], "postgresql"):
+    for f in lint(fixture("SL208_bad_citext.py"), RULES["SL208"], "postgresql"):
         assert "the table is not rewritten" in f.message, f.message
         assert "rewrites the table" not in f.message
         assert "index on the column is rebuilt" in f.message
 
 
 def test_raw_drop_constraint_says_what_cascade_drops() -> None:
-    (pkey, unique, fk, primary) = lint(FIXTURES / "SL004_bad_raw.py", RULES["SL004"],
+    (pkey, unique, fk, primary) = lint(fixture("SL004_bad_raw.py"), RULES["SL004"],
                                        "postgresql")
     assert pkey.message.startswith("drops primary key users_pkey on users")
     assert "CASCADE also drops every foreign key of other tables" in pkey.message
@@ -313,7 +332,7 @@ def test_batched_fix_is_accepted_by_sluice_data_as_written() -> None:
     snippets = []
     for rule_id, name in (("SL502", "SL502_bad.py"), ("SL502", "SL502_bad_unbounded.py"),
                           ("SL008", "SL008_bad.py")):
-        for f in lint(FIXTURES / name, RULES[rule_id], "postgresql"):
+        for f in lint(fixture(name), RULES[rule_id], "postgresql"):
             m = re.search(r"(sluice\.data\.batched_\w+\(.*\))\.?$", f.fix, re.M)
             assert m, f.fix
             snippets.append(m.group(1))
@@ -331,18 +350,18 @@ def test_batched_fix_is_accepted_by_sluice_data_as_written() -> None:
 
 
 def test_missing_downgrade_is_described_as_it_fails() -> None:
-    (hit,) = lint(FIXTURES / "SL601_bad_missing.py", RULES["SL601"], "sqlite")
+    (hit,) = lint(fixture("SL601_bad_missing.py"), RULES["SL601"], "sqlite")
     assert "there is no downgrade() function" in hit.message
     assert "AttributeError" in hit.message
     assert "raise NotImplementedError" in hit.fix
-    (passes,) = lint(FIXTURES / "SL601_bad.py", RULES["SL601"], "sqlite")
+    (passes,) = lint(fixture("SL601_bad.py"), RULES["SL601"], "sqlite")
     assert "changes the schema (1 operation)" in passes.message
 
 
 def test_mysql_drop_partition_and_drop_check_are_named_as_what_they_drop() -> None:
-    path = FIXTURES / "SL002_bad_drop_partition.py"
+    path = fixture("SL002_bad_drop_partition.py")
     [hit] = lint(path, RULES["SL002"], "mysql")
     assert hit.message.startswith("drops partition p2023 of events and every row in it")
-    check = FIXTURES / "SL002_ok_drop_check.py"
+    check = fixture("SL002_ok_drop_check.py")
     [dropped] = lint(check, RULES["SL004"], "mysql")
     assert "ck_orders_total on orders" in dropped.message and "column" not in dropped.message

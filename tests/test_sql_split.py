@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sluice.core.sql import split_sql
-from sluice.lint.rules._sql import statements
+from sluice.rules._sql import statements
 from sluice.runner.capture import split_offline_sql
 
 PLPGSQL = """CREATE FUNCTION touch() RETURNS trigger AS $$

@@ -21,13 +21,13 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from alembic.script import Script, ScriptDirectory
-from alembic.script.revision import RevisionMap
+from typing import TYPE_CHECKING, Any, Literal
 
 from sluice.core.alembic_compat import load_script
 from sluice.core.history import script_revision_files
+
+if TYPE_CHECKING:  # imported where used: sluice lint reads sluice.sum through this module
+    from alembic.script import Script, ScriptDirectory
 
 DowngradeKind = Literal["ops", "pass", "missing", "raises", "empty"]
 
@@ -123,6 +123,8 @@ def load_history(script: ScriptDirectory, root: Path) -> LoadedHistory:
 
 def adopt(history: LoadedHistory) -> None:
     """Make the ScriptDirectory use the already imported scripts (no second import)."""
+    from alembic.script.revision import RevisionMap
+
     scripts = list(history.scripts)
 
     def generator() -> Iterator[Script]:
@@ -208,8 +210,8 @@ def downgrade_fact(path: str | os.PathLike[str], module: Any = None) -> Downgrad
     kind, line = quick
     if kind == "ops":
         return DowngradeFact(kind="ops", line=line, upgrade_ops=0)
-    from sluice.lint.rules.script import changes_only_data
     from sluice.lint.static import analyze_file
+    from sluice.rules.lint._script import changes_only_data
 
     result = analyze_file(Path(path))
     for op in result.ops:

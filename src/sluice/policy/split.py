@@ -180,7 +180,7 @@ def model_contract_reason(model: Op) -> str | None:
     if model.args.get("nullable") is False and model.args.get("existing_nullable") is not False:
         return "NOT NULL tightening"
     if "type_" in model.args:
-        from sluice.lint.rules.compat import type_change_loses_data
+        from sluice.rules.lint._compat import type_change_loses_data
 
         old = TypeInfo.parse(model.args.get("existing_type"))
         new = TypeInfo.parse(model.args.get("type_"))

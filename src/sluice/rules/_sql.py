@@ -1,0 +1,316 @@
+"""Literal SQL from ``op.execute`` split into statements and summarised for rules.
+
+Each statement is parsed with sqlglot in the dialect being linted. sqlglot understands
+most DML and ``ALTER TABLE``; what it cannot parse (``VACUUM``, ``LOCK``, ``ADD CONSTRAINT
+... USING INDEX``, procedural blocks) it hands back as a generic command, and a statement
+it rejects outright is still summarised from its normalised text. So a rule always gets a
+:class:`Stmt`, never an exception.
+
+sqlglot is imported when the first statement is parsed (:mod:`sluice.rules._sqltree`), not
+with this module: importing the rules stays cheap for commands that never parse SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sluice.core.sql import split_sql
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+@dataclass
+class Action:
+    """One clause of an ``ALTER TABLE``."""
+
+    #: add_column, drop_column, alter_type, set_not_null, drop_not_null, set_default,
+    #: drop_default, add_constraint, validate_constraint, drop_constraint, rename_column,
+    #: rename_table, drop_primary_key, drop_partition, convert_charset, other
+    kind: str
+    column: str | None = None
+    #: add_constraint: foreign_key, check, unique, primary_key (None when unknown).
+    constraint: str | None = None
+    name: str | None = None
+    not_valid: bool = False
+    using_index: bool = False
+    default: str | None = None
+    type_: str | None = None
+    not_null: bool = False
+    text: str = ""
+
+
+@dataclass
+class Stmt:
+    """One SQL statement, summarised."""
+
+    #: Leading keywords, normalised: UPDATE, DELETE, INSERT, SELECT, CREATE INDEX,
+    #: DROP INDEX, DROP TABLE, DROP SCHEMA, DROP DATABASE, TRUNCATE, ALTER TABLE,
+    #: CREATE TABLE, VACUUM, CLUSTER, LOCK, REINDEX, ALTER TYPE, RENAME TABLE, ... or OTHER.
+    kind: str
+    text: str
+    #: Upper-cased, comments and string literals blanked, whitespace collapsed.
+    norm: str
+    table: str | None = None
+    tables: list[str] = field(default_factory=list)
+    where: str | None = None
+    has_where: bool = False
+    has_limit: bool = False
+    concurrently: bool = False
+    actions: list[Action] = field(default_factory=list)
+    #: sqlglot produced a structured tree (not a fallback command).
+    parsed: bool = False
+    index_name: str | None = None
+    unique: bool = False
+    #: INSERT ... SELECT (copies rows from another table).
+    insert_select: bool = False
+    algorithm: str | None = None
+    #: UPDATE: (column, SQL of the new value) in SET order.
+    sets: list[tuple[str, str]] = field(default_factory=list)
+    #: UPDATE ... FROM, DELETE ... USING, or a WITH clause: values come from other tables.
+    joined: bool = False
+
+
+_KINDS: list[tuple[str, str]] = [
+    (r"CREATE (?:UNIQUE )?INDEX", "CREATE INDEX"),
+    (r"DROP INDEX", "DROP INDEX"),
+    (r"DROP (?:TEMPORARY )?TABLE", "DROP TABLE"),
+    (r"DROP (?:SCHEMA|DATABASE)", "DROP SCHEMA"),
+    (r"DROP TYPE", "DROP TYPE"),
+    (r"DROP (?:MATERIALIZED )?VIEW", "DROP VIEW"),
+    (r"TRUNCATE", "TRUNCATE"),
+    (r"ALTER TABLE", "ALTER TABLE"),
+    (r"ALTER TYPE", "ALTER TYPE"),
+    (r"ALTER SYSTEM", "ALTER SYSTEM"),
+    (r"CREATE (?:(?:GLOBAL |LOCAL )?(?:TEMP|TEMPORARY|UNLOGGED) )?TABLE", "CREATE TABLE"),
+    (r"CREATE (?:DATABASE|TABLESPACE)", "CREATE DATABASE"),
+    (r"DROP TABLESPACE", "DROP DATABASE"),
+    (r"RENAME TABLE", "RENAME TABLE"),
+    (r"VACUUM", "VACUUM"),
+    (r"CLUSTER", "CLUSTER"),
+    (r"LOCK (?:TABLES?\b)?", "LOCK"),
+    (r"REINDEX", "REINDEX"),
+    (r"REFRESH MATERIALIZED VIEW", "REFRESH"),
+    (r"UPDATE", "UPDATE"),
+    (r"DELETE", "DELETE"),
+    (r"INSERT", "INSERT"),
+    (r"REPLACE", "INSERT"),
+    (r"SELECT", "SELECT"),
+    (r"WITH", "WITH"),
+    (r"OPTIMIZE TABLE", "OPTIMIZE"),
+    (r"SET", "SET"),
+]
+
+
+def _normalise(sql: str) -> str:
+    """Upper-case, comments removed, string literals blanked, whitespace collapsed."""
+    s = re.sub(r"--[^\n]*", " ", sql)
+    s = re.sub(r"/\*.*?\*/", " ", s, flags=re.S)
+    s = re.sub(r"\$([A-Za-z_]*)\$.*?\$\1\$", "''", s, flags=re.S)
+    s = re.sub(r"'(?:[^']|'')*'", "''", s)
+    return re.sub(r"\s+", " ", s).strip().upper()
+
+
+def _ident(name: str | None) -> str | None:
+    if not name:
+        return None
+    return name.split(".")[-1].strip('"`[]').lower() or None
+
+
+_IDENT = r"((?:[\"`\w]+\.)?[\"`\w]+)"
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(sql: str, dialect: str | None) -> tuple[Stmt, ...]:
+    return tuple(_summarise(piece, dialect) for piece in split_sql(sql, dialect))
+
+
+def statements(sql: str | None, dialect: str | None = None) -> list[Stmt]:
+    """The statements of ``sql`` summarised (empty when there is no literal SQL)."""
+    if not sql:
+        return []
+    return list(_parse_cached(sql, dialect))
+
+
+def _summarise(text: str, dialect: str | None) -> Stmt:
+    norm = _normalise(text)
+    kind = "OTHER"
+    for pattern, name in _KINDS:
+        if re.match(pattern + r"\b", norm):
+            kind = name
+            break
+    stmt = Stmt(kind=kind, text=text, norm=norm)
+    stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", norm))
+    m = re.search(r"\bALGORITHM\s*=?\s*(\w+)", norm)
+    stmt.algorithm = m.group(1) if m else None
+    from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
+
+    fill_from_tree(stmt, text, dialect)
+    _from_text(stmt)
+    _no_real_where(stmt)
+    return stmt
+
+
+# ----------------------------------------------------------------------- text fallback
+
+
+def _top_level_clauses(body: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in body:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def _text_action(clause: str) -> Action:
+    c = clause
+    m = re.match(r"ADD (?:COLUMN )?(?:IF NOT EXISTS )?(?!CONSTRAINT|PRIMARY|UNIQUE|FOREIGN|"
+                 r"CHECK|INDEX|KEY)" + _IDENT + r"\s+(.*)", c)
+    if m:
+        rest = m.group(2)
+        d = re.search(r"\bDEFAULT\s+(.+?)(?:\s+(?:NOT NULL|NULL|CONSTRAINT|PRIMARY|UNIQUE|"
+                      r"REFERENCES|CHECK|GENERATED)\b|$)", rest)
+        return Action("add_column", column=_ident(m.group(1)), text=clause,
+                      type_=rest.split(" ")[0], default=d.group(1) if d else None,
+                      not_null=bool(re.search(r"\bNOT NULL\b|\bPRIMARY KEY\b", rest)))
+    if re.match(r"ADD\b", c):
+        act = Action("add_constraint", text=clause)
+        m = re.match(r"ADD CONSTRAINT " + _IDENT, c)
+        act.name = _ident(m.group(1)) if m else None
+        if re.search(r"\bFOREIGN KEY\b|\bREFERENCES\b", c):
+            act.constraint = "foreign_key"
+        elif re.search(r"\bCHECK\b", c):
+            act.constraint = "check"
+        elif re.search(r"\bPRIMARY KEY\b", c):
+            act.constraint = "primary_key"
+        elif re.search(r"\bUNIQUE\b", c):
+            act.constraint = "unique"
+        act.not_valid = bool(re.search(r"\bNOT VALID\b", c))
+        act.using_index = bool(re.search(r"\bUSING INDEX\b", c))
+        return act
+    if re.match(r"DROP PRIMARY KEY\b", c):
+        return Action("drop_primary_key", text=clause)
+    m = re.match(r"DROP PARTITION " + _IDENT, c)
+    if m:
+        return Action("drop_partition", name=_ident(m.group(1)), text=clause)
+    m = re.match(r"DROP (?:COLUMN )?(?:IF EXISTS )?(?!CONSTRAINT|INDEX|KEY|FOREIGN|CHECK|"
+                 r"PARTITION)" + _IDENT, c)
+    if m:
+        return Action("drop_column", column=_ident(m.group(1)), text=clause)
+    m = re.match(r"DROP (?:CONSTRAINT|FOREIGN KEY|INDEX|KEY|CHECK) (?:IF EXISTS )?" + _IDENT, c)
+    if m:
+        return Action("drop_constraint", name=_ident(m.group(1)), text=clause)
+    m = re.match(r"ALTER (?:COLUMN )?" + _IDENT + r" (.*)", c)
+    if m:
+        col, rest = _ident(m.group(1)), m.group(2)
+        if re.match(r"(?:SET DATA )?TYPE\b", rest):
+            return Action("alter_type", column=col, type_=rest.split(" ")[-1], text=clause)
+        if rest.startswith("SET NOT NULL"):
+            return Action("set_not_null", column=col, text=clause)
+        if rest.startswith("DROP NOT NULL"):
+            return Action("drop_not_null", column=col, text=clause)
+        if rest.startswith("DROP DEFAULT"):
+            return Action("drop_default", column=col, text=clause)
+        if rest.startswith("SET DEFAULT"):
+            return Action("set_default", column=col, default=rest[12:], text=clause)
+        return Action("other", column=col, text=clause)
+    m = re.match(r"(?:MODIFY|CHANGE) (?:COLUMN )?" + _IDENT, c)
+    if m:
+        return Action("alter_type", column=_ident(m.group(1)), text=clause)
+    m = re.match(r"RENAME (?:COLUMN )?(?!TO\b|AS\b)" + _IDENT + r" TO " + _IDENT, c)
+    if m:
+        return Action("rename_column", column=_ident(m.group(1)), name=_ident(m.group(2)),
+                      text=clause)
+    m = re.match(r"RENAME (?:TO|AS) " + _IDENT, c)
+    if m:
+        return Action("rename_table", name=_ident(m.group(1)), text=clause)
+    if re.match(r"VALIDATE CONSTRAINT\b", c):
+        return Action("validate_constraint", text=clause)
+    if re.match(r"CONVERT TO CHARACTER SET\b|(?:DEFAULT )?CHARACTER SET\b", c):
+        return Action("convert_charset", text=clause)
+    return Action("other", text=clause)
+
+
+def _from_text(stmt: Stmt) -> None:
+    """Fill what sqlglot did not (commands, parse failures) from the normalised text."""
+    norm = stmt.norm
+    if stmt.table is None:
+        m = re.match(
+            r"(?:ALTER TABLE(?: ONLY)?(?: IF EXISTS)?|UPDATE(?: ONLY)?|DELETE FROM(?: ONLY)?|"
+            r"INSERT (?:IGNORE )?INTO|TRUNCATE(?: TABLE)?(?: ONLY)?|"
+            r"CREATE (?:(?:GLOBAL |LOCAL )?(?:TEMP|TEMPORARY|UNLOGGED) )?TABLE(?: IF NOT EXISTS)?|"
+            r"DROP TABLE(?: IF EXISTS)?|VACUUM(?: \(.*?\))?(?: FULL| FREEZE| VERBOSE| ANALYZE)*|"
+            r"CLUSTER(?: VERBOSE)?|LOCK(?: TABLES?)?(?: ONLY)?|REINDEX(?: \(.*?\))? (?:TABLE|INDEX)"
+            r"(?: CONCURRENTLY)?|RENAME TABLE|OPTIMIZE TABLE) " + _IDENT,
+            norm,
+        )
+        if m:
+            stmt.table = _ident(m.group(1))
+        elif stmt.kind in ("CREATE INDEX", "DROP INDEX"):
+            m = re.search(r" ON (?:ONLY )?" + _IDENT, norm)
+            stmt.table = _ident(m.group(1)) if m else None
+    if stmt.kind == "DROP INDEX" and stmt.index_name is None:
+        m = re.match(r"DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?" + _IDENT, norm)
+        stmt.index_name = _ident(m.group(1)) if m else None
+    if stmt.table and not stmt.tables:
+        stmt.tables = [stmt.table]
+    if stmt.kind in ("UPDATE", "DELETE") and not stmt.parsed:
+        stmt.has_where = bool(re.search(r"\bWHERE\b", norm))
+        stmt.has_limit = bool(re.search(r"\bLIMIT\b", norm))
+        m = re.search(r"\bWHERE\b(.*)", norm)
+        stmt.where = m.group(1).strip() if m else None
+    if stmt.kind == "INSERT" and not stmt.parsed:
+        stmt.insert_select = bool(re.search(r"\bSELECT\b", norm))
+    if stmt.kind == "CREATE INDEX":
+        stmt.unique = stmt.unique or norm.startswith("CREATE UNIQUE")
+        if stmt.index_name is None:
+            m = re.match(r"CREATE (?:UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?"
+                         + _IDENT + " ON", norm)
+            stmt.index_name = _ident(m.group(1)) if m else None
+    if stmt.kind == "ALTER TABLE":
+        m = re.match(r"ALTER TABLE(?: ONLY)?(?: IF EXISTS)? " + _IDENT + r" (.*)", norm)
+        clauses = _top_level_clauses(m.group(2)) if m else []
+        text_actions = [_text_action(c) for c in clauses]
+        if not stmt.actions or len(text_actions) != len(stmt.actions):
+            stmt.actions = [a for a in text_actions if not re.match(r"(ALGORITHM|LOCK)\b",
+                                                                    a.text)]
+        else:
+            # sqlglot's structure, refined with what it drops (NOT VALID, USING INDEX).
+            for act, txt in zip(stmt.actions, text_actions, strict=True):
+                if act.kind == "drop_column" and txt.kind in ("drop_constraint",
+                                                              "drop_partition"):
+                    act.kind, act.column = txt.kind, None  # DROP CHECK ck, DROP PARTITION p
+                act.name = act.name or txt.name
+                act.not_valid = act.not_valid or txt.not_valid
+                act.using_index = act.using_index or txt.using_index
+                if act.kind == "other":
+                    act.kind = txt.kind
+                if act.kind == "add_column" and txt.kind == "add_column" and txt.default:
+                    # keep the function name as written (sqlglot may rename it)
+                    act.default = txt.default
+        for act in stmt.actions:
+            if act.kind == "add_constraint" and act.constraint is None:
+                act.constraint = _text_action(act.text.upper()).constraint
+
+
+_TAUTOLOGY = re.compile(r"^\(?\s*(?:TRUE|1|(\d+|'[^']*')\s*=\s*\1)\s*\)?$", re.I)
+
+
+def _no_real_where(stmt: Stmt) -> None:
+    """``WHERE 1 = 1`` / ``WHERE true`` filters nothing: treat it as no WHERE."""
+    if stmt.has_where and stmt.where is not None and _TAUTOLOGY.match(stmt.where.strip()):
+        stmt.has_where = False
+
+
+def mentions(stmt: Stmt, word: str) -> bool:
+    return bool(re.search(r"\b" + re.escape(word.upper()) + r"\b", stmt.norm))

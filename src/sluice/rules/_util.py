@@ -1,0 +1,369 @@
+"""Small helpers shared by rule modules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from sluice.core.ops import Op
+from sluice.rules._sql import Stmt, statements
+
+if TYPE_CHECKING:
+    from sluice.rules.registry import RuleContext
+
+
+def matches_any(name: str | None, patterns: Iterable[str]) -> str | None:
+    """The first glob pattern ``name`` matches (case-insensitive), or None."""
+    if not name:
+        return None
+    low = name.lower()
+    for pattern in patterns:
+        if fnmatchcase(low, pattern.lower()):
+            return pattern
+    return None
+
+
+def steps(*lines: str) -> str:
+    """Numbered steps, one per line."""
+    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+
+
+# --------------------------------------------------------------------------- context helpers
+
+
+class _Units:
+    """Per-run index of ``ctx.ops``: ops by (file, revision, phase) and what came before."""
+
+    def __init__(self, ops: list[Op], dialect: str | None) -> None:
+        self.size = len(ops)
+        #: Results rules computed once per run (keyed by the rule's own key).
+        self.memo: dict[tuple[Any, ...], Any] = {}
+        self.units: dict[tuple[str | None, str | None, str], list[Op]] = {}
+        for o in ops:
+            self.units.setdefault((o.path, o.revision, o.phase), []).append(o)
+        self.created_before: dict[int, frozenset[str]] = {}
+        for unit in self.units.values():
+            created: set[str] = set()
+            for o in unit:
+                self.created_before[id(o)] = frozenset(created)
+                created.update(_created_by(o, dialect))
+                if o.kind == "rename_table" and o.table and o.table.lower() in created:
+                    new = o.args.get("new_table_name")
+                    if isinstance(new, str):
+                        created.add(new.lower())
+
+
+def _units(ctx: RuleContext) -> _Units:
+    cached = getattr(ctx, "_sluice_units", None)
+    if not isinstance(cached, _Units) or cached.size != len(ctx.ops):
+        cached = _Units(ctx.ops, ctx.dialect)
+        setattr(ctx, "_sluice_units", cached)  # noqa: B010 - private cache on the run context
+    return cached
+
+
+def run_memo(ctx: RuleContext) -> dict[tuple[Any, ...], Any]:
+    """A dict that lives as long as ``ctx.ops`` stays the same (one ``run_rules`` call):
+    for results several rules, or several ops, would otherwise compute again."""
+    return _units(ctx).memo
+
+
+def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:
+    """The ops of the same revision file and phase as ``op``, in order."""
+    return _units(ctx).units.get((op.path, op.revision, op.phase), [])
+
+
+def _created_by(o: Op, dialect: str | None) -> list[str]:
+    if o.kind == "create_table" and o.table:
+        return [o.table.lower()]
+    if o.kind == "execute" and o.sql:
+        return [s.table for s in statements(o.sql, dialect) if s.kind == "CREATE TABLE" and s.table]
+    return []
+
+
+def new_tables_before(op: Op, ctx: RuleContext) -> set[str]:
+    """Tables created in the same revision and phase before ``op``."""
+    found = _units(ctx).created_before.get(id(op))
+    if found is None:  # an op that is not part of ctx.ops
+        return set()
+    return set(found)
+
+
+def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
+    """``(statement, on_new_table)`` for the literal SQL of an ``execute`` op."""
+    if op.kind != "execute" or not op.sql:
+        return
+    created = new_tables_before(op, ctx)
+    for stmt in statements(op.sql, ctx.dialect):
+        table = (stmt.table or "").lower()
+        yield stmt, bool(table) and table in created
+        if stmt.kind == "CREATE TABLE" and stmt.table:
+            created.add(stmt.table.lower())
+
+
+def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
+    """Tables the revision of ``op`` drops in the same phase (``op.drop_table`` or raw
+    ``DROP TABLE``), lower-cased: their indexes and constraints go with them."""
+    memo = run_memo(ctx)
+    key = ("dropped_tables", op.path, op.revision, op.phase)
+    found = memo.get(key)
+    if found is None:
+        names: set[str] = set()
+        for o in unit_ops(op, ctx):
+            if o.kind == "drop_table" and o.table:
+                names.add(o.table.lower())
+            elif o.kind == "execute" and o.sql:
+                for stmt in statements(o.sql, ctx.dialect):
+                    if stmt.kind == "DROP TABLE":
+                        names.update(t.lower() for t in stmt.tables)
+        found = memo[key] = frozenset(names)
+    return found
+
+
+def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[tuple[str, str]]:
+    """``(table, column)`` pairs, lower-cased, that the revision of ``op`` drops in the same
+    phase (``op.drop_column`` or raw ``ALTER TABLE ... DROP COLUMN``)."""
+    memo = run_memo(ctx)
+    key = ("dropped_columns", op.path, op.revision, op.phase)
+    found = memo.get(key)
+    if found is None:
+        pairs: set[tuple[str, str]] = set()
+        for o in unit_ops(op, ctx):
+            if o.kind == "drop_column" and o.table and o.column:
+                pairs.add((o.table.lower(), o.column.lower()))
+            elif o.kind == "execute" and o.sql:
+                for stmt in statements(o.sql, ctx.dialect):
+                    if stmt.kind != "ALTER TABLE" or not stmt.table:
+                        continue
+                    pairs.update((stmt.table.lower(), a.column.lower()) for a in stmt.actions
+                                 if a.kind == "drop_column" and a.column)
+        found = memo[key] = frozenset(pairs)
+    return found
+
+
+def index_columns(name: str | None, ctx: RuleContext) -> list[str] | None:
+    """The columns of index ``name`` as a ``create_index`` among ``ctx.ops`` declares them,
+    or None when no op says."""
+    if not name:
+        return None
+    low = name.lower()
+    for o in ctx.ops:
+        cols = o.args.get("columns")
+        if (o.kind == "create_index" and o.name and o.name.lower() == low
+                and isinstance(cols, (list, tuple)) and all(isinstance(c, str) for c in cols)):
+            return [c.lower() for c in cols]
+    return None
+
+
+def index_label(name: str | None, table: str | None, columns: Any = None) -> str:
+    """``index ix_users_email on users``; ``an unnamed index on users (email)``."""
+    cols = ""
+    if isinstance(columns, (list, tuple)) and columns:
+        cols = f" ({', '.join(str(c) for c in columns)})"
+    where = f" on {table}{cols}" if table else ""
+    return f"index {name}{where}" if name else f"an unnamed index{where}"
+
+
+def constraint_label(kind: str, name: str | None, table: str | None) -> str:
+    """``foreign key fk_orders_user on orders``; ``an unnamed foreign key on orders``."""
+    where = f" on {table}" if table else ""
+    return f"{kind} {name}{where}" if name else f"an unnamed {kind}{where}"
+
+
+#: What a message names when the source computes the name at run time.
+RUNTIME_TABLE = "a table named at run time"
+RUNTIME_COLUMN = "a column named at run time"
+
+
+def column_label(table: str | None, column: str | None) -> str:
+    """``users.email``, or what is known of it when the source computes a name at run time."""
+    if table and column:
+        return f"{table}.{column}"
+    if table:
+        return f"a column of {table} named at run time"
+    if column:
+        return f"{column} of {RUNTIME_TABLE}"
+    return RUNTIME_COLUMN
+
+
+def pg_version(ctx: RuleContext) -> int:
+    return int(ctx.config.lint.target_postgres_version)
+
+
+def mysql_target(ctx: RuleContext) -> tuple[str, tuple[int, ...]]:
+    """``("mysql", (8, 0))`` or ``("mariadb", (10, 11))`` from ``target_mysql_version``."""
+    return _mysql_target(str(ctx.config.lint.target_mysql_version))
+
+
+@lru_cache(maxsize=64)
+def _mysql_target(version: str) -> tuple[str, tuple[int, ...]]:
+    raw = version.strip().lower()
+    flavor = "mariadb" if raw.startswith("mariadb") else "mysql"
+    nums = tuple(int(n) for n in re.findall(r"\d+", raw))
+    if flavor == "mysql" and nums and nums[0] >= 10:  # "10.11" without the prefix
+        flavor = "mariadb"
+    nums = nums or (8, 0)
+    if len(nums) == 2:  # "8.0": the series at its current patch level
+        nums = (*nums, 99)
+    return flavor, nums
+
+
+def mysql_label(ctx: RuleContext) -> str:
+    raw = str(ctx.config.lint.target_mysql_version).strip()
+    flavor, _ = mysql_target(ctx)
+    number = re.sub(r"^[A-Za-z]+[-_ ]?", "", raw)
+    return ("MariaDB " if flavor == "mariadb" else "MySQL ") + number
+
+
+def has_default(value: object) -> bool:
+    """A server default is set (an empty string ``''`` default counts)."""
+    return value is not None and value is not False
+
+
+#: Alembic operations that are DDL.
+DDL_KINDS = frozenset({
+    "add_column", "drop_column", "alter_column", "create_table", "drop_table", "rename_table",
+    "create_index", "drop_index", "create_unique_constraint", "create_foreign_key",
+    "create_check_constraint", "create_primary_key", "drop_constraint",
+    "create_table_comment", "drop_table_comment", "create_exclude_constraint",
+})
+#: Statement kinds (see :class:`sluice.lint.rules._sql.Stmt`) that are DDL.
+DDL_SQL = frozenset({
+    "CREATE INDEX", "DROP INDEX", "DROP TABLE", "DROP SCHEMA", "TRUNCATE", "ALTER TABLE",
+    "CREATE TABLE", "RENAME TABLE", "CREATE DATABASE", "DROP DATABASE", "DROP VIEW",
+    "DROP TYPE", "ALTER TYPE",
+})
+
+
+#: A key column: ``id``, ``pk``, ``uuid`` (optionally qualified: ``users.id``). A column
+#: that merely ends in ``_id`` is a foreign key: ``user_id = 5`` can match millions of rows.
+_KEY = r"(?<![\w.])(?:\w+\.)?(?:id|pk|uuid)\b"
+_PARAM = r"(?::\w+|%\(\w+\)s|%s|\?|\$\d+)"
+_VALUE = r"(?:-?\d+(?:\.\d+)?|''|" + _PARAM + r")"
+_KEY_EQ = re.compile(rf"{_KEY}\s*=\s*{_VALUE}(?![\w.])|(?<![\w.]){_VALUE}\s*=\s*{_KEY}", re.I)
+_KEY_IN = re.compile(rf"{_KEY}\s+IN\s*\(\s*({_VALUE}(?:\s*,\s*{_VALUE})*)\s*\)", re.I)
+_KEY_BETWEEN = re.compile(rf"{_KEY}\s+BETWEEN\s+({_VALUE})\s+AND\s+({_VALUE})", re.I)
+_KEY_LOW = re.compile(rf"{_KEY}\s*>=?\s*{_PARAM}", re.I)
+_KEY_HIGH = re.compile(rf"{_KEY}\s*<=?\s*{_PARAM}", re.I)
+#: A literal key list or range up to this many keys is small.
+SMALL_KEY_SET = 1000
+
+
+def bounded(stmt: Stmt) -> bool:
+    """An UPDATE/DELETE whose WHERE restricts it to a key equality or a small key range
+    (``id = 3``, ``id IN (1, 2)``, ``id BETWEEN 1 AND 500``, ``id >= :lo AND id < :hi`` in a
+    batch loop), or that has a LIMIT. ``user_id = 5``, a jsonb ``?`` or a ``%s`` inside a
+    string literal do not bound anything; nor does a WHERE with OR at its top."""
+    if stmt.has_limit:
+        return True
+    where = re.sub(r"'(?:[^']|'')*'", "''", stmt.where or "")  # no %s or ? inside strings
+    where = re.sub(r'[`"]', "", where)  # "id", `users`.`id`: quoted keys are keys
+    if not where or re.search(r"\bOR\b", _top_level(where), re.I):
+        return False
+    if _KEY_EQ.search(where):
+        return True
+    m = _KEY_IN.search(where)
+    if m and m.group(1).count(",") < SMALL_KEY_SET:
+        return True
+    m = _KEY_BETWEEN.search(where)
+    if m:
+        low, high = m.group(1), m.group(2)
+        if re.fullmatch(_PARAM, low) and re.fullmatch(_PARAM, high):
+            return True
+        try:
+            return 0 <= float(high) - float(low) < SMALL_KEY_SET
+        except ValueError:
+            return False
+    return bool(_KEY_LOW.search(where) and _KEY_HIGH.search(where))
+
+
+def _top_level(text: str) -> str:
+    """``text`` without what is inside parentheses."""
+    out, depth = [], 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def batched_snippet(kind: str, table: str, where: str | None,
+                    sets: list[tuple[str, str]] | None = None) -> str:
+    """A ``sluice.data`` call doing the same change in batches, for a fix. Literal values
+    become Python values or bind parameters: ``sluice.data`` refuses SQL text that carries
+    literals (that is how injection and quoting bugs get in)."""
+    binds = _Binds()
+    cond = binds.clause(where) if where else ("sa.true()" if kind == "delete" else None)
+    if kind == "delete":
+        return f"sluice.data.batched_delete({table!r}, where={cond})"
+    values = ", ".join(f"{col!r}: {binds.value(val)}" for col, val in (sets or [])) or "..."
+    tail = f", where={cond}" if cond else ""
+    return f"sluice.data.batched_update({table!r}, {{{values}}}{tail})"
+
+
+class _Binds:
+    """Turns the literals of SQL fragments into bind parameters ``:v1``, ``:v2`` ..."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def value(self, sql: str) -> str:
+        """A SET value: a plain Python value when it is one literal, else an expression."""
+        literal = _python_literal(sql.strip())
+        if literal is not _NOT_LITERAL:
+            return repr(literal)
+        return self.clause(sql)
+
+    def clause(self, sql: str) -> str:
+        text, params = self._bind(sql)
+        if not params:
+            return f"sa.text({text!r})"
+        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"sa.text({text!r}).bindparams({args})"
+
+    def _bind(self, sql: str) -> tuple[str, dict[str, Any]]:
+        from sqlglot.dialects.dialect import Dialect
+        from sqlglot.tokens import TokenType
+
+        try:
+            tokens = Dialect.get_or_raise("postgres").tokenize(sql)
+        except Exception:
+            return sql, {}
+        out, pos, params = [], 0, {}
+        for t in tokens:
+            if t.token_type not in (TokenType.STRING, TokenType.NUMBER):
+                continue
+            self.count += 1
+            name = f"v{self.count}"
+            value: Any = t.text
+            if t.token_type == TokenType.NUMBER:
+                value = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
+            out.append(sql[pos:t.start])
+            out.append(f":{name}")
+            pos = t.end + 1
+            params[name] = value
+        out.append(sql[pos:])
+        return "".join(out), params
+
+
+_NOT_LITERAL = object()
+
+
+def _python_literal(sql: str) -> Any:
+    if re.fullmatch(r"'(?:[^']|'')*'", sql):
+        return sql[1:-1].replace("''", "'")
+    if re.fullmatch(r"-?\d+", sql):
+        return int(sql)
+    if re.fullmatch(r"-?\d+\.\d*", sql):
+        return float(sql)
+    upper = sql.upper()
+    if upper in ("TRUE", "FALSE"):
+        return upper == "TRUE"
+    if upper == "NULL":
+        return None
+    return _NOT_LITERAL

@@ -1,0 +1,66 @@
+"""SL003 ``drop-index``. The check's docstring is the rule's documentation.
+
+Fixtures: ``sl003_drop_index.fixtures/`` (``SL003_bad*.py`` trigger it on the lines
+marked ``# <-``; ``SL003_ok*.py`` must not).
+"""
+
+from __future__ import annotations
+
+from sluice.core.ops import Hit, Op
+from sluice.rules._util import dropped_tables, index_label, steps, unit_ops
+from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
+from sluice.rules.registry import UPGRADE, RuleContext, rule
+
+
+@rule("SL003", "drop-index", family="destructive", severity="warning", autogenerate=True,
+      kinds=("drop_index",), phases=UPGRADE)
+def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
+    """Dropping an index can turn fast queries into full table scans.
+
+    Why it is dangerous: the index may serve a query that is rare but important (a nightly
+    job, an admin page); after the drop it scans the whole table under load. Autogenerate
+    also proposes drops for indexes created outside the models (by hand, by an extension).
+
+    Safe alternative:
+    1. Check the index is unused (PostgreSQL ``pg_stat_user_indexes.idx_scan``, MySQL
+       ``sys.schema_unused_indexes``) over a full business cycle.
+    2. If it was created outside the models, add it to the model or exclude it instead.
+    3. Drop it in its own revision (on PostgreSQL with ``postgresql_concurrently=True``
+       inside ``op.get_context().autocommit_block()``).
+    """
+    if op.kind != "drop_index" or op.phase != "upgrade" or op.table_is_new:
+        return None
+    if op.table and op.table.lower() in dropped_tables(op, ctx):
+        return None  # the table goes too, in the same revision
+    if _index_column_dropped(op, ctx):
+        return None  # a column of the index goes too: no query can use the index after
+    if _index_replaced_later(op, ctx):
+        return None  # renamed: an index on the same columns replaces it in the transaction
+    return Hit(
+        f"drops {index_label(op.name, op.target if op.table else None)}; queries using it "
+        "fall back to scans",
+        steps(
+            "Confirm the index is unused (pg_stat_user_indexes / sys.schema_unused_indexes).",
+            "If it exists only in the database, declare it in the model instead of dropping it.",
+            "Otherwise drop it in a revision of its own, concurrently on PostgreSQL.",
+        ),
+    )
+
+
+def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
+    """On a dialect with transactional DDL, the revision creates afterwards an index on the
+    same table whose columns are the ones the dropped index is named after (an index
+    renamed by drop and create): no query is ever without it."""
+    if ctx.dialect not in _TRANSACTIONAL_DDL or not op.table or not op.name:
+        return False
+    name, table = f"_{op.name.lower()}_", op.table.lower()
+    unit = unit_ops(op, ctx)
+    start = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    for o in unit[start + 1:]:
+        cols = o.args.get("columns")
+        if o.kind != "create_index" or (o.table or "").lower() != table \
+                or not isinstance(cols, (list, tuple)) or not cols:
+            continue
+        if all(isinstance(c, str) and f"_{c.lower()}_" in name for c in cols):
+            return True
+    return False

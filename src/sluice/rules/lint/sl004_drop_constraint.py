@@ -1,0 +1,144 @@
+"""SL004 ``drop-constraint``. The check's docstring is the rule's documentation.
+
+Fixtures: ``sl004_drop_constraint.fixtures/`` (``SL004_bad*.py`` trigger it on the lines
+marked ``# <-``; ``SL004_ok*.py`` must not).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from sluice.core.ops import Hit, Op
+from sluice.rules._sql import Action
+from sluice.rules._util import constraint_label, dropped_tables, sql_statements, steps, unit_ops
+from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
+from sluice.rules.registry import UPGRADE, RuleContext, rule
+
+
+@rule("SL004", "drop-constraint", family="destructive", severity="warning", autogenerate=True,
+      kinds=("drop_constraint", "execute"), phases=UPGRADE)
+def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """Dropping a constraint lets invalid data in from the moment it commits.
+
+    Why it is dangerous: unique, foreign key and check constraints are the last line of
+    defence against duplicates and orphans; once invalid rows exist, adding the constraint
+    back fails until they are cleaned up by hand.
+
+    Safe alternative:
+    1. Make sure the application enforces the rule, or that you really want it gone.
+    2. Drop it in a revision of its own so it can be reviewed and reverted alone.
+    3. With ``CASCADE`` (raw SQL), list what depends on it first: dropping a primary key
+       or unique constraint that way also drops the foreign keys of other tables that
+       reference it.
+    """
+    if op.phase != "upgrade":
+        return
+    if op.kind == "execute":
+        for stmt, is_new in sql_statements(op, ctx):
+            if stmt.kind != "ALTER TABLE" or is_new or (
+                    stmt.table and stmt.table.lower() in dropped_tables(op, ctx)):
+                continue
+            for act in stmt.actions:
+                primary = act.kind == "drop_primary_key" or _looks_primary(act.name)
+                if (act.kind == "drop_primary_key" or (
+                        act.kind == "drop_constraint"
+                        and not re.match(r"DROP (?:INDEX|KEY)\b", act.text.strip(), re.I))) \
+                        and not _recreated_later(op, ctx, stmt.table, act.name, primary):
+                    yield _drop_constraint_hit(act, stmt.table)
+        return
+    if op.kind != "drop_constraint" or op.table_is_new:
+        return
+    if op.table and op.table.lower() in dropped_tables(op, ctx):
+        return
+    primary = op.args.get("type_") == "primary" or _looks_primary(op.name)
+    if _recreated_later(op, ctx, op.table, op.name, primary):
+        return
+    if _index_column_dropped(op, ctx):
+        return  # its column is dropped too, and the constraint with it
+    kind = op.args.get("type_") or "constraint"
+    label = constraint_label(f"{kind} constraint" if kind != "constraint" else kind, op.name,
+                             op.target if op.table else None)
+    yield Hit(
+        f"drops {label}; invalid rows can be written from then on",
+        steps(
+            "Confirm nothing relies on the constraint to keep the data valid.",
+            "Drop it in a revision of its own so it can be reviewed and reverted alone.",
+        ),
+    )
+
+
+_CREATES_CONSTRAINT = {"create_foreign_key", "create_unique_constraint",
+                       "create_check_constraint", "create_primary_key",
+                       "create_exclude_constraint"}
+
+
+def _looks_primary(name: str | None) -> bool:
+    low = (name or "").lower()
+    return low.endswith("_pkey") or low.startswith("pk_")
+
+
+#: PostgreSQL's suffix for the name it gives an unnamed constraint.
+_PG_SUFFIX = {"create_foreign_key": "fkey", "create_unique_constraint": "key",
+              "create_primary_key": "pkey", "create_check_constraint": "check"}
+
+
+def _pg_default_name(o: Op, dialect: str | None) -> str:
+    """The name PostgreSQL gives an unnamed constraint: ``accounts_gpgkey_user_id_fkey``."""
+    cols = o.args.get("local_cols") or o.args.get("columns")
+    if dialect != "postgresql" or o.kind not in _PG_SUFFIX or not o.table:
+        return ""
+    if o.kind == "create_primary_key":
+        return f"{o.table}_pkey"
+    if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
+        return ""
+    return "_".join([o.table, *cols, _PG_SUFFIX[o.kind]])
+
+
+def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
+                     primary: bool) -> bool:
+    """On a dialect with transactional DDL, the revision creates the constraint again (the
+    same name on the same table, or any primary key for a primary key) after ``op``."""
+    if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
+        return False
+    table, name = table.lower(), (name or "").lower()
+    unit = unit_ops(op, ctx)
+    start = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    for o in unit[start:]:
+        made = (o.name or _pg_default_name(o, ctx.dialect)).lower()
+        if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
+                (name and made == name)
+                or (primary and o.kind == "create_primary_key")):
+            return True
+        for stmt, _ in sql_statements(o, ctx):
+            if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:
+                continue
+            for act in stmt.actions:
+                if act.kind == "add_constraint" and (
+                        (name and (act.name or "").lower() == name)
+                        or (primary and act.constraint == "primary_key")):
+                    return True
+    return False
+
+
+def _drop_constraint_hit(act: Action, table: str | None) -> Hit:
+    text = act.text.strip()
+    cascade = bool(re.search(r"\bCASCADE\b", text, re.I))
+    primary = act.kind == "drop_primary_key" or bool(act.name and act.name.endswith("_pkey"))
+    kind = "primary key" if primary else "constraint"
+    what = constraint_label(kind, act.name, table)
+    message = f"drops {what} (`{text}`); invalid rows can be written from then on"
+    if primary:
+        message = (f"drops {what} (`{text}`); duplicate rows can be written from then on, and "
+                   "replication, ORMs and upserts that need the key stop working")
+    if cascade:
+        message += ("; CASCADE also drops every foreign key of other tables that references "
+                    "it, without naming them")
+    fix = ["Confirm nothing relies on the constraint to keep the data valid."]
+    if cascade:
+        fix.append("List what depends on it first (on PostgreSQL: SELECT conname, "
+                   "conrelid::regclass FROM pg_constraint WHERE confrelid = "
+                   f"'{table or 'the_table'}'::regclass) and drop those explicitly, "
+                   "without CASCADE.")
+    fix.append("Drop it in a revision of its own so it can be reviewed and reverted alone.")
+    return Hit(message, steps(*fix))

@@ -1,0 +1,72 @@
+"""SL102 ``set-not-null-without-default``. The check's docstring is the rule's documentation.
+
+Fixtures: ``sl102_set_not_null_without_default.fixtures/`` (``SL102_bad*.py`` trigger it on the lines
+marked ``# <-``; ``SL102_ok*.py`` must not).
+"""
+
+from __future__ import annotations
+
+from sluice.core.ops import Hit, Op
+from sluice.rules._util import has_default, sql_statements, steps, unit_ops
+from sluice.rules.registry import UPGRADE, RuleContext, rule
+
+
+@rule("SL102", "set-not-null-without-default", family="compat", severity="error",
+      autogenerate=True, kinds=("alter_column",), phases=UPGRADE)
+def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
+    """Making an existing column NOT NULL without a server default.
+
+    Why it is dangerous: the ALTER fails if any row holds NULL, and code that still inserts
+    without the column (the previous release during a rolling deploy) starts failing. On
+    PostgreSQL it also scans the whole table under an ACCESS EXCLUSIVE lock.
+
+    Safe alternative:
+    1. Give the column a server default and make every code path write it; deploy.
+    2. Backfill NULLs in batches (``sluice.data.batched_update``).
+    3. On PostgreSQL, add ``CHECK (col IS NOT NULL) NOT VALID``, then ``VALIDATE
+       CONSTRAINT`` (no long lock), then SET NOT NULL, which then skips the scan.
+    """
+    if op.kind != "alter_column" or op.args.get("nullable") is not False or op.table_is_new:
+        return None
+    if op.phase != "upgrade":
+        return None
+    if op.args.get("existing_nullable") is False:
+        return None
+    if has_default(op.args.get("server_default")) or has_default(
+        op.args.get("existing_server_default")
+    ):
+        return None
+    if op.table and op.column and (op.table.lower(), op.column.lower()) in \
+            _added_with_default_before(op, ctx):
+        return None  # existing rows got the default when the column was added
+    return Hit(
+        f"makes {op.target} NOT NULL without a server default; fails on existing NULLs and "
+        "breaks code that does not write the column",
+        steps(
+            f"Add a server default to {op.column} and make every insert write it; deploy.",
+            f"Backfill NULLs in batches: sluice.data.batched_update('{op.table}', "
+            f"{{'{op.column}': ...}}, where=<col> IS NULL).",
+            "Then set NOT NULL in a later revision (on PostgreSQL via a NOT VALID check "
+            "constraint validated first).",
+        ),
+    )
+
+
+def _added_with_default_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
+    """(table, column), lower-cased, of the columns the revision adds with a server default
+    before ``op`` (and does not strip of it again)."""
+    out: set[tuple[str, str]] = set()
+    for other in unit_ops(op, ctx):
+        if other is op:
+            break
+        key = ((other.table or "").lower(), (other.column or "").lower())
+        if other.kind == "add_column" and has_default(other.args.get("server_default")):
+            out.add(key)
+        elif other.kind == "alter_column" and "server_default" in other.args \
+                and not has_default(other.args.get("server_default")):
+            out.discard(key)
+        for stmt, _ in sql_statements(other, ctx):
+            for act in stmt.actions if stmt.kind == "ALTER TABLE" and stmt.table else ():
+                if act.kind == "add_column" and act.column and act.default is not None:
+                    out.add((str(stmt.table).lower(), act.column.lower()))
+    return out

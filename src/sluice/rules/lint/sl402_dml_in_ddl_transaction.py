@@ -1,0 +1,83 @@
+"""SL402 ``dml-in-ddl-transaction``. The check's docstring is the rule's documentation.
+
+Fixtures: ``sl402_dml_in_ddl_transaction.fixtures/`` (``SL402_bad*.py`` trigger it on the lines
+marked ``# <-``; ``SL402_ok*.py`` must not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sluice.core.ops import Hit, Op
+from sluice.rules._util import DDL_KINDS, DDL_SQL, bounded, sql_statements, steps, unit_ops
+from sluice.rules.lint._transactions import PG
+from sluice.rules.registry import UPGRADE, RuleContext, rule
+
+
+def _dml_tables(op: Op, ctx: RuleContext) -> list[str]:
+    """Existing tables that ``op`` updates or deletes from in bulk."""
+    if op.kind == "execute" and op.args.get("construct") in ("update", "delete"):
+        if op.table_is_new or op.args.get("where"):
+            return []  # a Core statement with .where() is usually per-row, in a loop
+        return [str(op.args.get("construct_table") or "TABLE")]
+    out = []
+    for stmt, is_new in sql_statements(op, ctx):
+        if is_new:
+            continue
+        if (stmt.kind in ("UPDATE", "DELETE") and not bounded(stmt)) or (
+            stmt.kind == "INSERT" and stmt.insert_select
+        ):
+            out.append(stmt.table or "TABLE")
+    return out
+
+
+def _locking_ddl(op: Op, ctx: RuleContext) -> str | None:
+    if op.in_autocommit or op.table_is_new:
+        return None
+    if op.kind in DDL_KINDS and op.kind != "create_table":
+        if op.kind == "create_index" and op.args.get("postgresql_concurrently"):
+            return None
+        return f"{op.kind} on {op.target} (line {op.line})"
+    for stmt, is_new in sql_statements(op, ctx):
+        if stmt.kind in DDL_SQL and stmt.kind != "CREATE TABLE" and not is_new:
+            return f"{stmt.kind} {stmt.table or ''} (line {op.line})".replace("  ", " ")
+    return None
+
+
+@rule("SL402", "dml-in-ddl-transaction", family="transactions", severity="warning",
+      dialects=PG, kinds=("execute",), phases=UPGRADE)
+def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """A bulk UPDATE/DELETE after DDL in the same revision keeps the DDL's lock for its run.
+
+    Why it is dangerous: on PostgreSQL the whole revision is one transaction, and the
+    ACCESS EXCLUSIVE lock an ALTER takes is held until that transaction commits. A data
+    backfill that runs after it in the same revision keeps the table locked for as long
+    as the backfill takes: a two-second ALTER becomes a twenty-minute outage.
+
+    Safe alternative:
+    1. Move the data change into a revision of its own, after the schema change.
+    2. Run it in batches (``sluice.data.batched_update``), each batch its own short
+       transaction, so no lock is held for long.
+    """
+    if op.phase != "upgrade" or op.in_autocommit:
+        return
+    tables = _dml_tables(op, ctx)
+    if not tables:
+        return
+    ddl = None
+    for other in unit_ops(op, ctx):
+        if other is op:
+            break
+        ddl = ddl or _locking_ddl(other, ctx)
+    if ddl is None:
+        return
+    for table in tables:
+        yield Hit(
+            f"bulk change of {table} runs in the same transaction as {ddl}; the DDL's lock "
+            "is held until the data change finishes",
+            steps(
+                f"Move the data change on {table} into a separate revision after this one.",
+                "Run it in batches (sluice.data.batched_update / batched_delete) so each "
+                "transaction is short.",
+            ),
+        )

@@ -1,0 +1,57 @@
+"""SL403 ``statement-needs-autocommit``. The check's docstring is the rule's documentation.
+
+Fixtures: ``sl403_statement_needs_autocommit.fixtures/`` (``SL403_bad*.py`` trigger it on the lines
+marked ``# <-``; ``SL403_ok*.py`` must not).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from sluice.core.ops import Hit, Op
+from sluice.rules._util import pg_version, sql_statements, steps
+from sluice.rules.lint._transactions import _AUTOCOMMIT, PG
+from sluice.rules.registry import RuleContext, rule
+
+_NEEDS_AUTOCOMMIT = [
+    (r"VACUUM\b", "VACUUM"),
+    (r"CREATE DATABASE\b", "CREATE DATABASE"),
+    (r"DROP DATABASE\b", "DROP DATABASE"),
+    (r"CREATE TABLESPACE\b", "CREATE TABLESPACE"),
+    (r"DROP TABLESPACE\b", "DROP TABLESPACE"),
+    (r"ALTER SYSTEM\b", "ALTER SYSTEM"),
+]
+
+
+@rule("SL403", "statement-needs-autocommit", family="transactions", severity="error",
+      dialects=PG, kinds=("execute",))
+def statement_needs_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """A statement PostgreSQL refuses inside a transaction block.
+
+    Why it is dangerous: ``VACUUM``, ``CREATE/DROP DATABASE``, ``CREATE/DROP TABLESPACE``,
+    ``ALTER SYSTEM`` (and, before PostgreSQL 12, ``ALTER TYPE ... ADD VALUE``) cannot run
+    in a transaction, and Alembic runs the migration in one: the deploy fails at this
+    statement, after the earlier statements of the revision took their locks.
+
+    Safe alternative:
+    1. Wrap it in ``with op.get_context().autocommit_block():``.
+    2. Better, keep maintenance (VACUUM, ALTER SYSTEM) out of migrations altogether.
+    """
+    if op.in_autocommit:
+        return
+    for stmt, _ in sql_statements(op, ctx):
+        label = next((name for pat, name in _NEEDS_AUTOCOMMIT if re.match(pat, stmt.norm)),
+                     None)
+        if label is None and stmt.kind == "ALTER TYPE" and " ADD VALUE" in stmt.norm \
+                and pg_version(ctx) < 12:
+            label = f"ALTER TYPE ... ADD VALUE (before PostgreSQL 12, target {pg_version(ctx)})"
+        if label is None:
+            continue
+        yield Hit(
+            f"{label} cannot run inside a transaction block; the migration fails here",
+            steps(
+                f"Wrap it: `{_AUTOCOMMIT}`.",
+                "Keep maintenance statements out of migrations where you can.",
+            ),
+        )

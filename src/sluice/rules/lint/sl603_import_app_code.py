@@ -1,0 +1,88 @@
+"""SL603 ``import-app-code``. The check's docstring is the rule's documentation.
+
+Fixtures: ``sl603_import_app_code.fixtures/`` (``SL603_bad*.py`` trigger it on the lines
+marked ``# <-``; ``SL603_ok*.py`` must not).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from sluice.core.ops import Hit, Op
+from sluice.rules._util import steps
+from sluice.rules.registry import RuleContext, rule
+
+#: Libraries that revisions legitimately import: column types, DDL helpers, drivers.
+KNOWN_LIBRARIES = frozenset({
+    "sluice", "sqlalchemy_utils", "geoalchemy2", "sqlmodel", "alembic_utils",
+    "alembic_postgresql_enum", "psycopg", "psycopg2", "pymysql", "MySQLdb", "asyncpg",
+    "sqlalchemy_json", "pgvector", "citext", "sqlalchemy_citext", "sqlalchemy_utc",
+    "sqlalchemy_jsonfield", "typing_extensions", "mypy_extensions",
+})
+
+
+@lru_cache(maxsize=512)
+def installed_library(top: str) -> bool:
+    """``top`` is a package installed into site-packages (a library, not the project).
+
+    Only the top-level name is looked up, which locates the package without importing
+    it. The project's own code is either not installed (``prepend_sys_path``) or
+    installed in editable mode, so it is found outside site-packages.
+    """
+    if not top or top.startswith("."):
+        return False
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    where = spec.origin or ""
+    if spec.submodule_search_locations:
+        where = next(iter(spec.submodule_search_locations), where)
+    parts = Path(where).parts
+    return "site-packages" in parts or "dist-packages" in parts
+
+
+@rule("SL603", "import-app-code", family="script", severity="warning", kinds=("script.import",))
+def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
+    """A revision imports application code (models, helpers, settings).
+
+    Why it is dangerous: a revision is a snapshot of the schema at one point in time, but
+    imported code keeps changing. When a model gains a column next month, this old
+    revision's data migration starts selecting a column that does not exist yet at its
+    point in history, and a fresh ``alembic upgrade head`` (CI, a new developer, disaster
+    recovery) breaks. Imports that need a running app (settings, app factories) also make
+    the revision impossible to render offline. Libraries installed in site-packages
+    (column types, drivers) and the standard library are not flagged.
+
+    Safe alternative:
+    1. Copy what the revision needs into it: a lightweight ``sa.table("users",
+       sa.column("id"), ...)`` instead of the ORM model, plain SQL instead of a helper.
+    2. For custom column types, import them from a small, stable module and list the
+       package in ``lint.stub_modules`` so rendering can stand it in.
+    """
+    if op.kind != "script.import" or not op.name:
+        return
+    top = op.name.split(".")[0]
+    if top in KNOWN_LIBRARIES or (top not in ctx.config.lint.stub_modules
+                                  and installed_library(top)):
+        return
+    names = op.args.get("names") or []
+    shown = f"{op.name} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" \
+        if names else op.name
+    yield Hit(
+        f"imports {shown} inside the revision; the code keeps changing while the revision "
+        "must not, so `upgrade head` from an empty database breaks later",
+        steps(
+            "Replace ORM models with a local snapshot: sa.table('<table>', "
+            "sa.column('<col>'), ...).",
+            "Inline helpers the revision needs, or move them to a small module that never "
+            "changes.",
+            f"If the import must stay (a custom column type), suppress this with a reason and "
+            f"add '{top}' to lint.stub_modules so rendering can stand it in.",
+        ),
+    )

@@ -1,0 +1,238 @@
+"""The one rule registry: lint, trace and check rules, each as data plus one function.
+
+Every rule lives in a file of its own under ``sluice/rules/<kind>/`` and registers itself
+when that file is imported; :func:`all_rules` imports the files of a kind on first use.
+
+- ``lint`` rules (``SL...``, :mod:`sluice.rules.lint`) declare themselves with
+  :func:`rule`: the decorated function is the check, and its docstring the rule's
+  documentation (``sluice rules ID`` and ``docs/rules.md`` are generated from it): first
+  paragraph the summary, then why it is dangerous, then the safe alternative step by step.
+  A rule's good and bad fixtures sit beside it, in ``<module>.fixtures/``.
+- ``trace`` rules (``TR...``, :mod:`sluice.rules.trace`) are measurements, not
+  predictions: :func:`trace_rule` registers one with its file's docstring as its
+  documentation; ``sluice trace`` measures the locks and reports the rule that applies.
+- ``check`` rules (``check.<name>``, :mod:`sluice.rules.check`) are the checks of
+  ``sluice check``, in the order they run: :func:`check_rule` registers one with its
+  file's docstring as its documentation; ``sluice.check`` runs it.
+
+A lint rule that only ever reports on some op kinds says which (``kinds=("drop_table",
+"execute")``), and one that only reports on ops of some phases says that
+(``phases=UPGRADE``): the lint engine then never calls its check for other ops (see
+:class:`RuleIndex`). Most rules look at one or two kinds of upgrade ops, so this saves most
+check calls of a lint run. A rule without ``kinds`` (``phases``) sees ops of every kind
+(phase).
+
+Importing this module (or a rule file) does not import sqlglot: the SQL helpers of
+:mod:`sluice.rules._sql` import it when they first parse a statement.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from sluice.core.findings import SEVERITY_ORDER, Severity
+from sluice.core.ops import DIALECTS, Hit, Op
+
+if TYPE_CHECKING:
+    from sluice.config import SluiceConfig
+
+Kind = Literal["lint", "trace", "check"]
+#: Every kind of rule, in the order ``sluice rules --kind all`` and the docs list them.
+KINDS: tuple[Kind, ...] = ("lint", "trace", "check")
+
+
+@dataclass
+class RuleContext:
+    """What a lint check may look at besides the op itself."""
+
+    config: SluiceConfig
+    #: The dialect being linted (None: the op model only, e.g. during autogenerate).
+    dialect: str | None = None
+    #: All ops of the same revision and phase, in order (for revision-level rules).
+    ops: list[Op] = field(default_factory=list)
+
+
+CheckFn = Callable[[Op, RuleContext], "Hit | Iterable[Hit] | None"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    family: str
+    dialects: tuple[str, ...]
+    severity: Severity
+    #: A lint rule's check; None for trace and check rules (their feature measures or
+    #: runs them, see the module docs).
+    check: CheckFn | None
+    #: Used by the autogenerate policy to refuse or annotate generated operations.
+    autogenerate: bool = False
+    #: Off unless enabled in ``[tool.sluice.lint] enable``.
+    default_enabled: bool = True
+    #: The op kinds the check can report on (None: any). Ops of other kinds are not
+    #: passed to it, so it must return nothing for them.
+    kinds: frozenset[str] | None = None
+    #: The phases (``upgrade``, ``downgrade``) of the ops the check can report on (None:
+    #: any); the same contract as ``kinds``.
+    phases: frozenset[str] | None = None
+    #: ``lint``, ``trace`` or ``check``.
+    kind: Kind = "lint"
+    #: A check's title in reports (``revision graph``); empty for other kinds.
+    title: str = ""
+    #: A check that needs a database (``upgrade``, ``drift``, ``roundtrip``).
+    needs_database: bool = False
+    #: The documentation of a trace or check rule (its file's docstring).
+    text: str = field(default="", repr=False)
+
+    @property
+    def doc(self) -> str:
+        source = self.check.__doc__ if self.check is not None else self.text
+        return inspect.cleandoc(source or "")
+
+    @property
+    def summary(self) -> str:
+        return self.doc.split("\n\n", 1)[0].replace("\n", " ")
+
+
+#: Every registered rule by id, all kinds (filled as the rule files are imported).
+RULES: dict[str, Rule] = {}
+
+#: ``phases=`` of a rule about what an upgrade does (most of them).
+UPGRADE = ("upgrade",)
+
+
+def _register(new: Rule) -> None:
+    if new.id in RULES:
+        raise ValueError(f"duplicate rule id {new.id}")
+    if any(r.name == new.name and r.kind == new.kind for r in RULES.values()):
+        raise ValueError(f"duplicate {new.kind} rule name {new.name}")
+    RULES[new.id] = new
+
+
+def rule(
+    id: str,
+    name: str,
+    *,
+    family: str,
+    severity: Severity,
+    dialects: Iterable[str] = DIALECTS,
+    autogenerate: bool = False,
+    default_enabled: bool = True,
+    kinds: Iterable[str] | None = None,
+    phases: Iterable[str] | None = None,
+) -> Callable[[CheckFn], CheckFn]:
+    """Register the decorated check function as a lint rule (``kinds``, ``phases``: see
+    the module docs)."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        _register(Rule(
+            id=id,
+            name=name,
+            family=family,
+            dialects=tuple(dialects),
+            severity=severity,
+            check=fn,
+            autogenerate=autogenerate,
+            default_enabled=default_enabled,
+            kinds=frozenset(kinds) if kinds is not None else None,
+            phases=frozenset(phases) if phases is not None else None,
+        ))
+        return fn
+
+    return register
+
+
+def trace_rule(id: str, name: str, *, family: str, severity: Severity, doc: str | None,
+               dialects: Iterable[str] = ("postgresql", "mysql")) -> Rule:
+    """Register a ``sluice trace`` rule documented by ``doc`` (its file's docstring)."""
+    new = Rule(id=id, name=name, family=family, dialects=tuple(dialects), severity=severity,
+               check=None, kind="trace", text=doc or "")
+    _register(new)
+    return new
+
+
+def check_rule(name: str, *, title: str, needs_database: bool, doc: str | None,
+               severity: Severity = "error") -> Rule:
+    """Register a ``sluice check`` check (id ``check.<name>``) documented by ``doc``."""
+    new = Rule(id=f"check.{name}", name=name, family="check", dialects=DIALECTS,
+               severity=severity, check=None, kind="check", title=title,
+               needs_database=needs_database, text=doc or "")
+    _register(new)
+    return new
+
+
+def all_rules(kind: Kind | None = "lint") -> dict[str, Rule]:
+    """The registered rules of ``kind`` (None: every kind) by id, in registration order
+    (each kind's package lists its files in catalog order)."""
+    for k in KINDS if kind is None else (kind,):
+        importlib.import_module(f"sluice.rules.{k}")  # its files register their rules
+    return {i: r for i, r in RULES.items() if kind is None or r.kind == kind}
+
+
+def find_rule(key: str, kind: Kind | None = "lint") -> Rule | None:
+    """The rule of ``kind`` (None: any) whose id or name is ``key`` (any case)."""
+    key_l = key.lower()
+    for r in all_rules(kind).values():
+        if r.id.lower() == key_l or r.name == key_l:
+            return r
+    return None
+
+
+def active_rules(config: SluiceConfig) -> list[Rule]:
+    """Lint rules enabled by defaults and ``[tool.sluice.lint] enable/disable``."""
+    lint = config.lint
+    wanted = {k.lower() for k in lint.enable}
+    unwanted = {k.lower() for k in lint.disable}
+    out = []
+    for r in all_rules().values():
+        keys = {r.id.lower(), r.name, r.family}
+        if keys & unwanted:
+            continue
+        if r.default_enabled or keys & wanted:
+            out.append(r)
+    return out
+
+
+def severity_for(r: Rule, config: SluiceConfig) -> Severity:
+    sev = config.lint.severity.get(r.id) or config.lint.severity.get(r.name)
+    return sev if sev in SEVERITY_ORDER else r.severity  # type: ignore[return-value]
+
+
+def hits(result: Any) -> Iterable[Hit]:
+    """A check's return value (None, a :class:`Hit` or several) as hits."""
+    if result is None:
+        return ()
+    if isinstance(result, Hit):
+        return (result,)
+    return result  # type: ignore[no-any-return]
+
+
+class RuleIndex:
+    """A rule list that knows which of its rules run for each op kind, phase and dialect.
+
+    ``sluice.lint.registry.run_rules`` builds one per call; pass one as ``rules`` to share
+    that work between calls with the same rules (the lint engine does, per file and phase).
+    """
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = list(rules)
+        self._for: dict[tuple[str, str, str | None], list[Rule]] = {}
+
+    def select(self, kind: str, phase: str, dialect: str | None) -> list[Rule]:
+        """The rules that run for an op of ``kind`` and ``phase`` when linting
+        ``dialect``, in catalog order."""
+        key = (kind, phase, dialect)
+        found = self._for.get(key)
+        if found is None:
+            found = self._for[key] = [
+                r for r in self.rules
+                if (r.kinds is None or kind in r.kinds)
+                and (r.phases is None or phase in r.phases)
+                and (dialect in r.dialects if dialect is not None
+                     else not set(DIALECTS) - set(r.dialects))
+            ]
+        return found
