@@ -47,11 +47,7 @@ def _disk_state(ctx: CheckContext) -> SumState:
 
 
 def check_checksums(ctx: CheckContext) -> CheckResult:
-    """Checksums: every revision file matches the SHA-256 recorded in ``sluice.sum``
-    (written by ``sluice lock``), no recorded file is gone, no revision file is
-    unrecorded, and the recorded heads are the current heads. An edited revision fails
-    unless the sum file was updated in the same change. Without a sum file the check is
-    skipped, or fails with ``check.require_lock = true``."""
+    """Run the check; its rule documents it (:mod:`sluice.rules.check.checksums`)."""
     path = sum_path(ctx.root, ctx.config.check.sum_file)
     rel = ctx.rel(path)
     if not path.is_file():

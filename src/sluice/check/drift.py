@@ -199,11 +199,7 @@ class _NoMetadata(Exception):
 
 
 def check_drift(ctx: CheckContext) -> CheckResult:
-    """Models match database: after upgrading an empty database to head, Alembic's
-    autogenerate comparison against env.py's ``target_metadata`` (with Sluice's filters:
-    excluded tables are not drift) finds nothing to change. Differences are listed by
-    table and column, with the operations ``alembic revision --autogenerate`` would
-    write."""
+    """Run the check; its rule documents it (:mod:`sluice.rules.check.drift`)."""
     blocker = ctx.graph_blocker()
     if blocker:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")

@@ -1,13 +1,17 @@
-"""The registry of ``sluice check``'s checks (:data:`CHECKS`) and :func:`run_checks`.
+"""``sluice check``'s checks (:data:`CHECKS`) and :func:`run_checks`.
 
-Imported through :mod:`sluice.check` when a name of it is first used, so that commands
-reading only ``sluice.sum`` (``sluice lint``) do not load the database checks.
+The checks are rules of the one registry (:mod:`sluice.rules.check`: name, title, whether
+they need a database, documentation, order); :data:`CHECKS` is that registry's view with
+the function that runs each. Imported through :mod:`sluice.check` when a name of it is
+first used, so that commands reading only ``sluice.sum`` (``sluice lint``) do not load the
+database checks.
 """
 
 from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -19,14 +23,20 @@ from sluice.check.model import Check, CheckReport, CheckResult
 from sluice.check.roundtrip import check_roundtrip
 from sluice.check.upgrade import check_upgrade
 from sluice.errors import SluiceError
+from sluice.rules.registry import all_rules
 
-CHECKS: list[Check] = [
-    Check("graph", "revision graph", check_graph, needs_database=False),
-    Check("upgrade", "upgrade from empty", check_upgrade, needs_database=True),
-    Check("drift", "models match database", check_drift, needs_database=True),
-    Check("roundtrip", "downgrade round trip", check_roundtrip, needs_database=True),
-    Check("checksums", "revision checksums", check_checksums, needs_database=False),
-]
+#: The function that runs each check rule, by name.
+RUNS: dict[str, Callable[[CheckContext], CheckResult]] = {
+    "graph": check_graph,
+    "upgrade": check_upgrade,
+    "drift": check_drift,
+    "roundtrip": check_roundtrip,
+    "checksums": check_checksums,
+}
+
+#: The check rules in the order they run, each with its function.
+CHECKS: list[Check] = [Check(r.name, r.title, RUNS[r.name], needs_database=r.needs_database)
+                       for r in all_rules("check").values()]
 
 
 def check_names() -> list[str]:

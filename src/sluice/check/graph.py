@@ -375,10 +375,7 @@ def downgrade_problems(ctx: CheckContext, graph: Graph) -> tuple[list[Finding], 
 
 
 def check_graph(ctx: CheckContext) -> CheckResult:
-    """Revision graph: every revision file imports; no duplicate revision ids, missing
-    parents, cycles or conflicting branch labels; one head (or exactly one per branch in
-    ``check.expected_heads``); and, with ``downgrades = "required"``, every revision has a
-    downgrade that does something or raises on purpose to mark itself irreversible."""
+    """Run the check; its rule documents it (:mod:`sluice.rules.check.graph`)."""
     history = ctx.history()
     problems: list[Finding] = []
     for err in history.errors:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sluice.core.findings import Finding
+from sluice.rules.registry import find_rule
 
 if TYPE_CHECKING:
     from sluice.check.context import CheckContext
@@ -111,8 +112,8 @@ class CheckReport:
 class Check:
     """One check of ``sluice check``: a name, a title, and the function that runs it.
 
-    The function's docstring is the check's documentation (``sluice check --help`` and
-    docs/check.md list it).
+    The check's documentation is its rule's (:mod:`sluice.rules.check`), which
+    ``sluice rules`` and docs/rules.md show.
     """
 
     name: str
@@ -123,4 +124,5 @@ class Check:
 
     @property
     def doc(self) -> str:
-        return (self.run.__doc__ or "").strip()
+        found = find_rule(self.name, "check")
+        return found.doc if found is not None else (self.run.__doc__ or "").strip()

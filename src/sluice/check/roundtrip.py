@@ -47,12 +47,7 @@ def _details(lines: list[str]) -> str:
 
 
 def check_roundtrip(ctx: CheckContext) -> CheckResult:
-    """Round trip: for each revision (or the latest ``check.roundtrip_last`` / ``--last``),
-    upgrade to it, snapshot the schema (tables, columns with type, nullability and default,
-    indexes, unique, check and foreign keys), downgrade one step and compare with the
-    schema before the upgrade, upgrade again and compare with the first upgrade. Reports
-    the first revision whose downgrade does not restore the schema, with the difference.
-    Revisions whose downgrade only raises are irreversible on purpose and are skipped."""
+    """Run the check; its rule documents it (:mod:`sluice.rules.check.roundtrip`)."""
     blocker = ctx.graph_blocker()
     if blocker:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")

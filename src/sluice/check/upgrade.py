@@ -66,8 +66,7 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Finding]:
 
 
 def check_upgrade(ctx: CheckContext) -> CheckResult:
-    """Upgrade from empty: every migration runs, in order, from an empty database to
-    head (all heads), through the project's env.py, and the version table ends at head."""
+    """Run the check; its rule documents it (:mod:`sluice.rules.check.upgrade`)."""
     blocker = ctx.graph_blocker()
     if blocker:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
