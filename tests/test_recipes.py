@@ -173,3 +173,71 @@ def test_context_takes_the_lock_timeout_from_the_environments(tmp_path: Path) ->
     ctx = context_for(cfg, "postgresql")
     assert (ctx.lock_timeout, ctx.target_postgres_version) == ("900ms", 15)
     assert context_for(cfg, "postgresql", env="staging").lock_timeout == "1min"
+
+
+def test_lock_timeout_is_set_again_after_a_backfill_commits() -> None:
+    from sluice.recipes.steps import Backfill, LockTimeout
+
+    add = ops.AddColumnOp("t", sa.Column("c", sa.Integer, nullable=False,
+                                         server_default=sa.text("random()")))
+    out = apply_recipes([add], PG).ops
+    kinds = [type(o).__name__ for o in out]
+    after = kinds[kinds.index(Backfill.__name__) + 1]
+    assert after == LockTimeout.__name__, kinds
+
+
+def _cli_project(root: Path, url: str) -> Path:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(
+        f"[alembic]\nscript_location = %(here)s/migrations\nsqlalchemy.url = {url}\n",
+        encoding="utf-8")
+    (root / "migrations" / "env.py").write_text("", encoding="utf-8")
+    (versions / "a1_index.py").write_text(REVISION, encoding="utf-8")
+    return root / "alembic.ini"
+
+
+def test_fix_cli_diff_write_and_locked_revisions(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sluice.integrations.cli import main
+
+    ini = _cli_project(tmp_path, "postgresql://u@db.invalid/app")
+    rev = tmp_path / "migrations" / "versions" / "a1_index.py"
+    runner = CliRunner()
+    diff = runner.invoke(main, ["fix", "-c", str(ini), "--diff"])
+    assert diff.exit_code == 1, diff.output
+    assert "+    with op.get_context().autocommit_block():" in diff.stdout
+    assert "would rewrite 3 operations in 1 file for postgresql" in diff.stderr
+    assert rev.read_text(encoding="utf-8") == REVISION
+
+    locked = runner.invoke(main, ["lock", "-c", str(ini)])
+    assert locked.exit_code == 0, locked.output
+    skipped = runner.invoke(main, ["fix", "-c", str(ini), str(rev)])
+    assert skipped.exit_code == 0 and skipped.stdout == ""
+    assert "sluice.sum records it" in skipped.stderr
+    assert rev.read_text(encoding="utf-8") == REVISION
+
+    done = runner.invoke(main, ["fix", "-c", str(ini), "--include-locked"])
+    assert done.exit_code == 0, done.output
+    assert rev.read_text(encoding="utf-8") == fix_source(REVISION, RecipeContext(
+        "postgresql"), path="x").after
+
+
+def test_fix_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sluice.integrations.cli import main
+
+    ini = _cli_project(tmp_path, "driver://user:pass@localhost/dbname")
+    runner = CliRunner()
+    for args, message in (
+            (["fix", "-c", str(ini)], "sluice fix needs the one dialect"),
+            (["fix", "-c", str(ini), "--dialect", "postgresql", "nope.py"], "nope.py: no such file"),
+            (["fix", "-c", str(tmp_path / "missing.ini")], "missing.ini: no such file"),
+            (["fix", "-c", str(ini), "--dialect", "oracle"], "unknown dialect 'oracle'")):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr and "Traceback" not in result.output
+    ok = runner.invoke(main, ["fix", "-c", str(ini), "--dialect", "sqlite"])
+    assert ok.exit_code == 0 and "nothing to fix in 1 revision file for sqlite" in ok.stderr

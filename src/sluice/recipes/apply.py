@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from alembic.operations import ops
 
 from sluice.recipes.model import Recipe, RecipeContext, recipes_for
-from sluice.recipes.steps import AutocommitBlock, LockTimeout
+from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout
 
 
 @dataclass
@@ -112,6 +112,8 @@ def tidy(operations: list[ops.MigrateOperation], dialect: str) -> list[ops.Migra
             if dialect == "postgresql":
                 in_force = None  # the block's commit ends the transaction's SET LOCAL
             continue
+        if isinstance(o, Backfill) and dialect == "postgresql":
+            in_force = None  # its batches commit, ending the transaction first
         if isinstance(o, LockTimeout):
             if in_force == o.value:
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from sluice.integrations.cli import check, graph, lint, migrate, project, trace
+from sluice.integrations.cli import check, fix, graph, lint, migrate, project, trace
 from sluice.integrations.cli.common import SluiceGroup, describe_exception
 
 __all__ = ["describe_exception", "main"]
@@ -22,7 +22,7 @@ def main() -> None:
 
 
 for _command in (project.demo, project.init, check.check, check.lock, lint.lint,
-                 lint.rules_command, migrate.plan_command, migrate.upgrade_command,
+                 lint.rules_command, fix.fix_command, migrate.plan_command, migrate.upgrade_command,
                  migrate.downgrade_command, migrate.history_command, graph.graph_command,
                  graph.heads_command, trace.trace_command):
     main.add_command(_command)

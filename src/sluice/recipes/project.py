@@ -1,0 +1,95 @@
+"""``sluice fix`` as a library call: which revision files, for which dialect, and the
+rewrite of each (:func:`fix_project`). The CLI only renders the result."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sluice.config import SluiceConfig, load_config
+from sluice.errors import SluiceError
+from sluice.recipes.context import context_for
+from sluice.recipes.source import FileFix, fix_file
+
+
+@dataclass
+class ProjectFix:
+    """What :func:`fix_project` did (or would do, with ``write=False``)."""
+
+    #: The dialect the recipes were chosen for, and where it came from.
+    dialect: str
+    origin: str
+    #: One per revision file looked at, changed or not.
+    files: list[FileFix] = field(default_factory=list)
+    #: Revision files left alone because ``sluice.sum`` records them unchanged.
+    locked: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[FileFix]:
+        return [f for f in self.files if f.changed]
+
+
+def _display(path: Path, root: Path) -> str:
+    for base in (Path.cwd(), root):
+        try:
+            return path.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
+                files: Sequence[str | Path] = (), dialect: str | None = None,
+                env: str | None = None, x_args: Iterable[str] = (),
+                include_locked: bool = False, write: bool = False) -> ProjectFix:
+    """Apply the recipes to the project's revision files (or only ``files``).
+
+    The dialect is chosen as ``sluice lint`` chooses it (``dialect``, else
+    ``lint.dialects``, else the URL Alembic would use, else a dialect-named version
+    location); recipes need exactly one, so several or none is a :class:`SluiceError`
+    asking for ``--dialect``. Files ``sluice.sum`` records with an unchanged checksum are
+    reviewed history and are left alone unless ``include_locked``. Named files that are
+    not revision files of the project are ignored; a missing one is an error.
+    """
+    from sluice.core.history import revision_files
+    from sluice.lint.dialects import choose_dialects
+    from sluice.lint.scope import read_layout, reviewed_files
+
+    ini = Path(ini)
+    if not ini.is_file():
+        raise SluiceError(f"{ini}: no such file (pass -c/--config PATH to alembic.ini)")
+    x_args = tuple(x_args)
+    layout = read_layout(ini, x_args=x_args)
+    if config is None:
+        config = load_config(layout.ini_path)
+    choice = choose_dialects(explicit=[dialect] if dialect else None,
+                             configured=config.lint.dialects, url=layout.url,
+                             url_origin=layout.url_origin, locations=layout.version_locations)
+    known = {Path(os.path.realpath(p)): loc for loc in layout.version_locations
+             for p in revision_files([loc], recursive=layout.recursive)}
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise SluiceError(f"{missing[0]}: no such file")
+    chosen = ([p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
+              if files else list(known))
+    reviewed = set() if include_locked else (reviewed_files(layout, config) or set())
+    dialects = {d for p in chosen for d in choice.for_location(known[p])} or set(choice.dialects)
+    if not choice.named or len(dialects) != 1:
+        found = ", ".join(sorted(dialects)) or "none"
+        raise SluiceError(
+            f"sluice fix needs the one dialect the revisions run on; found {found} "
+            f"({choice.origin})",
+            hint="Name it: --dialect postgresql, or [tool.sluice.lint] dialects = "
+                 '["postgresql"] in pyproject.toml.')
+    (only,) = dialects
+    ctx = context_for(config, only, env=env)
+    result = ProjectFix(dialect=only, origin=choice.origin)
+    for path in chosen:
+        shown = _display(path, layout.root)
+        if str(path) in reviewed:
+            result.locked.append(shown)
+            continue
+        result.files.append(fix_file(path, ctx, write=write, display=shown))
+    return result

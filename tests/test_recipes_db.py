@@ -1,0 +1,285 @@
+"""Each recipe on a real server: the naive revision on one scratch database, the revision
+``sluice fix`` rewrote on another; the final schemas compare identical (check's snapshot
+comparison), the fixed revision's downgrade restores the schema before it, a rerun after
+the steps already ran completes, ``sluice fix`` changes nothing the second time, and the
+fixed revision lints clean of the rules its recipes answer (and of anything new)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from click.testing import CliRunner
+
+from sluice.check.snapshot import Snapshot, diff_snapshots, take_snapshot
+from sluice.core.project import alembic_config, forget_modules
+from sluice.integrations.cli import main
+from sluice.owned import DATA_PROGRESS_TABLE
+from sluice.scratch import scratch_database
+from tests.conftest import server_url
+
+ENV_PY = '''\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+
+
+def run() -> None:
+    engine = engine_from_config(config.get_section(config.config_ini_section),
+                                prefix="sqlalchemy.", poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=None)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run()
+'''
+
+BASE_PG = '''\
+    op.create_table("users", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("email", sa.String(100)), sa.Column("name", sa.String(50)))
+    op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("user_id", sa.Integer()), sa.Column("total", sa.Integer()))
+    op.create_table("events", sa.Column("id", sa.Integer(), nullable=False),
+                    sa.Column("kind", sa.String(20)))
+    op.create_index("ix_orders_total", "orders", ["total"])
+    op.execute("INSERT INTO users (id, email, name) SELECT g, 'u' || g || '@x.org', 'n' || g "
+               "FROM generate_series(1, 300) AS g")
+    op.execute("INSERT INTO orders (id, user_id, total) SELECT g, g % 300 + 1, g "
+               "FROM generate_series(1, 400) AS g")
+    op.execute("INSERT INTO events (id, kind) SELECT g, 'k' FROM generate_series(1, 300) AS g")
+'''
+
+BASE_MYSQL = '''\
+    op.create_table("users", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("email", sa.String(100)), sa.Column("name", sa.String(50)))
+    op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("user_id", sa.Integer()), sa.Column("total", sa.Integer()))
+    users = sa.table("users", sa.column("id"), sa.column("email"), sa.column("name"))
+    op.bulk_insert(users, [{"id": i, "email": f"u{i}@x.org", "name": f"n{i}"}
+                           for i in range(1, 301)])
+'''
+
+
+@dataclass(frozen=True)
+class Case:
+    recipe: str
+    rules: tuple[str, ...]
+    upgrade: str
+    downgrade: str
+
+
+PG_CASES = [
+    Case("pg-create-index-concurrently", ("SL201",),
+         'op.create_index("ix_orders_user_id", "orders", ["user_id"])',
+         'op.drop_index("ix_orders_user_id", table_name="orders")'),
+    Case("pg-drop-index-concurrently", ("SL202",),
+         'op.drop_index("ix_orders_total", table_name="orders")',
+         'op.create_index("ix_orders_total", "orders", ["total"])'),
+    Case("pg-unique-constraint-using-index", ("SL205",),
+         'op.create_unique_constraint("uq_users_email", "users", ["email"])',
+         'op.drop_constraint("uq_users_email", "users", type_="unique")'),
+    Case("pg-primary-key-using-index", ("SL205",),
+         'op.create_primary_key("pk_events", "events", ["id"])',
+         'op.drop_constraint("pk_events", "events", type_="primary")'),
+    Case("pg-foreign-key-not-valid", ("SL203",),
+         'op.create_foreign_key("fk_orders_user_id", "orders", "users", ["user_id"], ["id"])',
+         'op.drop_constraint("fk_orders_user_id", "orders", type_="foreignkey")'),
+    Case("pg-check-not-valid", ("SL204",),
+         'op.create_check_constraint("ck_orders_total", "orders", "total >= 0")',
+         'op.drop_constraint("ck_orders_total", "orders", type_="check")'),
+    Case("pg-set-not-null-via-check", ("SL206",),
+         'op.alter_column("users", "name", existing_type=sa.String(50), nullable=False)',
+         'op.alter_column("users", "name", existing_type=sa.String(50), nullable=True)'),
+    Case("pg-add-column-backfill", ("SL207",),
+         'op.add_column("users", sa.Column("token", postgresql.UUID(), nullable=False, '
+         'server_default=sa.text("gen_random_uuid()")))',
+         'op.drop_column("users", "token")'),
+]
+
+MYSQL_CASES = [
+    Case("mysql-create-index-inplace", (),
+         'op.create_index("ix_orders_user_id", "orders", ["user_id"])',
+         'op.drop_index("ix_orders_user_id", table_name="orders")'),
+    Case("mysql-add-column-instant", (),
+         'op.add_column("users", sa.Column("note", sa.String(200), nullable=True))',
+         'op.drop_column("users", "note")'),
+]
+
+
+def _revision(rev: str, down: str | None, upgrade: str, downgrade: str) -> str:
+    return textwrap.dedent(f'''\
+        """r{rev}
+
+        Revision ID: {rev}
+        Revises: {down or ""}
+        """
+        import sqlalchemy as sa
+        from alembic import op
+        from sqlalchemy.dialects import postgresql  # noqa: F401
+
+        revision = "{rev}"
+        down_revision = {down!r}
+        branch_labels = None
+        depends_on = None
+
+
+        def upgrade() -> None:
+        ''') + textwrap.indent(textwrap.dedent(upgrade), "    ") + textwrap.dedent('''
+
+        def downgrade() -> None:
+        ''') + textwrap.indent(textwrap.dedent(downgrade), "    ")
+
+
+def _project(root: Path, url: str, base: str, case: Case) -> Path:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(
+        f"[alembic]\nscript_location = %(here)s/migrations\nsqlalchemy.url = {url}\n", encoding="utf-8")
+    if url.startswith("mysql"):
+        (root / "pyproject.toml").write_text(
+            '[tool.sluice.lint]\ntarget_mysql_version = "mariadb-10.11"\n', encoding="utf-8")
+    (root / "migrations" / "env.py").write_text(ENV_PY, encoding="utf-8")
+    (root / "migrations" / "script.py.mako").write_text("", encoding="utf-8")
+    drops = "".join(f'op.drop_table("{t}")\n' for t in ("events", "orders", "users")
+                    if f'"{t}"' in base)
+    (versions / "0001_base.py").write_text(_revision("0001", None, base, drops),
+                                           encoding="utf-8")
+    (versions / "0002_change.py").write_text(
+        _revision("0002", "0001", case.upgrade + "\n", case.downgrade + "\n"), encoding="utf-8")
+    return root
+
+
+def _alembic(root: Path, url: str, fn: str, rev: str) -> None:
+    forget_modules(root)
+    cfg = alembic_config(root / "alembic.ini", url=url, stdout=io.StringIO())
+    getattr(command, fn)(cfg, rev)
+
+
+def _snapshot(url: str) -> Snapshot:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return take_snapshot(conn, schemas=[None],
+                                 skip={"alembic_version", DATA_PROGRESS_TABLE})
+    finally:
+        engine.dispose()
+
+
+def _lint_rules(root: Path, dialect: str, extra: tuple[str, ...] = ()) -> set[str]:
+    import json
+
+    result = CliRunner().invoke(main, ["lint", "-c", str(root / "alembic.ini"), "--all",
+                                       "--dialect", dialect, "--no-cache", "--format", "json",
+                                       "--fail-on", "info", *extra])
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    findings = data["findings"] if isinstance(data, dict) else data
+    return {f["rule"] for f in findings if str(f.get("path", "")).endswith("0002_change.py")}
+
+
+@pytest.fixture
+def two_databases(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    backend = request.param
+    server = server_url(backend)
+    with scratch_database(server, prefix="sluice_t") as a, \
+            scratch_database(server, prefix="sluice_t") as b:
+        yield a.render_as_string(hide_password=False), b.render_as_string(hide_password=False)
+
+
+def _run_case(tmp_path: Path, urls: tuple[str, str], base: str, case: Case, dialect: str,
+              extra: tuple[str, ...] = ()) -> tuple[Path, str]:
+    naive_url, fixed_url = urls
+    naive = _project(tmp_path / "naive", naive_url, base, case)
+    fixed = tmp_path / "fixed"
+    shutil.copytree(naive, fixed)
+    ini = fixed / "alembic.ini"
+    ini.write_text(ini.read_text(encoding="utf-8").replace(naive_url, fixed_url),
+                   encoding="utf-8")
+
+    # sluice fix: --diff first (exit 1, nothing written), then for real, then again
+    change = fixed / "migrations" / "versions" / "0002_change.py"
+    before = change.read_text(encoding="utf-8")
+    runner = CliRunner()
+    args = ["fix", "-c", str(ini), "--dialect", dialect, *extra]
+    shown = runner.invoke(main, [*args, "--diff"])
+    assert shown.exit_code == 1, shown.output
+    assert change.read_text(encoding="utf-8") == before
+    assert "+++ b/" in shown.stdout and case.recipe in shown.stderr
+    done = runner.invoke(main, args)
+    assert done.exit_code == 0, done.output
+    after = change.read_text(encoding="utf-8")
+    assert after != before and done.stdout == shown.stdout
+    again = runner.invoke(main, [*args, "--diff"])
+    assert again.exit_code == 0 and again.stdout == "", again.output
+    assert change.read_text(encoding="utf-8") == after
+
+    # the same final schema; the downgrade restores the schema before the change
+    _alembic(naive, naive_url, "upgrade", "0001")
+    start = _snapshot(naive_url)
+    _alembic(naive, naive_url, "upgrade", "head")
+    want = _snapshot(naive_url)
+    _alembic(fixed, fixed_url, "upgrade", "head")
+    got = _snapshot(fixed_url)
+    assert diff_snapshots(want, got) == [], after
+    # a rerun after every step ran (a kill before the version row was written) completes
+    _alembic(fixed, fixed_url, "stamp", "0001")
+    _alembic(fixed, fixed_url, "upgrade", "head")
+    assert diff_snapshots(want, _snapshot(fixed_url)) == []
+    _alembic(fixed, fixed_url, "downgrade", "0001")
+    assert diff_snapshots(start, _snapshot(fixed_url)) == []
+    return fixed, after
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("case", PG_CASES, ids=[c.recipe for c in PG_CASES])
+def test_postgres_recipe(tmp_path: Path, two_databases: tuple[str, str], case: Case) -> None:
+    fixed, after = _run_case(tmp_path, two_databases, BASE_PG, case, "postgresql")
+    naive_rules = _lint_rules(tmp_path / "naive", "postgresql")
+    assert set(case.rules) <= naive_rules
+    fixed_rules = _lint_rules(fixed, "postgresql")
+    assert not fixed_rules & set(case.rules), after
+    assert fixed_rules <= naive_rules, (fixed_rules - naive_rules, after)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+def test_postgres_invalid_leftover_is_rebuilt(tmp_path: Path,
+                                               two_databases: tuple[str, str]) -> None:
+    """A concurrent build killed half-way leaves an INVALID index of the same name; the
+    rerun drops it and builds a valid one (IF NOT EXISTS alone would keep it)."""
+    case = PG_CASES[0]
+    fixed, _ = _run_case(tmp_path, two_databases, BASE_PG, case, "postgresql")
+    url = two_databases[1]
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    _alembic(fixed, url, "upgrade", "head")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE pg_index SET indisvalid = false "
+                             "WHERE indexrelid = 'ix_orders_user_id'::regclass")
+    _alembic(fixed, url, "stamp", "0001")
+    _alembic(fixed, url, "upgrade", "head")
+    with engine.connect() as conn:
+        valid = conn.exec_driver_sql("SELECT indisvalid FROM pg_index "
+                                     "WHERE indexrelid = 'ix_orders_user_id'::regclass").scalar()
+    engine.dispose()
+    assert valid is True
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("two_databases", ["mysql"], indirect=True)
+@pytest.mark.parametrize("case", MYSQL_CASES, ids=[c.recipe for c in MYSQL_CASES])
+def test_mariadb_recipe(tmp_path: Path, two_databases: tuple[str, str], case: Case) -> None:
+    fixed, after = _run_case(tmp_path, two_databases, BASE_MYSQL, case, "mysql")
+    assert "ALGORITHM=" in after
+    naive_rules = _lint_rules(tmp_path / "naive", "mysql")
+    assert _lint_rules(fixed, "mysql") <= naive_rules
