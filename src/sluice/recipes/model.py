@@ -123,7 +123,10 @@ def recipe(id: str, *, rules: Iterable[str], dialect: str,
 
 
 def _load() -> None:
-    from sluice.recipes import mysql, postgres  # noqa: F401  (registers the recipes)
+    import importlib
+
+    for name in ("postgres", "mysql"):  # importing a module registers its recipes
+        importlib.import_module(f"sluice.recipes.{name}")
 
 
 def all_recipes() -> list[Recipe]:

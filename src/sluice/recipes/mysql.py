@@ -94,7 +94,7 @@ def add_column_instant(op: ops.MigrateOperation,
     definitions make any server copy it.
 
     Safe form: `SET SESSION lock_wait_timeout`, then `ALTER TABLE orders ADD COLUMN note
-    VARCHAR(200) NULL, ALGORITHM=INSTANT` where the target version has INSTANT, else
+    VARCHAR(200), ALGORITHM=INSTANT` where the target version has INSTANT, else
     `ALGORITHM=INPLACE, LOCK=NONE` (the rebuild stays, but writes continue and the server
     refuses rather than copy). MariaDB adds `IF NOT EXISTS`. Stored generated, identity
     and auto-increment columns, and NOT NULL columns without a default (SL106), are left
