@@ -13,3 +13,16 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def test_generated_page_is_up_to_date(name: str) -> None:
     committed = (DOCS / name).read_text(encoding="utf-8") if (DOCS / name).exists() else ""
     assert committed == PAGES[name](), f"docs/{name} is stale: run `python -m sluice.docgen`"
+
+
+def test_rules_page_documents_every_rule_of_every_kind() -> None:
+    """Lint, trace and check rules: a heading each, its documentation, its row in a table."""
+    from sluice.rules.docs import anchor
+    from sluice.rules.registry import all_rules
+
+    page = PAGES["rules.md"]()
+    for r in all_rules(None).values():
+        assert f"### {r.id} `{r.name}`" in page, r.id
+        assert r.doc in page, r.id
+        assert f"| [{r.id}](#{anchor(f'{r.id} {r.name}')}) | `{r.name}` |" in page, r.id
+    assert page.index("## Measured by `sluice trace`") < page.index("## Checks of `sluice check`")

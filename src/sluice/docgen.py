@@ -44,7 +44,13 @@ def configuration_page() -> str:
 
 
 def rules_page() -> str:
-    from sluice.lint.catalog import rules_page as page
+    from sluice.rules.docs import rules_page as page
+
+    return page()
+
+
+def recipes_page() -> str:
+    from sluice.recipes.docs import recipes_page as page
 
     return page()
 
@@ -52,6 +58,7 @@ def rules_page() -> str:
 PAGES: dict[str, Callable[[], str]] = {
     "configuration.md": configuration_page,
     "rules.md": rules_page,
+    "recipes.md": recipes_page,
 }
 
 
