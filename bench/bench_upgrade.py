@@ -44,7 +44,7 @@ from alembic import command  # noqa: E402
 from sluice.core.project import alembic_config  # noqa: E402
 from sluice.runner.api import migrate  # noqa: E402
 from sluice.runner.run import RunOptions  # noqa: E402
-from tests.fixtures.runner.project import SLUICE_TOML, chain, make_project  # noqa: E402
+from tests.support.runner import SLUICE_TOML, chain, make_project  # noqa: E402
 
 
 @contextmanager

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 WORK = ROOT / "bench" / "_work" / "fault_lock"
 
-from tests.fixtures.runner import faults  # noqa: E402
+from tests.support import faults  # noqa: E402
 
 DEFAULT_URLS = {
     "postgresql": os.environ.get("SLUICE_TEST_POSTGRES_URL",

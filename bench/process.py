@@ -196,7 +196,7 @@ def one_revision(repeat: int) -> dict[str, object]:
 
 def upgrade_case(dialect: str, url: str | None, revisions: int, repeat: int,
                  prod: bool = False) -> dict[str, object] | None:
-    from tests.fixtures.runner.project import SLUICE_TOML, chain, make_project
+    from tests.support.runner import SLUICE_TOML, chain, make_project
 
     case = f"upgrade-{'prod-' if prod else ''}{dialect}"
     root = WORK / case

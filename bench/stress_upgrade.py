@@ -36,7 +36,7 @@ SLUICE = str(Path(sys.executable).with_name("sluice"))
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from sluice.runner import audit  # noqa: E402
-from tests.fixtures.runner.project import chain, make_project  # noqa: E402
+from tests.support.runner import chain, make_project  # noqa: E402
 
 
 @contextmanager

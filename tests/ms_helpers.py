@@ -1,7 +1,7 @@
 """Moved to tests.support.multiservice; kept while tests move over."""
 
+from tests.support.db import columns, tables, versions
 from tests.support.multiservice import (
-    columns,
     edit,
     module_value,
     ms_autogenerate,
@@ -9,9 +9,7 @@ from tests.support.multiservice import (
     ms_downgrade,
     ms_upgrade,
     revision_files,
-    tables,
     upgrade_all,
-    versions,
 )
 
 __all__ = ["columns", "edit", "module_value", "ms_autogenerate", "ms_cfg", "ms_downgrade",

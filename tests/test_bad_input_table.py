@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
 from sluice.integrations.cli import main
-from tests.conftest import EXAMPLE
+from tests.support.paths import EXAMPLE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "production.md"
 VERSIONS = Path("migrations") / "versions"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 SCRIPT = REPO / "bench" / "corpus.py"
 REVISION = '''from alembic import op

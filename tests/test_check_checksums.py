@@ -12,8 +12,8 @@ from sluice.check import lock
 from sluice.check.sumfile import HEADER, parse_sum
 from sluice.errors import SluiceError
 from sluice.integrations.cli import main
-from tests.helpers import edit
-from tests.test_check_graph import config, overlay, problems, run
+from tests.support.check import config, overlay, problems, run
+from tests.support.project import edit
 
 V1 = "migrations/versions/0001_users_and_products.py"
 V2 = "migrations/versions/0002_orders_and_demo_data.py"

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from sluice.core.project import forget_modules
 from sluice.integrations.cli import main
-from tests.helpers import edit
-from tests.test_check_graph import overlay
+from tests.support.check import overlay
+from tests.support.project import edit
 
 
 def sluice(project: Path, *args: str) -> Result:

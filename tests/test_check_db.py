@@ -9,10 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from sluice.errors import SluiceError
-from tests.helpers import drop_legacy_field, edit
-from tests.test_check_graph import config, overlay, problems, run
-
-DB_CHECKS = ("upgrade", "drift", "roundtrip")
+from tests.support.check import DB_CHECKS, config, overlay, problems, run
+from tests.support.db import tables
+from tests.support.project import drop_legacy_field, edit
 
 
 def execute(url: str, *statements: str) -> None:
@@ -21,15 +20,6 @@ def execute(url: str, *statements: str) -> None:
         with engine.begin() as conn:
             for statement in statements:
                 conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
-def tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return set(sa.inspect(conn).get_table_names())
     finally:
         engine.dispose()
 
@@ -289,7 +279,7 @@ def server_databases(url: str) -> set[str]:
 
 @pytest.fixture(params=["postgresql", "mysql"])
 def server(request: pytest.FixtureRequest) -> str:
-    from tests.conftest import server_url
+    from tests.support.servers import server_url
 
     return server_url(request.param)
 

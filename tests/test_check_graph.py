@@ -7,38 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sluice.check import CheckOptions, CheckReport, run_checks
-from sluice.check.model import Problem
-from sluice.core.project import forget_modules
+from sluice.check import CheckOptions, run_checks
 from sluice.errors import SluiceError
+from tests.support.check import config, overlay, problems, run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "check"
-
-
-def overlay(project: Path, name: str) -> Path:
-    """Lay the files of tests/fixtures/check/<name> over ``project``."""
-    src = FIXTURES / name
-    for path in src.rglob("*"):
-        if path.is_file():
-            dest = project / path.relative_to(src)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
-    return project
-
-
-def config(project: Path, extra: str) -> None:
-    (project / "sluice.toml").write_text(
-        'exclude_tables = ["tmp_*", "*_bak"]\n' + extra, encoding="utf-8")
-
-
-def run(project: Path, *only: str, **kw: object) -> CheckReport:
-    forget_modules(project)
-    options = CheckOptions(only=list(only) or None, **kw)  # type: ignore[arg-type]
-    return run_checks(project / "alembic.ini", options)
-
-
-def problems(report: CheckReport, name: str) -> list[Problem]:
-    return report.result(name).problems
 
 
 def test_clean_history_passes(shop: Path) -> None:

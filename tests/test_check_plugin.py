@@ -18,8 +18,8 @@ import sqlalchemy.orm  # noqa: F401
 import sluice.check  # noqa: F401
 import sluice.lint.engine  # noqa: F401
 from sluice.integrations.pytest_plugin import enabled
-from tests.conftest import EXAMPLE
-from tests.test_check_graph import overlay
+from tests.support.check import overlay
+from tests.support.paths import EXAMPLE
 
 pytest_plugins = ["pytester"]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_check_db import DB_CHECKS, tables
-from tests.test_check_graph import config, overlay, run
+from tests.support.check import DB_CHECKS, config, overlay, run
+from tests.support.db import tables
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ import yaml
 from click.testing import CliRunner
 
 from sluice.integrations.cli import main
-from tests.conftest import EXAMPLE, REPO, server_url
+from tests.support.paths import EXAMPLE, REPO
+from tests.support.servers import server_url
 
 BIN = Path(sys.executable).parent
 PAGE = REPO / "docs" / "ci-recipes.md"

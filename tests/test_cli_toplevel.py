@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE
+from tests.support.paths import EXAMPLE
 
 SLUICE = Path(sys.executable).parent / "sluice"
 

@@ -32,7 +32,7 @@ from sluice.data.progress import ConsoleProgress
 from sluice.data.settings import resolve_settings
 from sluice.data.step import Step
 from sluice.scratch import scratch_database
-from tests.conftest import server_url
+from tests.support.servers import server_url
 
 ROWS = 53
 

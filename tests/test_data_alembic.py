@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from sluice.data import DataMigrationError
-from tests.helpers import cfg, edit
+from tests.support.project import cfg, edit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "data" / "project"
 ROWS = 30  # 0001 seeds this many items; batches of 7 (fixture sluice.toml)

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from tests.helpers import cfg
+from tests.support.project import cfg
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork() and SIGKILL")
 

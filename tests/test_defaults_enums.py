@@ -15,8 +15,8 @@ from alembic.util import CommandError
 
 from sluice.policy import enums
 from sluice.policy.defaults import canonical_default, normalize_default
-from tests.helpers import autogenerate, edit, upgrade
-from tests.ms_helpers import ms_autogenerate, ms_downgrade, ms_upgrade, upgrade_all
+from tests.support.multiservice import ms_autogenerate, ms_downgrade, ms_upgrade, upgrade_all
+from tests.support.project import autogenerate, edit, upgrade
 
 # --------------------------------------------------------------------------- canonical form
 
@@ -240,7 +240,7 @@ def add_counters(project: Path) -> None:
 
 
 def test_large_number_default_change_is_drift(shop: Path, db_url: str) -> None:
-    from tests.test_check_graph import run
+    from tests.support.check import run
 
     add_counters(shop)
     drift = run(shop, "upgrade", "drift", url=db_url).result("drift")

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from sluice.demo import run_demo
 from sluice.integrations.cli import main
-from tests.helpers import autogenerate, upgrade
+from tests.support.project import autogenerate, upgrade
 
 
 def test_demo_walks_every_control_point() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 MKDOCS = Path(sys.executable).parent / "mkdocs"
 pytestmark = pytest.mark.skipif(not MKDOCS.exists(),

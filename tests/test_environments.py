@@ -9,7 +9,7 @@ from alembic import command
 from sluice.config import parse_config
 from sluice.environments import resolve_environment
 from sluice.errors import ConfigError
-from tests.helpers import cfg, upgrade
+from tests.support.project import cfg, upgrade
 
 CONFIG = parse_config({"environments": ["dev", "staging", "prod"],
                        "default_environment": "dev"})

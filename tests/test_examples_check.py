@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
 from sluice.integrations.cli import main
-from tests.conftest import REPO, server_url
+from tests.support.paths import REPO
+from tests.support.servers import server_url
 
 EXAMPLES = sorted(p.parent for p in (REPO / "examples").glob("*/alembic.ini"))
 

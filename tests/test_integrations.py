@@ -27,7 +27,7 @@ from sluice.integrations import alembic_plugin
 from sluice.integrations.cli import main
 from sluice.integrations.envhooks import configure_options
 from sluice.integrations.hooks import new_revision_main
-from tests.helpers import cfg, drop_legacy_field, edit, upgrade
+from tests.support.project import cfg, drop_legacy_field, edit, upgrade
 
 BIN = Path(sys.executable).parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sluice.core.project import forget_modules
 from sluice.lint.engine import lint_project
-from tests.test_precommit import DANGEROUS
+from tests.support.revisions import DANGEROUS
 
 
 def _project(shop: Path) -> Path:

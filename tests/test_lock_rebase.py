@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from sluice.check.rebase import repoint
 from sluice.errors import SluiceError
 from sluice.integrations.cli import main
-from tests.conftest import EXAMPLE
-from tests.helpers import cfg
+from tests.support.paths import EXAMPLE
+from tests.support.project import cfg
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",

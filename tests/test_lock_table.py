@@ -21,7 +21,7 @@ import pytest
 
 from sluice.lint.engine import LintResult, lint_project
 from sluice.lint.registry import all_rules
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 PAGE = REPO / "docs" / "lock-levels.md"
 CELL = re.compile(r"(?:(autocommit|batch): )?`([^`]+)` → (none|SL\d{3}(?:, SL\d{3})*)")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
 from sluice.integrations.cli import main
-from tests.helpers import autogenerate, drop_legacy_field, edit, upgrade
+from tests.support.project import autogenerate, drop_legacy_field, edit, upgrade
 
 #: drop_column (SL002) and a plain CREATE INDEX on a live PostgreSQL table (SL201)
 EXPECTED = {("drop_column", "SL002", "error"), ("create_index", "SL201", "error")}

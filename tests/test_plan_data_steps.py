@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sluice.core.project import forget_modules
 from sluice.integrations.cli import main
 from sluice.runner.datasteps import data_steps
-from tests.helpers import upgrade
+from tests.support.project import upgrade
 
 REVISION = '''"""data steps
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from sluice.integrations.cli import main
-from tests.fixtures.runner.project import Rev, chain, make_project
+from tests.support.runner import Rev, chain, make_project
 
 # Offline, op.get_bind() is a mock connection: reading from it fails like this.
 READS = 'rows = op.get_bind().execute(sa.text("SELECT id FROM t0001")).fetchall()'

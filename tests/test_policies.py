@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.util import CommandError
 
-from tests.helpers import autogenerate, drop_legacy_field, edit, upgrade
-from tests.test_doc_commands import assert_suggestions_parse
+from tests.support.doc_commands import assert_suggestions_parse
+from tests.support.project import autogenerate, drop_legacy_field, edit, upgrade
 
 
 def set_config(project: Path, extra: str) -> None:
@@ -39,7 +39,7 @@ def test_empty_revision_skip_and_allow(shop: Path, mode: str, files: int) -> Non
 def test_hand_written_revision_is_never_refused(shop: Path) -> None:
     from alembic import command
 
-    from tests.helpers import cfg
+    from tests.support.project import cfg
 
     (shop / "alembic.ini").write_text(
         (shop / "alembic.ini").read_text().replace("[alembic]\n", "[alembic]\nrevision_environment = true\n"))

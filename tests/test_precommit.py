@@ -18,7 +18,8 @@ import yaml
 from click.testing import CliRunner
 
 from sluice.integrations.cli import main
-from tests.conftest import EXAMPLE, REPO
+from tests.support.paths import EXAMPLE, REPO
+from tests.support.revisions import DANGEROUS, SAFE
 
 BIN = Path(sys.executable).parent
 PRE_COMMIT = BIN / "pre-commit"
@@ -28,47 +29,6 @@ pytestmark = pytest.mark.skipif(not PRE_COMMIT.exists(),
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
-
-SAFE = '''"""add users.nickname
-
-Revision ID: {rev}
-Revises: {down}
-"""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{rev}"
-down_revision = "{down}"
-
-
-def upgrade():
-    op.add_column("users", sa.Column("{column}", sa.String(40), nullable=True))
-
-
-def downgrade():
-    op.drop_column("users", "{column}")
-'''
-
-DANGEROUS = '''"""drop users.legacy_field
-
-Revision ID: {rev}
-Revises: {down}
-"""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{rev}"
-down_revision = "{down}"
-
-
-def upgrade():
-    op.drop_column("users", "legacy_field")
-
-
-def downgrade():
-    op.add_column("users", sa.Column("legacy_field", sa.String(50)))
-'''
-
 
 class Repo:
     def __init__(self, root: Path, home: Path) -> None:

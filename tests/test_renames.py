@@ -13,8 +13,8 @@ from alembic.operations import ops as alembic_ops
 from alembic.util import CommandError
 
 from sluice.policy.renames import find_candidates, name_similarity, types_compatible
-from tests.helpers import autogenerate, cfg, edit, upgrade
-from tests.test_doc_commands import assert_suggestions_parse
+from tests.support.doc_commands import assert_suggestions_parse
+from tests.support.project import autogenerate, cfg, edit, upgrade
 
 MODELS = Path("shopapp") / "models.py"
 renames_mod = importlib.import_module("sluice.policy.renames")

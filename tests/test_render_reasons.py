@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sluice.lint.render import REASON_SIGNATURE, Renderer
-from tests.test_render import line_of, project, render, renderer, write
-
-__all__ = ["project", "renderer"]  # the fixtures
+from tests.support.render import line_of, project_fixture, render, renderer_fixture, write  # noqa: F401
 
 HEADER = '''
 """r1

@@ -7,70 +7,33 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, text
 
 from sluice.errors import PolicyViolation, SluiceError
-from sluice.integrations.cli import main
 from sluice.runner import audit
-from sluice.runner.api import history, make_plan, migrate
+from sluice.runner.api import history, make_plan
 from sluice.runner.backup import BackupFailed
 from sluice.runner.lock import Holder, LockTimeout, MigrationLock
-from sluice.runner.run import MigrationFailed, RunOptions, RunResult
-from tests.fixtures.runner.project import SLUICE_TOML, Rev, add_revision, chain, make_project
-from tests.helpers import cfg as alembic_cfg
-
-
-def make(tmp_path: Path, revs: list[Rev] | None = None, toml: str = SLUICE_TOML) -> Path:
-    return make_project(tmp_path / "proj", chain(3) if revs is None else revs, toml=toml)
-
-
-def go(ini: Path, url: str, *, env: str = "dev", msgs: list[str] | None = None,
-       **kw: Any) -> RunResult:
-    notify: Callable[[str], None] = msgs.append if msgs is not None else (lambda m: None)
-    return migrate(ini, RunOptions(notify=notify, lock_slice_ms=100, **kw), env=env, url=url)
-
-
-def cli(*args: str) -> Any:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        return set(inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def version(url: str) -> list[str]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                return []
-            return sorted(r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version")))
-    finally:
-        engine.dispose()
-
-
-def rows(url: str) -> list[audit.HistoryEntry]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return audit.read_history(conn)
-    finally:
-        engine.dispose()
-
-
-def with_env(toml: str, env: str, extra: str) -> str:
-    return toml.replace(f"[environments.{env}]\n", f"[environments.{env}]\n{extra}\n")
-
+from sluice.runner.run import MigrationFailed
+from tests.support.cli import run_cli
+from tests.support.db import tables
+from tests.support.project import cfg as alembic_cfg
+from tests.support.runner import (
+    SLUICE_TOML,
+    Rev,
+    add_revision,
+    chain,
+    go,
+    make,
+    make_project,
+    rows,
+    version,
+    with_env,
+)
 
 # --------------------------------------------------------------------------- basics
 
@@ -94,7 +57,8 @@ def test_upgrade_audits_each_revision_and_is_idempotent(tmp_path: Path, db_url: 
     assert entries[0].from_revision == "r0002" and entries[2].from_revision is None
     again = go(ini, db_url)
     assert again.status == "up-to-date" and len(rows(db_url)) == 3
-    out = cli("history", "-c", str(ini), "--url", db_url, "--format", "json")
+    out = run_cli(["history", "-c", str(ini), "--url", db_url, "--format", "json"],
+                  catch_exceptions=False)
     data = json.loads(out.stdout)
     assert [e["revision"] for e in data["entries"]] == ["r0003", "r0002", "r0001"]
     assert data["checksum_mismatches"] == []
@@ -103,21 +67,22 @@ def test_upgrade_audits_each_revision_and_is_idempotent(tmp_path: Path, db_url: 
 def test_cli_upgrade_json_and_history_text(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path)
-    res = cli("upgrade", "r0002", "-c", str(ini), "--url", url, "--format", "json")
+    res = run_cli(["upgrade", "r0002", "-c", str(ini), "--url", url, "--format", "json"],
+                  catch_exceptions=False)
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["status"] == "applied" and data["after"] == ["r0002"]
     assert [r["revision"] for r in data["revisions"]] == ["r0001", "r0002"]
-    res = cli("history", "-c", str(ini), "--url", url)
+    res = run_cli(["history", "-c", str(ini), "--url", url], catch_exceptions=False)
     assert res.exit_code == 0 and "r0002" in res.stdout and "succeeded" in res.stdout
-    res = cli("upgrade", "-c", str(ini), "--url", url, "--sql")
+    res = run_cli(["upgrade", "-c", str(ini), "--url", url, "--sql"], catch_exceptions=False)
     assert "CREATE TABLE t0003" in res.stdout and "t0002 (" not in res.stdout
 
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     ini = make(tmp_path)
-    res = cli("upgrade", "-c", str(ini), "--url",
-              "postgresql+psycopg://u:hunter2@127.0.0.1:1/nope")
+    res = run_cli(["upgrade", "-c", str(ini), "--url",
+                   "postgresql+psycopg://u:hunter2@127.0.0.1:1/nope"], catch_exceptions=False)
     assert res.exit_code == 2
     assert "hunter2" not in res.stderr and "Traceback" not in res.stderr
     assert res.stderr.startswith("sluice: error: postgresql+psycopg://u:***@127.0.0.1:1/nope: "
@@ -126,7 +91,7 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 
 
 def test_unwired_env_py_is_refused(tmp_path: Path) -> None:
-    from tests.fixtures.runner.project import ENV_PY
+    from tests.support.runner import ENV_PY
 
     plain = ENV_PY.replace("from sluice import configure_options\n", "")
     plain = plain.replace(",\n        **configure_options(config),", ",")
@@ -260,12 +225,13 @@ def test_downgrade_refused_in_production_unless_allowed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path)
     go(ini, url)
-    res = cli("downgrade", "r0001", "-c", str(ini), "--url", url, "--env", "prod", "--yes")
+    res = run_cli(["downgrade", "r0001", "-c", str(ini), "--url", url, "--env", "prod", "--yes"],
+                  catch_exceptions=False)
     assert res.exit_code == 1
     assert "downgrade refused in prod" in res.stderr and "--allow-downgrade" in res.stderr
     assert version(url) == ["r0003"]
-    res = cli("downgrade", "r0001", "-c", str(ini), "--url", url, "--env", "prod", "--yes",
-              "--allow-downgrade")
+    res = run_cli(["downgrade", "r0001", "-c", str(ini), "--url", url, "--env", "prod", "--yes",
+                   "--allow-downgrade"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert version(url) == ["r0001"]
     backups = list(tmp_path.glob("a.db.*-r0003.backup"))  # production: SQLite backup first
@@ -294,7 +260,8 @@ def test_relative_revisions_resolve_as_in_alembic(tmp_path: Path, start: str, co
     ours, theirs = (f"sqlite:///{tmp_path / name}" for name in ("ours.db", "alembic.db"))
     for url in (ours, theirs):
         go(ini, url, target=start)
-    res = cli(command, spec, "-c", str(ini), "--url", ours, "--yes", "--env", "dev")
+    res = run_cli([command, spec, "-c", str(ini), "--url", ours, "--yes", "--env", "dev"],
+                  catch_exceptions=False)
     assert res.exit_code == 0, res.output
     getattr(alembic_command, command)(alembic_cfg(ini.parent, theirs), spec)
     assert version(ours) == version(theirs)
@@ -305,24 +272,27 @@ def test_plan_takes_a_relative_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path)
     go(ini, url)
-    res = cli("plan", "-1", "-c", str(ini), "--url", url, "--format", "json", "--no-sql")
+    res = run_cli(["plan", "-1", "-c", str(ini), "--url", url, "--format", "json", "--no-sql"],
+                  catch_exceptions=False)
     assert res.exit_code == 0, res.output
     plan = json.loads(res.stdout)
     assert plan["direction"] == "downgrade"
     assert [r["revision"] for r in plan["revisions"]] == ["r0003"]
     # the production refusal's own commands, with -1 in them, run as printed
-    from tests.test_doc_commands import _commands_in, command_error
+    from tests.support.doc_commands import command_error, commands_in
 
-    res = cli("downgrade", "-1", "-c", str(ini), "--url", url, "--env", "prod", "--yes")
+    res = run_cli(["downgrade", "-1", "-c", str(ini), "--url", url, "--env", "prod", "--yes"],
+                  catch_exceptions=False)
     assert res.exit_code == 1 and "downgrade refused in prod" in res.stderr
     suggested = [argv for line in res.stderr.splitlines() if "sluice " in line
-                 for argv in _commands_in(line[line.index("sluice "):])]
+                 for argv in commands_in(line[line.index("sluice "):])]
     assert any("-1" in argv for argv in suggested), res.stderr
     for argv in suggested:
         assert command_error(tuple(argv)) is None, argv
     assert version(url) == ["r0003"]
     # an option's value that looks like a relative revision stays the option's value
-    res = cli("downgrade", "-c", str(ini), "--url", url, "--yes", "-1", "--format", "json")
+    res = run_cli(["downgrade", "-c", str(ini), "--url", url, "--yes", "-1", "--format", "json"],
+                  catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert version(url) == ["r0002"]
 
@@ -330,7 +300,8 @@ def test_plan_takes_a_relative_revision(tmp_path: Path) -> None:
 def test_confirmation_in_production(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path)
-    res = cli("upgrade", "-c", str(ini), "--url", url, "--env", "prod")
+    res = run_cli(["upgrade", "-c", str(ini), "--url", url, "--env", "prod"],
+                  catch_exceptions=False)
     assert res.exit_code == 1 and "no terminal to ask on" in res.stderr
     assert "--yes" in res.stderr and tables(url) <= {"sluice_lock_holder"}
     seen: list[Any] = []
@@ -355,7 +326,8 @@ DROP = Rev("r0004", 'op.drop_table("t0003")',
 def test_lint_errors_refused_in_production(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path, [*chain(3), DROP])
-    res = cli("upgrade", "-c", str(ini), "--url", url, "--env", "prod", "--yes")
+    res = run_cli(["upgrade", "-c", str(ini), "--url", url, "--env", "prod", "--yes"],
+                  catch_exceptions=False)
     assert res.exit_code == 1
     assert "upgrade refused in prod" in res.stderr and "SL001" in res.stderr
     assert "sluice: ignore[SL001]" in res.stderr
@@ -408,7 +380,8 @@ def test_plan_shows_sizes_risk_sql_and_guards(tmp_path: Path, db_url: str) -> No
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t0001 (id, name) VALUES (1, 'a'), (2, 'b'), (3, 'c')"))
     engine.dispose()
-    res = cli("plan", "-c", str(ini), "--url", db_url, "--format", "json", "--env", "prod")
+    res = run_cli(["plan", "-c", str(ini), "--url", db_url, "--format", "json", "--env", "prod"],
+                  catch_exceptions=False)
     assert res.exit_code == 1, res.output  # prod would refuse the SL106 error
     plan = json.loads(res.stdout)
     assert plan["current"] == ["r0001"] and plan["target"] == "head"
@@ -421,7 +394,7 @@ def test_plan_shows_sizes_risk_sql_and_guards(tmp_path: Path, db_url: str) -> No
     assert any("ALTER TABLE t0001 ADD" in s for s in r4["sql"])
     assert plan["revisions"][0]["operations"][0]["table_size"]["exists"] is False
     assert any("refused" in g for g in plan["refusals"])
-    res = cli("plan", "-c", str(ini), "--url", db_url)
+    res = run_cli(["plan", "-c", str(ini), "--url", db_url], catch_exceptions=False)
     assert res.exit_code == 0 and "LARGE" in res.stdout and "SL106" in res.stdout
     down = make_plan(ini, target="base", url=db_url, with_sql=False)
     assert down.direction == "downgrade" and [r.revision for r in down.revisions] == ["r0001"]
@@ -460,14 +433,15 @@ def test_plain_alembic_upgrade_gets_lock_timeouts_and_audit(tmp_path: Path, db_u
 def test_environment_url_with_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toml = with_env(SLUICE_TOML, "staging", 'url = "sqlite:///${SLUICE_T_DIR}/staging.db"')
     ini = make(tmp_path, toml=toml)
-    res = cli("upgrade", "-c", str(ini), "--env", "staging")
+    res = run_cli(["upgrade", "-c", str(ini), "--env", "staging"], catch_exceptions=False)
     assert res.exit_code == 2 and "SLUICE_T_DIR is not set" in res.stderr
     assert "environments.staging.url" in res.stderr
     monkeypatch.setenv("SLUICE_T_DIR", str(tmp_path))
-    res = cli("upgrade", "-c", str(ini), "--env", "staging")
+    res = run_cli(["upgrade", "-c", str(ini), "--env", "staging"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert version(f"sqlite:///{tmp_path / 'staging.db'}") == ["r0003"]
-    res = cli("upgrade", "-c", str(ini), "--env", "staging", "-x", "env=prod")
+    res = run_cli(["upgrade", "-c", str(ini), "--env", "staging", "-x", "env=prod"],
+                  catch_exceptions=False)
     assert res.exit_code == 2 and "disagree" in res.stderr
 
 
@@ -476,9 +450,10 @@ def test_environment_reaches_env_py_and_revisions(shop: Path) -> None:
     prod_url = f"sqlite:///{shop / 'prod.db'}"
     dev_url = f"sqlite:///{shop / 'dev.db'}"
     ini = shop / "alembic.ini"
-    assert cli("upgrade", "-c", str(ini), "--url", prod_url, "--env", "prod",
-               "--yes").exit_code == 0
-    assert cli("upgrade", "-c", str(ini), "--url", dev_url).exit_code == 0
+    assert run_cli(["upgrade", "-c", str(ini), "--url", prod_url, "--env", "prod", "--yes"],
+                   catch_exceptions=False).exit_code == 0
+    assert run_cli(["upgrade", "-c", str(ini), "--url", dev_url],
+                   catch_exceptions=False).exit_code == 0
 
     def demo_rows(url: str) -> int:
         engine = create_engine(url)
@@ -495,7 +470,8 @@ def test_environment_reaches_env_py_and_revisions(shop: Path) -> None:
 def test_lint_guard_that_cannot_lint_stops_the_run(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     ini = make(tmp_path, toml=SLUICE_TOML + '\n[lint]\ntrees = ["no-such-tree"]\n')
-    res = cli("upgrade", "-c", str(ini), "--url", url, "--env", "prod", "--yes")
+    res = run_cli(["upgrade", "-c", str(ini), "--url", url, "--env", "prod", "--yes"],
+                  catch_exceptions=False)
     assert res.exit_code == 2 and "cannot lint the revisions to apply" in res.stderr
     assert version(url) == []
     assert go(ini, url).status == "applied"  # dev has no lint guard

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from sluice.runner.lock import MigrationLock
-from tests.fixtures.runner.project import Rev, chain, make_project
-from tests.test_runner import go, rows, version
+from tests.support.runner import Rev, chain, go, make_project, rows, version
 
 SLUICE = str(Path(sys.executable).with_name("sluice"))
 PROCESSES = 8

@@ -18,7 +18,7 @@ from sluice.config import parse_config
 from sluice.environments import resolve_environment
 from sluice.errors import ConfigError
 from sluice.integrations.cli import main
-from tests.fixtures.runner.project import chain, make_project
+from tests.support.runner import chain, make_project
 
 CONFIG = parse_config({"environments": ["dev", "staging", "prod"],
                        "default_environment": "dev"})

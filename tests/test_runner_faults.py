@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import server_url
-from tests.fixtures.runner import faults
+from tests.support import faults
+from tests.support.servers import server_url
 
 
 @pytest.fixture(params=["postgresql", "mysql"])
@@ -133,7 +133,7 @@ def test_plain_alembic_under_the_env_guard_stops_when_the_lock_is_lost(
     import subprocess
     import sys
 
-    from tests.fixtures.runner.project import SLUICE_TOML
+    from tests.support.runner import SLUICE_TOML
 
     toml = SLUICE_TOML.replace("[environments.test]\n",
                                "[environments.test]\nguard_alembic = true\n")

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from sluice.runner.run import MigrationFailed
-from tests.fixtures.runner.project import SLUICE_TOML, Rev, chain
-from tests.test_runner import cli, go, make, rows, tables, version, with_env
+from tests.support.cli import run_cli
+from tests.support.db import tables
+from tests.support.runner import SLUICE_TOML, Rev, chain, go, make, rows, version, with_env
 
 ADD_X = Rev("r0002", 'op.add_column("t0001", sa.Column("x", sa.Integer()))',
             'op.drop_column("t0001", "x")')
@@ -85,7 +86,8 @@ def test_revision_marker_overrides_the_environment(tmp_path: Path, pg_url: str) 
     marked = Rev("r0002", ADD_X.upgrade, ADD_X.downgrade,
                  header='sluice_timeouts = {"lock_timeout": "150ms"}')
     ini = _project(tmp_path, pg_url, "lock_retries = 0", [marked])
-    plan = json.loads(cli("plan", "-c", str(ini), "--url", pg_url, "--format", "json").stdout)
+    plan = json.loads(run_cli(["plan", "-c", str(ini), "--url", pg_url, "--format", "json"],
+                              catch_exceptions=False).stdout)
     assert plan["revisions"][0]["timeouts"]["lock_timeout_ms"] == 150
     blocker = Blocker(pg_url)
     try:
@@ -121,7 +123,7 @@ op.create_index("ix_pf_a", "pf", ["a"])""", 'op.drop_table("pf")')
 
 def test_mariadb_partial_failure_is_reported_and_recorded(tmp_path: Path, mysql_url: str) -> None:
     ini = _project(tmp_path, mysql_url, "", [PARTIAL])
-    res = cli("upgrade", "-c", str(ini), "--url", mysql_url)
+    res = run_cli(["upgrade", "-c", str(ini), "--url", mysql_url], catch_exceptions=False)
     assert res.exit_code == 1
     err = res.stderr
     assert "revision r0002 failed part way" in err and "Duplicate column" in err
@@ -136,7 +138,7 @@ def test_mariadb_partial_failure_is_reported_and_recorded(tmp_path: Path, mysql_
     assert entry.status == "failed" and entry.statements is not None
     assert len(entry.statements["applied"]) == 2
     assert entry.statements["not_applied"] == ["CREATE INDEX ix_pf_a ON pf (a)"]
-    hist = cli("history", "-c", str(ini), "--url", mysql_url)
+    hist = run_cli(["history", "-c", str(ini), "--url", mysql_url], catch_exceptions=False)
     assert "partially applied: 2 statement(s) applied, 1 not applied" in hist.stdout
 
 
@@ -146,7 +148,7 @@ def test_mariadb_partial_failure_under_plain_alembic_is_recorded(
     applied revision through the same flow as ``sluice upgrade``."""
     from alembic import command
 
-    from tests.helpers import cfg
+    from tests.support.project import cfg
 
     ini = _project(tmp_path, mysql_url, "", [PARTIAL])
     with pytest.raises(Exception, match="Duplicate column"):

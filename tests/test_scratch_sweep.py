@@ -17,7 +17,7 @@ from sluice.scratch import (
     list_databases,
     scratch_database,
 )
-from tests.conftest import server_url
+from tests.support.servers import server_url
 
 PREFIX = "sluice_sweeptest"
 

@@ -11,16 +11,14 @@ from alembic.util import CommandError
 from sluice.config import parse_config
 from sluice.errors import ConfigError
 from sluice.policy.services import owner_of, resolve_service, table_visible
-from tests.ms_helpers import (
-    columns,
+from tests.support.db import columns, tables, versions
+from tests.support.multiservice import (
     edit,
     module_value,
     ms_autogenerate,
     ms_downgrade,
     ms_upgrade,
-    tables,
     upgrade_all,
-    versions,
 )
 
 MODELS = Path("msapp") / "models.py"
@@ -115,7 +113,7 @@ def test_unowned_model_table_is_a_warning(multiservice: Path,
 
 
 def test_unowned_changes_without_a_trunk_are_refused_with_a_command(multiservice: Path) -> None:
-    from tests.test_doc_commands import assert_suggestions_parse
+    from tests.support.doc_commands import assert_suggestions_parse
 
     url = f"sqlite:///{multiservice / 'dev.db'}"
     upgrade_all(multiservice, url)
@@ -369,7 +367,7 @@ def test_new_branch_depends_on_the_trunk_that_created_its_tables(shop: Path,
                                                                    db_url: str) -> None:
     from alembic import command
 
-    from tests.helpers import autogenerate, cfg, upgrade
+    from tests.support.project import autogenerate, cfg, upgrade
 
     upgrade(shop, db_url)
     add_accounts_service(shop)
@@ -401,7 +399,7 @@ def test_new_branch_depends_on_the_trunk_that_created_its_tables(shop: Path,
 def test_hand_written_revision_lands_on_the_service_branch(multiservice: Path) -> None:
     from alembic import command
 
-    from tests.ms_helpers import ms_cfg, revision_files
+    from tests.support.multiservice import ms_cfg, revision_files
 
     ini = multiservice / "alembic.ini"
     edit(ini, "[alembic]\n", "[alembic]\nrevision_environment = true\n")
@@ -416,7 +414,7 @@ def test_hand_written_revision_lands_on_the_service_branch(multiservice: Path) -
 def test_alembic_check_scoped_to_a_service(multiservice: Path) -> None:
     from alembic import command
 
-    from tests.ms_helpers import ms_cfg
+    from tests.support.multiservice import ms_cfg
 
     url = f"sqlite:///{multiservice / 'dev.db'}"
     upgrade_all(multiservice, url)
@@ -448,7 +446,7 @@ def add_billing_service(shop: Path, models: str) -> None:
 
 def test_foreign_key_to_an_existing_trunk_table_depends_on_the_trunk(shop: Path,
                                                                       db_url: str) -> None:
-    from tests.helpers import autogenerate, upgrade
+    from tests.support.project import autogenerate, upgrade
 
     add_billing_service(shop, INVOICES_ON_TRUNK_USERS)
     dev = f"sqlite:///{shop / 'dev.db'}"
@@ -472,7 +470,7 @@ def test_foreign_key_to_an_existing_trunk_table_depends_on_the_trunk(shop: Path,
 def test_foreign_key_to_a_trunk_table_of_the_same_run_depends_on_that_revision(
     shop: Path, db_url: str
 ) -> None:
-    from tests.helpers import autogenerate, upgrade
+    from tests.support.project import autogenerate, upgrade
 
     add_billing_service(shop, (
         "\n\nclass Country(Base):\n"

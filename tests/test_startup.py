@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fixtures.runner.project import chain, make_project
+from tests.support.runner import chain, make_project
 
 RUN = """
 import json, sys
@@ -56,4 +56,4 @@ def test_upgrade_in_dev_loads_neither_sqlglot_nor_the_lint_rules(tmp_path: Path)
     assert (tmp_path / "project" / "app.db").is_file()
     assert packages(modules, "sqlglot", "rich") == set()
     assert not {m for m in modules if m.startswith(("sluice.lint.rules", "sluice.lint.registry",
-                                                    "sluice.policy.registry"))}
+                                                    "sluice.rules.", "sluice.policy.registry"))}

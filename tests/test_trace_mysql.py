@@ -30,7 +30,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "trace" / "mysql"
 
 @pytest.fixture(scope="module")
 def my_server() -> str:
-    from tests.conftest import server_url
+    from tests.support.servers import server_url
 
     return server_url("mysql")
 
@@ -46,7 +46,7 @@ PS_VAR = "SLUICE_TEST_MYSQL_PS_URL"
 @pytest.fixture(scope="module")
 def ps_server() -> str:
     """A MariaDB/MySQL server that exposes metadata locks (performance_schema on)."""
-    from tests.conftest import IN_CI
+    from tests.support.servers import IN_CI
 
     def missing(why: str) -> NoReturn:
         why = f"lock tracing tests need {PS_VAR}: {why}; start one with `bash scripts/mariadb-ps`"

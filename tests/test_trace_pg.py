@@ -33,7 +33,7 @@ SEED = 200
 
 @pytest.fixture(scope="module")
 def pg_server() -> str:
-    from tests.conftest import server_url
+    from tests.support.servers import server_url
 
     return server_url("postgresql")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import io
 from pathlib import Path
 
-import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
@@ -50,35 +50,8 @@ def upgrade_all(project: Path, url: str) -> None:
     ms_upgrade(project, url, "head", name="reporting")
 
 
-def columns(url: str, table: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
-    finally:
-        engine.dispose()
-
-
-def tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def versions(url: str, table: str = "alembic_version") -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {r[0] for r in conn.execute(sa.text(f"SELECT version_num FROM {table}"))}
-    finally:
-        engine.dispose()
-
-
 def module_value(path: Path, name: str) -> object:
     """A module-level assignment of a revision file, read without importing it."""
-    import ast
-
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
