@@ -241,3 +241,14 @@ def test_fix_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
         assert message in result.stderr and "Traceback" not in result.output
     ok = runner.invoke(main, ["fix", "-c", str(ini), "--dialect", "sqlite"])
     assert ok.exit_code == 0 and "nothing to fix in 1 revision file for sqlite" in ok.stderr
+
+
+def test_recipes_page_is_generated_from_the_registry() -> None:
+    from sluice.recipes.docs import EXAMPLES, recipes_page
+
+    page = recipes_page()
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "recipes.md").read_text(
+        encoding="utf-8")
+    assert committed == page, "docs/recipes.md is stale: run `python -m sluice.docgen`"
+    assert set(EXAMPLES) == {r.id for r in all_recipes()}
+    assert page.rstrip().endswith("## Measured")

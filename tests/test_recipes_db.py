@@ -283,3 +283,42 @@ def test_mariadb_recipe(tmp_path: Path, two_databases: tuple[str, str], case: Ca
     assert "ALGORITHM=" in after
     naive_rules = _lint_rules(tmp_path / "naive", "mysql")
     assert _lint_rules(fixed, "mysql") <= naive_rules
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+def test_postgres_lock_timeout_trips_mid_recipe_and_a_rerun_completes(
+        tmp_path: Path, two_databases: tuple[str, str]) -> None:
+    """The production lock_timeout is written into the recipe; when a long transaction
+    holds the table, the ALTER after the concurrent build gives up instead of queueing
+    traffic, and running the revision again, once the table is free, completes it."""
+    url = two_databases[1]
+    root = _project(tmp_path / "p", url, BASE_PG, PG_CASES[2])  # unique constraint
+    (root / "pyproject.toml").write_text(
+        '[tool.sluice]\ndefault_environment = "prod"\n\n'
+        '[tool.sluice.environments.prod]\nlock_timeout = "300ms"\n', encoding="utf-8")
+    done = CliRunner().invoke(main, ["fix", "-c", str(root / "alembic.ini"), "--dialect",
+                                     "postgresql"])
+    assert done.exit_code == 0, done.output
+    text = (root / "migrations" / "versions" / "0002_change.py").read_text(encoding="utf-8")
+    assert "SET LOCAL lock_timeout = '300ms'" in text and "SET lock_timeout = '300ms'" in text
+    _alembic(root, url, "upgrade", "0001")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as holder:
+            holder.exec_driver_sql("BEGIN")
+            holder.exec_driver_sql("LOCK TABLE users IN ACCESS SHARE MODE")
+            with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+                _alembic(root, url, "upgrade", "head")
+            holder.exec_driver_sql("ROLLBACK")
+        with engine.connect() as conn:
+            insp = sa.inspect(conn)
+            assert [i["name"] for i in insp.get_indexes("users")] == ["uq_users_email"]
+            assert insp.get_unique_constraints("users") == []
+        _alembic(root, url, "upgrade", "head")
+        with engine.connect() as conn:
+            names = [c["name"] for c in sa.inspect(conn).get_unique_constraints("users")]
+            version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        assert (names, version) == (["uq_users_email"], "0002")
+    finally:
+        engine.dispose()

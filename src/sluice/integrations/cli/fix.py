@@ -30,8 +30,8 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     """Rewrite dangerous operations into their safe recipes, printing a unified diff.
 
     FILES: only these revision files (default: every revision not recorded in
-    sluice.sum). Each rewritten operation becomes its recipe (`sluice rules` and
-    docs/recipes.md list them) as ordinary Alembic code; DDL on existing tables gets the
+    sluice.sum). Each rewritten operation becomes its recipe (docs/recipes.md lists
+    them) as ordinary Alembic code; DDL on existing tables gets the
     lock_timeout of --env, else of the production environments. Exit 0 when done (or
     nothing to fix), 1 with --diff when a file would change, 2 when the project cannot
     be read.
