@@ -69,7 +69,7 @@ def test_the_repository_docs_build_strict(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     page = (tmp_path / "site" / "lint" / "index.html").read_text(encoding="utf-8")
     # a link out of docs/ becomes a link to the file in the repository
-    assert f"{site_config()['repo_url']}/blob/main/src/sluice/lint/model.py" in page
+    assert f"{site_config()['repo_url']}/blob/main/src/sluice/core/ops.py" in page
 
 
 @pytest.fixture
