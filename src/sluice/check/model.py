@@ -25,6 +25,10 @@ Status = Literal["pass", "fail", "error", "skip"]
 #: Order used when a report lists statuses; also the exit-code precedence.
 STATUSES: tuple[Status, ...] = ("pass", "skip", "fail", "error")
 
+#: A check's problem is a :class:`~sluice.core.findings.Finding` (the name this API gave
+#: it before lint, check, trace and plan shared one finding type).
+Problem = Finding
+
 
 @dataclass
 class CheckResult:

@@ -1,4 +1,5 @@
-"""``sluice check`` output: text (rich), JSON, JUnit XML and GitHub annotations.
+"""``sluice check`` output: text (rich), JSON, JUnit XML, and the problems as findings in
+the findings formats of the registry (GitHub annotations, SARIF, GitLab code quality).
 
 Text is for people (colour only on a terminal; ``NO_COLOR`` respected); the others are
 for machines and contain nothing else, so they can be redirected to a file as is.
@@ -13,11 +14,14 @@ from typing import IO
 from rich.console import Console
 from rich.markup import escape
 
+from sluice.check.gate import CHECKS
 from sluice.check.model import CheckReport, CheckResult
-from sluice.core.findings import Finding
-from sluice.report.junit import JUnitCase, JUnitSuite, render_junit
+from sluice.core.findings import Finding, RuleDoc
+from sluice.output import render_findings
+from sluice.output.junit import JUnitCase, JUnitSuite, render_junit
+from sluice.output.registry import formats_for, get_format
 
-FORMATS = ("text", "json", "junit", "github")
+FORMATS = formats_for("check")
 
 _MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "skip": "[dim]-[/]"}
 _WORD = {"pass": "passed", "fail": "FAILED", "error": "could not run", "skip": "skipped"}
@@ -103,21 +107,33 @@ def _findings(report: CheckReport) -> list[Finding]:
     return out
 
 
-def render_github(report: CheckReport, stream: IO[str]) -> None:
-    """GitHub Actions workflow commands: one annotation per problem, exactly as
-    ``sluice lint --format github`` writes them, then a summary notice."""
-    from sluice.report import render_findings
-
+def _summary(report: CheckReport) -> str:
     failed = [r.name for r in report.results if r.status in ("fail", "error")]
     n = len(report.results)
-    summary = (f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass "
-               f"({', '.join(failed)})") if failed else f"all {n} checks passed"
-    render_findings("github", _findings(report), stream=stream, command="check",
-                    summary=[summary])
+    return (f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass "
+            f"({', '.join(failed)})") if failed else f"all {n} checks passed"
+
+
+def check_docs() -> dict[str, RuleDoc]:
+    """Every check as a rule (``check.<name>``), for SARIF's rule descriptors."""
+    return {f"check.{c.name}": RuleDoc(f"check.{c.name}", c.name, "error", c.title, c.doc,
+                                       "check")
+            for c in CHECKS}
+
+
+def render_findings_format(report: CheckReport, fmt: str, stream: IO[str]) -> None:
+    """Every problem as a finding in a findings format of the registry (``github``: one
+    annotation per problem, exactly as ``sluice lint --format github`` writes them, then
+    a summary notice; ``sarif``: the checks as rules, the run's outcome as properties)."""
+    render_findings(fmt, _findings(report), stream=stream, command="check",
+                    summary=[_summary(report)], rules=check_docs(),
+                    extra={"config": report.config_file, "database": report.database,
+                           "passed": report.passed, "exit_code": report.exit_code})
 
 
 def render(report: CheckReport, fmt: str, stream: IO[str]) -> None:
     """Write ``report`` to ``stream`` in ``fmt`` (one of :data:`FORMATS`)."""
+    get_format(fmt, "check")
     if fmt == "text":
         console = Console(file=stream, highlight=False, soft_wrap=True)
         render_text(report, console)
@@ -125,7 +141,5 @@ def render(report: CheckReport, fmt: str, stream: IO[str]) -> None:
         stream.write(render_json(report))
     elif fmt == "junit":
         stream.write(render_junit_report(report))
-    elif fmt == "github":
-        render_github(report, stream)
-    else:  # pragma: no cover - click validates the choice
-        raise ValueError(fmt)
+    else:
+        render_findings_format(report, fmt, stream)

@@ -97,6 +97,19 @@ class Finding:
         return data
 
 
+@dataclass(frozen=True)
+class RuleDoc:
+    """What a report needs to know about a rule besides the finding itself (SARIF rule
+    descriptors, ``sluice rules``)."""
+
+    id: str
+    name: str
+    severity: str
+    summary: str
+    doc: str
+    family: str = ""
+
+
 def check_finding(check: str, kind: str, message: str, fix: str = "", *,
                   path: str | None = None, line: int | None = None,
                   revision: str | None = None, details: str = "",

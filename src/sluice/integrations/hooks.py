@@ -45,6 +45,7 @@ import click
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import header_from_source, revision_files
 from sluice.errors import SluiceError
+from sluice.integrations.cli.formats import format_option
 
 __all__ = ["find_alembic_ini", "lint_files", "new_revision_main", "revision_id_of"]
 
@@ -144,8 +145,7 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
               help="Passed to Alembic like 'alembic -x'.")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that exits 1 (default: lint.fail_on, 'error').")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]),
-              default="text", show_default=True, help="Output format.")
+@format_option("lint", "Output format.")
 @click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")
 def new_revision_main(files: tuple[Path, ...], config_path: Path | None,
                       x_args: tuple[str, ...], fail_on: str | None, fmt: str,
@@ -156,8 +156,8 @@ def new_revision_main(files: tuple[Path, ...], config_path: Path | None,
     linted. Alembic does not act on the exit status: the revision is kept either way.
     """
     from sluice.integrations.cli.common import describe_exception
-    from sluice.report import render_findings
-    from sluice.report.text import severity_counts
+    from sluice.output import render_findings
+    from sluice.output.text import severity_counts
 
     try:
         ini = find_alembic_ini(files, config_path, x_args)

@@ -139,7 +139,7 @@ def test_sluice_lint(sluice_alembic_ini: Path) -> None:
 
     try:
         from sluice.lint.engine import lint_project
-        from sluice.report import render_findings
+        from sluice.output import render_findings
     except ImportError as exc:  # pragma: no cover - partial installs
         pytest.skip(f"sluice lint is not available: {exc}")
     ini = Path(sluice_alembic_ini)

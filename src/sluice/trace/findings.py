@@ -1,16 +1,11 @@
 """Turn measurements into findings: what blocked whom, for how long, and what to do.
 
-Rules of ``sluice trace`` (ids ``TR...``, separate from the lint catalog because they
-are measurements, not predictions):
-
-- ``TR001 blocks-reads-and-writes`` (error): a lock that stops even plain reads of a
-  relation that existed before the revision (PostgreSQL ACCESS EXCLUSIVE, MySQL/MariaDB
-  EXCLUSIVE or SHARED_NO_READ_WRITE).
-- ``TR002 blocks-writes`` (error): a lock that stops INSERT, UPDATE and DELETE on an
-  existing relation (SHARE, SHARE ROW EXCLUSIVE, EXCLUSIVE; SHARED_NO_WRITE,
-  SHARED_READ_ONLY, a table copy).
-- ``TR003 table-rewrite`` (warning): an existing table was rewritten without a lock that
-  blocks reads or writes being seen (an online rebuild, or locks not traceable).
+The rules of ``sluice trace`` (``TR...``) are in the one rule registry
+(:mod:`sluice.rules.trace`, one file per rule with its documentation): TR001
+``blocks-reads-and-writes`` (a lock that stops even plain reads of a relation that existed
+before the revision), TR002 ``blocks-writes`` (a lock that stops INSERT, UPDATE and DELETE)
+and TR003 ``table-rewrite`` (an existing table rewritten without a blocking lock being
+seen). This module decides which one a measurement is.
 
 One finding per statement and relation (the strongest mode); a lock on an index is not
 reported again when the statement's lock on its table is at least as strong.
@@ -20,49 +15,23 @@ from __future__ import annotations
 
 import re
 
-from sluice.lint.model import Finding
-from sluice.report.render import RuleDoc
+from sluice.core.findings import Finding, RuleDoc
+from sluice.rules.registry import all_rules
 from sluice.trace.model import HeldRewrite, Lock, RevisionTrace, Statement, TraceResult
 from sluice.trace.modes import mode_info
 
 AUTOCOMMIT = "with op.get_context().autocommit_block():"
 
-RULES: dict[str, RuleDoc] = {
-    "TR001": RuleDoc(
-        "TR001", "blocks-reads-and-writes", "error",
-        "A statement took a lock that blocks every read and write of an existing table.",
-        "A statement took a lock that blocks every read and write of an existing table.\n\n"
-        "Measured on a scratch database: the lock mode (PostgreSQL ACCESS EXCLUSIVE, "
-        "MySQL/MariaDB EXCLUSIVE) stops plain SELECTs too, from the statement that took it "
-        "until the transaction commits. In production it first waits behind every running "
-        "query on the table, and every query arriving meanwhile queues behind it.\n\n"
-        "Safe alternative: the finding names the statement's own fix; in every case set a "
-        "lock_timeout so the migration gives up instead of stalling the application, and "
-        "keep the transaction short.",
-        "trace",
-    ),
-    "TR002": RuleDoc(
-        "TR002", "blocks-writes", "error",
-        "A statement took a lock that blocks INSERT, UPDATE and DELETE on an existing table.",
-        "A statement took a lock that blocks INSERT, UPDATE and DELETE on an existing "
-        "table.\n\nMeasured on a scratch database: reads go on, but every write waits "
-        "until the transaction commits (PostgreSQL SHARE, SHARE ROW EXCLUSIVE, EXCLUSIVE; "
-        "MySQL/MariaDB SHARED_NO_WRITE or a table copy).\n\nSafe alternative: the finding "
-        "names the statement's own fix (CONCURRENTLY, NOT VALID then VALIDATE, an online "
-        "ALTER).",
-        "trace",
-    ),
-    "TR003": RuleDoc(
-        "TR003", "table-rewrite", "warning",
-        "A statement rewrote an existing table.",
-        "A statement rewrote an existing table (PostgreSQL relfilenode or InnoDB table id "
-        "changed).\n\nThe whole table is copied: the statement's duration, I/O and WAL or "
-        "binlog volume grow with the table's size, and disk usage doubles while it runs."
-        "\n\nSafe alternative: add a new column, backfill it in batches (sluice.data), "
-        "switch the application, drop the old column.",
-        "trace",
-    ),
-}
+
+def rule_docs(family: str) -> dict[str, RuleDoc]:
+    """The trace rules of ``family`` (``locks``, ``crosscheck``) from the rule registry, as
+    reports describe them."""
+    return {r.id: RuleDoc(r.id, r.name, r.severity, r.summary, r.doc, "trace")
+            for r in all_rules("trace").values() if r.family == family}
+
+
+#: The rules of the measured locks (TR001-TR003, :mod:`sluice.rules.trace`).
+RULES: dict[str, RuleDoc] = rule_docs("locks")
 
 
 def _compact(sql: str, limit: int = 120) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sluice.lint.model import Finding
+from sluice.core.findings import Finding
 
 #: What a lock stops other sessions from doing on the locked relation.
 Blocks = Literal["reads and writes", "writes"]
@@ -107,6 +107,9 @@ class Statement:
     rewrites: list[str] = field(default_factory=list)
     #: Rewrites done while a blocking lock taken by an earlier statement was held.
     rewrites_under: list[HeldRewrite] = field(default_factory=list)
+    #: Locks blocking reads or writes of an existing relation that earlier statements of
+    #: the same transaction took and still held while this one ran.
+    held_earlier: list[Lock] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -136,6 +139,9 @@ class Statement:
             "locks": [lk.as_dict() for lk in self.locks],
             "rewrites": list(self.rewrites),
             "rewrites_under": [h.as_dict() for h in self.rewrites_under],
+            "held_earlier": [{"relation": lk.relation, "mode": lk.mode,
+                              "mode_label": lk.mode_label, "blocks": lk.blocks}
+                             for lk in self.held_earlier],
             "error": self.error,
         }
 
@@ -152,7 +158,19 @@ class RevisionTrace:
     seeded: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
+    @property
+    def longest_write_blocking(self) -> tuple[Statement, Lock] | None:
+        """The lock blocking writes (or reads and writes) of a relation that existed
+        before the revision that was held longest, with the statement that took it; None
+        when the revision took no such lock. Covered locks count: a lock taken early and
+        held to the end of the transaction is the one that makes writers wait."""
+        found = [(s, lk) for s in self.statements for lk in s.locks if lk.flagged]
+        if not found:
+            return None
+        return max(found, key=lambda pair: pair[1].held_ms or 0.0)
+
     def as_dict(self) -> dict[str, Any]:
+        longest = self.longest_write_blocking
         return {
             "revision": self.revision,
             "path": self.path,
@@ -161,6 +179,11 @@ class RevisionTrace:
             "duration_ms": _ms(self.duration_ms),
             "seeded": dict(self.seeded),
             "error": self.error,
+            "longest_write_blocking": None if longest is None else {
+                "statement": longest[0].index, "line": longest[0].line,
+                "relation": longest[1].relation, "mode": longest[1].mode,
+                "mode_label": longest[1].mode_label, "blocks": longest[1].blocks,
+                "observed": longest[1].observed, "held_ms": _ms(longest[1].held_ms)},
             "statements": [s.as_dict() for s in self.statements],
         }
 

@@ -12,36 +12,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sluice.lint.model import Finding
-from sluice.report.render import RuleDoc, render_findings
-from sluice.report.text import render_text
-from sluice.trace.findings import RULES, _compact, _ms
+from sluice.core.findings import Finding
+from sluice.output import RuleDoc, render_findings
+from sluice.output.registry import formats_for, get_format
+from sluice.output.text import render_text
+from sluice.trace.findings import RULES, _compact, _ms, rule_docs
 from sluice.trace.model import CrossCheck, Lock, TraceResult
 from sluice.trace.modes import mode_info
 
-FORMATS: tuple[str, ...] = ("text", "json", "sarif", "github")
+FORMATS: tuple[str, ...] = formats_for("trace")
 
-CROSSCHECK_RULES: dict[str, RuleDoc] = {
-    "TR101": RuleDoc(
-        "TR101", "lint-missed-danger", "info",
-        "Lint reported nothing where the database measured a blocking lock.",
-        "Lint reported nothing at warning or error on a statement that, measured on a "
-        "scratch database, took a lock blocking reads or writes of an existing table.\n\n"
-        "Evidence for the rule catalog: either a rule is missing or it is too narrow. "
-        "Check the TR001/TR002 finding on the same line for the lock and the fix.",
-        "trace",
-    ),
-    "TR102": RuleDoc(
-        "TR102", "lint-false-alarm", "info",
-        "A lint locking rule fired where the measured lock was harmless.",
-        "A lint rule that predicts a blocking lock (or a table rewrite) fired on a "
-        "statement that, measured on a scratch database, took no lock blocking reads or "
-        "writes of an existing table (or did not rewrite it).\n\nEvidence for the rule "
-        "catalog: the rule may be too broad for this server version; or the scratch "
-        "database differs from production (table sizes, server version, settings).",
-        "trace",
-    ),
-}
+#: The cross-check rules (TR101, TR102, :mod:`sluice.rules.trace`).
+CROSSCHECK_RULES: dict[str, RuleDoc] = rule_docs("crosscheck")
 
 
 def display_path(path: str) -> str:
@@ -205,9 +187,11 @@ def render_text_report(result: TraceResult, findings: Sequence[Finding], stream:
 
 def render(fmt: str, result: TraceResult, findings: Sequence[Finding],
            stream: IO[str] | None = None, *, verbose: bool = False) -> None:
-    """Write the report in ``fmt`` (text, json, sarif, github)."""
+    """Write the report in ``fmt`` (one of :data:`FORMATS`): text, or the findings with
+    the measurements attached in a findings format of the registry."""
     import sys
 
+    get_format(fmt, "trace")
     out = stream if stream is not None else sys.stdout
     if fmt == "text":
         render_text_report(result, findings, out, verbose=verbose)

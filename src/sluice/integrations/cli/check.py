@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sluice.integrations.cli.common import common_options, handle_errors
+from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
     from sluice.errors import SluiceError
@@ -27,8 +28,7 @@ if TYPE_CHECKING:
               help="Comma-separated checks to run: graph, upgrade, drift, roundtrip, checksums.")
 @click.option("--last", type=click.IntRange(min=1), default=None, metavar="N",
               help="Round-trip only the latest N revisions (default: check.roundtrip_last).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]),
-              default="text", show_default=True, help="Output format (machine formats: stdout only).")
+@format_option("check", "Output format (machine formats: stdout only).")
 @click.option("-v", "--verbose", is_flag=True,
               help="Also show the INFO log lines env.py's logging config asks for "
                    "(Alembic's 'Running upgrade ...'), on stderr.")

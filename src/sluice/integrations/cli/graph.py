@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from sluice.integrations.cli.common import F, common_options, handle_errors, split_values
+from sluice.integrations.cli.formats import format_option
 
 
 def _graph_name_option(fn: F) -> F:
@@ -44,9 +45,7 @@ def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
 @_graph_name_option
 @click.option("--url", default=None, metavar="URL",
               help="Mark the revisions this database is at (the section's version table).")
-@click.option("--format", "fmt", type=click.Choice(["text", "mermaid", "dot", "json"]),
-              default="text", show_default=True,
-              help="text: a tree in the terminal; mermaid/dot for docs and reviews.")
+@format_option("graph", "text: a tree in the terminal; mermaid/dot for docs and reviews.")
 @_graph_stub_option
 @handle_errors
 def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
@@ -74,8 +73,7 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
 @click.command("heads")
 @common_options
 @_graph_name_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format (json: stdout only).")
+@format_option("heads", "Output format (json: stdout only).")
 @_graph_stub_option
 @handle_errors
 def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,

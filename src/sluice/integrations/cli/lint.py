@@ -11,9 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sluice.integrations.cli.common import common_options, handle_errors, split_values
+from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sluice.config import SluiceConfig
     from sluice.errors import SluiceError
+    from sluice.rules.registry import Rule
 
 
 @click.command()
@@ -29,11 +34,8 @@ if TYPE_CHECKING:
               help="Lint revision files git sees as changed against --base, untracked included.")
 @click.option("--base", default=None, metavar="REF",
               help="Base for --changed (default: origin/main, then main).")
-@click.option("--format", "fmt",
-              type=click.Choice(["text", "json", "sarif", "github", "gitlab"]),
-              default="text", show_default=True,
-              help="Output format (machine formats: stdout only; gitlab: code quality "
-                   "report).")
+@format_option("lint", "Output format (machine formats: stdout only; gitlab: code quality "
+                       "report).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
               help="Lowest severity that exits 1 (default: lint.fail_on, 'error').")
 @click.option("--dialect", "dialects", multiple=True, metavar="NAME",
@@ -60,7 +62,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     """
     from sluice.config import load_config
     from sluice.lint.engine import lint_project
-    from sluice.report import render_findings
+    from sluice.output import render_findings
 
     scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
                                     ("--revision", bool(revisions)), ("--changed", changed),
@@ -93,7 +95,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
         baseline=not scopes,
     )
     threshold = fail_on or cfg.lint.fail_on
-    from sluice.report.text import severity_counts
+    from sluice.output.text import severity_counts
 
     counts = severity_counts(result.findings)
     if result.suppressed:
@@ -129,71 +131,134 @@ def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
 @click.command("rules")
 @click.argument("rule", required=False, metavar="[ID|NAME]")
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@format_option("rules", "Output format.")
+@click.option("--kind", type=click.Choice(["lint", "trace", "check", "all"]), default=None,
+              help="List these rules (default: lint): trace (what `sluice trace` measures), "
+                   "check (the checks of `sluice check`) or all, with a Kind column.")
 @handle_errors
 def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
-                  env: str | None, fmt: str) -> None:
-    """List the lint rule catalog, or print one rule's documentation."""
-    import difflib
-    import json
-
+                  env: str | None, fmt: str, kind: str | None) -> None:
+    """List the rule catalog (lint rules unless --kind says otherwise), or print one rule's
+    documentation (a lint, trace or check rule, by id or name)."""
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
     from sluice.config import load_config
-    from sluice.lint.registry import active_rules, all_rules, find_rule, severity_for
+    from sluice.rules.registry import Kind, all_rules, find_rule
 
     cfg = load_config(config_path if config_path.is_file() else Path.cwd())
-    catalog = all_rules()
-    enabled = {r.id for r in active_rules(cfg)}
+    wanted: Kind | None = None if kind == "all" else kind or "lint"  # type: ignore[assignment]
     console = Console(highlight=False, soft_wrap=rule is not None)
     if not console.is_terminal:
         console = Console(highlight=False, soft_wrap=rule is not None, width=160)
-    if rule is not None:
-        found = find_rule(rule)
-        if found is None:
-            import re
-
-            keys = [r.id for r in catalog.values()] + [r.name for r in catalog.values()]
-            close = difflib.get_close_matches(rule.upper() if rule[:2].lower() == "sl"
-                                              else rule.lower(), keys, n=3, cutoff=0.5)
-            m = re.fullmatch(r"(?i)s?l?0*(\d+)", rule.strip())
-            same = [r.id for r in catalog.values() if m and int(r.id[2:]) == int(m.group(1))]
-            close = same + [c for c in close if c not in same][: 3 - len(same)]
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise SluiceError(f"unknown rule '{rule}'",
-                              hint=f"{hint}List the catalog with `sluice rules`.")
-        sev = severity_for(found, cfg)
-        if fmt == "json":
-            click.echo(json.dumps(_rule_json(found, sev, found.id in enabled), indent=2))
-            return
-        console.print(Text(f"{found.id} {found.name}", style="bold"))
-        state = "enabled" if found.id in enabled else "disabled (enable it in lint.enable)"
-        console.print(Text(f"family: {found.family} · severity: {sev} · dialects: "
-                           f"{', '.join(found.dialects)} · {state}"))
-        console.print()
-        console.print(Text(found.doc))
+    if rule is None:
+        _print_catalog(list(all_rules(wanted).values()), cfg, fmt, console,
+                       with_kind=kind is not None)
         return
-    ordered = sorted(catalog.values(), key=lambda r: r.id)
+    found = find_rule(rule, wanted) if kind is not None else (
+        find_rule(rule) or find_rule(rule, None))
+    if found is None:
+        _unknown_rule(rule, list(all_rules(wanted if kind is not None else None).values()))
+    else:
+        _print_rule(found, cfg, fmt, console)
+
+
+def _rule_state(r: Rule, cfg: SluiceConfig, enabled: set[str]) -> tuple[str, bool]:
+    """A rule's severity under ``cfg`` and whether it is on."""
+    from sluice.rules.registry import severity_for
+
+    if r.kind == "lint":
+        return severity_for(r, cfg), r.id in enabled
+    if r.kind == "check":
+        return r.severity, cfg.check.checks is None or r.name in cfg.check.checks
+    return r.severity, True
+
+
+def _print_catalog(catalog: list[Rule], cfg: SluiceConfig, fmt: str, console: Console,
+                   *, with_kind: bool) -> None:
+    import json
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from sluice.rules.registry import KINDS, active_rules
+
+    enabled = {r.id for r in active_rules(cfg)}
+    # lint and trace rules by id, checks in the order they run
+    ordered = sorted(catalog, key=lambda r: (KINDS.index(r.kind),
+                                             r.id if r.kind != "check" else ""))
     if fmt == "json":
-        click.echo(json.dumps([_rule_json(r, severity_for(r, cfg), r.id in enabled)
-                               for r in ordered], indent=2))
+        rows = [_rule_json(r, *_rule_state(r, cfg, enabled)) for r in ordered]
+        if with_kind:
+            rows = [{"kind": r.kind, **row} for r, row in zip(ordered, rows, strict=True)]
+        click.echo(json.dumps(rows, indent=2))
         return
     table = Table(title=None, show_lines=False, header_style="bold")
-    for col in ("ID", "Name", "Family", "Severity", "Dialects", "On"):
+    columns = ("Kind",) * with_kind + ("ID", "Name", "Family", "Severity", "Dialects", "On")
+    for col in columns:
         table.add_column(col, no_wrap=True)
     table.add_column("Summary", overflow="fold")
     for r in ordered:
+        severity, on = _rule_state(r, cfg, enabled)
         dialects = "all" if len(r.dialects) >= 3 else ", ".join(r.dialects)
-        table.add_row(r.id, r.name, r.family, severity_for(r, cfg), dialects,
-                      "yes" if r.id in enabled else "no", r.summary)
+        table.add_row(*(r.kind,) * with_kind, r.id, r.name, r.family, severity, dialects,
+                      "yes" if on else "no", r.summary)
     console.print(table)
-    console.print(Text(f"{len(ordered)} rules; `sluice rules ID` prints one rule's docs."))
+    counts = ", ".join(f"{sum(r.kind == k for r in ordered)} {k}" for k in KINDS
+                       if any(r.kind == k for r in ordered))
+    what = f"{len(ordered)} rules ({counts})" if with_kind else f"{len(ordered)} rules"
+    console.print(Text(f"{what}; `sluice rules ID` prints one rule's docs."))
 
 
-def _rule_json(r: Any, severity: str, enabled: bool) -> dict[str, Any]:
+def _unknown_rule(key: str, catalog: list[Rule]) -> None:
+    """Exit 2 naming the closest ids and names of ``catalog``."""
+    import difflib
+    import re
+
+    from sluice.errors import SluiceError
+
+    keys = [r.id for r in catalog] + [r.name for r in catalog]
+    close = difflib.get_close_matches(
+        key.upper() if key[:2].lower() in ("sl", "tr") else key.lower(), keys, n=3, cutoff=0.5)
+    m = re.fullmatch(r"(?i)(sl|tr|s|l|t)?0*(\d+)", key.strip())
+    prefix = "TR" if m and (m.group(1) or "").lower() in ("tr", "t") else "SL"
+    same = [r.id for r in catalog if m and r.id[:2] == prefix and r.id[2:].isdigit()
+            and int(r.id[2:]) == int(m.group(2))]
+    close = same + [c for c in close if c not in same][: 3 - len(same)]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise SluiceError(f"unknown rule '{key}'", hint=f"{hint}List the catalog with `sluice rules`.")
+
+
+def _print_rule(found: Rule, cfg: SluiceConfig, fmt: str, console: Console) -> None:
+    import json
+
+    from rich.text import Text
+
+    from sluice.rules.registry import active_rules
+
+    severity, on = _rule_state(found, cfg, {r.id for r in active_rules(cfg)})
+    if fmt == "json":
+        data = _rule_json(found, severity, on)
+        click.echo(json.dumps(data if found.kind == "lint" else {"kind": found.kind, **data},
+                              indent=2))
+        return
+    console.print(Text(f"{found.id} {found.name}", style="bold"))
+    if found.kind == "lint":
+        state = "enabled" if on else "disabled (enable it in lint.enable)"
+        facts = (f"family: {found.family} · severity: {severity} · dialects: "
+                 f"{', '.join(found.dialects)} · {state}")
+    elif found.kind == "trace":
+        facts = (f"kind: trace · family: {found.family} · severity: {severity} · measured on: "
+                 f"{', '.join(found.dialects)}")
+    else:
+        state = "runs by default" if on else "not in check.checks"
+        facts = (f"kind: check · title: {found.title} · needs a database: "
+                 f"{'yes' if found.needs_database else 'no'} · {state}")
+    console.print(Text(facts))
+    console.print()
+    console.print(Text(found.doc))
+
+
+def _rule_json(r: Rule, severity: str, enabled: bool) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "family": r.family, "severity": severity,
             "default_severity": r.severity, "dialects": list(r.dialects),
             "enabled": enabled, "summary": r.summary, "doc": r.doc}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sluice.integrations.cli.common import F, RevisionCommand, common_options, handle_errors
+from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
     from sluice.errors import SluiceError
@@ -22,20 +23,13 @@ def _url_option(fn: F) -> F:
     )(fn)
 
 
-def _format_option(fn: F) -> F:
-    return click.option(
-        "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-        show_default=True, help="Output format (json: stdout only).",
-    )(fn)
-
-
 @click.command("plan", cls=RevisionCommand)
 @click.argument("revision", default="head")
 @common_options
 @_url_option
 @click.option("--downgrade", is_flag=True, help="Plan a downgrade to REVISION.")
 @click.option("--no-sql", is_flag=True, help="Leave out the SQL preview.")
-@_format_option
+@format_option("plan", "Output format (json: stdout only).")
 @handle_errors
 def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env: str | None,
                  url: str | None, downgrade: bool, no_sql: bool, fmt: str) -> None:
@@ -120,7 +114,7 @@ def _report_after_success(report: str, done: str) -> None:
               help="Run it all in one transaction, then roll back (PostgreSQL, SQLite).")
 @click.option("--sql", is_flag=True,
               help="Print the SQL from the database's current revision instead (FROM:TO works).")
-@_format_option
+@format_option("run", "Output format (json: stdout only).")
 @handle_errors
 def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], env: str | None,
                     url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str) -> None:
@@ -139,7 +133,7 @@ def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], e
               help="Run it all in one transaction, then roll back (PostgreSQL, SQLite).")
 @click.option("--sql", is_flag=True,
               help="Print the SQL from the database's current revision instead (FROM:TO works).")
-@_format_option
+@format_option("run", "Output format (json: stdout only).")
 @handle_errors
 def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
                       env: str | None, url: str | None, allow_downgrade: bool, yes: bool,
@@ -154,7 +148,7 @@ def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
 @_url_option
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show the newest N rows.")
 @click.option("--revision", default=None, help="Only this revision's rows.")
-@_format_option
+@format_option("history", "Output format (json: stdout only).")
 @handle_errors
 def history_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
                     url: str | None, limit: int | None, revision: str | None, fmt: str) -> None:

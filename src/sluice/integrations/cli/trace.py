@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from sluice.integrations.cli.common import common_options, handle_errors
+from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
     from sluice.errors import SluiceError
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
               help="Exit 1 on a lock on an existing table that blocks writes (or reads), "
                    "or never.")
 @click.option("--no-crosscheck", is_flag=True, help="Do not compare with lint's findings.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
-              default="text", show_default=True, help="Output format (machine formats: stdout only).")
+@format_option("trace", "Output format (machine formats: stdout only).")
 @click.option("-v", "--verbose", is_flag=True,
               help="Text: also list locks on relations created by the revision.")
 @handle_errors

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import IO
 
-from sluice.lint.model import Finding
+from sluice.core.findings import Finding
+from sluice.output.registry import FindingsContext
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
@@ -38,3 +39,9 @@ def render_github(findings: Sequence[Finding], stream: IO[str], *,
         stream.write(annotation(f) + "\n")
     for line in summary:
         stream.write(f"::notice title={escape_property(title)}::{escape_data(line)}\n")
+
+
+def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
+    """The ``github`` renderer of the registry."""
+    render_github(findings, stream, summary=context.summary,
+                  title=f"{context.tool} {context.command}")

@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import IO
 
-from sluice.lint.model import Finding
+from sluice.core.findings import Finding
+from sluice.output.registry import FindingsContext
 
 #: SGR parameters of each style (rich's "bold red", "yellow", "cyan", "green", "dim").
 _BOLD, _DIM, _GREEN = "1", "2", "32"
@@ -109,3 +110,8 @@ def render_text(findings: Sequence[Finding], stream: IO[str], *,
     out.extend(clean(line) for line in summary)
     if out:
         stream.write("\n".join(out) + "\n")
+
+
+def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
+    """The ``text`` renderer of the registry."""
+    render_text(findings, stream, summary=context.summary)

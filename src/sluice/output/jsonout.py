@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
-from sluice.lint.model import Finding
+from sluice.core.findings import Finding
+from sluice.output.registry import FindingsContext
 
 
 def findings_json(findings: Sequence[Finding], *,
@@ -22,3 +23,8 @@ def render_json(findings: Sequence[Finding], stream: IO[str], *,
                 extra: Mapping[str, Any] | None = None) -> None:
     json.dump(findings_json(findings, extra=extra), stream, indent=2, default=str)
     stream.write("\n")
+
+
+def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
+    """The ``json`` renderer of the registry."""
+    render_json(findings, stream, extra=context.extra)

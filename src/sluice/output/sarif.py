@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from sluice.lint.model import Finding
-
-if TYPE_CHECKING:
-    from sluice.report.render import RuleDoc
+from sluice.core.findings import Finding, RuleDoc
+from sluice.output.registry import FindingsContext
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -92,3 +90,14 @@ def render_sarif(findings: Sequence[Finding], stream: IO[str], *,
     json.dump(sarif_document(findings, rules=rules, tool=tool, properties=properties),
               stream, indent=2, default=str)
     stream.write("\n")
+
+
+def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
+    """The ``sarif`` renderer of the registry (rule docs: the lint catalog by default)."""
+    if context.rules is not None:
+        rules = context.rules
+    else:
+        from sluice.output.findings import rule_docs
+
+        rules = rule_docs()
+    render_sarif(findings, stream, rules=rules, tool=context.tool, properties=context.extra)

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import pytest
 
 from sluice.lint.model import Finding
-from sluice.report import render_findings
-from sluice.report.text import render_text
+from sluice.output import render_findings
+from sluice.output.text import render_text
 
 FINDINGS = [
     Finding("SL101", "drop-column", "error", "Dropping users.email loses its data.",
@@ -32,7 +32,7 @@ def rich_reference(findings: Sequence[Finding], summary: Sequence[str]) -> str:
     from rich.console import Console
     from rich.text import Text
 
-    from sluice.report.text import location
+    from sluice.output.text import location
 
     styles = {"error": "bold red", "warning": "yellow", "info": "cyan"}
     out = io.StringIO()

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import IO, Any
 
-from sluice.lint.model import Finding
+from sluice.core.findings import Finding
+from sluice.output.registry import FindingsContext
 
 SEVERITY = {"error": "critical", "warning": "major", "info": "info"}
 
@@ -55,3 +56,8 @@ def issues(findings: Sequence[Finding]) -> list[dict[str, Any]]:
 def render_gitlab(findings: Sequence[Finding], stream: IO[str]) -> None:
     json.dump(issues(findings), stream, indent=2)
     stream.write("\n")
+
+
+def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
+    """The ``gitlab`` renderer of the registry."""
+    render_gitlab(findings, stream)
