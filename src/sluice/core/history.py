@@ -54,8 +54,7 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
     for location in locations:
         if not os.path.isdir(location):
             continue
-        for root, dirs, files in os.walk(os.path.realpath(location)):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for root, dirs, files in _walk(os.path.realpath(location), recursive):
             names = sorted(files)
             if sourceless:
                 names += _cached_only(root, names)
@@ -63,14 +62,47 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
                 if not pattern.match(os.path.basename(name)):
                     continue
                 path = os.path.join(root, name)
-                real = os.path.realpath(path)
-                if real in seen or not os.path.isfile(real):
+                entry = files.get(name)
+                if entry is not None and not entry.is_symlink():
+                    # a plain entry of a folder whose path is real: its path is real too
+                    real, is_file = path, entry.is_file()
+                else:
+                    real = os.path.realpath(path)
+                    is_file = os.path.isfile(real)
+                if real in seen or not is_file:
                     continue
                 seen.add(real)
                 out.append(Path(real))
-            if not recursive:
-                break
     return out
+
+
+def _walk(top: str, recursive: bool) -> Iterable[tuple[str, list[str], dict[str, os.DirEntry[str]]]]:
+    """``os.walk(top)`` (top-down, symlinked folders listed but not entered, unreadable
+    folders skipped, ``__pycache__`` left out, sub-folders in name order) with each
+    folder's files as their ``os.DirEntry``, whose type needs no ``stat``."""
+    try:
+        with os.scandir(top) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    dirs: list[str] = []
+    files: dict[str, os.DirEntry[str]] = {}
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            dirs.append(entry.name)
+        else:
+            files[entry.name] = entry
+    dirs = sorted(d for d in dirs if d != "__pycache__")
+    yield top, dirs, files
+    if recursive:
+        for name in dirs:
+            sub = os.path.join(top, name)
+            if not os.path.islink(sub):
+                yield from _walk(sub, recursive)
 
 
 def _cached_only(root: str, names: list[str]) -> list[str]:
@@ -135,6 +167,13 @@ _UNKNOWN: Any = _UnknownType()
 def _literal(node: ast.AST | None) -> Any:
     if node is None:
         return None
+    kind = type(node)
+    if kind is ast.Constant:  # what ast.literal_eval gives, without its set-up per call
+        return node.value  # type: ignore[attr-defined]
+    if (kind is ast.Tuple or kind is ast.List) and all(
+            type(e) is ast.Constant for e in node.elts):  # type: ignore[attr-defined]
+        values = [e.value for e in node.elts]  # type: ignore[attr-defined]
+        return tuple(values) if kind is ast.Tuple else values
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
