@@ -54,7 +54,7 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
     for location in locations:
         if not os.path.isdir(location):
             continue
-        for root, dirs, files in _walk(os.path.realpath(location), recursive):
+        for root, files in _walk(os.path.realpath(location), recursive):
             names = sorted(files)
             if sourceless:
                 names += _cached_only(root, names)
@@ -76,7 +76,7 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
     return out
 
 
-def _walk(top: str, recursive: bool) -> Iterable[tuple[str, list[str], dict[str, os.DirEntry[str]]]]:
+def _walk(top: str, recursive: bool) -> Iterable[tuple[str, dict[str, os.DirEntry[str]]]]:
     """``os.walk(top)`` (top-down, symlinked folders listed but not entered, unreadable
     folders skipped, ``__pycache__`` left out, sub-folders in name order) with each
     folder's files as their ``os.DirEntry``, whose type needs no ``stat``."""
@@ -97,7 +97,7 @@ def _walk(top: str, recursive: bool) -> Iterable[tuple[str, list[str], dict[str,
         else:
             files[entry.name] = entry
     dirs = sorted(d for d in dirs if d != "__pycache__")
-    yield top, dirs, files
+    yield top, files
     if recursive:
         for name in dirs:
             sub = os.path.join(top, name)
