@@ -252,3 +252,33 @@ def test_recipes_page_is_generated_from_the_registry() -> None:
     assert committed == page, "docs/recipes.md is stale: run `python -m sluice.docgen`"
     assert set(EXAMPLES) == {r.id for r in all_recipes()}
     assert page.rstrip().endswith("## Measured")
+
+
+def test_fix_source_merges_adjacent_calls_and_keeps_their_comments() -> None:
+    text = REVISION + '    op.create_index("ix_a", "orders", ["a"])  # for reports\n\n' \
+                      '    op.create_index("ix_b", "orders", ["b"])\n'
+    after = fix_source(text, PG).after
+    downgrade = after.split("def downgrade() -> None:\n")[1]
+    assert downgrade.count("autocommit_block()") == 1
+    assert downgrade.count("\"SET lock_timeout") == 1
+    assert downgrade.startswith("    # for reports\n    with op.get_context()")
+    assert "    # by user\n    with op.get_context().autocommit_block():" in after
+    assert fix_source(after, PG).fixed == []
+
+
+def test_rewritten_autogenerate_ops_render_with_alembics_renderer() -> None:
+    from alembic.autogenerate import render_python_code
+
+    upgrade = ops.UpgradeOps([ops.ModifyTableOps("users", [
+        ops.AddColumnOp("users", sa.Column("token", sa.Uuid(), nullable=False,
+                                           server_default=sa.text("gen_random_uuid()"))),
+        ops.CreateIndexOp("ix_users_token", "users", ["token"])])])
+    result = apply_recipes(upgrade.ops, PG)
+    assert [a.recipe.id for a in result.applied] == [
+        "pg-add-column-backfill", "pg-create-index-concurrently"]
+    code = render_python_code(upgrade)
+    compile("def upgrade():\n    " + code, "<autogenerate>", "exec")
+    assert "batched_update('users', {'token': sa.text('gen_random_uuid()')}" in code
+    build = code.index("op.create_index('ix_users_token'")
+    assert "postgresql_concurrently=True" in code[build:]
+    assert code.rfind("autocommit_block()", 0, build) > code.rfind("batched_update(", 0, build)

@@ -24,7 +24,7 @@ from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.errors import SluiceError
-from sluice.recipes.apply import Applied, apply_recipes
+from sluice.recipes.apply import Applied, apply_recipes, tidy
 from sluice.recipes.model import RecipeContext
 from sluice.recipes.steps import autogen_context, render_lines
 
@@ -125,12 +125,9 @@ def fix_source(source: str, ctx: RecipeContext, *, path: str = "<revision>") -> 
         raise SluiceError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
     lines = source.splitlines(keepends=True)
     aliases = _op_aliases(tree)
-    ns: dict[str, Any] | None = None
-    mc = MigrationContext.configure(dialect_name=_SQLA_NAMES.get(ctx.dialect, ctx.dialect),
-                                    opts={"as_sql": True})
-    actx = autogen_context(_SQLA_NAMES.get(ctx.dialect, ctx.dialect))
+    env = _Env(tree, path, ctx)
     fixed: list[FixedCall] = []
-    replacements: list[tuple[int, int, list[str]]] = []
+    runs: list[_Run] = []
     for fn in tree.body:
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) \
                 or not _PHASES.match(fn.name):
@@ -150,28 +147,78 @@ def fix_source(source: str, ctx: RecipeContext, *, path: str = "<revision>") -> 
                 seen_created.add(table)
             if _reviewed(lines, start, end) or not _alone(lines, stmt):
                 continue
-            if ns is None:
-                ns = _namespace(tree, path)
-            recorded = _evaluate(call, ns, aliases, mc, path)
+            recorded = env.evaluate(call, aliases)
             if len(recorded) != 1:
                 continue
             result = apply_recipes(recorded, ctx, new_tables=seen_created | (dropped - created))
             if not result.applied:
                 continue
-            indent = " " * stmt.col_offset
-            new_lines: list[str] = []
-            for o in result.ops:
-                new_lines += [indent + ln if ln else ln for ln in render_lines(actx, o)]
-            replacements.append((start, end, new_lines))
             fixed.append(FixedCall(fn.name, start, end, result.applied))
-    if not replacements:
+            run = _Run(start, end, stmt.col_offset, result.ops, _comments(lines, stmt))
+            if runs and runs[-1].joins(run, lines):
+                runs[-1].extend(run)
+            else:
+                runs.append(run)
+    if not runs:
         return FileFix(path, source, source)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    for start, end, new_lines in sorted(replacements, reverse=True):
-        tail = lines[end - 1][len(lines[end - 1].rstrip("\r\n")):] or newline
-        lines[start - 1:end] = [ln + tail for ln in new_lines]
-    after = _add_imports("".join(lines), sorted(actx.imports), tree, newline)
+    for run in reversed(runs):
+        lines[run.start - 1:run.end] = [ln + newline for ln in run.render(env.actx, ctx)]
+    after = _add_imports("".join(lines), sorted(env.actx.imports), tree, newline)
     return FileFix(path, source, after, fixed)
+
+
+class _Env:
+    """What evaluating calls needs, built once per file (the imports only when needed)."""
+
+    def __init__(self, tree: ast.Module, path: str, ctx: RecipeContext) -> None:
+        self.tree = tree
+        self.path = path
+        name = _SQLA_NAMES.get(ctx.dialect, ctx.dialect)
+        self.mc = MigrationContext.configure(dialect_name=name, opts={"as_sql": True})
+        self.actx = autogen_context(name)
+        self.ns: dict[str, Any] | None = None
+
+    def evaluate(self, call: ast.Call, aliases: set[str]) -> list[ops.MigrateOperation]:
+        if self.ns is None:
+            self.ns = _namespace(self.tree, self.path)
+        return _evaluate(call, self.ns, aliases, self.mc, self.path)
+
+
+@dataclass
+class _Run:
+    """Rewritten calls next to each other (blank lines between at most): one sequence,
+    so that adjacent ``autocommit_block``s merge and a lock timeout is set once."""
+
+    start: int
+    end: int
+    indent: int
+    ops: list[ops.MigrateOperation]
+    #: Trailing comments of the calls, kept as comment lines above the sequence.
+    comments: list[str]
+
+    def joins(self, other: _Run, lines: list[str]) -> bool:
+        return self.indent == other.indent and all(
+            not lines[i].strip() for i in range(self.end, other.start - 1))
+
+    def extend(self, other: _Run) -> None:
+        self.end = other.end
+        self.ops += other.ops
+        self.comments += other.comments
+
+    def render(self, actx: Any, ctx: RecipeContext) -> list[str]:
+        pad = " " * self.indent
+        out = [pad + c for c in self.comments]
+        for o in tidy(self.ops, ctx.dialect):
+            out += [pad + ln if ln else ln for ln in render_lines(actx, o)]
+        return out
+
+
+def _comments(lines: list[str], stmt: ast.stmt) -> list[str]:
+    """The comment after the call on its last line (``# why``), if any."""
+    last = lines[(stmt.end_lineno or stmt.lineno) - 1]
+    rest = last.encode()[stmt.end_col_offset or 0:].decode(errors="replace").strip()
+    return [rest] if rest.startswith("#") else []
 
 
 def _reviewed(lines: list[str], start: int, end: int) -> bool:
