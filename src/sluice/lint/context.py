@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig
 from sluice.lint.model import Finding, Op
-from sluice.lint.render import Renderer
 from sluice.lint.scope import Layout
 
 if TYPE_CHECKING:
     from sluice.lint.registry import RuleIndex
+    from sluice.lint.render import Renderer
 
 __all__ = ["RunContext", "config_key", "meta_findings", "new_renderer"]
 
@@ -80,6 +80,8 @@ class RunContext:
 def new_renderer(layout: Layout, dialects: Sequence[str], stub_modules: Sequence[str],
                  sql: bool) -> Renderer:
     """A renderer for the project of ``layout`` (enter it before rendering)."""
+    from sluice.lint.render import Renderer  # imports Alembic and SQLAlchemy
+
     return Renderer(
         layout.alembic_cfg,
         script_location=layout.script_location,
@@ -100,15 +102,19 @@ def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
 
 
 def _rules_fingerprint() -> str:
-    """Changes whenever the lint package's code changes (so the cache never goes stale)."""
+    """Changes whenever the code of lint, the rules or the core changes (so the cache never
+    goes stale); the rules' fixtures do not count."""
     from sluice._version import __version__
 
     parts = [__version__]
-    base = Path(__file__).resolve().parent
-    for p in sorted(base.rglob("*.py")):
-        with contextlib.suppress(OSError):
-            st = p.stat()
-            parts.append(f"{p.name}:{st.st_mtime_ns}:{st.st_size}")
+    package = Path(__file__).resolve().parent.parent
+    for base in (package / "lint", package / "rules", package / "core"):
+        for p in sorted(base.rglob("*.py")):
+            if p.parent.name.endswith(".fixtures"):
+                continue
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                parts.append(f"{p.relative_to(package)}:{st.st_mtime_ns}:{st.st_size}")
     return ";".join(parts)
 
 
