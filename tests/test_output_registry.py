@@ -149,3 +149,27 @@ def test_trace_renders_in_every_format_it_offers(fmt: str) -> None:
     if fmt == "gitlab":
         issue = json.loads(out.getvalue())[0]
         assert (issue["check_name"], issue["severity"]) == ("TR002 blocks-writes", "critical")
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "gitlab"])
+def test_sluice_check_writes_the_lint_formats(shop: Path, fmt: str) -> None:
+    """A revision edited after it was locked, in a format ``sluice check`` did not offer
+    before the registry: exit 1, and only the document on stdout."""
+    from sluice.core.project import forget_modules
+    from tests.support.cli import run_cli
+
+    revision = shop / "migrations" / "versions" / "0001_users_and_products.py"
+    revision.write_text(revision.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    forget_modules(shop)
+    result = run_cli(["check", "-c", shop / "alembic.ini", "--only", "checksums",
+                      "--format", fmt])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    if fmt == "sarif":
+        found = data["runs"][0]["results"]
+        assert [(r["ruleId"], r["level"]) for r in found] == [("check.checksums", "error")]
+        assert found[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] \
+            .endswith("0001_users_and_products.py")
+        assert data["runs"][0]["properties"]["passed"] is False
+    else:
+        assert [i["check_name"] for i in data] == ["check.checksums edited"]
