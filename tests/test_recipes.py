@@ -216,6 +216,8 @@ def test_fix_cli_diff_write_and_locked_revisions(tmp_path: Path) -> None:
     skipped = runner.invoke(main, ["fix", "-c", str(ini), str(rev)])
     assert skipped.exit_code == 0 and skipped.stdout == ""
     assert "sluice.sum records it" in skipped.stderr
+    whole = runner.invoke(main, ["fix", "-c", str(ini)])
+    assert whole.exit_code == 0 and "1 recorded in sluice.sum left alone" in whole.stderr
     assert rev.read_text(encoding="utf-8") == REVISION
 
     done = runner.invoke(main, ["fix", "-c", str(ini), "--include-locked"])

@@ -58,6 +58,9 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                    f"file{'s' * (len(result.changed) != 1)} for {result.dialect} "
                    f"({', '.join(recipes)})", err=True)
     else:
+        locked = (f"; {len(result.locked)} recorded in sluice.sum left alone "
+                  "(--include-locked rewrites them)" if result.locked and not files else "")
         click.echo(f"nothing to fix in {len(result.files)} revision "
-                   f"file{'s' * (len(result.files) != 1)} for {result.dialect}", err=True)
+                   f"file{'s' * (len(result.files) != 1)} for {result.dialect}{locked}",
+                   err=True)
     sys.exit(1 if diff_only and calls else 0)
