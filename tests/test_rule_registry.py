@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -145,3 +146,20 @@ def test_an_unknown_trace_rule_is_suggested_from_its_own_series() -> None:
     assert result.stderr.splitlines()[-1].startswith("did you mean TR002")
     result = run_cli(["rules", "--kind", "check", "SL001"])
     assert result.exit_code == 2 and "unknown rule 'SL001'" in result.stderr
+
+
+def test_the_lint_cache_key_follows_the_rule_files_not_their_fixtures() -> None:
+    """Editing a rule file invalidates cached lint results; editing a fixture does not."""
+    from sluice.lint.context import _rules_fingerprint
+
+    rule_file = RULES_DIR / "lint" / "sl001_drop_table.py"
+    fixture = RULES_DIR / "lint" / "sl001_drop_table.fixtures" / "SL001_bad.py"
+    before = _rules_fingerprint()
+    for path, changes in ((rule_file, True), (fixture, False)):
+        st = path.stat()
+        try:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+            assert (_rules_fingerprint() != before) is changes, path.name
+        finally:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _rules_fingerprint() == before
