@@ -22,9 +22,9 @@ from alembic.script import Script
 from sqlalchemy.engine import Connection
 
 from sluice.check.revisions import display_path
+from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.errors import mask_url
 from sluice.files import read_utf8
-from sluice.lint.model import SEVERITY_ORDER, Finding
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line

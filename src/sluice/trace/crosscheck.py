@@ -23,7 +23,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from sluice.lint.model import SEVERITY_ORDER, Finding
+from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.trace.model import CrossCheck, CrossCheckItem, Statement, TraceResult
 from sluice.trace.modes import mode_info
 
