@@ -44,7 +44,7 @@ def configuration_page() -> str:
 
 
 def rules_page() -> str:
-    from sluice.rules.docs import rules_page as page
+    from sluice.rules.docs import rules_page as page  # lazy: loads every rule
 
     return page()
 

@@ -211,7 +211,7 @@ def downgrade_fact(path: str | os.PathLike[str], module: Any = None) -> Downgrad
     if kind == "ops":
         return DowngradeFact(kind="ops", line=line, upgrade_ops=0)
     from sluice.lint.static import analyze_file
-    from sluice.rules.lint._script import changes_only_data
+    from sluice.rules.lint._script import changes_only_data  # lazy: start-up (every lint rule)
 
     result = analyze_file(Path(path))
     for op in result.ops:

@@ -79,7 +79,7 @@ def owner_of(config: SluiceConfig, table: str | None, schema: str | None = None)
     ``schema.name``), or None. Two services matching the same table is a config error."""
     if not table or not config.services:
         return None
-    from sluice.rules._util import matches_any  # the rules load with the first service
+    from sluice.rules._util import matches_any  # lazy: the rules load with the first service
 
     found: list[str] = []
     for name, scfg in config.services.items():

@@ -327,8 +327,8 @@ class _Binds:
         return f"sa.text({text!r}).bindparams({args})"
 
     def _bind(self, sql: str) -> tuple[str, dict[str, Any]]:
-        from sqlglot.dialects.dialect import Dialect
-        from sqlglot.tokens import TokenType
+        from sqlglot.dialects.dialect import Dialect  # lazy: start-up (sqlglot)
+        from sqlglot.tokens import TokenType  # lazy: start-up (sqlglot)
 
         try:
             tokens = Dialect.get_or_raise("postgres").tokenize(sql)
