@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sluice.config import SluiceConfig
+from sluice.core.patterns import matches_any
 from sluice.owned import sluice_tables
 
 IncludeObject = Callable[[Any, str | None, str, bool, Any], bool]
@@ -24,7 +25,6 @@ def table_excluded(config: SluiceConfig, name: str | None, schema: str | None = 
     patterns = config.exclude_tables
     if not patterns:
         return False
-    from sluice.lint.rules._util import matches_any  # with the rules: autogenerate only
     if matches_any(name, patterns):
         return True
     return bool(schema and matches_any(f"{schema}.{name}", patterns))

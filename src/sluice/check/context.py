@@ -27,9 +27,9 @@ from alembic.runtime.migration import MigrationContext
 
 from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult
-from sluice.check.revisions import LoadedHistory, adopt, describe_error, display_path, load_history
+from sluice.check.revisions import LoadedHistory, display_path, load_history
 from sluice.config import SluiceConfig, load_config
-from sluice.core.findings import Finding, check_finding
+from sluice.core.findings import Finding
 from sluice.core.project import alembic_config, script_directory
 from sluice.errors import ConfigError, SluiceError, mask_url
 
@@ -148,28 +148,6 @@ class CheckContext:
             self._history = load_history(script, self.root)
         return self._history
 
-    def graph_blocker(self) -> str | None:
-        """Why migrations cannot run (the history does not load cleanly), or None."""
-        history = self.history()
-        if history.errors:
-            first = history.errors[0]
-            where = self.rel(first.path) + (f":{first.line}" if first.line else "")
-            return f"{where}: {first.message}"
-        from sluice.check.graph import structural_problems
-
-        problems = structural_problems(self)
-        if problems:
-            p = problems[0]
-            return f"{p.where + ': ' if p.where else ''}{p.message}"
-        if not history.adopted:
-            adopt(history)
-            try:
-                history.script.revision_map.heads  # noqa: B018 - builds and validates the map
-            except Exception as exc:
-                history.adopted = False
-                return f"Alembic rejects the revision graph: {describe_error(exc)}"
-        return None
-
     # ------------------------------------------------------------------ env.py
 
     def run_env(self, work: Work, *, url: str | None = None) -> None:
@@ -253,20 +231,6 @@ class CheckContext:
                 return {row[0] for row in conn.execute(sa.select(table.c.version_num))}
         finally:
             engine.dispose()
-
-    def ensure_head(self) -> list[Finding]:
-        """Bring the database to head if it is not there yet; the problems that stopped it."""
-        from sluice.check.upgrade import upgrade_to_heads
-
-        if self.db.state == "head":
-            return []
-        if self.head_problems is not None:
-            return self.head_problems
-        if self.db.state != "empty" and not self.db.fresh():
-            return [check_finding("upgrade", "not-at-head",
-                            "the database is not at head and cannot be replaced")]
-        self.head_problems = upgrade_to_heads(self)
-        return self.head_problems
 
 
 @contextmanager

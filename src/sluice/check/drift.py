@@ -18,8 +18,10 @@ from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext
+from sluice.check.graph import graph_blocker
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
+from sluice.check.upgrade import ensure_head
 from sluice.core.findings import check_finding
 from sluice.errors import SluiceError
 from sluice.filters import make_include_name, make_include_object
@@ -200,13 +202,13 @@ class _NoMetadata(Exception):
 
 def check_drift(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.drift`)."""
-    blocker = ctx.graph_blocker()
+    blocker = graph_blocker(ctx)
     if blocker:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
     upgrade = ctx.results.get("upgrade")
     if upgrade is not None and upgrade.status != "pass":
         return CheckResult(NAME, TITLE, "skip", "needs a successful upgrade to head")
-    blocked = ctx.ensure_head()
+    blocked = ensure_head(ctx)
     if blocked:
         first = blocked[0]
         return finish(NAME, TITLE, [check_finding(NAME, first.name, first.message, first.fix,

@@ -18,7 +18,7 @@ from alembic.util import to_tuple
 
 from sluice.check.context import CheckContext
 from sluice.check.model import CheckResult, finish
-from sluice.check.revisions import DowngradeFact, describe_error, downgrade_fact
+from sluice.check.revisions import DowngradeFact, adopt, describe_error, downgrade_fact
 from sluice.core.alembic_compat import own_branch_labels
 from sluice.core.findings import Finding, check_finding
 from sluice.core.history import History, RevisionHeader, build_history, read_header
@@ -393,7 +393,7 @@ def check_graph(ctx: CheckContext) -> CheckResult:
     if not structural:
         problems += head_problems(ctx, graph)
         if not history.errors:
-            blocker = ctx.graph_blocker()
+            blocker = graph_blocker(ctx)
             if blocker and blocker.startswith("Alembic rejects"):
                 problems.append(check_finding(NAME, "alembic-error", blocker,
                                         "Fix the revision graph so that Alembic can load it."))
@@ -409,3 +409,24 @@ def check_graph(ctx: CheckContext) -> CheckResult:
 
 
 __all__ = ["check_graph", "build_graph", "structural_problems", "describe_error"]
+
+
+def graph_blocker(ctx: CheckContext) -> str | None:
+    """Why migrations cannot run (the history does not load cleanly), or None."""
+    history = ctx.history()
+    if history.errors:
+        first = history.errors[0]
+        where = ctx.rel(first.path) + (f":{first.line}" if first.line else "")
+        return f"{where}: {first.message}"
+    problems = structural_problems(ctx)
+    if problems:
+        p = problems[0]
+        return f"{p.where + ': ' if p.where else ''}{p.message}"
+    if not history.adopted:
+        adopt(history)
+        try:
+            history.script.revision_map.heads  # noqa: B018 - builds and validates the map
+        except Exception as exc:
+            history.adopted = False
+            return f"Alembic rejects the revision graph: {describe_error(exc)}"
+    return None

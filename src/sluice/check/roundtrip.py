@@ -16,7 +16,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext, MigrationStep
 
 from sluice.check.context import CheckContext, StepTracker
-from sluice.check.graph import build_graph
+from sluice.check.graph import build_graph, graph_blocker
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.check.snapshot import (
@@ -48,7 +48,7 @@ def _details(lines: list[str]) -> str:
 
 def check_roundtrip(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.roundtrip`)."""
-    blocker = ctx.graph_blocker()
+    blocker = graph_blocker(ctx)
     if blocker:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
     if ctx.config.downgrades == "none":

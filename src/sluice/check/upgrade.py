@@ -9,6 +9,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext, StepTracker
+from sluice.check.graph import graph_blocker
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.core.alembic_compat import upgrade_steps
@@ -67,7 +68,7 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Finding]:
 
 def check_upgrade(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.upgrade`)."""
-    blocker = ctx.graph_blocker()
+    blocker = graph_blocker(ctx)
     if blocker:
         return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
     if ctx.db.state != "empty":
@@ -81,3 +82,16 @@ def check_upgrade(ctx: CheckContext) -> CheckResult:
     summary = (f"{count} revision{'s' if count != 1 else ''} applied, now at "
                f"{', '.join(heads) or 'base'}") if not problems else "upgrade failed"
     return finish(NAME, TITLE, problems, summary, data={"seconds": round(elapsed, 4)})
+
+
+def ensure_head(ctx: CheckContext) -> list[Finding]:
+    """Bring the database to head if it is not there yet; the problems that stopped it."""
+    if ctx.db.state == "head":
+        return []
+    if ctx.head_problems is not None:
+        return ctx.head_problems
+    if ctx.db.state != "empty" and not ctx.db.fresh():
+        return [check_finding("upgrade", "not-at-head",
+                              "the database is not at head and cannot be replaced")]
+    ctx.head_problems = upgrade_to_heads(ctx)
+    return ctx.head_problems
