@@ -11,6 +11,7 @@ import shutil
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,74 @@ def test_postgres_lock_timeout_trips_mid_recipe_and_a_rerun_completes(
         assert (names, version) == (["uq_users_email"], "0002")
     finally:
         engine.dispose()
+
+
+def _recorded(call: str) -> list[Any]:
+    """The Alembic op object of one ``op.<name>(...)`` call, recorded, not run."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.dialects import postgresql
+
+    seen: list[Any] = []
+
+    class Recorder(Operations):
+        def invoke(self, operation: Any) -> Any:
+            seen.append(operation)
+
+    rec = Recorder(MigrationContext.configure(dialect_name="postgresql", opts={"as_sql": True}))
+    eval(call, {"op": rec, "sa": sa, "postgresql": postgresql})  # noqa: S307 - test input
+    return seen
+
+
+def _kill_points(steps: list[Any]) -> list[list[Any]]:
+    """What a kill can leave committed: every prefix ending where a commit happens (the
+    start of an autocommit block, each statement inside one, before and after a backfill)."""
+    from sluice.recipes.steps import AutocommitBlock, Backfill
+
+    out: list[list[Any]] = []
+    for i, step in enumerate(steps):
+        if isinstance(step, AutocommitBlock):
+            out.append(steps[:i])
+            out += [steps[:i] + [AutocommitBlock(step.ops[:j], step.lock_timeout)]
+                    for j in range(1, len(step.ops) + 1)]
+        elif isinstance(step, Backfill):
+            out += [steps[:i], steps[:i + 1]]
+    return out
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("case", PG_CASES, ids=[c.recipe for c in PG_CASES])
+def test_postgres_rerun_after_a_kill_at_any_point_completes(
+        tmp_path: Path, two_databases: tuple[str, str], case: Case) -> None:
+    """For every point where a kill leaves part of the recipe committed: that part, then the
+    whole fixed revision again, ends in the naive revision's schema."""
+    from sluice.recipes import RecipeContext, apply_recipes
+    from sluice.recipes.steps import autogen_context, render_lines
+
+    naive_url, url = two_databases
+    naive = _project(tmp_path / "naive", naive_url, BASE_PG, case)
+    _alembic(naive, naive_url, "upgrade", "head")
+    want = _snapshot(naive_url)
+    root = _project(tmp_path / "p", url, BASE_PG, case)
+    change = root / "migrations" / "versions" / "0002_change.py"
+    assert CliRunner().invoke(main, ["fix", "-c", str(root / "alembic.ini"), "--dialect",
+                                     "postgresql"]).exit_code == 0
+    fixed = change.read_text(encoding="utf-8")
+    steps = apply_recipes(_recorded(case.upgrade), RecipeContext("postgresql")).ops
+    points = _kill_points(steps)
+    assert points, "every recipe commits somewhere before its end"
+    actx = autogen_context("postgresql")
+    _alembic(root, url, "upgrade", "0001")
+    for prefix in points:
+        body = "\n".join(line for o in prefix for line in render_lines(actx, o)) or "pass"
+        change.write_text(_revision("0002", "0001", body + "\n", case.downgrade + "\n")
+                          .replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\n"
+                                   "from sluice.data import batched_update  # noqa: F401\n"),
+                          encoding="utf-8")
+        _alembic(root, url, "upgrade", "head")  # the part that was committed
+        _alembic(root, url, "stamp", "0001")    # ... and no version row
+        change.write_text(fixed, encoding="utf-8")
+        _alembic(root, url, "upgrade", "head")  # the rerun
+        assert diff_snapshots(want, _snapshot(url)) == [], body
+        _alembic(root, url, "downgrade", "0001")
