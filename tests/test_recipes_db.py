@@ -11,8 +11,8 @@ import shutil
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
