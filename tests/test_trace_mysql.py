@@ -138,7 +138,9 @@ def test_copy_and_rebuild_seen_without_performance_schema(traced: TraceResult) -
     assert copy.rewrites == ["events"]
     cp = next(lk for lk in copy.locks if lk.mode == "COPY")
     assert cp.relation == "events" and cp.flagged and cp.blocks == "writes"
-    assert cp.observed == "sampled" and cp.held_ms == pytest.approx(copy.duration_ms)
+    # sampled: the longest unbroken stretch the copy was seen, within the statement
+    assert cp.observed == "sampled" and cp.held_ms is not None
+    assert 0 < cp.held_ms <= copy.duration_ms
     finding = next(f for f in traced.findings if f.revision == "0003" and f.rule == "TR002")
     assert "ALGORITHM=INPLACE, LOCK=NONE" in finding.fix and finding.dialect == "mysql"
     fk = only(traced, "0005")

@@ -117,7 +117,8 @@ def test_create_index_concurrently_runs_outside_the_transaction(traced: TraceRes
     assert s.blocking == [] and not s.dangerous
     assert "ShareLock" not in modes(s, "events")
     for lk in s.locks:  # sampled while it ran, released when it returned
-        assert lk.observed == "sampled" and lk.held_ms == pytest.approx(s.duration_ms)
+        assert lk.observed == "sampled" and lk.held_ms is not None
+        assert 0 < lk.held_ms <= s.duration_ms
 
 
 @pytest.mark.parametrize("revision, rewritten", [

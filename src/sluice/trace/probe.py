@@ -81,7 +81,14 @@ def query(dbapi_conn: Any, sql: str, params: tuple[Any, ...] | None = None) -> l
 
 class Sampler:
     """Polls a probe for one session's locks from a second connection while a statement
-    runs (statements that commit on their own release their locks before they return)."""
+    runs (statements that commit on their own release their locks before they return).
+
+    Besides which locks were seen, it keeps how long each was held without a break: a
+    lock seen granted in polls i..j was taken after poll i-1 began (it was absent then)
+    and released before poll j+1 ended, so ``end(j+1) - start(i-1)`` bounds that stretch
+    from above (the sampler's start and stop stand in for polls that did not happen).
+    :meth:`held_for` is the longest such stretch of one lock.
+    """
 
     def __init__(self, poll: Callable[[], list[RawLock]], interval: float = 0.001) -> None:
         self._poll = poll
@@ -91,11 +98,19 @@ class Sampler:
         self._seen: dict[tuple[Hashable, str], RawLock] = {}
         self.samples = 0
         self.error: str | None = None
+        #: Per lock: where its current unbroken stretch began (the start of the poll
+        #: before the first one that saw it granted), and its longest closed stretch.
+        self._open: dict[tuple[Hashable, str], float] = {}
+        self._longest: dict[tuple[Hashable, str], float] = {}
+        self._prev_poll = 0.0
 
     def start(self) -> None:
         self._stop.clear()
         self._seen = {}
         self.samples = 0
+        self._open = {}
+        self._longest = {}
+        self._prev_poll = now()
         self._thread = threading.Thread(target=self._run, name="sluice-trace-sampler",
                                         daemon=True)
         self._thread.start()
@@ -103,11 +118,17 @@ class Sampler:
     def _run(self) -> None:
         while True:
             try:
+                began = now()
+                granted: set[tuple[Hashable, str]] = set()
                 for lock in self._poll():
                     key = (lock.key, lock.mode)
                     known = self._seen.get(key)
                     if known is None or (lock.granted and not known.granted):
                         self._seen[key] = lock
+                    if lock.granted:
+                        granted.add(key)
+                self._spans(granted, self._prev_poll, now())
+                self._prev_poll = began
                 self.samples += 1
             except Exception as exc:  # the sampler must never break the traced run
                 self.error = str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
@@ -115,12 +136,32 @@ class Sampler:
             if self._stop.wait(self._interval):
                 return
 
+    def _spans(self, granted: set[tuple[Hashable, str]], before: float, ended: float) -> None:
+        """Open a stretch for each lock newly seen (from ``before``, the start of the
+        previous poll) and close those no longer seen (at ``ended``, this poll's end)."""
+        for key in granted:
+            self._open.setdefault(key, before)
+        for key in [k for k in self._open if k not in granted]:
+            self._close(key, ended)
+
+    def _close(self, key: tuple[Hashable, str], ended: float) -> None:
+        span = ended - self._open.pop(key)
+        self._longest[key] = max(span, self._longest.get(key, 0.0))
+
+    def held_for(self, key: Hashable, mode: str) -> float | None:
+        """Seconds: the longest unbroken stretch the lock was seen held (an upper bound,
+        see the class docs); None when it was never seen granted. Call after :meth:`stop`."""
+        return self._longest.get((key, mode))
+
     def stop(self) -> list[RawLock]:
         if self._thread is None:
             return []
         self._stop.set()
         self._thread.join(timeout=5)
         self._thread = None
+        ended = now()
+        for key in list(self._open):
+            self._close(key, ended)  # still held when the statement returned
         return list(self._seen.values())
 
 

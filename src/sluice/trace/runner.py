@@ -158,6 +158,8 @@ class _Pending:
     implicit_commit: bool
     sampler: Sampler | None
     dbapi: Any
+    #: Blocking locks taken earlier in the transaction, still held when it started.
+    held: list[Lock]
 
 
 class _Recorder:
@@ -234,7 +236,7 @@ class _Recorder:
             sampler = self.probe.sampler(self.probe.session_id(dbapi), statement, self.current)
             sampler.start()
         self.pending = _Pending(statement, line, now() if sampler else start, autocommit,
-                                implicit, sampler, dbapi)
+                                implicit, sampler, dbapi, [k for k in self.held if k.flagged])
 
     def after_cursor_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any,
                              context: Any, executemany: bool) -> None:
@@ -277,7 +279,9 @@ class _Recorder:
             lk = self._lock(raw, "sampled", p.start)
             if (lk.relation, lk.mode) in taken:
                 continue
-            lk.held_ms = duration * 1000  # released when the statement committed
+            # the longest unbroken stretch sampled (an ALTER's EXCLUSIVE moment, not its run)
+            span = p.sampler.held_for(raw.key, raw.mode) if p.sampler else None
+            lk.held_ms = min(duration, span if span is not None else duration) * 1000
             taken.add((lk.relation, lk.mode))
             locks.append(lk)
         if p.implicit_commit or p.autocommit:
@@ -299,6 +303,7 @@ class _Recorder:
             implicit_commit=p.implicit_commit,
             locks=locks,
             rewrites=rewrites,
+            held_earlier=p.held,
         ))
 
     def handle_error(self, ctx: Any) -> None:
