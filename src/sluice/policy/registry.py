@@ -38,6 +38,11 @@ POLICIES: list[tuple[str, PolicyFn]] = [
 
 
 def apply_policies(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:
+    for script in directives:
+        # Alembic builds the script with MigrationScript's default ``imports``, one set
+        # shared by every script of the process: a policy adding an import line to it
+        # would add it to every revision generated after.
+        script.imports = set(script.imports)
     for _name, policy in POLICIES:
         if not directives:
             return

@@ -43,29 +43,56 @@ def describe(op: Op) -> str:
 def header_lines(ctx: PolicyContext, script: alembic_ops.MigrationScript) -> list[str]:
     """``Sluice review: N operations``, then one line per operation: its risk, what it
     does, and the rules that fire on it with their severities (the findings ``sluice
-    lint`` reports for the written file; ``allowed``: the override the policy wrote)."""
-    models: list[Op] = []
-    by_op: dict[int, list[Finding]] = {}
+    lint`` reports for the written file; ``allowed``: the override the policy wrote). An
+    op ``safe_by_default`` wrote as a recipe is one line, ``[recipe]``: the op as
+    generated, the rules that asked for the recipe, and the recipe's id."""
+    entries: list[str] = []
     for upgrade_ops in script.upgrade_ops_list:
-        pairs, findings = judge(ctx, upgrade_ops)
-        models.extend(m for _, m in pairs)
-        for f in findings:
-            by_op.setdefault(id(f.op), []).append(f)
+        entries += _entries(ctx, upgrade_ops)
     lines = [
-        f"Sluice review: {len(models)} operation{'s' if len(models) != 1 else ''} "
+        f"Sluice review: {len(entries)} operation{'s' if len(entries) != 1 else ''} "
         f"(environment: {ctx.environment})",
+        *entries,
     ]
-    for m in models:
+    for note in ctx.notes.get(script.rev_id or "", []):
+        lines.append(f"  {note}")
+    return lines
+
+
+def _entries(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps) -> list[str]:
+    from sluice.lint.from_ops import iter_leaf_ops
+    from sluice.policy.safe import rewritten, without_recipe_steps
+
+    plain = without_recipe_steps(upgrade_ops)
+    pairs, findings = judge(ctx, plain)
+    by_op: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_op.setdefault(id(f.op), []).append(f)
+    models = {id(raw): m for raw, m in pairs}
+    out: list[str] = []
+    seen: set[int] = set()
+    for raw, _ in iter_leaf_ops(upgrade_ops.ops):
+        rewrite = rewritten(raw)
+        if rewrite is not None:
+            if id(rewrite) not in seen:
+                seen.add(id(rewrite))
+                rules = ", ".join(f"{f.rule} {f.severity}" for f in rewrite.findings)
+                late = " (steps after the backfill)" if rewrite.contract_part else ""
+                out.append(f"  [recipe] {describe(rewrite.model)}  "
+                           + (f"{rules} -> " if rules else "")
+                           + f"{rewrite.applied.recipe.id}{late}")
+            continue
+        m = models.get(id(raw))
+        if m is None:
+            continue
         found = by_op.get(id(m), [])
         worst = max((SEVERITY_ORDER[f.severity] for f in found), default=0)
         rules = ", ".join(
             f"{f.rule} {f.severity}"
             + (" allowed" if refusable(f) and ctx.allowed_by(m.allow_key) else "")
             for f in found)
-        lines.append(f"  [{RISK_LABEL[worst]:<6}] {describe(m)}" + (f"  {rules}" if rules else ""))
-    for note in ctx.notes.get(script.rev_id or "", []):
-        lines.append(f"  {note}")
-    return lines
+        out.append(f"  [{RISK_LABEL[worst]:<6}] {describe(m)}" + (f"  {rules}" if rules else ""))
+    return out
 
 
 def review_header(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:

@@ -62,6 +62,8 @@ def create_index_inplace(op: ops.MigrateOperation,
     cols: list[str] = []
     lengths = op.kw.get("mysql_length") or {}
     for c in op.columns:
+        if isinstance(c, sa.Column):  # autogenerate's op: the table's columns
+            c = c.name
         if not isinstance(c, str):
             return None
         length = lengths.get(c) if isinstance(lengths, dict) else lengths

@@ -23,6 +23,10 @@ BACKFILL_IMPORT = "from sluice.data import batched_update"
 
 _WIDTH = 88
 
+#: ``AutogenContext.opts`` key: render lines with their final indentation (``sluice fix``
+#: inserts them as they are); without it, lines are for Alembic's autogenerate printer.
+VERBATIM = "sluice_verbatim_lines"
+
 
 class SqlStep(ops.ExecuteSQLOp):
     """``op.execute(sql)`` built from fragments, rendered one fragment per line."""
@@ -129,8 +133,12 @@ def _render_autocommit(ctx: AutogenContext, op: AutocommitBlock) -> list[str]:
         body += render_lines(ctx, inner)
     if op.lock_timeout:
         body.append(f"{prefix}execute('RESET lock_timeout')")
-    return [f"with {prefix}get_context().autocommit_block():",
-            *("    " + line if line else line for line in body)]
+    head = f"with {prefix}get_context().autocommit_block():"
+    if not ctx.opts.get(VERBATIM):
+        # Alembic's autogenerate writes the lines through mako's PythonPrinter, which
+        # indents after a line ending in ":" and dedents at an empty line.
+        return [head, *body, ""]
+    return [head, *("    " + line if line else line for line in body)]
 
 
 @alembic_render.renderers.dispatch_for(Suppressed)
@@ -163,5 +171,5 @@ def autogen_context(dialect: str | None = None, **opts: Any) -> AutogenContext:
                                     opts={"as_sql": True})
     return AutogenContext(mc, opts={"sqlalchemy_module_prefix": "sa.",
                                     "alembic_module_prefix": "op.",
-                                    "user_module_prefix": None, **opts},
+                                    "user_module_prefix": None, VERBATIM: True, **opts},
                           autogenerate=False)

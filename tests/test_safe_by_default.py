@@ -1,0 +1,261 @@
+"""``safe_by_default``: the real ``alembic revision --autogenerate`` writes the safe recipe of
+a dangerous operation instead of refusing it, on PostgreSQL and MariaDB; the written
+revisions lint clean, upgrade and downgrade on the server, and ``sluice fix`` finds
+nothing left to rewrite in them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.util import CommandError
+from click.testing import CliRunner
+
+from sluice.integrations.cli import main
+from sluice.recipes import RecipeContext, fix_file
+from tests.support.project import autogenerate, cfg, edit, upgrade
+
+MODELS = ("shopapp", "models.py")
+
+FULL_NAME = "    full_name: Mapped[str] = mapped_column(String(200))\n"
+INDEXED = "    full_name: Mapped[str] = mapped_column(String(200), index=True)\n"
+TOKEN = ("    token: Mapped[str] = mapped_column(\n"
+         "        String(36), server_default=text(\"gen_random_uuid()::text\"))\n")
+NICKNAME = "    nickname: Mapped[str | None] = mapped_column(String(30))\n"
+
+
+def configure(shop: Path, extra: str = "", *, top: str = "safe_by_default = true\n") -> None:
+    text = (shop / "sluice.toml").read_text(encoding="utf-8")
+    text = text.replace('dangerous_ops = "error"\n', f'dangerous_ops = "error"\n{top}')
+    (shop / "sluice.toml").write_text(text + extra, encoding="utf-8")
+
+
+def change_models(shop: Path, *lines: str) -> None:
+    models = shop.joinpath(*MODELS)
+    edit(models, "from sqlalchemy import ForeignKey,", "from sqlalchemy import text, ForeignKey,")
+    edit(models, FULL_NAME, "".join(lines))
+
+
+def lint_findings(shop: Path, dialect: str) -> list[dict[str, object]]:
+    result = CliRunner().invoke(main, ["lint", "-c", str(shop / "alembic.ini"), "--dialect",
+                                       dialect, "--no-cache", "--format", "json",
+                                       "--fail-on", "error"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    findings: list[dict[str, object]] = data["findings"] if isinstance(data, dict) else data
+    return findings
+
+
+def assert_fixed_point(paths: list[Path], ctx: RecipeContext) -> None:
+    """``sluice fix`` has nothing to rewrite in what safe_by_default wrote."""
+    for path in paths:
+        fix = fix_file(path, ctx)
+        assert not fix.changed, fix.diff()
+
+
+def columns(url: str, table: str) -> dict[str, bool]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        return {c["name"]: bool(c["nullable"]) for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def indexes(url: str, table: str) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        return {str(i["name"]) for i in sa.inspect(engine).get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+# ------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.mark.postgres
+def test_postgres_index_and_backfilled_column_are_written_safe(shop: Path, pg_url: str) -> None:
+    configure(shop)
+    upgrade(shop, pg_url)
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO users (id, email, full_name) SELECT g, "
+                             "'u' || g || '@x.org', 'n' || g FROM generate_series(100, 400) g")
+    engine.dispose()
+    change_models(shop, INDEXED, TOKEN)
+
+    expand, contract = sorted(autogenerate(shop, pg_url), key=lambda p: "contract" in p.name)
+    first, second = expand.read_text(), contract.read_text()
+    # the index: concurrently, in an autocommit block, an INVALID leftover dropped first
+    assert "with op.get_context().autocommit_block():" in first
+    assert "postgresql_concurrently=True, if_not_exists=True" in first
+    assert "AND NOT indisvalid" in first
+    # the column: added empty, default set, backfilled in batches; NOT NULL in the contract
+    assert "nullable=True), if_not_exists=True" in first
+    assert "batched_update('users', {'token':" in first
+    assert "nullable=False" not in first.split("def downgrade")[0]
+    assert 'sluice_phase = "expand"' in first and 'sluice_phase = "contract"' in second
+    assert f"down_revision: Union[str, Sequence[str], None] = '{expand.name[:12]}'" in second
+    assert "VALIDATE CONSTRAINT ck_users_token_not_null" in second
+    assert "nullable=False" in second.split("def downgrade")[0]
+    assert "nullable=True" in second.split("def downgrade")[1]
+    # the downgrade drops the index concurrently too
+    assert "op.drop_index(op.f('ix_users_full_name'), table_name='users', " \
+           "postgresql_concurrently=True, if_exists=True)" in first
+    # the review header names each rewritten op, the rule and the recipe
+    assert ("#   [recipe] create_index users (ix_users_full_name)  SL201 error -> "
+            "pg-create-index-concurrently") in first
+    assert "#   [recipe] add_column users.token" in first
+    assert "SL207 error -> pg-add-column-backfill\n" in first
+    assert "SL207 error -> pg-add-column-backfill (steps after the backfill)" in second
+    assert ("sluice: safe_by_default: create_index users [SL201 "
+            "create-index-non-concurrently] written as recipe pg-create-index-concurrently"
+            in first)
+
+    findings = lint_findings(shop, "postgresql")
+    mine = [f for f in findings if str(f["path"]).endswith((expand.name, contract.name))]
+    assert not [f for f in mine if f["severity"] in ("error", "warning")], mine
+    assert_fixed_point([expand, contract], RecipeContext("postgresql"))
+
+    upgrade(shop, pg_url)
+    assert columns(pg_url, "users")["token"] is False
+    assert "ix_users_full_name" in indexes(pg_url, "users")
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM users WHERE token IS NULL").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM pg_constraint WHERE conname = "
+                                    "'ck_users_token_not_null'").scalar() == 0
+    engine.dispose()
+    command.downgrade(cfg(shop, pg_url), "0002")
+    assert "token" not in columns(pg_url, "users")
+    assert "ix_users_full_name" not in indexes(pg_url, "users")
+    upgrade(shop, pg_url)  # and up again
+    assert columns(pg_url, "users")["token"] is False
+
+
+@pytest.mark.postgres
+def test_postgres_off_refuses_as_before(shop: Path, pg_url: str) -> None:
+    upgrade(shop, pg_url)
+    change_models(shop, INDEXED)
+    with pytest.raises(CommandError, match=r"create_index .*\[SL201 create-index-non-concurrently\]"):
+        autogenerate(shop, pg_url)
+    assert len(list((shop / "migrations" / "versions").glob("*.py"))) == 2
+
+
+@pytest.mark.postgres
+def test_postgres_per_environment(shop: Path, pg_url: str) -> None:
+    text = (shop / "sluice.toml").read_text(encoding="utf-8")
+    (shop / "sluice.toml").write_text(
+        text.replace("[environments.staging]\n",
+                     "[environments.staging]\nsafe_by_default = true\n"), encoding="utf-8")
+    upgrade(shop, pg_url)
+    change_models(shop, INDEXED)
+    with pytest.raises(CommandError, match=r"SL201"):
+        autogenerate(shop, pg_url)  # default environment: dev, safe_by_default off
+    (path,) = autogenerate(shop, pg_url, "env=staging")
+    assert "postgresql_concurrently=True" in path.read_text()
+
+
+@pytest.mark.postgres
+def test_postgres_op_without_recipe_is_still_refused(shop: Path, pg_url: str) -> None:
+    """SET NOT NULL has a recipe (SL206) but nothing says what the NULL rows should hold
+    (SL102): refused, naming only the rule no recipe answers."""
+    configure(shop)
+    upgrade(shop, pg_url)
+    edit(shop.joinpath(*MODELS), "legacy_field: Mapped[str | None] = mapped_column(String(50))",
+         "legacy_field: Mapped[str] = mapped_column(String(50))")
+    with pytest.raises(CommandError) as err:
+        autogenerate(shop, pg_url)
+    msg = str(err.value)
+    assert "refused 1 dangerous operation" in msg
+    assert "SL102 set-not-null-without-default" in msg
+    assert "SL206" not in msg
+
+
+@pytest.mark.postgres
+def test_postgres_allowed_op_is_written_as_generated(shop: Path, pg_url: str) -> None:
+    configure(shop)
+    upgrade(shop, pg_url)
+    change_models(shop, INDEXED)
+    (path,) = autogenerate(shop, pg_url, "allow=create_index:users.ix_users_full_name")
+    text = path.read_text()
+    assert "postgresql_concurrently" not in text.split("def downgrade")[0]
+    assert "# sluice: allowed create_index:users.ix_users_full_name" in text
+
+
+@pytest.mark.postgres
+def test_postgres_split_none_keeps_one_revision(shop: Path, pg_url: str) -> None:
+    configure(shop)
+    upgrade(shop, pg_url)
+    change_models(shop, FULL_NAME, TOKEN)
+    (path,) = autogenerate(shop, pg_url, "split=none")
+    text = path.read_text()
+    assert "batched_update(" in text and "VALIDATE CONSTRAINT" in text
+    assert "sluice_phase" not in text
+    upgrade(shop, pg_url)
+    assert columns(pg_url, "users")["token"] is False
+
+
+@pytest.mark.postgres
+def test_postgres_recipe_steps_join_the_expand_contract_split(shop: Path, pg_url: str) -> None:
+    """With expand_contract on, the drop goes to the contract revision and the recipe's
+    late steps join it there: two revisions, not three."""
+    configure(shop, top="safe_by_default = true\nexpand_contract = true\n")
+    upgrade(shop, pg_url)
+    change_models(shop, FULL_NAME, TOKEN)
+    edit(shop.joinpath(*MODELS),
+         "    legacy_field: Mapped[str | None] = mapped_column(String(50))\n", "")
+    paths = autogenerate(shop, pg_url, "allow=drop_column:users.legacy_field")
+    assert len(paths) == 2, [p.name for p in paths]
+    expand, contract = sorted(paths, key=lambda p: "contract" in p.name)
+    second = contract.read_text()
+    assert "op.drop_column('users', 'legacy_field')" in second
+    assert "VALIDATE CONSTRAINT ck_users_token_not_null" in second
+    assert "batched_update(" in expand.read_text()
+    upgrade(shop, pg_url)
+    assert columns(pg_url, "users")["token"] is False
+    command.downgrade(cfg(shop, pg_url), "0002")
+    assert "token" not in columns(pg_url, "users")
+    assert "legacy_field" in columns(pg_url, "users")
+
+
+# ---------------------------------------------------------------------------- MariaDB
+
+
+@pytest.mark.mysql
+def test_mariadb_index_and_column_state_their_algorithm(shop: Path, mysql_url: str) -> None:
+    configure(shop, '\n[lint]\ntarget_mysql_version = "mariadb-10.11"\n')
+    upgrade(shop, mysql_url)
+    change_models(shop, INDEXED, NICKNAME)
+    (path,) = autogenerate(shop, mysql_url)
+    text = path.read_text()
+    up = text.split("def downgrade")[0]
+    assert "ALGORITHM=NOCOPY, LOCK=NONE" in up
+    assert "ADD INDEX IF NOT EXISTS ix_users_full_name (full_name)" in up
+    assert "ADD COLUMN IF NOT EXISTS nickname VARCHAR(30)" in up
+    assert "ALGORITHM=INSTANT" in up
+    assert "SET SESSION lock_wait_timeout" in up
+    assert "#   [recipe] create_index users (ix_users_full_name)  mysql-create-index-inplace" in text
+    findings = lint_findings(shop, "mysql")
+    mine = [f for f in findings if str(f["path"]).endswith(path.name)]
+    assert not [f for f in mine if f["severity"] == "error"], mine
+    assert_fixed_point([path], RecipeContext("mysql", target_mysql_version="mariadb-10.11"))
+
+    upgrade(shop, mysql_url)
+    assert "nickname" in columns(mysql_url, "users")
+    assert "ix_users_full_name" in indexes(mysql_url, "users")
+    command.downgrade(cfg(shop, mysql_url), "0002")
+    assert "nickname" not in columns(mysql_url, "users")
+    assert "ix_users_full_name" not in indexes(mysql_url, "users")
+
+
+@pytest.mark.mysql
+def test_mariadb_drop_without_recipe_is_refused(shop: Path, mysql_url: str) -> None:
+    configure(shop, '\n[lint]\ntarget_mysql_version = "mariadb-10.11"\n')
+    upgrade(shop, mysql_url)
+    edit(shop.joinpath(*MODELS),
+         "    legacy_field: Mapped[str | None] = mapped_column(String(50))\n", "")
+    with pytest.raises(CommandError, match=r"drop_column users.legacy_field \[SL002"):
+        autogenerate(shop, mysql_url)
