@@ -26,7 +26,6 @@ from sluice.policy.ownership import (
     referenced_tables,
     services,
     touches_existing_tables,
-    warn_unowned,
 )
 
 
@@ -200,38 +199,6 @@ def _labels(value: Any) -> list[str]:
 def active_service(ctx: PolicyContext) -> str | None:
     mc = ctx.migration_context
     return mc.opts.get(SERVICE_OPTION) if mc is not None else None
-
-
-def service_branches(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:
-    """Put each revision on the branch of the service that owns its tables.
-
-    With ``-x service=NAME`` (or ``alembic -n NAME``) the revision goes on that service's
-    branch: ``NAME@head``, or a new branch from base labelled with the service's
-    ``branch_label`` when it has none yet, written to its ``version_location``. A foreign
-    key to another service's table adds that service's head to ``depends_on``, so
-    ``alembic upgrade billing@head`` on an empty database creates the referenced table first;
-    a foreign key to a table no service owns adds the trunk's head (or the trunk revision
-    split off in the same run).
-
-    Without a service, an autogenerate result touching several services' tables is split
-    into one revision per service, each on its own branch (ops on tables no service owns
-    stay on the unlabelled trunk). Model tables no service owns are warned about; a table
-    claimed by two services is an error naming both.
-    """
-    if not ctx.config.services:
-        return
-    if ctx.autogenerate:
-        warn_unowned(ctx)
-    service = active_service(ctx)
-    if service is not None:
-        for script in directives:
-            place_on_branch(ctx, script, service)
-        return
-    if not ctx.autogenerate:
-        return
-    from sluice.policy.split import split_by_service
-
-    split_by_service(ctx, directives)
 
 
 def unowned_trunk_head(ctx: PolicyContext, tables: list[str]) -> str:

@@ -30,7 +30,6 @@ from sluice.policy.branches import (
     check_version_location,
     place_on_branch,
     script_directory,
-    service_branches,
     service_labels,
     trunk_dependencies,
     trunk_heads,
@@ -58,6 +57,7 @@ from sluice.policy.ownership import (
     version_tables,
     warn_unowned,
 )
+from sluice.policy.split import service_branches
 
 __all__ = [
     "SERVICE_OPTION", "TRUNK", "Service", "active_service", "add_depends_on", "all_heads",

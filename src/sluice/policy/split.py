@@ -3,7 +3,8 @@
 Two splits, both done in ``process_revision_directives`` before any file is written:
 
 - per service (:func:`split_by_service`): one revision per owning service, each on its
-  own branch (see :mod:`sluice.policy.services`);
+  own branch (see :mod:`sluice.policy.services`); :func:`service_branches`, the services
+  policy, places a revision on its service's branch or splits it;
 - expand / contract (:func:`expand_contract`): additive changes in a first revision,
   destructive ones (drops, NOT NULL tightening, lossy type changes) in a second revision
   on top of it, marked ``sluice_phase = "contract"``, to ship in a later deploy.
@@ -20,14 +21,14 @@ from alembic.operations import ops as alembic_ops
 from sluice.lint.from_ops import to_model
 from sluice.lint.model import Op, TypeInfo
 from sluice.policy.base import CommentOp, PolicyContext
-from sluice.policy.services import (
+from sluice.policy.branches import active_service, place_on_branch, unowned_trunk_head
+from sluice.policy.ownership import (
     TRUNK,
     op_owner,
     op_tables,
     owner_of,
-    place_on_branch,
     referenced_tables,
-    unowned_trunk_head,
+    warn_unowned,
 )
 
 #: ``-x split=...`` values.
@@ -119,7 +120,7 @@ def _service_order(ctx: PolicyContext, buckets: dict[str, list[Any]]) -> list[st
 
 
 def split_by_service(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:
-    """One revision per owning service; see :func:`sluice.policy.services.service_branches`."""
+    """One revision per owning service; see :func:`service_branches`."""
     result: list[alembic_ops.MigrationScript] = []
     for script in directives:
         if len(script.upgrade_ops_list) != 1 or script.upgrade_ops_list[0].is_empty():
@@ -180,7 +181,7 @@ def model_contract_reason(model: Op) -> str | None:
     if model.args.get("nullable") is False and model.args.get("existing_nullable") is not False:
         return "NOT NULL tightening"
     if "type_" in model.args:
-        from sluice.rules.lint._compat import type_change_loses_data
+        from sluice.rules.lint._compat import type_change_loses_data  # lazy: every lint rule
 
         old = TypeInfo.parse(model.args.get("existing_type"))
         new = TypeInfo.parse(model.args.get("type_"))
@@ -333,3 +334,33 @@ def parse_split(x_args: dict[str, str]) -> str | None:
             f"-x split={value}: unknown value; valid: {', '.join(SPLIT_VALUES)}"
         )
     return value
+
+
+def service_branches(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:
+    """Put each revision on the branch of the service that owns its tables.
+
+    With ``-x service=NAME`` (or ``alembic -n NAME``) the revision goes on that service's
+    branch: ``NAME@head``, or a new branch from base labelled with the service's
+    ``branch_label`` when it has none yet, written to its ``version_location``. A foreign
+    key to another service's table adds that service's head to ``depends_on``, so
+    ``alembic upgrade billing@head`` on an empty database creates the referenced table first;
+    a foreign key to a table no service owns adds the trunk's head (or the trunk revision
+    split off in the same run).
+
+    Without a service, an autogenerate result touching several services' tables is split
+    into one revision per service, each on its own branch (ops on tables no service owns
+    stay on the unlabelled trunk). Model tables no service owns are warned about; a table
+    claimed by two services is an error naming both.
+    """
+    if not ctx.config.services:
+        return
+    if ctx.autogenerate:
+        warn_unowned(ctx)
+    service = active_service(ctx)
+    if service is not None:
+        for script in directives:
+            place_on_branch(ctx, script, service)
+        return
+    if not ctx.autogenerate:
+        return
+    split_by_service(ctx, directives)
