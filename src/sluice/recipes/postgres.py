@@ -339,11 +339,13 @@ def add_column_backfill(op: ops.MigrateOperation,
 
     Safe sequence:
 
-    1. `SET LOCAL lock_timeout`; add the column nullable, without default, `IF NOT EXISTS`.
-    2. Set the default for new rows (`alter_column(server_default=...)`, instant).
-    3. Backfill the existing rows in batches with `sluice.data.batched_update` (one short
+    1. In `autocommit_block`, each statement committing at once: `SET lock_timeout`; add
+       the column nullable, without default, `IF NOT EXISTS`; set the default for new rows
+       (`alter_column(server_default=...)`, instant). Each holds its ACCESS EXCLUSIVE
+       lock for a moment, not until the backfill has started.
+    2. Backfill the existing rows in batches with `sluice.data.batched_update` (one short
        transaction per batch, resumable from its checkpoint).
-    4. When the column is NOT NULL: the SET NOT NULL recipe (check NOT VALID, VALIDATE,
+    3. When the column is NOT NULL: the SET NOT NULL recipe (check NOT VALID, VALIDATE,
        SET NOT NULL, drop the check).
 
     A column NOT NULL without any default has no mechanical recipe: nothing says what the
@@ -365,11 +367,13 @@ def add_column_backfill(op: ops.MigrateOperation,
     empty = col._copy()
     empty.server_default = None
     empty.nullable = True
+    # committed before the backfill starts: the backfill's own set-up (reflection,
+    # settings) would otherwise run while the ADD COLUMN's ACCESS EXCLUSIVE lock is held
     out: list[ops.MigrateOperation] = [
-        _timeout(ctx),
-        ops.AddColumnOp(table, empty, schema=schema, if_not_exists=True),
-        ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,
-                          existing_nullable=True, modify_server_default=col.server_default),
+        _block(ctx, ops.AddColumnOp(table, empty, schema=schema, if_not_exists=True),
+               ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,
+                                 existing_nullable=True,
+                                 modify_server_default=col.server_default)),
         Backfill(table, name, default, schema),
     ]
     if not col.nullable:
