@@ -21,6 +21,7 @@ from sluice.recipes import (
     recipes_for,
 )
 from sluice.recipes.steps import AutocommitBlock, autogen_context, render_lines
+from tests.support.cli import run_cli
 
 PG = RecipeContext("postgresql", target_postgres_version=14, lock_timeout="3s")
 
@@ -198,50 +199,44 @@ def _cli_project(root: Path, url: str) -> Path:
 
 
 def test_fix_cli_diff_write_and_locked_revisions(tmp_path: Path) -> None:
-    from click.testing import CliRunner
 
-    from sluice.integrations.cli import main
 
     ini = _cli_project(tmp_path, "postgresql://u@db.invalid/app")
     rev = tmp_path / "migrations" / "versions" / "a1_index.py"
-    runner = CliRunner()
-    diff = runner.invoke(main, ["fix", "-c", str(ini), "--diff"])
+    diff = run_cli(["fix", "-c", str(ini), "--diff"])
     assert diff.exit_code == 1, diff.output
     assert "+    with op.get_context().autocommit_block():" in diff.stdout
     assert "would rewrite 3 operations in 1 file for postgresql" in diff.stderr
     assert rev.read_text(encoding="utf-8") == REVISION
 
-    locked = runner.invoke(main, ["lock", "-c", str(ini)])
+    locked = run_cli(["lock", "-c", str(ini)])
     assert locked.exit_code == 0, locked.output
-    skipped = runner.invoke(main, ["fix", "-c", str(ini), str(rev)])
+    skipped = run_cli(["fix", "-c", str(ini), str(rev)])
     assert skipped.exit_code == 0 and skipped.stdout == ""
     assert "sluice.sum records it" in skipped.stderr
-    whole = runner.invoke(main, ["fix", "-c", str(ini)])
+    whole = run_cli(["fix", "-c", str(ini)])
     assert whole.exit_code == 0 and "1 recorded in sluice.sum left alone" in whole.stderr
     assert rev.read_text(encoding="utf-8") == REVISION
 
-    done = runner.invoke(main, ["fix", "-c", str(ini), "--include-locked"])
+    done = run_cli(["fix", "-c", str(ini), "--include-locked"])
     assert done.exit_code == 0, done.output
     assert rev.read_text(encoding="utf-8") == fix_source(REVISION, RecipeContext(
         "postgresql"), path="x").after
 
 
 def test_fix_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
-    from click.testing import CliRunner
 
-    from sluice.integrations.cli import main
 
     ini = _cli_project(tmp_path, "driver://user:pass@localhost/dbname")
-    runner = CliRunner()
     for args, message in (
             (["fix", "-c", str(ini)], "sluice fix needs the one dialect"),
             (["fix", "-c", str(ini), "--dialect", "postgresql", "nope.py"], "nope.py: no such file"),
             (["fix", "-c", str(tmp_path / "missing.ini")], "missing.ini: no such file"),
             (["fix", "-c", str(ini), "--dialect", "oracle"], "unknown dialect 'oracle'")):
-        result = runner.invoke(main, args)
+        result = run_cli(args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr and "Traceback" not in result.output
-    ok = runner.invoke(main, ["fix", "-c", str(ini), "--dialect", "sqlite"])
+    ok = run_cli(["fix", "-c", str(ini), "--dialect", "sqlite"])
     assert ok.exit_code == 0 and "nothing to fix in 1 revision file for sqlite" in ok.stderr
 
 

@@ -17,14 +17,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from click.testing import CliRunner
 
 from sluice.check.snapshot import Snapshot, diff_snapshots, take_snapshot
 from sluice.core.project import alembic_config, forget_modules
-from sluice.integrations.cli import main
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.scratch import scratch_database
-from tests.conftest import server_url
+from tests.support.cli import run_cli
+from tests.support.servers import server_url
 
 ENV_PY = '''\
 from alembic import context
@@ -179,7 +178,7 @@ def _snapshot(url: str) -> Snapshot:
 def _lint_rules(root: Path, dialect: str, extra: tuple[str, ...] = ()) -> set[str]:
     import json
 
-    result = CliRunner().invoke(main, ["lint", "-c", str(root / "alembic.ini"), "--all",
+    result = run_cli(["lint", "-c", str(root / "alembic.ini"), "--all",
                                        "--dialect", dialect, "--no-cache", "--format", "json",
                                        "--fail-on", "info", *extra])
     assert result.exit_code in (0, 1), result.output
@@ -210,17 +209,16 @@ def _run_case(tmp_path: Path, urls: tuple[str, str], base: str, case: Case, dial
     # sluice fix: --diff first (exit 1, nothing written), then for real, then again
     change = fixed / "migrations" / "versions" / "0002_change.py"
     before = change.read_text(encoding="utf-8")
-    runner = CliRunner()
     args = ["fix", "-c", str(ini), "--dialect", dialect, *extra]
-    shown = runner.invoke(main, [*args, "--diff"])
+    shown = run_cli([*args, "--diff"])
     assert shown.exit_code == 1, shown.output
     assert change.read_text(encoding="utf-8") == before
     assert "+++ b/" in shown.stdout and case.recipe in shown.stderr
-    done = runner.invoke(main, args)
+    done = run_cli(args)
     assert done.exit_code == 0, done.output
     after = change.read_text(encoding="utf-8")
     assert after != before and done.stdout == shown.stdout
-    again = runner.invoke(main, [*args, "--diff"])
+    again = run_cli([*args, "--diff"])
     assert again.exit_code == 0 and again.stdout == "", again.output
     assert change.read_text(encoding="utf-8") == after
 
@@ -298,7 +296,7 @@ def test_postgres_lock_timeout_trips_mid_recipe_and_a_rerun_completes(
     (root / "pyproject.toml").write_text(
         '[tool.sluice]\ndefault_environment = "prod"\n\n'
         '[tool.sluice.environments.prod]\nlock_timeout = "300ms"\n', encoding="utf-8")
-    done = CliRunner().invoke(main, ["fix", "-c", str(root / "alembic.ini"), "--dialect",
+    done = run_cli(["fix", "-c", str(root / "alembic.ini"), "--dialect",
                                      "postgresql"])
     assert done.exit_code == 0, done.output
     text = (root / "migrations" / "versions" / "0002_change.py").read_text(encoding="utf-8")
@@ -374,7 +372,7 @@ def test_postgres_rerun_after_a_kill_at_any_point_completes(
     want = _snapshot(naive_url)
     root = _project(tmp_path / "p", url, BASE_PG, case)
     change = root / "migrations" / "versions" / "0002_change.py"
-    assert CliRunner().invoke(main, ["fix", "-c", str(root / "alembic.ini"), "--dialect",
+    assert run_cli(["fix", "-c", str(root / "alembic.ini"), "--dialect",
                                      "postgresql"]).exit_code == 0
     fixed = change.read_text(encoding="utf-8")
     steps = apply_recipes(_recorded(case.upgrade), RecipeContext("postgresql")).ops
