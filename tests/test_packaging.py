@@ -50,6 +50,9 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     names = zipfile.ZipFile(wheel).namelist()
     assert "sluice/_examples/shop/alembic.ini" in names
     assert not any("__pycache__" in n or n.endswith(".db") for n in names)
+    # every rule file ships; the rules' fixtures (revision files for tests) do not
+    assert "sluice/rules/lint/sl001_drop_table.py" in names
+    assert not any(".fixtures/" in n for n in names)
     venv = tmp / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp)
     bindir = venv / "bin"
