@@ -1,4 +1,4 @@
-"""``sluice check`` output: text (rich), JSON, JUnit XML, and the problems as findings in
+"""``sluice check`` output: text, JSON, JUnit XML, and the problems as findings in
 the findings formats of the registry (GitHub annotations, SARIF, GitLab code quality).
 
 Text is for people (colour only on a terminal; ``NO_COLOR`` respected); the others are
@@ -8,11 +8,9 @@ for machines and contain nothing else, so they can be redirected to a file as is
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import IO
-
-from rich.console import Console
-from rich.markup import escape
 
 from sluice.check.gate import CHECKS
 from sluice.check.model import CheckReport, CheckResult
@@ -20,51 +18,76 @@ from sluice.core.findings import Finding, RuleDoc
 from sluice.output import render_findings
 from sluice.output.junit import JUnitCase, JUnitSuite, render_junit
 from sluice.output.registry import formats_for, get_format
+from sluice.output.text import (
+    BOLD,
+    BOLD_GREEN,
+    BOLD_RED,
+    DIM,
+    GREEN,
+    RED,
+    YELLOW,
+    clean,
+    painter,
+    use_colour,
+)
 
 FORMATS = formats_for("check")
 
-_MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[red]![/]", "skip": "[dim]-[/]"}
+_MARK = {"pass": ("✓", GREEN), "fail": ("✗", RED), "error": ("!", RED), "skip": ("-", DIM)}
 _WORD = {"pass": "passed", "fail": "FAILED", "error": "could not run", "skip": "skipped"}
 
 
-def render_text(report: CheckReport, console: Console) -> None:
+def text_report(report: CheckReport, *, colour: bool = False) -> str:
+    """The report for people, built in one pass: one line per check, its problems (file
+    and line, message, details, fix) and notes under it, then the verdict. ``colour``: ANSI
+    styles (a terminal); without, tabs are expanded and terminal control characters
+    removed, as the rich-based report printed them to a pipe."""
+    paint = painter(colour)
+
+    def line(*parts: tuple[str, str]) -> str:
+        if colour:
+            return "".join(paint(clean(text), sgr) for text, sgr in parts)
+        return clean("".join(text for text, _ in parts))
+
     where = f" on {report.database}" if report.database else ""
-    console.print(f"[bold]sluice check[/] {escape(report.config_file)}{escape(where)}",
-                  highlight=False)
+    out = [line(("sluice check", BOLD), (f" {report.config_file}{where}", ""))]
     width = max((len(r.name) for r in report.results), default=0)
     for result in report.results:
-        summary = escape(result.summary)
-        console.print(
-            f"{_MARK[result.status]} {result.name.ljust(width)}  {summary}"
-            f"  [dim]{result.duration:.2f}s[/]", highlight=False)
-        _problems_text(result, console)
-        for note in result.notes:
-            console.print(f"    [dim]note: {escape(note)}[/]", highlight=False)
+        mark, sgr = _MARK[result.status]
+        out.append(line((mark, sgr), (f" {result.name.ljust(width)}  {result.summary}  ", ""),
+                        (f"{result.duration:.2f}s", DIM)))
+        out.extend(_problems_text(result, line))
+        out.extend(line((f"    note: {note}", DIM)) for note in result.notes)
     failed = [r for r in report.results if r.status in ("fail", "error")]
+    n = len(report.results)
     if failed:
         names = ", ".join(f"{r.name} ({_WORD[r.status]})" for r in failed)
-        n = len(report.results)
-        console.print(f"[red bold]{len(failed)} of {n} check{'s' if n != 1 else ''} did not "
-                      f"pass:[/] {escape(names)}", highlight=False)
+        out.append(line((f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass:",
+                         BOLD_RED), (f" {names}", "")))
     else:
-        n = len(report.results)
-        console.print(f"[green bold]{'All ' if n > 1 else ''}{n} check{'s' if n != 1 else ''} "
-                      "passed.[/]", highlight=False)
+        out.append(line((f"{'All ' if n > 1 else ''}{n} check{'s' if n != 1 else ''} passed.",
+                         BOLD_GREEN)))
+    return "\n".join(out) + "\n"
 
 
-def _problems_text(result: CheckResult, console: Console) -> None:
+def _problems_text(result: CheckResult, line: Callable[..., str]) -> list[str]:
+    out: list[str] = []
     fixes_shown: set[str] = set()
     for p in result.problems:
         where = f"{p.where}: " if p.where else ""
-        colour = "red" if p.severity == "error" else "yellow"
-        console.print(f"    [{colour}]{escape(where)}{escape(p.message)}[/]", highlight=False)
+        out.append(line((f"    {where}{p.message}", RED if p.severity == "error" else YELLOW)))
         if p.details:
-            for line in p.details.splitlines():
-                console.print(f"      {escape(line)}" if line.strip() else "",
-                              highlight=False, soft_wrap=True)
+            out.extend(line((f"      {detail}", "")) if detail.strip() else ""
+                       for detail in p.details.splitlines())
         if p.fix and p.fix not in fixes_shown:
             fixes_shown.add(p.fix)
-            console.print(f"    [bold]fix:[/] {escape(p.fix)}", highlight=False)
+            out.append(line(("    ", ""), ("fix:", BOLD), (f" {p.fix}", "")))
+    return out
+
+
+def render_text(report: CheckReport, stream: IO[str]) -> None:
+    """Write :func:`text_report` once; colour only on a terminal (decided once)."""
+    stream.write(text_report(report, colour=use_colour(stream)))
 
 
 def render_json(report: CheckReport) -> str:
@@ -135,8 +158,7 @@ def render(report: CheckReport, fmt: str, stream: IO[str]) -> None:
     """Write ``report`` to ``stream`` in ``fmt`` (one of :data:`FORMATS`)."""
     get_format(fmt, "check")
     if fmt == "text":
-        console = Console(file=stream, highlight=False, soft_wrap=True)
-        render_text(report, console)
+        render_text(report, stream)
     elif fmt == "json":
         stream.write(render_json(report))
     elif fmt == "junit":

@@ -95,14 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _fail_report(report: Any) -> None:
-    from rich.console import Console
+    from sluice.check.render import text_report
 
-    from sluice.check.render import render_text
-
-    out = io.StringIO()
-    render_text(report, Console(file=out, width=120, no_color=True, highlight=False,
-                                soft_wrap=True))
-    pytest.fail(out.getvalue().rstrip(), pytrace=False)
+    pytest.fail(text_report(report).rstrip(), pytrace=False)
 
 
 def run_check(name: str, ini: Path, url: str | None, scratch: bool) -> None:

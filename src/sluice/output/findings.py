@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from sluice.core.findings import Finding, RuleDoc
-from sluice.output.registry import FindingsContext, get_format
+from sluice.output.registry import FindingsContext, FixKey, get_format
 
 
 def rule_docs() -> dict[str, RuleDoc]:
@@ -28,14 +28,17 @@ def render_findings(
     summary: Sequence[str] = (),
     extra: Mapping[str, Any] | None = None,
     rules: Mapping[str, RuleDoc] | None = None,
+    fixes: Mapping[FixKey, str] | None = None,
 ) -> None:
     """Write ``findings`` to ``stream`` (default stdout) in ``fmt``.
 
     ``summary``: closing lines for people (text: printed last; github: notices; sarif and
     json: carried in ``extra``). ``extra``: more top-level keys for JSON, run properties
-    for SARIF. ``rules``: rule docs for SARIF (default: the lint catalog).
+    for SARIF. ``rules``: rule docs for SARIF (default: the lint catalog). ``fixes``: the
+    diff ``sluice fix`` would make for a finding, by :func:`~sluice.output.registry.fix_key`
+    (text shows it under the finding).
     """
     render = get_format(fmt).findings_renderer()
     render(findings, stream if stream is not None else sys.stdout,
            FindingsContext(tool=tool, command=command, summary=summary, extra=extra,
-                           rules=rules))
+                           rules=rules, fixes=fixes))

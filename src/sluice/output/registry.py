@@ -25,6 +25,9 @@ Kind = Literal["lint", "check", "trace", "plan", "run", "history", "graph", "hea
 KINDS: tuple[Kind, ...] = ("lint", "check", "trace", "plan", "run", "history", "graph",
                            "heads", "rules")
 
+#: A finding's key in :attr:`FindingsContext.fixes`.
+FixKey = tuple[str | None, int | None, str, str | None]
+
 
 @dataclass(frozen=True)
 class FindingsContext:
@@ -33,6 +36,8 @@ class FindingsContext:
     ``summary``: closing lines for people (text: printed last; github: notices).
     ``extra``: more top-level keys for JSON, run properties for SARIF. ``rules``: rule
     docs by id (SARIF; None: the lint catalog). ``tool`` and ``command`` name the producer.
+    ``fixes``: the diff ``sluice fix`` would make for a finding, by :func:`fix_key` (text
+    shows it under the finding).
     """
 
     tool: str = "sluice"
@@ -40,6 +45,12 @@ class FindingsContext:
     summary: Sequence[str] = ()
     extra: Mapping[str, Any] | None = None
     rules: Mapping[str, RuleDoc] | None = None
+    fixes: Mapping[FixKey, str] | None = None
+
+
+def fix_key(f: Finding) -> FixKey:
+    """Where and what a finding is: path, line, rule, dialect."""
+    return (f.path, f.line, f.rule, f.dialect)
 
 
 FindingsRenderer = Callable[[Sequence[Finding], IO[str], FindingsContext], None]

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
 from sluice.core.findings import Finding
-from sluice.output.registry import FindingsContext
+from sluice.output.registry import FindingsContext, FixKey, fix_key
 
-#: SGR parameters of each style (rich's "bold red", "yellow", "cyan", "green", "dim").
-_BOLD, _DIM, _GREEN = "1", "2", "32"
+#: SGR parameters of each style (rich's "bold", "dim", "green", "red", "yellow", "bold red").
+BOLD, DIM, GREEN, RED, YELLOW, BOLD_RED, BOLD_GREEN = "1", "2", "32", "31", "33", "1;31", "1;32"
 _SEVERITY = {"error": "1;31", "warning": "33", "info": "36"}
 _STRIP = dict.fromkeys((7, 8, 11, 12, 13))
 _ZERO_WIDTH = frozenset(("Cc", "Mn", "Me", "Cf", "Zl", "Zp"))
@@ -55,6 +55,14 @@ def use_colour(stream: IO[str]) -> bool:
         return False
 
 
+def painter(colour: bool) -> Callable[[str, str], str]:
+    """``paint(text, sgr)``: ``text`` in the style ``sgr`` when ``colour``, else as is."""
+    def paint(text: str, sgr: str) -> str:
+        return f"\x1b[{sgr}m{text}\x1b[0m" if colour and sgr and text else text
+
+    return paint
+
+
 def _cells(text: str) -> int:
     """Terminal columns of ``text``: East Asian wide characters take two; control,
     combining, format and line/paragraph separator characters none."""
@@ -86,32 +94,43 @@ def clean(text: str) -> str:
 
 
 def render_text(findings: Sequence[Finding], stream: IO[str], *,
-                summary: Sequence[str] = ()) -> None:
+                summary: Sequence[str] = (), fixes: Mapping[FixKey, str] | None = None) -> None:
     colour = use_colour(stream)
-
-    def paint(text: str, sgr: str) -> str:
-        return f"\x1b[{sgr}m{text}\x1b[0m" if colour and sgr and text else text
-
+    paint = painter(colour)
     out: list[str] = []
     for f in findings:
         dialect = f"  [{f.dialect}]" if f.dialect else ""
         if colour:
-            out.append(f"{paint(clean(location(f)), _BOLD)}  "
+            out.append(f"{paint(clean(location(f)), BOLD)}  "
                        f"{paint(clean(f.severity), _SEVERITY.get(f.severity, ''))}  "
-                       f"{paint(clean(f'{f.rule} {f.name}'), _BOLD)}"
-                       f"{paint(clean(dialect), _DIM)}")
+                       f"{paint(clean(f'{f.rule} {f.name}'), BOLD)}"
+                       f"{paint(clean(dialect), DIM)}")
         else:
             out.append(clean(f"{location(f)}  {f.severity}  {f.rule} {f.name}{dialect}"))
         out.append(clean("  " + f.message))
         if f.fix:
-            out.append(paint("  fix:", _GREEN))
+            out.append(paint("  fix:", GREEN))
             out.extend(clean("    " + line) for line in f.fix.splitlines())
+        diff = fixes.get(fix_key(f)) if fixes else None
+        if diff:
+            out.append(paint("  available fix (sluice fix):", GREEN))
+            out.extend(diff_lines(diff, paint))
         out.append("")
     out.extend(clean(line) for line in summary)
     if out:
         stream.write("\n".join(out) + "\n")
 
 
+def diff_lines(diff: str, paint: Callable[[str, str], str]) -> list[str]:
+    """A unified diff indented under its finding; removed lines red, added lines green."""
+    out = []
+    for line in diff.splitlines():
+        sgr = (DIM if line.startswith(("---", "+++", "@@")) else RED if line.startswith("-")
+               else GREEN if line.startswith("+") else "")
+        out.append("    " + paint(clean(line), sgr))
+    return out
+
+
 def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
     """The ``text`` renderer of the registry."""
-    render_text(findings, stream, summary=context.summary)
+    render_text(findings, stream, summary=context.summary, fixes=context.fixes)
