@@ -4,7 +4,11 @@ terminal, and piped output byte for byte what the rich-based report printed."""
 from __future__ import annotations
 
 import io
+import json
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 from sluice.check.model import CheckReport, CheckResult, Status
 from sluice.check.render import render, text_report
@@ -113,3 +117,16 @@ def test_emoji_codes_markup_and_backslashes_stay_as_written() -> None:
                                                               path="v[b.py", line=3)])])
     text = text_report(report)
     assert ":smile: [bold]x[/bold]" in text and "v[b.py:3: :tada: C:\\[x]" in text
+
+
+def test_sluice_check_text_does_not_import_rich(shop: Path, tmp_path: Path) -> None:
+    """The report is plain strings: a text run of ``sluice check`` never loads rich."""
+    code = ("import json, sys\nfrom sluice.integrations.cli import main\n"
+            "try:\n    main(sys.argv[2:])\nexcept SystemExit as exc:\n    code = exc.code\n"
+            "json.dump({'exit': code, 'rich': sorted(m for m in sys.modules "
+            "if m.split('.')[0] == 'rich')}, open(sys.argv[1], 'w'))\n")
+    report = tmp_path / "modules.json"
+    subprocess.run([sys.executable, "-c", code, str(report), "check", "-c",
+                    str(shop / "alembic.ini"), "--only", "graph,checksums"],
+                   cwd=shop, capture_output=True, check=True)
+    assert json.loads(report.read_text()) == {"exit": 0, "rich": []}
