@@ -32,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from sluice.errors import SluiceError
+from sluice.lint.model import Finding
 
-__all__ = ["LintCache", "content_hash"]
+__all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "unpack_findings",
+           "unpack_report"]
 
-_FORMAT = 2
+_FORMAT = 3
 _FILE = "lint.json"
 _KEY = "key"
 
@@ -143,6 +145,50 @@ class LintCache:
         except (OSError, SluiceError):
             return
         self._dirty = False
+
+
+# ------------------------------------------------------------------ compact entries
+# A warm lint reads every entry back, so entries are small: a finding is a list in a fixed
+# order, without the file's path (unless it names another file); a report leaves out its
+# path and the fields at their defaults.
+
+_FINDING = ("rule", "name", "severity", "message", "fix", "line", "revision", "dialect",
+            "suppressed")
+
+
+def pack_findings(findings: list[Finding], path: str) -> list[list[Any]]:
+    out = []
+    for f in findings:
+        row = [f.rule, f.name, f.severity, f.message, f.fix, f.line, f.revision, f.dialect,
+               f.suppressed]
+        if f.path != path or f.check is not None or f.details:
+            row += [f.path, f.check, f.details]
+        out.append(row)
+    return out
+
+
+def unpack_findings(rows: list[list[Any]], path: str) -> list[Finding]:
+    out = []
+    for row in rows:
+        rule, name, severity, message, fix, line, revision, dialect, suppressed = row[:9]
+        if len(row) > 9:
+            out.append(Finding(rule, name, severity, message, fix, row[9], line, revision,
+                               dialect, None, suppressed, row[10], row[11]))
+        else:
+            out.append(Finding(rule, name, severity, message, fix, path, line, revision,
+                               dialect, None, suppressed))
+    return out
+
+
+def pack_report(report: dict[str, Any]) -> dict[str, Any]:
+    """A report's ``as_dict()`` without its path and the fields at their defaults."""
+    return {k: v for k, v in report.items()
+            if k != "path" and v not in (None, [], ()) and not (k == "status" and v == "static")}
+
+
+def unpack_report(data: dict[str, Any], path: str) -> dict[str, Any]:
+    """What :func:`pack_report` left out, back (``RevisionReport.from_dict`` reads it)."""
+    return {**data, "path": path}
 
 
 def _mac(secret: bytes, body: bytes) -> str:

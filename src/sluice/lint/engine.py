@@ -63,7 +63,13 @@ from sluice.core.history import revision_files
 from sluice.errors import SluiceError
 from sluice.lint import pool
 from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
-from sluice.lint.cache import LintCache
+from sluice.lint.cache import (
+    LintCache,
+    pack_findings,
+    pack_report,
+    unpack_findings,
+    unpack_report,
+)
 from sluice.lint.context import RunContext, config_key
 from sluice.lint.dialects import DialectChoice, choose_dialects
 from sluice.lint.merge import merge_ops
@@ -210,10 +216,11 @@ class _Run:
     def _analyse(self, item: _Pending, rendered: RenderResult | None) -> None:
         node, entry, cache = item.node, item.entry, self.cache
         if entry is not None:
-            report = RevisionReport.from_dict(entry["report"])
+            path = str(node.path)
+            report = RevisionReport.from_dict(unpack_report(entry["report"], path))
             report.cached = True
-            file_findings = [Finding(**f) for f in entry["findings"]]
-            file_suppressed = [Finding(**f) for f in entry["suppressed"]]
+            file_findings = unpack_findings(entry.get("findings", []), path)
+            file_suppressed = unpack_findings(entry.get("suppressed", []), path)
         else:
             ctx = item.ctx
             assert ctx is not None
@@ -227,11 +234,13 @@ class _Run:
             report, file_findings, file_suppressed = (result.report, result.findings,
                                                       result.suppressed)
             if cache.enabled:
-                cache.put(str(node.path), node.digest, node.stamp, {
-                    "report": report.as_dict(),
-                    "findings": [f.as_dict() for f in file_findings],
-                    "suppressed": [f.as_dict() for f in file_suppressed],
-                })
+                path = str(node.path)
+                packed: dict[str, Any] = {"report": pack_report(report.as_dict())}
+                if file_findings:
+                    packed["findings"] = pack_findings(file_findings, path)
+                if file_suppressed:
+                    packed["suppressed"] = pack_findings(file_suppressed, path)
+                cache.put(path, node.digest, node.stamp, packed)
         self.reports.append(report)
         self.coverage.add(report)
         self.findings.extend(file_findings)

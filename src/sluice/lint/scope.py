@@ -57,6 +57,14 @@ class Layout:
     url: str | None = None
     url_origin: str = "sqlalchemy.url"
     x_args: tuple[str, ...] = ()
+    _prefixes: list[tuple[str, Path]] | None = field(default=None, repr=False, compare=False)
+
+    def location_prefixes(self) -> list[tuple[str, Path]]:
+        """Each version location with the prefix of the paths of its files."""
+        if self._prefixes is None:
+            self._prefixes = [(str(loc).rstrip(os.sep) + os.sep, loc)
+                              for loc in self.version_locations]
+        return self._prefixes
 
     @property
     def alembic_cfg(self) -> Any:
@@ -311,8 +319,8 @@ def read_node(path: Path, layout: Layout, cache: LintCache, parse_all: bool) -> 
     except OSError as exc:
         raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
     node = Node(path=path, raw=raw, digest=digest, stamp=stamp)
-    node.location = next((loc for loc in layout.version_locations
-                          if text.startswith(str(loc).rstrip(os.sep) + os.sep)), None)
+    node.location = next((loc for prefix, loc in layout.location_prefixes()
+                          if text.startswith(prefix)), None)
     if entry is not None:
         rep = entry["report"]
         set_graph(node, rep.get("revision"), rep.get("down_revision"),

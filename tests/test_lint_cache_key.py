@@ -1,0 +1,50 @@
+"""The lint cache: keyed on content, Sluice's version and code, the rules and the
+configuration; compact entries read back as they were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sluice.config import parse_config
+from sluice.core.findings import Finding
+from sluice.lint.cache import pack_findings, pack_report, unpack_findings, unpack_report
+from sluice.lint.engine import lint_project
+from tests.test_lint_startup import project
+
+
+def test_a_new_sluice_version_invalidates_every_entry(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ini = project(tmp_path / "p", revisions=3)
+    assert lint_project(ini).cache_misses == 3
+    assert (lint_project(ini).cache_hits, lint_project(ini).cache_misses) == (3, 0)
+    monkeypatch.setattr("sluice._version.__version__", "99.0.0")
+    assert lint_project(ini).cache_misses == 3
+
+
+def test_another_configuration_or_rule_set_invalidates_every_entry(tmp_path: Path) -> None:
+    ini = project(tmp_path / "p", revisions=2)
+    lint_project(ini)
+    assert lint_project(ini).cache_hits == 2
+    assert lint_project(ini, parse_config({"lint": {"disable": ["SL502"]}})).cache_misses == 2
+    assert lint_project(ini, parse_config({"lint": {"fail_on": "warning"}})).cache_misses == 2
+    assert lint_project(ini, dialects=["mysql"]).cache_misses == 2
+
+
+def test_compact_entries_read_back_unchanged() -> None:
+    path = "/p/migrations/versions/a.py"
+    findings = [
+        Finding("SL502", "unbatched-backfill", "warning", "msg", "fix", path, 16, "a000",
+                "postgresql"),
+        Finding("SL001", "drop-table", "error", "m", "", path, 3, None, None,
+                suppressed="reviewed"),
+        Finding("SL910", "duplicate-revision", "error", "m", "", "/p/other.py", 2, "b"),
+    ]
+    assert unpack_findings(pack_findings(findings, path), path) == findings
+    report = {"path": path, "revision": "a000", "down_revision": None, "branch_labels": [],
+              "status": "rendered", "render_needs": ["imported code"], "reason": None}
+    packed = pack_report(report)
+    assert "path" not in packed and "down_revision" not in packed
+    assert unpack_report(packed, path) == {k: v for k, v in report.items()
+                                           if k == "path" or v not in (None, [])}
