@@ -279,3 +279,17 @@ def test_rewritten_autogenerate_ops_render_with_alembics_renderer() -> None:
     build = code.index("op.create_index('ix_users_token'")
     assert "postgresql_concurrently=True" in code[build:]
     assert code.rfind("autocommit_block()", 0, build) > code.rfind("batched_update(", 0, build)
+
+
+def test_fix_cli_notes_an_env_py_that_owns_the_transaction(tmp_path: Path) -> None:
+    ini = _cli_project(tmp_path, "postgresql://u@db.invalid/app")
+    (tmp_path / "migrations" / "env.py").write_text(
+        "from alembic import context\n\n"
+        "with engine.begin() as connection:\n"
+        "    context.configure(connection=connection)\n", encoding="utf-8")
+    result = run_cli(["fix", "-c", ini, "--diff"])
+    assert result.exit_code == 1
+    assert "migrations/env.py:3: env.py opens its own transaction" in result.stderr
+    (tmp_path / "migrations" / "env.py").write_text(
+        "with engine.connect() as connection:\n    pass\n", encoding="utf-8")
+    assert "note:" not in run_cli(["fix", "-c", ini, "--diff"]).stderr

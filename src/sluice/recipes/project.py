@@ -4,6 +4,7 @@ rewrite of each (:func:`fix_project`). The CLI only renders the result."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ class ProjectFix:
     files: list[FileFix] = field(default_factory=list)
     #: Revision files left alone because ``sluice.sum`` records them unchanged.
     locked: list[str] = field(default_factory=list)
+    #: What the user should know about running the rewritten revisions (one line each).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> list[FileFix]:
@@ -92,4 +95,36 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
             result.locked.append(shown)
             continue
         result.files.append(fix_file(path, ctx, write=write, display=shown))
+    if any(_commits(f) for f in result.changed):
+        result.notes += external_transaction_note(layout.script_location / "env.py",
+                                                  layout.root)
     return result
+
+
+#: ``with engine.begin() as connection:`` (also ``connectable``/``conn``...): env.py owns
+#: the transaction, so Alembic cannot commit it for an ``autocommit_block``.
+_EXTERNAL = re.compile(r"^[ \t]*with[ \t]+[\w.()]+\.begin\(\)[ \t]+as[ \t]+\w+[ \t]*:", re.M)
+
+
+def external_transaction_note(env_py: Path, root: Path) -> list[str]:
+    """A note when ``env_py`` runs the migrations inside a transaction it opened itself."""
+    try:
+        text = env_py.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    m = _EXTERNAL.search(text)
+    if m is None:
+        return []
+    line = text.count("\n", 0, m.start()) + 1
+    return [f"{_display(env_py, root)}:{line}: env.py opens its own transaction "
+            f"({m.group(0).strip()}); the rewritten revisions commit part way "
+            "(autocommit_block, batched backfills), which Alembic cannot do inside it, so "
+            "their upgrade stops before changing anything: open the connection with "
+            ".connect() and let `with context.begin_transaction():` own the transaction"]
+
+
+def _commits(fix: FileFix) -> bool:
+    from sluice.recipes.steps import AutocommitBlock, Backfill
+
+    return any(isinstance(o, (AutocommitBlock, Backfill))
+               for call in fix.fixed for a in call.applied for o in a.ops)

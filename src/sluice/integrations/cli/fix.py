@@ -50,6 +50,8 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         if files:
             click.echo(f"{path}: not changed: sluice.sum records it (reviewed history); "
                        "--include-locked rewrites it, then run `sluice lock`", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     calls = sum(len(f.fixed) for f in result.changed)
     recipes = sorted({a.recipe.id for f in result.changed for c in f.fixed for a in c.applied})
     verb = "would rewrite" if diff_only else "rewrote"
