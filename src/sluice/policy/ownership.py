@@ -14,6 +14,7 @@ from typing import Any
 from alembic.operations import ops as alembic_ops
 
 from sluice.config import ServiceConfig, SluiceConfig
+from sluice.core.patterns import matches_any
 from sluice.errors import ConfigError
 from sluice.policy.base import PolicyContext
 
@@ -79,8 +80,6 @@ def owner_of(config: SluiceConfig, table: str | None, schema: str | None = None)
     ``schema.name``), or None. Two services matching the same table is a config error."""
     if not table or not config.services:
         return None
-    from sluice.rules._util import matches_any  # lazy: the rules load with the first service
-
     found: list[str] = []
     for name, scfg in config.services.items():
         if matches_any(table, scfg.tables) or (

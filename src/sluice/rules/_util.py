@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from fnmatch import fnmatchcase
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -13,17 +12,6 @@ from sluice.rules._sql import Stmt, statements
 
 if TYPE_CHECKING:
     from sluice.rules.registry import RuleContext
-
-
-def matches_any(name: str | None, patterns: Iterable[str]) -> str | None:
-    """The first glob pattern ``name`` matches (case-insensitive), or None."""
-    if not name:
-        return None
-    low = name.lower()
-    for pattern in patterns:
-        if fnmatchcase(low, pattern.lower()):
-            return pattern
-    return None
 
 
 def steps(*lines: str) -> str:

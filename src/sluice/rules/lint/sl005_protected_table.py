@@ -7,7 +7,8 @@ marked ``# <-``; ``SL005_ok*.py`` must not).
 from __future__ import annotations
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import matches_any, new_tables_before, steps
+from sluice.core.patterns import matches_any
+from sluice.rules._util import new_tables_before, steps
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
