@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -92,18 +93,31 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+#: ``Connection.info`` key: whether this connection found the table. Remembered while the
+#: connection lives: the migration lock's audit connection, and only a holder of the lock
+#: creates the table (:func:`ensure_table` itself does not trust a remembered ``False``).
+_KNOWN = "sluice_history_exists"
+
+
 def ensure_table(conn: Connection) -> None:
+    if conn.info.get(_KNOWN):
+        return
     _metadata.create_all(conn, tables=[history_table], checkfirst=True)
     _commit(conn)
+    conn.info[_KNOWN] = True
 
 
 def table_exists(conn: Connection) -> bool:
+    if _KNOWN in conn.info:
+        return bool(conn.info[_KNOWN])
     try:
-        return bool(inspect(conn).has_table(HISTORY_TABLE))
+        exists = bool(inspect(conn).has_table(HISTORY_TABLE))
     except Exception:
         return False
     finally:
         _end(conn)
+    conn.info[_KNOWN] = exists
+    return exists
 
 
 def _end(conn: Connection) -> None:
@@ -177,6 +191,41 @@ def mark_running(conn: Connection, step: StepRecord) -> None:
     conn.execute(update(history_table).where(_row(step)).values(
         status="running", started=step.started))
     _commit(conn)
+
+
+def mark_running_if(conn: Connection, step: StepRecord, condition: str,
+                    params: dict[str, Any]) -> int:
+    """``step``'s ``running`` mark, written only where the SQL ``condition`` holds (the
+    migration lock's check): one statement on an autocommit ``conn``, so the check and
+    the mark cost one round trip. ``condition`` names its parameters ``:name``. Returns
+    the rows changed (0: the condition did not hold, or the row is not there)."""
+    if step.run_id is None:
+        return 0
+    values = {"status": "running", "started": step.started, "run_id": step.run_id,
+              "revision": step.revision, **params}
+    sql = (f"UPDATE {HISTORY_TABLE} SET status = :status, started = :started "
+           f"WHERE run_id = :run_id AND revision = :revision AND {condition}")
+    statement, args = driver_sql(conn, sql, values)
+    return int(conn.exec_driver_sql(statement, args).rowcount)
+
+
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def driver_sql(conn: Connection, sql: str, values: dict[str, Any]) -> tuple[str, Any]:
+    """``sql`` with ``:name`` parameters in the driver's own paramstyle, and its arguments:
+    run with ``exec_driver_sql``, it skips SQLAlchemy's compiler (a third of the cost of
+    a small statement). ``sql`` must not contain a literal ``%``."""
+    style = conn.dialect.paramstyle
+    names = _BIND.findall(sql)
+    if style in ("named", "pyformat"):
+        mark = ":{}" if style == "named" else "%({})s"
+        return _BIND.sub(lambda m: mark.format(m.group(1)), sql), values
+    if style == "numeric":
+        counter = iter(range(1, len(names) + 1))
+        return _BIND.sub(lambda m: f":{next(counter)}", sql), tuple(values[n] for n in names)
+    mark = "?" if style == "qmark" else "%s"
+    return _BIND.sub(lambda m: mark, sql), tuple(values[n] for n in names)
 
 
 def took_effect(revision: str, direction: str, applied: set[str]) -> bool:

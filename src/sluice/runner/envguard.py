@@ -136,7 +136,7 @@ class EnvGuard:
                 env_timeouts=Timeouts(self.policy.lock_timeout_ms,
                                       self.policy.statement_timeout_ms),
                 audit_conn=self.audit_conn, mid_run_audit=ctx.dialect.name != "sqlite",
-                check_lock=self.lock.verify,
+                check_lock=self.lock.verify, mark_running=self.lock.mark_running,
             )
             self.session.install(steps, ctx)
             migration_dbapi = ctx.connection.connection.dbapi_connection

@@ -45,6 +45,18 @@ def not_wired_message(project: RunnerProject) -> str:
 
 
 def read_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
+    """The version table's rows: one query where the table is there (Alembic's own reader
+    looks the table up first), Alembic's reader where it is not."""
+    from sqlalchemy import Column, MetaData, String, Table, select
+    from sqlalchemy.exc import DBAPIError
+
+    table = Table(state.version_table, MetaData(), Column("version_num", String(32)),
+                  schema=state.version_table_schema)
+    try:
+        return tuple(row[0] for row in conn.execute(select(table.c.version_num)))
+    except DBAPIError:
+        if conn.in_transaction():
+            conn.rollback()  # PostgreSQL: the failed query ended the transaction
     ctx = MigrationContext.configure(conn, opts={
         "version_table": state.version_table,
         "version_table_schema": state.version_table_schema,

@@ -28,8 +28,11 @@ TCP connection, someone ends the session. So:
 - the lock's connections are set up not to look idle to the server (idle timeouts off for
   the session, TCP keep-alives on PostgreSQL);
 - :meth:`MigrationLock.verify` checks that this session still holds the lock; the runner
-  calls it before each revision (and, where DDL is transactional, before the revision is
-  stamped) and stops with :class:`LockLost` when it does not;
+  checks before each revision (and, where DDL is transactional, before the revision is
+  stamped) and stops with :class:`LockLost` when it does not. On PostgreSQL and MySQL the
+  check before a revision is :meth:`MigrationLock.mark_running`: one statement on the
+  lock's connection that writes the revision's ``running`` audit mark only while that
+  session holds the lock, so the check and the mark cost one round trip;
 - a process that gets the lock also checks the previous holder's row: when that run's
   audit connection is still open on the server, the run lost its lock but may still be
   migrating, and the new process waits for it as if it still held the lock. A run whose
@@ -50,6 +53,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from sluice.errors import SluiceError, mask_url
+from sluice.runner import audit
+from sluice.runner.audit import StepRecord
 from sluice.runner.database import backend, connect, first_line, make_engine, sqlite_path
 from sluice.runner.durations import format_duration
 from sluice.runner.lock_holder import (
@@ -70,6 +75,12 @@ from sluice.runner.lock_session import (
     never_idle_out,
     session_of,
 )
+
+#: True on the lock's own connection while it holds the lock (``:lock_key``, ``:lock_name``).
+_PG_HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = pg_backend_pid() AND granted AND objsubid = 1 "
+            "AND ((classid::bigint << 32) | objid::bigint) = :lock_key)")
+_MYSQL_HELD = "IS_USED_LOCK(:lock_name) = CONNECTION_ID()"
 
 __all__ = [
     "HOLDER_TABLE", "KEEPALIVE_IDLE_S", "MYSQL_WAIT_TIMEOUT_S", "Holder", "LockLost",
@@ -196,27 +207,51 @@ class MigrationLock:
             self._wait(holder, deadline)
             time.sleep(max(0.0, min(self.slice_ms / 1000, deadline - time.monotonic())))
 
+    def _held(self) -> tuple[str, dict[str, Any]]:
+        """SQL true when the lock's own connection runs it and still holds the lock."""
+        if self.backend == "postgresql":
+            return _PG_HELD, {"lock_key": advisory_key(self.name)}
+        return _MYSQL_HELD, {"lock_name": self.name}
+
     def verify(self) -> None:
         """Raise :class:`LockLost` unless this session still holds the lock (one round trip)."""
         if not self.acquired or self.conn is None:
             raise LockLost(self.url, "the lock was released")
         try:
-            if self.backend == "postgresql":
-                held = self.conn.execute(sql_text(
-                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND pid = pg_backend_pid() AND granted AND objsubid = 1 "
-                    "AND ((classid::bigint << 32) | objid::bigint) = :k)"),
-                    {"k": advisory_key(self.name)}).scalar()
-            elif self.backend == "mysql":
-                held = self.conn.execute(sql_text("SELECT IS_USED_LOCK(:n) = CONNECTION_ID()"),
-                                         {"n": self.name}).scalar()
+            if self.backend in ("postgresql", "mysql"):
+                condition, params = self._held()
+                held = self.conn.exec_driver_sql(
+                    *audit.driver_sql(self.conn, f"SELECT {condition}", params)).scalar()
             else:
                 held = self._sqlite_lock is None or self._sqlite_lock.in_transaction
         except Exception as exc:
-            raise LockLost(self.url, "its connection is gone (the server or something in "
-                           f"between closed it): {first_line(exc)}") from None
+            raise self._gone(exc) from None
         if not held:
             raise LockLost(self.url, "its session no longer holds it")
+
+    def mark_running(self, step: StepRecord) -> None:
+        """The lock checked and ``step``'s ``running`` audit mark written in one round trip:
+        the mark is written on the lock's own connection, by a statement that changes the
+        row only while that session holds the lock. Raises :class:`LockLost` (nothing is
+        written then), as :meth:`verify` does."""
+        if not self.acquired or self.conn is None:
+            raise LockLost(self.url, "the lock was released")
+        if self.backend not in ("postgresql", "mysql"):
+            self.verify()
+            if self.audit_conn is not None:
+                audit.mark_running(self.audit_conn, step)
+            return
+        condition, params = self._held()
+        try:
+            changed = audit.mark_running_if(self.conn, step, condition, params)
+        except Exception as exc:
+            raise self._gone(exc) from None
+        if changed != 1:
+            self.verify()  # lost, or the row is not there (then there is nothing to mark)
+
+    def _gone(self, exc: BaseException) -> LockLost:
+        return LockLost(self.url, "its connection is gone (the server or something in "
+                        f"between closed it): {first_line(exc)}")
 
     def session_id(self) -> str | None:
         """The server session of :attr:`audit_conn` (None on SQLite or before acquiring)."""
@@ -375,15 +410,23 @@ class MigrationLock:
     def _write_holder(self) -> None:
         assert self.conn is not None
         self.holder.since = utcnow()
-        try:
-            ensure_holder_table(self.conn)
-            self.conn.execute(delete(holder_table).where(holder_table.c.lock_name == self.name))
-            self.conn.execute(insert(holder_table).values(
+        conn = self.conn
+
+        def write() -> None:
+            conn.execute(delete(holder_table).where(holder_table.c.lock_name == self.name))
+            conn.execute(insert(holder_table).values(
                 lock_name=self.name, host=self.holder.host[:255], pid=self.holder.pid,
                 username=self.holder.username[:255], environment=self.holder.environment[:100],
                 command=self.holder.command[:255], since=self.holder.since,
                 session=self.session_id(),
             ))
+
+        try:
+            try:
+                write()  # the table is there, as it is after the first run
+            except Exception:  # missing, or created by an older Sluice: make it, then again
+                ensure_holder_table(conn)
+                write()
         except Exception as exc:
             raise SluiceError(
                 f"{mask_url(self.url)}: cannot record the migration lock holder in "

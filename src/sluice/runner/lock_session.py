@@ -38,14 +38,11 @@ def never_idle_out(dbapi_connection: Any, record: Any) -> None:
     module = type(dbapi_connection).__module__
     statements: list[str] = []
     if "psycopg" in module or "pg8000" in module or "asyncpg" in module:
-        statements = ["SET idle_in_transaction_session_timeout = 0"]
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT current_setting('server_version_num')::int")
-            if int(cursor.fetchone()[0]) >= 140000:
-                statements.append("SET idle_session_timeout = 0")
-        finally:
-            cursor.close()
+        # one round trip; idle_session_timeout exists from PostgreSQL 14 on
+        statements = [
+            "SELECT set_config('idle_in_transaction_session_timeout', '0', false), "
+            "CASE WHEN current_setting('server_version_num')::int >= 140000 "
+            "THEN set_config('idle_session_timeout', '0', false) END"]
     elif "mysql" in module.lower() or "maria" in module.lower():
         statements = [f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"]
     if not statements:

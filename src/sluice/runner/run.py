@@ -251,7 +251,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
             env_timeouts=project.env_timeouts, dry_run=opts.dry_run,
             audit_conn=audit_conn if write_audit else None,
             mid_run_audit=write_audit and state.dialect != "sqlite", on_step=on_step,
-            check_lock=lock.verify, hold=signals.hold,
+            check_lock=lock.verify, mark_running=lock.mark_running, hold=signals.hold,
         )
         outcome: BaseException | None = None
         try:

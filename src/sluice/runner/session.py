@@ -52,6 +52,8 @@ class DbState:
     dialect: str = ""
     mariadb: bool = False
     transactional_ddl: bool = False
+    #: Whether the version table was there before the run (looked up on SQLite only, where
+    #: a dry run drops the one it made; True elsewhere).
     version_table_exists: bool = True
     url: str | None = None
 
@@ -92,6 +94,10 @@ class Session:
     #: Raises LockLost when this process no longer holds the migration lock; called before
     #: each revision and, where DDL is transactional, before the transaction commits.
     check_lock: Callable[[], None] | None = None
+    #: Writes a revision's ``running`` mark and checks the lock in one round trip (raises
+    #: LockLost, writing nothing, when the lock is gone); used instead of ``check_lock``
+    #: before each revision when ``mid_run_audit``, else the mark goes through ``audit_conn``.
+    mark_running: Callable[[StepRecord], None] | None = None
     #: Set when ``check_lock`` stopped the run.
     lock_lost: LockLost | None = None
     #: A context manager factory holding SIGINT/SIGTERM around Sluice's own writes.
@@ -136,6 +142,8 @@ class Session:
         )
         if conn is not None and not ctx.as_sql:
             state.url = conn.engine.url.render_as_string(hide_password=False)
+        if conn is not None and not ctx.as_sql and state.dialect == "sqlite":
+            # only a dry run on SQLite needs it (the version table it made is dropped again)
             try:
                 state.version_table_exists = inspect(conn).has_table(
                     ctx.version_table, schema=ctx.version_table_schema)
@@ -207,13 +215,17 @@ class Session:
             conn = self._conn
             assert conn is not None
             record.started = utcnow()
-            self._verify_lock(index, record, before=True)
+            marks = self.mid_run_audit and self.audit_conn is not None
+            if marks and self.mark_running is not None:
+                self._mark_and_verify(index, record)
+            else:
+                self._verify_lock(index, record, before=True)
             record.ran = True
             t0 = time.perf_counter()
             timeouts = module_timeouts(script.module, script.path).over(self.env_timeouts)
             cap: StepCapture | None = None
             try:  # an interrupt anywhere from here on is this revision's failure
-                if self.mid_run_audit and self.audit_conn is not None:
+                if marks and self.mark_running is None and self.audit_conn is not None:
                     record.status = "running"
                     with self.hold():
                         mark_running(self.audit_conn, record)
@@ -259,12 +271,35 @@ class Session:
         record.error = f"interrupted ({kind}) after it ran, before it was stamped"
         self.failure = Failure(index, record.revision, exc, cap, False, False)
 
-    def _verify_lock(self, index: int, record: StepRecord, *, before: bool) -> None:
+    def _mark_and_verify(self, index: int, record: StepRecord) -> None:
+        """The ``running`` mark and the lock check of a revision about to start, in one
+        round trip. A signal that arrives meanwhile (held until the mark is written) is
+        this revision's interruption, as when it arrives in the revision's body."""
+        record.status = "running"
+        try:
+            with self.hold():
+                self._verify_lock(index, record, before=True, mark=True)
+        except KeyboardInterrupt as exc:
+            record.ran = True
+            record.error = describe_failure(exc, Timeouts(), False, False)
+            record.finished = utcnow()
+            record.duration_ms = 0
+            self.failure = Failure(index, record.revision, exc, None, False, False)
+            self.last_ran = (index, None)
+            if self.on_step is not None:
+                self.on_step(record)
+            raise
+
+    def _verify_lock(self, index: int, record: StepRecord, *, before: bool,
+                     mark: bool = False) -> None:
         """Stop before the next statement when the migration lock is gone."""
-        if self.check_lock is None:
+        check: Callable[[], None] | None = self.check_lock
+        if mark and self.mark_running is not None:
+            check = functools.partial(self.mark_running, record)
+        if check is None:
             return
         try:
-            self.check_lock()
+            check()
         except LockLost as exc:
             self.lock_lost = exc
             if before:
