@@ -72,6 +72,11 @@ lock` afterwards), and a second run changes nothing: the rewritten calls sit ins
 does not apply to them. Calls under a `# sluice: ignore[...]` comment someone wrote are
 left alone too, and so are calls on a table the same revision creates.
 
+The rewritten revisions commit part way (`autocommit_block`, batched backfills), which
+Alembic can only do when it owns the transaction: env.py must open the connection with
+`engine.connect()` and run the migrations inside `with context.begin_transaction():`. When
+env.py opens its own (`with engine.begin() as connection:`), `sluice fix` says so in a note.
+
 ## Lock timeout and retries
 
 Every rewritten statement on an existing table waits at most `lock_timeout` for its lock,

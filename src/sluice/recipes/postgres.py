@@ -105,6 +105,10 @@ def create_index_concurrently(op: ops.MigrateOperation,
        killed (`IF NOT EXISTS` alone would keep it, and it is never used by queries).
     3. `CREATE INDEX CONCURRENTLY IF NOT EXISTS`: writes continue during the build; a
        valid index from an earlier run is kept.
+
+    PostgreSQL cannot build an index concurrently on a partitioned table: it refuses the
+    statement and the revision stops before changing anything; build the index on each
+    partition instead.
     """
     if not isinstance(op, ops.CreateIndexOp) or op.kw.get("postgresql_concurrently"):
         return None
