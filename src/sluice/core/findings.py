@@ -19,23 +19,12 @@ layers, a path shown relative to the working directory) makes a new one with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
+
+from sluice.core.ops import Op
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
-
-
-class Subject(Protocol):
-    """What a finding is about, when it is about one migration operation."""
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def target(self) -> str: ...
-
-    @property
-    def allow_key(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +41,7 @@ class Finding:
     revision: str | None = None
     dialect: str | None = None
     #: The operation the rule fired on (lint, plan, autogenerate policies).
-    op: Subject | None = field(default=None, repr=False, compare=False)
+    op: Op | None = field(default=None, repr=False, compare=False)
     #: Silenced by a reviewed suppression: its reason (``# sluice: ignore[...] <reason>``
     #: or the allow comment the autogenerate policy wrote). The risk stays.
     suppressed: str | None = None
