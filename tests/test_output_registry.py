@@ -173,3 +173,19 @@ def test_sluice_check_writes_the_lint_formats(shop: Path, fmt: str) -> None:
         assert data["runs"][0]["properties"]["passed"] is False
     else:
         assert [i["check_name"] for i in data] == ["check.checksums edited"]
+
+
+def test_the_architecture_page_lists_the_registry() -> None:
+    """docs/architecture.md's table of formats is the registry's."""
+    page = (SRC.parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` \| (.+?) \|$", page, re.M))
+    names = {"lint": "`lint`", "check": "`check`", "trace": "`trace`", "graph": "`graph`"}
+    expected = {}
+    for name, fmt in FORMATS.items():
+        if fmt.kinds == frozenset(KINDS):
+            expected[name] = "every command with `--format`"
+        else:
+            shown = [names[k] for k in ("lint", "check", "trace", "graph") if k in fmt.kinds]
+            expected[name] = ", ".join(shown) + (", the write hook" if "lint" in fmt.kinds
+                                                 else "")
+    assert {k: v for k, v in rows.items() if k in FORMATS} == expected
