@@ -12,6 +12,7 @@ from sluice.lint.from_ops import ops_to_models
 from sluice.lint.model import SEVERITY_ORDER, Finding, Op
 from sluice.lint.registry import all_rules, run_rules_for
 from sluice.policy.base import CommentOp, PolicyContext
+from sluice.policy.safe import recipe_context, rewrite_script
 
 
 def judge(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps
@@ -58,12 +59,11 @@ def _rewrite(ctx: PolicyContext, rctx: Any, script: alembic_ops.MigrationScript,
     nothing was rewritten."""
     if rctx is None:
         return None
-    from sluice.policy.safe import rewrite_script
-
     pairs, findings = judge(ctx, upgrade_ops)
     by_model = {id(model): raw for raw, model in pairs}
     judged = [(by_model[id(f.op)], f) for f in findings if id(f.op) in by_model]
-    answered = rewrite_script(ctx, rctx, script, directives, upgrade_ops, pairs, judged)
+    answered = rewrite_script(ctx, rctx, script, directives, upgrade_ops, pairs, judged,
+                              refusable)
     if answered is None:
         return None
     return [(raw, f) for raw, f in judged if id(f) not in answered]
@@ -102,8 +102,6 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
     (``-x split=none`` keeps them here). Ops no recipe rewrites, and an op an override
     allows as written, are judged as without it.
     """
-    from sluice.policy.safe import recipe_context
-
     rctx = recipe_context(ctx)
     refusals: list[str] = []
     for script in list(directives):

@@ -7,9 +7,11 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
+from sluice.lint.from_ops import iter_leaf_ops
 from sluice.lint.model import SEVERITY_ORDER, Finding, Op
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.dangerous import judge, refusable
+from sluice.policy.safe import rewritten, without_recipe_steps
 
 #: Headers by revision id, read by the ``sluice_header`` template function.
 _HEADERS: dict[str, str] = {}
@@ -60,9 +62,6 @@ def header_lines(ctx: PolicyContext, script: alembic_ops.MigrationScript) -> lis
 
 
 def _entries(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps) -> list[str]:
-    from sluice.lint.from_ops import iter_leaf_ops
-    from sluice.policy.safe import rewritten, without_recipe_steps
-
     plain = without_recipe_steps(upgrade_ops)
     pairs, findings = judge(ctx, plain)
     by_op: dict[int, list[Finding]] = {}

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from alembic.operations import ops as alembic_ops
 
 from sluice.lint.dialects import policy_dialects
+from sluice.lint.from_ops import to_model
 from sluice.lint.model import Finding, Op
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.split import PHASE_VARIABLE, SPLIT_OPTION, new_script, phase_marker, tagged
@@ -89,7 +90,7 @@ def recipe_context(ctx: PolicyContext) -> RecipeContext | None:
                      f"{', '.join(str(d) for d in dialects)}: dangerous operations are "
                      "judged as without it")
         return None
-    from sluice.recipes import context_for
+    from sluice.recipes import context_for  # lazy: recipes load when safe_by_default is on
 
     return context_for(ctx.config, str(dialects[0]), env=ctx.environment)
 
@@ -121,7 +122,7 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
     in the list, or dropped in it, are left alone, as :func:`sluice.recipes.apply_recipes`
     leaves them. With ``contract`` given, a recipe's steps after its last backfill are
     appended there instead (inside a ``ModifyTableOps`` when the op was in one)."""
-    from sluice.recipes.apply import table_of
+    from sluice.recipes.apply import table_of  # lazy: recipes load when safe_by_default is on
 
     created: set[str] = set()
     dropped = {str(o.table_name).lower() for o in _leaves(container)
@@ -129,8 +130,8 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
     done: list[Rewrite] = []
 
     def walk(items: list[Any], table_ops: alembic_ops.ModifyTableOps | None) -> list[Any]:
-        from sluice.recipes import rewrite_op
-        from sluice.recipes.apply import tidy
+        from sluice.recipes import rewrite_op  # lazy: recipes load when safe_by_default is on
+        from sluice.recipes.apply import tidy  # lazy: recipes load when safe_by_default is on
 
         out: list[Any] = []
         late: list[Any] = []
@@ -179,7 +180,7 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
 def split_steps(steps: list[Any]) -> tuple[list[Any], list[Any]]:
     """(steps up to and including the last batched backfill, the steps after it): the
     latter need every row backfilled, and ship in a later deploy."""
-    from sluice.recipes.steps import Backfill
+    from sluice.recipes.steps import Backfill  # lazy: recipes load when safe_by_default is on
 
     last = max((i for i, s in enumerate(steps) if isinstance(s, Backfill)), default=None)
     if last is None:
@@ -201,7 +202,7 @@ def reverse_steps(steps: list[Any]) -> list[Any]:
     """The downgrade of a contract part: its Alembic ops reversed, last first. Its SQL
     steps (a check added and dropped again within the part, a lock timeout) leave nothing
     to undo."""
-    from sluice.recipes.steps import AutocommitBlock, Suppressed
+    from sluice.recipes.steps import AutocommitBlock, Suppressed  # lazy: recipes (as above)
 
     out: list[Any] = []
     for s in reversed(steps):
@@ -283,14 +284,13 @@ def rewrite_script(ctx: PolicyContext, rctx: RecipeContext,
                    script: alembic_ops.MigrationScript,
                    directives: list[alembic_ops.MigrationScript],
                    upgrade_ops: alembic_ops.UpgradeOps, pairs: list[tuple[Any, Op]],
-                   judged: list[tuple[Any, Finding]]) -> set[int] | None:
+                   judged: list[tuple[Any, Finding]],
+                   refusable: Callable[[Finding], bool]) -> set[int] | None:
     """Rewrite ``upgrade_ops`` of ``script`` and the downgrade ops that go with it; ``pairs``
-    and ``judged``: the ops as generated and the findings on them. Returns the ids of the
+    and ``judged``: the ops as generated and the findings on them; ``refusable``: whether
+    the policy acts on a finding (an override then keeps its op as generated). Returns the ids of the
     findings the recipes answered (None when no op was rewritten). A recipe's late steps
     go to a contract revision (:func:`contract_script`), appended to ``directives``."""
-    from sluice.lint.from_ops import to_model
-    from sluice.policy.dangerous import refusable
-
     models = {id(raw): m for raw, m in pairs}
     on_op: dict[int, list[Finding]] = {}
     for raw, f in judged:
