@@ -1,0 +1,117 @@
+"""The fix ``sluice fix`` would make, shown under a lint finding in text output (as ruff
+shows its fixes): a unified diff of the finding's call rewritten into its recipe.
+
+Cost: only findings of a rule some recipe answers (:data:`RECIPE_RULES`, no import
+needed to ask) lead to any work, and only their files are read and rewritten in memory;
+a lint with no such finding imports nothing of :mod:`sluice.recipes` or Alembic's
+renderer.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sluice.core.findings import Finding
+from sluice.output.registry import FixKey, fix_key
+
+if TYPE_CHECKING:
+    from sluice.config import SluiceConfig
+    from sluice.recipes import FileFix
+    from sluice.recipes.source import FixedCall
+
+#: The lint rules a recipe of :mod:`sluice.recipes` answers, per dialect (a test keeps
+#: this equal to the registry).
+RECIPE_RULES: dict[str, frozenset[str]] = {
+    "postgresql": frozenset({"SL201", "SL202", "SL203", "SL204", "SL205", "SL206", "SL207"}),
+    "mysql": frozenset({"SL302"}),
+}
+
+def _dialect(f: Finding, dialects: Sequence[str]) -> str | None:
+    if f.dialect:
+        return f.dialect
+    return dialects[0] if len(dialects) == 1 else None
+
+
+def fixable(findings: Iterable[Finding], dialects: Sequence[str]) -> list[Finding]:
+    """The findings of a rule a recipe of their dialect answers, with a file and line."""
+    out = []
+    for f in findings:
+        d = _dialect(f, dialects)
+        if f.path and f.line and d is not None and f.rule in RECIPE_RULES.get(d, ()):
+            out.append(f)
+    return out
+
+
+def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
+              env: str | None, root: Path) -> dict[FixKey, str]:
+    """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
+    its call (and the imports the recipe needs), by
+    :func:`~sluice.output.registry.fix_key`. A file that cannot be
+    read or parsed, or a call ``sluice fix`` leaves alone, gets none."""
+    wanted = fixable(findings, dialects)
+    if not wanted:
+        return {}
+    from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
+    from sluice.recipes import context_for, fix_source  # lazy: Alembic, only when needed
+
+    by_file: dict[tuple[str, str], list[Finding]] = {}
+    for f in wanted:
+        by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
+    out: dict[FixKey, str] = {}
+    for (shown, dialect), group in by_file.items():
+        path = Path(shown) if Path(shown).is_file() else root / shown
+        try:
+            source = path.read_text(encoding="utf-8")
+            fix = fix_source(source, context_for(config, dialect, env=env),
+                             path=_display(path, root))
+        except (OSError, UnicodeDecodeError, SluiceError):
+            continue
+        if not fix.changed:
+            continue
+        for f in group:
+            call = _call_of(fix, f)
+            if call is not None:
+                out[fix_key(f)] = call_diff(fix, call)
+    return out
+
+
+def _display(path: Path, root: Path) -> str:
+    """The path as ``sluice fix`` names it in its diff: relative to the working folder,
+    else to the project."""
+    for base in (Path.cwd(), root):
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def _call_of(fix: FileFix, f: Finding) -> FixedCall | None:
+    for call in fix.fixed:
+        if call.line <= (f.line or 0) <= call.end_line and any(
+                f.rule in a.recipe.rules for a in call.applied):
+            return call
+    return None
+
+
+def call_diff(fix: FileFix, call: FixedCall) -> str:
+    """The diff of ``fix`` limited to ``call``: its lines replaced, and the changes outside
+    every rewritten call (the imports the recipes need); other calls stay as written."""
+    before = fix.before.splitlines(keepends=True)
+    after = fix.after.splitlines(keepends=True)
+    calls = [(c.line - 1, c.end_line) for c in fix.fixed]
+    partial: list[str] = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            partial += before[i1:i2]
+            continue
+        owner = next(((a, b) for a, b in calls
+                      if (a <= i1 <= b if i1 == i2 else i1 < b and i2 > a)), None)
+        mine = owner == (call.line - 1, call.end_line)
+        partial += after[j1:j2] if owner is None or mine else before[i1:i2]
+    return "".join(difflib.unified_diff(before, partial, fromfile=f"a/{fix.path}",
+                                        tofile=f"b/{fix.path}"))

@@ -1,0 +1,148 @@
+"""`sluice lint` text output shows, under a finding a recipe answers, the diff `sluice fix`
+would make to that call (as ruff shows its fixes); machine formats do not, and a lint
+with no such finding imports no recipe code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sluice.integrations.cli import main
+from sluice.integrations.cli.lint_fixes import RECIPE_RULES
+from sluice.recipes import all_recipes
+from tests.support.paths import EXAMPLE
+from tests.test_lint_startup import RUN
+from tests.test_lint_startup import project as static_project
+
+REVISION = '''\
+"""index, column and foreign key
+
+Revision ID: 0003
+Revises: 0002
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_users_full_name", "users", ["full_name"])
+    op.add_column("users", sa.Column("nick", sa.String(20)))
+    op.create_foreign_key("fk_orders_product", "orders", "products", ["product_id"], ["id"])
+
+
+def downgrade() -> None:
+    op.drop_constraint("fk_orders_product", "orders", type_="foreignkey")
+    op.drop_column("users", "nick")
+    op.drop_index("ix_users_full_name", table_name="users")
+'''
+
+
+def shop_with_revision(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    (root / "migrations" / "versions" / "0003_index.py").write_text(REVISION, encoding="utf-8")
+    return root
+
+
+def lint(root: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["lint", "-c", str(root / "alembic.ini"), "--dialect",
+                                       "postgresql", "--no-cache", *args])
+    return result.exit_code, result.stdout
+
+
+def blocks(text: str) -> dict[str, str]:
+    """Each finding's block of text output, by rule id."""
+    out = {}
+    for block in text.split("\n\n"):
+        head = block.split("\n", 1)[0]
+        for rule in ("SL201", "SL203"):
+            if f"  {rule} " in head:
+                out[rule] = block
+    return out
+
+
+def test_recipe_rules_are_the_registry_s() -> None:
+    want: dict[str, set[str]] = {}
+    for recipe in all_recipes():
+        want.setdefault(recipe.dialect, set()).update(recipe.rules)
+    assert {d: set(r) for d, r in RECIPE_RULES.items()} == {d: r for d, r in want.items() if r}
+
+
+def test_text_output_shows_each_finding_s_fix_as_a_diff(tmp_path: Path) -> None:
+    root = shop_with_revision(tmp_path)
+    code, text = lint(root)
+    assert code == 1
+    found = blocks(text)
+    index, fk = found["SL201"], found["SL203"]
+    for block in (index, fk):
+        # (named relative to the project: the working folder is elsewhere)
+        assert "  available fix (sluice fix):\n    --- a/migrations/versions/0003_index.py\n" \
+               "    +++ b/migrations/versions/0003_index.py\n    @@ " in block
+    # each diff rewrites its own call only
+    assert '    -    op.create_index("ix_users_full_name", "users", ["full_name"])' in index
+    assert "    +    with op.get_context().autocommit_block():" in index
+    assert "postgresql_concurrently=True, if_not_exists=True" in index
+    assert "NOT VALID" not in index
+    assert '    -    op.create_foreign_key("fk_orders_product"' in fk
+    assert "FOREIGN KEY(product_id) REFERENCES products (id) NOT VALID" in fk
+    assert "postgresql_concurrently" not in fk
+    assert '     op.create_index("ix_users_full_name", "users", ["full_name"])' in fk
+
+    # what the diffs show is what `sluice fix` writes
+    fixed = CliRunner().invoke(main, ["fix", "-c", str(root / "alembic.ini"), "--dialect",
+                                      "postgresql"])
+    assert fixed.exit_code == 0, fixed.output
+    after = (root / "migrations" / "versions" / "0003_index.py").read_text(encoding="utf-8")
+    for block in (index, fk):
+        added = [ln[5:] for ln in block.splitlines()
+                 if ln.startswith("    +") and not ln.startswith("    +++")]
+        assert added and all(a in after.splitlines() for a in added), block
+    code, text = lint(root)
+    assert "available fix" not in text
+
+
+def test_machine_formats_carry_no_diff(tmp_path: Path) -> None:
+    root = shop_with_revision(tmp_path)
+    code, out = lint(root, "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    findings = data["findings"] if isinstance(data, dict) else data
+    assert {f["rule"] for f in findings} >= {"SL201", "SL203"}
+    assert "available fix" not in out and "+++ b/" not in out
+
+
+def test_a_finding_without_recipe_gets_no_diff_and_no_recipe_import(tmp_path: Path) -> None:
+    ini = static_project(tmp_path / "p")
+    report = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", RUN, str(report), "lint", "-c", str(ini),
+                           "--no-cache", "--fail-on", "info"],
+                          cwd=tmp_path, capture_output=True, text=True, check=True)
+    data = json.loads(report.read_text())
+    assert data["exit"] == 1, done.stdout  # there are findings, none a recipe answers
+    assert "available fix" not in done.stdout
+    assert not [m for m in data["modules"] if m.startswith("sluice.recipes")]
+
+
+def test_a_suppressed_or_reviewed_call_gets_no_diff(tmp_path: Path) -> None:
+    """A call under a reviewed comment is left alone by `sluice fix`, so its finding (if
+    the comment does not silence it) shows no diff."""
+    root = shop_with_revision(tmp_path)
+    path = root / "migrations" / "versions" / "0003_index.py"
+    path.write_text(REVISION.replace(
+        '    op.create_index("ix_users_full_name"',
+        "    # sluice: ignore[SL203] reviewed: orders is tiny\n"
+        '    op.create_index("ix_users_full_name"'), encoding="utf-8")
+    code, text = lint(root)
+    found = blocks(text)
+    assert "available fix" not in found["SL201"]
+    assert "available fix" in found["SL203"]
