@@ -25,10 +25,22 @@ And once each:
   an index each), each run on a fresh database created outside the timed part.
   Goal: <= 1.05x. PostgreSQL from ``--pg-url`` (default ``$SLUICE_TEST_POSTGRES_URL``);
   skipped when unset or unreachable.
-- ``upgrade-prod-sqlite``: ``sluice upgrade --env prod -y`` (the lint guard over every
-  revision, its cache filled by the untimed run, as in a CI checkout that keeps
-  ``.sluice_cache``; the backup is the no-op command ``true``, so its time is left out)
-  vs the same ``alembic upgrade head``. Goal: <= 1.15x.
+- ``upgrade-prod-sqlite`` / ``upgrade-prod-postgresql``: ``sluice upgrade --env prod -y``
+  (the lint guard over every revision, its cache filled by the untimed run, as in a CI
+  checkout that keeps ``.sluice_cache``; the backup is the no-op command ``true``, so its
+  time is left out) vs the same ``alembic upgrade head``. Goal: <= 1.15x.
+- ``check-sqlite`` / ``check-postgresql``: ``sluice check --only graph,upgrade,drift`` on a
+  fresh database vs ``alembic upgrade head`` then ``alembic check`` on another fresh one
+  (the same work: the history loads, upgrades from empty, and the models match the
+  result), on ``bench/bench_check.py``'s ``--check-revisions`` revision project (a table,
+  an index and a foreign key each, a column added every fourth). Goal: <= 1.2x.
+- ``services-scoped``: ``alembic revision --autogenerate -x service=billing`` under
+  Sluice (only billing's tables are reflected) vs plain ``alembic revision
+  --autogenerate`` over the whole database, on ``bench/bench_services.py``'s project (4
+  services x 40 tables, SQLite). Goal: <= 1.0x. ``services-split``: the same command
+  without ``-x service``, split into one revision per service with every policy, vs the
+  plain command. Goal: <= 1.3x. ``graph``: ``sluice graph`` vs ``alembic history`` on
+  400 revisions. Goal: <= 1.5x. Files a run writes are removed before the next.
 
 The synthetic history (``bench/bench_lint.py``'s generator: tables, columns with and
 without defaults, indexes, some concurrently, type changes, renames, drops, raw SQL data
@@ -72,7 +84,9 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 import bench_public  # noqa: E402
 
 GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-one": 1.1, "upgrade-sqlite": 1.05,
-         "upgrade-postgresql": 1.05, "upgrade-prod-sqlite": 1.15}
+         "upgrade-postgresql": 1.05, "upgrade-prod-sqlite": 1.15,
+         "upgrade-prod-postgresql": 1.15, "check-sqlite": 1.2, "check-postgresql": 1.2,
+         "services-scoped": 1.0, "services-split": 1.3, "graph": 1.5}
 CASES = tuple(GOALS)
 
 
@@ -90,19 +104,28 @@ class Side:
     ok: tuple[int, ...] = (0,)
     before: Callable[[], AbstractContextManager[object]] = nullcontext
     cpu: list[float] = field(default_factory=list)
+    #: Command lines run after ``argv`` in the same timing (``a && b``).
+    then: list[list[str]] = field(default_factory=list)
+    #: How the command is shown, when ``argv`` holds a per-run value.
+    display: str = ""
 
     def shown(self) -> str:
-        return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(self.argv))
+        if self.display:
+            return self.display
+        return " && ".join(" ".join(Path(a).name if i == 0 else a for i, a in enumerate(argv))
+                           for argv in (self.argv, *self.then))
 
     def run(self, timed: bool = True) -> None:
         with self.before():
             start = resource.getrusage(resource.RUSAGE_CHILDREN)
-            done = subprocess.run(self.argv, cwd=self.cwd, env=self.env,
-                                  stdin=subprocess.DEVNULL, capture_output=True)
+            for argv in (self.argv, *self.then):
+                done = subprocess.run(argv, cwd=self.cwd, env=self.env,
+                                      stdin=subprocess.DEVNULL, capture_output=True)
+                if done.returncode not in self.ok:
+                    raise CaseFailed(f"`{self.shown()}` in {self.cwd} exited "
+                                     f"{done.returncode}:\n"
+                                     f"{done.stderr.decode(errors='replace')[-2000:]}")
             end = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if done.returncode not in self.ok:
-            raise CaseFailed(f"`{self.shown()}` in {self.cwd} exited {done.returncode}:\n"
-                             f"{done.stderr.decode(errors='replace')[-2000:]}")
         if timed:
             self.cpu.append(end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime)
 
@@ -123,14 +146,14 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
             for side in ((anchor, sluice) if i % 2 == 0 else (sluice, anchor)):
                 side.run()
     except CaseFailed as exc:
-        print(f"{case:<19} {label:<36} FAILED: {exc}", flush=True)
+        print(f"{case:<23} {label:<36} FAILED: {exc}", flush=True)
         return {"case": case, "history": label, "failed": str(exc)}
     s, a = statistics.median(sluice.cpu), statistics.median(anchor.cpu)
     goal = GOALS[case]
     verdict = "met" if s / a <= goal else "NOT met"
-    print(f"{case:<19} {label:<36} {s * 1000:8.0f} ms {a * 1000:8.0f} ms {s / a:6.2f}x"
+    print(f"{case:<23} {label:<36} {s * 1000:8.0f} ms {a * 1000:8.0f} ms {s / a:6.2f}x"
           f"  goal <= {goal}x: {verdict}", flush=True)
-    print(f"{'':<19}   sluice: {sluice.shown()}\n{'':<19}   anchor: {anchor.shown()}",
+    print(f"{'':<23}   sluice: {sluice.shown()}\n{'':<23}   anchor: {anchor.shown()}",
           flush=True)
     return {"case": case, "history": label, "sluice_ms": s * 1000, "anchor_ms": a * 1000,
             "ratio": s / a, "goal": goal, "sluice": sluice.shown(), "anchor": anchor.shown(),
@@ -205,30 +228,14 @@ def upgrade_case(dialect: str, url: str | None, revisions: int, repeat: int,
                                "[environments.prod]\nbackup_command = 'true'\n")
     ini = make_project(root, chain(revisions), toml=toml)
     template = ini.read_text()
-    if dialect == "postgresql":
-        from sluice.scratch import check_reachable
-
-        try:
-            check_reachable(url or "")
-        except Exception as exc:
-            print(f"upgrade-postgresql skipped: {exc}", flush=True)
-            return None
+    if not reachable(case, dialect, url):
+        return None
 
     @contextmanager
     def fresh_database() -> Iterator[None]:
-        if dialect == "sqlite":
-            path = root / "app.db"
-            path.unlink(missing_ok=True)
-            sqlite3.connect(path).close()
-            db_url = f"sqlite:///{path}"
-            ini.write_text(template.replace("sqlite:///%(here)s/app.db", db_url))
-            yield
-            return
-        from sluice.scratch import scratch_database
-
-        with scratch_database(url, prefix="sluice_bench") as u:
-            db_url = u.render_as_string(hide_password=False).replace("%", "%%")
-            ini.write_text(template.replace("sqlite:///%(here)s/app.db", db_url))
+        with fresh_url(dialect, url, root / "app.db") as db_url:
+            ini.write_text(template.replace("sqlite:///%(here)s/app.db",
+                                            db_url.replace("%", "%%")))
             yield
 
     env = child_env()
@@ -238,6 +245,121 @@ def upgrade_case(dialect: str, url: str | None, revisions: int, repeat: int,
                    Side([str(BIN / "sluice"), *command], root, env, before=fresh_database),
                    Side([str(BIN / "alembic"), "upgrade", "head"], root, env,
                         before=fresh_database), repeat)
+
+
+# --------------------------------------------------------------------------- check
+
+
+@contextmanager
+def fresh_url(dialect: str, server: str | None, path: Path) -> Iterator[str]:
+    """An empty database (a new SQLite file at ``path``, or a new database on ``server``),
+    made and dropped outside the timing."""
+    if dialect == "sqlite":
+        path.unlink(missing_ok=True)
+        sqlite3.connect(path).close()
+        yield f"sqlite:///{path}"
+        return
+    from sluice.scratch import scratch_database
+
+    with scratch_database(server, prefix="sluice_bench") as u:
+        yield u.render_as_string(hide_password=False)
+
+
+def reachable(case: str, dialect: str, url: str | None) -> bool:
+    if dialect != "postgresql":
+        return True
+    from sluice.scratch import check_reachable
+
+    try:
+        check_reachable(url or "")
+    except Exception as exc:
+        print(f"{case} skipped: {exc}", flush=True)
+        return False
+    return True
+
+
+def check_case(dialect: str, url: str | None, revisions: int,
+               repeat: int) -> dict[str, object] | None:
+    """``sluice check --only graph,upgrade,drift`` vs ``alembic upgrade head`` then
+    ``alembic check``, each on a fresh database."""
+    import bench_check
+
+    case = f"check-{dialect}"
+    if not reachable(case, dialect, url):
+        return None
+    ini = bench_check.generate(revisions)
+    root = ini.parent
+    template = ini.read_text()
+    sluice = Side([str(BIN / "sluice"), "check", "--only", "graph,upgrade,drift",
+                   "--url", ""], root, child_env(),
+                  display="sluice check --only graph,upgrade,drift --url URL")
+
+    @contextmanager
+    def for_sluice() -> Iterator[None]:
+        with fresh_url(dialect, url, root / "sluice.db") as db_url:
+            sluice.argv[-1] = db_url
+            yield
+
+    @contextmanager
+    def for_alembic() -> Iterator[None]:
+        with fresh_url(dialect, url, root / "alembic.db") as db_url:
+            ini.write_text(template.replace("sqlite:///%(here)s/unused.db",
+                                            db_url.replace("%", "%%")))
+            yield
+
+    sluice.before = for_sluice
+    name = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[dialect]
+    return compare(case, f"{revisions} revisions, {name}", sluice,
+                   Side([str(BIN / "alembic"), "upgrade", "head"], root, child_env(),
+                        before=for_alembic, then=[[str(BIN / "alembic"), "check"]]), repeat)
+
+
+# --------------------------------------------------------------------------- services
+
+
+def services_cases(cases: list[str], repeat: int) -> list[dict[str, object]]:
+    """Autogenerate scoped to a service and split per service, under Sluice's policies,
+    vs plain autogenerate; ``sluice graph`` vs ``alembic history``."""
+    import bench_services
+
+    results: list[dict[str, object]] = []
+    services = bench_services.SERVICES[:4]
+    root = WORK / "services"
+    bench_services.build_project(root, services, 40)
+    versions = root / "migrations" / "versions"
+    baseline = set(versions.rglob("*.py"))
+
+    @contextmanager
+    def clean() -> Iterator[None]:
+        for path in set(versions.rglob("*.py")) - baseline:
+            path.unlink()
+        yield
+
+    env = child_env()
+    alembic = str(BIN / "alembic")
+    first = services[0]
+    plain = [alembic, "-x", "plain=1", "revision", "--autogenerate", "-m", "bench",
+             "--head", f"{first}@head", "--version-path", f"migrations/versions/{first}"]
+    label = f"{len(services)} services x 40 tables, SQLite"
+    if "services-scoped" in cases:
+        results.append(compare(
+            "services-scoped", label,
+            Side([alembic, "-x", f"service={first}", "revision", "--autogenerate", "-m",
+                  "bench"], root, env, before=clean),
+            Side(plain, root, env, before=clean), repeat))
+    if "services-split" in cases:
+        results.append(compare(
+            "services-split", label,
+            Side([alembic, "revision", "--autogenerate", "-m", "bench"], root, env,
+                 before=clean),
+            Side(plain, root, env, before=clean), repeat))
+    if "graph" in cases:
+        hini = bench_services.history_project(WORK / "history", 400)
+        results.append(compare(
+            "graph", "400 revisions",
+            Side([str(BIN / "sluice"), "graph"], hini.parent, env),
+            Side([alembic, "history"], hini.parent, env), repeat))
+    return results
 
 
 # --------------------------------------------------------------------------- main
@@ -261,6 +383,7 @@ def main() -> int:
     ap.add_argument("--revisions", default="300,3000",
                     help="sizes of the synthetic lint histories (comma-separated)")
     ap.add_argument("--upgrade-revisions", type=int, default=200)
+    ap.add_argument("--check-revisions", type=int, default=40)
     ap.add_argument("--no-public", action="store_true", help="skip pypi/warehouse")
     ap.add_argument("--mirror", action="append", type=Path, default=[],
                     help="folder holding <owner>+<name>/repo git mirrors "
@@ -280,7 +403,7 @@ def main() -> int:
     print(f"whole-process CPU (user+sys) medians of {args.repeat} interleaved runs; "
           f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
           f"{os.getloadavg()[0]:.1f}", flush=True)
-    print(f"{'case':<19} {'history':<36} {'sluice':>11} {'anchor':>11} {'ratio':>7}")
+    print(f"{'case':<23} {'history':<36} {'sluice':>11} {'anchor':>11} {'ratio':>7}")
     results = []
     lint = [c for c in cases if c in ("lint-cold", "lint-warm")]
     if lint:
@@ -295,12 +418,22 @@ def main() -> int:
                                       args.repeat, child_env(PYTHONPATH=str(root / "site")))
     if "lint-one" in cases:
         results.append(one_revision(args.repeat))
-    for case in ("upgrade-sqlite", "upgrade-postgresql", "upgrade-prod-sqlite"):
+    for case in ("upgrade-sqlite", "upgrade-postgresql", "upgrade-prod-sqlite",
+                 "upgrade-prod-postgresql"):
         if case in cases:
             found = upgrade_case(case.rsplit("-", 1)[1], args.pg_url, args.upgrade_revisions,
                                  args.repeat, prod="-prod-" in case)
             if found:
                 results.append(found)
+    for case in ("check-sqlite", "check-postgresql"):
+        if case in cases:
+            found = check_case(case.split("-", 1)[1], args.pg_url, args.check_revisions,
+                               args.repeat)
+            if found:
+                results.append(found)
+    services = [c for c in cases if c in ("services-scoped", "services-split", "graph")]
+    if services:
+        results += services_cases(services, args.repeat)
     broken = [r for r in results if "failed" in r]
     results = [r for r in results if "failed" not in r]
     if args.markdown:
