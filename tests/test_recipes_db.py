@@ -392,3 +392,33 @@ def test_postgres_rerun_after_a_kill_at_any_point_completes(
         _alembic(root, url, "upgrade", "head")  # the rerun
         assert diff_snapshots(want, _snapshot(url)) == [], body
         _alembic(root, url, "downgrade", "0001")
+
+
+GUARDED_ENV_PY = ENV_PY.replace(
+    "from sqlalchemy import engine_from_config, pool\n",
+    "from sqlalchemy import engine_from_config, pool\n\nfrom sluice import configure_options\n",
+).replace("target_metadata=None)", "target_metadata=None,\n                          **configure_options(config))")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("case", [PG_CASES[0], PG_CASES[2], PG_CASES[7]],
+                         ids=[PG_CASES[i].recipe for i in (0, 2, 7)])
+def test_postgres_fixed_revision_passes_the_production_guards(
+        tmp_path: Path, two_databases: tuple[str, str], case: Case) -> None:
+    """`sluice upgrade --env prod` (lint guard, configured timeouts, audit rows) refuses the
+    naive revision and applies the fixed one: nothing in a recipe trips a guard."""
+    url = two_databases[1]
+    root = _project(tmp_path / "p", url, BASE_PG, case)
+    assert GUARDED_ENV_PY != ENV_PY
+    (root / "migrations" / "env.py").write_text(GUARDED_ENV_PY, encoding="utf-8")
+    (root / "pyproject.toml").write_text(
+        '[tool.sluice]\ndefault_environment = "prod"\n\n[tool.sluice.environments.prod]\n'
+        'require_backup = false\nlock_timeout = "2s"\n', encoding="utf-8")
+    ini = root / "alembic.ini"
+    refused = run_cli(["upgrade", "-c", ini, "--env", "prod", "--yes"])
+    assert refused.exit_code == 1 and case.rules[0] in refused.output, refused.output
+    assert run_cli(["fix", "-c", ini]).exit_code == 0
+    result = run_cli(["upgrade", "-c", ini, "--env", "prod", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "now at 0002" in result.output
