@@ -248,7 +248,7 @@ def test_recipes_page_is_generated_from_the_registry() -> None:
         encoding="utf-8")
     assert committed == page, "docs/recipes.md is stale: run `python -m sluice.docgen`"
     assert set(EXAMPLES) == {r.id for r in all_recipes()}
-    assert page.rstrip().endswith("## Measured")
+    assert "\n## Measured\n" in page and "bench/recipes.py" in page
 
 
 def test_fix_source_merges_adjacent_calls_and_keeps_their_comments() -> None:
@@ -293,3 +293,12 @@ def test_fix_cli_notes_an_env_py_that_owns_the_transaction(tmp_path: Path) -> No
     (tmp_path / "migrations" / "env.py").write_text(
         "with engine.connect() as connection:\n    pass\n", encoding="utf-8")
     assert "note:" not in run_cli(["fix", "-c", ini, "--diff"]).stderr
+
+
+def test_fix_source_keeps_tab_indentation_and_crlf_line_endings() -> None:
+    src = ('from alembic import op\r\n\r\n\r\ndef upgrade():\r\n'
+           '\top.create_index("ix", "t", ["a"])\r\n')
+    after = fix_source(src, PG).after
+    compile(after, "rev.py", "exec")
+    assert "\r\n\twith op.get_context().autocommit_block():\r\n\t    op.execute(" in after
+    assert "\n" not in after.replace("\r\n", "")

@@ -154,7 +154,8 @@ def fix_source(source: str, ctx: RecipeContext, *, path: str = "<revision>") -> 
             if not result.applied:
                 continue
             fixed.append(FixedCall(fn.name, start, end, result.applied))
-            run = _Run(start, end, stmt.col_offset, result.ops, _comments(lines, stmt))
+            run = _Run(start, end, lines[start - 1][:stmt.col_offset], result.ops,
+                       _comments(lines, stmt))
             if runs and runs[-1].joins(run, lines):
                 runs[-1].extend(run)
             else:
@@ -192,7 +193,8 @@ class _Run:
 
     start: int
     end: int
-    indent: int
+    #: The call's own leading whitespace (spaces or tabs, as the file has it).
+    indent: str
     ops: list[ops.MigrateOperation]
     #: Trailing comments of the calls, kept as comment lines above the sequence.
     comments: list[str]
@@ -207,7 +209,7 @@ class _Run:
         self.comments += other.comments
 
     def render(self, actx: Any, ctx: RecipeContext) -> list[str]:
-        pad = " " * self.indent
+        pad = self.indent
         out = [pad + c for c in self.comments]
         for o in tidy(self.ops, ctx.dialect):
             out += [pad + ln if ln else ln for ln in render_lines(actx, o)]
