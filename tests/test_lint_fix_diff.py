@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from sluice.integrations.cli import main
@@ -146,3 +147,26 @@ def test_a_suppressed_or_reviewed_call_gets_no_diff(tmp_path: Path) -> None:
     found = blocks(text)
     assert "available fix" not in found["SL201"]
     assert "available fix" in found["SL203"]
+
+
+def test_diffs_stop_after_max_files_and_a_summary_line_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sluice.integrations.cli import lint_fixes
+
+    root = shop_with_revision(tmp_path)
+    second = REVISION.replace('"0003"', '"0004"').replace('down_revision = "0004"',
+                                                         'down_revision = "0003"')
+    second = second.replace("Revision ID: 0004\nRevises: 0002", "Revision ID: 0004\nRevises: 0003")
+    second = second.replace("ix_users_full_name", "ix_users_email").replace(
+        '["full_name"]', '["email"]').replace("fk_orders_product", "fk_orders_user2").replace(
+        '"products", ["product_id"]', '"users", ["user_id"]').replace(
+        '"nick"', '"nick2"')
+    (root / "migrations" / "versions" / "0004_more.py").write_text(second, encoding="utf-8")
+    monkeypatch.setattr(lint_fixes, "MAX_FILES", 1)
+    code, text = lint(root)
+    assert code == 1
+    assert text.count("available fix (sluice fix):") == 2  # the first file's two findings
+    assert "0004_more.py" not in "".join(
+        b for b in text.split("\n\n") if "available fix" in b)
+    assert ("2 more findings in 1 file can be fixed the same way (`sluice fix --diff` "
+            "shows every diff)") in text
