@@ -302,3 +302,18 @@ def test_fix_source_keeps_tab_indentation_and_crlf_line_endings() -> None:
     compile(after, "rev.py", "exec")
     assert "\r\n\twith op.get_context().autocommit_block():\r\n\t    op.execute(" in after
     assert "\n" not in after.replace("\r\n", "")
+
+
+def test_a_recipe_for_a_disabled_rule_is_not_applied() -> None:
+    index = ops.CreateIndexOp("ix", "t", ["a"])
+    off = context_for(parse_config({"lint": {"disable": ["create-index-non-concurrently"]}}),
+                      "postgresql")
+    assert off.active_rules is not None and "SL201" not in off.active_rules
+    assert apply_recipes([index], off).applied == []
+    on = context_for(SluiceConfig(), "postgresql")
+    assert [a.recipe.id for a in apply_recipes([index], on).applied] == [
+        "pg-create-index-concurrently"]
+    # a guard answers no rule: it applies whatever is disabled
+    mysql = context_for(parse_config({"lint": {"disable": ["SL302"]}}), "mysql")
+    assert [a.recipe.id for a in apply_recipes([index], mysql).applied] == [
+        "mysql-create-index-inplace"]

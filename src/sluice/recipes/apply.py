@@ -35,11 +35,11 @@ def table_of(op: ops.MigrateOperation) -> str | None:
 
 
 def rewrite_op(op: ops.MigrateOperation, ctx: RecipeContext) -> Applied | None:
-    """The first recipe of ``ctx.dialect`` that applies to ``op`` on the target version,
-    applied; None when none does. The caller decides whether the table already exists
+    """The first recipe of ``ctx.dialect`` that applies to ``op`` on the target version
+    (and answers a rule in force), applied; None when none does. The caller decides whether the table already exists
     (a table created in the same revision needs no recipe)."""
     for recipe in recipes_for(ctx.dialect):
-        if not ctx.at_least(recipe.since):
+        if not ctx.wants(recipe):
             continue
         out = recipe.rewrite(op, ctx)
         if out is not None:

@@ -10,15 +10,19 @@ from sluice.runner.durations import parse_duration
 def context_for(config: SluiceConfig, dialect: str, *, env: str | None = None) -> RecipeContext:
     """The context recipes run in for ``dialect`` under ``config``.
 
-    Target versions come from ``[tool.sluice.lint]``. The lock timeout is ``env``'s
+    Target versions and the rules in force (``enable``/``disable``) come from
+    ``[tool.sluice.lint]``. The lock timeout is ``env``'s
     ``lock_timeout`` when ``env`` is given and sets one; else the shortest ``lock_timeout``
     of the production environments; else :data:`DEFAULT_LOCK_TIMEOUT`.
     """
+    from sluice.rules.registry import active_rules
+
     parse_mysql_version(config.lint.target_mysql_version)
     return RecipeContext(dialect=dialect,
                          target_postgres_version=config.lint.target_postgres_version,
                          target_mysql_version=config.lint.target_mysql_version,
-                         lock_timeout=lock_timeout_for(config, env))
+                         lock_timeout=lock_timeout_for(config, env),
+                         active_rules=frozenset(r.id for r in active_rules(config)))
 
 
 def lock_timeout_for(config: SluiceConfig, env: str | None) -> str:

@@ -53,13 +53,24 @@ class RecipeContext:
     ``dialect``: ``postgresql``, ``mysql`` or ``sqlite`` (no recipe for SQLite);
     ``target_postgres_version`` and ``target_mysql_version`` as in ``[tool.sluice.lint]``
     (``"8.0"``, ``"mariadb-10.11"``); ``lock_timeout``: the value every rewritten DDL
-    statement on an existing table waits at most for its lock (``"5s"``, ``"500ms"``).
+    statement on an existing table waits at most for its lock (``"5s"``, ``"500ms"``);
+    ``active_rules``: the lint rule ids in force (None: every rule).
     """
 
     dialect: str
     target_postgres_version: int = 14
     target_mysql_version: str = "8.0"
     lock_timeout: str = DEFAULT_LOCK_TIMEOUT
+    #: Ids of the lint rules in force; a recipe that answers only rules outside it is not
+    #: applied (a team that turned SL201 off wants its indexes as written). None: all.
+    active_rules: frozenset[str] | None = None
+
+    def wants(self, recipe: Recipe) -> bool:
+        """``recipe`` applies here: the dialect, the target version, a rule in force."""
+        if recipe.dialect != self.dialect or not self.at_least(recipe.since):
+            return False
+        return (not recipe.rules or self.active_rules is None
+                or bool(self.active_rules & set(recipe.rules)))
 
     @property
     def mysql_flavor(self) -> tuple[str, tuple[int, ...]]:
