@@ -422,3 +422,57 @@ def test_postgres_fixed_revision_passes_the_production_guards(
     result = run_cli(["upgrade", "-c", ini, "--env", "prod", "--yes"])
     assert result.exit_code == 0, result.output
     assert "now at 0002" in result.output
+
+
+@pytest.mark.postgres
+def test_postgres_recipes_quote_names_and_schemas_and_run_twice(pg_url: str) -> None:
+    """Mixed-case names in a schema of their own: every statement of every recipe quotes
+    them, and running the whole sequence a second time changes nothing."""
+    from alembic.operations import Operations, ops
+    from alembic.runtime.migration import MigrationContext
+
+    from sluice.recipes import RecipeContext, apply_recipes
+    from sluice.recipes.steps import autogen_context, render_lines
+
+    naive = [ops.CreateIndexOp("Ix_Email", "Users", ["Email"], schema="S"),
+             ops.CreateUniqueConstraintOp("Uq_Email", "Users", ["Email"], schema="S"),
+             ops.CreateForeignKeyOp("Fk_Ref", "Users", "p", ["ref"], ["id"],
+                                    source_schema="S", referent_schema="S"),
+             ops.CreateCheckConstraintOp("Ck_N", "Users", "n > 0", schema="S"),
+             ops.AlterColumnOp("Users", "n", schema="S", existing_type=sa.Integer(),
+                               modify_nullable=False)]
+    result = apply_recipes(naive, RecipeContext("postgresql"))
+    assert len(result.applied) == len(naive)
+    actx = autogen_context("postgresql")
+    code = "\n".join(line for o in result.ops for line in render_lines(actx, o))
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(
+                'CREATE SCHEMA "S"; CREATE TABLE "S".p (id int PRIMARY KEY); '
+                'CREATE TABLE "S"."Users" (id int PRIMARY KEY, "Email" text, ref int, n int); '
+                'INSERT INTO "S".p VALUES (1); INSERT INTO "S"."Users" '
+                "SELECT g, 'e' || g, 1, g FROM generate_series(1, 200) AS g")
+            conn.commit()
+            mc = MigrationContext.configure(conn)
+            with mc.begin_transaction():
+                for _ in range(2):
+                    exec(code, {"op": Operations(mc), "sa": sa})  # noqa: S102 - rendered recipe
+            conn.commit()
+            insp = sa.inspect(conn)
+            assert {i["name"] for i in insp.get_indexes("Users", schema="S")} == {
+                "Ix_Email", "Uq_Email"}
+            assert [u["name"] for u in insp.get_unique_constraints("Users", schema="S")] == [
+                "Uq_Email"]
+            assert [f["name"] for f in insp.get_foreign_keys("Users", schema="S")] == ["Fk_Ref"]
+            assert [c["name"] for c in insp.get_check_constraints("Users", schema="S")] == [
+                "Ck_N"]
+            n = [c for c in insp.get_columns("Users", schema="S") if c["name"] == "n"]
+            assert n[0]["nullable"] is False
+            invalid = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_index WHERE NOT indisvalid").scalar()
+            not_validated = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_constraint WHERE NOT convalidated").scalar()
+            assert (invalid, not_validated) == (0, 0)
+    finally:
+        engine.dispose()
