@@ -317,3 +317,24 @@ def test_a_recipe_for_a_disabled_rule_is_not_applied() -> None:
     mysql = context_for(parse_config({"lint": {"disable": ["SL302"]}}), "mysql")
     assert [a.recipe.id for a in apply_recipes([index], mysql).applied] == [
         "mysql-create-index-inplace"]
+
+
+def test_fix_cli_each_dialect_folder_gets_its_own_recipes(tmp_path: Path) -> None:
+    for name in ("postgresql", "mysql"):
+        (tmp_path / "migrations" / name).mkdir(parents=True)
+    (tmp_path / "migrations" / "env.py").write_text("", encoding="utf-8")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\n"
+        "version_locations = %(here)s/migrations/postgresql %(here)s/migrations/mysql\n",
+        encoding="utf-8")
+    one = REVISION.split("def downgrade")[0]
+    pg = tmp_path / "migrations" / "postgresql" / "a1_pg.py"
+    my = tmp_path / "migrations" / "mysql" / "b1_my.py"
+    pg.write_text(one, encoding="utf-8")
+    my.write_text(one.replace('"a1"', '"b1"').replace("Revision ID: a1", "Revision ID: b1"),
+                  encoding="utf-8")
+    result = run_cli(["fix", "-c", tmp_path / "alembic.ini"])
+    assert result.exit_code == 0, result.output
+    assert "for mysql, postgresql" in result.stderr
+    assert "postgresql_concurrently=True" in pg.read_text(encoding="utf-8")
+    assert "ALGORITHM=INPLACE, LOCK=NONE" in my.read_text(encoding="utf-8")

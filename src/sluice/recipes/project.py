@@ -8,11 +8,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import SluiceError
 from sluice.recipes.context import context_for
 from sluice.recipes.source import FileFix, fix_file
+
+if TYPE_CHECKING:
+    from sluice.lint.dialects import DialectChoice
 
 
 @dataclass
@@ -34,6 +38,19 @@ class ProjectFix:
         return [f for f in self.files if f.changed]
 
 
+def _one_dialect(choice: DialectChoice, location: Path | None, what: str) -> str:
+    """The dialect the revisions of ``location`` run on; an error when it is not one."""
+    found = choice.for_location(location)
+    named = choice.named or (location is not None and location in choice.by_location)
+    if named and len(found) == 1:
+        return found[0]
+    raise SluiceError(
+        f"sluice fix needs the one dialect {what} runs on; found {', '.join(found)} "
+        f"({choice.origin})",
+        hint="Name it: --dialect postgresql, or [tool.sluice.lint] dialects = "
+             '["postgresql"] in pyproject.toml.')
+
+
 def _display(path: Path, root: Path) -> str:
     for base in (Path.cwd(), root):
         try:
@@ -49,10 +66,10 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
                 include_locked: bool = False, write: bool = False) -> ProjectFix:
     """Apply the recipes to the project's revision files (or only ``files``).
 
-    The dialect is chosen as ``sluice lint`` chooses it (``dialect``, else
-    ``lint.dialects``, else the URL Alembic would use, else a dialect-named version
-    location); recipes need exactly one, so several or none is a :class:`SluiceError`
-    asking for ``--dialect``. Files ``sluice.sum`` records with an unchanged checksum are
+    Each file's dialect is chosen as ``sluice lint`` chooses it (``dialect``, else a
+    version location named after a dialect, else ``lint.dialects``, else the URL Alembic
+    would use); recipes need exactly one, so several or none is a :class:`SluiceError`
+    naming the file and asking for ``--dialect``. Files ``sluice.sum`` records with an unchanged checksum are
     reviewed history and are left alone unless ``include_locked``. Named files that are
     not revision files of the project are ignored; a missing one is an error.
     """
@@ -78,23 +95,19 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
     chosen = ([p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
               if files else list(known))
     reviewed = set() if include_locked else (reviewed_files(layout, config) or set())
-    dialects = {d for p in chosen for d in choice.for_location(known[p])} or set(choice.dialects)
-    if not choice.named or len(dialects) != 1:
-        found = ", ".join(sorted(dialects)) or "none"
-        raise SluiceError(
-            f"sluice fix needs the one dialect the revisions run on; found {found} "
-            f"({choice.origin})",
-            hint="Name it: --dialect postgresql, or [tool.sluice.lint] dialects = "
-                 '["postgresql"] in pyproject.toml.')
-    (only,) = dialects
-    ctx = context_for(config, only, env=env)
-    result = ProjectFix(dialect=only, origin=choice.origin)
+    per_file = {p: _one_dialect(choice, known[p], _display(p, layout.root)) for p in chosen}
+    used = sorted(set(per_file.values()))
+    if not used:  # no revision file yet: still say which dialect it would be
+        used = [_one_dialect(choice, None, "this project")]
+    contexts = {d: context_for(config, d, env=env) for d in used}
+    result = ProjectFix(dialect=", ".join(used), origin=choice.origin)
     for path in chosen:
         shown = _display(path, layout.root)
         if str(path) in reviewed:
             result.locked.append(shown)
             continue
-        result.files.append(fix_file(path, ctx, write=write, display=shown))
+        result.files.append(fix_file(path, contexts[per_file[path]], write=write,
+                                     display=shown))
     if any(_commits(f) for f in result.changed):
         result.notes += external_transaction_note(layout.script_location / "env.py",
                                                   layout.root)
