@@ -338,3 +338,9 @@ def test_fix_cli_each_dialect_folder_gets_its_own_recipes(tmp_path: Path) -> Non
     assert "for mysql, postgresql" in result.stderr
     assert "postgresql_concurrently=True" in pg.read_text(encoding="utf-8")
     assert "ALGORITHM=INPLACE, LOCK=NONE" in my.read_text(encoding="utf-8")
+
+
+def test_add_column_recipe_leaves_columns_with_their_own_constraints() -> None:
+    for extra in ({"unique": True}, {"index": True}, {"primary_key": True}):
+        col = sa.Column("c", sa.Integer, server_default=sa.text("random()"), **extra)
+        assert apply_recipes([ops.AddColumnOp("t", col)], PG).applied == [], extra

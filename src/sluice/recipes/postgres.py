@@ -361,7 +361,8 @@ def add_column_backfill(op: ops.MigrateOperation,
     col: sa.Column[Any] = op.column
     default = _default_sql(col.server_default)
     if default is None or col.identity is not None or col.computed is not None \
-            or col.primary_key or op.kw or col.foreign_keys:
+            or col.primary_key or op.kw or col.foreign_keys or col.constraints \
+            or col.unique or col.index:
         return None
     if not VOLATILE.search(default) and ctx.target_postgres_version >= 11:
         return None
