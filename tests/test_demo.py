@@ -8,7 +8,7 @@ from alembic.util import CommandError
 from click.testing import CliRunner
 from rich.console import Console
 
-from sluice.demo import run_demo
+from sluice.integrations.demo import run_demo
 from sluice.integrations.cli import main
 from tests.support.project import autogenerate, upgrade
 

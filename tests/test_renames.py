@@ -17,7 +17,7 @@ from tests.support.doc_commands import assert_suggestions_parse
 from tests.support.project import autogenerate, cfg, edit, upgrade
 
 MODELS = Path("shopapp") / "models.py"
-renames_mod = importlib.import_module("sluice.policy.renames")
+prompt_mod = importlib.import_module("sluice.integrations.prompt")
 
 
 def rename_full_name(project: Path, new: str = "fullname") -> None:
@@ -177,7 +177,7 @@ def test_interactive_confirmation(shop: Path, monkeypatch: pytest.MonkeyPatch,
     url = f"sqlite:///{shop / 'dev.db'}"
     upgrade(shop, url)
     rename_full_name(shop)
-    monkeypatch.setattr(renames_mod, "is_interactive", lambda: True)
+    monkeypatch.setattr(prompt_mod, "is_interactive", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO(answer))
     if renamed:
         (path,) = autogenerate(shop, url)
@@ -193,7 +193,7 @@ def test_prompt_interrupted_writes_nothing(shop: Path, monkeypatch: pytest.Monke
     url = f"sqlite:///{shop / 'dev.db'}"
     upgrade(shop, url)
     rename_full_name(shop)
-    monkeypatch.setattr(renames_mod, "is_interactive", lambda: True)
+    monkeypatch.setattr(prompt_mod, "is_interactive", lambda: True)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # EOF, like Ctrl-D
     with pytest.raises(CommandError, match="stopped at the rename prompt; no revision written"):
         autogenerate(shop, url)
@@ -207,9 +207,9 @@ def test_never_interactive_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("sys.stdin", Tty())
     monkeypatch.setenv("CI", "true")
-    assert not renames_mod.is_interactive()
+    assert not prompt_mod.is_interactive()
     monkeypatch.delenv("CI")
-    assert renames_mod.is_interactive()
+    assert prompt_mod.is_interactive()
 
 
 # --------------------------------------------------------------------------- table renames

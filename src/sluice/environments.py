@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import ConfigError
+from sluice.notices import notice
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,7 +81,7 @@ def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:
 def _alembic_context() -> Any | None:
     """The active Alembic MigrationContext, or None outside a migration run."""
     try:
-        from alembic import context as env_proxy
+        from alembic import context as env_proxy  # lazy: import sluice loads no Alembic
 
         return env_proxy.get_context()
     except Exception:
@@ -100,7 +101,7 @@ def current_env() -> str:
         if env:
             return str(env)
         try:
-            from alembic import context as env_proxy
+            from alembic import context as env_proxy  # lazy: import sluice loads no Alembic
 
             x_args = env_proxy.get_x_argument(as_dictionary=True)
             ini = env_proxy.config.config_file_name
@@ -119,7 +120,7 @@ def _running_config() -> SluiceConfig:
         if isinstance(cfg, SluiceConfig):
             return cfg
         try:
-            from alembic import context as env_proxy
+            from alembic import context as env_proxy  # lazy: import sluice loads no Alembic
 
             ini = env_proxy.config.config_file_name
         except Exception:
@@ -167,7 +168,7 @@ class EnvGate:
         if ctx is not None and ctx.as_sql:
             ctx.impl.static_output(f"-- {message}")
         else:
-            print(message, file=sys.stderr)
+            notice(message)
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)

@@ -28,6 +28,7 @@ from typing import Any
 from sluice.config import SluiceConfig, load_config
 from sluice.environments import resolve_environment
 from sluice.filters import IncludeName, IncludeObject, make_include_name, make_include_object
+from sluice.integrations import prompt
 from sluice.policy.defaults import compare_server_default
 from sluice.policy.services import (
     SERVICE_OPTION,
@@ -82,6 +83,7 @@ def make_process_revision_directives(
             allowances=parse_allowances(x_args),
             autogenerate=_running_autogenerate(),
             migration_context=context,
+            confirm=prompt.terminal_confirm(),
         )
         apply_policies(ctx, directives)
 

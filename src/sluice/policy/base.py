@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -12,6 +12,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops as alembic_ops
 
 from sluice.config import SluiceConfig
+from sluice.notices import notice
 
 
 class CommentOp(alembic_ops.MigrateOperation):
@@ -68,12 +69,14 @@ class PolicyContext:
     migration_context: Any = None
     #: Lines for the review header, keyed by revision id.
     notes: dict[str, list[str]] = field(default_factory=dict)
+    #: Asks the operator a yes/no question; None when no one can answer (no terminal, CI).
+    confirm: Callable[[str], bool] | None = None
 
     def warn(self, message: str) -> None:
-        print(f"sluice: warning: {message}", file=sys.stderr)
+        notice(f"sluice: warning: {message}")
 
     def info(self, message: str) -> None:
-        print(f"sluice: {message}", file=sys.stderr)
+        notice(f"sluice: {message}")
 
     def allowed_by(self, key: str) -> Allowance | None:
         for allowance in self.allowances:

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import comparators, renderers
 from alembic.operations import ops as alembic_ops
 
+from sluice.notices import notice
 from sluice.policy.base import PolicyContext
 
 _DONE = "_sluice_enums_compared"
@@ -252,8 +253,6 @@ def compare_enums(autogen_context: Any, upgrade_ops: alembic_ops.UpgradeOps,
 
 
 def _warn_removed(usage: EnumUsage, removed: list[str]) -> None:
-    import sys
-
     stmts = swap_statements(usage, usage.values)  # the type as the model declares it
     cols = ", ".join(f"{c.table}.{c.column}" for c in usage.columns) or "(no column)"
     names = ", ".join(_q(v) for v in removed)
@@ -263,7 +262,7 @@ def _warn_removed(usage: EnumUsage, removed: list[str]) -> None:
     if lost_defaults:
         steps += (f"\n         -- {', '.join(lost_defaults)} defaulted to a removed value: "
                   "SET DEFAULT a new one")
-    print(
+    notice(
         f"sluice: warning: enum {usage.name}: {names} removed from the model but still in the "
         f"database type (used by {cols}); autogenerate does not drop enum values.\n"
         "   PostgreSQL cannot drop a value from an enum; it takes a type swap:\n"
@@ -272,8 +271,7 @@ def _warn_removed(usage: EnumUsage, removed: list[str]) -> None:
         "   2. In a hand-written revision, swap the type:\n"
         f"{steps}\n"
         "   3. The swap rewrites every table using the type under an ACCESS EXCLUSIVE lock; "
-        "schedule it for a quiet moment.",
-        file=sys.stderr,
+        "schedule it for a quiet moment."
     )
 
 

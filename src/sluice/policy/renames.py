@@ -14,15 +14,12 @@ A *rename candidate* is
 
 Each candidate is rewritten to ``alter_column(..., new_column_name=...)`` /
 ``rename_table(...)`` (downgrade renames back) when ``renames`` in the config lists it, or
-when the user confirms it at a terminal prompt (only when stdin is a terminal and ``CI`` is
-not set); it is left as drop + add when the drop is explicitly allowed (``-x allow=...``);
+when the user confirms it at a terminal prompt (the context's ``confirm``, which the env.py
+glue sets only when stdin is a terminal and ``CI`` is not set); it is left as drop + add when the drop is explicitly allowed (``-x allow=...``);
 otherwise it is refused, and the message shows both ways forward.
 """
 
 from __future__ import annotations
-
-import os
-import sys
 
 from alembic.operations import ops as alembic_ops
 
@@ -44,29 +41,10 @@ from sluice.policy.rename_rewrite import (
 )
 
 __all__ = [
-    "SIMILARITY", "Candidate", "RenameColumnOp", "RenameTableOp", "apply_renames", "ask",
-    "describe", "find_candidates", "is_interactive", "name_similarity", "rename_column_op",
+    "SIMILARITY", "Candidate", "RenameColumnOp", "RenameTableOp", "apply_renames",
+    "describe", "find_candidates", "name_similarity", "rename_column_op",
     "renames", "types_compatible",
 ]
-
-
-def is_interactive() -> bool:
-    """Prompt only on a terminal, and never in CI."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        return False
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def ask(question: str) -> bool:
-    import click
-
-    try:
-        return bool(click.confirm(question, default=False, err=True))
-    except (click.Abort, EOFError, KeyboardInterrupt):
-        raise PolicyViolation("stopped at the rename prompt; no revision written") from None
 
 
 def _config_hint(ctx: PolicyContext, cands: list[Candidate]) -> str:
@@ -113,9 +91,9 @@ def renames(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -
                                            f"(renames in {where})"))
                 elif ctx.allowed_by(cand.drop_allow_key) is not None:
                     continue
-                elif is_interactive():
-                    if ask(f"sluice: {describe(cand)}. Is this a rename of {cand.old_key} to "
-                           f"{cand.new_key}?"):
+                elif ctx.confirm is not None:
+                    if ctx.confirm(f"sluice: {describe(cand)}. Is this a rename of "
+                                   f"{cand.old_key} to {cand.new_key}?"):
                         accepted.append((cand, f"sluice: rename {cand.old_key} -> "
                                                f"{cand.new_key} (confirmed at the prompt)"))
                     # "no": a real drop + add, judged by the dangerous-ops policy as usual.

@@ -3,12 +3,12 @@ did (:class:`RunResult`, or :class:`MigrationFailed` carrying it)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sluice.errors import SluiceError
+from sluice.notices import notice
 from sluice.runner.audit import StepRecord
 from sluice.runner.backup import BackupResult
 from sluice.runner.capture import PartialFailure
@@ -19,7 +19,7 @@ Notify = Callable[[str], None]
 
 
 def _stderr(message: str) -> None:
-    print(f"sluice: {message}", file=sys.stderr, flush=True)
+    notice(f"sluice: {message}")
 
 
 class MigrationFailed(SluiceError):

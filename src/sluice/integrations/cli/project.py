@@ -15,7 +15,7 @@ from sluice.integrations.cli.common import handle_errors
 @handle_errors
 def demo(keep: bool) -> None:
     """Walk through every control point on a throwaway copy of examples/shop (SQLite)."""
-    from sluice.demo import run_demo
+    from sluice.integrations.demo import run_demo
 
     sys.exit(run_demo(keep=keep))
 

@@ -29,10 +29,10 @@ from sluice.errors import SluiceError
 def find_example() -> Path:
     """examples/shop: from the source checkout when Sluice runs from one (the quickstart
     installs it editable), else the copy an installed wheel carries (``sluice/_examples``)."""
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # src/sluice, or site-packages/sluice
     candidates = [
-        here.parents[1] / "examples" / "shop",
-        here / "_examples" / "shop",
+        package.parents[1] / "examples" / "shop",
+        package / "_examples" / "shop",
     ]
     for candidate in candidates:
         if (candidate / "alembic.ini").is_file():
