@@ -344,3 +344,10 @@ def test_add_column_recipe_leaves_columns_with_their_own_constraints() -> None:
     for extra in ({"unique": True}, {"index": True}, {"primary_key": True}):
         col = sa.Column("c", sa.Integer, server_default=sa.text("random()"), **extra)
         assert apply_recipes([ops.AddColumnOp("t", col)], PG).applied == [], extra
+
+
+def test_mysql_add_column_recipe_never_drops_a_columns_unique_or_index() -> None:
+    ctx = RecipeContext("mysql", target_mysql_version="8.0")
+    for extra in ({"unique": True}, {"index": True}):
+        col = sa.Column("c", sa.Integer, nullable=True, **extra)
+        assert apply_recipes([ops.AddColumnOp("t", col)], ctx).applied == [], extra

@@ -106,7 +106,8 @@ def add_column_instant(op: ops.MigrateOperation,
         return None
     col: sa.Column[Any] = op.column
     if col.computed is not None or col.identity is not None or col.primary_key \
-            or col.autoincrement is True or col.foreign_keys or col.constraints:
+            or col.autoincrement is True or col.foreign_keys or col.constraints \
+            or col.unique or col.index:
         return None
     if not col.nullable and col.server_default is None:
         return None
