@@ -8,8 +8,8 @@ from alembic.util import CommandError
 from click.testing import CliRunner
 from rich.console import Console
 
-from sluice.integrations.demo import run_demo
 from sluice.integrations.cli import main
+from sluice.integrations.demo import run_demo
 from tests.support.project import autogenerate, upgrade
 
 
