@@ -189,3 +189,15 @@ def test_the_architecture_page_lists_the_registry() -> None:
             expected[name] = ", ".join(shown) + (", the write hook" if "lint" in fmt.kinds
                                                  else "")
     assert {k: v for k, v in rows.items() if k in FORMATS} == expected
+
+
+def test_one_json_renderer() -> None:
+    """Every command's JSON is ``json_text``: two-space indent, one trailing newline."""
+    from sluice.output.jsonout import json_text
+
+    assert json_text({"a": [1, None], "p": Path("x")}) == \
+        '{\n  "a": [\n    1,\n    null\n  ],\n  "p": "x"\n}\n'
+    cli = SRC / "integrations" / "cli"
+    own = [name for name in ("check.py", "graph.py", "migrate.py", "trace.py")
+           if "json.dump" in (cli / name).read_text(encoding="utf-8")]
+    assert own == []

@@ -7,7 +7,6 @@ for machines and contain nothing else, so they can be redirected to a file as is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import IO
@@ -16,6 +15,7 @@ from sluice.check.gate import CHECKS
 from sluice.check.model import CheckReport, CheckResult
 from sluice.core.findings import Finding, RuleDoc
 from sluice.output import render_findings
+from sluice.output.jsonout import json_text
 from sluice.output.junit import JUnitCase, JUnitSuite, render_junit
 from sluice.output.registry import formats_for, get_format
 from sluice.output.text import (
@@ -91,7 +91,7 @@ def render_text(report: CheckReport, stream: IO[str]) -> None:
 
 
 def render_json(report: CheckReport) -> str:
-    return json.dumps(report.as_dict(), indent=2, sort_keys=False) + "\n"
+    return json_text(report.as_dict())
 
 
 def _case(result: CheckResult) -> JUnitCase:

@@ -11,6 +11,7 @@ import click
 
 from sluice.integrations.cli.common import F, common_options, handle_errors, split_values
 from sluice.integrations.cli.formats import format_option
+from sluice.output.jsonout import json_text
 
 
 def _graph_name_option(fn: F) -> F:
@@ -51,7 +52,6 @@ def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
 def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
                   ini_section: str, url: str | None, fmt: str, stubs: tuple[str, ...]) -> None:
     """The revision tree: branches, branch labels, merge points, heads, the database."""
-    import json
     import shutil
 
     from sluice.graph import graph_json, render_dot, render_mermaid, render_text
@@ -62,7 +62,7 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     elif fmt == "dot":
         click.echo(render_dot(graph), nl=False)
     elif fmt == "json":
-        click.echo(json.dumps(graph_json(graph), indent=2))
+        click.echo(json_text(graph_json(graph)), nl=False)
     else:
         tty = sys.stdout.isatty()
         color = tty and not os.environ.get("NO_COLOR")
@@ -81,7 +81,6 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     """Explain multiple heads and print the `alembic merge` command that joins them.
 
     Exit 1 when there are heads that [tool.sluice.check] expected_heads does not declare."""
-    import json
 
     from sluice.graph import explain_heads, heads_json, render_heads
 
@@ -91,7 +90,7 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     report = explain_heads(graph, config.check.expected_heads,
                            sorted(service_labels(config)))
     if fmt == "json":
-        click.echo(json.dumps(heads_json(graph, report), indent=2))
+        click.echo(json_text(heads_json(graph, report)), nl=False)
     else:
         click.echo(render_heads(graph, report), nl=False)
     if not report.ok:

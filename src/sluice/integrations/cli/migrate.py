@@ -11,6 +11,7 @@ import click
 
 from sluice.integrations.cli.common import F, RevisionCommand, common_options, handle_errors
 from sluice.integrations.cli.formats import format_option
+from sluice.output.jsonout import json_text
 
 if TYPE_CHECKING:
     from sluice.errors import SluiceError
@@ -36,14 +37,12 @@ def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env:
     """What `sluice upgrade REVISION` would do: revisions, operations, risk, table sizes, SQL.
 
     Exit 1 when the environment's guards would refuse the plan."""
-    import json
-
     from sluice.runner.api import make_plan
 
     plan = make_plan(config_path, target=revision, downgrade=downgrade, env=env, url=url,
                      x_args=x_args, with_sql=not no_sql)
     if fmt == "json":
-        click.echo(json.dumps(plan.as_dict(), indent=2))
+        click.echo(json_text(plan.as_dict()), nl=False)
     else:
         click.echo(plan.render(sql=not no_sql))
     if plan.refusals:
@@ -61,8 +60,6 @@ def _confirm_plan(plan: Any) -> bool:
 def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
              env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
              allow_downgrade: bool = False) -> None:
-    import json
-
     from sluice.runner.api import migrate, offline_sql
     from sluice.runner.run import MigrationFailed, RunOptions
 
@@ -82,10 +79,10 @@ def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str
         result = migrate(config_path, options, env=env, url=url, x_args=x_args)
     except MigrationFailed as exc:
         if fmt == "json":
-            click.echo(json.dumps(exc.result.as_dict(), indent=2))
+            click.echo(json_text(exc.result.as_dict()), nl=False)
         raise
-    _report_after_success(json.dumps(result.as_dict(), indent=2) if fmt == "json"
-                          else result.render(), f"the {direction} succeeded")
+    _report_after_success(json_text(result.as_dict()) if fmt == "json"
+                          else result.render() + "\n", f"the {direction} succeeded")
 
 
 def _report_after_success(report: str, done: str) -> None:
@@ -94,7 +91,7 @@ def _report_after_success(report: str, done: str) -> None:
     code is about the database, and a deploy script must not retry or roll back a
     migration that was applied."""
     try:
-        click.echo(report)
+        click.echo(report, nl=False)
         sys.stdout.flush()
     except OSError as exc:
         try:  # the interpreter's final flush must not fail again (exit 120)
@@ -153,13 +150,11 @@ def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
 def history_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
                     url: str | None, limit: int | None, revision: str | None, fmt: str) -> None:
     """The audit table (sluice_history), newest first; edited applied revisions flagged."""
-    import json
-
     from sluice.runner.api import history
 
     report = history(config_path, env=env, url=url, x_args=x_args, limit=limit,
                      revision=revision)
     if fmt == "json":
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        click.echo(json_text(report.as_dict()), nl=False)
     else:
         click.echo(report.render())
