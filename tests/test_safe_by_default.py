@@ -110,7 +110,7 @@ def test_postgres_index_and_backfilled_column_are_written_safe(shop: Path, pg_ur
     assert "#   [recipe] add_column users.token" in first
     assert "SL207 error -> pg-add-column-backfill\n" in first
     assert "SL207 error -> pg-add-column-backfill (steps after the backfill)" in second
-    assert ("sluice: safe_by_default: create_index users [SL201 "
+    assert ("sluice: safe_by_default: create_index users (ix_users_full_name) [SL201 "
             "create-index-non-concurrently] written as recipe pg-create-index-concurrently"
             in first)
 

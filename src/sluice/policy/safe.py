@@ -66,7 +66,9 @@ class Rewrite:
         """The review header's line for this rewrite."""
         where = "downgrade: " if self.phase == "downgrade" else ""
         recipe = self.applied.recipe
-        text = f"sluice: safe_by_default: {where}{self.model.kind} {self.model.target} "
+        name = (f" ({self.model.name})" if self.model.name and not self.model.column
+                and self.model.name != self.model.target else "")
+        text = f"sluice: safe_by_default: {where}{self.model.kind} {self.model.target}{name} "
         text += (f"[{self.why}] written as recipe {recipe.id}" if self.findings
                  else f"written as recipe {recipe.id} ({recipe.title})")
         if self.contract_part:
