@@ -259,3 +259,16 @@ def test_mariadb_drop_without_recipe_is_refused(shop: Path, mysql_url: str) -> N
          "    legacy_field: Mapped[str | None] = mapped_column(String(50))\n", "")
     with pytest.raises(CommandError, match=r"drop_column users.legacy_field \[SL002"):
         autogenerate(shop, mysql_url)
+
+
+@pytest.mark.postgres
+def test_postgres_several_dialects_judge_as_without_it(
+        shop: Path, pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A recipe written for PostgreSQL would break the revision on SQLite: with both in
+    lint.dialects the policy warns and refuses as before."""
+    configure(shop, '\n[lint]\ndialects = ["postgresql", "sqlite"]\n')
+    upgrade(shop, pg_url)
+    change_models(shop, INDEXED)
+    with pytest.raises(CommandError, match=r"SL201"):
+        autogenerate(shop, pg_url)
+    assert "safe_by_default writes recipes for one dialect" in capsys.readouterr().err
