@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
 
     from sluice.config import SluiceConfig
     from sluice.errors import SluiceError
+    from sluice.lint.model import Finding
+    from sluice.lint.results import LintResult
     from sluice.rules.registry import Rule
 
 
@@ -47,11 +52,14 @@ if TYPE_CHECKING:
               help="Replace MODULE with a stand-in while rendering (adds to lint.stub_modules).")
 @click.option("--no-render", is_flag=True, help="Static analysis only (no offline rendering).")
 @click.option("--no-cache", is_flag=True, help="Ignore and do not update the lint cache.")
+@click.option("--all-findings", is_flag=True,
+              help="Text output: also list the findings of revisions unchanged since the "
+                   "cached lint that showed them (by default one line counts them).")
 @handle_errors
 def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
          scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
          base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
-         stubs: tuple[str, ...], no_render: bool, no_cache: bool) -> None:
+         stubs: tuple[str, ...], no_render: bool, no_cache: bool, all_findings: bool) -> None:
     """Lint revisions for operations that lose data, lock tables or break running code.
 
     Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the project cannot be
@@ -60,6 +68,31 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     dialects linted and where they came from. FILES: lint only these revision
     files; other files are ignored (pre-commit passes every staged file).
     """
+    with _few_collections():
+        _lint(files, config_path, x_args, env, scope_all, since, revisions, changed, base, fmt,
+              fail_on, dialects, trees, stubs, no_render, no_cache, all_findings)
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """Fewer passes of the cyclic garbage collector while linting: a lint allocates many
+    small objects and frees few, so the frequent passes over everything alive (imported
+    modules included) find nothing to collect. Restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()  # what is alive now (imported modules) is left out of every pass
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def _lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
+          scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
+          base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...],
+          trees: tuple[str, ...], stubs: tuple[str, ...], no_render: bool, no_cache: bool,
+          all_findings: bool) -> None:
     from sluice.config import load_config
     from sluice.lint.engine import lint_project
     from sluice.output import render_findings
@@ -111,13 +144,41 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
                  "notes": _lint_notes(result.notes, config_path),
                  "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
                                for r in result.revisions]}
-    render_findings(
-        fmt, result.findings,
-        summary=([counts, result.coverage.line()] if fmt == "text"
-                 else [result.coverage.line()]) + _lint_notes(result.notes, config_path),
-        extra=extra,
-    )
+    shown, summary = result.findings, [result.coverage.line()]
+    if fmt == "text":
+        summary.insert(0, counts)
+        if not scopes and not all_findings:
+            shown, hidden = _unchanged_hidden(result)
+            if hidden:
+                summary.insert(1, hidden)
+    fixes = None
+    if fmt == "text":  # the diff sluice fix would make, under each finding it answers
+        from sluice.integrations.cli.lint_fixes import fix_diffs  # lazy: text output only
+
+        fixes, more = fix_diffs(shown, dialects=result.dialects, config=cfg, env=env,
+                                root=config_path.parent)
+        if more:
+            summary.insert(1, more)
+    render_findings(fmt, shown, summary=summary + _lint_notes(result.notes, config_path),
+                    extra=extra, fixes=fixes)
     sys.exit(1 if result.failed(threshold) else 0)
+
+
+def _unchanged_hidden(result: LintResult) -> tuple[list[Finding], str | None]:
+    """The findings to list, and the line counting those left out: the findings of
+    revisions whose cached analysis is still valid were listed by the lint that cached
+    them (``--all-findings``, a scope or a machine format lists them again)."""
+    unchanged = {r.path for r in result.revisions if r.cached}
+    if not unchanged:
+        return result.findings, None
+    shown = [f for f in result.findings if f.path not in unchanged]
+    hidden = len(result.findings) - len(shown)
+    if not hidden:
+        return shown, None
+    files = len({f.path for f in result.findings if f.path in unchanged})
+    return shown, (f"{hidden} finding{'s' if hidden != 1 else ''} in {files} unchanged "
+                   f"revision{'s' if files != 1 else ''} not listed again "
+                   "(--all-findings lists them)")
 
 
 def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
@@ -140,10 +201,10 @@ def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
                   env: str | None, fmt: str, kind: str | None) -> None:
     """List the rule catalog (lint rules unless --kind says otherwise), or print one rule's
     documentation (a lint, trace or check rule, by id or name)."""
-    from rich.console import Console
+    from rich.console import Console  # lazy: start-up (rich)
 
-    from sluice.config import load_config
-    from sluice.rules.registry import Kind, all_rules, find_rule
+    from sluice.config import load_config  # lazy: start-up (Alembic's error class)
+    from sluice.rules.registry import Kind, all_rules, find_rule  # lazy: start-up (upgrade)
 
     cfg = load_config(config_path if config_path.is_file() else Path.cwd())
     wanted: Kind | None = None if kind == "all" else kind or "lint"  # type: ignore[assignment]
@@ -164,7 +225,7 @@ def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
 
 def _rule_state(r: Rule, cfg: SluiceConfig, enabled: set[str]) -> tuple[str, bool]:
     """A rule's severity under ``cfg`` and whether it is on."""
-    from sluice.rules.registry import severity_for
+    from sluice.rules.registry import severity_for  # lazy: start-up (upgrade)
 
     if r.kind == "lint":
         return severity_for(r, cfg), r.id in enabled
@@ -175,12 +236,12 @@ def _rule_state(r: Rule, cfg: SluiceConfig, enabled: set[str]) -> tuple[str, boo
 
 def _print_catalog(catalog: list[Rule], cfg: SluiceConfig, fmt: str, console: Console,
                    *, with_kind: bool) -> None:
-    import json
+    import json  # lazy: start-up
 
-    from rich.table import Table
-    from rich.text import Text
+    from rich.table import Table  # lazy: start-up (rich)
+    from rich.text import Text  # lazy: start-up (rich)
 
-    from sluice.rules.registry import KINDS, active_rules
+    from sluice.rules.registry import KINDS, active_rules  # lazy: start-up (upgrade)
 
     enabled = {r.id for r in active_rules(cfg)}
     # lint and trace rules by id, checks in the order they run
@@ -211,10 +272,10 @@ def _print_catalog(catalog: list[Rule], cfg: SluiceConfig, fmt: str, console: Co
 
 def _unknown_rule(key: str, catalog: list[Rule]) -> None:
     """Exit 2 naming the closest ids and names of ``catalog``."""
-    import difflib
-    import re
+    import difflib  # lazy: start-up
+    import re  # lazy: start-up
 
-    from sluice.errors import SluiceError
+    from sluice.errors import SluiceError  # lazy: start-up (Alembic's error class)
 
     keys = [r.id for r in catalog] + [r.name for r in catalog]
     close = difflib.get_close_matches(
@@ -229,11 +290,11 @@ def _unknown_rule(key: str, catalog: list[Rule]) -> None:
 
 
 def _print_rule(found: Rule, cfg: SluiceConfig, fmt: str, console: Console) -> None:
-    import json
+    import json  # lazy: start-up
 
-    from rich.text import Text
+    from rich.text import Text  # lazy: start-up (rich)
 
-    from sluice.rules.registry import active_rules
+    from sluice.rules.registry import active_rules  # lazy: start-up (upgrade)
 
     severity, on = _rule_state(found, cfg, {r.id for r in active_rules(cfg)})
     if fmt == "json":
