@@ -56,8 +56,8 @@ and ``alembic_postgresql_enum`` (its ``sync_enum_values`` op emits the ALTER TYP
 statements).
 
 Run: ``.venv/bin/python bench/process.py`` (``--cases lint-one,upgrade-sqlite``,
-``--revisions 300,3000``, ``--repeat 5``, ``--no-public``, ``--markdown`` for the table
-the docs show).
+``--revisions 300,3000``, ``--repeat 5``, ``--no-public``, ``--lint-format json`` to time
+``sluice lint --format json`` as CI reads it, ``--markdown`` for the table the docs show).
 """
 
 from __future__ import annotations
@@ -164,13 +164,13 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
 
 
 def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
-               env: dict[str, str]) -> list[dict[str, object]]:
+               env: dict[str, str], fmt: str = "text") -> list[dict[str, object]]:
     anchor = [str(BIN / "alembic"), "upgrade", "head", "--sql"]
+    lint = [str(BIN / "sluice"), "lint", *(["--format", fmt] if fmt != "text" else [])]
     results = []
     if "lint-cold" in cases:
         results.append(compare("lint-cold", label,
-                               Side([str(BIN / "sluice"), "lint", "--no-cache"], root, env,
-                                    ok=(0, 1)),
+                               Side([*lint, "--no-cache"], root, env, ok=(0, 1)),
                                Side(anchor, root, env), repeat))
     if "lint-warm" in cases:
         versions = sorted((root / "migrations" / "versions").glob("*.py"))
@@ -184,7 +184,7 @@ def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
             yield
 
         shutil.rmtree(root / ".sluice_cache", ignore_errors=True)
-        warm = Side([str(BIN / "sluice"), "lint"], root, env, ok=(0, 1), before=edit_one)
+        warm = Side(lint, root, env, ok=(0, 1), before=edit_one)
         try:
             warm.run(timed=False)  # fills the cache
             results.append(compare("lint-warm", f"{label}, 1 edited", warm,
@@ -206,11 +206,12 @@ def synthetic(count: int) -> Path:
     return root
 
 
-def one_revision(repeat: int) -> dict[str, object]:
+def one_revision(repeat: int, fmt: str = "text") -> dict[str, object]:
     root = synthetic(1)
     env = child_env()
+    lint = [str(BIN / "sluice"), "lint", *(["--format", fmt] if fmt != "text" else [])]
     return compare("lint-one", "1 revision",
-                   Side([str(BIN / "sluice"), "lint"], root, env, ok=(0, 1)),
+                   Side(lint, root, env, ok=(0, 1)),
                    Side([str(BIN / "alembic"), "--help"], root, env), repeat)
 
 
@@ -390,6 +391,9 @@ def main() -> int:
                          "(default: $SLUICE_CORPUS_MIRROR, bench/_work/corpus/repos)")
     ap.add_argument("--pg-url", default=os.environ.get("SLUICE_TEST_POSTGRES_URL"),
                     help="PostgreSQL server for upgrade-postgresql")
+    ap.add_argument("--lint-format", default="text",
+                    help="the --format of the timed `sluice lint` (default text, what a "
+                         "terminal shows; json: what CI and editors read)")
     ap.add_argument("--markdown", action="store_true",
                     help="also print the results as a Markdown table (for the docs)")
     args = ap.parse_args()
@@ -409,15 +413,16 @@ def main() -> int:
     if lint:
         for count in (int(n) for n in args.revisions.split(",") if n.strip()):
             results += lint_cases(synthetic(count), f"synthetic, {count} revisions", lint,
-                                  args.repeat, child_env())
+                                  args.repeat, child_env(), args.lint_format)
         if not args.no_public:
             public = bench_public.materialise(WORK / "warehouse", args.mirror)
             if public is not None:
                 root, count = public
                 results += lint_cases(root, f"pypi/warehouse, {count} revisions", lint,
-                                      args.repeat, child_env(PYTHONPATH=str(root / "site")))
+                                      args.repeat, child_env(PYTHONPATH=str(root / "site")),
+                                      args.lint_format)
     if "lint-one" in cases:
-        results.append(one_revision(args.repeat))
+        results.append(one_revision(args.repeat, args.lint_format))
     for case in ("upgrade-sqlite", "upgrade-postgresql", "upgrade-prod-sqlite",
                  "upgrade-prod-postgresql"):
         if case in cases:
