@@ -55,6 +55,7 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
         if not os.path.isdir(location):
             continue
         for root, files in _walk(os.path.realpath(location), recursive):
+            folder = Path(root)
             names = sorted(files)
             if sourceless:
                 names += _cached_only(root, names)
@@ -72,7 +73,8 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
                 if real in seen or not is_file:
                     continue
                 seen.add(real)
-                out.append(Path(real))
+                # (joining a name to the folder's Path parses less than a whole path)
+                out.append(folder / name if real is path else Path(real))
     return out
 
 
@@ -306,7 +308,12 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
     first file of a duplicate id wins and links to unknown revisions are left out, so a
     history under repair still resolves (lint scopes it); a cycle is an error either way.
     """
-    from alembic.script.revision import CycleDetected, Revision, RevisionError, RevisionMap
+    from alembic.script.revision import (  # lazy: lint starts without Alembic
+        CycleDetected,
+        Revision,
+        RevisionError,
+        RevisionMap,
+    )
 
     seen: dict[str, RevisionHeader] = {}
     for header in headers:
@@ -391,7 +398,7 @@ class History:
     def ancestors(self, rev: str, *, dependencies: bool = True) -> set[str]:
         """Every revision ``rev`` builds on (down_revision, and depends_on unless
         ``dependencies`` is False), not itself."""
-        from alembic.util import to_tuple
+        from alembic.util import to_tuple  # lazy: lint starts without Alembic
 
         def downs(node: Any) -> tuple[str, ...]:
             if dependencies:
@@ -427,7 +434,7 @@ class History:
 
         An unknown or ambiguous spec is a one-line :class:`SluiceError` starting with
         ``WHAT 'SPEC'``."""
-        from alembic.script.revision import RevisionError
+        from alembic.script.revision import RevisionError  # lazy: lint starts without Alembic
 
         s = spec.strip()
         try:

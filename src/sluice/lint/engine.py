@@ -81,6 +81,7 @@ from sluice.lint.pool import (
     RenderResult,
     render_jobs,
 )
+from sluice.lint.registry import all_rules
 from sluice.lint.render import RenderOutcome
 from sluice.lint.results import Coverage, LintResult, RevisionReport
 from sluice.lint.scope import (
@@ -154,6 +155,7 @@ class _Run:
         self.suppressed: list[Finding] = []
         self.reports: list[RevisionReport] = []
         self.coverage = Coverage()
+        self.cwd = str(Path.cwd())
 
     def context_for(self, node: Node) -> RunContext:
         wanted = self.choice.for_location(node.location)
@@ -219,8 +221,10 @@ class _Run:
             path = str(node.path)
             report = RevisionReport.from_dict(unpack_report(entry["report"], path))
             report.cached = True
-            file_findings = unpack_findings(entry.get("findings", []), path)
-            file_suppressed = unpack_findings(entry.get("suppressed", []), path)
+            # the path as lint_project shows it (relative to the working directory)
+            shown = display_str(path, self.cwd)
+            file_findings = unpack_findings(entry.get("findings", []), shown)
+            file_suppressed = unpack_findings(entry.get("suppressed", []), shown)
         else:
             ctx = item.ctx
             assert ctx is not None
@@ -251,6 +255,14 @@ class _Run:
     def close(self) -> None:
         for ctx in self.contexts.values():
             ctx.close()
+
+
+def _shown(finding: Finding, cwd: str) -> Finding:
+    """``finding`` with its path relative to ``cwd`` when it is inside it."""
+    if not finding.path:
+        return finding
+    shown = display_str(finding.path, cwd)
+    return finding if shown == finding.path else replace(finding, path=shown)
 
 
 def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stubs: list[str],
@@ -345,7 +357,6 @@ def lint_project(
     do_render = lint_cfg.render if render is None else render
     stubs = list(dict.fromkeys([*lint_cfg.stub_modules, *stub_modules]))
 
-    from sluice.lint.registry import all_rules
 
     rules = all_rules()
     known = {r.id.lower() for r in rules.values()} | {r.name for r in rules.values()}
@@ -395,11 +406,9 @@ def lint_project(
     cache.prune({str(n.path) for n in nodes})
     cache.save()
 
-    cwd = str(Path.cwd())
-    run.findings[:] = [replace(f, path=display_str(f.path, cwd)) if f.path else f
-                       for f in run.findings]
-    run.suppressed[:] = [replace(f, path=display_str(f.path, cwd)) if f.path else f
-                         for f in run.suppressed]
+    cwd = run.cwd
+    run.findings[:] = [_shown(f, cwd) for f in run.findings]
+    run.suppressed[:] = [_shown(f, cwd) for f in run.suppressed]
     for r in run.reports:
         r.path = display_str(r.path, cwd)
     run.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
