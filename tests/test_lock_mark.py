@@ -85,7 +85,45 @@ def test_a_session_that_no_longer_holds_the_lock_writes_nothing(server_db: str,
     lock._unlock()  # the session lives on, without the lock
     with pytest.raises(LockLost, match="its session no longer holds it"):
         lock.mark_running(run.steps[0])
+        # PostgreSQL through psycopg 3: the mark was sent without waiting, its answer
+        # (no row changed) is read by the next check at the latest: the next revision's
+        # mark, or the check before the commit
+        lock.verify()
     assert statuses(server_db, run.run_id) == {"r0001": "pending", "r0002": "pending"}
+
+
+def test_a_late_mark_never_overwrites_a_final_status(server_db: str, held: Any) -> None:
+    lock, run = held
+    run.steps[0].status = "failed"
+    run.steps[0].error = "boom"
+    assert lock.audit_conn is not None
+    audit.write_final(lock.audit_conn, run.steps[:1])
+    lock.mark_running(run.steps[0])  # arrives after the run wrote its final rows
+    lock.verify()  # the lock is held: the mark that changed nothing is no lost lock
+    assert statuses(server_db, run.run_id)["r0001"] == "failed"
+
+
+def test_postgresql_marks_are_sent_without_waiting(pg_url: str) -> None:
+    from sluice.runner.lock_marks import AsyncMarks
+
+    lock = MigrationLock(pg_url, timeout_ms=0)
+    lock.acquire()
+    try:
+        assert isinstance(lock._marks, AsyncMarks)  # psycopg 3: libpq's asynchronous API
+        assert lock.audit_conn is not None
+        run = audit.RunRecord(audit.new_run_id(), "dev", "ci", "host", 1, "sluice upgrade",
+                              [audit.StepRecord(f"r{i}", "upgrade", None, None, None)
+                               for i in range(3)])
+        audit.ensure_table(lock.audit_conn)
+        audit.insert_pending(lock.audit_conn, run)
+        for step in run.steps:
+            lock.mark_running(step)
+            assert lock._marks.pending  # sent, its answer not read yet
+        lock.verify()  # reads the last answer first
+        assert not lock._marks.pending and lock._marks.sent == 3
+        assert set(statuses(pg_url, run.run_id).values()) == {"running"}
+    finally:
+        lock.release()
 
 
 def test_a_missing_row_is_not_a_lost_lock(server_db: str, held: Any) -> None:

@@ -3,7 +3,8 @@ counted (never timed): statements and commits through SQLAlchemy, on every conne
 the run (env.py's, the probe's, the lock's and the audit's).
 
 Per revision, the only extra is one statement on the lock's connection that checks the
-lock and writes the revision's ``running`` audit mark at once (PostgreSQL, MySQL). On
+lock and writes the revision's ``running`` audit mark at once (PostgreSQL, MySQL; on
+PostgreSQL through psycopg 3 it is sent without waiting, and counted here too). On
 SQLite it is the ``BEGIN`` that puts the revision's DDL in a transaction (the driver does
 not), in process, not a round trip; its lock check needs no query and its progress stays
 in memory until the migration commits (one writer at a time). Everything
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from sluice.core.project import alembic_config
 from sluice.runner.api import migrate
+from sluice.runner.lock_marks import AsyncMarks
 from sluice.runner.run import RunOptions
 from sluice.scratch import scratch_database
 from tests.support.runner import chain, make_project
@@ -49,11 +51,19 @@ def counted() -> Iterator[collections.Counter[str]]:
     def on_commit(*args: Any) -> None:
         seen["commits"] += 1
 
+    send = AsyncMarks.send
+
+    def counted_send(self: AsyncMarks, *args: Any) -> None:
+        seen["statements"] += 1  # a mark sent through libpq, not through SQLAlchemy
+        send(self, *args)
+
     event.listen(Engine, "before_cursor_execute", on_statement)
     event.listen(Engine, "commit", on_commit)
+    AsyncMarks.send = counted_send  # type: ignore[method-assign]
     try:
         yield seen
     finally:
+        AsyncMarks.send = send  # type: ignore[method-assign]
         event.remove(Engine, "before_cursor_execute", on_statement)
         event.remove(Engine, "commit", on_commit)
 

@@ -196,15 +196,17 @@ def mark_running(conn: Connection, step: StepRecord) -> None:
 def mark_running_if(conn: Connection, step: StepRecord, condition: str,
                     params: dict[str, Any]) -> int:
     """``step``'s ``running`` mark, written only where the SQL ``condition`` holds (the
-    migration lock's check): one statement on an autocommit ``conn``, so the check and
-    the mark cost one round trip. ``condition`` names its parameters ``:name``. Returns
-    the rows changed (0: the condition did not hold, or the row is not there)."""
+    migration lock's check) and the row is still ``pending`` (a final status is never
+    overwritten): one statement on an autocommit ``conn``, so the check and the mark cost
+    one round trip. ``condition`` names its parameters ``:name``. Returns the rows
+    changed (0: the condition did not hold, or the row is not there)."""
     if step.run_id is None:
         return 0
     values = {"status": "running", "started": step.started, "run_id": step.run_id,
               "revision": step.revision, **params}
     sql = (f"UPDATE {HISTORY_TABLE} SET status = :status, started = :started "
-           f"WHERE run_id = :run_id AND revision = :revision AND {condition}")
+           f"WHERE run_id = :run_id AND revision = :revision AND status = 'pending' "
+           f"AND {condition}")
     statement, args = driver_sql(conn, sql, values)
     return int(conn.exec_driver_sql(statement, args).rowcount)
 

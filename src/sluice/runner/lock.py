@@ -32,7 +32,8 @@ TCP connection, someone ends the session. So:
   stamped) and stops with :class:`LockLost` when it does not. On PostgreSQL and MySQL the
   check before a revision is :meth:`MigrationLock.mark_running`: one statement on the
   lock's connection that writes the revision's ``running`` audit mark only while that
-  session holds the lock, so the check and the mark cost one round trip;
+  session holds the lock, so the check and the mark cost one round trip (on PostgreSQL
+  through psycopg 3 it is sent without waiting for the answer: :mod:`sluice.runner.lock_marks`);
 - a process that gets the lock also checks the previous holder's row: when that run's
   audit connection is still open on the server, the run lost its lock but may still be
   migrating, and the new process waits for it as if it still held the lock. A run whose
@@ -68,6 +69,7 @@ from sluice.runner.lock_holder import (
     lock_name,
     utcnow,
 )
+from sluice.runner.lock_marks import AsyncMarks, MarkFailed, pgconn_of
 from sluice.runner.lock_session import (
     KEEPALIVE_IDLE_S,
     MYSQL_WAIT_TIMEOUT_S,
@@ -144,6 +146,7 @@ class MigrationLock:
         self.audit_conn: Connection | None = None
         self._session: str | None = None
         self._sqlite_lock: sqlite3.Connection | None = None
+        self._marks: AsyncMarks | None = None
         self.name = ""
         self.acquired = False
         self.waited_ms = 0.0
@@ -173,6 +176,10 @@ class MigrationLock:
                 remaining = deadline - time.monotonic()
                 got = self._try(min(self.slice_ms / 1000, remaining))
             self.acquired = True
+            if self.backend == "postgresql":
+                pgconn = pgconn_of(self.conn.connection.dbapi_connection)
+                if pgconn is not None:
+                    self._marks = AsyncMarks(pgconn, advisory_key(self.name))
             self.audit_conn = connect(self.engine, autocommit=False)
             if self.backend != "sqlite":
                 self._session = session_of(self.audit_conn, self.backend)
@@ -217,6 +224,7 @@ class MigrationLock:
         """Raise :class:`LockLost` unless this session still holds the lock (one round trip)."""
         if not self.acquired or self.conn is None:
             raise LockLost(self.url, "the lock was released")
+        self._settle()
         try:
             if self.backend in ("postgresql", "mysql"):
                 condition, params = self._held()
@@ -232,10 +240,16 @@ class MigrationLock:
     def mark_running(self, step: StepRecord) -> None:
         """The lock checked and ``step``'s ``running`` audit mark written in one round trip:
         the mark is written on the lock's own connection, by a statement that changes the
-        row only while that session holds the lock. Raises :class:`LockLost` (nothing is
-        written then), as :meth:`verify` does."""
+        row only while that session holds the lock (and only while the row is still
+        ``pending``). Raises :class:`LockLost` (nothing is written then), as :meth:`verify`
+        does. On PostgreSQL through psycopg 3 the statement is sent without waiting for
+        its answer, which is read before the next use of the connection
+        (:mod:`sluice.runner.lock_marks`)."""
         if not self.acquired or self.conn is None:
             raise LockLost(self.url, "the lock was released")
+        if self._marks is not None:
+            self._send_mark(step)
+            return
         if self.backend not in ("postgresql", "mysql"):
             self.verify()
             if self.audit_conn is not None:
@@ -248,6 +262,32 @@ class MigrationLock:
             raise self._gone(exc) from None
         if changed != 1:
             self.verify()  # lost, or the row is not there (then there is nothing to mark)
+
+    def _send_mark(self, step: StepRecord) -> None:
+        assert self._marks is not None
+        for attempt in (1, 2):
+            try:
+                if step.run_id is None:
+                    self._marks.settle()
+                    self._marks.check_open()
+                else:
+                    self._marks.send(step.run_id, step.revision, step.started)
+                return
+            except MarkFailed as exc:
+                if exc.gone or attempt == 2:
+                    raise self._gone(exc) from None
+                self.verify()  # the previous mark changed nothing: lost, or no row there
+
+    def _settle(self) -> None:
+        """The outstanding mark's answer read, so the connection can be used again."""
+        if self._marks is None:
+            return
+        try:
+            self._marks.settle()
+        except MarkFailed as exc:
+            if exc.gone:
+                raise self._gone(exc) from None
+            # changed no row: the caller's own check says whether the lock is still held
 
     def _gone(self, exc: BaseException) -> LockLost:
         return LockLost(self.url, "its connection is gone (the server or something in "
@@ -274,6 +314,12 @@ class MigrationLock:
 
     def release(self) -> None:
         try:
+            if self._marks is not None:
+                try:
+                    self._marks.settle()
+                except Exception:
+                    pass  # a connection that is gone: the deletes below say so
+                self._marks = None
             if self.acquired and self.conn is not None:
                 self._delete_holder()
                 try:
