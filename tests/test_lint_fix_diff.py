@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sluice.integrations.cli import main
 from sluice.integrations.cli.lint_fixes import RECIPE_RULES
 from sluice.recipes import all_recipes
+from tests.support.cli import run_cli
 from tests.support.paths import EXAMPLE
 from tests.test_lint_startup import RUN
 from tests.test_lint_startup import project as static_project
@@ -56,8 +55,8 @@ def shop_with_revision(tmp_path: Path) -> Path:
 
 
 def lint(root: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["lint", "-c", str(root / "alembic.ini"), "--dialect",
-                                       "postgresql", "--no-cache", *args])
+    result = run_cli(["lint", "-c", str(root / "alembic.ini"), "--dialect",
+                      "postgresql", "--no-cache", *args])
     return result.exit_code, result.stdout
 
 
@@ -100,8 +99,8 @@ def test_text_output_shows_each_finding_s_fix_as_a_diff(tmp_path: Path) -> None:
     assert '     op.create_index("ix_users_full_name", "users", ["full_name"])' in fk
 
     # what the diffs show is what `sluice fix` writes
-    fixed = CliRunner().invoke(main, ["fix", "-c", str(root / "alembic.ini"), "--dialect",
-                                      "postgresql"])
+    fixed = run_cli(["fix", "-c", str(root / "alembic.ini"), "--dialect",
+                     "postgresql"])
     assert fixed.exit_code == 0, fixed.output
     after = (root / "migrations" / "versions" / "0003_index.py").read_text(encoding="utf-8")
     for block in (index, fk):
@@ -149,8 +148,10 @@ def test_a_suppressed_or_reviewed_call_gets_no_diff(tmp_path: Path) -> None:
     assert "available fix" in found["SL203"]
 
 
-def test_diffs_stop_after_max_files_and_a_summary_line_says_so(
+def test_past_max_files_one_summary_line_and_no_recipe_import(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long history's first lint: the fixable findings are counted in one line, no diff
+    is drawn (and Alembic's renderer is not imported for them)."""
     from sluice.integrations.cli import lint_fixes
 
     root = shop_with_revision(tmp_path)
@@ -163,10 +164,13 @@ def test_diffs_stop_after_max_files_and_a_summary_line_says_so(
         '"nick"', '"nick2"')
     (root / "migrations" / "versions" / "0004_more.py").write_text(second, encoding="utf-8")
     monkeypatch.setattr(lint_fixes, "MAX_FILES", 1)
+    called: list[object] = []
+    monkeypatch.setattr("sluice.recipes.fix_source", lambda *a, **k: called.append(a))
     code, text = lint(root)
     assert code == 1
-    assert text.count("available fix (sluice fix):") == 2  # the first file's two findings
-    assert "0004_more.py" not in "".join(
-        b for b in text.split("\n\n") if "available fix" in b)
-    assert ("2 more findings in 1 file can be fixed the same way (`sluice fix --diff` "
-            "shows every diff)") in text
+    assert "available fix" not in text and not called
+    assert ("4 findings in 2 files have a recipe: `sluice fix --diff` shows the rewrite, "
+            "`sluice fix` makes it") in text
+    monkeypatch.undo()  # ten files at most: both get their diffs
+    code, text = lint(root)
+    assert text.count("available fix (sluice fix):") == 4

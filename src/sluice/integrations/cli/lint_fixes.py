@@ -45,37 +45,34 @@ def fixable(findings: Iterable[Finding], dialects: Sequence[str]) -> list[Findin
     return out
 
 
-#: Files whose diffs one lint shows at most: each costs a rewrite in memory, and a long
-#: history's first lint would bury its findings under diffs (``sluice fix --diff`` shows
-#: them all).
+#: Files whose diffs one lint shows at most. Past it (a long history's first lint) the
+#: diffs would bury the findings, and drawing them costs Alembic's and SQLAlchemy's
+#: import, which a static lint does without: one summary line points to
+#: ``sluice fix --diff`` instead.
 MAX_FILES = 10
 
 
 def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
               env: str | None, root: Path) -> tuple[dict[FixKey, str], str | None]:
     """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
-    its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`;
-    and a line for the summary when the findings of more than :data:`MAX_FILES` files have
-    one (those of the first files get it). A file that cannot be read or parsed, or a call
+    its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`,
+    and no summary line; when such findings are in more than :data:`MAX_FILES` files, no
+    diff and a summary line counting them. A file that cannot be read or parsed, or a call
     ``sluice fix`` leaves alone, gets none."""
     wanted = fixable(findings, dialects)
+    by_file: dict[tuple[str, str], list[Finding]] = {}
+    for f in wanted:
+        by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
+    if len(by_file) > MAX_FILES:
+        n = len(wanted)
+        return {}, (f"{n} finding{'s' if n != 1 else ''} in {len(by_file)} files have a "
+                    "recipe: `sluice fix --diff` shows the rewrite, `sluice fix` makes it")
     if not wanted:
         return {}, None
     from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
     from sluice.recipes import context_for, fix_source  # lazy: Alembic, only when needed
 
-    by_file: dict[tuple[str, str], list[Finding]] = {}
-    for f in wanted:
-        by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
     out: dict[FixKey, str] = {}
-    more = None
-    if len(by_file) > MAX_FILES:
-        rest = sum(len(g) for g in list(by_file.values())[MAX_FILES:])
-        files = len(by_file) - MAX_FILES
-        more = (f"{rest} more finding{'s' if rest != 1 else ''} in {files} "
-                f"file{'s' if files != 1 else ''} can be fixed the same way "
-                "(`sluice fix --diff` shows every diff)")
-        by_file = dict(list(by_file.items())[:MAX_FILES])
     for (shown, dialect), group in by_file.items():
         path = Path(shown) if Path(shown).is_file() else root / shown
         try:
@@ -90,7 +87,7 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
             call = _call_of(fix, f)
             if call is not None:
                 out[fix_key(f)] = call_diff(fix, call)
-    return out, more
+    return out, None
 
 
 def _display(path: Path, root: Path) -> str:
