@@ -12,10 +12,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.util import CommandError
-from click.testing import CliRunner
 
-from sluice.integrations.cli import main
 from sluice.recipes import RecipeContext, fix_file
+from tests.support.cli import run_cli
 from tests.support.project import autogenerate, cfg, edit, upgrade
 
 MODELS = ("shopapp", "models.py")
@@ -40,9 +39,9 @@ def change_models(shop: Path, *lines: str) -> None:
 
 
 def lint_findings(shop: Path, dialect: str) -> list[dict[str, object]]:
-    result = CliRunner().invoke(main, ["lint", "-c", str(shop / "alembic.ini"), "--dialect",
-                                       dialect, "--no-cache", "--format", "json",
-                                       "--fail-on", "error"])
+    result = run_cli(["lint", "-c", str(shop / "alembic.ini"), "--dialect",
+                      dialect, "--no-cache", "--format", "json",
+                      "--fail-on", "error"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     findings: list[dict[str, object]] = data["findings"] if isinstance(data, dict) else data
@@ -272,3 +271,16 @@ def test_postgres_several_dialects_judge_as_without_it(
     with pytest.raises(CommandError, match=r"SL201"):
         autogenerate(shop, pg_url)
     assert "safe_by_default writes recipes for one dialect" in capsys.readouterr().err
+
+
+def test_sqlite_has_no_recipes_and_writes_as_before(shop: Path) -> None:
+    """No recipe is written for SQLite: a new index there blocks nothing worth a recipe,
+    and the revision is the one Alembic generates."""
+    url = f"sqlite:///{shop / 'dev.db'}"
+    configure(shop)
+    upgrade(shop, url)
+    change_models(shop, INDEXED)
+    (path,) = autogenerate(shop, url)
+    text = path.read_text()
+    assert "batch_op.create_index(batch_op.f('ix_users_full_name'), ['full_name']" in text
+    assert "[recipe]" not in text and "autocommit_block" not in text
