@@ -232,7 +232,9 @@ def test_fix_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
             (["fix", "-c", str(ini)], "sluice fix needs the one dialect"),
             (["fix", "-c", str(ini), "--dialect", "postgresql", "nope.py"], "nope.py: no such file"),
             (["fix", "-c", str(tmp_path / "missing.ini")], "missing.ini: no such file"),
-            (["fix", "-c", str(ini), "--dialect", "oracle"], "unknown dialect 'oracle'")):
+            (["fix", "-c", str(ini), "--dialect", "oracle"], "unknown dialect 'oracle'"),
+            (["fix", "-c", str(ini), "--dialect", "postgresql", "--env", "nope"],
+             "unknown environment 'nope'")):
         result = run_cli(args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr and "Traceback" not in result.output
