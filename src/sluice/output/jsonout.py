@@ -10,11 +10,101 @@ from typing import IO, Any
 from sluice.core.findings import Finding
 from sluice.output.registry import FindingsContext
 
+_INDENT = "  "
+#: Compact C encoders, one per item separator (a newline and the indent of one depth).
+_ENCODERS: dict[int, json.JSONEncoder] = {}
+_SCALAR = json.JSONEncoder(default=str)
+
 
 def json_text(data: Any) -> str:
     """The JSON document every command writes: two-space indent, ASCII, one trailing
-    newline (anything not JSON by nature, such as a path or a date, as its text)."""
-    return json.dumps(data, indent=2, default=str) + "\n"
+    newline (anything not JSON by nature, such as a path or a date, as its text).
+
+    Byte for byte ``json.dumps(data, indent=2, default=str)``, built faster: the standard
+    library encodes an indented document in Python, so every container whose items are
+    all scalars (a finding, a list of names) is encoded by the C encoder with the
+    newline and indent as its item separator, and only the containers above those are
+    walked here."""
+    parts: list[str] = []
+    _encode(data, 0, parts)
+    parts.append("\n")
+    return "".join(parts)
+
+
+def _flat_encoder(depth: int) -> json.JSONEncoder:
+    encoder = _ENCODERS.get(depth)
+    if encoder is None:
+        encoder = json.JSONEncoder(default=str,
+                                   separators=(",\n" + _INDENT * depth, ": "))
+        _ENCODERS[depth] = encoder
+    return encoder
+
+
+def _encode(data: Any, depth: int, parts: list[str]) -> None:
+    if isinstance(data, dict):
+        values: Any = data.values()
+        opening, closing = "{", "}"
+    elif isinstance(data, list | tuple):
+        values = data
+        opening, closing = "[", "]"
+    else:
+        parts.append(_SCALAR.encode(data))
+        return
+    if not data:
+        parts.append(opening + closing)
+        return
+    inner = "\n" + _INDENT * (depth + 1)
+    if opening == "[" and _flat_records(data):
+        parts.append(_records(data, depth))
+        return
+    if not any(isinstance(v, dict | list | tuple) for v in values):
+        text = _flat_encoder(depth + 1).encode(data)
+        parts.append(opening + inner + text[1:-1] + "\n" + _INDENT * depth + closing)
+        return
+    parts.append(opening)
+    sep = inner
+    if opening == "{":
+        for key, value in data.items():
+            parts.append(sep)
+            parts.append(_key(key))
+            parts.append(": ")
+            _encode(value, depth + 1, parts)
+            sep = "," + inner
+    else:
+        for value in data:
+            parts.append(sep)
+            _encode(value, depth + 1, parts)
+            sep = "," + inner
+    parts.append("\n" + _INDENT * depth + closing)
+
+
+def _flat_records(items: Any) -> bool:
+    """Whether ``items`` are all non-empty dicts of scalars (findings, for one)."""
+    if not all(type(item) is dict and item for item in items):
+        return False
+    kinds = {type(v) for item in items for v in item.values()}
+    return not any(issubclass(kind, dict | list | tuple) for kind in kinds)
+
+
+def _records(items: Any, depth: int) -> str:
+    """A list of flat dicts in one C encoder call. The encoder escapes every newline
+    inside a string, so the raw ``,\n`` it writes between items are the separators:
+    those between two dicts of the list follow a ``}`` and precede a ``{``, the others
+    separate a dict's items (which start with a key's quote)."""
+    outer = "\n" + _INDENT * (depth + 1)
+    inner = outer + _INDENT
+    text = _flat_encoder(0).encode(items)
+    text = text.replace(",\n", "," + inner).replace("}," + inner + "{",
+                                                     outer + "}," + outer + "{" + inner)
+    return "[" + outer + "{" + inner + text[2:-2] + outer + "}\n" + _INDENT * depth + "]"
+
+
+def _key(key: Any) -> str:
+    """A dict key as ``json.dumps`` writes it: strings, and numbers, booleans and null
+    as their JSON text in quotes."""
+    if not isinstance(key, str):
+        return str(_SCALAR.encode({key: 0})[1:-4])
+    return str(_SCALAR.encode(key))
 
 
 def findings_json(findings: Sequence[Finding], *,

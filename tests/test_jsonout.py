@@ -1,0 +1,88 @@
+"""sluice.output.jsonout.json_text writes exactly what json.dumps(indent=2, default=str)
+writes, for any mix of containers and scalars."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluice.core.findings import Finding
+from sluice.output.jsonout import findings_json, json_text
+
+
+def reference(data: Any) -> str:
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
+SCALARS: list[Any] = [0, -7, 2**70, 1.5, -0.0, 1e300, float("nan"), float("inf"), True,
+                      False, None, "", "plain", 'quote " back \\ slash', "tab\tnew\nline",
+                      "caf\u00e9 \u2603 \U0001f600", "\x00\x1f", Path("a/b.py"),
+                      dt.date(2026, 12, 6)]
+
+
+def random_value(rng: random.Random, depth: int) -> Any:
+    kind = rng.randrange(6 if depth < 4 else 1)
+    if kind in (0, 1):
+        return rng.choice(SCALARS)
+    if kind in (2, 3):
+        keys: list[Any] = ["a", "b", "long key", "\u00e9", 1, 2.5, True, None, "z"]
+        return {rng.choice(keys): random_value(rng, depth + 1) for _ in range(rng.randrange(5))}
+    if kind == 4:
+        return [random_value(rng, depth + 1) for _ in range(rng.randrange(5))]
+    return tuple(random_value(rng, depth + 1) for _ in range(rng.randrange(4)))
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_random_documents_match_json_dumps(seed: int) -> None:
+    data = random_value(random.Random(seed), 0)
+    assert json_text(data) == reference(data)
+
+
+@pytest.mark.parametrize("data", [
+    {}, [], (), {"a": {}}, {"a": []}, [[], {}], {"a": [1, [2, {"b": ()}]]}, "x", 3, None,
+    {1: "int key", False: "bool key", None: "null key", 2.5: "float key"},
+    [{"nested": {"deeper": [1, 2, {"deepest": "x"}]}}, 5],
+])
+def test_edge_documents_match_json_dumps(data: Any) -> None:
+    assert json_text(data) == reference(data)
+
+
+def test_findings_document_matches_json_dumps() -> None:
+    findings = [
+        Finding("SL001", "drop-table", "error", "Dropping table \"t\u00e9\"", "Use a view",
+                "versions/a.py", 3, "abc", "postgresql"),
+        Finding("SL903", "static-only", "info", "line\nbreak", "", "versions/b.py",
+                suppressed="noqa"),
+        Finding("C101", "drift", "error", "drift", path="x", line=1, check="drift",
+                details="tables a, b"),
+    ]
+    data = findings_json(findings, extra={"revisions": 2, "coverage": {"static": 1},
+                                          "dialects": ["postgresql"]})
+    assert json_text(data) == reference(data)
+
+
+def test_unencodable_key_is_a_type_error_like_json_dumps() -> None:
+    with pytest.raises(TypeError):
+        reference({("a",): 1})
+    with pytest.raises(TypeError):
+        json_text({("a",): 1})
+    with pytest.raises(TypeError):
+        json_text({"x": [1, {("a",): 1}]})
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_lists_of_flat_records_match_json_dumps(seed: int) -> None:
+    """The path that encodes a whole list of flat dicts at once (findings)."""
+    rng = random.Random(seed)
+    tricky = ["},\n{", "}, {", ",\n", "\",\n\"", "{\"a\": 1}", "]", "[{"]
+    records = [{rng.choice(["rule", "},\n{", "x,\ny", "path"]): rng.choice(SCALARS + tricky)
+                for _ in range(rng.randrange(1, 5))} for _ in range(rng.randrange(1, 6))]
+    if rng.random() < 0.2:
+        records.append({})
+    data = {"findings": records, "n": len(records)} if seed % 2 else [records, records]
+    assert json_text(data) == reference(data)
