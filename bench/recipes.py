@@ -38,6 +38,7 @@ import datetime
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,6 +204,9 @@ def run_trace(ini: Path, rev: str, url: str, rows: int) -> tuple[list[str], Meas
     data = json.loads(proc.stdout)
     (rt,) = [r for r in data["revisions"] if r["revision"] == rev]
     error = rt["error"] or data.get("failure")
+    short = {t: n for t, n in rt["seeded"].items() if n != rows}
+    if not error and (short or not rt["seeded"]):
+        error = f"not seeded with {rows} rows: {short or 'no table'} ({data['notes']})"
     lock = rt["longest_write_blocking"]
     if lock is not None:
         (stmt,) = [s for s in rt["statements"] if s["index"] == lock["statement"]]
@@ -275,17 +279,27 @@ def goal_text(row: Row) -> str:
         return "no (the fixed revision failed)"
     if m.lock is None or (m.lock["held_ms"] or 0.0) <= GOAL_MS:
         return "yes"
-    sql = m.lock["sql"] if len(m.lock["sql"]) <= 70 else m.lock["sql"][:67] + "..."
-    return f"no: `{sql}` (line {m.lock['line']})"
+    return f"no: held {m.lock['held_ms']:,.1f} ms (line {m.lock['line']})"
+
+
+def taken_by(m: Measured) -> str:
+    if m.lock is None or m.error:
+        return ""
+    sql = m.lock["sql"]
+    inner = re.search(r"\b(ALTER TABLE .*?);", sql) if sql.startswith("DO ") else None
+    if inner:  # a guarded statement: the DDL it runs
+        sql = f"DO: {inner.group(1)}"
+    return f"`{sql if len(sql) <= 72 else sql[:69] + '...'}`"
 
 
 def markdown(rows: list[Row]) -> str:
     head = ("| recipe | dialect | longest write-blocking lock, naive | fixed | "
-            "duration naive | fixed | same final schema | fixed within 50 ms |\n"
-            "|---|---|---|---|---:|---:|---|---|\n")
+            "fixed: taken by | duration naive | fixed | same final schema | "
+            "fixed within 50 ms |\n"
+            "|---|---|---|---|---|---:|---:|---|---|\n")
     body = "".join(
         f"| `{r.recipe}` | {r.dialect} | {lock_text(r.naive)} | {lock_text(r.fixed)} | "
-        f"{r.naive.duration_ms:,.0f} ms | {r.fixed.duration_ms:,.0f} ms | "
+        f"{taken_by(r.fixed)} | {r.naive.duration_ms:,.0f} ms | {r.fixed.duration_ms:,.0f} ms | "
         f"{'yes' if r.same else 'no: ' + r.diff} | {goal_text(r)} |\n" for r in rows)
     return head + body
 
@@ -340,8 +354,7 @@ def _mysql_target(version: str) -> str:
 
 def report(rows: list[Row], table: str, args: argparse.Namespace,
            started: datetime.datetime, versions: dict[str, str]) -> str:
-    servers = "; ".join(f"{'PostgreSQL' if d == 'postgresql' else 'MariaDB'} "
-                        f"`{v.split(' on ')[0] if d == 'postgresql' else v}`"
+    servers = "; ".join(f"`{v.split(' on ')[0]}`" if d == "postgresql" else f"MariaDB `{v}`"
                         for d, v in versions.items())
     rows_text = f"{args.rows:,}"
     return (

@@ -4,6 +4,7 @@ rewritten by the recipe itself, so the page shows exactly what ``sluice fix`` wr
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from sluice.recipes.model import Recipe, RecipeContext, all_recipes
 from sluice.recipes.source import fix_source
@@ -117,5 +118,58 @@ def recipes_page() -> str:
                 f"{r.dialect}, from {r.since_text()}.", "", r.doc, "",
                 "Written as:", "", "```python", *before, "```", "",
                 "`sluice fix` writes:", "", "```python", *after, "```", ""]
-    out += ["## Measured", ""]
+    out += ["## Measured", "", *measured()]
     return "\n".join(out)
+
+
+#: The bench result the page shows, written by ``bench/recipes.py --out``.
+RESULTS = Path(__file__).resolve().parents[3] / "bench" / "recipes_results.md"
+
+
+def measured() -> list[str]:
+    """The section after ``## Measured``: what ``bench/recipes.py`` measured with
+    ``sluice trace``, naive revision against fixed, as committed in the source tree."""
+    intro = [
+        "Each recipe's naive revision and the revision `sluice fix` writes for it, traced",
+        "on PostgreSQL and MariaDB by `sluice trace` on tables of 1,000,000 rows. The",
+        "goal: the fixed revision holds no lock that blocks writes to an existing table",
+        "for longer than 50 ms. The bench builds one small Alembic project per recipe",
+        "under `bench/_work/recipes/` (base tables, the naive revision, the fixed one) and",
+        "runs, for each revision, as a user types it:",
+        "",
+        "```bash",
+        "sluice trace REV --url URL --seed-rows 1000000 --no-crosscheck --fail-on never "
+        "--format json",
+        "```",
+        "",
+        "then applies both revisions to two more scratch databases and compares their",
+        "schemas with `sluice check`'s snapshot comparison. Run it with",
+        "`.venv/bin/python bench/recipes.py --rows 1000000 --out bench/recipes_results.md`",
+        "(servers from `SLUICE_TEST_POSTGRES_URL` and `SLUICE_TEST_MYSQL_PS_URL`, a MariaDB",
+        "with `performance_schema` on), then `python -m sluice.docgen`.",
+        "",
+        "How to read it:",
+        "",
+        "- A fixed PostgreSQL revision still takes ACCESS EXCLUSIVE (or SHARE ROW EXCLUSIVE)",
+        "  for statements that change only the catalog: `ADD CONSTRAINT ... NOT VALID`,",
+        "  `... USING INDEX`, `SET NOT NULL` after a validated check, `ADD COLUMN` without",
+        "  a default. It is held until that transaction commits, which the recipes place",
+        "  right after (the next `autocommit_block`, or the end of the revision); nothing",
+        "  that reads the table runs under it (`tests/test_recipes_faults.py` checks that",
+        "  with trace on every recipe).",
+        "- `DROP INDEX CONCURRENTLY` takes ACCESS EXCLUSIVE on the index it drops for its",
+        "  last moment, after the index is marked dead, so no query or write uses it; the",
+        "  sampler sees that moment only now and then.",
+        "- On MariaDB 10.11 the naive `CREATE INDEX` and `ADD COLUMN` already run online (the",
+        "  server picks INPLACE or INSTANT when it can): both take the same moment of",
+        "  EXCLUSIVE metadata lock to swap the definition in. The recipe states `ALGORITHM`",
+        "  and `LOCK=NONE` so that a change or a server that cannot run online is refused",
+        "  instead of copying the table while writes wait.",
+        "- A fixed revision runs longer than the naive one: a concurrent build waits for",
+        "  running transactions and scans twice, a backfill works in batches. That time is",
+        "  spent without blocking writes.",
+        "",
+    ]
+    if not RESULTS.is_file():
+        return [*intro, "Not measured in this copy of the source.", ""]
+    return [*intro, *RESULTS.read_text(encoding="utf-8").rstrip("\n").splitlines(), ""]
