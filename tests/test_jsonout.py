@@ -79,7 +79,8 @@ def test_unencodable_key_is_a_type_error_like_json_dumps() -> None:
 def test_lists_of_flat_records_match_json_dumps(seed: int) -> None:
     """The path that encodes a whole list of flat dicts at once (findings)."""
     rng = random.Random(seed)
-    tricky = ["},\n{", "}, {", ",\n", "\",\n\"", "{\"a\": 1}", "]", "[{"]
+    tricky: list[Any] = ["},\n{", "}, {", ",\n", "\",\n\"", "{\"a\": 1}", "]", "[{", [], {},
+                         (), ["x"], {"k": [1]}]
     records = [{rng.choice(["rule", "},\n{", "x,\ny", "path"]): rng.choice(SCALARS + tricky)
                 for _ in range(rng.randrange(1, 5))} for _ in range(rng.randrange(1, 6))]
     if rng.random() < 0.2:

@@ -40,12 +40,26 @@ def _flat_encoder(depth: int) -> json.JSONEncoder:
     return encoder
 
 
+def _nested(value: Any) -> bool:
+    """Whether ``value`` is a container the indented form spreads over lines (an empty
+    one is written ``[]`` or ``{}`` either way)."""
+    return isinstance(value, dict | list | tuple) and bool(value)
+
+
+def _flat(record: dict[Any, Any]) -> bool:
+    for value in record.values():
+        if type(value) not in _PLAIN and _nested(value):
+            return False
+    return True
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(data: Any, depth: int, parts: list[str]) -> None:
     if isinstance(data, dict):
-        values: Any = data.values()
         opening, closing = "{", "}"
     elif isinstance(data, list | tuple):
-        values = data
         opening, closing = "[", "]"
     else:
         parts.append(_SCALAR.encode(data))
@@ -54,10 +68,10 @@ def _encode(data: Any, depth: int, parts: list[str]) -> None:
         parts.append(opening + closing)
         return
     inner = "\n" + _INDENT * (depth + 1)
-    if opening == "[" and _flat_records(data):
-        parts.append(_records(data, depth))
+    if opening == "[" and all(type(item) is dict and item for item in data):
+        _list_of_dicts(data, depth, parts)
         return
-    if not any(isinstance(v, dict | list | tuple) for v in values):
+    if not any(_nested(v) for v in (data.values() if opening == "{" else data)):
         text = _flat_encoder(depth + 1).encode(data)
         parts.append(opening + inner + text[1:-1] + "\n" + _INDENT * depth + closing)
         return
@@ -78,25 +92,41 @@ def _encode(data: Any, depth: int, parts: list[str]) -> None:
     parts.append("\n" + _INDENT * depth + closing)
 
 
-def _flat_records(items: Any) -> bool:
-    """Whether ``items`` are all non-empty dicts of scalars (findings, for one)."""
-    if not all(type(item) is dict and item for item in items):
-        return False
-    kinds = {type(v) for item in items for v in item.values()}
-    return not any(issubclass(kind, dict | list | tuple) for kind in kinds)
+def _list_of_dicts(items: Any, depth: int, parts: list[str]) -> None:
+    """A list of non-empty dicts: each run of flat ones (findings, revisions) in one C
+    encoder call, the others walked."""
+    outer = "\n" + _INDENT * (depth + 1)
+    parts.append("[")
+    run: list[dict[Any, Any]] = []
+    first = True
+    for item in items:
+        if _flat(item):
+            run.append(item)
+            continue
+        if run:
+            parts.append(("" if first else ",") + _records(run, depth))
+            run, first = [], False
+        parts.append(("" if first else ",") + outer)
+        first = False
+        _encode(item, depth + 1, parts)
+    if run:
+        parts.append(("" if first else ",") + _records(run, depth))
+    parts.append("\n" + _INDENT * depth + "]")
 
 
-def _records(items: Any, depth: int) -> str:
-    """A list of flat dicts in one C encoder call. The encoder escapes every newline
-    inside a string, so the raw ``,\n`` it writes between items are the separators:
-    those between two dicts of the list follow a ``}`` and precede a ``{``, the others
-    separate a dict's items (which start with a key's quote)."""
+def _records(items: list[dict[Any, Any]], depth: int) -> str:
+    """Flat non-empty dicts, items of a list at ``depth``, in one C encoder call, each
+    on its lines with a newline before it and commas between them. The encoder escapes
+    every newline inside a string, so the raw ``,\n`` it writes are the separators:
+    those between two dicts follow a ``}`` and precede a ``{``, the others separate a
+    dict's items (which start with a key's quote; an empty ``{}`` value is never
+    followed by ``{``)."""
     outer = "\n" + _INDENT * (depth + 1)
     inner = outer + _INDENT
     text = _flat_encoder(0).encode(items)
     text = text.replace(",\n", "," + inner).replace("}," + inner + "{",
                                                      outer + "}," + outer + "{" + inner)
-    return "[" + outer + "{" + inner + text[2:-2] + outer + "}\n" + _INDENT * depth + "]"
+    return outer + "{" + inner + text[2:-2] + outer + "}"
 
 
 def _key(key: Any) -> str:
