@@ -65,8 +65,10 @@ sluice fix migrations/versions/3f2a_x.py   # only this file
 sluice fix --include-locked --dialect postgresql
 ```
 
-`sluice fix` picks the dialect as `sluice lint` does (`--dialect`, `lint.dialects`, the
-URL Alembic uses, a version folder named after a dialect) and needs exactly one. It never
+`sluice fix` picks each revision's dialect as `sluice lint` does (`--dialect`, a version
+folder named after a dialect, `lint.dialects`, the URL Alembic uses) and needs exactly one
+per revision. A recipe answers a rule only while the rule is in force: with SL201 in
+`[tool.sluice.lint] disable`, indexes stay as written. It never
 edits a revision that `sluice.sum` records unless `--include-locked` is given (run `sluice
 lock` afterwards), and a second run changes nothing: the rewritten calls sit inside
 `autocommit_block` or carry the `# sluice: ignore[...]` comment that says why the rule
