@@ -6,13 +6,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sluice.check import lock
-from sluice.check.sumfile import HEADER, parse_sum
+from sluice.core.sumfile import HEADER, parse_sum
 from sluice.errors import SluiceError
-from sluice.integrations.cli import main
 from tests.support.check import config, overlay, problems, run
+from tests.support.cli import run_cli
 from tests.support.project import edit
 
 V1 = "migrations/versions/0001_users_and_products.py"
@@ -162,7 +161,7 @@ def test_lock_refuses_a_syntax_error_naming_file_and_line(shop: Path) -> None:
     broken.write_text(broken.read_text().replace("def upgrade() -> None:",
                                                  "def upgrade() -> None:\n    op.execute((\n"))
     before = (shop / "sluice.sum").read_bytes()
-    result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
+    result = run_cli(["lock", "-c", str(shop / "alembic.ini")])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[0] == (
         "sluice: error: migrations/versions/0004_add_coupons.py:16: SyntaxError: '(' was "
@@ -190,7 +189,7 @@ def test_lock_refuses_a_broken_graph_without_writing(shop: Path, case: str) -> N
         (shop / V1).write_text(v1.replace("None] = None", 'None] = "0002"', 1))
         expected = ("migrations/versions/0001_users_and_products.py:14: revision cycle "
                     "0001 -> 0002 -> 0001")
-    result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
+    result = run_cli(["lock", "-c", str(shop / "alembic.ini")])
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith(f"sluice: error: {expected}"), result.stderr
     assert "sluice lock refuses to record a broken revision graph, nothing was written" \
@@ -202,7 +201,7 @@ def test_unreadable_revision_id_is_left_out_of_the_heads(shop: Path) -> None:
     overlay(shop, "two_heads")
     broken = shop / "migrations" / "versions" / "0004_add_coupons.py"
     broken.write_text(broken.read_text().replace('revision = "0004"', "revision = make_id()"))
-    result = CliRunner().invoke(main, ["lock", "-c", str(shop / "alembic.ini")])
+    result = run_cli(["lock", "-c", str(shop / "alembic.ini")])
     assert result.exit_code == 0
     assert result.stderr == (
         "sluice: warning: migrations/versions/0004_add_coupons.py: cannot read its revision "

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sluice.config import parse_config
+from sluice.core.durations import format_duration, parse_duration
 from sluice.errors import ConfigError, SluiceError
 from sluice.filters import table_excluded
 from sluice.runner.backup import BackupFailed, render_command, run_backup
@@ -21,7 +22,6 @@ from sluice.runner.capture import (
     partial_failure,
     split_offline_sql,
 )
-from sluice.runner.durations import format_duration, parse_duration
 from sluice.runner.lock import MigrationLock, advisory_key, lock_name
 from sluice.runner.policy import resolve_policy
 from sluice.runner.timeouts import TimeoutApplier, Timeouts, file_timeouts, parse_marker

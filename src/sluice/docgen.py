@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sluice import config as cfgmod
+from sluice.recipes import docs as recipes_docs
 
 
 def configuration_page() -> str:
@@ -50,9 +51,7 @@ def rules_page() -> str:
 
 
 def recipes_page() -> str:
-    from sluice.recipes.docs import recipes_page as page
-
-    return page()
+    return recipes_docs.recipes_page()
 
 
 PAGES: dict[str, Callable[[], str]] = {

@@ -18,7 +18,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sluice.core.project import alembic_config
 from sluice.errors import SluiceError
+from sluice.files import write_atomic
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -75,8 +77,8 @@ def _metadata_block(metadata: str | None) -> str:
 def create_new(
     directory: Path, *, metadata: str | None, url: str | None, dry_run: bool
 ) -> InitResult:
-    from alembic import command
-    from alembic.config import Config
+    from alembic import command  # lazy: Alembic only for sluice init
+    from alembic.config import Config  # lazy: Alembic only for sluice init
 
     result = InitResult(changed=True)
     script_dir = directory / "migrations"
@@ -118,8 +120,6 @@ def create_new(
 def _script_location(ini: Path) -> Path:
     """The folder holding env.py, as Alembic finds it: ``script_location`` from alembic.ini
     or from ``[tool.alembic]`` in the pyproject.toml next to it (package resources too)."""
-    from sluice.core.project import alembic_config
-
     try:
         cfg = alembic_config(ini)
         get = getattr(cfg, "get_alembic_option", None) or cfg.get_main_option
@@ -131,7 +131,7 @@ def _script_location(ini: Path) -> Path:
     if not loc:
         where = " or [tool.alembic] in pyproject.toml" if cfg.toml_file_name else ""
         raise SluiceError(f"{ini}: [alembic] script_location is not set{where}")
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: Alembic only for sluice init
 
     try:
         return Path(ScriptDirectory.from_config(cfg).dir)
@@ -355,8 +355,6 @@ def wire_existing(ini: Path, *, dry_run: bool = False) -> InitResult:
         if dry_run:
             result.messages.append(f"{env_py}: would wire to Sluice (dry run, nothing written)")
         else:
-            from sluice.files import write_atomic
-
             backup = env_py.with_name("env.py.bak")  # never through a symlink, same mode
             write_atomic(backup, env_py.read_bytes(), mode=env_py.stat().st_mode & 0o777,
                          what="the backup of env.py")
@@ -369,8 +367,6 @@ def wire_existing(ini: Path, *, dry_run: bool = False) -> InitResult:
             line = '${sluice_header(up_revision) if sluice_header is not UNDEFINED else ""}'
             result.changed = True
             if not dry_run:
-                from sluice.files import write_atomic
-
                 write_atomic(mako, line + text, what="script.py.mako")
                 result.messages.append(f"{mako}: review header added at the top of new revisions")
     return result

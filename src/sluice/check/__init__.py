@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sluice.core.findings import Finding
 
 #: Where each public name lives; each module is imported on first use (PEP 562), so that
-#: importing ``sluice.check.sumfile`` does not import every check and its dependencies.
+#: importing ``sluice.check.model`` does not import every check and its dependencies.
 _HOME = {
     "CHECKS": "gate", "check_names": "gate", "run_checks": "gate", "select_checks": "gate",
     "LockResult": "checksums", "lock": "checksums",

@@ -9,18 +9,19 @@ in the same change (then the recorded hash matches again).
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alembic.util import to_tuple
 
-from sluice.check.context import CheckContext
+from sluice.check.context import CheckContext, CheckOptions
+from sluice.check.graph import Graph, Node, graph_problems
 from sluice.check.model import CheckResult, finish
-from sluice.check.revisions import display_path
-from sluice.check.sumfile import SumState, current_state, parse_sum, sum_path
 from sluice.config import load_config
 from sluice.core.findings import Finding, check_finding
-from sluice.core.project import script_directory
+from sluice.core.project import display_path, script_directory
+from sluice.core.sumfile import SumState, current_state, parse_sum, sum_path
 from sluice.errors import SluiceError
 from sluice.files import project_file, write_atomic
 
@@ -135,13 +136,10 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     nothing is written: a lock records a history that can run. The sum file must be a
     regular file inside the project folder (not a symlink); it is replaced atomically and
     keeps its permissions."""
-    from sluice.check.context import CheckOptions
-
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
     config = load_config(path, path=config_file)
-    from contextlib import ExitStack
 
     with ExitStack() as stack:
         ctx = CheckContext(ini=path.resolve(), config=config,
@@ -177,7 +175,6 @@ def _refuse_broken_history(disk: SumState, root: Path) -> None:
                 f"{rel}{f':{line}' if line else ''}: {message}; sluice lock records only "
                 "revisions that Alembic can load, nothing was written",
                 hint="Fix the file, then run `sluice lock` again.")
-    from sluice.check.graph import Graph, Node, graph_problems
 
     graph = Graph()
     for rel, info in sorted(disk.static.items()):

@@ -21,16 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult
-from sluice.check.revisions import LoadedHistory, display_path, load_history
+from sluice.check.revisions import LoadedHistory, load_history
 from sluice.config import SluiceConfig, load_config
 from sluice.core.findings import Finding
-from sluice.core.project import alembic_config, script_directory
+from sluice.core.project import alembic_config, display_path, script_directory
+from sluice.environments import validate_name
 from sluice.errors import ConfigError, SluiceError, mask_url
 
 Work = Callable[[tuple[str, ...], MigrationContext], Iterable[Any]]
@@ -117,7 +119,6 @@ class CheckContext:
             raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
         config = load_config(path, path=options.config_file)
         if options.env is not None:  # "" too: an unset variable never means the default
-            from sluice.environments import validate_name
 
             validate_name(config, options.env, origin="--env")
         return cls(ini=path.resolve(), config=config, options=options, stack=stack)
@@ -218,8 +219,6 @@ class CheckContext:
 
     def read_versions(self) -> set[str]:
         """Revision ids recorded in the version table of the current database."""
-        import sqlalchemy as sa
-
         engine = self.db.connect()
         try:
             with engine.connect() as conn:

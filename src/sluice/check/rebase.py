@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sluice.config import load_config
+from sluice.core.project import forget_modules
 from sluice.errors import SluiceError
+from sluice.files import write_atomic
+from sluice.graph import explain_heads, load_graph
+from sluice.policy.services import service_labels
 
 __all__ = ["Move", "RebaseResult", "rebase_heads", "repoint"]
 
@@ -122,7 +127,6 @@ def repoint(path: Path, new_down: str) -> tuple[str, ...]:
     check = ast.literal_eval(_down_revision_node(ast.parse(new_text)))
     if check != new_down:  # pragma: no cover - the edit above is exact
         raise SluiceError(f"{path}: could not rewrite down_revision safely; edit it by hand")
-    from sluice.files import write_atomic
 
     write_atomic(path, new_text, what="a revision file")  # keeps its mode, no symlinks
     return old
@@ -186,11 +190,6 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
     ref whose revisions must stay. Raises :class:`SluiceError` when there is nothing safe
     to do (every branch is on the base branch, a branch starts with a merge revision).
     """
-    from sluice.config import load_config
-    from sluice.core.project import forget_modules
-    from sluice.graph import explain_heads, load_graph
-    from sluice.policy.services import service_labels
-
     ini = Path(ini)
     if not ini.is_file():
         raise SluiceError(f"{ini}: no such file (pass -c/--config PATH to alembic.ini)")

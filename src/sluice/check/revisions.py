@@ -23,22 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from alembic.script.revision import RevisionError, RevisionMap
+
 from sluice.core.alembic_compat import load_script
 from sluice.core.history import script_revision_files
+from sluice.core.project import display_path
+from sluice.lint.static import analyze_file
 
 if TYPE_CHECKING:  # imported where used: sluice lint reads sluice.sum through this module
     from alembic.script import Script, ScriptDirectory
 
 DowngradeKind = Literal["ops", "pass", "missing", "raises", "empty"]
-
-def display_path(path: str | os.PathLike[str], root: Path) -> str:
-    """``path`` relative to ``root`` with forward slashes (absolute when outside it)."""
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
-
 
 @dataclass
 class LoadError:
@@ -97,8 +92,6 @@ def describe_error(exc: BaseException) -> str:
 
 def load_history(script: ScriptDirectory, root: Path) -> LoadedHistory:
     """Import every revision file of ``script`` on its own; collect failures as one-liners."""
-    from alembic.script.revision import RevisionError
-
     history = LoadedHistory(script=script, root=root, files=script_revision_files(script))
     for path in history.files:
         try:
@@ -123,8 +116,6 @@ def load_history(script: ScriptDirectory, root: Path) -> LoadedHistory:
 
 def adopt(history: LoadedHistory) -> None:
     """Make the ScriptDirectory use the already imported scripts (no second import)."""
-    from alembic.script.revision import RevisionMap
-
     scripts = list(history.scripts)
 
     def generator() -> Iterator[Script]:
@@ -210,7 +201,6 @@ def downgrade_fact(path: str | os.PathLike[str], module: Any = None) -> Downgrad
     kind, line = quick
     if kind == "ops":
         return DowngradeFact(kind="ops", line=line, upgrade_ops=0)
-    from sluice.lint.static import analyze_file
     from sluice.rules.lint._script import changes_only_data  # lazy: start-up (every lint rule)
 
     result = analyze_file(Path(path))

@@ -31,7 +31,7 @@ def script_version_locations(script: ScriptDirectory) -> list[Path]:
 def load_script(script: ScriptDirectory, path: str | os.PathLike[str]) -> Script | None:
     """Import one revision file as Alembic's loader does (``Script._from_path``); None
     when the file name is not one Alembic reads as a revision."""
-    from alembic.script import Script
+    from alembic.script import Script  # lazy: lint starts without Alembic
 
     from_path = getattr(Script, "_from_path", None)
     if from_path is not None:
@@ -45,7 +45,7 @@ def own_branch_labels(script: Script | Revision) -> tuple[str, ...]:
     it inherits from an ancestor."""
     own = getattr(script, "_orig_branch_labels", None)
     if own is None:  # pragma: no cover - older Alembic
-        from alembic.util import to_tuple
+        from alembic.util import to_tuple  # lazy: lint starts without Alembic
 
         own = to_tuple(getattr(getattr(script, "module", None), "branch_labels", None),
                        default=())
@@ -58,7 +58,7 @@ def all_down_revisions(script: Script | Revision) -> tuple[str, ...]:
     downs = getattr(script, "_all_down_revisions", None)
     if downs is not None:
         return tuple(downs)
-    from alembic.util import to_tuple  # pragma: no cover - older Alembic
+    from alembic.util import to_tuple  # lazy: lint starts without Alembic; pragma: no cover
 
     return (tuple(to_tuple(script.down_revision, default=()))  # pragma: no cover
             + tuple(to_tuple(script.dependencies, default=())))
@@ -88,7 +88,7 @@ def upgrade_targets(rmap: RevisionMap, target: str,
 def relative_spec(spec: str) -> tuple[str | None, str | None, int] | None:
     """``(branch label, symbol, steps)`` of a relative spec (``-1``, ``ae10+2``,
     ``label@head-1``) as Alembic's ``_relative_destination`` reads it; None otherwise."""
-    from alembic.script import revision
+    from alembic.script import revision  # lazy: lint starts without Alembic
 
     match = revision._relative_destination.match(spec)
     if not match:
@@ -100,14 +100,14 @@ def relative_spec(spec: str) -> tuple[str | None, str | None, int] | None:
 def environment_context() -> Any:
     """The EnvironmentContext ``alembic.context`` proxies to right now (``_proxy``), or
     None outside a migration."""
-    from alembic import context
+    from alembic import context  # lazy: lint starts without Alembic
 
     return getattr(context, "_proxy", None)
 
 
 def operations_proxy() -> Any:
     """The Operations object ``alembic.op`` proxies to right now, or None."""
-    from alembic import op
+    from alembic import op  # lazy: lint starts without Alembic
 
     return getattr(op, "_proxy", None)
 
@@ -125,7 +125,7 @@ def remove_proxy(obj: Any) -> None:
 
 def registered_plugins() -> dict[str, Any] | None:
     """Alembic's plugin registry (1.16+; ``plugins._all_plugins``), None when missing."""
-    from alembic.runtime import plugins
+    from alembic.runtime import plugins  # lazy: lint starts without Alembic
 
     registry = getattr(plugins, "_all_plugins", None)
     return registry if isinstance(registry, dict) else None

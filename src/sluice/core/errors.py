@@ -75,7 +75,7 @@ def _command_error() -> type[Exception]:
     if module is None and "alembic.util" not in sys.modules:
         module = _load_exc_alone()
     if module is None:
-        from alembic.util import exc as imported
+        from alembic.util import exc as imported  # lazy: only alembic/util/exc.py
 
         module = imported
     error: type[Exception] = module.CommandError
@@ -123,7 +123,7 @@ class DatabaseUnavailable(SluiceError):
 
 def mask_url(url: object) -> str:
     """Render a database URL with its password hidden."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import make_url  # lazy: SQLAlchemy only to mask a URL
 
     try:
         return make_url(str(url)).render_as_string(hide_password=True)

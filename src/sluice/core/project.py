@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
+from sluice.core.alembic_compat import script_version_locations
 from sluice.core.errors import SluiceError
 from sluice.core.ini import IniConfig, light_config
 
@@ -44,7 +45,7 @@ def alembic_config(
 
     ``url`` overrides ``sqlalchemy.url``. Missing files are a one-line error.
     """
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: lint starts without Alembic
 
     path = Path(ini)
     if not path.is_file():
@@ -66,7 +67,7 @@ def pyproject_for(ini: Path) -> Path | None:
     """The pyproject.toml next to ``ini`` when it has a ``[tool.alembic]`` table and the
     installed Alembic reads one (1.16+): Alembic's CLI reads it too, so settings such as
     ``script_location`` may live there instead of alembic.ini."""
-    from alembic.config import Config
+    from alembic.config import Config  # lazy: lint starts without Alembic
 
     toml = ini.resolve().parent / "pyproject.toml"
     if not toml.is_file() or "toml_file" not in inspect.signature(Config).parameters:
@@ -81,9 +82,8 @@ def pyproject_for(ini: Path) -> Path | None:
 def script_directory(cfg: Config) -> ScriptDirectory:
     """Alembic's ScriptDirectory for ``cfg``; its version locations must be readable folders
     (see :func:`require_version_locations`)."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # lazy: lint starts without Alembic
 
-    from sluice.core.alembic_compat import script_version_locations
 
     try:
         script = ScriptDirectory.from_config(cfg)
@@ -182,7 +182,7 @@ def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
 def _resolve_location(value: str, root: Path) -> Path:
     path = Path(value)
     if not os.path.isabs(value) and ":" in value:  # a package resource, ``pkg:folder``
-        from alembic.util import coerce_resource_to_filename
+        from alembic.util import coerce_resource_to_filename  # lazy: lint starts without Alembic
 
         with contextlib.suppress(Exception):
             path = Path(coerce_resource_to_filename(value))
@@ -329,3 +329,12 @@ def _library_dirs() -> tuple[Path, ...]:
     paths = sysconfig.get_paths()
     return tuple(Path(paths[key]).resolve() for key in ("stdlib", "platstdlib", "purelib",
                                                         "platlib") if paths.get(key))
+
+
+def display_path(path: str | os.PathLike[str], root: Path) -> str:
+    """``path`` relative to ``root`` with forward slashes (absolute when outside it)."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()

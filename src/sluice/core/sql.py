@@ -44,12 +44,12 @@ class _Lexer:
 
 @cache
 def _lexer() -> _Lexer:
-    from sqlglot.dialects.mysql import MySQL
-    from sqlglot.dialects.postgres import Postgres
-    from sqlglot.dialects.sqlite import SQLite
-    from sqlglot.dialects.tsql import TSQL
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
+    from sqlglot.dialects.mysql import MySQL  # lazy: sqlglot's dialects on the first split
+    from sqlglot.dialects.postgres import Postgres  # lazy: sqlglot's dialects on the first split
+    from sqlglot.dialects.sqlite import SQLite  # lazy: sqlglot's dialects on the first split
+    from sqlglot.dialects.tsql import TSQL  # lazy: sqlglot's dialects on the first split
+    from sqlglot.errors import TokenError  # lazy: sqlglot's dialects on the first split
+    from sqlglot.tokens import TokenType  # lazy: sqlglot's dialects on the first split
 
     # Commands are tokenized like any other statement (sqlglot would otherwise read the
     # rest of a ``DO``/``REFRESH``/``EXECUTE`` statement as one raw string).

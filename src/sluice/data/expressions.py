@@ -15,8 +15,8 @@ from sluice.data.model import Kind, fail
 def check_text_literals(element: Any, dialect_name: str, where: str) -> None:
     """Refuse raw SQL text carrying literal values (most often interpolated from Python)."""
     # sqlglot is imported on first use: importing sluice.data in a revision stays cheap.
-    from sqlglot.dialects.dialect import Dialect
-    from sqlglot.tokens import TokenType
+    from sqlglot.dialects.dialect import Dialect  # lazy: sqlglot only to check SQL text
+    from sqlglot.tokens import TokenType  # lazy: sqlglot only to check SQL text
 
     literal_types = {TokenType.STRING, TokenType.NUMBER, TokenType.NATIONAL_STRING,
                      TokenType.BYTE_STRING, TokenType.HEX_STRING, TokenType.BIT_STRING,

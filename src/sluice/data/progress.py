@@ -42,7 +42,7 @@ class ConsoleProgress:
 
     def __init__(self, *, interval_s: float = 10.0, console: Any = None) -> None:
         # rich is imported on first use: importing sluice.data in a revision stays cheap.
-        from rich.console import Console
+        from rich.console import Console  # lazy: rich only when progress is shown
 
         self.console = console or Console(stderr=True)
         self.interval_s = interval_s
@@ -61,7 +61,7 @@ class ConsoleProgress:
         self.started = time.monotonic()
         self.last_log = self.started
         if self.console.is_terminal:
-            from rich.live import Live
+            from rich.live import Live  # lazy: rich only when progress is shown
 
             self.live = Live(console=self.console, get_renderable=self._frame,
                              refresh_per_second=4, transient=False)
@@ -71,10 +71,10 @@ class ConsoleProgress:
         return f"~{self.total:,}" if self.total is not None else "?"
 
     def _frame(self) -> Any:
-        from rich.console import Group
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
-        from rich.text import Text
+        from rich.console import Group  # lazy: rich only when progress is shown
+        from rich.progress_bar import ProgressBar  # lazy: rich only when progress is shown
+        from rich.table import Table  # lazy: rich only when progress is shown
+        from rich.text import Text  # lazy: rich only when progress is shown
 
         elapsed = _clock(time.monotonic() - self.started)
         head = Text(f"{self.label}  batch {self.batch:,}  {elapsed} elapsed",

@@ -114,7 +114,7 @@ def _stubbed(modules: Sequence[str]) -> Iterator[None]:
     if not modules:
         yield
         return
-    from sluice.lint.render.stubs import StubFinder
+    from sluice.lint.render.stubs import StubFinder  # lazy: lint's render layer, only for stubs
 
     finder = StubFinder(modules)
     hidden = {n: m for n, m in sys.modules.items() if finder.matches(n)}
@@ -237,8 +237,8 @@ def version_tables(config: SluiceConfig, name: str = "alembic") -> list[str]:
 
 def database_revisions(url: str, tables: list[str]) -> dict[str, list[str]]:
     """Revisions recorded in each existing version table of the database at ``url``."""
-    import sqlalchemy as sa
-    from alembic.migration import MigrationContext
+    import sqlalchemy as sa  # lazy: a database only with --url
+    from alembic.migration import MigrationContext  # lazy: a database only with --url
 
     try:
         engine = sa.create_engine(url, poolclass=sa.pool.NullPool)

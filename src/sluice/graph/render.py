@@ -35,9 +35,9 @@ def render_text(graph: RevisionGraph, *, width: int | None = 100, color: bool = 
                 title: str | None = None) -> str:
     """The revision tree, bases at the top; a merge is drawn under its first parent and
     referenced under the others."""
-    from rich.console import Console
-    from rich.text import Text
-    from rich.tree import Tree
+    from rich.console import Console  # lazy: rich only for the text tree
+    from rich.text import Text  # lazy: rich only for the text tree
+    from rich.tree import Tree  # lazy: rich only for the text tree
 
     heading = title or _summary(graph)
     tree = Tree(Text(heading, style="bold"))

@@ -36,6 +36,7 @@ runs.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,8 @@ def ensure_registered() -> bool:
     """
     if not plugin_api_available():
         return False
-    import sys
 
-    from alembic.runtime import plugins
+    from alembic.runtime import plugins  # lazy: Alembic 1.18+ only (the plugin API)
 
     registry = registered_plugins()
     if registry is not None and PLUGIN_NAME in registry:
@@ -99,14 +99,14 @@ def with_sluice(names: Any = None) -> list[str]:
 
 
 def _dispatch_result(stop: bool) -> Any:
-    from alembic.util import PriorityDispatchResult
+    from alembic.util import PriorityDispatchResult  # lazy: Alembic 1.18+ only (the plugin API)
 
     return PriorityDispatchResult.STOP if stop else PriorityDispatchResult.CONTINUE
 
 
 def _rendered_metadata_default(default: Any, autogen_context: Any) -> str | None:
     """The model's server default as SQL text, the way Alembic renders it to compare."""
-    from sqlalchemy.sql.schema import DefaultClause
+    from sqlalchemy.sql.schema import DefaultClause  # lazy: loaded for every alembic command
 
     if isinstance(default, DefaultClause):
         if isinstance(default.arg, str):
@@ -124,9 +124,11 @@ def compare_server_default(autogen_context: Any, alter_column_op: Any, schema: s
     compare defaults) or a callable (that callable decides: Sluice's own on the env.py
     path, or yours), and for computed and identity columns, which Alembic handles.
     """
-    from sqlalchemy.sql.schema import DefaultClause
+    from sqlalchemy.sql.schema import DefaultClause  # lazy: loaded for every alembic command
 
-    from sluice.policy.defaults import compare_server_default as same_default
+    from sluice.policy.defaults import (
+        compare_server_default as same_default,  # lazy: loaded for every alembic command
+    )
 
     migration_context = autogen_context.migration_context
     user = user_compare_server_default(migration_context)
@@ -159,7 +161,7 @@ def compare_enums(autogen_context: Any, upgrade_ops: Any, schemas: Any) -> Any:
     ``configure_options`` gets the project's Sluice configuration here, read from the
     alembic.ini being run, so the comparator acts there too.
     """
-    from sluice.policy import enums
+    from sluice.policy import enums  # lazy: loaded for every alembic command
 
     migration_context = autogen_context.migration_context
     if migration_context is not None and "sluice_config" not in migration_context.opts:
@@ -169,10 +171,10 @@ def compare_enums(autogen_context: Any, upgrade_ops: Any, schemas: Any) -> Any:
 
 
 def _project_config(migration_context: Any) -> Any:
-    from alembic.util import CommandError
+    from alembic.util import CommandError  # lazy: loaded for every alembic command
 
-    from sluice.config import load_config
-    from sluice.errors import SluiceError
+    from sluice.config import load_config  # lazy: loaded for every alembic command
+    from sluice.errors import SluiceError  # lazy: loaded for every alembic command
 
     env = getattr(migration_context, "environment_context", None)
     ini = getattr(getattr(env, "config", None), "config_file_name", None)
@@ -184,7 +186,7 @@ def _project_config(migration_context: Any) -> Any:
 
 def setup(plugin: Any) -> None:
     """Called by Alembic with the :class:`alembic.runtime.plugins.Plugin` named ``sluice``."""
-    from alembic.util import DispatchPriority
+    from alembic.util import DispatchPriority  # lazy: Alembic 1.18+ only (the plugin API)
 
     plugin.add_autogenerate_comparator(compare_server_default, "column", "server_default",
                                        priority=DispatchPriority.FIRST)

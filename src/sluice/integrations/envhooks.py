@@ -28,7 +28,7 @@ from typing import Any
 from sluice.config import SluiceConfig, load_config
 from sluice.environments import resolve_environment
 from sluice.filters import IncludeName, IncludeObject, make_include_name, make_include_object
-from sluice.integrations import prompt
+from sluice.integrations import alembic_plugin, prompt
 from sluice.policy.defaults import compare_server_default
 from sluice.policy.services import (
     SERVICE_OPTION,
@@ -38,6 +38,7 @@ from sluice.policy.services import (
     scoped_include_object,
 )
 from sluice.policy.split import SPLIT_OPTION, parse_split
+from sluice.runner.envguard import runner_options
 
 Directives = Callable[[Any, Any, list[Any]], None]
 
@@ -75,7 +76,11 @@ def make_process_revision_directives(
             user(context, revision, directives)
         if _running_alembic_check():
             return  # `alembic check` writes nothing: the policies judge files to be written
-        from sluice.policy import PolicyContext, apply_policies, parse_allowances
+        from sluice.policy import (  # lazy: policies load when autogenerate writes
+            PolicyContext,
+            apply_policies,
+            parse_allowances,
+        )
 
         ctx = PolicyContext(
             config=config,
@@ -120,7 +125,7 @@ def configure_options(
     chooses the expand/contract split (see :mod:`sluice.policy.split`).
     """
     if alembic_config is None:
-        from alembic import context
+        from alembic import context  # lazy: the env.py proxy, when no config is passed
 
         alembic_config = context.config
     ini = getattr(alembic_config, "config_file_name", None)
@@ -160,7 +165,6 @@ def configure_options(
         url = ""
     if url.startswith("sqlite"):
         options["render_as_batch"] = True
-    from sluice.runner.envguard import runner_options
 
     options.update(runner_options(alembic_config, cfg, env))
     options.update(_comparison_options(overrides.pop("autogenerate_plugins", None)))
@@ -176,10 +180,9 @@ def _comparison_options(plugins: Any) -> dict[str, Any]:
     """Sluice's comparison additions: the ``sluice`` plugin on Alembic 1.18+, callbacks
     before (see :mod:`sluice.integrations.alembic_plugin`). ``plugins``: the caller's own
     ``autogenerate_plugins``, kept, with ``sluice`` added."""
-    from sluice.integrations.alembic_plugin import ensure_registered, with_sluice
-
-    if ensure_registered():
-        return {"compare_server_default": True, "autogenerate_plugins": with_sluice(plugins)}
+    if alembic_plugin.ensure_registered():
+        return {"compare_server_default": True,
+                "autogenerate_plugins": alembic_plugin.with_sluice(plugins)}
     if plugins is not None:
         return {"compare_server_default": compare_server_default,
                 "autogenerate_plugins": plugins}

@@ -34,6 +34,7 @@ file's folder or a folder above it whose revision folders hold the file, else
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -45,7 +46,11 @@ import click
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import header_from_source, revision_files
 from sluice.errors import SluiceError
+from sluice.integrations.cli.common import describe_exception
 from sluice.integrations.cli.formats import format_option
+from sluice.lint.engine import Coverage, LintResult, lint_project, read_layout
+from sluice.output import render_findings
+from sluice.output.text import severity_counts
 
 __all__ = ["find_alembic_ini", "lint_files", "new_revision_main", "revision_id_of"]
 
@@ -55,8 +60,6 @@ def revision_id_of(source: str) -> str | None:
 
 
 def _revision_files(ini: Path, x_args: Sequence[str] = ()) -> set[Path]:
-    from sluice.lint.engine import read_layout
-
     layout = read_layout(ini, x_args=x_args)
     return set(revision_files(layout.version_locations, recursive=layout.recursive))
 
@@ -103,8 +106,6 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     that are not revision files of this project (pre-commit passes every staged ``.py``
     file) are left out, and an empty result says so through its coverage (0 revisions).
     """
-    from sluice.lint.engine import Coverage, LintResult, lint_project
-
     for scope in ("revisions", "since", "changed_base"):
         if options.pop(scope, None) not in (None, False):
             raise SluiceError(f"choose one scope: files or {scope}")
@@ -155,16 +156,10 @@ def new_revision_main(files: tuple[Path, ...], config_path: Path | None,
     Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the file cannot be
     linted. Alembic does not act on the exit status: the revision is kept either way.
     """
-    from sluice.integrations.cli.common import describe_exception
-    from sluice.output import render_findings
-    from sluice.output.text import severity_counts
-
     try:
         ini = find_alembic_ini(files, config_path, x_args)
         cfg = load_config(ini)
         # the revision's own imports may print; keep stdout for the report
-        import contextlib
-
         with contextlib.redirect_stdout(sys.stderr):
             result = lint_files(ini, cfg, files=files, x_args=x_args,
                                 render=False if no_render else None)

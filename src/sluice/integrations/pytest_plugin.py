@@ -60,8 +60,11 @@ def _enabled_in_sluice_config(rootpath: Path) -> bool:
 
     Read as raw TOML: a broken Sluice config must not break an unrelated pytest run; when
     the plugin is enabled, the tests themselves report config errors."""
-    from sluice.config import _read_toml, find_config_file
-    from sluice.errors import SluiceError
+    from sluice.config import (  # lazy: loaded in every pytest run
+        _read_toml,
+        find_config_file,
+    )
+    from sluice.errors import SluiceError  # lazy: loaded in every pytest run
 
     try:
         file = find_config_file(rootpath)
@@ -95,15 +98,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _fail_report(report: Any) -> None:
-    from sluice.check.render import text_report
+    from sluice.check.render import text_report  # lazy: loaded in every pytest run
 
     pytest.fail(text_report(report).rstrip(), pytrace=False)
 
 
 def run_check(name: str, ini: Path, url: str | None, scratch: bool) -> None:
     """Run one check of ``sluice check`` and turn its result into a pytest outcome."""
-    from sluice.check import CheckOptions, run_checks
-    from sluice.errors import SluiceError
+    from sluice.check import (  # lazy: loaded in every pytest run
+        CheckOptions,
+        run_checks,
+    )
+    from sluice.errors import SluiceError  # lazy: loaded in every pytest run
 
     try:
         report = run_checks(ini, CheckOptions(only=[name], url=url, scratch=scratch))
@@ -129,12 +135,12 @@ def _check_test(name: str) -> Callable[..., None]:
 
 def test_sluice_lint(sluice_alembic_ini: Path) -> None:
     """sluice lint: no finding at or above ``lint.fail_on``."""
-    from sluice.config import load_config
-    from sluice.errors import SluiceError
+    from sluice.config import load_config  # lazy: loaded in every pytest run
+    from sluice.errors import SluiceError  # lazy: loaded in every pytest run
 
     try:
-        from sluice.lint.engine import lint_project
-        from sluice.output import render_findings
+        from sluice.lint.engine import lint_project  # lazy: loaded in every pytest run
+        from sluice.output import render_findings  # lazy: loaded in every pytest run
     except ImportError as exc:  # pragma: no cover - partial installs
         pytest.skip(f"sluice lint is not available: {exc}")
     ini = Path(sluice_alembic_ini)
@@ -170,8 +176,8 @@ class SluiceTests:
     @pytest.fixture
     def sluice_database_url(self, sluice_alembic_ini: Path) -> str | None:
         """Database server for the Sluice tests (None: a temporary SQLite file)."""
-        from sluice.check.context import expand_env
-        from sluice.config import load_config
+        from sluice.check.context import expand_env  # lazy: loaded in every pytest run
+        from sluice.config import load_config  # lazy: loaded in every pytest run
 
         if not Path(sluice_alembic_ini).is_file():
             return None
@@ -186,7 +192,7 @@ class SluiceTests:
         """Create (and drop) a scratch database per test on the server of the URL."""
         if sluice_database_url is None:
             return False
-        from sqlalchemy.engine import make_url
+        from sqlalchemy.engine import make_url  # lazy: loaded in every pytest run
 
         return make_url(sluice_database_url).get_backend_name() != "sqlite"
 

@@ -17,6 +17,7 @@ from sluice.lint.merge import dedup_findings, dialect_branch_lines, dialect_sens
 from sluice.lint.model import Finding, Op
 from sluice.lint.needs import NEED_RENDER_REQUESTED, NEED_SQL_REQUESTED, render_needs
 from sluice.lint.pool import Crash, RenderJob
+from sluice.lint.registry import run_rules
 from sluice.lint.render import REASON_DISABLED, RenderOutcome
 from sluice.lint.results import RevisionReport
 from sluice.lint.scope import Node, display_path, static_result
@@ -58,8 +59,6 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
     """Both layers, rules, suppressions for one file; ``rendered``: what rendering it gave
     (None: it was not rendered). ``failure``: rendering or analysing it raised (a bug in
     Sluice); analyse statically and say so."""
-    from sluice.lint.registry import run_rules
-
     path = str(node.path)
     static = static_result(node)
     report = RevisionReport(path=path, revision=node.revision, down_revision=node.down_raw,

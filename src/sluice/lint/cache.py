@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.errors import SluiceError
+from sluice.files import check_target, write_atomic
 from sluice.lint.model import Finding
 
 __all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "unpack_findings",
@@ -124,7 +125,6 @@ class LintCache:
         """Write atomically; a read-only or missing folder only disables caching."""
         if self.folder is None or not self._dirty:
             return
-        from sluice.files import check_target, write_atomic
 
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

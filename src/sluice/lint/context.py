@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sluice import _version
 from sluice.config import SluiceConfig
 from sluice.lint.model import Finding, Op
+from sluice.lint.registry import RuleIndex, active_rules, run_rules
 from sluice.lint.scope import Layout
 
 if TYPE_CHECKING:
@@ -43,8 +45,6 @@ class RunContext:
     def _rules_for(self, dialects: list[str]) -> tuple[RuleIndex, dict[str, RuleIndex]]:
         key = tuple(dialects)
         if key not in self._split:
-            from sluice.lint.registry import RuleIndex, active_rules
-
             if self._active is None:
                 self._active = [r for r in active_rules(self.config) if r.family != "meta"]
             shared = [r for r in self._active if set(dialects) <= set(r.dialects)]
@@ -80,7 +80,7 @@ class RunContext:
 def new_renderer(layout: Layout, dialects: Sequence[str], stub_modules: Sequence[str],
                  sql: bool) -> Renderer:
     """A renderer for the project of ``layout`` (enter it before rendering)."""
-    from sluice.lint.render import Renderer  # imports Alembic and SQLAlchemy
+    from sluice.lint.render import Renderer  # lazy: the render layer imports Alembic
 
     return Renderer(
         layout.alembic_cfg,
@@ -95,8 +95,6 @@ def new_renderer(layout: Layout, dialects: Sequence[str], stub_modules: Sequence
 
 
 def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
-    from sluice.lint.registry import active_rules, run_rules
-
     meta = [r for r in active_rules(config) if r.family == "meta"]
     return run_rules(ops, config, dialect=None, rules=meta) if meta else []
 
@@ -104,9 +102,7 @@ def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
 def _rules_fingerprint() -> str:
     """Changes whenever the code of lint, the rules or the core changes (so the cache never
     goes stale); the rules' fixtures do not count."""
-    from sluice._version import __version__
-
-    parts = [__version__]
+    parts = [_version.__version__]  # read at call time: a new version is a new key
     package = Path(__file__).resolve().parent.parent
     for base in (package / "lint", package / "rules", package / "core"):
         for p in sorted(base.rglob("*.py")):

@@ -112,8 +112,11 @@ def is_alembic_operation(kind: str) -> bool:
 def alembic_operations() -> frozenset[str]:
     """Alembic's own operation names (``add_column`` ...), read from the operation classes
     Alembic defines (so an operation a plugin registers is not among them)."""
-    from alembic.ddl import postgresql
-    from alembic.operations import Operations, ops
+    from alembic.ddl import postgresql  # lazy: Alembic only for op signatures
+    from alembic.operations import (  # lazy: Alembic only for op signatures
+        Operations,
+        ops,
+    )
 
     names: set[str] = set()
     for module in (ops, postgresql):

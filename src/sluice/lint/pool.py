@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sluice.lint.context import new_renderer
 from sluice.lint.render.outcome import RenderOutcome
+from sluice.lint.scope import read_layout
 
 if TYPE_CHECKING:
     from sluice.lint.render import Renderer
@@ -84,7 +86,7 @@ def render_jobs(jobs: Sequence[RenderJob], spec: RendererSpec,
     workers = min(usable_cpus(), len(jobs))
     if len(jobs) < POOL_THRESHOLD or workers < 2:
         return [_guarded(local, job) for job in jobs], 1
-    from concurrent.futures import ProcessPoolExecutor  # only a pool needs them
+    from concurrent.futures import ProcessPoolExecutor  # lazy: only a process pool needs them
 
     results: list[RenderResult | None] = [None] * len(jobs)
     try:
@@ -110,7 +112,7 @@ def _guarded(local: Callable[[RenderJob], RenderOutcome], job: RenderJob) -> Ren
 def _context() -> Any:
     """``fork`` on Linux: the worker starts with what this process imported (elsewhere the
     platform's default; macOS's system libraries are not safe to fork)."""
-    import multiprocessing
+    import multiprocessing  # lazy: only a process pool needs them
 
     return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
 
@@ -121,8 +123,6 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(spec: RendererSpec) -> None:
-    from sluice.lint.scope import read_layout
-
     _worker.clear()
     _worker["spec"] = spec
     _worker["layout"] = read_layout(spec.ini_path, x_args=spec.x_args)
@@ -134,7 +134,6 @@ def _renderer(dialects: tuple[str, ...]) -> Renderer:
         stack = _worker.pop("stack", None)
         if stack is not None:
             stack.close()
-        from sluice.lint.context import new_renderer
 
         spec: RendererSpec = _worker["spec"]
         stack = contextlib.ExitStack()

@@ -21,6 +21,7 @@ from sluice.config import SluiceConfig
 from sluice.core.history import History, RevisionHeader, build_history, header_from_source
 from sluice.core.ini import IniConfig
 from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
+from sluice.core.sumfile import file_digest, parse_sum, sum_path
 from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash
 from sluice.lint.dialects import env_py_url, url_dialect, x_url
@@ -222,7 +223,6 @@ def changed_files(folder: str | Path, base: str | None = None) -> set[Path]:
 def reviewed_files(layout: Layout, config: SluiceConfig) -> set[str] | None:
     """Real paths of the revision files ``sluice.sum`` records with the checksum they
     still have (reviewed history); None when the project has no sum file."""
-    from sluice.check.sumfile import file_digest, parse_sum, sum_path
 
     path = sum_path(layout.root, config.check.sum_file)
     try:

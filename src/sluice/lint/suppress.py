@@ -30,6 +30,7 @@ import tokenize
 from dataclasses import dataclass, field, replace
 
 from sluice.lint.model import Finding, Op
+from sluice.lint.registry import find_rule
 
 __all__ = ["Suppression", "apply_suppressions", "parse_suppressions", "suppression_ops"]
 
@@ -174,7 +175,5 @@ def suppression_ops(
 
 
 def _used(key: str, used: set[str]) -> bool:
-    from sluice.lint.registry import find_rule
-
     r = find_rule(key)
     return r is not None and r.id in used

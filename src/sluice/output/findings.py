@@ -12,7 +12,7 @@ from sluice.output.registry import FindingsContext, FixKey, get_format
 
 def rule_docs() -> dict[str, RuleDoc]:
     """Docs of every registered lint rule, by id."""
-    from sluice.lint.registry import all_rules
+    from sluice.rules.registry import all_rules  # lazy: upgrade output loads no rule
 
     return {r.id: RuleDoc(r.id, r.name, r.severity, r.summary, r.doc, r.family)
             for r in all_rules().values()}

@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import IO, Any
 
+from sluice._version import __version__
 from sluice.core.findings import Finding, RuleDoc
+from sluice.output.findings import rule_docs
 from sluice.output.registry import FindingsContext
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -30,8 +32,6 @@ def sarif_document(
     properties: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The SARIF log (one run) for ``findings``."""
-    from sluice._version import __version__
-
     ids = sorted({f.rule for f in findings} | set(rules))
     index = {rid: i for i, rid in enumerate(ids)}
     by_id = {f.rule: f for f in findings}
@@ -97,7 +97,5 @@ def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContex
     if context.rules is not None:
         rules = context.rules
     else:
-        from sluice.output.findings import rule_docs
-
         rules = rule_docs()
     render_sarif(findings, stream, rules=rules, tool=context.tool, properties=context.extra)

@@ -16,6 +16,7 @@ from alembic.operations import ops as alembic_ops
 from sluice.config import SluiceConfig
 from sluice.core.alembic_compat import script_version_locations
 from sluice.errors import ConfigError, PolicyViolation, SluiceError
+from sluice.filters import table_excluded
 from sluice.policy.base import PolicyContext
 from sluice.policy.ownership import (
     SERVICE_OPTION,
@@ -170,8 +171,6 @@ def trunk_dependencies(
     written in the same run, else the trunk's heads that ``script`` does not already
     descend from (the trunk head is where every trunk table exists in its latest form).
     None for excluded tables, which Alembic never creates."""
-    from sluice.filters import table_excluded
-
     if table_excluded(ctx.config, table):
         return []
     if pending and TRUNK in pending:

@@ -16,6 +16,7 @@ from alembic.operations import ops as alembic_ops
 from sluice.config import ServiceConfig, SluiceConfig
 from sluice.core.patterns import matches_any
 from sluice.errors import ConfigError
+from sluice.filters import table_excluded
 from sluice.policy.base import PolicyContext
 
 #: Keys of ``context.configure`` options (MigrationContext.opts) that carry the service.
@@ -156,8 +157,6 @@ def metadata_tables(migration_context: Any) -> list[tuple[str, str | None]]:
 
 def warn_unowned(ctx: PolicyContext) -> None:
     """Warn about model tables no service owns (and fail on tables owned twice)."""
-    from sluice.filters import table_excluded
-
     tables = [
         (n, s) for n, s in metadata_tables(ctx.migration_context)
         if not table_excluded(ctx.config, n, s)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from alembic.script import ScriptDirectory
+
 from sluice.config import SluiceConfig
 from sluice.errors import ConfigError
 from sluice.policy.branches import (
@@ -116,8 +118,6 @@ def check_own_environment(config: SluiceConfig, service: str, alembic_config: An
     if loc is None or alembic_config is None:
         return
     try:
-        from alembic.script import ScriptDirectory
-
         script_dir = ScriptDirectory.from_config(alembic_config)
     except Exception:
         return

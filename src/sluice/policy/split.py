@@ -18,6 +18,7 @@ from typing import Any
 from alembic import util as alembic_util
 from alembic.operations import ops as alembic_ops
 
+from sluice.errors import ConfigError
 from sluice.lint.from_ops import to_model
 from sluice.lint.model import Op, TypeInfo
 from sluice.policy.base import CommentOp, PolicyContext
@@ -328,8 +329,6 @@ def parse_split(x_args: dict[str, str]) -> str | None:
         return None
     value = value.strip().lower()
     if value not in SPLIT_VALUES:
-        from sluice.errors import ConfigError
-
         raise ConfigError(
             f"-x split={value}: unknown value; valid: {', '.join(SPLIT_VALUES)}"
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sluice.config import SluiceConfig
+from sluice.core.durations import parse_duration
 from sluice.recipes.model import DEFAULT_LOCK_TIMEOUT, RecipeContext, parse_mysql_version
-from sluice.runner.durations import parse_duration
+from sluice.rules.registry import active_rules
 
 
 def context_for(config: SluiceConfig, dialect: str, *, env: str | None = None) -> RecipeContext:
@@ -15,8 +16,6 @@ def context_for(config: SluiceConfig, dialect: str, *, env: str | None = None) -
     ``lock_timeout`` when ``env`` is given and sets one; else the shortest ``lock_timeout``
     of the production environments; else :data:`DEFAULT_LOCK_TIMEOUT`.
     """
-    from sluice.rules.registry import active_rules
-
     parse_mysql_version(config.lint.target_mysql_version)
     return RecipeContext(dialect=dialect,
                          target_postgres_version=config.lint.target_postgres_version,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from alembic.operations.ops import MigrateOperation
 
+from sluice.core.durations import parse_duration
 from sluice.errors import SluiceError
 
 #: A rewrite: the op and the context in, the safe ops out; None when the recipe does not
@@ -88,8 +91,6 @@ class RecipeContext:
 
     @property
     def lock_timeout_ms(self) -> int:
-        from sluice.runner.durations import parse_duration
-
         ms = parse_duration(self.lock_timeout, key="lock_timeout")
         return int(ms) if ms is not None else 0
 
@@ -124,8 +125,6 @@ def recipe(id: str, *, rules: Iterable[str], dialect: str,
     """Decorator: register the decorated rewrite as a recipe; its docstring is the doc."""
 
     def wrap(fn: Rewrite) -> Rewrite:
-        import inspect
-
         register(Recipe(id=id, rules=tuple(rules), dialect=dialect, since=dict(since),
                         title=title, doc=inspect.cleandoc(fn.__doc__ or ""), rewrite=fn))
         return fn
@@ -134,8 +133,6 @@ def recipe(id: str, *, rules: Iterable[str], dialect: str,
 
 
 def _load() -> None:
-    import importlib
-
     for name in ("postgres", "mysql"):  # importing a module registers its recipes
         importlib.import_module(f"sluice.recipes.{name}")
 

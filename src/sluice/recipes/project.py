@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sluice.config import SluiceConfig, load_config
+from sluice.core.history import revision_files
 from sluice.errors import SluiceError
+from sluice.lint.dialects import choose_dialects
+from sluice.lint.scope import read_layout, reviewed_files
 from sluice.recipes.context import context_for
 from sluice.recipes.source import FileFix, fix_file
+from sluice.recipes.steps import AutocommitBlock, Backfill
 
 if TYPE_CHECKING:
     from sluice.lint.dialects import DialectChoice
@@ -73,10 +77,6 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
     reviewed history and are left alone unless ``include_locked``. Named files that are
     not revision files of the project are ignored; a missing one is an error.
     """
-    from sluice.core.history import revision_files
-    from sluice.lint.dialects import choose_dialects
-    from sluice.lint.scope import read_layout, reviewed_files
-
     ini = Path(ini)
     if not ini.is_file():
         raise SluiceError(f"{ini}: no such file (pass -c/--config PATH to alembic.ini)")
@@ -137,7 +137,5 @@ def external_transaction_note(env_py: Path, root: Path) -> list[str]:
 
 
 def _commits(fix: FileFix) -> bool:
-    from sluice.recipes.steps import AutocommitBlock, Backfill
-
     return any(isinstance(o, (AutocommitBlock, Backfill))
                for call in fix.fixed for a in call.applied for o in a.ops)

@@ -17,6 +17,7 @@ from typing import Any
 from alembic.autogenerate import render as alembic_render
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
+from alembic.runtime.migration import MigrationContext
 
 #: What a module needs to import for a :class:`Backfill` to run.
 BACKFILL_IMPORT = "from sluice.data import batched_update"
@@ -165,8 +166,6 @@ def render_lines(ctx: AutogenContext, op: ops.MigrateOperation) -> list[str]:
 
 def autogen_context(dialect: str | None = None, **opts: Any) -> AutogenContext:
     """An AutogenContext for rendering outside an autogenerate run (``sluice fix``)."""
-    from alembic.runtime.migration import MigrationContext
-
     mc = MigrationContext.configure(dialect_name=dialect or "postgresql",
                                     opts={"as_sql": True})
     return AutogenContext(mc, opts={"sqlalchemy_module_prefix": "sa.",

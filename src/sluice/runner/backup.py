@@ -44,10 +44,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy.engine import URL, make_url
 
 from sluice.errors import SluiceError, mask_url
+from sluice.files import check_target
 from sluice.runner.database import backend, libpq_url, sqlite_path
 
 
@@ -112,7 +114,6 @@ def _masked(text: str, password: str) -> str:
     """``text`` with ``password`` hidden in every form a URL or a shell line may carry."""
     if not password:
         return text
-    from urllib.parse import quote, quote_plus
 
     for form in sorted({password, quote(password, safe=""), quote_plus(password),
                         quote(password), shlex.quote(password)}, key=len, reverse=True):
@@ -194,8 +195,6 @@ def run_backup(
 def _sqlite_backup(src_path: Path, dest: Path) -> None:
     """Copy with SQLite's backup API into a 0600 temporary file beside ``dest``, give it
     the source's permissions and rename it into place (never through a symlink)."""
-    from sluice.files import check_target
-
     check_target(dest, what="backup")
     try:
         mode = stat.S_IMODE(os.stat(src_path).st_mode)

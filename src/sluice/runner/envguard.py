@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import atexit
 import io
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,11 +32,13 @@ from sqlalchemy import event
 from sluice.config import SluiceConfig
 from sluice.core.alembic_compat import environment_context
 from sluice.errors import SluiceError, mask_url
+from sluice.notices import notice
+from sluice.runner.policy import resolve_policy
 from sluice.runner.project import SESSION_ATTR
 
 
 def _notify(message: str) -> None:
-    print(f"sluice: {message}", file=sys.stderr, flush=True)
+    notice(f"sluice: {message}")
 
 
 def runner_options(alembic_config: Any, config: SluiceConfig, environment: str) -> dict[str, Any]:
@@ -47,7 +48,7 @@ def runner_options(alembic_config: Any, config: SluiceConfig, environment: str) 
     if session is not None:
         return dict(session.configure_options())
     try:
-        from alembic import context
+        from alembic import context  # lazy: the env.py proxy, in a running migration
 
         if context.is_offline_mode():
             return {}
@@ -57,7 +58,6 @@ def runner_options(alembic_config: Any, config: SluiceConfig, environment: str) 
         return {}
     if original is None:
         return {}
-    from sluice.runner.policy import resolve_policy
 
     policy = resolve_policy(config, environment)
     if not policy.guard_alembic:
@@ -88,14 +88,14 @@ class EnvGuard:
                           and getattr(s.revision, "revision", None)]
         if ctx.as_sql or not steps or len(revision_steps) != len(steps):
             return steps  # nothing to run, or a stamp: no guard
-        from sluice.runner.flow import (
+        from sluice.runner.flow import (  # lazy: only when an upgrade runs
             heads_under_lock,
             insert_run,
             migration_lock,
             step_records,
         )
-        from sluice.runner.session import DbState, Session
-        from sluice.runner.timeouts import Timeouts
+        from sluice.runner.session import DbState, Session  # lazy: only when an upgrade runs
+        from sluice.runner.timeouts import Timeouts  # lazy: only when an upgrade runs
 
         direction = "upgrade" if steps[0].is_upgrade else "downgrade"
         target = str(ctx.opts.get("destination_rev") or "")
@@ -162,8 +162,11 @@ class EnvGuard:
             if self._finished or self.session is None:
                 return
             self._finished = True
-        from sluice.runner.flow import partial_of, record_outcome
-        from sluice.runner.heads import fresh_heads
+        from sluice.runner.flow import (  # lazy: only when an upgrade runs
+            partial_of,
+            record_outcome,
+        )
+        from sluice.runner.heads import fresh_heads  # lazy: only when an upgrade runs
 
         session = self.session
         try:
@@ -191,10 +194,10 @@ def render_module_sql(script: Any, direction: str, dialect: str) -> list[str]:
 
     Used where env.py cannot be run again (inside a running env.py).
     """
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
+    from alembic.operations import Operations  # lazy: only for offline rendering
+    from alembic.runtime.migration import MigrationContext  # lazy: only for offline rendering
 
-    from sluice.runner.capture import split_offline_sql
+    from sluice.runner.capture import split_offline_sql  # lazy: only for offline rendering
 
     buf = io.StringIO()
     mc = MigrationContext.configure(

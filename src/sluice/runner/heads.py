@@ -3,13 +3,16 @@ heads, the revisions they imply, and the steps Alembic's own walk would take fro
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
+from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
@@ -21,8 +24,6 @@ from sluice.runner.session import DbState, Session
 
 def probe(project: RunnerProject) -> DbState:
     """Current heads, dialect and version table, from env.py's own connection."""
-    from sqlalchemy.exc import DBAPIError
-
     session = Session(mode="probe")
     try:
         command.current(project.alembic_cfg(session))
@@ -47,9 +48,6 @@ def not_wired_message(project: RunnerProject) -> str:
 def read_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
     """The version table's rows: one query where the table is there (Alembic's own reader
     looks the table up first), Alembic's reader where it is not."""
-    from sqlalchemy import Column, MetaData, String, Table, select
-    from sqlalchemy.exc import DBAPIError
-
     table = Table(state.version_table, MetaData(), Column("version_num", String(32)),
                   schema=state.version_table_schema)
     try:
@@ -109,8 +107,6 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
 def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
                         revision: str, frm: str | None, to: str | None) -> list[str]:
     """One revision's statements, rendered offline through env.py."""
-    import io
-
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
     if direction == "upgrade":

@@ -83,7 +83,7 @@ def lint_revisions(
             static_ops(item)
     if not revisions:
         return out
-    from sluice.lint.engine import lint_project
+    from sluice.lint.engine import lint_project  # lazy: lint only when an upgrade lints first
 
     try:
         result = lint_project(ini, config, revisions=[r for r, _ in revisions],

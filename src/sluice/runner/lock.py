@@ -53,11 +53,11 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from sluice.core.durations import format_duration
 from sluice.errors import SluiceError, mask_url
 from sluice.runner import audit
 from sluice.runner.audit import StepRecord
 from sluice.runner.database import backend, connect, first_line, make_engine, sqlite_path
-from sluice.runner.durations import format_duration
 from sluice.runner.lock_holder import (
     HOLDER_TABLE,
     Holder,

@@ -20,9 +20,9 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspe
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection
 
+from sluice.core.durations import format_duration
 from sluice.errors import mask_url
 from sluice.owned import LOCK_HOLDER_TABLE
-from sluice.runner.durations import format_duration
 
 HOLDER_TABLE = LOCK_HOLDER_TABLE
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sluice.config import EnvironmentConfig, SluiceConfig
-from sluice.runner.durations import parse_duration
+from sluice.core.durations import parse_duration
+from sluice.errors import ConfigError
 
 DEFAULT_MIGRATION_LOCK_TIMEOUT_MS = 10 * 60_000
 DEFAULT_LOCK_RETRIES = 3
@@ -55,8 +56,6 @@ def resolve_policy(config: SluiceConfig, environment: str) -> EnvPolicy:
     where = f"{config.source or 'config'}: tool.sluice.environments.{environment}"
     retries = env.lock_retries if env.lock_retries is not None else DEFAULT_LOCK_RETRIES
     if retries < 0:
-        from sluice.errors import ConfigError
-
         raise ConfigError(f"{where}.lock_retries: must be 0 or more, got {retries}")
     return EnvPolicy(
         environment=environment,

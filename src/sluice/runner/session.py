@@ -18,15 +18,15 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection
 
 from sluice.core.alembic_compat import downgrade_steps, upgrade_steps
+from sluice.core.durations import format_duration
 from sluice.errors import SluiceError
 from sluice.runner.audit import StepRecord, mark_running
 from sluice.runner.capture import StatementCapture, StepCapture
 from sluice.runner.database import first_line
-from sluice.runner.durations import format_duration
 from sluice.runner.lock import LockLost
 from sluice.runner.lock_holder import utcnow
 from sluice.runner.timeouts import (
@@ -128,8 +128,6 @@ class Session:
         return {}
 
     def _probe_fn(self, heads: Any, ctx: Any) -> list[Any]:
-        from sqlalchemy import inspect
-
         self.hooked = True
         conn = ctx.connection
         state = DbState(

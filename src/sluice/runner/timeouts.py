@@ -28,8 +28,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from sluice.core.durations import parse_duration
 from sluice.errors import SluiceError
-from sluice.runner.durations import parse_duration
 
 MARKER = "sluice_timeouts"
 KEYS = ("lock_timeout", "statement_timeout")

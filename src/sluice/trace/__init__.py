@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sluice.trace.findings import fails, trace_findings
+from sluice.trace.findings import crosscheck_findings, display_path, fails, trace_findings
 from sluice.trace.model import CrossCheck, Lock, RevisionTrace, Statement, TraceResult
 from sluice.trace.runner import Log, trace_project
 
@@ -68,8 +68,6 @@ def trace(
     :class:`~sluice.errors.DatabaseUnavailable` when the server cannot be reached. A
     revision that fails on the scratch database is reported in ``result.failure``.
     """
-    from sluice.trace.render import crosscheck_findings, display_path
-
     x = [a for a in x_args if not (env and a.startswith("env="))]
     if env:
         x.append(f"env={env}")
@@ -77,7 +75,9 @@ def trace(
     display = {rt.path: display_path(rt.path) for rt in result.revisions}
     result.findings = trace_findings(result, display)
     if crosscheck:
-        from sluice.trace.crosscheck import crosscheck as run_crosscheck
+        from sluice.trace.crosscheck import (
+            crosscheck as run_crosscheck,  # lazy: lint, for --crosscheck
+        )
 
         result.crosscheck = run_crosscheck(result, ini, x_args=x)
         result.findings += crosscheck_findings(result.crosscheck)

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sluice.core.findings import SEVERITY_ORDER, Finding
+from sluice.lint.engine import lint_project
+from sluice.lint.registry import all_rules
 from sluice.trace.model import CrossCheck, CrossCheckItem, Statement, TraceResult
 from sluice.trace.modes import mode_info
 
@@ -156,11 +158,6 @@ def crosscheck(result: TraceResult, ini: str | Path, *, x_args: Sequence[str] = 
     """Lint the traced revisions for the traced dialect and :func:`compare`."""
     if not result.revisions:
         return CrossCheck(ran=False, note="no revision was traced")
-    try:
-        from sluice.lint.engine import lint_project
-        from sluice.lint.registry import all_rules
-    except ImportError as exc:  # pragma: no cover - part of the same package
-        return CrossCheck(ran=False, note=f"the lint engine is not available: {exc}")
     dialect = "postgresql" if result.backend == "postgresql" else "mysql"
     try:
         lint = lint_project(ini, revisions=[rt.revision for rt in result.revisions],

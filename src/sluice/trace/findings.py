@@ -14,10 +14,18 @@ reported again when the statement's lock on its table is at least as strong.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sluice.core.findings import Finding, RuleDoc
 from sluice.rules.registry import all_rules
-from sluice.trace.model import HeldRewrite, Lock, RevisionTrace, Statement, TraceResult
+from sluice.trace.model import (
+    CrossCheck,
+    HeldRewrite,
+    Lock,
+    RevisionTrace,
+    Statement,
+    TraceResult,
+)
 from sluice.trace.modes import mode_info
 
 AUTOCOMMIT = "with op.get_context().autocommit_block():"
@@ -331,3 +339,34 @@ def fails(result: TraceResult, fail_on: str) -> bool:
         return False
     wanted = {"reads and writes"} if fail_on == "reads" else {"reads and writes", "writes"}
     return any(lk.blocks in wanted for s in result.statements for lk in s.flagged_locks)
+
+
+#: The cross-check rules (TR101, TR102, :mod:`sluice.rules.trace`).
+CROSSCHECK_RULES: dict[str, RuleDoc] = rule_docs("crosscheck")
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working directory when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def crosscheck_findings(cc: CrossCheck | None) -> list[Finding]:
+    if cc is None or not cc.ran:
+        return []
+    out = []
+    for item in cc.items:
+        rid = "TR101" if item.kind == "missed-danger" else "TR102"
+        doc = CROSSCHECK_RULES[rid]
+        lint = ", ".join(item.lint) if item.lint else "no lint finding"
+        if item.kind == "missed-danger":
+            msg = (f"measured {item.measured} at `{_compact(item.sql)}`, but lint reported "
+                   f"nothing at warning or error here ({lint}).")
+        else:
+            msg = f"{lint} fired here, but the database measured {item.measured}."
+        out.append(Finding(rule=rid, name=doc.name, severity="info", message=msg, fix="",
+                           path=display_path(item.path), line=item.line,
+                           revision=item.revision))
+    return out

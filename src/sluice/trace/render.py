@@ -4,8 +4,8 @@ the formats lint uses (JSON, SARIF, GitHub annotations) with the measurements at
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import IO
 
 from rich.console import Console
@@ -13,45 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 from sluice.core.findings import Finding
-from sluice.output import RuleDoc, render_findings
+from sluice.output import render_findings
 from sluice.output.registry import formats_for, get_format
 from sluice.output.text import render_text
-from sluice.trace.findings import RULES, _compact, _ms, rule_docs
-from sluice.trace.model import CrossCheck, Lock, TraceResult
+from sluice.trace.findings import CROSSCHECK_RULES, RULES, _compact, _ms, display_path
+from sluice.trace.model import Lock, TraceResult
 from sluice.trace.modes import mode_info
 
 FORMATS: tuple[str, ...] = formats_for("trace")
-
-#: The cross-check rules (TR101, TR102, :mod:`sluice.rules.trace`).
-CROSSCHECK_RULES: dict[str, RuleDoc] = rule_docs("crosscheck")
-
-
-def display_path(path: str) -> str:
-    """``path`` relative to the working directory when it is inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return path
-
-
-def crosscheck_findings(cc: CrossCheck | None) -> list[Finding]:
-    if cc is None or not cc.ran:
-        return []
-    out = []
-    for item in cc.items:
-        rid = "TR101" if item.kind == "missed-danger" else "TR102"
-        doc = CROSSCHECK_RULES[rid]
-        lint = ", ".join(item.lint) if item.lint else "no lint finding"
-        if item.kind == "missed-danger":
-            msg = (f"measured {item.measured} at `{_compact(item.sql)}`, but lint reported "
-                   f"nothing at warning or error here ({lint}).")
-        else:
-            msg = f"{lint} fired here, but the database measured {item.measured}."
-        out.append(Finding(rule=rid, name=doc.name, severity="info", message=msg, fix="",
-                           path=display_path(item.path), line=item.line,
-                           revision=item.revision))
-    return out
-
 
 def _backend_name(result: TraceResult) -> str:
     return {"postgresql": "PostgreSQL", "mariadb": "MariaDB", "mysql": "MySQL"}.get(
@@ -189,8 +158,6 @@ def render(fmt: str, result: TraceResult, findings: Sequence[Finding],
            stream: IO[str] | None = None, *, verbose: bool = False) -> None:
     """Write the report in ``fmt`` (one of :data:`FORMATS`): text, or the findings with
     the measurements attached in a findings format of the registry."""
-    import sys
-
     get_format(fmt, "trace")
     out = stream if stream is not None else sys.stdout
     if fmt == "text":

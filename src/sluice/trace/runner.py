@@ -16,6 +16,7 @@ migrate a real database).
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import sys
@@ -39,7 +40,10 @@ from sluice.scratch import check_reachable, scratch_database
 from sluice.trace.findings import annotate
 from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult
 from sluice.trace.modes import mode_info
+from sluice.trace.mysql import MySQLProbe
+from sluice.trace.pg import PgProbe
 from sluice.trace.probe import Probe, RawLock, Rel, Sampler, now
+from sluice.trace.seed import seed_tables
 
 Log = Callable[[str], None]
 _REWRITABLE = ("table", "materialized view")
@@ -66,8 +70,6 @@ def server_url(url: str | URL) -> URL:
             f"not {backend}; pass --url postgresql://... or mysql+pymysql://..."
         )
     if "+" not in u.drivername:
-        import importlib.util
-
         for module, driver in _DRIVERS[backend]:
             if importlib.util.find_spec(module) is not None:
                 u = u.set(drivername=f"{backend}+{driver}")
@@ -349,10 +351,7 @@ class _Recorder:
 
 def _make_probe(url: URL, dbapi_conn: Any) -> Probe:
     if url.get_backend_name() == "postgresql":
-        from sluice.trace.pg import PgProbe
-
         return PgProbe(url)
-    from sluice.trace.mysql import MySQLProbe
 
     return MySQLProbe(url, dbapi_conn)
 
@@ -429,8 +428,6 @@ class Tracer:
                                 f"parent {parent}: {_one_line(exc)}")
                     return rt
         if self.seed_rows > 0:
-            from sluice.trace.seed import seed_tables
-
             self.log(f"seeding {self.seed_rows} rows per table before {rev}")
             seeded, notes = seed_tables(self.engine, self.seed_rows, skip=self.seeded)
             rt.seeded = seeded

@@ -1,28 +1,31 @@
 """The ``sluice`` command: parse, call the library, render, exit code. No logic of its own.
 
 One module per command group, each a few small functions; shared options (``-c/--config``,
-``-x``, ``--env``) and error rendering come from :mod:`.common`. This module assembles
-them into the ``main`` group (the ``sluice`` console script).
+``-x``, ``--env``) and error rendering come from :mod:`.common`, the ``--format`` choices
+from :mod:`.formats`. :mod:`.app` assembles them into the ``main`` group (the ``sluice``
+console script, ``sluice.integrations.cli:main``). ``main`` is loaded on first use, so
+that the write hook and pre-commit entry points (:mod:`sluice.integrations.hooks`) can use
+the shared options without loading every command.
 """
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING, Any
 
-from sluice.integrations.cli import check, fix, graph, lint, migrate, project, trace
-from sluice.integrations.cli.common import SluiceGroup, describe_exception
+if TYPE_CHECKING:
+    from sluice.integrations.cli.app import main
+    from sluice.integrations.cli.common import describe_exception
 
 __all__ = ["describe_exception", "main"]
 
 
-@click.group(cls=SluiceGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="alembic-sluice")
-def main() -> None:
-    """Sluice: control points for Alembic migrations."""
+def __getattr__(name: str) -> Any:
+    if name == "main":
+        from sluice.integrations.cli.app import main  # lazy: the hooks load no command
 
+        return main
+    if name == "describe_exception":
+        from sluice.integrations.cli.common import describe_exception  # lazy: as main
 
-for _command in (project.demo, project.init, check.check, check.lock, lint.lint,
-                 lint.rules_command, fix.fix_command, migrate.plan_command, migrate.upgrade_command,
-                 migrate.downgrade_command, migrate.history_command, graph.graph_command,
-                 graph.heads_command, trace.trace_command):
-    main.add_command(_command)
+        return describe_exception
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

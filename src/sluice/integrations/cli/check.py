@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,10 +41,11 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
 
     Exit 0 when every check passes, 1 when one fails, 2 when one cannot run.
     """
-    import contextlib
-
-    from sluice.check import CheckOptions, run_checks
-    from sluice.check.render import render
+    from sluice.check import (  # lazy: start-up: loads when the command runs
+        CheckOptions,
+        run_checks,
+    )
+    from sluice.check.render import render  # lazy: start-up: loads when the command runs
 
     if scratch and url is None:
         raise SluiceError("--scratch needs --url naming a PostgreSQL or MySQL/MariaDB server")
@@ -82,12 +84,12 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bo
     """Write sluice.sum: the SHA-256 of every revision file and the current head(s).
 
     Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
-    from sluice.check import lock as write_lock
+    from sluice.check import lock as write_lock  # lazy: start-up: loads when the command runs
 
     if (move or base) and not rebase:
         raise SluiceError("--move and --base only apply with --rebase")
     if rebase:
-        from sluice.check.rebase import rebase_heads
+        from sluice.check.rebase import rebase_heads  # lazy: start-up: loads when the command runs
 
         rebased = rebase_heads(config_path, move=move, base=base)
         for m in rebased.moves:

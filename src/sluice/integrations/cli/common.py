@@ -10,6 +10,7 @@ import functools
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,7 +32,7 @@ def _load_errors(fn: Callable[..., Any]) -> type[SluiceError]:
     bound here, in the module that defines the command, before any of them runs (every
     command is wrapped by :func:`handle_errors`).
     """
-    from sluice.errors import SluiceError as loaded
+    from sluice.errors import SluiceError as loaded  # lazy: sluice --help loads no Alembic
 
     vars(sys.modules[fn.__module__])["SluiceError"] = loaded
     return loaded
@@ -62,7 +63,7 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         sluice_error = _load_errors(fn)
-        from sluice.core.errors import CommandError  # Alembic's, without importing Alembic
+        from sluice.core.errors import CommandError  # lazy: Alembic's CommandError, not Alembic
 
         try:
             return fn(*args, **kwargs)
@@ -88,8 +89,6 @@ def handle_errors(fn: F) -> F:
 
 def describe_exception(exc: BaseException) -> str:
     """``file:line: Type: message`` for the innermost frame outside installed packages."""
-    import traceback
-
     where = ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         name = frame.filename

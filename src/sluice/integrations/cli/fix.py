@@ -36,8 +36,8 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     nothing to fix), 1 with --diff when a file would change, 2 when the project cannot
     be read.
     """
-    from sluice.config import load_config
-    from sluice.recipes.project import fix_project
+    from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.recipes.project import fix_project  # lazy: start-up: loads when the command runs
 
     cfg = load_config(config_path) if config_path.is_file() else None
     if env is not None and cfg is not None:

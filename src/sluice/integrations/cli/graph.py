@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,8 @@ def _graph_stub_option(fn: F) -> F:
 def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
                 url: str | None = None) -> tuple[Any, Any]:
     """The sluice config (a broken sluice.toml is exit 2, as everywhere) and the graph."""
-    from sluice.config import load_config
-    from sluice.graph import load_graph
+    from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.graph import load_graph  # lazy: start-up: loads when the command runs
 
     config = load_config(config_path)
     graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config,
@@ -52,9 +53,12 @@ def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
 def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
                   ini_section: str, url: str | None, fmt: str, stubs: tuple[str, ...]) -> None:
     """The revision tree: branches, branch labels, merge points, heads, the database."""
-    import shutil
-
-    from sluice.graph import graph_json, render_dot, render_mermaid, render_text
+    from sluice.graph import (  # lazy: start-up: loads when the command runs
+        graph_json,
+        render_dot,
+        render_mermaid,
+        render_text,
+    )
 
     _, graph = _load_graph(config_path, ini_section, stubs, url)
     if fmt == "mermaid":
@@ -82,10 +86,14 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
 
     Exit 1 when there are heads that [tool.sluice.check] expected_heads does not declare."""
 
-    from sluice.graph import explain_heads, heads_json, render_heads
+    from sluice.graph import (  # lazy: start-up: loads when the command runs
+        explain_heads,
+        heads_json,
+        render_heads,
+    )
 
     config, graph = _load_graph(config_path, ini_section, stubs)
-    from sluice.policy.services import service_labels
+    from sluice.policy.services import service_labels  # lazy: start-up: loads when the command runs
 
     report = explain_heads(graph, config.check.expected_heads,
                            sorted(service_labels(config)))

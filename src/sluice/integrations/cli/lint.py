@@ -93,9 +93,9 @@ def _lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], e
           base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...],
           trees: tuple[str, ...], stubs: tuple[str, ...], no_render: bool, no_cache: bool,
           all_findings: bool) -> None:
-    from sluice.config import load_config
-    from sluice.lint.engine import lint_project
-    from sluice.output import render_findings
+    from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.lint.engine import lint_project  # lazy: start-up: loads when the command runs
+    from sluice.output import render_findings  # lazy: start-up: loads when the command runs
 
     scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
                                     ("--revision", bool(revisions)), ("--changed", changed),
@@ -111,7 +111,7 @@ def _lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], e
     if env is not None:
         cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
     if files:
-        from sluice.integrations.hooks import lint_files
+        from sluice.integrations.hooks import lint_files  # lazy: start-up: FILE arguments only
 
         lint_project = functools.partial(lint_files, files=files)
     result = lint_project(
@@ -128,7 +128,7 @@ def _lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], e
         baseline=not scopes,
     )
     threshold = fail_on or cfg.lint.fail_on
-    from sluice.output.text import severity_counts
+    from sluice.output.text import severity_counts  # lazy: start-up: loads when the command runs
 
     counts = severity_counts(result.findings)
     if result.suppressed:

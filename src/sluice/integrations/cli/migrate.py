@@ -37,7 +37,7 @@ def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env:
     """What `sluice upgrade REVISION` would do: revisions, operations, risk, table sizes, SQL.
 
     Exit 1 when the environment's guards would refuse the plan."""
-    from sluice.runner.api import make_plan
+    from sluice.runner.api import make_plan  # lazy: start-up: loads when the command runs
 
     plan = make_plan(config_path, target=revision, downgrade=downgrade, env=env, url=url,
                      x_args=x_args, with_sql=not no_sql)
@@ -60,8 +60,14 @@ def _confirm_plan(plan: Any) -> bool:
 def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
              env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
              allow_downgrade: bool = False) -> None:
-    from sluice.runner.api import migrate, offline_sql
-    from sluice.runner.run import MigrationFailed, RunOptions
+    from sluice.runner.api import (  # lazy: start-up: loads when the command runs
+        migrate,
+        offline_sql,
+    )
+    from sluice.runner.run import (  # lazy: start-up: loads when the command runs
+        MigrationFailed,
+        RunOptions,
+    )
 
     if sql:
         if dry_run:
@@ -150,7 +156,7 @@ def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
 def history_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
                     url: str | None, limit: int | None, revision: str | None, fmt: str) -> None:
     """The audit table (sluice_history), newest first; edited applied revisions flagged."""
-    from sluice.runner.api import history
+    from sluice.runner.api import history  # lazy: start-up: loads when the command runs
 
     report = history(config_path, env=env, url=url, x_args=x_args, limit=limit,
                      revision=revision)

@@ -15,7 +15,7 @@ from sluice.integrations.cli.common import handle_errors
 @handle_errors
 def demo(keep: bool) -> None:
     """Walk through every control point on a throwaway copy of examples/shop (SQLite)."""
-    from sluice.integrations.demo import run_demo
+    from sluice.integrations.demo import run_demo  # lazy: start-up: loads when the command runs
 
     sys.exit(run_demo(keep=keep))
 
@@ -29,7 +29,7 @@ def demo(keep: bool) -> None:
 @handle_errors
 def init(directory: Path, metadata: str | None, url: str | None, dry_run: bool) -> None:
     """Create an Alembic project wired to Sluice, or wire an existing one."""
-    from sluice.scaffold import init_project
+    from sluice.scaffold import init_project  # lazy: start-up: loads when the command runs
 
     result = init_project(directory, metadata=metadata, url=url, dry_run=dry_run)
     for line in result.messages:

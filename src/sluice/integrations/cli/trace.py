@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -43,10 +44,11 @@ def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     Exit 1 when a statement took a lock blocking writes (see --fail-on) on a table that
     existed before its revision, 2 when tracing could not run.
     """
-    import contextlib
-
-    from sluice.trace import fails, trace
-    from sluice.trace.render import render
+    from sluice.trace import (  # lazy: start-up: loads when the command runs
+        fails,
+        trace,
+    )
+    from sluice.trace.render import render  # lazy: start-up: loads when the command runs
 
     if url is None:
         raise SluiceError("sluice trace needs a server to run on: pass --url "

@@ -20,7 +20,7 @@ __all__ = ["Stub", "StubFinder", "StubModule", "is_trusted"]
 
 
 def _stub_base() -> type:
-    from sqlalchemy.types import UserDefinedType
+    from sqlalchemy.types import UserDefinedType  # lazy: SQLAlchemy only when a stub type is made
 
     return UserDefinedType
 

@@ -64,7 +64,7 @@ def _stripping_unparser() -> Any:
     base: Any = getattr(ast, "_Unparser", None)
     if base is None:
         try:
-            import _ast_unparse
+            import _ast_unparse  # lazy: optional: the ast.unparse backport of old Pythons
         except ImportError:
             return None
         base = _ast_unparse.Unparser

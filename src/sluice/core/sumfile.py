@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sluice.check.revisions import display_path
 from sluice.core.history import RevisionHeader, read_header, script_revision_files
+from sluice.core.project import display_path
 
 HEADER = ("# sluice.sum: SHA-256 of every revision file and the current head(s). "
           "Regenerate with `sluice lock`; commit it with the migrations.")
