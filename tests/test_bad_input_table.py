@@ -12,10 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.paths import EXAMPLE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "production.md"
@@ -169,7 +168,7 @@ def test_row(tmp_path: Path, case: str, command: str, code: int, message: str) -
         old = Path.cwd()
         os.chdir(root)
         try:
-            result = CliRunner().invoke(main, argv[1:])
+            result = run_cli(argv[1:])
         finally:
             os.chdir(old)
         exit_code, stderr = result.exit_code, result.stderr

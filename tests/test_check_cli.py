@@ -7,17 +7,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from sluice.core.project import forget_modules
-from sluice.integrations.cli import main
 from tests.support.check import overlay
+from tests.support.cli import SLUICE, run_cli, run_process
 from tests.support.project import edit
 
 
 def sluice(project: Path, *args: str) -> Result:
     forget_modules(project)
-    return CliRunner().invoke(main, [args[0], "-c", str(project / "alembic.ini"), *args[1:]])
+    return run_cli([args[0], "-c", str(project / "alembic.ini"), *args[1:]])
 
 
 @pytest.fixture
@@ -199,14 +199,9 @@ def test_verbose_shows_alembic_log_lines(project: Path) -> None:
     # A process of its own, as a user runs it: logging.config.fileConfig never re-enables
     # a child logger ("alembic.runtime.migration") that an earlier fileConfig in the same
     # process disabled, so an in-process run would depend on which tests ran before.
-    import subprocess
-    import sys
-
     alembic_logs_at_info(project)
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "sluice"), "check", "-c",
-         str(project / "alembic.ini"), "--only", "upgrade", "-v"],
-        capture_output=True, text=True, timeout=120)
+    result = run_process([SLUICE, "check", "-c", project / "alembic.ini", "--only", "upgrade",
+                          "-v"], timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "INFO  [alembic.runtime.migration] Running upgrade  -> 0001" in result.stderr
     assert "INFO  [alembic" not in result.stdout

@@ -18,9 +18,9 @@ from typing import Any
 import click
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.paths import EXAMPLE, REPO
 from tests.support.servers import server_url
 
@@ -190,7 +190,7 @@ def project(tmp_path: Path) -> Path:
 def lock(root: Path) -> None:
     """`sluice lock` for the project's setup, in-process (the recipes' own sluice lines run
     as real shell commands)."""
-    result = CliRunner().invoke(main, ["lock", "-c", str(root / "alembic.ini")])
+    result = run_cli(["lock", "-c", str(root / "alembic.ini")])
     assert result.exit_code == 0, result.output
 
 

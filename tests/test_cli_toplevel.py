@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import SLUICE, run_process
 from tests.support.paths import EXAMPLE
-
-SLUICE = Path(sys.executable).parent / "sluice"
 
 
 def run_into_closed_pipe(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -73,8 +71,7 @@ def test_config_defaults_to_alembic_config_then_alembic_ini(
 
 def test_alembic_config_picks_the_project(tmp_path: Path) -> None:
     env = {**os.environ, "ALEMBIC_CONFIG": str(EXAMPLE / "alembic.ini")}
-    done = subprocess.run([str(SLUICE), "heads"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = run_process([SLUICE, "heads"], cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("1 head:")
     assert "0002" in done.stdout

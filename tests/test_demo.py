@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 from alembic.util import CommandError
-from click.testing import CliRunner
 from rich.console import Console
 
-from sluice.integrations.cli import main
 from sluice.integrations.demo import run_demo
+from tests.support.cli import run_cli
 from tests.support.project import autogenerate, upgrade
 
 
@@ -41,7 +40,7 @@ def test_initialised_project_autogenerates_under_policies(tmp_path: Path) -> Non
     (proj / "app" / "models.py").write_text(
         "import sqlalchemy as sa\nmetadata = sa.MetaData()\n"
         "t = sa.Table('items', metadata, sa.Column('id', sa.Integer, primary_key=True))\n")
-    result = CliRunner().invoke(main, ["init", str(proj), "--metadata", "app.models:metadata"])
+    result = run_cli(["init", str(proj), "--metadata", "app.models:metadata"])
     assert result.exit_code == 0, result.output
     ini = proj / "alembic.ini"
     ini.write_text(ini.read_text().replace("prepend_sys_path = .", "prepend_sys_path = %(here)s"))

@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.paths import REPO
 from tests.support.servers import server_url
 
@@ -35,7 +34,7 @@ def test_example_passes_sluice_check(example: Path, backend: str, tmp_path: Path
     monkeypatch.delenv("SLUICE_CHECK_URL", raising=False)
     forget_modules(copy)
     try:
-        result = CliRunner().invoke(main, args)
+        result = run_cli(args)
     finally:
         forget_modules(copy)
     assert result.exit_code == 0, result.output

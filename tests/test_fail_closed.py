@@ -7,10 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 
 MISSING = ("sluice: error: alembic.ini: [alembic] script_location: migrations/versions (its "
            "versions folder) does not exist; Sluice stops instead of passing on zero revisions")
@@ -18,12 +17,8 @@ MISSING = ("sluice: error: alembic.ini: [alembic] script_location: migrations/ve
 
 def sluice(project: Path, *args: str) -> tuple[int, str, str]:
     forget_modules(project)
-    old = Path.cwd()
-    os.chdir(project)  # Alembic reads relative version locations from the current folder
-    try:
-        result = CliRunner().invoke(main, [*args, "-c", "alembic.ini"])
-    finally:
-        os.chdir(old)
+    # Alembic reads relative version locations from the current folder
+    result = run_cli([*args, "-c", "alembic.ini"], cwd=project)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from sluice.graph import explain_heads, load_graph, render_text
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -81,7 +80,7 @@ def golden(name: str, actual: str) -> None:
 
 
 def sluice(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = run_cli(list(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from sluice.core.history import (
     build_history,
@@ -15,8 +14,8 @@ from sluice.core.history import (
     revision_files,
 )
 from sluice.errors import SluiceError
-from sluice.integrations.cli import main
 from sluice.lint.engine import lint_project
+from tests.support.cli import run_cli
 
 #: (id, down_revision, branch_labels): a main line and a labelled side branch.
 REVISIONS = [
@@ -90,8 +89,8 @@ def test_lint_revision_and_upgrade_name_the_same_revision(branched: Path, spec: 
     """``sluice lint --revision X`` lints the revision ``sluice upgrade X`` ends at (lint
     used to read ``5e6f7a8b+1`` and ``side@head-1`` as unknown revision ids)."""
     url = f"sqlite:///{branched / 'resolve.db'}"
-    result = CliRunner().invoke(main, ["upgrade", "-c", str(branched / "alembic.ini"),
-                                       "--url", url, "-y", spec])
+    result = run_cli(["upgrade", "-c", str(branched / "alembic.ini"),
+                      "--url", url, "-y", spec])
     assert result.exit_code == 0, result.output
     engine = sa.create_engine(url)
     with engine.connect() as conn:

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from sluice.integrations.cli import main
 from sluice.scaffold import wire_env_source
+from tests.support.cli import run_cli, run_process
 
 ALEMBIC_DEFAULT_ENV = '''
 from alembic import context
@@ -52,7 +51,7 @@ else:
 
 
 def test_init_creates_a_wired_project(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["init", str(tmp_path / "proj"), "--url", "sqlite:///x.db"])
+    result = run_cli(["init", str(tmp_path / "proj"), "--url", "sqlite:///x.db"])
     assert result.exit_code == 0, result.output
     env_py = (tmp_path / "proj" / "migrations" / "env.py").read_text()
     assert "from sluice import configure_options" in env_py
@@ -73,17 +72,16 @@ def test_wire_moves_user_callbacks_into_configure_options() -> None:
 
 
 def test_init_patches_existing_project_idempotently(tmp_path: Path) -> None:
-    runner = CliRunner()
-    assert runner.invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    assert run_cli(["init", str(tmp_path)]).exit_code == 0
     env_py = tmp_path / "migrations" / "env.py"
     env_py.write_text(ALEMBIC_DEFAULT_ENV)
-    first = runner.invoke(main, ["init", str(tmp_path)])
+    first = run_cli(["init", str(tmp_path)])
     assert first.exit_code == 0, first.output
     assert "wired to Sluice (original kept as env.py.bak)" in first.output
     assert "+from sluice import configure_options" in first.output  # the diff is shown
     assert (tmp_path / "migrations" / "env.py.bak").read_text() == ALEMBIC_DEFAULT_ENV
     after_first = env_py.read_text()
-    second = runner.invoke(main, ["init", str(tmp_path)])
+    second = run_cli(["init", str(tmp_path)])
     assert second.exit_code == 0
     assert "already wired" in second.output
     assert env_py.read_text() == after_first
@@ -98,7 +96,7 @@ def test_init_patches_existing_project_idempotently(tmp_path: Path) -> None:
 )
 def test_init_errors_are_one_line(tmp_path: Path, ini: str, message: str) -> None:
     (tmp_path / "alembic.ini").write_text(ini)
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
@@ -120,7 +118,7 @@ def test_init_reads_script_location_from_pyproject(tmp_path: Path) -> None:
 
     alembic_init(tmp_path, "pyproject")
     assert "script_location" not in Config(str(tmp_path / "alembic.ini")).file_config["alembic"]
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "wired to Sluice" in result.output
     assert "**configure_options(" in (tmp_path / "migrations" / "env.py").read_text()
@@ -140,8 +138,8 @@ def run_alembic(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real ``alembic`` command line, run in ``project`` in a fresh interpreter."""
     environ = {k: v for k, v in os.environ.items() if k not in ("SLUICE_ENV", "ALEMBIC_ENV",
                                                                  "ALEMBIC_CONFIG")}
-    return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=project, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    return run_process([sys.executable, "-m", "alembic", *args], cwd=project, env=environ,
+                       timeout=120)
 
 
 def point_at_sqlite(project: Path, template: str) -> None:
@@ -175,7 +173,7 @@ def assert_wired_and_working(project: Path) -> str:
 def test_init_wires_every_alembic_template(tmp_path: Path, template: str) -> None:
     alembic_init(tmp_path, template)
     point_at_sqlite(tmp_path, template)
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "wired to Sluice" in result.output
     assert_wired_and_working(tmp_path)
@@ -277,11 +275,11 @@ def test_init_wires_env_py_of_real_projects(tmp_path: Path, name: str) -> None:
     alembic_init(tmp_path, "generic")
     point_at_sqlite(tmp_path, "generic")
     (tmp_path / "migrations" / "env.py").write_text(REAL_PROJECT_ENVS[name])
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 0, result.output
     output = assert_wired_and_working(tmp_path)
     assert ("user hook ran" in output) == ("process_revision_directives" in REAL_PROJECT_ENVS[name])
-    again = CliRunner().invoke(main, ["init", str(tmp_path)])
+    again = run_cli(["init", str(tmp_path)])
     assert "already wired" in again.output
 
 
@@ -296,7 +294,7 @@ def test_init_removes_compare_server_default_true_and_says_so(tmp_path: Path) ->
         "connection=connection, target_metadata=target_metadata\n",
         "connection=connection, target_metadata=target_metadata,\n"
         "            compare_server_default=True, compare_type=True\n"))
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 0, result.output
     wired = env_py.read_text()
     assert "compare_server_default" not in wired
@@ -347,7 +345,7 @@ def test_configure_options_keeps_its_default_comparison_over_true(
 def test_init_refuses_env_py_it_cannot_wire_with_the_line_to_add(tmp_path: Path, env: str) -> None:
     alembic_init(tmp_path, "generic")
     (tmp_path / "migrations" / "env.py").write_text(env)
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1
     assert "from sluice import configure_options" in result.output
@@ -387,7 +385,7 @@ def test_wired_project_with_server_defaults_has_no_spurious_changes(tmp_path: Pa
                       .replace("connection=connection, target_metadata=target_metadata\n",
                                "connection=connection, target_metadata=target_metadata,\n"
                                "            compare_server_default=True,\n"))
-    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "removed compare_server_default=True" in result.output
     first = run_alembic(tmp_path, "revision", "--autogenerate", "-m", "items")
@@ -400,8 +398,7 @@ def test_wired_project_with_server_defaults_has_no_spurious_changes(tmp_path: Pa
 
 
 def test_init_never_writes_its_backup_through_a_symlink(tmp_path: Path) -> None:
-    runner = CliRunner()
-    assert runner.invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    assert run_cli(["init", str(tmp_path)]).exit_code == 0
     env_py = tmp_path / "migrations" / "env.py"
     env_py.write_text(ALEMBIC_DEFAULT_ENV)
     env_py.chmod(0o640)
@@ -409,11 +406,11 @@ def test_init_never_writes_its_backup_through_a_symlink(tmp_path: Path) -> None:
     victim.write_text("precious")
     backup = tmp_path / "migrations" / "env.py.bak"
     backup.symlink_to(victim)
-    result = runner.invoke(main, ["init", str(tmp_path)])
+    result = run_cli(["init", str(tmp_path)])
     assert result.exit_code == 2
     assert f"{backup} is a symlink to {victim} (the backup of env.py)" in result.stderr
     assert victim.read_text() == "precious" and env_py.read_text() == ALEMBIC_DEFAULT_ENV
     backup.unlink()
-    assert runner.invoke(main, ["init", str(tmp_path)]).exit_code == 0
+    assert run_cli(["init", str(tmp_path)]).exit_code == 0
     assert backup.read_text() == ALEMBIC_DEFAULT_ENV
     assert (backup.stat().st_mode & 0o777) == (env_py.stat().st_mode & 0o777) == 0o640

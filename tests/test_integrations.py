@@ -19,17 +19,15 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import sluice.policy.defaults as defaults
 from sluice.core.project import forget_modules
 from sluice.integrations import alembic_plugin
-from sluice.integrations.cli import main
 from sluice.integrations.envhooks import configure_options
 from sluice.integrations.hooks import new_revision_main
+from tests.support.cli import BIN, run_cli, run_process
 from tests.support.project import cfg, drop_legacy_field, edit, upgrade
-
-BIN = Path(sys.executable).parent
 
 needs_plugins = pytest.mark.skipif(not alembic_plugin.plugin_api_available(),
                                    reason="Alembic < 1.18 has no plugin system")
@@ -391,8 +389,7 @@ def run_hook(*args: str | Path, cwd: Path) -> Result:
     before = os.getcwd()
     os.chdir(cwd)
     try:
-        return CliRunner().invoke(new_revision_main, [str(a) for a in args],
-                                  env={"NO_COLOR": "1"})
+        return run_cli([str(a) for a in args], env={"NO_COLOR": "1"}, command=new_revision_main)
     finally:
         os.chdir(before)
 
@@ -450,17 +447,16 @@ def test_hook_exit_status(shop: Path, tmp_path: Path) -> None:
 def test_sluice_lint_takes_files(shop: Path) -> None:
     versions = shop / "migrations" / "versions"
     (versions / "0003_drop.py").write_text(DANGEROUS)
-    runner = CliRunner()
     args = ["lint", "-c", str(shop / "alembic.ini"), "--format", "json"]
-    result = runner.invoke(main, [*args, str(versions / "0003_drop.py"),
-                                  str(shop / "shopapp" / "models.py")])
+    result = run_cli([*args, str(versions / "0003_drop.py"),
+                      str(shop / "shopapp" / "models.py")])
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
     assert {f["path"].rsplit("/", 1)[-1] for f in data["findings"]} == {"0003_drop.py"}
     assert data["coverage"]["revisions"] == 1
-    result = runner.invoke(main, [*args, str(versions / "0001_users_and_products.py")])
+    result = run_cli([*args, str(versions / "0001_users_and_products.py")])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(main, [*args, "--since", "0001", str(versions / "0003_drop.py")])
+    result = run_cli([*args, "--since", "0001", str(versions / "0003_drop.py")])
     assert result.exit_code == 2
     assert "choose one scope" in result.stderr
 
@@ -479,8 +475,7 @@ name = "sluice"
 type = "console_scripts"
 entrypoint = "sluice-lint-new-revision"
 ''')
-    out = subprocess.run([*alembic_cli, "revision", "-m", "first"], cwd=tmp_path,
-                         capture_output=True, text=True, check=False, env=env)
+    out = run_process([*alembic_cli, "revision", "-m", "first"], cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr
     (path,) = (tmp_path / "migrations" / "versions").glob("*.py")
     assert f"migrations/versions/{path.name}: no findings" in out.stdout, out.stdout + out.stderr
@@ -491,8 +486,7 @@ entrypoint = "sluice-lint-new-revision"
 
 def complete(shell: str, **env: str) -> Result:
     """What `sluice` answers to the shell's completion request, run in-process."""
-    return CliRunner().invoke(main, [], prog_name="sluice",
-                              env={"_SLUICE_COMPLETE": shell, **env})
+    return run_cli([], prog_name="sluice", env={"_SLUICE_COMPLETE": shell, **env})
 
 
 @pytest.mark.parametrize("shell, marker", [
@@ -508,9 +502,8 @@ def test_shell_completion_script(shell: str, marker: str) -> None:
 
 def test_installed_sluice_script_answers_completion_requests() -> None:
     """The console script itself (prog name from argv[0]) reads _SLUICE_COMPLETE."""
-    out = subprocess.run([str(BIN / "sluice")], capture_output=True, text=True, check=False,
-                         env={**os.environ, "_SLUICE_COMPLETE": "bash_complete",
-                              "COMP_WORDS": "sluice li", "COMP_CWORD": "1"})
+    out = run_process([BIN / "sluice"], env={**os.environ, "_SLUICE_COMPLETE": "bash_complete",
+                                              "COMP_WORDS": "sluice li", "COMP_CWORD": "1"})
     assert out.returncode == 0, out.stderr
     assert "plain,lint" in out.stdout.splitlines()
 

@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from sluice.integrations.cli import main
 from sluice.lint.registry import all_rules
+from tests.support.cli import run_cli
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"
 
@@ -51,7 +51,7 @@ def clean(tmp_path: Path) -> Path:
 
 
 def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args))
+    result = run_cli(list(args))
     assert "Traceback" not in result.output, result.output
     return result
 
@@ -262,8 +262,8 @@ def test_tree_name_shared_by_several_folders_lints_them_all(tmp_path: Path) -> N
     (tmp_path / "alembic.ini").write_text(
         "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
         f"version_locations = {os.pathsep.join(locations)}\n")
-    res = CliRunner().invoke(main, ["lint", "-c", str(tmp_path / "alembic.ini"), "--tree",
-                                    "expand", "--no-render", "--no-cache", "--format", "json"])
+    res = run_cli(["lint", "-c", str(tmp_path / "alembic.ini"), "--tree",
+                   "expand", "--no-render", "--no-cache", "--format", "json"])
     assert res.exit_code == 0, res.output
     linted = sorted(Path(r["path"]).stem for r in json.loads(res.stdout)["revisions"])
     assert linted == ["b_expand", "c_expand", "s_expand"]

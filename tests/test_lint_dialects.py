@@ -13,12 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from sluice.config import parse_config
-from sluice.integrations.cli import main
 from sluice.lint.engine import lint_project
 from sluice.lint.registry import all_rules
+from tests.support.cli import run_cli
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"
 RULES = all_rules()
@@ -78,7 +78,7 @@ def families(findings: list) -> set[str]:  # type: ignore[type-arg]
 
 
 def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args))
+    result = run_cli(list(args))
     assert "Traceback" not in result.output, result.output
     return result
 

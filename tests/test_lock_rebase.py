@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from click.testing import CliRunner
 
 from sluice.check.rebase import repoint
 from sluice.errors import SluiceError
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.paths import EXAMPLE
 from tests.support.project import cfg
 
@@ -36,12 +35,7 @@ def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
 
 def sluice(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """`sluice ARGS` in ``root``, run in-process with click's test runner."""
-    before = os.getcwd()
-    os.chdir(root)
-    try:
-        result = CliRunner().invoke(main, list(args), env={"NO_COLOR": "1"})
-    finally:
-        os.chdir(before)
+    result = run_cli(list(args), cwd=root, env={"NO_COLOR": "1"})
     out = subprocess.CompletedProcess(["sluice", *args], result.exit_code, result.stdout,
                                       result.stderr)
     if check and out.returncode != 0:

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from alembic.util import CommandError
-from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.project import autogenerate, drop_legacy_field, edit, upgrade
 
 #: drop_column (SL002) and a plain CREATE INDEX on a live PostgreSQL table (SL201)
@@ -49,7 +48,7 @@ def _header(text: str) -> set[tuple[str, str, str]]:
 
 def _cli(shop: Path, *args: str) -> tuple[int, str, str]:
     forget_modules(shop)
-    res = CliRunner().invoke(main, [args[0], "-c", str(shop / "alembic.ini"), *args[1:]])
+    res = run_cli([args[0], "-c", str(shop / "alembic.ini"), *args[1:]])
     return res.exit_code, res.stdout, res.stderr
 
 

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from sluice.core.project import forget_modules
-from sluice.integrations.cli import main
 from sluice.runner.datasteps import data_steps
+from tests.support.cli import run_cli
 from tests.support.project import upgrade
 
 REVISION = '''"""data steps
@@ -80,8 +79,8 @@ def _count(url: str, table: str) -> int:
 
 def _plan(shop: Path, url: str, env: str, fmt: str = "json") -> str:
     forget_modules(shop)
-    res = CliRunner().invoke(main, ["plan", "-c", str(shop / "alembic.ini"), "--url", url,
-                                    "--env", env, "--no-sql", "--format", fmt])
+    res = run_cli(["plan", "-c", str(shop / "alembic.ini"), "--url", url,
+                   "--env", env, "--no-sql", "--format", fmt])
     assert res.exit_code in (0, 1), res.stderr
     return res.stdout
 

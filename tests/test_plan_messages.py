@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.runner import Rev, chain, make_project
 
 # Offline, op.get_bind() is a mock connection: reading from it fails like this.
@@ -18,8 +16,7 @@ def test_sql_preview_failure_names_the_revision_file_line_and_error(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'a.db'}"
     revs = [*chain(2), Rev("r0003", READS), Rev("r0004", 'op.drop_table("t0001")')]
     ini = make_project(tmp_path / "proj", revs)
-    res = CliRunner().invoke(main, ["plan", "-c", str(ini), "--url", url, "--format", "json"],
-                             catch_exceptions=False)
+    res = run_cli(["plan", "-c", str(ini), "--url", url, "--format", "json"], catch_exceptions=False)
     plan = json.loads(res.stdout)
     error = plan["sql_error"]
     path = ini.parent / "migrations" / "versions" / "r0003.py"
@@ -27,8 +24,7 @@ def test_sql_preview_failure_names_the_revision_file_line_and_error(tmp_path: Pa
     assert error.startswith(f"revision r0003 ({path}, line {line}) failed to render offline")
     assert "AttributeError: " in error  # the real exception class and its first line
     assert "\n" not in error
-    res = CliRunner().invoke(main, ["plan", "-c", str(ini), "--url", url],
-                             catch_exceptions=False)
+    res = run_cli(["plan", "-c", str(ini), "--url", url], catch_exceptions=False)
     assert f"SQL preview unavailable: revision r0003 ({path}, line {line})" in res.stdout
 
 
@@ -39,8 +35,7 @@ def test_sql_preview_failure_before_any_revision_blames_env_py(tmp_path: Path) -
     env_py.write_text(env_py.read_text().replace(
         "def run_migrations_offline() -> None:\n",
         "def run_migrations_offline() -> None:\n    raise KeyError('DATABASE_URL')\n"))
-    res = CliRunner().invoke(main, ["plan", "-c", str(ini), "--url", url, "--format", "json"],
-                             catch_exceptions=False)
+    res = run_cli(["plan", "-c", str(ini), "--url", url, "--format", "json"], catch_exceptions=False)
     error = json.loads(res.stdout)["sql_error"]
     assert error.startswith(f"{env_py}") and "before any revision" in error
     assert "KeyError: 'DATABASE_URL'" in error

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.util import CommandError
 
+from tests.support.cli import run_cli
 from tests.support.doc_commands import assert_suggestions_parse
 from tests.support.project import autogenerate, drop_legacy_field, edit, upgrade
 
@@ -84,9 +85,7 @@ def test_allowed_drop_is_written_with_comment_and_header(shop: Path, db_url: str
 def test_allowed_operation_is_a_reviewed_suppression_for_lint(shop: Path) -> None:
     """What was allowed when the revision was generated is not reported again by
     `sluice lint`, the pre-commit hook (lint of files) or the upgrade guard (same engine)."""
-    from click.testing import CliRunner
 
-    from sluice.integrations.cli import main
     from sluice.lint.engine import lint_project
 
     url = f"sqlite:///{shop / 'dev.db'}"
@@ -99,8 +98,8 @@ def test_allowed_operation_is_a_reviewed_suppression_for_lint(shop: Path) -> Non
         (f.rule, f.line, f.message) for f in res.findings]
     (silenced,) = [f for f in res.suppressed if f.rule == "SL002"]
     assert "legacy_field" in silenced.message
-    hook = CliRunner().invoke(main, ["lint", "-c", str(shop / "alembic.ini"), str(path),
-                                     "--format", "json"])
+    hook = run_cli(["lint", "-c", str(shop / "alembic.ini"), str(path),
+                    "--format", "json"])
     report = json.loads(hook.stdout)
     assert "SL002" not in {f["rule"] for f in report["findings"]}
     # listed as reviewed, with the reason, not as harmless

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.paths import EXAMPLE, REPO
 from tests.support.revisions import DANGEROUS, SAFE
 
@@ -55,7 +54,7 @@ class Repo:
 
     def lock(self) -> None:
         """`sluice lock` before staging, in-process (the hooks run the real command)."""
-        result = CliRunner().invoke(main, ["lock", "-c", str(self.root / "alembic.ini")])
+        result = run_cli(["lock", "-c", str(self.root / "alembic.ini")])
         assert result.exit_code == 0, result.output
 
     def pre_commit(self) -> subprocess.CompletedProcess[str]:

@@ -12,12 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sluice.config import parse_config
 from sluice.environments import resolve_environment
 from sluice.errors import ConfigError
-from sluice.integrations.cli import main
+from tests.support.cli import run_cli
 from tests.support.runner import chain, make_project
 
 CONFIG = parse_config({"environments": ["dev", "staging", "prod"],
@@ -69,8 +68,7 @@ def test_cli_refuses_an_empty_environment(tmp_path: Path, command: str, args: li
                                           environ: dict[str, str], shown: str) -> None:
     ini, url = project(tmp_path)
     extra = ["--yes"] if command == "upgrade" else []
-    result = CliRunner().invoke(main, [command, "-c", str(ini), "--url", url, *args, *extra],
-                                env=environ, catch_exceptions=False)
+    result = run_cli([command, "-c", str(ini), "--url", url, *args, *extra], env=environ, catch_exceptions=False)
     assert result.exit_code == 2, result.output
     lines = result.stderr.splitlines()
     assert lines == [f"sluice: error: {shown}: the environment name is empty (an unset "
@@ -80,8 +78,8 @@ def test_cli_refuses_an_empty_environment(tmp_path: Path, command: str, args: li
 
 def test_cli_refuses_an_unknown_environment(tmp_path: Path) -> None:
     ini, url = project(tmp_path)
-    result = CliRunner().invoke(main, ["upgrade", "-c", str(ini), "--url", url, "-x",
-                                       "env=prdo", "--yes"], catch_exceptions=False)
+    result = run_cli(["upgrade", "-c", str(ini), "--url", url, "-x",
+                      "env=prdo", "--yes"], catch_exceptions=False)
     assert result.exit_code == 2
     assert result.stderr == ("sluice: error: unknown environment 'prdo' (from -x env); valid: "
                              "dev, prod, staging, test\n")
@@ -112,8 +110,7 @@ def test_plain_alembic_refuses_an_empty_environment(tmp_path: Path, args: list[s
 def test_check_refuses_an_empty_env_option(tmp_path: Path) -> None:
     """`sluice check` gates CI: `--env ""` must not check against the default environment."""
     ini, url = project(tmp_path)
-    result = CliRunner().invoke(main, ["check", "-c", str(ini), "--env", ""],
-                                catch_exceptions=False)
+    result = run_cli(["check", "-c", str(ini), "--env", ""], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [
         "sluice: error: --env '': the environment name is empty (an unset variable?); refusing "

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from sluice.errors import DatabaseUnavailable
-from sluice.integrations.cli import main
 from sluice.scratch import check_reachable
 from sluice.trace import TraceResult, trace
 from sluice.trace.model import Statement
 from sluice.trace.mysql import MDL_INSTRUMENT, lock_tracing_status
+from tests.support.cli import run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "trace" / "mysql"
 
@@ -169,8 +168,8 @@ def test_metadata_locks_measured(ps_traced: TraceResult) -> None:
 def test_cli_text_with_locks(tmp_path: Path, ps_server: str) -> None:
     project = tmp_path / "mysql"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
-    res = CliRunner().invoke(main, ["trace", "0002", "-c", str(project / "alembic.ini"),
-                                    "--url", ps_server, "--no-crosscheck"])
+    res = run_cli(["trace", "0002", "-c", str(project / "alembic.ini"),
+                   "--url", ps_server, "--no-crosscheck"])
     out = " ".join(res.stdout.split())
     assert res.exit_code == 1 and "EXCLUSIVE events" in out, res.output
     assert "lock tracing is not available" not in out
@@ -180,8 +179,8 @@ def test_cli_text_says_why_locks_are_missing(tmp_path: Path, my_server: str,
                                             server_status: str | None) -> None:
     project = tmp_path / "mysql"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
-    res = CliRunner().invoke(main, ["trace", "0002", "-c", str(project / "alembic.ini"),
-                                    "--url", my_server, "--no-crosscheck"])
+    res = run_cli(["trace", "0002", "-c", str(project / "alembic.ini"),
+                   "--url", my_server, "--no-crosscheck"])
     assert res.exit_code in (0, 1), res.output
     out = " ".join(res.stdout.split())
     assert "ALTER TABLE events ADD COLUMN note" in out

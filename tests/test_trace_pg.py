@@ -19,13 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from sluice.errors import SluiceError
-from sluice.integrations.cli import main
 from sluice.trace import TraceResult, fails, trace
 from sluice.trace.model import RevisionTrace, Statement
+from tests.support.cli import run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "trace" / "pg"
 SEED = 200
@@ -262,8 +261,8 @@ def test_failing_revision_reported_and_scratch_dropped(tmp_path: Path, pg_server
     assert bad.error and "no_such_table" in bad.error and bad.line == line
     assert ok.blocking[0].held_ms is not None  # released by the rollback
     assert _scratch_left(pg_server) == []
-    res = CliRunner().invoke(main, ["trace", "0014", "-c", str(project / "alembic.ini"),
-                                    "--url", pg_server, "--no-crosscheck"])
+    res = run_cli(["trace", "0014", "-c", str(project / "alembic.ini"),
+                   "--url", pg_server, "--no-crosscheck"])
     assert res.exit_code == 2
     assert res.stderr.strip().splitlines() == [f"sluice: error: {result.failure}"]
     assert "failed: " in res.stdout and "TR001" in res.stdout  # the report comes first
@@ -344,9 +343,8 @@ def in_project(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_cli_json_sarif_text_and_exit_codes(in_project: Path, pg_server: str) -> None:
-    runner = CliRunner()
-    res = runner.invoke(main, ["trace", "0002", "--url", pg_server, "--format", "json",
-                               "--no-crosscheck"])
+    res = run_cli(["trace", "0002", "--url", pg_server, "--format", "json",
+                   "--no-crosscheck"])
     assert res.exit_code == 1, res.output
     data = json.loads(res.stdout)
     (finding,) = data["findings"]
@@ -359,8 +357,8 @@ def test_cli_json_sarif_text_and_exit_codes(in_project: Path, pg_server: str) ->
         lk for lk in locks if lk["relation"] == "events").items()
     assert data["lock_tracing"]["available"] is True and data["crosscheck"] is None
 
-    res = runner.invoke(main, ["trace", "0009", "--url", pg_server, "--format", "sarif",
-                               "--fail-on", "reads"])
+    res = run_cli(["trace", "0009", "--url", pg_server, "--format", "sarif",
+                   "--fail-on", "reads"])
     assert res.exit_code == 0, res.output  # SHARE ROW EXCLUSIVE lets reads through
     sarif = json.loads(res.stdout)
     run = sarif["runs"][0]
@@ -368,13 +366,12 @@ def test_cli_json_sarif_text_and_exit_codes(in_project: Path, pg_server: str) ->
     assert "TR001" in {d["id"] for d in run["tool"]["driver"]["rules"]}
     assert run["properties"]["crosscheck"]["ran"] is True
 
-    res = runner.invoke(main, ["trace", "0003", "--url", pg_server, "--no-crosscheck"])
+    res = run_cli(["trace", "0003", "--url", pg_server, "--no-crosscheck"])
     assert res.exit_code == 0, res.output
     assert "CREATE INDEX CONCURRENTLY" in res.stdout and "autocommit" in res.stdout
 
 
 def test_cli_unusable_input_one_line_exit_2(in_project: Path) -> None:
-    runner = CliRunner()
     cases = [
         (["trace", "--url", "sqlite:///x.db"], "PostgreSQL or MySQL/MariaDB"),
         (["trace", "--url", "postgresql+psycopg://u:s3cret@127.0.0.1:1/postgres"],
@@ -384,7 +381,7 @@ def test_cli_unusable_input_one_line_exit_2(in_project: Path) -> None:
         (["trace"], "--url"),
     ]
     for args, expected in cases:
-        res = runner.invoke(main, args)
+        res = run_cli(args)
         assert res.exit_code == 2, (args, res.output)
         lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and expected in lines[0], (args, res.stderr)
