@@ -11,7 +11,7 @@ from sluice.config import parse_config
 from sluice.core.findings import Finding
 from sluice.lint.cache import pack_findings, pack_report, unpack_findings, unpack_report
 from sluice.lint.engine import lint_project
-from tests.test_lint_startup import project
+from tests.support.lint import project
 
 
 def test_a_new_sluice_version_invalidates_every_entry(tmp_path: Path,

@@ -15,9 +15,9 @@ import pytest
 from sluice.integrations.cli.lint_fixes import RECIPE_RULES
 from sluice.recipes import all_recipes
 from tests.support.cli import run_cli
+from tests.support.lint import RUN
+from tests.support.lint import project as static_project
 from tests.support.paths import EXAMPLE
-from tests.test_lint_startup import RUN
-from tests.test_lint_startup import project as static_project
 
 REVISION = '''\
 """index, column and foreign key

@@ -8,54 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-RUN = """
-import json, sys
-from sluice.integrations.cli import main
-try:
-    main(sys.argv[2:])
-except SystemExit as exc:
-    code = exc.code
-with open(sys.argv[1], "w") as out:
-    json.dump({"exit": code, "modules": sorted(sys.modules)}, out)
-"""
-
-REVISION = '''\
-"""create orders
-
-Revision ID: {rev}
-"""
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{rev}"
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_table("orders_{rev}", sa.Column("id", sa.Integer(), primary_key=True))
-    op.execute("UPDATE accounts SET plan = 'free' WHERE plan IS NULL")
-
-
-def downgrade() -> None:
-    op.drop_table("orders_{rev}")
-'''
-
-
-def project(root: Path, revisions: int = 2) -> Path:
-    versions = root / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (root / "migrations" / "env.py").write_text("raise SystemExit('env.py is never run')\n")
-    down = None
-    for i in range(revisions):
-        rev = f"a{i:03d}"
-        (versions / f"{rev}.py").write_text(REVISION.format(rev=rev, down=down))
-        down = rev
-    ini = root / "alembic.ini"
-    ini.write_text("[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
-                   "sqlalchemy.url = postgresql://app@db/app\n")
-    return ini
+from tests.support.lint import RUN, project
 
 
 def lint_modules(tmp_path: Path, *argv: str) -> tuple[object, set[str]]:

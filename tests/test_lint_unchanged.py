@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.cli import run_cli
-from tests.test_lint_startup import project
+from tests.support.lint import project
 
 
 def test_a_warm_lint_lists_only_what_changed(tmp_path: Path) -> None:
