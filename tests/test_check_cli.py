@@ -7,11 +7,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from sluice.core.project import forget_modules
 from tests.support.check import overlay
-from tests.support.cli import SLUICE, run_cli, run_process
+from tests.support.cli import SLUICE, Result, run_cli, run_process
 from tests.support.project import edit
 
 

@@ -9,7 +9,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from importlib.metadata import metadata
 from pathlib import Path
@@ -20,11 +19,10 @@ import pytest
 import yaml
 
 from sluice.integrations.cli import main
-from tests.support.cli import run_cli
+from tests.support.cli import BIN, run_cli
 from tests.support.paths import EXAMPLE, REPO
 from tests.support.servers import server_url
 
-BIN = Path(sys.executable).parent
 PAGE = REPO / "docs" / "ci-recipes.md"
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",

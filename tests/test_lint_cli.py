@@ -10,10 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from sluice.lint.registry import all_rules
-from tests.support.cli import run_cli
+from tests.support.cli import Result, run_cli
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"
 

@@ -13,12 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from sluice.config import parse_config
 from sluice.lint.engine import lint_project
 from sluice.lint.registry import all_rules
-from tests.support.cli import run_cli
+from tests.support.cli import Result, run_cli
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "realworld"
 RULES = all_rules()

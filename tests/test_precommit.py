@@ -10,17 +10,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.cli import run_cli
+from tests.support.cli import BIN, run_cli
 from tests.support.paths import EXAMPLE, REPO
 from tests.support.revisions import DANGEROUS, SAFE
 
-BIN = Path(sys.executable).parent
 PRE_COMMIT = BIN / "pre-commit"
 
 pytestmark = pytest.mark.skipif(not PRE_COMMIT.exists(),

@@ -20,6 +20,8 @@ from click.testing import CliRunner, Result
 
 from sluice.integrations.cli import main
 
+__all__ = ["BIN", "SLUICE", "Result", "run_cli", "run_process"]
+
 BIN = Path(sys.executable).parent
 """The virtualenv's scripts folder: ``BIN / "sluice"``, ``BIN / "alembic"``, ..."""
 SLUICE = BIN / "sluice"
