@@ -121,9 +121,19 @@ def _ident(name: str | None) -> str | None:
 _IDENT = r"((?:[\"`\w]+\.)?[\"`\w]+)"
 
 
+#: SQL that is one statement whatever the dialect: no ``;``, no comment or quote before
+#: its first word, no line holding only a batch separator (``GO``, ``/``).
+_ONE_STATEMENT = re.compile(r"[ \t\r\n]*[A-Za-z][^;]*")
+_BATCH_LINE = re.compile(r"^\s*(?:GO|/)\s*$", re.I | re.M)
+
+
 @lru_cache(maxsize=4096)
 def _parse_cached(sql: str, dialect: str | None) -> tuple[Stmt, ...]:
-    return tuple(_summarise(piece, dialect) for piece in split_sql(sql, dialect))
+    if _ONE_STATEMENT.fullmatch(sql) and not _BATCH_LINE.search(sql):
+        pieces = [sql.strip()]  # what split_sql returns, without loading its tokenizer
+    else:
+        pieces = split_sql(sql, dialect)
+    return tuple(_summarise(piece, dialect) for piece in pieces)
 
 
 def statements(sql: str | None, dialect: str | None = None) -> list[Stmt]:
@@ -144,9 +154,12 @@ def _summarise(text: str, dialect: str | None) -> Stmt:
     stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", norm))
     m = re.search(r"\bALGORITHM\s*=?\s*(\w+)", norm)
     stmt.algorithm = m.group(1) if m else None
-    from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
+    from sluice.rules._sqlfast import simple_dml  # lazy: it imports this module's Stmt
 
-    fill_from_tree(stmt, text, dialect)
+    if not simple_dml(stmt, text):
+        from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
+
+        fill_from_tree(stmt, text, dialect)
     _from_text(stmt)
     _no_real_where(stmt)
     return stmt

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.core.ops import Op
 from sluice.rules._sql import Stmt, statements
+from sluice.rules._sqlfast import simple_literals
 
 if TYPE_CHECKING:
     from sluice.rules.registry import RuleContext
@@ -315,28 +316,42 @@ class _Binds:
         return f"sa.text({text!r}).bindparams({args})"
 
     def _bind(self, sql: str) -> tuple[str, dict[str, Any]]:
-        from sqlglot.dialects.dialect import Dialect  # lazy: start-up (sqlglot)
-        from sqlglot.tokens import TokenType  # lazy: start-up (sqlglot)
-
-        try:
-            tokens = Dialect.get_or_raise("postgres").tokenize(sql)
-        except Exception:
+        literals = simple_literals(sql)
+        if literals is None:
+            literals = sqlglot_literals(sql)
+        if literals is None:
             return sql, {}
         out, pos, params = [], 0, {}
-        for t in tokens:
-            if t.token_type not in (TokenType.STRING, TokenType.NUMBER):
-                continue
+        for start, end, value in literals:
             self.count += 1
             name = f"v{self.count}"
-            value: Any = t.text
-            if t.token_type == TokenType.NUMBER:
-                value = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
-            out.append(sql[pos:t.start])
+            out.append(sql[pos:start])
             out.append(f":{name}")
-            pos = t.end + 1
+            pos = end
             params[name] = value
         out.append(sql[pos:])
         return "".join(out), params
+
+
+def sqlglot_literals(sql: str) -> list[tuple[int, int, Any]] | None:
+    """The string and number literals of ``sql`` as sqlglot's PostgreSQL tokenizer reads
+    them: (start, end, value); None when it cannot tokenize ``sql``."""
+    from sqlglot.dialects.dialect import Dialect  # lazy: start-up (sqlglot)
+    from sqlglot.tokens import TokenType  # lazy: start-up (sqlglot)
+
+    try:
+        tokens = Dialect.get_or_raise("postgres").tokenize(sql)
+    except Exception:
+        return None
+    out: list[tuple[int, int, Any]] = []
+    for t in tokens:
+        if t.token_type not in (TokenType.STRING, TokenType.NUMBER):
+            continue
+        value: Any = t.text
+        if t.token_type == TokenType.NUMBER:
+            value = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
+        out.append((t.start, t.end + 1, value))
+    return out
 
 
 _NOT_LITERAL = object()
