@@ -176,15 +176,28 @@ def test_context_takes_the_lock_timeout_from_the_environments(tmp_path: Path) ->
     assert context_for(cfg, "postgresql", env="staging").lock_timeout == "1min"
 
 
-def test_lock_timeout_is_set_again_after_a_backfill_commits() -> None:
-    from sluice.recipes.steps import Backfill, LockTimeout
+def test_every_postgres_recipe_runs_each_statement_in_its_own_transaction() -> None:
+    """Outside a backfill, every step of a PostgreSQL recipe is inside autocommit_block, so
+    no brief ACCESS EXCLUSIVE lock lasts until whatever the revision runs next; the lock
+    timeout is set in each block (after a backfill's commits too)."""
+    from sluice.recipes.steps import Backfill
 
-    add = ops.AddColumnOp("t", sa.Column("c", sa.Integer, nullable=False,
-                                         server_default=sa.text("random()")))
-    out = apply_recipes([add], PG).ops
-    kinds = [type(o).__name__ for o in out]
-    after = kinds[kinds.index(Backfill.__name__) + 1]
-    assert after == LockTimeout.__name__, kinds
+    naive = [ops.CreateIndexOp("ix", "t", ["a"]), ops.DropIndexOp("iy", "t"),
+             ops.CreateUniqueConstraintOp("uq", "t", ["a"]),
+             ops.CreatePrimaryKeyOp("pk", "t", ["id"]),
+             ops.CreateForeignKeyOp("fk", "t", "p", ["pid"], ["id"]),
+             ops.CreateCheckConstraintOp("ck", "t", "a > 0"),
+             ops.AlterColumnOp("t", "b", existing_type=sa.Integer(), modify_nullable=False),
+             ops.AddColumnOp("t", sa.Column("c", sa.Integer, nullable=False,
+                                            server_default=sa.text("random()")))]
+    for op in naive:
+        result = apply_recipes([op], PG)
+        assert len(result.applied) == 1, op
+        for step in result.ops:
+            assert isinstance(step, (AutocommitBlock, Backfill)), (op, step)
+            if isinstance(step, AutocommitBlock):
+                assert step.lock_timeout == "3s"
+
 
 
 def _cli_project(root: Path, url: str) -> Path:

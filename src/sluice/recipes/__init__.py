@@ -31,9 +31,10 @@ Rendering the rewritten ops: :func:`sluice.recipes.steps.render_lines` (or Alemb
 is added to ``autogen_context.imports`` when a backfill is rendered.
 
 Lock timeout and retries: every rewritten DDL on an existing table runs under the
-``lock_timeout`` of the context: ``SET LOCAL lock_timeout`` inside the revision's
-transaction (PostgreSQL), ``SET lock_timeout`` at the top of each ``autocommit_block`` and
-``RESET`` at its bottom (the block's commit ends the transaction's setting), ``SET SESSION
+``lock_timeout`` of the context: on PostgreSQL every recipe runs in ``autocommit_block``
+(each statement its own transaction, so no brief ACCESS EXCLUSIVE lock outlives its
+statement), with ``SET lock_timeout`` at the top of the block and ``RESET`` at its bottom
+(the block's commit ends any ``SET LOCAL`` of the revision's transaction); ``SET SESSION
 lock_wait_timeout`` on MySQL. :func:`context_for` takes the value from the environment's
 ``lock_timeout`` (``--env``), else the shortest one any production environment sets, else
 :data:`~sluice.recipes.model.DEFAULT_LOCK_TIMEOUT`. Retrying is left to the runner:

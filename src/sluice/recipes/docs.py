@@ -84,10 +84,10 @@ env.py opens its own (`with engine.begin() as connection:`), `sluice fix` says s
 
 Every rewritten statement on an existing table waits at most `lock_timeout` for its lock,
 so that a long query on the table makes the migration fail fast instead of stopping every
-request queued behind it: `SET LOCAL lock_timeout` in the revision's transaction,
-`SET lock_timeout` at the top of each `autocommit_block` and `RESET lock_timeout` at its
-bottom (the commit that starts the block ends the transaction's setting), and `SET SESSION
-lock_wait_timeout` on MySQL. The value is the `lock_timeout` of `--env NAME` when it sets
+request queued behind it: on PostgreSQL every recipe runs in `autocommit_block`, each
+statement its own transaction, with `SET lock_timeout` at the top of the block and `RESET
+lock_timeout` at its bottom (the commit that starts the block ends any `SET LOCAL` of the
+revision's transaction); on MySQL, `SET SESSION lock_wait_timeout` before the `ALTER`. The value is the `lock_timeout` of `--env NAME` when it sets
 one, else the shortest one a production environment sets, else `5s`.
 
 A lock timeout that trips is retried by the runner: `sluice upgrade` runs the revision
@@ -155,8 +155,8 @@ def measured() -> list[str]:
         "- A fixed PostgreSQL revision still takes ACCESS EXCLUSIVE (or SHARE ROW EXCLUSIVE)",
         "  for statements that change only the catalog: `ADD CONSTRAINT ... NOT VALID`,",
         "  `... USING INDEX`, `SET NOT NULL` after a validated check, `ADD COLUMN` without",
-        "  a default. It is held until that transaction commits, which the recipes place",
-        "  right after (the next `autocommit_block`, or the end of the revision); nothing",
+        "  a default. It is held until that statement's transaction commits, at once: the",
+        "  recipes run in `autocommit_block`, each statement its own transaction; nothing",
         "  that reads the table runs under it (`tests/test_recipes_faults.py` checks that",
         "  with trace on every recipe).",
         "- `DROP INDEX CONCURRENTLY` takes ACCESS EXCLUSIVE on the index it drops for its",

@@ -2,7 +2,10 @@
 the validating scan under a lock, NOT NULL through a validated check, columns whose default
 would rewrite the table added empty and backfilled in batches.
 
-Every step is safe to run again after a kill at any point: an INVALID index left by a
+Each recipe runs in ``autocommit_block``: every statement is its own transaction, so the
+brief ACCESS EXCLUSIVE lock of a catalog-only statement (``ADD CONSTRAINT ... NOT VALID``,
+``... USING INDEX``, ``SET NOT NULL`` after a validated check) ends with it, whatever the
+revision runs next. Every step is safe to run again after a kill at any point: an INVALID index left by a
 failed concurrent build is dropped before the build, ``IF [NOT] EXISTS`` and catalog checks
 guard the rest, ``VALIDATE CONSTRAINT`` and ``SET NOT NULL`` are no-ops when done, and the
 batched backfill resumes from its checkpoint.
@@ -18,7 +21,7 @@ from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
 from sluice.recipes.model import RecipeContext, recipe
-from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout, SqlStep, Suppressed
+from sluice.recipes.steps import AutocommitBlock, Backfill, SqlStep, Suppressed
 
 PG = "postgresql"
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -40,10 +43,6 @@ def qualified(name: str, schema: str | None) -> str:
 
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _timeout(ctx: RecipeContext) -> LockTimeout:
-    return LockTimeout(PG, ctx.lock_timeout, 0)
 
 
 def _block(ctx: RecipeContext, *inner: ops.MigrateOperation) -> AutocommitBlock:
@@ -156,8 +155,8 @@ def _using_index(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str,
                               if_not_exists=True, postgresql_concurrently=True)
     attach = (f"ALTER TABLE {qualified(table, schema)} ADD CONSTRAINT {quote(name)} "
               f"{kind} USING INDEX {quote(name)}{tail}")
-    return [_block(ctx, drop_invalid_index(name, schema), build), _timeout(ctx),
-            guarded_add_constraint(name, table, schema, attach)]
+    return [_block(ctx, drop_invalid_index(name, schema), build,
+                   guarded_add_constraint(name, table, schema, attach))]
 
 
 @recipe("pg-unique-constraint-using-index", rules=("SL205",), dialect=PG,
@@ -169,10 +168,11 @@ def unique_using_index(op: ops.MigrateOperation,
 
     Safe sequence:
 
-    1. In `autocommit_block`: `SET lock_timeout`, drop an INVALID leftover of the same
-       name, `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS` with the constraint's name.
-    2. In the transaction: `SET LOCAL lock_timeout`, then `ALTER TABLE ... ADD CONSTRAINT
-       name UNIQUE USING INDEX name` (instant; skipped when the constraint exists).
+    1. In `autocommit_block` (each statement commits at once): `SET lock_timeout`, drop
+       an INVALID leftover of the same name, `CREATE UNIQUE INDEX CONCURRENTLY IF NOT
+       EXISTS` with the constraint's name.
+    2. `ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name`: instant, its ACCESS
+       EXCLUSIVE lock released at once; skipped when the constraint exists.
 
     An unnamed constraint gets PostgreSQL's own name (`users_email_key`).
     """
@@ -224,8 +224,7 @@ def _not_valid(op: ops.AddConstraintOp, ctx: RecipeContext,
     ddl = " ".join(ddl.split())
     validate = SqlStep(f"ALTER TABLE {qualified(table, schema)} VALIDATE CONSTRAINT "
                        f"{quote(str(name))}")
-    return [_timeout(ctx), guarded_add_constraint(str(name), table, schema, ddl),
-            _block(ctx, validate)]
+    return [_block(ctx, guarded_add_constraint(str(name), table, schema, ddl), validate)]
 
 
 @recipe("pg-foreign-key-not-valid", rules=("SL203",), dialect=PG,
@@ -235,12 +234,13 @@ def foreign_key_not_valid(op: ops.MigrateOperation,
     """Naive: `op.create_foreign_key("fk_orders_user_id", "orders", "users", ["user_id"],
     ["id"])` checks every row while holding a SHARE ROW EXCLUSIVE lock on both tables.
 
-    Safe sequence:
+    Safe sequence, in `autocommit_block` (each statement its own transaction, after `SET
+    lock_timeout`):
 
-    1. In the transaction: `SET LOCAL lock_timeout`, `ADD CONSTRAINT ... NOT VALID`
-       (instant; new rows are checked from now on; skipped when the constraint exists).
-    2. In `autocommit_block`, its own transaction: `SET lock_timeout`, `VALIDATE
-       CONSTRAINT`, which scans under a lock that lets reads and writes continue.
+    1. `ADD CONSTRAINT ... NOT VALID`: instant, its lock released at once; new rows are
+       checked from now on; skipped when the constraint exists.
+    2. `VALIDATE CONSTRAINT`, which scans under a lock that lets reads and writes
+       continue.
     """
     if not isinstance(op, ops.CreateForeignKeyOp):
         return None
@@ -256,9 +256,9 @@ def check_not_valid(op: ops.MigrateOperation,
     """Naive: `op.create_check_constraint("ck_orders_total", "orders", "total >= 0")` scans
     every row under an ACCESS EXCLUSIVE lock.
 
-    Safe sequence: `ADD CONSTRAINT ... NOT VALID` in the transaction (guarded, with `SET
-    LOCAL lock_timeout`), then `VALIDATE CONSTRAINT` in `autocommit_block`, which only
-    takes a SHARE UPDATE EXCLUSIVE lock.
+    Safe sequence, in `autocommit_block` (each statement its own transaction, after `SET
+    lock_timeout`): `ADD CONSTRAINT ... NOT VALID` (instant, guarded), then `VALIDATE
+    CONSTRAINT`, which only takes a SHARE UPDATE EXCLUSIVE lock.
     """
     if not isinstance(op, ops.CreateCheckConstraintOp):
         return None
@@ -278,15 +278,14 @@ def not_null_steps(table: str, column: str, schema: str | None, ctx: RecipeConte
     ref = qualified(table, schema)
     add = (f"ALTER TABLE {ref} ADD CONSTRAINT {quote(check)} CHECK ({quote(column)} "
            "IS NOT NULL) NOT VALID")
-    return [
-        _timeout(ctx),
+    return [_block(
+        ctx,
         guarded_add_constraint(check, table, schema, add),
-        _block(ctx, SqlStep(f"ALTER TABLE {ref} VALIDATE CONSTRAINT {quote(check)}")),
-        _timeout(ctx),
+        SqlStep(f"ALTER TABLE {ref} VALIDATE CONSTRAINT {quote(check)}"),
         Suppressed(alter, "SL206", f"the valid {check} lets PostgreSQL skip the scan"),
         Suppressed(SqlStep(f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS {quote(check)}"),
                    "SL004", f"NOT NULL on {column} now enforces what {check} did"),
-    ]
+    )]
 
 
 @recipe("pg-set-not-null-via-check", rules=("SL206",), dialect=PG,
@@ -296,11 +295,12 @@ def set_not_null_via_check(op: ops.MigrateOperation,
     """Naive: `op.alter_column("users", "email", existing_type=sa.String(), nullable=False)`
     scans the whole table for NULLs under an ACCESS EXCLUSIVE lock.
 
-    Safe sequence (PostgreSQL 12 and later):
+    Safe sequence (PostgreSQL 12 and later), in `autocommit_block` (each statement its own
+    transaction, its lock released at once, after `SET lock_timeout`):
 
     1. `ADD CONSTRAINT ck_<table>_<column>_not_null CHECK (column IS NOT NULL) NOT VALID`
        (instant, guarded).
-    2. In `autocommit_block`: `VALIDATE CONSTRAINT` (scans without blocking writes).
+    2. `VALIDATE CONSTRAINT` (scans without blocking writes).
     3. The `alter_column(..., nullable=False)` as written: PostgreSQL finds the valid
        check and skips the scan. It carries `# sluice: ignore[SL206]` with that reason.
     4. Drop the check, now redundant.
