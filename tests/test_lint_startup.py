@@ -85,10 +85,22 @@ def test_sluice_errors_are_alembic_command_errors_whichever_is_imported_first(
 
 
 def test_the_operations_known_without_alembic_are_alembic_s_own() -> None:
-    """needs.py knows Alembic's operations without importing it; the list must not name
-    one the installed Alembic lacks (it would hide a custom operation)."""
+    """needs.py knows Alembic's operations without importing it: exactly the installed
+    Alembic's (one it lacks would hide a custom operation; one it misses would render
+    revisions that need no rendering)."""
     from sluice.lint.needs import _ALEMBIC_OPERATIONS, alembic_operations, is_alembic_operation
 
-    assert _ALEMBIC_OPERATIONS <= alembic_operations()
+    assert _ALEMBIC_OPERATIONS == alembic_operations()
     assert all(is_alembic_operation(k) for k in alembic_operations())
     assert not is_alembic_operation("sync_enum_values")
+
+
+def test_a_custom_operation_is_told_without_importing_alembic() -> None:
+    code = ("import sys\n"
+            "from sluice.lint.needs import is_alembic_operation\n"
+            "assert not is_alembic_operation('sync_enum_values')\n"
+            "assert is_alembic_operation('add_column')\n"
+            "print('alembic' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
