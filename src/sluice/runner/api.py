@@ -6,16 +6,15 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 
+from sluice.core.durations import format_duration
 from sluice.errors import SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import ChecksumMismatch, HistoryEntry
 from sluice.runner.database import connect, first_line, make_engine
-from sluice.runner.durations import format_duration
-from sluice.runner.plan import Plan, build_plan
 from sluice.runner.project import RunnerProject, open_project
 from sluice.runner.run import (
     RunOptions,
@@ -26,6 +25,9 @@ from sluice.runner.run import (
     run,
 )
 from sluice.runner.session import Session
+
+if TYPE_CHECKING:
+    from sluice.runner.plan import Plan
 
 
 def _direction(project: RunnerProject, heads: Sequence[str], target: str) -> str:
@@ -55,6 +57,8 @@ def make_plan(
     allow_downgrade: bool = False,
 ) -> Plan:
     """The plan for upgrading (or downgrading) the environment's database to ``target``."""
+    from sluice.runner.plan import build_plan  # lazy: a dev upgrade starts without the plan
+
     project = open_project(ini, env=env, url=url, x_args=x_args)
     state = probe(project)
     direction = "downgrade" if downgrade else _direction(project, state.heads, target)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation
-from sluice.runner.durations import format_duration
-from sluice.runner.plan import Plan
 from sluice.runner.policy import EnvPolicy
+
+if TYPE_CHECKING:
+    from sluice.runner.plan import Plan
 
 
 def evaluate(plan: Plan, policy: EnvPolicy, *, allow_downgrade: bool = False,

@@ -21,15 +21,15 @@ from alembic import command
 from alembic.script import Script
 from sqlalchemy.engine import Connection
 
-from sluice.check.revisions import display_path
+from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
-from sluice.errors import mask_url
+from sluice.core.project import display_path
+from sluice.errors import SluiceError, mask_url
 from sluice.files import read_utf8
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
 from sluice.runner.datasteps import data_steps, gated_lines
-from sluice.runner.durations import format_duration
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
 from sluice.runner.project import RunnerProject
 from sluice.runner.session import DbState, Session
@@ -325,7 +325,10 @@ def build_plan(
     config = project.config
     for sc, _, _ in scripts:  # a byte that is not UTF-8: one line naming file and offset
         if sc.path:
-            read_utf8(sc.path, shown=display_path(sc.path, project.ini.resolve().parent))
+            try:
+                read_utf8(sc.path)
+            except SluiceError:  # again, naming the file as the project shows it
+                read_utf8(sc.path, shown=display_path(sc.path, project.ini.resolve().parent))
     lints: dict[str, RevisionLint] = {}
     if with_lint and scripts:
         lints = lint_revisions(project.ini, config,

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sluice.core.durations import format_duration
 from sluice.errors import SluiceError
 from sluice.notices import notice
 from sluice.runner.audit import StepRecord
 from sluice.runner.backup import BackupResult
 from sluice.runner.capture import PartialFailure
-from sluice.runner.durations import format_duration
-from sluice.runner.plan import Plan
+
+if TYPE_CHECKING:
+    from sluice.runner.plan import Plan
 
 Notify = Callable[[str], None]
 

@@ -33,14 +33,15 @@ from collections.abc import Sequence
 
 from alembic import command
 from alembic.script import Script
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import StepRecord
 from sluice.runner.backup import run_backup
 from sluice.runner.database import connect, make_engine
-from sluice.runner.durations import format_duration
 from sluice.runner.failures import failure_error, lock_lost_error
 from sluice.runner.flow import (
     heads_under_lock,
@@ -59,7 +60,6 @@ from sluice.runner.heads import (
     render_revision_sql,
 )
 from sluice.runner.lock import MigrationLock
-from sluice.runner.plan import build_plan
 from sluice.runner.project import RunnerProject, env_py_calls_configure_options
 from sluice.runner.result import MigrationFailed, Notify, RunOptions, RunResult
 from sluice.runner.session import DbState, DryRunRollback, Session
@@ -177,6 +177,8 @@ def _check_policy(project: RunnerProject, state: DbState, opts: RunOptions,
     confirm = ask and policy.confirm and not opts.yes
     if not (downgrade or lint or confirm):
         return False
+    from sluice.runner.plan import build_plan  # lazy: only a guard needs the plan
+
     sizes_conn = None
     engine = None
     if confirm:
@@ -345,7 +347,6 @@ def _drop_empty_version_table(conn: Connection, state: DbState) -> None:
     transaction; remove it again when it is empty."""
     if state.version_table_exists or state.dialect != "sqlite":
         return
-    from sqlalchemy import inspect, text
 
     try:
         if inspect(conn).has_table(state.version_table):

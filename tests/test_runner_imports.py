@@ -1,0 +1,75 @@
+"""What ``sluice upgrade`` leaves out when it does not need it. A dev upgrade (no lint
+guard, no confirmation, no downgrade refusal) does not load what only those guards use:
+the plan, the lint guard and the static analyzer behind it, table sizes, the data-step
+reader (start-up is a good part of a short upgrade's cost); production, with the lint
+guard on, loads them. The plan works out a file's path as the project shows it only
+for an error message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.runner import SLUICE_TOML, chain, make_project
+
+GUARD_ONLY = ("sluice.runner.plan", "sluice.runner.lintguard", "sluice.lint.static",
+              "sluice.runner.tablesizes", "sluice.runner.datasteps")
+
+PROBE = """
+import sys
+from sluice.integrations.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print("loaded:" + ",".join(m for m in {modules!r} if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args, loaded", [
+    (["upgrade"], False),
+    (["upgrade", "--env", "prod", "-y"], True),
+])
+def test_only_the_guards_load_the_plan(tmp_path: Path, args: list[str], loaded: bool) -> None:
+    toml = SLUICE_TOML.replace("[environments.prod]\n",
+                               "[environments.prod]\nbackup_command = 'true'\n")
+    ini = make_project(tmp_path / "p", chain(2), toml=toml)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(modules=GUARD_ONLY), *args, "-c", str(ini)],
+        capture_output=True, text=True, cwd=ini.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("loaded:"))
+    found = [m for m in line.removeprefix("loaded:").split(",") if m]
+    assert (set(found) == set(GUARD_ONLY)) if loaded else found == [], found
+
+
+def test_the_plan_names_a_file_only_when_it_is_not_utf8(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each revision is checked for UTF-8 before it is planned; the path as the project
+    shows it (resolved, relative: a few system calls per file) is worked out only for a
+    file that fails, not for each of hundreds that do not."""
+    from sluice.errors import SluiceError
+    from sluice.runner import plan as plan_module
+    from sluice.runner.api import make_plan
+
+    shown: list[str] = []
+    real = plan_module.display_path
+
+    def display_path(*args: Any) -> str:
+        shown.append(real(*args))
+        return shown[-1]
+
+    monkeypatch.setattr(plan_module, "display_path", display_path)
+    ini = make_project(tmp_path / "p", chain(3))
+    assert [r.revision for r in make_plan(ini, with_sql=False).revisions] == [
+        "r0001", "r0002", "r0003"]
+    assert shown == []
+    bad = ini.parent / "migrations" / "versions" / "r0002.py"
+    bad.write_bytes(bad.read_bytes() + b"# caf\xe9\n")
+    with pytest.raises(SluiceError, match=r"^migrations/versions/r0002\.py:\d+: byte 0xe9"):
+        make_plan(ini, with_sql=False)
+    assert shown == ["migrations/versions/r0002.py"]
