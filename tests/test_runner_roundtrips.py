@@ -38,7 +38,7 @@ from tests.support.servers import server_url
 #: (version table read), lock (setup, take, session, holder row and its table), heads
 #: under the lock, stale-row check, audit table and pending rows, the lock check before
 #: the commit, final heads and rows, release.
-FIXED_LIMIT = 30
+FIXED_LIMIT = 28
 
 
 @contextmanager

@@ -382,11 +382,11 @@ class MigrationLock:
     def _setup(self) -> None:
         assert self.conn is not None
         if self.backend == "postgresql":
-            database = str(self.conn.execute(sql_text("SELECT current_database()")).scalar())
-            self.name = lock_name(database)
             app = f"sluice lock {self.holder.host}:{self.holder.pid}"[:63]
-            self.conn.execute(sql_text("SELECT set_config('application_name', :a, false)"),
-                              {"a": app})
+            database = str(self.conn.execute(sql_text(
+                "SELECT current_database(), set_config('application_name', :a, false)"),
+                {"a": app}).one()[0])
+            self.name = lock_name(database)
         elif self.backend == "mysql":
             database = str(self.conn.execute(sql_text("SELECT DATABASE()")).scalar())
             self.name = lock_name(database)

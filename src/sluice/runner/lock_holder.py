@@ -101,7 +101,9 @@ def advisory_key(name: str) -> int:
 
 
 def ensure_holder_table(conn: Connection) -> None:
-    _metadata.create_all(conn, tables=[holder_table], checkfirst=True)
+    if not inspect(conn).has_table(HOLDER_TABLE):
+        _metadata.create_all(conn, tables=[holder_table], checkfirst=False)
+        return  # made just now, with every column
     columns = {c["name"] for c in inspect(conn).get_columns(HOLDER_TABLE)}
     if "session" not in columns:  # created by an older Sluice
         conn.execute(sql_text(f"ALTER TABLE {HOLDER_TABLE} ADD COLUMN session VARCHAR(100)"))
