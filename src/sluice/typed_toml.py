@@ -10,7 +10,6 @@ closest valid name or value when there is one. :mod:`sluice.config` uses it for
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -51,6 +50,8 @@ class Loader:
         if origin is Literal:
             allowed = get_args(tp)
             if value not in allowed:
+                import difflib  # lazy: only for a wrong value; start-up
+
                 close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise self.fail(key, f"expected {type_name(tp)}, got {value!r}{hint}")
@@ -96,6 +97,8 @@ class Loader:
             name = key.replace("-", "_")
             full = f"{prefix}.{key}" if prefix else key
             if name not in fields:
+                import difflib  # lazy: only for an unknown key; start-up
+
                 close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise self.fail(full, f"unknown key{hint}")

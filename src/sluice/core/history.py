@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -465,6 +464,8 @@ class History:
                                "name one of them, or use 'heads' (`alembic upgrade head` "
                                "refuses too)")
         if message.startswith("No such revision or branch"):
+            import difflib  # lazy: only for an unknown revision; start-up
+
             close = difflib.get_close_matches(s, ids + list(self.labels()), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             return SluiceError(f"{what} '{spec}': no such revision{hint}")

@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import Any
@@ -135,7 +134,7 @@ class LintCache:
                 write_atomic(ignore, "# created by sluice\n*\n", what="lint cache")
             secret = _read_secret(self.folder)
             if secret is None:
-                secret = secrets.token_bytes(32)
+                secret = os.urandom(32)  # what secrets.token_bytes reads
                 write_atomic(self.folder / _KEY, secret.hex(), mode=0o600, what="lint cache key")
             body = json.dumps({"format": _FORMAT, "key": self.key, "entries": self.entries},
                               separators=(",", ":")).encode("utf-8")

@@ -9,13 +9,14 @@ records (the baseline). Revision specs are resolved by :mod:`sluice.core.history
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 from sluice.config import SluiceConfig
 from sluice.core.history import History, RevisionHeader, build_history, header_from_source
@@ -179,6 +180,8 @@ def static_result(node: Node) -> StaticResult:
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    import subprocess  # lazy: only --changed runs git; start-up of every lint
+
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                               check=False)
@@ -260,6 +263,8 @@ def select_trees(history: History, nodes: list[Node], layout: Layout,
             continue
         available = sorted({str(display_path(p, layout.root)) for p in layout.version_locations}
                            | set(labels))
+        import difflib  # lazy: only for an unknown name
+
         close = difflib.get_close_matches(name, available, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise SluiceError(f"tree '{tree}': not a version location or branch label{hint} "

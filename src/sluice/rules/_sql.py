@@ -12,14 +12,12 @@ with this module: importing the rules stays cheap for commands that never parse 
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sluice.core.sql import split_sql
 
-logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 @dataclass
 class Action:

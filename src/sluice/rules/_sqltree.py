@@ -6,12 +6,15 @@ the rules does not import sqlglot.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlglot
 from sqlglot import exp
 
 from sluice.rules._sql import Action, Stmt, _ident
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _SQLGLOT_DIALECT = {"postgresql": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,6 +183,8 @@ def _unchanged_hidden(result: LintResult) -> tuple[list[Finding], str | None]:
 def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
     """The engine's notes, with ``sluice lock`` spelled for this project's alembic.ini."""
     if config_path != Path("alembic.ini"):
+        import shlex  # lazy: only for this note; start-up of every lint
+
         lock = f"`sluice lock -c {shlex.quote(str(config_path))}`"
         return [n.replace("`sluice lock`", lock) for n in notes]
     return list(notes)

@@ -9,7 +9,6 @@ renderer.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +111,8 @@ def _call_of(fix: FileFix, f: Finding) -> FixedCall | None:
 def call_diff(fix: FileFix, call: FixedCall) -> str:
     """The diff of ``fix`` limited to ``call``: its lines replaced, and the changes outside
     every rewritten call (the imports the recipes need); other calls stay as written."""
+    import difflib  # lazy: only when a diff is drawn; start-up of every lint
+
     before = fix.before.splitlines(keepends=True)
     after = fix.after.splitlines(keepends=True)
     calls = [(c.line - 1, c.end_line) for c in fix.fixed]
