@@ -1,7 +1,7 @@
 """The operation model every rule consumes, whatever produced it.
 
 Three producers feed it: the autogenerate policy (Alembic ``ops`` objects, see
-:mod:`sluice.lint.from_ops`), the static layer (``ast`` of a revision file) and the
+:mod:`sluice.core.alembic_ops`), the static layer (``ast`` of a revision file) and the
 render layer (SQL captured offline). A rule never needs to know which one it got.
 
 Conventions every producer follows:

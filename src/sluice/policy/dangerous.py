@@ -6,10 +6,11 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
+from sluice.core.alembic_ops import ops_to_models
+from sluice.core.findings import SEVERITY_ORDER, Finding
+from sluice.core.ops import Op
 from sluice.errors import PolicyViolation
 from sluice.lint.dialects import policy_dialects
-from sluice.lint.from_ops import ops_to_models
-from sluice.lint.model import SEVERITY_ORDER, Finding, Op
 from sluice.lint.registry import all_rules, run_rules_for
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.safe import recipe_context, rewrite_script

@@ -14,8 +14,8 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
-from sluice.lint.from_ops import type_text
-from sluice.lint.model import TypeInfo
+from sluice.core.alembic_ops import type_text
+from sluice.core.ops import TypeInfo
 
 SIMILARITY = 0.6
 

@@ -14,7 +14,7 @@ from alembic.autogenerate.rewriter import Rewriter
 from alembic.operations import ops as alembic_ops
 
 from sluice.core.alembic_compat import reverse_op
-from sluice.lint.from_ops import ops_to_models
+from sluice.core.alembic_ops import ops_to_models
 from sluice.policy.base import Allowance, CommentOp, PolicyContext
 from sluice.policy.defaults import normalize_default
 from sluice.policy.rename_detect import Candidate, default_sql, same_type

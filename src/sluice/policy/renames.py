@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from alembic.operations import ops as alembic_ops
 
+from sluice.core.alembic_ops import type_text
 from sluice.errors import PolicyViolation
-from sluice.lint.from_ops import type_text
 from sluice.policy.base import PolicyContext
 from sluice.policy.rename_detect import (
     SIMILARITY,

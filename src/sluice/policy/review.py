@@ -7,8 +7,9 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
-from sluice.lint.from_ops import iter_leaf_ops
-from sluice.lint.model import SEVERITY_ORDER, Finding, Op
+from sluice.core.alembic_ops import iter_leaf_ops
+from sluice.core.findings import SEVERITY_ORDER, Finding
+from sluice.core.ops import Op
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.dangerous import judge, refusable
 from sluice.policy.safe import rewritten, without_recipe_steps

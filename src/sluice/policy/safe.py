@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from alembic.operations import ops as alembic_ops
 
+from sluice.core.alembic_ops import to_model
+from sluice.core.findings import Finding
+from sluice.core.ops import Op
 from sluice.lint.dialects import policy_dialects
-from sluice.lint.from_ops import to_model
-from sluice.lint.model import Finding, Op
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.split import PHASE_VARIABLE, SPLIT_OPTION, new_script, phase_marker, tagged
 

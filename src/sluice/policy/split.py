@@ -18,9 +18,9 @@ from typing import Any
 from alembic import util as alembic_util
 from alembic.operations import ops as alembic_ops
 
+from sluice.core.alembic_ops import to_model
+from sluice.core.ops import Op, TypeInfo
 from sluice.errors import ConfigError
-from sluice.lint.from_ops import to_model
-from sluice.lint.model import Op, TypeInfo
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.branches import active_service, place_on_branch, unowned_trunk_head
 from sluice.policy.ownership import (

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sluice.config import SluiceConfig
+from sluice.core.findings import SEVERITY_ORDER, Finding
+from sluice.core.ops import Op
 from sluice.errors import SluiceError
-from sluice.lint.model import SEVERITY_ORDER, Finding, Op
 from sluice.lint.static import analyze_file
 
 

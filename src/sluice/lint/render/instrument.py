@@ -35,7 +35,7 @@ from sluice.core.alembic_compat import (
     operations_proxy,
     remove_proxy,
 )
-from sluice.lint.from_ops import to_model
+from sluice.core.alembic_ops import to_model
 from sluice.lint.model import Op
 from sluice.lint.render.outcome import RenderedStatement
 from sluice.lint.render.standins import INSPECT_CALL, StandInBind

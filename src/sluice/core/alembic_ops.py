@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic.operations import ops as alembic_ops
 
-from sluice.lint.model import Op
+from sluice.core.ops import Op
 
 
 def type_text(type_: Any) -> str | None:
