@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import marshal
 import stat
 from pathlib import Path
 
@@ -23,19 +23,19 @@ def _rules(ini: Path) -> list[str]:
 
 
 def _forge(cache: Path, secret: bytes | None = None) -> None:
-    """Empty every entry's findings, as someone editing lint.json by hand would."""
+    """Empty every entry's findings, as someone editing lint.cache by hand would."""
     import hashlib
     import hmac
 
-    raw = (cache / "lint.json").read_bytes()
-    mac, _, body = (b"", b"", raw) if raw.startswith(b"{") else raw.partition(b"\n")
-    data = json.loads(body)
+    raw = (cache / "lint.cache").read_bytes()
+    mac, _, body = raw.partition(b"\n")
+    data = marshal.loads(body)
     for entry in data["entries"].values():
         entry["findings"] = []
-    body = json.dumps(data, separators=(",", ":")).encode()
+    body = marshal.dumps(data)
     if secret is not None:
         mac = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
-    (cache / "lint.json").write_bytes(mac + b"\n" + body if mac else body)
+    (cache / "lint.cache").write_bytes(mac + b"\n" + body if mac else body)
 
 
 def test_forged_entry_does_not_hide_findings(shop: Path) -> None:
@@ -66,8 +66,8 @@ def test_symlinked_cache_files_are_neither_read_nor_written(shop: Path, tmp_path
     cache = shop / ".sluice_cache"
     victim = tmp_path / "victim.json"
     victim.write_text("precious")
-    (cache / "lint.json").unlink()
-    (cache / "lint.json").symlink_to(victim)
+    (cache / "lint.cache").unlink()
+    (cache / "lint.cache").symlink_to(victim)
     forget_modules(shop)
     result = lint_project(ini)
     assert result.cache_hits == 0

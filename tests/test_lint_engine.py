@@ -329,7 +329,7 @@ def test_cache_hit_miss_and_invalidation(tmp_path: Path) -> None:
     ini = proj / "alembic.ini"
     cold = lint_project(ini)
     assert (cold.cache_hits, cold.cache_misses) == (0, 22)
-    assert (proj / ".sluice_cache" / "lint.json").is_file()
+    assert (proj / ".sluice_cache" / "lint.cache").is_file()
     warm = lint_project(ini)
     assert (warm.cache_hits, warm.cache_misses) == (22, 0)
     assert [f.as_dict() for f in warm.findings] == [f.as_dict() for f in cold.findings]

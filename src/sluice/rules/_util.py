@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.core.ops import Op
 from sluice.rules._sql import Stmt, statements
-from sluice.rules._sqlfast import simple_literals
 
 if TYPE_CHECKING:
     from sluice.rules.registry import RuleContext
@@ -316,6 +315,8 @@ class _Binds:
         return f"sa.text({text!r}).bindparams({args})"
 
     def _bind(self, sql: str) -> tuple[str, dict[str, Any]]:
+        from sluice.rules._sqlfast import simple_literals  # lazy: only for a fix's SQL
+
         literals = simple_literals(sql)
         if literals is None:
             literals = sqlglot_literals(sql)
