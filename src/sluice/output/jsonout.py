@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from itertools import chain, compress, repeat
 from typing import IO, Any
 
 from sluice.core.findings import Finding
@@ -54,6 +55,7 @@ def _flat(record: dict[Any, Any]) -> bool:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = (dict, list, tuple)
 
 
 def _encode(data: Any, depth: int, parts: list[str]) -> None:
@@ -95,6 +97,12 @@ def _encode(data: Any, depth: int, parts: list[str]) -> None:
 def _list_of_dicts(items: Any, depth: int, parts: list[str]) -> None:
     """A list of non-empty dicts: each run of flat ones (findings, revisions) in one C
     encoder call, the others walked."""
+    values = list(chain.from_iterable(map(dict.values, items)))
+    if not any(compress(values, map(isinstance, values, repeat(_CONTAINERS)))):
+        # (no value spreads over lines: the whole list in one call, checked without a
+        # Python-level loop over the values)
+        parts.append("[" + _records(items, depth) + "\n" + _INDENT * depth + "]")
+        return
     outer = "\n" + _INDENT * (depth + 1)
     parts.append("[")
     run: list[dict[Any, Any]] = []
