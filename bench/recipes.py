@@ -115,6 +115,9 @@ CASES: dict[str, Case] = {
         ("users",),
         'op.add_column("users", sa.Column("token", postgresql.UUID(), nullable=False,\n'
         '              server_default=sa.text("gen_random_uuid()")))'),
+    "pg-alter-type-expand-contract": Case(
+        ("orders",),
+        'op.alter_column("orders", "user_id", type_=sa.BigInteger(), existing_type=sa.Integer())'),
     "mysql-create-index-inplace": Case(
         ("orders",), 'op.create_index("ix_orders_user_id", "orders", ["user_id"])'),
     "mysql-add-column-instant": Case(

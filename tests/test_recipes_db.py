@@ -104,6 +104,9 @@ PG_CASES = [
          'op.add_column("users", sa.Column("token", postgresql.UUID(), nullable=False, '
          'server_default=sa.text("gen_random_uuid()")))',
          'op.drop_column("users", "token")'),
+    Case("pg-alter-type-expand-contract", ("SL208",),
+         'op.alter_column("orders", "user_id", type_=sa.BigInteger(), existing_type=sa.Integer())',
+         'op.alter_column("orders", "user_id", type_=sa.Integer(), existing_type=sa.BigInteger())'),
 ]
 
 MYSQL_CASES = [

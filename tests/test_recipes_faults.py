@@ -131,6 +131,8 @@ CASES = [
     Case("pg-add-column-backfill", "postgresql",
          'op.add_column("users", sa.Column("token", postgresql.UUID(), nullable=False, '
          'server_default=sa.text("gen_random_uuid()")))'),
+    Case("pg-alter-type-expand-contract", "postgresql",
+         'op.alter_column("orders", "user_id", type_=sa.BigInteger(), existing_type=sa.Integer())'),
     Case("mysql-create-index-inplace", "mysql",
          'op.create_index("ix_orders_user_id", "orders", ["user_id"])'),
     Case("mysql-add-column-instant", "mysql",
@@ -305,7 +307,12 @@ _SCANS = re.compile(r"\b(CREATE\s+(UNIQUE\s+)?INDEX|VALIDATE\s+CONSTRAINT|ADD\s+
 #: Statements that change only the catalog on PostgreSQL: a moment under their lock.
 _CATALOG_ONLY = re.compile(
     r"NOT\s+VALID|USING\s+INDEX|SET\s+NOT\s+NULL|DROP\s+CONSTRAINT|SET\s+DEFAULT|"
-    r"ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+\w+\s+\w+\s*$", re.I)
+    r"ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+\w+\s+\w+\s*$|"
+    # the type change's expand step: a column without default, and its sync trigger
+    r"ADD\s+COLUMN\s+\w+__new\s+(?:(?!DEFAULT)[^;])*;\s*CREATE\s+OR\s+REPLACE\s+FUNCTION"
+    r"[^$]*\$f\$[^$]*\$f\$;\s*CREATE\s+TRIGGER\s+\w+\s+BEFORE\s+INSERT\s+OR\s+UPDATE\s+ON\s+\w+\s+"
+    r"FOR\s+EACH\s+ROW\s+EXECUTE\s+FUNCTION\s+\w+\(\);\s*END\s+IF;\s*END\s+\$\$$",
+    re.I)
 
 
 def _trace(tmp_path: Path, case: Case, server: str, *, fixed: bool) -> list[Statement]:

@@ -284,3 +284,61 @@ def test_sqlite_has_no_recipes_and_writes_as_before(shop: Path) -> None:
     text = path.read_text()
     assert "batch_op.create_index(batch_op.f('ix_users_full_name'), ['full_name']" in text
     assert "[recipe]" not in text and "autocommit_block" not in text
+
+
+def column_types(url: str, table: str) -> dict[str, str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        return {c["name"]: str(c["type"]) for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_type_change_is_split_into_expand_and_contract(shop: Path,
+                                                                 pg_url: str) -> None:
+    """INTEGER to BIGINT on a NOT NULL column: the new column, its trigger and the backfill
+    in the expand revision, the swap in the contract revision; both directions run, and
+    downgrading an expand revision whose contract never ran restores the old column."""
+    configure(shop)
+    upgrade(shop, pg_url)
+    models = shop.joinpath(*MODELS)
+    edit(models, "from sqlalchemy import ForeignKey,", "from sqlalchemy import BigInteger, ForeignKey,")
+    edit(models, "quantity: Mapped[int] = mapped_column(default=1)",
+         "quantity: Mapped[int] = mapped_column(BigInteger, default=1)")
+    expand, contract = sorted(autogenerate(shop, pg_url), key=lambda p: "contract" in p.name)
+    first, second = expand.read_text(), contract.read_text()
+    up1, up2 = first.split("def downgrade")[0], second.split("def downgrade")[0]
+    assert "ADD COLUMN quantity__new BIGINT" in up1 and "batched_update('orders'" in up1
+    assert "RENAME COLUMN quantity__new TO quantity" not in up1
+    assert "RENAME COLUMN quantity__new TO quantity" in up2
+    assert "VALIDATE CONSTRAINT ck_orders_quantity_not_null" in up2
+    assert "SL208 error -> pg-alter-type-expand-contract" in first
+    findings = lint_findings(shop, "postgresql")
+    mine = [f for f in findings if str(f["path"]).endswith((expand.name, contract.name))]
+    assert not [f for f in mine if f["severity"] in ("error", "warning")], mine
+    assert_fixed_point([expand, contract], RecipeContext("postgresql"))
+
+    # the expand revision alone, then its downgrade: the half-done change is undone
+    upgrade(shop, pg_url, rev=expand.name[:12])
+    assert column_types(pg_url, "orders")["quantity__new"] == "BIGINT"
+    command.downgrade(cfg(shop, pg_url), "0002")
+    types = column_types(pg_url, "orders")
+    assert types["quantity"] == "INTEGER" and "quantity__new" not in types
+    # the whole change, then back
+    upgrade(shop, pg_url)
+    types = column_types(pg_url, "orders")
+    assert types["quantity"] == "BIGINT" and "quantity__new" not in types
+    assert columns(pg_url, "orders")["quantity"] is False
+    command.downgrade(cfg(shop, pg_url), "0002")
+    types = column_types(pg_url, "orders")
+    assert types["quantity"] == "INTEGER" and "quantity__new" not in types
+    assert columns(pg_url, "orders")["quantity"] is False
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        leftovers = conn.exec_driver_sql(
+            "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname = 'quantity__sync') + "
+            "(SELECT count(*) FROM pg_proc WHERE proname = 'orders_quantity__sync')").scalar()
+        nulls = conn.exec_driver_sql("SELECT count(*) FROM orders WHERE quantity IS NULL").scalar()
+    engine.dispose()
+    assert (leftovers, nulls) == (0, 0)

@@ -201,21 +201,33 @@ def _leaves(items: list[Any]) -> list[Any]:
     return out
 
 
-def reverse_steps(steps: list[Any]) -> list[Any]:
+def reverse_steps(steps: list[Any], rctx: RecipeContext | None = None,
+                  whole: set[int] | None = None) -> list[Any]:
     """The downgrade of a contract part: its Alembic ops reversed, last first. Its SQL
     steps (a check added and dropped again within the part, a lock timeout) leave nothing
-    to undo."""
+    to undo. The part of a recipe that is undone whole (``Recipe.undo_whole``, a swap) is
+    undone by the recipe applied to the reverse of the op it rewrote (with ``rctx``)."""
+    from sluice.recipes import rewrite_op  # lazy: recipes (as above)
     from sluice.recipes.steps import AutocommitBlock, Suppressed  # lazy: recipes (as above)
 
+    whole = set() if whole is None else whole
     out: list[Any] = []
     for s in reversed(steps):
         if isinstance(s, alembic_ops.ModifyTableOps):
-            inner = reverse_steps(list(s.ops))
+            inner = reverse_steps(list(s.ops), rctx, whole)
             if inner:
                 out.append(alembic_ops.ModifyTableOps(s.table_name, inner, schema=s.schema))
             continue
+        part = rewritten(s)
+        if part is not None and part.applied.recipe.undo_whole and rctx is not None:
+            if id(part) not in whole:
+                whole.add(id(part))
+                back = part.applied.op.reverse()
+                undo = rewrite_op(back, rctx)
+                out += undo.ops if undo is not None else [back]
+            continue
         if isinstance(s, AutocommitBlock):
-            out += reverse_steps(s.ops)
+            out += reverse_steps(s.ops, rctx, whole)
             continue
         if isinstance(s, Suppressed):
             s = s.op
@@ -248,11 +260,12 @@ def phase_of(script: alembic_ops.MigrationScript) -> str | None:
 
 def contract_script(ctx: PolicyContext, script: alembic_ops.MigrationScript,
                     directives: list[alembic_ops.MigrationScript],
-                    steps: list[Any]) -> alembic_ops.MigrationScript:
+                    steps: list[Any],
+                    rctx: RecipeContext | None = None) -> alembic_ops.MigrationScript:
     """Put ``steps`` (a recipe's late steps) in the contract revision after ``script``:
     the one the expand/contract split already made, else a new one, inserted in
     ``directives`` after ``script``. Returns the contract script."""
-    down = reverse_steps(steps)
+    down = reverse_steps(steps, rctx)
     for other in directives:
         if other is not script and other.head == script.rev_id and phase_of(other) == "contract":
             other.upgrade_ops_list[0].ops[1:1] = steps  # after its contract-step comment
@@ -326,7 +339,7 @@ def rewrite_script(ctx: PolicyContext, rctx: RecipeContext,
     if not done:
         return None
     rev = script.rev_id or ""
-    second = contract_script(ctx, script, directives, late) if late else None
+    second = contract_script(ctx, script, directives, late, rctx) if late else None
     parts: dict[int, Rewrite] = {}
     for o in _leaves(late):
         part = rewritten(o)

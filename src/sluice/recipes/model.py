@@ -31,7 +31,10 @@ class Recipe:
     such as an explicit MySQL ``ALGORITHM``); ``dialect``: ``postgresql`` or ``mysql``;
     ``since``: the oldest server version per flavor (``postgresql``, ``mysql``,
     ``mariadb``) the safe form works on; ``title``: one line; ``doc``: the naive op and
-    the safe sequence, in Markdown; ``rewrite``: the function.
+    the safe sequence, in Markdown; ``rewrite``: the function; ``undo_whole``: the
+    downgrade of its steps after the backfill (a contract revision's) is the recipe
+    applied to the op's reverse, not those steps undone one by one (a swap has no
+    step-by-step reverse).
     """
 
     id: str
@@ -41,6 +44,7 @@ class Recipe:
     title: str
     doc: str
     rewrite: Rewrite = field(repr=False, compare=False)
+    undo_whole: bool = False
 
     def since_text(self) -> str:
         """``PostgreSQL 12``; ``MySQL 8.0.12, MariaDB 10.3.2``; ``any`` when unbounded."""
@@ -121,19 +125,21 @@ def register(recipe: Recipe) -> Recipe:
 
 
 def recipe(id: str, *, rules: Iterable[str], dialect: str,
-           since: Mapping[str, tuple[int, ...]], title: str) -> Callable[[Rewrite], Rewrite]:
+           since: Mapping[str, tuple[int, ...]], title: str,
+           undo_whole: bool = False) -> Callable[[Rewrite], Rewrite]:
     """Decorator: register the decorated rewrite as a recipe; its docstring is the doc."""
 
     def wrap(fn: Rewrite) -> Rewrite:
         register(Recipe(id=id, rules=tuple(rules), dialect=dialect, since=dict(since),
-                        title=title, doc=inspect.cleandoc(fn.__doc__ or ""), rewrite=fn))
+                        title=title, doc=inspect.cleandoc(fn.__doc__ or ""), rewrite=fn,
+                        undo_whole=undo_whole))
         return fn
 
     return wrap
 
 
 def _load() -> None:
-    for name in ("postgres", "mysql"):  # importing a module registers its recipes
+    for name in ("postgres", "pg_types", "mysql"):  # importing a module registers its recipes
         importlib.import_module(f"sluice.recipes.{name}")
 
 

@@ -54,14 +54,19 @@ class AutocommitBlock(ops.MigrateOperation):
 
 
 class Backfill(ops.MigrateOperation):
-    """``batched_update(table, {column: sa.text(expression)}, where=<column> IS NULL)``."""
+    """``batched_update(table, {column: sa.text(expression)}, where=<column> IS NULL)``;
+    with ``where`` (SQL text, its values as bind parameters ``params``),
+    ``where=sa.text(where).bindparams(**params)`` instead."""
 
     def __init__(self, table: str, column: str, expression: str,
-                 schema: str | None = None) -> None:
+                 schema: str | None = None, *, where: str | None = None,
+                 params: dict[str, str] | None = None) -> None:
         self.table = table
         self.column = column
         self.expression = expression
         self.schema = schema
+        self.where = where
+        self.params = dict(params or {})
 
 
 class Suppressed(ops.MigrateOperation):
@@ -152,8 +157,12 @@ def _render_backfill(ctx: AutogenContext, op: Backfill) -> list[str]:
     ctx.imports.add(BACKFILL_IMPORT)
     sa = _sa_prefix(ctx)
     schema = f", schema={op.schema!r}" if op.schema else ""
+    where = f"{sa}column({op.column!r}).is_(None)"
+    if op.where is not None:
+        binds = ", ".join(f"{k}={v!r}" for k, v in op.params.items())
+        where = f"{sa}text({op.where!r})" + (f".bindparams({binds})" if binds else "")
     return [f"batched_update({op.table!r}, {{{op.column!r}: {sa}text({op.expression!r})}}, "
-            f"where={sa}column({op.column!r}).is_(None){schema})"]
+            f"where={where}{schema})"]
 
 
 def render_lines(ctx: AutogenContext, op: ops.MigrateOperation) -> list[str]:
