@@ -130,3 +130,34 @@ def test_fast_literals_equal_sqlglot_tokens(seed: int) -> None:
                 used += 1
                 assert fast == sqlglot_literals(sql), sql
     assert used
+
+
+NO_TREE_SAMPLES = [
+    "SET statement_timeout = 120000", "SET LOCAL lock_timeout = '5s'",
+    "set search_path to public", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+    "SET NAMES utf8mb4", "SET @x = (SELECT 1)", "SET CONSTRAINTS ALL DEFERRED",
+    "SELECT 1", "SELECT * INTO new_t FROM t", "SELECT setval('s', 1)",
+    "SELECT DISTINCT releases.version FROM releases", "SELECT 1 UNION SELECT 2",
+    "/* note */ SELECT 1", "LOCK TABLE packages IN EXCLUSIVE MODE", "LOCK TABLES t WRITE",
+    "ALTER TYPE unverifyreasons RENAME TO unverifyreasons_old", "ALTER TYPE e ADD VALUE 'x'",
+    "ALTER TYPE e ADD VALUE IF NOT EXISTS 'x' AFTER 'y'", "ALTER TYPE t OWNER TO u",
+    "VACUUM FULL t", "VACUUM (ANALYZE) t", "CLUSTER t USING i", "REINDEX INDEX i",
+    "REINDEX TABLE CONCURRENTLY t", "REFRESH MATERIALIZED VIEW CONCURRENTLY v",
+    "ALTER SYSTEM SET work_mem = '1GB'", "OPTIMIZE TABLE t",
+]
+
+
+@pytest.mark.parametrize("text", NO_TREE_SAMPLES)
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql", "sqlite"])
+def test_kinds_left_unparsed_gain_nothing_from_sqlglot(text: str, dialect: str) -> None:
+    """Statements of the kinds _summarise does not parse: sqlglot's tree would change
+    nothing but ``parsed``."""
+    _sql._parse_cached.cache_clear()
+    (fast,) = _sql.statements(text, dialect)
+    assert fast.kind in _sql._NO_TREE_KINDS and not fast.parsed
+    slow = Stmt(kind=fast.kind, text=text, norm=_normalise(text))
+    slow.concurrently, slow.algorithm = fast.concurrently, fast.algorithm
+    fill_from_tree(slow, text, dialect)
+    _from_text(slow)
+    _no_real_where(slow)
+    assert dataclasses.asdict(slow) | {"parsed": False} == dataclasses.asdict(fast)

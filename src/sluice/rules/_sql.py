@@ -57,7 +57,8 @@ class Stmt:
     has_limit: bool = False
     concurrently: bool = False
     actions: list[Action] = field(default_factory=list)
-    #: sqlglot produced a structured tree (not a fallback command).
+    #: sqlglot produced a structured tree (not a fallback command); False for the kinds
+    #: that are not parsed (:data:`_NO_TREE_KINDS`).
     parsed: bool = False
     index_name: str | None = None
     unique: bool = False
@@ -125,6 +126,14 @@ _ONE_STATEMENT = re.compile(r"[ \t\r\n]*[A-Za-z][^;]*")
 _BATCH_LINE = re.compile(r"^\s*(?:GO|/)\s*$", re.I | re.M)
 
 
+#: Kinds of statement whose sqlglot tree adds nothing to the summary: sqlglot reads them
+#: as a ``SET``, a query or a generic command, which :mod:`sluice.rules._sqltree` does not
+#: look into, so they are not parsed (``parsed`` stays False; the rules read nothing
+#: else of them from a tree). tests/test_sql_fast.py parses samples of each to keep it so.
+_NO_TREE_KINDS = frozenset({"SET", "SELECT", "LOCK", "VACUUM", "CLUSTER", "REINDEX",
+                            "REFRESH", "ALTER TYPE", "ALTER SYSTEM", "OPTIMIZE"})
+
+
 @lru_cache(maxsize=4096)
 def _parse_cached(sql: str, dialect: str | None) -> tuple[Stmt, ...]:
     if _ONE_STATEMENT.fullmatch(sql) and not _BATCH_LINE.search(sql):
@@ -154,7 +163,7 @@ def _summarise(text: str, dialect: str | None) -> Stmt:
     stmt.algorithm = m.group(1) if m else None
     from sluice.rules._sqlfast import simple_dml  # lazy: it imports this module's Stmt
 
-    if not simple_dml(stmt, text):
+    if kind not in _NO_TREE_KINDS and not simple_dml(stmt, text):
         from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
 
         fill_from_tree(stmt, text, dialect)
