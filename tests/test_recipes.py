@@ -189,7 +189,9 @@ def test_every_postgres_recipe_runs_each_statement_in_its_own_transaction() -> N
              ops.CreateCheckConstraintOp("ck", "t", "a > 0"),
              ops.AlterColumnOp("t", "b", existing_type=sa.Integer(), modify_nullable=False),
              ops.AddColumnOp("t", sa.Column("c", sa.Integer, nullable=False,
-                                            server_default=sa.text("random()")))]
+                                            server_default=sa.text("random()"))),
+             ops.AlterColumnOp("t", "d", existing_type=sa.Integer(),
+                               modify_type=sa.BigInteger())]
     for op in naive:
         result = apply_recipes([op], PG)
         assert len(result.applied) == 1, op
@@ -366,3 +368,28 @@ def test_mysql_add_column_recipe_never_drops_a_columns_unique_or_index() -> None
     for extra in ({"unique": True}, {"index": True}):
         col = sa.Column("c", sa.Integer, nullable=True, **extra)
         assert apply_recipes([ops.AddColumnOp("t", col)], ctx).applied == [], extra
+
+
+def test_type_change_recipe_applies_only_where_it_is_mechanical() -> None:
+    """Only a type change SL208 says rewrites the table, changing nothing else, with the
+    old type known and no USING expression; a rewrite of the table as the naive op makes
+    it (not a binary-compatible change) and a target before PostgreSQL 12 get no recipe."""
+    def alter(**kw: object) -> ops.AlterColumnOp:
+        args: dict[str, object] = {"existing_type": sa.Integer(), "modify_type": sa.BigInteger()}
+        args.update(kw)
+        return ops.AlterColumnOp("t", "c", **args)  # type: ignore[arg-type]
+
+    def recipe_of(op: ops.AlterColumnOp, ctx: RecipeContext = PG) -> list[str]:
+        return [a.recipe.id for a in apply_recipes([op], ctx).applied]
+
+    assert recipe_of(alter()) == ["pg-alter-type-expand-contract"]
+    assert recipe_of(alter(existing_type=sa.String(50), modify_type=sa.String(20))) == [
+        "pg-alter-type-expand-contract"]
+    assert recipe_of(alter(existing_type=None)) == []
+    assert recipe_of(alter(existing_type=sa.String(20), modify_type=sa.Text())) == []
+    assert recipe_of(alter(existing_type=sa.String(20), modify_type=sa.String(40))) == []
+    assert recipe_of(alter(modify_nullable=False)) == []
+    assert recipe_of(alter(modify_server_default="0")) == []
+    assert recipe_of(alter(postgresql_using="c::bigint")) == []
+    assert recipe_of(alter(), RecipeContext("postgresql", target_postgres_version=11)) == []
+    assert recipe_of(alter(), RecipeContext("postgresql", active_rules=frozenset({"SL201"}))) == []

@@ -6,6 +6,7 @@ fixed revision lints clean of the rules its recipes answer (and of anything new)
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 import textwrap
@@ -477,5 +478,94 @@ def test_postgres_recipes_quote_names_and_schemas_and_run_twice(pg_url: str) -> 
             not_validated = conn.exec_driver_sql(
                 "SELECT count(*) FROM pg_constraint WHERE NOT convalidated").scalar()
             assert (invalid, not_validated) == (0, 0)
+    finally:
+        engine.dispose()
+
+
+def _run_ops(conn: Any, operations: list[Any]) -> None:
+    """Render ``operations`` as revision code and run it on ``conn`` (Alembic's ``op``)."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    from sluice.data import batched_update
+    from sluice.recipes.steps import autogen_context, render_lines
+
+    actx = autogen_context("postgresql")
+    code = "\n".join(line for o in operations for line in render_lines(actx, o))
+    mc = MigrationContext.configure(conn)
+    with Operations.context(mc), mc.begin_transaction():
+        exec(code, {"op": Operations(mc), "sa": sa,  # noqa: S102 - rendered recipe
+                    "batched_update": functools.partial(batched_update, revision="r1")})
+    conn.commit()
+
+
+@pytest.mark.postgres
+def test_postgres_type_change_keeps_writes_default_comment_and_not_null(pg_url: str) -> None:
+    """Rows written between the expand step and the swap get the new column through the
+    trigger; the swapped column keeps the old one's default, comment and NOT NULL, and no
+    helper object is left."""
+    from alembic.operations import ops
+
+    from sluice.recipes import RecipeContext, apply_recipes
+    from sluice.recipes.steps import Backfill
+
+    naive = ops.AlterColumnOp("Items", "Qty", schema="S", existing_type=sa.Integer(),
+                              modify_type=sa.BigInteger(), existing_nullable=False)
+    steps = apply_recipes([naive], RecipeContext("postgresql")).ops
+    cut = next(i for i, s in enumerate(steps) if isinstance(s, Backfill)) + 1
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(
+                'CREATE SCHEMA "S"; CREATE TABLE "S"."Items" (id int PRIMARY KEY, '
+                '"Qty" int NOT NULL DEFAULT 7); COMMENT ON COLUMN "S"."Items"."Qty" IS \'how many\';'
+                'INSERT INTO "S"."Items" SELECT g, g FROM generate_series(1, 300) AS g')
+            conn.commit()
+            _run_ops(conn, steps[:cut])  # the expand revision
+            conn.exec_driver_sql('INSERT INTO "S"."Items" (id) VALUES (1000)')
+            conn.exec_driver_sql('UPDATE "S"."Items" SET "Qty" = 5000000 WHERE id = 1')
+            conn.commit()
+            _run_ops(conn, steps[cut:])  # the contract revision
+            _run_ops(conn, steps[cut:])  # ... run again: nothing left to do
+            col = next(c for c in sa.inspect(conn).get_columns("Items", schema="S")
+                       if c["name"] == "Qty")
+            assert (str(col["type"]), col["nullable"], col["default"], col["comment"]) == (
+                "BIGINT", False, "7", "how many")
+            rows = conn.exec_driver_sql(
+                'SELECT count(*), sum("Qty"), max("Qty") FROM "S"."Items"').one()
+            assert tuple(rows) == (301, sum(range(2, 301)) + 5000000 + 7, 5000000)
+            left = conn.exec_driver_sql(
+                "SELECT (SELECT count(*) FROM pg_trigger WHERE tgname = 'Qty__sync') + "
+                "(SELECT count(*) FROM pg_proc WHERE proname = 'Items_Qty__sync') + "
+                "(SELECT count(*) FROM pg_constraint WHERE conname = 'ck_Items_Qty_not_null') + "
+                "(SELECT count(*) FROM pg_attribute WHERE attname = 'Qty__new')").scalar()
+            assert left == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_type_change_of_an_indexed_column_stops_naming_the_index(pg_url: str) -> None:
+    """The recipe cannot see the database: on a column an index depends on, the expand
+    step stops before adding anything, with an error naming the index."""
+    from alembic.operations import ops
+
+    from sluice.recipes import RecipeContext, apply_recipes
+
+    naive = ops.AlterColumnOp("orders", "total", existing_type=sa.Integer(),
+                              modify_type=sa.BigInteger())
+    steps = apply_recipes([naive], RecipeContext("postgresql")).ops
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE orders (id int PRIMARY KEY, total int); "
+                                 "CREATE INDEX ix_orders_total ON orders (total)")
+            conn.commit()
+            with pytest.raises(sa.exc.DBAPIError, match=r"index ix_orders_total depend on "
+                               r"column total; drop them first, or change the type by hand"):
+                _run_ops(conn, steps[:1])
+            conn.rollback()
+            names = [c["name"] for c in sa.inspect(conn).get_columns("orders")]
+            assert names == ["id", "total"]
     finally:
         engine.dispose()
