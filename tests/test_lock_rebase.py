@@ -12,7 +12,7 @@ from alembic import command
 
 from sluice.check.rebase import repoint
 from sluice.errors import SluiceError
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, run_process
 from tests.support.paths import EXAMPLE
 from tests.support.project import cfg
 
@@ -22,11 +22,8 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
 
 
 def run(root: Path, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([str(a) for a in args], cwd=root, capture_output=True, text=True,
-                         check=False, env={**os.environ, **GIT_ENV, "NO_COLOR": "1"})
-    if check and out.returncode != 0:
-        raise AssertionError(f"{args}: exit {out.returncode}\n{out.stdout}\n{out.stderr}")
-    return out
+    return run_process(args, cwd=root, env={**os.environ, **GIT_ENV, "NO_COLOR": "1"},
+                       check=check)
 
 
 def git(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

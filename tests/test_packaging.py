@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_process
+
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.packaging
@@ -26,12 +28,7 @@ def run(*args: str | Path, cwd: Path, timeout: float = 600) -> subprocess.Comple
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "VIRTUAL_ENV", "ALEMBIC_CONFIG", "PYTHONHOME")}
     env["NO_COLOR"] = "1"
-    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    assert proc.returncode == 0, (
-        f"{' '.join(map(str, args))} exited {proc.returncode}\n"
-        f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
-    return proc
+    return run_process(args, cwd=cwd, env=env, timeout=timeout, check=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.cli import BIN, run_cli
+from tests.support.cli import BIN, run_cli, run_process
 from tests.support.paths import EXAMPLE, REPO
 from tests.support.revisions import DANGEROUS, SAFE
 
@@ -36,11 +36,7 @@ class Repo:
         self.env.pop("VIRTUAL_ENV", None)
 
     def run(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-        out = subprocess.run([str(a) for a in args], cwd=self.root, env=self.env,
-                             capture_output=True, text=True, check=False)
-        if check and out.returncode != 0:
-            raise AssertionError(f"{args} exited {out.returncode}\n{out.stdout}\n{out.stderr}")
-        return out
+        return run_process(args, cwd=self.root, env=self.env, check=check)
 
     def git(self, *args: str) -> str:
         return self.run("git", *args).stdout.strip()

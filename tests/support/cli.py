@@ -54,6 +54,12 @@ def run_process(argv: Sequence[str | os.PathLike[str]], *,
                 cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
                 input: str | None = None, timeout: float | None = None,
                 check: bool = False) -> subprocess.CompletedProcess[str]:
-    """A real process, its output captured as text."""
-    return subprocess.run([str(a) for a in argv], cwd=cwd, env=env, input=input,
-                          capture_output=True, text=True, timeout=timeout, check=check)
+    """A real process, its output captured as text. ``check``: a non-zero exit fails the
+    test with the command, its exit code and the end of its output."""
+    done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, argv))} exited {done.returncode}\n"
+                             f"--- stdout\n{done.stdout[-4000:]}\n"
+                             f"--- stderr\n{done.stderr[-4000:]}")
+    return done
