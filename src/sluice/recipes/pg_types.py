@@ -69,28 +69,45 @@ class _Names:
         ]
 
 
-def _expand(n: _Names) -> SqlStep:
-    """Add the new column with its sync trigger in one transaction (no row written in
-    between escapes the trigger). Skipped when the new column exists (a rerun) or the
-    column already has the new type (the swap is done). A new column of another type
-    (the expand step of the opposite change, whose swap never ran: a downgrade of an
-    expand revision) is dropped with its trigger first, which undoes that change."""
+def _want(n: _Names) -> list[str]:
+    """PL/pgSQL: the new type as ``format_type`` spells it, into ``want`` (read from a
+    column of a temporary table, so that lengths and precisions are spelt as the catalog
+    spells them)."""
     probe = "pg_temp.sluice_type_probe"
-    return SqlStep(
-        "DO $$ DECLARE want text; have text; pending text; deps text; BEGIN",
+    return [
         f"DROP TABLE IF EXISTS {probe};",
         f"CREATE TEMP TABLE sluice_type_probe (c {n.type_sql});",
         "SELECT format_type(atttypid, atttypmod) INTO want FROM pg_attribute",
         f"WHERE attrelid = '{probe}'::regclass AND attname = 'c';",
         f"DROP TABLE {probe};",
-        *n.type_of(n.column_lit, "have"),
+    ]
+
+
+def _abandon(n: _Names) -> SqlStep:
+    """Drop a new column of another type, with its trigger: the expand step of the
+    opposite change, whose swap never ran (a downgrade of an expand revision). That
+    undoes the opposite change; a rerun finds nothing to drop."""
+    return SqlStep(
+        "DO $$ DECLARE want text; pending text; BEGIN",
+        *_want(n),
         *n.type_of(n.new_lit, "pending"),
         "IF pending IS DISTINCT FROM want AND pending IS NOT NULL THEN",
         f"DROP TRIGGER IF EXISTS {n.trigger} ON {n.table};",
         f"DROP FUNCTION IF EXISTS {n.function}();",
-        f"ALTER TABLE {n.table} DROP COLUMN {n.new}; pending := NULL;",
-        "END IF;",
-        "IF pending IS NULL AND have IS DISTINCT FROM want THEN",
+        f"ALTER TABLE {n.table} DROP COLUMN {n.new};",
+        "END IF; END $$",
+    )
+
+
+def _expand(n: _Names) -> SqlStep:
+    """Add the new column with its sync trigger in one transaction (no row written in
+    between escapes the trigger). Skipped when the new column exists (a rerun) or the
+    column already has the new type (the swap is done)."""
+    return SqlStep(
+        "DO $$ DECLARE want text; have text; deps text; BEGIN",
+        *_want(n),
+        *n.type_of(n.column_lit, "have"),
+        f"IF NOT {n.has_column(n.new_lit)} AND have IS DISTINCT FROM want THEN",
         *n.dependents("drop them first, or change the type by hand"),
         f"ALTER TABLE {n.table} ADD COLUMN {n.new} {n.type_sql};",
         f"CREATE OR REPLACE FUNCTION {n.function}() RETURNS trigger LANGUAGE plpgsql AS",
@@ -175,7 +192,10 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     1. Expand, one DO block: add `<column>__new` of the new type (nullable, no default)
        and a `BEFORE INSERT OR UPDATE` trigger `<column>__sync` that sets it to
        `CAST(<column> AS <new type>)`. Skipped when `<column>__new` exists (a rerun) or
-       the column already has the new type (the swap is done).
+       the column already has the new type (the swap is done). A DO block before it
+       drops a `<column>__new` of another type with its trigger: the expand step of the
+       opposite change, left by the downgrade of an expand revision whose contract
+       revision never ran.
     2. Backfill in batches with `sluice.data.batched_update`: `SET <column> = <column>`,
        so the trigger fills the new column (one short transaction per batch, resumable),
        while the trigger exists.
@@ -201,7 +221,12 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     that the plain `ALTER ... TYPE` refuses). The final schema is the naive op's, except
     that the column is now the table's last: `sluice check`'s snapshot comparison does
     not compare column positions. The downgrade's reverse `alter_column` is rewritten the
-    same way when it rewrites the table too.
+    same way when it rewrites the table too; with `safe_by_default`'s split, the contract
+    revision's downgrade is that reverse recipe as well (the expand revision's then finds
+    nothing to do), so either revision downgrades on its own.
+
+    PostgreSQL only: no MariaDB or MySQL recipe is registered; a type change that copies
+    the table there (SL301) is refused as before.
     """
     if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
         return None
@@ -222,7 +247,7 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     n = _Names(table, column, schema, type_sql)
     timeout = ctx.lock_timeout
     return [
-        AutocommitBlock([_expand(n)], timeout),
+        AutocommitBlock([_abandon(n), _expand(n)], timeout),
         Backfill(table, column, n.column, schema, where=STILL_SYNCING,
                  params={"trigger": column + SYNC_SUFFIX, "table": n.table}),
         AutocommitBlock([
