@@ -73,3 +73,24 @@ def test_the_plan_names_a_file_only_when_it_is_not_utf8(tmp_path: Path,
     with pytest.raises(SluiceError, match=r"^migrations/versions/r0002\.py:\d+: byte 0xe9"):
         make_plan(ini, with_sql=False)
     assert shown == ["migrations/versions/r0002.py"]
+
+
+RENDERERS = ("sluice.output.findings", "sluice.output.jsonout", "sluice.core.findings")
+
+
+@pytest.mark.parametrize("fmt, loaded", [
+    ("text", set()),
+    ("json", {"sluice.output.jsonout", "sluice.core.findings"}),
+])
+def test_format_choices_load_no_renderer(tmp_path: Path, fmt: str, loaded: set[str]) -> None:
+    """Every command's ``--format`` choices come from the output registry's metadata: a
+    dev upgrade loads no findings renderer, JSON encoder or finding types, except the
+    encoder (and the types it reads) when it writes JSON."""
+    ini = make_project(tmp_path / "p", chain(2))
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(modules=RENDERERS), "upgrade", "--format", fmt,
+         "-c", str(ini)],
+        capture_output=True, text=True, cwd=ini.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("loaded:"))
+    assert {m for m in line.removeprefix("loaded:").split(",") if m} == loaded

@@ -1,8 +1,14 @@
-"""The ``--format`` option of every command, its choices taken from the output registry."""
+"""The ``--format`` option of every command, its choices taken from the output registry.
+
+Every command imports this module: it reads the registry's metadata only (format names and
+the results they render); the renderers, and the finding types behind them, load when a
+command writes its output.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -19,3 +25,10 @@ def format_option(kind: Kind, help: str) -> Callable[[F], F]:
         )(fn)
 
     return decorate
+
+
+def json_text(data: Any) -> str:
+    """A command's JSON report (the encoder loads only for ``--format json``)."""
+    from sluice.output.jsonout import json_text as encode  # lazy: start-up of every command
+
+    return encode(data)

@@ -11,8 +11,7 @@ from typing import Any
 import click
 
 from sluice.integrations.cli.common import F, common_options, handle_errors, split_values
-from sluice.integrations.cli.formats import format_option
-from sluice.output.jsonout import json_text
+from sluice.integrations.cli.formats import format_option, json_text
 
 
 def _graph_name_option(fn: F) -> F:

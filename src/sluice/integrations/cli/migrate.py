@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sluice.integrations.cli.common import F, RevisionCommand, common_options, handle_errors
-from sluice.integrations.cli.formats import format_option
-from sluice.output.jsonout import json_text
+from sluice.integrations.cli.formats import format_option, json_text
 
 if TYPE_CHECKING:
     from sluice.errors import SluiceError
