@@ -372,8 +372,8 @@ def test_mysql_add_column_recipe_never_drops_a_columns_unique_or_index() -> None
 
 def test_type_change_recipe_applies_only_where_it_is_mechanical() -> None:
     """Only a type change SL208 says rewrites the table, changing nothing else, with the
-    old type known and no USING expression; a rewrite of the table as the naive op makes
-    it (not a binary-compatible change) and a target before PostgreSQL 12 get no recipe."""
+    old type known and no USING expression; a binary-compatible change and a target
+    before PostgreSQL 12 get no recipe."""
     def alter(**kw: object) -> ops.AlterColumnOp:
         args: dict[str, object] = {"existing_type": sa.Integer(), "modify_type": sa.BigInteger()}
         args.update(kw)
@@ -383,6 +383,9 @@ def test_type_change_recipe_applies_only_where_it_is_mechanical() -> None:
         return [a.recipe.id for a in apply_recipes([op], ctx).applied]
 
     assert recipe_of(alter()) == ["pg-alter-type-expand-contract"]
+    assert recipe_of(alter(existing_type=sa.Numeric(10, 2), modify_type=sa.Numeric(12, 4))) == [
+        "pg-alter-type-expand-contract"]
+    # a narrowing too (SL101 still reports it): values that do not fit raise, as in ALTER
     assert recipe_of(alter(existing_type=sa.String(50), modify_type=sa.String(20))) == [
         "pg-alter-type-expand-contract"]
     assert recipe_of(alter(existing_type=None)) == []

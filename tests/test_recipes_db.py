@@ -569,3 +569,29 @@ def test_postgres_type_change_of_an_indexed_column_stops_naming_the_index(pg_url
             assert names == ["id", "total"]
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_type_change_narrowing_raises_instead_of_truncating(pg_url: str) -> None:
+    """A value that does not fit the new type stops the backfill with PostgreSQL's error,
+    as the plain ALTER ... TYPE would; nothing is truncated."""
+    from alembic.operations import ops
+
+    from sluice.recipes import RecipeContext, apply_recipes
+
+    naive = ops.AlterColumnOp("notes", "body", existing_type=sa.String(50),
+                              modify_type=sa.String(3))
+    steps = apply_recipes([naive], RecipeContext("postgresql")).ops
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE notes (id int PRIMARY KEY, body varchar(50)); "
+                                 "INSERT INTO notes VALUES (1, 'ab'), (2, 'abcdef')")
+            conn.commit()
+            with pytest.raises(Exception, match="value too long for type character varying"):
+                _run_ops(conn, steps)
+            conn.rollback()
+            rows = conn.exec_driver_sql("SELECT body, body__new FROM notes ORDER BY id").all()
+            assert [tuple(r) for r in rows] == [("ab", None), ("abcdef", None)]
+    finally:
+        engine.dispose()

@@ -1,8 +1,8 @@
 """PostgreSQL: a column type change that rewrites the table, as expand and contract.
 
 The column is rebuilt beside the old one instead of in place: ``<column>__new`` of the new
-type, kept equal to ``CAST(<column> AS <new type>)`` by a trigger, backfilled in batches,
-then swapped in by one short transaction. Every step checks the catalog first, so a rerun
+type, kept equal to ``<column>`` by a trigger (an assignment, converting as ``ALTER ...
+TYPE`` does), backfilled in batches, then swapped in by one short transaction. Every step checks the catalog first, so a rerun
 after a kill at any point carries on where the last run stopped, and a rerun after the
 swap finds the column already of the new type and does nothing.
 """
@@ -111,7 +111,7 @@ def _expand(n: _Names) -> SqlStep:
         *n.dependents("drop them first, or change the type by hand"),
         f"ALTER TABLE {n.table} ADD COLUMN {n.new} {n.type_sql};",
         f"CREATE OR REPLACE FUNCTION {n.function}() RETURNS trigger LANGUAGE plpgsql AS",
-        f"$f$ BEGIN NEW.{n.new} := CAST(NEW.{n.column} AS {n.type_sql}); RETURN NEW; END $f$;",
+        f"$f$ BEGIN NEW.{n.new} := NEW.{n.column}; RETURN NEW; END $f$;",
         f"CREATE TRIGGER {n.trigger} BEFORE INSERT OR UPDATE ON {n.table}",
         f"FOR EACH ROW EXECUTE FUNCTION {n.function}();",
         "END IF; END $$",
@@ -190,8 +190,8 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     `autocommit_block` after `SET lock_timeout`:
 
     1. Expand, one DO block: add `<column>__new` of the new type (nullable, no default)
-       and a `BEFORE INSERT OR UPDATE` trigger `<column>__sync` that sets it to
-       `CAST(<column> AS <new type>)`. Skipped when `<column>__new` exists (a rerun) or
+       and a `BEFORE INSERT OR UPDATE` trigger `<column>__sync` that assigns it
+       `<column>`. Skipped when `<column>__new` exists (a rerun) or
        the column already has the new type (the swap is done). A DO block before it
        drops a `<column>__new` of another type with its trigger: the expand step of the
        opposite change, left by the downgrade of an expand revision whose contract
@@ -217,8 +217,11 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     those objects (dropping the column would drop them), before the backfill in step 1
     and again before the swap. Change such a column by hand.
 
-    The values are converted with `CAST` (an explicit cast: it may accept a conversion
-    that the plain `ALTER ... TYPE` refuses). The final schema is the naive op's, except
+    The values are converted by PL/pgSQL assignment, as `ALTER ... TYPE` without `USING`
+    converts them: a value that does not fit the new type (a longer string, a larger
+    number, for a narrowing SL101 reports) raises an error instead of being truncated --
+    in the backfill, which stops, or in the write that carries it while the trigger is
+    in place, where the naive op would have failed as a whole. The final schema is the naive op's, except
     that the column is now the table's last: `sluice check`'s snapshot comparison does
     not compare column positions. The downgrade's reverse `alter_column` is rewritten the
     same way when it rewrites the table too; with `safe_by_default`'s split, the contract
