@@ -94,3 +94,31 @@ def test_format_choices_load_no_renderer(tmp_path: Path, fmt: str, loaded: set[s
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stdout.splitlines() if x.startswith("loaded:"))
     assert {m for m in line.removeprefix("loaded:").split(",") if m} == loaded
+
+
+def test_lint_guard_selects_the_revisions_to_apply_by_their_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The production lint guard hands the lint the files of the revisions Alembic is about
+    to apply: the lint builds no revision map of its own to resolve their ids, and lints
+    those revisions and no others."""
+    from sluice.errors import PolicyViolation
+    from sluice.lint import scope
+    from tests.support.runner import Rev, go, version
+
+    built: list[int] = []
+    real = scope.build_history
+
+    def build_history(*args: Any, **kw: Any) -> Any:
+        built.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(scope, "build_history", build_history)
+    drop = Rev("r0004", 'op.drop_table("t0003")',
+               'op.create_table("t0003", sa.Column("id", sa.Integer(), primary_key=True))')
+    ini = make_project(tmp_path / "p", [*chain(3), drop])
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert go(ini, url, env="prod", yes=True, target="r0003").status == "applied"
+    with pytest.raises(PolicyViolation, match="upgrade refused in prod"):
+        go(ini, url, env="prod", yes=True)
+    assert version(url) == ["r0003"]
+    assert built == []

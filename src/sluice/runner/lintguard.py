@@ -86,9 +86,14 @@ def lint_revisions(
         return out
     from sluice.lint.engine import lint_project  # lazy: lint only when an upgrade lints first
 
+    # the scripts' own files select them without resolving 200 revision ids through a
+    # revision map the lint builds again (what Alembic loaded is what the lint reads)
+    paths = [p for _, p in revisions if p]
+    by_path = len(paths) == len(revisions)
     try:
-        result = lint_project(ini, config, revisions=[r for r, _ in revisions],
-                              dialects=[dialect], x_args=list(x_args))
+        result = lint_project(ini, config, revisions=None if by_path else [r for r, _ in revisions],
+                              paths=paths if by_path else None, dialects=[dialect],
+                              x_args=list(x_args))
     except SluiceError as exc:
         if strict:  # a guard that cannot look must not let the run through
             raise SluiceError(f"cannot lint the revisions to apply, which this environment "
