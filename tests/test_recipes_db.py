@@ -567,6 +567,14 @@ def test_postgres_type_change_of_an_indexed_column_stops_naming_the_index(pg_url
             conn.rollback()
             names = [c["name"] for c in sa.inspect(conn).get_columns("orders")]
             assert names == ["id", "total"]
+            conn.exec_driver_sql("DROP INDEX ix_orders_total; "
+                                 "ALTER TABLE orders DROP CONSTRAINT orders_pkey")
+            conn.commit()
+            with pytest.raises(sa.exc.DBAPIError, match=r"table orders has no primary key"):
+                _run_ops(conn, steps[:1])
+            conn.rollback()
+            names = [c["name"] for c in sa.inspect(conn).get_columns("orders")]
+            assert names == ["id", "total"]
     finally:
         engine.dispose()
 

@@ -109,6 +109,10 @@ def _expand(n: _Names) -> SqlStep:
         *n.type_of(n.column_lit, "have"),
         f"IF NOT {n.has_column(n.new_lit)} AND have IS DISTINCT FROM want THEN",
         *n.dependents("drop them first, or change the type by hand"),
+        "IF NOT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = "
+        f"to_regclass({n.table_ref}) AND indisprimary) THEN",
+        "RAISE EXCEPTION 'recipe pg-alter-type-expand-contract: table % has no primary key "
+        f"for the batched backfill to walk; change the type by hand', {n.table_ref}; END IF;",
         f"ALTER TABLE {n.table} ADD COLUMN {n.new} {n.type_sql};",
         f"CREATE OR REPLACE FUNCTION {n.function}() RETURNS trigger LANGUAGE plpgsql AS",
         f"$f$ BEGIN NEW.{n.new} := NEW.{n.column}; RETURN NEW; END $f$;",
@@ -215,7 +219,8 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     than its default depends on the column (an index, a primary key, a unique, foreign
     key or check constraint, a view, an owned sequence), they stop with an error naming
     those objects (dropping the column would drop them), before the backfill in step 1
-    and again before the swap. Change such a column by hand.
+    and again before the swap. Change such a column by hand. The backfill walks the
+    primary key: on a table without one, step 1 stops before adding anything.
 
     The values are converted by PL/pgSQL assignment, as `ALTER ... TYPE` without `USING`
     converts them: a value that does not fit the new type (a longer string, a larger
