@@ -161,7 +161,7 @@ def _summarise(text: str, dialect: str | None) -> Stmt:
     stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", norm))
     m = re.search(r"\bALGORITHM\s*=?\s*(\w+)", norm)
     stmt.algorithm = m.group(1) if m else None
-    from sluice.rules._sqlfast import simple_dml  # lazy: it imports this module's Stmt
+    from sluice.rules._sqlfast import simple_dml  # lazy: only with SQL (lint start-up)
 
     if kind not in _NO_TREE_KINDS and not simple_dml(stmt, text):
         from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)

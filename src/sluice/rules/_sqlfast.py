@@ -15,9 +15,10 @@ tests/test_sql_fast.py keeps both ways equal on generated statements and
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sluice.rules._sql import Stmt
+if TYPE_CHECKING:
+    from sluice.rules._sql import Stmt
 
 #: The first word of every keyword of sqlglot's tokenizers (base, PostgreSQL, MySQL,
 #: SQLite): a name spelled like one may be read as something else than a name.
