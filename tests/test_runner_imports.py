@@ -122,3 +122,38 @@ def test_lint_guard_selects_the_revisions_to_apply_by_their_files(
         go(ini, url, env="prod", yes=True)
     assert version(url) == ["r0003"]
     assert built == []
+
+
+def test_an_upgrade_runs_with_few_garbage_collector_passes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sluice upgrade`` runs with what start-up loaded left out of the cyclic collector's
+    passes, and a pass every 50,000 allocations (hundreds of revisions loaded, few freed);
+    the collector is as it was afterwards, whether the run succeeded or failed."""
+    import gc
+
+    from sluice.errors import SluiceError
+    from sluice.runner import api
+    from tests.support.cli import run_cli
+    from tests.support.runner import version
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, bool]] = []
+    real = api.migrate
+
+    def migrate(*args: Any, **kw: Any) -> Any:
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        if len(seen) == 2:
+            raise SluiceError("stopped here")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(api, "migrate", migrate)
+    ini = make_project(tmp_path / "p", chain(2))
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    res = run_cli(["upgrade", "-c", str(ini), "--url", url], catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    assert version(url) == ["r0002"]
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    res = run_cli(["upgrade", "-c", str(ini), "--url", url], catch_exceptions=False)
+    assert res.exit_code != 0 and "stopped here" in res.stderr
+    assert seen == [(50_000, True), (50_000, True)]
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

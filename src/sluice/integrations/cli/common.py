@@ -6,12 +6,14 @@ policy refusals); findings exit 1 through ``sys.exit``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -97,6 +99,22 @@ def describe_exception(exc: BaseException) -> str:
         where = f"{name}:{frame.lineno}: "
         break
     return f"{where}{type(exc).__name__}: {exc} (set SLUICE_DEBUG=1 for the traceback)"
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Fewer passes of the cyclic garbage collector during a command that allocates many
+    objects and frees few (a lint, an upgrade loading hundreds of revisions): what is alive
+    when it starts (the imported modules) is left out of every pass, and a pass comes every
+    50,000 allocations instead of 700. Restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def split_values(values: tuple[str, ...]) -> list[str]:

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sluice.integrations.cli.common import F, RevisionCommand, common_options, handle_errors
+from sluice.integrations.cli.common import (
+    F,
+    RevisionCommand,
+    common_options,
+    few_collections,
+    handle_errors,
+)
 from sluice.integrations.cli.formats import format_option, json_text
 
 if TYPE_CHECKING:
@@ -81,7 +87,8 @@ def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str
         notify=lambda message: click.echo(f"sluice: {message}", err=True),
     )
     try:
-        result = migrate(config_path, options, env=env, url=url, x_args=x_args)
+        with few_collections():
+            result = migrate(config_path, options, env=env, url=url, x_args=x_args)
     except MigrationFailed as exc:
         if fmt == "json":
             click.echo(json_text(exc.result.as_dict()), nl=False)
