@@ -157,3 +157,29 @@ def test_an_upgrade_runs_with_few_garbage_collector_passes(
     assert res.exit_code != 0 and "stopped here" in res.stderr
     assert seen == [(50_000, True), (50_000, True)]
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+COUNT_PASSES = """
+import gc, sys
+from sluice.integrations.cli import main
+passes = []
+gc.callbacks.append(lambda phase, info: passes.append(1) if phase == "start" else None)
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit as exc:
+    assert not exc.code, exc.code
+gc.callbacks.clear()
+print(f"passes:{len(passes)}")
+"""
+
+
+def test_loading_alembic_and_the_revisions_costs_few_collector_passes(tmp_path: Path) -> None:
+    """From the runner's imports on (Alembic, SQLAlchemy, the revisions), an upgrade makes
+    a few dozen passes of the collector, not one every 700 allocations (well over a
+    hundred for the imports alone)."""
+    ini = make_project(tmp_path / "p", chain(20))
+    done = subprocess.run([sys.executable, "-c", COUNT_PASSES, "upgrade", "-c", str(ini)],
+                          capture_output=True, text=True, cwd=ini.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    passes = int(next(x for x in done.stdout.splitlines() if x.startswith("passes:"))[7:])
+    assert passes < 40, passes

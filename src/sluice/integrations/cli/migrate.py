@@ -65,6 +65,15 @@ def _confirm_plan(plan: Any) -> bool:
 def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
              env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
              allow_downgrade: bool = False) -> None:
+    # from the runner's imports on (Alembic, SQLAlchemy, the driver): few collector passes
+    with few_collections():
+        _run_migrate(direction, revision, config_path, x_args, env, url, yes, dry_run, sql,
+                     fmt, allow_downgrade)
+
+
+def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
+                 env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool,
+                 fmt: str, allow_downgrade: bool) -> None:
     from sluice.runner.api import (  # lazy: start-up: loads when the command runs
         migrate,
         offline_sql,
@@ -87,8 +96,7 @@ def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str
         notify=lambda message: click.echo(f"sluice: {message}", err=True),
     )
     try:
-        with few_collections():
-            result = migrate(config_path, options, env=env, url=url, x_args=x_args)
+        result = migrate(config_path, options, env=env, url=url, x_args=x_args)
     except MigrationFailed as exc:
         if fmt == "json":
             click.echo(json_text(exc.result.as_dict()), nl=False)
