@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from sluice.scratch import scratch_database
-from tests.support.paths import EXAMPLE, MULTISERVICE, REPO
-from tests.support.servers import IN_CI, check_servers, server_url
-
-__all__ = ["EXAMPLE", "IN_CI", "MULTISERVICE", "REPO", "server_url"]
+from tests.support.paths import EXAMPLE, MULTISERVICE
+from tests.support.servers import check_servers, server_url
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -7,8 +7,6 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-#: Re-exports of tests.support kept while tests move over; nothing may import them.
-MOVED_AWAY = ("helpers.py", "ms_helpers.py")
 
 
 def _module_name(path: Path) -> str:
@@ -73,7 +71,7 @@ def test_there_are_no_helper_modules_outside_support() -> None:
     """Shared test code lives in tests/support/, nowhere else beside the tests."""
     loose = [p.name for p in TESTS.glob("*.py")
              if not p.name.startswith("test_")
-             and p.name not in ("__init__.py", "conftest.py", *MOVED_AWAY)]
+             and p.name not in ("__init__.py", "conftest.py")]
     assert not loose, loose
 
 
