@@ -73,6 +73,8 @@ from sluice.runner.lock_marks import AsyncMarks, MarkFailed, pgconn_of
 from sluice.runner.lock_session import (
     KEEPALIVE_IDLE_S,
     MYSQL_WAIT_TIMEOUT_S,
+    LockLost,
+    LockTimeout,
     keepalive_args,
     never_idle_out,
     session_of,
@@ -89,29 +91,6 @@ __all__ = [
     "LockTimeout", "MigrationLock", "WaitCallback", "advisory_key", "current_user",
     "ensure_holder_table", "holder_table", "lock_name", "utcnow",
 ]
-
-
-class LockTimeout(SluiceError):
-    """Gave up waiting for another process holding the migration lock (exit 1)."""
-
-    exit_code = 1
-
-
-class LockLost(SluiceError):
-    """This process no longer holds the migration lock it took (exit 2)."""
-
-    def __init__(self, url: URL, reason: str) -> None:
-        super().__init__(
-            f"lost the migration lock on {mask_url(url)}: {reason}",
-            hint="Another deploy could take the lock and migrate at the same time, so this "
-            "run stopped before its next statement. Check what ends sessions between here "
-            "and the database: PostgreSQL idle_session_timeout, a pooler or proxy "
-            "(PgBouncer server_idle_timeout, a cloud proxy), MySQL wait_timeout, a firewall "
-            "that drops idle TCP connections, or someone ending it (pg_terminate_backend, "
-            "KILL). `sluice history` shows what this run did; then run the upgrade again.",
-        )
-        self.reason = reason
-
 
 
 class MigrationLock:

@@ -1,5 +1,6 @@
 """The migration lock's connections: kept from looking idle to the server (idle timeouts off
-for the session, TCP keep-alives on PostgreSQL), and the server session that names them."""
+for the session, TCP keep-alives on PostgreSQL), the server session that names them, and
+the errors of a lock not taken or lost."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection
+
+from sluice.errors import SluiceError, mask_url
 
 #: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
 KEEPALIVE_IDLE_S = 30
@@ -54,3 +57,25 @@ def never_idle_out(dbapi_connection: Any, record: Any) -> None:
     finally:
         cursor.close()
     dbapi_connection.commit()
+
+
+class LockTimeout(SluiceError):
+    """Gave up waiting for another process holding the migration lock (exit 1)."""
+
+    exit_code = 1
+
+
+class LockLost(SluiceError):
+    """This process no longer holds the migration lock it took (exit 2)."""
+
+    def __init__(self, url: URL, reason: str) -> None:
+        super().__init__(
+            f"lost the migration lock on {mask_url(url)}: {reason}",
+            hint="Another deploy could take the lock and migrate at the same time, so this "
+            "run stopped before its next statement. Check what ends sessions between here "
+            "and the database: PostgreSQL idle_session_timeout, a pooler or proxy "
+            "(PgBouncer server_idle_timeout, a cloud proxy), MySQL wait_timeout, a firewall "
+            "that drops idle TCP connections, or someone ending it (pg_terminate_backend, "
+            "KILL). `sluice history` shows what this run did; then run the upgrade again.",
+        )
+        self.reason = reason
