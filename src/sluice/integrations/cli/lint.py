@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from sluice.integrations.cli.common import common_options, handle_errors, split_values
+from sluice.integrations.cli.common import (
+    common_options,
+    few_collections,
+    handle_errors,
+    split_values,
+)
 from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
@@ -67,24 +69,9 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     dialects linted and where they came from. FILES: lint only these revision
     files; other files are ignored (pre-commit passes every staged file).
     """
-    with _few_collections():
+    with few_collections():
         _lint(files, config_path, x_args, env, scope_all, since, revisions, changed, base, fmt,
               fail_on, dialects, trees, stubs, no_render, no_cache, all_findings)
-
-
-@contextlib.contextmanager
-def _few_collections() -> Iterator[None]:
-    """Fewer passes of the cyclic garbage collector while linting: a lint allocates many
-    small objects and frees few, so the frequent passes over everything alive (imported
-    modules included) find nothing to collect. Restored afterwards."""
-    threshold = gc.get_threshold()
-    gc.freeze()  # what is alive now (imported modules) is left out of every pass
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
 
 
 def _lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
