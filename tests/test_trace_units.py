@@ -3,6 +3,7 @@ the lint comparison, advice, rendering, the sampler."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
@@ -358,6 +359,7 @@ def test_render_formats() -> None:
     assert "1 more (harmless or covered; -v lists them)" in text
     assert "lock tracing is not available on this server: because" in text
     assert "TR002 blocks-writes" in text
+    assert "longest write-blocking lock" not in text  # not measured without lock tracing
     verbose = io.StringIO()
     render("text", result, findings, verbose, verbose=True)
     assert "ACCESS EXCLUSIVE ix" in verbose.getvalue()
@@ -382,6 +384,21 @@ def test_render_formats() -> None:
     out = io.StringIO()
     render("github", result, findings, out)
     assert out.getvalue().startswith("::error ")
+
+
+def test_text_names_each_revisions_longest_write_blocking_lock() -> None:
+    short = dataclasses.replace(_lock("t", "ShareLock"), held_ms=3.0)
+    long = dataclasses.replace(_lock("t", "AccessExclusiveLock"), held_ms=812.0)
+    result = _result([_stmt(1, "CREATE INDEX ix ON t (a)", 7, [short]),
+                      _stmt(2, "ALTER TABLE t ADD COLUMN b int", 9, [long])])
+    out = io.StringIO()
+    render("text", result, trace_findings(result), out)
+    assert "longest write-blocking lock: ACCESS EXCLUSIVE on t, held 812 ms (statement 2, line 9)" \
+        in out.getvalue()
+    harmless = _result([_stmt(1, "SELECT 1", 7, [])])
+    out = io.StringIO()
+    render("text", harmless, trace_findings(harmless), out)
+    assert "longest write-blocking lock: none" in out.getvalue()
 
 
 # --------------------------------------------------------------------------- sampler

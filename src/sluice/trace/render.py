@@ -17,7 +17,7 @@ from sluice.output import render_findings
 from sluice.output.registry import formats_for, get_format
 from sluice.output.text import render_text
 from sluice.trace.findings import CROSSCHECK_RULES, RULES, _compact, _ms, display_path
-from sluice.trace.model import Lock, TraceResult
+from sluice.trace.model import Lock, RevisionTrace, TraceResult
 from sluice.trace.modes import mode_info
 
 FORMATS: tuple[str, ...] = formats_for("trace")
@@ -42,6 +42,18 @@ def _lock_text(lk: Lock) -> Text:
     if lk.observed == "sampled":
         t.append(" (sampled)", style="dim")
     return t
+
+
+def _longest_text(rt: RevisionTrace) -> Text:
+    """The revision's longest write-blocking lock, the figure a safe recipe keeps short."""
+    longest = rt.longest_write_blocking
+    if longest is None:
+        return Text("  longest write-blocking lock: none", style="dim")
+    statement, lk = longest
+    held = f", held {_ms(lk.held_ms)}" if lk.held_ms is not None else ""
+    line = f", line {statement.line}" if statement.line else ""
+    return Text(f"  longest write-blocking lock: {lk.mode_label} on {lk.relation}{held} "
+                f"(statement {statement.index}{line})")
 
 
 def _notable(lk: Lock, backend: str) -> bool:
@@ -125,6 +137,8 @@ def render_text_report(result: TraceResult, findings: Sequence[Finding], stream:
             table.add_row(str(s.index), str(s.line or ""), _compact(s.sql, 100),
                           _ms(s.duration_ms), cell)
         console.print(table)
+        if result.lock_tracing:
+            console.print(_longest_text(rt))
     main = [f for f in findings if f.rule in RULES]
     if main:
         console.print()
