@@ -156,6 +156,21 @@ def test_fix_source_leaves_reviewed_calls() -> None:
     assert [c.line for c in fixed.fixed] == [15, 23]
 
 
+def test_fix_source_reads_review_comments_as_lint_does() -> None:
+    # a comment above the call is a review, as lint reads it; the same words inside a
+    # string are not a comment and leave the call to be fixed
+    above = REVISION.replace(
+        '    op.create_index("ix_orders_user_id"',
+        '    # sluice: ignore[SL201] small table\n    op.create_index("ix_orders_user_id"')
+    assert above != REVISION
+    assert [c.line for c in fix_source(above, PG).fixed] == [16, 24]
+    quoted = REVISION.replace(
+        '["user_id"])  # by user',
+        '["user_id"], postgresql_where=sa.text("note <> \'# sluice: ignore[SL201] x\'"))')
+    assert quoted != REVISION
+    assert [c.line for c in fix_source(quoted, PG).fixed] == [14, 15, 23]
+
+
 def test_fix_source_bad_file_names_the_line() -> None:
     from sluice.errors import SluiceError
 

@@ -24,11 +24,11 @@ from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.errors import SluiceError
+from sluice.lint.suppress import parse_suppressions
 from sluice.recipes.apply import Applied, apply_recipes, tidy
 from sluice.recipes.model import RecipeContext
 from sluice.recipes.steps import autogen_context, render_lines
 
-_REVIEWED = re.compile(r"#\s*sluice\s*:\s*(?:ignore\s*\[|allowed\s)", re.I)
 _PHASES = re.compile(r"^(?:upgrade|downgrade)(?:_\w+)?$")
 
 
@@ -125,6 +125,7 @@ def fix_source(source: str, ctx: RecipeContext, *, path: str = "<revision>") -> 
         raise SluiceError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
     lines = source.splitlines(keepends=True)
     aliases = _op_aliases(tree)
+    reviewed = {sup.line for sup in parse_suppressions(source)}
     env = _Env(tree, path, ctx)
     fixed: list[FixedCall] = []
     runs: list[_Run] = []
@@ -145,7 +146,7 @@ def fix_source(source: str, ctx: RecipeContext, *, path: str = "<revision>") -> 
             table = _literal_table(call, "create_table")
             if table:
                 seen_created.add(table)
-            if _reviewed(lines, start, end) or not _alone(lines, stmt):
+            if _reviewed(lines, reviewed, start, end) or not _alone(lines, stmt):
                 continue
             recorded = env.evaluate(call, aliases)
             if len(recorded) != 1:
@@ -223,13 +224,14 @@ def _comments(lines: list[str], stmt: ast.stmt) -> list[str]:
     return [rest] if rest.startswith("#") else []
 
 
-def _reviewed(lines: list[str], start: int, end: int) -> bool:
-    """A suppression or allow comment on the call's lines or the comment lines above."""
-    if any(_REVIEWED.search(lines[i]) for i in range(start - 1, min(end, len(lines)))):
+def _reviewed(lines: list[str], reviewed: set[int], start: int, end: int) -> bool:
+    """A suppression or allow comment (``reviewed``: the lines lint reads one on) on the
+    call's lines or the comment lines above."""
+    if any(n in reviewed for n in range(start, end + 1)):
         return True
     i = start - 2
     while i >= 0 and lines[i].strip().startswith("#"):
-        if _REVIEWED.search(lines[i]):
+        if i + 1 in reviewed:
             return True
         i -= 1
     return False
