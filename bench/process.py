@@ -44,7 +44,8 @@ And once each:
 
 The synthetic history (``bench/bench_lint.py``'s generator: tables, columns with and
 without defaults, indexes, some concurrently, type changes, renames, drops, raw SQL data
-fixes, seeds, batch blocks, constraints) is written under ``bench/_work/process``. The
+fixes, seeds, batch blocks, constraints) is written under ``bench/_work/process`` (or
+``$SLUICE_BENCH_WORK``, so that two benchmarks can run side by side). The
 public history is extracted from a local mirror of pypi/warehouse at the commit pinned in
 ``bench/corpus.toml`` (``git archive``, never committed); when the mirror is missing the
 benchmark prints the ``git clone`` command that gets it and skips that history. Its own
@@ -77,7 +78,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-WORK = BENCH / "_work" / "process"
+WORK = Path(os.environ.get("SLUICE_BENCH_WORK") or BENCH / "_work" / "process")
 BIN = Path(sys.executable).parent
 sys.path[:0] = [str(BENCH), str(ROOT)]
 
