@@ -6,8 +6,15 @@ run; :func:`render_needs` names those places, in the order the coverage line cou
 
 - ``SQL built at run time``: ``op.execute`` (or a bind's ``execute``) of anything but
   literal SQL (an f-string, ``%``, ``.format``, a variable, a SQLAlchemy construct);
-- ``imported code``: the revision imports something other than Alembic, SQLAlchemy and the
-  standard library (project helpers, plugins, custom types);
+- ``imported code``: the revision runs something it imports from outside Alembic,
+  SQLAlchemy and the standard library (project helpers, plugins, constants): it calls an
+  imported name, passes it as a name or an option, loops over it, decorates with it, uses
+  it in module-level code, in ``op.execute``, a ``server_default`` or ``alter_column``'s
+  ``type_=`` / ``existing_type=``. An import whose names are never used, or used only as
+  the column type inside ``sa.Column(...)`` of ``add_column`` / ``create_table`` (a custom
+  type: the rules read its text from the source, rendering cannot change it), does not
+  need rendering by itself (``script.import``'s ``uses``, see
+  :mod:`sluice.lint.static.facts`);
 - ``dialect branch``: the code reads the dialect or the engine (``op.get_bind().dialect
   .name``, ``context.get_context().dialect``) or branches on a dialect name;
 - ``run-time settings``: ``context.get_x_argument()``, ``context.config``, the
@@ -161,7 +168,8 @@ def render_needs(ops: list[Op], source: str) -> list[str]:
 
 def _script_need(o: Op, found: set[str]) -> None:
     if o.kind == "script.import":
-        found.add(NEED_IMPORTS)
+        if o.args.get("uses", "code") == "code":
+            found.add(NEED_IMPORTS)
     elif o.kind == "script.dynamic_sql":
         found.add(NEED_SQL)
     elif o.kind == "script.get_bind_read":

@@ -1,5 +1,12 @@
 """Script facts of a revision file: what it imports, where it creates an engine, and what
 its ``downgrade()`` is (``script.import``, ``script.create_engine``, ``script.downgrade``).
+
+Each ``script.import`` says how the revision uses what it imports (``args["uses"]``):
+``"none"`` (no name it binds is used), ``"types"`` (only inside the column type of an
+``sa.Column(...)`` given to ``add_column`` / ``create_table``, a value no rule reads from
+a render: the static layer always reads it from the source) or ``"code"`` (anything else:
+called, passed as a name or an option, in a loop, a decorator, ``op.execute``, module-level
+code, ``alter_column``'s ``type_=``, a ``server_default``, rebound, or a ``*`` import).
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from typing import Any
 from sluice.lint.model import Op
 from sluice.lint.static.values import func_name
 
-__all__ = ["ENGINE_FACTORIES", "downgrade_fact", "module_facts"]
+__all__ = ["ENGINE_FACTORIES", "USES_CODE", "USES_NONE", "USES_TYPES", "downgrade_fact",
+           "module_facts"]
 
 ENGINE_FACTORIES = {"create_engine", "create_async_engine", "engine_from_config",
                      "async_engine_from_config", "create_mock_engine"}
@@ -23,10 +31,16 @@ _STDLIB: frozenset[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
 }
 _ENGINE_NAMES = re.compile("|".join(sorted(ENGINE_FACTORIES)))
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+USES_NONE = "none"
+USES_TYPES = "types"
+USES_CODE = "code"
 
 
-def module_facts(tree: ast.Module, source: str | None) -> list[Op]:
-    """Imports and engine creation anywhere in the file (phase by enclosing function)."""
+def module_facts(tree: ast.Module, source: str | None,
+                 type_values: set[int] | frozenset[int] = frozenset()) -> list[Op]:
+    """Imports and engine creation anywhere in the file (phase by enclosing function);
+    ``type_values``: ``id()`` of the column type expressions of Alembic operations (where
+    an imported name is used as a value only, see the module docstring)."""
     out: list[Op] = []
     nodes: Iterable[tuple[ast.AST, str]]
     if source is not None and source.isascii() and (
@@ -35,25 +49,67 @@ def module_facts(tree: ast.Module, source: str | None) -> list[Op]:
         nodes = _imports_with_phase(tree)
     else:
         nodes = _walk_with_phase(tree)
+    bound: dict[int, list[str]] = {}  # id() of an import fact -> the names it binds
     for node, phase in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
-                _import_fact(out, alias.name, node, phase, names=[])
+                _import_fact(out, alias.name, node, phase, names=[], bound=bound,
+                             binds=[alias.asname or alias.name.split(".")[0]])
         elif isinstance(node, ast.ImportFrom):
             module = "." * node.level + (node.module or "")
-            _import_fact(out, module, node, phase, names=[a.name for a in node.names])
+            _import_fact(out, module, node, phase, names=[a.name for a in node.names],
+                         bound=bound, binds=[a.asname or a.name for a in node.names])
         elif isinstance(node, ast.Call) and func_name(node.func) in ENGINE_FACTORIES:
             out.append(Op("script.create_engine", args={"call": func_name(node.func)},
                           line=node.lineno, phase=phase))  # type: ignore[arg-type]
+    if bound:
+        _mark_uses(tree, out, bound, type_values)
     return out
 
 
 def _import_fact(out: list[Op], module: str, node: ast.stmt, phase: str,
-                 names: list[str]) -> None:
+                 names: list[str], bound: dict[int, list[str]], binds: list[str]) -> None:
     top = module.split(".")[0]
     if module.startswith(".") or (top not in _STDLIB and top not in _TRUSTED_TOP):
-        out.append(Op("script.import", name=module, args={"names": names},
-                      line=node.lineno, phase=phase))  # type: ignore[arg-type]
+        op = Op("script.import", name=module, args={"names": names},
+                line=node.lineno, phase=phase)  # type: ignore[arg-type]
+        out.append(op)
+        bound[id(op)] = binds
+
+
+def _mark_uses(tree: ast.Module, facts: list[Op], bound: dict[int, list[str]],
+               type_values: set[int] | frozenset[int]) -> None:
+    """``args["uses"]`` of each import fact: the most telling use of a name it binds."""
+    names = {n for binds in bound.values() for n in binds}
+    seen = _name_uses(tree, names, type_values)
+    for op in facts:
+        binds = bound.get(id(op))
+        if binds is None:
+            continue
+        uses = [seen.get(n, USES_NONE) for n in binds]
+        op.args["uses"] = (USES_CODE if "*" in binds or USES_CODE in uses
+                           else USES_TYPES if USES_TYPES in uses else USES_NONE)
+
+
+def _name_uses(tree: ast.Module, names: set[str],
+               type_values: set[int] | frozenset[int]) -> dict[str, str]:
+    """For each of ``names`` used in ``tree``: ``types`` when every use is a load inside a
+    column type expression (``type_values``), else ``code``."""
+    out: dict[str, str] = {}
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, in_type = stack.pop()
+        if not in_type and id(node) in type_values:
+            in_type = True
+        if type(node) is ast.Name:
+            if node.id in names:
+                if in_type and type(node.ctx) is ast.Load:
+                    out.setdefault(node.id, USES_TYPES)
+                else:
+                    out[node.id] = USES_CODE
+            continue
+        stack.extend((child, in_type) for child in ast.iter_child_nodes(node))
+    return out
 
 
 def downgrade_fact(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
