@@ -1,6 +1,6 @@
 """``python -m sluice``: the ``sluice`` command line."""
 
-from sluice.integrations.cli import main
+from sluice.integrations.cli.fast import run
 
 if __name__ == "__main__":
-    main(prog_name="sluice")
+    run(prog_name="sluice")

@@ -2,9 +2,10 @@
 
 One module per command group, each a few small functions; shared options (``-c/--config``,
 ``-x``, ``--env``) and error rendering come from :mod:`.common`, the ``--format`` choices
-from :mod:`.formats`. :mod:`.app` assembles them into the ``main`` group (the ``sluice``
-console script, ``sluice.integrations.cli:main``). ``main`` is loaded on first use, so
-that the write hook and pre-commit entry points (:mod:`sluice.integrations.hooks`) can use
+from :mod:`.formats`. :mod:`.app` assembles them into the ``main`` group; the ``sluice``
+console script (:func:`sluice.integrations.cli.fast.run`) runs a plain ``sluice lint``
+without click and hands every other command line to ``main``. ``main`` is loaded on first
+use, so that the write hook and pre-commit entry points (:mod:`sluice.integrations.hooks`) can use
 the shared options without loading every command.
 """
 

@@ -6,21 +6,28 @@ policy refusals); findings exit 1 through ``sys.exit``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-import os
 import re
 import sys
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from sluice.integrations.cli.base import (
+    describe_exception,
+    error_lines,
+    few_collections,
+    silence_stdout,
+    split_values,
+)
+
 if TYPE_CHECKING:
     from sluice.errors import SluiceError
+
+__all__ = ["F", "RevisionCommand", "SluiceGroup", "common_options", "describe_exception",
+           "few_collections", "handle_errors", "split_values"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,62 +71,26 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        sluice_error = _load_errors(fn)
-        from sluice.core.errors import CommandError  # lazy: Alembic's CommandError, not Alembic
-
+        _load_errors(fn)
         try:
             return fn(*args, **kwargs)
-        except sluice_error as exc:
-            click.echo(f"sluice: error: {exc}", err=True)
-            if exc.hint:
-                click.echo(exc.hint, err=True)
-            sys.exit(exc.exit_code)
-        except CommandError as exc:
-            click.echo(f"sluice: error: {exc}", err=True)
-            sys.exit(2)
         except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException,
                 BrokenPipeError):
             raise  # a closed stdout (`sluice ... | head`) is handled once, in SluiceGroup
         except Exception as exc:
-            if os.environ.get("SLUICE_DEBUG"):
+            handled = error_lines(exc)
+            if handled is None:
                 raise
-            click.echo(f"sluice: error: {describe_exception(exc)}", err=True)
-            sys.exit(2)
+            lines, code = handled
+            for line in lines:
+                click.echo(line, err=True)
+            sys.exit(code)
 
     return wrapper  # type: ignore[return-value]
 
 
-def describe_exception(exc: BaseException) -> str:
-    """``file:line: Type: message`` for the innermost frame outside installed packages."""
-    where = ""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        name = frame.filename
-        if "site-packages" in name or name.startswith("<") or "/sluice/" in name.replace("\\", "/"):
-            continue
-        where = f"{name}:{frame.lineno}: "
-        break
-    return f"{where}{type(exc).__name__}: {exc} (set SLUICE_DEBUG=1 for the traceback)"
 
 
-@contextlib.contextmanager
-def few_collections() -> Iterator[None]:
-    """Fewer passes of the cyclic garbage collector during a command that allocates many
-    objects and frees few (a lint, an upgrade loading hundreds of revisions): what is alive
-    when it starts (the imported modules) is left out of every pass, and a pass comes every
-    50,000 allocations instead of 700. Restored afterwards."""
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
-def split_values(values: tuple[str, ...]) -> list[str]:
-    """``--dialect postgresql,mysql --dialect sqlite`` -> three values."""
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
 class RevisionCommand(click.Command):
@@ -154,15 +125,5 @@ class SluiceGroup(click.Group):
                 if sys.stdout is not None:  # buffered output fails here, not at exit
                     sys.stdout.flush()
         except BrokenPipeError:
-            _silence_stdout()
+            silence_stdout()
             sys.exit(1)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at devnull so that the interpreter's final flush cannot fail again
-    (the recipe of Python's signal module documentation, "Note on SIGPIPE")."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (tests, embedding)
-        pass

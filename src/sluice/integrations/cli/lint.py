@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from sluice.integrations.cli.common import (
-    common_options,
-    few_collections,
-    handle_errors,
-    split_values,
-)
+from sluice.integrations.cli.common import common_options, few_collections, handle_errors
 from sluice.integrations.cli.formats import format_option
+from sluice.integrations.cli.lint_run import lint_output, write_output
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from sluice.config import SluiceConfig
-    from sluice.errors import SluiceError
-    from sluice.lint.model import Finding
-    from sluice.lint.results import LintResult
     from sluice.rules.registry import Rule
 
 
@@ -70,111 +62,11 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     files; other files are ignored (pre-commit passes every staged file).
     """
     with few_collections():
-        _lint(files, config_path, x_args, env, scope_all, since, revisions, changed, base, fmt,
-              fail_on, dialects, trees, stubs, no_render, no_cache, all_findings)
-
-
-def _lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
-          scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
-          base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...],
-          trees: tuple[str, ...], stubs: tuple[str, ...], no_render: bool, no_cache: bool,
-          all_findings: bool) -> None:
-    from sluice.config import load_config  # lazy: start-up: loads when the command runs
-    from sluice.lint.engine import lint_project  # lazy: start-up: loads when the command runs
-    from sluice.output import render_findings  # lazy: start-up: loads when the command runs
-
-    scopes = [name for name, on in (("--all", scope_all), ("--since", since is not None),
-                                    ("--revision", bool(revisions)), ("--changed", changed),
-                                    ("FILES", bool(files)))
-              if on]
-    if len(scopes) > 1:
-        raise SluiceError(f"choose one scope: {' and '.join(scopes)} cannot be combined")
-    if base is not None and not changed:
-        raise SluiceError("--base only applies with --changed")
-    if not config_path.is_file():
-        raise SluiceError(f"{config_path}: no such file (pass -c/--config PATH to alembic.ini)")
-    cfg = load_config(config_path)
-    if env is not None:
-        cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
-    if files:
-        from sluice.integrations.hooks import lint_files  # lazy: start-up: FILE arguments only
-
-        lint_project = functools.partial(lint_files, files=files)
-    result = lint_project(
-        config_path, cfg,
-        revisions=list(revisions) or None,
-        since=since,
-        changed_base=(base or True) if changed else None,
-        dialects=split_values(dialects) or None,
-        trees=split_values(trees) or None,
-        stub_modules=split_values(stubs),
-        x_args=x_args,
-        use_cache=not no_cache,
-        render=False if no_render else None,
-        baseline=not scopes,
-    )
-    threshold = fail_on or cfg.lint.fail_on
-    from sluice.output.text import severity_counts  # lazy: start-up: loads when the command runs
-
-    counts = severity_counts(result.findings)
-    if result.suppressed:
-        counts += f" ({len(result.suppressed)} suppressed)"
-    extra: dict[str, Any] | None = None
-    if fmt in ("json", "sarif"):  # the formats that carry it; text never builds it
-        extra = {"summary": {**result.counts(), "suppressed": len(result.suppressed),
-                             "fail_on": threshold, "failed": result.failed(threshold)},
-                 # reviewed, not harmless: each with its reason ("suppressed")
-                 "suppressed": [f.as_dict() for f in result.suppressed],
-                 "coverage": result.coverage.as_dict(),
-                 "dialects": result.dialects,
-                 "notes": _lint_notes(result.notes, config_path),
-                 "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
-                               for r in result.revisions]}
-    shown, summary = result.findings, [result.coverage.line()]
-    if fmt == "text":
-        summary.insert(0, counts)
-        if not scopes and not all_findings:
-            shown, hidden = _unchanged_hidden(result)
-            if hidden:
-                summary.insert(1, hidden)
-    fixes = None
-    if fmt == "text":  # the diff sluice fix would make, under each finding it answers
-        from sluice.integrations.cli.lint_fixes import fix_diffs  # lazy: text output only
-
-        fixes, more = fix_diffs(shown, dialects=result.dialects, config=cfg, env=env,
-                                root=config_path.parent)
-        if more:
-            summary.insert(1, more)
-    render_findings(fmt, shown, summary=summary + _lint_notes(result.notes, config_path),
-                    extra=extra, fixes=fixes)
-    sys.exit(1 if result.failed(threshold) else 0)
-
-
-def _unchanged_hidden(result: LintResult) -> tuple[list[Finding], str | None]:
-    """The findings to list, and the line counting those left out: the findings of
-    revisions whose cached analysis is still valid were listed by the lint that cached
-    them (``--all-findings``, a scope or a machine format lists them again)."""
-    unchanged = {r.path for r in result.revisions if r.cached}
-    if not unchanged:
-        return result.findings, None
-    shown = [f for f in result.findings if f.path not in unchanged]
-    hidden = len(result.findings) - len(shown)
-    if not hidden:
-        return shown, None
-    files = len({f.path for f in result.findings if f.path in unchanged})
-    return shown, (f"{hidden} finding{'s' if hidden != 1 else ''} in {files} unchanged "
-                   f"revision{'s' if files != 1 else ''} not listed again "
-                   "(--all-findings lists them)")
-
-
-def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
-    """The engine's notes, with ``sluice lock`` spelled for this project's alembic.ini."""
-    if config_path != Path("alembic.ini"):
-        import shlex  # lazy: only for this note; start-up of every lint
-
-        lock = f"`sluice lock -c {shlex.quote(str(config_path))}`"
-        return [n.replace("`sluice lock`", lock) for n in notes]
-    return list(notes)
+        out = lint_output(files, config_path, x_args, env, scope_all, since, revisions, changed,
+                          base, fmt, fail_on, dialects, trees, stubs, no_render, no_cache,
+                          all_findings)
+        write_output(out)
+    sys.exit(out.exit_code)
 
 
 @click.command("rules")

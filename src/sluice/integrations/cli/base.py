@@ -1,0 +1,71 @@
+"""What the ``sluice`` command needs without click: error lines and exit codes, the garbage
+collector setting of long commands, a closed stdout. :mod:`.common` (the click side) and
+:mod:`.fast` (``sluice lint`` without click) share them, so both print the same bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import sys
+from collections.abc import Iterator
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``file:line: Type: message`` for the innermost frame outside installed packages."""
+    import traceback  # lazy: only on an error
+
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        name = frame.filename
+        if "site-packages" in name or name.startswith("<") or "/sluice/" in name.replace("\\", "/"):
+            continue
+        where = f"{name}:{frame.lineno}: "
+        break
+    return f"{where}{type(exc).__name__}: {exc} (set SLUICE_DEBUG=1 for the traceback)"
+
+
+def error_lines(exc: Exception) -> tuple[list[str], int] | None:
+    """The lines on stderr and the exit code for an error a command raised (a Sluice
+    error: its message and hint; Alembic's: its message; any other: where it happened);
+    None when it must propagate (``SLUICE_DEBUG`` set: the traceback)."""
+    from sluice.core.errors import CommandError, SluiceError  # lazy: only on an error
+
+    if isinstance(exc, SluiceError):
+        return [f"sluice: error: {exc}", *([exc.hint] if exc.hint else [])], exc.exit_code
+    if isinstance(exc, CommandError):
+        return [f"sluice: error: {exc}"], 2
+    if os.environ.get("SLUICE_DEBUG"):
+        return None
+    return [f"sluice: error: {describe_exception(exc)}"], 2
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Fewer passes of the cyclic garbage collector during a command that allocates many
+    objects and frees few (a lint, an upgrade loading hundreds of revisions): what is alive
+    when it starts (the imported modules) is left out of every pass, and a pass comes every
+    50,000 allocations instead of 700. Restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def split_values(values: tuple[str, ...]) -> list[str]:
+    """``--dialect postgresql,mysql --dialect sqlite`` -> three values."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def silence_stdout() -> None:
+    """Point stdout at devnull so that the interpreter's final flush cannot fail again
+    (the recipe of Python's signal module documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (tests, embedding)
+        pass

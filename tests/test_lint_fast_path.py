@@ -1,0 +1,126 @@
+"""``sluice lint`` with no option but ``--format`` runs without click (the console
+script's fast path); it prints the same bytes and exits with the same code as the click
+command, cold, warm, after edits and on errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import SLUICE, run_process
+from tests.support.lint import project
+
+FULL = "import sys\nfrom sluice.integrations.cli import main\nmain(sys.argv[1:])\n"
+PROBE = """
+import json, sys
+from sluice.integrations.cli.fast import run
+try:
+    run(sys.argv[2:])
+except SystemExit as exc:
+    code = exc.code
+with open(sys.argv[1], "w") as out:
+    json.dump({"exit": code, "click": "click" in sys.modules}, out)
+"""
+
+INDEX = '''\
+"""index
+
+Revision ID: b000
+"""
+from alembic import op
+
+revision = "b000"
+down_revision = "a001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_orders_id", "orders_a000", ["id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_orders_id", table_name="orders_a000")
+'''
+
+
+def twins(tmp_path: Path) -> tuple[Path, Path]:
+    """Two copies of one project: the fast way runs in one, click in the other."""
+    project(tmp_path / "fast")
+    (tmp_path / "fast" / "migrations" / "versions" / "b000.py").write_text(INDEX)
+    shutil.copytree(tmp_path / "fast", tmp_path / "full")
+    return tmp_path / "fast", tmp_path / "full"
+
+
+def both(fast: Path, full: Path, *args: str,
+         edit: str | None = None) -> tuple[subprocess.CompletedProcess[str], ...]:
+    """``sluice lint ARGS`` the fast way (the console script) and through click, each in
+    its copy (``edit``: a revision file edited alike in both first)."""
+    for root in (fast, full):
+        if edit is not None:
+            path = root / "migrations" / "versions" / edit
+            path.write_text(path.read_text() + "\n# edited\n")
+    return (run_process([SLUICE, "lint", *args], cwd=fast),
+            run_process([sys.executable, "-c", FULL, "lint", *args], cwd=full))
+
+
+def same(a: subprocess.CompletedProcess[str], b: subprocess.CompletedProcess[str]) -> None:
+    """The same exit code and output (an absolute path names the copy it ran in)."""
+    assert (a.returncode, a.stdout, a.stderr.replace("/fast/", "/full/")) \
+        == (b.returncode, b.stdout, b.stderr)
+
+
+@pytest.mark.parametrize("fmt", [[], ["--format", "json"], ["--format=json"]])
+def test_cold_warm_and_edited_lints_print_what_click_prints(tmp_path: Path,
+                                                            fmt: list[str]) -> None:
+    fast, full = twins(tmp_path)
+    cold = both(fast, full, *fmt)
+    same(*cold)
+    assert cold[0].returncode == 1 and "SL201" in cold[0].stdout
+    same(*both(fast, full, *fmt))
+    edited = both(fast, full, *fmt, edit="b000.py")
+    same(*edited)
+    if not fmt:  # the edited revision's finding, with the fix sluice fix would make
+        assert "b000.py:14" in edited[0].stdout and "postgresql_concurrently=True" \
+            in edited[0].stdout
+        assert "not listed again" in edited[0].stdout
+    else:
+        assert len(json.loads(edited[0].stdout)["revisions"]) == 3
+
+
+def test_errors_print_what_click_prints(tmp_path: Path) -> None:
+    fast, full = twins(tmp_path)
+    for root in (fast, full):
+        (root / "alembic.ini").rename(root / "other.ini")
+    missing = both(fast, full)
+    same(*missing)
+    assert missing[0].returncode == 2 and "alembic.ini: no such file" in missing[0].stderr
+    for root in (fast, full):
+        (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/nowhere\n")
+    broken = both(fast, full, "--format", "json")
+    same(*broken)
+    assert broken[0].returncode == 2 and broken[0].stderr.startswith("sluice: error: ")
+
+
+def probe(cwd: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    report = cwd / "probe.json"
+    subprocess.run([sys.executable, "-c", PROBE, str(report), *args], cwd=cwd, env=env,
+                   capture_output=True, check=True)
+    data: dict[str, object] = json.loads(report.read_text())
+    return data
+
+
+def test_only_a_plain_lint_goes_without_click(tmp_path: Path) -> None:
+    fast, _ = twins(tmp_path)
+    assert probe(fast, "lint") == {"exit": 1, "click": False}
+    assert probe(fast, "lint", "--format", "json") == {"exit": 1, "click": False}
+    for other in (["lint", "--no-cache"], ["lint", "--format", "nope"], ["lint", "-c",
+                  "alembic.ini"], ["rules"], ["lint", "--format"]):
+        assert probe(fast, *other)["click"] is True, other
+    env = {**__import__("os").environ, "ALEMBIC_CONFIG": "alembic.ini"}
+    assert probe(fast, "lint", env=env) == {"exit": 1, "click": True}
