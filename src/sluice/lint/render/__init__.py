@@ -50,6 +50,7 @@ revision did not render), :mod:`~sluice.lint.render.outcome` (the records) and
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +96,8 @@ def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if home != "outcome":
+        _mako_without_pygments()
     value = getattr(import_module(f"{__name__}.{home}"), name)
     globals()[name] = value
     return value
@@ -116,3 +119,26 @@ __all__ = [
     "StubFinder",
     "StubModule",
 ]
+
+#: The module through which ``mako.exceptions`` imports Pygments.
+_PYGMENTS_PLUGIN = "mako.ext.pygmentplugin"
+
+
+def _mako_without_pygments() -> None:
+    """Import ``mako.exceptions`` (Alembic imports Mako for its templates) with Mako's own
+    fallback for highlighting, plain HTML escaping, instead of Pygments: importing
+    Pygments costs a tenth of importing Alembic and highlights only Mako's HTML error
+    pages, which neither Alembic nor a lint ever shows (Alembic reports a template error
+    with ``text_error_template()``). Nothing else changes: Pygments can still be imported,
+    and a process that imported Mako before keeps it as it was."""
+    if "mako.exceptions" in sys.modules or _PYGMENTS_PLUGIN in sys.modules:
+        return
+    sys.modules[_PYGMENTS_PLUGIN] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        import mako.exceptions  # noqa: F401  # lazy: only rendering imports Alembic (and Mako)
+    except ImportError:
+        pass
+    finally:
+        if _PYGMENTS_PLUGIN in sys.modules and sys.modules[_PYGMENTS_PLUGIN] is None:
+            del sys.modules[_PYGMENTS_PLUGIN]
+
