@@ -25,11 +25,6 @@ from sluice.errors import ConfigError
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.typed_toml import Loader, type_name
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 Severity = Literal["error", "warning", "info"]
 EmptyRevision = Literal["error", "skip", "allow"]
 DangerousOps = Literal["error", "warn"]
@@ -328,6 +323,10 @@ def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]") -> S
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib  # lazy: only a project with a TOML file parses one (start-up of lint)
+    else:  # pragma: no cover
+        import tomli as tomllib  # lazy: as above
     try:
         with path.open("rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from sluice.errors import SluiceError
@@ -97,7 +96,7 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None,
         except FileNotFoundError:
             mode = 0o666 & ~_umask()
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -109,6 +108,21 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None,
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new file ``.NAME.XXXXXXXXXXXX.tmp`` next to ``path``, created as
+    ``tempfile.mkstemp`` creates one (exclusively, 0600, never through a symlink) without
+    importing :mod:`tempfile` (and shutil, random, lzma, bz2: a warm lint's start-up)."""
+    flags = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_BINARY", 0))
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name")
 
 
 def _inside(path: Path, base: Path) -> bool:

@@ -6,7 +6,6 @@ The one place that reads them: every command opens the project through here.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import inspect
@@ -45,6 +44,8 @@ def alembic_config(
 
     ``url`` overrides ``sqlalchemy.url``. Missing files are a one-line error.
     """
+    import argparse  # lazy: only with Alembic's Config (start-up of lint)
+
     from alembic.config import Config  # lazy: lint starts without Alembic
 
     path = Path(ini)

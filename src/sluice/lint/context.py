@@ -7,9 +7,9 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sluice import _version
@@ -101,17 +101,34 @@ def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
 
 def _rules_fingerprint() -> str:
     """Changes whenever the code of lint, the rules or the core changes (so the cache never
-    goes stale); the rules' fixtures do not count."""
+    goes stale); the rules' fixtures do not count. (``os.scandir``, not ``Path.rglob``:
+    every warm lint computes it.)"""
     parts = [_version.__version__]  # read at call time: a new version is a new key
-    package = Path(__file__).resolve().parent.parent
-    for base in (package / "lint", package / "rules", package / "core"):
-        for p in sorted(base.rglob("*.py")):
-            if p.parent.name.endswith(".fixtures"):
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for base in ("lint", "rules", "core"):
+        found: list[tuple[str, ...]] = []
+        _python_files(os.path.join(package, base), (base,), found)
+        for rel in sorted(found):  # by path parts, as sorted Paths
+            if rel[-2].endswith(".fixtures"):
                 continue
             with contextlib.suppress(OSError):
-                st = p.stat()
-                parts.append(f"{p.relative_to(package)}:{st.st_mtime_ns}:{st.st_size}")
+                st = os.stat(os.path.join(package, *rel))
+                parts.append(f"{os.sep.join(rel)}:{st.st_mtime_ns}:{st.st_size}")
     return ";".join(parts)
+
+
+def _python_files(folder: str, rel: tuple[str, ...], out: list[tuple[str, ...]]) -> None:
+    """The ``*.py`` files under ``folder``, each as its path parts from the package."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.endswith(".py") and entry.is_file():
+            out.append((*rel, entry.name))
+        elif entry.is_dir():
+            _python_files(entry.path, (*rel, entry.name), out)
 
 
 def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str],
