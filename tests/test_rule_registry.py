@@ -93,15 +93,18 @@ def test_importing_every_rule_does_not_import_sqlglot(tmp_path: Path) -> None:
             "from sluice.rules._sql import statements\n"
             "kind = statements('UPDATE t SET a = 1 WHERE b = 2', 'postgresql')[0].where\n"
             "simple = any(m.startswith('sqlglot') for m in sys.modules)\n"
-            "statements('UPDATE t SET a = now() WHERE b = 2', 'postgresql')\n"
+            "call = statements('UPDATE t SET a = now() WHERE b = 2', 'postgresql')[0]\n"
+            "read = any(m.startswith('sqlglot') for m in sys.modules)\n"
+            "call.where\n"
             "after = any(m.startswith('sqlglot') for m in sys.modules)\n"
-            "print(json.dumps([n, before, simple, after, kind]))\n")
+            "print(json.dumps([n, before, simple, read, after, kind]))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, check=True)
-    count, before, simple, after, where = json.loads(done.stdout)
+    count, before, simple, read, after, where = json.loads(done.stdout)
     assert count == len(all_rules(None)) and before == [] and where == "b = 2"
-    # a simple data fix is summarised without sqlglot (sluice.rules._sqlfast), a call needs it
-    assert not simple and after
+    # a simple data fix is summarised without sqlglot (sluice.rules._sqlfast), a call needs
+    # it, once a field that only its tree gives is read
+    assert not simple and not read and after
 
 
 # --------------------------------------------------------------------- sluice rules

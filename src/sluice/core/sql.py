@@ -34,51 +34,40 @@ class _Lexer:
     sqlglot costs more than most commands' own work (``sluice upgrade`` in a development
     environment never splits SQL)."""
 
-    tokenizers: dict[str, type[Tokenizer]]
-    fallback: type[Tokenizer]
+    tokenizer: type[Tokenizer]
     token_error: type[Exception]
     types: Any
     #: Tokens whose text is data (a string, a quoted name), never a keyword.
     quoted: frozenset[Any]
 
 
+#: The sqlglot dialect module whose tokenizer splits each dialect's SQL (``""``: any).
+_DIALECT_MODULES = {
+    "postgresql": "postgres", "postgres": "postgres", "mysql": "mysql", "mariadb": "mysql",
+    "sqlite": "sqlite", "mssql": "tsql", "tsql": "tsql",
+}
+
+
 @cache
-def _lexer() -> _Lexer:
-    from sqlglot.dialects.mysql import MySQL  # lazy: sqlglot's dialects on the first split
-    from sqlglot.dialects.postgres import Postgres  # lazy: sqlglot's dialects on the first split
-    from sqlglot.dialects.sqlite import SQLite  # lazy: sqlglot's dialects on the first split
-    from sqlglot.dialects.tsql import TSQL  # lazy: sqlglot's dialects on the first split
+def _lexer(module: str) -> _Lexer:
+    """The tokenizer of sqlglot's dialect ``module`` (``""``: PostgreSQL's, with both
+    identifier quotes, for an unknown dialect); only that dialect is imported."""
+    import importlib  # lazy: sqlglot's dialect on the first split
+
     from sqlglot.errors import TokenError  # lazy: sqlglot's dialects on the first split
     from sqlglot.tokens import TokenType  # lazy: sqlglot's dialects on the first split
 
+    dialect = importlib.import_module(f"sqlglot.dialects.{module or 'postgres'}")
+    base = {"postgres": "Postgres", "mysql": "MySQL", "sqlite": "SQLite",
+            "tsql": "TSQL"}[module or "postgres"]
     # Commands are tokenized like any other statement (sqlglot would otherwise read the
     # rest of a ``DO``/``REFRESH``/``EXECUTE`` statement as one raw string).
-    class _PostgresTokens(Postgres.Tokenizer):
-        COMMANDS = set()
-
-    class _MySQLTokens(MySQL.Tokenizer):
-        COMMANDS = set()
-
-    class _SQLiteTokens(SQLite.Tokenizer):
-        COMMANDS = set()
-
-    class _TSQLTokens(TSQL.Tokenizer):
-        COMMANDS = set()
-
-    class _AnyTokens(Postgres.Tokenizer):
-        """Unknown dialect: dollar quotes and both identifier quotes."""
-
-        COMMANDS = set()
-        IDENTIFIERS = ['"', "`"]
-
+    extra: dict[str, Any] = {"COMMANDS": set()}
+    if not module:  # unknown dialect: dollar quotes and both identifier quotes
+        extra["IDENTIFIERS"] = ['"', "`"]
+    tokenizer = type(f"_{base}Tokens", (getattr(dialect, base).Tokenizer,), extra)
     return _Lexer(
-        tokenizers={
-            "postgresql": _PostgresTokens, "postgres": _PostgresTokens,
-            "mysql": _MySQLTokens, "mariadb": _MySQLTokens,
-            "sqlite": _SQLiteTokens,
-            "mssql": _TSQLTokens, "tsql": _TSQLTokens,
-        },
-        fallback=_AnyTokens,
+        tokenizer=tokenizer,
         token_error=TokenError,
         types=TokenType,
         quoted=frozenset({
@@ -118,9 +107,9 @@ def statement_spans(sql: str, dialect: str | None = None) -> list[Span]:
 
 @lru_cache(maxsize=2048)
 def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
-    lex = _lexer()
+    lex = _lexer(_DIALECT_MODULES.get(dialect, ""))
     try:
-        tokens = lex.tokenizers.get(dialect, lex.fallback)().tokenize(sql)
+        tokens = lex.tokenizer().tokenize(sql)
     except lex.token_error:
         return tuple(_fallback(sql))
     spans = _token_spans(lex, sql, tokens, blocks=True)

@@ -48,6 +48,8 @@ def _op_events(i: int, o: Op, dialect: str | None) -> list[_Event]:
         return []
     found = []
     for j, stmt in enumerate(statements(o.sql, dialect)):
+        if stmt.kind not in ("CREATE TABLE", "INSERT", "ALTER TABLE"):
+            continue  # (before stmt.table: reading it may parse the statement)
         name = _name(stmt.table)
         if not name:
             continue

@@ -13,8 +13,9 @@ with this module: importing the rules stays cheap for commands that never parse 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from sluice.core.sql import split_sql
 
@@ -39,9 +40,25 @@ class Action:
     text: str = ""
 
 
+#: The fields of a :class:`Stmt` that come from sqlglot's tree (or the text fallback that
+#: completes it), with their values before either fills them.
+_TREE_DEFAULTS: dict[str, Any] = {
+    "table": None, "tables": list, "where": None, "has_where": False, "has_limit": False,
+    "concurrently": False, "actions": list, "parsed": False, "index_name": None,
+    "unique": False, "insert_select": False, "sets": list, "joined": False,
+}
+#: ``Stmt(..., defer=_EAGER)`` (the default): every field is set at once.
+_EAGER = object()
+
+
 @dataclass
 class Stmt:
-    """One SQL statement, summarised."""
+    """One SQL statement, summarised.
+
+    :func:`statements` fills ``kind``, ``text``, ``norm`` and ``algorithm`` at once and the
+    rest (what sqlglot's tree says) the first time one of them is read: most statements
+    of a history are of kinds no rule looks into, so they are never parsed.
+    """
 
     #: Leading keywords, normalised: UPDATE, DELETE, INSERT, SELECT, CREATE INDEX,
     #: DROP INDEX, DROP TABLE, DROP SCHEMA, DROP DATABASE, TRUNCATE, ALTER TABLE,
@@ -50,25 +67,48 @@ class Stmt:
     text: str
     #: Upper-cased, comments and string literals blanked, whitespace collapsed.
     norm: str
-    table: str | None = None
-    tables: list[str] = field(default_factory=list)
-    where: str | None = None
-    has_where: bool = False
-    has_limit: bool = False
-    concurrently: bool = False
-    actions: list[Action] = field(default_factory=list)
+    algorithm: str | None = None
+    #: The dialect to summarise in, when the tree fields are filled on first read.
+    defer: InitVar[object] = _EAGER
+    table: str | None = field(init=False)
+    tables: list[str] = field(init=False)
+    where: str | None = field(init=False)
+    has_where: bool = field(init=False)
+    has_limit: bool = field(init=False)
+    concurrently: bool = field(init=False)
+    actions: list[Action] = field(init=False)
     #: sqlglot produced a structured tree (not a fallback command); False for the kinds
     #: that are not parsed (:data:`_NO_TREE_KINDS`).
-    parsed: bool = False
-    index_name: str | None = None
-    unique: bool = False
+    parsed: bool = field(init=False)
+    index_name: str | None = field(init=False)
+    unique: bool = field(init=False)
     #: INSERT ... SELECT (copies rows from another table).
-    insert_select: bool = False
-    algorithm: str | None = None
+    insert_select: bool = field(init=False)
     #: UPDATE: (column, SQL of the new value) in SET order.
-    sets: list[tuple[str, str]] = field(default_factory=list)
+    sets: list[tuple[str, str]] = field(init=False)
     #: UPDATE ... FROM, DELETE ... USING, or a WITH clause: values come from other tables.
-    joined: bool = False
+    joined: bool = field(init=False)
+
+    def __post_init__(self, defer: object) -> None:
+        if defer is _EAGER:
+            self._defaults()
+        else:
+            self.__dict__["_pending"] = defer
+
+    def _defaults(self) -> None:
+        for name, value in _TREE_DEFAULTS.items():
+            self.__dict__[name] = value() if value is list else value
+
+    if not TYPE_CHECKING:  # (mypy would take any attribute name as valid)
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for a field not set: the tree fields of a deferred statement.
+            pending = self.__dict__.pop("_pending", _EAGER)
+            if name not in _TREE_DEFAULTS or pending is _EAGER:
+                raise AttributeError(name)
+            self._defaults()
+            _fill(self, pending if isinstance(pending, str) else None)
+            return self.__dict__[name]
 
 
 _KINDS: list[tuple[str, str]] = [
@@ -157,19 +197,35 @@ def _summarise(text: str, dialect: str | None) -> Stmt:
         if re.match(pattern + r"\b", norm):
             kind = name
             break
-    stmt = Stmt(kind=kind, text=text, norm=norm)
-    stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", norm))
     m = re.search(r"\bALGORITHM\s*=?\s*(\w+)", norm)
-    stmt.algorithm = m.group(1) if m else None
+    stmt = Stmt(kind=kind, text=text, norm=norm, algorithm=m.group(1) if m else None,
+                defer=dialect or _NO_DIALECT)
+    if kind == "WITH":  # what the statement does (its kind) comes from the tree
+        _fill_now(stmt)
+    return stmt
+
+
+#: ``defer`` of a statement summarised without a dialect.
+_NO_DIALECT = object()
+
+
+def _fill_now(stmt: Stmt) -> None:
+    """Fill the tree fields of a deferred statement now."""
+    getattr(stmt, "parsed")  # noqa: B009 - reading a deferred field fills them all
+
+
+def _fill(stmt: Stmt, dialect: str | None) -> None:
+    """The tree fields of ``stmt`` (set to their defaults), from sqlglot's tree or the
+    simple-statement shortcut, completed from the text."""
+    stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", stmt.norm))
     from sluice.rules._sqlfast import simple_dml  # lazy: only with SQL (lint start-up)
 
-    if kind not in _NO_TREE_KINDS and not simple_dml(stmt, text):
+    if stmt.kind not in _NO_TREE_KINDS and not simple_dml(stmt, stmt.text):
         from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
 
-        fill_from_tree(stmt, text, dialect)
+        fill_from_tree(stmt, stmt.text, dialect)
     _from_text(stmt)
     _no_real_where(stmt)
-    return stmt
 
 
 # ----------------------------------------------------------------------- text fallback

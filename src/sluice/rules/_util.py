@@ -66,7 +66,7 @@ def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:
 def _created_by(o: Op, dialect: str | None) -> list[str]:
     if o.kind == "create_table" and o.table:
         return [o.table.lower()]
-    if o.kind == "execute" and o.sql:
+    if o.kind == "execute" and o.sql and "CREATE" in o.sql.upper():  # no CREATE: no table
         return [s.table for s in statements(o.sql, dialect) if s.kind == "CREATE TABLE" and s.table]
     return []
 
@@ -85,7 +85,8 @@ def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
         return
     created = new_tables_before(op, ctx)
     for stmt in statements(op.sql, ctx.dialect):
-        table = (stmt.table or "").lower()
+        # (stmt.table only when a table was created: reading it may parse the statement)
+        table = (stmt.table or "").lower() if created else ""
         yield stmt, bool(table) and table in created
         if stmt.kind == "CREATE TABLE" and stmt.table:
             created.add(stmt.table.lower())

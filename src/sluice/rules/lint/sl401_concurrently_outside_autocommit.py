@@ -39,7 +39,7 @@ def concurrently_outside_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         yield _hit(f"{verb} {label} CONCURRENTLY", op)
         return
     for stmt, _ in sql_statements(op, ctx):
-        if stmt.concurrently and stmt.kind in ("CREATE INDEX", "DROP INDEX", "REINDEX"):
+        if stmt.kind in ("CREATE INDEX", "DROP INDEX", "REINDEX") and stmt.concurrently:
             name = stmt.index_name or stmt.table
             yield _hit(f"{stmt.kind} CONCURRENTLY{' ' + name if name else ''}", op)
 
