@@ -88,3 +88,42 @@ def test_rendering_keeps_packages_a_revision_imports_first(project: Path) -> Non
     assert "app" not in sys.modules
     assert "regpkg.orm" in sys.modules
     importlib.import_module("regpkg.orm")
+
+
+def test_rendering_forgets_project_code_reached_through_a_symlink(
+        project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (project / "linked_file.py").write_text("VALUE = 2\n")
+    (outside / "linked_file.py").symlink_to(project / "linked_file.py")
+    (project / "linkpkg").mkdir()
+    (project / "linkpkg" / "__init__.py").write_text("VALUE = 3\n")
+    (outside / "linkpkg").symlink_to(project / "linkpkg", target_is_directory=True)
+    path = project / "migrations" / "versions" / "r1.py"
+    path.write_text(textwrap.dedent('''\
+        """r1
+
+        Revision ID: r1
+        Revises:
+        """
+        from alembic import op
+        import linked_file
+        import linkpkg
+
+        revision = "r1"
+        down_revision = None
+
+
+        def upgrade():
+            op.execute("SELECT 1")
+        '''))
+    try:
+        with Renderer(Config(str(project / "alembic.ini")),
+                      script_location=project / "migrations", dialects=["postgresql"],
+                      sys_path=[str(outside)], project_root=project) as renderer:
+            assert renderer.render(path).ok
+            assert str(outside) in sys.modules["linked_file"].__file__
+            assert str(outside) in sys.modules["linkpkg"].__file__
+        assert "linked_file" not in sys.modules and "linkpkg" not in sys.modules
+    finally:
+        for name in ("linked_file", "linkpkg"):
+            sys.modules.pop(name, None)

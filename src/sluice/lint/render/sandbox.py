@@ -166,7 +166,10 @@ class Sandbox:
         self._patched = []
 
     def _forget_new_modules(self) -> None:
-        root = self.project_root
+        root = Path(self.project_root).resolve() if self.project_root is not None else None
+        #: folder -> it resolves inside the project (one resolve per folder, not per module:
+        #: what the lint itself imports meanwhile, sqlglot's dozens of modules, is elsewhere)
+        inside: dict[str, bool] = {}
         for name in set(sys.modules) - self._modules_before:
             module = sys.modules.get(name)
             if module is None:
@@ -175,9 +178,23 @@ class Sandbox:
                 del sys.modules[name]
                 continue
             file = getattr(module, "__file__", None)
-            if file and root is not None and is_project_file(file, Path(root).resolve()):
+            if not file or root is None:
+                continue
+            folder = os.path.dirname(file)
+            near = inside.get(folder)
+            if near is None:
+                near = inside[folder] = _resolves_inside(folder, root)
+            if (near or os.path.islink(file)) and is_project_file(file, root):
                 del sys.modules[name]  # installed packages stay (see forget_modules)
 
+
+
+def _resolves_inside(folder: str, root: Path) -> bool:
+    """``folder`` (resolved) is ``root`` or inside it."""
+    try:
+        return Path(folder).resolve().is_relative_to(root)
+    except OSError:
+        return True  # let is_project_file decide
 
 
 class Silenced:
