@@ -7,7 +7,10 @@ Sluice version, the source of the lint package, the configuration and the option
 change results (dialects, stub modules, ``-x`` arguments). So an incremental run after
 editing one revision re-analyses that revision only.
 
-A file whose size and modification time match its entry is not even read (like git's index).
+A file whose size, modification and change times and inode match its entry is not even
+read (like git's index); a file changed within :data:`RACY_NS` before the lint that stored
+its entry could have changed again within one tick of a coarse clock, so its entry keeps
+no such stamp and the next lint hashes the file (git's "racily clean" entries).
 What the cache cannot see: helper modules a revision imports. After changing one, run
 ``sluice lint --no-cache`` once (or delete the folder).
 
@@ -32,6 +35,7 @@ import marshal
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +46,10 @@ from sluice.lint.model import Finding
 __all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "unpack_findings",
            "unpack_report"]
 
-_FORMAT = 4
+_FORMAT = 5
+#: How recent a file's mtime or ctime may be (before the lint started) for its size and
+#: times to vouch for its content: 2 s, the coarsest file-time granularity in use (FAT).
+RACY_NS = 2_000_000_000
 _FILE = "lint.cache"
 #: marshal's format of plain data is stable, but it is this Python's to promise.
 _PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -63,6 +70,8 @@ class LintCache:
         self.hits = 0
         self.misses = 0
         self._dirty = False
+        #: Files changed since this instant (less :data:`RACY_NS`) get no stamp.
+        self.started = time.time_ns()
         if folder is not None:
             self._load()
 
@@ -110,15 +119,32 @@ class LintCache:
         return entry if entry is not None and entry.get("hash") == digest else None
 
     def peek_stamp(self, path: str, stamp: list[int]) -> dict[str, Any] | None:
-        """The entry for ``path`` if the file's size and mtime are those it was stored with
-        (so the file need not even be read)."""
+        """The entry for ``path`` if the file's size, times and inode are those it was
+        stored with (so the file need not even be read)."""
         entry = self.entries.get(path)
-        return entry if entry is not None and entry.get("stamp") == stamp else None
+        return entry if entry is not None and stamp and entry.get("stamp") == stamp else None
 
     def put(self, path: str, digest: str, stamp: list[int], entry: dict[str, Any]) -> None:
-        """Store ``entry`` for content ``digest``; ``stamp`` is ``[size, mtime_ns]``."""
-        self.entries[path] = {**entry, "hash": digest, "stamp": stamp}
+        """Store ``entry`` for content ``digest``; ``stamp`` is ``[size, mtime_ns,
+        ctime_ns, inode]`` of the file as it was read."""
+        self.entries[path] = {**entry, "hash": digest, "stamp": self._trusted(stamp)}
         self._dirty = True
+
+    def restamp(self, path: str, stamp: list[int]) -> None:
+        """Record ``stamp`` for the entry of ``path`` (its content hash matched, its size
+        or times did not: a touched or checked-out file), so the next lint need not read
+        it."""
+        entry = self.entries.get(path)
+        trusted = self._trusted(stamp)
+        if entry is not None and entry.get("stamp") != trusted:
+            entry["stamp"] = trusted
+            self._dirty = True
+
+    def _trusted(self, stamp: list[int]) -> list[int]:
+        """``stamp``, or none when the file changed too recently to be vouched for by it."""
+        if len(stamp) < 3 or max(stamp[1], stamp[2]) >= self.started - RACY_NS:
+            return []
+        return stamp
 
     def prune(self, keep: set[str]) -> None:
         """Forget entries of files that no longer exist."""

@@ -221,6 +221,8 @@ class _Run:
             path = str(node.path)
             report = RevisionReport.from_dict(unpack_report(entry["report"], path))
             report.cached = True
+            if entry.get("stamp") != node.stamp:  # read and hashed: stamp it for next time
+                cache.restamp(path, node.stamp)
             # the path as lint_project shows it (relative to the working directory)
             shown = display_str(path, self.cwd)
             file_findings = unpack_findings(entry.get("findings", []), shown)

@@ -310,8 +310,9 @@ def read_node(path: Path, layout: Layout, cache: LintCache, parse_all: bool) -> 
     text = str(path)
     try:
         info = os.stat(text)
-        stamp = [info.st_size, info.st_mtime_ns]
-        # unchanged size and mtime: the content hash the cache recorded still holds
+        stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+        # unchanged size, times and inode: the content hash the cache recorded still holds
+        # (the ctime moves with any write, also one whose mtime was put back)
         entry = cache.peek_stamp(text, stamp)
         if entry is not None:
             raw, digest = None, str(entry["hash"])
