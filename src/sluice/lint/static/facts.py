@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -43,8 +44,11 @@ def module_facts(tree: ast.Module, source: str | None,
     an imported name is used as a value only, see the module docstring)."""
     out: list[Op] = []
     nodes: Iterable[tuple[ast.AST, str]]
-    if source is not None and source.isascii() and (
-            "engine" not in source or not _ENGINE_NAMES.search(source)):
+    if source is not None and not source.isascii():
+        # Python reads identifiers NFKC-normalised (a fullwidth ``ｃreate_engine`` is
+        # ``create_engine``); the text of the source as the parser sees its names
+        source = unicodedata.normalize("NFKC", source)
+    if source is not None and ("engine" not in source or not _ENGINE_NAMES.search(source)):
         # no engine factory is named anywhere: only statements can hold what is sought
         nodes = _imports_with_phase(tree)
     else:
