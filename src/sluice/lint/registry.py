@@ -57,7 +57,10 @@ def run_rules(
         for r in index.select(op.kind, op.phase, dialect):
             if r.check is None:  # not a lint rule
                 continue
-            for hit in hits(r.check(op, ctx)):
+            result = r.check(op, ctx)
+            if result is None:
+                continue
+            for hit in hits(result):
                 target = hit.op or op
                 findings.append(
                     Finding(

@@ -82,9 +82,19 @@ def new_tables_before(op: Op, ctx: RuleContext) -> set[str]:
 def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
     """``(statement, on_new_table)`` for the literal SQL of an ``execute`` op."""
     if op.kind != "execute" or not op.sql:
-        return
-    created = new_tables_before(op, ctx)
-    for stmt in statements(op.sql, ctx.dialect):
+        return iter(())
+    memo = run_memo(ctx)
+    key = ("sql_statements", id(op))
+    found: tuple[Op, list[tuple[Stmt, bool]]] | None = memo.get(key)
+    if found is None:  # (op kept with its entry: its id stays its own while the memo lives)
+        found = memo[key] = (op, list(_sql_statements(op.sql, new_tables_before(op, ctx),
+                                                      ctx.dialect)))
+    return iter(found[1])
+
+
+def _sql_statements(sql: str, created: set[str],
+                    dialect: str | None) -> Iterator[tuple[Stmt, bool]]:
+    for stmt in statements(sql, dialect):
         # (stmt.table only when a table was created: reading it may parse the statement)
         table = (stmt.table or "").lower() if created else ""
         yield stmt, bool(table) and table in created

@@ -29,10 +29,8 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
     """
     if op.phase != "upgrade" or op.kind == "create_table" or op.table_is_new:
         return None  # a new protected table comes with its own indexes and constraints
-    if op.table and op.table.lower() in new_tables_before(op, ctx):
-        return None
     pattern = matches_any(op.table, ctx.config.protected_tables)
-    if pattern is None:
+    if pattern is None or (op.table and op.table.lower() in new_tables_before(op, ctx)):
         return None
     return Hit(
         f"{op.kind} touches protected table {op.table} (matches protected_tables '{pattern}')",
