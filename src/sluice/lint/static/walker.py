@@ -40,6 +40,8 @@ _CONSUMERS = {"next", "iter", "list", "tuple", "sorted", "set", "dict", "len", "
 _SESSION_READS = {"query", "get", "scalar", "scalars", "execute", "merge", "refresh"}
 #: Expressions with no expression inside.
 LEAVES = frozenset({ast.Constant, ast.Name})
+#: Last names of calls that can read through a bind (:meth:`Walker._visit_named_call`).
+_ATTR_CALLS_READ = frozenset({"inspect", "reflect", "Table"})
 
 
 class Walker(OpEmitter):
@@ -189,7 +191,10 @@ class Walker(OpEmitter):
         if isinstance(node, ast.Call):
             self._visit_call(node, scope)
             # the children in ast.iter_child_nodes() order: func, args, keywords
-            self._visit_expr(node.func, scope)
+            func = node.func
+            if type(func) is not ast.Attribute or type(func.value) is not ast.Name \
+                    or func.attr in _READ_ATTRS:  # (``name.attr`` holds nothing else)
+                self._visit_expr(func, scope)
             for arg in node.args:
                 if type(arg) not in LEAVES:
                     self._visit_expr(arg, scope)
@@ -232,6 +237,30 @@ class Walker(OpEmitter):
 
     def _visit_call(self, call: ast.Call, scope: Scope) -> None:
         func = call.func
+        if type(func) is ast.Attribute and type(func.value) is ast.Name:
+            # ``name.attr(...)``, most calls (``sa.Column``, ``op.add_column``): what the
+            # general path below decides, with each predicate read for a name
+            owner_id, attr = func.value.id, func.attr
+            if owner_id in scope.op_names:
+                if attr not in _NOT_OPS:
+                    self._emit_op(attr, call, scope, batch=None)
+                return
+            if owner_id in scope.batches:
+                if attr not in _NOT_OPS:
+                    self._emit_op(attr, call, scope, batch=scope.batches[owner_id])
+                return
+            if attr == "execute" and owner_id in scope.binds:
+                self._emit_op("execute", call, scope, batch=None, via="bind")
+                return
+            if attr in _READ_METHODS and owner_id in scope.results:
+                self._fact("script.get_bind_read", call, scope, how=attr)
+                return
+            if attr in _SESSION_READS and attr != "execute" and owner_id in scope.sessions:
+                self._fact("script.get_bind_read", call, scope, how=f"session.{attr}")
+                return
+            if attr in _ATTR_CALLS_READ:
+                self._visit_named_call(call, attr, scope)
+            return
         if isinstance(func, ast.Attribute):
             owner, attr = func.value, func.attr
             if self._is_op(owner, scope):
@@ -258,20 +287,27 @@ class Walker(OpEmitter):
                 and self._is_result_expr(call.args[0], scope):
             self._fact("script.get_bind_read", call, scope, how=name)
             return
-        if name == "inspect" and call.args and self._is_bind_expr(call.args[0], scope):
-            self._fact("script.get_bind_read", call, scope, how="inspect")
-            return
-        if name == "reflect" and any(self._is_bind_expr(a, scope) for a in call.args) or any(
-            kw.arg in ("bind", "autoload_with") and self._is_bind_expr(kw.value, scope)
-            and name in ("reflect", "Table")
-            for kw in call.keywords
-        ):
-            self._fact("script.get_bind_read", call, scope, how="reflect")
+        if name is not None and self._visit_named_call(call, name, scope):
             return
         if isinstance(func, ast.Name) and func.id in scope.local_funcs:
             self._enter_helper(scope.local_funcs[func.id], call, scope, closure=True)
         elif isinstance(func, ast.Name) and func.id in self.functions:
             self._enter_helper(self.functions[func.id], call, scope, closure=False)
+
+    def _visit_named_call(self, call: ast.Call, name: str, scope: Scope) -> bool:
+        """A read through ``inspect(bind)`` / ``reflect(bind=...)`` / ``Table(...,
+        autoload_with=bind)`` (``name``: the callee's last name); True when found."""
+        if name == "inspect" and call.args and self._is_bind_expr(call.args[0], scope):
+            self._fact("script.get_bind_read", call, scope, how="inspect")
+            return True
+        if name in ("reflect", "Table") and (
+            name == "reflect" and any(self._is_bind_expr(a, scope) for a in call.args)
+            or any(kw.arg in ("bind", "autoload_with") and self._is_bind_expr(kw.value, scope)
+                   for kw in call.keywords)
+        ):
+            self._fact("script.get_bind_read", call, scope, how="reflect")
+            return True
+        return False
 
     def _enter_helper(
         self,
