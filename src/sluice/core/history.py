@@ -47,21 +47,42 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
     files sorted by name, then its sub-folders when ``recursive``), each once by its real
     path. With ``sourceless``, ``.pyc`` files count too (also those in ``__pycache__``
     without a source beside them), as Alembic's ``sourceless = true``."""
-    pattern = _SOURCELESS_FILE if sourceless else _SOURCE_FILE
-    seen: set[str] = set()
     out: list[Path] = []
+    folder, folder_path = "", Path()
+    for root, name, real in _revision_entries(locations, recursive, sourceless):
+        if root is not folder:
+            folder, folder_path = root, Path(root)
+        # (joining a name to the folder's Path parses less than a whole path)
+        out.append(folder_path / name if name else Path(real))
+    return out
+
+
+def revision_paths(locations: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
+                   sourceless: bool = False) -> list[str]:
+    """:func:`revision_files` as path strings (a lint of thousands of files builds no
+    ``Path`` for the files its cache vouches for)."""
+    return [real for _, _, real in _revision_entries(locations, recursive, sourceless)]
+
+
+def _revision_entries(locations: Iterable[str | os.PathLike[str]], recursive: bool,
+                      sourceless: bool) -> Iterable[tuple[str, str, str]]:
+    """``(folder, name, real path)`` of each revision file; ``name`` is empty when the real
+    path is not ``folder/name`` (a symlink, a cached-only ``.pyc``)."""
+    pattern = _SOURCELESS_FILE if sourceless else _SOURCE_FILE
+    match = pattern.match
+    seen: set[str] = set()
     for location in locations:
         if not os.path.isdir(location):
             continue
         for root, files in _walk(os.path.realpath(location), recursive):
-            folder = Path(root)
             names = sorted(files)
             if sourceless:
                 names += _cached_only(root, names)
+            prefix = root.rstrip(os.sep) + os.sep
             for name in names:
-                if not pattern.match(os.path.basename(name)):
+                if not match(os.path.basename(name) if sourceless else name):
                     continue
-                path = os.path.join(root, name)
+                path = prefix + name
                 entry = files.get(name)
                 if entry is not None and not entry.is_symlink():
                     # a plain entry of a folder whose path is real: its path is real too
@@ -72,9 +93,7 @@ def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bo
                 if real in seen or not is_file:
                     continue
                 seen.add(real)
-                # (joining a name to the folder's Path parses less than a whole path)
-                out.append(folder / name if real is path else Path(real))
-    return out
+                yield root, (name if real is path else ""), real
 
 
 def _walk(top: str, recursive: bool) -> Iterable[tuple[str, dict[str, os.DirEntry[str]]]]:

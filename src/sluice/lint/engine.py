@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.config import SluiceConfig, load_config
-from sluice.core.history import revision_files
+from sluice.core.history import revision_paths
 from sluice.errors import SluiceError
 from sluice.lint import pool
 from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
@@ -68,7 +68,6 @@ from sluice.lint.cache import (
     pack_findings,
     pack_report,
     unpack_findings,
-    unpack_report,
 )
 from sluice.lint.context import RunContext, config_key
 from sluice.lint.dialects import DialectChoice, choose_dialects
@@ -170,7 +169,7 @@ class _Run:
     def add(self, node: Node, done: int, total: int) -> None:
         """Queue ``node``: read it statically and decide whether it needs rendering."""
         self.used_locations.append(node.location)
-        item = _Pending(node, done, total, entry=self.cache.get(str(node.path), node.digest))
+        item = _Pending(node, done, total, entry=self.cache.get(node.file, node.digest))
         if item.entry is None:
             item.ctx = self.context_for(node)
             try:
@@ -218,15 +217,17 @@ class _Run:
     def _analyse(self, item: _Pending, rendered: RenderResult | None) -> None:
         node, entry, cache = item.node, item.entry, self.cache
         if entry is not None:
-            path = str(node.path)
-            report = RevisionReport.from_dict(unpack_report(entry["report"], path))
+            path = node.file
+            report = RevisionReport.from_dict(entry["report"], path)  # packed: no path
             report.cached = True
             if entry.get("stamp") != node.stamp:  # read and hashed: stamp it for next time
                 cache.restamp(path, node.stamp)
             # the path as lint_project shows it (relative to the working directory)
             shown = display_str(path, self.cwd)
-            file_findings = unpack_findings(entry.get("findings", []), shown)
-            file_suppressed = unpack_findings(entry.get("suppressed", []), shown)
+            rows = entry.get("findings")
+            file_findings = unpack_findings(rows, shown) if rows else []
+            rows = entry.get("suppressed")
+            file_suppressed = unpack_findings(rows, shown) if rows else []
         else:
             ctx = item.ctx
             assert ctx is not None
@@ -240,7 +241,7 @@ class _Run:
             report, file_findings, file_suppressed = (result.report, result.findings,
                                                       result.suppressed)
             if cache.enabled:
-                path = str(node.path)
+                path = node.file
                 packed: dict[str, Any] = {"report": pack_report(report.as_dict())}
                 if file_findings:
                     packed["findings"] = pack_findings(file_findings, path)
@@ -363,7 +364,7 @@ def lint_project(
     rules = all_rules()
     known = {r.id.lower() for r in rules.values()} | {r.name for r in rules.values()}
 
-    files = revision_files(layout.version_locations, recursive=layout.recursive)
+    files = revision_paths(layout.version_locations, recursive=layout.recursive)
     cache = _open_cache(config, layout, choice, stubs,
                         "all" if do_render and render_all else do_render, x_args, sql, use_cache)
 
@@ -394,7 +395,7 @@ def lint_project(
         skipped = 0
         if reviewed is not None:
             before = len(selected)
-            selected = {i for i in selected if str(nodes[i].path) not in reviewed}
+            selected = {i for i in selected if nodes[i].file not in reviewed}
             skipped = before - len(selected)
         if not whole:
             order = sorted(selected)
@@ -405,7 +406,7 @@ def lint_project(
         run.findings.extend(duplicate_findings(nodes, analysed, config, layout.root))
     finally:
         run.close()
-    cache.prune({str(n.path) for n in nodes})
+    cache.prune({n.file for n in nodes})
     cache.save()
 
     cwd = run.cwd

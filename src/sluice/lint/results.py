@@ -41,8 +41,9 @@ class RevisionReport:
     #: Came from the cache.
     cached: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
+    def as_dict(self, *, statements: bool = True) -> dict[str, Any]:
+        """The report as plain data (``statements=False``: without the rendered SQL)."""
+        data: dict[str, Any] = {
             "path": self.path,
             "revision": self.revision,
             "down_revision": self.down_revision,
@@ -55,26 +56,32 @@ class RevisionReport:
             "hint": self.hint,
             "dialects": self.dialects,
             "notes": self.notes,
-            "statements": [s.as_dict() for s in self.statements],
         }
+        if statements:
+            data["statements"] = [s.as_dict() for s in self.statements]
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RevisionReport:
-        down = data.get("down_revision")
+    def from_dict(cls, data: dict[str, Any], path: str | None = None) -> RevisionReport:
+        """The report of :meth:`as_dict` (``path``: instead of ``data["path"]``; fields left
+        out take their defaults, as in a cache entry)."""
+        get = data.get
+        down = get("down_revision")
+        statements = get("statements")
         return cls(
-            path=data["path"],
-            revision=data.get("revision"),
-            down_revision=tuple(down) if isinstance(down, list) else down,
-            branch_labels=tuple(data.get("branch_labels") or ()),
-            depends_on=tuple(data.get("depends_on") or ()),
-            status=data.get("status", "static"),
-            render_needs=list(data.get("render_needs") or []),
-            reason=data.get("reason"),
-            detail=data.get("detail"),
-            hint=data.get("hint"),
-            dialects=list(data.get("dialects") or []),
-            notes=list(data.get("notes") or []),
-            statements=[RenderedStatement.from_dict(s) for s in data.get("statements") or []],
+            data["path"] if path is None else path,
+            get("revision"),
+            tuple(down) if isinstance(down, list) else down,
+            tuple(get("branch_labels") or ()),
+            tuple(get("depends_on") or ()),
+            get("status", "static"),
+            list(get("render_needs") or ()),
+            get("reason"),
+            get("detail"),
+            get("hint"),
+            list(get("dialects") or ()),
+            [RenderedStatement.from_dict(s) for s in statements] if statements else [],
+            list(get("notes") or ()),
         )
 
 

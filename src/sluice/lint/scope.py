@@ -109,7 +109,8 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
 
 @dataclass
 class Node:
-    path: Path
+    #: The file's real path (:attr:`path` as a ``Path``, built when first asked for).
+    file: str
     #: File content (None until needed when the cache vouched for it).
     raw: bytes | None
     digest: str
@@ -123,11 +124,19 @@ class Node:
     location: Path | None = None
     _text: str | None = None
     _decoded: bool = False
+    _path: Path | None = None
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self._path = Path(self.file)
+        return self._path
 
     @property
     def content(self) -> bytes:
         if self.raw is None:
-            self.raw = self.path.read_bytes()
+            with open(self.file, "rb") as fh:
+                self.raw = fh.read()
         return self.raw
 
     def text(self) -> str | None:
@@ -150,12 +159,17 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 def set_graph(node: Node, revision: Any, down: Any, labels: Any, depends: Any) -> None:
     node.revision = revision if isinstance(revision, str) else None
-    node.down = _as_tuple(down)
-    node.down_raw = (down if isinstance(down, str) or down is None
-                     else tuple(str(v) for v in down) if isinstance(down, (list, tuple))
-                     else None)
-    node.labels = _as_tuple(labels)
-    node.depends = _as_tuple(depends)
+    if isinstance(down, str):  # most revisions: one parent
+        node.down, node.down_raw = (down,), down
+    else:
+        node.down = _as_tuple(down)
+        node.down_raw = (None if down is None
+                         else tuple(str(v) for v in down) if isinstance(down, (list, tuple))
+                         else None)
+    if labels is not None:
+        node.labels = _as_tuple(labels)
+    if depends is not None:
+        node.depends = _as_tuple(depends)
 
 
 def _decode(raw: bytes) -> str | None:
@@ -169,10 +183,10 @@ def static_result(node: Node) -> StaticResult:
     if node.static is None:
         source = node.text()
         if source is None:
-            node.static = StaticResult(path=str(node.path),
+            node.static = StaticResult(path=node.file,
                                        error=f"{node.path}:1: syntax error: not UTF-8")
         else:
-            node.static = analyze_source(source, str(node.path))
+            node.static = analyze_source(source, node.file)
     return node.static
 
 
@@ -303,11 +317,11 @@ def display_str(text: str, cwd: str) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def read_node(path: Path, layout: Layout, cache: LintCache, parse_all: bool) -> Node:
+def read_node(path: str | Path, layout: Layout, cache: LintCache, parse_all: bool) -> Node:
     """One revision file with its content hash and graph header: from the cache entry when
     it vouches for the file, else from the source (``parse_all``: from the full static
     parse, which linting everything needs anyway)."""
-    text = str(path)
+    text = os.fspath(path)
     try:
         info = os.stat(text)
         stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
@@ -324,9 +338,11 @@ def read_node(path: Path, layout: Layout, cache: LintCache, parse_all: bool) -> 
             entry = cache.peek(text, digest)
     except OSError as exc:
         raise SluiceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    node = Node(path=path, raw=raw, digest=digest, stamp=stamp)
-    node.location = next((loc for prefix, loc in layout.location_prefixes()
-                          if text.startswith(prefix)), None)
+    node = Node(text, raw, digest, stamp)
+    for prefix, loc in layout.location_prefixes():
+        if text.startswith(prefix):
+            node.location = loc
+            break
     if entry is not None:
         rep = entry["report"]
         set_graph(node, rep.get("revision"), rep.get("down_revision"),
@@ -379,7 +395,7 @@ def select_revisions(
         return {i for i in selected if nodes[i].revision in after or nodes[i].revision is None}
     if paths is not None:
         wanted_paths = {os.path.realpath(p) for p in paths}
-        return {i for i in selected if str(nodes[i].path) in wanted_paths}
+        return {i for i in selected if nodes[i].file in wanted_paths}
     if changed_base is not None and changed_base is not False:
         base = None if changed_base is True else str(changed_base)
         changed = changed_files(layout.root, base)

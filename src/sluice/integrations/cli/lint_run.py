@@ -87,8 +87,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                  "coverage": result.coverage.as_dict(),
                  "dialects": result.dialects,
                  "notes": _lint_notes(result.notes, config_path),
-                 "revisions": [{k: v for k, v in r.as_dict().items() if k != "statements"}
-                               for r in result.revisions]}
+                 "revisions": [r.as_dict(statements=False) for r in result.revisions]}
     shown, summary = result.findings, [result.coverage.line()]
     if fmt == "text":
         summary.insert(0, counts)
