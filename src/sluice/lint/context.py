@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -136,19 +135,28 @@ def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str],
     """The cache key of one lint's settings (``render``: False, True or ``"all"``)."""
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if not f.metadata.get("internal")}
-    payload = json.dumps({
-        "config": _jsonable(data), "dialects": dialects, "stubs": stubs, "render": render,
+    payload = _canonical({
+        "config": data, "dialects": dialects, "stubs": stubs, "render": render,
         "x": list(x_args), "sql": sql, "rules": _rules_fingerprint(),
-    }, sort_keys=True, default=str)
+    })
     return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
+def _canonical(value: Any) -> str:
+    """``value`` as text that depends on its content only: dataclass fields (not the
+    internal ones) and mapping keys in sorted order, set members sorted, anything else
+    that is not plain data by its ``str`` (what a JSON encoder with ``default=str`` and
+    sorted keys gives, without importing :mod:`json` into a warm lint's start-up)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.metadata.get("internal")}
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)
+                 if not f.metadata.get("internal")}
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        items = sorted((str(k), _canonical(v)) for k, v in value.items())
+        return "{" + ",".join(f"{k!r}:{v}" for k, v in items) + "}"
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ",".join(sorted(_canonical(v) for v in value)) + "}"
+    if value is None or isinstance(value, (str, int, float)):  # bool is an int
+        return repr(value)
+    return repr(str(value))
