@@ -1,7 +1,7 @@
 """An import renders a revision only where rendering adds (issue 17): a name never used, or
-used only as the column type of ``sa.Column(...)`` in ``add_column`` / ``create_table``,
-leaves the revision to the static layer, with the same findings as rendering it; every
-other use of imported code still renders it."""
+used only as the type or Python-side default of ``sa.Column(...)`` in ``add_column`` /
+``create_table``, leaves the revision to the static layer, with the same findings as
+rendering it; every other use of imported code still renders it."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def project(tmp_path: Path) -> Path:
 
         TABLE = "orders"
         NULLABLE = False
+        ZERO = 0
+
+
+        def today():
+            return "2024-01-01"
 
 
         class Money(sa.types.TypeDecorator):
@@ -91,6 +96,16 @@ STATIC = {
             col = sa.Column("total", Money(), nullable=False)
             op.add_column("orders", col)
         """,
+    "python-side defaults": """
+        import projtypes
+
+        def upgrade():
+            op.add_column("orders", sa.Column("total", sa.Integer(), nullable=False,
+                                              default=projtypes.ZERO))
+            op.create_table("notes", sa.Column("id", sa.Integer(), primary_key=True),
+                            sa.Column("at", sa.String(10), default=projtypes.today,
+                                      onupdate=projtypes.today()))
+        """,
     "never used": """
         import projtypes  # noqa: F401
 
@@ -120,10 +135,22 @@ RENDERED = {
             op.add_column("orders", sa.Column("total", sa.Integer(), nullable=NULLABLE))
         """,
     "a server default": """
+        from projtypes import ZERO
+
+        def upgrade():
+            op.add_column("orders", sa.Column("total", sa.Integer(), server_default=ZERO))
+        """,
+    "alter_column existing_type": """
         from projtypes import Money
 
         def upgrade():
-            op.add_column("orders", sa.Column("total", sa.Integer(), server_default=Money))
+            op.alter_column("orders", "total", nullable=False, existing_type=Money())
+        """,
+    "a default outside a column": """
+        from projtypes import ZERO
+
+        def upgrade():
+            op.bulk_insert(sa.table("orders", sa.column("total")), [{"total": ZERO}])
         """,
     "alter_column type_": """
         from projtypes import Money
@@ -182,7 +209,7 @@ RENDERED = {
 
 
 @pytest.mark.parametrize("body", STATIC.values(), ids=STATIC.keys())
-def test_an_import_used_only_as_a_column_type_is_read_statically(project: Path,
+def test_an_import_used_only_as_a_column_value_is_read_statically(project: Path,
                                                                  body: str) -> None:
     write(project, "s1", body)
     result = lint(project)
@@ -208,9 +235,10 @@ def test_a_helper_called_from_a_revision_is_found_by_rendering(project: Path) ->
 
 
 @pytest.mark.parametrize(("body", "uses"), [
-    (STATIC["column type in add_column"], ["types"]),
+    (STATIC["column type in add_column"], ["values"]),
     (STATIC["never used"], ["none"]),
-    (STATIC["column type in create_table and a batch"], ["types", "types"]),
+    (STATIC["column type in create_table and a batch"], ["values", "values"]),
+    (STATIC["python-side defaults"], ["values"]),
     (RENDERED["a column option"], ["code"]),
     (RENDERED["a star import"], ["code"]),
 ])

@@ -11,9 +11,10 @@ run; :func:`render_needs` names those places, in the order the coverage line cou
   imported name, passes it as a name or an option, loops over it, decorates with it, uses
   it in module-level code, in ``op.execute``, a ``server_default`` or ``alter_column``'s
   ``type_=`` / ``existing_type=``. An import whose names are never used, or used only as
-  the column type inside ``sa.Column(...)`` of ``add_column`` / ``create_table`` (a custom
-  type: the rules read its text from the source, rendering cannot change it), does not
-  need rendering by itself (``script.import``'s ``uses``, see
+  the type, ``default=`` or ``onupdate=`` of an ``sa.Column(...)`` of ``add_column`` /
+  ``create_table`` (a custom type, a Python-side default: the rules read the type's text
+  from the source and never read those defaults, so rendering cannot change what they
+  find), does not need rendering by itself (``script.import``'s ``uses``, see
   :mod:`sluice.lint.static.facts`);
 - ``dialect branch``: the code reads the dialect or the engine (``op.get_bind().dialect
   .name``, ``context.get_context().dialect``) or branches on a dialect name;

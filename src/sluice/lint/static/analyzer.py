@@ -55,7 +55,7 @@ class _Analyzer(Walker):
         self.op_aliases: set[str] = {"op"}
         self.ops: list[Op] = []
         self.created: dict[str, set[str]] = {"upgrade": set(), "downgrade": set()}
-        self.type_values: set[int] = set()
+        self.column_values: set[int] = set()
         self.result = StaticResult(path=path)
 
     # ---------------------------------------------------------------- module level
@@ -90,7 +90,7 @@ class _Analyzer(Walker):
                 stack=(name,),
             )
             self._walk_body(fn.body, scope)
-        self.ops.extend(module_facts(self.tree, self.source, self.type_values))
+        self.ops.extend(module_facts(self.tree, self.source, self.column_values))
         self.ops.append(downgrade_fact(self.functions, self.ops))
         for o in self.ops:
             o.path = self.path

@@ -75,10 +75,11 @@ class OpEmitter:
 
     ops: list[Op]
     created: dict[str, set[str]]
-    #: ``id()`` of each column type expression inside ``sa.Column(...)`` of an
-    #: ``add_column`` / ``create_table`` (:func:`~sluice.lint.static.facts.import_uses`:
-    #: an imported name used only there does not make the revision render).
-    type_values: set[int]
+    #: ``id()`` of the values inside ``sa.Column("name", ...)`` of an ``add_column`` /
+    #: ``create_table`` that the rules read from the source alone, or not at all: the type
+    #: and the Python-side ``default=`` / ``onupdate=`` (an imported name used only there
+    #: does not make the revision render, see :mod:`sluice.lint.static.facts`).
+    column_values: set[int]
 
     def _is_op(self, node: ast.expr, scope: Scope) -> bool:
         if isinstance(node, ast.Name):
@@ -338,8 +339,12 @@ class OpEmitter:
         ):
             type_node, rest = pos[0], pos[1:]
         info["type_"] = type_text(type_node) if type_node is not None else None
-        if type_node is not None and name is not None and not isinstance(type_node, ast.Starred):
-            self.type_values.add(id(type_node))
+        if name is not None:
+            if type_node is not None and not isinstance(type_node, ast.Starred):
+                self.column_values.add(id(type_node))
+            for key in ("default", "onupdate"):  # Python-side: never in the DDL
+                if key in kws:
+                    self.column_values.add(id(kws[key]))
         primary = literal_value(kws["primary_key"]) if "primary_key" in kws else False
         if "nullable" in kws:
             nullable = literal_value(kws["nullable"], scope.consts)

@@ -2,11 +2,14 @@
 its ``downgrade()`` is (``script.import``, ``script.create_engine``, ``script.downgrade``).
 
 Each ``script.import`` says how the revision uses what it imports (``args["uses"]``):
-``"none"`` (no name it binds is used), ``"types"`` (only inside the column type of an
-``sa.Column(...)`` given to ``add_column`` / ``create_table``, a value no rule reads from
-a render: the static layer always reads it from the source) or ``"code"`` (anything else:
-called, passed as a name or an option, in a loop, a decorator, ``op.execute``, module-level
-code, ``alter_column``'s ``type_=``, a ``server_default``, rebound, or a ``*`` import).
+``"none"`` (no name it binds is used), ``"values"`` (only inside the type, ``default=`` or
+``onupdate=`` of an ``sa.Column("name", ...)`` given to ``add_column`` / ``create_table``:
+values the rules read from the source text alone, the type, or not at all, the Python-side
+defaults; rendering cannot change what they find) or ``"code"`` (anything else: called as
+a statement, passed as a name or an option, in a loop, a decorator, ``op.execute``,
+module-level code, ``alter_column``'s ``type_=`` / ``existing_type=``, a
+``server_default``, rebound, or a ``*`` import). Building a column's type or default is
+taken to issue no operation.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from sluice.lint.model import Op
 from sluice.lint.static.values import func_name
 
-__all__ = ["ENGINE_FACTORIES", "USES_CODE", "USES_NONE", "USES_TYPES", "downgrade_fact",
+__all__ = ["ENGINE_FACTORIES", "USES_CODE", "USES_NONE", "USES_VALUES", "downgrade_fact",
            "module_facts"]
 
 ENGINE_FACTORIES = {"create_engine", "create_async_engine", "engine_from_config",
@@ -33,15 +36,15 @@ _STDLIB: frozenset[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
 _ENGINE_NAMES = re.compile("|".join(sorted(ENGINE_FACTORIES)))
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 USES_NONE = "none"
-USES_TYPES = "types"
+USES_VALUES = "values"
 USES_CODE = "code"
 
 
 def module_facts(tree: ast.Module, source: str | None,
-                 type_values: set[int] | frozenset[int] = frozenset()) -> list[Op]:
+                 column_values: set[int] | frozenset[int] = frozenset()) -> list[Op]:
     """Imports and engine creation anywhere in the file (phase by enclosing function);
-    ``type_values``: ``id()`` of the column type expressions of Alembic operations (where
-    an imported name is used as a value only, see the module docstring)."""
+    ``column_values``: ``id()`` of the column values of Alembic operations where an
+    imported name is used as a value only (see the module docstring)."""
     out: list[Op] = []
     nodes: Iterable[tuple[ast.AST, str]]
     if source is not None and not source.isascii():
@@ -67,7 +70,7 @@ def module_facts(tree: ast.Module, source: str | None,
             out.append(Op("script.create_engine", args={"call": func_name(node.func)},
                           line=node.lineno, phase=phase))  # type: ignore[arg-type]
     if bound:
-        _mark_uses(tree, out, bound, type_values)
+        _mark_uses(tree, out, bound, column_values)
     return out
 
 
@@ -82,37 +85,37 @@ def _import_fact(out: list[Op], module: str, node: ast.stmt, phase: str,
 
 
 def _mark_uses(tree: ast.Module, facts: list[Op], bound: dict[int, list[str]],
-               type_values: set[int] | frozenset[int]) -> None:
+               column_values: set[int] | frozenset[int]) -> None:
     """``args["uses"]`` of each import fact: the most telling use of a name it binds."""
     names = {n for binds in bound.values() for n in binds}
-    seen = _name_uses(tree, names, type_values)
+    seen = _name_uses(tree, names, column_values)
     for op in facts:
         binds = bound.get(id(op))
         if binds is None:
             continue
         uses = [seen.get(n, USES_NONE) for n in binds]
         op.args["uses"] = (USES_CODE if "*" in binds or USES_CODE in uses
-                           else USES_TYPES if USES_TYPES in uses else USES_NONE)
+                           else USES_VALUES if USES_VALUES in uses else USES_NONE)
 
 
 def _name_uses(tree: ast.Module, names: set[str],
-               type_values: set[int] | frozenset[int]) -> dict[str, str]:
-    """For each of ``names`` used in ``tree``: ``types`` when every use is a load inside a
-    column type expression (``type_values``), else ``code``."""
+               column_values: set[int] | frozenset[int]) -> dict[str, str]:
+    """For each of ``names`` used in ``tree``: ``values`` when every use is a load inside
+    one of ``column_values``, else ``code``."""
     out: dict[str, str] = {}
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
-        node, in_type = stack.pop()
-        if not in_type and id(node) in type_values:
-            in_type = True
+        node, in_value = stack.pop()
+        if not in_value and id(node) in column_values:
+            in_value = True
         if type(node) is ast.Name:
             if node.id in names:
-                if in_type and type(node.ctx) is ast.Load:
-                    out.setdefault(node.id, USES_TYPES)
+                if in_value and type(node.ctx) is ast.Load:
+                    out.setdefault(node.id, USES_VALUES)
                 else:
                     out[node.id] = USES_CODE
             continue
-        stack.extend((child, in_type) for child in ast.iter_child_nodes(node))
+        stack.extend((child, in_value) for child in ast.iter_child_nodes(node))
     return out
 
 
