@@ -106,3 +106,48 @@ def test_semicolons_inside_parentheses() -> None:
     assert split_sql(f"{rule}; SELECT 1", "postgresql") == [rule, "SELECT 1"]
     # an unbalanced parenthesis does not swallow the statements after it
     assert split_sql("SELECT (1; SELECT 2") == ["SELECT (1", "SELECT 2"]
+
+
+#: Pieces of SQL: the plain ones (words, numbers, operators, parentheses, ``;``) and
+#: the ones that send text to sqlglot's tokenizer (quotes, comments, compound bodies,
+#: batch separators, characters outside the plain set).
+PLAIN_PIECES = ["SELECT", "insert into", "t", "x1", "_a", "1", "1.5", "1e5", "1e", ".5",
+                "a.b", "(", ")", "(", ")", ";", ";", " ", " ", "\n", "\t", "\r\n", "=", "<>",
+                "!=", "::", "->", "->>", "@x", "@@y", "?", ":p", "%s", "*", "+", "-", "|",
+                "&", "^", "~", ",", "=>", "GOTO", "go_on", "x.go", "Get", "ENDx", "1END"]
+OTHER_PIECES = ["begin", "BEGIN", "END", "case", "GO", "\nGO\n", "\n go \r\n", "'s;'",
+                "-- c;\n", "/* c; */", "$$ ; $$", "$1", "#", "`q;`", '"q;"', "[q;]", "/",
+                "\n/\n", "\\", "E'x'", "é", "\x0b", "\f"]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_plain_sql_splits_as_sqlglot_tokens_split_it(seed: int) -> None:
+    """SQL split without loading sqlglot (the plain fast path) splits where sqlglot's
+    tokenizer would, in every dialect; anything else goes to the tokenizer."""
+    import random  # lazy: only this test draws random SQL
+
+    from sluice.core import sql
+
+    rng = random.Random(seed)
+    plain = 0
+    for _ in range(200):
+        pieces = PLAIN_PIECES + (OTHER_PIECES if rng.random() < 0.3 else [])
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "])
+                       for _ in range(rng.randrange(1, 30)))
+        if not sql._plain(text):
+            continue
+        plain += 1
+        for dialect in ["postgresql", "mysql", "sqlite", "mssql", ""]:
+            assert sql._plain_spans(text) == list(sql._tokenizer_spans(text, dialect)), (
+                text, dialect)
+    assert plain > 40
+
+
+@pytest.mark.parametrize("text", ["SELECT 1; BEGIN", "UPDATE t SET a = 'x;y'; SELECT 1",
+                                  "SELECT 1 -- a;b\n; SELECT 2", "SELECT 1\nGO\nSELECT 2",
+                                  "SELECT 1 /* ; */; SELECT 2", "SELECT $$;$$; SELECT 2",
+                                  "SELECT CASE WHEN a THEN 1 END; SELECT 2"])
+def test_sql_with_quotes_comments_or_blocks_is_not_plain(text: str) -> None:
+    from sluice.core import sql  # lazy: the private helpers of the splitter
+
+    assert not sql._plain(text)

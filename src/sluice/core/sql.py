@@ -107,6 +107,12 @@ def statement_spans(sql: str, dialect: str | None = None) -> list[Span]:
 
 @lru_cache(maxsize=2048)
 def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
+    if _plain(sql):
+        return tuple(_plain_spans(sql))
+    return _tokenizer_spans(sql, dialect)
+
+
+def _tokenizer_spans(sql: str, dialect: str) -> tuple[Span, ...]:
     lex = _lexer(_DIALECT_MODULES.get(dialect, ""))
     try:
         tokens = lex.tokenizer().tokenize(sql)
@@ -184,6 +190,45 @@ def _batch_separator(lex: _Lexer, sql: str, tok: Token) -> bool:
     line_end = sql.find("\n", tok.end + 1)
     line_end = len(sql) if line_end < 0 else line_end
     return not sql[line_start:tok.start].strip() and not sql[tok.end + 1:line_end].strip()
+
+
+#: Plain SQL: no quote, comment, dollar quote, backslash or ``/`` can be in it (so no
+#: token hides a ``;``), nor a word that opens or closes a compound body, nor a ``GO``
+#: line. Only ``;`` and parentheses decide where it splits, the same in every dialect,
+#: so it is split without loading sqlglot (tests/test_sql_split.py keeps both equal).
+_PLAIN = re.compile(r"[A-Za-z0-9_ \t\r\n(),;.=<>!+*%&|^~:?@-]*")
+_PLAIN_SPECIAL = re.compile(r"--|BEGIN|CASE|END|^[ \t\r]*GO[ \t\r]*$", re.I | re.M)
+_PLAIN_TOKEN = re.compile(r"[;()]")
+_PLAIN_CODE = re.compile(r"[^ \t\r\n]")
+
+
+def _plain(sql: str) -> bool:
+    return _PLAIN.fullmatch(sql) is not None and _PLAIN_SPECIAL.search(sql) is None
+
+
+def _plain_spans(sql: str) -> list[Span]:
+    """:func:`_token_spans` for plain SQL (see :data:`_PLAIN`): a ``;`` inside parentheses
+    does not split, unless a ``(`` is never closed."""
+    for parens in (True, False):
+        spans: list[Span] = []
+        start, depth = 0, 0
+        for m in _PLAIN_TOKEN.finditer(sql):
+            char = m.group()
+            if char == "(":
+                depth += parens
+            elif char == ")":
+                depth = max(depth - 1, 0)
+            elif not depth:
+                spans.extend(_plain_span(sql, start, m.start()))
+                start = m.end()
+        if not depth:
+            return spans + _plain_span(sql, start, len(sql))
+    raise AssertionError("unreachable: without parentheses nothing stays open")
+
+
+def _plain_span(sql: str, start: int, end: int) -> list[Span]:
+    code = _PLAIN_CODE.search(sql, start, end)
+    return [Span(start, code.start(), end)] if code else []
 
 
 _FALLBACK = re.compile(
