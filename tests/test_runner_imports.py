@@ -183,3 +183,70 @@ def test_loading_alembic_and_the_revisions_costs_few_collector_passes(tmp_path: 
     assert done.returncode == 0, done.stderr
     passes = int(next(x for x in done.stdout.splitlines() if x.startswith("passes:"))[7:])
     assert passes < 40, passes
+
+
+def test_an_upgrade_reads_the_sluice_config_once(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sluice upgrade`` reads sluice.toml once: env.py's ``configure_options``, run
+    twice (the probe and the upgrade), takes the configuration the runner read, while
+    plain Alembic (nothing handed over) still reads the file itself."""
+    from sluice import config as config_module
+    from sluice.integrations import envhooks
+    from sluice.runner import project as project_module
+    from tests.support.runner import go, version
+
+    read: list[str] = []
+    real = config_module.load_config
+
+    def load_config(*args: Any, **kw: Any) -> Any:
+        read.append(str(args[0] if args else ""))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(project_module, "load_config", load_config)
+    monkeypatch.setattr(envhooks, "load_config", load_config)
+    toml = SLUICE_TOML.replace("[environments.dev]\n",
+                               "[environments.dev]\nexclude_tables = ['audit_*']\n")
+    ini = make_project(tmp_path / "p", chain(2), toml=toml)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert go(ini, url).status == "applied"
+    assert version(url) == ["r0002"]
+    assert len(read) == 1, read
+
+    from alembic.config import Config
+
+    plain = Config(str(ini))
+    options = envhooks.configure_options(plain, environment="dev")
+    assert len(read) == 2
+    assert options["sluice_config"].exclude_tables == ["audit_*"]
+
+
+def test_a_guarded_upgrade_hashes_what_the_plan_read(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """In production the plan reads each revision file (UTF-8 check); the audit rows take
+    the file's checksum from that read instead of reading every file again. The rows
+    record the SHA-256 of each file that ran."""
+    import hashlib
+
+    from sluice.runner import audit
+    from tests.support.runner import go, rows
+
+    hashed: list[str] = []
+    real = audit.checksum_file
+
+    def checksum_file(path: Any) -> str | None:
+        hashed.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(audit, "checksum_file", checksum_file)
+    toml = SLUICE_TOML.replace("[environments.prod]\n",
+                               "[environments.prod]\nbackup_command = 'true'\n")
+    ini = make_project(tmp_path / "p", chain(3), toml=toml)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert go(ini, url, env="prod", yes=True).status == "applied"
+    assert hashed == []
+    versions = ini.parent / "migrations" / "versions"
+    assert {(e.revision, e.checksum) for e in rows(url)} == {
+        (f"r000{i}", hashlib.sha256((versions / f"r000{i}.py").read_bytes()).hexdigest())
+        for i in (1, 2, 3)}
+    assert go(ini, url, env="dev", target="base", direction="downgrade").status == "applied"
+    assert len(hashed) == 3  # no plan in dev: the rows hash the files themselves

@@ -4,7 +4,10 @@ the run (env.py's, the probe's, the lock's and the audit's).
 
 Per revision, the only extra is one statement on the lock's connection that checks the
 lock and writes the revision's ``running`` audit mark at once (PostgreSQL, MySQL; on
-PostgreSQL through psycopg 3 it is sent without waiting, and counted here too). On
+PostgreSQL through psycopg 3 it is sent without waiting, and counted here too). The
+statements the server runs are counted too (an ``executemany`` runs one per row): on
+PostgreSQL the run's pending rows and final rows are one statement each, so the mark is
+the only statement per revision there. On
 SQLite it is the ``BEGIN`` that puts the revision's DDL in a transaction (the driver does
 not), in process, not a round trip; its lock check needs no query and its progress stays
 in memory until the migration commits (one writer at a time). Everything
@@ -45,8 +48,11 @@ FIXED_LIMIT = 28
 def counted() -> Iterator[collections.Counter[str]]:
     seen: collections.Counter[str] = collections.Counter()
 
-    def on_statement(*args: Any) -> None:
+    def on_statement(conn: Any, cursor: Any, statement: str, parameters: Any,
+                     context: Any, executemany: bool) -> None:
         seen["statements"] += 1
+        # what the server runs: an executemany is one statement per parameter set
+        seen["executed"] += len(parameters) if executemany else 1
 
     def on_commit(*args: Any) -> None:
         seen["commits"] += 1
@@ -55,6 +61,7 @@ def counted() -> Iterator[collections.Counter[str]]:
 
     def counted_send(self: AsyncMarks, *args: Any) -> None:
         seen["statements"] += 1  # a mark sent through libpq, not through SQLAlchemy
+        seen["executed"] += 1
         send(self, *args)
 
     event.listen(Engine, "before_cursor_execute", on_statement)
@@ -97,18 +104,25 @@ def count(tmp_path: Path, backend: str, revisions: int,
     return seen
 
 
-@pytest.mark.parametrize("backend, per_revision", [
-    ("sqlite", 1), ("postgresql", 1), ("mysql", 1)])
+@pytest.mark.parametrize("backend, per_revision, executed", [
+    ("sqlite", 1, 3), ("postgresql", 1, 1), ("mysql", 1, 3)])
 def test_dev_upgrade_adds_one_statement_per_revision_at_most(
-        tmp_path: Path, backend: str, per_revision: int) -> None:
+        tmp_path: Path, backend: str, per_revision: int, executed: int) -> None:
+    """``per_revision``: statements sent (an ``executemany`` is one); ``executed``: what
+    the server runs (an ``executemany`` is one per row). On PostgreSQL a run's pending
+    rows and final rows are one statement each, so the mark is the only one per revision;
+    elsewhere each revision's pending and final row are a row of an ``executemany``."""
     few, many = 2, 7
     s_few = count(tmp_path, backend, few, sluice_upgrade)
     s_many = count(tmp_path, backend, many, sluice_upgrade)
     a_few = count(tmp_path, backend, few, alembic_upgrade)
     a_many = count(tmp_path, backend, many, alembic_upgrade)
     extra = {k: (s_many[k] - s_few[k]) - (a_many[k] - a_few[k])
-             for k in ("statements", "commits")}
-    assert extra == {"statements": per_revision * (many - few), "commits": 0}, (
+             for k in ("statements", "executed", "commits")}
+    assert extra == {"statements": per_revision * (many - few),
+                     "executed": executed * (many - few), "commits": 0}, (
         s_few, s_many, a_few, a_many)
-    fixed = sum(s_few.values()) - sum(a_few.values()) - per_revision * few
+    fixed = (s_few["statements"] + s_few["commits"]
+             - a_few["statements"] - a_few["commits"] - per_revision * few)
     assert 0 < fixed <= FIXED_LIMIT, (s_few, a_few)
+

@@ -39,6 +39,7 @@ from sluice.policy.services import (
 )
 from sluice.policy.split import SPLIT_OPTION, parse_split
 from sluice.runner.envguard import runner_options
+from sluice.runner.project import CONFIG_ATTR
 
 Directives = Callable[[Any, Any, list[Any]], None]
 
@@ -129,7 +130,8 @@ def configure_options(
 
         alembic_config = context.config
     ini = getattr(alembic_config, "config_file_name", None)
-    cfg = sluice_config or load_config(Path(ini) if ini else None)
+    cfg = sluice_config or _runner_config(alembic_config) or load_config(
+        Path(ini) if ini else None)
     x_args = _x_args(alembic_config)
     # as Alembic's get_x_argument(as_dictionary=True) reads them: ``-x env`` is ``env=""``
     x_dict = {k: v for k, _, v in (a.partition("=") for a in x_args)}
@@ -174,6 +176,14 @@ def configure_options(
         del overrides["compare_server_default"]
     options.update(overrides)
     return options
+
+
+def _runner_config(alembic_config: Any) -> SluiceConfig | None:
+    """The configuration ``sluice upgrade``/``downgrade``/``plan`` already read from this
+    project's files, handed over in ``config.attributes`` (None under plain Alembic)."""
+    attributes = getattr(alembic_config, "attributes", None)
+    found = attributes.get(CONFIG_ATTR) if isinstance(attributes, dict) else None
+    return found if isinstance(found, SluiceConfig) else None
 
 
 def _comparison_options(plugins: Any) -> dict[str, Any]:

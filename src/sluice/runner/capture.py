@@ -19,8 +19,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from sluice.core.sql import statement_spans
-
 _READ = re.compile(r"^\s*(select|show|pragma|describe|explain|with\b[^;]*\bselect)\b", re.I | re.S)
 _SESSION = re.compile(r"^\s*(set\s|savepoint|release\s+savepoint|begin|commit|rollback)", re.I)
 
@@ -128,6 +126,8 @@ def split_offline_sql(text: str, version_table: str = "alembic_version",
     upgrade A -> B`` markers between them. Transaction control and version-table
     bookkeeping are left out.
     """
+    from sluice.core.sql import statement_spans  # lazy: start-up: only offline SQL is split
+
     markers = [(m.start(), m.group(3).strip() if m.group(1) == "upgrade" else m.group(2).strip())
                for m in _MARKER.finditer(text)]
     out: list[tuple[str, str]] = []

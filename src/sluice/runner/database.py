@@ -122,3 +122,22 @@ def current_database(conn: Connection) -> str:
 def quote(conn_or_dialect: Any, name: str) -> str:
     dialect = getattr(conn_or_dialect, "dialect", conn_or_dialect)
     return str(dialect.identifier_preparer.quote(name))
+
+
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def driver_sql(conn: Connection, sql: str, values: dict[str, Any]) -> tuple[str, Any]:
+    """``sql`` with ``:name`` parameters in the driver's own paramstyle, and its arguments:
+    run with ``exec_driver_sql``, it skips SQLAlchemy's compiler (a third of the cost of
+    a small statement). ``sql`` must not contain a literal ``%``."""
+    style = conn.dialect.paramstyle
+    names = _BIND.findall(sql)
+    if style in ("named", "pyformat"):
+        mark = ":{}" if style == "named" else "%({})s"
+        return _BIND.sub(lambda m: mark.format(m.group(1)), sql), values
+    if style == "numeric":
+        counter = iter(range(1, len(names) + 1))
+        return _BIND.sub(lambda m: f":{next(counter)}", sql), tuple(values[n] for n in names)
+    mark = "?" if style == "qmark" else "%s"
+    return _BIND.sub(lambda m: mark, sql), tuple(values[n] for n in names)

@@ -17,7 +17,7 @@ the lock is released.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from alembic.script import Script, ScriptDirectory
@@ -79,12 +79,16 @@ def heads_under_lock(lock: MigrationLock, state: DbState, script: ScriptDirector
     return heads, messages
 
 
-def step_records(steps: Sequence[Step], direction: str) -> list[StepRecord]:
-    """One audit record per revision about to run, with its file's checksum."""
+def step_records(steps: Sequence[Step], direction: str,
+                 checksums: Mapping[str, str] | None = None) -> list[StepRecord]:
+    """One audit record per revision about to run, with its file's checksum (from
+    ``checksums``, by path, when the run has already read the file)."""
+    known = checksums or {}
     return [
         StepRecord(revision=sc.revision, direction=direction,
                    from_revision=",".join(frm) or None, to_revision=",".join(to) or None,
-                   checksum=audit.checksum_file(sc.path))
+                   checksum=known.get(sc.path) if sc.path in known
+                   else audit.checksum_file(sc.path))
         for sc, frm, to in steps
     ]
 

@@ -45,19 +45,24 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from sluice.core.durations import format_duration
 from sluice.errors import SluiceError, mask_url
 from sluice.runner import audit
 from sluice.runner.audit import StepRecord
-from sluice.runner.database import backend, connect, first_line, make_engine, sqlite_path
+from sluice.runner.database import (
+    backend,
+    connect,
+    driver_sql,
+    first_line,
+    make_engine,
+    sqlite_path,
+)
 from sluice.runner.lock_holder import (
     HOLDER_TABLE,
     Holder,
@@ -78,7 +83,11 @@ from sluice.runner.lock_session import (
     keepalive_args,
     never_idle_out,
     session_of,
+    timeout_error,
 )
+
+if TYPE_CHECKING:
+    import sqlite3
 
 #: True on the lock's own connection while it holds the lock (``:lock_key``, ``:lock_name``).
 _PG_HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
@@ -325,16 +334,18 @@ class MigrationLock:
     def _delete_holder(self) -> None:
         """Our row only (a process that took the lock after we lost it writes its own);
         through the audit connection when the lock connection is gone."""
-        where = holder_table.c.lock_name == self.name
+        sql = f"DELETE FROM {HOLDER_TABLE} WHERE lock_name = :name"
+        params: dict[str, Any] = {"name": self.name}
         if self._session is not None:
-            where = where & (holder_table.c.session == self._session)
+            sql += " AND session = :session"
+            params["session"] = self._session
         for conn in (self.conn, self.audit_conn):
             if conn is None:
                 continue
             try:
                 if conn.in_transaction() and conn is self.audit_conn:
                     conn.rollback()
-                conn.execute(delete(holder_table).where(where))
+                _driver(conn, sql, params)
                 if conn.in_transaction():
                     conn.commit()
                 return
@@ -362,17 +373,19 @@ class MigrationLock:
         assert self.conn is not None
         if self.backend == "postgresql":
             app = f"sluice lock {self.holder.host}:{self.holder.pid}"[:63]
-            database = str(self.conn.execute(sql_text(
-                "SELECT current_database(), set_config('application_name', :a, false)"),
+            database = str(_driver(
+                self.conn, "SELECT current_database(), set_config('application_name', :a, false)",
                 {"a": app}).one()[0])
             self.name = lock_name(database)
         elif self.backend == "mysql":
-            database = str(self.conn.execute(sql_text("SELECT DATABASE()")).scalar())
+            database = str(_driver(self.conn, "SELECT DATABASE()").scalar())
             self.name = lock_name(database)
         elif self.backend == "sqlite":
             path = sqlite_path(self.url)
             self.name = lock_name(os.path.abspath(path) if path else ":memory:")
             if path is not None:
+                import sqlite3  # lazy: start-up: the driver only for a SQLite database
+
                 self._sqlite_lock = sqlite3.connect(
                     f"{path}.sluice-lock", timeout=0, isolation_level=None,
                     check_same_thread=False,
@@ -388,11 +401,11 @@ class MigrationLock:
         if self.backend == "postgresql":
             key = advisory_key(self.name)
             if slice_s <= 0:
-                return bool(self.conn.execute(
-                    sql_text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-            self.conn.execute(sql_text(f"SET lock_timeout = {max(1, int(slice_s * 1000))}"))
+                return bool(_driver(
+                    self.conn, "SELECT pg_try_advisory_lock(:k)", {"k": key}).scalar())
+            _driver(self.conn, f"SET lock_timeout = {max(1, int(slice_s * 1000))}")
             try:
-                self.conn.execute(sql_text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                _driver(self.conn, "SELECT pg_advisory_lock(:k)", {"k": key})
                 return True
             except Exception as exc:
                 if "lock timeout" in str(exc) or "55P03" in str(getattr(exc, "orig", "")):
@@ -401,18 +414,19 @@ class MigrationLock:
                     f"{mask_url(self.url)}: cannot take the migration lock: {first_line(exc)}"
                 ) from None
             finally:
-                self.conn.execute(sql_text("SET lock_timeout = 0"))
+                _driver(self.conn, "SET lock_timeout = 0")
         if self.backend == "mysql":
             wait = 0 if slice_s <= 0 else max(1, math.ceil(slice_s))
-            got = self.conn.execute(
-                sql_text("SELECT GET_LOCK(:n, :t)"), {"n": self.name, "t": wait}
-            ).scalar()
+            got = _driver(self.conn, "SELECT GET_LOCK(:n, :t)",
+                          {"n": self.name, "t": wait}).scalar()
             if got is None:
                 raise SluiceError(f"{mask_url(self.url)}: GET_LOCK('{self.name}') failed")
             return bool(got)
         # sqlite
         if self._sqlite_lock is None:  # in-memory database: one process only
             return True
+        import sqlite3  # lazy: start-up: the driver only for a SQLite database
+
         self._sqlite_lock.execute(f"PRAGMA busy_timeout = {int(slice_s * 1000)}")
         try:
             self._sqlite_lock.execute("BEGIN EXCLUSIVE")
@@ -425,10 +439,9 @@ class MigrationLock:
     def _unlock(self) -> None:
         assert self.conn is not None
         if self.backend == "postgresql":
-            self.conn.execute(sql_text("SELECT pg_advisory_unlock(:k)"),
-                              {"k": advisory_key(self.name)})
+            _driver(self.conn, "SELECT pg_advisory_unlock(:k)", {"k": advisory_key(self.name)})
         elif self.backend == "mysql":
-            self.conn.execute(sql_text("SELECT RELEASE_LOCK(:n)"), {"n": self.name})
+            _driver(self.conn, "SELECT RELEASE_LOCK(:n)", {"n": self.name})
         elif self._sqlite_lock is not None:
             self._sqlite_lock.execute("ROLLBACK")
 
@@ -437,14 +450,20 @@ class MigrationLock:
         self.holder.since = utcnow()
         conn = self.conn
 
+        row = {"lock_name": self.name, "host": self.holder.host[:255], "pid": self.holder.pid,
+               "username": self.holder.username[:255],
+               "environment": self.holder.environment[:100],
+               "command": self.holder.command[:255], "since": self.holder.since,
+               "session": self.session_id()}
+
         def write() -> None:
-            conn.execute(delete(holder_table).where(holder_table.c.lock_name == self.name))
-            conn.execute(insert(holder_table).values(
-                lock_name=self.name, host=self.holder.host[:255], pid=self.holder.pid,
-                username=self.holder.username[:255], environment=self.holder.environment[:100],
-                command=self.holder.command[:255], since=self.holder.since,
-                session=self.session_id(),
-            ))
+            _driver(conn, f"DELETE FROM {HOLDER_TABLE} WHERE lock_name = :name",
+                    {"name": self.name})
+            if self.backend == "sqlite":  # SQLAlchemy stores the time as its type says
+                conn.execute(insert(holder_table).values(**row))
+            else:  # the driver sends a datetime as the server's own type
+                _driver(conn, f"INSERT INTO {HOLDER_TABLE} ({', '.join(row)}) "
+                        f"VALUES ({', '.join(':' + k for k in row)})", row)
 
         try:
             try:
@@ -459,30 +478,10 @@ class MigrationLock:
             ) from None
 
     def _timeout_error(self, holder: Holder | None) -> LockTimeout:
-        who = holder.describe() if holder else "another process (holder not recorded)"
-        if holder is not None and holder.lost:
-            return LockTimeout(
-                f"gave up waiting for the migration lock on {mask_url(self.url)} after "
-                f"{format_duration(self.timeout_ms)}: it is free, but its last holder "
-                f"{who}",
-                hint="Nothing was changed by this run. That run stops at its next check; "
-                "if its process is gone (a host that vanished), end the session named above "
-                "(PostgreSQL: pg_terminate_backend(<pid>); MySQL: KILL <id>) and run again.",
-            )
-        hint = {
-            "postgresql": "If no deploy is running, find the session holding it with "
-            "`SELECT pid, application_name, backend_start FROM pg_stat_activity WHERE "
-            "application_name LIKE 'sluice lock%'` and end it with pg_terminate_backend(pid).",
-            "mysql": f"If no deploy is running, find the session with `SELECT IS_USED_LOCK('{self.name}')` "
-            "and end it with KILL <id>.",
-            "sqlite": f"If no deploy is running, a process on this host still has "
-            f"{sqlite_path(self.url)}.sluice-lock open: find it with `fuser` or `lsof` and stop it.",
-        }.get(self.backend, "")
-        return LockTimeout(
-            f"gave up waiting for the migration lock on {mask_url(self.url)} after "
-            f"{format_duration(self.timeout_ms)}: held by {who}",
-            hint="Another deploy is migrating this database; nothing was changed by this run. "
-            "Let it finish, then run again (raise migration_lock_timeout to wait longer). "
-            + hint,
-        )
+        return timeout_error(self.url, self.backend, self.name, self.timeout_ms, holder)
 
+
+def _driver(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """One of the lock's own statements, sent as the driver's SQL: the lock's engine is new
+    in each run, so SQLAlchemy would compile every statement it sends once more."""
+    return conn.exec_driver_sql(*driver_sql(conn, sql, params or {}))

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection
 
+from sluice.core.durations import format_duration
 from sluice.errors import SluiceError, mask_url
+from sluice.runner.database import sqlite_path
+from sluice.runner.lock_holder import Holder
 
 #: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
 KEEPALIVE_IDLE_S = 30
@@ -17,7 +20,15 @@ KEEPALIVE_IDLE_S = 30
 MYSQL_WAIT_TIMEOUT_S = 7 * 24 * 3600
 
 
+#: ``Connection.info`` key: the server session :func:`never_idle_out` read while setting
+#: the connection up (PostgreSQL), so :func:`session_of` needs no statement of its own.
+SESSION_INFO = "sluice_session"
+
+
 def session_of(conn: Connection, kind: str) -> str:
+    known = conn.info.get(SESSION_INFO)
+    if isinstance(known, str):
+        return known
     if kind == "postgresql":
         pid, started = conn.execute(sql_text(
             "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint "
@@ -37,26 +48,42 @@ def keepalive_args(url: URL) -> dict[str, Any]:
 
 def never_idle_out(dbapi_connection: Any, record: Any) -> None:
     """Session settings for the lock's connections: the server must not end them for
-    being idle (they are, between revisions, by design)."""
+    being idle (they are, between revisions, by design). On PostgreSQL the same statement
+    reads the server session (:data:`SESSION_INFO`), outside a transaction where the
+    driver allows it: one round trip for the whole set-up."""
     module = type(dbapi_connection).__module__
-    statements: list[str] = []
     if "psycopg" in module or "pg8000" in module or "asyncpg" in module:
-        # one round trip; idle_session_timeout exists from PostgreSQL 14 on
-        statements = [
+        # idle_session_timeout exists from PostgreSQL 14 on
+        statement = (
             "SELECT set_config('idle_in_transaction_session_timeout', '0', false), "
             "CASE WHEN current_setting('server_version_num')::int >= 140000 "
-            "THEN set_config('idle_session_timeout', '0', false) END"]
+            "THEN set_config('idle_session_timeout', '0', false) END, "
+            "pid, (extract(epoch FROM backend_start) * 1000000)::bigint "
+            "FROM pg_stat_activity WHERE pid = pg_backend_pid()")
     elif "mysql" in module.lower() or "maria" in module.lower():
-        statements = [f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"]
-    if not statements:
+        statement = f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"
+    else:
         return
-    cursor = dbapi_connection.cursor()
+    # psycopg: no BEGIN before the statement and no COMMIT after it (session settings
+    # need no transaction); the connection is handed over as it came, not in autocommit
+    autocommit = getattr(dbapi_connection, "autocommit", None)
+    switch = autocommit is False and module.startswith("psycopg")
+    if switch:
+        dbapi_connection.autocommit = True
     try:
-        for statement in statements:
+        cursor = dbapi_connection.cursor()
+        try:
             cursor.execute(statement)
+            row = cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
     finally:
-        cursor.close()
-    dbapi_connection.commit()
+        if switch:
+            dbapi_connection.autocommit = False
+    if not switch:
+        dbapi_connection.commit()
+    if row is not None and len(row) == 4 and record is not None:
+        record.info[SESSION_INFO] = f"pg:{row[2]}:{row[3]}"
 
 
 class LockTimeout(SluiceError):
@@ -79,3 +106,35 @@ class LockLost(SluiceError):
             "KILL). `sluice history` shows what this run did; then run the upgrade again.",
         )
         self.reason = reason
+
+
+def timeout_error(url: URL, backend: str, name: str, timeout_ms: int,
+                  holder: Holder | None) -> LockTimeout:
+    """What a run that gave up waiting for the lock says: who holds it, what to do."""
+    who = holder.describe() if holder else "another process (holder not recorded)"
+    if holder is not None and holder.lost:
+        return LockTimeout(
+            f"gave up waiting for the migration lock on {mask_url(url)} after "
+            f"{format_duration(timeout_ms)}: it is free, but its last holder "
+            f"{who}",
+            hint="Nothing was changed by this run. That run stops at its next check; "
+            "if its process is gone (a host that vanished), end the session named above "
+            "(PostgreSQL: pg_terminate_backend(<pid>); MySQL: KILL <id>) and run again.",
+        )
+    hint = {
+        "postgresql": "If no deploy is running, find the session holding it with "
+        "`SELECT pid, application_name, backend_start FROM pg_stat_activity WHERE "
+        "application_name LIKE 'sluice lock%'` and end it with pg_terminate_backend(pid).",
+        "mysql": f"If no deploy is running, find the session with `SELECT IS_USED_LOCK('{name}')` "
+        "and end it with KILL <id>.",
+        "sqlite": f"If no deploy is running, a process on this host still has "
+        f"{sqlite_path(url)}.sluice-lock open: find it with `fuser` or `lsof` and stop it.",
+    }.get(backend, "")
+    return LockTimeout(
+        f"gave up waiting for the migration lock on {mask_url(url)} after "
+        f"{format_duration(timeout_ms)}: held by {who}",
+        hint="Another deploy is migrating this database; nothing was changed by this run. "
+        "Let it finish, then run again (raise migration_lock_timeout to wait longer). "
+        + hint,
+    )
+

@@ -10,6 +10,7 @@ environment's guards would do: refuse, ask, back up.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import traceback
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.core.project import display_path
-from sluice.errors import SluiceError, mask_url
+from sluice.errors import mask_url
 from sluice.files import read_utf8
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
@@ -325,10 +326,14 @@ def build_plan(
     config = project.config
     for sc, _, _ in scripts:  # a byte that is not UTF-8: one line naming file and offset
         if sc.path:
-            try:
-                read_utf8(sc.path)
-            except SluiceError:  # again, naming the file as the project shows it
+            try:  # read once: the run's audit rows take the checksum from here
+                with open(sc.path, "rb") as f:
+                    data = f.read()
+                data.decode("utf-8")
+            except (OSError, UnicodeDecodeError):  # the error names the file as shown
                 read_utf8(sc.path, shown=display_path(sc.path, project.ini.resolve().parent))
+                raise
+            project.checksums[sc.path] = hashlib.sha256(data).hexdigest()
     lints: dict[str, RevisionLint] = {}
     if with_lint and scripts:
         lints = lint_revisions(project.ini, config,
@@ -350,7 +355,8 @@ def build_plan(
             revision=sc.revision,
             message=(sc.doc or "").strip().splitlines()[0] if sc.doc else "",
             path=sc.path, from_revisions=list(frm), to_revisions=list(to),
-            checksum=checksum_file(sc.path) if with_details else None,
+            checksum=(project.checksums.get(sc.path) or checksum_file(sc.path))
+            if with_details else None,
             findings=list(lint.findings), suppressed=list(lint.suppressed), note=lint.note,
             timeouts=file_timeouts(sc.path).over(project.env_timeouts)
             if sc.path and with_details else project.env_timeouts,

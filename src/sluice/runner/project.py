@@ -22,6 +22,10 @@ from sluice.runner.timeouts import Timeouts
 
 #: ``Config.attributes`` key through which env.py's ``configure_options`` finds the run.
 SESSION_ATTR = "sluice_run"
+#: ``Config.attributes`` key of the run's Sluice configuration (as read from the project's
+#: files, before any environment's overrides), so env.py's ``configure_options`` does not
+#: read and parse the same files again for every command the run sends through env.py.
+CONFIG_ATTR = "sluice_config"
 
 
 @dataclass
@@ -36,6 +40,10 @@ class RunnerProject:
     script: ScriptDirectory
     #: Migration steps computed for (direction, target, heads), reused by the run.
     steps: dict[Any, list[Any]] = field(default_factory=dict)
+    #: The configuration as read (no environment applied), handed to env.py.
+    base_config: SluiceConfig | None = None
+    #: SHA-256 of revision files already read for this run (by path), for the audit rows.
+    checksums: dict[str, str] = field(default_factory=dict)
     _stdout: io.StringIO = field(default_factory=io.StringIO)
 
     @property
@@ -49,6 +57,8 @@ class RunnerProject:
             cfg.output_buffer = output_buffer
         if session is not None:
             cfg.attributes[SESSION_ATTR] = session
+            if self.base_config is not None:
+                cfg.attributes[CONFIG_ATTR] = self.base_config
         return cfg
 
     def script_paths(self) -> dict[str, str]:
@@ -87,7 +97,8 @@ def open_project(
     )
     script = script_directory(base_cfg)
     return RunnerProject(ini=ini, config=config.for_environment(env), environment=env,
-                         policy=policy, url=resolved, x_args=x_list, script=script)
+                         policy=policy, url=resolved, x_args=x_list, script=script,
+                         base_config=config)
 
 
 def env_py_calls_configure_options(project: RunnerProject) -> bool:

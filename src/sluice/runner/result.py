@@ -11,10 +11,10 @@ from sluice.core.durations import format_duration
 from sluice.errors import SluiceError
 from sluice.notices import notice
 from sluice.runner.audit import StepRecord
-from sluice.runner.backup import BackupResult
 from sluice.runner.capture import PartialFailure
 
 if TYPE_CHECKING:
+    from sluice.runner.backup import BackupResult  # the backup module loads when one runs
     from sluice.runner.plan import Plan
 
 Notify = Callable[[str], None]

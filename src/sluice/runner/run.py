@@ -40,7 +40,6 @@ from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import StepRecord
-from sluice.runner.backup import run_backup
 from sluice.runner.database import connect, make_engine
 from sluice.runner.failures import failure_error, lock_lost_error
 from sluice.runner.flow import (
@@ -155,6 +154,8 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
             notify(f"warning: {w}")
         if not opts.dry_run and (policy.require_backup or policy.backup_command):
             notify("backing up before anything changes ...")
+            from sluice.runner.backup import run_backup  # lazy: start-up: only a backup needs it
+
             result.backup = run_backup(
                 url, command=policy.backup_command, cwd=project.ini.resolve().parent,
                 revision="_".join(heads) or "base", target=target, env=project.environment)
@@ -233,7 +234,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
     while True:
         attempt += 1
         result.attempts = attempt
-        records = step_records(scripts, opts.direction)
+        records = step_records(scripts, opts.direction, project.checksums)
         if write_audit:
             with signals.hold():
                 insert_run(audit_conn, records, environment=project.environment,
