@@ -53,6 +53,7 @@ files of one lint share: rules per dialect, the renderer, the cache key),
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,7 +88,6 @@ from sluice.lint.scope import (
     Layout,
     Node,
     changed_files,
-    display_str,
     read_layout,
     read_node,
     reviewed_files,
@@ -155,6 +155,8 @@ class _Run:
         self.reports: list[RevisionReport] = []
         self.coverage = Coverage()
         self.cwd = str(Path.cwd())
+        #: Paths under it are shown relative to it.
+        self.prefix = self.cwd.rstrip(os.sep) + os.sep
 
     def context_for(self, node: Node) -> RunContext:
         wanted = self.choice.for_location(node.location)
@@ -223,7 +225,8 @@ class _Run:
             if entry.get("stamp") != node.stamp:  # read and hashed: stamp it for next time
                 cache.restamp(path, node.stamp)
             # the path as lint_project shows it (relative to the working directory)
-            shown = display_str(path, self.cwd)
+            prefix = self.prefix
+            shown = path[len(prefix):] if path.startswith(prefix) else path
             rows = entry.get("findings")
             file_findings = unpack_findings(rows, shown) if rows else []
             rows = entry.get("suppressed")
@@ -260,12 +263,14 @@ class _Run:
             ctx.close()
 
 
-def _shown(finding: Finding, cwd: str) -> Finding:
-    """``finding`` with its path relative to ``cwd`` when it is inside it."""
+def _shown(finding: Finding, prefix: str) -> Finding:
+    """``finding`` with its path relative to the working folder (``prefix``: its path and
+    a separator) when it is inside it."""
     if not finding.path:
         return finding
-    shown = display_str(finding.path, cwd)
-    return finding if shown == finding.path else replace(finding, path=shown)
+    if not finding.path.startswith(prefix):
+        return finding
+    return replace(finding, path=finding.path[len(prefix):])
 
 
 def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stubs: list[str],
@@ -409,11 +414,12 @@ def lint_project(
     cache.prune({n.file for n in nodes})
     cache.save()
 
-    cwd = run.cwd
-    run.findings[:] = [_shown(f, cwd) for f in run.findings]
-    run.suppressed[:] = [_shown(f, cwd) for f in run.suppressed]
+    prefix = run.prefix
+    run.findings[:] = [_shown(f, prefix) for f in run.findings]
+    run.suppressed[:] = [_shown(f, prefix) for f in run.suppressed]
     for r in run.reports:
-        r.path = display_str(r.path, cwd)
+        if r.path.startswith(prefix):
+            r.path = r.path[len(prefix):]
     run.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
     run.coverage.dialects = choice.describe(run.used_locations or None, root=layout.root)
     notes = _notes(run, config, baseline and unscoped, reviewed, skipped)
