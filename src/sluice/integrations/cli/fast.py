@@ -11,6 +11,7 @@ environment (``ALEMBIC_CONFIG``) or ``SLUICE_DEBUG`` asks for tracebacks.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -41,10 +42,24 @@ def plain_lint_format(args: list[str]) -> str | None:
 def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
     """``sluice ARGS`` (default: the command line); exits with the command's code."""
     argv = sys.argv[1:] if args is None else list(args)
-    fmt = plain_lint_format(argv)
-    if fmt is not None and not os.environ.get("SLUICE_DEBUG") \
+    if argv[:1] == ["lint"] and len(argv) <= 3 and not os.environ.get("SLUICE_DEBUG") \
             and "ALEMBIC_CONFIG" not in os.environ:
-        sys.exit(_lint(fmt))
+        # The cyclic collector as the click command sets it (:func:`~.base.few_collections`:
+        # what is alive is left out of its passes, a pass every 50,000 allocations), from
+        # before the imports; and what is alive at the end is frozen too, so the pass the
+        # interpreter makes on exit has nothing to scan (the process ends with the lint).
+        threshold = gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        try:
+            fmt = plain_lint_format(argv)
+            code = _lint(fmt) if fmt is not None else None
+        finally:
+            gc.set_threshold(*threshold)
+            gc.freeze()
+        if code is not None:
+            sys.exit(code)
+        gc.unfreeze()
     from sluice.integrations.cli.app import main  # lazy: every other command line
 
     return main(args, prog_name=prog_name)
@@ -52,11 +67,7 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
 
 def _lint(fmt: str) -> int:
     """``sluice lint --format FMT`` as the click command runs it; its exit code."""
-    from sluice.integrations.cli.base import (  # lazy: as the command runs
-        error_lines,
-        few_collections,
-        silence_stdout,
-    )
+    from sluice.integrations.cli.base import error_lines, silence_stdout  # lazy: as it runs
     from sluice.integrations.cli.lint_run import (  # lazy: as the command runs
         lint_output,
         write_output,
@@ -64,10 +75,9 @@ def _lint(fmt: str) -> int:
 
     try:
         try:
-            with few_collections():
-                out = lint_output((), Path("alembic.ini"), (), None, False, None, (), False,
-                                  None, fmt, None, (), (), (), False, False, False)
-                write_output(out)
+            out = lint_output((), Path("alembic.ini"), (), None, False, None, (), False, None,
+                              fmt, None, (), (), (), False, False, False)
+            write_output(out)
             code = out.exit_code
         except BrokenPipeError:
             raise
