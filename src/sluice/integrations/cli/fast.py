@@ -1,12 +1,12 @@
 """The ``sluice`` console script: ``sluice lint`` as typed most often (no option but
-``--format``) runs without click and without the other commands, which costs about as
-much as a warm lint itself; every other command line goes to the click group
+``--format``) runs without click and without the other commands, whose import is a
+large share of a warm lint; every other command line goes to the click group
 (:mod:`.app`).
 
 Both ways call the same code (:mod:`.lint_run`) and report errors alike
 (:mod:`.base`), so they print the same bytes and exit with the same code; tests compare
-them. The fast way steps aside when click would read something else from the
-environment (``ALEMBIC_CONFIG``) or ``SLUICE_DEBUG`` asks for tracebacks.
+them. The fast way steps aside when click would read something from the environment
+(``ALEMBIC_CONFIG``, shell completion) or ``SLUICE_DEBUG`` asks for tracebacks.
 """
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ def plain_lint_format(args: list[str]) -> str | None:
 def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
     """``sluice ARGS`` (default: the command line); exits with the command's code."""
     argv = sys.argv[1:] if args is None else list(args)
-    if argv[:1] == ["lint"] and len(argv) <= 3 and not os.environ.get("SLUICE_DEBUG") \
-            and "ALEMBIC_CONFIG" not in os.environ:
+    if argv[:1] == ["lint"] and len(argv) <= 3 and not _click_reads_environment():
         # The cyclic collector as the click command sets it (:func:`~.base.few_collections`:
         # what is alive is left out of its passes, a pass every 50,000 allocations), from
         # before the imports; and what is alive at the end is frozen too, so the pass the
@@ -63,6 +62,14 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
     from sluice.integrations.cli.app import main  # lazy: every other command line
 
     return main(args, prog_name=prog_name)
+
+
+def _click_reads_environment() -> bool:
+    """Whether the environment asks for something only the click command does: a
+    config path (``ALEMBIC_CONFIG``), tracebacks (``SLUICE_DEBUG``), shell completion
+    (``_SLUICE_COMPLETE``)."""
+    return bool(os.environ.get("SLUICE_DEBUG")) or "ALEMBIC_CONFIG" in os.environ \
+        or any(name.endswith("_COMPLETE") for name in os.environ)
 
 
 def _lint(fmt: str) -> int:
