@@ -61,9 +61,6 @@ def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """
     if op.phase != "upgrade" or op.in_autocommit:
         return
-    tables = _dml_tables(op, ctx)
-    if not tables:
-        return
     ddl = None
     for other in unit_ops(op, ctx):
         if other is op:
@@ -71,6 +68,7 @@ def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         ddl = ddl or _locking_ddl(other, ctx)
     if ddl is None:
         return
+    tables = _dml_tables(op, ctx)  # (after the DDL: it may parse the op's SQL)
     for table in tables:
         yield Hit(
             f"bulk change of {table} runs in the same transaction as {ddl}; the DDL's lock "
