@@ -40,8 +40,9 @@ from tests.support.servers import server_url
 #: Sluice's fixed statements and commits on a fresh database, beyond Alembic's: probe
 #: (version table read), lock (setup, take, session, holder row and its table), heads
 #: under the lock, stale-row check, audit table and pending rows, the lock check before
-#: the commit, final heads and rows, release.
-FIXED_LIMIT = 28
+#: the commit, final heads and rows, release. On PostgreSQL the audit connection's server
+#: session is read while the connection is set up, not by a statement of its own.
+FIXED_LIMIT = {"sqlite": 28, "postgresql": 26, "mysql": 25}
 
 
 @contextmanager
@@ -124,5 +125,5 @@ def test_dev_upgrade_adds_one_statement_per_revision_at_most(
         s_few, s_many, a_few, a_many)
     fixed = (s_few["statements"] + s_few["commits"]
              - a_few["statements"] - a_few["commits"] - per_revision * few)
-    assert 0 < fixed <= FIXED_LIMIT, (s_few, a_few)
+    assert 0 < fixed <= FIXED_LIMIT[backend], (s_few, a_few)
 
