@@ -76,6 +76,33 @@ def test_deferred_summary_equals_eager(text: str, dialect: str | None) -> None:
     assert dataclasses.asdict(stmt) == dataclasses.asdict(want)
 
 
+def test_other_attribute_lookups_leave_a_deferred_statement_deferred() -> None:
+    """copy, hasattr and the like look up names a statement does not have; its fields
+    are still filled on first read, and a copy fills its own."""
+    import copy  # lazy: only this test copies statements
+
+    _sql._parse_cached.cache_clear()
+    (stmt,) = _sql.statements("UPDATE t SET a = now() WHERE id = 1", "postgresql")
+    assert not hasattr(stmt, "__deepcopy__") and not hasattr(stmt, "no_such_field")
+    twin = copy.deepcopy(stmt)
+    assert (stmt.where, stmt.table, stmt.sets) == ("id = 1", "t", [("a", "CURRENT_TIMESTAMP()")])
+    assert dataclasses.asdict(twin) == dataclasses.asdict(stmt)
+
+
+def test_a_failed_fill_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    _sql._parse_cached.cache_clear()
+    (stmt,) = _sql.statements("UPDATE t SET a = now() WHERE id = 1", "postgresql")
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(_sqltree, "fill_from_tree", broken)
+    with pytest.raises(RuntimeError):
+        stmt.where  # noqa: B018 - the read fills the fields
+    monkeypatch.undo()
+    assert stmt.where == "id = 1"
+
+
 def test_statements_of_no_interest_are_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any) -> None:
         raise AssertionError("parsed")

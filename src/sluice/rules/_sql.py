@@ -103,11 +103,17 @@ class Stmt:
 
         def __getattr__(self, name: str) -> Any:
             # Called only for a field not set: the tree fields of a deferred statement.
-            pending = self.__dict__.pop("_pending", _EAGER)
-            if name not in _TREE_DEFAULTS or pending is _EAGER:
+            if name not in _TREE_DEFAULTS or "_pending" not in self.__dict__:
                 raise AttributeError(name)
+            pending = self.__dict__.pop("_pending")
             self._defaults()
-            _fill(self, pending if isinstance(pending, str) else None)
+            try:
+                _fill(self, pending if isinstance(pending, str) else None)
+            except BaseException:  # deferred again: the next read tries (and raises) again
+                for field_name in _TREE_DEFAULTS:
+                    self.__dict__.pop(field_name, None)
+                self.__dict__["_pending"] = pending
+                raise
             return self.__dict__[name]
 
 
