@@ -3,12 +3,14 @@ configuration; compact entries read back as they were."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from sluice.config import parse_config
 from sluice.core.findings import Finding
+from sluice.lint import context
 from sluice.lint.cache import pack_findings, pack_report, unpack_findings, unpack_report
 from sluice.lint.engine import lint_project
 from tests.support.lint import project
@@ -50,3 +52,32 @@ def test_compact_entries_read_back_unchanged() -> None:
     assert "path" not in packed and "down_revision" not in packed
     assert unpack_report(packed, path) == {k: v for k, v in report.items()
                                            if k == "path" or v not in (None, [])}
+
+
+def test_the_key_follows_the_code_of_lint_rules_and_core_not_the_fixtures(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fingerprint of Sluice's code in the key: every ``*.py`` under ``lint``,
+    ``rules`` and ``core`` (sub-folders too) by path, size and mtime; fixtures left out."""
+    package = tmp_path / "sluice"
+    files = {name: package / name for name in (
+        "lint/context.py", "lint/static/walker.py", "rules/lint/sl001_drop_table.py",
+        "rules/lint/sl001_drop_table.fixtures/SL001_bad.py", "core/ops.py", "output/text.py")}
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n")
+    monkeypatch.setattr(context, "__file__", str(files["lint/context.py"]))
+    first = context._rules_fingerprint()
+    assert first == context._rules_fingerprint()
+    for name in ("lint/static/walker.py", "rules/lint/sl001_drop_table.py", "core/ops.py"):
+        assert name.replace("/", os.sep) in first
+
+    def changed(name: str) -> bool:
+        before = context._rules_fingerprint()
+        files[name].write_text("x = 22\n")
+        return context._rules_fingerprint() != before
+
+    assert changed("rules/lint/sl001_drop_table.py")
+    assert changed("lint/static/walker.py")
+    assert changed("core/ops.py")
+    assert not changed("rules/lint/sl001_drop_table.fixtures/SL001_bad.py")
+    assert not changed("output/text.py")
