@@ -61,7 +61,8 @@ def test_the_key_follows_the_code_of_lint_rules_and_core_not_the_fixtures(
     package = tmp_path / "sluice"
     files = {name: package / name for name in (
         "lint/context.py", "lint/static/walker.py", "rules/lint/sl001_drop_table.py",
-        "rules/lint/sl001_drop_table.fixtures/SL001_bad.py", "core/ops.py", "output/text.py")}
+        "rules/lint/sl001_drop_table.fixtures/SL001_bad.py",
+        "rules/lint/sl001_drop_table.fixtures/more/SL001_ok.py", "core/ops.py", "output/text.py")}
     for path in files.values():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x = 1\n")
@@ -80,4 +81,5 @@ def test_the_key_follows_the_code_of_lint_rules_and_core_not_the_fixtures(
     assert changed("lint/static/walker.py")
     assert changed("core/ops.py")
     assert not changed("rules/lint/sl001_drop_table.fixtures/SL001_bad.py")
+    assert not changed("rules/lint/sl001_drop_table.fixtures/more/SL001_ok.py")
     assert not changed("output/text.py")

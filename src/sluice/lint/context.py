@@ -108,8 +108,6 @@ def _rules_fingerprint() -> str:
         found: list[tuple[str, ...]] = []
         _python_files(os.path.join(package, base), (base,), found)
         for rel in sorted(found):  # by path parts, as sorted Paths
-            if rel[-2].endswith(".fixtures"):
-                continue
             with contextlib.suppress(OSError):
                 st = os.stat(os.path.join(package, *rel))
                 parts.append(f"{os.sep.join(rel)}:{st.st_mtime_ns}:{st.st_size}")
@@ -117,7 +115,8 @@ def _rules_fingerprint() -> str:
 
 
 def _python_files(folder: str, rel: tuple[str, ...], out: list[tuple[str, ...]]) -> None:
-    """The ``*.py`` files under ``folder``, each as its path parts from the package."""
+    """The ``*.py`` files under ``folder``, each as its path parts from the package
+    (nothing under a rule's ``*.fixtures`` folder or ``__pycache__``)."""
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)
@@ -126,7 +125,8 @@ def _python_files(folder: str, rel: tuple[str, ...], out: list[tuple[str, ...]])
     for entry in entries:
         if entry.name.endswith(".py") and entry.is_file():
             out.append((*rel, entry.name))
-        elif entry.is_dir():
+        elif entry.is_dir() and not entry.name.endswith(".fixtures") \
+                and entry.name != "__pycache__":
             _python_files(entry.path, (*rel, entry.name), out)
 
 
