@@ -127,3 +127,20 @@ def test_only_a_plain_lint_goes_without_click(tmp_path: Path) -> None:
                         ("_SLUICE_COMPLETE", "")):
         env = {**os.environ, name: value}
         assert probe(fast, "lint", env=env)["click"] is True, name
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_both_quietly(tmp_path: Path) -> None:
+    project(tmp_path / "fast", revisions=150)  # JSON larger than a pipe's buffer
+    shutil.copytree(tmp_path / "fast", tmp_path / "full")
+    ends = []
+    for argv, cwd in (([str(SLUICE), "lint", "--format", "json"], tmp_path / "fast"),
+                      ([sys.executable, "-c", FULL, "lint", "--format", "json"],
+                       tmp_path / "full")):
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(1) == b"{"
+        proc.stdout.close()
+        ends.append((proc.wait(timeout=120), proc.stderr.read()))
+        proc.stderr.close()
+    assert ends[0] == ends[1]
+    assert ends[0][1] == b""  # no BrokenPipeError line
