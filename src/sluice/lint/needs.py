@@ -79,7 +79,18 @@ _ORDER = (NEED_SQL, NEED_IMPORTS, NEED_DIALECT, NEED_SETTINGS, NEED_CUSTOM_OP, N
 #: comment only costs a render).
 _DIALECT = re.compile(r"\.dialect\b|\.engine\b|\bdialect\s*(?:\.|==|!=|\bin\b)|"
                       r"""\bname\s*(?:==|!=)\s*['"](?:postgresql|mysql|mariadb|sqlite)['"]""")
-_DIALECT_HINTS = ("dialect", "engine", "name")
+
+
+def _reads_dialect(source: str) -> bool:
+    """``_DIALECT`` is in ``source``. Each of its alternatives needs ``dialect``,
+    ``.engine``, or ``name`` with ``==`` / ``!=`` in the text: without them the search
+    (slow on every file, ``name`` is in most) cannot match and is skipped."""
+    if "dialect" in source or ".engine" in source or (
+            "name" in source and ("==" in source or "!=" in source)):
+        return _DIALECT.search(source) is not None
+    return False
+
+
 _SETTINGS = re.compile(r"\bget_x_argument\b|\benviron\b|\bgetenv\b|\bcontext\.config\b|"
                        r"\bis_offline_mode\b|\bget_tag_argument\b")
 _SETTINGS_HINTS = ("get_x_argument", "environ", "getenv", "config", "is_offline_mode",
@@ -160,7 +171,7 @@ def render_needs(ops: list[Op], source: str) -> list[str]:
             found.add(NEED_NAMES)
     if not has_upgrade and "def upgrade" not in source:
         found.add(NEED_NO_UPGRADE)
-    if any(h in source for h in _DIALECT_HINTS) and _DIALECT.search(source):
+    if _reads_dialect(source):
         found.add(NEED_DIALECT)
     if any(h in source for h in _SETTINGS_HINTS) and _SETTINGS.search(source):
         found.add(NEED_SETTINGS)
