@@ -7,11 +7,14 @@ reach every branch of it.
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
 import pytest
 
 from sluice.lint import needs
+from sluice.lint.merge import copy_finding
+from sluice.lint.model import Finding, Op
 
 RULES = Path(__file__).resolve().parent.parent / "src" / "sluice" / "rules"
 
@@ -41,3 +44,20 @@ def test_the_dialect_search_shortcut_on_every_rule_fixture() -> None:
     found = [needs._reads_dialect(s) for s in sources]
     assert found == [needs._DIALECT.search(s) is not None for s in sources]
     assert any(found) and not all(found)
+
+
+def test_a_copied_finding_is_what_replace_makes() -> None:
+    op = Op("drop_column", table="t", column="c", line=3)
+    base = Finding("SL101", "drop-column", "error", "drops t.c", "fix", "/p/v/a.py", 3,
+                   "a1", "postgresql", op=op, suppressed="reviewed", details="d")
+    for changes in ({"dialect": None}, {"path": "v/a.py"}, {"path": None, "line": 7},
+                    {}, {"op": None, "severity": "info"}):
+        copied, replaced = copy_finding(base, **changes), replace(base, **changes)
+        assert type(copied) is Finding and copied is not base
+        assert vars(copied) == vars(replaced) and copied == replaced
+        assert hash(copied) == hash(replaced)
+    assert vars(base)["dialect"] == "postgresql"  # the original is unchanged
+    with pytest.raises(TypeError):
+        copy_finding(base, no_such_field=1)
+    with pytest.raises(FrozenInstanceError):
+        copy_finding(base, line=1).line = 2  # type: ignore[misc]

@@ -49,7 +49,7 @@ def render_job(index: int, node: Node, ctx: RunContext) -> tuple[list[str], Rend
     down_kind = next((o.args.get("kind") for o in static.ops
                       if o.kind == "script.downgrade"), None)
     return needs, RenderJob(
-        index=index, path=str(node.path), dialects=tuple(ctx.dialects),
+        index=index, path=node.file, dialects=tuple(ctx.dialects),
         downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
         all_dialects=sensitive and len(ctx.dialects) > 1)
 
@@ -59,7 +59,7 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
     """Both layers, rules, suppressions for one file; ``rendered``: what rendering it gave
     (None: it was not rendered). ``failure``: rendering or analysing it raised (a bug in
     Sluice); analyse statically and say so."""
-    path = str(node.path)
+    path = node.file  # a real path: what str(node.path) gives
     static = static_result(node)
     report = RevisionReport(path=path, revision=node.revision, down_revision=node.down_raw,
                             branch_labels=node.labels, depends_on=node.depends,

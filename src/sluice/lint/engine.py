@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ from sluice.lint.cache import (
 )
 from sluice.lint.context import RunContext, config_key
 from sluice.lint.dialects import DialectChoice, choose_dialects
-from sluice.lint.merge import merge_ops
+from sluice.lint.merge import copy_finding, merge_ops
 from sluice.lint.model import Finding
 from sluice.lint.pool import (
     Crash,
@@ -270,7 +270,7 @@ def _shown(finding: Finding, prefix: str) -> Finding:
         return finding
     if not finding.path.startswith(prefix):
         return finding
-    return replace(finding, path=finding.path[len(prefix):])
+    return copy_finding(finding, path=finding.path[len(prefix):])
 
 
 def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stubs: list[str],

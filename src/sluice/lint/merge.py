@@ -11,13 +11,14 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from sluice.lint.model import Finding, Op
 from sluice.lint.static import sql_target_table
 
-__all__ = ["dedup_findings", "dialect_branch_lines", "dialect_sensitive", "merge_ops"]
+__all__ = ["copy_finding", "dedup_findings", "dialect_branch_lines", "dialect_sensitive",
+           "merge_ops"]
 
 
 _DIALECT_LITERAL = re.compile(r"""['"](postgresql|postgres|mysql|mariadb|sqlite)['"]""")
@@ -142,5 +143,27 @@ def dedup_findings(findings: list[Finding], dialects: list[str]) -> list[Finding
     for key in order:
         for f, seen in groups[key]:
             dialect = next(iter(seen)) if len(seen) == 1 and len(dialects) > 1 else None
-            out.append(f if f.dialect == dialect else replace(f, dialect=dialect))
+            out.append(f if f.dialect == dialect else copy_finding(f, dialect=dialect))
     return out
+
+
+def copy_finding(finding: Finding, **changes: Any) -> Finding:
+    """``dataclasses.replace(finding, **changes)`` without running ``__init__`` again
+    (a lint copies thousands of findings: one per dialect merge, one per path shown
+    relative); the long way for anything but a plain :class:`Finding`."""
+    if type(finding) is not Finding or not _PLAIN_FINDING:
+        return replace(finding, **changes)
+    new = object.__new__(Finding)
+    values = new.__dict__
+    values.update(finding.__dict__)
+    for key, value in changes.items():
+        if key not in values:
+            raise TypeError(f"Finding has no field {key!r}")
+        values[key] = value
+    return new
+
+
+#: ``Finding`` keeps its fields in ``__dict__``, all set by ``__init__``, and checks
+#: nothing when made, so a copy of its ``__dict__`` is what ``replace`` makes.
+_PLAIN_FINDING = (not hasattr(Finding, "__slots__") and not hasattr(Finding, "__post_init__")
+                  and all(f.init for f in fields(Finding)))
