@@ -165,7 +165,7 @@ def test_past_max_files_one_summary_line_and_no_recipe_import(
     (root / "migrations" / "versions" / "0004_more.py").write_text(second, encoding="utf-8")
     monkeypatch.setattr(lint_fixes, "MAX_FILES", 1)
     called: list[object] = []
-    monkeypatch.setattr("sluice.recipes.fix_source", lambda *a, **k: called.append(a))
+    monkeypatch.setattr("sluice.lint.fixmemo.FixMemo.draw", lambda *a, **k: called.append(a))
     code, text = lint(root)
     assert code == 1
     assert "available fix" not in text and not called

@@ -43,8 +43,8 @@ from sluice.errors import SluiceError
 from sluice.files import check_target, write_atomic
 from sluice.lint.model import Finding
 
-__all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "unpack_findings",
-           "unpack_report"]
+__all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "read_sealed",
+           "unpack_findings", "unpack_report", "write_sealed"]
 
 _FORMAT = 5
 #: How recent a file's mtime or ctime may be (before the lint started) for its size and
@@ -81,17 +81,8 @@ class LintCache:
 
     def _load(self) -> None:
         assert self.folder is not None
-        if self.folder.is_symlink():
-            return
-        secret = _read_secret(self.folder)
-        if secret is None:
-            return
-        try:
-            raw = _read_regular(self.folder / _FILE)
-        except OSError:
-            return
-        mac, sep, body = raw.partition(b"\n")
-        if not sep or not hmac.compare_digest(mac, _mac(secret, body).encode()):
+        body = read_sealed(self.folder, _FILE)
+        if body is None:
             return
         try:
             data = marshal.loads(body)
@@ -158,25 +149,51 @@ class LintCache:
         if self.folder is None or not self._dirty:
             return
 
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            if self.folder.is_symlink() or not self.folder.is_dir():
-                return
-            ignore = self.folder / ".gitignore"
-            if not os.path.lexists(ignore):
-                write_atomic(ignore, "# created by sluice\n*\n", what="lint cache")
-            secret = _read_secret(self.folder)
-            if secret is None:
-                secret = os.urandom(32)  # what secrets.token_bytes reads
-                write_atomic(self.folder / _KEY, secret.hex(), mode=0o600, what="lint cache key")
-            body = marshal.dumps({"format": _FORMAT, "python": _PYTHON, "key": self.key,
-                                  "entries": self.entries})
-            check_target(self.folder / _FILE, what="lint cache")
-            write_atomic(self.folder / _FILE, _mac(secret, body).encode() + b"\n" + body,
-                         mode=0o600, what="lint cache")
-        except (OSError, SluiceError):
-            return
-        self._dirty = False
+        body = marshal.dumps({"format": _FORMAT, "python": _PYTHON, "key": self.key,
+                              "entries": self.entries})
+        if write_sealed(self.folder, _FILE, body):
+            self._dirty = False
+
+
+def read_sealed(folder: Path, name: str) -> bytes | None:
+    """The body of ``folder/name`` as :func:`write_sealed` wrote it, when its HMAC checks
+    out with the folder's trusted key; None otherwise (nothing read through a symlink)."""
+    if folder.is_symlink():
+        return None
+    secret = _read_secret(folder)
+    if secret is None:
+        return None
+    try:
+        raw = _read_regular(folder / name)
+    except OSError:
+        return None
+    mac, sep, body = raw.partition(b"\n")
+    if not sep or not hmac.compare_digest(mac, _mac(secret, body).encode()):
+        return None
+    return body
+
+
+def write_sealed(folder: Path, name: str, body: bytes) -> bool:
+    """Write ``body`` atomically to ``folder/name`` (0600) behind its HMAC, creating the
+    folder, its ``.gitignore`` and its key as needed; False when that could not be done (a
+    read-only or symlinked folder only disables caching)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder.is_symlink() or not folder.is_dir():
+            return False
+        ignore = folder / ".gitignore"
+        if not os.path.lexists(ignore):
+            write_atomic(ignore, "# created by sluice\n*\n", what="lint cache")
+        secret = _read_secret(folder)
+        if secret is None:
+            secret = os.urandom(32)  # what secrets.token_bytes reads
+            write_atomic(folder / _KEY, secret.hex(), mode=0o600, what="lint cache key")
+        check_target(folder / name, what="lint cache")
+        write_atomic(folder / name, _mac(secret, body).encode() + b"\n" + body,
+                     mode=0o600, what="lint cache")
+    except (OSError, SluiceError):
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ compact entries

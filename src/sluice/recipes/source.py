@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +23,10 @@ from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.errors import SluiceError
-from sluice.lint.suppress import parse_suppressions
+from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
 from sluice.recipes.apply import Applied, apply_recipes, tidy
 from sluice.recipes.model import RecipeContext
 from sluice.recipes.steps import autogen_context, render_lines
-
-_PHASES = re.compile(r"^(?:upgrade|downgrade)(?:_\w+)?$")
 
 
 @dataclass
@@ -90,84 +87,50 @@ def _namespace(tree: ast.Module, path: str) -> dict[str, Any]:
     return ns
 
 
-def _op_aliases(tree: ast.Module) -> set[str]:
-    names = {"op"}
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "alembic":
-            names |= {a.asname or a.name for a in node.names if a.name == "op"}
-    return names
-
-
-def _op_call(stmt: ast.stmt, aliases: set[str]) -> ast.Call | None:
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-        func = stmt.value.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                and func.value.id in aliases:
-            return stmt.value
-    return None
-
-
-def _literal_table(call: ast.Call, name: str) -> str | None:
-    if isinstance(call.func, ast.Attribute) and call.func.attr == name and call.args \
-            and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-        return call.args[0].value
-    return None
-
-
 def fix_source(source: str, ctx: RecipeContext, *, path: str = "<revision>") -> FileFix:
     """Apply the recipes of ``ctx`` to one revision's source text; see the module docstring.
 
     Raises :class:`SluiceError` naming ``path`` and the line when the file does not parse.
     """
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as exc:
-        raise SluiceError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    lines = source.splitlines(keepends=True)
-    aliases = _op_aliases(tree)
-    reviewed = {sup.line for sup in parse_suppressions(source)}
-    env = _Env(tree, path, ctx)
-    fixed: list[FixedCall] = []
-    runs: list[_Run] = []
-    for fn in tree.body:
-        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                or not _PHASES.match(fn.name):
-            continue
-        calls = [(s, _op_call(s, aliases)) for s in fn.body]
-        created = {t for _, c in calls if c is not None
-                   for t in [_literal_table(c, "create_table")] if t}
-        dropped = {t for _, c in calls if c is not None
-                   for t in [_literal_table(c, "drop_table")] if t}
-        seen_created: set[str] = set()
-        for stmt, call in calls:
-            if call is None:
-                continue
-            start, end = stmt.lineno, stmt.end_lineno or stmt.lineno
-            table = _literal_table(call, "create_table")
-            if table:
-                seen_created.add(table)
-            if _reviewed(lines, reviewed, start, end) or not _alone(lines, stmt):
-                continue
-            recorded = env.evaluate(call, aliases)
-            if len(recorded) != 1:
-                continue
-            result = apply_recipes(recorded, ctx, new_tables=seen_created | (dropped - created))
-            if not result.applied:
-                continue
-            fixed.append(FixedCall(fn.name, start, end, result.applied))
-            run = _Run(start, end, lines[start - 1][:stmt.col_offset], result.ops,
-                       _comments(lines, stmt))
-            if runs and runs[-1].joins(run, lines):
-                runs[-1].extend(run)
-            else:
-                runs.append(run)
-    if not runs:
+    plan = plan_source(source, path)
+    if not plan.chains:
         return FileFix(path, source, source)
-    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    for run in reversed(runs):
-        lines[run.start - 1:run.end] = [ln + newline for ln in run.render(env.actx, ctx)]
-    after = _add_imports("".join(lines), sorted(env.actx.imports), tree, newline)
-    return FileFix(path, source, after, fixed)
+    outcomes, applied = fix_chains(plan, plan.chains, ctx)
+    after, fixed = assemble(plan, outcomes)
+    return FileFix(path, source, after,
+                   [FixedCall(m.phase, m.start, m.end, applied[id(m)]) for m, _ in fixed])
+
+
+def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
+               ) -> tuple[list[ChainOutcome], dict[int, list[Applied]]]:
+    """What the recipes of ``ctx`` make of each of ``chains`` (of ``plan``), and what
+    was applied to each rewritten member (by ``id()`` of the member)."""
+    env = _Env(plan.tree, plan.path, ctx)
+    outcomes: list[ChainOutcome] = []
+    applied: dict[int, list[Applied]] = {}
+    for chain in chains:
+        env.actx.imports = set()
+        rules: list[tuple[str, ...] | None] = []
+        runs: list[list[ops.MigrateOperation]] = []
+        current: list[ops.MigrateOperation] | None = None
+        for member in chain.members:
+            recorded = env.evaluate(member.call, plan.aliases)
+            result = apply_recipes(recorded, ctx, new_tables=member.new_tables) \
+                if len(recorded) == 1 else None
+            if result is None or not result.applied:
+                rules.append(None)
+                current = None
+                continue
+            applied[id(member)] = result.applied
+            rules.append(tuple(sorted({r for a in result.applied for r in a.recipe.rules})))
+            if current is None:
+                current = []
+                runs.append(current)
+            current += result.ops
+        lines = [[ln for o in tidy(run, ctx.dialect) for ln in render_lines(env.actx, o)]
+                 for run in runs]
+        outcomes.append(ChainOutcome(rules, lines, sorted(env.actx.imports)))
+    return outcomes, applied
 
 
 class _Env:
@@ -187,67 +150,6 @@ class _Env:
         return _evaluate(call, self.ns, aliases, self.mc, self.path)
 
 
-@dataclass
-class _Run:
-    """Rewritten calls next to each other (blank lines between at most): one sequence,
-    so that adjacent ``autocommit_block``s merge and a lock timeout is set once."""
-
-    start: int
-    end: int
-    #: The call's own leading whitespace (spaces or tabs, as the file has it).
-    indent: str
-    ops: list[ops.MigrateOperation]
-    #: Trailing comments of the calls, kept as comment lines above the sequence.
-    comments: list[str]
-
-    def joins(self, other: _Run, lines: list[str]) -> bool:
-        return self.indent == other.indent and all(
-            not lines[i].strip() for i in range(self.end, other.start - 1))
-
-    def extend(self, other: _Run) -> None:
-        self.end = other.end
-        self.ops += other.ops
-        self.comments += other.comments
-
-    def render(self, actx: Any, ctx: RecipeContext) -> list[str]:
-        pad = self.indent
-        out = [pad + c for c in self.comments]
-        for o in tidy(self.ops, ctx.dialect):
-            out += [pad + ln if ln else ln for ln in render_lines(actx, o)]
-        return out
-
-
-def _comments(lines: list[str], stmt: ast.stmt) -> list[str]:
-    """The comment after the call on its last line (``# why``), if any."""
-    last = lines[(stmt.end_lineno or stmt.lineno) - 1]
-    rest = last.encode()[stmt.end_col_offset or 0:].decode(errors="replace").strip()
-    return [rest] if rest.startswith("#") else []
-
-
-def _reviewed(lines: list[str], reviewed: set[int], start: int, end: int) -> bool:
-    """A suppression or allow comment (``reviewed``: the lines lint reads one on) on the
-    call's lines or the comment lines above."""
-    if any(n in reviewed for n in range(start, end + 1)):
-        return True
-    i = start - 2
-    while i >= 0 and lines[i].strip().startswith("#"):
-        if i + 1 in reviewed:
-            return True
-        i -= 1
-    return False
-
-
-def _alone(lines: list[str], stmt: ast.stmt) -> bool:
-    """The statement has its lines to itself (nothing before it on its first line, only
-    a comment after it on its last)."""
-    first = lines[stmt.lineno - 1]
-    if first[:stmt.col_offset].strip():
-        return False
-    last = lines[(stmt.end_lineno or stmt.lineno) - 1]
-    rest = last.encode()[stmt.end_col_offset or 0:].decode(errors="replace").strip()
-    return not rest or rest.startswith("#")
-
-
 def _evaluate(call: ast.Call, ns: dict[str, Any], aliases: set[str], mc: MigrationContext,
               path: str) -> list[ops.MigrateOperation]:
     recorder = _Recorder(mc)
@@ -258,30 +160,6 @@ def _evaluate(call: ast.Call, ns: dict[str, Any], aliases: set[str], mc: Migrati
     except Exception:
         return []
     return recorder.recorded
-
-
-def _add_imports(text: str, imports: list[str], tree: ast.Module, newline: str) -> str:
-    """``imports`` (``from x import y`` lines) the module lacks, after its last import."""
-    have = {ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))}
-    bound = {a.asname or a.name.split(".")[0] for n in tree.body
-             if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-    missing = []
-    for line in imports:
-        try:
-            node = ast.parse(line).body[0]
-        except SyntaxError:
-            continue
-        names = {a.asname or a.name.split(".")[0]
-                 for a in getattr(node, "names", [])}
-        if line not in have and not names <= bound:
-            missing.append(line)
-    if not missing:
-        return text
-    last = max((n.end_lineno or n.lineno for n in tree.body
-                if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
-    lines = text.splitlines(keepends=True)
-    lines[last:last] = [m + newline for m in missing]
-    return "".join(lines)
 
 
 def fix_file(path: str | Path, ctx: RecipeContext, *, write: bool = False,

@@ -4,7 +4,9 @@ shows its fixes): a unified diff of the finding's call rewritten into its recipe
 Cost: only findings of a rule some recipe answers (:data:`RECIPE_RULES`, no import
 needed to ask) lead to any work, and only their files are read and rewritten in memory;
 a lint with no such finding imports nothing of :mod:`sluice.recipes` or Alembic's
-renderer.
+renderer. What the recipes made of each call is kept in the lint cache folder
+(:mod:`sluice.lint.fixmemo`): a warm lint after an edit that leaves the rewritten calls
+as they were draws their diffs again without importing Alembic or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from sluice.output.registry import FixKey, fix_key
 
 if TYPE_CHECKING:
     from sluice.config import SluiceConfig
-    from sluice.recipes import FileFix
-    from sluice.recipes.source import FixedCall
+    from sluice.lint.fixmemo import DrawnCall, DrawnFix
 
 #: The lint rules a recipe of :mod:`sluice.recipes` answers, per dialect (a test keeps
 #: this equal to the registry).
@@ -53,12 +54,14 @@ MAX_FILES = 10
 
 
 def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
-              env: str | None, root: Path) -> tuple[dict[FixKey, str], str | None]:
+              env: str | None, root: Path, use_cache: bool = True
+              ) -> tuple[dict[FixKey, str], str | None]:
     """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
     its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`,
     and no summary line; when such findings are in more than :data:`MAX_FILES` files, no
     diff and a summary line counting them. A file that cannot be read or parsed, or a call
-    ``sluice fix`` leaves alone, gets none."""
+    ``sluice fix`` leaves alone, gets none. ``use_cache=False``: the memo of earlier
+    lints is neither read nor written."""
     wanted = fixable(findings, dialects)
     by_file: dict[tuple[str, str], list[Finding]] = {}
     for f in wanted:
@@ -70,15 +73,15 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     if not wanted:
         return {}, None
     from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
-    from sluice.recipes import context_for, fix_source  # lazy: Alembic, only when needed
+    from sluice.lint.fixmemo import FixMemo  # lazy: only with a finding a recipe answers
 
+    memo = FixMemo(_cache_folder(config, root) if use_cache else None, config, env)
     out: dict[FixKey, str] = {}
     for (shown, dialect), group in by_file.items():
         path = Path(shown) if Path(shown).is_file() else root / shown
         try:
             source = path.read_text(encoding="utf-8")
-            fix = fix_source(source, context_for(config, dialect, env=env),
-                             path=_display(path, root))
+            fix = memo.draw(source, path=_display(path, root), dialect=dialect)
         except (OSError, UnicodeDecodeError, SluiceError):
             continue
         if not fix.changed:
@@ -87,7 +90,16 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
             call = _call_of(fix, f)
             if call is not None:
                 out[fix_key(f)] = call_diff(fix, call)
+    memo.save()
     return out, None
+
+
+def _cache_folder(config: SluiceConfig, root: Path) -> Path | None:
+    """The lint cache folder (``[tool.sluice.lint] cache_dir``, from alembic.ini's folder)."""
+    if not config.lint.cache_dir:
+        return None
+    folder = Path(config.lint.cache_dir)
+    return folder if folder.is_absolute() else root.resolve() / folder
 
 
 def _display(path: Path, root: Path) -> str:
@@ -101,15 +113,14 @@ def _display(path: Path, root: Path) -> str:
     return path.as_posix()
 
 
-def _call_of(fix: FileFix, f: Finding) -> FixedCall | None:
+def _call_of(fix: DrawnFix, f: Finding) -> DrawnCall | None:
     for call in fix.fixed:
-        if call.line <= (f.line or 0) <= call.end_line and any(
-                f.rule in a.recipe.rules for a in call.applied):
+        if call.line <= (f.line or 0) <= call.end_line and f.rule in call.rules:
             return call
     return None
 
 
-def call_diff(fix: FileFix, call: FixedCall) -> str:
+def call_diff(fix: DrawnFix, call: DrawnCall) -> str:
     """The diff of ``fix`` limited to ``call``: its lines replaced, and the changes outside
     every rewritten call (the imports the recipes need); other calls stay as written."""
     import difflib  # lazy: only when a diff is drawn; start-up of every lint

@@ -100,7 +100,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         from sluice.integrations.cli.lint_fixes import fix_diffs  # lazy: text output only
 
         fixes, more = fix_diffs(shown, dialects=result.dialects, config=cfg, env=env,
-                                root=config_path.parent)
+                                root=config_path.parent, use_cache=not no_cache)
         if more:
             summary.insert(1, more)
     return LintOutput(fmt, list(shown), summary + _lint_notes(result.notes, config_path),
