@@ -7,6 +7,7 @@ reach every branch of it.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from sluice.lint import needs
 from sluice.lint.merge import copy_finding
 from sluice.lint.model import Finding, Op
+from sluice.lint.static import facts
 
 RULES = Path(__file__).resolve().parent.parent / "src" / "sluice" / "rules"
 
@@ -61,3 +63,68 @@ def test_a_copied_finding_is_what_replace_makes() -> None:
         copy_finding(base, no_such_field=1)
     with pytest.raises(FrozenInstanceError):
         copy_finding(base, line=1).line = 2  # type: ignore[misc]
+
+
+NESTED = '''
+import a
+def upgrade():
+    import b
+    try:
+        import c
+    except ValueError:
+        import d
+    else:
+        import e
+    finally:
+        import f
+    with x:
+        import g
+    for i in y:
+        import h
+    else:
+        import i
+    while z:
+        import j
+    else:
+        import k
+    match v:
+        case 1:
+            import l
+        case _ if w:
+            from m import n
+    if t:
+        import o
+    elif u:
+        import p
+    else:
+        class Q:
+            import r
+            def s(self):
+                import s
+    async def inner():
+        async with q:
+            import t
+        async for r in q:
+            import u
+    x: int = 1
+    x += 1
+def downgrade_x():
+    def helper():
+        import v
+    try:
+        pass
+    except* OSError:
+        import w
+    import x
+'''
+
+
+def test_imports_found_statement_by_statement_are_those_of_the_full_walk() -> None:
+    sources = [NESTED, *_fixture_sources()]
+    for source in sources:
+        tree = ast.parse(source)
+        walked = [(node, phase) for node, phase in facts._walk_with_phase(tree)
+                  if isinstance(node, (ast.Import, ast.ImportFrom))]
+        assert facts._imports_with_phase(tree) == walked
+    names = [(n.names[0].name, p) for n, p in facts._imports_with_phase(ast.parse(NESTED))]
+    assert len(names) == 22 and names[-1] == ("x", "downgrade") and names[0] == ("a", "upgrade")

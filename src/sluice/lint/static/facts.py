@@ -156,7 +156,7 @@ def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
     out: list[tuple[ast.AST, str]] = []
 
     def visit(node: ast.AST, phase: str) -> None:
-        for name in node._fields:
+        for name in _block_fields(type(node)):
             value = getattr(node, name, None)
             if not isinstance(value, list) or not value or not isinstance(value[0], _BLOCKS):
                 continue
@@ -166,11 +166,27 @@ def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
                     out.append((child, phase))
                 elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                     visit(child, "downgrade" if child.name.startswith("downgrade") else phase)
-                elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return:
+                elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return \
+                        and _block_fields(kind):
                     visit(child, phase)
 
     visit(tree, "upgrade")
     return out
+
+
+#: The fields of the grammar that hold statements (``stmt*``), exception handlers
+#: (``excepthandler*``) or match cases (``match_case*``): no other field does.
+_BLOCK_NAMES = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _block_fields(kind: type) -> tuple[str, ...]:
+    """The fields of node type ``kind`` that can hold statements, in ``_fields`` order."""
+    found = _BLOCK_FIELDS.get(kind)
+    if found is None:
+        found = _BLOCK_FIELDS[kind] = tuple(
+            f for f in getattr(kind, "_fields", ()) if f in _BLOCK_NAMES)
+    return found
 
 
 def _walk_with_phase(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
