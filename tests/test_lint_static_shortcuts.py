@@ -8,6 +8,7 @@ reach every branch of it.
 from __future__ import annotations
 
 import ast
+import gc
 from dataclasses import FrozenInstanceError, replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from sluice.lint import needs
 from sluice.lint.merge import copy_finding
 from sluice.lint.model import Finding, Op
-from sluice.lint.static import facts
+from sluice.lint.static import analyze_source, facts
 
 RULES = Path(__file__).resolve().parent.parent / "src" / "sluice" / "rules"
 
@@ -128,3 +129,20 @@ def test_imports_found_statement_by_statement_are_those_of_the_full_walk() -> No
         assert facts._imports_with_phase(tree) == walked
     names = [(n.names[0].name, p) for n, p in facts._imports_with_phase(ast.parse(NESTED))]
     assert len(names) == 22 and names[-1] == ("x", "downgrade") and names[0] == ("a", "upgrade")
+
+
+def test_reading_revisions_statically_leaves_no_garbage_cycles() -> None:
+    """Every revision read leaves nothing only the cycle collector would free (a lint
+    of thousands of revisions would pay for collecting it)."""
+    sources = [NESTED, *_fixture_sources()]
+    analyze_source(sources[0], "warm-up.py")  # first-use caches, not garbage
+    gc.collect()
+    gc.disable()
+    try:
+        for i, source in enumerate(sources):
+            result = analyze_source(source, f"r{i}.py")
+            result.tree = None
+            del result
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -154,24 +154,27 @@ def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
     """The import statements :func:`_walk_with_phase` would yield, in the same order,
     visiting statements only."""
     out: list[tuple[ast.AST, str]] = []
-
-    def visit(node: ast.AST, phase: str) -> None:
-        for name in _block_fields(type(node)):
-            value = getattr(node, name, None)
-            if not isinstance(value, list) or not value or not isinstance(value[0], _BLOCKS):
-                continue
-            for child in value:
-                kind = type(child)
-                if kind is ast.Import or kind is ast.ImportFrom:
-                    out.append((child, phase))
-                elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
-                    visit(child, "downgrade" if child.name.startswith("downgrade") else phase)
-                elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return \
-                        and _block_fields(kind):
-                    visit(child, phase)
-
-    visit(tree, "upgrade")
+    _statement_imports(tree, "upgrade", out)
     return out
+
+
+def _statement_imports(node: ast.AST, phase: str, out: list[tuple[ast.AST, str]]) -> None:
+    # a module-level function, not a closure: a closure that calls itself is a reference
+    # cycle, garbage only the cycle collector frees, once per revision
+    for name in _block_fields(type(node)):
+        value = getattr(node, name, None)
+        if not isinstance(value, list) or not value or not isinstance(value[0], _BLOCKS):
+            continue
+        for child in value:
+            kind = type(child)
+            if kind is ast.Import or kind is ast.ImportFrom:
+                out.append((child, phase))
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                _statement_imports(
+                    child, "downgrade" if child.name.startswith("downgrade") else phase, out)
+            elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return \
+                    and _block_fields(kind):
+                _statement_imports(child, phase, out)
 
 
 #: The fields of the grammar that hold statements (``stmt*``), exception handlers
@@ -190,16 +193,18 @@ def _block_fields(kind: type) -> tuple[str, ...]:
 
 
 def _walk_with_phase(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
-    def visit(node: ast.AST, phase: str) -> Iterator[tuple[ast.AST, str]]:
-        yield node, phase
-        for child in ast.iter_child_nodes(node):
-            child_phase = phase
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
-                    child.name.startswith("downgrade"):
-                child_phase = "downgrade"
-            yield from visit(child, child_phase)
+    return _walk_phase(tree, "upgrade")
 
-    yield from visit(tree, "upgrade")
+
+def _walk_phase(node: ast.AST, phase: str) -> Iterator[tuple[ast.AST, str]]:
+    # module level, not a closure calling itself (a reference cycle per revision)
+    yield node, phase
+    for child in ast.iter_child_nodes(node):
+        child_phase = phase
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                child.name.startswith("downgrade"):
+            child_phase = "downgrade"
+        yield from _walk_phase(child, child_phase)
 
 
 def _is_docstring(stmt: ast.stmt) -> bool:
