@@ -22,6 +22,14 @@ A lint rule that only ever reports on some op kinds says which (``kinds=("drop_t
 check calls of a lint run. A rule without ``kinds`` (``phases``) sees ops of every kind
 (phase).
 
+The lint rules Sluice ships are listed, as data, in :mod:`sluice.rules._lint_manifest`
+(generated from the rule files: ``python -m sluice.rules._lint_manifest_gen``; a test
+checks it equals what the files register). :func:`all_rules` registers them from it
+without importing their files; a rule's file is imported when its check is first needed
+(:attr:`Rule.check`; its documentation, :attr:`Rule.doc`, too), so a lint runs the code of
+the rules that can report on its operations only. Registering a rule of the manifest
+whose data differs from the manifest's raises :class:`ValueError`.
+
 Importing this module (or a rule file) does not import sqlglot: the SQL helpers of
 :mod:`sluice.rules._sql` import it when they first parse a statement.
 """
@@ -29,10 +37,9 @@ Importing this module (or a rule file) does not import sqlglot: the SQL helpers 
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sluice.core.findings import SEVERITY_ORDER, Severity
 from sluice.core.ops import DIALECTS, Hit, Op
@@ -66,9 +73,8 @@ class Rule:
     family: str
     dialects: tuple[str, ...]
     severity: Severity
-    #: A lint rule's check; None for trace and check rules (their feature measures or
-    #: runs them, see the module docs).
-    check: CheckFn | None
+    #: A lint rule's check as far as it is loaded (see :attr:`check`).
+    loaded: CheckFn | None = field(compare=False)
     #: Used by the autogenerate policy to refuse or annotate generated operations.
     autogenerate: bool = False
     #: Off unless enabled in ``[tool.sluice.lint] enable``.
@@ -87,10 +93,29 @@ class Rule:
     needs_database: bool = False
     #: The documentation of a trace or check rule (its file's docstring).
     text: str = field(default="", repr=False)
+    #: The module whose import registers the check of a lint rule of the manifest ("":
+    #: none to import).
+    module: str = field(default="", compare=False, repr=False)
+
+    @property
+    def check(self) -> CheckFn | None:
+        """A lint rule's check (its file imported on first use); None for trace and check
+        rules (their feature measures or runs them, see the module docs)."""
+        fn = self.loaded
+        if fn is None and self.module:
+            importlib.import_module(self.module)  # its @rule fills in ``loaded``
+            fn = self.loaded
+            if fn is None:
+                raise ValueError(f"{self.module} does not register rule {self.id}: "
+                                 f"{_MANIFEST_FIX}")
+        return fn
 
     @property
     def doc(self) -> str:
-        source = self.check.__doc__ if self.check is not None else self.text
+        import inspect  # lazy: documentation only; a lint never reads it
+
+        check = self.check
+        source = check.__doc__ if check is not None else self.text
         return inspect.cleandoc(source or "")
 
     @property
@@ -105,8 +130,19 @@ RULES: dict[str, Rule] = {}
 UPGRADE = ("upgrade",)
 
 
+_MANIFEST_FIX = "regenerate sluice/rules/_lint_manifest.py (python -m sluice.rules._lint_manifest_gen)"
+#: Whether the rules of the manifest are registered.
+_manifest_read = False
+
+
 def _register(new: Rule) -> None:
-    if new.id in RULES:
+    old = RULES.get(new.id)
+    if old is not None and old.module and old.loaded is None:  # from the manifest
+        if old != new:
+            raise ValueError(f"rule {new.id} differs from the manifest: {_MANIFEST_FIX}")
+        object.__setattr__(old, "loaded", new.loaded)
+        return
+    if old is not None:
         raise ValueError(f"duplicate rule id {new.id}")
     if any(r.name == new.name and r.kind == new.kind for r in RULES.values()):
         raise ValueError(f"duplicate {new.kind} rule name {new.name}")
@@ -135,7 +171,7 @@ def rule(
             family=family,
             dialects=tuple(dialects),
             severity=severity,
-            check=fn,
+            loaded=fn,
             autogenerate=autogenerate,
             default_enabled=default_enabled,
             kinds=frozenset(kinds) if kinds is not None else None,
@@ -150,7 +186,7 @@ def trace_rule(id: str, name: str, *, family: str, severity: Severity, doc: str 
                dialects: Iterable[str] = ("postgresql", "mysql")) -> Rule:
     """Register a ``sluice trace`` rule documented by ``doc`` (its file's docstring)."""
     new = Rule(id=id, name=name, family=family, dialects=tuple(dialects), severity=severity,
-               check=None, kind="trace", text=doc or "")
+               loaded=None, kind="trace", text=doc or "")
     _register(new)
     return new
 
@@ -159,7 +195,7 @@ def check_rule(name: str, *, title: str, needs_database: bool, doc: str | None,
                severity: Severity = "error") -> Rule:
     """Register a ``sluice check`` check (id ``check.<name>``) documented by ``doc``."""
     new = Rule(id=f"check.{name}", name=name, family="check", dialects=DIALECTS,
-               severity=severity, check=None, kind="check", title=title,
+               severity=severity, loaded=None, kind="check", title=title,
                needs_database=needs_database, text=doc or "")
     _register(new)
     return new
@@ -169,8 +205,35 @@ def all_rules(kind: Kind | None = "lint") -> dict[str, Rule]:
     """The registered rules of ``kind`` (None: every kind) by id, in registration order
     (each kind's package lists its files in catalog order)."""
     for k in KINDS if kind is None else (kind,):
-        importlib.import_module(f"sluice.rules.{k}")  # its files register their rules
+        if k == "lint":
+            _read_manifest()
+        else:
+            importlib.import_module(f"sluice.rules.{k}")  # its files register their rules
     return {i: r for i, r in RULES.items() if kind is None or r.kind == kind}
+
+
+def _read_manifest() -> None:
+    """Register the lint rules of the manifest (their files stay unimported), in catalog
+    order; a rule already registered by its file is checked against the manifest."""
+    global _manifest_read
+    if _manifest_read:
+        return
+    from sluice.rules._lint_manifest import LINT_RULES  # lazy: read on the first lookup
+
+    for (module, id, name, family, dialects, severity, autogenerate, default_enabled,
+         kinds, phases) in LINT_RULES:
+        new = Rule(
+            id=id, name=name, family=family, dialects=dialects,
+            severity=cast("Severity", severity), loaded=None, autogenerate=autogenerate, default_enabled=default_enabled,
+            kinds=frozenset(kinds) if kinds is not None else None,
+            phases=frozenset(phases) if phases is not None else None,
+            module=f"sluice.rules.lint.{module}")
+        old = RULES.get(id)
+        if old is None:
+            RULES[id] = new
+        elif old != new:
+            raise ValueError(f"rule {id} differs from the manifest: {_MANIFEST_FIX}")
+    _manifest_read = True
 
 
 def find_rule(key: str, kind: Kind | None = "lint") -> Rule | None:

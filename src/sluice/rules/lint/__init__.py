@@ -1,7 +1,10 @@
 """Lint rules (``SL...``): one file per rule, its fixtures beside it.
 
-Importing this package registers every lint rule in :mod:`sluice.rules.registry`, in
-catalog order (the order of the imports below). A rule is ``slNNN_name.py``: one function
+:data:`CATALOG` lists the rule files in catalog order; :func:`import_all` imports them
+(each registers its rule in :mod:`sluice.rules.registry`). Importing this package imports
+none of them: the registry knows the rules from :mod:`sluice.rules._lint_manifest` and
+imports a rule's file when its check is first needed, so importing one rule file does not
+import the others. A rule is ``slNNN_name.py``: one function
 decorated with :func:`~sluice.rules.registry.rule`, whose docstring is the rule's
 documentation (the dangerous pattern, why, and the safe alternative step by step), and its
 fixtures in ``slNNN_name.fixtures/`` (``SLNNN_bad*.py`` trigger it on the lines marked
@@ -19,57 +22,66 @@ registered like every other rule so that ``sluice rules`` documents them and
 ``[tool.sluice.lint]`` can disable them or change their severity).
 """
 
-# isort: off
-from sluice.rules.lint import (  # noqa: F401
-    sl301_mysql_table_copy,
-    sl302_mysql_table_rebuild,
-    sl303_mysql_multiple_ddl,
-    sl304_mysql_alter_column_without_existing,
-    sl101_lossy_type_change,
-    sl102_set_not_null_without_default,
-    sl103_rename_column,
-    sl104_rename_table,
-    sl105_column_type_change,
-    sl106_add_not_null_column_without_default,
-    sl107_drop_server_default,
-    sl501_update_without_where,
-    sl502_unbatched_backfill,
-    sl001_drop_table,
-    sl002_drop_column,
-    sl003_drop_index,
-    sl004_drop_constraint,
-    sl005_protected_table,
-    sl006_drop_schema,
-    sl007_truncate_table,
-    sl008_delete_without_where,
-    sl900_parse_error,
-    sl901_suppression_without_reason,
-    sl902_unused_suppression,
-    sl903_static_only,
-    sl904_unknown_suppression_rule,
-    sl905_duplicate_revision_id,
-    sl701_index_name_convention,
-    sl702_constraint_name_convention,
-    sl703_unnamed_constraint,
-    sl201_create_index_non_concurrently,
-    sl202_drop_index_non_concurrently,
-    sl203_foreign_key_without_not_valid,
-    sl204_check_constraint_without_not_valid,
-    sl205_unique_constraint_without_index,
-    sl206_set_not_null,
-    sl207_add_column_volatile_default,
-    sl208_type_change_rewrites_table,
-    sl209_vacuum_full_or_cluster,
-    sl210_lock_table,
-    sl211_reindex_non_concurrently,
-    sl601_missing_downgrade,
-    sl602_dynamic_sql,
-    sl603_import_app_code,
-    sl604_create_engine_in_revision,
-    sl605_swallowed_exception,
-    sl606_reads_data_in_migration,
-    sl401_concurrently_outside_autocommit,
-    sl402_dml_in_ddl_transaction,
-    sl403_statement_needs_autocommit,
+from __future__ import annotations
+
+import importlib
+
+#: The rule files (modules of this package), in catalog order.
+CATALOG: tuple[str, ...] = (
+    "sl301_mysql_table_copy",
+    "sl302_mysql_table_rebuild",
+    "sl303_mysql_multiple_ddl",
+    "sl304_mysql_alter_column_without_existing",
+    "sl101_lossy_type_change",
+    "sl102_set_not_null_without_default",
+    "sl103_rename_column",
+    "sl104_rename_table",
+    "sl105_column_type_change",
+    "sl106_add_not_null_column_without_default",
+    "sl107_drop_server_default",
+    "sl501_update_without_where",
+    "sl502_unbatched_backfill",
+    "sl001_drop_table",
+    "sl002_drop_column",
+    "sl003_drop_index",
+    "sl004_drop_constraint",
+    "sl005_protected_table",
+    "sl006_drop_schema",
+    "sl007_truncate_table",
+    "sl008_delete_without_where",
+    "sl900_parse_error",
+    "sl901_suppression_without_reason",
+    "sl902_unused_suppression",
+    "sl903_static_only",
+    "sl904_unknown_suppression_rule",
+    "sl905_duplicate_revision_id",
+    "sl701_index_name_convention",
+    "sl702_constraint_name_convention",
+    "sl703_unnamed_constraint",
+    "sl201_create_index_non_concurrently",
+    "sl202_drop_index_non_concurrently",
+    "sl203_foreign_key_without_not_valid",
+    "sl204_check_constraint_without_not_valid",
+    "sl205_unique_constraint_without_index",
+    "sl206_set_not_null",
+    "sl207_add_column_volatile_default",
+    "sl208_type_change_rewrites_table",
+    "sl209_vacuum_full_or_cluster",
+    "sl210_lock_table",
+    "sl211_reindex_non_concurrently",
+    "sl601_missing_downgrade",
+    "sl602_dynamic_sql",
+    "sl603_import_app_code",
+    "sl604_create_engine_in_revision",
+    "sl605_swallowed_exception",
+    "sl606_reads_data_in_migration",
+    "sl401_concurrently_outside_autocommit",
+    "sl402_dml_in_ddl_transaction",
+    "sl403_statement_needs_autocommit",
 )
-# isort: on
+
+
+def import_all() -> None:
+    """Import every rule file (registering its rule), in catalog order."""
+    for name in CATALOG:
+        importlib.import_module(f"{__name__}.{name}")
