@@ -57,9 +57,9 @@ def never_idle_out(dbapi_connection: Any, record: Any) -> None:
         statement = (
             "SELECT set_config('idle_in_transaction_session_timeout', '0', false), "
             "CASE WHEN current_setting('server_version_num')::int >= 140000 "
-            "THEN set_config('idle_session_timeout', '0', false) END, "
-            "pid, (extract(epoch FROM backend_start) * 1000000)::bigint "
-            "FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+            "THEN set_config('idle_session_timeout', '0', false) END, pg_backend_pid(), "
+            "(SELECT (extract(epoch FROM backend_start) * 1000000)::bigint "
+            "FROM pg_stat_activity WHERE pid = pg_backend_pid())")
     elif "mysql" in module.lower() or "maria" in module.lower():
         statement = f"SET SESSION wait_timeout = {MYSQL_WAIT_TIMEOUT_S}"
     else:
@@ -82,7 +82,7 @@ def never_idle_out(dbapi_connection: Any, record: Any) -> None:
             dbapi_connection.autocommit = False
     if not switch:
         dbapi_connection.commit()
-    if row is not None and len(row) == 4 and record is not None:
+    if row is not None and len(row) == 4 and row[3] is not None and record is not None:
         record.info[SESSION_INFO] = f"pg:{row[2]}:{row[3]}"
 
 
