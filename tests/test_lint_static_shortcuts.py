@@ -17,7 +17,7 @@ import pytest
 from sluice.lint import needs
 from sluice.lint.merge import copy_finding
 from sluice.lint.model import Finding, Op
-from sluice.lint.static import analyze_source, facts
+from sluice.lint.static import analyze_source, facts, newop
 
 RULES = Path(__file__).resolve().parent.parent / "src" / "sluice" / "rules"
 
@@ -146,3 +146,18 @@ def test_reading_revisions_statically_leaves_no_garbage_cycles() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_an_op_made_by_the_static_layer_is_what_its_constructor_makes() -> None:
+    assert newop._TEMPLATE is not None  # Op is a plain dataclass: the short way is taken
+    for kind, line, phase, args in (("add_column", 3, "upgrade", None),
+                                    ("script.downgrade", None, "downgrade", {"kind": "ops"}),
+                                    ("execute", 12, "upgrade", {})):
+        made = newop.make_op(kind, line, phase, args)
+        built = Op(kind, line=line, phase=phase,  # type: ignore[arg-type]
+                   args={} if args is None else args)
+        assert type(made) is Op and made == built
+        assert list(vars(made).items()) == list(vars(built).items())
+    first, second = newop.make_op("x", 1, "upgrade"), newop.make_op("x", 1, "upgrade")
+    first.args["k"] = 1
+    assert second.args == {}  # a new dict per op

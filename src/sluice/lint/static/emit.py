@@ -8,6 +8,7 @@ import ast
 from typing import Any
 
 from sluice.lint.model import Op
+from sluice.lint.static.newop import make_op
 from sluice.lint.static.scope import Scope
 from sluice.lint.static.values import (
     CREATE_TABLE_SQL,
@@ -97,7 +98,7 @@ class OpEmitter:
         for existing in self.ops:
             if existing.kind == kind and existing.line == line and existing.phase == scope.phase:
                 return
-        self.ops.append(Op(kind, args=dict(args), line=line, phase=scope.phase))  # type: ignore[arg-type]
+        self.ops.append(make_op(kind, line, scope.phase, dict(args)))
 
     def _emit_op(
         self,
@@ -121,7 +122,7 @@ class OpEmitter:
         kwnodes = {kw.arg: kw.value for kw in call.keywords if kw.arg}
         params.update(kwnodes)
 
-        op = Op(kind, line=call.lineno, phase=scope.phase)  # type: ignore[arg-type]
+        op = make_op(kind, call.lineno, scope.phase)
         op.in_autocommit = scope.autocommit > 0
         if batch is not None:
             op.in_batch = True

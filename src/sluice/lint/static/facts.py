@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sluice.lint.model import Op
+from sluice.lint.static.newop import make_op
 from sluice.lint.static.values import func_name
 
 __all__ = ["ENGINE_FACTORIES", "USES_CODE", "USES_NONE", "USES_VALUES", "downgrade_fact",
@@ -78,8 +79,8 @@ def _import_fact(out: list[Op], module: str, node: ast.stmt, phase: str,
                  names: list[str], bound: dict[int, list[str]], binds: list[str]) -> None:
     top = module.split(".")[0]
     if module.startswith(".") or (top not in _STDLIB and top not in _TRUSTED_TOP):
-        op = Op("script.import", name=module, args={"names": names},
-                line=node.lineno, phase=phase)  # type: ignore[arg-type]
+        op = make_op("script.import", node.lineno, phase, {"names": names})
+        op.name = module
         out.append(op)
         bound[id(op)] = binds
 
@@ -134,8 +135,7 @@ def downgrade_fact(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
     if fn is None:
         up = functions.get("upgrade")
         line = up.lineno if up is not None else 1
-        return Op("script.downgrade", args={"kind": "missing", **args}, line=line,
-                  phase="downgrade")
+        return make_op("script.downgrade", line, "downgrade", {"kind": "missing", **args})
     has_ops = any(o.phase == "downgrade" and not o.kind.startswith("script.") for o in ops)
     body = [s for s in fn.body if not _is_docstring(s)]
     if has_ops:
@@ -146,8 +146,7 @@ def downgrade_fact(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
         kind = "pass"
     else:
         kind = "empty"
-    return Op("script.downgrade", args={"kind": kind, **args}, line=fn.lineno,
-              phase="downgrade")
+    return make_op("script.downgrade", fn.lineno, "downgrade", {"kind": kind, **args})
 
 
 def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
