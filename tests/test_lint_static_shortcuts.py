@@ -18,6 +18,7 @@ from sluice.lint import needs
 from sluice.lint.merge import copy_finding
 from sluice.lint.model import Finding, Op
 from sluice.lint.static import analyze_source, facts, newop
+from sluice.output import text as text_output
 
 RULES = Path(__file__).resolve().parent.parent / "src" / "sluice" / "rules"
 
@@ -161,3 +162,20 @@ def test_an_op_made_by_the_static_layer_is_what_its_constructor_makes() -> None:
     first, second = newop.make_op("x", 1, "upgrade"), newop.make_op("x", 1, "upgrade")
     first.args["k"] = 1
     assert second.args == {}  # a new dict per op
+
+
+def _clean_the_long_way(text: str) -> str:
+    text = text.translate(text_output._STRIP)
+    if "\t" not in text:
+        return text
+    return "\n".join(text_output._expand_tabs(line) if "\t" in line else line
+                     for line in text.split("\n"))
+
+
+def test_text_output_cleans_a_line_as_the_long_way_does() -> None:
+    every_char = "".join(chr(c) for c in range(0x3000)) + "\U0001f600\u3000\uff21"
+    texts = [every_char, "plain ascii line", "tab\there", "cr\r", "bell\x07", "",
+             "wide \uff21\tx", "zero\u200bwidth", "  fix: 1. Add t.c\n2. Backfill"]
+    texts += [every_char[i:i + 7] for i in range(0, len(every_char), 7)]
+    for text in texts:
+        assert text_output.clean(text) == _clean_the_long_way(text)

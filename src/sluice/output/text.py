@@ -86,6 +86,8 @@ def _expand_tabs(line: str) -> str:
 
 def clean(text: str) -> str:
     """``text`` as a terminal shows it: control characters out, tabs expanded."""
+    if text.isprintable():  # no character to strip (all are unprintable), no tab
+        return text
     text = text.translate(_STRIP)
     if "\t" not in text:
         return text
