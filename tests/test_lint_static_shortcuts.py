@@ -18,6 +18,7 @@ from sluice.lint import needs
 from sluice.lint.merge import copy_finding
 from sluice.lint.model import Finding, Op
 from sluice.lint.static import analyze_source, facts, newop
+from sluice.lint.static.values import UNKNOWN, literal_value
 from sluice.output import text as text_output
 
 RULES = Path(__file__).resolve().parent.parent / "src" / "sluice" / "rules"
@@ -179,3 +180,14 @@ def test_text_output_cleans_a_line_as_the_long_way_does() -> None:
     texts += [every_char[i:i + 7] for i in range(0, len(every_char), 7)]
     for text in texts:
         assert text_output.clean(text) == _clean_the_long_way(text)
+
+
+def test_literal_values_of_names_and_constants() -> None:
+    name, const = ast.parse("t", mode="eval").body, ast.parse("'x'", mode="eval").body
+    assert literal_value(const) == "x" and literal_value(const, {}) == "x"
+    assert literal_value(name) is UNKNOWN and literal_value(name, {}) is UNKNOWN
+    assert literal_value(name, {"t": "users"}) == "users"
+    assert literal_value(name, {"u": 1}) is UNKNOWN
+    both = ast.parse("(t, 'x', u)", mode="eval").body
+    assert literal_value(both, {"t": 1, "u": None}) == (1, "x", None)
+    assert literal_value(both, {"t": 1}) is UNKNOWN

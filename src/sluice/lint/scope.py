@@ -148,7 +148,7 @@ class Node:
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
-    if value is None:
+    if value is None or value == ():  # most revisions: no labels, no dependencies
         return ()
     if isinstance(value, str):
         return (value,)

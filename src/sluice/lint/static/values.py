@@ -167,6 +167,11 @@ UNKNOWN: Any = Unknown()
 
 def literal_value(node: ast.expr, consts: dict[str, Any] | None = None) -> Any:
     """The Python value of a literal expression (folding string concatenation), or UNKNOWN."""
+    kind = type(node)  # the two most common, first
+    if kind is ast.Constant:
+        return node.value  # type: ignore[attr-defined]
+    if kind is ast.Name:
+        return consts.get(node.id, UNKNOWN) if consts else UNKNOWN  # type: ignore[attr-defined]
     consts = consts or {}
     if isinstance(node, ast.Constant):
         return node.value
