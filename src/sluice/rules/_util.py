@@ -241,11 +241,13 @@ DDL_SQL = frozenset({
 _KEY = r"(?<![\w.])(?:\w+\.)?(?:id|pk|uuid)\b"
 _PARAM = r"(?::\w+|%\(\w+\)s|%s|\?|\$\d+)"
 _VALUE = r"(?:-?\d+(?:\.\d+)?|''|" + _PARAM + r")"
-_KEY_EQ = re.compile(rf"{_KEY}\s*=\s*{_VALUE}(?![\w.])|(?<![\w.]){_VALUE}\s*=\s*{_KEY}", re.I)
-_KEY_IN = re.compile(rf"{_KEY}\s+IN\s*\(\s*({_VALUE}(?:\s*,\s*{_VALUE})*)\s*\)", re.I)
-_KEY_BETWEEN = re.compile(rf"{_KEY}\s+BETWEEN\s+({_VALUE})\s+AND\s+({_VALUE})", re.I)
-_KEY_LOW = re.compile(rf"{_KEY}\s*>=?\s*{_PARAM}", re.I)
-_KEY_HIGH = re.compile(rf"{_KEY}\s*<=?\s*{_PARAM}", re.I)
+# The patterns below are compiled on first use (``re``'s cache), not when the rules load:
+# most lints never bound a data fix.
+_KEY_EQ = rf"{_KEY}\s*=\s*{_VALUE}(?![\w.])|(?<![\w.]){_VALUE}\s*=\s*{_KEY}"
+_KEY_IN = rf"{_KEY}\s+IN\s*\(\s*({_VALUE}(?:\s*,\s*{_VALUE})*)\s*\)"
+_KEY_BETWEEN = rf"{_KEY}\s+BETWEEN\s+({_VALUE})\s+AND\s+({_VALUE})"
+_KEY_LOW = rf"{_KEY}\s*>=?\s*{_PARAM}"
+_KEY_HIGH = rf"{_KEY}\s*<=?\s*{_PARAM}"
 #: A literal key list or range up to this many keys is small.
 SMALL_KEY_SET = 1000
 
@@ -261,12 +263,12 @@ def bounded(stmt: Stmt) -> bool:
     where = re.sub(r'[`"]', "", where)  # "id", `users`.`id`: quoted keys are keys
     if not where or re.search(r"\bOR\b", _top_level(where), re.I):
         return False
-    if _KEY_EQ.search(where):
+    if re.search(_KEY_EQ, where, re.I):
         return True
-    m = _KEY_IN.search(where)
+    m = re.search(_KEY_IN, where, re.I)
     if m and m.group(1).count(",") < SMALL_KEY_SET:
         return True
-    m = _KEY_BETWEEN.search(where)
+    m = re.search(_KEY_BETWEEN, where, re.I)
     if m:
         low, high = m.group(1), m.group(2)
         if re.fullmatch(_PARAM, low) and re.fullmatch(_PARAM, high):
@@ -275,7 +277,7 @@ def bounded(stmt: Stmt) -> bool:
             return 0 <= float(high) - float(low) < SMALL_KEY_SET
         except ValueError:
             return False
-    return bool(_KEY_LOW.search(where) and _KEY_HIGH.search(where))
+    return bool(re.search(_KEY_LOW, where, re.I) and re.search(_KEY_HIGH, where, re.I))
 
 
 def _top_level(text: str) -> str:
