@@ -8,9 +8,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sluice.core.ops import Op
-from sluice.rules._sql import Stmt, statements
 
 if TYPE_CHECKING:
+    from sluice.rules._sql import Stmt
     from sluice.rules.registry import RuleContext
 
 
@@ -63,11 +63,18 @@ def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:
     return _units(ctx).units.get((op.path, op.revision, op.phase), [])
 
 
+def _statements(sql: str, dialect: str | None) -> list[Stmt]:
+    """:func:`sluice.rules._sql.statements`, imported when a rule first reads SQL."""
+    from sluice.rules._sql import statements  # lazy: a revision without SQL never loads it
+
+    return statements(sql, dialect)
+
+
 def _created_by(o: Op, dialect: str | None) -> list[str]:
     if o.kind == "create_table" and o.table:
         return [o.table.lower()]
     if o.kind == "execute" and o.sql and "CREATE" in o.sql.upper():  # no CREATE: no table
-        return [s.table for s in statements(o.sql, dialect) if s.kind == "CREATE TABLE" and s.table]
+        return [s.table for s in _statements(o.sql, dialect) if s.kind == "CREATE TABLE" and s.table]
     return []
 
 
@@ -94,7 +101,7 @@ def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
 
 def _sql_statements(sql: str, created: set[str],
                     dialect: str | None) -> Iterator[tuple[Stmt, bool]]:
-    for stmt in statements(sql, dialect):
+    for stmt in _statements(sql, dialect):
         # (stmt.table only when a table was created: reading it may parse the statement)
         table = (stmt.table or "").lower() if created else ""
         yield stmt, bool(table) and table in created
@@ -114,7 +121,7 @@ def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
             if o.kind == "drop_table" and o.table:
                 names.add(o.table.lower())
             elif o.kind == "execute" and o.sql:
-                for stmt in statements(o.sql, ctx.dialect):
+                for stmt in _statements(o.sql, ctx.dialect):
                     if stmt.kind == "DROP TABLE":
                         names.update(t.lower() for t in stmt.tables)
         found = memo[key] = frozenset(names)
@@ -133,7 +140,7 @@ def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[tuple[str, str]]:
             if o.kind == "drop_column" and o.table and o.column:
                 pairs.add((o.table.lower(), o.column.lower()))
             elif o.kind == "execute" and o.sql:
-                for stmt in statements(o.sql, ctx.dialect):
+                for stmt in _statements(o.sql, ctx.dialect):
                     if stmt.kind != "ALTER TABLE" or not stmt.table:
                         continue
                     pairs.update((stmt.table.lower(), a.column.lower()) for a in stmt.actions

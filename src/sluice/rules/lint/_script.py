@@ -6,9 +6,11 @@ Script quality (SL6xx): how the revision file itself is written.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sluice.rules._sql import Stmt, statements
+if TYPE_CHECKING:
+    from sluice.rules._sql import Stmt
+
 
 #: Statements that change data or statistics, not the schema.
 _DATA_KINDS = frozenset({"UPDATE", "INSERT", "DELETE", "SELECT", "SET"})
@@ -27,6 +29,8 @@ def changes_only_data(detail: Any, dialect: str | None = None) -> bool:
             continue
         if kind != "execute" or not sql:
             return False
+        from sluice.rules._sql import statements  # lazy: a revision without SQL never loads it
+
         stmts = statements(sql, dialect)
         if not stmts or not all(_data_statement(s) for s in stmts):
             return False
