@@ -46,7 +46,7 @@ import atexit, json, sys
 def report():
     with open(sys.argv[1], "w") as out:
         json.dump(sorted(m.rpartition(".")[2] for m in sys.modules
-                         if m.startswith("sluice.rules.lint.sl")), out)
+                         if m.startswith("sluice.rules.")), out)
 atexit.register(report)
 from sluice.integrations.cli.fast import run
 run(sys.argv[2:])
@@ -136,7 +136,8 @@ def test_a_lint_imports_only_the_rules_that_can_report_on_its_operations(
         tmp_path: Path, args: list[str]) -> None:
     """A warm lint after editing a revision with one create_index (a drop_index on the
     way down): the rules for create_index in upgrades on PostgreSQL (and those for any op
-    kind) are imported; the MySQL rules and those for drops in upgrades are not."""
+    kind) are imported; the MySQL rules and those for drops in upgrades are not, nor the
+    SQL summariser (no raw SQL)."""
     project(tmp_path)
     path = tmp_path / "migrations" / "versions" / "b000.py"
     path.write_text(INDEX)
@@ -151,4 +152,5 @@ def test_a_lint_imports_only_the_rules_that_can_report_on_its_operations(
             "sl401_concurrently_outside_autocommit"} <= loaded
     assert not loaded & {"sl001_drop_table", "sl003_drop_index", "sl301_mysql_table_copy",
                          "sl202_drop_index_non_concurrently", "sl502_unbatched_backfill"}
+    assert "_sql" not in loaded  # no raw SQL in the revision: the SQL summariser stays out
     assert "SL201" in (done.stdout if not args else json.dumps(json.loads(done.stdout)))
