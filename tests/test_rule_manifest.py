@@ -45,8 +45,8 @@ LOADED = """
 import atexit, json, sys
 def report():
     with open(sys.argv[1], "w") as out:
-        json.dump(sorted(m.rpartition(".")[2] for m in sys.modules
-                         if m.startswith("sluice.rules.")), out)
+        json.dump(sorted(m.rpartition(".")[2] if m.startswith("sluice.rules.") else m
+                         for m in sys.modules if m.startswith("sluice.")), out)
 atexit.register(report)
 from sluice.integrations.cli.fast import run
 run(sys.argv[2:])
@@ -153,4 +153,5 @@ def test_a_lint_imports_only_the_rules_that_can_report_on_its_operations(
     assert not loaded & {"sl001_drop_table", "sl003_drop_index", "sl301_mysql_table_copy",
                          "sl202_drop_index_non_concurrently", "sl502_unbatched_backfill"}
     assert "_sql" not in loaded  # no raw SQL in the revision: the SQL summariser stays out
+    assert "sluice.lint.pool" not in loaded  # nothing to render: no render pool either
     assert "SL201" in (done.stdout if not args else json.dumps(json.loads(done.stdout)))

@@ -10,18 +10,21 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sluice.config import SluiceConfig
 from sluice.lint.context import RunContext, meta_findings
 from sluice.lint.merge import dedup_findings, dialect_branch_lines, dialect_sensitive, merge_ops
 from sluice.lint.model import Finding, Op
 from sluice.lint.needs import NEED_RENDER_REQUESTED, NEED_SQL_REQUESTED, render_needs
-from sluice.lint.pool import Crash, RenderJob
 from sluice.lint.registry import run_rules
 from sluice.lint.render import REASON_DISABLED, RenderOutcome
 from sluice.lint.results import RevisionReport
 from sluice.lint.scope import Node, display_path, static_result
 from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
+
+if TYPE_CHECKING:
+    from sluice.lint.pool import Crash, RenderJob
 
 __all__ = ["FileResult", "analyze_file", "duplicate_findings", "render_job"]
 
@@ -48,6 +51,8 @@ def render_job(index: int, node: Node, ctx: RunContext) -> tuple[list[str], Rend
     sensitive = dialect_sensitive(source) or any(o.kind == "script.import" for o in static.ops)
     down_kind = next((o.args.get("kind") for o in static.ops
                       if o.kind == "script.downgrade"), None)
+    from sluice.lint.pool import RenderJob  # lazy: only for a revision to render
+
     return needs, RenderJob(
         index=index, path=node.file, dialects=tuple(ctx.dialects),
         downgrade=ctx.config.downgrades != "none" and down_kind == "ops",

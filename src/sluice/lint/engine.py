@@ -57,12 +57,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_paths
 from sluice.errors import SluiceError
-from sluice.lint import pool
 from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
 from sluice.lint.cache import (
     LintCache,
@@ -74,13 +73,6 @@ from sluice.lint.context import RunContext, config_key
 from sluice.lint.dialects import DialectChoice, choose_dialects
 from sluice.lint.merge import copy_finding, merge_ops
 from sluice.lint.model import Finding
-from sluice.lint.pool import (
-    Crash,
-    RendererSpec,
-    RenderJob,
-    RenderResult,
-    render_jobs,
-)
 from sluice.lint.registry import all_rules
 from sluice.lint.render import RenderOutcome
 from sluice.lint.results import Coverage, LintResult, RevisionReport
@@ -94,6 +86,9 @@ from sluice.lint.scope import (
     select_revisions,
     static_result,
 )
+
+if TYPE_CHECKING:
+    from sluice.lint.pool import RendererSpec, RenderJob, RenderResult
 
 __all__ = [
     "Coverage",
@@ -139,7 +134,8 @@ class _Run:
     def __init__(self, config: SluiceConfig, layout: Layout, choice: DialectChoice, *,
                  render: bool, stubs: list[str], known: set[str], sql: bool,
                  render_all: bool, cache: LintCache,
-                 progress: Callable[[int, int], None] | None, spec: RendererSpec) -> None:
+                 progress: Callable[[int, int], None] | None,
+                 spec: Callable[[], RendererSpec]) -> None:
         self.config, self.layout, self.choice = config, layout, choice
         self.render, self.stubs, self.known, self.sql = render, stubs, known, sql
         self.render_all = render_all
@@ -182,19 +178,26 @@ class _Run:
                 self.jobs.append(item.job)
             # a parsed module is kept only for rendering it in this process; a pool
             # renders from the files
-            threshold = pool.POOL_THRESHOLD
-            if item.job is None or len(self.jobs) > threshold:
+            if item.job is None:
                 _drop_tree(item)
-            elif len(self.jobs) == threshold:
-                for held in [*self.pending, item]:
-                    _drop_tree(held)
+            else:
+                from sluice.lint import pool  # lazy: only when a revision is to render
+
+                threshold = pool.POOL_THRESHOLD
+                if len(self.jobs) > threshold:
+                    _drop_tree(item)
+                elif len(self.jobs) == threshold:
+                    for held in [*self.pending, item]:
+                        _drop_tree(held)
         self.pending.append(item)
 
     def finish(self) -> None:
         """Render what needs it, then run the rules on every queued file, in order."""
         results: dict[int, RenderResult] = {}
         if self.jobs:
-            outcomes, self.render_processes = render_jobs(self.jobs, self.spec, self._render)
+            from sluice.lint.pool import render_jobs  # lazy: only when revisions are to render
+
+            outcomes, self.render_processes = render_jobs(self.jobs, self.spec(), self._render)
             results = {job.index: r for job, r in zip(self.jobs, outcomes, strict=True)}
         for index, item in enumerate(self.pending):
             self._analyse(item, results.get(index))
@@ -235,11 +238,13 @@ class _Run:
             ctx = item.ctx
             assert ctx is not None
             try:
-                if isinstance(rendered, Crash):
+                if rendered is not None and not isinstance(rendered, RenderOutcome):  # a Crash
                     result = analyze_file(node, ctx, None, item.needs, failure=rendered)
                 else:
                     result = analyze_file(node, ctx, rendered, item.needs)
             except Exception as exc:  # a bug of ours must not hide the other files
+                from sluice.lint.pool import Crash  # lazy: only after such a bug
+
                 result = analyze_file(node, ctx, None, item.needs, failure=Crash.of(exc))
             report, file_findings, file_suppressed = (result.report, result.findings,
                                                       result.suppressed)
@@ -382,8 +387,12 @@ def lint_project(
         reviewed = reviewed_files(layout, config)
         if reviewed is not None:
             whole = False
-    spec = RendererSpec(ini_path=str(layout.ini_path), x_args=tuple(x_args),
-                        stub_modules=tuple(stubs), sql=sql)
+    def spec() -> RendererSpec:
+        from sluice.lint.pool import RendererSpec  # lazy: only when revisions are to render
+
+        return RendererSpec(ini_path=str(layout.ini_path), x_args=tuple(x_args),
+                            stub_modules=tuple(stubs), sql=sql)
+
     run = _Run(config, layout, choice, render=do_render, stubs=stubs, known=known, sql=sql,
                render_all=render_all, cache=cache, progress=progress, spec=spec)
     nodes: list[Node] = []
