@@ -234,18 +234,24 @@ def header_from_tree(tree: ast.Module, path: str | os.PathLike[str]) -> Revision
     """The header of an already parsed revision file (module-level assignments)."""
     info = RevisionHeader(path=Path(path), doc=ast.get_docstring(tree, clean=False))
     for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = list(node.targets), node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
+        kind = type(node)  # (a parsed tree holds these exact types)
+        if kind is ast.Assign:
+            targets, value = node.targets, node.value  # type: ignore[attr-defined]
+        elif kind is ast.AnnAssign and node.value is not None:  # type: ignore[attr-defined]
+            targets, value = [node.target], node.value  # type: ignore[attr-defined]
         else:
             continue
         for target in targets:
-            if isinstance(target, ast.Name):
+            if type(target) is ast.Name and target.id in _HEADER_NAMES:
                 _assign(info, target.id, value, node.lineno)
     if info.revision is None:
         info.dynamic = True
     return info
+
+
+#: The names :func:`_assign` reads (any other assignment says nothing of the history).
+_HEADER_NAMES = frozenset({"revision", "down_revision", "branch_labels", "depends_on",
+                           "sluice_phase"})
 
 
 def _assign(info: RevisionHeader, name: str, value: ast.AST, line: int) -> None:

@@ -119,8 +119,9 @@ class OpEmitter:
                 params[sig[i]] = node
             else:
                 extra.append(node)
-        kwnodes = {kw.arg: kw.value for kw in call.keywords if kw.arg}
-        params.update(kwnodes)
+        for kw in call.keywords:
+            if kw.arg:
+                params[kw.arg] = kw.value
 
         op = make_op(kind, call.lineno, scope.phase)
         op.in_autocommit = scope.autocommit > 0

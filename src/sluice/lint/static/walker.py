@@ -54,7 +54,10 @@ class Walker(OpEmitter):
 
     @staticmethod
     def _op_params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
-        names = {a.arg for a in fn.args.args + fn.args.kwonlyargs + fn.args.posonlyargs}
+        args = fn.args
+        if not args.args and not args.kwonlyargs and not args.posonlyargs:
+            return set()  # ``def upgrade():``
+        names = {a.arg for a in args.args + args.kwonlyargs + args.posonlyargs}
         return {n for n in names if n == "op" or n.endswith("_op") and n != "batch_op"}
 
     # ---------------------------------------------------------------- walking
