@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sluice.core import history
 from sluice.lint import needs
 from sluice.lint.merge import copy_finding
 from sluice.lint.model import Finding, Op
@@ -191,3 +192,16 @@ def test_literal_values_of_names_and_constants() -> None:
     both = ast.parse("(t, 'x', u)", mode="eval").body
     assert literal_value(both, {"t": 1, "u": None}) == (1, "x", None)
     assert literal_value(both, {"t": 1}) is UNKNOWN
+
+
+def test_the_header_reads_only_assignments_that_can_change_it() -> None:
+    value = ast.parse("'a1'", mode="eval").body
+    for name in [*history._HEADER_NAMES, "revisions", "down", "phase", "op", "doc",
+                 "branch_label", "depends", "Revision", "_revision"]:
+        header = history.RevisionHeader(path=Path("r.py"))
+        history._assign(header, name, value, 3)
+        changed = header != history.RevisionHeader(path=Path("r.py"))
+        assert changed is (name in history._HEADER_NAMES), name
+    tree = ast.parse("x: int = 1\nrevision: str = 'a1'\ndown_revision = 'a0'\nop = 2\n")
+    header = history.header_from_tree(tree, "r.py")
+    assert (header.revision, header.down_revisions, header.revision_line) == ("a1", ("a0",), 2)
