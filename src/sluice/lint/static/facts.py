@@ -136,16 +136,18 @@ def downgrade_fact(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
         up = functions.get("upgrade")
         line = up.lineno if up is not None else 1
         return make_op("script.downgrade", line, "downgrade", {"kind": "missing", **args})
-    has_ops = any(o.phase == "downgrade" and not o.kind.startswith("script.") for o in ops)
-    body = [s for s in fn.body if not _is_docstring(s)]
-    if has_ops:
-        kind = "ops"
-    elif any(isinstance(s, ast.Raise) for s in body):
-        kind = "raises"
-    elif all(_is_noop(s) for s in body):
-        kind = "pass"
+    for o in ops:
+        if o.phase == "downgrade" and not o.kind.startswith("script."):
+            kind = "ops"
+            break
     else:
-        kind = "empty"
+        body = [s for s in fn.body if not _is_docstring(s)]
+        if any(isinstance(s, ast.Raise) for s in body):
+            kind = "raises"
+        elif all(_is_noop(s) for s in body):
+            kind = "pass"
+        else:
+            kind = "empty"
     return make_op("script.downgrade", fn.lineno, "downgrade", {"kind": kind, **args})
 
 
