@@ -1,0 +1,98 @@
+"""The methods :mod:`dataclasses` writes for each dataclass, compiled once and kept.
+
+A dataclass's ``__init__``, ``__repr__``, ``__eq__`` ... are Python source that
+:mod:`dataclasses` (3.11) builds as text and runs through ``exec`` when the class is
+defined, so every process that imports Sluice's dataclasses parses and compiles that text
+again: a quarter of a warm ``sluice lint``. :func:`install` keeps the compiled code by its
+source text in a file beside Sluice's bytecode (``sluice/__pycache__``, written as the
+interpreter writes ``.pyc`` files: not when ``sys.dont_write_bytecode`` is set, nor when
+the folder is read-only), and hands ``exec`` the kept code for a text it has compiled
+before. The code is what ``exec`` would compile from the text (same file name, no
+inherited ``__future__`` flags), so the classes are the same; a file of another Python
+build, or one that cannot be read, is ignored.
+"""
+
+from __future__ import annotations
+
+import builtins
+import marshal
+import os
+import sys
+from typing import Any
+
+__all__ = ["install", "uninstall"]
+
+#: What the kept code is valid for: this interpreter's build and optimisation level.
+_STAMP = f"{sys.version}|{sys.flags.optimize}"
+
+
+class CodeCache:
+    """Compiled code by source text, read from and saved to ``path``."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.kept: dict[str, Any] = {}
+        self.used: dict[str, Any] = {}
+        self.misses = 0
+        try:
+            with open(path, "rb") as fh:
+                stamp, kept = marshal.loads(fh.read())
+            if stamp == _STAMP and isinstance(kept, dict):
+                self.kept = kept
+        except (OSError, EOFError, ValueError, TypeError):
+            pass  # none yet, or unreadable: compiled again and saved
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
+        """``exec`` with the kept code of a source text compiled before."""
+        if type(source) is str:
+            code = self.kept.get(source)
+            if code is None:
+                # as exec compiles a text called from dataclasses: no __future__ flags
+                code = compile(source, "<string>", "exec", dont_inherit=True)
+                self.misses += 1
+            self.used[source] = code
+            source = code
+        builtins.exec(source, globals, locals)
+
+    def save(self) -> None:
+        """Keep the code this process compiled (nothing when all was kept already); what
+        was kept and not used stays while it is at most as much as what was used."""
+        if not self.misses or sys.dont_write_bytecode:
+            return
+        keep = {**self.kept, **self.used} if len(self.kept) <= len(self.used) else self.used
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(marshal.dumps((_STAMP, keep)))
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def default_path() -> str:
+    """The file beside Sluice's bytecode."""
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tag = sys.implementation.cache_tag or "python"
+    return os.path.join(package, "__pycache__", f"dataclass-code.{tag}.marshal")
+
+
+def install(path: str | None = None) -> CodeCache:
+    """Serve the compiled methods of dataclasses defined from now on from ``path``
+    (default: :func:`default_path`)."""
+    import dataclasses  # lazy: the caller installs this before anything imports it
+
+    cache = CodeCache(path if path is not None else default_path())
+    dataclasses.exec = cache.exec  # type: ignore[attr-defined]  # the module's global, not builtins
+    return cache
+
+
+def uninstall(cache: CodeCache) -> None:
+    """Stop serving; save what was compiled."""
+    import dataclasses  # lazy: imported by install already
+
+    if getattr(dataclasses, "exec", None) == cache.exec:
+        del dataclasses.exec  # type: ignore[attr-defined]
+    cache.save()
