@@ -139,6 +139,9 @@ def test_a_lint_imports_only_the_rules_that_can_report_on_its_operations(
     kind) are imported; the MySQL rules and those for drops in upgrades are not, nor the
     SQL summariser (no raw SQL)."""
     project(tmp_path)
+    for old in (tmp_path / "migrations" / "versions").glob("a*.py"):  # no raw SQL either
+        old.write_text("".join(line for line in old.read_text().splitlines(keepends=True)
+                               if "op.execute" not in line))
     path = tmp_path / "migrations" / "versions" / "b000.py"
     path.write_text(INDEX)
     assert run_process([SLUICE, "lint"], cwd=tmp_path).returncode == 1  # fills the cache
