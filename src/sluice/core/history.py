@@ -182,6 +182,8 @@ class _UnknownType:
 
 
 _UNKNOWN: Any = _UnknownType()
+_HEADER_NAMES = frozenset({"revision", "down_revision", "branch_labels", "depends_on",
+                           "sluice_phase"})
 
 
 def _literal(node: ast.AST | None) -> Any:
@@ -242,16 +244,11 @@ def header_from_tree(tree: ast.Module, path: str | os.PathLike[str]) -> Revision
         else:
             continue
         for target in targets:
-            if type(target) is ast.Name and target.id in _HEADER_NAMES:
+            if type(target) is ast.Name and target.id in _HEADER_NAMES:  # what _assign reads
                 _assign(info, target.id, value, node.lineno)
     if info.revision is None:
         info.dynamic = True
     return info
-
-
-#: The names :func:`_assign` reads (any other assignment says nothing of the history).
-_HEADER_NAMES = frozenset({"revision", "down_revision", "branch_labels", "depends_on",
-                           "sluice_phase"})
 
 
 def _assign(info: RevisionHeader, name: str, value: ast.AST, line: int) -> None:
