@@ -3,10 +3,13 @@ early, and the alembic.ini it picks (-c, then $ALEMBIC_CONFIG, then ./alembic.in
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.support.cli import SLUICE, run_process
@@ -75,3 +78,26 @@ def test_alembic_config_picks_the_project(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("1 head:")
     assert "0002" in done.stdout
+
+
+def test_every_listed_command_loads_under_its_name() -> None:
+    from sluice.integrations.cli.app import COMMANDS, main
+
+    assert sorted(main.list_commands(click.Context(main))) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = main.get_command(click.Context(main), name)
+        assert command is not None and command.name == name
+
+
+def test_looking_up_a_command_imports_only_its_module() -> None:
+    code = ("import sys\n"
+            "from sluice.integrations.cli.app import main\n"
+            "main.get_command(None, 'upgrade')\n"
+            "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+            "             if m.startswith('sluice.integrations.cli.')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout))
+    assert "migrate" in loaded
+    assert not loaded & {"check", "lint", "fix", "graph", "trace", "project"}

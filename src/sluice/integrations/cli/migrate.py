@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +64,19 @@ def _confirm_plan(plan: Any) -> bool:
                          default=False, err=True)
 
 
+@contextmanager
+def kept_dataclass_code() -> Iterator[None]:
+    """The runner's dataclasses defined with the methods compiled by earlier runs
+    (:mod:`.codecache`): their text is not parsed again in every process."""
+    from sluice.integrations.cli import codecache  # lazy: only while the runner loads
+
+    cache = codecache.install()
+    try:
+        yield
+    finally:
+        codecache.uninstall(cache)
+
+
 def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
              env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
              allow_downgrade: bool = False) -> None:
@@ -74,14 +89,15 @@ def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str
 def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
                  env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool,
                  fmt: str, allow_downgrade: bool) -> None:
-    from sluice.runner.api import (  # lazy: start-up: loads when the command runs
-        migrate,
-        offline_sql,
-    )
-    from sluice.runner.run import (  # lazy: start-up: loads when the command runs
-        MigrationFailed,
-        RunOptions,
-    )
+    with kept_dataclass_code():
+        from sluice.runner.api import (  # lazy: start-up: loads when the command runs
+            migrate,
+            offline_sql,
+        )
+        from sluice.runner.run import (  # lazy: start-up: loads when the command runs
+            MigrationFailed,
+            RunOptions,
+        )
 
     if sql:
         if dry_run:
