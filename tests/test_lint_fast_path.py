@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import SLUICE, run_process
-from tests.support.lint import project
+from tests.support.lint import INDEX, project
 
 FULL = "import sys\nfrom sluice.integrations.cli import main\nmain(sys.argv[1:])\n"
 PROBE = """
@@ -27,27 +27,6 @@ except SystemExit as exc:
 with open(sys.argv[1], "w") as out:
     json.dump({"exit": code, "click": "click" in sys.modules}, out)
 """
-
-INDEX = '''\
-"""index
-
-Revision ID: b000
-"""
-from alembic import op
-
-revision = "b000"
-down_revision = "a001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_index("ix_orders_id", "orders_a000", ["id"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_orders_id", table_name="orders_a000")
-'''
 
 
 def twins(tmp_path: Path) -> tuple[Path, Path]:

@@ -16,30 +16,10 @@ from sluice.rules import lint as lint_rules
 from sluice.rules._lint_manifest_gen import MANIFEST, manifest_source
 from sluice.rules.registry import all_rules
 from tests.support.cli import SLUICE, run_process
-from tests.support.lint import project
+from tests.support.lint import INDEX, project
 
 RULE_DIR = Path(lint_rules.__file__).resolve().parent
 
-INDEX = '''\
-"""index
-
-Revision ID: b000
-"""
-from alembic import op
-
-revision = "b000"
-down_revision = "a001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_index("ix_orders_id", "orders_a000", ["id"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_orders_id", table_name="orders_a000")
-'''
 
 LOADED = """
 import atexit, json, sys

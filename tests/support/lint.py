@@ -41,6 +41,29 @@ def downgrade() -> None:
     op.drop_table("orders_{rev}")
 '''
 
+#: A revision after :func:`project`'s two: a plain ``create_index`` on an existing table
+#: (an SL201 finding with a recipe).
+INDEX = '''\
+"""index
+
+Revision ID: b000
+"""
+from alembic import op
+
+revision = "b000"
+down_revision = "a001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_orders_id", "orders_a000", ["id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_orders_id", table_name="orders_a000")
+'''
+
 
 def project(root: Path, revisions: int = 2) -> Path:
     versions = root / "migrations" / "versions"
