@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.lint import project
 
 MODULE = '''\
@@ -128,3 +130,39 @@ def test_sluice_lint_serves_dataclasses_only_while_it_runs(tmp_path: Path) -> No
                           text=True, check=True, env=env)
     assert done.stdout.splitlines()[-1] == "False"
     assert b"__create_fn__" in path.read_bytes()  # the texts dataclasses wrote, compiled
+
+
+def test_two_commands_that_build_different_classes_keep_each_others_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sluice lint` and `sluice upgrade` share the file: one command's save must not drop
+    what the other compiled (else each would compile again after the other ran)."""
+    from sluice.integrations.cli.codecache import CodeCache
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = str(tmp_path / "code.marshal")
+    lint_like = ["def a(self): return 1\n", "def b(self): return 2\n"]
+    upgrade_like = ["def c(self): return 3\n"]
+    for sources in (lint_like, upgrade_like):
+        cache = CodeCache(path)
+        for src in sources:
+            cache.exec(src, {})
+        cache.save()
+    again = CodeCache(path)
+    for src in lint_like + upgrade_like:
+        again.exec(src, {})
+    assert again.misses == 0
+
+
+def test_the_kept_code_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sluice.integrations.cli import codecache
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    monkeypatch.setattr(codecache, "LIMIT", 3)
+    path = str(tmp_path / "code.marshal")
+    for n in range(3):
+        cache = codecache.CodeCache(path)
+        for i in range(2):
+            cache.exec(f"def f{n}_{i}(self): return {i}\n", {})
+        cache.save()
+    kept = codecache.CodeCache(path).kept
+    assert set(kept) == {"def f2_0(self): return 0\n", "def f2_1(self): return 1\n"}

@@ -24,6 +24,9 @@ __all__ = ["install", "uninstall"]
 
 #: What the kept code is valid for: this interpreter's build and optimisation level.
 _STAMP = f"{sys.version}|{sys.flags.optimize}"
+#: Texts kept at most: past it (old texts of classes since changed pile up), a save keeps
+#: only what its process used. Sluice's commands together define a few hundred.
+LIMIT = 2000
 
 
 class CodeCache:
@@ -55,11 +58,13 @@ class CodeCache:
         builtins.exec(source, globals, locals)
 
     def save(self) -> None:
-        """Keep the code this process compiled (nothing when all was kept already); what
-        was kept and not used stays while it is at most as much as what was used."""
+        """Keep the code this process compiled (nothing when all was kept already), beside
+        what was kept before (another command's classes), up to :data:`LIMIT` texts."""
         if not self.misses or sys.dont_write_bytecode:
             return
-        keep = {**self.kept, **self.used} if len(self.kept) <= len(self.used) else self.used
+        keep = {**self.kept, **self.used}
+        if len(keep) > LIMIT:
+            keep = self.used
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as fh:
