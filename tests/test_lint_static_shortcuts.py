@@ -42,14 +42,14 @@ DIALECT_TEXTS = [
 
 @pytest.mark.parametrize("text", DIALECT_TEXTS)
 def test_the_dialect_search_is_skipped_only_where_it_cannot_match(text: str) -> None:
-    assert needs._reads_dialect(text) is (needs._DIALECT.search(text) is not None)
+    assert needs._reads_dialect(text) is (needs._compiled(needs._DIALECT).search(text) is not None)
 
 
 def test_the_dialect_search_shortcut_on_every_rule_fixture() -> None:
     sources = _fixture_sources()
     assert len(sources) > 100
     found = [needs._reads_dialect(s) for s in sources]
-    assert found == [needs._DIALECT.search(s) is not None for s in sources]
+    assert found == [needs._compiled(needs._DIALECT).search(s) is not None for s in sources]
     assert any(found) and not all(found)
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------- files
 
 _SOURCE_FILE = re.compile(r"^(?!\.#|__init__)(.*\.py)$")
-_SOURCELESS_FILE = re.compile(r"^(?!\.#|__init__)(.*\.py)(c|o)?$")
+_SOURCELESS_FILE = r"^(?!\.#|__init__)(.*\.py)(c|o)?$"  # compiled where used (rare)
 
 
 def revision_files(locations: Iterable[str | os.PathLike[str]], *, recursive: bool = False,
@@ -68,7 +68,7 @@ def _revision_entries(locations: Iterable[str | os.PathLike[str]], recursive: bo
                       sourceless: bool) -> Iterable[tuple[str, str, str]]:
     """``(folder, name, real path)`` of each revision file; ``name`` is empty when the real
     path is not ``folder/name`` (a symlink, a cached-only ``.pyc``)."""
-    pattern = _SOURCELESS_FILE if sourceless else _SOURCE_FILE
+    pattern = re.compile(_SOURCELESS_FILE) if sourceless else _SOURCE_FILE
     match = pattern.match
     seen: set[str] = set()
     for location in locations:

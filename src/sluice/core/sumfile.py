@@ -31,8 +31,9 @@ from sluice.core.project import display_path
 
 HEADER = ("# sluice.sum: SHA-256 of every revision file and the current head(s). "
           "Regenerate with `sluice lock`; commit it with the migrations.")
-_LINE = re.compile(r"^([0-9a-f]{64})  (.+)$")
-_CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |$)")
+#: Compiled when a sum file is read (``re.compile`` keeps them), not at import.
+_LINE = r"^([0-9a-f]{64})  (.+)$"
+_CONFLICT = r"^(<{7}|={7}|>{7}|\|{7})( |$)"
 
 
 def file_digest(path: Path) -> str:
@@ -72,11 +73,12 @@ class SumState:
 def parse_sum(text: str) -> SumState:
     """Read a sum file; bad lines and merge-conflict markers are recorded, not raised."""
     state = SumState()
+    line_re, conflict_re = re.compile(_LINE), re.compile(_CONFLICT)
     for no, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip()
         if not line or line.startswith("#"):
             continue
-        if _CONFLICT.match(line):
+        if conflict_re.match(line):
             if state.conflict_line is None:
                 state.conflict_line = no
             continue
@@ -84,7 +86,7 @@ def parse_sum(text: str) -> SumState:
             state.heads = line[len("heads:"):].split()
             state.heads_line = no
             continue
-        m = _LINE.match(line)
+        m = line_re.match(line)
         if not m:
             state.errors.append((no, f"not a checksum line: {line[:60]!r}"))
             continue

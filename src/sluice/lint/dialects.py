@@ -13,6 +13,7 @@ names one are all three linted, and :attr:`DialectChoice.note` says how to set i
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,9 +70,15 @@ def x_url(x_args: Iterable[str]) -> str | None:
     return None
 
 
-_SETS_URL = re.compile(r"set_main_option\(\s*['\"]sqlalchemy\.url['\"]|"
-                       r"create_(?:async_)?engine\(\s*(?:os\.)?(?:environ|getenv)")
-_ENV_VAR = re.compile(r"(?:environ\[\s*|environ\.get\(\s*|getenv\(\s*)['\"](\w+)['\"]")
+_SETS_URL = (r"set_main_option\(\s*['\"]sqlalchemy\.url['\"]|"
+             r"create_(?:async_)?engine\(\s*(?:os\.)?(?:environ|getenv)")
+_ENV_VAR = r"(?:environ\[\s*|environ\.get\(\s*|getenv\(\s*)['\"](\w+)['\"]"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use (only env.py files are searched)."""
+    return re.compile(pattern)
 
 
 def env_py_url(script_dir: Path, environ: Mapping[str, str]) -> tuple[bool, str | None, str]:
@@ -82,8 +89,8 @@ def env_py_url(script_dir: Path, environ: Mapping[str, str]) -> tuple[bool, str 
         text = (script_dir / "env.py").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False, None, ""
-    names = _ENV_VAR.findall(text)
-    if not names or not _SETS_URL.search(text):
+    names = _compiled(_ENV_VAR).findall(text)
+    if not names or not _compiled(_SETS_URL).search(text):
         return False, None, ""
     for name in names:
         value = environ.get(name)

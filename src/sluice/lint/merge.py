@@ -9,6 +9,7 @@ built at run time, values from imported constants); operations only the render l
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import fields, replace
@@ -21,11 +22,18 @@ __all__ = ["copy_finding", "dedup_findings", "dialect_branch_lines", "dialect_se
            "merge_ops"]
 
 
-_DIALECT_LITERAL = re.compile(r"""['"](postgresql|postgres|mysql|mariadb|sqlite)['"]""")
-_DIALECT_SENSITIVE = re.compile(
+_DIALECT_LITERAL = r"""['"](postgresql|postgres|mysql|mariadb|sqlite)['"]"""
+_DIALECT_SENSITIVE = (
     r"dialect|get_bind|get_context|\.engine\b|\bbind\b|connection|context\.config|"
     r"get_x_argument|environ"
 )
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use (most files never need these)."""
+    return re.compile(pattern)
+
 #: Substrings one of which every match of _DIALECT_SENSITIVE / _DIALECT_LITERAL contains
 #: (``in`` is much faster than a regex alternation over the whole file).
 _SENSITIVE_HINTS = ("dialect", "get_bind", "get_context", ".engine", "bind", "connection",
@@ -35,12 +43,14 @@ _DIALECT_HINTS = ("postgres", "mysql", "mariadb", "sqlite")
 
 def dialect_sensitive(source: str) -> bool:
     """``_DIALECT_SENSITIVE.search(source)``, skipping the regex when it cannot match."""
-    return any(h in source for h in _SENSITIVE_HINTS) and bool(_DIALECT_SENSITIVE.search(source))
+    return any(h in source for h in _SENSITIVE_HINTS) and bool(
+        _compiled(_DIALECT_SENSITIVE).search(source))
 
 
 def dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int]:
     """Lines inside ``if`` branches whose test names a dialect (``tree``: ``source`` parsed)."""
-    if not any(h in source for h in _DIALECT_HINTS) or not _DIALECT_LITERAL.search(source):
+    if not any(h in source for h in _DIALECT_HINTS) or not _compiled(_DIALECT_LITERAL).search(
+            source):
         return set()
     if tree is None:
         try:
@@ -49,7 +59,7 @@ def dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int
             return set()
     lines: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and _DIALECT_LITERAL.search(ast.unparse(node.test)):
+        if isinstance(node, ast.If) and _compiled(_DIALECT_LITERAL).search(ast.unparse(node.test)):
             for stmt in node.body + node.orelse:
                 lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
     return lines

@@ -37,6 +37,7 @@ exactly what the source says.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from functools import cache
@@ -77,8 +78,14 @@ _ORDER = (NEED_SQL, NEED_IMPORTS, NEED_DIALECT, NEED_SETTINGS, NEED_CUSTOM_OP, N
 
 #: Code that reads the dialect or the engine at run time (text search: a match in a
 #: comment only costs a render).
-_DIALECT = re.compile(r"\.dialect\b|\.engine\b|\bdialect\s*(?:\.|==|!=|\bin\b)|"
-                      r"""\bname\s*(?:==|!=)\s*['"](?:postgresql|mysql|mariadb|sqlite)['"]""")
+_DIALECT = (r"\.dialect\b|\.engine\b|\bdialect\s*(?:\.|==|!=|\bin\b)|"
+            r"""\bname\s*(?:==|!=)\s*['"](?:postgresql|mysql|mariadb|sqlite)['"]""")
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled on first use (most files never reach these searches)."""
+    return re.compile(pattern)
 
 
 def _reads_dialect(source: str) -> bool:
@@ -87,12 +94,12 @@ def _reads_dialect(source: str) -> bool:
     (slow on every file, ``name`` is in most) cannot match and is skipped."""
     if "dialect" in source or ".engine" in source or (
             "name" in source and ("==" in source or "!=" in source)):
-        return _DIALECT.search(source) is not None
+        return _compiled(_DIALECT).search(source) is not None
     return False
 
 
-_SETTINGS = re.compile(r"\bget_x_argument\b|\benviron\b|\bgetenv\b|\bcontext\.config\b|"
-                       r"\bis_offline_mode\b|\bget_tag_argument\b")
+_SETTINGS = (r"\bget_x_argument\b|\benviron\b|\bgetenv\b|\bcontext\.config\b|"
+             r"\bis_offline_mode\b|\bget_tag_argument\b")
 _SETTINGS_HINTS = ("get_x_argument", "environ", "getenv", "config", "is_offline_mode",
                    "get_tag_argument")
 
@@ -173,7 +180,7 @@ def render_needs(ops: list[Op], source: str) -> list[str]:
         found.add(NEED_NO_UPGRADE)
     if _reads_dialect(source):
         found.add(NEED_DIALECT)
-    if any(h in source for h in _SETTINGS_HINTS) and _SETTINGS.search(source):
+    if any(h in source for h in _SETTINGS_HINTS) and _compiled(_SETTINGS).search(source):
         found.add(NEED_SETTINGS)
     return [n for n in _ORDER if n in found]
 

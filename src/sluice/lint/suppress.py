@@ -34,10 +34,10 @@ from sluice.lint.registry import find_rule
 
 __all__ = ["Suppression", "apply_suppressions", "parse_suppressions", "suppression_ops"]
 
-_COMMENT = re.compile(r"#\s*sluice\s*:\s*ignore\s*\[([^\]]*)\]\s*(.*)$", re.I)
+_COMMENT = r"(?i)#\s*sluice\s*:\s*ignore\s*\[([^\]]*)\]\s*(.*)$"
 #: What :func:`sluice.policy.dangerous.dangerous_ops` writes above an allowed operation.
-_ALLOWED = re.compile(r"#\s*sluice: allowed (\S+) \((SL\d{3})(?: [\w-]+)?\) by (.+?)\s*$")
-_TOP_DEF = re.compile(r"^(?:async\s+def|def|class)\s|^@")
+_ALLOWED = r"#\s*sluice: allowed (\S+) \((SL\d{3})(?: [\w-]+)?\) by (.+?)\s*$"
+_TOP_DEF = r"^(?:async\s+def|def|class)\s|^@"
 #: Suppressions cannot silence findings about suppressions.
 META_SUPPRESSION_RULES = frozenset({"SL901", "SL902", "SL904"})
 
@@ -76,8 +76,11 @@ def parse_suppressions(source: str) -> list[Suppression]:
     """Every ``# sluice: ignore[...]`` comment in ``source`` (real comments only)."""
     if "sluice" not in source:
         return []
+    # compiled here, not at import: most files have no "sluice" and never get this far
+    top_def, comment, allowed_re = (re.compile(_TOP_DEF), re.compile(_COMMENT),
+                                    re.compile(_ALLOWED))
     lines = source.splitlines()
-    first_def = next((i + 1 for i, text in enumerate(lines) if _TOP_DEF.match(text)),
+    first_def = next((i + 1 for i, text in enumerate(lines) if top_def.match(text)),
                      len(lines) + 1)
     out: list[Suppression] = []
     try:
@@ -87,9 +90,9 @@ def parse_suppressions(source: str) -> list[Suppression]:
     for tok in tokens:
         if tok.type != tokenize.COMMENT:
             continue
-        m = _COMMENT.search(tok.string)
+        m = comment.search(tok.string)
         if not m:
-            allowed = _ALLOWED.search(tok.string)
+            allowed = allowed_re.search(tok.string)
             if allowed and lines[tok.start[0] - 1][: tok.start[1]].strip() == "":
                 out.append(_generated(allowed, tok.start[0], lines))
             continue

@@ -11,9 +11,9 @@ from sluice.lint.model import Op
 from sluice.lint.static.newop import make_op
 from sluice.lint.static.scope import Scope
 from sluice.lint.static.values import (
-    CREATE_TABLE_SQL,
     UNKNOWN,
     bare_table,
+    create_table_sql,
     dynamic_how,
     func_name,
     literal_value,
@@ -182,7 +182,7 @@ class OpEmitter:
                 op.table = target
             if target and target in created:
                 op.table_is_new = True
-            for m in CREATE_TABLE_SQL.finditer(op.sql):
+            for m in create_table_sql().finditer(op.sql):
                 created.add(bare_table(m.group(1)))
         elif op.table and op.table in created:
             op.table_is_new = True

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import re
-import textwrap
 from typing import Any
 
 __all__ = [
-    "CREATE_TABLE_SQL",
     "UNKNOWN",
     "bare_table",
     "call_arg",
+    "create_table_sql",
     "dynamic_how",
     "func_name",
     "literal_value",
@@ -23,17 +23,28 @@ __all__ = [
     "type_text",
 ]
 
-CREATE_TABLE_SQL = re.compile(
+#: Patterns compiled on first use (most files never need them; compiling at import is a
+#: noticeable share of a warm ``sluice lint``).
+_CREATE_TABLE_SQL = (
     r"\bCREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+"
-    r"(?:IF\s+NOT\s+EXISTS\s+)?((?:[\"`\w]+\.)?[\"`\w]+)",
-    re.I,
+    r"(?:IF\s+NOT\s+EXISTS\s+)?((?:[\"`\w]+\.)?[\"`\w]+)"
 )
-_TARGET_TABLE_SQL = re.compile(
+_TARGET_TABLE_SQL = (
     r"^\s*(?:ALTER\s+TABLE(?:\s+ONLY)?(?:\s+IF\s+EXISTS)?|UPDATE|DELETE\s+FROM|INSERT\s+INTO|"
     r"TRUNCATE(?:\s+TABLE)?|CREATE\s+(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?"
-    r"(?:\s+IF\s+NOT\s+EXISTS)?(?:\s+[\"`\w]+)?\s+ON(?:\s+ONLY)?)\s+((?:[\"`\w]+\.)?[\"`\w]+)",
-    re.I,
+    r"(?:\s+IF\s+NOT\s+EXISTS)?(?:\s+[\"`\w]+)?\s+ON(?:\s+ONLY)?)\s+((?:[\"`\w]+\.)?[\"`\w]+)"
 )
+
+
+@functools.cache
+def create_table_sql() -> re.Pattern[str]:
+    """``CREATE [TEMP] TABLE [IF NOT EXISTS] name`` (group 1: the name), compiled once."""
+    return re.compile(_CREATE_TABLE_SQL, re.I)
+
+
+@functools.cache
+def _target_table_sql() -> re.Pattern[str]:
+    return re.compile(_TARGET_TABLE_SQL, re.I)
 
 
 def bare_table(name: str) -> str:
@@ -42,7 +53,7 @@ def bare_table(name: str) -> str:
 
 def sql_target_table(sql: str) -> str | None:
     """The table a single DDL/DML statement works on (best effort, no schema)."""
-    m = _TARGET_TABLE_SQL.match(sql)
+    m = _target_table_sql().match(sql)
     return bare_table(m.group(1)) if m else None
 
 
@@ -218,6 +229,8 @@ def literal_value(node: ast.expr, consts: dict[str, Any] | None = None) -> Any:
         # "...".format(CONST) and textwrap.dedent("...") with known parts
         if node.func.attr == "dedent" and len(node.args) == 1:
             inner = literal_value(node.args[0], consts)
+            import textwrap  # lazy: only for textwrap.dedent(...) in a migration
+
             return textwrap.dedent(inner) if isinstance(inner, str) else UNKNOWN
         if node.func.attr in ("strip", "lstrip", "rstrip") and not node.args:
             inner = literal_value(node.func.value, consts)
