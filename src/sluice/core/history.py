@@ -282,7 +282,7 @@ def _assign(info: RevisionHeader, name: str, value: ast.AST, line: int) -> None:
         info.phase = phase if isinstance(phase, str) else None
 
 
-_ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
+_ASSIGN = r"(?m)^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$"  # rarely used
 
 
 def header_from_lines(source: str | bytes, path: str | os.PathLike[str],
@@ -290,7 +290,7 @@ def header_from_lines(source: str | bytes, path: str | os.PathLike[str],
     """Ids from single-line module assignments, for a file that does not parse."""
     info = RevisionHeader(path=Path(path), syntax_error=syntax_error)
     text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
-    for m in _ASSIGN.finditer(text):
+    for m in re.finditer(_ASSIGN, text):
         line = text.count("\n", 0, m.start()) + 1
         try:
             value = ast.literal_eval(m.group(2))

@@ -13,7 +13,6 @@ import io
 import os
 import re
 import sys
-import sysconfig
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -327,6 +326,8 @@ def is_project_file(file: str | Path, root: Path) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _library_dirs() -> tuple[Path, ...]:
+    import sysconfig  # lazy: only to tell project code from installed libraries
+
     paths = sysconfig.get_paths()
     return tuple(Path(paths[key]).resolve() for key in ("stdlib", "platstdlib", "purelib",
                                                         "platlib") if paths.get(key))

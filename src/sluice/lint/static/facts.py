@@ -34,7 +34,7 @@ _TRUSTED_TOP = {"alembic", "sqlalchemy", "__future__"}
 _STDLIB: frozenset[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     "typing_extensions",
 }
-_ENGINE_NAMES = re.compile("|".join(sorted(ENGINE_FACTORIES)))
+_ENGINE_NAMES = "|".join(sorted(ENGINE_FACTORIES))  # compiled where used: "engine" in source
 _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 USES_NONE = "none"
 USES_VALUES = "values"
@@ -52,7 +52,7 @@ def module_facts(tree: ast.Module, source: str | None,
         # Python reads identifiers NFKC-normalised (a fullwidth ``ｃreate_engine`` is
         # ``create_engine``); the text of the source as the parser sees its names
         source = unicodedata.normalize("NFKC", source)
-    if source is not None and ("engine" not in source or not _ENGINE_NAMES.search(source)):
+    if source is not None and ("engine" not in source or not re.search(_ENGINE_NAMES, source)):
         # no engine factory is named anywhere: only statements can hold what is sought
         nodes = _imports_with_phase(tree)
     else:
