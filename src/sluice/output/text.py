@@ -9,7 +9,6 @@ act on (BEL, BS, VT, FF, CR) removed, as the rich-based renderer printed it.
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO
@@ -68,6 +67,8 @@ def _cells(text: str) -> int:
     combining, format and line/paragraph separator characters none."""
     if text.isascii() and text.isprintable():
         return len(text)
+    import unicodedata  # lazy: only for text that is not printable ASCII
+
     return sum(0 if unicodedata.category(ch) in _ZERO_WIDTH and ch != "\xad" else
                2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 

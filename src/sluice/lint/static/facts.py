@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -51,6 +50,8 @@ def module_facts(tree: ast.Module, source: str | None,
     if source is not None and not source.isascii():
         # Python reads identifiers NFKC-normalised (a fullwidth ``ｃreate_engine`` is
         # ``create_engine``); the text of the source as the parser sees its names
+        import unicodedata  # lazy: only for a source that is not ASCII
+
         source = unicodedata.normalize("NFKC", source)
     if source is not None and ("engine" not in source or not re.search(_ENGINE_NAMES, source)):
         # no engine factory is named anywhere: only statements can hold what is sought
