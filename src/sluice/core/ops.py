@@ -90,7 +90,8 @@ class Hit:
     op: Op | None = None
 
 
-_TYPE_RE = re.compile(r"^\s*(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
+#: Compiled on first use (``re`` keeps it): a warm lint often parses no type at all.
+_TYPE_RE = r"(?s)^\s*(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class TypeInfo:
     def parse(cls, text: str | None) -> TypeInfo | None:
         if not text:
             return None
-        m = _TYPE_RE.match(text)
+        m = re.match(_TYPE_RE, text)
         if not m:
             return None
         name = m.group(1)
