@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,25 +61,29 @@ def test_forget_modules_keeps_installed_packages(project: Path) -> None:
     importlib.import_module("regpkg.orm")
 
 
-def test_rendering_keeps_packages_a_revision_imports_first(project: Path) -> None:
+def revision_importing(project: Path, *modules: str) -> Path:
+    """Revision ``r1`` of ``project``, importing ``modules`` and running one statement."""
     path = project / "migrations" / "versions" / "r1.py"
-    path.write_text(textwrap.dedent('''\
-        """r1
+    imports = "".join(f"import {m}\n" for m in modules)
+    path.write_text(f'''"""r1
 
-        Revision ID: r1
-        Revises:
-        """
-        from alembic import op
-        import regpkg.orm
-        import app
-
-        revision = "r1"
-        down_revision = None
+Revision ID: r1
+Revises:
+"""
+from alembic import op
+{imports}
+revision = "r1"
+down_revision = None
 
 
-        def upgrade():
-            op.execute("SELECT 1")
-        '''))
+def upgrade():
+    op.execute("SELECT 1")
+''')
+    return path
+
+
+def test_rendering_keeps_packages_a_revision_imports_first(project: Path) -> None:
+    path = revision_importing(project, 'regpkg.orm', 'app')
     with Renderer(Config(str(project / "alembic.ini")), script_location=project / "migrations",
                   dialects=["postgresql"], sys_path=[str(project)],
                   project_root=project) as renderer:
@@ -98,24 +101,7 @@ def test_rendering_forgets_project_code_reached_through_a_symlink(
     (project / "linkpkg").mkdir()
     (project / "linkpkg" / "__init__.py").write_text("VALUE = 3\n")
     (outside / "linkpkg").symlink_to(project / "linkpkg", target_is_directory=True)
-    path = project / "migrations" / "versions" / "r1.py"
-    path.write_text(textwrap.dedent('''\
-        """r1
-
-        Revision ID: r1
-        Revises:
-        """
-        from alembic import op
-        import linked_file
-        import linkpkg
-
-        revision = "r1"
-        down_revision = None
-
-
-        def upgrade():
-            op.execute("SELECT 1")
-        '''))
+    path = revision_importing(project, 'linked_file', 'linkpkg')
     try:
         with Renderer(Config(str(project / "alembic.ini")),
                       script_location=project / "migrations", dialects=["postgresql"],

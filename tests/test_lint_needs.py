@@ -15,6 +15,7 @@ import pytest
 
 from sluice.lint import pool
 from sluice.lint.engine import LintResult, lint_project
+from tests.support.lint import helper_project
 
 HEADER = """
 import sqlalchemy as sa
@@ -27,18 +28,9 @@ down_revision = {down}
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "migrations" / "versions").mkdir(parents=True)
-    (tmp_path / "alembic.ini").write_text(
-        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = %(here)s\n"
-        "path_separator = os\nsqlalchemy.url = postgresql://u@localhost/db\n"
-    )
-    (tmp_path / "sluice.toml").write_text('[lint]\ndialects = ["postgresql"]\n')
-    helpers = tmp_path / "projhelpers"
-    helpers.mkdir()
-    (helpers / "__init__.py").write_text(
+    return helper_project(tmp_path, "projhelpers",
         "from alembic import op\n\n\ndef drop_legacy():\n"
         "    op.drop_column('orders', 'legacy')\n")
-    return tmp_path
 
 
 def write(project: Path, rev: str, body: str, down: str | None = None) -> None:

@@ -13,6 +13,7 @@ import pytest
 from sluice.lint.engine import LintResult, lint_project
 from sluice.lint.needs import NEED_IMPORTS, render_needs
 from sluice.lint.static import analyze_source
+from tests.support.lint import helper_project
 
 HEADER = """
 import sqlalchemy as sa
@@ -25,15 +26,7 @@ down_revision = None
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "migrations" / "versions").mkdir(parents=True)
-    (tmp_path / "alembic.ini").write_text(
-        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = %(here)s\n"
-        "path_separator = os\nsqlalchemy.url = postgresql://u@localhost/db\n"
-    )
-    (tmp_path / "sluice.toml").write_text('[lint]\ndialects = ["postgresql"]\n')
-    helpers = tmp_path / "projtypes"
-    helpers.mkdir()
-    (helpers / "__init__.py").write_text(textwrap.dedent("""
+    return helper_project(tmp_path, "projtypes", textwrap.dedent("""
         import sqlalchemy as sa
         from alembic import op
 
@@ -54,7 +47,6 @@ def project(tmp_path: Path) -> Path:
         def drop_legacy():
             op.drop_column("orders", "legacy")
         """))
-    return tmp_path
 
 
 def write(project: Path, rev: str, body: str) -> None:

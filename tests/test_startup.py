@@ -7,18 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.lint import RUN
 from tests.support.runner import chain, make_project
-
-RUN = """
-import json, sys
-from sluice.integrations.cli import main
-try:
-    main(sys.argv[2:])
-except SystemExit as exc:
-    code = exc.code
-with open(sys.argv[1], "w") as out:
-    json.dump({"exit": code, "modules": sorted(sys.modules)}, out)
-"""
 
 
 def loaded(tmp_path: Path, *argv: str, cwd: Path | None = None) -> tuple[object, set[str]]:

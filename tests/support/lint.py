@@ -78,3 +78,17 @@ def project(root: Path, revisions: int = 2) -> Path:
     ini.write_text("[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
                    "sqlalchemy.url = postgresql://app@db/app\n")
     return ini
+
+
+def helper_project(root: Path, package: str, init_source: str) -> Path:
+    """A PostgreSQL project at ``root`` whose revisions can import ``package`` (a folder
+    beside alembic.ini, ``prepend_sys_path``) holding ``init_source``; returns ``root``."""
+    (root / "migrations" / "versions").mkdir(parents=True)
+    (root / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\nprepend_sys_path = %(here)s\n"
+        "path_separator = os\nsqlalchemy.url = postgresql://u@localhost/db\n"
+    )
+    (root / "sluice.toml").write_text('[lint]\ndialects = ["postgresql"]\n')
+    (root / package).mkdir()
+    (root / package / "__init__.py").write_text(init_source)
+    return root
