@@ -31,6 +31,8 @@ __all__ = ["FileResult", "analyze_file", "duplicate_findings", "render_job"]
 
 @dataclass
 class FileResult:
+    """One revision file linted: its report, the findings it shows and those it suppressed."""
+
     report: RevisionReport
     findings: list[Finding]
     suppressed: list[Finding]

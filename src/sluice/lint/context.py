@@ -26,6 +26,8 @@ __all__ = ["RunContext", "config_key", "meta_findings", "new_renderer"]
 
 @dataclass
 class RunContext:
+    """What every file of one lint run shares: configuration, layout, dialects, rules."""
+
     config: SluiceConfig
     layout: Layout
     dialects: list[str]

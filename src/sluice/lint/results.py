@@ -157,6 +157,8 @@ def _counted(counts: Counter[str], sep: str = " ") -> str:
 
 @dataclass
 class LintResult:
+    """The outcome of a lint: findings, coverage and a report per revision."""
+
     findings: list[Finding]
     coverage: Coverage
     revisions: list[RevisionReport]

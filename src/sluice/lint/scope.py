@@ -109,6 +109,8 @@ def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
 
 @dataclass
 class Node:
+    """One revision file of the graph: where it is, its content and what it declares."""
+
     #: The file's real path (:attr:`path` as a ``Path``, built when first asked for).
     file: str
     #: File content (None until needed when the cache vouched for it).

@@ -44,6 +44,8 @@ META_SUPPRESSION_RULES = frozenset({"SL901", "SL902", "SL904"})
 
 @dataclass
 class Suppression:
+    """One ``# sluice: ignore[...]`` comment and what it silences."""
+
     line: int
     #: Rule ids or names as written (compared case-insensitively).
     rules: tuple[str, ...]

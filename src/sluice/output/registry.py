@@ -59,6 +59,8 @@ FindingsRenderer = Callable[[Sequence["Finding"], IO[str], "FindingsContext"], N
 
 @dataclass(frozen=True)
 class OutputFormat:
+    """An output format: its name, what it renders and how."""
+
     name: str
     #: One line for ``--help`` and the docs.
     summary: str

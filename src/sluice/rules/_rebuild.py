@@ -24,6 +24,8 @@ Pos = tuple[int, int]
 
 @dataclass(frozen=True)
 class _Event:
+    """One step of a rebuild seen in a revision: a table created, renamed, filled or copied."""
+
     pos: Pos
     #: create, rename, fill (rows written into ``table``), copy (``INSERT INTO table
     #: ... SELECT ... FROM source``)

@@ -68,6 +68,8 @@ CheckFn = Callable[[Op, RuleContext], "Hit | Iterable[Hit] | None"]
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule: its id, name, family, dialects, severity and check."""
+
     id: str
     name: str
     family: str

@@ -27,6 +27,8 @@ _ONE_BYTE_PREFIX_CHARS = 63
 
 @dataclass
 class Cost:
+    """What an ALTER costs on MySQL: its algorithm and why."""
+
     algorithm: str  # INSTANT, INPLACE, REBUILD (INPLACE that rebuilds the table), COPY
     what: str
     #: the version from which it becomes INSTANT, when that is what makes it cheap.
