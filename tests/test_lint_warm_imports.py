@@ -13,12 +13,14 @@ from typing import Any
 from tests.support.lint import INDEX, project
 
 PROBE = """
-import dataclasses, json, sys
+import json, sys
 from sluice.integrations.cli.fast import run
 try:
     run(sys.argv[2:])
 except SystemExit as exc:
     code = exc.code
+modules = sorted(sys.modules)
+import dataclasses
 # dataclasses writes a docstring from inspect.signature for a class without its own
 generated = sorted(f"{name}.{value.__name__}" for name, module in list(sys.modules.items())
                    if name.startswith("sluice")
@@ -27,9 +29,7 @@ generated = sorted(f"{name}.{value.__name__}" for name, module in list(sys.modul
                    and dataclasses.is_dataclass(value)
                    and (value.__doc__ or "").startswith(value.__name__ + "("))
 with open(sys.argv[1], "w") as out:
-    json.dump({"exit": code, "modules": sorted(sys.modules), "generated": generated,
-               "types": {name: type(module).__name__ for name, module in sys.modules.items()}},
-              out)
+    json.dump({"exit": code, "modules": modules, "generated": generated}, out)
 """
 
 
@@ -56,3 +56,41 @@ def test_every_dataclass_a_warm_lint_builds_has_its_own_docstring(tmp_path: Path
     """dataclasses computes the signature of a class without a docstring (with
     :mod:`inspect`) to write one."""
     assert warm_lint(tmp_path)["generated"] == []
+
+
+def test_a_warm_lint_imports_neither_inspect_nor_copy(tmp_path: Path) -> None:
+    """dataclasses imports them (and dis, tokenize ...) for what a lint does not use."""
+    for argv in ((), ("--format", "json")):
+        modules = set(warm_lint(tmp_path / "-".join(argv), *argv)["modules"])
+        assert not modules & {"inspect", "copy", "dis"}
+
+
+DEFERRED = """
+import json, sys
+from sluice.integrations.cli import deferred
+made = deferred.defer("colorsys", "json")  # json is imported already: left alone
+import colorsys
+before = type(colorsys).__name__, "colorsys" in sys.modules
+rgb = colorsys.rgb_to_hsv(1.0, 0.0, 0.0)
+real = sys.modules["colorsys"]
+unused = deferred.defer("fractions")
+deferred.restore(made + unused)
+try:
+    colorsys.no_such_name
+    missing = None
+except AttributeError as exc:
+    missing = str(exc)
+print(json.dumps({"made": [m.__name__ for m in made], "before": before, "rgb": rgb,
+                  "real": type(real).__name__, "same": real.rgb_to_hsv is colorsys.rgb_to_hsv,
+                  "kept": sys.modules["colorsys"] is real,
+                  "fractions": "fractions" in sys.modules, "missing": missing}))
+"""
+
+
+def test_a_deferred_module_is_imported_on_first_use() -> None:
+    done = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout) == {
+        "made": ["colorsys"], "before": ["Deferred", True], "rgb": [0.0, 1.0, 1.0],
+        "real": "module", "same": True, "kept": True, "fractions": False,
+        "missing": "module 'colorsys' has no attribute 'no_such_name'"}

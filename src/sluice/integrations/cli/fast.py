@@ -50,15 +50,18 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
         threshold = gc.get_threshold()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        # the dataclasses' methods as compiled by earlier runs (:mod:`.codecache`)
-        from sluice.integrations.cli import codecache  # lazy: only for `sluice lint`
+        # the dataclasses' methods as compiled by earlier runs (:mod:`.codecache`), and
+        # the modules dataclasses imports for what a lint does not use (:mod:`.deferred`)
+        from sluice.integrations.cli import codecache, deferred  # lazy: only for `sluice lint`
 
+        stand_ins = deferred.defer("inspect", "copy")
         compiled = codecache.install()
         try:
             fmt = plain_lint_format(argv)
             code = _lint(fmt) if fmt is not None else None
         finally:
             codecache.uninstall(compiled)
+            deferred.restore(stand_ins)
             gc.set_threshold(*threshold)
             gc.freeze()
         if code is not None:
