@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import stat
 from pathlib import Path
@@ -24,9 +25,6 @@ def _rules(ini: Path) -> list[str]:
 
 def _forge(cache: Path, secret: bytes | None = None) -> None:
     """Empty every entry's findings, as someone editing lint.cache by hand would."""
-    import hashlib
-    import hmac
-
     raw = (cache / "lint.cache").read_bytes()
     mac, _, body = raw.partition(b"\n")
     data = marshal.loads(body)
@@ -34,7 +32,7 @@ def _forge(cache: Path, secret: bytes | None = None) -> None:
         entry["findings"] = []
     body = marshal.dumps(data)
     if secret is not None:
-        mac = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+        mac = hashlib.blake2b(body, digest_size=32, key=secret).hexdigest().encode()
     (cache / "lint.cache").write_bytes(mac + b"\n" + body if mac else body)
 
 
@@ -58,6 +56,26 @@ def test_a_cache_with_its_key_copied_from_elsewhere_is_not_trusted(shop: Path,
     (cache / "key").chmod(0o644)
     _forge(cache, secret)  # a valid MAC under the known key
     assert _rules(ini) == first
+
+
+def test_an_entry_under_a_valid_mac_of_the_trusted_key_is_read(shop: Path) -> None:
+    """The other tests' forgeries fail for the reason they name: a MAC made as the cache
+    makes it, under the trusted key, is accepted (a keyed BLAKE2b of the body)."""
+    ini = _project(shop)
+    assert "SL002" in _rules(ini)
+    cache = shop / ".sluice_cache"
+    _forge(cache, bytes.fromhex((cache / "key").read_text()))
+    assert "SL002" not in _rules(ini)
+
+
+def test_a_key_too_long_for_the_mac_is_replaced(shop: Path) -> None:
+    ini = _project(shop)
+    first = _rules(ini)
+    cache = shop / ".sluice_cache"
+    (cache / "key").write_text("ab" * 65)  # 65 bytes: BLAKE2b takes 64 at most
+    _forge(cache, bytes.fromhex((cache / "key").read_text())[:64])
+    assert _rules(ini) == first
+    assert len(bytes.fromhex((cache / "key").read_text())) == 32
 
 
 def test_symlinked_cache_files_are_neither_read_nor_written(shop: Path, tmp_path: Path) -> None:

@@ -94,3 +94,11 @@ def test_a_deferred_module_is_imported_on_first_use() -> None:
         "made": ["colorsys"], "before": ["Deferred", True], "rgb": [0.0, 1.0, 1.0],
         "real": "module", "same": True, "kept": True, "fractions": False,
         "missing": "module 'colorsys' has no attribute 'no_such_name'"}
+
+
+def test_a_warm_lint_does_not_load_openssl(tmp_path: Path) -> None:
+    """The cache's hashes and MAC are BLAKE2b, which the interpreter has without
+    hashlib's import of OpenSSL (``_hashlib``)."""
+    modules = set(warm_lint(tmp_path)["modules"])
+    assert "_blake2" in modules
+    assert not modules & {"hashlib", "_hashlib", "hmac"}

@@ -20,7 +20,6 @@ whose ``revision``/``down_revision`` are not literals fall back to importing the
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +37,8 @@ _CONFLICT = r"^(<{7}|={7}|>{7}|\|{7})( |$)"
 
 def file_digest(path: Path) -> str:
     """SHA-256 of the file's bytes with CRLF/CR line endings normalised to LF."""
+    import hashlib  # lazy: loads OpenSSL; a lint without a sum file hashes nothing with it
+
     data = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return hashlib.sha256(data).hexdigest()
 

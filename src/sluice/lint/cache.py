@@ -18,19 +18,21 @@ The entries are plain data (dicts, lists, strings, numbers) in :mod:`marshal`'s 
 which a warm lint reads back and writes several times faster than JSON; only bytes the
 check below has accepted are ever unmarshalled.
 
-A cache that says "no findings" must not be forgeable: ``lint.cache`` starts with an
-HMAC-SHA256 of the rest, keyed with a random secret in ``key`` beside it. The key file is
+A cache that says "no findings" must not be forgeable: ``lint.cache`` starts with a
+keyed BLAKE2b (BLAKE2's MAC mode) of the rest, keyed with a random secret in ``key``
+beside it. The key file is
 created 0600 and trusted only while it is a regular file (not a symlink) owned by the
 current user and unreadable to others; a committed or copied cache therefore never
 validates (git checks files out 0644), and any edit to an entry invalidates the whole
 file. A cache that does not validate is ignored and rewritten, never an error. Nothing
 in the folder is read or written through a symlink.
+
+Content hashes and the MAC are BLAKE2b, which the interpreter implements itself: a warm
+lint does not load OpenSSL (:mod:`hashlib` does, for SHA-1 and SHA-256).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import marshal
 import os
 import stat
@@ -43,10 +45,17 @@ from sluice.errors import SluiceError
 from sluice.files import check_target, write_atomic
 from sluice.lint.model import Finding
 
+try:  # what hashlib and hmac hand out, without their import of OpenSSL
+    from _blake2 import blake2b
+    from _operator import _compare_digest as compare_digest
+except ImportError:  # pragma: no cover - an interpreter without these modules
+    from hashlib import blake2b
+    from hmac import compare_digest  # type: ignore[no-redef]
+
 __all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "read_sealed",
            "unpack_findings", "unpack_report", "write_sealed"]
 
-_FORMAT = 5
+_FORMAT = 6
 #: How recent a file's mtime or ctime may be (before the lint started) for its size and
 #: times to vouch for its content: 2 s, the coarsest file-time granularity in use (FAT).
 RACY_NS = 2_000_000_000
@@ -57,7 +66,8 @@ _KEY = "key"
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    """A 160-bit BLAKE2b of ``data``, in hex."""
+    return blake2b(data, digest_size=20).hexdigest()
 
 
 class LintCache:
@@ -156,7 +166,7 @@ class LintCache:
 
 
 def read_sealed(folder: Path, name: str) -> bytes | None:
-    """The body of ``folder/name`` as :func:`write_sealed` wrote it, when its HMAC checks
+    """The body of ``folder/name`` as :func:`write_sealed` wrote it, when its MAC checks
     out with the folder's trusted key; None otherwise (nothing read through a symlink)."""
     if folder.is_symlink():
         return None
@@ -168,13 +178,13 @@ def read_sealed(folder: Path, name: str) -> bytes | None:
     except OSError:
         return None
     mac, sep, body = raw.partition(b"\n")
-    if not sep or not hmac.compare_digest(mac, _mac(secret, body).encode()):
+    if not sep or not compare_digest(mac, _mac(secret, body).encode()):
         return None
     return body
 
 
 def write_sealed(folder: Path, name: str, body: bytes) -> bool:
-    """Write ``body`` atomically to ``folder/name`` (0600) behind its HMAC, creating the
+    """Write ``body`` atomically to ``folder/name`` (0600) behind its MAC, creating the
     folder, its ``.gitignore`` and its key as needed; False when that could not be done (a
     read-only or symlinked folder only disables caching)."""
     try:
@@ -241,7 +251,8 @@ def unpack_report(data: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def _mac(secret: bytes, body: bytes) -> str:
-    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+    """The 256-bit keyed BLAKE2b of ``body`` under ``secret``, in hex."""
+    return blake2b(body, digest_size=32, key=secret).hexdigest()
 
 
 def _read_regular(path: Path) -> bytes:
@@ -254,7 +265,7 @@ def _read_regular(path: Path) -> bytes:
 
 
 def _read_secret(folder: Path) -> bytes | None:
-    """The cache's HMAC key, when it can be trusted: a regular file, not a symlink, owned
+    """The cache's MAC key, when it can be trusted: a regular file, not a symlink, owned
     by this user and not readable or writable by anyone else."""
     path = folder / _KEY
     try:
@@ -265,4 +276,5 @@ def _read_secret(folder: Path) -> bytes | None:
         secret = bytes.fromhex(_read_regular(path).decode("ascii").strip())
     except (OSError, ValueError):
         return None
-    return secret if len(secret) >= 16 else None
+    # BLAKE2b takes keys of up to 64 bytes
+    return secret if 16 <= len(secret) <= 64 else None

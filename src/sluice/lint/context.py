@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice import _version
 from sluice.config import SluiceConfig
+from sluice.lint.cache import content_hash
 from sluice.lint.model import Finding, Op
 from sluice.lint.registry import RuleIndex, active_rules, run_rules
 from sluice.lint.scope import Layout
@@ -141,7 +141,7 @@ def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str],
         "config": data, "dialects": dialects, "stubs": stubs, "render": render,
         "x": list(x_args), "sql": sql, "rules": _rules_fingerprint(),
     })
-    return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
+    return content_hash(payload.encode())
 
 
 def _canonical(value: Any) -> str:

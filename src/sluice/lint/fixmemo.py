@@ -6,7 +6,7 @@ it means evaluating the call against Alembic's operations and rendering the reci
 with Alembic's renderer: a few hundred milliseconds of imports, on the very revision
 being written. What the recipes make of a *chain* of calls
 (:class:`~sluice.lint.fixplan.Chain`) depends only on the chain's own text, so it is kept
-in ``fix.cache`` beside ``lint.cache`` (same folder, same HMAC key and rules: see
+in ``fix.cache`` beside ``lint.cache`` (same folder, same MAC key and rules: see
 :mod:`sluice.lint.cache`), keyed on
 
 - each call's exact text and the tables the revision creates or drops before it,
@@ -26,7 +26,6 @@ reads nor writes it; ``sluice fix`` never uses it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import marshal
 import os
@@ -35,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sluice.lint.cache import read_sealed, write_sealed
+from sluice.lint.cache import content_hash, read_sealed, write_sealed
 from sluice.lint.context import _canonical, _python_files, _rules_fingerprint
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
 
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["DrawnCall", "DrawnFix", "FixMemo"]
 
 _FILE = "fix.cache"
-_FORMAT = 1
+_FORMAT = 2
 _PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 #: Chains kept at most (the oldest go first); a lint draws diffs for 10 files at most.
 LIMIT = 512
@@ -168,7 +167,7 @@ class FixMemo:
 def _chain_key(head: str, chain: Chain) -> str:
     members = [(m.text, sorted(m.new_tables)) for m in chain.members]
     payload = repr((head, members)).encode("utf-8", "surrogatepass")
-    return hashlib.sha1(payload, usedforsecurity=False).hexdigest()
+    return content_hash(payload)
 
 
 def _code_fingerprint() -> str:
