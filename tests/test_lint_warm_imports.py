@@ -58,11 +58,12 @@ def test_every_dataclass_a_warm_lint_builds_has_its_own_docstring(tmp_path: Path
     assert warm_lint(tmp_path)["generated"] == []
 
 
-def test_a_warm_lint_imports_neither_inspect_nor_copy(tmp_path: Path) -> None:
-    """dataclasses imports them (and dis, tokenize ...) for what a lint does not use."""
+def test_a_warm_lint_imports_neither_inspect_nor_copy_nor_urllib(tmp_path: Path) -> None:
+    """dataclasses imports inspect and copy (and dis, weakref ...), pathlib urllib.parse
+    (and ipaddress), for what a lint does not use."""
     for argv in ((), ("--format", "json")):
         modules = set(warm_lint(tmp_path / "-".join(argv), *argv)["modules"])
-        assert not modules & {"inspect", "copy", "dis"}
+        assert not modules & {"inspect", "copy", "dis", "urllib.parse", "ipaddress"}
 
 
 DEFERRED = """
@@ -85,6 +86,29 @@ print(json.dumps({"made": [m.__name__ for m in made], "before": before, "rgb": r
                   "kept": sys.modules["colorsys"] is real,
                   "fractions": "fractions" in sys.modules, "missing": missing}))
 """
+
+
+FORWARDED = """
+import json, sys
+from sluice.integrations.cli import deferred
+made = deferred.defer("email.base64mime", functions=("header_length",))
+from email.base64mime import header_length
+import email.base64mime
+loaded = "binascii" in sys.modules, type(sys.modules["email.base64mime"]).__name__
+length = header_length(b"abcd")
+real = sys.modules["email.base64mime"]
+deferred.restore(made)
+print(json.dumps({"loaded": loaded, "length": length, "real": type(real).__name__,
+                  "package": email.base64mime.header_length is real.header_length,
+                  "kept": sys.modules["email.base64mime"] is real}))
+"""
+
+
+def test_a_forwarded_function_imports_its_module_when_called() -> None:
+    done = subprocess.run([sys.executable, "-c", FORWARDED], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout) == {"loaded": [False, "Deferred"], "length": 8,
+                                       "real": "module", "package": True, "kept": True}
 
 
 def test_a_deferred_module_is_imported_on_first_use() -> None:

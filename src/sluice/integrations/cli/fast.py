@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 __all__ = ["plain_lint_format", "run"]
@@ -51,10 +50,12 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         # the dataclasses' methods as compiled by earlier runs (:mod:`.codecache`), and
-        # the modules dataclasses imports for what a lint does not use (:mod:`.deferred`)
+        # the modules dataclasses and pathlib import for what a lint does not use
+        # (:mod:`.deferred`; pathlib is imported after this)
         from sluice.integrations.cli import codecache, deferred  # lazy: only for `sluice lint`
 
-        stand_ins = deferred.defer("inspect", "copy")
+        stand_ins = [*deferred.defer("inspect"), *deferred.defer("copy"),
+                     *deferred.defer("urllib.parse", functions=("quote_from_bytes",))]
         compiled = codecache.install()
         try:
             fmt = plain_lint_format(argv)
@@ -82,6 +83,8 @@ def _click_reads_environment() -> bool:
 
 def _lint(fmt: str) -> int:
     """``sluice lint --format FMT`` as the click command runs it; its exit code."""
+    from pathlib import Path  # lazy: after the stand-ins (see run)
+
     from sluice.integrations.cli.base import error_lines, silence_stdout  # lazy: as it runs
     from sluice.integrations.cli.lint_run import (  # lazy: as the command runs
         lint_output,
