@@ -120,6 +120,30 @@ def test_statements_of_no_interest_are_not_parsed(monkeypatch: pytest.MonkeyPatc
     assert new_tables_before(ops[1], ctx) == set()
 
 
+@pytest.mark.parametrize("sql, parsed", [
+    ("INSERT INTO log (a) VALUES (now())", False),
+    ("CREATE TRIGGER tr AFTER INSERT ON other FOR EACH ROW EXECUTE PROCEDURE f()", False),
+    ("INSERT INTO Users (a) VALUES (1)", True),
+    ("INSERT INTO \"users\" (a) VALUES (1)", True),
+    ("INSERT INTO log (a) VALUES (U&'\\0075sers')", True),
+])
+def test_sql_not_naming_a_new_table_is_not_parsed_to_ask(sql: str, parsed: bool,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a statement works on a table the revision created is asked of its parsed
+    table only when the statement spells one of those tables."""
+    calls: list[str] = []
+    real = _sqltree.fill_from_tree
+    monkeypatch.setattr(_sqltree, "fill_from_tree",
+                        lambda stmt, text, dialect: (calls.append(text),
+                                                     real(stmt, text, dialect))[1])
+    _sql._parse_cached.cache_clear()
+    ops = [Op("create_table", line=1, table="users"), Op("execute", line=2, sql=sql)]
+    ctx = RuleContext(config=SluiceConfig(), dialect="postgresql", ops=ops)
+    on_new = [is_new for _, is_new in sql_statements(ops[1], ctx)]
+    assert bool(calls) is parsed
+    assert on_new == [sql.startswith("INSERT INTO Users") or "\"users\"" in sql]
+
+
 @pytest.mark.parametrize("sql, created", [
     ("create table t1 (id int)", {"t1"}),
     ("CREATE TABLE IF NOT EXISTS s.T2 (id int); create temp table t3 (a int)", {"t2", "t3"}),
@@ -141,9 +165,9 @@ def test_tables_created_by_raw_sql(sql: str, created: set[str]) -> None:
 ])
 def test_splitting_loads_only_the_dialect_split(dialect: str, module: str) -> None:
     code = ("import sys\nfrom sluice.core.sql import split_sql\n"
-            f"print(split_sql(\"SELECT 'a;b'; SELECT 2\", {dialect!r}))\n"
+            f"print(split_sql(\"SELECT E'a;b'; SELECT 2\", {dialect!r}))\n"
             "print(sorted(m for m in sys.modules if m.startswith('sqlglot.dialects.')))")
     done = run_process([sys.executable, "-c", code], check=True)
     pieces, modules = done.stdout.splitlines()
-    assert pieces == "[\"SELECT 'a;b'\", 'SELECT 2']"
+    assert pieces == "[\"SELECT E'a;b'\", 'SELECT 2']"
     assert modules == str(sorted({"sqlglot.dialects.dialect", f"sqlglot.dialects.{module}"}))

@@ -13,6 +13,12 @@ offline, also ends a statement.
 
 When the tokenizer rejects the text (an unterminated string, say), a quote-aware regular
 expression splits it instead, so a caller always gets statements, never an exception.
+
+sqlglot is loaded only for SQL that needs it: plain SQL (words, numbers, operators,
+parentheses) splits the same in every dialect, and PostgreSQL SQL whose strings, quoted
+names, dollar quotes and comments are of the common kinds splits the same once those are
+blanked, so neither goes through the tokenizer (tests/test_sql_split.py keeps both ways
+equal).
 """
 
 from __future__ import annotations
@@ -109,6 +115,10 @@ def statement_spans(sql: str, dialect: str | None = None) -> list[Span]:
 def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
     if _plain(sql):
         return tuple(_plain_spans(sql))
+    if dialect in _MASKED_DIALECTS:
+        masked = _mask_quoted(sql)
+        if masked is not None and _plain(masked):
+            return tuple(_plain_spans(masked))
     return _tokenizer_spans(sql, dialect)
 
 
@@ -193,11 +203,12 @@ def _batch_separator(lex: _Lexer, sql: str, tok: Token) -> bool:
 
 
 #: Plain SQL: no quote, comment, dollar quote, backslash or ``/`` can be in it (so no
-#: token hides a ``;``), nor a word that opens or closes a compound body, nor a ``GO``
-#: line. Only ``;`` and parentheses decide where it splits, the same in every dialect,
+#: token hides a ``;``), nor a word that opens or closes a compound body (``BEGIN``,
+#: ``CASE``, ``END`` not inside a longer name), nor a ``GO`` line. Only ``;`` and parentheses decide where it splits, the same in every dialect,
 #: so it is split without loading sqlglot (tests/test_sql_split.py keeps both equal).
 _PLAIN = re.compile(r"[A-Za-z0-9_ \t\r\n(),;.=<>!+*%&|^~:?@-]*")
-_PLAIN_SPECIAL = re.compile(r"--|BEGIN|CASE|END|^[ \t\r]*GO[ \t\r]*$", re.I | re.M)
+_PLAIN_SPECIAL = re.compile(
+    r"--|(?<![A-Za-z_])(?:BEGIN|CASE|END)(?![A-Za-z0-9_])|^[ \t\r]*GO[ \t\r]*$", re.I | re.M)
 _PLAIN_TOKEN = re.compile(r"[;()]")
 _PLAIN_CODE = re.compile(r"[^ \t\r\n]")
 
@@ -229,6 +240,71 @@ def _plain_spans(sql: str) -> list[Span]:
 def _plain_span(sql: str, start: int, end: int) -> list[Span]:
     code = _PLAIN_CODE.search(sql, start, end)
     return [Span(start, code.start(), end)] if code else []
+
+
+#: Dialects whose quotes and comments :func:`_mask_quoted` reads as sqlglot's tokenizer
+#: does (PostgreSQL's; ``""``, an unknown dialect, uses it too).
+_MASKED_DIALECTS = frozenset({"postgresql", "postgres", ""})
+#: Where a quoted string, identifier, dollar quote or comment may start.
+_OPENER = re.compile(r"['\"$]|--|/\*")
+_QUOTED = {
+    "'": re.compile(r"'[^'\\]*(?:''[^'\\]*)*'(?!')"),
+    '"': re.compile(r'"[^"\\]*(?:""[^"\\]*)*"(?!")'),
+}
+#: What may precede a comment the blanking reads: the tokenizer reads ``--`` and ``/*``
+#: after these as a comment (after ``|``, say, it may read an operator).
+_BEFORE_COMMENT = frozenset(" \t\r\n(),;'\"$")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_LINE_BREAK = re.compile(r"[\r\n]")
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+
+
+def _mask_quoted(sql: str) -> str | None:
+    """``sql`` with what PostgreSQL's tokenizer reads as data blanked, at the same
+    positions: a ``'...'`` string, a ``"..."`` name or a ``$$``/``$tag$`` dollar quote
+    becomes ``0``s (a token), a ``--`` or ``/* */`` comment becomes spaces (line breaks
+    kept). Split as plain SQL, the masked text splits where the tokenizer would split
+    ``sql`` (tests/test_sql_split.py). None for anything read otherwise or not surely
+    so: a prefixed quote (``E'...'``, ``U&"..."``), a backslash in a quote, a ``$`` that
+    is not a dollar quote, a comment right after an operator, a nested or unterminated
+    comment, an unterminated quote."""
+    out: list[str] = []
+    pos = 0
+    while (m := _OPENER.search(sql, pos)) is not None:
+        start, opener = m.start(), m.group()
+        prev = sql[start - 1] if start else " "
+        if opener in ("--", "/*") and prev not in _BEFORE_COMMENT:
+            return None  # ``|/*`` is an operator, ``|/``, then ``*``: keep to the plain cases
+        if opener == "--":
+            brk = _LINE_BREAK.search(sql, start)
+            end = brk.start() if brk else len(sql)
+            mask = " " * (end - start)
+        elif opener == "/*":
+            close = sql.find("*/", start + 2)
+            if close < 0 or "/*" in sql[start + 2:close + 1]:
+                return None
+            end = close + 2
+            mask = _NOT_NEWLINE.sub(" ", sql[start:end])
+        else:
+            if prev.isalnum() or prev in "_&$'\"":
+                return None
+            if opener == "$":
+                tag = _DOLLAR_TAG.match(sql, start)
+                close = sql.find(tag.group(), tag.end()) if tag else -1
+                if tag is None or close < 0:
+                    return None
+                end = close + len(tag.group())
+            else:
+                quoted = _QUOTED[opener].match(sql, start)
+                if quoted is None:
+                    return None
+                end = quoted.end()
+            mask = _NOT_NEWLINE.sub("0", sql[start:end])
+        out.append(sql[pos:start])
+        out.append(mask)
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out)
 
 
 _FALLBACK = re.compile(

@@ -102,11 +102,27 @@ def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
 def _sql_statements(sql: str, created: set[str],
                     dialect: str | None) -> Iterator[tuple[Stmt, bool]]:
     for stmt in _statements(sql, dialect):
-        # (stmt.table only when a table was created: reading it may parse the statement)
-        table = (stmt.table or "").lower() if created else ""
+        # (stmt.table only when a created table is named in it: reading it may parse it)
+        table = (stmt.table or "").lower() if _may_name(stmt.text, created) else ""
         yield stmt, bool(table) and table in created
         if stmt.kind == "CREATE TABLE" and stmt.table:
             created.add(stmt.table.lower())
+
+
+#: A table name whose spelling in SQL is itself, whatever the quoting.
+_PLAIN_NAME = re.compile(r"[a-z0-9_]+")
+
+
+def _may_name(text: str, names: set[str]) -> bool:
+    """Can ``text`` name one of ``names`` (lower-cased)? False only when none is spelled
+    in it: a plain ASCII name (``_PLAIN_NAME``) reaches a statement's table only as
+    written, quoted or not, unless an escape spells it (``\\``, PostgreSQL's ``U&``)."""
+    if not names:
+        return False
+    if "\\" in text or "&" in text or not all(_PLAIN_NAME.fullmatch(n) for n in names):
+        return True
+    lowered = text.lower()
+    return any(n in lowered for n in names)
 
 
 def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
