@@ -166,3 +166,33 @@ def test_the_kept_code_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         cache.save()
     kept = codecache.CodeCache(path).kept
     assert set(kept) == {"def f2_0(self): return 0\n", "def f2_1(self): return 1\n"}
+
+
+def test_only_the_code_of_the_texts_executed_is_read(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each text's code is read back when that text runs: a text nobody runs costs
+    nothing, a damaged one is compiled again."""
+    import marshal
+
+    from sluice.integrations.cli import codecache
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    path = tmp_path / "code.marshal"
+    good, bad, other = ("def f(self): return 1\n", "def g(self): return 2\n",
+                        "def h(self): return 3\n")
+    cache = codecache.CodeCache(str(path))
+    for src in (good, bad, other):
+        cache.exec(src, {})
+    cache.save()
+    stamp, kept = marshal.loads(path.read_bytes())
+    kept[bad] = b"\x00garbage"
+    kept[other] = marshal.dumps(42)  # marshal data that is not code
+    path.write_bytes(marshal.dumps((stamp, kept)))
+    again = codecache.CodeCache(str(path))
+    space: dict[str, object] = {}
+    again.exec(good, space)
+    assert again.misses == 0
+    for src in (bad, other):
+        again.exec(src, space)
+    assert again.misses == 2
+    assert {"f", "g", "h"} <= set(space)

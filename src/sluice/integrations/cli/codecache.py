@@ -9,7 +9,9 @@ interpreter writes ``.pyc`` files: not when ``sys.dont_write_bytecode`` is set, 
 the folder is read-only), and hands ``exec`` the kept code for a text it has compiled
 before. The code is what ``exec`` would compile from the text (same file name, no
 inherited ``__future__`` flags), so the classes are the same; a file of another Python
-build, or one that cannot be read, is ignored.
+build, or one that cannot be read, is ignored. Each text's code is kept marshalled on its
+own and read back only when that text is executed: the file holds the classes of every
+command, a process reads the code of those it builds.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import builtins
 import marshal
 import os
 import sys
+from types import CodeType
 from typing import Any
 
 __all__ = ["install", "uninstall"]
 
-#: What the kept code is valid for: this interpreter's build and optimisation level.
-_STAMP = f"{sys.version}|{sys.flags.optimize}"
+#: What the kept code is valid for: the file's layout (2: each text's code marshalled on
+#: its own), this interpreter's build and optimisation level.
+_STAMP = f"2|{sys.version}|{sys.flags.optimize}"
 #: Texts kept at most: past it (old texts of classes since changed pile up), a save keeps
 #: only what its process used. Sluice's commands together define a few hundred.
 LIMIT = 2000
@@ -34,7 +38,9 @@ class CodeCache:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.kept: dict[str, Any] = {}
+        #: Each text's code, marshalled.
+        self.kept: dict[str, bytes] = {}
+        #: The texts this process executed: their code, marshalled when it was kept.
         self.used: dict[str, Any] = {}
         self.misses = 0
         try:
@@ -48,12 +54,20 @@ class CodeCache:
     def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
         """``exec`` with the kept code of a source text compiled before."""
         if type(source) is str:
-            code = self.kept.get(source)
+            code = None
+            data = self.kept.get(source)
+            if data is not None:
+                try:
+                    code = marshal.loads(data)
+                except (EOFError, ValueError, TypeError):
+                    pass
+                if type(code) is not CodeType:
+                    code = data = None
             if code is None:
                 # as exec compiles a text called from dataclasses: no __future__ flags
                 code = compile(source, "<string>", "exec", dont_inherit=True)
                 self.misses += 1
-            self.used[source] = code
+            self.used[source] = data if data is not None else code
             source = code
         builtins.exec(source, globals, locals)
 
@@ -62,9 +76,11 @@ class CodeCache:
         what was kept before (another command's classes), up to :data:`LIMIT` texts."""
         if not self.misses or sys.dont_write_bytecode:
             return
-        keep = {**self.kept, **self.used}
+        used = {source: code if type(code) is bytes else marshal.dumps(code)
+                for source, code in self.used.items()}
+        keep = {**self.kept, **used}
         if len(keep) > LIMIT:
-            keep = self.used
+            keep = used
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as fh:
