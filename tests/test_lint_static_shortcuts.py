@@ -37,7 +37,45 @@ DIALECT_TEXTS = [
     "dialect = 1", "dialect.name", "table_name != 'mysql'", "name=='mariadb'",
     "name  !=  'sqlite'", "op.get_bind().dialect", "# .engine in a comment",
     "n == 'postgresql'", "name\n== 'postgresql'", "rename == 'sqlite'",
+    "x.dialect_name", "dialects.x", "_dialect.x", "a.dialect", "x.dialect\n", "é.dialect",
+    "dialect inx", "dialect\tin (1,)", "dialect\n.name", "a.engine_x", "a.engine", "x.engines",
+    "éname == 'mysql'", "name == 'mysqlx'", "name != \"sqlite\"", "dialect==", "xdialect ==",
 ]
+#: Pieces that make or break each alternative of the dialect search.
+DIALECT_PIECES = [".", "dialect", "engine", "name", "==", "!=", " ", "\n", "in", " in ", "x",
+                  "_", "é", "'postgresql'", '"mysql"', "'mariadb'", "'sqlite'", "'other'", "(",
+                  "1", "re"]
+
+
+def test_the_dialect_search_reads_only_where_a_word_of_it_is(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole pattern is never run over a file: only the places that spell
+    ``dialect``, ``.engine`` or ``name`` are looked at."""
+    searched: list[str] = []
+    compiled = needs._compiled
+
+    def watch(pattern: str) -> object:
+        searched.append(pattern)
+        return compiled(pattern)
+
+    monkeypatch.setattr(needs, "_compiled", watch)
+    assert needs._reads_dialect("x = 1\n" * 50 + "if bind.dialect.name == 'sqlite': pass")
+    assert not needs._reads_dialect("table_name = 'x'\n" * 50 + "n = 2 == 3")
+    assert needs._DIALECT not in searched
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_dialect_search_equals_the_pattern_on_random_texts(seed: int) -> None:
+    import random  # lazy: only this test draws random texts
+
+    rng = random.Random(seed)
+    found = 0
+    for _ in range(500):
+        text = "".join(rng.choice(DIALECT_PIECES) for _ in range(rng.randrange(1, 12)))
+        expected = needs._compiled(needs._DIALECT).search(text) is not None
+        assert needs._reads_dialect(text) is expected, text
+        found += expected
+    assert found > 15
 
 
 @pytest.mark.parametrize("text", DIALECT_TEXTS)

@@ -88,13 +88,42 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+#: What must follow ``dialect`` (after ``\\b``) and ``name`` for ``_DIALECT`` to match there.
+_AFTER_DIALECT = r"\s*(?:\.|==|!=|\bin\b)"
+_AFTER_NAME = r"""\s*(?:==|!=)\s*['"](?:postgresql|mysql|mariadb|sqlite)['"]"""
+
+
+def _word(char: str) -> bool:
+    """``char`` is a ``\\w`` character (what ``\\b`` looks at)."""
+    return char.isalnum() or char == "_"
+
+
 def _reads_dialect(source: str) -> bool:
-    """``_DIALECT`` is in ``source``. Each of its alternatives needs ``dialect``,
-    ``.engine``, or ``name`` with ``==`` / ``!=`` in the text: without them the search
-    (slow on every file, ``name`` is in most) cannot match and is skipped."""
-    if "dialect" in source or ".engine" in source or (
-            "name" in source and ("==" in source or "!=" in source)):
-        return _compiled(_DIALECT).search(source) is not None
+    """``_DIALECT`` is in ``source``: each of its alternatives starts with ``.dialect``,
+    ``dialect``, ``.engine`` or ``name``, so each place one of those is spelled is checked
+    alone instead of searching the whole text with the pattern (slow on every file,
+    ``name`` is in most). tests/test_lint_static_shortcuts.py keeps both equal."""
+    size = len(source)
+    at = source.find("dialect")
+    while at >= 0:
+        before, end = source[at - 1] if at else "", at + 7
+        if before == "." and (end == size or not _word(source[end])):
+            return True
+        if not (before and _word(before)) and _compiled(_AFTER_DIALECT).match(source, end):
+            return True
+        at = source.find("dialect", at + 1)
+    at = source.find(".engine")
+    while at >= 0:
+        if at + 7 == size or not _word(source[at + 7]):
+            return True
+        at = source.find(".engine", at + 1)
+    if "==" not in source and "!=" not in source:
+        return False
+    at = source.find("name")
+    while at >= 0:
+        if not (at and _word(source[at - 1])) and _compiled(_AFTER_NAME).match(source, at + 4):
+            return True
+        at = source.find("name", at + 1)
     return False
 
 
