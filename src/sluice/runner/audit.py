@@ -260,19 +260,20 @@ def lock_lost_statuses(steps: Sequence[StepRecord], reason: str) -> None:
 def write_final(conn: Connection, steps: Iterable[StepRecord]) -> None:
     """Final status, times, error and statements of each step, in one transaction."""
     now = utcnow()
+    written = [step for step in steps if step.run_id is not None]
+    if not written:
+        return
+    if audit_bulk.supported(conn):
+        audit_bulk.write_final(conn, written, now)
+        _commit(conn)
+        return
     params = [
         {"b_run": step.run_id, "b_rev": step.revision, "b_status": step.status,
          "b_started": step.started, "b_finished": step.finished or now,
          "b_duration": step.duration_ms, "b_error": step.error,
          "b_statements": json.dumps(step.statements) if step.statements else None}
-        for step in steps if step.run_id is not None
+        for step in written
     ]
-    if not params:
-        return
-    if audit_bulk.supported(conn):
-        audit_bulk.write_final(conn, params)
-        _commit(conn)
-        return
     t = history_table
     stmt = update(t).where(t.c.run_id == bindparam("b_run"), t.c.revision == bindparam("b_rev"))
     with_started = [p for p in params if p["b_started"] is not None]
