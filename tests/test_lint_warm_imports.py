@@ -126,3 +126,7 @@ def test_a_warm_lint_does_not_load_openssl(tmp_path: Path) -> None:
     modules = set(warm_lint(tmp_path)["modules"])
     assert "_blake2" in modules
     assert not modules & {"hashlib", "_hashlib", "hmac"}
+
+
+def test_a_warm_lint_reads_alembic_ini_without_configparser(tmp_path: Path) -> None:
+    assert "configparser" not in warm_lint(tmp_path)["modules"]

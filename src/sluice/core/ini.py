@@ -11,6 +11,12 @@ where its answers are Alembic's own: an installed Alembic of 1.16 or later (whos
 this class follows) and no ``[tool.alembic]`` table in the pyproject.toml beside the ini
 (Alembic reads that too; then the caller builds Alembic's own ``Config``).
 ``tests/test_ini.py`` compares both on the same files.
+
+An ordinary file (sections, ``key = value`` lines, comments, blank lines, ``%(name)s``
+references) is read without :mod:`configparser` (:class:`PlainIni`, which gives what
+``ConfigParser`` gives for such a file); anything else (a value over several lines, a
+``[DEFAULT]`` section, a line ``ConfigParser`` refuses, a reference it cannot resolve)
+goes to ``ConfigParser``, which reads it or raises its own error.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from configparser import ConfigParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["IniConfig", "alembic_version", "light_config"]
+if TYPE_CHECKING:
+    from configparser import ConfigParser
+
+__all__ = ["IniConfig", "PlainIni", "alembic_version", "light_config"]
 
 #: The first Alembic whose ``Config`` :class:`IniConfig` reads like (``path_separator``,
 #: ``get_alembic_option``, ``[tool.alembic]``).
@@ -40,32 +49,64 @@ class IniConfig:
         self.config_file_name = os.fspath(ini)
         self.config_ini_section = ini_section
         self._parser: ConfigParser | None = None
+        self._plain: PlainIni | None | bool = False  # False: not read yet
 
     @property
     def file_config(self) -> ConfigParser:
         """The parsed file, read on first use (as Alembic's: a broken file raises there)."""
         if self._parser is None:
+            from configparser import ConfigParser  # lazy: only for a file PlainIni leaves
+
             path = Path(self.config_file_name)
-            parser = ConfigParser({"here": path.absolute().parent.as_posix()})
+            parser = ConfigParser({"here": self._here()})
             parser.read([path], encoding="locale")
             self._parser = parser
         return self._parser
 
+    def _here(self) -> str:
+        return Path(self.config_file_name).absolute().parent.as_posix()
+
+    def _plain_ini(self) -> PlainIni | None:
+        """The file as :class:`PlainIni` reads it; None when ConfigParser must."""
+        if self._plain is False:
+            self._plain = None if self._parser is not None else \
+                PlainIni.read(self.config_file_name, self._here())
+        return self._plain if isinstance(self._plain, PlainIni) else None
+
+    def _has_section(self, section: str) -> bool:
+        plain = self._plain_ini()
+        return plain.has_section(section) if plain is not None \
+            else self.file_config.has_section(section)
+
+    def _has_option(self, section: str, name: str) -> bool:
+        plain = self._plain_ini()
+        return plain.has_option(section, name) if plain is not None \
+            else self.file_config.has_option(section, name)
+
+    def _get(self, section: str, name: str) -> str | None:
+        """``file_config.get(section, name, fallback=None)``."""
+        plain = self._plain_ini()
+        if plain is not None:
+            value = plain.get(section, name)
+            if value is None or isinstance(value, str):  # else UNREAD
+                return value
+        return self.file_config.get(section, name, fallback=None)
+
     def get_section_option(self, section: str, name: str,
                            default: str | None = None) -> str | None:
-        if not self.file_config.has_section(section):
+        if not self._has_section(section):
             raise ValueError(f"No config file {self.config_file_name!r} found, or file has "
                              f"no '[{section}]' section")
-        if self.file_config.has_option(section, name):
-            return self.file_config.get(section, name)
+        if self._has_option(section, name):
+            return self._get(section, name)
         return default
 
     def get_main_option(self, name: str, default: str | None = None) -> str | None:
         return self.get_section_option(self.config_ini_section, name, default)
 
     def get_alembic_option(self, name: str, default: str | None = None) -> str | None:
-        if self.file_config.has_option(self.config_ini_section, name):
-            return self.file_config.get(self.config_ini_section, name)
+        if self._has_option(self.config_ini_section, name):
+            return self._get(self.config_ini_section, name)
         return default
 
     def get_alembic_boolean_option(self, name: str) -> bool:
@@ -85,8 +126,7 @@ class IniConfig:
                              "'space', 'newline', 'os', ':', ';'") from None
 
     def get_version_locations_list(self) -> list[str] | None:
-        raw = self.file_config.get(self.config_ini_section, "version_locations",
-                                   fallback=None)
+        raw = self._get(self.config_ini_section, "version_locations")
         if not raw:
             return None
         sep = self._separator("path_separator", "version_path_separator")
@@ -95,8 +135,7 @@ class IniConfig:
         return [x.strip() for x in raw.split(sep) if x]
 
     def get_prepend_sys_paths_list(self) -> list[str] | None:
-        raw = self.file_config.get(self.config_ini_section, "prepend_sys_path",
-                                   fallback=None)
+        raw = self._get(self.config_ini_section, "prepend_sys_path")
         if not raw:
             return None
         sep = self._separator("path_separator")
@@ -140,3 +179,108 @@ def light_config(ini: str | os.PathLike[str], ini_section: str = "alembic") -> I
     if version is None or version < SINCE or has_tool_alembic(Path(ini)):
         return None
     return IniConfig(ini, ini_section)
+
+
+#: :meth:`PlainIni.get`: ConfigParser must answer (it raises, or reads what PlainIni does not).
+UNREAD = object()
+#: ``configparser.MAX_INTERPOLATION_DEPTH``.
+_MAX_DEPTH = 10
+
+
+class PlainIni:
+    """An ini file as ``ConfigParser({"here": here})`` with ``read(path, encoding="locale")``
+    reads it (section and option names, values, ``%(name)s`` interpolation), for files
+    whose every line is blank, a comment (``#`` or ``;``), a ``[section]`` header or a
+    ``key = value`` (or ``key: value``) line, none of them indented, no section or key twice
+    and no ``[DEFAULT]``; :meth:`read` returns None for any other file."""
+
+    def __init__(self, sections: dict[str, dict[str, str]], here: str) -> None:
+        self.sections = sections
+        self.defaults = {"here": here}
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str], here: str) -> PlainIni | None:
+        if "%" in here:  # ConfigParser checks the default's syntax; let it
+            return None
+        try:
+            with open(path, encoding="locale") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+        sections: dict[str, dict[str, str]] = {}
+        current: dict[str, str] | None = None
+        for line in text.split("\n"):
+            value = line.strip()
+            if not value or value[0] in "#;":
+                continue
+            if line[0].isspace():  # a continuation line or an indented header
+                return None
+            if value[0] == "[":
+                end = value.rfind("]")
+                name = value[1:end]
+                if end < 2 or name in sections or name == "DEFAULT":
+                    return None
+                current = sections[name] = {}
+                continue
+            delimiter = min((i for i in (value.find("="), value.find(":")) if i >= 0),
+                            default=-1)
+            key = value[:delimiter].rstrip().lower()
+            if current is None or delimiter < 0 or not key or key in current:
+                return None
+            current[key] = value[delimiter + 1:].strip()
+        return cls(sections, here)
+
+    def has_section(self, section: str) -> bool:
+        return section in self.sections
+
+    def has_option(self, section: str, option: str) -> bool:
+        option = option.lower()
+        if not section or section == "DEFAULT":
+            return option in self.defaults
+        values = self.sections.get(section)
+        return values is not None and (option in values or option in self.defaults)
+
+    def get(self, section: str, option: str) -> object:
+        """``get(section, option, fallback=None)``; :data:`UNREAD` where ConfigParser
+        would raise (a section that does not exist, a reference it cannot resolve)."""
+        values = self.sections.get(section)
+        if values is None:
+            return None if section != "DEFAULT" else self.defaults.get(option.lower())
+        option = option.lower()
+        value = values.get(option, self.defaults.get(option))
+        if value is None or "%" not in value:
+            return value
+        out: list[str] = []
+        return "".join(out) if self._interpolate(values, value, out, 1) else UNREAD
+
+    def _interpolate(self, values: dict[str, str], rest: str, out: list[str],
+                     depth: int) -> bool:
+        """BasicInterpolation's ``_interpolate_some``: False where it raises."""
+        if depth > _MAX_DEPTH:
+            return False
+        while rest:
+            at = rest.find("%")
+            if at < 0:
+                out.append(rest)
+                return True
+            out.append(rest[:at])
+            rest = rest[at:]
+            if rest[1:2] == "%":
+                out.append("%")
+                rest = rest[2:]
+                continue
+            end = rest.find(")s")
+            name = rest[2:end] if rest[1:2] == "(" and end > 2 else ""
+            if not name or ")" in name:  # not %(name)s: a syntax error
+                return False
+            rest = rest[end + 2:]
+            name = name.lower()
+            found = values.get(name, self.defaults.get(name))
+            if found is None:
+                return False
+            if "%" in found:
+                if not self._interpolate(values, found, out, depth + 1):
+                    return False
+            else:
+                out.append(found)
+        return True
