@@ -66,12 +66,19 @@ def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]
     """Every revision the version table's heads imply is applied."""
     seen: set[str] = set()
     stack = list(heads)
+    # the loaded revisions by id (``RevisionMap._revision_map``): a dictionary look-up per
+    # revision instead of Alembic's resolution of a symbolic name; an id not there (or an
+    # Alembic without the map) goes through ``get_revision``, which says what is wrong
+    loaded = getattr(script.revision_map, "_revision_map", None)
+    by_id: dict[Any, Any] = loaded if isinstance(loaded, dict) else {}
     while stack:  # down the graph from the heads: parents and depends_on alike
         rev = stack.pop()
         if rev in seen:
             continue
         seen.add(rev)
-        sc = script.get_revision(rev)
+        sc = by_id.get(rev)
+        if sc is None or getattr(sc, "revision", None) != rev:
+            sc = script.get_revision(rev)
         if sc is None:
             continue
         stack.extend(all_down_revisions(sc))

@@ -94,6 +94,8 @@ _PG_HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
             "AND pid = pg_backend_pid() AND granted AND objsubid = 1 "
             "AND ((classid::bigint << 32) | objid::bigint) = :lock_key)")
 _MYSQL_HELD = "IS_USED_LOCK(:lock_name) = CONNECTION_ID()"
+_READ_HOLDER = (f"SELECT host, pid, username, environment, command, since, session "
+                f"FROM {HOLDER_TABLE} WHERE lock_name = :name")
 
 __all__ = [
     "HOLDER_TABLE", "KEEPALIVE_IDLE_S", "MYSQL_WAIT_TIMEOUT_S", "Holder", "LockLost",
@@ -356,9 +358,12 @@ class MigrationLock:
         """The recorded holder of this lock, if any (None when unknown)."""
         assert self.conn is not None
         try:
-            row = self.conn.execute(
-                select(holder_table).where(holder_table.c.lock_name == self.name)
-            ).first()
+            if self.backend == "sqlite":  # the time is text there: SQLAlchemy's type reads it
+                row = self.conn.execute(
+                    select(holder_table).where(holder_table.c.lock_name == self.name)
+                ).first()
+            else:  # the driver returns the time as it is; nothing to compile first
+                row = _driver(self.conn, _READ_HOLDER, {"name": self.name}).first()
         except Exception:
             return None
         if row is None:
