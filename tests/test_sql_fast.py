@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 
 import pytest
 from sqlglot.dialects.mysql import MySQL
@@ -16,7 +17,7 @@ from sqlglot.tokens import Tokenizer
 from sluice.core.sql import split_sql
 from sluice.rules import _sql
 from sluice.rules._sql import Stmt, _from_text, _no_real_where, _normalise
-from sluice.rules._sqlfast import KEYWORDS, simple_dml, simple_literals
+from sluice.rules._sqlfast import KEYWORDS, simple_literals, simple_statement
 from sluice.rules._sqltree import fill_from_tree
 from sluice.rules._util import sqlglot_literals
 
@@ -26,9 +27,11 @@ DIALECTS = ["postgresql", "mysql", "sqlite", None]
 def summary(text: str, dialect: str | None, *, fast: bool) -> tuple[bool, Stmt]:
     """Stmt as _summarise builds it, through the fast path or through sqlglot."""
     norm = _normalise(text)
-    kind = "UPDATE" if norm.startswith("UPDATE") else "DELETE"
+    kind = next((name for pattern, name in _sql._KINDS if re.match(pattern + r"\b", norm)),
+                "OTHER")
     stmt = Stmt(kind=kind, text=text, norm=norm)
-    used = simple_dml(stmt, text) if fast else False
+    stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", norm))
+    used = simple_statement(stmt, text) if fast else False
     if not used:
         fill_from_tree(stmt, text, dialect)
     _from_text(stmt)
@@ -46,10 +49,12 @@ def test_keywords_cover_sqlglot() -> None:
 
 NAMES = ["t", "t2", "users", "T2", "Mixed_Case", "_x", "id", "c6", "status", "type", "date",
          "key", "user", "order", "select", "value", "name", "current_date", "is", "null",
-         "set", "where", "and", "or", "limit", "from", "default", "time", "text"]
+         "set", "where", "and", "or", "limit", "from", "default", "time", "text", "t.id",
+         "roles.user_name", "T2.Col", "x.select", "select.x", "a.b.c", "if", "exists", "to"]
 VALUES = ["0", "1", "-1", "-0", "42", "007", "1.5", "NULL", "null", "TRUE", "true", "False",
           "'x'", "''", "'a b'", "'it''s'", "'a, b'", "'x AND y = 1'", "'where'", "'back\\\\'",
-          "now()", "CURRENT_TIMESTAMP", "c6", "'é'", "1e3", "$$x$$", "\"q\""]
+          "now()", "CURRENT_TIMESTAMP", "c6", "'é'", "1e3", "$$x$$", "\"q\"", "u.b",
+          "accounts_user.id", "nullx", "t.null", "a.date", "x"]
 OPS = ["=", "<", ">", "<=", ">=", "<>", "!=", " IS NULL", " is null", " IS NOT NULL", "<-",
        " = ", " <", "==", " LIKE "]
 SPACES = [" ", "  ", "\n", "\t", "\n    "]
@@ -71,8 +76,10 @@ def random_statement(rng: random.Random) -> str:
         sets = rng.choice([", ", ",", " , ", ",\n"]).join(
             f"{rng.choice(NAMES)}{rng.choice(['=', ' = '])}{rng.choice(VALUES)}"
             for _ in range(rng.randrange(1, 4)))
+        source = (f"{ws()}{rng.choice(['FROM', 'from'])}{ws()}{rng.choice(NAMES)}"
+                  if rng.random() < 0.4 else "")
         return (f"{rng.choice(['UPDATE', 'update'])}{ws()}{rng.choice(NAMES)}{ws()}"
-                f"{rng.choice(['SET', 'set'])}{ws()}{sets}{where}")
+                f"{rng.choice(['SET', 'set'])}{ws()}{sets}{source}{where}")
     return f"{rng.choice(['DELETE', 'delete'])}{ws()}FROM{ws()}{rng.choice(NAMES)}{where}"
 
 
@@ -80,8 +87,55 @@ def random_statement(rng: random.Random) -> str:
 def test_fast_summary_equals_sqlglot(seed: int) -> None:
     rng = random.Random(seed)
     used_any = False
-    for _ in range(50):
+    for _ in range(120):
         text = random_statement(rng)
+        for dialect in DIALECTS:
+            used, fast = summary(text, dialect, fast=True)
+            _, slow = summary(text, dialect, fast=False)
+            assert dataclasses.asdict(fast) == dataclasses.asdict(slow), (text, dialect)
+            used_any = used_any or used
+    assert used_any
+
+
+@pytest.mark.parametrize("word", sorted(KEYWORDS))
+def test_a_keyword_after_a_dot_is_read_as_sqlglot_reads_it(word: str) -> None:
+    """``table.<keyword>``: the fast path reads it as sqlglot does, or leaves it."""
+    for w in (word, word.lower()):
+        for text in (f"UPDATE t SET a = u.{w} FROM u WHERE t.{w} = u.{w} AND u.{w} IS NULL",
+                     f"DELETE FROM t WHERE t.{w} < 3 AND x = t.{w}"):
+            for dialect in DIALECTS:
+                _, fast = summary(text, dialect, fast=True)
+                _, slow = summary(text, dialect, fast=False)
+                assert dataclasses.asdict(fast) == dataclasses.asdict(slow), (text, dialect)
+            for sql in [slow.where or "", *(value for _, value in slow.sets)]:
+                literals = simple_literals(sql)
+                assert literals is None or literals == sqlglot_literals(sql), sql
+
+
+DDL_NAMES = ["ix", "users_pkey", "Mixed_Ix", "_a1", "s.ix", "index", "if", "exists", "to",
+             "concurrently", "cascade", "only", "constraint", "rename", "key", "select", "\"q\""]
+
+
+def random_ddl(rng: random.Random) -> str:
+    ws = lambda: rng.choice(SPACES)  # noqa: E731
+    name = lambda: rng.choice(DDL_NAMES)  # noqa: E731
+    tail = rng.choice(["", "", "", " CASCADE", ", ix2", " ON t", ";"])
+    if rng.random() < 0.5:
+        return (f"{rng.choice(['DROP', 'drop'])}{ws()}{rng.choice(['INDEX', 'index'])}"
+                f"{rng.choice(['', ws() + 'CONCURRENTLY', ws() + 'concurrently'])}"
+                f"{rng.choice(['', ws() + 'IF EXISTS', ws() + 'if' + ws() + 'exists'])}"
+                f"{ws()}{name()}{tail}")
+    return (f"{rng.choice(['ALTER', 'alter'])}{ws()}TABLE{ws()}{name()}{ws()}"
+            f"{rng.choice(['RENAME', 'rename'])}{ws()}{rng.choice(['CONSTRAINT', 'constraint'])}"
+            f"{ws()}{name()}{ws()}{rng.choice(['TO', 'to'])}{ws()}{name()}{tail}")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_fast_ddl_summary_equals_sqlglot(seed: int) -> None:
+    rng = random.Random(seed)
+    used_any = False
+    for _ in range(80):
+        text = random_ddl(rng)
         for dialect in DIALECTS:
             used, fast = summary(text, dialect, fast=True)
             _, slow = summary(text, dialect, fast=False)
@@ -92,6 +146,11 @@ def test_fast_summary_equals_sqlglot(seed: int) -> None:
 
 @pytest.mark.parametrize("text", [
     "UPDATE t2 SET c6 = NULL WHERE id < 0",
+    "UPDATE roles SET user_id = accounts_user.id FROM accounts_user\n"
+    "    WHERE roles.user_name = accounts_user.username",
+    "UPDATE releases SET project_id = packages.id FROM packages WHERE releases.name = packages.name",
+    "DROP INDEX releases_name_ts_idx", "drop index concurrently if exists ix",
+    "ALTER TABLE users\n    RENAME CONSTRAINT accounts_user_pkey\n    TO users_pkey",
     "DELETE FROM t1 WHERE id < 0",
     "delete from t1",
     "UPDATE users SET active = TRUE, note = 'x' WHERE id >= 10 AND status IS NULL",

@@ -224,9 +224,9 @@ def _fill(stmt: Stmt, dialect: str | None) -> None:
     """The tree fields of ``stmt`` (set to their defaults), from sqlglot's tree or the
     simple-statement shortcut, completed from the text."""
     stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", stmt.norm))
-    from sluice.rules._sqlfast import simple_dml  # lazy: only with SQL (lint start-up)
+    from sluice.rules._sqlfast import simple_statement  # lazy: only with SQL (lint start-up)
 
-    if stmt.kind not in _NO_TREE_KINDS and not simple_dml(stmt, stmt.text):
+    if stmt.kind not in _NO_TREE_KINDS and not simple_statement(stmt, stmt.text):
         from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
 
         fill_from_tree(stmt, stmt.text, dialect)
