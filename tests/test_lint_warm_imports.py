@@ -130,3 +130,9 @@ def test_a_warm_lint_does_not_load_openssl(tmp_path: Path) -> None:
 
 def test_a_warm_lint_reads_alembic_ini_without_configparser(tmp_path: Path) -> None:
     assert "configparser" not in warm_lint(tmp_path)["modules"]
+
+
+def test_a_warm_lint_of_revisions_without_suppressions_does_not_tokenize(
+        tmp_path: Path) -> None:
+    """Suppression comments are found with tokenize, in files that mention sluice only."""
+    assert not set(warm_lint(tmp_path)["modules"]) & {"tokenize", "token"}

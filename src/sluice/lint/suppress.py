@@ -24,9 +24,7 @@ at generation time. It never applies to the whole file and is never reported unu
 
 from __future__ import annotations
 
-import io
 import re
-import tokenize
 from dataclasses import dataclass, field, replace
 
 from sluice.lint.model import Finding, Op
@@ -78,6 +76,9 @@ def parse_suppressions(source: str) -> list[Suppression]:
     """Every ``# sluice: ignore[...]`` comment in ``source`` (real comments only)."""
     if "sluice" not in source:
         return []
+    import io  # lazy: tokenize costs a warm lint's start-up; most files never get here
+    import tokenize  # lazy: as above
+
     # compiled here, not at import: most files have no "sluice" and never get this far
     top_def, comment, allowed_re = (re.compile(_TOP_DEF), re.compile(_COMMENT),
                                     re.compile(_ALLOWED))
