@@ -6,7 +6,7 @@ every class ``sluice lint`` builds has its own) and :mod:`copy` (for ``asdict``'
 copies); with them come :mod:`dis`, :mod:`tokenize`, :mod:`linecache`, :mod:`weakref` and
 more: a twentieth of a warm lint. :mod:`pathlib` imports ``quote_from_bytes`` from
 :mod:`urllib.parse` (and with it :mod:`ipaddress`) for ``Path.as_uri``: another
-twentieth.
+twentieth; and :mod:`ntpath`, for ``PureWindowsPath``.
 
 :func:`defer` puts a stand-in in ``sys.modules`` for each: an import of the module gets
 the stand-in, and the first name read from it imports the module, whose names the

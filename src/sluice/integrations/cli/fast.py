@@ -55,7 +55,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
         from sluice.integrations.cli import codecache, deferred  # lazy: only for `sluice lint`
 
         stand_ins = [*deferred.defer("inspect"), *deferred.defer("copy"),
-                     *deferred.defer("urllib.parse", functions=("quote_from_bytes",))]
+                     *deferred.defer("urllib.parse", functions=("quote_from_bytes",)),
+                     *deferred.defer("ntpath")]
         compiled = codecache.install()
         try:
             fmt = plain_lint_format(argv)
