@@ -103,6 +103,37 @@ def test_a_failed_fill_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stmt.where == "id = 1"
 
 
+KIND_WORDS = ["CREATE", "UNIQUE", "INDEX", "DROP", "TABLE", "TEMPORARY", "GLOBAL", "TEMP",
+              "UNLOGGED", "SCHEMA", "DATABASE", "TYPE", "MATERIALIZED", "VIEW", "TRUNCATE",
+              "ALTER", "SYSTEM", "TABLESPACE", "RENAME", "VACUUM", "CLUSTER", "LOCK", "TABLES",
+              "REINDEX", "REFRESH", "UPDATE", "DELETE", "INSERT", "REPLACE", "SELECT", "WITH",
+              "OPTIMIZE", "SET", "LOCAL", "X", "UPDATES", "SETTING", "(", "1"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_statement_kind_is_the_first_kind_pattern_that_matches(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kind comes from one pattern of every kind (no pattern tried one by one), and is
+    the first of ``_KINDS`` that matches."""
+    import random  # lazy: only this test draws random statements
+
+    rng = random.Random(seed)
+    texts = SAMPLES + [" ".join(rng.choice(KIND_WORDS) for _ in range(rng.randrange(1, 5)))
+                       for _ in range(300)]
+    expected = [next((name for pattern, name in _sql._KINDS
+                      if _sql.re.match(pattern + r"\b", _sql._normalise(t))), "OTHER")
+                for t in texts]
+
+    def refuse(*args: Any) -> None:
+        raise AssertionError("a kind pattern tried alone")
+
+    monkeypatch.setattr(_sql.re, "match", refuse)
+    # (a WITH statement's kind comes from its tree: left out)
+    kinds = [(t, _sql._summarise(t, None).kind) for t, e in zip(texts, expected, strict=True)
+             if e != "WITH"]
+    assert kinds == [(t, e) for t, e in zip(texts, expected, strict=True) if e != "WITH"]
+
+
 def test_statements_of_no_interest_are_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any) -> None:
         raise AssertionError("parsed")

@@ -196,13 +196,17 @@ def statements(sql: str | None, dialect: str | None = None) -> list[Stmt]:
     return list(_parse_cached(sql, dialect))
 
 
+@lru_cache(maxsize=1)
+def _kind_pattern() -> re.Pattern[str]:
+    """The patterns of :data:`_KINDS` as one, the first that matches winning (group ``i``
+    is ``_KINDS[i - 1]``); compiled on first use."""
+    return re.compile("|".join(f"({pattern})\\b" for pattern, _ in _KINDS))
+
+
 def _summarise(text: str, dialect: str | None) -> Stmt:
     norm = _normalise(text)
-    kind = "OTHER"
-    for pattern, name in _KINDS:
-        if re.match(pattern + r"\b", norm):
-            kind = name
-            break
+    found = _kind_pattern().match(norm)
+    kind = _KINDS[found.lastindex - 1][1] if found and found.lastindex else "OTHER"
     m = re.search(r"\bALGORITHM\s*=?\s*(\w+)", norm)
     stmt = Stmt(kind=kind, text=text, norm=norm, algorithm=m.group(1) if m else None,
                 defer=dialect or _NO_DIALECT)

@@ -14,14 +14,9 @@ from sluice.rules._util import pg_version, sql_statements, steps
 from sluice.rules.lint._transactions import _AUTOCOMMIT, PG
 from sluice.rules.registry import RuleContext, rule
 
-_NEEDS_AUTOCOMMIT = [
-    (r"VACUUM\b", "VACUUM"),
-    (r"CREATE DATABASE\b", "CREATE DATABASE"),
-    (r"DROP DATABASE\b", "DROP DATABASE"),
-    (r"CREATE TABLESPACE\b", "CREATE TABLESPACE"),
-    (r"DROP TABLESPACE\b", "DROP TABLESPACE"),
-    (r"ALTER SYSTEM\b", "ALTER SYSTEM"),
-]
+#: Statements PostgreSQL refuses in a transaction block (the label is the matched text).
+_NEEDS_AUTOCOMMIT = re.compile(r"(?:VACUUM|CREATE DATABASE|DROP DATABASE|CREATE TABLESPACE|"
+                               r"DROP TABLESPACE|ALTER SYSTEM)\b")
 
 
 @rule("SL403", "statement-needs-autocommit", family="transactions", severity="error",
@@ -41,8 +36,8 @@ def statement_needs_autocommit(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.in_autocommit:
         return
     for stmt, _ in sql_statements(op, ctx):
-        label = next((name for pat, name in _NEEDS_AUTOCOMMIT if re.match(pat, stmt.norm)),
-                     None)
+        found = _NEEDS_AUTOCOMMIT.match(stmt.norm)
+        label = found.group() if found else None
         if label is None and stmt.kind == "ALTER TYPE" and " ADD VALUE" in stmt.norm \
                 and pg_version(ctx) < 12:
             label = f"ALTER TYPE ... ADD VALUE (before PostgreSQL 12, target {pg_version(ctx)})"
