@@ -4,6 +4,7 @@ did (:class:`RunResult`, or :class:`MigrationFailed` carrying it)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,9 @@ class RunOptions:
     notify: Notify = _stderr
     via: str = "sluice"
     lock_slice_ms: int = 1000
+    #: Entered around the imports only some runs need (the plan and the lint engine of a
+    #: guard, the backup): the command line serves the dataclasses' compiled methods there.
+    loading: Callable[[], AbstractContextManager[Any]] = nullcontext
 
 
 @dataclass

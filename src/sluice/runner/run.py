@@ -154,7 +154,8 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
             notify(f"warning: {w}")
         if not opts.dry_run and (policy.require_backup or policy.backup_command):
             notify("backing up before anything changes ...")
-            from sluice.runner.backup import run_backup  # lazy: start-up: only a backup needs it
+            with opts.loading():
+                from sluice.runner.backup import run_backup  # lazy: only a backup needs it
 
             result.backup = run_backup(
                 url, command=policy.backup_command, cwd=project.ini.resolve().parent,
@@ -178,7 +179,10 @@ def _check_policy(project: RunnerProject, state: DbState, opts: RunOptions,
     confirm = ask and policy.confirm and not opts.yes
     if not (downgrade or lint or confirm):
         return False
-    from sluice.runner.plan import build_plan  # lazy: only a guard needs the plan
+    with opts.loading():
+        from sluice.runner.plan import build_plan  # lazy: only a guard needs the plan
+        if lint or confirm:
+            import sluice.lint.engine  # noqa: F401  # lazy: the guard's lint, loaded here
 
     sizes_conn = None
     engine = None

@@ -110,6 +110,7 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
         allow_downgrade=allow_downgrade,
         confirm=_confirm_plan if sys.stdin is not None and sys.stdin.isatty() else None,
         notify=lambda message: click.echo(f"sluice: {message}", err=True),
+        loading=kept_dataclass_code,
     )
     try:
         result = migrate(config_path, options, env=env, url=url, x_args=x_args)

@@ -1,0 +1,73 @@
+"""The modules only some upgrades need (a guard's plan and lint engine, the backup) load
+inside ``RunOptions.loading``, and ``sluice upgrade`` passes the context that serves the
+dataclasses' compiled methods there (:mod:`sluice.integrations.cli.codecache`): a
+production upgrade does not compile them again in every run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.runner import SLUICE_TOML, chain, make_project
+
+WATCH = """
+import sys
+from contextlib import contextmanager
+from sluice.runner.api import migrate
+from sluice.runner.run import RunOptions
+inside = []
+
+@contextmanager
+def loading():
+    before = set(sys.modules)
+    yield
+    inside.extend(sorted(set(sys.modules) - before))
+
+result = migrate(sys.argv[1], RunOptions(yes=True, notify=lambda m: None, loading=loading),
+                 env="prod", url=sys.argv[2])
+assert result.status == "applied", result
+print("inside:" + ",".join(inside))
+"""
+
+
+def test_a_guarded_upgrade_loads_its_plan_lint_and_backup_inside_loading(
+        tmp_path: Path) -> None:
+    ini = make_project(tmp_path / "p", chain(2), toml=SLUICE_TOML.replace(
+        "[environments.prod]\n", "[environments.prod]\nbackup_command = 'true'\n"))
+    done = subprocess.run([sys.executable, "-c", WATCH, str(ini),
+                           f"sqlite:///{tmp_path / 'a.db'}"],
+                          capture_output=True, text=True, cwd=ini.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    inside = set(next(x for x in done.stdout.splitlines() if x.startswith("inside:"))[7:]
+                 .split(","))
+    assert {"sluice.runner.plan", "sluice.lint.engine", "sluice.runner.backup"} <= inside
+
+
+def test_sluice_upgrade_serves_kept_dataclass_code_to_what_a_run_loads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sluice.integrations.cli import migrate
+    from tests.support.cli import run_cli
+
+    entered: list[int] = []
+    real = migrate.kept_dataclass_code
+
+    @contextmanager
+    def kept() -> Iterator[Any]:
+        entered.append(1)
+        with real():
+            yield
+
+    monkeypatch.setattr(migrate, "kept_dataclass_code", kept)
+    ini = make_project(tmp_path / "p", chain(2), toml=SLUICE_TOML.replace(
+        "[environments.prod]\n", "[environments.prod]\nbackup_command = 'true'\n"))
+    res = run_cli(["upgrade", "-c", str(ini), "--url", f"sqlite:///{tmp_path / 'a.db'}",
+                   "--env", "prod", "-y"], catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    # the runner's imports, the lint guard's plan and engine, the backup
+    assert len(entered) == 3
