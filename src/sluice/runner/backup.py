@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import sqlite3
 import stat
 import subprocess
 import tempfile
@@ -182,6 +181,8 @@ def run_backup(
     if not src_path.exists():
         return BackupResult("nothing to back up: the database file does not exist yet",
                             None, time.monotonic() - start)
+    import sqlite3  # lazy: the driver only for a SQLite database's backup
+
     try:
         _sqlite_backup(src_path, dest)
     except sqlite3.Error as exc:
@@ -202,6 +203,8 @@ def _sqlite_backup(src_path: Path, dest: Path) -> None:
         mode = 0o600
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     os.close(fd)
+    import sqlite3  # lazy: the driver only for a SQLite database's backup
+
     try:
         src = sqlite3.connect(str(src_path))
         try:

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.script import Script
@@ -30,12 +30,13 @@ from sluice.files import read_utf8
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
-from sluice.runner.datasteps import data_steps, gated_lines
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
 from sluice.runner.project import RunnerProject
 from sluice.runner.session import DbState, Session
-from sluice.runner.tablesizes import TableSize, human_count, table_sizes
 from sluice.runner.timeouts import Timeouts, file_timeouts
+
+if TYPE_CHECKING:  # the data-step reader and table sizes load for a plan's details only
+    from sluice.runner.tablesizes import TableSize
 
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 
@@ -103,7 +104,7 @@ class DataStepPlan:
         else:
             approx = "~" if self.size.rows_kind == "estimate" else ""
             size = (f"{'at most ' if self.filtered else ''}{approx}"
-                    f"{human_count(self.size.rows)} rows")
+                    f"{_human_count(self.size.rows)} rows")
         name = f" '{self.step}'" if self.step else ""
         text = f"{self.kind}{name} {self.target}  ({size})"
         if self.skipped_by:
@@ -362,6 +363,12 @@ def build_plan(
             if sc.path and with_details else project.env_timeouts,
             sql=sql_by_rev.get(sc.revision) if with_sql and not sql_error else None,
         )
+        if with_details:
+            from sluice.runner.datasteps import (  # lazy: a plan's details only
+                data_steps,
+                gated_lines,
+            )
+            from sluice.runner.tablesizes import TableSize  # lazy: a plan's details only
         gated = gated_lines(sc.path, direction) if with_details and sc.path else {}
         for op in lint.ops:
             table = op.table
@@ -389,6 +396,8 @@ def build_plan(
         revisions.append(rp)
     sizes: dict[str, TableSize] = {}
     if sizes_conn is not None and touched:
+        from sluice.runner.tablesizes import table_sizes  # lazy: sizes asked for only
+
         sizes = table_sizes(sizes_conn, touched)
     limit = config.lint.large_table_rows
     for rp in revisions:
@@ -409,3 +418,9 @@ def build_plan(
         current=list(state.heads), target=target, revisions=revisions, tables=sizes,
         sql_error=sql_error, large_table_rows=limit,
     )
+
+
+def _human_count(n: int) -> str:
+    from sluice.runner.tablesizes import human_count  # lazy: a plan's details only
+
+    return human_count(n)
