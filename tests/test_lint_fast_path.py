@@ -123,3 +123,34 @@ def test_a_reader_that_closes_the_pipe_early_ends_both_quietly(tmp_path: Path) -
         proc.stderr.close()
     assert ends[0] == ends[1]
     assert ends[0][1] == b""  # no BrokenPipeError line
+
+
+TEARDOWN = """
+import atexit, os, sys
+end = os._exit
+def quick(code):
+    os.write(2, b"ended at once\\n")
+    end(code)
+os._exit = quick
+if sys.argv[1] == "atexit":
+    atexit.register(print, "atexit ran", file=sys.stderr)
+sys.argv = ["sluice", "lint"]
+from sluice.integrations.cli.fast import run
+sys.exit(run())
+"""
+
+
+def test_the_console_script_ends_without_the_interpreter_teardown(tmp_path: Path) -> None:
+    """A plain lint as the console script runs it (``run()`` reads the command line) ends
+    the process once its output is flushed: nothing is freed one by one. With an exit
+    handler registered (the cold lint imported Alembic, whose logging registers one), the
+    process ends as usual (the handler runs)."""
+    fast, _ = twins(tmp_path)
+    ends = {}
+    for mode in ("cold", "plain", "atexit"):
+        done = subprocess.run([sys.executable, "-c", TEARDOWN, mode], cwd=fast,
+                              capture_output=True, text=True)
+        ends[mode] = (done.returncode, "1 error" in done.stdout, done.stderr.split("\n"))
+    assert ends["cold"] == (1, True, [""])
+    assert ends["plain"] == (1, True, ["ended at once", ""])
+    assert ends["atexit"] == (1, True, ["atexit ran", ""])
