@@ -104,3 +104,22 @@ def test_configuration_dialect_and_x_changes(tmp_path: Path) -> None:
     x = ("url=mysql://app@db/app",)
     assert lint_project(ini, x_args=x).cache_misses == 2
     assert rules_seen(ini, x_args=x) == cold(ini, x_args=x)
+
+
+def test_findings_read_back_from_the_cache_are_the_findings_that_were_stored() -> None:
+    """unpack_findings fills each finding's namespace directly: the result must be what
+    ``Finding(...)`` makes (same fields, same order, equal, same hash), never a finding
+    that went through ``__init__`` only in one case."""
+    import dataclasses
+
+    from sluice.core.findings import Finding
+    from sluice.lint import cache
+
+    stored = [Finding("SL001", "drop-table", "error", "m", "f", "a.py", 3, "r1", "postgresql",
+                      None, "reviewed"),
+              Finding("SL002", "drop-column", "warning", "m2", "", "b.py", None, None, None,
+                      None, None, "graph", "details\nhere")]
+    back = cache.unpack_findings(cache.pack_findings(stored, "a.py"), "a.py")
+    assert back == stored and [hash(f) for f in back] == [hash(f) for f in stored]
+    assert [list(vars(f).items()) for f in back] == [list(vars(f).items()) for f in stored]
+    assert cache._PLAIN == tuple(f.name for f in dataclasses.fields(Finding))
