@@ -17,7 +17,12 @@ from sqlglot.tokens import Tokenizer
 from sluice.core.sql import split_sql
 from sluice.rules import _sql
 from sluice.rules._sql import Stmt, _from_text, _no_real_where, _normalise
-from sluice.rules._sqlfast import KEYWORDS, simple_literals, simple_statement
+from sluice.rules._sqlfast import (
+    _KEYWORD_COLUMNS,
+    KEYWORDS,
+    simple_literals,
+    simple_statement,
+)
 from sluice.rules._sqltree import fill_from_tree
 from sluice.rules._util import sqlglot_literals
 
@@ -112,14 +117,41 @@ def test_a_keyword_after_a_dot_is_read_as_sqlglot_reads_it(word: str) -> None:
                 assert literals is None or literals == sqlglot_literals(sql), sql
 
 
+@pytest.mark.parametrize("word", sorted(_KEYWORD_COLUMNS))
+def test_a_keyword_indexed_column_is_read_as_sqlglot_reads_it(word: str) -> None:
+    for w in (word, word.lower()):
+        for text in (f"CREATE INDEX ix ON t ({w})", f"CREATE UNIQUE INDEX ix ON t (a, {w} DESC)",
+                     f"CREATE INDEX CONCURRENTLY ix ON t USING gin ({w} gin_trgm_ops)"):
+            for dialect in DIALECTS:
+                used, fast = summary(text, dialect, fast=True)
+                _, slow = summary(text, dialect, fast=False)
+                assert used
+                assert dataclasses.asdict(fast) == dataclasses.asdict(slow), (text, dialect)
+
+
 DDL_NAMES = ["ix", "users_pkey", "Mixed_Ix", "_a1", "s.ix", "index", "if", "exists", "to",
              "concurrently", "cascade", "only", "constraint", "rename", "key", "select", "\"q\""]
+
+
+INDEX_ITEMS = ["a", "state_name", "name", "Date", "name gin_trgm_ops", "b DESC", "c asc", "d text_pattern_ops desc",
+               "lower(a)", "a NULLS FIRST", "a COLLATE \"C\"", "(a + 1)", "a desc desc", "key",
+               "a b c", "date", "a include", "x.y", "\"q\""]
 
 
 def random_ddl(rng: random.Random) -> str:
     ws = lambda: rng.choice(SPACES)  # noqa: E731
     name = lambda: rng.choice(DDL_NAMES)  # noqa: E731
     tail = rng.choice(["", "", "", " CASCADE", ", ix2", " ON t", ";"])
+    if rng.random() < 0.4:
+        items = rng.choice([",", ", ", " , "]).join(
+            rng.choice(INDEX_ITEMS) for _ in range(rng.randrange(1, 4)))
+        return (f"{rng.choice(['CREATE', 'create'])}{rng.choice(['', ws() + 'UNIQUE'])}{ws()}"
+                f"INDEX{rng.choice(['', ws() + 'CONCURRENTLY'])}"
+                f"{rng.choice(['', ws() + 'IF NOT EXISTS', ws() + 'if' + ws() + 'not exists'])}"
+                f"{ws()}{name()}{ws()}{rng.choice(['ON', 'on'])}{ws()}{name()}"
+                f"{rng.choice(['', ws() + 'USING gin', ws() + 'using' + ws() + name()])}"
+                f"{rng.choice(['', ' ', ws()])}({items})"
+                f"{rng.choice(['', '', ' WHERE a > 1', ' INCLUDE (b)', ';', ' x'])}")
     if rng.random() < 0.5:
         return (f"{rng.choice(['DROP', 'drop'])}{ws()}{rng.choice(['INDEX', 'index'])}"
                 f"{rng.choice(['', ws() + 'CONCURRENTLY', ws() + 'concurrently'])}"
@@ -134,7 +166,7 @@ def random_ddl(rng: random.Random) -> str:
 def test_fast_ddl_summary_equals_sqlglot(seed: int) -> None:
     rng = random.Random(seed)
     used_any = False
-    for _ in range(80):
+    for _ in range(100):
         text = random_ddl(rng)
         for dialect in DIALECTS:
             used, fast = summary(text, dialect, fast=True)
@@ -150,6 +182,8 @@ def test_fast_ddl_summary_equals_sqlglot(seed: int) -> None:
     "    WHERE roles.user_name = accounts_user.username",
     "UPDATE releases SET project_id = packages.id FROM packages WHERE releases.name = packages.name",
     "DROP INDEX releases_name_ts_idx", "drop index concurrently if exists ix",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_flow_run__state_name ON flow_run(state_name)",
+    "CREATE INDEX CONCURRENTLY trgm_ix ON flow USING gin (name gin_trgm_ops)",
     "ALTER TABLE users\n    RENAME CONSTRAINT accounts_user_pkey\n    TO users_pkey",
     "DELETE FROM t1 WHERE id < 0",
     "delete from t1",

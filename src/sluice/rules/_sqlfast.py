@@ -6,9 +6,9 @@ plain (or table-qualified) names, literals and ``AND``. For those, :func:`simple
 fills a :class:`~sluice.rules._sql.Stmt` with what
 :func:`~sluice.rules._sqltree.fill_from_tree` would (table, assignments, the WHERE clause
 as sqlglot writes it back), and :func:`simple_statement` does the same for a plain
-``DROP INDEX`` and ``ALTER TABLE ... RENAME CONSTRAINT``, so linting a history whose SQL
-is all of those shapes never imports sqlglot (about 90 ms) nor parses (about 0.5 ms a
-statement). Anything else -- a quoted name, a name sqlglot reads as a keyword, a
+``CREATE INDEX``, ``DROP INDEX`` and ``ALTER TABLE ... RENAME CONSTRAINT``, so linting a
+history whose SQL is all of those shapes never imports sqlglot (about 90 ms) nor parses
+(about 0.5 ms a statement). Anything else -- a quoted name, a name sqlglot reads as a keyword, a
 function, a subquery, ``OR``, ``IS NOT NULL``, a comment -- returns False and goes to
 sqlglot.
 tests/test_sql_fast.py keeps both ways equal on generated statements and
@@ -65,7 +65,7 @@ KEYWORDS = frozenset("""
 #: Words sqlglot's parser gives a meaning to in the statements read here, besides the
 #: tokenizers' keywords: a name spelled like one is left to sqlglot.
 _CLAUSE_WORDS = frozenset({"IF", "EXISTS", "CONCURRENTLY", "TO", "CASCADE", "RESTRICT",
-                           "ONLY", "RENAME", "CONSTRAINT"})
+                           "ONLY", "RENAME", "CONSTRAINT", "INCLUDE", "NULLS"})
 
 #: Keywords sqlglot does not read as a column's name after ``table.`` (tests/test_sql_fast.py
 #: tries every keyword there).
@@ -177,10 +177,22 @@ _RENAME_CONSTRAINT = re.compile(
 _DROP_INDEX = re.compile(rf"(?i:DROP){_WS}+(?i:INDEX)(?:{_WS}+(?i:CONCURRENTLY))?"
                          rf"(?:{_WS}+(?i:IF){_WS}+(?i:EXISTS))?{_WS}+({_NAME})")
 
+_CREATE_INDEX = re.compile(
+    rf"(?i:CREATE)({_WS}+(?i:UNIQUE))?{_WS}+(?i:INDEX)(?:{_WS}+(?i:CONCURRENTLY))?"
+    rf"(?:{_WS}+(?i:IF){_WS}+(?i:NOT){_WS}+(?i:EXISTS))?{_WS}+({_NAME}){_WS}+(?i:ON)"
+    rf"{_WS}+({_NAME})(?:{_WS}+(?i:USING){_WS}+({_NAME}))?{_WS}*\(([^()]*)\)")
+#: Keywords sqlglot reads as a column's name in an index's column list (the tests try
+#: each there).
+_KEYWORD_COLUMNS = frozenset({"NAME", "DATE", "TIME", "TIMESTAMP", "TYPE", "TEXT"})
+#: One indexed column: its name, an operator class, an order.
+_INDEX_ITEM = re.compile(rf"{_WS}*({_NAME})(?:{_WS}+(?!(?i:ASC|DESC)\b)({_NAME}))?"
+                         rf"(?:{_WS}+(?i:ASC|DESC))?{_WS}*")
+
 
 def simple_statement(stmt: Stmt, text: str) -> bool:
     """Fill ``stmt`` as sqlglot's tree would when ``text`` is of a simple shape: a
-    :func:`simple_dml` UPDATE or DELETE, ``DROP INDEX [CONCURRENTLY] [IF EXISTS] ix``, or
+    :func:`simple_dml` UPDATE or DELETE, a plain ``CREATE INDEX`` on columns,
+    ``DROP INDEX [CONCURRENTLY] [IF EXISTS] ix``, or
     ``ALTER TABLE t RENAME CONSTRAINT a TO b`` (which sqlglot reads as a generic command,
     so nothing comes from a tree); False (``stmt`` untouched) otherwise."""
     if stmt.kind in ("UPDATE", "DELETE"):
@@ -188,6 +200,8 @@ def simple_statement(stmt: Stmt, text: str) -> bool:
     if stmt.kind == "ALTER TABLE":
         m = _RENAME_CONSTRAINT.fullmatch(text)
         return m is not None and all(_name(name) for name in m.groups())
+    if stmt.kind == "CREATE INDEX":
+        return _create_index(stmt, text)
     if stmt.kind == "DROP INDEX":
         m = _DROP_INDEX.fullmatch(text)
         if m is None or not _name(m.group(1)):
@@ -196,6 +210,25 @@ def simple_statement(stmt: Stmt, text: str) -> bool:
         stmt.index_name = m.group(1).lower()
         return True
     return False
+
+
+def _create_index(stmt: Stmt, text: str) -> bool:
+    """``CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] ix ON t [USING m] (a [opclass]
+    [ASC|DESC], ...)`` with plain names."""
+    m = _CREATE_INDEX.fullmatch(text)
+    if m is None or not all(_name(n) for n in m.group(2, 3, 4) if n is not None):
+        return False
+    for item in m.group(5).split(","):
+        column = _INDEX_ITEM.fullmatch(item)
+        if column is None or not (_name(column.group(1))
+                                  or column.group(1).upper() in _KEYWORD_COLUMNS):
+            return False
+        if column.group(2) is not None and not _name(column.group(2)):
+            return False
+    stmt.parsed = True
+    stmt.index_name, stmt.table = m.group(2).lower(), m.group(3).lower()
+    stmt.unique = m.group(1) is not None
+    return True
 
 
 _LITERAL = re.compile(r"'([^'\\\n]*)'|(?<![A-Za-z0-9_])([0-9]+)(?![A-Za-z0-9_])")
