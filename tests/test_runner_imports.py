@@ -257,3 +257,27 @@ def test_a_guarded_upgrade_hashes_what_the_plan_read(tmp_path: Path,
         for i in (1, 2, 3)}
     assert go(ini, url, env="dev", target="base", direction="downgrade").status == "applied"
     assert len(hashed) == 3  # no plan in dev: the rows hash the files themselves
+
+
+COMPILES = """
+import re, sys
+import sqlalchemy, sluice.runner.database  # what sluice.runner.capture imports first
+seen = []
+real = re.compile
+def compile(*args, **kw):
+    seen.append(sys._getframe(1).f_globals.get("__name__"))
+    return real(*args, **kw)
+re.compile = compile
+import sluice.runner.capture
+print("compiled by capture:", seen.count("sluice.runner.capture"))
+"""
+
+
+def test_the_statement_capture_compiles_its_patterns_when_used() -> None:
+    """Where DDL is transactional nothing is captured: loading the capture module (every
+    upgrade does) compiles none of the patterns that sort what a failed revision ran or
+    split offline SQL."""
+    done = subprocess.run([sys.executable, "-c", COMPILES], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "compiled by capture: 0" in done.stdout, done.stdout

@@ -19,8 +19,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-_READ = re.compile(r"^\s*(select|show|pragma|describe|explain|with\b[^;]*\bselect)\b", re.I | re.S)
-_SESSION = re.compile(r"^\s*(set\s|savepoint|release\s+savepoint|begin|commit|rollback)", re.I)
+# the patterns are compiled (and kept in re's cache) the first time one is used: a run
+# that reports no partial failure and splits no offline SQL compiles none of them
+_READ = r"(?is)^\s*(select|show|pragma|describe|explain|with\b[^;]*\bselect)\b"
+_SESSION = r"(?i)^\s*(set\s|savepoint|release\s+savepoint|begin|commit|rollback)"
 
 
 @dataclass
@@ -37,7 +39,7 @@ class StepCapture:
 
     @property
     def writes(self) -> list[Executed]:
-        return [s for s in self.statements if not _READ.match(s.sql) and not _SESSION.match(s.sql)]
+        return [s for s in self.statements if not re.match(_READ, s.sql) and not re.match(_SESSION, s.sql)]
 
     @property
     def applied(self) -> list[Executed]:
@@ -112,9 +114,9 @@ class StatementCapture:
 # --------------------------------------------------------------------------- offline SQL
 
 
-_MARKER = re.compile(r"^-- Running (upgrade|downgrade) (.*?) -> (.*?)(?:, .*)?$", re.M)
+_MARKER = r"(?m)^-- Running (upgrade|downgrade) (.*?) -> (.*?)(?:, .*)?$"
 _TRANSACTION = ("begin", "commit", "start transaction", "begin transaction")
-_BOOKKEEPING = re.compile(r"^(update|insert|delete|create table|drop table)\b")
+_BOOKKEEPING = r"^(update|insert|delete|create table|drop table)\b"
 
 
 def split_offline_sql(text: str, version_table: str = "alembic_version",
@@ -129,7 +131,7 @@ def split_offline_sql(text: str, version_table: str = "alembic_version",
     from sluice.core.sql import statement_spans  # lazy: start-up: only offline SQL is split
 
     markers = [(m.start(), m.group(3).strip() if m.group(1) == "upgrade" else m.group(2).strip())
-               for m in _MARKER.finditer(text)]
+               for m in re.finditer(_MARKER, text)]
     out: list[tuple[str, str]] = []
     current = ""
     k = 0
@@ -142,7 +144,7 @@ def split_offline_sql(text: str, version_table: str = "alembic_version",
         low = stmt.lower()
         if low in _TRANSACTION:
             continue
-        if version_table in low and _BOOKKEEPING.match(low):
+        if version_table in low and re.match(_BOOKKEEPING, low):
             continue
         out.append((current, stmt))
     return out
@@ -152,14 +154,14 @@ def running_revision(text: str) -> str | None:
     """The revision Alembic was rendering when ``--sql`` output stopped (its last
     ``-- Running upgrade A -> B`` marker), None before the first one."""
     last = None
-    for m in _MARKER.finditer(text):
+    for m in re.finditer(_MARKER, text):
         last = m
     if last is None:
         return None
     return (last.group(3) if last.group(1) == "upgrade" else last.group(2)).strip() or None
 
 
-_LITERAL = re.compile(
+_LITERAL = (
     r"'(?:[^']|'')*'"                 # string literals
     r"|%\(\w+\)s|%s|\?|:\w+"          # bound parameter placeholders
     r"|\b\d+(?:\.\d+)?\b"             # numbers
@@ -167,7 +169,7 @@ _LITERAL = re.compile(
 
 
 def normalize(sql: str) -> str:
-    s = _LITERAL.sub("?", sql)
+    s = re.sub(_LITERAL, "?", sql)
     s = re.sub(r"[`\"]", "", s)
     return re.sub(r"\s+", " ", s).strip().rstrip(";").strip().lower()
 
@@ -241,7 +243,7 @@ def _one_line(sql: str, limit: int = 240) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-_DDL = re.compile(r"^\s*(create|alter|drop|rename|truncate)\b", re.I)
+_DDL = r"(?i)^\s*(create|alter|drop|rename|truncate)\b"
 
 
 def partial_failure(
@@ -261,14 +263,14 @@ def partial_failure(
     of the revision comes from its offline SQL, aligned with what ran.
     """
     writes = capture.writes
-    last_ddl = max((i for i, w in enumerate(writes) if _DDL.match(w.sql)), default=-1)
+    last_ddl = max((i for i, w in enumerate(writes) if re.match(_DDL, w.sql)), default=-1)
     applied: list[str] = []
     rolled_back: list[str] = []
     failed: str | None = None
     for i, w in enumerate(writes):
         if not w.completed:
             failed = w.sql
-        elif _DDL.match(w.sql) or i < last_ddl:
+        elif re.match(_DDL, w.sql) or i < last_ddl:
             applied.append(w.sql)
         else:
             rolled_back.append(w.sql)
