@@ -90,3 +90,22 @@ def test_symlinked_cache_files_are_neither_read_nor_written(shop: Path, tmp_path
     result = lint_project(ini)
     assert result.cache_hits == 0
     assert victim.read_text() == "precious"
+
+
+def test_a_forged_recent_file_does_not_hide_findings(shop: Path) -> None:
+    """lint.recent (the entries changed since lint.cache was written) is sealed the same
+    way: emptied findings without the key's MAC are ignored."""
+    ini = _project(shop)
+    first = _rules(ini)
+    drop = shop / "migrations" / "versions" / "0003_drop.py"
+    drop.write_text(drop.read_text() + "\n# edited\n")
+    assert _rules(ini) == first
+    cache = shop / ".sluice_cache"
+    assert (cache / "lint.recent").is_file()
+    raw = (cache / "lint.recent").read_bytes()
+    mac, _, body = raw.partition(b"\n")
+    data = marshal.loads(body)
+    for entry in data["entries"].values():
+        entry["findings"] = []
+    (cache / "lint.recent").write_bytes(mac + b"\n" + marshal.dumps(data))
+    assert _rules(ini) == first

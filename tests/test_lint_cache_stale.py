@@ -123,3 +123,36 @@ def test_findings_read_back_from_the_cache_are_the_findings_that_were_stored() -
     assert back == stored and [hash(f) for f in back] == [hash(f) for f in stored]
     assert [list(vars(f).items()) for f in back] == [list(vars(f).items()) for f in stored]
     assert cache._PLAIN == tuple(f.name for f in dataclasses.fields(Finding))
+
+
+def test_a_few_changed_entries_are_written_beside_the_cache_not_into_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editing a revision rewrites lint.recent (its entry), not lint.cache; past
+    RECENT_LIMIT changed entries, or when a revision is gone, lint.cache is written whole
+    and lint.recent removed. Every lint still answers as a cold one."""
+    monkeypatch.setattr("sluice.lint.cache.RECENT_LIMIT", 2)
+    monkeypatch.setattr("sluice.lint.cache.RACY_NS", 0)  # no entry restamped later
+    ini = project(tmp_path / "p", revisions=4)
+    versions, folder = tmp_path / "p" / "migrations" / "versions", tmp_path / "p" / ".sluice_cache"
+    assert rules_seen(ini) == cold(ini)
+    whole = (folder / "lint.cache").read_bytes()
+    for name in ("a001.py", "a002.py"):
+        path = versions / name
+        path.write_text(path.read_text().replace(CLEAN, DIRTY))
+        assert rules_seen(ini) == cold(ini)
+        assert (folder / "lint.cache").read_bytes() == whole
+        assert (folder / "lint.recent").is_file()
+    warm = lint_project(ini)
+    assert (warm.cache_hits, warm.cache_misses) == (4, 0)
+    path = versions / "a003.py"
+    path.write_text(path.read_text().replace(CLEAN, DIRTY))  # a third changed entry
+    assert rules_seen(ini) == cold(ini)
+    assert (folder / "lint.cache").read_bytes() != whole
+    assert not (folder / "lint.recent").exists()
+    path.write_text(path.read_text() + "\n")
+    assert rules_seen(ini) == cold(ini)
+    assert (folder / "lint.recent").is_file()
+    (versions / "a003.py").unlink()  # an entry gone: written whole
+    assert rules_seen(ini) == cold(ini)
+    assert not (folder / "lint.recent").exists()
+    assert set(Path(p).name for p in _entries(ini)) == {"a000.py", "a001.py", "a002.py"}

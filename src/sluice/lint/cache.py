@@ -1,7 +1,11 @@
 """Per-file analysis cache for ``sluice lint``.
 
 One file, ``lint.cache``, in ``[tool.sluice.lint] cache_dir`` (default ``.sluice_cache/``, relative to
-the folder of alembic.ini). Each revision file has one entry, valid while the file's
+the folder of alembic.ini), and beside it ``lint.recent``: the entries changed since
+``lint.cache`` was written, as long as they are few (:data:`RECENT_LIMIT`), so that a
+lint after editing one revision writes that entry, not the whole cache (a lint reads both;
+past the limit, or when a revision is gone, ``lint.cache`` is written whole and
+``lint.recent`` removed). Each revision file has one entry, valid while the file's
 content hash is unchanged; the whole cache is valid while the *key* is unchanged: the
 Sluice version, the source of the lint package, the configuration and the options that
 change results (dialects, stub modules, ``-x`` arguments). So an incremental run after
@@ -18,7 +22,7 @@ The entries are plain data (dicts, lists, strings, numbers) in :mod:`marshal`'s 
 which a warm lint reads back and writes several times faster than JSON; only bytes the
 check below has accepted are ever unmarshalled.
 
-A cache that says "no findings" must not be forgeable: ``lint.cache`` starts with a
+A cache that says "no findings" must not be forgeable: each file starts with a
 keyed BLAKE2b (BLAKE2's MAC mode) of the rest, keyed with a random secret in ``key``
 beside it. The key file is
 created 0600 and trusted only while it is a regular file (not a symlink) owned by the
@@ -33,6 +37,7 @@ lint does not load OpenSSL (:mod:`hashlib` does, for SHA-1 and SHA-256).
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import stat
@@ -61,6 +66,9 @@ _FORMAT = 6
 #: times to vouch for its content: 2 s, the coarsest file-time granularity in use (FAT).
 RACY_NS = 2_000_000_000
 _FILE = "lint.cache"
+_RECENT = "lint.recent"
+#: Changed entries kept in ``lint.recent`` at most; past it ``lint.cache`` is rewritten.
+RECENT_LIMIT = 64
 #: marshal's format of plain data is stable, but it is this Python's to promise.
 _PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 _KEY = "key"
@@ -81,6 +89,11 @@ class LintCache:
         self.hits = 0
         self.misses = 0
         self._dirty = False
+        #: Entries of ``lint.recent`` as read, and the paths put or restamped since.
+        self._recent: dict[str, dict[str, Any]] = {}
+        self._changed: set[str] = set()
+        #: ``lint.cache`` must be written whole (it did not validate, or an entry is gone).
+        self._whole = True
         #: Files changed since this instant (less :data:`RACY_NS`) get no stamp.
         self.started = time.time_ns()
         if folder is not None:
@@ -92,19 +105,31 @@ class LintCache:
 
     def _load(self) -> None:
         assert self.folder is not None
-        body = read_sealed(self.folder, _FILE)
-        if body is None:
+        entries = self._read(_FILE)
+        if entries is None:
             return
+        self.entries = entries
+        self._whole = False
+        recent = self._read(_RECENT)
+        if recent:
+            self._recent = recent
+            entries.update(recent)
+
+    def _read(self, name: str) -> dict[str, dict[str, Any]] | None:
+        """The entries of ``name`` when it validates and is for this key."""
+        assert self.folder is not None
+        body = read_sealed(self.folder, name)
+        if body is None:
+            return None
         try:
             data = marshal.loads(body)
         except (ValueError, EOFError, TypeError):
-            return
+            return None
         if not isinstance(data, dict) or data.get("format") != _FORMAT \
                 or data.get("python") != _PYTHON or data.get("key") != self.key:
-            return
+            return None
         entries = data.get("entries")
-        if isinstance(entries, dict):
-            self.entries = entries
+        return entries if isinstance(entries, dict) else None
 
     def get(self, path: str, digest: str) -> dict[str, Any] | None:
         """The entry for ``path`` if it was computed for content ``digest``."""
@@ -130,6 +155,7 @@ class LintCache:
         """Store ``entry`` for content ``digest``; ``stamp`` is ``[size, mtime_ns,
         ctime_ns, inode]`` of the file as it was read."""
         self.entries[path] = {**entry, "hash": digest, "stamp": self._trusted(stamp)}
+        self._changed.add(path)
         self._dirty = True
 
     def restamp(self, path: str, stamp: list[int]) -> None:
@@ -140,6 +166,7 @@ class LintCache:
         trusted = self._trusted(stamp)
         if entry is not None and entry.get("stamp") != trusted:
             entry["stamp"] = trusted
+            self._changed.add(path)
             self._dirty = True
 
     def _trusted(self, stamp: list[int]) -> list[int]:
@@ -153,17 +180,22 @@ class LintCache:
         for path in list(self.entries):
             if path not in keep:
                 del self.entries[path]
-                self._dirty = True
+                self._whole = self._dirty = True
 
     def save(self) -> None:
         """Write atomically; a read-only or missing folder only disables caching."""
         if self.folder is None or not self._dirty:
             return
-
+        recent = {} if self._whole else \
+            {**self._recent, **{p: self.entries[p] for p in self._changed}}
+        whole = self._whole or len(recent) > RECENT_LIMIT
         body = marshal.dumps({"format": _FORMAT, "python": _PYTHON, "key": self.key,
-                              "entries": self.entries})
-        if write_sealed(self.folder, _FILE, body):
+                              "entries": self.entries if whole else recent})
+        if write_sealed(self.folder, _FILE if whole else _RECENT, body):
             self._dirty = False
+            if whole:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.folder / _RECENT)
 
 
 def read_sealed(folder: Path, name: str) -> bytes | None:
