@@ -137,3 +137,19 @@ def test_a_warm_lint_of_revisions_without_suppressions_does_not_tokenize(
         tmp_path: Path) -> None:
     """Suppression comments are found with tokenize, in files that mention sluice only."""
     assert not set(warm_lint(tmp_path)["modules"]) & {"tokenize", "token"}
+
+
+def test_a_warm_lint_decodes_revisions_without_the_utf_8_sig_codec(tmp_path: Path) -> None:
+    """Revision files are read as ``utf-8-sig`` reads them (a leading byte order mark
+    dropped), without importing that codec's module."""
+    from sluice.lint.scope import _decode
+
+    assert "encodings.utf_8_sig" not in warm_lint(tmp_path)["modules"]
+    bom = b"\xef\xbb\xbf"
+    for raw in (b"", bom, bom + b"x = 1\n", bom + bom + b"x", bom[:2] + b"x", b"\xef",
+                "caf\u00e9 \u2603\n".encode(), bom + b"\xff", b"ok\xc3"):
+        try:
+            expected: str | None = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            expected = None
+        assert _decode(raw) == expected, raw

@@ -175,8 +175,10 @@ def set_graph(node: Node, revision: Any, down: Any, labels: Any, depends: Any) -
 
 
 def _decode(raw: bytes) -> str | None:
+    """``raw.decode("utf-8-sig")`` (a leading BOM dropped) without loading that codec's
+    module; None when it is not UTF-8."""
     try:
-        return raw.decode("utf-8-sig")
+        return (raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw).decode("utf-8")
     except UnicodeDecodeError:
         return None
 
