@@ -71,3 +71,30 @@ def test_sluice_upgrade_serves_kept_dataclass_code_to_what_a_run_loads(
     assert res.exit_code == 0, res.stderr
     # the runner's imports, the lint guard's plan and engine, the backup
     assert len(entered) == 3
+
+
+def test_progress_lines_are_written_without_a_terminal_check_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One ``sluice: rNNNN done in ...`` line per revision on stderr, written as it
+    happens; not through ``click.echo``, which asks whether stderr is a terminal (a system
+    call) for every line."""
+    import click
+
+    from tests.support.cli import run_cli
+
+    echoed: list[str] = []
+    real = click.echo
+
+    def echo(message: Any = None, *args: Any, **kw: Any) -> None:
+        echoed.append(str(message))
+        real(message, *args, **kw)
+
+    monkeypatch.setattr(click, "echo", echo)
+    ini = make_project(tmp_path / "p", chain(3))
+    res = run_cli(["upgrade", "-c", str(ini), "--url", f"sqlite:///{tmp_path / 'a.db'}"],
+                  catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    lines = [x for x in res.stderr.splitlines() if " done in " in x]
+    assert [x.split()[1] for x in lines] == ["r0001", "r0002", "r0003"]
+    assert all(x.startswith("sluice: ") for x in lines)
+    assert [m for m in echoed if " done in " in m] == []

@@ -109,7 +109,7 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
         direction=direction, target=revision, dry_run=dry_run, yes=yes,
         allow_downgrade=allow_downgrade,
         confirm=_confirm_plan if sys.stdin is not None and sys.stdin.isatty() else None,
-        notify=lambda message: click.echo(f"sluice: {message}", err=True),
+        notify=_notify,
         loading=kept_dataclass_code,
     )
     try:
@@ -120,6 +120,16 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
         raise
     _report_after_success(json_text(result.as_dict()) if fmt == "json"
                           else result.render() + "\n", f"the {direction} succeeded")
+
+
+def _notify(message: str) -> None:
+    """A progress line on stderr (one per revision): written and flushed as ``click.echo``
+    does for plain text, without asking each time whether stderr is a terminal."""
+    stream = sys.stderr
+    if stream is None:  # no console (pythonw): nowhere to show it, as click.echo
+        return
+    stream.write(f"sluice: {message}\n")
+    stream.flush()
 
 
 def _report_after_success(report: str, done: str) -> None:
