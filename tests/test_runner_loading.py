@@ -98,3 +98,28 @@ def test_progress_lines_are_written_without_a_terminal_check_each(
     assert [x.split()[1] for x in lines] == ["r0001", "r0002", "r0003"]
     assert all(x.startswith("sluice: ") for x in lines)
     assert [m for m in echoed if " done in " in m] == []
+
+
+AT_EXIT = """
+import atexit, gc, sys
+from sluice.integrations.cli import main
+# registered first, so it runs last: after what the command registered
+atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count() > 0}", flush=True))
+try:
+    main(sys.argv[1:], standalone_mode=False)
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(f"frozen after the command: {gc.get_freeze_count() > 0}", flush=True)
+"""
+
+
+def test_the_interpreter_exit_after_an_upgrade_scans_nothing(tmp_path: Path) -> None:
+    """After ``sluice upgrade`` the collector is as it was (nothing frozen), and when the
+    process exits what is alive is frozen: the collector's passes on the way out do not
+    scan everything Alembic, SQLAlchemy and the revisions left."""
+    ini = make_project(tmp_path / "p", chain(2))
+    done = subprocess.run([sys.executable, "-c", AT_EXIT, "upgrade", "-c", str(ini)],
+                          capture_output=True, text=True, cwd=ini.parent, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "frozen after the command: False" in done.stdout, done.stdout
+    assert "frozen at exit: True" in done.stdout, done.stdout
