@@ -7,6 +7,7 @@ command does."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import pytest
 from tests.support.cli import SLUICE, run_process
 from tests.support.lint import helper_project
 
+#: The environment of a user's shell: output to a file or pipe is block-buffered.
+USER = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 #: ``sluice lint ARGS`` through the click command (the fast way steps aside for it).
 CLICK = "import sys\nfrom sluice.integrations.cli import main\nmain(sys.argv[1:])\n"
 
@@ -96,8 +99,8 @@ def fast_and_click(tmp_path: Path, revisions: int, *args: str,
     fast = helped(tmp_path / "fast", revisions, helper)
     full = tmp_path / "full"
     shutil.copytree(fast, full)
-    return (run_process([SLUICE, "lint", *args], cwd=fast),
-            run_process([sys.executable, "-c", CLICK, "lint", *args], cwd=full))
+    return (run_process([SLUICE, "lint", *args], cwd=fast, env=USER),
+            run_process([sys.executable, "-c", CLICK, "lint", *args], cwd=full, env=USER))
 
 
 def same(a: subprocess.CompletedProcess[str], b: subprocess.CompletedProcess[str]) -> None:
@@ -172,7 +175,7 @@ def test_output_redirected_to_a_file_is_complete(tmp_path: Path) -> None:
             target = root / "out.txt"
             with open(target, "w") as fh:
                 code = subprocess.run([*map(str, argv), "lint", *fmt], cwd=root, stdout=fh,
-                                      stderr=subprocess.PIPE, text=True).returncode
+                                      stderr=subprocess.PIPE, text=True, env=USER).returncode
             outs.append((code, target.read_text()))
         assert outs[0] == outs[1] and outs[0][0] == 1 and len(outs[0][1]) > 100_000
         if fmt:
@@ -189,7 +192,7 @@ def test_a_reader_that_closes_the_pipe_early_sees_click_s_exit_code_and_no_trace
     for cmd, root in ((str(SLUICE), fast), (f"{sys.executable} -c '{CLICK}'", full)):
         for _ in range(2):  # cold, then warm (from the cache)
             done = subprocess.run(["bash", "-c", script.format(cmd)], cwd=root,
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, env=USER)
             results.append((done.stdout, done.stderr))
     assert results[:2] == results[2:]
     assert all("Traceback" not in err and "Exception ignored" not in err
@@ -203,8 +206,9 @@ def test_a_clean_project_exits_0_and_writes_a_complete_cache(tmp_path: Path) -> 
     full = tmp_path / "full"
     shutil.copytree(clean, full)
     for _ in range(2):
-        a = run_process([SLUICE, "lint", "--format", "json"], cwd=clean)
-        b = run_process([sys.executable, "-c", CLICK, "lint", "--format", "json"], cwd=full)
+        a = run_process([SLUICE, "lint", "--format", "json"], cwd=clean, env=USER)
+        b = run_process([sys.executable, "-c", CLICK, "lint", "--format", "json"], cwd=full,
+                        env=USER)
         same(a, b)
         assert a.returncode == 0
     import marshal
@@ -349,3 +353,23 @@ def test_no_stand_in_is_left_in_sys_modules_after_a_lint_that_fails(tmp_path: Pa
                           capture_output=True, text=True, check=True)
     outcome, left = json.loads(done.stdout)
     assert (outcome, left) == ("SystemExit" if how == "error" else "Boom", [])
+
+
+def test_the_caches_a_text_lint_writes_are_complete_when_the_process_ends(
+        tmp_path: Path) -> None:
+    """lint.cache, and fix.cache for the diff drawn under a recipe's finding, written by
+    the console script (which ends without the interpreter's teardown) read back whole."""
+    from sluice.lint.cache import read_sealed
+    from tests.support.lint import INDEX, project
+
+    project(tmp_path)
+    (tmp_path / "migrations" / "versions" / "b000.py").write_text(INDEX)
+    first = run_process([SLUICE, "lint"], cwd=tmp_path, env=USER)
+    assert first.returncode == 1 and "postgresql_concurrently=True" in first.stdout
+    cache = tmp_path / ".sluice_cache"
+    for name in ("lint.cache", "fix.cache"):
+        assert read_sealed(cache, name) is not None, name
+    (tmp_path / "migrations" / "versions" / "b000.py").write_text(INDEX + "\n# edited\n")
+    edited = run_process([SLUICE, "lint"], cwd=tmp_path, env=USER)
+    assert edited.returncode == 1 and "postgresql_concurrently=True" in edited.stdout
+    assert read_sealed(cache, "lint.recent") is not None
