@@ -373,3 +373,48 @@ def test_the_caches_a_text_lint_writes_are_complete_when_the_process_ends(
     edited = run_process([SLUICE, "lint"], cwd=tmp_path, env=USER)
     assert edited.returncode == 1 and "postgresql_concurrently=True" in edited.stdout
     assert read_sealed(cache, "lint.recent") is not None
+
+
+# ------------------------------------------------------------------ one pattern for the kinds
+
+def test_the_combined_kind_pattern_picks_the_first_kind_that_matches() -> None:
+    """A kind's pattern with a capturing group of its own would shift the numbering the
+    combined pattern reads the kind from."""
+    import itertools
+    import re
+
+    from sluice.rules import _sql
+
+    assert _sql._kind_pattern().groups == len(_sql._KINDS)
+    words = ["CREATE", "UNIQUE", "INDEX", "DROP", "TEMPORARY", "TABLE", "TABLES", "SCHEMA",
+             "DATABASE", "TYPE", "MATERIALIZED", "VIEW", "TRUNCATE", "ALTER", "SYSTEM",
+             "GLOBAL", "TEMP", "UNLOGGED", "TABLESPACE", "RENAME", "VACUUM", "CLUSTER", "LOCK",
+             "REINDEX", "REFRESH", "UPDATE", "DELETE", "INSERT", "REPLACE", "SELECT", "WITH",
+             "OPTIMIZE", "SET", "X", "INDEXES"]
+    for n in (1, 2, 3):
+        for combo in itertools.product(words, repeat=n):
+            norm = " ".join(combo)
+            loop = next((name for pattern, name in _sql._KINDS
+                         if re.match(pattern + r"\b", norm)), "OTHER")
+            found = _sql._kind_pattern().match(norm)
+            assert (_sql._KINDS[found.lastindex - 1][1] if found and found.lastindex
+                    else "OTHER") == loop, norm
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.xfail(strict=True, reason="a report short enough to stay in stdout's buffer "
+                   "fails only at the flush after the command (fast.py _lint's finally, "
+                   "common.py main's sys.stdout.flush()), outside the error handling: a "
+                   "traceback and exit 120 instead of 'sluice: error: OSError: [Errno 28] No "
+                   "space left on device' and exit 2 (what a longer report gets)")
+def test_output_to_a_full_disk_is_reported_as_an_error_not_a_traceback(tmp_path: Path) -> None:
+    fast = helped(tmp_path / "fast", 2)
+    full = tmp_path / "full"
+    shutil.copytree(fast, full)
+    for _ in range(2):  # cold, then warm (a shorter text report)
+        for argv, root in (([SLUICE], fast), ([sys.executable, "-c", CLICK], full)):
+            with open("/dev/full", "w") as sink:
+                done = subprocess.run([*map(str, argv), "lint"], cwd=root, stdout=sink,
+                                      stderr=subprocess.PIPE, text=True, env=USER)
+            assert "Traceback" not in done.stderr and done.returncode == 2, done.stderr
+            assert done.stderr.startswith("sluice: error: OSError: [Errno 28]")
