@@ -108,7 +108,8 @@ def same(a: subprocess.CompletedProcess[str], b: subprocess.CompletedProcess[str
             a.stderr.replace("/fast/", "/full/")) == (b.returncode, b.stdout, b.stderr)
 
 
-@pytest.mark.parametrize("fmt", [[], ["--format", "json"]])
+@pytest.mark.parametrize("fmt", [[], ["--format", "json"], ["--format", "sarif"],
+                                 ["--format=github"]])
 def test_a_rendered_helper_using_the_deferred_modules_gives_click_s_findings(
         tmp_path: Path, fmt: list[str]) -> None:
     fast, click = fast_and_click(tmp_path, 2, *fmt)
