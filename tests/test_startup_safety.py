@@ -269,27 +269,7 @@ except Exception as exc:
 print(json.dumps(out))
 """
 
-#: Where a stand-in is not the module: the defect and its fix (sluice.integrations.cli.deferred).
-DIFFERS = {
-    "find_spec": "a stand-in's __spec__ is None, so importlib.util.find_spec raises "
-                 "ValueError (and pkgutil.get_loader gives None) until the module is used; "
-                 "fix: give each stand-in the module's spec",
-    "reload after use": "the stand-in that importers hold is no longer sys.modules[name] "
-                        "once the module is imported: importlib.reload raises ImportError; "
-                        "fix: load the module into the stand-in itself (as "
-                        "importlib.util.LazyLoader does) instead of copying its namespace",
-    "patch seen by importers": "a name set on the module through the stand-in (a patch) "
-                               "does not reach the module other importers see, and the other "
-                               "way round; fix: as for reload after use",
-    "pickle the forwarded function": "the forwarded quote_from_bytes says it lives in "
-                                     "sluice.integrations.cli.deferred, so pickle cannot find "
-                                     "it; fix: set its __module__ to the module's name",
-}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=DIFFERS[name]))
-    if name in DIFFERS else name for name in CASES])
+@pytest.mark.parametrize("case", list(CASES))
 def test_code_run_by_a_lint_sees_the_deferred_modules_as_the_modules(case: str) -> None:
     def run(mode: str) -> str:
         done = subprocess.run([sys.executable, "-c", PROBE, mode, CASES[case]],
@@ -315,10 +295,6 @@ def widen(table: str) -> None:
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="copy and ntpath are still stand-ins when revisions "
-                   "render; a helper that asks importlib.util.find_spec for one gets "
-                   "ValueError ('copy.__spec__ is None'), so the revision is not rendered: its "
-                   "SL106 error becomes an SL903 info and the lint exits 0 instead of 1")
 def test_a_helper_that_looks_up_a_deferred_module_s_spec_renders(tmp_path: Path) -> None:
     fast, click = fast_and_click(tmp_path, 1, helper=FIND_SPEC)
     assert "SL106" in click.stdout and click.returncode == 1

@@ -9,16 +9,19 @@ more: a twentieth of a warm lint. :mod:`pathlib` imports ``quote_from_bytes`` fr
 twentieth; and :mod:`ntpath`, for ``PureWindowsPath``.
 
 :func:`defer` puts a stand-in in ``sys.modules`` for each: an import of the module gets
-the stand-in, and the first name read from it imports the module, whose names the
-stand-in then carries. A function named in ``functions`` is read from the stand-in
-without importing anything (``from urllib.parse import quote_from_bytes``): it imports
-the module when it is called. :func:`restore` takes out the stand-ins nothing used, so
+the stand-in, and the first name read from it runs the module's code in the stand-in
+itself, which from then on is the module (as :class:`importlib.util.LazyLoader` does).
+The stand-in carries the module's real spec, loader and file from the start, so
+``importlib.util.find_spec``, ``importlib.reload`` and patches see one module. A function
+named in ``functions`` is read from the stand-in without importing anything (``from
+urllib.parse import quote_from_bytes``): it imports the module when it is called. :func:`restore` takes out the stand-ins nothing used, so
 that an import after it is an ordinary one.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import sys
 import types
 from collections.abc import Callable
@@ -32,26 +35,25 @@ class Deferred(types.ModuleType):
 
     def __getattr__(self, attr: str) -> Any:
         # only for a name not in the stand-in's namespace: until the first, all but the
-        # forwarded functions
+        # forwarded functions and the import system's attributes
         if attr == "__path__":  # `from module import name` asks; only packages have it
             raise AttributeError(attr)
         return getattr(_load(self), attr)
 
 
-def _load(stand_in: Deferred) -> types.ModuleType:
-    """The module ``stand_in`` stands for, imported on the first call; from then on the
-    stand-in carries its names (for a module that imported the stand-in)."""
-    name = stand_in.__name__
-    module = sys.modules.get(name)
-    if module is None or module is stand_in:
-        sys.modules.pop(name, None)
+def _load(stand_in: types.ModuleType) -> types.ModuleType:
+    """The module ``stand_in`` stands for: on the first call its code runs in the stand-in,
+    which becomes an ordinary module (a failed run leaves it a stand-in)."""
+    if type(stand_in) is Deferred:
+        spec = stand_in.__spec__
+        assert spec is not None and spec.loader is not None  # defer() found both
+        stand_in.__class__ = types.ModuleType
         try:
-            module = importlib.import_module(name)  # sets the parent package's attribute
+            spec.loader.exec_module(stand_in)
         except BaseException:
-            sys.modules.setdefault(name, stand_in)
+            stand_in.__class__ = Deferred
             raise
-        stand_in.__dict__.update(module.__dict__)
-    return module
+    return stand_in
 
 
 def _forward(stand_in: Deferred, attr: str) -> Callable[..., Any]:
@@ -59,21 +61,32 @@ def _forward(stand_in: Deferred, attr: str) -> Callable[..., Any]:
         return getattr(_load(stand_in), attr)(*args, **kwargs)
 
     forward.__name__ = forward.__qualname__ = attr
+    forward.__module__ = stand_in.__name__
     return forward
 
 
 def defer(name: str, functions: tuple[str, ...] = ()) -> list[Deferred]:
     """A stand-in in ``sys.modules`` for module ``name`` (not a package) unless it is
-    imported already (then nothing: an empty list); ``functions``: its functions that can
-    be imported from the stand-in and import the module when called."""
+    imported already or the import system cannot find it (then nothing: an empty list);
+    ``functions``: its functions that can be imported from the stand-in and import the
+    module when called."""
     if name in sys.modules:
         return []
+    parent, _, child = name.rpartition(".")
+    path = importlib.import_module(parent).__path__ if parent else None
+    spec = importlib.machinery.PathFinder.find_spec(name, path)
+    if spec is None or spec.loader is None:
+        return []
     stand_in = Deferred(name)
+    stand_in.__spec__ = spec
+    stand_in.__loader__ = spec.loader
+    stand_in.__file__ = spec.origin
+    if spec.cached:
+        stand_in.__cached__ = spec.cached
     for attr in functions:
         setattr(stand_in, attr, _forward(stand_in, attr))
-    parent, _, child = name.rpartition(".")
     if parent:  # `import a.b` then reads b from package a
-        setattr(importlib.import_module(parent), child, stand_in)
+        setattr(sys.modules[parent], child, stand_in)
     sys.modules[name] = stand_in
     return [stand_in]
 
@@ -83,7 +96,7 @@ def restore(stand_ins: list[Deferred]) -> None:
     module that imported one still imports the module on its first use)."""
     for stand_in in stand_ins:
         name = stand_in.__name__
-        if sys.modules.get(name) is stand_in:
+        if type(stand_in) is Deferred and sys.modules.get(name) is stand_in:
             del sys.modules[name]
             parent, _, child = name.rpartition(".")
             package = sys.modules.get(parent) if parent else None
