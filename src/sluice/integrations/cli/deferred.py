@@ -47,7 +47,7 @@ def _load(stand_in: types.ModuleType) -> types.ModuleType:
     if type(stand_in) is Deferred:
         spec = stand_in.__spec__
         assert spec is not None and spec.loader is not None  # defer() found both
-        stand_in.__class__ = types.ModuleType
+        stand_in.__class__ = types.ModuleType  # type: ignore[assignment]
         try:
             spec.loader.exec_module(stand_in)
         except BaseException:
@@ -82,7 +82,7 @@ def defer(name: str, functions: tuple[str, ...] = ()) -> list[Deferred]:
     stand_in.__loader__ = spec.loader
     stand_in.__file__ = spec.origin
     if spec.cached:
-        stand_in.__cached__ = spec.cached
+        stand_in.__dict__["__cached__"] = spec.cached
     for attr in functions:
         setattr(stand_in, attr, _forward(stand_in, attr))
     if parent:  # `import a.b` then reads b from package a
