@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 
 from sluice.core.findings import Finding
 from sluice.output.jsonout import findings_json, json_text
+from tests.support.lint import INDEX, project
 
 
 def reference(data: Any) -> str:
@@ -87,3 +90,46 @@ def test_lists_of_flat_records_match_json_dumps(seed: int) -> None:
         records.append({})
     data = {"findings": records, "n": len(records)} if seed % 2 else [records, records]
     assert json_text(data) == reference(data)
+
+
+def test_documents_match_json_dumps_without_the_c_encoder(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interpreter without ``_json`` encodes with :mod:`json`'s encoder."""
+    from sluice.output import jsonout
+
+    monkeypatch.setitem(sys.modules, "_json", None)  # its import fails
+    monkeypatch.setattr(jsonout, "_ENCODERS", {})
+    rng = random.Random(7)
+    for data in [random_value(rng, 0) for _ in range(50)] + [
+            [{"a": 1, "b": [], "c": "},\n{"}, {"a": float("nan")}], "x", 3]:
+        assert json_text(data) == reference(data)
+    assert all(encoder._c is None for encoder in jsonout._ENCODERS.values())
+
+
+WARM_JSON = """
+import sys
+from sluice.integrations.cli.fast import run
+try:
+    run(["lint", "--format", "json"])
+except SystemExit:
+    pass
+sys.stderr.write(" ".join(sorted(sys.modules)))
+"""
+
+
+def test_a_warm_json_lint_does_not_import_json(tmp_path: Path) -> None:
+    """``sluice lint --format json`` encodes with the C encoder alone: the json package
+    (whose decoder compiles regular expressions at import) is not loaded."""
+    root = tmp_path / "p"
+    project(root)
+    (root / "migrations" / "versions" / "b000.py").write_text(INDEX)
+    for edit in (False, True):
+        if edit:
+            path = root / "migrations" / "versions" / "a001.py"
+            path.write_text(path.read_text() + "\n# edited\n")
+        done = subprocess.run([sys.executable, "-c", WARM_JSON], cwd=root,
+                              capture_output=True, text=True)
+        assert '"findings": [' in done.stdout
+    assert "_json" in done.stderr.split()
+    assert not set(done.stderr.split()) & {"json", "json.decoder", "json.scanner",
+                                           "json.encoder"}

@@ -3,8 +3,7 @@ revision (and dialect)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress, repeat
 from typing import IO, Any
 
@@ -12,9 +11,39 @@ from sluice.core.findings import Finding
 from sluice.output.registry import FindingsContext
 
 _INDENT = "  "
-#: Compact C encoders, one per item separator (a newline and the indent of one depth).
-_ENCODERS: dict[int, json.JSONEncoder] = {}
-_SCALAR = json.JSONEncoder(default=str)
+#: Compact encoders, one per item separator (a newline and the indent of one depth).
+_ENCODERS: dict[str, _Encoder] = {}
+
+
+class _Encoder:
+    """``json.JSONEncoder(default=str, separators=(item_separator, ": ")).encode``, by the
+    C encoder of the standard library's ``_json`` when the interpreter has it: without
+    importing :mod:`json`, whose decoder compiles regular expressions at import (a
+    ``--format json`` lint never decodes JSON)."""
+
+    def __init__(self, item_separator: str) -> None:
+        self.item_separator = item_separator
+        self._c: Callable[..., Any] | None = None
+        self._py: Any = None
+        try:
+            import _json  # lazy: the interpreter's C encoder (CPython)
+        except ImportError:
+            import json  # lazy: an interpreter without _json
+
+            self._py = json.JSONEncoder(default=str, separators=(item_separator, ": "))
+        else:
+            self._c, self._quote = _json.make_encoder, _json.encode_basestring_ascii
+
+    def encode(self, data: Any) -> str:
+        if self._c is None:
+            return str(self._py.encode(data))
+        if isinstance(data, str):
+            return str(self._quote(data))
+        # as JSONEncoder.iterencode(data, _one_shot=True) with its defaults: circular
+        # references checked, keys not sorted nor skipped, NaN and infinities allowed
+        chunks = self._c({}, str, self._quote, None, ": ", self.item_separator,
+                         False, False, True)(data, 0)
+        return "".join(chunks)
 
 
 def json_text(data: Any) -> str:
@@ -32,12 +61,14 @@ def json_text(data: Any) -> str:
     return "".join(parts)
 
 
-def _flat_encoder(depth: int) -> json.JSONEncoder:
-    encoder = _ENCODERS.get(depth)
+def _flat_encoder(depth: int) -> _Encoder:
+    return _separated(",\n" + _INDENT * depth)
+
+
+def _separated(item_separator: str) -> _Encoder:
+    encoder = _ENCODERS.get(item_separator)
     if encoder is None:
-        encoder = json.JSONEncoder(default=str,
-                                   separators=(",\n" + _INDENT * depth, ": "))
-        _ENCODERS[depth] = encoder
+        encoder = _ENCODERS[item_separator] = _Encoder(item_separator)
     return encoder
 
 
@@ -64,7 +95,7 @@ def _encode(data: Any, depth: int, parts: list[str]) -> None:
     elif isinstance(data, list | tuple):
         opening, closing = "[", "]"
     else:
-        parts.append(_SCALAR.encode(data))
+        parts.append(_separated(", ").encode(data))
         return
     if not data:
         parts.append(opening + closing)
@@ -131,9 +162,8 @@ def _records(items: list[dict[Any, Any]], depth: int) -> str:
     followed by ``{``)."""
     outer = "\n" + _INDENT * (depth + 1)
     inner = outer + _INDENT
-    text = _flat_encoder(0).encode(items)
-    text = text.replace(",\n", "," + inner).replace("}," + inner + "{",
-                                                     outer + "}," + outer + "{" + inner)
+    text = _separated("," + inner).encode(items)
+    text = text.replace("}," + inner + "{", outer + "}," + outer + "{" + inner)
     return outer + "{" + inner + text[2:-2] + outer + "}"
 
 
@@ -141,8 +171,8 @@ def _key(key: Any) -> str:
     """A dict key as ``json.dumps`` writes it: strings, and numbers, booleans and null
     as their JSON text in quotes."""
     if not isinstance(key, str):
-        return str(_SCALAR.encode({key: 0})[1:-4])
-    return str(_SCALAR.encode(key))
+        return str(_separated(", ").encode({key: 0})[1:-4])
+    return str(_separated(", ").encode(key))
 
 
 def findings_json(findings: Sequence[Finding], *,
