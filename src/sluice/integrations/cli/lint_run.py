@@ -73,11 +73,6 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         baseline=not scopes,
     )
     threshold = fail_on or cfg.lint.fail_on
-    from sluice.output.text import severity_counts  # lazy: start-up: loads when the command runs
-
-    counts = severity_counts(result.findings)
-    if result.suppressed:
-        counts += f" ({len(result.suppressed)} suppressed)"
     extra: dict[str, Any] | None = None
     if fmt in ("json", "sarif"):  # the formats that carry it; text never builds it
         extra = {"summary": {**result.counts(), "suppressed": len(result.suppressed),
@@ -90,6 +85,11 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                  "revisions": [r.as_dict(statements=False) for r in result.revisions]}
     shown, summary = result.findings, [result.coverage.line()]
     if fmt == "text":
+        from sluice.output.text import severity_counts  # lazy: the text format only
+
+        counts = severity_counts(result.findings)
+        if result.suppressed:
+            counts += f" ({len(result.suppressed)} suppressed)"
         summary.insert(0, counts)
         if not scopes and not all_findings:
             shown, hidden = _unchanged_hidden(result)
