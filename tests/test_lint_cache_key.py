@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +84,28 @@ def test_the_key_follows_the_code_of_lint_rules_and_core_not_the_fixtures(
     assert not changed("rules/lint/sl001_drop_table.fixtures/SL001_bad.py")
     assert not changed("rules/lint/sl001_drop_table.fixtures/more/SL001_ok.py")
     assert not changed("output/text.py")
+
+
+def test_the_code_fingerprint_stats_each_file_through_its_directory_entry(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every warm lint computes the fingerprint: one ``stat`` per file, from the directory
+    entry ``os.scandir`` made (its path joined in C), not ``os.stat`` on a path joined in
+    Python."""
+    calls: list[str] = []
+    real_stat, real_join = os.stat, os.path.join
+
+    def counted_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        calls.append(f"stat {path}")
+        return real_stat(path, *args, **kwargs)
+
+    def counted_join(*parts: Any) -> Any:
+        calls.append(f"join {parts}")
+        return real_join(*parts)
+
+    expected = context._rules_fingerprint()
+    monkeypatch.setattr(os, "stat", counted_stat)
+    monkeypatch.setattr(os.path, "join", counted_join)
+    assert context._rules_fingerprint() == expected
+    assert expected.count(";") > 100  # every file of lint, rules and core
+    assert not [c for c in calls if c.startswith("stat")]
+    assert len(calls) < 20  # the package's folders only: none per file (over 100)

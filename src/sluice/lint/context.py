@@ -102,34 +102,50 @@ def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
 
 def _rules_fingerprint() -> str:
     """Changes whenever the code of lint, the rules or the core changes (so the cache never
-    goes stale); the rules' fixtures do not count. (``os.scandir``, not ``Path.rglob``:
-    every warm lint computes it.)"""
+    goes stale); the rules' fixtures do not count. (``os.scandir`` and each entry's own
+    ``stat``, not ``Path.rglob`` nor a path joined in Python per file: every warm lint
+    computes it.)"""
     parts = [_version.__version__]  # read at call time: a new version is a new key
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     for base in ("lint", "rules", "core"):
-        found: list[tuple[str, ...]] = []
-        _python_files(os.path.join(package, base), (base,), found)
-        for rel in sorted(found):  # by path parts, as sorted Paths
-            with contextlib.suppress(OSError):
-                st = os.stat(os.path.join(package, *rel))
-                parts.append(f"{os.sep.join(rel)}:{st.st_mtime_ns}:{st.st_size}")
+        found: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+        _python_entries(os.path.join(package, base), (base,), found)
+        found.sort(key=_parts)  # by path parts, as sorted Paths
+        for rel, entry in found:
+            try:
+                st = entry.stat()  # follows a symbolic link, as os.stat
+            except OSError:
+                continue
+            parts.append(f"{os.sep.join(rel)}:{st.st_mtime_ns}:{st.st_size}")
     return ";".join(parts)
+
+
+def _parts(item: tuple[tuple[str, ...], os.DirEntry[str]]) -> tuple[str, ...]:
+    return item[0]
 
 
 def _python_files(folder: str, rel: tuple[str, ...], out: list[tuple[str, ...]]) -> None:
     """The ``*.py`` files under ``folder``, each as its path parts from the package
     (nothing under a rule's ``*.fixtures`` folder or ``__pycache__``)."""
+    found: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
+    _python_entries(folder, rel, found)
+    out.extend(parts for parts, _ in found)
+
+
+def _python_entries(folder: str, rel: tuple[str, ...],
+                    out: list[tuple[tuple[str, ...], os.DirEntry[str]]]) -> None:
+    """:func:`_python_files`, each with its directory entry."""
     try:
         with os.scandir(folder) as listing:
             entries = list(listing)
     except OSError:
         return
     for entry in entries:
-        if entry.name.endswith(".py") and entry.is_file():
-            out.append((*rel, entry.name))
-        elif entry.is_dir() and not entry.name.endswith(".fixtures") \
-                and entry.name != "__pycache__":
-            _python_files(entry.path, (*rel, entry.name), out)
+        name = entry.name
+        if name.endswith(".py") and entry.is_file():
+            out.append(((*rel, name), entry))
+        elif entry.is_dir() and not name.endswith(".fixtures") and name != "__pycache__":
+            _python_entries(entry.path, (*rel, name), out)
 
 
 def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str],
