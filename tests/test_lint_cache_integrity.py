@@ -7,6 +7,8 @@ import marshal
 import stat
 from pathlib import Path
 
+import pytest
+
 from sluice.core.project import forget_modules
 from sluice.lint.engine import lint_project
 from tests.support.revisions import DANGEROUS
@@ -109,3 +111,35 @@ def test_a_forged_recent_file_does_not_hide_findings(shop: Path) -> None:
         entry["findings"] = []
     (cache / "lint.recent").write_bytes(mac + b"\n" + marshal.dumps(data))
     assert _rules(ini) == first
+
+
+def test_cache_files_are_not_synced_to_the_disk_but_user_files_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lint waits for no disk write: a cache file a crash leaves torn fails its MAC and
+    reads as none (the lint redoes it). What Sluice writes for the user (write_atomic's
+    default) still reaches the disk before it replaces the old file."""
+    import os
+
+    from sluice.files import write_atomic
+    from sluice.lint.cache import read_sealed, write_sealed
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counted_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted_fsync)
+    folder = tmp_path / ".sluice_cache"
+    assert write_sealed(folder, "lint.cache", b"body")
+    assert len(synced) == 2  # its .gitignore and key, written once
+    before = len(synced)
+    assert write_sealed(folder, "lint.cache", b"body 2")
+    assert len(synced) == before
+    assert read_sealed(folder, "lint.cache") == b"body 2"
+    torn = folder / "lint.cache"
+    torn.write_bytes(torn.read_bytes()[:-3])
+    assert read_sealed(folder, "lint.cache") is None
+    write_atomic(tmp_path / "user.txt", "text")
+    assert len(synced) == before + 1

@@ -84,11 +84,14 @@ def check_target(path: Path, *, what: str, shown: str | None = None) -> None:
 
 
 def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None,
-                 what: str = "the file") -> None:
+                 what: str = "the file", durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
 
     The new file gets ``mode`` when given, else the permissions of the file it replaces,
-    else 0644 less the umask. ``path`` must not be a symlink or a special file."""
+    else 0644 less the umask. ``path`` must not be a symlink or a special file.
+    ``durable``: its data reaches the disk before the rename (``fsync``); False for a file
+    whose reader notices a torn one (a cache checked by its MAC), which then costs no wait
+    for the disk."""
     check_target(path, what=what)
     if mode is None:
         try:
@@ -100,8 +103,9 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None,
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

@@ -232,8 +232,9 @@ def write_sealed(folder: Path, name: str, body: bytes) -> bool:
             secret = os.urandom(32)  # what secrets.token_bytes reads
             write_atomic(folder / _KEY, secret.hex(), mode=0o600, what="lint cache key")
         check_target(folder / name, what="lint cache")
+        # not synced to the disk: a file a crash leaves torn fails its MAC, read as none
         write_atomic(folder / name, _mac(secret, body).encode() + b"\n" + body,
-                     mode=0o600, what="lint cache")
+                     mode=0o600, what="lint cache", durable=False)
     except (OSError, SluiceError):
         return False
     return True
