@@ -146,3 +146,17 @@ def test_a_warm_json_lint_does_not_import_the_text_renderer(tmp_path: Path) -> N
     modules = warm_json_modules(tmp_path)
     assert "sluice.output.jsonout" in modules
     assert "sluice.output.text" not in modules
+
+
+def test_a_list_of_records_is_kept_in_pieces_not_concatenated() -> None:
+    """The findings are the bulk of a document: their text, as the encoder wrote it, is
+    one piece of the document (joined once, at the end), not copied into a larger string
+    with its opening and closing lines first."""
+    from sluice.output.jsonout import _records
+
+    records = [{"rule": f"SL{i}", "message": "m" * 500, "line": i, "path": None}
+               for i in range(50)]
+    pieces = _records(records, 1)
+    assert isinstance(pieces, list)
+    assert sorted(map(len, pieces))[:-1] == [6, 13]  # "\n    }" and "\n    {\n      "
+    assert json_text([records, 1]) == reference([records, 1])

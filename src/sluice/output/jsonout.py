@@ -132,7 +132,9 @@ def _list_of_dicts(items: Any, depth: int, parts: list[str]) -> None:
     if not any(compress(values, map(isinstance, values, repeat(_CONTAINERS)))):
         # (no value spreads over lines: the whole list in one call, checked without a
         # Python-level loop over the values)
-        parts.append("[" + _records(items, depth) + "\n" + _INDENT * depth + "]")
+        parts.append("[")
+        parts += _records(items, depth)
+        parts.append("\n" + _INDENT * depth + "]")
         return
     outer = "\n" + _INDENT * (depth + 1)
     parts.append("[")
@@ -143,28 +145,33 @@ def _list_of_dicts(items: Any, depth: int, parts: list[str]) -> None:
             run.append(item)
             continue
         if run:
-            parts.append(("" if first else ",") + _records(run, depth))
+            if not first:
+                parts.append(",")
+            parts += _records(run, depth)
             run, first = [], False
         parts.append(("" if first else ",") + outer)
         first = False
         _encode(item, depth + 1, parts)
     if run:
-        parts.append(("" if first else ",") + _records(run, depth))
+        if not first:
+            parts.append(",")
+        parts += _records(run, depth)
     parts.append("\n" + _INDENT * depth + "]")
 
 
-def _records(items: list[dict[Any, Any]], depth: int) -> str:
+def _records(items: list[dict[Any, Any]], depth: int) -> list[str]:
     """Flat non-empty dicts, items of a list at ``depth``, in one C encoder call, each
     on its lines with a newline before it and commas between them. The encoder escapes
     every newline inside a string, so the raw ``,\n`` it writes are the separators:
     those between two dicts follow a ``}`` and precede a ``{``, the others separate a
     dict's items (which start with a key's quote; an empty ``{}`` value is never
-    followed by ``{``)."""
+    followed by ``{``). The text in pieces: a findings list is the bulk of a document,
+    and each copy of it (a concatenation) is a fresh allocation of its size."""
     outer = "\n" + _INDENT * (depth + 1)
     inner = outer + _INDENT
     text = _separated("," + inner).encode(items)
     text = text.replace("}," + inner + "{", outer + "}," + outer + "{" + inner)
-    return outer + "{" + inner + text[2:-2] + outer + "}"
+    return [outer + "{" + inner, text[2:-2], outer + "}"]
 
 
 def _key(key: Any) -> str:
