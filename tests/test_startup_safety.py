@@ -379,11 +379,6 @@ def test_the_combined_kind_pattern_picks_the_first_kind_that_matches() -> None:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-@pytest.mark.xfail(strict=True, reason="a report short enough to stay in stdout's buffer "
-                   "fails only at the flush after the command (fast.py _lint's finally, "
-                   "common.py main's sys.stdout.flush()), outside the error handling: a "
-                   "traceback and exit 120 instead of 'sluice: error: OSError: [Errno 28] No "
-                   "space left on device' and exit 2 (what a longer report gets)")
 def test_output_to_a_full_disk_is_reported_as_an_error_not_a_traceback(tmp_path: Path) -> None:
     fast = helped(tmp_path / "fast", 2)
     full = tmp_path / "full"

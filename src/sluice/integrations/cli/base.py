@@ -61,6 +61,19 @@ def split_values(values: tuple[str, ...]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
+def flush_stdout() -> None:
+    """Write out what stdout still buffers, inside a command's error handling: a full disk
+    or a closed pipe is reported there (one line, the command's exit code), and stdout is
+    then pointed at devnull so that the interpreter's final flush does not fail again."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        silence_stdout()
+        raise
+
+
 def silence_stdout() -> None:
     """Point stdout at devnull so that the interpreter's final flush cannot fail again
     (the recipe of Python's signal module documentation, "Note on SIGPIPE")."""

@@ -19,6 +19,7 @@ from sluice.integrations.cli.base import (
     describe_exception,
     error_lines,
     few_collections,
+    flush_stdout,
     silence_stdout,
     split_values,
 )
@@ -73,7 +74,10 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _load_errors(fn)
         try:
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                flush_stdout()
         except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException,
                 BrokenPipeError):
             raise  # a closed stdout (`sluice ... | head`) is handled once, in SluiceGroup

@@ -109,7 +109,11 @@ def _lint(fmt: str) -> int:
     """``sluice lint --format FMT`` as the click command runs it; its exit code."""
     from pathlib import Path  # lazy: after the stand-ins (see run)
 
-    from sluice.integrations.cli.base import error_lines, silence_stdout  # lazy: as it runs
+    from sluice.integrations.cli.base import (  # lazy: as it runs
+        error_lines,
+        flush_stdout,
+        silence_stdout,
+    )
     from sluice.integrations.cli.lint_run import (  # lazy: as the command runs
         lint_output,
         write_output,
@@ -117,10 +121,13 @@ def _lint(fmt: str) -> int:
 
     try:
         try:
-            out = lint_output((), Path("alembic.ini"), (), None, False, None, (), False, None,
-                              fmt, None, (), (), (), False, False, False)
-            write_output(out)
-            code = out.exit_code
+            try:
+                out = lint_output((), Path("alembic.ini"), (), None, False, None, (), False,
+                                  None, fmt, None, (), (), (), False, False, False)
+                write_output(out)
+                code = out.exit_code
+            finally:
+                flush_stdout()
         except BrokenPipeError:
             raise
         except Exception as exc:
@@ -130,9 +137,6 @@ def _lint(fmt: str) -> int:
             lines, code = handled
             for line in lines:
                 print(line, file=sys.stderr)
-        finally:
-            if sys.stdout is not None:  # buffered output fails here, not at exit
-                sys.stdout.flush()
     except BrokenPipeError:  # a reader that closed the pipe early: quietly
         silence_stdout()
         return 1
