@@ -4,6 +4,7 @@ writes, for any mix of containers and scalars."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import random
 import subprocess
@@ -160,3 +161,25 @@ def test_a_list_of_records_is_kept_in_pieces_not_concatenated() -> None:
     assert isinstance(pieces, list)
     assert sorted(map(len, pieces))[:-1] == [6, 13]  # "\n    }" and "\n    {\n      "
     assert json_text([records, 1]) == reference([records, 1])
+
+
+def test_findings_reach_the_stream_in_pieces_not_as_one_copy_of_the_document() -> None:
+    from sluice.output.jsonout import render_json
+
+    class Recorder(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sizes: list[int] = []
+
+        def write(self, text: str) -> int:
+            self.sizes.append(len(text))
+            return super().write(text)
+
+    findings = [Finding("SL001", "drop-table", "error", "m" * 300, "f\n" * 50, f"v/{i}.py", i)
+                for i in range(40)]
+    extra = {"revisions": [{"path": f"v/{i}.py", "notes": []} for i in range(300)]}
+    stream = Recorder()
+    render_json(findings, stream, extra=extra)
+    expected = reference(findings_json(findings, extra=extra))
+    assert stream.getvalue() == expected
+    assert max(stream.sizes) < len(expected) * 0.8  # the findings, the largest piece

@@ -55,10 +55,15 @@ def json_text(data: Any) -> str:
     all scalars (a finding, a list of names) is encoded by the C encoder with the
     newline and indent as its item separator, and only the containers above those are
     walked here."""
+    return "".join(json_pieces(data))
+
+
+def json_pieces(data: Any) -> list[str]:
+    """:func:`json_text` in pieces, in order (a stream can take them as they are)."""
     parts: list[str] = []
     _encode(data, 0, parts)
     parts.append("\n")
-    return "".join(parts)
+    return parts
 
 
 def _flat_encoder(depth: int) -> _Encoder:
@@ -192,7 +197,9 @@ def findings_json(findings: Sequence[Finding], *,
 
 def render_json(findings: Sequence[Finding], stream: IO[str], *,
                 extra: Mapping[str, Any] | None = None) -> None:
-    stream.write(json_text(findings_json(findings, extra=extra)))
+    # in pieces: the document is not copied whole into one string before the stream
+    # copies it again
+    stream.writelines(json_pieces(findings_json(findings, extra=extra)))
 
 
 def render(findings: Sequence[Finding], stream: IO[str], context: FindingsContext) -> None:
