@@ -143,3 +143,30 @@ def test_cache_files_are_not_synced_to_the_disk_but_user_files_are(
     assert read_sealed(folder, "lint.cache") is None
     write_atomic(tmp_path / "user.txt", "text")
     assert len(synced) == before + 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="Linux: /proc/self/io")
+def test_a_cache_file_is_read_with_one_read_system_call(tmp_path: Path) -> None:
+    """A warm lint reads its key and cache files: each in one ``read`` (its size is
+    known from ``fstat``), not a file object's read and a second one to see the end."""
+    from sluice.lint import cache
+
+    def reads() -> int:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("syscr:"):
+                return int(line.split()[1])
+        raise AssertionError("no syscr")
+
+    folder = tmp_path / ".sluice_cache"
+    for size in (0, 10, 300_000):
+        body = bytes(range(256)) * (size // 256)
+        assert cache.write_sealed(folder, "lint.cache", body)
+        path = folder / "lint.cache"
+        first = reads()
+        itself = reads() - first  # what reading /proc/self/io takes
+        before = reads()
+        raw = cache._read_regular(path)
+        spent = reads() - before - itself
+        assert raw == path.read_bytes()
+        assert spent == 1, size
+        assert cache.read_sealed(folder, "lint.cache") == body

@@ -314,12 +314,26 @@ def _mac(secret: bytes, body: bytes) -> str:
 
 
 def _read_regular(path: Path) -> bytes:
-    """The bytes of ``path``; OSError when it is a symlink or not a regular file."""
+    """The bytes of ``path``; OSError when it is a symlink or not a regular file.
+
+    With ``os.read`` for the size ``fstat`` gave and a byte more: one read, where a file
+    object asks the size again, its position, and reads once more to see the end."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{path}: not a regular file")
-        return fh.read()
+        want = st.st_size + 1
+        data = os.read(fd, want)
+        if len(data) < want:  # the end of the file (what MAC checks is read whole)
+            return data
+        parts = [data]  # it grew since fstat: read on to its end
+        while data:
+            data = os.read(fd, 1 << 20)
+            parts.append(data)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _read_secret(folder: Path) -> bytes | None:
