@@ -107,5 +107,46 @@ def test_the_code_fingerprint_stats_each_file_through_its_directory_entry(
     monkeypatch.setattr(os.path, "join", counted_join)
     assert context._rules_fingerprint() == expected
     assert expected.count(";") > 100  # every file of lint, rules and core
-    assert not [c for c in calls if c.startswith("stat")]
+    # (one os.stat: the installation record, which a checkout has not)
+    stats = [c for c in calls if c.startswith("stat")]
+    assert len(stats) == 1 and stats[0].endswith(".dist-info" + os.sep + "RECORD")
     assert len(calls) < 20  # the package's folders only: none per file (over 100)
+
+
+def test_an_installed_sluice_is_fingerprinted_by_its_installation_record(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources beside the RECORD an installer wrote change only with a reinstall, which
+    rewrites the RECORD: one stat instead of one per file. Without it (an editable
+    install, a checkout) an edited file still counts."""
+    from sluice import _version
+
+    site = tmp_path / "site-packages"
+    rule = site / "sluice" / "rules" / "lint" / "sl001_drop_table.py"
+    here = site / "sluice" / "lint" / "context.py"
+    for path in (rule, here):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n")
+    record = site / f"alembic_sluice-{_version.__version__}.dist-info" / "RECORD"
+    record.parent.mkdir()
+    record.write_text("sluice/lint/context.py,sha256=x,6\n")
+    monkeypatch.setattr(context, "__file__", str(here))
+    scanned: list[str] = []
+    real_scandir = os.scandir
+
+    def counted_scandir(path: Any) -> Any:
+        scanned.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counted_scandir)
+    first = context._rules_fingerprint()
+    assert scanned == []
+    rule.write_text("x = 22\n")
+    assert context._rules_fingerprint() == first  # edited in place: not a reinstall
+    st = record.stat()
+    os.utime(record, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert context._rules_fingerprint() != first  # reinstalled
+    record.unlink()  # sources without their record: each file counts
+    by_file = context._rules_fingerprint()
+    assert scanned and os.path.join("rules", "lint", "sl001_drop_table.py") in by_file
+    rule.write_text("x = 333\n")
+    assert context._rules_fingerprint() != by_file

@@ -102,11 +102,24 @@ def meta_findings(ops: list[Op], config: SluiceConfig) -> list[Finding]:
 
 def _rules_fingerprint() -> str:
     """Changes whenever the code of lint, the rules or the core changes (so the cache never
-    goes stale); the rules' fixtures do not count. (``os.scandir`` and each entry's own
-    ``stat``, not ``Path.rglob`` nor a path joined in Python per file: every warm lint
-    computes it.)"""
+    goes stale); the rules' fixtures do not count.
+
+    Sources beside their installation record (a wheel installed by pip or another
+    installer) change only with a reinstall, which rewrites that record: its size, time
+    and inode stand for every file. Anywhere else (an editable install, a checkout) each
+    file counts: ``os.scandir`` and each entry's own ``stat``, not ``Path.rglob`` nor a
+    path joined in Python per file, as every warm lint computes it."""
     parts = [_version.__version__]  # read at call time: a new version is a new key
     package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    record = os.path.join(os.path.dirname(package),
+                          f"alembic_sluice-{parts[0]}.dist-info", "RECORD")
+    try:
+        st = os.stat(record)
+    except OSError:
+        pass
+    else:
+        if st.st_size:
+            return f"{parts[0]};installed:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
     for base in ("lint", "rules", "core"):
         found: list[tuple[tuple[str, ...], os.DirEntry[str]]] = []
         _python_entries(os.path.join(package, base), (base,), found)
