@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import os
 import sys
 from collections.abc import Iterator
@@ -82,12 +80,9 @@ def kept_dataclass_code() -> Iterator[None]:
 def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
              env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
              allow_downgrade: bool = False) -> None:
-    # what is alive when the interpreter exits (Alembic, SQLAlchemy, the driver, hundreds
-    # of revision modules) is left out of the collector's passes on the way out, as
-    # `sluice lint` does: they scan everything and find next to nothing. At exit only, so
-    # the collector is as it was after the command (a caller in the same process)
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
+    # nothing is frozen for the interpreter's exit: env.py and the revisions are modules
+    # Alembic loads itself (not in sys.modules), so only the collector's passes on the way
+    # out free them, and with them flush what they wrote to files they left open
     # from the runner's imports on (Alembic, SQLAlchemy, the driver): few collector passes
     with few_collections():
         _run_migrate(direction, revision, config_path, x_args, env, url, yes, dry_run, sql,

@@ -1,0 +1,106 @@
+"""What a careful user relies on around ``sluice upgrade`` and ``downgrade``, whatever the
+runner does to be fast: what env.py and the revisions wrote reaches its files when the
+process exits, and the audit rows read back as written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from sluice.runner import audit, audit_bulk
+from tests.support.cli import SLUICE, run_process
+from tests.support.project import edit
+
+# env.py and a revision write to files they never close (module globals of modules Alembic
+# loads itself, not in sys.modules): the interpreter's exit frees them, and flushes the files
+LEAK = """
+import os as _os
+_TRACE = open(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "{name}"), "w")
+_TRACE.write("{text}\\n")
+"""
+
+
+def _leaky_shop(shop: Path) -> Path:
+    env = shop / "migrations" / "env.py"
+    edit(env, "config = context.config\n", "config = context.config\n"
+         + LEAK.format(name="env-trace.txt", text="env.py loaded"))
+    rev = shop / "migrations" / "versions" / "0001_users_and_products.py"
+    edit(rev, "from alembic import op\n", "from alembic import op\n"
+         + LEAK.format(name="../rev-trace.txt", text="0001 loaded"))
+    return shop / "alembic.ini"
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade"])
+def test_files_env_py_and_revisions_leave_open_are_flushed_at_exit(
+        shop: Path, tmp_path: Path, command: str) -> None:
+    ini = _leaky_shop(shop)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    if command == "downgrade":
+        run_process([SLUICE, "upgrade", "head", "-c", ini, "--url", url], check=True)
+        for trace in ("env-trace.txt", "rev-trace.txt"):
+            (shop / trace).unlink()
+        run_process([SLUICE, "downgrade", "base", "-c", ini, "--url", url, "-y"], check=True)
+    else:
+        run_process([SLUICE, "upgrade", "head", "-c", ini, "--url", url], check=True)
+    assert (shop / "env-trace.txt").read_text() == "env.py loaded\n"
+    assert (shop / "rev-trace.txt").read_text() == "0001 loaded\n"
+
+
+ODD_TEXTS = {
+    "quotes": "it's \"x\"; '' $$ $q$ %s %(x)s :rows ? {} [] ,",
+    "backslashes": "C:\\path\\to \\ \\\\ \\n \\u0041 \\\"",
+    "unicode": "größe 漢字 😀 \u200b \u2028 \u2029 \ufeff é",
+    "control": "tab\tnl\ncr\r\x01\x1f\x7f",
+    "long": "x" * 300_000 + "ü",
+    "empty": "",
+}
+
+
+def _odd_run(name: str, value: str) -> audit.RunRecord:
+    step = audit.StepRecord(f"rev'{name}\\é", "upgrade", "prev\"ü", f"rev'{name}\\é", "c" * 64)
+    step.status, step.error, step.duration_ms = "failed", value, 2_000_000_000
+    step.started = dt.datetime(2026, 2, 28, 23, 59, 59, 999999)
+    step.finished = dt.datetime(2026, 3, 1, 0, 0, 1)
+    step.statements = {"applied": [value], "failed": value}
+    return audit.RunRecord(audit.new_run_id(), value[:100], value[:255], "h", 7, value[:100],
+                           [step])
+
+
+def _history(conn: Any, run_id: str) -> tuple[Any, ...]:
+    return tuple(conn.execute(text(
+        "SELECT revision, from_revision, to_revision, direction, environment, username, via, "
+        "status, started, finished, duration_ms, error, statements, checksum "
+        "FROM sluice_history WHERE run_id = :r"), {"r": run_id}).one())
+
+
+@pytest.mark.parametrize("name", sorted(ODD_TEXTS))
+def test_the_postgresql_json_batch_reads_back_as_the_per_row_batch(
+        pg_url: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quotes, backslashes, text other than ASCII, control characters and long texts in
+    the revision ids, error and statements: the rows the one-statement batch of psycopg 3
+    writes read back as those of the per-row batch, and as given."""
+    value = ODD_TEXTS[name]
+    engine = create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            audit.ensure_table(conn)
+            batched, per_row = _odd_run(name, value), _odd_run(name, value)
+            assert audit_bulk.supported(conn)
+            audit.insert_pending(conn, batched)
+            audit.write_final(conn, batched.steps)
+            with monkeypatch.context() as m:
+                m.setattr(audit_bulk, "supported", lambda c: False)
+                audit.insert_pending(conn, per_row)
+                audit.write_final(conn, per_row.steps)
+            got = _history(conn, batched.run_id)
+            assert got == _history(conn, per_row.run_id)
+    finally:
+        engine.dispose()
+    assert got[11] == value
+    assert got[0] == f"rev'{name}\\é" and got[1] == "prev\"ü"
+    assert got[8] == dt.datetime(2026, 2, 28, 23, 59, 59, 999999)
+    assert got[10] == 2_000_000_000
