@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sluice.runner import audit, audit_bulk
 from tests.support.cli import SLUICE, run_process
 from tests.support.project import edit
+from tests.support.runner import make_project
 
 # env.py and a revision write to files they never close (module globals of modules Alembic
 # loads itself, not in sys.modules): the interpreter's exit frees them, and flushes the files
@@ -104,3 +105,54 @@ def test_the_postgresql_json_batch_reads_back_as_the_per_row_batch(
     assert got[0] == f"rev'{name}\\é" and got[1] == "prev\"ü"
     assert got[8] == dt.datetime(2026, 2, 28, 23, 59, 59, 999999)
     assert got[10] == 2_000_000_000
+
+
+def _revision_file(versions: Path, rev: str, down: Any, labels: Any = None,
+                   depends: Any = None) -> None:
+    (versions / f"{rev}.py").write_text(
+        f'"""{rev}"""\nrevision = {rev!r}\ndown_revision = {down!r}\n'
+        f"branch_labels = {labels!r}\ndepends_on = {depends!r}\n\n\n"
+        "def upgrade() -> None:\n    pass\n\n\ndef downgrade() -> None:\n    pass\n",
+        encoding="utf-8")
+
+
+@pytest.fixture
+def branchy(tmp_path: Path) -> Path:
+    """Two branches merged, a labelled branch, and a second base depending on a revision
+    and on a branch label."""
+    ini = make_project(tmp_path / "p", [])
+    versions = ini.parent / "migrations" / "versions"
+    _revision_file(versions, "r1", None)
+    _revision_file(versions, "r2a", "r1", labels=("left",))
+    _revision_file(versions, "r2b", "r1")
+    _revision_file(versions, "m", ("r2a", "r2b"))
+    _revision_file(versions, "s1", None, labels=("side",), depends="r2b")
+    _revision_file(versions, "s2", "s1", depends="left")
+    return ini
+
+
+@pytest.mark.parametrize(("heads", "applied"), [
+    (["m", "s2"], {"r1", "r2a", "r2b", "m", "s1", "s2"}),
+    (["s2"], {"r1", "r2a", "r2b", "s1", "s2"}),
+    (["r2a", "s1"], {"r1", "r2a", "r2b", "s1"}),
+    (["r1"], {"r1"}),
+])
+def test_applied_revisions_follow_merges_labels_and_depends_on(
+        branchy: Path, heads: list[str], applied: set[str]) -> None:
+    from alembic.script import ScriptDirectory  # lazy: this test only
+
+    from sluice.core.project import alembic_config
+    from sluice.runner.heads import applied_revisions
+
+    script = ScriptDirectory.from_config(alembic_config(branchy))
+    assert applied_revisions(script, heads) == applied
+
+
+def test_a_version_table_revision_without_a_file_stops_the_upgrade(
+        branchy: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    run_process([SLUICE, "upgrade", "heads", "-c", branchy, "--url", url], check=True)
+    (branchy.parent / "migrations" / "versions" / "s2.py").unlink()
+    done = run_process([SLUICE, "upgrade", "heads", "-c", branchy, "--url", url])
+    assert done.returncode != 0
+    assert "s2" in done.stderr
