@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from sluice.runner import audit, audit_bulk
+from sluice.runner.result import MigrationFailed
 from tests.support.cli import SLUICE, run_process
 from tests.support.project import edit
-from tests.support.runner import make_project
+from tests.support.runner import Rev, chain, go, make_project, rows
 
 # env.py and a revision write to files they never close (module globals of modules Alembic
 # loads itself, not in sys.modules): the interpreter's exit frees them, and flushes the files
@@ -156,3 +157,20 @@ def test_a_version_table_revision_without_a_file_stops_the_upgrade(
     done = run_process([SLUICE, "upgrade", "heads", "-c", branchy, "--url", url])
     assert done.returncode != 0
     assert "s2" in done.stderr
+
+
+@pytest.mark.parametrize("odd", ["\x00", "\udcff"], ids=["nul", "lone-surrogate"])
+def test_a_failed_revision_s_error_with_a_nul_or_a_lone_surrogate_is_recorded(
+        db_url: str, tmp_path: Path, odd: str) -> None:
+    """A revision whose exception text holds a character no text column takes (a NUL byte
+    on PostgreSQL, a lone surrogate anywhere): the run ends as the failure of that revision
+    and its audit row says why, instead of the audit write failing in turn."""
+    ini = make_project(tmp_path / "p", [*chain(1), Rev(
+        "r0002", f"raise RuntimeError({'bad value ' + odd + ' in row'!r})")])
+    with pytest.raises(MigrationFailed, match="revision r0002 failed: RuntimeError: bad value"):
+        go(ini, db_url)
+    by_revision = {e.revision: e for e in rows(db_url)}
+    assert by_revision["r0002"].status == "failed"
+    error = by_revision["r0002"].error or ""
+    assert error.startswith("RuntimeError: bad value ") and error.endswith(" in row")
+    assert odd not in error

@@ -51,6 +51,7 @@ from sqlalchemy.engine import Connection
 from sluice.owned import HISTORY_TABLE as HISTORY_TABLE  # read as audit.HISTORY_TABLE
 from sluice.runner import audit_bulk
 from sluice.runner.database import driver_sql as driver_sql  # read as audit.driver_sql
+from sluice.runner.database import storable_text
 from sluice.runner.lock_holder import utcnow
 
 OPEN_STATUSES = ("pending", "running")
@@ -281,7 +282,7 @@ def write_final(conn: Connection, steps: Iterable[StepRecord]) -> None:
     params = [
         {"b_run": step.run_id, "b_rev": step.revision, "b_status": step.status,
          "b_started": step.started, "b_finished": step.finished or now,
-         "b_duration": step.duration_ms, "b_error": step.error,
+         "b_duration": step.duration_ms, "b_error": storable_text(step.error),
          "b_statements": json.dumps(step.statements) if step.statements else None}
         for step in written
     ]

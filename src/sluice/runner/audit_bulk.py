@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from sluice.owned import HISTORY_TABLE
-from sluice.runner.database import driver_sql
+from sluice.runner.database import driver_sql, storable_text
 
 #: Drivers whose batches go as one statement (psycopg 3; the others keep the executemany).
 _BATCH_DRIVERS = ("psycopg",)
@@ -70,7 +70,7 @@ def write_final(conn: Connection, steps: Sequence[Any], now: dt.datetime) -> Non
     conn.exec_driver_sql(*driver_sql(conn, _UPDATE, {"rows": _json([
         {"run_id": s.run_id, "revision": s.revision, "status": s.status,
          "started": _timestamp(s.started), "finished": _timestamp(s.finished or now),
-         "duration_ms": s.duration_ms, "error": s.error,
+         "duration_ms": s.duration_ms, "error": storable_text(s.error),
          "statements": json.dumps(s.statements) if s.statements else None}
         for s in steps])}))
 

@@ -141,3 +141,12 @@ def driver_sql(conn: Connection, sql: str, values: dict[str, Any]) -> tuple[str,
         return _BIND.sub(lambda m: f":{next(counter)}", sql), tuple(values[n] for n in names)
     mark = "?" if style == "qmark" else "%s"
     return _BIND.sub(lambda m: mark, sql), tuple(values[n] for n in names)
+
+
+def storable_text(text: str | None) -> str | None:
+    """``text`` as every database's text column takes it: a NUL byte (PostgreSQL refuses
+    it) as ``\\x00`` and a lone surrogate (it has no UTF-8) as its ``\\udcXX`` escape; any
+    other text as it is. For an error message kept in Sluice's own tables."""
+    if text is None or (text.isascii() and "\x00" not in text):
+        return text
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
