@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sluice.core.findings import Finding
-from sluice.output.jsonout import findings_json, json_text
+from sluice.output.jsonout import Encoded, findings_json, json_text, list_items
 from tests.support.lint import INDEX, project
 
 
@@ -183,3 +183,18 @@ def test_findings_reach_the_stream_in_pieces_not_as_one_copy_of_the_document() -
     expected = reference(findings_json(findings, extra=extra))
     assert stream.getvalue() == expected
     assert max(stream.sizes) < len(expected) * 0.8  # the findings, the largest piece
+
+
+@pytest.mark.parametrize("items", [
+    [{"rule": "SL001", "line": 3, "path": "a.py"}, {"rule": "SL002", "line": None}],
+    [{"a": 1}, {"b": [1, 2], "c": {}}, {"d": "x\ny"}, {}, [], [3, {"e": None}], "s", 7],
+    [{"rule": f"SL{i:03d}", "n": [i] * (i % 3)} for i in range(9)],
+])
+def test_encoded_pieces_make_the_document_of_their_items(items: list[Any]) -> None:
+    """A list given as :class:`Encoded` pieces (each :func:`list_items` of a run of its
+    items, at the list's depth) is written as the list of those items."""
+    for cut in range(1, len(items)):
+        for depth, wrap in ((1, lambda v: {"findings": v, "n": 1}), (2, lambda v: {"x": {"y": v}})):
+            pieces = Encoded([list_items(items[:cut], depth), list_items(items[cut:], depth)])
+            assert json_text(wrap(pieces)) == reference(wrap(items))
+    assert json_text({"findings": Encoded([]), "n": 1}) == reference({"findings": [], "n": 1})

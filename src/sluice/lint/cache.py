@@ -15,7 +15,9 @@ A file whose size, modification and change times and inode match its entry is no
 read (like git's index); a file changed within :data:`RACY_NS` before the lint that stored
 its entry could have changed again within one tick of a coarse clock, so its entry keeps
 no such stamp and the next lint hashes the file (git's "racily clean" entries).
-What the cache cannot see: helper modules a revision imports. After changing one, run
+A ``--format json`` lint keeps the JSON text of each revision's findings and record the
+same way in ``lint.json`` and ``lint.jsonrecent`` (:mod:`sluice.lint.jsonparts`), which
+other lints do not read. What the cache cannot see: helper modules a revision imports. After changing one, run
 ``sluice lint --no-cache`` once (or delete the folder).
 
 The entries are plain data (dicts, lists, strings, numbers) in :mod:`marshal`'s format,
@@ -61,7 +63,7 @@ except ImportError:  # pragma: no cover - an interpreter without these modules
 __all__ = ["LintCache", "content_hash", "pack_findings", "pack_report", "read_sealed",
            "unpack_findings", "unpack_report", "write_sealed"]
 
-_FORMAT = 6
+_FORMAT = 7
 #: How recent a file's mtime or ctime may be (before the lint started) for its size and
 #: times to vouch for its content: 2 s, the coarsest file-time granularity in use (FAT).
 RACY_NS = 2_000_000_000
@@ -82,9 +84,12 @@ def content_hash(data: bytes) -> str:
 class LintCache:
     """Entries keyed by file path, each carrying the content hash it was computed for."""
 
-    def __init__(self, folder: Path | None, key: str) -> None:
+    def __init__(self, folder: Path | None, key: str, *,
+                 files: tuple[str, str] = (_FILE, _RECENT)) -> None:
         self.folder = folder
         self.key = key
+        #: The file of all entries and the file of those changed since.
+        self._file, self._recent_file = files
         self.entries: dict[str, dict[str, Any]] = {}
         self.hits = 0
         self.misses = 0
@@ -105,12 +110,12 @@ class LintCache:
 
     def _load(self) -> None:
         assert self.folder is not None
-        entries = self._read(_FILE)
+        entries = self._read(self._file)
         if entries is None:
             return
         self.entries = entries
         self._whole = False
-        recent = self._read(_RECENT)
+        recent = self._read(self._recent_file)
         if recent:
             self._recent = recent
             entries.update(recent)
@@ -191,11 +196,11 @@ class LintCache:
         whole = self._whole or len(recent) > RECENT_LIMIT
         body = marshal.dumps({"format": _FORMAT, "python": _PYTHON, "key": self.key,
                               "entries": self.entries if whole else recent})
-        if write_sealed(self.folder, _FILE if whole else _RECENT, body):
+        if write_sealed(self.folder, self._file if whole else self._recent_file, body):
             self._dirty = False
             if whole:
                 with contextlib.suppress(OSError):
-                    os.unlink(self.folder / _RECENT)
+                    os.unlink(self.folder / self._recent_file)
 
 
 def read_sealed(folder: Path, name: str) -> bytes | None:

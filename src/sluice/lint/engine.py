@@ -88,6 +88,7 @@ from sluice.lint.scope import (
 )
 
 if TYPE_CHECKING:
+    from sluice.lint.jsonparts import Encode
     from sluice.lint.pool import RendererSpec, RenderJob, RenderResult
 
 __all__ = [
@@ -149,6 +150,9 @@ class _Run:
         self.findings: list[Finding] = []
         self.suppressed: list[Finding] = []
         self.reports: list[RevisionReport] = []
+        #: Per report: its cache entry's path and its number of findings.
+        self.files: list[str] = []
+        self.counts: list[int] = []
         self.coverage = Coverage()
         self.cwd = str(Path.cwd())
         #: Paths under it are shown relative to it.
@@ -257,6 +261,8 @@ class _Run:
                     packed["suppressed"] = pack_findings(file_suppressed, path)
                 cache.put(path, node.digest, node.stamp, packed)
         self.reports.append(report)
+        self.files.append(node.file)
+        self.counts.append(len(file_findings))
         self.coverage.add(report)
         self.findings.extend(file_findings)
         self.suppressed.extend(file_suppressed)
@@ -327,6 +333,8 @@ def lint_project(
     sql: bool = False,
     progress: Callable[[int, int], None] | None = None,
     baseline: bool = False,
+    json_parts: Encode | None = None,
+    json_key: str = "",
 ) -> LintResult:
     """Lint the revisions of the Alembic project of ``ini_path``.
 
@@ -351,6 +359,9 @@ def lint_project(
     ``sluice lint`` without a scope does): revision files recorded in ``sluice.sum`` with
     an unchanged checksum are reviewed history and are not linted; without a sum file
     every revision is, and :attr:`LintResult.notes` says how to record one.
+    ``json_parts`` (with the cache on): the JSON text of the findings and revision records
+    in :attr:`LintResult.json_findings` and ``json_revisions``, kept in the cache
+    (:mod:`sluice.lint.jsonparts`; ``json_key``: the encoder's version, added to the key).
 
     Raises :class:`SluiceError` for unusable input (missing alembic.ini, unknown revision,
     not a git repository for ``changed_base``); a broken revision is a finding, never an
@@ -421,7 +432,6 @@ def lint_project(
     finally:
         run.close()
     cache.prune({n.file for n in nodes})
-    cache.save()
 
     prefix = run.prefix
     run.findings[:] = [_shown(f, prefix) for f in run.findings]
@@ -429,11 +439,21 @@ def lint_project(
     for r in run.reports:
         if r.path.startswith(prefix):
             r.path = r.path[len(prefix):]
-    run.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
+    json_findings = json_revisions = None
+    if json_parts is not None and cache.enabled:
+        from sluice.lint.jsonparts import sort_encoded  # lazy: --format json only
+
+        json_findings, json_revisions = sort_encoded(
+            run.findings, run.reports, run.files, run.counts, cache, prefix, json_parts,
+            json_key)
+    else:
+        run.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
+    cache.save()
     run.coverage.dialects = choice.describe(run.used_locations or None, root=layout.root)
     notes = _notes(run, config, baseline and unscoped, reviewed, skipped)
     return LintResult(findings=run.findings, coverage=run.coverage, revisions=run.reports,
                       suppressed=run.suppressed, dialects=chosen, cache_hits=cache.hits,
                       cache_misses=cache.misses, notes=notes,
                       baseline=skipped if reviewed is not None else None,
-                      render_processes=run.render_processes)
+                      render_processes=run.render_processes,
+                      json_findings=json_findings, json_revisions=json_revisions)

@@ -174,6 +174,10 @@ class LintResult:
     baseline: int | None = None
     #: Processes that rendered revisions offline: 0 none rendered, 1 this one, more: a pool.
     render_processes: int = 0
+    #: With ``json_parts``: the findings' and the revision records' JSON text in pieces
+    #: (:mod:`sluice.lint.jsonparts`), else None.
+    json_findings: list[str] | None = None
+    json_revisions: list[str] | None = None
 
     def failed(self, fail_on: str) -> bool:
         """Any finding at or above ``fail_on`` (error, warning or info)."""

@@ -3,6 +3,7 @@ revision (and dialect)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress, repeat
 from typing import IO, Any
@@ -66,6 +67,32 @@ def json_pieces(data: Any) -> list[str]:
     return parts
 
 
+def source_stamp() -> str:
+    """This module's source by size and modification time: JSON text it wrote that a lint
+    keeps (:mod:`sluice.lint.jsonparts`) is not used once the encoder changes (in a
+    checkout; a release's version is in the cache key)."""
+    st = os.stat(__file__)
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+class Encoded(list[str]):
+    """A non-empty list already encoded: each item's text as the indented document holds
+    it at the list's depth (from the newline before the item), several items to a piece
+    when a piece is :func:`list_items` of them. :func:`json_text` writes the pieces joined
+    by commas, in brackets."""
+
+
+def list_items(items: list[Any], depth: int) -> str:
+    """The items of the non-empty list ``items`` sitting at ``depth`` as :func:`json_text`
+    writes them, without the brackets: from the newline before the first item to the end
+    of the last, commas between. The pieces of an :class:`Encoded` list: its document is
+    byte for byte the document of the list of their items."""
+    parts: list[str] = []
+    _encode(list(items), depth, parts)
+    text = "".join(parts)
+    return text[1:len(text) - len(_INDENT) * depth - 2]
+
+
 def _flat_encoder(depth: int) -> _Encoder:
     return _separated(",\n" + _INDENT * depth)
 
@@ -95,6 +122,9 @@ _CONTAINERS = (dict, list, tuple)
 
 
 def _encode(data: Any, depth: int, parts: list[str]) -> None:
+    if type(data) is Encoded:
+        parts.append("[" + ",".join(data) + "\n" + _INDENT * depth + "]" if data else "[]")
+        return
     if isinstance(data, dict):
         opening, closing = "{", "}"
     elif isinstance(data, list | tuple):
@@ -189,6 +219,9 @@ def _key(key: Any) -> str:
 
 def findings_json(findings: Sequence[Finding], *,
                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    if extra and "findings" in extra:  # already encoded (a lint's cached pieces)
+        return {"findings": extra["findings"],
+                **{k: v for k, v in extra.items() if k != "findings"}}
     data: dict[str, Any] = {"findings": [f.as_dict() for f in findings]}
     if extra:
         data.update(extra)

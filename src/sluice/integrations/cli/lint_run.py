@@ -71,6 +71,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         use_cache=not no_cache,
         render=False if no_render else None,
         baseline=not scopes,
+        **(_json_parts() if fmt == "json" else {}),
     )
     threshold = fail_on or cfg.lint.fail_on
     extra: dict[str, Any] | None = None
@@ -82,7 +83,15 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                  "coverage": result.coverage.as_dict(),
                  "dialects": result.dialects,
                  "notes": _lint_notes(result.notes, config_path),
-                 "revisions": [r.as_dict(statements=False) for r in result.revisions]}
+                 "revisions": None}
+        if fmt == "json" and result.json_findings is not None \
+                and result.json_revisions is not None:  # as encoded (cached) by the lint
+            from sluice.output.jsonout import Encoded  # lazy: the json format only
+
+            extra["findings"] = Encoded(result.json_findings)
+            extra["revisions"] = Encoded(result.json_revisions)
+        else:
+            extra["revisions"] = [r.as_dict(statements=False) for r in result.revisions]
     shown, summary = result.findings, [result.coverage.line()]
     if fmt == "text":
         from sluice.output.text import severity_counts  # lazy: the text format only
@@ -112,6 +121,16 @@ def write_output(out: LintOutput) -> None:
     from sluice.output import render_findings  # lazy: start-up: loads when the command runs
 
     render_findings(out.fmt, out.shown, summary=out.summary, extra=out.extra, fixes=out.fixes)
+
+
+def _json_parts() -> dict[str, Any]:
+    """How the findings and revision records of a JSON document are encoded, item by
+    item, and the encoder's version: the lint keeps their text in its cache
+    (:mod:`sluice.lint.jsonparts`)."""
+    from sluice.output import jsonout  # lazy: the json format only
+
+    return {"json_parts": functools.partial(jsonout.list_items, depth=1),
+            "json_key": jsonout.source_stamp()}
 
 
 def _unchanged_hidden(result: LintResult) -> tuple[list[Any], str | None]:
