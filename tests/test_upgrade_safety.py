@@ -5,9 +5,12 @@ process exits, and the audit rows read back as written."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -174,3 +177,20 @@ def test_a_failed_revision_s_error_with_a_nul_or_a_lone_surrogate_is_recorded(
     error = by_revision["r0002"].error or ""
     assert error.startswith("RuntimeError: bad value ") and error.endswith(" in row")
     assert odd not in error
+
+
+@pytest.mark.parametrize("odd", ["größe", "\x1b[31mred\x1b[0m"], ids=["non-ascii", "ansi"])
+def test_progress_lines_on_an_ascii_stderr_read_as_click_writes_them(
+        tmp_path: Path, odd: str) -> None:
+    """stderr set to ASCII (PYTHONIOENCODING=ascii), not a terminal: a progress line whose
+    revision id has text other than ASCII is written in UTF-8, and a colour code is left
+    out, as click.echo writes the command's other lines (not ``\\xf6`` escapes)."""
+    rev = Rev(f"r_{odd}", "pass")
+    ini = make_project(tmp_path / "p", [rev])
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([str(SLUICE), "upgrade", "head", "-c", str(ini), "--url", url],
+                          capture_output=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    shown = click.unstyle(f"r_{odd}").encode("utf-8")
+    assert done.stderr.splitlines()[0].startswith(b"sluice: " + shown + b" done in "), done.stderr

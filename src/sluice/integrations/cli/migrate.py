@@ -131,7 +131,13 @@ def _notify(message: str) -> None:
     stream = sys.stderr
     if stream is None:  # no console (pythonw): nowhere to show it, as click.echo
         return
-    stream.write(f"sluice: {message}\n")
+    line = f"sluice: {message}\n"
+    if not line.isascii() or "\x1b" in line:
+        # click.echo's own work: text other than ASCII in UTF-8 on a stream set to ASCII,
+        # colour codes left out where stderr is not a terminal
+        click.echo(line, err=True, nl=False)
+        return
+    stream.write(line)
     stream.flush()
 
 
