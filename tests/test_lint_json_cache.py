@@ -144,3 +144,18 @@ def test_kept_text_is_for_the_encoder_that_wrote_it(
     monkeypatch.setattr(jsonout, "source_stamp", lambda: "another encoder")
     lint_json(root)
     assert len(paths) == 3  # every finding encoded again
+
+
+@pytest.mark.parametrize("scope", [["migrations/versions/a002.py"], ["--revision", "a001"],
+                                   ["--all"]])
+def test_a_scoped_lint(tmp_path: Path, scope: list[str]) -> None:
+    root = tmp_path / "p"
+    project(root, revisions=3)
+    versions = root / "migrations" / "versions"
+    (versions / "a002.py").write_text((versions / "a002.py").read_text()
+                                      .replace('"a002"', "str('a002')"))  # id unreadable
+    lint_json(root)
+    for _ in range(2):
+        warm = lint_json(root, *scope)
+        assert warm == cold(root, *scope)
+    assert warm.count('"rule"') == (3 if scope == ["--all"] else 1)

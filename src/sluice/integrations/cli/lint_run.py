@@ -71,7 +71,8 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         use_cache=not no_cache,
         render=False if no_render else None,
         baseline=not scopes,
-        **(_json_parts() if fmt == "json" else {}),
+        # (FILE arguments: the findings are filtered after the lint, the kept text is not)
+        **(_json_parts() if fmt == "json" and not files else {}),
     )
     threshold = fail_on or cfg.lint.fail_on
     extra: dict[str, Any] | None = None
