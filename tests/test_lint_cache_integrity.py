@@ -11,18 +11,7 @@ import pytest
 
 from sluice.core.project import forget_modules
 from sluice.lint.engine import lint_project
-from tests.support.revisions import DANGEROUS
-
-
-def _project(shop: Path) -> Path:
-    (shop / "migrations" / "versions" / "0003_drop.py").write_text(
-        DANGEROUS.format(rev="0003", down="0002"))
-    return shop / "alembic.ini"
-
-
-def _rules(ini: Path) -> list[str]:
-    forget_modules(ini.parent)
-    return sorted(f.rule for f in lint_project(ini).findings)
+from tests.support.lint import dangerous_shop, lint_rules
 
 
 def _forge(cache: Path, secret: bytes | None = None) -> None:
@@ -39,50 +28,50 @@ def _forge(cache: Path, secret: bytes | None = None) -> None:
 
 
 def test_forged_entry_does_not_hide_findings(shop: Path) -> None:
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     assert "SL002" in first
     cache = shop / ".sluice_cache"
     _forge(cache)
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
     assert stat.S_IMODE((cache / "key").stat().st_mode) == 0o600
 
 
 def test_a_cache_with_its_key_copied_from_elsewhere_is_not_trusted(shop: Path,
                                                                  tmp_path: Path) -> None:
     """A committed cache checks out 0644: its key is not a secret, so it is ignored."""
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     cache = shop / ".sluice_cache"
     secret = bytes.fromhex((cache / "key").read_text())
     (cache / "key").chmod(0o644)
     _forge(cache, secret)  # a valid MAC under the known key
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
 
 
 def test_an_entry_under_a_valid_mac_of_the_trusted_key_is_read(shop: Path) -> None:
     """The other tests' forgeries fail for the reason they name: a MAC made as the cache
     makes it, under the trusted key, is accepted (a keyed BLAKE2b of the body)."""
-    ini = _project(shop)
-    assert "SL002" in _rules(ini)
+    ini = dangerous_shop(shop)
+    assert "SL002" in lint_rules(ini)
     cache = shop / ".sluice_cache"
     _forge(cache, bytes.fromhex((cache / "key").read_text()))
-    assert "SL002" not in _rules(ini)
+    assert "SL002" not in lint_rules(ini)
 
 
 def test_a_key_too_long_for_the_mac_is_replaced(shop: Path) -> None:
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     cache = shop / ".sluice_cache"
     (cache / "key").write_text("ab" * 65)  # 65 bytes: BLAKE2b takes 64 at most
     _forge(cache, bytes.fromhex((cache / "key").read_text())[:64])
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
     assert len(bytes.fromhex((cache / "key").read_text())) == 32
 
 
 def test_symlinked_cache_files_are_neither_read_nor_written(shop: Path, tmp_path: Path) -> None:
-    ini = _project(shop)
-    _rules(ini)
+    ini = dangerous_shop(shop)
+    lint_rules(ini)
     cache = shop / ".sluice_cache"
     victim = tmp_path / "victim.json"
     victim.write_text("precious")
@@ -97,11 +86,11 @@ def test_symlinked_cache_files_are_neither_read_nor_written(shop: Path, tmp_path
 def test_a_forged_recent_file_does_not_hide_findings(shop: Path) -> None:
     """lint.recent (the entries changed since lint.cache was written) is sealed the same
     way: emptied findings without the key's MAC are ignored."""
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     drop = shop / "migrations" / "versions" / "0003_drop.py"
     drop.write_text(drop.read_text() + "\n# edited\n")
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
     cache = shop / ".sluice_cache"
     assert (cache / "lint.recent").is_file()
     raw = (cache / "lint.recent").read_bytes()
@@ -110,7 +99,7 @@ def test_a_forged_recent_file_does_not_hide_findings(shop: Path) -> None:
     for entry in data["entries"].values():
         entry["findings"] = []
     (cache / "lint.recent").write_bytes(mac + b"\n" + marshal.dumps(data))
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
 
 
 def test_cache_files_are_not_synced_to_the_disk_but_user_files_are(

@@ -20,18 +20,7 @@ from sluice.lint.cache import read_sealed, write_sealed
 from sluice.lint.engine import lint_project
 from sluice.lint.model import Finding
 from tests.support.cli import SLUICE, run_process
-from tests.support.revisions import DANGEROUS
-
-
-def _project(shop: Path) -> Path:
-    (shop / "migrations" / "versions" / "0003_drop.py").write_text(
-        DANGEROUS.format(rev="0003", down="0002"))
-    return shop / "alembic.ini"
-
-
-def _rules(ini: Path) -> list[str]:
-    forget_modules(ini.parent)
-    return sorted(f.rule for f in lint_project(ini).findings)
+from tests.support.lint import dangerous_shop, lint_rules
 
 
 def _emptied(body: bytes, **changes: object) -> bytes:
@@ -43,8 +32,8 @@ def _emptied(body: bytes, **changes: object) -> bytes:
 
 
 def test_an_hmac_sha256_cache_of_an_earlier_release_is_rebuilt_not_read(shop: Path) -> None:
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     cache = shop / ".sluice_cache"
     body = read_sealed(cache, "lint.cache")
     assert body is not None
@@ -52,7 +41,7 @@ def test_an_hmac_sha256_cache_of_an_earlier_release_is_rebuilt_not_read(shop: Pa
     forged = _emptied(body)
     mac = hmac.new(secret, forged, hashlib.sha256).hexdigest().encode()
     (cache / "lint.cache").write_bytes(mac + b"\n" + forged)
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
     rebuilt = read_sealed(cache, "lint.cache")
     assert rebuilt is not None and marshal.loads(rebuilt)["entries"]
 
@@ -61,27 +50,27 @@ def test_an_hmac_sha256_cache_of_an_earlier_release_is_rebuilt_not_read(shop: Pa
                          ids=["python", "format", "sluice version or options"])
 def test_a_sealed_cache_for_another_python_format_or_key_is_not_read(
         shop: Path, change: dict[str, object]) -> None:
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     cache = shop / ".sluice_cache"
     body = read_sealed(cache, "lint.cache")
     assert body is not None
     assert write_sealed(cache, "lint.cache", _emptied(body, **change))
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
 
 
 @pytest.mark.parametrize("name", ["lint.cache", "lint.recent"])
 def test_a_truncated_cache_file_is_ignored(shop: Path, name: str) -> None:
-    ini = _project(shop)
-    first = _rules(ini)
+    ini = dangerous_shop(shop)
+    first = lint_rules(ini)
     drop = shop / "migrations" / "versions" / "0003_drop.py"
     drop.write_text(drop.read_text() + "\n# edited\n")
-    assert _rules(ini) == first
+    assert lint_rules(ini) == first
     path = shop / ".sluice_cache" / name
     whole = path.read_bytes()
     for size in (0, 1, 64, 65, len(whole) // 2, len(whole) - 1):
         path.write_bytes(whole[:size])
-        assert _rules(ini) == first
+        assert lint_rules(ini) == first
         path.write_bytes(whole)
 
 
@@ -93,7 +82,7 @@ def _findings(ini: Path, use_cache: bool) -> list[Finding]:
 
 
 def test_findings_read_from_the_cache_equal_fresh_ones_in_every_way(shop: Path) -> None:
-    ini = _project(shop)
+    ini = dangerous_shop(shop)
     _findings(ini, True)  # writes the cache
     cached = _findings(ini, True)
     fresh = _findings(ini, False)
@@ -113,7 +102,7 @@ def test_findings_read_from_the_cache_equal_fresh_ones_in_every_way(shop: Path) 
 @pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
 def test_output_is_the_same_cold_and_warm(shop: Path, fmt: str) -> None:
     """(The text report of a warm lint leaves out what unchanged revisions found.)"""
-    _project(shop)
+    dangerous_shop(shop)
     cold = run_process([SLUICE, "lint", "--format", fmt], cwd=shop)
     warm = run_process([SLUICE, "lint", "--format", fmt], cwd=shop)
     assert cold.returncode == 1

@@ -92,3 +92,21 @@ def helper_project(root: Path, package: str, init_source: str) -> Path:
     (root / package).mkdir()
     (root / package / "__init__.py").write_text(init_source)
     return root
+
+
+def dangerous_shop(shop: Path) -> Path:
+    """The shop example with a revision that drops a column (SL002); its alembic.ini."""
+    from tests.support.revisions import DANGEROUS  # lazy: only these tests need it
+
+    (shop / "migrations" / "versions" / "0003_drop.py").write_text(
+        DANGEROUS.format(rev="0003", down="0002"))
+    return shop / "alembic.ini"
+
+
+def lint_rules(ini: Path) -> list[str]:
+    """The rules of a fresh in-process lint's findings, sorted."""
+    from sluice.core.project import forget_modules  # lazy: only these tests need it
+    from sluice.lint.engine import lint_project
+
+    forget_modules(ini.parent)
+    return sorted(f.rule for f in lint_project(ini).findings)
