@@ -9,7 +9,8 @@ changes) goes through here:
 * :func:`write_atomic` writes a temporary file in the same folder and renames it over the
   target (``os.replace``), so a reader sees the old or the new content, never half, and a
   special file is never replaced by accident. The new file keeps the permissions of the
-  file it replaces (or gets ``mode``).
+  file it replaces (or gets ``mode``). A Python source it rewrites (a revision, env.py)
+  loses the bytecode Python cached for it (:func:`forget_bytecode`).
 
 :func:`read_utf8` reads a source file the way Python and Alembic do, and turns a byte
 that is not UTF-8 into one line naming the file, the byte, its offset and line.
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from sluice.errors import SluiceError
 
-__all__ = ["check_target", "project_file", "read_utf8", "write_atomic"]
+__all__ = ["check_target", "forget_bytecode", "project_file", "read_utf8", "write_atomic"]
 
 
 def read_utf8(path: str | os.PathLike[str], *, shown: str | None = None) -> str:
@@ -112,6 +113,28 @@ def write_atomic(path: Path, data: str | bytes, *, mode: int | None = None,
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if path.suffix == ".py":
+        forget_bytecode(path)
+
+
+def forget_bytecode(path: Path) -> None:
+    """Remove the bytecode Python cached for the source file ``path``
+    (``__pycache__/NAME.TAG[.opt-N].pyc``). Python trusts a cached file while the size and
+    the modification time (in whole seconds) it recorded match the source's, so a rewrite
+    of the same size within the second the source was cached (a revision id swapped for
+    another by ``sluice lock --rebase``) would otherwise still run the old code."""
+    cache = path.parent / "__pycache__"
+    try:
+        names = os.listdir(cache)
+    except OSError:
+        return
+    prefix = path.stem + "."
+    for name in names:
+        parts = name[len(prefix):].split(".") if name.startswith(prefix) else []
+        if len(parts) in (2, 3) and parts[-1] == "pyc" \
+                and (len(parts) == 2 or parts[1].startswith("opt-")):
+            with contextlib.suppress(OSError):
+                os.unlink(cache / name)
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 from sluice.core.project import alembic_config, forget_modules
+from sluice.files import forget_bytecode
 
 
 def cfg(project: Path, url: str, *x: str) -> Config:
@@ -30,9 +31,14 @@ def upgrade(project: Path, url: str, *x: str, rev: str = "head") -> None:
 
 
 def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in ``path``, as a user's edit seconds later would: the
+    bytecode Python cached for it goes too (a same-size edit within the second it was
+    cached would otherwise still run the old code)."""
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+    if path.suffix == ".py":
+        forget_bytecode(path)
 
 
 def drop_legacy_field(project: Path) -> None:

@@ -23,6 +23,7 @@ from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.errors import SluiceError
+from sluice.files import write_atomic
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
 from sluice.recipes.apply import Applied, apply_recipes, tidy
 from sluice.recipes.model import RecipeContext
@@ -172,5 +173,5 @@ def fix_file(path: str | Path, ctx: RecipeContext, *, write: bool = False,
         raise SluiceError(f"{p}: cannot read: {exc}") from None
     result = fix_source(source, ctx, path=display or str(p))
     if write and result.changed:
-        p.write_text(result.after, encoding="utf-8", newline="")
+        write_atomic(p, result.after, what="a revision file")  # keeps its mode, no symlinks
     return result
