@@ -14,7 +14,27 @@ from pathlib import Path
 
 from sluice.files import forget_bytecode, write_atomic
 from sluice.recipes import RecipeContext, fix_file
-from tests.test_recipes import REVISION
+
+#: A revision with an index built without CONCURRENTLY on an existing table: sluice fix
+#: rewrites it for PostgreSQL.
+REVISION = '''\
+"""index
+
+Revision ID: a1
+"""
+from alembic import op
+
+revision = "a1"
+down_revision = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_orders_user_id", "orders", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_orders_user_id", table_name="orders")
+'''
 
 
 def _cached(source: Path) -> Path:
