@@ -56,21 +56,31 @@ it imports are stood in on ``PYTHONPATH`` for both sides: ``warehouse.utils.db.t
 and ``alembic_postgresql_enum`` (its ``sync_enum_values`` op emits the ALTER TYPE
 statements).
 
+``--instructions`` adds, after the timed runs of a case, one run of each side under
+``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, child processes traced and added,
+prepared as the timed runs are: a fresh database, an edited revision): the instructions
+each side executed and their ratio, a figure that other load on the machine does not
+move (CPU time does; instructions do not show what load adds, such as system time and
+cache misses). It needs ``valgrind`` on ``PATH``; each run takes about a minute.
+
 Run: ``.venv/bin/python bench/process.py`` (``--cases lint-one,upgrade-sqlite``,
 ``--revisions 300,3000``, ``--repeat 5``, ``--no-public``, ``--lint-format json`` to time
-``sluice lint --format json`` as CI reads it, ``--markdown`` for the table the docs show).
+``sluice lint --format json`` as CI reads it, ``--markdown`` for the table the docs show,
+``--instructions`` for the instruction counts).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -130,6 +140,51 @@ class Side:
         if timed:
             self.cpu.append(end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime)
 
+    def instructions(self) -> int:
+        """One run under callgrind, prepared as a timed one: the instructions executed by
+        the command lines and every process they start."""
+        with self.before():
+            total = 0
+            for argv in (self.argv, *self.then):
+                count, code, err = instructions(argv, self.cwd, self.env)
+                if code not in self.ok:
+                    raise CaseFailed(f"`{self.shown()}` under callgrind in {self.cwd} exited "
+                                     f"{code}:\n{err[-2000:]}")
+                total += count
+        return total
+
+
+#: ``==PID== Collected : N`` in callgrind's log of one process.
+_COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.M)
+
+
+def callgrind_counts(argv: list[str], cwd: Path,
+                     env: dict[str, str]) -> tuple[list[int], int, str]:
+    """``argv`` run once under ``valgrind --tool=callgrind``: the instructions executed by
+    each program it ran (itself and every process it starts, each program image an exec
+    loads writing its own log), its exit code and its standard error.
+    ``PYTHONHASHSEED=0`` makes Python's runs repeatable."""
+    if shutil.which("valgrind") is None:
+        raise CaseFailed("--instructions needs valgrind on PATH (Debian: apt install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="sluice-callgrind-") as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--trace-children=yes",
+             f"--callgrind-out-file={tmp}/out.%p.%n", f"--log-file={tmp}/log.%p.%n", *argv],
+            cwd=cwd, env={**env, "PYTHONHASHSEED": "0"}, stdin=subprocess.DEVNULL,
+            capture_output=True)
+        counts = [int(m.group(1)) for log in sorted(Path(tmp).glob("log.*"))
+                  for m in _COLLECTED.finditer(log.read_text(errors="replace"))]
+    stderr = done.stderr.decode(errors="replace")
+    if not counts:
+        raise CaseFailed(f"callgrind counted nothing for `{' '.join(argv)}`:\n{stderr[-2000:]}")
+    return counts, done.returncode, stderr
+
+
+def instructions(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, int, str]:
+    """What :func:`callgrind_counts` gives, the counts added up."""
+    counts, code, stderr = callgrind_counts(argv, cwd, env)
+    return sum(counts), code, stderr
+
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -138,14 +193,22 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: Set by ``--instructions``: each case also counts one run of each side under callgrind.
+COUNT_INSTRUCTIONS = False
+
+
 def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> dict[str, object]:
-    """Untimed run of each, then ABBA-interleaved timed runs; prints one result line."""
+    """Untimed run of each, then ABBA-interleaved timed runs (and, with
+    ``--instructions``, one counted run of each); prints the result."""
+    counted: tuple[int, int] | None = None
     try:
         anchor.run(timed=False)
         sluice.run(timed=False)
         for i in range(repeat):
             for side in ((anchor, sluice) if i % 2 == 0 else (sluice, anchor)):
                 side.run()
+        if COUNT_INSTRUCTIONS:
+            counted = (sluice.instructions(), anchor.instructions())
     except CaseFailed as exc:
         print(f"{case:<23} {label:<36} FAILED: {exc}", flush=True)
         return {"case": case, "history": label, "failed": str(exc)}
@@ -156,9 +219,15 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
           f"  goal <= {goal}x: {verdict}", flush=True)
     print(f"{'':<23}   sluice: {sluice.shown()}\n{'':<23}   anchor: {anchor.shown()}",
           flush=True)
-    return {"case": case, "history": label, "sluice_ms": s * 1000, "anchor_ms": a * 1000,
-            "ratio": s / a, "goal": goal, "sluice": sluice.shown(), "anchor": anchor.shown(),
-            "runs": len(sluice.cpu)}
+    result: dict[str, object] = {
+        "case": case, "history": label, "sluice_ms": s * 1000, "anchor_ms": a * 1000,
+        "ratio": s / a, "goal": goal, "sluice": sluice.shown(), "anchor": anchor.shown(),
+        "runs": len(sluice.cpu)}
+    if counted is not None:
+        result["sluice_instructions"], result["anchor_instructions"] = counted
+        print(f"{'':<23}   instructions: sluice {counted[0] / 1e9:.3f} G, anchor "
+              f"{counted[1] / 1e9:.3f} G, {counted[0] / counted[1]:.3f}x", flush=True)
+    return result
 
 
 # --------------------------------------------------------------------------- lint
@@ -368,13 +437,21 @@ def services_cases(cases: list[str], repeat: int) -> list[dict[str, object]]:
 
 
 def print_markdown(results: list[dict[str, object]]) -> None:
-    print("\n| command | history | Sluice CPU | Alembic command | Alembic CPU | ratio | goal |")
-    print("|---|---|---|---|---|---|---|")
+    counted = any("sluice_instructions" in r for r in results)
+    extra = " instructions (Sluice / Alembic) |" if counted else ""
+    print("\n| command | history | Sluice CPU | Alembic command | Alembic CPU | ratio | goal |"
+          + extra)
+    print("|---|---|---|---|---|---|---|" + ("---|" if counted else ""))
     for r in results:
         ratio, goal = float(r["ratio"]), float(r["goal"])  # type: ignore[arg-type]
-        print(f"| `{r['sluice']}` | {r['history']} | {float(r['sluice_ms']):.0f} ms "  # type: ignore[arg-type]
-              f"| `{r['anchor']}` | {float(r['anchor_ms']):.0f} ms | {ratio:.2f}x "  # type: ignore[arg-type]
-              f"| <= {goal}x ({'met' if ratio <= goal else 'not met'}) |")
+        line = (f"| `{r['sluice']}` | {r['history']} | {float(r['sluice_ms']):.0f} ms "  # type: ignore[arg-type]
+                f"| `{r['anchor']}` | {float(r['anchor_ms']):.0f} ms | {ratio:.2f}x "  # type: ignore[arg-type]
+                f"| <= {goal}x ({'met' if ratio <= goal else 'not met'}) |")
+        if counted:
+            si, ai = r.get("sluice_instructions"), r.get("anchor_instructions")
+            line += (f" {int(si) / 1e9:.2f} G / {int(ai) / 1e9:.2f} G = "  # type: ignore[call-overload]
+                     f"{int(si) / int(ai):.3f}x |" if si and ai else " - |")  # type: ignore[call-overload]
+        print(line)
 
 
 def main() -> int:
@@ -397,7 +474,12 @@ def main() -> int:
                          "terminal shows; json: what CI and editors read)")
     ap.add_argument("--markdown", action="store_true",
                     help="also print the results as a Markdown table (for the docs)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count each side's instructions in one run under valgrind's "
+                         "callgrind (load-independent; about a minute a run)")
     args = ap.parse_args()
+    global COUNT_INSTRUCTIONS
+    COUNT_INSTRUCTIONS = args.instructions
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:
