@@ -284,8 +284,10 @@ def test_the_statement_capture_compiles_its_patterns_when_used() -> None:
 
 
 ORDER = """
+import gc
 import sys
 from sluice.integrations.cli.fast import MIGRATING, run
+before = gc.get_threshold()
 seen = []
 class Watch:
     def find_spec(self, name, path=None, target=None):
@@ -297,6 +299,7 @@ try:
 except SystemExit:
     pass
 print("order:" + ",".join(seen))
+print("collector:" + repr((gc.get_threshold() == before, gc.get_freeze_count())))
 """
 
 
@@ -321,3 +324,8 @@ def test_commands_that_migrate_import_alembic_before_click(tmp_path: Path, args:
     assert order[0] == first, (order, done.stderr[-2000:])
     if first == "click" and args[0] == "rules":
         assert "alembic.command" not in order
+    # the collector as the command found it: thresholds restored, nothing left frozen
+    # (the command hands what it froze back for the passes on the way out)
+    collector = next(x for x in done.stdout.splitlines() if x.startswith("collector:"))
+    if args[0] in ("upgrade", "downgrade") or first == "click":
+        assert collector == "collector:(True, 0)", (collector, done.stderr[-2000:])
