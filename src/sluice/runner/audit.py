@@ -50,8 +50,8 @@ from sqlalchemy.engine import Connection
 
 from sluice.owned import HISTORY_TABLE as HISTORY_TABLE  # read as audit.HISTORY_TABLE
 from sluice.runner import audit_bulk
+from sluice.runner.database import TextFn, create_owned_table, with_text_fallback
 from sluice.runner.database import driver_sql as driver_sql  # read as audit.driver_sql
-from sluice.runner.database import storable_text
 from sluice.runner.lock_holder import utcnow
 
 OPEN_STATUSES = ("pending", "running")
@@ -116,7 +116,7 @@ _KNOWN = "sluice_history_exists"
 def ensure_table(conn: Connection) -> None:
     if conn.info.get(_KNOWN):
         return
-    _metadata.create_all(conn, tables=[history_table], checkfirst=True)
+    create_owned_table(conn, history_table, checkfirst=True)
     _commit(conn)
     conn.info[_KNOWN] = True
 
@@ -177,27 +177,27 @@ def _commit(conn: Connection) -> None:
 
 
 def insert_pending(conn: Connection, run: RunRecord) -> None:
-    """One ``pending`` row per step, in one transaction."""
+    """One ``pending`` row per step, in one transaction (see :func:`with_text_fallback`)."""
     run.created = utcnow()
     for step in run.steps:
         step.run_id = run.run_id
-    if not run.steps:
-        return
+    if run.steps:
+        with_text_fallback(conn, lambda text: _insert_pending(conn, run, text))
+
+
+def _insert_pending(conn: Connection, run: RunRecord, text: TextFn) -> None:
+    who: dict[str, Any] = {
+        "environment": text(run.environment), "username": text(run.username[:255]),
+        "host": text(run.host[:255]), "pid": run.pid, "via": text(run.via),
+        "started": run.created}
     if audit_bulk.supported(conn):
-        audit_bulk.insert_pending(conn, run_id=run.run_id, environment=run.environment,
-                                  username=run.username[:255], host=run.host[:255],
-                                  pid=run.pid, via=run.via, started=run.created,
-                                  steps=run.steps)
-        _commit(conn)
-        return
-    conn.execute(insert(history_table), [
-        {"run_id": run.run_id, "revision": step.revision, "from_revision": step.from_revision,
-         "to_revision": step.to_revision, "direction": step.direction,
-         "environment": run.environment, "username": run.username[:255],
-         "host": run.host[:255], "pid": run.pid, "via": run.via, "started": run.created,
-         "status": "pending", "checksum": step.checksum}
-        for step in run.steps
-    ])
+        audit_bulk.insert_pending(conn, run_id=run.run_id, steps=run.steps, text=text, **who)
+    else:
+        conn.execute(insert(history_table), [
+            {"run_id": run.run_id, "revision": text(step.revision),
+             "from_revision": text(step.from_revision), "to_revision": text(step.to_revision),
+             "direction": step.direction, "status": "pending", "checksum": step.checksum, **who}
+            for step in run.steps])
     _commit(conn)
 
 
@@ -270,19 +270,23 @@ def lock_lost_statuses(steps: Sequence[StepRecord], reason: str) -> None:
 
 
 def write_final(conn: Connection, steps: Iterable[StepRecord]) -> None:
-    """Final status, times, error and statements of each step, in one transaction."""
-    now = utcnow()
-    written = [step for step in steps if step.run_id is not None]
-    if not written:
-        return
+    """Final status, times, error and statements of each step, in one transaction (see
+    :func:`with_text_fallback`)."""
+    if written := [step for step in steps if step.run_id is not None]:
+        now = utcnow()
+        with_text_fallback(conn, lambda text: _write_final(conn, written, now, text))
+
+
+def _write_final(conn: Connection, written: list[StepRecord], now: dt.datetime,
+                 text: TextFn) -> None:
     if audit_bulk.supported(conn):
-        audit_bulk.write_final(conn, written, now)
+        audit_bulk.write_final(conn, written, now, text=text)
         _commit(conn)
         return
     params = [
-        {"b_run": step.run_id, "b_rev": step.revision, "b_status": step.status,
+        {"b_run": step.run_id, "b_rev": text(step.revision), "b_status": step.status,
          "b_started": step.started, "b_finished": step.finished or now,
-         "b_duration": step.duration_ms, "b_error": storable_text(step.error),
+         "b_duration": step.duration_ms, "b_error": text(step.error),
          "b_statements": json.dumps(step.statements) if step.statements else None}
         for step in written
     ]

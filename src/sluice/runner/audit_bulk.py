@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -50,27 +50,31 @@ def supported(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver in _BATCH_DRIVERS
 
 
-def insert_pending(conn: Connection, *, run_id: str, environment: str, username: str,
-                   host: str, pid: int, via: str, started: dt.datetime,
-                   steps: Sequence[Any]) -> None:
-    """The ``pending`` rows of ``steps`` (:class:`~sluice.runner.audit.StepRecord`)."""
+def insert_pending(conn: Connection, *, run_id: str, environment: str | None,
+                   username: str | None, host: str | None, pid: int, via: str | None,
+                   started: dt.datetime | None, steps: Sequence[Any],
+                   text: Callable[[str | None], str | None] = storable_text) -> None:
+    """The ``pending`` rows of ``steps`` (:class:`~sluice.runner.audit.StepRecord`); the
+    run's own columns come as given, ``text`` writes the steps' revision ids."""
     conn.exec_driver_sql(*driver_sql(conn, _INSERT, {
         "run_id": run_id, "environment": environment, "username": username, "host": host,
         "pid": pid, "via": via, "started": started,
-        "rows": _json([{"revision": s.revision, "from_revision": s.from_revision,
-                        "to_revision": s.to_revision, "direction": s.direction,
+        "rows": _json([{"revision": text(s.revision), "from_revision": text(s.from_revision),
+                        "to_revision": text(s.to_revision), "direction": s.direction,
                         "checksum": s.checksum} for s in steps]),
     }))
 
 
-def write_final(conn: Connection, steps: Sequence[Any], now: dt.datetime) -> None:
+def write_final(conn: Connection, steps: Sequence[Any], now: dt.datetime,
+                text: Callable[[str | None], str | None] = storable_text) -> None:
     """The final columns of ``steps`` (:class:`~sluice.runner.audit.StepRecord` with a run
     id), as :func:`sluice.runner.audit.write_final` writes them: a step without a start
-    keeps the time its row has, one without an end gets ``now``."""
+    keeps the time its row has, one without an end gets ``now``; ``text`` writes the
+    error and the revision id."""
     conn.exec_driver_sql(*driver_sql(conn, _UPDATE, {"rows": _json([
-        {"run_id": s.run_id, "revision": s.revision, "status": s.status,
+        {"run_id": s.run_id, "revision": text(s.revision), "status": s.status,
          "started": _timestamp(s.started), "finished": _timestamp(s.finished or now),
-         "duration_ms": s.duration_ms, "error": storable_text(s.error),
+         "duration_ms": s.duration_ms, "error": text(s.error),
          "statements": json.dumps(s.statements) if s.statements else None}
         for s in steps])}))
 

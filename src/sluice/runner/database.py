@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -141,6 +141,65 @@ def driver_sql(conn: Connection, sql: str, values: dict[str, Any]) -> tuple[str,
         return _BIND.sub(lambda m: f":{next(counter)}", sql), tuple(values[n] for n in names)
     mark = "?" if style == "qmark" else "%s"
     return _BIND.sub(lambda m: mark, sql), tuple(values[n] for n in names)
+
+
+def create_owned_table(conn: Connection, table: Any, *, checkfirst: bool) -> None:
+    """Create one of Sluice's own tables; on MySQL/MariaDB in ``utf8mb4`` whatever the
+    database's default character set, so that text other than Latin-1 (an error message
+    quoting a Chinese column comment, an emoji) fits its text columns."""
+    name = conn.dialect.name
+    if name in ("mysql", "mariadb"):
+        table.dialect_options[name]["charset"] = "utf8mb4"
+    table.metadata.create_all(conn, tables=[table], checkfirst=checkfirst)
+
+
+def ascii_text(text: str | None) -> str | None:
+    """:func:`storable_text` with every character beyond ASCII as its Python escape
+    (``\\xf6``, ``\\u6f22``, ``\\U0001f600``): what any database column takes, for a table
+    whose character set refuses the text itself (see :func:`text_refused`)."""
+    stored = storable_text(text)
+    if stored is None or stored.isascii():
+        return stored
+    return stored.encode("ascii", "backslashreplace").decode("ascii")
+
+
+#: MySQL/MariaDB refusing text the column's character set cannot hold (1366 "Incorrect
+#: string value", 1300 "Invalid ... character string"); PostgreSQL the same for the
+#: database's encoding (22P05 untranslatable character, 22021 not in repertoire).
+_TEXT_REFUSED_CODES = frozenset({1366, 1300})
+_TEXT_REFUSED_STATES = frozenset({"22P05", "22021"})
+
+
+def text_refused(exc: BaseException) -> bool:
+    """Whether a write failed only because the database (or the connection's character
+    set) cannot hold a character of its text."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, UnicodeEncodeError):
+        return True
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state in _TEXT_REFUSED_STATES:
+        return True
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
+    return bool(args) and args[0] in _TEXT_REFUSED_CODES
+
+
+#: How a text column's value is written: :func:`storable_text` or :func:`ascii_text`.
+TextFn = Callable[[str | None], str | None]
+
+
+def with_text_fallback(conn: Connection, write: Callable[[TextFn], None]) -> None:
+    """``write(storable_text)``; when the database refuses a character of that text (a
+    table in Latin-1, say), rolled back and done again as ``write(ascii_text)``: the row is
+    kept with the characters escaped rather than lost with the run's own error behind a
+    database error about it."""
+    try:
+        write(storable_text)
+    except Exception as exc:
+        if not text_refused(exc):
+            raise
+        if conn.in_transaction():
+            conn.rollback()
+        write(ascii_text)
 
 
 def storable_text(text: str | None) -> str | None:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sluice.core.durations import format_duration
 from sluice.errors import mask_url
 from sluice.owned import LOCK_HOLDER_TABLE
+from sluice.runner.database import create_owned_table
 
 HOLDER_TABLE = LOCK_HOLDER_TABLE
 
@@ -102,7 +103,7 @@ def advisory_key(name: str) -> int:
 
 def ensure_holder_table(conn: Connection) -> None:
     if not inspect(conn).has_table(HOLDER_TABLE):
-        _metadata.create_all(conn, tables=[holder_table], checkfirst=False)
+        create_owned_table(conn, holder_table, checkfirst=False)
         return  # made just now, with every column
     columns = {c["name"] for c in inspect(conn).get_columns(HOLDER_TABLE)}
     if "session" not in columns:  # created by an older Sluice
