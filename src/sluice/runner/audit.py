@@ -186,10 +186,10 @@ def insert_pending(conn: Connection, run: RunRecord) -> None:
 
 
 def _insert_pending(conn: Connection, run: RunRecord, text: TextFn) -> None:
-    who: dict[str, Any] = {
-        "environment": text(run.environment), "username": text(run.username[:255]),
-        "host": text(run.host[:255]), "pid": run.pid, "via": text(run.via),
-        "started": run.created}
+    who: dict[str, Any] = {  # cut to the columns' sizes after escaping, which lengthens
+        "environment": (text(run.environment) or "")[:100],
+        "username": (text(run.username) or "")[:255], "host": (text(run.host) or "")[:255],
+        "pid": run.pid, "via": (text(run.via) or "")[:100], "started": run.created}
     if audit_bulk.supported(conn):
         audit_bulk.insert_pending(conn, run_id=run.run_id, steps=run.steps, text=text, **who)
     else:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from sluice.owned import HISTORY_TABLE
-from sluice.runner.database import driver_sql, storable_text
+from sluice.runner.database import TextFn, driver_sql, storable_text
 
 #: Drivers whose batches go as one statement (psycopg 3; the others keep the executemany).
 _BATCH_DRIVERS = ("psycopg",)
@@ -53,7 +53,7 @@ def supported(conn: Connection) -> bool:
 def insert_pending(conn: Connection, *, run_id: str, environment: str | None,
                    username: str | None, host: str | None, pid: int, via: str | None,
                    started: dt.datetime | None, steps: Sequence[Any],
-                   text: Callable[[str | None], str | None] = storable_text) -> None:
+                   text: TextFn = storable_text) -> None:
     """The ``pending`` rows of ``steps`` (:class:`~sluice.runner.audit.StepRecord`); the
     run's own columns come as given, ``text`` writes the steps' revision ids."""
     conn.exec_driver_sql(*driver_sql(conn, _INSERT, {
@@ -66,7 +66,7 @@ def insert_pending(conn: Connection, *, run_id: str, environment: str | None,
 
 
 def write_final(conn: Connection, steps: Sequence[Any], now: dt.datetime,
-                text: Callable[[str | None], str | None] = storable_text) -> None:
+                text: TextFn = storable_text) -> None:
     """The final columns of ``steps`` (:class:`~sluice.runner.audit.StepRecord` with a run
     id), as :func:`sluice.runner.audit.write_final` writes them: a step without a start
     keeps the time its row has, one without an end gets ``now``; ``text`` writes the
