@@ -50,9 +50,9 @@ def supported(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql" and conn.dialect.driver in _BATCH_DRIVERS
 
 
-def insert_pending(conn: Connection, *, run_id: str, environment: str | None,
-                   username: str | None, host: str | None, pid: int, via: str | None,
-                   started: dt.datetime | None, steps: Sequence[Any],
+def insert_pending(conn: Connection, *, run_id: str, environment: str, username: str,
+                   host: str, pid: int, via: str, started: dt.datetime | None,
+                   steps: Sequence[Any],
                    text: TextFn = storable_text) -> None:
     """The ``pending`` rows of ``steps`` (:class:`~sluice.runner.audit.StepRecord`); the
     run's own columns come as given, ``text`` writes the steps' revision ids."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Table, create_engine, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
@@ -143,7 +143,7 @@ def driver_sql(conn: Connection, sql: str, values: dict[str, Any]) -> tuple[str,
     return _BIND.sub(lambda m: mark, sql), tuple(values[n] for n in names)
 
 
-def create_owned_table(conn: Connection, table: Any, *, checkfirst: bool) -> None:
+def create_owned_table(conn: Connection, table: Table, *, checkfirst: bool) -> None:
     """Create one of Sluice's own tables; on MySQL/MariaDB in ``utf8mb4`` whatever the
     database's default character set, so that text other than Latin-1 (an error message
     quoting a Chinese column comment, an emoji) fits its text columns."""
