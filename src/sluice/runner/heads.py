@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.runner.alembic_log import quiet_alembic
 from sluice.runner.capture import split_offline_sql
 from sluice.runner.database import first_line
 from sluice.runner.project import RunnerProject
@@ -26,7 +27,8 @@ def probe(project: RunnerProject) -> DbState:
     """Current heads, dialect and version table, from env.py's own connection."""
     session = Session(mode="probe")
     try:
-        command.current(project.alembic_cfg(session))
+        with quiet_alembic():
+            command.current(project.alembic_cfg(session))
     except DBAPIError as exc:
         # the probe only connects and reads the version table: this is the database
         raise DatabaseUnavailable(
@@ -55,11 +57,12 @@ def read_heads(conn: Connection, state: DbState) -> tuple[str, ...]:
     except DBAPIError:
         if conn.in_transaction():
             conn.rollback()  # PostgreSQL: the failed query ended the transaction
-    ctx = MigrationContext.configure(conn, opts={
-        "version_table": state.version_table,
-        "version_table_schema": state.version_table_schema,
-    })
-    return tuple(ctx.get_current_heads())
+    with quiet_alembic():
+        ctx = MigrationContext.configure(conn, opts={
+            "version_table": state.version_table,
+            "version_table_schema": state.version_table_schema,
+        })
+        return tuple(ctx.get_current_heads())
 
 
 def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]:
@@ -116,10 +119,11 @@ def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
     """One revision's statements, rendered offline through env.py."""
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
-    if direction == "upgrade":
-        command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)
-    else:
-        command.downgrade(cfg, f"{revision}:{to or 'base'}", sql=True)
+    with quiet_alembic():
+        if direction == "upgrade":
+            command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)
+        else:
+            command.downgrade(cfg, f"{revision}:{to or 'base'}", sql=True)
     return [s for r, s in split_offline_sql(buf.getvalue(), state.version_table, state.dialect)
             if r == revision]
 

@@ -27,6 +27,7 @@ from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.core.project import display_path
 from sluice.errors import mask_url
 from sluice.files import read_utf8
+from sluice.runner.alembic_log import quiet_alembic
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
@@ -267,10 +268,11 @@ def render_sql(project: RunnerProject, state: DbState, direction: str,
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
     try:
-        if direction == "upgrade":
-            command.upgrade(cfg, f"{current}:{target}" if current else target, sql=True)
-        else:
-            command.downgrade(cfg, f"{current or 'base'}:{target}", sql=True)
+        with quiet_alembic():
+            if direction == "upgrade":
+                command.upgrade(cfg, f"{current}:{target}" if current else target, sql=True)
+            else:
+                command.downgrade(cfg, f"{current or 'base'}:{target}", sql=True)
     except Exception as exc:
         return {}, _render_failure(project, exc, buf.getvalue())
     out: dict[str, list[str]] = {}

@@ -45,6 +45,8 @@ class RunOptions:
     #: Shows the plan and asks; None when there is no one to ask (no terminal).
     confirm: Callable[[Plan], bool] | None = None
     notify: Notify = _stderr
+    #: The progress line of each revision that finished (None: ``notify``).
+    notify_step: Notify | None = None
     via: str = "sluice"
     lock_slice_ms: int = 1000
     #: Entered around the imports only some runs need (the plan and the lint engine of a

@@ -247,7 +247,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
 
         def on_step(rec: StepRecord) -> None:
             if rec.error is None:
-                notify(f"{rec.revision} {'ran' if opts.dry_run else 'done'} in "
+                (opts.notify_step or notify)(f"{rec.revision} {'ran' if opts.dry_run else 'done'} in "
                        f"{format_duration(rec.duration_ms)}")
 
         key = (opts.direction, opts.target, tuple(result.after))

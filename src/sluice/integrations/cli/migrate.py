@@ -113,6 +113,7 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
         allow_downgrade=allow_downgrade,
         confirm=_confirm_plan if sys.stdin is not None and sys.stdin.isatty() else None,
         notify=_notify,
+        notify_step=_notify_step,
         loading=kept_dataclass_code,
     )
     try:
@@ -139,6 +140,17 @@ def _notify(message: str) -> None:
         return
     stream.write(line)
     stream.flush()
+
+
+def _notify_step(message: str) -> None:
+    """A revision's progress line, left out where Alembic writes its own ``Running
+    upgrade ...`` line for each revision to stderr (the standard logging of env.py)."""
+    from sluice.runner.alembic_log import (  # lazy: loaded with the runner, by then
+        alembic_reports_steps,
+    )
+
+    if not alembic_reports_steps():
+        _notify(message)
 
 
 def _report_after_success(report: str, done: str) -> None:
