@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+from sluice.core.drivers import sync_url
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
 #: A scratch database this old is stale whoever made it (no check or trace runs a day).
@@ -112,12 +113,12 @@ def server_engine(url: str | URL) -> Any:
         u = u.set(database=None)
     else:
         raise SluiceError(f"{mask_url(u)}: scratch databases need PostgreSQL or MySQL/MariaDB")
-    return create_engine(u, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+    return create_engine(sync_url(u), isolation_level="AUTOCOMMIT", pool_pre_ping=False)
 
 
 def check_reachable(url: str | URL) -> None:
     """Raise :class:`DatabaseUnavailable` with a one-line reason when the server is down."""
-    engine = create_engine(make_url(url))
+    engine = create_engine(sync_url(url))
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
@@ -30,6 +31,7 @@ from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult
 from sluice.check.revisions import LoadedHistory, load_history
 from sluice.config import SluiceConfig, load_config
+from sluice.core.drivers import async_url, needs_async_driver
 from sluice.core.findings import Finding
 from sluice.core.project import alembic_config, display_path, script_directory
 from sluice.environments import validate_name
@@ -99,6 +101,8 @@ class CheckContext:
     db: CheckDatabase = field(init=False)
     results: dict[str, CheckResult] = field(default_factory=dict)
     _history: LoadedHistory | None = field(default=None, init=False)
+    #: env.py runs an async engine: its databases are given through an async driver.
+    _async_env: bool = field(default=False, init=False)
     #: Version table name and schema, learnt from env.py's context on the first run.
     version_table: str = field(default="alembic_version", init=False)
     version_table_schema: str | None = field(default=None, init=False)
@@ -153,8 +157,36 @@ class CheckContext:
 
     def run_env(self, work: Work, *, url: str | None = None) -> None:
         """Run the project's env.py online against ``url`` with ``work`` as the
-        migration function (what ``alembic upgrade`` passes as ``fn``)."""
+        migration function (what ``alembic upgrade`` passes as ``fn``).
+
+        An env.py that runs an async engine (``alembic init -t async``) is given the
+        database through an async driver: it says so by refusing a synchronous one
+        before it connects, and from then on every run of this check gets that driver."""
         target = url or self.db.url
+        if self._async_env:
+            target = self._async_target(target)
+        try:
+            self._run_env(work, target)
+        except Exception as exc:
+            if self._async_env or not needs_async_driver(exc):
+                raise
+            self._async_env = True
+            self._run_env(work, self._async_target(target))
+
+    def _async_target(self, url: str) -> str:
+        found = async_url(url)
+        if found is None:
+            backend = make_url(url).get_backend_name()
+            package = {"sqlite": "aiosqlite", "postgresql": "'psycopg[binary]'"}.get(
+                backend, "aiomysql")
+            raise SluiceError(
+                f"{self.rel(Path(self.history().script.dir) / 'env.py')}: env.py runs an "
+                f"async engine, and no async driver for {backend} is installed to give it "
+                f"{mask_url(url)}",
+                hint=f"pip install {package}, or pass --url with an async driver.")
+        return found.render_as_string(hide_password=False)
+
+    def _run_env(self, work: Work, target: str) -> None:
         cfg = self.alembic_config(target)
         script = self.history().script
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 
 from sluice.check.snapshot import Snapshot, take_snapshot
 from sluice.config import SluiceConfig
+from sluice.core.drivers import async_url, sync_url
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.filters import table_excluded
 from sluice.owned import sluice_tables
@@ -140,7 +141,7 @@ class CheckDatabase:
         return [None, *self.config.include_schemas]
 
     def _refuse_non_empty(self, url: str) -> None:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(sync_url(url))
         try:
             try:
                 conn = engine.connect()
@@ -178,5 +179,5 @@ class CheckDatabase:
         self.preexisting = sorted(excluded)
 
     def connect(self) -> Any:
-        """A new engine on the current database (caller disposes)."""
-        return sa.create_engine(self.url)
+        """A new engine on the current database (caller disposes), synchronous."""
+        return sa.create_engine(sync_url(self.url))

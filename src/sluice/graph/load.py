@@ -18,6 +18,7 @@ from alembic.util import to_tuple
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.alembic_compat import load_script, own_branch_labels
+from sluice.core.drivers import sync_url
 from sluice.core.history import (
     History,
     RevisionHeader,
@@ -241,7 +242,7 @@ def database_revisions(url: str, tables: list[str]) -> dict[str, list[str]]:
     from alembic.migration import MigrationContext  # lazy: a database only with --url
 
     try:
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        engine = sa.create_engine(sync_url(url), poolclass=sa.pool.NullPool)
     except Exception as exc:
         raise SluiceError(f"--url {mask_url(url)}: {exc}") from None
     try:

@@ -17,6 +17,7 @@ from sqlalchemy import Table, create_engine, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from sluice.core.drivers import sync_url
 from sluice.errors import ConfigError, DatabaseUnavailable, SluiceError, mask_url
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -62,9 +63,11 @@ def backend(url: str | URL) -> str:
 
 
 def make_engine(url: str | URL, *, connect_args: dict[str, Any] | None = None) -> Engine:
-    """An engine for Sluice's own connections (lock, audit, sizes): no pool, nothing kept."""
+    """An engine for Sluice's own connections (lock, audit, sizes): no pool, nothing kept;
+    synchronous, also where env.py's URL names an asyncio driver."""
+    sync = sync_url(url)
     try:
-        return create_engine(make_url(url), poolclass=NullPool, connect_args=connect_args or {})
+        return create_engine(sync, poolclass=NullPool, connect_args=connect_args or {})
     except Exception as exc:
         raise DatabaseUnavailable(f"{mask_url(url)}: {first_line(exc)}") from None
 
