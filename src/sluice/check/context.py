@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import make_url
 
 from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult

@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, make_url
 
 from sluice.check.snapshot import Snapshot, take_snapshot
 from sluice.config import SluiceConfig
-from sluice.core.drivers import async_url, sync_url
+from sluice.core.drivers import sync_url
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.filters import table_excluded
 from sluice.owned import sluice_tables
