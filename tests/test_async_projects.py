@@ -101,3 +101,19 @@ def test_no_synchronous_driver_is_one_line_naming_the_package(
     assert "synchronous driver for postgresql" in str(err.value)
     assert "secret" not in str(err.value)
     assert "psycopg" in (err.value.hint or "")
+
+
+def test_check_without_an_async_driver_is_one_line_naming_the_package(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sluice.check import context
+    from tests.support.cli import run_cli
+
+    ini = async_project(tmp_path / "p", "sqlite+aiosqlite:///unused.db")
+    monkeypatch.setattr(context, "async_url", lambda url: None)
+    res = run_cli(["check", "-c", ini, "--only", "upgrade"])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.splitlines()
+    assert lines[0].startswith("sluice: error: migrations/env.py: env.py runs an async engine"), \
+        res.stderr
+    assert "pip install aiosqlite" in res.stderr
+    assert "Traceback" not in res.stderr
