@@ -33,7 +33,12 @@ from sluice.check.revisions import LoadedHistory, load_history
 from sluice.config import SluiceConfig, load_config
 from sluice.core.drivers import async_url, needs_async_driver
 from sluice.core.findings import Finding
-from sluice.core.project import alembic_config, display_path, script_directory
+from sluice.core.project import (
+    alembic_config,
+    display_path,
+    refuse_multidb,
+    script_directory,
+)
 from sluice.environments import validate_name
 from sluice.errors import ConfigError, SluiceError, mask_url
 
@@ -122,8 +127,8 @@ class CheckContext:
         if not path.is_file():
             raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
         config = load_config(path, path=options.config_file)
+        refuse_multidb(alembic_config(path, stdout=io.StringIO()), path, "sluice check")
         if options.env is not None:  # "" too: an unset variable never means the default
-
             validate_name(config, options.env, origin="--env")
         return cls(ini=path.resolve(), config=config, options=options, stack=stack)
 

@@ -106,6 +106,26 @@ def section_config(ini: str | os.PathLike[str], name: str = "alembic") -> Config
     return cfg
 
 
+def refuse_multidb(cfg: AnyConfig, ini: str | os.PathLike[str], command: str) -> None:
+    """One-line :class:`SluiceError` for a project made from Alembic's ``multidb``
+    template: ``databases = a, b`` in its section, and an env.py that migrates each of
+    those databases in one run, which ``command`` (made for one database) cannot guard
+    or check."""
+    try:
+        listed = cfg.get_main_option("databases")
+    except Exception:
+        return
+    names = [n.strip() for n in (listed or "").split(",") if n.strip()]
+    if names:
+        raise SluiceError(
+            f"{display_path(ini, Path.cwd())}: [alembic] databases = {', '.join(names)}: "
+            f"env.py migrates {len(names)} databases in one run (Alembic's multidb "
+            f"template); {command} works on one database and cannot guard or check them",
+            hint="Run plain `alembic upgrade` for this project (sluice lint reads it), or "
+                 "give each database its own Alembic project (its own alembic.ini or "
+                 "section, `alembic -n NAME`).")
+
+
 @dataclass
 class Locations:
     """Where an Alembic project keeps its revisions, read from its Config the way the

@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from sluice.config import SluiceConfig, load_config
-from sluice.core.project import alembic_config, script_directory
+from sluice.core.project import alembic_config, refuse_multidb, script_directory
 from sluice.environments import resolve_environment, validate_name
 from sluice.errors import SluiceError
 from sluice.runner.database import resolve_url
@@ -87,6 +87,7 @@ def open_project(
         env = resolve_environment(config, x_dict)
     x_list = [a for a in x_list if a.partition("=")[0] != "env"] + [f"env={env}"]
     policy = resolve_policy(config, env)
+    refuse_multidb(base_cfg, ini, "sluice upgrade/downgrade/plan/history")
     try:
         ini_url = base_cfg.get_main_option("sqlalchemy.url")
     except Exception as exc:
