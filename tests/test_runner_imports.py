@@ -281,3 +281,51 @@ def test_the_statement_capture_compiles_its_patterns_when_used() -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert "compiled by capture: 0" in done.stdout, done.stdout
+
+
+ORDER = """
+import gc
+import sys
+from sluice.integrations.cli.fast import MIGRATING, run
+before = gc.get_threshold()
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("click", "alembic.command"):
+            seen.append(name)
+sys.meta_path.insert(0, Watch())
+try:
+    run(sys.argv[1:])
+except SystemExit:
+    pass
+print("order:" + ",".join(seen))
+print("collector:" + repr((gc.get_threshold() == before, gc.get_freeze_count())))
+"""
+
+
+@pytest.mark.parametrize("args, first", [
+    (["upgrade", "--sql", "base:head"], "alembic.command"),
+    (["downgrade", "--sql", "head:base"], "alembic.command"),
+    (["upgrade", "--help"], "click"),
+    (["rules"], "click"),
+])
+def test_commands_that_migrate_import_alembic_before_click(tmp_path: Path, args: list[str],
+                                                           first: str) -> None:
+    """``sluice upgrade`` and the other commands that run env.py import Alembic (and
+    SQLAlchemy) first, at the bottom of the call stack, as Alembic's console script does:
+    imported from inside click's dispatch, their module bodies kept mapping and unmapping
+    CPython's frame chunks (see ``fast._import_alembic_here``). Help and other commands
+    do not load Alembic for it."""
+    ini = make_project(tmp_path / "p", chain(2))
+    done = subprocess.run([sys.executable, "-c", ORDER, *args, "-c", str(ini)],
+                          capture_output=True, text=True, cwd=ini.parent, check=False)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("order:"))
+    order = line.removeprefix("order:").split(",")
+    assert order[0] == first, (order, done.stderr[-2000:])
+    if first == "click" and args[0] == "rules":
+        assert "alembic.command" not in order
+    # the collector as the command found it: thresholds restored, nothing left frozen
+    # (the command hands what it froze back for the passes on the way out)
+    collector = next(x for x in done.stdout.splitlines() if x.startswith("collector:"))
+    if args[0] in ("upgrade", "downgrade") or first == "click":
+        assert collector == "collector:(True, 0)", (collector, done.stderr[-2000:])

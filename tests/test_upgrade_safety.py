@@ -18,7 +18,7 @@ from sluice.runner import audit, audit_bulk
 from sluice.runner.result import MigrationFailed
 from tests.support.cli import SLUICE, run_process
 from tests.support.project import edit
-from tests.support.runner import Rev, chain, go, make_project, rows
+from tests.support.runner import ENV_PY, Rev, chain, go, make_project, rows
 
 # env.py and a revision write to files they never close (module globals of modules Alembic
 # loads itself, not in sys.modules): the interpreter's exit frees them, and flushes the files
@@ -53,6 +53,38 @@ def test_files_env_py_and_revisions_leave_open_are_flushed_at_exit(
         run_process([SLUICE, "upgrade", "head", "-c", ini, "--url", url], check=True)
     assert (shop / "env-trace.txt").read_text() == "env.py loaded\n"
     assert (shop / "rev-trace.txt").read_text() == "0001 loaded\n"
+
+
+# the raw file made before its buffer: freed in one collector pass, the raw file is
+# finalised (closed) first and the buffer's flush finds it closed (bpo-17852); plain
+# ``alembic upgrade`` loses the line
+RAW_FIRST = """
+import io as _io
+import os as _os
+_RAW = open(_os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "{name}"),
+            "wb", buffering=0)
+_TRACE = _io.TextIOWrapper(_io.BufferedWriter(_RAW))
+_TRACE.write("{text}\\n")
+"""
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade"])
+def test_a_file_left_open_whose_raw_file_goes_first_keeps_what_was_written(
+        tmp_path: Path, command: str) -> None:
+    revs = chain(2)
+    revs[0].header = RAW_FIRST.format(name="../rev-trace.txt", text="r0001 loaded")
+    ini = make_project(tmp_path / "p", revs, env_py=ENV_PY.replace(
+        "config = context.config\n",
+        "config = context.config\n" + RAW_FIRST.format(name="env-trace.txt",
+                                                        text="env.py loaded")))
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    run_process([SLUICE, "upgrade", "-c", ini, "--url", url], check=True)
+    if command == "downgrade":
+        for trace in ("env-trace.txt", "rev-trace.txt"):
+            (tmp_path / "p" / trace).unlink()
+        run_process([SLUICE, "downgrade", "base", "-c", ini, "--url", url], check=True)
+    assert (tmp_path / "p" / "env-trace.txt").read_text() == "env.py loaded\n"
+    assert (tmp_path / "p" / "rev-trace.txt").read_text() == "r0001 loaded\n"
 
 
 ODD_TEXTS = {
@@ -194,3 +226,22 @@ def test_progress_lines_on_an_ascii_stderr_read_as_click_writes_them(
     assert done.returncode == 0, done.stderr
     shown = click.unstyle(f"r_{odd}").encode("utf-8")
     assert done.stderr.splitlines()[0].startswith(b"sluice: " + shown + b" done in "), done.stderr
+
+
+def test_flush_left_open_flushes_writable_open_files_only(tmp_path: Path) -> None:
+    from sluice.runner.leftopen import flush_left_open
+
+    written = open(tmp_path / "w.txt", "w")  # noqa: SIM115 - left open on purpose
+    written.write("kept")
+    closed = open(tmp_path / "c.txt", "w")  # noqa: SIM115
+    closed.close()
+    (tmp_path / "r.txt").write_text("r")
+    read = open(tmp_path / "r.txt")  # noqa: SIM115
+    try:
+        namespace = {"a": written, "b": closed, "c": read, "d": "text", "e": 1}
+        assert flush_left_open([namespace, namespace]) == 1
+        assert (tmp_path / "w.txt").read_text() == "kept"
+        assert not written.closed
+    finally:
+        written.close()
+        read.close()

@@ -168,7 +168,9 @@ def configure_options(
     if url.startswith("sqlite"):
         options["render_as_batch"] = True
 
-    options.update(runner_options(alembic_config, cfg, env))
+    # the caller's module namespace: env.py's, whose files left open a run flushes
+    options.update(runner_options(alembic_config, cfg, env,
+                                  namespace=sys._getframe(1).f_globals))
     options.update(_comparison_options(overrides.pop("autogenerate_plugins", None)))
     if overrides.get("compare_server_default") is True:
         # True asks for server defaults to be compared, which Sluice's comparison does;

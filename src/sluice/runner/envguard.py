@@ -41,11 +41,16 @@ def _notify(message: str) -> None:
     notice(f"sluice: {message}")
 
 
-def runner_options(alembic_config: Any, config: SluiceConfig, environment: str) -> dict[str, Any]:
-    """Extra ``context.configure`` keywords for the runner (empty when nothing applies)."""
+def runner_options(alembic_config: Any, config: SluiceConfig, environment: str, *,
+                   namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Extra ``context.configure`` keywords for the runner (empty when nothing applies).
+    ``namespace``: the module namespace of the caller (env.py), whose files left open
+    the run flushes (:mod:`sluice.runner.leftopen`)."""
     attributes = getattr(alembic_config, "attributes", None) or {}
     session = attributes.get(SESSION_ATTR)
     if session is not None:
+        if namespace is not None:
+            session.namespaces.append(namespace)
         return dict(session.configure_options())
     try:
         from alembic import context  # lazy: the env.py proxy, in a running migration

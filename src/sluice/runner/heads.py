@@ -19,6 +19,7 @@ from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner.alembic_log import quiet_alembic
 from sluice.runner.capture import split_offline_sql
 from sluice.runner.database import first_line
+from sluice.runner.leftopen import flush_left_open
 from sluice.runner.project import RunnerProject
 from sluice.runner.session import DbState, Session
 
@@ -33,6 +34,8 @@ def probe(project: RunnerProject) -> DbState:
         # the probe only connects and reads the version table: this is the database
         raise DatabaseUnavailable(
             f"{mask_url(project.url)}: cannot connect: {first_line(exc)}") from None
+    finally:
+        flush_left_open(session.namespaces)
     if not session.hooked or session.state is None:
         raise SluiceError(not_wired_message(project))
     return session.state

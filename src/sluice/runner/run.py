@@ -58,6 +58,7 @@ from sluice.runner.heads import (
     probe,
     render_revision_sql,
 )
+from sluice.runner.leftopen import flush_left_open, module_namespaces
 from sluice.runner.lock import MigrationLock
 from sluice.runner.project import RunnerProject, env_py_calls_configure_options
 from sluice.runner.result import MigrationFailed, Notify, RunOptions, RunResult
@@ -272,6 +273,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
             outcome = exc
         finally:
             session.detach()
+            flush_left_open([*session.namespaces,
+                             *module_namespaces(sc for sc, _, _ in scripts)])
         if isinstance(outcome, KeyboardInterrupt):
             session.interrupted_between(outcome)
         with signals.hold():

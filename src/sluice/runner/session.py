@@ -113,6 +113,8 @@ class Session:
     _commit_each: bool = False
     #: ``(index, capture)`` of the last revision that finished running.
     last_ran: tuple[int, StepCapture | None] | None = None
+    #: Module namespaces of env.py's runs (see :mod:`sluice.runner.leftopen`).
+    namespaces: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------- env.py side
 
