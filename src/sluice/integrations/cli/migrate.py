@@ -145,12 +145,32 @@ def _notify(message: str) -> None:
 def _notify_step(message: str) -> None:
     """A revision's progress line, left out where Alembic writes its own ``Running
     upgrade ...`` line for each revision to stderr (the standard logging of env.py)."""
-    from sluice.runner.alembic_log import (  # lazy: loaded with the runner, by then
-        alembic_reports_steps,
-    )
-
-    if not alembic_reports_steps():
+    if not _alembic_reports_steps():
         _notify(message)
+
+
+def _alembic_reports_steps() -> bool:
+    """Alembic writes a ``Running upgrade ...`` line per revision to this process's
+    standard error: its migration logger is enabled for INFO and a handler on the way up
+    writes to ``sys.stderr``."""
+    import logging  # lazy: loaded with Alembic, by then
+
+    from sluice.runner.alembic_log import MIGRATION_LOGGER  # lazy: loaded with the runner
+
+    logger: logging.Logger | None = logging.getLogger(MIGRATION_LOGGER)
+    assert logger is not None
+    if not logger.isEnabledFor(logging.INFO):
+        return False
+    streams = (sys.stderr, sys.__stderr__)
+    while logger is not None:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.level <= logging.INFO \
+                    and any(handler.stream is s for s in streams if s is not None):
+                return True
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    return False
 
 
 def _report_after_success(report: str, done: str) -> None:
