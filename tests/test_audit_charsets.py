@@ -95,3 +95,18 @@ def test_a_latin1_postgresql_database_keeps_the_error_escaped(tmp_path: Path,
         "r0001": ("rolled_back", "rolled back with the failed revision's transaction"),
         "r0002": ("rolled_back", "rolled back with the failed revision's transaction"),
         "r0003": ("failed", ascii_text(f"RuntimeError: {ERROR}"))}
+
+
+def test_a_user_name_the_database_cannot_hold_is_recorded_escaped(
+        tmp_path: Path, latin1_pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock holder row and the audit rows of a user whose name the database's
+    encoding cannot hold: written escaped, and the run goes ahead (before, the lock holder
+    row failed and the run stopped before migrating)."""
+    name = "jürgen_漢字"
+    monkeypatch.setenv("LOGNAME", name)
+    go(make_project(tmp_path / "p", chain(2)), latin1_pg_url)
+    found = rows(latin1_pg_url)
+    assert sorted((r.revision, r.status) for r in found) == [("r0001", "succeeded"),
+                                                              ("r0002", "succeeded")]
+    assert {r.user for r in found} == {ascii_text(name)}
+    assert ascii_text(name) == "j\\xfcrgen_\\u6f22\\u5b57"

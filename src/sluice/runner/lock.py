@@ -56,12 +56,14 @@ from sluice.errors import SluiceError, mask_url
 from sluice.runner import audit
 from sluice.runner.audit import StepRecord
 from sluice.runner.database import (
+    TextFn,
     backend,
     connect,
     driver_sql,
     first_line,
     make_engine,
     sqlite_path,
+    with_text_fallback,
 )
 from sluice.runner.lock_holder import (
     HOLDER_TABLE,
@@ -454,14 +456,16 @@ class MigrationLock:
         assert self.conn is not None
         self.holder.since = utcnow()
         conn = self.conn
+        holder = self.holder
 
-        row = {"lock_name": self.name, "host": self.holder.host[:255], "pid": self.holder.pid,
-               "username": self.holder.username[:255],
-               "environment": self.holder.environment[:100],
-               "command": self.holder.command[:255], "since": self.holder.since,
-               "session": self.session_id()}
-
-        def write() -> None:
+        def write(text: TextFn) -> None:
+            # a character the table cannot hold (one an older Sluice created in Latin-1,
+            # a LATIN1 PostgreSQL database) is written escaped (see with_text_fallback)
+            row = {"lock_name": self.name, "host": (text(holder.host) or "")[:255],
+                   "pid": holder.pid, "username": (text(holder.username) or "")[:255],
+                   "environment": (text(holder.environment) or "")[:100],
+                   "command": (text(holder.command) or "")[:255], "since": holder.since,
+                   "session": self.session_id()}
             _driver(conn, f"DELETE FROM {HOLDER_TABLE} WHERE lock_name = :name",
                     {"name": self.name})
             if self.backend == "sqlite":  # SQLAlchemy stores the time as its type says
@@ -471,11 +475,11 @@ class MigrationLock:
                         f"VALUES ({', '.join(':' + k for k in row)})", row)
 
         try:
-            try:
-                write()  # the table is there, as it is after the first run
+            try:  # the table is there, as it is after the first run
+                with_text_fallback(conn, write)
             except Exception:  # missing, or created by an older Sluice: make it, then again
                 ensure_holder_table(conn)
-                write()
+                with_text_fallback(conn, write)
         except Exception as exc:
             raise SluiceError(
                 f"{mask_url(self.url)}: cannot record the migration lock holder in "
