@@ -7,45 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import alembic
+
 from tests.support.cli import BIN, SLUICE, run_process
 from tests.support.runner import ALEMBIC_INI, ENV_PY, chain, make_project
 
-#: The logging sections of Alembic's ``generic`` template.
-LOGGING = """
-[loggers]
-keys = root,sqlalchemy,alembic
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARNING
-handlers = console
-qualname =
-
-[logger_sqlalchemy]
-level = WARNING
-handlers =
-qualname = sqlalchemy.engine
-
-[logger_alembic]
-level = INFO
-handlers =
-qualname = alembic
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(levelname)-5.5s [%(name)s] %(message)s
-datefmt = %H:%M:%S
-"""
+#: The logging sections of Alembic's ``generic`` template, as ``alembic init`` writes them.
+LOGGING = "[loggers]" + (Path(alembic.__file__).parent / "templates" / "generic"
+                         / "alembic.ini.mako").read_text(encoding="utf-8").split("[loggers]", 1)[1]
 
 FILE_CONFIG = """\
 from logging.config import fileConfig
