@@ -70,8 +70,10 @@ def test_check_runs_an_async_env_py_on_a_scratch_postgresql(tmp_path: Path,
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_upgrade_with_psycopg_async_url(tmp_path: Path, pg_url: str) -> None:
-    url = make_url(pg_url).set(drivername="postgresql+psycopg_async")
+@pytest.mark.parametrize("driver", ["psycopg_async", "asyncpg"])
+def test_upgrade_with_an_async_postgresql_url(tmp_path: Path, pg_url: str,
+                                              driver: str) -> None:
+    url = make_url(pg_url).set(drivername=f"postgresql+{driver}")
     ini = async_project(tmp_path / "p", url.render_as_string(hide_password=False))
     up = run_process([SLUICE, "upgrade", "-c", ini])
     assert up.returncode == 0, up.stderr
