@@ -154,3 +154,25 @@ def test_plain_alembic_under_the_env_guard_stops_when_the_lock_is_lost(
     assert status == {"r0001": kept, "r0002": kept, "r0003": "skipped"}
     wrong, problems = faults.credit_problems(server_db)
     assert (wrong, problems) == (0, [])
+
+
+def test_a_run_killed_inside_a_revision_is_attributed_to_it(tmp_path: Path,
+                                                            pg_url: str) -> None:
+    """SIGKILL the moment r0002 starts, well inside the 200 ms its ``running`` mark may
+    wait corked: closing the socket still delivers the mark, so the next run records
+    r0002 as the revision the dead run was in, r0001 as rolled back with it."""
+    import signal
+
+    ini = faults.make_project(tmp_path / "p", faults.instrumented_chain(3))
+    faults.create_ran_table(pg_url)
+    a = faults.start(ini, pg_url, tmp_path, "a", SLUICE_FAULT_PAUSE="r0002")
+    faults.wait_until(lambda: (tmp_path / "paused").exists(), "A to start r0002", [a])
+    a.send_signal(signal.SIGKILL)
+    assert a.wait(timeout=60) == -signal.SIGKILL
+    a.communicate()
+    rerun = faults.start(ini, pg_url, tmp_path, "rerun")
+    assert rerun.wait(timeout=60) == 0, (tmp_path / "rerun.err").read_text()
+    rerun.communicate()
+    first = min(faults.history(pg_url), key=lambda e: e.id).run_id
+    assert {e.revision: e.status for e in faults.history(pg_url) if e.run_id == first} == {
+        "r0001": "rolled_back", "r0002": "failed", "r0003": "skipped"}
