@@ -119,3 +119,24 @@ def test_check_without_an_async_driver_is_one_line_naming_the_package(
         res.stderr
     assert "pip install aiosqlite" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("driver", ["asyncpg", "psycopg"])
+def test_trace_reads_the_locks_of_an_async_env_py(tmp_path: Path, pg_url: str,
+                                                  driver: str) -> None:
+    """``sluice trace`` hooks the statements env.py's async engine runs (through the
+    driver's SQLAlchemy adapter) and keeps its own catalog connections synchronous;
+    Alembic's lines stay out of its output."""
+    import json
+
+    ini = async_project(tmp_path / "p", "sqlite+aiosqlite:///unused.db")
+    server = make_url(pg_url).set(drivername=f"postgresql+{driver}", database="postgres")
+    done = run_process([SLUICE, "trace", "-c", ini, "--url",
+                        server.render_as_string(hide_password=False), "--format", "json"])
+    assert done.returncode == 0, done.stderr
+    assert "INFO  [alembic" not in done.stderr
+    revisions = json.loads(done.stdout)["revisions"]
+    assert [r["revision"] for r in revisions] == ["r0001", "r0002"]
+    for rev in revisions:
+        assert len(rev["statements"]) == 2, rev
+        assert all(s["locks"] for s in rev["statements"]), rev

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
+from sluice.core.alembic_log import quiet_alembic
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
-from sluice.runner.alembic_log import quiet_alembic
 from sluice.runner.capture import split_offline_sql
 from sluice.runner.database import first_line
 from sluice.runner.leftopen import flush_left_open

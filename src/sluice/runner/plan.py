@@ -22,12 +22,12 @@ from alembic import command
 from alembic.script import Script
 from sqlalchemy.engine import Connection
 
+from sluice.core.alembic_log import quiet_alembic
 from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.core.project import display_path
 from sluice.errors import mask_url
 from sluice.files import read_utf8
-from sluice.runner.alembic_log import quiet_alembic
 from sluice.runner.audit import checksum_file
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line

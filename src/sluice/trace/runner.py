@@ -34,6 +34,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from sluice.core.alembic_compat import all_down_revisions
+from sluice.core.alembic_log import quiet_alembic
+from sluice.core.drivers import sync_url
 from sluice.core.project import alembic_config, script_directory
 from sluice.errors import SluiceError, mask_url
 from sluice.scratch import check_reachable, scratch_database
@@ -225,7 +227,9 @@ class _Recorder:
                               context: Any, executemany: bool) -> None:
         if not self._ours(conn):
             return
-        dbapi = cursor.connection
+        # the DB-API connection as SQLAlchemy holds it: an async driver's is its adapter,
+        # whose cursors have no ``connection`` and which answers synchronously here
+        dbapi = conn.connection.dbapi_connection
         start = now()
         line = self._line()
         implicit = self.probe.implicit_commit(statement)
@@ -369,7 +373,8 @@ class Tracer:
         self.log = log or (lambda _msg: None)
         self.applied: set[str] = set()
         self.seeded: set[str] = set()
-        self.engine = create_engine(scratch, poolclass=NullPool)
+        # Sluice's own connections are synchronous, also where env.py's driver is async
+        self.engine = create_engine(sync_url(scratch), poolclass=NullPool)
         self._catalog: Any = None
         self.scratch_str = scratch.render_as_string(hide_password=False)
 
@@ -378,16 +383,16 @@ class Tracer:
                               stdout=io.StringIO())
 
     def _upgrade(self, rev: str) -> None:
-        with guard(self.scratch.database):
+        with guard(self.scratch.database), quiet_alembic():
             command.upgrade(self._cfg(), rev)
         self.applied |= _ancestors(self.script, rev)
 
     def run(self, revisions: list[Script], result: TraceResult) -> None:
         # one connection outside any transaction for the catalog reads between revisions
-        self._catalog = create_engine(self.scratch, poolclass=NullPool,
+        self._catalog = create_engine(sync_url(self.scratch), poolclass=NullPool,
                                       isolation_level="AUTOCOMMIT").raw_connection()
         try:
-            probe = _make_probe(self.scratch, self._catalog.driver_connection)
+            probe = _make_probe(sync_url(self.scratch), self._catalog.driver_connection)
             result.backend = probe.backend
             result.server_version = probe.server_version(self._catalog.driver_connection)
         except BaseException:
@@ -441,7 +446,8 @@ class Tracer:
         self.log(f"tracing {rev} ({Path(rt.path).name})")
         start = now()
         try:
-            with guard(self.scratch.database), _listening(recorder.handlers()):
+            with guard(self.scratch.database), _listening(recorder.handlers()), \
+                    quiet_alembic():
                 command.upgrade(self._cfg(), rev)
         except SluiceError:
             raise

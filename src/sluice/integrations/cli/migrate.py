@@ -155,7 +155,7 @@ def _alembic_reports_steps() -> bool:
     writes to ``sys.stderr``."""
     import logging  # lazy: loaded with Alembic, by then
 
-    from sluice.runner.alembic_log import MIGRATION_LOGGER  # lazy: loaded with the runner
+    from sluice.core.alembic_log import MIGRATION_LOGGER  # lazy: loaded with the runner
 
     logger: logging.Logger | None = logging.getLogger(MIGRATION_LOGGER)
     assert logger is not None
