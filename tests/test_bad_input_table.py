@@ -57,6 +57,13 @@ def _syntax_error(root: Path) -> None:
         REVISION.format(rev="0003", down="0002").replace("def upgrade():", "def upgrade(:"))
 
 
+def _import_error(root: Path) -> None:
+    (root / VERSIONS / "0003_imports.py").write_text(
+        REVISION.format(rev="0003", down="0002").replace(
+            'revision = "0003"', 'import sluice_helpers_not_installed  # noqa: F401\n'
+            'revision = "0003"'))
+
+
 def _duplicate(root: Path) -> None:
     _revision(root, "0003_a.py", "0003", "0002")
     _revision(root, "0004_b.py", "0003", "0002")
@@ -104,6 +111,7 @@ CASES: dict[str, Callable[[Path], None]] = {
     "versions folder missing": _missing_folder,
     "`version_locations` names a file": _folder_is_a_file,
     "revision that is not valid Python": _syntax_error,
+    "revision whose import fails": _import_error,
     "two revisions with one id": _duplicate,
     "`down_revision` names no revision": _missing_parent,
     "revision cycle": _cycle,

@@ -360,3 +360,18 @@ def display_path(path: str | os.PathLike[str], root: Path) -> str:
         return p.relative_to(root.resolve()).as_posix()
     except ValueError:
         return p.as_posix()
+
+
+def where_in_project(exc: BaseException, root: str | os.PathLike[str]) -> str | None:
+    """``path:line`` (relative to the working folder) of the innermost place under
+    ``root`` an exception came from: a syntax error's own position, else the deepest
+    traceback frame in a file there. None when it came from elsewhere."""
+    import traceback  # lazy: only on an error
+
+    base = Path(root).resolve()
+    if isinstance(exc, SyntaxError) and exc.filename and is_project_file(exc.filename, base):
+        return f"{display_path(exc.filename, Path.cwd())}:{exc.lineno or 0}"
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if is_project_file(frame.filename, base):
+            return f"{display_path(frame.filename, Path.cwd())}:{frame.lineno}"
+    return None

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
 from sluice.core.alembic_log import quiet_alembic
+from sluice.core.project import where_in_project
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner.capture import split_offline_sql
 from sluice.runner.database import first_line
@@ -111,6 +112,12 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
         except SluiceError:
             raise
         except Exception as exc:
+            # a revision file that cannot be loaded (an import, a syntax error): its line
+            where = where_in_project(exc, script.dir)
+            if where is not None:
+                message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+                raise SluiceError(f"{where}: {type(exc).__name__}: "
+                                  f"{' '.join(str(message).split())}") from None
             raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
         if cache is not None:
             cache[key] = steps
