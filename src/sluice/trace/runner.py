@@ -227,9 +227,7 @@ class _Recorder:
                               context: Any, executemany: bool) -> None:
         if not self._ours(conn):
             return
-        # the DB-API connection as SQLAlchemy holds it: an async driver's is its adapter,
-        # whose cursors have no ``connection`` and which answers synchronously here
-        dbapi = conn.connection.dbapi_connection
+        dbapi = conn.connection.dbapi_connection  # an async driver's adapter has no cursor.connection
         start = now()
         line = self._line()
         implicit = self.probe.implicit_commit(statement)
@@ -373,8 +371,7 @@ class Tracer:
         self.log = log or (lambda _msg: None)
         self.applied: set[str] = set()
         self.seeded: set[str] = set()
-        # Sluice's own connections are synchronous, also where env.py's driver is async
-        self.engine = create_engine(sync_url(scratch), poolclass=NullPool)
+        self.engine = create_engine(sync_url(scratch), poolclass=NullPool)  # env.py's may be async
         self._catalog: Any = None
         self.scratch_str = scratch.render_as_string(hide_password=False)
 
