@@ -64,6 +64,19 @@ def _import_error(root: Path) -> None:
             'revision = "0003"'))
 
 
+def _ahead(root: Path) -> None:
+    """The database at 0003, whose file is then removed (as a newer deploy leaves it)."""
+    _revision(root, "0003_newer.py", "0003", "0002")
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        assert run_cli(["upgrade", "-y"]).exit_code == 0
+    finally:
+        os.chdir(old)
+    (root / VERSIONS / "0003_newer.py").unlink()
+    forget_modules(root)
+
+
 def _duplicate(root: Path) -> None:
     _revision(root, "0003_a.py", "0003", "0002")
     _revision(root, "0004_b.py", "0003", "0002")
@@ -112,6 +125,7 @@ CASES: dict[str, Callable[[Path], None]] = {
     "`version_locations` names a file": _folder_is_a_file,
     "revision that is not valid Python": _syntax_error,
     "revision whose import fails": _import_error,
+    "the database is at a revision no file declares": _ahead,
     "two revisions with one id": _duplicate,
     "`down_revision` names no revision": _missing_parent,
     "revision cycle": _cycle,

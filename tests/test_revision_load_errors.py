@@ -35,3 +35,23 @@ def test_a_revision_that_cannot_be_loaded_is_named_with_its_line(
     assert lines[0].startswith(
         f"sluice: error: migrations/versions/r0003.py:{line}: {message}"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["upgrade"], ["plan"], ["downgrade", "r0001", "-y"]])
+def test_a_database_ahead_of_the_revision_files_says_so(tmp_path: Path,
+                                                        command: list[str]) -> None:
+    """The version table names a revision no file declares (a newer deploy applied it, or
+    its file was removed): one line that says that, not Alembic's "Can't locate revision"."""
+    root = tmp_path / "p"
+    ini = make_project(root, chain(3))
+    run_process([SLUICE, "upgrade", "-c", ini], cwd=root, check=True)
+    (root / "migrations" / "versions" / "r0003.py").unlink()
+    done = run_process([SLUICE, *command, "-c", ini], cwd=root)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == (
+        "sluice: error: the database is at r0003 (its version table), which no revision file "
+        "under migrations declares: a newer version of the code applied it, or its file was "
+        "removed; nothing was changed"), done.stderr
+    assert lines[1] == "Run this from the code that has it: `sluice history` shows who " \
+        "applied it and when."

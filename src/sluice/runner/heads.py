@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -16,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
 from sluice.core.alembic_log import quiet_alembic
-from sluice.core.project import where_in_project
+from sluice.core.project import display_path, where_in_project
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner.capture import split_offline_sql
 from sluice.runner.database import first_line
@@ -118,10 +119,26 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
                 message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
                 raise SluiceError(f"{where}: {type(exc).__name__}: "
                                   f"{' '.join(str(message).split())}") from None
+            unknown = [h for h in heads if not _declared(script, h)]
+            if unknown:
+                raise SluiceError(
+                    f"the database is at {', '.join(unknown)} (its version table), which no "
+                    f"revision file under {display_path(script.dir, Path.cwd())} declares: a "
+                    "newer version of the code applied it, or its file was removed; "
+                    "nothing was changed",
+                    hint="Run this from the code that has it: `sluice history` shows who "
+                         "applied it and when.") from None
             raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
         if cache is not None:
             cache[key] = steps
     return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
+
+
+def _declared(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except Exception:
+        return False
 
 
 def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
