@@ -63,10 +63,16 @@ each side executed and their ratio, a figure that other load on the machine does
 move (CPU time does; instructions do not show what load adds, such as system time and
 cache misses). It needs ``valgrind`` on ``PATH``; each run takes about a minute.
 
+``--phases N`` adds, after the timed runs of a case, N more runs of each side with
+``bench/phase_hook`` on ``PYTHONPATH``: the CPU time spent inside the process up to each
+of a few points of Alembic and Sluice (env.py's run, the migration loop, the probe, the
+lock, the audit rows), medians printed per side (``bench/phases.py``). It says where a
+whole-process difference lies; the hook's own cost is in these runs, not in the timed ones.
+
 Run: ``.venv/bin/python bench/process.py`` (``--cases lint-one,upgrade-sqlite``,
 ``--revisions 300,3000``, ``--repeat 5``, ``--no-public``, ``--lint-format json`` to time
 ``sluice lint --format json`` as CI reads it, ``--markdown`` for the table the docs show,
-``--instructions`` for the instruction counts).
+``--instructions`` for the instruction counts, ``--phases 3`` for where the time goes).
 """
 
 from __future__ import annotations
@@ -93,6 +99,7 @@ BIN = Path(sys.executable).parent
 sys.path[:0] = [str(BENCH), str(ROOT)]
 
 import bench_public  # noqa: E402
+import phases  # noqa: E402
 
 GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-one": 1.1, "upgrade-sqlite": 1.05,
          "upgrade-postgresql": 1.05, "upgrade-prod-sqlite": 1.15,
@@ -139,6 +146,26 @@ class Side:
             end = resource.getrusage(resource.RUSAGE_CHILDREN)
         if timed:
             self.cpu.append(end.ru_utime - start.ru_utime + end.ru_stime - start.ru_stime)
+
+    def phases(self, runs: int) -> list[tuple[str, float]]:
+        """``runs`` runs with the phase hook, prepared as timed ones; the median CPU ms
+        reaching each point (:mod:`phases`)."""
+        env = {**self.env, "SLUICE_BENCH_PHASES": "1",
+               "PYTHONPATH": os.pathsep.join(p for p in (str(phases.HOOK),
+                                                         self.env.get("PYTHONPATH")) if p)}
+        found = []
+        for _ in range(runs):
+            with self.before():
+                done = subprocess.run(self.argv, cwd=self.cwd, env=env, text=True,
+                                      stdin=subprocess.DEVNULL, capture_output=True)
+            if done.returncode not in self.ok:
+                raise CaseFailed(f"`{self.shown()}` with the phase hook exited "
+                                 f"{done.returncode}:\n{done.stderr[-2000:]}")
+            points = phases.parse(done.stderr)
+            if points is None:
+                raise CaseFailed(f"`{self.shown()}` wrote no phases")
+            found.append(points)
+        return phases.summarize(found)
 
     def instructions(self) -> int:
         """One run under callgrind, prepared as a timed one: the instructions executed by
@@ -195,6 +222,8 @@ def child_env(**extra: str) -> dict[str, str]:
 
 #: Set by ``--instructions``: each case also counts one run of each side under callgrind.
 COUNT_INSTRUCTIONS = False
+#: Set by ``--phases N``: each case also runs each side N times with the phase hook.
+PHASE_RUNS = 0
 
 
 def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> dict[str, object]:
@@ -209,6 +238,7 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
                 side.run()
         if COUNT_INSTRUCTIONS:
             counted = (sluice.instructions(), anchor.instructions())
+        inside = (sluice.phases(PHASE_RUNS), anchor.phases(PHASE_RUNS)) if PHASE_RUNS else None
     except CaseFailed as exc:
         print(f"{case:<23} {label:<36} FAILED: {exc}", flush=True)
         return {"case": case, "history": label, "failed": str(exc)}
@@ -227,6 +257,11 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
         result["sluice_instructions"], result["anchor_instructions"] = counted
         print(f"{'':<23}   instructions: sluice {counted[0] / 1e9:.3f} G, anchor "
               f"{counted[1] / 1e9:.3f} G, {counted[0] / counted[1]:.3f}x", flush=True)
+    if inside is not None:
+        result["sluice_phases"], result["anchor_phases"] = inside
+        print(f"{'':<23}   CPU ms to each point, median of {PHASE_RUNS} runs with the hook:\n"
+              f"{'':<23}   sluice: {phases.render(inside[0])}\n"
+              f"{'':<23}   anchor: {phases.render(inside[1])}", flush=True)
     return result
 
 
@@ -477,9 +512,13 @@ def main() -> int:
     ap.add_argument("--instructions", action="store_true",
                     help="also count each side's instructions in one run under valgrind's "
                          "callgrind (load-independent; about a minute a run)")
+    ap.add_argument("--phases", type=int, default=0, metavar="N",
+                    help="also run each side N times with bench/phase_hook and print the "
+                         "CPU time spent inside the process up to each point")
     args = ap.parse_args()
-    global COUNT_INSTRUCTIONS
+    global COUNT_INSTRUCTIONS, PHASE_RUNS
     COUNT_INSTRUCTIONS = args.instructions
+    PHASE_RUNS = max(0, args.phases)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:
