@@ -5,6 +5,7 @@ production upgrade does not compile them again in every run."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,3 +124,32 @@ def test_nothing_is_frozen_after_an_upgrade_nor_at_exit(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "frozen after the command: False" in done.stdout, done.stdout
     assert "frozen at exit: False" in done.stdout, done.stdout
+
+
+EXIT_PROBE = """
+import atexit, gc, sys
+# registered before the command runs, so it runs last, as the interpreter starts its exit
+atexit.register(lambda: sys.stderr.write(f"frozen at exit: {gc.get_freeze_count()}\\n"))
+"""
+
+
+@pytest.mark.parametrize("command", [["upgrade"], ["downgrade", "base"]])
+def test_the_console_script_leaves_its_objects_out_of_the_exit_passes(
+        tmp_path: Path, command: list[str]) -> None:
+    """``sluice upgrade``/``downgrade`` as typed: the process ends with the command, so
+    what is alive is frozen for the interpreter's passes on the way out (they would only
+    free what the process is about to give back); files env.py left open are flushed by
+    the runner before (tests/test_upgrade_safety.py)."""
+    from tests.support.cli import SLUICE, run_process
+
+    ini = make_project(tmp_path / "p", chain(2))
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(EXIT_PROBE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "hook")}
+    if command[0] == "downgrade":
+        run_process([SLUICE, "upgrade", "-c", ini], check=True)
+    done = run_process([SLUICE, *command, "-c", ini], env=env, check=True)
+    frozen = int(done.stderr.rsplit("frozen at exit: ", 1)[1].split()[0])
+    assert frozen > 10_000, done.stderr  # Alembic, SQLAlchemy, the revisions
+    plain = run_process([SLUICE, "history", "-c", ini], env=env, check=True)
+    assert "frozen at exit: 0" in plain.stderr  # other commands: as before
