@@ -133,10 +133,11 @@ atexit.register(lambda: sys.stderr.write(f"frozen at exit: {gc.get_freeze_count(
 """
 
 
-@pytest.mark.parametrize("command", [["upgrade"], ["downgrade", "base"]])
+@pytest.mark.parametrize("command", [["upgrade"], ["downgrade", "base"],
+                                     ["lint", "--no-cache"]])
 def test_the_console_script_leaves_its_objects_out_of_the_exit_passes(
         tmp_path: Path, command: list[str]) -> None:
-    """``sluice upgrade``/``downgrade`` as typed: the process ends with the command, so
+    """``sluice upgrade``/``downgrade``/``lint`` as typed: the process ends with the command, so
     what is alive is frozen for the interpreter's passes on the way out (they would only
     free what the process is about to give back); files env.py left open are flushed by
     the runner before (tests/test_upgrade_safety.py)."""
