@@ -41,7 +41,8 @@ def error_lines(exc: Exception) -> tuple[list[str], int] | None:
 
 
 #: Set by the ``sluice`` console script (:func:`.fast.run`) when the process ends with the
-#: command it runs (an upgrade or a downgrade): see :func:`few_collections`.
+#: command it runs (an upgrade, a downgrade, a lint through click): see
+#: :func:`few_collections`.
 PROCESS_ENDS = False
 
 
