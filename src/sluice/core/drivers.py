@@ -31,10 +31,8 @@ _ASYNC = {
     "mysql": (("aiomysql", "aiomysql"), ("asyncmy", "asyncmy")),
     "mariadb": (("aiomysql", "aiomysql"), ("asyncmy", "asyncmy")),
 }
-_INSTALL = {
-    "sqlite": "aiosqlite", "postgresql": "'psycopg[binary]'", "mysql": "pymysql",
-    "mariadb": "pymysql",
-}
+#: What to install for a synchronous driver (SQLite's is in the standard library).
+_INSTALL = {"postgresql": "'psycopg[binary]'", "mysql": "pymysql", "mariadb": "pymysql"}
 
 
 def is_async(url: str | URL) -> bool:

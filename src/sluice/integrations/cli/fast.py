@@ -71,16 +71,12 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
                 _exit_now(code)
             sys.exit(code)
         gc.unfreeze()
-    if args is None and argv[:1] == ["lint"]:
-        from sluice.integrations.cli import base  # lazy: loaded with the command
-
-        base.PROCESS_ENDS = True  # the console script: the process ends with it
     if argv[:1] and argv[0] in MIGRATING and not {"-h", "--help"} & set(argv):
         _import_alembic_here()
-        if args is None and argv[0] in ("upgrade", "downgrade"):
-            from sluice.integrations.cli import base  # lazy: loaded with the command
+    if args is None and argv[:1] and argv[0] in ("upgrade", "downgrade", "lint"):
+        from sluice.integrations.cli import base  # lazy: loaded with the command
 
-            base.PROCESS_ENDS = True  # the console script: the process ends with it
+        base.PROCESS_ENDS = True  # the console script: the process ends with the command
     from sluice.integrations.cli.app import main  # lazy: every other command line
 
     return main(args, prog_name=prog_name)
