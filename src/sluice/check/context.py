@@ -31,7 +31,7 @@ from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult
 from sluice.check.revisions import LoadedHistory, load_history
 from sluice.config import SluiceConfig, load_config
-from sluice.core.drivers import async_url, needs_async_driver
+from sluice.core.drivers import ASYNC_INSTALL, async_url, needs_async_driver
 from sluice.core.findings import Finding
 from sluice.core.project import (
     alembic_config,
@@ -182,8 +182,7 @@ class CheckContext:
         found = async_url(url)
         if found is None:
             backend = make_url(url).get_backend_name()
-            package = {"sqlite": "aiosqlite", "postgresql": "'psycopg[binary]'"}.get(
-                backend, "aiomysql")
+            package = ASYNC_INSTALL.get(backend, "an async driver")
             raise SluiceError(
                 f"{self.rel(Path(self.history().script.dir) / 'env.py')}: env.py runs an "
                 f"async engine, and no async driver for {backend} is installed to give it "

@@ -33,6 +33,9 @@ _ASYNC = {
 }
 #: What to install for a synchronous driver (SQLite's is in the standard library).
 _INSTALL = {"postgresql": "'psycopg[binary]'", "mysql": "pymysql", "mariadb": "pymysql"}
+#: What to install for an asyncio driver.
+ASYNC_INSTALL = {"sqlite": "aiosqlite", "postgresql": "'psycopg[binary]'",
+                 "mysql": "aiomysql", "mariadb": "aiomysql"}
 
 
 def is_async(url: str | URL) -> bool:
