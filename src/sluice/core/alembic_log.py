@@ -4,8 +4,9 @@ A project made by ``alembic init`` or ``sluice init`` calls ``fileConfig`` in en
 logs the ``alembic`` logger at INFO: plain ``alembic upgrade`` shows ``Context impl ...``
 once and ``Running upgrade A -> B`` for each revision. Sluice runs env.py for itself too
 (the probe that reads the current heads, the plan's and the failure report's offline
-rendering, ``sluice trace`` on its scratch database); those runs stay quiet (:func:`quiet_alembic`), so a ``sluice upgrade`` shows
-Alembic's lines as plain ``alembic upgrade`` does. Where Alembic already writes each
+rendering, ``sluice trace`` on its scratch database); those runs stay quiet
+(:func:`quiet_alembic`), so a ``sluice upgrade`` shows Alembic's lines as plain
+``alembic upgrade`` does. Where Alembic already writes each
 revision's line to the terminal, the command line leaves out its own progress line; the
 report at the end has the durations.
 """

@@ -5,7 +5,7 @@ such a module opens for writing and leaves open is closed only when the collecto
 the module. CPython does not order that: when the file's raw stream is finalised before
 its buffer, what was buffered is lost (bpo-17852), and which comes first follows the
 order the objects were made in, which any change of import order can move. Plain
-``alembic upgrade`` is as exposed; its output simply happens to survive.
+``alembic upgrade`` is as exposed (with the raw file made first, it loses the line).
 
 The runner makes it deterministic: after each run of env.py (the probe, the migration)
 and after the revisions ran, the writable files left open in those modules' namespaces

@@ -235,6 +235,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
     notify = opts.notify
     write_audit = not opts.dry_run
     holder = lock.holder
+    step_line = opts.notify_step or notify
     attempt = 0
     while True:
         attempt += 1
@@ -248,8 +249,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
 
         def on_step(rec: StepRecord) -> None:
             if rec.error is None:
-                (opts.notify_step or notify)(f"{rec.revision} {'ran' if opts.dry_run else 'done'} in "
-                       f"{format_duration(rec.duration_ms)}")
+                step_line(f"{rec.revision} {'ran' if opts.dry_run else 'done'} in "
+                          f"{format_duration(rec.duration_ms)}")
 
         key = (opts.direction, opts.target, tuple(result.after))
         session = Session(

@@ -157,11 +157,11 @@ def _alembic_reports_steps() -> bool:
 
     from sluice.core.alembic_log import MIGRATION_LOGGER  # lazy: loaded with the runner
 
-    logger: logging.Logger | None = logging.getLogger(MIGRATION_LOGGER)
-    assert logger is not None
-    if not logger.isEnabledFor(logging.INFO):
+    first = logging.getLogger(MIGRATION_LOGGER)
+    if not first.isEnabledFor(logging.INFO):
         return False
     streams = (sys.stderr, sys.__stderr__)
+    logger: logging.Logger | None = first
     while logger is not None:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.level <= logging.INFO \
