@@ -110,11 +110,6 @@ CASES = [
             with op.batch_alter_table(_table()) as batch:
                 batch.drop_column("coupon")
         """, None),
-    ("reads the database", """
-        def upgrade():
-            if op.get_bind().execute(sa.text("SELECT count(*) FROM orders")).scalar():
-                op.drop_column("orders", "coupon")
-        """, None),
     ("no upgrade() found", """
         def _up():
             op.drop_column("orders", "coupon")
@@ -144,6 +139,49 @@ def test_what_static_analysis_cannot_decide_is_rendered(project: Path, need: str
         static_only = lint(project, render=False)
         assert rule not in {f.rule for f in static_only.findings}  # only rendering finds it
         assert static_only.revisions[0].reason == "rendering disabled"
+
+
+READS_ONLY = """
+def upgrade():
+    conn = op.get_bind()
+    if conn.execute(sa.text("SELECT count(*) FROM orders")).scalar():
+        op.drop_column("orders", "coupon")
+    total = next(iter(conn.execute(sa.text("SELECT count(*) FROM orders"))))[0]
+    op.execute("UPDATE orders SET note = 'x' WHERE id < 10")
+
+
+def downgrade():
+    pass
+"""
+
+
+def test_a_read_alone_is_not_rendered(project: Path) -> None:
+    """Offline a read returns no rows: rendering could only run fewer of the operations
+    the static layer read, so a revision whose only need is a read is read statically
+    (its findings are those of the static layer, SL606 names the read, and no SL903 says
+    it was analysed statically only)."""
+    write(project, "r1", READS_ONLY)
+    result = lint(project)
+    (rep,) = result.revisions
+    assert rep.status == "static" and rep.render_needs == [] and rep.reason is None
+    assert result.render_processes == 0
+    assert result.coverage.read_statically == 1
+    rules = {f.rule for f in result.findings}
+    assert {"SL002", "SL606"} <= rules and "SL903" not in rules
+    static_only = lint(project, render=False)
+    assert sorted((f.rule, f.line) for f in static_only.findings) == sorted(
+        (f.rule, f.line) for f in result.findings)
+
+
+def test_a_read_with_another_need_is_rendered_and_listed(project: Path) -> None:
+    write(project, "r2", READS_ONLY.replace(
+        "op.execute(\"UPDATE orders SET note = 'x' WHERE id < 10\")",
+        "op.execute(f\"UPDATE orders SET note = 'x' WHERE id < {total}\")"))
+    result = lint(project)
+    (rep,) = result.revisions
+    assert rep.render_needs == ["SQL built at run time", "reads the database"]
+    assert rep.status == "static" and rep.reason == "get_bind reads"  # tried: reads fail
+    assert result.render_processes == 1
 
 
 def test_rendering_names_the_table_the_source_does_not(project: Path) -> None:

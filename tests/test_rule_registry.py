@@ -4,6 +4,7 @@ the features' catalogues as views of it, and ``sluice rules`` over every kind.""
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -170,3 +171,21 @@ def test_the_lint_cache_key_follows_the_rule_files_not_their_fixtures() -> None:
         finally:
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert _rules_fingerprint() == before
+
+
+def test_a_rule_file_imported_again_keeps_its_rule() -> None:
+    """A test runner that restores ``sys.modules`` (pytest's ``pytester``) or code that
+    forgets modules makes a rule file run again: that registers the same rule once more,
+    which is not a duplicate; the rule keeps working with the new module's check."""
+    name = "sluice.rules.lint.sl106_add_not_null_column_without_default"
+    rule = find_rule("SL106")
+    assert rule is not None and rule.check is not None
+    saved = sys.modules.pop(name)
+    try:
+        fresh = importlib.import_module(name)
+        assert fresh is not saved
+        again = find_rule("SL106")
+        assert again is rule and again.check is fresh.add_not_null_without_default
+    finally:
+        sys.modules[name] = saved
+        object.__setattr__(rule, "loaded", saved.add_not_null_without_default)

@@ -23,8 +23,11 @@ run; :func:`render_needs` names those places, in the order the coverage line cou
 - ``custom operation``: an ``op.<name>`` that is not one of Alembic's own operations;
 - ``names built at run time``: a table, column or constraint name the source does not
   spell out (also the table of a ``batch_alter_table`` the static layer cannot follow);
-- ``reads the database``: results read through ``op.get_bind()`` (the render then says
-  what happens offline);
+- ``reads the database``: results read through ``op.get_bind()``, listed when another of
+  these makes the revision render (the render then says what happens offline). A read
+  alone does not: offline it returns no rows, so rendering could only run fewer of the
+  operations the static layer has already read, all of them spelled out (SL606 reports
+  the read itself);
 - ``no upgrade() found``: the source defines no ``upgrade()`` the static layer can walk.
 
 ``SQL requested`` and ``render requested`` are not limits of static analysis: the caller
@@ -211,6 +214,8 @@ def render_needs(ops: list[Op], source: str) -> list[str]:
         found.add(NEED_DIALECT)
     if any(h in source for h in _SETTINGS_HINTS) and _compiled(_SETTINGS).search(source):
         found.add(NEED_SETTINGS)
+    if found == {NEED_READS}:
+        return []  # a read alone: rendering adds nothing (see the module docstring)
     return [n for n in _ORDER if n in found]
 
 

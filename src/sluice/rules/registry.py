@@ -144,11 +144,22 @@ def _register(new: Rule) -> None:
             raise ValueError(f"rule {new.id} differs from the manifest: {_MANIFEST_FIX}")
         object.__setattr__(old, "loaded", new.loaded)
         return
+    if old is not None and _same_definition(old, new):
+        # its file ran again (sys.modules restored or forgotten): the same rule, new check
+        object.__setattr__(old, "loaded", new.loaded)
+        return
     if old is not None:
         raise ValueError(f"duplicate rule id {new.id}")
     if any(r.name == new.name and r.kind == new.kind for r in RULES.values()):
         raise ValueError(f"duplicate {new.kind} rule name {new.name}")
     RULES[new.id] = new
+
+
+def _same_definition(old: Rule, new: Rule) -> bool:
+    """``new`` is ``old`` registered again by the same function of the same module."""
+    a, b = old.loaded, new.loaded
+    return (a is not None and b is not None and a.__module__ == b.__module__
+            and a.__qualname__ == b.__qualname__ and old == new)
 
 
 def rule(
