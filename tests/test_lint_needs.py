@@ -184,6 +184,32 @@ def test_a_read_with_another_need_is_rendered_and_listed(project: Path) -> None:
     assert result.render_processes == 1
 
 
+ABSENT_NAMES = """
+def upgrade():
+    op.drop_index("ix_orders_note")
+    op.create_check_constraint("ck_orders_total", "orders", "total >= 0")
+
+
+def downgrade():
+    op.drop_constraint("ck_orders_total")
+"""
+
+
+def test_a_name_not_passed_at_all_is_not_rendered(project: Path) -> None:
+    """A name the call does not pass (``drop_index`` without its optional table, a
+    ``drop_constraint`` that forgot its table) is not built at run time: rendering cannot
+    supply it either, so the revision is read statically."""
+    write(project, "n1", ABSENT_NAMES)
+    result = lint(project)
+    (rep,) = result.revisions
+    assert rep.render_needs == [] and rep.status == "static" and rep.reason is None
+    assert result.render_processes == 0
+    write(project, "n1", ABSENT_NAMES.replace('op.drop_index("ix_orders_note")',
+                                              'op.drop_index("ix_orders_note", TABLE)'))
+    (rep,) = lint(project).revisions  # a name that is passed but not spelled out: rendered
+    assert rep.render_needs == ["names built at run time"]
+
+
 def test_rendering_names_the_table_the_source_does_not(project: Path) -> None:
     write(project, "c1", CASES[6][1])
     (rendered,) = [f for f in lint(project).findings if f.rule == "SL002"]

@@ -21,8 +21,10 @@ run; :func:`render_needs` names those places, in the order the coverage line cou
 - ``run-time settings``: ``context.get_x_argument()``, ``context.config``, the
   environment, ``context.is_offline_mode()``;
 - ``custom operation``: an ``op.<name>`` that is not one of Alembic's own operations;
-- ``names built at run time``: a table, column or constraint name the source does not
-  spell out (also the table of a ``batch_alter_table`` the static layer cannot follow);
+- ``names built at run time``: a table, column or constraint name the source passes
+  without spelling it out (also the table of a ``batch_alter_table`` the static layer
+  cannot follow). A name the call does not pass at all (``drop_index`` without its
+  optional table) is not one: no render can supply it;
 - ``reads the database``: results read through ``op.get_bind()``, listed when another of
   these makes the revision render (the render then says what happens offline). A read
   alone does not: offline it returns no rows, so rendering could only run fewer of the
@@ -230,10 +232,13 @@ def _script_need(o: Op, found: set[str]) -> None:
 
 
 def _unresolved_names(o: Op) -> bool:
-    """The source does not spell out a name the operation acts on."""
+    """The source passes a name the operation acts on without spelling it out (a name
+    it does not pass at all, ``args["absent"]``, no render can supply)."""
     kind = o.kind
-    if kind in _TABLE_KINDS and o.table is None:
+    absent = o.args.get("absent", ())
+    if kind in _TABLE_KINDS and o.table is None and "table" not in absent:
         return True
-    if kind in _COLUMN_KINDS and o.column is None:
+    if kind in _COLUMN_KINDS and o.column is None and "column" not in absent:
         return True
-    return kind in _NAME_KINDS and o.name is None and not o.args.get("unnamed")
+    return (kind in _NAME_KINDS and o.name is None and not o.args.get("unnamed")
+            and "name" not in absent)

@@ -125,6 +125,7 @@ class OpEmitter:
 
         op = make_op(kind, call.lineno, scope.phase)
         op.in_autocommit = scope.autocommit > 0
+        absent = _absent_names(kind, call, params, batch)
         if batch is not None:
             op.in_batch = True
             op.table, op.schema = batch
@@ -168,6 +169,8 @@ class OpEmitter:
             args["_args"] = [v for v in values if v is not UNKNOWN]
         if via:
             args["via"] = via
+        if absent:
+            args["absent"] = absent
         op.args = args
         self._track_created(kind, op, self.created[scope.phase])
         self.ops.append(op)
@@ -382,6 +385,23 @@ class OpEmitter:
                 details[col[0]] = col[1]
         args["columns"] = columns
         args["column_details"] = details
+
+
+def _absent_names(kind: str, call: ast.Call, params: dict[str, ast.expr],
+                  batch: tuple[str | None, str | None] | None) -> tuple[str, ...]:
+    """Which of the table, column and name the call does not pass at all (empty when a
+    ``*args`` or ``**kwargs`` may pass them): nothing at run time can supply those."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(
+            kw.arg is None for kw in call.keywords):
+        return ()
+    out: list[str] = []
+    if batch is None and not any(k in params for k in _TABLE_KEYS):
+        out.append("table")
+    if "column_name" not in params and "column" not in params:
+        out.append("column")
+    if not any(k in params for k in _NAME_KEYS):
+        out.append("name")
+    return tuple(out)
 
 
 def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
