@@ -1,4 +1,4 @@
-"""``sluice lint`` with no option but ``--format`` runs without click (the console
+"""``sluice lint`` with no option but ``--format`` and flags runs without click (the console
 script's fast path); it prints the same bytes and exits with the same code as the click
 command, cold, warm, after edits and on errors."""
 
@@ -55,7 +55,9 @@ def same(a: subprocess.CompletedProcess[str], b: subprocess.CompletedProcess[str
         == (b.returncode, b.stdout, b.stderr)
 
 
-@pytest.mark.parametrize("fmt", [[], ["--format", "json"], ["--format=json"]])
+@pytest.mark.parametrize("fmt", [[], ["--format", "json"], ["--format=json"],
+                                 ["--no-cache"], ["--no-render", "--format", "json"],
+                                 ["--all", "--all-findings", "--no-cache"]])
 def test_cold_warm_and_edited_lints_print_what_click_prints(tmp_path: Path,
                                                             fmt: list[str]) -> None:
     fast, full = twins(tmp_path)
@@ -69,7 +71,7 @@ def test_cold_warm_and_edited_lints_print_what_click_prints(tmp_path: Path,
         assert "b000.py:14" in edited[0].stdout and "postgresql_concurrently=True" \
             in edited[0].stdout
         assert "not listed again" in edited[0].stdout
-    else:
+    elif "json" in fmt:
         assert len(json.loads(edited[0].stdout)["revisions"]) == 3
 
 
@@ -99,8 +101,13 @@ def test_only_a_plain_lint_goes_without_click(tmp_path: Path) -> None:
     fast, _ = twins(tmp_path)
     assert probe(fast, "lint") == {"exit": 1, "click": False}
     assert probe(fast, "lint", "--format", "json") == {"exit": 1, "click": False}
-    for other in (["lint", "--no-cache"], ["lint", "--format", "nope"], ["lint", "-c",
-                  "alembic.ini"], ["rules"], ["lint", "--format"]):
+    for flags in (["--no-cache"], ["--no-cache", "--no-render", "--format=json"],
+                  ["--all-findings", "--all"]):
+        assert probe(fast, "lint", *flags) == {"exit": 1, "click": False}, flags
+    for other in (["lint", "--no-cache", "--no-cache"], ["lint", "--format", "nope"],
+                  ["lint", "-c", "alembic.ini"], ["rules"], ["lint", "--format"],
+                  ["lint", "--no-cache", "--since", "b000"], ["lint", "--no-cach"],
+                  ["lint", "--format", "json", "--format", "text"], ["lint", "--", "x.py"]):
         assert probe(fast, *other)["click"] is True, other
     for name, value in (("ALEMBIC_CONFIG", "alembic.ini"), ("SLUICE_DEBUG", "1"),
                         ("_SLUICE_COMPLETE", "")):

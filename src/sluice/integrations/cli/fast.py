@@ -1,5 +1,5 @@
 """The ``sluice`` console script: ``sluice lint`` as typed most often (no option but
-``--format``) runs without click and without the other commands, whose import is a
+``--format`` and flags such as ``--no-cache``) runs without click and without the other commands, whose import is a
 large share of a warm lint; every other command line goes to the click group
 (:mod:`.app`).
 
@@ -16,32 +16,44 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["plain_lint_format", "run"]
+__all__ = ["FLAGS", "plain_lint", "run"]
 
 
-def plain_lint_format(args: list[str]) -> str | None:
-    """The ``--format`` of a command line ``lint [--format FMT]`` (``text`` without it);
-    None for any other command line."""
-    if not args or args[0] != "lint" or len(args) > 3:
+#: The flags of ``sluice lint`` (options without a value) the fast way takes.
+FLAGS = frozenset({"--all", "--no-render", "--no-cache", "--all-findings"})
+
+
+def plain_lint(args: list[str]) -> tuple[str, frozenset[str]] | None:
+    """The ``--format`` (``text`` without it) and flags of a command line ``lint
+    [--format FMT] [FLAG...]`` (each at most once, any order); None for any other command
+    line."""
+    if not args or args[0] != "lint":
         return None
-    rest = args[1:]
-    if not rest:
-        fmt = "text"
-    elif len(rest) == 2 and rest[0] == "--format":
-        fmt = rest[1]
-    elif len(rest) == 1 and rest[0].startswith("--format="):
-        fmt = rest[0].partition("=")[2]
-    else:
-        return None
+    fmt: str | None = None
+    flags: set[str] = set()
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg in FLAGS and arg not in flags:
+            flags.add(arg)
+        elif fmt is None and arg == "--format":
+            fmt = next(rest, None)
+            if fmt is None:
+                return None
+        elif fmt is None and arg.startswith("--format="):
+            fmt = arg.partition("=")[2]
+        else:
+            return None
     from sluice.output.registry import formats_for  # lazy: only for `sluice lint`
 
-    return fmt if fmt in formats_for("lint") else None
+    fmt = fmt or "text"
+    return (fmt, frozenset(flags)) if fmt in formats_for("lint") else None
 
 
 def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
     """``sluice ARGS`` (default: the command line); exits with the command's code."""
     argv = sys.argv[1:] if args is None else list(args)
-    if argv[:1] == ["lint"] and len(argv) <= 3 and not _click_reads_environment():
+    # at most: lint, --format FMT and each flag
+    if argv[:1] == ["lint"] and len(argv) <= 3 + len(FLAGS) and not _click_reads_environment():
         # The cyclic collector as the click command sets it (:func:`~.base.few_collections`:
         # what is alive is left out of its passes, a pass every 50,000 allocations), from
         # before the imports; and what is alive at the end is frozen too, so the pass the
@@ -59,8 +71,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
                      *deferred.defer("ntpath")]
         compiled = codecache.install()
         try:
-            fmt = plain_lint_format(argv)
-            code = _lint(fmt) if fmt is not None else None
+            plain = plain_lint(argv)
+            code = _lint(*plain) if plain is not None else None
         finally:
             codecache.uninstall(compiled)
             deferred.restore(stand_ins)
@@ -145,8 +157,8 @@ def _click_reads_environment() -> bool:
         or any(name.endswith("_COMPLETE") for name in os.environ)
 
 
-def _lint(fmt: str) -> int:
-    """``sluice lint --format FMT`` as the click command runs it; its exit code."""
+def _lint(fmt: str, flags: frozenset[str]) -> int:
+    """``sluice lint --format FMT FLAGS`` as the click command runs it; its exit code."""
     from pathlib import Path  # lazy: after the stand-ins (see run)
 
     from sluice.integrations.cli.base import (  # lazy: as it runs
@@ -162,8 +174,10 @@ def _lint(fmt: str) -> int:
     try:
         try:
             try:
-                out = lint_output((), Path("alembic.ini"), (), None, False, None, (), False,
-                                  None, fmt, None, (), (), (), False, False, False)
+                out = lint_output((), Path("alembic.ini"), (), None, "--all" in flags, None,
+                                  (), False, None, fmt, None, (), (), (),
+                                  "--no-render" in flags, "--no-cache" in flags,
+                                  "--all-findings" in flags)
                 write_output(out)
                 code = out.exit_code
             finally:
