@@ -180,14 +180,6 @@ def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
             script_location = str(root)  # Flask-Migrate keeps alembic.ini next to env.py
         else:
             raise SluiceError(f"{ini}: [alembic] script_location is not set")
-    script_dir = _resolve_location(str(script_location), root)
-    if not script_dir.is_dir():
-        raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
-    if locations:
-        version_locations = [_resolve_location(str(v), root) for v in locations]
-    else:
-        version_locations = [script_dir / "versions"]
-    require_version_locations(cfg, version_locations)
     paths: list[str] = []
     for p in sys_path:
         paths.append(str(Path(p).resolve()))
@@ -195,23 +187,65 @@ def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
             alt = str((root / p).resolve())
             if alt not in paths:
                 paths.append(alt)
+    key = "script_location"
+    try:
+        script_dir = _resolve_location(str(script_location), root, paths)
+        key = "version_locations"
+        if locations:
+            version_locations = [_resolve_location(str(v), root, paths) for v in locations]
+        else:
+            version_locations = [script_dir / "versions"]
+    except SluiceError as exc:
+        raise SluiceError(f"{ini}: {key} {exc.message}", hint=exc.hint) from None
+    if not script_dir.is_dir():
+        raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
+    require_version_locations(cfg, version_locations)
     return Locations(script_location=script_dir, version_locations=version_locations,
                      recursive=recursive, sys_path=paths, sourceless=sourceless, url=url)
 
 
-def _resolve_location(value: str, root: Path) -> Path:
+def _resolve_location(value: str, root: Path, search: list[str]) -> Path:
     path = Path(value)
     if not os.path.isabs(value) and ":" in value:  # a package resource, ``pkg:folder``
-        from alembic.util import coerce_resource_to_filename  # lazy: lint starts without Alembic
-
-        with contextlib.suppress(Exception):
-            path = Path(coerce_resource_to_filename(value))
+        path = _package_folder(value, search)
     if path.is_absolute():
         return path
     cwd_path = path.resolve()
     if cwd_path.exists():
         return cwd_path
     return (root / path).resolve()
+
+
+def _package_folder(value: str, search: list[str]) -> Path:
+    """The folder a package resource (``myapp:migrations``, Alembic's other form of
+    ``script_location`` and ``version_locations``) names: the package as Python finds it
+    with ``prepend_sys_path`` (``search``) in front of ``sys.path``, as Alembic puts it
+    there, then each part after it. The package itself is not run (the parents of a
+    dotted one are imported, as Python must to find it); one-line error when it is not
+    found."""
+    import importlib.util  # lazy: only for a package resource
+
+    package, *parts = value.split(":")
+    added = [p for p in search if p not in sys.path]
+    sys.path[:0] = added
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError) as exc:
+        raise SluiceError(f"{value}: cannot find package {package}: "
+                          f"{' '.join(str(exc).split())}") from None
+    finally:
+        for p in added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(p)
+    if spec is None:
+        where = "prepend_sys_path or sys.path" if search else "sys.path (prepend_sys_path " \
+                                                                 "is not set)"
+        raise SluiceError(f"{value}: no package {package} on {where}",
+                          hint="Install the package, or set prepend_sys_path in alembic.ini "
+                               "to the folder that holds it (Alembic needs the same).")
+    found = list(spec.submodule_search_locations or [])
+    base = Path(found[0]) if found else Path(str(spec.origin)).parent
+    return base.joinpath(*parts)
 
 
 _LEGACY_SEPARATORS = {None: None, "space": " ", "newline": "\n", "os": os.pathsep,
