@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from alembic import command
 
 from sluice.core.durations import format_duration
-from sluice.errors import SluiceError, mask_url
+from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import ChecksumMismatch, HistoryEntry
 from sluice.runner.database import connect, first_line, make_engine
@@ -105,6 +105,21 @@ def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None
     return buf.getvalue()
 
 
+def _migrated_url(project: RunnerProject) -> tuple[str, str | None]:
+    """The database env.py migrates, where ``sluice upgrade`` writes its audit rows: env.py
+    may connect to a URL of its own (an environment variable it reads) instead of the one
+    Sluice resolved. Read from a probe of env.py; when env.py cannot be run, the resolved
+    URL and a note saying so."""
+    try:
+        state = probe(project)
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - env.py's own failure: said in the note
+        return project.url, (f"env.py was not run ({first_line(exc)}); this is the "
+                             "database Sluice resolved (pass --url for another)")
+    return state.url or project.url, None
+
+
 @dataclass
 class HistoryReport:
     url: str
@@ -126,7 +141,8 @@ class HistoryReport:
 
     def render(self) -> str:
         if not self.entries:
-            return f"no upgrades recorded in {audit.HISTORY_TABLE} on {self.url} yet"
+            empty = f"no upgrades recorded in {audit.HISTORY_TABLE} on {self.url} yet"
+            return f"{empty}\nnote: {self.note}" if self.note else empty
         lines = [f"{audit.HISTORY_TABLE} on {self.url}, newest first:"]
         for e in self.entries:
             when = f"{e.started:%Y-%m-%d %H:%M:%S}" if e.started else "-" * 19
@@ -156,19 +172,21 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
             x_args: Sequence[str] = (), limit: int | None = None,
             revision: str | None = None) -> HistoryReport:
     project = open_project(ini, env=env, url=url, x_args=x_args)
-    engine = make_engine(project.url)
+    target, note = (project.url, None) if url is not None else _migrated_url(project)
+    engine = make_engine(target)
     conn = connect(engine)
     try:
         entries = audit.read_history(conn, revision=revision)
     finally:
         conn.close()
         engine.dispose()
-    report = HistoryReport(mask_url(project.url), entries)
+    report = HistoryReport(mask_url(target), entries, note=note)
     try:
         paths = project.script_paths()
     except Exception as exc:
         paths = {}
-        report.note = f"checksums not compared: cannot load the revisions: {first_line(exc)}"
+        report.note = "; ".join(filter(None, (
+            note, f"checksums not compared: cannot load the revisions: {first_line(exc)}")))
     if paths:
         report.mismatches = audit.checksum_mismatches(entries, paths)
     if limit:

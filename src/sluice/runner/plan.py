@@ -416,7 +416,7 @@ def build_plan(
                                          if planned.schema else planned.table)
     return Plan(
         environment=project.environment, production=project.policy.production,
-        url=mask_url(project.url), dialect=state.dialect, direction=direction,
+        url=mask_url(state.url or project.url), dialect=state.dialect, direction=direction,
         current=list(state.heads), target=target, revisions=revisions, tables=sizes,
         sql_error=sql_error, large_table_rows=limit,
     )
