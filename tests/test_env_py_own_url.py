@@ -66,3 +66,35 @@ def test_history_when_env_py_cannot_run_says_which_database_it_read(
     assert done.exit_code == 0, done.output
     assert f"on sqlite:///{local}" in done.output
     assert "note: env.py was not run (" in done.output and "APP_DATABASE_URL" in done.output
+
+
+def test_no_url_but_the_one_env_py_reads(project: tuple[Path, Path, Path]) -> None:
+    """alembic.ini and Sluice's config name no URL; env.py sets its own, as `alembic
+    upgrade` needs: the commands run on it, as Alembic's do."""
+    ini, local, real = project
+    ini.write_text(ini.read_text().replace("sqlalchemy.url = sqlite:///%(here)s/app.db\n", ""))
+    up = run_cli(["upgrade", "-c", ini])
+    assert up.exit_code == 0, up.output
+    with sqlite3.connect(real) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("r0002",)]
+        assert db.execute("SELECT count(*) FROM sluice_history").fetchone() == (2,)
+    history = run_cli(["history", "-c", ini])
+    assert history.exit_code == 0 and str(real) in history.output, history.output
+    plan = run_cli(["plan", "-c", ini])
+    assert plan.exit_code == 0 and f"sqlite:///{real}" in plan.output, plan.output
+    down = run_cli(["downgrade", "-1", "-c", ini])
+    assert down.exit_code == 0, down.output
+    assert not local.exists()
+
+
+def test_no_url_anywhere_is_one_line(project: tuple[Path, Path, Path],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    ini, _, _ = project
+    ini.write_text(ini.read_text().replace("sqlalchemy.url = sqlite:///%(here)s/app.db\n", ""))
+    env_py = ini.parent / "migrations" / "env.py"
+    env_py.write_text(ENV_PY)  # the template: the URL comes from sqlalchemy.url only
+    for args in (["upgrade"], ["plan"], ["history"]):
+        done = run_cli([*args, "-c", ini])
+        assert done.exit_code == 2, (args, done.output)
+        assert done.output.startswith("sluice: error: no database URL: pass --url"), done.output
+        assert "Traceback" not in done.output

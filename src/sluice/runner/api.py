@@ -115,6 +115,8 @@ def _migrated_url(project: RunnerProject) -> tuple[str, str | None]:
     except DatabaseUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001 - env.py's own failure: said in the note
+        if not project.url:  # no URL but env.py's, and env.py gave none: nothing to read
+            raise
         return project.url, (f"env.py was not run ({first_line(exc)}); this is the "
                              "database Sluice resolved (pass --url for another)")
     return state.url or project.url, None

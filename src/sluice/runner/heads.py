@@ -27,19 +27,30 @@ from sluice.runner.session import DbState, Session
 
 
 def probe(project: RunnerProject) -> DbState:
-    """Current heads, dialect and version table, from env.py's own connection."""
+    """Current heads, dialect and version table, from env.py's own connection. Where no
+    URL was resolved, env.py's own (it sets ``sqlalchemy.url`` itself) becomes the run's;
+    when it has none either, the run stops with :attr:`RunnerProject.url_missing`."""
     session = Session(mode="probe")
     try:
         with quiet_alembic():
             command.current(project.alembic_cfg(session))
     except DBAPIError as exc:
         # the probe only connects and reads the version table: this is the database
-        raise DatabaseUnavailable(
-            f"{mask_url(project.url)}: cannot connect: {first_line(exc)}") from None
+        where = mask_url(project.url) if project.url else "env.py's database"
+        raise DatabaseUnavailable(f"{where}: cannot connect: {first_line(exc)}") from None
+    except Exception as exc:
+        if project.url_missing is not None:  # env.py had no URL to connect with either
+            raise SluiceError(project.url_missing.message,
+                              hint=f"env.py stopped with: {first_line(exc)}") from None
+        raise
     finally:
         flush_left_open(session.namespaces)
     if not session.hooked or session.state is None:
         raise SluiceError(not_wired_message(project))
+    if not project.url:
+        if not session.state.url:
+            raise project.url_missing or SluiceError("no database URL")
+        project.url = session.state.url
     return session.state
 
 

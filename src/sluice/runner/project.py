@@ -44,6 +44,9 @@ class RunnerProject:
     base_config: SluiceConfig | None = None
     #: SHA-256 of revision files already read for this run (by path), for the audit rows.
     checksums: dict[str, str] = field(default_factory=dict)
+    #: Why no URL was resolved (``url`` is then empty): env.py may still set its own, as
+    #: it may for ``alembic upgrade``; the probe raises this when it does not.
+    url_missing: SluiceError | None = None
     _stdout: io.StringIO = field(default_factory=io.StringIO)
 
     @property
@@ -52,7 +55,8 @@ class RunnerProject:
 
     def alembic_cfg(self, session: Any = None, *, output_buffer: Any = None) -> Config:
         """A fresh Alembic Config for one command, carrying ``session`` for env.py."""
-        cfg = alembic_config(self.ini, url=self.url, x_args=self.x_args, stdout=self._stdout)
+        cfg = alembic_config(self.ini, url=self.url or None, x_args=self.x_args,
+                             stdout=self._stdout)
         if output_buffer is not None:
             cfg.output_buffer = output_buffer
         if session is not None:
@@ -92,14 +96,20 @@ def open_project(
         ini_url = base_cfg.get_main_option("sqlalchemy.url")
     except Exception as exc:
         raise SluiceError(f"{ini}: cannot read sqlalchemy.url: {exc}") from None
-    resolved = resolve_url(
-        cli_url=url, env_url=policy.url, ini_url=ini_url,
-        env_key=f"{config.source or 'config'}: tool.sluice.environments.{env}.url",
-    )
+    missing: SluiceError | None = None
+    try:
+        resolved = resolve_url(
+            cli_url=url, env_url=policy.url, ini_url=ini_url,
+            env_key=f"{config.source or 'config'}: tool.sluice.environments.{env}.url",
+        )
+    except SluiceError as exc:
+        if url or policy.url:  # a URL given but unusable (an unset ${VAR}): said now
+            raise
+        resolved, missing = "", exc  # env.py may set its own (see RunnerProject.url_missing)
     script = script_directory(base_cfg)
     return RunnerProject(ini=ini, config=config.for_environment(env), environment=env,
                          policy=policy, url=resolved, x_args=x_list, script=script,
-                         base_config=config)
+                         base_config=config, url_missing=missing)
 
 
 def env_py_calls_configure_options(project: RunnerProject) -> bool:
