@@ -15,7 +15,12 @@ from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from sluice.core.alembic_compat import all_down_revisions, downgrade_steps, upgrade_steps
+from sluice.core.alembic_compat import (
+    all_down_revisions,
+    downgrade_steps,
+    relative_spec,
+    upgrade_steps,
+)
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.project import display_path, where_in_project
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
@@ -116,6 +121,8 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
     key = (direction, target, tuple(heads))
     steps = cache.get(key) if cache is not None else None
     if steps is None:
+        if direction == "downgrade":
+            refuse_ambiguous_downgrade(target, heads)
         try:
             if direction == "upgrade":
                 steps = upgrade_steps(script, target, heads)
@@ -143,6 +150,21 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
         if cache is not None:
             cache[key] = steps
     return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
+
+
+def refuse_ambiguous_downgrade(target: str, heads: Sequence[str]) -> None:
+    """``downgrade -N`` (no revision or branch label before it) from several heads names
+    no revision: Alembic warns that it will refuse it and meanwhile picks by the order of
+    the version table's rows. Refused, naming the heads and what to pass instead."""
+    spec = relative_spec(target)
+    if len(heads) < 2 or spec is None or spec[2] >= 0 or spec[0] or spec[1]:
+        return
+    names = ", ".join(sorted(heads))
+    raise SluiceError(
+        f"downgrade {target}: the database is at {len(heads)} heads ({names}), so "
+        f"{target} does not say which to step back from; nothing was changed",
+        hint=f"Name the revision to go down to (`sluice downgrade <revision>`; `sluice "
+             f"history` shows what ran), or a branch label: `<label>@{target}`.")
 
 
 def _declared(script: ScriptDirectory, revision: str) -> bool:
