@@ -174,3 +174,20 @@ def test_past_max_files_one_summary_line_and_no_recipe_import(
     monkeypatch.undo()  # ten files at most: both get their diffs
     code, text = lint(root)
     assert text.count("available fix (sluice fix):") == 4
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n"])
+def test_fix_keeps_the_file_s_line_endings(tmp_path: Path, newline: str) -> None:
+    """A revision written with CRLF line endings (a Windows checkout, a team's
+    .gitattributes) is rewritten with CRLF: only the rewritten operations change."""
+    root = shop_with_revision(tmp_path)
+    path = root / "migrations" / "versions" / "0003_index.py"
+    path.write_bytes(REVISION.replace("\n", newline).encode())
+    done = run_cli(["fix", "-c", str(root / "alembic.ini"), "--dialect", "postgresql"])
+    assert done.exit_code == 0, done.output
+    data = path.read_bytes()
+    assert b"postgresql_concurrently=True" in data
+    lines = data.split(b"\n")[:-1]
+    assert all(line.endswith(b"\r") == (newline == "\r\n") for line in lines)
+    untouched = REVISION.splitlines()[:12]  # the header, before upgrade()
+    assert data.decode().split(newline)[:12] == untouched

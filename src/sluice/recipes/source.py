@@ -168,10 +168,15 @@ def fix_file(path: str | Path, ctx: RecipeContext, *, write: bool = False,
     """:func:`fix_source` on a file; ``write=True`` saves the result when it changed."""
     p = Path(path)
     try:
-        source = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
+        # universal newlines, as read_text() reads it
+        source = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise SluiceError(f"{p}: cannot read: {exc}") from None
     result = fix_source(source, ctx, path=display or str(p))
     if write and result.changed:
-        write_atomic(p, result.after, what="a revision file")  # keeps its mode, no symlinks
+        after = result.after
+        if b"\r\n" in raw and raw.count(b"\r\n") == raw.count(b"\n"):
+            after = after.replace("\n", "\r\n")  # a CRLF file stays CRLF
+        write_atomic(p, after, what="a revision file")  # keeps its mode, no symlinks
     return result
