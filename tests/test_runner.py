@@ -218,6 +218,29 @@ def test_checksum_change_is_reported(tmp_path: Path, db_url: str) -> None:
     assert "[file changed since applied]" in report.render()
 
 
+def test_line_endings_are_not_a_change(tmp_path: Path) -> None:
+    """The deploy host's checkout and the one reading history may differ in line endings
+    (git's autocrlf on Windows): that is not an edit, as it is not for sluice.sum. A row
+    an older Sluice recorded from a CRLF file (its raw bytes' digest) still matches."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ini = make(tmp_path)
+    go(ini, url, target="r0002")
+    versions = ini.parent / "migrations" / "versions"
+    for name in ("r0001.py", "r0002.py"):
+        path = versions / name
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    result = go(ini, url)
+    assert not any("changed after it was applied" in w for w in result.warnings)
+    assert history(ini, url=url).mismatches == []
+    (versions / "r0003.py").write_bytes((versions / "r0003.py").read_bytes().replace(
+        b"\n", b"\r\n"))
+    raw_crlf = hashlib.sha256((versions / "r0003.py").read_bytes()).hexdigest()
+    with create_engine(url).begin() as conn:  # as an older Sluice recorded it: raw bytes
+        conn.execute(text("UPDATE sluice_history SET checksum = :c WHERE revision = 'r0003'"),
+                     {"c": raw_crlf})
+    assert history(ini, url=url).mismatches == []
+
+
 # --------------------------------------------------------------------------- policy
 
 

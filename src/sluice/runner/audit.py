@@ -82,8 +82,11 @@ history_table = Table(
 )
 
 
-def checksum_file(path: str | Path | None) -> str | None:
-    """SHA-256 of a revision file's bytes (None when it cannot be read)."""
+def checksum_file(path: str | Path | None, *, raw: bool = False) -> str | None:
+    """SHA-256 of a revision file's bytes with CRLF/CR line endings read as LF, as
+    sluice.sum hashes them (:func:`sluice.core.sumfile.file_digest`): a checkout with other
+    line endings is not an edit. ``raw``: of the bytes as they are (what rows written
+    before line endings were normalised hold). None when it cannot be read."""
     if path is None:
         return None
     # the file descriptor's own reads rather than open() (a buffered file object) or
@@ -92,15 +95,18 @@ def checksum_file(path: str | Path | None) -> str | None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError:
         return None
-    digest = hashlib.sha256()
+    chunks: list[bytes] = []
     try:
         while chunk := os.read(fd, 1 << 20):
-            digest.update(chunk)
+            chunks.append(chunk)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return digest.hexdigest()
+    data = b"".join(chunks)
+    if not raw and b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return hashlib.sha256(data).hexdigest()
 
 
 def new_run_id() -> str:
@@ -492,6 +498,9 @@ def checksum_mismatches(entries: Iterable[HistoryEntry],
         if path not in current_cache and path is not None:
             current_cache[path] = checksum_file(path)
         current = current_cache.get(path) if path is not None else None
+        if current != e.checksum and current is not None and e.checksum == checksum_file(
+                path, raw=True):
+            current = e.checksum  # a row of a Sluice that hashed the raw bytes: same file
         if current != e.checksum:
             e.checksum_status = "missing" if current is None else "changed"
             if e.revision not in seen:
