@@ -212,6 +212,30 @@ def _as_tuple(value: Any) -> tuple[str, ...] | None:
     return None
 
 
+def decode_source(raw: bytes) -> str | None:
+    """A Python file's text as Python reads it: UTF-8 (a leading BOM dropped), or the
+    encoding its first two lines declare (``# -*- coding: latin-1 -*-``, PEP 263); None
+    when the bytes do not decode."""
+    first = raw.find(b"\n")
+    second = raw.find(b"\n", first + 1) if first >= 0 else -1
+    if raw[:3] == b"\xef\xbb\xbf":
+        raw = raw[3:]
+    elif b"coding" in (raw if second < 0 else raw[:second]):  # maybe a declaration
+        import codecs  # lazy: only for a file that declares an encoding
+        import io
+        import tokenize
+
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+            return raw.decode(codecs.lookup(encoding).name)
+        except (SyntaxError, LookupError, UnicodeDecodeError):
+            return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def read_header(path: str | os.PathLike[str]) -> RevisionHeader:
     """The header of the revision file ``path`` (unreadable: ``dynamic``)."""
     try:

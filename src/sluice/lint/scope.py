@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     import subprocess
 
 from sluice.config import SluiceConfig
-from sluice.core.history import History, RevisionHeader, build_history, header_from_source
+from sluice.core.history import (
+    History,
+    RevisionHeader,
+    build_history,
+    decode_source,
+    header_from_source,
+)
 from sluice.core.ini import IniConfig
 from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
 from sluice.core.sumfile import file_digest, parse_sum, sum_path
@@ -144,7 +150,7 @@ class Node:
     def text(self) -> str | None:
         """The content decoded (None: not UTF-8), decoded once."""
         if not self._decoded:
-            self._text = _decode(self.content)
+            self._text = decode_source(self.content)
             self._decoded = True
         return self._text
 
@@ -172,15 +178,6 @@ def set_graph(node: Node, revision: Any, down: Any, labels: Any, depends: Any) -
         node.labels = _as_tuple(labels)
     if depends is not None:
         node.depends = _as_tuple(depends)
-
-
-def _decode(raw: bytes) -> str | None:
-    """``raw.decode("utf-8-sig")`` (a leading BOM dropped) without loading that codec's
-    module; None when it is not UTF-8."""
-    try:
-        return (raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 def static_result(node: Node) -> StaticResult:

@@ -104,7 +104,13 @@ def checksum_file(path: str | Path | None, *, raw: bool = False) -> str | None:
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    if not raw and b"\r" in data:
+    return hashlib.sha256(data).hexdigest() if raw else content_checksum(data)
+
+
+def content_checksum(data: bytes) -> str:
+    """SHA-256 of a revision file's bytes ``data``, CRLF/CR line endings read as LF (see
+    :func:`checksum_file`)."""
+    if b"\r" in data:
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return hashlib.sha256(data).hexdigest()
 

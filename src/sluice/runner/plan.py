@@ -10,7 +10,6 @@ environment's guards would do: refuse, ask, back up.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import traceback
 from collections.abc import Sequence
@@ -25,10 +24,11 @@ from sqlalchemy.engine import Connection
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
+from sluice.core.history import decode_source
 from sluice.core.project import display_path
-from sluice.errors import mask_url
+from sluice.errors import SluiceError, mask_url
 from sluice.files import read_utf8
-from sluice.runner.audit import checksum_file
+from sluice.runner.audit import checksum_file, content_checksum
 from sluice.runner.capture import running_revision, split_offline_sql
 from sluice.runner.database import first_line
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
@@ -332,11 +332,14 @@ def build_plan(
             try:  # read once: the run's audit rows take the checksum from here
                 with open(sc.path, "rb") as f:
                     data = f.read()
-                data.decode("utf-8")
-            except (OSError, UnicodeDecodeError):  # the error names the file as shown
+            except OSError:  # the error names the file as shown
                 read_utf8(sc.path, shown=display_path(sc.path, project.ini.resolve().parent))
                 raise
-            project.checksums[sc.path] = hashlib.sha256(data).hexdigest()
+            if decode_source(data) is None:  # UTF-8, or the encoding the file declares
+                shown = display_path(sc.path, project.ini.resolve().parent)
+                read_utf8(sc.path, shown=shown)  # names the byte when it is not UTF-8
+                raise SluiceError(f"{shown}: not in the encoding its first lines declare")
+            project.checksums[sc.path] = content_checksum(data)
     lints: dict[str, RevisionLint] = {}
     if with_lint and scripts:
         lints = lint_revisions(project.ini, config,

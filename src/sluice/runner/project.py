@@ -116,7 +116,7 @@ def env_py_calls_configure_options(project: RunnerProject) -> bool:
     """Whether env.py passes ``configure_options()`` to ``context.configure`` (read, not run)."""
     path = Path(project.script.dir) / "env.py"
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = ast.parse(path.read_bytes())  # its own declared encoding (PEP 263)
     except (OSError, SyntaxError, UnicodeDecodeError):
         return False
     for node in ast.walk(tree):

@@ -80,7 +80,7 @@ def module_timeouts(module: Any, path: str) -> Timeouts:
 def file_timeouts(path: str | Path) -> Timeouts:
     """The ``sluice_timeouts`` literal of a revision file, read without importing it."""
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        tree = ast.parse(Path(path).read_bytes())  # its own declared encoding (PEP 263)
     except (OSError, SyntaxError):
         return Timeouts()
     for node in tree.body:

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sluice.core.history import RevisionHeader, header_from_lines, header_from_tree
+from sluice.core.history import (
+    RevisionHeader,
+    decode_source,
+    header_from_lines,
+    header_from_tree,
+)
 from sluice.lint.model import Op
 from sluice.lint.static.facts import downgrade_fact, module_facts
 from sluice.lint.static.scope import Scope
@@ -173,8 +178,12 @@ def analyze_file(path: str | Path) -> StaticResult:
         raw = p.read_bytes()
     except OSError as exc:
         return StaticResult(path=str(p), error=f"{p}:0: cannot read: {exc.strerror or exc}")
-    try:
-        source = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return StaticResult(path=str(p), error=f"{p}:1: syntax error: not UTF-8 ({exc.reason})")
+    source = decode_source(raw)
+    if source is None:
+        try:  # why: the first byte UTF-8 refuses
+            raw.decode("utf-8-sig")
+            reason = "not the encoding it declares"
+        except UnicodeDecodeError as exc:
+            reason = exc.reason
+        return StaticResult(path=str(p), error=f"{p}:1: syntax error: not UTF-8 ({reason})")
     return analyze_source(source, str(p))
