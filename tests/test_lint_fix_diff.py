@@ -191,3 +191,24 @@ def test_fix_keeps_the_file_s_line_endings(tmp_path: Path, newline: str) -> None
     assert all(line.endswith(b"\r") == (newline == "\r\n") for line in lines)
     untouched = REVISION.splitlines()[:12]  # the header, before upgrade()
     assert data.decode().split(newline)[:12] == untouched
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "bom"])
+def test_fix_keeps_the_file_s_encoding(tmp_path: Path, kind: str) -> None:
+    """A revision that declares latin-1 (PEP 263) is fixed and written back in latin-1;
+    one with a UTF-8 byte order mark keeps it."""
+    root = shop_with_revision(tmp_path)
+    path = root / "migrations" / "versions" / "0003_index.py"
+    text = REVISION.replace('"""index, column', '"""caf\u00e9: index, column')
+    if kind == "latin-1":
+        path.write_bytes(("# -*- coding: latin-1 -*-\n" + text).encode("latin-1"))
+    else:
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    done = run_cli(["fix", "-c", str(root / "alembic.ini"), "--dialect", "postgresql"])
+    assert done.exit_code == 0, done.output
+    data = path.read_bytes()
+    assert b"postgresql_concurrently=True" in data
+    if kind == "latin-1":
+        assert b"caf\xe9: index" in data and data.startswith(b"# -*- coding: latin-1")
+    else:
+        assert data.startswith(b"\xef\xbb\xbf\"\"\"caf\xc3\xa9: index")

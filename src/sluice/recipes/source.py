@@ -22,6 +22,7 @@ from typing import Any
 from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
+from sluice.core.history import declared_encoding, decode_source
 from sluice.errors import SluiceError
 from sluice.files import write_atomic
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
@@ -169,14 +170,23 @@ def fix_file(path: str | Path, ctx: RecipeContext, *, write: bool = False,
     p = Path(path)
     try:
         raw = p.read_bytes()
-        # universal newlines, as read_text() reads it
-        source = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SluiceError(f"{p}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise SluiceError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    text = decode_source(raw)  # UTF-8, or the encoding the file declares (PEP 263)
+    if text is None:
+        raise SluiceError(f"{p}: cannot read: neither UTF-8 nor the encoding its first "
+                          "lines declare")
+    source = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text() reads it
     result = fix_source(source, ctx, path=display or str(p))
-    if write and result.changed:
+    if write and result.changed:  # written back as it was: line endings, encoding, BOM
         after = result.after
         if b"\r\n" in raw and raw.count(b"\r\n") == raw.count(b"\n"):
-            after = after.replace("\n", "\r\n")  # a CRLF file stays CRLF
-        write_atomic(p, after, what="a revision file")  # keeps its mode, no symlinks
+            after = after.replace("\n", "\r\n")
+        bom = b"\xef\xbb\xbf" if raw[:3] == b"\xef\xbb\xbf" else b""
+        try:
+            data = bom + after.encode(declared_encoding(raw) or "utf-8")
+        except UnicodeEncodeError as exc:
+            raise SluiceError(f"{p}: the fixed file cannot be written in its encoding "
+                              f"({exc.encoding}): {exc.reason}") from None
+        write_atomic(p, data, what="a revision file")  # keeps its mode, no symlinks
     return result
