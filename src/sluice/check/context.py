@@ -234,6 +234,27 @@ class CheckContext:
                      "(as Alembic's templates do), so checks run on a throwaway database.",
             )
 
+    def stand_in_note(self) -> str | None:
+        """What to add to a failure on the temporary SQLite database when the project's
+        own URL names another database: SQLite may be what failed, and how to check on
+        the project's own kind of server. None otherwise."""
+        if self.db.kind != "temporary":
+            return None
+        try:
+            url = self.alembic_config().get_main_option("sqlalchemy.url") or ""
+            backend = make_url(url).get_backend_name() if url else "sqlite"
+        except Exception:  # noqa: BLE001 - a URL Sluice cannot read names no dialect
+            return None
+        dialect = {"mariadb": "mysql"}.get(backend, backend)
+        if dialect not in ("postgresql", "mysql"):
+            return None
+        server = "postgresql://USER@HOST/postgres" if dialect == "postgresql" \
+            else "mysql://USER@HOST/"
+        return (f"This ran on a temporary SQLite database and the project's URL is "
+                f"{dialect}: what only {dialect} has (a schema, a type, an extension, a "
+                f"function) fails on SQLite, so the failure may be SQLite's alone. Check on "
+                f"{dialect} itself: `sluice check --url {server} --scratch`.")
+
     def env_failure(self, exc: BaseException, tracker: StepTracker | None = None
                     ) -> tuple[str | None, int | None, str | None]:
         """(path, line, revision id) of the project code an exception came from."""

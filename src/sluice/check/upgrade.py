@@ -38,13 +38,15 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Finding]:
     except Exception as exc:
         path, line, rev = ctx.env_failure(exc, tracker)
         ctx.db.state = "used"
+        stand_in = ctx.stand_in_note()
         if rev is not None:
             message = f"upgrade of revision {rev} failed: {describe_error(exc)}"
-            fix = ("Run it yourself to see the full error: `alembic upgrade "
-                   f"{rev}` on an empty database (SLUICE_DEBUG=1 shows the traceback here).")
+            fix = stand_in or (
+                "Run it yourself to see the full error: `alembic upgrade "
+                f"{rev}` on an empty database (SLUICE_DEBUG=1 shows the traceback here).")
         else:
             message = f"env.py failed before any migration ran: {describe_error(exc)}"
-            fix = "Fix env.py; `alembic upgrade head` fails the same way."
+            fix = stand_in or "Fix env.py; `alembic upgrade head` fails the same way."
         return [check_finding(check, "upgrade-failed", message, fix, path=path, line=line,
                         revision=rev)]
     ctx.db.state = "head"

@@ -1,0 +1,56 @@
+"""The default ``sluice check`` database is a temporary SQLite file. On a project whose
+own URL names PostgreSQL or MySQL, a failure there may be SQLite's alone: the fix says so
+and how to check on the project's own database server, instead of claiming that `alembic
+upgrade head` fails the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_cli
+from tests.support.runner import ENV_PY, Rev, make_project
+
+
+def project(tmp_path: Path, url: str, env_py: str = ENV_PY, upgrade: str = "pass") -> Path:
+    ini = make_project(tmp_path / "proj", [Rev(id="r0001", upgrade=upgrade)], env_py=env_py)
+    text = ini.read_text()
+    ini.write_text("\n".join(f"sqlalchemy.url = {url}" if line.startswith("sqlalchemy.url")
+                             else line for line in text.splitlines()) + "\n")
+    return ini
+
+
+SCHEMA_ENV = ENV_PY.replace("context.configure(connection=connection, target_metadata=None,",
+                            "context.configure(connection=connection, target_metadata=None, "
+                            "version_table_schema='app',")
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://ci@db.example/app",
+                                 "mysql+pymysql://ci@db.example/app"])
+def test_env_py_failing_on_sqlite_says_so(tmp_path: Path, url: str) -> None:
+    assert SCHEMA_ENV != ENV_PY
+    ini = project(tmp_path, url, env_py=SCHEMA_ENV)
+    done = run_cli(["check", "--only", "upgrade", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "fails the same way" not in done.output
+    dialect = url.split("+")[0]
+    assert f"the project's URL is {dialect}" in done.output
+    assert f"sluice check --url {dialect}://USER@HOST/" in done.output and "--scratch" in done.output
+
+
+def test_a_revision_failing_on_sqlite_says_so(tmp_path: Path) -> None:
+    ini = project(tmp_path, "postgresql+psycopg://ci@db.example/app",
+                  upgrade='op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")')
+    done = run_cli(["check", "--only", "upgrade", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "upgrade of revision r0001 failed" in done.output
+    assert "the project's URL is postgresql" in done.output
+
+
+def test_a_sqlite_project_keeps_the_plain_fix(tmp_path: Path) -> None:
+    ini = project(tmp_path, "sqlite:///%(here)s/app.db", env_py=SCHEMA_ENV)
+    done = run_cli(["check", "--only", "upgrade", "-c", ini])
+    assert done.exit_code == 1
+    assert "`alembic upgrade head` fails the same way" in done.output
+    assert "the project's URL is" not in done.output
