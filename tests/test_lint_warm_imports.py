@@ -142,7 +142,7 @@ def test_a_warm_lint_of_revisions_without_suppressions_does_not_tokenize(
 def test_a_warm_lint_decodes_revisions_without_the_utf_8_sig_codec(tmp_path: Path) -> None:
     """Revision files are read as ``utf-8-sig`` reads them (a leading byte order mark
     dropped), without importing that codec's module."""
-    from sluice.core.history import decode_source as _decode
+    from sluice.core.source import decode_source as _decode
 
     assert "encodings.utf_8_sig" not in warm_lint(tmp_path)["modules"]
     bom = b"\xef\xbb\xbf"

@@ -234,17 +234,18 @@ def test_a_guarded_upgrade_hashes_what_the_plan_read(tmp_path: Path,
     record the SHA-256 of each file that ran."""
     import hashlib
 
-    from sluice.runner import audit
+    from sluice.runner import audit, checksums, flow
     from tests.support.runner import go, rows
 
     hashed: list[str] = []
-    real = audit.checksum_file
+    real = checksums.checksum_file
 
-    def checksum_file(path: Any) -> str | None:
+    def checksum_file(path: Any, *, raw: bool = False) -> str | None:
         hashed.append(str(path))
-        return real(path)
+        return real(path, raw=raw)
 
-    monkeypatch.setattr(audit, "checksum_file", checksum_file)
+    for module in (audit, flow):  # every reader of revision files' checksums
+        monkeypatch.setattr(module, "checksum_file", checksum_file)
     toml = SLUICE_TOML.replace("[environments.prod]\n",
                                "[environments.prod]\nbackup_command = 'true'\n")
     ini = make_project(tmp_path / "p", chain(3), toml=toml)

@@ -23,11 +23,11 @@ from sluice.core.history import (
     History,
     RevisionHeader,
     build_history,
-    decode_source,
     header_from_source,
 )
 from sluice.core.ini import IniConfig
 from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
+from sluice.core.source import decode_source
 from sluice.core.sumfile import file_digest, parse_sum, sum_path
 from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash

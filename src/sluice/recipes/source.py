@@ -22,7 +22,7 @@ from typing import Any
 from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
-from sluice.core.history import declared_encoding, decode_source
+from sluice.core.source import declared_encoding, decode_source
 from sluice.errors import SluiceError
 from sluice.files import write_atomic
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source

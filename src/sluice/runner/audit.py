@@ -21,13 +21,10 @@ reconciles them the same way against the version table (see :func:`reconcile_sta
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -50,6 +47,7 @@ from sqlalchemy.engine import Connection
 
 from sluice.owned import HISTORY_TABLE as HISTORY_TABLE  # read as audit.HISTORY_TABLE
 from sluice.runner import audit_bulk
+from sluice.runner.checksums import checksum_file
 from sluice.runner.database import TextFn, create_owned_table, with_text_fallback
 from sluice.runner.database import driver_sql as driver_sql  # read as audit.driver_sql
 from sluice.runner.lock_holder import utcnow
@@ -80,39 +78,6 @@ history_table = Table(
     Column("statements", Text),
     Column("checksum", String(64)),
 )
-
-
-def checksum_file(path: str | Path | None, *, raw: bool = False) -> str | None:
-    """SHA-256 of a revision file's bytes with CRLF/CR line endings read as LF, as
-    sluice.sum hashes them (:func:`sluice.core.sumfile.file_digest`): a checkout with other
-    line endings is not an edit. ``raw``: of the bytes as they are (what rows written
-    before line endings were normalised hold). None when it cannot be read."""
-    if path is None:
-        return None
-    # the file descriptor's own reads rather than open() (a buffered file object) or
-    # Path.read_bytes(): a third of the cost, for hundreds of files
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except OSError:
-        return None
-    chunks: list[bytes] = []
-    try:
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    return hashlib.sha256(data).hexdigest() if raw else content_checksum(data)
-
-
-def content_checksum(data: bytes) -> str:
-    """SHA-256 of a revision file's bytes ``data``, CRLF/CR line endings read as LF (see
-    :func:`checksum_file`)."""
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return hashlib.sha256(data).hexdigest()
 
 
 def new_run_id() -> str:

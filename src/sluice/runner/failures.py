@@ -124,7 +124,11 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
                                                   rec.run_id)
     if earlier is not None:
         return _after_interruption(project, opts, result, rec, earlier)
-    if transactional:
+    if failure.committed:
+        state_line = (f"what it ran in or before an autocommit block stays committed (a "
+                      "sluice.data step's batches, with their checkpoints: the next run "
+                      f"resumes them), the rest was rolled back; the database is at {at}")
+    elif transactional:
         state_line = (f"its transaction was rolled back; the database is at {at}, nothing of "
                       f"{rec.revision} was applied")
     else:

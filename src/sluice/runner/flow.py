@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, Connection
 from sluice.runner import audit
 from sluice.runner.audit import RunRecord, StepRecord
 from sluice.runner.capture import PartialFailure, partial_failure
+from sluice.runner.checksums import checksum_file
 from sluice.runner.database import first_line
 from sluice.runner.heads import applied_revisions, fresh_heads
 from sluice.runner.lock import Holder, MigrationLock
@@ -88,7 +89,7 @@ def step_records(steps: Sequence[Step], direction: str,
         StepRecord(revision=sc.revision, direction=direction,
                    from_revision=",".join(frm) or None, to_revision=",".join(to) or None,
                    checksum=known.get(sc.path) if sc.path in known
-                   else audit.checksum_file(sc.path))
+                   else checksum_file(sc.path))
         for sc, frm, to in steps
     ]
 

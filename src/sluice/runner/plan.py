@@ -24,12 +24,12 @@ from sqlalchemy.engine import Connection
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
-from sluice.core.history import decode_source
 from sluice.core.project import display_path
+from sluice.core.source import decode_source
 from sluice.errors import SluiceError, mask_url
 from sluice.files import read_utf8
-from sluice.runner.audit import checksum_file, content_checksum
 from sluice.runner.capture import running_revision, split_offline_sql
+from sluice.runner.checksums import checksum_file, content_checksum
 from sluice.runner.database import first_line
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
 from sluice.runner.project import RunnerProject

@@ -308,8 +308,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
                        "when the signal came: MySQL/MariaDB may have committed it. Check the "
                        "schema before running again; `sluice history` has the record.")
             raise outcome
-        retry_safe = failure is not None and failure.lock_timeout and (
-            transactional or failure.capture is None or not failure.capture.applied)
+        retry_safe = failure is not None and failure.lock_timeout and not failure.committed \
+            and (transactional or failure.capture is None or not failure.capture.applied)
         if retry_safe and attempt <= policy.lock_retries and failure is not None:
             delay = policy.lock_retry_backoff_ms * (2 ** (attempt - 1)) / 1000
             delay *= random.uniform(0.8, 1.2)

@@ -70,6 +70,9 @@ class Failure:
     capture: StepCapture | None
     lock_timeout: bool
     statement_timeout: bool
+    #: The revision entered an ``autocommit_block`` before it failed: what ran before and
+    #: inside it was committed, whatever the DDL's transactions (``sluice.data`` batches).
+    committed: bool = False
 
 
 @dataclass
@@ -113,6 +116,9 @@ class Session:
     _commit_each: bool = False
     #: ``(index, capture)`` of the last revision that finished running.
     last_ran: tuple[int, StepCapture | None] | None = None
+    #: The revision running now, and the revisions that entered an autocommit block.
+    _running: int | None = None
+    autocommitted: set[int] = field(default_factory=set)
     #: Module namespaces of env.py's runs (see :mod:`sluice.runner.leftopen`).
     namespaces: list[dict[str, Any]] = field(default_factory=list)
 
@@ -203,6 +209,19 @@ class Session:
             event.listen(conn, "begin", _sqlite_begin)
         for i, step in enumerate(steps):
             step.migration_fn = self._wrap(step, i, len(steps))
+        self._track_autocommit(ctx)
+
+    def _track_autocommit(self, ctx: Any) -> None:
+        """Note each revision that enters ``ctx.autocommit_block()`` (it commits what ran
+        before it, and what runs inside it commits as it goes)."""
+        block = ctx.autocommit_block
+
+        def tracked() -> Any:
+            if self._running is not None:
+                self.autocommitted.add(self._running)
+            return block()
+
+        ctx.autocommit_block = tracked
 
     def _wrap(self, step: Any, index: int, total: int) -> Callable[..., Any]:
         original = step.migration_fn
@@ -233,6 +252,7 @@ class Session:
                     self.capture.run_quietly(lambda: _sqlite_ensure_transaction(conn))
                 self.capture.run_quietly(lambda: self.applier.apply(timeouts))  # type: ignore[union-attr]
                 cap = self.capture.begin(script.revision)
+                self._running = index
                 result = original(**kw)
                 if self._check_after and (self._commit_each or index == total - 1):
                     self._verify_lock(index, record, before=False)  # before the commit
@@ -243,9 +263,11 @@ class Session:
                     lock_to = is_lock_timeout(exc)
                     stmt_to = is_statement_timeout(exc)
                     record.error = describe_failure(exc, timeouts, lock_to, stmt_to)
-                    self.failure = Failure(index, script.revision, exc, cap, lock_to, stmt_to)
+                    self.failure = Failure(index, script.revision, exc, cap, lock_to, stmt_to,
+                                           committed=index in self.autocommitted)
                 raise
             finally:
+                self._running = None
                 self.capture.end()
                 self.last_ran = (index, cap)
                 record.finished = utcnow()

@@ -11,10 +11,10 @@ from typing import Any
 
 from sluice.core.history import (
     RevisionHeader,
-    decode_source,
     header_from_lines,
     header_from_tree,
 )
+from sluice.core.source import decode_source
 from sluice.lint.model import Op
 from sluice.lint.static.facts import downgrade_fact, module_facts
 from sluice.lint.static.scope import Scope

@@ -1,0 +1,72 @@
+"""A revision that fails after an ``autocommit_block`` ran (a ``sluice.data`` step commits
+each batch in one, a concurrent index is built in one) has committed part of itself even
+where DDL is transactional: the failure report says what stays committed, never "nothing
+was applied", and a lock timeout there is not retried as if nothing had run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sluice.runner.run import MigrationFailed
+from tests.support.runner import Rev, go, make_project, version
+
+UPGRADE_DATA = '''\
+from sluice.data import batched_update
+batched_update(items, {"v": "x"}, where=items.c.v.is_(None))
+op.execute("UPDATE no_such_table SET v = 1")'''
+
+UPGRADE_BLOCK = '''\
+with op.get_context().autocommit_block():
+    op.execute("UPDATE items SET v = 'x'")
+op.execute("UPDATE no_such_table SET v = 1")'''
+
+CREATE = ('op.create_table("items", sa.Column("id", sa.Integer(), primary_key=True), '
+          'sa.Column("v", sa.String(10)))\n'
+          'op.bulk_insert(sa.table("items", sa.column("id"), sa.column("v")), '
+          '[{"id": i, "v": None} for i in range(1, 51)])')
+
+
+def run_failing(tmp_path: Path, url: str, body: str) -> MigrationFailed:
+    header = 'items = sa.table("items", sa.column("id"), sa.column("v"))\n'
+    ini = make_project(tmp_path / "proj", [
+        Rev(id="r0001", upgrade=CREATE),
+        Rev(id="r0002", upgrade=body, header=header),
+    ])
+    assert go(ini, url, target="r0001").status == "applied"
+    try:
+        go(ini, url)
+    except MigrationFailed as exc:
+        return exc
+    raise AssertionError("r0002 did not fail")
+
+
+def items_done(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM items WHERE v = 'x'"))
+                       .scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_a_data_step_s_batches_stay_committed_and_the_report_says_so(
+        tmp_path: Path, db_url: str) -> None:
+    failed = run_failing(tmp_path, db_url, UPGRADE_DATA)
+    message = str(failed)
+    assert "nothing of r0002 was applied" not in message
+    if db_url.startswith("mysql"):  # no transactional DDL: the statements that ran, listed
+        assert "failed part way" in message and "UPDATE" in (failed.hint or "")
+    else:
+        assert "committed" in message and "autocommit" in message
+    assert items_done(db_url) == 50
+    assert version(db_url) == ["r0001"]
+
+
+def test_an_autocommit_block_stays_committed_and_the_report_says_so(
+        tmp_path: Path, db_url: str) -> None:
+    failed = run_failing(tmp_path, db_url, UPGRADE_BLOCK)
+    assert "nothing of r0002 was applied" not in str(failed)
+    assert items_done(db_url) == 50
