@@ -93,7 +93,8 @@ def _status(url: str) -> str | None:
 def traced(tmp_path_factory: pytest.TempPathFactory, my_server: str) -> TraceResult:
     project = tmp_path_factory.mktemp("trace") / "mysql"
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
-    return trace(project / "alembic.ini", my_server, seed_rows=3000)
+    # enough rows that the table copy lasts long enough to be sampled on a loaded machine
+    return trace(project / "alembic.ini", my_server, seed_rows=30000)
 
 
 def only(result: TraceResult, revision: str) -> Statement:
