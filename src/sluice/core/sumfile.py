@@ -37,9 +37,16 @@ _CONFLICT = r"^(<{7}|={7}|>{7}|\|{7})( |$)"
 
 def file_digest(path: Path) -> str:
     """SHA-256 of the file's bytes with CRLF/CR line endings normalised to LF."""
+    return content_digest(path.read_bytes())
+
+
+def content_digest(data: bytes) -> str:
+    """SHA-256 of a revision file's bytes ``data`` with CRLF/CR line endings normalised to
+    LF: a checkout with other line endings is the same file (sluice.sum, the audit rows)."""
     import hashlib  # lazy: loads OpenSSL; a lint without a sum file hashes nothing with it
 
-    data = path.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return hashlib.sha256(data).hexdigest()
 
 

@@ -7,12 +7,14 @@ import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["checksum_file", "content_checksum"]
+from sluice.core.sumfile import content_digest
+
+__all__ = ["checksum_file"]
 
 
 def checksum_file(path: str | Path | None, *, raw: bool = False) -> str | None:
     """SHA-256 of a revision file's bytes with CRLF/CR line endings read as LF, as
-    sluice.sum hashes them (:func:`sluice.core.sumfile.file_digest`): a checkout with other
+    sluice.sum hashes them (:func:`sluice.core.sumfile.content_digest`): a checkout with other
     line endings is not an edit. ``raw``: of the bytes as they are (what rows written
     before line endings were normalised hold). None when it cannot be read."""
     if path is None:
@@ -32,12 +34,4 @@ def checksum_file(path: str | Path | None, *, raw: bool = False) -> str | None:
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    return hashlib.sha256(data).hexdigest() if raw else content_checksum(data)
-
-
-def content_checksum(data: bytes) -> str:
-    """SHA-256 of a revision file's bytes ``data``, CRLF/CR line endings read as LF (see
-    :func:`checksum_file`)."""
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(data).hexdigest() if raw else content_digest(data)

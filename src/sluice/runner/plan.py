@@ -26,10 +26,11 @@ from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.core.project import display_path
 from sluice.core.source import decode_source
+from sluice.core.sumfile import content_digest
 from sluice.errors import SluiceError, mask_url
 from sluice.files import read_utf8
 from sluice.runner.capture import running_revision, split_offline_sql
-from sluice.runner.checksums import checksum_file, content_checksum
+from sluice.runner.checksums import checksum_file
 from sluice.runner.database import first_line
 from sluice.runner.lintguard import RevisionLint, findings_for_op, lint_revisions
 from sluice.runner.project import RunnerProject
@@ -339,7 +340,7 @@ def build_plan(
                 shown = display_path(sc.path, project.ini.resolve().parent)
                 read_utf8(sc.path, shown=shown)  # names the byte when it is not UTF-8
                 raise SluiceError(f"{shown}: not in the encoding its first lines declare")
-            project.checksums[sc.path] = content_checksum(data)
+            project.checksums[sc.path] = content_digest(data)
     lints: dict[str, RevisionLint] = {}
     if with_lint and scripts:
         lints = lint_revisions(project.ini, config,
