@@ -54,3 +54,14 @@ def test_a_sqlite_project_keeps_the_plain_fix(tmp_path: Path) -> None:
     assert done.exit_code == 1
     assert "`alembic upgrade head` fails the same way" in done.output
     assert "the project's URL is" not in done.output
+
+
+def test_a_downgrade_failing_on_sqlite_says_so(tmp_path: Path) -> None:
+    ini = make_project(tmp_path / "proj", [Rev(id="r0001", upgrade='op.execute("SELECT 1")',
+                                               downgrade='op.execute("DROP TYPE mood")')])
+    text = ini.read_text()
+    ini.write_text(text.replace("sqlite:///%(here)s/app.db", "postgresql://ci@db.example/app"))
+    done = run_cli(["check", "--only", "roundtrip", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "downgrade of revision r0001 failed" in done.output
+    assert "the project's URL is postgresql" in done.output

@@ -231,7 +231,8 @@ def check_drift(ctx: CheckContext) -> CheckResult:
         path, line, _ = ctx.env_failure(exc)
         return CheckResult(NAME, TITLE, "error", "comparison failed", problems=[check_finding(
             NAME, "compare-failed", f"comparing models and database failed: "
-            f"{describe_error(exc)}", "`alembic check` fails the same way; fix that first.",
+            f"{describe_error(exc)}",
+            ctx.stand_in_note() or "`alembic check` fails the same way; fix that first.",
             path=path, line=line)])
     if not lines:
         return finish(NAME, TITLE, [], "models and database agree")

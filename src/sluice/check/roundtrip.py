@@ -210,6 +210,7 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                "to see the full error.") if direction == "downgrade" else (
             "The upgrade fails on the schema its own downgrade leaves: the downgrade does "
             "not undo everything the upgrade did (an object is left behind or renamed).")
+        fix = ctx.stand_in_note() or fix
         problems.append(check_finding(NAME, f"{direction.replace(' ', '-')}-failed",
                                 f"{direction} of revision {rid} failed: {describe_error(exc)}",
                                 fix, path=path, line=line, revision=rid))
