@@ -343,8 +343,8 @@ def lint_project(
     ``revisions``: what ``alembic upgrade`` takes (ids, unique prefixes, ``heads``, branch
     labels, ``label@head``, ``3f2a+1``, ``head-1``; see
     :meth:`sluice.core.history.History.resolve`); ``since``: revisions after that one
-    (its descendants); ``changed_base``: files git
-    sees as changed against that ref (True: origin/main, then main), untracked included;
+    (its descendants); ``changed_base``: files git sees as changed against that ref
+    (True: origin/main, main, origin/master or master), untracked included;
     ``paths``: these files (files that are not revisions of the project are ignored).
     ``trees`` (default ``lint.trees``; empty: all) restricts to version locations or
     branch-labelled trees. ``dialects`` (default ``lint.dialects``) filters the dialects.

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 @click.option("--changed", is_flag=True,
               help="Lint revision files git sees as changed against --base, untracked included.")
 @click.option("--base", default=None, metavar="REF",
-              help="Base for --changed (default: origin/main, then main).")
+              help="Base for --changed (default: the first of origin/main, main, "
+                   "origin/master, master that exists).")
 @format_option("lint", "Output format (machine formats: stdout only; gitlab: code quality "
                        "report).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
