@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from sluice.runner.run import MigrationFailed
@@ -15,6 +16,12 @@ from tests.support.runner import Rev, go, make_project, version
 UPGRADE_DATA = '''\
 from sluice.data import batched_update
 batched_update(items, {"v": "x"}, where=items.c.v.is_(None))
+op.execute("UPDATE no_such_table SET v = 1")'''
+
+UPGRADE_COMMIT = '''\
+bind = op.get_bind()
+bind.execute(sa.text("UPDATE items SET v = 'x'"))
+bind.commit()
 op.execute("UPDATE no_such_table SET v = 1")'''
 
 UPGRADE_BLOCK = '''\
@@ -65,8 +72,11 @@ def test_a_data_step_s_batches_stay_committed_and_the_report_says_so(
     assert version(db_url) == ["r0001"]
 
 
-def test_an_autocommit_block_stays_committed_and_the_report_says_so(
-        tmp_path: Path, db_url: str) -> None:
-    failed = run_failing(tmp_path, db_url, UPGRADE_BLOCK)
+@pytest.mark.parametrize("body", [UPGRADE_BLOCK, UPGRADE_COMMIT], ids=["block", "commit"])
+def test_what_a_revision_committed_itself_stays_and_the_report_says_so(
+        tmp_path: Path, db_url: str, body: str) -> None:
+    """An autocommit block, or the revision committing Alembic's connection itself
+    (``op.get_bind().commit()``, SQLAlchemy 2's way)."""
+    failed = run_failing(tmp_path, db_url, body)
     assert "nothing of r0002 was applied" not in str(failed)
     assert items_done(db_url) == 50

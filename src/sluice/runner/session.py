@@ -11,6 +11,7 @@ timing and audit progress. Everything else (connection, transactions, version ta
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -116,9 +117,10 @@ class Session:
     _commit_each: bool = False
     #: ``(index, capture)`` of the last revision that finished running.
     last_ran: tuple[int, StepCapture | None] | None = None
-    #: The revision running now, and the revisions that entered an autocommit block.
+    #: The revision running now, and the revisions that committed part of themselves.
     _running: int | None = None
     autocommitted: set[int] = field(default_factory=set)
+    _commit_listener: tuple[Connection, Callable[[Connection], None]] | None = None
     #: Module namespaces of env.py's runs (see :mod:`sluice.runner.leftopen`).
     namespaces: list[dict[str, Any]] = field(default_factory=list)
 
@@ -212,16 +214,25 @@ class Session:
         self._track_autocommit(ctx)
 
     def _track_autocommit(self, ctx: Any) -> None:
-        """Note each revision that enters ``ctx.autocommit_block()`` (it commits what ran
-        before it, and what runs inside it commits as it goes)."""
+        """Note each revision that commits part of itself: it enters
+        ``ctx.autocommit_block()`` (what ran before commits, what runs inside commits as it
+        goes) or commits Alembic's connection itself (``op.get_bind().commit()``)."""
         block = ctx.autocommit_block
 
         def tracked() -> Any:
-            if self._running is not None:
-                self.autocommitted.add(self._running)
+            self._committed_now()
             return block()
 
         ctx.autocommit_block = tracked
+        event.listen(ctx.connection, "commit", self._on_commit)
+        self._commit_listener = (ctx.connection, self._on_commit)
+
+    def _on_commit(self, conn: Connection) -> None:
+        self._committed_now()
+
+    def _committed_now(self) -> None:
+        if self._running is not None:  # inside a revision (not Alembic's commit after it)
+            self.autocommitted.add(self._running)
 
     def _wrap(self, step: Any, index: int, total: int) -> Callable[..., Any]:
         original = step.migration_fn
@@ -345,6 +356,10 @@ class Session:
             except Exception:
                 pass
         self._sqlite_listener = None
+        if self._commit_listener is not None:
+            with contextlib.suppress(Exception):
+                event.remove(self._commit_listener[0], "commit", self._commit_listener[1])
+            self._commit_listener = None
 
 
 def _sqlite_ensure_transaction(conn: Connection) -> None:
