@@ -80,3 +80,40 @@ def test_what_a_revision_committed_itself_stays_and_the_report_says_so(
     failed = run_failing(tmp_path, db_url, body)
     assert "nothing of r0002 was applied" not in str(failed)
     assert items_done(db_url) == 50
+
+
+DRY_CASES = {
+    "block": 'with op.get_context().autocommit_block():\n    op.execute("UPDATE items SET v = \'x\'")',
+    "commit": 'bind = op.get_bind()\nbind.execute(sa.text("UPDATE items SET v = \'x\'"))\n'
+              'bind.commit()',
+    "data step": UPGRADE_DATA.rsplit("\n", 1)[0],
+}
+
+
+@pytest.mark.parametrize("case", list(DRY_CASES))
+def test_a_dry_run_never_commits(tmp_path: Path, db_url: str, case: str) -> None:
+    """--dry-run promises that everything is rolled back: a revision that would commit
+    part of itself (an autocommit block, a data step's batches, a commit of Alembic's
+    connection) stops the rehearsal before that commit, and nothing changes."""
+    if db_url.startswith("mysql"):
+        pytest.skip("--dry-run is refused on MySQL/MariaDB (no transactional DDL)")
+    header = 'items = sa.table("items", sa.column("id"), sa.column("v"))\n'
+    ini = make_project(tmp_path / "proj", [
+        Rev(id="r0001", upgrade=CREATE),
+        Rev(id="r0002", upgrade=DRY_CASES[case], header=header),
+    ])
+    try:
+        go(ini, db_url, dry_run=True)
+    except MigrationFailed as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the dry run did not stop")
+    assert message.startswith("dry run stopped in r0002: a dry run cannot rehearse it: it ")
+    assert "would commit the rehearsal for real" in message
+    assert version(db_url) == []
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert not sa.inspect(conn).has_table("items")
+    finally:
+        engine.dispose()

@@ -16,7 +16,7 @@ from sluice.runner.database import first_line
 from sluice.runner.lock import LockLost
 from sluice.runner.project import RunnerProject
 from sluice.runner.result import MigrationFailed, RunOptions, RunResult
-from sluice.runner.session import DbState
+from sluice.runner.session import DbState, DryRunCommit
 
 
 def lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
@@ -113,6 +113,12 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
                                hint=getattr(outcome, "hint", None))
     rec = result.steps[failure.index]
     result.error = f"{rec.revision}: {rec.error}"
+    if isinstance(failure.exc, DryRunCommit):  # the revision is fine; a dry run cannot run it
+        return MigrationFailed(
+            f"dry run stopped in {rec.revision}: {failure.exc}; the database is at {at}",
+            result=result,
+            hint=f"Rehearse it with a real upgrade on a staging copy, or review its SQL: "
+                 f"`sluice {opts.direction} {opts.target} --sql --env {env}`.")
     if result.partial is not None:
         return MigrationFailed(f"revision {rec.revision} failed part way: {rec.error}",
                                result=result, hint=result.partial.render(

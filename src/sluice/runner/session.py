@@ -43,6 +43,11 @@ class DryRunRollback(Exception):
     """Raised after the last revision of a dry run so Alembic rolls everything back."""
 
 
+class DryRunCommit(SluiceError):
+    """A revision of a dry run was about to commit part of itself: raised before that
+    commit, so everything is rolled back and the dry run stops."""
+
+
 @dataclass
 class DbState:
     """What the probe learned from env.py's own connection."""
@@ -220,7 +225,7 @@ class Session:
         block = ctx.autocommit_block
 
         def tracked() -> Any:
-            self._committed_now()
+            self._committed_now("enters an autocommit block")
             return block()
 
         ctx.autocommit_block = tracked
@@ -228,11 +233,18 @@ class Session:
         self._commit_listener = (ctx.connection, self._on_commit)
 
     def _on_commit(self, conn: Connection) -> None:
-        self._committed_now()
+        self._committed_now("commits Alembic's connection")
 
-    def _committed_now(self) -> None:
-        if self._running is not None:  # inside a revision (not Alembic's commit after it)
-            self.autocommitted.add(self._running)
+    def _committed_now(self, how: str) -> None:
+        """A revision is about to commit part of itself (called before the commit)."""
+        if self._running is None:  # Alembic's own commit after a revision
+            return
+        if self.dry_run:  # the rehearsal promises that nothing is committed: stop first
+            raise DryRunCommit(
+                f"a dry run cannot rehearse it: it {how} (as sluice.data steps and "
+                "concurrent index builds do), which would commit the rehearsal for real; "
+                "stopped before that commit, everything rolled back")
+        self.autocommitted.add(self._running)
 
     def _wrap(self, step: Any, index: int, total: int) -> Callable[..., Any]:
         original = step.migration_fn
