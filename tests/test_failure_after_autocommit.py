@@ -117,3 +117,19 @@ def test_a_dry_run_never_commits(tmp_path: Path, db_url: str, case: str) -> None
             assert not sa.inspect(conn).has_table("items")
     finally:
         engine.dispose()
+
+
+def test_no_alembic_context_is_left_installed_after_a_failure(tmp_path: Path) -> None:
+    """Alembic leaves ``alembic.op`` proxying to the failed run's Operations when a
+    migration raises; Sluice's in-process runs (the runner, ``sluice check``) leave it as
+    they found it, so later code in the process does not think it runs in a migration."""
+    import alembic.op as op_mod
+
+    from tests.support.cli import run_cli
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    run_failing(tmp_path, url, UPGRADE_BLOCK)
+    assert getattr(op_mod, "_proxy", None) is None
+    ini = tmp_path / "proj" / "alembic.ini"
+    assert run_cli(["check", "--only", "upgrade", "-c", ini]).exit_code == 1
+    assert getattr(op_mod, "_proxy", None) is None

@@ -31,6 +31,7 @@ from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult
 from sluice.check.revisions import LoadedHistory, load_history
 from sluice.config import SluiceConfig, load_config
+from sluice.core.alembic_compat import kept_proxies
 from sluice.core.drivers import ASYNC_INSTALL, async_url, needs_async_driver
 from sluice.core.findings import Finding
 from sluice.core.project import (
@@ -215,7 +216,7 @@ class CheckContext:
             self._guard(environment.get_context(), target)
 
         environment.configure = guarded_configure  # type: ignore[method-assign]
-        with environment, _quiet_logs(not self.options.verbose):
+        with kept_proxies(), environment, _quiet_logs(not self.options.verbose):
             script.run_env()
 
     def _guard(self, context: MigrationContext, expected: str) -> None:

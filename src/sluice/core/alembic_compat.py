@@ -8,8 +8,9 @@ these functions.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,24 @@ def install_proxy(obj: Any) -> None:
 def remove_proxy(obj: Any) -> None:
     """Undo :func:`install_proxy`."""
     obj._remove_proxy()
+
+
+@contextlib.contextmanager
+def kept_proxies() -> Iterator[None]:
+    """Leave ``alembic.op`` and ``alembic.context`` proxying to what they did before the
+    Alembic run inside: a migration that raises leaves ``alembic.op`` installed
+    (``Operations.context`` removes it only on success), and code that runs later in the
+    process would take the dead run for a live one."""
+    before = (operations_proxy(), environment_context())
+    try:
+        yield
+    finally:
+        for now, then in zip((operations_proxy(), environment_context()), before, strict=True):
+            if now is not then:
+                if now is not None:
+                    remove_proxy(now)
+                if then is not None:
+                    install_proxy(then)
 
 
 def registered_plugins() -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 
+from sluice.core.alembic_compat import kept_proxies
 from sluice.core.durations import format_duration
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner import audit, guards
@@ -98,10 +99,11 @@ def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None
             rng = f"{current or 'base'}:{target}"
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
-    if direction == "upgrade":
-        command.upgrade(cfg, rng, sql=True)
-    else:
-        command.downgrade(cfg, rng, sql=True)
+    with kept_proxies():
+        if direction == "upgrade":
+            command.upgrade(cfg, rng, sql=True)
+        else:
+            command.downgrade(cfg, rng, sql=True)
     return buf.getvalue()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sluice.core.alembic_compat import (
     all_down_revisions,
     downgrade_steps,
+    kept_proxies,
     relative_spec,
     upgrade_steps,
 )
@@ -37,7 +38,7 @@ def probe(project: RunnerProject) -> DbState:
     when it has none either, the run stops with :attr:`RunnerProject.url_missing`."""
     session = Session(mode="probe")
     try:
-        with quiet_alembic():
+        with quiet_alembic(), kept_proxies():
             command.current(project.alembic_cfg(session))
     except DBAPIError as exc:
         # the probe only connects and reads the version table: this is the database
@@ -179,7 +180,7 @@ def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
     """One revision's statements, rendered offline through env.py."""
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
-    with quiet_alembic():
+    with quiet_alembic(), kept_proxies():
         if direction == "upgrade":
             command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)
         else:

@@ -21,6 +21,7 @@ from alembic import command
 from alembic.script import Script
 from sqlalchemy.engine import Connection
 
+from sluice.core.alembic_compat import kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
@@ -269,7 +270,7 @@ def render_sql(project: RunnerProject, state: DbState, direction: str,
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
     try:
-        with quiet_alembic():
+        with quiet_alembic(), kept_proxies():
             if direction == "upgrade":
                 command.upgrade(cfg, f"{current}:{target}" if current else target, sql=True)
             else:

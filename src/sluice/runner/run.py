@@ -36,6 +36,7 @@ from alembic.script import Script
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from sluice.core.alembic_compat import kept_proxies
 from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
@@ -264,10 +265,11 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
         )
         outcome: BaseException | None = None
         try:
-            if opts.direction == "upgrade":
-                command.upgrade(project.alembic_cfg(session), opts.target)
-            else:
-                command.downgrade(project.alembic_cfg(session), opts.target)
+            with kept_proxies():
+                if opts.direction == "upgrade":
+                    command.upgrade(project.alembic_cfg(session), opts.target)
+                else:
+                    command.downgrade(project.alembic_cfg(session), opts.target)
         except DryRunRollback:
             outcome = None
         except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised below

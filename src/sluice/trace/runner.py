@@ -33,7 +33,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from sluice.core.alembic_compat import all_down_revisions
+from sluice.core.alembic_compat import all_down_revisions, kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.drivers import sync_url
 from sluice.core.project import alembic_config, script_directory
@@ -380,7 +380,7 @@ class Tracer:
                               stdout=io.StringIO())
 
     def _upgrade(self, rev: str) -> None:
-        with guard(self.scratch.database), quiet_alembic():
+        with guard(self.scratch.database), quiet_alembic(), kept_proxies():
             command.upgrade(self._cfg(), rev)
         self.applied |= _ancestors(self.script, rev)
 
@@ -444,7 +444,7 @@ class Tracer:
         start = now()
         try:
             with guard(self.scratch.database), _listening(recorder.handlers()), \
-                    quiet_alembic():
+                    quiet_alembic(), kept_proxies():
                 command.upgrade(self._cfg(), rev)
         except SluiceError:
             raise
