@@ -76,8 +76,9 @@ class Failure:
     capture: StepCapture | None
     lock_timeout: bool
     statement_timeout: bool
-    #: The revision entered an ``autocommit_block`` before it failed: what ran before and
-    #: inside it was committed, whatever the DDL's transactions (``sluice.data`` batches).
+    #: The revision committed part of itself before it failed (it entered an
+    #: ``autocommit_block``, as ``sluice.data`` steps do, or committed Alembic's
+    #: connection): that part stays, whatever the DDL's transactions.
     committed: bool = False
 
 
