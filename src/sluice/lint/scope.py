@@ -19,12 +19,7 @@ if TYPE_CHECKING:
     import subprocess
 
 from sluice.config import SluiceConfig
-from sluice.core.history import (
-    History,
-    RevisionHeader,
-    build_history,
-    header_from_source,
-)
+from sluice.core.history import History, RevisionHeader, build_history, header_from_source
 from sluice.core.ini import IniConfig
 from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
 from sluice.core.source import decode_source

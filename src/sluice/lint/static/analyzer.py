@@ -9,11 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sluice.core.history import (
-    RevisionHeader,
-    header_from_lines,
-    header_from_tree,
-)
+from sluice.core.history import RevisionHeader, header_from_lines, header_from_tree
 from sluice.core.source import decode_source
 from sluice.lint.model import Op
 from sluice.lint.static.facts import downgrade_fact, module_facts
