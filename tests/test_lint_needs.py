@@ -247,3 +247,126 @@ def test_a_pool_renders_what_this_process_renders(project: Path,
     assert in_pool.as_dict() == here.as_dict()
     rules = {(f.rule, Path(f.path or "").stem) for f in in_pool.findings}
     assert {("SL008", "p00"), ("SL002", f"p{n - 1:02d}"), ("SL106", "p03")} <= rules
+
+
+LOOP_OVER_READ = """
+from projhelpers import canonical
+
+releases = sa.table("releases", sa.column("version"), sa.column("canonical"))
+
+
+def upgrade():
+    conn = op.get_bind()
+    for row in conn.execute(sa.select(releases.c.version).distinct()):
+        conn.execute(releases.update().where(releases.c.version == row.version)
+                     .values(canonical=canonical(row.version)))
+    op.alter_column("releases", "canonical", nullable=False)
+
+
+def downgrade():
+    op.alter_column("releases", "canonical", nullable=True)
+"""
+
+
+def test_what_only_a_loop_over_a_read_does_is_not_rendered(project: Path) -> None:
+    """Offline the loop runs no time: its run-time SQL and imported helper cannot be
+    rendered, so they need nothing; the static layer still reports the update."""
+    with (project / "projhelpers" / "__init__.py").open("a") as helpers:
+        helpers.write("\n\ndef canonical(version):\n    return version\n")
+    write(project, "l1", LOOP_OVER_READ)
+    result = lint(project)
+    (rep,) = result.revisions
+    assert rep.render_needs == [] and rep.status == "static" and rep.reason is None
+    rendered = lint(project, render_all=True)
+    assert rendered.revisions[0].status == "rendered"
+
+    def seen(r: LintResult) -> set[tuple[str, int | None, str]]:
+        return {(f.rule, f.line, f.message) for f in r.findings}
+
+    assert seen(result) == seen(rendered)
+    assert ("SL606", 15) in {(f.rule, f.line) for f in result.findings}  # the read
+
+
+def test_the_same_code_outside_the_loop_is_rendered(project: Path) -> None:
+    body = LOOP_OVER_READ.replace(
+        "    for row in conn.execute(sa.select(releases.c.version).distinct()):\n"
+        "        conn.execute(", "    rows = conn.execute(sa.select(releases.c.version))\n"
+        "    if rows:\n        conn.execute(").replace("row.version", "'1.0'")
+    write(project, "l2", body)
+    (rep,) = lint(project, render=False).revisions
+    assert rep.render_needs == ["SQL built at run time", "imported code"]
+
+
+NEEDS_A_ROW = """
+import os
+
+
+def _remaining(conn):
+    return conn.execute(sa.text("SELECT count(*) FROM logins WHERE ip_id IS NULL")).scalar_one()
+
+
+def upgrade():
+    bind = op.get_bind()
+    salt = os.environ.get("SALT")
+{loop}
+    op.alter_column("logins", "ip_id", nullable=False)
+
+
+def downgrade():
+    op.alter_column("logins", "ip_id", nullable=True)
+"""
+
+LOOP = """\
+    while _remaining(bind) > 0:
+        bind.execute(sa.text(f"UPDATE logins SET hash = md5(ip || '{salt}') WHERE id < 9"))"""
+
+
+def test_a_read_that_needs_a_row_stops_the_render_before_it_starts(project: Path) -> None:
+    """``.scalar_one()`` reached whenever upgrade() runs raises offline (no rows): the
+    revision is analysed statically without trying a render, and SL903 says why."""
+    write(project, "n1", NEEDS_A_ROW.format(loop=LOOP))
+    result = lint(project)
+    (rep,) = result.revisions
+    assert rep.render_needs == ["SQL built at run time", "run-time settings",
+                                "reads the database"]
+    assert rep.status == "static" and rep.reason == "get_bind reads"
+    assert rep.detail == ("a read through op.get_bind() (.scalar_one() at line 12) needs a "
+                          "row, and offline a read returns none")
+    assert result.render_processes == 0
+    (sl903,) = [f for f in result.findings if f.rule == "SL903"]
+    assert sl903.line == 12 and "get_bind reads" in sl903.message
+    assert "static only (reasons: get_bind reads 1)" in result.coverage.line()
+
+
+@pytest.mark.parametrize("loop", [
+    # in a branch
+    "    if salt:\n" + textwrap.indent(LOOP, "    "),
+    # its exception may be caught
+    "    try:\n" + textwrap.indent(LOOP, "    ") + "\n    except Exception:\n        pass",
+    # after an early exit
+    "    if salt is None:\n        return\n" + LOOP,
+    # in the body of another loop
+    "    for _ in range(3):\n" + textwrap.indent(LOOP, "    "),
+], ids=["branch", "try", "after-return", "loop"])
+def test_a_read_that_may_not_run_does_not_stop_the_render(project: Path, loop: str) -> None:
+    write(project, "n2", NEEDS_A_ROW.format(loop=loop))
+    (rep,) = lint(project, render=False).revisions
+    assert rep.reason == "rendering disabled", rep
+    assert "SQL built at run time" in rep.render_needs
+
+
+def test_a_select_executed_on_the_bind_is_a_read(project: Path) -> None:
+    write(project, "s1", """
+users = sa.table("users", sa.column("id"))
+
+
+def upgrade():
+    ids = [r.id for r in op.get_bind().execute(sa.select(users.c.id))]
+    op.drop_column("users", "legacy")
+
+
+def downgrade():
+    pass
+""")
+    (rep,) = lint(project).revisions
+    assert rep.render_needs == [] and rep.status == "static" and rep.reason is None

@@ -377,9 +377,9 @@ def test_plugins_imported_by_env_py_register_their_operations(
 
 
 def test_unknown_plugin_operation_is_named(project: Path, renderer: Renderer) -> None:
-    path = write(project, "r1.py", HEADER + "def upgrade():\n    op.sync_enum_values('x')\n")
+    path = write(project, "r1.py", HEADER + "def upgrade():\n    op.sync_widget_values('x')\n")
     out = render(renderer, path)
-    assert out.reason == "unknown op.sync_enum_values" and "plugin" in (out.hint or "")
+    assert out.reason == "unknown op.sync_widget_values" and "plugin" in (out.hint or "")
 
 
 def test_values_from_stubs_never_reach_the_rules(project: Path) -> None:

@@ -16,9 +16,14 @@ from sluice.config import SluiceConfig
 from sluice.lint.context import RunContext, meta_findings
 from sluice.lint.merge import dedup_findings, dialect_branch_lines, dialect_sensitive, merge_ops
 from sluice.lint.model import Finding, Op
-from sluice.lint.needs import NEED_RENDER_REQUESTED, NEED_SQL_REQUESTED, render_needs
+from sluice.lint.needs import (
+    NEED_RENDER_REQUESTED,
+    NEED_SQL_REQUESTED,
+    offline_failure,
+    render_needs,
+)
 from sluice.lint.registry import run_rules
-from sluice.lint.render import REASON_DISABLED, RenderOutcome
+from sluice.lint.render import REASON_BIND_READS, REASON_DISABLED, RenderOutcome
 from sluice.lint.results import RevisionReport
 from sluice.lint.scope import Node, display_path, static_result
 from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
@@ -48,7 +53,7 @@ def render_job(index: int, node: Node, ctx: RunContext) -> tuple[list[str], Rend
     needs = render_needs(static.ops, source)
     if not needs and (ctx.sql or ctx.render_all):
         needs = [NEED_SQL_REQUESTED if ctx.sql else NEED_RENDER_REQUESTED]
-    if not needs or not ctx.render:
+    if not needs or not ctx.render or offline_failure(static.ops) is not None:
         return needs, None
     sensitive = dialect_sensitive(source) or any(o.kind == "script.import" for o in static.ops)
     down_kind = next((o.args.get("kind") for o in static.ops
@@ -103,6 +108,15 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
             report.status = "static"
             report.reason, report.detail, report.hint = (outcome.reason, outcome.detail,
                                                          outcome.hint)
+    elif needs and ctx.render and (stop := offline_failure(static.ops)) is not None:
+        outcome = RenderOutcome(
+            ok=False, reason=REASON_BIND_READS, line=stop.line,
+            detail=f"a read through op.get_bind() (.{stop.args.get('how')}() at line "
+                   f"{stop.line}) needs a row, and offline a read returns none",
+            hint="data read from the database is not available offline; the revision is "
+                 "analysed statically")
+        report.status, report.reason = "static", outcome.reason
+        report.detail, report.hint = outcome.detail, outcome.hint
     elif needs:
         report.status = "static"
         report.reason = REASON_DISABLED
@@ -113,7 +127,9 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
                     if outcome is not None and outcome.ok else set())
     static.tree = None  # done with it; the ops are what is kept
     # the op list each dialect sees; dialects whose render (or lack of it) is the same share it
-    groups: dict[tuple[str | None, bool], tuple[list[Op], list[str]]] = {}
+    groups: dict[tuple[str | None, bool, str | None], tuple[list[Op], list[str]]] = {}
+    # operations of a plugin that runs on one dialect only (sluice.lint.static.plugins)
+    limited = any(o.kind == "execute" and "dialect" in o.args for o in static.ops)
     for dialect in ctx.dialects:
         used: str | None = None
         if outcome is not None and outcome.ok:
@@ -122,9 +138,11 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
             elif dialect not in outcome.failed:
                 used = outcome.dialects[0]  # the code does not depend on the dialect
         pruned = used == dialect and bool(branch_lines)
-        key = (used, pruned)
+        key = (used, pruned, dialect if limited else None)
         if key not in groups:
             ops = static.ops
+            if limited:
+                ops = [o for o in ops if o.args.get("dialect", dialect) == dialect]
             if used is not None:
                 ops = merge_ops(static.ops, outcome.ops[used],  # type: ignore[union-attr]
                                 outcome.phases.get(used, []),  # type: ignore[union-attr]

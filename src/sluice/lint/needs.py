@@ -5,7 +5,8 @@ Rendering a revision offline adds something only where the source does not say w
 run; :func:`render_needs` names those places, in the order the coverage line counts them:
 
 - ``SQL built at run time``: ``op.execute`` (or a bind's ``execute``) of anything but
-  literal SQL (an f-string, ``%``, ``.format``, a variable, a SQLAlchemy construct);
+  literal SQL (an f-string, ``%``, ``.format``, a variable, a SQLAlchemy construct other
+  than a ``select()``, which only reads);
 - ``imported code``: the revision runs something it imports from outside Alembic,
   SQLAlchemy and the standard library (project helpers, plugins, constants): it calls an
   imported name, passes it as a name or an option, loops over it, decorates with it, uses
@@ -31,6 +32,12 @@ run; :func:`render_needs` names those places, in the order the coverage line cou
   operations the static layer has already read, all of them spelled out (SL606 reports
   the read itself);
 - ``no upgrade() found``: the source defines no ``upgrade()`` the static layer can walk.
+
+Code that never runs offline adds no need: the body of a ``for`` over the rows of a read
+(offline a read returns no rows). And a revision whose upgrade reaches, whatever happens,
+a read that needs a row (``.one()``, ``.scalar_one()``, see :func:`offline_failure`) is
+not rendered at all: offline that read raises, so the render could only fail. It is
+analysed statically, and SL903 says why, as after a render that failed.
 
 ``SQL requested`` and ``render requested`` are not limits of static analysis: the caller
 asked for every operation's SQL (``lint_project(sql=True)``) or for every revision to be
@@ -62,6 +69,7 @@ __all__ = [
     "NEED_SQL_REQUESTED",
     "alembic_operations",
     "is_alembic_operation",
+    "offline_failure",
     "render_needs",
 ]
 
@@ -198,14 +206,16 @@ def render_needs(ops: list[Op], source: str) -> list[str]:
     has_upgrade = False
     for o in ops:
         kind = o.kind
+        if o.phase == "upgrade":
+            has_upgrade = has_upgrade or not kind.startswith("script.")
+        if o.args.get("offline_dead"):
+            continue  # never runs offline: a render adds nothing there
         if kind.startswith("script."):
             _script_need(o, found)
             continue
-        if o.phase == "upgrade":
-            has_upgrade = True
         if kind == "execute":
-            if o.sql is None:
-                found.add(NEED_SQL)
+            if o.sql is None and o.args.get("construct") != "select":
+                found.add(NEED_SQL)  # (a select is a read, see NEED_READS)
         elif not is_alembic_operation(kind):
             found.add(NEED_CUSTOM_OP)
         elif _unresolved_names(o):
@@ -219,6 +229,19 @@ def render_needs(ops: list[Op], source: str) -> list[str]:
     if found == {NEED_READS}:
         return []  # a read alone: rendering adds nothing (see the module docstring)
     return [n for n in _ORDER if n in found]
+
+
+def offline_failure(ops: list[Op]) -> Op | None:
+    """The read that stops every offline run of the upgrade, if there is one: a
+    ``.one()`` / ``.scalar_one()`` of a read through ``op.get_bind()`` reached whenever
+    ``upgrade()`` runs (not in a branch, a loop or a ``try``). Offline a read returns no
+    rows, so such a read raises and a render of the revision can only fail; the revision
+    is analysed statically without trying."""
+    for o in ops:
+        if o.kind == "script.get_bind_read" and o.phase == "upgrade" \
+                and o.args.get("raises_offline"):
+            return o
+    return None
 
 
 def _script_need(o: Op, found: set[str]) -> None:

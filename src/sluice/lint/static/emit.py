@@ -9,6 +9,7 @@ from typing import Any
 
 from sluice.lint.model import Op
 from sluice.lint.static.newop import make_op
+from sluice.lint.static.plugins import PLUGIN_OPERATIONS, plugin_statements
 from sluice.lint.static.scope import Scope
 from sluice.lint.static.values import (
     UNKNOWN,
@@ -81,6 +82,8 @@ class OpEmitter:
     #: and the Python-side ``default=`` / ``onupdate=`` (an imported name used only there
     #: does not make the revision render, see :mod:`sluice.lint.static.facts`).
     column_values: set[int]
+    #: The revision's text (None when not known).
+    source: str | None
 
     def _is_op(self, node: ast.expr, scope: Scope) -> bool:
         if isinstance(node, ast.Name):
@@ -98,6 +101,8 @@ class OpEmitter:
         for existing in self.ops:
             if existing.kind == kind and existing.line == line and existing.phase == scope.phase:
                 return
+        if scope.offline_dead:
+            args["offline_dead"] = True
         self.ops.append(make_op(kind, line, scope.phase, dict(args)))
 
     def _emit_op(
@@ -109,6 +114,8 @@ class OpEmitter:
         batch: tuple[str | None, str | None] | None,
         via: str | None = None,
     ) -> None:
+        if batch is None and kind in PLUGIN_OPERATIONS and self._plugin_op(kind, call, scope):
+            return
         sig = (_BATCH_SIGNATURES if batch is not None else _SIGNATURES).get(kind, ())
         params: dict[str, ast.expr] = {}
         extra: list[ast.expr] = []
@@ -171,9 +178,32 @@ class OpEmitter:
             args["via"] = via
         if absent:
             args["absent"] = absent
+        if scope.offline_dead:
+            args["offline_dead"] = True
         op.args = args
         self._track_created(kind, op, self.created[scope.phase])
         self.ops.append(op)
+
+    def _plugin_op(self, kind: str, call: ast.Call, scope: Scope) -> bool:
+        """A modelled plugin operation (:mod:`sluice.lint.static.plugins`) as the
+        statements it runs; False when its arguments are not all spelled out."""
+        found = plugin_statements(kind, call, scope.consts, self.source)
+        if found is None:
+            return False
+        model, statements = found
+        for sql in statements:
+            args: dict[str, Any] = {"via": f"{model.module}.{model.name}",
+                                    "dialect": model.dialect}
+            if scope.offline_dead:
+                args["offline_dead"] = True
+            op = make_op("execute", call.lineno, scope.phase, args)
+            op.sql = sql
+            op.in_autocommit = scope.autocommit > 0
+            self._track_created("execute", op, self.created[scope.phase])
+            self.ops.append(op)
+        # the plugin's classes used in the call are read here: no render needs them
+        self.column_values.add(id(call))
+        return True
 
     @staticmethod
     def _track_created(kind: str, op: Op, created: set[str]) -> None:

@@ -32,6 +32,12 @@ class Scope:
     stack: tuple[str, ...] = ()
     #: functions defined inside the function being walked.
     local_funcs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    #: The code being walked may not run when its function is called: a branch, a loop
+    #: body, a ``try`` (its exception may be caught), after an early exit.
+    conditional: bool = False
+    #: The code being walked never runs offline: the body of a loop over the rows of a
+    #: read through ``op.get_bind()`` (offline a read returns no rows).
+    offline_dead: bool = False
 
     def child(self, **changes: Any) -> Scope:
         new = Scope(
@@ -47,6 +53,8 @@ class Scope:
             autocommit=self.autocommit,
             stack=self.stack,
             local_funcs=dict(self.local_funcs),
+            conditional=self.conditional,
+            offline_dead=self.offline_dead,
         )
         for k, v in changes.items():
             setattr(new, k, v)

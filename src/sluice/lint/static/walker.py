@@ -35,6 +35,14 @@ _READ_METHODS = {
     "columns", "tuples", "unique",
 }
 _READ_ATTRS = {"rowcount", "inserted_primary_key", "lastrowid", "returns_rows"}
+#: Reads that raise when the result has no row (``NoResultFound``).
+_NEEDS_A_ROW = frozenset({"one", "scalar_one"})
+#: Statements that can hold a ``return``, ``raise``, ``break`` or ``continue``.
+_EXITS_INSIDE = frozenset({ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.With,
+                           ast.AsyncWith, ast.Match, ast.Return, ast.Raise, ast.Break,
+                           ast.Continue, *([ast.TryStar] if hasattr(ast, "TryStar") else [])})
+_EXIT_NODES = (ast.Return, ast.Raise, ast.Break, ast.Continue)
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 #: Builtins that consume a result (``next(iter(conn.execute(...)))``).
 _CONSUMERS = {"next", "iter", "list", "tuple", "sorted", "set", "dict", "len", "enumerate"}
 _SESSION_READS = {"query", "get", "scalar", "scalars", "execute", "merge", "refresh"}
@@ -65,6 +73,8 @@ class Walker(OpEmitter):
     def _walk_body(self, body: list[ast.stmt], scope: Scope) -> None:
         for stmt in body:
             self._walk_stmt(stmt, scope)
+            if not scope.conditional and type(stmt) in _EXITS_INSIDE and _may_exit(stmt):
+                scope = shared_child(scope, conditional=True)  # the rest may not run
 
     def _walk_stmt(self, stmt: ast.stmt, scope: Scope) -> None:
         if type(stmt) is ast.Expr:
@@ -91,8 +101,12 @@ class Walker(OpEmitter):
             return
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             self._visit_expr(stmt.iter, scope)
+            body_scope = branch(scope)
             if self._is_result_expr(stmt.iter, scope):
                 self._fact("script.get_bind_read", stmt.iter, scope, how="iterate")
+                # offline the loop runs no time: nothing in its body can be rendered
+                body_scope = shared_child(body_scope, offline_dead=True)
+                self.column_values.update(id(s) for s in stmt.body)
             values = literal_value(stmt.iter, scope.consts)
             if isinstance(stmt.target, ast.Name) and isinstance(values, (list, tuple)) \
                     and 0 < len(values) <= 50:
@@ -106,13 +120,13 @@ class Walker(OpEmitter):
                 for sub in ast.walk(stmt.target):
                     if isinstance(sub, ast.Name):
                         forget(scope, sub.id)
-                self._walk_body(stmt.body, scope)
-            self._walk_body(stmt.orelse, scope)
+                self._walk_body(stmt.body, body_scope)
+            self._walk_body(stmt.orelse, branch(scope))
             return
         if isinstance(stmt, (ast.If, ast.While)):
-            self._visit_expr(stmt.test, scope)
-            self._walk_body(stmt.body, scope)
-            self._walk_body(stmt.orelse, scope)
+            self._visit_expr(stmt.test, scope)  # evaluated at least once
+            self._walk_body(stmt.body, branch(scope))
+            self._walk_body(stmt.orelse, branch(scope))
             return
         for child in ast.iter_child_nodes(stmt):
             if isinstance(child, ast.expr):
@@ -120,11 +134,12 @@ class Walker(OpEmitter):
             elif isinstance(child, ast.stmt):
                 self._walk_stmt(child, scope)
             elif isinstance(child, ast.AST):  # match cases, etc.
+                case_scope = branch(scope)
                 for sub in ast.iter_child_nodes(child):
                     if isinstance(sub, ast.stmt):
-                        self._walk_stmt(sub, scope)
+                        self._walk_stmt(sub, case_scope)
                     elif isinstance(sub, ast.expr):
-                        self._visit_expr(sub, scope)
+                        self._visit_expr(sub, case_scope)
 
     def _walk_with(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> None:
         inner = scope
@@ -154,13 +169,14 @@ class Walker(OpEmitter):
         self._walk_body(stmt.body, inner)
 
     def _walk_try(self, stmt: Any, scope: Scope) -> None:
-        self._walk_body(stmt.body, scope)
+        inner = branch(scope)  # an exception raised inside may be caught
+        self._walk_body(stmt.body, inner)
         for handler in stmt.handlers:
             catches = catches_everything(handler.type)
             if catches and not reraises(handler.body):
                 self._fact("script.swallow_exception", handler, scope, catches=catches)
-            self._walk_body(handler.body, scope)
-        self._walk_body(stmt.orelse, scope)
+            self._walk_body(handler.body, inner)
+        self._walk_body(stmt.orelse, inner)
         self._walk_body(stmt.finalbody, scope)
 
     def _bind_name(self, target: ast.expr, value: ast.expr, scope: Scope) -> None:
@@ -256,7 +272,7 @@ class Walker(OpEmitter):
                 self._emit_op("execute", call, scope, batch=None, via="bind")
                 return
             if attr in _READ_METHODS and owner_id in scope.results:
-                self._fact("script.get_bind_read", call, scope, how=attr)
+                self._read_fact(call, attr, scope)
                 return
             if attr in _SESSION_READS and attr != "execute" and owner_id in scope.sessions:
                 self._fact("script.get_bind_read", call, scope, how=f"session.{attr}")
@@ -278,7 +294,7 @@ class Walker(OpEmitter):
                 self._emit_op("execute", call, scope, batch=None, via="bind")
                 return
             if attr in _READ_METHODS and self._is_result_expr(owner, scope):
-                self._fact("script.get_bind_read", call, scope, how=attr)
+                self._read_fact(call, attr, scope)
                 return
             if self._is_session_read(call, scope):
                 self._fact("script.get_bind_read", call, scope, how=f"session.{attr}")
@@ -296,6 +312,15 @@ class Walker(OpEmitter):
             self._enter_helper(scope.local_funcs[func.id], call, scope, closure=True)
         elif isinstance(func, ast.Name) and func.id in self.functions:
             self._enter_helper(self.functions[func.id], call, scope, closure=False)
+
+    def _read_fact(self, call: ast.Call, how: str, scope: Scope) -> None:
+        """A read of a result (``.one()``, ``.fetchall()`` ...); one that needs a row
+        and is reached whenever its function runs (``raises_offline``) stops any offline
+        run there: offline a read returns no rows."""
+        if how in _NEEDS_A_ROW and not scope.conditional and not scope.offline_dead:
+            self._fact("script.get_bind_read", call, scope, how=how, raises_offline=True)
+        else:
+            self._fact("script.get_bind_read", call, scope, how=how)
 
     def _visit_named_call(self, call: ast.Call, name: str, scope: Scope) -> bool:
         """A read through ``inspect(bind)`` / ``reflect(bind=...)`` / ``Table(...,
@@ -431,3 +456,22 @@ def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
         if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
         yield from _walk_no_defs(child)
+
+
+def branch(scope: Scope) -> Scope:
+    """``scope`` for code that may not run when the code around it does."""
+    return scope if scope.conditional else shared_child(scope, conditional=True)
+
+
+def _may_exit(stmt: ast.stmt) -> bool:
+    """``stmt`` is, or holds, a ``return``, ``raise``, ``break`` or ``continue`` (outside
+    functions and classes defined in it)."""
+    stack: list[ast.AST] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _EXIT_NODES):
+            return True
+        stack.extend(c for c in ast.iter_child_nodes(node)
+                     if isinstance(c, (ast.stmt, ast.excepthandler, ast.match_case))
+                     and not isinstance(c, _NESTED_SCOPES))
+    return False

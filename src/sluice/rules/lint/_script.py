@@ -25,7 +25,7 @@ def changes_only_data(detail: Any, dialect: str | None = None) -> bool:
         return False
     for kind, sql, construct in detail:
         if kind == "bulk_insert" or (kind == "execute" and construct in (
-                "update", "insert", "delete")):
+                "update", "insert", "delete", "select")):
             continue
         if kind != "execute" or not sql:
             return False
