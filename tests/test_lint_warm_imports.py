@@ -153,3 +153,44 @@ def test_a_warm_lint_decodes_revisions_without_the_utf_8_sig_codec(tmp_path: Pat
         except UnicodeDecodeError:
             expected = None
         assert _decode(raw) == expected, raw
+
+
+PACKAGE = """
+import json, sys
+from sluice.integrations.cli import deferred
+made = deferred.defer("importlib.metadata", functions=("entry_points",))
+from importlib.metadata import entry_points
+before = "email" in sys.modules, type(sys.modules["importlib.metadata"]).__name__
+found = [ep.name for ep in entry_points(group="console_scripts", name="sluice")]
+import importlib.metadata
+version = importlib.metadata.version("sqlglot")  # a submodule-using name, after loading
+deferred.restore(made)
+print(json.dumps({"before": before, "found": found, "version": bool(version),
+                  "real": type(sys.modules["importlib.metadata"]).__name__,
+                  "kept": sys.modules["importlib.metadata"] is importlib.metadata}))
+"""
+
+
+def test_a_deferred_package_imports_its_submodules_when_it_runs() -> None:
+    """importlib.metadata (deferred while sqlglot imports ``entry_points`` from it) is a
+    package: its code imports ``._adapters`` and ``._meta`` when it finally runs."""
+    done = subprocess.run([sys.executable, "-c", PACKAGE], capture_output=True, text=True,
+                          check=True)
+    assert json.loads(done.stdout) == {"before": [False, "Deferred"], "found": ["sluice"],
+                                       "version": True, "real": "module", "kept": True}
+
+
+def test_a_cold_lint_that_parses_sql_does_not_import_importlib_metadata(
+        tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    project(root)
+    path = root / "migrations" / "versions" / "a001.py"
+    path.write_text(path.read_text().replace(
+        "UPDATE accounts SET plan = 'free' WHERE plan IS NULL",
+        "UPDATE accounts SET plan = lower(plan) WHERE id IN (SELECT id FROM old)"))
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-c", PROBE, str(report), "lint", "--no-cache"],
+                          cwd=root, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    modules = set(json.loads(report.read_text())["modules"])
+    assert "sqlglot" in modules and "importlib.metadata" not in modules

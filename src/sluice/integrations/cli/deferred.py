@@ -6,7 +6,10 @@ every class ``sluice lint`` builds has its own) and :mod:`copy` (for ``asdict``'
 copies); with them come :mod:`dis`, :mod:`tokenize`, :mod:`linecache`, :mod:`weakref` and
 more: a twentieth of a warm lint. :mod:`pathlib` imports ``quote_from_bytes`` from
 :mod:`urllib.parse` (and with it :mod:`ipaddress`) for ``Path.as_uri``: another
-twentieth; and :mod:`ntpath`, for ``PureWindowsPath``.
+twentieth; and :mod:`ntpath`, for ``PureWindowsPath``. sqlglot imports
+``entry_points`` from :mod:`importlib.metadata` (and with it :mod:`email`, :mod:`zipfile`,
+:mod:`csv` ...) to find dialects other packages add, which a lint never asks for: a
+twentieth of a cold lint that parses SQL.
 
 :func:`defer` puts a stand-in in ``sys.modules`` for each: an import of the module gets
 the stand-in, and the first name read from it runs the module's code in the stand-in
@@ -66,10 +69,11 @@ def _forward(stand_in: Deferred, attr: str) -> Callable[..., Any]:
 
 
 def defer(name: str, functions: tuple[str, ...] = ()) -> list[Deferred]:
-    """A stand-in in ``sys.modules`` for module ``name`` (not a package) unless it is
-    imported already or the import system cannot find it (then nothing: an empty list);
-    ``functions``: its functions that can be imported from the stand-in and import the
-    module when called."""
+    """A stand-in in ``sys.modules`` for module ``name`` unless it is imported already or
+    the import system cannot find it (then nothing: an empty list); ``functions``: its
+    functions that can be imported from the stand-in and import the module when called.
+    A package's stand-in has the package's ``__path__``, so that its code can import its
+    submodules when it runs."""
     if name in sys.modules:
         return []
     parent, _, child = name.rpartition(".")
@@ -83,6 +87,9 @@ def defer(name: str, functions: tuple[str, ...] = ()) -> list[Deferred]:
     stand_in.__file__ = spec.origin
     if spec.cached:
         stand_in.__dict__["__cached__"] = spec.cached
+    if spec.submodule_search_locations is not None:
+        stand_in.__path__ = list(spec.submodule_search_locations)
+        stand_in.__package__ = name
     for attr in functions:
         setattr(stand_in, attr, _forward(stand_in, attr))
     if parent:  # `import a.b` then reads b from package a

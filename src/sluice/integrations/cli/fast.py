@@ -68,7 +68,8 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
 
         stand_ins = [*deferred.defer("inspect"), *deferred.defer("copy"),
                      *deferred.defer("urllib.parse", functions=("quote_from_bytes",)),
-                     *deferred.defer("ntpath")]
+                     *deferred.defer("ntpath"),
+                     *deferred.defer("importlib.metadata", functions=("entry_points",))]
         compiled = codecache.install()
         try:
             plain = plain_lint(argv)
