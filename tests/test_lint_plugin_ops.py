@@ -199,3 +199,15 @@ def test_other_dialects_see_nothing_of_a_postgresql_plugin(tmp_path: Path) -> No
     both = lint(ini, dialects=["postgresql", "mysql"])
     type_change = [f for f in both.findings if f.rule == "SL208"]
     assert type_change and all(f.dialect == "postgresql" for f in type_change)
+
+
+def test_a_rendered_revision_keeps_the_plugins_sql_to_postgresql(tmp_path: Path) -> None:
+    """A revision rendered for another need: each dialect's render is merged with the
+    static operations of that dialect only (the plugin does nothing on MySQL)."""
+    body = CALLS["warehouse"] + ('\nif op.get_bind().dialect.name == "mysql":\n'
+                                 '    op.drop_column("flags", "legacy")\n')
+    result = lint(make(tmp_path / "p", body), dialects=["postgresql", "mysql"])
+    (report,) = result.revisions
+    assert report.status == "rendered" and report.render_needs == ["dialect branch"]
+    type_change = [f for f in result.findings if f.rule in ("SL105", "SL208")]
+    assert type_change and all(f.dialect == "postgresql" for f in type_change), type_change

@@ -144,7 +144,7 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
             if limited:
                 ops = [o for o in ops if o.args.get("dialect", dialect) == dialect]
             if used is not None:
-                ops = merge_ops(static.ops, outcome.ops[used],  # type: ignore[union-attr]
+                ops = merge_ops(ops, outcome.ops[used],  # type: ignore[union-attr]
                                 outcome.phases.get(used, []),  # type: ignore[union-attr]
                                 branch_lines if pruned else set())
             groups[key] = (ops, [])
