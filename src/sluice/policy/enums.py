@@ -13,6 +13,11 @@ with the database's type:
 - values removed from the model are warned about, with the type swap to do by hand: a
   removal must first move the rows still holding the value, so it is never automatic.
 
+Where env.py imports `alembic-postgresql-enum <https://pypi.org/project/alembic-postgresql-enum/>`_,
+that plugin compares enum values itself (``op.add_enum_value``, ``op.sync_enum_values``)
+and this comparator stands down: both would otherwise write the same change twice, and
+the second ``ADD VALUE`` fails.
+
 Registration: :func:`register` adds the comparator to Alembic's global
 ``alembic.autogenerate.comparators`` (``dispatch_for("schema")``), which works on every
 Alembic from 1.13 to 1.20 and is what Sluice uses. :func:`setup` is the same comparator as
@@ -23,18 +28,22 @@ environments wired with ``sluice.configure_options``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate import comparators, renderers
+from alembic.operations import Operations
 from alembic.operations import ops as alembic_ops
 
 from sluice.notices import notice
 from sluice.policy.base import PolicyContext
 
 _DONE = "_sluice_enums_compared"
+#: alembic-postgresql-enum: imported (by env.py), it compares enum values itself.
+PLUGIN = "alembic_postgresql_enum"
 
 
 def _q(value: str) -> str:
@@ -226,6 +235,11 @@ def compare_enums(autogen_context: Any, upgrade_ops: alembic_ops.UpgradeOps,
     if getattr(autogen_context, _DONE, False):
         return None  # registered both globally and as a plugin
     setattr(autogen_context, _DONE, True)
+    if PLUGIN in sys.modules or hasattr(Operations, "sync_enum_values"):
+        # imported (its operation registered): its own comparators write
+        # op.add_enum_value / op.sync_enum_values
+        return None
+
     conn = autogen_context.connection
     default_schema = conn.dialect.default_schema_name
     inspector = sa.inspect(conn)

@@ -220,6 +220,22 @@ def _renamed_default(default: str, schema: str, name: str, renames: Any) -> str:
     return f"{value}::{schema}.{name}{suffix}"
 
 
+def _add_enum_value(params: dict[str, ast.expr], consts: dict[str, Any]) -> list[str] | None:
+    """``op.add_enum_value(enum_schema, enum_name, new_value, before_value=None)`` of
+    alembic-postgresql-enum: one ``ALTER TYPE ... ADD VALUE`` in the migration's
+    transaction (placed ``AFTER`` the value named ``before_value``, as the plugin writes
+    it)."""
+    schema = _literal(params.get("enum_schema"), consts, UNKNOWN)
+    name = _literal(params.get("enum_name"), consts, UNKNOWN)
+    value = _literal(params.get("new_value"), consts, UNKNOWN)
+    before = _literal(params.get("before_value"), consts, None)
+    if not (isinstance(schema, str) and isinstance(name, str) and isinstance(value, str)
+            and (before is None or isinstance(before, str))):
+        return None
+    sql = f'ALTER TYPE "{schema}"."{name}" ADD VALUE {_quote(value)}'
+    return [sql + (f" AFTER {_quote(before)}" if before else "")]
+
+
 PLUGIN_OPERATIONS: dict[str, PluginOperation] = {
     "sync_enum_values": PluginOperation(
         name="sync_enum_values",
@@ -228,5 +244,12 @@ PLUGIN_OPERATIONS: dict[str, PluginOperation] = {
                 "enum_values_to_rename", "indexes_to_recreate"),
         dialect="postgresql",
         lift=_sync_enum_values,
+    ),
+    "add_enum_value": PluginOperation(
+        name="add_enum_value",
+        module="alembic_postgresql_enum",
+        params=("enum_schema", "enum_name", "new_value", "before_value"),
+        dialect="postgresql",
+        lift=_add_enum_value,
     ),
 }

@@ -1,0 +1,97 @@
+"""A project whose env.py imports alembic-postgresql-enum: that plugin compares enum values
+itself, so Sluice's enum comparator stands down, and the revision autogenerate writes
+upgrades. Both writing the same change made ``ADD VALUE`` run twice: the upgrade failed
+with ``enum label "suspended" already exists``.
+
+Each command runs in its own process, as a user runs it: importing the plugin registers
+its comparators for the rest of a process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+# not imported here: importing the plugin registers its operations and autogenerate
+# comparators for the rest of the process
+pytestmark = pytest.mark.skipif(find_spec("alembic_postgresql_enum") is None,
+                                reason="alembic-postgresql-enum is in the test extras")
+
+MODELS = '''\
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Status(enum.Enum):
+    active = "active"
+    banned = "banned"
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[Status] = mapped_column(sa.Enum(Status, name="status"))
+'''
+
+BIN = Path(sys.executable).parent
+
+
+def run(project: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=project, env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def values(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT unnest(enum_range(NULL::status))::text")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_enum_changes_are_left_to_the_plugin(tmp_path: Path, pg_url: str) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    run(project, "alembic", "init", "migrations")
+    ini = project / "alembic.ini"
+    ini.write_text(ini.read_text().replace(
+        "sqlalchemy.url = driver://user:pass@localhost/dbname", f"sqlalchemy.url = {pg_url}"))
+    env_py = project / "migrations" / "env.py"
+    env_py.write_text(env_py.read_text().replace(
+        "target_metadata = None",
+        "import alembic_postgresql_enum  # noqa: F401\nfrom models import Base\n\n"
+        "target_metadata = Base.metadata"))
+    (project / "models.py").write_text(MODELS)
+    run(project, "sluice", "init")
+    run(project, "alembic", "revision", "--autogenerate", "-m", "init")
+    run(project, "sluice", "upgrade")
+    models = project / "models.py"
+    models.write_text(models.read_text().replace(
+        '    banned = "banned"\n', '    banned = "banned"\n    suspended = "suspended"\n'))
+    run(project, "alembic", "revision", "--autogenerate", "-m", "suspended")
+    (path,) = (project / "migrations" / "versions").glob("*_suspended.py")
+    text = path.read_text()
+    assert "op.add_enum_value(" in text and "ADD VALUE IF NOT EXISTS" not in text, text
+    run(project, "sluice", "upgrade")
+    assert values(pg_url) == ["active", "banned", "suspended"]
+    lint = run(project, "sluice", "lint", "--no-cache")
+    assert "2 read statically, 0 rendered offline" in lint.stdout, lint.stdout
+    run(project, "sluice", "downgrade", "-1")
+    assert values(pg_url) == ["active", "banned"]
