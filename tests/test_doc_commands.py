@@ -1,7 +1,8 @@
 """Every `alembic ...` and `sluice ...` command line printed in README.md, docs/ and the
 examples' READMEs parses exactly as printed: Alembic lines with Alembic's own argparse
 parser, sluice lines with Sluice's click group and then the subcommand (full validation:
-options, choices, required arguments).
+options, choices, required arguments), and each benchmark command (`python bench/X.py
+...`) with the script's own parser, in a process of its own that stops there.
 
 Commands are taken from fenced code blocks (shell blocks line by line, ``$ `` prompts in
 output blocks, ``run:`` steps and script entries in YAML) and from inline code that starts
@@ -37,6 +38,9 @@ def test_the_extraction_finds_each_kind_of_command() -> None:
     argvs = {c.argv for c in found.values()}
     # a fenced shell block, trailing comment cut off
     assert ("sluice", "lint", "--fail-on", "warning") in argvs
+    # a benchmark script, its interpreter dropped
+    assert ("bench", "bench/bench_data.py", "--only", "postgresql", "--rows", "500000",
+            "--target-ms", "100") in argvs
     # a YAML `run:` step, redirection cut off, CI expression replaced
     assert ("sluice", "lint", "--changed", "--base", "origin/main", "--format",
             "sarif") in argvs

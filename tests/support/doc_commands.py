@@ -8,6 +8,8 @@ import contextlib
 import io
 import re
 import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +40,23 @@ SKIPPED_BLOCKS = {"python", "toml", "ini", "sql", "make", "json", "mermaid", "do
 
 
 TOOLS = {"alembic", "sluice"}
+
+#: A benchmark script as the docs run it (``.venv/bin/python bench/process.py ...``).
+BENCH_SCRIPT = re.compile(r"bench/\w+\.py")
+
+#: Runs a benchmark script (argv[1], its arguments after it) up to the end of its
+#: ``parse_args``, then exits 0: its options are checked, nothing is measured.
+PARSE_ONLY = """
+import argparse, runpy, sys
+parse = argparse.ArgumentParser.parse_args
+def parse_only(self, *args, **kwargs):
+    parse(self, *args, **kwargs)
+    raise SystemExit(0)
+argparse.ArgumentParser.parse_args = parse_only
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+raise SystemExit("it parses no options")
+"""
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,9 @@ def commands_in(text: str) -> list[list[str]]:
             words = words[1:]  # env-var prefix
         if words and Path(words[0]).name in TOOLS and len(words) > 1:
             commands.append([Path(words[0]).name, *words[1:]])
+        elif len(words) > 1 and Path(words[0]).name in ("python", "python3") \
+                and BENCH_SCRIPT.fullmatch(words[1]):
+            commands.append(["bench", *words[1:]])
     return commands
 
 
@@ -146,7 +168,7 @@ def doc_commands(pages: list[Path] = PAGES) -> list[DocCommand]:
                 for code in re.findall(r"`([^`\n]+)`", line):
                     code = code.strip()
                     code = code[2:] if code.startswith("$ ") else code
-                    if code.split(" ")[0] in TOOLS:
+                    if code.split(" ")[0] in TOOLS or re.match(r"\S*python3? bench/", code):
                         found += [DocCommand(f"{name}:{number}", code, tuple(argv))
                                   for argv in commands_in(code)]
     return found
@@ -188,8 +210,20 @@ def sluice_error(argv: list[str]) -> str | None:
     return None
 
 
+def bench_error(argv: list[str]) -> str | None:
+    """Whether a benchmark script takes these options (``argv[0]``: the script)."""
+    done = subprocess.run([sys.executable, "-c", PARSE_ONLY, str(REPO / argv[0]), *argv[1:]],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    if done.returncode == 0:
+        return None
+    lines = (done.stderr or done.stdout).strip().splitlines()
+    return lines[-1] if lines else f"exit {done.returncode}"
+
+
 def command_error(argv: tuple[str, ...]) -> str | None:
     tool, args = argv[0], list(argv[1:])
+    if tool == "bench":
+        return bench_error(args)
     return alembic_error(args) if tool == "alembic" else sluice_error(args)
 
 
