@@ -229,3 +229,16 @@ def test_a_rendered_revision_keeps_the_plugins_sql_to_postgresql(tmp_path: Path)
     assert report["status"] == "rendered" and report["render_needs"] == ["dialect branch"]
     type_change = [f for f in result["findings"] if f["rule"] in ("SL105", "SL208")]
     assert type_change and all(f["dialect"] == "postgresql" for f in type_change), type_change
+
+
+def test_the_text_report_shows_no_sql_the_plugin_writes(tmp_path: Path) -> None:
+    """Drawing the fix diffs evaluates each call with a recording ``op``; the plugin's
+    operation runs its SQL on the offline bind instead, which wrote it to standard output
+    above the report."""
+    ini = make(tmp_path / "p", CALLS["warehouse"])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-m", "sluice", "lint", "--no-cache"],
+                          cwd=ini.parent, env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("migrations/versions/r1.py:"), done.stdout[:300]
+    assert "RENAME TO" not in done.stdout + done.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,10 @@ class _Env:
         self.tree = tree
         self.path = path
         name = _SQLA_NAMES.get(ctx.dialect, ctx.dialect)
-        self.mc = MigrationContext.configure(dialect_name=name, opts={"as_sql": True})
+        # what a plugin's operation writes offline instead of invoking an operation
+        # (op.sync_enum_values runs its SQL on the bind) goes nowhere: nothing runs here
+        self.mc = MigrationContext.configure(
+            dialect_name=name, opts={"as_sql": True, "output_buffer": io.StringIO()})
         self.actx = autogen_context(name)
         self.ns: dict[str, Any] | None = None
 
