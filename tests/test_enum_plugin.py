@@ -48,11 +48,11 @@ class User(Base):
 BIN = Path(sys.executable).parent
 
 
-def run(project: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+def run(project: Path, *argv: str, code: int = 0) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=project, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == code, done.stdout + done.stderr
     return done
 
 
@@ -95,3 +95,20 @@ def test_enum_changes_are_left_to_the_plugin(tmp_path: Path, pg_url: str) -> Non
     assert "2 read statically, 0 rendered offline" in lint.stdout, lint.stdout
     run(project, "sluice", "downgrade", "-1")
     assert values(pg_url) == ["active", "banned"]
+    run(project, "sluice", "upgrade")
+
+    # A value removed: the plugin swaps the type, rewriting the table under an ACCESS
+    # EXCLUSIVE lock (SL208, an error on PostgreSQL), which autogenerate refuses as it
+    # refuses any error-level finding, with the override that writes it anyway.
+    models.write_text(models.read_text().replace('    banned = "banned"\n', ""))
+    refused = run(project, "alembic", "revision", "--autogenerate", "-m", "unban", code=255)
+    assert "refused 1 dangerous operation; no revision written" in refused.stderr
+    assert "execute public.users.status [SL208 type-change-rewrites-table]" in refused.stderr
+    assert not list((project / "migrations" / "versions").glob("*_unban.py"))
+    run(project, "alembic", "-x", "allow=execute:public.users.status", "revision",
+        "--autogenerate", "-m", "unban")
+    (path,) = (project / "migrations" / "versions").glob("*_unban.py")
+    assert ("[HIGH  ] sync_enum_values public.status (12 statements)  SL105 warning, "
+            "SL208 error allowed") in path.read_text()
+    run(project, "sluice", "upgrade")
+    assert values(pg_url) == ["active", "suspended"]

@@ -8,6 +8,7 @@ from typing import Any
 from alembic.operations import ops as alembic_ops
 
 from sluice.core.ops import Op
+from sluice.core.plugin_sql import plugin_models
 
 
 def type_text(type_: Any) -> str | None:
@@ -128,11 +129,12 @@ def ops_to_models(container: Iterable[Any], *, phase: str = "upgrade") -> list[t
     out: list[tuple[Any, Op]] = []
     for raw, in_batch in iter_leaf_ops(container):
         model = to_model(raw, phase=phase, in_batch=in_batch)
-        if model is None:
-            continue
-        if model.table and model.table in created:
-            model.table_is_new = True
-        if model.kind == "create_table" and model.table:
-            created.add(model.table)
-        out.append((raw, model))
+        # a plugin's operation: the statements it runs (sluice.core.plugin_sql)
+        models = [model] if model is not None else plugin_models(raw, phase=phase) or []
+        for model in models:
+            if model.table and model.table in created:
+                model.table_is_new = True
+            if model.kind == "create_table" and model.table:
+                created.add(model.table)
+            out.append((raw, model))
     return out

@@ -68,7 +68,9 @@ def _entries(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps) -> list[st
     by_op: dict[int, list[Finding]] = {}
     for f in findings:
         by_op.setdefault(id(f.op), []).append(f)
-    models = {id(raw): m for raw, m in pairs}
+    models: dict[int, list[Op]] = {}  # a plugin's operation: one per statement it runs
+    for raw, m in pairs:
+        models.setdefault(id(raw), []).append(m)
     out: list[str] = []
     seen: set[int] = set()
     for raw, _ in iter_leaf_ops(upgrade_ops.ops):
@@ -82,17 +84,29 @@ def _entries(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps) -> list[st
                            + (f"{rules} -> " if rules else "")
                            + f"{rewrite.applied.recipe.id}{late}")
             continue
-        m = models.get(id(raw))
-        if m is None:
+        ms = models.get(id(raw))
+        if not ms:
             continue
-        found = by_op.get(id(m), [])
-        worst = max((SEVERITY_ORDER[f.severity] for f in found), default=0)
+        found = [(m, f) for m in ms for f in by_op.get(id(m), [])]
+        worst = max((SEVERITY_ORDER[f.severity] for _, f in found), default=0)
         rules = ", ".join(
             f"{f.rule} {f.severity}"
             + (" allowed" if refusable(f) and ctx.allowed_by(m.allow_key) else "")
-            for f in found)
-        out.append(f"  [{RISK_LABEL[worst]:<6}] {describe(m)}" + (f"  {rules}" if rules else ""))
+            for m, f in found)
+        out.append(f"  [{RISK_LABEL[worst]:<6}] {describe_all(ms)}"
+                   + (f"  {rules}" if rules else ""))
     return out
+
+
+def describe_all(models: list[Op]) -> str:
+    """One generated operation: itself, or a plugin's operation by its name and the
+    number of statements it runs."""
+    via = models[0].args.get("via")
+    if not isinstance(via, str):
+        return describe(models[0])
+    what = f" {models[0].args['enum']}" if models[0].args.get("enum") else ""
+    count = f"{len(models)} statement{'s' if len(models) != 1 else ''}"
+    return f"{via.rsplit('.', 1)[-1]}{what} ({count})"
 
 
 def review_header(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -> None:

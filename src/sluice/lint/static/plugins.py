@@ -21,6 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.core.plugin_sql import (
+    ENUM_PLUGIN,
+    EnumColumnRef,
+    add_enum_value_sql,
+    sync_enum_values_sql,
+)
 from sluice.lint.static.values import UNKNOWN, func_name, literal_value
 
 __all__ = ["PLUGIN_OPERATIONS", "PluginOperation", "plugin_statements"]
@@ -73,27 +79,11 @@ def plugin_statements(name: str, call: ast.Call, consts: dict[str, Any],
 _ENUM_CLASSES = frozenset({"TableReference", "ColumnType"})
 _REFERENCE_PARAMS = ("table_name", "column_name", "table_schema", "column_type",
                      "existing_server_default")
-#: The comparison operators the plugin defines between the new and the old type while
-#: the columns change (so that indexes and constraints comparing them keep working).
-_OPERATORS = (("!=", "new_old_not_equals"), ("=", "new_old_equals"))
-
-
-@dataclass
-class _Column:
-    """One column the enum's type changes on."""
-
-    table: str
-    column: str
-    schema: str | None
-    array: bool
-    default: str | None
-
-
 def _literal(node: ast.expr | None, consts: dict[str, Any], default: Any = None) -> Any:
     return default if node is None else literal_value(node, consts)
 
 
-def _column(node: ast.expr, schema: str, consts: dict[str, Any]) -> _Column | None:
+def _column(node: ast.expr, schema: str, consts: dict[str, Any]) -> EnumColumnRef | None:
     """One entry of ``affected_columns``: ``("table", "column"[, ColumnType.X])`` (the
     old style: the schema is the enum's) or ``TableReference(...)``."""
     if isinstance(node, ast.Tuple):
@@ -105,7 +95,7 @@ def _column(node: ast.expr, schema: str, consts: dict[str, Any]) -> _Column | No
             return None
         # the plugin reads the column's default from the database here, which a render
         # cannot do either: the DROP / SET DEFAULT around the change are not modelled
-        return _Column(table, column, schema, array, None)
+        return EnumColumnRef(table, column, schema, array, None)
     if not isinstance(node, ast.Call) or func_name(node.func) != "TableReference":
         return None
     args: dict[str, ast.expr] = dict(zip(_REFERENCE_PARAMS, node.args, strict=False))
@@ -124,7 +114,7 @@ def _column(node: ast.expr, schema: str, consts: dict[str, Any]) -> _Column | No
         return None
     if default is not None and default.startswith("ARRAY["):
         return None  # not modelled: the plugin rewrites the casts inside the array
-    return _Column(table, column, table_schema, array, default)
+    return EnumColumnRef(table, column, table_schema, array, default)
 
 
 def _column_type(node: ast.expr) -> bool | None:
@@ -133,10 +123,6 @@ def _column_type(node: ast.expr) -> bool | None:
             and node.value.id == "ColumnType" and node.attr in ("ARRAY", "COMMON"):
         return node.attr == "ARRAY"
     return None
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _sync_enum_values(params: dict[str, ast.expr], consts: dict[str, Any]) -> list[str] | None:
@@ -162,69 +148,13 @@ def _sync_enum_values(params: dict[str, ast.expr], consts: dict[str, Any]) -> li
     columns = [_column(node, schema, consts) for node in columns_node.elts]
     if any(c is None for c in columns):
         return None
-    new_type = f'"{schema}"."{name}"'
-    old_type = f'"{schema}"."{name}_old"'
-    out = [f'ALTER TYPE {new_type} RENAME TO "{name}_old"',
-           f"CREATE TYPE {new_type} AS ENUM({', '.join(_quote(v) for v in values)})"]
-    for symbol, function in _OPERATORS:
-        old_text = "old_enum_val::text"
-        if renames:
-            whens = " ".join(f"WHEN old_enum_val::text = {_quote(old)} THEN {_quote(new)}"
-                             for old, new in renames)
-            old_text = f"CASE {whens} ELSE old_enum_val::text END"
-        out.append(f'CREATE FUNCTION "{schema}".{function}(new_enum_val {new_type}, '
-                   f"old_enum_val {old_type}) RETURNS boolean AS $$ SELECT new_enum_val::text "
-                   f"{symbol} {old_text}; $$ LANGUAGE SQL IMMUTABLE")
-        out.append(f'CREATE OPERATOR "{schema}".{symbol} (leftarg = {new_type}, '
-                   f'rightarg = {old_type}, procedure = "{schema}".{function})')
-    for col in columns:
-        assert col is not None
-        table = f'"{col.schema}"."{col.table}"' if col.schema else f'"{col.table}"'
-        alter = f'ALTER TABLE {table} ALTER COLUMN "{col.column}"'
-        if col.default is not None:
-            out.append(f"{alter} DROP DEFAULT")
-        out.append(f"{alter} {_cast(col.column, new_type, col.array, renames)}")
-        if col.default is not None:
-            out.append(f"{alter} SET DEFAULT "
-                       f"{_renamed_default(col.default, schema, name, renames)}")
-    for symbol, function in _OPERATORS:
-        out.append(f'DROP OPERATOR IF EXISTS "{schema}".{symbol} ({new_type}, {old_type})')
-        out.append(f'DROP FUNCTION "{schema}".{function}(new_enum_val {new_type}, '
-                   f"old_enum_val {old_type})")
-    out.append(f"DROP TYPE {old_type}")
-    return out
-
-
-def _cast(column: str, new_type: str, array: bool, renames: Any) -> str:
-    """The ``TYPE ... USING ...`` clause changing ``column`` to the new type."""
-    quoted = f'"{column}"'
-    if array:
-        value = f"{quoted}::text[]"
-        for old, new in renames:
-            value = f"array_replace({value}, {_quote(old)}, {_quote(new)})"
-        return f"TYPE {new_type}[] USING {value}::{new_type}[]"
-    if renames:
-        whens = " ".join(f"WHEN {quoted}::text = {_quote(old)} THEN {_quote(new)}::{new_type}"
-                         for old, new in renames)
-        return f"TYPE {new_type} USING CASE {whens} ELSE {quoted}::text::{new_type} END"
-    return f"TYPE {new_type} USING {quoted}::text::{new_type}"
-
-
-def _renamed_default(default: str, schema: str, name: str, renames: Any) -> str:
-    """The column's default again, cast to the new type and with renamed values."""
-    for old, new in renames:
-        default = default.replace(f"'{old}'", f"'{new}'").replace(f'"{old}"', f'"{new}"')
-    cut = default.find("::")
-    value = default[:cut] if cut >= 0 else default
-    suffix = "[]" if default.endswith("[]") else ""
-    return f"{value}::{schema}.{name}{suffix}"
+    found = [c for c in columns if c is not None]
+    return sync_enum_values_sql(schema, name, values, found, [tuple(r) for r in renames])
 
 
 def _add_enum_value(params: dict[str, ast.expr], consts: dict[str, Any]) -> list[str] | None:
     """``op.add_enum_value(enum_schema, enum_name, new_value, before_value=None)`` of
-    alembic-postgresql-enum: one ``ALTER TYPE ... ADD VALUE`` in the migration's
-    transaction (placed ``AFTER`` the value named ``before_value``, as the plugin writes
-    it)."""
+    alembic-postgresql-enum: one ``ALTER TYPE ... ADD VALUE``."""
     schema = _literal(params.get("enum_schema"), consts, UNKNOWN)
     name = _literal(params.get("enum_name"), consts, UNKNOWN)
     value = _literal(params.get("new_value"), consts, UNKNOWN)
@@ -232,14 +162,13 @@ def _add_enum_value(params: dict[str, ast.expr], consts: dict[str, Any]) -> list
     if not (isinstance(schema, str) and isinstance(name, str) and isinstance(value, str)
             and (before is None or isinstance(before, str))):
         return None
-    sql = f'ALTER TYPE "{schema}"."{name}" ADD VALUE {_quote(value)}'
-    return [sql + (f" AFTER {_quote(before)}" if before else "")]
+    return [add_enum_value_sql(schema, name, value, before)]
 
 
 PLUGIN_OPERATIONS: dict[str, PluginOperation] = {
     "sync_enum_values": PluginOperation(
         name="sync_enum_values",
-        module="alembic_postgresql_enum",
+        module=ENUM_PLUGIN,
         params=("enum_schema", "enum_name", "new_values", "affected_columns",
                 "enum_values_to_rename", "indexes_to_recreate"),
         dialect="postgresql",
@@ -247,7 +176,7 @@ PLUGIN_OPERATIONS: dict[str, PluginOperation] = {
     ),
     "add_enum_value": PluginOperation(
         name="add_enum_value",
-        module="alembic_postgresql_enum",
+        module=ENUM_PLUGIN,
         params=("enum_schema", "enum_name", "new_value", "before_value"),
         dialect="postgresql",
         lift=_add_enum_value,
