@@ -160,6 +160,7 @@ class Walker(OpEmitter):
                     inner = shared_child(inner, autocommit=inner.autocommit + 1)
                     continue
             if isinstance(expr, ast.Call) and func_name(expr.func) == "suppress":
+                inner = branch(inner)  # an exception raised inside may be swallowed
                 caught = [func_name(a) for a in expr.args]
                 if any(c in ("Exception", "BaseException") for c in caught):
                     self._fact("script.swallow_exception", expr, inner, catches="suppress")
