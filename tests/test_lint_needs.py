@@ -352,7 +352,11 @@ def test_a_read_that_needs_a_row_stops_the_render_before_it_starts(project: Path
     "    for _ in range(3):\n" + textwrap.indent(LOOP, "    "),
     # its exception may be swallowed
     "    with contextlib.suppress(Exception):\n" + textwrap.indent(LOOP, "    "),
-], ids=["branch", "try", "after-return", "loop", "suppress"])
+    # in a part of an expression that may not be evaluated
+    "    left = salt and _remaining(bind)",
+    "    left = _remaining(bind) if salt else 0",
+    "    left = [_remaining(bind) for _ in os.environ]",
+], ids=["branch", "try", "after-return", "loop", "suppress", "and", "if-else", "listcomp"])
 def test_a_read_that_may_not_run_does_not_stop_the_render(project: Path, loop: str) -> None:
     write(project, "n2", NEEDS_A_ROW.format(loop=loop))
     source = (project / "migrations" / "versions" / "n2.py").read_text()

@@ -42,6 +42,9 @@ _EXITS_INSIDE = frozenset({ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, as
                            ast.AsyncWith, ast.Match, ast.Return, ast.Raise, ast.Break,
                            ast.Continue, *([ast.TryStar] if hasattr(ast, "TryStar") else [])})
 _EXIT_NODES = (ast.Return, ast.Raise, ast.Break, ast.Continue)
+#: Expressions a part of which may not be evaluated.
+_BRANCHING_EXPRS = frozenset({ast.IfExp, ast.BoolOp, ast.ListComp, ast.SetComp, ast.DictComp,
+                              ast.GeneratorExp})
 _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 #: Builtins that consume a result (``next(iter(conn.execute(...)))``).
 _CONSUMERS = {"next", "iter", "list", "tuple", "sorted", "set", "dict", "len", "enumerate"}
@@ -231,6 +234,8 @@ class Walker(OpEmitter):
             return
         if type(node) in LEAVES or isinstance(node, ast.Lambda):
             return  # nothing inside (a lambda runs elsewhere)
+        if type(node) in _BRANCHING_EXPRS and not scope.conditional:
+            scope = branch(scope)  # (``a if c else b``, ``a and b``: a part may not run)
         # the children in ast.iter_child_nodes() order, without its generators
         for name in node._fields:
             field_value = getattr(node, name, None)
