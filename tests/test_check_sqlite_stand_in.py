@@ -65,3 +65,59 @@ def test_a_downgrade_failing_on_sqlite_says_so(tmp_path: Path) -> None:
     assert done.exit_code == 1, done.output
     assert "downgrade of revision r0001 failed" in done.output
     assert "the project's URL is postgresql" in done.output
+
+
+ENUM_ENV = ENV_PY.replace(
+    "from sluice import configure_options\n",
+    "from sluice import configure_options\n\nimport sqlalchemy as sa\n\nMETA = sa.MetaData()\n"
+    "sa.Table('users', META, sa.Column('id', sa.Integer, primary_key=True),\n"
+    "         sa.Column('status', sa.Enum('active', 'suspended', name='status')),\n"
+    "         sa.Column('note', sa.String(40)))\n",
+).replace("context.configure(connection=connection, target_metadata=None,",
+          "context.configure(connection=connection, target_metadata=META,")
+
+ENUM_REVS = [
+    Rev(id="r0001", upgrade="op.create_table('users', sa.Column('id', sa.Integer, "
+        "primary_key=True), sa.Column('status', sa.Enum('active', name='status')), "
+        "sa.Column('note', sa.String({note})))", downgrade="op.drop_table('users')"),
+    # the new value, where the project's database has native enums
+    Rev(id="r0002", upgrade="if op.get_bind().dialect.name == 'postgresql':\n"
+        "        op.execute(\"ALTER TYPE status ADD VALUE 'suspended'\")"),
+]
+
+
+def enum_project(tmp_path: Path, url: str, note: int = 40) -> Path:
+    revs = [Rev(id=r.id, upgrade=r.upgrade.format(note=note), downgrade=r.downgrade)
+            for r in ENUM_REVS]
+    ini = make_project(tmp_path / "proj", revs, env_py=ENUM_ENV)
+    text = ini.read_text()
+    ini.write_text(text.replace("sqlite:///%(here)s/app.db", url))
+    return ini
+
+
+def test_native_enum_values_are_not_compared_on_sqlite(tmp_path: Path) -> None:
+    """On SQLite an enum is a VARCHAR as long as its longest value; a value the project
+    adds on PostgreSQL (ALTER TYPE, a plugin's op) never lengthens it there, so comparing it
+    failed a healthy project."""
+    ini = enum_project(tmp_path, "postgresql+psycopg://ci@db.example/app")
+    done = run_cli(["check", "--only", "upgrade,drift", "-c", ini])
+    assert done.exit_code == 0, done.output
+    assert ("native enum columns (users.status) are not compared on the temporary SQLite "
+            "database") in done.output
+    assert "sluice check --url postgresql://USER@HOST/postgres --scratch" in done.output
+
+
+def test_other_drift_on_sqlite_is_still_found_and_says_where_it_ran(tmp_path: Path) -> None:
+    ini = enum_project(tmp_path, "postgresql+psycopg://ci@db.example/app", note=20)
+    done = run_cli(["check", "--only", "upgrade,drift", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "column users.note" in done.output and "status" not in done.output.split(
+        "note:")[0].split("drift")[1]
+    assert "the project's URL is postgresql" in done.output
+
+
+def test_a_sqlite_project_compares_its_enums(tmp_path: Path) -> None:
+    ini = enum_project(tmp_path, "sqlite:///%(here)s/app.db")
+    done = run_cli(["check", "--only", "upgrade,drift", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "column users.status" in done.output

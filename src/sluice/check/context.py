@@ -235,10 +235,10 @@ class CheckContext:
                      "(as Alembic's templates do), so checks run on a throwaway database.",
             )
 
-    def stand_in_note(self) -> str | None:
-        """What to add to a failure on the temporary SQLite database when the project's
-        own URL names another database: SQLite may be what failed, and how to check on
-        the project's own kind of server. None otherwise."""
+    def stand_in(self) -> tuple[str, str] | None:
+        """When the checks run on the temporary SQLite database and the project's own URL
+        names another database: that dialect and the command that checks on it. None
+        otherwise."""
         if self.db.kind != "temporary":
             return None
         try:
@@ -251,10 +251,20 @@ class CheckContext:
             return None
         server = "postgresql://USER@HOST/postgres" if dialect == "postgresql" \
             else "mysql://USER@HOST/"
+        return dialect, f"sluice check --url {server} --scratch"
+
+    def stand_in_note(self) -> str | None:
+        """What to add to a failure on the temporary SQLite database when the project's
+        own URL names another database: SQLite may be what failed, and how to check on
+        the project's own kind of server. None otherwise."""
+        found = self.stand_in()
+        if found is None:
+            return None
+        dialect, command = found
         return (f"This ran on a temporary SQLite database and the project's URL is "
                 f"{dialect}: what only {dialect} has (a schema, a type, an extension, a "
                 f"function) fails on SQLite, so the failure may be SQLite's alone. Check on "
-                f"{dialect} itself: `sluice check --url {server} --scratch`.")
+                f"{dialect} itself: `{command}`.")
 
     def env_failure(self, exc: BaseException, tracker: StepTracker | None = None
                     ) -> tuple[str | None, int | None, str | None]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import shlex
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
 
@@ -138,12 +139,18 @@ def revision_command(ctx: CheckContext) -> str:
     return " ".join(shlex.quote(c) for c in cmd)
 
 
-def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]]]:
-    """(readable differences, rendered operations, diffs as data) for the database at head."""
+def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], list[str]]:
+    """(readable differences, rendered operations, diffs as data, native enum columns not
+    compared) for the database at head."""
     lines: list[str] = []
     code: list[str] = []
     data: list[dict[str, Any]] = []
     seen_metadata = {"any": False}
+    # on the temporary SQLite database standing in for a PostgreSQL / MySQL project, a
+    # native enum is a VARCHAR as long as its longest value: its values change in the
+    # project's own database only (ALTER TYPE, a plugin's op), never here
+    stand_in = ctx.stand_in() is not None
+    skipped: list[str] = []
 
     def work(heads: tuple[str, ...], context: MigrationContext) -> list[Any]:
         opts = dict(context.opts)
@@ -157,6 +164,8 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]]]:
         opts["include_name"] = make_include_name(ctx.config, user_name)
         if not callable(opts.get("compare_type")):
             opts["compare_type"] = True
+        if stand_in:
+            opts["compare_type"] = _native_enums_skipped(opts["compare_type"], skipped)
         if not callable(opts.get("compare_server_default")):
             opts["compare_server_default"] = compare_server_default
         if ctx.config.include_schemas:
@@ -185,7 +194,24 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]]]:
     if not seen_metadata["any"]:
         env_py = ctx.rel(Path(ctx.history().script.dir) / "env.py")
         raise _NoMetadata(env_py)
-    return lines, "\n".join(_clean(c) for c in code), data
+    return lines, "\n".join(_clean(c) for c in code), data, sorted(set(skipped))
+
+
+def _native_enums_skipped(user: Any, skipped: list[str]) -> Callable[..., bool | None]:
+    """``compare_type`` that leaves native enum columns alone (their names go to
+    ``skipped``), and asks ``user`` (the project's own ``compare_type``) about the rest."""
+
+    def compare_type(context: Any, inspected_column: Any, metadata_column: Any,
+                     inspected_type: Any, metadata_type: Any) -> bool | None:
+        if isinstance(metadata_type, sa.Enum) and metadata_type.native_enum:
+            skipped.append(f"{metadata_column.table.name}.{metadata_column.name}")
+            return False
+        if callable(user):
+            return cast("bool | None", user(context, inspected_column, metadata_column,
+                                            inspected_type, metadata_type))
+        return None
+
+    return compare_type
 
 
 def _clean(code: str) -> str:
@@ -216,7 +242,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
                                             revision=first.revision)],
                       "could not upgrade to head")
     try:
-        lines, code, data = compare(ctx)
+        lines, code, data, enums = compare(ctx)
     except SluiceError:
         raise
     except _NoMetadata as exc:
@@ -234,8 +260,14 @@ def check_drift(ctx: CheckContext) -> CheckResult:
             f"{describe_error(exc)}",
             ctx.stand_in_note() or "`alembic check` fails the same way; fix that first.",
             path=path, line=line)])
+    notes = []
+    stand_in = ctx.stand_in()
+    if enums and stand_in is not None:
+        notes.append(f"native enum columns ({', '.join(enums)}) are not compared on the "
+                     f"temporary SQLite database, where an enum is a VARCHAR: their values "
+                     f"change on {stand_in[0]} only. Compare them there: `{stand_in[1]}`.")
     if not lines:
-        return finish(NAME, TITLE, [], "models and database agree")
+        return finish(NAME, TITLE, [], "models and database agree", notes=notes)
     n = len(lines)
     details = "\n".join(f"- {line}" for line in lines)
     command = revision_command(ctx)
@@ -246,8 +278,10 @@ def check_drift(ctx: CheckContext) -> CheckResult:
         f"place{'s' if n != 1 else ''}",
         f"If the models are right, write the missing migration: `{command}`, review it, "
         "and commit it with the model change. If the migrations are right, change the "
-        "models back. Tables that are not yours belong in exclude_tables.",
+        "models back. Tables that are not yours belong in exclude_tables."
+        + (f" {ctx.stand_in_note()}" if stand_in is not None else ""),
         details=details,
     )
     return finish(NAME, TITLE, [problem], f"{n} difference{'s' if n != 1 else ''}",
+                  notes=notes,
                   data={"differences": data, "operations": code, "command": command})

@@ -4,6 +4,11 @@ After upgrading an empty database to head, Alembic's autogenerate comparison aga
 env.py's ``target_metadata`` (with Sluice's filters: excluded tables are not drift) finds
 nothing to change. Differences are listed by table and column, with the operations
 ``alembic revision --autogenerate`` would write.
+
+On the temporary SQLite database standing in for a PostgreSQL or MySQL project, native
+enum columns are not compared (SQLite stores an enum as a VARCHAR as long as its longest
+value, and the project adds values on its own server only); a note names them and the
+``--scratch`` command that compares them there.
 """
 
 from sluice.rules.registry import check_rule
