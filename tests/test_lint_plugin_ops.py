@@ -242,3 +242,21 @@ def test_the_text_report_shows_no_sql_the_plugin_writes(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("migrations/versions/r1.py:"), done.stdout[:300]
     assert "RENAME TO" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("body,imports", [
+    (CALLS["warehouse"], PLUGIN),
+    ('op.execute("ALTER TYPE status RENAME TO status_old")\n'
+     "op.execute(\"CREATE TYPE status AS ENUM ('active', 'closed')\")\n"
+     'op.execute("ALTER TABLE accounts ALTER COLUMN status TYPE status '
+     'USING status::text::status")\n'
+     'op.execute("DROP TYPE status_old")', ""),
+], ids=["plugin", "by hand"])
+def test_an_enum_type_swap_says_what_is_safe_for_an_enum(tmp_path: Path, body: str,
+                                                          imports: str) -> None:
+    """SL208 on a column changed to an enum type the revision creates: the enum way out
+    (add values without a rewrite; move rows off removed values first), not a new column."""
+    result = lint(make(tmp_path / "p", body, imports=imports))
+    (hit,) = [f for f in result.findings if f.rule == "SL208"]
+    assert "enum type swap" in hit.message and "op.add_enum_value" in hit.fix
+    assert "Add a new column" not in hit.fix

@@ -6,10 +6,11 @@ marked ``# <-``; ``SL208_ok*.py`` must not).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op, TypeInfo
-from sluice.rules._util import sql_statements, steps
+from sluice.rules._util import run_memo, sql_statements, steps, unit_ops
 from sluice.rules.lint._postgres import PG
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -56,6 +57,12 @@ def type_change_rewrites(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     3. Backfill it in batches (``sluice.data.batched_update``).
     4. Swap the columns in one short transaction (rename both), then drop the old one in
        a later revision.
+
+    An enum type swap (a column changed to an enum type the same revision creates, as
+    alembic-postgresql-enum's ``op.sync_enum_values`` does to remove or rename values)
+    rewrites the table too, and fails on a row holding a value the new type lacks. Add
+    values with ``ALTER TYPE ... ADD VALUE`` instead (no rewrite); to remove or rename
+    some, move the rows off them in batches first and run the swap alone at a quiet moment.
     """
     if op.phase != "upgrade":
         return
@@ -82,8 +89,56 @@ def type_change_rewrites(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 if new is not None and new.family == "citext":
                     yield _citext_hit(table, column)
                     continue
+                enum = _type_name(act.type_)
+                if enum and enum in _enums_created(op, ctx):
+                    yield _enum_swap_hit(table, column, enum)
+                    continue
                 yield _rewrite_hit(table, column,
                                    "the old type is unknown in raw SQL", certain=False)
+
+
+_CREATE_ENUM = re.compile(r"CREATE TYPE ((?:[\"\w]+\.)?[\"\w]+) AS ENUM\b")
+
+
+def _type_name(text: str | None) -> str | None:
+    """``"public"."status"`` / ``status[]`` -> ``status``."""
+    if not text:
+        return None
+    return text.split(".")[-1].replace("[]", "").strip('"').lower() or None
+
+
+def _enums_created(op: Op, ctx: RuleContext) -> set[str]:
+    """Enum types ``CREATE TYPE ... AS ENUM`` makes in the revision and phase of ``op``:
+    a column changed to one of them is an enum type swap (the old type renamed away, a new
+    one with other values, each column converted through text)."""
+    memo = run_memo(ctx)
+    key = ("enums_created", op.path, op.revision, op.phase)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = {
+            name for o in unit_ops(op, ctx) if o.kind == "execute" and o.sql
+            and "ENUM" in o.sql.upper()
+            for stmt, _ in sql_statements(o, ctx)
+            for m in [_CREATE_ENUM.match(stmt.norm)] if m
+            for name in [_type_name(m.group(1))] if name}
+    return set(found)
+
+
+def _enum_swap_hit(table: str, column: str, enum: str) -> Hit:
+    return Hit(
+        f"changes {table}.{column} to a new {enum} enum type (an enum type swap, as "
+        "op.sync_enum_values does): PostgreSQL rewrites the table and rebuilds its indexes "
+        "under an ACCESS EXCLUSIVE lock, and a row holding a value the new type lacks "
+        "makes the migration fail",
+        steps(
+            "If values are only added, add them instead: op.add_enum_value(...) or ALTER "
+            "TYPE ... ADD VALUE (no rewrite).",
+            "To remove or rename values, first move the rows off them in batches "
+            "(sluice.data.batched_update) and deploy code that no longer writes them.",
+            "Then run the swap in a revision of its own at a quiet moment, with a "
+            "lock_timeout; on a large table consider keeping the old values in the type.",
+        ),
+    )
 
 
 def _to_citext(old: TypeInfo | None, new: TypeInfo | None) -> bool:
