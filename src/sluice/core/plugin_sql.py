@@ -19,7 +19,8 @@ from typing import Any
 
 from sluice.core.ops import Op
 
-__all__ = ["ENUM_PLUGIN", "EnumColumnRef", "add_enum_value_sql", "plugin_models",
+__all__ = ["ENUM_PLUGIN", "EnumColumnRef", "add_enum_value_sql", "default_modelled",
+           "plugin_models",
            "sync_enum_values_sql"]
 
 #: alembic-postgresql-enum's module; its operations run on PostgreSQL only.
@@ -39,6 +40,13 @@ class EnumColumnRef:
     schema: str | None
     array: bool = False
     default: str | None = None
+
+
+def default_modelled(default: Any) -> bool:
+    """A column's ``existing_server_default`` the SQL here reproduces: none, or a plain
+    text one (an ``ARRAY[...]`` default, whose casts the plugin rewrites inside the array,
+    is not modelled)."""
+    return default is None or isinstance(default, str) and not default.startswith("ARRAY[")
 
 
 def _quote(value: str) -> str:
@@ -128,7 +136,7 @@ def _reference(ref: Any, schema: str) -> EnumColumnRef | None:
         return None
     table_schema = getattr(ref, "table_schema", None)
     default = getattr(ref, "existing_server_default", None)
-    if default is not None and (not isinstance(default, str) or default.startswith("ARRAY[")):
+    if not default_modelled(default):
         return None
     return EnumColumnRef(
         table, column, table_schema if table_schema is None or isinstance(table_schema, str)

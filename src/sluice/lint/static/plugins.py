@@ -25,6 +25,7 @@ from sluice.core.plugin_sql import (
     ENUM_PLUGIN,
     EnumColumnRef,
     add_enum_value_sql,
+    default_modelled,
     sync_enum_values_sql,
 )
 from sluice.lint.static.values import UNKNOWN, func_name, literal_value
@@ -110,10 +111,8 @@ def _column(node: ast.expr, schema: str, consts: dict[str, Any]) -> EnumColumnRe
     array = _column_type(args["column_type"]) if "column_type" in args else False
     if not (isinstance(table, str) and isinstance(column, str) and array is not None
             and (table_schema is None or isinstance(table_schema, str))
-            and (default is None or isinstance(default, str))):
+            and default_modelled(default)):
         return None
-    if default is not None and default.startswith("ARRAY["):
-        return None  # not modelled: the plugin rewrites the casts inside the array
     return EnumColumnRef(table, column, table_schema, array, default)
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op, TypeInfo
+from sluice.rules._sql import _IDENT, _ident
 from sluice.rules._util import run_memo, sql_statements, steps, unit_ops
 from sluice.rules.lint._postgres import PG
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -97,14 +98,12 @@ def type_change_rewrites(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                                    "the old type is unknown in raw SQL", certain=False)
 
 
-_CREATE_ENUM = re.compile(r"CREATE TYPE ((?:[\"\w]+\.)?[\"\w]+) AS ENUM\b")
+_CREATE_ENUM = re.compile(r"CREATE TYPE " + _IDENT + r" AS ENUM\b")
 
 
 def _type_name(text: str | None) -> str | None:
     """``"public"."status"`` / ``status[]`` -> ``status``."""
-    if not text:
-        return None
-    return text.split(".")[-1].replace("[]", "").strip('"').lower() or None
+    return _ident(text.replace("[]", "")) if text else None
 
 
 def _enums_created(op: Op, ctx: RuleContext) -> set[str]:
