@@ -15,6 +15,9 @@ public history of pypi/warehouse, 288 revisions):
   ``sqlalchemy.url``) vs ``alembic upgrade head --sql``. Goal: <= 0.5x.
 - ``lint-warm``: ``sluice lint`` with its cache, after editing one revision (a comment
   appended before each run, outside the timing) vs the same anchor. Goal: <= 0.1x.
+- ``lint-warm-call``: the same, but the edit renames a call that ``sluice fix`` rewrites
+  (an index or constraint created plainly; a new name before each run), so a text lint
+  draws that call's diff anew, as after a user's edit to the call. Goal: <= 0.1x.
 
 And once each:
 
@@ -101,7 +104,8 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 import bench_public  # noqa: E402
 import phases  # noqa: E402
 
-GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-one": 1.1, "upgrade-sqlite": 1.05,
+GOALS = {"lint-cold": 0.5, "lint-warm": 0.1, "lint-warm-call": 0.1, "lint-one": 1.1,
+         "upgrade-sqlite": 1.05,
          "upgrade-postgresql": 1.05, "upgrade-prod-sqlite": 1.15,
          "upgrade-prod-postgresql": 1.15, "check-sqlite": 1.2, "check-postgresql": 1.2,
          "services-scoped": 1.0, "services-split": 1.3, "graph": 1.5}
@@ -277,29 +281,72 @@ def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
         results.append(compare("lint-cold", label,
                                Side([*lint, "--no-cache"], root, env, ok=(0, 1)),
                                Side(anchor, root, env), repeat))
-    if "lint-warm" in cases:
-        versions = sorted((root / "migrations" / "versions").glob("*.py"))
-        victim = versions[len(versions) // 2]
+    for case in ("lint-warm", "lint-warm-call"):
+        if case in cases:
+            results.append(warm_case(case, root, label, lint, anchor, repeat, env))
+    return results
+
+
+#: The first call of a revision that a recipe rewrites on PostgreSQL when written plainly
+#: (no ``postgresql_concurrently``, no ``postgresql_not_valid``): its name, the first
+#: string literal, is what ``lint-warm-call`` edits.
+_FIXABLE_CALL = re.compile(
+    r"(op\.create_(?:index|foreign_key|unique_constraint|check_constraint)\(\s*)"
+    r"([\"'])(\w+)\2")
+
+
+def warm_case(case: str, root: Path, label: str, lint: list[str], anchor: list[str],
+              repeat: int, env: dict[str, str]) -> dict[str, object]:
+    """``lint-warm``: a comment appended to a revision before each run. ``lint-warm-call``:
+    the name in a call that ``sluice fix`` rewrites changed before each run (a new name each
+    time), so the text output draws that call's diff anew, as after a user's edit."""
+    versions = sorted((root / "migrations" / "versions").glob("*.py"))
+    ordered = versions[len(versions) // 2:] + versions[:len(versions) // 2]
+    if case == "lint-warm":
+        candidates = ordered[:1]
+    else:
+        candidates = [v for v in ordered if _FIXABLE_CALL.search(v.read_text())]
+    edits = iter(range(1, 100_000))
+    history = f"{label}, 1 edited" if case == "lint-warm" else f"{label}, 1 call edited"
+    for victim in candidates:
         original = victim.read_text()
-        edits = iter(range(1, 10_000))
+
+        def edited(text: str = original) -> str:
+            n = next(edits)
+            if case == "lint-warm":
+                return text + f"\n# edited {n}\n"
+            return _FIXABLE_CALL.sub(lambda m: f"{m[1]}{m[2]}{m[3]}_e{n}{m[2]}", text, count=1)
 
         @contextmanager
-        def edit_one() -> Iterator[None]:
-            victim.write_text(original + f"\n# edited {next(edits)}\n")
+        def edit_one(victim: Path = victim, edited: Callable[[], str] = edited) -> Iterator[None]:
+            victim.write_text(edited())
             yield
 
-        shutil.rmtree(root / ".sluice_cache", ignore_errors=True)
-        warm = Side(lint, root, env, ok=(0, 1), before=edit_one)
         try:
+            if case == "lint-warm-call" and not _draws_fix(lint, root, env, victim, edited()):
+                continue  # no recipe for this call here (written concurrently, say)
+            shutil.rmtree(root / ".sluice_cache", ignore_errors=True)
+            warm = Side(lint, root, env, ok=(0, 1), before=edit_one)
             warm.run(timed=False)  # fills the cache
-            results.append(compare("lint-warm", f"{label}, 1 edited", warm,
-                                   Side(anchor, root, env), repeat))
+            return compare(case, history, warm, Side(anchor, root, env), repeat)
         except CaseFailed as exc:
-            print(f"{'lint-warm':<19} {label:<36} FAILED: {exc}", flush=True)
-            results.append({"case": "lint-warm", "history": label, "failed": str(exc)})
+            print(f"{case:<23} {label:<36} FAILED: {exc}", flush=True)
+            return {"case": case, "history": history, "failed": str(exc)}
         finally:
             victim.write_text(original)
-    return results
+    print(f"{case:<23} {label:<36} skipped: no revision has a call that sluice fix rewrites",
+          flush=True)
+    return {"case": case, "history": history, "failed": "no revision with a fixable call"}
+
+
+def _draws_fix(lint: list[str], root: Path, env: dict[str, str], victim: Path,
+               text: str) -> bool:
+    """Whether the text lint, with ``victim`` holding ``text``, draws a fix diff for it."""
+    victim.write_text(text)
+    done = subprocess.run([*[a for a in lint if a not in ("--format", "json")], "--no-cache",
+                           str(victim)], cwd=root, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True)
+    return "available fix (sluice fix)" in done.stdout
 
 
 def synthetic(count: int) -> Path:
@@ -531,7 +578,7 @@ def main() -> int:
           f"{os.getloadavg()[0]:.1f}", flush=True)
     print(f"{'case':<23} {'history':<36} {'sluice':>11} {'anchor':>11} {'ratio':>7}")
     results = []
-    lint = [c for c in cases if c in ("lint-cold", "lint-warm")]
+    lint = [c for c in cases if c in ("lint-cold", "lint-warm", "lint-warm-call")]
     if lint:
         for count in (int(n) for n in args.revisions.split(",") if n.strip()):
             results += lint_cases(synthetic(count), f"synthetic, {count} revisions", lint,
