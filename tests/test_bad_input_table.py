@@ -91,6 +91,11 @@ def _cycle(root: Path) -> None:
     _revision(root, "0004_b.py", "0004", "0003")
 
 
+def _empty_folder(root: Path) -> None:
+    for path in (root / VERSIONS).glob("*.py"):
+        path.unlink()
+
+
 def _sum_symlink(root: Path) -> None:
     (root / "sluice.sum").unlink(missing_ok=True)
     (root.parent / "victim.txt").write_text("precious\n")
@@ -129,6 +134,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "two revisions with one id": _duplicate,
     "`down_revision` names no revision": _missing_parent,
     "revision cycle": _cycle,
+    "two revisions with one id, on deploy": _duplicate,
+    "versions folder empty": _empty_folder,
     "`sluice.sum` is a symlink": _sum_symlink,
     "`sum_file` is an absolute path": _sum_file("/tmp/sluice.sum"),
     "`sum_file` leads out of the project": _sum_file("../sluice.sum"),

@@ -37,7 +37,9 @@ from sluice.core.findings import Finding
 from sluice.core.project import (
     alembic_config,
     display_path,
+    one_line,
     refuse_multidb,
+    require_revisions,
     script_directory,
 )
 from sluice.environments import validate_name
@@ -128,7 +130,12 @@ class CheckContext:
         if not path.is_file():
             raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
         config = load_config(path, path=options.config_file)
-        refuse_multidb(alembic_config(path, stdout=io.StringIO()), path, "sluice check")
+        cfg = alembic_config(path, stdout=io.StringIO())
+        refuse_multidb(cfg, path, "sluice check")
+        try:  # what the deploy reads: a gate passing on it would pass a broken deploy
+            cfg.get_main_option("sqlalchemy.url")
+        except Exception as exc:  # noqa: BLE001 - configparser's errors, said in one line
+            raise SluiceError(f"{path}: cannot read sqlalchemy.url: {one_line(exc)}") from None
         if options.env is not None:  # "" too: an unset variable never means the default
             validate_name(config, options.env, origin="--env")
         return cls(ini=path.resolve(), config=config, options=options, stack=stack)
@@ -155,7 +162,9 @@ class CheckContext:
     def history(self) -> LoadedHistory:
         """The project's revisions, imported once per run."""
         if self._history is None:
-            script = script_directory(self.alembic_config())
+            cfg = self.alembic_config()
+            script = script_directory(cfg)
+            require_revisions(cfg, script, doing="passing on")
             self._history = load_history(script, self.root)
         return self._history
 

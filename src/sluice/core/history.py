@@ -320,6 +320,11 @@ def _shown(path: Path, root: Path | None) -> str:
         return str(path)
 
 
+def _at(path: Path, line: int | None, root: Path | None) -> str:
+    """``path`` shown as :func:`_shown` does, with ``:line`` when it is known."""
+    return f"{_shown(path, root)}:{line}" if line else _shown(path, root)
+
+
 def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
               root: Path | None = None) -> RevisionMap:
     """Alembic's RevisionMap of ``headers`` (those with a revision id), loaded.
@@ -343,9 +348,9 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
         if header.revision in seen:
             if strict:
                 raise SluiceError(
-                    f"{_shown(header.path, root)}: revision id '{header.revision}' is also "
-                    f"declared by {_shown(seen[header.revision].path, root)}; give one of "
-                    "them a new id")
+                    f"{_at(header.path, header.revision_line, root)}: revision id "
+                    f"'{header.revision}' is also declared by "
+                    f"{_shown(seen[header.revision].path, root)}; give one of them a new id")
             continue
         seen[header.revision] = header
     labels = {label for h in seen.values() for label in h.branch_labels}
@@ -354,8 +359,9 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
         missing = [p for p in header.down_revisions if p not in seen]
         if missing and strict:
             raise SluiceError(
-                f"{_shown(header.path, root)}: down_revision '{missing[0]}' of revision "
-                f"{rev} does not exist (no revision file declares it)")
+                f"{_at(header.path, header.down_revision_line, root)}: down_revision "
+                f"'{missing[0]}' of revision {rev} does not exist (no revision file "
+                "declares it)")
         links[rev] = (tuple(p for p in header.down_revisions if p in seen),
                       header.depends_on if strict else tuple(
                           d for d in header.depends_on if d in seen or d in labels))

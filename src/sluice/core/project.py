@@ -88,7 +88,7 @@ def script_directory(cfg: Config) -> ScriptDirectory:
     try:
         script = ScriptDirectory.from_config(cfg)
     except Exception as exc:
-        raise SluiceError(f"{cfg.config_file_name}: {exc}") from None
+        raise SluiceError(f"{cfg.config_file_name}: {one_line(exc)}") from None
     require_version_locations(cfg, script_version_locations(script))
     return script
 
@@ -334,6 +334,50 @@ def require_version_locations(cfg: AnyConfig, locations: Sequence[str | os.PathL
             hint="Correct the path (Alembic reads a relative path from the current "
                  "directory) or create the folder; run Sluice from the folder of alembic.ini "
                  "or pass -c/--config.")
+
+
+
+def require_revisions(cfg: AnyConfig, script: ScriptDirectory, *,
+                      doing: str = "deploying") -> list[Path]:
+    """The revision files of ``script``; none at all is a one-line :class:`SluiceError`
+    for a command that deploys or gates (``doing``: what it would do with zero)."""
+    from sluice.core.history import script_revision_files  # lazy: history imports this module
+
+    files = script_revision_files(script)
+    if not files:
+        key, default = version_locations_key(cfg)
+        shown = ", ".join(_shown(Path(loc), cfg) for loc in script_version_locations(script))
+        what = f"{shown} (its versions folder)" if default else shown
+        raise SluiceError(
+            f"{key}: no revision files in {what}; Sluice stops instead of {doing} zero "
+            "revisions",
+            hint="Point the setting at the folder that holds the revision files; a new "
+                 "project writes its first one with `alembic revision -m \"...\"`.")
+    return files
+
+
+def require_history(cfg: AnyConfig, script: ScriptDirectory) -> list[Path]:
+    """The revision files of ``script``, for a command that deploys: fail closed on none
+    at all (:func:`require_revisions`), on two files declaring one id, on a down_revision
+    no file declares and on a cycle, each a one-line :class:`SluiceError` naming the file
+    and line.
+
+    Alembic keeps one of two files declaring the same id (with a warning), so an upgrade
+    would apply either; a broken link would surface as a message about the database or
+    as Alembic's bare ``KeyError``. Nothing is imported: the headers are read from source.
+    """
+    from sluice.core.history import build_map, read_header  # lazy: history imports this module
+
+    files = require_revisions(cfg, script)
+    root = Path(str(cfg.config_file_name or ".")).resolve().parent
+    build_map([read_header(path) for path in files], strict=True, root=root)
+    return files
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc``'s message on one line (configparser's errors quote the offending line
+    on lines of their own)."""
+    return " ".join(str(exc).split())
 
 
 def _shown(path: Path, cfg: AnyConfig) -> str:

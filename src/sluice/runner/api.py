@@ -175,7 +175,7 @@ class HistoryReport:
 def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
             x_args: Sequence[str] = (), limit: int | None = None,
             revision: str | None = None) -> HistoryReport:
-    project = open_project(ini, env=env, url=url, x_args=x_args)
+    project = open_project(ini, env=env, url=url, x_args=x_args, deploys=False)
     target, note = (project.url, None) if url is not None else _migrated_url(project)
     engine = make_engine(target)
     conn = connect(engine)

@@ -13,7 +13,13 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from sluice.config import SluiceConfig, load_config
-from sluice.core.project import alembic_config, refuse_multidb, script_directory
+from sluice.core.project import (
+    alembic_config,
+    one_line,
+    refuse_multidb,
+    require_history,
+    script_directory,
+)
 from sluice.environments import resolve_environment, validate_name
 from sluice.errors import SluiceError
 from sluice.runner.database import resolve_url
@@ -75,8 +81,13 @@ def open_project(
     env: str | None = None,
     url: str | None = None,
     x_args: Sequence[str] = (),
+    deploys: bool = True,
 ) -> RunnerProject:
-    """Resolve environment, policy and URL; ``-x env=NAME`` is added for env.py."""
+    """Resolve environment, policy and URL; ``-x env=NAME`` is added for env.py.
+
+    ``deploys`` (plan, upgrade, downgrade): the revision graph must be sound and hold at
+    least one revision (:func:`~sluice.core.project.require_history`); reading the audit
+    table does not need either."""
     ini = Path(ini)
     x_list = list(x_args)
     # as Alembic reads them: ``-x env`` alone is ``env=""``
@@ -95,7 +106,7 @@ def open_project(
     try:
         ini_url = base_cfg.get_main_option("sqlalchemy.url")
     except Exception as exc:
-        raise SluiceError(f"{ini}: cannot read sqlalchemy.url: {exc}") from None
+        raise SluiceError(f"{ini}: cannot read sqlalchemy.url: {one_line(exc)}") from None
     missing: SluiceError | None = None
     try:
         resolved = resolve_url(
@@ -107,6 +118,8 @@ def open_project(
             raise
         resolved, missing = "", exc  # env.py may set its own (see RunnerProject.url_missing)
     script = script_directory(base_cfg)
+    if deploys:
+        require_history(base_cfg, script)
     return RunnerProject(ini=ini, config=config.for_environment(env), environment=env,
                          policy=policy, url=resolved, x_args=x_list, script=script,
                          base_config=config, url_missing=missing)

@@ -16,11 +16,12 @@ from sluice.rules.registry import RuleContext, rule
 def duplicate_revision_id(op: Op, ctx: RuleContext) -> Hit | None:
     """Two revision files declare the same ``revision`` id.
 
-    Why it is dangerous: Alembic builds its revision map from every file before it runs
-    anything; a repeated id stops every ``alembic upgrade`` of the project ("Revision X is
-    present more than once"), in every environment, until one file is changed. It happens
-    when a revision file is copied to start a new one, or when two branches add revisions
-    with a hand-written id.
+    Why it is dangerous: Alembic warns ("Revision X is present more than once") and keeps
+    only one of the two files in its revision map, so the other is never run, or is run
+    in one checkout and not in another; an ``alembic upgrade head`` may also stop on
+    "Multiple head revisions". ``sluice upgrade``, ``plan``, ``downgrade`` and ``check``
+    refuse such a history until one file is changed. It happens when a revision file is
+    copied to start a new one, or when two branches add revisions with a hand-written id.
 
     Safe alternative:
     1. Give one of the files a new id (``alembic revision -m x`` prints a fresh one; copy it
@@ -32,8 +33,8 @@ def duplicate_revision_id(op: Op, ctx: RuleContext) -> Hit | None:
         return None
     others = ", ".join(op.args.get("others", [])) or "another file"
     return Hit(
-        f"revision id {op.revision} is also declared by {others}; Alembic refuses to load a "
-        "history with a repeated id, so every upgrade fails",
+        f"revision id {op.revision} is also declared by {others}; Alembic keeps only one of "
+        "the files, so the other never runs (sluice upgrade refuses the history)",
         steps(
             "Give one of the files a new id (copy one from `alembic revision -m x`).",
             "Point every down_revision that meant that file at the new id.",

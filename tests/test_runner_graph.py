@@ -1,0 +1,132 @@
+"""plan, upgrade and downgrade refuse a broken revision graph, or none at all, before
+touching the database: one line naming the file and line, exit 2, in every environment.
+
+Alembic keeps one of two files that declare the same id (with a warning), so an upgrade
+applied one of them and passed; a dangling down_revision or a cycle came out as a
+message about the database, or as Alembic's bare KeyError.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import SLUICE, run_process
+from tests.support.runner import chain, make_project, version
+
+
+def _project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "proj", chain(3))
+
+
+def _run(ini: Path, *args: str) -> tuple[int, str]:
+    done = run_process([SLUICE, *args, "-c", ini], cwd=ini.parent)
+    return done.returncode, done.stderr
+
+
+COMMANDS = [("upgrade", "r0003"), ("upgrade",), ("plan",),
+            ("upgrade", "--env", "prod", "--yes")]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_repeated_revision_id_is_refused_naming_both_files(tmp_path: Path,
+                                                             command: tuple[str, ...]) -> None:
+    ini = _project(tmp_path)
+    versions = ini.parent / "migrations" / "versions"
+    (versions / "a_twin.py").write_text((versions / "r0003.py").read_text()
+                                        .replace('"t0003"', '"twin"'))
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    code, err = _run(ini, *command, "--url", url)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert "revision id 'r0003' is also declared by" in lines[0], err
+    assert "migrations/versions/a_twin.py" in err and "migrations/versions/r0003.py" in err
+    assert "UserWarning" not in err and "Traceback" not in err
+    assert version(url) == []  # nothing ran
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_dangling_down_revision_names_its_file_and_line(tmp_path: Path,
+                                                          command: tuple[str, ...]) -> None:
+    ini = _project(tmp_path)
+    path = ini.parent / "migrations" / "versions" / "r0003.py"
+    text = path.read_text()
+    path.write_text(text.replace("down_revision = 'r0002'", "down_revision = 'nowhere'"))
+    line = text.splitlines().index("down_revision = 'r0002'") + 1
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    code, err = _run(ini, *command, "--url", url)
+    assert code == 2, err
+    assert err.startswith(f"sluice: error: migrations/versions/r0003.py:{line}: down_revision "
+                          "'nowhere' of revision r0003 does not exist"), err
+    assert "UserWarning" not in err
+    assert version(url) == []
+
+
+def test_a_cycle_names_its_files(tmp_path: Path) -> None:
+    ini = _project(tmp_path)
+    path = ini.parent / "migrations" / "versions" / "r0001.py"
+    path.write_text(path.read_text().replace("down_revision = None",
+                                             "down_revision = 'r0003'"))
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    for command in COMMANDS:
+        code, err = _run(ini, *command, "--url", url)
+        assert code == 2, (command, err)
+        assert "cycle" in err.lower() and "migrations/versions/r0001.py" in err, err
+        assert "which no revision file" not in err
+
+
+def test_the_graph_is_checked_against_a_database_already_migrated(tmp_path: Path) -> None:
+    ini = _project(tmp_path)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    code, err = _run(ini, "upgrade", "r0002", "--url", url)
+    assert code == 0, err
+    path = ini.parent / "migrations" / "versions" / "r0003.py"
+    path.write_text(path.read_text().replace("down_revision = 'r0002'",
+                                             "down_revision = 'nowhere'"))
+    for command in (("plan",), ("upgrade",), ("downgrade", "r0001")):
+        code, err = _run(ini, *command, "--url", url)
+        assert code == 2, (command, err)
+        assert "migrations/versions/r0003.py" in err and "'nowhere'" in err, err
+    assert version(url) == ["r0002"]
+
+
+@pytest.mark.parametrize("command", [("upgrade",), ("plan",),
+                                     ("upgrade", "--env", "prod", "--yes")], ids=" ".join)
+def test_zero_revisions_is_not_a_deploy(tmp_path: Path, command: tuple[str, ...]) -> None:
+    ini = make_project(tmp_path / "proj", [])
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    code, err = _run(ini, *command, "--url", url)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) <= 2, err
+    assert "no revision files" in err and "migrations/versions" in err, err
+
+
+def test_the_ci_gate_fails_closed_on_zero_revisions(tmp_path: Path) -> None:
+    ini = make_project(tmp_path / "proj", [])
+    done = run_process([SLUICE, "check", "-c", ini], cwd=ini.parent)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no revision files" in done.stderr and "migrations/versions" in done.stderr
+    assert "passed" not in done.stdout
+
+
+def test_the_ci_gate_fails_on_a_url_the_deploy_cannot_read(tmp_path: Path) -> None:
+    ini = _project(tmp_path)
+    text = ini.read_text()
+    ini.write_text("\n".join("sqlalchemy.url = sqlite:///%(missing_var)s.db"
+                             if line.startswith("sqlalchemy.url") else line
+                             for line in text.splitlines()) + "\n")
+    for command in (["check"], ["plan"]):
+        done = run_process([SLUICE, *command, "-c", ini], cwd=ini.parent)
+        assert done.returncode == 2, (command, done.stdout + done.stderr)
+        assert "cannot read sqlalchemy.url" in done.stderr and "missing_var" in done.stderr
+
+
+def test_an_unreadable_alembic_ini_is_one_line(tmp_path: Path) -> None:
+    ini = _project(tmp_path)
+    ini.write_text("garbage no section\n" + ini.read_text())
+    for command in (["check"], ["plan"], ["upgrade"]):
+        done = run_process([SLUICE, *command, "-c", ini], cwd=ini.parent)
+        assert done.returncode == 2, (command, done.stdout + done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, (command, done.stderr)
+        assert "alembic.ini" in done.stderr, done.stderr
