@@ -311,18 +311,13 @@ def header_from_lines(source: str | bytes, path: str | os.PathLike[str],
 # --------------------------------------------------------------------------- the graph
 
 
-def _shown(path: Path, root: Path | None) -> str:
-    if root is None:
-        return str(path)
+def _shown(path: Path, root: Path | None, line: int | None = None) -> str:
+    """``path`` relative to ``root`` (when below it), with ``:line`` when known."""
     try:
-        return str(path.resolve().relative_to(root))
+        shown = str(path.resolve().relative_to(root)) if root is not None else str(path)
     except ValueError:
-        return str(path)
-
-
-def _at(path: Path, line: int | None, root: Path | None) -> str:
-    """``path`` shown as :func:`_shown` does, with ``:line`` when it is known."""
-    return f"{_shown(path, root)}:{line}" if line else _shown(path, root)
+        shown = str(path)
+    return f"{shown}:{line}" if line else shown
 
 
 def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
@@ -348,9 +343,8 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
         if header.revision in seen:
             if strict:
                 raise SluiceError(
-                    f"{_at(header.path, header.revision_line, root)}: revision id "
-                    f"'{header.revision}' is also declared by "
-                    f"{_shown(seen[header.revision].path, root)}; give one of them a new id")
+                    f"{_shown(header.path, root, header.revision_line)}: revision id '"
+                    f"{header.revision}' is also declared by {_shown(seen[header.revision].path, root)}; give one of them a new id")
             continue
         seen[header.revision] = header
     labels = {label for h in seen.values() for label in h.branch_labels}
@@ -359,7 +353,7 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
         missing = [p for p in header.down_revisions if p not in seen]
         if missing and strict:
             raise SluiceError(
-                f"{_at(header.path, header.down_revision_line, root)}: down_revision "
+                f"{_shown(header.path, root, header.down_revision_line)}: down_revision "
                 f"'{missing[0]}' of revision {rev} does not exist (no revision file "
                 "declares it)")
         links[rev] = (tuple(p for p in header.down_revisions if p in seen),
