@@ -121,3 +121,25 @@ def test_a_sqlite_project_compares_its_enums(tmp_path: Path) -> None:
     done = run_cli(["check", "--only", "upgrade,drift", "-c", ini])
     assert done.exit_code == 1, done.output
     assert "column users.status" in done.output
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://ci@db.example/app",
+                                 "mysql+pymysql://ci@db.example/app"])
+def test_a_pass_on_the_stand_in_says_what_it_did_not_check(tmp_path: Path, url: str) -> None:
+    # A MariaDB project whose downgrade drops an index a foreign key needs passes on
+    # SQLite and fails on MariaDB: a green run must say where it ran.
+    ini = project(tmp_path, url)
+    done = run_cli(["check", "--only", "upgrade,roundtrip", "-c", ini])
+    assert done.exit_code == 0, done.output
+    dialect = url.split("+")[0]
+    assert f"not on {dialect}" in done.output
+    assert f"sluice check --url {dialect}://USER@HOST/" in done.output
+    json_done = run_cli(["check", "--only", "upgrade", "--format", "json", "-c", ini])
+    assert f"not on {dialect}" in json_done.output
+
+
+def test_a_pass_of_a_sqlite_project_has_no_such_note(tmp_path: Path) -> None:
+    ini = project(tmp_path, "sqlite:///%(here)s/app.db")
+    done = run_cli(["check", "--only", "upgrade", "-c", ini])
+    assert done.exit_code == 0, done.output
+    assert "not on " not in done.output

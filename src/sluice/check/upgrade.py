@@ -83,7 +83,13 @@ def check_upgrade(ctx: CheckContext) -> CheckResult:
     count = len(ctx.history().scripts)
     summary = (f"{count} revision{'s' if count != 1 else ''} applied, now at "
                f"{', '.join(heads) or 'base'}") if not problems else "upgrade failed"
-    return finish(NAME, TITLE, problems, summary, data={"seconds": round(elapsed, 4)})
+    found = ctx.stand_in() if not problems else None
+    notes = [f"ran on a temporary SQLite database, not on {found[0]} (the project's URL): "
+             f"what only {found[0]} refuses (its DDL rules, types and locks) is not checked "
+             f"here; `{found[1]}` runs the upgrade and the round trip on {found[0]} itself"
+             ] if found else []
+    return finish(NAME, TITLE, problems, summary, notes=notes,
+                  data={"seconds": round(elapsed, 4)})
 
 
 def ensure_head(ctx: CheckContext) -> list[Finding]:
