@@ -39,3 +39,37 @@ def test_sql_preview_failure_before_any_revision_blames_env_py(tmp_path: Path) -
     error = json.loads(res.stdout)["sql_error"]
     assert error.startswith(f"{env_py}") and "before any revision" in error
     assert "KeyError: 'DATABASE_URL'" in error
+
+
+def test_a_downgrade_that_drops_data_is_high_risk(tmp_path: Path) -> None:
+    # lint reads upgrades only, so nothing flagged the drop a downgrade makes: "risk: low"
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    revs = [*chain(1), Rev("r0002", 'op.add_column("t0001", sa.Column("notes", sa.Text()))',
+                           downgrade='op.drop_column("t0001", "notes")'),
+            Rev("r0003", 'op.create_table("empty", sa.Column("id", sa.Integer(), '
+                         'primary_key=True))', downgrade='op.drop_table("empty")')]
+    ini = make_project(tmp_path / "proj", revs)
+    assert run_cli(["upgrade", "-c", str(ini), "--url", url]).exit_code == 0
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO t0001 (id, name, notes) VALUES (1, 'a', 'x'), "
+                             "(2, 'b', 'y')"))
+    engine.dispose()
+    res = run_cli(["plan", "r0001", "--downgrade", "-c", str(ini), "--url", url,
+                   "--format", "json", "--no-sql"], catch_exceptions=False)
+    ops = {(op["kind"], op["target"].split()[0]): op
+           for rev in json.loads(res.stdout)["revisions"] for op in rev["operations"]}
+    drop_column = next(op for (kind, _), op in ops.items() if kind == "drop_column")
+    assert drop_column["risk"] == "high"
+    assert "2 rows for good" in drop_column["why"]
+    drop_table = next(op for (kind, _), op in ops.items() if kind == "drop_table")
+    assert drop_table["risk"] == "low" and drop_table["why"] is None  # known to be empty
+    text = run_cli(["plan", "r0001", "--downgrade", "-c", str(ini), "--url", url, "--no-sql"],
+                   catch_exceptions=False).stdout
+    assert "drops the column and its 2 rows for good" in text
+    up = run_cli(["plan", "-c", str(ini), "--url", f"sqlite:///{tmp_path / 'b.db'}",
+                  "--format", "json", "--no-sql"], catch_exceptions=False)
+    assert all(op["why"] is None for rev in json.loads(up.stdout)["revisions"]
+               for op in rev["operations"])

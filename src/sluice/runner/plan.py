@@ -57,11 +57,14 @@ class OpPlan:
     risk: str = "low"
     #: The gate (``only_in("dev")``) that makes the target environment skip it.
     skipped_by: str | None = None
+    #: Why the risk is what it is when no finding says it (a downgrade dropping data).
+    why: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "target": self.target, "line": self.line, "table": self.table,
-            "risk": self.risk, "large_table": self.large, "skipped_by": self.skipped_by,
+            "risk": self.risk, "why": self.why, "large_table": self.large,
+            "skipped_by": self.skipped_by,
             "table_size": self.size.as_dict() if self.size else None,
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -218,6 +221,8 @@ class Plan:
                 size = f"  ({op.size.describe()}{', LARGE' if op.large else ''})" if op.size else ""
                 skip = f"  SKIPPED here: {op.skipped_by}" if op.skipped_by else ""
                 lines.append(f"   - {op.kind} {op.target}{size}  risk: {op.risk}{skip}{where}")
+                if op.why:
+                    lines.append(f"       {op.why}")
                 for f in op.findings:
                     lines.append(f"       {f.severity} {f.rule} {f.name}: {f.message}"
                                  + _reviewed(f))
@@ -249,6 +254,23 @@ class Plan:
 
 def _reviewed(f: Finding) -> str:
     return f" (suppressed, reviewed: {f.suppressed})" if f.suppressed is not None else ""
+
+
+#: Operations whose downgrade loses the rows or values they held.
+_DROPS_DATA = frozenset({"drop_table", "drop_column"})
+
+
+def _drops_data(item: OpPlan) -> None:
+    """A downgrade's drop: high risk unless the table is known to be empty (lint reads
+    upgrades only, so no finding says it)."""
+    rows = item.size.rows if item.size else None
+    if rows == 0:
+        return
+    held = f"its {_human_count(rows)} rows" if rows else "what it holds"
+    what = "the table" if item.kind == "drop_table" else "the column"
+    item.risk = "high"
+    item.why = (f"drops {what} and {held} for good; take a backup first, or undo the "
+                "change with a new forward revision instead")
 
 
 def _risk_of(findings: Sequence[Finding], large: bool) -> str:
@@ -415,6 +437,8 @@ def build_plan(
                 item.large = bool(item.size and item.size.rows is not None
                                   and item.size.rows >= limit)
             item.risk = _risk_of(item.findings, item.large)
+            if direction == "downgrade" and item.kind in _DROPS_DATA:
+                _drops_data(item)
         for planned in rp.data_steps:
             if planned.table and planned.size is None:
                 planned.size = sizes.get(f"{planned.schema}.{planned.table}"
