@@ -73,3 +73,15 @@ def test_a_downgrade_that_drops_data_is_high_risk(tmp_path: Path) -> None:
                   "--format", "json", "--no-sql"], catch_exceptions=False)
     assert all(op["why"] is None for rev in json.loads(up.stdout)["revisions"]
                for op in rev["operations"])
+
+
+def test_sql_that_names_no_table_shows_its_opening_words(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    revs = [*chain(1), Rev("r0002", 'op.execute("SELECT 1")\n'
+                                    'op.execute("UPDATE t0001 SET name = \'x\' WHERE id = 1")')]
+    ini = make_project(tmp_path / "proj", revs)
+    res = run_cli(["plan", "-c", str(ini), "--url", url, "--format", "json", "--no-sql"],
+                  catch_exceptions=False)
+    targets = [op["target"] for rev in json.loads(res.stdout)["revisions"]
+               for op in rev["operations"] if op["kind"] == "execute"]
+    assert targets == ["SELECT 1", "t0001"]

@@ -256,6 +256,15 @@ def _reviewed(f: Finding) -> str:
     return f" (suppressed, reviewed: {f.suppressed})" if f.suppressed is not None else ""
 
 
+def _target(op: Any) -> str:
+    """What an op touches; for SQL that names no table (``SET lock_timeout``, a ``DO``
+    block), its opening words instead of ``?``."""
+    if op.kind == "execute" and op.target == "?" and op.sql:
+        gist = " ".join(op.sql.split())
+        return gist if len(gist) <= 60 else gist[:57] + "..."
+    return str(op.target)
+
+
 #: Operations whose downgrade loses the rows or values they held.
 _DROPS_DATA = frozenset({"drop_table", "drop_column"})
 
@@ -403,7 +412,7 @@ def build_plan(
             table = op.table
             skip = next((g for g in gated.get(op.line or 0, [])
                          if g.skips(project.environment, config)), None)
-            rp.ops.append(OpPlan(kind=op.kind, target=op.target, line=op.line, table=table,
+            rp.ops.append(OpPlan(kind=op.kind, target=_target(op), line=op.line, table=table,
                                  schema=op.schema,
                                  findings=findings_for_op(op, lint.findings + lint.suppressed),
                                  skipped_by=skip.label if skip else None))
