@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
@@ -58,6 +58,34 @@ def resolve_environment(
     return config.validate_environment(
         config.default_environment, origin="default_environment"
     )
+
+
+def named_environment(config: SluiceConfig, x_args: Mapping[str, str] | None = None,
+                      environ: Mapping[str, str] | None = None) -> str | None:
+    """The environment ``-x env``, ``SLUICE_ENV`` or ``ALEMBIC_ENV`` names, validated as
+    :func:`resolve_environment` does; None when none is set (no default: for commands
+    such as lint, which read the project without an environment unless one is named)."""
+    environ = os.environ if environ is None else environ
+    x_args = x_args or {}
+    if any(v is not None for v in (x_args.get("env"), environ.get("SLUICE_ENV"),
+                                   environ.get("ALEMBIC_ENV"))):
+        return resolve_environment(config, x_args, environ)
+    return None
+
+
+def environment_of(config: SluiceConfig, env: str | None,
+                   x_args: Sequence[str] = ()) -> str | None:
+    """The environment a command that needs none was asked for: ``--env`` (``env``), else
+    what ``-x env``, ``SLUICE_ENV`` or ``ALEMBIC_ENV`` names (:func:`named_environment`),
+    else None. An empty or unknown name, or ``--env`` and ``-x env`` disagreeing, is a
+    :class:`ConfigError`."""
+    x_dict = {k: v for k, _, v in (a.partition("=") for a in x_args)}
+    if env is None:
+        return named_environment(config, x_dict)
+    env = validate_name(config, env, origin="--env")
+    if "env" in x_dict and validate_name(config, x_dict["env"], origin="-x env") != env:
+        raise ConfigError(f"--env {env} and -x env={x_dict['env']} disagree; pass one")
+    return env
 
 
 def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:

@@ -30,12 +30,16 @@ def _graph_stub_option(fn: F) -> F:
 
 
 def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
-                url: str | None = None) -> tuple[Any, Any]:
-    """The sluice config (a broken sluice.toml is exit 2, as everywhere) and the graph."""
+                url: str | None = None, *, env: str | None = None,
+                x_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """The sluice config (a broken sluice.toml is exit 2, as everywhere) and the graph;
+    an environment named by ``--env``, ``-x env`` or ``SLUICE_ENV`` must be one."""
     from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.environments import environment_of  # lazy: start-up: when the command runs
     from sluice.graph import load_graph  # lazy: start-up: loads when the command runs
 
     config = load_config(config_path)
+    environment_of(config, env, x_args)
     graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config,
                        stub_modules=[*config.lint.stub_modules, *split_values(stubs)])
     return config, graph
@@ -59,7 +63,7 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
         render_text,
     )
 
-    _, graph = _load_graph(config_path, ini_section, stubs, url)
+    _, graph = _load_graph(config_path, ini_section, stubs, url, env=env, x_args=x_args)
     if fmt == "mermaid":
         click.echo(render_mermaid(graph), nl=False)
     elif fmt == "dot":
@@ -91,7 +95,7 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
         render_heads,
     )
 
-    config, graph = _load_graph(config_path, ini_section, stubs)
+    config, graph = _load_graph(config_path, ini_section, stubs, env=env, x_args=x_args)
     from sluice.policy.services import service_labels  # lazy: start-up: loads when the command runs
 
     report = explain_heads(graph, config.check.expected_heads,

@@ -39,6 +39,9 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     """Lint as the options say; what to print. Raises what the command reports as an
     error (nothing is printed before this returns)."""
     from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.environments import (  # lazy: start-up: loads when the command runs
+        environment_of,
+    )
     from sluice.errors import SluiceError  # lazy: start-up: loads when the command runs
     from sluice.lint.engine import lint_project  # lazy: start-up: loads when the command runs
 
@@ -53,8 +56,9 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     if not config_path.is_file():
         raise SluiceError(f"{config_path}: no such file (pass -c/--config PATH to alembic.ini)")
     cfg = load_config(config_path)
+    env = environment_of(cfg, env, x_args)
     if env is not None:
-        cfg = cfg.for_environment(cfg.validate_environment(env, origin="--env"))
+        cfg = cfg.for_environment(env)
     if files:
         from sluice.integrations.hooks import lint_files  # lazy: start-up: FILE arguments only
 
