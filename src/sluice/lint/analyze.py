@@ -5,6 +5,7 @@ findings applied (:func:`analyze_file`); SL905 for revision ids declared twice
 
 from __future__ import annotations
 
+import graphlib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -200,12 +201,39 @@ def _duplicate_findings(node: Node, nodes: list[Node], config: SluiceConfig,
 
 def duplicate_findings(nodes: list[Node], indexes: Iterable[int], config: SluiceConfig,
                 root: Path) -> list[Finding]:
-    """SL905 for every revision in ``indexes`` whose id another file declares too."""
+    """SL905 for every revision in ``indexes`` whose id another file declares too, and
+    SL906 for a ``down_revision`` no file declares and for a cycle."""
+    indexes = list(indexes)
+    out = _link_findings(nodes, indexes, config)
     repeated = {r for r, c in Counter(n.revision for n in nodes).items() if r and c > 1}
-    if not repeated:
-        return []
-    out: list[Finding] = []
-    for i in indexes:
+    for i in indexes if repeated else ():
         if nodes[i].revision in repeated:
             out.extend(_duplicate_findings(nodes[i], nodes, config, root))
     return out
+
+
+def _down_line(node: Node) -> int:
+    m = re.search(r"^down_revision\s*(?::[^=\n]*)?=", node.text() or "", re.M)
+    return (node.text() or "").count("\n", 0, m.start()) + 1 if m else 1
+
+
+def _link_findings(nodes: list[Node], indexes: list[int],
+                   config: SluiceConfig) -> list[Finding]:
+    """SL906: links to no revision (on the linted revisions), and the first cycle."""
+    known = {n.revision for n in nodes if n.revision}
+    ops = [Op("lint.broken_link", line=_down_line(nodes[i]), path=str(nodes[i].path),
+              revision=nodes[i].revision, args={"missing": missing[0]})
+           for i in indexes
+           if (missing := [d for d in nodes[i].down if d not in known])]
+    graph = {n.revision: [d for d in n.down if d in known] for n in nodes if n.revision}
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(reversed(exc.args[1]))  # child -> parent, as down_revision reads
+        first = next((nodes[i] for i in indexes if nodes[i].revision in cycle), None)
+        if first is not None:
+            start = cycle.index(first.revision)
+            ordered = cycle[start:-1] + cycle[:start] + [first.revision]
+            ops.append(Op("lint.broken_link", line=_down_line(first), path=str(first.path),
+                          revision=first.revision, args={"cycle": ordered}))
+    return meta_findings(ops, config) if ops else []

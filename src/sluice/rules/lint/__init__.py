@@ -55,6 +55,7 @@ CATALOG: tuple[str, ...] = (
     "sl903_static_only",
     "sl904_unknown_suppression_rule",
     "sl905_duplicate_revision_id",
+    "sl906_broken_revision_link",
     "sl701_index_name_convention",
     "sl702_constraint_name_convention",
     "sl703_unnamed_constraint",
