@@ -133,7 +133,7 @@ def test_broken_config_is_exit_2(project: Path) -> None:
     (project / "sluice.toml").write_text('[check]\nroundtrip_lats = 3\n')
     result = sluice(project, "check")
     assert result.exit_code == 2
-    assert "tool.sluice.check.roundtrip_lats: unknown key; did you mean 'roundtrip_last'?" \
+    assert "sluice.toml:2: check.roundtrip_lats: unknown key; did you mean 'roundtrip_last'?" \
         in result.stderr
 
 

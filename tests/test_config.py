@@ -48,26 +48,26 @@ def test_unknown_key_suggests_the_near_miss(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path)
     msg = str(err.value)
-    assert "sluice.toml" in msg and "tool.sluice.exclude_table" in msg
+    assert "sluice.toml:1: exclude_table: unknown key" in msg
     assert "did you mean 'exclude_tables'" in msg
 
 
 def test_nested_unknown_key_names_the_section(tmp_path: Path) -> None:
     write(tmp_path / "sluice.toml", "[lint]\nfail_onn = 'warning'\n")
-    with pytest.raises(ConfigError, match=r"tool\.sluice\.lint\.fail_onn: unknown key; did you mean 'fail_on'"):
+    with pytest.raises(ConfigError, match=r"sluice\.toml:2: lint\.fail_onn: unknown key; did you mean 'fail_on'"):
         load_config(tmp_path)
 
 
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        ('exclude_tables = "tmp_*"', "tool.sluice.exclude_tables: expected list of string, got string"),
-        ("exclude_tables = [1]", r"tool.sluice.exclude_tables\[0\]: expected string, got integer"),
+        ('exclude_tables = "tmp_*"', "sluice.toml:1: exclude_tables: expected list of string, got string"),
+        ("exclude_tables = [1]", r"sluice.toml:1: exclude_tables\[0\]: expected string, got integer"),
         ('empty_revision = "eror"', "expected 'error' | 'skip' | 'allow', got 'eror'; did you mean 'error'"),
         ("[lint]\ntarget_postgres_version = '14'", "expected integer, got string"),
-        ("[environments.prod]\nconfirm = 'yes'", "tool.sluice.environments.prod.confirm: expected boolean"),
+        ("[environments.prod]\nconfirm = 'yes'", "sluice.toml:2: environments.prod.confirm: expected boolean"),
         ('default_environment = "qa"', "'qa' is not one of the environments"),
-        ('[lint.severity]\nSL001 = "fatal"', "tool.sluice.lint.severity.SL001"),
+        ('[lint.severity]\nSL001 = "fatal"', "sluice.toml:2: lint.severity.SL001"),
     ],
 )
 def test_wrong_types_name_key_and_expected_type(tmp_path: Path, toml: str, expected: str) -> None:
@@ -114,7 +114,7 @@ def test_a_mysql_version_that_is_not_one_names_file_and_key(tmp_path: Path, valu
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path)
     msg = str(err.value)
-    assert "sluice.toml" in msg and "tool.sluice.lint.target_mysql_version" in msg
+    assert "sluice.toml:2: lint.target_mysql_version" in msg
     assert "\n" not in msg
 
 
@@ -123,3 +123,21 @@ def test_a_mysql_version_that_is_not_one_names_file_and_key(tmp_path: Path, valu
 def test_mysql_versions_are_accepted(tmp_path: Path, value: str) -> None:
     write(tmp_path / "sluice.toml", f'[lint]\ntarget_mysql_version = "{value}"\n')
     assert load_config(tmp_path).lint.target_mysql_version == value
+
+
+def test_a_pyproject_key_keeps_its_table_and_gets_its_line(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml",
+          '[project]\nname = "x"\n\n[tool.sluice.environments.prod]\nconfirm = "yes"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith(
+        f"{tmp_path / 'pyproject.toml'}:5: tool.sluice.environments.prod.confirm: expected "
+        "boolean")
+
+
+def test_a_key_in_an_inline_table_is_named_without_a_line(tmp_path: Path) -> None:
+    write(tmp_path / "sluice.toml", 'environments = { prod = { confirm = "yes" } }\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith(
+        f"{tmp_path / 'sluice.toml'}: environments.prod.confirm: expected boolean")

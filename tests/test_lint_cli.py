@@ -199,7 +199,7 @@ def test_missing_ini_and_broken_config(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE, tmp_path / "rw")
     (tmp_path / "rw" / "sluice.toml").write_text('[lint]\nfail_on = "sometimes"\n')
     result = run("lint", "-c", str(tmp_path / "rw" / "alembic.ini"))
-    assert result.exit_code == 2 and "tool.sluice.lint.fail_on" in result.stderr
+    assert result.exit_code == 2 and "sluice.toml:2: lint.fail_on" in result.stderr
 
 
 def test_rules_lists_the_catalog() -> None:

@@ -11,6 +11,7 @@ table wins (``sluice.toml`` before ``pyproject.toml`` in the same folder).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import sys
@@ -371,10 +372,45 @@ def load_config(
     data = raw if file.name != "pyproject.toml" else raw.get("tool", {}).get("sluice", {})
     if file.name == "sluice.toml" and "tool" in data and "sluice" in data["tool"]:
         data = data["tool"]["sluice"]
-    cfg = parse_config(data, source=str(file))
+    try:
+        cfg = parse_config(data, source=str(file))
+    except ConfigError as exc:
+        raise _located(exc, file, nested=data is not raw) from None
     cfg.source = file
     cfg.root = root
     return cfg
+
+
+def _located(exc: ConfigError, file: Path, *, nested: bool) -> ConfigError:
+    """``exc`` with the key spelled as the file spells it (no ``tool.sluice.`` in a
+    ``sluice.toml`` without that table) and the line that sets it, when one does."""
+    m = re.match(re.escape(str(file)) + r": tool\.sluice\.([\w.\-]+)(.*)", exc.message, re.S)
+    if m is None:
+        return exc
+    parts = ["tool", "sluice", *m.group(1).split(".")] if nested else m.group(1).split(".")
+    line = None
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        line = _key_line(file.read_text(encoding="utf-8"), parts)
+    where = f"{file}:{line}" if line else str(file)
+    return ConfigError(f"{where}: {'.'.join(parts)}{m.group(2)}", hint=exc.hint)
+
+
+def _key_line(text: str, parts: list[str]) -> int | None:
+    """The line of ``text`` (TOML) that sets the key ``parts``: ``key = ...`` under its
+    table header, or the header of a table of that name; None when it is spelled in
+    another way (an inline table, a dotted key across tables)."""
+    table: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.match(r"\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        key = re.match(r"([\w\-\"'. ]+?)\s*=", stripped)
+        if header:
+            table = [p.strip().strip("\"'") for p in header.group(1).split(".")]
+            if table == parts:
+                return number
+        elif key and table + [p.strip().strip("\"'") for p in key.group(1).split(".")] == parts:
+            return number
+    return None
 
 
 def config_fields(cls: Any = SluiceConfig) -> list[tuple[str, str, str, str]]:
