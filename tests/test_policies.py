@@ -23,8 +23,12 @@ def set_config(project: Path, extra: str) -> None:
 
 def test_empty_revision_refused_and_nothing_written(shop: Path, db_url: str) -> None:
     upgrade(shop, db_url)
-    with pytest.raises(CommandError, match="no schema changes detected; no revision written"):
+    with pytest.raises(CommandError, match="no schema changes detected; no revision written") \
+            as refused:
         autogenerate(shop, db_url)
+    # (said without claiming the file sets it: a project that sets no key got "in FILE")
+    assert "empty_revision is 'error'; 'skip' or 'allow' in " in str(refused.value)
+    assert "= 'error' in" not in str(refused.value)
     assert sorted(p.name for p in (shop / "migrations" / "versions").glob("*.py")) == [
         "0001_users_and_products.py", "0002_orders_and_demo_data.py"]
 

@@ -23,12 +23,13 @@ def empty_revision(ctx: PolicyContext, directives: list[alembic_ops.MigrationScr
                                                                s.upgrade_ops_list)
                                  for s in directives):
         return
-    where = ctx.config.source or "the defaults"
+    where = ctx.config.source or "sluice.toml or [tool.sluice]"
     if ctx.config.empty_revision == "skip":
         directives[:] = []
         ctx.info("no schema changes detected; no revision written (empty_revision = 'skip')")
         return
     raise PolicyViolation(
         "no schema changes detected; no revision written "
-        f"(empty_revision = 'error' in {where}; use 'alembic revision -m' for a hand-written one)"
+        f"(empty_revision is 'error'; 'skip' or 'allow' in {where} changes that; use "
+        "'alembic revision -m' for a hand-written one)"
     )
