@@ -64,8 +64,10 @@ class LintConfig:
     target_postgres_version: int = _f(
         14, doc="Oldest PostgreSQL major version the migrations must be safe on."
     )
-    target_mysql_version: str = _f(
-        "8.0", doc='Oldest MySQL version (e.g. "8.0") or MariaDB version ("mariadb-10.11").'
+    target_mysql_version: str | None = _f(
+        None, doc='Oldest MySQL version (e.g. "8.0") or MariaDB version ("mariadb-10.11") '
+        "production runs. Unset: the server Sluice is connected to (autogenerate, plan, "
+        'upgrade), else "8.0", said in each finding that depends on it.'
     )
     stub_modules: list[str] = _f(
         factory=list,
@@ -379,6 +381,22 @@ def load_config(
     cfg.source = file
     cfg.root = root
     return cfg
+
+
+def with_server(config: SluiceConfig, dialect: str | None, *, mariadb: bool = False,
+                version: tuple[Any, ...] | None = None) -> SluiceConfig:
+    """``config`` judging for the MySQL/MariaDB server Sluice is connected to
+    (``version``: SQLAlchemy's ``server_version_info``) when ``lint.target_mysql_version``
+    is unset; as it is otherwise."""
+    if config.lint.target_mysql_version is not None or dialect not in ("mysql", "mariadb"):
+        return config
+    numbers = [n for n in version or () if isinstance(n, int)][:2]
+    if len(numbers) < 2:
+        return config
+    flavour = "mariadb-" if mariadb or dialect == "mariadb" else ""
+    lint = dataclasses.replace(config.lint,
+                               target_mysql_version=f"{flavour}{numbers[0]}.{numbers[1]}")
+    return dataclasses.replace(config, lint=lint)
 
 
 def _located(exc: ConfigError, file: Path, *, nested: bool) -> ConfigError:

@@ -54,7 +54,8 @@ def check_cross_references(cfg: SluiceConfig, source: str) -> None:
     for pattern in cfg.lint.constraint_name_patterns.values():
         _check_regex(pattern, source, "tool.sluice.lint.constraint_name_patterns")
     _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
-    _check_mysql_version(cfg.lint.target_mysql_version, source)
+    if cfg.lint.target_mysql_version is not None:
+        _check_mysql_version(cfg.lint.target_mysql_version, source)
 
 
 #: ``8.0``, ``8.0.35``, ``mysql-8.4``, ``mariadb-10.11``, ``MariaDB 10.6``.

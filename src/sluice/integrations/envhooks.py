@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sluice.config import SluiceConfig, load_config
+from sluice.config import SluiceConfig, load_config, with_server
 from sluice.environments import resolve_environment
 from sluice.filters import IncludeName, IncludeObject, make_include_name, make_include_object
 from sluice.integrations import alembic_plugin, prompt
@@ -83,8 +83,11 @@ def make_process_revision_directives(
             parse_allowances,
         )
 
+        dialect = getattr(context, "dialect", None)
         ctx = PolicyContext(
-            config=config,
+            config=with_server(config, getattr(dialect, "name", None),
+                               mariadb=bool(getattr(dialect, "is_mariadb", False)),
+                               version=getattr(dialect, "server_version_info", None)),
             environment=environment,
             allowances=parse_allowances(x_args),
             autogenerate=_running_autogenerate(),

@@ -16,10 +16,11 @@ def context_for(config: SluiceConfig, dialect: str, *, env: str | None = None) -
     ``lock_timeout`` when ``env`` is given and sets one; else the shortest ``lock_timeout``
     of the production environments; else :data:`DEFAULT_LOCK_TIMEOUT`.
     """
-    parse_mysql_version(config.lint.target_mysql_version)
+    mysql_version = config.lint.target_mysql_version or "8.0"
+    parse_mysql_version(mysql_version)
     return RecipeContext(dialect=dialect,
                          target_postgres_version=config.lint.target_postgres_version,
-                         target_mysql_version=config.lint.target_mysql_version,
+                         target_mysql_version=mysql_version,
                          lock_timeout=lock_timeout_for(config, env),
                          active_rules=frozenset(r.id for r in active_rules(config)))
 

@@ -216,7 +216,7 @@ def pg_version(ctx: RuleContext) -> int:
 
 def mysql_target(ctx: RuleContext) -> tuple[str, tuple[int, ...]]:
     """``("mysql", (8, 0))`` or ``("mariadb", (10, 11))`` from ``target_mysql_version``."""
-    return _mysql_target(str(ctx.config.lint.target_mysql_version))
+    return _mysql_target(str(ctx.config.lint.target_mysql_version or "8.0"))
 
 
 @lru_cache(maxsize=64)
@@ -233,6 +233,9 @@ def _mysql_target(version: str) -> tuple[str, tuple[int, ...]]:
 
 
 def mysql_label(ctx: RuleContext) -> str:
+    """``MySQL 8.0``, ``MariaDB 10.11``; an assumed server says so."""
+    if ctx.config.lint.target_mysql_version is None:
+        return "MySQL 8.0 [assumed: lint.target_mysql_version is unset]"
     raw = str(ctx.config.lint.target_mysql_version).strip()
     flavor, _ = mysql_target(ctx)
     number = re.sub(r"^[A-Za-z]+[-_ ]?", "", raw)

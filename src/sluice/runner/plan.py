@@ -21,6 +21,7 @@ from alembic import command
 from alembic.script import Script
 from sqlalchemy.engine import Connection
 
+from sluice.config import with_server
 from sluice.core.alembic_compat import kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.durations import format_duration
@@ -359,7 +360,8 @@ def build_plan(
     ``with_details=False`` is what a guard needs and nothing more: findings, but no
     operation list, timeouts or checksums for revisions without findings.
     """
-    config = project.config
+    config = with_server(project.config, state.dialect, mariadb=state.mariadb,
+                         version=state.server_version)
     for sc, _, _ in scripts:  # a byte that is not UTF-8: one line naming file and offset
         if sc.path:
             try:  # read once: the run's audit rows take the checksum from here

@@ -57,6 +57,8 @@ class DbState:
     version_table_schema: str | None = None
     dialect: str = ""
     mariadb: bool = False
+    #: SQLAlchemy's ``server_version_info`` of the connection (None offline).
+    server_version: tuple[Any, ...] | None = None
     transactional_ddl: bool = False
     #: Whether the version table was there before the run (looked up on SQLite only, where
     #: a dry run drops the one it made; True elsewhere).
@@ -152,6 +154,8 @@ class Session:
             version_table_schema=ctx.version_table_schema,
             dialect=ctx.dialect.name,
             mariadb=bool(getattr(ctx.dialect, "is_mariadb", False)),
+            server_version=getattr(ctx.dialect, "server_version_info", None)
+            if conn is not None and not ctx.as_sql else None,
             transactional_ddl=bool(ctx.impl.transactional_ddl),
         )
         if conn is not None and not ctx.as_sql:
