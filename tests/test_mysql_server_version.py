@@ -67,3 +67,23 @@ def test_plan_judges_for_the_server_it_is_connected_to(tmp_path: Path, mysql_url
     mysql_findings = [m for m in messages if "MySQL" in m or "MariaDB" in m]
     assert mysql_findings, messages
     assert all(label in m and "assumed" not in m for m in mysql_findings), mysql_findings
+
+
+INDEX = 'op.create_index("ix_things_name", "things", ["name"])'
+
+
+def test_fix_says_which_server_it_wrote_for(tmp_path: Path) -> None:
+    ini = make_project(tmp_path / "proj", [Rev("r0001", CREATE, 'op.drop_table("things")'),
+                                           Rev("r0002", INDEX)])
+    text = ini.read_text()
+    ini.write_text("\n".join("sqlalchemy.url = mysql+pymysql://ci@db.example/app"
+                             if line.startswith("sqlalchemy.url") else line
+                             for line in text.splitlines()) + "\n")
+    done = run_cli(["fix", "--diff", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "written for MySQL 8.0, assumed: lint.target_mysql_version is unset" in done.stderr
+    toml = ini.parent / "sluice.toml"
+    toml.write_text(toml.read_text() + '\n[lint]\ntarget_mysql_version = "mariadb-10.11"\n')
+    done = run_cli(["fix", "--diff", "-c", ini])
+    assert done.exit_code == 1 and "assumed" not in done.stderr, done.output
+    assert "IF NOT EXISTS" in done.stdout

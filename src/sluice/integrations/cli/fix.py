@@ -50,9 +50,15 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         if files:
             click.echo(f"{path}: not changed: sluice.sum records it (reviewed history); "
                        "--include-locked rewrites it, then run `sluice lock`", err=True)
+    calls = sum(len(f.fixed) for f in result.changed)
+    if calls and result.dialect == "mysql" and (cfg is None
+                                                or cfg.lint.target_mysql_version is None):
+        result.notes.append(
+            "written for MySQL 8.0, assumed: lint.target_mysql_version is unset; on MariaDB "
+            'set it (e.g. "mariadb-10.11") and fix again: its forms can run twice '
+            "(ADD ... IF NOT EXISTS)")
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    calls = sum(len(f.fixed) for f in result.changed)
     recipes = sorted({a.recipe.id for f in result.changed for c in f.fixed for a in c.applied})
     verb = "would rewrite" if diff_only else "rewrote"
     if calls:
