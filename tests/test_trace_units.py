@@ -426,3 +426,26 @@ def test_sampler_collects_until_stopped_and_survives_errors() -> None:
     time.sleep(0.01)
     assert sampler.stop() == [] and sampler.error == "connection lost"
     assert Sampler(poll).stop() == []  # never started
+
+
+def test_a_sampled_statement_with_nothing_seen_is_not_a_false_alarm(tmp_path: Path) -> None:
+    # SET NOT NULL in autocommit_block takes its ACCESS EXCLUSIVE lock for a millisecond:
+    # the sampler sees it in one run and not in the next. Seeing nothing proves nothing,
+    # so it was a "false alarm" (and exit 1) every other run.
+    path = str(tmp_path / "0001_a.py")
+    Path(path).write_text(REVISION)
+    families = {"SL206": "postgres-locking"}
+    findings = [_finding("SL206", "set-not-null", 13, path)]
+    unseen = _stmt(1, "ALTER TABLE t ALTER COLUMN d SET NOT NULL", 13, [], autocommit=True,
+                   path=path)
+    cc = compare(_result([unseen], path=path), findings, tmp_path, families)
+    assert cc.items == [] and cc.unobserved == 1
+    assert cc.as_dict()["unobserved"] == 1
+    seen = _stmt(1, "ALTER TABLE t ALTER COLUMN d SET NOT NULL", 13,
+                 [_lock("t", "AccessExclusiveLock")], autocommit=True, path=path)
+    cc = compare(_result([seen], path=path), findings, tmp_path, families)
+    assert cc.items == [] and cc.agreed == 1 and cc.unobserved == 0
+    # inside the transaction every lock is read after the statement: nothing is nothing
+    inside = _stmt(1, "ALTER TABLE t ALTER COLUMN d SET NOT NULL", 13, [], path=path)
+    cc = compare(_result([inside], path=path), findings, tmp_path, families)
+    assert [i.kind for i in cc.items] == ["false-alarm"] and cc.unobserved == 0

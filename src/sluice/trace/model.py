@@ -223,12 +223,17 @@ class CrossCheck:
     items: list[CrossCheckItem] = field(default_factory=list)
     #: Statements with a measured blocking lock that lint also flagged.
     agreed: int = 0
+    #: Locking findings on statements whose locks are only sampled while they run
+    #: (``autocommit_block``, MySQL/MariaDB) where the sampler saw no lock at all: a lock
+    #: held for less than a sample is missed, so nothing seen proves nothing.
+    unobserved: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ran": self.ran,
             "note": self.note,
             "agreed": self.agreed,
+            "unobserved": self.unobserved,
             "items": [i.as_dict() for i in self.items],
         }
 

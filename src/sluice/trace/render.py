@@ -153,6 +153,11 @@ def render_text_report(result: TraceResult, findings: Sequence[Finding], stream:
             false = [i for i in cc.items if i.kind == "false-alarm"]
             console.print(Text(f"  {cc.agreed} blocking statement(s) lint also flagged; "
                                f"{len(missed)} missed danger(s); {len(false)} false alarm(s)"))
+            if cc.unobserved:
+                console.print(Text(
+                    f"  {cc.unobserved} locking finding(s) not judged: their statements ran "
+                    "outside the transaction and the sampler saw no lock (one held for less "
+                    "than a sample is missed)", style="dim"))
             for item in cc.items:
                 where = f"{display_path(item.path)}:{item.line}"
                 label = "missed danger" if item.kind == "missed-danger" else "false alarm"
