@@ -143,3 +143,22 @@ def test_a_pass_of_a_sqlite_project_has_no_such_note(tmp_path: Path) -> None:
     done = run_cli(["check", "--only", "upgrade", "-c", ini])
     assert done.exit_code == 0, done.output
     assert "not on " not in done.output
+
+
+ENUM_TABLE = ('op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True), '
+              'sa.Column("status", sa.Enum("new", "paid", name="order_status")))')
+
+
+@pytest.mark.postgres
+def test_an_enum_type_left_by_the_downgrade_is_named_with_its_drop(tmp_path: Path) -> None:
+    from tests.support.servers import server_url
+
+    server = server_url("postgresql")
+    ini = make_project(tmp_path / "proj", [Rev(id="r0001", upgrade=ENUM_TABLE,
+                                               downgrade='op.drop_table("orders")')])
+    done = run_cli(["check", "--only", "upgrade,roundtrip", "--url", server, "--scratch",
+                    "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert 'type "order_status" already exists' in done.output
+    assert "the type order_status is left behind" in done.output
+    assert "sa.Enum(name='order_status').drop(op.get_bind(), checkfirst=True)" in done.output

@@ -9,6 +9,7 @@ Alembic one by one), so the history is imported once, not once per revision.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -209,7 +210,8 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                f"`alembic upgrade {rid}` then `alembic downgrade -1` on an empty database "
                "to see the full error.") if direction == "downgrade" else (
             "The upgrade fails on the schema its own downgrade leaves: the downgrade does "
-            "not undo everything the upgrade did (an object is left behind or renamed).")
+            "not undo everything the upgrade did (an object is left behind or renamed)."
+            + _left_behind(exc))
         fix = ctx.stand_in_note() or fix
         problems.append(check_finding(NAME, f"{direction.replace(' ', '-')}-failed",
                                 f"{direction} of revision {rid} failed: {describe_error(exc)}",
@@ -224,3 +226,23 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
     return finish(NAME, TITLE, problems, summary, notes=notes, data={
         "revisions": timings, "seconds": round(elapsed, 4),
         "snapshot_seconds": round(snap_seconds[0], 4)})
+
+
+#: PostgreSQL's error for an object the upgrade creates again: type "x" already exists.
+_EXISTS = re.compile(r'\b(type|sequence|schema|extension) "([^"]+)" already exists')
+_DROP_HINT = {
+    "type": "sa.Enum(name='{0}').drop(op.get_bind(), checkfirst=True) (or op.execute('DROP "
+            "TYPE {0}')); Alembic's autogenerate drops the table but not its enum type",
+    "sequence": "op.execute('DROP SEQUENCE {0}')",
+    "schema": "op.execute('DROP SCHEMA {0}')",
+    "extension": "op.execute('DROP EXTENSION {0}')",
+}
+
+
+def _left_behind(exc: BaseException) -> str:
+    """What the downgrade must drop, when the error names an object left behind."""
+    m = _EXISTS.search(str(exc))
+    if m is None:
+        return ""
+    return (f" Here the {m.group(1)} {m.group(2)} is left behind: end downgrade() with "
+            + _DROP_HINT[m.group(1)].format(m.group(2)) + ".")
