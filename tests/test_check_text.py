@@ -36,13 +36,14 @@ def rich_reference(report: CheckReport) -> str:
         console.print(f"{marks[result.status]} {result.name.ljust(width)}  "
                       f"{escape(result.summary)}  [dim]{result.duration:.2f}s[/]")
         shown: set[str] = set()
-        for p in result.problems:
+        for i, p in enumerate(result.problems):
             at = f"{p.where}: " if p.where else ""
             colour = "red" if p.severity == "error" else "yellow"
             console.print(f"    [{colour}]{escape(at)}{escape(p.message)}[/]")
             for line in p.details.splitlines():
                 console.print(f"      {escape(line)}" if line.strip() else "")
-            if p.fix and p.fix not in shown:
+            following = result.problems[i + 1].fix if i + 1 < len(result.problems) else None
+            if p.fix and p.fix != following and p.fix not in shown:
                 shown.add(p.fix)
                 console.print(f"    [bold]fix:[/] {escape(p.fix)}")
         for note in result.notes:
@@ -130,3 +131,16 @@ def test_sluice_check_text_does_not_import_rich(shop: Path, tmp_path: Path) -> N
                     str(shop / "alembic.ini"), "--only", "graph,checksums"],
                    cwd=shop, capture_output=True, check=True)
     assert json.loads(report.read_text()) == {"exit": 0, "rich": []}
+
+
+def test_a_fix_shared_by_several_problems_comes_once_after_them() -> None:
+    fix = "Run `sluice lock` and commit sluice.sum with the new revision."
+    problems = [check_finding("checksums", "new-file", f"{name}: new revision file", fix)
+                for name in ("a.py", "b.py")]
+    problems.append(check_finding("checksums", "other", "c.py: edited", "Restore it."))
+    result = CheckResult(name="checksums", title="t", status="fail", summary="out of date",
+                         problems=problems)
+    lines = text_report(CheckReport(results=[result])).splitlines()
+    body = [ln.strip() for ln in lines[2:-1]]
+    assert body == ["a.py: new revision file", "b.py: new revision file", f"fix: {fix}",
+                    "c.py: edited", "fix: Restore it."]

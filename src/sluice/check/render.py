@@ -73,13 +73,16 @@ def text_report(report: CheckReport, *, colour: bool = False) -> str:
 def _problems_text(result: CheckResult, line: Callable[..., str]) -> list[str]:
     out: list[str] = []
     fixes_shown: set[str] = set()
-    for p in result.problems:
+    problems = result.problems
+    for i, p in enumerate(problems):
         where = f"{p.where}: " if p.where else ""
         out.append(line((f"    {where}{p.message}", RED if p.severity == "error" else YELLOW)))
         if p.details:
             out.extend(line((f"      {detail}", "")) if detail.strip() else ""
                        for detail in p.details.splitlines())
-        if p.fix and p.fix not in fixes_shown:
+        following = problems[i + 1].fix if i + 1 < len(problems) else None
+        # a fix shared by a run of problems comes once, under the last of them
+        if p.fix and p.fix != following and p.fix not in fixes_shown:
             fixes_shown.add(p.fix)
             out.append(line(("    ", ""), ("fix:", BOLD), (f" {p.fix}", "")))
     return out
