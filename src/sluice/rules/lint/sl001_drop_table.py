@@ -54,9 +54,8 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 def _drop_table_hit(table: str | None, what: str, target: str | None = None) -> Hit:
     target = target or table or "the table"
     name = table or "TABLE"
-    gone = f"deletes {target} and all its rows" if table else "with all its rows"
     return Hit(
-        f"{what} {gone}; code still reading it fails at once",
+        f"{what} and all its rows; code still reading it fails at once",
         steps(
             f"Remove every use of {target} from the code and deploy that first.",
             f"Back up the data, or rename the table (op.rename_table('{name}', "
