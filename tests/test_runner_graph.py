@@ -130,3 +130,16 @@ def test_an_unreadable_alembic_ini_is_one_line(tmp_path: Path) -> None:
         assert done.returncode == 2, (command, done.stdout + done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, (command, done.stderr)
         assert "alembic.ini" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("args", [("plan", ""), ("upgrade", ""), ("downgrade", " "),
+                                  ("upgrade", "", "--sql"), ("lint", "--since", ""),
+                                  ("lint", "--revision", "")], ids=repr)
+def test_an_empty_revision_is_named_as_empty(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # (Alembic asserts on it: "AssertionError:" or "upgrade : " was all the user saw)
+    ini = _project(tmp_path)
+    code, err = _run(ini, *args, "--url", f"sqlite:///{tmp_path / 'app.db'}") \
+        if args[0] != "lint" else _run(ini, *args)
+    assert code == 2, err
+    assert "the revision is empty (an unset variable?)" in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -451,13 +451,13 @@ class History:
         branch labels, ``label@head``, ``ae10+2``, ``head-1``; ``+2`` counts from
         ``current``, base when empty). Two forms that ``alembic upgrade`` refuses resolve
         as ``alembic show`` does: ``-1`` (and ``label@-1``) counts down from the heads,
-        and ``base`` is the first revision(s) instead of none.
-
-        An unknown or ambiguous spec is a one-line :class:`SluiceError` starting with
-        ``WHAT 'SPEC'``."""
+        and ``base`` is the first revision(s) instead of none. An empty, unknown or
+        ambiguous spec is a one-line :class:`SluiceError` starting with ``WHAT 'SPEC'``."""
         from alembic.script.revision import RevisionError  # lazy: lint starts without Alembic
 
         s = spec.strip()
+        if not s:  # what an unset variable gives (Alembic asserts on it)
+            raise SluiceError(f"{what} '{spec}': the revision is empty (an unset variable?)")
         try:
             if s == "base":
                 return self.bases()

@@ -46,6 +46,14 @@ def _direction(project: RunnerProject, heads: Sequence[str], target: str) -> str
     return "upgrade"
 
 
+def _require_target(direction: str, target: str) -> None:
+    """An empty revision (an unset variable) is refused before anything is opened; Alembic
+    would fail on it with an empty message."""
+    if not target.strip():
+        raise SluiceError(f"{direction} '{target}': the revision is empty (an unset "
+                          "variable?); pass a revision, head or -1")
+
+
 def make_plan(
     ini: str | Path,
     *,
@@ -60,6 +68,7 @@ def make_plan(
     """The plan for upgrading (or downgrading) the environment's database to ``target``."""
     from sluice.runner.plan import build_plan  # lazy: a dev upgrade starts without the plan
 
+    _require_target("downgrade" if downgrade else "upgrade", target)
     project = open_project(ini, env=env, url=url, x_args=x_args)
     state = probe(project)
     direction = "downgrade" if downgrade else _direction(project, state.heads, target)
@@ -79,6 +88,7 @@ def make_plan(
 def migrate(ini: str | Path, options: RunOptions, *, env: str | None = None,
             url: str | None = None, x_args: Sequence[str] = ()) -> RunResult:
     """``sluice upgrade``/``downgrade``: see :func:`sluice.runner.run.run`."""
+    _require_target(options.direction, options.target)
     return run(open_project(ini, env=env, url=url, x_args=x_args), options)
 
 
@@ -86,6 +96,7 @@ def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None
                 url: str | None = None, x_args: Sequence[str] = ()) -> str:
     """``--sql``: Alembic's offline SQL. Without ``FROM:`` in ``target``, from the revision
     the database is at now (so it is what ``upgrade`` would run)."""
+    _require_target(direction, target)
     project = open_project(ini, env=env, url=url, x_args=x_args)
     rng = target
     if ":" not in target:
