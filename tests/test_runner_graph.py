@@ -143,3 +143,13 @@ def test_an_empty_revision_is_named_as_empty(tmp_path: Path, args: tuple[str, ..
     assert code == 2, err
     assert "the revision is empty (an unset variable?)" in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_new_sum_file_is_named_for_git_add_from_where_lock_ran(tmp_path: Path) -> None:
+    ini = _project(tmp_path)
+    done = run_process([SLUICE, "lock", "-c", "proj/alembic.ini"], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "(git add proj/sluice.sum)" in done.stderr, done.stderr
+    (ini.parent / "sluice.sum").unlink()
+    done = run_process([SLUICE, "lock"], cwd=ini.parent)
+    assert "(git add sluice.sum)" in done.stderr, done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,7 +116,10 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bo
         if len(files) > 10:
             click.echo(f"  ... {len(files) - 10} more {label}")
     if result.created:
+        import shlex  # lazy: only a new sum file
+
+        shown = os.path.relpath(result.path)  # the command runs from the current folder
         click.echo(f"sluice: {result.path.name} is new: commit it with the migrations "
-                   f"(git add {result.path.name})", err=True)
+                   f"(git add {shlex.quote(shown)})", err=True)
     if exit_code:
         sys.exit(1)
