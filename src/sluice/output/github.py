@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import PurePath
 from typing import IO
 
 from sluice.core.findings import Finding
+from sluice.output.paths import checkout_path
 from sluice.output.registry import FindingsContext
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
@@ -23,7 +23,7 @@ def escape_property(text: str) -> str:
 def annotation(f: Finding) -> str:
     props = []
     if f.path:
-        props.append(f"file={escape_property(PurePath(f.path).as_posix())}")
+        props.append(f"file={escape_property(checkout_path(f.path))}")
         if f.line:
             props.append(f"line={f.line}")
     props.append(f"title={escape_property(f'{f.rule} {f.name}')}")

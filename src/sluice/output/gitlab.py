@@ -8,7 +8,7 @@ GitLab shows it in merge requests when a job declares it::
 
 Each issue: ``description``, ``check_name``, ``fingerprint`` (stable across runs, so the
 merge request widget shows new and resolved findings), ``severity`` (error: critical,
-warning: major, info: info) and ``location`` (``path`` relative to the working directory,
+warning: major, info: info) and ``location`` (``path`` relative to the root of the checkout,
 which is the repository root in a GitLab job, and ``lines.begin``).
 """
 
@@ -18,10 +18,10 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import PurePath
 from typing import IO, Any
 
 from sluice.core.findings import Finding
+from sluice.output.paths import checkout_path
 from sluice.output.registry import FindingsContext
 
 SEVERITY = {"error": "critical", "warning": "major", "info": "info"}
@@ -31,7 +31,7 @@ def issues(findings: Sequence[Finding]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: Counter[str] = Counter()
     for f in findings:
-        path = PurePath(f.path).as_posix() if f.path else "alembic.ini"
+        path = checkout_path(f.path) if f.path else checkout_path("alembic.ini")
         key = "\0".join([f.rule, path, f.message, f.dialect or ""])
         seen[key] += 1  # the same finding twice in one file stays two issues
         digest = hashlib.sha256(f"{key}\0{seen[key]}".encode()).hexdigest()

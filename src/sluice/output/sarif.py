@@ -10,6 +10,7 @@ from typing import IO, Any
 from sluice._version import __version__
 from sluice.core.findings import Finding, RuleDoc
 from sluice.output.findings import rule_docs
+from sluice.output.paths import checkout_path
 from sluice.output.registry import FindingsContext
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -17,11 +18,13 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def _artifact(path: str) -> dict[str, str]:
-    """Relative paths are relative to the checkout (%SRCROOT%); absolute ones are file URIs."""
-    p = PurePath(path)
+    """Paths inside the checkout are relative to its root (%SRCROOT%); others are file
+    URIs."""
+    shown = checkout_path(path)
+    p = PurePath(shown)
     if p.is_absolute():
         return {"uri": Path(p).as_uri()}
-    return {"uri": p.as_posix(), "uriBaseId": "%SRCROOT%"}
+    return {"uri": shown, "uriBaseId": "%SRCROOT%"}
 
 
 def sarif_document(
