@@ -153,3 +153,22 @@ def test_a_new_sum_file_is_named_for_git_add_from_where_lock_ran(tmp_path: Path)
     (ini.parent / "sluice.sum").unlink()
     done = run_process([SLUICE, "lock"], cwd=ini.parent)
     assert "(git add sluice.sum)" in done.stderr, done.stderr
+
+
+CLEANUP_FAILS = '''try:
+    raise KeyboardInterrupt("SIGINT")
+except KeyboardInterrupt:
+    raise RuntimeError("sending query failed: cannot exit pipeline mode while busy")'''
+
+
+def test_a_signal_whose_clean_up_fails_is_reported_as_the_signal(tmp_path: Path) -> None:
+    # Ctrl-C in a backfill: the driver then refused to roll back mid-statement, and the
+    # report blamed the revision ("Fix r0002") with the driver's error
+    from tests.support.runner import Rev, make_project as make
+
+    ini = make(tmp_path / "proj", [*chain(1), Rev("r0002", CLEANUP_FAILS)])
+    code, err = _run(ini, "upgrade", "--url", f"sqlite:///{tmp_path / 'app.db'}")
+    assert code != 0
+    assert "interrupted in r0002" in err, err
+    assert "Fix r0002" not in err and "pipeline mode" not in err, err
+    assert "Traceback" not in err

@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from sluice.owned import DATA_PROGRESS_TABLE
+
 # the patterns are compiled (and kept in re's cache) the first time one is used: a run
 # that reports no partial failure and splits no offline SQL compiles none of them
 _READ = r"(?is)^\s*(select|show|pragma|describe|explain|with\b[^;]*\bselect)\b"
-_SESSION = r"(?i)^\s*(set\s|savepoint|release\s+savepoint|begin|commit|rollback)"
+_SESSION = r"(?i)^\s*(set\s|savepoint|release\s+savepoint|begin|start\s+transaction|commit|rollback)"
 
 
 @dataclass
@@ -39,7 +41,10 @@ class StepCapture:
 
     @property
     def writes(self) -> list[Executed]:
-        return [s for s in self.statements if not re.match(_READ, s.sql) and not re.match(_SESSION, s.sql)]
+        """What the revision itself wrote: no reads, no transaction control, nothing of
+        ``sluice.data``'s checkpoint table (a step commits it with its own batches)."""
+        return [s for s in self.statements if not re.match(_READ, s.sql)
+                and not re.match(_SESSION, s.sql) and DATA_PROGRESS_TABLE not in s.sql]
 
     @property
     def applied(self) -> list[Executed]:

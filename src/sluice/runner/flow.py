@@ -124,6 +124,11 @@ def partial_of(session: Session, script: ScriptDirectory, transactional: bool,
                               from_revision=rec.from_revision,
                               path=revision.path if revision is not None else None,
                               rendered=rendered, render_error=render_error)
+    if failure.committed and not partial.applied:
+        # no DDL committed: what did commit is a sluice.data step's batches, with their
+        # checkpoint, and running the revision again resumes it (the statement split
+        # above would call them rolled back and advise against a rerun)
+        return None
     rec.statements = partial.as_dict()
     return partial
 

@@ -63,7 +63,7 @@ from sluice.runner.leftopen import flush_left_open, module_namespaces
 from sluice.runner.lock import MigrationLock
 from sluice.runner.project import RunnerProject, env_py_calls_configure_options
 from sluice.runner.result import MigrationFailed, Notify, RunOptions, RunResult
-from sluice.runner.session import DbState, DryRunRollback, Session
+from sluice.runner.session import DbState, DryRunRollback, Session, interruption
 from sluice.runner.signals import Signals
 
 # the names other modules import from here (they live in the modules above)
@@ -273,7 +273,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
         except DryRunRollback:
             outcome = None
         except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised below
-            outcome = exc
+            outcome = interruption(exc) or exc  # a signal whose clean-up failed is a signal
         finally:
             session.detach()
             flush_left_open([*session.namespaces,

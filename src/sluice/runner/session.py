@@ -397,8 +397,22 @@ def _sqlite_begin(conn: Connection) -> None:
     _sqlite_ensure_transaction(conn)
 
 
+def interruption(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind ``exc``: ``exc`` itself, or one whose clean-up raised
+    ``exc`` (a driver refusing to roll back mid-statement, SQLAlchemy's
+    ``PendingRollbackError``): the run was interrupted, not broken."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__context__ or exc.__cause__
+    return None
+
+
 def describe_failure(exc: BaseException, timeouts: Timeouts, lock_timeout: bool,
                      statement_timeout: bool) -> str:
+    exc = interruption(exc) or exc
     if isinstance(exc, KeyboardInterrupt):
         return f"interrupted ({'SIGTERM' if 'SIGTERM' in str(exc) else 'Ctrl-C'}) while it ran"
     message = first_line(exc)
