@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import SLUICE, run_process
-from tests.support.runner import chain, make_project, version
+from tests.support.runner import Rev, chain, make_project, version
 
 
 def _project(tmp_path: Path) -> Path:
@@ -164,9 +164,7 @@ except KeyboardInterrupt:
 def test_a_signal_whose_clean_up_fails_is_reported_as_the_signal(tmp_path: Path) -> None:
     # Ctrl-C in a backfill: the driver then refused to roll back mid-statement, and the
     # report blamed the revision ("Fix r0002") with the driver's error
-    from tests.support.runner import Rev, make_project as make
-
-    ini = make(tmp_path / "proj", [*chain(1), Rev("r0002", CLEANUP_FAILS)])
+    ini = make_project(tmp_path / "proj", [*chain(1), Rev("r0002", CLEANUP_FAILS)])
     code, err = _run(ini, "upgrade", "--url", f"sqlite:///{tmp_path / 'app.db'}")
     assert code != 0
     assert "interrupted in r0002" in err, err
