@@ -174,6 +174,41 @@ def test_postgres_op_without_recipe_is_still_refused(shop: Path, pg_url: str) ->
 
 
 @pytest.mark.postgres
+def test_postgres_lossy_type_change_is_refused_not_written_as_a_recipe(shop: Path,
+                                                                       pg_url: str) -> None:
+    """A narrowing SL101 reports: SL208's expand and contract cannot make it safe (values
+    that do not fit still fail), and written, its SQL would hide SL101 from lint and the
+    production guard. Refused with SL101's explanation (and SL208's), as without
+    safe_by_default; with dangerous_ops = "warn", written as generated, where lint sees
+    it."""
+    configure(shop)
+    upgrade(shop, pg_url)
+    edit(shop.joinpath(*MODELS), "    name: Mapped[str] = mapped_column(String(200))",
+         "    name: Mapped[str] = mapped_column(String(50))")
+    with pytest.raises(CommandError) as err:
+        autogenerate(shop, pg_url)
+    msg = str(err.value)
+    assert "alter_column products.name [SL101 lossy-type-change]: changes the type of " \
+           "products.name: length shrinks from 200 to 50" in msg
+    assert "Add a new nullable column next to name with the new type." in msg
+    assert "alter_column products.name [SL208 type-change-rewrites-table]" in msg
+    assert len(list((shop / "migrations" / "versions").glob("*.py"))) == 2
+
+    toml = shop / "sluice.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'dangerous_ops = "error"', 'dangerous_ops = "warn"'), encoding="utf-8")
+    (path,) = autogenerate(shop, pg_url)
+    up = path.read_text(encoding="utf-8").split("def downgrade")[0]
+    assert "op.alter_column('products', 'name'" in up and "autocommit_block" not in up
+    result = run_cli(["lint", "-c", str(shop / "alembic.ini"), "--dialect", "postgresql",
+                      "--no-cache", "--format", "json", str(path)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    rules = {f["rule"] for f in (data["findings"] if isinstance(data, dict) else data)}
+    assert {"SL101", "SL208"} <= rules
+
+
+@pytest.mark.postgres
 def test_postgres_allowed_op_is_written_as_generated(shop: Path, pg_url: str) -> None:
     configure(shop)
     upgrade(shop, pg_url)

@@ -9,7 +9,8 @@ being written. What the recipes make of a *chain* of calls
 in ``fix.cache`` beside ``lint.cache`` (same folder, same MAC key and rules: see
 :mod:`sluice.lint.cache`), keyed on
 
-- each call's exact text and the tables the revision creates or drops before it,
+- each call's exact text, the function it is in (``upgrade``, ``downgrade``) and the
+  tables the revision creates or drops before it,
 - the module's import statements (what a call is evaluated with), its names for ``op``
   and the file's path,
 - the dialect, the configuration (target versions, rules in force, the environments'
@@ -165,7 +166,9 @@ class FixMemo:
 
 
 def _chain_key(head: str, chain: Chain) -> str:
-    members = [(m.text, sorted(m.new_tables)) for m in chain.members]
+    # the function a call is in too: recipes decline in an upgrade what they rewrite in
+    # a downgrade, and write suppressions only where lint reads them
+    members = [(m.phase, m.text, sorted(m.new_tables)) for m in chain.members]
     payload = repr((head, members)).encode("utf-8", "surrogatepass")
     return content_hash(payload)
 

@@ -17,6 +17,7 @@ The API, for the CLI, an autogenerate hook and the docs::
     recipes_for("postgresql", "SL201")  # those of one dialect answering one rule
     ctx = RecipeContext("postgresql", target_postgres_version=14, lock_timeout="5s")
     ctx = context_for(config, "postgresql", env="prod")   # from [tool.sluice]
+    ctx = RecipeContext("postgresql", phase="downgrade")  # ops of a downgrade (see below)
 
     # a list of ops (autogenerate: directives[0].upgrade_ops.ops, containers kept):
     result = apply_recipes(ops_list, ctx)  # RecipeResult(ops=[...], applied=[Applied])
@@ -29,6 +30,18 @@ The API, for the CLI, an autogenerate hook and the docs::
 Rendering the rewritten ops: :func:`sluice.recipes.steps.render_lines` (or Alembic's
 ``render_op_text``) with an ``AutogenContext``; :data:`sluice.recipes.steps.BACKFILL_IMPORT`
 is added to ``autogen_context.imports`` when a backfill is rendered.
+
+Phases: lint checks an upgrade, and for most rules not a downgrade. In an upgrade a recipe
+declines what a rule it does not answer reports (a type change SL101 says loses data is not
+written as SL208's expand and contract: that would hide SL101), and a step's ``# sluice:
+ignore[...]`` is written only where lint reads it (in an upgrade, for a rule in force).
+``RecipeContext.phase`` says which phase the ops are in (``fix_file`` sets it per function);
+left None, an op that undoes one rewritten earlier with the same context is taken for a
+downgrade's (autogenerate's downgrade, rewritten after its upgrade).
+
+Names: a recipe that writes a constraint or an index as SQL names it as Alembic would when
+the revision runs, under env.py's naming convention (:mod:`sluice.recipes.naming`,
+``conventional_name``); only an ``op.f()`` name is written out.
 
 Lock timeout and retries: every rewritten DDL on an existing table runs under the
 ``lock_timeout`` of the context: on PostgreSQL every recipe runs in ``autocommit_block``

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from alembic.operations import ops
 
 from sluice.recipes.model import Recipe, RecipeContext, recipes_for
-from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout
+from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout, Suppressed
+from sluice.rules.registry import all_rules
 
 
 @dataclass
@@ -43,8 +44,23 @@ def rewrite_op(op: ops.MigrateOperation, ctx: RecipeContext) -> Applied | None:
             continue
         out = recipe.rewrite(op, ctx)
         if out is not None:
+            _review(out, "downgrade" if ctx.in_downgrade() else "upgrade", ctx)
             return Applied(recipe, op, out)
     return None
+
+
+def _review(steps: Iterable[ops.MigrateOperation], phase: str, ctx: RecipeContext) -> None:
+    """Keep a step's ``# sluice: ignore[RULE]`` only where lint reads it: the rule in
+    force and reporting on ops of ``phase`` (lint does not check a downgrade for most
+    rules, and would report the suppression unused, SL902); elsewhere its reason stays
+    a plain comment."""
+    for step in steps:
+        if isinstance(step, AutocommitBlock):
+            _review(step.ops, phase, ctx)
+        elif isinstance(step, Suppressed):
+            rule = all_rules().get(step.rule)
+            step.active = rule is not None and ctx.in_force(step.rule) and (
+                rule.phases is None or phase in rule.phases)
 
 
 def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext, *,

@@ -59,7 +59,9 @@ safely. Where that safe form is mechanical, Sluice has a *recipe* that writes it
 sequence of ordinary Alembic calls, which a reviewer reads like any other revision.
 Where no mechanical recipe exists (a NOT NULL column without any default, a type change
 with `postgresql_using`, raw SQL in `op.execute`), there is none, and the rule keeps
-refusing.
+refusing; and no recipe rewrites what another rule it does not answer reports (a type
+change SL101 says loses data is not written as SL208's expand and contract), so that
+finding stays.
 
 ```bash
 sluice fix --diff                          # print what would change; exit 1 if anything
@@ -75,13 +77,32 @@ per revision. A recipe answers a rule only while the rule is in force: with SL20
 edits a revision that `sluice.sum` records unless `--include-locked` is given (run `sluice
 lock` afterwards), and a second run changes nothing: the rewritten calls sit inside
 `autocommit_block` or carry the `# sluice: ignore[...]` comment that says why the rule
-does not apply to them. Calls under a `# sluice: ignore[...]` comment someone wrote are
-left alone too, and so are calls on a table the same revision creates.
+does not apply to them (only where lint reads it: in `downgrade()`, which the rules do not
+check, and for a rule not in force, the reason is a plain comment, so the fixed revision
+lints clean, SL902 included). Calls under a `# sluice: ignore[...]` comment someone wrote
+are left alone too, and so are calls on a table the same revision creates.
 
 The rewritten revisions commit part way (`autocommit_block`, batched backfills), which
 Alembic can only do when it owns the transaction: env.py must open the connection with
 `engine.connect()` and run the migrations inside `with context.begin_transaction():`. When
 env.py opens its own (`with engine.begin() as connection:`), `sluice fix` says so in a note.
+
+## Naming conventions
+
+Plain Alembic applies the naming convention of env.py's `target_metadata` to the names its
+operations are given, when the revision runs: under the
+`{"ck": "ck_%(table_name)s_%(constraint_name)s"}` SQLAlchemy's documentation recommends,
+`op.create_check_constraint("price_positive", "items", "price >= 0")` creates
+`ck_items_price_positive`, and the revision's `op.drop_constraint("price_positive",
+"items", type_="check")` drops that name. A recipe that writes a constraint or an index as
+SQL names it the same way: the convention is known only when env.py runs, so the
+rewritten revision asks for the name then (`ck_name = conventional_name(op, "check",
+"price_positive", "items")`, from `sluice.recipes.naming`, which builds the constraint on
+Alembic's own operation objects and reads the name SQLAlchemy's convention gives it) and
+its SQL steps are templates of it (`ck_name.sql("... VALIDATE CONSTRAINT {name}")`). It
+reads no database: `alembic upgrade head --sql` renders it, and `sluice lint` renders such a
+revision offline to see its SQL. A name given with `op.f()` (what autogenerate writes for a
+name a convention made) is final and written out as it is.
 
 ## Lock timeout and retries
 

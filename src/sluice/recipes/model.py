@@ -61,7 +61,8 @@ class RecipeContext:
     ``target_postgres_version`` and ``target_mysql_version`` as in ``[tool.sluice.lint]``
     (``"8.0"``, ``"mariadb-10.11"``); ``lock_timeout``: the value every rewritten DDL
     statement on an existing table waits at most for its lock (``"5s"``, ``"500ms"``);
-    ``active_rules``: the lint rule ids in force (None: every rule).
+    ``active_rules``: the lint rule ids in force (None: every rule); ``phase``: where the
+    ops rewritten are, ``upgrade`` or ``downgrade`` (None: not said).
     """
 
     dialect: str
@@ -71,6 +72,31 @@ class RecipeContext:
     #: Ids of the lint rules in force; a recipe that answers only rules outside it is not
     #: applied (a team that turned SL201 off wants its indexes as written). None: all.
     active_rules: frozenset[str] | None = None
+    #: ``upgrade`` or ``downgrade``: lint reports most rules on an upgrade only, so a
+    #: recipe declines there what a rule it does not answer reports (a lossy type
+    #: change), and writes no ``# sluice: ignore[...]`` where lint does not look. None:
+    #: the caller rewrites both phases with this context (safe_by_default); an op is
+    #: then taken for a downgrade's when it undoes one a recipe rewrote earlier with
+    #: this context (:meth:`in_downgrade`), for an upgrade's otherwise.
+    phase: str | None = None
+    #: Keys of the ops that undo the ops the recipes rewrote with this context.
+    _undo: set[tuple[object, ...]] = field(default_factory=set, init=False, compare=False,
+                                           repr=False)
+
+    def rewrote(self, undo_key: tuple[object, ...]) -> None:
+        """A recipe rewrote an op; ``undo_key``: the key of the op that undoes it."""
+        self._undo.add(undo_key)
+
+    def in_downgrade(self, key: tuple[object, ...] | None = None) -> bool:
+        """The ops rewritten are a downgrade's: ``phase`` says so, or, not said, the op
+        (its ``key``) undoes one rewritten earlier with this context."""
+        if self.phase is not None:
+            return self.phase == "downgrade"
+        return key is not None and key in self._undo
+
+    def in_force(self, rule: str) -> bool:
+        """Lint rule ``rule`` (an id) is in force."""
+        return self.active_rules is None or rule in self.active_rules
 
     def wants(self, recipe: Recipe) -> bool:
         """``recipe`` applies here: the dialect, the target version, a rule in force."""

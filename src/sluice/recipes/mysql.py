@@ -16,6 +16,7 @@ from alembic.operations import ops
 from sqlalchemy.dialects import mysql
 
 from sluice.recipes.model import RecipeContext, recipe
+from sluice.recipes.spelling import spell
 from sluice.recipes.steps import LockTimeout, SqlStep
 
 MYSQL = "mysql"
@@ -53,6 +54,8 @@ def create_index_inplace(op: ops.MigrateOperation,
     Safe form: `SET SESSION lock_wait_timeout`, then `ALTER TABLE orders ADD INDEX
     ix_orders_user_id (user_id), ALGORITHM=INPLACE, LOCK=NONE` (MariaDB 10.3.7+: `ADD INDEX
     IF NOT EXISTS ... ALGORITHM=NOCOPY`): the server refuses rather than copy or block writes.
+    The index gets the name `op.create_index` would give it under env.py's naming
+    convention, asked when the revision runs.
     FULLTEXT and SPATIAL indexes, and indexes on expressions, are left as written.
     """
     if not isinstance(op, ops.CreateIndexOp):
@@ -60,6 +63,7 @@ def create_index_inplace(op: ops.MigrateOperation,
     if any(k != "mysql_length" for k in op.kw):
         return None
     cols: list[str] = []
+    names: list[str] = []
     lengths = op.kw.get("mysql_length") or {}
     for c in op.columns:
         if isinstance(c, sa.Column):  # autogenerate's op: the table's columns
@@ -68,14 +72,19 @@ def create_index_inplace(op: ops.MigrateOperation,
             return None
         length = lengths.get(c) if isinstance(lengths, dict) else lengths
         cols.append(quote(c) + (f"({int(length)})" if length else ""))
+        names.append(c)
     mariadb = ctx.mysql_flavor[0] == "mariadb"
     nocopy = ctx.at_least(NOCOPY)
     kind = "UNIQUE INDEX" if op.unique else "INDEX"
     guard = " IF NOT EXISTS" if mariadb else ""
     algorithm = "NOCOPY" if nocopy else "INPLACE"
-    return [_timeout(ctx), SqlStep(
-        f"ALTER TABLE {qualified(str(op.table_name), op.schema)} ADD {kind}{guard} "
-        f"{quote(str(op.index_name))} ({', '.join(cols)}),",
+    table = str(op.table_name)
+    # the name env.py's naming convention gives the index when the revision runs
+    name = spell(_DIALECT, "index", op.index_name, table, names, schema=op.schema)
+    head = f"ALTER TABLE {qualified(table, op.schema)} ADD {kind}{guard}"
+    columns = "(" + ", ".join(cols) + "),"
+    return [_timeout(ctx), *name.setup, name.step(
+        f"{name.text(head)} {name.quoted} {name.text(columns)}",
         f"ALGORITHM={algorithm}, LOCK=NONE")]
 
 

@@ -17,6 +17,7 @@ from sluice.core.ops import TypeInfo
 from sluice.recipes.model import RecipeContext, recipe
 from sluice.recipes.postgres import _DIALECT, PG, _fits, literal, qualified, quote
 from sluice.recipes.steps import AutocommitBlock, Backfill, SqlStep
+from sluice.rules.lint._compat import type_change_loses_data
 from sluice.rules.lint.sl208_type_change_rewrites_table import (
     _pg_rewrites as pg_rewrites,  # noqa: PLC2701 - the rule's own test, shared
 )
@@ -214,7 +215,11 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     revision for the next deploy; `sluice fix` writes them in one revision.
 
     Where it applies: an `alter_column` that changes only the type, with `existing_type`
-    given, no `postgresql_using`, and a change SL208 says rewrites the table. The recipe
+    given, no `postgresql_using`, and a change SL208 says rewrites the table. Not, in an
+    upgrade, to a change SL101 reports as lossy (a shorter VARCHAR, a smaller integer, a
+    lower precision, another type family): the expand and contract cannot make it safe
+    (values that do not fit still fail), so SL101 and SL208 keep refusing it. In a
+    downgrade, which lint does not check, it does (the undo of a widening). The recipe
     cannot see the database, so both DO blocks check it at run time: when anything other
     than its default depends on the column (an index, a primary key, a unique, foreign
     key or check constraint, a view, an owned sequence), they stop with an error naming
@@ -224,7 +229,7 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
 
     The values are converted by PL/pgSQL assignment, as `ALTER ... TYPE` without `USING`
     converts them: a value that does not fit the new type (a longer string, a larger
-    number, for a narrowing SL101 reports) raises an error instead of being truncated --
+    number, in the downgrade of a widening) raises an error instead of being truncated --
     in the backfill, which stops, or in the write that carries it while the trigger is
     in place, where the naive op would have failed as a whole. The final schema is the naive op's, except
     that the column is now the table's last: `sluice check`'s snapshot comparison does
@@ -241,11 +246,14 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     if op.modify_nullable is not None or op.modify_server_default is not False \
             or op.modify_name is not None or op.modify_comment is not False or op.kw:
         return None
-    old = TypeInfo.parse(type_text(op.existing_type))
-    new = TypeInfo.parse(type_text(op.modify_type))
+    old_text, new_text = type_text(op.existing_type), type_text(op.modify_type)
+    old, new = TypeInfo.parse(old_text), TypeInfo.parse(new_text)
     if old is None or new is None or pg_rewrites(old, new) is None:
         return None
     table, column, schema = str(op.table_name), str(op.column_name), op.schema
+    if ctx.in_force("SL101") and type_change_loses_data(old, new) is not None \
+            and not ctx.in_downgrade((schema, table, column, old_text, new_text)):
+        return None  # lossy: SL101 keeps refusing it (the recipe cannot make it safe)
     names = [column + NEW_SUFFIX, column + SYNC_SUFFIX, f"{table}_{column}{SYNC_SUFFIX}",
              f"ck_{table}_{column}_not_null"]
     if not all(_fits(name) for name in names):
@@ -254,6 +262,7 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     type_sql = str(sa.types.to_instance(type_).compile(dialect=_DIALECT))
     n = _Names(table, column, schema, type_sql)
     timeout = ctx.lock_timeout
+    ctx.rewrote((schema, table, column, new_text, old_text))  # its undo is a downgrade's
     return [
         AutocommitBlock([_abandon(n), _expand(n)], timeout),
         Backfill(table, column, n.column, schema, where=STILL_SYNCING,

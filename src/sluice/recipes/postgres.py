@@ -21,7 +21,8 @@ from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
 from sluice.recipes.model import RecipeContext, recipe
-from sluice.recipes.steps import AutocommitBlock, Backfill, SqlStep, Suppressed
+from sluice.recipes.spelling import Spelled, final, is_final, spell
+from sluice.recipes.steps import AutocommitBlock, Backfill, IndexBuild, SqlStep, Suppressed
 
 PG = "postgresql"
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -49,26 +50,26 @@ def _block(ctx: RecipeContext, *inner: ops.MigrateOperation) -> AutocommitBlock:
     return AutocommitBlock(list(inner), ctx.lock_timeout)
 
 
-def drop_invalid_index(name: str, schema: str | None) -> SqlStep:
+def drop_invalid_index(name: Spelled) -> SqlStep:
     """A DO block dropping the index ``name`` only when it is INVALID (what a failed
     ``CREATE INDEX CONCURRENTLY`` leaves behind); a valid one is kept."""
-    ref = literal(qualified(name, schema))
-    return SqlStep(
+    return name.step(
         "DO $$ BEGIN",
-        f"IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({ref})",
+        f"IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({name.regclass})",
         "AND NOT indisvalid) THEN",
-        f"DROP INDEX {qualified(name, schema)};",
+        f"DROP INDEX {name.qualified};",
         "END IF; END $$",
     )
 
 
-def guarded_add_constraint(name: str, table: str, schema: str | None, ddl: str) -> SqlStep:
-    """``ddl`` (an ``ALTER TABLE ... ADD CONSTRAINT name ...``) run only when the table
-    has no constraint of that name yet."""
-    ref = literal(qualified(table, schema))
-    return SqlStep(
+def guarded_add_constraint(name: Spelled, table: str, schema: str | None,
+                           ddl: str) -> SqlStep:
+    """``ddl`` (an ``ALTER TABLE ... ADD CONSTRAINT name ...``, spelt as ``name`` spells
+    text) run only when the table has no constraint of that name yet."""
+    ref = name.text(literal(qualified(table, schema)))
+    return name.step(
         "DO $$ BEGIN",
-        f"IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {literal(name)}",
+        f"IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {name.literal}",
         f"AND conrelid = to_regclass({ref})) THEN",
         f"{ddl};",
         "END IF; END $$",
@@ -114,7 +115,14 @@ def create_index_concurrently(op: ops.MigrateOperation,
     kw = {**op.kw, "postgresql_concurrently": True}
     build = ops.CreateIndexOp(op.index_name, op.table_name, op.columns, schema=op.schema,
                               unique=op.unique, if_not_exists=True, **kw)
-    return [_block(ctx, drop_invalid_index(str(op.index_name), op.schema), build)]
+    columns = _plain_columns([c.name if isinstance(c, sa.Column) else c for c in op.columns])
+    if op.index_name is not None and (is_final(op.index_name) or columns is None):
+        # an op.f() name, or expressions a convention's name cannot be asked for with
+        name = final(_DIALECT, str(op.index_name), op.schema)
+    else:
+        name = spell(_DIALECT, "index", op.index_name, str(op.table_name), columns or (),
+                     schema=op.schema)
+    return [_block(ctx, *name.setup, drop_invalid_index(name), build)]
 
 
 @recipe("pg-drop-index-concurrently", rules=("SL202",), dialect=PG,
@@ -138,8 +146,8 @@ def drop_index_concurrently(op: ops.MigrateOperation,
 # -------------------------------------------------------------------------- constraints
 
 
-def _using_index(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str,
-                 name: str) -> list[ops.MigrateOperation] | None:
+def _using_index(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str, sql_kind: str,
+                 default: str) -> list[ops.MigrateOperation] | None:
     columns = _plain_columns(op.columns)  # type: ignore[attr-defined]
     extra = {k: v for k, v in op.kw.items() if v is not None}  # type: ignore[attr-defined]
     tail = ""
@@ -148,14 +156,21 @@ def _using_index(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str,
     initially = extra.pop("initially", None)
     if initially:
         tail += f" INITIALLY {str(initially).upper()}"
-    if columns is None or extra or not _fits(name):
+    given = op.constraint_name or None  # type: ignore[attr-defined]
+    if columns is None or extra or not _fits(str(given or default)):
         return None
     table, schema = str(op.table_name), op.schema  # type: ignore[attr-defined]
-    build = ops.CreateIndexOp(name, table, columns, schema=schema, unique=True,
-                              if_not_exists=True, postgresql_concurrently=True)
-    attach = (f"ALTER TABLE {qualified(table, schema)} ADD CONSTRAINT {quote(name)} "
-              f"{kind} USING INDEX {quote(name)}{tail}")
-    return [_block(ctx, drop_invalid_index(name, schema), build,
+    name = spell(_DIALECT, kind, given, table, columns, schema=schema,
+                 default=None if given else default)
+    build: ops.MigrateOperation
+    if name.variable is None:
+        build = ops.CreateIndexOp(given, table, columns, schema=schema, unique=True,
+                                  if_not_exists=True, postgresql_concurrently=True)
+    else:  # the constraint's name, kept from the index convention by op.f()
+        build = IndexBuild(name.variable, table, columns, schema)
+    attach = (f"{name.text(f'ALTER TABLE {qualified(table, schema)}')} ADD CONSTRAINT "
+              f"{name.quoted} {sql_kind} USING INDEX {name.quoted}{name.text(tail)}")
+    return [_block(ctx, *name.setup, drop_invalid_index(name), build,
                    guarded_add_constraint(name, table, schema, attach))]
 
 
@@ -174,15 +189,16 @@ def unique_using_index(op: ops.MigrateOperation,
     2. `ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name`: instant, its ACCESS
        EXCLUSIVE lock released at once; skipped when the constraint exists.
 
-    An unnamed constraint gets PostgreSQL's own name (`users_email_key`).
+    The constraint (and its index) gets the name `op.create_unique_constraint` would give
+    it under env.py's naming convention, asked when the revision runs; an unnamed one
+    without a convention gets PostgreSQL's own name (`users_email_key`).
     """
     if not isinstance(op, ops.CreateUniqueConstraintOp):
         return None
     cols = _plain_columns(op.columns)
     if cols is None:
         return None
-    name = str(op.constraint_name or f"{op.table_name}_{'_'.join(cols)}_key")
-    return _using_index(op, ctx, "UNIQUE", name)
+    return _using_index(op, ctx, "unique", "UNIQUE", f"{op.table_name}_{'_'.join(cols)}_key")
 
 
 @recipe("pg-primary-key-using-index", rules=("SL205",), dialect=PG,
@@ -195,20 +211,20 @@ def primary_key_using_index(op: ops.MigrateOperation,
     Safe sequence: as for a unique constraint, with `PRIMARY KEY USING INDEX`. The key's
     columns should already be NOT NULL (use the SET NOT NULL recipe first): for a nullable
     column PostgreSQL sets NOT NULL as part of the ALTER, scanning the table under its lock.
-    An unnamed key gets PostgreSQL's own name (`events_pkey`).
+    An unnamed key gets the name a naming convention gives it (`pk_%(table_name)s`), else
+    PostgreSQL's own name (`events_pkey`).
     """
     if not isinstance(op, ops.CreatePrimaryKeyOp):
         return None
-    name = str(op.constraint_name or f"{op.table_name}_pkey")
-    return _using_index(op, ctx, "PRIMARY KEY", name)
+    return _using_index(op, ctx, "primary", "PRIMARY KEY", f"{op.table_name}_pkey")
 
 
-def _not_valid(op: ops.AddConstraintOp, ctx: RecipeContext,
-               default_name: str | None) -> list[ops.MigrateOperation] | None:
+def _not_valid(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str,
+               default: str | None) -> list[ops.MigrateOperation] | None:
     if op.kw.get("postgresql_not_valid"):  # type: ignore[attr-defined]
         return None
-    name = op.constraint_name or default_name  # type: ignore[attr-defined]
-    if not name or not _fits(str(name)):
+    given = op.constraint_name or None  # type: ignore[attr-defined]
+    if not (given or default) or not _fits(str(given or default)):
         return None
     table = str(getattr(op, "table_name", None) or getattr(op, "source_table", ""))
     kw: dict[str, Any] = op.kw  # type: ignore[attr-defined]
@@ -218,13 +234,25 @@ def _not_valid(op: ops.AddConstraintOp, ctx: RecipeContext,
         constraint = op.to_constraint()
     finally:
         del kw["postgresql_not_valid"]
-    constraint.name = str(name)
-    ddl = str(sa.schema.AddConstraint(constraint).compile(
-        dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
-    ddl = " ".join(ddl.split())
-    validate = SqlStep(f"ALTER TABLE {qualified(table, schema)} VALIDATE CONSTRAINT "
-                       f"{quote(str(name))}")
-    return [_block(ctx, guarded_add_constraint(str(name), table, schema, ddl), validate)]
+    constraint.name = None  # the name goes in below, as spelt
+    ddl = " ".join(str(sa.schema.AddConstraint(constraint).compile(
+        dialect=_DIALECT, compile_kwargs={"literal_binds": True})).split())
+    head = f"ALTER TABLE {qualified(table, schema)} ADD "
+    if not ddl.startswith(head):
+        return None
+    if isinstance(op, ops.CreateForeignKeyOp):
+        name = spell(_DIALECT, kind, given, table, _plain_columns(op.local_cols) or (),
+                     schema=schema, referent=str(op.referent_table),
+                     referent_columns=_plain_columns(op.remote_cols) or (),
+                     referent_schema=kw.get("referent_schema"),
+                     default=None if given else default)
+    else:
+        name = spell(_DIALECT, kind, given, table, schema=schema)  # a check is named
+    add = f"{name.text(head)}CONSTRAINT {name.quoted} {name.text(ddl[len(head):])}"
+    validate = name.step(f"{name.text(f'ALTER TABLE {qualified(table, schema)}')} "
+                         f"VALIDATE CONSTRAINT {name.quoted}")
+    return [_block(ctx, *name.setup, guarded_add_constraint(name, table, schema, add),
+                   validate)]
 
 
 @recipe("pg-foreign-key-not-valid", rules=("SL203",), dialect=PG,
@@ -241,12 +269,15 @@ def foreign_key_not_valid(op: ops.MigrateOperation,
        checked from now on; skipped when the constraint exists.
     2. `VALIDATE CONSTRAINT`, which scans under a lock that lets reads and writes
        continue.
+
+    The constraint gets the name plain Alembic gives it under env.py's naming convention,
+    asked when the revision runs.
     """
     if not isinstance(op, ops.CreateForeignKeyOp):
         return None
     cols = _plain_columns(op.local_cols)
     default = f"{op.source_table}_{'_'.join(cols)}_fkey" if cols else None
-    return _not_valid(op, ctx, default)
+    return _not_valid(op, ctx, "foreignkey", default)
 
 
 @recipe("pg-check-not-valid", rules=("SL204",), dialect=PG,
@@ -259,10 +290,14 @@ def check_not_valid(op: ops.MigrateOperation,
     Safe sequence, in `autocommit_block` (each statement its own transaction, after `SET
     lock_timeout`): `ADD CONSTRAINT ... NOT VALID` (instant, guarded), then `VALIDATE
     CONSTRAINT`, which only takes a SHARE UPDATE EXCLUSIVE lock.
+
+    The constraint gets the name plain Alembic gives it under env.py's naming convention
+    (`ck_orders_positive` for `"positive"` under `ck_%(table_name)s_%(constraint_name)s`),
+    asked when the revision runs, so that the revision's `drop_constraint` finds it.
     """
     if not isinstance(op, ops.CreateCheckConstraintOp):
         return None
-    return _not_valid(op, ctx, None)
+    return _not_valid(op, ctx, "check", None)
 
 
 # --------------------------------------------------------------------------- NOT NULL
@@ -280,7 +315,7 @@ def not_null_steps(table: str, column: str, schema: str | None, ctx: RecipeConte
            "IS NOT NULL) NOT VALID")
     return [_block(
         ctx,
-        guarded_add_constraint(check, table, schema, add),
+        guarded_add_constraint(final(_DIALECT, check), table, schema, add),
         SqlStep(f"ALTER TABLE {ref} VALIDATE CONSTRAINT {quote(check)}"),
         Suppressed(alter, "SL206", f"the valid {check} lets PostgreSQL skip the scan"),
         Suppressed(SqlStep(f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS {quote(check)}"),
@@ -302,7 +337,9 @@ def set_not_null_via_check(op: ops.MigrateOperation,
        (instant, guarded).
     2. `VALIDATE CONSTRAINT` (scans without blocking writes).
     3. The `alter_column(..., nullable=False)` as written: PostgreSQL finds the valid
-       check and skips the scan. It carries `# sluice: ignore[SL206]` with that reason.
+       check and skips the scan. It carries `# sluice: ignore[SL206]` with that reason
+       (in an upgrade: lint does not check a downgrade for SL206, so there, as for a rule
+       not in force, the reason is a plain comment).
     4. Drop the check, now redundant.
     """
     if not isinstance(op, ops.AlterColumnOp) or op.modify_nullable is not False:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import difflib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,9 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
         current: list[ops.MigrateOperation] | None = None
         for member in chain.members:
             recorded = env.evaluate(member.call, plan.aliases)
-            result = apply_recipes(recorded, ctx, new_tables=member.new_tables) \
+            phase = "downgrade" if member.phase.startswith("downgrade") else "upgrade"
+            result = apply_recipes(recorded, replace(ctx, phase=phase),
+                                   new_tables=member.new_tables) \
                 if len(recorded) == 1 else None
             if result is None or not result.applied:
                 rules.append(None)

@@ -3,7 +3,10 @@
 - :class:`SqlStep`: an ``op.execute`` whose SQL renders over several short lines;
 - :class:`AutocommitBlock`: ``with op.get_context().autocommit_block():`` around ops,
   with the session's ``lock_timeout`` set first and reset last (PostgreSQL);
-- :class:`Backfill`: a ``sluice.data.batched_update`` call.
+- :class:`Backfill`: a ``sluice.data.batched_update`` call;
+- :class:`NameStep`: ``<variable> = conventional_name(op, ...)``, the name Alembic gives a
+  constraint or an index when the revision runs (env.py's naming convention), for the
+  :class:`SqlStep` templates after it (``SqlStep(..., name=<variable>)``).
 
 Each is an Alembic ``MigrateOperation`` with a renderer registered in Alembic's
 autogenerate dispatch, so an autogenerate hook and ``sluice fix`` render them alike.
@@ -21,6 +24,8 @@ from alembic.runtime.migration import MigrationContext
 
 #: What a module needs to import for a :class:`Backfill` to run.
 BACKFILL_IMPORT = "from sluice.data import batched_update"
+#: What a module needs to import for a :class:`NameStep` to run.
+NAME_IMPORT = "from sluice.recipes.naming import conventional_name"
 
 _WIDTH = 88
 
@@ -30,10 +35,16 @@ VERBATIM = "sluice_verbatim_lines"
 
 
 class SqlStep(ops.ExecuteSQLOp):
-    """``op.execute(sql)`` built from fragments, rendered one fragment per line."""
+    """``op.execute(sql)`` built from fragments, rendered one fragment per line.
 
-    def __init__(self, *fragments: str) -> None:
+    With ``name`` (the variable of a :class:`NameStep` before it), the fragments are a
+    template of :meth:`sluice.recipes.naming.RuntimeName.sql` (``{name}``, ``{literal}``,
+    ``{qualified}``, ``{regclass}``; other braces doubled), rendered as
+    ``op.execute(<name>.sql(...))``."""
+
+    def __init__(self, *fragments: str, name: str | None = None) -> None:
         self.fragments = [f for f in fragments if f]
+        self.name = name
         super().__init__(" ".join(self.fragments))
 
     def reverse(self) -> ops.MigrateOperation:
@@ -69,14 +80,53 @@ class Backfill(ops.MigrateOperation):
         self.params = dict(params or {})
 
 
+class NameStep(ops.MigrateOperation):
+    """``<variable> = conventional_name(op, kind, name, table, ...)``
+    (:func:`sluice.recipes.naming.conventional_name`): the name Alembic gives the
+    constraint or index of the op a recipe rewrote, under the naming convention of the
+    running migration, for the templates of the :class:`SqlStep` after it."""
+
+    def __init__(self, variable: str, kind: str, name: str | None, table: str,
+                 columns: Sequence[str] = (), *, schema: str | None = None,
+                 referent: str | None = None, referent_columns: Sequence[str] = (),
+                 referent_schema: str | None = None, default: str | None = None) -> None:
+        self.variable = variable
+        self.kind = kind
+        self.name = name
+        self.table = table
+        self.columns = list(columns)
+        self.schema = schema
+        self.referent = referent
+        self.referent_columns = list(referent_columns)
+        self.referent_schema = referent_schema
+        self.default = default
+
+
+class IndexBuild(ops.MigrateOperation):
+    """``op.create_index(op.f(<variable>), ...)``: a unique index built concurrently under
+    the name of a :class:`NameStep` (its constraint's, which ``op.f`` keeps from the
+    index naming convention), for ``ADD CONSTRAINT ... USING INDEX``."""
+
+    def __init__(self, variable: str, table: str, columns: Sequence[str],
+                 schema: str | None = None) -> None:
+        self.variable = variable
+        self.table = table
+        self.columns = list(columns)
+        self.schema = schema
+
+
 class Suppressed(ops.MigrateOperation):
     """``op`` with ``# sluice: ignore[RULE] reason`` on the line above it: the recipe made
-    it safe in a way the rule cannot see (a validated check before SET NOT NULL)."""
+    it safe in a way the rule cannot see (a validated check before SET NOT NULL). Not
+    ``active`` (where lint does not report the rule: a downgrade, the rule disabled),
+    ``# reason`` only."""
 
-    def __init__(self, op: ops.MigrateOperation, rule: str, reason: str) -> None:
+    def __init__(self, op: ops.MigrateOperation, rule: str, reason: str,
+                 active: bool = True) -> None:
         self.op = op
         self.rule = rule
         self.reason = reason
+        self.active = active
 
 
 class LockTimeout(ops.MigrateOperation):
@@ -98,16 +148,19 @@ def _literal(text: str) -> str:
     return repr(text)
 
 
-def render_sql_call(prefix: str, fragments: Sequence[str]) -> list[str]:
-    """``op.execute("...")`` on one line when it fits, else one fragment per line."""
-    one = f"{prefix}execute({_literal(' '.join(fragments))})"
+def render_sql_call(prefix: str, fragments: Sequence[str], name: str | None = None) -> list[str]:
+    """``op.execute("...")`` on one line when it fits, else one fragment per line; with
+    ``name``, ``op.execute(<name>.sql("..."))``."""
+    open_, close = (f"{prefix}execute(", ")") if name is None else \
+        (f"{prefix}execute({name}.sql(", "))")
+    one = f"{open_}{_literal(' '.join(fragments))}{close}"
     if len(one) <= _WIDTH or len(fragments) < 2:
         return [one]
-    lines = [f"{prefix}execute("]
+    lines = [open_]
     for i, frag in enumerate(fragments):
         tail = " " if i < len(fragments) - 1 else ""
         lines.append(f"    {_literal(frag + tail)}")
-    lines.append(")")
+    lines.append(close)
     return lines
 
 
@@ -121,7 +174,32 @@ def _sa_prefix(ctx: AutogenContext) -> str:
 
 @alembic_render.renderers.dispatch_for(SqlStep)
 def _render_sql_step(ctx: AutogenContext, op: SqlStep) -> list[str]:
-    return render_sql_call(_prefix(ctx), op.fragments)
+    return render_sql_call(_prefix(ctx), op.fragments, op.name)
+
+
+@alembic_render.renderers.dispatch_for(NameStep)
+def _render_name_step(ctx: AutogenContext, op: NameStep) -> list[str]:
+    ctx.imports.add(NAME_IMPORT)
+    args = [_prefix(ctx).rstrip("."), repr(op.kind), repr(op.name), repr(op.table)]
+    if op.columns:
+        args.append(repr(op.columns))
+    options = [f"{key}={getattr(op, key)!r}" for key in (
+        "schema", "referent", "referent_columns", "referent_schema", "default")
+        if getattr(op, key)]
+    call = f"{op.variable} = conventional_name({', '.join(args + options)})"
+    if len(call) <= _WIDTH:
+        return [call]
+    groups = [args, options] if options else [args]
+    return [f"{op.variable} = conventional_name(",
+            *(f"    {', '.join(group)}," for group in groups), ")"]
+
+
+@alembic_render.renderers.dispatch_for(IndexBuild)
+def _render_index_build(ctx: AutogenContext, op: IndexBuild) -> list[str]:
+    prefix = _prefix(ctx)
+    schema = f", schema={op.schema!r}" if op.schema else ""
+    return [f"{prefix}create_index({prefix}f({op.variable}), {op.table!r}, {op.columns!r}, "
+            f"unique=True{schema}, postgresql_concurrently=True, if_not_exists=True)"]
 
 
 @alembic_render.renderers.dispatch_for(LockTimeout)
@@ -149,7 +227,8 @@ def _render_autocommit(ctx: AutogenContext, op: AutocommitBlock) -> list[str]:
 
 @alembic_render.renderers.dispatch_for(Suppressed)
 def _render_suppressed(ctx: AutogenContext, op: Suppressed) -> list[str]:
-    return [f"# sluice: ignore[{op.rule}] {op.reason}", *render_lines(ctx, op.op)]
+    comment = f"# sluice: ignore[{op.rule}] {op.reason}" if op.active else f"# {op.reason}"
+    return [comment, *render_lines(ctx, op.op)]
 
 
 @alembic_render.renderers.dispatch_for(Backfill)
