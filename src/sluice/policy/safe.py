@@ -18,6 +18,7 @@ run says ``-x split=none``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -127,6 +128,7 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
     appended there instead (inside a ``ModifyTableOps`` when the op was in one)."""
     from sluice.recipes.apply import table_of  # lazy: recipes load when safe_by_default is on
 
+    rctx = dataclasses.replace(rctx, phase=phase)  # where lint reads what the recipe writes
     created: set[str] = set()
     dropped = {str(o.table_name).lower() for o in _leaves(container)
                if isinstance(o, alembic_ops.DropTableOp)}
@@ -223,7 +225,7 @@ def reverse_steps(steps: list[Any], rctx: RecipeContext | None = None,
             if id(part) not in whole:
                 whole.add(id(part))
                 back = part.applied.op.reverse()
-                undo = rewrite_op(back, rctx)
+                undo = rewrite_op(back, dataclasses.replace(rctx, phase="downgrade"))
                 out += undo.ops if undo is not None else [back]
             continue
         if isinstance(s, AutocommitBlock):
