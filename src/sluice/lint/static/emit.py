@@ -309,7 +309,8 @@ class OpEmitter:
                 "bindparams", "columns", "execution_options"
             ):
                 return self._sql_text(node.func.value, scope)
-            return None
+            if not (isinstance(node.func, ast.Attribute) and node.func.attr == "sql"):
+                return None  # (NAME.sql("...") of sluice fix's conventional_name: below)
         value = literal_value(node, scope.consts)
         return value if isinstance(value, str) else None
 

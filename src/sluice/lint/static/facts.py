@@ -76,9 +76,17 @@ def module_facts(tree: ast.Module, source: str | None,
     return out
 
 
+#: Imports whose every use the static layer reads itself (``sluice fix``'s
+#: ``conventional_name``: :class:`~sluice.lint.static.values.RuntimeName`); a use it
+#: cannot read leaves SQL unknown, which makes the revision render anyway.
+_MODELLED = {"sluice.recipes.naming": {"conventional_name"}}
+
+
 def _import_fact(out: list[Op], module: str, node: ast.stmt, phase: str,
                  names: list[str], bound: dict[int, list[str]], binds: list[str]) -> None:
     top = module.split(".")[0]
+    if names and set(names) <= _MODELLED.get(module, set()):
+        return
     if module.startswith(".") or (top not in _STDLIB and top not in _TRUSTED_TOP):
         op = make_op("script.import", node.lineno, phase, {"names": names})
         op.name = module

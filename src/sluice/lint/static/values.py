@@ -225,7 +225,15 @@ def literal_value(node: ast.expr, consts: dict[str, Any] | None = None) -> Any:
             else:
                 return UNKNOWN
         return "".join(parts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id == "conventional_name":
+        return _runtime_name(node, consts)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr == "sql" and len(node.args) == 1 and not node.keywords:
+            owner = literal_value(node.func.value, consts)
+            template = literal_value(node.args[0], consts)
+            if isinstance(owner, RuntimeName) and isinstance(template, str):
+                return owner.sql(template)
         # "...".format(CONST) and textwrap.dedent("...") with known parts
         if node.func.attr == "dedent" and len(node.args) == 1:
             inner = literal_value(node.args[0], consts)
@@ -289,3 +297,35 @@ def call_arg(call: ast.Call, index: int, name: str) -> ast.expr | None:
     if 0 <= index < len(call.args):
         return call.args[index]
     return None
+
+
+class RuntimeName(str):
+    """What ``conventional_name(op, kind, name, table, ...)`` of :mod:`sluice.recipes.naming`
+    (written by ``sluice fix``) gives, read statically: the name as written. The naming
+    convention that may change it at run time is env.py's, which the static layer does not
+    run; what the rules read of the statement (its kind, table, ``NOT VALID``) does not
+    depend on it. ``.sql(template)`` fills the template as the real one does."""
+
+    schema: str | None
+
+    def sql(self, template: str) -> str:
+        name = str(self)
+        quoted = name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else \
+            '"' + name.replace('"', '""') + '"'
+        qualified = f"{self.schema}.{quoted}" if self.schema else quoted
+        return template.format(name=quoted, literal="'" + name.replace("'", "''") + "'",
+                               qualified=qualified,
+                               regclass="'" + qualified.replace("'", "''") + "'")
+
+
+def _runtime_name(node: ast.Call, consts: dict[str, Any]) -> Any:
+    if len(node.args) < 4:
+        return UNKNOWN
+    name = literal_value(node.args[2], consts)
+    schema = next((literal_value(k.value, consts) for k in node.keywords if k.arg == "schema"),
+                  None)
+    if not isinstance(name, str) or not (schema is None or isinstance(schema, str)):
+        return UNKNOWN
+    value = RuntimeName(name)
+    value.schema = schema
+    return value
