@@ -71,3 +71,21 @@ def test_the_templates_are_read_with_the_name_as_written(tmp_path: Path) -> None
     assert "ALTER TABLE items VALIDATE CONSTRAINT price_positive" in sql
     assert any("conname = 'fk_orders_item'" in (s or "") for s in sql), sql
     assert None not in sql
+
+
+DATA_STEP = '''op.add_column("items", sa.Column("note", sa.Text()))
+batched_update(sa.table("items", sa.column("id"), sa.column("price")), {"price": 0},
+               step="zero prices")'''
+
+
+def test_a_data_step_revision_reads_statically_with_the_findings_of_a_render(
+        tmp_path: Path) -> None:
+    # offline a sluice.data step runs no operation: rendering it added nothing but time
+    ini = make_project(tmp_path / "proj", [
+        Rev("r0001", CREATE),
+        Rev("r0002", DATA_STEP, header="from sluice.data import batched_update")])
+    static = lint_project(ini, use_cache=False)
+    assert static.coverage.rendered == 0, static.coverage.line()
+    rendered = lint_project(ini, use_cache=False, render_all=True)
+    assert rendered.coverage.rendered == 2, rendered.coverage.line()
+    assert sorted(map(_key, static.findings)) == sorted(map(_key, rendered.findings))

@@ -76,10 +76,14 @@ def module_facts(tree: ast.Module, source: str | None,
     return out
 
 
-#: Imports whose every use the static layer reads itself (``sluice fix``'s
-#: ``conventional_name``: :class:`~sluice.lint.static.values.RuntimeName`); a use it
-#: cannot read leaves SQL unknown, which makes the revision render anyway.
-_MODELLED = {"sluice.recipes.naming": {"conventional_name"}}
+#: Imports a render could add nothing for: ``sluice fix``'s ``conventional_name``, whose
+#: uses the static layer reads itself (:class:`~sluice.lint.static.values.RuntimeName`; a
+#: use it cannot read leaves the SQL unknown, which makes the revision render anyway), and
+#: ``sluice.data``'s steps, which offline (``--sql``) run no operation (they write their
+#: statement as annotated text for a reader, which a render does not analyse).
+_MODELLED = {"sluice.recipes.naming": {"conventional_name"},
+             "sluice.data": {"batched_update", "batched_delete", "backfill", "BatchInfo",
+                             "DataMigrationError", "LockRetriesExhausted"}}
 
 
 def _import_fact(out: list[Op], module: str, node: ast.stmt, phase: str,
