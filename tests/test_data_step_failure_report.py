@@ -52,3 +52,29 @@ def test_a_data_step_stopped_part_way_is_resumed_by_a_rerun(tmp_path: Path,
         counts = dict(conn.execute(sa.text("SELECT n, COUNT(*) FROM items GROUP BY n")).all())
     engine.dispose()
     assert counts == {1: 100}  # every row once: resumed, none twice
+
+
+BACKFILL = '''items = sa.table("items", sa.column("id"), sa.column("n"))
+
+
+def _double(rows):
+    return [{"n": r["n"] * 2} for r in rows]
+
+
+backfill(items, _double, columns=["n"], step="double n", batch_size=10)'''
+
+
+def test_a_plan_does_not_warn_about_sql_nobody_asked_for(tmp_path: Path) -> None:
+    # the plan's SQL preview renders offline: a backfill's "cannot be rendered in --sql
+    # mode ... the data stays as is" read as a warning about the user's run
+    ini = make_project(tmp_path / "proj", [
+        Rev("r0001", CREATE, 'op.drop_table("items")'),
+        Rev("r0002", BACKFILL, header="from sluice.data import backfill")])
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    assert run_process([SLUICE, "upgrade", "r0001", "--url", url, "-c", ini]).returncode == 0
+    done = run_process([SLUICE, "plan", "--url", url, "-c", ini])
+    assert done.returncode == 0, done.stderr
+    assert "cannot be rendered in --sql mode" not in done.stdout + done.stderr
+    asked = run_process([SLUICE, "upgrade", "--sql", "--url", url, "-c", ini])
+    assert asked.returncode == 0, asked.stderr
+    assert "cannot be rendered in --sql mode" in asked.stderr  # asked for SQL: said

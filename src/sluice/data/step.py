@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.expression import TableClause
 
 from sluice.config import DataConfig, SluiceConfig
-from sluice.core.alembic_compat import in_external_transaction
+from sluice.core.alembic_compat import INTERNAL_RENDER, in_external_transaction
 from sluice.data.batch import BatchSql
 from sluice.data.checkpoints import Store
 from sluice.data.context import (
@@ -175,7 +175,10 @@ class Step:
         result = StepResult(self.revision_id, self.step_name, offline=True, skipped=True)
         head = f"-- sluice.data {self.kind} {self.label} on table {table_name(self.table)}:"
         if self.kind == "backfill":
-            render_backfill(ctx, head, self.label, self.fn, self.out.say)
+            config = getattr(ctx, "config", None)
+            internal = bool(getattr(config, "attributes", {}).get(INTERNAL_RENDER))
+            render_backfill(ctx, head, self.label, self.fn,
+                            (lambda _message: None) if internal else self.out.say)
             return result
         target, _ = resolve_target(self.table, self.schema, self.key, self.values, self.where,
                                    None)

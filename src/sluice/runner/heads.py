@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from sluice.core.alembic_compat import (
+    INTERNAL_RENDER,
     all_down_revisions,
     downgrade_steps,
     kept_proxies,
@@ -180,6 +181,7 @@ def render_revision_sql(project: RunnerProject, state: DbState, direction: str,
     """One revision's statements, rendered offline through env.py."""
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
+    cfg.attributes[INTERNAL_RENDER] = True  # for Sluice's report: no notes for a reader
     with quiet_alembic(), kept_proxies():
         if direction == "upgrade":
             command.upgrade(cfg, f"{frm}:{revision}" if frm else revision, sql=True)

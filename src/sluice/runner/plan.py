@@ -22,7 +22,7 @@ from alembic.script import Script
 from sqlalchemy.engine import Connection
 
 from sluice.config import with_server
-from sluice.core.alembic_compat import kept_proxies
+from sluice.core.alembic_compat import INTERNAL_RENDER, kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.durations import format_duration
 from sluice.core.findings import SEVERITY_ORDER, Finding
@@ -301,6 +301,7 @@ def render_sql(project: RunnerProject, state: DbState, direction: str,
     current = state.heads[0] if state.heads else None
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
+    cfg.attributes[INTERNAL_RENDER] = True  # for Sluice's report: no notes for a reader
     try:
         with quiet_alembic(), kept_proxies():
             if direction == "upgrade":
