@@ -59,6 +59,9 @@ def test_expected_heads_catch_a_second_head_in_one_branch(shop: Path) -> None:
     assert p.kind == "multiple-heads"
     assert p.message.startswith("branch 'billing': 2 heads: 0005")
     assert "written on top of 0003 in parallel" in p.message
+    # the merge joins this branch's two heads, not the search branch's head with them
+    assert '`alembic merge -m "merge heads" 0005 0006`' in p.fix
+    assert "merge heads\" heads" not in p.fix
 
 
 def test_unknown_expected_head_names_the_key(shop: Path) -> None:

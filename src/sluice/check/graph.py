@@ -322,7 +322,8 @@ def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Findin
     fix = (
         "`alembic upgrade head` refuses to run with more than one head. Either run them in "
         f"sequence: change down_revision of {newest.id} to {others[0]} (the other head), "
-        "or keep both and add a merge revision: `alembic merge -m \"merge heads\" heads`. "
+        "or keep both and add a merge revision of exactly these heads: "
+        f"`alembic merge -m \"merge heads\" {' '.join(sorted(heads))}`. "
         "Then run `sluice lock`. Heads that exist by design (expand/contract, one tree per "
         "service) go in [tool.sluice.check] expected_heads."
     )
