@@ -414,3 +414,30 @@ def test_init_never_writes_its_backup_through_a_symlink(tmp_path: Path) -> None:
     assert run_cli(["init", str(tmp_path)]).exit_code == 0
     assert backup.read_text() == ALEMBIC_DEFAULT_ENV
     assert (backup.stat().st_mode & 0o777) == (env_py.stat().st_mode & 0o777) == 0o640
+
+
+def test_init_takes_the_alembic_ini_as_every_command_does(tmp_path: Path) -> None:
+    # -c and ALEMBIC_CONFIG were ignored: from another folder, `sluice init` would have
+    # created a new project there instead of wiring the one named
+    project = tmp_path / "app"
+    assert run_cli(["init", str(project)]).exit_code == 0
+    env_py = project / "migrations" / "env.py"
+    env_py.write_text(ALEMBIC_DEFAULT_ENV)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    by_env = run_cli(["init", "--dry-run"], cwd=elsewhere,
+                     env={"ALEMBIC_CONFIG": str(project / "alembic.ini")})
+    assert by_env.exit_code == 0, by_env.output
+    assert "+from sluice import configure_options" in by_env.output
+    assert not (elsewhere / "alembic.ini").exists() and env_py.read_text() == ALEMBIC_DEFAULT_ENV
+    by_option = run_cli(["init", "-c", str(project / "alembic.ini")], cwd=elsewhere)
+    assert by_option.exit_code == 0, by_option.output
+    assert "configure_options" in env_py.read_text()
+    missing = run_cli(["init", "-c", str(tmp_path / "nope.ini")], cwd=elsewhere)
+    assert missing.exit_code == 2 and "nope.ini: no such file (-c/--config)" in missing.stderr
+    both = run_cli(["init", str(project), "-c", str(project / "alembic.ini")], cwd=elsewhere)
+    assert both.exit_code == 2 and "not both" in both.stderr
+    # a DIRECTORY on the command line wins over the environment's ALEMBIC_CONFIG
+    new = run_cli(["init", str(tmp_path / "new")], cwd=elsewhere,
+                  env={"ALEMBIC_CONFIG": str(project / "alembic.ini")})
+    assert new.exit_code == 0 and (tmp_path / "new" / "alembic.ini").is_file(), new.output
