@@ -441,3 +441,19 @@ def test_init_takes_the_alembic_ini_as_every_command_does(tmp_path: Path) -> Non
     new = run_cli(["init", str(tmp_path / "new")], cwd=elsewhere,
                   env={"ALEMBIC_CONFIG": str(project / "alembic.ini")})
     assert new.exit_code == 0 and (tmp_path / "new" / "alembic.ini").is_file(), new.output
+
+
+COMMENTED_CONFIGURE = ALEMBIC_DEFAULT_ENV.replace(
+    "            include_object=include_object, compare_type=False,\n",
+    "            include_object=include_object,  # ours, kept by Sluice\n"
+    "            compare_type=False,\n", 1)
+
+
+def test_comments_the_rewrite_leaves_out_are_said(tmp_path: Path) -> None:
+    assert COMMENTED_CONFIGURE != ALEMBIC_DEFAULT_ENV
+    assert run_cli(["init", str(tmp_path)]).exit_code == 0
+    (tmp_path / "migrations" / "env.py").write_text(COMMENTED_CONFIGURE)
+    done = run_cli(["init", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert "leaves out 1 comment(s) it held (# ours, kept by Sluice)" in done.output
+    assert "env.py.bak keeps them" in done.output

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
 import shutil
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -326,7 +328,26 @@ def wire_env(source: str, filename: str = "env.py") -> WiredEnv:
         out_lines = out.splitlines(keepends=True)
         out_lines.insert(after, "from sluice import configure_options\n")
         out = "".join(out_lines)
+    dropped = _comments(source) - _comments(out)
+    if dropped:
+        notes.append(f"{filename}: the rewritten context.configure(...) call leaves out "
+                     f"{sum(dropped.values())} comment(s) it held ("
+                     + "; ".join(sorted(dropped)) + "); env.py.bak keeps them")
     return WiredEnv(out, sorted(notes))
+
+
+def _comments(source: str) -> Counter[str]:
+    """The comments of ``source`` (``tokenize``: not ``#`` inside strings)."""
+    import tokenize  # lazy: only sluice init rewrites env.py
+
+    found: Counter[str] = Counter()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                found[token.string.strip()] += 1
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
 
 
 def wire_env_source(source: str, filename: str = "env.py") -> str:
