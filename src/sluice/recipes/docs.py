@@ -116,10 +116,17 @@ one, else the shortest one a production environment sets, else `5s`.
 
 A lock timeout that trips is retried by the runner: `sluice upgrade` runs the revision
 again after a backoff (`lock_retries`, `lock_retry_backoff`; see
-[production guards](production.md)). Every step of every recipe is safe to run again after
-a failure or a kill at any point: an INVALID index left by a failed concurrent build is
-dropped before the build, constraints are added only when missing, `VALIDATE CONSTRAINT`
-and `SET NOT NULL` do nothing the second time, and a backfill resumes from its checkpoint.
+[production guards](production.md)). Every step of the PostgreSQL and MariaDB recipes is
+safe to run again after a failure or a kill at any point: an INVALID index left by a
+failed concurrent build is dropped before the build, constraints are added only when
+missing (MariaDB: `ADD ... IF NOT EXISTS`), `VALIDATE CONSTRAINT` and `SET NOT NULL` do
+nothing the second time, and a backfill resumes from its checkpoint. MySQL has no `IF NOT
+EXISTS` for `ADD INDEX` or `ADD COLUMN`: a kill after its `ALTER` committed (MySQL commits
+each DDL statement) and before Alembic recorded the revision makes the rerun fail on the
+existing index or column; `sluice upgrade` then says what the interrupted run applied and
+gives the `alembic stamp` that records it. `sluice fix` writes the MySQL forms unless
+`lint.target_mysql_version` names a MariaDB (or, in autogenerate, the server is one), and
+says so.
 
 ## The recipes
 
