@@ -143,7 +143,7 @@ def test_strict_map_names_the_files(tmp_path: Path) -> None:
     (versions / "a.py").write_text("revision = 'aaaa'\ndown_revision = 'zzzz'\n",
                                    encoding="utf-8")
     headers = [read_header(p) for p in revision_files([versions])]
-    with pytest.raises(SluiceError, match=r"a.py: down_revision 'zzzz' of revision aaaa "
+    with pytest.raises(SluiceError, match=r"a.py:2: down_revision 'zzzz' of revision aaaa "
                                           r"does not exist"):
         build_history(headers, root=tmp_path)
     assert build_history(headers, strict=False).heads() == ["aaaa"]
