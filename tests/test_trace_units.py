@@ -449,3 +449,19 @@ def test_a_sampled_statement_with_nothing_seen_is_not_a_false_alarm(tmp_path: Pa
     inside = _stmt(1, "ALTER TABLE t ALTER COLUMN d SET NOT NULL", 13, [], path=path)
     cc = compare(_result([inside], path=path), findings, tmp_path, families)
     assert [i.kind for i in cc.items] == ["false-alarm"] and cc.unobserved == 0
+
+
+def test_advice_leaves_out_the_lock_timeout_the_revision_already_set() -> None:
+    # every TR001 told a recipe's statements to SET lock_timeout, which they ran under
+    stmts = [
+        _stmt(1, "SET lock_timeout = '5s'", 10, []),
+        _stmt(2, "ALTER TABLE t ALTER COLUMN d SET NOT NULL", 11,
+              [_lock("t", "AccessExclusiveLock")]),
+        _stmt(3, "RESET lock_timeout", 12, []),
+        _stmt(4, "ALTER TABLE u ADD COLUMN e INTEGER", 13, [_lock("u", "AccessExclusiveLock")]),
+    ]
+    result = _result(stmts)
+    found = {f.line: f.fix for f in trace_findings(result) if f.rule == "TR001"}
+    assert "lock_timeout" not in found[11]
+    assert "SET lock_timeout = '3s'" in found[13]
+    assert found[11].startswith("1. ")  # the steps are numbered without a gap

@@ -56,7 +56,32 @@ def _ms(value: float | None) -> str:
 
 
 def _steps(*lines: str) -> str:
-    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, 1))
+    return "\n".join(f"{i}. {line}" for i, line in enumerate((x for x in lines if x), 1))
+
+
+#: ``SET [SESSION|LOCAL] lock_timeout = '5s'`` (PostgreSQL), ``SET [SESSION]
+#: lock_wait_timeout = 5`` (MySQL/MariaDB); group 1: the value.
+_SET_TIMEOUT = re.compile(
+    r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?(?:lock_timeout|lock_wait_timeout)\s*(?:=|TO)\s*"
+    r"'?([^';\s]+)", re.I)
+_RESET_TIMEOUT = re.compile(r"^\s*RESET\s+(?:lock_timeout|ALL)\b", re.I)
+
+
+def timeout_in_force(statements: list[Statement]) -> set[int]:
+    """Indexes of the statements that ran with a lock timeout the revision set before them
+    (a recipe's ``SET lock_timeout`` at the top of its block): advising to set one there
+    is noise."""
+    out: set[int] = set()
+    active = False
+    for stmt in statements:
+        found = _SET_TIMEOUT.match(stmt.sql)
+        if found:
+            active = found.group(1).strip().lower() not in ("0", "default")
+        elif _RESET_TIMEOUT.match(stmt.sql):
+            active = False
+        elif active:
+            out.add(stmt.index)
+    return out
 
 
 def _lock_timeout_step(backend: str) -> str:
@@ -69,11 +94,12 @@ def _lock_timeout_step(backend: str) -> str:
             "ALTER fail fast instead of queueing every query behind it.")
 
 
-def advice(stmt: Statement, lock: Lock, backend: str) -> str:
-    """The safe alternative for this statement, step by step."""
+def advice(stmt: Statement, lock: Lock, backend: str, *, timeout_set: bool = False) -> str:
+    """The safe alternative for this statement, step by step (``timeout_set``: it ran
+    under a lock timeout the revision set, so that step is left out)."""
     sql = " ".join(stmt.sql.split()).upper()
     table = lock.table or lock.relation
-    timeout = _lock_timeout_step(backend)
+    timeout = "" if timeout_set else _lock_timeout_step(backend)
     rewrote = bool(stmt.rewrites)
     if backend != "postgresql":
         if "FOREIGN KEY" in sql:
@@ -301,10 +327,12 @@ def trace_findings(result: TraceResult, display: dict[str, str] | None = None) -
     out: list[Finding] = []
     for rt in result.revisions:
         path = display.get(rt.path, rt.path)
+        timed = timeout_in_force(rt.statements)
         for stmt in rt.statements:
             for lk in stmt.blocking:
                 rule = "TR001" if lk.blocks == "reads and writes" else "TR002"
-                out.append(_finding(rule, _message(stmt, lk, rt), advice(stmt, lk, backend),
+                out.append(_finding(rule, _message(stmt, lk, rt),
+                                    advice(stmt, lk, backend, timeout_set=stmt.index in timed),
                                     path, stmt, rt, dialect))
             for h in stmt.rewrites_under:
                 rule = "TR001" if h.lock.blocks == "reads and writes" else "TR002"
@@ -313,8 +341,9 @@ def trace_findings(result: TraceResult, display: dict[str, str] | None = None) -
                        f"{h.line}), so that lock lasts through the whole copy: it "
                        f"{h.lock.blocks_detail}. On production data the copy takes as long "
                        "as the table is large.")
-                out.append(_finding(rule, msg, advice(stmt, h.lock, backend), path, stmt, rt,
-                                    dialect))
+                out.append(_finding(rule, msg, advice(stmt, h.lock, backend,
+                                                      timeout_set=stmt.index in timed),
+                                    path, stmt, rt, dialect))
             if stmt.rewrites and not stmt.flagged_locks and not stmt.rewrites_under:
                 out.append(_finding(
                     "TR003",
