@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import run_cli
 from tests.support.runner import Rev, chain, make_project
 
@@ -85,3 +87,21 @@ def test_sql_that_names_no_table_shows_its_opening_words(tmp_path: Path) -> None
     targets = [op["target"] for rev in json.loads(res.stdout)["revisions"]
                for op in rev["operations"] if op["kind"] == "execute"]
     assert targets == ["SELECT 1", "t0001"]
+
+
+@pytest.mark.postgres
+def test_plan_fails_when_the_upgrade_would_stop_for_a_missing_backup(tmp_path: Path,
+                                                                    pg_url: str) -> None:
+    # plan exited 0 and the deploy then stopped with "no backup_command is configured"
+    ini = make_project(tmp_path / "proj", chain(1))
+    res = run_cli(["plan", "--env", "prod", "-c", str(ini), "--url", pg_url, "--no-sql",
+                   "--format", "json"], catch_exceptions=False)
+    assert res.exit_code == 1, res.output
+    plan = json.loads(res.stdout)
+    assert plan["refusals"] == [] and len(plan["blockers"]) == 1
+    assert "no backup_command is configured for prod" in plan["blockers"][0]
+    toml = ini.parent / "sluice.toml"
+    toml.write_text(toml.read_text().replace(
+        "[environments.prod]\n", "[environments.prod]\nbackup_command = 'true'\n", 1))
+    assert run_cli(["plan", "--env", "prod", "-c", str(ini), "--url", pg_url,
+                    "--no-sql"]).exit_code == 0

@@ -17,6 +17,7 @@ def evaluate(plan: Plan, policy: EnvPolicy, *, allow_downgrade: bool = False,
     """Fill ``plan.guards`` (what will happen) and ``plan.refusals`` (what stops the run)."""
     guards: list[str] = []
     refusals: list[str] = []
+    blockers: list[str] = []
     env = policy.environment
     if not plan.empty and not dry_run:
         if plan.direction == "downgrade" and not (policy.allow_downgrade or allow_downgrade):
@@ -34,10 +35,14 @@ def evaluate(plan: Plan, policy: EnvPolicy, *, allow_downgrade: bool = False,
     else:
         if policy.backup_command:
             guards.append(f"backs up first: {policy.backup_command}")
+        elif policy.require_backup and plan.dialect == "sqlite":
+            guards.append("backs up first (SQLite backup API)")
         elif policy.require_backup:
-            guards.append("backs up first (SQLite backup API)" if plan.dialect == "sqlite"
-                          else "requires a backup first, but no backup_command is configured "
-                          f"for {env}")
+            blocker = (f"requires a backup first, but no backup_command is configured for "
+                       f"{env}: the upgrade stops before changing anything")
+            guards.append(blocker)
+            if not plan.empty:
+                blockers.append(blocker)
         if policy.confirm:
             guards.append("asks for confirmation showing this plan (--yes skips it)")
     if policy.lock_timeout_ms is not None or policy.statement_timeout_ms is not None:
@@ -46,6 +51,7 @@ def evaluate(plan: Plan, policy: EnvPolicy, *, allow_downgrade: bool = False,
                       "sluice_timeouts)")
     plan.guards = guards
     plan.refusals = refusals
+    plan.blockers = blockers
 
 
 def enforce(plan: Plan) -> None:

@@ -178,6 +178,9 @@ class Plan:
     guards: list[str] = field(default_factory=list)
     #: Refusals (a subset of ``guards``): the run would stop here.
     refusals: list[str] = field(default_factory=list)
+    #: Configuration the run would stop on before changing anything (a subset of
+    #: ``guards``): a required backup without a backup_command. ``sluice plan`` exits 1.
+    blockers: list[str] = field(default_factory=list)
     large_table_rows: int = 1_000_000
 
     @property
@@ -191,6 +194,7 @@ class Plan:
             "target": self.target, "revisions": [r.as_dict() for r in self.revisions],
             "tables": {k: v.as_dict() for k, v in self.tables.items()},
             "sql_error": self.sql_error, "guards": self.guards, "refusals": self.refusals,
+            "blockers": self.blockers,
         }
 
     def render(self, *, sql: bool = True) -> str:

@@ -43,7 +43,8 @@ def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env:
                  url: str | None, downgrade: bool, no_sql: bool, fmt: str) -> None:
     """What `sluice upgrade REVISION` would do: revisions, operations, risk, table sizes, SQL.
 
-    Exit 1 when the environment's guards would refuse the plan."""
+    Exit 1 when the environment's guards would refuse the plan, or the upgrade would stop
+    on its configuration (a required backup without a backup_command)."""
     from sluice.runner.api import make_plan  # lazy: start-up: loads when the command runs
 
     plan = make_plan(config_path, target=revision, downgrade=downgrade, env=env, url=url,
@@ -52,7 +53,7 @@ def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env:
         click.echo(json_text(plan.as_dict()), nl=False)
     else:
         click.echo(plan.render(sql=not no_sql))
-    if plan.refusals:
+    if plan.refusals or plan.blockers:
         sys.exit(1)
 
 
