@@ -465,3 +465,19 @@ def test_advice_leaves_out_the_lock_timeout_the_revision_already_set() -> None:
     assert "lock_timeout" not in found[11]
     assert "SET lock_timeout = '3s'" in found[13]
     assert found[11].startswith("1. ")  # the steps are numbered without a gap
+
+
+def test_a_locking_finding_under_an_earlier_stronger_lock_is_not_a_false_alarm(
+        tmp_path: Path) -> None:
+    # ADD COLUMN (ACCESS EXCLUSIVE) then CREATE INDEX (SHARE, covered by it) in one
+    # transaction: SL201 on the index was called a false alarm
+    path = str(tmp_path / "0001_a.py")
+    Path(path).write_text(REVISION)
+    stmts = [_stmt(1, "ALTER TABLE t ADD COLUMN b INTEGER", 8,
+                   [_lock("t", "AccessExclusiveLock")], path=path),
+             _stmt(2, "CREATE INDEX ix_c ON t (c)", 7, [_lock("t", "ShareLock")], path=path)]
+    result = _result(stmts, path=path)
+    assert result.revisions[0].statements[1].blocking == []  # covered by the ALTER's lock
+    findings = [_finding("SL201", "create-index-non-concurrently", 7, path)]
+    cc = compare(result, findings, tmp_path, {"SL201": "postgres-locking"})
+    assert [i.kind for i in cc.items if i.line == 7] == []

@@ -97,6 +97,14 @@ def _measured(stmts: Sequence[Statement], backend: str) -> str:
     return f"{best.mode_label} on {best.relation} (blocks {best.blocks})"
 
 
+def _blocked(stmt: Statement) -> bool:
+    """Reads or writes of an existing table wait while ``stmt`` runs: it took a blocking
+    lock, or ran while an earlier statement's blocking lock was still held (a lock it took
+    that the earlier, stronger one covers blocks as much): a locking finding there is
+    right, whichever statement took the lock first."""
+    return stmt.dangerous or bool(stmt.flagged_locks) or bool(stmt.held_earlier)
+
+
 def _complete(stmt: Statement, backend: str) -> bool:
     """Whether every lock ``stmt`` took was read (after it, in its transaction), rather
     than sampled while it ran (``autocommit_block``; MySQL/MariaDB's metadata locks)."""
@@ -142,7 +150,7 @@ def compare(result: TraceResult, findings: Sequence[Finding], ini_dir: Path,
             if not here:
                 continue
             measured = _measured(here, result.backend)
-            if _locking(f, families, result.backend) and not any(s.dangerous for s in here):
+            if _locking(f, families, result.backend) and not any(_blocked(s) for s in here):
                 seen.add((f.rule, f.line))
                 if not any(_complete(s, result.backend) or s.locks for s in here):
                     cc.unobserved += 1  # sampled, and nothing seen: no evidence either way
