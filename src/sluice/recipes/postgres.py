@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 
 from sluice.recipes.model import RecipeContext, recipe
 from sluice.recipes.spelling import Spelled, final, is_final, spell
-from sluice.recipes.steps import AutocommitBlock, Backfill, IndexBuild, SqlStep, Suppressed
+from sluice.recipes.steps import AutocommitBlock, Backfill, IndexBuild, SqlStep
 
 PG = "postgresql"
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -317,9 +317,8 @@ def not_null_steps(table: str, column: str, schema: str | None, ctx: RecipeConte
         ctx,
         guarded_add_constraint(final(_DIALECT, check), table, schema, add),
         SqlStep(f"ALTER TABLE {ref} VALIDATE CONSTRAINT {quote(check)}"),
-        Suppressed(alter, "SL206", f"the valid {check} lets PostgreSQL skip the scan"),
-        Suppressed(SqlStep(f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS {quote(check)}"),
-                   "SL004", f"NOT NULL on {column} now enforces what {check} did"),
+        alter,  # lint knows the valid check: no SL206, SL102 or SL004 to suppress
+        SqlStep(f"ALTER TABLE {ref} DROP CONSTRAINT IF EXISTS {quote(check)}"),
     )]
 
 
@@ -337,9 +336,8 @@ def set_not_null_via_check(op: ops.MigrateOperation,
        (instant, guarded).
     2. `VALIDATE CONSTRAINT` (scans without blocking writes).
     3. The `alter_column(..., nullable=False)` as written: PostgreSQL finds the valid
-       check and skips the scan. It carries `# sluice: ignore[SL206]` with that reason
-       (in an upgrade: lint does not check a downgrade for SL206, so there, as for a rule
-       not in force, the reason is a plain comment).
+       check and skips the scan (and so does `sluice lint`: SL206 does not report a SET
+       NOT NULL after such a check).
     4. Drop the check, now redundant.
     """
     if not isinstance(op, ops.AlterColumnOp) or op.modify_nullable is not False:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
+from sluice.rules._notnull import dropped_check_was_redundant
 from sluice.rules._sql import Action
 from sluice.rules._util import constraint_label, dropped_tables, sql_statements, steps, unit_ops
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
@@ -44,7 +45,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 if (act.kind == "drop_primary_key" or (
                         act.kind == "drop_constraint"
                         and not re.match(r"DROP (?:INDEX|KEY)\b", act.text.strip(), re.I))) \
-                        and not _recreated_later(op, ctx, stmt.table, act.name, primary):
+                        and not _recreated_later(op, ctx, stmt.table, act.name, primary) \
+                        and not dropped_check_was_redundant(op, ctx, stmt.table, act.name):
                     yield _drop_constraint_hit(act, stmt.table)
         return
     if op.kind != "drop_constraint" or op.table_is_new:
@@ -56,6 +58,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if _index_column_dropped(op, ctx):
         return  # its column is dropped too, and the constraint with it
+    if dropped_check_was_redundant(op, ctx, op.table, op.name):
+        return  # CHECK (col IS NOT NULL) after SET NOT NULL: the column enforces it now
     kind = op.args.get("type_") or "constraint"
     label = constraint_label(f"{kind} constraint" if kind != "constraint" else kind, op.name,
                              op.target if op.table else None)

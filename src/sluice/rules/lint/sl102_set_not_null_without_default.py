@@ -7,6 +7,7 @@ marked ``# <-``; ``SL102_ok*.py`` must not).
 from __future__ import annotations
 
 from sluice.core.ops import Hit, Op
+from sluice.rules._notnull import proven_not_null
 from sluice.rules._util import has_default, sql_statements, steps, unit_ops
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -25,6 +26,10 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     2. Backfill NULLs in batches (``sluice.data.batched_update``).
     3. On PostgreSQL, add ``CHECK (col IS NOT NULL) NOT VALID``, then ``VALIDATE
        CONSTRAINT`` (no long lock), then SET NOT NULL, which then skips the scan.
+
+    Not reported once such a check, added by an earlier revision, is valid (see SL206): no
+    row holds NULL, and every writer already writes the column. (A check the revision adds
+    and validates itself fails on NULL rows as the NOT NULL would.)
     """
     if op.kind != "alter_column" or op.args.get("nullable") is not False or op.table_is_new:
         return None
@@ -39,6 +44,8 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     if op.table and op.column and (op.table.lower(), op.column.lower()) in \
             _added_with_default_before(op, ctx):
         return None  # existing rows got the default when the column was added
+    if proven_not_null(op, ctx, op.table, op.column, added_here=False):
+        return None  # a valid CHECK (column IS NOT NULL): no NULL row, every writer writes it
     return Hit(
         f"makes {op.target} NOT NULL without a server default; fails on existing NULLs and "
         "breaks code that does not write the column",

@@ -6,9 +6,11 @@ marked ``# <-``; ``SL206_ok*.py`` must not).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
+from sluice.rules._notnull import proven_not_null
 from sluice.rules._util import pg_version, sql_statements, steps
 from sluice.rules.lint._postgres import PG
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -27,11 +29,16 @@ def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     2. ``VALIDATE CONSTRAINT`` it (scans without blocking reads and writes).
     3. ``SET NOT NULL``: PostgreSQL uses the valid check and skips the scan.
     4. Drop the now redundant check constraint.
+
+    A ``SET NOT NULL`` the revision prepares that way is not reported: a valid check
+    guarding the column stands (added earlier in the revision, or validated in it and named
+    after the column), or the revision drops such a check right after it (the check was
+    validated by an earlier revision).
     """
     if op.phase != "upgrade":
         return
     if op.kind == "alter_column" and op.args.get("nullable") is False and not op.table_is_new:
-        if op.args.get("existing_nullable") is False:
+        if op.args.get("existing_nullable") is False or _no_scan(op, ctx, op.table, op.column):
             return
         yield _set_not_null_hit(op.table or "TABLE", op.column or "COLUMN", ctx)
         return
@@ -39,8 +46,20 @@ def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if stmt.kind != "ALTER TABLE" or is_new:
             continue
         for act in stmt.actions:
-            if act.kind == "set_not_null":
-                yield _set_not_null_hit(stmt.table or "TABLE", act.column or "COLUMN", ctx)
+            column = act.column or _column_of(act.text)
+            if act.kind == "set_not_null" and not _no_scan(op, ctx, stmt.table, column):
+                yield _set_not_null_hit(stmt.table or "TABLE", column or "COLUMN", ctx)
+
+
+def _column_of(clause: str) -> str | None:
+    m = re.search(r"ALTER\s+(?:COLUMN\s+)?[\"`]?(\w+)", clause, re.I)
+    return m.group(1).lower() if m else None
+
+
+def _no_scan(op: Op, ctx: RuleContext, table: str | None, column: str | None) -> bool:
+    """PostgreSQL 12+ with a valid ``CHECK (column IS NOT NULL)`` skips the scan: the
+    safe alternative below, as written by hand or by ``sluice fix``."""
+    return pg_version(ctx) >= 12 and proven_not_null(op, ctx, table, column)
 
 
 def _set_not_null_hit(table: str, column: str, ctx: RuleContext) -> Hit:
