@@ -7,7 +7,7 @@ marked ``# <-``; ``SL003_ok*.py`` must not).
 from __future__ import annotations
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import dropped_tables, index_label, steps, unit_ops
+from sluice.rules._util import dropped_tables, index_label, sql_statements, steps, unit_ops
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -27,6 +27,9 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     2. If it was created outside the models, add it to the model or exclude it instead.
     3. Drop it in its own revision (on PostgreSQL with ``postgresql_concurrently=True``
        inside ``op.get_context().autocommit_block()``).
+
+    An index the revision itself created earlier (to speed up its own data migration) is
+    not reported.
     """
     if op.kind != "drop_index" or op.phase != "upgrade" or op.table_is_new:
         return None
@@ -36,6 +39,8 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
         return None  # a column of the index goes too: no query can use the index after
     if _index_replaced_later(op, ctx):
         return None  # renamed: an index on the same columns replaces it in the transaction
+    if _created_earlier(op, ctx):
+        return None  # made by this revision for its own work (a data migration's index)
     return Hit(
         f"drops {index_label(op.name, op.target if op.table else None)}; queries using it "
         "fall back to scans",
@@ -45,6 +50,23 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
             "Otherwise drop it in a revision of its own, concurrently on PostgreSQL.",
         ),
     )
+
+
+def _created_earlier(op: Op, ctx: RuleContext) -> bool:
+    """The revision created the index itself, before dropping it (a temporary index that
+    speeds up its own data migration): no query of the application relies on it."""
+    if not op.name:
+        return False
+    name = op.name.lower()
+    for o in unit_ops(op, ctx):
+        if o is op:
+            return False
+        if o.kind == "create_index" and (o.name or "").lower() == name:
+            return True
+        for stmt, _ in sql_statements(o, ctx):
+            if stmt.kind == "CREATE INDEX" and (stmt.index_name or "") == name:
+                return True
+    return False
 
 
 def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
