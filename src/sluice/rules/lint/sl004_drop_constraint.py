@@ -54,7 +54,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.table and op.table.lower() in dropped_tables(op, ctx):
         return
     primary = op.args.get("type_") == "primary" or _looks_primary(op.name)
-    if _recreated_later(op, ctx, op.table, op.name, primary):
+    if _recreated_later(op, ctx, op.table, op.name, primary,
+                        kind=_BY_TYPE.get(str(op.args.get("type_")))):
         return
     if _index_column_dropped(op, ctx):
         return  # its column is dropped too, and the constraint with it
@@ -99,10 +100,17 @@ def _pg_default_name(o: Op, dialect: str | None) -> str:
     return "_".join([o.table, *cols, _PG_SUFFIX[o.kind]])
 
 
+#: ``drop_constraint``'s ``type_`` -> the operation that creates one of that kind.
+_BY_TYPE = {"foreignkey": "create_foreign_key", "check": "create_check_constraint",
+            "unique": "create_unique_constraint"}
+
+
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
-                     primary: bool) -> bool:
+                     primary: bool, kind: str | None = None) -> bool:
     """On a dialect with transactional DDL, the revision creates the constraint again (the
-    same name on the same table, or any primary key for a primary key) after ``op``."""
+    same name on the same table, or any primary key for a primary key; with ``kind``, any
+    constraint of that kind on the table: a foreign key re-created with another ON DELETE
+    under the name PostgreSQL gives it) after ``op``."""
     if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
         return False
     table, name = table.lower(), (name or "").lower()
@@ -112,7 +120,7 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
         made = (o.name or _pg_default_name(o, ctx.dialect)).lower()
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
                 (name and made == name)
-                or (primary and o.kind == "create_primary_key")):
+                or (primary and o.kind == "create_primary_key") or o.kind == kind):
             return True
         for stmt, _ in sql_statements(o, ctx):
             if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:
