@@ -53,15 +53,16 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.table and op.table.lower() in dropped_tables(op, ctx):
         return
-    primary = op.args.get("type_") == "primary" or _looks_primary(op.name)
-    if _recreated_later(op, ctx, op.table, op.name, primary,
-                        kind=_BY_TYPE.get(str(op.args.get("type_")))):
+    type_ = str(op.args.get("type_") or "").strip("'\"")  # (the source text of a literal)
+    primary = type_ == "primary" or _looks_primary(op.name)
+    if _recreated_later(op, ctx, op.table, op.name, primary, kind=_BY_TYPE.get(type_)):
         return
     if _index_column_dropped(op, ctx):
         return  # its column is dropped too, and the constraint with it
     if dropped_check_was_redundant(op, ctx, op.table, op.name):
         return  # CHECK (col IS NOT NULL) after SET NOT NULL: the column enforces it now
-    kind = op.args.get("type_") or "constraint"
+    kind = {"foreignkey": "foreign key", "primary": "primary key"}.get(type_, type_) \
+        or "constraint"
     label = constraint_label(f"{kind} constraint" if kind != "constraint" else kind, op.name,
                              op.target if op.table else None)
     yield Hit(
@@ -101,16 +102,16 @@ def _pg_default_name(o: Op, dialect: str | None) -> str:
 
 
 #: ``drop_constraint``'s ``type_`` -> the operation that creates one of that kind.
-_BY_TYPE = {"foreignkey": "create_foreign_key", "check": "create_check_constraint",
-            "unique": "create_unique_constraint"}
+_BY_TYPE = {"foreignkey": "create_foreign_key"}
 
 
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
                      primary: bool, kind: str | None = None) -> bool:
     """On a dialect with transactional DDL, the revision creates the constraint again (the
-    same name on the same table, or any primary key for a primary key; with ``kind``, any
-    constraint of that kind on the table: a foreign key re-created with another ON DELETE
-    under the name PostgreSQL gives it) after ``op``."""
+    same name on the same table, or any primary key for a primary key; with ``kind``, a
+    foreign key that PostgreSQL named (``<table>_<columns>_fkey``) re-created unnamed on
+    the table, so that PostgreSQL names it again, after a column rename under another
+    name: the usual way to change ON DELETE) after ``op``."""
     if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
         return False
     table, name = table.lower(), (name or "").lower()
@@ -120,7 +121,9 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
         made = (o.name or _pg_default_name(o, ctx.dialect)).lower()
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
                 (name and made == name)
-                or (primary and o.kind == "create_primary_key") or o.kind == kind):
+                or (primary and o.kind == "create_primary_key")
+                or (o.kind == kind and o.args.get("unnamed") and name.startswith(f"{table}_")
+                    and name.endswith("_fkey"))):
             return True
         for stmt, _ in sql_statements(o, ctx):
             if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:
