@@ -15,7 +15,10 @@ from sluice.rules.lint._mysql import mariadb_modify_kind
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 #: Type changes that keep the values and the Python type the ORM returns.
-_SAFE_FOR_CODE = {("integer", "biginteger"), ("string", "text")}
+_SAFE_FOR_CODE = {("integer", "biginteger"), ("string", "text"),
+                  # PostgreSQL's case-insensitive text reads back as str as well
+                  ("string", "citext"), ("text", "citext"), ("citext", "text"),
+                  ("citext", "string")}
 
 
 @rule("SL105", "column-type-change", family="compat", severity="warning",
