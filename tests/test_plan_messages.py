@@ -105,3 +105,15 @@ def test_plan_fails_when_the_upgrade_would_stop_for_a_missing_backup(tmp_path: P
         "[environments.prod]\n", "[environments.prod]\nbackup_command = 'true'\n", 1))
     assert run_cli(["plan", "--env", "prod", "-c", str(ini), "--url", pg_url,
                     "--no-sql"]).exit_code == 0
+
+
+def test_guard_messages_spell_the_table_as_the_file_does(tmp_path: Path) -> None:
+    # a sluice.toml project was told to set keys in [tool.sluice.environments.prod]
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    ini = make_project(tmp_path / "proj", chain(2))
+    assert run_cli(["upgrade", "-c", str(ini), "--url", url]).exit_code == 0
+    res = run_cli(["plan", "r0001", "--downgrade", "--env", "prod", "-c", str(ini),
+                   "--url", url, "--no-sql"], catch_exceptions=False)
+    assert res.exit_code == 1
+    assert "allow_downgrade = true in [environments.prod] turns this guard off" in res.stdout
+    assert "[tool.sluice.environments" not in res.stdout

@@ -290,6 +290,14 @@ class SluiceConfig:
             return envcfg.production
         return env in self.production_environments
 
+    def key_path(self, dotted: str) -> str:
+        """``dotted`` (``environments.prod``) as the configuration file spells it:
+        ``tool.sluice.`` in front in pyproject.toml (or with no file yet), not in a
+        sluice.toml."""
+        if self.source is not None and self.source.name == "sluice.toml":
+            return dotted
+        return f"tool.sluice.{dotted}"
+
     def for_environment(self, env: str | None) -> SluiceConfig:
         """A copy with the policy overrides of ``env`` applied."""
         if env is None:

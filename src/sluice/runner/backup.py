@@ -137,6 +137,7 @@ def run_backup(
     revision: str,
     target: str,
     env: str,
+    table: str = "[tool.sluice.environments.NAME]",
 ) -> BackupResult:
     """Run the configured backup (or SQLite's built-in one); raise :class:`BackupFailed`."""
     u = make_url(url)
@@ -168,7 +169,7 @@ def run_backup(
     if backend(u) != "sqlite":
         raise BackupFailed(
             f"a backup is required before changing {mask_url(u)} but no backup_command is "
-            "configured; set backup_command in [tool.sluice.environments.NAME] (e.g. "
+            f"configured; set backup_command in {table} (e.g. "
             "\"pg_dump -Fc {url} -f backups/{timestamp}-{revision}.dump\"), or "
             "require_backup = false for this environment"
         )

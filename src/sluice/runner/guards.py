@@ -75,7 +75,7 @@ def downgrade_refusal(plan: Plan, policy: EnvPolicy) -> str:
         f"  1. review it: sluice plan {target} --downgrade --env {env}\n"
         "  2. make sure a restorable backup exists\n"
         f"  3. run: sluice downgrade {target} --env {env} --allow-downgrade\n"
-        f"(allow_downgrade = true in [tool.sluice.environments.{env}] turns this guard off.)"
+        f"(allow_downgrade = true in {policy.table} turns this guard off.)"
     )
 
 
@@ -101,6 +101,6 @@ def lint_refusal(plan: Plan, policy: EnvPolicy) -> str:
         "Fix the revision the way the finding says. If it has been reviewed and is "
         f"intended, suppress it in the script: `# sluice: ignore[{rule}] <why this is safe>` "
         "on the operation's line. block_on_lint_errors = false in "
-        f"[tool.sluice.environments.{env}] turns this guard off."
+        f"{policy.table} turns this guard off."
     )
     return "\n".join(lines)

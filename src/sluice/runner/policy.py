@@ -39,6 +39,9 @@ class EnvPolicy:
     lock_retry_backoff_ms: int
     guard_alembic: bool
     url: str | None
+    #: The environment's table as the configuration file spells it, for messages:
+    #: ``[environments.prod]`` in sluice.toml, ``[tool.sluice.environments.prod]`` else.
+    table: str = "[tool.sluice.environments.NAME]"
 
     @property
     def label(self) -> str:
@@ -53,11 +56,13 @@ def resolve_policy(config: SluiceConfig, environment: str) -> EnvPolicy:
     """The guard settings for ``environment``; bad duration values raise ConfigError."""
     env = config.environments.get(environment) or EnvironmentConfig()
     prod = config.is_production(environment)
-    where = f"{config.source or 'config'}: tool.sluice.environments.{environment}"
+    key = config.key_path(f"environments.{environment}")
+    where = f"{config.source or 'config'}: {key}"
     retries = env.lock_retries if env.lock_retries is not None else DEFAULT_LOCK_RETRIES
     if retries < 0:
         raise ConfigError(f"{where}.lock_retries: must be 0 or more, got {retries}")
     return EnvPolicy(
+        table=f"[{key}]",
         environment=environment,
         production=prod,
         allow_downgrade=_pick(env.allow_downgrade, not prod),

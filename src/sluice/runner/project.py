@@ -111,7 +111,7 @@ def open_project(
     try:
         resolved = resolve_url(
             cli_url=url, env_url=policy.url, ini_url=ini_url,
-            env_key=f"{config.source or 'config'}: tool.sluice.environments.{env}.url",
+            env_key=f"{config.source or 'config'}: {config.key_path(f'environments.{env}.url')}",
         )
     except SluiceError as exc:
         if url or policy.url:  # a URL given but unusable (an unset ${VAR}): said now

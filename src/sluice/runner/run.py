@@ -161,7 +161,8 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
 
             result.backup = run_backup(
                 url, command=policy.backup_command, cwd=project.ini.resolve().parent,
-                revision="_".join(heads) or "base", target=target, env=project.environment)
+                revision="_".join(heads) or "base", target=target, env=project.environment,
+                table=policy.table)
             notify(f"backup done: {result.backup.description}")
         _run_attempts(project, opts, state, lock, scripts, result, transactional, signals)
         return result
