@@ -170,3 +170,27 @@ def test_a_signal_whose_clean_up_fails_is_reported_as_the_signal(tmp_path: Path)
     assert "interrupted in r0002" in err, err
     assert "Fix r0002" not in err and "pipeline mode" not in err, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("signame, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_run_exits_as_a_signal_does(tmp_path: Path, signame: str,
+                                                   code: int) -> None:
+    # it exited 1 (a finding, by the conventions) with click's "Aborted!"
+    import signal
+    import subprocess
+    import time
+
+    ini = make_project(tmp_path / "proj", [*chain(1), Rev(
+        "r0002", 'import pathlib, time\npathlib.Path("started").touch()\ntime.sleep(30)')])
+    proc = subprocess.Popen([str(SLUICE), "upgrade", "-c", str(ini), "--url",
+                             f"sqlite:///{tmp_path / 'app.db'}"], cwd=ini.parent,
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (ini.parent / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(getattr(signal, signame))
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.rstrip().endswith(f"sluice: interrupted ({signame})"), err
+    assert "Aborted!" not in err and "Traceback" not in err
+    assert "interrupted in r0002" in err

@@ -25,6 +25,14 @@ def describe_exception(exc: BaseException) -> str:
     return f"{where}{type(exc).__name__}: {exc} (set SLUICE_DEBUG=1 for the traceback)"
 
 
+def interrupted_lines(exc: BaseException) -> tuple[list[str], int]:
+    """The line on stderr and the exit code of a command stopped by Ctrl-C or SIGTERM: 130
+    or 143, as a shell reports a process a signal ended (1 is a finding, 2 bad input: an
+    interrupted gate is neither). What the interrupted command left was said before."""
+    name = "SIGTERM" if "SIGTERM" in str(exc) else "SIGINT"
+    return [f"sluice: interrupted ({name})"], 143 if name == "SIGTERM" else 130
+
+
 def error_lines(exc: Exception) -> tuple[list[str], int] | None:
     """The lines on stderr and the exit code for an error a command raised (a Sluice
     error: its message and hint; Alembic's: its message; any other: where it happened);

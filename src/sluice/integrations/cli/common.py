@@ -20,6 +20,7 @@ from sluice.integrations.cli.base import (
     error_lines,
     few_collections,
     flush_stdout,
+    interrupted_lines,
     silence_stdout,
     split_values,
 )
@@ -78,8 +79,12 @@ def handle_errors(fn: F) -> F:
                 return fn(*args, **kwargs)
             finally:
                 flush_stdout()
-        except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException,
-                BrokenPipeError):
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM where a run turns it into one
+            lines, code = interrupted_lines(exc)
+            for line in lines:
+                click.echo(line, err=True)
+            sys.exit(code)
+        except (SystemExit, click.exceptions.Exit, click.ClickException, BrokenPipeError):
             raise  # a closed stdout (`sluice ... | head`) is handled once, in SluiceGroup
         except Exception as exc:
             handled = error_lines(exc)

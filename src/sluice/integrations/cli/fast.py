@@ -165,6 +165,7 @@ def _lint(fmt: str, flags: frozenset[str]) -> int:
     from sluice.integrations.cli.base import (  # lazy: as it runs
         error_lines,
         flush_stdout,
+        interrupted_lines,
         silence_stdout,
     )
     from sluice.integrations.cli.lint_run import (  # lazy: as the command runs
@@ -195,8 +196,9 @@ def _lint(fmt: str, flags: frozenset[str]) -> int:
     except BrokenPipeError:  # a reader that closed the pipe early: quietly
         silence_stdout()
         return 1
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        print("Aborted!", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt as exc:
+        lines, interrupted = interrupted_lines(exc)
+        for line in lines:
+            print(line, file=sys.stderr)
+        return interrupted
     return code
