@@ -55,8 +55,14 @@ def rich_reference(report: CheckReport) -> str:
         console.print(f"[red bold]{len(failed)} of {n} check{'s' if n != 1 else ''} did not "
                       f"pass:[/] {escape(names)}")
     else:
-        console.print(f"[green bold]{'All ' if n > 1 else ''}{n} check"
-                      f"{'s' if n != 1 else ''} passed.[/]")
+        skipped = [r.name for r in report.results if r.status == "skip"]
+        ran = n - len(skipped)
+        if skipped:
+            console.print(f"[green bold]{ran} check{'s' if ran != 1 else ''} passed, "
+                          f"{len(skipped)} skipped ({escape(', '.join(skipped))}).[/]")
+        else:
+            console.print(f"[green bold]{'All ' if n > 1 else ''}{n} check"
+                          f"{'s' if n != 1 else ''} passed.[/]")
     return out.getvalue()
 
 
@@ -144,3 +150,11 @@ def test_a_fix_shared_by_several_problems_comes_once_after_them() -> None:
     body = [ln.strip() for ln in lines[2:-1]]
     assert body == ["a.py: new revision file", "b.py: new revision file", f"fix: {fix}",
                     "c.py: edited", "fix: Restore it."]
+
+
+def test_a_skipped_check_is_not_counted_as_passed() -> None:
+    # "All 5 checks passed." was printed while checksums had been skipped
+    results = [CheckResult(name="graph", title="t", status="pass", summary="ok"),
+               CheckResult(name="checksums", title="t", status="skip", summary="no sum")]
+    assert text_report(CheckReport(results=results)).splitlines()[-1] == \
+        "1 check passed, 1 skipped (checksums)."

@@ -65,9 +65,20 @@ def text_report(report: CheckReport, *, colour: bool = False) -> str:
         out.append(line((f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass:",
                          BOLD_RED), (f" {names}", "")))
     else:
-        out.append(line((f"{'All ' if n > 1 else ''}{n} check{'s' if n != 1 else ''} passed.",
-                         BOLD_GREEN)))
+        out.append(line((_passed(report), BOLD_GREEN)))
     return "\n".join(out) + "\n"
+
+
+def _passed(report: CheckReport) -> str:
+    """``All 5 checks passed.``, or, when some were skipped, ``4 checks passed, 1 skipped
+    (checksums).``: a skipped check proved nothing."""
+    n = len(report.results)
+    skipped = [r.name for r in report.results if r.status == "skip"]
+    if not skipped:
+        return f"{'All ' if n > 1 else ''}{n} check{'s' if n != 1 else ''} passed."
+    ran = n - len(skipped)
+    return (f"{ran} check{'s' if ran != 1 else ''} passed, {len(skipped)} skipped "
+            f"({', '.join(skipped)}).")
 
 
 def _problems_text(result: CheckResult, line: Callable[..., str]) -> list[str]:
@@ -137,7 +148,8 @@ def _summary(report: CheckReport) -> str:
     failed = [r.name for r in report.results if r.status in ("fail", "error")]
     n = len(report.results)
     return (f"{len(failed)} of {n} check{'s' if n != 1 else ''} did not pass "
-            f"({', '.join(failed)})") if failed else f"all {n} checks passed"
+            f"({', '.join(failed)})") if failed else _passed(report).rstrip(".").replace(
+                "All", "all", 1)
 
 
 def check_docs() -> dict[str, RuleDoc]:
