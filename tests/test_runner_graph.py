@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import SLUICE, run_process
-from tests.support.runner import Rev, chain, make_project, version
+from tests.support.runner import ENV_PY, Rev, chain, make_project, version
 
 
 def _project(tmp_path: Path) -> Path:
@@ -194,3 +194,18 @@ def test_an_interrupted_run_exits_as_a_signal_does(tmp_path: Path, signame: str,
     assert err.rstrip().endswith(f"sluice: interrupted ({signame})"), err
     assert "Aborted!" not in err and "Traceback" not in err
     assert "interrupted in r0002" in err
+
+
+def test_a_statement_env_py_runs_that_fails_is_not_a_connection_failure(tmp_path: Path) -> None:
+    # env.py's own CREATE SCHEMA was refused: the report said "cannot connect"
+    env_py = ENV_PY.replace(
+        "    with connectable.connect() as connection:\n",
+        "    with connectable.connect() as connection:\n"
+        "        connection.exec_driver_sql('CREATE SCHEMA app')\n", 1)
+    assert env_py != ENV_PY
+    ini = make_project(tmp_path / "proj", chain(1), env_py=env_py)
+    code, err = _run(ini, "upgrade", "--url", f"sqlite:///{tmp_path / 'app.db'}")
+    assert code == 2, err
+    assert "cannot connect" not in err, err
+    assert "migrations/env.py:" in err and "env.py failed before any migration ran" in err
+    assert "`CREATE SCHEMA app`" in err

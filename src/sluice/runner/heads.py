@@ -42,6 +42,13 @@ def probe(project: RunnerProject) -> DbState:
         with quiet_alembic(), kept_proxies():
             command.current(project.alembic_cfg(session))
     except DBAPIError as exc:
+        statement = " ".join(str(getattr(exc, "statement", None) or "").split())
+        place = where_in_project(exc, project.script.dir)
+        if statement and place is not None:
+            # connected: a statement env.py runs itself (CREATE SCHEMA ...) failed
+            shown = statement if len(statement) <= 80 else statement[:77] + "..."
+            raise SluiceError(f"{place}: env.py failed before any migration ran: `{shown}`: "
+                              f"{first_line(exc)}") from None
         # the probe only connects and reads the version table: this is the database
         where = mask_url(project.url) if project.url else "env.py's database"
         raise DatabaseUnavailable(f"{where}: cannot connect: {first_line(exc)}") from None
