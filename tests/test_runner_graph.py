@@ -209,3 +209,32 @@ def test_a_statement_env_py_runs_that_fails_is_not_a_connection_failure(tmp_path
     assert "cannot connect" not in err, err
     assert "migrations/env.py:" in err and "env.py failed before any migration ran" in err
     assert "`CREATE SCHEMA app`" in err
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_create_in_public_is_told_where_sluice_tables_go(
+        tmp_path: Path, pg_url: str) -> None:
+    # PostgreSQL 15+: nobody creates in public by default; the error gave no way out
+    import uuid
+
+    import sqlalchemy as sa
+
+    role = f"sluice_t_role_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(pg_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.exec_driver_sql(f"CREATE SCHEMA app AUTHORIZATION {role}")
+    try:
+        url = sa.make_url(pg_url).set(username=role).render_as_string(hide_password=False)
+        ini = make_project(tmp_path / "proj", chain(1))
+        code, err = _run(ini, "upgrade", "--url", url)
+        assert code == 2, err
+        assert "permission denied" in err
+        assert "search_path" in err and "version_table_schema" in err
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("DROP SCHEMA app CASCADE")
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()

@@ -212,3 +212,13 @@ def storable_text(text: str | None) -> str | None:
     if text is None or (text.isascii() and "\x00" not in text):
         return text
     return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: Where Sluice's own tables go, and the ways out when the deploy role may not create
+#: tables there (PostgreSQL 15 and later: nobody may create in ``public`` by default).
+OWN_TABLES_HINT = (
+    "Sluice keeps its own tables (sluice_lock_holder, sluice_history, "
+    "sluice_data_progress) in the connection's default schema (on PostgreSQL the first "
+    "schema of search_path), not in env.py's version_table_schema. Let the deploy role "
+    "create tables there, point its search_path at a schema it owns (ALTER ROLE <role> "
+    "SET search_path = app), or have an owner run the first `sluice upgrade`.")

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ from sluice.errors import SluiceError, mask_url
 from sluice.runner import audit
 from sluice.runner.audit import StepRecord
 from sluice.runner.database import (
+    OWN_TABLES_HINT,
     TextFn,
     backend,
     connect,
@@ -481,9 +483,11 @@ class MigrationLock:
                 ensure_holder_table(conn)
                 with_text_fallback(conn, write)
         except Exception as exc:
+            denied = re.search(r"permission denied|command denied", str(exc), re.I)
             raise SluiceError(
                 f"{mask_url(self.url)}: cannot record the migration lock holder in "
-                f"{HOLDER_TABLE}: {first_line(exc)}"
+                f"{HOLDER_TABLE}: {first_line(exc)}",
+                hint=OWN_TABLES_HINT if denied else None,
             ) from None
 
     def _timeout_error(self, holder: Holder | None) -> LockTimeout:
