@@ -481,3 +481,12 @@ def test_a_locking_finding_under_an_earlier_stronger_lock_is_not_a_false_alarm(
     findings = [_finding("SL201", "create-index-non-concurrently", 7, path)]
     cc = compare(result, findings, tmp_path, {"SL201": "postgres-locking"})
     assert [i.kind for i in cc.items if i.line == 7] == []
+
+
+def test_every_mode_detail_reads_after_it() -> None:
+    # the findings say "... it {detail}": "it the table is copied row by row" read wrong
+    from sluice.trace.modes import MYSQL_MODES, PG_MODES
+
+    for mode in [*PG_MODES.values(), *MYSQL_MODES.values()]:
+        if mode.blocks:  # (only blocking locks make findings)
+            assert mode.detail.split()[0] in ("blocks", "copies"), mode

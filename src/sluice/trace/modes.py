@@ -67,7 +67,7 @@ _MYSQL = [
     # Not a metadata lock: the thread was seen in state "copy to tmp table" (ALGORITHM=COPY),
     # during which the server blocks writes with a table lock.
     Mode("COPY", "table copy (ALGORITHM=COPY)", 6, "writes",
-         "the table is copied row by row; INSERT, UPDATE and DELETE wait until the copy "
+         "copies the table row by row: INSERT, UPDATE and DELETE wait until the copy "
          "ends; reads go on"),
 ]
 
