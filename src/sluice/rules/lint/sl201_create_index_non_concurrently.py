@@ -36,7 +36,7 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind == "create_index" and not op.table_is_new and not is_concurrent(op):
         cols = op.args.get("columns")
-        cols_txt = f"{list(cols)!r}" if isinstance(cols, (list, tuple)) else "[...]"
+        cols_txt = _columns_code(cols) if isinstance(cols, (list, tuple)) else "[...]"
         label = index_label(op.name, op.target if op.table else None, cols)
         yield Hit(
             f"creates {label} without CONCURRENTLY; every write to the table waits until "
@@ -65,6 +65,15 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                     "concurrently and retry.",
                 ),
             )
+
+
+def _columns_code(cols: list[object] | tuple[object, ...]) -> str:
+    """The columns as code a reader can paste: a plain name quoted, an expression
+    (``created DESC``, ``lower(email)``) as ``sa.text(...)`` (a string would be taken for
+    a column of that name)."""
+    parts = [repr(c) if isinstance(c, str) and re.fullmatch(r"\w+", c)
+             else f"sa.text({str(c)!r})" for c in cols]
+    return f"[{', '.join(parts)}]"
 
 
 def _index_columns(sql: str) -> list[str]:
