@@ -281,10 +281,13 @@ SMALL_KEY_SET = 1000
 def bounded(stmt: Stmt) -> bool:
     """An UPDATE/DELETE whose WHERE restricts it to a key equality or a small key range
     (``id = 3``, ``id IN (1, 2)``, ``id BETWEEN 1 AND 500``, ``id >= :lo AND id < :hi`` in a
-    batch loop), or that has a LIMIT. ``user_id = 5``, a jsonb ``?`` or a ``%s`` inside a
+    batch loop, ``id IN (SELECT id ... LIMIT :n)``), or that has a LIMIT. ``user_id = 5``, a jsonb ``?`` or a ``%s`` inside a
     string literal do not bound anything; nor does a WHERE with OR at its top."""
     if stmt.has_limit:
         return True
+    if re.search(r"\bIN\s*\(\s*SELECT\b(?:(?!\bOR\b).)*\bLIMIT\b", stmt.where or "",
+                 re.I | re.S):
+        return True  # key IN (SELECT ... LIMIT n): one batch of a loop
     where = re.sub(r"'(?:[^']|'')*'", "''", stmt.where or "")  # no %s or ? inside strings
     where = re.sub(r'[`"]', "", where)  # "id", `users`.`id`: quoted keys are keys
     if not where or re.search(r"\bOR\b", _top_level(where), re.I):
