@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from sluice.errors import SluiceError
 from sluice.runner.run import MigrationFailed
+from tests.support.cli import SLUICE, run_process
 from tests.support.runner import Rev, go, make_project, version
 
 UPGRADE_DATA = '''\
@@ -136,3 +137,28 @@ def test_no_alembic_context_is_left_installed_after_a_failure(tmp_path: Path) ->
     ini = tmp_path / "proj" / "alembic.ini"
     assert run_cli(["check", "--only", "upgrade", "-c", ini]).exit_code == 1
     assert getattr(op_mod, "_proxy", None) is None
+
+
+PART_COMMITTED = '''op.add_column("items", sa.Column("c1", sa.Integer(), nullable=True))
+with op.get_context().autocommit_block():
+    op.create_index("ix_items_c1", "items", ["c1"], postgresql_concurrently=True)
+    op.execute("SELECT * FROM no_such_table")'''
+
+
+@pytest.mark.postgres
+def test_a_rerun_after_a_part_committed_failure_does_not_say_nothing_was_applied(
+        tmp_path: Path, pg_url: str) -> None:
+    # the index stayed; the rerun said "nothing of r0002 was applied" and the advice to
+    # fix and rerun failed on it
+    ini = make_project(tmp_path / "proj", [Rev(id="r0001", upgrade=CREATE),
+                                           Rev(id="r0002", upgrade=PART_COMMITTED)])
+    first = run_process([SLUICE, "upgrade", "--url", pg_url, "-c", ini])
+    assert first.returncode == 1, first.stderr
+    assert "stays committed" in first.stderr and "safe to run again" in first.stderr
+    path = ini.parent / "migrations" / "versions" / "r0002.py"
+    path.write_text(path.read_text().replace('    op.execute("SELECT * FROM no_such_table")\n',
+                                             ""))
+    rerun = run_process([SLUICE, "upgrade", "--url", pg_url, "-c", ini])
+    assert rerun.returncode == 1, rerun.stderr  # the index is there already
+    assert "nothing of r0002 was applied" not in rerun.stderr, rerun.stderr
+    assert "an earlier run" in rerun.stderr and "after committing part of it" in rerun.stderr

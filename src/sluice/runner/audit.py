@@ -355,6 +355,20 @@ def previous_interruption(conn: Connection, revision: str, direction: str,
     return None
 
 
+def previous_committed_failure(conn: Connection, revision: str, direction: str,
+                               run_id: str | None) -> HistoryEntry | None:
+    """The latest row of another run that failed in ``revision`` after committing part of
+    it (an autocommit block, a data step's batches), when no run applied it since."""
+    for e in read_history(conn, revision=revision, direction=direction):
+        if e.run_id == run_id or e.status in OPEN_STATUSES:
+            continue
+        if e.status == "succeeded":
+            return None
+        if e.status == "failed" and (e.statements or {}).get("committed_part"):
+            return e
+    return None
+
+
 @dataclass
 class HistoryEntry:
     id: int

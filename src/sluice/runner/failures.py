@@ -123,17 +123,29 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
         return MigrationFailed(f"revision {rec.revision} failed part way: {rec.error}",
                                result=result, hint=result.partial.render(
                                    ini=str(project.ini), env=env))
-    earlier = None
+    earlier = committed_before = None
     if not transactional and audit_conn is not None:
         with suppress_db_errors():
             earlier = audit.previous_interruption(audit_conn, rec.revision, opts.direction,
                                                   rec.run_id)
+    elif audit_conn is not None and not failure.committed:
+        with suppress_db_errors():
+            committed_before = audit.previous_committed_failure(
+                audit_conn, rec.revision, opts.direction, rec.run_id)
     if earlier is not None:
         return _after_interruption(project, opts, result, rec, earlier)
     if failure.committed:
         state_line = (f"what it ran in or before an autocommit block stays committed (a "
                       "sluice.data step's batches, with their checkpoints: the next run "
                       f"resumes them), the rest was rolled back; the database is at {at}")
+    elif transactional and committed_before is not None:
+        when = f" ({committed_before.started:%Y-%m-%d %H:%M})" if committed_before.started \
+            else ""
+        state_line = (f"its transaction was rolled back; the database is at {at}, but an "
+                      f"earlier run{when} failed in {rec.revision} after committing part of it "
+                      "(what its autocommit blocks or data steps ran), which is still there: "
+                      f"make those steps of {rec.revision} safe to run again (IF NOT EXISTS, "
+                      "a catalog check) or undo them by hand, then run again")
     elif transactional:
         state_line = (f"its transaction was rolled back; the database is at {at}, nothing of "
                       f"{rec.revision} was applied")
@@ -155,6 +167,11 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
             "allows (a table rewrite or a large backfill). Do it in batches "
             "(sluice.data), or raise statement_timeout for this revision with "
             "sluice_timeouts = {\"statement_timeout\": \"30min\"} after checking the plan.")
+    elif failure.committed:
+        hint_lines.append(f"Fix {rec.revision}. What it committed stays: make those steps "
+                          "safe to run again (IF NOT EXISTS, a catalog check) or undo them by "
+                          f"hand, then run `sluice {opts.direction} {opts.target} --env {env}` "
+                          "again (a sluice.data step resumes on its own).")
     else:
         hint_lines.append(f"Fix {rec.revision} and run `sluice {opts.direction} "
                           f"{opts.target} --env {env}` again.")

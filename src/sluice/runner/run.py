@@ -281,6 +281,10 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
                              *module_namespaces(sc for sc, _, _ in scripts)])
         if isinstance(outcome, KeyboardInterrupt):
             session.interrupted_between(outcome)
+        failed = session.failure
+        if transactional and failed is not None and failed.committed:
+            # what its autocommit blocks ran stays: the next run must not say "nothing"
+            session.records[failed.index].statements = {"committed_part": True}
         with signals.hold():
             _finish_attempt(project, opts, state, lock, session, result, transactional,
                             write_audit)
