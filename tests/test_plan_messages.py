@@ -117,3 +117,9 @@ def test_guard_messages_spell_the_table_as_the_file_does(tmp_path: Path) -> None
     assert res.exit_code == 1
     assert "allow_downgrade = true in [environments.prod] turns this guard off" in res.stdout
     assert "[tool.sluice.environments" not in res.stdout
+
+
+def test_a_timeout_of_zero_reads_off() -> None:
+    from sluice.runner.plan import _timeout
+
+    assert _timeout(0) == "off" and _timeout(None) == "-" and _timeout(5000) == "5.0s"

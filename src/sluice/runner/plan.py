@@ -215,8 +215,8 @@ class Plan:
                 lines.append(f"   {rev.path}")
             t = rev.timeouts
             if not t.empty:
-                lines.append(f"   timeouts: lock {format_duration(t.lock_timeout_ms)}, "
-                             f"statement {format_duration(t.statement_timeout_ms)}")
+                lines.append(f"   timeouts: lock {_timeout(t.lock_timeout_ms)}, "
+                             f"statement {_timeout(t.statement_timeout_ms)}")
             if rev.note:
                 lines.append(f"   note: {rev.note}")
             if not rev.ops:
@@ -255,6 +255,11 @@ class Plan:
                 lines += [f"    {r.strip() if r.startswith('  ') and not r.startswith('      ') else r}"
                           for r in rest]
         return "\n".join(lines)
+
+
+def _timeout(ms: int | None) -> str:
+    """A timeout as the plan shows it: ``0`` turns it off (PostgreSQL, MySQL), so "off"."""
+    return "off" if ms == 0 else format_duration(ms)
 
 
 def _reviewed(f: Finding) -> str:
