@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from sluice.recipes.naming import conventional_name
 from sluice.recipes.steps import autogen_context, render_lines
 from sluice.scratch import scratch_database
 from tests.support.cli import run_cli
+from tests.support.revisions import revision_source
 from tests.support.servers import server_url
 
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
@@ -94,26 +94,7 @@ op.drop_table("users")
 
 
 def _revision(rev: str, down: str | None, upgrade: str, downgrade: str) -> str:
-    return textwrap.dedent(f'''\
-        """r{rev}
-
-        Revision ID: {rev}
-        Revises: {down or ""}
-        """
-        import sqlalchemy as sa
-        from alembic import op
-
-        revision = "{rev}"
-        down_revision = {down!r}
-        branch_labels = None
-        depends_on = None
-
-
-        def upgrade() -> None:
-        ''') + textwrap.indent(upgrade, "    ") + textwrap.dedent('''
-
-        def downgrade() -> None:
-        ''') + textwrap.indent(downgrade, "    ")
+    return revision_source(rev, down, upgrade, downgrade)
 
 
 def _project(root: Path, url: str, convention: dict[str, str], upgrade: str,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import io
 import shutil
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from sluice.core.project import alembic_config, forget_modules
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.scratch import scratch_database
 from tests.support.cli import run_cli
+from tests.support.revisions import revision_source
 from tests.support.servers import server_url
 
 ENV_PY = '''\
@@ -121,27 +121,7 @@ MYSQL_CASES = [
 
 
 def _revision(rev: str, down: str | None, upgrade: str, downgrade: str) -> str:
-    return textwrap.dedent(f'''\
-        """r{rev}
-
-        Revision ID: {rev}
-        Revises: {down or ""}
-        """
-        import sqlalchemy as sa
-        from alembic import op
-        from sqlalchemy.dialects import postgresql  # noqa: F401
-
-        revision = "{rev}"
-        down_revision = {down!r}
-        branch_labels = None
-        depends_on = None
-
-
-        def upgrade() -> None:
-        ''') + textwrap.indent(textwrap.dedent(upgrade), "    ") + textwrap.dedent('''
-
-        def downgrade() -> None:
-        ''') + textwrap.indent(textwrap.dedent(downgrade), "    ")
+    return revision_source(rev, down, upgrade, downgrade, imports='from sqlalchemy.dialects import postgresql  # noqa: F401')
 
 
 def _project(root: Path, url: str, base: str, case: Case) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from alembic import command
 
 from sluice.core.project import alembic_config, forget_modules
 from tests.support.cli import run_cli
+from tests.support.revisions import revision_source
 
 ENV_PY = '''\
 from alembic import context
@@ -52,26 +52,7 @@ op.execute("INSERT INTO products SELECT g, 'p' || g FROM generate_series(1, 100)
 
 
 def _revision(rev: str, down: str | None, upgrade: str, downgrade: str) -> str:
-    return textwrap.dedent(f'''\
-        """r{rev}
-
-        Revision ID: {rev}
-        Revises: {down or ""}
-        """
-        import sqlalchemy as sa
-        from alembic import op
-
-        revision = "{rev}"
-        down_revision = {down!r}
-        branch_labels = None
-        depends_on = None
-
-
-        def upgrade() -> None:
-        ''') + textwrap.indent(upgrade, "    ") + textwrap.dedent('''
-
-        def downgrade() -> None:
-        ''') + textwrap.indent(downgrade, "    ")
+    return revision_source(rev, down, upgrade, downgrade)
 
 
 def _project(root: Path, url: str, upgrade: str, downgrade: str, pyproject: str = "") -> Path:
