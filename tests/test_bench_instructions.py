@@ -7,7 +7,6 @@ would make Sluice look cheaper than it is.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -16,17 +15,11 @@ from types import ModuleType
 
 import pytest
 
-from tests.support.paths import REPO
+from tests.support.bench import bench_process
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_process_under_test",
-                                                  REPO / "bench" / "process.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return bench_process()
 
 
 needs_valgrind = pytest.mark.skipif(

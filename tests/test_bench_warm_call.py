@@ -7,23 +7,15 @@ as it was (or a call no recipe rewrites) would time the cheaper path and flatter
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from tests.support.paths import REPO
+from tests.support.bench import bench_process
 
 
 def _bench() -> ModuleType:
-    sys.path.insert(0, str(REPO / "bench"))
-    spec = importlib.util.spec_from_file_location("bench_process_warm_call",
-                                                  REPO / "bench" / "process.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return bench_process()
 
 
 REVISION = '''\
