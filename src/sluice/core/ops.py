@@ -102,6 +102,8 @@ class TypeInfo:
     length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    #: ``DateTime(timezone=True)`` / ``TIMESTAMP(timezone=True)``, ``TIMESTAMPTZ``.
+    timezone: bool = False
 
     @classmethod
     def parse(cls, text: str | None) -> TypeInfo | None:
@@ -124,7 +126,10 @@ class TypeInfo:
         length = kw.get("length", nums[0] if nums and name.upper() not in _NUMERIC else None)
         precision = kw.get("precision", nums[0] if nums and name.upper() in _NUMERIC else None)
         scale = kw.get("scale", nums[1] if len(nums) > 1 and name.upper() in _NUMERIC else None)
-        return cls(name=name, length=length, precision=precision, scale=scale)
+        timezone = bool(re.search(r"\btimezone\s*=\s*True\b", args)) \
+            or name.upper() in ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
+        return cls(name=name, length=length, precision=precision, scale=scale,
+                   timezone=timezone)
 
     @property
     def family(self) -> str:
@@ -157,7 +162,7 @@ _FAMILIES: dict[str, str] = {
     **{n: "numeric" for n in ("NUMERIC", "DECIMAL")},
     **{n: "float" for n in ("FLOAT", "REAL", "DOUBLE", "DOUBLE_PRECISION")},
     **{n: "boolean" for n in ("BOOLEAN", "BOOL")},
-    **{n: "datetime" for n in ("DATETIME", "TIMESTAMP")},
+    **{n: "datetime" for n in ("DATETIME", "TIMESTAMP", "TIMESTAMPTZ")},
     "DATE": "date",
     "TIME": "time",
     **{n: "json" for n in ("JSON", "JSONB")},

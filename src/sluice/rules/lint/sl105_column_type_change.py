@@ -58,6 +58,18 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             return
         if type_change_loses_data(old, new) is not None:
             return  # SL101
+        if old.family == new.family == "datetime" and old.timezone != new.timezone:
+            yield Hit(
+                f"changes {op.target} from {'aware' if old.timezone else 'naive'} to "
+                f"{'aware' if new.timezone else 'naive'} timestamps; the application reads "
+                "back datetimes of the other kind, and comparing the two raises TypeError",
+                steps(
+                    "Make the code handle both kinds (or convert on read) and deploy it first.",
+                    "Then change the column, in a quiet moment or as a new column backfilled "
+                    "in batches (see SL208).",
+                ),
+            )
+            return
         if old.family == new.family or (old.family, new.family) in _SAFE_FOR_CODE:
             return
         if old.family == "text" and new.family == "string" and new.length is None:

@@ -37,7 +37,11 @@ def _pg_rewrites(old: TypeInfo | None, new: TypeInfo | None) -> str | None:
         ):
             return None
         return "changing numeric precision or scale rewrites every row"
-    if old.name.upper() == new.name.upper() and old.family not in ("string", "numeric"):
+    if old.family == "datetime" and new.family == "datetime" and old.timezone != new.timezone:
+        return ("timestamp to timestamp with time zone (or back) converts every row; "
+                "PostgreSQL 12+ skips the rewrite only when the session TimeZone is UTC")
+    if old.family == new.family == "datetime" or (
+            old.name.upper() == new.name.upper() and old.family not in ("string", "numeric")):
         return None
     return f"{old.name} to {new.name} is not binary compatible"
 
