@@ -339,3 +339,18 @@ def _fallback_span(sql: str, start: int, end: int) -> list[Span]:
             break
         code = m.end()
     return [Span(start, code, end)] if code < end else []
+
+
+def string_literal(text: str) -> str:
+    """``text`` as an SQL string literal (its quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def fill_name(template: str, name: str, quoted: str, qualified: str) -> str:
+    """The SQL of a step ``sluice fix`` writes around a constraint's or an index's name:
+    ``template`` (``str.format``) with ``{name}`` the quoted identifier, ``{literal}`` the
+    name as a string literal, ``{qualified}`` the identifier with its schema and
+    ``{regclass}`` that as a string literal. Filled when the revision runs
+    (:mod:`sluice.recipes.naming`) and when lint reads it statically."""
+    return template.format(name=quoted, literal=string_literal(name), qualified=qualified,
+                           regclass=string_literal(qualified))

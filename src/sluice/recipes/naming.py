@@ -34,6 +34,8 @@ from typing import Any
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
+from sluice.core.sql import fill_name, string_literal
+
 __all__ = ["RuntimeName", "conventional_name"]
 
 #: The constraint kinds (as ``op.drop_constraint``'s ``type_`` spells them) and ``index``.
@@ -51,7 +53,7 @@ class RuntimeName(str):
     def __new__(cls, name: str, quoted: str, schema: str | None = None) -> RuntimeName:
         self = super().__new__(cls, name)
         self.quoted = quoted
-        self.literal = "'" + name.replace("'", "''") + "'"
+        self.literal = string_literal(name)
         self.qualified = f"{schema}.{quoted}" if schema else quoted
         return self
 
@@ -59,9 +61,7 @@ class RuntimeName(str):
         """``template`` (``str.format`` syntax) with ``{name}`` the quoted identifier,
         ``{literal}`` the name as a string literal, ``{qualified}`` the identifier with its
         schema, ``{regclass}`` that as a string literal (for ``to_regclass``)."""
-        regclass = "'" + self.qualified.replace("'", "''") + "'"
-        return template.format(name=self.quoted, literal=self.literal,
-                               qualified=self.qualified, regclass=regclass)
+        return fill_name(template, str(self), self.quoted, self.qualified)
 
 
 def _context(op: Any) -> MigrationContext:

@@ -14,8 +14,9 @@ from alembic.operations import ops
 
 from sluice.core.alembic_ops import type_text
 from sluice.core.ops import TypeInfo
+from sluice.core.sql import string_literal
 from sluice.recipes.model import RecipeContext, recipe
-from sluice.recipes.postgres import _DIALECT, PG, _fits, literal, qualified, quote
+from sluice.recipes.postgres import _DIALECT, PG, _fits, qualified, quote
 from sluice.recipes.steps import AutocommitBlock, Backfill, SqlStep
 from sluice.rules.lint._compat import type_change_loses_data
 from sluice.rules.lint.sl208_type_change_rewrites_table import (
@@ -33,15 +34,15 @@ class _Names:
 
     def __init__(self, table: str, column: str, schema: str | None, type_sql: str) -> None:
         self.table = qualified(table, schema)
-        self.table_ref = literal(self.table)
-        self.column, self.column_lit = quote(column), literal(column)
+        self.table_ref = string_literal(self.table)
+        self.column, self.column_lit = quote(column), string_literal(column)
         self.new = quote(column + NEW_SUFFIX)
-        self.new_lit = literal(column + NEW_SUFFIX)
+        self.new_lit = string_literal(column + NEW_SUFFIX)
         self.trigger = quote(column + SYNC_SUFFIX)
-        self.trigger_lit = literal(column + SYNC_SUFFIX)
+        self.trigger_lit = string_literal(column + SYNC_SUFFIX)
         self.function = qualified(f"{table}_{column}{SYNC_SUFFIX}", schema)
         self.check = f"ck_{table}_{column}_not_null"
-        self.check_lit = literal(self.check)
+        self.check_lit = string_literal(self.check)
         self.type_sql = type_sql
 
     def has_column(self, lit: str) -> str:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
+from sluice.core.sql import string_literal
 from sluice.recipes.model import RecipeContext, recipe
 from sluice.recipes.spelling import Spelled, final, is_final, spell
 from sluice.recipes.steps import AutocommitBlock, Backfill, IndexBuild, SqlStep
@@ -42,10 +43,6 @@ def qualified(name: str, schema: str | None) -> str:
     return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
 
 
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _block(ctx: RecipeContext, *inner: ops.MigrateOperation) -> AutocommitBlock:
     return AutocommitBlock(list(inner), ctx.lock_timeout)
 
@@ -66,7 +63,7 @@ def guarded_add_constraint(name: Spelled, table: str, schema: str | None,
                            ddl: str) -> SqlStep:
     """``ddl`` (an ``ALTER TABLE ... ADD CONSTRAINT name ...``, spelt as ``name`` spells
     text) run only when the table has no constraint of that name yet."""
-    ref = name.text(literal(qualified(table, schema)))
+    ref = name.text(string_literal(qualified(table, schema)))
     return name.step(
         "DO $$ BEGIN",
         f"IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {name.literal}",
@@ -359,7 +356,7 @@ def _default_sql(default: Any) -> str | None:
         return None
     arg = getattr(default, "arg", default)
     if isinstance(arg, str):
-        return literal(arg)
+        return string_literal(arg)
     if isinstance(arg, sa.sql.elements.TextClause):
         return str(arg.text)
     if isinstance(arg, sa.sql.ClauseElement):

@@ -16,15 +16,12 @@ from typing import Any
 from alembic.operations import ops
 from sqlalchemy.sql.elements import conv
 
+from sluice.core.sql import string_literal
 from sluice.recipes.steps import NameStep, SqlStep
 
 #: The variable a revision keeps each kind's run-time name in.
 VARIABLES = {"check": "ck_name", "unique": "uq_name", "primary": "pk_name",
              "foreignkey": "fk_name", "index": "ix_name"}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ def final(dialect: Any, name: str, schema: str | None = None) -> Spelled:
     preparer = dialect.identifier_preparer
     quoted = str(preparer.quote(str(name)))
     qualified = f"{preparer.quote_schema(schema)}.{quoted}" if schema else quoted
-    return Spelled(quoted, _literal(str(name)), qualified, _literal(qualified))
+    return Spelled(quoted, string_literal(str(name)), qualified, string_literal(qualified))
 
 
 def spell(dialect: Any, kind: str, name: str | None, table: str,

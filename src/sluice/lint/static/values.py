@@ -313,9 +313,9 @@ class RuntimeName(str):
         quoted = name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else \
             '"' + name.replace('"', '""') + '"'
         qualified = f"{self.schema}.{quoted}" if self.schema else quoted
-        return template.format(name=quoted, literal="'" + name.replace("'", "''") + "'",
-                               qualified=qualified,
-                               regclass="'" + qualified.replace("'", "''") + "'")
+        from sluice.core.sql import fill_name  # lazy: its import compiles patterns (lint start-up)
+
+        return fill_name(template, name, quoted, qualified)
 
 
 def _runtime_name(node: ast.Call, consts: dict[str, Any]) -> Any:
