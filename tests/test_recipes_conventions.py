@@ -93,10 +93,6 @@ op.drop_table("users")
 '''
 
 
-def _revision(rev: str, down: str | None, upgrade: str, downgrade: str) -> str:
-    return revision_source(rev, down, upgrade, downgrade)
-
-
 def _project(root: Path, url: str, convention: dict[str, str], upgrade: str,
              downgrade: str) -> Path:
     versions = root / "migrations" / "versions"
@@ -107,10 +103,10 @@ def _project(root: Path, url: str, convention: dict[str, str], upgrade: str,
     (root / "migrations" / "env.py").write_text(ENV_PY.format(convention=convention),
                                                 encoding="utf-8")
     (root / "migrations" / "script.py.mako").write_text("", encoding="utf-8")
-    (versions / "0001_base.py").write_text(_revision("0001", None, BASE, BASE_DOWN),
+    (versions / "0001_base.py").write_text(revision_source("0001", None, BASE, BASE_DOWN),
                                            encoding="utf-8")
     (versions / "0002_change.py").write_text(
-        _revision("0002", "0001", upgrade + "\n", downgrade + "\n"), encoding="utf-8")
+        revision_source("0002", "0001", upgrade + "\n", downgrade + "\n"), encoding="utf-8")
     return ini
 
 
@@ -351,7 +347,7 @@ def test_an_op_f_name_is_written_out_and_any_other_is_asked_at_run_time() -> Non
 
 
 def test_fix_adds_the_import_and_the_rewrite_is_a_fixed_point() -> None:
-    source = _revision("0002", "0001",
+    source = revision_source("0002", "0001",
                        'op.create_unique_constraint("uq_users_email", "users", ["email"])\n',
                        "pass\n")
     first = fix_source(source, RecipeContext("postgresql"))

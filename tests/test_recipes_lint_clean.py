@@ -51,10 +51,6 @@ op.execute("INSERT INTO products SELECT g, 'p' || g FROM generate_series(1, 100)
 '''
 
 
-def _revision(rev: str, down: str | None, upgrade: str, downgrade: str) -> str:
-    return revision_source(rev, down, upgrade, downgrade)
-
-
 def _project(root: Path, url: str, upgrade: str, downgrade: str, pyproject: str = "") -> Path:
     """A project (alembic.ini, env.py) with a base revision and 0002; the path of 0002."""
     versions = root / "migrations" / "versions"
@@ -66,10 +62,10 @@ def _project(root: Path, url: str, upgrade: str, downgrade: str, pyproject: str 
     (root / "migrations" / "env.py").write_text(ENV_PY, encoding="utf-8")
     (root / "migrations" / "script.py.mako").write_text("", encoding="utf-8")
     (versions / "0001_base.py").write_text(
-        _revision("0001", None, BASE, 'op.drop_table("products")\nop.drop_table("items")\n'),
+        revision_source("0001", None, BASE, 'op.drop_table("products")\nop.drop_table("items")\n'),
         encoding="utf-8")
     change = versions / "0002_change.py"
-    change.write_text(_revision("0002", "0001", upgrade + "\n", downgrade + "\n"),
+    change.write_text(revision_source("0002", "0001", upgrade + "\n", downgrade + "\n"),
                       encoding="utf-8")
     return change
 

@@ -19,9 +19,10 @@ from sluice.core.ops import Op
 from sluice.rules._util import sql_statements, unit_ops
 
 if TYPE_CHECKING:
+    from sluice.rules._sql import Action
     from sluice.rules.registry import RuleContext
 
-__all__ = ["dropped_check_was_redundant", "proven_not_null"]
+__all__ = ["dropped_check_was_redundant", "proven_not_null", "set_not_null_column"]
 
 _GUARDS = re.compile(r"^\(*\s*[\"`]?(\w+)[\"`]?\s+IS\s+NOT\s+NULL\s*\)*$", re.I)
 _CHECK = re.compile(r"\bCHECK\s*\((.*)\)", re.I | re.S)
@@ -94,11 +95,17 @@ def _events(op: Op, ctx: RuleContext) -> list[tuple[int, str, str, str | None, b
                 elif act.kind == "drop_constraint" and act.name:
                     out.append((i, "drop", table, _low(act.name), False))
                 elif act.kind == "set_not_null":
-                    m = _SET_NOT_NULL.search(act.text)
-                    set_column = act.column or (m.group(1) if m else None)
+                    set_column = set_not_null_column(act)
                     if set_column:
                         out.append((i, "not_null", table, _low(set_column), False))
     return out
+
+
+def set_not_null_column(act: Action) -> str | None:
+    """The column an ``ALTER COLUMN c SET NOT NULL`` clause names (lower-cased)."""
+    m = _SET_NOT_NULL.search(act.text)
+    column = act.column or (m.group(1) if m else None)
+    return column.lower() if column else None
 
 
 def _position(op: Op, ctx: RuleContext) -> int:

@@ -20,7 +20,7 @@ from sluice.core.project import (
     require_history,
     script_directory,
 )
-from sluice.environments import resolve_environment, validate_name
+from sluice.environments import environment_of, resolve_environment
 from sluice.errors import SluiceError
 from sluice.runner.database import resolve_url
 from sluice.runner.policy import EnvPolicy, resolve_policy
@@ -94,12 +94,7 @@ def open_project(
     x_dict = {k: v for k, _, v in (a.partition("=") for a in x_list)}
     base_cfg = alembic_config(ini, x_args=x_list, stdout=io.StringIO())
     config = load_config(ini)
-    if env is not None:
-        env = validate_name(config, env, origin="--env")
-        if "env" in x_dict and validate_name(config, x_dict["env"], origin="-x env") != env:
-            raise SluiceError(f"--env {env} and -x env={x_dict['env']} disagree; pass one")
-    else:
-        env = resolve_environment(config, x_dict)
+    env = environment_of(config, env, x_list) or resolve_environment(config, x_dict)
     x_list = [a for a in x_list if a.partition("=")[0] != "env"] + [f"env={env}"]
     policy = resolve_policy(config, env)
     refuse_multidb(base_cfg, ini, "sluice upgrade/downgrade/plan/history")

@@ -55,7 +55,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     type_ = str(op.args.get("type_") or "").strip("'\"")  # (the source text of a literal)
     primary = type_ == "primary" or _looks_primary(op.name)
-    if _recreated_later(op, ctx, op.table, op.name, primary, kind=_BY_TYPE.get(type_)):
+    if _recreated_later(op, ctx, op.table, op.name, primary,
+                        foreign_key=type_ == "foreignkey"):
         return
     if _index_column_dropped(op, ctx):
         return  # its column is dropped too, and the constraint with it
@@ -101,15 +102,11 @@ def _pg_default_name(o: Op, dialect: str | None) -> str:
     return "_".join([o.table, *cols, _PG_SUFFIX[o.kind]])
 
 
-#: ``drop_constraint``'s ``type_`` -> the operation that creates one of that kind.
-_BY_TYPE = {"foreignkey": "create_foreign_key"}
-
-
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
-                     primary: bool, kind: str | None = None) -> bool:
+                     primary: bool, foreign_key: bool = False) -> bool:
     """On a dialect with transactional DDL, the revision creates the constraint again (the
-    same name on the same table, or any primary key for a primary key; with ``kind``, a
-    foreign key that PostgreSQL named (``<table>_<columns>_fkey``) re-created unnamed on
+    same name on the same table, or any primary key for a primary key; with
+    ``foreign_key``, a foreign key that PostgreSQL named (``<table>_<columns>_fkey``) re-created unnamed on
     the table, so that PostgreSQL names it again, after a column rename under another
     name: the usual way to change ON DELETE) after ``op``."""
     if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
@@ -122,8 +119,8 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
                 (name and made == name)
                 or (primary and o.kind == "create_primary_key")
-                or (o.kind == kind and o.args.get("unnamed") and name.startswith(f"{table}_")
-                    and name.endswith("_fkey"))):
+                or (foreign_key and o.kind == "create_foreign_key" and o.args.get("unnamed")
+                    and name.startswith(f"{table}_") and name.endswith("_fkey"))):
             return True
         for stmt, _ in sql_statements(o, ctx):
             if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:

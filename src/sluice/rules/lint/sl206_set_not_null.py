@@ -6,11 +6,10 @@ marked ``# <-``; ``SL206_ok*.py`` must not).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._notnull import proven_not_null
+from sluice.rules._notnull import proven_not_null, set_not_null_column
 from sluice.rules._util import pg_version, sql_statements, steps
 from sluice.rules.lint._postgres import PG
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -46,14 +45,9 @@ def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if stmt.kind != "ALTER TABLE" or is_new:
             continue
         for act in stmt.actions:
-            column = act.column or _column_of(act.text)
+            column = set_not_null_column(act) if act.kind == "set_not_null" else None
             if act.kind == "set_not_null" and not _no_scan(op, ctx, stmt.table, column):
                 yield _set_not_null_hit(stmt.table or "TABLE", column or "COLUMN", ctx)
-
-
-def _column_of(clause: str) -> str | None:
-    m = re.search(r"ALTER\s+(?:COLUMN\s+)?[\"`]?(\w+)", clause, re.I)
-    return m.group(1).lower() if m else None
 
 
 def _no_scan(op: Op, ctx: RuleContext, table: str | None, column: str | None) -> bool:
