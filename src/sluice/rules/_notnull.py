@@ -12,11 +12,12 @@ known only by name: one this revision validates, or drops right after setting NO
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sluice.core.ops import Op
-from sluice.rules._util import sql_statements, unit_ops
+from sluice.rules._util import run_memo, sql_statements, unit_ops
 
 if TYPE_CHECKING:
     from sluice.rules._sql import Action
@@ -56,49 +57,70 @@ def _low(value: str | None) -> str:
     return (value or "").strip('"`').lower()
 
 
-def _events(op: Op, ctx: RuleContext) -> list[tuple[int, str, str, str | None, bool]]:
-    """(position, event, table, name, not_valid) of the unit's check events, in order:
-    ``add`` (name, then after a ``|`` the guarded column: empty for a check guarding
-    none, ``?`` when its text is not known), ``validate``, ``drop``,
-    ``not_null`` (name: the column)."""
-    out: list[tuple[int, str, str, str | None, bool]] = []
-    for i, o in enumerate(unit_ops(op, ctx)):
+class _Event(NamedTuple):
+    """One step of the unit that matters to a NOT NULL check, in order."""
+
+    #: Index of the op in the revision's phase.
+    pos: int
+    #: ``add`` (a check), ``validate``, ``drop`` (a constraint), ``not_null`` (a column).
+    kind: str
+    table: str
+    #: The constraint's name; for ``not_null``, the column's.
+    name: str
+    #: ``add``: the column ``CHECK (col IS NOT NULL)`` guards, ``""`` for a check guarding
+    #: none, None when its text is not known.
+    column: str | None = None
+    not_valid: bool = False
+
+
+def _events(op: Op, ctx: RuleContext) -> list[_Event]:
+    """The check events of ``op``'s revision and phase, read once per lint run."""
+    unit = unit_ops(op, ctx)
+    memo = run_memo(ctx)
+    key = ("notnull_events", id(unit))
+    found: tuple[list[Op], list[_Event]] | None = memo.get(key)
+    if found is None:  # (the unit kept with its entry: its id stays its own meanwhile)
+        found = memo[key] = (unit, list(_read_events(unit, ctx)))
+    return found[1]
+
+
+def _read_events(unit: list[Op], ctx: RuleContext) -> Iterator[_Event]:
+    for i, o in enumerate(unit):
         table = _low(o.table)
         if o.kind == "create_check_constraint" and o.name:
             condition = o.args.get("condition")
-            column = _guarded(condition) or ("" if condition else "?")
-            out.append((i, "add", table, f"{_low(o.name)}|{column}",
-                        bool(o.args.get("postgresql_not_valid"))))
+            yield _Event(i, "add", table, _low(o.name),
+                         _guarded(condition) or ("" if condition else None),
+                         bool(o.args.get("postgresql_not_valid")))
         elif o.kind == "drop_constraint" and o.name:
-            out.append((i, "drop", table, _low(o.name), False))
+            yield _Event(i, "drop", table, _low(o.name))
         elif o.kind == "alter_column" and o.args.get("nullable") is False and o.column:
-            out.append((i, "not_null", table, _low(o.column), False))
+            yield _Event(i, "not_null", table, _low(o.column))
         if o.kind == "execute" and o.sql and "$$" in o.sql:
             for block in _ADD_IN_BLOCK.finditer(o.sql):  # in a DO block: a guarded add
-                out.append((i, "add", _low(block.group(1)),
-                            f"{_low(block.group(2))}|{_guarded(block.group(3)) or ''}",
-                            bool(block.group(4))))
+                yield _Event(i, "add", _low(block.group(1)), _low(block.group(2)),
+                             _guarded(block.group(3)) or "", bool(block.group(4)))
         for stmt, _ in sql_statements(o, ctx):
-            if stmt.kind != "ALTER TABLE":
-                continue
-            table = _low(stmt.table)
-            for act in stmt.actions:
-                if act.kind == "add_constraint" and act.constraint == "check" and act.name:
-                    m = _CHECK.search(act.text)
-                    column = (_guarded(m.group(1)) or "") if m else "?"
-                    out.append((i, "add", table, f"{_low(act.name)}|{column}",
-                                act.not_valid))
-                elif act.kind == "validate_constraint":
-                    m = _VALIDATE.search(act.text)
-                    if m:
-                        out.append((i, "validate", table, _low(m.group(1)), False))
-                elif act.kind == "drop_constraint" and act.name:
-                    out.append((i, "drop", table, _low(act.name), False))
-                elif act.kind == "set_not_null":
-                    set_column = set_not_null_column(act)
-                    if set_column:
-                        out.append((i, "not_null", table, _low(set_column), False))
-    return out
+            if stmt.kind == "ALTER TABLE":
+                yield from _sql_events(i, _low(stmt.table), stmt.actions)
+
+
+def _sql_events(i: int, table: str, actions: list[Action]) -> Iterator[_Event]:
+    for act in actions:
+        if act.kind == "add_constraint" and act.constraint == "check" and act.name:
+            m = _CHECK.search(act.text)
+            yield _Event(i, "add", table, _low(act.name),
+                         (_guarded(m.group(1)) or "") if m else None, act.not_valid)
+        elif act.kind == "validate_constraint":
+            m = _VALIDATE.search(act.text)
+            if m:
+                yield _Event(i, "validate", table, _low(m.group(1)))
+        elif act.kind == "drop_constraint" and act.name:
+            yield _Event(i, "drop", table, _low(act.name))
+        elif act.kind == "set_not_null":
+            column = set_not_null_column(act)
+            if column:
+                yield _Event(i, "not_null", table, column)
 
 
 def set_not_null_column(act: Action) -> str | None:
@@ -123,22 +145,18 @@ def proven_not_null(op: Op, ctx: RuleContext, table: str | None, column: str | N
     table, column = _low(table), _low(column)
     here = _position(op, ctx)
     checks: dict[str, _Check] = {}
-    for i, event, tbl, name, not_valid in _events(op, ctx):
-        if tbl != table or name is None:
+    for e in _events(op, ctx):
+        if e.table != table:
             continue
-        if i < here:
-            if event == "add":
-                cname, _, guarded = name.partition("|")
-                checks[cname] = _Check(cname, tbl, None if guarded == "?" else guarded,
-                                       not not_valid and added_here)
-                if not added_here:
-                    checks[cname].column = ""  # (it proves nothing yet, validated or not)
-            elif event == "validate":
-                found = checks.setdefault(name, _Check(name, tbl, None, False))
-                found.valid = True
-            elif event == "drop":
-                checks.pop(name, None)
-        elif i > here and event == "drop" and column in name and name not in checks:
+        if e.pos < here:
+            if e.kind == "add":  # (one added here proves nothing to SL102, validated or not)
+                checks[e.name] = _Check(e.name, e.table, e.column if added_here else "",
+                                        not e.not_valid and added_here)
+            elif e.kind == "validate":
+                checks.setdefault(e.name, _Check(e.name, e.table, None, False)).valid = True
+            elif e.kind == "drop":
+                checks.pop(e.name, None)
+        elif e.pos > here and e.kind == "drop" and column in e.name and e.name not in checks:
             return True  # the safe sequence's last step: its check was validated earlier
     return any(c.valid and (c.column == column or (c.column is None and column in c.name))
                for c in checks.values())
@@ -153,14 +171,13 @@ def dropped_check_was_redundant(op: Op, ctx: RuleContext, table: str | None,
     table, name = _low(table), _low(name)
     here = _position(op, ctx)
     guarded: str | None = None
-    for i, event, tbl, ename, _ in _events(op, ctx):
-        if i >= here or tbl != table or ename is None:
+    for e in _events(op, ctx):
+        if e.pos >= here or e.table != table:
             continue
-        if event == "add" and ename.partition("|")[0] == name:
-            guarded = ename.partition("|")[2]
-            if guarded == "":
+        if e.kind == "add" and e.name == name:
+            if e.column == "":
                 return False  # a check of something else: dropping it loses that
-            guarded = None if guarded == "?" else guarded
-        elif event == "not_null" and (ename == guarded or (guarded is None and ename in name)):
+            guarded = e.column
+        elif e.kind == "not_null" and (e.name == guarded or (guarded is None and e.name in name)):
             return True
     return False
