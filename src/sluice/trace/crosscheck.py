@@ -102,7 +102,7 @@ def _blocked(stmt: Statement) -> bool:
     lock, or ran while an earlier statement's blocking lock was still held (a lock it took
     that the earlier, stronger one covers blocks as much): a locking finding there is
     right, whichever statement took the lock first."""
-    return stmt.dangerous or bool(stmt.flagged_locks) or bool(stmt.held_earlier)
+    return bool(stmt.flagged_locks or stmt.held_earlier or stmt.rewrites_under)
 
 
 def _complete(stmt: Statement, backend: str) -> bool:

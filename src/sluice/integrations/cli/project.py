@@ -43,13 +43,12 @@ def init(directory: Path, config_path: Path | None, metadata: str | None, url: s
 
     source = click.get_current_context().get_parameter_source
     given = source("directory") == click.core.ParameterSource.COMMANDLINE
-    if config_path is not None and not (given and source("config_path")
-                                        == click.core.ParameterSource.ENVIRONMENT):
-        if given:
-            raise SluiceError("pass DIRECTORY or -c/--config, not both")
+    from_env = source("config_path") == click.core.ParameterSource.ENVIRONMENT
+    if config_path is not None and given and not from_env:
+        raise SluiceError("pass DIRECTORY or -c/--config, not both")
+    if config_path is not None and not given:
         if not config_path.is_file():
-            origin = "ALEMBIC_CONFIG" if source("config_path") == \
-                click.core.ParameterSource.ENVIRONMENT else "-c/--config"
+            origin = "ALEMBIC_CONFIG" if from_env else "-c/--config"
             raise SluiceError(f"{config_path}: no such file ({origin}); sluice init wires "
                               "an existing alembic.ini this way, or creates a project in "
                               "DIRECTORY")
