@@ -214,3 +214,23 @@ def test_fix_keeps_the_file_s_encoding(tmp_path: Path, kind: str) -> None:
         assert b"caf\xe9: index" in data and data.startswith(b"# -*- coding: latin-1")
     else:
         assert data.startswith(b"\xef\xbb\xbf\"\"\"caf\xc3\xa9: index")
+
+
+def test_calls_rewritten_as_one_block_show_it_once(tmp_path: Path) -> None:
+    """Adjacent calls the recipes rewrite together (one autocommit block): the first
+    finding shows the block's diff, a later one says where it is; no finding shows a diff
+    of the imports alone, which would not fix it."""
+    root = shop_with_revision(tmp_path)
+    path = root / "migrations" / "versions" / "0003_index.py"
+    text = path.read_text(encoding="utf-8").replace(
+        '    op.add_column("users", sa.Column("nick", sa.String(20)))\n', "")
+    path.write_text(text, encoding="utf-8")
+    code, out = lint(root)
+    assert code == 1
+    found = blocks(out)
+    index, fk = found["SL201"], found["SL203"]
+    assert "    -    op.create_index(" in index and "    -    op.create_foreign_key(" in index
+    assert "NOT VALID" in index
+    assert "+++ b/" not in fk and "@@" not in fk
+    assert "  available fix (sluice fix):\n    rewritten together with line 16: the diff " \
+           f"under {path}:16 above" in fk

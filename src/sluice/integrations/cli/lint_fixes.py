@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sluice.core.findings import Finding
 from sluice.output.registry import FixKey, fix_key
+from sluice.output.text import location
 
 if TYPE_CHECKING:
     from sluice.config import SluiceConfig
@@ -86,10 +87,14 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
             continue
         if not fix.changed:
             continue
+        shown: dict[str, tuple[Finding, DrawnCall]] = {}
         for f in group:
             call = _call_of(fix, f)
-            if call is not None:
-                out[fix_key(f)] = call_diff(fix, call)
+            if call is None:
+                continue
+            diff = call_diff(fix, call)
+            first = shown.setdefault(diff, (f, call))
+            out[fix_key(f)] = diff if first[0] is f else _same_as(*first, call)
     memo.save()
     return out, None
 
@@ -113,6 +118,15 @@ def _display(path: Path, root: Path) -> str:
     return path.as_posix()
 
 
+def _same_as(first: Finding, first_call: DrawnCall, call: DrawnCall) -> str:
+    """Under a later finding whose call the recipes rewrite in the same block as an
+    earlier finding's (adjacent calls share one ``autocommit_block``): where that diff is."""
+    where = f"the diff under {location(first)} above"
+    if first_call == call:
+        return f"the same rewrite as {first.rule}: {where}"
+    return f"rewritten together with line {first.line}: {where}"
+
+
 def _call_of(fix: DrawnFix, f: Finding) -> DrawnCall | None:
     for call in fix.fixed:
         if call.line <= (f.line or 0) <= call.end_line and f.rule in call.rules:
@@ -134,9 +148,9 @@ def call_diff(fix: DrawnFix, call: DrawnCall) -> str:
         if tag == "equal":
             partial += before[i1:i2]
             continue
-        owner = next(((a, b) for a, b in calls
-                      if (a <= i1 <= b if i1 == i2 else i1 < b and i2 > a)), None)
-        mine = owner == (call.line - 1, call.end_line)
-        partial += after[j1:j2] if owner is None or mine else before[i1:i2]
+        owners = [(a, b) for a, b in calls
+                  if (a <= i1 <= b if i1 == i2 else i1 < b and i2 > a)]
+        mine = (call.line - 1, call.end_line) in owners
+        partial += after[j1:j2] if not owners or mine else before[i1:i2]
     return "".join(difflib.unified_diff(before, partial, fromfile=f"a/{fix.path}",
                                         tofile=f"b/{fix.path}"))
