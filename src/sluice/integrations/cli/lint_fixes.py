@@ -87,13 +87,13 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
             continue
         if not fix.changed:
             continue
-        shown: dict[str, tuple[Finding, DrawnCall]] = {}
+        drawn: dict[str, tuple[Finding, DrawnCall]] = {}
         for f in group:
             call = _call_of(fix, f)
             if call is None:
                 continue
             diff = call_diff(fix, call)
-            first = shown.setdefault(diff, (f, call))
+            first = drawn.setdefault(diff, (f, call))
             out[fix_key(f)] = diff if first[0] is f else _same_as(*first, call)
     memo.save()
     return out, None
