@@ -96,7 +96,9 @@ def test_a_rule_says_nothing_about_phases_it_does_not_declare(rule: Rule) -> Non
 
 def test_kinds_change_no_finding_on_the_fixtures() -> None:
     every = list(RULES.values())
-    undeclared = RuleIndex([dataclasses.replace(r, kinds=None, phases=None) for r in every])
+    # (each copy carries its check: a copy cannot load it once the file is imported)
+    undeclared = RuleIndex([dataclasses.replace(r, kinds=None, phases=None, loaded=r.check)
+                            for r in every])
     checked = 0
     for _, config, ops in CORPUS:
         for dialect in ("postgresql", "mysql", "sqlite"):

@@ -70,6 +70,7 @@ CATALOG: tuple[str, ...] = (
     "sl209_vacuum_full_or_cluster",
     "sl210_lock_table",
     "sl211_reindex_non_concurrently",
+    "sl212_validate_in_locking_transaction",
     "sl601_missing_downgrade",
     "sl602_dynamic_sql",
     "sl603_import_app_code",
