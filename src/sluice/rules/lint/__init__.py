@@ -77,6 +77,7 @@ CATALOG: tuple[str, ...] = (
     "sl604_create_engine_in_revision",
     "sl605_swallowed_exception",
     "sl606_reads_data_in_migration",
+    "sl607_drop_unnamed_constraint",
     "sl401_concurrently_outside_autocommit",
     "sl402_dml_in_ddl_transaction",
     "sl403_statement_needs_autocommit",
