@@ -14,6 +14,7 @@ from sluice.rules._notnull import dropped_check_was_redundant
 from sluice.rules._sql import Action
 from sluice.rules._util import constraint_label, dropped_tables, sql_statements, steps, unit_ops
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
+from sluice.rules.lint._naming import pg_default_name
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -85,23 +86,6 @@ def _looks_primary(name: str | None) -> bool:
     return low.endswith("_pkey") or low.startswith("pk_")
 
 
-#: PostgreSQL's suffix for the name it gives an unnamed constraint.
-_PG_SUFFIX = {"create_foreign_key": "fkey", "create_unique_constraint": "key",
-              "create_primary_key": "pkey", "create_check_constraint": "check"}
-
-
-def _pg_default_name(o: Op, dialect: str | None) -> str:
-    """The name PostgreSQL gives an unnamed constraint: ``accounts_gpgkey_user_id_fkey``."""
-    cols = o.args.get("local_cols") or o.args.get("columns")
-    if dialect != "postgresql" or o.kind not in _PG_SUFFIX or not o.table:
-        return ""
-    if o.kind == "create_primary_key":
-        return f"{o.table}_pkey"
-    if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
-        return ""
-    return "_".join([o.table, *cols, _PG_SUFFIX[o.kind]])
-
-
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
                      primary: bool, foreign_key: bool = False) -> bool:
     """On a dialect with transactional DDL, the revision creates the constraint again (the
@@ -115,7 +99,7 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
     for o in unit[start:]:
-        made = (o.name or _pg_default_name(o, ctx.dialect)).lower()
+        made = (o.name or pg_default_name(o, ctx.dialect)).lower()
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
                 (name and made == name)
                 or (primary and o.kind == "create_primary_key")
