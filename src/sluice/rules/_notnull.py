@@ -6,7 +6,9 @@ cannot fail on existing NULLs (SL102), and dropping the check right after loses 
 
 Read within one revision and phase, in order. A check added in an earlier revision is
 known only by name: one this revision validates, or drops right after setting NOT NULL
-(the last step of the safe sequence), counts when its name contains the column's.
+(the last step of the safe sequence), counts when its name contains the column's and
+the drop is a check's (``type_="check"``, or no type and a check's name: a unique
+constraint or a foreign key named after the column proves nothing).
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class _Event(NamedTuple):
     #: none, None when its text is not known.
     column: str | None = None
     not_valid: bool = False
+    #: ``drop``: the constraint dropped is (or may be) a check: ``type_="check"``, or no
+    #: type and a name that reads as a check's (a unique or foreign key is not one).
+    check: bool = False
 
 
 def _events(op: Op, ctx: RuleContext) -> list[_Event]:
@@ -93,7 +98,9 @@ def _read_events(unit: list[Op], ctx: RuleContext) -> Iterator[_Event]:
                          _guarded(condition) or ("" if condition else None),
                          bool(o.args.get("postgresql_not_valid")))
         elif o.kind == "drop_constraint" and o.name:
-            yield _Event(i, "drop", table, _low(o.name))
+            type_ = str(o.args.get("type_") or "").strip("'\"")  # (a literal's source text)
+            yield _Event(i, "drop", table, _low(o.name),
+                         check=type_ == "check" or (not type_ and _check_name(o.name)))
         elif o.kind == "alter_column" and o.args.get("nullable") is False and o.column:
             yield _Event(i, "not_null", table, _low(o.column))
         if o.kind == "execute" and o.sql and "$$" in o.sql:
@@ -116,11 +123,20 @@ def _sql_events(i: int, table: str, actions: list[Action]) -> Iterator[_Event]:
             if m:
                 yield _Event(i, "validate", table, _low(m.group(1)))
         elif act.kind == "drop_constraint" and act.name:
-            yield _Event(i, "drop", table, _low(act.name))
+            yield _Event(i, "drop", table, _low(act.name), check=_check_name(act.name))
         elif act.kind == "set_not_null":
             column = set_not_null_column(act)
             if column:
                 yield _Event(i, "not_null", table, column)
+
+
+#: A constraint name that reads as a check's: ``ck_...``, ``..._check``, ``..._not_null``,
+#: ``..._nn``.
+_CHECK_NAME = re.compile(r"(^|_)(ck|chk|check|not_?null|nn)(_|$)", re.I)
+
+
+def _check_name(name: str) -> bool:
+    return bool(_CHECK_NAME.search(_low(name)))
 
 
 def set_not_null_column(act: Action) -> str | None:
@@ -156,7 +172,8 @@ def proven_not_null(op: Op, ctx: RuleContext, table: str | None, column: str | N
                 checks.setdefault(e.name, _Check(e.name, e.table, None, False)).valid = True
             elif e.kind == "drop":
                 checks.pop(e.name, None)
-        elif e.pos > here and e.kind == "drop" and column in e.name and e.name not in checks:
+        elif e.pos > here and e.kind == "drop" and e.check and column in e.name \
+                and e.name not in checks:
             return True  # the safe sequence's last step: its check was validated earlier
     return any(c.valid and (c.column == column or (c.column is None and column in c.name))
                for c in checks.values())
@@ -170,8 +187,12 @@ def dropped_check_was_redundant(op: Op, ctx: RuleContext, table: str | None,
         return False
     table, name = _low(table), _low(name)
     here = _position(op, ctx)
+    events = _events(op, ctx)
+    if not any(e.pos == here and e.kind == "drop" and e.name == name and e.check
+               for e in events):
+        return False  # a unique constraint or a foreign key: not a check
     guarded: str | None = None
-    for e in _events(op, ctx):
+    for e in events:
         if e.pos >= here or e.table != table:
             continue
         if e.kind == "add" and e.name == name:
