@@ -138,6 +138,38 @@ REVISION = textwrap.dedent('''\
 ''')
 
 
+def test_a_constraint_swap_is_left_to_commit_as_one() -> None:
+    """A constraint dropped and created again on the same table: a recipe's autocommit
+    block would commit the drop first and leave the table with neither constraint (and a
+    rerun failing on the drop) when the new one fails. Another table's is rewritten."""
+    swap = [ops.DropConstraintOp("child_parent_id_fkey", "child", type_="foreignkey"),
+            ops.CreateForeignKeyOp(None, "child", "parent", ["parent_id"], ["id"],
+                                   ondelete="CASCADE"),
+            ops.CreateUniqueConstraintOp("uq_child_code", "child", ["code"]),
+            ops.CreateForeignKeyOp("fk_other_parent", "other", "parent", ["parent_id"],
+                                   ["id"])]
+    result = apply_recipes(list(swap), PG)
+    assert result.ops[:3] == swap[:3]
+    assert [a.op for a in result.applied] == [swap[3]]
+
+    source = textwrap.dedent('''\
+        from alembic import op
+
+        revision = "r2"
+        down_revision = "r1"
+
+
+        def upgrade():
+            op.drop_constraint("child_parent_id_fkey", "child", type_="foreignkey")
+            op.create_foreign_key(None, "child", "parent", ["parent_id"], ["id"],
+                                  ondelete="CASCADE")
+            op.create_foreign_key("fk_other_parent", "other", "parent", ["parent_id"], ["id"])
+        ''')
+    fixed = fix_source(source, PG, path="r2.py")
+    assert [c.line for c in fixed.fixed] == [11]
+    assert 'op.create_foreign_key(None, "child", "parent"' in fixed.after
+
+
 def test_fix_source_rewrites_calls_and_is_idempotent() -> None:
     first = fix_source(REVISION, PG, path="rev.py")
     assert [(c.phase, c.line) for c in first.fixed] == [

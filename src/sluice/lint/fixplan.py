@@ -40,6 +40,9 @@ class Candidate:
     text: str
     #: Tables this call may treat as new (created before it, or dropped and not created).
     new_tables: frozenset[str]
+    #: Tables a constraint of which an earlier call drops (``op.drop_constraint``): a
+    #: constraint created on one of them is taken for the other half of a swap.
+    swapped: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -98,6 +101,7 @@ def plan_source(source: str, path: str) -> Plan:
         dropped = {t for _, c in calls if c is not None
                    for t in [_literal_table(c, "drop_table")] if t}
         seen_created: set[str] = set()
+        swapped: set[str] = set()
         for stmt, call in calls:
             if call is None:
                 continue
@@ -110,7 +114,11 @@ def plan_source(source: str, path: str) -> Plan:
             member = Candidate(fn.name, start, end, lines[start - 1][:stmt.col_offset],
                                _comments(lines, stmt), call,
                                ast.get_source_segment(source, stmt) or "",
-                               frozenset(seen_created | (dropped - created)))
+                               frozenset(seen_created | (dropped - created)),
+                               frozenset(swapped))
+            table = _constraint_dropped(call)
+            if table:
+                swapped.add(table)
             last = chains[-1].members[-1] if chains else None
             if last is not None and last.indent == member.indent and all(
                     not lines[i].strip() for i in range(last.end, start - 1)):
@@ -190,6 +198,16 @@ def _op_call(stmt: ast.stmt, aliases: set[str]) -> ast.Call | None:
                 and func.value.id in aliases:
             return stmt.value
     return None
+
+
+def _constraint_dropped(call: ast.Call) -> str | None:
+    """The table of ``op.drop_constraint(name, "table", ...)`` (spelled as a literal)."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop_constraint"):
+        return None
+    node = call.args[1] if len(call.args) > 1 else next(
+        (k.value for k in call.keywords if k.arg == "table_name"), None)
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+        else None
 
 
 def _literal_table(call: ast.Call, name: str) -> str | None:

@@ -64,11 +64,16 @@ def _review(steps: Iterable[ops.MigrateOperation], phase: str, ctx: RecipeContex
 
 
 def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext, *,
-                  new_tables: Iterable[str] = ()) -> RecipeResult:
+                  new_tables: Iterable[str] = (), swapped: Iterable[str] = ()
+                  ) -> RecipeResult:
     """Rewrite every op of ``operations`` that a recipe answers into its safe sequence.
 
     Ops on a table created earlier in the list (or in ``new_tables``), or dropped later in
-    it, are left alone: nobody waits on such a table. Containers (``UpgradeOps``,
+    it, are left alone: nobody waits on such a table. So is a constraint created on a
+    table a constraint of which is dropped earlier in the list (or in ``swapped``): the
+    two are a swap meant to commit together, and a recipe's ``autocommit_block`` would
+    commit the drop first, leaving the table without either constraint (and a rerun
+    failing on the drop) if the new one fails. Containers (``UpgradeOps``,
     ``ModifyTableOps``, as autogenerate builds them) are rewritten in place and kept.
     Adjacent ``autocommit_block``s are merged and repeated lock timeouts dropped.
     """
@@ -76,7 +81,8 @@ def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext
     dropped = {str(o.table_name).lower() for o in _flat(operations)
                if isinstance(o, ops.DropTableOp)}
     applied: list[Applied] = []
-    out = _walk(list(operations), ctx, created, dropped, applied)
+    out = _walk(list(operations), ctx, created, dropped, applied,
+                {t.lower() for t in swapped})
     return RecipeResult(tidy(out, ctx.dialect), applied)
 
 
@@ -88,18 +94,28 @@ def _flat(operations: Iterable[ops.MigrateOperation]) -> Iterable[ops.MigrateOpe
             yield o
 
 
+#: Ops that create a constraint: the second half of a swap after a drop of one.
+_CREATES = (ops.CreateForeignKeyOp, ops.CreateUniqueConstraintOp, ops.CreateCheckConstraintOp,
+            ops.CreatePrimaryKeyOp)
+
+
 def _walk(operations: list[ops.MigrateOperation], ctx: RecipeContext, created: set[str],
-          dropped: set[str], applied: list[Applied]) -> list[ops.MigrateOperation]:
+          dropped: set[str], applied: list[Applied], swapped: set[str]
+          ) -> list[ops.MigrateOperation]:
     out: list[ops.MigrateOperation] = []
     for o in operations:
         if isinstance(o, ops.OpContainer):
-            o.ops = tidy(_walk(list(o.ops), ctx, created, dropped, applied), ctx.dialect)
+            o.ops = tidy(_walk(list(o.ops), ctx, created, dropped, applied, swapped),
+                         ctx.dialect)
             out.append(o)
             continue
         if isinstance(o, ops.CreateTableOp):
             created.add(str(o.table_name).lower())
         table = table_of(o)
-        if table is not None and table.lower() in created | dropped:
+        if isinstance(o, ops.DropConstraintOp) and table is not None:
+            swapped.add(table.lower())
+        if table is not None and (table.lower() in created | dropped or (
+                isinstance(o, _CREATES) and table.lower() in swapped)):
             out.append(o)
             continue
         done = rewrite_op(o, ctx)

@@ -80,7 +80,10 @@ lock` afterwards), and a second run changes nothing: the rewritten calls sit ins
 does not apply to them (only where lint reads it: in `downgrade()`, which the rules do not
 check, and for a rule not in force, the reason is a plain comment, so the fixed revision
 lints clean, SL902 included). Calls under a `# sluice: ignore[...]` comment someone wrote
-are left alone too, and so are calls on a table the same revision creates.
+are left alone too, and so are calls on a table the same revision creates, and a
+constraint created on a table after a `drop_constraint` on it (a swap: the recipe's
+`autocommit_block` would commit the drop alone, leaving the table with neither constraint
+if the new one failed, and a rerun failing on the drop).
 
 The rewritten revisions commit part way (`autocommit_block`, batched backfills), which
 Alembic can only do when it owns the transaction: env.py must open the connection with

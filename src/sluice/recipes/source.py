@@ -120,7 +120,7 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
             recorded = env.evaluate(member.call, plan.aliases)
             phase = "downgrade" if member.phase.startswith("downgrade") else "upgrade"
             result = apply_recipes(recorded, replace(ctx, phase=phase),
-                                   new_tables=member.new_tables) \
+                                   new_tables=member.new_tables, swapped=member.swapped) \
                 if len(recorded) == 1 else None
             if result is None or not result.applied:
                 rules.append(None)
