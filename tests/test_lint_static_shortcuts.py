@@ -163,13 +163,16 @@ def downgrade_x():
 
 
 def test_imports_found_statement_by_statement_are_those_of_the_full_walk() -> None:
+    """(and the call statements, where ``sluice.data``'s steps are found)"""
     sources = [NESTED, *_fixture_sources()]
     for source in sources:
         tree = ast.parse(source)
         walked = [(node, phase) for node, phase in facts._walk_with_phase(tree)
-                  if isinstance(node, (ast.Import, ast.ImportFrom))]
+                  if isinstance(node, (ast.Import, ast.ImportFrom)) or (
+                      isinstance(node, ast.Expr) and isinstance(node.value, ast.Call))]
         assert facts._imports_with_phase(tree) == walked
-    names = [(n.names[0].name, p) for n, p in facts._imports_with_phase(ast.parse(NESTED))]
+    names = [(n.names[0].name, p) for n, p in facts._imports_with_phase(ast.parse(NESTED))
+             if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert len(names) == 22 and names[-1] == ("x", "downgrade") and names[0] == ("a", "upgrade")
 
 

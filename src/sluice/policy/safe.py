@@ -156,7 +156,8 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
                 out.append(o)
                 continue
             rewrite = make(o, applied)
-            now, later = split_steps(applied.ops) if contract is not None else (applied.ops, [])
+            now, later = split_steps(applied.ops, active=rctx.in_force("SL102") and (
+                phase == "upgrade")) if contract is not None else (applied.ops, [])
             _tag(now, rewrite)
             out.append(CommentOp(f"sluice: recipe {applied.recipe.id} ({rewrite.why})"))
             out += now
@@ -182,15 +183,34 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
     return done
 
 
-def split_steps(steps: list[Any]) -> tuple[list[Any], list[Any]]:
+def split_steps(steps: list[Any], *, active: bool = True) -> tuple[list[Any], list[Any]]:
     """(steps up to and including the last batched backfill, the steps after it): the
-    latter need every row backfilled, and ship in a later deploy."""
-    from sluice.recipes.steps import Backfill  # lazy: recipes load when safe_by_default is on
+    latter need every row backfilled, and ship in a later deploy. A NOT NULL among them on
+    a column a backfill filled carries ``# sluice: ignore[SL102]`` (``active``: where lint
+    reads it, else a plain comment): SL102 reads one revision, and the contract revision
+    alone does not show that the expand revision filled the NULLs."""
+    from sluice.recipes.steps import (  # lazy: recipes load when safe_by_default is on
+        AutocommitBlock,
+        Backfill,
+        Suppressed,
+    )
 
     last = max((i for i, s in enumerate(steps) if isinstance(s, Backfill)), default=None)
     if last is None:
         return list(steps), []
-    return list(steps[:last + 1]), list(steps[last + 1:])
+    filled = {(s.table.lower(), s.column.lower()) for s in steps[:last + 1]
+              if isinstance(s, Backfill) and s.where is None}
+
+    def mark(step: Any) -> Any:
+        if isinstance(step, AutocommitBlock):
+            step.ops = [mark(o) for o in step.ops]
+        elif isinstance(step, alembic_ops.AlterColumnOp) and step.modify_nullable is False \
+                and (str(step.table_name).lower(), str(step.column_name).lower()) in filled:
+            return Suppressed(step, "SL102", "the expand revision's batched_update filled "
+                              "its NULLs", active=active)
+        return step
+
+    return list(steps[:last + 1]), [mark(s) for s in steps[last + 1:]]
 
 
 def _leaves(items: list[Any]) -> list[Any]:

@@ -17,7 +17,8 @@ What it understands:
 - Literal SQL in ``op.execute("...")``, ``op.execute(sa.text("..."))`` and on a bind
   from ``op.get_bind()``; SQL built at run time is reported as ``script.dynamic_sql``.
 - Script facts: ``script.import``, ``script.create_engine``, ``script.swallow_exception``,
-  ``script.get_bind_read`` and one ``script.downgrade`` per revision.
+  ``script.get_bind_read``, ``script.data_step`` (a ``sluice.data`` step that fills
+  columns) and one ``script.downgrade`` per revision.
 
 The layer is split by concern: :mod:`~sluice.lint.static.analyzer` (the entry points and
 :class:`StaticResult`), :mod:`~sluice.lint.static.walker` (statements, expressions and

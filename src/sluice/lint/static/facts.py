@@ -59,6 +59,7 @@ def module_facts(tree: ast.Module, source: str | None,
     else:
         nodes = _walk_with_phase(tree)
     bound: dict[int, list[str]] = {}  # id() of an import fact -> the names it binds
+    steps = source is None or "sluice.data" in source  # (sluice.data's steps: see below)
     for node, phase in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -71,6 +72,10 @@ def module_facts(tree: ast.Module, source: str | None,
         elif isinstance(node, ast.Call) and func_name(node.func) in ENGINE_FACTORIES:
             out.append(Op("script.create_engine", args={"call": func_name(node.func)},
                           line=node.lineno, phase=phase))  # type: ignore[arg-type]
+        elif isinstance(node, ast.Expr) and steps:
+            fact = data_step_fact(node, phase)
+            if fact is not None:
+                out.append(fact)
     if bound:
         _mark_uses(tree, out, bound, column_values)
     return out
@@ -164,9 +169,58 @@ def downgrade_fact(functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef],
     return make_op("script.downgrade", fn.lineno, "downgrade", {"kind": kind, **args})
 
 
+#: ``sluice.data``'s steps that fill columns, and the argument holding their columns.
+_DATA_STEPS = {"batched_update": "values", "backfill": "columns"}
+
+
+def data_step_fact(stmt: ast.Expr, phase: str) -> Op | None:
+    """``script.data_step`` for a statement that calls a ``sluice.data`` step filling
+    columns (``batched_update(table, {"col": ...}, where=...)``, ``backfill(table, fn,
+    ["col"], where=...)``), with the table and columns spelled as literals: ``args``
+    ``call``, ``table``, ``columns`` and ``where``, which is ``*`` for every row, the
+    column whose NULLs it fills (``sa.column("c").is_(None)``, ``sa.text("c IS NULL")``),
+    or ``?``."""
+    call = stmt.value
+    name = func_name(call.func) if isinstance(call, ast.Call) else None
+    if name not in _DATA_STEPS or not isinstance(call, ast.Call):
+        return None
+    params = dict(zip(("table", _DATA_STEPS[name] if name == "batched_update" else "fn",
+                       "columns" if name == "backfill" else "where", "where"),
+                      call.args, strict=False))
+    params.update({k.arg: k.value for k in call.keywords if k.arg})
+    table = params.get("table")
+    cols = params.get(_DATA_STEPS[name])
+    keys = cols.keys if isinstance(cols, ast.Dict) else \
+        cols.elts if isinstance(cols, (ast.List, ast.Tuple)) else None
+    if not (isinstance(table, ast.Constant) and isinstance(table.value, str)) or not keys \
+            or not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in keys):
+        return None
+    return make_op("script.data_step", stmt.lineno, phase, {
+        "call": name, "table": table.value,
+        "columns": [k.value for k in keys if isinstance(k, ast.Constant)],
+        "where": _null_filled(params.get("where"))})
+
+
+def _null_filled(where: ast.expr | None) -> str:
+    if where is None or (isinstance(where, ast.Constant) and where.value is None):
+        return "*"
+    if isinstance(where, ast.Call) and func_name(where.func) == "is_" and where.args \
+            and isinstance(where.args[0], ast.Constant) and where.args[0].value is None \
+            and isinstance(where.func, ast.Attribute) and isinstance(where.func.value, ast.Call) \
+            and func_name(where.func.value.func) == "column" and where.func.value.args \
+            and isinstance(where.func.value.args[0], ast.Constant):
+        return str(where.func.value.args[0].value).lower()
+    if isinstance(where, ast.Call) and func_name(where.func) == "text" and where.args \
+            and isinstance(where.args[0], ast.Constant) and isinstance(where.args[0].value, str):
+        m = re.fullmatch(r'\s*"?(\w+)"?\s+IS\s+NULL\s*', where.args[0].value, re.I)
+        if m:
+            return m.group(1).lower()
+    return "?"
+
+
 def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
-    """The import statements :func:`_walk_with_phase` would yield, in the same order,
-    visiting statements only."""
+    """The import statements and call statements :func:`_walk_with_phase` would yield, in
+    the same order, visiting statements only."""
     out: list[tuple[ast.AST, str]] = []
     _statement_imports(tree, "upgrade", out)
     return out
@@ -181,7 +235,8 @@ def _statement_imports(node: ast.AST, phase: str, out: list[tuple[ast.AST, str]]
             continue
         for child in value:
             kind = type(child)
-            if kind is ast.Import or kind is ast.ImportFrom:
+            if kind is ast.Import or kind is ast.ImportFrom or (
+                    kind is ast.Expr and type(child.value) is ast.Call):
                 out.append((child, phase))
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 _statement_imports(

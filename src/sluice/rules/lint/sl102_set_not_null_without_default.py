@@ -6,6 +6,8 @@ marked ``# <-``; ``SL102_ok*.py`` must not).
 
 from __future__ import annotations
 
+import re
+
 from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import proven_not_null
 from sluice.rules._util import has_default, sql_statements, steps, unit_ops
@@ -15,10 +17,12 @@ from sluice.rules.registry import UPGRADE, RuleContext, rule
 @rule("SL102", "set-not-null-without-default", family="compat", severity="error",
       autogenerate=True, kinds=("alter_column",), phases=UPGRADE)
 def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
-    """Making an existing column NOT NULL without a server default.
+    """Making an existing column NOT NULL without a server default, or without filling its
+    NULLs.
 
-    Why it is dangerous: the ALTER fails if any row holds NULL, and code that still inserts
-    without the column (the previous release during a rolling deploy) starts failing. On
+    Why it is dangerous: the ALTER fails if any row holds NULL (a server default given with
+    it fills new rows, not the NULLs already there), and code that still inserts without
+    the column (the previous release during a rolling deploy) starts failing. On
     PostgreSQL it also scans the whole table under an ACCESS EXCLUSIVE lock.
 
     Safe alternative:
@@ -28,7 +32,9 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
        CONSTRAINT`` (no long lock), then SET NOT NULL, which then skips the scan.
 
     Not reported once such a check, added by an earlier revision, is valid (see SL206): no
-    row holds NULL, and every writer already writes the column. (A check the revision adds
+    row holds NULL, and every writer already writes the column. Nor with a server default
+    and an ``UPDATE`` earlier in the revision that sets the column on every row or where
+    it is NULL. (A check the revision adds
     and validates itself fails on NULL rows as the NOT NULL would.)
     """
     if op.kind != "alter_column" or op.args.get("nullable") is not False or op.table_is_new:
@@ -37,26 +43,66 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
         return None
     if op.args.get("existing_nullable") is False:
         return None
-    if has_default(op.args.get("server_default")) or has_default(
-        op.args.get("existing_server_default")
-    ):
-        return None
     if op.table and op.column and (op.table.lower(), op.column.lower()) in \
             _added_with_default_before(op, ctx):
         return None  # existing rows got the default when the column was added
     if proven_not_null(op, ctx, op.table, op.column, added_here=False):
         return None  # a valid CHECK (column IS NOT NULL): no NULL row, every writer writes it
+    default = has_default(op.args.get("server_default")) or has_default(
+        op.args.get("existing_server_default"))
+    backfilled = _backfilled_before(op, ctx)
+    if default and backfilled:
+        return None
+    backfill = (f"Backfill NULLs in batches: sluice.data.batched_update('{op.table}', "
+                f"{{'{op.column}': ...}}, where=<col> IS NULL).")
+    later = ("Then set NOT NULL in a later revision (on PostgreSQL via a NOT VALID check "
+             "constraint validated first).")
+    if default:
+        return Hit(
+            f"makes {op.target} NOT NULL; its server default fills new rows only, so a row "
+            "that already holds NULL makes the ALTER fail",
+            steps(f"{backfill} (or in the same revision, before the NOT NULL).", later))
+    if backfilled:
+        return Hit(
+            f"makes {op.target} NOT NULL without a server default; code that does not write "
+            "the column (the running release, during the deploy) starts failing",
+            steps(f"Add a server default to {op.column}, or make every insert write it and "
+                  "deploy that first.", later))
     return Hit(
         f"makes {op.target} NOT NULL without a server default; fails on existing NULLs and "
         "breaks code that does not write the column",
         steps(
             f"Add a server default to {op.column} and make every insert write it; deploy.",
-            f"Backfill NULLs in batches: sluice.data.batched_update('{op.table}', "
-            f"{{'{op.column}': ...}}, where=<col> IS NULL).",
-            "Then set NOT NULL in a later revision (on PostgreSQL via a NOT VALID check "
-            "constraint validated first).",
+            backfill,
+            later,
         ),
     )
+
+
+def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
+    """The revision fills the column's NULLs before ``op``: an ``UPDATE`` of its table that
+    sets the column, on every row or where it is NULL, or a ``sluice.data`` step that does
+    (``script.data_step``; facts come after the ops, so it is found by line)."""
+    table, column = (op.table or "").lower(), (op.column or "").lower()
+    before = True
+    for other in unit_ops(op, ctx):
+        if other.kind == "script.data_step" and (other.line or 0) < (op.line or 0) \
+                and str(other.args.get("table")).lower() == table \
+                and column in {str(c).lower() for c in other.args.get("columns", ())} \
+                and other.args.get("where") in ("*", column):
+            return True
+        before = before and other is not op
+        if not before:
+            continue
+        for stmt, _ in sql_statements(other, ctx):
+            if stmt.kind != "UPDATE" or (stmt.table or "").strip('"`').lower() != table:
+                continue
+            if column not in {c.strip('"`').lower() for c, _ in stmt.sets}:
+                continue
+            where = re.sub(r'["`\s]+', " ", str(stmt.where or "")).strip().lower()
+            if not stmt.has_where or where == f"{column} is null":
+                return True
+    return False
 
 
 def _added_with_default_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
