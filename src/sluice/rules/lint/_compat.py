@@ -26,6 +26,12 @@ _WIDENING = {
     ("biginteger", "text"),
 }
 
+#: Families whose every value has an exact text form: to TEXT or VARCHAR without a length
+#: they lose nothing (what the code reads back changes: SL105). FLOAT is not one (its text
+#: form is rounded).
+_EXACT_TEXT = frozenset({"boolean", "integer", "biginteger", "numeric", "date", "datetime",
+                         "time", "uuid", "enum", "json"})
+
 
 def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | None:
     """Why changing ``old`` to ``new`` can lose data, or None when it cannot."""
@@ -43,6 +49,9 @@ def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | 
                 return "precision or scale shrinks"
         return None
     if (old.family, new.family) in _WIDENING:
+        return None
+    if old.family in _EXACT_TEXT and (new.family in ("text", "citext") or (
+            new.family == "string" and new.length is None)):
         return None
     if old.family in ("text", "citext") and new.family == "string":
         if new.length is None:

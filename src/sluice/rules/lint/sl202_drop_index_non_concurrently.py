@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._util import dropped_tables, index_label, sql_statements, steps
+from sluice.rules.lint._destructive import _index_column_dropped
 from sluice.rules.lint._postgres import AUTOCOMMIT, PG, is_concurrent, spaced
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -29,12 +30,17 @@ def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     2. Run it inside ``with op.get_context().autocommit_block():``.
     3. Set a ``lock_timeout`` for the migration so a lock wait fails fast instead of
        queueing traffic.
+
+    Not reported when the revision drops the index's table or one of its columns too:
+    that drop takes the same lock.
     """
     if op.phase != "upgrade":
         return
     if op.kind == "drop_index" and not op.table_is_new and not is_concurrent(op):
         if op.table and op.table.lower() in dropped_tables(op, ctx):
             return  # the table goes too, in the same revision
+        if _index_column_dropped(op, ctx):
+            return  # its column goes too: that drop takes the same lock anyway
         table = f", '{op.table}'" if op.table else ""
         label = index_label(op.name, op.target if op.table else None)
         yield Hit(
