@@ -7,6 +7,7 @@ can be waiting on a table that did not exist before the migration started.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
@@ -17,6 +18,32 @@ PG = ("postgresql",)
 
 
 AUTOCOMMIT = "with op.get_context().autocommit_block():"
+
+
+#: PostgreSQL's reserved key words (its documentation's appendix "SQL Key Words": reserved,
+#: and reserved but allowed as a function or type name): as a table or column name, each
+#: must be quoted.
+_RESERVED = frozenset("""
+all analyse analyze and any array as asc asymmetric authorization binary both case cast
+check collate collation column concurrently constraint create cross current_catalog
+current_date current_role current_schema current_time current_timestamp current_user
+default deferrable desc distinct do else end except false fetch for foreign freeze from
+full grant group having ilike in initially inner intersect into is isnull join lateral
+leading left like limit localtime localtimestamp natural not notnull null offset on only
+or order outer overlaps placing primary references returning right select session_user
+similar some symmetric system_user table tablesample then to trailing true union unique
+user using variadic verbose when where window with
+""".split())
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def pg_ident(name: str) -> str:
+    """``name`` as PostgreSQL SQL must spell it: quoted when it is a reserved word or not
+    a plain lower-case identifier (``case`` -> ``"case"``, ``Orders`` -> ``"Orders"``);
+    as given when already quoted or a placeholder (``<name>``)."""
+    if name.startswith(('"', "<")) or (_PLAIN.fullmatch(name) and name not in _RESERVED):
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def spaced(name: str | None) -> str:
@@ -45,7 +72,8 @@ def _not_valid_hits(op: Op, ctx: RuleContext, kind: str) -> Iterator[Hit]:
                 f"Add it with postgresql_not_valid=True in {op_kind}(...): new rows are "
                 "checked at once, existing rows are not scanned.",
                 f"In a later revision (or after the deploy), validate it: "
-                f"op.execute('ALTER TABLE {op.table} VALIDATE CONSTRAINT {name}'), which "
+                f"op.execute('ALTER TABLE {pg_ident(op.table or '')} VALIDATE CONSTRAINT "
+                f"{pg_ident(name)}'), which "
                 "scans without blocking writes.",
             ),
         )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._util import sql_statements, steps
-from sluice.rules.lint._postgres import AUTOCOMMIT, PG
+from sluice.rules.lint._postgres import AUTOCOMMIT, PG, pg_ident
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -44,8 +44,8 @@ def unique_without_index(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             steps(
                 f"Build the index first: op.create_index('{name}', '{op.table}', {cols_txt}, "
                 f"unique=True, postgresql_concurrently=True) inside `{AUTOCOMMIT}`.",
-                f"Attach it: op.execute('ALTER TABLE {op.table} ADD CONSTRAINT {name} {kw} "
-                f"USING INDEX {name}').",
+                f"Attach it: op.execute('ALTER TABLE {pg_ident(op.table or '')} ADD "
+                f"CONSTRAINT {pg_ident(name)} {kw} USING INDEX {pg_ident(name)}').",
             ),
         )
         return

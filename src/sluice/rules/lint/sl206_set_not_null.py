@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import proven_not_null, set_not_null_column
 from sluice.rules._util import pg_version, sql_statements, steps
-from sluice.rules.lint._postgres import PG
+from sluice.rules.lint._postgres import PG, pg_ident
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -57,12 +57,13 @@ def _no_scan(op: Op, ctx: RuleContext, table: str | None, column: str | None) ->
 
 
 def _set_not_null_hit(table: str, column: str, ctx: RuleContext) -> Hit:
-    ck = f"ck_{table}_{column}_not_null"
+    ck = f"ck_{table}_{column}_not_null".replace('"', "")
+    t, c = pg_ident(table), pg_ident(column)
     fix = [
-        f"op.execute('ALTER TABLE {table} ADD CONSTRAINT {ck} CHECK ({column} IS NOT NULL) "
+        f"op.execute('ALTER TABLE {t} ADD CONSTRAINT {pg_ident(ck)} CHECK ({c} IS NOT NULL) "
         "NOT VALID')",
-        f"In a separate step: op.execute('ALTER TABLE {table} VALIDATE CONSTRAINT {ck}') "
-        "(no blocking lock).",
+        f"In a separate step: op.execute('ALTER TABLE {t} VALIDATE CONSTRAINT "
+        f"{pg_ident(ck)}') (no blocking lock).",
     ]
     if pg_version(ctx) >= 12:
         fix += [
