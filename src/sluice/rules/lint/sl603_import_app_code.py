@@ -32,19 +32,38 @@ def installed_library(top: str) -> bool:
     it. The project's own code is either not installed (``prepend_sys_path``) or
     installed in editable mode, so it is found outside site-packages.
     """
+    return _where(top) == "library"
+
+
+@lru_cache(maxsize=512)
+def _where(top: str) -> str:
+    """``library`` (installed in site-packages), ``elsewhere`` (found outside it: the
+    project, installed editable or on the path) or ``nowhere``."""
     if not top or top.startswith("."):
-        return False
+        return "elsewhere"
     try:
         spec = importlib.util.find_spec(top)
     except (ImportError, ValueError):
-        return False
+        return "nowhere"
     if spec is None:
-        return False
+        return "nowhere"
     where = spec.origin or ""
     if spec.submodule_search_locations:
         where = next(iter(spec.submodule_search_locations), where)
     parts = Path(where).parts
-    return "site-packages" in parts or "dist-packages" in parts
+    return "library" if "site-packages" in parts or "dist-packages" in parts else "elsewhere"
+
+
+@lru_cache(maxsize=512)
+def in_project(top: str, root: Path | None) -> bool:
+    """A package or module ``top`` sits in the project: beside alembic.ini, in its
+    ``src/``, or one folder up (alembic.ini in a ``backend/`` folder of the repository)."""
+    if root is None:
+        return False
+    for base in (root, root / "src", root.parent, root.parent / "src"):
+        if (base / top).is_dir() or (base / f"{top}.py").is_file():
+            return True
+    return False
 
 
 @rule("SL603", "import-app-code", family="script", severity="warning", kinds=("script.import",))
@@ -57,7 +76,10 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     point in history, and a fresh ``alembic upgrade head`` (CI, a new developer, disaster
     recovery) breaks. Imports that need a running app (settings, app factories) also make
     the revision impossible to render offline. Libraries installed in site-packages
-    (column types, drivers) and the standard library are not flagged.
+    (column types, drivers) and the standard library are not flagged, nor is a package
+    found neither where the lint runs nor in the project's folders (beside alembic.ini,
+    ``src/``, one folder up): a library that environment lacks, such as a pre-commit
+    hook's own virtualenv. A package listed in ``lint.stub_modules`` is the project's.
 
     Safe alternative:
     1. Copy what the revision needs into it: a lightweight ``sa.table("users",
@@ -68,9 +90,13 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind != "script.import" or not op.name:
         return
     top = op.name.split(".")[0]
-    if top in KNOWN_LIBRARIES or (top not in ctx.config.lint.stub_modules
-                                  and installed_library(top)):
+    if top in KNOWN_LIBRARIES:
         return
+    if top not in ctx.config.lint.stub_modules:
+        where = _where(top)
+        if where == "library" or (where == "nowhere" and not in_project(top, ctx.config.root)):
+            return  # a library; or found neither here nor in the project: a library this
+            # environment lacks (a pre-commit hook's own virtualenv), not the project's code
     names = op.args.get("names") or []
     shown = f"{op.name} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" \
         if names else op.name
