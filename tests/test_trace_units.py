@@ -490,3 +490,24 @@ def test_every_mode_detail_reads_after_it() -> None:
     for mode in [*PG_MODES.values(), *MYSQL_MODES.values()]:
         if mode.blocks:  # (only blocking locks make findings)
             assert mode.detail.split()[0] in ("blocks", "copies"), mode
+
+
+def test_a_moment_of_lock_in_its_own_transaction_under_the_timeout_is_not_a_finding() -> None:
+    """A recipe's ADD COLUMN: its own transaction (autocommit_block), under the lock
+    timeout the block set, rewriting nothing, held a moment. Its wait is bounded and its
+    hold is short: shown, not reported (sluice trace failed on Sluice's own recipe)."""
+    def run(held: float, *, timed: bool = True, autocommit: bool = True,
+            rewrites: tuple[str, ...] = ()) -> list[str]:
+        lock = _lock("users", "AccessExclusiveLock")
+        lock.held_ms = held
+        stmts = [_stmt(1, "SET lock_timeout = '5s'" if timed else "SELECT 1", 10, []),
+                 _stmt(2, "ALTER TABLE users ADD COLUMN IF NOT EXISTS token UUID", 11, [lock],
+                       autocommit=autocommit, rewrites=rewrites)]
+        result = _result(stmts)
+        return [f.rule for f in trace_findings(result)]
+
+    assert run(3.0) == []
+    assert run(120.0) == ["TR001"]  # held long: a scan under the lock
+    assert run(3.0, timed=False) == ["TR001"]  # an unbounded wait
+    assert run(3.0, autocommit=False) == ["TR001"]  # held until the revision commits
+    assert run(3.0, rewrites=("users",)) == ["TR001"]  # copied the table

@@ -46,6 +46,11 @@ class Lock:
     #: A blocking lock that adds nothing: a lock at least as strong was already held on
     #: the relation (or, for an index, on its table) in the same transaction.
     covered: bool = False
+    #: Taken by a statement that committed on its own (``autocommit_block``, MySQL DDL),
+    #: under a lock timeout the revision set, rewriting nothing, and held at most
+    #: ``BRIEF_MS``: the safe form of a catalog change (a recipe's ``ADD COLUMN``). Its
+    #: wait is bounded by the timeout and its hold is a moment: shown, not a finding.
+    brief: bool = False
     #: perf_counter() at the start of the statement that took it (internal bookkeeping).
     taken_at: float = field(default=0.0, repr=False, compare=False)
 
@@ -67,6 +72,7 @@ class Lock:
             "blocks_detail": self.blocks_detail,
             "flagged": self.flagged,
             "covered": self.covered,
+            "brief": self.brief,
             "observed": self.observed,
             "held_ms": _ms(self.held_ms),
         }
@@ -118,8 +124,8 @@ class Statement:
 
     @property
     def blocking(self) -> list[Lock]:
-        """The blocking locks this statement added: flagged and not covered."""
-        return [lk for lk in self.locks if lk.flagged and not lk.covered]
+        """The blocking locks this statement added: flagged, not covered, not brief."""
+        return [lk for lk in self.locks if lk.flagged and not lk.covered and not lk.brief]
 
     @property
     def dangerous(self) -> bool:

@@ -29,7 +29,7 @@ def _backend_name(result: TraceResult) -> str:
 
 def _lock_text(lk: Lock) -> Text:
     t = Text()
-    hot = lk.flagged and not lk.covered
+    hot = lk.flagged and not lk.covered and not lk.brief
     style = "bold red" if hot and lk.blocks == "reads and writes" else ("red" if hot else "")
     t.append(lk.mode_label, style=style)
     t.append(f" {lk.relation}")
@@ -39,6 +39,9 @@ def _lock_text(lk: Lock) -> Text:
         t.append(f"  blocks {lk.blocks}", style=style)
         if lk.held_ms is not None:
             t.append(f", held {_ms(lk.held_ms)}")
+        if lk.brief:
+            t.append("  (a moment, in its own transaction under the lock timeout)",
+                     style="dim")
     if lk.observed == "sampled":
         t.append(" (sampled)", style="dim")
     return t
