@@ -139,11 +139,15 @@ CASES: dict[str, Callable[[Path], None]] = {
     "`sluice.sum` is a symlink": _sum_symlink,
     "`sum_file` is an absolute path": _sum_file("/tmp/sluice.sum"),
     "`sum_file` leads out of the project": _sum_file("../sluice.sum"),
+    "`sum_file` leads out of the project, on check": _sum_file("../sluice.sum"),
+    "`--url` with the `postgres://` SQLAlchemy dropped": _nothing,
+    "`--url` that is no URL": _nothing,
     "`backup_command` contains `{password}`": _password_in_backup,
     "revision with a byte that is not UTF-8": _not_utf8,
     "report cannot be written after a successful upgrade": _nothing,
     "`-x env=` (an unset variable)": _nothing,
     "`-x env=` names no environment": _nothing,
+    "`--env` names an environment misspelt": _nothing,
 }
 
 

@@ -150,6 +150,26 @@ def test_sum_file_location_from_config(shop: Path) -> None:
     assert run(shop, "checksums").exit_code == 0
 
 
+@pytest.mark.parametrize("value", ["../x.sum", "/tmp/x.sum"])
+def test_check_refuses_the_sum_file_lock_refuses(shop: Path, value: str) -> None:
+    """check read a sum file outside the project quietly ("no ../x.sum: run sluice lock")
+    while lock refused to write it: the same setting, the same one-line error."""
+    config(shop, f'[check]\nsum_file = "{value}"\n')
+    checked = run_cli(["check", "-c", str(shop / "alembic.ini"), "--only", "checksums"])
+    locked = run_cli(["lock", "-c", str(shop / "alembic.ini")])
+    assert checked.exit_code == locked.exit_code == 2
+    assert checked.stderr == locked.stderr
+    assert checked.stderr.startswith(f"sluice: error: check.sum_file = '{value}' ")
+    assert len(checked.stderr.splitlines()) == 1
+
+
+def test_one_revision_file_matches(shop: Path) -> None:
+    (shop / "migrations" / "versions" / "0002_orders_and_demo_data.py").unlink()
+    lock(shop / "alembic.ini")
+    assert run(shop, "checksums").result("checksums").summary == \
+        "1 revision file matches sluice.sum"
+
+
 def test_lock_with_missing_ini(tmp_path: Path) -> None:
     with pytest.raises(SluiceError, match="no such file"):
         lock(tmp_path / "alembic.ini")

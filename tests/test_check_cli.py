@@ -12,6 +12,7 @@ from sluice.core.project import forget_modules
 from tests.support.check import overlay
 from tests.support.cli import SLUICE, Result, run_cli, run_process
 from tests.support.project import edit
+from tests.support.servers import server_url
 
 
 def sluice(project: Path, *args: str) -> Result:
@@ -108,17 +109,100 @@ def test_unknown_check_is_exit_2_one_line(project: Path) -> None:
 def test_scratch_needs_url(project: Path) -> None:
     result = sluice(project, "check", "--scratch")
     assert result.exit_code == 2
-    assert "--scratch needs --url" in result.stderr
+    assert result.stderr == (
+        "sluice: error: --scratch needs --url naming a PostgreSQL or MySQL/MariaDB server "
+        "(or SLUICE_CHECK_URL, or check.url in sluice.toml)\n")
 
 
-def test_non_empty_url_is_exit_2_with_what_to_do(project: Path, tmp_path: Path) -> None:
+def test_scratch_takes_its_server_from_check_url(project: Path, tmp_path: Path) -> None:
+    """docs/check.md: `--url` or `[check] url` or SLUICE_CHECK_URL names the server."""
+    url = f"sqlite:///{tmp_path / 'server.db'}"  # SQLite: --scratch means a temporary file
+    (project / "sluice.toml").write_text(f'[check]\nurl = "{url}"\n')
+    result = sluice(project, "check", "--scratch", "--only", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "on a temporary SQLite database" in result.stdout
+
+
+@pytest.mark.postgres
+def test_scratch_on_the_postgresql_server_of_check_url(project: Path) -> None:
+    (project / "sluice.toml").write_text(f'[check]\nurl = "{server_url("postgresql")}"\n')
+    result = sluice(project, "check", "--scratch", "--only", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "on scratch databases on postgresql" in result.stdout.splitlines()[0]
+
+
+def test_non_empty_url_is_exit_2_in_one_line(project: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'dev.db'}"
     assert sluice(project, "check", "--url", url, "--only", "upgrade").exit_code == 0
     result = sluice(project, "check", "--url", url, "--only", "upgrade")
     assert result.exit_code == 2
-    first, hint = result.stderr.splitlines()
-    assert first.startswith(f"sluice: error: {url}: database is not empty (4 tables: ")
-    assert hint.startswith("Pass --scratch")
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"sluice: error: {url}: database is not empty (4 tables: ")
+    assert line.endswith("never drops what it did not create: pass --scratch to let Sluice "
+                         "create (and drop) a throwaway database on that server, or point "
+                         "--url at an empty database")
+
+
+def _check_url(project: Path, url: str) -> None:
+    (project / "sluice.toml").write_text(f'exclude_tables = []\n\n[check]\nurl = "{url}"\n')
+
+
+POSTGRES_ALIAS = ("postgres://postgres@127.0.0.1/postgres: SQLAlchemy has no dialect "
+                  "'postgres'; write postgresql:// (postgresql://postgres@127.0.0.1/postgres)")
+NOT_A_URL = ("'notaurl' is not a database URL SQLAlchemy can read; write one like "
+             "postgresql://user@host:5432/dbname, mysql+pymysql://user@host/dbname, "
+             "sqlite:///path/to/file.db")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgres://postgres@127.0.0.1/postgres", POSTGRES_ALIAS), ("notaurl", NOT_A_URL)])
+@pytest.mark.parametrize("origin", ["--url", "SLUICE_CHECK_URL", "check.url"])
+def test_an_unusable_url_is_exit_2_naming_where_it_came_from(
+        project: Path, monkeypatch: pytest.MonkeyPatch, url: str, message: str,
+        origin: str) -> None:
+    """Not a failed upgrade check (exit 1, "fix env.py") nor SQLAlchemy's words alone."""
+    args = ["check", "--only", "upgrade"]
+    where = origin
+    if origin == "--url":
+        args += ["--url", url]
+    elif origin == "SLUICE_CHECK_URL":
+        monkeypatch.setenv("SLUICE_CHECK_URL", url)
+    else:
+        _check_url(project, url)
+        where = f"{project / 'sluice.toml'}:4: check.url"
+    result = sluice(project, *args)
+    assert (result.exit_code, result.stderr) == (2, f"sluice: error: {where}: {message}\n")
+    assert result.stdout == ""
+
+
+def test_unset_variable_in_check_url_names_key_and_line(project: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI_DB", raising=False)
+    _check_url(project, "${CI_DB}")
+    result = sluice(project, "check")
+    assert (result.exit_code, result.stderr) == (
+        2, f"sluice: error: {project / 'sluice.toml'}:4: check.url: environment variable "
+           "CI_DB is not set\n")
+    # sluice lock uses no database: the check's URL is not its business
+    assert sluice(project, "lock").exit_code == 0
+
+
+def test_unknown_check_in_config_names_key_and_line(project: Path) -> None:
+    (project / "sluice.toml").write_text('[check]\nchecks = ["graph", "drfit"]\n')
+    result = sluice(project, "check")
+    assert (result.exit_code, result.stderr) == (
+        2, f"sluice: error: {project / 'sluice.toml'}:2: check.checks: unknown check 'drfit'; "
+           "did you mean 'drift'? (valid: graph, upgrade, drift, roundtrip, checksums)\n")
+
+
+@pytest.mark.parametrize("value", ["-1", "0"])
+def test_roundtrip_last_from_config_is_refused_like_last(project: Path, value: str) -> None:
+    """`--last -1` is refused; `roundtrip_last = -1` ran "1 of 1 revision (latest -1)"."""
+    (project / "sluice.toml").write_text(f"[check]\nroundtrip_last = {value}\n")
+    result = sluice(project, "check", "--only", "roundtrip")
+    assert (result.exit_code, result.stderr) == (
+        2, f"sluice: error: {project / 'sluice.toml'}:2: check.roundtrip_last: must be 1 or "
+           f"more (the latest N revisions; leave it out for all), got {value}\n")
 
 
 def test_url_from_environment_variable(project: Path, tmp_path: Path,

@@ -148,7 +148,7 @@ def test_non_empty_database_is_refused_and_left_alone(project: Path, db_url: str
     with pytest.raises(SluiceError) as err:
         run(project, "upgrade", url=db_url)
     assert "database is not empty (1 table: customers)" in str(err.value)
-    assert "--scratch" in (err.value.hint or "")
+    assert "pass --scratch" in str(err.value) and err.value.hint is None  # one line
     assert tables(db_url) == {"customers"}
 
 
@@ -321,9 +321,10 @@ def test_check_url_from_config_expands_variables(project: Path, tmp_path: Path,
     assert report.database == f"sqlite:///{tmp_path / 'ci.db'}"
     assert "users" in tables(f"sqlite:///{tmp_path / 'ci.db'}")
     monkeypatch.delenv("SLUICE_TEST_CHECK_DB")
-    with pytest.raises(SluiceError, match="tool.sluice.check.url: environment variable "
-                                          "SLUICE_TEST_CHECK_DB is not set"):
+    with pytest.raises(SluiceError) as err:
         run(project, "upgrade")
+    assert str(err.value) == (f"{project / 'sluice.toml'}:3: check.url: environment variable "
+                              "SLUICE_TEST_CHECK_DB is not set")
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX paths")

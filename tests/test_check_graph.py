@@ -34,7 +34,7 @@ def test_two_heads_fail_naming_both_files_and_the_fix(shop: Path) -> None:
     assert p.path in ("migrations/versions/0003_add_tags.py",
                       "migrations/versions/0004_add_coupons.py")
     assert p.line == 10  # the down_revision line
-    assert "alembic merge" in p.fix and "expected_heads" in p.fix
+    assert "alembic merge" in p.fix and "go in [check] expected_heads." in p.fix
 
 
 def test_expected_heads_by_branch_label_pass(shop: Path) -> None:
@@ -67,10 +67,10 @@ def test_expected_heads_catch_a_second_head_in_one_branch(shop: Path) -> None:
 def test_unknown_expected_head_names_the_key(shop: Path) -> None:
     config(shop, '[check]\nexpected_heads = ["nope"]\n')
     kinds = {p.kind: p for p in problems(run(shop, "graph"), "graph")}
-    assert "tool.sluice.check.expected_heads: 'nope' names no revision" in \
-        kinds["unknown-expected-head"].message
-    assert kinds["unknown-expected-head"].path == str(shop / "sluice.toml")
-    assert "unexpected-head" in kinds
+    unknown = kinds["unknown-expected-head"]
+    assert unknown.message.startswith("check.expected_heads: 'nope' names no revision")
+    assert (unknown.path, unknown.line) == (str(shop / "sluice.toml"), 3)
+    assert "add the label to [check] expected_heads." in kinds["unexpected-head"].fix
 
 
 def test_merged_heads_pass(shop: Path) -> None:
@@ -148,6 +148,7 @@ def test_pass_downgrade_fails_when_required(shop: Path) -> None:
     assert (p.path, p.line) == ("migrations/versions/0003_add_tags.py", 19)
     assert "downgrade() does nothing" in p.message
     assert 'raise NotImplementedError("irreversible: <why>")' in p.fix
+    assert p.fix.endswith('downgrades = "none" in sluice.toml (top level).')
 
 
 def test_data_only_upgrade_needs_no_downgrade(shop: Path) -> None:
@@ -168,7 +169,11 @@ def test_data_only_upgrade_needs_no_downgrade(shop: Path) -> None:
     [p] = problems(run(shop, "graph"), "graph")
     assert (p.kind, p.line) == ("no-downgrade", 25)
     lint = lint_project(shop / "alembic.ini", revisions=["0003"], use_cache=False)
-    assert [f.line for f in lint.findings if f.rule == "SL601"] == [25]
+    [sl601] = [f for f in lint.findings if f.rule == "SL601"]
+    assert sl601.line == 25
+    # named as the project's sluice.toml spells it, as check's own fix does
+    assert 'downgrades = "none" in sluice.toml (top level).' in sl601.fix
+    assert "[tool.sluice]" not in sl601.fix
 
 
 @pytest.mark.parametrize("policy", ["optional", "none"])

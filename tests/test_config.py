@@ -141,3 +141,53 @@ def test_a_key_in_an_inline_table_is_named_without_a_line(tmp_path: Path) -> Non
         load_config(tmp_path)
     assert str(info.value).startswith(
         f"{tmp_path / 'sluice.toml'}: environments.prod.confirm: expected boolean")
+
+
+@pytest.mark.parametrize("value", [-1, 0])
+def test_roundtrip_last_below_one_names_its_key_and_line(tmp_path: Path, value: int) -> None:
+    """As `sluice check --last` refuses it: -1 ran a round trip of "the latest -1"."""
+    write(tmp_path / "sluice.toml", f'exclude_tables = []\n\n[check]\nroundtrip_last = {value}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'sluice.toml'}:4: check.roundtrip_last: must be 1 or more (the latest "
+        f"N revisions; leave it out for all), got {value}")
+    write(tmp_path / "sluice.toml", "[check]\nroundtrip_last = 1\n")
+    assert load_config(tmp_path).check.roundtrip_last == 1
+
+
+@pytest.mark.parametrize("name, text, key", [
+    ("sluice.toml", '[environments.dev]\n[environments.prod]\nconfirm = true\n'
+     'lock_timeout = "5 seconds"\n', "4: environments.prod.lock_timeout"),
+    ("pyproject.toml", '[tool.sluice.environments.dev]\n[tool.sluice.environments.prod]\n'
+     'statement_timeout = "1 hour"\n', "3: tool.sluice.environments.prod.statement_timeout"),
+])
+def test_a_bad_duration_is_said_on_load_with_its_line(tmp_path: Path, name: str, text: str,
+                                                       key: str) -> None:
+    write(tmp_path / name, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value).startswith(f"{tmp_path / name}:{key}: expected a duration like ")
+
+
+def test_negative_lock_retries_are_said_on_load_with_the_line(tmp_path: Path) -> None:
+    write(tmp_path / "sluice.toml", "[environments.dev]\n[environments.prod]\nlock_retries = -2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert str(info.value) == (f"{tmp_path / 'sluice.toml'}:3: environments.prod.lock_retries: "
+                               "must be 0 or more, got -2")
+
+
+def test_settings_are_named_as_the_file_spells_them(tmp_path: Path) -> None:
+    toml = write(tmp_path / "sluice.toml", 'downgrades = "optional"\n\n[check]\nurl = "x"\n')
+    cfg = load_config(tmp_path)
+    assert cfg.where("check.url") == f"{toml}:4: check.url"
+    assert cfg.where("check.checks") == f"{toml}: check.checks"  # not set: no line
+    assert (cfg.table("check"), cfg.table(), cfg.file_name) == (
+        "[check]", "sluice.toml (top level)", "sluice.toml")
+    toml.unlink()
+    pyproject = write(tmp_path / "pyproject.toml", '[tool.sluice.check]\nurl = "x"\n')
+    cfg = load_config(tmp_path)
+    assert cfg.where("check.url") == f"{pyproject}:2: tool.sluice.check.url"
+    assert (cfg.table("check"), cfg.table(), cfg.file_name) == (
+        "[tool.sluice.check]", "[tool.sluice]", "pyproject.toml")

@@ -171,5 +171,5 @@ def test_report_that_cannot_be_written_does_not_fail_a_done_upgrade(shop: Path,
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == (
         "sluice: the upgrade succeeded, but its report could not be written to stdout (No "
-        "space left on device); `sluice history` shows what ran")
+        "space left on device); `sluice history --env dev` shows what ran")
     assert "Traceback" not in proc.stderr

@@ -184,7 +184,7 @@ def test_expected_heads_are_fine(tmp_path: Path) -> None:
                         '[check]\nexpected_heads = ["reports", "e2"]\n')
     code, out, _ = sluice("heads", "-c", str(ini))
     assert code == 0, out
-    assert "Every head is expected" in out
+    assert "Every head is expected ([check] expected_heads); nothing to merge." in out
 
 
 def test_two_heads_on_one_expected_branch(tmp_path: Path) -> None:
@@ -208,7 +208,7 @@ def test_unexpected_head_next_to_expected_ones(tmp_path: Path) -> None:
     ini = write_history(tmp_path, history, '[check]\nexpected_heads = ["reports", "e2"]\n')
     code, out, _ = sluice("heads", "-c", str(ini))
     assert code == 1
-    assert ("h1 is a head but matches no entry of [tool.sluice.check] expected_heads; it split "
+    assert ("h1 is a head but matches no entry of [check] expected_heads; it split "
             "from e2 after d1:") in out
     assert 'alembic merge -m "merge heads" e2 h1' in out
 
@@ -218,7 +218,7 @@ def test_service_branches_are_suggested_for_expected_heads(multiservice: Path) -
     toml.write_text(toml.read_text().split("# One head per service")[0])
     code, out, _ = sluice("heads", "-c", str(multiservice / "alembic.ini"))
     assert code == 1
-    assert ('declare them with [tool.sluice.check] expected_heads = ["billing", "catalog", '
+    assert ('declare them with [check] expected_heads = ["billing", "catalog", '
             '"shared"] instead of merging') in out
 
 

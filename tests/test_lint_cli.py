@@ -67,6 +67,12 @@ def test_clean_project_exits_0(clean: Path) -> None:
     assert len(lines) == 4
 
 
+def test_the_dialect_note_names_the_file_the_project_uses(clean: Path) -> None:
+    (clean / "sluice.toml").write_text("exclude_tables = []\n")
+    lines = run("lint", "-c", str(clean / "alembic.ini")).stdout.splitlines()
+    assert lines[2].endswith('name yours in sluice.toml: [lint] dialects = ["postgresql"]')
+
+
 def test_findings_exit_1_with_file_line_rule_message_and_fix(rw: Path) -> None:
     result = run("lint", "-c", str(rw / "alembic.ini"), "--no-cache", "--all")
     assert result.exit_code == 1

@@ -86,7 +86,8 @@ def test_text_output_shows_each_finding_s_fix_as_a_diff(tmp_path: Path) -> None:
     index, fk = found["SL201"], found["SL203"]
     for block in (index, fk):
         # (named relative to the project: the working folder is elsewhere)
-        assert "  available fix (sluice fix):\n    --- a/migrations/versions/0003_index.py\n" \
+        assert "  available fix (sluice fix --dialect postgresql):\n"  \
+               "    --- a/migrations/versions/0003_index.py\n" \
                "    +++ b/migrations/versions/0003_index.py\n    @@ " in block
     # each diff rewrites its own call only
     assert '    -    op.create_index("ix_users_full_name", "users", ["full_name"])' in index
@@ -169,11 +170,12 @@ def test_past_max_files_one_summary_line_and_no_recipe_import(
     code, text = lint(root)
     assert code == 1
     assert "available fix" not in text and not called
-    assert ("4 findings in 2 files have a recipe: `sluice fix --diff` shows the rewrite, "
-            "`sluice fix` makes it") in text
+    assert ("4 findings in 2 files have a postgresql recipe: `sluice fix --dialect "
+            "postgresql --diff` shows the rewrite, `sluice fix --dialect postgresql` makes "
+            "it") in text
     monkeypatch.undo()  # ten files at most: both get their diffs
     code, text = lint(root)
-    assert text.count("available fix (sluice fix):") == 4
+    assert text.count("available fix (sluice fix --dialect postgresql):") == 4
 
 
 @pytest.mark.parametrize("newline", ["\r\n", "\n"])
@@ -232,5 +234,55 @@ def test_calls_rewritten_as_one_block_show_it_once(tmp_path: Path) -> None:
     assert "    -    op.create_index(" in index and "    -    op.create_foreign_key(" in index
     assert "NOT VALID" in index
     assert "+++ b/" not in fk and "@@" not in fk
-    assert "  available fix (sluice fix):\n    rewritten together with line 16: the diff " \
+    assert "  available fix (sluice fix --dialect postgresql):\n"  \
+           "    rewritten together with line 16: the diff " \
            f"under {path}:16 above" in fk
+
+
+def test_a_revision_sluice_sum_records_gets_no_diff_fix_would_not_make(
+        tmp_path: Path) -> None:
+    """`sluice fix` leaves reviewed history alone: lint --all shows its findings, no diff
+    under them, and one line naming the command that does rewrite them."""
+    root = shop_with_revision(tmp_path)
+    assert run_cli(["lock", "-c", str(root / "alembic.ini")]).exit_code == 0
+    code, text = lint(root, "--all")
+    assert code == 1 and set(blocks(text)) == {"SL201", "SL203"}
+    assert "available fix" not in text and "+++ b/" not in text
+    assert ("2 findings in 1 file recorded in sluice.sum have a postgresql recipe, left "
+            "alone by `sluice fix` (reviewed history): `sluice fix --include-locked "
+            "--dialect postgresql --diff` shows the rewrite; `sluice fix --include-locked "
+            "--dialect postgresql` makes it, then `sluice lock`") in text
+    ini = str(root / "alembic.ini")
+    left = run_cli(["fix", "-c", ini, "--dialect", "postgresql", "--diff"])
+    assert left.exit_code == 0 and left.stdout == "", left.output
+    named = run_cli(["fix", "-c", ini, "--include-locked", "--dialect", "postgresql", "--diff"])
+    assert named.exit_code == 1 and "+++ b/migrations/versions/0003_index.py" in named.stdout
+
+
+def test_several_dialects_count_files_and_name_the_dialect(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linted for several dialects (none named on the command line): the summary counts
+    files, not files times dialects, and names the command that works: `sluice fix`
+    alone needs the one dialect."""
+    from sluice.integrations.cli import lint_fixes
+
+    root = shop_with_revision(tmp_path)
+    with (root / "sluice.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[lint]\ndialects = ["postgresql", "mysql"]\n')
+    second = REVISION.replace("0003", "0004").replace('down_revision = "0002"',
+                                                      'down_revision = "0003"')
+    second = second.replace("Revises: 0002", "Revises: 0003").replace(
+        "ix_users_full_name", "ix_users_email").replace('["full_name"]', '["email"]')
+    (root / "migrations" / "versions" / "0004_more.py").write_text(second, encoding="utf-8")
+    ini = str(root / "alembic.ini")
+    monkeypatch.setattr(lint_fixes, "MAX_FILES", 1)
+    text = run_cli(["lint", "-c", ini, "--no-cache"]).stdout
+    assert ("4 findings in 2 files have a postgresql recipe: `sluice fix --dialect "
+            "postgresql --diff` shows the rewrite, `sluice fix --dialect postgresql` makes "
+            "it") in text, text
+    monkeypatch.undo()
+    text = run_cli(["lint", "-c", ini, "--no-cache"]).stdout
+    assert text.count("available fix (sluice fix --dialect postgresql):") == 4
+    assert "available fix (sluice fix):" not in text
+    assert run_cli(["fix", "-c", ini, "--diff"]).exit_code == 2  # needs the one dialect
+    assert run_cli(["fix", "-c", ini, "--dialect", "postgresql", "--diff"]).exit_code == 1

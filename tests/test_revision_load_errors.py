@@ -53,5 +53,5 @@ def test_a_database_ahead_of_the_revision_files_says_so(tmp_path: Path,
         "sluice: error: the database is at r0003 (its version table), which no revision file "
         "under migrations declares: a newer version of the code applied it, or its file was "
         "removed; nothing was changed"), done.stderr
-    assert lines[1] == "Run this from the code that has it: `sluice history` shows who " \
-        "applied it and when."
+    assert lines[1] == f"Run this from the code that has it: `sluice history -c {ini} " \
+        "--env dev` shows who applied it and when."

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sluice.config import parse_config
-from sluice.environments import resolve_environment
+from sluice.environments import environment_of, resolve_environment
 from sluice.errors import ConfigError
 from tests.support.cli import run_cli
 from tests.support.runner import chain, make_project
@@ -44,8 +44,45 @@ def test_empty_name_is_refused_naming_its_origin(x: dict[str, str], environ: dic
 
 def test_unknown_name_from_x_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"unknown environment 'prdo' \(from -x env\); "
-                                          r"valid: dev, prod, staging"):
+                                          r"did you mean 'prod'\? valid: dev, prod, staging$"):
         resolve_environment(CONFIG, {"env": "prdo"}, {})
+
+
+@pytest.mark.parametrize(("env", "x", "environ", "origin"), [
+    (None, (), {"SLUICE_ENV": "prd"}, "SLUICE_ENV"),
+    (None, (), {"ALEMBIC_ENV": "prd"}, "ALEMBIC_ENV"),
+    ("prd", (), {}, "--env"),
+    (None, ("env=prd",), {}, "-x env"),
+    ("prod", ("env=prd",), {}, "-x env"),
+])
+def test_a_misspelt_name_gets_a_suggestion_wherever_it_came_from(
+        env: str | None, x: tuple[str, ...], environ: dict[str, str], origin: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`SLUICE_ENV=prd sluice upgrade` said only "valid: ...", unlike an unknown key."""
+    for name in ("SLUICE_ENV", "ALEMBIC_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        environment_of(CONFIG, env, x)
+    assert str(info.value) == (f"unknown environment 'prd' (from {origin}); did you mean "
+                               "'prod'? valid: dev, prod, staging")
+
+
+def test_a_name_like_none_gets_no_suggestion() -> None:
+    with pytest.raises(ConfigError) as info:
+        environment_of(CONFIG, "qa")
+    assert str(info.value) == "unknown environment 'qa' (from --env); valid: dev, prod, staging"
+
+
+def test_cli_suggests_the_environment_meant_by_sluice_env(tmp_path: Path) -> None:
+    ini, url = project(tmp_path)
+    result = run_cli(["upgrade", "-c", str(ini), "--url", url, "--yes"],
+                     env={"SLUICE_ENV": "prd"}, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert result.stderr == ("sluice: error: unknown environment 'prd' (from SLUICE_ENV); did "
+                             "you mean 'prod'? valid: dev, prod, staging, test\n")
+    assert not (tmp_path / "app.db").exists()
 
 
 def project(tmp_path: Path) -> tuple[Path, str]:
@@ -81,8 +118,8 @@ def test_cli_refuses_an_unknown_environment(tmp_path: Path) -> None:
     result = run_cli(["upgrade", "-c", str(ini), "--url", url, "-x",
                       "env=prdo", "--yes"], catch_exceptions=False)
     assert result.exit_code == 2
-    assert result.stderr == ("sluice: error: unknown environment 'prdo' (from -x env); valid: "
-                             "dev, prod, staging, test\n")
+    assert result.stderr == ("sluice: error: unknown environment 'prdo' (from -x env); did "
+                             "you mean 'prod'? valid: dev, prod, staging, test\n")
     assert not (tmp_path / "app.db").exists()
 
 

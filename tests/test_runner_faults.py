@@ -34,7 +34,8 @@ def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path
     else:  # r0002's DDL was committed: it is stamped, and the run stops before r0003
         assert ("; stopped before r0003 ran: r0001, r0002 were applied and stamped before "
                 "that; the database is at r0002") in a_err
-    assert "idle_session_timeout" in a_err and "Run again: sluice upgrade head --env test" in a_err
+    assert "idle_session_timeout" in a_err and "Run again: `sluice upgrade head -c " in a_err
+    assert f" --url {server_db} --env test`" in a_err  # the same database, not alembic.ini's
     runs: dict[str, dict[str, tuple[str, str]]] = {}
     for e in faults.history(server_db):
         runs.setdefault(e.run_id, {})[e.revision] = (e.status, e.error or "")
@@ -118,7 +119,7 @@ def test_mariadb_rerun_after_a_stop_past_the_ddl_tells_what_is_in_the_database(
     assert "nothing of r0002 was applied" not in text_ and "Traceback" not in text_
     assert "was interrupted inside r0002 and left part of it applied" in text_
     assert "the database is at r0001" in text_
-    assert f"alembic -c {ini} stamp r0002" in text_
+    assert f"`alembic -c {ini} -x env=test stamp r0002`" in text_
     if signame == "SIGTERM":
         assert "(2 statements)" in text_ and "  1. CREATE TABLE t0002" in text_
         assert "  2. CREATE INDEX ix_t0002_name ON t0002 (name)" in text_

@@ -24,6 +24,7 @@ from sluice.runner.capture import (
 )
 from sluice.runner.lock import MigrationLock, advisory_key, lock_name
 from sluice.runner.policy import resolve_policy
+from sluice.runner.suggest import Invocation
 from sluice.runner.timeouts import TimeoutApplier, Timeouts, file_timeouts, parse_marker
 
 
@@ -70,9 +71,10 @@ def test_production_defaults_and_overrides() -> None:
 
 
 def test_bad_duration_in_config_names_key() -> None:
-    cfg = parse_config({"environments": {"dev": {"statement_timeout": "forever"}, "prod": {}}})
+    """Said when the configuration is read (with its line, from a file), before any
+    command resolves the environment's policy."""
     with pytest.raises(ConfigError, match=r"environments\.dev\.statement_timeout"):
-        resolve_policy(cfg, "dev")
+        parse_config({"environments": {"dev": {"statement_timeout": "forever"}, "prod": {}}})
 
 
 def test_backup_template_is_split_before_formatting() -> None:
@@ -166,8 +168,10 @@ def test_partial_failure_alignment_mysql_semantics() -> None:
                           "ALTER TABLE x ADD COLUMN y INTEGER"]
     assert pf.failed == "ALTER TABLE x ADD COLUMN y INTEGER"
     assert pf.not_applied == ["CREATE INDEX ix ON x (y)"]
-    text = pf.render(env="prod")
+    text = pf.render(Invocation(environment="prod"))
     assert "stamp r2" in text and "Do not re-run" in text and "alembic_version still says r1" in text
+    assert "`alembic -c alembic.ini -x env=prod stamp r2`" in text
+    assert "`sluice upgrade --env prod` again" in text
 
 
 def test_partial_failure_dml_after_last_ddl_was_rolled_back() -> None:

@@ -384,3 +384,23 @@ def test_postgres_type_change_is_split_into_expand_and_contract(shop: Path,
         nulls = conn.exec_driver_sql("SELECT count(*) FROM orders WHERE quantity IS NULL").scalar()
     engine.dispose()
     assert (leftovers, nulls) == (0, 0)
+
+
+def test_rewrite_ops_tells_schemas_apart_and_keeps_a_column_something_depends_on() -> None:
+    """As `sluice fix`: a table created in another schema is not the existing one of the
+    same name, and a type change of a column the revision indexes or constrains first is
+    not rebuilt beside it (the expand and contract would drop what depends on it)."""
+    from alembic.operations import ops
+
+    from sluice.policy.safe import Rewrite, rewrite_ops
+
+    created = ops.CreateTableOp("plain", [sa.Column("id", sa.Integer, primary_key=True)],
+                                schema="archive")
+    index = ops.CreateIndexOp("ix_plain_n", "plain", ["n"])
+    check = ops.CreateCheckConstraintOp("ck_orders_qty", "orders", "qty >= 0")
+    qty, total = (ops.AlterColumnOp("orders", c, existing_type=sa.Integer(),
+                                    modify_type=sa.BigInteger()) for c in ("qty", "total"))
+    done = rewrite_ops([created, index, check, qty, total], RecipeContext("postgresql"),
+                       lambda o: False, make=lambda o, applied: Rewrite(o, applied),
+                       phase="upgrade", contract=None)
+    assert [r.model for r in done] == [index, check, total]

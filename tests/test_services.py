@@ -235,8 +235,21 @@ def test_service_with_own_version_table(multiservice: Path, db_url: str) -> None
 
 def test_own_version_table_needs_its_own_environment(multiservice: Path) -> None:
     url = f"sqlite:///{multiservice / 'dev.db'}"
+    # the example has the section: the message names it and how to run it (-n)
     with pytest.raises(CommandError, match=r"service 'reporting' keeps its own version_table "
-                                           r"'reporting_version'.*add a \[reporting\] section"):
+                                           r"'reporting_version'.*that environment is section "
+                                           r"\[reporting\]: run it with -n reporting, not "
+                                           r"-x service=reporting: `alembic -n reporting "
+                                           r"\.\.\.`, `sluice check -n reporting`"):
+        ms_upgrade(multiservice, url, "heads", "service=reporting")
+    # without it, the message says which section to add
+    ini = multiservice / "alembic.ini"
+    text = ini.read_text(encoding="utf-8")
+    start, end = text.index("\n[reporting]\n"), text.index("\n[post_write_hooks]\n")
+    ini.write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(CommandError, match=r"add a \[reporting\] section with "
+                                           r"version_locations = migrations/versions/reporting "
+                                           r"and run it with -n reporting"):
         ms_upgrade(multiservice, url, "heads", "service=reporting")
 
 

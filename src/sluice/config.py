@@ -106,16 +106,19 @@ class CheckConfig:
         doc="Checks `sluice check` runs when `--only` is not given.",
     )
     url: str | None = _f(
-        None, doc="Database URL for `sluice check` (default: a temporary SQLite file)."
+        None, doc="Database URL for `sluice check` (default: a temporary SQLite file); with "
+        "`--scratch`, the server it creates throwaway databases on; `${VAR}` is replaced by "
+        "the environment variable. `--url` and `SLUICE_CHECK_URL` override it."
     )
     roundtrip_last: int | None = _f(
-        None, doc="Round-trip only the latest N revisions (default: all)."
+        None, doc="Round-trip only the latest N revisions, N of 1 or more (default: all)."
     )
     expected_heads: list[str] = _f(
         factory=list,
         doc="Branch labels or revision ids that are heads by design (e.g. an expand/contract pair).",
     )
-    sum_file: str = _f("sluice.sum", doc="Checksum file, relative to the alembic.ini folder.")
+    sum_file: str = _f("sluice.sum", doc="Checksum file, relative to the alembic.ini folder; "
+                       "another alembic.ini section (`-n NAME`) has its own, `sluice.NAME.sum`.")
     require_lock: bool = _f(
         False,
         doc="A missing checksum file fails the checksums check (default: skipped with a "
@@ -293,10 +296,38 @@ class SluiceConfig:
     def key_path(self, dotted: str) -> str:
         """``dotted`` (``environments.prod``) as the configuration file spells it:
         ``tool.sluice.`` in front in pyproject.toml (or with no file yet), not in a
-        sluice.toml."""
-        if self.source is not None and self.source.name == "sluice.toml":
+        sluice.toml (or another file given by name: its top level is the configuration)."""
+        if self.source is not None and self.source.name != "pyproject.toml":
             return dotted
         return f"tool.sluice.{dotted}"
+
+    def key_line(self, dotted: str) -> int | None:
+        """The line of the configuration file that sets ``dotted``, when one does."""
+        if self.source is None:
+            return None
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            text = self.source.read_text(encoding="utf-8")
+            return _key_line(text, self.key_path(dotted).split("."))
+        return None
+
+    def where(self, dotted: str) -> str:
+        """``file:line: key`` of the setting ``dotted`` (``check.url``) for a message: the
+        key as :meth:`key_path` spells it, the line that sets it when one does."""
+        line = self.key_line(dotted)
+        where = f"{self.source}:{line}" if line else str(self.source or "[tool.sluice]")
+        return f"{where}: {self.key_path(dotted)}"
+
+    def table(self, section: str = "") -> str:
+        """The table ``section`` (``""``: the top level) as the file spells it, for hints:
+        ``[check]`` in sluice.toml, ``[tool.sluice.check]`` in pyproject.toml."""
+        if self.key_path("") == "":
+            return f"[{section}]" if section else f"{self.file_name} (top level)"
+        return f"[tool.sluice.{section}]" if section else "[tool.sluice]"
+
+    @property
+    def file_name(self) -> str:
+        """The file holding the configuration (pyproject.toml when there is none yet)."""
+        return self.source.name if self.source is not None else "pyproject.toml"
 
     def for_environment(self, env: str | None) -> SluiceConfig:
         """A copy with the policy overrides of ``env`` applied."""

@@ -1,7 +1,8 @@
 """Checks across ``[tool.sluice]`` keys that the types alone cannot express.
 
 Environments named by other keys exist, severities and renames are well formed, each table
-pattern and branch label belongs to one service, and regular expressions compile.
+pattern and branch label belongs to one service, regular expressions compile, durations
+parse and counts are in range.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from sluice.core.durations import parse_duration
 from sluice.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -56,6 +58,25 @@ def check_cross_references(cfg: SluiceConfig, source: str) -> None:
     _check_regex(cfg.lint.index_name_pattern, source, "tool.sluice.lint.index_name_pattern")
     if cfg.lint.target_mysql_version is not None:
         _check_mysql_version(cfg.lint.target_mysql_version, source)
+    last = cfg.check.roundtrip_last
+    if last is not None and last < 1:  # as `sluice check --last N` takes it
+        raise ConfigError(f"{source}: tool.sluice.check.roundtrip_last: must be 1 or more "
+                          f"(the latest N revisions; leave it out for all), got {last}")
+    _check_environments(cfg, source)
+
+
+def _check_environments(cfg: SluiceConfig, source: str) -> None:
+    """Durations and retries of every environment, so that a bad one is said when the
+    configuration is read, with its line, whichever command reads it."""
+    for name, env in cfg.environments.items():
+        key = f"{source}: tool.sluice.environments.{name}"
+        for setting in _DURATIONS:
+            parse_duration(getattr(env, setting), key=f"{key}.{setting}")
+        if env.lock_retries is not None and env.lock_retries < 0:
+            raise ConfigError(f"{key}.lock_retries: must be 0 or more, got {env.lock_retries}")
+
+
+_DURATIONS = ("lock_timeout", "statement_timeout", "migration_lock_timeout", "lock_retry_backoff")
 
 
 #: ``8.0``, ``8.0.35``, ``mysql-8.4``, ``mariadb-10.11``, ``MariaDB 10.6``.

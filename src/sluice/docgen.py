@@ -30,7 +30,8 @@ def configuration_page() -> str:
         "",
         "Sluice reads `[tool.sluice]` from `pyproject.toml`, or the top level of `sluice.toml`,",
         "in the folder of `alembic.ini` or the nearest folder above it (`sluice.toml` first).",
-        "Unknown keys and wrong types are errors naming the file, the line that sets the key "
+        "Unknown keys, wrong types and bad values (a duration that does not parse, a count "
+        "out of range) are errors naming the file, the line that sets the key "
         "(when it is a `key = value` line under its table header) and the key as the file "
         "spells it (`lint.fail_on` in sluice.toml, `tool.sluice.lint.fail_on` in "
         "pyproject.toml).",

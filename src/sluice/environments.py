@@ -90,7 +90,8 @@ def environment_of(config: SluiceConfig, env: str | None,
 
 def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:
     """``value`` as given by ``origin`` (``--env``, ``-x env``, ``SLUICE_ENV`` ...), refused
-    when it is empty or not a configured environment.
+    when it is empty or not a configured environment (naming the closest configured one,
+    as an unknown configuration key does: ``prd``, did you mean ``prod``?).
 
     An empty value is what an unset variable gives (``-x env=$DEPLOY_ENV``); falling back
     to the default environment would run a production deploy without its guards.
@@ -103,7 +104,14 @@ def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:
             f"{shown}: the environment name is empty (an unset variable?); refusing to "
             f"guess. Pass one of: {valid}"
         )
-    return config.validate_environment(value, origin=origin)
+    if value not in config.environments:
+        import difflib  # lazy: only for a misspelt name; start-up
+
+        close = difflib.get_close_matches(value, list(config.environments), n=1, cutoff=0.6)
+        meant = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"unknown environment '{value}' (from {origin}); {meant}valid: "
+                          f"{', '.join(sorted(config.environments))}")
+    return value
 
 
 def _alembic_context() -> Any | None:

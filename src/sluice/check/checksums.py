@@ -21,7 +21,12 @@ from sluice.check.model import CheckResult, finish
 from sluice.config import load_config
 from sluice.core.findings import Finding, check_finding
 from sluice.core.project import display_path, script_directory
-from sluice.core.sumfile import SumState, current_state, parse_sum, sum_path
+from sluice.core.sumfile import (
+    SumState,
+    current_state,
+    parse_sum,
+    section_sum_file,
+)
 from sluice.errors import SluiceError
 from sluice.files import project_file, write_atomic
 
@@ -32,7 +37,7 @@ _EDITED_FIX = (
     "A revision that has run anywhere (a teammate's database, staging, production) must "
     "never change: those databases will not run it again, so the edit never reaches them. "
     "Revert the edit and put the change in a new revision (`alembic revision -m ...`). If "
-    "this revision has never left your branch, run `sluice lock` and commit {sum} together "
+    "this revision has never left your branch, run `{lock}` and commit {sum} together "
     "with the edit."
 )
 
@@ -47,18 +52,26 @@ def _disk_state(ctx: CheckContext) -> SumState:
     return current_state(script, ctx.root, import_fallback=imported)
 
 
+def sum_file(ctx: CheckContext) -> Path:
+    """The sum file of the section checked, as the check reads it and ``sluice lock``
+    writes it: ``check.sum_file`` inside the project folder, not a symlink
+    (:func:`~sluice.files.project_file`), or a one-line error naming the key."""
+    return project_file(ctx.root, section_sum_file(ctx.config.check.sum_file, ctx.section),
+                        key=ctx.config.key_path("check.sum_file"))
+
+
 def check_checksums(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.checksums`)."""
-    path = sum_path(ctx.root, ctx.config.check.sum_file)
-    rel = ctx.rel(path)
+    path = sum_file(ctx)
+    rel, lock = ctx.rel(path), ctx.command("lock")
     if not path.is_file():
         if not ctx.config.check.require_lock:
-            return CheckResult(NAME, TITLE, "skip", f"no {rel}: run `sluice lock` to record "
+            return CheckResult(NAME, TITLE, "skip", f"no {rel}: run `{lock}` to record "
                                "the revision files' checksums, and commit it")
         return finish(NAME, TITLE, [check_finding(
             NAME, "no-sum-file", "no checksum file: the revision files are not locked "
             "(check.require_lock = true)",
-            f"Run `sluice lock` and commit {rel} with the migrations.", path=rel)],
+            f"Run `{lock}` and commit {rel} with the migrations.", path=rel)],
             "not locked")
     recorded = parse_sum(path.read_text(encoding="utf-8", errors="replace"))
     disk = _disk_state(ctx)
@@ -70,29 +83,29 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
             "(usually each added a revision on the same head)",
             "Put the two revisions in sequence: set down_revision of the newer one to the "
             "other branch's head (or add a merge revision with `alembic merge heads`), then "
-            f"run `sluice lock` to rewrite {rel} and commit both.",
+            f"run `{lock}` to rewrite {rel} and commit both.",
             path=rel, line=recorded.conflict_line))
     for line, message in recorded.errors:
         problems.append(check_finding(NAME, "bad-line", message,
-                                f"Run `sluice lock` to rewrite {rel}.", path=rel, line=line))
+                                f"Run `{lock}` to rewrite {rel}.", path=rel, line=line))
     for file, digest in sorted(recorded.files.items()):
         if file not in disk.files:
             problems.append(check_finding(
                 NAME, "removed", f"{file} is recorded in {rel} but no longer exists",
                 "Deleting a revision that has run anywhere breaks every database that "
                 "recorded it. Restore it from version control; if it never left your "
-                "branch, run `sluice lock`.", path=rel, line=recorded.lines.get(file)))
+                f"branch, run `{lock}`.", path=rel, line=recorded.lines.get(file)))
         elif disk.files[file] != digest:
             problems.append(check_finding(
                 NAME, "edited",
                 f"changed after it was locked ({rel}:{recorded.lines.get(file)} records "
                 f"sha256 {digest[:12]}..., the file now hashes to {disk.files[file][:12]}...)",
-                _EDITED_FIX.format(sum=rel), path=file))
+                _EDITED_FIX.format(sum=rel, lock=lock), path=file))
     new = sorted(set(disk.files) - set(recorded.files))
     for file in new:
         problems.append(check_finding(
             NAME, "unrecorded", f"new revision file, not recorded in {rel}",
-            f"Run `sluice lock` and commit {rel} with the new revision.", path=file))
+            f"Run `{lock}` and commit {rel} with the new revision.", path=file))
     same_files = set(disk.files) == set(recorded.files)
     notes = [f"{file}: revision id unreadable, heads not compared" for file in disk.unreadable]
     if same_files and recorded.conflict_line is None and not disk.unreadable \
@@ -101,10 +114,10 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
             NAME, "heads-changed",
             f"{rel} records heads {' '.join(recorded.heads) or '(none)'}, the revision files "
             f"have {' '.join(disk.heads)}",
-            f"Run `sluice lock` and commit {rel}.", path=rel, line=recorded.heads_line))
+            f"Run `{lock}` and commit {rel}.", path=rel, line=recorded.heads_line))
     n = len(disk.files)
-    summary = f"{n} revision file{'s' if n != 1 else ''} match {rel}" if not problems \
-        else f"{rel} out of date"
+    summary = (f"{n} revision file{'s match' if n != 1 else ' matches'} {rel}"
+               if not problems else f"{rel} out of date")
     return finish(NAME, TITLE, problems, summary, notes=notes)
 
 
@@ -126,8 +139,10 @@ class LockResult:
 
 
 def lock(ini: str | Path, *, config_file: str | None = None,
-         x_args: tuple[str, ...] = ()) -> LockResult:
-    """Write ``sluice.sum`` for the project of ``ini``.
+         x_args: tuple[str, ...] = (), ini_section: str = "alembic") -> LockResult:
+    """Write ``sluice.sum`` for the project of ``ini`` (for section ``ini_section``, its
+    own sum file, :func:`~sluice.core.sumfile.section_sum_file`: the other sections' files
+    are never touched).
 
     Never imports a revision unless its ids are not literals; a file whose ids cannot be
     read either way is still checksummed, left out of the heads line and reported in
@@ -143,12 +158,13 @@ def lock(ini: str | Path, *, config_file: str | None = None,
 
     with ExitStack() as stack:
         ctx = CheckContext(ini=path.resolve(), config=config,
-                           options=CheckOptions(x_args=x_args, config_file=config_file),
-                           stack=stack)
-        target = project_file(ctx.root, config.check.sum_file, key="check.sum_file")
+                           options=CheckOptions(x_args=x_args, config_file=config_file,
+                                                ini_section=ini_section),
+                           stack=stack, database=False)
+        target = sum_file(ctx)
         disk = _disk_state(ctx)
     _refuse_broken_history(disk, ctx.root)
-    text = disk.render()
+    text = disk.render(ini_section)
     old_text = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
     previous = parse_sum(old_text) if old_text is not None else SumState()
     changed = old_text != text

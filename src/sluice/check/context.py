@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -42,8 +41,9 @@ from sluice.core.project import (
     require_revisions,
     script_directory,
 )
+from sluice.core.urls import database_url, expand_vars
 from sluice.environments import validate_name
-from sluice.errors import ConfigError, SluiceError, mask_url
+from sluice.errors import SluiceError, mask_url
 
 Work = Callable[[tuple[str, ...], MigrationContext], Iterable[Any]]
 
@@ -54,6 +54,8 @@ class CheckOptions:
 
     #: Database URL (None: ``check.url`` from the config, else a temporary SQLite file).
     url: str | None = None
+    #: Where ``url`` came from, for messages: ``--url``, ``SLUICE_CHECK_URL``.
+    url_origin: str = "--url"
     #: Create a uniquely named database on the server of ``url`` and drop it afterwards.
     scratch: bool = False
     #: Checks to run (None: ``check.checks`` from the config).
@@ -62,6 +64,9 @@ class CheckOptions:
     last: int | None = None
     x_args: tuple[str, ...] = ()
     env: str | None = None
+    #: The alembic.ini section of the Alembic environment to check (``-n``, as ``alembic
+    #: -n``): its revisions, URL and version table, and its own sum file.
+    ini_section: str = "alembic"
     #: Explicit Sluice config file (None: found from alembic.ini's folder).
     config_file: str | None = None
     #: Called with a short message as each check starts (e.g. to print progress).
@@ -72,19 +77,23 @@ class CheckOptions:
     verbose: bool = False
 
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def expand_env(value: str, key: str, source: str) -> str:
-    """Replace ``${VAR}`` with the environment variable; a missing one names the key."""
-
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in os.environ:
-            raise ConfigError(f"{source}: {key}: environment variable {name} is not set")
-        return os.environ[name]
-
-    return _VAR.sub(repl, value)
+def check_url(options: CheckOptions, config: SluiceConfig) -> tuple[str | None, str]:
+    """The database ``sluice check`` runs on (None: a temporary SQLite file) and where it
+    came from, as a setting's name: ``options.url``, else ``check.url`` with ``${VAR}``
+    replaced. A URL SQLAlchemy cannot use is a one-line error naming its origin
+    (:func:`~sluice.core.urls.database_url`); so is ``scratch`` with no server."""
+    url, origin = options.url, options.url_origin
+    if url is None and config.check.url:
+        where = config.where("check.url")
+        url = database_url(expand_vars(config.check.url, key=where), origin=where)
+        origin = config.key_path("check.url")
+    elif url is not None:
+        database_url(url, origin=origin)
+    elif options.scratch:
+        raise SluiceError(
+            "--scratch needs --url naming a PostgreSQL or MySQL/MariaDB server (or "
+            f"SLUICE_CHECK_URL, or {config.key_path('check.url')} in {config.file_name})")
+    return url, origin
 
 
 @dataclass
@@ -116,13 +125,13 @@ class CheckContext:
     version_table_schema: str | None = field(default=None, init=False)
     #: Problems found while bringing the database to head outside the upgrade check.
     head_problems: list[Finding] | None = field(default=None, init=False)
+    #: False (``sluice lock``): no database is used, so none is resolved.
+    database: bool = True
 
     def __post_init__(self) -> None:
-        url = self.options.url
-        if url is None and self.config.check.url:
-            source = str(self.config.source or "[tool.sluice]")
-            url = expand_env(self.config.check.url, "tool.sluice.check.url", source)
-        self.db = CheckDatabase(self.config, url, scratch=self.options.scratch, stack=self.stack)
+        url, origin = check_url(self.options, self.config) if self.database else (None, "")
+        self.db = CheckDatabase(self.config, url, scratch=self.options.scratch, stack=self.stack,
+                                origin=origin)
 
     @classmethod
     def open(cls, ini: str | Path, options: CheckOptions, stack: ExitStack) -> CheckContext:
@@ -130,7 +139,9 @@ class CheckContext:
         if not path.is_file():
             raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
         config = load_config(path, path=options.config_file)
-        cfg = alembic_config(path, stdout=io.StringIO())
+        if options.last is not None and options.last < 1:  # as --last and roundtrip_last
+            raise SluiceError(f"last: must be 1 or more, got {options.last}")
+        cfg = alembic_config(path, stdout=io.StringIO(), ini_section=options.ini_section)
         refuse_multidb(cfg, path, "sluice check")
         try:  # what the deploy reads: a gate passing on it would pass a broken deploy
             cfg.get_main_option("sqlalchemy.url")
@@ -155,9 +166,30 @@ class CheckContext:
             args.append(f"env={self.options.env}")
         return args
 
+    @property
+    def section(self) -> str:
+        """The alembic.ini section checked (``-n``)."""
+        return self.options.ini_section
+
+    def command(self, name: str, section: str | None = None) -> str:
+        """``sluice NAME`` as typed for this section, or ``section`` (``sluice lock -n
+        reporting``)."""
+        section = section or self.section
+        return f"sluice {name}" if section == "alembic" else f"sluice {name} -n {section}"
+
+    def other_sections(self) -> list[str]:
+        """The other Alembic environments of alembic.ini (sections with a
+        ``script_location``), which this check does not read."""
+        try:
+            parser = self.alembic_config().file_config
+            return [s for s in parser.sections()
+                    if s != self.section and parser.has_option(s, "script_location")]
+        except Exception:  # noqa: BLE001 - a file Alembic cannot read fails elsewhere
+            return []
+
     def alembic_config(self, url: str | None = None) -> Config:
-        cfg = alembic_config(self.ini, url=url, x_args=self.x_args(), stdout=io.StringIO())
-        return cfg
+        return alembic_config(self.ini, url=url, x_args=self.x_args(), stdout=io.StringIO(),
+                              ini_section=self.section)
 
     def history(self) -> LoadedHistory:
         """The project's revisions, imported once per run."""
@@ -260,7 +292,7 @@ class CheckContext:
             return None
         server = "postgresql://USER@HOST/postgres" if dialect == "postgresql" \
             else "mysql://USER@HOST/"
-        return dialect, f"sluice check --url {server} --scratch"
+        return dialect, f"{self.command('check')} --url {server} --scratch"
 
     def stand_in_note(self) -> str | None:
         """What to add to a failure on the temporary SQLite database when the project's

@@ -59,9 +59,11 @@ class CheckDatabase:
     """
 
     def __init__(self, config: SluiceConfig, url: str | None, *, scratch: bool,
-                 stack: ExitStack) -> None:
+                 stack: ExitStack, origin: str = "--url") -> None:
         self.config = config
         self.requested = url
+        #: Where ``url`` came from (``--url``, ``SLUICE_CHECK_URL``, ``check.url``).
+        self.origin = origin
         self.scratch = scratch
         self.stack = stack
         self.kind: Kind = "temporary"
@@ -172,10 +174,9 @@ class CheckDatabase:
             raise SluiceError(
                 f"{mask_url(url)}: database is not empty ({len(found)} table"
                 f"{'s' if len(found) != 1 else ''}: {shown}); sluice check upgrades from an "
-                "empty database and never drops what it did not create",
-                hint="Pass --scratch to let Sluice create (and drop) a throwaway database on "
-                     "that server, or point --url at an empty database.",
-            )
+                "empty database and never drops what it did not create: pass --scratch to "
+                "let Sluice create (and drop) a throwaway database on that server, or point "
+                f"{self.origin} at an empty database")
         self.preexisting = sorted(excluded)
 
     def connect(self) -> Any:

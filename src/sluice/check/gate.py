@@ -79,8 +79,8 @@ def run_checks(ini: str | Path = "alembic.ini", options: CheckOptions | None = N
         if options.only is not None:
             selected = select_checks(options.only)
         else:
-            source = f"{ctx.config.source or '[tool.sluice]'}: tool.sluice.check.checks"
-            selected = select_checks(ctx.config.check.checks, origin=source)
+            selected = select_checks(ctx.config.check.checks,
+                                     origin=ctx.config.where("check.checks"))
         results: list[CheckResult] = []
         for check in selected:
             if options.progress is not None:

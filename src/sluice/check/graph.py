@@ -273,15 +273,19 @@ def head_problems(ctx: CheckContext, graph: Graph) -> list[Finding]:
     heads = graph.heads()
     expected = ctx.config.check.expected_heads
     source = str(ctx.config.source) if ctx.config.source else "[tool.sluice]"
+    key, setting = ctx.config.key_path("check.expected_heads"), _expected_heads(ctx)
     out: list[Finding] = []
     all_labels = {lab for n in graph.nodes.values() for lab in n.labels}
+    if ctx.section != "alembic":  # entries naming nothing here are another section's heads
+        expected = [e for e in expected
+                    if e in all_labels or any(i.startswith(e) for i in graph.nodes)]
     for entry in expected:
         if entry not in all_labels and not any(i.startswith(entry) for i in graph.nodes):
             out.append(check_finding(
                 NAME, "unknown-expected-head",
-                f"tool.sluice.check.expected_heads: '{entry}' names no revision or branch label",
+                f"{key}: '{entry}' names no revision or branch label",
                 "List branch labels (or revision ids) of the heads that exist by design.",
-                path=source,
+                path=source, line=ctx.config.key_line("check.expected_heads"),
             ))
     if not expected:
         if len(heads) > 1:
@@ -301,10 +305,15 @@ def head_problems(ctx: CheckContext, graph: Graph) -> list[Finding]:
             f"revision {head} is a head, but not one of the expected heads ({listed})",
             "If it belongs to an existing branch, re-point its down_revision at that branch's "
             "head; if it starts a branch by design, give it a branch label and add the label "
-            "to [tool.sluice.check] expected_heads. Then run `sluice lock`.",
+            f"to {setting}. Then run `sluice lock`.",
             graph.info(node.path).down_revision_line,
         ))
     return out
+
+
+def _expected_heads(ctx: CheckContext) -> str:
+    """``[check] expected_heads`` as the project's configuration file spells it."""
+    return f"{ctx.config.table('check')} expected_heads"
 
 
 def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Finding:
@@ -325,7 +334,7 @@ def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Findin
         "or keep both and add a merge revision of exactly these heads: "
         f"`alembic merge -m \"merge heads\" {' '.join(sorted(heads))}`. "
         "Then run `sluice lock`. Heads that exist by design (expand/contract, one tree per "
-        "service) go in [tool.sluice.check] expected_heads."
+        f"service) go in {_expected_heads(ctx)}."
     )
     return _problem(ctx, "multiple-heads", newest, what, fix,
                     graph.info(newest.path).down_revision_line)
@@ -364,7 +373,7 @@ def downgrade_problems(ctx: CheckContext, graph: Graph) -> tuple[list[Finding], 
             "cannot be undone on purpose (dropped data is gone), say so explicitly: "
             "`raise NotImplementedError(\"irreversible: <why>\")`; that passes, and the round "
             "trip skips it. A project that never writes downgrades sets "
-            "downgrades = \"none\" in [tool.sluice].",
+            f"downgrades = \"none\" in {ctx.config.table()}.",
             fact.line,
         ))
     if irreversible:
@@ -401,6 +410,8 @@ def check_graph(ctx: CheckContext) -> CheckResult:
     down, down_notes = downgrade_problems(ctx, graph)
     problems += down
     notes += down_notes
+    notes += [f"{ctx.ini.name} section [{s}] is another Alembic environment, not read here: "
+              f"`{ctx.command('check', s)}` checks it" for s in ctx.other_sections()]
     heads = graph.heads() if not structural else []
     summary = f"{len(graph.nodes)} revision{'s' if len(graph.nodes) != 1 else ''}"
     if heads:

@@ -183,12 +183,13 @@ def _created(path: Path, root: Path) -> tuple[float, float, float]:
 
 
 def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None = None,
-                 max_moves: int = 20) -> RebaseResult:
+                 max_moves: int = 20, name: str = "alembic") -> RebaseResult:
     """Re-point revisions until the heads ``sluice heads`` objects to are one line.
 
     ``move``: a revision id (or unique prefix) on the branch to move; ``base``: the git
-    ref whose revisions must stay. Raises :class:`SluiceError` when there is nothing safe
-    to do (every branch is on the base branch, a branch starts with a merge revision).
+    ref whose revisions must stay; ``name``: the alembic.ini section (``-n``). Raises
+    :class:`SluiceError` when there is nothing safe to do (every branch is on the base
+    branch, a branch starts with a merge revision).
     """
     ini = Path(ini)
     if not ini.is_file():
@@ -198,7 +199,7 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
     result = RebaseResult(base=_base_ref(root, base))
     for _ in range(max_moves):
         forget_modules(root)
-        graph = load_graph(ini, sluice_config=config)
+        graph = load_graph(ini, name=name, sluice_config=config)
         report = explain_heads(graph, config.check.expected_heads,
                                sorted(service_labels(config)))
         group = next((g for g in report.groups if len(g.heads) > 1), None)

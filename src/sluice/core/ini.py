@@ -78,6 +78,10 @@ class IniConfig:
         return plain.has_section(section) if plain is not None \
             else self.file_config.has_section(section)
 
+    def has_section(self, section: str) -> bool:
+        """Whether the file has ``[section]`` (as Alembic's ``file_config`` reads it)."""
+        return self._has_section(section)
+
     def _has_option(self, section: str, name: str) -> bool:
         plain = self._plain_ini()
         return plain.has_option(section, name) if plain is not None \

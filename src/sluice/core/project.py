@@ -58,9 +58,33 @@ def alembic_config(
     if toml is not None:
         kwargs["toml_file"] = str(toml)
     cfg = Config(str(path), **kwargs)
+    require_section(cfg, path)
     if url is not None:
         cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
+
+
+def require_section(cfg: AnyConfig, ini: str | os.PathLike[str]) -> None:
+    """Fail closed on an ini section (``-n NAME``) that ``ini`` does not have: a one-line
+    :class:`SluiceError` naming the file and the section, listing those that have a
+    ``script_location``. ``[alembic]`` is Alembic's default (its settings may come from
+    ``[tool.alembic]``), so it is left to the reading of its options."""
+    name, path = cfg.config_ini_section, display_path(ini, Path.cwd())
+    if name == "alembic":
+        return
+    try:
+        if cfg.has_section(name) if isinstance(cfg, IniConfig) \
+                else cfg.file_config.has_section(name):
+            return
+        parser = cfg.file_config
+        sections = ", ".join(s for s in parser.sections()
+                             if parser.has_option(s, "script_location"))
+    except Exception as exc:  # noqa: BLE001 - configparser's errors, in one line
+        raise SluiceError(f"{path}: cannot read: {one_line(exc)}") from None
+    raise SluiceError(f"{path}: no section [{name}] (sections with a script_location: "
+                      f"{sections or 'none'})",
+                      hint="Pass -n/--name one of them (as `alembic -n`), or add the section "
+                           "to alembic.ini.")
 
 
 def pyproject_for(ini: Path) -> Path | None:
@@ -96,14 +120,7 @@ def script_directory(cfg: Config) -> ScriptDirectory:
 def section_config(ini: str | os.PathLike[str], name: str = "alembic") -> Config:
     """Alembic's Config for section ``name`` of ``ini`` (``alembic -n NAME``); a section
     that does not exist is a one-line error listing those that have a script_location."""
-    path = Path(ini)
-    cfg = alembic_config(path, ini_section=name, stdout=io.StringIO())
-    if name != "alembic" and not cfg.file_config.has_section(name):
-        sections = ", ".join(s for s in cfg.file_config.sections()
-                             if cfg.file_config.has_option(s, "script_location"))
-        raise SluiceError(f"{path}: no section [{name}] (sections with a script_location: "
-                          f"{sections or 'none'})")
-    return cfg
+    return alembic_config(Path(ini), ini_section=name, stdout=io.StringIO())
 
 
 def refuse_multidb(cfg: AnyConfig, ini: str | os.PathLike[str], command: str) -> None:
@@ -118,7 +135,8 @@ def refuse_multidb(cfg: AnyConfig, ini: str | os.PathLike[str], command: str) ->
     names = [n.strip() for n in (listed or "").split(",") if n.strip()]
     if names:
         raise SluiceError(
-            f"{display_path(ini, Path.cwd())}: [alembic] databases = {', '.join(names)}: "
+            f"{display_path(ini, Path.cwd())}: [{cfg.config_ini_section}] databases = "
+            f"{', '.join(names)}: "
             f"env.py migrates {len(names)} databases in one run (Alembic's multidb "
             f"template); {command} works on one database and cannot guard or check them",
             hint="Run plain `alembic upgrade` for this project (sluice lint reads it), or "
@@ -142,15 +160,20 @@ class Locations:
     url: str | None
 
 
-def layout_config(ini: str | os.PathLike[str], *, x_args: Iterable[str] = ()) -> AnyConfig:
-    """What :func:`read_locations` reads ``ini`` with: :class:`~sluice.core.ini.IniConfig`
-    where it reads the file as the installed Alembic would (no Alembic import), else
-    Alembic's own ``Config`` (:func:`alembic_config`). Missing files are a one-line error."""
+def layout_config(ini: str | os.PathLike[str], *, x_args: Iterable[str] = (),
+                  ini_section: str = "alembic") -> AnyConfig:
+    """What :func:`read_locations` reads section ``ini_section`` of ``ini`` with:
+    :class:`~sluice.core.ini.IniConfig` where it reads the file as the installed Alembic
+    would (no Alembic import), else Alembic's own ``Config`` (:func:`alembic_config`).
+    Missing files and sections are a one-line error."""
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
-    light = light_config(path)
-    return light if light is not None else alembic_config(path, x_args=x_args)
+    light = light_config(path, ini_section)
+    if light is None:
+        return alembic_config(path, x_args=x_args, ini_section=ini_section)
+    require_section(light, path)
+    return light
 
 
 def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
@@ -179,7 +202,7 @@ def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
         if (root / "env.py").is_file():
             script_location = str(root)  # Flask-Migrate keeps alembic.ini next to env.py
         else:
-            raise SluiceError(f"{ini}: [alembic] script_location is not set")
+            raise SluiceError(f"{ini}: [{cfg.config_ini_section}] script_location is not set")
     paths: list[str] = []
     for p in sys_path:
         paths.append(str(Path(p).resolve()))

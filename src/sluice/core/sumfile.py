@@ -7,7 +7,9 @@ Format (one line per revision file, sorted by path, then the heads)::
     9b7c...04  migrations/versions/0002_orders_and_demo_data.py
     heads: 0002
 
-Paths are relative to the folder of alembic.ini, with forward slashes. Line endings are
+Paths are relative to the folder of alembic.ini, with forward slashes. Each Alembic
+environment of alembic.ini has its own sum file: ``sluice.sum`` for ``[alembic]``,
+``sluice.NAME.sum`` for section ``[NAME]`` (``sluice lock -n NAME``; :func:`section_sum_file`). Line endings are
 normalised to ``\\n`` before hashing, so a Windows checkout hashes like a Linux one.
 
 The final ``heads:`` line is what turns two branches that each add a revision on the
@@ -71,8 +73,12 @@ class SumState:
     #: (revision, down_revisions) of files whose ids had to be imported
     imported: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
-    def render(self) -> str:
-        lines = [HEADER]
+    def render(self, section: str = "alembic") -> str:
+        """The sum file's text; ``section``: the ini section it records (its header says
+        how to regenerate it)."""
+        lines = [HEADER if section == "alembic" else HEADER.replace(
+            "`sluice lock`", f"`sluice lock -n {section}`").replace(
+            "# sluice.sum:", f"# {section_sum_file('sluice.sum', section)}:")]
         lines += [f"{digest}  {path}" for path, digest in sorted(self.files.items())]
         lines.append("heads: " + " ".join(sorted(self.heads)))
         return "\n".join(lines) + "\n"
@@ -145,5 +151,28 @@ def current_state(script: object, root: Path, *,
     return state
 
 
-def sum_path(root: Path, sum_file: str) -> Path:
-    return (root / sum_file).resolve()
+def sum_path(root: Path, sum_file: str, section: str = "alembic") -> Path:
+    """The sum file of ini section ``section`` (see :func:`section_sum_file`)."""
+    return (root / section_sum_file(sum_file, section)).resolve()
+
+
+def section_sum_file(sum_file: str, section: str = "alembic") -> str:
+    """``check.sum_file`` for the Alembic environment in ini section ``section``: the file
+    itself for ``[alembic]``, else the section's name before its suffix
+    (``sluice.sum`` -> ``sluice.reporting.sum``).
+
+    Each environment (``alembic -n NAME``) has its own graph, heads and version table, so
+    each has its own sum file: locking one never rewrites another's, and checking one
+    compares every revision of that environment with the file that records them."""
+    if section == "alembic":
+        return sum_file
+    path = Path(sum_file)
+    safe = section_slug(section)
+    name = f"{path.stem}.{safe}{path.suffix}" if path.suffix else f"{path.name}.{safe}"
+    return path.with_name(name).as_posix()
+
+
+def section_slug(section: str) -> str:
+    """An ini section's name as part of a file name (characters other than letters,
+    digits, ``_``, ``.`` and ``-`` become ``_``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", section)

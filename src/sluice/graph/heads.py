@@ -132,8 +132,11 @@ def _walk_back(graph: RevisionGraph, head: str, stop: set[str]) -> list[str]:
     return out
 
 
-def render_heads(graph: RevisionGraph, report: HeadsReport) -> str:
-    """Plain text: each head, then each group that needs a merge, with its command."""
+def render_heads(graph: RevisionGraph, report: HeadsReport, *,
+                 setting: str = "[tool.sluice.check] expected_heads") -> str:
+    """Plain text: each head, then each group that needs a merge, with its command.
+    ``setting``: ``check.expected_heads`` as the configuration file spells it
+    (``[check] expected_heads`` in sluice.toml)."""
     lines: list[str] = []
     n = len(report.heads)
     lines.append(f"{n} head{'s' if n != 1 else ''}:")
@@ -145,8 +148,7 @@ def render_heads(graph: RevisionGraph, report: HeadsReport) -> str:
         lines.append(f"  {head}{branch}{why}{msg}  [{graph.rel(node.path)}]")
     if report.ok:
         if n > 1:
-            lines.append("Every head is expected (tool.sluice.check.expected_heads); "
-                         "nothing to merge.")
+            lines.append(f"Every head is expected ({setting}); nothing to merge.")
         return "\n".join(lines) + "\n"
     for group in report.groups:
         lines.append("")
@@ -157,7 +159,7 @@ def render_heads(graph: RevisionGraph, report: HeadsReport) -> str:
                 split = (f"; it split from {others[0]} after "
                          f"{', '.join(group.common_ancestors)}:")
             lines.append(f"{group.stray} is a head but matches no entry of "
-                         f"[tool.sluice.check] expected_heads{split or '.'}")
+                         f"{setting}{split or '.'}")
         else:
             count = f"{len(group.heads)} heads"
             what = f"{group.what} {count}" if group.what.startswith("branch") else (
@@ -184,10 +186,10 @@ def render_heads(graph: RevisionGraph, report: HeadsReport) -> str:
     if report.undeclared_services:
         listed = ", ".join(f'"{label}"' for label in report.undeclared_services)
         lines.append(f"These heads are service branches by design: declare them with "
-                     f"[tool.sluice.check] expected_heads = [{listed}] instead of merging.")
+                     f"{setting} = [{listed}] instead of merging.")
     else:
         lines.append("Heads that exist by design (one branch per service, expand/contract) go "
-                     "in [tool.sluice.check] expected_heads, as branch labels or revision ids.")
+                     f"in {setting}, as branch labels or revision ids.")
     return "\n".join(lines) + "\n"
 
 

@@ -27,6 +27,7 @@ from sluice.core.history import (
     script_revision_files,
 )
 from sluice.core.project import script_directory, section_config
+from sluice.core.urls import database_url
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
 
@@ -241,7 +242,8 @@ def database_revisions(url: str, tables: list[str]) -> dict[str, list[str]]:
     import sqlalchemy as sa  # lazy: a database only with --url
     from alembic.migration import MigrationContext  # lazy: a database only with --url
 
-    try:
+    database_url(url, origin="--url")
+    try:  # a driver that is not installed
         engine = sa.create_engine(sync_url(url), poolclass=sa.pool.NullPool)
     except Exception as exc:
         raise SluiceError(f"--url {mask_url(url)}: {exc}") from None

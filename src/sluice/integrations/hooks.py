@@ -59,8 +59,9 @@ def revision_id_of(source: str) -> str | None:
     return header_from_source(source, "<revision>").revision
 
 
-def _revision_files(ini: Path, x_args: Sequence[str] = ()) -> set[Path]:
-    layout = read_layout(ini, x_args=x_args)
+def _revision_files(ini: Path, x_args: Sequence[str] = (),
+                    ini_section: str = "alembic") -> set[Path]:
+    layout = read_layout(ini, x_args=x_args, ini_section=ini_section)
     return set(revision_files(layout.version_locations, recursive=layout.recursive))
 
 
@@ -112,7 +113,8 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise SluiceError(f"{missing[0]}: no such file")
-    known = _revision_files(Path(ini), options.get("x_args", ()))
+    known = _revision_files(Path(ini), options.get("x_args", ()),
+                            options.get("ini_section", "alembic"))
     chosen = [p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
     if not chosen:
         return LintResult(findings=[], coverage=Coverage(), revisions=[])

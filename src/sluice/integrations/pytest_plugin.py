@@ -176,16 +176,15 @@ class SluiceTests:
     @pytest.fixture
     def sluice_database_url(self, sluice_alembic_ini: Path) -> str | None:
         """Database server for the Sluice tests (None: a temporary SQLite file)."""
-        from sluice.check.context import expand_env  # lazy: loaded in every pytest run
+        from sluice.check.context import (  # lazy: loaded in every pytest run
+            CheckOptions,
+            check_url,
+        )
         from sluice.config import load_config  # lazy: loaded in every pytest run
 
         if not Path(sluice_alembic_ini).is_file():
             return None
-        config = load_config(Path(sluice_alembic_ini))
-        if not config.check.url:
-            return None
-        return expand_env(config.check.url, "tool.sluice.check.url",
-                          str(config.source or "[tool.sluice]"))
+        return check_url(CheckOptions(), load_config(Path(sluice_alembic_ini)))[0]
 
     @pytest.fixture
     def sluice_scratch(self, sluice_database_url: str | None) -> bool:

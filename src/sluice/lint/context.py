@@ -167,7 +167,9 @@ def config_key(config: SluiceConfig, dialects: list[str], stubs: list[str],
     data = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
             if not f.metadata.get("internal")}
     payload = _canonical({
-        "config": data, "dialects": dialects, "stubs": stubs, "render": render,
+        # where the configuration lives: findings name its tables as that file spells them
+        "config": data, "spelling": config.key_path(""), "dialects": dialects, "stubs": stubs,
+        "render": render,
         "x": list(x_args), "sql": sql, "rules": _rules_fingerprint(),
     })
     return content_hash(payload.encode())

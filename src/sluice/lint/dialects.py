@@ -34,8 +34,8 @@ ORIGIN_CONFIG = "lint.dialects"
 ORIGIN_NONE = "no dialect named"
 
 NOTE_UNNAMED = ("note: nothing names this project's database (lint.dialects, "
-                "sqlalchemy.url), so every dialect's rules ran; name yours in pyproject.toml: "
-                '[tool.sluice.lint] dialects = ["postgresql"]')
+                "sqlalchemy.url), so every dialect's rules ran; name yours in {where} "
+                'dialects = ["postgresql"]')
 
 
 def url_dialect(url: str | None) -> str | None:
@@ -147,12 +147,14 @@ class DialectChoice:
                 parts.append(f"{d} in {shown.as_posix()} (folder name)")
         return "; ".join(parts)
 
-    def note(self, used: Iterable[Path | None]) -> str | None:
+    def note(self, used: Iterable[Path | None], *,
+             where: str = "pyproject.toml: [tool.sluice.lint]") -> str | None:
         """One line saying how to name the project's dialect, when nothing named the
-        dialect of some revision linted (``used``: their version locations)."""
+        dialect of some revision linted (``used``: their version locations; ``where``: the
+        configuration file and its lint table, as the project spells them)."""
         if self.named or all(loc in self.by_location for loc in used):
             return None
-        return NOTE_UNNAMED
+        return NOTE_UNNAMED.format(where=where)
 
 
 def choose_dialects(*, explicit: Sequence[str] | None, configured: Sequence[str],

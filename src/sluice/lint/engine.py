@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_paths
+from sluice.core.sumfile import section_slug, section_sum_file
 from sluice.errors import SluiceError
 from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
 from sluice.lint.cache import (
@@ -292,6 +293,8 @@ def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stu
         cache_dir = Path(config.lint.cache_dir)
         if not cache_dir.is_absolute():
             cache_dir = layout.root / cache_dir
+        if layout.section != "alembic":  # its own entries: a lint prunes files it did not read
+            cache_dir = cache_dir / f"section-{section_slug(layout.section)}"
     dialect_key = choice.all() + [f"{loc}={d}" for loc, d in choice.by_location.items()]
     return LintCache(cache_dir, config_key(config, dialect_key, stubs, render, x_args, sql)
                      if cache_dir is not None else "")
@@ -300,13 +303,16 @@ def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stu
 def _notes(run: _Run, config: SluiceConfig, scoped_baseline: bool,
            reviewed: set[str] | None, skipped: int) -> list[str]:
     """Lines for people after the coverage line."""
-    notes = [n for n in (run.choice.note(run.used_locations),) if n]
+    where = f"{config.file_name}: {config.table('lint')}"
+    notes = [n for n in (run.choice.note(run.used_locations, where=where),) if n]
     if scoped_baseline:
-        sum_file = config.check.sum_file
+        section = run.layout.section
+        sum_file = section_sum_file(config.check.sum_file, section)
+        lock = "sluice lock" if section == "alembic" else f"sluice lock -n {section}"
         if reviewed is None:
             notes.append(f"note: no {sum_file}: every revision was linted, old "
                          "ones included; to count today's history as reviewed and lint only "
-                         "newer revisions from now on, run `sluice lock` and commit "
+                         f"newer revisions from now on, run `{lock}` and commit "
                          f"{sum_file}")
         elif skipped:
             notes.append(f"{skipped} revision{'s' if skipped != 1 else ''} recorded in "
@@ -327,6 +333,7 @@ def lint_project(
     trees: Sequence[str] | None = None,
     stub_modules: Sequence[str] = (),
     x_args: Sequence[str] = (),
+    ini_section: str = "alembic",
     use_cache: bool = True,
     render: bool | None = None,
     render_all: bool = False,
@@ -370,7 +377,7 @@ def lint_project(
     if sum(x is not None and x is not False
            for x in (revisions, since, changed_base, paths)) > 1:
         raise SluiceError("choose one scope: revisions, since, changed files or paths")
-    layout = read_layout(ini_path, x_args=x_args)
+    layout = read_layout(ini_path, x_args=x_args, ini_section=ini_section)
     if config is None:
         config = load_config(layout.ini_path)
     lint_cfg = config.lint
@@ -402,7 +409,7 @@ def lint_project(
         from sluice.lint.pool import RendererSpec  # lazy: only when revisions are to render
 
         return RendererSpec(ini_path=str(layout.ini_path), x_args=tuple(x_args),
-                            stub_modules=tuple(stubs), sql=sql)
+                            stub_modules=tuple(stubs), sql=sql, ini_section=ini_section)
 
     run = _Run(config, layout, choice, render=do_render, stubs=stubs, known=known, sql=sql,
                render_all=render_all, cache=cache, progress=progress, spec=spec)

@@ -11,6 +11,7 @@ in ``fix.cache`` beside ``lint.cache`` (same folder, same MAC key and rules: see
 
 - each call's exact text, the function it is in (``upgrade``, ``downgrade``), the
   tables the revision creates or drops before it and those it drops a constraint of,
+  the columns an index or a constraint made before it depends on,
 - the module's import statements (what a call is evaluated with), its names for ``op``
   and the file's path,
 - the dialect, the configuration (target versions, rules in force, the environments'
@@ -168,7 +169,7 @@ class FixMemo:
 def _chain_key(head: str, chain: Chain) -> str:
     # the function a call is in too: recipes decline in an upgrade what they rewrite in
     # a downgrade, and write suppressions only where lint reads them
-    members = [(m.phase, m.text, sorted(m.new_tables), sorted(m.swapped))
+    members = [(m.phase, m.text, sorted(m.new_tables), sorted(m.swapped), sorted(m.depended))
                for m in chain.members]
     payload = repr((head, members)).encode("utf-8", "surrogatepass")
     return content_hash(payload)

@@ -19,9 +19,21 @@ from dataclasses import dataclass, field
 from sluice.errors import SluiceError
 from sluice.lint.suppress import parse_suppressions
 
-__all__ = ["Candidate", "Chain", "ChainOutcome", "Plan", "assemble", "plan_source"]
+__all__ = ["Candidate", "Chain", "ChainOutcome", "ColumnKey", "Plan", "TableKey", "assemble",
+           "plan_source", "table_key"]
 
 _PHASES = re.compile(r"^(?:upgrade|downgrade)(?:_\w+)?$")
+
+#: A table as the recipes tell tables apart: ``(schema, name)``, lower case, ``""`` for
+#: no schema (the search path's). A table created in ``archive`` is not ``plain``.
+TableKey = tuple[str, str]
+#: A column of a table: ``(schema, table, column)``, spelt as :data:`TableKey`.
+ColumnKey = tuple[str, str, str]
+
+
+def table_key(table: str, schema: str | None) -> TableKey:
+    """The :data:`TableKey` of ``table`` in ``schema`` (None: no schema given)."""
+    return ((schema or "").lower(), table.lower())
 
 
 @dataclass
@@ -39,10 +51,14 @@ class Candidate:
     #: The statement's source text, exactly as written.
     text: str
     #: Tables this call may treat as new (created before it, or dropped and not created).
-    new_tables: frozenset[str]
+    new_tables: frozenset[TableKey]
     #: Tables a constraint of which an earlier call drops (``op.drop_constraint``): a
     #: constraint created on one of them is taken for the other half of a swap.
-    swapped: frozenset[str] = frozenset()
+    swapped: frozenset[TableKey] = frozenset()
+    #: Columns an index or a constraint an earlier call creates may depend on (every
+    #: identifier its column list or expression names): a recipe that rebuilds a column
+    #: is not applied to them.
+    depended: frozenset[ColumnKey] = frozenset()
 
 
 @dataclass
@@ -79,6 +95,23 @@ class Plan:
         return "\n".join(ast.unparse(n) for n in self.tree.body
                          if isinstance(n, (ast.Import, ast.ImportFrom)))
 
+    def sqlalchemy_name(self) -> tuple[str, str | None]:
+        """The name rewritten code calls SQLAlchemy by, and the import that binds it when
+        the module does not (None when it does): its own (``import sqlalchemy as sa``),
+        else ``sa``, else ``sqlalchemy`` when ``sa`` means something else."""
+        bound: set[str] = set()
+        for node in self.tree.body:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname and a.name == "sqlalchemy":
+                        return a.asname, None
+                    if not a.asname and a.name.split(".")[0] == "sqlalchemy":
+                        return "sqlalchemy", None
+            bound |= _binds(node)
+        if "sa" not in bound or "sqlalchemy" in bound:
+            return "sa", "import sqlalchemy as sa"
+        return "sqlalchemy", "import sqlalchemy"
+
 
 def plan_source(source: str, path: str) -> Plan:
     """Read ``source`` for rewriting. Raises :class:`SluiceError` naming ``path`` and the
@@ -100,8 +133,9 @@ def plan_source(source: str, path: str) -> Plan:
                    for t in [_literal_table(c, "create_table")] if t}
         dropped = {t for _, c in calls if c is not None
                    for t in [_literal_table(c, "drop_table")] if t}
-        seen_created: set[str] = set()
-        swapped: set[str] = set()
+        seen_created: set[TableKey] = set()
+        swapped: set[TableKey] = set()
+        depended: set[ColumnKey] = set()
         for stmt, call in calls:
             if call is None:
                 continue
@@ -109,13 +143,14 @@ def plan_source(source: str, path: str) -> Plan:
             table = _literal_table(call, "create_table")
             if table:
                 seen_created.add(table)
+            depended |= _dependents(call)
             if _reviewed(lines, reviewed, start, end) or not _alone(lines, stmt):
                 continue
             member = Candidate(fn.name, start, end, lines[start - 1][:stmt.col_offset],
                                _comments(lines, stmt), call,
                                ast.get_source_segment(source, stmt) or "",
                                frozenset(seen_created | (dropped - created)),
-                               frozenset(swapped))
+                               frozenset(swapped), frozenset(depended))
             table = _constraint_dropped(call)
             if table:
                 swapped.add(table)
@@ -200,21 +235,102 @@ def _op_call(stmt: ast.stmt, aliases: set[str]) -> ast.Call | None:
     return None
 
 
-def _constraint_dropped(call: ast.Call) -> str | None:
-    """The table of ``op.drop_constraint(name, "table", ...)`` (spelled as a literal)."""
-    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop_constraint"):
-        return None
-    node = call.args[1] if len(call.args) > 1 else next(
-        (k.value for k in call.keywords if k.arg == "table_name"), None)
+def _binds(node: ast.stmt) -> set[str]:
+    """The names a module-level statement binds (imports, definitions, assignments)."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return set()
+
+
+def _arg(call: ast.Call, index: int | None, name: str) -> ast.expr | None:
+    """Argument ``index`` (0-based; None: keyword only) of ``call``, or its keyword
+    ``name``."""
+    if index is not None and len(call.args) > index and not any(
+            isinstance(a, ast.Starred) for a in call.args[:index + 1]):
+        return call.args[index]
+    return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _called(node: ast.expr) -> str:
+    """The name a call calls (``sa.ForeignKey(...)``: ``ForeignKey``), else ``""``."""
+    func = node.func if isinstance(node, ast.Call) else None
+    return func.attr if isinstance(func, ast.Attribute) else \
+        func.id if isinstance(func, ast.Name) else ""
+
+
+def _text(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) \
         else None
 
 
-def _literal_table(call: ast.Call, name: str) -> str | None:
+def _constraint_dropped(call: ast.Call) -> TableKey | None:
+    """The table of ``op.drop_constraint(name, "table", ...)`` (spelled as a literal)."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop_constraint"):
+        return None
+    table = _text(_arg(call, 1, "table_name"))
+    return None if table is None else table_key(table, _text(_arg(call, None, "schema")))
+
+
+def _literal_table(call: ast.Call, name: str) -> TableKey | None:
     if isinstance(call.func, ast.Attribute) and call.func.attr == name and call.args \
             and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-        return call.args[0].value
+        return table_key(call.args[0].value, _text(_arg(call, None, "schema")))
     return None
+
+
+#: The calls that make an index or a constraint: the argument (position, keyword) of its
+#: columns or expression, and of its table.
+_DEPENDENTS = {"create_index": (2, "columns"), "create_unique_constraint": (2, "columns"),
+               "create_primary_key": (2, "columns"), "create_check_constraint": (2, "condition"),
+               "create_foreign_key": (3, "local_cols")}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _words(node: ast.expr | None) -> set[str]:
+    """Every identifier the string literals in ``node`` name (lower case)."""
+    if node is None:
+        return set()
+    return {w.lower() for n in ast.walk(node) if isinstance(n, ast.Constant)
+            and isinstance(n.value, str) for w in _WORD.findall(n.value)}
+
+
+def _dependents(call: ast.Call) -> set[ColumnKey]:
+    """The columns an index or a constraint the call makes may depend on (as
+    :func:`sluice.recipes.apply.dependents` reads an op object)."""
+    name = _called(call)
+    found: set[ColumnKey] = set()
+    schema = _text(_arg(call, None, "schema"))
+    if name == "create_foreign_key":
+        referent = _text(_arg(call, 2, "referent_table"))
+        if referent is not None:
+            key = table_key(referent, _text(_arg(call, None, "referent_schema")))
+            found |= {(*key, w) for w in _words(_arg(call, 4, "remote_cols"))}
+        table = _text(_arg(call, 1, "source_table"))
+        schema = _text(_arg(call, None, "source_schema"))
+    else:
+        table = _text(_arg(call, 1, "table_name"))
+    if name in _DEPENDENTS and table is not None:
+        found |= {(*table_key(table, schema), w) for w in _words(_arg(call, *_DEPENDENTS[name]))}
+    column = _arg(call, 1, "column")
+    table = _text(_arg(call, 0, "table_name"))
+    if name != "add_column" or not isinstance(column, ast.Call) or table is None:
+        return found
+    col = _text(column.args[0]) if column.args else None
+    made = [a for a in column.args[1:] if _called(a) in ("ForeignKey", "CheckConstraint")]
+    if col is not None and (made or any(k.arg in ("index", "unique", "primary_key")
+                                        for k in column.keywords)):
+        found.add((*table_key(table, schema), col.lower()))
+    for ref in made:  # ForeignKey("[schema.]table.column"): that column too
+        spec = _text(ref.args[0]) if isinstance(ref, ast.Call) and ref.args else None
+        if spec and "." in spec:
+            *owner, ref_table, ref_col = spec.split(".")
+            found.add((*table_key(ref_table, ".".join(owner) or None), ref_col.lower()))
+    return found
 
 
 def _comments(lines: list[str], stmt: ast.stmt) -> list[str]:

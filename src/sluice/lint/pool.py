@@ -55,6 +55,7 @@ class RendererSpec:
     x_args: tuple[str, ...]
     stub_modules: tuple[str, ...]
     sql: bool
+    ini_section: str = "alembic"
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,8 @@ _worker: dict[str, Any] = {}
 def _start_worker(spec: RendererSpec) -> None:
     _worker.clear()
     _worker["spec"] = spec
-    _worker["layout"] = read_layout(spec.ini_path, x_args=spec.x_args)
+    _worker["layout"] = read_layout(spec.ini_path, x_args=spec.x_args,
+                                    ini_section=spec.ini_section)
 
 
 def _renderer(dialects: tuple[str, ...]) -> Renderer:

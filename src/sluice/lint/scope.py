@@ -70,6 +70,11 @@ class Layout:
         return self._prefixes
 
     @property
+    def section(self) -> str:
+        """The alembic.ini section read (``-n``, as ``alembic -n``)."""
+        return self.ini_cfg.config_ini_section
+
+    @property
     def alembic_cfg(self) -> Any:
         """Alembic's own ``Config`` (rendering needs it), built on first use: reading the
         layout does not import Alembic."""
@@ -79,10 +84,12 @@ class Layout:
         return self.ini_cfg
 
 
-def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = ()) -> Layout:
-    """Read alembic.ini the way Alembic does; one-line :class:`SluiceError` when broken."""
+def read_layout(ini_path: str | Path, *, x_args: Iterable[str] = (),
+                ini_section: str = "alembic") -> Layout:
+    """Read section ``ini_section`` of alembic.ini the way Alembic does; one-line
+    :class:`SluiceError` when broken or when the section does not exist."""
     ini = Path(ini_path)
-    cfg = layout_config(ini, x_args=list(x_args))
+    cfg = layout_config(ini, x_args=list(x_args), ini_section=ini_section)
     found = read_locations(cfg, ini)
     given = x_url(x_args)
     url, origin = found.url, "-x url" if given else "sqlalchemy.url"
@@ -234,10 +241,10 @@ def changed_files(folder: str | Path, base: str | None = None) -> set[Path]:
 
 
 def reviewed_files(layout: Layout, config: SluiceConfig) -> set[str] | None:
-    """Real paths of the revision files ``sluice.sum`` records with the checksum they
-    still have (reviewed history); None when the project has no sum file."""
-
-    path = sum_path(layout.root, config.check.sum_file)
+    """Real paths of the revision files ``sluice.sum`` (the section's own, see
+    :func:`~sluice.core.sumfile.section_sum_file`) records with the checksum they still
+    have (reviewed history); None when the project has no sum file."""
+    path = sum_path(layout.root, config.check.sum_file, layout.section)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -49,6 +49,18 @@ class FindingsContext:
     fixes: Mapping[FixKey, str] | None = None
 
 
+class FixText(str):
+    """What the text output shows under a finding as its available fix (a unified diff,
+    or where the diff is), with ``command``, the ``sluice fix`` command that makes it."""
+
+    command: str
+
+    def __new__(cls, text: str, command: str = "sluice fix") -> FixText:
+        self = super().__new__(cls, text)
+        self.command = command
+        return self
+
+
 def fix_key(f: Finding) -> FixKey:
     """Where and what a finding is: path, line, rule, dialect."""
     return (f.path, f.line, f.rule, f.dialect)

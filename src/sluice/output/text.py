@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO
 
 from sluice.core.findings import Finding
-from sluice.output.registry import FindingsContext, FixKey, fix_key
+from sluice.output.registry import FindingsContext, FixKey, FixText, fix_key
 
 #: SGR parameters of each style (rich's "bold", "dim", "green", "red", "yellow", "bold red").
 BOLD, DIM, GREEN, RED, YELLOW, BOLD_RED, BOLD_GREEN = "1", "2", "32", "31", "33", "1;31", "1;32"
@@ -116,7 +116,8 @@ def render_text(findings: Sequence[Finding], stream: IO[str], *,
             out.extend(clean("    " + line) for line in f.fix.splitlines())
         diff = fixes.get(fix_key(f)) if fixes else None
         if diff:
-            out.append(paint("  available fix (sluice fix):", GREEN))
+            command = diff.command if isinstance(diff, FixText) else "sluice fix"
+            out.append(paint(clean(f"  available fix ({command}):"), GREEN))
             out.extend(diff_lines(diff, paint))
         out.append("")
     out.extend(clean(line) for line in summary)

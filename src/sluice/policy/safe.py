@@ -123,15 +123,15 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
                 contract: list[Any] | None) -> list[Rewrite]:
     """Rewrite, in place, every op of ``container`` (descending into ``ModifyTableOps``)
     that a recipe rewrites and ``keep`` does not hold back. Ops on a table created earlier
-    in the list, or dropped in it, are left alone, as :func:`sluice.recipes.apply_recipes`
-    leaves them. With ``contract`` given, a recipe's steps after its last backfill are
-    appended there instead (inside a ``ModifyTableOps`` when the op was in one)."""
-    from sluice.recipes.apply import table_of  # lazy: recipes load when safe_by_default is on
+    in the list (in the same schema), or dropped in it, are left alone, and a column an
+    index or a constraint made earlier depends on is not rebuilt, as
+    :func:`sluice.recipes.apply_recipes` leaves them. With ``contract`` given, a recipe's
+    steps after its last backfill are appended there instead (inside a ``ModifyTableOps``
+    when the op was in one)."""
+    from sluice.recipes.apply import Seen  # lazy: recipes load when safe_by_default is on
 
     rctx = dataclasses.replace(rctx, phase=phase)  # where lint reads what the recipe writes
-    created: set[str] = set()
-    dropped = {str(o.table_name).lower() for o in _leaves(container)
-               if isinstance(o, alembic_ops.DropTableOp)}
+    seen = Seen(_leaves(container))
     done: list[Rewrite] = []
 
     def walk(items: list[Any], table_ops: alembic_ops.ModifyTableOps | None) -> list[Any]:
@@ -146,12 +146,10 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
                 o.ops = walk(list(o.ops), inner)
                 out.append(o)
                 continue
-            if isinstance(o, alembic_ops.CreateTableOp):
-                created.add(str(o.table_name).lower())
-            table = table_of(o)
+            seen.note(o)
             applied = None
-            if not (table is not None and table.lower() in created | dropped) and not keep(o):
-                applied = rewrite_op(o, rctx)
+            if not seen.new_table(o) and not keep(o):
+                applied = rewrite_op(o, rctx, depended=seen.depended)
             if applied is None:
                 out.append(o)
                 continue

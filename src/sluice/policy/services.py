@@ -125,10 +125,25 @@ def check_own_environment(config: SluiceConfig, service: str, alembic_config: An
               if Path(p).resolve() != loc]
     if others:
         section = getattr(alembic_config, "config_ini_section", "alembic")
+        run = (f"run it with -n {service}, not -x service={service}: `alembic -n {service} "
+               f"...`, `sluice check -n {service}`, `sluice upgrade -n {service}`")
+        if section == service:
+            todo = f"list only {svc.config.version_location} in its version_locations"
+        elif _has_section(alembic_config, service):
+            todo = f"that environment is section [{service}]: {run}"
+        else:
+            todo = (f"add a [{service}] section with version_locations = "
+                    f"{svc.config.version_location} and {run}")
         raise ConfigError(
             f"service '{service}' keeps its own version_table '{svc.config.version_table}', "
             f"so its revisions need an Alembic environment of their own, but section "
             f"[{section}] of {alembic_config.config_file_name} also reads "
-            f"{', '.join(str(o) for o in others)}; add a [{service}] section with "
-            f"version_locations = {svc.config.version_location} and run `alembic -n {service} ...`"
+            f"{', '.join(str(o) for o in others)}; {todo}"
         )
+
+
+def _has_section(alembic_config: Any, name: str) -> bool:
+    try:
+        return bool(alembic_config.file_config.has_section(name))
+    except Exception:  # noqa: BLE001 - a file Alembic could not read has no such section
+        return False

@@ -53,7 +53,13 @@ lock_wait_timeout`` on MySQL. :func:`context_for` takes the value from the envir
 :data:`~sluice.recipes.model.DEFAULT_LOCK_TIMEOUT`. Retrying is left to the runner:
 ``sluice upgrade`` retries a revision whose lock timeout tripped (``lock_retries``), and
 every recipe step is safe to run again (``IF [NOT] EXISTS``, catalog-guarded DO blocks,
-an INVALID index dropped before it is rebuilt, backfills resumed from their checkpoint).
+an INVALID index dropped before it is rebuilt, a valid one kept only when it is the index
+being built, backfills resumed from their checkpoint).
+
+Written code: the rewrite calls ``op`` and SQLAlchemy by the names the revision binds
+(``alembic_module_prefix``/``sqlalchemy_module_prefix`` of the ``AutogenContext``), adds
+``import sqlalchemy as sa`` where it binds none, and compiles SQL with the ``named``
+paramstyle, so that a ``%`` is written once.
 """
 
 from __future__ import annotations

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import sqlalchemy as sa
 from alembic.operations import ops
 
+from sluice.lint.fixplan import ColumnKey, TableKey, table_key
 from sluice.recipes.model import Recipe, RecipeContext, recipes_for
 from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout, Suppressed
 from sluice.rules.registry import all_rules
@@ -35,12 +39,31 @@ def table_of(op: ops.MigrateOperation) -> str | None:
     return str(name) if name else None
 
 
-def rewrite_op(op: ops.MigrateOperation, ctx: RecipeContext) -> Applied | None:
+def schema_of(op: ops.MigrateOperation) -> str | None:
+    """The schema of the table :func:`table_of` names (``source_schema`` for a foreign key)."""
+    schema = getattr(op, "schema", None)
+    if schema is None and isinstance(op, ops.CreateForeignKeyOp):
+        schema = op.kw.get("source_schema")
+    return str(schema) if schema else None
+
+
+def key_of(op: ops.MigrateOperation) -> TableKey | None:
+    """``(schema, table)`` of the table an op works on, as :func:`table_key` spells it."""
+    table = table_of(op)
+    return None if table is None else table_key(table, schema_of(op))
+
+
+def rewrite_op(op: ops.MigrateOperation, ctx: RecipeContext, *,
+               depended: Collection[ColumnKey] = ()) -> Applied | None:
     """The first recipe of ``ctx.dialect`` that applies to ``op`` on the target version
     (and answers a rule in force), applied; None when none does. The caller decides whether the table already exists
-    (a table created in the same revision needs no recipe)."""
+    (a table created in the same revision needs no recipe). ``depended``: the columns an
+    index or a constraint made earlier in the revision depends on (see :class:`Seen`); a
+    recipe that rebuilds the op's column (``Recipe.rebuilds_column``) is not applied to
+    one of them."""
+    column = _column_of(op)
     for recipe in recipes_for(ctx.dialect):
-        if not ctx.wants(recipe):
+        if not ctx.wants(recipe) or (recipe.rebuilds_column and column in depended):
             continue
         out = recipe.rewrite(op, ctx)
         if out is not None:
@@ -64,8 +87,9 @@ def _review(steps: Iterable[ops.MigrateOperation], phase: str, ctx: RecipeContex
 
 
 def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext, *,
-                  new_tables: Iterable[str] = (), swapped: Iterable[str] = ()
-                  ) -> RecipeResult:
+                  new_tables: Iterable[str | TableKey] = (),
+                  swapped: Iterable[str | TableKey] = (),
+                  depended: Iterable[ColumnKey] = ()) -> RecipeResult:
     """Rewrite every op of ``operations`` that a recipe answers into its safe sequence.
 
     Ops on a table created earlier in the list (or in ``new_tables``), or dropped later in
@@ -73,17 +97,108 @@ def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext
     table a constraint of which is dropped earlier in the list (or in ``swapped``): the
     two are a swap meant to commit together, and a recipe's ``autocommit_block`` would
     commit the drop first, leaving the table without either constraint (and a rerun
-    failing on the drop) if the new one fails. Containers (``UpgradeOps``,
-    ``ModifyTableOps``, as autogenerate builds them) are rewritten in place and kept.
-    Adjacent ``autocommit_block``s are merged and repeated lock timeouts dropped.
+    failing on the drop) if the new one fails. A table is its schema and name
+    (:func:`table_key`; a plain name in ``new_tables`` or ``swapped`` is one without a
+    schema). A column an index or a constraint made earlier in the list (or in
+    ``depended``) depends on is not rebuilt (:func:`rewrite_op`). Containers
+    (``UpgradeOps``, ``ModifyTableOps``, as autogenerate builds them) are rewritten in
+    place and kept. Adjacent ``autocommit_block``s are merged and repeated lock timeouts
+    dropped.
     """
-    created = {t.lower() for t in new_tables}
-    dropped = {str(o.table_name).lower() for o in _flat(operations)
-               if isinstance(o, ops.DropTableOp)}
+    seen = Seen(operations, new_tables=new_tables, swapped=swapped, depended=depended)
     applied: list[Applied] = []
-    out = _walk(list(operations), ctx, created, dropped, applied,
-                {t.lower() for t in swapped})
+    out = _walk(list(operations), ctx, seen, applied)
     return RecipeResult(tidy(out, ctx.dialect), applied)
+
+
+class Seen:
+    """What the ops before the one a recipe may rewrite did, as the recipes need it: the
+    tables created (and those the list drops anywhere), the tables a constraint of which
+    was dropped, the columns an index or a constraint depends on. :meth:`note` each op
+    before asking about it."""
+
+    def __init__(self, operations: Iterable[ops.MigrateOperation] = (), *,
+                 new_tables: Iterable[str | TableKey] = (),
+                 swapped: Iterable[str | TableKey] = (),
+                 depended: Iterable[ColumnKey] = ()) -> None:
+        self.created = {_as_key(t) for t in new_tables}
+        self.dropped = {table_key(str(o.table_name), o.schema) for o in _flat(operations)
+                        if isinstance(o, ops.DropTableOp)}
+        self.swapped = {_as_key(t) for t in swapped}
+        self.depended = set(depended)
+
+    def note(self, op: ops.MigrateOperation) -> None:
+        """``op`` comes next."""
+        key = key_of(op)
+        if isinstance(op, ops.CreateTableOp) and key is not None:
+            self.created.add(key)
+        if isinstance(op, ops.DropConstraintOp) and key is not None:
+            self.swapped.add(key)
+        self.depended |= dependents(op)
+
+    def new_table(self, op: ops.MigrateOperation) -> bool:
+        """``op`` works on a table created before it, or dropped in the list."""
+        key = key_of(op)
+        return key is not None and key in self.created | self.dropped
+
+    def swap(self, op: ops.MigrateOperation) -> bool:
+        """``op`` creates a constraint on a table a constraint of which was dropped."""
+        key = key_of(op)
+        return isinstance(op, _CREATES) and key is not None and key in self.swapped
+
+
+def _as_key(table: str | TableKey) -> TableKey:
+    return table_key(table, None) if isinstance(table, str) else table
+
+
+def _column_of(op: ops.MigrateOperation) -> ColumnKey | None:
+    if not isinstance(op, ops.AlterColumnOp):
+        return None
+    return (*table_key(str(op.table_name), op.schema), str(op.column_name).lower())
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _words(value: Any) -> set[str]:
+    """The identifiers a column list, an expression or SQL text may name (lower case)."""
+    if isinstance(value, (list, tuple)):
+        return {w for v in value for w in _words(v)}
+    if isinstance(value, sa.Column):
+        return {str(value.name).lower()}
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception:  # noqa: BLE001 - an expression that does not print names nothing
+        return set()
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def dependents(op: ops.MigrateOperation) -> set[ColumnKey]:
+    """The columns an index or a constraint ``op`` creates depends on (every identifier
+    its columns or its expression names, a superset): dropping such a column drops it."""
+    found: set[tuple[str, str, str]] = set()
+    key = key_of(op)
+    if isinstance(op, ops.CreateForeignKeyOp):
+        referent = table_key(str(op.referent_table), op.kw.get("referent_schema"))
+        found |= {(*referent, w) for w in _words(op.remote_cols)}
+        words = _words(op.local_cols)
+    elif isinstance(op, (ops.CreateIndexOp, ops.CreateUniqueConstraintOp,
+                         ops.CreatePrimaryKeyOp)):
+        words = _words(op.columns)
+    elif isinstance(op, ops.CreateCheckConstraintOp):
+        words = _words(op.condition)
+    elif isinstance(op, ops.AddColumnOp):
+        col = op.column
+        words = {str(col.name).lower()} if (col.index or col.unique or col.primary_key
+                                            or col.foreign_keys or col.constraints) else set()
+        for fk in col.foreign_keys:
+            *schema, table, column = str(fk._colspec).split(".")  # noqa: SLF001 - as written
+            found.add((*table_key(table, ".".join(schema) or None), column.lower()))
+    else:
+        words = set()
+    if key is not None:
+        found |= {(*key, w) for w in words}
+    return found
 
 
 def _flat(operations: Iterable[ops.MigrateOperation]) -> Iterable[ops.MigrateOperation]:
@@ -99,26 +214,19 @@ _CREATES = (ops.CreateForeignKeyOp, ops.CreateUniqueConstraintOp, ops.CreateChec
             ops.CreatePrimaryKeyOp)
 
 
-def _walk(operations: list[ops.MigrateOperation], ctx: RecipeContext, created: set[str],
-          dropped: set[str], applied: list[Applied], swapped: set[str]
-          ) -> list[ops.MigrateOperation]:
+def _walk(operations: list[ops.MigrateOperation], ctx: RecipeContext, seen: Seen,
+          applied: list[Applied]) -> list[ops.MigrateOperation]:
     out: list[ops.MigrateOperation] = []
     for o in operations:
         if isinstance(o, ops.OpContainer):
-            o.ops = tidy(_walk(list(o.ops), ctx, created, dropped, applied, swapped),
-                         ctx.dialect)
+            o.ops = tidy(_walk(list(o.ops), ctx, seen, applied), ctx.dialect)
             out.append(o)
             continue
-        if isinstance(o, ops.CreateTableOp):
-            created.add(str(o.table_name).lower())
-        table = table_of(o)
-        if isinstance(o, ops.DropConstraintOp) and table is not None:
-            swapped.add(table.lower())
-        if table is not None and (table.lower() in created | dropped or (
-                isinstance(o, _CREATES) and table.lower() in swapped)):
+        seen.note(o)
+        if seen.new_table(o) or seen.swap(o):
             out.append(o)
             continue
-        done = rewrite_op(o, ctx)
+        done = rewrite_op(o, ctx, depended=seen.depended)
         if done is None:
             out.append(o)
         else:

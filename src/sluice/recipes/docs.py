@@ -25,7 +25,7 @@ EXAMPLES = {
         'op.add_column("users", sa.Column("token", postgresql.UUID(), nullable=False,\n'
         '                                 server_default=sa.text("gen_random_uuid()")))',
     "pg-alter-type-expand-contract":
-        'op.alter_column("orders", "user_id", type_=sa.BigInteger(),\n'
+        'op.alter_column("orders", "quantity", type_=sa.BigInteger(),\n'
         '                existing_type=sa.Integer())',
     "mysql-create-index-inplace": 'op.create_index("ix_orders_user_id", "orders", ["user_id"])',
     "mysql-add-column-instant":
@@ -80,10 +80,18 @@ lock` afterwards), and a second run changes nothing: the rewritten calls sit ins
 does not apply to them (only where lint reads it: in `downgrade()`, which the rules do not
 check, and for a rule not in force, the reason is a plain comment, so the fixed revision
 lints clean, SL902 included). Calls under a `# sluice: ignore[...]` comment someone wrote
-are left alone too, and so are calls on a table the same revision creates, and a
+are left alone too, and so are calls on a table the same revision creates (the same
+name in the same schema: `archive.plain` is not `plain`), and a
 constraint created on a table after a `drop_constraint` on it (a swap: the recipe's
 `autocommit_block` would commit the drop alone, leaving the table with neither constraint
 if the new one failed, and a rerun failing on the drop).
+
+The rewritten code calls `op` and SQLAlchemy by the names the file gives them (`from
+alembic import op as migrate`, `import sqlalchemy`); a file that imports only names from
+SQLAlchemy (`from sqlalchemy import String, text`) gets `import sqlalchemy as sa` where
+the rewrite needs it, and a type of the project's own (rendered with its module's path,
+as autogenerate writes it) gets its module's import. SQL is written as it is (a `%` stays
+one).
 
 The rewritten revisions commit part way (`autocommit_block`, batched backfills), which
 Alembic can only do when it owns the transaction: env.py must open the connection with

@@ -34,7 +34,10 @@ class Recipe:
     the safe sequence, in Markdown; ``rewrite``: the function; ``undo_whole``: the
     downgrade of its steps after the backfill (a contract revision's) is the recipe
     applied to the op's reverse, not those steps undone one by one (a swap has no
-    step-by-step reverse).
+    step-by-step reverse); ``rebuilds_column``: its steps drop the op's column and build
+    it again, which drops what depends on it, so it is not applied to a column an index
+    or a constraint made earlier in the revision depends on
+    (:func:`sluice.recipes.apply.rewrite_op`).
     """
 
     id: str
@@ -45,6 +48,7 @@ class Recipe:
     doc: str
     rewrite: Rewrite = field(repr=False, compare=False)
     undo_whole: bool = False
+    rebuilds_column: bool = False
 
     def since_text(self) -> str:
         """``PostgreSQL 12``; ``MySQL 8.0.12, MariaDB 10.3.2``; ``any`` when unbounded."""
@@ -152,13 +156,14 @@ def register(recipe: Recipe) -> Recipe:
 
 def recipe(id: str, *, rules: Iterable[str], dialect: str,
            since: Mapping[str, tuple[int, ...]], title: str,
-           undo_whole: bool = False) -> Callable[[Rewrite], Rewrite]:
+           undo_whole: bool = False,
+           rebuilds_column: bool = False) -> Callable[[Rewrite], Rewrite]:
     """Decorator: register the decorated rewrite as a recipe; its docstring is the doc."""
 
     def wrap(fn: Rewrite) -> Rewrite:
         register(Recipe(id=id, rules=tuple(rules), dialect=dialect, since=dict(since),
                         title=title, doc=inspect.cleandoc(fn.__doc__ or ""), rewrite=fn,
-                        undo_whole=undo_whole))
+                        undo_whole=undo_whole, rebuilds_column=rebuilds_column))
         return fn
 
     return wrap

@@ -20,7 +20,9 @@ from sluice.recipes.spelling import spell
 from sluice.recipes.steps import LockTimeout, SqlStep
 
 MYSQL = "mysql"
-_DIALECT = mysql.dialect()
+#: ``named`` paramstyle: a ``%`` in a default or a comment is compiled as one (see
+#: :data:`sluice.recipes.postgres._DIALECT`).
+_DIALECT = mysql.dialect(paramstyle="named")
 
 
 def quote(name: str) -> str:

@@ -59,9 +59,11 @@ class _Names:
     def dependents(self, when: str) -> list[str]:
         """PL/pgSQL: fail, naming them, when objects other than the column's default depend
         on the column (an index, a constraint, a view, an owned sequence): dropping the
-        column would drop them, and the swap cannot rebuild them."""
+        column would drop them, and the swap cannot rebuild them. Each named once (a
+        check constraint depends on its column twice, automatically and normally)."""
         return [
-            "SELECT string_agg(pg_describe_object(d.classid, d.objid, d.objsubid), ', ')",
+            "SELECT string_agg(DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid),",
+            "', ')",
             "INTO deps FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid",
             "AND a.attnum = d.refobjsubid WHERE d.refclassid = 'pg_class'::regclass",
             f"AND d.refobjid = to_regclass({self.table_ref}) AND a.attname = {self.column_lit}",
@@ -184,13 +186,14 @@ STILL_SYNCING = ("EXISTS (SELECT FROM pg_trigger WHERE tgname = :trigger "
 
 @recipe("pg-alter-type-expand-contract", rules=("SL208",), dialect=PG,
         since={"postgresql": (12,)}, title="Change a column's type beside it, swap it in",
-        undo_whole=True)
+        undo_whole=True, rebuilds_column=True)
 def alter_type_expand_contract(op: ops.MigrateOperation,
                                ctx: RecipeContext) -> list[ops.MigrateOperation] | None:
-    """Naive: `op.alter_column("events", "id", type_=sa.BigInteger(),
+    """Naive: `op.alter_column("events", "hits", type_=sa.BigInteger(),
     existing_type=sa.Integer(), existing_nullable=False)` rewrites the table and rebuilds
     its indexes under an ACCESS EXCLUSIVE lock: no reads, no writes, for minutes on a big
-    table.
+    table. (A key column, which an index or a foreign key depends on, is not one it can
+    change: see below.)
 
     Safe sequence (PostgreSQL 12 and later), every statement its own transaction in
     `autocommit_block` after `SET lock_timeout`:
@@ -220,13 +223,23 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     upgrade, to a change SL101 reports as lossy (a shorter VARCHAR, a smaller integer, a
     lower precision, another type family): the expand and contract cannot make it safe
     (values that do not fit still fail), so SL101 and SL208 keep refusing it. In a
-    downgrade, which lint does not check, it does (the undo of a widening). The recipe
-    cannot see the database, so both DO blocks check it at run time: when anything other
-    than its default depends on the column (an index, a primary key, a unique, foreign
-    key or check constraint, a view, an owned sequence), they stop with an error naming
-    those objects (dropping the column would drop them), before the backfill in step 1
-    and again before the swap. Change such a column by hand. The backfill walks the
-    primary key: on a table without one, step 1 stops before adding anything.
+    downgrade, which lint does not check, it does (the undo of a widening). Not to a
+    column that an index or a constraint (a primary key, a unique, foreign key or check
+    constraint) made earlier in the same revision depends on, as the revision's own
+    calls show it (the column named in its columns, its expression or its condition):
+    the expand and contract cannot keep them, the change is left as written and SL208
+    keeps reporting it.
+
+    What the recipe cannot see: the database, and earlier revisions -- an index created
+    three revisions back on the column (the usual `Integer` to `BigInteger` change of a
+    key or a foreign key column) is not in this revision's calls. So both DO blocks check
+    at run time: when anything other than its default depends on the column (an index, a
+    primary key, a unique, foreign key or check constraint, a view, an owned sequence),
+    they stop with an error naming each of those objects once (dropping the column would
+    drop them), before the backfill in step 1 and again before the swap. Change such a
+    column by hand (or drop what depends on it first, and make it again after). The
+    backfill walks the primary key: on a table without one, step 1 stops before adding
+    anything.
 
     The values are converted by PL/pgSQL assignment, as `ALTER ... TYPE` without `USING`
     converts them: a value that does not fit the new type (a longer string, a larger

@@ -26,7 +26,10 @@ from sluice.recipes.spelling import Spelled, final, is_final, spell
 from sluice.recipes.steps import AutocommitBlock, Backfill, IndexBuild, SqlStep
 
 PG = "postgresql"
-_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+#: The SQL recipes write goes to ``op.execute`` as it is compiled: with the ``named``
+#: paramstyle a ``%`` stays one (psycopg's ``pyformat`` would double it, and the doubled
+#: ``%%`` would reach the database, ``op.execute`` escaping it again).
+_DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 _MAX_NAME = 63
 
 #: Defaults computed per row: adding a column with one rewrites the table.
@@ -47,14 +50,57 @@ def _block(ctx: RecipeContext, *inner: ops.MigrateOperation) -> AutocommitBlock:
     return AutocommitBlock(list(inner), ctx.lock_timeout)
 
 
-def drop_invalid_index(name: Spelled) -> SqlStep:
-    """A DO block dropping the index ``name`` only when it is INVALID (what a failed
-    ``CREATE INDEX CONCURRENTLY`` leaves behind); a valid one is kept."""
+#: The empty copy of a table the index of a rerun is compared with, and its index.
+PROBE, PROBE_INDEX = "sluice_index_probe", "sluice_index_probe_ix"
+#: PL/pgSQL: an index's definition without its name and table (``i``: its pg_index row).
+_DEFINITION = "SELECT i.indisunique || substring(pg_get_indexdef(i.indexrelid) from ' USING .*$')"
+
+
+def probe_sql(index: ops.CreateIndexOp) -> str | None:
+    """``CREATE INDEX`` of the index ``index`` builds, on :data:`PROBE` (None: it does
+    not compile, or ``CREATE INDEX`` cannot say it)."""
+    kw = {k: v for k, v in index.kw.items()
+          if k not in ("postgresql_concurrently", "postgresql_tablespace")}
+    try:
+        built = ops.CreateIndexOp(PROBE_INDEX, PROBE, index.columns, schema="pg_temp",
+                                  unique=index.unique, **kw).to_index()
+        for col in kw.get("postgresql_include") or ():  # as Alembic's create_index does
+            if isinstance(col, str) and col not in built.table.c:  # type: ignore[union-attr]
+                built.table.append_column(sa.Column(col, sa.types.NULLTYPE))  # type: ignore[union-attr]
+        return str(sa.schema.CreateIndex(built).compile(
+            dialect=_DIALECT, compile_kwargs={"literal_binds": True})).strip()
+    except Exception:  # noqa: BLE001 - no guard can be written: no recipe
+        return None
+
+
+def index_guard(name: Spelled, table: str, schema: str | None, probe: str) -> SqlStep:
+    """A DO block before ``CREATE INDEX CONCURRENTLY IF NOT EXISTS name``: an INVALID
+    index ``name`` (what a failed concurrent build leaves behind) is dropped; a valid one
+    is kept only when it is the index ``probe`` (:func:`probe_sql`) builds on an empty
+    copy of the table -- the same table, uniqueness, method, columns or expressions,
+    predicate -- else the revision stops with an error naming it, as the naive op fails
+    on a name in use (``IF NOT EXISTS`` alone would keep another index silently)."""
+    ref = name.text(string_literal(qualified(table, schema)))
     return name.step(
-        "DO $$ BEGIN",
+        "DO $$ DECLARE have text; want text; BEGIN",
         f"IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({name.regclass})",
         "AND NOT indisvalid) THEN",
         f"DROP INDEX {name.qualified};",
+        f"ELSIF to_regclass({name.regclass}) IS NOT NULL THEN",
+        f"DROP TABLE IF EXISTS pg_temp.{PROBE};",
+        f"CREATE TEMP TABLE {PROBE} (LIKE {name.text(qualified(table, schema))});",
+        f"{name.text(probe)};",
+        _DEFINITION,
+        f"INTO want FROM pg_index i WHERE i.indexrelid = to_regclass('pg_temp.{PROBE_INDEX}');",
+        _DEFINITION,
+        f"INTO have FROM pg_index i WHERE i.indexrelid = to_regclass({name.regclass})",
+        f"AND i.indrelid = to_regclass({ref});",
+        f"DROP TABLE pg_temp.{PROBE};",
+        "IF have IS DISTINCT FROM want THEN RAISE EXCEPTION",
+        "'sluice recipe: % is not the index this revision creates on %: %; drop or rename it "
+        "first',",
+        f"{name.literal}, {ref}, coalesce(pg_get_indexdef(to_regclass({name.regclass})),",
+        "'not an index'); END IF;",
         "END IF; END $$",
     )
 
@@ -99,7 +145,11 @@ def create_index_concurrently(op: ops.MigrateOperation,
 
     1. `SET lock_timeout`, so the build gives up instead of queueing behind a long query.
     2. Drop an INVALID index of the same name, left by an earlier build that failed or was
-       killed (`IF NOT EXISTS` alone would keep it, and it is never used by queries).
+       killed (`IF NOT EXISTS` alone would keep it, and it is never used by queries). A
+       valid index of that name must be the one this op creates (compared with the index
+       built on an empty copy of the table: the table, uniqueness, method, columns or
+       expressions and predicate): any other stops the revision with an error naming
+       it, as the naive op stops on a name in use.
     3. `CREATE INDEX CONCURRENTLY IF NOT EXISTS`: writes continue during the build; a
        valid index from an earlier run is kept.
 
@@ -119,7 +169,11 @@ def create_index_concurrently(op: ops.MigrateOperation,
     else:
         name = spell(_DIALECT, "index", op.index_name, str(op.table_name), columns or (),
                      schema=op.schema)
-    return [_block(ctx, *name.setup, drop_invalid_index(name), build)]
+    probe = probe_sql(op)
+    if probe is None:
+        return None
+    return [_block(ctx, *name.setup, index_guard(name, str(op.table_name), op.schema, probe),
+                   build)]
 
 
 @recipe("pg-drop-index-concurrently", rules=("SL202",), dialect=PG,
@@ -167,7 +221,10 @@ def _using_index(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str, sql_kin
         build = IndexBuild(name.variable, table, columns, schema)
     attach = (f"{name.text(f'ALTER TABLE {qualified(table, schema)}')} ADD CONSTRAINT "
               f"{name.quoted} {sql_kind} USING INDEX {name.quoted}{name.text(tail)}")
-    return [_block(ctx, *name.setup, drop_invalid_index(name), build,
+    probe = probe_sql(ops.CreateIndexOp(None, table, columns, unique=True))
+    if probe is None:
+        return None
+    return [_block(ctx, *name.setup, index_guard(name, table, schema, probe), build,
                    guarded_add_constraint(name, table, schema, attach))]
 
 
@@ -181,8 +238,9 @@ def unique_using_index(op: ops.MigrateOperation,
     Safe sequence:
 
     1. In `autocommit_block` (each statement commits at once): `SET lock_timeout`, drop
-       an INVALID leftover of the same name, `CREATE UNIQUE INDEX CONCURRENTLY IF NOT
-       EXISTS` with the constraint's name.
+       an INVALID leftover of the same name (and stop on a valid index of that name that
+       is not this unique index), `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS` with
+       the constraint's name.
     2. `ALTER TABLE ... ADD CONSTRAINT name UNIQUE USING INDEX name`: instant, its ACCESS
        EXCLUSIVE lock released at once; skipped when the constraint exists.
 
@@ -232,8 +290,8 @@ def _not_valid(op: ops.AddConstraintOp, ctx: RecipeContext, kind: str,
     finally:
         del kw["postgresql_not_valid"]
     constraint.name = None  # the name goes in below, as spelt
-    ddl = " ".join(str(sa.schema.AddConstraint(constraint).compile(
-        dialect=_DIALECT, compile_kwargs={"literal_binds": True})).split())
+    ddl = str(sa.schema.AddConstraint(constraint).compile(  # as compiled: literals kept
+        dialect=_DIALECT, compile_kwargs={"literal_binds": True})).strip()
     head = f"ALTER TABLE {qualified(table, schema)} ADD "
     if not ddl.startswith(head):
         return None
@@ -380,7 +438,10 @@ def add_column_backfill(op: ops.MigrateOperation,
        (`alter_column(server_default=...)`, instant). Each holds its ACCESS EXCLUSIVE
        lock for a moment, not until the backfill has started.
     2. Backfill the existing rows in batches with `sluice.data.batched_update` (one short
-       transaction per batch, resumable from its checkpoint).
+       transaction per batch, resumable from its checkpoint), setting each to the
+       column's `DEFAULT`: the default of step 1, computed per row as the naive op
+       computes it (`sluice.data` refuses SQL text with a literal in it, such as
+       `nextval('seq')`; `DEFAULT` has none, whatever the default's text).
     3. When the column is NOT NULL: the SET NOT NULL recipe (check NOT VALID, VALIDATE,
        SET NOT NULL, drop the check).
 
@@ -411,7 +472,7 @@ def add_column_backfill(op: ops.MigrateOperation,
                ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,
                                  existing_nullable=True,
                                  modify_server_default=col.server_default)),
-        Backfill(table, name, default, schema),
+        Backfill(table, name, "DEFAULT", schema),  # the default set above, per row
     ]
     if not col.nullable:
         alter = ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,

@@ -67,7 +67,8 @@ def _display(path: Path, root: Path) -> str:
 def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
                 files: Sequence[str | Path] = (), dialect: str | None = None,
                 env: str | None = None, x_args: Iterable[str] = (),
-                include_locked: bool = False, write: bool = False) -> ProjectFix:
+                include_locked: bool = False, write: bool = False,
+                ini_section: str = "alembic") -> ProjectFix:
     """Apply the recipes to the project's revision files (or only ``files``).
 
     Each file's dialect is chosen as ``sluice lint`` chooses it (``dialect``, else a
@@ -76,12 +77,13 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
     naming the file and asking for ``--dialect``. Files ``sluice.sum`` records with an unchanged checksum are
     reviewed history and are left alone unless ``include_locked``. Named files that are
     not revision files of the project are ignored; a missing one is an error.
+    ``ini_section``: the alembic.ini section whose revisions these are (``-n``).
     """
     ini = Path(ini)
     if not ini.is_file():
         raise SluiceError(f"{ini}: no such file (pass -c/--config PATH to alembic.ini)")
     x_args = tuple(x_args)
-    layout = read_layout(ini, x_args=x_args)
+    layout = read_layout(ini, x_args=x_args, ini_section=ini_section)
     if config is None:
         config = load_config(layout.ini_path)
     choice = choose_dialects(explicit=[dialect] if dialect else None,

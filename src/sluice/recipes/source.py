@@ -109,10 +109,14 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
     """What the recipes of ``ctx`` make of each of ``chains`` (of ``plan``), and what
     was applied to each rewritten member (by ``id()`` of the member)."""
     env = _Env(plan.tree, plan.path, ctx)
+    sa_name, sa_import = plan.sqlalchemy_name()
+    env.actx.opts["sqlalchemy_module_prefix"] = f"{sa_name}."
     outcomes: list[ChainOutcome] = []
     applied: dict[int, list[Applied]] = {}
     for chain in chains:
         env.actx.imports = set()
+        # the rewrite calls op by the name the chain's first call does (``migrate``)
+        env.actx.opts["alembic_module_prefix"] = f"{_op_name(chain.members[0].call)}."
         rules: list[tuple[str, ...] | None] = []
         runs: list[list[ops.MigrateOperation]] = []
         current: list[ops.MigrateOperation] | None = None
@@ -120,7 +124,8 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
             recorded = env.evaluate(member.call, plan.aliases)
             phase = "downgrade" if member.phase.startswith("downgrade") else "upgrade"
             result = apply_recipes(recorded, replace(ctx, phase=phase),
-                                   new_tables=member.new_tables, swapped=member.swapped) \
+                                   new_tables=member.new_tables, swapped=member.swapped,
+                                   depended=member.depended) \
                 if len(recorded) == 1 else None
             if result is None or not result.applied:
                 rules.append(None)
@@ -134,8 +139,37 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
             current += result.ops
         lines = [[ln for o in tidy(run, ctx.dialect) for ln in render_lines(env.actx, o)]
                  for run in runs]
+        if sa_import is not None and any(_uses(run, sa_name) for run in lines):
+            env.actx.imports.add(sa_import)
         outcomes.append(ChainOutcome(rules, lines, sorted(env.actx.imports)))
     return outcomes, applied
+
+
+def _render_item(kind: str, obj: Any, actx: Any) -> Any:
+    """Alembic's ``render_item`` hook: a type of the project's own (``myapp.types.Tag()``,
+    rendered with its module's path) gets that module's import, which the revision may
+    lack (``from myapp.types import Tag`` binds ``Tag`` only); False: render as Alembic
+    does."""
+    module = type(obj).__module__ if kind == "type" else "sqlalchemy"
+    if module.split(".")[0] not in ("sqlalchemy", "builtins", "sluice_fix_revision"):
+        actx.imports.add(f"import {module}")
+    return False
+
+
+def _op_name(call: ast.Call) -> str:
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.value.id
+    return "op"
+
+
+def _uses(lines: list[str], name: str) -> bool:
+    """The rendered ``lines`` (a block, indented from column 0) use the global ``name``."""
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return any(f"{name}." in line for line in lines)
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tree))
 
 
 class _Env:
@@ -149,7 +183,7 @@ class _Env:
         # (op.sync_enum_values runs its SQL on the bind) goes nowhere: nothing runs here
         self.mc = MigrationContext.configure(
             dialect_name=name, opts={"as_sql": True, "output_buffer": io.StringIO()})
-        self.actx = autogen_context(name)
+        self.actx = autogen_context(name, render_item=_render_item)
         self.ns: dict[str, Any] | None = None
 
     def evaluate(self, call: ast.Call, aliases: set[str]) -> list[ops.MigrateOperation]:

@@ -253,9 +253,14 @@ def render_lines(ctx: AutogenContext, op: ops.MigrateOperation) -> list[str]:
 
 
 def autogen_context(dialect: str | None = None, **opts: Any) -> AutogenContext:
-    """An AutogenContext for rendering outside an autogenerate run (``sluice fix``)."""
+    """An AutogenContext for rendering outside an autogenerate run (``sluice fix``).
+
+    Its dialect compiles with the ``named`` paramstyle: an expression Alembic renders as
+    text (``postgresql_where=sa.text(...)``, a server default) keeps a ``%`` as one, where
+    a driver's ``pyformat`` would write ``%%`` into the revision (and the database)."""
     mc = MigrationContext.configure(dialect_name=dialect or "postgresql",
-                                    opts={"as_sql": True})
+                                    opts={"as_sql": True},
+                                    dialect_opts={"paramstyle": "named"})
     return AutogenContext(mc, opts={"sqlalchemy_module_prefix": "sa.",
                                     "alembic_module_prefix": "op.",
                                     "user_module_prefix": None, VERBATIM: True, **opts},

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def _direction(project: RunnerProject, heads: Sequence[str], target: str) -> str:
     if target.startswith("-") or target == "base":
         return "downgrade"
-    if planned_steps(project.script, "upgrade", target, heads):
+    if planned_steps(project.script, "upgrade", target, heads, given=project.given):
         return "upgrade"
     try:
         wanted = {sc.revision for sc in project.script.get_revisions(target) if sc is not None}
@@ -64,15 +64,18 @@ def make_plan(
     x_args: Sequence[str] = (),
     with_sql: bool = True,
     allow_downgrade: bool = False,
+    ini_section: str = "alembic",
 ) -> Plan:
-    """The plan for upgrading (or downgrading) the environment's database to ``target``."""
+    """The plan for upgrading (or downgrading) the environment's database to ``target``
+    (``ini_section``: the alembic.ini section, as ``alembic -n``)."""
     from sluice.runner.plan import build_plan  # lazy: a dev upgrade starts without the plan
 
     _require_target("downgrade" if downgrade else "upgrade", target)
-    project = open_project(ini, env=env, url=url, x_args=x_args)
+    project = open_project(ini, env=env, url=url, x_args=x_args, ini_section=ini_section)
     state = probe(project)
     direction = "downgrade" if downgrade else _direction(project, state.heads, target)
-    scripts = planned_steps(project.script, direction, target, state.heads)
+    scripts = planned_steps(project.script, direction, target, state.heads,
+                            given=project.given)
     engine = make_engine(state.url or project.url)
     conn = connect(engine)
     try:
@@ -81,23 +84,27 @@ def make_plan(
     finally:
         conn.close()
         engine.dispose()
-    guards.evaluate(plan, project.policy, allow_downgrade=allow_downgrade)
+    guards.evaluate(plan, project.policy, allow_downgrade=allow_downgrade,
+                    given=project.given)
     return plan
 
 
 def migrate(ini: str | Path, options: RunOptions, *, env: str | None = None,
-            url: str | None = None, x_args: Sequence[str] = ()) -> RunResult:
+            url: str | None = None, x_args: Sequence[str] = (),
+            ini_section: str = "alembic") -> RunResult:
     """``sluice upgrade``/``downgrade``: see :func:`sluice.runner.run.run`."""
     _require_target(options.direction, options.target)
-    return run(open_project(ini, env=env, url=url, x_args=x_args), options)
+    return run(open_project(ini, env=env, url=url, x_args=x_args, ini_section=ini_section),
+               options)
 
 
 def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None = None,
-                url: str | None = None, x_args: Sequence[str] = ()) -> str:
+                url: str | None = None, x_args: Sequence[str] = (),
+                ini_section: str = "alembic") -> str:
     """``--sql``: Alembic's offline SQL. Without ``FROM:`` in ``target``, from the revision
     the database is at now (so it is what ``upgrade`` would run)."""
     _require_target(direction, target)
-    project = open_project(ini, env=env, url=url, x_args=x_args)
+    project = open_project(ini, env=env, url=url, x_args=x_args, ini_section=ini_section)
     rng = target
     if ":" not in target:
         heads = probe(project).heads
@@ -185,8 +192,9 @@ class HistoryReport:
 
 def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
             x_args: Sequence[str] = (), limit: int | None = None,
-            revision: str | None = None) -> HistoryReport:
-    project = open_project(ini, env=env, url=url, x_args=x_args, deploys=False)
+            revision: str | None = None, ini_section: str = "alembic") -> HistoryReport:
+    project = open_project(ini, env=env, url=url, x_args=x_args, deploys=False,
+                           ini_section=ini_section)
     target, note = (project.url, None) if url is not None else _migrated_url(project)
     engine = make_engine(target)
     conn = connect(engine)

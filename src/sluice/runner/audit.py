@@ -358,13 +358,15 @@ def previous_interruption(conn: Connection, revision: str, direction: str,
 def previous_committed_failure(conn: Connection, revision: str, direction: str,
                                run_id: str | None) -> HistoryEntry | None:
     """The latest row of another run that failed in ``revision`` after committing part of
-    it (an autocommit block, a data step's batches), when no run applied it since."""
+    it (an autocommit block, a data step's batches; on MySQL/MariaDB, the DDL statements
+    recorded as ``applied``), when no run applied it since."""
     for e in read_history(conn, revision=revision, direction=direction):
         if e.run_id == run_id or e.status in OPEN_STATUSES:
             continue
         if e.status == "succeeded":
             return None
-        if e.status == "failed" and (e.statements or {}).get("committed_part"):
+        done = e.statements or {}
+        if e.status == "failed" and (done.get("committed_part") or done.get("applied")):
             return e
     return None
 

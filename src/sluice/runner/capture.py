@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 from sluice.owned import DATA_PROGRESS_TABLE
+from sluice.runner.suggest import Invocation
 
 # the patterns are compiled (and kept in re's cache) the first time one is used: a run
 # that reports no partial failure and splits no offline SQL compiles none of them
@@ -198,7 +199,12 @@ class PartialFailure:
                 "path": self.path, "error": self.error, "applied": self.applied,
                 "failed": self.failed, "not_applied": self.not_applied, "note": self.note}
 
-    def render(self, *, ini: str = "alembic.ini", env: str | None = None) -> str:
+    def render(self, given: Invocation | None = None,
+               rerun: tuple[str, ...] = ("upgrade",)) -> str:
+        """The report and what to do now; the commands it suggests carry the options of
+        ``given`` (the run's ``-c``, ``--url``, ``--env``, ``-x``), the run again is
+        ``sluice RERUN`` (direction and target)."""
+        given = given or Invocation()
         n = len(self.applied)
         at = self.from_revision or "base"
         lines = [
@@ -227,18 +233,17 @@ class PartialFailure:
             for s in self.not_applied:
                 lines.append(f"    {idx}. {_one_line(s)}")
                 idx += 1
-        envflag = f" --env {env}" if env else ""
         lines += [
             "What to do now:",
             "  1. Do not re-run the upgrade as it is: it would execute the applied statements "
             "again and fail on them (or worse, apply data changes twice).",
             "  2. Either finish forward: fix what made the statement fail, run the failed and "
             "not-applied statements above by hand, then record the revision with "
-            f"`alembic -c {ini} stamp {self.revision}`.",
+            f"{given.alembic('stamp', self.revision)}.",
             "  3. Or go back: undo the applied statements by hand (the revision's downgrade() "
             f"shows how), check the schema matches {at}, fix the revision, and run "
-            f"`sluice upgrade{envflag}` again.",
-            f"  The record is in sluice_history (`sluice history{envflag} --format json`).",
+            f"{given.sluice(*rerun)} again.",
+            f"  The record is in sluice_history ({given.sluice('history', '--format', 'json')}).",
         ]
         return "\n".join(lines)
 

@@ -8,7 +8,6 @@ to the same database.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,22 +17,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from sluice.core.drivers import sync_url
-from sluice.errors import ConfigError, DatabaseUnavailable, SluiceError, mask_url
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def expand_vars(value: str, *, key: str, environ: Mapping[str, str] | None = None) -> str:
-    """Replace ``${VAR}`` by the environment variable; a missing one is an error naming it."""
-    environ = os.environ if environ is None else environ
-
-    def repl(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in environ:
-            raise ConfigError(f"{key}: environment variable {name} is not set")
-        return environ[name]
-
-    return _VAR.sub(repl, value)
+from sluice.core.urls import database_url, expand_vars
+from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
 
 def resolve_url(
@@ -44,10 +29,14 @@ def resolve_url(
     env_key: str,
     environ: Mapping[str, str] | None = None,
 ) -> str:
+    """``--url``, else the environment's ``url`` (``env_key``: where it is set, for
+    messages), else ``sqlalchemy.url``. The first two are checked here
+    (:func:`~sluice.core.urls.database_url`); alembic.ini's is left to env.py, which may
+    not use it."""
     if cli_url:
-        return cli_url
+        return database_url(cli_url, origin="--url")
     if env_url:
-        return expand_vars(env_url, key=env_key, environ=environ)
+        return database_url(expand_vars(env_url, key=env_key, environ=environ), origin=env_key)
     if ini_url:
         return ini_url
     raise SluiceError(

@@ -35,6 +35,7 @@ from sluice.errors import SluiceError, mask_url
 from sluice.notices import notice
 from sluice.runner.policy import resolve_policy
 from sluice.runner.project import SESSION_ATTR
+from sluice.runner.suggest import Invocation, invocation
 
 
 def _notify(message: str) -> None:
@@ -67,15 +68,22 @@ def runner_options(alembic_config: Any, config: SluiceConfig, environment: str, 
     policy = resolve_policy(config, environment)
     if not policy.guard_alembic:
         return {}
-    return {"fn": EnvGuard(config, environment, policy, original).fn}
+    given = invocation(getattr(alembic_config, "config_file_name", None) or "alembic.ini",
+                       environment=environment,
+                       x_args=list(getattr(getattr(alembic_config, "cmd_opts", None), "x",
+                                           None) or []),
+                       ini_section=getattr(alembic_config, "config_ini_section", "alembic"))
+    return {"fn": EnvGuard(config, environment, policy, original, given).fn}
 
 
 class EnvGuard:
     """Lock, audit and timeouts around Alembic's own steps (plain ``alembic upgrade``)."""
 
     def __init__(self, config: SluiceConfig, environment: str, policy: Any,
-                 original: Callable[..., Any]) -> None:
+                 original: Callable[..., Any], given: Invocation | None = None) -> None:
         self.config = config
+        #: The options of this alembic command, repeated in the commands messages suggest.
+        self.given = given or Invocation(environment=environment)
         self.environment = environment
         self.policy = policy
         self.original = original
@@ -183,10 +191,13 @@ class EnvGuard:
                 lambda rec: render_module_sql(self.script.get_revision(rec.revision),
                                               session.direction, self.state.dialect))
             if partial is not None:
-                _notify(partial.render(env=self.environment))
+                rerun = (session.direction, session.target or "head")
+                _notify(partial.render(self.given, rerun))
             if session.lock_lost is not None:
                 _notify(f"{session.lock_lost}; the run stopped, the database is at "
-                        f"{', '.join(heads) or 'base'}.\n{session.lock_lost.hint}")
+                        f"{', '.join(heads) or 'base'}.\n{session.lock_lost.hint}\n"
+                        f"{self.given.sluice('history')} shows what this run did; then run "
+                        "the command again.")
             record_outcome(self.audit_conn, self.script, session, heads)
         except Exception as exc:  # the lock must be released whatever happens
             _notify(f"could not finalize the audit rows: {exc}")

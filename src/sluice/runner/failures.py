@@ -42,8 +42,8 @@ def lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
     result.error = message
     error = MigrationFailed(
         message, result=result,
-        hint=f"{lost.hint}\nRun again: sluice {opts.direction} {opts.target} "
-        f"--env {project.environment}")
+        hint=f"{lost.hint}\n{project.given.sluice('history')} shows what this run did. "
+        f"Run again: {project.given.sluice(opts.direction, opts.target)}")
     error.exit_code = 2
     return error
 
@@ -56,44 +56,61 @@ def suppress_db_errors() -> Iterator[None]:
         pass
 
 
-def _after_interruption(project: RunnerProject, opts: RunOptions, result: RunResult,
-                        rec: StepRecord, earlier: audit.HistoryEntry) -> MigrationFailed:
-    """MySQL/MariaDB: this revision failed, and an earlier run was interrupted inside it.
-    What that run committed before it stopped is still in the database."""
+def _after_earlier_part(project: RunnerProject, opts: RunOptions, result: RunResult,
+                        rec: StepRecord, earlier: audit.HistoryEntry,
+                        interrupted: bool) -> MigrationFailed:
+    """MySQL/MariaDB: this revision failed, and an earlier run stopped inside it (a signal,
+    a process that died) or failed in it part way. What that run committed before it
+    stopped is still in the database, and running the revision again repeats it."""
     at = ", ".join(result.after) or "base"
     when = f" at {earlier.started:%Y-%m-%d %H:%M:%S} UTC" if earlier.started else ""
     who = f"{earlier.user}@{earlier.host} pid {earlier.pid}"
-    applied = list((earlier.statements or {}).get("applied") or [])
-    not_applied = (earlier.statements or {}).get("not_applied")
+    recorded = earlier.statements or {}
+    applied = list(recorded.get("applied") or [])
+    failed = recorded.get("failed") if not interrupted else None
+    not_applied = recorded.get("not_applied")
     lines = [f"What is in the database: MySQL/MariaDB committed each DDL statement of "
              f"{rec.revision} the moment it ran, but alembic_version still says {at}."]
     if applied:
         lines.append(f"Statements of {rec.revision} that run completed (recorded in "
                      f"{audit.HISTORY_TABLE}, row {earlier.id}):")
         lines += [f"  {i}. {' '.join(sql.split())}" for i, sql in enumerate(applied, 1)]
+        if failed:
+            lines.append(f"Failed there: {len(applied) + 1}. {' '.join(failed.split())} "
+                         f"({earlier.error})")
         if not_applied:
             lines.append("Not applied:")
             lines += [f"  {i}. {' '.join(sql.split())}"
-                      for i, sql in enumerate(not_applied, len(applied) + 1)]
+                      for i, sql in enumerate(not_applied, len(applied) + 1 + bool(failed))]
     else:
         lines.append(f"Which of its statements completed is not recorded ({earlier.error}); "
                      f"compare the schema with upgrade() in {rec.revision}'s file.")
-    envflag = f" --env {project.environment}"
+    given = project.given
+    if interrupted:
+        forward = "run the statements that are missing by hand"
+    else:
+        forward = ("fix what made its statement fail, run the failed and not-applied "
+                   "statements by hand")
     lines += [
         "What to do now:",
         "  1. Do not re-run the upgrade as it is: it runs the applied statements again and "
         "fails on them (or applies data changes twice).",
-        "  2. Either finish forward: run the statements that are missing by hand, then record "
-        f"the revision with `alembic -c {project.ini} stamp {rec.revision}`.",
+        f"  2. Either finish forward: {forward}, then record the revision with "
+        f"{given.alembic('stamp', rec.revision)}.",
         "  3. Or go back: undo the applied statements by hand (its downgrade() shows how), "
-        f"check the schema matches {at}, and run `sluice {opts.direction} {opts.target}"
-        f"{envflag}` again.",
-        f"  The record: `sluice history{envflag} --revision {rec.revision} --format json`.",
+        f"check the schema matches {at}, fix {rec.revision} if it needs it, and run "
+        f"{given.sluice(opts.direction, opts.target)} again.",
+        f"  The record: {given.sluice('history', '--revision', rec.revision, '--format', 'json')}.",
     ]
+    n = len(applied) if applied else "an unknown number of"
+    if interrupted:
+        what = (f"was interrupted inside {rec.revision} and left part of it applied "
+                f"({n} statements)")
+    else:
+        what = (f"failed in {rec.revision} after {n} of its statements had been applied, "
+                f"which are still there: running {rec.revision} again repeats them")
     message = (f"revision {rec.revision} failed: {rec.error}; an earlier run by {who}{when} "
-               f"was interrupted inside {rec.revision} and left part of it applied "
-               f"({len(applied) if applied else 'an unknown number of'} statements); "
-               f"the database is at {at}")
+               f"{what}; the database is at {at}")
     result.error = message
     return MigrationFailed(message, result=result, hint="\n".join(lines))
 
@@ -103,7 +120,6 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
                    transactional: bool, retries_exhausted: bool,
                    audit_conn: Connection | None = None) -> MigrationFailed:
     at = ", ".join(result.after) or "base"
-    env = project.environment
     if failure is None:
         message = f"{opts.direction} failed before any revision ran: {first_line(outcome)}"
         if isinstance(outcome, SluiceError):
@@ -113,27 +129,32 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
                                hint=getattr(outcome, "hint", None))
     rec = result.steps[failure.index]
     result.error = f"{rec.revision}: {rec.error}"
+    given = project.given
     if isinstance(failure.exc, DryRunCommit):  # the revision is fine; a dry run cannot run it
         return MigrationFailed(
             f"dry run stopped in {rec.revision}: {failure.exc}; the database is at {at}",
             result=result,
             hint=f"Rehearse it with a real upgrade on a staging copy, or review its SQL: "
-                 f"`sluice {opts.direction} {opts.target} --sql --env {env}`.")
+                 f"{given.sluice(opts.direction, opts.target, '--sql')}.")
     if result.partial is not None:
         return MigrationFailed(f"revision {rec.revision} failed part way: {rec.error}",
                                result=result, hint=result.partial.render(
-                                   ini=str(project.ini), env=env))
+                                   given, (opts.direction, opts.target)))
     earlier = committed_before = None
-    if not transactional and audit_conn is not None:
+    if audit_conn is not None:
         with suppress_db_errors():
-            earlier = audit.previous_interruption(audit_conn, rec.revision, opts.direction,
-                                                  rec.run_id)
-    elif audit_conn is not None and not failure.committed:
-        with suppress_db_errors():
-            committed_before = audit.previous_committed_failure(
-                audit_conn, rec.revision, opts.direction, rec.run_id)
+            if not transactional:
+                earlier = audit.previous_interruption(audit_conn, rec.revision,
+                                                      opts.direction, rec.run_id)
+            if earlier is None and not failure.committed:
+                committed_before = audit.previous_committed_failure(
+                    audit_conn, rec.revision, opts.direction, rec.run_id)
     if earlier is not None:
-        return _after_interruption(project, opts, result, rec, earlier)
+        return _after_earlier_part(project, opts, result, rec, earlier, interrupted=True)
+    if not transactional and committed_before is not None \
+            and (committed_before.statements or {}).get("applied"):
+        return _after_earlier_part(project, opts, result, rec, committed_before,
+                                   interrupted=False)
     if failure.committed:
         state_line = (f"what it ran in or before an autocommit block stays committed (a "
                       "sluice.data step's batches, with their checkpoints: the next run "
@@ -170,10 +191,10 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
     elif failure.committed:
         hint_lines.append(f"Fix {rec.revision}. What it committed stays: make those steps "
                           "safe to run again (IF NOT EXISTS, a catalog check) or undo them by "
-                          f"hand, then run `sluice {opts.direction} {opts.target} --env {env}` "
+                          f"hand, then run {given.sluice(opts.direction, opts.target)} "
                           "again (a sluice.data step resumes on its own).")
     else:
-        hint_lines.append(f"Fix {rec.revision} and run `sluice {opts.direction} "
-                          f"{opts.target} --env {env}` again.")
+        hint_lines.append(f"Fix {rec.revision} and run "
+                          f"{given.sluice(opts.direction, opts.target)} again.")
     return MigrationFailed(f"revision {rec.revision} failed: {rec.error}; {state_line}",
                            result=result, hint="\n".join(hint_lines))

@@ -7,21 +7,23 @@ from typing import TYPE_CHECKING
 from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation
 from sluice.runner.policy import EnvPolicy
+from sluice.runner.suggest import Invocation
 
 if TYPE_CHECKING:
     from sluice.runner.plan import Plan
 
 
 def evaluate(plan: Plan, policy: EnvPolicy, *, allow_downgrade: bool = False,
-             dry_run: bool = False) -> None:
-    """Fill ``plan.guards`` (what will happen) and ``plan.refusals`` (what stops the run)."""
+             dry_run: bool = False, given: Invocation | None = None) -> None:
+    """Fill ``plan.guards`` (what will happen) and ``plan.refusals`` (what stops the run);
+    the commands a refusal suggests carry the options of ``given``."""
     guards: list[str] = []
     refusals: list[str] = []
     blockers: list[str] = []
     env = policy.environment
     if not plan.empty and not dry_run:
         if plan.direction == "downgrade" and not (policy.allow_downgrade or allow_downgrade):
-            refusals.append(downgrade_refusal(plan, policy))
+            refusals.append(downgrade_refusal(plan, policy, given))
         if plan.direction == "upgrade" and policy.block_on_lint_errors:
             blocked = [r for r in plan.revisions if r.errors]
             if blocked:
@@ -63,18 +65,19 @@ def enforce(plan: Plan) -> None:
         raise PolicyViolation(head, hint=extra or None)
 
 
-def downgrade_refusal(plan: Plan, policy: EnvPolicy) -> str:
+def downgrade_refusal(plan: Plan, policy: EnvPolicy, given: Invocation | None = None) -> str:
     env = policy.environment
     target = plan.target
+    given = given or Invocation(environment=env)
     return (
         f"downgrade refused in {env}: downgrades are off in "
         f"{'production' if policy.production else 'this environment'} because they usually "
         "drop tables or columns, and the data in them is gone for good.\n"
         "Rolling forward with a new revision that undoes the change is usually safer. If "
         "a downgrade really is the fix:\n"
-        f"  1. review it: sluice plan {target} --downgrade --env {env}\n"
+        f"  1. review it: {given.sluice('plan', target, '--downgrade')}\n"
         "  2. make sure a restorable backup exists\n"
-        f"  3. run: sluice downgrade {target} --env {env} --allow-downgrade\n"
+        f"  3. run: {given.sluice('downgrade', target, '--allow-downgrade')}\n"
         f"(allow_downgrade = true in {policy.table} turns this guard off.)"
     )
 

@@ -31,6 +31,7 @@ from sluice.runner.database import first_line
 from sluice.runner.leftopen import flush_left_open
 from sluice.runner.project import RunnerProject
 from sluice.runner.session import DbState, Session
+from sluice.runner.suggest import Invocation
 
 
 def probe(project: RunnerProject) -> DbState:
@@ -120,18 +121,21 @@ def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]
 
 def planned_steps(script: ScriptDirectory, direction: str, target: str,
                   heads: Sequence[str], cache: dict[Any, list[Any]] | None = None,
+                  given: Invocation | None = None,
                   ) -> list[tuple[Script, list[str], list[str]]]:
     """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them.
 
     The steps come from the same ``ScriptDirectory`` walk (:mod:`sluice.core.alembic_compat`)
     that ``alembic.command.upgrade``/``downgrade`` use. ``cache`` keeps the step objects
-    for the run (computing them is O(revisions) and the history has hundreds).
+    for the run (computing them is O(revisions) and the history has hundreds). ``given``:
+    the command's options, repeated in the commands an error suggests.
     """
+    given = given or Invocation()
     key = (direction, target, tuple(heads))
     steps = cache.get(key) if cache is not None else None
     if steps is None:
         if direction == "downgrade":
-            refuse_ambiguous_downgrade(target, heads)
+            refuse_ambiguous_downgrade(target, heads, given)
         try:
             if direction == "upgrade":
                 steps = upgrade_steps(script, target, heads)
@@ -153,15 +157,16 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
                     f"revision file under {display_path(script.dir, Path.cwd())} declares: a "
                     "newer version of the code applied it, or its file was removed; "
                     "nothing was changed",
-                    hint="Run this from the code that has it: `sluice history` shows who "
-                         "applied it and when.") from None
+                    hint=f"Run this from the code that has it: {given.sluice('history')} "
+                         "shows who applied it and when.") from None
             raise SluiceError(f"{direction} {target}: {' '.join(str(exc).split())}") from None
         if cache is not None:
             cache[key] = steps
     return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
 
 
-def refuse_ambiguous_downgrade(target: str, heads: Sequence[str]) -> None:
+def refuse_ambiguous_downgrade(target: str, heads: Sequence[str],
+                               given: Invocation | None = None) -> None:
     """``downgrade -N`` (no revision or branch label before it) from several heads names
     no revision: Alembic warns that it will refuse it and meanwhile picks by the order of
     the version table's rows. Refused, naming the heads and what to pass instead."""
@@ -169,11 +174,13 @@ def refuse_ambiguous_downgrade(target: str, heads: Sequence[str]) -> None:
     if len(heads) < 2 or spec is None or spec[2] >= 0 or spec[0] or spec[1]:
         return
     names = ", ".join(sorted(heads))
+    given = given or Invocation()
     raise SluiceError(
         f"downgrade {target}: the database is at {len(heads)} heads ({names}), so "
         f"{target} does not say which to step back from; nothing was changed",
-        hint=f"Name the revision to go down to (`sluice downgrade <revision>`; `sluice "
-             f"history` shows what ran), or a branch label: `<label>@{target}`.")
+        hint=f"Name the revision to go down to (`sluice downgrade <revision>`; "
+             f"{given.sluice('history')} shows what ran), or a branch label: "
+             f"`<label>@{target}`.")
 
 
 def _declared(script: ScriptDirectory, revision: str) -> bool:

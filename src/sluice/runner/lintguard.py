@@ -55,6 +55,7 @@ def lint_revisions(
     x_args: Sequence[str] = (),
     with_ops: bool = True,
     strict: bool = False,
+    ini_section: str = "alembic",
 ) -> dict[str, RevisionLint]:
     """``{revision: RevisionLint}`` for ``(revision, path)`` pairs.
 
@@ -93,7 +94,7 @@ def lint_revisions(
     try:
         result = lint_project(ini, config, revisions=None if by_path else [r for r, _ in revisions],
                               paths=paths if by_path else None, dialects=[dialect],
-                              x_args=list(x_args))
+                              x_args=list(x_args), ini_section=ini_section)
     except SluiceError as exc:
         if strict:  # a guard that cannot look must not let the run through
             raise SluiceError(f"cannot lint the revisions to apply, which this environment "

@@ -103,7 +103,7 @@ class LockLost(SluiceError):
             "and the database: PostgreSQL idle_session_timeout, a pooler or proxy "
             "(PgBouncer server_idle_timeout, a cloud proxy), MySQL wait_timeout, a firewall "
             "that drops idle TCP connections, or someone ending it (pg_terminate_backend, "
-            "KILL). `sluice history` shows what this run did; then run the upgrade again.",
+            "KILL).",
         )
         self.reason = reason
 

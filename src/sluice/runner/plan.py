@@ -391,6 +391,7 @@ def build_plan(
                                [(sc.revision, sc.path) for sc, _, _ in scripts],
                                dialect=state.lint_dialect, phase=direction,
                                x_args=project.x_args, with_ops=with_details,
+                               ini_section=project.ini_section,
                                strict=direction == "upgrade"
                                and project.policy.block_on_lint_errors)
     sql_by_rev: dict[str, list[str]] = {}

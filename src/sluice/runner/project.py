@@ -24,6 +24,7 @@ from sluice.environments import environment_of, resolve_environment
 from sluice.errors import SluiceError
 from sluice.runner.database import resolve_url
 from sluice.runner.policy import EnvPolicy, resolve_policy
+from sluice.runner.suggest import Invocation, invocation
 from sluice.runner.timeouts import Timeouts
 
 #: ``Config.attributes`` key through which env.py's ``configure_options`` finds the run.
@@ -53,6 +54,11 @@ class RunnerProject:
     #: Why no URL was resolved (``url`` is then empty): env.py may still set its own, as
     #: it may for ``alembic upgrade``; the probe raises this when it does not.
     url_missing: SluiceError | None = None
+    #: The alembic.ini section run (``-n``, as ``alembic -n``): its script and version
+    #: locations, URL and (through env.py) version table.
+    ini_section: str = "alembic"
+    #: The options the command was given, repeated in every command a message suggests.
+    given: Invocation = field(default_factory=Invocation)
     _stdout: io.StringIO = field(default_factory=io.StringIO)
 
     @property
@@ -62,7 +68,7 @@ class RunnerProject:
     def alembic_cfg(self, session: Any = None, *, output_buffer: Any = None) -> Config:
         """A fresh Alembic Config for one command, carrying ``session`` for env.py."""
         cfg = alembic_config(self.ini, url=self.url or None, x_args=self.x_args,
-                             stdout=self._stdout)
+                             stdout=self._stdout, ini_section=self.ini_section)
         if output_buffer is not None:
             cfg.output_buffer = output_buffer
         if session is not None:
@@ -82,8 +88,11 @@ def open_project(
     url: str | None = None,
     x_args: Sequence[str] = (),
     deploys: bool = True,
+    ini_section: str = "alembic",
 ) -> RunnerProject:
     """Resolve environment, policy and URL; ``-x env=NAME`` is added for env.py.
+    ``ini_section``: the section of alembic.ini to run (``alembic -n``); one that does not
+    exist is a one-line error.
 
     ``deploys`` (plan, upgrade, downgrade): the revision graph must be sound and hold at
     least one revision (:func:`~sluice.core.project.require_history`); reading the audit
@@ -92,7 +101,7 @@ def open_project(
     x_list = list(x_args)
     # as Alembic reads them: ``-x env`` alone is ``env=""``
     x_dict = {k: v for k, _, v in (a.partition("=") for a in x_list)}
-    base_cfg = alembic_config(ini, x_args=x_list, stdout=io.StringIO())
+    base_cfg = alembic_config(ini, x_args=x_list, stdout=io.StringIO(), ini_section=ini_section)
     config = load_config(ini)
     env = environment_of(config, env, x_list) or resolve_environment(config, x_dict)
     x_list = [a for a in x_list if a.partition("=")[0] != "env"] + [f"env={env}"]
@@ -106,7 +115,7 @@ def open_project(
     try:
         resolved = resolve_url(
             cli_url=url, env_url=policy.url, ini_url=ini_url,
-            env_key=f"{config.source or 'config'}: {config.key_path(f'environments.{env}.url')}",
+            env_key=config.where(f"environments.{env}.url"),
         )
     except SluiceError as exc:
         if url or policy.url:  # a URL given but unusable (an unset ${VAR}): said now
@@ -115,9 +124,14 @@ def open_project(
     script = script_directory(base_cfg)
     if deploys:
         require_history(base_cfg, script)
+    env_url = config.key_path(f"environments.{env}.url")
+    given = invocation(ini, environment=env, url=url, x_args=x_args, ini_section=ini_section,
+                       via="the URL given with --url" if url else
+                       f"the URL of environment {env} ({env_url})" if policy.url else "")
     return RunnerProject(ini=ini, config=config.for_environment(env), environment=env,
                          policy=policy, url=resolved, x_args=x_list, script=script,
-                         base_config=config, url_missing=missing)
+                         base_config=config, url_missing=missing, ini_section=ini_section,
+                         given=given)
 
 
 def env_py_calls_configure_options(project: RunnerProject) -> bool:

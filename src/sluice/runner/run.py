@@ -41,7 +41,7 @@ from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import StepRecord
-from sluice.runner.database import connect, make_engine
+from sluice.runner.database import connect, first_line, make_engine
 from sluice.runner.failures import failure_error, lock_lost_error
 from sluice.runner.flow import (
     heads_under_lock,
@@ -93,11 +93,13 @@ def run(project: RunnerProject, opts: RunOptions) -> RunResult:
             f"--dry-run is not possible on {'MariaDB' if state.mariadb else 'MySQL'}: it has "
             "no transactional DDL (every CREATE/ALTER/DROP commits on its own), so a dry run "
             "would really change the database",
-            hint=f"Review the SQL instead: sluice {direction} {target} --sql --env "
-            f"{project.environment}; or rehearse on a staging copy of the database.",
+            hint=f"Review the SQL instead: {project.given.sluice(direction, target, '--sql')}; "
+            "or rehearse on a staging copy of the database.",
         )
-    scripts = planned_steps(project.script, direction, target, state.heads, project.steps)
-    if not scripts:
+    scripts = planned_steps(project.script, direction, target, state.heads, project.steps,
+                            project.given)
+    if not scripts:  # no lock needed to read the audit table
+        _warn_checksums(project, result, notify, url=url, heads=state.heads)
         return result
 
     confirmed = [sc.revision for sc, _, _ in scripts]
@@ -136,7 +138,9 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
         for msg in reconciled:
             result.warnings.append(msg)
             notify(msg)
-        scripts = planned_steps(project.script, direction, target, heads, project.steps)
+        _warn_checksums(project, result, notify, conn=audit_conn, heads=heads)
+        scripts = planned_steps(project.script, direction, target, heads, project.steps,
+                                project.given)
         revs = [sc.revision for sc, _, _ in scripts]
         if not scripts:
             notify("another deploy already did this while we waited for the lock")
@@ -147,13 +151,10 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
                     "the database changed while this run waited for the migration lock; "
                     f"the plan you confirmed ({', '.join(confirmed)}) is no longer what would "
                     f"run ({', '.join(revs)}); nothing was changed",
-                    hint=f"Review the new plan: sluice plan {target} --env {project.environment}",
+                    hint=f"Review the new plan: {project.given.sluice('plan', target)}",
                 )
             if not opts.dry_run and not set(revs) <= set(confirmed):
                 _check_policy(project, state, opts, scripts, notify, ask=False)
-        for w in _checksum_warnings(project, audit_conn, heads):
-            result.warnings.append(w)
-            notify(f"warning: {w}")
         if not opts.dry_run and (policy.require_backup or policy.backup_command):
             notify("backing up before anything changes ...")
             with opts.loading():
@@ -201,7 +202,7 @@ def _check_policy(project: RunnerProject, state: DbState, opts: RunOptions,
             sizes_conn.close()
         if engine is not None:
             engine.dispose()
-    guards.evaluate(plan, policy, allow_downgrade=opts.allow_downgrade)
+    guards.evaluate(plan, policy, allow_downgrade=opts.allow_downgrade, given=project.given)
     guards.enforce(plan)
     if not confirm:
         return False
@@ -209,12 +210,40 @@ def _check_policy(project: RunnerProject, state: DbState, opts: RunOptions,
         raise PolicyViolation(
             f"{project.environment} requires confirmation before changing the database, and "
             "there is no terminal to ask on; nothing was changed",
-            hint=f"Review the plan (sluice plan {opts.target} --env {project.environment}), "
-            "then run again with --yes.",
+            hint=f"Review the plan ({project.given.sluice('plan', opts.target)}), then run "
+            f"{project.given.sluice(opts.direction, opts.target, '--yes')}.",
         )
     if not opts.confirm(plan):
         raise PolicyViolation("not confirmed; nothing was changed")
     return True
+
+
+def _warn_checksums(project: RunnerProject, result: RunResult, notify: Notify, *,
+                    heads: Sequence[str], conn: Connection | None = None,
+                    url: str = "") -> None:
+    """A warning for each applied revision whose file changed since it ran, read on
+    ``conn`` (the lock's) or, when there is nothing to do and so no lock, on a connection
+    of its own to ``url``: an edit is reported whether or not anything runs."""
+    if conn is not None:
+        warnings = _checksum_warnings(project, conn, heads)
+    else:
+        engine = None
+        try:
+            engine = make_engine(url)
+            own = connect(engine)
+            try:
+                warnings = _checksum_warnings(project, own, heads)
+            finally:
+                own.close()
+        except Exception as exc:  # noqa: BLE001 - nothing to do: only the comparison failed
+            warnings = []
+            notify(f"note: applied revisions not compared with their files: {first_line(exc)}")
+        finally:
+            if engine is not None:
+                engine.dispose()
+    for w in warnings:
+        result.warnings.append(w)
+        notify(f"warning: {w}")
 
 
 def _checksum_warnings(project: RunnerProject, conn: Connection,
@@ -308,12 +337,13 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
             notify(f"interrupted{where}; the database is at {', '.join(heads) or 'base'} "
                    f"(recorded in {audit.HISTORY_TABLE}); the migration lock is released")
             if result.partial is not None:
-                notify(result.partial.render(ini=str(project.ini), env=project.environment))
+                notify(result.partial.render(project.given, (opts.direction, opts.target)))
             elif not transactional and failure is not None and failure.capture is not None \
                     and failure.capture.failed is not None:
                 notify(f"{failure.revision} was running `{' '.join(failure.capture.failed.sql.split())}` "
                        "when the signal came: MySQL/MariaDB may have committed it. Check the "
-                       "schema before running again; `sluice history` has the record.")
+                       f"schema before running again; {project.given.sluice('history')} has "
+                       "the record.")
             raise outcome
         retry_safe = failure is not None and failure.lock_timeout and not failure.committed \
             and (transactional or failure.capture is None or not failure.capture.applied)
@@ -326,7 +356,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
                 "(another session holds a lock on a table it needs)")
             time.sleep(delay)
             scripts = planned_steps(project.script, opts.direction, opts.target, heads,
-                                    project.steps)
+                                    project.steps, project.given)
             if not scripts:
                 result.status = "applied"
                 return

@@ -59,6 +59,7 @@ def trace(
     seed_rows: int = 0,
     crosscheck: bool = True,
     log: Log | None = None,
+    ini_section: str = "alembic",
 ) -> TraceResult:
     """Trace ``revisions`` (default: all) of the project at ``ini`` on a scratch database
     on the server of ``url``; fills ``findings`` and, unless disabled, ``crosscheck``.
@@ -71,7 +72,8 @@ def trace(
     x = [a for a in x_args if not (env and a.startswith("env="))]
     if env:
         x.append(f"env={env}")
-    result = trace_project(ini, url, revisions, x_args=x, seed_rows=seed_rows, log=log)
+    result = trace_project(ini, url, revisions, x_args=x, seed_rows=seed_rows, log=log,
+                           ini_section=ini_section)
     display = {rt.path: display_path(rt.path) for rt in result.revisions}
     result.findings = trace_findings(result, display)
     if crosscheck:
@@ -79,6 +81,6 @@ def trace(
             crosscheck as run_crosscheck,  # lazy: lint, for --crosscheck
         )
 
-        result.crosscheck = run_crosscheck(result, ini, x_args=x)
+        result.crosscheck = run_crosscheck(result, ini, x_args=x, ini_section=ini_section)
         result.findings += crosscheck_findings(result.crosscheck)
     return result

@@ -173,15 +173,15 @@ def compare(result: TraceResult, findings: Sequence[Finding], ini_dir: Path,
     return cc
 
 
-def crosscheck(result: TraceResult, ini: str | Path, *, x_args: Sequence[str] = ()
-               ) -> CrossCheck:
+def crosscheck(result: TraceResult, ini: str | Path, *, x_args: Sequence[str] = (),
+               ini_section: str = "alembic") -> CrossCheck:
     """Lint the traced revisions for the traced dialect and :func:`compare`."""
     if not result.revisions:
         return CrossCheck(ran=False, note="no revision was traced")
     dialect = "postgresql" if result.backend == "postgresql" else "mysql"
     try:
         lint = lint_project(ini, revisions=[rt.revision for rt in result.revisions],
-                            dialects=[dialect], x_args=x_args)
+                            dialects=[dialect], x_args=x_args, ini_section=ini_section)
     except Exception as exc:
         text = str(exc).strip().splitlines()
         return CrossCheck(ran=False, note=f"lint could not run: {text[0] if text else exc!r}")

@@ -37,6 +37,7 @@ from sluice.core.alembic_compat import all_down_revisions, kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.drivers import sync_url
 from sluice.core.project import alembic_config, script_directory
+from sluice.core.urls import database_url
 from sluice.errors import SluiceError, mask_url
 from sluice.scratch import check_reachable, scratch_database
 from sluice.trace.findings import annotate
@@ -60,11 +61,8 @@ _DRIVERS: dict[str, tuple[tuple[str, str], ...]] = {
 
 def server_url(url: str | URL) -> URL:
     """Validate ``--url`` and pick an installed driver when it names none."""
-    try:
-        u = make_url(url)
-    except Exception:
-        raise SluiceError(f"--url {mask_url(url)}: not a database URL "
-                          "(expected e.g. postgresql://user@host:5432/postgres)") from None
+    u = make_url(database_url(url if isinstance(url, str)
+                              else url.render_as_string(hide_password=False), origin="--url"))
     backend = u.get_backend_name()
     if backend not in _DRIVERS:
         raise SluiceError(
@@ -362,8 +360,9 @@ class Tracer:
     """Traces revisions of one Alembic project on one scratch database."""
 
     def __init__(self, ini: str | Path, scratch: URL, script: ScriptDirectory, *,
-                 x_args: Sequence[str] = (), seed_rows: int = 0, log: Log | None = None) -> None:
-        self.ini = Path(ini)
+                 x_args: Sequence[str] = (), seed_rows: int = 0, log: Log | None = None,
+                 ini_section: str = "alembic") -> None:
+        self.ini, self.ini_section = Path(ini), ini_section
         self.scratch = scratch
         self.script = script
         self.x_args = list(x_args)
@@ -377,7 +376,7 @@ class Tracer:
 
     def _cfg(self) -> Any:
         return alembic_config(self.ini, url=self.scratch_str, x_args=self.x_args,
-                              stdout=io.StringIO())
+                              stdout=io.StringIO(), ini_section=self.ini_section)
 
     def _upgrade(self, rev: str) -> None:
         with guard(self.scratch.database), quiet_alembic(), kept_proxies():
@@ -478,13 +477,14 @@ def trace_project(
     x_args: Sequence[str] = (),
     seed_rows: int = 0,
     log: Log | None = None,
+    ini_section: str = "alembic",
 ) -> TraceResult:
-    """Trace ``revisions`` (default: all) of the project at ``ini`` on a scratch database
-    created on the server of ``url``, which is dropped afterwards whatever happens."""
+    """Trace ``revisions`` (default: all) of section ``ini_section`` of ``ini`` on a scratch
+    database created on the server of ``url``, which is dropped afterwards whatever happens."""
     server = server_url(url)
     if seed_rows < 0:
         raise SluiceError(f"--seed-rows {seed_rows}: must be 0 or more")
-    base_cfg = alembic_config(ini, x_args=x_args, stdout=io.StringIO())
+    base_cfg = alembic_config(ini, x_args=x_args, stdout=io.StringIO(), ini_section=ini_section)
     script = script_directory(base_cfg)
     selected = select_revisions(script, revisions)
     if not selected:
@@ -494,6 +494,6 @@ def trace_project(
                          server=mask_url(server), lock_tracing=False, seed_rows=seed_rows)
     with scratch_database(server, prefix="sluice_trace") as scratch:
         (log or (lambda _m: None))(f"scratch database {scratch.database} on {mask_url(server)}")
-        Tracer(ini, scratch, script, x_args=x_args, seed_rows=seed_rows, log=log).run(
-            selected, result)
+        Tracer(ini, scratch, script, x_args=x_args, seed_rows=seed_rows, log=log,
+               ini_section=ini_section).run(selected, result)
     return result

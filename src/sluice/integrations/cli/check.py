@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sluice.integrations.cli.common import common_options, handle_errors
+from sluice.integrations.cli.common import (
+    common_options,
+    handle_errors,
+    section_option,
+    url_origin,
+)
 from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
@@ -19,13 +24,14 @@ if TYPE_CHECKING:
 
 @click.command()
 @common_options
+@section_option
 @click.option("--url", default=None, envvar="SLUICE_CHECK_URL", metavar="URL",
               help="Database for upgrade/drift/roundtrip (default: check.url, else a "
                    "temporary SQLite file). Without --scratch it must be empty. "
                    "Env: SLUICE_CHECK_URL.")
 @click.option("--scratch", is_flag=True,
-              help="Create a uniquely named database on the --url server and drop it "
-                   "afterwards (also on failure and Ctrl-C).")
+              help="Create a uniquely named database on the server of --url (or "
+                   "check.url) and drop it afterwards (also on failure and Ctrl-C).")
 @click.option("--only", "only", multiple=True, metavar="CHECKS",
               help="Comma-separated checks to run: graph, upgrade, drift, roundtrip, checksums.")
 @click.option("--last", type=click.IntRange(min=1), default=None, metavar="N",
@@ -35,8 +41,8 @@ if TYPE_CHECKING:
               help="Also show the INFO log lines env.py's logging config asks for "
                    "(Alembic's 'Running upgrade ...'), on stderr.")
 @handle_errors
-def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str | None,
-          scratch: bool, only: tuple[str, ...], last: int | None, fmt: str,
+def check(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_section: str,
+          url: str | None, scratch: bool, only: tuple[str, ...], last: int | None, fmt: str,
           verbose: bool) -> None:
     """CI gate: revision graph, upgrade from empty, drift, round trip, checksums.
 
@@ -48,15 +54,15 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
     )
     from sluice.check.render import render  # lazy: start-up: loads when the command runs
 
-    if scratch and url is None:
-        raise SluiceError("--scratch needs --url naming a PostgreSQL or MySQL/MariaDB server")
     progress = None
     if fmt == "text" and sys.stderr.isatty():
         def progress(message: str) -> None:
             click.echo(f"sluice: {message}", err=True)
 
-    options = CheckOptions(url=url, scratch=scratch, only=list(only) or None, last=last,
-                           x_args=x_args, env=env, progress=progress, verbose=verbose)
+    options = CheckOptions(url=url, url_origin=url_origin("url", "SLUICE_CHECK_URL"),
+                           scratch=scratch, only=list(only) or None, last=last,
+                           x_args=x_args, env=env, progress=progress, verbose=verbose,
+                           ini_section=ini_section)
     # migrations and env.py may print; keep stdout for the report alone
     with contextlib.redirect_stdout(sys.stderr):
         report = run_checks(config_path, options)
@@ -66,6 +72,7 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
 
 @click.command()
 @common_options
+@section_option
 @click.option("--rebase", is_flag=True,
               help="First put branches that each added revisions on the same head in "
                    "sequence: re-point the newer branch's first revision at the other head "
@@ -80,9 +87,12 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, url: str 
               help="Exit 1 when sluice.sum was created or changed (pre-commit: stage it "
                    "and commit again).")
 @handle_errors
-def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bool,
-         move: str | None, base: str | None, exit_code: bool) -> None:
+def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_section: str,
+         rebase: bool, move: str | None, base: str | None, exit_code: bool) -> None:
     """Write sluice.sum: the SHA-256 of every revision file and the current head(s).
+
+    With -n SECTION: that section's own file (sluice.SECTION.sum); other sections' files
+    are left as they are.
 
     Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
     from sluice.check import lock as write_lock  # lazy: start-up: loads when the command runs
@@ -92,13 +102,13 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, rebase: bo
     if rebase:
         from sluice.check.rebase import rebase_heads  # lazy: start-up: loads when the command runs
 
-        rebased = rebase_heads(config_path, move=move, base=base)
+        rebased = rebase_heads(config_path, move=move, base=base, name=ini_section)
         for m in rebased.moves:
             click.echo(f"re-pointed {m.revision} ({m.path.name}): down_revision "
                        f"{', '.join(m.old) or 'None'} -> {m.new}")
         if not rebased.moves:
             click.echo("nothing to rebase: the revision graph has no heads to join")
-    result = write_lock(config_path, x_args=x_args)
+    result = write_lock(config_path, x_args=x_args, ini_section=ini_section)
     heads = " ".join(result.heads) or "none"
     for file in result.unreadable:
         click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sluice.errors import SluiceError
 
 __all__ = ["F", "RevisionCommand", "SluiceGroup", "common_options", "describe_exception",
-           "few_collections", "handle_errors", "split_values"]
+           "few_collections", "handle_errors", "section_option", "split_values"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +68,15 @@ def common_options(fn: F) -> F:
     return fn
 
 
+def section_option(fn: F) -> F:
+    """``-n/--name SECTION``: the alembic.ini section the command reads and runs, as
+    ``alembic -n`` (a service with its own version table is a section of its own)."""
+    return click.option(
+        "-n", "--name", "ini_section", default="alembic", show_default=True, metavar="SECTION",
+        help="alembic.ini section, like `alembic -n` (a service with its own version table).",
+    )(fn)
+
+
 def handle_errors(fn: F) -> F:
     """Turn Sluice and Alembic errors into one line on stderr and the right exit code."""
 
@@ -99,7 +108,13 @@ def handle_errors(fn: F) -> F:
 
 
 
-
+def url_origin(param: str, envvar: str) -> str:
+    """Where the option ``param`` of the running command got its value, for messages:
+    ``envvar`` when it came from that environment variable, else ``--url``-style."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source(param) is click.core.ParameterSource.ENVIRONMENT:
+        return envvar
+    return f"--{param.replace('_', '-')}"
 
 
 class RevisionCommand(click.Command):

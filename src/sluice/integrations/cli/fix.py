@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
-from sluice.integrations.cli.common import common_options, handle_errors
+from sluice.integrations.cli.common import common_options, handle_errors, section_option
 
 
 @click.command("fix")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @common_options
+@section_option
 @click.option("--diff", "diff_only", is_flag=True,
               help="Print the diff only, change no file; exit 1 when there is something "
                    "to fix.")
@@ -25,7 +26,7 @@ from sluice.integrations.cli.common import common_options, handle_errors
                    "`sluice lock` afterwards.")
 @handle_errors
 def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...],
-                env: str | None, diff_only: bool, dialect: str | None,
+                env: str | None, ini_section: str, diff_only: bool, dialect: str | None,
                 include_locked: bool) -> None:
     """Rewrite dangerous operations into their safe recipes, printing a unified diff.
 
@@ -37,19 +38,23 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     be read.
     """
     from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.core.sumfile import section_sum_file  # lazy: start-up: when the command runs
     from sluice.recipes.project import fix_project  # lazy: start-up: loads when the command runs
 
     cfg = load_config(config_path) if config_path.is_file() else None
     if env is not None and cfg is not None:
         cfg.validate_environment(env, origin="--env")
     result = fix_project(config_path, cfg, files=files, dialect=dialect, env=env,
-                         x_args=x_args, include_locked=include_locked, write=not diff_only)
+                         x_args=x_args, include_locked=include_locked, write=not diff_only,
+                         ini_section=ini_section)
     for fixed in result.changed:
         sys.stdout.write(fixed.diff())
+    lock = "sluice lock" if ini_section == "alembic" else f"sluice lock -n {ini_section}"
+    sum_file = section_sum_file(cfg.check.sum_file if cfg else "sluice.sum", ini_section)
     for path in result.locked:
         if files:
-            click.echo(f"{path}: not changed: sluice.sum records it (reviewed history); "
-                       "--include-locked rewrites it, then run `sluice lock`", err=True)
+            click.echo(f"{path}: not changed: {sum_file} records it (reviewed history); "
+                       f"--include-locked rewrites it, then run `{lock}`", err=True)
     calls = sum(len(f.fixed) for f in result.changed)
     if calls and result.dialect == "mysql" and (cfg is None
                                                 or cfg.lint.target_mysql_version is None):

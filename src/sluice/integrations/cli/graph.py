@@ -10,15 +10,14 @@ from typing import Any
 
 import click
 
-from sluice.integrations.cli.common import F, common_options, handle_errors, split_values
+from sluice.integrations.cli.common import (
+    F,
+    common_options,
+    handle_errors,
+    section_option,
+    split_values,
+)
 from sluice.integrations.cli.formats import format_option, json_text
-
-
-def _graph_name_option(fn: F) -> F:
-    return click.option(
-        "-n", "--name", "ini_section", default="alembic", show_default=True, metavar="SECTION",
-        help="alembic.ini section, like `alembic -n` (a service with its own version table).",
-    )(fn)
 
 
 def _graph_stub_option(fn: F) -> F:
@@ -47,7 +46,7 @@ def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
 
 @click.command("graph")
 @common_options
-@_graph_name_option
+@section_option
 @click.option("--url", default=None, metavar="URL",
               help="Mark the revisions this database is at (the section's version table).")
 @format_option("graph", "text: a tree in the terminal; mermaid/dot for docs and reviews.")
@@ -79,7 +78,7 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
 
 @click.command("heads")
 @common_options
-@_graph_name_option
+@section_option
 @format_option("heads", "Output format (json: stdout only).")
 @_graph_stub_option
 @handle_errors
@@ -98,11 +97,16 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     config, graph = _load_graph(config_path, ini_section, stubs, env=env, x_args=x_args)
     from sluice.policy.services import service_labels  # lazy: start-up: loads when the command runs
 
-    report = explain_heads(graph, config.check.expected_heads,
-                           sorted(service_labels(config)))
+    expected = list(config.check.expected_heads)
+    if ini_section != "alembic":  # as sluice check -n: entries naming nothing here are
+        names = {b for n in graph.nodes.values() for b in (*n.labels, *n.branches)}
+        expected = [e for e in expected  # another section's heads
+                    if e in names or any(i.startswith(e) for i in graph.nodes)]
+    report = explain_heads(graph, expected, sorted(service_labels(config)))
     if fmt == "json":
         click.echo(json_text(heads_json(graph, report)), nl=False)
     else:
-        click.echo(render_heads(graph, report), nl=False)
+        click.echo(render_heads(graph, report,
+                                setting=f"{config.table('check')} expected_heads"), nl=False)
     if not report.ok:
         sys.exit(1)

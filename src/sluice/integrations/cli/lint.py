@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from sluice.integrations.cli.common import common_options, few_collections, handle_errors
+from sluice.integrations.cli.common import (
+    common_options,
+    few_collections,
+    handle_errors,
+    section_option,
+)
 from sluice.integrations.cli.formats import format_option
 from sluice.integrations.cli.lint_run import lint_output, write_output
 
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @common_options
+@section_option
 @click.option("--all", "scope_all", is_flag=True,
               help="Lint every revision, the reviewed history recorded in sluice.sum too.")
 @click.option("--since", default=None, metavar="REV",
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
                    "cached lint that showed them (by default one line counts them).")
 @handle_errors
 def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
-         scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
+         ini_section: str, scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
          base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
          stubs: tuple[str, ...], no_render: bool, no_cache: bool, all_findings: bool) -> None:
     """Lint revisions for operations that lose data, lock tables or break running code.
@@ -65,7 +71,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     with few_collections():
         out = lint_output(files, config_path, x_args, env, scope_all, since, revisions, changed,
                           base, fmt, fail_on, dialects, trees, stubs, no_render, no_cache,
-                          all_findings)
+                          all_findings, ini_section=ini_section)
         write_output(out)
     sys.exit(out.exit_code)
 

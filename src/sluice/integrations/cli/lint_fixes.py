@@ -7,6 +7,12 @@ a lint with no such finding imports nothing of :mod:`sluice.recipes` or Alembic'
 renderer. What the recipes made of each call is kept in the lint cache folder
 (:mod:`sluice.lint.fixmemo`): a warm lint after an edit that leaves the rewritten calls
 as they were draws their diffs again without importing Alembic or SQLAlchemy.
+
+A diff is offered only where ``sluice fix`` makes it, under the command that does: a file
+``sluice.sum`` records (reviewed history, which ``sluice fix`` leaves alone) gets no diff,
+one line names ``sluice fix --include-locked`` instead; and where ``sluice fix`` alone
+would not pick the finding's dialect (the file is linted for several, or lint was given
+``--dialect``), the command says ``--dialect``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sluice.core.findings import Finding
-from sluice.output.registry import FixKey, fix_key
+from sluice.output.registry import FixKey, FixText, fix_key
 from sluice.output.text import location
 
 if TYPE_CHECKING:
@@ -55,31 +61,43 @@ MAX_FILES = 10
 
 
 def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
-              env: str | None, root: Path, use_cache: bool = True
-              ) -> tuple[dict[FixKey, str], str | None]:
+              env: str | None, root: Path, use_cache: bool = True,
+              explicit_dialect: bool = False, section: str = "alembic"
+              ) -> tuple[dict[FixKey, str], list[str]]:
     """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
     its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`,
-    and no summary line; when such findings are in more than :data:`MAX_FILES` files, no
-    diff and a summary line counting them. A file that cannot be read or parsed, or a call
-    ``sluice fix`` leaves alone, gets none. ``use_cache=False``: the memo of earlier
-    lints is neither read nor written."""
+    as a :class:`~sluice.output.registry.FixText` naming the command that makes it, and
+    summary lines: when such findings are in more than :data:`MAX_FILES` files, no diff
+    and a line counting them (files, per command); for the files the sum file of ini
+    section ``section`` records (``sluice fix`` leaves them alone), no diff and a line
+    naming ``--include-locked``. A file that cannot be read or parsed, or a call ``sluice
+    fix`` leaves alone, gets none. ``explicit_dialect``: lint was given ``--dialect``.
+    ``use_cache=False``: the memo of earlier lints is neither read nor written."""
     wanted = fixable(findings, dialects)
-    by_file: dict[tuple[str, str], list[Finding]] = {}
-    for f in wanted:
-        by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
-    if len(by_file) > MAX_FILES:
-        n = len(wanted)
-        return {}, (f"{n} finding{'s' if n != 1 else ''} in {len(by_file)} files have a "
-                    "recipe: `sluice fix --diff` shows the rewrite, `sluice fix` makes it")
     if not wanted:
-        return {}, None
+        return {}, []
+    locked = _locked({_path(str(f.path), root) for f in wanted}, config, root, section)
+    by_file: dict[tuple[str, str], list[Finding]] = {}
+    held: list[Finding] = []
+    for f in wanted:
+        if _path(str(f.path), root) in locked:
+            held.append(f)
+        else:
+            by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
+    lines = _counted(held, dialects, explicit_dialect, section, _sum_name(config, section))
+    if len({shown for shown, _ in by_file}) > MAX_FILES:
+        return {}, _counted([f for group in by_file.values() for f in group], dialects,
+                            explicit_dialect, section) + lines
+    if not by_file:
+        return {}, lines
     from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
     from sluice.lint.fixmemo import FixMemo  # lazy: only with a finding a recipe answers
 
     memo = FixMemo(_cache_folder(config, root) if use_cache else None, config, env)
     out: dict[FixKey, str] = {}
     for (shown, dialect), group in by_file.items():
-        path = Path(shown) if Path(shown).is_file() else root / shown
+        path = _path(shown, root)
+        command = _command(group[0], dialect, explicit_dialect, section)
         try:
             source = path.read_text(encoding="utf-8")
             fix = memo.draw(source, path=_display(path, root), dialect=dialect)
@@ -94,9 +112,83 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
                 continue
             diff = call_diff(fix, call)
             first = drawn.setdefault(diff, (f, call))
-            out[fix_key(f)] = diff if first[0] is f else _same_as(*first, call)
+            out[fix_key(f)] = FixText(diff if first[0] is f else _same_as(*first, call),
+                                      command)
     memo.save()
-    return out, None
+    return out, lines
+
+
+def _path(shown: str, root: Path) -> Path:
+    return Path(shown) if Path(shown).is_file() else root / shown
+
+
+def _command(f: Finding, dialect: str, explicit: bool, section: str,
+             locked: bool = False) -> str:
+    """The ``sluice fix`` command that rewrites ``f``'s call for ``dialect``: with
+    ``--dialect`` where ``sluice fix`` alone would not pick it (the file is linted for
+    several dialects, each finding saying its own; or lint was told which)."""
+    parts = ["sluice fix", *([f"-n {section}"] if section != "alembic" else []),
+             *(["--include-locked"] if locked else []),
+             *([f"--dialect {dialect}"] if f.dialect or explicit else [])]
+    return " ".join(parts)
+
+
+def _counted(found: list[Finding], dialects: Sequence[str], explicit: bool, section: str,
+             sum_name: str | None = None) -> list[str]:
+    """One line per command counting ``found`` (findings, files): past :data:`MAX_FILES`,
+    or (``sum_name``) in files the sum file records."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in found:
+        dialect = str(_dialect(f, dialects))
+        command = _command(f, dialect, explicit, section, locked=sum_name is not None)
+        groups.setdefault((command, dialect), []).append(f)
+    lines = []
+    for (command, dialect), group in groups.items():
+        n, files = len(group), len({f.path for f in group})
+        what = (f"{n} finding{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}"
+                + (f" recorded in {sum_name}" if sum_name else "")
+                + f" {'have' if n != 1 else 'has'} a "
+                + (f"{dialect} recipe" if "--dialect" in command else "recipe"))
+        if sum_name:
+            lock = "sluice lock" + (f" -n {section}" if section != "alembic" else "")
+            lines.append(f"{what}, left alone by `sluice fix` (reviewed history): `{command} "
+                         f"--diff` shows the rewrite; `{command}` makes it, then `{lock}`")
+        else:
+            lines.append(f"{what}: `{command} --diff` shows the rewrite, `{command}` makes it")
+    return lines
+
+
+def _sum_name(config: SluiceConfig, section: str) -> str:
+    from sluice.core.sumfile import section_sum_file  # lazy: only with a finding a recipe answers
+
+    return section_sum_file(config.check.sum_file, section)
+
+
+def _locked(paths: set[Path], config: SluiceConfig, root: Path, section: str) -> set[Path]:
+    """Those of ``paths`` the sum file records with the checksum they still have (reviewed
+    history: ``sluice fix`` leaves them alone, as :func:`sluice.lint.scope.reviewed_files`
+    reads them)."""
+    from sluice.core.sumfile import (  # lazy: only with a finding a recipe answers
+        file_digest,
+        parse_sum,
+        sum_path,
+    )
+
+    base = root.resolve()
+    try:
+        recorded = parse_sum(sum_path(base, config.check.sum_file, section)
+                             .read_text(encoding="utf-8")).files
+    except (OSError, UnicodeDecodeError):
+        return set()
+    out = set()
+    for path in paths:
+        try:
+            rel = path.resolve().relative_to(base).as_posix()
+            if rel in recorded and file_digest(path) == recorded[rel]:
+                out.add(path)
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def _cache_folder(config: SluiceConfig, root: Path) -> Path | None:

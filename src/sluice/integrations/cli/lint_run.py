@@ -35,9 +35,10 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                 revisions: tuple[str, ...], changed: bool, base: str | None, fmt: str,
                 fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
                 stubs: tuple[str, ...], no_render: bool, no_cache: bool,
-                all_findings: bool) -> LintOutput:
-    """Lint as the options say; what to print. Raises what the command reports as an
-    error (nothing is printed before this returns)."""
+                all_findings: bool, *, ini_section: str = "alembic") -> LintOutput:
+    """Lint as the options say (``ini_section``: the alembic.ini section, ``-n``); what to
+    print. Raises what the command reports as an error (nothing is printed before this
+    returns)."""
     from sluice.config import load_config  # lazy: start-up: loads when the command runs
     from sluice.environments import (  # lazy: start-up: loads when the command runs
         environment_of,
@@ -72,6 +73,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         trees=split_values(trees) or None,
         stub_modules=split_values(stubs),
         x_args=x_args,
+        ini_section=ini_section,
         use_cache=not no_cache,
         render=False if no_render else None,
         baseline=not scopes,
@@ -114,9 +116,9 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         from sluice.integrations.cli.lint_fixes import fix_diffs  # lazy: text output only
 
         fixes, more = fix_diffs(shown, dialects=result.dialects, config=cfg, env=env,
-                                root=config_path.parent, use_cache=not no_cache)
-        if more:
-            summary.insert(1, more)
+                                root=config_path.parent, use_cache=not no_cache,
+                                explicit_dialect=bool(dialects), section=ini_section)
+        summary[1:1] = more
     return LintOutput(fmt, list(shown), summary + _lint_notes(result.notes, config_path),
                       extra, fixes, 1 if result.failed(threshold) else 0)
 
@@ -156,10 +158,11 @@ def _unchanged_hidden(result: LintResult) -> tuple[list[Any], str | None]:
 
 
 def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
-    """The engine's notes, with ``sluice lock`` spelled for this project's alembic.ini."""
+    """The engine's notes, with ``sluice lock`` (``sluice lock -n SECTION``) spelled for
+    this project's alembic.ini."""
     if config_path != Path("alembic.ini"):
         import shlex  # lazy: only for this note; start-up of every lint
 
-        lock = f"`sluice lock -c {shlex.quote(str(config_path))}`"
-        return [n.replace("`sluice lock`", lock) for n in notes]
+        lock = f"`sluice lock -c {shlex.quote(str(config_path))}"
+        return [n.replace("`sluice lock", lock) for n in notes]
     return list(notes)

@@ -17,6 +17,7 @@ from sluice.integrations.cli.common import (
     common_options,
     few_collections,
     handle_errors,
+    section_option,
 )
 from sluice.integrations.cli.formats import format_option, json_text
 
@@ -34,13 +35,15 @@ def _url_option(fn: F) -> F:
 @click.command("plan", cls=RevisionCommand)
 @click.argument("revision", default="head")
 @common_options
+@section_option
 @_url_option
 @click.option("--downgrade", is_flag=True, help="Plan a downgrade to REVISION.")
 @click.option("--no-sql", is_flag=True, help="Leave out the SQL preview.")
 @format_option("plan", "Output format (json: stdout only).")
 @handle_errors
 def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env: str | None,
-                 url: str | None, downgrade: bool, no_sql: bool, fmt: str) -> None:
+                 ini_section: str, url: str | None, downgrade: bool, no_sql: bool,
+                 fmt: str) -> None:
     """What `sluice upgrade REVISION` would do: revisions, operations, risk, table sizes, SQL.
 
     Exit 1 when the environment's guards would refuse the plan, or the upgrade would stop
@@ -48,7 +51,7 @@ def plan_command(revision: str, config_path: Path, x_args: tuple[str, ...], env:
     from sluice.runner.api import make_plan  # lazy: start-up: loads when the command runs
 
     plan = make_plan(config_path, target=revision, downgrade=downgrade, env=env, url=url,
-                     x_args=x_args, with_sql=not no_sql)
+                     x_args=x_args, with_sql=not no_sql, ini_section=ini_section)
     if fmt == "json":
         click.echo(json_text(plan.as_dict()), nl=False)
     else:
@@ -80,19 +83,19 @@ def kept_dataclass_code() -> Iterator[None]:
 
 def _migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
              env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str,
-             allow_downgrade: bool = False) -> None:
+             allow_downgrade: bool = False, ini_section: str = "alembic") -> None:
     # nothing is frozen for the interpreter's exit: env.py and the revisions are modules
     # Alembic loads itself (not in sys.modules), so only the collector's passes on the way
     # out free them, and with them flush what they wrote to files they left open
     # from the runner's imports on (Alembic, SQLAlchemy, the driver): few collector passes
     with few_collections():
         _run_migrate(direction, revision, config_path, x_args, env, url, yes, dry_run, sql,
-                     fmt, allow_downgrade)
+                     fmt, allow_downgrade, ini_section)
 
 
 def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple[str, ...],
                  env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool,
-                 fmt: str, allow_downgrade: bool) -> None:
+                 fmt: str, allow_downgrade: bool, ini_section: str) -> None:
     with kept_dataclass_code():
         from sluice.runner.api import (  # lazy: start-up: loads when the command runs
             migrate,
@@ -102,12 +105,13 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
             MigrationFailed,
             RunOptions,
         )
+        from sluice.runner.suggest import invocation  # lazy: start-up: loaded with the runner
 
     if sql:
         if dry_run:
             raise SluiceError("--sql and --dry-run exclude each other")
         click.echo(offline_sql(config_path, direction=direction, target=revision, env=env,
-                               url=url, x_args=x_args), nl=False)
+                               url=url, x_args=x_args, ini_section=ini_section), nl=False)
         return
     options = RunOptions(
         direction=direction, target=revision, dry_run=dry_run, yes=yes,
@@ -118,13 +122,17 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
         loading=kept_dataclass_code,
     )
     try:
-        result = migrate(config_path, options, env=env, url=url, x_args=x_args)
+        result = migrate(config_path, options, env=env, url=url, x_args=x_args,
+                         ini_section=ini_section)
     except MigrationFailed as exc:
         if fmt == "json":
             click.echo(json_text(exc.result.as_dict()), nl=False)
         raise
+    given = invocation(config_path, environment=result.environment, url=url, x_args=x_args,
+                       ini_section=ini_section)
     _report_after_success(json_text(result.as_dict()) if fmt == "json"
-                          else result.render() + "\n", f"the {direction} succeeded")
+                          else result.render() + "\n", f"the {direction} succeeded",
+                          given.sluice("history"))
 
 
 def _notify(message: str) -> None:
@@ -174,7 +182,7 @@ def _alembic_reports_steps() -> bool:
     return False
 
 
-def _report_after_success(report: str, done: str) -> None:
+def _report_after_success(report: str, done: str, history: str = "`sluice history`") -> None:
     """Print the report of a migration that succeeded. When stdout cannot take it (a full
     disk, a closed pipe), say on stderr that the migration succeeded and exit 0: the exit
     code is about the database, and a deploy script must not retry or roll back a
@@ -188,12 +196,13 @@ def _report_after_success(report: str, done: str) -> None:
         except (OSError, ValueError):
             pass
         click.echo(f"sluice: {done}, but its report could not be written to stdout "
-                   f"({exc.strerror or exc}); `sluice history` shows what ran", err=True)
+                   f"({exc.strerror or exc}); {history} shows what ran", err=True)
 
 
 @click.command("upgrade", cls=RevisionCommand)
 @click.argument("revision", default="head")
 @common_options
+@section_option
 @_url_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (CI, scripts).")
 @click.option("--dry-run", is_flag=True,
@@ -203,14 +212,17 @@ def _report_after_success(report: str, done: str) -> None:
 @format_option("run", "Output format (json: stdout only).")
 @handle_errors
 def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], env: str | None,
-                    url: str | None, yes: bool, dry_run: bool, sql: bool, fmt: str) -> None:
+                    ini_section: str, url: str | None, yes: bool, dry_run: bool, sql: bool,
+                    fmt: str) -> None:
     """Alembic's upgrade to REVISION (default head) under the environment's guards."""
-    _migrate("upgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt)
+    _migrate("upgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt,
+             ini_section=ini_section)
 
 
 @click.command("downgrade", cls=RevisionCommand)
 @click.argument("revision")
 @common_options
+@section_option
 @_url_option
 @click.option("--allow-downgrade", is_flag=True,
               help="Allow it where the environment refuses downgrades (production).")
@@ -222,27 +234,30 @@ def upgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...], e
 @format_option("run", "Output format (json: stdout only).")
 @handle_errors
 def downgrade_command(revision: str, config_path: Path, x_args: tuple[str, ...],
-                      env: str | None, url: str | None, allow_downgrade: bool, yes: bool,
-                      dry_run: bool, sql: bool, fmt: str) -> None:
+                      env: str | None, ini_section: str, url: str | None,
+                      allow_downgrade: bool, yes: bool, dry_run: bool, sql: bool,
+                      fmt: str) -> None:
     """Alembic's downgrade to REVISION (an id, -1 or base) under the guards."""
     _migrate("downgrade", revision, config_path, x_args, env, url, yes, dry_run, sql, fmt,
-             allow_downgrade=allow_downgrade)
+             allow_downgrade=allow_downgrade, ini_section=ini_section)
 
 
 @click.command("history")
 @common_options
+@section_option
 @_url_option
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show the newest N rows.")
 @click.option("--revision", default=None, help="Only this revision's rows.")
 @format_option("history", "Output format (json: stdout only).")
 @handle_errors
 def history_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
-                    url: str | None, limit: int | None, revision: str | None, fmt: str) -> None:
+                    ini_section: str, url: str | None, limit: int | None,
+                    revision: str | None, fmt: str) -> None:
     """The audit table (sluice_history), newest first; edited applied revisions flagged."""
     from sluice.runner.api import history  # lazy: start-up: loads when the command runs
 
     report = history(config_path, env=env, url=url, x_args=x_args, limit=limit,
-                     revision=revision)
+                     revision=revision, ini_section=ini_section)
     if fmt == "json":
         click.echo(json_text(report.as_dict()), nl=False)
     else:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sluice.integrations.cli.common import common_options, handle_errors
+from sluice.integrations.cli.common import common_options, handle_errors, section_option, url_origin
 from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 @click.command("trace")
 @common_options
+@section_option
 @click.argument("revisions", nargs=-1, metavar="[REV...]")
 @click.option("--url", default=None, envvar="SLUICE_TRACE_URL", metavar="URL",
               help="PostgreSQL or MySQL/MariaDB server; a scratch database is created there "
@@ -36,14 +37,16 @@ if TYPE_CHECKING:
               help="Text: also list locks on relations created by the revision.")
 @handle_errors
 def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
-                  revisions: tuple[str, ...], url: str | None, seed_rows: int, fail_on: str,
-                  no_crosscheck: bool, fmt: str, verbose: bool) -> None:
+                  ini_section: str, revisions: tuple[str, ...], url: str | None,
+                  seed_rows: int, fail_on: str, no_crosscheck: bool, fmt: str,
+                  verbose: bool) -> None:
     """Run revisions on a scratch database and report the locks they really take.
 
     REV: revision ids, prefixes, head/heads, or ranges LOWER:UPPER (default: all).
     Exit 1 when a statement took a lock blocking writes (see --fail-on) on a table that
     existed before its revision, 2 when tracing could not run.
     """
+    from sluice.core.urls import database_url  # lazy: start-up: loads when the command runs
     from sluice.trace import (  # lazy: start-up: loads when the command runs
         fails,
         trace,
@@ -54,6 +57,7 @@ def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
         raise SluiceError("sluice trace needs a server to run on: pass --url "
                           "postgresql://user@host/postgres (or mysql+pymysql://...) "
                           "or set SLUICE_TRACE_URL")
+    database_url(url, origin=url_origin("url", "SLUICE_TRACE_URL"))
 
     def log(message: str) -> None:
         if sys.stderr.isatty() or os.environ.get("SLUICE_VERBOSE"):
@@ -62,7 +66,8 @@ def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     # migrations and env.py may print; keep stdout for the report alone
     with contextlib.redirect_stdout(sys.stderr):
         result = trace(config_path, url, revisions, x_args=x_args, env=env,
-                       seed_rows=seed_rows, crosscheck=not no_crosscheck, log=log)
+                       seed_rows=seed_rows, crosscheck=not no_crosscheck, log=log,
+                       ini_section=ini_section)
     render(fmt, result, result.findings, sys.stdout, verbose=verbose)
     if result.failure:
         raise SluiceError(result.failure)

@@ -40,6 +40,7 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if kind not in ("pass", "missing", "empty") or not count:
         return
     ops = f"{count} operation{'s' if count != 1 else ''}"
+    none = f"If the project never writes downgrades: downgrades = \"none\" in {ctx.config.table()}."
     if kind == "missing":
         yield Hit(
             f"there is no downgrade() function although upgrade() runs {ops}; `alembic "
@@ -49,8 +50,7 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 "Write downgrade() with the inverse operations.",
                 "If it cannot be reversed: def downgrade(): raise "
                 "NotImplementedError('irreversible: <why>').",
-                "If the project never writes downgrades: downgrades = \"none\" in "
-                "[tool.sluice].",
+                none,
             ),
         )
         return
@@ -63,6 +63,6 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         steps(
             "Write the inverse operations in downgrade().",
             "If it cannot be reversed: raise NotImplementedError('irreversible: <why>').",
-            "If the project never writes downgrades: downgrades = \"none\" in [tool.sluice].",
+            none,
         ),
     )

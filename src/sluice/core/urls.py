@@ -1,0 +1,87 @@
+"""Database URLs as users give them (``--url``, an environment variable, a config key):
+``${VAR}`` replaced from the environment, and checked before anything connects.
+
+:func:`database_url` is the one check every command that takes a URL applies: a string
+SQLAlchemy cannot parse, or whose dialect or driver it cannot load (``postgres://``, which
+SQLAlchemy 1.4 stopped accepting), is a one-line :class:`~sluice.core.errors.SluiceError`
+naming where the URL came from, instead of a failure inside env.py or a check.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+from sluice.core.errors import ConfigError, SluiceError, mask_url
+
+__all__ = ["database_url", "expand_vars"]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: Dialect names SQLAlchemy no longer takes (Heroku and others still give
+#: ``postgres://``), and its name for each.
+_ALIASES = {"postgres": "postgresql"}
+_EXAMPLES = "postgresql://user@host:5432/dbname, mysql+pymysql://user@host/dbname, " \
+            "sqlite:///path/to/file.db"
+
+
+def expand_vars(value: str, *, key: str, environ: Mapping[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` by the environment variable; a missing one is an error naming
+    ``key`` (``file:line: key``, as :meth:`~sluice.config.SluiceConfig.where` gives it)."""
+    environ = os.environ if environ is None else environ
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in environ:
+            raise ConfigError(f"{key}: environment variable {name} is not set")
+        return environ[name]
+
+    return _VAR.sub(repl, value)
+
+
+def database_url(url: str, *, origin: str) -> str:
+    """``url`` unchanged when SQLAlchemy can parse it and load its dialect and driver;
+    else a :class:`SluiceError` of one line starting with ``origin`` (``--url``,
+    ``SLUICE_CHECK_URL``, ``file:line: check.url``), the URL with its password masked, and
+    what to write instead. Nothing connects: an unreachable server is said later."""
+    from sqlalchemy.engine import make_url  # lazy: SQLAlchemy only where a URL is given
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - ArgumentError, ValueError (a bad port): said in one line
+        raise SluiceError(f"{origin}: {_masked(url)!r} is not a database URL SQLAlchemy can "
+                          f"read; write one like {_EXAMPLES}") from None
+    try:
+        parsed.get_dialect()
+    except Exception as exc:  # noqa: BLE001 - NoSuchModuleError, a plugin's ImportError
+        backend, _, driver = parsed.drivername.partition("+")
+        shown = mask_url(parsed)
+        right = _ALIASES.get(backend.lower())
+        if right is not None:
+            fixed = mask_url(parsed.set(drivername=right + (f"+{driver}" if driver else "")))
+            raise SluiceError(f"{origin}: {shown}: SQLAlchemy has no dialect '{backend}'; "
+                              f"write {right}:// ({fixed})") from None
+        what = f"driver '{driver}' for {backend}" if driver and _loads(backend) \
+            else f"dialect '{backend}'"
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SluiceError(f"{origin}: {shown}: SQLAlchemy cannot load the {what} ({reason}); "
+                          f"write one like {_EXAMPLES}, or install the package that "
+                          "provides it") from None
+    return url
+
+
+def _loads(backend: str) -> bool:
+    """Whether SQLAlchemy loads the dialect ``backend`` with its default driver."""
+    from sqlalchemy.engine import make_url  # lazy: as in database_url
+
+    try:
+        make_url(f"{backend}://").get_dialect()
+    except Exception:  # noqa: BLE001 - whatever stops it, the dialect does not load
+        return False
+    return True
+
+
+def _masked(text: str) -> str:
+    """A string that is not a URL SQLAlchemy parses, with what looks like a password
+    (``scheme://user:PASSWORD@``) hidden."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
