@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import io
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,17 @@ from sluice.notices import notice
 from sluice.runner.policy import resolve_policy
 from sluice.runner.project import SESSION_ATTR
 from sluice.runner.suggest import Invocation, invocation
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two SQLAlchemy URLs name the same database (driver and password aside; a port
+    left out matches any)."""
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        return os.path.realpath(a.database or "") == os.path.realpath(b.database or "")
+    return ((a.host or "").lower(), a.database) == ((b.host or "").lower(), b.database) \
+        and (a.port is None or b.port is None or a.port == b.port)
 
 
 def _notify(message: str) -> None:
@@ -95,6 +107,33 @@ class EnvGuard:
         self._done = threading.Lock()
         self._finished = False
 
+    def _same_database(self, url: Any) -> None:
+        """Plain ``alembic`` connects where env.py says (alembic.ini's URL, as a rule), not
+        to the environment's ``url``: refuse to run the environment's guards on another
+        database (``alembic -x env=prod upgrade head`` on the developer's SQLite file)."""
+        if not self.policy.url:
+            return
+        from sqlalchemy.engine import make_url  # lazy: SQLAlchemy is loaded by now
+
+        from sluice.core.urls import expand_vars  # lazy: only with an environment url
+
+        key = self.config.where(f"environments.{self.environment}.url")
+        try:
+            wanted = make_url(expand_vars(self.policy.url, key=key))
+        except SluiceError as exc:
+            raise SluiceError(f"{exc}; this alembic run is connected to {mask_url(url)}: "
+                              "nothing was run") from None
+        except Exception:  # noqa: BLE001 - an unreadable URL: the comparison cannot hold
+            wanted = None
+        if wanted is not None and _same(wanted, url):
+            return
+        raise SluiceError(
+            f"environment {self.environment} names its database in {key} "
+            f"({mask_url(wanted) if wanted is not None else 'an unreadable URL'}), but this "
+            f"alembic run is connected to {mask_url(url)}: nothing was run. Run "
+            f"`sluice upgrade --env {self.environment}`, which connects to the "
+            "environment's database, or make env.py connect to it")
+
     def fn(self, heads: Any, ctx: Any) -> Any:
         steps = list(self.original(heads, ctx))
         revision_steps = [s for s in steps if hasattr(s, "is_upgrade") and hasattr(s, "revision")
@@ -113,6 +152,7 @@ class EnvGuard:
         direction = "upgrade" if steps[0].is_upgrade else "downgrade"
         target = str(ctx.opts.get("destination_rev") or "")
         url = ctx.connection.engine.url
+        self._same_database(url)
         self.script = ctx.script
         self.state = DbState(heads=tuple(heads), version_table=ctx.version_table,
                              version_table_schema=ctx.version_table_schema,
