@@ -305,6 +305,13 @@ def test_fix_cli_bad_input_is_one_line_exit_2(tmp_path: Path) -> None:
         assert message in result.stderr and "Traceback" not in result.output
     ok = run_cli(["fix", "-c", str(ini), "--dialect", "sqlite"])
     assert ok.exit_code == 0 and "nothing to fix in 1 revision file for sqlite" in ok.stderr
+    # a file of another project: left alone (a pre-commit hook passes every changed file),
+    # and said, not "nothing to fix in 0 revision files" alone
+    other = tmp_path / "other.py"
+    other.write_text("x = 1\n", encoding="utf-8")
+    named = run_cli(["fix", "-c", str(ini), "--dialect", "sqlite", str(other)])
+    assert named.exit_code == 0
+    assert f"note: {other}: not a revision file of this project (its versions: " in named.stderr
 
 
 def test_recipes_page_is_generated_from_the_registry() -> None:

@@ -76,7 +76,8 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
     would use); recipes need exactly one, so several or none is a :class:`SluiceError`
     naming the file and asking for ``--dialect``. Files ``sluice.sum`` records with an unchanged checksum are
     reviewed history and are left alone unless ``include_locked``. Named files that are
-    not revision files of the project are ignored; a missing one is an error.
+    not revision files of the project are left alone with a note (a pre-commit hook passes
+    every changed file); a missing one is an error.
     ``ini_section``: the alembic.ini section whose revisions these are (``-n``).
     """
     ini = Path(ini)
@@ -97,12 +98,16 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
     chosen = ([p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
               if files else list(known))
     reviewed = set() if include_locked else (reviewed_files(layout, config) or set())
+    ignored = [str(f) for f in files if Path(os.path.realpath(f)) not in known]
     per_file = {p: _one_dialect(choice, known[p], _display(p, layout.root)) for p in chosen}
     used = sorted(set(per_file.values()))
     if not used:  # no revision file yet: still say which dialect it would be
         used = [_one_dialect(choice, None, "this project")]
     contexts = {d: context_for(config, d, env=env) for d in used}
     result = ProjectFix(dialect=", ".join(used), origin=choice.origin)
+    folders = ", ".join(_display(Path(loc), layout.root) for loc in layout.version_locations)
+    result.notes += [f"{name}: not a revision file of this project (its versions: "
+                     f"{folders}); left alone" for name in ignored]
     for path in chosen:
         shown = _display(path, layout.root)
         if str(path) in reviewed:
