@@ -135,8 +135,12 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
             if not _varchar_in_place(old, new, ctx) and not _same_type(old, new) \
                     and not _unsized_varchar(new):
                 costs.append(Cost("COPY", f"changing the type of {op.target}"))
-        if "nullable" in op.args and op.args.get("nullable") != op.args.get("existing_nullable"):
-            costs.append(Cost("REBUILD", f"changing NULL/NOT NULL of {op.target}"))
+        nullable, existing = op.args.get("nullable"), op.args.get("existing_nullable")
+        if "nullable" in op.args and nullable != existing:
+            costs.append(Cost("REBUILD", f"changing NULL/NOT NULL of {op.target}"
+                              if existing is not None or nullable is False else
+                              f"making {op.target} NULL (a rebuild if it was NOT NULL; "
+                              "existing_nullable=True says it already allows NULL)"))
     elif k == "create_foreign_key":
         costs.append(Cost("COPY", "adding " + constraint_label(
             "foreign key", op.name, op.target if op.table else None)))
