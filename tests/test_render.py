@@ -63,6 +63,28 @@ def test_stand_in_bind_and_inspect() -> None:
     assert "inspect" in reads
 
 
+@pytest.mark.parametrize("url", ["mysql://", "mysql+pymysql://", "postgresql://"])
+def test_inspector_from_engine_on_the_stand_in_is_an_empty_database(url: str) -> None:
+    """The older ``Inspector.from_engine(op.get_bind())`` built MySQL's own inspector,
+    which failed on the stand-in (no ``_connection_charset``) and was blamed on the
+    revision (SL903)."""
+    import warnings
+
+    from sqlalchemy.engine.reflection import Inspector
+
+    reads: list[str] = []
+    dialect = sa.create_mock_engine(url, lambda *a, **k: None).dialect
+    bind = StandInBind(dialect, lambda s, p: None, reads.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # from_engine is deprecated in SQLAlchemy 2
+        insp = Inspector.from_engine(bind)
+    assert insp.get_table_names() == [] and "inspect" in reads
+    real = sa.create_engine("sqlite://")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert isinstance(Inspector.from_engine(real), Inspector)  # others as before
+
+
 def test_stub_is_permissive() -> None:
     guid = Stub("myapp.types.GUID")
     assert isinstance(guid.anything.deeper(), Stub)
