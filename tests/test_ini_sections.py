@@ -15,31 +15,14 @@ import re
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from sluice.core.sumfile import parse_sum, section_sum_file
 from sluice.lint.engine import lint_project
 from tests.support.cli import run_cli
+from tests.support.db import tables, versions
 
 R0001 = "migrations/versions/reporting/r0001_daily_sales.py"
 S0001 = "migrations/versions/shared/s0001_users.py"
-
-
-def _tables(url: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        return set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-
-
-def _versions(url: str, table: str) -> set[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return {r[0] for r in conn.execute(sa.text(f"SELECT version_num FROM {table}"))}
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.parametrize("section, expected", [
@@ -114,10 +97,10 @@ def test_upgrade_plan_history_and_downgrade_run_the_section(multiservice: Path) 
 
     done = run_cli(["upgrade", "-n", "reporting", "--url", url, "--yes"], cwd=multiservice)
     assert done.exit_code == 0, done.output
-    tables = _tables(url)
-    assert "report_daily_sales" in tables and "users" not in tables
-    assert _versions(url, "reporting_version") == {"r0001"}
-    assert "alembic_version" not in tables
+    found = tables(url)
+    assert "report_daily_sales" in found and "users" not in found
+    assert versions(url, "reporting_version") == {"r0001"}
+    assert "alembic_version" not in found
 
     history = run_cli(["history", "-n", "reporting", "--url", url, "--format", "json"],
                       cwd=multiservice)
@@ -127,8 +110,8 @@ def test_upgrade_plan_history_and_downgrade_run_the_section(multiservice: Path) 
     back = run_cli(["downgrade", "-n", "reporting", "base", "--url", url, "--yes"],
                    cwd=multiservice)
     assert back.exit_code == 0, back.output
-    assert "report_daily_sales" not in _tables(url)
-    assert _versions(url, "reporting_version") == set()
+    assert "report_daily_sales" not in tables(url)
+    assert versions(url, "reporting_version") == set()
 
 
 def test_the_example_section_passes_every_check(multiservice: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,41 +23,12 @@ from sluice.core.project import alembic_config, forget_modules
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.scratch import scratch_database
 from tests.support.cli import run_cli
+from tests.support.revisions import PLAIN_ENV_PY, revision_source
 from tests.support.servers import server_url
-
-ENV_PY = '''\
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
-config = context.config
-engine = engine_from_config(config.get_section(config.config_ini_section),
-                            prefix="sqlalchemy.", poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=None)
-    with context.begin_transaction():
-        context.run_migrations()
-'''
 
 
 def revision(rev: str, down: str | None, imports: str, upgrade: str, downgrade: str) -> str:
-    return textwrap.dedent(f'''\
-        """r{rev}
-
-        Revision ID: {rev}
-        Revises: {down or ""}
-        """
-        ''') + textwrap.dedent(imports) + textwrap.dedent(f'''
-        revision = "{rev}"
-        down_revision = {down!r}
-        branch_labels = None
-        depends_on = None
-
-
-        def upgrade() -> None:
-        ''') + textwrap.indent(textwrap.dedent(upgrade), "    ") + textwrap.dedent('''
-
-        def downgrade() -> None:
-        ''') + textwrap.indent(textwrap.dedent(downgrade), "    ")
+    return revision_source(rev, down, upgrade, downgrade, only_imports=imports)
 
 
 def project(root: Path, url: str, files: dict[str, str], toml: str = "") -> Path:
@@ -69,7 +39,7 @@ def project(root: Path, url: str, files: dict[str, str], toml: str = "") -> Path
         encoding="utf-8")
     if toml:
         (root / "pyproject.toml").write_text(toml, encoding="utf-8")
-    (root / "migrations" / "env.py").write_text(ENV_PY, encoding="utf-8")
+    (root / "migrations" / "env.py").write_text(PLAIN_ENV_PY, encoding="utf-8")
     (root / "migrations" / "script.py.mako").write_text("", encoding="utf-8")
     for name, text in files.items():
         (versions / name).write_text(text, encoding="utf-8")

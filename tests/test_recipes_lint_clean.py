@@ -21,20 +21,9 @@ from alembic import command
 
 from sluice.core.project import alembic_config, forget_modules
 from tests.support.cli import run_cli
-from tests.support.revisions import revision_source
+from tests.support.revisions import PLAIN_ENV_PY, revision_source
 
-ENV_PY = '''\
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
-config = context.config
-engine = engine_from_config(config.get_section(config.config_ini_section),
-                            prefix="sqlalchemy.", poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=None)
-    with context.begin_transaction():
-        context.run_migrations()
-'''
+ENV_PY = PLAIN_ENV_PY
 #: env.py with Sluice's guard (the production lint guard of `sluice upgrade --env prod`).
 GUARDED_ENV_PY = ENV_PY.replace(
     "from sqlalchemy import engine_from_config, pool\n",

@@ -46,19 +46,36 @@ def downgrade():
 '''
 
 
+#: env.py that runs the migrations on ``sqlalchemy.url``, nothing else.
+PLAIN_ENV_PY = '''\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+engine = engine_from_config(config.get_section(config.config_ini_section),
+                            prefix="sqlalchemy.", poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+'''
+
+_DEFAULT_IMPORTS = "import sqlalchemy as sa\nfrom alembic import op\n"
+
+
 def revision_source(rev: str, down: str | None, upgrade: str, downgrade: str, *,
-                    imports: str = "") -> str:
+                    imports: str = "", only_imports: str | None = None) -> str:
     """A whole revision file: ``upgrade`` and ``downgrade`` are function bodies (indented
-    here), ``imports`` more import lines after Alembic's and SQLAlchemy's."""
+    here), ``imports`` more import lines after Alembic's and SQLAlchemy's;
+    ``only_imports``: the import lines instead of those (a file that binds other names)."""
+    head = _DEFAULT_IMPORTS if only_imports is None else textwrap.dedent(only_imports)
     return textwrap.dedent(f'''\
         """r{rev}
 
         Revision ID: {rev}
         Revises: {down or ""}
         """
-        import sqlalchemy as sa
-        from alembic import op
-        ''') + (imports.rstrip("\n") + "\n" if imports else "") + textwrap.dedent(f'''
+        ''') + head + (imports.rstrip("\n") + "\n" if imports else "") + textwrap.dedent(f'''
         revision = "{rev}"
         down_revision = {down!r}
         branch_labels = None
