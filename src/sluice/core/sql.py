@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sluice.core import memo
+
 if TYPE_CHECKING:
     from sqlglot.tokens import Token, Tokenizer
 
@@ -123,6 +125,21 @@ def _spans_cached(sql: str, dialect: str) -> tuple[Span, ...]:
 
 
 def _tokenizer_spans(sql: str, dialect: str) -> tuple[Span, ...]:
+    kept = memo.entries()
+    key = (sql, f"split:{dialect}")
+    found = kept.get(key) if kept is not None else None
+    if isinstance(found, tuple) and all(
+            isinstance(t, tuple) and len(t) == 3 and all(type(n) is int for n in t)
+            for t in found):
+        return tuple(Span(*t) for t in found)
+    spans = _tokenized_spans(sql, dialect)
+    if kept is not None:
+        kept[key] = tuple((s.start, s.code, s.end) for s in spans)
+        memo.added.add(key)
+    return spans
+
+
+def _tokenized_spans(sql: str, dialect: str) -> tuple[Span, ...]:
     lex = _lexer(_DIALECT_MODULES.get(dialect, ""))
     try:
         tokens = lex.tokenizer().tokenize(sql)

@@ -63,6 +63,7 @@ from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_paths
 from sluice.core.sumfile import section_slug, section_sum_file
 from sluice.errors import SluiceError
+from sluice.lint import sqlmemo
 from sluice.lint.analyze import analyze_file, duplicate_findings, render_job
 from sluice.lint.cache import (
     LintCache,
@@ -395,6 +396,7 @@ def lint_project(
     files = revision_paths(layout.version_locations, recursive=layout.recursive)
     cache = _open_cache(config, layout, choice, stubs,
                         "all" if do_render and render_all else do_render, x_args, sql, use_cache)
+    sqlmemo.keep(cache.folder)
 
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
     unscoped = not (revisions or since is not None or changed_base not in (None, False)
@@ -456,6 +458,7 @@ def lint_project(
     else:
         run.findings.sort(key=lambda f: (f.path or "", f.line or 0, f.rule))
     cache.save()
+    sqlmemo.save(cache.folder)
     run.coverage.dialects = choice.describe(run.used_locations or None, root=layout.root)
     notes = _notes(run, config, baseline and unscoped, reviewed, skipped)
     return LintResult(findings=run.findings, coverage=run.coverage, revisions=run.reports,

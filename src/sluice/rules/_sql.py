@@ -13,10 +13,11 @@ with this module: importing the rules stays cheap for commands that never parse 
 from __future__ import annotations
 
 import re
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass, field, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sluice.core import memo as _treememo
 from sluice.core.sql import split_sql
 
 
@@ -230,12 +231,57 @@ def _fill(stmt: Stmt, dialect: str | None) -> None:
     stmt.concurrently = bool(re.search(r"\bCONCURRENTLY\b", stmt.norm))
     from sluice.rules._sqlfast import simple_statement  # lazy: only with SQL (lint start-up)
 
-    if stmt.kind not in _NO_TREE_KINDS and not simple_statement(stmt, stmt.text):
-        from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
+    if stmt.kind in _NO_TREE_KINDS or simple_statement(stmt, stmt.text):
+        _from_text(stmt)
+        _no_real_where(stmt)
+        return
+    # (a WITH statement's kind comes from the tree too: not kept)
+    kept = _treememo.entries() if stmt.kind != "WITH" else None
+    key = (stmt.text, dialect or "")
+    found = kept.get(key) if kept is not None else None
+    if found is not None and _decode(stmt, found):
+        return
+    from sluice.rules._sqltree import fill_from_tree  # lazy: start-up (imports sqlglot)
 
-        fill_from_tree(stmt, stmt.text, dialect)
+    fill_from_tree(stmt, stmt.text, dialect)
     _from_text(stmt)
     _no_real_where(stmt)
+    if kept is not None:
+        kept[key] = encode(stmt)
+        _treememo.added.add(key)
+
+
+_ACTION_FIELDS = tuple(f.name for f in fields(Action))
+
+
+def encode(stmt: Stmt) -> tuple[Any, ...]:
+    """The tree fields of ``stmt`` as plain values (``marshal`` writes them)."""
+    out: list[Any] = []
+    for name in _TREE_DEFAULTS:
+        value = stmt.__dict__[name]
+        if name == "actions":
+            value = [tuple(getattr(a, f) for f in _ACTION_FIELDS) for a in value]
+        elif name == "sets":
+            value = [tuple(pair) for pair in value]
+        out.append(value)
+    return tuple(out)
+
+
+def _decode(stmt: Stmt, kept: tuple[Any, ...]) -> bool:
+    """Set the tree fields of ``stmt`` from :func:`encode`'s values; False (nothing set
+    that a fresh fill would not set again) when they do not have its shape."""
+    if not isinstance(kept, tuple) or len(kept) != len(_TREE_DEFAULTS):
+        return False
+    try:
+        values = dict(zip(_TREE_DEFAULTS, kept, strict=True))
+        values["actions"] = [Action(**dict(zip(_ACTION_FIELDS, a, strict=True)))
+                             for a in values["actions"]]
+        values["sets"] = [(str(c), str(v)) for c, v in values["sets"]]
+        values["tables"] = [str(t) for t in values["tables"]]
+    except (TypeError, ValueError):
+        return False
+    stmt.__dict__.update(values)
+    return True
 
 
 # ----------------------------------------------------------------------- text fallback

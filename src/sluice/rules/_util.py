@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from sluice.core import memo
 from sluice.core.ops import Op
 
 if TYPE_CHECKING:
@@ -378,7 +379,21 @@ class _Binds:
 
 def sqlglot_literals(sql: str) -> list[tuple[int, int, Any]] | None:
     """The string and number literals of ``sql`` as sqlglot's PostgreSQL tokenizer reads
-    them: (start, end, value); None when it cannot tokenize ``sql``."""
+    them: (start, end, value); None when it cannot tokenize ``sql``. Kept between lints
+    (:mod:`sluice.core.memo`, keyed ``"literals"``)."""
+    kept = memo.entries()
+    key = (sql, "literals")
+    found = kept.get(key) if kept is not None else None
+    if isinstance(found, tuple) and len(found) == 1:
+        return None if found[0] is None else [tuple(t) for t in found[0]]
+    literals = _tokenized_literals(sql)
+    if kept is not None:
+        kept[key] = (None if literals is None else [tuple(t) for t in literals],)
+        memo.added.add(key)
+    return literals
+
+
+def _tokenized_literals(sql: str) -> list[tuple[int, int, Any]] | None:
     from sqlglot.dialects.dialect import Dialect  # lazy: start-up (sqlglot)
     from sqlglot.tokens import TokenType  # lazy: start-up (sqlglot)
 
