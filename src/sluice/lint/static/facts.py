@@ -53,13 +53,13 @@ def module_facts(tree: ast.Module, source: str | None,
         import unicodedata  # lazy: only for a source that is not ASCII
 
         source = unicodedata.normalize("NFKC", source)
+    steps = source is None or "sluice.data" in source  # (sluice.data's steps: see below)
     if source is not None and ("engine" not in source or not re.search(_ENGINE_NAMES, source)):
         # no engine factory is named anywhere: only statements can hold what is sought
-        nodes = _imports_with_phase(tree)
+        nodes = _imports_with_phase(tree, calls=steps)
     else:
         nodes = _walk_with_phase(tree)
     bound: dict[int, list[str]] = {}  # id() of an import fact -> the names it binds
-    steps = source is None or "sluice.data" in source  # (sluice.data's steps: see below)
     for node, phase in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -218,15 +218,16 @@ def _null_filled(where: ast.expr | None) -> str:
     return "?"
 
 
-def _imports_with_phase(tree: ast.Module) -> list[tuple[ast.AST, str]]:
-    """The import statements and call statements :func:`_walk_with_phase` would yield, in
-    the same order, visiting statements only."""
+def _imports_with_phase(tree: ast.Module, *, calls: bool = True) -> list[tuple[ast.AST, str]]:
+    """The import statements (and, with ``calls``, the call statements)
+    :func:`_walk_with_phase` would yield, in the same order, visiting statements only."""
     out: list[tuple[ast.AST, str]] = []
-    _statement_imports(tree, "upgrade", out)
+    _statement_imports(tree, "upgrade", out, calls)
     return out
 
 
-def _statement_imports(node: ast.AST, phase: str, out: list[tuple[ast.AST, str]]) -> None:
+def _statement_imports(node: ast.AST, phase: str, out: list[tuple[ast.AST, str]],
+                       calls: bool) -> None:
     # a module-level function, not a closure: a closure that calls itself is a reference
     # cycle, garbage only the cycle collector frees, once per revision
     for name in _block_fields(type(node)):
@@ -236,14 +237,15 @@ def _statement_imports(node: ast.AST, phase: str, out: list[tuple[ast.AST, str]]
         for child in value:
             kind = type(child)
             if kind is ast.Import or kind is ast.ImportFrom or (
-                    kind is ast.Expr and type(child.value) is ast.Call):
+                    calls and kind is ast.Expr and type(child.value) is ast.Call):
                 out.append((child, phase))
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 _statement_imports(
-                    child, "downgrade" if child.name.startswith("downgrade") else phase, out)
+                    child, "downgrade" if child.name.startswith("downgrade") else phase, out,
+                    calls)
             elif kind is not ast.Expr and kind is not ast.Assign and kind is not ast.Return \
                     and _block_fields(kind):
-                _statement_imports(child, phase, out)
+                _statement_imports(child, phase, out, calls)
 
 
 #: The fields of the grammar that hold statements (``stmt*``), exception handlers
