@@ -14,6 +14,7 @@ import importlib.util
 import marshal
 import os
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,10 @@ _PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 LIMIT = 4096
 
 
+@cache
 def _fingerprint() -> str:
-    """Sluice's lint, rules and core, and the installed sqlglot (found, not imported)."""
+    """Sluice's lint, rules and core, and the installed sqlglot (found, not imported);
+    computed once per process (a load and a save share it)."""
     parts = [_rules_fingerprint(), _PYTHON]
     try:
         spec = importlib.util.find_spec("sqlglot")

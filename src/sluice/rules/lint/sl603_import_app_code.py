@@ -25,20 +25,10 @@ KNOWN_LIBRARIES = frozenset({
 
 
 @lru_cache(maxsize=512)
-def installed_library(top: str) -> bool:
-    """``top`` is a package installed into site-packages (a library, not the project).
-
-    Only the top-level name is looked up, which locates the package without importing
-    it. The project's own code is either not installed (``prepend_sys_path``) or
-    installed in editable mode, so it is found outside site-packages.
-    """
-    return _where(top) == "library"
-
-
-@lru_cache(maxsize=512)
 def _where(top: str) -> str:
     """``library`` (installed in site-packages), ``elsewhere`` (found outside it: the
-    project, installed editable or on the path) or ``nowhere``."""
+    project, installed editable or on the path) or ``nowhere``. Only the top-level name is
+    looked up, which locates the package without importing it."""
     if not top or top.startswith("."):
         return "elsewhere"
     try:
