@@ -16,8 +16,10 @@ public history of pypi/warehouse, 288 revisions):
 - ``lint-warm``: ``sluice lint`` with its cache, after editing one revision (a comment
   appended before each run, outside the timing) vs the same anchor. Goal: <= 0.1x.
 - ``lint-warm-call``: the same, but the edit renames a call that ``sluice fix`` rewrites
-  (an index or constraint created plainly; a new name before each run), so a text lint
-  draws that call's diff anew, as after a user's edit to the call. Goal: <= 0.1x.
+  (an index or constraint created plainly; a new name before each run), as after a user's
+  edit to the call. Goal: <= 0.1x. With ``--show-fixes`` the timed lint draws that call's
+  diff anew under its finding (the opt-in text output: the recipes run, importing Alembic
+  and SQLAlchemy).
 
 And once each:
 
@@ -74,7 +76,8 @@ whole-process difference lies; the hook's own cost is in these runs, not in the 
 
 Run: ``.venv/bin/python bench/process.py`` (``--cases lint-one,upgrade-sqlite``,
 ``--revisions 300,3000``, ``--repeat 5``, ``--no-public``, ``--lint-format json`` to time
-``sluice lint --format json`` as CI reads it, ``--markdown`` for the table the docs show,
+``sluice lint --format json`` as CI reads it, ``--show-fixes`` to time ``sluice lint
+--show-fixes``, ``--markdown`` for the table the docs show,
 ``--instructions`` for the instruction counts, ``--phases 3`` for where the time goes).
 """
 
@@ -228,6 +231,8 @@ def child_env(**extra: str) -> dict[str, str]:
 COUNT_INSTRUCTIONS = False
 #: Set by ``--phases N``: each case also runs each side N times with the phase hook.
 PHASE_RUNS = 0
+#: Set by ``--show-fixes``: flags added to every timed ``sluice lint``.
+LINT_FLAGS: list[str] = []
 
 
 def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> dict[str, object]:
@@ -275,7 +280,8 @@ def compare(case: str, label: str, sluice: Side, anchor: Side, repeat: int) -> d
 def lint_cases(root: Path, label: str, cases: list[str], repeat: int,
                env: dict[str, str], fmt: str = "text") -> list[dict[str, object]]:
     anchor = [str(BIN / "alembic"), "upgrade", "head", "--sql"]
-    lint = [str(BIN / "sluice"), "lint", *(["--format", fmt] if fmt != "text" else [])]
+    lint = [str(BIN / "sluice"), "lint", *(["--format", fmt] if fmt != "text" else []),
+            *LINT_FLAGS]
     results = []
     if "lint-cold" in cases:
         results.append(compare("lint-cold", label,
@@ -343,9 +349,9 @@ def _draws_fix(lint: list[str], root: Path, env: dict[str, str], victim: Path,
                text: str) -> bool:
     """Whether the text lint, with ``victim`` holding ``text``, draws a fix diff for it."""
     victim.write_text(text)
-    done = subprocess.run([*[a for a in lint if a not in ("--format", "json")], "--no-cache",
-                           str(victim)], cwd=root, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True)
+    done = subprocess.run([*[a for a in lint if a not in ("--format", "json", "--show-fixes")],
+                           "--no-cache", "--show-fixes", str(victim)], cwd=root, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
     return "available fix (sluice fix)" in done.stdout
 
 
@@ -361,7 +367,8 @@ def synthetic(count: int) -> Path:
 def one_revision(repeat: int, fmt: str = "text") -> dict[str, object]:
     root = synthetic(1)
     env = child_env()
-    lint = [str(BIN / "sluice"), "lint", *(["--format", fmt] if fmt != "text" else [])]
+    lint = [str(BIN / "sluice"), "lint", *(["--format", fmt] if fmt != "text" else []),
+            *LINT_FLAGS]
     return compare("lint-one", "1 revision",
                    Side(lint, root, env, ok=(0, 1)),
                    Side([str(BIN / "alembic"), "--help"], root, env), repeat)
@@ -554,6 +561,9 @@ def main() -> int:
     ap.add_argument("--lint-format", default="text",
                     help="the --format of the timed `sluice lint` (default text, what a "
                          "terminal shows; json: what CI and editors read)")
+    ap.add_argument("--show-fixes", action="store_true",
+                    help="time `sluice lint --show-fixes` (text output: each fix's diff "
+                         "under its finding)")
     ap.add_argument("--markdown", action="store_true",
                     help="also print the results as a Markdown table (for the docs)")
     ap.add_argument("--instructions", action="store_true",
@@ -563,8 +573,9 @@ def main() -> int:
                     help="also run each side N times with bench/phase_hook and print the "
                          "CPU time spent inside the process up to each point")
     args = ap.parse_args()
-    global COUNT_INSTRUCTIONS, PHASE_RUNS
+    global COUNT_INSTRUCTIONS, PHASE_RUNS, LINT_FLAGS
     COUNT_INSTRUCTIONS = args.instructions
+    LINT_FLAGS = ["--show-fixes"] if args.show_fixes else []
     PHASE_RUNS = max(0, args.phases)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))

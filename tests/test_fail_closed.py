@@ -35,6 +35,38 @@ def test_missing_versions_folder_is_exit_2_naming_folder_and_key(shop: Path,
     assert not (shop / "sluice.sum").exists()
 
 
+NESTED = ("sluice: error: alembic.ini: [alembic] script_location: migrations/versions holds no "
+          "revision file, but its sub-folders postgresql/, sqlite/ do; Sluice stops instead "
+          "of passing on zero revisions")
+
+
+@pytest.mark.parametrize("args", [["lint"], ["lock"], ["check", "--only", "graph"],
+                                  ["upgrade", "-y"]])
+def test_revisions_only_in_sub_folders_is_exit_2_naming_them(shop: Path,
+                                                              args: list[str]) -> None:
+    """One folder of revisions per dialect, the one to use picked by env.py at run time:
+    Alembic's default reading of the versions folder sees none, and so would every gate."""
+    (shop / "sluice.sum").unlink(missing_ok=True)
+    versions = shop / "migrations" / "versions"
+    for dialect in ("postgresql", "sqlite"):
+        (versions / dialect).mkdir()
+        for path in versions.glob("*.py"):
+            (versions / dialect / path.name).write_bytes(path.read_bytes())
+    for path in versions.glob("*.py"):
+        path.unlink()
+    code, out, err = sluice(shop, *args)
+    assert code == 2, out + err
+    assert err.splitlines()[0] == NESTED
+    assert "recursive_version_locations = true" in err
+    assert not (shop / "sluice.sum").exists()
+    ini = shop / "alembic.ini"  # naming one of them is a project again
+    ini.write_text(ini.read_text().replace(
+        "[alembic]\n", "[alembic]\nversion_locations = %(here)s/migrations/versions/sqlite\n",
+        1))
+    code, out, err = sluice(shop, "lint")
+    assert code in (0, 1) and "0 revisions" not in out, out + err
+
+
 def test_version_locations_key_is_named(shop: Path) -> None:
     ini = shop / "alembic.ini"
     ini.write_text(ini.read_text().replace(

@@ -532,7 +532,7 @@ def test_init_moves_your_autogenerate_plugins_into_configure_options() -> None:
 def test_lint_reads_alembic_ini_like_alembic_1_13_to_1_15() -> None:
     """Before 1.16 Config has no get_alembic_option: the [alembic] section is split the
     way those versions' ScriptDirectory.from_config splits it."""
-    from sluice.core.project import _alembic_options
+    from sluice.core.ini import alembic_options as _alembic_options
 
     class Legacy:
         def __init__(self, **options: str) -> None:

@@ -57,7 +57,8 @@ def same(a: subprocess.CompletedProcess[str], b: subprocess.CompletedProcess[str
 
 @pytest.mark.parametrize("fmt", [[], ["--format", "json"], ["--format=json"],
                                  ["--no-cache"], ["--no-render", "--format", "json"],
-                                 ["--all", "--all-findings", "--no-cache"]])
+                                 ["--all", "--all-findings", "--no-cache"],
+                                 ["--show-fixes"], ["--show-fixes", "--no-cache"]])
 def test_cold_warm_and_edited_lints_print_what_click_prints(tmp_path: Path,
                                                             fmt: list[str]) -> None:
     fast, full = twins(tmp_path)
@@ -67,10 +68,15 @@ def test_cold_warm_and_edited_lints_print_what_click_prints(tmp_path: Path,
     same(*both(fast, full, *fmt))
     edited = both(fast, full, *fmt, edit="b000.py")
     same(*edited)
-    if not fmt:  # the edited revision's finding, with the fix sluice fix would make
+    if fmt == ["--show-fixes"]:  # the edited revision's finding, with its fix diff
         assert "b000.py:14" in edited[0].stdout and "postgresql_concurrently=True" \
             in edited[0].stdout
         assert "not listed again" in edited[0].stdout
+    elif not fmt:  # the finding, and one line naming the command that fixes it
+        assert "b000.py:14" in edited[0].stdout
+        assert "available fix" not in edited[0].stdout
+        assert "1 finding in 1 file has a recipe: `sluice fix --diff` shows the rewrite" \
+            in edited[0].stdout
     elif "json" in fmt:
         assert len(json.loads(edited[0].stdout)["revisions"]) == 3
 
@@ -102,12 +108,13 @@ def test_only_a_plain_lint_goes_without_click(tmp_path: Path) -> None:
     assert probe(fast, "lint") == {"exit": 1, "click": False}
     assert probe(fast, "lint", "--format", "json") == {"exit": 1, "click": False}
     for flags in (["--no-cache"], ["--no-cache", "--no-render", "--format=json"],
-                  ["--all-findings", "--all"]):
+                  ["--all-findings", "--all"], ["--show-fixes"], ["--no-show-fixes"]):
         assert probe(fast, "lint", *flags) == {"exit": 1, "click": False}, flags
     for other in (["lint", "--no-cache", "--no-cache"], ["lint", "--format", "nope"],
                   ["lint", "-c", "alembic.ini"], ["rules"], ["lint", "--format"],
                   ["lint", "--no-cache", "--since", "b000"], ["lint", "--no-cach"],
-                  ["lint", "--format", "json", "--format", "text"], ["lint", "--", "x.py"]):
+                  ["lint", "--format", "json", "--format", "text"], ["lint", "--", "x.py"],
+                  ["lint", "--show-fixes", "--no-show-fixes"]):
         assert probe(fast, *other)["click"] is True, other
     for name, value in (("ALEMBIC_CONFIG", "alembic.ini"), ("SLUICE_DEBUG", "1"),
                         ("_SLUICE_COMPLETE", "")):
@@ -141,7 +148,7 @@ def quick(code):
 os._exit = quick
 if sys.argv[1] == "atexit":
     atexit.register(print, "atexit ran", file=sys.stderr)
-sys.argv = ["sluice", "lint"]
+sys.argv = ["sluice", "lint", *(["--show-fixes"] if sys.argv[1] == "cold" else [])]
 from sluice.integrations.cli.fast import run
 sys.exit(run())
 """
@@ -150,8 +157,8 @@ sys.exit(run())
 def test_the_console_script_ends_without_the_interpreter_teardown(tmp_path: Path) -> None:
     """A plain lint as the console script runs it (``run()`` reads the command line) ends
     the process once its output is flushed: nothing is freed one by one. With an exit
-    handler registered (the cold lint imported Alembic, whose logging registers one), the
-    process ends as usual (the handler runs)."""
+    handler registered (the cold lint drew a fix diff with Alembic, whose logging registers
+    one), the process ends as usual (the handler runs)."""
     fast, _ = twins(tmp_path)
     ends = {}
     for mode in ("cold", "plain", "atexit"):

@@ -55,7 +55,7 @@ def shop_with_revision(tmp_path: Path) -> Path:
 
 
 def lint(root: Path, *args: str) -> tuple[int, str]:
-    result = run_cli(["lint", "-c", str(root / "alembic.ini"), "--dialect",
+    result = run_cli(["lint", "-c", str(root / "alembic.ini"), "--show-fixes", "--dialect",
                       "postgresql", "--no-cache", *args])
     return result.exit_code, result.stdout
 
@@ -276,13 +276,49 @@ def test_several_dialects_count_files_and_name_the_dialect(
     (root / "migrations" / "versions" / "0004_more.py").write_text(second, encoding="utf-8")
     ini = str(root / "alembic.ini")
     monkeypatch.setattr(lint_fixes, "MAX_FILES", 1)
-    text = run_cli(["lint", "-c", ini, "--no-cache"]).stdout
+    text = run_cli(["lint", "-c", ini, "--no-cache", "--show-fixes"]).stdout
     assert ("4 findings in 2 files have a postgresql recipe: `sluice fix --dialect "
             "postgresql --diff` shows the rewrite, `sluice fix --dialect postgresql` makes "
             "it") in text, text
     monkeypatch.undo()
-    text = run_cli(["lint", "-c", ini, "--no-cache"]).stdout
+    text = run_cli(["lint", "-c", ini, "--no-cache", "--show-fixes"]).stdout
     assert text.count("available fix (sluice fix --dialect postgresql):") == 4
     assert "available fix (sluice fix):" not in text
     assert run_cli(["fix", "-c", ini, "--diff"]).exit_code == 2  # needs the one dialect
     assert run_cli(["fix", "-c", ini, "--dialect", "postgresql", "--diff"]).exit_code == 1
+
+
+def test_by_default_one_line_counts_them_and_nothing_is_rewritten(tmp_path: Path) -> None:
+    """Without --show-fixes the text output names the command that shows and makes the
+    rewrite, in one line, and draws no diff: neither the recipes nor Alembic's renderer
+    nor SQLAlchemy is imported."""
+    root = shop_with_revision(tmp_path)
+    report = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", RUN, str(report), "lint", "-c",
+                           str(root / "alembic.ini"), "--dialect", "postgresql"],
+                          cwd=tmp_path, capture_output=True, text=True, check=True)
+    data = json.loads(report.read_text())
+    assert data["exit"] == 1, done.stdout
+    assert set(blocks(done.stdout)) == {"SL201", "SL203"}
+    assert "available fix" not in done.stdout and "+++ b/" not in done.stdout
+    assert ("2 findings in 1 file have a postgresql recipe: `sluice fix --dialect "
+            "postgresql --diff` shows the rewrite, `sluice fix --dialect postgresql` makes "
+            "it") in done.stdout
+    assert not [m for m in data["modules"]
+                if m.startswith(("sluice.recipes", "alembic.autogenerate", "sqlalchemy"))]
+
+
+def test_show_fixes_in_the_configuration_and_no_show_fixes_over_it(tmp_path: Path) -> None:
+    root = shop_with_revision(tmp_path)
+    with (root / "sluice.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n[lint]\nshow_fixes = true\n")
+    ini = str(root / "alembic.ini")
+    shown = run_cli(["lint", "-c", ini, "--dialect", "postgresql", "--no-cache"]).stdout
+    assert shown.count("available fix (sluice fix --dialect postgresql):") == 2
+    plain = run_cli(["lint", "-c", ini, "--dialect", "postgresql", "--no-cache",
+                     "--no-show-fixes"]).stdout
+    assert "available fix" not in plain and "2 findings in 1 file have a" in plain
+    (root / "sluice.toml").write_text((root / "sluice.toml").read_text().replace(
+        "show_fixes = true", 'show_fixes = "yes"'))
+    bad = run_cli(["lint", "-c", ini, "--dialect", "postgresql"])
+    assert bad.exit_code == 2 and "show_fixes" in bad.stderr and "sluice.toml" in bad.stderr

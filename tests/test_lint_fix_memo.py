@@ -100,7 +100,7 @@ def revision(root: Path) -> Path:
 
 
 def lint(root: Path, *args: str, dialect: str = "postgresql") -> str:
-    result = run_cli(["lint", "-c", str(root / "alembic.ini"), "--dialect", dialect,
+    result = run_cli(["lint", "-c", str(root / "alembic.ini"), "--show-fixes", "--dialect", dialect,
                       "--all-findings", *args])
     assert result.exit_code in (0, 1), result.output
     return result.stdout
@@ -153,7 +153,8 @@ def test_a_warm_lint_after_a_comment_imports_neither_alembic_nor_sqlalchemy(
 
     def run() -> tuple[str, list[str]]:
         done = subprocess.run([sys.executable, "-c", RUN, str(report), "lint", "-c",
-                               str(root / "alembic.ini"), "--dialect", "postgresql"],
+                               str(root / "alembic.ini"), "--show-fixes", "--dialect",
+                               "postgresql"],
                               cwd=tmp_path, capture_output=True, text=True, check=True)
         data = json.loads(report.read_text())
         assert data["exit"] == 1, done.stdout

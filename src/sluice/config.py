@@ -74,6 +74,11 @@ class LintConfig:
         doc="Packages replaced by stand-ins while rendering revisions offline (e.g. your app).",
     )
     render: bool = _f(True, doc="Render revisions offline to SQL as a second analysis layer.")
+    show_fixes: bool = _f(
+        False, doc="Text output of `sluice lint`: under each finding a recipe answers, the diff "
+        "`sluice fix` would make (as `--show-fixes`); off: one line counts those findings and "
+        "names `sluice fix --diff`.",
+    )
     trees: list[str] = _f(
         factory=list,
         doc="Revision trees `sluice lint` analyses: version locations (folder paths relative "

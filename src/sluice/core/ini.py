@@ -25,12 +25,13 @@ import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from configparser import ConfigParser
 
-__all__ = ["IniConfig", "PlainIni", "alembic_version", "light_config"]
+__all__ = ["IniConfig", "PlainIni", "alembic_options", "alembic_version", "boolean_option",
+           "light_config"]
 
 #: The first Alembic whose ``Config`` :class:`IniConfig` reads like (``path_separator``,
 #: ``get_alembic_option``, ``[tool.alembic]``).
@@ -288,3 +289,37 @@ class PlainIni:
             else:
                 out.append(found)
         return True
+
+
+_LEGACY_SEPARATORS = {None: None, "space": " ", "newline": "\n", "os": os.pathsep,
+                      ":": ":", ";": ";"}
+
+
+def alembic_options(cfg: Any) -> tuple[str | None, list[str], bool, list[str]]:
+    """(script_location, version_locations, recursive, prepend_sys_path) as the installed
+    Alembic reads them: its own accessors on 1.16+ (which also read ``[tool.alembic]``),
+    the ``[alembic]`` section the way 1.13 to 1.15 split it before that."""
+    if hasattr(cfg, "get_alembic_option"):
+        return (cfg.get_alembic_option("script_location"),
+                list(cfg.get_version_locations_list() or []),
+                bool(cfg.get_alembic_boolean_option("recursive_version_locations")),
+                list(cfg.get_prepend_sys_paths_list() or []))
+    get = cfg.get_main_option
+    raw = get("version_locations")
+    locations: list[str] = []
+    if raw:
+        sep = get("version_path_separator")
+        if sep not in _LEGACY_SEPARATORS:
+            raise ValueError(f"'{sep}' is not a valid value for version_path_separator")
+        split = _LEGACY_SEPARATORS[sep]
+        locations = [x.strip() for x in (re.split(r", *|(?: +)", raw) if split is None
+                                         else raw.split(split)) if x.strip()]
+    sys_path = [x for x in re.split(r", *|(?: +)|\:", get("prepend_sys_path") or "") if x]
+    return (get("script_location"), locations,
+            get("recursive_version_locations") == "true", sys_path)
+
+
+def boolean_option(cfg: Any, name: str) -> bool:
+    if hasattr(cfg, "get_alembic_boolean_option"):
+        return bool(cfg.get_alembic_boolean_option(name))
+    return str(cfg.get_main_option(name) or "").lower() == "true"  # pragma: no cover

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from sluice.core.alembic_compat import script_version_locations
 from sluice.core.errors import SluiceError
-from sluice.core.ini import IniConfig, light_config
+from sluice.core.ini import IniConfig, alembic_options, boolean_option, light_config
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -113,7 +113,8 @@ def script_directory(cfg: Config) -> ScriptDirectory:
         script = ScriptDirectory.from_config(cfg)
     except Exception as exc:
         raise SluiceError(f"{cfg.config_file_name}: {one_line(exc)}") from None
-    require_version_locations(cfg, script_version_locations(script))
+    require_version_locations(cfg, script_version_locations(script),
+                              recursive=bool(script.recursive_version_locations))
     return script
 
 
@@ -189,8 +190,8 @@ def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            script_location, locations, recursive, sys_path = _alembic_options(cfg)
-            sourceless = _boolean_option(cfg, "sourceless")
+            script_location, locations, recursive, sys_path = alembic_options(cfg)
+            sourceless = boolean_option(cfg, "sourceless")
             url = cfg.get_main_option("sqlalchemy.url")
             if not url and hasattr(cfg, "get_alembic_option"):
                 url = cfg.get_alembic_option("sqlalchemy.url")  # [tool.alembic]
@@ -222,7 +223,7 @@ def read_locations(cfg: AnyConfig, ini: str | os.PathLike[str]) -> Locations:
         raise SluiceError(f"{ini}: {key} {exc.message}", hint=exc.hint) from None
     if not script_dir.is_dir():
         raise SluiceError(f"{ini}: script_location {script_location}: no such folder")
-    require_version_locations(cfg, version_locations)
+    require_version_locations(cfg, version_locations, recursive=recursive)
     return Locations(script_location=script_dir, version_locations=version_locations,
                      recursive=recursive, sys_path=paths, sourceless=sourceless, url=url)
 
@@ -271,40 +272,6 @@ def _package_folder(value: str, search: list[str]) -> Path:
     return base.joinpath(*parts)
 
 
-_LEGACY_SEPARATORS = {None: None, "space": " ", "newline": "\n", "os": os.pathsep,
-                      ":": ":", ";": ";"}
-
-
-def _alembic_options(cfg: Any) -> tuple[str | None, list[str], bool, list[str]]:
-    """(script_location, version_locations, recursive, prepend_sys_path) as the installed
-    Alembic reads them: its own accessors on 1.16+ (which also read ``[tool.alembic]``),
-    the ``[alembic]`` section the way 1.13 to 1.15 split it before that."""
-    if hasattr(cfg, "get_alembic_option"):
-        return (cfg.get_alembic_option("script_location"),
-                list(cfg.get_version_locations_list() or []),
-                bool(cfg.get_alembic_boolean_option("recursive_version_locations")),
-                list(cfg.get_prepend_sys_paths_list() or []))
-    get = cfg.get_main_option
-    raw = get("version_locations")
-    locations: list[str] = []
-    if raw:
-        sep = get("version_path_separator")
-        if sep not in _LEGACY_SEPARATORS:
-            raise ValueError(f"'{sep}' is not a valid value for version_path_separator")
-        split = _LEGACY_SEPARATORS[sep]
-        locations = [x.strip() for x in (re.split(r", *|(?: +)", raw) if split is None
-                                         else raw.split(split)) if x.strip()]
-    sys_path = [x for x in re.split(r", *|(?: +)|\:", get("prepend_sys_path") or "") if x]
-    return (get("script_location"), locations,
-            get("recursive_version_locations") == "true", sys_path)
-
-
-def _boolean_option(cfg: Any, name: str) -> bool:
-    if hasattr(cfg, "get_alembic_boolean_option"):
-        return bool(cfg.get_alembic_boolean_option(name))
-    return str(cfg.get_main_option(name) or "").lower() == "true"  # pragma: no cover
-
-
 def version_locations_key(cfg: AnyConfig) -> tuple[str, bool]:
     """Where the version locations of ``cfg`` come from (``FILE: [SECTION] KEY``), and
     whether it is Alembic's default (``versions/`` below ``script_location``)."""
@@ -327,21 +294,35 @@ def _option(getter: Any, name: str) -> str | None:
         return None
 
 
-def require_version_locations(cfg: AnyConfig, locations: Sequence[str | os.PathLike[str]]) -> None:
-    """Fail closed on a version location that is missing or cannot be read.
+def require_version_locations(cfg: AnyConfig, locations: Sequence[str | os.PathLike[str]],
+                              *, recursive: bool = False) -> None:
+    """Fail closed on a version location that is missing or cannot be read, or that holds
+    no revision file while its sub-folders hold some (``recursive``: they count).
 
     Alembic skips such a folder silently, so every command would see zero revisions and
     pass (lint clean, check green, lock writing an empty sum, upgrade doing nothing). A
-    folder that exists and is empty is a fresh project: zero revisions, and that is fine.
+    folder that exists and is empty is a fresh project: zero revisions, and that is fine;
+    one whose revisions sit in sub-folders (one per dialect, say, picked by env.py at run
+    time, which Sluice does not run to find them) is not.
     Every command that reads the project comes through here (via :func:`script_directory`
     or the lint engine's layout), so the message is the same everywhere.
     """
     for location in locations:
         path = Path(location)
         try:
-            with os.scandir(path):
-                pass
-            continue
+            with os.scandir(path) as entries:
+                nested = [] if recursive else _nested_revisions(entries)
+            if not nested:
+                continue
+            key, _ = version_locations_key(cfg)
+            raise SluiceError(
+                f"{key}: {_shown(path, cfg)} holds no revision file, but its sub-folders "
+                f"{', '.join(n + '/' for n in nested)} do; Sluice stops instead of passing on "
+                "zero revisions",
+                hint="Name the sub-folder in version_locations (a service or dialect of its "
+                     "own: an alembic.ini section each, `-n SECTION`), or set "
+                     "recursive_version_locations = true. A version_locations env.py sets at "
+                     "run time is not read.")
         except FileNotFoundError:
             why = "does not exist"
         except NotADirectoryError:
@@ -358,6 +339,23 @@ def require_version_locations(cfg: AnyConfig, locations: Sequence[str | os.PathL
                  "directory) or create the folder; run Sluice from the folder of alembic.ini "
                  "or pass -c/--config.")
 
+
+
+def _nested_revisions(entries: Iterable[os.DirEntry[str]]) -> list[str]:
+    """The sub-folders holding ``.py`` files, when the folder itself holds none."""
+    folders = []
+    for entry in entries:
+        if entry.name.endswith((".py", ".pyc")) and entry.name != "__init__.py" \
+                and entry.is_file():
+            return []
+        if entry.is_dir() and entry.name != "__pycache__" and not entry.name.startswith("."):
+            folders.append(entry.path)
+    out = []
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            if any(n.endswith(".py") and n != "__init__.py" for n in os.listdir(folder)):
+                out.append(os.path.basename(folder))
+    return sorted(out)
 
 
 def require_revisions(cfg: AnyConfig, script: ScriptDirectory, *,

@@ -20,7 +20,8 @@ __all__ = ["FLAGS", "plain_lint", "run"]
 
 
 #: The flags of ``sluice lint`` (options without a value) the fast way takes.
-FLAGS = frozenset({"--all", "--no-render", "--no-cache", "--all-findings"})
+FLAGS = frozenset({"--all", "--no-render", "--no-cache", "--all-findings", "--show-fixes",
+                   "--no-show-fixes"})
 
 
 def plain_lint(args: list[str]) -> tuple[str, frozenset[str]] | None:
@@ -45,6 +46,8 @@ def plain_lint(args: list[str]) -> tuple[str, frozenset[str]] | None:
             return None
     from sluice.output.registry import formats_for  # lazy: only for `sluice lint`
 
+    if {"--show-fixes", "--no-show-fixes"} <= flags:
+        return None  # the last one wins: click's reading
     fmt = fmt or "text"
     return (fmt, frozenset(flags)) if fmt in formats_for("lint") else None
 
@@ -158,6 +161,11 @@ def _click_reads_environment() -> bool:
         or any(name.endswith("_COMPLETE") for name in os.environ)
 
 
+def _show_fixes(flags: frozenset[str]) -> bool | None:
+    """``--show-fixes`` / ``--no-show-fixes`` (:func:`plain_lint` leaves both to click)."""
+    return True if "--show-fixes" in flags else False if "--no-show-fixes" in flags else None
+
+
 def _lint(fmt: str, flags: frozenset[str]) -> int:
     """``sluice lint --format FMT FLAGS`` as the click command runs it; its exit code."""
     from pathlib import Path  # lazy: after the stand-ins (see run)
@@ -179,7 +187,8 @@ def _lint(fmt: str, flags: frozenset[str]) -> int:
                 out = lint_output((), Path("alembic.ini"), (), None, "--all" in flags, None,
                                   (), False, None, fmt, None, (), (), (),
                                   "--no-render" in flags, "--no-cache" in flags,
-                                  "--all-findings" in flags)
+                                  "--all-findings" in flags,
+                                  show_fixes=_show_fixes(flags))
                 write_output(out)
                 code = out.exit_code
             finally:

@@ -55,11 +55,15 @@ if TYPE_CHECKING:
 @click.option("--all-findings", is_flag=True,
               help="Text output: also list the findings of revisions unchanged since the "
                    "cached lint that showed them (by default one line counts them).")
+@click.option("--show-fixes/--no-show-fixes", default=None,
+              help="Text output: under each finding a recipe answers, the diff `sluice fix` "
+                   "would make (default: lint.show_fixes, off: one line counts them).")
 @handle_errors
 def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], env: str | None,
          ini_section: str, scope_all: bool, since: str | None, revisions: tuple[str, ...], changed: bool,
          base: str | None, fmt: str, fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
-         stubs: tuple[str, ...], no_render: bool, no_cache: bool, all_findings: bool) -> None:
+         stubs: tuple[str, ...], no_render: bool, no_cache: bool, all_findings: bool,
+         show_fixes: bool | None) -> None:
     """Lint revisions for operations that lose data, lock tables or break running code.
 
     Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when the project cannot be
@@ -71,7 +75,7 @@ def lint(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, ...], en
     with few_collections():
         out = lint_output(files, config_path, x_args, env, scope_all, since, revisions, changed,
                           base, fmt, fail_on, dialects, trees, stubs, no_render, no_cache,
-                          all_findings, ini_section=ini_section)
+                          all_findings, ini_section=ini_section, show_fixes=show_fixes)
         write_output(out)
     sys.exit(out.exit_code)
 

@@ -1,5 +1,8 @@
-"""The fix ``sluice fix`` would make, shown under a lint finding in text output (as ruff
-shows its fixes): a unified diff of the finding's call rewritten into its recipe.
+"""The fix ``sluice fix`` would make, for the findings of a lint's text output: by default
+one summary line counting the findings a recipe answers and naming the ``sluice fix``
+command (as ruff counts its fixable findings); with ``--show-fixes`` (or
+``[tool.sluice.lint] show_fixes``) under each such finding a unified diff of its call
+rewritten into its recipe (as ruff's ``--diff`` shows them).
 
 Cost: only findings of a rule some recipe answers (:data:`RECIPE_RULES`, no import
 needed to ask) lead to any work, and only their files are read and rewritten in memory;
@@ -62,8 +65,8 @@ MAX_FILES = 10
 
 def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
               env: str | None, root: Path, use_cache: bool = True,
-              explicit_dialect: bool = False, section: str = "alembic"
-              ) -> tuple[dict[FixKey, str], list[str]]:
+              explicit_dialect: bool = False, section: str = "alembic",
+              draw: bool = True) -> tuple[dict[FixKey, str], list[str]]:
     """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
     its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`,
     as a :class:`~sluice.output.registry.FixText` naming the command that makes it, and
@@ -72,7 +75,9 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     section ``section`` records (``sluice fix`` leaves them alone), no diff and a line
     naming ``--include-locked``. A file that cannot be read or parsed, or a call ``sluice
     fix`` leaves alone, gets none. ``explicit_dialect``: lint was given ``--dialect``.
-    ``use_cache=False``: the memo of earlier lints is neither read nor written."""
+    ``use_cache=False``: the memo of earlier lints is neither read nor written.
+    ``draw=False``: no diff at all, the summary lines only (nothing is rewritten, so
+    neither Alembic nor SQLAlchemy is imported)."""
     wanted = fixable(findings, dialects)
     if not wanted:
         return {}, []
@@ -85,7 +90,7 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
         else:
             by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
     lines = _counted(held, dialects, explicit_dialect, section, _sum_name(config, section))
-    if len({shown for shown, _ in by_file}) > MAX_FILES:
+    if not draw or len({shown for shown, _ in by_file}) > MAX_FILES:
         return {}, _counted([f for group in by_file.values() for f in group], dialects,
                             explicit_dialect, section) + lines
     if not by_file:

@@ -35,7 +35,8 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                 revisions: tuple[str, ...], changed: bool, base: str | None, fmt: str,
                 fail_on: str | None, dialects: tuple[str, ...], trees: tuple[str, ...],
                 stubs: tuple[str, ...], no_render: bool, no_cache: bool,
-                all_findings: bool, *, ini_section: str = "alembic") -> LintOutput:
+                all_findings: bool, *, ini_section: str = "alembic",
+                show_fixes: bool | None = None) -> LintOutput:
     """Lint as the options say (``ini_section``: the alembic.ini section, ``-n``); what to
     print. Raises what the command reports as an error (nothing is printed before this
     returns)."""
@@ -112,12 +113,13 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
             if hidden:
                 summary.insert(1, hidden)
     fixes = None
-    if fmt == "text":  # the diff sluice fix would make, under each finding it answers
+    if fmt == "text":  # what sluice fix would do for the findings it answers
         from sluice.integrations.cli.lint_fixes import fix_diffs  # lazy: text output only
 
         fixes, more = fix_diffs(shown, dialects=result.dialects, config=cfg, env=env,
                                 root=config_path.parent, use_cache=not no_cache,
-                                explicit_dialect=bool(dialects), section=ini_section)
+                                explicit_dialect=bool(dialects), section=ini_section,
+                                draw=cfg.lint.show_fixes if show_fixes is None else show_fixes)
         summary[1:1] = more
     return LintOutput(fmt, list(shown), summary + _lint_notes(result.notes, config_path),
                       extra, fixes, 1 if result.failed(threshold) else 0)

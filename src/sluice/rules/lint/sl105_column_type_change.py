@@ -31,7 +31,8 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     NUMERIC comes back as ``Decimal``, a DATE that becomes a timestamp comes back as a
     ``datetime``; the release still running during the deploy and other services compare,
     serialise or format it the old way. Without ``existing_type`` Sluice cannot tell what
-    the change does at all.
+    the change does at all. (Naive to aware timestamps is a change on PostgreSQL only:
+    MySQL's and SQLite's columns keep no time zone, and read back naive either way.)
 
     Safe alternative:
     1. Give ``alter_column`` the ``existing_type`` so the change can be reviewed.
@@ -59,6 +60,8 @@ def column_type_change(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if type_change_loses_data(old, new) is not None:
             return  # SL101
         if old.family == new.family == "datetime" and old.timezone != new.timezone:
+            if ctx.dialect in ("mysql", "sqlite"):
+                return  # no zone is stored: SQLAlchemy reads naive datetimes either way
             yield Hit(
                 f"changes {op.target} from {'aware' if old.timezone else 'naive'} to "
                 f"{'aware' if new.timezone else 'naive'} timestamps; the application reads "

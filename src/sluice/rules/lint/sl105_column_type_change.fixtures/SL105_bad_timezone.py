@@ -1,3 +1,4 @@
+# sluice-test: dialects = postgresql
 """naive to aware timestamps: the application reads back the other kind"""
 import sqlalchemy as sa
 from alembic import op
