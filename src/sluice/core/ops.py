@@ -157,7 +157,8 @@ _NUMERIC = {"NUMERIC", "DECIMAL", "FLOAT", "REAL", "DOUBLE", "DOUBLE_PRECISION"}
 _FAMILIES: dict[str, str] = {
     **{n: "string" for n in ("STRING", "VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "UNICODE")},
     **{n: "text" for n in ("TEXT", "UNICODETEXT", "CLOB", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT")},
-    **{n: "integer" for n in ("INTEGER", "INT", "SMALLINTEGER", "SMALLINT", "TINYINT")},
+    **{n: "integer" for n in ("INTEGER", "INT", "SMALLINTEGER", "SMALLINT", "TINYINT",
+                              "MEDIUMINT")},
     **{n: "biginteger" for n in ("BIGINTEGER", "BIGINT")},
     **{n: "numeric" for n in ("NUMERIC", "DECIMAL")},
     **{n: "float" for n in ("FLOAT", "REAL", "DOUBLE", "DOUBLE_PRECISION")},

@@ -33,10 +33,20 @@ _EXACT_TEXT = frozenset({"boolean", "integer", "biginteger", "numeric", "date", 
                          "time", "uuid", "enum", "json"})
 
 
+#: Integer types by width in bytes, and the range of each (signed).
+_INT_BYTES = {"TINYINT": 1, "SMALLINT": 2, "SMALLINTEGER": 2, "MEDIUMINT": 3, "INTEGER": 4,
+              "INT": 4}
+
+
 def type_change_loses_data(old: TypeInfo | None, new: TypeInfo | None) -> str | None:
     """Why changing ``old`` to ``new`` can lose data, or None when it cannot."""
     if old is None or new is None:
         return None
+    narrower = _INT_BYTES.get(new.name.upper(), 8) < _INT_BYTES.get(old.name.upper(), 8)
+    if old.family == new.family == "integer" and narrower:
+        bits = 8 * _INT_BYTES[new.name.upper()] - 1
+        return (f"{old.name} becomes {new.name}; values outside {-(2 ** bits)} to "
+                f"{2 ** bits - 1} fail")
     if old.family == new.family:
         if old.length is not None and (new.length is None or new.length >= old.length):
             return None

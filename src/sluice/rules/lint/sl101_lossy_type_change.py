@@ -40,6 +40,9 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
     if ctx.dialect == "sqlite" and old is not None and new is not None \
             and {old.family, new.family} <= _SQLITE_TEXT:
         return None  # SQLite ignores a declared length: TEXT affinity keeps every value
+    if ctx.dialect == "sqlite" and old is not None and new is not None \
+            and old.family == new.family == "integer":
+        return None  # INTEGER affinity: SQLite keeps any integer whatever the declared size
     reason = type_change_loses_data(old, new)
     if reason is None:
         return None
