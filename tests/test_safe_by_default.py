@@ -404,3 +404,22 @@ def test_rewrite_ops_tells_schemas_apart_and_keeps_a_column_something_depends_on
                        lambda o: False, make=lambda o, applied: Rewrite(o, applied),
                        phase="upgrade", contract=None)
     assert [r.model for r in done] == [index, check, total]
+
+
+def test_postgres_integer_narrowing_is_refused_not_written_as_a_recipe(shop: Path,
+                                                                       pg_url: str) -> None:
+    """INTEGER to SMALLINT rejects every value past 32767: the expand and contract
+    recipe would fail in its backfill with the sync trigger installed, so it is refused
+    as SL101 like any other lossy change."""
+    configure(shop)
+    upgrade(shop, pg_url)
+    models = shop.joinpath(*MODELS)
+    edit(models, "from sqlalchemy import ForeignKey,", "from sqlalchemy import SmallInteger, ForeignKey,")
+    edit(models, "    quantity: Mapped[int] = mapped_column(default=1)",
+         "    quantity: Mapped[int] = mapped_column(SmallInteger, default=1)")
+    with pytest.raises(CommandError) as err:
+        autogenerate(shop, pg_url)
+    msg = str(err.value)
+    assert "alter_column orders.quantity [SL101 lossy-type-change]" in msg
+    assert "values outside -32768 to 32767 fail" in msg
+    assert len(list((shop / "migrations" / "versions").glob("*.py"))) == 2
