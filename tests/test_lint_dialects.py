@@ -222,6 +222,29 @@ def test_revisions_in_sum_file_are_reviewed_history(tmp_path: Path,
     assert "r1_change.py" in run("lint", "--revision", "r1").stdout
 
 
+@pytest.mark.parametrize(("broken", "said"), [
+    ("<<<<<<< HEAD\n", "unresolved merge conflict"),
+    ("garbage line\n", "not a checksum line: 'garbage line'"),
+])
+def test_a_broken_sum_file_stops_lint_and_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              broken: str, said: str) -> None:
+    """Which revisions a sum file in conflict vouches for is unknown: lint and fix stop
+    (naming its line) instead of skipping what it seems to record."""
+    make_project(tmp_path, "postgresql://app@db/app", revisions=2)
+    monkeypatch.chdir(tmp_path)
+    assert run("lock").exit_code == 0
+    text = (tmp_path / "sluice.sum").read_text().splitlines(keepends=True)
+    line = len(text)
+    (tmp_path / "sluice.sum").write_text("".join(text[:-1]) + broken + text[-1])
+    for command in ("lint", "fix"):
+        result = run(command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.splitlines()[0] == (
+            f"sluice: error: sluice.sum:{line}: {said}; Sluice cannot tell reviewed history "
+            "from new revisions")
+    assert run("lint", "--all").exit_code == 1  # every revision, the sum file unread
+
+
 def test_edited_reviewed_revision_is_linted_again(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     make_project(tmp_path, "postgresql://app@db/app", revisions=2)

@@ -251,8 +251,19 @@ def reviewed_files(layout: Layout, config: SluiceConfig) -> set[str] | None:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise SluiceError(f"{path}: cannot read: {exc}") from None
+    state = parse_sum(text)
+    broken = ((state.conflict_line, "unresolved merge conflict") if state.conflict_line
+              else state.errors[0] if state.errors else None)
+    if broken is not None:  # which files it vouches for is unknown: fail closed
+        lock = "sluice lock" + (f" -n {layout.section}" if layout.section != "alembic" else "")
+        raise SluiceError(
+            f"{display_path(path, layout.root)}:{broken[0]}: {broken[1]}; Sluice cannot tell "
+            "reviewed history from new revisions",
+            hint=f"`sluice check --only checksums` says how to resolve it, then `{lock}` "
+                 "rewrites the file (`sluice lint --all` and `sluice fix --include-locked` "
+                 "do not read it).")
     out: set[str] = set()
-    for rel, digest in parse_sum(text).files.items():
+    for rel, digest in state.files.items():
         file = layout.root / rel
         with contextlib.suppress(OSError):
             if file_digest(file) == digest:
