@@ -288,6 +288,36 @@ def test_citext_change_rebuilds_indexes_not_the_table() -> None:
         assert "index on the column is rebuilt" in f.message
 
 
+def test_backfill_per_row_or_via_params_counts_as_backfill() -> None:
+    """A per-row Core update and a text(...).params(...) UPDATE fill the NULLs: the finding
+    is about the missing server default, not about NULL rows."""
+    checksum, pool, name = lint(fixture("SL102_bad_backfilled_without_default.py"),
+                                RULES["SL102"], "postgresql")
+    for f in (checksum, pool):
+        assert "code that does not write the column" in f.message, f.message
+        assert "fails on existing NULLs" not in f.message
+    assert "a row that already holds NULL makes the ALTER fail" in name.message
+
+
+def test_swallowed_exception_says_what_it_hides() -> None:
+    """"Stamped as applied" only for database work in upgrade()."""
+    suppress, helper, delete = lint(fixture("SL605_bad_downgrade_and_no_db_work.py"),
+                                    RULES["SL605"], "postgresql")
+    for f in (suppress, helper):
+        assert "runs no database operation Sluice can see" in f.message, f.message
+    assert "`alembic downgrade` reports success and moves the version back" in delete.message
+    assert all("stamped" not in f.message for f in (suppress, helper, delete))
+    (upgrade,) = lint(fixture("SL605_bad.py"), RULES["SL605"], "postgresql")
+    assert "the revision is stamped as applied" in upgrade.message
+
+
+def test_copy_and_swap_is_a_type_change_not_lost_data() -> None:
+    swap, lost = lint(fixture("SL002_bad_copy_and_swap.py"), RULES["SL002"], "postgresql")
+    assert swap.message.startswith("replaces variable.value with its copy json_value"), swap
+    assert "the data is kept" in swap.message and "changes type" in swap.message
+    assert lost.message.startswith("drops column users.email and its data")
+
+
 def test_raw_drop_constraint_says_what_cascade_drops() -> None:
     (pkey, unique, fk, primary) = lint(fixture("SL004_bad_raw.py"), RULES["SL004"],
                                        "postgresql")

@@ -47,6 +47,7 @@ _TREE_DEFAULTS: dict[str, Any] = {
     "table": None, "tables": list, "where": None, "has_where": False, "has_limit": False,
     "concurrently": False, "actions": list, "parsed": False, "index_name": None,
     "unique": False, "insert_select": False, "sets": list, "joined": False,
+    "keyed_batch": False,
 }
 #: ``Stmt(..., defer=_EAGER)`` (the default): every field is set at once.
 _EAGER = object()
@@ -89,6 +90,9 @@ class Stmt:
     sets: list[tuple[str, str]] = field(init=False)
     #: UPDATE ... FROM, DELETE ... USING, or a WITH clause: values come from other tables.
     joined: bool = field(init=False)
+    #: UPDATE/DELETE joined (``t.id = cte.id``) to a CTE or subquery that selects one
+    #: batch of rows (a LIMIT, or a key equality): one batch of a loop.
+    keyed_batch: bool = field(init=False)
 
     def __post_init__(self, defer: object) -> None:
         if defer is _EAGER:

@@ -57,6 +57,7 @@ def _from_tree(stmt: Stmt, tree: exp.Expression, dialect: str | None) -> None:
         stmt.has_where = where is not None
         stmt.where = where.this.sql() if where is not None else None
         stmt.has_limit = tree.args.get("limit") is not None
+        stmt.keyed_batch = where is not None and _keyed_batch(tree, where.this)
         if isinstance(tree, exp.Update):
             for eq in tree.expressions:
                 if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
@@ -93,6 +94,33 @@ def _from_tree(stmt: Stmt, tree: exp.Expression, dialect: str | None) -> None:
         not_valid = bool(tree.args.get("not_valid"))
         for action in tree.args.get("actions") or []:
             stmt.actions.append(_action(action, not_valid, dialect))
+
+
+def _keyed_batch(tree: exp.Expression, where: exp.Expression) -> bool:
+    """The UPDATE/DELETE ``tree`` is joined, by an equality at the top of its WHERE, to a
+    CTE or a FROM subquery that selects one batch: ``WITH b AS (SELECT id ... LIMIT 500)
+    UPDATE t ... FROM b WHERE t.id = b.id`` (or ``... WHERE id = :id``)."""
+    from sluice.rules._util import select_bounded  # lazy: _util is the rules' side
+
+    batches: set[str] = set()
+    with_ = tree.args.get("with") or tree.args.get("with_")
+    for cte in with_.expressions if with_ is not None else []:
+        if isinstance(cte.this, exp.Select) and select_bounded(cte.this):
+            batches.add(cte.alias_or_name.lower())
+    for key in ("from", "from_", "using"):
+        node = tree.args.get(key)
+        for sub in node.find_all(exp.Subquery) if isinstance(node, exp.Expression) else []:
+            if sub.alias and isinstance(sub.this, exp.Select) and select_bounded(sub.this):
+                batches.add(sub.alias.lower())
+    if not batches:
+        return False
+    terms = list(where.flatten()) if isinstance(where, exp.And) else [where]
+    for term in terms:
+        if isinstance(term, exp.EQ) and any(
+                isinstance(side, exp.Column) and side.table.lower() in batches
+                for side in (term.this, term.expression)):
+            return True
+    return False
 
 
 def _action(node: exp.Expression, not_valid: bool, dialect: str | None) -> Action:

@@ -282,10 +282,12 @@ SMALL_KEY_SET = 1000
 def bounded(stmt: Stmt) -> bool:
     """An UPDATE/DELETE whose WHERE restricts it to a key equality or a small key range
     (``id = 3``, ``id IN (1, 2)``, ``id BETWEEN 1 AND 500``, ``id >= :lo AND id < :hi`` in a
-    batch loop, ``id IN (SELECT id ... LIMIT :n)``), or that has a LIMIT. ``user_id = 5``, a jsonb ``?`` or a ``%s`` inside a
-    string literal do not bound anything; nor does a WHERE with OR at its top."""
-    if stmt.has_limit:
-        return True
+    batch loop, ``id IN (SELECT id ... LIMIT :n)``), or that has a LIMIT, or that is joined
+    (``t.id = b.id``) to a CTE or subquery ``b`` of one batch (a LIMIT, or ``id = :id``).
+    ``user_id = 5``, a jsonb ``?`` or a ``%s`` inside a string literal do not bound
+    anything; nor does a WHERE with OR at its top."""
+    if stmt.has_limit or stmt.keyed_batch:
+        return True  # (keyed_batch: joined on its key to a CTE/subquery of one batch)
     if re.search(r"\bIN\s*\(\s*SELECT\b(?:(?!\bOR\b).)*\bLIMIT\b", stmt.where or "",
                  re.I | re.S):
         return True  # key IN (SELECT ... LIMIT n): one batch of a loop
@@ -308,6 +310,21 @@ def bounded(stmt: Stmt) -> bool:
         except ValueError:
             return False
     return bool(re.search(_KEY_LOW, where, re.I) and re.search(_KEY_HIGH, where, re.I))
+
+
+def select_bounded(select: Any) -> bool:
+    """A sqlglot ``Select`` that reads one batch of rows: it has a LIMIT, or its WHERE
+    pins a key (``id = :id``) as :func:`bounded` reads one."""
+    if select.args.get("limit") is not None:
+        return True
+    where = select.args.get("where")
+    if where is None:
+        return False
+    text = re.sub(r"'(?:[^']|'')*'", "''", where.this.sql())
+    text = re.sub(r'[`"]', "", text)
+    if re.search(r"\bOR\b", _top_level(text), re.I):
+        return False
+    return bool(re.search(_KEY_EQ, text, re.I))
 
 
 def _top_level(text: str) -> str:

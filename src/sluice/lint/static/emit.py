@@ -96,8 +96,9 @@ class OpEmitter:
             and node.value.id == "alembic"
         )
 
-    def _fact(self, kind: str, node: ast.AST, scope: Scope, **args: Any) -> None:
-        line = getattr(node, "lineno", None)
+    def _fact(self, kind: str, node: ast.AST, scope: Scope, *, at: int | None = None,
+              **args: Any) -> None:
+        line = at if at is not None else getattr(node, "lineno", None)
         for existing in self.ops:
             if existing.kind == kind and existing.line == line and existing.phase == scope.phase:
                 return
@@ -306,7 +307,7 @@ class OpEmitter:
             if name in ("text", "literal_column", "DDL") and node.args:
                 return self._sql_text(node.args[0], scope)
             if isinstance(node.func, ast.Attribute) and node.func.attr in (
-                "bindparams", "columns", "execution_options"
+                "bindparams", "params", "columns", "execution_options"
             ):
                 return self._sql_text(node.func.value, scope)
             if not (isinstance(node.func, ast.Attribute) and node.func.attr == "sql"):
@@ -330,7 +331,7 @@ class OpEmitter:
             if name in ("text", "DDL") and inner.args:
                 inner = inner.args[0]
             elif isinstance(inner.func, ast.Attribute) and inner.func.attr in (
-                "bindparams", "columns", "execution_options"
+                "bindparams", "params", "columns", "execution_options"
             ):
                 inner = inner.func.value
             else:
@@ -436,19 +437,30 @@ def _absent_names(kind: str, call: ast.Call, params: dict[str, ast.expr],
 
 
 def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
-    """``users.update().where(...).values(...)`` -> construct, where, table."""
+    """``users.update().where(...).values(...)`` -> construct, where, table, and the
+    columns ``.values(col=...)`` / ``.values({"col": ...})`` set (``set_columns``)."""
     chain: list[str] = []
     cur: ast.expr = node
+    sets: list[str] = []
+    base_call: ast.Call | None = None
     while isinstance(cur, ast.Call) and isinstance(cur.func, ast.Attribute):
         chain.append(cur.func.attr)
+        if cur.func.attr == "values":
+            sets.extend(kw.arg for kw in cur.keywords if kw.arg)
+            for arg in cur.args:
+                if isinstance(arg, ast.Dict):
+                    sets.extend(k.value for k in arg.keys
+                                if isinstance(k, ast.Constant) and isinstance(k.value, str))
+        base_call = cur
         cur = cur.func.value
     if not chain:
         return None
     construct = None
     table = None
     base = chain[-1]
-    if base in ("update", "delete", "insert") and isinstance(cur, ast.Name):
-        construct = base
+    if base in ("update", "delete", "insert") and isinstance(cur, ast.Name) and (
+            cur.id in scope.tables or (base_call is not None and not base_call.args)):
+        construct = base  # users.update() (not sa.update(users), read below)
         table = scope.tables.get(cur.id)
     elif isinstance(node, ast.Call):
         # sa.update(users).where(...)
@@ -459,7 +471,12 @@ def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
         if fname in ("update", "delete", "insert", "select") and inner.args:
             construct = fname
             first = inner.args[0]
-            table = scope.tables.get(first.id) if isinstance(first, ast.Name) else None
+            table = scope.tables.get(first.id) if isinstance(first, ast.Name) else (
+                table_construct_name(first))
     if construct is None:
         return None
-    return {"construct": construct, "where": "where" in chain, "construct_table": table}
+    out: dict[str, Any] = {"construct": construct, "where": "where" in chain,
+                           "construct_table": table}
+    if construct == "update" and sets:
+        out["set_columns"] = sets
+    return out

@@ -145,7 +145,7 @@ class Walker(OpEmitter):
                         self._visit_expr(sub, case_scope)
 
     def _walk_with(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> None:
-        inner = scope
+        inner, suppress = scope, None
         for item in stmt.items:
             expr = item.context_expr
             var = item.optional_vars
@@ -166,19 +166,31 @@ class Walker(OpEmitter):
                 inner = branch(inner)  # an exception raised inside may be swallowed
                 caught = [func_name(a) for a in expr.args]
                 if any(c in ("Exception", "BaseException") for c in caught):
-                    self._fact("script.swallow_exception", expr, inner, catches="suppress")
+                    suppress = expr  # (the fact after the body: what it holds)
             self._visit_expr(expr, inner)
             if var is not None:
                 self._bind_name(var, expr, inner)
+        start = len(self.ops)
         self._walk_body(stmt.body, inner)
+        if suppress is not None:
+            self._fact("script.swallow_exception", suppress, inner, catches="suppress",
+                       db_work=self._db_work(start))
+
+    def _db_work(self, start: int) -> bool:
+        """An operation or a read through the bind among the ops found since ``start``."""
+        return any(o.kind == "script.get_bind_read" or not o.kind.startswith("script.")
+                   for o in self.ops[start:])
 
     def _walk_try(self, stmt: Any, scope: Scope) -> None:
         inner = branch(scope)  # an exception raised inside may be caught
+        start = len(self.ops)
         self._walk_body(stmt.body, inner)
+        db_work = self._db_work(start)
         for handler in stmt.handlers:
             catches = catches_everything(handler.type)
             if catches and not reraises(handler.body):
-                self._fact("script.swallow_exception", handler, scope, catches=catches)
+                self._fact("script.swallow_exception", handler, scope, catches=catches,
+                           db_work=db_work)
             self._walk_body(handler.body, inner)
         self._walk_body(stmt.orelse, inner)
         self._walk_body(stmt.finalbody, scope)
@@ -228,7 +240,8 @@ class Walker(OpEmitter):
         if isinstance(node, ast.Attribute):
             value = node.value
             if node.attr in _READ_ATTRS and self._is_result_expr(value, scope):
-                self._fact("script.get_bind_read", node, scope, how=node.attr)
+                self._fact("script.get_bind_read", node, scope, at=node.end_lineno,
+                           how=node.attr)
             if type(value) not in LEAVES:
                 self._visit_expr(value, scope)
             return
@@ -322,11 +335,14 @@ class Walker(OpEmitter):
     def _read_fact(self, call: ast.Call, how: str, scope: Scope) -> None:
         """A read of a result (``.one()``, ``.fetchall()`` ...); one that needs a row
         and is reached whenever its function runs (``raises_offline``) stops any offline
-        run there: offline a read returns no rows."""
+        run there: offline a read returns no rows. At the line Python (and the render layer)
+        gives the call: that of ``.fetchall`` in a statement over several lines."""
+        at = call.func.end_lineno if isinstance(call.func, ast.Attribute) else None
         if how in _NEEDS_A_ROW and not scope.conditional and not scope.offline_dead:
-            self._fact("script.get_bind_read", call, scope, how=how, raises_offline=True)
+            self._fact("script.get_bind_read", call, scope, at=at, how=how,
+                       raises_offline=True)
         else:
-            self._fact("script.get_bind_read", call, scope, how=how)
+            self._fact("script.get_bind_read", call, scope, at=at, how=how)
 
     def _visit_named_call(self, call: ast.Call, name: str, scope: Scope) -> bool:
         """A read through ``inspect(bind)`` / ``reflect(bind=...)`` / ``Table(...,

@@ -6,6 +6,7 @@ Script quality (SL6xx): how the revision file itself is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,11 +17,35 @@ if TYPE_CHECKING:
 _DATA_KINDS = frozenset({"UPDATE", "INSERT", "DELETE", "SELECT", "SET"})
 
 
+#: SQLite PRAGMAs that set the connection (how it checks), not the schema.
+_SESSION_PRAGMA = re.compile(r"PRAGMA (?:\w+\.)?(?:FOREIGN_KEYS|DEFER_FOREIGN_KEYS|"
+                             r"LEGACY_ALTER_TABLE|RECURSIVE_TRIGGERS|IGNORE_CHECK_CONSTRAINTS|"
+                             r"FOREIGN_KEY_CHECK)\b")
+#: ``ALTER TYPE ... ADD VALUE``: an enum value PostgreSQL cannot remove again.
+_ADD_ENUM_VALUE = re.compile(r"ALTER TYPE \S+ ADD VALUE\b")
+
+
 def changes_only_data(detail: Any, dialect: str | None = None) -> bool:
     """upgrade() only changes data: UPDATE/INSERT/DELETE, bulk_insert, VALIDATE CONSTRAINT,
-    ANALYZE, a plain VACUUM. Unknown SQL (built at run time) is not. ``detail``: the
-    ``upgrade_detail`` of a ``script.downgrade`` fact. SL601 and ``sluice check``'s
-    no-downgrade check both judge by it."""
+    ANALYZE, a plain VACUUM, a session setting (``SET``, ``PRAGMA foreign_keys=OFF``).
+    Unknown SQL (built at run time) is not. ``detail``: the ``upgrade_detail`` of a
+    ``script.downgrade`` fact. SL601 and ``sluice check``'s no-downgrade check both judge
+    by it."""
+    return _only(detail, dialect, _data_statement)
+
+
+def adds_only_enum_values(detail: Any, dialect: str | None = None) -> bool:
+    """upgrade() adds enum values (``ALTER TYPE ... ADD VALUE``) and otherwise only changes
+    data: nothing a downgrade could undo on PostgreSQL, which cannot drop an enum value."""
+    return _only(detail, dialect, lambda s: _data_statement(s) or _enum_value(s)) and \
+        not _only(detail, dialect, _data_statement)
+
+
+def _enum_value(stmt: Stmt) -> bool:
+    return stmt.kind == "ALTER TYPE" and _ADD_ENUM_VALUE.match(stmt.norm) is not None
+
+
+def _only(detail: Any, dialect: str | None, accept: Callable[[Stmt], bool]) -> bool:
     if not isinstance(detail, (list, tuple)) or not detail:
         return False
     for kind, sql, construct in detail:
@@ -32,13 +57,13 @@ def changes_only_data(detail: Any, dialect: str | None = None) -> bool:
         from sluice.rules._sql import statements  # lazy: a revision without SQL never loads it
 
         stmts = statements(sql, dialect)
-        if not stmts or not all(_data_statement(s) for s in stmts):
+        if not stmts or not all(accept(s) for s in stmts):
             return False
     return True
 
 
 def _data_statement(stmt: Stmt) -> bool:
-    if stmt.kind in _DATA_KINDS:
+    if stmt.kind in _DATA_KINDS or _SESSION_PRAGMA.match(stmt.norm):
         return True
     if stmt.kind == "ALTER TABLE":
         return bool(stmt.actions) and all(a.kind == "validate_constraint" for a in stmt.actions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import column_label, sql_statements, steps
+from sluice.rules._util import column_label, sql_statements, steps, unit_ops
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -27,6 +27,10 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
        it ``deferred`` first); deploy that.
     2. In a later revision, drop the column.
     3. If you want the data, copy it out before the drop.
+
+    A copy-and-swap (a new column added, the data copied into it, the old column dropped
+    and the new one renamed to the old name, in the same revision) keeps the data: it is
+    reported as what it is, a change of the column's type under the running code.
     """
     if op.phase != "upgrade":
         return None
@@ -42,9 +46,53 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return None
     if op.kind != "drop_column" or op.table_is_new:
         return None
+    swap = _swapped_for_copy(op, ctx)
+    if swap is not None:
+        yield swap
+        return None
     yield _drop_column_hit(op.table, op.column,
                            op.target if op.table and op.column else None)
     return None
+
+
+def _swapped_for_copy(op: Op, ctx: RuleContext) -> Hit | None:
+    """``op`` drops a column that a column filled earlier in the revision (an UPDATE that
+    sets it) replaces: renamed to the dropped name after the drop."""
+    table, column = (op.table or "").lower(), (op.column or "").lower()
+    unit = unit_ops(op, ctx)
+    at = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    new = next((o for o in unit[at + 1:] if o.kind == "alter_column" and o.column
+                and (o.table or "").lower() == table
+                and str(o.args.get("new_column_name") or "").lower() == column), None)
+    if new is None or not table or not column:
+        return None
+    copy = str(new.column).lower()
+    filled = False
+    for o in unit[:at]:
+        if o.kind == "execute" and str(o.args.get("construct_table")).lower() == table \
+                and copy in {str(c).lower() for c in o.args.get("set_columns") or ()}:
+            filled = True
+        for stmt, _ in sql_statements(o, ctx):
+            filled = filled or (stmt.kind == "UPDATE" and (stmt.table or "").lower() == table
+                                and copy in {c.strip('"`').lower() for c, _ in stmt.sets})
+    if not filled:
+        return None
+    added = next((o for o in unit[:at] if o.kind == "add_column"
+                  and (o.table or "").lower() == table and (o.column or "").lower() == copy),
+                 None)
+    type_ = f" ({added.args['type_']})" if added is not None and added.args.get("type_") \
+        else ""
+    return Hit(
+        f"replaces {op.target} with its copy {new.column}{type_}, renamed to {op.column} at "
+        f"line {new.line}; the data is kept, but the column changes type under the running "
+        "code: the release still running during the deploy reads and writes it as before",
+        steps(
+            f"Make the code handle both the old and the new type of {op.column} and deploy "
+            "it first.",
+            f"Or keep {op.column}, write both columns from code, and switch reads to "
+            f"{new.column} in a later release before dropping {op.column}.",
+        ),
+    )
 
 
 def _drop_partition_hit(table: str | None, partition: str | None) -> Hit:

@@ -7,6 +7,7 @@ marked ``# <-``; ``SL003_ok*.py`` must not).
 from __future__ import annotations
 
 from sluice.core.ops import Hit, Op
+from sluice.rules._renames import earlier_names, named_after
 from sluice.rules._util import dropped_tables, index_label, sql_statements, steps, unit_ops
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -72,17 +73,20 @@ def _created_earlier(op: Op, ctx: RuleContext) -> bool:
 def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
     """On a dialect with transactional DDL, the revision creates afterwards an index on the
     same table whose columns are the ones the dropped index is named after (an index
-    renamed by drop and create): no query is ever without it."""
+    renamed by drop and create): no query is ever without it. Table and column renames in
+    between are followed back (``ix_block__flag`` dropped, ``flag`` renamed ``flag_doc``,
+    an index on ``flag_doc`` created)."""
     if ctx.dialect not in _TRANSACTIONAL_DDL or not op.table or not op.name:
         return False
-    name, table = f"_{op.name.lower()}_", op.table.lower()
+    table = op.table.lower()
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
-    for o in unit[start + 1:]:
-        cols = o.args.get("columns")
-        if o.kind != "create_index" or (o.table or "").lower() != table \
-                or not isinstance(cols, (list, tuple)) or not cols:
+    for i in range(start + 1, len(unit)):
+        o = unit[i]
+        if o.kind != "create_index":
             continue
-        if all(isinstance(c, str) and f"_{c.lower()}_" in name for c in cols):
+        before = unit[:i]  # (the index may be named after what a rename renamed)
+        if table in earlier_names(before, o.table)[0] \
+                and named_after(op.name, before, o.table, o.args.get("columns")):
             return True
     return False

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import dropped_check_was_redundant
+from sluice.rules._renames import earlier_names, named_after
 from sluice.rules._sql import Action
 from sluice.rules._util import constraint_label, dropped_tables, sql_statements, steps, unit_ops
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
@@ -33,6 +34,11 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     3. With ``CASCADE`` (raw SQL), list what depends on it first: dropping a primary key
        or unique constraint that way also drops the foreign keys of other tables that
        reference it.
+
+    Not reported when, on a dialect with transactional DDL (PostgreSQL, SQLite), the
+    revision creates the constraint again after the drop: under the same name, or an
+    equivalent one of the same kind on the columns the dropped name is made of, following
+    table and column renames in between. No transaction ever sees the table without it.
     """
     if op.phase != "upgrade":
         return
@@ -57,7 +63,7 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     type_ = str(op.args.get("type_") or "").strip("'\"")  # (the source text of a literal)
     primary = type_ == "primary" or _looks_primary(op.name)
     if _recreated_later(op, ctx, op.table, op.name, primary,
-                        foreign_key=type_ == "foreignkey"):
+                        foreign_key=type_ == "foreignkey", type_=type_):
         return
     if _index_column_dropped(op, ctx):
         return  # its column is dropped too, and the constraint with it
@@ -81,30 +87,54 @@ _CREATES_CONSTRAINT = {"create_foreign_key", "create_unique_constraint",
                        "create_exclude_constraint"}
 
 
+_KIND_BY_PREFIX = {"fk_": "create_foreign_key", "uq_": "create_unique_constraint",
+                   "pk_": "create_primary_key"}
+_KIND_BY_TYPE = {"foreignkey": "create_foreign_key", "unique": "create_unique_constraint",
+                 "primary": "create_primary_key"}
+
+
+def _replaces(name: str, kind: str | None, table: str, o: Op, before: list[Op]) -> bool:
+    """``o`` creates a constraint of ``kind`` (when known) on ``table`` (as renamed since),
+    on columns the dropped constraint ``name`` is named after."""
+    if not name or o.kind not in _KIND_BY_TYPE.values() or (kind and o.kind != kind):
+        return False
+    if table not in earlier_names(before, o.table)[0]:
+        return False
+    columns = o.args.get("local_cols") or o.args.get("columns")
+    return named_after(name, before, o.table, columns)
+
+
 def _looks_primary(name: str | None) -> bool:
     low = (name or "").lower()
     return low.endswith("_pkey") or low.startswith("pk_")
 
 
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
-                     primary: bool, foreign_key: bool = False) -> bool:
+                     primary: bool, foreign_key: bool = False, type_: str | None = None
+                     ) -> bool:
     """On a dialect with transactional DDL, the revision creates the constraint again (the
     same name on the same table, or any primary key for a primary key; with
     ``foreign_key``, a foreign key that PostgreSQL named (``<table>_<columns>_fkey``) re-created unnamed on
     the table, so that PostgreSQL names it again, after a column rename under another
-    name: the usual way to change ON DELETE) after ``op``."""
+    name: the usual way to change ON DELETE) after ``op``; or an equivalent one: of the
+    same kind, on the columns the dropped name is made of, following table and column
+    renames in between (``fk_block__spec_id__spec`` dropped, ``spec_id`` renamed
+    ``schema_id``, a foreign key on ``schema_id`` created)."""
     if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
         return False
     table, name = table.lower(), (name or "").lower()
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
-    for o in unit[start:]:
+    kind = _KIND_BY_PREFIX.get(name[:3]) or _KIND_BY_TYPE.get(type_ or "")
+    for i, o in enumerate(unit[start:]):
         made = (o.name or pg_default_name(o, ctx.dialect)).lower()
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
                 (name and made == name)
                 or (primary and o.kind == "create_primary_key")
                 or (foreign_key and o.kind == "create_foreign_key" and o.args.get("unnamed")
                     and name.startswith(f"{table}_") and name.endswith("_fkey"))):
+            return True
+        if _replaces(name, kind, table, o, unit[:start + i]):
             return True
         for stmt, _ in sql_statements(o, ctx):
             if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:

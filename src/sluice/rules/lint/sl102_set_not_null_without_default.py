@@ -10,7 +10,7 @@ import re
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import proven_not_null
-from sluice.rules._util import has_default, sql_statements, steps, unit_ops
+from sluice.rules._util import bounded, has_default, sql_statements, steps, unit_ops
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -33,9 +33,12 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
 
     Not reported once such a check, added by an earlier revision, is valid (see SL206): no
     row holds NULL, and every writer already writes the column. Nor with a server default
-    and an ``UPDATE`` earlier in the revision that sets the column on every row or where
-    it is NULL. (A check the revision adds
-    and validates itself fails on NULL rows as the NOT NULL would.)
+    and an ``UPDATE`` earlier in the revision that sets the column: on every row, where it
+    is NULL, one row or batch at a time (``WHERE id = :id`` in a loop over the rows), a
+    ``sa.update(t).where(...).values(col=...)`` construct, or a ``sluice.data`` step.
+    Without a server default such a backfill is still reported, for the code that does not
+    write the column. (A check the revision adds and validates itself fails on NULL rows
+    as the NOT NULL would.)
     """
     if op.kind != "alter_column" or op.args.get("nullable") is not False or op.table_is_new:
         return None
@@ -94,14 +97,18 @@ def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
         before = before and other is not op
         if not before:
             continue
+        if other.kind == "execute" and other.args.get("construct") == "update" \
+                and str(other.args.get("construct_table")).lower() == table \
+                and column in {str(c).lower() for c in other.args.get("set_columns") or ()}:
+            return True  # sa.update(t).where(...).values(col=...): per row, or where NULL
         for stmt, _ in sql_statements(other, ctx):
             if stmt.kind != "UPDATE" or (stmt.table or "").strip('"`').lower() != table:
                 continue
             if column not in {c.strip('"`').lower() for c, _ in stmt.sets}:
                 continue
             where = re.sub(r'["`\s]+', " ", str(stmt.where or "")).strip().lower()
-            if not stmt.has_where or where == f"{column} is null":
-                return True
+            if not stmt.has_where or where == f"{column} is null" or bounded(stmt):
+                return True  # (bounded: one row or batch of a loop over the rows)
     return False
 
 

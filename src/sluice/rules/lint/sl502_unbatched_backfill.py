@@ -22,6 +22,10 @@ def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     NULL`` can touch millions of rows in one transaction: row locks on all of them until
     commit, a long-running transaction that blocks vacuum (PostgreSQL) or grows the undo
     log (InnoDB), replica lag, and no progress to watch or resume if it is killed.
+    An UPDATE that is one batch of a loop is not reported: its WHERE pins a key or a small
+    key range, it has a LIMIT, or it is joined (``t.id = b.id``) to a CTE or subquery ``b``
+    that selects one batch (``WITH b AS (SELECT id ... LIMIT 500) UPDATE t ... FROM b``, or
+    ``SELECT ... WHERE id = :id``).
 
     Safe alternative:
     1. Move the data change into its own revision, after the schema change.

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._util import steps
-from sluice.rules.lint._script import changes_only_data
+from sluice.rules.lint._script import adds_only_enum_values, changes_only_data
 from sluice.rules.registry import RuleContext, rule
 
 
@@ -24,7 +24,11 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     that already exist, in the middle of a rollback. Applies when the project's policy is
     ``downgrades = "required"`` (the default); with ``"optional"`` or ``"none"`` it is off.
     A downgrade that raises (``raise NotImplementedError(...)``) is an explicit
-    "irreversible" marker and is never flagged.
+    "irreversible" marker and is never flagged. Nor is a downgrade that passes after an
+    upgrade that only changes data (a session setting such as SQLite's ``PRAGMA
+    foreign_keys=OFF`` included), or only adds enum values (``ALTER TYPE ... ADD VALUE``):
+    PostgreSQL cannot remove an enum value, and a downgrade that raised would block every
+    downgrade through the chain, while leaving the value is harmless.
 
     Safe alternative:
     1. Write the inverse operations in ``downgrade()`` (autogenerate writes them).
@@ -54,8 +58,11 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             ),
         )
         return
-    if changes_only_data(op.args.get("upgrade_detail"), ctx.dialect):
+    detail = op.args.get("upgrade_detail")
+    if changes_only_data(detail, ctx.dialect):
         return  # a data change with nothing to undo in the schema: the round trip holds
+    if adds_only_enum_values(detail, ctx.dialect):
+        return  # PostgreSQL cannot drop an enum value: passing is the only way through
     what = "downgrade() only passes" if kind == "pass" else "downgrade() runs no operation"
     yield Hit(
         f"{what} although upgrade() changes the schema ({ops}); `alembic downgrade` would "

@@ -22,7 +22,9 @@ def swallowed_exception(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     applied while the data change silently did not happen; nobody finds out until the
     application misbehaves. On PostgreSQL the failed statement also aborts the
     transaction, so the next statement fails with a misleading "current transaction is
-    aborted" error.
+    aborted" error. In ``downgrade()`` the version moves back while the schema or data
+    stays as it was. When the ``try`` holds no database operation Sluice can see (a helper,
+    app code), the finding says so: a failure there goes unnoticed all the same.
 
     Safe alternative:
     1. Let errors propagate: remove the try/except, or re-raise after logging
@@ -38,9 +40,16 @@ def swallowed_exception(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         "bare": "a bare `except:`",
         "suppress": "contextlib.suppress(Exception)",
     }.get(str(catches), f"`except {catches}`")
+    if op.args.get("db_work") is False:
+        effect = ("the code inside runs no database operation Sluice can see (a helper, app "
+                  "code), and when it fails the migration goes on as if it had worked")
+    elif op.phase == "downgrade":
+        effect = ("`alembic downgrade` reports success and moves the version back even when "
+                  "the work inside failed")
+    else:
+        effect = "the revision is stamped as applied even when the work inside failed"
     yield Hit(
-        f"{what} swallows every error here; the revision is stamped as applied even when "
-        "the work inside failed",
+        f"{what} swallows every error here; {effect}",
         steps(
             "Remove the try/except, or re-raise after logging: except Exception: "
             "log.exception(...); raise.",
