@@ -148,6 +148,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "`-x env=` (an unset variable)": _nothing,
     "`-x env=` names no environment": _nothing,
     "`--env` names an environment misspelt": _nothing,
+    "`-x env` given twice with different names": _nothing,
+    "`-x` key that means `env` but is spelt otherwise": _nothing,
 }
 
 

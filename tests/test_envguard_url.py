@@ -45,3 +45,24 @@ def test_the_environment_s_url_must_be_the_database_alembic_connects_to(
     assert f"(sqlite:///{target}), but this alembic run is connected to sqlite:///" in done.stdout
     assert "nothing was run. Run `sluice upgrade --env test`" in done.stdout
     assert "t1" not in tables
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["-x", "env=test", "-x", "env=dev"], "-x env=test and -x env=dev disagree; pass one"),
+    (["-x", "Env=test"], "did you mean -x env=test?"),
+])
+def test_plain_alembic_refuses_conflicting_or_misspelt_x_env(
+        tmp_path: Path, args: list[str], said: str) -> None:
+    """Alembic's dictionary of -x keeps the last env: a deploy meant for a guarded
+    environment would run as another, without its guards."""
+    root = tmp_path / "p"
+    toml = SLUICE_TOML.replace("[environments.test]\n",
+                               "[environments.test]\nguard_alembic = true\n")
+    ini = make_project(root, REVS, toml=toml)
+    done = alembic(ini, *args, "upgrade", "head")
+    assert done.returncode != 0 and "Traceback" not in done.stdout + done.stderr
+    assert said in done.stdout + done.stderr
+    app = root / "app.db"
+    tables = {r[0] for r in sqlite3.connect(app).execute(
+        "select name from sqlite_master")} if app.exists() else set()
+    assert "t1" not in tables

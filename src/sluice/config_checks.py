@@ -63,6 +63,24 @@ def check_cross_references(cfg: SluiceConfig, source: str) -> None:
         raise ConfigError(f"{source}: tool.sluice.check.roundtrip_last: must be 1 or more "
                           f"(the latest N revisions; leave it out for all), got {last}")
     _check_environments(cfg, source)
+    _check_data(cfg, source)
+
+
+#: ``[tool.sluice.data]`` counts and their least values (as a step's arguments take them).
+_DATA_MINIMUMS = {"batch_size": 1, "target_batch_ms": 0, "pause_ms": 0, "max_retries": 0,
+                  "max_batch_size": 1, "lock_timeout_ms": 1}
+
+
+def _check_data(cfg: SluiceConfig, source: str) -> None:
+    """Said when the configuration is read, with its line, not when a step first runs."""
+    for name, low in _DATA_MINIMUMS.items():
+        value = getattr(cfg.data, name)
+        if value is not None and value < low:
+            raise ConfigError(f"{source}: tool.sluice.data.{name}: expected an integer >= "
+                              f"{low}, got {value!r}")
+    if cfg.data.log_interval_s < 0:
+        raise ConfigError(f"{source}: tool.sluice.data.log_interval_s: expected a number >= 0, "
+                          f"got {cfg.data.log_interval_s!r}")
 
 
 def _check_environments(cfg: SluiceConfig, source: str) -> None:

@@ -80,12 +80,29 @@ def environment_of(config: SluiceConfig, env: str | None,
     else None. An empty or unknown name, or ``--env`` and ``-x env`` disagreeing, is a
     :class:`ConfigError`."""
     x_dict = {k: v for k, _, v in (a.partition("=") for a in x_args)}
+    check_x_env(x_args)
     if env is None:
         return named_environment(config, x_dict)
     env = validate_name(config, env, origin="--env")
     if "env" in x_dict and validate_name(config, x_dict["env"], origin="-x env") != env:
         raise ConfigError(f"--env {env} and -x env={x_dict['env']} disagree; pass one")
     return env
+
+
+def check_x_env(x_args: Sequence[str]) -> None:
+    """Refuse ``-x env=prod -x env=dev`` (Alembic keeps the last one: a production deploy
+    run as dev, without its guards) and a key meant as ``env`` but spelt otherwise
+    (``-x Env=prod``, ``-x environment=prod``: the default environment would run)."""
+    values: list[str] = []
+    for arg in x_args:
+        key, _, value = arg.partition("=")
+        if key == "env":
+            if values and value not in values:
+                raise ConfigError(f"-x env={values[0]} and -x env={value} disagree; pass one")
+            values.append(value)
+        elif key.lower() in ("env", "environment"):
+            raise ConfigError(f"-x {arg}: Sluice reads the environment from -x env only; "
+                              f"did you mean -x env={value}?")
 
 
 def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:

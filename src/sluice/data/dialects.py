@@ -160,7 +160,7 @@ def session_lock_timeout(conn: Connection, tx: Tx, backend: str,
     def restore() -> None:
         try:
             set_timeouts(int(old[0]), int(old[1]))
-        except sa_exc.DBAPIError:
+        except sa_exc.SQLAlchemyError:  # a connection that is gone: PendingRollbackError
             pass
 
     return restore

@@ -20,9 +20,22 @@ Kind = Literal["update", "delete", "backfill"]
 class DataMigrationError(SluiceError):
     """A data step refused its input or stopped; the message says where the checkpoint is."""
 
+    #: Nothing in the revision needs fixing: once the cause is gone, rerunning the upgrade
+    #: resumes the step from its checkpoint.
+    resumable = False
+
 
 class LockRetriesExhausted(DataMigrationError):
     """A batch could not get its locks within ``lock_timeout_ms``, ``max_retries`` times."""
+
+    resumable = True
+
+
+class ConnectionLost(DataMigrationError):
+    """The step's database connection was lost (the server ended the session, a network
+    failure); the batch in flight was not committed, the checkpoint is kept."""
+
+    resumable = True
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from sluice.data.keys import decode_key, encode_key
 from sluice.data.model import (
     BackfillFn,
     BatchInfo,
+    ConnectionLost,
     DataMigrationError,
     KeyArg,
     Kind,
@@ -220,11 +221,25 @@ class Step:
                 steps.cleanup_registered = True
             block = ctx.autocommit_block()
             tx = ExplicitTx(conn, backend)
-        with block:
-            if ctx is not None:
-                conn = ctx.connection  # autocommit_block swaps in an AUTOCOMMIT connection
-                tx.conn = conn
-            return self._walk(conn, tx, store, total, backend)
+        #: the runner's check that the migration lock is still held, before each batch
+        self.guard = ctx.opts.get("sluice_between_batches") if ctx is not None else None
+        stopped: BaseException | None = None
+        try:
+            with block:
+                if ctx is not None:
+                    conn = ctx.connection  # autocommit_block swaps in an AUTOCOMMIT connection
+                    tx.conn = conn
+                try:
+                    return self._walk(conn, tx, store, total, backend)
+                except BaseException as exc:
+                    stopped = exc
+                    raise
+        except BaseException as exc:
+            if stopped is not None and exc is not stopped:
+                # leaving the block failed too (on a connection that is gone: SQLAlchemy's
+                # PendingRollbackError): the step's own error says what happened
+                raise stopped from None
+            raise
 
     def _walk(self, conn: Connection, tx: Tx, store: Store, total: int | None,
               backend: str) -> StepResult:
@@ -262,6 +277,7 @@ class Step:
         restore = session_lock_timeout(conn, tx, backend, opts.lock_timeout_ms)
         try:
             while True:
+                self._check_guard(result)
                 outcome = self._batch_with_retries(conn, tx, store, backend, last, size, result)
                 if outcome is None:
                     break
@@ -294,6 +310,19 @@ class Step:
         result.seconds = time.monotonic() - t_start
         reporter.say(summary(self.label, result, run_batches, run_rows))
         return result
+
+    def _check_guard(self, result: StepResult) -> None:
+        """Stop before the next batch when the runner says the migration lock is gone."""
+        if self.guard is None:
+            return
+        try:
+            self.guard()
+        except Exception as exc:
+            self.out.close()
+            self.out.say(f"sluice.data: {self.label} stopped before batch {result.batches + 1}"
+                         f": {first_line(exc)}; the checkpoint keeps {result.rows_scanned:,} "
+                         "rows done. Rerun the upgrade to resume.")
+            raise
 
     def _after_batch(self, result: StepResult, outcome: Outcome) -> None:
         """``on_batch``, then the pause between batches."""
@@ -369,8 +398,8 @@ class Step:
         attempt = 0
         while True:
             t0 = time.perf_counter()
-            tx.begin()
             try:
+                tx.begin()
                 if backend == "postgresql":
                     postgres_batch_settings(conn, self.opts.lock_timeout_ms)
                 found = self.sql.next_range(conn, backend, last, size)
@@ -418,6 +447,12 @@ class Step:
 
     def _stopped(self, exc: BaseException, where: str, result: StepResult,
                  last: tuple[Any, ...] | None) -> DataMigrationError:
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return ConnectionLost(
+                f"sluice.data: {self.label} lost its database connection {where}: "
+                f"{first_line(exc)}. That batch was not committed; the checkpoint keeps "
+                f"{result.rows_scanned:,} rows done in {plural(result.batches, 'batch')} "
+                f"(after key {list(last or ())!r}). Rerun the upgrade to resume from there.")
         origin = ""
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None:

@@ -13,7 +13,7 @@ from alembic import command
 from sluice.core.alembic_compat import kept_proxies
 from sluice.core.durations import format_duration
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
-from sluice.runner import audit, guards
+from sluice.runner import audit, datacommit, guards
 from sluice.runner.audit import ChecksumMismatch, HistoryEntry
 from sluice.runner.database import connect, first_line, make_engine
 from sluice.runner.project import RunnerProject, open_project
@@ -148,6 +148,9 @@ class HistoryReport:
     entries: list[HistoryEntry]
     mismatches: list[ChecksumMismatch] = field(default_factory=list)
     note: str | None = None
+    #: ``--revision``, and how many rows the table holds when none is that revision's.
+    revision: str | None = None
+    total: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +167,10 @@ class HistoryReport:
     def render(self) -> str:
         if not self.entries:
             empty = f"no upgrades recorded in {audit.HISTORY_TABLE} on {self.url} yet"
+            if self.revision and self.total:
+                empty = (f"no row of {audit.HISTORY_TABLE} on {self.url} records revision "
+                         f"{self.revision} ({self.total} row{'s' * (self.total != 1)} of "
+                         "other revisions; sluice history without --revision lists them)")
             return f"{empty}\nnote: {self.note}" if self.note else empty
         lines = [f"{audit.HISTORY_TABLE} on {self.url}, newest first:"]
         for e in self.entries:
@@ -177,7 +184,13 @@ class HistoryReport:
             )
             if e.error:
                 lines.append(f"      {e.error}")
-            if e.statements:
+            data = datacommit.from_record(e.statements)
+            if data:
+                lines.append(f"      committed: {datacommit.describe(data)}")
+            elif e.statements and "applied" not in e.statements:
+                lines.append("      committed part of itself before it stopped (an "
+                             "autocommit block, or sluice.data batches: a rerun resumes them)")
+            elif e.statements:
                 applied = len(e.statements.get("applied") or [])
                 missing = e.statements.get("not_applied")
                 rest = "unknown" if missing is None else str(len(missing))
@@ -200,10 +213,12 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
     conn = connect(engine)
     try:
         entries = audit.read_history(conn, revision=revision)
+        total = count_rows(conn) if revision and not entries else 0
     finally:
         conn.close()
         engine.dispose()
-    report = HistoryReport(mask_url(target), entries, note=note)
+    report = HistoryReport(mask_url(target), entries, note=note, revision=revision,
+                           total=total)
     try:
         paths = project.script_paths()
     except Exception as exc:
@@ -215,3 +230,13 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
     if limit:
         report.entries = entries[:limit]
     return report
+
+
+def count_rows(conn: Any) -> int:
+    """How many rows ``sluice_history`` holds (0 when it does not exist)."""
+    if not audit.table_exists(conn):
+        return 0
+    from sqlalchemy import func, select  # lazy: only when --revision matched no row
+
+    return int(conn.execute(select(func.count()).select_from(audit.history_table)).scalar()
+               or 0)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from sluice.owned import HISTORY_TABLE as HISTORY_TABLE  # read as audit.HISTORY_TABLE
-from sluice.runner import audit_bulk
+from sluice.runner import audit_bulk, datacommit
 from sluice.runner.checksums import checksum_file
 from sluice.runner.database import TextFn, create_owned_table, with_text_fallback
 from sluice.runner.database import driver_sql as driver_sql  # read as audit.driver_sql
@@ -236,7 +236,9 @@ def lock_lost_statuses(steps: Sequence[StepRecord], reason: str) -> None:
     for step in steps:
         if step.status == "succeeded":
             continue
-        if step.status in ("failed", "rolled_back") and step.ran:
+        if (step.statements or {}).get("data_steps"):  # its batches stay committed
+            step.status = "failed"
+        elif step.status in ("failed", "rolled_back") and step.ran:
             step.status = "rolled_back"
             if not (step.error or "").startswith("rolled back, not stamped"):
                 step.error = f"rolled back: the run stopped because it {reason}"
@@ -282,9 +284,7 @@ def _write_final(conn: Connection, written: list[StepRecord], now: dt.datetime,
 
 
 @dataclass
-class Reconciled:
-    """A row of a dead run that the current run closed."""
-
+class Reconciled:  # a row of a dead run that the current run closed
     revision: str
     status: str
     run_id: str
@@ -292,14 +292,16 @@ class Reconciled:
     started: dt.datetime | None
 
 
-def reconcile_stale(conn: Connection, applied: set[str]) -> list[Reconciled]:
+def reconcile_stale(conn: Connection, applied: set[str],
+                    committed: Callable[[str], Any] | None = None) -> list[Reconciled]:
     """Close ``pending``/``running`` rows left by processes that died mid-run.
 
     Only call this while holding the migration lock: then no live process owns such rows.
     Per dead run, in order: rows whose effect the version table shows become
     ``succeeded``; the last ``running`` row that did not take effect (or, when none was
     marked running, the first one that did not) becomes ``failed`` (interrupted); other
-    ``running`` rows ``rolled_back``; the rest ``skipped``.
+    ``running`` rows ``rolled_back``; the rest ``skipped``. ``committed(revision)`` gives
+    the failed revision's data steps (:mod:`sluice.runner.datacommit`), said in its row.
     """
     if not table_exists(conn):
         return []
@@ -323,11 +325,13 @@ def reconcile_stale(conn: Connection, applied: set[str]) -> list[Reconciled]:
                               error="recorded by a later run: the process died after this "
                               "revision took effect")
             elif culprit is not None and row.id == culprit.id:
-                values.update(
-                    status="failed",
-                    error="interrupted: the process running it died or lost its database "
-                    "connection, and the version table shows it did not take effect",
-                )
+                steps = committed(row.revision) if committed is not None else []
+                died = ("interrupted: the process running it died or lost its database "
+                        "connection, and the version table shows it did not take effect")
+                values.update(status="failed", error=died if not steps else died[:-29]
+                              + f"does not record it; {datacommit.describe(steps)}")
+                if steps:
+                    values["statements"] = json.dumps(datacommit.as_record(steps))
             elif row.status == "running":
                 values.update(status="rolled_back",
                               error="interrupted: rolled back with the rest of the run")

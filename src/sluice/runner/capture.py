@@ -256,6 +256,11 @@ def _one_line(sql: str, limit: int = 240) -> str:
 _DDL = r"(?i)^\s*(create|alter|drop|rename|truncate)\b"
 
 
+def is_ddl(sql: str) -> bool:
+    """A statement MySQL/MariaDB commit on their own (DML is in a transaction)."""
+    return re.match(_DDL, sql) is not None
+
+
 def partial_failure(
     capture: StepCapture,
     *,

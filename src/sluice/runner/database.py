@@ -211,3 +211,33 @@ OWN_TABLES_HINT = (
     "schema of search_path), not in env.py's version_table_schema. Let the deploy role "
     "create tables there, point its search_path at a schema it owns (ALTER ROLE <role> "
     "SET search_path = app), or have an owner run the first `sluice upgrade`.")
+
+
+def own_tables_hint(conn: Connection, table: str = "sluice_lock_holder") -> str:
+    """What to do when the deploy role was refused on Sluice's ``table``: grant it the
+    rows it writes when the table is there already (an owner created it), else
+    :data:`OWN_TABLES_HINT`."""
+    try:
+        if conn.in_transaction():
+            conn.rollback()
+        from sqlalchemy import inspect  # lazy: only when the role was refused
+
+        exists = inspect(conn).has_table(table)
+        user = conn.exec_driver_sql("SELECT current_user" if conn.dialect.name == "postgresql"
+                                    else "SELECT CURRENT_USER()").scalar()
+    except Exception:  # noqa: BLE001 - the general advice, then
+        return OWN_TABLES_HINT
+    if not exists:
+        return OWN_TABLES_HINT
+    if conn.dialect.name == "postgresql":
+        role = f'"{user}"' if user else "<role>"
+        grant = (f"GRANT SELECT, INSERT, UPDATE, DELETE ON sluice_lock_holder, "
+                 f"sluice_history, sluice_data_progress TO {role};")
+    else:
+        name, _, host = str(user or "<user>@%").partition("@")
+        grant = (f"GRANT SELECT, INSERT, UPDATE, DELETE ON <database>.sluice_lock_holder TO "
+                 f"'{name}'@'{host}'; (and the same ON sluice_history and sluice_data_progress)")
+    return (f"Sluice's tables are there, but the deploy role may not write their rows: it "
+            f"needs SELECT, INSERT, UPDATE and DELETE on sluice_lock_holder, sluice_history "
+            f"and sluice_data_progress (CREATE only for a table that is missing). Have an "
+            f"owner run: {grant}")

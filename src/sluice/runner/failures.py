@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from sluice.errors import SluiceError
-from sluice.runner import audit
+from sluice.runner import audit, datacommit
 from sluice.runner.audit import StepRecord
 from sluice.runner.database import first_line
 from sluice.runner.lock import LockLost
@@ -25,13 +25,21 @@ def lock_lost_error(project: RunnerProject, opts: RunOptions, result: RunResult,
     at = ", ".join(result.after) or "base"
     done = [s.revision for s in result.steps if s.status == "succeeded"]
     rec = result.steps[failure.index] if failure is not None else None
+    data = datacommit.from_record(rec.statements) if rec is not None else []
     if rec is None:
         where = "stopped"
+    elif data:
+        where = f"stopped in {rec.revision}, before it was stamped"
     elif rec.ran:
         where = f"stopped after {rec.revision} ran, before it was stamped"
     else:
         where = f"stopped before {rec.revision} ran"
-    if done:
+    if data:
+        kept = datacommit.describe(data)
+        if done:
+            kept += (f"; {', '.join(done)} {'was' if len(done) == 1 else 'were'} applied and "
+                     "stamped before that")
+    elif done:
         kept = (f"{', '.join(done)} {'was' if len(done) == 1 else 'were'} applied and "
                 "stamped before that")
     elif transactional:
@@ -149,13 +157,24 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
             if earlier is None and not failure.committed:
                 committed_before = audit.previous_committed_failure(
                     audit_conn, rec.revision, opts.direction, rec.run_id)
+    data = datacommit.from_record(rec.statements)
+    if data and earlier is not None and not (earlier.statements or {}).get("applied"):
+        earlier = None  # its data steps' batches are what it left: the checkpoints say so
     if earlier is not None:
         return _after_earlier_part(project, opts, result, rec, earlier, interrupted=True)
     if not transactional and committed_before is not None \
             and (committed_before.statements or {}).get("applied"):
         return _after_earlier_part(project, opts, result, rec, committed_before,
                                    interrupted=False)
-    if failure.committed:
+    # nothing in the revision causes it: sluice.data's DataMigrationError.resumable (a lock
+    # timeout, a lost connection), or a connection lost outside a step
+    resumable = bool(getattr(failure.exc, "resumable", False)
+                     or getattr(failure.exc, "connection_invalidated", False))
+    if data:
+        state_line = ("what it ran in or before an autocommit block stays committed "
+                      f"({datacommit.describe(data, rerun=False)}; checkpoints kept: the "
+                      f"next run resumes them); the database is at {at}")
+    elif failure.committed:
         state_line = (f"what it ran in or before an autocommit block stays committed (a "
                       "sluice.data step's batches, with their checkpoints: the next run "
                       f"resumes them), the rest was rolled back; the database is at {at}")
@@ -174,7 +193,14 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
         state_line = (f"none of its statements had completed, so nothing of {rec.revision} "
                       f"was applied; the database is at {at}")
     hint_lines = []
-    if failure.lock_timeout:
+    if data:
+        rerun = given.sluice(opts.direction, opts.target)
+        first = "Once the cause is gone," if resumable else "Fix the cause (above), then"
+        hint_lines.append(f"{first} run {rerun} again: it resumes from the checkpoint.")
+        if not all(d.finished for d in data):
+            hint_lines.append(f"Do not record {rec.revision} as applied by hand: its data "
+                              "steps are not finished.")
+    elif failure.lock_timeout:
         hint_lines.append(
             ("The lock timeout tripped on every retry: " if retries_exhausted else
              "The lock timeout tripped: ")

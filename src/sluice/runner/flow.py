@@ -23,7 +23,8 @@ from contextlib import AbstractContextManager, nullcontext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
-from sluice.runner import audit
+from sluice.owned import DATA_PROGRESS_TABLE
+from sluice.runner import audit, datacommit
 from sluice.runner.audit import RunRecord, StepRecord
 from sluice.runner.capture import PartialFailure, partial_failure
 from sluice.runner.checksums import checksum_file
@@ -59,7 +60,9 @@ def migration_lock(url: str | URL, *, policy: EnvPolicy, environment: str, comma
 
 
 def heads_under_lock(lock: MigrationLock, state: DbState, script: ScriptDirectory, *,
-                     reconcile: bool, hold: Hold = _no_hold) -> tuple[tuple[str, ...], list[str]]:
+                     reconcile: bool, hold: Hold = _no_hold,
+                     progress_table: str = DATA_PROGRESS_TABLE
+                     ) -> tuple[tuple[str, ...], list[str]]:
     """The version table read again now that the lock is held (another deploy may have
     migrated meanwhile) and, when ``reconcile``, the audit rows of dead runs closed: only
     a run whose connections are all gone has rows left here, because the lock admits no
@@ -72,7 +75,9 @@ def heads_under_lock(lock: MigrationLock, state: DbState, script: ScriptDirector
     messages: list[str] = []
     if reconcile:
         with hold():
-            reconciled = audit.reconcile_stale(audit_conn, applied_revisions(script, heads))
+            reconciled = audit.reconcile_stale(
+                audit_conn, applied_revisions(script, heads),
+                committed=datacommit.describer(audit_conn, progress_table))
         for r in reconciled:
             when = f" (started {r.started:%Y-%m-%d %H:%M:%S} UTC)" if r.started else ""
             messages.append(f"a previous run by {r.who}{when} died before finishing; "
@@ -136,6 +141,14 @@ def partial_of(session: Session, script: ScriptDirectory, transactional: bool,
 def record_outcome(audit_conn: Connection, script: ScriptDirectory, session: Session,
                    heads: Sequence[str]) -> None:
     """Each audit row's final status, decided by the version table's ``heads``."""
+    failure = session.failure
+    if failure is not None and failure.committed:
+        # what its data steps committed, as their checkpoints say (read before the
+        # statuses: a revision with committed batches was not rolled back)
+        rec = session.records[failure.index]
+        steps = datacommit.committed_steps(audit_conn, rec.revision, session.progress_table)
+        if steps:
+            rec.statements = datacommit.as_record(steps, rec.statements)
     audit.decide_statuses(session.records, applied_revisions(script, heads))
     if session.lock_lost is not None:
         audit.lock_lost_statuses(session.records, str(session.lock_lost))

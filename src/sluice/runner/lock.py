@@ -57,13 +57,13 @@ from sluice.errors import SluiceError, mask_url
 from sluice.runner import audit
 from sluice.runner.audit import StepRecord
 from sluice.runner.database import (
-    OWN_TABLES_HINT,
     TextFn,
     backend,
     connect,
     driver_sql,
     first_line,
     make_engine,
+    own_tables_hint,
     sqlite_path,
     with_text_fallback,
 )
@@ -487,7 +487,7 @@ class MigrationLock:
             raise SluiceError(
                 f"{mask_url(self.url)}: cannot record the migration lock holder in "
                 f"{HOLDER_TABLE}: {first_line(exc)}",
-                hint=OWN_TABLES_HINT if denied else None,
+                hint=own_tables_hint(conn) if denied else None,
             ) from None
 
     def _timeout_error(self, holder: Holder | None) -> LockTimeout:

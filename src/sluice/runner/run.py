@@ -41,6 +41,7 @@ from sluice.core.durations import format_duration
 from sluice.errors import PolicyViolation, SluiceError, mask_url
 from sluice.runner import audit, guards
 from sluice.runner.audit import StepRecord
+from sluice.runner.capture import is_ddl
 from sluice.runner.database import connect, first_line, make_engine
 from sluice.runner.failures import failure_error, lock_lost_error
 from sluice.runner.flow import (
@@ -133,7 +134,8 @@ def _locked_run(project: RunnerProject, opts: RunOptions, state: DbState, lock: 
         audit_conn = lock.audit_conn
         assert audit_conn is not None
         heads, reconciled = heads_under_lock(lock, state, project.script,
-                                             reconcile=not opts.dry_run, hold=signals.hold)
+                                             reconcile=not opts.dry_run, hold=signals.hold,
+                                             progress_table=project.config.data.progress_table)
         result.before = result.after = list(heads)
         for msg in reconciled:
             result.warnings.append(msg)
@@ -292,6 +294,7 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
             audit_conn=audit_conn if write_audit else None,
             mid_run_audit=write_audit and state.dialect != "sqlite", on_step=on_step,
             check_lock=lock.verify, mark_running=lock.mark_running, hold=signals.hold,
+            progress_table=project.config.data.progress_table,
         )
         outcome: BaseException | None = None
         try:
@@ -339,7 +342,8 @@ def _run_attempts(project: RunnerProject, opts: RunOptions, state: DbState, lock
             if result.partial is not None:
                 notify(result.partial.render(project.given, (opts.direction, opts.target)))
             elif not transactional and failure is not None and failure.capture is not None \
-                    and failure.capture.failed is not None:
+                    and failure.capture.failed is not None \
+                    and is_ddl(failure.capture.failed.sql):  # DML in flight is rolled back
                 notify(f"{failure.revision} was running `{' '.join(failure.capture.failed.sql.split())}` "
                        "when the signal came: MySQL/MariaDB may have committed it. Check the "
                        f"schema before running again; {project.given.sluice('history')} has "

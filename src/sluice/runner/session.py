@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sluice.core.alembic_compat import downgrade_steps, upgrade_steps
 from sluice.core.durations import format_duration
 from sluice.errors import SluiceError
+from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.runner.audit import StepRecord, mark_running
 from sluice.runner.capture import StatementCapture, StepCapture
 from sluice.runner.database import first_line
@@ -37,6 +38,10 @@ from sluice.runner.timeouts import (
     is_statement_timeout,
     module_timeouts,
 )
+
+#: The key of ``MigrationContext.opts`` holding the check a data step makes before each
+#: batch (raises when the migration lock is gone).
+BETWEEN_BATCHES = "sluice_between_batches"
 
 
 class DryRunRollback(Exception):
@@ -131,6 +136,8 @@ class Session:
     _commit_listener: tuple[Connection, Callable[[Connection], None]] | None = None
     #: Module namespaces of env.py's runs (see :mod:`sluice.runner.leftopen`).
     namespaces: list[dict[str, Any]] = field(default_factory=list)
+    #: ``[tool.sluice.data] progress_table``: where a failed revision's data steps are read.
+    progress_table: str = DATA_PROGRESS_TABLE
 
     # ------------------------------------------------------------- env.py side
 
@@ -222,6 +229,25 @@ class Session:
         for i, step in enumerate(steps):
             step.migration_fn = self._wrap(step, i, len(steps))
         self._track_autocommit(ctx)
+        # a sluice.data step calls it before each batch (see sluice.data.step)
+        ctx.opts[BETWEEN_BATCHES] = self._between_batches
+
+    def _between_batches(self) -> None:
+        """Stop a data step before its next batch when the migration lock is gone: each
+        batch commits, so a step that went on would migrate unguarded. What it committed
+        stays, with its checkpoint; a rerun resumes."""
+        index = self._running
+        if self.check_lock is None or index is None:
+            return
+        record = self.records[index]
+        try:
+            self.check_lock()
+        except LockLost as exc:
+            self.lock_lost = exc
+            record.error = f"stopped between two batches of a sluice.data step: {exc}"
+            self.failure = Failure(index, record.revision, exc, None, False, False,
+                                   committed=True)
+            raise
 
     def _track_autocommit(self, ctx: Any) -> None:
         """Note each revision that commits part of itself: it enters
@@ -359,7 +385,8 @@ class Session:
             else:
                 # it ran; its transaction is rolled back, so nothing is stamped unguarded
                 record.error = f"rolled back, not stamped: {exc}"
-            self.failure = Failure(index, record.revision, exc, None, False, False)
+            self.failure = Failure(index, record.revision, exc, None, False, False,
+                                   committed=index in self.autocommitted)
             if self.on_step is not None and before:
                 self.on_step(record)
             raise
