@@ -90,7 +90,7 @@ def test_junit(project: Path) -> None:
 def test_github_annotations(project: Path) -> None:
     overlay(project, "missing_parent")
     result = sluice(project, "check", "--format", "github", "--only", "graph")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a broken graph: the gate fails closed
     first, last = result.stdout.splitlines()
     assert first.startswith("::error file=migrations/versions/0003_orphan.py,line=10,"
                             "title=check.graph missing-parent::down_revision '0099'")

@@ -19,7 +19,7 @@ import sluice.check  # noqa: F401
 import sluice.lint.engine  # noqa: F401
 from sluice.integrations.pytest_plugin import enabled
 from tests.support.check import overlay
-from tests.support.paths import EXAMPLE
+from tests.support.paths import EXAMPLE, REPO
 
 pytest_plugins = ["pytester"]
 
@@ -210,3 +210,51 @@ def test_inner_runs_leave_installed_packages_loaded(pytester: pytest.Pytester,
     result = pytester.runpytest("-q", "-k", "sluice_drift")
     result.assert_outcomes(passed=1, deselected=6)
     assert "sqlalchemy.orm" in sys.modules
+
+
+def test_an_unset_variable_in_check_url_is_one_line(pytester: pytest.Pytester,
+                                                    project: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `sluice check` prints it: no traceback from the sluice_database_url fixture."""
+    monkeypatch.delenv("SLUICE_TEST_UNSET_ADMIN_URL", raising=False)
+    enable(project)
+    with (project / "sluice.toml").open("a") as fh:
+        fh.write('url = "${SLUICE_TEST_UNSET_ADMIN_URL}"\n')
+    result = pytester.runpytest("-k", "sluice_drift")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert ("check.url: environment variable SLUICE_TEST_UNSET_ADMIN_URL is not set"
+            in out), out
+    assert "Traceback" not in out and "ConfigError" not in out and "raise " not in out, out
+    assert "During handling" not in out, out
+
+
+def test_drift_passes_with_a_computed_column(pytester: pytest.Pytester,
+                                             project: Path) -> None:
+    """The pytest plugin's drift test compares as `alembic check` does (Alembic 1.18+
+    would fail a callable comparator on a Computed default)."""
+    enable(project)
+    models = project / "shopapp" / "models.py"
+    models.write_text(models.read_text().replace(
+        "from sqlalchemy import ForeignKey,", "from sqlalchemy import Computed, ForeignKey,")
+        + "\n\nclass Gauge(Base):\n    __tablename__ = 'gauges'\n\n"
+          "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+          "    a: Mapped[int] = mapped_column()\n"
+          "    doubled: Mapped[int] = mapped_column(Computed('a * 2'))\n")
+    (project / "migrations" / "versions" / "0003_gauges.py").write_text(
+        '"""gauges"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        'revision = "0003"\ndown_revision = "0002"\nbranch_labels = None\n'
+        'depends_on = None\n\n\ndef upgrade() -> None:\n'
+        '    op.create_table("gauges", sa.Column("id", sa.Integer(), primary_key=True),\n'
+        '                    sa.Column("a", sa.Integer(), nullable=False),\n'
+        '                    sa.Column("doubled", sa.Integer(), sa.Computed("a * 2")))\n\n\n'
+        'def downgrade() -> None:\n    op.drop_table("gauges")\n')
+    result = pytester.runpytest("-k", "sluice_drift")
+    result.assert_outcomes(passed=1)
+
+
+def test_integrations_page_points_at_the_plugin() -> None:
+    text = (REPO / "docs" / "integrations.md").read_text(encoding="utf-8")
+    assert "## pytest: the checks as tests" in text
+    assert "(check.md#pytest-plugin)" in text
+    assert "## pytest plugin" in (REPO / "docs" / "check.md").read_text(encoding="utf-8")

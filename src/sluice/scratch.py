@@ -159,42 +159,80 @@ def drop_database(url: str | URL, name: str) -> None:
         engine.dispose()
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    try:
-        previous = signal.getsignal(signal.SIGTERM)
-    except ValueError:  # pragma: no cover - not the main thread
-        yield
-        return
+class _Signals:
+    """SIGTERM (what CI sends a cancelled job) ends the run like Ctrl-C: a
+    ``KeyboardInterrupt`` naming the signal, so the scratch database is dropped on the way
+    out and the command reports ``interrupted (SIGTERM)`` with exit 143. While the
+    database is being dropped, both signals are held (and raised afterwards), so a second
+    one cannot stop the drop half way."""
 
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.holding = False
+        self.held: str | None = None
 
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not in the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def handler(self, signum: int, frame: Any) -> None:
+        name = "SIGTERM" if signum == signal.SIGTERM else "SIGINT"
+        if self.holding:
+            self.held = self.held or name
+            return
+        raise KeyboardInterrupt(name)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous: dict[signal.Signals, Any] = {}
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, self.handler)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            pass
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                if handler is not None:  # None: set outside Python, cannot be put back
+                    signal.signal(sig, handler)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold signals in the block; one that came is raised when it ends (unless the
+        block raised already)."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.held is not None:
+            name, self.held = self.held, None
+            raise KeyboardInterrupt(name)
 
 
 @contextmanager
 def scratch_database(url: str | URL | None = None, *, prefix: str = "sluice") -> Iterator[URL]:
     """A new, uniquely named database on the server of ``url`` (None: a temporary SQLite
-    file); yields its URL and drops it afterwards, whatever happens inside."""
+    file); yields its URL and drops it afterwards, whatever happens inside.
+
+    From before the database is created until it is dropped, SIGTERM is handled like
+    Ctrl-C (:class:`_Signals`): a signal that arrives while ``CREATE DATABASE`` runs still
+    drops the database (if the server made it), and one during the drop waits for it."""
     if url is None or make_url(url).get_backend_name() == "sqlite":
         with tempfile.TemporaryDirectory(prefix=f"{prefix}_") as tmp:
             yield make_url(f"sqlite:///{Path(tmp) / 'scratch.db'}")
         return
-    with contextlib.suppress(Exception):  # sweeping is a courtesy; creating is the job
-        sweep_stale(url, prefix)
-    name = scratch_name(prefix)
-    scratch_url = create_database(url, name)
-    try:
-        with _sigterm_as_interrupt():
+    signals = _Signals()
+    with signals.installed():
+        with contextlib.suppress(Exception):  # sweeping is a courtesy; creating is the job
+            sweep_stale(url, prefix)
+        name = scratch_name(prefix)
+        try:
+            scratch_url = create_database(url, name)
+        except Exception:
+            raise  # the server refused: there is nothing to drop
+        except BaseException:  # interrupted: the server may have made it all the same
+            with signals.hold(), contextlib.suppress(Exception):
+                drop_database(url, name)
+            raise
+        try:
             yield scratch_url
-    finally:
-        drop_database(url, name)
+        finally:
+            with signals.hold():
+                drop_database(url, name)

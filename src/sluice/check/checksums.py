@@ -9,6 +9,7 @@ in the same change (then the recorded hash matches again).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,8 @@ class LockResult:
 
 
 def lock(ini: str | Path, *, config_file: str | None = None,
-         x_args: tuple[str, ...] = (), ini_section: str = "alembic") -> LockResult:
+         x_args: tuple[str, ...] = (), ini_section: str = "alembic",
+         before_write: Callable[[LockResult], None] | None = None) -> LockResult:
     """Write ``sluice.sum`` for the project of ``ini`` (for section ``ini_section``, its
     own sum file, :func:`~sluice.core.sumfile.section_sum_file`: the other sections' files
     are never touched).
@@ -150,7 +152,9 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     parent, a cycle) is refused with a :class:`SluiceError` naming the file and line, and
     nothing is written: a lock records a history that can run. The sum file must be a
     regular file inside the project folder (not a symlink); it is replaced atomically and
-    keeps its permissions."""
+    keeps its permissions. ``before_write`` sees what would be written (added and
+    modified files) before anything is; raising from it writes nothing (``sluice lock``
+    lints those files there)."""
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
@@ -168,10 +172,7 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     old_text = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
     previous = parse_sum(old_text) if old_text is not None else SumState()
     changed = old_text != text
-    if changed:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, text, what="check.sum_file")
-    return LockResult(
+    result = LockResult(
         path=target, files=len(disk.files), heads=disk.heads, changed=changed,
         created=old_text is None,
         added=sorted(set(disk.files) - set(previous.files)),
@@ -180,6 +181,12 @@ def lock(ini: str | Path, *, config_file: str | None = None,
                         if f in previous.files and previous.files[f] != disk.files[f]),
         unreadable=list(disk.unreadable),
     )
+    if changed:
+        if before_write is not None:
+            before_write(result)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text, what="check.sum_file")
+    return result
 
 
 def _refuse_broken_history(disk: SumState, root: Path) -> None:

@@ -87,13 +87,33 @@ def check_url(options: CheckOptions, config: SluiceConfig) -> tuple[str | None, 
         where = config.where("check.url")
         url = database_url(expand_vars(config.check.url, key=where), origin=where)
         origin = config.key_path("check.url")
+        _refuse_memory(url, where, f"remove {origin} from {config.file_name}")
     elif url is not None:
         database_url(url, origin=origin)
+        _refuse_memory(url, origin, f"leave out {origin}")
     elif options.scratch:
         raise SluiceError(
             "--scratch needs --url naming a PostgreSQL or MySQL/MariaDB server (or "
             f"SLUICE_CHECK_URL, or {config.key_path('check.url')} in {config.file_name})")
     return url, origin
+
+
+def _refuse_memory(url: str, where: str, omit: str) -> None:
+    """An in-memory SQLite database lives and dies with the one connection that opened
+    it; the check connects many times (env.py, then its own inspection), so each would see
+    a new empty database and blame env.py for losing the upgrade."""
+    u = make_url(url)
+    name = u.database or ""
+    if u.get_backend_name() != "sqlite" or not (
+            name in ("", ":memory:") or name.startswith("file::memory:")
+            or u.query.get("mode") == "memory"):
+        return
+    shown = url if u.password is None else mask_url(url)
+    raise SluiceError(
+        f"{where}: {shown}: an in-memory SQLite database belongs to the one "
+        "connection that opened it, and sluice check connects many times (env.py, then "
+        "its own inspection)",
+        hint=f"Use a file (sqlite:///check.db), or {omit} for a temporary SQLite file.")
 
 
 @dataclass

@@ -47,6 +47,18 @@ def same_database(a: str | URL, b: str | URL) -> bool:
     )
 
 
+def _other_schemas(conn: Any, known: list[str | None]) -> list[str]:
+    """The PostgreSQL schemas of the database besides ``known`` (system schemas aside):
+    a table there makes the database just as non-empty. MySQL's schemas are other
+    databases, SQLite's attached files: none of them counts."""
+    if conn.dialect.name != "postgresql":
+        return []
+    default = conn.dialect.default_schema_name
+    return [s for s in sa.inspect(conn).get_schema_names()
+            if s not in known and s != default and s != "information_schema"
+            and not s.startswith("pg_")]
+
+
 def url_text(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=False)
 
@@ -156,7 +168,7 @@ class CheckDatabase:
                 insp = sa.inspect(conn)
                 found: list[str] = []
                 excluded: list[str] = []
-                for schema in self.schemas():
+                for schema in [*self.schemas(), *_other_schemas(conn, self.schemas())]:
                     for name in insp.get_table_names(schema=schema):
                         full = f"{schema}.{name}" if schema else name
                         if table_excluded(self.config, name, schema):

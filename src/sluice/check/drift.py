@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import shlex
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,111 +20,22 @@ from alembic.autogenerate import produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext
-from sluice.check.graph import graph_blocker
+from sluice.check.drift_text import describe_diff, flatten
+from sluice.check.graph import graph_blocked
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.check.upgrade import ensure_head
-from sluice.core.findings import check_finding
+from sluice.core.alembic_compat import registered_plugins
+from sluice.core.findings import Finding, check_finding
 from sluice.errors import SluiceError
 from sluice.filters import make_include_name, make_include_object
 from sluice.policy.defaults import compare_server_default
 
 NAME = "drift"
 TITLE = "models match database"
-
-
-def _type(type_: Any, dialect: Any) -> str:
-    if type_ is None:
-        return "?"
-    try:
-        return str(type_.compile(dialect=dialect))
-    except Exception:
-        return repr(type_)
-
-
-def _null(nullable: Any) -> str:
-    return "NULL" if nullable else "NOT NULL"
-
-
-def _default(value: Any) -> str:
-    if value is None:
-        return "no default"
-    arg = getattr(value, "arg", value)
-    text = getattr(arg, "text", None) or str(arg)
-    return f"default {text}"
-
-
-def _tname(schema: str | None, table: str | None) -> str:
-    return f"{schema}.{table}" if schema else str(table)
-
-
-def _cols(cols: Sequence[Any]) -> str:
-    return ", ".join(getattr(c, "name", str(c)) for c in cols)
-
-
-def describe_diff(diff: Any, dialect: Any) -> str:
-    """One line for one autogenerate diff tuple: what differs, and on which side."""
-    kind = diff[0]
-    models, db = "in the models", "in the database"
-    if kind in ("add_table", "remove_table"):
-        t = diff[1]
-        name = _tname(t.schema, t.name)
-        return (f"table {name}: {models}, missing from the database (no migration creates it)"
-                if kind == "add_table" else f"table {name}: {db}, not in the models")
-    if kind in ("add_column", "remove_column"):
-        _, schema, table, col = diff
-        where = f"column {_tname(schema, table)}.{col.name}"
-        spec = f"{_type(col.type, dialect)}, {_null(col.nullable)}"
-        return (f"{where}: {models} ({spec}), missing from the database"
-                if kind == "add_column" else f"{where}: {db} ({spec}), not in the models")
-    if kind.startswith("modify_"):
-        _, schema, table, column, _existing, old, new = diff
-        where = f"column {_tname(schema, table)}.{column}"
-        if kind == "modify_type":
-            return f"{where}: type {_type(old, dialect)} {db}, {_type(new, dialect)} {models}"
-        if kind == "modify_nullable":
-            return f"{where}: {_null(old)} {db}, {_null(new)} {models}"
-        if kind == "modify_default":
-            return f"{where}: {_default(old)} {db}, {_default(new)} {models}"
-        if kind == "modify_comment":
-            return f"{where}: comment {old!r} {db}, {new!r} {models}"
-    if kind in ("add_index", "remove_index"):
-        idx = diff[1]
-        table = idx.table
-        cols = _cols(idx.expressions if getattr(idx, "expressions", None) else idx.columns)
-        what = f"{'unique ' if idx.unique else ''}index {idx.name} on {_tname(table.schema, table.name)} ({cols})"
-        return (f"{what}: {models}, missing from the database" if kind == "add_index"
-                else f"{what}: {db}, not in the models")
-    if kind in ("add_constraint", "remove_constraint"):
-        con = diff[1]
-        table = con.table
-        label = type(con).__name__.replace("Constraint", " constraint").lower().strip()
-        what = f"{label} {con.name or '(unnamed)'} on {_tname(table.schema, table.name)} " \
-               f"({_cols(list(con.columns))})"
-        return (f"{what}: {models}, missing from the database" if kind == "add_constraint"
-                else f"{what}: {db}, not in the models")
-    if kind in ("add_fk", "remove_fk"):
-        fk = diff[1]
-        table = fk.parent
-        ref = fk.elements[0].column.table if fk.elements else None
-        refname = _tname(ref.schema, ref.name) if ref is not None else "?"
-        refcols = ", ".join(e.column.name for e in fk.elements)
-        what = (f"foreign key {fk.name + ' ' if fk.name else ''}{_tname(table.schema, table.name)}"
-                f"({_cols(list(fk.columns))}) -> {refname}({refcols})")
-        return (f"{what}: {models}, missing from the database" if kind == "add_fk"
-                else f"{what}: {db}, not in the models")
-    if kind in ("add_table_comment", "remove_table_comment"):
-        t = diff[1]
-        return f"table {_tname(t.schema, t.name)}: comment differs"
-    return " ".join(str(x) for x in diff)
-
-
-def _flatten(diffs: Sequence[Any]) -> Iterator[Any]:
-    for d in diffs:
-        if isinstance(d, list):
-            yield from _flatten(d)
-        else:
-            yield d
+#: The name Sluice's comparisons are registered under with Alembic 1.18+ (see
+#: :mod:`sluice.integrations.alembic_plugin`, which this layer does not import).
+_PLUGIN = "sluice"
 
 
 def revision_command(ctx: CheckContext) -> str:
@@ -166,8 +78,7 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], li
             opts["compare_type"] = True
         if stand_in:
             opts["compare_type"] = _native_enums_skipped(opts["compare_type"], skipped)
-        if not callable(opts.get("compare_server_default")):
-            opts["compare_server_default"] = compare_server_default
+        opts.update(_server_default_options(opts))
         if ctx.config.include_schemas:
             opts["include_schemas"] = True
         mc = MigrationContext.configure(connection=context.connection, opts=opts)
@@ -176,7 +87,7 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], li
         for ups in script.upgrade_ops_list:
             if ups.is_empty():
                 continue
-            for diff in _flatten(ups.as_diffs()):
+            for diff in flatten(ups.as_diffs()):
                 lines.append(describe_diff(diff, dialect))
                 data.append({"kind": diff[0], "message": lines[-1]})
             render_ctx = MigrationContext.configure(dialect=mc.dialect, opts={})
@@ -195,6 +106,39 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], li
         env_py = ctx.rel(Path(ctx.history().script.dir) / "env.py")
         raise _NoMetadata(env_py)
     return lines, "\n".join(_clean(c) for c in code), data, sorted(set(skipped))
+
+
+def _server_default_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """How server defaults are compared: as env.py asked when it passed a comparator of
+    its own; otherwise with Sluice's comparison (dialect noise removed), which on Alembic
+    1.18+ is the ``sluice`` plugin next to ``compare_server_default=True``, exactly what
+    ``configure_options`` gives env.py. A callable there would put every column through
+    Alembic's user-comparator path first, which reads ``.arg`` of a Computed or Identity
+    default and fails on healthy projects; before 1.18 Alembic compares those columns
+    before it calls the comparator, so the callable is safe there."""
+    if callable(opts.get("compare_server_default")):
+        return {}
+    plugins = _with_sluice_plugin(opts.get("autogenerate_plugins"))
+    if plugins is None:
+        return {"compare_server_default": compare_server_default}
+    return {"compare_server_default": True, "autogenerate_plugins": plugins}
+
+
+def _with_sluice_plugin(names: Any) -> list[str] | None:
+    """``autogenerate_plugins`` with Sluice's plugin in it (unless ``names`` already names
+    it or leaves it out with ``~sluice``); None when Alembic has no plugins (before 1.18)
+    or the plugin is not registered."""
+    try:
+        registry = registered_plugins()
+    except ImportError:  # Alembic before 1.16: no plugin module at all
+        return None
+    if registry is None or _PLUGIN not in registry:
+        return None
+    out = [str(n) for n in (("alembic.autogenerate.*",) if names is None else
+                            [names] if isinstance(names, str) else names)]
+    if any(n in (_PLUGIN, f"~{_PLUGIN}") for n in out):
+        return out
+    return [*out, _PLUGIN]
 
 
 def _native_enums_skipped(user: Any, skipped: list[str]) -> Callable[..., bool | None]:
@@ -226,11 +170,65 @@ class _NoMetadata(Exception):
         self.env_py = env_py
 
 
+def _raised_at(exc: BaseException) -> str:
+    """Where ``exc`` was raised, as ``file:line`` (an installed package's file from the
+    package on), for the one line that says why a comparison failed."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    file = Path(frames[-1].filename)
+    parts = file.parts
+    if "site-packages" in parts:
+        file = Path(*parts[parts.index("site-packages") + 1:])
+    return f"{file.as_posix()}:{frames[-1].lineno}"
+
+
+def _alembic_check_fails(ctx: CheckContext) -> bool | None:
+    """Whether Alembic's own comparison fails too, run as ``alembic check`` runs it: in
+    env.py, with env.py's options exactly as they are (None: it could not be run)."""
+
+    def work(heads: tuple[str, ...], context: MigrationContext) -> list[Any]:
+        metadata = context.opts.get("target_metadata")
+        if metadata is not None:
+            produce_migrations(context, metadata)
+        return []
+
+    try:
+        ctx.run_env(work)
+    except SluiceError:
+        return None
+    except Exception:  # noqa: BLE001 - any failure is the answer
+        return True
+    return False
+
+
+def _compare_failed(ctx: CheckContext, exc: Exception) -> Finding:
+    """The comparison raised: what, where it was raised, and whether ``alembic check``
+    fails the same way (asked, not assumed)."""
+    path, line, _ = ctx.env_failure(exc)
+    at = _raised_at(exc)
+    message = (f"comparing models and database failed: {describe_error(exc)}"
+               + (f" (raised in {at})" if at else ""))
+    plain = _alembic_check_fails(ctx)
+    if plain:
+        fix = ctx.stand_in_note() or (
+            "Alembic's own comparison (what `alembic check` runs) fails the same way on "
+            "this database; fix that first.")
+    elif plain is False:
+        fix = ("Alembic's own comparison (what `alembic check` runs) passes on this "
+               "database: the error comes from what Sluice adds to it (exclude_tables "
+               "filters, type and server default comparison), a bug in Sluice. Report it "
+               "with this line; until it is fixed, `alembic check` checks the drift.")
+    else:
+        fix = "Run `alembic check` to see whether Alembic's own comparison fails as well."
+    return check_finding(NAME, "compare-failed", message, fix, path=path, line=line)
+
+
 def check_drift(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.drift`)."""
-    blocker = graph_blocker(ctx)
-    if blocker:
-        return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
+    unloadable = graph_blocked(ctx, NAME, TITLE)
+    if unloadable is not None:
+        return unloadable
     upgrade = ctx.results.get("upgrade")
     if upgrade is not None and upgrade.status != "pass":
         return CheckResult(NAME, TITLE, "skip", "needs a successful upgrade to head")
@@ -254,12 +252,8 @@ def check_drift(ctx: CheckContext) -> CheckResult:
             "`context.configure(..., target_metadata=Base.metadata)`.",
             path=exc.env_py)])
     except Exception as exc:
-        path, line, _ = ctx.env_failure(exc)
-        return CheckResult(NAME, TITLE, "error", "comparison failed", problems=[check_finding(
-            NAME, "compare-failed", f"comparing models and database failed: "
-            f"{describe_error(exc)}",
-            ctx.stand_in_note() or "`alembic check` fails the same way; fix that first.",
-            path=path, line=line)])
+        return CheckResult(NAME, TITLE, "error", "comparison failed",
+                           problems=[_compare_failed(ctx, exc)])
     notes = []
     stand_in = ctx.stand_in()
     if enums and stand_in is not None:

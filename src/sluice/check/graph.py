@@ -203,7 +203,10 @@ def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Finding]:
     for node in graph.nodes.values():
         for parent in node.parents:
             if parent not in graph.nodes:
-                heads = ", ".join(graph.heads()) or "none"
+                # not this revision, nor a head on top of it: down_revision cannot be those
+                heads = ", ".join(h for h in graph.heads()
+                                  if h != node.id and node.id not in graph.ancestors(h)
+                                  ) or "none"
                 out.append(_problem(
                     ctx, "missing-parent", node,
                     f"down_revision '{parent}' of revision {node.id} does not exist "
@@ -416,8 +419,14 @@ def check_graph(ctx: CheckContext) -> CheckResult:
     summary = f"{len(graph.nodes)} revision{'s' if len(graph.nodes) != 1 else ''}"
     if heads:
         summary += f", {len(heads)} head{'s' if len(heads) != 1 else ''} ({', '.join(heads)})"
-    return finish(NAME, TITLE, problems, summary, notes=notes,
-                  data={"revisions": len(graph.nodes), "heads": heads})
+    result = finish(NAME, TITLE, problems, summary, notes=notes,
+                    data={"revisions": len(graph.nodes), "heads": heads})
+    if result.status == "fail" and graph_blocker(ctx) is not None:
+        # a gate fails closed: a history Alembic cannot load is unusable input (exit 2),
+        # not a finding; the problems above still say what is broken
+        result.status = "error"
+        result.summary += "; the history does not load"
+    return result
 
 
 __all__ = ["check_graph", "build_graph", "structural_problems", "describe_error"]
@@ -442,3 +451,23 @@ def graph_blocker(ctx: CheckContext) -> str | None:
             history.adopted = False
             return f"Alembic rejects the revision graph: {describe_error(exc)}"
     return None
+
+
+_UNLOADABLE = "graph-does-not-load"
+
+
+def graph_blocked(ctx: CheckContext, name: str, title: str) -> CheckResult | None:
+    """The result of a database check that cannot run because the history does not load
+    (None when it loads): skipped when the graph check ran and reported it, else an error
+    of its own, so that ``--only upgrade`` on a broken history is exit 2, never a pass."""
+    blocker = graph_blocker(ctx)
+    if blocker is None:
+        return None
+    summary = f"the revision graph does not load ({blocker})"
+    if NAME in ctx.results or any(p.name == _UNLOADABLE for r in ctx.results.values()
+                                  for p in r.problems):
+        return CheckResult(name, title, "skip", summary)  # an earlier check said it
+    return CheckResult(name, title, "error", "the revision graph does not load",
+                       problems=[check_finding(
+                           name, _UNLOADABLE, summary,
+                           f"`{ctx.command('check')} --only graph` lists every problem.")])

@@ -17,7 +17,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext, MigrationStep
 
 from sluice.check.context import CheckContext, StepTracker
-from sluice.check.graph import build_graph, graph_blocker
+from sluice.check.graph import build_graph, graph_blocked
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.check.snapshot import (
@@ -49,9 +49,9 @@ def _details(lines: list[str]) -> str:
 
 def check_roundtrip(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.roundtrip`)."""
-    blocker = graph_blocker(ctx)
-    if blocker:
-        return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
+    blocked = graph_blocked(ctx, NAME, TITLE)
+    if blocked is not None:
+        return blocked
     if ctx.config.downgrades == "none":
         return CheckResult(NAME, TITLE, "skip", "downgrades = 'none': the project writes none")
     upgrade = ctx.results.get("upgrade")

@@ -9,7 +9,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext, StepTracker
-from sluice.check.graph import graph_blocker
+from sluice.check.graph import graph_blocked
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
 from sluice.core.alembic_compat import upgrade_steps
@@ -70,9 +70,9 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Finding]:
 
 def check_upgrade(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.upgrade`)."""
-    blocker = graph_blocker(ctx)
-    if blocker:
-        return CheckResult(NAME, TITLE, "skip", f"the revision graph does not load ({blocker})")
+    blocked = graph_blocked(ctx, NAME, TITLE)
+    if blocked is not None:
+        return blocked
     if ctx.db.state != "empty":
         ctx.db.fresh()
     started = time.perf_counter()

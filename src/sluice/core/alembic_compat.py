@@ -106,6 +106,22 @@ def environment_context() -> Any:
     return getattr(context, "_proxy", None)
 
 
+def running_command() -> str | None:
+    """The ``alembic.command`` function running env.py right now (``"check"``,
+    ``"revision"``, ``"upgrade"`` ...): every command hands its EnvironmentContext a
+    migration function defined inside it (``context_opts["fn"]``, e.g.
+    ``check.<locals>.retrieve_migrations``). Read before env.py's ``configure()``, which
+    may replace that function; works on any thread or greenlet (an async env.py runs
+    ``configure()`` inside ``connection.run_sync``, where the command's frame is not on
+    the stack). None outside a command (a program's own EnvironmentContext)."""
+    env = environment_context()
+    fn = (getattr(env, "context_opts", None) or {}).get("fn")
+    if getattr(fn, "__module__", None) != "alembic.command":
+        return None
+    name = str(getattr(fn, "__qualname__", "")).split(".", 1)[0]
+    return name or None
+
+
 def operations_proxy() -> Any:
     """The Operations object ``alembic.op`` proxies to right now, or None."""
     from alembic import op  # lazy: lint starts without Alembic

@@ -35,7 +35,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -103,6 +103,12 @@ def _fail_report(report: Any) -> None:
     pytest.fail(text_report(report).rstrip(), pytrace=False)
 
 
+def _fail_error(exc: Any) -> NoReturn:
+    """Fail the test with a Sluice error as the CLI prints it: one line, then its hint."""
+    pytest.fail(f"sluice: error: {exc}" + (f"\n{exc.hint}" if exc.hint else ""),
+                pytrace=False)
+
+
 def run_check(name: str, ini: Path, url: str | None, scratch: bool) -> None:
     """Run one check of ``sluice check`` and turn its result into a pytest outcome."""
     from sluice.check import (  # lazy: loaded in every pytest run
@@ -111,14 +117,19 @@ def run_check(name: str, ini: Path, url: str | None, scratch: bool) -> None:
     )
     from sluice.errors import SluiceError  # lazy: loaded in every pytest run
 
+    error: SluiceError | None = None
     try:
         report = run_checks(ini, CheckOptions(only=[name], url=url, scratch=scratch))
     except SluiceError as exc:
-        pytest.fail(f"sluice: error: {exc}" + (f"\n{exc.hint}" if exc.hint else ""),
-                    pytrace=False)
+        error = exc
+    if error is not None:  # outside the except: no "during handling" traceback
+        _fail_error(error)
     result = report.result(name)
     if result.status == "skip":
         pytest.skip(f"sluice check {name}: {result.summary}")
+    if name != "graph" and [p.name for p in result.problems] == ["graph-does-not-load"]:
+        # test_sluice_graph fails on the broken history: the others have nothing to add
+        pytest.skip(f"sluice check {name}: {result.problems[0].message}")
     if result.status != "pass":
         _fail_report(report)
 
@@ -181,10 +192,16 @@ class SluiceTests:
             check_url,
         )
         from sluice.config import load_config  # lazy: loaded in every pytest run
+        from sluice.errors import SluiceError  # lazy: loaded in every pytest run
 
         if not Path(sluice_alembic_ini).is_file():
             return None
-        return check_url(CheckOptions(), load_config(Path(sluice_alembic_ini)))[0]
+        error: SluiceError | None = None
+        try:  # an unset ${VAR} in check.url, a bad config: one line, as the CLI says it
+            return check_url(CheckOptions(), load_config(Path(sluice_alembic_ini)))[0]
+        except SluiceError as exc:
+            error = exc
+        _fail_error(error)  # outside the except: no "during handling" traceback
 
     @pytest.fixture
     def sluice_scratch(self, sluice_database_url: str | None) -> bool:
