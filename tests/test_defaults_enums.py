@@ -285,6 +285,7 @@ def test_enum_values_added_on_postgresql(multiservice: Path, pg_url: str) -> Non
             "AFTER 'draft'\")") in text
     assert "op.execute(\"ALTER TYPE invoice_status ADD VALUE IF NOT EXISTS 'void'\")" in text
     assert "add enum values invoice_status: pending, void (outside the transaction)" in text
+    assert "Sluice review: 1 operation (" in text  # the enum change counts
     ms_upgrade(multiservice, pg_url, "billing@head")
     assert enum_rows(pg_url, "SELECT unnest(enum_range(NULL::invoice_status))::text") == [
         ("draft",), ("pending",), ("sent",), ("paid",), ("void",)]

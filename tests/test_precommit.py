@@ -46,9 +46,9 @@ class Repo:
         path.write_text(template.format(**kw))
         return path
 
-    def lock(self) -> None:
+    def lock(self, *options: str) -> None:
         """`sluice lock` before staging, in-process (the hooks run the real command)."""
-        result = run_cli(["lock", "-c", str(self.root / "alembic.ini")])
+        result = run_cli(["lock", "-c", str(self.root / "alembic.ini"), *options])
         assert result.exit_code == 0, result.output
 
     def pre_commit(self) -> subprocess.CompletedProcess[str]:
@@ -116,7 +116,7 @@ def test_stale_sum_fails_and_is_refreshed_then_the_clean_change_passes(project: 
 
 def test_dangerous_revision_fails_and_only_staged_revisions_are_linted(project: Repo) -> None:
     project.revision("0003_drop.py", DANGEROUS, rev="0003", down="0002")
-    project.lock()
+    project.lock("--no-lint")  # recorded on purpose: only the lint hook judges it
     project.git("add", ".")
     out = project.pre_commit()
     assert out.returncode == 1
@@ -130,6 +130,21 @@ def test_dangerous_revision_fails_and_only_staged_revisions_are_linted(project: 
     project.git("add", ".")
     out = project.pre_commit()
     assert out.returncode == 0, out.stdout
+
+
+def test_lock_hook_never_records_a_revision_the_lint_hook_rejects(project: Repo) -> None:
+    """Both hooks fail in the same run and sluice.sum is left as it was: a recorded file
+    is reviewed history, which plain `sluice lint` (CI) no longer lints."""
+    before = (project.root / "sluice.sum").read_text()
+    project.revision("0003_drop.py", DANGEROUS, rev="0003", down="0002")
+    project.git("add", "-A")
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice lint") and failed(out, "sluice lock"), out.stdout
+    assert "not recorded: 1 finding at or above lint.fail_on (error)" in out.stdout
+    assert (project.root / "sluice.sum").read_text() == before
+    lint = run_cli(["lint", "-c", str(project.root / "alembic.ini")])
+    assert lint.exit_code == 1 and "1 error" in lint.output, lint.output
 
 
 def test_second_head_fails_the_heads_hook(project: Repo) -> None:

@@ -16,26 +16,16 @@ from alembic.util import CommandError
 from sluice.recipes import RecipeContext, fix_file
 from tests.support.cli import run_cli
 from tests.support.project import autogenerate, cfg, edit, upgrade
-
-MODELS = ("shopapp", "models.py")
-
-FULL_NAME = "    full_name: Mapped[str] = mapped_column(String(200))\n"
-INDEXED = "    full_name: Mapped[str] = mapped_column(String(200), index=True)\n"
-TOKEN = ("    token: Mapped[str] = mapped_column(\n"
-         "        String(36), server_default=text(\"gen_random_uuid()::text\"))\n")
-NICKNAME = "    nickname: Mapped[str | None] = mapped_column(String(30))\n"
-
-
-def configure(shop: Path, extra: str = "", *, top: str = "safe_by_default = true\n") -> None:
-    text = (shop / "sluice.toml").read_text(encoding="utf-8")
-    text = text.replace('dangerous_ops = "error"\n', f'dangerous_ops = "error"\n{top}')
-    (shop / "sluice.toml").write_text(text + extra, encoding="utf-8")
-
-
-def change_models(shop: Path, *lines: str) -> None:
-    models = shop.joinpath(*MODELS)
-    edit(models, "from sqlalchemy import ForeignKey,", "from sqlalchemy import text, ForeignKey,")
-    edit(models, FULL_NAME, "".join(lines))
+from tests.support.safe_by_default import (
+    FULL_NAME,
+    INDEXED,
+    MODELS,
+    NICKNAME,
+    TOKEN,
+    change_models,
+    columns,
+    configure,
+)
 
 
 def lint_findings(shop: Path, dialect: str) -> list[dict[str, object]]:
@@ -53,14 +43,6 @@ def assert_fixed_point(paths: list[Path], ctx: RecipeContext) -> None:
     for path in paths:
         fix = fix_file(path, ctx)
         assert not fix.changed, fix.diff()
-
-
-def columns(url: str, table: str) -> dict[str, bool]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        return {c["name"]: bool(c["nullable"]) for c in sa.inspect(engine).get_columns(table)}
-    finally:
-        engine.dispose()
 
 
 def indexes(url: str, table: str) -> set[str]:

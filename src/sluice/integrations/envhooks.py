@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from sluice.config import SluiceConfig, load_config, with_server
-from sluice.environments import resolve_environment
+from sluice.core.alembic_compat import running_command
+from sluice.environments import check_x_env, resolve_environment
 from sluice.filters import IncludeName, IncludeObject, make_include_name, make_include_object
 from sluice.integrations import alembic_plugin, prompt
 from sluice.policy.defaults import compare_server_default
@@ -69,13 +70,17 @@ def make_process_revision_directives(
     environment: str,
     x_args: list[str],
     user: Directives | None = None,
+    *,
+    command: str | None = None,
 ) -> Directives:
-    """Chain the user's hook (first) with Sluice's autogenerate policies."""
+    """Chain the user's hook (first) with Sluice's autogenerate policies. ``command``: the
+    Alembic command running env.py (:func:`~sluice.core.alembic_compat.running_command`),
+    None when unknown (then the call stack is asked)."""
 
     def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
         if user is not None:
             user(context, revision, directives)
-        if _running_alembic_check():
+        if command == "check" or (command is None and _running_alembic_check()):
             return  # `alembic check` writes nothing: the policies judge files to be written
         from sluice.policy import (  # lazy: policies load when autogenerate writes
             PolicyContext,
@@ -136,6 +141,8 @@ def configure_options(
     cfg = sluice_config or _runner_config(alembic_config) or load_config(
         Path(ini) if ini else None)
     x_args = _x_args(alembic_config)
+    if not environment:
+        check_x_env(x_args)  # -x env=prod -x env=dev: Alembic's dictionary keeps the last
     # as Alembic's get_x_argument(as_dictionary=True) reads them: ``-x env`` is ``env=""``
     x_dict = {k: v for k, _, v in (a.partition("=") for a in x_args)}
     env = (
@@ -150,7 +157,7 @@ def configure_options(
             cfg, service, make_include_object(cfg, include_object)),
         "include_name": scoped_include_name(cfg, service, make_include_name(cfg, include_name)),
         "process_revision_directives": make_process_revision_directives(
-            cfg, env, x_args, process_revision_directives
+            cfg, env, x_args, process_revision_directives, command=running_command()
         ),
         "compare_type": True,
         "sluice_env": env,
@@ -174,6 +181,7 @@ def configure_options(
     # the caller's module namespace: env.py's, whose files left open a run flushes
     options.update(runner_options(alembic_config, cfg, env,
                                   namespace=sys._getframe(1).f_globals))
+    _check_overrides(overrides)
     options.update(_comparison_options(overrides.pop("autogenerate_plugins", None)))
     if overrides.get("compare_server_default") is True:
         # True asks for server defaults to be compared, which Sluice's comparison does;
@@ -202,3 +210,32 @@ def _comparison_options(plugins: Any) -> dict[str, Any]:
         return {"compare_server_default": compare_server_default,
                 "autogenerate_plugins": plugins}
     return {"compare_server_default": compare_server_default}
+
+
+def _check_overrides(overrides: dict[str, Any]) -> None:
+    """A keyword that is not a ``context.configure`` parameter but nearly spells one (or
+    one of :func:`configure_options`'s own) is a typo Alembic would ignore without a word
+    (``include_objects=`` for ``include_object=``): a one-line error. Other unknown
+    keywords pass through: Alembic keeps them in ``context.opts`` for env.py's own use."""
+    if not overrides:
+        return
+    import difflib  # lazy: only with keywords of the caller's own
+    import inspect  # lazy: only with keywords of the caller's own
+
+    from alembic.runtime.environment import EnvironmentContext  # lazy: as above
+
+    from sluice.errors import SluiceError  # lazy: as above
+
+    known = [n for n in inspect.signature(EnvironmentContext.configure).parameters
+             if n not in ("self", "kw")] + [  # documented options of its **kw
+        "version_table", "version_table_schema", "version_table_pk", "output_encoding"]
+    ours = [n for n in inspect.signature(configure_options).parameters
+            if n not in ("alembic_config", "overrides")]
+    for name in overrides:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known + ours, n=1, cutoff=0.8)
+        if close:
+            raise SluiceError(f"configure_options({name}=...): not a parameter of "
+                              f"context.configure or configure_options; did you mean "
+                              f"{close[0]}=...?")

@@ -174,17 +174,22 @@ def assemble(plan: Plan, outcomes: list[ChainOutcome]) -> tuple[str, list[tuple[
         imports.update(outcome.imports)
         rendered = iter(outcome.runs)
         current: list[Candidate] = []
+        answered: set[str] = set()
         for member, rules in [*zip(chain.members, outcome.rules, strict=True), (None, None)]:
             if member is not None and rules is not None:
                 fixed.append((member, rules))
                 current.append(member)
+                answered.update(rules)
                 continue
             if current:
                 pad = current[0].indent
                 body = [pad + c for m in current for c in m.comments]
                 body += [pad + ln if ln else ln for ln in next(rendered)]
-                runs.append((current[0].start, current[-1].end, body))
-                current = []
+                first = current[0].start
+                while first > 1 and _stale_warning(plan.lines[first - 2], answered):
+                    first -= 1  # the comment autogenerate wrote for what the recipe fixes
+                runs.append((first, current[-1].end, body))
+                current, answered = [], set()
     if not runs:
         return plan.source, []
     lines = list(plan.lines)
@@ -192,6 +197,17 @@ def assemble(plan: Plan, outcomes: list[ChainOutcome]) -> tuple[str, list[tuple[
     for start, end, body in reversed(runs):
         lines[start - 1:end] = [ln + newline for ln in body]
     return add_imports("".join(lines), sorted(imports), plan.tree, newline), fixed
+
+
+#: The comment the dangerous-ops policy writes above an op it warns about
+#: (``dangerous_ops = "warn"``): ``# sluice: error: <message> (SL201 create-index-...)``.
+_WARNING_COMMENT = re.compile(r"^\s*#\s*sluice: (?:error|warning|info): .*\((SL\d+) [\w-]+\)\s*$")
+
+
+def _stale_warning(line: str, rules: set[str]) -> bool:
+    """``line`` is Sluice's own warning comment for a rule a recipe just answered."""
+    found = _WARNING_COMMENT.match(line)
+    return found is not None and found.group(1) in rules
 
 
 def add_imports(text: str, imports: list[str], tree: ast.Module, newline: str) -> str:

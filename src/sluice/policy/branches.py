@@ -7,6 +7,7 @@ point at come from. See :mod:`sluice.policy.services`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -73,19 +74,37 @@ def trunk_heads(ctx: PolicyContext, script_dir: Any) -> list[str]:
     )
 
 
-def check_version_location(script_dir: Any, svc: Service, ini: str | None) -> Path | None:
+def check_version_location(script_dir: Any, svc: Service, alembic_config: Any) -> Path | None:
     loc = svc.location
     if loc is None:
         return None
     known = [Path(p).resolve() for p in version_locations(script_dir)]
     if loc not in known:
         shown = ", ".join(str(p) for p in known) or script_dir.versions
+        where, how = _locations_setting(alembic_config, svc.config.version_location)
         raise ConfigError(
             f"services.{svc.name}.version_location '{svc.config.version_location}' "
-            f"({loc}) is not one of the version_locations in {ini or 'alembic.ini'} "
-            f"({shown}); add it there, separated like the others"
+            f"({loc}) is not one of the version_locations in {where} ({shown}); {how}"
         )
     return loc
+
+
+def _locations_setting(alembic_config: Any, folder: str | None) -> tuple[str, str]:
+    """Where ``version_locations`` is set (alembic.ini, or pyproject.toml's
+    ``[tool.alembic]`` for the ``pyproject`` templates) and how to add a folder to it."""
+    ini = getattr(alembic_config, "config_file_name", None) or "alembic.ini"
+    try:
+        in_ini = alembic_config.get_section_option(alembic_config.config_ini_section,
+                                                   "version_locations")
+        toml = getattr(alembic_config, "toml_file_name", None)
+        in_toml = bool(toml) and "version_locations" in (
+            getattr(alembic_config, "toml_alembic_config", None) or {})
+    except Exception:  # no config (a test's context) or an unreadable pyproject.toml
+        in_ini, toml, in_toml = None, None, False
+    if in_ini is None and in_toml:
+        entry = f'"%(here)s/{str(folder or "").strip("/")}"'
+        return (f"{toml} [tool.alembic]", f"add {entry} to that TOML list")
+    return ini, "add it there, separated like the others"
 
 
 def version_locations(script_dir: Any) -> list[str]:
@@ -117,9 +136,9 @@ def place_on_branch(
     """
     svc = get_service(ctx.config, service)
     script_dir = script_directory(ctx)
-    ini = getattr(getattr(ctx.migration_context, "config", None), "config_file_name", None)
-    location = check_version_location(script_dir, svc, ini)
-    if location is not None and script.version_path is None:
+    location = check_version_location(script_dir, svc,
+                                      getattr(ctx.migration_context, "config", None))
+    if location is not None:  # a --version-path given for the run is the trunk's
         script.version_path = str(location)
     if svc.config.version_table:
         # Its own Alembic environment: the graph holds only this service's revisions.
@@ -198,6 +217,24 @@ def _labels(value: Any) -> list[str]:
 def active_service(ctx: PolicyContext) -> str | None:
     mc = ctx.migration_context
     return mc.opts.get(SERVICE_OPTION) if mc is not None else None
+
+
+def check_trunk_location(ctx: PolicyContext, script: alembic_ops.MigrationScript,
+                         tables: list[str]) -> None:
+    """Refuse, before anything is written, a revision of tables owned by no service that
+    starts the trunk (from base) with no ``--version-path`` while there are several
+    version_locations: Alembic would stop half way, after the revisions before it."""
+    if script.version_path is not None or script.head != "base":
+        return
+    locations = version_locations(script_directory(ctx))
+    if len(locations) < 2:
+        return
+    first = os.path.relpath(locations[0])
+    raise PolicyViolation(
+        f"the revision for tables owned by no service ({', '.join(sorted(set(tables)))}) "
+        f"starts the trunk, and there are {len(locations)} version_locations; say where it "
+        f"goes with --version-path (alembic revision --autogenerate --version-path {first} "
+        "-m \"...\"), or add the tables to a service; no revision written")
 
 
 def unowned_trunk_head(ctx: PolicyContext, tables: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from alembic.operations import ops as alembic_ops
@@ -13,6 +14,7 @@ from sluice.errors import PolicyViolation
 from sluice.lint.dialects import policy_dialects
 from sluice.lint.registry import all_rules, run_rules_for
 from sluice.policy.base import CommentOp, PolicyContext
+from sluice.policy.resume import split_before_recipes
 from sluice.policy.safe import recipe_context, rewrite_script
 
 
@@ -70,6 +72,17 @@ def _rewrite(ctx: PolicyContext, rctx: Any, script: alembic_ops.MigrationScript,
     return [(raw, f) for raw, f in judged if id(f) not in answered]
 
 
+def _allowed_as_generated(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps
+                          ) -> Callable[[Any], bool]:
+    """Whether an override allows an op as generated (no recipe rewrites it then)."""
+    pairs, findings = judge(ctx, upgrade_ops)
+    by_model = {id(model): raw for raw, model in pairs}
+    allowed = {id(by_model[id(f.op)]) for f in findings
+               if id(f.op) in by_model and refusable(f) and f.op is not None
+               and ctx.allowed_by(f.op.allow_key)}
+    return lambda o: id(o) in allowed
+
+
 def _insert_before(container: alembic_ops.OpContainer, notes: dict[int, list[str]]) -> None:
     new: list[Any] = []
     for item in container.ops:
@@ -104,7 +117,13 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
     allows as written, are judged as without it.
     """
     rctx = recipe_context(ctx)
+    if rctx is not None:
+        for script in list(directives):
+            if len(script.upgrade_ops_list) == 1:
+                split_before_recipes(ctx, rctx, script, directives,
+                                     _allowed_as_generated(ctx, script.upgrade_ops_list[0]))
     refusals: list[str] = []
+    refused_keys: list[str] = []
     for script in list(directives):
         rev = script.rev_id or "?"
         for upgrade_ops in script.upgrade_ops_list:
@@ -120,6 +139,7 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
                     notes.setdefault(id(raw), []).append(text)
                     ctx.notes.setdefault(rev, []).append(text)
                 elif ctx.config.dangerous_ops == "error":
+                    refused_keys.append(model.allow_key.lower())
                     refusals.append(
                         f"{model.kind} {model.target} [{label}]: {finding.message}\n"
                         f"{_indent(finding.fix)}\n"
@@ -135,7 +155,9 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
     if refusals:
         count = len(refusals)
         head = f"refused {count} dangerous operation{'s' if count > 1 else ''}; no revision written"
-        raise PolicyViolation(head + "\n" + "\n".join(f"- {r}" for r in refusals))
+        unused = ctx.unused_allowances(refused_keys)
+        raise PolicyViolation(head + "\n" + "\n".join(
+            [f"- {r}" for r in refusals] + [f"- {u}" for u in unused]))
 
 
 def _indent(text: str) -> str:

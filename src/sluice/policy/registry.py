@@ -45,5 +45,6 @@ def apply_policies(ctx: PolicyContext, directives: list[alembic_ops.MigrationScr
         script.imports = set(script.imports)
     for _name, policy in POLICIES:
         if not directives:
-            return
+            break
         policy(ctx, directives)
+    ctx.announce()  # only once no policy refused: what is said is what gets written

@@ -12,6 +12,7 @@ from sluice.core.findings import SEVERITY_ORDER, Finding
 from sluice.core.ops import Op
 from sluice.policy.base import CommentOp, PolicyContext
 from sluice.policy.dangerous import judge, refusable
+from sluice.policy.enums import AddEnumValuesOp, describe_enum_values
 from sluice.policy.safe import rewritten, without_recipe_steps
 
 #: Headers by revision id, read by the ``sluice_header`` template function.
@@ -83,6 +84,9 @@ def _entries(ctx: PolicyContext, upgrade_ops: alembic_ops.UpgradeOps) -> list[st
                 out.append(f"  [recipe] {describe(rewrite.model)}  "
                            + (f"{rules} -> " if rules else "")
                            + f"{rewrite.applied.recipe.id}{late}")
+            continue
+        if isinstance(raw, AddEnumValuesOp):  # not a lint model: its own line
+            out.append(f"  {describe_enum_values(raw)}")
             continue
         ms = models.get(id(raw))
         if not ms:

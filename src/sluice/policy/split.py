@@ -22,7 +22,12 @@ from sluice.core.alembic_ops import to_model
 from sluice.core.ops import Op, TypeInfo
 from sluice.errors import ConfigError
 from sluice.policy.base import CommentOp, PolicyContext
-from sluice.policy.branches import active_service, place_on_branch, unowned_trunk_head
+from sluice.policy.branches import (
+    active_service,
+    check_trunk_location,
+    place_on_branch,
+    unowned_trunk_head,
+)
 from sluice.policy.ownership import (
     TRUNK,
     op_owner,
@@ -146,6 +151,7 @@ def split_by_service(ctx: PolicyContext, directives: list[alembic_ops.MigrationS
                 tables = [t for op in up[bucket] for t, _ in op_tables(op)] or ["(no table)"]
                 if part.head in (None, "head"):
                     part.head = unowned_trunk_head(ctx, tables)
+                check_trunk_location(ctx, part, tables)
                 pending[_TRUNK] = part.rev_id or ""
             else:
                 place_on_branch(ctx, part, bucket, pending=pending)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from sluice.integrations.cli.common import (
 from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
-    from sluice.errors import SluiceError
+    from sluice.check.checksums import LockResult
 
 
 @click.command()
@@ -86,16 +87,23 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_secti
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when sluice.sum was created or changed (pre-commit: stage it "
                    "and commit again).")
+@click.option("--no-lint", is_flag=True,
+              help="Record new and changed revision files even when they have lint "
+                   "findings at or above lint.fail_on (default: refuse, write nothing).")
 @handle_errors
 def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_section: str,
-         rebase: bool, move: str | None, base: str | None, exit_code: bool) -> None:
+         rebase: bool, move: str | None, base: str | None, exit_code: bool,
+         no_lint: bool) -> None:
     """Write sluice.sum: the SHA-256 of every revision file and the current head(s).
 
     With -n SECTION: that section's own file (sluice.SECTION.sum); other sections' files
-    are left as they are.
+    are left as they are. Revision files new or changed since the last lock are linted
+    first: a finding at or above lint.fail_on exits 1 and writes nothing (a sum file
+    created for the first time records today's history as it is).
 
     Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
     from sluice.check import lock as write_lock  # lazy: start-up: loads when the command runs
+    from sluice.errors import SluiceError  # lazy: start-up: loads when the command runs
 
     if (move or base) and not rebase:
         raise SluiceError("--move and --base only apply with --rebase")
@@ -108,7 +116,10 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
                        f"{', '.join(m.old) or 'None'} -> {m.new}")
         if not rebased.moves:
             click.echo("nothing to rebase: the revision graph has no heads to join")
-    result = write_lock(config_path, x_args=x_args, ini_section=ini_section)
+    gate = None if no_lint else functools.partial(
+        _lint_before_lock, config_path=config_path, x_args=x_args, env=env,
+        ini_section=ini_section)
+    result = write_lock(config_path, x_args=x_args, ini_section=ini_section, before_write=gate)
     heads = " ".join(result.heads) or "none"
     for file in result.unreadable:
         click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
@@ -133,3 +144,41 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
                    f"(git add {shlex.quote(shown)})", err=True)
     if exit_code:
         sys.exit(1)
+
+
+def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[str, ...],
+                      env: str | None, ini_section: str) -> None:
+    """Refuse to record revision files with findings at or above ``lint.fail_on``: a file
+    in the sum is reviewed history, which plain ``sluice lint`` no longer lints. Only the
+    files added or changed since the last lock; none when the sum file is new (it records
+    the history as it is, as the lint's note on a project without one says)."""
+    from sluice.config import load_config  # lazy: start-up: only when the sum changes
+    from sluice.core.findings import SEVERITY_ORDER  # lazy: start-up: only when the sum changes
+    from sluice.environments import environment_of  # lazy: start-up: only when the sum changes
+    from sluice.errors import PolicyViolation  # lazy: start-up: only when the sum changes
+    from sluice.integrations.hooks import lint_files  # lazy: start-up: only when the sum changes
+    from sluice.output import render_findings  # lazy: start-up: only when the sum changes
+
+    files = [config_path.resolve().parent / f for f in (*result.added, *result.modified)]
+    if result.created or not files:
+        return
+    cfg = load_config(config_path)
+    name = environment_of(cfg, env, x_args)
+    if name is not None:
+        cfg = cfg.for_environment(name)
+    with contextlib.redirect_stdout(sys.stderr):  # a revision's imports may print
+        linted = lint_files(config_path, cfg, files=files, x_args=x_args,
+                            ini_section=ini_section, use_cache=False)
+    threshold = cfg.lint.fail_on
+    if not linted.failed(threshold):
+        return
+    failing = [f for f in linted.findings
+               if SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[threshold]]
+    render_findings("text", failing, summary=[])
+    paths = sorted({os.path.relpath(f.path) for f in failing if f.path})
+    raise PolicyViolation(
+        f"not recorded: {len(failing)} finding{'s' if len(failing) != 1 else ''} at or above "
+        f"lint.fail_on ({threshold}) in {', '.join(paths)}; {result.path.name} was not changed",
+        hint="Fix them (`sluice fix` rewrites what a recipe answers), or accept a finding on "
+             "purpose with `# sluice: ignore[ID] reason` above its line, then lock again; "
+             "`sluice lock --no-lint` records them anyway.")
