@@ -64,6 +64,20 @@ def _import_error(root: Path) -> None:
             'revision = "0003"'))
 
 
+def _env_syntax_error(root: Path) -> None:
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace("from alembic import context\n",
+                                           "from alembic import context(\n", 1))
+
+
+def _env_import_error(root: Path) -> None:
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "from alembic import context\n",
+        "from alembic import context\nimport sluice_env_helper_not_installed  # noqa: F401\n",
+        1))
+
+
 def _ahead(root: Path) -> None:
     """The database at 0003, whose file is then removed (as a newer deploy leaves it)."""
     _revision(root, "0003_newer.py", "0003", "0002")
@@ -130,6 +144,8 @@ CASES: dict[str, Callable[[Path], None]] = {
     "`version_locations` names a file": _folder_is_a_file,
     "revision that is not valid Python": _syntax_error,
     "revision whose import fails": _import_error,
+    "env.py that is not valid Python": _env_syntax_error,
+    "env.py whose import fails": _env_import_error,
     "the database is at a revision no file declares": _ahead,
     "two revisions with one id": _duplicate,
     "`down_revision` names no revision": _missing_parent,

@@ -288,3 +288,13 @@ def test_verbose_shows_alembic_log_lines(project: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "INFO  [alembic.runtime.migration] Running upgrade  -> 0001" in result.stderr
     assert "INFO  [alembic" not in result.stdout
+
+
+def test_an_env_py_that_does_not_parse_is_named_with_its_line(project: Path) -> None:
+    env = project / "migrations" / "env.py"
+    env.write_text(env.read_text().replace("from alembic import context\n",
+                                           "from alembic import context(\n", 1))
+    result = sluice(project, "check", "--only", "graph,upgrade")
+    assert result.exit_code == 1, result.output
+    assert "migrations/env.py:5: env.py failed before any migration ran: SyntaxError: " \
+           "invalid syntax" in result.stdout

@@ -334,6 +334,9 @@ class CheckContext:
         rev_path = Path(rev.path).resolve() if rev is not None and getattr(rev, "path", None) \
             else None
         path = line = None
+        if isinstance(exc, SyntaxError) and exc.filename \
+                and _in_project(Path(exc.filename), self.root):
+            return self.rel(Path(exc.filename)), exc.lineno, (rev.revision if rev else None)
         for frame in traceback.extract_tb(exc.__traceback__):
             f = Path(frame.filename)
             if rev_path is not None and f.resolve() == rev_path:

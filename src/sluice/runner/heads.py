@@ -57,6 +57,10 @@ def probe(project: RunnerProject) -> DbState:
         if project.url_missing is not None:  # env.py had no URL to connect with either
             raise SluiceError(project.url_missing.message,
                               hint=f"env.py stopped with: {first_line(exc)}") from None
+        place = where_in_project(exc, project.script.dir)
+        if place is not None and not isinstance(exc, SluiceError):
+            raise SluiceError(f"{place}: env.py failed before any migration ran: "
+                              f"{type(exc).__name__}: {first_line(exc)}") from None
         raise
     finally:
         flush_left_open(session.namespaces)

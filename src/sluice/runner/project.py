@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sluice.config import SluiceConfig, load_config
 from sluice.core.project import (
     alembic_config,
+    display_path,
     one_line,
     refuse_multidb,
     require_history,
@@ -139,8 +140,12 @@ def env_py_calls_configure_options(project: RunnerProject) -> bool:
     path = Path(project.script.dir) / "env.py"
     try:
         tree = ast.parse(path.read_bytes())  # its own declared encoding (PEP 263)
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return False
+    except SyntaxError as exc:  # Alembic cannot run it either: say where, not "not wired"
+        raise SluiceError(f"{display_path(path, Path.cwd())}:{exc.lineno or 0}: env.py does "
+                          f"not parse: {exc.msg}; nothing was run") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SluiceError(f"{display_path(path, Path.cwd())}: cannot read env.py: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             fn = node.func
