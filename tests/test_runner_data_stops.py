@@ -246,3 +246,35 @@ def test_the_opts_key_matches_the_data_step_s() -> None:
 
     step_source = (Path(__file__).parents[1] / "src" / "sluice" / "data" / "step.py").read_text()
     assert f'"{BETWEEN_BATCHES}"' in step_source
+
+
+@pytest.mark.postgres
+def test_plain_alembic_reads_the_configured_checkpoint_table(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``alembic upgrade`` under the env.py guard reads the checkpoints where the data
+    step writes them (``[data] progress_table``), not in the default table."""
+    import subprocess
+    import sys
+
+    from tests.support.runner import SLUICE_TOML
+
+    monkeypatch.setenv("SLUICE_T_URL", pg_url)
+    toml = SLUICE_TOML.replace("[environments.test]\n",
+                               "[environments.test]\nguard_alembic = true\n")
+    toml += '\n[data]\nprogress_table = "deploy_progress"\n'
+    ini = make_project(tmp_path / "proj", [Rev(id="r0001", upgrade=CREATE),
+                                           Rev(id="r0002", upgrade=LOSE_LOCK, header=HEADER)],
+                       toml=toml)
+    ini.write_text(ini.read_text().replace(
+        "sqlalchemy.url = sqlite:///%(here)s/app.db", f"sqlalchemy.url = {pg_url}"))
+    alembic = [str(Path(sys.executable).with_name("alembic")), "-c", str(ini), "-x",
+               "env=test", "upgrade"]
+    first = subprocess.run([*alembic, "r0001"], capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    done = subprocess.run([*alembic, "head"], capture_output=True, text=True)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in out, out
+    assert "the checkpoint keeps 10 rows done" in out, out
+    row = next(r for r in rows(pg_url) if r.revision == "r0002")
+    assert datacommit.from_record(row.statements) == [
+        datacommit.StepProgress("bump", 10, 2, False)], row

@@ -165,8 +165,9 @@ class EnvGuard:
         self.lock.acquire()
         try:
             self.audit_conn = self.lock.audit_conn
-            fresh, reconciled = heads_under_lock(self.lock, self.state, ctx.script,
-                                                 reconcile=True)
+            fresh, reconciled = heads_under_lock(
+                self.lock, self.state, ctx.script, reconcile=True,
+                progress_table=self.config.data.progress_table)
             for message in reconciled:
                 _notify(message)
             if set(fresh) != set(heads):
@@ -190,6 +191,7 @@ class EnvGuard:
                                       self.policy.statement_timeout_ms),
                 audit_conn=self.audit_conn, mid_run_audit=ctx.dialect.name != "sqlite",
                 check_lock=self.lock.verify, mark_running=self.lock.mark_running,
+                progress_table=self.config.data.progress_table,
             )
             self.session.install(steps, ctx)
             migration_dbapi = ctx.connection.connection.dbapi_connection
