@@ -40,18 +40,20 @@ NESTED = ("sluice: error: alembic.ini: [alembic] script_location: migrations/ver
           "of passing on zero revisions")
 
 
+@pytest.mark.parametrize("nest", ["", "/2026/12"])
 @pytest.mark.parametrize("args", [["lint"], ["lock"], ["check", "--only", "graph"],
                                   ["upgrade", "-y"]])
-def test_revisions_only_in_sub_folders_is_exit_2_naming_them(shop: Path,
-                                                              args: list[str]) -> None:
-    """One folder of revisions per dialect, the one to use picked by env.py at run time:
-    Alembic's default reading of the versions folder sees none, and so would every gate."""
+def test_revisions_only_in_sub_folders_is_exit_2_naming_them(shop: Path, args: list[str],
+                                                              nest: str) -> None:
+    """One folder of revisions per dialect, the one to use picked by env.py at run time
+    (or a date-based file_template two folders deep): Alembic's default reading of the
+    versions folder sees none, and so would every gate."""
     (shop / "sluice.sum").unlink(missing_ok=True)
     versions = shop / "migrations" / "versions"
     for dialect in ("postgresql", "sqlite"):
-        (versions / dialect).mkdir()
+        (versions / (dialect + nest)).mkdir(parents=True)
         for path in versions.glob("*.py"):
-            (versions / dialect / path.name).write_bytes(path.read_bytes())
+            (versions / (dialect + nest) / path.name).write_bytes(path.read_bytes())
     for path in versions.glob("*.py"):
         path.unlink()
     code, out, err = sluice(shop, *args)
@@ -61,10 +63,24 @@ def test_revisions_only_in_sub_folders_is_exit_2_naming_them(shop: Path,
     assert not (shop / "sluice.sum").exists()
     ini = shop / "alembic.ini"  # naming one of them is a project again
     ini.write_text(ini.read_text().replace(
-        "[alembic]\n", "[alembic]\nversion_locations = %(here)s/migrations/versions/sqlite\n",
-        1))
+        "[alembic]\n",
+        f"[alembic]\nversion_locations = %(here)s/migrations/versions/sqlite{nest}\n", 1))
     code, out, err = sluice(shop, "lint")
     assert code in (0, 1) and "0 revisions" not in out, out + err
+
+
+def test_a_helper_package_beside_no_revision_is_a_fresh_project(shop: Path) -> None:
+    """A new project whose versions folder holds only the helpers its revisions will
+    import: no revision anywhere, so zero revisions is the truth."""
+    (shop / "sluice.sum").unlink(missing_ok=True)
+    versions = shop / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    (versions / "helpers").mkdir()
+    (versions / "helpers" / "__init__.py").write_text("")
+    (versions / "helpers" / "util.py").write_text("def batch():\n    return 100\n")
+    code, out, err = sluice(shop, "lint")
+    assert code == 0 and "0 revisions" in out, out + err
 
 
 def test_version_locations_key_is_named(shop: Path) -> None:

@@ -342,7 +342,9 @@ def require_version_locations(cfg: AnyConfig, locations: Sequence[str | os.PathL
 
 
 def _nested_revisions(entries: Iterable[os.DirEntry[str]]) -> list[str]:
-    """The sub-folders holding ``.py`` files, when the folder itself holds none."""
+    """The sub-folders holding revision files at any depth (Alembic's date-based
+    ``file_template`` nests two deep), when the folder itself holds no ``.py`` file; a
+    file counts when it names a ``down_revision`` (a helper module does not)."""
     folders = []
     for entry in entries:
         if entry.name.endswith((".py", ".pyc")) and entry.name != "__init__.py" \
@@ -350,12 +352,19 @@ def _nested_revisions(entries: Iterable[os.DirEntry[str]]) -> list[str]:
             return []
         if entry.is_dir() and entry.name != "__pycache__" and not entry.name.startswith("."):
             folders.append(entry.path)
-    out = []
-    for folder in folders:
-        with contextlib.suppress(OSError):
-            if any(n.endswith(".py") and n != "__init__.py" for n in os.listdir(folder)):
-                out.append(os.path.basename(folder))
-    return sorted(out)
+    return sorted(os.path.basename(f) for f in folders if _holds_revisions(f))
+
+
+def _holds_revisions(folder: str) -> bool:
+    for root, dirs, files in os.walk(folder, onerror=lambda _: None):
+        dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+        for name in files:
+            if name.endswith(".py") and name != "__init__.py":
+                with contextlib.suppress(OSError), \
+                        open(os.path.join(root, name), "rb") as fh:
+                    if b"down_revision" in fh.read(16384):
+                        return True
+    return False
 
 
 def require_revisions(cfg: AnyConfig, script: ScriptDirectory, *,

@@ -20,6 +20,7 @@ would not pick the finding's dialect (the file is linted for several, or lint wa
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,7 +67,8 @@ MAX_FILES = 10
 def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
               env: str | None, root: Path, use_cache: bool = True,
               explicit_dialect: bool = False, section: str = "alembic",
-              draw: bool = True) -> tuple[dict[FixKey, str], list[str]]:
+              draw: bool = True, config_arg: str | None = None
+              ) -> tuple[dict[FixKey, str], list[str]]:
     """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
     its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`,
     as a :class:`~sluice.output.registry.FixText` naming the command that makes it, and
@@ -76,9 +78,11 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     naming ``--include-locked``. A file that cannot be read or parsed, or a call ``sluice
     fix`` leaves alone, gets none. ``explicit_dialect``: lint was given ``--dialect``.
     ``use_cache=False``: the memo of earlier lints is neither read nor written.
-    ``draw=False``: no diff at all, the summary lines only (nothing is rewritten, so
+    ``config_arg``: the ``-c`` the commands named repeat. ``draw=False``: no diff at all, the summary lines only (nothing is rewritten, so
     neither Alembic nor SQLAlchemy is imported)."""
     wanted = fixable(findings, dialects)
+    if len({f.path for f in wanted}) <= MAX_FILES:
+        wanted = _candidates(wanted, root)
     if not wanted:
         return {}, []
     locked = _locked({_path(str(f.path), root) for f in wanted}, config, root, section)
@@ -89,10 +93,11 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
             held.append(f)
         else:
             by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
-    lines = _counted(held, dialects, explicit_dialect, section, _sum_name(config, section))
+    lines = _counted(held, dialects, explicit_dialect, section, _sum_name(config, section),
+                     config_arg=config_arg)
     if not draw or len({shown for shown, _ in by_file}) > MAX_FILES:
         return {}, _counted([f for group in by_file.values() for f in group], dialects,
-                            explicit_dialect, section) + lines
+                            explicit_dialect, section, config_arg=config_arg) + lines
     if not by_file:
         return {}, lines
     from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
@@ -102,7 +107,7 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     out: dict[FixKey, str] = {}
     for (shown, dialect), group in by_file.items():
         path = _path(shown, root)
-        command = _command(group[0], dialect, explicit_dialect, section)
+        command = _command(group[0], dialect, explicit_dialect, section)  # (a heading)
         try:
             source = path.read_text(encoding="utf-8")
             fix = memo.draw(source, path=_display(path, root), dialect=dialect)
@@ -123,29 +128,50 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     return out, lines
 
 
+def _candidates(found: list[Finding], root: Path) -> list[Finding]:
+    """Those of ``found`` on a call ``sluice fix`` considers (a statement of its own in
+    ``upgrade()``/``downgrade()``, not reviewed: :func:`~sluice.lint.fixplan.plan_source`;
+    a call in a loop or a condition is left as written), read without Alembic."""
+    from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
+    from sluice.lint.fixplan import plan_source  # lazy: only with a finding a recipe answers
+
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for shown in {str(f.path) for f in found}:
+        try:
+            plan = plan_source(_path(shown, root).read_text(encoding="utf-8"), shown)
+        except (OSError, UnicodeDecodeError, SluiceError):
+            spans[shown] = []
+            continue
+        spans[shown] = [(m.start, m.end) for chain in plan.chains for m in chain.members]
+    return [f for f in found
+            if any(a <= (f.line or 0) <= b for a, b in spans[str(f.path)])]
+
+
 def _path(shown: str, root: Path) -> Path:
     return Path(shown) if Path(shown).is_file() else root / shown
 
 
 def _command(f: Finding, dialect: str, explicit: bool, section: str,
-             locked: bool = False) -> str:
+             locked: bool = False, config_arg: str | None = None) -> str:
     """The ``sluice fix`` command that rewrites ``f``'s call for ``dialect``: with
     ``--dialect`` where ``sluice fix`` alone would not pick it (the file is linted for
     several dialects, each finding saying its own; or lint was told which)."""
-    parts = ["sluice fix", *([f"-n {section}"] if section != "alembic" else []),
+    parts = ["sluice fix", *([f"-c {shlex.quote(config_arg)}"] if config_arg else []),
+             *([f"-n {section}"] if section != "alembic" else []),
              *(["--include-locked"] if locked else []),
              *([f"--dialect {dialect}"] if f.dialect or explicit else [])]
     return " ".join(parts)
 
 
 def _counted(found: list[Finding], dialects: Sequence[str], explicit: bool, section: str,
-             sum_name: str | None = None) -> list[str]:
+             sum_name: str | None = None, *, config_arg: str | None = None) -> list[str]:
     """One line per command counting ``found`` (findings, files): past :data:`MAX_FILES`,
     or (``sum_name``) in files the sum file records."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for f in found:
         dialect = str(_dialect(f, dialects))
-        command = _command(f, dialect, explicit, section, locked=sum_name is not None)
+        command = _command(f, dialect, explicit, section, locked=sum_name is not None,
+                           config_arg=config_arg)
         groups.setdefault((command, dialect), []).append(f)
     lines = []
     for (command, dialect), group in groups.items():
@@ -155,7 +181,8 @@ def _counted(found: list[Finding], dialects: Sequence[str], explicit: bool, sect
                 + f" {'have' if n != 1 else 'has'} a "
                 + (f"{dialect} recipe" if "--dialect" in command else "recipe"))
         if sum_name:
-            lock = "sluice lock" + (f" -n {section}" if section != "alembic" else "")
+            lock = "sluice lock" + (f" -c {shlex.quote(config_arg)}" if config_arg else "") \
+                + (f" -n {section}" if section != "alembic" else "")
             lines.append(f"{what}, left alone by `sluice fix` (reviewed history): `{command} "
                          f"--diff` shows the rewrite; `{command}` makes it, then `{lock}`")
         else:
@@ -181,10 +208,13 @@ def _locked(paths: set[Path], config: SluiceConfig, root: Path, section: str) ->
 
     base = root.resolve()
     try:
-        recorded = parse_sum(sum_path(base, config.check.sum_file, section)
-                             .read_text(encoding="utf-8")).files
+        state = parse_sum(sum_path(base, config.check.sum_file, section)
+                          .read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return set()
+    if state.conflict_line is not None or state.errors:
+        return set()  # vouches for nothing (`sluice fix` says why)
+    recorded = state.files
     out = set()
     for path in paths:
         try:

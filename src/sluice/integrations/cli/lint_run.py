@@ -119,7 +119,9 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         fixes, more = fix_diffs(shown, dialects=result.dialects, config=cfg, env=env,
                                 root=config_path.parent, use_cache=not no_cache,
                                 explicit_dialect=bool(dialects), section=ini_section,
-                                draw=cfg.lint.show_fixes if show_fixes is None else show_fixes)
+                                draw=cfg.lint.show_fixes if show_fixes is None else show_fixes,
+                                config_arg=None if config_path == Path("alembic.ini")
+                                else str(config_path))
         summary[1:1] = more
     return LintOutput(fmt, list(shown), summary + _lint_notes(result.notes, config_path),
                       extra, fixes, 1 if result.failed(threshold) else 0)
