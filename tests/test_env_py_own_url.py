@@ -53,6 +53,7 @@ def test_history_with_url_reads_that_database(project: tuple[Path, Path, Path]) 
     ini, _, real = project
     assert run_cli(["upgrade", "-c", ini]).exit_code == 0
     other = real.parent / "other.db"
+    sqlite3.connect(other).close()  # an empty database (a missing file is exit 2)
     done = run_cli(["history", "-c", ini, "--url", f"sqlite:///{other}"])
     assert done.exit_code == 0, done.output
     assert "no upgrades recorded" in done.output and str(other) in done.output

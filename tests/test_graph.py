@@ -126,6 +126,7 @@ def test_graph_marks_where_the_database_is(tmp_path: Path) -> None:
 
 def test_graph_of_an_empty_database(tmp_path: Path) -> None:
     ini = write_history(tmp_path, DIVERGED)
+    sa.create_engine(f"sqlite:///{tmp_path / 'new.db'}").connect().close()  # an empty file
     code, out, _ = sluice("graph", "-c", str(ini), "--url", f"sqlite:///{tmp_path / 'new.db'}")
     assert code == 0
     assert out.startswith("Revision graph: 5 revisions, 2 heads, database at base (empty)\n")
@@ -376,3 +377,85 @@ def test_invalid_sluice_toml_is_exit_2_naming_the_line(tmp_path: Path, command: 
     (line,) = err.splitlines()
     assert line.startswith(f"sluice: error: {tmp_path / 'sluice.toml'}")
     assert "invalid TOML" in line and re.search(r"\.toml:2\b|line 2\b", line), line
+
+
+# --------------------------------------------------------------------------- probe fixes
+
+
+def test_heads_are_grouped_by_base(tmp_path: Path) -> None:
+    """Heads split after b1 and a head on a separate base are two explanations, not "3
+    heads with no common ancestor"."""
+    history = [("a1", None, "initial schema", ""), ("a2", "a1", "add orders", ""),
+               ("b1", "a2", "billing", 'branch_labels = ("billing",)\n'),
+               ("c1", "a2", "catalog", 'branch_labels = ("catalog",)\n'),
+               ("m1", ("b1", "c1"), "merge billing and catalog", ""),
+               ("d1", "b1", "order notes", ""),
+               ("x1", None, "reports base", 'branch_labels = ("reports",)\n'),
+               ("x2", "x1", "reports read orders", 'depends_on = "a2"\n')]
+    ini = write_history(tmp_path, history)
+    code, out, _ = sluice("heads", "-c", str(ini))
+    assert code == 1
+    assert "no common ancestor" not in out
+    assert "2 heads; they split after b1 (last common ancestor):" in out
+    assert 'alembic merge -m "merge heads" d1 m1\n' in out
+    assert "x2 (branch reports) is on a separate base (x1)" in out
+    assert 'add "reports" to [check] expected_heads' in out
+    report = explain_heads(load_graph(ini), [])
+    assert [(g.heads, g.common_ancestors, g.name) for g in report.groups] == [
+        (["d1", "m1"], ["b1"], "all"), (["x2"], [], "separate")]
+
+
+def test_heads_on_separate_bases_only_still_get_one_merge(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, [("a1", None, "one", ""), ("z1", None, "two", "")])
+    code, out, _ = sluice("heads", "-c", str(ini))
+    assert code == 1
+    assert "2 heads with no common ancestor (separate bases):" in out
+    assert 'alembic merge -m "merge heads" a1 z1' in out
+
+
+def test_a_head_applied_through_depends_on_is_an_effective_head(multiservice: Path) -> None:
+    """`alembic upgrade heads` records b0001 and c0001; s0001 is applied because b0001
+    depends on it (`alembic current`: "s0001 (effective head)")."""
+    url = set_database(multiservice, "alembic_version", ["b0001", "c0001"])
+    ini = str(multiservice / "alembic.ini")
+    code, out, _ = sluice("graph", "-c", ini, "--url", url)
+    assert code == 0
+    assert "database at b0001, c0001, s0001 (effective head)" in out
+    assert "HEAD (shared)  <- database (effective head)" in out
+    data = json.loads(sluice("graph", "-c", ini, "--url", url, "--format", "json")[1])
+    assert {r["revision"]: r["current"] for r in data["revisions"]} == {
+        "b0001": True, "c0001": True, "s0001": True}
+    assert data["effective_current"] == {"alembic_version": ["s0001"]}
+
+
+@pytest.mark.parametrize("args", [["graph"], ["history"]])
+def test_a_read_only_command_does_not_create_a_sqlite_file(multiservice: Path,
+                                                           args: list[str]) -> None:
+    ini = multiservice / "alembic.ini"
+    missing = multiservice / "nonexist.db"
+    code, out, err = sluice(*args, "-c", str(ini), "--url", f"sqlite:///{missing}")
+    assert code == 2, out + err
+    assert f"no SQLite database file {missing}" in err
+    assert not missing.exists()
+
+
+def test_history_does_not_create_the_ini_database(multiservice: Path) -> None:
+    """Without --url the database is alembic.ini's (env.py reads it): missing, it is exit
+    2 and no empty file is left behind."""
+    code, out, err = sluice("history", "-c", str(multiservice / "alembic.ini"))
+    assert code == 2, out + err
+    assert "multiservice.db (a read-only command does not create one)" in err
+    assert not (multiservice / "multiservice.db").exists()
+
+
+@pytest.mark.parametrize("url", [False, True])
+def test_plan_on_a_new_sqlite_database_plans_the_whole_history_and_leaves_no_file(
+        multiservice: Path, url: bool) -> None:
+    """A missing SQLite file is the new database `sluice upgrade` would create: plan shows
+    every revision, and leaves no empty file behind."""
+    db = multiservice / ("nonexist.db" if url else "multiservice.db")
+    code, out, err = sluice("plan", "heads", "--no-sql", "-c", str(multiservice / "alembic.ini"),
+                            *(["--url", f"sqlite:///{db}"] if url else []))
+    assert code == 0, out + err
+    assert "s0001" in out
+    assert not db.exists()

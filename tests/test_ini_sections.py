@@ -91,6 +91,7 @@ def test_lint_counts_the_section_locked_revisions_as_reviewed(multiservice: Path
 
 def test_upgrade_plan_history_and_downgrade_run_the_section(multiservice: Path) -> None:
     url = f"sqlite:///{multiservice / 'sections.db'}"
+    (multiservice / "sections.db").touch()  # plan reads it: a missing file is exit 2
     plan = run_cli(["plan", "-n", "reporting", "--url", url, "--no-sql"], cwd=multiservice)
     assert plan.exit_code == 0, plan.output
     assert "r0001" in plan.stdout and "s0001" not in plan.stdout

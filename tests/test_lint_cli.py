@@ -81,7 +81,8 @@ def test_findings_exit_1_with_file_line_rule_message_and_fix(rw: Path) -> None:
     block = re.search(r"^(\S*rw02_app_types\.py:19)  error  SL002 drop-column\n"
                       r"  drops column users\.legacy.*\n  fix:\n    1\. ", out, re.M)
     assert block, out
-    last = out.strip().splitlines()[-1]
+    *_, last, note = out.strip().splitlines()  # (the note: SL3xx assumed MySQL 8.0, once)
+    assert note.startswith("note: the MySQL findings assume MySQL 8.0"), note
     assert last.startswith("22 revisions: 15 read statically, 3 rendered offline (")
     assert ", 3 static only (reasons: " in last
     assert re.search(r"^\d+ errors, \d+ warnings, \d+ info \(\d+ suppressed\)$", out, re.M)
@@ -160,7 +161,8 @@ def test_github_format(rw: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert any(line.startswith("::error file=migrations/versions/rw02_app_types.py,line=19,"
                                "title=SL002 drop-column::") for line in annotations)
     assert "%0A%0AFix:%0A1. " in annotations[0]
-    assert lines[-1].startswith("::notice title=sluice lint::22 revisions: ")
+    assert lines[-2].startswith("::notice title=sluice lint::22 revisions: ")
+    assert lines[-1].startswith("::notice title=sluice lint::note: the MySQL findings assume")
 
 
 def test_stub_flag_and_no_render(rw: Path) -> None:
@@ -170,7 +172,7 @@ def test_stub_flag_and_no_render(rw: Path) -> None:
     (rev,) = json.loads(result.stdout)["revisions"]
     assert rev["status"] == "rendered"
     result = run("lint", "-c", ini, "--revision", "rw02", "--no-render")
-    assert result.stdout.strip().splitlines()[-1] == (
+    assert result.stdout.strip().splitlines()[-2] == (
         "1 revision: 0 read statically, 0 rendered offline, 1 static only (reasons: "
         "rendering disabled 1); linted for postgresql, mysql, sqlite (lint.dialects)")
 

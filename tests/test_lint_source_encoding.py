@@ -77,6 +77,7 @@ def test_upgrade_runs_it_as_alembic_does(tmp_path: Path) -> None:
     path = add_revision(ini, Rev(id="e001", upgrade="op.execute(\"UPDATE prices SET label = "
                                  "'caf\xe9'\")"), "a001")
     path.write_bytes(("# -*- coding: latin-1 -*-\n" + path.read_text()).encode("latin-1"))
+    (Path(ini).parent / "app.db").touch()  # plan reads it: a missing file is exit 2
     plan = run_cli(["plan", "-c", ini])
     assert plan.exit_code == 0 and "e001" in plan.output, plan.output
     done = run_cli(["upgrade", "-c", ini])

@@ -109,6 +109,17 @@ def test_mysql_states_the_algorithm_the_target_supports() -> None:
     # NOT NULL without a default: SL106 refuses it, no recipe
     bad = ops.AddColumnOp("t", sa.Column("c", sa.Integer, nullable=False))
     assert apply_recipes([bad], ctx).applied == []
+    # an expression default: neither server adds it in place (MariaDB: "ALGORITHM=INSTANT
+    # is not supported for this operation"), so no recipe states an algorithm for it
+    for default in (sa.text("(uuid())"), sa.func.now()):
+        add = ops.AddColumnOp("t", sa.Column("c", sa.String(36), nullable=False,
+                                             server_default=default))
+        assert apply_recipes([add], ctx).applied == [], default
+    for default in ("x", sa.text("'x'"), sa.text("0")):  # constants still have one
+        add = ops.AddColumnOp("t", sa.Column("c", sa.String(36), nullable=False,
+                                             server_default=default))
+        assert [a.recipe.id for a in apply_recipes([add], ctx).applied] == [
+            "mysql-add-column-instant"], default
 
 
 REVISION = textwrap.dedent('''\

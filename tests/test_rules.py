@@ -102,7 +102,8 @@ def test_bad_fixture_triggers_rule_on_marked_lines(rule_id: str, path: Path, dia
         assert f.rule == rule_id and f.name == rule.name and f.dialect == dialect
         assert f.path == str(path) and f.revision == path.stem.lower()
         assert f.message and f.fix.startswith("1. "), f
-        assert f.severity == rule.severity
+        # a rule may report some hits lower (``Hit.severity``): the fixture says which
+        assert f.severity == (_directives(path).get("severity") or rule.severity)
 
 
 @pytest.mark.parametrize(("rule_id", "path", "dialect"), OK, ids=_ids(OK))

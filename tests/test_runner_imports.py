@@ -72,6 +72,7 @@ def test_the_plan_names_a_file_only_when_it_is_not_utf8(tmp_path: Path,
 
     monkeypatch.setattr(plan_module, "display_path", display_path)
     ini = make_project(tmp_path / "p", chain(3))
+    (Path(ini).parent / "app.db").touch()  # plan reads it: a missing file is exit 2
     assert [r.revision for r in make_plan(ini, with_sql=False).revisions] == [
         "r0001", "r0002", "r0003"]
     assert shown == []

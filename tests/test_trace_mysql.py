@@ -182,12 +182,26 @@ def test_cli_text_says_why_locks_are_missing(tmp_path: Path, my_server: str,
     shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
     res = run_cli(["trace", "0002", "-c", str(project / "alembic.ini"),
                    "--url", my_server, "--no-crosscheck"])
-    assert res.exit_code in (0, 1), res.output
+    assert res.exit_code in (1, 2), res.output
     out = " ".join(res.stdout.split())
     assert "ALTER TABLE events ADD COLUMN note" in out
     if server_status is not None:
         assert "lock tracing is not available on this server" in out
         assert "performance_schema=ON" in out
-        assert res.exit_code == 0
+        # the gate cannot judge locks it did not see: it fails closed, in every format
+        assert res.exit_code == 2
+        (line,) = res.stderr.strip().splitlines()
+        assert line.startswith("sluice: error: lock tracing is not available on ")
+        for fmt in ("sarif", "json"):
+            res = run_cli(["trace", "0002", "-c", str(project / "alembic.ini"),
+                           "--url", my_server, "--no-crosscheck", "--format", fmt])
+            assert res.exit_code == 2, res.output
+            assert "lock tracing is not available" in res.stderr
+            assert res.stdout.lstrip().startswith("{")  # the report is still written
+        res = run_cli(["trace", "0002", "-c", str(project / "alembic.ini"), "--url",
+                       my_server, "--no-crosscheck", "--format", "sarif", "--fail-on", "never"])
+        assert res.exit_code == 0, res.output
+        (line,) = res.stderr.strip().splitlines()
+        assert line.startswith("sluice: warning: lock tracing is not available")
     else:
         assert res.exit_code == 1 and "EXCLUSIVE events" in out

@@ -8,6 +8,7 @@ CLI run their own small traces.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sluice.errors import SluiceError
 from sluice.trace import TraceResult, fails, trace
 from sluice.trace.model import RevisionTrace, Statement
+from sluice.trace.render import render
 from tests.support.cli import run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "trace" / "pg"
@@ -392,3 +394,46 @@ def test_cli_unusable_input_one_line_exit_2(in_project: Path) -> None:
         assert len(lines) == 1 and expected in lines[0], (args, res.stderr)
         assert "s3cret" not in res.stderr and "Traceback" not in res.stderr
         assert res.stdout == ""
+
+
+def test_materialized_view_refresh(tmp_path: Path, pg_server: str) -> None:
+    project = _copy(tmp_path / "pg")
+    _add_revision(project, '    op.execute("CREATE MATERIALIZED VIEW mv AS SELECT id FROM events")\n'
+                           '    op.execute("CREATE UNIQUE INDEX mv_uq ON mv (id)")')
+    _add_revision(project, '    op.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY mv")',
+                  "0015", "0014")
+    _add_revision(project, '    op.execute("REFRESH MATERIALIZED VIEW mv")', "0016", "0015")
+    result = trace(project / "alembic.ini", pg_server, ["0014:0016"], crosscheck=False)
+    assert result.failure is None
+    # EXCLUSIVE on a materialized view: nobody writes one and plain reads go on
+    conc = only(result, "0015")
+    assert "ExclusiveLock" in modes(conc, "mv") and blocking(conc) == {}
+    assert not [f for f in result.findings if f.revision == "0015"]
+    plain = only(result, "0016")
+    assert blocking(plain) == {"mv": "AccessExclusiveLock"}
+    (f,) = [f for f in result.findings if f.revision == "0016"]
+    assert f.rule == "TR001" and "every read of the materialized view" in f.message
+    assert "REFRESH MATERIALIZED VIEW CONCURRENTLY" in f.fix and "unique index" in f.fix
+
+
+def test_data_step_collapsed_and_checkpoint_table_not_seeded(tmp_path: Path,
+                                                              pg_server: str) -> None:
+    project = _copy(tmp_path / "pg")
+    step = ('    from sluice.data import batched_update\n'
+            '    batched_update("accounts", {"name": sa.text("name")}, batch_size=50)')
+    _add_revision(project, step)
+    _add_revision(project, step, "0015", "0014")
+    result = trace(project / "alembic.ini", pg_server, ["0014", "0015"], seed_rows=SEED,
+                   crosscheck=False)
+    assert result.failure is None
+    first, second = result.revisions
+    assert "sluice_data_progress" not in second.seeded  # Sluice's own, like alembic_version
+    assert all(s.step == "update accounts" for s in first.statements)
+    batches = first.data_steps["update accounts"]
+    assert set(first.data_steps) == {"update accounts"} and batches >= 1
+    out = io.StringIO()
+    render("text", result, result.findings, out)
+    text_out = out.getvalue()
+    assert f"sluice.data step 'update accounts': {batches} batch" in text_out
+    assert "pg_catalog" not in text_out and "COMMIT" not in text_out
+    assert len(text_out.splitlines()) < 40

@@ -134,6 +134,16 @@ def test_select_revisions() -> None:
         ids("nope")
 
 
+def test_reversed_range_names_both_revisions_in_one_line() -> None:
+    script = script_directory(alembic_config(PG_FIXTURE / "alembic.ini"))
+    with pytest.raises(SluiceError) as err:
+        select_revisions(script, ["0009:0002"])
+    text = str(err.value)
+    assert "\n" not in text and "IndexError" not in text
+    assert "0009" in text and "0002" in text and "reversed" in text
+    assert "write 0002:0009" in text
+
+
 # --------------------------------------------------------------------------- measurements
 
 
@@ -511,3 +521,52 @@ def test_a_moment_of_lock_in_its_own_transaction_under_the_timeout_is_not_a_find
     assert run(3.0, timed=False) == ["TR001"]  # an unbounded wait
     assert run(3.0, autocommit=False) == ["TR001"]  # held until the revision commits
     assert run(3.0, rewrites=("users",)) == ["TR001"]  # copied the table
+
+
+def _mysql_ddl(sql: str, locks: list[Lock], duration_ms: float,
+               rewrites: list[str]) -> TraceResult:
+    for lk in locks:
+        lk.observed = "sampled"
+    stmt = Statement(index=1, sql=sql, path="/x/0001_a.py", line=16, duration_ms=duration_ms,
+                     implicit_commit=True, locks=locks, rewrites=rewrites)
+    rt = RevisionTrace(revision="0001", path="/x/0001_a.py", message="m",
+                       down_revisions=(), statements=[stmt])
+    annotate(rt, "mariadb")
+    return TraceResult(backend="mariadb", server_version="10.11", server="my",
+                       lock_tracing=True, revisions=[rt])
+
+
+def test_mysql_finding_states_the_sampled_hold_and_copy_advice_only_for_a_copy() -> None:
+    exclusive = _lock("events", "EXCLUSIVE", backend="mariadb")
+    exclusive.held_ms = 5.7
+    result = _mysql_ddl("ALTER TABLE events MODIFY name VARCHAR(50) NOT NULL",
+                        [exclusive], 539.0, ["events"])
+    (f,) = trace_findings(result)
+    assert "Held 5.7 ms here" in f.message and "statement's 539 ms" not in f.message
+    assert "no table copy seen" in f.message and "copied under the lock" not in f.message
+    assert "silently copying" not in f.fix and "rebuilt in place" in f.fix
+
+    copy = _lock("events", "COPY", backend="mariadb")
+    copy.held_ms = 94.0
+    result = _mysql_ddl("ALTER TABLE events MODIFY amount BIGINT NULL", [copy], 99.0,
+                        ["events"])
+    (f,) = trace_findings(result)
+    assert "Held 94 ms here" in f.message and "silently copying" in f.fix
+
+
+def test_step_statements_collapse_into_one_aligned_row() -> None:
+    stmts = [_stmt(i, "UPDATE t SET a = 1" if i > 1 else "ALTER TABLE t ADD COLUMN a int",
+                   10 if i == 1 else 11, []) for i in range(1, 121)]
+    for s in stmts[1:]:
+        s.step = "update t"
+    stmts[-1].sql = "COMMIT"
+    result = _result(stmts)
+    result.revisions[0].data_steps = {"update t": 40}
+    out = io.StringIO()
+    render("text", result, result.findings, out)
+    lines = out.getvalue().splitlines()
+    assert any("sluice.data step 'update t': 40 batches (119 statements" in ln for ln in lines)
+    assert not any("COMMIT" in ln for ln in lines)
+    header = next(ln for ln in lines if "statement" in ln and "line" in ln)
+    row = next(ln for ln in lines if "2-120" in ln)
+    assert row.index("11") + 2 == header.index("line") + 4  # "line" stays right-aligned

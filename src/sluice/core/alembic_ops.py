@@ -70,6 +70,8 @@ def to_model(op: Any, *, phase: str = "upgrade", in_batch: bool = False) -> Op |
                 "type_": type_text(col.type),
                 "nullable": col.nullable,
                 "server_default": default_text(col.server_default),
+                # Alembic also creates the column's index / unique constraint
+                **{key: True for key in ("index", "unique") if getattr(col, key, None)},
             },
             **common,
         )

@@ -88,6 +88,9 @@ class Hit:
     message: str
     fix: str = ""
     op: Op | None = None
+    #: A severity below the rule's for this hit ("warning"); ``[tool.sluice.lint]
+    #: severity`` for the rule still decides when it is set (see ``severity_for``).
+    severity: str | None = None
 
 
 #: Compiled on first use (``re`` keeps it): a warm lint often parses no type at all.

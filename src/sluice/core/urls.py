@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from sluice.core.errors import ConfigError, SluiceError, mask_url
 
-__all__ = ["database_url", "expand_vars"]
+__all__ = ["database_url", "existing_database", "expand_vars", "missing_sqlite_file"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 #: Dialect names SQLAlchemy no longer takes (Heroku and others still give
@@ -68,6 +68,44 @@ def database_url(url: str, *, origin: str) -> str:
                           f"write one like {_EXAMPLES}, or install the package that "
                           "provides it") from None
     return url
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The file a SQLite URL names when it does not exist; None for any other URL, an
+    in-memory database or a file that exists. Relative paths are the working directory's,
+    as SQLite reads them."""
+    from sqlalchemy.engine import make_url  # lazy: as in database_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a URL: database_url says so
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    db = parsed.database or ""
+    if not db or db == ":memory:" or db.startswith("file::memory:") or \
+            "mode=memory" in db:
+        return None
+    if db.startswith("file:"):
+        db = db[5:].split("?", 1)[0]
+    return None if os.path.exists(db) else db
+
+
+def existing_database(url: str, *, origin: str) -> str:
+    """:func:`database_url`, and for a read-only command (graph, history, plan) a SQLite
+    file that must exist: connecting would create an empty one and report it as a
+    database at base. A missing file is a :class:`SluiceError` naming it (exit 2)."""
+    database_url(url, origin=origin)
+    path = missing_sqlite_file(url)
+    if path is not None:
+        raise missing_database_error(url, path, origin=origin)
+    return url
+
+
+def missing_database_error(url: str, path: str, *, origin: str) -> SluiceError:
+    return SluiceError(f"{origin}: {mask_url(url)}: no SQLite database file {path} (a "
+                       "read-only command does not create one); check the path, or create "
+                       "the database with `sluice upgrade`")
 
 
 def _loads(backend: str) -> bool:

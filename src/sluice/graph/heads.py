@@ -17,9 +17,11 @@ class HeadGroup:
     heads: list[str]
     common_ancestors: list[str]
     since: dict[str, list[str]]
-    #: Used in the merge message: a branch label, "all", "unexpected" or "stray".
+    #: Used in the merge message: a branch label, "all", "unexpected" or "stray";
+    #: "separate": one head on a base of its own, next to heads that need a merge.
     name: str = "all"
-    #: The head that matches no expected_heads entry (``name == "stray"``).
+    #: The head that matches no expected_heads entry (``name == "stray"``), or that is on
+    #: a separate base (``name == "separate"``).
     stray: str | None = None
 
     @property
@@ -75,10 +77,8 @@ def explain_heads(graph: RevisionGraph, expected: list[str],
         if len(hits) > 1:
             groups.append(_group(graph, f"branch '{entry}' has", hits, entry))
     loose = [h for h in graph.heads if h not in matched]
-    if not expected and len(loose) > 1:
-        groups.append(_group(graph, "", loose, "all"))
-    elif expected and len(loose) > 1:
-        groups.append(_group(graph, "unexpected", loose, "unexpected"))
+    if len(loose) > 1:
+        groups += _by_base(graph, loose, "unexpected" if expected else "")
     elif expected and loose:
         head = loose[0]
         partner = _closest_head(graph, head)
@@ -92,6 +92,28 @@ def explain_heads(graph: RevisionGraph, expected: list[str],
     })
     return HeadsReport(heads=graph.heads, expected=matched, groups=groups,
                        undeclared_services=undeclared)
+
+
+def _by_base(graph: RevisionGraph, heads: list[str], what: str) -> list[HeadGroup]:
+    """The heads grouped by shared history: one group per set of heads that split from a
+    common ancestor, and one per head on a base of its own next to them. When no two heads
+    share history, one group of them all (a merge of separate bases)."""
+    name = "unexpected" if what else "all"
+    lines = {h: graph.ancestors(h) | {h} for h in heads}
+    parts: list[list[str]] = []
+    for head in heads:  # join every part sharing a revision with this head
+        joined = [p for p in parts if any(lines[head] & lines[o] for o in p)]
+        parts = [p for p in parts if p not in joined] + [
+            [o for p in joined for o in p] + [head]]
+    if all(len(p) == 1 for p in parts):
+        return [_group(graph, what, heads, name)]
+    groups = [_group(graph, what, p, name) for p in parts if len(p) > 1]
+    for part in parts:
+        if len(part) == 1:
+            group = _group(graph, what, part, "separate")
+            group.stray = part[0]
+            groups.append(group)
+    return groups
 
 
 def _closest_head(graph: RevisionGraph, head: str) -> str | None:
@@ -152,6 +174,25 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
         return "\n".join(lines) + "\n"
     for group in report.groups:
         lines.append("")
+        if group.name == "separate":
+            head = group.stray or group.heads[0]
+            node = graph.nodes[head]
+            bases = sorted(r for r in group.since[head] if not graph.nodes[r].parents)
+            branch = f" (branch {', '.join(node.branches)})" if node.branches else ""
+            lines.append(f"{head}{branch} is on a separate base ({', '.join(bases)}): it "
+                         "shares no history with the other heads:")
+            lines.append(f"  {head}: {' <- '.join(group.since[head])}")
+            if node.branches:
+                listed = ", ".join(f'"{b}"' for b in node.branches)
+                lines.append(f"If this line of history is separate by design, declare it: "
+                             f"add {listed} to {setting}; otherwise merge it into the "
+                             "line it belongs to: alembic merge -m \"merge heads\" "
+                             f"{head} <that line's head>.")
+            else:
+                lines.append("If it starts a line of history by design, give its first "
+                             f"revision a branch label and add the label to {setting}; "
+                             "otherwise point its down_revision at the head it belongs after.")
+            continue
         if group.name == "stray":
             split = ""
             others = [h for h in group.heads if h != group.stray]

@@ -27,7 +27,7 @@ from sluice.core.history import (
     script_revision_files,
 )
 from sluice.core.project import script_directory, section_config
-from sluice.core.urls import database_url
+from sluice.core.urls import existing_database
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
 
@@ -72,7 +72,34 @@ class RevisionGraph:
         return self.history.ancestors(rev, dependencies=False)
 
     def current_revisions(self) -> set[str]:
-        return {r for revs in self.current.values() for r in revs}
+        """Revisions the database is at: the version table rows and the effective heads."""
+        rows = {r for revs in self.current.values() for r in revs}
+        return rows | {r for revs in self.effective_current().values() for r in revs}
+
+    def effective_current(self) -> dict[str, list[str]]:
+        """By version table, the revisions applied through ``depends_on`` that no row names
+        and nothing applied builds on: Alembic's "effective head" (``alembic current``)."""
+        out: dict[str, list[str]] = {}
+        for table, rows in self.current.items():
+            applied = set(rows)
+            for rev in rows:
+                if self.history is not None and rev in self.nodes:
+                    applied |= self.history.ancestors(rev)  # down_revision and depends_on
+            out[table] = sorted(
+                rev for rev in applied - set(rows) if rev in self.nodes
+                and not any(kid in applied for kid in self._descendants(rev)))
+        return out
+
+    def _descendants(self, rev: str) -> set[str]:
+        """Every revision reachable through children (down_revision only) from ``rev``."""
+        out: set[str] = set()
+        stack = list(self.nodes[rev].children)
+        while stack:
+            cur = stack.pop()
+            if cur not in out:
+                out.add(cur)
+                stack.extend(self.nodes[cur].children)
+        return out
 
     def rel(self, path: Path) -> str:
         try:
@@ -242,7 +269,7 @@ def database_revisions(url: str, tables: list[str]) -> dict[str, list[str]]:
     import sqlalchemy as sa  # lazy: a database only with --url
     from alembic.migration import MigrationContext  # lazy: a database only with --url
 
-    database_url(url, origin="--url")
+    existing_database(url, origin="--url")  # read-only: a missing SQLite file is not made
     try:  # a driver that is not installed
         engine = sa.create_engine(sync_url(url), poolclass=sa.pool.NullPool)
     except Exception as exc:

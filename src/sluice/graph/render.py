@@ -25,9 +25,13 @@ def _tags(graph: RevisionGraph, node: RevisionNode) -> list[str]:
     if node.id in graph.heads:
         branch = ", ".join(node.branches)
         tags.append(f"HEAD ({branch})" if branch else "HEAD")
+    effective = graph.effective_current()
     for table, revs in sorted(graph.current.items()):
+        where = [] if table == "alembic_version" else [table]
         if node.id in revs:
-            tags.append("<- database" + ("" if table == "alembic_version" else f" ({table})"))
+            tags.append("<- database" + (f" ({where[0]})" if where else ""))
+        elif node.id in effective.get(table, []):
+            tags.append(f"<- database ({', '.join([*where, 'effective head'])})")
     return tags
 
 
@@ -104,7 +108,10 @@ def _summary(graph: RevisionGraph) -> str:
     if merges:
         parts.append(f"{merges} merge point{'s' if merges != 1 else ''}")
     if graph.current:
-        at = sorted(graph.current_revisions())
+        rows = sorted({r for revs in graph.current.values() for r in revs})
+        effective = sorted({r for revs in graph.effective_current().values() for r in revs}
+                           - set(rows))
+        at = rows + [f"{r} (effective head)" for r in effective]
         parts.append("database at " + (", ".join(at) if at else "base (empty)"))
     return "Revision graph: " + ", ".join(parts)
 
@@ -227,12 +234,14 @@ def graph_json(graph: RevisionGraph) -> dict[str, Any]:
                 "merge_point": n.is_merge,
                 "branch_point": n.is_branch_point,
                 "phase": n.phase,
-                "current": rev in graph.current_revisions(),
+                "current": rev in current,
             }
+            for current in [graph.current_revisions()]
             for rev in graph.order()
             for n in [graph.nodes[rev]]
         ],
         "heads": graph.heads,
         "bases": graph.bases,
         "current": graph.current,
+        "effective_current": graph.effective_current(),
     }

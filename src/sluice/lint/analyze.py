@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sluice.config import SluiceConfig
 from sluice.lint.context import RunContext, meta_findings
-from sluice.lint.merge import dedup_findings, dialect_branch_lines, dialect_sensitive, merge_ops
+from sluice.lint.merge import dedup_findings, dialect_branch_arms, dialect_sensitive, merge_ops
 from sluice.lint.model import Finding, Op
 from sluice.lint.needs import (
     NEED_RENDER_REQUESTED,
@@ -27,6 +27,7 @@ from sluice.lint.registry import run_rules
 from sluice.lint.render import REASON_BIND_READS, REASON_DISABLED, RenderOutcome
 from sluice.lint.results import RevisionReport
 from sluice.lint.scope import Node, display_path, static_result
+from sluice.lint.static import StaticResult
 from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
 
 if TYPE_CHECKING:
@@ -65,6 +66,24 @@ def render_job(index: int, node: Node, ctx: RunContext) -> tuple[list[str], Rend
         index=index, path=node.file, dialects=tuple(ctx.dialects),
         downgrade=ctx.config.downgrades != "none" and down_kind == "ops",
         all_dialects=sensitive and len(ctx.dialects) > 1)
+
+
+def _dialect_branches(source: str, static: StaticResult, outcome: RenderOutcome | None
+                      ) -> tuple[list[tuple[int, int]], set[int], list[Op]]:
+    """The dialect branch arms of ``source`` and their lines, for the merge to prune (none
+    when nothing rendered), and the static ops, those in them in a phase no render ran
+    marked ``dialect_branch``: which dialect reaches them, nothing says (SL608)."""
+    arms = dialect_branch_arms(source, static.tree)
+    if not arms:
+        return [], set(), static.ops
+    lines = {line for first, last in arms for line in range(first, last + 1)}
+    seen: set[str] = set()
+    rendered = outcome is not None and outcome.ok
+    if outcome is not None and outcome.ok:
+        seen = {p for ps in outcome.phases.values() for p in ps}
+    ops = [replace(o, args={**o.args, "dialect_branch": True})
+           if o.line in lines and o.phase not in seen else o for o in static.ops]
+    return (arms, lines, ops) if rendered else ([], set(), ops)
 
 
 def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
@@ -124,13 +143,12 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
     else:
         report.status = "static"  # the source says everything: read statically
 
-    branch_lines = (dialect_branch_lines(source, static.tree)
-                    if outcome is not None and outcome.ok else set())
+    arms, branch_lines, static_ops = _dialect_branches(source, static, outcome)
     static.tree = None  # done with it; the ops are what is kept
     # the op list each dialect sees; dialects whose render (or lack of it) is the same share it
     groups: dict[tuple[str | None, bool, str | None], tuple[list[Op], list[str]]] = {}
     # operations of a plugin that runs on one dialect only (sluice.lint.static.plugins)
-    limited = any(o.kind == "execute" and "dialect" in o.args for o in static.ops)
+    limited = any(o.kind == "execute" and "dialect" in o.args for o in static_ops)
     for dialect in ctx.dialects:
         used: str | None = None
         if outcome is not None and outcome.ok:
@@ -141,13 +159,13 @@ def analyze_file(node: Node, ctx: RunContext, rendered: RenderOutcome | None,
         pruned = used == dialect and bool(branch_lines)
         key = (used, pruned, dialect if limited else None)
         if key not in groups:
-            ops = static.ops
+            ops = static_ops
             if limited:
                 ops = [o for o in ops if o.args.get("dialect", dialect) == dialect]
             if used is not None:
                 ops = merge_ops(ops, outcome.ops[used],  # type: ignore[union-attr]
                                 outcome.phases.get(used, []),  # type: ignore[union-attr]
-                                branch_lines if pruned else set())
+                                branch_lines if pruned else set(), arms)
             groups[key] = (ops, [])
         groups[key][1].append(dialect)
     raw: list[Finding] = []

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["RunContext", "config_key", "meta_findings", "new_renderer"]
 
 
+#: Rules about what fails on one dialect, run only when the project names its dialects:
+#: linting all three because none is named, most projects never run on SQLite.
+ONLY_WHEN_NAMED = frozenset({"SL608"})
+
+
 @dataclass
 class RunContext:
     """What every file of one lint run shares: configuration, layout, dialects, rules."""
@@ -37,6 +42,8 @@ class RunContext:
     sql: bool = False
     #: Render every revision, also those static analysis decides alone.
     render_all: bool = False
+    #: The project named its dialects (False: all three are linted, none named).
+    named: bool = True
     renderer: Renderer | None = None
     stack: contextlib.ExitStack | None = None
     _active: list[Any] | None = None
@@ -47,7 +54,8 @@ class RunContext:
         key = tuple(dialects)
         if key not in self._split:
             if self._active is None:
-                self._active = [r for r in active_rules(self.config) if r.family != "meta"]
+                self._active = [r for r in active_rules(self.config) if r.family != "meta"
+                                and (self.named or r.id not in ONLY_WHEN_NAMED)]
             shared = [r for r in self._active if set(dialects) <= set(r.dialects)]
             in_shared = {id(r) for r in shared}  # rules are distinct objects
             specific = {d: RuleIndex([r for r in self._active

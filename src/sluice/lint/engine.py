@@ -167,7 +167,8 @@ class _Run:
             ctx = self.contexts[tuple(wanted)] = RunContext(
                 config=self.config, layout=self.layout, dialects=list(wanted),
                 render=self.render, stub_modules=self.stubs, known_rules=self.known,
-                sql=self.sql, render_all=self.render_all)
+                sql=self.sql, render_all=self.render_all,
+                named=self.choice.named or node.location in self.choice.by_location)
         return ctx
 
     def add(self, node: Node, done: int, total: int) -> None:
@@ -296,7 +297,8 @@ def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stu
             cache_dir = layout.root / cache_dir
         if layout.section != "alembic":  # its own entries: a lint prunes files it did not read
             cache_dir = cache_dir / f"section-{section_slug(layout.section)}"
-    dialect_key = choice.all() + [f"{loc}={d}" for loc, d in choice.by_location.items()]
+    dialect_key = choice.all() + [f"{loc}={d}" for loc, d in choice.by_location.items()] \
+        + ([] if choice.named else [choice.origin])
     return LintCache(cache_dir, config_key(config, dialect_key, stubs, render, x_args, sql)
                      if cache_dir is not None else "")
 
@@ -306,6 +308,13 @@ def _notes(run: _Run, config: SluiceConfig, scoped_baseline: bool,
     """Lines for people after the coverage line."""
     where = f"{config.file_name}: {config.table('lint')}"
     notes = [n for n in (run.choice.note(run.used_locations, where=where),) if n]
+    # (the mysql family's verdicts depend on the server version: said once, not per finding)
+    mysql_family = {r.id for r in all_rules().values() if r.family == "mysql"}
+    if run.choice.named and config.lint.target_mysql_version is None and any(
+            f.rule in mysql_family for f in run.findings):
+        notes.append("note: the MySQL findings assume MySQL 8.0 (lint.target_mysql_version "
+                     f"is unset); name your server in {where} target_mysql_version = "
+                     "\"8.0.36\" (or \"mariadb-10.11\")")
     if scoped_baseline:
         section = run.layout.section
         sum_file = section_sum_file(config.check.sum_file, section)

@@ -3,7 +3,10 @@
 Operations the render layer saw on the same line as a static operation enrich it (SQL
 built at run time, values from imported constants); operations only the render layer saw
 (issued by helpers in imported code) are added; static operations inside a
-``if ... dialect ... == "x"`` branch that rendering shows was not taken are dropped.
+``if ... dialect ... == "x"`` branch that rendering shows was not taken are dropped. A
+static operation that never runs offline (the body of a loop over the rows of a read,
+``offline_dead``) is not dropped for being missing from the render: it is dropped only
+when rendering ran nothing at all in the branch arm holding it.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any
 from sluice.lint.model import Finding, Op
 from sluice.lint.static import sql_target_table
 
-__all__ = ["copy_finding", "dedup_findings", "dialect_branch_lines", "dialect_sensitive",
-           "merge_ops"]
+__all__ = ["copy_finding", "dedup_findings", "dialect_branch_arms", "dialect_branch_lines",
+           "dialect_sensitive", "merge_ops"]
 
 
 _DIALECT_LITERAL = r"""['"](postgresql|postgres|mysql|mariadb|sqlite)['"]"""
@@ -47,22 +50,42 @@ def dialect_sensitive(source: str) -> bool:
         _compiled(_DIALECT_SENSITIVE).search(source))
 
 
-def dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int]:
-    """Lines inside ``if`` branches whose test names a dialect (``tree``: ``source`` parsed)."""
+def dialect_branch_arms(source: str, tree: ast.Module | None = None) -> list[tuple[int, int]]:
+    """First and last line of each arm (body, ``else``) of the ``if`` statements whose test
+    names a dialect (``tree``: ``source`` parsed)."""
     if not any(h in source for h in _DIALECT_HINTS) or not _compiled(_DIALECT_LITERAL).search(
             source):
-        return set()
+        return []
     if tree is None:
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError):
-            return set()
-    lines: set[int] = set()
+            return []
+    arms: list[tuple[int, int]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.If) and _compiled(_DIALECT_LITERAL).search(ast.unparse(node.test)):
-            for stmt in node.body + node.orelse:
-                lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+            for arm in (node.body, node.orelse):
+                if arm:
+                    arms.append((arm[0].lineno, max(s.end_lineno or s.lineno for s in arm)))
+    return arms
+
+
+def dialect_branch_lines(source: str, tree: ast.Module | None = None) -> set[int]:
+    """Lines inside ``if`` branches whose test names a dialect (``tree``: ``source`` parsed)."""
+    lines: set[int] = set()
+    for first, last in dialect_branch_arms(source, tree):
+        lines.update(range(first, last + 1))
     return lines
+
+
+def _arm_ran(line: int | None, arms: list[tuple[int, int]], ran: set[int]) -> bool:
+    """Whether rendering ran anything (``ran``: the lines it recorded) in the innermost
+    dialect-branch arm holding ``line``; True when no arm is known to hold it."""
+    holding = [(first, last) for first, last in arms if line is not None and first <= line <= last]
+    if not holding:
+        return True
+    first, last = min(holding, key=lambda a: a[1] - a[0])
+    return any(first <= r <= last for r in ran)
 
 
 def _unresolved(value: Any) -> bool:
@@ -88,9 +111,12 @@ def _enrich(s: Op, r: Op) -> Op:
 
 
 def merge_ops(static_ops: list[Op], render_ops: list[Op], phases: Iterable[str],
-              branch_lines: set[int]) -> list[Op]:
-    """One op list from both layers (see the module docstring)."""
+              branch_lines: set[int], arms: list[tuple[int, int]] | None = None) -> list[Op]:
+    """One op list from both layers (see the module docstring); ``arms``: the dialect
+    branch arms of :func:`dialect_branch_arms` (None: each line of ``branch_lines`` is an
+    arm of its own, so an ``offline_dead`` op there is kept)."""
     rendered_phases = set(phases)
+    ran = {r.line for r in render_ops if r.line is not None}
     pending: dict[tuple[str, int | None, str], list[Op]] = {}
     for r in render_ops:
         pending.setdefault((r.phase, r.line, r.kind), []).append(r)
@@ -104,7 +130,12 @@ def merge_ops(static_ops: list[Op], render_ops: list[Op], phases: Iterable[str],
             out.append(_enrich(s, cands.pop(0)))
             continue
         if s.line in branch_lines and not s.kind.startswith("script."):
-            continue  # in a dialect branch rendering did not take
+            if not s.args.get("offline_dead"):
+                continue  # in a dialect branch rendering did not take
+            # offline its loop ran no time: missing from the render says nothing, unless
+            # rendering ran nothing at all in the branch arm holding it
+            if arms is not None and not _arm_ran(s.line, arms, ran):
+                continue
         out.append(s)
     leftovers = [r for r in render_ops if any(r is c for c in
                                                pending.get((r.phase, r.line, r.kind), []))]

@@ -66,7 +66,7 @@ def run_rules(
                     Finding(
                         rule=r.id,
                         name=r.name,
-                        severity=severity_for(r, config),
+                        severity=severity_for(r, config, hit.severity),
                         message=hit.message,
                         fix=hit.fix,
                         path=target.path,

@@ -9,6 +9,7 @@ EXISTS``, so a rerun after a kill completes; MySQL has no such clause for these.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,6 +98,24 @@ def _column_ddl(column: sa.Column[Any]) -> str | None:
         return None
 
 
+#: A server default the server can write into the table definition alone: a number or a
+#: quoted string.
+_CONSTANT = re.compile(r"^\s*(?:[-+]?\d+(?:\.\d+)?|'(?:[^']|'')*')\s*$")
+
+
+def _constant_default(column: sa.Column[Any]) -> bool:
+    """``column`` has no server default, or a constant one (a Python string, or text that
+    is a number or a quoted string)."""
+    default = column.server_default
+    if default is None:
+        return True
+    arg = getattr(default, "arg", None)
+    if isinstance(arg, str):
+        return True
+    text = getattr(arg, "text", None)
+    return isinstance(text, str) and bool(_CONSTANT.match(text))
+
+
 @recipe("mysql-add-column-instant", rules=("SL302",), dialect=MYSQL,
         since={"mysql": (5, 6), "mariadb": (10, 0)},
         title="Add a column with ALGORITHM=INSTANT (or INPLACE, LOCK=NONE) stated")
@@ -110,8 +129,9 @@ def add_column_instant(op: ops.MigrateOperation,
     VARCHAR(200), ALGORITHM=INSTANT` where the target version has INSTANT, else
     `ALGORITHM=INPLACE, LOCK=NONE` (the rebuild stays, but writes continue and the server
     refuses rather than copy). MariaDB adds `IF NOT EXISTS`. Stored generated, identity
-    and auto-increment columns, and NOT NULL columns without a default (SL106), are left
-    as written.
+    and auto-increment columns, NOT NULL columns without a default (SL106) and columns
+    whose default is an expression (`DEFAULT (uuid())`, which neither server adds in
+    place) are left as written.
     """
     if not isinstance(op, ops.AddColumnOp) or op.kw:
         return None
@@ -122,6 +142,8 @@ def add_column_instant(op: ops.MigrateOperation,
         return None
     if not col.nullable and col.server_default is None:
         return None
+    if not _constant_default(col):
+        return None  # an expression default (uuid(), now()): no INSTANT or INPLACE add
     ddl = _column_ddl(col)
     if ddl is None:
         return None

@@ -38,6 +38,23 @@ def _sqlglot(text: str, dialect: str | None) -> exp.Expression | None:
     return found[0] if len(found) == 1 else None
 
 
+def written_in(text: str, dialect: str | None
+               ) -> tuple[str | None, list[tuple[str, str]]] | None:
+    """The WHERE condition and the SET values of the UPDATE/DELETE ``text`` written back in
+    ``dialect`` (``Stmt.where`` and ``Stmt.sets`` are sqlglot's generic spelling, which may
+    not be valid there: ``JSON_EXTRACT_SCALAR(...)`` for PostgreSQL's ``->>``); None when
+    sqlglot does not read ``text`` as one UPDATE or DELETE."""
+    tree = _sqlglot(text, dialect)
+    if not isinstance(tree, (exp.Update, exp.Delete)):
+        return None
+    write = _SQLGLOT_DIALECT.get(dialect or "postgresql", "postgres")
+    where = tree.args.get("where")
+    sets = [(eq.this.name, eq.expression.sql(dialect=write)) for eq in tree.expressions
+            if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column)] \
+        if isinstance(tree, exp.Update) else []
+    return (where.this.sql(dialect=write) if where is not None else None), sets
+
+
 def _table_name(node: Any) -> str | None:
     if isinstance(node, exp.Table):
         return _ident(node.name)

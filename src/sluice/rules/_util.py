@@ -234,9 +234,10 @@ def _mysql_target(version: str) -> tuple[str, tuple[int, ...]]:
 
 
 def mysql_label(ctx: RuleContext) -> str:
-    """``MySQL 8.0``, ``MariaDB 10.11``; an assumed server says so."""
+    """``MySQL 8.0``, ``MariaDB 10.11``. An assumed server (``lint.target_mysql_version``
+    unset) is ``MySQL 8.0``: the lint says so once, in a note after its coverage line."""
     if ctx.config.lint.target_mysql_version is None:
-        return "MySQL 8.0 [assumed: lint.target_mysql_version is unset]"
+        return "MySQL 8.0"
     raw = str(ctx.config.lint.target_mysql_version).strip()
     flavor, _ = mysql_target(ctx)
     number = re.sub(r"^[A-Za-z]+[-_ ]?", "", raw)
@@ -338,6 +339,40 @@ def _top_level(text: str) -> str:
         elif depth == 0:
             out.append(ch)
     return "".join(out)
+
+
+def every_row_update(stmt: Stmt) -> bool:
+    """An UPDATE with no WHERE, or with one that is always true (``WHERE 1 = 1``), and no
+    LIMIT: it rewrites every row (SL501)."""
+    return stmt.kind == "UPDATE" and not stmt.has_where and not stmt.has_limit
+
+
+def in_dialect(stmt: Stmt, dialect: str | None) -> tuple[str | None, list[tuple[str, str]]]:
+    """The WHERE and SET values of the UPDATE/DELETE ``stmt`` as the linted ``dialect``
+    spells them, for a message to quote and a fix to reuse (``stmt.where`` is sqlglot's
+    generic spelling, not always valid there). Parses the statement again: call it only
+    for a statement that is reported."""
+    from sluice.rules._sqlfast import simple_dml  # lazy: only with SQL
+
+    if not stmt.parsed or simple_dml(stmt, stmt.text):
+        # (a simple shape is spelled alike in every dialect: its summary, which it fills
+        # again with the same values, is what a dialect writes; no sqlglot needed)
+        return stmt.where, list(stmt.sets)
+    kept = memo.entries()  # (kept between lints, as the literals are: no sqlglot when warm)
+    key = (stmt.text, "in_dialect:" + (dialect or ""))
+    found = kept.get(key) if kept is not None else None
+    if not (isinstance(found, tuple) and len(found) == 1):
+        from sluice.rules._sqltree import written_in  # lazy: imports sqlglot; findings only
+
+        parts = written_in(stmt.text, dialect)
+        found = (None if parts is None else (parts[0], [list(p) for p in parts[1]]),)
+        if kept is not None:
+            kept[key] = found
+            memo.added.add(key)
+    if found[0] is None:
+        return stmt.where, list(stmt.sets)
+    where, sets = found[0]
+    return where, [(str(c), str(v)) for c, v in sets]
 
 
 def batched_snippet(kind: str, table: str, where: str | None,

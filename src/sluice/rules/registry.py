@@ -273,8 +273,10 @@ def active_rules(config: SluiceConfig) -> list[Rule]:
     return out
 
 
-def severity_for(r: Rule, config: SluiceConfig) -> Severity:
-    sev = config.lint.severity.get(r.id) or config.lint.severity.get(r.name)
+def severity_for(r: Rule, config: SluiceConfig, hit: str | None = None) -> Severity:
+    """The rule's severity as configured, else the hit's own (``Hit.severity``), else the
+    rule's."""
+    sev = config.lint.severity.get(r.id) or config.lint.severity.get(r.name) or hit
     return sev if sev in SEVERITY_ORDER else r.severity  # type: ignore[return-value]
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
+from sqlalchemy.engine import make_url
 
 from sluice.core.alembic_compat import kept_proxies
 from sluice.core.durations import format_duration
+from sluice.core.history import read_header, script_revision_files
+from sluice.core.project import script_directory, section_config
+from sluice.core.urls import existing_database, missing_database_error, missing_sqlite_file
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner import audit, datacommit, guards
 from sluice.runner.audit import ChecksumMismatch, HistoryEntry
@@ -25,7 +31,7 @@ from sluice.runner.run import (
     probe,
     run,
 )
-from sluice.runner.session import Session
+from sluice.runner.session import DbState, Session
 
 if TYPE_CHECKING:
     from sluice.runner.plan import Plan
@@ -72,18 +78,27 @@ def make_plan(
 
     _require_target("downgrade" if downgrade else "upgrade", target)
     project = open_project(ini, env=env, url=url, x_args=x_args, ini_section=ini_section)
-    state = probe(project)
-    direction = "downgrade" if downgrade else _direction(project, state.heads, target)
-    scripts = planned_steps(project.script, direction, target, state.heads,
-                            given=project.given)
-    engine = make_engine(state.url or project.url)
-    conn = connect(engine)
+    # a missing SQLite file is a new database: the plan is the whole history, and the
+    # empty file connecting made is removed again
+    missing = missing_sqlite_file(project.url) if project.url else None
     try:
-        plan = build_plan(project, state, direction, target, scripts, sizes_conn=conn,
-                          with_sql=with_sql)
+        state = probe_read_only(project, given=url is not None, refuse=False)
+        direction = "downgrade" if downgrade else _direction(project, state.heads, target)
+        scripts = planned_steps(project.script, direction, target, state.heads,
+                                given=project.given)
+        engine = make_engine(state.url or project.url)
+        conn = connect(engine)
+        try:
+            plan = build_plan(project, state, direction, target, scripts, sizes_conn=conn,
+                              with_sql=with_sql)
+        finally:
+            conn.close()
+            engine.dispose()
     finally:
-        conn.close()
-        engine.dispose()
+        if missing is not None:
+            with contextlib.suppress(OSError):
+                if os.path.getsize(missing) == 0:
+                    os.remove(missing)
     guards.evaluate(plan, project.policy, allow_downgrade=allow_downgrade,
                     given=project.given)
     return plan
@@ -125,15 +140,53 @@ def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None
     return buf.getvalue()
 
 
+_MISSING = "the database env.py reads"
+
+
+def probe_read_only(project: RunnerProject, *, given: bool = False,
+                    refuse: bool = True) -> DbState:
+    """:func:`probe` for a read-only command (plan, history): env.py connects, and SQLite
+    creates a file that did not exist. When the file env.py read is one that was missing
+    before, the empty file is removed again and the command stops (exit 2) naming it
+    (``refuse=False``, for plan: goes on, the database empty as upgrade would find it).
+    A missing file named by alembic.ini that env.py does not use (it reads a URL of its
+    own) is no problem."""
+    missing = missing_sqlite_file(project.url) if project.url else None
+    state = probe(project)
+    used = state.url or project.url
+    if missing is None or not used or missing_sqlite_file(used) is not None:
+        return state
+    if _same_file(used, missing):
+        with contextlib.suppress(OSError):
+            if os.path.getsize(missing) == 0:
+                os.remove(missing)
+        if refuse:
+            raise missing_database_error(used, missing, origin="--url" if given else _MISSING)
+    return state
+
+
+def _same_file(url: str, path: str) -> bool:
+    db = make_url(url).database or ""
+    db = db[5:].split("?", 1)[0] if db.startswith("file:") else db
+    return bool(db) and os.path.abspath(db) == os.path.abspath(path)
+
+
 def _migrated_url(project: RunnerProject) -> tuple[str, str | None]:
     """The database env.py migrates, where ``sluice upgrade`` writes its audit rows: env.py
     may connect to a URL of its own (an environment variable it reads) instead of the one
     Sluice resolved. Read from a probe of env.py; when env.py cannot be run, the resolved
     URL and a note saying so."""
     try:
-        state = probe(project)
+        state = probe_read_only(project)
     except DatabaseUnavailable:
         raise
+    except SluiceError as exc:
+        if exc.message.startswith(_MISSING):
+            raise
+        if not project.url:
+            raise
+        return project.url, (f"env.py was not run ({first_line(exc)}); this is the "
+                             "database Sluice resolved (pass --url for another)")
     except Exception as exc:  # noqa: BLE001 - env.py's own failure: said in the note
         if not project.url:  # no URL but env.py's, and env.py gave none: nothing to read
             raise
@@ -208,6 +261,8 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
             revision: str | None = None, ini_section: str = "alembic") -> HistoryReport:
     project = open_project(ini, env=env, url=url, x_args=x_args, deploys=False,
                            ini_section=ini_section)
+    if url is not None:
+        existing_database(project.url, origin="--url")  # read-only: no SQLite file made
     target, note = (project.url, None) if url is not None else _migrated_url(project)
     engine = make_engine(target)
     conn = connect(engine)
@@ -226,10 +281,38 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
         report.note = "; ".join(filter(None, (
             note, f"checksums not compared: cannot load the revisions: {first_line(exc)}")))
     if paths:
+        unknown = {e.revision for e in entries if e.revision not in paths}
+        if unknown:  # sluice_history is shared by every section: rows of the others
+            paths = {**other_section_paths(project), **paths}
         report.mismatches = audit.checksum_mismatches(entries, paths)
     if limit:
         report.entries = entries[:limit]
     return report
+
+
+def other_section_paths(project: RunnerProject) -> dict[str, str]:
+    """Revision id -> file of every other Alembic environment of alembic.ini (sections with
+    a ``script_location``): they write their rows in the same ``sluice_history``, so a
+    revision of another section is not a missing file. Headers are read from the source;
+    a section that cannot be read adds nothing."""
+    out: dict[str, str] = {}
+    try:
+        parser = section_config(project.ini, project.ini_section).file_config
+        sections = [s for s in parser.sections()
+                    if s != project.ini_section and parser.has_option(s, "script_location")]
+    except Exception:  # noqa: BLE001 - a file Alembic cannot read fails elsewhere
+        return out
+    for section in sections:
+        try:
+            files = script_revision_files(script_directory(section_config(project.ini,
+                                                                           section)))
+        except Exception:  # noqa: BLE001 - a broken section is that section's problem
+            continue
+        for path in files:
+            revision = read_header(path).revision
+            if revision is not None:
+                out.setdefault(revision, str(path))
+    return out
 
 
 def count_rows(conn: Any) -> int:

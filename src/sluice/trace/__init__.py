@@ -29,7 +29,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sluice.trace.findings import crosscheck_findings, display_path, fails, trace_findings
+from sluice.trace.findings import (
+    crosscheck_findings,
+    display_path,
+    fails,
+    trace_findings,
+    untraced,
+)
 from sluice.trace.model import CrossCheck, Lock, RevisionTrace, Statement, TraceResult
 from sluice.trace.runner import Log, trace_project
 
@@ -42,6 +48,7 @@ __all__ = [
     "TraceResult",
     "fails",
     "trace",
+    "untraced",
 ]
 
 #: ``--fail-on`` values: ``writes`` (any lock blocking writes or reads of an existing

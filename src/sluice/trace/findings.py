@@ -110,7 +110,19 @@ def advice(stmt: Statement, lock: Lock, backend: str, *, timeout_set: bool = Fal
                 "it in place, without the copy (ALGORITHM=INPLACE, LOCK=NONE).",
                 timeout,
             )
-        if lock.mode == "COPY" or rewrote:
+        copied = any(lk.mode == "COPY" for lk in [lock, *stmt.locks])
+        if rewrote and not copied:
+            return _steps(
+                "No table copy was seen: the table was rebuilt in place (ALGORITHM=INPLACE) "
+                "and writes went on during the rebuild; only the EXCLUSIVE moments at its "
+                "start and end block, and they queue behind long transactions.",
+                "Keep it online on production: append ALGORITHM=INPLACE, LOCK=NONE, so a "
+                "server version that would copy the table refuses instead.",
+                "The rebuild still takes as long as the table is large: run it when no long "
+                "transaction holds the table (check information_schema.innodb_trx).",
+                timeout,
+            )
+        if copied:
             return _steps(
                 "Ask for an online change: append ALGORITHM=INPLACE, LOCK=NONE (or "
                 "ALGORITHM=INSTANT where the server supports it) so the server refuses "
@@ -134,6 +146,18 @@ def advice(stmt: Statement, lock: Lock, backend: str, *, timeout_set: bool = Fal
             f"Run it inside `{AUTOCOMMIT}`: CONCURRENTLY cannot run in a transaction.",
             "Keep it in a revision of its own; if the build fails, drop the INVALID index "
             "with DROP INDEX CONCURRENTLY and retry.",
+        )
+    if sql.startswith("REFRESH MATERIALIZED VIEW") and "CONCURRENTLY" not in sql:
+        return _steps(
+            "Refresh with REFRESH MATERIALIZED VIEW CONCURRENTLY: it takes EXCLUSIVE, which "
+            f"lets every SELECT on {table} go on while the view is recomputed (it may run "
+            "inside the migration's transaction).",
+            "CONCURRENTLY needs a unique index on the materialized view (on plain columns, "
+            "no WHERE clause): create it first with CREATE UNIQUE INDEX CONCURRENTLY inside "
+            f"`{AUTOCOMMIT}`.",
+            "Better still, refresh from a scheduled job rather than a migration: a refresh "
+            "runs the view's whole query.",
+            timeout,
         )
     if re.match(r"DROP INDEX", sql) and "CONCURRENTLY" not in sql:
         return _steps(
@@ -233,7 +257,7 @@ def advice(stmt: Statement, lock: Lock, backend: str, *, timeout_set: bool = Fal
     )
 
 
-def _message(stmt: Statement, lock: Lock, rt: RevisionTrace) -> str:
+def _message(stmt: Statement, lock: Lock, backend: str) -> str:
     what = f"{lock.kind} {lock.relation}"
     if lock.kind == "index" and lock.table:
         what = f"index {lock.relation} of table {lock.table}"
@@ -243,13 +267,22 @@ def _message(stmt: Statement, lock: Lock, rt: RevisionTrace) -> str:
         f"`{_compact(stmt.sql)}` took {lock.mode_label}{how} on {what}, which existed "
         f"before this revision: it {lock.blocks_detail}.",
     ]
-    if stmt.autocommit or stmt.implicit_commit:
-        parts.append(f"Held for the statement's {_ms(stmt.duration_ms)} here (it commits on "
-                     "its own).")
+    if lock.observed == "sampled" and held is not None:
+        parts.append(f"Held {_ms(held)} here: the longest stretch a second connection saw "
+                     f"it granted while the statement ran ({_ms(stmt.duration_ms)}, committing "
+                     "on its own).")
+    elif stmt.autocommit or stmt.implicit_commit:
+        parts.append(f"Held at most the statement's {_ms(stmt.duration_ms)} here (it commits "
+                     "on its own).")
     else:
         parts.append(f"Held {_ms(held)} here, from this statement until the revision's "
                      f"transaction ended (the statement itself ran {_ms(stmt.duration_ms)}).")
-    if stmt.rewrites:
+    if stmt.rewrites and backend != "postgresql" and not any(
+            lk.mode == "COPY" for lk in stmt.locks):
+        parts.append(f"It also rebuilt {', '.join(stmt.rewrites)} in place (a new InnoDB "
+                     "table id, no table copy seen): writes went on during the rebuild, "
+                     "which takes as long as the table is large.")
+    elif stmt.rewrites:
         parts.append(f"It also rewrote {', '.join(stmt.rewrites)}: the whole table is copied "
                      "under the lock, so on production data it lasts as long as the copy.")
     return " ".join(parts)
@@ -341,7 +374,7 @@ def trace_findings(result: TraceResult, display: dict[str, str] | None = None) -
         for stmt in rt.statements:
             for lk in stmt.blocking:
                 rule = "TR001" if lk.blocks == "reads and writes" else "TR002"
-                out.append(_finding(rule, _message(stmt, lk, rt),
+                out.append(_finding(rule, _message(stmt, lk, backend),
                                     advice(stmt, lk, backend, timeout_set=stmt.index in timed),
                                     path, stmt, rt, dialect))
             for h in stmt.rewrites_under:
@@ -378,6 +411,17 @@ def fails(result: TraceResult, fail_on: str) -> bool:
         return False
     wanted = {"reads and writes"} if fail_on == "reads" else {"reads and writes", "writes"}
     return any(lk.blocks in wanted for s in result.statements for lk in s.flagged_locks)
+
+
+def untraced(result: TraceResult) -> str | None:
+    """One line when the server did not expose its locks (MariaDB/MySQL without
+    ``performance_schema``), so no lock-based finding could be made; None when it did.
+    The report still stands (statements, copies, rebuilds), but a gate on locks
+    (``--fail-on writes|reads``) cannot judge it and must not pass it."""
+    if result.lock_tracing:
+        return None
+    note = result.lock_tracing_note or "lock tracing is not available on this server"
+    return note.replace("on this server", f"on {result.server}", 1)
 
 
 #: The cross-check rules (TR101, TR102, :mod:`sluice.rules.trace`).

@@ -117,6 +117,9 @@ class Statement:
     #: the same transaction took and still held while this one ran.
     held_earlier: list[Lock] = field(default_factory=list)
     error: str | None = None
+    #: Sent by a ``sluice.data`` step (its reflection, batches, checkpoints), named as in
+    #: its checkpoint table; the text report shows a step's statements as one row.
+    step: str | None = None
 
     @property
     def flagged_locks(self) -> list[Lock]:
@@ -149,6 +152,7 @@ class Statement:
                               "mode_label": lk.mode_label, "blocks": lk.blocks}
                              for lk in self.held_earlier],
             "error": self.error,
+            "step": self.step,
         }
 
 
@@ -163,6 +167,8 @@ class RevisionTrace:
     #: Rows inserted per table before the revision ran (``--seed-rows``).
     seeded: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    #: Batches each ``sluice.data`` step of the revision committed (step name -> count).
+    data_steps: dict[str, int] = field(default_factory=dict)
 
     @property
     def longest_write_blocking(self) -> tuple[Statement, Lock] | None:
@@ -185,6 +191,7 @@ class RevisionTrace:
             "duration_ms": _ms(self.duration_ms),
             "seeded": dict(self.seeded),
             "error": self.error,
+            "data_steps": dict(self.data_steps),
             "longest_write_blocking": None if longest is None else {
                 "statement": longest[0].index, "line": longest[0].line,
                 "relation": longest[1].relation, "mode": longest[1].mode,

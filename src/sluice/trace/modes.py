@@ -83,3 +83,26 @@ def mode_info(backend: str, name: str) -> Mode:
     if found is not None:
         return found
     return Mode(name, name, 0, None, "not a mode Sluice knows; check the server's documentation")
+
+
+#: What a mode blocks on a PostgreSQL materialized view. Nobody writes one (only REFRESH
+#: changes its rows, and ``SELECT ... FOR UPDATE/SHARE`` on it is an error), so a mode that
+#: blocks writes only (EXCLUSIVE, taken by ``REFRESH MATERIALIZED VIEW CONCURRENTLY``;
+#: SHARE, taken by ``CREATE INDEX``) blocks nothing anyone runs; ACCESS EXCLUSIVE (a plain
+#: ``REFRESH``) blocks every read of it.
+_MATVIEW_DETAIL = {
+    "writes": (None, "blocks other REFRESH and DDL on the materialized view; reads go on "
+                     "(nobody writes a materialized view)"),
+    "reads and writes": ("reads and writes",
+                         "blocks every read of the materialized view, plain SELECT included"),
+}
+
+
+def mode_on(backend: str, name: str, kind: str) -> Mode:
+    """:func:`mode_info` for a lock on a relation of ``kind``: on a PostgreSQL materialized
+    view, a mode that blocks only writes blocks nothing that runs against it."""
+    info = mode_info(backend, name)
+    if backend != "postgresql" or kind != "materialized view" or info.blocks is None:
+        return info
+    blocks, detail = _MATVIEW_DETAIL[info.blocks]
+    return Mode(info.name, info.label, info.strength, blocks, detail)  # type: ignore[arg-type]

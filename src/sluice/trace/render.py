@@ -17,7 +17,7 @@ from sluice.output import render_findings
 from sluice.output.registry import formats_for, get_format
 from sluice.output.text import render_text
 from sluice.trace.findings import CROSSCHECK_RULES, RULES, _compact, _ms, display_path
-from sluice.trace.model import Lock, RevisionTrace, TraceResult
+from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult
 from sluice.trace.modes import mode_info
 
 FORMATS: tuple[str, ...] = formats_for("trace")
@@ -67,6 +67,65 @@ def _notable(lk: Lock, backend: str) -> bool:
     return lk.existing and (lk.flagged or mode_info(backend, lk.mode).strength >= 4)
 
 
+def _rows(statements: list[Statement]) -> list[list[Statement]]:
+    """Statements as the text report shows them: one row each, except that the
+    consecutive statements of one ``sluice.data`` step (reflection, BEGIN/COMMIT, batches,
+    checkpoint updates: Sluice's bookkeeping) share one row."""
+    rows: list[list[Statement]] = []
+    for s in statements:
+        if s.step is not None and rows and rows[-1][0].step == s.step:
+            rows[-1].append(s)
+        else:
+            rows.append([s])
+    return rows
+
+
+def _index(group: list[Statement]) -> str:
+    first, last = group[0].index, group[-1].index
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _row(group: list[Statement], rt: RevisionTrace, backend: str,
+         verbose: bool) -> tuple[str, str, str, str, Text]:
+    s = group[0]
+    # a step's batches take the same locks again and again: each (relation, mode) once
+    locks = list({(lk.relation, lk.mode): lk for st in reversed(group) for lk in st.locks}
+                 .values())[::-1]
+    cell = Text()
+    shown = [lk for lk in locks if verbose or _notable(lk, backend)]
+    for i, lk in enumerate(shown):
+        if i:
+            cell.append("\n")
+        cell.append_text(_lock_text(lk))
+    rest = len(locks) - len(shown)
+    if rest:
+        cell.append(("\n" if shown else "") + f"{rest} more (harmless or covered; -v lists them)",
+                    style="dim")
+    rewrites = [t for st in group for t in st.rewrites]
+    if rewrites:
+        cell.append(("\n" if len(cell) else "") + "rewrote " + ", ".join(rewrites),
+                    style="magenta")
+    for h in (h for st in group for h in st.rewrites_under):
+        cell.append(f" under {h.lock.mode_label} from line {h.line}", style="red")
+    if any(st.autocommit for st in group):
+        cell.append(("\n" if len(cell) else "") + "autocommit (outside the transaction)",
+                    style="dim")
+    for st in group:
+        if st.error:
+            cell.append(("\n" if len(cell) else "") + f"failed: {st.error}", style="bold red")
+    if not len(cell):
+        cell.append("-", style="dim")
+    if s.step is None:
+        sql = _compact(s.sql, 100)
+    else:
+        batches = rt.data_steps.get(s.step)
+        counted = f": {batches} batch{'' if batches == 1 else 'es'}" if batches is not None else ""
+        sql = (f"sluice.data step '{s.step}'{counted} ({len(group)} statements, listed in "
+               "JSON)")
+    return (_index(group), str(s.line or ""), sql,
+            _ms(sum(st.duration_ms for st in group)), cell)
+
+
 def summary_lines(result: TraceResult, findings: Sequence[Finding]) -> list[str]:
     stmts = result.statements
     blocking = sum(1 for s in stmts if s.dangerous)
@@ -94,6 +153,9 @@ def render_text_report(result: TraceResult, findings: Sequence[Finding], stream:
     if not result.lock_tracing:
         console.print(Text(result.lock_tracing_note or "lock tracing is not available",
                            style="yellow"), soft_wrap=True)
+    # one width for the "#" column of every revision, so the tables line up
+    width = max((len(_index(g)) for rt in result.revisions for g in _rows(rt.statements)),
+                default=1)
     for rt in result.revisions:
         console.print()
         head = Text()
@@ -110,35 +172,13 @@ def render_text_report(result: TraceResult, findings: Sequence[Finding], stream:
                                style="dim"))
             continue
         table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 1))
-        table.add_column("#", justify="right")
+        table.add_column("#", justify="right", min_width=width)
         table.add_column("line", justify="right")
         table.add_column("statement", overflow="fold", max_width=56)
         table.add_column("time", justify="right")
         table.add_column("locks")
-        for s in rt.statements:
-            cell = Text()
-            shown = [lk for lk in s.locks if verbose or _notable(lk, result.backend)]
-            for i, lk in enumerate(shown):
-                if i:
-                    cell.append("\n")
-                cell.append_text(_lock_text(lk))
-            rest = len(s.locks) - len(shown)
-            if rest:
-                cell.append(("\n" if shown else "") + f"{rest} more (harmless or covered; -v lists them)", style="dim")
-            if s.rewrites:
-                cell.append(("\n" if len(cell) else "") + "rewrote " + ", ".join(s.rewrites),
-                            style="magenta")
-            for h in s.rewrites_under:
-                cell.append(f" under {h.lock.mode_label} from line {h.line}", style="red")
-            if s.autocommit:
-                cell.append(("\n" if len(cell) else "") + "autocommit (outside the transaction)",
-                            style="dim")
-            if s.error:
-                cell.append(("\n" if len(cell) else "") + f"failed: {s.error}", style="bold red")
-            if not len(cell):
-                cell.append("-", style="dim")
-            table.add_row(str(s.index), str(s.line or ""), _compact(s.sql, 100),
-                          _ms(s.duration_ms), cell)
+        for group in _rows(rt.statements):
+            table.add_row(*_row(group, rt, result.backend, verbose))
         console.print(table)
         if result.lock_tracing:
             console.print(_longest_text(rt))

@@ -16,12 +16,11 @@ migrate a real database).
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import sys
 import traceback
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,81 +29,26 @@ from typing import Any
 from alembic import command
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
 from sluice.core.alembic_compat import all_down_revisions, kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.drivers import sync_url
 from sluice.core.project import alembic_config, script_directory
-from sluice.core.urls import database_url
 from sluice.errors import SluiceError, mask_url
 from sluice.scratch import check_reachable, scratch_database
 from sluice.trace.findings import annotate
 from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult
-from sluice.trace.modes import mode_info
+from sluice.trace.modes import mode_info, mode_on
 from sluice.trace.mysql import MySQLProbe
 from sluice.trace.pg import PgProbe
 from sluice.trace.probe import Probe, RawLock, Rel, Sampler, now
-from sluice.trace.seed import seed_tables
+from sluice.trace.seed import owned_tables, seed_tables
+from sluice.trace.select import select_revisions, server_url
 
 Log = Callable[[str], None]
 _REWRITABLE = ("table", "materialized view")
-
-#: Backends ``sluice trace`` can run on, and the drivers tried for a bare URL.
-_DRIVERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "postgresql": (("psycopg2", "psycopg2"), ("psycopg", "psycopg")),
-    "mysql": (("MySQLdb", "mysqldb"), ("pymysql", "pymysql")),
-    "mariadb": (("mariadb", "mariadbconnector"), ("pymysql", "pymysql")),
-}
-
-
-def server_url(url: str | URL) -> URL:
-    """Validate ``--url`` and pick an installed driver when it names none."""
-    u = make_url(database_url(url if isinstance(url, str)
-                              else url.render_as_string(hide_password=False), origin="--url"))
-    backend = u.get_backend_name()
-    if backend not in _DRIVERS:
-        raise SluiceError(
-            f"{mask_url(u)}: sluice trace measures locks on PostgreSQL or MySQL/MariaDB, "
-            f"not {backend}; pass --url postgresql://... or mysql+pymysql://..."
-        )
-    if "+" not in u.drivername:
-        for module, driver in _DRIVERS[backend]:
-            if importlib.util.find_spec(module) is not None:
-                u = u.set(drivername=f"{backend}+{driver}")
-                break
-        else:
-            wanted = " or ".join(m for m, _ in _DRIVERS[backend])
-            raise SluiceError(f"{mask_url(u)}: no driver installed for {backend} "
-                              f"(pip install {wanted})")
-    return u
-
-
-def select_revisions(script: ScriptDirectory, specs: Sequence[str]) -> list[Script]:
-    """Revisions named by ``specs`` (ids, prefixes, ``head``, ``heads``, ranges
-    ``LOWER:UPPER`` inclusive, either side may be empty), in upgrade order. No specs:
-    every revision."""
-    order = [s for s in reversed(list(script.walk_revisions())) if s is not None]
-    if not specs:
-        return order
-    wanted: set[str] = set()
-    for spec in specs:
-        try:
-            if ":" in spec:
-                lower, _, upper = spec.partition(":")
-                revs: Iterable[Any] = script.iterate_revisions(
-                    upper or "heads", lower or "base", inclusive=True, implicit_base=True)
-            else:
-                revs = script.get_revisions(spec)
-            found = {r.revision for r in revs if r is not None}
-        except Exception as exc:
-            raise SluiceError(f"revision {spec!r}: {str(exc).strip().splitlines()[0]}") from None
-        if not found:
-            raise SluiceError(f"revision {spec!r}: no such revision")
-        wanted |= found
-    return [s for s in order if s.revision in wanted]
-
 
 def _ancestors(script: ScriptDirectory, rev: str) -> set[str]:
     return {s.revision for s in script.iterate_revisions(rev, "base", implicit_base=True)
@@ -117,10 +61,19 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(orig).__name__
 
 
-def _same_file(a: str, b: str, cache: dict[str, str]) -> bool:
+def _real(a: str, cache: dict[str, str]) -> str:
     if a not in cache:
         cache[a] = os.path.realpath(a)
-    return cache[a] == b
+    return cache[a]
+
+
+def _same_file(a: str, b: str, cache: dict[str, str]) -> bool:
+    return _real(a, cache) == b
+
+
+#: Frames of the ``sluice.data`` package (its steps' statements are collapsed in reports).
+_DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))),
+                         "data") + os.sep
 
 
 @contextmanager
@@ -162,6 +115,7 @@ class _Pending:
     dbapi: Any
     #: Blocking locks taken earlier in the transaction, still held when it started.
     held: list[Lock]
+    step: str | None = None
 
 
 class _Recorder:
@@ -182,6 +136,8 @@ class _Recorder:
         self.before_statement: set[tuple[Hashable, str]] = set()
         self._files: dict[str, str] = {}
         self.last_line: int | None = None
+        #: ``sluice.data`` step name -> its StepResult (batches read when the revision ends).
+        self.step_results: dict[str, Any] = {}
         #: Shared with the result: problems worth a line in the report.
         self.notes: list[str] = []
 
@@ -189,13 +145,27 @@ class _Recorder:
     def _ours(self, conn: Any) -> bool:
         return bool(conn.engine.url.database == self.database)
 
-    def _line(self) -> int | None:
+    def _line(self) -> tuple[int | None, str | None]:
+        """The revision file's line on the stack, and the ``sluice.data`` step (if any)
+        between it and the statement: its frames are Sluice's bookkeeping."""
         frame = sys._getframe(2)
+        step: str | None = None
         while frame is not None:
             if _same_file(frame.f_code.co_filename, self.path, self._files):
-                return frame.f_lineno
+                return frame.f_lineno, step
+            step = self._step(frame, step)
             frame = frame.f_back  # type: ignore[assignment]
-        return None
+        return None, None
+
+    def _step(self, frame: Any, step: str | None) -> str | None:
+        if not _real(frame.f_code.co_filename, self._files).startswith(_DATA_DIR):
+            return step
+        # the Step object's name (set once it knows its revision), else what was found
+        name = getattr(frame.f_locals.get("self"), "step_name", None) or step or "sluice.data"
+        result = frame.f_locals.get("result") if frame.f_code.co_name == "_walk" else None
+        if result is not None and hasattr(result, "batches"):
+            self.step_results[name] = result  # read when the revision ends
+        return str(name)
 
     def _release(self, at: float) -> None:
         for lk in self.held:
@@ -204,8 +174,8 @@ class _Recorder:
         self.seen = set()
 
     def _lock(self, raw: RawLock, observed: str, taken_at: float) -> Lock:
-        info = mode_info(self.probe.backend, raw.mode)
         rel = self.names.get(raw.key)
+        info = mode_on(self.probe.backend, raw.mode, raw.kind or (rel.kind if rel else ""))
         return Lock(
             relation=raw.name or (rel.name if rel else str(raw.key)),
             kind=raw.kind or (rel.kind if rel else "relation"),
@@ -227,7 +197,7 @@ class _Recorder:
             return
         dbapi = conn.connection.dbapi_connection  # an async driver's adapter has no cursor.connection
         start = now()
-        line = self._line()
+        line, step = self._line()
         implicit = self.probe.implicit_commit(statement)
         self.before_statement = set(self.seen)
         if implicit:
@@ -238,7 +208,8 @@ class _Recorder:
             sampler = self.probe.sampler(self.probe.session_id(dbapi), statement, self.current)
             sampler.start()
         self.pending = _Pending(statement, line, now() if sampler else start, autocommit,
-                                implicit, sampler, dbapi, [k for k in self.held if k.flagged])
+                                implicit, sampler, dbapi, [k for k in self.held if k.flagged],
+                                step)
 
     def after_cursor_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any,
                              context: Any, executemany: bool) -> None:
@@ -306,6 +277,7 @@ class _Recorder:
             locks=locks,
             rewrites=rewrites,
             held_earlier=p.held,
+            step=p.step,
         ))
 
     def handle_error(self, ctx: Any) -> None:
@@ -329,6 +301,7 @@ class _Recorder:
             autocommit=p.autocommit,
             implicit_commit=p.implicit_commit,
             error=_one_line(ctx.original_exception),
+            step=p.step,
         ))
 
     def commit(self, conn: Any) -> None:
@@ -430,7 +403,8 @@ class Tracer:
                     return rt
         if self.seed_rows > 0:
             self.log(f"seeding {self.seed_rows} rows per table before {rev}")
-            seeded, notes = seed_tables(self.engine, self.seed_rows, skip=self.seeded)
+            seeded, notes = seed_tables(self.engine, self.seed_rows, skip=self.seeded,
+                                        owned=owned_tables(self.ini))
             rt.seeded = seeded
             self.seeded |= set(seeded)
             for note in notes:
@@ -453,6 +427,7 @@ class Tracer:
             rt.error = f"{where}: revision {rev} failed on the scratch database: {_one_line(exc)}"
         finally:
             recorder._release(now())
+            rt.data_steps = {name: int(res.batches) for name, res in recorder.step_results.items()}
             rt.duration_ms = (now() - start) * 1000
             annotate(rt, probe.backend)
         if not rt.error:

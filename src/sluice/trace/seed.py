@@ -13,11 +13,14 @@ NULL allowed, an empty parent) is skipped with a note, never a failure.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import MetaData
 
+from sluice.config import load_config
+from sluice.owned import sluice_tables
 from sluice.trace.probe import query
 
 
@@ -174,11 +177,24 @@ def _insert_sql(conn: Any, gen: _Gen, table: sa.Table) -> str:
             f"FROM {source} {' '.join(joins)}")
 
 
-def seed_tables(engine: Any, rows: int, *, skip: set[str] | None = None
-                ) -> tuple[dict[str, int], list[str]]:
+def owned_tables(ini: str | Path) -> frozenset[str]:
+    """Sluice's own tables (:mod:`sluice.owned`) with the checkpoint table as the project's
+    configuration names it; the default names when the configuration cannot be read
+    (seeding is best effort, and the command that reads it reports the problem)."""
+    try:
+        return sluice_tables(load_config(ini))
+    except Exception:
+        return sluice_tables()
+
+
+def seed_tables(engine: Any, rows: int, *, skip: set[str] | None = None,
+                owned: frozenset[str] | None = None) -> tuple[dict[str, int], list[str]]:
     """Insert ``rows`` rows into every table not in ``skip``; returns (rows per seeded
-    table, notes on tables that could not be seeded)."""
-    skip = skip or set()
+    table, notes on tables that could not be seeded). Version tables and Sluice's own
+    tables (``owned``, default :func:`~sluice.owned.sluice_tables`: the audit table, the
+    ``sluice.data`` checkpoint table ...) are bookkeeping, never seeded: generated
+    checkpoint rows would make a data step skip or resume work it never did."""
+    skip = set(skip or ()) | set(sluice_tables() if owned is None else owned)
     md = MetaData()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

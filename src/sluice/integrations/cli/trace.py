@@ -50,6 +50,7 @@ def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     from sluice.trace import (  # lazy: start-up: loads when the command runs
         fails,
         trace,
+        untraced,
     )
     from sluice.trace.render import render  # lazy: start-up: loads when the command runs
 
@@ -71,4 +72,10 @@ def trace_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
     render(fmt, result, result.findings, sys.stdout, verbose=verbose)
     if result.failure:
         raise SluiceError(result.failure)
+    blind = untraced(result)
+    if blind and fail_on != "never":  # the gate cannot judge: fail closed
+        raise SluiceError(f"{blind}; --fail-on {fail_on} cannot judge locks it did not see "
+                          "(pass --fail-on never to report without gating)")
+    if blind:
+        click.echo(f"sluice: warning: {blind}", err=True)
     sys.exit(1 if fails(result, fail_on) else 0)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sluice.core.libraries import known_library
 from sluice.lint.render.instrument import Run
 from sluice.lint.render.outcome import (
     REASON_BIND_READS,
@@ -93,7 +94,49 @@ def classify(exc: BaseException, run: Run, filename: str,
                        line)
     if isinstance(exc, SystemExit):
         return Failure("SystemExit", detail, None, line)
-    return Failure(type(exc).__name__, detail, None, line)
+    removed = _sqlalchemy_1x(exc, msg)
+    if removed is not None:
+        return Failure(REASON_SQLALCHEMY_1X,
+                       f"the revision uses {removed}, which the installed SQLAlchemy "
+                       f"{_sqlalchemy_version()} removed ({msg})",
+                       "Port it to SQLAlchemy 2 (pass op.get_bind() where it used a bound "
+                       "MetaData or engine, wrap SQL strings in sa.text()), or run the lint "
+                       "where the SQLAlchemy 1.4 the project uses is installed", line)
+    # (the reason is the exception type: the detail says only its message)
+    return Failure(type(exc).__name__, msg or None, None, line)
+
+
+#: The reason of a revision that calls SQLAlchemy 1.x API removed in 2.0.
+REASON_SQLALCHEMY_1X = "SQLAlchemy 1.x API"
+
+#: (exception type, message pattern, what the revision used) for APIs SQLAlchemy 2 removed.
+_REMOVED_1X = (
+    ("TypeError", r"MetaData\.__init__\(\) got an unexpected keyword argument 'bind'",
+     "MetaData(bind=...)"),
+    ("AttributeError", r"'(?:Engine|OptionEngine)' object has no attribute 'execute'",
+     "engine.execute()"),
+    ("AttributeError", r"'(?:Engine|Connection)' object has no attribute 'has_table'",
+     "engine.has_table()"),
+    ("ObjectNotExecutableError", r"Not an executable object: '",
+     "connection.execute() with a plain SQL string"),
+    ("ArgumentError", r"select\(\)|Column expression, FROM clause, or other columns clause "
+     r"element expected, got \[", "select([...])"),
+    ("AttributeError", r"module 'sqlalchemy' has no attribute 'Binary'", "sa.Binary"),
+)
+
+
+def _sqlalchemy_1x(exc: BaseException, msg: str) -> str | None:
+    """What SQLAlchemy 1.x API ``exc`` (raised under SQLAlchemy 2) says was used."""
+    for name, pattern, what in _REMOVED_1X:
+        if type(exc).__name__ == name and re.search(pattern, msg):
+            return what
+    return None
+
+
+def _sqlalchemy_version() -> str:
+    import sqlalchemy  # lazy: only when a revision failed on a removed API
+
+    return str(sqlalchemy.__version__.split(".")[0])
 
 
 def _import_failure(exc: ImportError, line: int | None, detail: str, importing: str | None,
@@ -164,6 +207,12 @@ def timed_out(outcome: RenderOutcome, exc: RenderTimeout, filename: str) -> None
 
 
 def _stub_hint(top: str) -> str:
+    if known_library(top) and not _is_installed(top):
+        # (a library: installing it is the fix; a stub would stand it in, and SL603 does
+        # not take a stubbed library for the project's code)
+        return (f"'{top}' is a third-party library that is not installed where the lint "
+                f"runs: install it there (with the project's requirements) so the revision "
+                f"renders; --stub {top} stands it in instead")
     if _is_installed(top):
         return (f"'{top}' is installed but fails to import offline; add it to "
                 f"[tool.sluice.lint] stub_modules = [\"{top}\"] (or pass --stub {top})")

@@ -458,9 +458,9 @@ def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
     construct = None
     table = None
     base = chain[-1]
-    if base in ("update", "delete", "insert") and isinstance(cur, ast.Name) and (
+    if base in ("update", "delete", "insert", "select") and isinstance(cur, ast.Name) and (
             cur.id in scope.tables or (base_call is not None and not base_call.args)):
-        construct = base  # users.update() (not sa.update(users), read below)
+        construct = base  # users.update(), users.select() (not sa.update(users), below)
         table = scope.tables.get(cur.id)
     elif isinstance(node, ast.Call):
         # sa.update(users).where(...)

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Scope", "forget", "shared_child"]
+__all__ = ["Scope", "fetched_rows", "forget", "shared_child"]
 
 
 @dataclass
@@ -77,3 +77,11 @@ def shared_child(scope: Scope, **changes: Any) -> Scope:
     for k, v in changes.items():
         setattr(new, k, v)
     return new
+
+
+def fetched_rows(node: ast.expr, scope: Scope) -> bool:
+    """``node`` names rows already fetched (``rows = result.fetchall()``): iterating them
+    reads nothing more."""
+    value = scope.exprs.get(node.id) if isinstance(node, ast.Name) else None
+    return (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+            and value.func.attr in ("fetchall", "fetchmany", "all"))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sluice.lint.static.emit import OpEmitter
 from sluice.lint.static.facts import ENGINE_FACTORIES
-from sluice.lint.static.scope import Scope, forget, shared_child
+from sluice.lint.static.scope import Scope, fetched_rows, forget, shared_child
 from sluice.lint.static.values import (
     UNKNOWN,
     call_arg,
@@ -105,9 +105,9 @@ class Walker(OpEmitter):
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
             self._visit_expr(stmt.iter, scope)
             body_scope = branch(scope)
-            if self._is_result_expr(stmt.iter, scope):
-                self._fact("script.get_bind_read", stmt.iter, scope, how="iterate")
-                # offline the loop runs no time: nothing in its body can be rendered
+            if self._is_result_expr(stmt.iter, scope):  # offline the body runs no time
+                if not fetched_rows(stmt.iter, scope):  # (fetched rows: read where fetched)
+                    self._fact("script.get_bind_read", stmt.iter, scope, how="iterate")
                 body_scope = shared_child(body_scope, offline_dead=True)
                 self.column_values.update(id(s) for s in stmt.body)
             values = literal_value(stmt.iter, scope.consts)
@@ -436,7 +436,8 @@ class Walker(OpEmitter):
                 return self._is_bind_expr(owner, scope) or (
                     isinstance(owner, ast.Name) and owner.id in scope.sessions
                 )
-            if node.func.attr in ("scalars", "mappings", "partitions", "tuples", "unique"):
+            if node.func.attr in ("scalars", "mappings", "partitions", "tuples", "unique",
+                                  "fetchall", "fetchmany", "all"):  # (rows: a list)
                 return self._is_result_expr(node.func.value, scope)
         return False
 

@@ -78,9 +78,11 @@ CATALOG: tuple[str, ...] = (
     "sl605_swallowed_exception",
     "sl606_reads_data_in_migration",
     "sl607_drop_unnamed_constraint",
+    "sl608_sqlite_alter_outside_batch",
     "sl401_concurrently_outside_autocommit",
     "sl402_dml_in_ddl_transaction",
     "sl403_statement_needs_autocommit",
+    "sl503_cross_service_write",
 )
 
 

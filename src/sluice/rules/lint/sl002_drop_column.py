@@ -30,7 +30,9 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 
     A copy-and-swap (a new column added, the data copied into it, the old column dropped
     and the new one renamed to the old name, in the same revision) keeps the data: it is
-    reported as what it is, a change of the column's type under the running code.
+    reported as what it is, a change of the column's type under the running code. So is a
+    column dropped and added again under the same name later in the revision. A column the
+    same revision added (a temporary copy) is not reported: no running code knows it.
     """
     if op.phase != "upgrade":
         return None
@@ -39,14 +41,17 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             if stmt.kind != "ALTER TABLE" or is_new:
                 continue
             for act in stmt.actions:
-                if act.kind == "drop_column":
+                if act.kind == "drop_column" and not _added_before(op, ctx, stmt.table,
+                                                                    act.column):
                     yield _drop_column_hit(stmt.table, act.column)
                 elif act.kind == "drop_partition":
                     yield _drop_partition_hit(stmt.table, act.name)
         return None
     if op.kind != "drop_column" or op.table_is_new:
         return None
-    swap = _swapped_for_copy(op, ctx)
+    if _added_before(op, ctx, op.table, op.column):
+        return None  # a column of this revision's own: no running code knows it
+    swap = _swapped_for_copy(op, ctx) or _added_again(op, ctx)
     if swap is not None:
         yield swap
         return None
@@ -91,6 +96,56 @@ def _swapped_for_copy(op: Op, ctx: RuleContext) -> Hit | None:
             "it first.",
             f"Or keep {op.column}, write both columns from code, and switch reads to "
             f"{new.column} in a later release before dropping {op.column}.",
+        ),
+    )
+
+
+def _added_before(op: Op, ctx: RuleContext, table: str | None, column: str | None) -> bool:
+    """``column`` of ``table`` was added by an ``add_column`` earlier in the revision (and
+    not dropped since)."""
+    if not table or not column:
+        return False
+    key = (table.lower(), column.lower())
+    unit = unit_ops(op, ctx)
+    at = next((i for i, o in enumerate(unit) if o is op), 0)
+    added = False
+    for o in unit[:at]:
+        if (str(o.table).lower(), str(o.column).lower()) == key:
+            if o.kind == "add_column":
+                added = True
+            elif o.kind == "drop_column":
+                added = False
+    return added
+
+
+def _added_again(op: Op, ctx: RuleContext) -> Hit | None:
+    """``op`` drops a column that an ``add_column`` later in the revision adds again under
+    the same name (often with another type, filled from a copy made before the drop)."""
+    table, column = (op.table or "").lower(), (op.column or "").lower()
+    unit = unit_ops(op, ctx)
+    at = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    again = next((o for o in unit[at + 1:] if o.kind == "add_column"
+                  and (o.table or "").lower() == table and (o.column or "").lower() == column),
+                 None)
+    if again is None or not table or not column:
+        return None
+    own = {(o.column or "").lower() for o in unit[:at] if o.kind == "add_column"
+           and (o.table or "").lower() == table}
+    copied = [c for o in unit[:at] if o.kind == "execute"
+              and str(o.args.get("construct_table")).lower() == table
+              for c in o.args.get("set_columns") or () if str(c).lower() in own]
+    type_ = f" as {again.args['type_']}" if again.args.get("type_") else ""
+    kept = (f"its values are kept in {copied[0]}" if copied else
+            "its values are gone unless copied first")
+    return Hit(
+        f"drops {op.target} and adds it again{type_} at line {again.line}; {kept}, and the "
+        "column changes type under the running code: the release still running during "
+        "the deploy reads and writes it as before, and fails or misreads it in between",
+        steps(
+            f"Make the code handle both the old and the new form of {op.column} and deploy "
+            "it first.",
+            f"Or add the new column under another name, write both from code, switch reads "
+            f"in a later release, then drop {op.column}.",
         ),
     )
 

@@ -35,10 +35,14 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
        or unique constraint that way also drops the foreign keys of other tables that
        reference it.
 
-    Not reported when, on a dialect with transactional DDL (PostgreSQL, SQLite), the
-    revision creates the constraint again after the drop: under the same name, or an
-    equivalent one of the same kind on the columns the dropped name is made of, following
-    table and column renames in between. No transaction ever sees the table without it.
+    Not reported when the revision creates the constraint again after the drop: under the
+    same name, or an equivalent one of the same kind on the columns the dropped name is
+    made of, following table and column renames in between (the usual way to change a
+    foreign key's ``ON DELETE``). On a dialect with transactional DDL (PostgreSQL, SQLite)
+    no transaction ever sees the table without it; on MySQL, which commits each statement,
+    only when no SQL statement (a data change) runs between the drop and the re-create,
+    so the table goes without it for no longer than the two statements take (the cost of
+    building a foreign key there is SL301's).
     """
     if op.phase != "upgrade":
         return
@@ -112,21 +116,25 @@ def _looks_primary(name: str | None) -> bool:
 def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
                      primary: bool, foreign_key: bool = False, type_: str | None = None
                      ) -> bool:
-    """On a dialect with transactional DDL, the revision creates the constraint again (the
-    same name on the same table, or any primary key for a primary key; with
+    """The revision creates the constraint again (the same name on the same table, or any primary key for a primary key; with
     ``foreign_key``, a foreign key that PostgreSQL named (``<table>_<columns>_fkey``) re-created unnamed on
     the table, so that PostgreSQL names it again, after a column rename under another
     name: the usual way to change ON DELETE) after ``op``; or an equivalent one: of the
     same kind, on the columns the dropped name is made of, following table and column
     renames in between (``fk_block__spec_id__spec`` dropped, ``spec_id`` renamed
-    ``schema_id``, a foreign key on ``schema_id`` created)."""
-    if ctx.dialect not in _TRANSACTIONAL_DDL or not table:
+    ``schema_id``, a foreign key on ``schema_id`` created); without transactional DDL
+    (MySQL), with no data change in between."""
+    if not table:
         return False
+    transactional = ctx.dialect in _TRANSACTIONAL_DDL
     table, name = table.lower(), (name or "").lower()
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
     kind = _KIND_BY_PREFIX.get(name[:3]) or _KIND_BY_TYPE.get(type_ or "")
     for i, o in enumerate(unit[start:]):
+        if not transactional and i and o.kind in ("execute", "bulk_insert") \
+                and not _ddl_only(o, ctx):
+            return False  # committed on its own: rows written without the constraint
         made = (o.name or pg_default_name(o, ctx.dialect)).lower()
         if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
                 (name and made == name)
@@ -145,6 +153,12 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
                         or (primary and act.constraint == "primary_key")):
                     return True
     return False
+
+
+def _ddl_only(o: Op, ctx: RuleContext) -> bool:
+    """``o`` is SQL that only alters tables (adds the constraint back, say): no data."""
+    stmts = [stmt for stmt, _ in sql_statements(o, ctx)]
+    return bool(stmts) and all(stmt.kind == "ALTER TABLE" for stmt in stmts)
 
 
 def _drop_constraint_hit(act: Action, table: str | None) -> Hit:

@@ -25,6 +25,11 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
     or, on MySQL without strict mode, silently truncates it. Most databases also rewrite
     the whole table under an exclusive lock to do it.
 
+    To JSON or JSONB nothing is truncated: the first value that is not valid JSON stops
+    the ALTER and the migration fails (SQLite does not check, and keeps such values). On
+    PostgreSQL, SL208 reports the table rewrite of the same change; this finding is about
+    the values only and does not repeat SL208's steps.
+
     Safe alternative:
     1. Add a new column with the new type (nullable).
     2. Backfill it in batches (``sluice.data.batched_update``), converting explicitly.
@@ -46,6 +51,8 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
     reason = type_change_loses_data(old, new)
     if reason is None:
         return None
+    if new is not None and old is not None and new.family == "json" and old.family != "json":
+        return _to_json(op, ctx, old.name, new.name)
     return Hit(
         f"changes the type of {op.target}: {reason}",
         steps(
@@ -54,4 +61,38 @@ def lossy_type_change(op: Op, ctx: RuleContext) -> Hit | None:
             "Switch the code to the new column and deploy.",
             f"Drop {op.column} in a later revision.",
         ),
+    )
+
+
+#: A query for the values that are not valid JSON, by dialect (``{t}`` table, ``{c}`` column).
+_NOT_JSON = {
+    "postgresql": "SELECT {c} FROM {t} WHERE {c} IS NOT JSON (PostgreSQL 16+)",
+    "mysql": "SELECT {c} FROM {t} WHERE NOT JSON_VALID({c})",
+    "sqlite": "SELECT {c} FROM {t} WHERE NOT json_valid({c})",
+}
+
+
+def _to_json(op: Op, ctx: RuleContext, old: str, new: str) -> Hit:
+    """A change to JSON/JSONB: nothing is truncated; a value that is not JSON stops it."""
+    table, column = op.table or "<table>", op.column or "<column>"
+    find = _NOT_JSON.get(ctx.dialect or "", _NOT_JSON["postgresql"]).format(t=table, c=column)
+    if ctx.dialect == "sqlite":
+        return Hit(
+            f"changes the type of {op.target}: {old} becomes {new}; SQLite does not check "
+            "the values, so text that is not valid JSON stays and fails later, in the code "
+            "that parses it",
+            steps(f"Find the values that are not valid JSON and fix them: {find}.",
+                  "Then run the migration, and keep a CHECK (json_valid(...)) if the code "
+                  "relies on it."),
+        )
+    then = ("Convert through a new column as SL208 describes (the ALTER also rewrites the "
+            "table), so a bad value fails one batch, not the deploy."
+            if ctx.dialect == "postgresql" else
+            f"Or convert through a new column: add it nullable, backfill it in batches "
+            f"(sluice.data.batched_update), switch the code, drop {column} later.")
+    return Hit(
+        f"changes the type of {op.target}: {old} becomes {new}; the migration fails on the "
+        "first value that is not valid JSON (nothing is truncated)",
+        steps(f"Before the deploy, find the values that are not valid JSON and fix them: "
+              f"{find}.", then),
     )

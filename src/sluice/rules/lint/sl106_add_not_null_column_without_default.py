@@ -38,9 +38,8 @@ def add_not_null_without_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if op.args.get("primary_key") or op.args.get("identity") or op.args.get("computed"):
             return
         yield Hit(
-            f"adds {op.target} as NOT NULL without a server default; fails on a table that "
-            "has rows (PostgreSQL, SQLite), fills 0/'' silently on MySQL, and breaks "
-            "inserts from the release still running",
+            f"adds {op.target} as NOT NULL without a server default; {_on_rows(ctx)}, and "
+            "breaks inserts from the release still running",
             steps(
                 f"Add {op.column} as nullable: sa.Column('{op.column}', ..., nullable=True) "
                 "(or give it a server_default the old code can live with).",
@@ -66,3 +65,15 @@ def add_not_null_without_default(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                         "Set NOT NULL in a later revision.",
                     ),
                 )
+
+
+def _on_rows(ctx: RuleContext) -> str:
+    """What the ALTER does to a table that has rows, on the linted dialect."""
+    if ctx.dialect == "postgresql":
+        return "PostgreSQL refuses it as soon as the table has a row"
+    if ctx.dialect == "sqlite":
+        return "SQLite refuses it as soon as the table has a row"
+    if ctx.dialect == "mysql":
+        return "MySQL silently fills existing rows with the type's implicit default (0, '')"
+    return ("it fails on a table that has rows (PostgreSQL, SQLite) or fills 0/'' silently "
+            "(MySQL)")

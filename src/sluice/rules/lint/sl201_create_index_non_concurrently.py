@@ -16,7 +16,7 @@ from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
 @rule("SL201", "create-index-non-concurrently", family="postgres-locking", severity="error",
-      dialects=PG, kinds=("create_index", "execute"), phases=UPGRADE)
+      dialects=PG, kinds=("create_index", "add_column", "execute"), phases=UPGRADE)
 def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Creating an index without ``CONCURRENTLY`` blocks every write to the table.
 
@@ -31,8 +31,15 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
        cannot run inside a transaction.
     3. Put it in a revision of its own: if the build fails it leaves an INVALID index that
        you drop (``DROP INDEX CONCURRENTLY``) and then retry.
+
+    ``op.add_column(table, sa.Column(..., index=True))`` on an existing table is reported
+    too: Alembic adds the column, then runs a plain ``CREATE INDEX`` for it. Drop
+    ``index=True`` and create the index as above.
     """
     if op.phase != "upgrade":
+        return
+    if op.kind == "add_column":
+        yield from _column_index(op)
         return
     if op.kind == "create_index" and not op.table_is_new and not is_concurrent(op):
         cols = op.args.get("columns")
@@ -65,6 +72,30 @@ def create_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                     "concurrently and retry.",
                 ),
             )
+
+
+def _column_index(op: Op) -> Iterator[Hit]:
+    """``add_column`` of a column with ``index=True``: Alembic runs a plain CREATE INDEX
+    after the ALTER TABLE (``alembic.operations.toimpl.add_column``)."""
+    if op.args.get("index") is not True or op.table_is_new or op.in_batch:
+        return
+    unique = op.args.get("unique") is True
+    col = op.column or "<column>"
+    name = f"ix_{op.table}_{col}"  # SQLAlchemy's default name (a naming convention may differ)
+    extra = ", unique=True" if unique else ""
+    yield Hit(
+        f"adds column {op.target} with index=True: Alembic then creates "
+        f"{'a unique' if unique else 'an'} index on it ({name} unless a naming convention "
+        "says otherwise) without CONCURRENTLY; every write to the table waits until the "
+        "index is built",
+        steps(
+            "Remove index=True from the column; the add_column stays.",
+            f"Create the index in a revision of its own: op.create_index({name!r}, "
+            f"'{op.table}', [{col!r}]{extra}, postgresql_concurrently=True), inside "
+            f"`{AUTOCOMMIT}` (CONCURRENTLY cannot run in a transaction).",
+            "If the build fails, drop the INVALID index concurrently and retry.",
+        ),
+    )
 
 
 def _columns_code(cols: list[object] | tuple[object, ...]) -> str:

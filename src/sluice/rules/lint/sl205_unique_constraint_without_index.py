@@ -16,7 +16,8 @@ from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 @rule("SL205", "unique-constraint-without-index", family="postgres-locking",
       severity="error", dialects=PG,
-      kinds=("create_unique_constraint", "create_primary_key", "execute"), phases=UPGRADE)
+      kinds=("create_unique_constraint", "create_primary_key", "add_column", "execute"),
+      phases=UPGRADE)
 def unique_without_index(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """Adding a unique constraint or primary key directly builds its index under a lock.
 
@@ -29,8 +30,15 @@ def unique_without_index(op: Op, ctx: RuleContext) -> Iterator[Hit]:
        unique=True, postgresql_concurrently=True)`` inside ``autocommit_block()``.
     2. Attach it: ``ALTER TABLE t ADD CONSTRAINT name UNIQUE USING INDEX name`` (or
        ``PRIMARY KEY USING INDEX``), which is instant.
+
+    ``op.add_column(table, sa.Column(..., unique=True))`` on an existing table is reported
+    too: Alembic adds the column, then its unique constraint with ``ADD CONSTRAINT``. Drop
+    ``unique=True`` and add the constraint as above.
     """
     if op.phase != "upgrade":
+        return
+    if op.kind == "add_column":
+        yield from _column_unique(op)
         return
     if op.kind in ("create_unique_constraint", "create_primary_key") and not op.table_is_new:
         what = "unique constraint" if op.kind == "create_unique_constraint" else "primary key"
@@ -66,3 +74,27 @@ def unique_without_index(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                         f"{name}.",
                     ),
                 )
+
+
+def _column_unique(op: Op) -> Iterator[Hit]:
+    """``add_column`` of a column with ``unique=True`` (and no ``index=True``, which makes
+    it a unique index: SL201): Alembic then runs ``ADD CONSTRAINT ... UNIQUE``
+    (``alembic.operations.toimpl.add_column``)."""
+    if op.args.get("unique") is not True or op.args.get("index") is True \
+            or op.table_is_new or op.in_batch:
+        return
+    col = op.column or "<column>"
+    name = f"uq_{op.table}_{col}"
+    yield Hit(
+        f"adds column {op.target} with unique=True: Alembic then adds its unique "
+        "constraint with ALTER TABLE ... ADD CONSTRAINT, whose index is built under an "
+        "ACCESS EXCLUSIVE lock that blocks every read and write",
+        steps(
+            "Remove unique=True from the column; the add_column stays.",
+            f"In a revision of its own, build the index: op.create_index('{name}', "
+            f"'{op.table}', ['{col}'], unique=True, postgresql_concurrently=True) inside "
+            f"`{AUTOCOMMIT}`.",
+            f"Attach it: op.execute('ALTER TABLE {pg_ident(op.table or '')} ADD CONSTRAINT "
+            f"{pg_ident(name)} UNIQUE USING INDEX {pg_ident(name)}').",
+        ),
+    )

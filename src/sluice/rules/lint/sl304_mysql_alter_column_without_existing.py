@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import steps
+from sluice.rules._util import column_label, steps
 from sluice.rules.lint._mysql import MYSQL
 from sluice.rules.registry import RuleContext, rule
 
@@ -44,11 +44,13 @@ def mysql_alter_without_existing(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if "server_default" not in a and "existing_server_default" not in a:
         missing.append("existing_server_default (its default is dropped)")
+    # (table and column may come from variables: a loop over information_schema)
+    of = f"of {op.column}" if op.column else "of each column it changes"
     yield Hit(
-        f"alter_column on {op.target} is rendered as MODIFY/CHANGE COLUMN on MySQL, which "
+        f"alter_column on {column_label(op.table, op.column)} is rendered as MODIFY/CHANGE COLUMN on MySQL, which "
         f"redefines the whole column; missing {', '.join(missing)}",
         steps(
-            f"Pass the current definition of {op.column}: existing_type=..., "
+            f"Pass the current definition {of}: existing_type=..., "
             "existing_nullable=..., existing_server_default=... (and existing_comment).",
             "Check the generated SQL with `alembic upgrade --sql` against MySQL.",
         ),

@@ -9,39 +9,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import DDL_KINDS, DDL_SQL, bounded, sql_statements, steps, unit_ops
-from sluice.rules.lint._transactions import PG
+from sluice.rules._util import bounded, every_row_update, sql_statements, steps
+from sluice.rules.lint._transactions import PG, locking_ddl_before
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
 def _dml_tables(op: Op, ctx: RuleContext) -> list[str]:
-    """Existing tables that ``op`` updates or deletes from in bulk."""
+    """Existing tables that ``op`` updates or deletes from in bulk (but not by an UPDATE of
+    every row: SL501 reports that one, and says which DDL's lock it holds)."""
     if op.kind == "execute" and op.args.get("construct") in ("update", "delete"):
         if op.table_is_new or op.args.get("where"):
             return []  # a Core statement with .where() is usually per-row, in a loop
+        if op.args.get("construct") == "update":
+            return []  # every row: SL501
         return [str(op.args.get("construct_table") or "TABLE")]
     out = []
     for stmt, is_new in sql_statements(op, ctx):
-        if is_new:
+        if is_new or every_row_update(stmt):
             continue
         if (stmt.kind in ("UPDATE", "DELETE") and not bounded(stmt)) or (
             stmt.kind == "INSERT" and stmt.insert_select
         ):
             out.append(stmt.table or "TABLE")
     return out
-
-
-def _locking_ddl(op: Op, ctx: RuleContext) -> str | None:
-    if op.in_autocommit or op.table_is_new:
-        return None
-    if op.kind in DDL_KINDS and op.kind != "create_table":
-        if op.kind == "create_index" and op.args.get("postgresql_concurrently"):
-            return None
-        return f"{op.kind} on {op.target} (line {op.line})"
-    for stmt, is_new in sql_statements(op, ctx):
-        if stmt.kind in DDL_SQL and stmt.kind != "CREATE TABLE" and not is_new:
-            return f"{stmt.kind} {stmt.table or ''} (line {op.line})".replace("  ", " ")
-    return None
 
 
 @rule("SL402", "dml-in-ddl-transaction", family="transactions", severity="warning",
@@ -54,6 +44,9 @@ def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     backfill that runs after it in the same revision keeps the table locked for as long
     as the backfill takes: a two-second ALTER becomes a twenty-minute outage.
 
+    An ``UPDATE`` of every row (no ``WHERE``, or one that is always true) is reported by
+    SL501 instead, which names the DDL whose lock it holds: one finding per statement.
+
     Safe alternative:
     1. Move the data change into a revision of its own, after the schema change.
     2. Run it in batches (``sluice.data.batched_update``), each batch its own short
@@ -61,11 +54,7 @@ def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """
     if op.phase != "upgrade" or op.in_autocommit:
         return
-    ddl = None
-    for other in unit_ops(op, ctx):
-        if other is op:
-            break
-        ddl = ddl or _locking_ddl(other, ctx)
+    ddl = locking_ddl_before(op, ctx)
     if ddl is None:
         return
     tables = _dml_tables(op, ctx)  # (after the DDL: it may parse the op's SQL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import batched_snippet, bounded, sql_statements, steps
+from sluice.rules._util import batched_snippet, bounded, in_dialect, sql_statements, steps
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -41,10 +41,11 @@ def unbatched_backfill(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if bounded(stmt):
             continue
         table = stmt.table or "the table"
-        where = stmt.where or ""
+        where, sets = in_dialect(stmt, ctx.dialect)  # (quoted and reused as the dialect reads it)
+        where = where or ""
         shown = where if len(where) <= 60 else where[:57] + "..."
         fix = ["Move it into a revision of its own and run it in batches: "
-               f"{batched_snippet('update', stmt.table or 'TABLE', stmt.where, stmt.sets)}."]
+               f"{batched_snippet('update', stmt.table or 'TABLE', where, sets)}."]
         if stmt.joined:
             fix.append("It reads other tables (FROM / WITH): write each new value as a "
                        "correlated subquery in sa.text(), e.g. sa.text('(SELECT s.total FROM "

@@ -11,17 +11,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from sluice.core.libraries import known_library
 from sluice.core.ops import Hit, Op
 from sluice.rules._util import steps
 from sluice.rules.registry import RuleContext, rule
-
-#: Libraries that revisions legitimately import: column types, DDL helpers, drivers.
-KNOWN_LIBRARIES = frozenset({
-    "sluice", "sqlalchemy_utils", "geoalchemy2", "sqlmodel", "alembic_utils",
-    "alembic_postgresql_enum", "psycopg", "psycopg2", "pymysql", "MySQLdb", "asyncpg",
-    "sqlalchemy_json", "pgvector", "citext", "sqlalchemy_citext", "sqlalchemy_utc",
-    "sqlalchemy_jsonfield", "typing_extensions", "mypy_extensions",
-})
 
 
 @lru_cache(maxsize=512)
@@ -69,7 +62,12 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     (column types, drivers) and the standard library are not flagged, nor is a package
     found neither where the lint runs nor in the project's folders (beside alembic.ini,
     ``src/``, one folder up): a library that environment lacks, such as a pre-commit
-    hook's own virtualenv. A package listed in ``lint.stub_modules`` is the project's.
+    hook's own virtualenv. A package listed in ``lint.stub_modules`` is the project's,
+    unless it is a third-party library: a known one or a SQLAlchemy/Alembic extension by
+    its name (``sqlalchemy_*``, ``alembic_*``), or one installed in site-packages and not
+    found in the project's folders. Stubbing such a library only stands it in for
+    rendering; SL903 suggests installing a missing library in the lint's environment
+    rather than stubbing it.
 
     Safe alternative:
     1. Copy what the revision needs into it: a lightweight ``sa.table("users",
@@ -80,13 +78,16 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind != "script.import" or not op.name:
         return
     top = op.name.split(".")[0]
-    if top in KNOWN_LIBRARIES:
-        return
-    if top not in ctx.config.lint.stub_modules:
-        where = _where(top)
-        if where == "library" or (where == "nowhere" and not in_project(top, ctx.config.root)):
-            return  # a library; or found neither here nor in the project: a library this
-            # environment lacks (a pre-commit hook's own virtualenv), not the project's code
+    if known_library(top):
+        return  # (stubbed or not: --stub stands a library in, it does not make it ours)
+    stubbed = top in ctx.config.lint.stub_modules
+    where = _where(top)
+    if where == "library" and not (stubbed and in_project(top, ctx.config.root)):
+        return  # installed in site-packages: a library (stubbed, it is ours only when its
+        # package sits in the project's folders too)
+    if where == "nowhere" and not stubbed and not in_project(top, ctx.config.root):
+        return  # found neither here nor in the project: a library this environment lacks
+        # (a pre-commit hook's own virtualenv), not the project's code
     names = op.args.get("names") or []
     shown = f"{op.name} ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})" \
         if names else op.name

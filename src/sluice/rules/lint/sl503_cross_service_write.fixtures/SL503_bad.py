@@ -1,0 +1,18 @@
+"""reset the version table from a revision"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "sl503_bad"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("DELETE FROM alembic_version")  # <-
+    op.execute(sa.text("UPDATE sluice_history SET status = 'succeeded'"))  # <-
+    op.execute(sa.delete(sa.table("sluice_lock_holder")))  # <-
+
+
+def downgrade():
+    pass
