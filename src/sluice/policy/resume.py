@@ -25,7 +25,7 @@ from typing import Any
 from alembic.operations import ops as alembic_ops
 
 from sluice.policy.base import CommentOp, PolicyContext
-from sluice.policy.safe import Rewrite, rewrite_ops
+from sluice.policy.safe import Rewrite, leaves, rewrite_ops
 from sluice.policy.split import new_script, tagged
 
 Keep = Callable[[Any], bool]
@@ -45,11 +45,11 @@ def split_before_recipes(ctx: PolicyContext, rctx: Any, script: alembic_ops.Migr
     if not moved:
         return None
     try:
-        undo = [_key(o.reverse()) for o in _leaves(upgrade.ops) if id(o) in moved]
+        undo = [_key(o.reverse()) for o in leaves(upgrade.ops) if id(o) in moved]
     except (NotImplementedError, AttributeError, ValueError, TypeError):
         return None
     down_moved: set[int] = set()
-    down_leaves = _leaves(downgrade.ops)
+    down_leaves = leaves(downgrade.ops)
     for key in undo:
         match = next((o for o in down_leaves if id(o) not in down_moved and _key(o) == key),
                      None)
@@ -89,8 +89,8 @@ def _before_last_commit(ops: list[Any], rctx: Any, keep: Keep) -> set[int]:
     trial = _copy(ops)  # the same operations in new containers: rewritten, then dropped
     rewrite_ops(trial, dataclasses.replace(rctx), keep,
                 make=lambda o, applied: Rewrite(o, applied), phase="upgrade", contract=None)
-    original = {id(o) for o in _leaves(ops)}
-    flat = _leaves(trial)
+    original = {id(o) for o in leaves(ops)}
+    flat = leaves(trial)
     commits = [i for i, o in enumerate(flat) if isinstance(o, (AutocommitBlock, Backfill))]
     if not commits:
         return set()
@@ -104,16 +104,6 @@ def _copy(ops: list[Any]) -> list[Any]:
         if isinstance(o, alembic_ops.ModifyTableOps):
             out.append(alembic_ops.ModifyTableOps(o.table_name, _copy(list(o.ops)),
                                                   schema=o.schema))
-        else:
-            out.append(o)
-    return out
-
-
-def _leaves(ops: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for o in ops:
-        if isinstance(o, alembic_ops.OpContainer):
-            out += _leaves(list(o.ops))
         else:
             out.append(o)
     return out

@@ -131,7 +131,7 @@ def rewrite_ops(container: list[Any], rctx: RecipeContext, keep: Keep, *,
     from sluice.recipes.apply import Seen  # lazy: recipes load when safe_by_default is on
 
     rctx = dataclasses.replace(rctx, phase=phase)  # where lint reads what the recipe writes
-    seen = Seen(_leaves(container))
+    seen = Seen(leaves(container))
     done: list[Rewrite] = []
 
     def walk(items: list[Any], table_ops: alembic_ops.ModifyTableOps | None) -> list[Any]:
@@ -211,11 +211,12 @@ def split_steps(steps: list[Any], *, active: bool = True) -> tuple[list[Any], li
     return list(steps[:last + 1]), [mark(s) for s in steps[last + 1:]]
 
 
-def _leaves(items: list[Any]) -> list[Any]:
+def leaves(items: list[Any]) -> list[Any]:
+    """The operations of ``items``, table containers opened, in order."""
     out: list[Any] = []
     for o in items:
         if isinstance(o, alembic_ops.OpContainer):
-            out += _leaves(list(o.ops))
+            out += leaves(list(o.ops))
         else:
             out.append(o)
     return out
@@ -361,7 +362,7 @@ def rewrite_script(ctx: PolicyContext, rctx: RecipeContext,
     rev = script.rev_id or ""
     second = contract_script(ctx, script, directives, late, rctx) if late else None
     parts: dict[int, Rewrite] = {}
-    for o in _leaves(late):
+    for o in leaves(late):
         part = rewritten(o)
         if part is not None:
             parts.setdefault(id(part), part)
