@@ -104,3 +104,16 @@ def test_a_custom_operation_is_told_without_importing_alembic() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_sql_no_rule_reads_into_is_not_parsed(tmp_path: Path) -> None:
+    # SL503 looks for writes to version and Sluice tables: an INSERT whose text names none
+    # of them is not summarised (reading a statement's table parses it with sqlglot)
+    ini = project(tmp_path / "p", revisions=1)
+    path = tmp_path / "p" / "migrations" / "versions" / "a000.py"
+    path.write_text(path.read_text().replace(
+        "    op.execute(", "    op.execute(\"INSERT INTO flags (id, on_) VALUES ('a', lower('X'))\")\n"
+                          "    op.execute(", 1))
+    code, packages = lint_modules(tmp_path, "-c", str(ini), "--no-cache")
+    assert code in (0, 1)
+    assert "sqlglot" not in packages

@@ -54,10 +54,8 @@ def run_rules(
         rules if rules is not None else active_rules(config))
     findings: list[Finding] = []
     for op in ops:
-        for r in index.select(op.kind, op.phase, dialect):
-            if r.check is None:  # not a lint rule
-                continue
-            result = r.check(op, ctx)
+        for r, check in index.checks(op.kind, op.phase, dialect):
+            result = check(op, ctx)
             if result is None:
                 continue
             for hit in hits(result):

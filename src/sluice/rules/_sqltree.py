@@ -7,6 +7,7 @@ the rules does not import sqlglot.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -28,7 +29,11 @@ def fill_from_tree(stmt: Stmt, text: str, dialect: str | None) -> None:
         _from_tree(stmt, tree, dialect)
 
 
+@lru_cache(maxsize=512)
 def _sqlglot(text: str, dialect: str | None) -> exp.Expression | None:
+    """sqlglot's tree of the one statement ``text`` (None: not one statement it reads).
+    Kept: a reported statement is read again for its dialect's spelling
+    (:func:`written_in`); callers only read the tree."""
     read = _SQLGLOT_DIALECT.get(dialect or "postgresql", "postgres")
     try:
         trees = sqlglot.parse(text, read=read)

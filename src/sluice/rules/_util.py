@@ -104,7 +104,7 @@ def _sql_statements(sql: str, created: set[str],
                     dialect: str | None) -> Iterator[tuple[Stmt, bool]]:
     for stmt in _statements(sql, dialect):
         # (stmt.table only when a created table is named in it: reading it may parse it)
-        table = (stmt.table or "").lower() if _may_name(stmt.text, created) else ""
+        table = (stmt.table or "").lower() if may_name(stmt.text, created) else ""
         yield stmt, bool(table) and table in created
         if stmt.kind == "CREATE TABLE" and stmt.table:
             created.add(stmt.table.lower())
@@ -114,7 +114,7 @@ def _sql_statements(sql: str, created: set[str],
 _PLAIN_NAME = re.compile(r"[a-z0-9_]+")
 
 
-def _may_name(text: str, names: set[str]) -> bool:
+def may_name(text: str, names: set[str]) -> bool:
     """Can ``text`` name one of ``names`` (lower-cased)? False only when none is spelled
     in it: a plain ASCII name (``_PLAIN_NAME``) reaches a statement's table only as
     written, quoted or not, unless an escape spells it (``\\``, PostgreSQL's ``U&``)."""

@@ -299,6 +299,7 @@ class RuleIndex:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
         self._for: dict[tuple[str, str, str | None], list[Rule]] = {}
+        self._checks: dict[tuple[str, str, str | None], list[tuple[Rule, CheckFn]]] = {}
 
     def select(self, kind: str, phase: str, dialect: str | None) -> list[Rule]:
         """The rules that run for an op of ``kind`` and ``phase`` when linting
@@ -313,4 +314,15 @@ class RuleIndex:
                 and (dialect in r.dialects if dialect is not None
                      else not set(DIALECTS) - set(r.dialects))
             ]
+        return found
+
+    def checks(self, kind: str, phase: str, dialect: str | None
+               ) -> list[tuple[Rule, CheckFn]]:
+        """:meth:`select`'s lint rules with their checks (rules without one left out)."""
+        key = (kind, phase, dialect)
+        found = self._checks.get(key)
+        if found is None:
+            found = self._checks[key] = [
+                (r, fn) for r in self.select(kind, phase, dialect)
+                if (fn := r.check) is not None]
         return found

@@ -8,14 +8,14 @@ the config root of a fixture).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sluice.config import SluiceConfig
 from sluice.core.ops import Hit, Op
 from sluice.core.patterns import matches_any
 from sluice.owned import sluice_tables
-from sluice.rules._util import run_memo, sql_statements, steps
+from sluice.rules._util import may_name, run_memo, sql_statements, steps
 from sluice.rules.registry import RuleContext, rule
 
 #: SQL that changes a table's rows or definition (SELECT and the like only read).
@@ -46,34 +46,43 @@ def cross_service_write(op: Op, ctx: RuleContext) -> Iterator[Hit]:
        ``version_location``, ``alembic -x service=NAME revision``), and add its head to
        this revision's ``depends_on`` when this one needs it.
     """
-    bookkeeping = _bookkeeping(ctx.config)
-    for table, how in _written(op, ctx):
+    services = ctx.config.services
+    if op.kind != "execute" and not services:  # (most ops: nothing to read)
+        return
+    bookkeeping = _bookkeeping(ctx)
+    for table, how in _written(op, ctx, named=bookkeeping):
         name = table.rsplit(".", 1)[-1].strip('"`[]').lower()
         if name in bookkeeping:
             yield _bookkeeping_hit(name, how, bookkeeping[name])
-    if op.phase != "upgrade" or op.kind.startswith("lint.") or not op.path:
+    if op.phase != "upgrade" or op.kind.startswith("lint.") or not op.path or not services:
         return
     service = _service_of(op.path, ctx)
     if service is None:
         return
-    own = ctx.config.services[service].tables
+    own = services[service].tables
     for table, how in _changed(op, ctx):
         name = table.rsplit(".", 1)[-1].strip('"`[]').lower()
         if name in bookkeeping or matches_any(name, own):
             continue
-        owner = next((s for s, svc in sorted(ctx.config.services.items())
+        owner = next((s for s, svc in sorted(services.items())
                       if s != service and matches_any(name, svc.tables)), None)
         yield _foreign_hit(service, name, how, owner)
 
 
-def _written(op: Op, ctx: RuleContext) -> Iterator[tuple[str, str]]:
-    """(table, statement kind) of each raw SQL write of an ``execute``."""
+def _written(op: Op, ctx: RuleContext, named: Iterable[str] | None = None
+             ) -> Iterator[tuple[str, str]]:
+    """(table, statement kind) of each raw SQL write of an ``execute``; with ``named``,
+    only of the statements whose text holds one of those (lower-case) table names (the
+    others are not summarised: reading a statement's table parses it)."""
     if op.kind != "execute":
         return
     construct = op.args.get("construct")
     if construct in ("insert", "update", "delete") and op.args.get("construct_table"):
         yield str(op.args["construct_table"]), str(construct).upper()
+    names = None if named is None else set(named)
     for stmt, _ in sql_statements(op, ctx):
+        if names is not None and not may_name(stmt.text, names):
+            continue
         if stmt.kind.startswith(_WRITES):
             target = stmt.table or next(iter(stmt.tables), None)  # the others are read
             if target:
@@ -87,8 +96,17 @@ def _changed(op: Op, ctx: RuleContext) -> Iterator[tuple[str, str]]:
         yield op.table, op.kind
 
 
-def _bookkeeping(config: SluiceConfig) -> dict[str, str]:
+def _bookkeeping(ctx: RuleContext) -> dict[str, str]:
     """Lower-cased table name -> what it is."""
+    memo = run_memo(ctx)
+    key = ("cross-service-write", "bookkeeping")
+    if key not in memo:
+        memo[key] = _bookkeeping_of(ctx.config)
+    found: dict[str, str] = memo[key]
+    return found
+
+
+def _bookkeeping_of(config: SluiceConfig) -> dict[str, str]:
     out = {t.lower(): "one of Sluice's own tables" for t in sluice_tables(config)}
     out["alembic_version"] = "Alembic's version table"
     for name, svc in config.services.items():
