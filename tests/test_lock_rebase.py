@@ -11,10 +11,12 @@ import pytest
 from alembic import command
 
 from sluice.check.rebase import repoint
+from sluice.check.repoint import only_repointed
 from sluice.errors import SluiceError
 from tests.support.cli import run_cli, run_process
 from tests.support.paths import EXAMPLE
 from tests.support.project import cfg
+from tests.support.revisions import DANGEROUS
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
@@ -181,3 +183,76 @@ def test_rebase_keeps_the_permissions_of_the_revision_file(tmp_path: Path) -> No
     assert repoint(path, "0004") == ("0002",)
     assert 'down_revision = "0004"' in path.read_text()
     assert path.stat().st_mode & 0o777 == 0o664
+
+
+def reviewed_dangerous_branch(repo: Path) -> Path:
+    """A branch whose revision drops a column, recorded after review with `--no-lint` (the
+    decision was taken elsewhere), while main gained a revision on the same head; merged:
+    sluice.sum conflicts."""
+    git(repo, "checkout", "-q", "-b", "feature")
+    path = repo / "migrations" / "versions" / "b1b1_drop.py"
+    path.write_text(DANGEROUS.format(rev="b1b1", down="0002"))
+    assert sluice(repo, "lock", check=False).returncode == 1  # lint refuses it ...
+    sluice(repo, "lock", "--no-lint")  # ... and it is recorded knowingly
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "drop legacy_field")
+    branch_with_revision(repo, "main", "a1a1", "add coupons", new=False)
+    git(repo, "checkout", "-q", "feature")
+    assert git(repo, "merge", "main", "-m", "merge main", check=False).returncode != 0
+    return path
+
+
+def test_rebase_records_the_reviewed_revision_it_repoints(repo: Path) -> None:
+    """Re-pointing down_revision changes the file's checksum, not what was reviewed: the
+    lock's lint gate does not refuse the revision it has just re-pointed."""
+    path = reviewed_dangerous_branch(repo)
+    out = sluice(repo, "lock", "--rebase", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "re-pointed b1b1 (b1b1_drop.py): down_revision 0002 -> a1a1" in out.stdout
+    assert "re-pointed: migrations/versions/b1b1_drop.py" in out.stdout
+    summed = (repo / "sluice.sum").read_text()
+    assert "<<<<<<<" not in summed and summed.rstrip().endswith("heads: b1b1")
+    assert "down_revision = \"a1a1\"" in path.read_text()
+    assert sluice(repo, "check", "--only", "graph,checksums").returncode == 0
+
+
+def test_a_hand_repointed_revision_is_recorded_as_reviewed(repo: Path) -> None:
+    """The developer re-points down_revision by hand (and the docstring, or not): `sluice
+    lock --rebase` (nothing left to join) and plain `sluice lock` record it."""
+    path = reviewed_dangerous_branch(repo)
+    path.write_text(path.read_text().replace('down_revision = "0002"',
+                                             "down_revision = 'a1a1'"))
+    out = sluice(repo, "lock", "--rebase", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "nothing to rebase" in out.stdout
+    assert "re-pointed: migrations/versions/b1b1_drop.py" in out.stdout
+    assert (repo / "sluice.sum").read_text().rstrip().endswith("heads: b1b1")
+
+
+def test_an_edit_beyond_the_repoint_is_still_linted(repo: Path) -> None:
+    """Reviewed history edited beyond its down_revision is a new change: refused while it
+    has findings, the sum left as it was."""
+    path = reviewed_dangerous_branch(repo)
+    before = (repo / "sluice.sum").read_text()
+    path.write_text(path.read_text().replace('down_revision = "0002"',
+                                             'down_revision = "a1a1"')
+                    .replace('"legacy_field")', '"legacy_field")  # gone\n'
+                             '    op.drop_column("users", "full_name")'))
+    out = sluice(repo, "lock", "--rebase", check=False)
+    assert out.returncode == 1
+    assert "not recorded: 2 findings at or above lint.fail_on (error)" in out.stderr
+    assert (repo / "sluice.sum").read_text() == before
+
+
+def test_only_repointed_tells_a_repoint_from_an_edit() -> None:
+    before = ('"""x\n\nRevision ID: b1\nRevises: 0002\n"""\nrevision = "b1"\n'
+              'down_revision = "0002"\n\n\ndef upgrade():\n    pass\n')
+    assert only_repointed(before, before.replace('"0002"', "'a1'").replace(
+        "Revises: 0002", "Revises: a1"))
+    assert only_repointed(before, before.replace('"0002"', '("a1", "c1")'))  # docstring kept
+    assert only_repointed(before, before.replace("\n", "\r\n").replace('"0002"', '"a1"'))
+    assert not only_repointed(before, before.replace('"0002"', '"a1"').replace("pass", "1"))
+    assert not only_repointed(before, before.replace('revision = "b1"', 'revision = "b2"'))
+    assert not only_repointed(before, before.replace("Revision ID: b1", "Revision ID: b2"))
+    assert not only_repointed(before, before.replace('"0002"', "PARENT"))
+    assert not only_repointed(before, "revision = (")

@@ -173,3 +173,20 @@ def test_first_lock_stops_the_commit_so_that_the_new_sum_is_staged(project: Repo
     project.git("add", "sluice.sum")
     out = project.pre_commit()
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("template", [DANGEROUS, SAFE], ids=["dangerous", "safe"])
+def test_lock_hook_leaves_untracked_work_in_progress_alone(project: Repo, template: str) -> None:
+    """A revision file in the working tree that is not staged is not part of the commit:
+    the lock hook neither lints it (refusing the commit) nor records it in sluice.sum (which
+    would then name a file the commit does not hold)."""
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.lock()
+    project.git("add", ".")
+    staged_sum = (project.root / "sluice.sum").read_text()
+    project.revision("0004_wip.py", template, rev="0004", down="0003", column="alias")
+    out = project.pre_commit()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert all(passed(out, h) for h in ("sluice lint", "sluice lock", "sluice heads")), out.stdout
+    assert (project.root / "sluice.sum").read_text() == staged_sum
+    assert "0004_wip" not in staged_sum

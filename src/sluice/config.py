@@ -81,8 +81,8 @@ class LintConfig:
     )
     trees: list[str] = _f(
         factory=list,
-        doc="Revision trees `sluice lint` analyses: version locations (folder paths relative "
-        "to alembic.ini) or branch labels; empty: all of them.",
+        doc="Revision trees `sluice lint` analyses: version locations (folder paths relative to "
+        "alembic.ini) or branch labels; empty: all. A file named or locked is linted anyway.",
     )
     cache_dir: str = _f(".sluice_cache", doc="Folder for the per-file analysis cache ('' disables).")
     index_name_pattern: str = _f(

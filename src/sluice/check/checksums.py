@@ -9,7 +9,7 @@ in the same change (then the recorded hash matches again).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +19,10 @@ from alembic.util import to_tuple
 from sluice.check.context import CheckContext, CheckOptions
 from sluice.check.graph import Graph, Node, graph_problems
 from sluice.check.model import CheckResult, finish
+from sluice.check.repoint import repointed_files
+from sluice.check.staged import staged_files
 from sluice.config import load_config
+from sluice.core.alembic_compat import script_version_locations
 from sluice.core.findings import Finding, check_finding
 from sluice.core.project import display_path, script_directory
 from sluice.core.sumfile import (
@@ -43,14 +46,22 @@ _EDITED_FIX = (
 )
 
 
-def _disk_state(ctx: CheckContext) -> SumState:
+def _disk_state(ctx: CheckContext, *, staged: bool = False) -> SumState:
+    """The revision files on disk; ``staged``: only those in git's index (what the next
+    commit records), refusing one whose working copy is not what is staged."""
     script = script_directory(ctx.alembic_config())
 
     def imported() -> dict[str, tuple[str, tuple[str, ...]]]:
         return {ctx.rel(s.path): (s.revision, tuple(to_tuple(s.down_revision, default=())))
                 for s in ctx.history().scripts}
 
-    return current_state(script, ctx.root, import_fallback=imported)
+    index = staged_files(ctx.root) if staged else None
+    state = current_state(script, ctx.root, import_fallback=imported,
+                          keep=index.keep if index is not None else None)
+    if index is not None:
+        index.refuse_unstaged([ctx.root / rel for rel in state.files],
+                              script_version_locations(script), ctx.root)
+    return state
 
 
 def sum_file(ctx: CheckContext) -> Path:
@@ -137,11 +148,17 @@ class LockResult:
     modified: list[str] = field(default_factory=list)
     #: Revision files whose ids could not be read: the heads line leaves them out.
     unreadable: list[str] = field(default_factory=list)
+    #: Files of ``modified`` that changed only by a re-point (``down_revision`` and the
+    #: docstring's ``Revises:`` line): reviewed as recorded, not linted again.
+    repointed: list[str] = field(default_factory=list)
+    #: Revision files not in git's index, left out (``staged=True``).
+    left_out: list[str] = field(default_factory=list)
 
 
 def lock(ini: str | Path, *, config_file: str | None = None,
          x_args: tuple[str, ...] = (), ini_section: str = "alembic",
-         before_write: Callable[[LockResult], None] | None = None) -> LockResult:
+         before_write: Callable[[LockResult], None] | None = None, staged: bool = False,
+         pre_images: Mapping[Path, str] | None = None) -> LockResult:
     """Write ``sluice.sum`` for the project of ``ini`` (for section ``ini_section``, its
     own sum file, :func:`~sluice.core.sumfile.section_sum_file`: the other sections' files
     are never touched).
@@ -154,7 +171,10 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     regular file inside the project folder (not a symlink); it is replaced atomically and
     keeps its permissions. ``before_write`` sees what would be written (added and
     modified files) before anything is; raising from it writes nothing (``sluice lock``
-    lints those files there)."""
+    lints those files there, except the ``repointed`` ones: :mod:`sluice.check.repoint`;
+    ``pre_images``: texts of files from before an edit, by path, as ``sluice lock
+    --rebase`` read them). ``staged``: record only the revision files in git's index, what
+    the next commit records (:mod:`sluice.check.staged`); the others are ``left_out``."""
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
@@ -166,20 +186,24 @@ def lock(ini: str | Path, *, config_file: str | None = None,
                                                 ini_section=ini_section),
                            stack=stack, database=False)
         target = sum_file(ctx)
-        disk = _disk_state(ctx)
+        disk = _disk_state(ctx, staged=staged)
     _refuse_broken_history(disk, ctx.root)
     text = disk.render(ini_section)
     old_text = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
     previous = parse_sum(old_text) if old_text is not None else SumState()
     changed = old_text != text
+    modified = sorted(f for f in disk.files
+                      if f in previous.files and previous.files[f] != disk.files[f])
     result = LockResult(
         path=target, files=len(disk.files), heads=disk.heads, changed=changed,
         created=old_text is None,
         added=sorted(set(disk.files) - set(previous.files)),
         removed=sorted(set(previous.files) - set(disk.files)),
-        modified=sorted(f for f in disk.files
-                        if f in previous.files and previous.files[f] != disk.files[f]),
+        modified=modified,
         unreadable=list(disk.unreadable),
+        repointed=repointed_files(modified, previous.files, ctx.root, pre_images)
+        if changed and modified else [],
+        left_out=list(disk.left_out),
     )
     if changed:
         if before_write is not None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sluice.check.repoint import down_revision_node, text_offset
 from sluice.config import load_config
 from sluice.core.project import forget_modules
 from sluice.errors import SluiceError
@@ -53,6 +54,8 @@ class Move:
     path: Path
     old: tuple[str, ...]
     new: str
+    #: The file's text before the edit (``sluice lock`` tells a re-point from an edit by it).
+    before: str = ""
 
 
 @dataclass
@@ -65,25 +68,6 @@ class RebaseResult:
 # --------------------------------------------------------------------------- editing
 
 
-def _down_revision_node(tree: ast.Module) -> ast.expr:
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign):
-            target, value = node.target, node.value  # type: ignore[assignment]
-        else:
-            continue
-        if isinstance(target, ast.Name) and target.id == "down_revision" and value is not None:
-            return value
-    raise SluiceError("no module-level `down_revision = ...` assignment")
-
-
-def _offset(lines: list[str], line: int, col: int) -> int:
-    """Character offset of (1-based line, UTF-8 byte column) in the text."""
-    before = sum(len(x) for x in lines[: line - 1])
-    return before + len(lines[line - 1].encode("utf-8")[:col].decode("utf-8"))
-
-
 def repoint(path: Path, new_down: str) -> tuple[str, ...]:
     """Set ``down_revision`` of the revision file ``path`` to ``new_down`` (and its
     docstring's ``Revises:`` line); returns the old value. The file is rewritten
@@ -94,7 +78,7 @@ def repoint(path: Path, new_down: str) -> tuple[str, ...]:
     except SyntaxError as exc:
         raise SluiceError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
     try:
-        node = _down_revision_node(tree)
+        node = down_revision_node(tree)
     except SluiceError as exc:
         raise SluiceError(f"{path}: {exc}") from None
     try:
@@ -104,8 +88,8 @@ def repoint(path: Path, new_down: str) -> tuple[str, ...]:
                           "edit it by hand") from None
     old = (old_value,) if isinstance(old_value, str) else tuple(old_value or ())
     lines = text.splitlines(keepends=True)
-    start = _offset(lines, node.lineno, node.col_offset)
-    end = _offset(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
+    start = text_offset(lines, node.lineno, node.col_offset)
+    end = text_offset(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
     segment = text[start:end]
     if segment[:1] in ("'", '"'):
         quote = segment[0]
@@ -116,15 +100,15 @@ def repoint(path: Path, new_down: str) -> tuple[str, ...]:
     doc = ast.get_docstring(tree, clean=False)
     if doc is not None and old:
         first = tree.body[0]
-        d_start = _offset(lines, first.lineno, first.col_offset)
-        d_end = _offset(lines, first.end_lineno or first.lineno, first.end_col_offset or 0)
+        d_start = text_offset(lines, first.lineno, first.col_offset)
+        d_end = text_offset(lines, first.end_lineno or first.lineno, first.end_col_offset or 0)
         if d_end <= start:  # the docstring comes first: edit it in the new text
             old_doc = new_text[d_start:d_end]
             revises = re.compile(r"^(\s*Revises:[ \t]*)" + re.escape(", ".join(old))
                                  + r"[ \t]*$", re.M)
             new_doc = revises.sub(lambda m: m.group(1) + new_down, old_doc, count=1)
             new_text = new_text[:d_start] + new_doc + new_text[d_end:]
-    check = ast.literal_eval(_down_revision_node(ast.parse(new_text)))
+    check = ast.literal_eval(down_revision_node(ast.parse(new_text)))
     if check != new_down:  # pragma: no cover - the edit above is exact
         raise SluiceError(f"{path}: could not rewrite down_revision safely; edit it by hand")
 
@@ -238,8 +222,10 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
         target = max(others, key=lambda h: (not shared[h],
                                             _created(graph.nodes[segments[h]].path, root), h))
         first = graph.nodes[segments[mover]]
+        before = first.path.read_text(encoding="utf-8")
         old = repoint(first.path, target)
-        result.moves.append(Move(revision=first.id, path=first.path, old=old, new=target))
+        result.moves.append(Move(revision=first.id, path=first.path, old=old, new=target,
+                                 before=before))
         move = None  # only the first choice is the caller's
     raise SluiceError(f"still more than one head after {max_moves} moves; "
                       "join the rest with `alembic merge heads`")

@@ -72,6 +72,8 @@ class SumState:
     static: dict[str, RevisionHeader] = field(default_factory=dict)
     #: (revision, down_revisions) of files whose ids had to be imported
     imported: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    #: revision files on disk that were not read (``current_state(keep=...)``)
+    left_out: list[str] = field(default_factory=list)
 
     def render(self, section: str = "alembic") -> str:
         """The sum file's text; ``section``: the ini section it records (its header says
@@ -117,20 +119,24 @@ def heads_of(ids: dict[str, tuple[str, ...]]) -> list[str]:
 
 def current_state(script: object, root: Path, *,
                   import_fallback: Callable[[], dict[str, tuple[str, tuple[str, ...]]]]
-                  | None = None) -> SumState:
+                  | None = None, keep: Callable[[Path], bool] | None = None) -> SumState:
     """Checksums and heads of the revision files on disk.
 
     ``script`` is the project's ScriptDirectory. Ids come from each file's source; only
     for files where that fails (ids computed at import time) ``import_fallback`` is
     asked: it returns ``{relative path: (revision, down_revisions)}`` for the files that
     import. Files whose id stays unknown are listed in ``unreadable`` and left out of
-    the heads.
+    the heads. ``keep``: only the revision files it accepts (``sluice lock --staged``: the
+    ones the commit records); the others are in ``left_out``, relative paths.
     """
     state = SumState()
     ids: dict[str, tuple[str, ...]] = {}
     unknown: list[str] = []
     for path in script_revision_files(script):  # type: ignore[arg-type]
         rel = display_path(path, root)
+        if keep is not None and not keep(path):
+            state.left_out.append(rel)
+            continue
         state.files[rel] = file_digest(path)
         info = read_header(path)
         state.static[rel] = info

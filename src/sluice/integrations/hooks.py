@@ -44,11 +44,12 @@ from typing import Any
 import click
 
 from sluice.config import SluiceConfig, load_config
-from sluice.core.history import header_from_source, revision_files
+from sluice.core.history import build_history, header_from_source, read_header, revision_files
 from sluice.errors import SluiceError
 from sluice.integrations.cli.common import describe_exception
 from sluice.integrations.cli.formats import format_option
 from sluice.lint.engine import Coverage, LintResult, lint_project, read_layout
+from sluice.lint.scope import Node, display_path, match_locations, select_trees
 from sluice.output import render_findings
 from sluice.output.text import severity_counts
 
@@ -63,6 +64,36 @@ def _revision_files(ini: Path, x_args: Sequence[str] = (),
                     ini_section: str = "alembic") -> set[Path]:
     layout = read_layout(ini, x_args=x_args, ini_section=ini_section)
     return set(revision_files(layout.version_locations, recursive=layout.recursive))
+
+
+def _outside_trees(ini: Path, chosen: Sequence[Path], trees: Sequence[str],
+                   x_args: Sequence[str] = (), ini_section: str = "alembic") -> list[Path]:
+    """The files of ``chosen`` (real paths of revision files) that are in none of the
+    ``trees`` (version locations or branch labels, as ``sluice lint --tree``); an unknown
+    tree name is the lint's one-line error."""
+    layout = read_layout(ini, x_args=x_args, ini_section=ini_section)
+    located = [match_locations(t.strip().rstrip("/"), layout) for t in trees]
+    if all(located):  # folders only: no need to read the graph
+        folders = [Path(os.path.realpath(loc)) for locs in located for loc in locs]
+        return [p for p in chosen if not any(p.is_relative_to(f) for f in folders)]
+    headers = [read_header(p) for p in revision_files(layout.version_locations,
+                                                      recursive=layout.recursive)]
+    nodes = [Node(file=str(h.path), raw=None, digest="", revision=h.revision)
+             for h in headers]
+    history = build_history(headers, strict=False, root=layout.root)
+    inside = {Path(os.path.realpath(nodes[i].file))
+              for i in select_trees(history, nodes, layout, trees)}
+    return [p for p in chosen if p not in inside]
+
+
+def _outside_note(outside: Sequence[Path], trees: Sequence[str], configured: bool) -> str:
+    """One line: the named revision files that the trees leave out, linted all the same."""
+    names = [str(display_path(p)) for p in outside]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    where = "lint.trees" if configured else "--tree"
+    return (f"note: {shown} {'is' if len(names) == 1 else 'are'} not in {where} "
+            f"({', '.join(trees)}); linted because {'it was' if len(names) == 1 else 'they were'} "
+            "named")
 
 
 def find_alembic_ini(files: Sequence[str | Path], explicit: str | Path | None = None,
@@ -106,6 +137,11 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     ``changed_base`` must be unset. A named file that does not exist is an error; files
     that are not revision files of this project (pre-commit passes every staged ``.py``
     file) are left out, and an empty result says so through its coverage (0 revisions).
+
+    A named revision file is linted even when ``trees`` (default ``lint.trees``) leaves it
+    out: it was asked for (the pre-commit hook names every staged file, and ``sluice
+    lock`` the files it is about to record as reviewed), so skipping it would pass it
+    unread. :attr:`LintResult.notes` says which files that was, in one line.
     """
     for scope in ("revisions", "since", "changed_base"):
         if options.pop(scope, None) not in (None, False):
@@ -118,11 +154,17 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     chosen = [p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
     if not chosen:
         return LintResult(findings=[], coverage=Coverage(), revisions=[])
+    if config is None:
+        config = load_config(Path(ini))
+    given = options.pop("trees", None)
+    trees = list(given) if given is not None else list(config.lint.trees)
+    outside = (_outside_trees(Path(ini), chosen, trees, options.get("x_args", ()),
+                              options.get("ini_section", "alembic")) if trees else [])
     ids = [revision_id_of(p.read_text(encoding="utf-8", errors="replace")) for p in chosen]
     known_ids = sorted({i for i in ids if i is not None})
     # a file whose id cannot be read is still linted: the whole project, then filtered
     revisions: list[str] | None = None if None in ids else known_ids
-    result = lint_project(ini, config, revisions=revisions, **options)
+    result = lint_project(ini, config, revisions=revisions, trees=[], **options)
     wanted = set(chosen)
 
     def mine(path: str | None) -> bool:
@@ -135,6 +177,8 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     for report in result.revisions:
         coverage.add(report)
     result.coverage = coverage
+    if outside:
+        result.notes.append(_outside_note(outside, trees, configured=given is None))
     return result
 
 

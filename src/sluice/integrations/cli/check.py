@@ -90,16 +90,21 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_secti
 @click.option("--no-lint", is_flag=True,
               help="Record new and changed revision files even when they have lint "
                    "findings at or above lint.fail_on (default: refuse, write nothing).")
+@click.option("--staged", is_flag=True,
+              help="Only the revision files git's index holds, what the commit records "
+                   "(pre-commit); files not added are left out, a revision file with "
+                   "unstaged changes is refused.")
 @handle_errors
 def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_section: str,
          rebase: bool, move: str | None, base: str | None, exit_code: bool,
-         no_lint: bool) -> None:
+         no_lint: bool, staged: bool) -> None:
     """Write sluice.sum: the SHA-256 of every revision file and the current head(s).
 
     With -n SECTION: that section's own file (sluice.SECTION.sum); other sections' files
     are left as they are. Revision files new or changed since the last lock are linted
     first: a finding at or above lint.fail_on exits 1 and writes nothing (a sum file
-    created for the first time records today's history as it is).
+    created for the first time records today's history as it is; a revision changed only
+    in its down_revision, re-pointed, keeps its review).
 
     Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
     from sluice.check import lock as write_lock  # lazy: start-up: loads when the command runs
@@ -107,6 +112,11 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
 
     if (move or base) and not rebase:
         raise SluiceError("--move and --base only apply with --rebase")
+    if rebase and staged:
+        raise SluiceError("--rebase edits revision files that --staged would find unstaged: "
+                          "run `sluice lock --rebase`, stage the files, then `sluice lock "
+                          "--staged`")
+    pre_images: dict[Path, str] = {}
     if rebase:
         from sluice.check.rebase import rebase_heads  # lazy: start-up: loads when the command runs
 
@@ -116,11 +126,18 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
                        f"{', '.join(m.old) or 'None'} -> {m.new}")
         if not rebased.moves:
             click.echo("nothing to rebase: the revision graph has no heads to join")
+        for m in rebased.moves:  # the first text of a file moved twice is the recorded one
+            pre_images.setdefault(m.path, m.before)
     gate = None if no_lint else functools.partial(
         _lint_before_lock, config_path=config_path, x_args=x_args, env=env,
         ini_section=ini_section)
-    result = write_lock(config_path, x_args=x_args, ini_section=ini_section, before_write=gate)
+    result = write_lock(config_path, x_args=x_args, ini_section=ini_section, before_write=gate,
+                        staged=staged, pre_images=pre_images)
     heads = " ".join(result.heads) or "none"
+    if result.left_out:
+        shown = ", ".join(result.left_out[:5]) + (
+            f" and {len(result.left_out) - 5} more" if len(result.left_out) > 5 else "")
+        click.echo(f"sluice: not staged, left out: {shown}", err=True)
     for file in result.unreadable:
         click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
                    "leaves it out (run `sluice check --only graph`)", err=True)
@@ -130,8 +147,9 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
         return
     verb = "created" if result.created else "wrote"
     click.echo(f"{verb} {result.path} ({result.files} revision files; heads: {heads})")
-    for label, files in (("added", result.added), ("changed", result.modified),
-                         ("removed", result.removed)):
+    edited = [f for f in result.modified if f not in result.repointed]
+    for label, files in (("added", result.added), ("changed", edited),
+                         ("re-pointed", result.repointed), ("removed", result.removed)):
         for file in files[:10]:
             click.echo(f"  {label}: {file}")
         if len(files) > 10:
@@ -150,16 +168,22 @@ def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[st
                       env: str | None, ini_section: str) -> None:
     """Refuse to record revision files with findings at or above ``lint.fail_on``: a file
     in the sum is reviewed history, which plain ``sluice lint`` no longer lints. Only the
-    files added or changed since the last lock; none when the sum file is new (it records
-    the history as it is, as the lint's note on a project without one says)."""
+    files added or changed since the last lock (a re-pointed one keeps its review); none
+    when the sum file is new (it records the history as it is, as the lint's note on a
+    project without one says). A file the lint did not read is refused as well: the sum
+    never vouches for a file nobody looked at."""
     from sluice.config import load_config  # lazy: start-up: only when the sum changes
     from sluice.core.findings import SEVERITY_ORDER  # lazy: start-up: only when the sum changes
     from sluice.environments import environment_of  # lazy: start-up: only when the sum changes
-    from sluice.errors import PolicyViolation  # lazy: start-up: only when the sum changes
+    from sluice.errors import (  # lazy: start-up: only when the sum changes
+        PolicyViolation,
+        SluiceError,
+    )
     from sluice.integrations.hooks import lint_files  # lazy: start-up: only when the sum changes
     from sluice.output import render_findings  # lazy: start-up: only when the sum changes
 
-    files = [config_path.resolve().parent / f for f in (*result.added, *result.modified)]
+    files = [config_path.resolve().parent / f for f in (*result.added, *result.modified)
+             if f not in result.repointed]
     if result.created or not files:
         return
     cfg = load_config(config_path)
@@ -169,6 +193,14 @@ def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[st
     with contextlib.redirect_stdout(sys.stderr):  # a revision's imports may print
         linted = lint_files(config_path, cfg, files=files, x_args=x_args,
                             ini_section=ini_section, use_cache=False)
+    read = {os.path.realpath(r.path) for r in linted.revisions}
+    unread = [os.path.relpath(f) for f in files if os.path.realpath(f) not in read]
+    if unread:
+        more = f" (and {len(unread) - 1} more)" if len(unread) > 1 else ""
+        raise SluiceError(
+            f"not recorded: {unread[0]}{more} was not linted; {result.path.name} was not "
+            "changed",
+            hint="`sluice lint FILE` says why; `sluice lock --no-lint` records it anyway.")
     threshold = cfg.lint.fail_on
     if not linted.failed(threshold):
         return
