@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from sluice.data.model import fail
+from sluice.data.model import DataMigrationError, fail, first_line
+from sluice.owned import refusal_hint, refused_table
 
 
 class Store:
@@ -41,6 +42,28 @@ class Store:
             # another process created it in between: fine if it is there now
             if not sa.inspect(conn).has_table(self.name):
                 raise
+
+    def may_update(self, conn: Connection) -> None:
+        """Changes no row, but is refused to a role that may not update the checkpoints:
+        every batch does, so such a role is refused before the first one."""
+        t = self.table
+        conn.execute(sa.update(t).where(sa.false()).values(batches=t.c.batches))
+
+    def refusal(self, conn: Connection, exc: BaseException,
+                label: str) -> DataMigrationError | None:
+        """``exc`` as the one-line error of a role refused a privilege on this table, with
+        the GRANT that lets it (worked out on a connection of its own: ``conn`` is the
+        migration's); None when ``exc`` is no such refusal."""
+        if refused_table(exc, [self.name]) is None:
+            return None
+        hint = None
+        try:
+            with conn.engine.connect() as other:
+                hint = refusal_hint(other, self.name, [self.name])
+        except Exception:  # noqa: BLE001 - the message names the table anyway
+            pass
+        return DataMigrationError(f"sluice.data: {label}: cannot open its checkpoint in "
+                                  f"{self.name}: {first_line(exc)}", hint=hint)
 
     def load(self, conn: Connection, revision: str, step: str) -> Any:
         t = self.table

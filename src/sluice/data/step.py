@@ -352,6 +352,7 @@ class Step:
                 row = store.load(conn, rev, name)
                 if row is None:
                     store.insert(conn, rev, name)
+                store.may_update(conn)
                 tx.commit()
                 return row
             except sa_exc.DBAPIError as exc:
@@ -364,8 +365,9 @@ class Step:
                         "another process at the same moment: another process is running "
                         "the same step. Nothing was changed; let the other run finish, or "
                         "stop it and rerun.") from None
-                raise fail(f"{self.label}: cannot open its checkpoint in "
-                           f"{store.name}: {first_line(exc)}") from None
+                raise store.refusal(conn, exc, self.label) or fail(
+                    f"{self.label}: cannot open its checkpoint in {store.name}: "
+                    f"{first_line(exc)}") from None
             except BaseException:
                 quiet_rollback(tx)
                 raise

@@ -9,6 +9,7 @@ Small modules, one concern each:
   :mod:`.lock_holder`: who holds it; :mod:`.lock_session`: its connections;
 - :mod:`.timeouts`: lock/statement timeouts per environment and per revision;
 - :mod:`.backup`: the backup hook; :mod:`.audit`: the ``sluice_history`` table;
+  :mod:`.liveness`: whether the run of an open audit row is still going (history);
 - :mod:`.capture`: statements executed, and partial failures on MySQL/MariaDB;
 - :mod:`.plan`, :mod:`.guards`, :mod:`.tablesizes`, :mod:`.lintguard`: the plan;
 - :mod:`.run`: the orchestration, with :mod:`.heads` (where the database is, what

@@ -19,9 +19,11 @@ from sluice.core.history import read_header, script_revision_files
 from sluice.core.project import script_directory, section_config
 from sluice.core.urls import existing_database, missing_database_error, missing_sqlite_file
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.owned import refused_table
 from sluice.runner import audit, datacommit, guards
 from sluice.runner.audit import ChecksumMismatch, HistoryEntry
-from sluice.runner.database import connect, first_line, make_engine
+from sluice.runner.database import connect, first_line, make_engine, own_table_refusals
+from sluice.runner.liveness import Liveness, open_runs
 from sluice.runner.project import RunnerProject, open_project
 from sluice.runner.run import (
     RunOptions,
@@ -204,11 +206,27 @@ class HistoryReport:
     #: ``--revision``, and how many rows the table holds when none is that revision's.
     revision: str | None = None
     total: int = 0
+    #: Whether the run of each open (``pending``/``running``) row is still going, by run.
+    liveness: dict[str, Liveness] = field(default_factory=dict)
+
+    def process(self, e: HistoryEntry) -> Liveness | None:
+        """The liveness of ``e``'s run when ``e`` is open (None for a closed row)."""
+        return self.liveness.get(e.run_id) if e.status in audit.OPEN_STATUSES else None
+
+    def status(self, e: HistoryEntry) -> str:
+        """``interrupted`` for an open row whose run is provably gone, else the row's own."""
+        live = self.process(e)
+        return "interrupted" if live is not None and live.state == "gone" else e.status
+
+    def entry_dict(self, e: HistoryEntry) -> dict[str, Any]:
+        live = self.process(e)
+        return {**e.as_dict(), "status": self.status(e), "recorded_status": e.status,
+                "process": live.as_dict() if live is not None else None}
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "url": self.url,
-            "entries": [e.as_dict() for e in self.entries],
+            "entries": [self.entry_dict(e) for e in self.entries],
             "checksum_mismatches": [
                 {"revision": m.revision, "path": m.path, "recorded": m.recorded,
                  "current": m.current, "state": m.state, "message": m.message()}
@@ -226,15 +244,28 @@ class HistoryReport:
                          "other revisions; sluice history without --revision lists them)")
             return f"{empty}\nnote: {self.note}" if self.note else empty
         lines = [f"{audit.HISTORY_TABLE} on {self.url}, newest first:"]
+        told: set[str] = set()
         for e in self.entries:
             when = f"{e.started:%Y-%m-%d %H:%M:%S}" if e.started else "-" * 19
             move = f"{e.from_revision or 'base'} -> {e.to_revision or 'base'}"
             who = f"{e.user or '?'}@{e.host or '?'}"
+            live = self.process(e)
+            status = e.status if live is None or live.state == "alive" else (
+                "interrupted (process gone)" if live.state == "gone"
+                else f"{e.status} (process unknown)")
             lines.append(
                 f"  {when}  {e.direction:<9} {e.revision:<14} {move:<30} {e.environment or '-':<8}"
-                f" {who:<24} {format_duration(e.duration_ms):>8}  {e.status}"
+                f" {who:<24} {format_duration(e.duration_ms):>8}  {status}"
                 + (f"  [file {e.checksum_status} since applied]" if e.checksum_status else "")
             )
+            if live is not None and live.state != "alive" and e.run_id not in told:
+                told.add(e.run_id)  # said once per run, at its newest row
+                lines.append(
+                    "      the run that wrote this row ended without closing its rows: "
+                    f"{live.reason}; the next `sluice upgrade` closes them against the "
+                    "version table" if live.state == "gone" else
+                    "      cannot tell whether the run that wrote this row is still going: "
+                    f"{live.reason}")
             if e.error:
                 lines.append(f"      {e.error}")
             data = datacommit.from_record(e.statements)
@@ -267,13 +298,16 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
     engine = make_engine(target)
     conn = connect(engine)
     try:
-        entries = audit.read_history(conn, revision=revision)
-        total = count_rows(conn) if revision and not entries else 0
+        with own_table_refusals(conn, "read the audit rows", read_only=True):
+            _hidden_table(conn)
+            entries = audit.read_history(conn, revision=revision)
+            total = count_rows(conn) if revision and not entries else 0
+        liveness = open_runs(conn, entries)
     finally:
         conn.close()
         engine.dispose()
     report = HistoryReport(mask_url(target), entries, note=note, revision=revision,
-                           total=total)
+                           total=total, liveness=liveness)
     try:
         paths = project.script_paths()
     except Exception as exc:
@@ -288,6 +322,21 @@ def history(ini: str | Path, *, env: str | None = None, url: str | None = None,
     if limit:
         report.entries = entries[:limit]
     return report
+
+
+def _hidden_table(conn: Any) -> None:
+    """MySQL/MariaDB hide a table from a role without privileges on it, so the audit table
+    looks missing ("no upgrades recorded yet"): a read of it says which it is (refused:
+    raised; really missing: nothing)."""
+    if conn.dialect.name not in ("mysql", "mariadb") or audit.table_exists(conn):
+        return
+    try:
+        conn.exec_driver_sql(f"SELECT 1 FROM {audit.HISTORY_TABLE} WHERE 1 = 0")
+    except Exception as exc:
+        if refused_table(exc, [audit.HISTORY_TABLE]):
+            raise
+        return
+    conn.info.pop("sluice_history_exists", None)  # there after all: read_history looks again
 
 
 def other_section_paths(project: RunnerProject) -> dict[str, str]:

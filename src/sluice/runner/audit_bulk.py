@@ -26,7 +26,13 @@ from sluice.runner.database import TextFn, driver_sql, storable_text
 #: Drivers whose batches go as one statement (psycopg 3; the others keep the executemany).
 _BATCH_DRIVERS = ("psycopg",)
 
+#: Changes no row, but is refused to a role without UPDATE on the table: the statuses a
+#: run writes after its pending rows need it, so a role that may only add rows is refused
+#: before anything changes (in :data:`_INSERT`; elsewhere sent on its own).
+MAY_UPDATE = f"UPDATE {HISTORY_TABLE} SET status = status WHERE 1 = 0"
+
 _INSERT = (
+    f"WITH may_update AS ({MAY_UPDATE}) "
     f"INSERT INTO {HISTORY_TABLE} (run_id, revision, from_revision, to_revision, direction, "
     "environment, username, host, pid, via, started, status, checksum) "
     "SELECT :run_id, u.revision, u.from_revision, u.to_revision, u.direction, :environment, "

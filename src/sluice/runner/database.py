@@ -9,7 +9,8 @@ to the same database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Table, create_engine, text
@@ -19,6 +20,13 @@ from sqlalchemy.pool import NullPool
 from sluice.core.drivers import sync_url
 from sluice.core.urls import database_url, expand_vars
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.owned import (
+    DATA_PROGRESS_TABLE,
+    HISTORY_TABLE,
+    LOCK_HOLDER_TABLE,
+    refusal_hint,
+    refused_table,
+)
 
 
 def resolve_url(
@@ -213,31 +221,40 @@ OWN_TABLES_HINT = (
     "SET search_path = app), or have an owner run the first `sluice upgrade`.")
 
 
-def own_tables_hint(conn: Connection, table: str = "sluice_lock_holder") -> str:
-    """What to do when the deploy role was refused on Sluice's ``table``: grant it the
-    rows it writes when the table is there already (an owner created it), else
-    :data:`OWN_TABLES_HINT`."""
-    try:
-        if conn.in_transaction():
-            conn.rollback()
-        from sqlalchemy import inspect  # lazy: only when the role was refused
+def own_tables(progress_table: str = DATA_PROGRESS_TABLE) -> tuple[str, ...]:
+    """Sluice's tables in a deploy's database, with the checkpoint table as configured."""
+    return (LOCK_HOLDER_TABLE, HISTORY_TABLE, progress_table)
 
-        exists = inspect(conn).has_table(table)
-        user = conn.exec_driver_sql("SELECT current_user" if conn.dialect.name == "postgresql"
-                                    else "SELECT CURRENT_USER()").scalar()
-    except Exception:  # noqa: BLE001 - the general advice, then
-        return OWN_TABLES_HINT
-    if not exists:
-        return OWN_TABLES_HINT
-    if conn.dialect.name == "postgresql":
-        role = f'"{user}"' if user else "<role>"
-        grant = (f"GRANT SELECT, INSERT, UPDATE, DELETE ON sluice_lock_holder, "
-                 f"sluice_history, sluice_data_progress TO {role};")
-    else:
-        name, _, host = str(user or "<user>@%").partition("@")
-        grant = (f"GRANT SELECT, INSERT, UPDATE, DELETE ON <database>.sluice_lock_holder TO "
-                 f"'{name}'@'{host}'; (and the same ON sluice_history and sluice_data_progress)")
-    return (f"Sluice's tables are there, but the deploy role may not write their rows: it "
-            f"needs SELECT, INSERT, UPDATE and DELETE on sluice_lock_holder, sluice_history "
-            f"and sluice_data_progress (CREATE only for a table that is missing). Have an "
-            f"owner run: {grant}")
+
+def own_tables_hint(conn: Connection, table: str = LOCK_HOLDER_TABLE, *,
+                    progress_table: str = DATA_PROGRESS_TABLE) -> str:
+    """What to do when the deploy role was refused on Sluice's ``table``: grant it the
+    rows it reads and writes when the table is there already (an owner created it): the
+    privileges, and the exact GRANT (:func:`sluice.owned.refusal_hint`); else
+    :data:`OWN_TABLES_HINT`."""
+    tables = own_tables(progress_table)
+    return refusal_hint(conn, table, tables if table in tables else (*tables, table)) \
+        or OWN_TABLES_HINT
+
+
+@contextmanager
+def own_table_refusals(conn: Connection, what: str, *, read_only: bool = False,
+                       progress_table: str = DATA_PROGRESS_TABLE,
+                       after: str = "") -> Iterator[None]:
+    """A database refusing ``conn``'s role a privilege on one of Sluice's tables, in the
+    block, raised as one line that names the table and what Sluice was doing (``what``:
+    "write this run's audit rows"; ``after``: appended, "; the database is at r0003"),
+    with the GRANT that lets it (:func:`own_tables_hint`; ``read_only``: SELECT on that
+    table alone). Any other error passes unchanged."""
+    try:
+        yield
+    except SluiceError:
+        raise
+    except Exception as exc:
+        table = refused_table(exc, own_tables(progress_table))
+        if table is None:
+            raise
+        hint = refusal_hint(conn, table, (table,), read_only=True) if read_only \
+            else own_tables_hint(conn, table, progress_table=progress_table)
+        raise SluiceError(f"{mask_url(conn.engine.url)}: cannot {what} in {table}: "
+                          f"{first_line(exc)}{after}", hint=hint) from None

@@ -200,6 +200,9 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
         if not all(d.finished for d in data):
             hint_lines.append(f"Do not record {rec.revision} as applied by hand: its data "
                               "steps are not finished.")
+    elif isinstance(failure.exc, SluiceError) and failure.exc.hint:  # nothing to fix in it
+        hint_lines += [failure.exc.hint,
+                       f"Then run {given.sluice(opts.direction, opts.target)} again."]
     elif failure.lock_timeout:
         hint_lines.append(
             ("The lock timeout tripped on every retry: " if retries_exhausted else

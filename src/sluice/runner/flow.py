@@ -24,11 +24,11 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 
 from sluice.owned import DATA_PROGRESS_TABLE
-from sluice.runner import audit, datacommit
+from sluice.runner import audit, audit_bulk, datacommit
 from sluice.runner.audit import RunRecord, StepRecord
 from sluice.runner.capture import PartialFailure, partial_failure
 from sluice.runner.checksums import checksum_file
-from sluice.runner.database import first_line
+from sluice.runner.database import first_line, own_table_refusals
 from sluice.runner.heads import applied_revisions, fresh_heads
 from sluice.runner.lock import Holder, MigrationLock
 from sluice.runner.lock_holder import waiter
@@ -74,7 +74,8 @@ def heads_under_lock(lock: MigrationLock, state: DbState, script: ScriptDirector
         heads = fresh_heads(audit_conn, state)
     messages: list[str] = []
     if reconcile:
-        with hold():
+        with hold(), own_table_refusals(audit_conn, "close the audit rows of earlier runs",
+                                        progress_table=progress_table):
             reconciled = audit.reconcile_stale(
                 audit_conn, applied_revisions(script, heads),
                 committed=datacommit.describer(audit_conn, progress_table))
@@ -101,12 +102,20 @@ def step_records(steps: Sequence[Step], direction: str,
 
 def insert_run(audit_conn: Connection, records: list[StepRecord], *, environment: str,
                holder: Holder, via: str) -> None:
-    """The ``pending`` rows of this run (one transaction)."""
+    """The ``pending`` rows of this run (one transaction). A role that may not write
+    them, or may add rows but not update them (an audit table granted INSERT only), is
+    refused here, before anything changes and with no row written: the UPDATE privilege
+    the ``running`` marks and final statuses need is tried in the same transaction
+    (:func:`sluice.runner.audit_bulk.insert_pending`, or a statement that changes no
+    row)."""
     run = RunRecord(run_id=audit.new_run_id(), environment=environment,
                     username=holder.username, host=holder.host, pid=holder.pid,
                     via=via, steps=records)
-    audit.ensure_table(audit_conn)
-    audit.insert_pending(audit_conn, run)
+    with own_table_refusals(audit_conn, "write this run's audit rows"):
+        audit.ensure_table(audit_conn)
+        if audit_conn.dialect.name != "sqlite" and not audit_bulk.supported(audit_conn):
+            audit_conn.exec_driver_sql(audit_bulk.MAY_UPDATE)  # committed with the rows
+        audit.insert_pending(audit_conn, run)
 
 
 def partial_of(session: Session, script: ScriptDirectory, transactional: bool,
@@ -142,14 +151,19 @@ def record_outcome(audit_conn: Connection, script: ScriptDirectory, session: Ses
                    heads: Sequence[str]) -> None:
     """Each audit row's final status, decided by the version table's ``heads``."""
     failure = session.failure
-    if failure is not None and failure.committed:
-        # what its data steps committed, as their checkpoints say (read before the
-        # statuses: a revision with committed batches was not rolled back)
-        rec = session.records[failure.index]
-        steps = datacommit.committed_steps(audit_conn, rec.revision, session.progress_table)
-        if steps:
-            rec.statements = datacommit.as_record(steps, rec.statements)
-    audit.decide_statuses(session.records, applied_revisions(script, heads))
-    if session.lock_lost is not None:
-        audit.lock_lost_statuses(session.records, str(session.lock_lost))
-    audit.write_final(audit_conn, session.records)
+    at = ", ".join(heads) or "base"
+    with own_table_refusals(audit_conn, "record this run's outcome",
+                            progress_table=session.progress_table,
+                            after=f"; the database is at {at}"):
+        if failure is not None and failure.committed:
+            # what its data steps committed, as their checkpoints say (read before the
+            # statuses: a revision with committed batches was not rolled back)
+            rec = session.records[failure.index]
+            steps = datacommit.committed_steps(audit_conn, rec.revision,
+                                               session.progress_table)
+            if steps:
+                rec.statements = datacommit.as_record(steps, rec.statements)
+        audit.decide_statuses(session.records, applied_revisions(script, heads))
+        if session.lock_lost is not None:
+            audit.lock_lost_statuses(session.records, str(session.lock_lost))
+        audit.write_final(audit_conn, session.records)
