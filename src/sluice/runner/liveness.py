@@ -36,22 +36,18 @@ from sqlalchemy.engine import Connection
 from sluice.owned import LOCK_HOLDER_TABLE, refusal_hint, refused_table
 from sluice.runner.audit import OPEN_STATUSES, HistoryEntry
 from sluice.runner.database import current_database, first_line, sqlite_path
-from sluice.runner.lock_holder import Holder, advisory_key, lock_name
+from sluice.runner.lock_holder import (
+    SESSIONS_HIDDEN,
+    Holder,
+    advisory_key,
+    lock_name,
+    session_alive,
+)
 
 _PG_LOCK_HELD = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND ((classid::bigint << 32) | objid::bigint) = :k")
-_PG_SESSION = ("SELECT (extract(epoch FROM backend_start) * 1000000)::bigint "
-               "FROM pg_stat_activity WHERE pid = :p")
-_MY_SESSION = "SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = :i"
-#: Whether this account may see every session in PROCESSLIST (else only its own).
-_MY_PROCESS = (
-    "SELECT count(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = "
-    "'PROCESS' AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "
-    "'''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')")
-
-
 @dataclass(frozen=True)
 class Liveness:
     """``alive``, ``gone`` or ``unknown``, and what says so."""
@@ -139,9 +135,7 @@ class _Probe:
 
     @property
     def _hidden(self) -> str:
-        return ("seeing other roles' sessions takes pg_read_all_stats"
-                if self.backend == "postgresql" else "seeing other accounts' sessions "
-                "takes the PROCESS privilege")
+        return SESSIONS_HIDDEN.get(self.backend, "")
 
     def _lock_name(self) -> str:
         if self.backend == "sqlite":
@@ -195,27 +189,12 @@ class _Probe:
     def _session_alive(self, session: str) -> bool | None:
         """Whether the server session ``pg:<pid>:<start>``/``my:<id>`` still exists
         (None: this role cannot see it)."""
-        kind, _, rest = session.partition(":")
         try:
-            if kind == "pg" and self.backend == "postgresql":
-                pid, _, started = rest.partition(":")
-                rows = self.conn.execute(text(_PG_SESSION), {"p": int(pid)}).all()
-                if not rows:
-                    return False  # every backend's pid is visible to every role
-                if rows[0][0] is None:
-                    return None  # another role's session: its start is hidden
-                return int(rows[0][0]) == int(started)
-            if kind == "my" and self.backend == "mysql":
-                rows = self.conn.execute(text(_MY_SESSION), {"i": int(rest)}).all()
-                if rows:
-                    return str(rows[0][0] or "") != "Killed"
-                sees_all = bool(self.conn.execute(text(_MY_PROCESS)).scalar())
-                return False if sees_all else None
+            return session_alive(self.conn, self.backend, session)
         except Exception:  # noqa: BLE001 - not known, then
             return None
         finally:
             self._end()
-        return None
 
     def _end(self) -> None:
         if self.conn.in_transaction():

@@ -50,7 +50,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, insert, select
-from sqlalchemy import text as sql_text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from sluice.errors import SluiceError, mask_url
@@ -69,6 +68,7 @@ from sluice.runner.database import (
 )
 from sluice.runner.lock_holder import (
     HOLDER_TABLE,
+    SESSIONS_HIDDEN,
     Holder,
     WaitCallback,
     advisory_key,
@@ -76,6 +76,7 @@ from sluice.runner.lock_holder import (
     ensure_holder_table,
     holder_table,
     lock_name,
+    session_alive,
     utcnow,
 )
 from sluice.runner.lock_marks import AsyncMarks, MarkFailed, pgconn_of
@@ -200,10 +201,14 @@ class MigrationLock:
         """
         while True:
             holder = self.read_holder()
-            if holder is None or not holder.session or holder.session == self._session \
-                    or not self._session_alive(holder.session):
+            if holder is None or not holder.session or holder.session == self._session:
                 return
-            holder.lost = True
+            assert self.conn is not None
+            alive = session_alive(self.conn, self.backend, holder.session)
+            if alive is False:
+                return
+            holder.lost = True  # (a session this role cannot see is waited for too)
+            holder.hidden = SESSIONS_HIDDEN.get(self.backend, "?") if alive is None else ""
             self.waited_ms = (time.monotonic() - start) * 1000
             self._wait(holder, deadline)
             time.sleep(max(0.0, min(self.slice_ms / 1000, deadline - time.monotonic())))
@@ -290,21 +295,6 @@ class MigrationLock:
     def session_id(self) -> str | None:
         """The server session of :attr:`audit_conn` (None on SQLite or before acquiring)."""
         return self._session
-
-    def _session_alive(self, session: str) -> bool:
-        assert self.conn is not None
-        kind, _, rest = session.partition(":")
-        if kind == "pg" and self.backend == "postgresql":
-            pid, _, started = rest.partition(":")
-            return bool(self.conn.execute(sql_text(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = :p AND "
-                "(extract(epoch FROM backend_start) * 1000000)::bigint = :s"),
-                {"p": int(pid), "s": int(started)}).scalar())
-        if kind == "my" and self.backend == "mysql":
-            return bool(self.conn.execute(sql_text(
-                "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = :i "
-                "AND COALESCE(COMMAND, '') <> 'Killed'"), {"i": int(rest)}).scalar())
-        return False
 
     def release(self) -> None:
         try:

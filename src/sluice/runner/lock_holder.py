@@ -69,6 +69,8 @@ class Holder:
     session: str | None = None
     #: It lost the lock, but its session is still open: it may still be migrating.
     lost: bool = False
+    #: With ``lost``: its session may be open; this role cannot see it (taken as open).
+    hidden: str = ""
 
     def describe(self, now: dt.datetime | None = None) -> str:
         who = f"{self.username}@{self.host} pid {self.pid}"
@@ -79,13 +81,54 @@ class Holder:
         if self.since is not None:
             ago = ((now or utcnow()) - self.since).total_seconds() * 1000
             who += f" since {self.since:%Y-%m-%d %H:%M:%S} UTC ({format_duration(max(ago, 0))} ago)"
-        if self.lost:
+        if self.lost and self.hidden:
+            who += (f", which lost its lock connection; whether its session {self.session} "
+                    "is still open (it may still be migrating) is hidden from this role "
+                    f"({self.hidden}), so it is waited for")
+        elif self.lost:
             who += (f", which lost its lock connection but still has session {self.session} "
                     "open and may still be migrating")
         return who
 
 
 WaitCallback = Callable[[Holder | None, float], None]
+
+_PG_SESSION = ("SELECT (extract(epoch FROM backend_start) * 1000000)::bigint "
+               "FROM pg_stat_activity WHERE pid = :p")
+_MY_SESSION = "SELECT COMMAND FROM information_schema.PROCESSLIST WHERE ID = :i"
+#: Whether this account may see every session in PROCESSLIST (else only its own).
+_MY_PROCESS = (
+    "SELECT count(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = "
+    "'PROCESS' AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "
+    "'''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')")
+#: What a role needs to see other roles' sessions, by backend.
+SESSIONS_HIDDEN = {
+    "postgresql": "seeing other roles' sessions takes pg_read_all_stats",
+    "mysql": "seeing other accounts' sessions takes the PROCESS privilege",
+}
+
+
+def session_alive(conn: Connection, backend: str, session: str) -> bool | None:
+    """Whether the server session ``pg:<pid>:<start>`` / ``my:<id>`` a holder row names
+    still exists: None when this role cannot see it (another role's session, without
+    ``pg_read_all_stats`` / ``PROCESS``); False for a session of another backend. Raises
+    what the server raises."""
+    kind, _, rest = session.partition(":")
+    if kind == "pg" and backend == "postgresql":
+        pid, _, started = rest.partition(":")
+        rows = conn.execute(sql_text(_PG_SESSION), {"p": int(pid)}).all()
+        if not rows:
+            return False  # every backend's pid is visible to every role
+        if rows[0][0] is None:
+            return None  # another role's session: its start is hidden
+        return int(rows[0][0]) == int(started)
+    if kind == "my" and backend == "mysql":
+        rows = conn.execute(sql_text(_MY_SESSION), {"i": int(rest)}).all()
+        if rows:
+            return str(rows[0][0] or "") != "Killed"
+        sees_all = bool(conn.execute(sql_text(_MY_PROCESS)).scalar())
+        return False if sees_all else None
+    return False
 
 
 def lock_name(database: str) -> str:
