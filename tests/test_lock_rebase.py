@@ -100,6 +100,28 @@ def test_merge_conflict_in_sum_is_resolved_by_rebase(repo: Path) -> None:
     assert git(repo, "status", "--porcelain").stdout == ""
 
 
+def test_during_a_git_rebase_the_revisions_rebased_onto_stay(repo: Path) -> None:
+    """`git rebase develop` when the team merges into a branch that is not main: the
+    revision already on develop (in the commit being rebased onto) may have run on a
+    shared database, so the replayed branch's revision moves, even though develop's is
+    the newer one by date and neither is on main."""
+    git(repo, "checkout", "-q", "-b", "develop")
+    feature = branch_with_revision(repo, "feature", "b1b1", "add nickname")
+    develop = branch_with_revision(repo, "develop", "a1a1", "add coupons", new=False)
+    shared = develop.read_text()
+    git(repo, "checkout", "-q", "feature")
+    rebase = git(repo, "rebase", "develop", check=False)
+    assert rebase.returncode != 0 and "sluice.sum" in rebase.stdout + rebase.stderr
+    out = sluice(repo, "lock", "--rebase")
+    assert "re-pointed b1b1 (b1b1_add_nickname.py): down_revision 0002 -> a1a1" in out.stdout
+    assert develop.read_text() == shared
+    assert "Revises: a1a1" in feature.read_text()
+    git(repo, "add", "-A")
+    done = run(repo, "git", "-c", "core.editor=true", "rebase", "--continue")
+    assert "Successfully rebased" in done.stdout + done.stderr
+    assert sluice(repo, "check", "--only", "graph,checksums").returncode == 0
+
+
 def test_nothing_to_rebase_just_locks(repo: Path) -> None:
     out = sluice(repo, "lock", "--rebase")
     assert "nothing to rebase" in out.stdout
@@ -121,6 +143,34 @@ def test_heads_already_on_main_are_not_moved(repo: Path) -> None:
     # the caller may still choose, knowingly
     out = sluice(repo, "lock", "--rebase", "--move", "c1c1")
     assert "re-pointed c1c1 (c1c1_two.py): down_revision 0002 -> a1a1" in out.stdout
+
+
+def test_a_rebase_that_cannot_finish_changes_no_file(repo: Path) -> None:
+    """Three heads: two on main already, one new. The new one can be re-pointed, but the
+    two left are both on main, so the heads cannot become one line. Nothing may be left
+    half done: the re-point made on the way is undone, and the error names every head
+    of the real graph in its merge command, not those of the half-rebased one."""
+    new_revision(repo, "a1a1", "one")
+    new_revision(repo, "c1c1", "two")
+    (repo / "migrations" / "versions").joinpath("c1c1_two.py").write_text(
+        (repo / "migrations" / "versions" / "c1c1_two.py").read_text()
+        .replace("'a1a1'", "'0002'").replace("Revises: a1a1", "Revises: 0002"))
+    sluice(repo, "lock")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "two heads on main")
+    git(repo, "checkout", "-q", "-b", "feature")
+    feature = new_revision(repo, "b1b1", "three")
+    feature.write_text(feature.read_text().replace("'c1c1'", "'0002'")
+                       .replace("Revises: c1c1", "Revises: 0002"))
+    before = feature.read_text()
+    summed = (repo / "sluice.sum").read_text()
+    out = sluice(repo, "lock", "--rebase", check=False)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert feature.read_text() == before
+    assert (repo / "sluice.sum").read_text() == summed
+    assert "re-pointed" not in out.stdout
+    assert "nothing was changed" in out.stderr, out.stderr
+    assert 'alembic merge -m "merge heads" a1a1 b1b1 c1c1' in out.stderr, out.stderr
 
 
 def test_without_git_the_newer_branch_moves(tmp_path: Path) -> None:

@@ -4,49 +4,24 @@ left out, and a revision file whose working copy is not what is staged is refuse
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Result, run_cli, run_process
+from tests.support.cli import Result
+from tests.support.gitrepo import git, revision, shop_repo, sluice
 from tests.support.paths import EXAMPLE
 from tests.support.revisions import DANGEROUS, SAFE
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
-           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com",
-           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
-
-
-def git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_process(["git", *args], cwd=root, env={**os.environ, **GIT_ENV}, check=True)
-
 
 def lock(root: Path, *args: str) -> Result:
-    result = run_cli(["lock", "-c", str(root / "alembic.ini"), *args], cwd=root,
-                     env={"NO_COLOR": "1"})
-    assert "Traceback" not in result.output, result.output
-    return result
+    return sluice(root, "lock", *args)
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
-    (root / ".gitignore").write_text("__pycache__/\n*.db\n.sluice_cache/\n")
-    git(root, "init", "-q", "-b", "main")
-    assert lock(root).exit_code == 0
-    git(root, "add", ".")
-    git(root, "commit", "-q", "-m", "shop")
-    return root
-
-
-def revision(root: Path, name: str, template: str, **kw: str) -> Path:
-    path = root / "migrations" / "versions" / name
-    path.write_text(template.format(**kw))
-    return path
+    return shop_repo(tmp_path / "shop")
 
 
 def test_untracked_revisions_are_left_out(repo: Path) -> None:

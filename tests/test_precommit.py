@@ -190,3 +190,71 @@ def test_lock_hook_leaves_untracked_work_in_progress_alone(project: Repo, templa
     assert all(passed(out, h) for h in ("sluice lint", "sluice lock", "sluice heads")), out.stdout
     assert (project.root / "sluice.sum").read_text() == staged_sum
     assert "0004_wip" not in staged_sum
+
+
+def test_heads_hook_leaves_untracked_work_in_progress_alone(project: Repo) -> None:
+    """An untracked revision file is not part of the commit: a second head it would make
+    (a work-in-progress branch of the history) does not fail the heads hook, whose graph
+    is the one the commit records. Staged, the same file does fail it."""
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.lock()
+    project.git("add", ".")
+    wip = project.revision("0003b_wip.py", SAFE, rev="0003b", down="0002", column="alias")
+    out = project.pre_commit()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert all(passed(out, h) for h in ("sluice lint", "sluice lock", "sluice heads")), out.stdout
+    assert wip.exists()
+    project.git("add", str(wip))
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice heads") and "alembic merge" in out.stdout, out.stdout
+
+
+def test_a_commit_that_only_deletes_a_revision_runs_the_lock_and_heads_hooks(
+        project: Repo) -> None:
+    """pre-commit passes no deleted file to a hook, so a hook that waits for a matching
+    file never sees a commit that only deletes a revision: sluice.sum would still record
+    it, and a head it leaves (or a parent it removes) would go unjudged."""
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.lock()
+    project.git("add", ".")
+    project.git("commit", "-q", "--no-verify", "-m", "nickname")
+    project.git("rm", "-q", "migrations/versions/0003_nickname.py")
+    out = project.pre_commit()
+    assert out.returncode == 1, out.stdout
+    assert failed(out, "sluice lock"), out.stdout
+    assert "removed: migrations/versions/0003_nickname.py" in out.stdout
+    text = (project.root / "sluice.sum").read_text()
+    assert "0003_nickname" not in text and text.rstrip().endswith("heads: 0002")
+    assert passed(out, "sluice heads"), out.stdout
+    project.git("add", "sluice.sum")
+    out = project.pre_commit()
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_a_merge_whose_only_conflict_is_sluice_sum_runs_the_heads_hook(project: Repo) -> None:
+    """Two branches each add a revision on the same head: git stops the merge on the heads
+    line of sluice.sum. pre-commit then runs hooks on the conflicted files alone (the sum),
+    so a heads hook that waits for a Python file would let the merge commit two heads."""
+    main = project.git("rev-parse", "--abbrev-ref", "HEAD")
+    project.git("checkout", "-q", "-b", "alias")
+    project.revision("0003b_alias.py", SAFE, rev="0003b", down="0002", column="alias")
+    project.lock()
+    project.git("add", ".")
+    project.git("commit", "-q", "--no-verify", "-m", "alias")
+    project.git("checkout", "-q", main)
+    project.revision("0003_nickname.py", SAFE, rev="0003", down="0002", column="nickname")
+    project.lock()
+    project.git("add", ".")
+    project.git("commit", "-q", "--no-verify", "-m", "nickname")
+    merge = project.run("git", "merge", "alias", check=False)
+    assert merge.returncode == 1 and "sluice.sum" in merge.stdout, merge.stdout
+    project.git("checkout", "--theirs", "sluice.sum")  # resolved by hand, badly
+    project.git("add", "sluice.sum")
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice heads") and "alembic merge" in out.stdout, out.stdout
+    project.git("add", "sluice.sum")  # what the lock hook wrote: both heads
+    out = project.pre_commit()
+    assert out.returncode == 1
+    assert failed(out, "sluice heads"), out.stdout

@@ -20,11 +20,11 @@ from sluice.check.context import CheckContext, CheckOptions
 from sluice.check.graph import Graph, Node, graph_problems
 from sluice.check.model import CheckResult, finish
 from sluice.check.repoint import repointed_files
-from sluice.check.staged import staged_files
 from sluice.config import load_config
 from sluice.core.alembic_compat import script_version_locations
 from sluice.core.findings import Finding, check_finding
 from sluice.core.project import display_path, script_directory
+from sluice.core.staged import staged_files
 from sluice.core.sumfile import (
     SumState,
     current_state,
@@ -174,7 +174,7 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     lints those files there, except the ``repointed`` ones: :mod:`sluice.check.repoint`;
     ``pre_images``: texts of files from before an edit, by path, as ``sluice lock
     --rebase`` read them). ``staged``: record only the revision files in git's index, what
-    the next commit records (:mod:`sluice.check.staged`); the others are ``left_out``."""
+    the next commit records (:mod:`sluice.core.staged`); the others are ``left_out``."""
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")

@@ -9,17 +9,19 @@ one line again. This module does exactly that, in the revision file's text:
 1. Load the graph and find the heads that should be one (``check.expected_heads`` and
    service branch labels are respected, like ``sluice heads``).
 2. Choose the branch to move: the one whose revisions are not yet on the base branch
-   (``origin/main``, ``main``, ``origin/master``, ``master``; ``base=`` to name another);
-   when that does not decide, the newer one (``Create Date:`` of its first revision, then
+   (``origin/main``, ``main``, ``origin/master``, ``master``; ``base=`` to name another)
+   nor, during a ``git rebase``, in the commit being rebased onto (the upstream, whatever
+   its name: the replayed commits are the ones not shared yet); when that does not
+   decide, the newer one (``Create Date:`` of its first revision, then
    when git first saw the file, then the file's modification time); ``move=`` names it.
 3. Set the first revision of that branch's ``down_revision`` to the other head, and its
    docstring's ``Revises:`` line too. Nothing else in the file changes; the edit is
    checked by parsing the file again before it is written (atomically).
 4. Repeat while more than two heads need joining; then ``sluice lock`` rewrites the sum.
 
-A revision that is already on the base branch is never moved: it may have run somewhere.
-When every branch is, the answer is a merge revision (``alembic merge``), and the error
-says so.
+A revision that is already on the base branch (or on the upstream of a rebase in
+progress) is never moved: it may have run somewhere. When every branch is, the answer is
+a merge revision (``alembic merge``), and the error says so.
 """
 
 from __future__ import annotations
@@ -33,11 +35,11 @@ from datetime import datetime
 from pathlib import Path
 
 from sluice.check.repoint import down_revision_node, text_offset
-from sluice.config import load_config
+from sluice.config import SluiceConfig, load_config
 from sluice.core.project import forget_modules
 from sluice.errors import SluiceError
 from sluice.files import write_atomic
-from sluice.graph import explain_heads, load_graph
+from sluice.graph import HeadGroup, explain_heads, load_graph
 from sluice.policy.services import service_labels
 
 __all__ = ["Move", "RebaseResult", "rebase_heads", "repoint"]
@@ -63,6 +65,17 @@ class RebaseResult:
     moves: list[Move] = field(default_factory=list)
     #: The base branch used to tell shared revisions from new ones (None: no git).
     base: str | None = None
+    #: During a ``git rebase``: the commit being rebased onto (its revisions are shared).
+    onto: str | None = None
+
+    def shared_refs(self) -> list[str]:
+        """The git refs whose revisions are never moved."""
+        return [r for r in (self.base, self.onto) if r is not None]
+
+    def where(self) -> str:
+        """Those refs, for messages."""
+        onto = f"the commit being rebased onto ({self.onto[:12]})" if self.onto else None
+        return " or ".join(w for w in (self.base, onto) if w is not None)
 
 
 # --------------------------------------------------------------------------- editing
@@ -137,6 +150,23 @@ def _base_ref(root: Path, base: str | None) -> str | None:
     return None
 
 
+def _rebase_onto(root: Path) -> str | None:
+    """The commit a ``git rebase`` in progress replays onto (the upstream); None when no
+    rebase is in progress."""
+    for name in ("rebase-merge/onto", "rebase-apply/onto"):
+        out = _git(["rev-parse", "--git-path", name], root)
+        if out is None or out.returncode != 0:
+            return None
+        try:
+            onto = (root / out.stdout.strip()).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        check = _git(["rev-parse", "--verify", "--quiet", f"{onto}^{{commit}}"], root)
+        if onto and check is not None and check.returncode == 0:
+            return check.stdout.strip()
+    return None
+
+
 def _on_base(path: Path, root: Path, ref: str | None) -> bool:
     if ref is None:
         return False
@@ -166,6 +196,14 @@ def _created(path: Path, root: Path) -> tuple[float, float, float]:
     return created, added, path.stat().st_mtime
 
 
+class _Stuck(SluiceError):
+    """No safe re-point is left for the heads of a group; ``reason`` says why (no advice)."""
+
+    def __init__(self, reason: str, merge_command: str | None) -> None:
+        super().__init__(f"{reason}; join them with a merge revision: {merge_command}")
+        self.reason = reason
+
+
 def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None = None,
                  max_moves: int = 20, name: str = "alembic") -> RebaseResult:
     """Re-point revisions until the heads ``sluice heads`` objects to are one line.
@@ -173,14 +211,37 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
     ``move``: a revision id (or unique prefix) on the branch to move; ``base``: the git
     ref whose revisions must stay; ``name``: the alembic.ini section (``-n``). Raises
     :class:`SluiceError` when there is nothing safe to do (every branch is on the base
-    branch, a branch starts with a merge revision).
+    branch, a branch starts with a merge revision). All or nothing: when that happens
+    after some revisions were re-pointed, their files are restored first, and the error
+    names the heads (and the merge command) of the graph as it was.
     """
     ini = Path(ini)
     if not ini.is_file():
         raise SluiceError(f"{ini}: no such file (pass -c/--config PATH to alembic.ini)")
     config = load_config(ini)
     root = ini.resolve().parent
-    result = RebaseResult(base=_base_ref(root, base))
+    result = RebaseResult(base=_base_ref(root, base), onto=_rebase_onto(root))
+    first: list[HeadGroup] = []  # the group to join, as it was before any move
+    try:
+        _rebase(ini, config, root, result, first, move=move, max_moves=max_moves, name=name)
+    except SluiceError as exc:
+        if not result.moves:
+            raise
+        for done in reversed(result.moves):  # the first text of a file moved twice last
+            write_atomic(done.path, done.before, what="a revision file")
+        moved = ", ".join(f"{m.revision} onto {m.new}" for m in result.moves)
+        why = exc.reason if isinstance(exc, _Stuck) else str(exc)
+        raise SluiceError(
+            f"heads {', '.join(first[0].heads)} cannot be put in one line by re-pointing "
+            f"(after re-pointing {moved}: {why}); nothing was changed; join them with a "
+            f"merge revision: {first[0].merge_command}") from None
+    return result
+
+
+def _rebase(ini: Path, config: SluiceConfig, root: Path, result: RebaseResult,
+            first: list[HeadGroup], *, move: str | None, max_moves: int, name: str) -> None:
+    """The moves of :func:`rebase_heads`, appended to ``result`` as they are made (and
+    written); ``first`` receives the group of heads to join as it was at the start."""
     for _ in range(max_moves):
         forget_modules(root)
         graph = load_graph(ini, name=name, sluice_config=config)
@@ -188,20 +249,21 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
                                sorted(service_labels(config)))
         group = next((g for g in report.groups if len(g.heads) > 1), None)
         if group is None:
-            return result
+            return
+        if not first:
+            first.append(group)
         common = set(group.common_ancestors)
         segments: dict[str, str] = {}  # head -> first revision after the fork
         for head in group.heads:
             firsts = [r for r in group.since[head]
                       if any(p in common for p in graph.nodes[r].parents)]
             if len(firsts) != 1 or len(graph.nodes[firsts[0]].parents) != 1:
-                raise SluiceError(
-                    f"{graph.rel(graph.nodes[head].path)}: the branch of head {head} does not "
-                    "start with one plain revision; join the heads with a merge revision: "
-                    f"{group.merge_command}")
+                raise _Stuck(f"{graph.rel(graph.nodes[head].path)}: the branch of head {head} "
+                             "does not start with one plain revision", group.merge_command)
             segments[head] = firsts[0]
-        shared = {h: any(_on_base(graph.nodes[r].path, root, result.base)
-                         for r in group.since[h]) for h in group.heads}
+        shared = {h: any(_on_base(graph.nodes[r].path, root, ref)
+                         for ref in result.shared_refs() for r in group.since[h])
+                  for h in group.heads}
         if move is not None:
             chosen = [h for h in group.heads
                       if any(r == move or r.startswith(move) for r in group.since[h])]
@@ -212,20 +274,18 @@ def rebase_heads(ini: str | Path, *, move: str | None = None, base: str | None =
         else:
             movable = [h for h in group.heads if not shared[h]]
             if not movable:
-                raise SluiceError(
-                    f"heads {', '.join(group.heads)} are all on {result.base} already: they "
-                    "may have run somewhere, so none is re-pointed; join them with a merge "
-                    f"revision: {group.merge_command}")
+                raise _Stuck(f"heads {', '.join(group.heads)} are all on {result.where()} "
+                             "already: they may have run somewhere, so none is re-pointed",
+                             group.merge_command)
             mover = max(movable, key=lambda h: (_created(graph.nodes[segments[h]].path, root),
                                                 segments[h]))
         others = [h for h in group.heads if h != mover]
         target = max(others, key=lambda h: (not shared[h],
                                             _created(graph.nodes[segments[h]].path, root), h))
-        first = graph.nodes[segments[mover]]
-        before = first.path.read_text(encoding="utf-8")
-        old = repoint(first.path, target)
-        result.moves.append(Move(revision=first.id, path=first.path, old=old, new=target,
+        node = graph.nodes[segments[mover]]
+        before = node.path.read_text(encoding="utf-8")
+        old = repoint(node.path, target)
+        result.moves.append(Move(revision=node.id, path=node.path, old=old, new=target,
                                  before=before))
         move = None  # only the first choice is the caller's
-    raise SluiceError(f"still more than one head after {max_moves} moves; "
-                      "join the rest with `alembic merge heads`")
+    raise SluiceError(f"still more than one head after {max_moves} moves")

@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import to_tuple
 
 from sluice.config import SluiceConfig, load_config
-from sluice.core.alembic_compat import load_script, own_branch_labels
+from sluice.core.alembic_compat import load_script, own_branch_labels, script_version_locations
 from sluice.core.drivers import sync_url
 from sluice.core.history import (
     History,
@@ -26,7 +26,8 @@ from sluice.core.history import (
     read_header,
     script_revision_files,
 )
-from sluice.core.project import script_directory, section_config
+from sluice.core.project import display_path, script_directory, section_config
+from sluice.core.staged import staged_files
 from sluice.core.urls import existing_database
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 
@@ -64,6 +65,8 @@ class RevisionGraph:
     current: dict[str, list[str]] = field(default_factory=dict)
     #: Alembic's map of the revisions (see :func:`build_graph`).
     history: History | None = field(default=None, repr=False)
+    #: Revision files not in git's index, left out (``load_graph(staged=True)``).
+    left_out: list[str] = field(default_factory=list)
 
     def ancestors(self, rev: str) -> set[str]:
         """Every revision reachable through down_revision from ``rev`` (not ``rev`` itself)."""
@@ -235,20 +238,31 @@ def build_graph(revisions: list[RevisionNode], root: Path) -> RevisionGraph:
 
 def load_graph(ini: str | os.PathLike[str], *, name: str = "alembic",
                url: str | None = None, sluice_config: SluiceConfig | None = None,
-               stub_modules: Sequence[str] = ()) -> RevisionGraph:
+               stub_modules: Sequence[str] = (), staged: bool = False) -> RevisionGraph:
     """The revision graph of the project configured by ``ini`` (section ``name``).
 
     Revision headers are read from the source; ``stub_modules`` stand in for packages a
     revision whose header is computed at import time needs. With ``url``,
     :attr:`RevisionGraph.current` holds the revisions the database is at, read from the
     environment's version table (``alembic_version``, or the service's own
-    ``version_table`` for its section).
+    ``version_table`` for its section). ``staged``: only the revision files in git's
+    index, what the next commit records (:mod:`sluice.core.staged`); the others are
+    :attr:`RevisionGraph.left_out`, and a revision file whose working copy is not what is
+    staged is a one-line :class:`SluiceError`.
     """
     cfg = section_config(ini, name)
     root = Path(ini).resolve().parent
     script_dir = script_directory(cfg)
-    graph = build_graph([read_node(script_dir, p, root, stub_modules)
-                         for p in script_revision_files(script_dir)], root)
+    files = script_revision_files(script_dir)
+    left_out: list[str] = []
+    if staged:
+        index = staged_files(root)
+        left_out = sorted(display_path(p, root) for p in files if not index.keep(p))
+        files = [p for p in files if index.keep(p)]
+        index.refuse_unstaged(files, script_version_locations(script_dir), root,
+                              command="sluice heads --staged", outcome="heads not counted")
+    graph = build_graph([read_node(script_dir, p, root, stub_modules) for p in files], root)
+    graph.left_out = left_out
     if url is not None:
         config = sluice_config or load_config(Path(ini))
         graph.current = database_revisions(url, version_tables(config, name))

@@ -14,6 +14,7 @@ import click
 from sluice.integrations.cli.common import (
     common_options,
     handle_errors,
+    left_out_note,
     section_option,
     url_origin,
 )
@@ -83,7 +84,8 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_secti
                    "yet on the base branch, else the newer).")
 @click.option("--base", default=None, metavar="REF",
               help="With --rebase: revisions on this git ref are never moved (default: "
-                   "origin/main, main, origin/master, master).")
+                   "origin/main, main, origin/master, master), nor, during a git rebase, "
+                   "those in the commit rebased onto.")
 @click.option("--exit-code", is_flag=True,
               help="Exit 1 when sluice.sum was created or changed (pre-commit: stage it "
                    "and commit again).")
@@ -134,10 +136,7 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
     result = write_lock(config_path, x_args=x_args, ini_section=ini_section, before_write=gate,
                         staged=staged, pre_images=pre_images)
     heads = " ".join(result.heads) or "none"
-    if result.left_out:
-        shown = ", ".join(result.left_out[:5]) + (
-            f" and {len(result.left_out) - 5} more" if len(result.left_out) > 5 else "")
-        click.echo(f"sluice: not staged, left out: {shown}", err=True)
+    left_out_note(result.left_out)
     for file in result.unreadable:
         click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
                    "leaves it out (run `sluice check --only graph`)", err=True)

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from sluice.errors import SluiceError
 
 __all__ = ["F", "RevisionCommand", "SluiceGroup", "common_options", "describe_exception",
-           "few_collections", "handle_errors", "section_option", "split_values"]
+           "few_collections", "handle_errors", "left_out_note", "section_option",
+           "split_values"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,6 +116,14 @@ def url_origin(param: str, envvar: str) -> str:
     if ctx.get_parameter_source(param) is click.core.ParameterSource.ENVIRONMENT:
         return envvar
     return f"--{param.replace('_', '-')}"
+
+
+def left_out_note(files: list[str]) -> None:
+    """On stderr, the revision files ``--staged`` left out (not in git's index)."""
+    if files:
+        shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5
+                                        else "")
+        click.echo(f"sluice: not staged, left out: {shown}", err=True)
 
 
 class RevisionCommand(click.Command):

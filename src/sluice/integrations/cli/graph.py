@@ -14,6 +14,7 @@ from sluice.integrations.cli.common import (
     F,
     common_options,
     handle_errors,
+    left_out_note,
     section_option,
     split_values,
 )
@@ -30,7 +31,7 @@ def _graph_stub_option(fn: F) -> F:
 
 def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
                 url: str | None = None, *, env: str | None = None,
-                x_args: tuple[str, ...] = ()) -> tuple[Any, Any]:
+                x_args: tuple[str, ...] = (), staged: bool = False) -> tuple[Any, Any]:
     """The sluice config (a broken sluice.toml is exit 2, as everywhere) and the graph;
     an environment named by ``--env``, ``-x env`` or ``SLUICE_ENV`` must be one."""
     from sluice.config import load_config  # lazy: start-up: loads when the command runs
@@ -40,7 +41,8 @@ def _load_graph(config_path: Path, ini_section: str, stubs: tuple[str, ...],
     config = load_config(config_path)
     environment_of(config, env, x_args)
     graph = load_graph(config_path, name=ini_section, url=url, sluice_config=config,
-                       stub_modules=[*config.lint.stub_modules, *split_values(stubs)])
+                       stub_modules=[*config.lint.stub_modules, *split_values(stubs)],
+                       staged=staged)
     return config, graph
 
 
@@ -81,9 +83,13 @@ def graph_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
 @section_option
 @format_option("heads", "Output format (json: stdout only).")
 @_graph_stub_option
+@click.option("--staged", is_flag=True,
+              help="Only the revision files git's index holds, what the commit records "
+                   "(pre-commit); files not added are left out, a revision file with "
+                   "unstaged changes is refused.")
 @handle_errors
 def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
-                  ini_section: str, fmt: str, stubs: tuple[str, ...]) -> None:
+                  ini_section: str, fmt: str, stubs: tuple[str, ...], staged: bool) -> None:
     """Explain multiple heads and print the `alembic merge` command that joins them.
 
     Exit 1 when there are heads that [tool.sluice.check] expected_heads does not declare."""
@@ -94,7 +100,9 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
         render_heads,
     )
 
-    config, graph = _load_graph(config_path, ini_section, stubs, env=env, x_args=x_args)
+    config, graph = _load_graph(config_path, ini_section, stubs, env=env, x_args=x_args,
+                                staged=staged)
+    left_out_note(graph.left_out)
     from sluice.policy.services import service_labels  # lazy: start-up: loads when the command runs
 
     expected = list(config.check.expected_heads)

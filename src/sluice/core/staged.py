@@ -1,16 +1,18 @@
-"""``sluice lock --staged``: the revision files the next commit records.
+"""``--staged``: the revision files the next commit records.
 
-The pre-commit hook ``sluice-lock`` runs in a working tree that may hold revision files
-nobody staged (work in progress). pre-commit sets aside unstaged edits of tracked files
-before its hooks run, but it leaves untracked files where they are. A lock of the working
-tree would lint those files (and refuse the commit for what they hold) or record them in
+The pre-commit hooks ``sluice-lock`` (``sluice lock --staged``) and ``sluice-heads``
+(``sluice heads --staged``) run in a working tree that may hold revision files nobody
+staged (work in progress). pre-commit sets aside unstaged edits of tracked files before
+its hooks run, but it leaves untracked files where they are. A lock of the working tree
+would lint those files (and refuse the commit for what they hold) or record them in
 ``sluice.sum`` (which would then name a file the commit does not contain, and a head it
-does not have). With ``staged`` the lock reads git's index instead: a revision file that
-is not in it is left out, as the commit leaves it out.
+does not have); the heads of the working tree would count a head such a file makes,
+which the commit does not have either. With ``staged`` both read git's index instead: a
+revision file that is not in it is left out, as the commit leaves it out.
 
-The checksums are still those of the files on disk, so a revision file whose working copy
-differs from what is staged (an edit not added, a deletion not staged) is refused: which
-of the two versions the commit records is then not what the lock would vouch for.
+The files read are still those on disk, so a revision file whose working copy differs
+from what is staged (an edit not added, a deletion not staged) is refused: which of the
+two versions the commit records is then not what the lock or the heads would vouch for.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sluice.core.errors import SluiceError
 from sluice.core.project import display_path
-from sluice.errors import SluiceError
 
 __all__ = ["StagedFiles", "staged_files"]
 
@@ -41,11 +43,12 @@ class StagedFiles:
         return os.path.realpath(path) in self.index
 
     def refuse_unstaged(self, files: Iterable[Path], locations: Iterable[Path],
-                        root: Path) -> None:
+                        root: Path, *, command: str = "sluice lock --staged",
+                        outcome: str = "nothing was written") -> None:
         """One-line :class:`SluiceError` for the first revision file (``files``: those on
         disk; a deletion that is not staged: a ``.py`` file of the index under one of the
         ``locations``) whose working copy is not what is staged, named relative to
-        ``root``."""
+        ``root``; ``command`` is the one to run again, ``outcome`` what it did not do."""
         folders = [os.path.realpath(loc) + os.sep for loc in locations]
         on_disk = {os.path.realpath(f) for f in files}
         gone = {p for p in self.unstaged & self.index - on_disk
@@ -57,10 +60,9 @@ class StagedFiles:
                     else "has changes that are not staged")
             more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
             raise SluiceError(
-                f"{first}: {what}{more}; --staged records what the commit holds, nothing "
-                "was written",
+                f"{first}: {what}{more}; --staged reads what the commit holds, {outcome}",
                 hint="Stage it (git add, git rm) or set the changes aside (git stash "
-                     "--keep-index), then lock again.")
+                     f"--keep-index), then run `{command}` again.")
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
