@@ -306,3 +306,27 @@ def test_only_repointed_tells_a_repoint_from_an_edit() -> None:
     assert not only_repointed(before, before.replace("Revision ID: b1", "Revision ID: b2"))
     assert not only_repointed(before, before.replace('"0002"', "PARENT"))
     assert not only_repointed(before, "revision = (")
+
+
+def test_plain_lock_of_two_heads_warns_and_names_the_way_out(repo: Path) -> None:
+    """Relocking both sides of a sum conflict records two heads: said at once, not first
+    by the deploy that `alembic upgrade head` refuses."""
+    new_revision(repo, "a1a1", "one")
+    second = new_revision(repo, "b1b1", "two")
+    second.write_text(second.read_text().replace("'a1a1'", "'0002'")
+                      .replace("Revises: a1a1", "Revises: 0002"))
+    out = sluice(repo, "lock")
+    (line,) = [x for x in out.stderr.splitlines() if "heads" in x]
+    assert line.startswith("sluice: warning: the sum records 2 heads (a1a1, b1b1) and "
+                           "check.expected_heads declares 0"), line
+    assert "`sluice heads` explains them" in line and "`sluice lock --rebase`" in line
+    assert out.returncode == 0
+    # heads declared by design: no warning
+    toml = repo / "sluice.toml"
+    text = toml.read_text()
+    toml.write_text(text.replace("[check]", '[check]\nexpected_heads = ["a1a1", "b1b1"]')
+                    if "[check]" in text
+                    else text + '\n[check]\nexpected_heads = ["a1a1", "b1b1"]\n')
+    (repo / "migrations" / "versions" / "b1b1_two.py").write_text(second.read_text() + "\n")
+    again = sluice(repo, "lock")
+    assert "heads" not in again.stderr, again.stderr

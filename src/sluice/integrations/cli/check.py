@@ -140,6 +140,7 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
     for file in result.unreadable:
         click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
                    "leaves it out (run `sluice check --only graph`)", err=True)
+    _more_heads_note(result.heads, config_path, ini_section)
     if not result.changed:
         click.echo(f"{result.path.name} is up to date ({result.files} revision files; "
                    f"heads: {heads})")
@@ -161,6 +162,27 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
                    f"(git add {shlex.quote(shown)})", err=True)
     if exit_code:
         sys.exit(1)
+
+
+def _more_heads_note(heads: list[str], config_path: Path, section: str) -> None:
+    """Warn when the recorded graph has more heads than ``check.expected_heads`` declares
+    (a sum conflict resolved by relocking both sides records two heads)."""
+    if len(heads) < 2:
+        return
+    from sluice.config import load_config  # lazy: only with several heads
+
+    expected = load_config(config_path).check.expected_heads
+    if len(heads) <= len(expected):
+        return
+    import shlex  # lazy: only with several heads
+
+    n = ("" if config_path == Path("alembic.ini") else f" -c {shlex.quote(str(config_path))}") \
+        + ("" if section == "alembic" else f" -n {section}")
+    click.echo(f"sluice: warning: the sum records {len(heads)} heads ({', '.join(heads)}) "
+               f"and check.expected_heads declares {len(expected)}: `alembic upgrade head` "
+               f"refuses them and `sluice check` fails; `sluice heads{n}` explains them and "
+               f"gives the merge command (or `sluice lock{n} --rebase` re-points a branch "
+               "not on main yet)", err=True)
 
 
 def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[str, ...],
