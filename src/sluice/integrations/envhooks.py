@@ -72,10 +72,12 @@ def make_process_revision_directives(
     user: Directives | None = None,
     *,
     command: str | None = None,
+    command_options: tuple[str, ...] = (),
 ) -> Directives:
     """Chain the user's hook (first) with Sluice's autogenerate policies. ``command``: the
     Alembic command running env.py (:func:`~sluice.core.alembic_compat.running_command`),
-    None when unknown (then the call stack is asked)."""
+    None when unknown (then the call stack is asked). ``command_options``: its ``-c``,
+    ``-n`` and ``-x`` as given, repeated in the ``alembic`` command a refusal suggests."""
 
     def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
         if user is not None:
@@ -98,6 +100,7 @@ def make_process_revision_directives(
             autogenerate=_running_autogenerate(),
             migration_context=context,
             confirm=prompt.terminal_confirm(),
+            command_options=command_options,
         )
         apply_policies(ctx, directives)
 
@@ -107,6 +110,24 @@ def make_process_revision_directives(
 def _x_args(alembic_config: Any) -> list[str]:
     opts = getattr(alembic_config, "cmd_opts", None)
     return list(getattr(opts, "x", None) or [])
+
+
+def _command_options(alembic_config: Any) -> tuple[str, ...]:
+    """``-c``, ``-n`` and ``-x`` as the ``alembic`` command line gave them (nothing under
+    the command API): what a suggested ``alembic`` command repeats."""
+    opts = getattr(alembic_config, "cmd_opts", None)
+    if opts is None:
+        return ()
+    configs = getattr(opts, "config", None)
+    out: list[str] = []
+    for path in [configs] if isinstance(configs, str) else configs or []:
+        out += ["-c", str(path)]
+    name = getattr(opts, "name", None)
+    if isinstance(name, str) and name != "alembic":
+        out += ["-n", name]
+    for arg in _x_args(alembic_config):
+        out += ["-x", arg]
+    return tuple(out)
 
 
 def configure_options(
@@ -157,7 +178,8 @@ def configure_options(
             cfg, service, make_include_object(cfg, include_object)),
         "include_name": scoped_include_name(cfg, service, make_include_name(cfg, include_name)),
         "process_revision_directives": make_process_revision_directives(
-            cfg, env, x_args, process_revision_directives, command=running_command()
+            cfg, env, x_args, process_revision_directives, command=running_command(),
+            command_options=_command_options(alembic_config),
         ),
         "compare_type": True,
         "sluice_env": env,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -107,6 +108,15 @@ class PolicyContext:
     #: What :meth:`info` said, told by :meth:`announce` once every policy has passed: a
     #: revision announced and then refused would name files that were never written.
     pending: list[str] = field(default_factory=list)
+    #: The options the ``alembic`` command line running env.py was given before its
+    #: subcommand (``-c``, ``-n``, ``-x``, as given), repeated by :meth:`allow_command`.
+    command_options: tuple[str, ...] = ()
+
+    def allow_command(self, allow: str) -> str:
+        """``alembic ... -x allow=ALLOW revision --autogenerate -m "..."``: this run again
+        with the override, on the same project, section, environment and service."""
+        words = [*self.command_options, "-x", f"allow={allow}"]
+        return f'alembic {shlex.join(words)} revision --autogenerate -m "..."'
 
     def warn(self, message: str) -> None:
         notice(f"sluice: warning: {message}")

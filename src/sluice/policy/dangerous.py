@@ -144,7 +144,7 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
                         f"{model.kind} {model.target} [{label}]: {finding.message}\n"
                         f"{_indent(finding.fix)}\n"
                         f"   To generate it anyway, after review (-x goes before the subcommand):\n"
-                        f"     alembic -x allow={model.allow_key} revision --autogenerate -m \"...\""
+                        f"     {ctx.allow_command(model.allow_key)}"
                     )
                 else:
                     text = f"sluice: {finding.severity}: {finding.message} ({label})"

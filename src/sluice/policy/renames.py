@@ -110,7 +110,7 @@ def renames(ctx: PolicyContext, directives: list[alembic_ops.MigrationScript]) -
     options = (
         f"{_config_hint(ctx, unresolved)}\n"
         f"   If you really mean drop and add (the data is lost):\n"
-        f"     alembic -x allow={allows} revision --autogenerate -m \"...\""
+        f"     {ctx.allow_command(allows)}"
     )
     if ctx.config.dangerous_ops == "warn":
         ctx.warn(f"possible rename written as drop + add:\n{body}\n{options}")

@@ -326,10 +326,10 @@ def reconcile_stale(conn: Connection, applied: set[str],
                               "revision took effect")
             elif culprit is not None and row.id == culprit.id:
                 steps = committed(row.revision) if committed is not None else []
-                died = ("interrupted: the process running it died or lost its database "
-                        "connection, and the version table shows it did not take effect")
-                values.update(status="failed", error=died if not steps else died[:-29]
-                              + f"does not record it; {datacommit.describe(steps)}")
+                said = (f"does not record it; {datacommit.describe(steps)}" if steps
+                        else "shows it did not take effect")
+                values.update(status="failed", error="interrupted: the process running it "
+                              f"died or lost its database connection, and the version table {said}")
                 if steps:
                     values["statements"] = json.dumps(datacommit.as_record(steps))
             elif row.status == "running":

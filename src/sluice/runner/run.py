@@ -209,11 +209,15 @@ def _check_policy(project: RunnerProject, state: DbState, opts: RunOptions,
     if not confirm:
         return False
     if opts.confirm is None:
+        # the commands repeat what this run needed: a downgrade plan, --allow-downgrade
+        review = ("--downgrade",) if downgrade else ()
+        again = ("--yes", "--allow-downgrade") if downgrade and opts.allow_downgrade \
+            else ("--yes",)
         raise PolicyViolation(
             f"{project.environment} requires confirmation before changing the database, and "
             "there is no terminal to ask on; nothing was changed",
-            hint=f"Review the plan ({project.given.sluice('plan', opts.target)}), then run "
-            f"{project.given.sluice(opts.direction, opts.target, '--yes')}.",
+            hint=f"Review the plan ({project.given.sluice('plan', opts.target, *review)}), "
+            f"then run {project.given.sluice(opts.direction, opts.target, *again)}.",
         )
     if not opts.confirm(plan):
         raise PolicyViolation("not confirmed; nothing was changed")
