@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,14 @@ def test_rules_page_documents_every_rule_of_every_kind() -> None:
         assert r.doc in page, r.id
         assert f"| [{r.id}](#{anchor(f'{r.id} {r.name}')}) | `{r.name}` |" in page, r.id
     assert page.index("## Measured by `sluice trace`") < page.index("## Checks of `sluice check`")
+
+
+def test_docgen_help_and_a_missing_folder_write_nothing(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "sluice.docgen", "--help"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: python -m sluice.docgen")
+    missing = tmp_path / "nope"
+    done = subprocess.run([sys.executable, "-m", "sluice.docgen", str(missing)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and f"{missing}: no such folder" in done.stderr
+    assert list(tmp_path.iterdir()) == []

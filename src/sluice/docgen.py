@@ -6,7 +6,6 @@ stale page fails the suite. Generators are registered in :data:`PAGES`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,9 +74,19 @@ def write_pages(docs: Path) -> list[Path]:
     return written
 
 
-def main() -> int:
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs"
-    for path in write_pages(target):
+def main(argv: list[str] | None = None) -> int:
+    import argparse  # lazy: only when run as a command
+
+    default = Path(__file__).resolve().parents[2] / "docs"
+    parser = argparse.ArgumentParser(
+        prog="python -m sluice.docgen",
+        description="Rewrite the generated documentation pages (" + ", ".join(PAGES) + ").")
+    parser.add_argument("docs", nargs="?", type=Path, default=default,
+                        help="the documentation folder (default: this checkout's docs/)")
+    args = parser.parse_args(argv)
+    if not args.docs.is_dir():
+        parser.error(f"{args.docs}: no such folder (pass the docs/ folder)")
+    for path in write_pages(args.docs):
         print(f"wrote {path}")
     return 0
 
