@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,7 +105,7 @@ class DataStepPlan:
         if self.size is None:
             size = "size unknown"
         elif not self.size.exists:
-            size = "new table"
+            size = self.size.describe()
         elif self.size.rows is None:
             size = "row count unknown"
         else:
@@ -440,7 +440,7 @@ def build_plan(
                     kind=step.kind, table=step.table, schema=step.schema, line=step.line,
                     step=step.step, filtered=step.filtered,
                     skipped_by=gate.label if gate else None,
-                    size=TableSize(step.table, step.schema, exists=False)
+                    size=TableSize(step.table, step.schema, exists=False, new=True)
                     if step.table in created else None))
                 if step.table and step.table not in created:
                     touched.append((step.schema, step.table))
@@ -451,11 +451,16 @@ def build_plan(
 
         sizes = table_sizes(sizes_conn, touched)
     limit = config.lint.large_table_rows
+    made: set[str] = set()  # created by the plan so far: a new table, not a missing one
     for rp in revisions:
         for item in rp.ops:
             if item.table:
                 key = f"{item.schema}.{item.table}" if item.schema else item.table
+                if item.kind == "create_table":
+                    made.add(key)
                 item.size = sizes.get(key)
+                if item.size is not None and not item.size.exists and key in made:
+                    item.size = replace(item.size, new=True)
                 item.large = bool(item.size and item.size.rows is not None
                                   and item.size.rows >= limit)
             item.risk = _risk_of(item.findings, item.large)

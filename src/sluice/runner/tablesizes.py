@@ -31,14 +31,17 @@ class TableSize:
     bytes: int | None = None
     #: "estimate" or "exact".
     rows_kind: str | None = None
+    #: Not in the database because the planned upgrade creates it (else: not found there).
+    new: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {"table": self.table, "schema": self.schema, "exists": self.exists,
-                "rows": self.rows, "bytes": self.bytes, "rows_kind": self.rows_kind}
+                "rows": self.rows, "bytes": self.bytes, "rows_kind": self.rows_kind,
+                "new": self.new}
 
     def describe(self) -> str:
         if not self.exists:
-            return "new table"
+            return "new table" if self.new else "not in the database"
         parts = []
         if self.rows is not None:
             approx = "~" if self.rows_kind == "estimate" else ""
