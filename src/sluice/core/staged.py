@@ -65,23 +65,26 @@ class StagedFiles:
                      f"--keep-index), then run `{command}` again.")
 
 
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_git(args: list[str], cwd: Path, needed_by: str = "--staged"
+            ) -> subprocess.CompletedProcess[str]:
+    """``git ARGS`` in ``cwd`` (its exit code is the caller's to read); no git at all is
+    one line saying which option (``needed_by``) needs it."""
     try:
         return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
                               check=False)
     except OSError as exc:
-        raise SluiceError(f"--staged needs git: {exc.strerror or exc}") from None
+        raise SluiceError(f"{needed_by} needs git: {exc.strerror or exc}") from None
 
 
 def staged_files(folder: Path) -> StagedFiles:
     """The index of the git repository holding ``folder``, and the files whose working
     copy differs from it; a one-line :class:`SluiceError` outside a repository."""
-    top = _git(["rev-parse", "--show-toplevel"], folder)
+    top = run_git(["rev-parse", "--show-toplevel"], folder)
     if top.returncode != 0:
         raise SluiceError(f"--staged needs a git repository: {folder} is not inside one")
     toplevel = Path(top.stdout.strip())
-    listed = _git(["ls-files", "-z", "--cached", "--full-name"], toplevel)
-    diff = _git(["diff", "--name-only", "-z", "--no-renames"], toplevel)
+    listed = run_git(["ls-files", "-z", "--cached", "--full-name"], toplevel)
+    diff = run_git(["diff", "--name-only", "-z", "--no-renames"], toplevel)
     for out, what in ((listed, "git ls-files"), (diff, "git diff")):
         if out.returncode != 0:
             raise SluiceError(f"--staged: {what} failed in {toplevel}: "

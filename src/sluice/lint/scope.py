@@ -197,13 +197,9 @@ def static_result(node: Node) -> StaticResult:
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    import subprocess  # lazy: only --changed runs git; start-up of every lint
+    from sluice.core.staged import run_git  # lazy: only --changed runs git (lint start-up)
 
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              check=False)
-    except OSError as exc:
-        raise SluiceError(f"--changed needs git: {exc.strerror or exc}") from None
+    return run_git(args, cwd, "--changed")
 
 
 def changed_files(folder: str | Path, base: str | None = None) -> set[Path]:
