@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sluice.scratch import scratch_database
+from tests.support.databases import DatabasePool
 from tests.support.paths import EXAMPLE, MULTISERVICE
 from tests.support.servers import check_servers, server_url
 
@@ -23,11 +24,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     check_servers()
 
 
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[DatabasePool]:
+    """This process's PostgreSQL test databases, each made while the test before runs."""
+    pool = DatabasePool(server_url("postgresql"))
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(pg_databases: DatabasePool) -> Iterator[str]:
     """A fresh PostgreSQL database for this test, dropped afterwards."""
-    with scratch_database(server_url("postgresql"), prefix="sluice_t") as url:
-        yield url.render_as_string(hide_password=False)
+    with pg_databases.fresh() as url:
+        yield url
 
 
 @pytest.fixture
@@ -43,6 +52,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     backend = request.param
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    if backend == "postgresql":
+        yield request.getfixturevalue("pg_url")
         return
     with scratch_database(server_url(backend), prefix="sluice_t") as url:
         yield url.render_as_string(hide_password=False)

@@ -13,18 +13,15 @@ from sqlalchemy.engine import make_url
 
 from sluice.core import drivers
 from sluice.errors import SluiceError
-from tests.support.cli import BIN, SLUICE, run_process
+from tests.support.asyncproject import PLACEHOLDER_URL, async_init
+from tests.support.cli import SLUICE, run_process
 from tests.support.runner import chain, version, write_revision
 
 
 def async_project(root: Path, url: str) -> Path:
-    root.mkdir()
-    run_process([BIN / "alembic", "init", "-t", "async", "migrations"], cwd=root, check=True)
-    ini = root / "alembic.ini"
+    ini = async_init(root)  # `alembic init -t async migrations`, then `sluice init`
     text = ini.read_text()
-    ini.write_text(text.replace("driver://user:pass@localhost/dbname", url.replace("%", "%%")),
-                   encoding="utf-8")
-    run_process([SLUICE, "init"], cwd=root, check=True)
+    ini.write_text(text.replace(PLACEHOLDER_URL, url.replace("%", "%%")), encoding="utf-8")
     assert "configure_options(config)" in (root / "migrations" / "env.py").read_text()
     down = None
     for rev in chain(2):

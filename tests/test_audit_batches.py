@@ -94,6 +94,10 @@ def test_a_run_s_rows_go_as_one_json_parameter_per_batch(
 def test_the_json_batch_writes_what_the_per_row_batch_writes(
         pg_url: str, conn: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     batched, per_row = _run(), _run()
+    # one clock for both write_final calls: a step without an end gets the call's time,
+    # which would differ (by a second, across a boundary) between the two
+    now = dt.datetime(2026, 3, 1, 12, 31, 0)
+    monkeypatch.setattr(audit, "utcnow", lambda: now)
     audit.insert_pending(conn, batched)
     audit.write_final(conn, batched.steps)
     monkeypatch.setattr(audit_bulk, "supported", lambda c: False)
@@ -104,6 +108,7 @@ def test_the_json_batch_writes_what_the_per_row_batch_writes(
     assert [r[:11] + r[12:] for r in got] == [r[:11] + r[12:] for r in expected]
     assert [r[11] for r in got[:2]] == [r[11] for r in expected[:2]]
     assert got[0][11] == dt.datetime(2026, 3, 1, 12, 30, 5)
+    assert got[1][11] == now  # the failed step had no end: the time of the write
     engine = create_engine(pg_url)
     try:
         with engine.connect() as c:

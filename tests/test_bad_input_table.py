@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 from tests.support.paths import EXAMPLE
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "production.md"

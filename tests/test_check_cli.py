@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from tests.support.check import overlay
 from tests.support.cli import SLUICE, Result, run_cli, run_process
+from tests.support.modules import forget_modules
 from tests.support.project import edit
 from tests.support.servers import server_url
 

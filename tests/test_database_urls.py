@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from sluice.core.urls import database_url
 from sluice.errors import SluiceError
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 
 POSTGRES = "postgres://app:secret@db/app"
 POSTGRES_MESSAGE = ("postgres://app:***@db/app: SQLAlchemy has no dialect 'postgres'; write "

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sluice.core.alembic_compat import running_command
-from tests.support.cli import BIN, SLUICE, run_process
+from tests.support.asyncproject import PLACEHOLDER_URL, async_init
+from tests.support.cli import BIN, run_process
 from tests.support.runner import chain, write_revision
 
 
@@ -30,12 +31,8 @@ def write_models(root: Path, *, drop_name_of: str | None = None) -> None:
 
 def async_project(root: Path, url: str) -> Path:
     """``alembic init -t async`` wired by ``sluice init``, with models and two revisions."""
-    root.mkdir()
-    run_process([BIN / "alembic", "init", "-t", "async", "migrations"], cwd=root, check=True)
-    ini = root / "alembic.ini"
-    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname", url),
-                   encoding="utf-8")
-    run_process([SLUICE, "init"], cwd=root, check=True)
+    ini = async_init(root)  # `alembic init -t async migrations`, then `sluice init`
+    ini.write_text(ini.read_text().replace(PLACEHOLDER_URL, url), encoding="utf-8")
     env_py = root / "migrations" / "env.py"
     text = env_py.read_text()
     assert "target_metadata = None" in text and "run_sync" in text

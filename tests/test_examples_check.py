@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 from tests.support.paths import REPO
 from tests.support.servers import server_url
 

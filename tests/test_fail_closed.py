@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 
 MISSING = ("sluice: error: alembic.ini: [alembic] script_location: migrations/versions (its "
            "versions folder) does not exist; Sluice stops instead of passing on zero revisions")

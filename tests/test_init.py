@@ -4,13 +4,13 @@ import io
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sluice.scaffold import wire_env_source
-from tests.support.cli import run_cli, run_process
+from tests.support.cli import BIN, run_cli
+from tests.support.forkserver import alembic_forks
 
 ALEMBIC_DEFAULT_ENV = '''
 from alembic import context
@@ -135,11 +135,13 @@ def alembic_templates() -> list[str]:
 
 
 def run_alembic(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The real ``alembic`` command line, run in ``project`` in a fresh interpreter."""
+    """The real ``alembic`` command line, run in ``project`` in a process of its own (none
+    of this test process's state), forked from a server that has only imported Alembic
+    (with the plugins it loads on import) and the drivers (``tests.support.forkserver``)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("SLUICE_ENV", "ALEMBIC_ENV",
                                                                  "ALEMBIC_CONFIG")}
-    return run_process([sys.executable, "-m", "alembic", *args], cwd=project, env=environ,
-                       timeout=120)
+    return alembic_forks().run([str(BIN / "alembic"), *args], cwd=project, env=environ,
+                               timeout=120)
 
 
 def point_at_sqlite(project: Path, template: str) -> None:

@@ -21,11 +21,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 import sluice.policy.defaults as defaults
-from sluice.core.project import forget_modules
 from sluice.integrations import alembic_plugin
 from sluice.integrations.envhooks import configure_options
 from sluice.integrations.hooks import new_revision_main
 from tests.support.cli import BIN, Result, run_cli, run_process
+from tests.support.modules import forget_modules
 from tests.support.project import cfg, drop_legacy_field, edit, upgrade
 
 needs_plugins = pytest.mark.skipif(not alembic_plugin.plugin_api_available(),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from sluice.lint.engine import lint_project
 from tests.support.lint import dangerous_shop, lint_rules
+from tests.support.modules import forget_modules
 
 
 def _forge(cache: Path, secret: bytes | None = None) -> None:

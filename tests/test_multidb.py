@@ -5,6 +5,7 @@ or blaming env.py; the static lint still runs."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ import pytest
 from tests.support.cli import BIN, SLUICE, run_process
 
 
-@pytest.fixture
-def multidb(tmp_path: Path) -> Path:
-    root = tmp_path / "m"
+@pytest.fixture(scope="module")
+def multidb_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project, made once for the module: the tests only read it (each gets a copy;
+    nothing in it names its folder, the databases are ``%(here)s/one.db`` and ``two.db``)."""
+    root = tmp_path_factory.mktemp("multidb") / "m"
     root.mkdir()
     run_process([BIN / "alembic", "init", "-t", "multidb", "migrations"], cwd=root, check=True)
     ini = root / "alembic.ini"
@@ -25,6 +28,14 @@ def multidb(tmp_path: Path) -> Path:
     ini.write_text(text, encoding="utf-8")
     run_process([SLUICE, "init"], cwd=root, check=True)
     run_process([BIN / "alembic", "revision", "-m", "one"], cwd=root, check=True)
+    assert not list(root.glob("*.db"))
+    return root
+
+
+@pytest.fixture
+def multidb(multidb_made: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "m"
+    shutil.copytree(multidb_made, root)
     return root
 
 

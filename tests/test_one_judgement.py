@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from alembic.util import CommandError
 
-from sluice.core.project import forget_modules
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 from tests.support.project import autogenerate, drop_legacy_field, edit, upgrade
 
 #: drop_column (SL002) and a plain CREATE INDEX on a live PostgreSQL table (SL201)

@@ -155,8 +155,8 @@ def test_trace_renders_in_every_format_it_offers(fmt: str) -> None:
 def test_sluice_check_writes_the_lint_formats(shop: Path, fmt: str) -> None:
     """A revision edited after it was locked, in a format ``sluice check`` did not offer
     before the registry: exit 1, and only the document on stdout."""
-    from sluice.core.project import forget_modules
     from tests.support.cli import run_cli
+    from tests.support.modules import forget_modules
 
     revision = shop / "migrations" / "versions" / "0001_users_and_products.py"
     revision.write_text(revision.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")

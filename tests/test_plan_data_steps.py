@@ -8,9 +8,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from sluice.core.project import forget_modules
 from sluice.runner.datasteps import data_steps
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 from tests.support.project import upgrade
 
 REVISION = '''"""data steps

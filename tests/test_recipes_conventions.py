@@ -20,14 +20,14 @@ from alembic.operations import Operations, ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.snapshot import Snapshot, diff_snapshots, take_snapshot
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
 from sluice.recipes import RecipeContext, apply_recipes, fix_source
 from sluice.recipes.naming import conventional_name
 from sluice.recipes.steps import autogen_context, render_lines
-from sluice.scratch import scratch_database
 from tests.support.cli import run_cli
+from tests.support.databases import DatabasePool
+from tests.support.modules import forget_modules
 from tests.support.revisions import revision_source
-from tests.support.servers import server_url
 
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 
@@ -158,11 +158,10 @@ def _offline(ini: Path) -> str:
 
 
 @pytest.fixture
-def two_urls() -> Iterator[tuple[str, str]]:
-    server = server_url("postgresql")
-    with scratch_database(server, prefix="sluice_t") as a, \
-            scratch_database(server, prefix="sluice_t") as b:
-        yield a.render_as_string(hide_password=False), b.render_as_string(hide_password=False)
+def two_urls(pg_databases: DatabasePool) -> Iterator[tuple[str, str]]:
+    """Two fresh PostgreSQL databases (the conftest's, made ahead)."""
+    with pg_databases.fresh() as a, pg_databases.fresh() as b:
+        yield a, b
 
 
 # ------------------------------------------------------------ the reported revision

@@ -19,10 +19,12 @@ import sqlalchemy as sa
 from alembic import command
 
 from sluice.check.snapshot import Snapshot, diff_snapshots, take_snapshot
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.scratch import scratch_database
 from tests.support.cli import run_cli
+from tests.support.databases import DatabasePool
+from tests.support.modules import forget_modules
 from tests.support.revisions import revision_source
 from tests.support.servers import server_url
 
@@ -174,10 +176,16 @@ def _lint_rules(root: Path, dialect: str, extra: tuple[str, ...] = ()) -> set[st
 @pytest.fixture
 def two_databases(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     backend = request.param
+    if backend == "postgresql":  # the conftest's databases, made ahead
+        pool: DatabasePool = request.getfixturevalue("pg_databases")
+        with pool.fresh() as a, pool.fresh() as b:
+            yield a, b
+        return
     server = server_url(backend)
-    with scratch_database(server, prefix="sluice_t") as a, \
-            scratch_database(server, prefix="sluice_t") as b:
-        yield a.render_as_string(hide_password=False), b.render_as_string(hide_password=False)
+    with scratch_database(server, prefix="sluice_t") as a_url, \
+            scratch_database(server, prefix="sluice_t") as b_url:
+        yield (a_url.render_as_string(hide_password=False),
+               b_url.render_as_string(hide_password=False))
 
 
 def _run_case(tmp_path: Path, urls: tuple[str, str], base: str, case: Case, dialect: str,

@@ -19,10 +19,12 @@ import sqlalchemy as sa
 from alembic import command
 
 from sluice.check.snapshot import diff_snapshots, take_snapshot
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.scratch import scratch_database
 from tests.support.cli import run_cli
+from tests.support.databases import DatabasePool
+from tests.support.modules import forget_modules
 from tests.support.revisions import PLAIN_ENV_PY, revision_source
 from tests.support.servers import server_url
 
@@ -90,6 +92,11 @@ def assert_same(want: dict[str, Any], got: dict[str, Any], context: str) -> None
 
 @pytest.fixture
 def two_databases(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    if request.param == "postgresql":  # the conftest's databases, made ahead
+        pool: DatabasePool = request.getfixturevalue("pg_databases")
+        with pool.fresh() as a_url, pool.fresh() as b_url:
+            yield a_url, b_url
+        return
     server = server_url(request.param)
     with scratch_database(server, prefix="sluice_t") as a, \
             scratch_database(server, prefix="sluice_t") as b:

@@ -20,7 +20,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,12 +30,15 @@ import sqlalchemy as sa
 from alembic import command
 
 from sluice.check.snapshot import Snapshot, diff_snapshots, take_snapshot
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.recipes import RecipeContext, all_recipes, fix_source
 from sluice.scratch import scratch_database
 from sluice.trace import TraceResult, trace
 from sluice.trace.model import Statement
+from tests.support.databases import DatabasePool
+from tests.support.forkserver import ForkServer, alembic_forks
+from tests.support.modules import forget_modules
 from tests.support.servers import server_url
 
 ROWS = 2000
@@ -42,7 +46,8 @@ ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 
 #: env.py: statements are counted process-wide (every engine, the backfill's too); with
 #: SLUICE_TEST_KILL_AT=k the process SIGKILLs itself right after the k-th; with
-#: SLUICE_TEST_STATEMENTS=FILE each statement's first line is appended to FILE.
+#: SLUICE_TEST_STATEMENTS=FILE each statement's first line is appended to FILE. With
+#: neither (the upgrade to 0001 in the test's own process, the rerun) nothing is hooked.
 ENV_PY = '''\
 import os
 import signal
@@ -66,7 +71,8 @@ def _after(conn, cursor, statement, parameters, context_, executemany):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-event.listen(Engine, "after_cursor_execute", _after)
+if _kill_at or _log:  # else nothing to do; in process, a listener would outlive the run
+    event.listen(Engine, "after_cursor_execute", _after)
 
 config = context.config
 engine = engine_from_config(config.get_section(config.config_ini_section, {}),
@@ -189,14 +195,24 @@ def _upgrade_in_process(ini: Path, url: str, rev: str) -> None:
     command.upgrade(alembic_config(ini, url=url, stdout=io.StringIO()), rev)
 
 
-def _alembic(ini: Path, url: str, tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _alembic(forks: ForkServer, ini: Path, url: str, tmp: Path,
+             **env: str) -> subprocess.CompletedProcess[str]:
+    """``alembic -c INI upgrade head`` in a process of its own (see ``forks``)."""
     argv = [ALEMBIC, "-c", str(ini), "upgrade", "head"]
     full = {**os.environ, "SLUICE_TEST_KILL_AT": "", "SLUICE_TEST_STATEMENTS": "", **env}
     # the URL goes through the ini, as a user's would
     ini.write_text(re.sub(r"(?m)^sqlalchemy\.url = .*$", f"sqlalchemy.url = {url}",
                           ini.read_text(encoding="utf-8")), encoding="utf-8")
-    return subprocess.run(argv, capture_output=True, text=True, cwd=tmp, env=full,
-                          timeout=300, check=False)
+    return forks.run(argv, cwd=tmp, env=full, timeout=300)
+
+
+@pytest.fixture
+def forks() -> ForkServer:
+    """Each ``alembic upgrade`` below is a process of its own, forked from a server that
+    imported Alembic, SQLAlchemy, the drivers and the modules the fixed revisions import
+    once (``tests.support.forkserver``): the kill ends a real process mid-revision (its
+    sessions die with it) without every run paying for a fresh interpreter's imports."""
+    return alembic_forks()
 
 
 def _snapshot(url: str) -> tuple[Snapshot, str | None]:
@@ -244,37 +260,45 @@ def _reset(url: str) -> None:
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest) -> str:
-    return server_url(request.param)
+def fresh(request: pytest.FixtureRequest) -> Callable[[], AbstractContextManager[str]]:
+    """New empty databases on the server ``request.param`` names, one per ``with`` (on
+    PostgreSQL the conftest's, made ahead)."""
+    if request.param == "postgresql":
+        pool: DatabasePool = request.getfixturevalue("pg_databases")
+        return pool.fresh
+    server = server_url(request.param)
+
+    @contextmanager
+    def scratch() -> Iterator[str]:
+        with scratch_database(sa.make_url(server), prefix="sluice_t") as db:
+            yield db.render_as_string(hide_password=False)
+
+    return scratch
 
 
-def _fresh(server: str) -> Iterator[str]:
-    with scratch_database(sa.make_url(server), prefix="sluice_t") as db:
-        yield db.render_as_string(hide_password=False)
-
-
-def _run_kills(tmp_path: Path, server: str, case: Case) -> None:
+def _run_kills(forks: ForkServer, tmp_path: Path,
+               fresh: Callable[[], AbstractContextManager[str]], case: Case) -> None:
     ini = _project(tmp_path / "project", case)
     # a clean run: the final schema, and the statements the fixed revision sends
     log = tmp_path / "statements.log"
-    for url in _fresh(server):
+    with fresh() as url:
         _upgrade_in_process(ini, url, "0001")
-        clean = _alembic(ini, url, tmp_path, SLUICE_TEST_STATEMENTS=str(log))
+        clean = _alembic(forks, ini, url, tmp_path, SLUICE_TEST_STATEMENTS=str(log))
         assert clean.returncode == 0, clean.stderr[-3000:]
         want, version = _snapshot(url)
         assert version == "0002"
     statements = log.read_text(encoding="utf-8").splitlines()
     points = _kill_points(statements)
     assert len(points) >= 3, statements
-    for url in _fresh(server):
+    with fresh() as url:
         for k in points:
             _reset(url)
             _upgrade_in_process(ini, url, "0001")
-            killed = _alembic(ini, url, tmp_path, SLUICE_TEST_KILL_AT=str(k))
+            killed = _alembic(forks, ini, url, tmp_path, SLUICE_TEST_KILL_AT=str(k))
             assert killed.returncode == -signal.SIGKILL, (
                 f"not killed after statement {k} ({statements[k - 1]}): "
                 f"{killed.returncode}\n{killed.stderr[-2000:]}")
-            rerun = _alembic(ini, url, tmp_path)
+            rerun = _alembic(forks, ini, url, tmp_path)
             assert rerun.returncode == 0, (
                 f"rerun after a kill after statement {k} ({statements[k - 1]}) failed:\n"
                 f"{rerun.stderr[-3000:]}")
@@ -284,19 +308,21 @@ def _run_kills(tmp_path: Path, server: str, case: Case) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("server", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("fresh", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("case", PG_CASES, ids=[c.recipe for c in PG_CASES])
-def test_postgres_rerun_after_a_kill_at_any_point_completes(tmp_path: Path, server: str,
-                                                            case: Case) -> None:
-    _run_kills(tmp_path, server, case)
+def test_postgres_rerun_after_a_kill_at_any_point_completes(
+        forks: ForkServer, tmp_path: Path,
+        fresh: Callable[[], AbstractContextManager[str]], case: Case) -> None:
+    _run_kills(forks, tmp_path, fresh, case)
 
 
 @pytest.mark.mysql
-@pytest.mark.parametrize("server", ["mysql"], indirect=True)
+@pytest.mark.parametrize("fresh", ["mysql"], indirect=True)
 @pytest.mark.parametrize("case", MYSQL_CASES, ids=[c.recipe for c in MYSQL_CASES])
-def test_mariadb_rerun_after_a_kill_at_any_point_completes(tmp_path: Path, server: str,
-                                                           case: Case) -> None:
-    _run_kills(tmp_path, server, case)
+def test_mariadb_rerun_after_a_kill_at_any_point_completes(
+        forks: ForkServer, tmp_path: Path,
+        fresh: Callable[[], AbstractContextManager[str]], case: Case) -> None:
+    _run_kills(forks, tmp_path, fresh, case)
 
 
 # ------------------------------------------------------------------ structure, by trace
@@ -385,7 +411,7 @@ def test_mariadb_fixed_revision_takes_only_the_swap_lock(tmp_path: Path, case: C
 @pytest.fixture
 def ps_server() -> str:
     """The MariaDB with performance_schema on (metadata locks), as trace's tests use."""
-    from tests.support.servers import IN_CI
+    from tests.support.servers import IN_CI, without_tls_negotiation
 
     url = os.environ.get("SLUICE_TEST_MYSQL_PS_URL")
     if not url:
@@ -393,4 +419,4 @@ def ps_server() -> str:
         if IN_CI:
             pytest.fail(f"CI=true: {why}", pytrace=False)
         pytest.skip(why)
-    return url
+    return without_tls_negotiation(url)

@@ -19,8 +19,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
 from tests.support.cli import run_cli
+from tests.support.modules import forget_modules
 from tests.support.revisions import PLAIN_ENV_PY, revision_source
 
 ENV_PY = PLAIN_ENV_PY

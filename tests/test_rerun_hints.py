@@ -105,7 +105,7 @@ def test_mariadb_rerun_after_a_partial_failure_says_what_the_first_run_applied(
     first = run_cli(["upgrade", "--url", mysql_url], cwd=ini.parent)
     assert first.exit_code == 1, first.output
     assert "failed after 2 of its statements had been applied" in first.stderr
-    assert f"`sluice history --format json --url {mysql_url} --env dev`" in first.stderr
+    assert f"`sluice history --format json --url {shlex.quote(mysql_url)} --env dev`" in first.stderr
 
     rerun = run_cli(["upgrade", "--url", mysql_url], cwd=ini.parent)
     assert rerun.exit_code == 1, rerun.output
@@ -121,7 +121,7 @@ def test_mariadb_rerun_after_a_partial_failure_says_what_the_first_run_applied(
     assert "Failed there: 3. ALTER TABLE t ADD COLUMN x INTEGER" in err
     assert "Do not re-run the upgrade as it is" in err
     assert "`alembic -c alembic.ini -x env=dev stamp m2`" in err
-    assert f"`sluice history --revision m2 --format json --url {mysql_url} --env dev`" in err
-    assert f"run `sluice upgrade head --url {mysql_url} --env dev` again" in err
+    assert f"`sluice history --revision m2 --format json --url {shlex.quote(mysql_url)} --env dev`" in err
+    assert f"run `sluice upgrade head --url {shlex.quote(mysql_url)} --env dev` again" in err
     assert version(mysql_url) == ["m1"]
     assert [e.status for e in rows(mysql_url) if e.revision == "m2"] == ["failed", "failed"]

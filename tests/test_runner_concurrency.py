@@ -10,7 +10,6 @@ import collections
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sluice.runner.lock import MigrationLock
+from tests.support.forkserver import ForkedProcess, sluice_forks
 from tests.support.runner import Rev, chain, go, make_project, rows, version
 
 SLUICE = str(Path(sys.executable).with_name("sluice"))
@@ -37,13 +37,13 @@ def gated_chain(n: int) -> list[Rev]:
     return revs
 
 
-def start(ini: Path, url: str, log: Path | None = None, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+def start(ini: Path, url: str, log: Path | None = None, **env: str) -> ForkedProcess:
+    """``sluice upgrade`` in a process of its own, forked from a server that has imported
+    Sluice, SQLAlchemy and the drivers once (``tests.support.forkserver``): what is tested
+    is how the running processes share the lock, not how each one starts."""
+    return sluice_forks().start(
         [SLUICE, "upgrade", "-c", str(ini), "--url", url, "--env", "test", "--yes"],
-        stdout=subprocess.PIPE,
-        stderr=log.open("w") if log is not None else subprocess.PIPE,
-        text=True, env={**os.environ, **env},
-    )
+        cwd=os.getcwd(), env={**os.environ, **env}, stderr=log)
 
 
 @pytest.mark.parametrize("mode", ["gated", "race"])
@@ -95,7 +95,7 @@ def test_eight_concurrent_upgrades_apply_each_revision_once(tmp_path: Path, db_u
         assert sum(applier in e for e in waited) >= 1
 
 
-def stuck_in_r0002(tmp_path: Path, url: str) -> tuple[Path, subprocess.Popen[str]]:
+def stuck_in_r0002(tmp_path: Path, url: str) -> tuple[Path, ForkedProcess]:
     """A project whose r0002 blocks, and an upgrade process that is inside it."""
     revs = chain(3)
     revs[1].upgrade = (

@@ -7,6 +7,7 @@ A few trials each; bench/fault_lock.py runs the same trials 30 (20) times per ba
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_lost_lock_stops_the_run_and_the_next_deploy_waits_for_it(tmp_path: Path
         assert ("; stopped before r0003 ran: r0001, r0002 were applied and stamped before "
                 "that; the database is at r0002") in a_err
     assert "idle_session_timeout" in a_err and "Run again: `sluice upgrade head -c " in a_err
-    assert f" --url {server_db} --env test`" in a_err  # the same database, not alembic.ini's
+    assert f" --url {shlex.quote(server_db)} --env test`" in a_err  # the same database, not alembic.ini's
     runs: dict[str, dict[str, tuple[str, str]]] = {}
     for e in faults.history(server_db):
         runs.setdefault(e.run_id, {})[e.revision] = (e.status, e.error or "")

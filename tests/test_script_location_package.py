@@ -4,6 +4,7 @@ reads the project as ``alembic`` does, the lint (which starts without Alembic) i
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,10 +33,12 @@ def downgrade():
 '''
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """``alembic init myapp/migrations``, then script_location as a package resource."""
-    root = tmp_path / "proj"
+@pytest.fixture(scope="module")
+def project_made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``alembic init myapp/migrations``, then script_location as a package resource; made
+    once for the module, each test gets a copy (with its own database URL: nothing else in
+    the project names its folder, and ``sluice init`` reads env.py, not the URL)."""
+    root = tmp_path_factory.mktemp("script_location") / "proj"
     (root / "myapp").mkdir(parents=True)
     (root / "myapp" / "__init__.py").write_text("")
     run_process([BIN / "alembic", "init", "myapp/migrations"], cwd=root, check=True)
@@ -53,6 +56,19 @@ def project(tmp_path: Path) -> Path:
     ini.write_text(text)
     (root / "myapp" / "migrations" / "versions" / "r1_drop.py").write_text(REVISION)
     run_process([SLUICE, "init"], cwd=root, check=True)
+    assert not (root / "app.db").exists()
+    return root
+
+
+@pytest.fixture
+def project(project_made: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    shutil.copytree(project_made, root, ignore=shutil.ignore_patterns("__pycache__"))
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace(f"sqlite:///{project_made / 'app.db'}",
+                                           f"sqlite:///{root / 'app.db'}"))
+    assert str(project_made) not in "".join(
+        p.read_text() for p in root.rglob("*") if p.is_file())
     return root
 
 

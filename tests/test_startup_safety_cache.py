@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from sluice.core.project import forget_modules
 from sluice.lint.cache import read_sealed, write_sealed
 from sluice.lint.engine import lint_project
 from sluice.lint.model import Finding
 from tests.support.cli import SLUICE, run_process
 from tests.support.lint import dangerous_shop, lint_rules
+from tests.support.modules import forget_modules
 
 
 def _emptied(body: bytes, **changes: object) -> bytes:

@@ -45,7 +45,7 @@ PS_VAR = "SLUICE_TEST_MYSQL_PS_URL"
 @pytest.fixture(scope="module")
 def ps_server() -> str:
     """A MariaDB/MySQL server that exposes metadata locks (performance_schema on)."""
-    from tests.support.servers import IN_CI
+    from tests.support.servers import IN_CI, without_tls_negotiation
 
     def missing(why: str) -> NoReturn:
         why = f"lock tracing tests need {PS_VAR}: {why}; start one with `bash scripts/mariadb-ps`"
@@ -63,7 +63,7 @@ def ps_server() -> str:
     status = _status(url)
     if status is not None:
         missing(status)
-    return url
+    return without_tls_negotiation(url)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sluice.check import CheckOptions, CheckReport, run_checks
-from sluice.core.project import forget_modules
+from tests.support.modules import forget_modules
 
 if TYPE_CHECKING:
     from sluice.core.findings import Finding

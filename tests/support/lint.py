@@ -105,8 +105,8 @@ def dangerous_shop(shop: Path) -> Path:
 
 def lint_rules(ini: Path) -> list[str]:
     """The rules of a fresh in-process lint's findings, sorted."""
-    from sluice.core.project import forget_modules  # lazy: only these tests need it
     from sluice.lint.engine import lint_project
+    from tests.support.modules import forget_modules  # lazy: only these tests need it
 
     forget_modules(ini.parent)
     return sorted(f.rule for f in lint_project(ini).findings)

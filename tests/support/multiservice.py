@@ -9,7 +9,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
+from tests.support.modules import forget_modules
 
 
 def ms_cfg(project: Path, url: str, *x: str, name: str = "alembic") -> Config:

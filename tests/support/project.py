@@ -8,8 +8,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from sluice.core.project import alembic_config, forget_modules
+from sluice.core.project import alembic_config
 from sluice.files import forget_bytecode
+from tests.support.modules import forget_modules
 
 
 def cfg(project: Path, url: str, *x: str) -> Config:
