@@ -37,17 +37,18 @@ from sluice.owned import LOCK_HOLDER_TABLE, refusal_hint, refused_table
 from sluice.runner.audit import OPEN_STATUSES, HistoryEntry
 from sluice.runner.database import current_database, first_line, sqlite_path
 from sluice.runner.lock_holder import (
+    PG_ADVISORY_KEY,
     SESSIONS_HIDDEN,
     Holder,
     advisory_key,
     lock_name,
     session_alive,
+    sqlite_lock_file,
 )
 
 _PG_LOCK_HELD = (
-    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "AND ((classid::bigint << 32) | objid::bigint) = :k")
+    "SELECT count(*) FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE "
+    f"datname = current_database()) AND {PG_ADVISORY_KEY}:k")
 @dataclass(frozen=True)
 class Liveness:
     """``alive``, ``gone`` or ``unknown``, and what says so."""
@@ -216,7 +217,7 @@ def _sqlite_lock_held(path: str | None) -> bool | None:
     its next lock slice."""
     if path is None:
         return None
-    lock = f"{path}.sluice-lock"
+    lock = sqlite_lock_file(path)
     if not os.path.exists(lock):
         return False
     import sqlite3  # lazy: only for a SQLite database

@@ -68,6 +68,7 @@ from sluice.runner.database import (
 )
 from sluice.runner.lock_holder import (
     HOLDER_TABLE,
+    PG_ADVISORY_KEY,
     SESSIONS_HIDDEN,
     Holder,
     WaitCallback,
@@ -77,6 +78,7 @@ from sluice.runner.lock_holder import (
     holder_table,
     lock_name,
     session_alive,
+    sqlite_lock_file,
     utcnow,
 )
 from sluice.runner.lock_marks import AsyncMarks, MarkFailed, pgconn_of
@@ -95,9 +97,8 @@ if TYPE_CHECKING:
     import sqlite3
 
 #: True on the lock's own connection while it holds the lock (``:lock_key``, ``:lock_name``).
-_PG_HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
-            "AND pid = pg_backend_pid() AND granted AND objsubid = 1 "
-            "AND ((classid::bigint << 32) | objid::bigint) = :lock_key)")
+_PG_HELD = ("EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND "
+            f"{PG_ADVISORY_KEY}:lock_key)")
 _MYSQL_HELD = "IS_USED_LOCK(:lock_name) = CONNECTION_ID()"
 _READ_HOLDER = (f"SELECT host, pid, username, environment, command, since, session "
                 f"FROM {HOLDER_TABLE} WHERE lock_name = :name")
@@ -386,7 +387,7 @@ class MigrationLock:
                 import sqlite3  # lazy: start-up: the driver only for a SQLite database
 
                 self._sqlite_lock = sqlite3.connect(
-                    f"{path}.sluice-lock", timeout=0, isolation_level=None,
+                    sqlite_lock_file(path), timeout=0, isolation_level=None,
                     check_same_thread=False,
                 )
         else:

@@ -139,6 +139,16 @@ def lock_name(database: str) -> str:
     return name
 
 
+#: ``pg_locks`` rows of the granted advisory lock whose 64-bit key follows (``:k``, ``$1``).
+PG_ADVISORY_KEY = ("locktype = 'advisory' AND granted AND objsubid = 1 "
+                   "AND ((classid::bigint << 32) | objid::bigint) = ")
+
+
+def sqlite_lock_file(path: str) -> str:
+    """The file whose exclusive transaction is the lock of the SQLite database ``path``."""
+    return f"{path}.sluice-lock"
+
+
 def advisory_key(name: str) -> int:
     """A signed 64-bit key for ``pg_advisory_lock`` derived from the lock name."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

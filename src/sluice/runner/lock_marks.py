@@ -37,13 +37,13 @@ import socket
 from typing import Any
 
 from sluice.owned import HISTORY_TABLE
+from sluice.runner.lock_holder import PG_ADVISORY_KEY
 
 #: $1 started, $2 run id, $3 revision, $4 the lock's advisory key.
 MARK_SQL = (
     f"UPDATE {HISTORY_TABLE} SET status = 'running', started = $1::timestamp "
     "WHERE run_id = $2 AND revision = $3 AND status = 'pending' AND EXISTS ("
-    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-    "AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $4::bigint)"
+    f"SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND {PG_ADVISORY_KEY}$4::bigint)"
 ).encode()
 
 

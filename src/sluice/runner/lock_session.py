@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, Connection
 from sluice.core.durations import format_duration
 from sluice.errors import SluiceError, mask_url
 from sluice.runner.database import sqlite_path
-from sluice.runner.lock_holder import Holder
+from sluice.runner.lock_holder import Holder, sqlite_lock_file
 
 #: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
 KEEPALIVE_IDLE_S = 30
@@ -128,7 +128,7 @@ def timeout_error(url: URL, backend: str, name: str, timeout_ms: int,
         "mysql": f"If no deploy is running, find the session with `SELECT IS_USED_LOCK('{name}')` "
         "and end it with KILL <id>.",
         "sqlite": f"If no deploy is running, a process on this host still has "
-        f"{sqlite_path(url)}.sluice-lock open: find it with `fuser` or `lsof` and stop it.",
+        f"{sqlite_lock_file(str(sqlite_path(url)))} open: find it with `fuser` or `lsof` and stop it.",
     }.get(backend, "")
     return LockTimeout(
         f"gave up waiting for the migration lock on {mask_url(url)} after "
