@@ -263,6 +263,8 @@ def test_only_drift_upgrades_first(project: Path) -> None:
 
 
 def server_databases(url: str) -> set[str]:
+    """The scratch databases on the server made by this process (its pid is in their
+    names): another test worker's check may create and drop its own meanwhile."""
     from sluice.scratch import server_engine
 
     engine = server_engine(url)
@@ -272,7 +274,8 @@ def server_databases(url: str) -> set[str]:
                 rows = conn.execute(sa.text("SELECT datname FROM pg_database"))
             else:
                 rows = conn.execute(sa.text("SHOW DATABASES"))
-            return {r[0] for r in rows if r[0].startswith("sluice_check")}
+            return {r[0] for r in rows
+                    if r[0].startswith("sluice_check") and f"_{os.getpid()}_" in r[0]}
     finally:
         engine.dispose()
 

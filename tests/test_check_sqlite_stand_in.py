@@ -162,3 +162,43 @@ def test_an_enum_type_left_by_the_downgrade_is_named_with_its_drop(tmp_path: Pat
     assert 'type "order_status" already exists' in done.output
     assert "the type order_status is left behind" in done.output
     assert "sa.Enum(name='order_status').drop(op.get_bind(), checkfirst=True)" in done.output
+
+
+IDENTITY_ENV = ENV_PY.replace(
+    "from sluice import configure_options\n",
+    "from sluice import configure_options\n\nimport sqlalchemy as sa\n\nMETA = sa.MetaData()\n"
+    "sa.Table('users', META, sa.Column('id', sa.Integer, sa.Identity(), primary_key=True),\n"
+    "         sa.Column('note', sa.String({note})))\n",
+).replace("context.configure(connection=connection, target_metadata=None,",
+          "context.configure(connection=connection, target_metadata=META,")
+IDENTITY_REV = Rev(id="r0001", upgrade="op.create_table('users', sa.Column('id', sa.Integer, "
+                   "sa.Identity(), primary_key=True), sa.Column('note', sa.String(40)))",
+                   downgrade="op.drop_table('users')")
+
+
+def identity_project(tmp_path: Path, url: str, note: int = 40) -> Path:
+    ini = make_project(tmp_path / "proj", [IDENTITY_REV],
+                       env_py=IDENTITY_ENV.replace("{note}", str(note)))
+    text = ini.read_text()
+    ini.write_text(text.replace("sqlite:///%(here)s/app.db", url))
+    return ini
+
+
+def test_identity_columns_are_not_compared_on_sqlite(tmp_path: Path) -> None:
+    """SQLite has no identity columns (an INTEGER PRIMARY KEY numbers its rows itself) and
+    reflects none: an Identity() column of a PostgreSQL project was drift on the stand-in
+    ("no default in the database, identity in the models") on a healthy project."""
+    ini = identity_project(tmp_path, "postgresql+psycopg://ci@db.example/app")
+    done = run_cli(["check", "--only", "upgrade,drift", "-c", ini])
+    assert done.exit_code == 0, done.output
+    assert ("identity columns (users.id) are not compared on the temporary SQLite "
+            "database") in done.output
+    assert "sluice check --url postgresql://USER@HOST/postgres --scratch" in done.output
+
+
+def test_drift_beside_an_identity_column_is_still_found_on_sqlite(tmp_path: Path) -> None:
+    ini = identity_project(tmp_path, "postgresql+psycopg://ci@db.example/app", note=20)
+    done = run_cli(["check", "--only", "upgrade,drift", "-c", ini])
+    assert done.exit_code == 1, done.output
+    assert "column users.note" in done.output
+    assert "column users.id" not in done.output

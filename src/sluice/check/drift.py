@@ -13,10 +13,11 @@ import textwrap
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from alembic.autogenerate import produce_migrations, render_python_code
+from alembic.operations import ops as alembic_ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext
@@ -51,9 +52,23 @@ def revision_command(ctx: CheckContext) -> str:
     return " ".join(shlex.quote(c) for c in cmd)
 
 
-def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], list[str]]:
-    """(readable differences, rendered operations, diffs as data, native enum columns not
-    compared) for the database at head."""
+class Compared(NamedTuple):
+    """What :func:`compare` found in the database at head."""
+
+    #: The differences, one sentence each.
+    lines: list[str]
+    #: The operations autogenerate would write for them, rendered.
+    code: str
+    data: list[dict[str, Any]]
+    #: Native enum columns and identity columns not compared (on the SQLite stand-in).
+    enums: list[str]
+    identities: list[str]
+    #: Expression-based indexes of the models a SQLite database does not have.
+    expression_indexes: list[str]
+
+
+def compare(ctx: CheckContext) -> Compared:
+    """The differences between the models and the database at head."""
     lines: list[str] = []
     code: list[str] = []
     data: list[dict[str, Any]] = []
@@ -63,6 +78,8 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], li
     # project's own database only (ALTER TYPE, a plugin's op), never here
     stand_in = ctx.stand_in() is not None
     skipped: list[str] = []
+    identities: list[str] = []
+    expression_indexes: list[str] = []
 
     def work(heads: tuple[str, ...], context: MigrationContext) -> list[Any]:
         opts = dict(context.opts)
@@ -84,7 +101,17 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], li
         mc = MigrationContext.configure(connection=context.connection, opts=opts)
         script = produce_migrations(mc, metadata)
         dialect = context.connection.dialect if context.connection is not None else None
+        if dialect is not None and dialect.name == "sqlite" and not stand_in:
+            lost = _sqlite_expression_indexes(context.connection, metadata,
+                                              opts["include_object"])
+            for table, index in lost:
+                script.upgrade_ops_list[0].ops.append(alembic_ops.ModifyTableOps(
+                    table.name, [alembic_ops.CreateIndexOp.from_index(index)],
+                    schema=table.schema))
+                expression_indexes.append(str(index.name))
         for ups in script.upgrade_ops_list:
+            if stand_in:
+                _identities_skipped(ups, identities)
             if ups.is_empty():
                 continue
             for diff in flatten(ups.as_diffs()):
@@ -105,7 +132,43 @@ def compare(ctx: CheckContext) -> tuple[list[str], str, list[dict[str, Any]], li
     if not seen_metadata["any"]:
         env_py = ctx.rel(Path(ctx.history().script.dir) / "env.py")
         raise _NoMetadata(env_py)
-    return lines, "\n".join(_clean(c) for c in code), data, sorted(set(skipped))
+    return Compared(lines, "\n".join(_clean(c) for c in code), data, sorted(set(skipped)),
+                    sorted(set(identities)), expression_indexes)
+
+
+def _sqlite_expression_indexes(conn: Any, metadata: Any, include_object: Any
+                               ) -> list[tuple[sa.Table, sa.Index]]:
+    """The expression-based indexes of the models (``lower(email)``) that the SQLite
+    database lacks, by name, on tables it has. SQLite cannot reflect them, so Alembic's
+    comparison skips them, and ``batch_alter_table`` recreates a table without them."""
+    found: dict[str | None, tuple[set[str], set[str]]] = {}
+    out = []
+    for meta in metadata if isinstance(metadata, list | tuple) else [metadata]:
+        for table in meta.tables.values():
+            if not include_object(table, table.name, "table", False, None):
+                continue
+            for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                if index.name is None or all(isinstance(e, sa.Column)
+                                             for e in index.expressions):
+                    continue
+                if not include_object(index, index.name, "index", False, None):
+                    continue
+                if table.schema not in found:
+                    found[table.schema] = _sqlite_names(conn, table.schema)
+                tables, indexes = found[table.schema]
+                if table.name in tables and str(index.name) not in indexes:
+                    out.append((table, index))
+    return out
+
+
+def _sqlite_names(conn: Any, schema: str | None) -> tuple[set[str], set[str]]:
+    """The names of the tables and of the indexes of a SQLite database (or attached
+    ``schema``), from ``sqlite_master``."""
+    master = f'"{schema}".sqlite_master' if schema else "sqlite_master"
+    rows = conn.execute(sa.text(
+        f"SELECT type, name FROM {master} WHERE type IN ('table', 'index')"  # noqa: S608
+    )).fetchall()
+    return ({n for t, n in rows if t == "table"}, {n for t, n in rows if t == "index"})
 
 
 def _server_default_options(opts: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +219,31 @@ def _native_enums_skipped(user: Any, skipped: list[str]) -> Callable[..., bool |
         return None
 
     return compare_type
+
+
+def _identities_skipped(container: Any, skipped: list[str]) -> None:
+    """Leave out of ``container`` (autogenerate's operations, batch containers included)
+    the identity a model column has and the database cannot show: SQLite has no identity
+    columns and reflects none (an INTEGER PRIMARY KEY numbers its rows itself), so on the
+    stand-in every ``Identity()`` column would be drift. The column's names go to
+    ``skipped``; any other change to the same column is kept."""
+    kept = []
+    for op in container.ops:
+        if hasattr(op, "ops"):
+            _identities_skipped(op, skipped)
+            if not op.ops:
+                continue
+        elif (isinstance(op, alembic_ops.AlterColumnOp)
+              and isinstance(op.modify_server_default, sa.Identity)
+              and not op.existing_server_default):
+            skipped.append(f"{op.table_name}.{op.column_name}")
+            op.modify_server_default = False
+            op.kw.pop("autoincrement", None)
+            if (op.modify_type is None and op.modify_nullable is None
+                    and op.modify_comment is False and op.modify_name is None):
+                continue
+        kept.append(op)
+    container.ops = kept
 
 
 def _clean(code: str) -> str:
@@ -224,6 +312,14 @@ def _compare_failed(ctx: CheckContext, exc: Exception) -> Finding:
     return check_finding(NAME, "compare-failed", message, fix, path=path, line=line)
 
 
+#: Why autogenerate will not write an expression-based index SQLite lacks, and what to do.
+_EXPRESSION_INDEX_FIX = (
+    "Autogenerate will not write {0}: it skips expression-based indexes on SQLite, "
+    "which cannot read them back, so write that create_index by hand. batch_alter_table "
+    "recreates the table without them: create them again after every batch on that table "
+    "(in upgrade() and downgrade()).")
+
+
 def check_drift(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.drift`)."""
     unloadable = graph_blocked(ctx, NAME, TITLE)
@@ -240,7 +336,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
                                             revision=first.revision)],
                       "could not upgrade to head")
     try:
-        lines, code, data, enums = compare(ctx)
+        lines, code, data, enums, identities, expression_indexes = compare(ctx)
     except SluiceError:
         raise
     except _NoMetadata as exc:
@@ -260,6 +356,10 @@ def check_drift(ctx: CheckContext) -> CheckResult:
         notes.append(f"native enum columns ({', '.join(enums)}) are not compared on the "
                      f"temporary SQLite database, where an enum is a VARCHAR: their values "
                      f"change on {stand_in[0]} only. Compare them there: `{stand_in[1]}`.")
+    if identities and stand_in is not None:
+        notes.append(f"identity columns ({', '.join(identities)}) are not compared on the "
+                     f"temporary SQLite database, which has no identity columns. Compare "
+                     f"them on {stand_in[0]}: `{stand_in[1]}`.")
     if not lines:
         return finish(NAME, TITLE, [], "models and database agree", notes=notes)
     n = len(lines)
@@ -273,6 +373,8 @@ def check_drift(ctx: CheckContext) -> CheckResult:
         f"If the models are right, write the missing migration: `{command}`, review it, "
         "and commit it with the model change. If the migrations are right, change the "
         "models back. Tables that are not yours belong in exclude_tables."
+        + (f" {_EXPRESSION_INDEX_FIX.format(', '.join(expression_indexes))}"
+           if expression_indexes else "")
         + (f" {ctx.stand_in_note()}" if stand_in is not None else ""),
         details=details,
     )

@@ -50,7 +50,18 @@ def _tname(schema: str | None, table: str | None) -> str:
 
 
 def _cols(cols: Sequence[Any]) -> str:
-    return ", ".join(getattr(c, "name", str(c)) for c in cols)
+    """Column names, and expressions as SQL (``lower(email)``, not the function's name)."""
+    return ", ".join(c.name if isinstance(c, sa.sql.expression.ColumnClause) else _expr(c)
+                     for c in cols)
+
+
+def _expr(value: Any) -> str:
+    """An index expression as SQL, its columns unqualified (``lower(email)``)."""
+    try:
+        return str(value.compile(compile_kwargs={"include_table": False,
+                                                 "literal_binds": True}))
+    except Exception:  # noqa: BLE001 - a string, or an expression that will not compile
+        return str(value)
 
 
 def _values(values: Sequence[Any]) -> str:
