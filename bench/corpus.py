@@ -5,7 +5,7 @@ the project runs on, third-party libraries its revisions import) is materialised
 ``bench/_work/corpus/<name>/`` from a local copy of its repository with ``git archive <commit>:<path>`` (only the migrations folder;
 nothing is copied into the project). Beside it go a minimal ``alembic.ini``
 (``script_location``, ``version_locations`` for per-dialect trees, a ``sqlalchemy.url``
-of the project's dialect), a ``pyproject.toml`` with ``[tool.sluice.lint] dialects`` and
+of the project's dialect, ``prepend_sys_path`` when the entry gives one), a ``pyproject.toml`` with ``[tool.sluice.lint] dialects`` and
 ``stub_modules`` (the project's own packages), and a ``site-packages`` folder on
 ``PYTHONPATH`` where the libraries are stand-in packages, as if installed.
 Then ``sluice lint --format json --no-cache --all`` runs as a whole process, one history
@@ -62,10 +62,13 @@ URLS = {
     "mysql": "mysql+pymysql://corpus@localhost/corpus",
     "sqlite": "sqlite:///corpus.db",
 }
-# An installed third-party package stood in: every attribute is one of Sluice's stubs.
+# An installed third-party package stood in: every attribute is one of Sluice's stubs,
+# and so is every submodule (``from oslo_db.sqlalchemy import types``).
 LIBRARY_STUB = """import sys
-from sluice.lint.render import StubModule
+from sluice.lint.render import StubFinder, StubModule
 sys.modules[__name__].__class__ = StubModule
+if not any(isinstance(f, StubFinder) and f.names == (__name__,) for f in sys.meta_path):
+    sys.meta_path.append(StubFinder([__name__]))
 """
 LABELS = ("true", "defensible", "false")
 SAMPLE_FIELDS = ["rule", "history", "revision", "label", "reason", "name", "severity",
@@ -86,6 +89,7 @@ class History:
     versions: str = "versions"
     stub_modules: list[str] = field(default_factory=list)
     libraries: list[str] = field(default_factory=list)
+    prepend_sys_path: str = ""
     style: str = ""
 
 
@@ -154,7 +158,9 @@ def materialise(history: History, git_dir: Path, work: Path) -> Path:
     ini.write_text("[alembic]\n"
                    f"script_location = {history.path}\n"
                    f"version_locations = {history.path}/{history.versions}\n"
-                   f"sqlalchemy.url = {URLS[history.dialect]}\n")
+                   f"sqlalchemy.url = {URLS[history.dialect]}\n"
+                   + (f"prepend_sys_path = {history.prepend_sys_path}\n"
+                      if history.prepend_sys_path else ""))
     stubs = ", ".join(json.dumps(m) for m in history.stub_modules)
     (home / "pyproject.toml").write_text(
         "[tool.sluice.lint]\n"

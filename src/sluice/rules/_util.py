@@ -189,6 +189,15 @@ def index_label(name: str | None, table: str | None, columns: Any = None) -> str
     return f"index {name}{where}" if name else f"an unnamed index{where}"
 
 
+def literal_text(value: object) -> str:
+    """A string argument as the rules compare it: the static layer keeps the source text
+    of a literal (``'foreignkey'``, ``u"foreignkey"``), the render layer its value."""
+    text = str(value or "").strip()
+    if text[:1] in ("u", "U") and text[1:2] in ("'", '"'):
+        text = text[1:]
+    return text.strip("'\"")
+
+
 def constraint_label(kind: str, name: str | None, table: str | None) -> str:
     """``foreign key fk_orders_user on orders``; ``an unnamed foreign key on orders``."""
     where = f" on {table}" if table else ""

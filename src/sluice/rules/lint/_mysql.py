@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from sluice.core.ops import Op, TypeInfo
 from sluice.rules._sql import Action
-from sluice.rules._util import constraint_label, mysql_target, run_memo, sql_statements
+from sluice.rules._util import (
+    constraint_label,
+    literal_text,
+    mysql_target,
+    run_memo,
+    sql_statements,
+)
 from sluice.rules.registry import RuleContext
 
 MYSQL = ("mysql",)
@@ -33,6 +39,8 @@ class Cost:
     what: str
     #: the version from which it becomes INSTANT, when that is what makes it cheap.
     instant_from: str | None = None
+    #: the condition the algorithm holds under, when the revision cannot tell.
+    when: str = ""
 
 
 def _at_least(ctx: RuleContext, mysql: tuple[int, ...], mariadb: tuple[int, ...]) -> bool:
@@ -68,6 +76,22 @@ def _varchar_in_place(old: TypeInfo | None, new: TypeInfo | None,
     if ctx is not None and mysql_target(ctx)[0] == "mariadb" \
             and old.length <= _MARIADB_ANY_EXTEND_CHARS:
         return True
+    return (old.length <= limit) == (new.length <= limit)
+
+
+#: utf8mb3 (``utf8`` before MySQL 8.0) stores up to 3 bytes per character.
+_UTF8MB3_ONE_BYTE_PREFIX_CHARS = 85
+_UTF8MB3_MARIADB_ANY_EXTEND_CHARS = 42
+
+
+def _varchar_copy_only_in_utf8mb4(old: TypeInfo, new: TypeInfo, ctx: RuleContext) -> bool:
+    """A VARCHAR extension that copies a utf8mb4 column but not a utf8mb3 one (the
+    character set is the table's, which the revision does not say)."""
+    if old.family != "string" or new.family != "string" or old.length is None or new.length is None or new.length < old.length:
+        return False
+    if mysql_target(ctx)[0] == "mariadb" and old.length <= _UTF8MB3_MARIADB_ANY_EXTEND_CHARS:
+        return True
+    limit = _UTF8MB3_ONE_BYTE_PREFIX_CHARS
     return (old.length <= limit) == (new.length <= limit)
 
 
@@ -132,8 +156,16 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
         if op.args.get("type_"):
             old = TypeInfo.parse(op.args.get("existing_type"))
             new = TypeInfo.parse(op.args.get("type_"))
-            if not _varchar_in_place(old, new, ctx) and not _same_type(old, new) \
-                    and not _unsized_varchar(new):
+            if _varchar_in_place(old, new, ctx) or _same_type(old, new) \
+                    or _unsized_varchar(new):
+                pass
+            elif old and new and _varchar_copy_only_in_utf8mb4(old, new, ctx):
+                costs.append(Cost(
+                    "COPY", f"extending {op.target} from VARCHAR({old.length}) to "
+                    f"VARCHAR({new.length})",
+                    when="when the column is utf8mb4 (its length prefix grows past 255 "
+                    "bytes; a utf8mb3 column stays in place)"))
+            else:
                 costs.append(Cost("COPY", f"changing the type of {op.target}"))
         nullable, existing = op.args.get("nullable"), op.args.get("existing_nullable")
         if "nullable" in op.args and nullable != existing:
@@ -146,7 +178,7 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
             "foreign key", op.name, op.target if op.table else None)))
     elif k == "create_primary_key":
         costs.append(Cost("REBUILD", f"adding a primary key to {op.target}"))
-    elif k == "drop_constraint" and op.args.get("type_") == "primary":
+    elif k == "drop_constraint" and literal_text(op.args.get("type_")) == "primary":
         costs.append(Cost("COPY", f"dropping the primary key of {op.target}"))
     elif k == "execute":
         for stmt, is_new in sql_statements(op, ctx):

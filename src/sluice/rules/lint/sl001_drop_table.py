@@ -38,7 +38,8 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 for table in tables:
                     if table and rows_copied_back(op, ctx, table, position(op, ctx, j)):
                         continue
-                    yield _drop_table_hit(table, "DROP TABLE in op.execute")
+                    yield _drop_table_hit(table, f"drops table {table}" if table
+                                          else "drops a table")
         return None
     if op.kind != "drop_table" or op.table_is_new:
         return None

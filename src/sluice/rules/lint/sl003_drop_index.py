@@ -30,7 +30,8 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
        inside ``op.get_context().autocommit_block()``).
 
     An index the revision itself created earlier (to speed up its own data migration) is
-    not reported.
+    not reported, nor one replaced by an index or unique constraint on the columns it is
+    named after: created before the drop, or after it where DDL is transactional.
     """
     if op.kind != "drop_index" or op.phase != "upgrade" or op.table_is_new:
         return None
@@ -39,7 +40,7 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     if _index_column_dropped(op, ctx):
         return None  # a column of the index goes too: no query can use the index after
     if _index_replaced_later(op, ctx):
-        return None  # renamed: an index on the same columns replaces it in the transaction
+        return None  # renamed: an index on the same columns replaces it
     if _created_earlier(op, ctx):
         return None  # made by this revision for its own work (a data migration's index)
     return Hit(
@@ -70,20 +71,31 @@ def _created_earlier(op: Op, ctx: RuleContext) -> bool:
     return False
 
 
+#: What builds an index a query can use in place of the dropped one.
+_INDEXING = ("create_index", "create_unique_constraint")
+
+
 def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
-    """On a dialect with transactional DDL, the revision creates afterwards an index on the
-    same table whose columns are the ones the dropped index is named after (an index
-    renamed by drop and create): no query is ever without it. Table and column renames in
-    between are followed back (``ix_block__flag`` dropped, ``flag`` renamed ``flag_doc``,
-    an index on ``flag_doc`` created)."""
-    if ctx.dialect not in _TRANSACTIONAL_DDL or not op.table or not op.name:
+    """The revision creates an index or a unique constraint on the same table whose columns
+    are the ones the dropped index is named after (an index renamed by drop and create, a
+    unique constraint in place of a plain index): before the drop on any dialect, after it
+    on a dialect with transactional DDL, so no query is ever without it. Table and column
+    renames in between are followed back (``ix_block__flag`` dropped, ``flag`` renamed
+    ``flag_doc``, an index on ``flag_doc`` created)."""
+    if not op.table or not op.name:
         return False
     table = op.table.lower()
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
+    for o in unit[:start]:
+        if o.kind in _INDEXING and (o.table or "").lower() == table \
+                and named_after(op.name, [], o.table, o.args.get("columns")):
+            return True
+    if ctx.dialect not in _TRANSACTIONAL_DDL:
+        return False
     for i in range(start + 1, len(unit)):
         o = unit[i]
-        if o.kind != "create_index":
+        if o.kind not in _INDEXING:
             continue
         before = unit[:i]  # (the index may be named after what a rename renamed)
         if table in earlier_names(before, o.table)[0] \

@@ -13,7 +13,14 @@ from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import dropped_check_was_redundant
 from sluice.rules._renames import earlier_names, named_after
 from sluice.rules._sql import Action
-from sluice.rules._util import constraint_label, dropped_tables, sql_statements, steps, unit_ops
+from sluice.rules._util import (
+    constraint_label,
+    dropped_tables,
+    literal_text,
+    sql_statements,
+    steps,
+    unit_ops,
+)
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
 from sluice.rules.lint._naming import pg_default_name
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -64,7 +71,7 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.table and op.table.lower() in dropped_tables(op, ctx):
         return
-    type_ = str(op.args.get("type_") or "").strip("'\"")  # (the source text of a literal)
+    type_ = literal_text(op.args.get("type_"))
     primary = type_ == "primary" or _looks_primary(op.name)
     if _recreated_later(op, ctx, op.table, op.name, primary,
                         foreign_key=type_ == "foreignkey", type_=type_):

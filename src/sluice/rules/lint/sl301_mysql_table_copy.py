@@ -24,7 +24,10 @@ def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     second copy, and on a replica replays the same copy afterwards, so replication lags by
     as long again. Column type changes (other than extending a VARCHAR), adding a foreign
     key with ``foreign_key_checks`` on, dropping a primary key and converting a character
-    set all copy.
+    set all copy. A VARCHAR extension copies when the column's length prefix grows past
+    255 bytes; when that holds in utf8mb4 but not in utf8mb3 (``VARCHAR(32)`` to
+    ``VARCHAR(64)``), the finding says so, as the table's character set is not in the
+    revision.
 
     Safe alternative:
     1. For a type change, expand and contract: add a new column, backfill it in batches,
@@ -50,6 +53,13 @@ def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 "op.execute('SET foreign_key_checks = 1'); this runs INPLACE.",
                 "Or add it with gh-ost / pt-online-schema-change on a large table.",
             )
+        elif "utf8mb3" in cost.when:
+            fix = steps(
+                f"Check the column's character set (SHOW CREATE TABLE {table}): in utf8mb3 "
+                "the extension is in place and nothing needs to change.",
+                "In utf8mb4, run it with gh-ost / pt-online-schema-change outside the "
+                "migration, or add a new column, backfill it in batches and switch to it.",
+            )
         elif "type" in cost.what or "MODIFY" in cost.what:
             fix = steps(
                 f"Add a new column to {table} with the new type; deploy code writing both.",
@@ -66,7 +76,8 @@ def mysql_table_copy(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 "instead of copying.",
             )
         yield Hit(
-            f"{cost.what} copies the whole table on {mysql_label(ctx)} (ALGORITHM=COPY): "
-            "writes wait for the entire copy and replicas lag by as long again",
+            f"{cost.what} copies the whole table on {mysql_label(ctx)} (ALGORITHM=COPY)"
+            f"{' ' + cost.when if cost.when else ''}: writes wait for the entire copy and "
+            "replicas lag by as long again",
             fix,
         )

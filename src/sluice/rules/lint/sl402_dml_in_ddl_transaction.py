@@ -54,11 +54,11 @@ def dml_in_ddl_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """
     if op.phase != "upgrade" or op.in_autocommit:
         return
-    ddl = locking_ddl_before(op, ctx)
-    if ddl is None:
+    if locking_ddl_before(op, ctx) is None:
         return
     tables = _dml_tables(op, ctx)  # (after the DDL: it may parse the op's SQL)
     for table in tables:
+        ddl = locking_ddl_before(op, ctx, (table,))
         yield Hit(
             f"bulk change of {table} runs in the same transaction as {ddl}; the DDL's lock "
             "is held until the data change finishes",

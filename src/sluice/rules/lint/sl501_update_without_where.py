@@ -47,7 +47,8 @@ def update_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         if not op.table_is_new:
             table = str(op.args.get("construct_table") or "the table")
             yield _hit(table, f"{table}.update() without .where()", None,
-                       batched_snippet("update", table, None), locking_ddl_before(op, ctx))
+                       batched_snippet("update", table, None),
+                       locking_ddl_before(op, ctx, (op.table, table)))
         return
     for stmt, is_new in sql_statements(op, ctx):
         if every_row_update(stmt) and not is_new:
@@ -59,7 +60,7 @@ def update_without_where(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 what = f"UPDATE {table} without WHERE"
             yield _hit(table, what, where if stmt.where else None,
                        batched_snippet("update", table, None, sets),
-                       locking_ddl_before(op, ctx))
+                       locking_ddl_before(op, ctx, (stmt.table,)))
 
 
 def _hit(table: str, what: str, where: str | None, snippet: str, ddl: str | None) -> Hit:

@@ -49,6 +49,36 @@ def in_project(top: str, root: Path | None) -> bool:
     return False
 
 
+@lru_cache(maxsize=512)
+def _script_dir(revision: str) -> Path | None:
+    """The migrations folder of a revision file: the nearest folder above it with env.py."""
+    for folder in Path(revision).parents:
+        if (folder / "env.py").is_file():
+            return folder
+    return None
+
+
+def of_migrations_package(name: str, path: str | None, root: Path | None) -> bool:
+    """``name`` is the migrations package itself or a module in it (``ckan.migration`` for a
+    revision under ``ckan/migration/versions``): the dotted name ends at the folder that
+    holds env.py, or continues to a module found inside it."""
+    if not path:
+        return False
+    revision = Path(path)
+    if not revision.is_absolute() and root is not None:
+        revision = root / revision
+    scripts = _script_dir(str(revision))
+    if scripts is None:
+        return False
+    parts = name.split(".")
+    for k in range(len(parts), 0, -1):
+        if tuple(parts[:k]) != scripts.parts[-k:]:
+            continue
+        rest = scripts.joinpath(*parts[k:]) if parts[k:] else scripts
+        return rest.is_dir() or rest.with_suffix(".py").is_file()
+    return False
+
+
 @rule("SL603", "import-app-code", family="script", severity="warning", kinds=("script.import",))
 def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     """A revision imports application code (models, helpers, settings).
@@ -67,7 +97,9 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     its name (``sqlalchemy_*``, ``alembic_*``), or one installed in site-packages and not
     found in the project's folders. Stubbing such a library only stands it in for
     rendering; SL903 suggests installing a missing library in the lint's environment
-    rather than stubbing it.
+    rather than stubbing it. Nor is a module of the migrations package itself (the folder
+    holding env.py, such as ``ckan.migration`` for ``ckan/migration/versions``): a helper
+    kept there is written for the revisions and ships with them, like env.py.
 
     Safe alternative:
     1. Copy what the revision needs into it: a lightweight ``sa.table("users",
@@ -78,6 +110,8 @@ def import_app_code(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind != "script.import" or not op.name:
         return
     top = op.name.split(".")[0]
+    if of_migrations_package(op.name, op.path, ctx.config.root):
+        return  # a helper beside env.py: part of the migrations, not the application
     if known_library(top):
         return  # (stubbed or not: --stub stands a library in, it does not make it ours)
     stubbed = top in ctx.config.lint.stub_modules
