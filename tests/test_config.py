@@ -3,8 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from sluice.config import SluiceConfig, load_config, parse_config
+from sluice.core.pyproject import file_may_hold_tool
 from sluice.errors import ConfigError
 
 
@@ -30,6 +32,43 @@ def test_pyproject_table_is_found_above_alembic_ini(tmp_path: Path) -> None:
     assert cfg.exclude_tables == ["tmp_*"]
     assert cfg.source == tmp_path / "pyproject.toml"
     assert cfg.root == sub.resolve()
+
+
+def test_a_pyproject_without_sluice_is_not_parsed_and_a_dotted_key_is_found(
+        tmp_path: Path) -> None:
+    """A pyproject.toml that never names Sluice is passed over unread (even if it is not
+    valid TOML: it is another tool's file); one that sets Sluice's keys as dotted keys of
+    ``[tool]`` is found."""
+    write(tmp_path / "pyproject.toml", '[tool.black]\nline-length = "oops\n')
+    sub = tmp_path / "db"
+    sub.mkdir()
+    write(sub / "alembic.ini", "[alembic]\n")
+    assert load_config(sub / "alembic.ini").source is None
+    write(tmp_path / "pyproject.toml", '[tool]\nsluice.exclude_tables = ["tmp_*"]\n')
+    cfg = load_config(sub / "alembic.ini")
+    assert cfg.source == tmp_path / "pyproject.toml" and cfg.exclude_tables == ["tmp_*"]
+
+
+HOLDS_SLUICE = ['[tool.sluice]', '[ tool . "sluice" ]', "[tool.'sluice'.environments.prod]",
+                '[[tool.sluice.x]]', '[tool]\nsluice.exclude_tables = []', 'tool.sluice.x = 1',
+                'tool = { sluice = { x = 1 } }', '[ "tool" ]\n  "sluice" = {}',
+                '[project]\nx = 1\n\n[tool]\n\nsluice = {}']
+NO_SLUICE = ['[project]\ndependencies = ["alembic-sluice>=1.0"]',
+             '[project]\nname = "alembic-sluice"',
+             '[project.scripts]\nsluice = "sluice.integrations.cli.fast:run"', 'sluice.x = 1',
+             '[tool.black]\nx = 1\n[project]\nscripts = { sluice = "a" }']
+
+
+@pytest.mark.parametrize("text", HOLDS_SLUICE + NO_SLUICE)
+def test_pyproject_prefilter_never_passes_over_a_sluice_table(tmp_path: Path,
+                                                              text: str) -> None:
+    """The cheap look at pyproject.toml before parsing it agrees with the parser on each
+    way TOML can spell ``tool.sluice``, and on files that only name the package."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    holds = "sluice" in tomllib.loads(text).get("tool", {})
+    assert holds == (text in HOLDS_SLUICE)
+    assert file_may_hold_tool(path, "sluice") == holds
 
 
 def test_sluice_toml_wins_over_pyproject_in_same_folder(tmp_path: Path) -> None:

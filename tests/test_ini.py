@@ -90,6 +90,18 @@ def test_tool_alembic_in_pyproject_is_read_by_alembic(tmp_path: Path) -> None:
     assert read_locations(cfg, ini).script_location == (tmp_path / "migrations").resolve()
 
 
+def test_tool_alembic_as_dotted_keys_is_read_by_alembic_too(tmp_path: Path) -> None:
+    """``alembic.script_location`` under ``[tool]`` is the same table to Alembic: the
+    layout comes from its Config, not from alembic.ini alone."""
+    ini = project(tmp_path, "")
+    ini.write_text("[alembic]\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool]\nalembic.script_location = "%(here)s/migrations"\n')
+    assert light_config(ini) is None
+    assert read_locations(layout_config(ini), ini).script_location == \
+        (tmp_path / "migrations").resolve()
+
+
 def test_missing_ini_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(SluiceError, match="no such file"):
         layout_config(tmp_path / "alembic.ini")

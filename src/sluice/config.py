@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sluice.config_checks import check_cross_references
+from sluice.core.pyproject import file_may_hold_tool, read_toml
 from sluice.errors import ConfigError
 from sluice.owned import DATA_PROGRESS_TABLE
 from sluice.typed_toml import Loader, type_name
@@ -369,25 +369,6 @@ def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]") -> S
     return cfg
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib  # lazy: only a project with a TOML file parses one (start-up of lint)
-    else:  # pragma: no cover
-        import tomli as tomllib  # lazy: as above
-    try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        where = f"{path}:{m.group(1)}:{m.group(2)}" if m else str(path)
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-        raise ConfigError(f"{where}: invalid TOML: {reason}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-
-
 def find_config_file(start: Path) -> Path | None:
     """The file holding Sluice's configuration, searching ``start`` and its parents."""
     start = start.resolve()
@@ -396,7 +377,8 @@ def find_config_file(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and "sluice" in _read_toml(pyproject).get("tool", {}):
+        if pyproject.is_file() and file_may_hold_tool(pyproject, "sluice") \
+                and "sluice" in read_toml(pyproject).get("tool", {}):
             return pyproject
     return None
 
@@ -414,7 +396,7 @@ def load_config(
     file = Path(path) if path is not None else find_config_file(root)
     if file is None:
         return SluiceConfig(root=root)
-    raw = _read_toml(file)
+    raw = read_toml(file)
     data = raw if file.name != "pyproject.toml" else raw.get("tool", {}).get("sluice", {})
     if file.name == "sluice.toml" and "tool" in data and "sluice" in data["tool"]:
         data = data["tool"]["sluice"]

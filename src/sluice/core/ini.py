@@ -27,6 +27,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sluice.core.pyproject import may_hold_tool
+
 if TYPE_CHECKING:
     from configparser import ConfigParser
 
@@ -167,14 +169,14 @@ def alembic_version() -> tuple[int, ...] | None:
 
 
 def has_tool_alembic(ini: Path) -> bool:
-    """The pyproject.toml beside ``ini`` has a ``[tool.alembic]`` table (Alembic 1.16+
-    reads settings from it)."""
+    """The pyproject.toml beside ``ini`` may have a ``[tool.alembic]`` table, in any of
+    TOML's spellings (Alembic 1.16+ reads settings from it)."""
     toml = ini.resolve().parent / "pyproject.toml"
     try:
-        text = toml.read_text(encoding="utf-8")
+        data = toml.read_bytes()
     except OSError:
         return False
-    return re.search(r"^\s*\[+\s*tool\.alembic\b", text, re.M) is not None
+    return may_hold_tool(data, "alembic")
 
 
 def light_config(ini: str | os.PathLike[str], ini_section: str = "alembic") -> IniConfig | None:

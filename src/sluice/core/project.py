@@ -11,7 +11,6 @@ import functools
 import inspect
 import io
 import os
-import re
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
@@ -21,7 +20,13 @@ from typing import TYPE_CHECKING, Any, Union
 
 from sluice.core.alembic_compat import script_version_locations
 from sluice.core.errors import SluiceError
-from sluice.core.ini import IniConfig, alembic_options, boolean_option, light_config
+from sluice.core.ini import (
+    IniConfig,
+    alembic_options,
+    boolean_option,
+    has_tool_alembic,
+    light_config,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -96,11 +101,7 @@ def pyproject_for(ini: Path) -> Path | None:
     toml = ini.resolve().parent / "pyproject.toml"
     if not toml.is_file() or "toml_file" not in inspect.signature(Config).parameters:
         return None
-    try:
-        text = toml.read_text(encoding="utf-8")
-    except OSError:
-        return None
-    return toml if re.search(r"^\s*\[+\s*tool\.alembic\b", text, re.M) else None
+    return toml if has_tool_alembic(ini) else None
 
 
 def script_directory(cfg: Config) -> ScriptDirectory:

@@ -60,17 +60,15 @@ def _enabled_in_sluice_config(rootpath: Path) -> bool:
 
     Read as raw TOML: a broken Sluice config must not break an unrelated pytest run; when
     the plugin is enabled, the tests themselves report config errors."""
-    from sluice.config import (  # lazy: loaded in every pytest run
-        _read_toml,
-        find_config_file,
-    )
+    from sluice.config import find_config_file  # lazy: loaded in every pytest run
+    from sluice.core.pyproject import read_toml  # lazy: loaded in every pytest run
     from sluice.errors import SluiceError  # lazy: loaded in every pytest run
 
     try:
         file = find_config_file(rootpath)
         if file is None:
             return False
-        raw = _read_toml(file)
+        raw = read_toml(file)
     except (SluiceError, OSError):
         return False
     data = raw.get("tool", {}).get("sluice", {}) if file.name == "pyproject.toml" else raw
