@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from rich.console import Console
 
 import sluice.data as data
-from sluice.config import DataConfig
+from sluice.config import DataConfig, load_config
 from sluice.data import (
     DataMigrationError,
     LockRetriesExhausted,
@@ -31,6 +32,7 @@ from sluice.data import (
 from sluice.data.progress import ConsoleProgress
 from sluice.data.settings import resolve_settings
 from sluice.data.step import Step
+from sluice.errors import ConfigError
 from sluice.scratch import scratch_database
 from tests.support.servers import server_url
 
@@ -181,6 +183,24 @@ def test_custom_unique_key_walks_in_its_own_order(engine: sa.Engine) -> None:
     assert seen == sorted(seen) and seen[0] == ("c0004",)  # code order, not id order
 
 
+def test_a_floating_point_key_is_refused(engine: sa.Engine) -> None:
+    """MySQL returns a FLOAT rounded to 6 digits: ranges bounded by it skip rows, the last
+    batch repeats forever, and a backfill's `key = value` finds nothing. No float keys."""
+    floats = sa.Table("floats", sa.MetaData(),
+                      sa.Column("id", sa.Float, primary_key=True, autoincrement=False),
+                      sa.Column("n", sa.Integer, nullable=False))
+    floats.create(engine)
+    with engine.begin() as conn:
+        conn.execute(floats.insert(), [{"id": i / 3, "n": 0} for i in range(1, 9)])
+    for fn, args in ((batched_update, ({"n": 1},)), (backfill, (lambda r: r,))):
+        with pytest.raises(DataMigrationError, match="key column 'id' of table 'floats' is "
+                                                     "floating-point"):
+            run(fn, engine, "floats", *args, config=CONFIG)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.sum(floats.c.n))).scalar() == 0
+        assert not sa.inspect(conn).has_table("sluice_data_progress")
+
+
 def test_batched_delete(engine: sa.Engine) -> None:
     res = run(batched_delete, engine, items, items.c.id % 4 == 0)
     assert [r["id"] for r in rows(engine)] == [i for i in range(1, ROWS + 1) if i % 4]
@@ -276,6 +296,24 @@ def test_resume_after_crash_after_batch_k(engine: sa.Engine, k: int) -> None:
     res = run(batched_update, engine, items, {"n": items.c.n + 1})
     assert res.resumed and res.batches == -(-ROWS // 5)
     assert all(r["n"] == 1 for r in rows(engine))  # non-idempotent: each row exactly once
+
+
+def test_a_checkpoint_that_is_no_key_of_the_step_is_refused(engine: sa.Engine) -> None:
+    """A checkpoint written by another definition of the step (a composite key, now a
+    single one) or edited by hand: one line saying how to start over, no row touched."""
+    with pytest.raises(DataMigrationError, match="stopped in on_batch"):
+        run(batched_update, engine, pairs, {"n": pairs.c.n + 1}, on_batch=fail_after(1))
+    with engine.begin() as conn:
+        conn.execute(pairs.update().values(n=0))
+    for last_key in (None, "not json", '[{"unknown": 1}]', "{}"):
+        if last_key is not None:
+            with engine.begin() as conn:
+                conn.execute(sa.text("UPDATE sluice_data_progress SET last_key = :k"),
+                             {"k": last_key})
+        with pytest.raises(DataMigrationError, match=r"step 's': its checkpoint .* is not a "
+                                                     r"key of \(id\).*clear_checkpoints"):
+            run(batched_update, engine, items, {"n": items.c.n + 1})
+        assert all(r["n"] == 0 for r in rows(engine))
 
 
 def test_crash_inside_a_batch_rolls_that_batch_back(engine: sa.Engine) -> None:
@@ -468,12 +506,22 @@ def test_outside_alembic_the_step_needs_a_name_and_a_clean_connection(
 def test_bad_settings(engine: sa.Engine) -> None:
     for setting, value in (("batch_size", 0), ("pause_ms", -1), ("lock_timeout_ms", 0),
                            ("max_retries", -2), ("target_batch_ms", 1.5)):
-        with pytest.raises(DataMigrationError, match=f"{setting}=: expected an integer"):
+        with pytest.raises(DataMigrationError,
+                           match=f"^sluice.data: {setting}=: expected an integer"):
             run(batched_update, engine, items, {"n": 1}, **{setting: value})
         bad_config = DataConfig(**{setting: value})
         with pytest.raises(DataMigrationError, match=f"tool.sluice.data.{setting}"):
             run(batched_update, engine, items, {"n": 1}, config=bad_config)
     untouched(engine)
+
+
+@pytest.mark.parametrize("value", ['""', '"  "'])
+def test_an_empty_progress_table_is_refused_when_the_config_loads(tmp_path: Path,
+                                                                  value: str) -> None:
+    (tmp_path / "sluice.toml").write_text(f"[data]\nbatch_size = 10\nprogress_table = {value}\n")
+    with pytest.raises(ConfigError, match=r"sluice.toml:3: data.progress_table: expected a "
+                                          r"table name"):
+        load_config(tmp_path)
 
 
 def test_autocommit_connection_still_commits_batch_and_checkpoint_together(

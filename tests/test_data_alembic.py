@@ -244,6 +244,22 @@ def test_downgrade_steps_have_their_own_checkpoints(
     assert checkpoints(engine) == {}
 
 
+def test_a_step_with_its_own_revision_id_leaves_with_the_stamp_too(
+    project: Path, db_url: str, engine: sa.Engine,
+) -> None:
+    """revision= changes the id stored with the checkpoint; the row still leaves when the
+    running revision is stamped, so a downgrade and upgrade runs the step again."""
+    write_revision(project, """
+        batched_update(items, {"n": items.c.n + 1}, revision="custom")
+    """)
+    upgrade(project, db_url)
+    assert checkpoints(engine) == {}
+    command.downgrade(cfg(project, db_url), "0001")
+    upgrade(project, db_url)
+    assert all(r["n"] == 2 for r in items(engine))
+    assert checkpoints(engine) == {}
+
+
 def test_explicit_connection_from_op_get_bind(project: Path, db_url: str,
                                               engine: sa.Engine) -> None:
     write_revision(project, """
@@ -318,6 +334,23 @@ def test_sql_mode_renders_one_statement_and_says_why(
     assert "backfill cannot be rendered in --sql mode" in err
     assert "sluice_data_progress" not in out
     assert out.index(update_head) < out.index("UPDATE alembic_version")
+
+
+@pytest.mark.parametrize("dialect", sorted(OFFLINE_URLS))
+def test_sql_mode_renders_values_naming_other_columns(
+    project: Path, dialect: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Offline there is no table to reflect: columns named only inside a value
+    expression (a table given by name, bare sa.column()) are rendered all the same."""
+    write_revision(project, """
+        batched_update("items", {"doubled": sa.func.length(sa.column("label"))}, step="len")
+        batched_update(items, {"n": sa.column("doubled") + 1}, where=items.c.id > 3,
+                       step="plus")
+    """)
+    command.upgrade(cfg(project, OFFLINE_URLS[dialect], f"rows={ROWS}"), "0001:0002", sql=True)
+    out = capsys.readouterr().out
+    assert "UPDATE items SET doubled=length(items.label);" in out
+    assert "UPDATE items SET n=(items.doubled + 1) WHERE items.id > 3;" in out
 
 
 def test_env_py_with_its_own_outer_transaction_is_refused(

@@ -205,3 +205,79 @@ def test_cli_text_says_why_locks_are_missing(tmp_path: Path, my_server: str,
         assert line.startswith("sluice: warning: lock tracing is not available")
     else:
         assert res.exit_code == 1 and "EXCLUSIVE events" in out
+
+
+DATA_STEP_THEN_ALTER = '''"""a data step, then an ALTER
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from sluice.data import batched_update
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    accounts = sa.table("accounts", sa.column("id"), sa.column("name"))
+    batched_update(accounts, {"name": "x"}, where=accounts.c.name.is_(None))
+    op.add_column("events", sa.Column("note", sa.String(200), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("events", "note")
+'''
+
+
+def test_locks_after_a_data_step_are_still_measured(tmp_path: Path, ps_server: str) -> None:
+    """A data step creates its checkpoint table after a has_table() probe that fails on
+    MySQL (DESCRIBE of a missing table, an error SQLAlchemy hides from handle_error): the
+    sampler of that probe must be stopped before the next statement's starts, or both
+    share one connection and every later lock goes unmeasured while the gate passes."""
+    project = tmp_path / "mysql"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (project / "migrations" / "versions" / "0002_add_column.py").write_text(
+        DATA_STEP_THEN_ALTER)
+    result = trace(project / "alembic.ini", ps_server, revisions=["0002"], crosscheck=False)
+    assert result.failure is None and result.lock_tracing, result.lock_tracing_note
+    assert not [n for n in result.notes if "sampling" in n], result.notes
+    (rt,) = result.revisions
+    alter = next(s for s in rt.statements if s.sql.startswith("ALTER TABLE events"))
+    assert "EXCLUSIVE" in {lk.mode for lk in alter.flagged_locks}, alter.locks
+
+
+def test_a_user_who_cannot_read_performance_schema_is_told_what_to_grant(
+        tmp_path: Path, ps_server: str) -> None:
+    """performance_schema is on, but this user may not read it: the report says which
+    GRANT lets it, and the gate fails closed (one line, exit 2), never a bare
+    OperationalError."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    user = f"sluice_np_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(ps_server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY 'pw'")
+            conn.exec_driver_sql(f"GRANT ALL ON `sluice\\_trace%%`.* TO '{user}'@'%%'")
+            conn.exec_driver_sql(f"GRANT CREATE ON *.* TO '{user}'@'%%'")
+        url = make_url(ps_server).set(username=user, password="pw").render_as_string(
+            hide_password=False)
+        project = tmp_path / "mysql"
+        shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("__pycache__"))
+        res = run_cli(["trace", "0002", "-c", str(project / "alembic.ini"), "--url", url,
+                       "--no-crosscheck"])
+        assert res.exit_code == 2, res.output
+        (line,) = res.stderr.strip().splitlines()[-1:]
+        assert line.startswith("sluice: error: lock tracing is not available on "), res.stderr
+        assert "Traceback" not in res.stderr
+        assert "GRANT SELECT ON performance_schema.*" in line and "pw@" not in line
+        assert "ALTER TABLE events ADD COLUMN note" in " ".join(res.stdout.split())
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
+        admin.dispose()

@@ -378,6 +378,31 @@ def test_cli_json_sarif_text_and_exit_codes(in_project: Path, pg_server: str) ->
     assert "CREATE INDEX CONCURRENTLY" in res.stdout and "autocommit" in res.stdout
 
 
+def test_a_sampler_that_fails_makes_the_gate_fail_closed(
+        in_project: Path, pg_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The locks of a statement whose sampler failed were not measured: like a server
+    that does not expose its locks, the gate cannot pass it (exit 2, one line), and
+    ``--fail-on never`` reports it as a warning."""
+    from sluice.trace.pg import PgProbe
+
+    def broken(self: PgProbe, session_id: object) -> list[object]:
+        raise RuntimeError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(PgProbe, "sample_once", broken)
+    res = run_cli(["trace", "0003", "--url", pg_server, "--no-crosscheck", "--format", "json"])
+    assert res.exit_code == 2, res.output
+    (line,) = res.stderr.strip().splitlines()[-1:]
+    assert line.startswith("sluice: error: lock tracing stopped part way on "), res.stderr
+    assert "server closed the connection" in line and "migrations/versions/0003" in line
+    assert "--fail-on writes cannot judge" in line and "Traceback" not in res.stderr
+    assert json.loads(res.stdout)["lock_tracing"]["available"] is False
+    res = run_cli(["trace", "0003", "--url", pg_server, "--no-crosscheck", "--fail-on",
+                   "never"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.strip().splitlines()[-1].startswith(
+        "sluice: warning: lock tracing stopped part way on ")
+
+
 def test_cli_unusable_input_one_line_exit_2(in_project: Path) -> None:
     cases = [
         (["trace", "--url", "sqlite:///x.db"], "PostgreSQL or MySQL/MariaDB"),

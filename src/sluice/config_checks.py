@@ -78,6 +78,10 @@ def _check_data(cfg: SluiceConfig, source: str) -> None:
         if value is not None and value < low:
             raise ConfigError(f"{source}: tool.sluice.data.{name}: expected an integer >= "
                               f"{low}, got {value!r}")
+    if not cfg.data.progress_table.strip():
+        raise ConfigError(f"{source}: tool.sluice.data.progress_table: expected a table name, "
+                          f"got {cfg.data.progress_table!r}; leave it out for "
+                          "'sluice_data_progress'")
     if cfg.data.log_interval_s < 0:
         raise ConfigError(f"{source}: tool.sluice.data.log_interval_s: expected a number >= 0, "
                           f"got {cfg.data.log_interval_s!r}")

@@ -44,6 +44,8 @@ class RevisionSteps:
     names: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
     cleanup_registered: bool = False
+    #: The revision ids the run's checkpoints are stored under (``revision=`` may differ).
+    stored: set[str] = field(default_factory=set)
 
 
 # MigrationContext -> {(revision, is_upgrade): step bookkeeping for that run}
@@ -52,9 +54,8 @@ RUNS: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], RevisionSteps]] = (
 )
 
 
-def register_cleanup(ctx: Any, revision: str, store: Store,
-                      run: tuple[str, bool]) -> None:
-    """Delete the revision's checkpoints in the transaction that stamps it.
+def register_cleanup(ctx: Any, store: Store, run: tuple[str, bool]) -> None:
+    """Delete the checkpoints of revision ``run[0]``'s steps in the transaction that stamps it.
 
     Alembic calls ``on_version_apply`` callbacks right after updating ``alembic_version``
     for a step, in the same transaction. Deleting the checkpoints there means a revision
@@ -65,14 +66,15 @@ def register_cleanup(ctx: Any, revision: str, store: Store,
     """
 
     def cleanup(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
-        if revision not in tuple(getattr(step, "up_revision_ids", ()) or ()):
+        if run[0] not in tuple(getattr(step, "up_revision_ids", ()) or ()):
             return
         ctx.on_version_apply_callbacks = tuple(
             cb for cb in ctx.on_version_apply_callbacks if cb is not cleanup
         )
-        RUNS.get(ctx, {}).pop(run, None)
+        steps = RUNS.get(ctx, {}).pop(run, None)
+        stored = sorted(steps.stored) if steps is not None else [run[0]]
         conn = ctx.connection
         if sa.inspect(conn).has_table(store.name):
-            conn.execute(sa.delete(store.table).where(store.table.c.revision == revision))
+            conn.execute(sa.delete(store.table).where(store.table.c.revision.in_(stored)))
 
     ctx.on_version_apply_callbacks = (*tuple(ctx.on_version_apply_callbacks or ()), cleanup)

@@ -43,7 +43,7 @@ def choose_key(table: sa.Table, key: KeyArg) -> list[str]:
     if key is None:
         pk = [c.name for c in table.primary_key.columns]
         if pk:
-            return pk
+            return _exact(table, pk)
         candidates = [", ".join(cols) for _, cols in keys if not_null(cols)]
         hint = (f" Candidates here: {'; '.join(candidates)}." if candidates else
                 " It has no unique NOT NULL index either: add a primary key in an earlier "
@@ -69,13 +69,29 @@ def choose_key(table: sa.Table, key: KeyArg) -> list[str]:
                     "with NULL there would never be visited. Make the column NOT NULL first, "
                     "or use the primary key."
                 )
-            return cols  # the index's order, so the index serves ORDER BY
+            return _exact(table, cols)  # the index's order, so the index serves ORDER BY
     raise fail(
         f"key={wanted!r} is not a unique, indexed key of table '{name}': walking a "
         "non-unique key can skip rows or visit them twice, and an unindexed one makes every "
         "batch scan the table. Use the primary key, or add a unique index on these columns "
         "in an earlier revision."
     )
+
+
+def _exact(table: sa.Table, cols: list[str]) -> list[str]:
+    """``cols``, refused when one is floating-point: its values do not survive the round
+    trip to Python exactly (MySQL sends a FLOAT rounded to 6 digits), so ranges bounded by
+    them skip rows or never end, and ``key = value`` finds nothing."""
+    for col in cols:
+        if isinstance(table.c[col].type, sa.Float):
+            raise fail(
+                f"key column '{col}' of table '{table.name}' is floating-point "
+                f"({table.c[col].type}): its values do not compare exactly once read back, "
+                "so batches bounded by them can skip rows or never end. Pass key= naming a "
+                "unique NOT NULL key of integer, string, decimal, date/time or UUID columns, "
+                "or add one in an earlier revision."
+            )
+    return cols
 
 
 def _encode_value(v: Any) -> Any:
@@ -117,8 +133,15 @@ def encode_key(values: Sequence[Any]) -> str:
     return json.dumps([_encode_value(v) for v in values])
 
 
-def decode_key(text: str) -> tuple[Any, ...]:
-    return tuple(_decode_value(v) for v in json.loads(text))
+def decode_key(text: str, width: int | None = None) -> tuple[Any, ...]:
+    """``last_key`` as a key tuple (of ``width`` values); ValueError when it is none."""
+    try:
+        values = json.loads(text)
+        if not isinstance(values, list) or width is not None and len(values) != width:
+            raise ValueError(text)
+        return tuple(_decode_value(v) for v in values)
+    except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        raise ValueError(f"not a key: {text!r}") from exc
 
 
 def keyset_after(cols: Sequence[Any], values: Sequence[Any] | None, backend: str) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sluice.config import DataConfig, SluiceConfig, load_config
-from sluice.data.model import DataMigrationError
+from sluice.data.model import fail
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,7 @@ def resolve_settings(data: DataConfig, overrides: Mapping[str, Any], source: str
             values[name] = None
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise DataMigrationError(
-                f"{where_from(name)}: expected an integer >= {low}, got {value!r}"
-            )
+            raise fail(f"{where_from(name)}: expected an integer >= {low}, got {value!r}")
         values[name] = value
     values["max_batch_size"] = max(values["max_batch_size"], values["batch_size"])
     return Settings(

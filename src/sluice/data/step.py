@@ -140,14 +140,19 @@ class Step:
                 )
             return self.revision or "", self.step
         running = running_revision(ctx)
-        if self.revision is not None:
-            running = (self.revision, running[1] if running else True)
         if running is None:
-            raise fail(f"{base}: cannot tell which revision is running; pass revision='...'")
-        revision, is_upgrade = running
-        steps = RUNS.setdefault(ctx, {}).setdefault((revision, is_upgrade), RevisionSteps())
+            if self.revision is None:
+                raise fail(f"{base}: cannot tell which revision is running; pass "
+                           "revision='...'")
+            running = (self.revision, True)
+        # the run is the revision Alembic stamps (its checkpoints leave with the stamp);
+        # revision= changes only the id stored with the checkpoint
+        running_id, is_upgrade = running
+        revision = running_id if self.revision is None else self.revision
+        steps = RUNS.setdefault(ctx, {}).setdefault((running_id, is_upgrade), RevisionSteps())
+        steps.stored.add(revision)
         self.run_steps = steps
-        self.run_key = (revision, is_upgrade)
+        self.run_key = (running_id, is_upgrade)
         if self.step is not None:
             name = self.step
         else:
@@ -217,7 +222,7 @@ class Step:
         else:
             steps = self.run_steps
             if not steps.cleanup_registered:
-                register_cleanup(ctx, self.revision_id, store, self.run_key)
+                register_cleanup(ctx, store, self.run_key)
                 steps.cleanup_registered = True
             block = ctx.autocommit_block()
             tx = ExplicitTx(conn, backend)
@@ -260,7 +265,7 @@ class Step:
             result.resumed = row.batches > 0
             result.rows_scanned, result.rows_changed = row.rows_done, row.rows_changed
             result.batches = row.batches
-            last = decode_key(row.last_key) if row.last_key else None
+            last = self._resume_after(row, store)
         reporter = self.out
         reporter.start(self.label, total, result.rows_scanned)
         if result.resumed:
@@ -310,6 +315,22 @@ class Step:
         result.seconds = time.monotonic() - t_start
         reporter.say(summary(self.label, result, run_batches, run_rows))
         return result
+
+    def _resume_after(self, row: Any, store: Store) -> tuple[Any, ...] | None:
+        """The checkpoint's key, refused when it is no key of the columns walked now."""
+        cols = [c.name for c in self.sql.key_cols]
+        try:
+            if row.last_key is None and row.batches == 0:
+                return None
+            return decode_key(row.last_key or "", len(cols))
+        except ValueError:
+            raise fail(
+                f"{self.label}: its checkpoint in {store.name} holds last_key "
+                f"{row.last_key!r}, which is not a key of ({', '.join(cols)}): the step was "
+                "changed since (another table or key=) or the row was edited. Nothing was "
+                "changed. Restore the step as it was to resume, or start it over: "
+                f"clear_checkpoints(connection, revision={self.revision_id!r}, "
+                f"step={self.step_name!r}) or delete that row.") from None
 
     def _check_guard(self, result: StepResult) -> None:
         """Stop before the next batch when the runner says the migration lock is gone."""

@@ -50,8 +50,9 @@ def _sketch(name: str, schema: str | None, user_cols: dict[str, Any],
     names = dict(user_cols)
     for col in (values or {}):
         names.setdefault(col if isinstance(col, str) else col.name, sa.types.NullType())
-    if where is not None:
-        for el in visitors.iterate(where):
+    expressions = [v for v in (values or {}).values() if isinstance(v, ClauseElement)]
+    for expr in [where, *expressions] if where is not None else expressions:
+        for el in visitors.iterate(expr):
             if isinstance(el, ColumnClause) and not el.is_literal and (
                 el.table is None or getattr(el.table, "name", None) == name
             ):

@@ -61,15 +61,15 @@ def lock_tracing_status(performance_schema: Any, instrument_enabled: str | None,
     if not performance_schema or str(performance_schema) in ("0", "OFF"):
         return ("lock tracing is not available on this server: performance_schema is OFF, "
                 "so its metadata locks cannot be read; " + enable_hint())
+    if not readable:
+        return ("lock tracing is not available on this server: this user cannot read "
+                "performance_schema.metadata_locks (GRANT SELECT ON performance_schema.* TO it)")
     if instrument_enabled is None:
         return (f"lock tracing is not available on this server: the {MDL_INSTRUMENT} "
                 "instrument does not exist; " + enable_hint())
     if str(instrument_enabled).upper() != "YES":
         return (f"lock tracing is not available on this server: the {MDL_INSTRUMENT} "
                 "instrument is disabled; " + enable_hint())
-    if not readable:
-        return ("lock tracing is not available on this server: this user cannot read "
-                "performance_schema.metadata_locks (GRANT SELECT ON performance_schema.* TO it)")
     return None
 
 
@@ -95,10 +95,10 @@ class MySQLProbe:
         instrument: str | None = None
         readable = True
         if ps and str(ps) not in ("0", "OFF"):
-            rows = query(dbapi_conn, "SELECT ENABLED FROM performance_schema.setup_instruments "
-                                     "WHERE NAME = %s", (MDL_INSTRUMENT,))
-            instrument = str(rows[0][0]) if rows else None
-            try:
+            try:  # a user without SELECT on performance_schema is refused both
+                rows = query(dbapi_conn, "SELECT ENABLED FROM performance_schema."
+                                         "setup_instruments WHERE NAME = %s", (MDL_INSTRUMENT,))
+                instrument = str(rows[0][0]) if rows else None
                 query(dbapi_conn, "SELECT 1 FROM performance_schema.metadata_locks LIMIT 1")
             except Exception:
                 readable = False

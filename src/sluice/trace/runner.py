@@ -38,7 +38,7 @@ from sluice.core.drivers import sync_url
 from sluice.core.project import alembic_config, script_directory
 from sluice.errors import SluiceError, mask_url
 from sluice.scratch import check_reachable, scratch_database
-from sluice.trace.findings import annotate
+from sluice.trace.findings import annotate, display_path
 from sluice.trace.model import Lock, RevisionTrace, Statement, TraceResult
 from sluice.trace.modes import mode_info, mode_on
 from sluice.trace.mysql import MySQLProbe
@@ -140,6 +140,8 @@ class _Recorder:
         self.step_results: dict[str, Any] = {}
         #: Shared with the result: problems worth a line in the report.
         self.notes: list[str] = []
+        #: Where and why a sampler failed first: the locks it watched were not measured.
+        self.sampling_failed: str | None = None
 
     # ------------------------------------------------------------------ helpers
     def _ours(self, conn: Any) -> bool:
@@ -190,11 +192,29 @@ class _Recorder:
             taken_at=taken_at,
         )
 
+    def _stop_sampler(self, p: _Pending) -> list[RawLock]:
+        """The locks ``p``'s sampler saw; a failed sampler is remembered (its statement's
+        locks, and those of later statements sampled on its connection, went unseen)."""
+        if p.sampler is None:
+            return []
+        sampled = p.sampler.stop()
+        if p.sampler.error and self.sampling_failed is None:
+            path = display_path(self.rt.path)
+            where = f"{path}:{p.line}" if p.line else path
+            self.sampling_failed = f"{where}: {p.sampler.error}"
+        return sampled
+
     # ------------------------------------------------------------------ events
     def before_cursor_execute(self, conn: Any, cursor: Any, statement: str, parameters: Any,
                               context: Any, executemany: bool) -> None:
         if not self._ours(conn):
             return
+        stale, self.pending = self.pending, None
+        if stale is not None:
+            # it failed without an error event (SQLAlchemy hides those of its own probes,
+            # such as MySQL's has_table DESCRIBE): its sampler must not share the
+            # sampling connection with the next one
+            self._stop_sampler(stale)
         dbapi = conn.connection.dbapi_connection  # an async driver's adapter has no cursor.connection
         start = now()
         line, step = self._line()
@@ -218,7 +238,7 @@ class _Recorder:
             return
         self.pending = None
         end = now()
-        sampled = p.sampler.stop() if p.sampler else []
+        sampled = self._stop_sampler(p)
         duration = end - p.start - float(getattr(p.sampler, "induced_wait", 0.0))
         # Alembic's own statements (the version table) never rewrite a user table: their
         # locks are read, so they are not attributed to the next statement, the
@@ -259,10 +279,6 @@ class _Recorder:
             locks.append(lk)
         if p.implicit_commit or p.autocommit:
             self._release(end)
-        if p.sampler is not None and p.sampler.error:
-            note = f"lock sampling stopped: {p.sampler.error}"
-            if note not in self.notes:
-                self.notes.append(note)
         if p.line is None:
             return
         locks.sort(key=lambda lk: (lk.relation, -mode_info(self.probe.backend, lk.mode).strength))
@@ -287,8 +303,7 @@ class _Recorder:
             return
         self.pending = None
         end = now()
-        if p.sampler:
-            p.sampler.stop()
+        self._stop_sampler(p)
         if p.line is None:
             return
         self.last_line = p.line
@@ -428,6 +443,13 @@ class Tracer:
         finally:
             recorder._release(now())
             rt.data_steps = {name: int(res.batches) for name, res in recorder.step_results.items()}
+            if recorder.sampling_failed and result.lock_tracing:
+                result.lock_tracing = False  # a gate on locks must not pass what went unseen
+                result.lock_tracing_note = (
+                    "lock tracing stopped part way on this server: sampling the locks of a "
+                    f"statement failed at {recorder.sampling_failed}; the locks of that "
+                    "statement and of those sampled after it were not measured. Rerun the "
+                    "trace; if it fails again, check the server's log")
             rt.duration_ms = (now() - start) * 1000
             annotate(rt, probe.backend)
         if not rt.error:
