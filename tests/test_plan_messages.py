@@ -123,3 +123,23 @@ def test_a_timeout_of_zero_reads_off() -> None:
     from sluice.runner.plan import _timeout
 
     assert _timeout(0) == "off" and _timeout(None) == "-" and _timeout(5000) == "5.0s"
+
+
+def test_the_text_plan_names_revision_files_as_the_docs_show(tmp_path: Path) -> None:
+    """Each revision's file is shown relative to the working folder (as every other path
+    Sluice prints), absolute only outside it; JSON keeps the absolute path."""
+    ini = make_project(tmp_path / "proj", chain(2))
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    res = run_cli(["plan", "--url", url], cwd=ini.parent, catch_exceptions=False)
+    assert "\n   migrations/versions/r0001.py\n" in res.stdout, res.stdout
+    elsewhere = run_cli(["plan", "-c", str(ini), "--url", url], cwd=tmp_path,
+                        catch_exceptions=False)
+    assert "\n   proj/migrations/versions/r0001.py\n" in elsewhere.stdout, elsewhere.stdout
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    res = run_cli(["plan", "-c", str(ini), "--url", url], cwd=outside, catch_exceptions=False)
+    assert f"\n   {ini.parent / 'migrations' / 'versions' / 'r0001.py'}\n" in res.stdout
+    res = run_cli(["plan", "--url", url, "--format", "json"], cwd=ini.parent,
+                  catch_exceptions=False)
+    path = json.loads(res.stdout)["revisions"][0]["path"]
+    assert path == str(ini.parent / "migrations" / "versions" / "r0001.py")

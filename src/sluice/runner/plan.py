@@ -212,7 +212,7 @@ class Plan:
             arrow = f"{','.join(rev.from_revisions) or 'base'} -> {','.join(rev.to_revisions) or 'base'}"
             lines.append(f"{i}. {rev.revision}  {rev.message}  [{arrow}]  risk: {rev.risk}")
             if rev.path:
-                lines.append(f"   {rev.path}")
+                lines.append(f"   {display_path(rev.path, Path.cwd())}")
             t = rev.timeouts
             if not t.empty:
                 lines.append(f"   timeouts: lock {_timeout(t.lock_timeout_ms)}, "

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from sluice.core.findings import Finding, RuleDoc
+from sluice.core.project import display_path as shown_path
 from sluice.rules.registry import all_rules
 from sluice.trace.model import (
     CrossCheck,
@@ -429,11 +430,9 @@ CROSSCHECK_RULES: dict[str, RuleDoc] = rule_docs("crosscheck")
 
 
 def display_path(path: str) -> str:
-    """``path`` relative to the working directory when it is inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return path
+    """``path`` relative to the working directory when it is inside it (as
+    :func:`sluice.core.project.display_path` shows every path)."""
+    return shown_path(path, Path.cwd())
 
 
 def crosscheck_findings(cc: CrossCheck | None) -> list[Finding]:
