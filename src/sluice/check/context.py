@@ -10,6 +10,7 @@ opened is compared with the database Sluice asked for: an env.py that ignores
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 import os
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from sluice.check.database import CheckDatabase, same_database
 from sluice.check.model import CheckResult
@@ -147,6 +148,8 @@ class CheckContext:
     head_problems: list[Finding] | None = field(default=None, init=False)
     #: False (``sluice lock``): no database is used, so none is resolved.
     database: bool = True
+    #: What SQLAlchemy warned about while the upgrade ran, as notes.
+    migration_notes: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         url, origin = check_url(self.options, self.config) if self.database else (None, "")
@@ -310,8 +313,9 @@ class CheckContext:
         dialect = {"mariadb": "mysql"}.get(backend, backend)
         if dialect not in ("postgresql", "mysql"):
             return None
-        server = "postgresql://USER@HOST/postgres" if dialect == "postgresql" \
-            else "mysql://USER@HOST/"
+        driver = server_driver(make_url(url))
+        server = f"{driver}://USER@HOST/postgres" if dialect == "postgresql" \
+            else f"{driver}://USER@HOST/"
         return dialect, f"{self.command('check')} --url {server} --scratch"
 
     def stand_in_note(self) -> str | None:
@@ -362,6 +366,45 @@ class CheckContext:
                 return {row[0] for row in conn.execute(sa.select(table.c.version_num))}
         finally:
             engine.dispose()
+
+
+#: The module each driver imports (synchronous ones first, in the order they are offered).
+_DRIVER_MODULES = {
+    "postgresql": (("psycopg", "psycopg"), ("psycopg2", "psycopg2"), ("pg8000", "pg8000")),
+    "mysql": (("pymysql", "pymysql"), ("mysqldb", "MySQLdb"),
+              ("mysqlconnector", "mysql.connector"), ("mariadbconnector", "mariadb")),
+}
+_ASYNC_DRIVERS = {"asyncpg": "asyncpg", "psycopg_async": "psycopg", "aiomysql": "aiomysql",
+                  "asyncmy": "asyncmy"}
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a dotted name whose parent is missing
+        return False
+
+
+def server_driver(url: URL) -> str:
+    """``backend+driver`` for a URL naming the project's kind of server, with a driver
+    that is installed: the project's own when it is (and synchronous), else the first
+    installed one. SQLAlchemy's default for a bare ``postgresql://`` or ``mysql://``
+    (psycopg2 before 2.1, mysqlclient) is often not, so a command printed with it would
+    fail as typed. With no driver installed, psycopg 3 or PyMySQL (what Sluice's extras
+    install), and the command's own error says what to install."""
+    backend = url.get_backend_name()
+    family = "mysql" if backend == "mariadb" else backend
+    choices = _DRIVER_MODULES.get(family, ())
+    own = url.drivername.partition("+")[2]
+    modules = dict(choices)
+    if own and own in modules and _importable(modules[own]):
+        return f"{backend}+{own}"
+    for driver, module in choices:
+        if _importable(module):
+            return f"{backend}+{driver}"
+    if own in _ASYNC_DRIVERS and _importable(_ASYNC_DRIVERS[own]):
+        return f"{backend}+{own}"
+    return f"{backend}+{choices[0][0]}" if choices else backend
 
 
 @contextmanager

@@ -8,6 +8,7 @@ never drift, server defaults are compared without dialect noise, types are compa
 
 from __future__ import annotations
 
+import re
 import shlex
 import textwrap
 import traceback
@@ -25,6 +26,8 @@ from sluice.check.drift_text import describe_diff, flatten
 from sluice.check.graph import graph_blocked
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
+from sluice.check.sawarn import Routed, routed
+from sluice.check.snapshot import EXPRESSION_INDEX_WARNING
 from sluice.check.upgrade import ensure_head
 from sluice.core.alembic_compat import registered_plugins
 from sluice.core.findings import Finding, check_finding
@@ -65,6 +68,8 @@ class Compared(NamedTuple):
     identities: list[str]
     #: Expression-based indexes of the models a SQLite database does not have.
     expression_indexes: list[str]
+    #: What SQLAlchemy and Alembic warned about while comparing, as notes.
+    warnings: list[str]
 
 
 def compare(ctx: CheckContext) -> Compared:
@@ -80,6 +85,7 @@ def compare(ctx: CheckContext) -> Compared:
     skipped: list[str] = []
     identities: list[str] = []
     expression_indexes: list[str] = []
+    warned = Routed()
 
     def work(heads: tuple[str, ...], context: MigrationContext) -> list[Any]:
         opts = dict(context.opts)
@@ -99,8 +105,9 @@ def compare(ctx: CheckContext) -> Compared:
         if ctx.config.include_schemas:
             opts["include_schemas"] = True
         mc = MigrationContext.configure(connection=context.connection, opts=opts)
-        script = produce_migrations(mc, metadata)
         dialect = context.connection.dialect if context.connection is not None else None
+        with routed(warned, handled=_handled_warnings(dialect, stand_in)):
+            script = produce_migrations(mc, metadata)
         if dialect is not None and dialect.name == "sqlite" and not stand_in:
             lost = _sqlite_expression_indexes(context.connection, metadata,
                                               opts["include_object"])
@@ -133,7 +140,23 @@ def compare(ctx: CheckContext) -> Compared:
         env_py = ctx.rel(Path(ctx.history().script.dir) / "env.py")
         raise _NoMetadata(env_py)
     return Compared(lines, "\n".join(_clean(c) for c in code), data, sorted(set(skipped)),
-                    sorted(set(identities)), expression_indexes)
+                    sorted(set(identities)), expression_indexes, warned.notes())
+
+
+#: Alembic's warning for an expression-based index of the models it cannot compare.
+_SKIPPED_EXPRESSION_INDEX = re.compile(r"^autogenerate skipping metadata-specified "
+                                       r"expression-based index")
+
+
+def _handled_warnings(dialect: Any, stand_in: bool) -> tuple[re.Pattern[str], ...]:
+    """The warnings of the comparison this check answers itself: on a SQLite project,
+    expression-based indexes are compared by name (:func:`_sqlite_expression_indexes`);
+    on the stand-in, Alembic's own warning says they are not compared, which is enough."""
+    if dialect is None or dialect.name != "sqlite":
+        return ()
+    if stand_in:
+        return (EXPRESSION_INDEX_WARNING,)
+    return (EXPRESSION_INDEX_WARNING, _SKIPPED_EXPRESSION_INDEX)
 
 
 def _sqlite_expression_indexes(conn: Any, metadata: Any, include_object: Any
@@ -278,7 +301,8 @@ def _alembic_check_fails(ctx: CheckContext) -> bool | None:
     def work(heads: tuple[str, ...], context: MigrationContext) -> list[Any]:
         metadata = context.opts.get("target_metadata")
         if metadata is not None:
-            produce_migrations(context, metadata)
+            with routed(Routed()):  # only whether it raises matters here
+                produce_migrations(context, metadata)
         return []
 
     try:
@@ -336,7 +360,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
                                             revision=first.revision)],
                       "could not upgrade to head")
     try:
-        lines, code, data, enums, identities, expression_indexes = compare(ctx)
+        lines, code, data, enums, identities, expression_indexes, warned = compare(ctx)
     except SluiceError:
         raise
     except _NoMetadata as exc:
@@ -350,7 +374,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
     except Exception as exc:
         return CheckResult(NAME, TITLE, "error", "comparison failed",
                            problems=[_compare_failed(ctx, exc)])
-    notes = []
+    notes = list(warned)
     stand_in = ctx.stand_in()
     if enums and stand_in is not None:
         notes.append(f"native enum columns ({', '.join(enums)}) are not compared on the "

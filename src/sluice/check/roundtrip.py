@@ -20,7 +20,10 @@ from sluice.check.context import CheckContext, StepTracker
 from sluice.check.graph import build_graph, graph_blocked
 from sluice.check.model import CheckResult, finish
 from sluice.check.revisions import describe_error
+from sluice.check.sawarn import Routed, routed
+from sluice.check.schemas import SchemaChoice, within
 from sluice.check.snapshot import (
+    EXPRESSION_INDEX_WARNING,
     Difference,
     Snapshot,
     SnapshotCache,
@@ -29,6 +32,7 @@ from sluice.check.snapshot import (
     take_snapshot,
     undo_hint,
 )
+from sluice.check.upgrade import handled_while_migrating
 from sluice.core.alembic_compat import downgrade_steps, upgrade_steps
 from sluice.core.findings import Finding, check_finding
 from sluice.errors import SluiceError
@@ -78,9 +82,17 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
     not_schema = {ctx.version_table, *sluice_tables(ctx.config)}
     outcome = {"completed": False, "prepare_error": False}
 
+    choice = SchemaChoice(configured=list(ctx.config.include_schemas))
+    last_schemas: list[str | None] = [None]
+    reflection_warnings = Routed()
+
     def snap(conn: Any) -> Snapshot:
         t0 = time.perf_counter()
-        s = take_snapshot(conn, schemas=ctx.db.schemas(), skip=not_schema, cache=cache)
+        # SQLite's expression-based indexes are read from sqlite_master instead
+        handled = (EXPRESSION_INDEX_WARNING,) if conn.dialect.name == "sqlite" else ()
+        with routed(reflection_warnings, handled=handled):
+            last_schemas[:] = choice.schemas(conn)
+            s = take_snapshot(conn, schemas=last_schemas, skip=not_schema, cache=cache)
         snap_seconds[0] += time.perf_counter() - t0
         return s
 
@@ -95,7 +107,10 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
         return step
 
     def work(heads: tuple[str, ...], context: MigrationContext) -> Iterator[Any]:
+        nonlocal choice
         conn = context.connection
+        # the schemas env.py compares (include_schemas=True, include_name) and the models'
+        choice = SchemaChoice.from_options(ctx.config.include_schemas, context.opts)
         if heads:
             if not prepare:  # pragma: no cover - a fresh database has no version rows
                 raise SluiceError("round trip: the database is not empty")
@@ -104,7 +119,8 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                                                         "back to empty for the round trip)"
                 yield step
             tracker.step = None
-            diffs = diff_snapshots(ctx.db.initial, snap(conn))
+            at_base = snap(conn)
+            diffs = diff_snapshots(within(ctx.db.initial, last_schemas), at_base)
             if diffs:
                 problems.append(check_finding(
                     NAME, "downgrade-to-base-incomplete",
@@ -190,8 +206,10 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
         outcome["completed"] = True
 
     started = time.perf_counter()
+    migrating = Routed(during="while running the migrations")
     try:
-        ctx.run_env(work)
+        with routed(migrating, handled=handled_while_migrating(ctx)):
+            ctx.run_env(work)
     except SluiceError:
         raise
     except Exception as exc:
@@ -223,20 +241,44 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                "upgraded, downgraded and upgraded again")
     if last:
         summary += f" (latest {last})"
+    schema_note = choice.note()
+    if schema_note:
+        notes.append(schema_note)
+    notes.extend(reflection_warnings.notes())
+    notes.extend(n for n in migrating.notes() if n not in ctx.migration_notes)
     return finish(NAME, TITLE, problems, summary, notes=notes, data={
         "revisions": timings, "seconds": round(elapsed, 4),
-        "snapshot_seconds": round(snap_seconds[0], 4)})
+        "snapshot_seconds": round(snap_seconds[0], 4),
+        "schemas": [None, *sorted(choice.compared)]})
 
 
 #: PostgreSQL's error for an object the upgrade creates again: type "x" already exists.
 _EXISTS = re.compile(r'\b(type|sequence|schema|extension) "([^"]+)" already exists')
-_DROP_HINT = {
-    "type": "sa.Enum(name='{0}').drop(op.get_bind(), checkfirst=True) (or op.execute('DROP "
-            "TYPE {0}')); Alembic's autogenerate drops the table but not its enum type",
-    "sequence": "op.execute('DROP SEQUENCE {0}')",
-    "schema": "op.execute('DROP SCHEMA {0}')",
-    "extension": "op.execute('DROP EXTENSION {0}')",
-}
+_IDENT = r'(?:"(?:[^"]|"")+"|[\w$]+)'
+#: The statement that made it: ``CREATE TYPE billing.tier AS ENUM (...)``; PostgreSQL's
+#: error names the object without its schema, the statement with it.
+_CREATED = re.compile(rf"\bCREATE\s+(TYPE|SEQUENCE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                      rf"({_IDENT}(?:\s*\.\s*{_IDENT})?)", re.IGNORECASE)
+
+
+def _unquote(part: str) -> str:
+    part = part.strip()
+    return part[1:-1].replace('""', '"') if part.startswith('"') else part
+
+
+def _created_name(exc: BaseException, kind: str, name: str) -> tuple[str | None, str]:
+    """(schema, the name as the failed statement spells it) of the object ``kind``
+    ``name`` the error is about; (None, name) when the statement does not say."""
+    statement = str(getattr(exc, "statement", None) or "")
+    for m in _CREATED.finditer(statement):
+        if m.group(1).lower() != kind:
+            continue
+        parts = re.findall(_IDENT, m.group(2))
+        if _unquote(parts[-1]) != name:
+            continue
+        schema = _unquote(parts[0]) if len(parts) == 2 else None
+        return schema, m.group(2).replace(" ", "")
+    return None, name
 
 
 def _left_behind(exc: BaseException) -> str:
@@ -244,5 +286,15 @@ def _left_behind(exc: BaseException) -> str:
     m = _EXISTS.search(str(exc))
     if m is None:
         return ""
-    return (f" Here the {m.group(1)} {m.group(2)} is left behind: end downgrade() with "
-            + _DROP_HINT[m.group(1)].format(m.group(2)) + ".")
+    kind, name = m.group(1), m.group(2)
+    schema, spelled = _created_name(exc, kind, name) if kind in ("type", "sequence") \
+        else (None, name)
+    shown = f"{schema}.{name}" if schema else name
+    if kind == "type":
+        in_schema = f", schema={schema!r}" if schema else ""
+        drop = (f"sa.Enum(name={name!r}{in_schema}).drop(op.get_bind(), checkfirst=True) "
+                f"(or op.execute({f'DROP TYPE {spelled}'!r})); Alembic's autogenerate drops "
+                "the table but not its enum type")
+    else:
+        drop = f"op.execute({f'DROP {kind.upper()} {spelled}'!r})"
+    return f" Here the {kind} {shown} is left behind: end downgrade() with {drop}."

@@ -1,8 +1,15 @@
 """A comparable picture of a database schema, read with SQLAlchemy's inspector.
 
-Tables, columns (type, nullable, server default, normalised like the drift check does),
-primary keys, indexes, unique, check and foreign-key constraints. Two snapshots compare
+Tables (and their comments), columns (type, nullable, server default normalised like the
+drift check does, computed expression, comment), primary keys, indexes (SQLite's
+expression-based ones read from ``sqlite_master``, which SQLAlchemy cannot reflect),
+unique, check and foreign-key constraints; views (and PostgreSQL's materialized views)
+with their definitions; PostgreSQL's enum types with their values. Two snapshots compare
 equal when the schema is the same; :func:`diff_snapshots` says what differs.
+
+A snapshot maps each object's name (``schema.name`` outside the default schema) to what
+it holds; a view or an enum type says so under ``"kind"`` (a table has none). PostgreSQL
+keeps tables, views and types in one namespace per schema, so their names never clash.
 """
 
 from __future__ import annotations
@@ -39,6 +46,10 @@ def _multi(insp: Any, method: str, schema: str | None,
 
 SnapshotCache = dict[str, tuple[Any, dict[str, Any]]]
 
+#: SQLAlchemy's warning for an index :func:`take_snapshot` reads from ``sqlite_master``.
+EXPRESSION_INDEX_WARNING = re.compile(r"^Skipped unsupported reflection of expression-based "
+                                      r"index")
+
 
 def _sqlite_fingerprints(conn: Any, schema: str | None) -> dict[str, tuple[str, ...]] | None:
     """SQLite keeps every table's complete definition as text in ``sqlite_master``: the
@@ -68,6 +79,7 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
     dialect = conn.dialect
     out: Snapshot = {}
     for schema in schemas:
+        _other_objects(conn, insp, schema, skip, out)
         prints = _sqlite_fingerprints(conn, schema) if cache is not None else None
         names: list[str] | None = None
         if prints is not None and cache is not None:
@@ -86,6 +98,8 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
         columns = _multi(insp, "get_multi_columns", schema, names)
         if not columns:
             continue
+        comments = _multi(insp, "get_multi_table_comment", schema, names)
+        expression_indexes = _sqlite_expression_indexes(conn, schema)
         pks = _multi(insp, "get_multi_pk_constraint", schema, names)
         indexes = _multi(insp, "get_multi_indexes", schema, names)
         uniques = _multi(insp, "get_multi_unique_constraints", schema, names)
@@ -105,17 +119,20 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
                         normalize_default(c["default"]) if c.get("default") is not None
                         else None,
                         _sql((c.get("computed") or {}).get("sqltext")) or None,
+                        c.get("comment") or None,
                     )
                     for c in cols
                 },
+                "comment": (comments.get(key) or {}).get("text") or None,
                 "primary key": tuple(pk.get("constrained_columns") or ()),
                 "indexes": {
-                    i["name"]: (tuple(str(x) for x in (i.get("column_names") or ())
-                                      if x is not None)
-                                + tuple(_sql(e) for e in (i.get("expressions") or ())
-                                        if e is not None),
-                                bool(i.get("unique")))
-                    for i in indexes.get(key, []) if i.get("name")
+                    **expression_indexes.get(name, {}),
+                    **{i["name"]: (tuple(str(x) for x in (i.get("column_names") or ())
+                                         if x is not None)
+                                   + tuple(_sql(e) for e in (i.get("expressions") or ())
+                                           if e is not None),
+                                   bool(i.get("unique")))
+                       for i in indexes.get(key, []) if i.get("name")},
                 },
                 "unique constraints": {
                     u.get("name") or "(" + ", ".join(u["column_names"]) + ")":
@@ -143,6 +160,54 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
     return out
 
 
+def _sqlite_expression_indexes(conn: Any, schema: str | None
+                               ) -> dict[str, dict[str, tuple[tuple[str, ...], bool]]]:
+    """SQLite's expression-based indexes (``ON users (lower(email))``), per table, from
+    the statements in ``sqlite_master``: SQLAlchemy skips them when it reflects (with a
+    warning), so a downgrade that leaves one behind would pass unseen."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    master = f'"{schema}".sqlite_master' if schema else "sqlite_master"
+    rows = conn.execute(sa.text(
+        f"SELECT tbl_name, name, sql FROM {master} "  # noqa: S608 - quoted schema
+        "WHERE type = 'index' AND sql IS NOT NULL")).fetchall()
+    out: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {}
+    for table, name, sql in rows:
+        # what SQLAlchemy reflects (an index on plain columns) replaces this entry
+        m = re.search(r'\bON\s+(?:"[^"]*"|[^\s(]+)\s*\((.*)\)', _sql(sql), re.IGNORECASE)
+        parts = m.group(1) if m else _sql(sql)
+        unique = bool(re.match(r"\s*CREATE\s+UNIQUE\b", sql, re.IGNORECASE))
+        out.setdefault(table, {})[name] = ((parts,), unique)
+    return out
+
+
+def _other_objects(conn: Any, insp: Any, schema: str | None, skip: set[str],
+                   out: Snapshot) -> None:
+    """The views (with their definitions) and, on PostgreSQL, the materialized views and
+    the enum types (with their values) of ``schema``, into ``out``."""
+    kinds = [("view", "get_view_names")]
+    if conn.dialect.name == "postgresql":
+        kinds.append(("materialized view", "get_materialized_view_names"))
+    for kind, method in kinds:
+        try:
+            names = getattr(insp, method)(schema=schema)
+        except NotImplementedError:
+            continue
+        for name in names:
+            if name in skip:
+                continue
+            try:
+                definition = _sql(insp.get_view_definition(name, schema=schema))
+            except NotImplementedError:
+                definition = ""
+            out[f"{schema}.{name}" if schema else name] = {"kind": kind,
+                                                           "definition": definition}
+    if conn.dialect.name == "postgresql":
+        for enum in insp.get_enums(schema=schema or conn.dialect.default_schema_name):
+            out[f"{schema}.{enum['name']}" if schema else enum["name"]] = {
+                "kind": "enum type", "values": tuple(enum.get("labels") or ())}
+
+
 @dataclass
 class Difference:
     """One difference between an expected and an actual snapshot."""
@@ -158,8 +223,10 @@ class Difference:
 
     @property
     def target(self) -> str:
-        if self.kind == "table":
-            return f"table {self.table}"
+        if self.kind in _OBJECTS:
+            return f"{self.kind} {self.table}"
+        if self.kind == "comment":
+            return f"comment of table {self.table}"
         if self.kind == "column":
             return f"column {self.table}.{self.name}"
         if self.kind == "primary key":
@@ -167,20 +234,28 @@ class Difference:
         return f"{_SINGULAR.get(self.kind, self.kind)} {self.name} on {self.table}"
 
 
-_COLUMN_PARTS = ("type", "nullable", "default", "computed")
+_COLUMN_PARTS = ("type", "nullable", "default", "computed", "comment")
+#: What a snapshot holds besides tables, and tables themselves: objects of a schema.
+_OBJECTS = ("table", "view", "materialized view", "enum type")
 _SINGULAR = {"indexes": "index", "unique constraints": "unique constraint",
              "check constraints": "check constraint", "foreign keys": "foreign key"}
 
 
 def _describe_value(kind: str, value: Any) -> str:
     if kind == "column" and isinstance(value, tuple):
-        type_, null, default, computed = value
+        type_, null, default, computed, comment = value
         parts = [type_, null]
         if default is not None:
             parts.append(f"default {default}")
         if computed:
             parts.append(f"computed {computed}")
+        if comment:
+            parts.append(f"comment {comment!r}")
         return " ".join(parts)
+    if kind == "enum type" and isinstance(value, tuple):
+        return "values (" + ", ".join(repr(v) for v in value) + ")"
+    if kind in ("view", "materialized view", "comment"):
+        return repr(value) if value is not None else "none"
     if kind == "indexes" and isinstance(value, tuple):
         cols, unique = value
         return f"{'unique ' if unique else ''}({', '.join(cols)})"
@@ -193,13 +268,25 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot) -> list[Difference]:
     """What ``actual`` has that ``expected`` does not, lacks, or has differently."""
     out: list[Difference] = []
     for table in sorted(set(expected) | set(actual)):
-        if table not in actual:
-            out.append(Difference("missing", "table", table))
+        e, a = expected.get(table), actual.get(table)
+        e_kind = e.get("kind", "table") if e is not None else None
+        a_kind = a.get("kind", "table") if a is not None else None
+        if e_kind != a_kind:
+            if e_kind is not None:
+                out.append(Difference("missing", e_kind, table))
+            if a_kind is not None:
+                out.append(Difference("extra", a_kind, table))
             continue
-        if table not in expected:
-            out.append(Difference("extra", "table", table))
+        assert e is not None and a is not None
+        if e_kind != "table":
+            field_ = "values" if e_kind == "enum type" else "definition"
+            if e[field_] != a[field_]:
+                out.append(Difference("changed", str(e_kind), table, None, e[field_],
+                                      a[field_]))
             continue
-        e, a = expected[table], actual[table]
+        if e.get("comment") != a.get("comment"):
+            out.append(Difference("changed", "comment", table, None, e.get("comment"),
+                                  a.get("comment")))
         if e["primary key"] != a["primary key"]:
             out.append(Difference("changed", "primary key", table, None,
                                   e["primary key"], a["primary key"]))
@@ -217,21 +304,27 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot) -> list[Difference]:
     return out
 
 
+def _part(label: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    return repr(value) if label == "comment" else str(value)
+
+
 def describe_difference(d: Difference, *, expected_label: str, actual_label: str) -> str:
     """A line such as ``column users.nickname: exists after the downgrade, not before the
     upgrade``."""
     if d.change == "extra":
-        shown = f" ({_describe_value(d.kind, d.actual)})" if d.kind != "table" else ""
+        shown = f" ({_describe_value(d.kind, d.actual)})" if d.kind not in _OBJECTS else ""
         return f"{d.target}{shown}: exists {actual_label}, not {expected_label}"
     if d.change == "missing":
-        shown = f" ({_describe_value(d.kind, d.expected)})" if d.kind != "table" else ""
+        shown = f" ({_describe_value(d.kind, d.expected)})" if d.kind not in _OBJECTS else ""
         return f"{d.target}{shown}: existed {expected_label}, missing {actual_label}"
     if d.kind == "column":
         parts = []
         for label, ev, av in zip(_COLUMN_PARTS, d.expected, d.actual, strict=True):
             if ev != av:
-                parts.append(f"{label} {ev if ev is not None else 'none'} {expected_label}, "
-                             f"{av if av is not None else 'none'} {actual_label}")
+                parts.append(f"{label} {_part(label, ev)} {expected_label}, "
+                             f"{_part(label, av)} {actual_label}")
         return f"{d.target}: " + "; ".join(parts)
     return (f"{d.target}: {_describe_value(d.kind, d.expected)} {expected_label}, "
             f"{_describe_value(d.kind, d.actual)} {actual_label}")
@@ -245,6 +338,10 @@ def undo_hint(d: Difference) -> str | None:
         return None
     if d.kind == "table":
         return f"op.drop_table({table!r}{extra})"
+    if d.kind in ("view", "materialized view"):
+        return f"op.execute({f'DROP {d.kind.upper()} {d.table}'!r})"
+    if d.kind == "enum type":
+        return f"sa.Enum(name={table!r}{extra}).drop(op.get_bind(), checkfirst=True)"
     if d.kind == "column":
         return f"op.drop_column({table!r}, {d.name!r}{extra})"
     if d.kind == "indexes":
