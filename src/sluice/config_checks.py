@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sluice.core.durations import parse_duration
 from sluice.errors import ConfigError
+from sluice.owned import DATA_PROGRESS_TABLE, HISTORY_TABLE, LOCK_HOLDER_TABLE
 
 if TYPE_CHECKING:
     from sluice.config import SluiceConfig
@@ -71,6 +72,11 @@ _DATA_MINIMUMS = {"batch_size": 1, "target_batch_ms": 0, "pause_ms": 0, "max_ret
                   "max_batch_size": 1, "lock_timeout_ms": 1}
 
 
+#: Tables whose names ``progress_table`` may not take, and whose they are.
+_TAKEN_TABLES = {"alembic_version": "Alembic's version table",
+                 HISTORY_TABLE: "Sluice's audit table", LOCK_HOLDER_TABLE: "Sluice's lock table"}
+
+
 def _check_data(cfg: SluiceConfig, source: str) -> None:
     """Said when the configuration is read, with its line, not when a step first runs."""
     for name, low in _DATA_MINIMUMS.items():
@@ -82,6 +88,12 @@ def _check_data(cfg: SluiceConfig, source: str) -> None:
         raise ConfigError(f"{source}: tool.sluice.data.progress_table: expected a table name, "
                           f"got {cfg.data.progress_table!r}; leave it out for "
                           "'sluice_data_progress'")
+    taken = _TAKEN_TABLES.get(cfg.data.progress_table.lower())
+    if taken is not None:
+        raise ConfigError(f"{source}: tool.sluice.data.progress_table: "
+                          f"'{cfg.data.progress_table}' is {taken}, not a checkpoint table; "
+                          "name a table of its own, or leave the key out for "
+                          f"'{DATA_PROGRESS_TABLE}'")
     if cfg.data.log_interval_s < 0:
         raise ConfigError(f"{source}: tool.sluice.data.log_interval_s: expected a number >= 0, "
                           f"got {cfg.data.log_interval_s!r}")

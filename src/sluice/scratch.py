@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL, make_url
 
 from sluice.core.drivers import sync_url
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
+from sluice.notices import notice
 
 #: A scratch database this old is stale whoever made it (no check or trace runs a day).
 STALE_AFTER_S = 24 * 3600
@@ -233,6 +234,28 @@ def scratch_database(url: str | URL | None = None, *, prefix: str = "sluice") ->
             raise
         try:
             yield scratch_url
-        finally:
+        except BaseException:
             with signals.hold():
-                drop_database(url, name)
+                left = _drop_or_say(url, name)
+            if left is not None:  # the body's error is the one to raise
+                notice(f"sluice: warning: {left}")
+            raise
+        with signals.hold():
+            left = _drop_or_say(url, name)
+        if left is not None:
+            raise left
+
+
+def _drop_or_say(url: str | URL, name: str) -> SluiceError | None:
+    """Drop scratch database ``name``; when the server refuses, the one-line error naming
+    it and the statement that drops it (run by a user who may)."""
+    try:
+        drop_database(url, name)
+    except Exception as exc:
+        u = make_url(url)
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        drop = (f'DROP DATABASE "{name}";' if u.get_backend_name() == "postgresql"
+                else f"DROP DATABASE `{name}`;")
+        return SluiceError(f"{mask_url(u)}: cannot drop scratch database {name}: {reason}; "
+                           f"it is left behind, drop it as a user who may: {drop}")
+    return None

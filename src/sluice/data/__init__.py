@@ -45,8 +45,9 @@ batches, retries, adaptive size), ``batch`` (the SQL of one batch), ``target`` (
 the statements resolved against it), ``keys`` (the key walked and its codec),
 ``expressions`` (checks of ``where``/``values``), ``checkpoints`` (the progress table),
 ``context`` (the running Alembic migration), ``settings``, ``dialects`` (per-database
-transactions, lock errors and lock timeouts), ``sql`` (``--sql`` rendering), ``progress``
-(where a step reports) and ``model`` (results and errors).
+transactions, lock errors and lock timeouts, rowcounts), ``sql`` (``--sql`` rendering),
+``progress`` (where a step reports), ``stops`` (why a step stopped, in one line) and
+``model`` (results and errors).
 """
 
 from __future__ import annotations

@@ -118,8 +118,10 @@ def backfill(
     ``FOR UPDATE`` on PostgreSQL and MySQL) as plain dicts holding the key column(s) and
     ``columns`` (default: every column), and ``fn(rows)`` is called. It returns a sequence
     of the same length: for each row a dict of new column values, or None to leave it.
-    The updates are written in the same transaction as the batch's checkpoint. ``fn``
-    must not change key columns. Same options as :func:`batched_update`.
+    The updates are written in the same transaction as the batch's checkpoint; a row the
+    database does not write (a trigger or policy skipping it) stops the step with that
+    batch rolled back. ``fn`` must not change key columns. Same options as
+    :func:`batched_update`.
     """
     return Step(
         kind="backfill", table=table, values=None, where=where, key=key, step=step,
@@ -146,6 +148,9 @@ def clear_checkpoints(
     store = Store(table)
     if not sa.inspect(connection).has_table(table):
         return 0
+    store.refuse_foreign(connection, f"table '{table}' is not a checkpoint table",
+                         f"Pass table= naming the checkpoint table (default "
+                         f"'{DATA_PROGRESS_TABLE}'). Nothing was deleted.")
     stmt = sa.delete(store.table)
     if revision is not None:
         stmt = stmt.where(store.table.c.revision == revision)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import TableClause
 
+from sluice.data.dialects import counts_matched_rows
 from sluice.data.keys import keyset_after, keyset_upto
 from sluice.data.model import BackfillFn, Kind, fail
 
@@ -89,6 +90,7 @@ class BatchSql:
             params.update({f"k_{i}": row[k] for i, k in enumerate(key_names)})
             groups.setdefault(cols, []).append(params)
         changed = 0
+        exact = counts_matched_rows(conn)
         for cols, params_list in groups.items():
             stmt = (
                 sa.update(self.target)
@@ -97,9 +99,32 @@ class BatchSql:
                 .values({c: sa.bindparam(f"v_{i}", type_=self.target.c[c].type)
                          for i, c in enumerate(cols)})
             )
-            conn.execute(stmt, params_list)
+            written = conn.execute(stmt, params_list).rowcount
+            if exact and written != len(params_list):
+                raise self._short_write(params_list, written)
             changed += len(params_list)
         return changed
+
+    def _short_write(self, params_list: list[dict[str, Any]], written: int) -> Exception:
+        """The database wrote fewer of a batch's rows than ``fn`` changed, without an
+        error: a trigger or policy skipped them, or a key no longer finds its row."""
+        def key(params: dict[str, Any]) -> str:
+            return ", ".join(f"{c.name}={params[f'k_{i}']!r}"
+                             for i, c in enumerate(self.key_cols))
+
+        n = len(params_list)
+        keys = (f"key {key(params_list[0])}" if n == 1 else
+                f"keys {key(params_list[0])} to {key(params_list[-1])}")
+        return fail(
+            f"{self.label}: of the {n} row{'' if n == 1 else 's'} fn changed in table "
+            f"'{self.target.name}' ({keys}), the database wrote {written} and skipped the "
+            "others without an error: a BEFORE UPDATE trigger that returns NULL (or "
+            "ignores the row), a row-level security policy, or a key whose values come "
+            "back from the database changed, so that WHERE key = value finds no row. That "
+            "batch was rolled back and the checkpoint is where it was. Find what skips "
+            "those rows; if they are meant to stay as they are, leave them out with where=, "
+            "then rerun to resume."
+        )
 
     def _row_changes(self, row: dict[str, Any], new: Any,
                      key_names: list[str]) -> dict[str, Any]:

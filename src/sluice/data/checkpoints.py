@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from sluice.data.model import DataMigrationError, fail, first_line
-from sluice.owned import refusal_hint, refused_table
+from sluice.owned import DATA_PROGRESS_TABLE, refusal_hint, refused_table
 
 
 class Store:
@@ -33,8 +33,13 @@ class Store:
             mysql_engine="InnoDB",
         )
 
-    def ensure(self, conn: Connection) -> None:
+    def ensure(self, conn: Connection, label: str) -> None:
         if sa.inspect(conn).has_table(self.name):
+            self.refuse_foreign(
+                conn, f"{label}: its checkpoint table '{self.name}' ([tool.sluice.data] "
+                "progress_table) is not one",
+                "Set progress_table to a table of its own (default "
+                f"'{DATA_PROGRESS_TABLE}'), which Sluice creates. Nothing was changed.")
             return
         try:
             self.table.create(conn, checkfirst=True)
@@ -42,6 +47,15 @@ class Store:
             # another process created it in between: fine if it is there now
             if not sa.inspect(conn).has_table(self.name):
                 raise
+
+    def refuse_foreign(self, conn: Connection, head: str, advice: str) -> None:
+        """Refuse the table of this name when it is not a checkpoint table (Alembic's
+        version table, a table of the project): ``head`` names it, ``advice`` what to do."""
+        have = {str(c["name"]).lower() for c in sa.inspect(conn).get_columns(self.name)}
+        missing = [c.name for c in self.table.columns if c.name.lower() not in have]
+        if missing:
+            raise fail(f"{head}: it has no column {', '.join(missing)}; a checkpoint table "
+                       f"has the columns {', '.join(self.table.columns.keys())}. {advice}")
 
     def may_update(self, conn: Connection) -> None:
         """Changes no row, but is refused to a role that may not update the checkpoints:

@@ -33,6 +33,28 @@ def is_lock_error(exc: BaseException) -> bool:
     return "database is locked" in str(orig) or "database table is locked" in str(orig)
 
 
+#: MySQL's client flag asking UPDATE to report the rows it matched, not the rows it changed.
+_FOUND_ROWS = 2
+
+
+def counts_matched_rows(conn: Connection) -> bool:
+    """Whether an UPDATE's rowcount, executemany included, is the rows it matched.
+
+    SQLAlchemy's dialects say whether the driver reports rowcounts at all
+    (``supports_sane_multi_rowcount``: not asyncpg, not psycopg2 in some executemany
+    modes). On MySQL/MariaDB a rowcount counts changed rows unless the client set
+    ``CLIENT_FOUND_ROWS``, which SQLAlchemy's MySQL dialects always do; a connection made
+    without it (a ``creator=`` of one's own) is seen on PyMySQL, whose connection keeps
+    its flags, and then counts as unreliable."""
+    dialect = conn.dialect
+    if not (dialect.supports_sane_rowcount and dialect.supports_sane_multi_rowcount):
+        return False
+    if backend_of(conn) == "mysql":
+        flags = getattr(conn.connection.dbapi_connection, "client_flag", _FOUND_ROWS)
+        return isinstance(flags, int) and bool(flags & _FOUND_ROWS)
+    return True
+
+
 def estimate_rows(conn: Connection, table: TableClause, backend: str) -> int | None:
     """Rows in the table: planner statistics where cheap, else a count."""
     try:

@@ -43,11 +43,9 @@ from sluice.data.keys import decode_key, encode_key
 from sluice.data.model import (
     BackfillFn,
     BatchInfo,
-    ConnectionLost,
     DataMigrationError,
     KeyArg,
     Kind,
-    LockRetriesExhausted,
     StepResult,
     TableArg,
     fail,
@@ -57,6 +55,7 @@ from sluice.data.model import (
 from sluice.data.progress import ConsoleProgress, Progress, plural, summary
 from sluice.data.settings import load_data_config, resolve_settings
 from sluice.data.sql import render_backfill, render_statement
+from sluice.data.stops import AT_FINISH, retries_exhausted, stalled, stopped
 from sluice.data.target import prepare, resolve_target
 
 #: What one committed batch returns: upper key, rows scanned, rows changed, ms, size used.
@@ -297,13 +296,16 @@ class Step:
                 size = self._next_size(size, size_used, scanned, ms)
                 reporter.update(result.rows_scanned, result.rows_changed, size)
                 self._after_batch(result, outcome)
-            tx.begin()
             try:
+                tx.begin()
                 store.finish(conn, rev, name, result.batches)
                 tx.commit()
-            except BaseException:
+            except BaseException as exc:
                 quiet_rollback(tx)
-                raise
+                if not isinstance(exc, Exception) or isinstance(exc, DataMigrationError):
+                    raise
+                raise stopped(self.label, exc, "while marking the step finished", result,
+                              last, AT_FINISH) from exc
         except KeyboardInterrupt:
             reporter.close()
             reporter.say(f"sluice.data: {self.label} interrupted; the checkpoint keeps "
@@ -353,7 +355,7 @@ class Step:
             try:
                 self.on_batch(info)
             except Exception as exc:
-                raise self._stopped(exc, "in on_batch", result, last) from exc
+                raise stopped(self.label, exc, "in on_batch", result, last) from exc
         if self.opts.pause_ms:
             time.sleep(self.opts.pause_ms / 1000)
 
@@ -369,7 +371,7 @@ class Step:
         for attempt in (1, 2):
             tx.begin()
             try:
-                store.ensure(conn)
+                store.ensure(conn, self.label)
                 row = store.load(conn, rev, name)
                 if row is None:
                     store.insert(conn, rev, name)
@@ -430,9 +432,14 @@ class Step:
                     tx.rollback()
                     return None
                 upper, scanned = found
+                last_key = encode_key(upper)
+                if last is not None and last_key == encode_key(last):
+                    raise stalled(self.label, self.sql.target.name,
+                                  [c.name for c in self.sql.key_cols], upper, result,
+                                  self.revision_id, self.step_name)
                 changed = self.sql.apply(conn, backend, last, upper)
                 store.advance(conn, self.revision_id, self.step_name,
-                              expected_batches=result.batches, last_key=encode_key(upper),
+                              expected_batches=result.batches, last_key=last_key,
                               scanned=scanned, changed=changed)
                 tx.commit()
                 return upper, scanned, changed, (time.perf_counter() - t0) * 1000, size
@@ -445,46 +452,13 @@ class Step:
                 if not is_lock_error(exc):
                     if isinstance(exc, DataMigrationError):
                         raise
-                    raise self._stopped(exc, f"in batch {result.batches + 1}", result,
-                                        last) from exc
+                    raise stopped(self.label, exc, f"in batch {result.batches + 1}", result,
+                                  last) from exc
                 attempt += 1
                 if attempt > self.opts.max_retries:
-                    raise self._retries_exhausted(exc, result, last) from exc
+                    raise retries_exhausted(self.label, exc, result, last,
+                                            self.opts.lock_timeout_ms,
+                                            self.opts.max_retries) from exc
                 size = max(1, size // 2)
                 backoff = min(10.0, 0.05 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
                 time.sleep(backoff)
-
-    def _retries_exhausted(self, exc: BaseException, result: StepResult,
-                           last: tuple[Any, ...] | None) -> LockRetriesExhausted:
-        return LockRetriesExhausted(
-            f"sluice.data: {self.label}: batch {result.batches + 1} could not get "
-            f"its row locks within {self.opts.lock_timeout_ms or 'the lock'} ms "
-            f"after {self.opts.max_retries} retries ({first_line(exc)}). The "
-            f"checkpoint is kept: {result.rows_scanned:,} rows done, resuming "
-            f"after key {list(last or ())!r}. Find what holds the locks (on "
-            "PostgreSQL: SELECT pid, state, query FROM pg_stat_activity WHERE "
-            "wait_event_type = 'Lock' OR state = 'idle in transaction'; on MySQL: "
-            "SHOW ENGINE INNODB STATUS), let it finish, then rerun the upgrade. "
-            "Raise lock_timeout_ms or max_retries only if the blocker is expected."
-        )
-
-    def _stopped(self, exc: BaseException, where: str, result: StepResult,
-                 last: tuple[Any, ...] | None) -> DataMigrationError:
-        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-            return ConnectionLost(
-                f"sluice.data: {self.label} lost its database connection {where}: "
-                f"{first_line(exc)}. That batch was not committed; the checkpoint keeps "
-                f"{result.rows_scanned:,} rows done in {plural(result.batches, 'batch')} "
-                f"(after key {list(last or ())!r}). Rerun the upgrade to resume from there.")
-        origin = ""
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        if tb is not None and not isinstance(exc, sa_exc.DBAPIError):
-            origin = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
-        return DataMigrationError(
-            f"sluice.data: {self.label} stopped {where}: {type(exc).__name__}: "
-            f"{first_line(exc)}{origin}. The failed batch was rolled back; the checkpoint "
-            f"keeps {result.rows_scanned:,} rows done (after key {list(last or ())!r}). Fix "
-            "the cause and rerun the upgrade to resume from there."
-        )
