@@ -307,3 +307,154 @@ def test_mariadb_percent_in_a_default_and_a_comment_is_written_once(
     want = catalog(naive_url)
     assert ("users.period", "'%Y-%m' / 50% weight") in want["catalog"]
     assert_same(want, catalog(fixed_url), after)
+
+
+PG_KEPT_BASE = revision("0001", None, "import sqlalchemy as sa\nfrom alembic import op\n", '''\
+    op.create_table("orders", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("qty", sa.Integer()),
+                    sa.Column("placed", sa.DateTime(), server_default=sa.text("now()")))
+    op.execute("INSERT INTO orders SELECT g, g, now() FROM generate_series(1, 200) AS g")
+    ''', 'op.drop_table("orders")\n')
+
+#: A type change on a column the revision constrains (left as written, by the second
+#: run too, and in the downgrade, where the check still stands); ``existing_server_default``
+#: as SQL text, as autogenerate writes it.
+PG_KEPT = revision("0002", "0001", "import sqlalchemy as sa\nfrom alembic import op\n", '''\
+    op.create_check_constraint("ck_orders_qty", "orders", "qty >= 0")
+    op.alter_column("orders", "qty", existing_type=sa.Integer(), type_=sa.BigInteger())
+    op.alter_column("orders", "placed", existing_type=sa.DateTime(), nullable=False,
+                    existing_server_default=sa.text("now()"))
+    ''', '''\
+    op.alter_column("orders", "placed", existing_type=sa.DateTime(), nullable=True,
+                    existing_server_default=sa.text("now()"))
+    op.alter_column("orders", "qty", existing_type=sa.BigInteger(), type_=sa.Integer())
+    op.drop_constraint("ck_orders_qty", "orders", type_="check")
+    ''')
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+def test_postgres_a_type_change_beside_a_constraint_stays_runnable_both_ways(
+        tmp_path: Path, two_databases: tuple[str, str]) -> None:
+    naive_url, fixed_url = two_databases
+    naive = project(tmp_path / "naive", naive_url, {"0001_base.py": PG_KEPT_BASE,
+                                                    "0002_kept.py": PG_KEPT})
+    fixed = fixed_copy(naive, naive_url, fixed_url, "postgresql")  # a second run: no change
+    after = (fixed / "migrations" / "versions" / "0002_kept.py").read_text(encoding="utf-8")
+    assert "existing_server_default=sa.text('now()')" in after
+    assert after.count('op.alter_column("orders", "qty"') == 2, after
+    alembic(naive, naive_url, "upgrade", "0001")
+    start = catalog(naive_url)
+    alembic(naive, naive_url, "upgrade", "head")
+    alembic(fixed, fixed_url, "upgrade", "head")
+    assert_same(catalog(naive_url), catalog(fixed_url), after)
+    alembic(fixed, fixed_url, "downgrade", "0001")  # the expand and contract stopped here
+    assert_same(start, catalog(fixed_url), after)
+
+
+MARIADB_CHECKED = revision("0002", "0001", "import sqlalchemy as sa\nfrom alembic import op\n",
+                           '''\
+    op.add_column("users", sa.Column("active", sa.Boolean(create_constraint=True),
+                                     server_default=sa.text("1"), nullable=False))
+    op.add_column("users", sa.Column("kind", sa.Enum("a", "b", name="user_kind",
+                                                     native_enum=False, create_constraint=True),
+                                     nullable=True))
+    op.add_column("users", sa.Column("note", sa.String(20), nullable=True))
+    ''', 'op.drop_column("users", "note")\nop.drop_column("users", "kind")\n'
+         'op.drop_column("users", "active")\n')
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("two_databases", ["mysql"], indirect=True)
+def test_mariadb_a_column_keeps_the_check_its_type_makes(
+        tmp_path: Path, two_databases: tuple[str, str]) -> None:
+    naive_url, fixed_url = two_databases
+    naive = project(tmp_path / "naive", naive_url, {
+        "0001_base.py": MARIADB_BASE, "0002_checked.py": MARIADB_CHECKED},
+        toml='[tool.sluice.lint]\ntarget_mysql_version = "mariadb-10.11"\n')
+    fixed = fixed_copy(naive, naive_url, fixed_url, "mysql")
+    after = (fixed / "migrations" / "versions" / "0002_checked.py").read_text(encoding="utf-8")
+    assert "ADD COLUMN IF NOT EXISTS note" in after  # the plain column is still rewritten
+    alembic(naive, naive_url, "upgrade", "head")
+    alembic(fixed, fixed_url, "upgrade", "head")
+
+    def checks(url: str) -> list[tuple[str, str]]:
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT constraint_name, check_clause FROM information_schema.check_constraints "
+                "WHERE constraint_schema = database() ORDER BY 1").all()
+        engine.dispose()
+        return [tuple(r) for r in rows]
+
+    assert len(checks(naive_url)) == 2
+    assert checks(fixed_url) == checks(naive_url), after
+    assert_same(catalog(naive_url), catalog(fixed_url), after)
+
+
+PG_NO_KEY_BASE = revision("0001", None, "import sqlalchemy as sa\nfrom alembic import op\n", '''\
+    op.create_table("roles", sa.Column("user_id", sa.Integer()), sa.Column("role", sa.String(20)))
+    op.execute("INSERT INTO roles SELECT g, 'r' FROM generate_series(1, 50) AS g")
+    ''', 'op.drop_table("roles")\n')
+
+PG_NO_KEY = revision("0002", "0001", "import sqlalchemy as sa\nfrom alembic import op\n", '''\
+    op.add_column("roles", sa.Column("token", sa.String(36), nullable=False,
+                                     server_default=sa.text("gen_random_uuid()::text")))
+    ''', 'op.drop_column("roles", "token")\n')
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+def test_postgres_a_backfill_without_a_key_to_walk_stops_before_adding_anything(
+        tmp_path: Path, two_databases: tuple[str, str]) -> None:
+    """The batched backfill walks the primary key: on a table without one, the fixed
+    revision stops before the column is added (not after, with the column committed
+    and every rerun stopping at the backfill)."""
+    naive_url, fixed_url = two_databases
+    naive = project(tmp_path / "naive", naive_url, {"0001_base.py": PG_NO_KEY_BASE,
+                                                    "0002_no_key.py": PG_NO_KEY})
+    fixed = fixed_copy(naive, naive_url, fixed_url, "postgresql")
+    alembic(fixed, fixed_url, "upgrade", "0001")
+    before = catalog(fixed_url)
+    for _ in range(2):
+        with pytest.raises(sa.exc.DBAPIError, match=r"table roles has no primary key for "
+                           r"the batched backfill to walk"):
+            alembic(fixed, fixed_url, "upgrade", "head")
+        assert_same(before, catalog(fixed_url), "nothing added")
+
+
+PG_QUALIFIED_BASE = revision("0001", None, "import sqlalchemy as sa\nfrom alembic import op\n", '''\
+    op.create_table("user", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("name", sa.Text()), sa.Column("fullname", sa.Text()))
+    op.execute("""INSERT INTO "user" SELECT g, 'n' || g, 'f' || g FROM generate_series(1, 50) AS g""")
+    ''', 'op.drop_table("user")\n')
+
+#: Expressions naming their table, as hand-written ones do (ckan's ``"user".fullname``).
+PG_QUALIFIED = revision("0002", "0001", "import sqlalchemy as sa\nfrom alembic import op\n", '''\
+    op.create_index("idx_user_name_index", "user", [sa.text(
+        '(CASE WHEN ("user".fullname IS NULL OR "user".fullname = \\'\\') '
+        'THEN "user".name ELSE "user".fullname END)')])
+    op.create_index("ix_user_named", "user", ["name"],
+                    postgresql_where=sa.text('"user".fullname IS NOT NULL'))
+    ''', '''\
+    op.drop_index("ix_user_named", table_name="user")
+    op.drop_index("idx_user_name_index", table_name="user")
+    ''')
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("two_databases", ["postgresql"], indirect=True)
+def test_postgres_a_rerun_keeps_an_index_whose_expression_names_its_table(
+        tmp_path: Path, two_databases: tuple[str, str]) -> None:
+    """A rerun compares the index in place with the one built on an empty copy of the
+    table: the copy has the table's name, so that ``"user".fullname`` means its column."""
+    naive_url, fixed_url = two_databases
+    naive = project(tmp_path / "naive", naive_url, {"0001_base.py": PG_QUALIFIED_BASE,
+                                                    "0002_qualified.py": PG_QUALIFIED})
+    fixed = fixed_copy(naive, naive_url, fixed_url, "postgresql")
+    alembic(naive, naive_url, "upgrade", "head")
+    want = catalog(naive_url)
+    alembic(fixed, fixed_url, "upgrade", "head")
+    alembic(fixed, fixed_url, "stamp", "0001")  # killed before Alembic recorded it
+    alembic(fixed, fixed_url, "upgrade", "head")
+    assert_same(want, catalog(fixed_url), "the indexes kept")

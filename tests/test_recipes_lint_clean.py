@@ -192,3 +192,23 @@ def test_the_production_guard_still_refuses_a_lossy_change_after_fix(tmp_path: P
     finally:
         engine.dispose()
     assert str(name["type"]) == "VARCHAR(200)"
+
+
+# ------------------------------------------- the rewrite hides nothing on its table
+
+
+def test_a_rewritten_index_leaves_lint_reading_its_table_as_existing(tmp_path: Path) -> None:
+    """The index guard compares a rerun's index with one built on an empty copy of the
+    table: lint must not read that copy as a table the revision creates (it reports
+    nothing on such a table), so what follows on the table is still reported."""
+    up = ('op.create_index("ix_items_price", "items", ["price"])\n'
+          'op.drop_column("items", "price")\n'
+          'op.create_index("ix_products_name", "products", ["name"])\n' + NOT_NULL)
+    change = _project(tmp_path, "postgresql://u@db.invalid/app", up, "pass")
+    _, findings = _lint(change)
+    before = sorted(str(f["rule"]) for f in findings)
+    assert {"SL002", "SL102"} <= set(before), before
+    said, after = _fix(change)
+    assert "pg-create-index-concurrently" in said
+    _, findings = _lint(change)
+    assert {"SL002", "SL102"} <= {str(f["rule"]) for f in findings}, (findings, after)

@@ -226,3 +226,93 @@ def test_a_type_of_the_project_gets_its_module_imported(tmp_path: Path,
     assert "existing_type=sluice_probe_types.Tag(" in fixed.after
     assert "import sluice_probe_types\n" in fixed.after
     assert unbound_names(fixed.after) == set(), fixed.after
+
+
+def test_a_second_fix_keeps_a_type_change_beside_a_constrained_column_as_written() -> None:
+    """The first run leaves the type change on a column the revision constrains; the
+    second reads the constraint inside the autocommit block the first wrote (and an index
+    or a constraint written as SQL) and leaves it too: the expand and contract would stop
+    at run time on the constraint."""
+    for made in ('op.create_check_constraint("ck_orders_qty", "orders", "qty >= 0")',
+                 'op.create_unique_constraint("uq_orders_qty", "orders", ["qty"])',
+                 'op.create_foreign_key(None, "orders", "items", ["qty"], ["id"])',
+                 'op.create_index("ix_orders_qty", "orders", ["qty"])',
+                 'op.execute("CREATE INDEX ix_orders_qty ON orders (qty)")'):
+        source = _revision("from alembic import op\nimport sqlalchemy as sa\n", f'''\
+            {made}
+            op.alter_column("orders", "qty", type_=sa.BigInteger(), existing_type=sa.Integer())
+            ''')
+        once = fix_source(source, PG, path="r2.py")
+        assert 'op.alter_column("orders", "qty", type_=sa.BigInteger()' in once.after, made
+        twice = fix_source(once.after, PG, path="r2.py")
+        assert not twice.changed, twice.diff()
+
+
+def test_no_type_change_in_a_downgrade_on_a_column_the_upgrade_constrains() -> None:
+    """The downgrade runs while what the upgrade made still stands: a check on the column
+    the downgrade narrows back would stop the expand and contract there (the naive
+    ``ALTER ... TYPE`` keeps it)."""
+    source = _revision("from alembic import op\nimport sqlalchemy as sa\n", '''\
+        op.create_check_constraint("ck_orders_qty", "orders", "qty >= 0")
+        op.alter_column("orders", "qty", type_=sa.BigInteger(), existing_type=sa.Integer())
+        op.alter_column("orders", "total", type_=sa.BigInteger(), existing_type=sa.Integer())
+        ''', '''\
+        op.alter_column("orders", "total", type_=sa.Integer(), existing_type=sa.BigInteger())
+        op.alter_column("orders", "qty", type_=sa.Integer(), existing_type=sa.BigInteger())
+        op.drop_constraint("ck_orders_qty", "orders", type_="check")
+        ''')
+    fixed = fix_source(source, PG, path="r2.py")
+    recipes = {(c.phase, c.line): [a.recipe.id for a in c.applied] for c in fixed.fixed}
+    assert recipes[("downgrade", 21)] == ["pg-alter-type-expand-contract"]
+    assert ("downgrade", 22) not in recipes, recipes
+    assert 'op.alter_column("orders", "qty", type_=sa.Integer()' in fixed.after
+    assert not fix_source(fixed.after, PG, path="r2.py").changed
+
+
+def test_set_not_null_keeps_an_existing_server_default_written_as_sql_text() -> None:
+    """``existing_server_default=sa.text("now()")``, as autogenerate writes it, renders
+    as written (Alembic's renderer cannot take the truth value of a SQL expression)."""
+    source = _revision("from alembic import op\nimport sqlalchemy as sa\n", '''\
+        op.alter_column("users", "last_login", existing_type=sa.DateTime(), nullable=False,
+                        existing_server_default=sa.text("now()"))
+        op.alter_column("users", "seen", existing_type=sa.DateTime(), nullable=False,
+                        existing_server_default=sa.func.now())
+        ''')
+    fixed = fix_source(source, PG, path="r2.py")
+    assert [c.line for c in fixed.fixed] == [15, 17]
+    assert "existing_server_default=sa.text('now()')" in fixed.after, fixed.after
+    assert "existing_server_default=sa.text('now()')" in fixed.after.split("'seen'")[1]
+    assert unbound_names(fixed.after) == set(), fixed.after
+    assert not fix_source(fixed.after, PG, path="r2.py").changed
+
+
+def test_mysql_add_column_keeps_the_check_its_type_makes() -> None:
+    """``Boolean(create_constraint=True)`` and a non-native ``Enum`` make a CHECK that
+    Alembic's add_column adds with the column; an ``ALTER TABLE ... ADD COLUMN`` written
+    out would lose it: such a column is left as written."""
+    for type_ in (sa.Boolean(create_constraint=True),
+                  sa.Enum("a", "b", name="kind", native_enum=False, create_constraint=True)):
+        col = sa.Column("c", type_, nullable=True)
+        assert apply_recipes([ops.AddColumnOp("t", col)], MARIADB).applied == [], type_
+    plain = sa.Column("c", sa.Boolean(), nullable=True)
+    assert apply_recipes([ops.AddColumnOp("t", plain)], MARIADB).applied
+
+
+def test_a_constraint_made_again_after_a_drop_in_sql_is_a_swap_left_as_written() -> None:
+    """``op.execute("ALTER TABLE t DROP CONSTRAINT IF EXISTS fk")`` then the foreign key
+    again (warehouse's ON DELETE CASCADE revisions) commit together as written; the
+    recipe's ``autocommit_block`` would commit the drop alone (and lint would report the
+    drop, SL004, the new constraint being out of its sight). Another table's is
+    rewritten."""
+    source = _revision("from alembic import op\nimport sqlalchemy as sa\n", '''\
+        op.execute(
+            "ALTER TABLE release_files DROP CONSTRAINT IF EXISTS release_files_name_fkey"
+        )
+        op.create_foreign_key("release_files_name_fkey", "release_files", "releases",
+                              ["name"], ["name"], ondelete="CASCADE")
+        op.create_foreign_key("roles_user_fkey", "roles", "users", ["user_id"], ["id"])
+        ''')
+    fixed = fix_source(source, PG, path="r2.py")
+    assert [c.line for c in fixed.fixed] == [20], fixed.after
+    assert 'op.create_foreign_key("release_files_name_fkey", "release_files"' in fixed.after
+    assert not fix_source(fixed.after, PG, path="r2.py").changed

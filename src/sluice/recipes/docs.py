@@ -82,9 +82,10 @@ check, and for a rule not in force, the reason is a plain comment, so the fixed 
 lints clean, SL902 included). Calls under a `# sluice: ignore[...]` comment someone wrote
 are left alone too, and so are calls on a table the same revision creates (the same
 name in the same schema: `archive.plain` is not `plain`), and a
-constraint created on a table after a `drop_constraint` on it (a swap: the recipe's
-`autocommit_block` would commit the drop alone, leaving the table with neither constraint
-if the new one failed, and a rerun failing on the drop).
+constraint created on a table after a `drop_constraint` on it, or after an `op.execute`
+of the function whose SQL drops one (`ALTER TABLE t DROP CONSTRAINT IF EXISTS ...`): a
+swap (the recipe's `autocommit_block` would commit the drop alone, leaving the table with
+neither constraint if the new one failed, and a rerun failing on the drop).
 
 The rewritten code calls `op` and SQLAlchemy by the names the file gives them (`from
 alembic import op as migrate`, `import sqlalchemy`); a file that imports only names from

@@ -10,6 +10,7 @@ EXISTS``, so a rerun after a kill completes; MySQL has no such clause for these.
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from sluice.recipes.steps import LockTimeout, SqlStep
 
 MYSQL = "mysql"
 #: ``named`` paramstyle: a ``%`` in a default or a comment is compiled as one (see
-#: :data:`sluice.recipes.postgres._DIALECT`).
+#: :data:`sluice.recipes.pg_sql._DIALECT`).
 _DIALECT = mysql.dialect(paramstyle="named")
 
 
@@ -116,6 +117,17 @@ def _constant_default(column: sa.Column[Any]) -> bool:
     return isinstance(text, str) and bool(_CONSTANT.match(text))
 
 
+def _type_constraints(column: sa.Column[Any]) -> bool:
+    """``column``'s type makes a constraint Alembic's ``add_column`` adds with it on
+    this dialect (the CHECK of ``Boolean(create_constraint=True)`` or of a non-native
+    ``Enum``), as Alembic decides it (the constraint's create rule)."""
+    table = sa.Table("t", sa.MetaData(), column._copy())
+    made = SimpleNamespace(dialect=_DIALECT)  # what a create rule reads of the impl
+    rules = [getattr(c, "_create_rule", None) for c in table.constraints
+             if not isinstance(c, sa.PrimaryKeyConstraint)]
+    return any(rule is None or rule(made) for rule in rules)
+
+
 @recipe("mysql-add-column-instant", rules=("SL302",), dialect=MYSQL,
         since={"mysql": (5, 6), "mariadb": (10, 0)},
         title="Add a column with ALGORITHM=INSTANT (or INPLACE, LOCK=NONE) stated")
@@ -129,9 +141,11 @@ def add_column_instant(op: ops.MigrateOperation,
     VARCHAR(200), ALGORITHM=INSTANT` where the target version has INSTANT, else
     `ALGORITHM=INPLACE, LOCK=NONE` (the rebuild stays, but writes continue and the server
     refuses rather than copy). MariaDB adds `IF NOT EXISTS`. Stored generated, identity
-    and auto-increment columns, NOT NULL columns without a default (SL106) and columns
+    and auto-increment columns, NOT NULL columns without a default (SL106), columns
     whose default is an expression (`DEFAULT (uuid())`, which neither server adds in
-    place) are left as written.
+    place) and columns whose type makes a CHECK that Alembic adds with the column
+    (`Boolean(create_constraint=True)`, an `Enum` with `native_enum=False`) are left as
+    written.
     """
     if not isinstance(op, ops.AddColumnOp) or op.kw:
         return None
@@ -144,6 +158,8 @@ def add_column_instant(op: ops.MigrateOperation,
         return None
     if not _constant_default(col):
         return None  # an expression default (uuid(), now()): no INSTANT or INPLACE add
+    if _type_constraints(col):
+        return None  # the CHECK of its type, which Alembic adds with the column
     ddl = _column_ddl(col)
     if ddl is None:
         return None

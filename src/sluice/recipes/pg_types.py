@@ -16,7 +16,7 @@ from sluice.core.alembic_ops import type_text
 from sluice.core.ops import TypeInfo
 from sluice.core.sql import string_literal
 from sluice.recipes.model import RecipeContext, recipe
-from sluice.recipes.postgres import _DIALECT, PG, _fits, qualified, quote
+from sluice.recipes.pg_sql import _DIALECT, PG, _fits, qualified, quote
 from sluice.recipes.steps import AutocommitBlock, Backfill, SqlStep
 from sluice.rules.lint._compat import type_change_loses_data
 from sluice.rules.lint.sl208_type_change_rewrites_table import (
@@ -226,9 +226,11 @@ def alter_type_expand_contract(op: ops.MigrateOperation,
     downgrade, which lint does not check, it does (the undo of a widening). Not to a
     column that an index or a constraint (a primary key, a unique, foreign key or check
     constraint) made earlier in the same revision depends on, as the revision's own
-    calls show it (the column named in its columns, its expression or its condition):
-    the expand and contract cannot keep them, the change is left as written and SL208
-    keeps reporting it.
+    calls show it (the column named in its columns, its expression or its condition,
+    or in the SQL of an `op.execute`, a recipe's step included, so that a second `sluice
+    fix` leaves what the first left; in a downgrade, also what the upgrade made, which
+    still stands when the downgrade starts): the expand and contract cannot keep them,
+    the change is left as written and SL208 keeps reporting it.
 
     What the recipe cannot see: the database, and earlier revisions -- an index created
     three revisions back on the column (the usual `Integer` to `BigInteger` change of a

@@ -13,24 +13,28 @@ batched backfill resumes from its checkpoint.
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.operations import ops
-from sqlalchemy.dialects import postgresql
 
 from sluice.core.sql import string_literal
 from sluice.recipes.model import RecipeContext, recipe
-from sluice.recipes.spelling import Spelled, final, is_final, spell
+from sluice.recipes.pg_sql import (
+    _DIALECT,
+    PG,
+    _fits,
+    guarded_add_constraint,
+    index_guard,
+    needs_primary_key,
+    probe_sql,
+    qualified,
+    quote,
+)
+from sluice.recipes.spelling import final, is_final, spell
 from sluice.recipes.steps import AutocommitBlock, Backfill, IndexBuild, SqlStep
-
-PG = "postgresql"
-#: The SQL recipes write goes to ``op.execute`` as it is compiled: with the ``named``
-#: paramstyle a ``%`` stays one (psycopg's ``pyformat`` would double it, and the doubled
-#: ``%%`` would reach the database, ``op.execute`` escaping it again).
-_DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
-_MAX_NAME = 63
 
 #: Defaults computed per row: adding a column with one rewrites the table.
 VOLATILE = re.compile(
@@ -38,85 +42,8 @@ VOLATILE = re.compile(
     r"timeofday|nextval|txid_current|uuid7|gen_random_bytes)\s*\(", re.I)
 
 
-def quote(name: str) -> str:
-    return str(_DIALECT.identifier_preparer.quote(name))
-
-
-def qualified(name: str, schema: str | None) -> str:
-    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
-
-
 def _block(ctx: RecipeContext, *inner: ops.MigrateOperation) -> AutocommitBlock:
     return AutocommitBlock(list(inner), ctx.lock_timeout)
-
-
-#: The empty copy of a table the index of a rerun is compared with, and its index.
-PROBE, PROBE_INDEX = "sluice_index_probe", "sluice_index_probe_ix"
-#: PL/pgSQL: an index's definition without its name and table (``i``: its pg_index row).
-_DEFINITION = "SELECT i.indisunique || substring(pg_get_indexdef(i.indexrelid) from ' USING .*$')"
-
-
-def probe_sql(index: ops.CreateIndexOp) -> str | None:
-    """``CREATE INDEX`` of the index ``index`` builds, on :data:`PROBE` (None: it does
-    not compile, or ``CREATE INDEX`` cannot say it)."""
-    kw = {k: v for k, v in index.kw.items()
-          if k not in ("postgresql_concurrently", "postgresql_tablespace")}
-    try:
-        built = ops.CreateIndexOp(PROBE_INDEX, PROBE, index.columns, schema="pg_temp",
-                                  unique=index.unique, **kw).to_index()
-        for col in kw.get("postgresql_include") or ():  # as Alembic's create_index does
-            if isinstance(col, str) and col not in built.table.c:  # type: ignore[union-attr]
-                built.table.append_column(sa.Column(col, sa.types.NULLTYPE))  # type: ignore[union-attr]
-        return str(sa.schema.CreateIndex(built).compile(
-            dialect=_DIALECT, compile_kwargs={"literal_binds": True})).strip()
-    except Exception:  # noqa: BLE001 - no guard can be written: no recipe
-        return None
-
-
-def index_guard(name: Spelled, table: str, schema: str | None, probe: str) -> SqlStep:
-    """A DO block before ``CREATE INDEX CONCURRENTLY IF NOT EXISTS name``: an INVALID
-    index ``name`` (what a failed concurrent build leaves behind) is dropped; a valid one
-    is kept only when it is the index ``probe`` (:func:`probe_sql`) builds on an empty
-    copy of the table -- the same table, uniqueness, method, columns or expressions,
-    predicate -- else the revision stops with an error naming it, as the naive op fails
-    on a name in use (``IF NOT EXISTS`` alone would keep another index silently)."""
-    ref = name.text(string_literal(qualified(table, schema)))
-    return name.step(
-        "DO $$ DECLARE have text; want text; BEGIN",
-        f"IF EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({name.regclass})",
-        "AND NOT indisvalid) THEN",
-        f"DROP INDEX {name.qualified};",
-        f"ELSIF to_regclass({name.regclass}) IS NOT NULL THEN",
-        f"DROP TABLE IF EXISTS pg_temp.{PROBE};",
-        f"CREATE TEMP TABLE {PROBE} (LIKE {name.text(qualified(table, schema))});",
-        f"{name.text(probe)};",
-        _DEFINITION,
-        f"INTO want FROM pg_index i WHERE i.indexrelid = to_regclass('pg_temp.{PROBE_INDEX}');",
-        _DEFINITION,
-        f"INTO have FROM pg_index i WHERE i.indexrelid = to_regclass({name.regclass})",
-        f"AND i.indrelid = to_regclass({ref});",
-        f"DROP TABLE pg_temp.{PROBE};",
-        "IF have IS DISTINCT FROM want THEN RAISE EXCEPTION",
-        "'sluice recipe: % is not the index this revision creates on %: %; drop or rename it "
-        "first',",
-        f"{name.literal}, {ref}, coalesce(pg_get_indexdef(to_regclass({name.regclass})),",
-        "'not an index'); END IF;",
-        "END IF; END $$",
-    )
-
-
-def guarded_add_constraint(name: Spelled, table: str, schema: str | None,
-                           ddl: str) -> SqlStep:
-    """``ddl`` (an ``ALTER TABLE ... ADD CONSTRAINT name ...``, spelt as ``name`` spells
-    text) run only when the table has no constraint of that name yet."""
-    ref = name.text(string_literal(qualified(table, schema)))
-    return name.step(
-        "DO $$ BEGIN",
-        f"IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {name.literal}",
-        f"AND conrelid = to_regclass({ref})) THEN",
-        f"{ddl};",
-        "END IF; END $$",
-    )
 
 
 def _plain_columns(columns: Any) -> list[str] | None:
@@ -125,10 +52,6 @@ def _plain_columns(columns: Any) -> list[str] | None:
     if not all(isinstance(c, str) for c in columns):
         return None
     return [str(c) for c in columns]
-
-
-def _fits(name: str) -> bool:
-    return len(name.encode()) <= _MAX_NAME
 
 
 # ------------------------------------------------------------------------------ indexes
@@ -403,7 +326,20 @@ def set_not_null_via_check(op: ops.MigrateOperation,
         return None
     if ctx.target_postgres_version < 12:
         return None
-    return not_null_steps(str(op.table_name), str(op.column_name), op.schema, ctx, op)
+    return not_null_steps(str(op.table_name), str(op.column_name), op.schema, ctx,
+                          renderable(op))
+
+
+def renderable(op: ops.AlterColumnOp) -> ops.AlterColumnOp:
+    """``op``, its ``existing_server_default`` a SQL expression (``sa.text("now()")``,
+    as autogenerate writes it) wrapped as a ``DefaultClause``: Alembic's renderer takes
+    its truth value, which an expression refuses; the code written is the same."""
+    existing = op.existing_server_default
+    if not isinstance(existing, sa.sql.ClauseElement):
+        return op
+    out = copy.copy(op)
+    out.existing_server_default = sa.DefaultClause(existing)
+    return out
 
 
 # ------------------------------------------------------------------------- add column
@@ -445,6 +381,9 @@ def add_column_backfill(op: ops.MigrateOperation,
     3. When the column is NOT NULL: the SET NOT NULL recipe (check NOT VALID, VALIDATE,
        SET NOT NULL, drop the check).
 
+    The backfill walks the primary key: on a table without one, step 1 stops before
+    adding anything (add such a column by hand).
+
     A column NOT NULL without any default has no mechanical recipe: nothing says what the
     existing rows should hold (SL106 still refuses it). Serial and identity columns have
     none either.
@@ -468,7 +407,9 @@ def add_column_backfill(op: ops.MigrateOperation,
     # committed before the backfill starts: the backfill's own set-up (reflection,
     # settings) would otherwise run while the ADD COLUMN's ACCESS EXCLUSIVE lock is held
     out: list[ops.MigrateOperation] = [
-        _block(ctx, ops.AddColumnOp(table, empty, schema=schema, if_not_exists=True),
+        _block(ctx, needs_primary_key(table, schema, "pg-add-column-backfill",
+                                      "add the column by hand"),
+               ops.AddColumnOp(table, empty, schema=schema, if_not_exists=True),
                ops.AlterColumnOp(table, name, schema=schema, existing_type=col.type,
                                  existing_nullable=True,
                                  modify_server_default=col.server_default)),

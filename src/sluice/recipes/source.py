@@ -28,6 +28,7 @@ from sluice.errors import SluiceError
 from sluice.files import write_atomic
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
 from sluice.recipes.apply import Applied, apply_recipes, tidy
+from sluice.recipes.earlier import Earlier
 from sluice.recipes.model import RecipeContext
 from sluice.recipes.steps import autogen_context, render_lines
 
@@ -113,6 +114,7 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
     env.actx.opts["sqlalchemy_module_prefix"] = f"{sa_name}."
     outcomes: list[ChainOutcome] = []
     applied: dict[int, list[Applied]] = {}
+    earlier = Earlier(plan)
     for chain in chains:
         env.actx.imports = set()
         # the rewrite calls op by the name the chain's first call does (``migrate``)
@@ -124,8 +126,9 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
             recorded = env.evaluate(member.call, plan.aliases)
             phase = "downgrade" if member.phase.startswith("downgrade") else "upgrade"
             result = apply_recipes(recorded, replace(ctx, phase=phase),
-                                   new_tables=member.new_tables, swapped=member.swapped,
-                                   depended=member.depended) \
+                                   new_tables=member.new_tables,
+                                   swapped=member.swapped | earlier.swapped(member),
+                                   depended=member.depended | earlier.depended(member)) \
                 if len(recorded) == 1 else None
             if result is None or not result.applied:
                 rules.append(None)
