@@ -35,8 +35,10 @@ def test_lock_writes_sorted_checksums_and_heads(shop: Path) -> None:
         "2 revision files match sluice.sum"
 
 
-def test_missing_sum_file_is_skipped_with_the_command(shop: Path) -> None:
+def test_missing_sum_file_is_skipped_with_the_command(shop: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     (shop / "sluice.sum").unlink(missing_ok=True)
+    monkeypatch.chdir(shop)  # alembic.ini here: the command leaves out -c
     report = run(shop, "checksums")
     result = report.result("checksums")
     assert (result.status, result.problems) == ("skip", [])
@@ -51,7 +53,9 @@ def test_missing_sum_file_fails_when_the_lock_is_required(shop: Path) -> None:
     report = run(shop, "checksums")
     [p] = problems(report, "checksums")
     assert p.kind == "no-sum-file" and report.exit_code == 1
-    assert p.fix == "Run `sluice lock` and commit sluice.sum with the migrations."
+    # alembic.ini is not in the working folder: the command names it
+    assert p.fix == (f"Run `sluice lock -c {shop / 'alembic.ini'}` and commit sluice.sum "
+                     "with the migrations.")
 
 
 def test_edited_revision_fails_naming_the_file(shop: Path) -> None:
@@ -225,7 +229,8 @@ def test_unreadable_revision_id_is_left_out_of_the_heads(shop: Path) -> None:
     assert result.exit_code == 0
     assert result.stderr == (
         "sluice: warning: migrations/versions/0004_add_coupons.py: cannot read its revision "
-        "id; the heads line leaves it out (run `sluice check --only graph`)\n")
+        "id; the heads line leaves it out (run `sluice check --only graph -c "
+        f"{shop / 'alembic.ini'}`)\n")
     assert (shop / "sluice.sum").read_text().endswith("heads: 0003\n")
     report = run(shop, "checksums")
     assert report.exit_code == 0

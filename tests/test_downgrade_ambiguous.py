@@ -37,7 +37,9 @@ def test_a_relative_downgrade_from_several_heads_is_refused(two_heads: Path,
     first = done.output.splitlines()[0]
     assert first.startswith(f"sluice: error: downgrade {command[1]}: the database is at "
                             "2 heads (b0001, r0002)"), first
-    assert "`sluice downgrade <revision>`" in done.output
+    # the commands it suggests act on the same alembic.ini
+    assert f"`sluice downgrade <revision> -c {two_heads} --env dev`" in done.output
+    assert f"`sluice downgrade <label>@{command[1]} -c {two_heads} --env dev`" in done.output
     assert heads(two_heads) == ["b0001", "r0002"]
 
 

@@ -43,7 +43,7 @@ def test_the_environment_s_url_must_be_the_database_alembic_connects_to(
         f"FAILED: environment test names its database in {root / 'sluice.toml'}:")
     assert ": environments.test.url (sqlite:///" in done.stdout
     assert f"(sqlite:///{target}), but this alembic run is connected to sqlite:///" in done.stdout
-    assert "nothing was run. Run `sluice upgrade --env test`" in done.stdout
+    assert f"nothing was run. Run `sluice upgrade -c {ini} --env test`" in done.stdout
     assert "t1" not in tables
 
 

@@ -173,11 +173,12 @@ def test_graph_reads_service_version_tables(multiservice: Path) -> None:
 
 
 def test_diverged_heads_are_explained_with_the_merge_command(tmp_path: Path) -> None:
-    ini = write_history(tmp_path, DIVERGED)
-    code, out, _ = sluice("heads", "-c", str(ini))
+    write_history(tmp_path, DIVERGED)
+    result = run_cli(["heads"], cwd=tmp_path)
+    code, out = result.exit_code, result.stdout
     assert code == 1
     golden("heads_diverged.txt", out)
-    assert 'alembic merge -m "merge heads" f1 g2' in out
+    assert "alembic -c alembic.ini merge -m 'merge heads' f1 g2" in out
 
 
 def test_expected_heads_are_fine(tmp_path: Path) -> None:
@@ -195,13 +196,14 @@ def test_two_heads_on_one_expected_branch(tmp_path: Path) -> None:
     assert code == 1
     assert "branch 'reports' has 2 heads; they split after x1 (last common ancestor):" in out
     assert "  x2: x2\n  x3: x3\n" in out
-    assert 'alembic merge -m "merge reports heads" x2 x3' in out
+    # with the -c it was given: the merge acts on the project it read
+    assert f"alembic -c {ini} merge -m 'merge reports heads' x2 x3" in out
     code, out, _ = sluice("heads", "-c", str(ini), "--format", "json")
     data = json.loads(out)
     assert data["ok"] is False
     assert data["merges"] == [{"branch": "reports", "heads": ["x2", "x3"],
                                "common_ancestors": ["x1"], "since": {"x2": ["x2"], "x3": ["x3"]},
-                               "command": 'alembic merge -m "merge reports heads" x2 x3'}]
+                               "command": f"alembic -c {ini} merge -m 'merge reports heads' x2 x3"}]
 
 
 def test_unexpected_head_next_to_expected_ones(tmp_path: Path) -> None:
@@ -211,7 +213,7 @@ def test_unexpected_head_next_to_expected_ones(tmp_path: Path) -> None:
     assert code == 1
     assert ("h1 is a head but matches no entry of [check] expected_heads; it split "
             "from e2 after d1:") in out
-    assert 'alembic merge -m "merge heads" e2 h1' in out
+    assert f"alembic -c {ini} merge -m 'merge heads' e2 h1" in out
 
 
 def test_service_branches_are_suggested_for_expected_heads(multiservice: Path) -> None:
@@ -397,7 +399,7 @@ def test_heads_are_grouped_by_base(tmp_path: Path) -> None:
     assert code == 1
     assert "no common ancestor" not in out
     assert "2 heads; they split after b1 (last common ancestor):" in out
-    assert 'alembic merge -m "merge heads" d1 m1\n' in out
+    assert f"alembic -c {ini} merge -m 'merge heads' d1 m1\n" in out
     assert "x2 (branch reports) is on a separate base (x1)" in out
     assert 'add "reports" to [check] expected_heads' in out
     report = explain_heads(load_graph(ini), [])
@@ -410,7 +412,7 @@ def test_heads_on_separate_bases_only_still_get_one_merge(tmp_path: Path) -> Non
     code, out, _ = sluice("heads", "-c", str(ini))
     assert code == 1
     assert "2 heads with no common ancestor (separate bases):" in out
-    assert 'alembic merge -m "merge heads" a1 z1' in out
+    assert f"alembic -c {ini} merge -m 'merge heads' a1 z1" in out
 
 
 def test_a_head_applied_through_depends_on_is_an_effective_head(multiservice: Path) -> None:

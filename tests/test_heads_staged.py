@@ -32,7 +32,7 @@ def test_an_untracked_second_head_is_left_out(repo: Path) -> None:
     assert sluice(repo, "heads").exit_code == 1
     git(repo, "add", "migrations")
     out = sluice(repo, "heads", "--staged")
-    assert out.exit_code == 1 and "alembic merge" in out.stdout, out.output
+    assert out.exit_code == 1 and "merge -m 'merge heads' 0003 0003b" in out.stdout, out.output
     assert "left out" not in out.stderr
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sluice.runner.suggest import Invocation
+from sluice.core.suggest import Invocation
 from tests.support.cli import run_cli
 from tests.support.runner import Rev, make_project, rows, version
 

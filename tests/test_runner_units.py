@@ -12,6 +12,7 @@ import pytest
 
 from sluice.config import parse_config
 from sluice.core.durations import format_duration, parse_duration
+from sluice.core.suggest import Invocation
 from sluice.errors import ConfigError, SluiceError
 from sluice.filters import table_excluded
 from sluice.runner.backup import BackupFailed, render_command, run_backup
@@ -24,7 +25,6 @@ from sluice.runner.capture import (
 )
 from sluice.runner.lock import MigrationLock, advisory_key, lock_name
 from sluice.runner.policy import resolve_policy
-from sluice.runner.suggest import Invocation
 from sluice.runner.timeouts import TimeoutApplier, Timeouts, file_timeouts, parse_marker
 
 

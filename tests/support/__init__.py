@@ -12,6 +12,8 @@
 - ``tests.support.databases``: PostgreSQL test databases created ahead, dropped behind;
 - ``tests.support.modules``: forgetting a project's imported modules between runs;
 - ``tests.support.asyncproject``: an ``alembic init -t async`` project wired to Sluice.
+- ``tests.support.sections``: a project with two alembic.ini sections outside the
+  working folder, and running the commands a message printed, exactly as printed.
 
 Test modules import from here and never from one another (``tests/test_test_layout.py``).
 """

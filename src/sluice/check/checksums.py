@@ -25,6 +25,7 @@ from sluice.core.alembic_compat import script_version_locations
 from sluice.core.findings import Finding, check_finding
 from sluice.core.project import display_path, script_directory
 from sluice.core.staged import staged_files
+from sluice.core.suggest import Invocation
 from sluice.core.sumfile import (
     SumState,
     current_state,
@@ -40,9 +41,9 @@ TITLE = "revision checksums"
 _EDITED_FIX = (
     "A revision that has run anywhere (a teammate's database, staging, production) must "
     "never change: those databases will not run it again, so the edit never reaches them. "
-    "Revert the edit and put the change in a new revision (`alembic revision -m ...`). If "
-    "this revision has never left your branch, run `{lock}` and commit {sum} together "
-    "with the edit."
+    "Revert the edit and put the change in a new revision ({revision}). If this "
+    "revision has never left your branch, run {lock} and commit {sum} together with the "
+    "edit."
 )
 
 
@@ -75,15 +76,15 @@ def sum_file(ctx: CheckContext) -> Path:
 def check_checksums(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.checksums`)."""
     path = sum_file(ctx)
-    rel, lock = ctx.rel(path), ctx.command("lock")
+    rel, lock = ctx.rel(path), ctx.given.sluice("lock")
     if not path.is_file():
         if not ctx.config.check.require_lock:
-            return CheckResult(NAME, TITLE, "skip", f"no {rel}: run `{lock}` to record "
+            return CheckResult(NAME, TITLE, "skip", f"no {rel}: run {lock} to record "
                                "the revision files' checksums, and commit it")
         return finish(NAME, TITLE, [check_finding(
             NAME, "no-sum-file", "no checksum file: the revision files are not locked "
             "(check.require_lock = true)",
-            f"Run `{lock}` and commit {rel} with the migrations.", path=rel)],
+            f"Run {lock} and commit {rel} with the migrations.", path=rel)],
             "not locked")
     recorded = parse_sum(path.read_text(encoding="utf-8", errors="replace"))
     disk = _disk_state(ctx)
@@ -94,30 +95,32 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
             f"unresolved merge conflict in {rel}: two branches changed the revision history "
             "(usually each added a revision on the same head)",
             "Put the two revisions in sequence: set down_revision of the newer one to the "
-            "other branch's head (or add a merge revision with `alembic merge heads`), then "
-            f"run `{lock}` to rewrite {rel} and commit both.",
+            "other branch's head (or add a merge revision with "
+            f"{ctx.given.alembic('merge', 'heads')}), then "
+            f"run {lock} to rewrite {rel} and commit both.",
             path=rel, line=recorded.conflict_line))
     for line, message in recorded.errors:
         problems.append(check_finding(NAME, "bad-line", message,
-                                f"Run `{lock}` to rewrite {rel}.", path=rel, line=line))
+                                f"Run {lock} to rewrite {rel}.", path=rel, line=line))
     for file, digest in sorted(recorded.files.items()):
         if file not in disk.files:
             problems.append(check_finding(
                 NAME, "removed", f"{file} is recorded in {rel} but no longer exists",
                 "Deleting a revision that has run anywhere breaks every database that "
                 "recorded it. Restore it from version control; if it never left your "
-                f"branch, run `{lock}`.", path=rel, line=recorded.lines.get(file)))
+                f"branch, run {lock}.", path=rel, line=recorded.lines.get(file)))
         elif disk.files[file] != digest:
             problems.append(check_finding(
                 NAME, "edited",
                 f"changed after it was locked ({rel}:{recorded.lines.get(file)} records "
                 f"sha256 {digest[:12]}..., the file now hashes to {disk.files[file][:12]}...)",
-                _EDITED_FIX.format(sum=rel, lock=lock), path=file))
+                _EDITED_FIX.format(sum=rel, lock=lock,
+                                  revision=ctx.given.alembic("revision", "-m", "...")), path=file))
     new = sorted(set(disk.files) - set(recorded.files))
     for file in new:
         problems.append(check_finding(
             NAME, "unrecorded", f"new revision file, not recorded in {rel}",
-            f"Run `{lock}` and commit {rel} with the new revision.", path=file))
+            f"Run {lock} and commit {rel} with the new revision.", path=file))
     same_files = set(disk.files) == set(recorded.files)
     notes = [f"{file}: revision id unreadable, heads not compared" for file in disk.unreadable]
     if same_files and recorded.conflict_line is None and not disk.unreadable \
@@ -126,7 +129,7 @@ def check_checksums(ctx: CheckContext) -> CheckResult:
             NAME, "heads-changed",
             f"{rel} records heads {' '.join(recorded.heads) or '(none)'}, the revision files "
             f"have {' '.join(disk.heads)}",
-            f"Run `{lock}` and commit {rel}.", path=rel, line=recorded.heads_line))
+            f"Run {lock} and commit {rel}.", path=rel, line=recorded.heads_line))
     n = len(disk.files)
     summary = (f"{n} revision file{'s match' if n != 1 else ' matches'} {rel}"
                if not problems else f"{rel} out of date")
@@ -158,7 +161,7 @@ class LockResult:
 def lock(ini: str | Path, *, config_file: str | None = None,
          x_args: tuple[str, ...] = (), ini_section: str = "alembic",
          before_write: Callable[[LockResult], None] | None = None, staged: bool = False,
-         pre_images: Mapping[Path, str] | None = None) -> LockResult:
+         pre_images: Mapping[Path, str] | None = None, env: str | None = None) -> LockResult:
     """Write ``sluice.sum`` for the project of ``ini`` (for section ``ini_section``, its
     own sum file, :func:`~sluice.core.sumfile.section_sum_file`: the other sections' files
     are never touched).
@@ -174,7 +177,9 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     lints those files there, except the ``repointed`` ones: :mod:`sluice.check.repoint`;
     ``pre_images``: texts of files from before an edit, by path, as ``sluice lock
     --rebase`` read them). ``staged``: record only the revision files in git's index, what
-    the next commit records (:mod:`sluice.core.staged`); the others are ``left_out``."""
+    the next commit records (:mod:`sluice.core.staged`); the others are ``left_out``.
+    ``ini`` as given, ``x_args`` and ``env`` are repeated in the commands an error
+    suggests."""
     path = Path(ini)
     if not path.is_file():
         raise SluiceError(f"{path}: no such file (pass -c/--config PATH to alembic.ini)")
@@ -183,11 +188,11 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     with ExitStack() as stack:
         ctx = CheckContext(ini=path.resolve(), config=config,
                            options=CheckOptions(x_args=x_args, config_file=config_file,
-                                                ini_section=ini_section),
-                           stack=stack, database=False)
+                                                ini_section=ini_section, env=env),
+                           stack=stack, database=False, ini_arg=str(ini))
         target = sum_file(ctx)
         disk = _disk_state(ctx, staged=staged)
-    _refuse_broken_history(disk, ctx.root)
+    _refuse_broken_history(disk, ctx.root, ctx.given)
     text = disk.render(ini_section)
     old_text = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
     previous = parse_sum(old_text) if old_text is not None else SumState()
@@ -213,15 +218,16 @@ def lock(ini: str | Path, *, config_file: str | None = None,
     return result
 
 
-def _refuse_broken_history(disk: SumState, root: Path) -> None:
-    """Raise for the first file that does not parse or the first structural problem."""
+def _refuse_broken_history(disk: SumState, root: Path, given: Invocation) -> None:
+    """Raise for the first file that does not parse or the first structural problem; the
+    commands it suggests carry the options of ``given``."""
     for rel, info in sorted(disk.static.items()):
         if info.syntax_error is not None:
             line, message = info.syntax_error
             raise SluiceError(
                 f"{rel}{f':{line}' if line else ''}: {message}; sluice lock records only "
                 "revisions that Alembic can load, nothing was written",
-                hint="Fix the file, then run `sluice lock` again.")
+                hint=f"Fix the file, then run {given.sluice('lock')} again.")
 
     graph = Graph()
     for rel, info in sorted(disk.static.items()):
@@ -238,7 +244,7 @@ def _refuse_broken_history(disk: SumState, root: Path) -> None:
             graph.duplicates.append((graph.nodes[revision], node))
         else:
             graph.nodes[revision] = node
-    problems = graph_problems(graph, lambda p: display_path(p, root))
+    problems = graph_problems(graph, lambda p: display_path(p, root), given.sluice("lock"))
     if disk.unreadable:  # a parent may be one of the files whose id is unknown
         problems = [p for p in problems if p.name not in ("missing-parent", "missing-dependency")]
     if problems:
@@ -248,4 +254,5 @@ def _refuse_broken_history(disk: SumState, root: Path) -> None:
         raise SluiceError(
             f"{where}: {first.message}{more}; sluice lock refuses to record a broken "
             "revision graph, nothing was written",
-            hint=f"{first.fix} `sluice check --only graph` lists every problem.")
+            hint=f"{first.fix} {given.sluice('check', '--only', 'graph')} lists every "
+                 "problem.")

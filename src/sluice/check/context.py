@@ -16,7 +16,7 @@ import logging
 import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from sluice.core.project import (
     require_revisions,
     script_directory,
 )
+from sluice.core.suggest import Invocation, invocation
 from sluice.core.urls import database_url, expand_vars
 from sluice.environments import validate_name
 from sluice.errors import SluiceError, mask_url
@@ -150,6 +151,9 @@ class CheckContext:
     database: bool = True
     #: What SQLAlchemy warned about while the upgrade ran, as notes.
     migration_notes: list[str] = field(default_factory=list, init=False)
+    #: alembic.ini as the command was given it (``-c``; empty: ``ini``), repeated in the
+    #: commands messages suggest, which run from the same folder.
+    ini_arg: str = ""
 
     def __post_init__(self) -> None:
         url, origin = check_url(self.options, self.config) if self.database else (None, "")
@@ -172,7 +176,8 @@ class CheckContext:
             raise SluiceError(f"{path}: cannot read sqlalchemy.url: {one_line(exc)}") from None
         if options.env is not None:  # "" too: an unset variable never means the default
             validate_name(config, options.env, origin="--env")
-        return cls(ini=path.resolve(), config=config, options=options, stack=stack)
+        return cls(ini=path.resolve(), config=config, options=options, stack=stack,
+                   ini_arg=str(ini))
 
     # ------------------------------------------------------------------ project
 
@@ -194,11 +199,19 @@ class CheckContext:
         """The alembic.ini section checked (``-n``)."""
         return self.options.ini_section
 
-    def command(self, name: str, section: str | None = None) -> str:
-        """``sluice NAME`` as typed for this section, or ``section`` (``sluice lock -n
-        reporting``)."""
-        section = section or self.section
-        return f"sluice {name}" if section == "alembic" else f"sluice {name} -n {section}"
+    @property
+    def given(self) -> Invocation:
+        """The options this run was given (``-c``, ``-n``, ``-x``, ``--env``), repeated in
+        every command a message suggests (``given.sluice("lock")``, ``given.alembic(
+        "upgrade", rev)``). Not ``--url``: the commands suggested either read no database
+        (``sluice lock``, ``sluice check --only graph``) or name the one to use, and plain
+        Alembic connects where alembic.ini or env.py says."""
+        shown = Path(self.ini_arg) if self.ini_arg else self.ini
+        if shown.is_absolute():  # as typed from here, when it is under this folder
+            with suppress(ValueError, OSError):
+                shown = shown.relative_to(Path.cwd())
+        return invocation(shown, environment=self.options.env,
+                          x_args=self.options.x_args, ini_section=self.section)
 
     def other_sections(self) -> list[str]:
         """The other Alembic environments of alembic.ini (sections with a
@@ -301,8 +314,8 @@ class CheckContext:
 
     def stand_in(self) -> tuple[str, str] | None:
         """When the checks run on the temporary SQLite database and the project's own URL
-        names another database: that dialect and the command that checks on it. None
-        otherwise."""
+        names another database: that dialect and the command that checks on it (in
+        backticks). None otherwise."""
         if self.db.kind != "temporary":
             return None
         try:
@@ -316,7 +329,7 @@ class CheckContext:
         driver = server_driver(make_url(url))
         server = f"{driver}://USER@HOST/postgres" if dialect == "postgresql" \
             else f"{driver}://USER@HOST/"
-        return dialect, f"{self.command('check')} --url {server} --scratch"
+        return dialect, self.given.sluice("check", "--url", server, "--scratch")
 
     def stand_in_note(self) -> str | None:
         """What to add to a failure on the temporary SQLite database when the project's
@@ -329,7 +342,7 @@ class CheckContext:
         return (f"This ran on a temporary SQLite database and the project's URL is "
                 f"{dialect}: what only {dialect} has (a schema, a type, an extension, a "
                 f"function) fails on SQLite, so the failure may be SQLite's alone. Check on "
-                f"{dialect} itself: `{command}`.")
+                f"{dialect} itself: {command}.")
 
     def env_failure(self, exc: BaseException, tracker: StepTracker | None = None
                     ) -> tuple[str | None, int | None, str | None]:

@@ -9,7 +9,6 @@ never drift, server defaults are compared without dialect noise, types are compa
 from __future__ import annotations
 
 import re
-import shlex
 import textwrap
 import traceback
 from collections.abc import Callable
@@ -43,16 +42,9 @@ _PLUGIN = "sluice"
 
 
 def revision_command(ctx: CheckContext) -> str:
-    """The command that writes these operations as a new revision."""
-    cmd = ["alembic"]
-    try:
-        rel = ctx.ini.relative_to(Path.cwd().resolve())
-    except ValueError:
-        rel = ctx.ini
-    if str(rel) != "alembic.ini":
-        cmd += ["-c", str(rel)]
-    cmd += ["revision", "--autogenerate", "-m", "describe the change"]
-    return " ".join(shlex.quote(c) for c in cmd)
+    """The command that writes these operations as a new revision, with the options of
+    this run (``-c``, ``-n``, ``-x``, the environment as ``-x env=``)."""
+    return ctx.given.alembic_line("revision", "--autogenerate", "-m", "describe the change")
 
 
 class Compared(NamedTuple):
@@ -379,11 +371,11 @@ def check_drift(ctx: CheckContext) -> CheckResult:
     if enums and stand_in is not None:
         notes.append(f"native enum columns ({', '.join(enums)}) are not compared on the "
                      f"temporary SQLite database, where an enum is a VARCHAR: their values "
-                     f"change on {stand_in[0]} only. Compare them there: `{stand_in[1]}`.")
+                     f"change on {stand_in[0]} only. Compare them there: {stand_in[1]}.")
     if identities and stand_in is not None:
         notes.append(f"identity columns ({', '.join(identities)}) are not compared on the "
                      f"temporary SQLite database, which has no identity columns. Compare "
-                     f"them on {stand_in[0]}: `{stand_in[1]}`.")
+                     f"them on {stand_in[0]}: {stand_in[1]}.")
     if not lines:
         return finish(NAME, TITLE, [], "models and database agree", notes=notes)
     n = len(lines)

@@ -183,12 +183,13 @@ def _problem(ctx: CheckContext | _Rel, kind: str, node: Node | None, message: st
 
 def structural_problems(ctx: CheckContext) -> list[Finding]:
     """Duplicate ids, missing parents, cycles and conflicting branch labels."""
-    return graph_problems(build_graph(ctx), ctx.rel)
+    return graph_problems(build_graph(ctx), ctx.rel, ctx.given.sluice("lock"))
 
 
-def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Finding]:
+def graph_problems(graph: Graph, rel: Callable[[Path], str], lock: str) -> list[Finding]:
     """:func:`structural_problems` of any graph (``sluice lock`` builds one from source);
-    ``rel`` shows a path relative to the project."""
+    ``rel`` shows a path relative to the project; ``lock``: the ``sluice lock`` command
+    to run afterwards, with the options of the command that found them, in backticks."""
     ctx = _Rel(rel)
     out: list[Finding] = []
     for first, second in graph.duplicates:
@@ -196,7 +197,7 @@ def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Finding]:
             ctx, "duplicate-revision", second,
             f"revision id '{second.id}' is also declared by {ctx.rel(first.path)}",
             "Give one of the two files a new id (copy one from a fresh `alembic revision`), "
-            "point the down_revision of its children at the new id, then run `sluice lock`.",
+            f"point the down_revision of its children at the new id, then run {lock}.",
             graph.info(second.path).revision_line,
         ))
     labels: dict[str, Node] = {}
@@ -213,7 +214,7 @@ def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Finding]:
                     "(no revision file declares it)",
                     "Point down_revision at the revision this one was written on top of "
                     f"(current heads: {heads}), or restore the missing file from version "
-                    "control; then run `sluice lock`.",
+                    f"control; then run {lock}.",
                     graph.info(node.path).down_revision_line,
                 ))
         for label in node.labels:
@@ -255,7 +256,7 @@ def graph_problems(graph: Graph, rel: Callable[[Path], str]) -> list[Finding]:
             f"depends_on; files: {files})",
             "One of these down_revision values is wrong: the oldest revision of the cycle "
             "must point at a revision outside it. `git log -p` on these files shows which "
-            "one changed; fix it, then run `sluice lock`.",
+            f"one changed; fix it, then run {lock}.",
             graph.info(start.path).down_revision_line,
         ))
     return out
@@ -308,7 +309,7 @@ def head_problems(ctx: CheckContext, graph: Graph) -> list[Finding]:
             f"revision {head} is a head, but not one of the expected heads ({listed})",
             "If it belongs to an existing branch, re-point its down_revision at that branch's "
             "head; if it starts a branch by design, give it a branch label and add the label "
-            f"to {setting}. Then run `sluice lock`.",
+            f"to {setting}. Then run {ctx.given.sluice('lock')}.",
             graph.info(node.path).down_revision_line,
         ))
     return out
@@ -335,9 +336,9 @@ def _multiple_heads(ctx: CheckContext, graph: Graph, heads: list[str]) -> Findin
         "`alembic upgrade head` refuses to run with more than one head. Either run them in "
         f"sequence: change down_revision of {newest.id} to {others[0]} (the other head), "
         "or keep both and add a merge revision of exactly these heads: "
-        f"`alembic merge -m \"merge heads\" {' '.join(sorted(heads))}`. "
-        "Then run `sluice lock`. Heads that exist by design (expand/contract, one tree per "
-        f"service) go in {_expected_heads(ctx)}."
+        f"{ctx.given.alembic('merge', '-m', 'merge heads', *sorted(heads))}. "
+        f"Then run {ctx.given.sluice('lock')}. Heads that exist by design (expand/contract, "
+        f"one tree per service) go in {_expected_heads(ctx)}."
     )
     return _problem(ctx, "multiple-heads", newest, what, fix,
                     graph.info(newest.path).down_revision_line)
@@ -414,7 +415,8 @@ def check_graph(ctx: CheckContext) -> CheckResult:
     problems += down
     notes += down_notes
     notes += [f"{ctx.ini.name} section [{s}] is another Alembic environment, not read here: "
-              f"`{ctx.command('check', s)}` checks it" for s in ctx.other_sections()]
+              f"{ctx.given.in_section(s).sluice('check')} checks it"
+              for s in ctx.other_sections()]
     heads = graph.heads() if not structural else []
     summary = f"{len(graph.nodes)} revision{'s' if len(graph.nodes) != 1 else ''}"
     if heads:
@@ -470,4 +472,5 @@ def graph_blocked(ctx: CheckContext, name: str, title: str) -> CheckResult | Non
     return CheckResult(name, title, "error", "the revision graph does not load",
                        problems=[check_finding(
                            name, _UNLOADABLE, summary,
-                           f"`{ctx.command('check')} --only graph` lists every problem.")])
+                           f"{ctx.given.sluice('check', '--only', 'graph')} lists every "
+                           "problem.")])

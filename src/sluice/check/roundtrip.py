@@ -225,7 +225,8 @@ def check_roundtrip(ctx: CheckContext) -> CheckResult:
                 "round trip starts from a new empty database.",
                 path=path, line=line, revision=rid)])
         fix = ("downgrade() must run on the schema upgrade() leaves; run "
-               f"`alembic upgrade {rid}` then `alembic downgrade -1` on an empty database "
+               f"{ctx.given.alembic('upgrade', str(rid))} then "
+               f"{ctx.given.alembic('downgrade', '-1')} on an empty database "
                "to see the full error.") if direction == "downgrade" else (
             "The upgrade fails on the schema its own downgrade leaves: the downgrade does "
             "not undo everything the upgrade did (an object is left behind or renamed)."

@@ -47,11 +47,12 @@ def upgrade_to_heads(ctx: CheckContext, *, check: str = NAME) -> list[Finding]:
         if rev is not None:
             message = f"upgrade of revision {rev} failed: {describe_error(exc)}"
             fix = stand_in or (
-                "Run it yourself to see the full error: `alembic upgrade "
-                f"{rev}` on an empty database (SLUICE_DEBUG=1 shows the traceback here).")
+                f"Run it yourself to see the full error: {ctx.given.alembic('upgrade', rev)} "
+                "on an empty database (SLUICE_DEBUG=1 shows the traceback here).")
         else:
             message = f"env.py failed before any migration ran: {describe_error(exc)}"
-            fix = stand_in or "Fix env.py; `alembic upgrade head` fails the same way."
+            fix = stand_in or (f"Fix env.py; {ctx.given.alembic('upgrade', 'head')} fails "
+                               "the same way.")
         return [check_finding(check, "upgrade-failed", message, fix, path=path, line=line,
                         revision=rev)]
     ctx.db.state = "head"
@@ -92,7 +93,7 @@ def check_upgrade(ctx: CheckContext) -> CheckResult:
     found = ctx.stand_in() if not problems else None
     notes = [f"ran on a temporary SQLite database, not on {found[0]} (the project's URL): "
              f"what only {found[0]} refuses (its DDL rules, types and locks) is not checked "
-             f"here; `{found[1]}` runs the upgrade and the round trip on {found[0]} itself"
+             f"here; {found[1]} runs the upgrade and the round trip on {found[0]} itself"
              ] if found else []
     notes += ctx.migration_notes
     return finish(NAME, TITLE, problems, summary, notes=notes,

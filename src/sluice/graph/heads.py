@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sluice.core.suggest import Invocation
 from sluice.graph.load import RevisionGraph
 
 
@@ -26,10 +27,18 @@ class HeadGroup:
 
     @property
     def merge_command(self) -> str | None:
+        return self.merge_with(None)
+
+    def merge_with(self, given: Invocation | None) -> str | None:
+        """The ``alembic merge`` that joins these heads, with the options of ``given``
+        (``-c``, ``-n``, ``-x``: the section and project the heads were read from); None
+        for one head."""
         if len(self.heads) < 2:
             return None
         label = {"all": "heads", "unexpected": "unexpected heads", "stray": "heads"}.get(
             self.name, f"{self.name} heads")
+        if given is not None:
+            return given.alembic_line("merge", "-m", f"merge {label}", *self.heads)
         return f'alembic merge -m "merge {label}" {" ".join(self.heads)}'
 
 
@@ -155,10 +164,12 @@ def _walk_back(graph: RevisionGraph, head: str, stop: set[str]) -> list[str]:
 
 
 def render_heads(graph: RevisionGraph, report: HeadsReport, *,
-                 setting: str = "[tool.sluice.check] expected_heads") -> str:
+                 setting: str = "[tool.sluice.check] expected_heads",
+                 given: Invocation | None = None) -> str:
     """Plain text: each head, then each group that needs a merge, with its command.
     ``setting``: ``check.expected_heads`` as the configuration file spells it
-    (``[check] expected_heads`` in sluice.toml)."""
+    (``[check] expected_heads`` in sluice.toml); ``given``: the options of the command
+    that read the graph, repeated in the commands suggested."""
     lines: list[str] = []
     n = len(report.heads)
     lines.append(f"{n} head{'s' if n != 1 else ''}:")
@@ -184,10 +195,11 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
             lines.append(f"  {head}: {' <- '.join(group.since[head])}")
             if node.branches:
                 listed = ", ".join(f'"{b}"' for b in node.branches)
+                merge_one = (given.alembic_line("merge", "-m", "merge heads", head)
+                             if given is not None else f'alembic merge -m "merge heads" {head}')
                 lines.append(f"If this line of history is separate by design, declare it: "
                              f"add {listed} to {setting}; otherwise merge it into the "
-                             "line it belongs to: alembic merge -m \"merge heads\" "
-                             f"{head} <that line's head>.")
+                             f"line it belongs to: {merge_one} <that line's head>.")
             else:
                 lines.append("If it starts a line of history by design, give its first "
                              f"revision a branch label and add the label to {setting}; "
@@ -212,7 +224,8 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
                 lines.append(f"{what} with no common ancestor (separate bases):")
         for head in group.heads:
             lines.append(f"  {head}: {' <- '.join(group.since[head])}")
-        if group.merge_command is None:
+        merge = group.merge_with(given)
+        if merge is None:
             lines.append("It shares no history with another head: if it starts a branch by "
                          "design, give its first revision a branch label and add the label to "
                          "expected_heads; otherwise point its down_revision at the head it "
@@ -220,9 +233,10 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
             continue
         lines.append("`alembic upgrade head` refuses to run until they are joined. If the "
                      "changes belong in one line of history, merge them:")
-        lines.append(f"  {group.merge_command}")
+        lines.append(f"  {merge}")
+        lock = given.sluice("lock") if given is not None else "`sluice lock`"
         lines.append("then review the merge revision (it runs nothing by itself), run "
-                     "`sluice lock` if you keep a sluice.sum, and commit it.")
+                     f"{lock} if you keep a sluice.sum, and commit it.")
     lines.append("")
     if report.undeclared_services:
         listed = ", ".join(f'"{label}"' for label in report.undeclared_services)
@@ -234,7 +248,9 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
     return "\n".join(lines) + "\n"
 
 
-def heads_json(graph: RevisionGraph, report: HeadsReport) -> dict[str, Any]:
+def heads_json(graph: RevisionGraph, report: HeadsReport,
+               given: Invocation | None = None) -> dict[str, Any]:
+    """The report as JSON; each merge's ``command`` with the options of ``given``."""
     return {
         "heads": [
             {"revision": h, "branches": list(graph.nodes[h].branches),
@@ -244,7 +260,7 @@ def heads_json(graph: RevisionGraph, report: HeadsReport) -> dict[str, Any]:
         "ok": report.ok,
         "merges": [
             {"branch": g.name, "heads": g.heads, "common_ancestors": g.common_ancestors,
-             "since": g.since, "command": g.merge_command}
+             "since": g.since, "command": g.merge_with(given)}
             for g in report.groups
         ],
     }

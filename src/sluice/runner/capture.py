@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
+from sluice.core.suggest import Invocation
 from sluice.owned import DATA_PROGRESS_TABLE
-from sluice.runner.suggest import Invocation
 
 # the patterns are compiled (and kept in re's cache) the first time one is used: a run
 # that reports no partial failure and splits no offline SQL compiles none of them

@@ -32,11 +32,11 @@ from sqlalchemy import event
 
 from sluice.config import SluiceConfig
 from sluice.core.alembic_compat import environment_context
+from sluice.core.suggest import Invocation, invocation
 from sluice.errors import SluiceError, mask_url
 from sluice.notices import notice
 from sluice.runner.policy import resolve_policy
 from sluice.runner.project import SESSION_ATTR
-from sluice.runner.suggest import Invocation, invocation
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -131,7 +131,7 @@ class EnvGuard:
             f"environment {self.environment} names its database in {key} "
             f"({mask_url(wanted) if wanted is not None else 'an unreadable URL'}), but this "
             f"alembic run is connected to {mask_url(url)}: nothing was run. Run "
-            f"`sluice upgrade --env {self.environment}`, which connects to the "
+            f"{self.given.sluice('upgrade')}, which connects to the "
             "environment's database, or make env.py connect to it")
 
     def fn(self, heads: Any, ctx: Any) -> Any:

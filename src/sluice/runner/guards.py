@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sluice.core.durations import format_duration
+from sluice.core.suggest import Invocation
 from sluice.errors import PolicyViolation
 from sluice.runner.policy import EnvPolicy
-from sluice.runner.suggest import Invocation
 
 if TYPE_CHECKING:
     from sluice.runner.plan import Plan

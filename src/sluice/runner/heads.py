@@ -25,13 +25,13 @@ from sluice.core.alembic_compat import (
 )
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.project import display_path, where_in_project
+from sluice.core.suggest import Invocation
 from sluice.errors import DatabaseUnavailable, SluiceError, mask_url
 from sluice.runner.capture import split_offline_sql
 from sluice.runner.database import first_line
 from sluice.runner.leftopen import flush_left_open
 from sluice.runner.project import RunnerProject
 from sluice.runner.session import DbState, Session
-from sluice.runner.suggest import Invocation
 
 
 def probe(project: RunnerProject) -> DbState:
@@ -182,9 +182,9 @@ def refuse_ambiguous_downgrade(target: str, heads: Sequence[str],
     raise SluiceError(
         f"downgrade {target}: the database is at {len(heads)} heads ({names}), so "
         f"{target} does not say which to step back from; nothing was changed",
-        hint=f"Name the revision to go down to (`sluice downgrade <revision>`; "
+        hint=f"Name the revision to go down to ({given.sluice('downgrade', '<revision>')}; "
              f"{given.sluice('history')} shows what ran), or a branch label: "
-             f"`<label>@{target}`.")
+             f"{given.sluice('downgrade', f'<label>@{target}')}.")
 
 
 def _declared(script: ScriptDirectory, revision: str) -> bool:

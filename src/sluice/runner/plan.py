@@ -306,7 +306,7 @@ def render_sql(project: RunnerProject, state: DbState, direction: str,
     """The offline SQL from the current revision to ``target``, per revision."""
     if len(state.heads) > 1:
         return {}, ("the database has several heads; render each branch with "
-                    "`alembic upgrade FROM:TO --sql`")
+                    f"{project.given.alembic('upgrade', 'FROM:TO', '--sql')}")
     current = state.heads[0] if state.heads else None
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)

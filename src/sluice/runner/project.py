@@ -21,11 +21,11 @@ from sluice.core.project import (
     require_history,
     script_directory,
 )
+from sluice.core.suggest import Invocation, invocation
 from sluice.environments import environment_of, resolve_environment
 from sluice.errors import SluiceError
 from sluice.runner.database import resolve_url
 from sluice.runner.policy import EnvPolicy, resolve_policy
-from sluice.runner.suggest import Invocation, invocation
 from sluice.runner.timeouts import Timeouts
 
 #: ``Config.attributes`` key through which env.py's ``configure_options`` finds the run.

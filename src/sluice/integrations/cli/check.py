@@ -22,6 +22,7 @@ from sluice.integrations.cli.formats import format_option
 
 if TYPE_CHECKING:
     from sluice.check.checksums import LockResult
+    from sluice.core.suggest import Invocation
 
 
 @click.command()
@@ -110,14 +111,16 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
 
     Exit 2, writing nothing, when a revision does not parse or the graph is broken."""
     from sluice.check import lock as write_lock  # lazy: start-up: loads when the command runs
+    from sluice.core.suggest import invocation  # lazy: start-up: loads when the command runs
     from sluice.errors import SluiceError  # lazy: start-up: loads when the command runs
 
+    given = invocation(config_path, environment=env, x_args=x_args, ini_section=ini_section)
     if (move or base) and not rebase:
         raise SluiceError("--move and --base only apply with --rebase")
     if rebase and staged:
         raise SluiceError("--rebase edits revision files that --staged would find unstaged: "
-                          "run `sluice lock --rebase`, stage the files, then `sluice lock "
-                          "--staged`")
+                          f"run {given.sluice('lock', '--rebase')}, stage the files, then "
+                          f"{given.sluice('lock', '--staged')}")
     pre_images: dict[Path, str] = {}
     if rebase:
         from sluice.check.rebase import rebase_heads  # lazy: start-up: loads when the command runs
@@ -132,15 +135,15 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
             pre_images.setdefault(m.path, m.before)
     gate = None if no_lint else functools.partial(
         _lint_before_lock, config_path=config_path, x_args=x_args, env=env,
-        ini_section=ini_section)
+        ini_section=ini_section, given=given)
     result = write_lock(config_path, x_args=x_args, ini_section=ini_section, before_write=gate,
-                        staged=staged, pre_images=pre_images)
+                        staged=staged, pre_images=pre_images, env=env)
     heads = " ".join(result.heads) or "none"
     left_out_note(result.left_out)
     for file in result.unreadable:
         click.echo(f"sluice: warning: {file}: cannot read its revision id; the heads line "
-                   "leaves it out (run `sluice check --only graph`)", err=True)
-    _more_heads_note(result.heads, config_path, ini_section)
+                   f"leaves it out (run {given.sluice('check', '--only', 'graph')})", err=True)
+    _more_heads_note(result.heads, config_path, given)
     if not result.changed:
         click.echo(f"{result.path.name} is up to date ({result.files} revision files; "
                    f"heads: {heads})")
@@ -164,7 +167,7 @@ def lock(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_sectio
         sys.exit(1)
 
 
-def _more_heads_note(heads: list[str], config_path: Path, section: str) -> None:
+def _more_heads_note(heads: list[str], config_path: Path, given: Invocation) -> None:
     """Warn when the recorded graph has more heads than ``check.expected_heads`` declares
     (a sum conflict resolved by relocking both sides records two heads)."""
     if len(heads) < 2:
@@ -174,19 +177,15 @@ def _more_heads_note(heads: list[str], config_path: Path, section: str) -> None:
     expected = load_config(config_path).check.expected_heads
     if len(heads) <= len(expected):
         return
-    import shlex  # lazy: only with several heads
-
-    n = ("" if config_path == Path("alembic.ini") else f" -c {shlex.quote(str(config_path))}") \
-        + ("" if section == "alembic" else f" -n {section}")
     click.echo(f"sluice: warning: the sum records {len(heads)} heads ({', '.join(heads)}) "
                f"and check.expected_heads declares {len(expected)}: `alembic upgrade head` "
-               f"refuses them and `sluice check` fails; `sluice heads{n}` explains them and "
-               f"gives the merge command (or `sluice lock{n} --rebase` re-points a branch "
-               "not on main yet)", err=True)
+               f"refuses them and `sluice check` fails; {given.sluice('heads')} explains them "
+               f"and gives the merge command (or {given.sluice('lock', '--rebase')} "
+               "re-points a branch not on main yet)", err=True)
 
 
 def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[str, ...],
-                      env: str | None, ini_section: str) -> None:
+                      env: str | None, ini_section: str, given: Invocation) -> None:
     """Refuse to record revision files with findings at or above ``lint.fail_on``: a file
     in the sum is reviewed history, which plain ``sluice lint`` no longer lints. Only the
     files added or changed since the last lock (a re-pointed one keeps its review); none
@@ -221,7 +220,8 @@ def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[st
         raise SluiceError(
             f"not recorded: {unread[0]}{more} was not linted; {result.path.name} was not "
             "changed",
-            hint="`sluice lint FILE` says why; `sluice lock --no-lint` records it anyway.")
+            hint=f"{given.sluice('lint', unread[0])} says why; "
+                 f"{given.sluice('lock', '--no-lint')} records it anyway.")
     threshold = cfg.lint.fail_on
     if not linted.failed(threshold):
         return
@@ -234,4 +234,4 @@ def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[st
         f"lint.fail_on ({threshold}) in {', '.join(paths)}; {result.path.name} was not changed",
         hint="Fix them (`sluice fix` rewrites what a recipe answers), or accept a finding on "
              "purpose with `# sluice: ignore[ID] reason` above its line, then lock again; "
-             "`sluice lock --no-lint` records them anyway.")
+             f"{given.sluice('lock', '--no-lint')} records them anyway.")

@@ -49,12 +49,15 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                          ini_section=ini_section)
     for fixed in result.changed:
         sys.stdout.write(fixed.diff())
-    lock = "sluice lock" if ini_section == "alembic" else f"sluice lock -n {ini_section}"
+    from sluice.core.suggest import invocation  # lazy: start-up: loads when the command runs
+
+    lock = invocation(config_path, environment=env, x_args=x_args,
+                      ini_section=ini_section).sluice("lock")
     sum_file = section_sum_file(cfg.check.sum_file if cfg else "sluice.sum", ini_section)
     for path in result.locked:
         if files:
             click.echo(f"{path}: not changed: {sum_file} records it (reviewed history); "
-                       f"--include-locked rewrites it, then run `{lock}`", err=True)
+                       f"--include-locked rewrites it, then run {lock}", err=True)
     calls = sum(len(f.fixed) for f in result.changed)
     if calls and result.dialect == "mysql" and (cfg is None
                                                 or cfg.lint.target_mysql_version is None):

@@ -110,11 +110,14 @@ def heads_command(config_path: Path, x_args: tuple[str, ...], env: str | None,
         names = {b for n in graph.nodes.values() for b in (*n.labels, *n.branches)}
         expected = [e for e in expected  # another section's heads
                     if e in names or any(i.startswith(e) for i in graph.nodes)]
+    from sluice.core.suggest import invocation  # lazy: start-up: loads when the command runs
+
+    given = invocation(config_path, environment=env, x_args=x_args, ini_section=ini_section)
     report = explain_heads(graph, expected, sorted(service_labels(config)))
     if fmt == "json":
-        click.echo(json_text(heads_json(graph, report)), nl=False)
+        click.echo(json_text(heads_json(graph, report, given)), nl=False)
     else:
-        click.echo(render_heads(graph, report,
+        click.echo(render_heads(graph, report, given=given,
                                 setting=f"{config.table('check')} expected_heads"), nl=False)
     if not report.ok:
         sys.exit(1)

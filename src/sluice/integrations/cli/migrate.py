@@ -97,6 +97,7 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
                  env: str | None, url: str | None, yes: bool, dry_run: bool, sql: bool,
                  fmt: str, allow_downgrade: bool, ini_section: str) -> None:
     with kept_dataclass_code():
+        from sluice.core.suggest import invocation  # lazy: start-up: loads when the command runs
         from sluice.runner.api import (  # lazy: start-up: loads when the command runs
             migrate,
             offline_sql,
@@ -105,7 +106,6 @@ def _run_migrate(direction: str, revision: str, config_path: Path, x_args: tuple
             MigrationFailed,
             RunOptions,
         )
-        from sluice.runner.suggest import invocation  # lazy: start-up: loaded with the runner
 
     if sql:
         if dry_run:
