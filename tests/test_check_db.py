@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from sluice.errors import SluiceError
 from tests.support.check import DB_CHECKS, config, overlay, problems, run
@@ -292,6 +293,8 @@ def test_scratch_database_is_created_and_dropped(project: Path, server: str) -> 
     report = run(project, *DB_CHECKS, url=server, scratch=True)
     assert report.exit_code == 0, [p.message for r in report.results for p in r.problems]
     assert report.database.startswith("scratch databases on ")
+    # the server, not the database the URL names
+    assert make_url(report.database.removeprefix("scratch databases on ")).database is None
     assert server_databases(server) == before
 
 

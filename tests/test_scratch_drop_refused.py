@@ -76,3 +76,23 @@ def test_when_the_work_failed_too_its_error_stays_and_the_database_is_told(
     assert len(told) == 1 and "\n" not in told[0], told
     assert f"cannot drop scratch database {name}" in told[0]
     assert f"DROP DATABASE `{name}`;" in told[0]
+
+
+def test_a_url_naming_a_database_the_user_may_not_use_still_makes_scratch_databases(
+        no_drop_url: str) -> None:
+    """The scratch database is made over a server-level connection: the URL's own
+    database (the project's, which a CI user may not be granted) is not connected to."""
+    root = server_url("mysql")
+    user = make_url(no_drop_url).username
+    url = make_url(no_drop_url).set(database="sluice_not_granted").render_as_string(
+        hide_password=False)
+    engine = sa.create_engine(root)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"GRANT DROP ON `sluice\\_nodrop\\_%`.* TO '{user}'@'%'"))
+    finally:
+        engine.dispose()
+    before = set(list_databases(root, PREFIX))
+    with scratch_database(url, prefix=PREFIX) as made:
+        assert made.database in list_databases(root, PREFIX)
+    assert made_here(root, before) == []

@@ -111,7 +111,7 @@ def server_engine(url: str | URL) -> Any:
     if backend == "postgresql":
         u = u.set(database=u.database or "postgres")
     elif backend in ("mysql", "mariadb"):
-        u = u.set(database=None)
+        u = u._replace(database=None)  # (URL.set ignores None: the URL's database stayed)
     else:
         raise SluiceError(f"{mask_url(u)}: scratch databases need PostgreSQL or MySQL/MariaDB")
     return create_engine(sync_url(u), isolation_level="AUTOCOMMIT", pool_pre_ping=False)

@@ -117,7 +117,7 @@ class CheckDatabase:
             return "a temporary SQLite database"
         if self.kind == "scratch":
             assert self.requested is not None
-            return f"scratch databases on {mask_url(make_url(self.requested).set(database=None))}"
+            return f"scratch databases on {mask_url(make_url(self.requested)._replace(database=None))}"
         return mask_url(self.requested)
 
     def _new_temporary(self) -> str:
