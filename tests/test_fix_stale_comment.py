@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sluice.config import SluiceConfig
+from sluice.lint.fixmemo import FixMemo
 from sluice.recipes import RecipeContext, fix_source
 
 SOURCE = '''"""index
@@ -37,3 +41,53 @@ def test_the_warning_comment_of_a_fixed_op_goes() -> None:
     assert "# keep me: the team's own note" in fix.after
     # a finding no recipe answered keeps its comment
     assert "# sluice: error: drops column users.status" in fix.after
+
+
+MERGED = '''"""indexes
+
+Revision ID: 0003
+Revises: 0002
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+
+
+def upgrade():
+    op.create_index("ix_users_age", "users", ["age"])  # lookups by age
+    op.create_index("ix_users_nick", "users", ["nick"])
+    op.alter_column("users", "email", existing_type=sa.String(200), nullable=False)  # tighten
+
+
+def downgrade():
+    pass
+'''
+
+
+def _above(lines: list[str], comment: str) -> tuple[str, str]:
+    """The comment line itself and the line after it."""
+    at = next(i for i, line in enumerate(lines) if line.strip() == comment)
+    return lines[at], lines[at + 1]
+
+
+def test_a_call_s_comment_stays_beside_its_own_rewrite(tmp_path: Path) -> None:
+    """Calls rewritten as one block: each trailing comment goes above the lines of its
+    own call, not above the whole block; the memo of `sluice lint` draws the same."""
+    after = fix_source(MERGED, RecipeContext("postgresql")).after
+    lines = after.splitlines()
+    comment, first = _above(lines, "# lookups by age")
+    assert (comment, first) == ("    # lookups by age",
+                                "    with op.get_context().autocommit_block():")
+    comment, first = _above(lines, "# tighten")
+    assert comment == "        # tighten"
+    assert first.startswith("        op.execute(") and "DO $$" in lines[lines.index(first) + 1]
+    assert "ck_users_email_not_null" in "".join(lines[lines.index(first):][:4])
+    config = SluiceConfig()
+    for _ in range(2):  # drawn afresh, then from the memo
+        memo = FixMemo(tmp_path, config, None)
+        drawn = memo.draw(MERGED, path="0003.py", dialect="postgresql").after
+        memo.save()
+        assert drawn == after
+    assert memo.hits == 1

@@ -274,3 +274,36 @@ def test_tree_name_shared_by_several_folders_lints_them_all(tmp_path: Path) -> N
     assert res.exit_code == 0, res.output
     linted = sorted(Path(r["path"]).stem for r in json.loads(res.stdout)["revisions"])
     assert linted == ["b_expand", "c_expand", "s_expand"]
+
+
+def test_a_column_named_by_a_variable_is_read_with_its_type(clean: Path) -> None:
+    """``sa.Column(column, sa.UnicodeText, ...)``: the variable is the column's name and
+    the type follows it (a column dropped and added again with it, as in CKAN's 016)."""
+    (clean / "migrations" / "versions" / "a2_uuids.py").write_text(textwrap.dedent('''
+        """uuids everywhere"""
+        import sqlalchemy as sa
+        from alembic import op
+
+        revision = "a2"
+        down_revision = "a1"
+
+        foreign_keys = [("package_tag", "package_id"), ("package_tag", "tag_id")]
+
+
+        def upgrade():
+            for table, column in foreign_keys:
+                op.drop_column(table, column)
+            for table, column in foreign_keys:
+                op.add_column(table, sa.Column(column, sa.UnicodeText,
+                                               sa.ForeignKey(column.replace("_", "."))))
+
+
+        def downgrade():
+            pass
+    ''').lstrip())
+    out = run("lint", "-c", str(clean / "alembic.ini"), "--dialect", "postgresql",
+              "--no-cache").stdout
+    for column in ("package_id", "tag_id"):
+        assert f"drops package_tag.{column} and adds it again as UnicodeText() at line 15" \
+            in out
+    assert "column()" not in out

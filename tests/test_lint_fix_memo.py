@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from sluice.config import SluiceConfig
+from sluice.lint.fixmemo import FixMemo
 from sluice.recipes import source
 from tests.support.cli import run_cli
 from tests.support.lint import RUN
@@ -128,7 +130,8 @@ def test_a_diff_from_the_memo_is_the_one_drawn_afresh(
     with (root / "sluice.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[lint]\ntarget_mysql_version = "5.7"\n')  # adding a column rebuilds
     cold = lint(root, dialect=dialect)
-    assert cold.count(f"available fix (sluice fix --dialect {dialect}):") == diffs
+    assert cold.count(f"available fix (sluice fix --dialect {dialect} -c "
+                      f"{root / 'alembic.ini'}):") == diffs
     assert (root / ".sluice_cache" / "fix.cache").is_file()
     revision(root).write_text(text + "# a comment at the end\n", encoding="utf-8")
     computed = spy(monkeypatch)
@@ -166,7 +169,8 @@ def test_a_warm_lint_after_a_comment_imports_neither_alembic_nor_sqlalchemy(
         INDEX.replace("def upgrade() -> None:\n", "def upgrade() -> None:\n    # why\n"),
         encoding="utf-8")
     warm, modules = run()
-    assert "available fix (sluice fix --dialect postgresql):" in warm
+    assert f"available fix (sluice fix --dialect postgresql -c {root / 'alembic.ini'}):" \
+        in warm
     assert '-    op.create_index("ix_users_full_name", "users", ["full_name"])' in warm
     assert "+    # why\n" not in warm  # the comment is context, not the call's diff
     # (Alembic's alembic/util/exc.py alone is how SluiceError is a CommandError)
@@ -203,6 +207,94 @@ def test_what_the_recipes_read_changed_they_run_again(
     expect = {"call": "['full_name', 'id']", "imports": "+    with op.get_context()",
               "config": "SET lock_timeout = '2s'", "env": "SET lock_timeout = '750ms'"}
     assert expect[edit] in warm
+
+
+#: What the recipes read beyond a chain's own calls, before and after an edit: an index
+#: made by SQL or inside a block on the column a type change rebuilds, a constraint
+#: dropped by SQL before one is made again.
+_TYPE_CHANGE = 'op.alter_column("users", "age", existing_type=sa.Integer(), type_=sa.BigInteger())'
+ELSEWHERE = {
+    "sql": (HEAD.format(title="a type change") + f'''
+def upgrade() -> None:
+    op.execute("CREATE INDEX ix_users_x ON users (score)")
+    # the type
+    {_TYPE_CHANGE}
+
+
+def downgrade() -> None:
+    pass
+''', "(score)", "(age)"),
+    "block": (HEAD.format(title="a type change") + f'''
+def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.create_index("ix_users_x", "users", ["score"], postgresql_concurrently=True)
+    {_TYPE_CHANGE}
+
+
+def downgrade() -> None:
+    pass
+''', '["score"]', '["age"]'),
+    "drop": (HEAD.format(title="a foreign key") + '''
+def upgrade() -> None:
+    op.execute("ALTER TABLE orders DROP CONSTRAINT fk_orders_user")
+    # made again
+    op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+
+
+def downgrade() -> None:
+    pass
+''', "ALTER TABLE orders", "ALTER TABLE tags"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(ELSEWHERE))
+def test_an_edit_of_what_a_recipe_reads_elsewhere_draws_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    """The chain's key covers what the recipes read outside the chain: after an edit of
+    it, a lint with the memo draws what a lint without it draws, both ways."""
+    text, old, new = ELSEWHERE[edit]
+    root = shop(tmp_path, text)
+    for before, after in ((old, new), (new, old)):
+        first = lint(root)
+        revision(root).write_text(revision(root).read_text().replace(before, after),
+                                  encoding="utf-8")
+        warm = lint(root)
+        assert warm == lint(root)  # (the second run reads what the first wrote)
+        fresh = lint(root, "--no-cache")
+        assert warm == fresh
+        assert warm.count("available fix") != first.count("available fix")
+
+
+DOWNGRADE = HEAD.format(title="a type change") + f'''
+def upgrade() -> None:
+    with op.get_context().autocommit_block():
+        op.create_index("ix_users_x", "users", ["score"], postgresql_concurrently=True)
+
+
+def downgrade() -> None:
+    {_TYPE_CHANGE}
+'''
+
+
+def test_an_edit_of_the_upgrade_draws_the_downgrade_again(tmp_path: Path) -> None:
+    """In a downgrade the recipes read what the upgrade made (lint shows no diff there,
+    `sluice fix` rewrites it): the memo draws what is drawn without it, both ways."""
+    config = SluiceConfig()
+    path = "migrations/versions/0003_index.py"
+
+    def draw(text: str, folder: Path | None) -> str:
+        memo = FixMemo(folder, config, None)
+        after = memo.draw(text, path=path, dialect="postgresql").after
+        memo.save()
+        return after
+
+    text = DOWNGRADE
+    for before, after in (('["score"]', '["age"]'), ('["age"]', '["score"]')):
+        first = draw(text, tmp_path / "cache")
+        text = text.replace(before, after)
+        warm = draw(text, tmp_path / "cache")
+        assert warm == draw(text, None)
+        assert (warm == text) != (first == text.replace(after, before))
 
 
 def test_a_tampered_memo_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -155,7 +155,7 @@ def test_second_head_fails_the_heads_hook(project: Repo) -> None:
     out = project.pre_commit()
     assert out.returncode == 1
     assert failed(out, "sluice heads"), out.stdout
-    assert "alembic merge" in out.stdout
+    assert "alembic -c alembic.ini merge -m 'merge heads'" in out.stdout
     assert passed(out, "sluice lint") and passed(out, "sluice lock"), out.stdout
 
 
@@ -207,7 +207,8 @@ def test_heads_hook_leaves_untracked_work_in_progress_alone(project: Repo) -> No
     project.git("add", str(wip))
     out = project.pre_commit()
     assert out.returncode == 1
-    assert failed(out, "sluice heads") and "alembic merge" in out.stdout, out.stdout
+    assert failed(out, "sluice heads"), out.stdout
+    assert "alembic -c alembic.ini merge -m 'merge heads'" in out.stdout, out.stdout
 
 
 def test_a_commit_that_only_deletes_a_revision_runs_the_lock_and_heads_hooks(
@@ -253,7 +254,8 @@ def test_a_merge_whose_only_conflict_is_sluice_sum_runs_the_heads_hook(project: 
     project.git("add", "sluice.sum")
     out = project.pre_commit()
     assert out.returncode == 1
-    assert failed(out, "sluice heads") and "alembic merge" in out.stdout, out.stdout
+    assert failed(out, "sluice heads"), out.stdout
+    assert "alembic -c alembic.ini merge -m 'merge heads'" in out.stdout, out.stdout
     project.git("add", "sluice.sum")  # what the lock hook wrote: both heads
     out = project.pre_commit()
     assert out.returncode == 1

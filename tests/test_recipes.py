@@ -343,7 +343,9 @@ def test_fix_source_merges_adjacent_calls_and_keeps_their_comments() -> None:
     downgrade = after.split("def downgrade() -> None:\n")[1]
     assert downgrade.count("autocommit_block()") == 1
     assert downgrade.count("\"SET lock_timeout") == 1
-    assert downgrade.startswith("    # for reports\n    with op.get_context()")
+    assert downgrade.startswith("    with op.get_context()")  # the comment: by its call
+    assert "        # for reports\n        ix_name = conventional_name(op, 'index', 'ix_a'" \
+        in downgrade
     assert "    # by user\n    with op.get_context().autocommit_block():" in after
     assert fix_source(after, PG).fixed == []
 

@@ -17,6 +17,7 @@ from sqlglot.tokens import Tokenizer
 
 from sluice.core.sql import split_sql
 from sluice.rules import _sql
+from sluice.rules._batched import sqlglot_literals
 from sluice.rules._sql import Stmt, _from_text, _no_real_where, _normalise
 from sluice.rules._sqlfast import (
     _KEYWORD_COLUMNS,
@@ -25,7 +26,6 @@ from sluice.rules._sqlfast import (
     simple_statement,
 )
 from sluice.rules._sqltree import fill_from_tree
-from sluice.rules._util import sqlglot_literals
 
 DIALECTS = ["postgresql", "mysql", "sqlite", None]
 

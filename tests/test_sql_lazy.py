@@ -176,19 +176,51 @@ def test_sql_not_naming_a_new_table_is_not_parsed_to_ask(sql: str, parsed: bool,
 
 
 @pytest.mark.parametrize("sql, created", [
-    ("create table t1 (id int)", {"t1"}),
-    ("CREATE TABLE IF NOT EXISTS s.T2 (id int); create temp table t3 (a int)", {"t2", "t3"}),
+    ("create table t1 (id int)", {(None, "t1")}),
+    ("CREATE TABLE IF NOT EXISTS s.T2 (id int); create temp table t3 (a int)",
+     {("s", "t2"), (None, "t3")}),
+    ("CREATE TEMPORARY TABLE t (id int); CREATE GLOBAL TEMPORARY TABLE t5 (id int)",
+     {(None, "t"), (None, "t5")}),
+    ("CREATE TEMPORARY TABLE t (id int); DROP TABLE t", set()),
+    ('CREATE UNLOGGED TABLE "Audit"."t6" (id int)', {("audit", "t6")}),
     ("INSERT INTO log VALUES ('create table x (id int)')", set()),
     ("-- create table y\nUPDATE t SET a = 1", set()),
-    ("CrEaTe TaBlE t4 (id int)", {"t4"}),
+    ("CrEaTe TaBlE t4 (id int)", {(None, "t4")}),
     ("CREATE INDEX ix ON t (a)", set()),
 ])
-def test_tables_created_by_raw_sql(sql: str, created: set[str]) -> None:
+def test_tables_created_by_raw_sql(sql: str, created: set[tuple[str | None, str]]) -> None:
+    """Each in its schema (None: the default one); a temporary table until it is dropped
+    (while it exists, its name without a schema is that table)."""
     ops = [Op("execute", line=1, sql=sql), Op("add_column", line=2, table="t")]
     ctx = RuleContext(config=SluiceConfig(), dialect="postgresql", ops=ops)
     assert new_tables_before(ops[1], ctx) == created
-    assert created == {s.table for s in _sql.statements(sql, "postgresql")
-                       if s.kind == "CREATE TABLE" and s.table}
+    assert {name for _, name in created} <= {s.table for s in _sql.statements(sql, "postgresql")
+                                              if s.kind == "CREATE TABLE" and s.table}
+
+
+@pytest.mark.parametrize("sql, on_new", [
+    ("ALTER TABLE users DROP COLUMN a", False),
+    ("ALTER TABLE audit.users DROP COLUMN a", True),
+    ('ALTER TABLE "audit"."users" DROP COLUMN a', True),
+    ("ALTER TABLE sales.users DROP COLUMN a", False),
+    ("ALTER TABLE tmp DROP COLUMN a", True),
+])
+def test_a_statement_is_on_a_new_table_in_its_own_schema(sql: str, on_new: bool) -> None:
+    ops = [Op("execute", line=1, sql="CREATE TABLE audit.users (id int); "
+                                     "CREATE TEMP TABLE tmp (a int)"),
+           Op("execute", line=2, sql=sql)]
+    ctx = RuleContext(config=SluiceConfig(), dialect="postgresql", ops=ops)
+    assert [is_new for _, is_new in sql_statements(ops[1], ctx)] == [on_new]
+
+
+@pytest.mark.parametrize("drop", [Op("execute", line=2, sql="DROP TABLE IF EXISTS tmp"),
+                                  Op("drop_table", line=2, table="tmp")])
+def test_a_temporary_table_stands_for_its_name_until_it_is_dropped(drop: Op) -> None:
+    ops = [Op("execute", line=1, sql="CREATE TEMPORARY TABLE tmp AS SELECT id FROM tmp"),
+           drop, Op("execute", line=3, sql="ALTER TABLE tmp DROP COLUMN a")]
+    ctx = RuleContext(config=SluiceConfig(), dialect="postgresql", ops=ops)
+    assert new_tables_before(drop, ctx) == {(None, "tmp")}  # the drop is of the temporary
+    assert [is_new for _, is_new in sql_statements(ops[2], ctx)] == [False]
 
 
 @pytest.mark.parametrize("dialect, module", [

@@ -118,6 +118,41 @@ def test_types_lose_module_prefix_and_literal_kwargs_are_values() -> None:
     assert idx.args["postgresql_where"] == "d > 0"
 
 
+def test_a_column_named_at_run_time_keeps_its_type() -> None:
+    """The first argument of ``sa.Column`` is the name when a type (or a foreign key)
+    follows it, a string or not; a type alone is the type."""
+    r = analyze('''
+    from sqlalchemy import UnicodeText
+
+    def upgrade(column):
+        op.add_column("t", sa.Column(column, sa.UnicodeText, nullable=True))
+        op.add_column("t", sa.Column(column.lower(), UnicodeText()))
+        op.add_column("t", sa.Column(column, sa.ForeignKey("u.id")))
+        op.add_column("t", sa.Column(sa.Integer, sa.ForeignKey("u.id")))
+        op.add_column("t", sa.Column(GUID, sa.ForeignKey("u.id")))
+    ''')
+    types = [o.args.get("type_") for o in ops_of(r, "add_column")]
+    assert types == ["UnicodeText()", "UnicodeText()", None, "Integer()", "GUID()"]
+    assert [o.column for o in ops_of(r, "add_column")] == [None] * 5
+
+
+def test_a_constraint_s_type_is_its_value_as_alembic_sees_it() -> None:
+    r = analyze('''
+    KIND = "unique"
+
+    def upgrade():
+        op.drop_constraint(u"fk_a", "t", type_=u"foreignkey")
+        op.drop_constraint("ck_b", "t", "check")
+        op.drop_constraint("uq_c", "t", type_=KIND)
+        op.drop_constraint("d", "t", type_=None)
+        op.drop_constraint("e", "t")
+        with op.batch_alter_table("t") as batch_op:
+            batch_op.drop_constraint("pk_t", type_=\'primary\')
+    ''')
+    types = [o.args.get("type_", "absent") for o in ops_of(r, "drop_constraint")]
+    assert types == ["foreignkey", "check", "unique", None, "absent", "primary"]
+
+
 def test_server_default_forms() -> None:
     r = analyze('''
     def upgrade():

@@ -5,7 +5,8 @@
 - ``tests.support.paths``: the repository and its example projects;
 - ``tests.support.servers``: the PostgreSQL and MariaDB/MySQL servers of the test run;
 - ``tests.support.project``: the real Alembic command API on a copy of examples/shop;
-- ``tests.support.multiservice``: the same on a copy of examples/multiservice;
+- ``tests.support.multiservice``: the same on a copy of examples/multiservice, and real
+  ``alembic`` processes on a copy outside the working folder (``ms_process_project``);
 - ``tests.support.gitrepo``: a copy of examples/shop in a git repository of its own;
 - ``tests.support.forkserver``: real ``sluice``/``alembic`` processes forked from one that
   imported them once (for kill, signal and concurrency tests);

@@ -127,16 +127,16 @@ def ops_to_models(container: Iterable[Any], *, phase: str = "upgrade") -> list[t
 
     Tables created earlier in the same container are marked ``table_is_new``.
     """
-    created: set[str] = set()
+    created: set[tuple[str | None, str]] = set()  # (schema, table): the same table only
     out: list[tuple[Any, Op]] = []
     for raw, in_batch in iter_leaf_ops(container):
         model = to_model(raw, phase=phase, in_batch=in_batch)
         # a plugin's operation: the statements it runs (sluice.core.plugin_sql)
         models = [model] if model is not None else plugin_models(raw, phase=phase) or []
         for model in models:
-            if model.table and model.table in created:
+            if model.table and (model.schema, model.table) in created:
                 model.table_is_new = True
             if model.kind == "create_table" and model.table:
-                created.add(model.table)
+                created.add((model.schema, model.table))
             out.append((raw, model))
     return out

@@ -123,8 +123,83 @@ def _shown_url(url: str) -> tuple[str, bool]:
 
 
 #: A placeholder the reader replaces (``<revision>``, ``<label>@-1``): shown as it is.
-_PLACEHOLDER = re.compile(r"<[a-z]+>(@[-+]?\d+)?")
+_PLACEHOLDER = r"<[a-z]+>(@[-+]?\d+)?"
 
 
 def _join(parts: Sequence[str]) -> str:
-    return " ".join(p if _PLACEHOLDER.fullmatch(p) else shlex.quote(p) for p in parts)
+    return " ".join(p if re.fullmatch(_PLACEHOLDER, p) else shlex.quote(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class AlembicOptions:
+    """The options a plain ``alembic`` command line was given before its subcommand
+    (``-c``, ``-n``, ``-x``, as given): what the commands a message printed inside that
+    run (an autogenerate refusal) repeat, so that they act on the same alembic.ini,
+    section, environment and service."""
+
+    #: ``-c`` as given, each time (alembic.ini and pyproject.toml may both be given).
+    configs: tuple[str, ...] = ()
+    #: ``-n``: the alembic.ini section.
+    name: str = "alembic"
+    #: ``-x`` as given, in order.
+    x_args: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, alembic_config: object) -> AlembicOptions:
+        """The options of the command line behind an Alembic ``Config`` (none under the
+        command API, which has no ``cmd_opts``)."""
+        opts = getattr(alembic_config, "cmd_opts", None)
+        if opts is None:
+            return cls()
+        configs = getattr(opts, "config", None)
+        name = getattr(opts, "name", None)
+        return cls(configs=tuple(str(c) for c in ([configs] if isinstance(configs, str)
+                                                  else configs or [])),
+                   name=name if isinstance(name, str) else "alembic",
+                   x_args=tuple(getattr(opts, "x", None) or ()))
+
+    @classmethod
+    def parse(cls, words: Sequence[str]) -> AlembicOptions:
+        """The options of :meth:`words` read back."""
+        configs: list[str] = []
+        name, x_args = "alembic", []
+        for flag, value in zip(words[::2], words[1::2], strict=False):
+            if flag == "-c":
+                configs.append(value)
+            elif flag == "-n":
+                name = value
+            elif flag == "-x":
+                x_args.append(value)
+        return cls(tuple(configs), name, tuple(x_args))
+
+    def words(self) -> tuple[str, ...]:
+        """``-c INI -n SECTION -x K=V ...`` (``-n`` left out for ``alembic``)."""
+        out: list[str] = []
+        for path in self.configs:
+            out += ["-c", path]
+        if self.name != "alembic":
+            out += ["-n", self.name]
+        for arg in self.x_args:
+            out += ["-x", arg]
+        return tuple(out)
+
+    def but(self, *, name: str | None = None, x: Sequence[str] = (),
+            without: Sequence[str] = ()) -> AlembicOptions:
+        """These options in section ``name``, without the ``-x`` of the keys ``without``,
+        with ``x`` added after the others."""
+        kept = tuple(a for a in self.x_args if a.partition("=")[0].strip() not in without)
+        return replace(self, name=self.name if name is None else name,
+                       x_args=kept + tuple(x))
+
+    def alembic_line(self, *words: str, message: bool = False) -> str:
+        """``alembic OPTIONS WORDS`` (``message``: then ``-m "..."``, for the reader to
+        fill in)."""
+        line = " ".join(["alembic", *(_join([w]) for w in (*self.words(), *words))])
+        return line + (' -m "..."' if message else "")
+
+    def sluice(self, *words: str) -> str:
+        """```sluice WORDS -c INI -n SECTION --env ENV -x K=V``` (in backticks): Sluice's
+        command on the same alembic.ini and section, ``-x env=`` as ``--env``."""
+        ini = next((c for c in self.configs if not c.endswith(".toml")), DEFAULT_INI)
+        return invocation(ini, environment=None, x_args=self.x_args,
+                          ini_section=self.name).sluice(*words)

@@ -27,6 +27,7 @@ from typing import Any
 
 from sluice.config import SluiceConfig, load_config, with_server
 from sluice.core.alembic_compat import running_command
+from sluice.core.suggest import AlembicOptions
 from sluice.environments import check_x_env, resolve_environment
 from sluice.filters import IncludeName, IncludeObject, make_include_name, make_include_object
 from sluice.integrations import alembic_plugin, prompt
@@ -115,19 +116,7 @@ def _x_args(alembic_config: Any) -> list[str]:
 def _command_options(alembic_config: Any) -> tuple[str, ...]:
     """``-c``, ``-n`` and ``-x`` as the ``alembic`` command line gave them (nothing under
     the command API): what a suggested ``alembic`` command repeats."""
-    opts = getattr(alembic_config, "cmd_opts", None)
-    if opts is None:
-        return ()
-    configs = getattr(opts, "config", None)
-    out: list[str] = []
-    for path in [configs] if isinstance(configs, str) else configs or []:
-        out += ["-c", str(path)]
-    name = getattr(opts, "name", None)
-    if isinstance(name, str) and name != "alembic":
-        out += ["-n", name]
-    for arg in _x_args(alembic_config):
-        out += ["-x", arg]
-    return tuple(out)
+    return AlembicOptions.of(alembic_config).words()
 
 
 def configure_options(

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_paths
+from sluice.core.suggest import Invocation
 from sluice.core.sumfile import section_slug, section_sum_file
 from sluice.errors import SluiceError
 from sluice.lint import sqlmemo
@@ -304,8 +305,9 @@ def _open_cache(config: SluiceConfig, layout: Layout, choice: DialectChoice, stu
 
 
 def _notes(run: _Run, config: SluiceConfig, scoped_baseline: bool,
-           reviewed: set[str] | None, skipped: int) -> list[str]:
-    """Lines for people after the coverage line."""
+           reviewed: set[str] | None, skipped: int, given: Invocation) -> list[str]:
+    """Lines for people after the coverage line (``given``: the options the commands they
+    name repeat)."""
     where = f"{config.file_name}: {config.table('lint')}"
     notes = [n for n in (run.choice.note(run.used_locations, where=where),) if n]
     # (the mysql family's verdicts depend on the server version: said once, not per finding)
@@ -318,11 +320,10 @@ def _notes(run: _Run, config: SluiceConfig, scoped_baseline: bool,
     if scoped_baseline:
         section = run.layout.section
         sum_file = section_sum_file(config.check.sum_file, section)
-        lock = "sluice lock" if section == "alembic" else f"sluice lock -n {section}"
         if reviewed is None:
             notes.append(f"note: no {sum_file}: every revision was linted, old "
                          "ones included; to count today's history as reviewed and lint only "
-                         f"newer revisions from now on, run `{lock}` and commit "
+                         f"newer revisions from now on, run {given.sluice('lock')} and commit "
                          f"{sum_file}")
         elif skipped:
             notes.append(f"{skipped} revision{'s' if skipped != 1 else ''} recorded in "
@@ -352,6 +353,7 @@ def lint_project(
     baseline: bool = False,
     json_parts: Encode | None = None,
     json_key: str = "",
+    given: Invocation | None = None,
 ) -> LintResult:
     """Lint the revisions of the Alembic project of ``ini_path``.
 
@@ -379,6 +381,8 @@ def lint_project(
     ``json_parts`` (with the cache on): the JSON text of the findings and revision records
     in :attr:`LintResult.json_findings` and ``json_revisions``, kept in the cache
     (:mod:`sluice.lint.jsonparts`; ``json_key``: the encoder's version, added to the key).
+    ``given``: the options of the command linting (``-c``, ``-n``, ``-x``, ``--env``), which
+    the commands the notes and errors name repeat (default: ``-n ini_section`` alone).
 
     Raises :class:`SluiceError` for unusable input (missing alembic.ini, unknown revision,
     not a git repository for ``changed_base``); a broken revision is a finding, never an
@@ -388,6 +392,7 @@ def lint_project(
            for x in (revisions, since, changed_base, paths)) > 1:
         raise SluiceError("choose one scope: revisions, since, changed files or paths")
     layout = read_layout(ini_path, x_args=x_args, ini_section=ini_section)
+    given = given or Invocation(ini_section=ini_section)
     if config is None:
         config = load_config(layout.ini_path)
     lint_cfg = config.lint
@@ -413,7 +418,7 @@ def lint_project(
     whole = unscoped and not tree_names
     reviewed: set[str] | None = None
     if baseline and unscoped:
-        reviewed = reviewed_files(layout, config)
+        reviewed = reviewed_files(layout, config, given=given)
         if reviewed is not None:
             whole = False
     def spec() -> RendererSpec:
@@ -469,7 +474,7 @@ def lint_project(
     cache.save()
     sqlmemo.save(cache.folder)
     run.coverage.dialects = choice.describe(run.used_locations or None, root=layout.root)
-    notes = _notes(run, config, baseline and unscoped, reviewed, skipped)
+    notes = _notes(run, config, baseline and unscoped, reviewed, skipped, given)
     return LintResult(findings=run.findings, coverage=run.coverage, revisions=run.reports,
                       suppressed=run.suppressed, dialects=chosen, cache_hits=cache.hits,
                       cache_misses=cache.misses, notes=notes,

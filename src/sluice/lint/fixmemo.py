@@ -9,11 +9,14 @@ being written. What the recipes make of a *chain* of calls
 in ``fix.cache`` beside ``lint.cache`` (same folder, same MAC key and rules: see
 :mod:`sluice.lint.cache`), keyed on
 
-- each call's exact text, the function it is in (``upgrade``, ``downgrade``), the
-  tables the revision creates or drops before it and those it drops a constraint of,
-  the columns an index or a constraint made before it depends on,
+- each call's exact text, the function it is in (``upgrade``, ``downgrade``), and what
+  the recipes read of the rest of the file (:class:`~sluice.lint.fixplan.Candidate`,
+  :mod:`sluice.lint.fixreads`): the tables the revision creates or drops before it and
+  those it drops a constraint of (by a call or by SQL), the columns an index or a
+  constraint made before it depends on (by a call of its own, one inside a block or SQL,
+  and in a downgrade by the upgrade),
 - the module's import statements (what a call is evaluated with), its names for ``op``
-  and the file's path,
+  and for SQLAlchemy (what rewritten code calls) and the file's path,
 - the dialect, the configuration (target versions, rules in force, the environments'
   ``lock_timeout``) and ``--env``,
 - and, for the whole file, the code of Sluice's lint, rules, core and recipes and the
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["DrawnCall", "DrawnFix", "FixMemo"]
 
 _FILE = "fix.cache"
-_FORMAT = 2
+_FORMAT = 3
 _PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 #: Chains kept at most (the oldest go first); a lint draws diffs for 10 files at most.
 LIMIT = 512
@@ -112,7 +115,8 @@ class FixMemo:
         plan = plan_source(source, path)
         if not plan.chains:
             return DrawnFix(path, source, source)
-        head = repr((dialect, path, plan.imports_text(), sorted(plan.aliases), self._settings))
+        head = repr((dialect, path, plan.imports_text(), sorted(plan.aliases),
+                     plan.sqlalchemy_name(), self._settings))
         keys = [_chain_key(head, chain) for chain in plan.chains]
         outcomes = [self._get(key, chain) for key, chain in zip(keys, plan.chains, strict=True)]
         missing = [i for i, o in enumerate(outcomes) if o is None]
@@ -136,22 +140,26 @@ class FixMemo:
         if entry is None:
             return None
         try:
-            rules, runs, imports = entry
+            rules, runs, imports, anchors = entry
             outcome = ChainOutcome([None if r is None else tuple(map(str, r)) for r in rules],
                                    [[str(ln) for ln in run] for run in runs],
-                                   [str(i) for i in imports])
-        except (TypeError, ValueError):
+                                   [str(i) for i in imports],
+                                   [None if a is None else (int(a[0]), str(a[1]))
+                                    for a in anchors])
+        except (TypeError, ValueError, IndexError):
             return None
         flags = [r is not None for r in outcome.rules]
         starts = sum(1 for i, on in enumerate(flags) if on and (i == 0 or not flags[i - 1]))
-        if len(flags) != len(chain.members) or starts != len(outcome.runs):
+        if len(flags) != len(chain.members) or starts != len(outcome.runs) \
+                or [a is not None for a in outcome.anchors] != flags:
             return None
         self.hits += 1
         return outcome
 
     def _put(self, key: str, outcome: ChainOutcome) -> None:
         self.entries.pop(key, None)
-        self.entries[key] = [outcome.rules, outcome.runs, outcome.imports]
+        self.entries[key] = [outcome.rules, outcome.runs, outcome.imports,
+                             [None if a is None else list(a) for a in outcome.anchors]]
         while len(self.entries) > LIMIT:
             del self.entries[next(iter(self.entries))]
         self._dirty = True
@@ -168,7 +176,8 @@ class FixMemo:
 
 def _chain_key(head: str, chain: Chain) -> str:
     # the function a call is in too: recipes decline in an upgrade what they rewrite in
-    # a downgrade, and write suppressions only where lint reads them
+    # a downgrade, and write suppressions only where lint reads them; what a member holds
+    # of the rest of the file is all the recipes read of it (plan_source)
     members = [(m.phase, m.text, sorted(m.new_tables), sorted(m.swapped), sorted(m.depended))
                for m in chain.members]
     payload = repr((head, members)).encode("utf-8", "surrogatepass")

@@ -3,11 +3,13 @@ Alembic: which ``op`` calls are candidates, how they group, and the file put tog
 what the recipes made of each group.
 
 A *chain* is a run of candidate calls in a row (blank lines between at most, the same
-indentation): what the recipes make of it depends only on its calls' text, the tables the
-revision creates or drops before each, the module's imports, the recipe context and the
-code of Sluice, Alembic and SQLAlchemy, never on the rest of the file. That is what lets
-``sluice lint`` keep what it drew (:mod:`sluice.lint.fixmemo`) and redraw a diff after an
-edit elsewhere in the file without importing Alembic.
+indentation): what the recipes make of it depends only on its calls' text, what each
+:class:`Candidate` holds of the rest of its function (the tables created or dropped, the
+constraints dropped, the columns indexes and constraints depend on: everything the
+recipes read there, see :mod:`sluice.lint.fixreads`), the module's imports and its name
+for SQLAlchemy, the recipe context and the code of Sluice, Alembic and SQLAlchemy. That
+is what lets ``sluice lint`` keep what it drew (:mod:`sluice.lint.fixmemo`) and redraw a
+diff after an edit elsewhere in the file without importing Alembic.
 """
 
 from __future__ import annotations
@@ -17,24 +19,23 @@ import re
 from dataclasses import dataclass, field
 
 from sluice.errors import SluiceError
+from sluice.lint.fixreads import (
+    ColumnKey,
+    Surroundings,
+    TableKey,
+    arg,
+    call_dependents,
+    constraint_dropped,
+    reads_depended,
+    table_key,
+    text,
+)
 from sluice.lint.suppress import parse_suppressions
 
 __all__ = ["Candidate", "Chain", "ChainOutcome", "ColumnKey", "Plan", "TableKey", "assemble",
            "plan_source", "table_key"]
 
 _PHASES = re.compile(r"^(?:upgrade|downgrade)(?:_\w+)?$")
-
-#: A table as the recipes tell tables apart: ``(schema, name)``, lower case, ``""`` for
-#: no schema (the search path's). A table created in ``archive`` is not ``plain``.
-TableKey = tuple[str, str]
-#: A column of a table: ``(schema, table, column)``, spelt as :data:`TableKey`.
-ColumnKey = tuple[str, str, str]
-
-
-def table_key(table: str, schema: str | None) -> TableKey:
-    """The :data:`TableKey` of ``table`` in ``schema`` (None: no schema given)."""
-    return ((schema or "").lower(), table.lower())
-
 
 @dataclass
 class Candidate:
@@ -52,12 +53,15 @@ class Candidate:
     text: str
     #: Tables this call may treat as new (created before it, or dropped and not created).
     new_tables: frozenset[TableKey]
-    #: Tables a constraint of which an earlier call drops (``op.drop_constraint``): a
-    #: constraint created on one of them is taken for the other half of a swap.
+    #: Tables a constraint of which the function drops before the call
+    #: (``op.drop_constraint``, or SQL): a constraint created on one of them is taken for
+    #: the other half of a swap.
     swapped: frozenset[TableKey] = frozenset()
-    #: Columns an index or a constraint an earlier call creates may depend on (every
-    #: identifier its column list or expression names): a recipe that rebuilds a column
-    #: is not applied to them.
+    #: Columns an index or a constraint made before the call may depend on (every
+    #: identifier its column list, expression or SQL names; by any call of the function,
+    #: in a block too, and in a downgrade by the upgrade): a recipe that rebuilds a column
+    #: is not applied to them. Empty for a call no such recipe rewrites
+    #: (:func:`~sluice.lint.fixreads.reads_depended`).
     depended: frozenset[ColumnKey] = frozenset()
 
 
@@ -72,11 +76,14 @@ class Chain:
 class ChainOutcome:
     """What the recipes made of one chain: per member the rule ids of the recipes applied
     (None: left as written), per run of rewritten members in a row its lines (without the
-    indentation or the comments), and the import lines those need."""
+    indentation or the comments), the import lines those need, and per rewritten member
+    where its own lines start in its run (line, indentation within the run), where its
+    comment goes."""
 
     rules: list[tuple[str, ...] | None]
     runs: list[list[str]]
     imports: list[str]
+    anchors: list[tuple[int, str] | None] = field(default_factory=list)
 
 
 @dataclass
@@ -124,10 +131,10 @@ def plan_source(source: str, path: str) -> Plan:
     aliases = _op_aliases(tree)
     reviewed = {sup.line for sup in parse_suppressions(source)}
     chains: list[Chain] = []
-    for fn in tree.body:
-        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) \
-                or not _PHASES.match(fn.name):
-            continue
+    functions = [fn for fn in tree.body if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and _PHASES.match(fn.name)]
+    around = Surroundings(functions, aliases)
+    for fn in functions:
         calls = [(s, _op_call(s, aliases)) for s in fn.body]
         created = {t for _, c in calls if c is not None
                    for t in [_literal_table(c, "create_table")] if t}
@@ -143,15 +150,17 @@ def plan_source(source: str, path: str) -> Plan:
             table = _literal_table(call, "create_table")
             if table:
                 seen_created.add(table)
-            depended |= _dependents(call)
+            depended |= call_dependents(call)
             if _reviewed(lines, reviewed, start, end) or not _alone(lines, stmt):
                 continue
             member = Candidate(fn.name, start, end, lines[start - 1][:stmt.col_offset],
                                _comments(lines, stmt), call,
                                ast.get_source_segment(source, stmt) or "",
                                frozenset(seen_created | (dropped - created)),
-                               frozenset(swapped), frozenset(depended))
-            table = _constraint_dropped(call)
+                               frozenset(swapped | around.swapped(fn.name, start)),
+                               frozenset(depended | around.depended(fn.name, start)
+                                         if reads_depended(call) else ()))
+            table = constraint_dropped(call)
             if table:
                 swapped.add(table)
             last = chains[-1].members[-1] if chains else None
@@ -173,22 +182,26 @@ def assemble(plan: Plan, outcomes: list[ChainOutcome]) -> tuple[str, list[tuple[
     for chain, outcome in zip(plan.chains, outcomes, strict=True):
         imports.update(outcome.imports)
         rendered = iter(outcome.runs)
-        current: list[Candidate] = []
+        anchors = dict(enumerate(outcome.anchors))
+        current: list[tuple[Candidate, tuple[int, str] | None]] = []
         answered: set[str] = set()
-        for member, rules in [*zip(chain.members, outcome.rules, strict=True), (None, None)]:
+        for index, (member, rules) in enumerate(
+                [*zip(chain.members, outcome.rules, strict=True), (None, None)]):
             if member is not None and rules is not None:
                 fixed.append((member, rules))
-                current.append(member)
+                current.append((member, anchors.get(index)))
                 answered.update(rules)
                 continue
             if current:
-                pad = current[0].indent
-                body = [pad + c for m in current for c in m.comments]
-                body += [pad + ln if ln else ln for ln in next(rendered)]
-                first = current[0].start
+                pad = current[0][0].indent
+                body = [pad + ln if ln else ln for ln in next(rendered)]
+                for m, at in reversed(current):  # each comment above its own call's lines
+                    line, indent = at if at is not None else (0, "")
+                    body[line:line] = [pad + indent + c for c in m.comments]
+                first = current[0][0].start
                 while first > 1 and _stale_warning(plan.lines[first - 2], answered):
                     first -= 1  # the comment autogenerate wrote for what the recipe fixes
-                runs.append((first, current[-1].end, body))
+                runs.append((first, current[-1][0].end, body))
                 current, answered = [], set()
     if not runs:
         return plan.source, []
@@ -263,90 +276,11 @@ def _binds(node: ast.stmt) -> set[str]:
     return set()
 
 
-def _arg(call: ast.Call, index: int | None, name: str) -> ast.expr | None:
-    """Argument ``index`` (0-based; None: keyword only) of ``call``, or its keyword
-    ``name``."""
-    if index is not None and len(call.args) > index and not any(
-            isinstance(a, ast.Starred) for a in call.args[:index + 1]):
-        return call.args[index]
-    return next((k.value for k in call.keywords if k.arg == name), None)
-
-
-def _called(node: ast.expr) -> str:
-    """The name a call calls (``sa.ForeignKey(...)``: ``ForeignKey``), else ``""``."""
-    func = node.func if isinstance(node, ast.Call) else None
-    return func.attr if isinstance(func, ast.Attribute) else \
-        func.id if isinstance(func, ast.Name) else ""
-
-
-def _text(node: ast.expr | None) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-        else None
-
-
-def _constraint_dropped(call: ast.Call) -> TableKey | None:
-    """The table of ``op.drop_constraint(name, "table", ...)`` (spelled as a literal)."""
-    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop_constraint"):
-        return None
-    table = _text(_arg(call, 1, "table_name"))
-    return None if table is None else table_key(table, _text(_arg(call, None, "schema")))
-
-
 def _literal_table(call: ast.Call, name: str) -> TableKey | None:
     if isinstance(call.func, ast.Attribute) and call.func.attr == name and call.args \
             and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-        return table_key(call.args[0].value, _text(_arg(call, None, "schema")))
+        return table_key(call.args[0].value, text(arg(call, None, "schema")))
     return None
-
-
-#: The calls that make an index or a constraint: the argument (position, keyword) of its
-#: columns or expression, and of its table.
-_DEPENDENTS = {"create_index": (2, "columns"), "create_unique_constraint": (2, "columns"),
-               "create_primary_key": (2, "columns"), "create_check_constraint": (2, "condition"),
-               "create_foreign_key": (3, "local_cols")}
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-
-
-def _words(node: ast.expr | None) -> set[str]:
-    """Every identifier the string literals in ``node`` name (lower case)."""
-    if node is None:
-        return set()
-    return {w.lower() for n in ast.walk(node) if isinstance(n, ast.Constant)
-            and isinstance(n.value, str) for w in _WORD.findall(n.value)}
-
-
-def _dependents(call: ast.Call) -> set[ColumnKey]:
-    """The columns an index or a constraint the call makes may depend on (as
-    :func:`sluice.recipes.apply.dependents` reads an op object)."""
-    name = _called(call)
-    found: set[ColumnKey] = set()
-    schema = _text(_arg(call, None, "schema"))
-    if name == "create_foreign_key":
-        referent = _text(_arg(call, 2, "referent_table"))
-        if referent is not None:
-            key = table_key(referent, _text(_arg(call, None, "referent_schema")))
-            found |= {(*key, w) for w in _words(_arg(call, 4, "remote_cols"))}
-        table = _text(_arg(call, 1, "source_table"))
-        schema = _text(_arg(call, None, "source_schema"))
-    else:
-        table = _text(_arg(call, 1, "table_name"))
-    if name in _DEPENDENTS and table is not None:
-        found |= {(*table_key(table, schema), w) for w in _words(_arg(call, *_DEPENDENTS[name]))}
-    column = _arg(call, 1, "column")
-    table = _text(_arg(call, 0, "table_name"))
-    if name != "add_column" or not isinstance(column, ast.Call) or table is None:
-        return found
-    col = _text(column.args[0]) if column.args else None
-    made = [a for a in column.args[1:] if _called(a) in ("ForeignKey", "CheckConstraint")]
-    if col is not None and (made or any(k.arg in ("index", "unique", "primary_key")
-                                        for k in column.keywords)):
-        found.add((*table_key(table, schema), col.lower()))
-    for ref in made:  # ForeignKey("[schema.]table.column"): that column too
-        spec = _text(ref.args[0]) if isinstance(ref, ast.Call) and ref.args else None
-        if spec and "." in spec:
-            *owner, ref_table, ref_col = spec.split(".")
-            found.add((*table_key(ref_table, ".".join(owner) or None), ref_col.lower()))
-    return found
 
 
 def _comments(lines: list[str], stmt: ast.stmt) -> list[str]:

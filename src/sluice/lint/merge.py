@@ -150,14 +150,15 @@ def merge_ops(static_ops: list[Op], render_ops: list[Op], phases: Iterable[str],
         if idx is None:
             idx = next((i - 1 for i, o in enumerate(out) if o.phase == r.phase), len(out) - 1)
         out.insert(idx + 1, r)
-    # tables created earlier in the same phase (render-only ops need it computed)
-    created: dict[str, set[str]] = {"upgrade": set(), "downgrade": set()}
+    # tables created earlier in the same phase, in the same schema (render-only ops need
+    # it computed)
+    created: dict[str, set[tuple[str | None, str]]] = {"upgrade": set(), "downgrade": set()}
     for o in out:
         bucket = created.setdefault(o.phase, set())
-        if o.source == "render" and o.table and o.table in bucket:
+        if o.source == "render" and o.table and (o.schema, o.table) in bucket:
             o.table_is_new = True
         if o.kind == "create_table" and o.table:
-            bucket.add(o.table)
+            bucket.add((o.schema, o.table))
     return out
 
 

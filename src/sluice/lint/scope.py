@@ -23,6 +23,7 @@ from sluice.core.history import History, RevisionHeader, build_history, header_f
 from sluice.core.ini import IniConfig
 from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
 from sluice.core.source import decode_source
+from sluice.core.suggest import Invocation
 from sluice.core.sumfile import file_digest, parse_sum, sum_path
 from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash
@@ -236,10 +237,13 @@ def changed_files(folder: str | Path, base: str | None = None) -> set[Path]:
     return out
 
 
-def reviewed_files(layout: Layout, config: SluiceConfig) -> set[str] | None:
+def reviewed_files(layout: Layout, config: SluiceConfig, *,
+                   given: Invocation | None = None) -> set[str] | None:
     """Real paths of the revision files ``sluice.sum`` (the section's own, see
     :func:`~sluice.core.sumfile.section_sum_file`) records with the checksum they still
-    have (reviewed history); None when the project has no sum file."""
+    have (reviewed history); None when the project has no sum file. ``given``: the
+    options of the command reading it, repeated by the commands its error names (default:
+    ``-n`` of the layout's section alone)."""
     path = sum_path(layout.root, config.check.sum_file, layout.section)
     try:
         text = path.read_text(encoding="utf-8")
@@ -251,13 +255,14 @@ def reviewed_files(layout: Layout, config: SluiceConfig) -> set[str] | None:
     broken = ((state.conflict_line, "unresolved merge conflict") if state.conflict_line
               else state.errors[0] if state.errors else None)
     if broken is not None:  # which files it vouches for is unknown: fail closed
-        lock = "sluice lock" + (f" -n {layout.section}" if layout.section != "alembic" else "")
+        given = given or Invocation(ini_section=layout.section)
         raise SluiceError(
             f"{display_path(path, layout.root)}:{broken[0]}: {broken[1]}; Sluice cannot tell "
             "reviewed history from new revisions",
-            hint=f"`sluice check --only checksums` says how to resolve it, then `{lock}` "
-                 "rewrites the file (`sluice lint --all` and `sluice fix --include-locked` "
-                 "do not read it).")
+            hint=f"{given.sluice('check', '--only', 'checksums')} says how to resolve it, "
+                 f"then {given.sluice('lock')} rewrites the file "
+                 f"({given.sluice('lint', '--all')} and "
+                 f"{given.sluice('fix', '--include-locked')} do not read it).")
     out: set[str] = set()
     for rel, digest in state.files.items():
         file = layout.root / rel

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -14,6 +13,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops as alembic_ops
 
 from sluice.config import SluiceConfig
+from sluice.core.suggest import AlembicOptions
 from sluice.errors import ConfigError
 from sluice.notices import notice
 
@@ -109,14 +109,22 @@ class PolicyContext:
     #: revision announced and then refused would name files that were never written.
     pending: list[str] = field(default_factory=list)
     #: The options the ``alembic`` command line running env.py was given before its
-    #: subcommand (``-c``, ``-n``, ``-x``, as given), repeated by :meth:`allow_command`.
+    #: subcommand (``-c``, ``-n``, ``-x``, as given), repeated by every ``alembic`` (and
+    #: ``sluice``) command a refusal suggests (:attr:`given`).
     command_options: tuple[str, ...] = ()
+
+    @property
+    def given(self) -> AlembicOptions:
+        """:attr:`command_options` as :class:`~sluice.core.suggest.AlembicOptions`, which
+        render the commands a refusal suggests: ``ctx.given.alembic_line("merge", ...)``,
+        ``ctx.given.sluice("heads")``."""
+        return AlembicOptions.parse(self.command_options)
 
     def allow_command(self, allow: str) -> str:
         """``alembic ... -x allow=ALLOW revision --autogenerate -m "..."``: this run again
         with the override, on the same project, section, environment and service."""
-        words = [*self.command_options, "-x", f"allow={allow}"]
-        return f'alembic {shlex.join(words)} revision --autogenerate -m "..."'
+        return self.given.but(x=[f"allow={allow}"]).alembic_line(
+            "revision", "--autogenerate", message=True)
 
     def warn(self, message: str) -> None:
         notice(f"sluice: warning: {message}")

@@ -50,14 +50,16 @@ def all_heads(script_dir: Any) -> list[Any]:
     return [script_dir.get_revision(rev) for rev in script_dir.get_heads()]
 
 
-def branch_head(script_dir: Any, label: str) -> str | None:
-    """The single head of branch ``label``; several heads are refused with the merge command."""
+def branch_head(ctx: PolicyContext, script_dir: Any, label: str) -> str | None:
+    """The single head of branch ``label``; several heads are refused with the merge
+    command (with the run's ``-c``, ``-n`` and ``-x``: the same project and section)."""
     heads = branch_heads(script_dir, label)
     if len(heads) > 1:
+        merge = ctx.given.alembic_line("merge", "-m", f"merge {label} heads", *heads)
         raise PolicyViolation(
             f"branch '{label}' has {len(heads)} heads ({', '.join(heads)}); no revision written\n"
-            f"   Merge them first: alembic merge -m \"merge {label} heads\" {' '.join(heads)}\n"
-            "   (`sluice heads` explains where they split.)"
+            f"   Merge them first: `{merge}`\n"
+            f"   ({ctx.given.sluice('heads')} explains where they split.)"
         )
     return heads[0] if heads else None
 
@@ -139,13 +141,14 @@ def place_on_branch(
     location = check_version_location(script_dir, svc,
                                       getattr(ctx.migration_context, "config", None))
     if location is not None:  # a --version-path given for the run is the trunk's
-        script.version_path = str(location)
+        # as Alembic holds it: it compares without resolving (``-c ../x/alembic.ini``)
+        script.version_path = held_location(script_dir, location)
     if svc.config.version_table:
         # Its own Alembic environment: the graph holds only this service's revisions.
         return
     ops = [op for u in script.upgrade_ops_list for op in u.ops]
     if script.head in (None, "head"):
-        if branch_head(script_dir, svc.label) is not None:
+        if branch_head(ctx, script_dir, svc.label) is not None:
             script.head = f"{svc.label}@head"
         else:
             script.head = "base"
@@ -172,7 +175,7 @@ def place_on_branch(
         if pending and owner in pending:
             deps.append(pending[owner])
             continue
-        head = branch_head(script_dir, services(ctx.config)[owner].label)
+        head = branch_head(ctx, script_dir, services(ctx.config)[owner].label)
         if head is not None:
             deps.append(head)
     if deps:
@@ -229,12 +232,38 @@ def check_trunk_location(ctx: PolicyContext, script: alembic_ops.MigrationScript
     locations = version_locations(script_directory(ctx))
     if len(locations) < 2:
         return
-    first = os.path.relpath(locations[0])
+    placed = ctx.given.alembic_line("revision", "--autogenerate", "--version-path",
+                                    version_path_arg(locations[0]), message=True)
     raise PolicyViolation(
         f"the revision for tables owned by no service ({', '.join(sorted(set(tables)))}) "
         f"starts the trunk, and there are {len(locations)} version_locations; say where it "
-        f"goes with --version-path (alembic revision --autogenerate --version-path {first} "
-        "-m \"...\"), or add the tables to a service; no revision written")
+        f"goes with --version-path (`{placed}`), or add the tables to a service; no "
+        "revision written")
+
+
+def held_location(script_dir: Any, location: Path) -> str:
+    """The version location of Alembic's that is the folder ``location``, as Alembic holds
+    it (``.../work/../project/versions/billing`` for ``-c ../project/alembic.ini``):
+    Alembic refuses a ``version_path`` that is the same folder spelt otherwise."""
+    for held in version_locations(script_dir):
+        if Path(held).resolve() == location.resolve():
+            return held
+    return str(location)
+
+
+def location_arg(script_dir: Any, location: Path) -> str:
+    """``--version-path`` for a service's ``location``, as :func:`version_path_arg`
+    types it."""
+    return version_path_arg(held_location(script_dir, location))
+
+
+def version_path_arg(location: str) -> str:
+    """``--version-path`` for ``location`` as typed from the working folder: relative when
+    Alembic, which compares the path it is given with its version locations without
+    resolving ``..``, takes the relative path for the same folder; else as Alembic
+    holds it."""
+    rel = os.path.relpath(location)
+    return rel if Path(rel).absolute() == Path(location).absolute() else location
 
 
 def unowned_trunk_head(ctx: PolicyContext, tables: list[str]) -> str:
@@ -251,10 +280,12 @@ def unowned_trunk_head(ctx: PolicyContext, tables: list[str]) -> str:
         reason = "every head belongs to a service branch"
     else:
         reason = f"the unlabelled trunk has {len(heads)} heads ({', '.join(heads)})"
+    generate = ctx.given.but(without=["service"], x=["service=NAME"]).alembic_line(
+        "revision", "--autogenerate", message=True)
     raise PolicyViolation(
         f"changes to tables owned by no service ({', '.join(sorted(set(tables)))}) cannot be "
         f"placed: {reason}; no revision written\n"
         f"   1. Add each table to one service's `tables` in {where}, or to exclude_tables.\n"
         "   2. Or add them to service NAME and generate them on purpose:\n"
-        '      alembic -x service=NAME revision --autogenerate -m "..."'
+        f"      {generate}"
     )

@@ -140,11 +140,12 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
                     ctx.notes.setdefault(rev, []).append(text)
                 elif ctx.config.dangerous_ops == "error":
                     refused_keys.append(model.allow_key.lower())
+                    allow = ctx.allow_command(model.allow_key)
                     refusals.append(
                         f"{model.kind} {model.target} [{label}]: {finding.message}\n"
-                        f"{_indent(finding.fix)}\n"
+                        f"{_indent(_with_options(finding.fix, model.allow_key, allow))}\n"
                         f"   To generate it anyway, after review (-x goes before the subcommand):\n"
-                        f"     {ctx.allow_command(model.allow_key)}"
+                        f"     {allow}"
                     )
                 else:
                     text = f"sluice: {finding.severity}: {finding.message} ({label})"
@@ -158,6 +159,13 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
         unused = ctx.unused_allowances(refused_keys)
         raise PolicyViolation(head + "\n" + "\n".join(
             [f"- {r}" for r in refusals] + [f"- {u}" for u in unused]))
+
+
+def _with_options(fix: str, allow_key: str, allow: str) -> str:
+    """A rule's fix with its generic override command (SL005's ``alembic -x allow=KEY
+    revision --autogenerate -m "..."``, as ``sluice lint`` shows it) spelt as this run's
+    (``allow``: its ``-c``, ``-n`` and ``-x`` repeated)."""
+    return fix.replace(f'alembic -x allow={allow_key} revision --autogenerate -m "..."', allow)
 
 
 def _indent(text: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from alembic.script import ScriptDirectory
 
 from sluice.config import SluiceConfig
+from sluice.core.suggest import AlembicOptions
 from sluice.errors import ConfigError
 from sluice.policy.branches import (
     active_service,
@@ -112,7 +113,9 @@ def scoped_include_object(config: SluiceConfig, service: str | None, inner: Incl
 
 
 def check_own_environment(config: SluiceConfig, service: str, alembic_config: Any) -> None:
-    """A service with its own version table must run in an environment of its own."""
+    """A service with its own version table must run in an environment of its own; the
+    commands the error names repeat the run's ``-c`` and ``-x`` (``-x service`` gives way
+    to ``-n``)."""
     svc = get_service(config, service)
     loc = svc.location
     if loc is None or alembic_config is None:
@@ -125,8 +128,10 @@ def check_own_environment(config: SluiceConfig, service: str, alembic_config: An
               if Path(p).resolve() != loc]
     if others:
         section = getattr(alembic_config, "config_ini_section", "alembic")
-        run = (f"run it with -n {service}, not -x service={service}: `alembic -n {service} "
-               f"...`, `sluice check -n {service}`, `sluice upgrade -n {service}`")
+        given = AlembicOptions.of(alembic_config).but(name=service, without=["service"])
+        run = (f"run it with -n {service}, not -x service={service}: "
+               f"`{given.alembic_line('...')}`, {given.sluice('check')}, "
+               f"{given.sluice('upgrade')}")
         if section == service:
             todo = f"list only {svc.config.version_location} in its version_locations"
         elif _has_section(alembic_config, service):

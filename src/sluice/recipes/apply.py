@@ -12,7 +12,7 @@ from alembic.operations import ops
 
 from sluice.lint.fixplan import ColumnKey, TableKey, table_key
 from sluice.recipes.model import Recipe, RecipeContext, recipes_for
-from sluice.recipes.steps import AutocommitBlock, Backfill, LockTimeout, Suppressed
+from sluice.recipes.steps import Anchor, AutocommitBlock, Backfill, LockTimeout, Suppressed
 from sluice.rules.registry import all_rules
 
 
@@ -241,13 +241,17 @@ def tidy(operations: list[ops.MigrateOperation], dialect: str) -> list[ops.Migra
     in_force: str | None = None  # the SET LOCAL (PostgreSQL) or session value set last
     for o in operations:
         if isinstance(o, AutocommitBlock):
+            anchors: list[ops.MigrateOperation] = []
+            while out and isinstance(out[-1], Anchor):  # (where a call's ops start)
+                anchors.insert(0, out.pop())
             prev = out[-1] if out else None
             if isinstance(prev, LockTimeout):
                 out.pop()  # a SET LOCAL right before a commit does nothing
             prev = out[-1] if out else None
             if isinstance(prev, AutocommitBlock) and prev.lock_timeout == o.lock_timeout:
-                prev.ops += o.ops
+                prev.ops += anchors + o.ops
             else:
+                out += anchors
                 out.append(o)
             if dialect == "postgresql":
                 in_force = None  # the block's commit ends the transaction's SET LOCAL

@@ -28,9 +28,8 @@ from sluice.errors import SluiceError
 from sluice.files import write_atomic
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
 from sluice.recipes.apply import Applied, apply_recipes, tidy
-from sluice.recipes.earlier import Earlier
 from sluice.recipes.model import RecipeContext
-from sluice.recipes.steps import autogen_context, render_lines
+from sluice.recipes.steps import ANCHOR, Anchor, autogen_context, render_lines
 
 
 @dataclass
@@ -114,7 +113,6 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
     env.actx.opts["sqlalchemy_module_prefix"] = f"{sa_name}."
     outcomes: list[ChainOutcome] = []
     applied: dict[int, list[Applied]] = {}
-    earlier = Earlier(plan)
     for chain in chains:
         env.actx.imports = set()
         # the rewrite calls op by the name the chain's first call does (``migrate``)
@@ -122,13 +120,12 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
         rules: list[tuple[str, ...] | None] = []
         runs: list[list[ops.MigrateOperation]] = []
         current: list[ops.MigrateOperation] | None = None
-        for member in chain.members:
+        for index, member in enumerate(chain.members):
             recorded = env.evaluate(member.call, plan.aliases)
             phase = "downgrade" if member.phase.startswith("downgrade") else "upgrade"
             result = apply_recipes(recorded, replace(ctx, phase=phase),
                                    new_tables=member.new_tables,
-                                   swapped=member.swapped | earlier.swapped(member),
-                                   depended=member.depended | earlier.depended(member)) \
+                                   swapped=member.swapped, depended=member.depended) \
                 if len(recorded) == 1 else None
             if result is None or not result.applied:
                 rules.append(None)
@@ -139,13 +136,32 @@ def fix_chains(plan: Plan, chains: list[Chain], ctx: RecipeContext
             if current is None:
                 current = []
                 runs.append(current)
-            current += result.ops
-        lines = [[ln for o in tidy(run, ctx.dialect) for ln in render_lines(env.actx, o)]
-                 for run in runs]
+            current += [Anchor(index), *result.ops]
+        rendered = [[ln for o in tidy(run, ctx.dialect) for ln in render_lines(env.actx, o)]
+                    for run in runs]
+        lines, anchors = _take_anchors(rendered, len(chain.members))
         if sa_import is not None and any(_uses(run, sa_name) for run in lines):
             env.actx.imports.add(sa_import)
-        outcomes.append(ChainOutcome(rules, lines, sorted(env.actx.imports)))
+        outcomes.append(ChainOutcome(rules, lines, sorted(env.actx.imports), anchors))
     return outcomes, applied
+
+
+def _take_anchors(runs: list[list[str]], members: int
+                  ) -> tuple[list[list[str]], list[tuple[int, str] | None]]:
+    """The rendered runs without their anchor lines, and per member where its lines
+    start in its run: (line, indentation); None for a member not rewritten."""
+    anchors: list[tuple[int, str] | None] = [None] * members
+    out: list[list[str]] = []
+    for run in runs:
+        kept: list[str] = []
+        for line in run:
+            body = line.lstrip(" ")
+            if body.startswith(ANCHOR) and body[len(ANCHOR):].isdigit():
+                anchors[int(body[len(ANCHOR):])] = (len(kept), line[:len(line) - len(body)])
+            else:
+                kept.append(line)
+        out.append(kept)
+    return out, anchors
 
 
 def _render_item(kind: str, obj: Any, actx: Any) -> Any:

@@ -144,6 +144,19 @@ class LockTimeout(ops.MigrateOperation):
         return f"SET SESSION lock_wait_timeout = {self.seconds}"
 
 
+class Anchor(ops.MigrateOperation):
+    """Where the ops of one rewritten call start in a sequence (``sluice fix`` writes the
+    call's own comment there): rendered as a marker line (:data:`ANCHOR`) that the caller
+    takes out, noting where it was."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+#: The marker line of an :class:`Anchor`: ``# sluice-fix-anchor 3``.
+ANCHOR = "# sluice-fix-anchor "
+
+
 def _literal(text: str) -> str:
     return repr(text)
 
@@ -223,6 +236,11 @@ def _render_autocommit(ctx: AutogenContext, op: AutocommitBlock) -> list[str]:
         # indents after a line ending in ":" and dedents at an empty line.
         return [head, *body, ""]
     return [head, *("    " + line if line else line for line in body)]
+
+
+@alembic_render.renderers.dispatch_for(Anchor)
+def _render_anchor(ctx: AutogenContext, op: Anchor) -> list[str]:
+    return [f"{ANCHOR}{op.index}"]
 
 
 @alembic_render.renderers.dispatch_for(Suppressed)

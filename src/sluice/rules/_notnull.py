@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from sluice.core.ops import Op
-from sluice.rules._util import literal_text, run_memo, sql_statements, unit_ops
+from sluice.rules._util import run_memo, sql_statements, unit_ops
 
 if TYPE_CHECKING:
     from sluice.rules._sql import Action
@@ -98,7 +98,7 @@ def _read_events(unit: list[Op], ctx: RuleContext) -> Iterator[_Event]:
                          _guarded(condition) or ("" if condition else None),
                          bool(o.args.get("postgresql_not_valid")))
         elif o.kind == "drop_constraint" and o.name:
-            type_ = literal_text(o.args.get("type_"))
+            type_ = str(o.args.get("type_") or "")
             yield _Event(i, "drop", table, _low(o.name),
                          check=type_ == "check" or (not type_ and _check_name(o.name)))
         elif o.kind == "alter_column" and o.args.get("nullable") is False and o.column:

@@ -377,24 +377,70 @@ def _text_action(clause: str) -> Action:
     return Action("other", text=clause)
 
 
+#: The leading words of a statement up to the table it works on (normalised text).
+_TABLE_FIRST = (
+    r"(?:ALTER TABLE(?: ONLY)?(?: IF EXISTS)?|UPDATE(?: ONLY)?|DELETE FROM(?: ONLY)?|"
+    r"INSERT (?:IGNORE )?INTO|TRUNCATE(?: TABLE)?(?: ONLY)?|"
+    r"CREATE (?:(?:GLOBAL |LOCAL )?(?:TEMP|TEMPORARY|UNLOGGED) )?TABLE(?: IF NOT EXISTS)?|"
+    r"DROP TABLE(?: IF EXISTS)?|VACUUM(?: \(.*?\))?(?: FULL| FREEZE| VERBOSE| ANALYZE)*|"
+    r"CLUSTER(?: VERBOSE)?|LOCK(?: TABLES?)?(?: ONLY)?|REINDEX(?: \(.*?\))? (?:TABLE|INDEX)"
+    r"(?: CONCURRENTLY)?|RENAME TABLE|OPTIMIZE TABLE) " + _IDENT
+)
+
+
+def _table_ref(stmt: Stmt) -> str | None:
+    """The table ``stmt`` works on as its text names it (``"AUDIT".ORDERS``), read from
+    the normalised text; None when the text does not say."""
+    m = re.match(_TABLE_FIRST, stmt.norm)
+    if m is None and stmt.kind in ("CREATE INDEX", "DROP INDEX"):
+        m = re.search(r" ON (?:ONLY )?" + _IDENT, stmt.norm)
+    return m.group(1) if m else None
+
+
+def table_schema(stmt: Stmt) -> str | None:
+    """The schema ``stmt`` names its table in (``audit`` of ``ALTER TABLE audit.t``), lower
+    case; None when it names none (the default one)."""
+    ref = _table_ref(stmt)
+    if ref is None or "." not in ref:
+        return None
+    return ref.split(".")[0].strip('"`[]').lower() or None
+
+
+def creates_temporary(stmt: Stmt) -> bool:
+    """A ``CREATE TEMP|TEMPORARY TABLE``: the session's own table, never a permanent one."""
+    return re.match(r"CREATE (?:GLOBAL |LOCAL )?TEMP(?:ORARY)? TABLE\b", stmt.norm) is not None
+
+
+def on_temporary_table(stmt: Stmt, dialect: str | None) -> bool:
+    """Whether ``stmt`` names a temporary table as such (``DROP TEMPORARY TABLE``, schema
+    ``pg_temp``, or ``temp`` on SQLite): it loses nothing of a permanent table."""
+    if "TEMP" not in stmt.norm or stmt.norm.startswith("DROP TEMPORARY TABLE"):
+        return "TEMP" in stmt.norm
+    schema = table_schema(stmt)
+    return schema is not None and (schema == "pg_temp" or schema.startswith("pg_temp_")
+                                   or (schema == "temp" and dialect == "sqlite"))
+
+
+def stmt_table_ref(stmt: Stmt) -> tuple[str | None, str] | None:
+    """``(schema, table)`` of the table ``stmt`` works on, lower case (schema None: it
+    names none); None when not known."""
+    return (table_schema(stmt), stmt.table.lower()) if stmt.table else None
+
+
+def created_ref(stmt: Stmt) -> tuple[str | None, str] | None:
+    """:func:`stmt_table_ref` of the table a ``CREATE TABLE`` makes; None for another
+    statement. A ``TEMPORARY`` table is the session's own, but while it exists its name
+    without a schema is that table, not the permanent one (PostgreSQL, MySQL and SQLite
+    look in the session's temporary tables first): until it is dropped, what the
+    revision does to that name it does to its own new table."""
+    return stmt_table_ref(stmt) if stmt.kind == "CREATE TABLE" else None
+
+
 def _from_text(stmt: Stmt) -> None:
     """Fill what sqlglot did not (commands, parse failures) from the normalised text."""
     norm = stmt.norm
     if stmt.table is None:
-        m = re.match(
-            r"(?:ALTER TABLE(?: ONLY)?(?: IF EXISTS)?|UPDATE(?: ONLY)?|DELETE FROM(?: ONLY)?|"
-            r"INSERT (?:IGNORE )?INTO|TRUNCATE(?: TABLE)?(?: ONLY)?|"
-            r"CREATE (?:(?:GLOBAL |LOCAL )?(?:TEMP|TEMPORARY|UNLOGGED) )?TABLE(?: IF NOT EXISTS)?|"
-            r"DROP TABLE(?: IF EXISTS)?|VACUUM(?: \(.*?\))?(?: FULL| FREEZE| VERBOSE| ANALYZE)*|"
-            r"CLUSTER(?: VERBOSE)?|LOCK(?: TABLES?)?(?: ONLY)?|REINDEX(?: \(.*?\))? (?:TABLE|INDEX)"
-            r"(?: CONCURRENTLY)?|RENAME TABLE|OPTIMIZE TABLE) " + _IDENT,
-            norm,
-        )
-        if m:
-            stmt.table = _ident(m.group(1))
-        elif stmt.kind in ("CREATE INDEX", "DROP INDEX"):
-            m = re.search(r" ON (?:ONLY )?" + _IDENT, norm)
-            stmt.table = _ident(m.group(1)) if m else None
+        stmt.table = _ident(_table_ref(stmt))
     if stmt.kind == "DROP INDEX" and stmt.index_name is None:
         m = re.match(r"DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?" + _IDENT, norm)
         stmt.index_name = _ident(m.group(1)) if m else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sluice.core import memo
 from sluice.core.ops import Op
@@ -33,16 +33,22 @@ class _Units:
         self.units: dict[tuple[str | None, str | None, str], list[Op]] = {}
         for o in ops:
             self.units.setdefault((o.path, o.revision, o.phase), []).append(o)
-        self.created_before: dict[int, frozenset[str]] = {}
+        self.created_before: dict[int, frozenset[TableRef]] = {}
         for unit in self.units.values():
-            created: set[str] = set()
+            created: set[TableRef] = set()
+            temporary: set[TableRef] = set()
             for o in unit:
                 self.created_before[id(o)] = frozenset(created)
-                created.update(_created_by(o, dialect))
-                if o.kind == "rename_table" and o.table and o.table.lower() in created:
+                made, temp = _created_by(o, dialect)
+                created.update(made)
+                temporary.update(temp)
+                gone = _temporary_dropped(o, temporary, dialect)
+                created.difference_update(gone)
+                temporary.difference_update(gone)
+                if o.kind == "rename_table" and table_ref(o.table or "", o.schema) in created:
                     new = o.args.get("new_table_name")
                     if isinstance(new, str):
-                        created.add(new.lower())
+                        created.add(table_ref(new, o.schema))
 
 
 def _units(ctx: RuleContext) -> _Units:
@@ -64,23 +70,62 @@ def unit_ops(op: Op, ctx: RuleContext) -> list[Op]:
     return _units(ctx).units.get((op.path, op.revision, op.phase), [])
 
 
+def _sql() -> Any:
+    """:mod:`sluice.rules._sql`, imported when a rule first reads SQL."""
+    from sluice.rules import _sql  # lazy: a revision without SQL never loads it
+
+    return _sql
+
+
 def _statements(sql: str, dialect: str | None) -> list[Stmt]:
-    """:func:`sluice.rules._sql.statements`, imported when a rule first reads SQL."""
-    from sluice.rules._sql import statements  # lazy: a revision without SQL never loads it
-
-    return statements(sql, dialect)
+    return cast("list[Stmt]", _sql().statements(sql, dialect))
 
 
-def _created_by(o: Op, dialect: str | None) -> list[str]:
+#: A table created by the revision: ``(schema, name)``, lower case, schema None for the
+#: default one (no ``schema=``, no qualifier). ``audit.t`` is not ``t``.
+TableRef = tuple[str | None, str]
+
+
+def table_ref(table: str, schema: str | None = None) -> TableRef:
+    """The :data:`TableRef` of ``table`` in ``schema``."""
+    return (schema.lower() if schema else None, table.lower())
+
+
+def _created_by(o: Op, dialect: str | None) -> tuple[list[TableRef], list[TableRef]]:
+    """The tables ``o`` creates, and those of them that are ``TEMPORARY`` (see
+    :func:`sluice.rules._sql.created_ref`)."""
     if o.kind == "create_table" and o.table:
-        return [o.table.lower()]
+        return [table_ref(o.table, o.schema)], []
     if o.kind == "execute" and o.sql and "CREATE" in o.sql.upper():  # no CREATE: no table
-        return [s.table for s in _statements(o.sql, dialect) if s.kind == "CREATE TABLE" and s.table]
-    return []
+        made: list[TableRef] = []
+        temp_made: list[TableRef] = []
+        for s in _statements(o.sql, dialect):
+            ref = _sql().created_ref(s)
+            if ref is not None:
+                made.append(ref)
+                if _sql().creates_temporary(s):
+                    temp_made.append(ref)
+        return made, temp_made
+    return [], []
 
 
-def new_tables_before(op: Op, ctx: RuleContext) -> set[str]:
-    """Tables created in the same revision and phase before ``op``."""
+def _temporary_dropped(o: Op, temporary: set[TableRef],
+                       dialect: str | None) -> set[TableRef]:
+    """The temporary tables of ``temporary`` that ``o`` drops: from then on their names
+    are the permanent tables again."""
+    if not temporary:
+        return set()
+    if o.kind == "drop_table" and o.table:
+        return {table_ref(o.table, o.schema)} & temporary
+    if o.kind == "execute" and o.sql and "DROP" in o.sql.upper():
+        return {ref for s in _statements(o.sql, dialect) if s.kind == "DROP TABLE"
+                for ref in [_sql().stmt_table_ref(s)] if ref in temporary}
+    return set()
+
+
+def new_tables_before(op: Op, ctx: RuleContext) -> set[TableRef]:
+    """Tables created in the same revision and phase before ``op`` (a temporary one until
+    it is dropped)."""
     found = _units(ctx).created_before.get(id(op))
     if found is None:  # an op that is not part of ctx.ops
         return set()
@@ -100,14 +145,17 @@ def sql_statements(op: Op, ctx: RuleContext) -> Iterator[tuple[Stmt, bool]]:
     return iter(found[1])
 
 
-def _sql_statements(sql: str, created: set[str],
+def _sql_statements(sql: str, created: set[TableRef],
                     dialect: str | None) -> Iterator[tuple[Stmt, bool]]:
+    names = {name for _, name in created}
     for stmt in _statements(sql, dialect):
         # (stmt.table only when a created table is named in it: reading it may parse it)
-        table = (stmt.table or "").lower() if may_name(stmt.text, created) else ""
-        yield stmt, bool(table) and table in created
-        if stmt.kind == "CREATE TABLE" and stmt.table:
-            created.add(stmt.table.lower())
+        yield stmt, (may_name(stmt.text, names) and _sql().stmt_table_ref(stmt) in created
+                     or _sql().on_temporary_table(stmt, dialect))
+        ref = _sql().created_ref(stmt) if stmt.kind == "CREATE TABLE" else None
+        if ref is not None:
+            created.add(ref)
+            names.add(ref[1])
 
 
 #: A table name whose spelling in SQL is itself, whatever the quoting.
@@ -187,15 +235,6 @@ def index_label(name: str | None, table: str | None, columns: Any = None) -> str
         cols = f" ({', '.join(str(c) for c in columns)})"
     where = f" on {table}{cols}" if table else ""
     return f"index {name}{where}" if name else f"an unnamed index{where}"
-
-
-def literal_text(value: object) -> str:
-    """A string argument as the rules compare it: the static layer keeps the source text
-    of a literal (``'foreignkey'``, ``u"foreignkey"``), the render layer its value."""
-    text = str(value or "").strip()
-    if text[:1] in ("u", "U") and text[1:2] in ("'", '"'):
-        text = text[1:]
-    return text.strip("'\"")
 
 
 def constraint_label(kind: str, name: str | None, table: str | None) -> str:
@@ -382,110 +421,3 @@ def in_dialect(stmt: Stmt, dialect: str | None) -> tuple[str | None, list[tuple[
         return stmt.where, list(stmt.sets)
     where, sets = found[0]
     return where, [(str(c), str(v)) for c, v in sets]
-
-
-def batched_snippet(kind: str, table: str, where: str | None,
-                    sets: list[tuple[str, str]] | None = None) -> str:
-    """A ``sluice.data`` call doing the same change in batches, for a fix. Literal values
-    become Python values or bind parameters: ``sluice.data`` refuses SQL text that carries
-    literals (that is how injection and quoting bugs get in)."""
-    binds = _Binds()
-    cond = binds.clause(where) if where else ("sa.true()" if kind == "delete" else None)
-    if kind == "delete":
-        return f"sluice.data.batched_delete({table!r}, where={cond})"
-    values = ", ".join(f"{col!r}: {binds.value(val)}" for col, val in (sets or [])) or "..."
-    tail = f", where={cond}" if cond else ""
-    return f"sluice.data.batched_update({table!r}, {{{values}}}{tail})"
-
-
-class _Binds:
-    """Turns the literals of SQL fragments into bind parameters ``:v1``, ``:v2`` ..."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def value(self, sql: str) -> str:
-        """A SET value: a plain Python value when it is one literal, else an expression."""
-        literal = _python_literal(sql.strip())
-        if literal is not _NOT_LITERAL:
-            return repr(literal)
-        return self.clause(sql)
-
-    def clause(self, sql: str) -> str:
-        text, params = self._bind(sql)
-        if not params:
-            return f"sa.text({text!r})"
-        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        return f"sa.text({text!r}).bindparams({args})"
-
-    def _bind(self, sql: str) -> tuple[str, dict[str, Any]]:
-        from sluice.rules._sqlfast import simple_literals  # lazy: only for a fix's SQL
-
-        literals = simple_literals(sql)
-        if literals is None:
-            literals = sqlglot_literals(sql)
-        if literals is None:
-            return sql, {}
-        out, pos, params = [], 0, {}
-        for start, end, value in literals:
-            self.count += 1
-            name = f"v{self.count}"
-            out.append(sql[pos:start])
-            out.append(f":{name}")
-            pos = end
-            params[name] = value
-        out.append(sql[pos:])
-        return "".join(out), params
-
-
-def sqlglot_literals(sql: str) -> list[tuple[int, int, Any]] | None:
-    """The string and number literals of ``sql`` as sqlglot's PostgreSQL tokenizer reads
-    them: (start, end, value); None when it cannot tokenize ``sql``. Kept between lints
-    (:mod:`sluice.core.memo`, keyed ``"literals"``)."""
-    kept = memo.entries()
-    key = (sql, "literals")
-    found = kept.get(key) if kept is not None else None
-    if isinstance(found, tuple) and len(found) == 1:
-        return None if found[0] is None else [tuple(t) for t in found[0]]
-    literals = _tokenized_literals(sql)
-    if kept is not None:
-        kept[key] = (None if literals is None else [tuple(t) for t in literals],)
-        memo.added.add(key)
-    return literals
-
-
-def _tokenized_literals(sql: str) -> list[tuple[int, int, Any]] | None:
-    from sqlglot.dialects.dialect import Dialect  # lazy: start-up (sqlglot)
-    from sqlglot.tokens import TokenType  # lazy: start-up (sqlglot)
-
-    try:
-        tokens = Dialect.get_or_raise("postgres").tokenize(sql)
-    except Exception:
-        return None
-    out: list[tuple[int, int, Any]] = []
-    for t in tokens:
-        if t.token_type not in (TokenType.STRING, TokenType.NUMBER):
-            continue
-        value: Any = t.text
-        if t.token_type == TokenType.NUMBER:
-            value = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
-        out.append((t.start, t.end + 1, value))
-    return out
-
-
-_NOT_LITERAL = object()
-
-
-def _python_literal(sql: str) -> Any:
-    if re.fullmatch(r"'(?:[^']|'')*'", sql):
-        return sql[1:-1].replace("''", "'")
-    if re.fullmatch(r"-?\d+", sql):
-        return int(sql)
-    if re.fullmatch(r"-?\d+\.\d*", sql):
-        return float(sql)
-    upper = sql.upper()
-    if upper in ("TRUE", "FALSE"):
-        return upper == "TRUE"
-    if upper == "NULL":
-        return None
-    return _NOT_LITERAL

@@ -232,6 +232,7 @@ def _lint_before_lock(result: LockResult, *, config_path: Path, x_args: tuple[st
     raise PolicyViolation(
         f"not recorded: {len(failing)} finding{'s' if len(failing) != 1 else ''} at or above "
         f"lint.fail_on ({threshold}) in {', '.join(paths)}; {result.path.name} was not changed",
-        hint="Fix them (`sluice fix` rewrites what a recipe answers), or accept a finding on "
-             "purpose with `# sluice: ignore[ID] reason` above its line, then lock again; "
+        hint=f"Fix them ({given.sluice('fix')} rewrites what a recipe answers), or accept a "
+             "finding on purpose with `# sluice: ignore[ID] reason` above its line, then lock "
+             "again; "
              f"{given.sluice('lock', '--no-lint')} records them anyway.")

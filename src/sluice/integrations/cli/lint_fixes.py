@@ -15,17 +15,19 @@ A diff is offered only where ``sluice fix`` makes it, under the command that doe
 ``sluice.sum`` records (reviewed history, which ``sluice fix`` leaves alone) gets no diff,
 one line names ``sluice fix --include-locked`` instead; and where ``sluice fix`` alone
 would not pick the finding's dialect (the file is linted for several, or lint was given
-``--dialect``), the command says ``--dialect``.
+``--dialect``), the command says ``--dialect``. Every command named repeats the options
+the lint was given (``-c``, ``-n``, ``-x``, the environment as ``--env``: the lock timeout
+a recipe writes is the environment's), rendered by :class:`~sluice.core.suggest.Invocation`.
 """
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sluice.core.findings import Finding
+from sluice.core.suggest import Invocation
 from sluice.output.registry import FixKey, FixText, fix_key
 from sluice.output.text import location
 
@@ -67,7 +69,7 @@ MAX_FILES = 10
 def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: SluiceConfig,
               env: str | None, root: Path, use_cache: bool = True,
               explicit_dialect: bool = False, section: str = "alembic",
-              draw: bool = True, config_arg: str | None = None
+              draw: bool = True, given: Invocation | None = None
               ) -> tuple[dict[FixKey, str], list[str]]:
     """For each finding a recipe answers, the unified diff ``sluice fix`` would make to
     its call (and the imports the recipe needs), by :func:`~sluice.output.registry.fix_key`,
@@ -78,8 +80,10 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     naming ``--include-locked``. A file that cannot be read or parsed, or a call ``sluice
     fix`` leaves alone, gets none. ``explicit_dialect``: lint was given ``--dialect``.
     ``use_cache=False``: the memo of earlier lints is neither read nor written.
-    ``config_arg``: the ``-c`` the commands named repeat. ``draw=False``: no diff at all, the summary lines only (nothing is rewritten, so
-    neither Alembic nor SQLAlchemy is imported)."""
+    ``given``: the options the lint was given, repeated by every command named (default:
+    ``-n section`` alone). ``draw=False``: no diff at all, the summary lines only
+    (nothing is rewritten, so neither Alembic nor SQLAlchemy is imported)."""
+    given = given or Invocation(ini_section=section)
     wanted = fixable(findings, dialects)
     if len({f.path for f in wanted}) <= MAX_FILES:
         wanted = _candidates(wanted, root)
@@ -93,11 +97,10 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
             held.append(f)
         else:
             by_file.setdefault((str(f.path), str(_dialect(f, dialects))), []).append(f)
-    lines = _counted(held, dialects, explicit_dialect, section, _sum_name(config, section),
-                     config_arg=config_arg)
+    lines = _counted(held, dialects, explicit_dialect, given, _sum_name(config, section))
     if not draw or len({shown for shown, _ in by_file}) > MAX_FILES:
         return {}, _counted([f for group in by_file.values() for f in group], dialects,
-                            explicit_dialect, section, config_arg=config_arg) + lines
+                            explicit_dialect, given) + lines
     if not by_file:
         return {}, lines
     from sluice.errors import SluiceError  # lazy: only with a finding a recipe answers
@@ -107,7 +110,7 @@ def fix_diffs(findings: Sequence[Finding], *, dialects: Sequence[str], config: S
     out: dict[FixKey, str] = {}
     for (shown, dialect), group in by_file.items():
         path = _path(shown, root)
-        command = _command(group[0], dialect, explicit_dialect, section)  # (a heading)
+        command = given.sluice_line(*_fix_words(group[0], dialect, explicit_dialect))
         try:
             source = path.read_text(encoding="utf-8")
             fix = memo.draw(source, path=_display(path, root), dialect=dialect)
@@ -151,42 +154,35 @@ def _path(shown: str, root: Path) -> Path:
     return Path(shown) if Path(shown).is_file() else root / shown
 
 
-def _command(f: Finding, dialect: str, explicit: bool, section: str,
-             locked: bool = False, config_arg: str | None = None) -> str:
-    """The ``sluice fix`` command that rewrites ``f``'s call for ``dialect``: with
-    ``--dialect`` where ``sluice fix`` alone would not pick it (the file is linted for
-    several dialects, each finding saying its own; or lint was told which)."""
-    parts = ["sluice fix", *([f"-c {shlex.quote(config_arg)}"] if config_arg else []),
-             *([f"-n {section}"] if section != "alembic" else []),
-             *(["--include-locked"] if locked else []),
-             *([f"--dialect {dialect}"] if f.dialect or explicit else [])]
-    return " ".join(parts)
+def _fix_words(f: Finding, dialect: str, explicit: bool, locked: bool = False) -> list[str]:
+    """``fix`` and its flags, for the ``sluice fix`` command that rewrites ``f``'s call for
+    ``dialect``: with ``--dialect`` where ``sluice fix`` alone would not pick it (the file
+    is linted for several dialects, each finding saying its own; or lint was told which)."""
+    return ["fix", *(["--include-locked"] if locked else []),
+            *(["--dialect", dialect] if f.dialect or explicit else [])]
 
 
-def _counted(found: list[Finding], dialects: Sequence[str], explicit: bool, section: str,
-             sum_name: str | None = None, *, config_arg: str | None = None) -> list[str]:
+def _counted(found: list[Finding], dialects: Sequence[str], explicit: bool,
+             given: Invocation, sum_name: str | None = None) -> list[str]:
     """One line per command counting ``found`` (findings, files): past :data:`MAX_FILES`,
     or (``sum_name``) in files the sum file records."""
-    groups: dict[tuple[str, str], list[Finding]] = {}
+    groups: dict[tuple[str, ...], list[Finding]] = {}
     for f in found:
-        dialect = str(_dialect(f, dialects))
-        command = _command(f, dialect, explicit, section, locked=sum_name is not None,
-                           config_arg=config_arg)
-        groups.setdefault((command, dialect), []).append(f)
+        key = _fix_words(f, str(_dialect(f, dialects)), explicit, locked=sum_name is not None)
+        groups.setdefault(tuple(key), []).append(f)
     lines = []
-    for (command, dialect), group in groups.items():
+    for words, group in groups.items():
         n, files = len(group), len({f.path for f in group})
         what = (f"{n} finding{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''}"
                 + (f" recorded in {sum_name}" if sum_name else "")
                 + f" {'have' if n != 1 else 'has'} a "
-                + (f"{dialect} recipe" if "--dialect" in command else "recipe"))
+                + (f"{words[-1]} recipe" if "--dialect" in words else "recipe"))
+        diff, fix = given.sluice(*words, "--diff"), given.sluice(*words)
         if sum_name:
-            lock = "sluice lock" + (f" -c {shlex.quote(config_arg)}" if config_arg else "") \
-                + (f" -n {section}" if section != "alembic" else "")
-            lines.append(f"{what}, left alone by `sluice fix` (reviewed history): `{command} "
-                         f"--diff` shows the rewrite; `{command}` makes it, then `{lock}`")
+            lines.append(f"{what}, left alone by `sluice fix` (reviewed history): {diff} "
+                         f"shows the rewrite; {fix} makes it, then {given.sluice('lock')}")
         else:
-            lines.append(f"{what}: `{command} --diff` shows the rewrite, `{command}` makes it")
+            lines.append(f"{what}: {diff} shows the rewrite, {fix} makes it")
     return lines
 
 

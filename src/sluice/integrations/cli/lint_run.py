@@ -41,6 +41,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     print. Raises what the command reports as an error (nothing is printed before this
     returns)."""
     from sluice.config import load_config  # lazy: start-up: loads when the command runs
+    from sluice.core.suggest import invocation  # lazy: start-up: loads when the command runs
     from sluice.environments import (  # lazy: start-up: loads when the command runs
         environment_of,
     )
@@ -61,6 +62,8 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     env = environment_of(cfg, env, x_args)
     if env is not None:
         cfg = cfg.for_environment(env)
+    # the options every command a note or a fix hint names repeats
+    given = invocation(config_path, environment=env, x_args=x_args, ini_section=ini_section)
     if files:
         from sluice.integrations.hooks import lint_files  # lazy: start-up: FILE arguments only
 
@@ -78,6 +81,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
         use_cache=not no_cache,
         render=False if no_render else None,
         baseline=not scopes,
+        given=given,
         # (FILE arguments: the findings are filtered after the lint, the kept text is not)
         **(_json_parts() if fmt == "json" and not files else {}),
     )
@@ -90,7 +94,7 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                  "suppressed": [f.as_dict() for f in result.suppressed],
                  "coverage": result.coverage.as_dict(),
                  "dialects": result.dialects,
-                 "notes": _lint_notes(result.notes, config_path),
+                 "notes": result.notes,
                  "revisions": None}
         if fmt == "json" and result.json_findings is not None \
                 and result.json_revisions is not None:  # as encoded (cached) by the lint
@@ -120,10 +124,9 @@ def lint_output(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
                                 root=config_path.parent, use_cache=not no_cache,
                                 explicit_dialect=bool(dialects), section=ini_section,
                                 draw=cfg.lint.show_fixes if show_fixes is None else show_fixes,
-                                config_arg=None if config_path == Path("alembic.ini")
-                                else str(config_path))
+                                given=given)
         summary[1:1] = more
-    return LintOutput(fmt, list(shown), summary + _lint_notes(result.notes, config_path),
+    return LintOutput(fmt, list(shown), summary + result.notes,
                       extra, fixes, 1 if result.failed(threshold) else 0)
 
 
@@ -159,14 +162,3 @@ def _unchanged_hidden(result: LintResult) -> tuple[list[Any], str | None]:
     return shown, (f"{hidden} finding{'s' if hidden != 1 else ''} in {files} unchanged "
                    f"revision{'s' if files != 1 else ''} not listed again "
                    "(--all-findings lists them)")
-
-
-def _lint_notes(notes: list[str], config_path: Path) -> list[str]:
-    """The engine's notes, with ``sluice lock`` (``sluice lock -n SECTION``) spelled for
-    this project's alembic.ini."""
-    if config_path != Path("alembic.ini"):
-        import shlex  # lazy: only for this note; start-up of every lint
-
-        lock = f"`sluice lock -c {shlex.quote(str(config_path))}"
-        return [n.replace("`sluice lock", lock) for n in notes]
-    return list(notes)

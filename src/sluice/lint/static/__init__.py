@@ -13,7 +13,8 @@ What it understands:
   imported module, an alias of it, or a parameter (``def upgrade(op, tables, tester)``).
 - ``with op.batch_alter_table("t") as batch_op:`` (``in_batch=True``, ``table`` set) and
   ``with op.get_context().autocommit_block():`` (``in_autocommit=True``).
-- Tables created earlier in the same revision and phase (``table_is_new=True``).
+- Tables created earlier in the same revision and phase (``table_is_new=True``): the
+  same name in the same schema (a ``TEMPORARY`` table never stands for a permanent one).
 - Literal SQL in ``op.execute("...")``, ``op.execute(sa.text("..."))`` and on a bind
   from ``op.get_bind()``; SQL built at run time is reported as ``script.dynamic_sql``.
 - Script facts: ``script.import``, ``script.create_engine``, ``script.swallow_exception``,

@@ -55,7 +55,10 @@ class _Analyzer(Walker):
         self.module_tables: dict[str, str] = {}
         self.op_aliases: set[str] = {"op"}
         self.ops: list[Op] = []
-        self.created: dict[str, set[str]] = {"upgrade": set(), "downgrade": set()}
+        self.created: dict[str, set[tuple[str | None, str]]] = {"upgrade": set(),
+                                                                  "downgrade": set()}
+        self.temporary: dict[str, set[tuple[str | None, str]]] = {"upgrade": set(),
+                                                                  "downgrade": set()}
         self.column_values: set[int] = set()
         self.result = StaticResult(path=path)
 

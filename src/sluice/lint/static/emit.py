@@ -12,13 +12,15 @@ from sluice.lint.static.newop import make_op
 from sluice.lint.static.plugins import PLUGIN_OPERATIONS, plugin_statements
 from sluice.lint.static.scope import Scope
 from sluice.lint.static.values import (
+    COLUMN_PARTS,
     UNKNOWN,
-    bare_table,
-    create_table_sql,
+    column_name_first,
+    created_by_sql,
+    dropped_by_sql,
     dynamic_how,
     func_name,
     literal_value,
-    sql_target_table,
+    sql_target,
     table_construct_name,
     type_text,
 )
@@ -76,7 +78,11 @@ class OpEmitter:
     the calls."""
 
     ops: list[Op]
-    created: dict[str, set[str]]
+    #: Per phase, the tables made so far, as ``(schema, name)`` (schema None: the default
+    #: one).
+    created: dict[str, set[tuple[str | None, str]]]
+    #: Per phase, those of ``created`` that are ``TEMPORARY`` (until dropped).
+    temporary: dict[str, set[tuple[str | None, str]]]
     #: ``id()`` of the values inside ``sa.Column("name", ...)`` of an ``add_column`` /
     #: ``create_table`` that the rules read from the source alone, or not at all: the type
     #: and the Python-side ``default=`` / ``onupdate=`` (an imported name used only there
@@ -167,7 +173,7 @@ class OpEmitter:
                 literal = literal_value(node, scope.consts)
                 args["rows"] = len(literal) if isinstance(literal, (list, tuple)) else None
                 continue
-            value = self._arg_value(key, node, scope)
+            value = self._arg_value(key, node, scope, kind)
             if value is not UNKNOWN:
                 args[key] = value
         if kind == "create_table":
@@ -182,7 +188,7 @@ class OpEmitter:
         if scope.offline_dead:
             args["offline_dead"] = True
         op.args = args
-        self._track_created(kind, op, self.created[scope.phase])
+        self._track_created(kind, op, scope.phase)
         self.ops.append(op)
 
     def _plugin_op(self, kind: str, call: ast.Call, scope: Scope) -> bool:
@@ -200,34 +206,44 @@ class OpEmitter:
             op = make_op("execute", call.lineno, scope.phase, args)
             op.sql = sql
             op.in_autocommit = scope.autocommit > 0
-            self._track_created("execute", op, self.created[scope.phase])
+            self._track_created("execute", op, scope.phase)
             self.ops.append(op)
         # the plugin's classes used in the call are read here: no render needs them
         self.column_values.add(id(call))
         return True
 
-    @staticmethod
-    def _track_created(kind: str, op: Op, created: set[str]) -> None:
-        """Mark ``op`` on a table created earlier in its phase; note the tables it creates."""
-        args = op.args
+    def _track_created(self, kind: str, op: Op, phase: str) -> None:
+        """Mark ``op`` on a table created earlier in its phase; note the tables it creates.
+        A table is the same only in the same schema (``schema=`` of the op, or the SQL's
+        qualifier; none: the default one); a ``TEMPORARY`` table stands for its name until
+        it is dropped."""
+        args, ref = op.args, (op.schema, op.table)
+        created, temporary = self.created[phase], self.temporary[phase]
+        gone: set[tuple[str | None, str]] = set()
         if kind == "execute" and op.sql:
-            target = sql_target_table(op.sql)
+            target = sql_target(op.sql)
             if target and op.table is None:
-                op.table = target
-            if target and target in created:
-                op.table_is_new = True
-            for m in create_table_sql().finditer(op.sql):
-                created.add(bare_table(m.group(1)))
-        elif op.table and op.table in created:
+                op.table = target[1]
+            op.table_is_new = op.table_is_new or (target is not None and target in created)
+            made = created_by_sql(op.sql)
+            created.update(made_ref for made_ref, _ in made)
+            temporary.update(made_ref for made_ref, temp in made if temp)
+            gone = temporary.intersection(dropped_by_sql(op.sql)) if temporary else gone
+        elif op.table and ref in created:
             op.table_is_new = True
+            gone = {(op.schema, op.table)} & temporary if kind == "drop_table" else gone
+        created.difference_update(gone)
+        temporary.difference_update(gone)
         if kind == "create_table" and op.table:
-            created.add(op.table)
-        if kind == "rename_table" and op.table in created and isinstance(
-            args.get("new_table_name"), str
-        ):
-            created.add(args["new_table_name"])
+            created.add((op.schema, op.table))
+        if kind == "rename_table" and ref in created and isinstance(
+                args.get("new_table_name"), str):
+            created.add((op.schema, args["new_table_name"]))
 
-    def _arg_value(self, key: str, node: ast.expr, scope: Scope) -> Any:
+    def _arg_value(self, key: str, node: ast.expr, scope: Scope, kind: str) -> Any:
+        if key == "type_" and kind == "drop_constraint":  # "foreignkey", as Alembic sees it
+            value = self._resolve_any(node, scope)
+            return value if value is None or isinstance(value, str) else UNKNOWN
         if key in _TYPE_KEYS:
             if isinstance(node, ast.Constant) and node.value is None:
                 return None
@@ -365,14 +381,14 @@ class OpEmitter:
         if pos and isinstance(literal_value(pos[0], scope.consts), str):
             name = literal_value(pos[0], scope.consts)
             pos = pos[1:]
+        elif len(pos) > 1 and column_name_first(pos[0], pos[1]):
+            pos = pos[1:]  # sa.Column(column, sa.UnicodeText): named at run time
         kws = {kw.arg: kw.value for kw in node.keywords if kw.arg}
         info: dict[str, Any] = {}
         type_node = kws.get("type_")
         rest = pos
         if type_node is None and pos and not (
-            isinstance(pos[0], ast.Call) and func_name(pos[0].func) in (
-                "ForeignKey", "Sequence", "Identity", "Computed", "CheckConstraint"
-            )
+            isinstance(pos[0], ast.Call) and func_name(pos[0].func) in COLUMN_PARTS
         ):
             type_node, rest = pos[0], pos[1:]
         info["type_"] = type_text(type_node) if type_node is not None else None

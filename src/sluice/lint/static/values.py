@@ -11,13 +11,19 @@ import re
 from typing import Any
 
 __all__ = [
+    "COLUMN_PARTS",
     "UNKNOWN",
     "bare_table",
     "call_arg",
+    "column_name_first",
     "create_table_sql",
+    "created_by_sql",
+    "dropped_by_sql",
     "dynamic_how",
     "func_name",
     "literal_value",
+    "split_table",
+    "sql_target",
     "sql_target_table",
     "table_construct_name",
     "type_text",
@@ -26,7 +32,7 @@ __all__ = [
 #: Patterns compiled on first use (most files never need them; compiling at import is a
 #: noticeable share of a warm ``sluice lint``).
 _CREATE_TABLE_SQL = (
-    r"\bCREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+"
+    r"\bCREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+"
     r"(?:IF\s+NOT\s+EXISTS\s+)?((?:[\"`\w]+\.)?[\"`\w]+)"
 )
 _TARGET_TABLE_SQL = (
@@ -38,7 +44,8 @@ _TARGET_TABLE_SQL = (
 
 @functools.cache
 def create_table_sql() -> re.Pattern[str]:
-    """``CREATE [TEMP] TABLE [IF NOT EXISTS] name`` (group 1: the name), compiled once."""
+    """``CREATE [TEMP] TABLE [IF NOT EXISTS] name`` (group 1: ``TEMP``, ``TEMPORARY``,
+    ``UNLOGGED`` or None; group 2: the name), compiled once."""
     return re.compile(_CREATE_TABLE_SQL, re.I)
 
 
@@ -51,10 +58,45 @@ def bare_table(name: str) -> str:
     return name.split(".")[-1].strip('"`')
 
 
+def split_table(name: str) -> tuple[str | None, str]:
+    """``audit.orders`` -> ``("audit", "orders")``; ``orders`` -> ``(None, "orders")``
+    (quotes removed)."""
+    schema, _, table = name.rpartition(".")
+    return (schema.strip('"`') or None), table.strip('"`')
+
+
+def sql_target(sql: str) -> tuple[str | None, str] | None:
+    """The table a single DDL/DML statement works on, as ``(schema, name)`` (schema None
+    when the statement names none); best effort."""
+    m = _target_table_sql().match(sql)
+    return split_table(m.group(1)) if m else None
+
+
 def sql_target_table(sql: str) -> str | None:
     """The table a single DDL/DML statement works on (best effort, no schema)."""
     m = _target_table_sql().match(sql)
     return bare_table(m.group(1)) if m else None
+
+
+def created_by_sql(sql: str) -> list[tuple[tuple[str | None, str], bool]]:
+    """The tables ``CREATE TABLE`` statements in ``sql`` make, as ``(schema, name)``, each
+    with whether it is ``TEMP``/``TEMPORARY``: the session's own table, which its name
+    without a schema stands for until it is dropped."""
+    return [(split_table(m.group(2)), (m.group(1) or "").upper() in ("TEMP", "TEMPORARY"))
+            for m in create_table_sql().finditer(sql)]
+
+
+_DROP_TABLE_SQL = r"\bDROP\s+(?:TEMPORARY\s+)?TABLE\s+(?:IF\s+EXISTS\s+)?((?:[\"`\w]+\.)?[\"`\w]+)"
+
+
+@functools.cache
+def _drop_table_sql() -> re.Pattern[str]:
+    return re.compile(_DROP_TABLE_SQL, re.I)
+
+
+def dropped_by_sql(sql: str) -> list[tuple[str | None, str]]:
+    """The tables ``DROP TABLE`` statements in ``sql`` drop, as ``(schema, name)``."""
+    return [split_table(m.group(1)) for m in _drop_table_sql().finditer(sql)]
 
 
 class _StripModules(ast.NodeTransformer):
@@ -157,6 +199,49 @@ def type_text(node: ast.expr) -> str:
     if isinstance(stripped, ast.Name):
         text += "()"
     return text
+
+
+#: What ``sa.Column(...)`` takes positionally besides its name and type.
+COLUMN_PARTS = frozenset({"ForeignKey", "Sequence", "Identity", "Computed", "CheckConstraint",
+                           "FetchedValue", "DefaultClause", "UniqueConstraint"})
+#: SQLAlchemy's type classes (``sqlalchemy.types``), as a bare name spells one.
+_TYPE_NAMES = frozenset({
+    "ARRAY", "BIGINT", "BINARY", "BLOB", "BOOLEAN", "BigInteger", "Boolean", "CHAR", "CLOB",
+    "DATE", "DATETIME", "DECIMAL", "DOUBLE", "DOUBLE_PRECISION", "Date", "DateTime", "Double",
+    "Enum", "FLOAT", "Float", "INT", "INTEGER", "Integer", "Interval", "JSON", "LargeBinary",
+    "NCHAR", "NUMERIC", "NVARCHAR", "Numeric", "PickleType", "REAL", "SMALLINT", "SmallInteger",
+    "String", "TEXT", "TIME", "TIMESTAMP", "Text", "Time", "TupleType", "TypeDecorator", "UUID",
+    "Unicode", "UnicodeText", "Uuid", "VARBINARY", "VARCHAR", "BIT", "BYTEA", "CIDR", "CITEXT",
+    "INET", "INTERVAL", "JSONB", "MACADDR", "MONEY", "OID", "TSVECTOR", "HSTORE", "TINYINT",
+    "MEDIUMINT", "MEDIUMTEXT", "LONGTEXT", "TINYTEXT", "MEDIUMBLOB", "LONGBLOB", "YEAR", "SET",
+})
+
+
+def _is_type(node: ast.expr) -> bool:
+    """``node`` spells a column type: a known type name (``UnicodeText``), a class of a
+    module (``sa.UnicodeText``, ``postgresql.JSONB``) or a call of either
+    (``sa.String(50)``, ``GUID()``); ``ForeignKey(...)`` and the like are not."""
+    if isinstance(node, ast.Call):
+        node = node.func
+        if isinstance(node, ast.Name):
+            return node.id not in COLUMN_PARTS and node.id[:1].isupper()
+    if isinstance(node, ast.Name):
+        return node.id in _TYPE_NAMES
+    if isinstance(node, ast.Attribute):
+        return node.attr not in COLUMN_PARTS and node.attr[:1].isupper()
+    return False
+
+
+def column_name_first(first: ast.expr, second: ast.expr) -> bool:
+    """In ``sa.Column(first, second, ...)`` with ``first`` not a string literal, ``first``
+    is the name (a variable, an expression) and not the type: it is no type and a type,
+    or what a column takes besides (``sa.ForeignKey(...)``), follows."""
+    if isinstance(first, ast.Starred) or _is_type(first):
+        return False
+    if isinstance(first, ast.Name) and first.id[:1].isupper() and not _is_type(second):
+        return False  # sa.Column(GUID, sa.ForeignKey(...)): a type of the project's own
+    return _is_type(second) or (isinstance(second, ast.Call)
+                                and func_name(second.func) in COLUMN_PARTS)
 
 
 def func_name(node: ast.expr) -> str | None:

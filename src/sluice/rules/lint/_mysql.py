@@ -16,7 +16,6 @@ from sluice.core.ops import Op, TypeInfo
 from sluice.rules._sql import Action
 from sluice.rules._util import (
     constraint_label,
-    literal_text,
     mysql_target,
     run_memo,
     sql_statements,
@@ -178,7 +177,7 @@ def _op_costs(op: Op, ctx: RuleContext) -> list[Cost]:
             "foreign key", op.name, op.target if op.table else None)))
     elif k == "create_primary_key":
         costs.append(Cost("REBUILD", f"adding a primary key to {op.target}"))
-    elif k == "drop_constraint" and literal_text(op.args.get("type_")) == "primary":
+    elif k == "drop_constraint" and op.args.get("type_") == "primary":
         costs.append(Cost("COPY", f"dropping the primary key of {op.target}"))
     elif k == "execute":
         for stmt, is_new in sql_statements(op, ctx):

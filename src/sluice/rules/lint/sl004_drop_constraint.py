@@ -16,7 +16,6 @@ from sluice.rules._sql import Action
 from sluice.rules._util import (
     constraint_label,
     dropped_tables,
-    literal_text,
     sql_statements,
     steps,
     unit_ops,
@@ -71,7 +70,7 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.table and op.table.lower() in dropped_tables(op, ctx):
         return
-    type_ = literal_text(op.args.get("type_"))
+    type_ = str(op.args.get("type_") or "")
     primary = type_ == "primary" or _looks_primary(op.name)
     if _recreated_later(op, ctx, op.table, op.name, primary,
                         foreign_key=type_ == "foreignkey", type_=type_):

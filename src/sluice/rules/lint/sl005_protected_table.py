@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sluice.core.ops import Hit, Op
 from sluice.core.patterns import matches_any
-from sluice.rules._util import new_tables_before, steps
+from sluice.rules._util import new_tables_before, steps, table_ref
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -30,7 +30,8 @@ def protected_table(op: Op, ctx: RuleContext) -> Hit | None:
     if op.phase != "upgrade" or op.kind == "create_table" or op.table_is_new:
         return None  # a new protected table comes with its own indexes and constraints
     pattern = matches_any(op.table, ctx.config.protected_tables)
-    if pattern is None or (op.table and op.table.lower() in new_tables_before(op, ctx)):
+    if pattern is None or (op.table and table_ref(op.table, op.schema)
+                           in new_tables_before(op, ctx)):
         return None
     return Hit(
         f"{op.kind} touches protected table {op.table} (matches protected_tables '{pattern}')",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import batched_snippet, sql_statements, steps
+from sluice.rules._batched import batched_snippet
+from sluice.rules._util import sql_statements, steps
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 

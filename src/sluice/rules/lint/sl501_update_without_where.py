@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
+from sluice.rules._batched import batched_snippet
 from sluice.rules._util import (
-    batched_snippet,
     every_row_update,
     in_dialect,
     sql_statements,

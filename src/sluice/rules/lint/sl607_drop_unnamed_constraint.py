@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import literal_text, steps
+from sluice.rules._util import steps
 from sluice.rules.registry import RuleContext, rule
 
 _KINDS = {"foreignkey": "foreign key", "unique": "unique", "check": "check",
@@ -41,7 +41,7 @@ def drop_unnamed_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind != "drop_constraint" or op.name \
             or (op.source == "static" and not op.args.get("unnamed")):
         return  # named, or a name computed at run time
-    type_ = literal_text(op.args.get("type_"))
+    type_ = str(op.args.get("type_") or "")
     kind = _KINDS.get(type_, "")
     what = f"{kind} constraint" if kind else "constraint"
     look = {"postgresql": f"SELECT conname FROM pg_constraint WHERE conrelid = "
