@@ -27,7 +27,8 @@ _ADD_ENUM_VALUE = re.compile(r"ALTER TYPE \S+ ADD VALUE\b")
 
 def changes_only_data(detail: Any, dialect: str | None = None) -> bool:
     """upgrade() only changes data: UPDATE/INSERT/DELETE, bulk_insert, VALIDATE CONSTRAINT,
-    ANALYZE, a plain VACUUM, a session setting (``SET``, ``PRAGMA foreign_keys=OFF``).
+    ANALYZE, a plain VACUUM, a session setting (``SET``, ``PRAGMA foreign_keys=OFF``), a
+    temporary table made for it and dropped.
     Unknown SQL (built at run time) is not. ``detail``: the ``upgrade_detail`` of a
     ``script.downgrade`` fact. SL601 and ``sluice check``'s no-downgrade check both judge
     by it."""
@@ -48,18 +49,33 @@ def _enum_value(stmt: Stmt) -> bool:
 def _only(detail: Any, dialect: str | None, accept: Callable[[Stmt], bool]) -> bool:
     if not isinstance(detail, (list, tuple)) or not detail:
         return False
+    temporary: set[str] = set()
     for kind, sql, construct in detail:
         if kind == "bulk_insert" or (kind == "execute" and construct in (
                 "update", "insert", "delete", "select")):
             continue
         if kind != "execute" or not sql:
             return False
-        from sluice.rules._sql import statements  # lazy: a revision without SQL never loads it
+        from sluice.rules import _sql  # lazy: a revision without SQL never loads it
 
-        stmts = statements(sql, dialect)
-        if not stmts or not all(accept(s) for s in stmts):
+        stmts = _sql.statements(sql, dialect)
+        if not stmts or not all(accept(s) or _temporary(s, temporary, dialect)
+                                for s in stmts):
             return False
     return True
+
+
+def _temporary(stmt: Stmt, temporary: set[str], dialect: str | None) -> bool:
+    """A statement on a temporary table (made for the data change, gone with the session):
+    its ``CREATE TEMPORARY TABLE`` (noted in ``temporary``) and its drop."""
+    from sluice.rules import _sql  # lazy: a revision without SQL never loads it
+
+    if stmt.kind == "CREATE TABLE" and _sql.creates_temporary(stmt) and stmt.table:
+        temporary.add(stmt.table.lower())
+        return True
+    return stmt.kind == "DROP TABLE" and (
+        _sql.on_temporary_table(stmt, dialect)
+        or (_sql.table_schema(stmt) is None and (stmt.table or "").lower() in temporary))
 
 
 def _data_statement(stmt: Stmt) -> bool:
