@@ -89,6 +89,7 @@ from sluice.runner.lock_session import (
     LockTimeout,
     keepalive_args,
     never_idle_out,
+    own_table_refused,
     session_of,
     timeout_error,
 )
@@ -290,6 +291,9 @@ class MigrationLock:
             # changed no row: the caller's own check says whether the lock is still held
 
     def _gone(self, exc: BaseException) -> LockLost:
+        refused = own_table_refused(self.url, self.conn, exc)
+        if refused is not None:  # a privilege revoked mid-run, not the connection
+            return refused
         return LockLost(self.url, "its connection is gone (the server or something in "
                         f"between closed it): {first_line(exc)}")
 

@@ -11,7 +11,8 @@ from sqlalchemy.engine import URL, Connection
 
 from sluice.core.durations import format_duration
 from sluice.errors import SluiceError, mask_url
-from sluice.runner.database import sqlite_path
+from sluice.owned import refused_table
+from sluice.runner.database import first_line, own_tables, own_tables_hint, sqlite_path
 from sluice.runner.lock_holder import Holder, sqlite_lock_file
 
 #: Seconds a PostgreSQL lock connection may be silent before TCP keep-alives probe it.
@@ -106,6 +107,34 @@ class LockLost(SluiceError):
             "KILL).",
         )
         self.reason = reason
+
+
+class OwnTableRefused(LockLost):
+    """The database refused the deploy role a privilege on one of Sluice's own tables
+    while the run held the lock (an owner revoked it mid-run): the lock itself is fine,
+    but the run cannot keep its audit rows, so it stops the same way (exit 2)."""
+
+    def __init__(self, url: URL, table: str, reason: str, hint: str | None) -> None:
+        SluiceError.__init__(
+            self, f"{mask_url(url)}: cannot mark the next revision running in {table} "
+            f"(the deploy role's privilege on it was refused mid-run): {reason}",
+            hint=hint or f"Have an owner grant the deploy role SELECT, INSERT, UPDATE and "
+            f"DELETE on {table} again.")
+        self.reason = reason
+
+
+def own_table_refused(url: URL, conn: Connection | None,
+                      exc: BaseException) -> OwnTableRefused | None:
+    """``exc`` as :class:`OwnTableRefused` when it is a refusal on Sluice's own tables
+    (with the GRANT to run, worked out on ``conn``); None for any other error."""
+    table = refused_table(exc, own_tables())
+    if table is None:
+        return None
+    try:
+        hint = own_tables_hint(conn, table) if conn is not None else None
+    except Exception:  # noqa: BLE001 - the refusal is the error to report; the GRANT is a help
+        hint = None
+    return OwnTableRefused(url, table, first_line(exc), hint)
 
 
 def timeout_error(url: URL, backend: str, name: str, timeout_ms: int,
