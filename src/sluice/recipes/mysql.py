@@ -4,7 +4,9 @@ it instead of silently copying the table while writes wait.
 
 Alembic's ``create_index`` and ``add_column`` have no way to say ``ALGORITHM``; the recipe
 writes the same change as one ``ALTER TABLE`` statement. On MariaDB it also says ``IF NOT
-EXISTS``, so a rerun after a kill completes; MySQL has no such clause for these.
+EXISTS``, so a rerun after a kill completes, behind a guard that stops the revision when
+an index or a column of that name is there with another definition
+(:mod:`sluice.recipes.mysql_guards`); MySQL has no such clause for these.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from alembic.operations import ops
 from sqlalchemy.dialects import mysql
 
 from sluice.recipes.model import RecipeContext, recipe
+from sluice.recipes.mysql_guards import column_guard, index_guard
 from sluice.recipes.spelling import spell
 from sluice.recipes.steps import LockTimeout, SqlStep
 
@@ -58,6 +61,9 @@ def create_index_inplace(op: ops.MigrateOperation,
     Safe form: `SET SESSION lock_wait_timeout`, then `ALTER TABLE orders ADD INDEX
     ix_orders_user_id (user_id), ALGORITHM=INPLACE, LOCK=NONE` (MariaDB 10.3.7+: `ADD INDEX
     IF NOT EXISTS ... ALGORITHM=NOCOPY`): the server refuses rather than copy or block writes.
+    On MariaDB a check runs first: an index of that name on other columns, or unique where
+    this one is not (or the reverse), stops the revision with an error naming it, as the
+    naive op stops on a name in use (`IF NOT EXISTS` alone would keep it silently).
     The index gets the name `op.create_index` would give it under env.py's naming
     convention, asked when the revision runs.
     FULLTEXT and SPATIAL indexes, and indexes on expressions, are left as written.
@@ -68,6 +74,7 @@ def create_index_inplace(op: ops.MigrateOperation,
         return None
     cols: list[str] = []
     names: list[str] = []
+    sizes: list[int | None] = []
     lengths = op.kw.get("mysql_length") or {}
     for c in op.columns:
         if isinstance(c, sa.Column):  # autogenerate's op: the table's columns
@@ -77,6 +84,7 @@ def create_index_inplace(op: ops.MigrateOperation,
         length = lengths.get(c) if isinstance(lengths, dict) else lengths
         cols.append(quote(c) + (f"({int(length)})" if length else ""))
         names.append(c)
+        sizes.append(int(length) if length else None)
     mariadb = ctx.mysql_flavor[0] == "mariadb"
     nocopy = ctx.at_least(NOCOPY)
     kind = "UNIQUE INDEX" if op.unique else "INDEX"
@@ -87,7 +95,9 @@ def create_index_inplace(op: ops.MigrateOperation,
     name = spell(_DIALECT, "index", op.index_name, table, names, schema=op.schema)
     head = f"ALTER TABLE {qualified(table, op.schema)} ADD {kind}{guard}"
     columns = "(" + ", ".join(cols) + "),"
-    return [_timeout(ctx), *name.setup, name.step(
+    guard_step = [index_guard(name, table, op.schema, names, sizes, bool(op.unique))] \
+        if mariadb else []
+    return [_timeout(ctx), *name.setup, *guard_step, name.step(
         f"{name.text(head)} {name.quoted} {name.text(columns)}",
         f"ALGORITHM={algorithm}, LOCK=NONE")]
 
@@ -140,8 +150,10 @@ def add_column_instant(op: ops.MigrateOperation,
     Safe form: `SET SESSION lock_wait_timeout`, then `ALTER TABLE orders ADD COLUMN note
     VARCHAR(200), ALGORITHM=INSTANT` where the target version has INSTANT, else
     `ALGORITHM=INPLACE, LOCK=NONE` (the rebuild stays, but writes continue and the server
-    refuses rather than copy). MariaDB adds `IF NOT EXISTS`. Stored generated, identity
-    and auto-increment columns, NOT NULL columns without a default (SL106), columns
+    refuses rather than copy). MariaDB adds `IF NOT EXISTS`, after a check that stops the
+    revision when a column of that name is there with another type or nullability. Stored
+    generated, identity and auto-increment columns, NOT NULL columns without a default
+    (SL106), columns
     whose default is an expression (`DEFAULT (uuid())`, which neither server adds in
     place) and columns whose type makes a CHECK that Alembic adds with the column
     (`Boolean(create_constraint=True)`, an `Enum` with `native_enum=False`) are left as
@@ -167,6 +179,8 @@ def add_column_instant(op: ops.MigrateOperation,
     guard = " IF NOT EXISTS" if mariadb else ""
     algorithm = ("ALGORITHM=INSTANT" if ctx.at_least(INSTANT_ADD_COLUMN)
                  else "ALGORITHM=INPLACE, LOCK=NONE")
-    return [_timeout(ctx), SqlStep(
-        f"ALTER TABLE {qualified(str(op.table_name), op.schema)} ADD COLUMN{guard} {ddl},",
+    table = str(op.table_name)
+    guard_step = [column_guard(table, op.schema, col, _DIALECT)] if mariadb else []
+    return [_timeout(ctx), *guard_step, SqlStep(
+        f"ALTER TABLE {qualified(table, op.schema)} ADD COLUMN{guard} {ddl},",
         algorithm)]

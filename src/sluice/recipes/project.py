@@ -20,6 +20,7 @@ from sluice.recipes.source import FileFix, fix_file
 from sluice.recipes.steps import AutocommitBlock, Backfill
 
 if TYPE_CHECKING:
+    from sluice.core.suggest import Invocation
     from sluice.lint.dialects import DialectChoice
 
 
@@ -68,7 +69,7 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
                 files: Sequence[str | Path] = (), dialect: str | None = None,
                 env: str | None = None, x_args: Iterable[str] = (),
                 include_locked: bool = False, write: bool = False,
-                ini_section: str = "alembic") -> ProjectFix:
+                ini_section: str = "alembic", given: Invocation | None = None) -> ProjectFix:
     """Apply the recipes to the project's revision files (or only ``files``).
 
     Each file's dialect is chosen as ``sluice lint`` chooses it (``dialect``, else a
@@ -79,6 +80,8 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
     not revision files of the project are left alone with a note (a pre-commit hook passes
     every changed file); a missing one is an error.
     ``ini_section``: the alembic.ini section whose revisions these are (``-n``).
+    ``given``: the options of the command, repeated by the commands an error names
+    (default: ``-n`` of the section alone).
     """
     ini = Path(ini)
     if not ini.is_file():
@@ -97,7 +100,8 @@ def fix_project(ini: str | Path, config: SluiceConfig | None = None, *,
         raise SluiceError(f"{missing[0]}: no such file")
     chosen = ([p for p in (Path(os.path.realpath(f)) for f in files) if p in known]
               if files else list(known))
-    reviewed = set() if include_locked else (reviewed_files(layout, config) or set())
+    reviewed = set() if include_locked else \
+        (reviewed_files(layout, config, given=given) or set())
     ignored = [str(f) for f in files if Path(os.path.realpath(f)) not in known]
     per_file = {p: _one_dialect(choice, known[p], _display(p, layout.root)) for p in chosen}
     used = sorted(set(per_file.values()))

@@ -44,15 +44,15 @@ def fix_command(files: tuple[Path, ...], config_path: Path, x_args: tuple[str, .
     cfg = load_config(config_path) if config_path.is_file() else None
     if env is not None and cfg is not None:
         cfg.validate_environment(env, origin="--env")
-    result = fix_project(config_path, cfg, files=files, dialect=dialect, env=env,
-                         x_args=x_args, include_locked=include_locked, write=not diff_only,
-                         ini_section=ini_section)
-    for fixed in result.changed:
-        sys.stdout.write(fixed.diff())
     from sluice.core.suggest import invocation  # lazy: start-up: loads when the command runs
 
-    lock = invocation(config_path, environment=env, x_args=x_args,
-                      ini_section=ini_section).sluice("lock")
+    given = invocation(config_path, environment=env, x_args=x_args, ini_section=ini_section)
+    result = fix_project(config_path, cfg, files=files, dialect=dialect, env=env,
+                         x_args=x_args, include_locked=include_locked, write=not diff_only,
+                         ini_section=ini_section, given=given)
+    for fixed in result.changed:
+        sys.stdout.write(fixed.diff())
+    lock = given.sluice("lock")
     sum_file = section_sum_file(cfg.check.sum_file if cfg else "sluice.sum", ini_section)
     for path in result.locked:
         if files:
