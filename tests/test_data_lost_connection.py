@@ -1,6 +1,7 @@
-"""A step whose database session is killed while it marks itself finished says so in the
-one line every other lost batch gives ("lost its database connection"), never in
-SQLAlchemy's multi-line error; the rerun finds the work done and finishes the step."""
+"""A step whose database session is killed while it marks itself finished, or (MySQL/MariaDB)
+while it sets its session's lock wait timeouts before its first batch, says so in the one
+line every other lost batch gives ("lost its database connection"), never in SQLAlchemy's
+multi-line error; the rerun resumes from the checkpoint and finishes the step."""
 
 from __future__ import annotations
 
@@ -177,6 +178,105 @@ def test_inside_alembic_the_run_reports_a_lost_connection_and_the_rerun_finishes
     assert go(ini, server_url).status == "applied"
     assert version(server_url) == ["r0002"]
     engine = sa.create_engine(server_url)
+    try:
+        assert ns(engine) == [1] * 30
+    finally:
+        engine.dispose()
+
+
+SESSION_TIMEOUTS = ("SELECT @@SESSION.innodb_lock_wait_timeout",
+                    "SET SESSION innodb_lock_wait_timeout", "SET SESSION lock_wait_timeout")
+
+
+@pytest.mark.parametrize("autocommit", [False, True])
+@pytest.mark.parametrize("at", SESSION_TIMEOUTS)
+def test_a_session_killed_while_the_step_sets_its_lock_wait_timeouts(
+        mysql_url: str, at: str, autocommit: bool) -> None:
+    """MySQL's lock wait timeouts are per session, set before the first batch (PostgreSQL
+    sets its lock_timeout inside each batch)."""
+    engine = sa.create_engine(mysql_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE items (id INTEGER PRIMARY KEY, "
+                                 "n INTEGER NOT NULL)")
+            conn.execute(sa.text("INSERT INTO items VALUES (:i, 0)"),
+                         [{"i": i} for i in range(1, 31)])
+        items = sa.table("items", sa.column("id"), sa.column("n"))
+        with engine.connect() as conn:
+            if autocommit:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            me = session_id(conn)
+            if conn.in_transaction():
+                conn.rollback()
+            killed: list[int] = []
+
+            def before(conn_: Any, cursor: Any, statement: str, *args: Any) -> None:
+                if statement.startswith(at) and not killed:
+                    killed.append(me)
+                    kill(mysql_url, me)
+
+            sa.event.listen(conn, "before_cursor_execute", before)
+            with pytest.raises(DataMigrationError) as info:
+                batched_update(items, {"n": items.c.n + 1}, connection=conn, step="s",
+                               config=CONFIG, lock_timeout_ms=2000)
+        assert killed == [me]
+        message = str(info.value)
+        assert isinstance(info.value, ConnectionLost), message
+        assert "\n" not in message, message
+        assert message.startswith("sluice.data: step 's' lost its database connection while "
+                                  "setting its lock wait timeouts, before its first batch: "
+                                  ), message
+        assert ("No batch ran, nothing was changed; the checkpoint keeps 0 rows done in "
+                "0 batches") in message, message
+        assert "Rerun the upgrade" in message, message
+        assert ns(engine) == [0] * 30
+        with engine.connect() as conn:
+            result = batched_update(items, {"n": items.c.n + 1}, connection=conn, step="s",
+                                    config=CONFIG, lock_timeout_ms=2000)
+        assert result.rows_scanned == 30 and ns(engine) == [1] * 30
+    finally:
+        engine.dispose()
+
+
+KILL_AT_TIMEOUTS = HEADER + '''
+
+def kill_at_the_lock_wait_timeouts(bind):
+    me = bind.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+    done = []
+
+    def before(conn, cursor, statement, *args):
+        if (not done and statement.startswith("SET SESSION innodb_lock_wait_timeout")
+                and os.environ.get("SLUICE_T_KILL")):
+            done.append(me)
+            kill(me)
+
+    sa.event.listen(bind.engine, "before_cursor_execute", before)
+'''
+STEP_WITH_TIMEOUT = ('kill_at_the_lock_wait_timeouts(op.get_bind())\n'
+                     'batched_update(items, {"n": items.c.n + 1}, step="bump", batch_size=5, '
+                     'target_batch_ms=0, lock_timeout_ms=2000)')
+
+
+def test_inside_alembic_a_session_killed_while_setting_the_lock_wait_timeouts(
+        tmp_path: Path, mysql_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLUICE_T_URL", mysql_url)
+    monkeypatch.setenv("SLUICE_T_KILL", "1")
+    ini = make_project(tmp_path / "proj", [
+        Rev(id="r0001", upgrade=CREATE, header=HEADER),
+        Rev(id="r0002", upgrade=STEP_WITH_TIMEOUT, header=KILL_AT_TIMEOUTS)])
+    assert go(ini, mysql_url, target="r0001").status == "applied"
+    with pytest.raises(MigrationFailed) as info:
+        go(ini, mysql_url)
+    message = str(info.value)
+    assert "PendingRollbackError" not in message and "(Background on this" not in message
+    assert "\n" not in message, message
+    assert ("lost its database connection while setting its lock wait timeouts, before its "
+            "first batch") in message, message
+    assert "No batch ran, nothing was changed" in message, message
+    monkeypatch.delenv("SLUICE_T_KILL")
+    assert go(ini, mysql_url).status == "applied"
+    assert version(mysql_url) == ["r0002"]
+    engine = sa.create_engine(mysql_url)
     try:
         assert ns(engine) == [1] * 30
     finally:

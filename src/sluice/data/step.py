@@ -55,7 +55,7 @@ from sluice.data.model import (
 from sluice.data.progress import ConsoleProgress, Progress, plural, summary
 from sluice.data.settings import load_data_config, resolve_settings
 from sluice.data.sql import render_backfill, render_statement
-from sluice.data.stops import AT_FINISH, retries_exhausted, stalled, stopped
+from sluice.data.stops import AT_FINISH, BEFORE_FIRST, retries_exhausted, stalled, stopped
 from sluice.data.target import prepare, resolve_target
 
 #: What one committed batch returns: upper key, rows scanned, rows changed, ms, size used.
@@ -278,7 +278,13 @@ class Step:
         size = opts.batch_size
         t_start = time.monotonic()
         run_rows = run_batches = 0
-        restore = session_lock_timeout(conn, tx, backend, opts.lock_timeout_ms)
+        try:
+            restore = session_lock_timeout(conn, tx, backend, opts.lock_timeout_ms)
+        except Exception as exc:
+            quiet_rollback(tx)
+            reporter.close()
+            raise stopped(self.label, exc, "while setting its lock wait timeouts, before "
+                          "its first batch", result, last, BEFORE_FIRST) from exc
         try:
             while True:
                 self._check_guard(result)

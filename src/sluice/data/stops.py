@@ -21,6 +21,7 @@ from sluice.data.progress import plural
 IN_BATCH = ("That batch was not committed", "The failed batch was rolled back")
 AT_FINISH = ("Every batch was committed, only the mark that the step is finished was not",
              "Every batch was committed, only the mark that the step is finished was not")
+BEFORE_FIRST = ("No batch ran, nothing was changed", "No batch ran, nothing was changed")
 
 
 def stopped(label: str, exc: BaseException, where: str, result: StepResult,
