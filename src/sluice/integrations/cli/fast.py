@@ -64,20 +64,27 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
         threshold = gc.get_threshold()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        # the dataclasses' methods as compiled by earlier runs (:mod:`.codecache`), and
+        # the dataclasses' methods and the regular expressions' programs as compiled by
+        # earlier runs (:mod:`.codecache`, :mod:`.regexcache`), and
         # the modules dataclasses and pathlib import for what a lint does not use
         # (:mod:`.deferred`; pathlib is imported after this)
-        from sluice.integrations.cli import codecache, deferred  # lazy: only for `sluice lint`
+        from sluice.integrations.cli import (  # lazy: only for `sluice lint`
+            codecache,
+            deferred,
+            regexcache,
+        )
 
         stand_ins = [*deferred.defer("inspect"), *deferred.defer("copy"),
                      *deferred.defer("urllib.parse", functions=("quote_from_bytes",)),
                      *deferred.defer("ntpath"),
                      *deferred.defer("importlib.metadata", functions=("entry_points",))]
         compiled = codecache.install()
+        programs = regexcache.install()
         try:
             plain = plain_lint(argv)
             code = _lint(*plain) if plain is not None else None
         finally:
+            regexcache.uninstall(programs)
             codecache.uninstall(compiled)
             deferred.restore(stand_ins)
             gc.set_threshold(*threshold)
