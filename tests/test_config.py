@@ -52,11 +52,13 @@ def test_a_pyproject_without_sluice_is_not_parsed_and_a_dotted_key_is_found(
 HOLDS_SLUICE = ['[tool.sluice]', '[ tool . "sluice" ]', "[tool.'sluice'.environments.prod]",
                 '[[tool.sluice.x]]', '[tool]\nsluice.exclude_tables = []', 'tool.sluice.x = 1',
                 'tool = { sluice = { x = 1 } }', '[ "tool" ]\n  "sluice" = {}',
-                '[project]\nx = 1\n\n[tool]\n\nsluice = {}']
+                '[project]\nx = 1\n\n[tool]\n\nsluice = {}',
+                '[project]\nsluice = "a"\n[tool]\nx = 1\nsluice = {}']
 NO_SLUICE = ['[project]\ndependencies = ["alembic-sluice>=1.0"]',
              '[project]\nname = "alembic-sluice"',
              '[project.scripts]\nsluice = "sluice.integrations.cli.fast:run"', 'sluice.x = 1',
-             '[tool.black]\nx = 1\n[project]\nscripts = { sluice = "a" }']
+             '[tool.black]\nx = 1\n[project]\nscripts = { sluice = "a" }',
+             '[tool]\nx = 1\n[project]\nsluice = "a"\n[project.urls]\nsluice = "b"']
 
 
 @pytest.mark.parametrize("text", HOLDS_SLUICE + NO_SLUICE)

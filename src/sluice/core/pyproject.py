@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_left
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,15 +41,23 @@ def may_hold_tool(data: bytes, tool: str) -> bool:
     header, on a key line that starts at ``tool``, or on one under a ``[tool]`` header
     (every way TOML can spell it, quoted or dotted, but an escape sequence in a quoted
     key)."""
+    headers: list[re.Match[bytes]] | None = None  # read once, at the first key elsewhere
     for match in _key(tool).finditer(data):
         start = data.rfind(b"\n", 0, match.start(1)) + 1
         line = data[start:match.end()].lstrip()
         if line.startswith(b"[") or _TOOL_KEY.match(line):
             return True
-        headers = _HEADER.findall(data, 0, start)
-        if headers and headers[-1].translate(None, b" \t\"'") == b"tool":
+        if headers is None:
+            headers = list(_HEADER.finditer(data))
+        # the last header above the key's line (each header lies on a line of its own)
+        above = bisect_left(headers, start, key=_start) - 1
+        if above >= 0 and headers[above][1].translate(None, b" \t\"'") == b"tool":
             return True
     return False
+
+
+def _start(match: re.Match[bytes]) -> int:
+    return match.start()
 
 
 def file_may_hold_tool(path: Path, tool: str) -> bool:
