@@ -27,8 +27,8 @@ statement held the lock. Times are wall-clock on a shared machine: single runs, 
 Run: ``.venv/bin/python bench/recipes.py [--rows 1000000] [--only RECIPE] [--out FILE]``
 (servers: ``SLUICE_TEST_POSTGRES_URL`` and ``SLUICE_TEST_MYSQL_PS_URL``, a MariaDB with
 performance_schema on, as ``scripts/mariadb-ps`` starts one). ``--out`` writes the table
-with how and when it was measured (``bench/recipes_results.md`` is the committed one,
-included in ``docs/recipes.md``).
+with how, when and at which commit it was measured (``bench/recipes_results.md`` is the
+committed one, included in ``docs/recipes.md``).
 """
 
 from __future__ import annotations
@@ -355,14 +355,25 @@ def _mysql_target(version: str) -> str:
     return f"{flavor}{nums[0]}.{nums[1]}"
 
 
+def describe_code() -> str:
+    """The commit measured (``git rev-parse --short HEAD``), and whether the working tree
+    had uncommitted changes in ``src/`` or ``bench/``."""
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *argv], capture_output=True,
+                              text=True).stdout.strip()
+    sha = git("rev-parse", "--short", "HEAD") or "an unknown commit"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "src", "bench")
+    return f"commit {sha}" + (" (the working tree had uncommitted changes)" if dirty else "")
+
+
 def report(rows: list[Row], table: str, args: argparse.Namespace,
            started: datetime.datetime, versions: dict[str, str]) -> str:
     servers = "; ".join(f"`{v.split(' on ')[0]}`" if d == "postgresql" else f"MariaDB `{v}`"
                         for d, v in versions.items())
     rows_text = f"{args.rows:,}"
     return (
-        f"Measured on {started:%Y-%m-%d} with `.venv/bin/python bench/recipes.py "
-        f"--rows {args.rows}`: {rows_text} rows seeded into every table, each revision "
+        f"Measured on {started:%Y-%m-%d} at {describe_code()} with `.venv/bin/python "
+        f"bench/recipes.py --rows {args.rows}`: {rows_text} rows seeded into every table, each revision "
         f"traced by `sluice trace REV --seed-rows {args.rows} --no-crosscheck --format json`"
         f" on a scratch database; {servers}; a 2-core machine shared with other work "
         "(single runs, wall-clock, noisy). Lock times are how long the lock was held: "

@@ -176,20 +176,20 @@ def test_sql_not_naming_a_new_table_is_not_parsed_to_ask(sql: str, parsed: bool,
 
 
 @pytest.mark.parametrize("sql, created", [
-    ("create table t1 (id int)", {(None, "t1")}),
+    ("create table t1 (id int)", {("", "t1")}),
     ("CREATE TABLE IF NOT EXISTS s.T2 (id int); create temp table t3 (a int)",
-     {("s", "t2"), (None, "t3")}),
+     {("s", "t2"), ("", "t3")}),
     ("CREATE TEMPORARY TABLE t (id int); CREATE GLOBAL TEMPORARY TABLE t5 (id int)",
-     {(None, "t"), (None, "t5")}),
+     {("", "t"), ("", "t5")}),
     ("CREATE TEMPORARY TABLE t (id int); DROP TABLE t", set()),
     ('CREATE UNLOGGED TABLE "Audit"."t6" (id int)', {("audit", "t6")}),
     ("INSERT INTO log VALUES ('create table x (id int)')", set()),
     ("-- create table y\nUPDATE t SET a = 1", set()),
-    ("CrEaTe TaBlE t4 (id int)", {(None, "t4")}),
+    ("CrEaTe TaBlE t4 (id int)", {("", "t4")}),
     ("CREATE INDEX ix ON t (a)", set()),
 ])
-def test_tables_created_by_raw_sql(sql: str, created: set[tuple[str | None, str]]) -> None:
-    """Each in its schema (None: the default one); a temporary table until it is dropped
+def test_tables_created_by_raw_sql(sql: str, created: set[tuple[str, str]]) -> None:
+    """Each in its schema ("": the default one); a temporary table until it is dropped
     (while it exists, its name without a schema is that table)."""
     ops = [Op("execute", line=1, sql=sql), Op("add_column", line=2, table="t")]
     ctx = RuleContext(config=SluiceConfig(), dialect="postgresql", ops=ops)
@@ -219,7 +219,7 @@ def test_a_temporary_table_stands_for_its_name_until_it_is_dropped(drop: Op) -> 
     ops = [Op("execute", line=1, sql="CREATE TEMPORARY TABLE tmp AS SELECT id FROM tmp"),
            drop, Op("execute", line=3, sql="ALTER TABLE tmp DROP COLUMN a")]
     ctx = RuleContext(config=SluiceConfig(), dialect="postgresql", ops=ops)
-    assert new_tables_before(drop, ctx) == {(None, "tmp")}  # the drop is of the temporary
+    assert new_tables_before(drop, ctx) == {("", "tmp")}  # the drop is of the temporary
     assert [is_new for _, is_new in sql_statements(ops[2], ctx)] == [False]
 
 

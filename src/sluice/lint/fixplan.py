@@ -20,20 +20,21 @@ from dataclasses import dataclass, field
 
 from sluice.errors import SluiceError
 from sluice.lint.fixreads import (
-    ColumnKey,
+    ANY_TABLE,
+    ColumnRef,
     Surroundings,
-    TableKey,
+    TableRef,
     arg,
     call_dependents,
-    constraint_dropped,
+    module_strings,
     reads_depended,
-    table_key,
+    table_ref,
     text,
 )
 from sluice.lint.suppress import parse_suppressions
 
-__all__ = ["Candidate", "Chain", "ChainOutcome", "ColumnKey", "Plan", "TableKey", "assemble",
-           "plan_source", "table_key"]
+__all__ = ["ANY_TABLE", "Candidate", "Chain", "ChainOutcome", "ColumnRef", "Plan", "TableRef",
+           "assemble", "plan_source", "table_ref"]
 
 _PHASES = re.compile(r"^(?:upgrade|downgrade)(?:_\w+)?$")
 
@@ -52,17 +53,18 @@ class Candidate:
     #: The statement's source text, exactly as written.
     text: str
     #: Tables this call may treat as new (created before it, or dropped and not created).
-    new_tables: frozenset[TableKey]
-    #: Tables a constraint of which the function drops before the call
-    #: (``op.drop_constraint``, or SQL): a constraint created on one of them is taken for
-    #: the other half of a swap.
-    swapped: frozenset[TableKey] = frozenset()
+    new_tables: frozenset[TableRef]
+    #: Tables a constraint of which the function drops before the call, reviewed or not
+    #: (``op.drop_constraint``, a batch's, or SQL; :data:`ANY_TABLE`: one whose name the
+    #: source computes): a constraint created on one of them is taken for the other half
+    #: of a swap.
+    swapped: frozenset[TableRef] = frozenset()
     #: Columns an index or a constraint made before the call may depend on (every
     #: identifier its column list, expression or SQL names; by any call of the function,
     #: in a block too, and in a downgrade by the upgrade): a recipe that rebuilds a column
     #: is not applied to them. Empty for a call no such recipe rewrites
     #: (:func:`~sluice.lint.fixreads.reads_depended`).
-    depended: frozenset[ColumnKey] = frozenset()
+    depended: frozenset[ColumnRef] = frozenset()
 
 
 @dataclass
@@ -133,16 +135,15 @@ def plan_source(source: str, path: str) -> Plan:
     chains: list[Chain] = []
     functions = [fn for fn in tree.body if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and _PHASES.match(fn.name)]
-    around = Surroundings(functions, aliases)
+    around = Surroundings(functions, aliases, module_strings(tree))
     for fn in functions:
         calls = [(s, _op_call(s, aliases)) for s in fn.body]
         created = {t for _, c in calls if c is not None
                    for t in [_literal_table(c, "create_table")] if t}
         dropped = {t for _, c in calls if c is not None
                    for t in [_literal_table(c, "drop_table")] if t}
-        seen_created: set[TableKey] = set()
-        swapped: set[TableKey] = set()
-        depended: set[ColumnKey] = set()
+        seen_created: set[TableRef] = set()
+        depended: set[ColumnRef] = set()
         for stmt, call in calls:
             if call is None:
                 continue
@@ -157,12 +158,9 @@ def plan_source(source: str, path: str) -> Plan:
                                _comments(lines, stmt), call,
                                ast.get_source_segment(source, stmt) or "",
                                frozenset(seen_created | (dropped - created)),
-                               frozenset(swapped | around.swapped(fn.name, start)),
+                               frozenset(around.swapped(fn.name, start)),
                                frozenset(depended | around.depended(fn.name, start)
                                          if reads_depended(call) else ()))
-            table = constraint_dropped(call)
-            if table:
-                swapped.add(table)
             last = chains[-1].members[-1] if chains else None
             if last is not None and last.indent == member.indent and all(
                     not lines[i].strip() for i in range(last.end, start - 1)):
@@ -276,10 +274,10 @@ def _binds(node: ast.stmt) -> set[str]:
     return set()
 
 
-def _literal_table(call: ast.Call, name: str) -> TableKey | None:
+def _literal_table(call: ast.Call, name: str) -> TableRef | None:
     if isinstance(call.func, ast.Attribute) and call.func.attr == name and call.args \
             and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-        return table_key(call.args[0].value, text(arg(call, None, "schema")))
+        return table_ref(call.args[0].value, text(arg(call, None, "schema")))
     return None
 
 

@@ -18,9 +18,13 @@ the call runs, has
 Every identifier such a call names counts (a superset): declining leaves the op as
 written, which runs.
 
-Swapped tables: a constraint dropped earlier in the function (``op.drop_constraint``, or
-SQL in a statement of the function's own: ``op.execute("ALTER TABLE t DROP CONSTRAINT IF
-EXISTS fk")``) and made again after it is a swap: the two commit together as written.
+Swapped tables: a constraint dropped earlier in the function and made again after it is
+a swap: the two commit together as written. Every drop counts, whether lint reports it or
+not (a reviewed one, under a suppression, is still half of the swap), wherever it is in the
+function (in a block, on a line shared with other code): ``op.drop_constraint``, a batch's
+``batch_op.drop_constraint`` (on the batch's table), SQL an ``execute`` call runs
+(``op.execute("ALTER TABLE t DROP CONSTRAINT IF EXISTS fk")``). A drop whose table is not
+a literal (nor a module-level string constant) may be of any table (:data:`ANY_TABLE`).
 """
 
 from __future__ import annotations
@@ -29,19 +33,13 @@ import ast
 import re
 from collections.abc import Iterable
 
-__all__ = ["ColumnKey", "Surroundings", "TableKey", "arg", "call_dependents",
-           "constraint_dropped", "reads_depended", "sql_dependents", "table_key", "text"]
+from sluice.rules._util import ColumnRef, TableRef, table_ref
 
-#: A table as the recipes tell tables apart: ``(schema, name)``, lower case, ``""`` for
-#: no schema (the search path's). A table created in ``archive`` is not ``plain``.
-TableKey = tuple[str, str]
-#: A column of a table: ``(schema, table, column)``, spelt as :data:`TableKey`.
-ColumnKey = tuple[str, str, str]
+__all__ = ["ANY_TABLE", "ColumnRef", "Surroundings", "TableRef", "arg", "call_dependents",
+           "module_strings", "reads_depended", "sql_dependents", "table_ref", "text"]
 
-
-def table_key(table: str, schema: str | None) -> TableKey:
-    """The :data:`TableKey` of ``table`` in ``schema`` (None: no schema given)."""
-    return ((schema or "").lower(), table.lower())
+#: A table the source computes the name of: any table may be the one meant.
+ANY_TABLE: TableRef = ("*", "*")
 
 
 def arg(call: ast.Call, index: int | None, name: str) -> ast.expr | None:
@@ -66,12 +64,28 @@ def text(node: ast.expr | None) -> str | None:
         else None
 
 
-def constraint_dropped(call: ast.Call) -> TableKey | None:
-    """The table of ``op.drop_constraint(name, "table", ...)`` (spelled as a literal)."""
-    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "drop_constraint"):
-        return None
-    table = text(arg(call, 1, "table_name"))
-    return None if table is None else table_key(table, text(arg(call, None, "schema")))
+def module_strings(tree: ast.Module) -> dict[str, str]:
+    """The module's string constants (``TABLE = "orders"`` at its top level)."""
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and text(node.value) is not None:
+            found |= {t.id: str(text(node.value)) for t in node.targets
+                      if isinstance(t, ast.Name)}
+    return found
+
+
+def _table_named(node: ast.expr | None, schema: ast.expr | None,
+                 strings: dict[str, str]) -> TableRef:
+    """The table ``node`` names (a literal or a module constant, in ``schema``), else
+    :data:`ANY_TABLE`."""
+    def value(n: ast.expr | None) -> str | None:
+        return strings.get(n.id) if isinstance(n, ast.Name) else text(n)
+
+    no_schema = schema is None or (isinstance(schema, ast.Constant) and schema.value is None)
+    table = value(node)
+    if table is None or not (no_schema or value(schema) is not None):
+        return ANY_TABLE
+    return table_ref(table, None if no_schema else value(schema))
 
 
 #: The calls that make an index or a constraint: the argument (position, keyword) of its
@@ -90,23 +104,23 @@ def _words(node: ast.expr | None) -> set[str]:
             and isinstance(n.value, str) for w in re.findall(_WORD, n.value)}
 
 
-def call_dependents(call: ast.Call) -> set[ColumnKey]:
+def call_dependents(call: ast.Call) -> set[ColumnRef]:
     """The columns an index or a constraint the call makes may depend on (as
     :func:`sluice.recipes.apply.dependents` reads an op object)."""
     name = _called(call)
-    found: set[ColumnKey] = set()
+    found: set[ColumnRef] = set()
     schema = text(arg(call, None, "schema"))
     if name == "create_foreign_key":
         referent = text(arg(call, 2, "referent_table"))
         if referent is not None:
-            key = table_key(referent, text(arg(call, None, "referent_schema")))
+            key = table_ref(referent, text(arg(call, None, "referent_schema")))
             found |= {(*key, w) for w in _words(arg(call, 4, "remote_cols"))}
         table = text(arg(call, 1, "source_table"))
         schema = text(arg(call, None, "source_schema"))
     else:
         table = text(arg(call, 1, "table_name"))
     if name in _DEPENDENTS and table is not None:
-        found |= {(*table_key(table, schema), w) for w in _words(arg(call, *_DEPENDENTS[name]))}
+        found |= {(*table_ref(table, schema), w) for w in _words(arg(call, *_DEPENDENTS[name]))}
     column = arg(call, 1, "column")
     table = text(arg(call, 0, "table_name"))
     if name != "add_column" or not isinstance(column, ast.Call) or table is None:
@@ -115,12 +129,12 @@ def call_dependents(call: ast.Call) -> set[ColumnKey]:
     made = [a for a in column.args[1:] if _called(a) in ("ForeignKey", "CheckConstraint")]
     if col is not None and (made or any(k.arg in ("index", "unique", "primary_key")
                                         for k in column.keywords)):
-        found.add((*table_key(table, schema), col.lower()))
+        found.add((*table_ref(table, schema), col.lower()))
     for ref in made:  # ForeignKey("[schema.]table.column"): that column too
         spec = text(ref.args[0]) if isinstance(ref, ast.Call) and ref.args else None
         if spec and "." in spec:
             *owner, ref_table, ref_col = spec.split(".")
-            found.add((*table_key(ref_table, ".".join(owner) or None), ref_col.lower()))
+            found.add((*table_ref(ref_table, ".".join(owner) or None), ref_col.lower()))
     return found
 
 
@@ -140,14 +154,14 @@ _DROP_CONSTRAINT = (
     rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_REF}[^;]*?\bDROP\s+CONSTRAINT\b")
 
 
-def _key(ref: str) -> TableKey:
+def _key(ref: str) -> TableRef:
     parts = [p.strip().strip('"') for p in ref.split(".")]
-    return table_key(parts[-1], parts[0] if len(parts) == 2 else None)
+    return table_ref(parts[-1], parts[0] if len(parts) == 2 else None)
 
 
-def sql_dependents(sql: str) -> set[ColumnKey]:
+def sql_dependents(sql: str) -> set[ColumnRef]:
     """The columns the indexes and constraints ``sql`` makes may depend on."""
-    found: set[ColumnKey] = set()
+    found: set[ColumnRef] = set()
     for pattern in (_ALTER_ADD, _CREATE_INDEX, _REFERENCES):
         for match in re.finditer(pattern, sql, re.I):
             key = _key(match.group(1))
@@ -169,23 +183,49 @@ def _op_calls(node: ast.AST, aliases: set[str]) -> Iterable[ast.Call]:
             yield sub
 
 
-def _made(call: ast.Call) -> set[ColumnKey]:
+def _made(call: ast.Call) -> set[ColumnRef]:
     found = call_dependents(call)
     for literal in _texts(call):
         found |= sql_dependents(literal)
     return found
 
 
-def _sql_dropped(stmt: ast.stmt, aliases: set[str]) -> set[TableKey]:
-    """Tables a top-level ``op.execute`` statement drops a constraint of."""
-    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
-        return set()
-    call = stmt.value
-    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "execute"
-            and isinstance(call.func.value, ast.Name) and call.func.value.id in aliases):
-        return set()
-    return {_key(m.group(1)) for literal in _texts(call)
-            for m in re.finditer(_DROP_CONSTRAINT, literal, re.I)}
+def _batches(fn: ast.AST, strings: dict[str, str]) -> dict[str, TableRef]:
+    """The names ``with op.batch_alter_table(...) as NAME`` binds in ``fn``, and their
+    tables."""
+    found: dict[str, TableRef] = {}
+    for node in ast.walk(fn):
+        for item in node.items if isinstance(node, (ast.With, ast.AsyncWith)) else ():
+            call, var = item.context_expr, item.optional_vars
+            if isinstance(call, ast.Call) and _called(call) == "batch_alter_table" \
+                    and isinstance(var, ast.Name):
+                found[var.id] = _table_named(arg(call, 0, "table_name"),
+                                             arg(call, None, "schema"), strings)
+    return found
+
+
+def _constraint_drops(fn: ast.AST, aliases: set[str],
+                      strings: dict[str, str]) -> list[tuple[int, set[TableRef]]]:
+    """Where in ``fn`` a constraint is dropped, and of which tables (see the module)."""
+    batches = _batches(fn, strings)
+    found: list[tuple[int, set[TableRef]]] = []
+    for call in ast.walk(fn):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+            continue
+        owner = call.func.value.id if isinstance(call.func.value, ast.Name) else ""
+        if call.func.attr == "execute":
+            tables = {_key(m.group(1)) for literal in _texts(call)
+                      for m in re.finditer(_DROP_CONSTRAINT, literal, re.I)}
+        elif call.func.attr != "drop_constraint":
+            continue
+        elif owner in batches:
+            tables = {batches[owner]}
+        else:  # op.drop_constraint, or a call on something else of that name: any table
+            tables = {_table_named(arg(call, 1, "table_name"), arg(call, None, "schema"),
+                                   strings) if owner in aliases else ANY_TABLE}
+        if tables:
+            found.append((call.lineno, tables))
+    return found
 
 
 #: Alembic operations that never record an ``alter_column``: the depended-on columns are
@@ -209,19 +249,19 @@ def reads_depended(call: ast.Call) -> bool:
 
 class Surroundings:
     """Per function of a revision, where indexes and constraints are made (and on what),
-    and where SQL drops a constraint of a table (see the module)."""
+    and where a constraint of a table is dropped (see the module). ``strings``: the
+    module's string constants (:func:`module_strings`)."""
 
     def __init__(self, functions: Iterable[ast.FunctionDef | ast.AsyncFunctionDef],
-                 aliases: set[str]) -> None:
-        self.made: dict[str, list[tuple[int, set[ColumnKey]]]] = {}
-        self.drops: dict[str, list[tuple[int, set[TableKey]]]] = {}
+                 aliases: set[str], strings: dict[str, str] | None = None) -> None:
+        self.made: dict[str, list[tuple[int, set[ColumnRef]]]] = {}
+        self.drops: dict[str, list[tuple[int, set[TableRef]]]] = {}
         for fn in functions:
             self.made[fn.name] = [(c.lineno, found) for c in _op_calls(fn, aliases)
                                   for found in [_made(c)] if found]
-            self.drops[fn.name] = [(s.lineno, found) for s in fn.body
-                                   for found in [_sql_dropped(s, aliases)] if found]
+            self.drops[fn.name] = _constraint_drops(fn, aliases, strings or {})
 
-    def depended(self, phase: str, start: int) -> set[ColumnKey]:
+    def depended(self, phase: str, start: int) -> set[ColumnRef]:
         """The columns something made before line ``start`` of ``phase`` depends on, and in
         a downgrade what its upgrade made."""
         found = {k for line, keys in self.made.get(phase, ()) if line < start for k in keys}
@@ -230,6 +270,7 @@ class Surroundings:
             found |= {k for _, keys in self.made.get(upgrade, ()) for k in keys}
         return found
 
-    def swapped(self, phase: str, start: int) -> set[TableKey]:
-        """The tables SQL before line ``start`` of ``phase`` drops a constraint of."""
+    def swapped(self, phase: str, start: int) -> set[TableRef]:
+        """The tables a call before line ``start`` of ``phase`` drops a constraint of
+        (:data:`ANY_TABLE` among them: maybe any)."""
         return {k for line, keys in self.drops.get(phase, ()) if line < start for k in keys}

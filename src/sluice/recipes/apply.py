@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.operations import ops
 
-from sluice.lint.fixplan import ColumnKey, TableKey, table_key
+from sluice.lint.fixplan import ANY_TABLE, ColumnRef, TableRef, table_ref
 from sluice.recipes.model import Recipe, RecipeContext, recipes_for
 from sluice.recipes.steps import Anchor, AutocommitBlock, Backfill, LockTimeout, Suppressed
 from sluice.rules.registry import all_rules
@@ -47,14 +47,14 @@ def schema_of(op: ops.MigrateOperation) -> str | None:
     return str(schema) if schema else None
 
 
-def key_of(op: ops.MigrateOperation) -> TableKey | None:
-    """``(schema, table)`` of the table an op works on, as :func:`table_key` spells it."""
+def key_of(op: ops.MigrateOperation) -> TableRef | None:
+    """``(schema, table)`` of the table an op works on, as :func:`table_ref` spells it."""
     table = table_of(op)
-    return None if table is None else table_key(table, schema_of(op))
+    return None if table is None else table_ref(table, schema_of(op))
 
 
 def rewrite_op(op: ops.MigrateOperation, ctx: RecipeContext, *,
-               depended: Collection[ColumnKey] = ()) -> Applied | None:
+               depended: Collection[ColumnRef] = ()) -> Applied | None:
     """The first recipe of ``ctx.dialect`` that applies to ``op`` on the target version
     (and answers a rule in force), applied; None when none does. The caller decides whether the table already exists
     (a table created in the same revision needs no recipe). ``depended``: the columns an
@@ -87,9 +87,9 @@ def _review(steps: Iterable[ops.MigrateOperation], phase: str, ctx: RecipeContex
 
 
 def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext, *,
-                  new_tables: Iterable[str | TableKey] = (),
-                  swapped: Iterable[str | TableKey] = (),
-                  depended: Iterable[ColumnKey] = ()) -> RecipeResult:
+                  new_tables: Iterable[str | TableRef] = (),
+                  swapped: Iterable[str | TableRef] = (),
+                  depended: Iterable[ColumnRef] = ()) -> RecipeResult:
     """Rewrite every op of ``operations`` that a recipe answers into its safe sequence.
 
     Ops on a table created earlier in the list (or in ``new_tables``), or dropped later in
@@ -98,7 +98,7 @@ def apply_recipes(operations: Sequence[ops.MigrateOperation], ctx: RecipeContext
     two are a swap meant to commit together, and a recipe's ``autocommit_block`` would
     commit the drop first, leaving the table without either constraint (and a rerun
     failing on the drop) if the new one fails. A table is its schema and name
-    (:func:`table_key`; a plain name in ``new_tables`` or ``swapped`` is one without a
+    (:func:`table_ref`; a plain name in ``new_tables`` or ``swapped`` is one without a
     schema). A column an index or a constraint made earlier in the list (or in
     ``depended``) depends on is not rebuilt (:func:`rewrite_op`). Containers
     (``UpgradeOps``, ``ModifyTableOps``, as autogenerate builds them) are rewritten in
@@ -118,11 +118,11 @@ class Seen:
     before asking about it."""
 
     def __init__(self, operations: Iterable[ops.MigrateOperation] = (), *,
-                 new_tables: Iterable[str | TableKey] = (),
-                 swapped: Iterable[str | TableKey] = (),
-                 depended: Iterable[ColumnKey] = ()) -> None:
+                 new_tables: Iterable[str | TableRef] = (),
+                 swapped: Iterable[str | TableRef] = (),
+                 depended: Iterable[ColumnRef] = ()) -> None:
         self.created = {_as_key(t) for t in new_tables}
-        self.dropped = {table_key(str(o.table_name), o.schema) for o in _flat(operations)
+        self.dropped = {table_ref(str(o.table_name), o.schema) for o in _flat(operations)
                         if isinstance(o, ops.DropTableOp)}
         self.swapped = {_as_key(t) for t in swapped}
         self.depended = set(depended)
@@ -142,19 +142,21 @@ class Seen:
         return key is not None and key in self.created | self.dropped
 
     def swap(self, op: ops.MigrateOperation) -> bool:
-        """``op`` creates a constraint on a table a constraint of which was dropped."""
+        """``op`` creates a constraint on a table a constraint of which was dropped (or
+        on any table, after a drop on a table the source computes the name of)."""
         key = key_of(op)
-        return isinstance(op, _CREATES) and key is not None and key in self.swapped
+        return isinstance(op, _CREATES) and key is not None and (
+            key in self.swapped or ANY_TABLE in self.swapped)
 
 
-def _as_key(table: str | TableKey) -> TableKey:
-    return table_key(table, None) if isinstance(table, str) else table
+def _as_key(table: str | TableRef) -> TableRef:
+    return table_ref(table, None) if isinstance(table, str) else table
 
 
-def _column_of(op: ops.MigrateOperation) -> ColumnKey | None:
+def _column_of(op: ops.MigrateOperation) -> ColumnRef | None:
     if not isinstance(op, ops.AlterColumnOp):
         return None
-    return (*table_key(str(op.table_name), op.schema), str(op.column_name).lower())
+    return (*table_ref(str(op.table_name), op.schema), str(op.column_name).lower())
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -173,13 +175,13 @@ def _words(value: Any) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
-def dependents(op: ops.MigrateOperation) -> set[ColumnKey]:
+def dependents(op: ops.MigrateOperation) -> set[ColumnRef]:
     """The columns an index or a constraint ``op`` creates depends on (every identifier
     its columns or its expression names, a superset): dropping such a column drops it."""
     found: set[tuple[str, str, str]] = set()
     key = key_of(op)
     if isinstance(op, ops.CreateForeignKeyOp):
-        referent = table_key(str(op.referent_table), op.kw.get("referent_schema"))
+        referent = table_ref(str(op.referent_table), op.kw.get("referent_schema"))
         found |= {(*referent, w) for w in _words(op.remote_cols)}
         words = _words(op.local_cols)
     elif isinstance(op, (ops.CreateIndexOp, ops.CreateUniqueConstraintOp,
@@ -193,7 +195,7 @@ def dependents(op: ops.MigrateOperation) -> set[ColumnKey]:
                                             or col.foreign_keys or col.constraints) else set()
         for fk in col.foreign_keys:
             *schema, table, column = str(fk._colspec).split(".")  # noqa: SLF001 - as written
-            found.add((*table_key(table, ".".join(schema) or None), column.lower()))
+            found.add((*table_ref(table, ".".join(schema) or None), column.lower()))
     else:
         words = set()
     if key is not None:

@@ -82,10 +82,13 @@ check, and for a rule not in force, the reason is a plain comment, so the fixed 
 lints clean, SL902 included). Calls under a `# sluice: ignore[...]` comment someone wrote
 are left alone too, and so are calls on a table the same revision creates (the same
 name in the same schema: `archive.plain` is not `plain`), and a
-constraint created on a table after a `drop_constraint` on it, or after an `op.execute`
-of the function whose SQL drops one (`ALTER TABLE t DROP CONSTRAINT IF EXISTS ...`): a
+constraint created on a table after a `drop_constraint` on it, or after an `execute`
+in the function whose SQL drops one (`ALTER TABLE t DROP CONSTRAINT IF EXISTS ...`): a
 swap (the recipe's `autocommit_block` would commit the drop alone, leaving the table with
-neither constraint if the new one failed, and a rerun failing on the drop).
+neither constraint if the new one failed, and a rerun failing on the drop). Every such
+drop counts: one under a `# sluice: ignore[SL004]` comment, in an `if` or a
+`batch_alter_table` block, or sharing its line with other code; after a drop on a table
+the file computes the name of, every constraint the function creates later is left alone.
 
 The rewritten code calls `op` and SQLAlchemy by the names the file gives them (`from
 alembic import op as migrate`, `import sqlalchemy`); a file that imports only names from

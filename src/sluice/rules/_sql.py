@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sluice.core import memo as _treememo
 from sluice.core.sql import split_sql
+from sluice.rules._util import TableRef, table_ref
 
 
 @dataclass
@@ -421,13 +422,13 @@ def on_temporary_table(stmt: Stmt, dialect: str | None) -> bool:
                                    or (schema == "temp" and dialect == "sqlite"))
 
 
-def stmt_table_ref(stmt: Stmt) -> tuple[str | None, str] | None:
-    """``(schema, table)`` of the table ``stmt`` works on, lower case (schema None: it
-    names none); None when not known."""
-    return (table_schema(stmt), stmt.table.lower()) if stmt.table else None
+def stmt_table_ref(stmt: Stmt) -> TableRef | None:
+    """The :data:`~sluice.rules._util.TableRef` of the table ``stmt`` works on (schema
+    ``""``: it names none); None when not known."""
+    return table_ref(stmt.table, table_schema(stmt)) if stmt.table else None
 
 
-def created_ref(stmt: Stmt) -> tuple[str | None, str] | None:
+def created_ref(stmt: Stmt) -> TableRef | None:
     """:func:`stmt_table_ref` of the table a ``CREATE TABLE`` makes; None for another
     statement. A ``TEMPORARY`` table is the session's own, but while it exists its name
     without a schema is that table, not the permanent one (PostgreSQL, MySQL and SQLite

@@ -81,14 +81,26 @@ def _statements(sql: str, dialect: str | None) -> list[Stmt]:
     return cast("list[Stmt]", _sql().statements(sql, dialect))
 
 
-#: A table created by the revision: ``(schema, name)``, lower case, schema None for the
-#: default one (no ``schema=``, no qualifier). ``audit.t`` is not ``t``.
-TableRef = tuple[str | None, str]
+#: A table as lint and the recipes tell tables apart: ``(schema, name)``, lower case,
+#: ``""`` for the default schema (no ``schema=``, no qualifier: the search path's).
+#: ``audit.t`` is not ``t``, nor is ``public.t``: which schema is the default is the
+#: database's to say.
+TableRef = tuple[str, str]
+
+
+#: A column of a table: ``(schema, table, column)``, lower case, the table spelt as
+#: :data:`TableRef`.
+ColumnRef = tuple[str, str, str]
 
 
 def table_ref(table: str, schema: str | None = None) -> TableRef:
-    """The :data:`TableRef` of ``table`` in ``schema``."""
-    return (schema.lower() if schema else None, table.lower())
+    """The :data:`TableRef` of ``table`` in ``schema`` (None or ``""``: none given)."""
+    return ((schema or "").lower(), table.lower())
+
+
+def statement_table(stmt: Stmt) -> TableRef | None:
+    """The :data:`TableRef` of the table ``stmt`` works on; None when it does not say."""
+    return cast("TableRef | None", _sql().stmt_table_ref(stmt))
 
 
 def _created_by(o: Op, dialect: str | None) -> tuple[list[TableRef], list[TableRef]]:
@@ -174,43 +186,54 @@ def may_name(text: str, names: set[str]) -> bool:
     return any(n in lowered for n in names)
 
 
-def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[str]:
+def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[TableRef]:
     """Tables the revision of ``op`` drops in the same phase (``op.drop_table`` or raw
-    ``DROP TABLE``), lower-cased: their indexes and constraints go with them."""
+    ``DROP TABLE``): their indexes and constraints go with them."""
     memo = run_memo(ctx)
     key = ("dropped_tables", op.path, op.revision, op.phase)
     found = memo.get(key)
     if found is None:
-        names: set[str] = set()
+        refs: set[TableRef] = set()
         for o in unit_ops(op, ctx):
             if o.kind == "drop_table" and o.table:
-                names.add(o.table.lower())
+                refs.add(table_ref(o.table, o.schema))
             elif o.kind == "execute" and o.sql:
-                for stmt in _statements(o.sql, ctx.dialect):
-                    if stmt.kind == "DROP TABLE":
-                        names.update(t.lower() for t in stmt.tables)
-        found = memo[key] = frozenset(names)
+                refs.update(ref for stmt in _statements(o.sql, ctx.dialect)
+                            if stmt.kind == "DROP TABLE" for ref in _drop_table_refs(stmt))
+        found = memo[key] = frozenset(refs)
     return found
 
 
-def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[tuple[str, str]]:
-    """``(table, column)`` pairs, lower-cased, that the revision of ``op`` drops in the same
-    phase (``op.drop_column`` or raw ``ALTER TABLE ... DROP COLUMN``)."""
+def _drop_table_refs(stmt: Stmt) -> set[TableRef]:
+    """The tables a ``DROP TABLE`` names, each in the schema it is written in."""
+    names = {t.lower() for t in stmt.tables}
+    head = re.match(r"DROP (?:TEMPORARY )?TABLE (?:IF EXISTS )?(.*)", stmt.norm)
+    written = {ref for part in (head.group(1).split(",") if head else [])
+               for found in [re.match(r'\s*(?:([\w"`]+)\.)?([\w"`]+)', part)] if found
+               for ref in [table_ref(found.group(2).strip('"`'),
+                                     (found.group(1) or "").strip('"`'))]
+               if ref[1] in names}
+    return written | {table_ref(n) for n in names - {name for _, name in written}}
+
+
+def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[ColumnRef]:
+    """The columns (:data:`ColumnRef`) the revision of ``op`` drops in the same phase
+    (``op.drop_column`` or raw ``ALTER TABLE ... DROP COLUMN``)."""
     memo = run_memo(ctx)
     key = ("dropped_columns", op.path, op.revision, op.phase)
     found = memo.get(key)
     if found is None:
-        pairs: set[tuple[str, str]] = set()
+        columns: set[ColumnRef] = set()
         for o in unit_ops(op, ctx):
             if o.kind == "drop_column" and o.table and o.column:
-                pairs.add((o.table.lower(), o.column.lower()))
+                columns.add((*table_ref(o.table, o.schema), o.column.lower()))
             elif o.kind == "execute" and o.sql:
                 for stmt in _statements(o.sql, ctx.dialect):
-                    if stmt.kind != "ALTER TABLE" or not stmt.table:
-                        continue
-                    pairs.update((stmt.table.lower(), a.column.lower()) for a in stmt.actions
-                                 if a.kind == "drop_column" and a.column)
-        found = memo[key] = frozenset(pairs)
+                    ref = statement_table(stmt) if stmt.kind == "ALTER TABLE" else None
+                    if ref is not None:
+                        columns.update((*ref, a.column.lower()) for a in stmt.actions
+                                       if a.kind == "drop_column" and a.column)
+        found = memo[key] = frozenset(columns)
     return found
 
 

@@ -7,7 +7,7 @@ still use.
 from __future__ import annotations
 
 from sluice.core.ops import Op
-from sluice.rules._util import dropped_columns, index_columns
+from sluice.rules._util import dropped_columns, index_columns, table_ref
 from sluice.rules.registry import RuleContext
 
 
@@ -21,8 +21,8 @@ def _index_column_dropped(op: Op, ctx: RuleContext) -> bool:
     """
     if not op.table:
         return False
-    table = op.table.lower()
-    gone = {col for tbl, col in dropped_columns(op, ctx) if tbl == table}
+    table = table_ref(op.table, op.schema)
+    gone = {col for *tbl, col in dropped_columns(op, ctx) if tuple(tbl) == table}
     if not gone:
         return False
     cols = index_columns(op.name, ctx) if op.kind == "drop_index" else None

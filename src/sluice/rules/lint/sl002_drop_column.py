@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import column_label, sql_statements, steps, unit_ops
+from sluice.rules._util import (
+    TableRef,
+    column_label,
+    sql_statements,
+    statement_table,
+    steps,
+    table_ref,
+    unit_ops,
+)
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -32,7 +40,10 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     and the new one renamed to the old name, in the same revision) keeps the data: it is
     reported as what it is, a change of the column's type under the running code. So is a
     column dropped and added again under the same name later in the revision. A column the
-    same revision added (a temporary copy) is not reported: no running code knows it.
+    same revision added (a temporary copy) is not reported: no running code knows it. A
+    table is its schema and its name: a column of that name added or renamed in another
+    schema's table (or in the default schema's, where the drop names a schema) is another
+    column.
     """
     if op.phase != "upgrade":
         return None
@@ -41,15 +52,15 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             if stmt.kind != "ALTER TABLE" or is_new:
                 continue
             for act in stmt.actions:
-                if act.kind == "drop_column" and not _added_before(op, ctx, stmt.table,
-                                                                    act.column):
+                if act.kind == "drop_column" and not _added_before(
+                        op, ctx, statement_table(stmt), act.column):
                     yield _drop_column_hit(stmt.table, act.column)
                 elif act.kind == "drop_partition":
                     yield _drop_partition_hit(stmt.table, act.name)
         return None
     if op.kind != "drop_column" or op.table_is_new:
         return None
-    if _added_before(op, ctx, op.table, op.column):
+    if _added_before(op, ctx, _ref(op), op.column):
         return None  # a column of this revision's own: no running code knows it
     swap = _swapped_for_copy(op, ctx) or _added_again(op, ctx)
     if swap is not None:
@@ -63,28 +74,28 @@ def drop_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
 def _swapped_for_copy(op: Op, ctx: RuleContext) -> Hit | None:
     """``op`` drops a column that a column filled earlier in the revision (an UPDATE that
     sets it) replaces: renamed to the dropped name after the drop."""
-    table, column = (op.table or "").lower(), (op.column or "").lower()
+    ref, column = _ref(op), (op.column or "").lower()
     unit = unit_ops(op, ctx)
     at = next((i for i, o in enumerate(unit) if o is op), len(unit))
     new = next((o for o in unit[at + 1:] if o.kind == "alter_column" and o.column
-                and (o.table or "").lower() == table
+                and _ref(o) == ref
                 and str(o.args.get("new_column_name") or "").lower() == column), None)
-    if new is None or not table or not column:
+    if new is None or ref is None or not column:
         return None
     copy = str(new.column).lower()
     filled = False
     for o in unit[:at]:
-        if o.kind == "execute" and str(o.args.get("construct_table")).lower() == table \
+        # (a table() construct is known by its name alone)
+        if o.kind == "execute" and str(o.args.get("construct_table")).lower() == ref[1] \
                 and copy in {str(c).lower() for c in o.args.get("set_columns") or ()}:
             filled = True
         for stmt, _ in sql_statements(o, ctx):
-            filled = filled or (stmt.kind == "UPDATE" and (stmt.table or "").lower() == table
+            filled = filled or (stmt.kind == "UPDATE" and statement_table(stmt) == ref
                                 and copy in {c.strip('"`').lower() for c, _ in stmt.sets})
     if not filled:
         return None
     added = next((o for o in unit[:at] if o.kind == "add_column"
-                  and (o.table or "").lower() == table and (o.column or "").lower() == copy),
-                 None)
+                  and _ref(o) == ref and (o.column or "").lower() == copy), None)
     type_ = f" ({added.args['type_']})" if added is not None and added.args.get("type_") \
         else ""
     return Hit(
@@ -100,17 +111,23 @@ def _swapped_for_copy(op: Op, ctx: RuleContext) -> Hit | None:
     )
 
 
-def _added_before(op: Op, ctx: RuleContext, table: str | None, column: str | None) -> bool:
+def _ref(op: Op) -> TableRef | None:
+    """The table ``op`` works on, None when the source computes its name."""
+    return table_ref(op.table, op.schema) if op.table else None
+
+
+def _added_before(op: Op, ctx: RuleContext, table: TableRef | None,
+                  column: str | None) -> bool:
     """``column`` of ``table`` was added by an ``add_column`` earlier in the revision (and
     not dropped since)."""
-    if not table or not column:
+    if table is None or not column:
         return False
-    key = (table.lower(), column.lower())
+    column = column.lower()
     unit = unit_ops(op, ctx)
     at = next((i for i, o in enumerate(unit) if o is op), 0)
     added = False
     for o in unit[:at]:
-        if (str(o.table).lower(), str(o.column).lower()) == key:
+        if _ref(o) == table and (o.column or "").lower() == column:
             if o.kind == "add_column":
                 added = True
             elif o.kind == "drop_column":
@@ -121,18 +138,17 @@ def _added_before(op: Op, ctx: RuleContext, table: str | None, column: str | Non
 def _added_again(op: Op, ctx: RuleContext) -> Hit | None:
     """``op`` drops a column that an ``add_column`` later in the revision adds again under
     the same name (often with another type, filled from a copy made before the drop)."""
-    table, column = (op.table or "").lower(), (op.column or "").lower()
+    ref, column = _ref(op), (op.column or "").lower()
     unit = unit_ops(op, ctx)
     at = next((i for i, o in enumerate(unit) if o is op), len(unit))
     again = next((o for o in unit[at + 1:] if o.kind == "add_column"
-                  and (o.table or "").lower() == table and (o.column or "").lower() == column),
-                 None)
-    if again is None or not table or not column:
+                  and _ref(o) == ref and (o.column or "").lower() == column), None)
+    if again is None or ref is None or not column:
         return None
     own = {(o.column or "").lower() for o in unit[:at] if o.kind == "add_column"
-           and (o.table or "").lower() == table}
+           and _ref(o) == ref}
     copied = [c for o in unit[:at] if o.kind == "execute"
-              and str(o.args.get("construct_table")).lower() == table
+              and str(o.args.get("construct_table")).lower() == ref[1]
               for c in o.args.get("set_columns") or () if str(c).lower() in own]
     type_ = f" as {again.args['type_']}" if again.args.get("type_") else ""
     kept = (f"its values are kept in {copied[0]}" if copied else

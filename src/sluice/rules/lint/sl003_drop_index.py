@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._renames import earlier_names, named_after
-from sluice.rules._util import dropped_tables, index_label, sql_statements, steps, unit_ops
+from sluice.rules._util import (
+    dropped_tables,
+    index_label,
+    sql_statements,
+    steps,
+    table_ref,
+    unit_ops,
+)
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -35,7 +42,7 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
     """
     if op.kind != "drop_index" or op.phase != "upgrade" or op.table_is_new:
         return None
-    if op.table and op.table.lower() in dropped_tables(op, ctx):
+    if op.table and table_ref(op.table, op.schema) in dropped_tables(op, ctx):
         return None  # the table goes too, in the same revision
     if _index_column_dropped(op, ctx):
         return None  # a column of the index goes too: no query can use the index after

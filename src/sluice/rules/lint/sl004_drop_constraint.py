@@ -17,7 +17,9 @@ from sluice.rules._util import (
     constraint_label,
     dropped_tables,
     sql_statements,
+    statement_table,
     steps,
+    table_ref,
     unit_ops,
 )
 from sluice.rules.lint._destructive import _TRANSACTIONAL_DDL, _index_column_dropped
@@ -55,7 +57,7 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind == "execute":
         for stmt, is_new in sql_statements(op, ctx):
             if stmt.kind != "ALTER TABLE" or is_new or (
-                    stmt.table and stmt.table.lower() in dropped_tables(op, ctx)):
+                    statement_table(stmt) in dropped_tables(op, ctx)):
                 continue
             for act in stmt.actions:
                 primary = act.kind == "drop_primary_key" or _looks_primary(act.name)
@@ -68,7 +70,7 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind != "drop_constraint" or op.table_is_new:
         return
-    if op.table and op.table.lower() in dropped_tables(op, ctx):
+    if op.table and table_ref(op.table, op.schema) in dropped_tables(op, ctx):
         return
     type_ = str(op.args.get("type_") or "")
     primary = type_ == "primary" or _looks_primary(op.name)

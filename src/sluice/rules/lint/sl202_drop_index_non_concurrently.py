@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import dropped_tables, index_label, sql_statements, steps
+from sluice.rules._util import (
+    dropped_tables,
+    index_label,
+    sql_statements,
+    statement_table,
+    steps,
+    table_ref,
+)
 from sluice.rules.lint._destructive import _index_column_dropped
 from sluice.rules.lint._postgres import AUTOCOMMIT, PG, is_concurrent, spaced
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -37,7 +44,7 @@ def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.phase != "upgrade":
         return
     if op.kind == "drop_index" and not op.table_is_new and not is_concurrent(op):
-        if op.table and op.table.lower() in dropped_tables(op, ctx):
+        if op.table and table_ref(op.table, op.schema) in dropped_tables(op, ctx):
             return  # the table goes too, in the same revision
         if _index_column_dropped(op, ctx):
             return  # its column goes too: that drop takes the same lock anyway
@@ -55,7 +62,7 @@ def drop_index_non_concurrently(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     for stmt, is_new in sql_statements(op, ctx):
         if stmt.kind == "DROP INDEX" and not stmt.concurrently and not is_new:
-            if stmt.table and stmt.table.lower() in dropped_tables(op, ctx):
+            if statement_table(stmt) in dropped_tables(op, ctx):
                 continue
             yield Hit(
                 f"DROP INDEX{spaced(stmt.index_name)} without CONCURRENTLY takes an ACCESS "

@@ -1,0 +1,23 @@
+"""a table or a column of that name dropped in another schema does not take the index
+with it"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "sl003_bad_other_schema_dropped"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.drop_index("ix_audit_log_user_id", table_name="audit_log", schema="billing")  # <-
+    op.drop_table("audit_log")
+    op.drop_index("ix_sessions_token", table_name="sessions")  # <-
+    op.drop_index("ix_tokens_value", table_name="tokens")  # <-
+    op.execute('DROP TABLE archive.sessions, "audit"."tokens"')
+    op.drop_index("ix_events__at_", table_name="events", schema="audit")  # <-
+    op.drop_column("events", "at")
+
+
+def downgrade():
+    pass
