@@ -57,3 +57,40 @@ def test_a_copy_renamed_in_another_schema_is_no_copy_and_swap(tmp_path: Path) ->
     op.alter_column("variable", "v2", new_column_name="v", schema="archive")''')
     assert got[3].startswith("drops column variable.value and its data"), got
     assert got[7].startswith("replaces archive.variable.v with its copy v2 (JSON())"), got
+
+
+def test_a_copy_filled_through_a_table_construct_of_another_schema(tmp_path: Path) -> None:
+    got = _messages(tmp_path, '''\
+    op.add_column("variable", sa.Column("json_value", sa.JSON()))
+    archived = sa.table("variable", sa.column("json_value"), schema="archive")
+    op.execute(archived.update().values(json_value="{}"))
+    op.drop_column("variable", "value")
+    op.alter_column("variable", "json_value", new_column_name="value")
+    op.add_column("variable", sa.Column("v2", sa.JSON()), schema="archive")
+    op.execute(sa.update(sa.table("variable", sa.column("v2"))).values(v2="{}"))
+    op.drop_column("variable", "v", schema="archive")
+    op.alter_column("variable", "v2", new_column_name="v", schema="archive")
+    op.add_column("variable", sa.Column("tmp", sa.JSON()), schema="archive")
+    op.execute(sa.update(sa.table("variable", sa.column("tmp"))).values(tmp="{}"))
+    op.drop_column("variable", "w", schema="archive")
+    op.add_column("variable", sa.Column("w", sa.JSON()), schema="archive")''')
+    # the construct's table is archive.variable (or variable): not the dropped column's
+    assert got[4].startswith("drops column variable.value and its data"), got
+    assert got[8].startswith("drops column archive.variable.v and its data"), got
+    assert "its values are gone unless copied first" in got[12], got
+
+
+def test_a_copy_filled_through_a_table_construct_of_its_schema(tmp_path: Path) -> None:
+    got = _messages(tmp_path, '''\
+    op.add_column("variable", sa.Column("v2", sa.JSON()), schema="archive")
+    variable = sa.table("variable", sa.column("v2"), schema="Archive")
+    op.execute(variable.update().values(v2="{}"))
+    op.drop_column("variable", "v", schema="archive")
+    op.alter_column("variable", "v2", new_column_name="v", schema="archive")
+    op.add_column("variable", sa.Column("tmp", sa.JSON()))
+    op.execute(sa.update(sa.table("variable", sa.column("tmp"), schema=None))
+               .values(tmp="{}"))
+    op.drop_column("variable", "w")
+    op.add_column("variable", sa.Column("w", sa.JSON()))''')
+    assert got[4].startswith("replaces archive.variable.v with its copy v2 (JSON())"), got
+    assert "its values are kept in tmp" in got[9], got

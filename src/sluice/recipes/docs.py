@@ -215,9 +215,12 @@ def measured() -> list[str]:
         "  EXCLUSIVE metadata lock to swap the definition in. The recipe states `ALGORITHM`",
         "  and `LOCK=NONE` so that a change or a server that cannot run online is refused",
         "  instead of copying the table while writes wait.",
-        "- A fixed revision runs longer than the naive one: a concurrent build waits for",
+        "- Most fixed revisions run longer than the naive ones: a concurrent build waits for",
         "  running transactions and scans twice, a backfill works in batches. That time is",
-        "  spent without blocking writes.",
+        "  spent without blocking writes. Where both do about the same work (the MariaDB",
+        "  recipes, whose naive statement already runs online, and the check constraint,",
+        "  whose `VALIDATE` scans the table as the naive `ADD CONSTRAINT` does) the fixed",
+        "  one can come out shorter in a single run, as those three rows do here.",
         "",
     ]
     if not RESULTS.is_file():

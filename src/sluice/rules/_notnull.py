@@ -8,7 +8,9 @@ Read within one revision and phase, in order. A check added in an earlier revisi
 known only by name: one this revision validates, or drops right after setting NOT NULL
 (the last step of the safe sequence), counts when its name contains the column's and
 the drop is a check's (``type_="check"``, or no type and a check's name: a unique
-constraint or a foreign key named after the column proves nothing).
+constraint or a foreign key named after the column proves nothing). A table is its schema
+and its name (:data:`~sluice.rules._util.TableRef`): a check on the table of that name in
+another schema proves nothing of this one.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from sluice.core.ops import Op
-from sluice.rules._util import run_memo, sql_statements, unit_ops
+from sluice.rules._util import (
+    TableRef,
+    op_table,
+    run_memo,
+    sql_statements,
+    statement_table,
+    table_ref,
+    unit_ops,
+)
 
 if TYPE_CHECKING:
     from sluice.rules._sql import Action
@@ -31,9 +41,11 @@ _GUARDS = re.compile(r"^\(*\s*[\"`]?(\w+)[\"`]?\s+IS\s+NOT\s+NULL\s*\)*$", re.I)
 _CHECK = re.compile(r"\bCHECK\s*\((.*)\)", re.I | re.S)
 _VALIDATE = re.compile(r"VALIDATE\s+CONSTRAINT\s+[\"`]?([\w$]+)", re.I)
 #: ``ALTER TABLE t ADD CONSTRAINT name CHECK (cond) [NOT VALID]`` inside other SQL (the
-#: catalog-guarded ``DO`` block of a recipe); groups: table, name, condition, NOT VALID.
+#: catalog-guarded ``DO`` block of a recipe); groups: schema, table, name, condition,
+#: NOT VALID.
 _ADD_IN_BLOCK = re.compile(
-    r"ALTER\s+TABLE\s+(?:ONLY\s+)?(?:[\"`\w]+\.)?[\"`]?(\w+)[\"`]?\s+ADD\s+CONSTRAINT\s+"
+    r"ALTER\s+TABLE\s+(?:ONLY\s+)?(?:[\"`]?(\w+)[\"`]?\.)?[\"`]?(\w+)[\"`]?\s+"
+    r"ADD\s+CONSTRAINT\s+"
     r"[\"`]?(\w+)[\"`]?\s+CHECK\s*\((.*?)\)\s*(NOT\s+VALID)?\s*;", re.I | re.S)
 _SET_NOT_NULL = re.compile(r"ALTER\s+(?:COLUMN\s+)?[\"`]?(\w+)[\"`]?\s+SET\s+NOT\s+NULL", re.I)
 
@@ -43,7 +55,7 @@ class _Check:
     """A check constraint of one table, as far as the revision shows it."""
 
     name: str
-    table: str
+    table: TableRef
     #: The column ``CHECK (col IS NOT NULL)`` guards; empty when it guards none, None when
     #: its text is not known here.
     column: str | None
@@ -66,7 +78,7 @@ class _Event(NamedTuple):
     pos: int
     #: ``add`` (a check), ``validate``, ``drop`` (a constraint), ``not_null`` (a column).
     kind: str
-    table: str
+    table: TableRef
     #: The constraint's name; for ``not_null``, the column's.
     name: str
     #: ``add``: the column ``CHECK (col IS NOT NULL)`` guards, ``""`` for a check guarding
@@ -91,7 +103,7 @@ def _events(op: Op, ctx: RuleContext) -> list[_Event]:
 
 def _read_events(unit: list[Op], ctx: RuleContext) -> Iterator[_Event]:
     for i, o in enumerate(unit):
-        table = _low(o.table)
+        table = op_table(o) or ("", "")
         if o.kind == "create_check_constraint" and o.name:
             condition = o.args.get("condition")
             yield _Event(i, "add", table, _low(o.name),
@@ -105,14 +117,15 @@ def _read_events(unit: list[Op], ctx: RuleContext) -> Iterator[_Event]:
             yield _Event(i, "not_null", table, _low(o.column))
         if o.kind == "execute" and o.sql and "$$" in o.sql:
             for block in _ADD_IN_BLOCK.finditer(o.sql):  # in a DO block: a guarded add
-                yield _Event(i, "add", _low(block.group(1)), _low(block.group(2)),
-                             _guarded(block.group(3)) or "", bool(block.group(4)))
+                yield _Event(i, "add", table_ref(block.group(2), block.group(1)),
+                             _low(block.group(3)), _guarded(block.group(4)) or "",
+                             bool(block.group(5)))
         for stmt, _ in sql_statements(o, ctx):
             if stmt.kind == "ALTER TABLE":
-                yield from _sql_events(i, _low(stmt.table), stmt.actions)
+                yield from _sql_events(i, statement_table(stmt) or ("", ""), stmt.actions)
 
 
-def _sql_events(i: int, table: str, actions: list[Action]) -> Iterator[_Event]:
+def _sql_events(i: int, table: TableRef, actions: list[Action]) -> Iterator[_Event]:
     for act in actions:
         if act.kind == "add_constraint" and act.constraint == "check" and act.name:
             m = _CHECK.search(act.text)
@@ -150,15 +163,15 @@ def _position(op: Op, ctx: RuleContext) -> int:
     return next((i for i, o in enumerate(unit_ops(op, ctx)) if o is op), -1)
 
 
-def proven_not_null(op: Op, ctx: RuleContext, table: str | None, column: str | None, *,
-                    added_here: bool = True) -> bool:
+def proven_not_null(op: Op, ctx: RuleContext, table: TableRef | None, column: str | None,
+                    *, added_here: bool = True) -> bool:
     """A valid ``CHECK (column IS NOT NULL)`` on ``table`` stands when ``op`` runs, or the
     revision drops one named after the column right after it (see the module).
     ``added_here=False``: only a check an earlier revision added counts (one this revision
     adds and validates fails on NULL rows, as the NOT NULL would)."""
     if not table or not column:
         return False
-    table, column = _low(table), _low(column)
+    column = _low(column)
     here = _position(op, ctx)
     checks: dict[str, _Check] = {}
     for e in _events(op, ctx):
@@ -179,13 +192,13 @@ def proven_not_null(op: Op, ctx: RuleContext, table: str | None, column: str | N
                for c in checks.values())
 
 
-def dropped_check_was_redundant(op: Op, ctx: RuleContext, table: str | None,
+def dropped_check_was_redundant(op: Op, ctx: RuleContext, table: TableRef | None,
                                 name: str | None) -> bool:
     """The check ``name`` on ``table`` that ``op`` drops guarded a column the revision set
     NOT NULL before it (by its text, or by its name holding the column's)."""
     if not table or not name:
         return False
-    table, name = _low(table), _low(name)
+    name = _low(name)
     here = _position(op, ctx)
     events = _events(op, ctx)
     if not any(e.pos == here and e.kind == "drop" and e.name == name and e.check

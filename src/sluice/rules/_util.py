@@ -98,6 +98,24 @@ def table_ref(table: str, schema: str | None = None) -> TableRef:
     return ((schema or "").lower(), table.lower())
 
 
+def op_table(op: Op) -> TableRef | None:
+    """The :data:`TableRef` of the table ``op`` works on (a foreign key's is its source
+    table, in ``source_schema``); None when the source computes its name."""
+    if not op.table:
+        return None
+    schema = op.schema or op.args.get("source_schema")
+    return table_ref(op.table, schema if isinstance(schema, str) else None)
+
+
+def construct_on(op: Op, table: TableRef) -> bool:
+    """``op`` runs a SQLAlchemy Core construct (``sa.update(t)``, ``t.update()``) on
+    ``table``: the construct's table of that name, in that schema where the source says
+    which (``construct_schema``; a ``sa.table`` bound outside the function: by name)."""
+    name, schema = op.args.get("construct_table"), op.args.get("construct_schema")
+    return isinstance(name, str) and name.lower() == table[1] and (
+        not isinstance(schema, str) or schema.lower() == table[0])
+
+
 def statement_table(stmt: Stmt) -> TableRef | None:
     """The :data:`TableRef` of the table ``stmt`` works on; None when it does not say."""
     return cast("TableRef | None", _sql().stmt_table_ref(stmt))
@@ -237,15 +255,17 @@ def dropped_columns(op: Op, ctx: RuleContext) -> frozenset[ColumnRef]:
     return found
 
 
-def index_columns(name: str | None, ctx: RuleContext) -> list[str] | None:
-    """The columns of index ``name`` as a ``create_index`` among ``ctx.ops`` declares them,
-    or None when no op says."""
+def index_columns(name: str | None, ctx: RuleContext, schema: str | None = None
+                  ) -> list[str] | None:
+    """The columns of index ``name`` in ``schema`` (None or ``""``: none given) as a
+    ``create_index`` among ``ctx.ops`` declares them, or None when no op says. An index is
+    its name in its table's schema: one of that name in another schema is another index."""
     if not name:
         return None
-    low = name.lower()
+    index = table_ref(name, schema)
     for o in ctx.ops:
         cols = o.args.get("columns")
-        if (o.kind == "create_index" and o.name and o.name.lower() == low
+        if (o.kind == "create_index" and o.name and table_ref(o.name, o.schema) == index
                 and isinstance(cols, (list, tuple)) and all(isinstance(c, str) for c in cols)):
             return [c.lower() for c in cols]
     return None

@@ -22,6 +22,7 @@ from sluice.lint.static.values import (
     literal_value,
     sql_target,
     table_construct_name,
+    table_construct_schema,
     type_text,
 )
 
@@ -95,12 +96,8 @@ class OpEmitter:
         if isinstance(node, ast.Name):
             return node.id in scope.op_names
         # ``alembic.op.add_column``
-        return (
-            isinstance(node, ast.Attribute)
-            and node.attr == "op"
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "alembic"
-        )
+        return (isinstance(node, ast.Attribute) and node.attr == "op"
+                and isinstance(node.value, ast.Name) and node.value.id == "alembic")
 
     def _fact(self, kind: str, node: ast.AST, scope: Scope, *, at: int | None = None,
               **args: Any) -> None:
@@ -453,8 +450,9 @@ def _absent_names(kind: str, call: ast.Call, params: dict[str, ast.expr],
 
 
 def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
-    """``users.update().where(...).values(...)`` -> construct, where, table, and the
-    columns ``.values(col=...)`` / ``.values({"col": ...})`` set (``set_columns``)."""
+    """``users.update().where(...).values(...)`` -> construct, where, table, its schema
+    (``construct_schema``: ``""`` for none, left out when not known) and the columns
+    ``.values(col=...)`` / ``.values({"col": ...})`` set (``set_columns``)."""
     chain: list[str] = []
     cur: ast.expr = node
     sets: list[str] = []
@@ -471,13 +469,13 @@ def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
         cur = cur.func.value
     if not chain:
         return None
-    construct = None
-    table = None
+    construct = table = None
+    source: ast.expr | None = None
     base = chain[-1]
     if base in ("update", "delete", "insert", "select") and isinstance(cur, ast.Name) and (
             cur.id in scope.tables or (base_call is not None and not base_call.args)):
         construct = base  # users.update(), users.select() (not sa.update(users), below)
-        table = scope.tables.get(cur.id)
+        table, source = scope.tables.get(cur.id), cur
     elif isinstance(node, ast.Call):
         # sa.update(users).where(...)
         inner = node
@@ -486,7 +484,7 @@ def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
         fname = func_name(inner.func)
         if fname in ("update", "delete", "insert", "select") and inner.args:
             construct = fname
-            first = inner.args[0]
+            source = first = inner.args[0]
             table = scope.tables.get(first.id) if isinstance(first, ast.Name) else (
                 table_construct_name(first))
     if construct is None:
@@ -495,4 +493,7 @@ def core_construct(node: ast.expr, scope: Scope) -> dict[str, Any] | None:
                            "construct_table": table}
     if construct == "update" and sets:
         out["set_columns"] = sets
+    schema = table_construct_schema(source, scope.exprs, scope.consts) if table else None
+    if schema is not None:
+        out["construct_schema"] = schema
     return out

@@ -26,6 +26,7 @@ __all__ = [
     "sql_target",
     "sql_target_table",
     "table_construct_name",
+    "table_construct_schema",
     "type_text",
 ]
 
@@ -372,6 +373,26 @@ def table_construct_name(node: ast.expr) -> str | None:
         key = node.slice
         if isinstance(key, ast.Constant) and isinstance(key.value, str):
             return key.value.split(".")[-1]
+    return None
+
+
+def table_construct_schema(node: ast.expr | None, exprs: dict[str, ast.expr],
+                           consts: dict[str, Any]) -> str | None:
+    """The schema of the table construct ``node`` (:func:`table_construct_name`), read
+    through a name's assignment in ``exprs``: ``sa.table("t", schema="s")`` -> ``s``,
+    ``""`` when it names none, None when that is not known (a name bound elsewhere, a
+    schema computed at run time)."""
+    if isinstance(node, ast.Name):
+        node = exprs.get(node.id)
+    if isinstance(node, ast.Call) and func_name(node.func) in ("table", "Table"):
+        if any(kw.arg is None for kw in node.keywords):
+            return None  # **kwargs may pass it
+        given = next((kw.value for kw in node.keywords if kw.arg == "schema"), None)
+        value = None if given is None else literal_value(given, consts)
+        return "" if value is None else value if isinstance(value, str) else None
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+            and isinstance(node.slice.value, str):
+        return node.slice.value.rpartition(".")[0]  # meta.tables["schema.name"]
     return None
 
 

@@ -25,7 +25,7 @@ def _index_column_dropped(op: Op, ctx: RuleContext) -> bool:
     gone = {col for *tbl, col in dropped_columns(op, ctx) if tuple(tbl) == table}
     if not gone:
         return False
-    cols = index_columns(op.name, ctx) if op.kind == "drop_index" else None
+    cols = index_columns(op.name, ctx, op.schema) if op.kind == "drop_index" else None
     if cols is not None:
         return any(c in gone for c in cols)
     name = f"_{(op.name or '').lower()}_"

@@ -12,6 +12,7 @@ from sluice.core.ops import Hit, Op
 from sluice.rules._util import (
     TableRef,
     column_label,
+    construct_on,
     sql_statements,
     statement_table,
     steps,
@@ -85,8 +86,7 @@ def _swapped_for_copy(op: Op, ctx: RuleContext) -> Hit | None:
     copy = str(new.column).lower()
     filled = False
     for o in unit[:at]:
-        # (a table() construct is known by its name alone)
-        if o.kind == "execute" and str(o.args.get("construct_table")).lower() == ref[1] \
+        if o.kind == "execute" and construct_on(o, ref) \
                 and copy in {str(c).lower() for c in o.args.get("set_columns") or ()}:
             filled = True
         for stmt, _ in sql_statements(o, ctx):
@@ -148,7 +148,7 @@ def _added_again(op: Op, ctx: RuleContext) -> Hit | None:
     own = {(o.column or "").lower() for o in unit[:at] if o.kind == "add_column"
            and _ref(o) == ref}
     copied = [c for o in unit[:at] if o.kind == "execute"
-              and str(o.args.get("construct_table")).lower() == ref[1]
+              and construct_on(o, ref)
               for c in o.args.get("set_columns") or () if str(c).lower() in own]
     type_ = f" as {again.args['type_']}" if again.args.get("type_") else ""
     kept = (f"its values are kept in {copied[0]}" if copied else

@@ -11,7 +11,9 @@ from sluice.rules._renames import earlier_names, named_after
 from sluice.rules._util import (
     dropped_tables,
     index_label,
+    op_table,
     sql_statements,
+    statement_table,
     steps,
     table_ref,
     unit_ops,
@@ -38,7 +40,9 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
 
     An index the revision itself created earlier (to speed up its own data migration) is
     not reported, nor one replaced by an index or unique constraint on the columns it is
-    named after: created before the drop, or after it where DDL is transactional.
+    named after: created before the drop, or after it where DDL is transactional. A table
+    and an index are their schema and their name: one of that name in another schema is
+    another.
     """
     if op.kind != "drop_index" or op.phase != "upgrade" or op.table_is_new:
         return None
@@ -63,17 +67,20 @@ def drop_index(op: Op, ctx: RuleContext) -> Hit | None:
 
 def _created_earlier(op: Op, ctx: RuleContext) -> bool:
     """The revision created the index itself, before dropping it (a temporary index that
-    speeds up its own data migration): no query of the application relies on it."""
+    speeds up its own data migration): no query of the application relies on it. An
+    index is its name in its table's schema: one of that name created in another schema
+    is another index."""
     if not op.name:
         return False
-    name = op.name.lower()
+    index = table_ref(op.name, op.schema)
     for o in unit_ops(op, ctx):
         if o is op:
             return False
-        if o.kind == "create_index" and (o.name or "").lower() == name:
+        if o.kind == "create_index" and o.name and table_ref(o.name, o.schema) == index:
             return True
         for stmt, _ in sql_statements(o, ctx):
-            if stmt.kind == "CREATE INDEX" and (stmt.index_name or "") == name:
+            made_in = statement_table(stmt) if stmt.kind == "CREATE INDEX" else None
+            if made_in is not None and table_ref(stmt.index_name or "", made_in[0]) == index:
                 return True
     return False
 
@@ -89,14 +96,14 @@ def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
     on a dialect with transactional DDL, so no query is ever without it. Table and column
     renames in between are followed back (``ix_block__flag`` dropped, ``flag`` renamed
     ``flag_doc``, an index on ``flag_doc`` created)."""
-    if not op.table or not op.name:
+    table = op_table(op)
+    if table is None or not op.name:
         return False
-    table = op.table.lower()
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
     for o in unit[:start]:
-        if o.kind in _INDEXING and (o.table or "").lower() == table \
-                and named_after(op.name, [], o.table, o.args.get("columns")):
+        if o.kind in _INDEXING and op_table(o) == table \
+                and named_after(op.name, [], table, o.args.get("columns")):
             return True
     if ctx.dialect not in _TRANSACTIONAL_DDL:
         return False
@@ -105,7 +112,7 @@ def _index_replaced_later(op: Op, ctx: RuleContext) -> bool:
         if o.kind not in _INDEXING:
             continue
         before = unit[:i]  # (the index may be named after what a rename renamed)
-        if table in earlier_names(before, o.table)[0] \
-                and named_after(op.name, before, o.table, o.args.get("columns")):
+        if table in earlier_names(before, op_table(o))[0] \
+                and named_after(op.name, before, op_table(o), o.args.get("columns")):
             return True
     return False

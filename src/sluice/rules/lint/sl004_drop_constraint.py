@@ -14,8 +14,10 @@ from sluice.rules._notnull import dropped_check_was_redundant
 from sluice.rules._renames import earlier_names, named_after
 from sluice.rules._sql import Action
 from sluice.rules._util import (
+    TableRef,
     constraint_label,
     dropped_tables,
+    op_table,
     sql_statements,
     statement_table,
     steps,
@@ -50,7 +52,8 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     no transaction ever sees the table without it; on MySQL, which commits each statement,
     only when no SQL statement (a data change) runs between the drop and the re-create,
     so the table goes without it for no longer than the two statements take (the cost of
-    building a foreign key there is SL301's).
+    building a foreign key there is SL301's). A constraint created on the table of that
+    name in another schema does not put it back.
     """
     if op.phase != "upgrade":
         return
@@ -64,8 +67,10 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
                 if (act.kind == "drop_primary_key" or (
                         act.kind == "drop_constraint"
                         and not re.match(r"DROP (?:INDEX|KEY)\b", act.text.strip(), re.I))) \
-                        and not _recreated_later(op, ctx, stmt.table, act.name, primary) \
-                        and not dropped_check_was_redundant(op, ctx, stmt.table, act.name):
+                        and not _recreated_later(op, ctx, statement_table(stmt), act.name,
+                                                 primary) \
+                        and not dropped_check_was_redundant(op, ctx, statement_table(stmt),
+                                                            act.name):
                     yield _drop_constraint_hit(act, stmt.table)
         return
     if op.kind != "drop_constraint" or op.table_is_new:
@@ -74,12 +79,12 @@ def drop_constraint(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     type_ = str(op.args.get("type_") or "")
     primary = type_ == "primary" or _looks_primary(op.name)
-    if _recreated_later(op, ctx, op.table, op.name, primary,
+    if _recreated_later(op, ctx, op_table(op), op.name, primary,
                         foreign_key=type_ == "foreignkey", type_=type_):
         return
     if _index_column_dropped(op, ctx):
         return  # its column is dropped too, and the constraint with it
-    if dropped_check_was_redundant(op, ctx, op.table, op.name):
+    if dropped_check_was_redundant(op, ctx, op_table(op), op.name):
         return  # CHECK (col IS NOT NULL) after SET NOT NULL: the column enforces it now
     kind = {"foreignkey": "foreign key", "primary": "primary key"}.get(type_, type_) \
         or "constraint"
@@ -105,15 +110,16 @@ _KIND_BY_TYPE = {"foreignkey": "create_foreign_key", "unique": "create_unique_co
                  "primary": "create_primary_key"}
 
 
-def _replaces(name: str, kind: str | None, table: str, o: Op, before: list[Op]) -> bool:
+def _replaces(name: str, kind: str | None, table: TableRef, o: Op, before: list[Op]) -> bool:
     """``o`` creates a constraint of ``kind`` (when known) on ``table`` (as renamed since),
     on columns the dropped constraint ``name`` is named after."""
     if not name or o.kind not in _KIND_BY_TYPE.values() or (kind and o.kind != kind):
         return False
-    if table not in earlier_names(before, o.table)[0]:
+    made_on = op_table(o)
+    if table not in earlier_names(before, made_on)[0]:
         return False
     columns = o.args.get("local_cols") or o.args.get("columns")
-    return named_after(name, before, o.table, columns)
+    return named_after(name, before, made_on, columns)
 
 
 def _looks_primary(name: str | None) -> bool:
@@ -121,7 +127,7 @@ def _looks_primary(name: str | None) -> bool:
     return low.endswith("_pkey") or low.startswith("pk_")
 
 
-def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | None,
+def _recreated_later(op: Op, ctx: RuleContext, table: TableRef | None, name: str | None,
                      primary: bool, foreign_key: bool = False, type_: str | None = None
                      ) -> bool:
     """The revision creates the constraint again (the same name on the same table, or any primary key for a primary key; with
@@ -131,11 +137,12 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
     same kind, on the columns the dropped name is made of, following table and column
     renames in between (``fk_block__spec_id__spec`` dropped, ``spec_id`` renamed
     ``schema_id``, a foreign key on ``schema_id`` created); without transactional DDL
-    (MySQL), with no data change in between."""
+    (MySQL), with no data change in between. The table is ``table`` in its schema: a
+    constraint created on the table of that name in another schema is another's."""
     if not table:
         return False
     transactional = ctx.dialect in _TRANSACTIONAL_DDL
-    table, name = table.lower(), (name or "").lower()
+    name = (name or "").lower()
     unit = unit_ops(op, ctx)
     start = next((i for i, o in enumerate(unit) if o is op), len(unit))
     kind = _KIND_BY_PREFIX.get(name[:3]) or _KIND_BY_TYPE.get(type_ or "")
@@ -144,16 +151,16 @@ def _recreated_later(op: Op, ctx: RuleContext, table: str | None, name: str | No
                 and not _ddl_only(o, ctx):
             return False  # committed on its own: rows written without the constraint
         made = (o.name or pg_default_name(o, ctx.dialect)).lower()
-        if o.kind in _CREATES_CONSTRAINT and (o.table or "").lower() == table and (
+        if o.kind in _CREATES_CONSTRAINT and op_table(o) == table and (
                 (name and made == name)
                 or (primary and o.kind == "create_primary_key")
                 or (foreign_key and o.kind == "create_foreign_key" and o.args.get("unnamed")
-                    and name.startswith(f"{table}_") and name.endswith("_fkey"))):
+                    and name.startswith(f"{table[1]}_") and name.endswith("_fkey"))):
             return True
         if _replaces(name, kind, table, o, unit[:start + i]):
             return True
         for stmt, _ in sql_statements(o, ctx):
-            if stmt.kind != "ALTER TABLE" or (stmt.table or "").lower() != table:
+            if stmt.kind != "ALTER TABLE" or statement_table(stmt) != table:
                 continue
             for act in stmt.actions:
                 if act.kind == "add_constraint" and (

@@ -10,7 +10,17 @@ import re
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import proven_not_null
-from sluice.rules._util import bounded, has_default, sql_statements, steps, unit_ops
+from sluice.rules._util import (
+    ColumnRef,
+    bounded,
+    construct_on,
+    has_default,
+    op_table,
+    sql_statements,
+    statement_table,
+    steps,
+    unit_ops,
+)
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -38,7 +48,8 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     ``sa.update(t).where(...).values(col=...)`` construct, or a ``sluice.data`` step.
     Without a server default such a backfill is still reported, for the code that does not
     write the column. (A check the revision adds and validates itself fails on NULL rows
-    as the NOT NULL would.)
+    as the NOT NULL would.) A table is its schema and its name: a column added or filled
+    in the table of that name in another schema leaves this one's NULLs.
     """
     if op.kind != "alter_column" or op.args.get("nullable") is not False or op.table_is_new:
         return None
@@ -46,10 +57,11 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
         return None
     if op.args.get("existing_nullable") is False:
         return None
-    if op.table and op.column and (op.table.lower(), op.column.lower()) in \
+    ref = op_table(op)
+    if ref is not None and op.column and (*ref, op.column.lower()) in \
             _added_with_default_before(op, ctx):
         return None  # existing rows got the default when the column was added
-    if proven_not_null(op, ctx, op.table, op.column, added_here=False):
+    if proven_not_null(op, ctx, op_table(op), op.column, added_here=False):
         return None  # a valid CHECK (column IS NOT NULL): no NULL row, every writer writes it
     default = has_default(op.args.get("server_default")) or has_default(
         op.args.get("existing_server_default"))
@@ -86,11 +98,13 @@ def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
     """The revision fills the column's NULLs before ``op``: an ``UPDATE`` of its table that
     sets the column, on every row or where it is NULL, or a ``sluice.data`` step that does
     (``script.data_step``; facts come after the ops, so it is found by line)."""
-    table, column = (op.table or "").lower(), (op.column or "").lower()
+    ref, column = op_table(op), (op.column or "").lower()
+    if ref is None:
+        return False
     before = True
     for other in unit_ops(op, ctx):
         if other.kind == "script.data_step" and (other.line or 0) < (op.line or 0) \
-                and str(other.args.get("table")).lower() == table \
+                and str(other.args.get("table")).lower() == ref[1] \
                 and column in {str(c).lower() for c in other.args.get("columns", ())} \
                 and other.args.get("where") in ("*", column):
             return True
@@ -98,11 +112,11 @@ def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
         if not before:
             continue
         if other.kind == "execute" and other.args.get("construct") == "update" \
-                and str(other.args.get("construct_table")).lower() == table \
+                and construct_on(other, ref) \
                 and column in {str(c).lower() for c in other.args.get("set_columns") or ()}:
             return True  # sa.update(t).where(...).values(col=...): per row, or where NULL
         for stmt, _ in sql_statements(other, ctx):
-            if stmt.kind != "UPDATE" or (stmt.table or "").strip('"`').lower() != table:
+            if stmt.kind != "UPDATE" or statement_table(stmt) != ref:
                 continue
             if column not in {c.strip('"`').lower() for c, _ in stmt.sets}:
                 continue
@@ -112,21 +126,24 @@ def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
     return False
 
 
-def _added_with_default_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
-    """(table, column), lower-cased, of the columns the revision adds with a server default
-    before ``op`` (and does not strip of it again)."""
-    out: set[tuple[str, str]] = set()
+def _added_with_default_before(op: Op, ctx: RuleContext) -> set[ColumnRef]:
+    """The columns (:data:`~sluice.rules._util.ColumnRef`) the revision adds with a server
+    default before ``op`` (and does not strip of it again)."""
+    out: set[ColumnRef] = set()
     for other in unit_ops(op, ctx):
         if other is op:
             break
-        key = ((other.table or "").lower(), (other.column or "").lower())
+        key = (*(op_table(other) or ("", "")), (other.column or "").lower())
         if other.kind == "add_column" and has_default(other.args.get("server_default")):
             out.add(key)
         elif other.kind == "alter_column" and "server_default" in other.args \
                 and not has_default(other.args.get("server_default")):
             out.discard(key)
         for stmt, _ in sql_statements(other, ctx):
-            for act in stmt.actions if stmt.kind == "ALTER TABLE" and stmt.table else ():
+            ref = statement_table(stmt) if stmt.kind == "ALTER TABLE" else None
+            if ref is None:
+                continue
+            for act in stmt.actions:
                 if act.kind == "add_column" and act.column and act.default is not None:
-                    out.add((str(stmt.table).lower(), act.column.lower()))
+                    out.add((*ref, act.column.lower()))
     return out

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import column_label, sql_statements, steps, unit_ops
+from sluice.rules._util import (
+    ColumnRef,
+    column_label,
+    op_table,
+    sql_statements,
+    statement_table,
+    steps,
+    unit_ops,
+)
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -28,11 +36,17 @@ def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     2. Backfill the new column from the old one in batches (``sluice.data.batched_update``).
     3. Switch reads to the new column; deploy.
     4. Stop writing the old column; deploy, then drop it in a later revision.
+
+    A column the same revision added before renaming it is not reported: no running code
+    knows it. One of that name added to the table of that name in another schema is
+    another column.
     """
     if op.phase != "upgrade":
         return
     if op.kind == "alter_column" and op.args.get("new_column_name") and not op.table_is_new:
-        if (str(op.table).lower(), str(op.column).lower()) in _added_before(op, ctx):
+        ref = op_table(op)
+        if ref is not None and op.column \
+                and (*ref, op.column.lower()) in _added_before(op, ctx):
             return  # added earlier in this revision: no running code knows it yet
         yield _rename_column_hit(op.table, op.column, str(op.args["new_column_name"]))
         return
@@ -41,24 +55,30 @@ def rename_column(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             continue
         for act in stmt.actions:
             if act.kind == "rename_column":
-                if (str(stmt.table).lower(), str(act.column).lower()) in _added_before(op,
-                                                                                      ctx):
+                ref = statement_table(stmt)
+                if ref is not None and act.column \
+                        and (*ref, act.column.lower()) in _added_before(op, ctx):
                     continue
                 yield _rename_column_hit(stmt.table, act.column, act.name or "<new>")
 
 
-def _added_before(op: Op, ctx: RuleContext) -> set[tuple[str, str]]:
-    """(table, column), lower-cased, of the columns the revision adds before ``op``."""
-    out: set[tuple[str, str]] = set()
+def _added_before(op: Op, ctx: RuleContext) -> set[ColumnRef]:
+    """The columns (:data:`~sluice.rules._util.ColumnRef`) the revision adds before
+    ``op``."""
+    out: set[ColumnRef] = set()
     for other in unit_ops(op, ctx):
         if other is op:
             break
-        if other.kind == "add_column" and other.table and other.column:
-            out.add((other.table.lower(), other.column.lower()))
+        ref = op_table(other)
+        if other.kind == "add_column" and ref is not None and other.column:
+            out.add((*ref, other.column.lower()))
         for stmt, _ in sql_statements(other, ctx):
-            for act in stmt.actions if stmt.kind == "ALTER TABLE" and stmt.table else ():
+            ref = statement_table(stmt) if stmt.kind == "ALTER TABLE" else None
+            if ref is None:
+                continue
+            for act in stmt.actions:
                 if act.kind == "add_column" and act.column:
-                    out.add((str(stmt.table).lower(), act.column.lower()))
+                    out.add((*ref, act.column.lower()))
     return out
 
 

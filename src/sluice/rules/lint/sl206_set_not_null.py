@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import proven_not_null, set_not_null_column
-from sluice.rules._util import pg_version, sql_statements, steps
+from sluice.rules._util import (
+    TableRef,
+    op_table,
+    pg_version,
+    sql_statements,
+    statement_table,
+    steps,
+)
 from sluice.rules.lint._postgres import PG, pg_ident
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -32,12 +39,13 @@ def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     A ``SET NOT NULL`` the revision prepares that way is not reported: a valid check
     guarding the column stands (added earlier in the revision, or validated in it and named
     after the column), or the revision drops such a check right after it (the check was
-    validated by an earlier revision).
+    validated by an earlier revision). A check on the table of that name in another schema
+    proves nothing of this one.
     """
     if op.phase != "upgrade":
         return
     if op.kind == "alter_column" and op.args.get("nullable") is False and not op.table_is_new:
-        if op.args.get("existing_nullable") is False or _no_scan(op, ctx, op.table, op.column):
+        if op.args.get("existing_nullable") is False or _no_scan(op, ctx, op_table(op), op.column):
             return
         yield _set_not_null_hit(op.table or "TABLE", op.column or "COLUMN", ctx)
         return
@@ -46,11 +54,11 @@ def set_not_null(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             continue
         for act in stmt.actions:
             column = set_not_null_column(act) if act.kind == "set_not_null" else None
-            if act.kind == "set_not_null" and not _no_scan(op, ctx, stmt.table, column):
+            if act.kind == "set_not_null" and not _no_scan(op, ctx, statement_table(stmt), column):
                 yield _set_not_null_hit(stmt.table or "TABLE", column or "COLUMN", ctx)
 
 
-def _no_scan(op: Op, ctx: RuleContext, table: str | None, column: str | None) -> bool:
+def _no_scan(op: Op, ctx: RuleContext, table: TableRef | None, column: str | None) -> bool:
     """PostgreSQL 12+ with a valid ``CHECK (column IS NOT NULL)`` skips the scan: the
     safe alternative below, as written by hand or by ``sluice fix``."""
     return pg_version(ctx) >= 12 and proven_not_null(op, ctx, table, column)
