@@ -4,6 +4,7 @@ keywords pass through to Alembic's context.opts, as context.configure(**kw) keep
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,12 @@ from tests.support.project import cfg
                                              ("compare_types", "compare_type"),
                                              ("version_tabel", "version_table")])
 def test_a_near_miss_is_an_error(shop: Path, typo: str, meant: str) -> None:
+    config = cfg(shop, "sqlite://")
+    line = sys._getframe().f_lineno + 2  # the call's line, as env.py's would be named
     with pytest.raises(SluiceError) as caught:
-        configure_options(cfg(shop, "sqlite://"), **{typo: None})
-    assert str(caught.value) == (f"configure_options({typo}=...): not a parameter of "
+        configure_options(config, **{typo: None})
+    where = f"{Path(__file__).resolve().relative_to(Path.cwd())}:{line}"
+    assert str(caught.value) == (f"{where}: configure_options({typo}=...): not a parameter of "
                                  "context.configure or configure_options; did you mean "
                                  f"{meant}=...?")
 

@@ -111,7 +111,10 @@ def test_the_allow_hints_of_a_refused_drop_write_it_on_the_service_branch(
     out = _refused(ms, *BILLING)
     assert "refused 2 dangerous operations" in out, out
     commands = _printed(out.split("FAILED:")[-1])
-    assert len(commands) == 3, commands  # SL005's own step, and each op's allow command
+    # SL005's own step, each op's allow command, and both overrides in one command
+    assert len(commands) == 4, commands
+    assert {"allow=drop_column:payments.paid_at", "allow=add_column:invoices.note"} <= set(
+        commands[-1])
     for argv in commands:
         _repeats(argv, ms, BILLING)
     allows = {w for argv in commands for w in argv if w.startswith("allow=")}

@@ -363,9 +363,10 @@ def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]") -> S
     """Validate a ``[tool.sluice]`` mapping; raises :class:`ConfigError` naming the key."""
     environments = data.get("environments")
     if isinstance(environments, list):  # a list of names: one table per name
-        data = {**data, "environments": {str(v): {} for v in environments}}
+        names = Loader(source).convert(list[str], environments, "tool.sluice.environments")
+        data = {**data, "environments": {name: {} for name in names}}
     cfg: SluiceConfig = Loader(source).load(SluiceConfig, data, "tool.sluice")
-    check_cross_references(cfg, source)
+    check_cross_references(cfg, source, given={str(k).replace("-", "_") for k in data})
     return cfg
 
 
@@ -443,18 +444,25 @@ def _key_line(text: str, parts: list[str]) -> int | None:
     """The line of ``text`` (TOML) that sets the key ``parts``: ``key = ...`` under its
     table header, or the header of a table of that name; None when it is spelled in
     another way (an inline table, a dotted key across tables)."""
+    def names(dotted: str) -> list[str]:  # ``default-environment`` is the same key
+        return [p.strip().strip("\"'").replace("-", "_") for p in dotted.split(".")]
+
+    parts = [p.replace("-", "_") for p in parts]
     table: list[str] = []
+    within = None  # the first header of a table inside ``parts`` (``[environment.prod]``)
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         header = re.match(r"\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
         key = re.match(r"([\w\-\"'. ]+?)\s*=", stripped)
         if header:
-            table = [p.strip().strip("\"'") for p in header.group(1).split(".")]
+            table = names(header.group(1))
             if table == parts:
                 return number
-        elif key and table + [p.strip().strip("\"'") for p in key.group(1).split(".")] == parts:
+            if within is None and table[:len(parts)] == parts:
+                within = number
+        elif key and table + names(key.group(1)) == parts:
             return number
-    return None
+    return within
 
 
 def config_fields(cls: Any = SluiceConfig) -> list[tuple[str, str, str, str]]:

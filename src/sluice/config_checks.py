@@ -8,6 +8,7 @@ parse and counts are in range.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from sluice.core.durations import parse_duration
@@ -18,16 +19,27 @@ if TYPE_CHECKING:
     from sluice.config import SluiceConfig
 
 
-def check_cross_references(cfg: SluiceConfig, source: str) -> None:
+def check_cross_references(cfg: SluiceConfig, source: str,
+                           given: Collection[str] | None = None) -> None:
+    """``given``: the top-level keys the file sets (None: all of them); a default that
+    names a missing environment is told as a default, with both ways out."""
+    _check_environment_names(cfg, source)
+    valid = ", ".join(sorted(cfg.environments))
     if cfg.default_environment not in cfg.environments:
-        valid = ", ".join(sorted(cfg.environments))
+        if given is not None and "default_environment" not in given:
+            raise _missing_default(source, cfg.default_environment, "default_environment",
+                                   f"set default_environment to one of: {valid}")
         raise ConfigError(
             f"{source}: tool.sluice.default_environment: '{cfg.default_environment}' "
             f"is not one of the environments ({valid})"
         )
     for name in cfg.production_environments:
         if name not in cfg.environments:
-            valid = ", ".join(sorted(cfg.environments))
+            if given is not None and "production_environments" not in given:
+                raise _missing_default(
+                    source, name, "production_environments",
+                    f"set production_environments to the production ones of: {valid} "
+                    "([] for none)")
             raise ConfigError(
                 f"{source}: tool.sluice.production_environments: '{name}' "
                 f"is not one of the environments ({valid})"
@@ -39,11 +51,13 @@ def check_cross_references(cfg: SluiceConfig, source: str) -> None:
                 f"'info', got {value!r}"
             )
     for old, new in cfg.renames.items():
+        key = f"{source}: tool.sluice.renames.{old}"
         if old.count(".") != new.count(".") or old.count(".") > 1:
             raise ConfigError(
-                f"{source}: tool.sluice.renames.{old}: rename both sides the same way, "
+                f"{key}: rename both sides the same way, "
                 f"'table' = 'new_table' or 'table.column' = 'table.new_column'"
             )
+        _check_rename(key, old, new)
     owners: dict[str, str] = {}
     for svc, scfg in cfg.services.items():
         for pattern in scfg.tables:
@@ -65,6 +79,15 @@ def check_cross_references(cfg: SluiceConfig, source: str) -> None:
                           f"(the latest N revisions; leave it out for all), got {last}")
     _check_environments(cfg, source)
     _check_data(cfg, source)
+    _check_sum_file(cfg.check.sum_file, source)
+
+
+def _check_sum_file(value: str, source: str) -> None:
+    """An empty name (not "a path out of the project", as the writer would take it); the
+    paths Sluice will not write are refused where the project folder is known."""
+    if not value.strip():
+        raise ConfigError(f"{source}: tool.sluice.check.sum_file: expected a file name, got "
+                          f"{value!r}; leave it out for 'sluice.sum'")
 
 
 #: ``[tool.sluice.data]`` counts and their least values (as a step's arguments take them).
@@ -97,6 +120,47 @@ def _check_data(cfg: SluiceConfig, source: str) -> None:
     if cfg.data.log_interval_s < 0:
         raise ConfigError(f"{source}: tool.sluice.data.log_interval_s: expected a number >= 0, "
                           f"got {cfg.data.log_interval_s!r}")
+
+
+def _check_rename(key: str, old: str, new: str) -> None:
+    """A rename autogenerate can write: names on both sides, a column within its table
+    (``alter_column(new_column_name=...)``), and a change."""
+    if not all(p.strip() for p in (*old.split("."), *new.split("."))):
+        raise ConfigError(f"{key}: a table or column name is empty ('{old}' = '{new}'); "
+                          "write 'table' = 'new_table' or 'table.column' = 'table.new_column'")
+    if "." in old and old.split(".")[0] != new.split(".")[0]:
+        raise ConfigError(f"{key}: a column keeps its table when renamed ('{old}' = '{new}'); "
+                          "rename the table in an entry of its own, or move the data by hand")
+    if old == new:
+        raise ConfigError(f"{key}: renames a name to itself; remove the entry")
+
+
+def _table(source: str, dotted: str) -> str:
+    """The table ``dotted`` as the file ``source`` spells its header."""
+    own_file = source.endswith(".toml") and not source.endswith("pyproject.toml")
+    return f"[{dotted}]" if own_file else f"[tool.sluice.{dotted}]"
+
+
+def _missing_default(source: str, name: str, key: str, other_way: str) -> ConfigError:
+    """The environments the file lists leave out ``name``, which ``key`` names by
+    default (the file does not set it)."""
+    return ConfigError(
+        f"{source}: tool.sluice.environments: no environment '{name}', which {key} names "
+        f"by default (the environments listed replace dev, test, staging, prod); add "
+        f"{_table(source, f'environments.{name}')}, or {other_way}")
+
+
+def _check_environment_names(cfg: SluiceConfig, source: str) -> None:
+    """An empty name could never be chosen: ``-x env=`` is always refused."""
+    if not cfg.environments:
+        raise ConfigError(f"{source}: tool.sluice.environments: no environment listed; list "
+                          "the ones you deploy to, or leave the key out for dev, test, "
+                          "staging, prod")
+    for name in cfg.environments:
+        if not name.strip():
+            raise ConfigError(
+                f"{source}: tool.sluice.environments: an environment name is empty "
+                f"({name!r}); name each environment (dev, staging, prod, ...)")
 
 
 def _check_environments(cfg: SluiceConfig, source: str) -> None:

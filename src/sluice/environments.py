@@ -124,7 +124,9 @@ def validate_name(config: SluiceConfig, value: str, *, origin: str) -> str:
     if value not in config.environments:
         import difflib  # lazy: only for a misspelt name; start-up
 
-        close = difflib.get_close_matches(value, list(config.environments), n=1, cutoff=0.6)
+        names = list(config.environments)
+        same = [n for n in names if n.lower() == value.strip().lower()]  # PROD, "prod "
+        close = same or difflib.get_close_matches(value, names, n=1, cutoff=0.6)
         meant = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(f"unknown environment '{value}' (from {origin}); {meant}valid: "
                           f"{', '.join(sorted(config.environments))}")
@@ -212,6 +214,16 @@ class EnvGate:
         return (config or _running_config()).is_production(env)
 
     def active(self, env: str | None = None, config: SluiceConfig | None = None) -> bool:
+        """Whether the step runs in ``env``. A :class:`ConfigError` for a gate that
+        cannot mean what it says: ``skip_in`` naming an environment the project does not
+        have (``skip_in("prd")`` never skips its step in prod), or ``only_in`` naming
+        none it has (its step never runs anywhere). ``only_in("dev", "test")`` in a
+        project without ``test`` is fine: it runs in dev."""
+        config = config or _running_config()
+        unknown = [n for n in self.envs if n not in config.environments]
+        if unknown and (self.invert or (len(unknown) == len(self.envs)
+                                        and not self.production)):
+            validate_name(config, unknown[0], origin=self.label)
         env = env or current_env()
         return self.matches(env, config) != self.invert
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -56,10 +57,36 @@ def init_project(
     directory = Path(directory)
     ini = directory / "alembic.ini"
     if ini.is_file():
-        return wire_existing(ini, dry_run=dry_run)
+        result = wire_existing(ini, dry_run=dry_run)
+        given = [name for name, value in (("--metadata", metadata), ("--url", url)) if value]
+        if given:
+            result.messages.append(
+                f"note: {' and '.join(given)} not applied (for a new project only): {ini} "
+                "exists; set sqlalchemy.url there and target_metadata in env.py")
+        return result
     if directory.exists() and not directory.is_dir():
         raise SluiceError(f"{directory}: not a directory")
+    _metadata_block(metadata)  # a typo is said before anything is written
+    if url is not None:
+        _check_url(url)
     return create_new(directory, metadata=metadata, url=url, dry_run=dry_run)
+
+
+def _check_url(url: str) -> None:
+    """``--url`` as SQLAlchemy reads it; the driver may be installed later."""
+    from sqlalchemy.engine import make_url  # lazy: SQLAlchemy only for a given --url
+
+    shown = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - ArgumentError, ValueError (a bad port)
+        raise SluiceError(f"--url {shown!r}: not a database URL SQLAlchemy can read; write "
+                          "one like sqlite:///app.db or postgresql+psycopg://user@host/dbname"
+                          ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.host:
+        raise SluiceError(f"--url {shown!r}: a SQLite URL has no host; a file path follows "
+                          f"three slashes: sqlite:///{parsed.host}{'/' if parsed.database else ''}"
+                          f"{parsed.database or ''}")
 
 
 def _metadata_block(metadata: str | None) -> str:
@@ -70,7 +97,8 @@ def _metadata_block(metadata: str | None) -> str:
             "target_metadata = None"
         )
     module, sep, attr = metadata.partition(":")
-    if not sep or not module or not attr:
+    dotted = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+    if not sep or not dotted.fullmatch(module) or not dotted.fullmatch(attr):
         raise SluiceError(f"--metadata {metadata!r}: expected MODULE:ATTR, e.g. myapp.models:Base.metadata")
     root = attr.split(".")[0]
     return f"from {module} import {root}  # noqa: E402\n\ntarget_metadata = {attr}"

@@ -11,6 +11,7 @@ import functools
 import inspect
 import io
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
@@ -113,6 +114,10 @@ def script_directory(cfg: Config) -> ScriptDirectory:
     try:
         script = ScriptDirectory.from_config(cfg)
     except Exception as exc:
+        missing = re.match(r"Path doesn't exist: '?(.*?)'?\.\s", one_line(exc) + " ")
+        if missing:  # not Alembic's "use the 'init' command": a second, empty project
+            raise SluiceError(f"{cfg.config_file_name}: script_location {missing.group(1)}: "
+                              "no such folder") from None
         raise SluiceError(f"{cfg.config_file_name}: {one_line(exc)}") from None
     require_version_locations(cfg, script_version_locations(script),
                               recursive=bool(script.recursive_version_locations))

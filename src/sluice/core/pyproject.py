@@ -77,9 +77,13 @@ def read_toml(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover
         import tomli as tomllib  # lazy: as above
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
+        raw = path.read_bytes()
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        return data
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}); "
+                          "TOML files are UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)

@@ -51,6 +51,11 @@ def database_url(url: str, *, origin: str) -> str:
     except Exception:  # noqa: BLE001 - ArgumentError, ValueError (a bad port): said in one line
         raise SluiceError(f"{origin}: {_masked(url)!r} is not a database URL SQLAlchemy can "
                           f"read; write one like {_EXAMPLES}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.host:  # sqlite://app.db
+        path = "/".join(p for p in (parsed.host, parsed.database) if p)
+        raise SluiceError(f"{origin}: {mask_url(parsed)}: a SQLite URL has no host ('{parsed.host}'"
+                          f"); the file path follows three slashes: write sqlite:///{path} "
+                          "(four for an absolute path, sqlite:////srv/app.db)")
     try:
         parsed.get_dialect()
     except Exception as exc:  # noqa: BLE001 - NoSuchModuleError, a plugin's ImportError

@@ -84,7 +84,11 @@ def explain_heads(graph: RevisionGraph, expected: list[str],
         for h in hits:
             matched.setdefault(h, entry)
         if len(hits) > 1:
-            groups.append(_group(graph, f"branch '{entry}' has", hits, entry))
+            if any(entry in graph.nodes[h].branches for h in hits):
+                groups.append(_group(graph, f"branch '{entry}' has", hits, entry))
+            else:  # a revision id prefix: the heads' branches, if any, are others
+                groups.append(_group(graph, f"entry '{entry}' of {{setting}} matches", hits,
+                                     "all"))
     loose = [h for h in graph.heads if h not in matched]
     if len(loose) > 1:
         groups += _by_base(graph, loose, "unexpected" if expected else "")
@@ -215,8 +219,9 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
                          f"{setting}{split or '.'}")
         else:
             count = f"{len(group.heads)} heads"
-            what = f"{group.what} {count}" if group.what.startswith("branch") else (
-                f"{len(group.heads)} {group.what} heads" if group.what else count)
+            what = f"{group.what} {count}" if group.what.startswith(("branch", "entry")) \
+                else (f"{len(group.heads)} {group.what} heads" if group.what else count)
+            what = what.replace("{setting}", setting)
             if group.common_ancestors:
                 lines.append(f"{what}; they split after {', '.join(group.common_ancestors)} "
                              "(last common ancestor):")
@@ -226,10 +231,17 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
             lines.append(f"  {head}: {' <- '.join(group.since[head])}")
         merge = group.merge_with(given)
         if merge is None:
-            lines.append("It shares no history with another head: if it starts a branch by "
-                         "design, give its first revision a branch label and add the label to "
-                         "expected_heads; otherwise point its down_revision at the head it "
-                         "belongs after.")
+            labels = graph.nodes[group.heads[0]].branches
+            if labels:
+                listed = ", ".join(f'"{b}"' for b in labels)
+                lines.append("It shares no history with another head: if its branch is "
+                             f"separate by design, add {listed} to {setting}; otherwise "
+                             "point its down_revision at the head it belongs after.")
+            else:
+                lines.append("It shares no history with another head: if it starts a "
+                             "branch by design, give its first revision a branch label and "
+                             f"add the label to {setting}; otherwise point its down_revision "
+                             "at the head it belongs after.")
             continue
         lines.append("`alembic upgrade head` refuses to run until they are joined. If the "
                      "changes belong in one line of history, merge them:")

@@ -192,7 +192,8 @@ def configure_options(
     # the caller's module namespace: env.py's, whose files left open a run flushes
     options.update(runner_options(alembic_config, cfg, env,
                                   namespace=sys._getframe(1).f_globals))
-    _check_overrides(overrides)
+    caller = sys._getframe(1)
+    _check_overrides(overrides, f"{_shown(caller.f_code.co_filename)}:{caller.f_lineno}")
     options.update(_comparison_options(overrides.pop("autogenerate_plugins", None)))
     if overrides.get("compare_server_default") is True:
         # True asks for server defaults to be compared, which Sluice's comparison does;
@@ -223,10 +224,19 @@ def _comparison_options(plugins: Any) -> dict[str, Any]:
     return {"compare_server_default": compare_server_default}
 
 
-def _check_overrides(overrides: dict[str, Any]) -> None:
+def _shown(path: str) -> str:
+    """``path`` (env.py) relative to the current folder when it is under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return path
+
+
+def _check_overrides(overrides: dict[str, Any], where: str) -> None:
     """A keyword that is not a ``context.configure`` parameter but nearly spells one (or
     one of :func:`configure_options`'s own) is a typo Alembic would ignore without a word
-    (``include_objects=`` for ``include_object=``): a one-line error. Other unknown
+    (``include_objects=`` for ``include_object=``): a one-line error naming ``where``
+    (``env.py:LINE``, the call). Other unknown
     keywords pass through: Alembic keeps them in ``context.opts`` for env.py's own use."""
     if not overrides:
         return
@@ -247,6 +257,6 @@ def _check_overrides(overrides: dict[str, Any]) -> None:
             continue
         close = difflib.get_close_matches(name, known + ours, n=1, cutoff=0.8)
         if close:
-            raise SluiceError(f"configure_options({name}=...): not a parameter of "
+            raise SluiceError(f"{where}: configure_options({name}=...): not a parameter of "
                               f"context.configure or configure_options; did you mean "
                               f"{close[0]}=...?")

@@ -60,6 +60,15 @@ def revision_id_of(source: str) -> str | None:
     return header_from_source(source, "<revision>").revision
 
 
+def _revision_id_of_file(path: Path) -> str | None:
+    """:func:`revision_id_of` the file at ``path``; None when it is not UTF-8 (Python and
+    the lint read it as such, so the id exists for no one else)."""
+    try:
+        return revision_id_of(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
 def _revision_files(ini: Path, x_args: Sequence[str] = (),
                     ini_section: str = "alembic") -> set[Path]:
     layout = read_layout(ini, x_args=x_args, ini_section=ini_section)
@@ -160,9 +169,10 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     trees = list(given) if given is not None else list(config.lint.trees)
     outside = (_outside_trees(Path(ini), chosen, trees, options.get("x_args", ()),
                               options.get("ini_section", "alembic")) if trees else [])
-    ids = [revision_id_of(p.read_text(encoding="utf-8", errors="replace")) for p in chosen]
+    ids = [_revision_id_of_file(p) for p in chosen]
     known_ids = sorted({i for i in ids if i is not None})
-    # a file whose id cannot be read is still linted: the whole project, then filtered
+    # a file whose id cannot be read (nor the lint's history: not UTF-8) is still
+    # linted: the whole project, then filtered, so that its parse error is its finding
     revisions: list[str] | None = None if None in ids else known_ids
     result = lint_project(ini, config, revisions=revisions, trees=[], **options)
     wanted = set(chosen)

@@ -16,8 +16,9 @@ Enabled, the run gains six tests, one per check: ``test_sluice_graph``,
 ``test_sluice_upgrade``, ``test_sluice_drift``, ``test_sluice_roundtrip``,
 ``test_sluice_checksums`` and ``test_sluice_lint``. Each fails with the same readable
 report as ``sluice check`` (or ``sluice lint``). They belong to the first ``testpaths``
-folder (ini ``sluice_tests_path`` to change it), e.g. ``tests/sluice::test_sluice_drift``,
-so fixtures in its ``conftest.py`` apply; they are collected with that folder
+folder (ini ``sluice_tests_path`` to change it; without ``testpaths``, the first folder
+the run is given, else the rootdir), e.g. ``tests/sluice::test_sluice_drift``, so
+fixtures in its ``conftest.py`` apply; they are collected with that folder
 (``pytest tests/test_x.py`` does not get them; ``-k sluice`` selects them).
 
 Fixtures to override in ``conftest.py``:
@@ -52,14 +53,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   help="alembic.ini for Sluice's checks, relative to the rootdir.")
     parser.addini("sluice_tests_path", default="",
                   help="Folder Sluice's tests belong to (its conftest fixtures apply); "
-                       "default: the first testpaths entry, else the rootdir.")
+                       "default: the first testpaths entry, else the first folder "
+                       "the run is given, else the rootdir.")
 
 
 def _enabled_in_sluice_config(rootpath: Path) -> bool:
     """``[tool.sluice.check] pytest = true`` in the config found from the rootdir.
 
     Read as raw TOML: a broken Sluice config must not break an unrelated pytest run; when
-    the plugin is enabled, the tests themselves report config errors."""
+    the plugin is enabled, the tests themselves report config errors. A file that does
+    not parse enables them when a line of it sets ``pytest = true``: the project asked
+    for the checks, and they report the syntax error instead of vanishing."""
+    import re  # lazy: loaded in every pytest run
+
     from sluice.config import find_config_file  # lazy: loaded in every pytest run
     from sluice.core.pyproject import read_toml  # lazy: loaded in every pytest run
     from sluice.errors import SluiceError  # lazy: loaded in every pytest run
@@ -69,7 +75,13 @@ def _enabled_in_sluice_config(rootpath: Path) -> bool:
         if file is None:
             return False
         raw = read_toml(file)
-    except (SluiceError, OSError):
+    except SluiceError:
+        try:
+            text = file.read_bytes() if file is not None else b""
+        except OSError:
+            return False
+        return re.search(rb"(?m)^[ \t]*(check\.)?pytest[ \t]*=[ \t]*true\b", text) is not None
+    except OSError:
         return False
     data = raw.get("tool", {}).get("sluice", {}) if file.name == "pyproject.toml" else raw
     check = data.get("check") if isinstance(data, dict) else None
@@ -89,6 +101,13 @@ def enabled(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     if enabled(config):
+        configured = str(config.getini("sluice_tests_path") or "")
+        if configured and not (config.rootpath / configured).is_dir():
+            # the tests hang from that folder: they would never be collected, never run
+            raise pytest.UsageError(
+                f"sluice_tests_path = {configured!r}: no such folder under the rootdir "
+                f"({config.rootpath}); Sluice's tests belong to it and would not run: name "
+                "an existing folder (usually tests), or leave it out")
         config.pluginmanager.register(SluiceTests(config), "sluice-tests")
 
 
@@ -130,6 +149,9 @@ def run_check(name: str, ini: Path, url: str | None, scratch: bool) -> None:
         pytest.skip(f"sluice check {name}: {result.problems[0].message}")
     if result.status != "pass":
         _fail_report(report)
+    if report.left_behind:  # the check passed; its scratch database could not be dropped
+        pytest.fail("\n".join(f"sluice: error: {line}" for line in report.left_behind),
+                    pytrace=False)
 
 
 def _check_test(name: str) -> Callable[..., None]:
@@ -216,9 +238,17 @@ class SluiceTests:
         configured = str(self.config.getini("sluice_tests_path") or "")
         if configured:
             return (self.config.rootpath / configured).resolve()
-        testpaths = self.config.getini("testpaths") or []
+        testpaths = [p for p in self.config.getini("testpaths") or []
+                     if (self.config.rootpath / str(p)).is_dir()]
         if testpaths:
             return (self.config.rootpath / str(testpaths[0])).resolve()
+        # no testpaths: the first folder the run was given (`pytest tests`); a run of
+        # files only gets none (the rootdir, which such a run does not collect)
+        start = self.config.invocation_params.dir
+        for arg in self.config.args:
+            folder = (start / str(arg).split("::")[0]).resolve()
+            if folder.is_dir():
+                return folder
         return self.config.rootpath.resolve()
 
     @pytest.hookimpl(wrapper=True)

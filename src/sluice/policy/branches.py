@@ -76,7 +76,10 @@ def trunk_heads(ctx: PolicyContext, script_dir: Any) -> list[str]:
     )
 
 
-def check_version_location(script_dir: Any, svc: Service, alembic_config: Any) -> Path | None:
+def check_version_location(script_dir: Any, svc: Service, alembic_config: Any,
+                           config: SluiceConfig | None = None) -> Path | None:
+    """``svc``'s folder, one of Alembic's version_locations; ``config``: the one the
+    service comes from, whose file and line the error names."""
     loc = svc.location
     if loc is None:
         return None
@@ -84,8 +87,10 @@ def check_version_location(script_dir: Any, svc: Service, alembic_config: Any) -
     if loc not in known:
         shown = ", ".join(str(p) for p in known) or script_dir.versions
         where, how = _locations_setting(alembic_config, svc.config.version_location)
+        key = f"services.{svc.name}.version_location"
         raise ConfigError(
-            f"services.{svc.name}.version_location '{svc.config.version_location}' "
+            f"{config.where(key) if config is not None else key} "
+            f"'{svc.config.version_location}' "
             f"({loc}) is not one of the version_locations in {where} ({shown}); {how}"
         )
     return loc
@@ -139,7 +144,8 @@ def place_on_branch(
     svc = get_service(ctx.config, service)
     script_dir = script_directory(ctx)
     location = check_version_location(script_dir, svc,
-                                      getattr(ctx.migration_context, "config", None))
+                                      getattr(ctx.migration_context, "config", None),
+                                      ctx.config)
     if location is not None:  # a --version-path given for the run is the trunk's
         # as Alembic holds it: it compares without resolving (``-c ../x/alembic.ini``)
         script.version_path = held_location(script_dir, location)

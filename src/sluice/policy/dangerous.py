@@ -124,6 +124,7 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
                                      _allowed_as_generated(ctx, script.upgrade_ops_list[0]))
     refusals: list[str] = []
     refused_keys: list[str] = []
+    overrides: list[str] = []  # allow tokens of the refusals, in order, each once
     for script in list(directives):
         rev = script.rev_id or "?"
         for upgrade_ops in script.upgrade_ops_list:
@@ -140,6 +141,8 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
                     ctx.notes.setdefault(rev, []).append(text)
                 elif ctx.config.dangerous_ops == "error":
                     refused_keys.append(model.allow_key.lower())
+                    if model.allow_key not in overrides:
+                        overrides.append(model.allow_key)
                     allow = ctx.allow_command(model.allow_key)
                     refusals.append(
                         f"{model.kind} {model.target} [{label}]: {finding.message}\n"
@@ -157,8 +160,13 @@ def dangerous_ops(ctx: PolicyContext, directives: list[alembic_ops.MigrationScri
         count = len(refusals)
         head = f"refused {count} dangerous operation{'s' if count > 1 else ''}; no revision written"
         unused = ctx.unused_allowances(refused_keys)
+        together = []
+        if len(overrides) > 1:  # each command alone is refused again for the others
+            every = ctx.given.but(x=[f"allow={key}" for key in overrides]).alembic_line(
+                "revision", "--autogenerate", message=True)
+            together = [f"- all {len(overrides)} at once, after review:\n     {every}"]
         raise PolicyViolation(head + "\n" + "\n".join(
-            [f"- {r}" for r in refusals] + [f"- {u}" for u in unused]))
+            [f"- {r}" for r in refusals] + [f"- {u}" for u in unused] + together))
 
 
 def _with_options(fix: str, allow_key: str, allow: str) -> str:

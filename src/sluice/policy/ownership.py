@@ -55,9 +55,14 @@ def get_service(config: SluiceConfig, name: str) -> Service:
 
 
 def unknown_service(config: SluiceConfig, name: str, origin: str) -> ConfigError:
+    import difflib  # lazy: only for an unknown service
+
     valid = ", ".join(sorted(config.services)) or "none configured"
     where = config.source or "[tool.sluice.services]"
-    return ConfigError(f"unknown service '{name}' (from {origin}); valid: {valid} (see {where})")
+    close = difflib.get_close_matches(name, list(config.services), n=1, cutoff=0.6)
+    meant = f"did you mean '{close[0]}'? " if close else ""
+    return ConfigError(f"unknown service '{name}' (from {origin}); {meant}valid: {valid} "
+                       f"(see {where})")
 
 
 def resolve_service(
@@ -88,13 +93,12 @@ def owner_of(config: SluiceConfig, table: str | None, schema: str | None = None)
         ):
             found.append(name)
     if len(found) > 1:
-        where = config.source or "[tool.sluice.services]"
         pats = "; ".join(
             f"'{n}' via {matches_any(table, config.services[n].tables) or schema}"
             for n in found
         )
         raise ConfigError(
-            f"{where}: tool.sluice.services: table '{table}' is claimed by both "
+            f"{config.where(f'services.{found[1]}.tables')}: table '{table}' is claimed by both "
             f"'{found[0]}' and '{found[1]}' ({pats}); each table needs exactly one owner"
         )
     return found[0] if found else None

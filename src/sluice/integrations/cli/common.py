@@ -78,6 +78,17 @@ def section_option(fn: F) -> F:
     )(fn)
 
 
+def _refuse_toml_config(path: object) -> None:
+    """``-c pyproject.toml``: Alembic's ``-c`` reads an ini file, and configparser's words
+    for a TOML file name neither the option nor what to pass."""
+    if isinstance(path, Path) and path.suffix.lower() == ".toml":
+        from sluice.errors import SluiceError  # lazy: loaded by _load_errors already
+
+        raise SluiceError(f"{path}: -c/--config (or ALEMBIC_CONFIG) takes alembic.ini, not "
+                          "a TOML file; a project made with `alembic init -t pyproject` "
+                          "keeps an alembic.ini next to its pyproject.toml: pass that")
+
+
 def handle_errors(fn: F) -> F:
     """Turn Sluice and Alembic errors into one line on stderr and the right exit code."""
 
@@ -86,6 +97,7 @@ def handle_errors(fn: F) -> F:
         _load_errors(fn)
         try:
             try:
+                _refuse_toml_config(kwargs.get("config_path"))
                 return fn(*args, **kwargs)
             finally:
                 flush_stdout()
