@@ -28,8 +28,12 @@ online backup API (consistent even while others read it) to
 permissions (0600 when they cannot be read). It is written to a temporary file and
 renamed, never through a symlink.
 
-Any failure (non-zero exit, missing program, unknown placeholder) aborts the run before
-anything changes, with the tail of the command's stderr.
+The folder of a file the command writes anew each run (a token with ``{timestamp}``, as
+``-f backups/{timestamp}-{revision}.dump`` or ``--result-file=backups/{timestamp}.sql``) is
+made when it does not exist yet, relative to the folder of alembic.ini.
+
+Any failure (non-zero exit, missing program, unknown placeholder, a folder that cannot be
+made) aborts the run before anything changes, with the tail of the command's stderr.
 """
 
 from __future__ import annotations
@@ -109,6 +113,26 @@ def render_command(template: str, values: dict[str, str]) -> list[str]:
     return out
 
 
+def _make_output_folders(template: str, argv: list[str], cwd: Path) -> None:
+    """Make the folder of each file the command writes anew each run (a token with
+    ``{timestamp}``: ``backups/{timestamp}.dump``, ``--result-file=out/{timestamp}.sql``),
+    relative to ``cwd``, when it does not exist yet (the first production run);
+    :class:`BackupFailed` naming it when it cannot be made."""
+    for token, value in zip(shlex.split(template), argv, strict=False):
+        if "{timestamp}" not in token:
+            continue
+        if value.startswith("-") and "=" in value:
+            value = value.partition("=")[2]
+        folder = (cwd / value).parent
+        if folder == cwd or folder.is_dir():
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupFailed(f"backup failed: cannot make the folder {folder} for "
+                               f"{value}: {exc.strerror or exc}; nothing was changed") from None
+
+
 def _masked(text: str, password: str) -> str:
     """``text`` with ``password`` hidden in every form a URL or a shell line may carry."""
     if not password:
@@ -148,6 +172,7 @@ def run_backup(
         argv = render_command(command, values)
         password = str(u.password or "")
         shown = _masked(shlex.join(argv), password)
+        _make_output_folders(command, argv, Path(cwd))
         try:
             proc = subprocess.run(argv, cwd=str(cwd), capture_output=True, text=True,
                                   env=_child_env(u))
