@@ -39,3 +39,24 @@ def test_a_non_ascii_file_gives_the_facts_of_a_full_walk(factory: str, engine: b
     assert [o.kind for o in fast].count("script.create_engine") == int(engine)
     assert [(o.name, o.phase) for o in fast if o.kind == "script.import"] == [
         ("myapp.types", "upgrade"), ("myapp.helpers", "upgrade"), ("myapp", "downgrade")]
+
+
+STEPS = '''import sqlalchemy as sa
+from sluice.data import backfill, batched_update
+
+SCHEMA = "archive"
+
+
+def upgrade():
+    batched_update("users", {"email": ""}, schema="archive")
+    backfill("orders", fill, ["ref"], where=sa.column("ref").is_(None), schema=None)
+    batched_update("items", {"sku": ""})
+    batched_update("carts", {"note": ""}, schema=SCHEMA)
+'''
+
+
+def test_a_data_step_records_its_literal_schema_and_none_for_a_computed_one() -> None:
+    tree = ast.parse(STEPS)
+    facts = [o for o in module_facts(tree, STEPS) if o.kind == "script.data_step"]
+    assert [(o.args["table"], o.args["schema"], o.args["where"]) for o in facts] == [
+        ("users", "archive", "*"), ("orders", None, "ref"), ("items", None, "*")]

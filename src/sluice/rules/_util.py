@@ -130,13 +130,32 @@ def _created_by(o: Op, dialect: str | None) -> tuple[list[TableRef], list[TableR
         made: list[TableRef] = []
         temp_made: list[TableRef] = []
         for s in _statements(o.sql, dialect):
-            ref = _sql().created_ref(s)
-            if ref is not None:
-                made.append(ref)
-                if _sql().creates_temporary(s):
-                    temp_made.append(ref)
+            found = made_table(s, dialect)
+            if found is not None:
+                made.append(found[0])
+                if found[1]:
+                    temp_made.append(found[0])
         return made, temp_made
     return [], []
+
+
+def made_table(stmt: Stmt, dialect: str | None) -> tuple[TableRef, bool] | None:
+    """The table a ``CREATE TABLE`` makes and whether it is temporary; None for another
+    statement. A table made in the session's temporary schema (PostgreSQL's ``pg_temp``,
+    SQLite's ``temp``) is temporary, and its name without a schema is that table."""
+    ref = _sql().created_ref(stmt)
+    if ref is None:
+        return None
+    if ref[0] and temp_schema(ref[0], dialect):
+        return table_ref(ref[1]), True
+    return ref, bool(_sql().creates_temporary(stmt))
+
+
+def temp_schema(schema: str, dialect: str | None) -> bool:
+    """``schema`` (lower case) is the session's temporary one: PostgreSQL's ``pg_temp``
+    (``pg_temp_3``), SQLite's ``temp``."""
+    return schema == "pg_temp" or schema.startswith("pg_temp_") or (
+        schema == "temp" and dialect == "sqlite")
 
 
 def _temporary_dropped(o: Op, temporary: set[TableRef],
@@ -148,8 +167,11 @@ def _temporary_dropped(o: Op, temporary: set[TableRef],
     if o.kind == "drop_table" and o.table:
         return {table_ref(o.table, o.schema)} & temporary
     if o.kind == "execute" and o.sql and "DROP" in o.sql.upper():
-        return {ref for s in _statements(o.sql, dialect) if s.kind == "DROP TABLE"
-                for ref in [_sql().stmt_table_ref(s)] if ref in temporary}
+        # (``DROP TABLE pg_temp.t`` drops the temporary ``t``)
+        return {name for s in _statements(o.sql, dialect) if s.kind == "DROP TABLE"
+                for ref in drop_table_refs(s)
+                for name in [table_ref(ref[1]) if temp_schema(ref[0], dialect) else ref]
+                if name in temporary}
     return set()
 
 
@@ -182,10 +204,10 @@ def _sql_statements(sql: str, created: set[TableRef],
         # (stmt.table only when a created table is named in it: reading it may parse it)
         yield stmt, (may_name(stmt.text, names) and _sql().stmt_table_ref(stmt) in created
                      or _sql().on_temporary_table(stmt, dialect))
-        ref = _sql().created_ref(stmt) if stmt.kind == "CREATE TABLE" else None
-        if ref is not None:
-            created.add(ref)
-            names.add(ref[1])
+        made = made_table(stmt, dialect) if stmt.kind == "CREATE TABLE" else None
+        if made is not None:
+            created.add(made[0])
+            names.add(made[0][1])
 
 
 #: A table name whose spelling in SQL is itself, whatever the quoting.
@@ -217,12 +239,12 @@ def dropped_tables(op: Op, ctx: RuleContext) -> frozenset[TableRef]:
                 refs.add(table_ref(o.table, o.schema))
             elif o.kind == "execute" and o.sql:
                 refs.update(ref for stmt in _statements(o.sql, ctx.dialect)
-                            if stmt.kind == "DROP TABLE" for ref in _drop_table_refs(stmt))
+                            if stmt.kind == "DROP TABLE" for ref in drop_table_refs(stmt))
         found = memo[key] = frozenset(refs)
     return found
 
 
-def _drop_table_refs(stmt: Stmt) -> set[TableRef]:
+def drop_table_refs(stmt: Stmt) -> set[TableRef]:
     """The tables a ``DROP TABLE`` names, each in the schema it is written in."""
     names = {t.lower() for t in stmt.tables}
     head = re.match(r"DROP (?:TEMPORARY )?TABLE (?:IF EXISTS )?(.*)", stmt.norm)

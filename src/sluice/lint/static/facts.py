@@ -176,10 +176,10 @@ _DATA_STEPS = {"batched_update": "values", "backfill": "columns"}
 def data_step_fact(stmt: ast.Expr, phase: str) -> Op | None:
     """``script.data_step`` for a statement that calls a ``sluice.data`` step filling
     columns (``batched_update(table, {"col": ...}, where=...)``, ``backfill(table, fn,
-    ["col"], where=...)``), with the table and columns spelled as literals: ``args``
-    ``call``, ``table``, ``columns`` and ``where``, which is ``*`` for every row, the
-    column whose NULLs it fills (``sa.column("c").is_(None)``, ``sa.text("c IS NULL")``),
-    or ``?``."""
+    ["col"], where=...)``), with the table, its ``schema=`` and the columns spelled as
+    literals: ``args`` ``call``, ``table``, ``schema`` (None: none given), ``columns`` and
+    ``where``, which is ``*`` for every row, the column whose NULLs it fills
+    (``sa.column("c").is_(None)``, ``sa.text("c IS NULL")``), or ``?``."""
     call = stmt.value
     name = func_name(call.func) if isinstance(call, ast.Call) else None
     if name not in _DATA_STEPS or not isinstance(call, ast.Call):
@@ -192,11 +192,15 @@ def data_step_fact(stmt: ast.Expr, phase: str) -> Op | None:
     cols = params.get(_DATA_STEPS[name])
     keys = cols.keys if isinstance(cols, ast.Dict) else \
         cols.elts if isinstance(cols, (ast.List, ast.Tuple)) else None
+    schema = params.get("schema")
     if not (isinstance(table, ast.Constant) and isinstance(table.value, str)) or not keys \
-            or not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in keys):
-        return None
+            or not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in keys) \
+            or not (schema is None or (isinstance(schema, ast.Constant) and (
+                schema.value is None or isinstance(schema.value, str)))):
+        return None  # (a schema computed at run time: which table it fills is not known)
     return make_op("script.data_step", stmt.lineno, phase, {
         "call": name, "table": table.value,
+        "schema": schema.value if isinstance(schema, ast.Constant) else None,
         "columns": [k.value for k in keys if isinstance(k, ast.Constant)],
         "where": _null_filled(params.get("where"))})
 

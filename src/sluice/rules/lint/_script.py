@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sluice.rules._util import TableRef, drop_table_refs, made_table, temp_schema
+
 if TYPE_CHECKING:
     from sluice.rules._sql import Stmt
 
@@ -49,7 +51,7 @@ def _enum_value(stmt: Stmt) -> bool:
 def _only(detail: Any, dialect: str | None, accept: Callable[[Stmt], bool]) -> bool:
     if not isinstance(detail, (list, tuple)) or not detail:
         return False
-    temporary: set[str] = set()
+    temporary: set[TableRef] = set()
     for kind, sql, construct in detail:
         if kind == "bulk_insert" or (kind == "execute" and construct in (
                 "update", "insert", "delete", "select")):
@@ -65,17 +67,25 @@ def _only(detail: Any, dialect: str | None, accept: Callable[[Stmt], bool]) -> b
     return True
 
 
-def _temporary(stmt: Stmt, temporary: set[str], dialect: str | None) -> bool:
+def _temporary(stmt: Stmt, temporary: set[TableRef], dialect: str | None) -> bool:
     """A statement on a temporary table (made for the data change, gone with the session):
-    its ``CREATE TEMPORARY TABLE`` (noted in ``temporary``) and its drop."""
-    from sluice.rules import _sql  # lazy: a revision without SQL never loads it
-
-    if stmt.kind == "CREATE TABLE" and _sql.creates_temporary(stmt) and stmt.table:
-        temporary.add(stmt.table.lower())
+    its ``CREATE TEMPORARY TABLE`` (noted in ``temporary``; one made in ``pg_temp`` as its
+    name without a schema) and a ``DROP TABLE`` of only such tables. A table is its schema
+    and its name: ``audit.t`` is not the temporary ``t`` (MySQL's ``CREATE TEMPORARY TABLE
+    audit.t`` is not the unqualified ``t``)."""
+    if stmt.kind == "CREATE TABLE":
+        made = made_table(stmt, dialect)
+        if made is None or not made[1]:
+            return False
+        temporary.add(made[0])
         return True
-    return stmt.kind == "DROP TABLE" and (
-        _sql.on_temporary_table(stmt, dialect)
-        or (_sql.table_schema(stmt) is None and (stmt.table or "").lower() in temporary))
+    if stmt.kind != "DROP TABLE":
+        return False
+    if stmt.norm.startswith("DROP TEMPORARY TABLE"):
+        return True  # MySQL's: it drops temporary tables only
+    refs = drop_table_refs(stmt)
+    return bool(refs) and all(ref in temporary or temp_schema(ref[0], dialect)
+                              for ref in refs)
 
 
 def _data_statement(stmt: Stmt) -> bool:

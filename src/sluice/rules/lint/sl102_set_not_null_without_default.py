@@ -12,6 +12,7 @@ from sluice.core.ops import Hit, Op
 from sluice.rules._notnull import proven_not_null
 from sluice.rules._util import (
     ColumnRef,
+    TableRef,
     bounded,
     construct_on,
     has_default,
@@ -19,6 +20,7 @@ from sluice.rules._util import (
     sql_statements,
     statement_table,
     steps,
+    table_ref,
     unit_ops,
 )
 from sluice.rules.registry import UPGRADE, RuleContext, rule
@@ -45,7 +47,8 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     row holds NULL, and every writer already writes the column. Nor with a server default
     and an ``UPDATE`` earlier in the revision that sets the column: on every row, where it
     is NULL, one row or batch at a time (``WHERE id = :id`` in a loop over the rows), a
-    ``sa.update(t).where(...).values(col=...)`` construct, or a ``sluice.data`` step.
+    ``sa.update(t).where(...).values(col=...)`` construct, or a ``sluice.data`` step (on
+    the table of its ``schema=``).
     Without a server default such a backfill is still reported, for the code that does not
     write the column. (A check the revision adds and validates itself fails on NULL rows
     as the NOT NULL would.) A table is its schema and its name: a column added or filled
@@ -104,7 +107,7 @@ def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
     before = True
     for other in unit_ops(op, ctx):
         if other.kind == "script.data_step" and (other.line or 0) < (op.line or 0) \
-                and str(other.args.get("table")).lower() == ref[1] \
+                and _step_table(other) == ref \
                 and column in {str(c).lower() for c in other.args.get("columns", ())} \
                 and other.args.get("where") in ("*", column):
             return True
@@ -124,6 +127,12 @@ def _backfilled_before(op: Op, ctx: RuleContext) -> bool:
             if not stmt.has_where or where == f"{column} is null" or bounded(stmt):
                 return True  # (bounded: one row or batch of a loop over the rows)
     return False
+
+
+def _step_table(step: Op) -> TableRef:
+    """The :data:`~sluice.rules._util.TableRef` of the table a ``script.data_step`` fills."""
+    schema = step.args.get("schema")
+    return table_ref(str(step.args.get("table")), schema if isinstance(schema, str) else None)
 
 
 def _added_with_default_before(op: Op, ctx: RuleContext) -> set[ColumnRef]:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
-from sluice.rules._util import sql_statements, steps
+from sluice.rules._util import TableRef, op_table, sql_statements, statement_table, steps
 from sluice.rules.lint._postgres import PG
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
@@ -37,7 +37,10 @@ def validate_in_locking_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     transaction ends: when the same transaction already added the constraint ``NOT
     VALID`` (SHARE ROW EXCLUSIVE on both tables of a foreign key, ACCESS EXCLUSIVE for a
     check) or altered the table in another way, that lock is still held for the whole
-    scan, and every write waits as if ``NOT VALID`` had never been written.
+    scan, and every write waits as if ``NOT VALID`` had never been written. A table is its
+    schema and its name: a lock on the table of that name in another schema does not count;
+    a name written without a schema is the search path's table, which may be the schema'd
+    one, and counts.
 
     Safe alternative:
     1. Commit the ``NOT VALID`` step first: put the ``VALIDATE`` in
@@ -58,7 +61,7 @@ def validate_in_locking_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             m = next(names, None) if act.kind == "validate_constraint" else None
             if m is None:
                 continue
-            earlier = _earlier_lock(op, ctx, _bare(stmt.table))
+            earlier = _earlier_lock(op, ctx, statement_table(stmt))
             if earlier is None:
                 continue
             name = m.group(1) or m.group(2)
@@ -77,14 +80,20 @@ def validate_in_locking_transaction(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             )
 
 
-def _bare(name: str) -> str:
-    """``public."Orders"`` -> ``orders``: a table's name without schema or quotes."""
-    return name.rsplit(".", 1)[-1].strip('"`').lower()
+def _may_be(ref: TableRef | None, table: TableRef) -> bool:
+    """``ref`` may be ``table``: the same name, in the same schema, or without a schema on
+    one side (the search path's, which may be the other's); never the table of that name
+    in another schema."""
+    return ref is not None and ref[1] == table[1] and (
+        ref[0] == table[0] or not ref[0] or not table[0])
 
 
-def _earlier_lock(op: Op, ctx: RuleContext, table: str) -> tuple[str, int | None] | None:
+def _earlier_lock(op: Op, ctx: RuleContext, table: TableRef | None
+                  ) -> tuple[str, int | None] | None:
     """What, earlier in ``op``'s transaction (no autocommit block since), took a lock on
     ``table`` that blocks writes: its description and line; None when nothing did."""
+    if table is None:
+        return None
     found: tuple[str, int | None] | None = None
     for other in ctx.ops:
         if other is op:
@@ -98,12 +107,12 @@ def _earlier_lock(op: Op, ctx: RuleContext, table: str) -> tuple[str, int | None
     return None
 
 
-def _locks(op: Op, ctx: RuleContext, table: str) -> str | None:
+def _locks(op: Op, ctx: RuleContext, table: TableRef) -> str | None:
     """How ``op`` locked ``table`` against writes, as a phrase; None when it did not."""
     if op.kind in _LOCKING_OPS and not op.table_is_new:
         if op.kind in ("create_index", "drop_index") and op.args.get("postgresql_concurrently"):
             return None
-        if _bare(op.table or "") == table:
+        if _may_be(op_table(op), table):
             if op.kind in ("create_foreign_key", "create_check_constraint") \
                     and op.args.get("postgresql_not_valid"):
                 return f"added {op.name or 'a constraint'} NOT VALID"
@@ -112,7 +121,7 @@ def _locks(op: Op, ctx: RuleContext, table: str) -> str | None:
     for stmt, is_new in sql_statements(op, ctx):
         if is_new or stmt.kind not in ("ALTER TABLE", "CREATE INDEX", "DROP INDEX", "LOCK"):
             continue
-        if stmt.concurrently or stmt.table is None or _bare(stmt.table) != table:
+        if stmt.concurrently or not _may_be(statement_table(stmt), table):
             continue
         if stmt.kind == "ALTER TABLE" and stmt.actions \
                 and all(a.kind == "validate_constraint" for a in stmt.actions):

@@ -26,8 +26,9 @@ def missing_downgrade(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     A downgrade that raises (``raise NotImplementedError(...)``) is an explicit
     "irreversible" marker and is never flagged. Nor is a downgrade that passes after an
     upgrade that only changes data (a session setting such as SQLite's ``PRAGMA
-    foreign_keys=OFF`` and a temporary table made for the change included), or only adds
-    enum values (``ALTER TYPE ... ADD VALUE``):
+    foreign_keys=OFF`` and a temporary table made for the change included; a ``DROP
+    TABLE`` of its name in another schema, or of a permanent table beside it, is a schema
+    change), or only adds enum values (``ALTER TYPE ... ADD VALUE``):
     PostgreSQL cannot remove an enum value, and a downgrade that raised would block every
     downgrade through the chain, while leaving the value is harmless.
 
