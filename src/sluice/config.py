@@ -47,12 +47,15 @@ class LintConfig:
 
     enable: list[str] = _f(
         factory=list,
-        doc="Rule ids or names to enable in addition to the defaults (rules that are off by default).",
+        doc="Rule ids, names or families to enable in addition to the defaults (rules that are "
+            "off by default); one that names no rule is an error.",
     )
-    disable: list[str] = _f(factory=list, doc="Rule ids or names to turn off.")
+    disable: list[str] = _f(factory=list, doc="Rule ids, names or families to turn off; one "
+                            "that names no rule is an error.")
     severity: dict[str, str] = _f(
         factory=dict,
-        doc='Per-rule severity override, e.g. `{ SL101 = "warning" }`; values: error, warning, info.',
+        doc='Per-rule severity override, e.g. `{ SL101 = "warning" }`; values: error, warning, '
+            'info; a key that is no rule\'s id or name is an error.',
     )
     fail_on: Severity = _f("error", doc="Lowest severity that makes `sluice lint` exit 1.")
     dialects: list[str] = _f(

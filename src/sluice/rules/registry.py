@@ -259,7 +259,10 @@ def find_rule(key: str, kind: Kind | None = "lint") -> Rule | None:
 
 
 def active_rules(config: SluiceConfig) -> list[Rule]:
-    """Lint rules enabled by defaults and ``[tool.sluice.lint] enable/disable``."""
+    """Lint rules enabled by defaults and ``[tool.sluice.lint] enable/disable``;
+    :class:`~sluice.core.errors.ConfigError` for a key there or in ``severity`` that names
+    no lint rule (see :func:`check_rule_keys`)."""
+    check_rule_keys(config)
     lint = config.lint
     wanted = {k.lower() for k in lint.enable}
     unwanted = {k.lower() for k in lint.disable}
@@ -271,6 +274,40 @@ def active_rules(config: SluiceConfig) -> list[Rule]:
         if r.default_enabled or keys & wanted:
             out.append(r)
     return out
+
+
+def check_rule_keys(config: SluiceConfig) -> None:
+    """Refuse a ``[lint]`` ``enable``/``disable`` entry (a rule's id, name or family) or a
+    ``severity`` key (a rule's id or name, as written in the catalog) that names no lint
+    rule: a typo there would leave a rule off that was meant on, or at its own severity
+    where the project asked for ``error``, without a word."""
+    lint = config.lint
+    if not (lint.enable or lint.disable or lint.severity):
+        return
+    rules = all_rules().values()
+    ids = {r.id for r in rules}
+    names = {r.name for r in rules}
+    loose = ids | {i.lower() for i in ids} | names | {r.family for r in rules}
+    for key, given in (("lint.enable", lint.enable), ("lint.disable", lint.disable),
+                       ("lint.severity", list(lint.severity))):
+        exact = ids | names if key == "lint.severity" else loose
+        for value in given:
+            if value in exact or (key != "lint.severity" and value.lower() in exact):
+                continue
+            _unknown_rule(config, key, value, sorted(exact))
+
+
+def _unknown_rule(config: SluiceConfig, key: str, value: str, known: list[str]) -> None:
+    from difflib import get_close_matches  # lazy: only to word the error
+
+    from sluice.core.errors import ConfigError  # lazy: only for the error
+
+    close = get_close_matches(value, known, n=1, cutoff=0.6) or \
+        [k for k in known if k.lower() == value.lower()]
+    hint = f"; did you mean {close[0]!r}?" if close else \
+        "; `sluice rules` lists the ids and names"
+    raise ConfigError(f"{config.where(key)}: {value!r} is no lint rule's id or name"
+                      f"{' or family' if key != 'lint.severity' else ''}{hint}")
 
 
 def severity_for(r: Rule, config: SluiceConfig, hit: str | None = None) -> Severity:
