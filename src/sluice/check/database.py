@@ -92,6 +92,9 @@ class CheckDatabase:
         self.preexisting: list[str] = []
         #: Schema of a given database before anything ran (what a full downgrade restores).
         self.initial: Snapshot = {}
+        #: One line for each scratch database the server refused to drop, naming it and
+        #: the statement that drops it (filled in when the run's ExitStack closes).
+        self.left_behind: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -129,7 +132,19 @@ class CheckDatabase:
 
     def _new_scratch(self) -> str:
         assert self.requested is not None
-        url = self.stack.enter_context(scratch_database(self.requested, prefix="sluice_check"))
+        made = scratch_database(self.requested, prefix="sluice_check")
+        url = made.__enter__()
+
+        def drop(exc_type: Any, exc: Any, tb: Any) -> bool:
+            if exc_type is not None:  # the run's error stays the one raised
+                return bool(made.__exit__(exc_type, exc, tb))
+            try:
+                made.__exit__(None, None, None)
+            except SluiceError as refused:  # the server would not drop it: the report stays
+                self.left_behind.append(str(refused))
+            return False
+
+        self.stack.push(drop)
         return url_text(url)
 
     def _open(self) -> str:

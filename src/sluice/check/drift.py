@@ -21,6 +21,7 @@ from alembic.operations import ops as alembic_ops
 from alembic.runtime.migration import MigrationContext
 
 from sluice.check.context import CheckContext
+from sluice.check.drift_exprs import ExpressionDrift, expression_drift
 from sluice.check.drift_text import describe_diff, flatten
 from sluice.check.graph import graph_blocked
 from sluice.check.model import CheckResult, finish
@@ -60,6 +61,9 @@ class Compared(NamedTuple):
     identities: list[str]
     #: Expression-based indexes of the models a SQLite database does not have.
     expression_indexes: list[str]
+    #: Partial indexes' predicates and computed columns that differ (autogenerate does not
+    #: write those changes).
+    expressions: list[str]
     #: What SQLAlchemy and Alembic warned about while comparing, as notes.
     warnings: list[str]
 
@@ -77,6 +81,7 @@ def compare(ctx: CheckContext) -> Compared:
     skipped: list[str] = []
     identities: list[str] = []
     expression_indexes: list[str] = []
+    expressions: list[str] = []
     warned = Routed()
 
     def work(heads: tuple[str, ...], context: MigrationContext) -> list[Any]:
@@ -108,14 +113,29 @@ def compare(ctx: CheckContext) -> Compared:
                     table.name, [alembic_ops.CreateIndexOp.from_index(index)],
                     schema=table.schema))
                 expression_indexes.append(str(index.name))
-        for ups in script.upgrade_ops_list:
+        extra: list[ExpressionDrift] = []
+        if dialect is not None:
+            reported = {str(d[1].name) for ups in script.upgrade_ops_list
+                        for d in flatten(ups.as_diffs())
+                        if d[0] in ("add_index", "remove_index")}
+            with routed(warned, handled=_handled_warnings(dialect, stand_in)):
+                extra = expression_drift(context.connection, metadata,
+                                         opts["include_object"], reported)
+        for number, ups in enumerate(script.upgrade_ops_list):
             if stand_in:
                 _identities_skipped(ups, identities)
-            if ups.is_empty():
+            own = extra if number == 0 else []
+            if ups.is_empty() and not own:
                 continue
             for diff in flatten(ups.as_diffs()):
                 lines.append(describe_diff(diff, dialect))
                 data.append({"kind": diff[0], "message": lines[-1]})
+            for found in own:
+                lines.append(found.line)
+                data.append({"kind": found.kind, "message": found.line})
+                expressions.append(found.name)
+                ups.ops.append(alembic_ops.ModifyTableOps(
+                    found.ops[0].table_name, found.ops, schema=found.ops[0].schema))
             render_ctx = MigrationContext.configure(dialect=mc.dialect, opts={})
             code.append(render_python_code(
                 ups, render_as_batch=bool(opts.get("render_as_batch", False)),
@@ -132,12 +152,15 @@ def compare(ctx: CheckContext) -> Compared:
         env_py = ctx.rel(Path(ctx.history().script.dir) / "env.py")
         raise _NoMetadata(env_py)
     return Compared(lines, "\n".join(_clean(c) for c in code), data, sorted(set(skipped)),
-                    sorted(set(identities)), expression_indexes, warned.notes())
+                    sorted(set(identities)), expression_indexes, expressions, warned.notes())
 
 
 #: Alembic's warning for an expression-based index of the models it cannot compare.
 _SKIPPED_EXPRESSION_INDEX = re.compile(r"^autogenerate skipping metadata-specified "
                                        r"expression-based index")
+#: Alembic's warning for a computed column it compares crudely; :mod:`.drift_exprs`
+#: compares them and says what differs.
+_COMPUTED = re.compile(r"^Computed default on \S+ cannot be modified")
 
 
 def _handled_warnings(dialect: Any, stand_in: bool) -> tuple[re.Pattern[str], ...]:
@@ -145,10 +168,10 @@ def _handled_warnings(dialect: Any, stand_in: bool) -> tuple[re.Pattern[str], ..
     expression-based indexes are compared by name (:func:`_sqlite_expression_indexes`);
     on the stand-in, Alembic's own warning says they are not compared, which is enough."""
     if dialect is None or dialect.name != "sqlite":
-        return ()
+        return (_COMPUTED,)
     if stand_in:
-        return (EXPRESSION_INDEX_WARNING,)
-    return (EXPRESSION_INDEX_WARNING, _SKIPPED_EXPRESSION_INDEX)
+        return (EXPRESSION_INDEX_WARNING, _COMPUTED)
+    return (EXPRESSION_INDEX_WARNING, _SKIPPED_EXPRESSION_INDEX, _COMPUTED)
 
 
 def _sqlite_expression_indexes(conn: Any, metadata: Any, include_object: Any
@@ -336,6 +359,13 @@ _EXPRESSION_INDEX_FIX = (
     "(in upgrade() and downgrade()).")
 
 
+#: Why autogenerate will not write a changed predicate or computed expression.
+_EXPRESSIONS_FIX = (
+    "Autogenerate will not write the change to {0}: Alembic compares neither partial "
+    "indexes' WHERE nor generated columns' expressions, so write it by hand, as above: "
+    "drop the index and create it again, drop the generated column and add it again.")
+
+
 def check_drift(ctx: CheckContext) -> CheckResult:
     """Run the check; its rule documents it (:mod:`sluice.rules.check.drift`)."""
     unloadable = graph_blocked(ctx, NAME, TITLE)
@@ -352,7 +382,8 @@ def check_drift(ctx: CheckContext) -> CheckResult:
                                             revision=first.revision)],
                       "could not upgrade to head")
     try:
-        lines, code, data, enums, identities, expression_indexes, warned = compare(ctx)
+        (lines, code, data, enums, identities, expression_indexes, expressions,
+         warned) = compare(ctx)
     except SluiceError:
         raise
     except _NoMetadata as exc:
@@ -391,6 +422,7 @@ def check_drift(ctx: CheckContext) -> CheckResult:
         "models back. Tables that are not yours belong in exclude_tables."
         + (f" {_EXPRESSION_INDEX_FIX.format(', '.join(expression_indexes))}"
            if expression_indexes else "")
+        + (f" {_EXPRESSIONS_FIX.format(', '.join(expressions))}" if expressions else "")
         + (f" {ctx.stand_in_note()}" if stand_in is not None else ""),
         details=details,
     )

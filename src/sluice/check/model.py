@@ -81,15 +81,21 @@ class CheckReport:
     config_file: str = ""
     #: Where the database checks ran (password masked), e.g. "temporary SQLite file".
     database: str = ""
+    #: One line per scratch database the server refused to drop: its name and the
+    #: statement that drops it.
+    left_behind: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        """2 when a check could not run (unusable input), 1 when one failed, else 0."""
+        """2 when a check could not run (unusable input), 1 when one failed, 2 when every
+        check passed but a scratch database was left behind, else 0."""
         statuses = {r.status for r in self.results}
         if "error" in statuses:
             return 2
         if "fail" in statuses:
             return 1
+        if self.left_behind:
+            return 2
         return 0
 
     @property
@@ -109,6 +115,7 @@ class CheckReport:
             "passed": self.passed,
             "exit_code": self.exit_code,
             "checks": [r.as_dict() for r in self.results],
+            "left_behind": list(self.left_behind),
         }
 
 

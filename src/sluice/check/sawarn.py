@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import SAWarning
 
 #: Alembic warns with a plain UserWarning; these are the ones about what it compares.
-_ALEMBIC = re.compile(r"^autogenerate skipping |^Skipping unsupported ALTER ")
+_ALEMBIC = re.compile(r"^autogenerate skipping |^Skipping unsupported ALTER |^Computed default on ")
 
 
 def _one_line(text: str) -> str:

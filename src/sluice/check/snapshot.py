@@ -1,15 +1,21 @@
 """A comparable picture of a database schema, read with SQLAlchemy's inspector.
 
 Tables (and their comments), columns (type, nullable, server default normalised like the
-drift check does, computed expression, comment), primary keys, indexes (SQLite's
-expression-based ones read from ``sqlite_master``, which SQLAlchemy cannot reflect),
-unique, check and foreign-key constraints; views (and PostgreSQL's materialized views)
-with their definitions; PostgreSQL's enum types with their values. Two snapshots compare
-equal when the schema is the same; :func:`diff_snapshots` says what differs.
+drift check does, or the identity / AUTO_INCREMENT that numbers the rows, computed
+expression, comment), primary keys, indexes (SQLite's expression-based ones read from
+``sqlite_master``, which SQLAlchemy cannot reflect; each with its WHERE predicate, column
+order and dialect options), unique, check and foreign-key constraints; views (and
+PostgreSQL's materialized views) with their definitions; PostgreSQL's enum types with
+their values and its sequences no column owns; functions, procedures and triggers
+(:mod:`.routines`). SQLite's generated columns and index predicates are read from the
+statements in ``sqlite_master`` (:mod:`.sqlite_ddl`). Two snapshots compare equal when the
+schema is the same; :func:`diff_snapshots` says what differs.
 
 A snapshot maps each object's name (``schema.name`` outside the default schema) to what
-it holds; a view or an enum type says so under ``"kind"`` (a table has none). PostgreSQL
-keeps tables, views and types in one namespace per schema, so their names never clash.
+it holds; any other object says what it is under ``"kind"`` (a table has none). PostgreSQL
+keeps tables, views and types in one namespace per schema, so their names never clash; a
+function's name has its arguments (``touch()``), a PostgreSQL trigger's its table
+(``touch on accounts``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sluice.check.routines import drop_statement, routines_and_triggers
+from sluice.check.sqlexpr import Expression
+from sluice.check.sqlite_ddl import generated_columns, index_parts
 from sluice.policy.defaults import normalize_default
 
 Snapshot = dict[str, dict[str, Any]]
@@ -51,16 +60,23 @@ EXPRESSION_INDEX_WARNING = re.compile(r"^Skipped unsupported reflection of expre
                                       r"index")
 
 
-def _sqlite_fingerprints(conn: Any, schema: str | None) -> dict[str, tuple[str, ...]] | None:
-    """SQLite keeps every table's complete definition as text in ``sqlite_master``: the
-    DDL of a table and of its indexes is a fingerprint that changes whenever its schema
-    does, read with one query."""
+def _sqlite_master(conn: Any, schema: str | None) -> list[tuple[str, str, str, str | None]]:
+    """(table, type, name, statement) of every table and index of a SQLite database (or
+    attached ``schema``), read with one query; [] on other databases."""
     if conn.dialect.name != "sqlite":
-        return None
+        return []
     master = f'"{schema}".sqlite_master' if schema else "sqlite_master"
     rows = conn.execute(sa.text(
         f"SELECT tbl_name, type, name, sql FROM {master} "  # noqa: S608 - quoted schema
         "WHERE type IN ('table', 'index') ORDER BY tbl_name, type, name")).fetchall()
+    return [(str(t), str(k), str(n), s) for t, k, n, s in rows]
+
+
+def _sqlite_fingerprints(rows: list[tuple[str, str, str, str | None]]
+                         ) -> dict[str, tuple[str, ...]]:
+    """SQLite keeps every table's complete definition as text in ``sqlite_master``: the
+    DDL of a table and of its indexes is a fingerprint that changes whenever its schema
+    does."""
     out: dict[str, tuple[str, ...]] = {}
     for tbl, type_, name, sql in rows:
         out[tbl] = (*out.get(tbl, ()), f"{type_}:{name}:{sql}")
@@ -80,7 +96,8 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
     out: Snapshot = {}
     for schema in schemas:
         _other_objects(conn, insp, schema, skip, out)
-        prints = _sqlite_fingerprints(conn, schema) if cache is not None else None
+        master = _sqlite_master(conn, schema)
+        prints = _sqlite_fingerprints(master) if cache is not None and master else None
         names: list[str] | None = None
         if prints is not None and cache is not None:
             names = []
@@ -99,7 +116,9 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
         if not columns:
             continue
         comments = _multi(insp, "get_multi_table_comment", schema, names)
-        expression_indexes = _sqlite_expression_indexes(conn, schema)
+        expression_indexes, wheres = _sqlite_indexes(master)
+        generated = {t: generated_columns(sql) for t, kind, _, sql in master
+                     if kind == "table" and sql}
         pks = _multi(insp, "get_multi_pk_constraint", schema, names)
         indexes = _multi(insp, "get_multi_indexes", schema, names)
         uniques = _multi(insp, "get_multi_unique_constraints", schema, names)
@@ -116,9 +135,8 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
                     c["name"]: (
                         _type_text(c["type"], dialect),
                         "NULL" if c.get("nullable", True) else "NOT NULL",
-                        normalize_default(c["default"]) if c.get("default") is not None
-                        else None,
-                        _sql((c.get("computed") or {}).get("sqltext")) or None,
+                        _default(c, dialect.name),
+                        _computed(c, generated.get(name) if master else None),
                         c.get("comment") or None,
                     )
                     for c in cols
@@ -131,7 +149,9 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
                                          if x is not None)
                                    + tuple(_sql(e) for e in (i.get("expressions") or ())
                                            if e is not None),
-                                   bool(i.get("unique")))
+                                   bool(i.get("unique")),
+                                   _index_options(i, wheres.get(i["name"]) if master
+                                                  else None))
                        for i in indexes.get(key, []) if i.get("name")},
                 },
                 "unique constraints": {
@@ -160,25 +180,83 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
     return out
 
 
-def _sqlite_expression_indexes(conn: Any, schema: str | None
-                               ) -> dict[str, dict[str, tuple[tuple[str, ...], bool]]]:
-    """SQLite's expression-based indexes (``ON users (lower(email))``), per table, from
-    the statements in ``sqlite_master``: SQLAlchemy skips them when it reflects (with a
-    warning), so a downgrade that leaves one behind would pass unseen."""
-    if conn.dialect.name != "sqlite":
-        return {}
-    master = f'"{schema}".sqlite_master' if schema else "sqlite_master"
-    rows = conn.execute(sa.text(
-        f"SELECT tbl_name, name, sql FROM {master} "  # noqa: S608 - quoted schema
-        "WHERE type = 'index' AND sql IS NOT NULL")).fetchall()
-    out: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {}
-    for table, name, sql in rows:
+def _sqlite_indexes(rows: list[tuple[str, str, str, str | None]]
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
+    """SQLite's indexes read from their statements in ``sqlite_master``: the
+    expression-based ones (``ON users (lower(email))``) per table, which SQLAlchemy skips
+    when it reflects (with a warning), so a downgrade that leaves one behind would pass
+    unseen; and every index's WHERE predicate by index name (None: not partial)."""
+    out: dict[str, dict[str, Any]] = {}
+    wheres: dict[str, str | None] = {}
+    for table, kind, name, sql in rows:
+        if kind != "index" or not sql:
+            continue
+        parsed = index_parts(sql)
         # what SQLAlchemy reflects (an index on plain columns) replaces this entry
-        m = re.search(r'\bON\s+(?:"[^"]*"|[^\s(]+)\s*\((.*)\)', _sql(sql), re.IGNORECASE)
-        parts = m.group(1) if m else _sql(sql)
-        unique = bool(re.match(r"\s*CREATE\s+UNIQUE\b", sql, re.IGNORECASE))
-        out.setdefault(table, {})[name] = ((parts,), unique)
-    return out
+        parts, where, unique = parsed if parsed is not None else (_sql(sql), None, False)
+        wheres[name] = where
+        out.setdefault(table, {})[name] = ((_sql(parts),), unique,
+                                           (Expression(_sql(where), before="where "),)
+                                           if where else ())
+    return out, wheres
+
+
+def _default(column: dict[str, Any], dialect: str) -> str | None:
+    """A column's server default (normalised like the drift check does), or how the
+    database numbers its rows: PostgreSQL's identity (``identity by default, start 1,
+    increment 1``), MySQL's ``auto_increment``. A downgrade that takes those away or
+    changes them gives back a column whose inserts fail."""
+    identity = column.get("identity")
+    if identity:
+        return (f"identity {'always' if identity.get('always') else 'by default'}, "
+                f"start {identity.get('start')}, increment {identity.get('increment')}")
+    if dialect in ("mysql", "mariadb") and column.get("autoincrement") is True:
+        return "auto_increment"
+    if column.get("default") is not None:
+        return normalize_default(column["default"])
+    return None
+
+
+def _computed(column: dict[str, Any], generated: dict[str, tuple[str, bool]] | None
+              ) -> str | None:
+    """A generated column's expression (and STORED when it is), None for a plain column;
+    on SQLite from the table's statement (``generated``: see :mod:`.sqlite_ddl`)."""
+    text: Any
+    if generated is not None:
+        found = generated.get(column["name"])
+        if found is None:
+            return None
+        text, stored = found
+    else:
+        computed = column.get("computed") or {}
+        text, stored = computed.get("sqltext"), bool(computed.get("persisted"))
+    return Expression(_sql(text), after=" STORED" if stored else "") if _sql(text) else None
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}={v}" for k, v in sorted(value.items())) + ")"
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return _sql(value)
+
+
+def _index_options(index: dict[str, Any], where: str | None) -> tuple[str, ...]:
+    """What an index is besides its columns: the order of its columns, its dialect's
+    options (PostgreSQL's method, INCLUDE columns, operator classes, storage; MySQL's
+    FULLTEXT or prefix lengths) and, last, its WHERE predicate. ``where`` (SQLite's, read
+    from the statement) stands for the one SQLAlchemy reflects."""
+    out = [f"{col} {' '.join(flags)}"
+           for col, flags in sorted((index.get("column_sorting") or {}).items()) if flags]
+    for key, value in sorted((index.get("dialect_options") or {}).items()):
+        short = key.split("_", 1)[-1]
+        if short == "where":
+            where = where if where is not None else _sql(value) or None
+        elif value not in (None, "", False, [], {}, ()):
+            out.append(f"{short} {_option_text(value)}")
+    if where:
+        out.append(Expression(_sql(where), before="where "))
+    return tuple(out)
 
 
 def _other_objects(conn: Any, insp: Any, schema: str | None, skip: set[str],
@@ -202,10 +280,27 @@ def _other_objects(conn: Any, insp: Any, schema: str | None, skip: set[str],
                 definition = ""
             out[f"{schema}.{name}" if schema else name] = {"kind": kind,
                                                            "definition": definition}
+    out.update(routines_and_triggers(conn, schema, skip))
     if conn.dialect.name == "postgresql":
+        for name in _pg_sequences(conn, schema or conn.dialect.default_schema_name):
+            if name not in skip:
+                out[f"{schema}.{name}" if schema else name] = {"kind": "sequence",
+                                                               "definition": ""}
         for enum in insp.get_enums(schema=schema or conn.dialect.default_schema_name):
             out[f"{schema}.{enum['name']}" if schema else enum["name"]] = {
                 "kind": "enum type", "values": tuple(enum.get("labels") or ())}
+
+
+def _pg_sequences(conn: Any, schema: str) -> list[str]:
+    """The sequences of ``schema`` that no column owns (``CREATE SEQUENCE``, ``sa.Sequence``):
+    a serial or identity column's own sequence goes with its table, and its column says
+    how it numbers rows."""
+    return [str(r[0]) for r in conn.execute(sa.text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'S' AND n.nspname = :schema AND NOT EXISTS ("
+        "SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+        "AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass "
+        "AND d.deptype IN ('a', 'i')) ORDER BY c.relname"), {"schema": schema})]
 
 
 @dataclass
@@ -236,7 +331,8 @@ class Difference:
 
 _COLUMN_PARTS = ("type", "nullable", "default", "computed", "comment")
 #: What a snapshot holds besides tables, and tables themselves: objects of a schema.
-_OBJECTS = ("table", "view", "materialized view", "enum type")
+_OBJECTS = ("table", "view", "materialized view", "enum type", "sequence", "function",
+            "procedure", "trigger")
 _SINGULAR = {"indexes": "index", "unique constraints": "unique constraint",
              "check constraints": "check constraint", "foreign keys": "foreign key"}
 
@@ -246,7 +342,8 @@ def _describe_value(kind: str, value: Any) -> str:
         type_, null, default, computed, comment = value
         parts = [type_, null]
         if default is not None:
-            parts.append(f"default {default}")
+            numbering = default.startswith("identity ") or default == "auto_increment"
+            parts.append(default if numbering else f"default {default}")
         if computed:
             parts.append(f"computed {computed}")
         if comment:
@@ -254,11 +351,12 @@ def _describe_value(kind: str, value: Any) -> str:
         return " ".join(parts)
     if kind == "enum type" and isinstance(value, tuple):
         return "values (" + ", ".join(repr(v) for v in value) + ")"
-    if kind in ("view", "materialized view", "comment"):
+    if kind in ("view", "materialized view", "comment", "function", "procedure", "trigger"):
         return repr(value) if value is not None else "none"
     if kind == "indexes" and isinstance(value, tuple):
-        cols, unique = value
-        return f"{'unique ' if unique else ''}({', '.join(cols)})"
+        cols, unique, options = value
+        return f"{'unique ' if unique else ''}({', '.join(cols)})" + "".join(
+            " " + o for o in options)
     if isinstance(value, tuple):
         return "(" + ", ".join(str(v) for v in value) + ")"
     return str(value)
@@ -342,6 +440,10 @@ def undo_hint(d: Difference) -> str | None:
         return f"op.execute({f'DROP {d.kind.upper()} {d.table}'!r})"
     if d.kind == "enum type":
         return f"sa.Enum(name={table!r}{extra}).drop(op.get_bind(), checkfirst=True)"
+    if d.kind == "sequence":
+        return f"op.execute({f'DROP SEQUENCE {d.table}'!r})"
+    if d.kind in ("function", "procedure", "trigger"):
+        return f"op.execute({drop_statement(d.kind, d.table)!r})"
     if d.kind == "column":
         return f"op.drop_column({table!r}, {d.name!r}{extra})"
     if d.kind == "indexes":

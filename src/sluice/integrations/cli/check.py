@@ -70,6 +70,8 @@ def check(config_path: Path, x_args: tuple[str, ...], env: str | None, ini_secti
     with contextlib.redirect_stdout(sys.stderr):
         report = run_checks(config_path, options)
     render(report, fmt, sys.stdout)
+    for line in report.left_behind:  # after the report, which it never replaces
+        click.echo(f"sluice: error: {line}", err=True)
     sys.exit(report.exit_code)
 
 
