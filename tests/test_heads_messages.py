@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sluice.graph import explain_heads, render_heads
+from sluice.graph.load import RevisionGraph
 from tests.support.cli import run_cli
 
 INI = """[alembic]
@@ -62,3 +64,20 @@ def test_an_entry_matching_two_heads_by_id_prefix_is_not_called_a_branch(
     assert "branch '0'" not in out
     assert "entry '0' of [check] expected_heads matches 2 heads" in out
     assert f"alembic -c {ini} merge -m 'merge heads' 0a1 0b1" in out
+
+
+def test_a_project_without_revisions_says_so(tmp_path: Path) -> None:
+    ini = write_history(tmp_path, [], "")
+    result = run_cli(["heads", "-c", str(ini)], env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert "0 heads" not in result.stdout
+    assert "no revisions yet" in result.stdout, result.stdout
+    assert f"alembic -c {ini} revision -m" in result.stdout, result.stdout
+
+
+def test_nothing_staged_is_not_called_a_project_without_revisions(tmp_path: Path) -> None:
+    graph = RevisionGraph(nodes={}, heads=[], bases=[], root=tmp_path,
+                          left_out=["migrations/versions/a1_step.py"])
+    text = render_heads(graph, explain_heads(graph, []))
+    assert "no revisions yet" not in text and "0 heads" not in text
+    assert "no revision file is in git's index" in text, text

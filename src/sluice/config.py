@@ -292,6 +292,8 @@ class SluiceConfig:
 
     #: Where the configuration was read from (None: defaults only).
     source: Path | None = field(default=None, metadata={"internal": True}, compare=False)
+    #: The file nests the settings under ``[tool.sluice]`` (pyproject.toml; a sluice.toml may).
+    nested: bool = field(default=False, metadata={"internal": True}, compare=False)
     #: Folder holding alembic.ini (paths in the config are relative to it).
     root: Path = field(default_factory=Path.cwd, metadata={"internal": True}, compare=False)
 
@@ -304,8 +306,10 @@ class SluiceConfig:
     def key_path(self, dotted: str) -> str:
         """``dotted`` (``environments.prod``) as the configuration file spells it:
         ``tool.sluice.`` in front in pyproject.toml (or with no file yet), not in a
-        sluice.toml (or another file given by name: its top level is the configuration)."""
-        if self.source is not None and self.source.name != "pyproject.toml":
+        sluice.toml (or another file given by name: its top level is the configuration)
+        that does not nest its settings under ``[tool.sluice]``."""
+        if self.source is not None and self.source.name != "pyproject.toml" \
+                and not self.nested:
             return dotted
         return f"tool.sluice.{dotted}"
 
@@ -362,14 +366,17 @@ class SluiceConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]") -> SluiceConfig:
-    """Validate a ``[tool.sluice]`` mapping; raises :class:`ConfigError` naming the key."""
+def parse_config(data: Mapping[str, Any], *, source: str = "[tool.sluice]",
+                 nested: bool = False) -> SluiceConfig:
+    """Validate a ``[tool.sluice]`` mapping; raises :class:`ConfigError` naming the key.
+    ``nested``: the file ``source`` holds it under ``[tool.sluice]`` (for hints)."""
     environments = data.get("environments")
     if isinstance(environments, list):  # a list of names: one table per name
         names = Loader(source).convert(list[str], environments, "tool.sluice.environments")
         data = {**data, "environments": {name: {} for name in names}}
     cfg: SluiceConfig = Loader(source).load(SluiceConfig, data, "tool.sluice")
-    check_cross_references(cfg, source, given={str(k).replace("-", "_") for k in data})
+    check_cross_references(cfg, source, given={str(k).replace("-", "_") for k in data},
+                           nested=nested)
     return cfg
 
 
@@ -405,10 +412,10 @@ def load_config(
     if file.name == "sluice.toml" and "tool" in data and "sluice" in data["tool"]:
         data = data["tool"]["sluice"]
     try:
-        cfg = parse_config(data, source=str(file))
+        cfg = parse_config(data, source=str(file), nested=data is not raw)
     except ConfigError as exc:
         raise _located(exc, file, nested=data is not raw) from None
-    cfg.source = file
+    cfg.source, cfg.nested = file, data is not raw
     cfg.root = root
     return cfg
 

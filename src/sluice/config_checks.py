@@ -20,15 +20,17 @@ if TYPE_CHECKING:
 
 
 def check_cross_references(cfg: SluiceConfig, source: str,
-                           given: Collection[str] | None = None) -> None:
+                           given: Collection[str] | None = None, *,
+                           nested: bool = False) -> None:
     """``given``: the top-level keys the file sets (None: all of them); a default that
-    names a missing environment is told as a default, with both ways out."""
+    names a missing environment is told as a default, with both ways out. ``nested``: the
+    file ``source`` holds the settings under ``[tool.sluice]`` (a hint's tables say so)."""
     _check_environment_names(cfg, source)
     valid = ", ".join(sorted(cfg.environments))
     if cfg.default_environment not in cfg.environments:
         if given is not None and "default_environment" not in given:
             raise _missing_default(source, cfg.default_environment, "default_environment",
-                                   f"set default_environment to one of: {valid}")
+                                   f"set default_environment to one of: {valid}", nested)
         raise ConfigError(
             f"{source}: tool.sluice.default_environment: '{cfg.default_environment}' "
             f"is not one of the environments ({valid})"
@@ -39,7 +41,7 @@ def check_cross_references(cfg: SluiceConfig, source: str,
                 raise _missing_default(
                     source, name, "production_environments",
                     f"set production_environments to the production ones of: {valid} "
-                    "([] for none)")
+                    "([] for none)", nested)
             raise ConfigError(
                 f"{source}: tool.sluice.production_environments: '{name}' "
                 f"is not one of the environments ({valid})"
@@ -135,19 +137,21 @@ def _check_rename(key: str, old: str, new: str) -> None:
         raise ConfigError(f"{key}: renames a name to itself; remove the entry")
 
 
-def _table(source: str, dotted: str) -> str:
-    """The table ``dotted`` as the file ``source`` spells its header."""
+def _table(source: str, dotted: str, nested: bool = False) -> str:
+    """The table ``dotted`` as the file ``source`` spells its header (``nested``: under
+    ``[tool.sluice]``, as a sluice.toml may hold it)."""
     own_file = source.endswith(".toml") and not source.endswith("pyproject.toml")
-    return f"[{dotted}]" if own_file else f"[tool.sluice.{dotted}]"
+    return f"[{dotted}]" if own_file and not nested else f"[tool.sluice.{dotted}]"
 
 
-def _missing_default(source: str, name: str, key: str, other_way: str) -> ConfigError:
+def _missing_default(source: str, name: str, key: str, other_way: str,
+                     nested: bool = False) -> ConfigError:
     """The environments the file lists leave out ``name``, which ``key`` names by
     default (the file does not set it)."""
     return ConfigError(
         f"{source}: tool.sluice.environments: no environment '{name}', which {key} names "
         f"by default (the environments listed replace dev, test, staging, prod); add "
-        f"{_table(source, f'environments.{name}')}, or {other_way}")
+        f"{_table(source, f'environments.{name}', nested)}, or {other_way}")
 
 
 def _check_environment_names(cfg: SluiceConfig, source: str) -> None:

@@ -174,6 +174,8 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
     ``setting``: ``check.expected_heads`` as the configuration file spells it
     (``[check] expected_heads`` in sluice.toml); ``given``: the options of the command
     that read the graph, repeated in the commands suggested."""
+    if not graph.nodes:
+        return _no_revisions(graph, given)
     lines: list[str] = []
     n = len(report.heads)
     lines.append(f"{n} head{'s' if n != 1 else ''}:")
@@ -258,6 +260,17 @@ def render_heads(graph: RevisionGraph, report: HeadsReport, *,
         lines.append("Heads that exist by design (one branch per service, expand/contract) go "
                      f"in {setting}, as branch labels or revision ids.")
     return "\n".join(lines) + "\n"
+
+
+def _no_revisions(graph: RevisionGraph, given: Invocation | None) -> str:
+    """What a graph without revisions says: no heads, and why."""
+    if graph.left_out:  # --staged: revision files exist, none in git's index
+        return ("No heads: no revision file is in git's index yet (the ones left out are "
+                "listed above), so the commit records no revisions; nothing to merge.\n")
+    create = (given.alembic_line("revision", "-m", "first revision") if given is not None
+              else 'alembic revision -m "first revision"')
+    return ("No heads: the project has no revisions yet (its version locations hold no "
+            f"revision file); nothing to merge. Create the first with: {create}\n")
 
 
 def heads_json(graph: RevisionGraph, report: HeadsReport,

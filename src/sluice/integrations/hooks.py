@@ -76,10 +76,12 @@ def _revision_files(ini: Path, x_args: Sequence[str] = (),
 
 
 def _outside_trees(ini: Path, chosen: Sequence[Path], trees: Sequence[str],
-                   x_args: Sequence[str] = (), ini_section: str = "alembic") -> list[Path]:
+                   x_args: Sequence[str] = (), ini_section: str = "alembic",
+                   where: str | None = None) -> list[Path]:
     """The files of ``chosen`` (real paths of revision files) that are in none of the
     ``trees`` (version locations or branch labels, as ``sluice lint --tree``); an unknown
-    tree name is the lint's one-line error."""
+    tree name is the lint's one-line error (naming ``where``, the setting ``trees`` come
+    from, when given)."""
     layout = read_layout(ini, x_args=x_args, ini_section=ini_section)
     located = [match_locations(t.strip().rstrip("/"), layout) for t in trees]
     if all(located):  # folders only: no need to read the graph
@@ -91,7 +93,7 @@ def _outside_trees(ini: Path, chosen: Sequence[Path], trees: Sequence[str],
              for h in headers]
     history = build_history(headers, strict=False, root=layout.root)
     inside = {Path(os.path.realpath(nodes[i].file))
-              for i in select_trees(history, nodes, layout, trees)}
+              for i in select_trees(history, nodes, layout, trees, where)}
     return [p for p in chosen if p not in inside]
 
 
@@ -168,7 +170,9 @@ def lint_files(ini: str | Path, config: SluiceConfig | None = None, *,
     given = options.pop("trees", None)
     trees = list(given) if given is not None else list(config.lint.trees)
     outside = (_outside_trees(Path(ini), chosen, trees, options.get("x_args", ()),
-                              options.get("ini_section", "alembic")) if trees else [])
+                              options.get("ini_section", "alembic"),
+                              None if given is not None else config.where("lint.trees"))
+               if trees else [])
     ids = [_revision_id_of_file(p) for p in chosen]
     known_ids = sorted({i for i in ids if i is not None})
     # a file whose id cannot be read (nor the lint's history: not UTF-8) is still

@@ -413,6 +413,8 @@ def lint_project(
     sqlmemo.keep(cache.folder)
 
     tree_names = list(trees) if trees is not None else list(lint_cfg.trees)
+    # (trees from the configuration: an unknown one is its file, line and key's error)
+    trees_where = config.where("lint.trees") if trees is None and tree_names else None
     unscoped = not (revisions or since is not None or changed_base not in (None, False)
                     or paths is not None)
     whole = unscoped and not tree_names
@@ -439,7 +441,8 @@ def lint_project(
                 # is read, so that only the parsed modules rendering needs stay alive
                 run.add(node, len(nodes), len(files))
         selected = select_revisions(nodes, layout, trees=tree_names, revisions=revisions,
-                                    since=since, paths=paths, changed_base=changed_base)
+                                    since=since, paths=paths, changed_base=changed_base,
+                                    trees_where=trees_where)
         skipped = 0
         if reviewed is not None:
             before = len(selected)

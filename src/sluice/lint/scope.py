@@ -273,8 +273,10 @@ def reviewed_files(layout: Layout, config: SluiceConfig, *,
 
 
 def select_trees(history: History, nodes: list[Node], layout: Layout,
-                  trees: Sequence[str]) -> set[int]:
-    """Indexes (into ``nodes``) of the revisions in the named trees."""
+                  trees: Sequence[str], where: str | None = None) -> set[int]:
+    """Indexes (into ``nodes``) of the revisions in the named trees; ``where``: the
+    setting that names them (``sluice.toml:3: lint.trees``), for the error an unknown
+    name is."""
     selected: set[int] = set()
     labels = history.labels()
     for tree in trees:
@@ -296,7 +298,8 @@ def select_trees(history: History, nodes: list[Node], layout: Layout,
 
         close = difflib.get_close_matches(name, available, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise SluiceError(f"tree '{tree}': not a version location or branch label{hint} "
+        named = f"{where}: '{tree}'" if where else f"tree '{tree}'"
+        raise SluiceError(f"{named}: not a version location or branch label{hint} "
                           f"(available: {', '.join(available) or 'none'})")
     return selected
 
@@ -386,9 +389,11 @@ def select_revisions(
     since: str | None,
     paths: Sequence[str | Path] | None,
     changed_base: str | bool | None,
+    trees_where: str | None = None,
 ) -> set[int]:
     """Indexes (into ``nodes``) of the revisions in scope (see
-    :func:`sluice.lint.engine.lint_project` for what each argument means)."""
+    :func:`sluice.lint.engine.lint_project` for what each argument means; ``trees_where``:
+    the setting ``trees`` come from, see :func:`select_trees`)."""
     history = None
     if trees or revisions or (since is not None and since.strip() != "base"):
         history = build_history([
@@ -398,7 +403,7 @@ def select_revisions(
     selected = set(range(len(nodes)))
     if trees:
         assert history is not None
-        selected &= select_trees(history, nodes, layout, trees)
+        selected &= select_trees(history, nodes, layout, trees, trees_where)
     if revisions:
         assert history is not None
         wanted: set[str] = set()

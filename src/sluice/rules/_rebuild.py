@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sluice.core.ops import Op
 from sluice.rules._sql import statements
-from sluice.rules._util import run_memo, unit_ops
+from sluice.rules._util import TableRef, run_memo, statement_table, table_ref, unit_ops
 
 if TYPE_CHECKING:
     from sluice.rules.registry import RuleContext
@@ -30,40 +30,56 @@ class _Event:
     #: create, rename, fill (rows written into ``table``), copy (``INSERT INTO table
     #: ... SELECT ... FROM source``)
     kind: str
-    table: str
-    other: str = ""
+    table: TableRef
+    #: rename: the new name; copy: the source table
+    other: TableRef | None = None
 
 
-def _name(raw: str | None) -> str:
-    return (raw or "").split(".")[-1].strip('"`[]').lower()
+def _ref(raw: str, schema: str | None = None) -> TableRef:
+    """The :data:`TableRef` of a name as SQL writes it (``audit."Orders"``); ``schema``
+    when it names none."""
+    parts = [p.strip('"`[]') for p in raw.split(".")]
+    return table_ref(parts[-1], parts[-2] if len(parts) > 1 else schema)
+
+
+def _fill_schema(o: Op) -> str | None:
+    """The schema ``bulk_insert`` writes into: its table construct's (``sa.table(...,
+    schema=)``) where the source says."""
+    schema = o.args.get("construct_schema")
+    return schema if isinstance(schema, str) else o.schema
 
 
 def _op_events(i: int, o: Op, dialect: str | None) -> list[_Event]:
-    table = _name(o.table)
+    table = table_ref(o.table, o.schema) if o.table else None
     if o.kind == "create_table" and table:
         return [_Event((i, -1), "create", table)]
     if o.kind == "rename_table" and table and isinstance(o.args.get("new_table_name"), str):
-        return [_Event((i, -1), "rename", table, _name(o.args["new_table_name"]))]
-    if o.kind == "bulk_insert" and table:
-        return [_Event((i, -1), "fill", table)]
+        # (``schema=`` is both names' schema: Alembic renames within one schema)
+        return [_Event((i, -1), "rename", table,
+                       table_ref(o.args["new_table_name"], o.schema))]
+    if o.kind == "bulk_insert" and o.table:
+        return [_Event((i, -1), "fill", table_ref(o.table, _fill_schema(o)))]
     if o.kind != "execute" or not o.sql:
         return []
     found = []
     for j, stmt in enumerate(statements(o.sql, dialect)):
         if stmt.kind not in ("CREATE TABLE", "INSERT", "ALTER TABLE"):
             continue  # (before stmt.table: reading it may parse the statement)
-        name = _name(stmt.table)
-        if not name:
+        ref = statement_table(stmt)
+        if ref is None or not ref[1]:
             continue
         if stmt.kind == "CREATE TABLE":
-            found.append(_Event((i, j), "create", name))
+            found.append(_Event((i, j), "create", ref))
         elif stmt.kind == "INSERT":
-            found.append(_Event((i, j), "fill", name))
+            found.append(_Event((i, j), "fill", ref))
             for src in re.findall(r"\bFROM\s+([\"`\w.]+)", stmt.norm):
-                found.append(_Event((i, j), "copy", name, _name(src)))
+                found.append(_Event((i, j), "copy", ref, _ref(src)))
         elif stmt.kind == "ALTER TABLE":
-            found.extend(_Event((i, j), "rename", name, _name(a.name))
-                         for a in getattr(stmt, "actions", []) if a.kind == "rename_table")
+            # (``RENAME TO`` keeps the table in its schema: PostgreSQL and SQLite take no
+            # schema there)
+            found.extend(_Event((i, j), "rename", ref, _ref(a.name, ref[0] or None))
+                         for a in getattr(stmt, "actions", [])
+                         if a.kind == "rename_table" and a.name)
     return found
 
 
@@ -83,14 +99,14 @@ def position(op: Op, ctx: RuleContext, stmt_index: int = -1) -> Pos:
     return (index, stmt_index)
 
 
-def rows_copied_back(op: Op, ctx: RuleContext, table: str, pos: Pos) -> bool:
-    """The table dropped at ``pos`` is re-created afterwards with its rows: created again
-    and then filled (rows read before the drop, ``bulk_insert``/``INSERT``), or rebuilt
-    the SQLite way (``INSERT INTO new ... SELECT ... FROM table`` before the drop, then
-    ``new`` renamed to ``table``). Only on a dialect with transactional DDL."""
+def rows_copied_back(op: Op, ctx: RuleContext, table: TableRef, pos: Pos) -> bool:
+    """The table (:data:`TableRef`) dropped at ``pos`` is re-created afterwards with its
+    rows: created again and then filled (rows read before the drop,
+    ``bulk_insert``/``INSERT``), or rebuilt the SQLite way (``INSERT INTO new ... SELECT ... FROM table`` before the drop, then
+    ``new`` renamed to ``table``), all in its schema: a table of that name in another
+    schema is another table. Only on a dialect with transactional DDL."""
     if ctx.dialect not in TRANSACTIONAL_DDL or pos[0] < 0:
         return False
-    table = _name(table)
     events = _events(op, ctx)
     copies = {e.table for e in events if e.pos < pos and e.kind == "copy" and e.other == table}
     for e in events:
@@ -105,12 +121,11 @@ def rows_copied_back(op: Op, ctx: RuleContext, table: str, pos: Pos) -> bool:
     return False
 
 
-def renamed_back(op: Op, ctx: RuleContext, old: str, new: str, pos: Pos) -> bool:
-    """The rename ``old`` -> ``new`` at ``pos`` is undone in the same revision, or undoes
-    an earlier one: the name running code uses never changes outside the transaction.
-    Only on a dialect with transactional DDL."""
+def renamed_back(op: Op, ctx: RuleContext, old: TableRef, new: TableRef, pos: Pos) -> bool:
+    """The rename ``old`` -> ``new`` (:data:`TableRef`) at ``pos`` is undone in the same
+    revision, or undoes an earlier one, in that schema: the name running code uses never
+    changes outside the transaction. Only on a dialect with transactional DDL."""
     if ctx.dialect not in TRANSACTIONAL_DDL or pos[0] < 0:
         return False
-    old, new = _name(old), _name(new)
     return any(e.kind == "rename" and e.pos != pos and e.table == new and e.other == old
                for e in _events(op, ctx))

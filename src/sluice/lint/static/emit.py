@@ -148,6 +148,7 @@ class OpEmitter:
                 continue
             if key == "table" and kind == "bulk_insert":
                 op.table = self._table_of(node, scope)
+                args["construct_schema"] = table_construct_schema(node, scope.exprs, scope.consts)
                 continue
             if key in _NAME_KEYS:
                 op.name = self._resolve_str(node, scope)

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._rebuild import position, rows_copied_back
-from sluice.rules._util import RUNTIME_TABLE, sql_statements, steps
+from sluice.rules._util import (
+    RUNTIME_TABLE,
+    TableRef,
+    drop_table_refs,
+    sql_statements,
+    steps,
+    table_ref,
+)
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -34,9 +41,12 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if op.kind == "execute":
         for j, (stmt, is_new) in enumerate(sql_statements(op, ctx)):
             if stmt.kind == "DROP TABLE" and not is_new:
-                tables: list[str | None] = list(stmt.tables) or [None]
-                for table in tables:
-                    if table and rows_copied_back(op, ctx, table, position(op, ctx, j)):
+                refs = sorted(drop_table_refs(stmt))
+                tables: list[tuple[str | None, TableRef | None]] = [
+                    (t, ref) for i, t in enumerate(stmt.tables) if t not in stmt.tables[:i]
+                    for ref in refs if ref[1] == t.lower()] or [(None, None)]
+                for table, ref in tables:
+                    if ref and rows_copied_back(op, ctx, ref, position(op, ctx, j)):
                         continue
                     yield _drop_table_hit(table, f"drops table {table}" if table
                                           else "drops a table")
@@ -46,7 +56,7 @@ def drop_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
     if not op.table:
         yield _drop_table_hit(None, f"drops {RUNTIME_TABLE}")
         return None
-    if rows_copied_back(op, ctx, op.table, position(op, ctx)):
+    if rows_copied_back(op, ctx, table_ref(op.table, op.schema), position(op, ctx)):
         return None  # rebuilt in place: re-created and its rows copied back
     yield _drop_table_hit(op.table, f"drops table {op.target}", op.target)
     return None

@@ -71,8 +71,10 @@ def set_not_null_without_default(op: Op, ctx: RuleContext) -> Hit | None:
     backfilled = _backfilled_before(op, ctx)
     if default and backfilled:
         return None
+    # (the table in its schema: without ``schema=`` the step fills the default one's)
+    in_schema = f", schema={op.schema!r}" if op.schema else ""
     backfill = (f"Backfill NULLs in batches: sluice.data.batched_update('{op.table}', "
-                f"{{'{op.column}': ...}}, where=<col> IS NULL).")
+                f"{{'{op.column}': ...}}, where=<col> IS NULL{in_schema}).")
     later = ("Then set NOT NULL in a later revision (on PostgreSQL via a NOT VALID check "
              "constraint validated first).")
     if default:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from sluice.core.ops import Hit, Op
 from sluice.rules._rebuild import position, renamed_back
-from sluice.rules._util import RUNTIME_TABLE, sql_statements, steps
+from sluice.rules._util import RUNTIME_TABLE, sql_statements, statement_table, steps, table_ref
 from sluice.rules.registry import UPGRADE, RuleContext, rule
 
 
@@ -35,8 +35,9 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
         return
     if op.kind == "rename_table" and not op.table_is_new:
         new = op.args.get("new_table_name")
-        if op.table and isinstance(new, str) and renamed_back(op, ctx, op.table, new,
-                                                              position(op, ctx)):
+        if op.table and isinstance(new, str) and renamed_back(
+                op, ctx, table_ref(op.table, op.schema), table_ref(new, op.schema),
+                position(op, ctx)):
             return
         yield _rename_table_hit(op.table or RUNTIME_TABLE,
                                 str(new or "a name computed at run time"))
@@ -49,10 +50,13 @@ def rename_table(op: Op, ctx: RuleContext) -> Iterator[Hit]:
             new = m.group(1).split(".")[-1].strip('"`').lower() if m else "<new>"
             yield _rename_table_hit(stmt.table or "the table", new)
         elif stmt.kind == "ALTER TABLE":
+            ref = statement_table(stmt)
             for act in stmt.actions:
+                # (``RENAME TO`` keeps the table in its schema)
                 if act.kind == "rename_table" and not (
-                        stmt.table and act.name
-                        and renamed_back(op, ctx, stmt.table, act.name, position(op, ctx, j))):
+                        ref and act.name
+                        and renamed_back(op, ctx, ref, table_ref(act.name, ref[0]),
+                                         position(op, ctx, j))):
                     yield _rename_table_hit(stmt.table or "the table", act.name or "<new>")
 
 
