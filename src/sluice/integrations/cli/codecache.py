@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import builtins
 import marshal
-import os
 import sys
 from types import CodeType
 from typing import Any
+
+from sluice.integrations.cli.keptfile import kept_path, read_kept, save_kept
 
 __all__ = ["install", "uninstall"]
 
@@ -39,17 +40,10 @@ class CodeCache:
     def __init__(self, path: str) -> None:
         self.path = path
         #: Each text's code, marshalled.
-        self.kept: dict[str, bytes] = {}
+        self.kept: dict[str, bytes] = read_kept(path, _STAMP)
         #: The texts this process executed: their code, marshalled when it was kept.
         self.used: dict[str, Any] = {}
         self.misses = 0
-        try:
-            with open(path, "rb") as fh:
-                stamp, kept = marshal.loads(fh.read())
-            if stamp == _STAMP and isinstance(kept, dict):
-                self.kept = kept
-        except (OSError, EOFError, ValueError, TypeError):
-            pass  # none yet, or unreadable: compiled again and saved
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:
         """``exec`` with the kept code of a source text compiled before."""
@@ -76,28 +70,12 @@ class CodeCache:
         what was kept before (another command's classes), up to :data:`LIMIT` texts."""
         if not self.misses or sys.dont_write_bytecode:
             return
-        used = {source: code if type(code) is bytes else marshal.dumps(code)
-                for source, code in self.used.items()}
-        keep = {**self.kept, **used}
-        if len(keep) > LIMIT:
-            keep = used
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(marshal.dumps((_STAMP, keep)))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        save_kept(self.path, _STAMP, self.kept, self.used, LIMIT)
 
 
 def default_path() -> str:
     """The file beside Sluice's bytecode."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    tag = sys.implementation.cache_tag or "python"
-    return os.path.join(package, "__pycache__", f"dataclass-code.{tag}.marshal")
+    return kept_path("dataclass-code")
 
 
 def install(path: str | None = None) -> CodeCache:

@@ -17,11 +17,12 @@ when its pattern is compiled.
 from __future__ import annotations
 
 import marshal
-import os
 import re
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from sluice.integrations.cli.keptfile import kept_path, read_kept, save_kept
 
 __all__ = ["RegexCache", "install", "uninstall"]
 
@@ -60,17 +61,10 @@ class RegexCache:
         self.path = path
         self.original = original if original is not None else _compiler.compile
         #: Each pattern's program, marshalled, by (pattern, flags).
-        self.kept: dict[tuple[str | bytes, int], bytes] = {}
+        self.kept: dict[tuple[str | bytes, int], bytes] = read_kept(path, _STAMP)
         #: The programs this process used: marshalled when they were kept.
         self.used: dict[tuple[str | bytes, int], Any] = {}
         self.misses = 0
-        try:
-            with open(path, "rb") as fh:
-                stamp, kept = marshal.loads(fh.read())
-            if stamp == _STAMP and isinstance(kept, dict):
-                self.kept = kept
-        except (OSError, EOFError, ValueError, TypeError):
-            pass  # none yet, or unreadable: compiled again and saved
 
     def compile(self, pattern: Any, flags: int = 0) -> Any:
         """``re._compiler.compile``, with the kept program of a pattern compiled before."""
@@ -102,32 +96,12 @@ class RegexCache:
         beside those kept before, up to :data:`LIMIT` patterns."""
         if not self.misses or sys.dont_write_bytecode:
             return
-        used: dict[tuple[str | bytes, int], bytes] = {}
-        for key, program in self.used.items():
-            try:
-                used[key] = program if type(program) is bytes else marshal.dumps(program)
-            except ValueError:
-                continue  # not marshallable on this build: compiled again next time
-        keep = {**self.kept, **used}
-        if len(keep) > LIMIT:
-            keep = used
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(marshal.dumps((_STAMP, keep)))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        save_kept(self.path, _STAMP, self.kept, self.used, LIMIT)
 
 
 def default_path() -> str:
     """The file beside Sluice's bytecode."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    tag = sys.implementation.cache_tag or "python"
-    return os.path.join(package, "__pycache__", f"regex-code.{tag}.marshal")
+    return kept_path("regex-code")
 
 
 def install(path: str | None = None) -> RegexCache | None:
