@@ -145,7 +145,7 @@ def test_batched_update_values_expressions_and_where(engine: sa.Engine) -> None:
     assert res.batches == -(-ROWS // 5)  # fixed size: ceil(53 / 5)
     cp = progress(engine)["s"]
     assert cp["finished"] is not None and cp["rows_done"] == ROWS and cp["batches"] == res.batches
-    assert json.loads(cp["last_key"]) == [ROWS]
+    assert json.loads(cp["last_key"]) == {"after": [ROWS], "upto": [ROWS]}
 
 
 def test_update_by_table_name_with_a_where_from_another_table_object(engine: sa.Engine) -> None:
@@ -162,7 +162,8 @@ def test_composite_primary_key(engine: sa.Engine) -> None:
     assert len(got) == ROWS and all(r["n"] == 1 for r in got)
     assert res.rows_scanned == ROWS
     last = json.loads(progress(engine)["s"]["last_key"])
-    assert last == [max((r["a"], r["b"]) for r in got)[0], max((r["a"], r["b"]) for r in got)[1]]
+    top = list(max((r["a"], r["b"]) for r in got))
+    assert last == {"after": top, "upto": top}
 
 
 def test_composite_key_resume_visits_every_row_once(engine: sa.Engine) -> None:
@@ -432,7 +433,7 @@ def test_two_runs_creating_the_checkpoint_at_once_give_no_traceback(
 
 def test_a_checkpoint_that_cannot_be_opened_twice_is_one_line(
         engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    def duplicate(self: Any, conn: Any, revision: str, step: str) -> None:
+    def duplicate(self: Any, conn: Any, revision: str, step: str, last_key: str) -> None:
         raise sa.exc.IntegrityError("INSERT ...", {}, Exception("duplicate key"))
 
     monkeypatch.setattr(checkpoints.Store, "insert", duplicate)

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import alembic.context
+import alembic.op
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -17,6 +19,18 @@ from tests.support.project import cfg, edit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "data" / "project"
 ROWS = 30  # 0001 seeds this many items; batches of 7 (fixture sluice.toml)
+
+
+@pytest.fixture(autouse=True)
+def _no_migration_left_installed() -> Iterator[None]:
+    """A plain ``alembic upgrade`` that raises leaves ``alembic.op`` and
+    ``alembic.context`` proxying to its objects (Alembic removes them on success only):
+    later tests in this process must not find a migration running."""
+    yield
+    for module in (alembic.op, alembic.context):
+        proxy = getattr(module, "_proxy", None)
+        if proxy is not None:
+            proxy._remove_proxy()
 
 
 @pytest.fixture

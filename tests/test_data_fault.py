@@ -9,6 +9,7 @@ must finish with every row processed exactly once and the revision stamped.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -137,7 +138,9 @@ def check_consistent(conn: sa.Connection) -> bool:
         cp = cps.get(step)
         if cp is None:
             return 0
-        return int(cp.last_key.strip("[]")) if cp.last_key else 0
+        value = json.loads(cp.last_key) if cp.last_key else None
+        after = value.get("after") if isinstance(value, dict) else value
+        return int(after[0]) if after else 0
 
     bump, exclaim, purge = last("bump"), last("exclaim"), last("purge")
     for step, upto in (("bump", bump), ("exclaim", exclaim)):

@@ -178,3 +178,34 @@ def test_a_run_killed_inside_a_revision_is_attributed_to_it(tmp_path: Path,
     first = min(faults.history(pg_url), key=lambda e: e.id).run_id
     assert {e.revision: e.status for e in faults.history(pg_url) if e.run_id == first} == {
         "r0001": "rolled_back", "r0002": "failed", "r0003": "skipped"}
+
+
+def test_a_lock_lost_before_a_revision_commits_part_of_itself_commits_nothing(
+        tmp_path: Path, pg_url: str) -> None:
+    """r0003 enters an autocommit block (as a sluice.data step or a concurrent index build
+    does), which commits everything the run did so far, after the lock's session was
+    killed: the lock is checked before that commit, so nothing of the run is committed
+    unguarded, and the report does not say part of r0003 stayed."""
+    revs = faults.instrumented_chain(3)
+    revs[2].upgrade += "\nwith op.get_context().autocommit_block():\n    pass"
+    ini = faults.make_project(tmp_path / "p", revs)
+    faults.create_ran_table(pg_url)
+    (tmp_path / "go_kill").write_text("go")
+    (tmp_path / "go_on").write_text("go")
+    proc = faults.start(ini, pg_url, tmp_path, "a", SLUICE_FAULT_KILL="r0003")
+    code = proc.wait(timeout=120)
+    proc.communicate()
+    err = (tmp_path / "a.err").read_text()
+    assert code == 2, err
+    assert "Traceback" not in err and "lost the migration lock on " in err, err
+    assert "stays committed" not in err and "committed part" not in err, err
+    assert "the database is at base" in err, err
+    engine = faults.create_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            assert not faults.inspect(conn).has_table("t0003")
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {faults.RAN_TABLE}").scalar() == 0
+    finally:
+        engine.dispose()
+    status = {e.revision: e.status for e in faults.history(pg_url)}
+    assert status == {"r0001": "rolled_back", "r0002": "rolled_back", "r0003": "rolled_back"}

@@ -28,11 +28,34 @@ class BatchSql:
     read_cols: list[Any] = field(default_factory=list)
     fn: BackfillFn | None = None
 
-    def next_range(self, conn: Connection, backend: str, last: tuple[Any, ...] | None,
-                   size: int) -> tuple[tuple[Any, ...], int] | None:
-        """The upper key of the next batch and how many keys the batch spans."""
+    def bound(self, conn: Connection) -> tuple[Any, ...] | None:
+        """The largest key now (None: the table is empty): where a starting step stops."""
         cols = self.key_cols
-        after = keyset_after(cols, last, backend)
+        row = conn.execute(
+            sa.select(*cols).order_by(*[c.desc() for c in cols]).limit(1)).first()
+        return None if row is None else tuple(row)
+
+    def finds(self, conn: Connection, key: tuple[Any, ...]) -> bool:
+        """Whether ``key``, as read into Python, finds its row again."""
+        return bool(conn.execute(
+            sa.select(sa.func.count()).select_from(self.target).where(*[
+                c == sa.literal(v, c.type) for c, v in zip(self.key_cols, key, strict=True)
+            ])).scalar())
+
+    def beyond(self, conn: Connection, backend: str, upto: tuple[Any, ...] | None) -> int:
+        """Rows with a key past the step's bound that its ``where`` matches: added (or
+        moved there) since it started, and left as they are."""
+        cond = keyset_after(self.key_cols, upto, backend)
+        if self.where_expr is not None:
+            cond = sa.and_(cond, self.where_expr)
+        return int(conn.execute(
+            sa.select(sa.func.count()).select_from(self.target).where(cond)).scalar() or 0)
+
+    def next_range(self, conn: Connection, backend: str, last: tuple[Any, ...] | None,
+                   size: int, upto: tuple[Any, ...]) -> tuple[tuple[Any, ...], int] | None:
+        """The upper key of the next batch, at most ``upto``, and how many keys it spans."""
+        cols = self.key_cols
+        after = sa.and_(keyset_after(cols, last, backend), keyset_upto(cols, upto, backend))
         row = conn.execute(
             sa.select(*cols).where(after).order_by(*cols).limit(1).offset(size - 1)
         ).first()

@@ -144,6 +144,39 @@ def decode_key(text: str, width: int | None = None) -> tuple[Any, ...]:
         raise ValueError(f"not a key: {text!r}") from exc
 
 
+def encode_checkpoint(after: Sequence[Any] | None, upto: Sequence[Any] | None) -> str:
+    """``last_key``: the last committed batch's upper key (``after``, None before the
+    first) and the bound the step walks to (``upto``, the largest key when it started;
+    None: the table was empty)."""
+    return json.dumps({"after": None if after is None else [_encode_value(v) for v in after],
+                       "upto": None if upto is None else [_encode_value(v) for v in upto]})
+
+
+def has_bound(text: str | None) -> bool:
+    """Whether ``last_key`` holds the step's bound (see :func:`encode_checkpoint`)."""
+    return text is not None and text.lstrip().startswith("{")
+
+
+def decode_checkpoint(text: str | None, width: int
+                      ) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, bool]:
+    """``last_key`` as ``(after, upto, bound_known)``. A plain list is a checkpoint written
+    before steps kept their bound: its bound is not known. ValueError when it is no key
+    of ``width`` values."""
+    if text is None:
+        return None, None, False
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"not a key: {text!r}") from exc
+    if isinstance(value, list):
+        return decode_key(text, width), None, False
+    if not isinstance(value, dict) or set(value) != {"after", "upto"}:
+        raise ValueError(f"not a key: {text!r}")
+    parts = [None if value[k] is None else decode_key(json.dumps(value[k]), width)
+             for k in ("after", "upto")]
+    return parts[0], parts[1], True
+
+
 def keyset_after(cols: Sequence[Any], values: Sequence[Any] | None, backend: str) -> Any:
     """``(cols) > (values)``; the expanded OR form on MySQL, whose optimizer ranges it."""
     if values is None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.expression import TableClause
@@ -39,10 +38,11 @@ from sluice.data.dialects import (
     session_lock_timeout,
 )
 from sluice.data.expressions import check_where
-from sluice.data.keys import decode_key, encode_key
+from sluice.data.keys import decode_checkpoint, encode_checkpoint, encode_key
 from sluice.data.model import (
     BackfillFn,
     BatchInfo,
+    ConnectionLost,
     DataMigrationError,
     KeyArg,
     Kind,
@@ -55,7 +55,17 @@ from sluice.data.model import (
 from sluice.data.progress import ConsoleProgress, Progress, plural, summary
 from sluice.data.settings import load_data_config, resolve_settings
 from sluice.data.sql import render_backfill, render_statement
-from sluice.data.stops import AT_FINISH, BEFORE_FIRST, retries_exhausted, stalled, stopped
+from sluice.data.stops import (
+    AT_FINISH,
+    BEFORE_FIRST,
+    IN_BATCH,
+    beyond_bound,
+    checkpoint_rewritten,
+    lossy_bound,
+    retries_exhausted,
+    stalled,
+    stopped,
+)
 from sluice.data.target import prepare, resolve_target
 
 #: What one committed batch returns: upper key, rows scanned, rows changed, ms, size used.
@@ -259,12 +269,11 @@ class Step:
             self.out.say(f"sluice.data: {self.label} already finished at {when} UTC "
                          f"({row.rows_done:,} rows); skipping")
             return result
-        last: tuple[Any, ...] | None = None
-        if row is not None:
-            result.resumed = row.batches > 0
+        last, self.upto = self._resume_after(row, store)
+        if row is not None and row.batches > 0:
+            result.resumed = True
             result.rows_scanned, result.rows_changed = row.rows_done, row.rows_changed
             result.batches = row.batches
-            last = self._resume_after(row, store)
         reporter = self.out
         reporter.start(self.label, total, result.rows_scanned)
         if result.resumed:
@@ -274,7 +283,7 @@ class Step:
         else:
             about = f"~{total:,}" if total is not None else "an unknown number of"
             reporter.say(f"sluice.data: {self.label}: starting, {about} rows, batches of "
-                         f"{opts.batch_size:,}")
+                         f"{opts.batch_size:,}, keys up to {list(self.upto or ())!r}")
         size = opts.batch_size
         t_start = time.monotonic()
         run_rows = run_batches = 0
@@ -305,9 +314,12 @@ class Step:
             try:
                 tx.begin()
                 store.finish(conn, rev, name, result.batches)
+                beyond = self.sql.beyond(conn, backend, self.upto)
                 tx.commit()
             except BaseException as exc:
                 quiet_rollback(tx)
+                if isinstance(exc, Exception):
+                    self._if_checkpoint_gone(conn, tx, store, result, last, exc, AT_FINISH)
                 if not isinstance(exc, Exception) or isinstance(exc, DataMigrationError):
                     raise
                 raise stopped(self.label, exc, "while marking the step finished", result,
@@ -322,15 +334,23 @@ class Step:
             restore()
         result.seconds = time.monotonic() - t_start
         reporter.say(summary(self.label, result, run_batches, run_rows))
+        if beyond:
+            reporter.say(beyond_bound(self.label, beyond, self.upto,
+                                      self.sql.where_expr is not None))
         return result
 
-    def _resume_after(self, row: Any, store: Store) -> tuple[Any, ...] | None:
-        """The checkpoint's key, refused when it is no key of the columns walked now."""
+    def _resume_after(self, row: Any, store: Store
+                      ) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        """The checkpoint's key and the bound the step walks to (fixed when it started;
+        now for a checkpoint written without one), refused when they are no keys of the
+        columns walked now."""
         cols = [c.name for c in self.sql.key_cols]
         try:
-            if row.last_key is None and row.batches == 0:
-                return None
-            return decode_key(row.last_key or "", len(cols))
+            if row is None or row.last_key is None and row.batches == 0:
+                after, upto, known = None, None, False
+            else:
+                after, upto, known = decode_checkpoint(row.last_key or "", len(cols))
+            return after, (upto if known else self.bound_now)
         except ValueError:
             raise fail(
                 f"{self.label}: its checkpoint in {store.name} holds last_key "
@@ -366,41 +386,44 @@ class Step:
             time.sleep(self.opts.pause_ms / 1000)
 
     def _open_checkpoint(self, conn: Connection, tx: Tx, store: Store) -> Any:
-        """The step's checkpoint row (None when this run created it).
+        """The step's checkpoint row (None when this run created it); sets
+        ``bound_now``, the largest key now, read when the step starts (or resumes from a
+        checkpoint without its bound)."""
+        row, self.bound_now = store.open(conn, tx, self.label, self.revision_id,
+                                         self.step_name, lambda: self._bound(conn))
+        return row
 
-        Two runs of the same step that start together both find no table or no row and
-        both create it: one of them gets a duplicate (or, on PostgreSQL, an aborted
-        transaction). It looks again once; what it finds then is a resume, which the
-        batch count in the checkpoint guards. A second failure is one line, never a
-        traceback."""
-        rev, name = self.revision_id, self.step_name
-        for attempt in (1, 2):
-            tx.begin()
-            try:
-                store.ensure(conn, self.label)
-                row = store.load(conn, rev, name)
-                if row is None:
-                    store.insert(conn, rev, name)
-                store.may_update(conn)
-                tx.commit()
-                return row
-            except sa_exc.DBAPIError as exc:
-                quiet_rollback(tx)
-                if attempt == 1:
-                    continue
-                if isinstance(exc, sa_exc.IntegrityError):
-                    raise fail(
-                        f"the checkpoint of step '{name}' (revision {rev}) was created by "
-                        "another process at the same moment: another process is running "
-                        "the same step. Nothing was changed; let the other run finish, or "
-                        "stop it and rerun.") from None
-                raise store.refusal(conn, exc, self.label) or fail(
-                    f"{self.label}: cannot open its checkpoint in {store.name}: "
-                    f"{first_line(exc)}") from None
-            except BaseException:
-                quiet_rollback(tx)
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _if_checkpoint_gone(self, conn: Connection, tx: Tx, store: Store,
+                            result: StepResult, last: tuple[Any, ...] | None,
+                            exc: Exception, undone: tuple[str, str]) -> None:
+        """Raise the step's error when it was refused its checkpoint table (with the
+        GRANT), or the checkpoint vanished (then it is written again)."""
+        if isinstance(exc, ConnectionLost) or getattr(exc, "connection_invalidated", False):
+            return  # nothing to ask a connection that is gone
+        refused = store.refusal(
+            conn, exc, self.label, "write its checkpoint in",
+            f". {undone[1]}; the checkpoint keeps {plural(result.rows_scanned, 'row')} "
+            f"done (after key {list(last or ())!r}). Have the privilege granted again and "
+            "rerun the upgrade to resume from there.")
+        if refused is not None:
+            raise refused from exc
+        if store.rewrite_if_gone(conn, tx, self.label, self.revision_id, self.step_name,
+                                 encode_checkpoint(last, self.upto), result.rows_scanned,
+                                 result.rows_changed, result.batches):
+            raise checkpoint_rewritten(self.label, store.name, exc, result, last,
+                                       undone[1]) from exc
+
+    def _bound(self, conn: Connection) -> tuple[Any, ...] | None:
+        """The largest key, refused when it does not come back as the database stores it:
+        the row it was read from would lie beyond the step's bound."""
+        bound: tuple[Any, ...] = ()
+        for _ in (1, 2):  # twice: that row may have been deleted in between
+            read = self.sql.bound(conn)
+            if read is None or self.sql.finds(conn, read):
+                return read
+            bound = read
+        raise lossy_bound(self.label, self.sql.target.name,
+                          [c.name for c in self.sql.key_cols], bound)
 
     def _next_size(self, size: int, used: int, scanned: int, ms: float) -> int:
         """The next batch size, steering batch duration towards ``target_batch_ms``.
@@ -433,13 +456,14 @@ class Step:
                 tx.begin()
                 if backend == "postgresql":
                     postgres_batch_settings(conn, self.opts.lock_timeout_ms)
-                found = self.sql.next_range(conn, backend, last, size)
+                found = (None if self.upto is None else
+                         self.sql.next_range(conn, backend, last, size, self.upto))
                 if found is None:
                     tx.rollback()
                     return None
                 upper, scanned = found
-                last_key = encode_key(upper)
-                if last is not None and last_key == encode_key(last):
+                last_key = encode_checkpoint(upper, self.upto)
+                if last is not None and encode_key(upper) == encode_key(last):
                     raise stalled(self.label, self.sql.target.name,
                                   [c.name for c in self.sql.key_cols], upper, result,
                                   self.revision_id, self.step_name)
@@ -456,6 +480,7 @@ class Step:
                 if not isinstance(exc, Exception):
                     raise
                 if not is_lock_error(exc):
+                    self._if_checkpoint_gone(conn, tx, store, result, last, exc, IN_BATCH)
                     if isinstance(exc, DataMigrationError):
                         raise
                     raise stopped(self.label, exc, f"in batch {result.batches + 1}", result,

@@ -83,3 +83,47 @@ def stalled(label: str, table: str, columns: Sequence[str], upper: Sequence[Any]
         "UUID one) from the start: clear_checkpoints(connection, "
         f"revision={revision!r}, step={step!r}) first (the committed batches run again)."
     )
+
+
+def beyond_bound(label: str, rows: int, upto: Sequence[Any] | None, filtered: bool) -> str:
+    """The step is done up to its bound; ``rows`` rows (matching its ``where``:
+    ``filtered``) lie beyond it."""
+    where = (f"with keys after {list(upto)!r}, the largest when the step started,"
+             if upto is not None else "in the table, which was empty when the step started,")
+    if filtered:
+        where = f"{where[:-1]}, that its where= matches,"
+    return (f"sluice.data: {label}: {plural(rows, 'row')} {where} were not visited: rows "
+            "inserted since, or moved there by a trigger that changes keys (a step walks "
+            "the keys there when it started, so it changes no row twice). The application "
+            "must write new rows in the new form itself (deploy it before the step); to "
+            "cover them anyway, run the step again under a new step= name.")
+
+
+def lossy_bound(label: str, table: str, columns: Sequence[str],
+                upper: Sequence[Any]) -> DataMigrationError:
+    """The largest key, read into Python, no longer finds its row: the step would walk to
+    a bound below it and leave it out."""
+    key = ", ".join(f"{c}={v!r}" for c, v in zip(columns, upper, strict=True))
+    return DataMigrationError(
+        f"sluice.data: {label}: the largest key of table '{table}' comes back from the "
+        f"database as {key}, which finds no row: the key's values come back changed (a "
+        "type that rounds or truncates them, text stored in another format than its type "
+        "writes), so batches bounded by them would skip rows or never end. Nothing was "
+        "changed. Give the key a type that reads the stored values back unchanged (or "
+        "rewrite them in its format), or walk on another unique key (key=, an integer or "
+        "UUID one)."
+    )
+
+
+def checkpoint_rewritten(label: str, table: str, exc: BaseException, result: StepResult,
+                         last: tuple[Any, ...] | None, undone: str) -> DataMigrationError:
+    """The checkpoint table (or the step's row) vanished while the step ran; the step
+    wrote it again from what it committed."""
+    return DataMigrationError(
+        f"sluice.data: {label}: its checkpoint in {table} was dropped or deleted while it "
+        f"ran ({first_line(exc)}). {undone}; the step wrote its checkpoint again: "
+        f"{result.rows_scanned:,} rows done in {plural(result.batches, 'batch')}, after "
+        f"key {list(last or ())!r}, so a rerun resumes there instead of applying the "
+        "change a second time to rows already done. Find what dropped it (a cleanup of "
+        "tables it does not know, a DELETE) and rerun the upgrade."
+    )

@@ -194,6 +194,8 @@ def failure_error(project: RunnerProject, opts: RunOptions, state: DbState,
                       f"was applied; the database is at {at}")
     hint_lines = []
     if data:
+        if isinstance(failure.exc, SluiceError) and failure.exc.hint:  # (a GRANT to run)
+            hint_lines.append(failure.exc.hint)
         rerun = given.sluice(opts.direction, opts.target)
         first = "Once the cause is gone," if resumable else "Fix the cause (above), then"
         hint_lines.append(f"{first} run {rerun} again: it resumes from the checkpoint.")

@@ -288,6 +288,9 @@ class MigrationLock:
         except MarkFailed as exc:
             if exc.gone:
                 raise self._gone(exc) from None
+            refused = own_table_refused(self.url, self.conn, exc)
+            if refused is not None:  # the run cannot record itself: stop before the commit
+                raise refused from None
             # changed no row: the caller's own check says whether the lock is still held
 
     def _gone(self, exc: BaseException) -> LockLost:

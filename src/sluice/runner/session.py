@@ -256,6 +256,11 @@ class Session:
         block = ctx.autocommit_block
 
         def tracked() -> Any:
+            index = self._running
+            if index is not None and self._check_after and not self.dry_run:
+                # entering commits what ran so far: not without the lock, nor with a
+                # running mark the database refused (read here on PostgreSQL)
+                self._verify_lock(index, self.records[index], before=False)
             self._committed_now("enters an autocommit block")
             return block()
 
