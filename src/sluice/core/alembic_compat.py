@@ -187,3 +187,8 @@ def reverse_op(op: Any) -> Any:
 #: SQL preview, a failure report): what a step would tell a person reading ``--sql``
 #: output (a backfill that cannot be rendered) is not said, since nobody asked for SQL.
 INTERNAL_RENDER = "sluice_internal_render"
+
+#: ``Config.attributes`` key set when Sluice runs Alembic on a database it chose itself
+#: (``sluice trace``'s scratch database): an environment's ``url`` does not name it, so
+#: env.py does not compare the two (:mod:`sluice.runner.envguard`).
+SCRATCH_RUN = "sluice_scratch_run"

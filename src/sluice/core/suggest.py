@@ -122,8 +122,9 @@ def _shown_url(url: str) -> tuple[str, bool]:
     return url, False
 
 
-#: A placeholder the reader replaces (``<revision>``, ``<label>@-1``): shown as it is.
-_PLACEHOLDER = r"<[a-z]+>(@[-+]?\d+)?"
+#: A placeholder the reader replaces (``<revision>``, ``<label>@-1``, ``<label>@head``):
+#: shown as it is.
+_PLACEHOLDER = r"<[a-z]+>(@([-+]?\d+|head|base))?"
 
 
 def _join(parts: Sequence[str]) -> str:

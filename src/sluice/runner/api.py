@@ -23,6 +23,7 @@ from sluice.owned import refused_table
 from sluice.runner import audit, datacommit, guards
 from sluice.runner.audit import ChecksumMismatch, HistoryEntry
 from sluice.runner.database import connect, first_line, make_engine, own_table_refusals
+from sluice.runner.heads import multiple_heads, several_heads
 from sluice.runner.liveness import Liveness, open_runs
 from sluice.runner.project import RunnerProject, open_project
 from sluice.runner.run import (
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 def _direction(project: RunnerProject, heads: Sequence[str], target: str) -> str:
     if target.startswith("-") or target == "base":
         return "downgrade"
-    if planned_steps(project.script, "upgrade", target, heads, given=project.given):
+    if planned_steps(project.script, "upgrade", target, heads, given=project.given,
+                     command="plan"):
         return "upgrade"
     try:
         wanted = {sc.revision for sc in project.script.get_revisions(target) if sc is not None}
@@ -87,7 +89,7 @@ def make_plan(
         state = probe_read_only(project, given=url is not None, refuse=False)
         direction = "downgrade" if downgrade else _direction(project, state.heads, target)
         scripts = planned_steps(project.script, direction, target, state.heads,
-                                given=project.given)
+                                given=project.given, command="plan")
         engine = make_engine(state.url or project.url)
         conn = connect(engine)
         try:
@@ -134,11 +136,17 @@ def offline_sql(ini: str | Path, *, direction: str, target: str, env: str | None
             rng = f"{current or 'base'}:{target}"
     buf = io.StringIO()
     cfg = project.alembic_cfg(Session(mode="offline"), output_buffer=buf)
-    with kept_proxies():
-        if direction == "upgrade":
-            command.upgrade(cfg, rng, sql=True)
-        else:
-            command.downgrade(cfg, rng, sql=True)
+    try:
+        with kept_proxies():
+            if direction == "upgrade":
+                command.upgrade(cfg, rng, sql=True)
+            else:
+                command.downgrade(cfg, rng, sql=True)
+    except Exception as exc:
+        if target in ("head", "heads") and multiple_heads(exc):
+            raise several_heads(project.script, direction, target, project.given, direction,
+                                ("--sql",)) from None
+        raise
     return buf.getvalue()
 
 

@@ -13,6 +13,8 @@
   revision. The lock is released and the audit rows are finalized when env.py hands its
   connection back (after the commit), or at process exit at the latest. These steps are
   :mod:`sluice.runner.flow`, the same flow ``sluice upgrade`` goes through.
+- under plain ``alembic`` in any other environment that names its database (``url``): a
+  ``fn`` that only refuses to run revisions on another database (:func:`same_database`).
 
 What plain ``alembic`` cannot get from env.py: the plan, the environment policy
 (downgrade refusal, lint refusal, confirmation), the backup, dry run, and retries after a
@@ -31,7 +33,7 @@ from typing import Any
 from sqlalchemy import event
 
 from sluice.config import SluiceConfig
-from sluice.core.alembic_compat import environment_context
+from sluice.core.alembic_compat import SCRATCH_RUN, environment_context
 from sluice.core.suggest import Invocation, invocation
 from sluice.errors import SluiceError, mask_url
 from sluice.notices import notice
@@ -78,14 +80,77 @@ def runner_options(alembic_config: Any, config: SluiceConfig, environment: str, 
         return {}
 
     policy = resolve_policy(config, environment)
-    if not policy.guard_alembic:
+    # a database Sluice chose itself (sluice trace's scratch one) is not the environment's
+    compare = bool(policy.url) and not attributes.get(SCRATCH_RUN)
+    if not policy.guard_alembic and not compare:
         return {}
     given = invocation(getattr(alembic_config, "config_file_name", None) or "alembic.ini",
                        environment=environment,
                        x_args=list(getattr(getattr(alembic_config, "cmd_opts", None), "x",
                                            None) or []),
                        ini_section=getattr(alembic_config, "config_ini_section", "alembic"))
-    return {"fn": EnvGuard(config, environment, policy, original, given).fn}
+    if not policy.guard_alembic:  # no guards, but the environment names its database
+        return {"fn": DatabaseCheck(config, environment, policy, original, given).fn}
+    guard = EnvGuard(config, environment, policy, original, given)
+    guard.compare = compare
+    return {"fn": guard.fn}
+
+
+def _runs_revisions(steps: list[Any], ctx: Any) -> bool:
+    """Alembic's steps run revisions online (not offline SQL, nothing to do or a stamp)."""
+    return bool(steps) and not ctx.as_sql and all(
+        hasattr(s, "is_upgrade") and getattr(getattr(s, "revision", None), "revision", None)
+        for s in steps)
+
+
+def same_database(config: SluiceConfig, environment: str, policy: Any, given: Invocation,
+                  url: Any) -> None:
+    """Plain ``alembic`` connects where env.py says (alembic.ini's URL, as a rule), not
+    to the environment's ``url``: refuse to run on another database than the one the
+    environment names (``alembic -x env=prod upgrade head`` on the developer's SQLite
+    file), with or without ``guard_alembic``."""
+    if not policy.url:
+        return
+    from sqlalchemy.engine import make_url  # lazy: SQLAlchemy is loaded by now
+
+    from sluice.core.urls import expand_vars  # lazy: only with an environment url
+
+    key = config.where(f"environments.{environment}.url")
+    try:
+        wanted = make_url(expand_vars(policy.url, key=key))
+    except SluiceError as exc:
+        raise SluiceError(f"{exc}; this alembic run is connected to {mask_url(url)}: "
+                          "nothing was run") from None
+    except Exception:  # noqa: BLE001 - an unreadable URL: the comparison cannot hold
+        wanted = None
+    if wanted is not None and _same(wanted, url):
+        return
+    raise SluiceError(
+        f"environment {environment} names its database in {key} "
+        f"({mask_url(wanted) if wanted is not None else 'an unreadable URL'}), but this "
+        f"alembic run is connected to {mask_url(url)}: nothing was run. Run "
+        f"{given.sluice('upgrade')}, which connects to the "
+        "environment's database, or make env.py connect to it")
+
+
+class DatabaseCheck:
+    """Plain ``alembic upgrade`` in an environment that names its database (``url``)
+    without ``guard_alembic``: Alembic's own steps, once :func:`same_database` holds."""
+
+    def __init__(self, config: SluiceConfig, environment: str, policy: Any,
+                 original: Callable[..., Any], given: Invocation) -> None:
+        self.config = config
+        self.environment = environment
+        self.policy = policy
+        self.original = original
+        self.given = given
+
+    def fn(self, heads: Any, ctx: Any) -> Any:
+        steps = list(self.original(heads, ctx))
+        if _runs_revisions(steps, ctx):
+            same_database(self.config, self.environment, self.policy, self.given,
+                          ctx.connection.engine.url)
+        return steps
 
 
 class EnvGuard:
@@ -106,39 +171,16 @@ class EnvGuard:
         self.script: Any = None
         self._done = threading.Lock()
         self._finished = False
+        #: Whether the database must be the one the environment's ``url`` names.
+        self.compare = True
 
     def _same_database(self, url: Any) -> None:
-        """Plain ``alembic`` connects where env.py says (alembic.ini's URL, as a rule), not
-        to the environment's ``url``: refuse to run the environment's guards on another
-        database (``alembic -x env=prod upgrade head`` on the developer's SQLite file)."""
-        if not self.policy.url:
-            return
-        from sqlalchemy.engine import make_url  # lazy: SQLAlchemy is loaded by now
-
-        from sluice.core.urls import expand_vars  # lazy: only with an environment url
-
-        key = self.config.where(f"environments.{self.environment}.url")
-        try:
-            wanted = make_url(expand_vars(self.policy.url, key=key))
-        except SluiceError as exc:
-            raise SluiceError(f"{exc}; this alembic run is connected to {mask_url(url)}: "
-                              "nothing was run") from None
-        except Exception:  # noqa: BLE001 - an unreadable URL: the comparison cannot hold
-            wanted = None
-        if wanted is not None and _same(wanted, url):
-            return
-        raise SluiceError(
-            f"environment {self.environment} names its database in {key} "
-            f"({mask_url(wanted) if wanted is not None else 'an unreadable URL'}), but this "
-            f"alembic run is connected to {mask_url(url)}: nothing was run. Run "
-            f"{self.given.sluice('upgrade')}, which connects to the "
-            "environment's database, or make env.py connect to it")
+        if self.compare:
+            same_database(self.config, self.environment, self.policy, self.given, url)
 
     def fn(self, heads: Any, ctx: Any) -> Any:
         steps = list(self.original(heads, ctx))
-        revision_steps = [s for s in steps if hasattr(s, "is_upgrade") and hasattr(s, "revision")
-                          and getattr(s.revision, "revision", None)]
-        if ctx.as_sql or not steps or len(revision_steps) != len(steps):
+        if not _runs_revisions(steps, ctx):
             return steps  # nothing to run, or a stamp: no guard
         from sluice.runner.flow import (  # lazy: only when an upgrade runs
             heads_under_lock,

@@ -11,6 +11,8 @@ from typing import Any
 from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
+from alembic.script.revision import MultipleHeads
+from alembic.util import CommandError
 from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -125,14 +127,15 @@ def applied_revisions(script: ScriptDirectory, heads: Sequence[str]) -> set[str]
 
 def planned_steps(script: ScriptDirectory, direction: str, target: str,
                   heads: Sequence[str], cache: dict[Any, list[Any]] | None = None,
-                  given: Invocation | None = None,
+                  given: Invocation | None = None, command: str | None = None,
                   ) -> list[tuple[Script, list[str], list[str]]]:
     """``(script, from, to)`` in the order Alembic's upgrade/downgrade would run them.
 
     The steps come from the same ``ScriptDirectory`` walk (:mod:`sluice.core.alembic_compat`)
     that ``alembic.command.upgrade``/``downgrade`` use. ``cache`` keeps the step objects
     for the run (computing them is O(revisions) and the history has hundreds). ``given``:
-    the command's options, repeated in the commands an error suggests.
+    the command's options, repeated in the commands an error suggests; ``command``: the
+    sluice command they suggest (default: ``direction``; ``plan`` for ``sluice plan``).
     """
     given = given or Invocation()
     key = (direction, target, tuple(heads))
@@ -148,6 +151,10 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
         except SluiceError:
             raise
         except Exception as exc:
+            if target in ("head", "heads") and multiple_heads(exc):
+                plan_down = command == "plan" and direction == "downgrade"
+                raise several_heads(script, direction, target, given, command or direction,
+                                    ("--downgrade",) if plan_down else ()) from None
             # a revision file that cannot be loaded (an import, a syntax error): its line
             where = where_in_project(exc, script.dir)
             if where is not None:
@@ -167,6 +174,46 @@ def planned_steps(script: ScriptDirectory, direction: str, target: str,
         if cache is not None:
             cache[key] = steps
     return [(s.revision, list(s.from_revisions), list(s.to_revisions)) for s in steps]
+
+
+def multiple_heads(exc: BaseException) -> bool:
+    """Alembic's refusal of a target that names several heads (its ``MultipleHeads``,
+    which the script directory's walk reports as a ``CommandError``)."""
+    return isinstance(exc, MultipleHeads) or (
+        isinstance(exc, CommandError)
+        and str(exc).startswith("Multiple head revisions are present"))
+
+
+def several_heads(script: ScriptDirectory, direction: str, target: str, given: Invocation,
+                  command: str, extra: tuple[str, ...] = ()) -> SluiceError:
+    """``head`` (or a downgrade to ``heads``) in a project with several heads: one line
+    naming them (with their branch labels) and the targets that work instead, in
+    ``command`` (``upgrade``, ``downgrade`` or ``plan``) followed by ``extra``
+    (``--downgrade``, ``--sql``) and the run's options."""
+    named: list[tuple[str, str | None]] = []  # (head, its first branch label)
+    for head in sorted(script.get_heads()):
+        labels = sorted(getattr(script.get_revision(head), "branch_labels", None) or ())
+        named.append((head, labels[0] if labels else None))
+    shown = ", ".join(f"{h} on branch {label}" if label else h for h, label in named)
+    said = f"{direction} {target}: the project has {len(named)} heads ({shown})"
+
+    def run(what: str) -> str:
+        return given.sluice(command, what, *extra)
+
+    if direction == "upgrade":
+        one = "<label>@head" if any(label for _, label in named) else "<revision>"
+        picks = ", ".join(f"{label}@head" if label else h for h, label in named)
+        return SluiceError(f"{said}, so '{target}' does not say which to upgrade to: run "
+                           f"{run('heads')} to upgrade every branch, or {run(one)} for one "
+                           f"({picks})")
+    steps = ""
+    if any(label for _, label in named):
+        back = ", ".join(f"{label}@-1" for _, label in named if label)
+        steps = (f"{run('<label>@-1')} to take one branch back a revision ({back}), "
+                 f"{run('<label>@base')} to undo one branch, or ")
+    return SluiceError(f"{said}, and a downgrade goes down to one revision, which "
+                       f"'{target}' does not name: run {steps}{run('<revision>')} to go down "
+                       f"to that revision ({given.sluice('history')} shows what ran)")
 
 
 def refuse_ambiguous_downgrade(target: str, heads: Sequence[str],

@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
-from sluice.core.alembic_compat import all_down_revisions, kept_proxies
+from sluice.core.alembic_compat import SCRATCH_RUN, all_down_revisions, kept_proxies
 from sluice.core.alembic_log import quiet_alembic
 from sluice.core.drivers import sync_url
 from sluice.core.project import alembic_config, script_directory
@@ -363,8 +363,10 @@ class Tracer:
         self.scratch_str = scratch.render_as_string(hide_password=False)
 
     def _cfg(self) -> Any:
-        return alembic_config(self.ini, url=self.scratch_str, x_args=self.x_args,
-                              stdout=io.StringIO(), ini_section=self.ini_section)
+        cfg = alembic_config(self.ini, url=self.scratch_str, x_args=self.x_args,
+                             stdout=io.StringIO(), ini_section=self.ini_section)
+        cfg.attributes[SCRATCH_RUN] = True  # not the environment's database: no comparison
+        return cfg
 
     def _upgrade(self, rev: str) -> None:
         with guard(self.scratch.database), quiet_alembic(), kept_proxies():
