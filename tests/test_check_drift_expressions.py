@@ -192,3 +192,11 @@ def test_what_cannot_be_read_is_compared_by_its_spelling() -> None:
     assert canonical("a @@ to_tsquery('x')") is None
     assert same("a @@ to_tsquery('x')", "(a @@ to_tsquery('x'::text))")
     assert not same("a @@ to_tsquery('x')", "(a @@ to_tsquery('y'::text))")
+
+
+def test_expressions_are_read_in_the_databases_dialect() -> None:
+    """MariaDB reads ``"-"`` as a string (and gives it back as ``'-'``), PostgreSQL as a
+    column."""
+    assert same('concat(a, "-")', "concat(`a`,'-')", "mysql")
+    assert not same('concat(a, "-")', "concat(a, '-')", "postgresql")
+    assert same("s = ANY (ARRAY['x', 'y'])", "s IN ('x', 'y')", "postgresql")

@@ -125,3 +125,12 @@ def test_sqlites_statements_are_read_with_their_quotes_and_parentheses() -> None
     assert index_parts('CREATE UNIQUE INDEX ix ON "t" (lower(email)) WHERE deleted_at IS '
                        "NULL") == ("lower(email)", "deleted_at IS NULL", True)
     assert index_parts("CREATE INDEX ix ON t (a, b)") == ("a, b", None, False)
+
+
+def test_sqlites_short_generated_form_after_another_constraint_is_read() -> None:
+    """SQLite accepts ``AS (...)`` after a column constraint (``NOT NULL AS (...)``)."""
+    from sluice.check.sqlite_ddl import generated_columns
+
+    table = ("CREATE TABLE t (a INT DEFAULT ('x, AS (y)'), b INT NOT NULL AS ((a*2)+1) "
+             "STORED, [c d] TEXT UNIQUE AS (lower(a)), CONSTRAINT ck CHECK (a > 0))")
+    assert generated_columns(table) == {"b": ("(a*2)+1", True), "c d": ("lower(a)", False)}

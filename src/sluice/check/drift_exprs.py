@@ -44,10 +44,10 @@ def _sql(element: Any, dialect: Any) -> str | None:
                                                                 "include_table": False}))
 
 
-def _differ(models: str | None, database: str | None) -> bool:
+def _differ(models: str | None, database: str | None, dialect: Any) -> bool:
     if models is None or database is None:
         return (models is None) != (database is None)
-    return not same(models, database)
+    return not same(models, database, dialect.name)
 
 
 def _sqlite_master(conn: Any, schema: str | None) -> dict[tuple[str, str], str]:
@@ -159,7 +159,7 @@ def _columns(table: sa.Table, computed: dict[str, str | None], dialect: Any,
             continue  # FetchedValue(): the database makes the value, however it does
         models = _sql(default.sqltext, dialect) if isinstance(default, sa.Computed) else None
         database = computed[column.name]
-        if not _differ(models, database):
+        if not _differ(models, database, dialect):
             continue
         out.append(ExpressionDrift(
             f"column {_table_name(table)}.{column.name}: {_computed_text(database)} in the "
@@ -183,7 +183,7 @@ def _indexes(table: sa.Table, wheres: dict[str, str | None], dialect: Any,
             continue
         models = _sql(index.dialect_kwargs.get(f"{dialect.name}_where"), dialect)
         database = wheres[name]
-        if not _differ(models, database):
+        if not _differ(models, database, dialect):
             continue
         out.append(ExpressionDrift(
             f"index {name} on {_table_name(table)}: {_where_text(database)} in the database, "

@@ -136,7 +136,8 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
                         _type_text(c["type"], dialect),
                         "NULL" if c.get("nullable", True) else "NOT NULL",
                         _default(c, dialect.name),
-                        _computed(c, generated.get(name) if master else None),
+                        _computed(c, generated.get(name) if master else None,
+                                  dialect.name),
                         c.get("comment") or None,
                     )
                     for c in cols
@@ -151,7 +152,7 @@ def take_snapshot(conn: Any, *, schemas: list[str | None], skip: set[str],
                                            if e is not None),
                                    bool(i.get("unique")),
                                    _index_options(i, wheres.get(i["name"]) if master
-                                                  else None))
+                                                  else None, dialect.name))
                        for i in indexes.get(key, []) if i.get("name")},
                 },
                 "unique constraints": {
@@ -196,7 +197,8 @@ def _sqlite_indexes(rows: list[tuple[str, str, str, str | None]]
         parts, where, unique = parsed if parsed is not None else (_sql(sql), None, False)
         wheres[name] = where
         out.setdefault(table, {})[name] = ((_sql(parts),), unique,
-                                           (Expression(_sql(where), before="where "),)
+                                           (Expression(_sql(where), before="where ",
+                                                       dialect="sqlite"),)
                                            if where else ())
     return out, wheres
 
@@ -217,8 +219,8 @@ def _default(column: dict[str, Any], dialect: str) -> str | None:
     return None
 
 
-def _computed(column: dict[str, Any], generated: dict[str, tuple[str, bool]] | None
-              ) -> str | None:
+def _computed(column: dict[str, Any], generated: dict[str, tuple[str, bool]] | None,
+              dialect: str) -> str | None:
     """A generated column's expression (and STORED when it is), None for a plain column;
     on SQLite from the table's statement (``generated``: see :mod:`.sqlite_ddl`)."""
     text: Any
@@ -230,7 +232,8 @@ def _computed(column: dict[str, Any], generated: dict[str, tuple[str, bool]] | N
     else:
         computed = column.get("computed") or {}
         text, stored = computed.get("sqltext"), bool(computed.get("persisted"))
-    return Expression(_sql(text), after=" STORED" if stored else "") if _sql(text) else None
+    return Expression(_sql(text), after=" STORED" if stored else "",
+                      dialect=dialect) if _sql(text) else None
 
 
 def _option_text(value: Any) -> str:
@@ -241,7 +244,8 @@ def _option_text(value: Any) -> str:
     return _sql(value)
 
 
-def _index_options(index: dict[str, Any], where: str | None) -> tuple[str, ...]:
+def _index_options(index: dict[str, Any], where: str | None, dialect: str
+                   ) -> tuple[str, ...]:
     """What an index is besides its columns: the order of its columns, its dialect's
     options (PostgreSQL's method, INCLUDE columns, operator classes, storage; MySQL's
     FULLTEXT or prefix lengths) and, last, its WHERE predicate. ``where`` (SQLite's, read
@@ -255,7 +259,7 @@ def _index_options(index: dict[str, Any], where: str | None) -> tuple[str, ...]:
         elif value not in (None, "", False, [], {}, ()):
             out.append(f"{short} {_option_text(value)}")
     if where:
-        out.append(Expression(_sql(where), before="where "))
+        out.append(Expression(_sql(where), before="where ", dialect=dialect))
     return tuple(out)
 
 
