@@ -18,40 +18,20 @@ import sqlalchemy as sa
 
 from sluice.config import DataConfig
 from sluice.data import BatchInfo, DataMigrationError, batched_update
+from tests.support.datasteps import Said, items_engine
 
 CONFIG = DataConfig(batch_size=3, target_batch_ms=0, log_interval_s=3600)
 
 
-class Quiet:
-    def start(self, label: str, total: int | None, done: int) -> None:
-        pass
-
-    def say(self, message: str) -> None:
-        pass
-
-    def update(self, done: int, changed: int, batch_size: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.Engine]:
-    eng = sa.create_engine(db_url)
-    with eng.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, "
-                             "n INTEGER NOT NULL)")
-        conn.execute(sa.text("INSERT INTO items (id, n) VALUES (:i, 0)"),
-                     [{"i": i} for i in range(1, 11)])
-    yield eng
-    eng.dispose()
+    yield from items_engine(db_url)
 
 
 def bump(engine: sa.Engine, on_batch: object = None) -> object:
     with engine.connect() as conn:
         return batched_update("items", {"n": sa.column("n") + 1}, connection=conn,
-                              step="s", config=CONFIG, on_batch=on_batch, progress=Quiet())
+                              step="s", config=CONFIG, on_batch=on_batch, progress=Said())
 
 
 def ns(engine: sa.Engine) -> list[int]:

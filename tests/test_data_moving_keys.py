@@ -20,41 +20,16 @@ import sqlalchemy as sa
 
 from sluice.config import DataConfig
 from sluice.data import BatchInfo, backfill, batched_update
+from tests.support.datasteps import Said, items_engine
 
 CONFIG = DataConfig(batch_size=3, target_batch_ms=0, log_interval_s=3600)
 #: batches a step may run before the test calls it an endless loop (10 rows, 3 a batch)
 LOOPING = 12
 
 
-class Said:
-    """A ``Progress`` that keeps what the step says."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def start(self, label: str, total: int | None, done: int) -> None:
-        pass
-
-    def say(self, message: str) -> None:
-        self.lines.append(message)
-
-    def update(self, done: int, changed: int, batch_size: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.Engine]:
-    eng = sa.create_engine(db_url)
-    with eng.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, "
-                             "n INTEGER NOT NULL)")
-        conn.execute(sa.text("INSERT INTO items (id, n) VALUES (:i, 0)"),
-                     [{"i": i} for i in range(1, 11)])
-    yield eng
-    eng.dispose()
+    yield from items_engine(db_url)
 
 
 def move_keys_on_update(engine: sa.Engine) -> None:
