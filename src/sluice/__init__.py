@@ -8,11 +8,13 @@ itself is still being imported, so importing the package must not import Alembic
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from sluice._version import __version__ as __version__
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.config import SluiceConfig, load_config
     from sluice.environments import current_env, only_in, skip_in
     from sluice.errors import ConfigError, PolicyViolation, SluiceError

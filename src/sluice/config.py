@@ -13,23 +13,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
-from sluice.config_checks import check_cross_references
-from sluice.core.pyproject import file_may_hold_tool, read_toml
+from sluice import config_kept
+from sluice.config_checks import check_cross_references, key_line, located
+from sluice.core.pyproject import read_toml
 from sluice.errors import ConfigError
 from sluice.owned import DATA_PROGRESS_TABLE
-from sluice.typed_toml import Loader, type_name
+from sluice.typed_toml import Loader, type_hints, type_name
 
-Severity = Literal["error", "warning", "info"]
-EmptyRevision = Literal["error", "skip", "allow"]
-DangerousOps = Literal["error", "warn"]
-Downgrades = Literal["required", "optional", "none"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from sluice.core.literals import DangerousOps, Downgrades, EmptyRevision, Severity
 
 DEFAULT_ENVIRONMENTS = ("dev", "test", "staging", "prod")
 
@@ -319,7 +318,7 @@ class SluiceConfig:
             return None
         with contextlib.suppress(OSError, UnicodeDecodeError):
             text = self.source.read_text(encoding="utf-8")
-            return _key_line(text, self.key_path(dotted).split("."))
+            return key_line(text, self.key_path(dotted).split("."))
         return None
 
     def where(self, dotted: str) -> str:
@@ -388,8 +387,7 @@ def find_config_file(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and file_may_hold_tool(pyproject, "sluice") \
-                and "sluice" in read_toml(pyproject).get("tool", {}):
+        if pyproject.is_file() and config_kept.holds_tool(pyproject, "sluice", _parse_file):
             return pyproject
     return None
 
@@ -407,17 +405,23 @@ def load_config(
     file = Path(path) if path is not None else find_config_file(root)
     if file is None:
         return SluiceConfig(root=root)
-    raw = read_toml(file)
-    data = raw if file.name != "pyproject.toml" else raw.get("tool", {}).get("sluice", {})
+    cfg = config_kept.lookup(file, _parse_file)
+    cfg.root = root
+    return cfg
+
+
+def _parse_file(file: Path, raw: bytes) -> tuple[SluiceConfig, bool]:
+    """The configuration in ``file`` (its bytes: ``raw``) and whether the file nests it
+    under ``[tool.sluice]``."""
+    parsed = read_toml(file, raw)
+    data = parsed if file.name != "pyproject.toml" else parsed.get("tool", {}).get("sluice", {})
     if file.name == "sluice.toml" and "tool" in data and "sluice" in data["tool"]:
         data = data["tool"]["sluice"]
     try:
-        cfg = parse_config(data, source=str(file), nested=data is not raw)
+        cfg = parse_config(data, source=str(file), nested=data is not parsed)
     except ConfigError as exc:
-        raise _located(exc, file, nested=data is not raw) from None
-    cfg.source, cfg.nested = file, data is not raw
-    cfg.root = root
-    return cfg
+        raise located(exc, file, nested=data is not parsed) from None
+    return cfg, data is not parsed
 
 
 def with_server(config: SluiceConfig, dialect: str | None, *, mariadb: bool = False,
@@ -436,48 +440,9 @@ def with_server(config: SluiceConfig, dialect: str | None, *, mariadb: bool = Fa
     return dataclasses.replace(config, lint=lint)
 
 
-def _located(exc: ConfigError, file: Path, *, nested: bool) -> ConfigError:
-    """``exc`` with the key spelled as the file spells it (no ``tool.sluice.`` in a
-    ``sluice.toml`` without that table) and the line that sets it, when one does."""
-    m = re.match(re.escape(str(file)) + r": tool\.sluice\.([\w.\-]+)(.*)", exc.message, re.S)
-    if m is None:
-        return exc
-    parts = ["tool", "sluice", *m.group(1).split(".")] if nested else m.group(1).split(".")
-    line = None
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        line = _key_line(file.read_text(encoding="utf-8"), parts)
-    where = f"{file}:{line}" if line else str(file)
-    return ConfigError(f"{where}: {'.'.join(parts)}{m.group(2)}", hint=exc.hint)
-
-
-def _key_line(text: str, parts: list[str]) -> int | None:
-    """The line of ``text`` (TOML) that sets the key ``parts``: ``key = ...`` under its
-    table header, or the header of a table of that name; None when it is spelled in
-    another way (an inline table, a dotted key across tables)."""
-    def names(dotted: str) -> list[str]:  # ``default-environment`` is the same key
-        return [p.strip().strip("\"'").replace("-", "_") for p in dotted.split(".")]
-
-    parts = [p.replace("-", "_") for p in parts]
-    table: list[str] = []
-    within = None  # the first header of a table inside ``parts`` (``[environment.prod]``)
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        header = re.match(r"\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
-        key = re.match(r"([\w\-\"'. ]+?)\s*=", stripped)
-        if header:
-            table = names(header.group(1))
-            if table == parts:
-                return number
-            if within is None and table[:len(parts)] == parts:
-                within = number
-        elif key and table + names(key.group(1)) == parts:
-            return number
-    return within
-
-
 def config_fields(cls: Any = SluiceConfig) -> list[tuple[str, str, str, str]]:
     """(name, type, default, doc) for every public field of a config dataclass."""
-    hints = typing.get_type_hints(cls)
+    hints = type_hints(cls)
     rows = []
     for f in dataclasses.fields(cls):
         if f.metadata.get("internal"):

@@ -7,15 +7,18 @@ parse and counts are in range.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
 from sluice.core.durations import parse_duration
 from sluice.errors import ConfigError
 from sluice.owned import DATA_PROGRESS_TABLE, HISTORY_TABLE, LOCK_HOLDER_TABLE
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sluice.config import SluiceConfig
 
 
@@ -225,3 +228,42 @@ def _check_regex(pattern: str, source: str, key: str) -> None:
         re.compile(pattern)
     except re.error as exc:
         raise ConfigError(f"{source}: {key}: invalid regular expression: {exc}") from None
+
+
+def located(exc: ConfigError, file: Path, *, nested: bool) -> ConfigError:
+    """``exc`` with the key spelled as the file spells it (no ``tool.sluice.`` in a
+    ``sluice.toml`` without that table) and the line that sets it, when one does."""
+    m = re.match(re.escape(str(file)) + r": tool\.sluice\.([\w.\-]+)(.*)", exc.message, re.S)
+    if m is None:
+        return exc
+    parts = ["tool", "sluice", *m.group(1).split(".")] if nested else m.group(1).split(".")
+    line = None
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        line = key_line(file.read_text(encoding="utf-8"), parts)
+    where = f"{file}:{line}" if line else str(file)
+    return ConfigError(f"{where}: {'.'.join(parts)}{m.group(2)}", hint=exc.hint)
+
+
+def key_line(text: str, parts: list[str]) -> int | None:
+    """The line of ``text`` (TOML) that sets the key ``parts``: ``key = ...`` under its
+    table header, or the header of a table of that name; None when it is spelled in
+    another way (an inline table, a dotted key across tables)."""
+    def names(dotted: str) -> list[str]:  # ``default-environment`` is the same key
+        return [p.strip().strip("\"'").replace("-", "_") for p in dotted.split(".")]
+
+    parts = [p.replace("-", "_") for p in parts]
+    table: list[str] = []
+    within = None  # the first header of a table inside ``parts`` (``[environment.prod]``)
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.match(r"\[\[?\s*([^\]]+?)\s*\]\]?", stripped)
+        key = re.match(r"([\w\-\"'. ]+?)\s*=", stripped)
+        if header:
+            table = names(header.group(1))
+            if table == parts:
+                return number
+            if within is None and table[:len(parts)] == parts:
+                within = number
+        elif key and table + names(key.group(1)) == parts:
+            return number
+    return within

@@ -31,13 +31,16 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType, TracebackType
-from typing import Any, TypeVar
 
 from sluice.config import SluiceConfig, load_config
 from sluice.errors import ConfigError
 from sluice.notices import notice
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 def resolve_environment(

@@ -4,21 +4,36 @@
 ``list``, ``dict``, nested dataclasses, scalars); unknown keys and wrong types are a
 :class:`~sluice.errors.ConfigError` of one line naming the source and the dotted key, with the
 closest valid name or value when there is one. :mod:`sluice.config` uses it for
-``[tool.sluice]``.
+``[tool.sluice]``. :mod:`typing` is imported when a type is read, not with this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import types
-import typing
 from collections.abc import Mapping
-from typing import Any, Literal, Union, get_args, get_origin
 
 from sluice.errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def type_hints(cls: Any) -> dict[str, Any]:
+    """The type hints of dataclass ``cls``, the aliases of :mod:`sluice.core.literals`
+    resolved (its module imports them for the type checker only)."""
+    import typing  # lazy: only a configuration's types need it
+
+    from sluice.core import literals  # lazy: imports typing
+
+    names = {k: v for k, v in vars(literals).items() if not k.startswith("_")}
+    return typing.get_type_hints(cls, localns=names)
+
 
 def type_name(tp: Any) -> str:
+    from typing import Literal, Union, get_args, get_origin  # lazy: a config's types only
+
     origin = get_origin(tp)
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(tp))
@@ -41,6 +56,8 @@ class Loader:
         return ConfigError(f"{self.source}: {key}: {message}")
 
     def convert(self, tp: Any, value: Any, key: str) -> Any:
+        from typing import Literal, Union, get_args, get_origin  # lazy: a config's types only
+
         origin = get_origin(tp)
         if origin in (Union, types.UnionType):
             args = [a for a in get_args(tp) if a is not type(None)]
@@ -89,7 +106,7 @@ class Loader:
         raise TypeError(f"unsupported config type {tp}")  # pragma: no cover
 
     def load(self, cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
-        hints = typing.get_type_hints(cls)
+        hints = type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
         kwargs: dict[str, Any] = {}
         for raw_key, value in data.items():

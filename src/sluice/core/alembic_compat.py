@@ -12,9 +12,11 @@ import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from alembic.script import Script, ScriptDirectory
     from alembic.script.revision import Revision, RevisionMap
 

@@ -19,12 +19,21 @@ layers, a path shown relative to the working directory) makes a new one with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from sluice.core.ops import Op
 
-Severity = Literal["error", "warning", "info"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeGuard
+
+    from sluice.core.literals import Severity
+
 SEVERITY_ORDER: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+
+
+def is_severity(value: str) -> TypeGuard[Severity]:
+    """Whether ``value`` is one of the severities."""
+    return value in SEVERITY_ORDER
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice.core.alembic_compat import (
     all_down_revisions,
@@ -31,7 +30,10 @@ from sluice.core.alembic_compat import (
 )
 from sluice.core.errors import SluiceError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from alembic.script import ScriptDirectory
     from alembic.script.revision import RevisionMap
 
@@ -327,8 +329,7 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
     ``strict``: a duplicate id, a missing parent or a cycle is a one-line
     :class:`SluiceError` naming the files (``root`` shortens their paths). Otherwise the
     first file of a duplicate id wins and links to unknown revisions are left out, so a
-    history under repair still resolves (lint scopes it); a cycle is an error either way.
-    """
+    history under repair still resolves (lint scopes it); a cycle is an error either way."""
     from alembic.script.revision import (  # lazy: lint starts without Alembic
         CycleDetected,
         Revision,
@@ -359,10 +360,9 @@ def build_map(headers: Sequence[RevisionHeader], *, strict: bool = True,
         links[rev] = (tuple(p for p in header.down_revisions if p in seen),
                       header.depends_on if strict else tuple(
                           d for d in header.depends_on if d in seen or d in labels))
-    rmap = RevisionMap(lambda: (
-        Revision(rev, down or None, dependencies=deps or None,
-                 branch_labels=seen[rev].branch_labels or None)
-        for rev, (down, deps) in links.items()))
+    rmap = RevisionMap(lambda: (Revision(rev, down or None, dependencies=deps or None,
+                                         branch_labels=seen[rev].branch_labels or None)
+                                for rev, (down, deps) in links.items()))
     try:
         rmap.heads  # noqa: B018 - loads the map
     except CycleDetected as exc:

@@ -25,12 +25,13 @@ import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice.core.pyproject import may_hold_tool
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from configparser import ConfigParser
+    from typing import Any
 
 __all__ = ["IniConfig", "PlainIni", "alembic_options", "alembic_version", "boolean_option",
            "light_config"]

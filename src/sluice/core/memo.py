@@ -14,11 +14,14 @@ those added. The rules layer only reads and adds here: no file is touched.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-#: (statement text, dialect or "") -> the tree fields (:func:`sluice.rules._sql.encode`);
-#: (text, "split:" + dialect) -> the spans, ``(start, code, end)`` each.
-Entries = dict[tuple[str, str], tuple[Any, ...]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    #: (statement text, dialect or "") -> the tree fields (:func:`sluice.rules._sql.encode`);
+    #: (text, "split:" + dialect) -> the spans, ``(start, code, end)`` each.
+    Entries = dict[tuple[str, str], tuple[Any, ...]]
 
 _loader: Callable[[], Entries] | None = None
 _entries: Entries | None = None

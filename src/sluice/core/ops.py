@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
 #: The dialects Sluice lints and renders for.
 DIALECTS: tuple[str, ...] = ("postgresql", "mysql", "sqlite")

@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sluice.core.ops import Op
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ENUM_PLUGIN", "EnumColumnRef", "add_enum_value_sql", "default_modelled",
            "plugin_models",

@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
 
 from sluice.core.alembic_compat import script_version_locations
 from sluice.core.errors import SluiceError
@@ -29,12 +28,15 @@ from sluice.core.ini import (
     light_config,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-#: Alembic's ``Config``, or :class:`~sluice.core.ini.IniConfig` where it reads the same.
-AnyConfig = Union["Config", IniConfig]
+    #: Alembic's ``Config``, or :class:`~sluice.core.ini.IniConfig` where it reads the same.
+    AnyConfig = Config | IniConfig
 
 
 def alembic_config(

@@ -15,9 +15,12 @@ import sys
 from bisect import bisect_left
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from sluice.core.errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["file_may_hold_tool", "may_hold_tool", "read_toml"]
 
@@ -69,20 +72,21 @@ def file_may_hold_tool(path: Path, tool: str) -> bool:
         return True
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """The TOML file ``path`` parsed; :class:`ConfigError` naming the file (and the line
-    and column of a syntax error) when it cannot be read or parsed."""
+def read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
+    """The TOML file ``path`` (its bytes ``raw`` when read already) parsed;
+    :class:`ConfigError` naming the file (and the line and column of a syntax error) when
+    it cannot be read or parsed."""
     if sys.version_info >= (3, 11):
         import tomllib  # lazy: only a project with a TOML file parses one (start-up of lint)
     else:  # pragma: no cover
         import tomli as tomllib  # lazy: as above
     try:
-        raw = path.read_bytes()
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        text = path.read_bytes() if raw is None else raw
+        data: dict[str, Any] = tomllib.loads(text.decode("utf-8"))
         return data
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}); "
+        line = text.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {text[exc.start]:#04x}); "
                           "TOML files are UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sluice.config import SluiceConfig
 from sluice.lint.context import RunContext, meta_findings
@@ -30,6 +29,7 @@ from sluice.lint.scope import Node, display_path, static_result
 from sluice.lint.static import StaticResult
 from sluice.lint.suppress import apply_suppressions, parse_suppressions, suppression_ops
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sluice.lint.pool import Crash, RenderJob
 

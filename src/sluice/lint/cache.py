@@ -47,11 +47,14 @@ import sys
 import time
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 from sluice.errors import SluiceError
 from sluice.files import check_target, write_atomic
 from sluice.lint.model import Finding
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # what hashlib and hmac hand out, without their import of OpenSSL
     from _blake2 import blake2b

@@ -8,7 +8,6 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from sluice import _version
 from sluice.config import SluiceConfig
@@ -17,7 +16,10 @@ from sluice.lint.model import Finding, Op
 from sluice.lint.registry import RuleIndex, active_rules, run_rules
 from sluice.lint.scope import Layout
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.lint.registry import RuleIndex
     from sluice.lint.render import Renderer
 

@@ -57,7 +57,6 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice.config import SluiceConfig, load_config
 from sluice.core.history import revision_paths
@@ -90,7 +89,10 @@ from sluice.lint.scope import (
     static_result,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.lint.jsonparts import Encode
     from sluice.lint.pool import RendererSpec, RenderJob, RenderResult
 

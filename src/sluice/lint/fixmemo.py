@@ -37,13 +37,15 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice.lint.cache import content_hash, read_sealed, write_sealed
 from sluice.lint.context import _canonical, _python_files, _rules_fingerprint
 from sluice.lint.fixplan import Chain, ChainOutcome, Plan, assemble, plan_source
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.config import SluiceConfig
 
 __all__ = ["DrawnCall", "DrawnFix", "FixMemo"]

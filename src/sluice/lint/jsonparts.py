@@ -20,17 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import chain, groupby, repeat
-from typing import Any
 
 from sluice.lint.cache import LintCache
 from sluice.lint.model import Finding
 from sluice.lint.results import RevisionReport
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["Encode", "sort_encoded"]
 
 #: The text of a non-empty list's items at the document's list depth
 #: (:func:`sluice.output.jsonout.list_items`).
-Encode = Callable[[list[Any]], str]
+Encode = Callable[[list["Any"]], str]
 
 
 def _order(pair: tuple[Finding, int]) -> tuple[str, int, str]:

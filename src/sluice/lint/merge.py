@@ -16,10 +16,13 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import fields, replace
-from typing import Any
 
 from sluice.lint.model import Finding, Op
 from sluice.lint.static import sql_target_table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["copy_finding", "dedup_findings", "dialect_branch_arms", "dialect_branch_lines",
            "dialect_sensitive", "merge_ops"]

@@ -7,7 +7,6 @@ The registry (:class:`Rule`, :func:`rule`, :func:`all_rules` ...) lives in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from sluice.core.findings import Finding
 from sluice.core.ops import Op
@@ -26,6 +25,7 @@ from sluice.rules.registry import (
     severity_for,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sluice.config import SluiceConfig
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 from sluice.lint.model import SEVERITY_ORDER, Finding
 from sluice.lint.render import RenderedStatement
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Coverage", "LintResult", "RevisionReport"]
 

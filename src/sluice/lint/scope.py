@@ -13,15 +13,11 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import subprocess
 
 from sluice.config import SluiceConfig
 from sluice.core.history import History, RevisionHeader, build_history, header_from_source
 from sluice.core.ini import IniConfig
-from sluice.core.project import AnyConfig, alembic_config, layout_config, read_locations
+from sluice.core.project import alembic_config, layout_config, read_locations
 from sluice.core.source import decode_source
 from sluice.core.suggest import Invocation
 from sluice.core.sumfile import file_digest, parse_sum, sum_path
@@ -29,6 +25,13 @@ from sluice.errors import SluiceError
 from sluice.lint.cache import LintCache, content_hash
 from sluice.lint.dialects import env_py_url, url_dialect, x_url
 from sluice.lint.static import StaticResult, analyze_source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Any
+
+    from sluice.core.project import AnyConfig
 
 __all__ = [
     "Layout",

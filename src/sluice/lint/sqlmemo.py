@@ -16,11 +16,14 @@ import os
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from sluice.core import memo as _treememo
 from sluice.lint.cache import read_sealed, write_sealed
 from sluice.lint.context import _rules_fingerprint
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["keep", "save"]
 

@@ -12,11 +12,12 @@ behind it) on first use, so that a command's ``--format`` choices cost no render
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from sluice.output.registry import FORMATS, KINDS, OutputFormat, formats_for
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.core.findings import RuleDoc
     from sluice.output.findings import render_findings, rule_docs
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
 
 from sluice.core.findings import Finding, RuleDoc
 from sluice.output.registry import FindingsContext, FixKey, get_format
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 
 def rule_docs() -> dict[str, RuleDoc]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import IO
 
 from sluice.core.findings import Finding
 from sluice.output.paths import checkout_path
 from sluice.output.registry import FindingsContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 

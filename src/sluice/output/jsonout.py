@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress, repeat
-from typing import IO, Any
 
 from sluice.core.findings import Finding
 from sluice.output.registry import FindingsContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 _INDENT = "  "
 #: Compact encoders, one per item separator (a newline and the indent of one depth).

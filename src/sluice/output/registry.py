@@ -14,15 +14,18 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Literal
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the registry is read by every command's --format: no finding types
+    from typing import IO, Any, Literal
+
     from sluice.core.findings import Finding, RuleDoc
 
-#: What a command produces: lint findings, a ``sluice check`` report, a trace, a plan,
-#: the report of an upgrade or downgrade run, the audit table, the revision graph, the
-#: heads explained, the rule catalog.
-Kind = Literal["lint", "check", "trace", "plan", "run", "history", "graph", "heads", "rules"]
+    #: What a command produces: lint findings, a ``sluice check`` report, a trace, a plan,
+    #: the report of an upgrade or downgrade run, the audit table, the revision graph, the
+    #: heads explained, the rule catalog.
+    Kind = Literal["lint", "check", "trace", "plan", "run", "history", "graph", "heads", "rules"]
+
 KINDS: tuple[Kind, ...] = ("lint", "check", "trace", "plan", "run", "history", "graph",
                            "heads", "rules")
 
@@ -66,7 +69,7 @@ def fix_key(f: Finding) -> FixKey:
     return (f.path, f.line, f.rule, f.dialect)
 
 
-FindingsRenderer = Callable[[Sequence["Finding"], IO[str], "FindingsContext"], None]
+FindingsRenderer = Callable[[Sequence["Finding"], "IO[str]", "FindingsContext"], None]
 
 
 @dataclass(frozen=True)

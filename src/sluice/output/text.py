@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO
 
 from sluice.core.findings import Finding
 from sluice.output.registry import FindingsContext, FixKey, FixText, fix_key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 #: SGR parameters of each style (rich's "bold", "dim", "green", "red", "yellow", "bold red").
 BOLD, DIM, GREEN, RED, YELLOW, BOLD_RED, BOLD_GREEN = "1", "2", "32", "31", "33", "1;31", "1;32"

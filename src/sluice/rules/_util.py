@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
 
 from sluice.core import memo
 from sluice.core.ops import Op
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.rules._sql import Stmt
     from sluice.rules.registry import RuleContext
 
@@ -78,7 +80,8 @@ def _sql() -> Any:
 
 
 def _statements(sql: str, dialect: str | None) -> list[Stmt]:
-    return cast("list[Stmt]", _sql().statements(sql, dialect))
+    found: list[Stmt] = _sql().statements(sql, dialect)
+    return found
 
 
 #: A table as lint and the recipes tell tables apart: ``(schema, name)``, lower case,
@@ -118,7 +121,8 @@ def construct_on(op: Op, table: TableRef) -> bool:
 
 def statement_table(stmt: Stmt) -> TableRef | None:
     """The :data:`TableRef` of the table ``stmt`` works on; None when it does not say."""
-    return cast("TableRef | None", _sql().stmt_table_ref(stmt))
+    ref: TableRef | None = _sql().stmt_table_ref(stmt)
+    return ref
 
 
 def _created_by(o: Op, dialect: str | None) -> tuple[list[TableRef], list[TableRef]]:

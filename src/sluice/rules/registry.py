@@ -39,15 +39,19 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sluice.core.findings import SEVERITY_ORDER, Severity
+from sluice.core.findings import SEVERITY_ORDER, is_severity
 from sluice.core.ops import DIALECTS, Hit, Op
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from sluice.config import SluiceConfig
+    from typing import Any, Literal
 
-Kind = Literal["lint", "trace", "check"]
+    from sluice.config import SluiceConfig
+    from sluice.core.literals import Severity
+
+    Kind = Literal["lint", "trace", "check"]
+
 #: Every kind of rule, in the order ``sluice rules --kind all`` and the docs list them.
 KINDS: tuple[Kind, ...] = ("lint", "trace", "check")
 
@@ -235,9 +239,10 @@ def _read_manifest() -> None:
 
     for (module, id, name, family, dialects, severity, autogenerate, default_enabled,
          kinds, phases) in LINT_RULES:
+        assert is_severity(severity), id
         new = Rule(
             id=id, name=name, family=family, dialects=dialects,
-            severity=cast("Severity", severity), loaded=None, autogenerate=autogenerate, default_enabled=default_enabled,
+            severity=severity, loaded=None, autogenerate=autogenerate, default_enabled=default_enabled,
             kinds=frozenset(kinds) if kinds is not None else None,
             phases=frozenset(phases) if phases is not None else None,
             module=f"sluice.rules.lint.{module}")

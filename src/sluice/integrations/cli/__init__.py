@@ -11,9 +11,10 @@ the shared options without loading every command.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.integrations.cli.app import main
     from sluice.integrations.cli.common import describe_exception
 

@@ -20,9 +20,12 @@ import builtins
 import marshal
 import sys
 from types import CodeType
-from typing import Any
 
 from sluice.integrations.cli.keptfile import kept_path, read_kept, save_kept
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["install", "uninstall"]
 

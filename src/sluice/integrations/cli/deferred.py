@@ -28,7 +28,10 @@ import importlib.machinery
 import sys
 import types
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Deferred", "defer", "restore"]
 

@@ -14,7 +14,10 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["FLAGS", "plain_lint", "run"]
 
@@ -64,13 +67,17 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
         threshold = gc.get_threshold()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
-        # the dataclasses' methods and the regular expressions' programs as compiled by
-        # earlier runs (:mod:`.codecache`, :mod:`.regexcache`), and
+        # Sluice's modules, the dataclasses' methods, the regular expressions' programs
+        # and the configuration files as compiled and parsed by earlier runs
+        # (:mod:`.modulecache`, :mod:`.codecache`, :mod:`.regexcache`, :mod:`.configcache`),
+        # and
         # the modules dataclasses and pathlib import for what a lint does not use
         # (:mod:`.deferred`; pathlib is imported after this)
         from sluice.integrations.cli import (  # lazy: only for `sluice lint`
             codecache,
+            configcache,
             deferred,
+            modulecache,
             regexcache,
         )
 
@@ -78,14 +85,18 @@ def run(args: list[str] | None = None, prog_name: str | None = None) -> Any:
                      *deferred.defer("urllib.parse", functions=("quote_from_bytes",)),
                      *deferred.defer("ntpath"),
                      *deferred.defer("importlib.metadata", functions=("entry_points",))]
+        modules = modulecache.install()
         compiled = codecache.install()
         programs = regexcache.install()
+        configs = configcache.install()
         try:
             plain = plain_lint(argv)
             code = _lint(*plain) if plain is not None else None
         finally:
+            configcache.uninstall(configs)
             regexcache.uninstall(programs)
             codecache.uninstall(compiled)
+            modulecache.uninstall(modules)
             deferred.restore(stand_ins)
             gc.set_threshold(*threshold)
             gc.freeze()

@@ -8,12 +8,15 @@ command writes its output.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sluice.integrations.cli.common import F
-from sluice.output.registry import Kind, formats_for
+from sluice.output.registry import formats_for
+
+if TYPE_CHECKING:
+    from sluice.output.registry import Kind
 
 
 def format_option(kind: Kind, help: str) -> Callable[[F], F]:

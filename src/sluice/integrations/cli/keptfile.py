@@ -6,7 +6,10 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["kept_path", "read_kept", "save_kept"]
 

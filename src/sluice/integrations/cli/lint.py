@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from sluice.config import SluiceConfig
-    from sluice.rules.registry import Rule
+    from sluice.rules.registry import Kind, Rule
 
 
 @click.command()
@@ -95,7 +95,7 @@ def rules_command(rule: str | None, config_path: Path, x_args: tuple[str, ...],
     from rich.console import Console  # lazy: start-up (rich)
 
     from sluice.config import load_config  # lazy: start-up (Alembic's error class)
-    from sluice.rules.registry import Kind, all_rules, find_rule  # lazy: start-up (upgrade)
+    from sluice.rules.registry import all_rules, find_rule  # lazy: start-up (upgrade)
 
     cfg = load_config(config_path if config_path.is_file() else Path.cwd())
     wanted: Kind | None = None if kind == "all" else kind or "lint"  # type: ignore[assignment]

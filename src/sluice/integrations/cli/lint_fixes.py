@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sluice.core.findings import Finding
 from sluice.core.suggest import Invocation
 from sluice.output.registry import FixKey, FixText, fix_key
 from sluice.output.text import location
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sluice.config import SluiceConfig
     from sluice.lint.fixmemo import DrawnCall, DrawnFix

@@ -7,11 +7,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from sluice.integrations.cli.base import split_values
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.lint.results import LintResult
     from sluice.output.registry import FixKey
 

@@ -52,9 +52,11 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.lint.render.driver import Renderer
     from sluice.lint.render.outcome import (
         REASON_BIND_READS,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sluice.lint.model import Op
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Keys of the coverage reasons (see :attr:`RenderOutcome.reason`).
 REASON_OFFLINE_RAISE = "raises in offline mode"

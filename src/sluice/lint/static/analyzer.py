@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sluice.core.history import RevisionHeader, header_from_lines, header_from_tree
 from sluice.core.source import decode_source
@@ -16,6 +15,10 @@ from sluice.lint.static.facts import downgrade_fact, module_facts
 from sluice.lint.static.scope import Scope
 from sluice.lint.static.values import UNKNOWN, literal_value, table_construct_name
 from sluice.lint.static.walker import Walker
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["StaticResult", "analyze_file", "analyze_source"]
 

@@ -5,7 +5,6 @@ from the ``ast`` (literals, constants, ``sa.Column(...)``, ``sa.text(...)``)."""
 from __future__ import annotations
 
 import ast
-from typing import Any
 
 from sluice.lint.model import Op
 from sluice.lint.static.newop import make_op
@@ -25,6 +24,10 @@ from sluice.lint.static.values import (
     table_construct_schema,
     type_text,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["OpEmitter"]
 
@@ -109,15 +112,8 @@ class OpEmitter:
             args["offline_dead"] = True
         self.ops.append(make_op(kind, line, scope.phase, dict(args)))
 
-    def _emit_op(
-        self,
-        kind: str,
-        call: ast.Call,
-        scope: Scope,
-        *,
-        batch: tuple[str | None, str | None] | None,
-        via: str | None = None,
-    ) -> None:
+    def _emit_op(self, kind: str, call: ast.Call, scope: Scope, *,
+                 batch: tuple[str | None, str | None] | None, via: str | None = None) -> None:
         if batch is None and kind in PLUGIN_OPERATIONS and self._plugin_op(kind, call, scope):
             return
         sig = (_BATCH_SIGNATURES if batch is not None else _SIGNATURES).get(kind, ())

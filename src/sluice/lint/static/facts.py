@@ -18,11 +18,14 @@ import ast
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from sluice.lint.model import Op
 from sluice.lint.static.newop import make_op
 from sluice.lint.static.values import func_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ENGINE_FACTORIES", "USES_CODE", "USES_NONE", "USES_VALUES", "downgrade_fact",
            "module_facts"]

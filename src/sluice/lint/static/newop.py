@@ -5,9 +5,12 @@ one per operation and fact of thousands of revisions)."""
 from __future__ import annotations
 
 from dataclasses import MISSING, fields
-from typing import Any
 
 from sluice.lint.model import Op
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["make_op"]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sluice.core.plugin_sql import (
     ENUM_PLUGIN,
@@ -29,6 +28,10 @@ from sluice.core.plugin_sql import (
     sync_enum_values_sql,
 )
 from sluice.lint.static.values import UNKNOWN, func_name, literal_value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PLUGIN_OPERATIONS", "PluginOperation", "plugin_statements"]
 

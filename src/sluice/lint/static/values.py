@@ -8,7 +8,10 @@ import ast
 import copy
 import functools
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "COLUMN_PARTS",

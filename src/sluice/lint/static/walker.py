@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import Any
 
 from sluice.lint.static.emit import OpEmitter
 from sluice.lint.static.facts import ENGINE_FACTORIES
@@ -19,6 +18,10 @@ from sluice.lint.static.values import (
     literal_value,
     table_construct_name,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Walker"]
 
@@ -359,14 +362,8 @@ class Walker(OpEmitter):
             return True
         return False
 
-    def _enter_helper(
-        self,
-        fn: ast.FunctionDef | ast.AsyncFunctionDef,
-        call: ast.Call,
-        scope: Scope,
-        *,
-        closure: bool,
-    ) -> None:
+    def _enter_helper(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call,
+                      scope: Scope, *, closure: bool) -> None:
         name = fn.name
         if name in scope.stack or name in ("upgrade", "downgrade") or len(scope.stack) > 20:
             return

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from sluice.rules._util import TableRef, drop_table_refs, made_table, temp_schema
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sluice.rules._sql import Stmt
 
 
