@@ -22,8 +22,7 @@ sys.path.insert(0, sys.argv[2])
 from sluice.integrations.cli import modulecache
 finder = None
 if sys.argv[1] != "-":
-    finder = modulecache.install(sys.argv[1], package="shapes",
-                                 folder=sys.argv[2] + "/shapes")
+    finder = modulecache.install(sys.argv[1], packages=["shapes"])
 import shapes.area, shapes.sub.deep
 mods = [shapes, shapes.area, shapes.sub, shapes.sub.deep]
 facts = {
@@ -137,7 +136,7 @@ SOME = '''\
 import importlib, json, sys
 sys.path.insert(0, sys.argv[2])
 from sluice.integrations.cli import modulecache
-finder = modulecache.install(sys.argv[1], package="shapes", folder=sys.argv[2] + "/shapes")
+finder = modulecache.install(sys.argv[1], packages=["shapes"])
 for name in sys.argv[3:]:
     importlib.import_module(name)
 modulecache.uninstall(finder)
@@ -166,3 +165,15 @@ def test_the_file_follows_what_runs_import(tmp_path: Path) -> None:
     assert run("a") == ["a"]  # 1 of 5 used: the file now holds a alone
     assert run("a", "b") == ["a"]  # b is new: kept with a
     assert run("a", "b") == ["a", "b"]
+
+
+def test_another_installation_of_the_package_is_imported_from_its_own_files(
+        tmp_path: Path) -> None:
+    first, second = tmp_path / "one", tmp_path / "two"
+    _package(first)
+    _package(second, factor=7)
+    kept = str(tmp_path / "modules.marshal")
+    _probe(kept, first)
+    assert _probe(kept, first)["served"] != []
+    other = _probe(kept, second)  # the same names, found in another folder
+    assert other["value"] == 21 and other["served"] == []

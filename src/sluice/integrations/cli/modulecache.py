@@ -1,24 +1,27 @@
-"""Sluice's own modules as ``sluice lint`` imports them, kept in one file.
+"""Sluice's own modules, and the SQL parser's, as ``sluice lint`` imports them, kept in
+one file.
 
-A warm lint imports some seventy of Sluice's modules; for each, the import system looks
-for the file along the package's path, checks and reads its ``.pyc`` and unmarshals it:
-a twentieth of the run. :func:`install` serves the modules a run imported before from one
-file beside Sluice's bytecode (``sluice/__pycache__``, written as the interpreter writes
-``.pyc`` files: not when ``sys.dont_write_bytecode`` is set, nor when the folder is
-read-only), read in one piece: the modules of one run share their names and constants
-there, which makes it quicker to read than the files one by one. The file holds the
-modules of the last run that imported one it did not hold, or that used less than
-:data:`USED` of it (a cold lint imports more than a warm one: the warm runs after it
-write their own).
+A warm lint imports some seventy of Sluice's modules, a cold one sqlglot's forty besides;
+for each, the import system looks for the file along its package's path, checks and
+reads its ``.pyc`` and unmarshals it: a twentieth of a warm run. :func:`install` serves
+the submodules of those packages a run imported before from one file beside Sluice's
+bytecode (``sluice/__pycache__``, written as the interpreter writes ``.pyc`` files: not
+when ``sys.dont_write_bytecode`` is set, nor when the folder is read-only), read in one
+piece: the modules of one run share their names and constants there, which makes it
+quicker to read than the files one by one. The file holds the modules of the last run
+that imported one it did not hold, or that used less than :data:`USED` of it (a cold
+lint imports more than a warm one: the warm runs after it write their own).
 
 An entry is the code Python compiled from the module's source (read from its own ``.pyc``
-when the entry was made), with the source's size and modification time in nanoseconds:
-it is served only while the source file has both, so an edited module is imported as
-usual and its entry made again. A module served from the file is the one the import
-system would give: the same spec (an ordinary :class:`~importlib.machinery.SourceFileLoader`
-for its file, whose source, bytecode path and data it reads as usual), ``__file__``,
-``__cached__`` and ``__path__``. A file of another Python build or optimisation level,
-or one that cannot be read, is ignored.
+when the entry was made), with the source file's absolute path, size and modification
+time in nanoseconds: it is served only while the file has both and lies in the folder the
+import system would search (its parent package's ``__path__``), so an edited module, or
+another installation of the package, is imported as usual and its entry made again. A
+module served from the file is the one the import system would give: the same spec (an
+ordinary :class:`~importlib.machinery.SourceFileLoader` for its file, whose source,
+bytecode path and data it reads as usual), ``__file__``, ``__cached__`` and ``__path__``.
+A file of another Python build or optimisation level, or one that cannot be read, is
+ignored.
 """
 
 from __future__ import annotations
@@ -60,15 +63,14 @@ class KeptLoader(SourceFileLoader):
 
 
 class KeptModules:
-    """A finder (first on ``sys.meta_path``) for the submodules of ``package`` (whose
-    folder is ``folder``), from the code kept in ``path``."""
+    """A finder (first on ``sys.meta_path``) for the submodules of ``packages``, from the
+    code kept in ``path``."""
 
-    def __init__(self, path: str, package: str, folder: str) -> None:
+    def __init__(self, path: str, packages: Sequence[str]) -> None:
         self.path = path
-        self.prefix = package + "."
-        self.folder = folder
-        #: Each module's entry: (path from the folder, is a package, source size, source
-        #: modification time in ns, code).
+        self.prefixes = tuple(f"{p}." for p in packages)
+        #: Each module's entry: (its file, is a package, the file's size and modification
+        #: time in ns, code).
         self.kept: dict[str, tuple[Any, ...]] = _read(path)
         self.served: set[str] = set()
         #: The modules imported before: never served, so not kept.
@@ -76,14 +78,15 @@ class KeptModules:
 
     def find_spec(self, name: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
-        if not name.startswith(self.prefix):
-            return None
         entry = self.kept.get(name)
-        if entry is None:
+        if entry is None or path is None:
             return None
         try:
-            rel, package, size, mtime, code = entry
-            origin = os.path.join(self.folder, rel)
+            origin, package, size, mtime, code = entry
+            # where the import system looks for it: its parent package's path
+            folder = os.path.dirname(os.path.dirname(origin) if package else origin)
+            if folder not in path:
+                return None
             st = os.stat(origin)
         except (OSError, ValueError, TypeError):
             return None
@@ -98,11 +101,12 @@ class KeptModules:
         return spec
 
     def save(self) -> None:
-        """Keep the modules of the package this run imported, when one was not served or
+        """Keep the modules of the packages this run imported, when one was not served or
         the run used less than :data:`USED` of the file."""
         if sys.dont_write_bytecode:
             return
-        imported = [n for n in sys.modules if n.startswith(self.prefix) and n not in self.before]
+        imported = [n for n in sys.modules
+                    if n.startswith(self.prefixes) and n not in self.before]
         if set(imported) <= self.served and len(self.served) >= USED * len(self.kept):
             return
         keep: dict[str, tuple[Any, ...]] = {}
@@ -123,15 +127,13 @@ class KeptModules:
                 pass
 
     def _entry(self, name: str, module: ModuleType) -> tuple[Any, ...] | None:
-        """The entry of an imported module of the package (None for one that is no
-        source file of its folder, or whose file changed since it was imported)."""
+        """The entry of an imported module (None for one that is not an ordinary source
+        file at an absolute path)."""
         spec = getattr(module, "__spec__", None)
         origin = getattr(spec, "origin", None)
         if spec is None or not isinstance(origin, str) or not origin.endswith(".py") \
+                or not os.path.isabs(origin) \
                 or type(spec.loader) is not SourceFileLoader:
-            return None
-        rel = os.path.relpath(origin, self.folder)
-        if rel.startswith(os.pardir):
             return None
         try:
             st = os.stat(origin)
@@ -140,7 +142,7 @@ class KeptModules:
             return None
         if code is None:
             return None
-        return (rel, spec.submodule_search_locations is not None, st.st_size,
+        return (origin, spec.submodule_search_locations is not None, st.st_size,
                 st.st_mtime_ns, code)
 
 
@@ -160,13 +162,11 @@ def default_path() -> str:
     return kept_path("modules")
 
 
-def install(path: str | None = None, package: str = "sluice",
-            folder: str | None = None) -> KeptModules:
-    """Serve the submodules of ``package`` (folder ``folder``; default: Sluice's) imported
-    from now on from ``path`` (default: :func:`default_path`)."""
-    if folder is None:
-        folder = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    finder = KeptModules(path if path is not None else default_path(), package, folder)
+def install(path: str | None = None,
+            packages: Sequence[str] = ("sluice", "sqlglot")) -> KeptModules:
+    """Serve the submodules of ``packages`` imported from now on from ``path`` (default:
+    :func:`default_path`)."""
+    finder = KeptModules(path if path is not None else default_path(), packages)
     sys.meta_path.insert(0, finder)
     return finder
 
