@@ -17,7 +17,7 @@ from sluice import config_kept
 from sluice.config import load_config
 from sluice.errors import ConfigError
 from sluice.integrations.cli import configcache
-from tests.support.lint import project
+from tests.support.lint import FAST, project
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,20 +157,6 @@ def test_a_pyproject_without_sluice_is_passed_over_and_one_with_it_is_kept(
     assert second == first and second.root == inner.resolve()
 
 
-#: ``sluice lint`` as typed (the console script's way), in a fresh interpreter: its exit
-#: code and ``sys.modules`` to the JSON file ``argv[1]``.
-FAST = """
-import json, sys
-from sluice.integrations.cli.fast import run
-try:
-    run(["lint"])
-except SystemExit as exc:
-    code = exc.code
-with open(sys.argv[1], "w") as out:
-    json.dump({"exit": code, "modules": sorted(sys.modules)}, out)
-"""
-
-
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
@@ -183,7 +169,7 @@ def test_a_warm_lint_of_a_configured_project_parses_no_toml_and_sees_an_edit(
     report = tmp_path / "modules.json"
 
     def lint() -> dict[str, object]:
-        subprocess.run([sys.executable, "-c", FAST, str(report)], cwd=ini.parent,
+        subprocess.run([sys.executable, "-c", FAST, str(report), "lint"], cwd=ini.parent,
                        capture_output=True, check=True, env=_env())
         data: dict[str, object] = json.loads(report.read_text())
         return data

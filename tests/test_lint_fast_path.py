@@ -14,19 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import SLUICE, run_process
-from tests.support.lint import INDEX, project
+from tests.support.lint import FAST, INDEX, project
 
 FULL = "import sys\nfrom sluice.integrations.cli import main\nmain(sys.argv[1:])\n"
-PROBE = """
-import json, sys
-from sluice.integrations.cli.fast import run
-try:
-    run(sys.argv[2:])
-except SystemExit as exc:
-    code = exc.code
-with open(sys.argv[1], "w") as out:
-    json.dump({"exit": code, "click": "click" in sys.modules}, out)
-"""
 
 
 def twins(tmp_path: Path) -> tuple[Path, Path]:
@@ -96,11 +86,13 @@ def test_errors_print_what_click_prints(tmp_path: Path) -> None:
 
 
 def probe(cwd: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    """The exit code of ``sluice ARGS`` through the console script, and whether it
+    imported click."""
     report = cwd / "probe.json"
-    subprocess.run([sys.executable, "-c", PROBE, str(report), *args], cwd=cwd, env=env,
+    subprocess.run([sys.executable, "-c", FAST, str(report), *args], cwd=cwd, env=env,
                    capture_output=True, check=True)
-    data: dict[str, object] = json.loads(report.read_text())
-    return data
+    data = json.loads(report.read_text())
+    return {"exit": data["exit"], "click": "click" in data["modules"]}
 
 
 def test_only_a_plain_lint_goes_without_click(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.lint import INDEX, RUN, project
+from tests.support.lint import FAST, INDEX, RUN, project
 
 
 def lint_modules(tmp_path: Path, *argv: str) -> tuple[object, set[str]]:
@@ -125,18 +125,6 @@ def test_sql_no_rule_reads_into_is_not_parsed(tmp_path: Path) -> None:
     assert code in (0, 1)
     assert "sqlglot" not in packages
 
-
-
-FAST = """
-import json, sys
-from sluice.integrations.cli.fast import run
-try:
-    run(sys.argv[2:])
-except SystemExit as exc:
-    code = exc.code
-with open(sys.argv[1], "w") as out:
-    json.dump({"exit": code, "modules": sorted(sys.modules)}, out)
-"""
 
 
 def test_a_warm_lint_imports_no_typing(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["kept_path", "read_kept", "save_kept"]
+__all__ = ["kept_path", "read_kept", "save_kept", "write_kept"]
 
 
 def kept_path(kind: str) -> str:
@@ -22,7 +22,7 @@ def kept_path(kind: str) -> str:
     return os.path.join(package, "__pycache__", f"{kind}.{tag}.marshal")
 
 
-def read_kept(path: str, stamp: str) -> dict[Any, bytes]:
+def read_kept(path: str, stamp: str) -> dict[Any, Any]:
     """The entries kept in ``path`` under ``stamp``; none when the file is missing,
     unreadable or of another stamp (another Python build, another layout)."""
     try:
@@ -48,10 +48,17 @@ def save_kept(path: str, stamp: str, kept: dict[Any, bytes], used: dict[Any, Any
     keep = {**kept, **fresh}
     if len(keep) > limit:
         keep = fresh
+    write_kept(path, stamp, keep)
+
+
+def write_kept(path: str, stamp: str, entries: dict[Any, Any]) -> None:
+    """Write ``(stamp, entries)`` marshalled to a temporary file and rename it to
+    ``path``, so a reader never sees half a file; a folder that cannot be written (or an
+    entry marshal cannot write) keeps nothing."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as fh:
-            fh.write(marshal.dumps((stamp, keep)))
+            fh.write(marshal.dumps((stamp, entries)))
         os.replace(tmp, path)
     except (OSError, ValueError):
         try:

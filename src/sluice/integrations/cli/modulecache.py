@@ -26,12 +26,11 @@ ignored.
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 from importlib.machinery import ModuleSpec, SourceFileLoader
 
-from sluice.integrations.cli.keptfile import kept_path
+from sluice.integrations.cli.keptfile import kept_path, read_kept, write_kept
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ class KeptModules:
         self.prefixes = tuple(f"{p}." for p in packages)
         #: Each module's entry: (its file, is a package, the file's size and modification
         #: time in ns, code).
-        self.kept: dict[str, tuple[Any, ...]] = _read(path)
+        self.kept: dict[str, tuple[Any, ...]] = read_kept(path, _STAMP)
         self.served: set[str] = set()
         #: The modules imported before: never served, so not kept.
         self.before = set(sys.modules)
@@ -115,16 +114,7 @@ class KeptModules:
                 self._entry(name, sys.modules[name])
             if entry is not None:
                 keep[name] = entry
-        tmp = f"{self.path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(marshal.dumps((_STAMP, keep)))
-            os.replace(tmp, self.path)
-        except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        write_kept(self.path, _STAMP, keep)
 
     def _entry(self, name: str, module: ModuleType) -> tuple[Any, ...] | None:
         """The entry of an imported module (None for one that is not an ordinary source
@@ -144,17 +134,6 @@ class KeptModules:
             return None
         return (origin, spec.submodule_search_locations is not None, st.st_size,
                 st.st_mtime_ns, code)
-
-
-def _read(path: str) -> dict[str, tuple[Any, ...]]:
-    """The entries kept in ``path``; none when it is missing, unreadable or of another
-    build."""
-    try:
-        with open(path, "rb") as fh:
-            stamp, kept = marshal.loads(fh.read())
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    return kept if stamp == _STAMP and isinstance(kept, dict) else {}
 
 
 def default_path() -> str:
